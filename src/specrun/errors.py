@@ -1,0 +1,90 @@
+"""User-facing errors: each names where in the spec (file:line:col, path) it comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class SpecError(Exception):
+    """A user error with a stable code and the place it comes from.
+
+    ``code`` is one of: ``yaml`` (syntax, duplicate keys, tabs), ``schema`` (wrong key or type),
+    ``reference`` (an unknown name), ``expression`` (a ``where``/``derive`` expression), ``data``
+    (a file or column problem), ``estimation`` (numerical trouble in a model), ``usage``.
+    ``path`` is the dotted spec path (``models.fe.x[2]``) or a model name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "spec",
+        path: str = "",
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.path = path
+        self.file = file
+        self.line = line
+        self.col = col
+        self.hint = hint
+
+    def where(self) -> str:
+        parts = [p for p in (self.file,) if p]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        head = self.where()
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return f"{head}: {text}" if head else text
+
+    def located(
+        self, *, file: str | None, line: int | None, col: int | None, path: str | None = None
+    ) -> SpecError:
+        """The same error placed at a position (kept if it already has one)."""
+        if self.line is not None:
+            return self
+        return SpecError(
+            self.message,
+            code=self.code,
+            path=self.path if path is None else path,
+            file=file,
+            line=line,
+            col=col,
+            hint=self.hint,
+        )
+
+
+class SpecErrors(Exception):
+    """Every error found in a spec, reported together in source order."""
+
+    def __init__(self, errors: Iterable[SpecError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.file or "", e.line or 0, e.col or 0))
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest valid choice, if one is close enough."""
+    import difflib
+
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in options}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"did you mean '{close[0]}'?" if close else None

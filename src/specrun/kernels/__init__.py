@@ -1,0 +1,1 @@
+"""Numerical kernels (numpy): what no library does, written once and shared by estimators."""

@@ -1,0 +1,56 @@
+"""What a transform is: an options model, the columns it reads and writes, and an apply step.
+
+A spec lists transforms as one-key mappings (``- entropy_index: {...}``); the key picks a
+``TransformKind`` from the registry and its options are validated by the kind's pydantic model.
+``apply`` receives the panel frame built so far and returns the new frame plus any artifacts
+(e.g. the entropy weights, printed by a ``weights`` table) and notes on reported treatments
+(dropped rows, imputed cells) that go to ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from specrun.registry import Registry
+
+
+class TransformOptions(BaseModel):
+    """Base of every transform's options: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+O = TypeVar("O", bound=TransformOptions)
+
+
+@dataclass(frozen=True)
+class TransformContext:
+    """What a transform may look at besides the panel: the other sources and the panel index."""
+
+    entity: str
+    time: str
+    sources: Mapping[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class TransformOutput:
+    frame: pl.DataFrame
+    artifacts: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransformKind(Generic[O]):
+    name: str
+    options: type[O]
+    apply: Callable[[pl.DataFrame, O, TransformContext], TransformOutput]
+    inputs: Callable[[O], list[str]]  # panel columns read (checked before running)
+    outputs: Callable[[O], list[str]]  # columns created or replaced
+
+
+TRANSFORMS: Registry[TransformKind[Any]] = Registry("transform")
