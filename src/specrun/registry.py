@@ -31,9 +31,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             hint = did_you_mean(name, self._items) or "valid: " + ", ".join(self.names())
-            raise SpecError(
-                f"unknown {self.kind} '{name}'", code="reference", hint=hint
-            ) from None
+            raise SpecError(f"unknown {self.kind} '{name}'", code="reference", hint=hint) from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

@@ -25,7 +25,7 @@ class TransformOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-O = TypeVar("O", bound=TransformOptions)
+O = TypeVar("O", bound=BaseModel)
 
 
 @dataclass(frozen=True)

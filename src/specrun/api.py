@@ -1,0 +1,62 @@
+"""The Python API behind the CLI: validate, plan and run a spec file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from specrun.errors import SpecError, SpecErrors, did_you_mean
+from specrun.execute import ProgressFactory, RunOutput, execute
+from specrun.outputs import OutputFile, render_outputs, write_outputs
+from specrun.plan.compile import compile_spec
+from specrun.plan.nodes import Plan
+from specrun.spec.validate import Spec, validate_file
+
+
+@dataclass(frozen=True)
+class Run:
+    spec: Spec
+    plan: Plan
+    output: RunOutput
+    files: list[OutputFile]
+    folder: Path
+
+
+def plan_file(path: str | Path, only: Sequence[str] = ()) -> tuple[Spec, Plan]:
+    spec = validate_file(path)
+    plan = compile_spec(spec)
+    if only:
+        names = {n.name for n in plan.nodes if n.kind in ("fit", "table", "figure")}
+        unknown = [name for name in only if name not in names]
+        if unknown:
+            raise SpecErrors(
+                [
+                    SpecError(
+                        f"--only names no model, table or figure '{name}'",
+                        code="usage",
+                        hint=did_you_mean(name, names),
+                    )
+                    for name in unknown
+                ]
+            )
+        plan = plan.restricted(only)
+    return spec, plan
+
+
+def run_file(
+    path: str | Path,
+    out: str | Path | None = None,
+    only: Sequence[str] = (),
+    progress: ProgressFactory | None = None,
+) -> Run:
+    """Validate, compile, execute and write every output; nothing is written on failure."""
+    spec, plan = plan_file(path, only)
+    output = execute(spec, plan, progress)
+    files = render_outputs(spec, plan, output)
+    folder = Path(out) if out is not None else spec.folder / spec.outputs.dir
+    write_outputs(folder, files)
+    return Run(spec, plan, output, files, folder)
+
+
+__all__ = ["Run", "plan_file", "run_file", "validate_file"]

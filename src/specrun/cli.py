@@ -1,0 +1,126 @@
+"""Command line: ``specrun run|validate|plan|schema``. Thin: parse arguments, call the API.
+
+Exit codes: 0 success; 1 a user error (bad spec or data), printed as file:line:col messages
+without a traceback; 2 bad usage; 3 an internal error (a bug: the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from specrun import __version__
+from specrun.errors import SpecError, SpecErrors
+
+EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="specrun", description="Run a declarative econometric model spec."
+    )
+    parser.add_argument("--version", action="version", version=f"specrun {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="validate, fit every model, write tables and results")
+    run.add_argument("spec")
+    run.add_argument("--out", help="output folder (default: the spec's outputs.dir)")
+    run.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these models, tables or figures (and what they need)",
+    )
+    validate = commands.add_parser("validate", help="check a spec and report every error")
+    validate.add_argument("spec")
+    plan = commands.add_parser("plan", help="print the execution plan (a DAG of hashed steps)")
+    plan.add_argument("spec")
+    plan.add_argument("--only", nargs="+", default=[], metavar="NAME")
+    commands.add_parser("schema", help="print the JSON Schema of spec files")
+    return parser
+
+
+def _progress_factory(console: Console) -> Callable[[str, int], Callable[[int, int], None] | None]:
+    """Progress bars for long loops, shown only on a terminal and after the first second."""
+
+    def factory(label: str, total: int) -> Callable[[int, int], None] | None:
+        if not console.is_terminal:
+            return None
+        from rich.progress import Progress
+
+        started = time.perf_counter()
+        state: dict[str, object] = {}
+
+        def update(done: int, of: int) -> None:
+            if "bar" not in state:
+                if time.perf_counter() - started < 1.0 or done >= of:
+                    return
+                bar = Progress(console=console, transient=True)
+                bar.start()
+                state["bar"], state["task"] = bar, bar.add_task(label, total=of)
+            bar = state["bar"]
+            bar.update(state["task"], completed=done)  # type: ignore[attr-defined]
+            if done >= of:
+                bar.stop()  # type: ignore[attr-defined]
+
+        return update
+
+    return factory
+
+
+def _report(errors: Sequence[SpecError], console: Console) -> None:
+    for error in errors:
+        console.print(f"[bold red]error[/]: {error}", highlight=False, markup=True, soft_wrap=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if args.command == "schema":
+            from specrun.spec.schema import json_schema
+
+            print(json.dumps(json_schema(), indent=2))
+            return 0
+        from specrun import api
+
+        if args.command == "validate":
+            spec = api.validate_file(args.spec)
+            out.print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
+            return 0
+        if args.command == "plan":
+            _, plan = api.plan_file(args.spec, args.only)
+            print(plan.describe())
+            return 0
+        started = time.perf_counter()
+        run = api.run_file(args.spec, args.out, args.only, _progress_factory(err))
+        out.print(
+            f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
+            f"{len(run.output.figures)} figures → {run.folder} "
+            f"({time.perf_counter() - started:.2f} s)"
+        )
+        return 0
+    except SpecErrors as exc:
+        _report(exc.errors, err)
+        usage = all(e.code == "usage" for e in exc.errors)
+        return EXIT_USAGE if usage else EXIT_USER
+    except SpecError as exc:
+        _report([exc], err)
+        return EXIT_USAGE if exc.code == "usage" else EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        err.print("[bold red]internal error[/] (a bug in specrun; please report it):")
+        traceback.print_exc()
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

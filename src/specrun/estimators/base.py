@@ -1,0 +1,68 @@
+"""What an estimator is: a spec model, the variables it reads, and ``fit(frame) -> results``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, get_args, get_origin
+
+import polars as pl
+from pydantic import BaseModel
+
+from specrun.registry import Registry
+from specrun.results import ModelResult
+from specrun.spec.models import ModelBase, VariableRef
+
+S = TypeVar("S", bound=ModelBase)
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a fit may know besides its rows: its name and the panel's index columns."""
+
+    name: str
+    entity: str
+    time: str
+    progress: Callable[[str, int], Callable[[int, int], None] | None] = lambda _l, _t: None
+
+
+@dataclass(frozen=True)
+class EstimatorKind(Generic[S]):
+    """An estimator family. ``fit`` returns the main result under ``""`` and any addressable
+    parts (mediation's ``total``/``mediator``/``outcome``) under their own names."""
+
+    name: str
+    spec: type[S]
+    fit: Callable[[pl.DataFrame, S, FitContext], Mapping[str, ModelResult]]
+    children: tuple[str, ...] = ()
+    needs_panel: bool = True
+    complete_cases: bool = True  # fit only rows complete in every variable the model names
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+ESTIMATORS: Registry[EstimatorKind[Any]] = Registry("estimator")
+
+
+def variable_fields(model: type[BaseModel]) -> list[str]:
+    """Names of a spec model's fields typed ``VarName`` or ``VarList``."""
+    found = []
+    for name, info in model.model_fields.items():
+        metadata = list(info.metadata)
+        annotation = info.annotation
+        if get_origin(annotation) is not None:
+            for arg in get_args(annotation):
+                metadata.extend(getattr(arg, "__metadata__", ()))
+        if any(isinstance(m, VariableRef) for m in metadata):
+            found.append(name)
+    return found
+
+
+def model_variables(spec: BaseModel) -> list[str]:
+    """Every variable a (group-expanded) model spec names, in field order, without repeats."""
+    names: list[str] = []
+    for field_name in variable_fields(type(spec)):
+        value = getattr(spec, field_name)
+        for item in [value] if isinstance(value, str) else value or []:
+            if item not in names:
+                names.append(item)
+    return names

@@ -1,0 +1,276 @@
+"""Walk a Plan: load sources, run transforms, fit every model on its rows, build tables/figures.
+
+A fit sees exactly its sample's rows that are complete in its variables; the rows each model
+dropped are counted for ``manifest.json``. Nothing here writes files (see ``outputs``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from specrun.data.io import read_source
+from specrun.errors import SpecError, SpecErrors
+from specrun.estimators import ESTIMATORS
+from specrun.estimators.base import FitContext, model_variables
+from specrun.plan.nodes import Node, Plan
+from specrun.results import ModelResult, ResultSet
+from specrun.spec.load import PathKey
+from specrun.spec.models import SampleSpec
+from specrun.spec.validate import ResolvedModel, Spec
+from specrun.tables.base import TableContext
+from specrun.tables.ir import Table
+from specrun.transforms import TRANSFORMS
+from specrun.transforms.base import TransformContext
+
+ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
+
+
+@dataclass
+class RunOutput:
+    results: ResultSet
+    tables: dict[str, Table]
+    figures: dict[str, Any]
+    analysis: pl.DataFrame
+    model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
+    pos = spec.document.position(path)
+    return exc.located(
+        file=spec.document.file,
+        line=pos.line if pos else None,
+        col=pos.col if pos else None,
+        path=exc.path or ".".join(str(p) for p in path),
+    )
+
+
+def _sample_filter(sample: SampleSpec, spec: Spec) -> pl.Expr:
+    from specrun.data.expr import compile_expression
+
+    condition = pl.lit(True)
+    if sample.where:
+        condition = condition & compile_expression(sample.where)
+    if sample.time is not None:
+        first, last = sample.time
+        column = pl.col(spec.data.panel.time)
+        if first is not None:
+            condition = condition & (column >= first)
+        if last is not None:
+            condition = condition & (column <= last)
+    for column, values in (sample.exclude or {}).items():
+        condition = condition & ~pl.col(column).is_in(values)
+    return condition
+
+
+def apply_steps(
+    frame: pl.DataFrame,
+    steps: tuple[Any, ...],
+    spec: Spec,
+    sources: dict[str, pl.DataFrame],
+    base_path: PathKey,
+    artifacts: dict[str, Any],
+    notes: list[str],
+) -> pl.DataFrame:
+    ctx = TransformContext(spec.data.panel.entity, spec.data.panel.time, sources)
+    for i, step in enumerate(steps):
+        name = next(iter(type(step).model_fields))
+        path = (*base_path, i, name)
+        try:
+            out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
+        except SpecError as exc:
+            raise SpecErrors([_located(spec, exc, path)]) from None
+        except pl.exceptions.PolarsError as exc:
+            raise SpecErrors(
+                [_located(spec, SpecError(f"{name} failed: {exc}", code="data"), path)]
+            ) from None
+        frame = out.frame
+        artifacts.update(out.artifacts)
+        notes.extend(f"transforms[{i}] {name}: {n}" for n in out.notes)
+    return frame
+
+
+class Executor:
+    def __init__(self, spec: Spec, plan: Plan, progress: ProgressFactory | None = None) -> None:
+        self.spec = spec
+        self.plan = plan
+        self.progress = progress or (lambda _label, _total: None)
+        self.sources: dict[str, pl.DataFrame] = {}
+        self.panel: pl.DataFrame | None = None
+        self.models: dict[str, ModelResult] = {}
+        self.families: dict[str, tuple[str, ...]] = {}
+        self.artifacts: dict[str, Any] = {}
+        self.model_rows: dict[str, dict[str, int]] = {}
+        self.notes: list[str] = []
+        self.timings: dict[str, float] = {}
+        self.tables: dict[str, Table] = {}
+        self.figures: dict[str, Any] = {}
+        self.used_columns: set[str] = set()
+
+    def run(self) -> RunOutput:
+        steps = []
+        for node in self.plan.nodes:
+            started = time.perf_counter()
+            if node.kind == "load":
+                self.load(node)
+            elif node.kind == "transform":
+                steps.append(node.payload)
+            elif node.kind == "fit":
+                self.ensure_panel(tuple(steps))
+                self.fit(node)
+            elif node.kind in ("table", "figure"):
+                self.ensure_panel(tuple(steps))
+                self.build(node)
+            self.timings[node.id] = time.perf_counter() - started
+        self.ensure_panel(tuple(steps))
+        assert self.panel is not None
+        keep = [self.spec.data.panel.entity, self.spec.data.panel.time]
+        keep += [c for c in self.panel.columns if c in self.used_columns and c not in keep]
+        return RunOutput(
+            results=ResultSet(self.models, self.families, self.artifacts),
+            tables=self.tables,
+            figures=self.figures,
+            analysis=self.panel.select(keep),
+            model_rows=self.model_rows,
+            notes=self.notes,
+            timings=self.timings,
+        )
+
+    def load(self, node: Node) -> None:
+        try:
+            self.sources[node.name] = read_source(node.payload, self.spec.folder)
+        except SpecError as exc:
+            raise SpecErrors(
+                [_located(self.spec, exc, ("data", "sources", node.name, "path"))]
+            ) from None
+
+    def ensure_panel(self, steps: tuple[Any, ...]) -> None:
+        if self.panel is not None:
+            return
+        panel = self.spec.data.panel
+        frame = self.sources[panel.source]
+        duplicated = frame.select(panel.entity, panel.time).is_duplicated()
+        if duplicated.any():
+            first = frame.filter(duplicated).row(0, named=True)
+            raise SpecErrors(
+                [
+                    _located(
+                        self.spec,
+                        SpecError(
+                            f"source '{panel.source}' has {int(duplicated.sum())} rows sharing an "
+                            f"{panel.entity}-{panel.time} pair, e.g. {first[panel.entity]} "
+                            f"{first[panel.time]}",
+                            code="data",
+                        ),
+                        ("data", "panel"),
+                    )
+                ]
+            )
+        self.panel = apply_steps(
+            frame, steps, self.spec, self.sources, ("transforms",), self.artifacts, self.notes
+        )
+
+    def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
+        assert self.panel is not None
+        frame = self.panel
+        if model.transforms:
+            frame = apply_steps(
+                frame,
+                model.transforms,
+                self.spec,
+                self.sources,
+                (*model.path, "transforms"),
+                self.artifacts,
+                self.notes,
+            )
+        sample = model.spec.sample
+        if isinstance(sample, str):
+            sample = self.spec.samples[sample]
+        if sample is not None:
+            frame = frame.filter(_sample_filter(sample, self.spec))
+        return frame
+
+    def fit(self, node: Node) -> None:
+        model: ResolvedModel = node.payload["model"]
+        frame = self.model_frame(model)
+        kind = ESTIMATORS.get(model.spec.estimator)
+        if model.spec.over:
+            values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
+            members = []
+            for value in values:
+                member = f"{model.name}.{value}"
+                members.append(member)
+                part = frame.filter(pl.col(model.spec.over) == value)
+                self.fit_one(member, model, part, kind)
+            self.families[model.name] = tuple(members)
+        else:
+            self.fit_one(model.name, model, frame, kind)
+
+    def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
+        panel = self.spec.data.panel
+        variables = model_variables(model.spec)
+        self.used_columns.update(variables)
+        total = frame.height
+        if kind.complete_cases:
+            complete = pl.all_horizontal(
+                [
+                    pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
+                    for v in variables
+                ]
+            )
+            frame = frame.filter(complete)
+        self.model_rows[name] = {
+            "sample": total,
+            "used": frame.height,
+            "dropped_incomplete": total - frame.height,
+        }
+        if frame.height == 0:
+            raise SpecErrors(
+                [
+                    _located(
+                        self.spec,
+                        SpecError(
+                            f"model '{name}' has no complete observations in its sample",
+                            code="estimation",
+                        ),
+                        model.path,
+                    )
+                ]
+            )
+        ctx = FitContext(name, panel.entity, panel.time, self.progress)
+        try:
+            columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
+            fitted = kind.fit(frame.select(columns), model.spec, ctx)
+        except SpecError as exc:
+            raise SpecErrors([_located(self.spec, exc, model.path)]) from None
+        for part, result in fitted.items():
+            self.models[f"{name}.{part}" if part else name] = result
+
+    def build(self, node: Node) -> None:
+        from specrun.figures import FIGURES
+        from specrun.tables.kinds import TABLES
+
+        labels = self.spec.labels()
+        ctx = TableContext(node.name, labels, self.spec.groups)
+        results = ResultSet(self.models, self.families, self.artifacts)
+        registry = TABLES if node.kind == "table" else FIGURES
+        section = "tables" if node.kind == "table" else "figures"
+        try:
+            built = (
+                registry.get(node.payload.kind).build(node.payload, results, ctx)
+                if node.kind == "table"
+                else registry.get(node.payload.kind).draw(node.payload, results, ctx)
+            )
+        except SpecError as exc:
+            raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
+        (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def execute(spec: Spec, plan: Plan, progress: ProgressFactory | None = None) -> RunOutput:
+    return Executor(spec, plan, progress).run()

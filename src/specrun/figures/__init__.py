@@ -1,0 +1,6 @@
+"""Figure kinds, registered in ``FIGURES`` on import; drawn with matplotlib, saved as PNG and PDF."""
+
+from specrun.figures import coefplot
+from specrun.figures.base import FIGURES
+
+__all__ = ["FIGURES", "coefplot"]

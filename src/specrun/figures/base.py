@@ -1,0 +1,36 @@
+"""What a figure kind is: a spec model (``kind:``), the models it reads, and a drawing step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from matplotlib.figure import Figure
+from pydantic import Field
+
+from specrun.registry import Registry
+from specrun.results import ResultSet
+from specrun.spec.models import StrictModel
+from specrun.tables.base import TableContext
+
+
+class FigureBase(StrictModel):
+    kind: str
+    title: str = Field("", description="Figure title.")
+    width: float = Field(6.0, gt=0, description="Width in inches.")
+    height: float = Field(4.0, gt=0, description="Height in inches.")
+
+
+F = TypeVar("F", bound=FigureBase)
+
+
+@dataclass(frozen=True)
+class FigureKind(Generic[F]):
+    name: str
+    spec: type[F]
+    draw: Callable[[F, ResultSet, TableContext], Figure]
+    models: Callable[[F], list[str]]
+
+
+FIGURES: Registry[FigureKind[Any]] = Registry("figure kind")

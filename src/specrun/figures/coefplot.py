@@ -1,0 +1,57 @@
+"""Coefficient plots: one variable's estimate and confidence interval across a family of models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from matplotlib.figure import Figure
+from pydantic import Field
+from scipy import stats as sps
+
+from specrun.errors import SpecError
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.results import ResultSet
+from specrun.tables.base import TableContext
+
+
+class CoefplotSpec(FigureBase):
+    kind: Literal["coefplot"]
+    models: list[str] = Field(description="Models or families (their members), in order.")
+    variable: str = Field(description="The coefficient to plot.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
+
+
+def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    names = [m for name in spec.models for m in results.expand(name)]
+    rows = []
+    for name in names:
+        model = results.models.get(name)
+        coef = model.coefficients.get(spec.variable) if model else None
+        if coef is None:
+            raise SpecError(
+                f"model '{name}' has no coefficient '{spec.variable}'",
+                code="reference",
+                path=f"figures.{ctx.name}",
+            )
+        rows.append((model.label or name.split(".", 1)[-1], coef.estimate, coef.std_error))
+    z = float(sps.norm.ppf(0.5 + spec.level / 2))
+    labels = [r[0] for r in rows]
+    est = np.array([r[1] for r in rows])
+    half = z * np.array([r[2] for r in rows])
+    figure = Figure(figsize=(spec.width, spec.height))
+    axes = figure.subplots()
+    positions = np.arange(len(rows))
+    axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
+    axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    axes.set_xticks(positions, labels)
+    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({spec.level:.0%} CI)")
+    if spec.title:
+        axes.set_title(spec.title)
+    figure.tight_layout()
+    return figure
+
+
+FIGURES.register("coefplot")(
+    FigureKind("coefplot", CoefplotSpec, draw_coefplot, lambda s: list(s.models))
+)

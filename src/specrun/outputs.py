@@ -1,0 +1,136 @@
+"""Write a run's outputs: tables in every format, tables.tex, figures, results/manifest JSON.
+
+Everything is rendered in memory first and each file is then written to a temporary name and
+renamed over its target, so a run that fails leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from specrun import __version__
+from specrun.data.io import file_hash, resolve
+from specrun.execute import RunOutput
+from specrun.plan.nodes import Plan
+from specrun.spec.validate import Spec
+
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "polars",
+    "pandas",
+    "linearmodels",
+    "pydantic",
+    "jinja2",
+    "matplotlib",
+)
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    relative: str
+    content: bytes
+
+
+def atomic_write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def results_json(spec: Spec, run: RunOutput) -> dict[str, Any]:
+    return {
+        "specrun_version": __version__,
+        "spec": spec.document.file,
+        "models": {name: r.to_json() for name, r in run.results.models.items()},
+    }
+
+
+def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    seeds = {
+        name: model.spec.seed
+        for name, model in spec.models.items()
+        if getattr(model.spec, "seed", None) is not None
+    }
+    return {
+        "specrun_version": __version__,
+        "spec": spec.document.file,
+        "spec_sha256": file_hash(Path(spec.document.file)),
+        "data": {
+            name: {"path": source.path, "sha256": file_hash(resolve(source, spec.folder))}
+            for name, source in spec.data.sources.items()
+        },
+        "python": platform.python_version(),
+        "packages": versions,
+        "seeds": seeds,
+        "plan": {n.id: n.hash for n in plan.nodes},
+        "rows": run.model_rows,
+        "notes": run.notes,
+    }
+
+
+def _figure_bytes(figure: Any, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+    figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
+    """Every output file's bytes (``results.json`` excludes timings so reruns are identical)."""
+    from specrun.render import FORMATS, render_document, render_table
+
+    files: list[OutputFile] = []
+    tables = list(run.tables.values())
+    for fmt in spec.outputs.formats:
+        extension = FORMATS.get(fmt).extension
+        for table in tables:
+            files.append(
+                OutputFile(f"tables/{table.name}.{extension}", render_table(table, fmt).encode())
+            )
+    if tables and "latex" in spec.outputs.formats:
+        files.append(
+            OutputFile(
+                "tables.tex",
+                render_document(
+                    tables, "latex", title=spec.title or Path(spec.document.file).stem
+                ).encode(),
+            )
+        )
+    for name, figure in run.figures.items():
+        for fmt in ("png", "pdf"):
+            files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
+    files.append(OutputFile("results.json", _json(results_json(spec, run))))
+    files.append(OutputFile("manifest.json", _json(manifest_json(spec, plan, run))))
+    csv = run.analysis.write_csv(float_precision=None)
+    files.append(OutputFile("analysis.csv", csv.encode()))
+    return files
+
+
+def write_outputs(folder: Path, files: list[OutputFile]) -> None:
+    for item in files:
+        atomic_write(folder / item.relative, item.content)

@@ -1,0 +1,102 @@
+"""Compile a valid spec into a Plan (pure: reads data files only to hash them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from specrun.data.io import file_hash, resolve
+from specrun.plan.nodes import Node, Plan
+from specrun.spec.validate import ResolvedModel, Spec
+
+
+def _fragment(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, ResolvedModel):
+        return {
+            "name": value.name,
+            "spec": value.spec.model_dump(mode="json"),
+            "transforms": [_fragment(t) for t in value.transforms],
+        }
+    if isinstance(value, dict):
+        return {str(k): _fragment(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_fragment(v) for v in value]
+    return value
+
+
+def content_hash(kind: str, fragment: Any, inputs: list[str], extra: str = "") -> str:
+    text = json.dumps(
+        {"kind": kind, "fragment": _fragment(fragment), "inputs": inputs, "extra": extra},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compile_spec(spec: Spec) -> Plan:
+    nodes: list[Node] = []
+    hashes: dict[str, str] = {}
+
+    def add(
+        node_id: str,
+        kind: str,
+        name: str,
+        payload: Any,
+        inputs: list[str],
+        *,
+        extra: str = "",
+        detail: str = "",
+    ) -> None:
+        digest = content_hash(kind, payload, [hashes[i] for i in inputs], extra)
+        hashes[node_id] = digest
+        nodes.append(Node(node_id, kind, name, tuple(inputs), digest, payload, detail))  # type: ignore[arg-type]
+
+    loads = []
+    for name, source in spec.data.sources.items():
+        path = resolve(source, spec.folder)
+        digest = file_hash(path) if path.exists() else "missing"
+        add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
+        loads.append(f"load:{name}")
+    previous = f"load:{spec.data.panel.source}"
+    others = [n for n in loads if n != previous]
+    for i, step in enumerate(spec.transforms):
+        step_name = next(iter(type(step).model_fields))
+        node_id = f"transform:{i}:{step_name}"
+        add(node_id, "transform", step_name, step, [previous, *others])
+        previous = node_id
+    panel_node = previous
+    for name, model in spec.models.items():
+        sample = model.spec.sample
+        payload = {
+            "model": model,
+            "sample": spec.samples.get(sample) if isinstance(sample, str) else sample,
+        }
+        detail = model.spec.estimator + (f" over {model.spec.over}" if model.spec.over else "")
+        add(f"fit:{name}", "fit", name, payload, [panel_node], detail=detail)
+    from specrun.figures import FIGURES
+    from specrun.tables.kinds import TABLES
+
+    for section, registry, kind in (
+        (spec.tables, TABLES, "table"),
+        (spec.figures, FIGURES, "figure"),
+    ):
+        for name, item in section.items():
+            used = registry.get(item.kind).models(item)
+            inputs = sorted({f"fit:{_model_of(ref, spec.models)}" for ref in used})
+            add(f"{kind}:{name}", kind, name, item, inputs, detail=item.kind)
+    tables = [n.id for n in nodes if n.kind == "table"]
+    for fmt in spec.outputs.formats:
+        add(f"render:{fmt}", "render", fmt, {"format": fmt}, tables)
+    return Plan(tuple(nodes))
+
+
+def _model_of(ref: str, models: dict[str, ResolvedModel]) -> str:
+    """The fitted model a table reference comes from (``by_region.East`` → ``by_region``)."""
+    if ref in models:
+        return ref
+    return ref.split(".", 1)[0]

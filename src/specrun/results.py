@@ -1,0 +1,93 @@
+"""Fitted results as frozen records, and their ``results.json`` form (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    estimate: float
+    std_error: float
+    stat: float
+    p_value: float
+
+    def to_json(self) -> dict[str, float | None]:
+        return {k: _finite(v) for k, v in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One fitted model, in the tidy form tables and ``results.json`` read.
+
+    ``regressors`` lists the model's own right-hand-side variables (for Controls: Yes/No rows);
+    ``effects`` the fixed effects it absorbed; ``se_type`` / ``se_convention`` name the covariance.
+    """
+
+    name: str
+    estimator: str
+    dependent: str
+    nobs: int
+    coefficients: Mapping[str, Coefficient]
+    stats: Mapping[str, float]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    regressors: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    se_type: str = ""
+    se_convention: str = ""
+    stat_name: str = "t"  # "t" or "z"
+    label: str | None = None
+    coefficient_labels: Mapping[str, str] = field(default_factory=dict)  # generated names
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "estimator": self.estimator,
+            "dependent": self.dependent,
+            "nobs": self.nobs,
+            "coefficients": {k: c.to_json() for k, c in self.coefficients.items()},
+            "stats": {k: _finite(v) for k, v in self.stats.items()},
+            "effects": list(self.effects),
+            "se": {"type": self.se_type, "convention": self.se_convention},
+            "extra": _jsonable(self.extra),
+        }
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _finite(float(value))
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """Every fitted model of a run, the families ``over:`` expanded, and transform artifacts."""
+
+    models: Mapping[str, ModelResult]
+    families: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    artifacts: Mapping[str, Any] = field(default_factory=dict)
+
+    def expand(self, name: str) -> tuple[str, ...]:
+        """A model name, or a family's members in order."""
+        return self.families.get(name, (name,))

@@ -1,0 +1,74 @@
+"""Descriptive-statistics tables: one row per variable, one column per statistic."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.results import ResultSet
+from specrun.tables import format as fmt
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+
+STAT_HEADERS = {
+    "nobs": "N",
+    "mean": "Mean",
+    "sd": "SD",
+    "median": "Median",
+    "min": "Min",
+    "max": "Max",
+}
+
+
+class DescriptiveTableSpec(TableBase):
+    kind: Literal["descriptive"]
+    model: str = Field(description="A model with estimator: descriptive.")
+    stats: list[str] = Field(
+        default_factory=lambda: ["nobs", "mean", "sd", "median", "min", "max"],
+        description="Columns: nobs, mean, sd, median, min, max, or a quantile such as p25.",
+    )
+    variable_header: str = "Variable"
+    show_names: bool = Field(False, description="Add a column with the variable names.")
+
+
+def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    model = results.models.get(spec.model)
+    if model is None or "variables" not in model.extra:
+        raise SpecError(
+            f"model '{spec.model}' is not a fitted descriptive model",
+            code="reference",
+            path=f"tables.{ctx.name}.model",
+        )
+    table = model.extra["variables"]
+    headers = [STAT_HEADERS.get(s, s) for s in spec.stats]
+    if spec.show_names:
+        headers = ["Symbol", *headers]
+    rows = []
+    for name, values in table.items():
+        cells = [
+            Cell(
+                fmt.integer(values.get(s))
+                if s == "nobs"
+                else fmt.number(values.get(s), spec.digits)
+            )
+            for s in spec.stats
+        ]
+        if spec.show_names:
+            cells.insert(0, Cell(name))
+        rows.append(Row(ctx.labels.get(name, name), tuple(cells), "stat"))
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=(HeaderRow(spec.variable_header, tuple(Cell(h) for h in headers)),),
+        blocks=(Block(tuple(rows)),),
+        n_columns=len(headers),
+        notes=tuple(spec.notes),
+    )
+
+
+TABLES.register("descriptive")(
+    TableKind("descriptive", DescriptiveTableSpec, build_descriptive, lambda s: [s.model])
+)

@@ -1,0 +1,267 @@
+"""Regression tables: one column per model, coefficients with stars over their standard errors.
+
+Indicator rows (Controls, Entity FE, Time FE) are derived from what each model contains, never
+typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_within``,
+``n_entities``, ``extra.ar2_p`` …).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.results import ModelResult, ResultSet
+from specrun.spec.models import StrictModel
+from specrun.tables import format as fmt
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+
+CONSTANT = "_cons"
+STAT_LABELS = {
+    "nobs": "N",
+    "r2": "R²",
+    "r2_within": "R² (within)",
+    "r2_lsdv": "R² (with fixed effects)",
+    "r2_adj": "Adjusted R²",
+    "r2_lsdv_adj": "Adjusted R² (with fixed effects)",
+    "n_entities": "Entities",
+    "n_clusters": "Clusters",
+    "mean_y": "Mean of dependent variable",
+    "ar1_p": "AR(1) p-value",
+    "ar2_p": "AR(2) p-value",
+    "hansen_p": "Hansen test p-value",
+    "sargan_p": "Sargan test p-value",
+    "n_instruments": "Instruments",
+    "n_groups": "Groups",
+}
+INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
+
+
+class ColumnGroup(StrictModel):
+    label: str
+    span: int = Field(ge=1)
+
+
+class RegressionTableSpec(TableBase):
+    kind: Literal["regression"]
+    columns: list[str] = Field(description="Models, in order; a family (over:) adds its members.")
+    column_labels: list[str] | None = Field(
+        None, description="A header line naming each column (family members default to values)."
+    )
+    groups: list[ColumnGroup] = Field(
+        default_factory=list, description="Spanning column groups over the columns."
+    )
+    dependent_row: bool = True
+    keep: list[str] | None = Field(None, description="Only these coefficient rows.")
+    drop: list[str] = Field(default_factory=list, description="Coefficient rows left out.")
+    order: list[str] | None = Field(None, description="These rows first, in this order.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
+    constant: bool = Field(True, description="Print the constant (_cons) row.")
+    show: Literal["se", "t"] = "se"
+    se_position: Literal["below", "beside"] = "below"
+    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    indicators: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Row label → variables ($group allowed); Yes where a model has them all. "
+        "Their coefficient rows are left out.",
+    )
+    effects: dict[str, Literal["entity", "time"]] = Field(
+        default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
+        description="Row label → fixed effect; Yes where a model absorbs it.",
+    )
+    stats: list[str] = Field(default_factory=lambda: ["nobs", "r2"])
+    stat_labels: dict[str, str] = Field(default_factory=dict)
+    r2_fe: Literal["within", "lsdv"] = Field(
+        "within", description="Which R² the 'r2' row prints for fixed-effects models."
+    )
+
+
+def _models(spec: RegressionTableSpec) -> list[str]:
+    return list(spec.columns)
+
+
+def _columns(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> list[str]:
+    names: list[str] = []
+    for column in spec.columns:
+        names.extend(results.expand(column))
+    missing = [n for n in names if n not in results.models]
+    if missing:
+        raise SpecError(
+            f"table '{ctx.name}' needs model(s) not fitted in this run: {', '.join(missing)}",
+            code="reference",
+            path=f"tables.{ctx.name}.columns",
+        )
+    return names
+
+
+def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: ModelResult | None):
+    if name in spec.labels:
+        return spec.labels[name]
+    if name == CONSTANT:
+        return "Constant"
+    if model is not None and name in model.coefficient_labels:
+        return model.coefficient_labels[name]
+    return ctx.labels.get(name, name)
+
+
+def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
+    if name == "nobs":
+        return float(model.nobs)
+    if name == "r2":
+        key = "r2" if "r2" in model.stats else f"r2_{r2_fe}"
+        return model.stats.get(key)
+    if name in model.stats:
+        return model.stats[name]
+    value: Any = model.extra
+    for part in name.removeprefix("extra.").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
+    seen: list[str] = []
+    for model in models:
+        for name in model.coefficients:
+            if name not in seen:
+                seen.append(name)
+    rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
+    if spec.keep is not None:
+        rows = [n for n in rows if n in spec.keep]
+    else:
+        rows = [n for n in rows if n not in hidden]
+    rows = [n for n in rows if n not in spec.drop and (spec.constant or n != CONSTANT)]
+    if spec.order:
+        first = [n for n in spec.order if n in rows]
+        rows = first + [n for n in rows if n not in first]
+    return rows
+
+
+def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    names = _columns(spec, results, ctx)
+    models = [results.models[n] for n in names]
+    n = len(models)
+    header: list[HeaderRow] = []
+    if spec.groups:
+        if sum(g.span for g in spec.groups) != n:
+            raise SpecError(
+                f"column groups span {sum(g.span for g in spec.groups)} columns, the table has {n}",
+                code="schema",
+                path=f"tables.{ctx.name}.groups",
+            )
+        header.append(
+            HeaderRow("", tuple(Cell(g.label, span=g.span) for g in spec.groups), rule_under=True)
+        )
+    header.append(HeaderRow("", tuple(Cell(f"({i + 1})") for i in range(n))))
+    if spec.dependent_row:
+        header.append(
+            HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
+        )
+    column_labels = spec.column_labels
+    if column_labels is None and any(
+        "." in name and name.split(".")[0] in results.families for name in names
+    ):
+        column_labels = [
+            m.label or name.split(".", 1)[-1] for name, m in zip(names, models, strict=True)
+        ]
+    if column_labels is not None:
+        if len(column_labels) != n:
+            raise SpecError(
+                f"column_labels has {len(column_labels)} entries, the table has {n} columns",
+                code="schema",
+                path=f"tables.{ctx.name}.column_labels",
+            )
+        header.append(HeaderRow("", tuple(Cell(t) for t in column_labels)))
+
+    indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
+    hidden = {v for vars_ in indicator_vars.values() for v in vars_}
+    coef_rows: list[Row] = []
+    for name in _row_order(spec, models, hidden):
+        owner = next((m for m in models if name in m.coefficients), None)
+        label = _label(name, spec, ctx, owner)
+        main, below = [], []
+        for m in models:
+            coef = m.coefficients.get(name)
+            if coef is None:
+                main.append(Cell())
+                below.append(Cell())
+                continue
+            second = coef.std_error if spec.show == "se" else coef.stat
+            paren = f"({fmt.number(second, spec.digits)})"
+            star = fmt.stars(coef.p_value, spec.stars)
+            if spec.se_position == "beside":
+                main.append(Cell(f"{fmt.number(coef.estimate, spec.digits)} {paren}", star))
+            else:
+                main.append(Cell(fmt.number(coef.estimate, spec.digits), star))
+                below.append(Cell(paren))
+        coef_rows.append(Row(label, tuple(main), "coef"))
+        if spec.se_position == "below":
+            coef_rows.append(Row("", tuple(below), "se"))
+
+    indicator_rows = [
+        Row(
+            label,
+            tuple(Cell("Yes" if set(vars_) <= set(m.regressors) else "No") for m in models),
+            "indicator",
+        )
+        for label, vars_ in indicator_vars.items()
+    ]
+    if any(m.effects for m in models):
+        indicator_rows += [
+            Row(
+                label,
+                tuple(Cell("Yes" if effect in m.effects else "No") for m in models),
+                "indicator",
+            )
+            for label, effect in spec.effects.items()
+        ]
+    stat_rows = []
+    for stat in spec.stats:
+        values = [_stat_value(m, stat, spec.r2_fe) for m in models]
+        cells = tuple(
+            Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, spec.digits))
+            for v in values
+        )
+        stat_rows.append(
+            Row(spec.stat_labels.get(stat, STAT_LABELS.get(stat, stat)), cells, "stat")
+        )
+
+    blocks = [Block(tuple(coef_rows), rule_before=True)]
+    if indicator_rows:
+        blocks.append(Block(tuple(indicator_rows)))
+    if stat_rows:
+        blocks.append(Block(tuple(stat_rows)))
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=tuple(header),
+        blocks=tuple(blocks),
+        n_columns=n,
+        notes=tuple(_notes(spec, models)),
+    )
+
+
+def _expand(names: list[str], ctx: TableContext) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        out.extend(ctx.groups.get(name[1:], ()) if name.startswith("$") else [name])
+    return out
+
+
+def _notes(spec: RegressionTableSpec, models: list[ModelResult]) -> list[str]:
+    kinds = sorted({m.se_type for m in models if m.se_type})
+    what = "Standard errors" if spec.show == "se" else f"{models[0].stat_name}-statistics"
+    notes = []
+    if kinds and spec.show == "se":
+        notes.append(f"{what} ({'; '.join(kinds)}) in parentheses.")
+    elif spec.show == "t":
+        notes.append(f"{what} in parentheses.")
+    notes.append(fmt.star_note(spec.stars))
+    return [*notes, *spec.notes]
+
+
+TABLES.register("regression")(
+    TableKind("regression", RegressionTableSpec, build_regression, _models)
+)

@@ -1,0 +1,62 @@
+"""``derive`` (new columns from expressions) and ``where`` (keep rows), in the safe expression
+language of ``specrun.data.expr``: ``- derive: {STR: tertiary_va / secondary_va}``."""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import ConfigDict, RootModel
+
+from specrun.data.expr import compile_expression, referenced_columns
+from specrun.transforms.base import TRANSFORMS, TransformContext, TransformKind, TransformOutput
+
+
+class DeriveOptions(RootModel[dict[str, str]]):
+    """Output column → expression; later entries may use earlier ones."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class WhereOptions(RootModel[str]):
+    """A row filter: rows where the expression is true are kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+def apply_derive(
+    frame: pl.DataFrame, options: DeriveOptions, ctx: TransformContext
+) -> TransformOutput:
+    for output, text in options.root.items():
+        frame = frame.with_columns(compile_expression(text, frame.columns).alias(output))
+    return TransformOutput(frame)
+
+
+def derive_inputs(options: DeriveOptions) -> list[str]:
+    made: set[str] = set()
+    needed: list[str] = []
+    for output, text in options.root.items():
+        needed += [c for c in sorted(referenced_columns(text)) if c not in made]
+        made.add(output)
+    return needed
+
+
+def apply_where(
+    frame: pl.DataFrame, options: WhereOptions, ctx: TransformContext
+) -> TransformOutput:
+    kept = frame.filter(compile_expression(options.root, frame.columns))
+    dropped = frame.height - kept.height
+    notes = (f"where '{options.root}' dropped {dropped} rows",) if dropped else ()
+    return TransformOutput(kept, notes=notes)
+
+
+TRANSFORMS.register("derive")(
+    TransformKind("derive", DeriveOptions, apply_derive, derive_inputs, lambda o: list(o.root))
+)
+TRANSFORMS.register("where")(
+    TransformKind(
+        "where",
+        WhereOptions,
+        apply_where,
+        lambda o: sorted(referenced_columns(o.root)),
+        lambda o: [],
+    )
+)
