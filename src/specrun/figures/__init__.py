@@ -1,4 +1,4 @@
-"""Figure kinds, registered in ``FIGURES`` on import; drawn with matplotlib, saved as PNG and PDF."""
+"""Figure kinds, registered in ``FIGURES`` on import; drawn with matplotlib (PNG and PDF)."""
 
 from specrun.figures import coefplot
 from specrun.figures.base import FIGURES

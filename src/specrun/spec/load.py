@@ -74,6 +74,9 @@ def format_path(path: PathKey) -> str:
     return text
 
 
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
 def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -88,6 +91,9 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.values[path] = _mark(node)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in (_MAP, _SEQ):
+            self._error(node, path, f"unsupported YAML tag '{node.tag}'")
+            return None
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:

@@ -152,6 +152,8 @@ class _Checker:
         self.doc = doc
         self.errors: list[SpecError] = list(doc.problems)
         self.sections: dict[str, Any] = {}
+        # models whose types failed: their variable names are still checked against the data
+        self.unvalidated: list[tuple[type[BaseModel], dict[str, Any], dict[str, PathKey]]] = []
 
     # -- error helpers -------------------------------------------------------------------
     def error(
@@ -410,6 +412,8 @@ class _Checker:
             return schema.model_adapter().validate_python(expanded)
         except ValidationError as exc:
             self.pydantic_errors(exc, schema.model_union(), expanded, ("models", name), origins)
+            if isinstance(kind, str) and kind in ESTIMATORS:
+                self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
 
     def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
@@ -549,6 +553,25 @@ class _Checker:
             for j, step in enumerate(model.transforms):
                 model_columns = self.check_step(step, (*model.path, "transforms", j), model_columns)
             self.check_model(model, model_columns, samples)
+        for spec_cls, body, origins in self.unvalidated:
+            for field_name in variable_fields(spec_cls):
+                value = body.get(field_name)
+                items = [value] if isinstance(value, str) else value
+                if field_name not in origins or not isinstance(items, list):
+                    continue
+                for i, item in enumerate(items):
+                    if isinstance(item, str) and not item.startswith("$") and item not in columns:
+                        where = (
+                            origins[field_name]
+                            if isinstance(value, str)
+                            else (*origins[field_name], i)
+                        )
+                        self.error(
+                            f"unknown variable '{item}'",
+                            where,
+                            code="reference",
+                            hint=did_you_mean(item, columns),
+                        )
         return columns
 
     def check_step(self, step: Any, path: PathKey, columns: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ class TransformOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-O = TypeVar("O", bound=BaseModel)
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ class TransformOutput:
 
 
 @dataclass(frozen=True)
-class TransformKind(Generic[O]):
+class TransformKind(Generic[OptionsT]):
     name: str
-    options: type[O]
-    apply: Callable[[pl.DataFrame, O, TransformContext], TransformOutput]
-    inputs: Callable[[O], list[str]]  # panel columns read (checked before running)
-    outputs: Callable[[O], list[str]]  # columns created or replaced
+    options: type[OptionsT]
+    apply: Callable[[pl.DataFrame, OptionsT, TransformContext], TransformOutput]
+    inputs: Callable[[OptionsT], list[str]]  # panel columns read (checked before running)
+    outputs: Callable[[OptionsT], list[str]]  # columns created or replaced
 
 
 TRANSFORMS: Registry[TransformKind[Any]] = Registry("transform")

@@ -1,0 +1,88 @@
+"""The YAML loader: values, positions of keys and items, and every YAML-level error."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from specrun.errors import SpecErrors
+from specrun.spec.load import Position, format_path, load_text
+
+TEXT = """\
+spec_version: 1
+models:
+  fe:
+    estimator: panel_fe
+    x: [Dige, URBAN, EDU]
+"""
+
+
+def test_values_and_positions():
+    doc = load_text(TEXT, "specs/x.yaml")
+    assert doc.data["models"]["fe"]["x"] == ["Dige", "URBAN", "EDU"]
+    assert doc.position(("models", "fe", "x", 2)) == Position(5, 22)
+    assert doc.position(("models", "fe"), key=True) == Position(3, 3)
+    # an unknown path falls back to its nearest ancestor
+    assert doc.position(("models", "fe", "y")) == Position(4, 5)
+
+
+def test_format_path():
+    assert format_path(("models", "fe", "x", 2)) == "models.fe.x[2]"
+
+
+def messages(text: str) -> list[str]:
+    with pytest.raises(SpecErrors) as caught:
+        load_text(text, "x.yaml")
+    return [str(e) for e in caught.value.errors]
+
+
+def test_duplicate_keys_are_kept_as_problems_with_both_lines():
+    doc = load_text("a: 1\nb:\n  c: 1\n  c: 2\n", "x.yaml")
+    assert [str(e) for e in doc.problems] == [
+        "x.yaml:4:3: b.c: duplicate key 'c' (first defined at line 3)"
+    ]
+    assert doc.data["b"]["c"] == 1
+
+
+def test_tabs_are_refused_with_their_column():
+    assert messages("a:\n  b: 1\n \tc: 2\n") == [
+        "x.yaml:3:2: tab character in indentation (YAML indents with spaces)"
+    ]
+
+
+def test_top_level_must_be_a_mapping():
+    assert messages("- 1\n- 2\n") == [
+        "x.yaml:1:1: the top level of a spec must be a mapping of sections (data:, models:, …)"
+    ]
+
+
+def test_syntax_error_is_located():
+    assert messages("a: [1, 2\n") == [
+        "x.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_empty_spec():
+    assert messages("") == ["x.yaml:1:1: the spec is empty"]
+
+
+def test_no_object_construction():
+    assert messages("a: !!python/name:os.system x\n")[0].startswith(
+        "x.yaml:1:4: invalid YAML: could not determine a constructor"
+    )
+    doc = load_text("a: !!python/object/apply:os.system ['true']\n", "x.yaml")
+    assert [str(e) for e in doc.problems] == [
+        "x.yaml:1:4: a: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'"
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:- \n\t[]{},'\"#&*!|>1.")), max_size=60))
+def test_any_text_loads_or_raises_spec_errors(text):
+    try:
+        doc = load_text(text, "x.yaml")
+    except SpecErrors as exc:
+        assert all(e.file == "x.yaml" for e in exc.errors)
+    else:
+        assert isinstance(doc.data, dict)

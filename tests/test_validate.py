@@ -1,0 +1,174 @@
+"""Spec validation: every error class, with its whole message, and all errors reported at once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specrun.errors import SpecErrors
+from specrun.spec.validate import validate_file
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+HEAD = """\
+spec_version: 1
+data:
+  sources:
+    g: {path: grunfeld.csv}
+  panel: {source: g, entity: firm, time: year}
+"""
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
+
+    def write_spec(body: str) -> Path:
+        path = tmp_path / "spec.yaml"
+        path.write_text(HEAD + body, encoding="utf-8")
+        return path
+
+    return write_spec
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(SpecErrors) as caught:
+        validate_file(path)
+    prefix = f"{path}:"
+    return [str(e).removeprefix(prefix) for e in caught.value.errors]
+
+
+def test_valid_spec_resolves_extends_groups_and_variants(write):
+    spec = validate_file(
+        write("""\
+groups:
+  controls: [capital]
+samples:
+  early: {time: [1935, 1944]}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, $controls], se: {cluster: entity}}
+  fe2: {extends: fe, effects: [entity, time]}
+variants:
+  fe:
+    early: {sample: early}
+""")
+    )
+    assert spec.models["fe"].spec.x == ["value", "capital"]
+    assert spec.models["fe2"].spec.effects == ["entity", "time"]
+    assert spec.models["fe2"].spec.se.cluster == ["entity"]
+    assert spec.models["fe.early"].spec.sample == "early"
+    assert spec.models["fe.early"].base == "fe"
+
+
+def test_misspelt_variable_duplicate_key_and_wrong_type_reported_together(write):
+    assert errors_of(
+        write("""\
+models:
+  fe:
+    estimator: panel_fe
+    y: inv
+    y: inv
+    x: [value, captial]
+    effects: entity
+""")
+    ) == [
+        "10:5: models.fe.y: duplicate key 'y' (first defined at line 9)",
+        "11:16: models.fe.x[1]: unknown variable 'captial' (did you mean 'capital'?)",
+        "12:14: models.fe.effects: input should be a valid list, got 'entity'",
+    ]
+
+
+def test_unknown_names_get_did_you_mean(write):
+    found = errors_of(
+        write("""\
+modles: {}
+models:
+  fe: {estimator: panel_fex, y: inv, x: [value]}
+  ols: {estimator: ols, y: inv, x: [value], sample: erly}
+  fe3: {extends: fee}
+  fe4: {estimator: ols, y: inv, x: [$ctrls], wieght: 1}
+samples:
+  early: {time: [1935, 1944]}
+groups:
+  ctrl: [capital]
+tables:
+  t: {kind: regression, columns: [ols, fe5]}
+  u: {kind: regresion, columns: [ols]}
+""")
+    )
+    assert found == [
+        "6:1: modles: unknown section 'modles' (did you mean 'models'?)",
+        "8:19: models.fe.estimator: unknown estimator 'panel_fex' (did you mean 'panel_fe'?)",
+        "9:53: models.ols.sample: unknown sample 'erly' (did you mean 'early'?)",
+        "10:18: models.fe3.extends: extends unknown model 'fee' (did you mean 'fe'?)",
+        "11:37: models.fe4.x[0]: unknown group '$ctrls' (did you mean 'ctrl'?)",
+        "11:46: models.fe4.wieght: unknown key 'wieght' (valid keys: estimator, label, sample, "
+        "over, y, x, se)",
+        "17:40: tables.t.columns[1]: unknown model 'fe5' (did you mean 'fe'?)",
+        "18:13: tables.u.kind: unknown kind 'regresion' (did you mean 'regression'?)",
+    ]
+
+
+def test_missing_required_key_and_bad_cluster(write):
+    assert errors_of(
+        write("""\
+models:
+  fe: {estimator: panel_fe, x: [value], se: {cluster: firm}}
+""")
+    ) == [
+        "7:7: models.fe: missing required key 'y'",
+        "7:55: models.fe.se.cluster: input should be 'entity' or 'time', got 'firm'",
+    ]
+
+
+def test_extends_cycle(write):
+    assert errors_of(
+        write("""\
+models:
+  a: {extends: b}
+  b: {extends: a}
+""")
+    ) == [
+        "7:16: models.a.extends: extends forms a cycle: b → a → b",
+        "8:16: models.b.extends: extends forms a cycle: a → b → a",
+    ]
+
+
+def test_variant_that_changes_nothing_is_an_error(write):
+    assert errors_of(
+        write("""\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value]}
+variants:
+  fe:
+    same: {label: Same}
+""")
+    ) == [
+        "10:11: variants.fe.same: a variant must change the sample, the transforms or the "
+        "estimator (it would duplicate its base model)"
+    ]
+
+
+def test_expression_errors_point_into_the_expression(write):
+    assert errors_of(
+        write("""\
+samples:
+  late: {where: "year >= 1945 and valeu > 0"}
+  broken: {where: "year >= (1945"}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value]}
+""")
+    ) == [
+        "7:17: samples.late.where: unknown variable 'valeu' (did you mean 'value'?)",
+        "8:31: samples.broken.where: expected ')' at column 14",
+    ]
+
+
+def test_missing_data_file_and_column(tmp_path: Path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n")
+    assert errors_of(path) == [
+        f"4:15: data.sources.g.path: data file '{tmp_path / 'grunfeld.csv'}' not found"
+    ]
