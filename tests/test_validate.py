@@ -162,7 +162,7 @@ models:
 """)
     ) == [
         "7:17: samples.late.where: unknown variable 'valeu' (did you mean 'value'?)",
-        "8:31: samples.broken.where: expected ')' at column 14",
+        "8:33: samples.broken.where: expected ')'",
     ]
 
 

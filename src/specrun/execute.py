@@ -204,7 +204,7 @@ class Executor:
             values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
             members = []
             for value in values:
-                member = f"{model.name}.{value}"
+                member = f"{model.name}.{_value_name(value)}"
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
                 self.fit_one(member, model, part, kind)
@@ -270,6 +270,12 @@ class Executor:
         except SpecError as exc:
             raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _value_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def execute(spec: Spec, plan: Plan, progress: ProgressFactory | None = None) -> RunOutput:

@@ -16,7 +16,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.errors import SpecError
-from specrun.tables.ir import Cell, Table
+from specrun.tables.ir import Cell, HeaderRow, Table
 
 SOURCE_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
@@ -66,11 +66,10 @@ def make_environment(
     autoescape: bool,
     filters: Mapping[str, Callable[..., Any]],
     syntax: Mapping[str, str] | None = None,
-    folder: Path | None = None,
 ) -> SandboxedEnvironment:
     """A sandboxed environment over the template folder that fails on undefined names."""
     environment = SandboxedEnvironment(
-        loader=FileSystemLoader(folder or template_folder()),
+        loader=FileSystemLoader(template_folder()),
         autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -85,24 +84,33 @@ def make_environment(
 
 @dataclass(frozen=True)
 class PlacedCell:
-    """A cell with the body columns it covers (1-based, inclusive; the label column is 0)."""
+    """A cell with the body columns it covers (1-based, inclusive; the label column is 0).
+
+    ``align`` is the cell's own alignment and ``column_align`` that of the column it starts in:
+    in body rows a cell's default ``c`` means "as the column", in header rows it means centred.
+    """
 
     cell: Cell
     first: int
     last: int
+    align: str
+    column_align: str
 
 
-def place(cells: Sequence[Cell], n_columns: int) -> list[PlacedCell]:
+def place(cells: Sequence[Cell], table: Table, header: bool) -> list[PlacedCell]:
     """Each cell with its column range, so templates can draw spans and rules under them.
 
     A line without cells (a label alone) is filled with empty cells.
     """
+    columns = body_alignments(table)
     if not cells:
-        cells = [Cell()] * n_columns
+        cells = [Cell()] * table.n_columns
     placed: list[PlacedCell] = []
     column = 1
     for cell in cells:
-        placed.append(PlacedCell(cell, column, column + cell.span - 1))
+        column_align = columns[column - 1]
+        align = cell.align if header or cell.align != "c" else column_align
+        placed.append(PlacedCell(cell, column, column + cell.span - 1, align, column_align))
         column += cell.span
     return placed
 
@@ -143,4 +151,21 @@ def check_spans(table: Table) -> None:
             )
 
 
-TEMPLATE_GLOBALS: Mapping[str, Callable[..., Any]] = {"place": place}
+def ruled_cells(placed: Sequence[PlacedCell], row: HeaderRow) -> list[PlacedCell]:
+    """Header cells that get a rule under them: every spanning cell, and every non-empty cell of
+    a row marked ``rule_under`` (a group one column wide is still a group)."""
+    return [p for p in placed if p.cell.text and (p.cell.span > 1 or row.rule_under)]
+
+
+def stub_text(row: HeaderRow, index: int, table: Table) -> str:
+    """Text of a header row's label column: its own label, else ``stub_header`` on the last row."""
+    if row.label:
+        return row.label
+    return table.stub_header if index == len(table.header) - 1 else ""
+
+
+TEMPLATE_GLOBALS: Mapping[str, Callable[..., Any]] = {
+    "place": place,
+    "ruled_cells": ruled_cells,
+    "stub_text": stub_text,
+}

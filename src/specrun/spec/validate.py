@@ -368,8 +368,13 @@ class _Checker:
                     return None
                 result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
                 result_origins = {k: inherited[1][k] for k in result}
-            result.update(own)
-            result_origins.update(origins)
+            for key, value in own.items():  # an explicit null drops an inherited key
+                if value is None and key in result:
+                    del result[key]
+                    del result_origins[key]
+                elif value is not None:
+                    result[key] = value
+                    result_origins[key] = origins[key]
             merged[name] = (result, result_origins)
             return merged[name]
 
@@ -486,8 +491,13 @@ class _Checker:
                         continue
                 body = {k: v for k, v in merged[base][0].items() if k not in NOT_INHERITED}
                 origins = {k: merged[base][1][k] for k in body}
-                body.update(changes)
-                origins.update({k: (*path, k) for k in changes})
+                for key, value in changes.items():
+                    if value is None:
+                        body.pop(key, None)
+                        origins.pop(key, None)
+                    else:
+                        body[key] = value
+                        origins[key] = (*path, key)
                 model = self.typed_model(f"{base}.{vname}", body, origins, groups)
                 if model is not None:
                     name = f"{base}.{vname}"

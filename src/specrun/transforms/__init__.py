@@ -1,6 +1,6 @@
 """Data transforms, one module per family, registered in ``TRANSFORMS`` on import."""
 
-from specrun.transforms import derive
+from specrun.transforms import derive, entropy, panel, sophistication, winsorize
 from specrun.transforms.base import TRANSFORMS
 
-__all__ = ["TRANSFORMS", "derive"]
+__all__ = ["TRANSFORMS", "derive", "entropy", "panel", "sophistication", "winsorize"]

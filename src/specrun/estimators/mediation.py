@@ -1,0 +1,194 @@
+"""Mediation by the stepwise regressions of Baron and Kenny (1986) as tested by Wen and Ye (2014).
+
+Three fits share the model's controls, fixed effects and standard errors (each one an ordinary
+``ols``/``panel_fe`` fit, addressable as ``<model>.total``, ``<model>.mediator`` and
+``<model>.outcome``):
+
+    total     Y = c·X + controls + effects
+    mediator  M = a·X + controls + effects
+    outcome   Y = c′·X + b·M + controls + effects
+
+The indirect effect a·b is tested by Sobel (1982), Aroian (1947) and Goodman (1960) z tests from
+the fits' standard errors, and by a bootstrap CI (percentile and bias-corrected; entities are
+resampled whole in panels) from ``specrun.kernels.mediation``. Checked against the lavaan
+tutorial example in ``tests/test_estimators_mediation.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from specrun.errors import SpecError
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
+from specrun.kernels.mediation import aroian_test, bootstrap_indirect, goodman_test, sobel_test
+from specrun.kernels.within import PanelIndex
+from specrun.results import Coefficient, ModelResult
+from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
+
+PARTS = ("total", "mediator", "outcome")
+
+
+class MediationSpec(ModelBase):
+    """``x`` lists the treatment and the controls (so ``extends:`` a ``panel_fe`` model works)."""
+
+    estimator: Literal["mediation"]
+    y: VarName
+    x: VarList
+    mediator: VarName
+    treatment: VarName | None = Field(
+        None, description="The variable whose effect is mediated; default: the first of x."
+    )
+    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity"])
+    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    bootstrap: int = Field(1000, ge=0, description="Bootstrap draws of a·b (0: none).")
+    seed: int = Field(0, description="Seed of the bootstrap draws.")
+    ci_level: float = Field(0.95, gt=0, lt=1)
+    ci_method: Literal["percentile", "bc"] = Field(
+        "percentile", description="Which bootstrap CI is reported as boot_ci_low/high."
+    )
+
+    @model_validator(mode="after")
+    def _roles(self) -> MediationSpec:
+        if self.treatment is not None and self.treatment not in self.x:
+            raise ValueError(f"treatment '{self.treatment}' must be one of x")
+        if self.mediator in self.x or self.mediator == self.y:
+            raise ValueError(f"mediator '{self.mediator}' must differ from y and x")
+        if self.bootstrap == 1:
+            raise ValueError("bootstrap needs at least 2 draws (or 0 for none)")
+        return self
+
+    @property
+    def treatment_name(self) -> str:
+        return self.treatment or self.x[0]
+
+
+def _part_spec(spec: MediationSpec, y: str, x: list[str]) -> OlsSpec | PanelFeSpec:
+    if spec.effects:
+        return PanelFeSpec(
+            estimator="panel_fe", y=y, x=x, effects=spec.effects, se=spec.se, label=spec.label
+        )
+    return OlsSpec(estimator="ols", y=y, x=x, se=spec.se, label=spec.label)
+
+
+def fit_mediation(
+    frame: pl.DataFrame, spec: MediationSpec, ctx: FitContext
+) -> Mapping[str, ModelResult]:
+    treatment = spec.treatment_name
+    controls = [v for v in spec.x if v != treatment]
+    designs = {
+        "total": (spec.y, [treatment, *controls]),
+        "mediator": (spec.mediator, [treatment, *controls]),
+        "outcome": (spec.y, [treatment, spec.mediator, *controls]),
+    }
+    fits = {
+        part: fit_linear(
+            frame, _part_spec(spec, y, x), FitContext(f"{ctx.name}.{part}", ctx.entity, ctx.time)
+        )[""]
+        for part, (y, x) in designs.items()
+    }
+    a = fits["mediator"].coefficients[treatment]
+    b = fits["outcome"].coefficients[spec.mediator]
+    c = fits["total"].coefficients[treatment]
+    c_prime = fits["outcome"].coefficients[treatment]
+    tests = {
+        t.method: t
+        for t in (
+            sobel_test(a.estimate, a.std_error, b.estimate, b.std_error),
+            aroian_test(a.estimate, a.std_error, b.estimate, b.std_error),
+            goodman_test(a.estimate, a.std_error, b.estimate, b.std_error),
+        )
+    }
+    sobel = tests["sobel"]
+    indirect = {
+        "estimate": sobel.estimate,
+        "sobel_se": sobel.std_error,
+        "sobel_z": sobel.z,
+        "sobel_p": sobel.p_value,
+        "aroian_z": tests["aroian"].z,
+        "aroian_p": tests["aroian"].p_value,
+        "goodman_z": tests["goodman"].z,
+        "goodman_p": tests["goodman"].p_value,
+        "share": sobel.estimate / c.estimate if c.estimate != 0 else float("nan"),
+    }
+    extra: dict[str, object] = {
+        "indirect": indirect,
+        "treatment": treatment,
+        "mediator": spec.mediator,
+    }
+    if spec.bootstrap:
+        panel = bool(spec.effects)
+        index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
+        try:
+            boot = bootstrap_indirect(
+                frame[spec.y].to_numpy().astype(float),
+                frame[treatment].to_numpy().astype(float),
+                frame[spec.mediator].to_numpy().astype(float),
+                frame.select(controls).to_numpy().astype(float) if controls else None,
+                entity=index.entity if panel else None,
+                time=index.time if panel else None,
+                entity_effects="entity" in spec.effects,
+                time_effects="time" in spec.effects,
+                n_draws=spec.bootstrap,
+                seed=spec.seed,
+                ci_level=spec.ci_level,
+            )
+        except SpecError as exc:
+            raise SpecError(exc.message, code="estimation", path=f"models.{ctx.name}") from None
+        bc = spec.ci_method == "bc"
+        indirect.update(
+            boot_ci_low=boot.bc_ci_low if bc else boot.ci_low,
+            boot_ci_high=boot.bc_ci_high if bc else boot.ci_high,
+            boot_method=("bias-corrected" if bc else "percentile")
+            + f" {spec.ci_level:.0%}, {boot.n_draws} draws, resampling {boot.resample_unit}s",
+        )
+        extra["bootstrap"] = {
+            "draws": boot.n_draws,
+            "failed": boot.n_failed,
+            "seed": spec.seed,
+            "resample": boot.resample_unit,
+            "std_error": boot.std_error,
+            "percentile": [boot.ci_low, boot.ci_high],
+            "bias_corrected": [boot.bc_ci_low, boot.bc_ci_high],
+            "ci_level": spec.ci_level,
+        }
+    coefficients = {
+        "a": a,
+        "b": b,
+        "c": c,
+        "c_prime": c_prime,
+        "indirect": Coefficient(sobel.estimate, sobel.std_error, sobel.z, sobel.p_value),
+    }
+    outcome = fits["outcome"]
+    main = ModelResult(
+        name=ctx.name,
+        estimator="mediation",
+        dependent=spec.y,
+        nobs=outcome.nobs,
+        coefficients=coefficients,
+        stats={"n_entities": outcome.stats["n_entities"]},
+        extra=extra,
+        regressors=tuple(spec.x),
+        effects=outcome.effects,
+        se_type=outcome.se_type,
+        se_convention=outcome.se_convention,
+        stat_name="z",
+        label=spec.label,
+        coefficient_labels={
+            "a": f"a: {treatment} → {spec.mediator}",
+            "b": f"b: {spec.mediator} → {spec.y}",
+            "c": "c: total effect",
+            "c_prime": "c′: direct effect",
+            "indirect": "a·b: indirect effect",
+        },
+    )
+    return {"": main, **fits}
+
+
+ESTIMATORS.register("mediation")(
+    EstimatorKind("mediation", MediationSpec, fit_mediation, children=PARTS)
+)

@@ -1,0 +1,455 @@
+"""The panel grid and the per-period instrument blocks of dynamic panel GMM (xtabond2's Z).
+
+The data are laid on a filled N × T grid (entity × period, NaN where a cell is absent), as
+xtabond2 does before estimating. Each entity contributes R = T rows (difference GMM: the
+transformed equation) or R = 2T rows (system GMM: the transformed rows, then the levels rows).
+The instrument matrix is never held as one dense (N·R) × J array: for each of the R row slots
+``r`` it is the N × J_r slab of the J_r instrument columns that can be non-zero in that slot,
+with the indices of those columns. Uncollapsed GMM-style columns are non-zero in one slot only,
+so this keeps every product (Z'HZ, Z'X, Z_i'e_i) proportional to the non-zero blocks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from specrun.errors import SpecError, did_you_mean
+
+Equation = Literal["both", "diff", "level"]
+Transform = Literal["fd", "fod"]
+
+_TERM = re.compile(r"^(?:L(\d*)\.)?(.+)$")
+
+
+@dataclass(frozen=True)
+class GmmStyle:
+    """One ``gmmstyle()`` group (Roodman 2009, section 4.1).
+
+    ``variables`` may carry Stata's lag prefix (``"L.n"``). ``lags = (a, b)`` are xtabond2's
+    ``laglimits(a b)``: lags a..b of the levels instrument the transformed equation and, in
+    system GMM, lag a − 1 of the first difference instruments the levels equation; ``b = None``
+    is open (all available lags). ``equation`` is ``"both"`` (default), ``"diff"`` (transformed
+    equation only) or ``"level"`` (a full set of lagged differences for the levels equation).
+    """
+
+    variables: tuple[str, ...]
+    lags: tuple[int, int | None] = (1, None)
+    collapse: bool = False
+    equation: Equation = "both"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.variables, str):
+            object.__setattr__(self, "variables", (self.variables,))
+        low, high = self.lags
+        if high is not None and low > high:
+            object.__setattr__(self, "lags", (high, low))
+        if self.lags[0] < 0:
+            raise SpecError(
+                f"gmm instruments for {', '.join(self.variables)}: negative (forward) lags are "
+                "not supported",
+                code="schema",
+            )
+        if self.equation not in ("both", "diff", "level"):
+            raise SpecError(
+                f"gmm equation must be 'both', 'diff' or 'level', not {self.equation!r}",
+                code="schema",
+            )
+
+
+@dataclass(frozen=True)
+class IvStyle:
+    """One ``ivstyle()`` group: one column per variable, transformed like the regressors for the
+    transformed equation (unless ``passthru``), in levels for the levels equation; ``mz`` puts
+    zero for missing instead of dropping the row."""
+
+    variables: tuple[str, ...]
+    equation: Equation = "both"
+    passthru: bool = False
+    mz: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.variables, str):
+            object.__setattr__(self, "variables", (self.variables,))
+        if self.equation not in ("both", "diff", "level"):
+            raise SpecError(
+                f"iv equation must be 'both', 'diff' or 'level', not {self.equation!r}",
+                code="schema",
+            )
+
+
+def parse_term(term: str) -> tuple[str, int]:
+    """``"L2.k"`` → (``"k"``, 2); ``"L.k"`` → (``"k"``, 1); ``"k"`` → (``"k"``, 0)."""
+    match = _TERM.match(term.strip())
+    if match is None or not match.group(2):
+        raise SpecError(f"cannot read the variable term {term!r}", code="schema")
+    digits = match.group(1)
+    lag = 0 if match.group(0) == match.group(2) else (int(digits) if digits else 1)
+    return match.group(2), lag
+
+
+def term_name(variable: str, lag: int) -> str:
+    """Stata's display name of a lagged variable: ``k``, ``L.k``, ``L2.k``."""
+    if lag == 0:
+        return variable
+    return f"L.{variable}" if lag == 1 else f"L{lag}.{variable}"
+
+
+def _columns_of(data: Any) -> list[str]:
+    if isinstance(data, Mapping):
+        return [str(c) for c in data]
+    return [str(c) for c in data.columns]
+
+
+def column(data: Any, name: str, *, numeric: bool = True) -> np.ndarray:
+    """A column of a pandas/polars frame or a mapping of arrays, as a 1-d numpy array."""
+    names = _columns_of(data)
+    if name not in names:
+        raise SpecError(
+            f"variable '{name}' is not in the data",
+            code="data",
+            path=name,
+            hint=did_you_mean(name, names),
+        )
+    values = data[name]
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    array = np.asarray(values)
+    if not numeric:
+        return array
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError):
+        raise SpecError(f"variable '{name}' is not numeric", code="data", path=name) from None
+
+
+@dataclass(frozen=True)
+class PanelGrid:
+    """Entities × periods of a panel, with the period step (Stata's ``xtset`` delta)."""
+
+    entity_codes: np.ndarray  # (n_rows,) 0..n_entities-1
+    period_codes: np.ndarray  # (n_rows,) 0..n_periods-1
+    n_entities: int
+    n_periods: int
+    first_time: float
+    step: float
+
+    @classmethod
+    def from_labels(
+        cls, entity: np.ndarray, time: np.ndarray, entity_name: str, time_name: str
+    ) -> PanelGrid:
+        if entity.size == 0:
+            raise SpecError("the data have no rows", code="data")
+        if _has_missing(entity):
+            raise SpecError(
+                f"the entity variable '{entity_name}' has missing values",
+                code="data",
+                path=entity_name,
+            )
+        try:
+            times = np.asarray(time, dtype=float)
+        except (TypeError, ValueError):
+            raise SpecError(
+                f"the time variable '{time_name}' is not numeric", code="data", path=time_name
+            ) from None
+        if np.isnan(times).any():
+            raise SpecError(
+                f"the time variable '{time_name}' has missing values", code="data", path=time_name
+            )
+        if not np.all(times == np.round(times)):
+            raise SpecError(
+                f"the time variable '{time_name}' must hold whole numbers (years, periods)",
+                code="data",
+                path=time_name,
+            )
+        _, entity_codes = np.unique(entity, return_inverse=True)
+        distinct = np.unique(times).astype(np.int64)
+        step = int(np.gcd.reduce(np.diff(distinct))) if distinct.size > 1 else 1
+        period_codes = ((times - distinct[0]) / step).astype(np.intp)
+        n_entities = int(entity_codes.max()) + 1
+        n_periods = int(period_codes.max()) + 1
+        cell = entity_codes.astype(np.int64) * n_periods + period_codes
+        counts = np.bincount(cell, minlength=n_entities * n_periods)
+        if counts.max() > 1:
+            first = int(np.argmax(counts > 1))
+            label = np.unique(entity)[first // n_periods]
+            raise SpecError(
+                f"entity {label!r} appears more than once in {time_name} "
+                f"{distinct[0] + step * (first % n_periods)}",
+                code="data",
+                path=entity_name,
+            )
+        return cls(
+            entity_codes.astype(np.intp),
+            period_codes,
+            n_entities,
+            n_periods,
+            float(distinct[0]),
+            float(step),
+        )
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """Row values as an (n_entities, n_periods) array, NaN where a cell is absent."""
+        wide = np.full((self.n_entities, self.n_periods), np.nan)
+        wide[self.entity_codes, self.period_codes] = values
+        return wide
+
+    def time_label(self, period: int) -> str:
+        value = self.first_time + self.step * period
+        return str(int(value)) if value == int(value) else str(value)
+
+
+def _has_missing(values: np.ndarray) -> bool:
+    if values.dtype.kind in "fc":
+        return bool(np.isnan(values).any())
+    if values.dtype.kind == "O":
+        return any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
+    return False
+
+
+def lag_wide(wide: np.ndarray, lag: int) -> np.ndarray:
+    """Shift an (N, T, ...) array ``lag`` periods later in time (Stata's L#.), NaN-filled."""
+    if lag == 0:
+        return wide
+    out = np.full_like(wide, np.nan)
+    if lag < wide.shape[1]:
+        out[:, lag:] = wide[:, :-lag]
+    return out
+
+
+def transform_wide(values: np.ndarray, complete: np.ndarray, transform: Transform) -> np.ndarray:
+    """First differences, or forward orthogonal deviations, on the grid (xtabond2's layout).
+
+    FD puts x_t − x_{t−1} in slot t. FOD (Arellano and Bover 1995, eq. 18) puts
+    sqrt(n/(n+1)) · (x_t − mean of the n later complete observations) in slot t + 1, so that, as
+    with differences, lag 1 of a variable is the first valid instrument for slot t + 1.
+    """
+    out = np.full_like(values, np.nan)
+    if transform == "fd":
+        out[:, 1:] = values[:, 1:] - values[:, :-1]
+        return out
+    mask = complete if values.ndim == 2 else complete[..., None]
+    filled = np.where(mask, values, 0.0)
+    later_sum = np.zeros_like(filled)
+    later_sum[:, :-1] = np.cumsum(filled[:, :0:-1], axis=1)[:, ::-1]
+    counts = complete.astype(float)
+    later_n = np.zeros_like(counts)
+    later_n[:, :-1] = np.cumsum(counts[:, :0:-1], axis=1)[:, ::-1]
+    if values.ndim == 3:
+        later_n = later_n[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deviation = np.sqrt(later_n / (later_n + 1.0)) * (values - later_sum / later_n)
+    deviation = np.where(later_n > 0, deviation, np.nan)
+    out[:, 1:] = deviation[:, :-1]
+    return out
+
+
+@dataclass(frozen=True)
+class InstrumentBlocks:
+    """Z per row slot: ``columns[r]`` (J_r,) indices into the J instruments and ``values[r]``
+    (N, J_r), zero on rows outside the estimation sample."""
+
+    columns: tuple[np.ndarray, ...]
+    values: tuple[np.ndarray, ...]
+    n_columns: int
+    names: tuple[str, ...]
+
+    def cross(self, other: np.ndarray) -> np.ndarray:
+        """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m)."""
+        out = np.zeros((self.n_columns, *other.shape[2:]))
+        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
+            if cols.size:
+                out[cols] += slab.T @ other[:, r]
+        return out
+
+    def by_entity(self, residuals: np.ndarray) -> np.ndarray:
+        """Z_i'e_i for every entity: (N, J)."""
+        n = residuals.shape[0]
+        out = np.zeros((n, self.n_columns))
+        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
+            if cols.size:
+                out[:, cols] += slab * residuals[:, r, None]
+        return out
+
+    def times(self, vector: np.ndarray) -> np.ndarray:
+        """Z_i v for every entity: (N, R)."""
+        n = self.values[0].shape[0] if self.values else 0
+        out = np.zeros((n, len(self.columns)))
+        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
+            if cols.size:
+                out[:, r] = slab @ vector[cols]
+        return out
+
+    def weighted_gram(self, h: np.ndarray) -> np.ndarray:
+        """Σ_i Z_i' H Z_i, visiting only the non-zero entries of H."""
+        out = np.zeros((self.n_columns, self.n_columns))
+        for r, s in zip(*np.nonzero(h), strict=True):
+            cols_r, cols_s = self.columns[r], self.columns[s]
+            if cols_r.size and cols_s.size:
+                out[np.ix_(cols_r, cols_s)] += h[r, s] * (self.values[r].T @ self.values[s])
+        return out
+
+
+class InstrumentBuilder:
+    """Collects instrument columns slot by slot, then zeroes rows outside the sample."""
+
+    def __init__(self, n_entities: int, n_slots: int) -> None:
+        self._n = n_entities
+        self._parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(n_slots)]
+        self._names: list[str] = []
+
+    def new_columns(self, names: Sequence[str]) -> np.ndarray:
+        start = len(self._names)
+        self._names.extend(names)
+        return np.arange(start, start + len(names))
+
+    def put(self, slot: int, cols: np.ndarray, values: np.ndarray) -> None:
+        if cols.size:
+            self._parts[slot].append((cols, values.reshape(self._n, cols.size)))
+
+    def finish(self, use: np.ndarray) -> InstrumentBlocks:
+        columns, values = [], []
+        for slot, parts in enumerate(self._parts):
+            if parts:
+                cols = np.concatenate([c for c, _ in parts])
+                slab = np.concatenate([v for _, v in parts], axis=1)
+                slab = np.where(use[:, slot, None], slab, 0.0)
+                slab = np.nan_to_num(slab, nan=0.0)
+            else:
+                cols, slab = np.zeros(0, dtype=np.intp), np.zeros((self._n, 0))
+            columns.append(cols)
+            values.append(np.ascontiguousarray(slab))
+        return InstrumentBlocks(tuple(columns), tuple(values), len(self._names), tuple(self._names))
+
+
+def add_iv_group(
+    builder: InstrumentBuilder,
+    transformed: np.ndarray | None,
+    levels: np.ndarray | None,
+    names: Sequence[str],
+    n_periods: int,
+) -> None:
+    """IV-style columns (Roodman 2009, eq. 24–25): one per variable, in every slot of the
+    equations it instruments. ``transformed``/``levels`` are (N, T, m) or None."""
+    cols = builder.new_columns(names)
+    if transformed is not None:
+        for r in range(n_periods):
+            builder.put(r, cols, transformed[:, r, :])
+    if levels is not None:
+        for r in range(n_periods):
+            builder.put(n_periods + r, cols, levels[:, r, :])
+
+
+def add_gmm_group(
+    builder: InstrumentBuilder,
+    style: GmmStyle,
+    bases: np.ndarray,
+    base_names: Sequence[str],
+    *,
+    system: bool,
+    use_levels: np.ndarray | None,
+    time_label: Any,
+) -> tuple[int, int]:
+    """GMM-style columns of one group (Holtz-Eakin, Newey and Rosen 1988; Arellano and Bond
+    1991; Blundell and Bond 1998), laid out as xtabond2's ``_MakeGMMinsts``.
+
+    ``bases`` is (N, T, m) with NaN where missing. Returns the lag limits used after clipping to
+    the panel's length, as xtabond2's ``_GMMinstPerBaseVar`` clips them.
+    """
+    t_len = bases.shape[1]
+    levels_base = np.nan_to_num(bases, nan=0.0)
+    diff_base = np.zeros_like(bases)
+    diff_base[:, 1:] = bases[:, 1:] - bases[:, :-1]
+    diff_base = np.nan_to_num(diff_base, nan=0.0)
+
+    full_levels = style.equation == "level"
+    lag_max = t_len - 1 - int(full_levels)
+    low, high = style.lags
+    high = lag_max if high is None else min(high, lag_max)
+    offset = t_len if full_levels else 0
+    source = diff_base if full_levels else levels_base
+    first_source_period = 1 if full_levels else 0
+
+    if style.collapse:
+        lag_cols = {
+            lag: builder.new_columns([f"{term_name(v, lag)} (collapsed)" for v in base_names])
+            for lag in range(low, high + 1)
+        }
+        for r in range(t_len):
+            lags = [lag for lag in lag_cols if r - lag >= first_source_period]
+            if lags:
+                cols = np.concatenate([lag_cols[lag] for lag in lags])
+                builder.put(offset + r, cols, source[:, [r - lag for lag in lags], :])
+    else:
+        for r in range(t_len):
+            lags = list(range(low, min(high, r - first_source_period) + 1))
+            if not lags:
+                continue
+            names = [f"{term_name(v, lag)} in {time_label(r)}" for lag in lags for v in base_names]
+            builder.put(
+                offset + r, builder.new_columns(names), source[:, [r - lag for lag in lags], :]
+            )
+
+    if system and style.equation == "both":
+        _add_levels_companion(builder, style, diff_base, base_names, low, high, use_levels)
+    return low, high
+
+
+def _add_levels_companion(
+    builder: InstrumentBuilder,
+    style: GmmStyle,
+    diff_base: np.ndarray,
+    base_names: Sequence[str],
+    low: int,
+    high: int,
+    use_levels: np.ndarray | None,
+) -> None:
+    """The Blundell–Bond levels instruments of a ``both`` group: lag a − 1 of the difference
+    (lag 0 when a = 0); collapsed columns that are zero on the whole sample move to deeper lags
+    up to b − 1, as xtabond2 does."""
+    _, t_len, m = diff_base.shape
+    lag = low - 1 if low > 0 else (0 if high > 0 else -1)
+    lag_stop = high - 1
+    if style.collapse:
+        cols = builder.new_columns([f"D.{term_name(v, lag)} (levels)" for v in base_names])
+        # xtabond2 shares one lag counter across the group's columns while each column moves
+        # only by its own steps; kept as is so that the same columns come out.
+        counter, chosen = lag, []
+        for j in range(m):
+            own = lag
+            while counter < lag_stop and not _any_on_sample(diff_base[:, :, j], own, use_levels):
+                own += 1
+                counter += 1
+            chosen.append(own)
+        for r in range(t_len):
+            picks = [(j, r - chosen[j]) for j in range(m) if 0 <= r - chosen[j] < t_len]
+            if picks:
+                builder.put(
+                    t_len + r,
+                    cols[[j for j, _ in picks]],
+                    np.stack([diff_base[:, s, j] for j, s in picks], axis=1),
+                )
+    else:
+        # The first difference of the first period is always missing, hence s from 1.
+        for s in range(1, t_len):
+            r = s + lag
+            if 0 <= r < t_len:
+                names = [f"D.{v} in {s}" for v in base_names]
+                builder.put(t_len + r, builder.new_columns(names), diff_base[:, s, :])
+
+
+def _any_on_sample(diff: np.ndarray, lag: int, use_levels: np.ndarray | None) -> bool:
+    t_len = diff.shape[1]
+    shifted = np.zeros_like(diff)
+    if lag >= 0:
+        shifted[:, lag:] = diff[:, : t_len - lag]
+    else:
+        shifted[:, :lag] = diff[:, -lag:]
+    if use_levels is not None:
+        shifted = np.where(use_levels, shifted, 0.0)
+    return bool(np.any(shifted != 0))

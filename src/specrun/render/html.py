@@ -1,0 +1,38 @@
+"""HTML output: a ``<table>`` fragment per table and a small standalone page with all of them.
+
+Templates are autoescaped, so user text cannot inject markup; rendered tables are marked safe
+only when the page template places them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from specrun.render.environment import check_spans, make_environment
+from specrun.tables.ir import Table
+
+ALIGN_STYLES = {"l": "left", "c": "center", "r": "right"}
+
+
+def text_align(align: str) -> str:
+    return ALIGN_STYLES[align]
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    return make_environment(autoescape=True, filters={"text_align": text_align})
+
+
+def render_table(table: Table) -> str:
+    check_spans(table)
+    template = environment().get_template("html/table.html.j2")
+    return template.render(table=table, label=table.label or f"tab:{table.name}")
+
+
+def render_document(tables: Sequence[Table], *, title: str) -> str:
+    rendered = [Markup(render_table(table)) for table in tables]
+    return environment().get_template("html/document.html.j2").render(tables=rendered, title=title)

@@ -1,0 +1,160 @@
+"""LaTeX output: booktabs tables inside threeparttable, and a standalone document of them all.
+
+User text is escaped by :func:`escape_latex`; the few mathematical symbols that table labels use
+(``R²``, ``γ̂``, ``≤``, ``·``, the minus sign of every negative number) become inline math, so a
+negative number prints as ``$-$0.123``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from specrun.render.environment import (
+    LATEX_SYNTAX,
+    body_alignments,
+    check_spans,
+    make_environment,
+)
+from specrun.tables.ir import Table
+
+TEXT_REPLACEMENTS: dict[str, str] = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    # Accents on nothing and math: \textasciitilde and \textbar would pull in a TS1 font that
+    # many TeX installations only have as bitmaps.
+    "~": r"\~{}",
+    "^": r"\^{}",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+    "\u00a0": "~",
+}
+
+MATH_SYMBOLS: dict[str, str] = {
+    "¹": "^{1}",
+    "²": "^{2}",
+    "³": "^{3}",
+    # In the default OT1 font encoding these print as other glyphs (¡, ¿, an em dash).
+    "|": "|",
+    "<": "<",
+    ">": ">",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "·": r"\cdot",
+    "×": r"\times",
+    "±": r"\pm",
+    "−": "-",
+    "∞": r"\infty",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\varepsilon",
+    "θ": r"\theta",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "π": r"\pi",
+    "ρ": r"\rho",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "φ": r"\phi",
+    "χ": r"\chi",
+    "ψ": r"\psi",
+    "ω": r"\omega",
+    "Γ": r"\Gamma",
+    "Δ": r"\Delta",
+    "Σ": r"\Sigma",
+    "Ω": r"\Omega",
+}
+
+# Combining marks (as in "γ̂") become math accents over the character before them.
+MATH_ACCENTS: dict[str, str] = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0303": r"\tilde"}
+
+LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9:._\-]")
+
+
+def _math_of(char: str) -> str | None:
+    if char in MATH_SYMBOLS:
+        return MATH_SYMBOLS[char]
+    if char.isascii() and char.isalnum():
+        return char
+    return None
+
+
+def escape_latex(text: str) -> str:
+    """Plain Unicode text as LaTeX: specials escaped, math symbols set in (merged) inline math."""
+    text = LINE_BREAKS.sub(" ", text)
+    pieces: list[tuple[bool, str]] = []  # (is_math, latex)
+    index = 0
+    while index < len(text):
+        char = text[index]
+        accent = MATH_ACCENTS.get(text[index + 1]) if index + 1 < len(text) else None
+        base = _math_of(char)
+        if accent is not None and base is not None:
+            pieces.append((True, f"{accent}{{{base}}}"))
+            index += 2
+            continue
+        if char in MATH_ACCENTS:
+            index += 1  # a combining mark over something that has no math form is dropped
+            continue
+        if char in MATH_SYMBOLS:
+            pieces.append((True, MATH_SYMBOLS[char]))
+        else:
+            pieces.append((False, TEXT_REPLACEMENTS.get(char, char)))
+        index += 1
+    out: list[str] = []
+    math_run: list[str] = []
+    for is_math, latex in pieces:
+        if is_math:
+            math_run.append(latex)
+            continue
+        if math_run:
+            out.append("$" + "".join(math_run) + "$")
+            math_run = []
+        out.append(latex)
+    if math_run:
+        out.append("$" + "".join(math_run) + "$")
+    return "".join(out)
+
+
+def latex_stars(stars: str) -> str:
+    return f"$^{{{stars}}}$" if stars else ""
+
+
+def latex_label(table: Table) -> str:
+    """The ``\\label`` key: the table's own or ``tab:<name>``, with unsafe characters replaced."""
+    return LABEL_UNSAFE.sub("-", table.label or f"tab:{table.name}")
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    return make_environment(
+        autoescape=False,
+        filters={"tex": escape_latex, "stars": latex_stars},
+        syntax=LATEX_SYNTAX,
+    )
+
+
+def render_table(table: Table) -> str:
+    check_spans(table)
+    template = environment().get_template("latex/table.tex.j2")
+    return template.render(table=table, label=latex_label(table), alignments=body_alignments(table))
+
+
+def render_document(tables: Sequence[Table], *, title: str) -> str:
+    """A standalone article holding every table; it ``\\input``s nothing."""
+    rendered = [render_table(table) for table in tables]
+    return environment().get_template("latex/document.tex.j2").render(tables=rendered, title=title)

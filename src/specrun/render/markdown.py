@@ -1,0 +1,59 @@
+"""Markdown output: GitHub pipe tables with the caption above and the notes below.
+
+A pipe table has a single header line, so the first header row of the IR becomes it (a group
+label is repeated over every column it spans) and the other header rows open the body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from specrun.render.environment import body_alignments, check_spans, make_environment
+from specrun.tables.ir import Table
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_|\[\]<>#$~&])")
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+# A paragraph starting like a list item, quote or setext underline would change its meaning.
+BLOCK_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+SEPARATORS = {"l": ":---", "c": ":---:", "r": "---:"}
+
+
+def escape_markdown(text: str) -> str:
+    """Inline text with emphasis, code, link, HTML and table characters taken literally."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", LINE_BREAKS.sub(" ", text))
+
+
+def escape_paragraph(text: str) -> str:
+    """Like :func:`escape_markdown`, and a leading list or quote marker is escaped too."""
+    escaped = escape_markdown(text)
+    match = BLOCK_START.match(escaped)
+    if match is None:
+        return escaped
+    if match.group(3):
+        return "\\" + escaped
+    return f"{match.group(1)}\\{escaped[len(match.group(1)) :]}"
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    return make_environment(
+        autoescape=False, filters={"md": escape_markdown, "md_paragraph": escape_paragraph}
+    )
+
+
+def render_table(table: Table) -> str:
+    check_spans(table)
+    separators = ["---"] + [SEPARATORS[a] for a in body_alignments(table)]
+    template = environment().get_template("markdown/table.md.j2")
+    return template.render(table=table, separators=separators)
+
+
+def render_document(tables: Sequence[Table], *, title: str) -> str:
+    rendered = [render_table(table) for table in tables]
+    return (
+        environment().get_template("markdown/document.md.j2").render(tables=rendered, title=title)
+    )

@@ -1,0 +1,117 @@
+"""Mediation tables: paths a, b, c, c′, the indirect effect, its z tests and bootstrap CI."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.results import ResultSet
+from specrun.tables import format as fmt
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+
+PATHS = ("c", "a", "b", "c_prime", "indirect")
+
+
+class MediationTableSpec(TableBase):
+    kind: Literal["mediation"]
+    model: str = Field(description="A model with estimator: mediation.")
+    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+
+
+def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    model = results.models.get(spec.model)
+    if model is None or model.estimator != "mediation":
+        raise SpecError(
+            f"model '{spec.model}' is not a fitted mediation model",
+            code="reference",
+            path=f"tables.{ctx.name}.model",
+        )
+    d = spec.digits
+    rows = []
+    for name in PATHS:
+        coef = model.coefficients[name]
+        rows.append(
+            Row(
+                model.coefficient_labels.get(name, name),
+                (
+                    Cell(fmt.number(coef.estimate, d), fmt.stars(coef.p_value, spec.stars)),
+                    Cell(fmt.number(coef.std_error, d)),
+                    Cell(fmt.number(coef.stat, d)),
+                    Cell(fmt.number(coef.p_value, d)),
+                ),
+                "coef",
+            )
+        )
+    indirect: dict[str, Any] = dict(model.extra["indirect"])
+    tests = []
+    for method, label in (("sobel", "Sobel"), ("aroian", "Aroian"), ("goodman", "Goodman")):
+        tests.append(
+            Row(
+                f"{label} test of a·b",
+                (
+                    Cell(),
+                    Cell(),
+                    Cell(fmt.number(indirect[f"{method}_z"], d)),
+                    Cell(fmt.number(indirect[f"{method}_p"], d)),
+                ),
+                "stat",
+            )
+        )
+    summary = [
+        Row(
+            "Share mediated, a·b / c",
+            (Cell(fmt.number(indirect["share"], d)), Cell(), Cell(), Cell()),
+            "stat",
+        )
+    ]
+    boot = model.extra.get("bootstrap")
+    if boot:
+        level = f"{boot['ci_level']:.0%}"
+        for key, label in (("percentile", "percentile"), ("bias_corrected", "bias-corrected")):
+            low, high = boot[key]
+            summary.append(
+                Row(
+                    f"Bootstrap {level} CI of a·b ({label})",
+                    (
+                        Cell(f"[{fmt.number(low, d)}, {fmt.number(high, d)}]", span=1),
+                        Cell(),
+                        Cell(),
+                        Cell(),
+                    ),
+                    "stat",
+                )
+            )
+        summary.append(
+            Row(
+                "Bootstrap draws",
+                (Cell(fmt.integer(boot["draws"])), Cell(), Cell(), Cell()),
+                "stat",
+            )
+        )
+    summary.append(Row("N", (Cell(fmt.integer(model.nobs)), Cell(), Cell(), Cell()), "stat"))
+    notes = [
+        f"a, b, c and c′ from the three regressions ({model.se_type} standard errors); "
+        "z tests of a·b after Sobel (1982), Aroian (1947) and Goodman (1960).",
+    ]
+    if boot:
+        notes.append(f"Bootstrap resamples whole {boot['resample']}s with seed {boot['seed']}.")
+    notes.append(fmt.star_note(spec.stars))
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=(
+            HeaderRow("", (Cell("Estimate"), Cell("Std. error"), Cell("z / t"), Cell("p-value"))),
+        ),
+        blocks=(Block(tuple(rows)), Block(tuple(tests)), Block(tuple(summary))),
+        n_columns=4,
+        notes=(*notes, *spec.notes),
+    )
+
+
+TABLES.register("mediation")(
+    TableKind("mediation", MediationTableSpec, build_mediation, lambda s: [s.model])
+)

@@ -1,0 +1,290 @@
+"""``entropy_index``: a composite index from several indicators weighted by the entropy-weight
+method (Shannon's entropy turned into objective criteria weights; Hwang and Yoon 1981, Multiple
+Attribute Decision Making, on assessing attribute weights).
+
+Method, for n rows (all rows, or the rows of one year) and indicators j:
+
+1. normalise each indicator x_j to z_j:
+   - ``normalize: minmax`` (default): a "+" (benefit) indicator gives
+     z = (x - min) / (max - min) + shift, a "-" (cost) one z = (max - x) / (max - min) + shift;
+     the shift (default 0.0001) keeps the logarithm below finite;
+   - ``normalize: sum``: "+" gives z = x / Σ_i x, "-" gives z = (1/x) / Σ_i (1/x), then + shift
+     (default 0). With every indicator "+" and no shift the weights equal pymcdm 1.4.0's
+     ``weights.entropy_weights`` (which treats every column as a benefit);
+2. p_ij = z_ij / Σ_i z_ij;
+3. entropy e_j = -(1 / ln n) Σ_i p_ij ln p_ij, with 0 · ln 0 = 0;
+4. divergence d_j = 1 - e_j and weight w_j = d_j / Σ_k d_k;
+5. index_i = scale · Σ_j w_j z_ij (the same z as in step 2, shift included).
+
+With ``weights: year`` steps 1-5 run separately within each year of the panel's time column (the
+min and max too), so weights and index are cross-sectional year by year.
+
+Checked by ``tests/test_transforms_entropy.py``: pymcdm 1.4.0 on ``reference/entropy`` (sum
+normalisation) and a min-max example computed by hand from the formulas above.
+
+Bad inputs: a null indicator value stops the run naming the indicator and rows (``missing: drop``
+leaves those rows out of the weights and gives them a null index, reported in the notes); an
+indicator with no spread (max = min) under min-max is an error naming it (its weight would be
+0 / 0); sum normalisation needs non-negative values ("+") or positive ones ("-").
+
+Artifact: a polars frame (``<time>`` when per year, indicator, direction, entropy, divergence,
+weight) under ``weights_artifact_key(output)`` = ``"weights.<output>"``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, field_validator
+
+from specrun.errors import SpecError
+from specrun.transforms.base import (
+    TRANSFORMS,
+    TransformContext,
+    TransformKind,
+    TransformOptions,
+    TransformOutput,
+)
+from specrun.transforms.panel import require_columns, require_numeric
+
+_DIRECTIONS: dict[str, Literal["+", "-"]] = {
+    "+": "+",
+    "positive": "+",
+    "benefit": "+",
+    "-": "-",
+    "negative": "-",
+    "cost": "-",
+}
+
+
+class EntropyIndexOptions(TransformOptions):
+    """Options of ``entropy_index`` (entropy-weight composite index)."""
+
+    indicators: dict[str, str] = Field(
+        min_length=2,
+        description="Indicator column → direction: '+' (or 'positive', 'benefit') when more "
+        "is better, '-' (or 'negative', 'cost') when less is better. Order is kept in the "
+        "weights table.",
+    )
+    output: str = Field(description="Name of the index column added to the panel.")
+    normalize: Literal["minmax", "sum"] = Field(
+        "minmax",
+        description="'minmax': (x - min) / (max - min), or (max - x) / (max - min) for '-'. "
+        "'sum': x / sum(x), or (1/x) / sum(1/x) for '-' (pymcdm's sum normalisation).",
+    )
+    shift: float | None = Field(
+        None,
+        ge=0,
+        description="Added to every normalised value so that no p is 0 before its log; "
+        "default 0.0001 with minmax and 0 with sum.",
+    )
+    weights: Literal["pooled", "year"] = Field(
+        "pooled",
+        description="'pooled': one set of weights from all rows. 'year': normalisation, "
+        "weights and index computed within each year of the panel's time column.",
+    )
+    scale: float = Field(1.0, gt=0, description="Multiplies the index (e.g. 100).")
+    missing: Literal["error", "drop"] = Field(
+        "error",
+        description="'error': a null indicator value stops the run, naming it. 'drop': rows "
+        "with a null indicator are left out of the weights and get a null index (reported).",
+    )
+
+    @field_validator("indicators")
+    @classmethod
+    def _known_directions(cls, indicators: dict[str, str]) -> dict[str, str]:
+        normalized: dict[str, str] = {}
+        for name, direction in indicators.items():
+            key = str(direction).strip().lower()
+            if key not in _DIRECTIONS:
+                raise ValueError(
+                    f"indicator '{name}': direction '{direction}' is not one of "
+                    + ", ".join(repr(d) for d in _DIRECTIONS)
+                )
+            normalized[name] = _DIRECTIONS[key]
+        return normalized
+
+    @property
+    def effective_shift(self) -> float:
+        if self.shift is not None:
+            return self.shift
+        return 0.0001 if self.normalize == "minmax" else 0.0
+
+
+def weights_artifact_key(output: str) -> str:
+    """Key of the weights frame in the run's artifacts: ``"weights.<output>"``."""
+    return f"weights.{output}"
+
+
+def normalize_indicators(
+    values: np.ndarray,
+    directions: list[str],
+    method: Literal["minmax", "sum"],
+    shift: float,
+    names: list[str],
+    where: str = "",
+) -> np.ndarray:
+    """Columns of ``values`` (rows × indicators) normalised as the module docstring says."""
+    positive = np.array([d == "+" for d in directions])
+    if method == "minmax":
+        low, high = values.min(axis=0), values.max(axis=0)
+        spread = high - low
+        flat = np.flatnonzero(spread <= 0)
+        if flat.size:
+            raise SpecError(
+                f"entropy_index: indicator '{names[flat[0]]}' has no spread{where} (every "
+                f"value is {low[flat[0]]:g}); min-max normalisation divides by zero",
+                code="data",
+                hint="drop it from 'indicators'",
+            )
+        z = np.where(positive, values - low, high - values) / spread
+    else:
+        bad = np.flatnonzero(
+            np.where(positive, (values < 0).any(axis=0), (values <= 0).any(axis=0))
+        )
+        if bad.size:
+            need = "non-negative" if positive[bad[0]] else "positive ('-' takes 1/x)"
+            raise SpecError(
+                f"entropy_index: sum normalisation needs {need} values of '{names[bad[0]]}'{where}",
+                code="data",
+            )
+        oriented = np.where(positive, values, 1.0 / np.where(positive, 1.0, values))
+        totals = oriented.sum(axis=0)
+        empty = np.flatnonzero(totals <= 0)
+        if empty.size:
+            raise SpecError(
+                f"entropy_index: indicator '{names[empty[0]]}' sums to zero{where}",
+                code="data",
+            )
+        z = oriented / totals
+    return z + shift
+
+
+def entropy_weights(z: np.ndarray, names: list[str], where: str = "") -> np.ndarray:
+    """Rows of (entropy e, divergence d, weight w) per indicator for normalised ``z``.
+
+    e_j = -(1/ln n) Σ_i p_ij ln p_ij with p_ij = z_ij / Σ_i z_ij and 0 ln 0 = 0; d = 1 - e;
+    w = d / Σ d.
+    """
+    n = z.shape[0]
+    if n < 2:
+        raise SpecError(f"entropy_index: needs at least 2 rows{where}, has {n}", code="data")
+    p = z / z.sum(axis=0)
+    plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    entropy = -plogp.sum(axis=0) / np.log(n)
+    divergence = 1.0 - entropy
+    total = divergence.sum()
+    if not total > 0:
+        raise SpecError(
+            f"entropy_index: every indicator has maximal entropy{where} (no indicator "
+            f"varies: {', '.join(names)}), so the weights are 0 / 0",
+            code="data",
+        )
+    return np.column_stack([entropy, divergence, divergence / total])
+
+
+def _absent(column: pl.Expr) -> pl.Expr:
+    """Null or NaN: both are missing cells to the entropy method."""
+    return column.cast(pl.Float64).fill_nan(None).is_null()
+
+
+def apply_entropy_index(
+    frame: pl.DataFrame, options: EntropyIndexOptions, ctx: TransformContext
+) -> TransformOutput:
+    """Add the entropy-weighted index to the panel; the weights become an artifact."""
+    names = list(options.indicators)
+    directions = [options.indicators[n] for n in names]
+    per_year = options.weights == "year"
+    require_columns(frame, [*names, *([ctx.time] if per_year else [])], "the panel")
+    require_numeric(frame, names, "the panel")
+    notes: list[str] = []
+
+    incomplete = pl.any_horizontal(_absent(pl.col(names)))
+    lacking = frame.filter(incomplete)
+    if lacking.height:
+        counts = {
+            n: c
+            for n, c in lacking.select(_absent(pl.col(n)).sum() for n in names)
+            .row(0, named=True)
+            .items()
+            if c
+        }
+        keys = [k for k in (ctx.entity, ctx.time) if k in frame.columns]
+        first = ", ".join(f"{k}={lacking[k][0]}" for k in keys)
+        message = (
+            f"{lacking.height} rows lack an indicator value ("
+            + ", ".join(f"{n}: {c}" for n, c in counts.items())
+            + (f"; first {first}" if first else "")
+            + ")"
+        )
+        if options.missing == "error":
+            raise SpecError(
+                f"entropy_index: {message}",
+                code="data",
+                hint="fill them first or set missing: drop",
+            )
+        notes.append(f"{message}; left out of the weights, {options.output} is null there")
+
+    indexed = frame.with_row_index("__row")
+    complete = indexed.filter(~incomplete)
+    groups = (
+        [(None, complete)]
+        if not per_year
+        else [(year, part) for (year,), part in complete.group_by(ctx.time, maintain_order=True)]
+    )
+    if per_year:
+        groups.sort(key=lambda item: item[0])
+    rows: list[np.ndarray] = []
+    index_values: list[np.ndarray] = []
+    tables: list[pl.DataFrame] = []
+    for year, part in groups:
+        where = "" if year is None else f" in {ctx.time}={year}"
+        values = part.select(pl.col(names).cast(pl.Float64)).to_numpy()
+        z = normalize_indicators(
+            values, directions, options.normalize, options.effective_shift, names, where
+        )
+        stats = entropy_weights(z, names, where)
+        rows.append(part["__row"].to_numpy())
+        index_values.append(options.scale * z @ stats[:, 2])
+        table = pl.DataFrame(
+            {
+                "indicator": names,
+                "direction": directions,
+                "entropy": stats[:, 0],
+                "divergence": stats[:, 1],
+                "weight": stats[:, 2],
+            }
+        )
+        if year is not None:
+            table = table.select(pl.lit(year).alias(ctx.time), pl.all())
+        tables.append(table)
+
+    index = pl.DataFrame(
+        {
+            "__row": np.concatenate(rows).astype(np.uint32),
+            "__index": np.concatenate(index_values),
+        }
+    )
+    result = (
+        indexed.join(index, on="__row", how="left", maintain_order="left")
+        .with_columns(pl.col("__index").alias(options.output))
+        .drop("__row", "__index")
+    )
+    return TransformOutput(
+        result,
+        artifacts={weights_artifact_key(options.output): pl.concat(tables)},
+        notes=tuple(notes),
+    )
+
+
+TRANSFORMS.register("entropy_index")(
+    TransformKind(
+        "entropy_index",
+        EntropyIndexOptions,
+        apply_entropy_index,
+        lambda o: list(o.indicators),
+        lambda o: [o.output],
+    )
+)

@@ -1,0 +1,300 @@
+"""Per-variable panel transforms: ``lag``, ``lead``, ``diff`` within entity, ``log``,
+``standardize`` and ``ratio``; plus the column checks the other transform families share.
+
+Lags follow the calendar, not the row order (Stata's ``L.`` after ``xtset``): the lag of ``x`` at
+time ``t`` is the entity's value at ``t - periods``, null when that period is absent (the first
+periods, or a gap), and every such null is counted in the transform's notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import polars as pl
+from pydantic import Field, field_validator
+
+from specrun.errors import SpecError, did_you_mean
+from specrun.transforms.base import (
+    TRANSFORMS,
+    TransformContext,
+    TransformKind,
+    TransformOptions,
+    TransformOutput,
+)
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Raise a data error naming the first column of ``columns`` that ``frame`` lacks."""
+    for column in columns:
+        if column not in frame.columns:
+            hint = did_you_mean(column, frame.columns) or "columns: " + ", ".join(frame.columns)
+            raise SpecError(f"column '{column}' not found in {where}", code="data", hint=hint)
+
+
+def require_numeric(frame: pl.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Raise a data error naming the first column of ``columns`` that is not numeric."""
+    for column in columns:
+        if not frame.schema[column].is_numeric():
+            raise SpecError(
+                f"column '{column}' in {where} is {frame.schema[column]}, not numeric", code="data"
+            )
+
+
+def require_unique_keys(frame: pl.DataFrame, keys: Sequence[str], where: str) -> None:
+    """Raise a data error showing the first key combination that occurs more than once."""
+    duplicated = frame.select(keys).filter(pl.struct(keys).is_duplicated())
+    if duplicated.height:
+        first = ", ".join(f"{k}={v!r}" for k, v in duplicated.row(0, named=True).items())
+        raise SpecError(
+            f"{where} has {duplicated.height} rows with a repeated ({', '.join(keys)}): "
+            f"first {first}",
+            code="data",
+        )
+
+
+def _validate_name_template(template: str) -> str:
+    if "{var}" not in template:
+        raise ValueError("the name template must contain '{var}'")
+    return template
+
+
+class ShiftOptions(TransformOptions):
+    """Options of ``lag``, ``lead`` and ``diff``: values of the same entity ``periods`` away."""
+
+    vars: list[str] = Field(min_length=1, description="Panel columns to shift.")
+    periods: int = Field(
+        1,
+        ge=1,
+        description="How many time units away (calendar distance on the panel's time column, "
+        "which must be an integer such as a year).",
+    )
+    name: str | None = Field(
+        None,
+        description="Template of the new column's name, with '{var}' and '{periods}' "
+        "placeholders; default '{var}_lag{periods}', '{var}_lead{periods}' or "
+        "'{var}_diff{periods}'. '{var}' alone replaces the column.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_has_var(cls, template: str | None) -> str | None:
+        return None if template is None else _validate_name_template(template)
+
+
+ShiftKindName = Literal["lag", "lead", "diff"]
+
+
+def shifted_name(kind: ShiftKindName, options: ShiftOptions, var: str) -> str:
+    template = options.name or f"{{var}}_{kind}{{periods}}"
+    return template.format(var=var, periods=options.periods)
+
+
+def shift_within_entity(
+    frame: pl.DataFrame, options: ShiftOptions, ctx: TransformContext, kind: ShiftKindName
+) -> TransformOutput:
+    """Lag, lead or difference each variable along the calendar within each entity."""
+    where = f"the panel ({kind})"
+    require_columns(frame, [ctx.entity, ctx.time, *options.vars], where)
+    if not frame.schema[ctx.time].is_integer():
+        raise SpecError(
+            f"{kind} needs an integer time column; '{ctx.time}' is {frame.schema[ctx.time]}",
+            code="data",
+        )
+    require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
+    if kind == "diff":
+        require_numeric(frame, options.vars, where)
+    offset = options.periods if kind in ("lag", "diff") else -options.periods
+    # The source row of t's lag sits at t - periods: shift the source's time forward and join.
+    source = frame.select(
+        ctx.entity,
+        (pl.col(ctx.time) + offset).alias(ctx.time),
+        *[pl.col(v).alias(f"__shifted_{v}") for v in options.vars],
+    )
+    joined = frame.join(source, on=[ctx.entity, ctx.time], how="left", maintain_order="left")
+    notes: list[str] = []
+    new_columns: list[pl.Expr] = []
+    for var in options.vars:
+        shifted = pl.col(f"__shifted_{var}")
+        value = pl.col(var) - shifted if kind == "diff" else shifted
+        name = shifted_name(kind, options, var)
+        new_columns.append(value.alias(name))
+        lacking = joined.filter(shifted.is_null() & pl.col(var).is_not_null()).height
+        if lacking:
+            notes.append(
+                f"{name}: {lacking} rows have no value of '{var}' {options.periods} period(s) "
+                f"{'earlier' if offset > 0 else 'later'} (panel edge or gap) and are null"
+            )
+    result = joined.with_columns(new_columns).drop([f"__shifted_{v}" for v in options.vars])
+    return TransformOutput(result, notes=tuple(notes))
+
+
+def _shift_kind(kind: ShiftKindName) -> TransformKind[ShiftOptions]:
+    return TransformKind(
+        kind,
+        ShiftOptions,
+        lambda frame, options, ctx: shift_within_entity(frame, options, ctx, kind),
+        lambda options: list(options.vars),
+        lambda options: [shifted_name(kind, options, v) for v in options.vars],
+    )
+
+
+class LogOptions(TransformOptions):
+    """Options of ``log``: natural logarithm ln(x + shift) of each variable."""
+
+    vars: list[str] = Field(min_length=1, description="Panel columns to take the log of.")
+    shift: float = Field(
+        0.0,
+        description="Added before the log (ln(x + shift)), e.g. 1 for counts with zeros.",
+    )
+    name: str = Field(
+        "ln_{var}",
+        description="Template of the new column's name with a '{var}' placeholder; "
+        "'{var}' alone replaces the column.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_has_var(cls, template: str) -> str:
+        return _validate_name_template(template)
+
+
+def log_name(options: LogOptions, var: str) -> str:
+    return options.name.format(var=var)
+
+
+def apply_log(frame: pl.DataFrame, options: LogOptions, ctx: TransformContext) -> TransformOutput:
+    """ln(x + shift); a non-positive argument is an error naming the variable and a row."""
+    require_columns(frame, options.vars, "the panel (log)")
+    require_numeric(frame, options.vars, "the panel (log)")
+    for var in options.vars:
+        bad = frame.filter((pl.col(var) + options.shift) <= 0)
+        if bad.height:
+            raise SpecError(
+                f"log of '{var}': {bad.height} rows have {var} + {options.shift} <= 0 "
+                f"(first: {_row_label(bad, ctx)}, {var}={bad[var][0]})",
+                code="data",
+                hint="set 'shift' or filter those rows first",
+            )
+    return TransformOutput(
+        frame.with_columns(
+            (pl.col(v) + options.shift).log().alias(log_name(options, v)) for v in options.vars
+        )
+    )
+
+
+class StandardizeOptions(TransformOptions):
+    """Options of ``standardize``: (x - mean) / sd, over all rows or within groups."""
+
+    vars: list[str] = Field(min_length=1, description="Panel columns to standardize.")
+    by: str | None = Field(
+        None, description="Column whose groups are standardized separately (e.g. the year)."
+    )
+    ddof: int = Field(1, ge=0, description="Delta degrees of freedom of the sd (1: sample sd).")
+    name: str = Field(
+        "{var}_std",
+        description="Template of the new column's name with a '{var}' placeholder; "
+        "'{var}' alone replaces the column.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_has_var(cls, template: str) -> str:
+        return _validate_name_template(template)
+
+
+def standardize_name(options: StandardizeOptions, var: str) -> str:
+    return options.name.format(var=var)
+
+
+def apply_standardize(
+    frame: pl.DataFrame, options: StandardizeOptions, ctx: TransformContext
+) -> TransformOutput:
+    """z = (x - mean) / sd over non-null values; a zero sd is an error naming the variable."""
+    where = "the panel (standardize)"
+    require_columns(frame, [*options.vars, *([options.by] if options.by else [])], where)
+    require_numeric(frame, options.vars, where)
+    group = [options.by] if options.by else []
+    for var in options.vars:
+        sd = pl.col(var).std(ddof=options.ddof).alias("sd")
+        spread = frame.group_by(group).agg(sd) if group else frame.select(sd)
+        flat = spread.filter(pl.col("sd").is_null() | (pl.col("sd") <= 0))
+        if flat.height:
+            place = f" in {options.by}={flat[options.by][0]}" if group else ""
+            raise SpecError(
+                f"standardize '{var}': zero (or undefined) standard deviation{place}",
+                code="data",
+            )
+
+    def standardized(var: str) -> pl.Expr:
+        mean, sd = pl.col(var).mean(), pl.col(var).std(ddof=options.ddof)
+        if group:
+            mean, sd = mean.over(group), sd.over(group)
+        return ((pl.col(var) - mean) / sd).alias(standardize_name(options, var))
+
+    return TransformOutput(frame.with_columns(standardized(v) for v in options.vars))
+
+
+class RatioOptions(TransformOptions):
+    """Options of ``ratio``: output = scale * numerator / denominator."""
+
+    output: str = Field(description="Name of the new column.")
+    numerator: str = Field(description="Panel column on top.")
+    denominator: str = Field(description="Panel column below; a zero is an error.")
+    scale: float = Field(1.0, description="Multiplies the ratio (e.g. 100 for percent).")
+
+
+def apply_ratio(
+    frame: pl.DataFrame, options: RatioOptions, ctx: TransformContext
+) -> TransformOutput:
+    """numerator / denominator; a zero denominator is an error naming the first such row."""
+    columns = [options.numerator, options.denominator]
+    require_columns(frame, columns, "the panel (ratio)")
+    require_numeric(frame, columns, "the panel (ratio)")
+    zero = frame.filter(pl.col(options.denominator) == 0)
+    if zero.height:
+        raise SpecError(
+            f"ratio '{options.output}': denominator '{options.denominator}' is 0 in "
+            f"{zero.height} rows (first: {_row_label(zero, ctx)})",
+            code="data",
+        )
+    value = options.scale * pl.col(options.numerator) / pl.col(options.denominator)
+    return TransformOutput(frame.with_columns(value.alias(options.output)))
+
+
+def _row_label(rows: pl.DataFrame, ctx: TransformContext) -> str:
+    keys = [k for k in (ctx.entity, ctx.time) if k in rows.columns]
+    if not keys:
+        return "row"
+    return ", ".join(f"{k}={rows[k][0]}" for k in keys)
+
+
+for _kind in ("lag", "lead", "diff"):
+    TRANSFORMS.register(_kind)(_shift_kind(_kind))
+TRANSFORMS.register("log")(
+    TransformKind(
+        "log",
+        LogOptions,
+        apply_log,
+        lambda o: list(o.vars),
+        lambda o: [log_name(o, v) for v in o.vars],
+    )
+)
+TRANSFORMS.register("standardize")(
+    TransformKind(
+        "standardize",
+        StandardizeOptions,
+        apply_standardize,
+        lambda o: [*o.vars, *([o.by] if o.by else [])],
+        lambda o: [standardize_name(o, v) for v in o.vars],
+    )
+)
+TRANSFORMS.register("ratio")(
+    TransformKind(
+        "ratio",
+        RatioOptions,
+        apply_ratio,
+        lambda o: [o.numerator, o.denominator],
+        lambda o: [o.output],
+    )
+)

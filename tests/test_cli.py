@@ -1,0 +1,147 @@
+"""End-to-end: the CLI on the shipped Grunfeld spec, exit codes, outputs kept on failure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specrun.cli import main
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+GRUNFELD = PROJECT_ROOT / "specs" / "grunfeld.yaml"
+
+
+@pytest.fixture(scope="module")
+def grunfeld_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("grunfeld")
+    assert main(["run", str(GRUNFELD), "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_every_output(grunfeld_run: Path):
+    expected = {
+        "tables/table_fe.tex",
+        "tables/table_fe.md",
+        "tables/table_fe.html",
+        "tables/summary.tex",
+        "tables.tex",
+        "results.json",
+        "manifest.json",
+        "analysis.csv",
+    }
+    written = {str(p.relative_to(grunfeld_run)) for p in grunfeld_run.rglob("*") if p.is_file()}
+    assert expected <= written
+
+
+def test_results_json_contract(grunfeld_run: Path):
+    results = json.loads((grunfeld_run / "results.json").read_text())
+    assert set(results) == {"specrun_version", "spec", "models"}
+    twoway = results["models"]["fe_twoway"]
+    assert twoway["estimator"] == "panel_fe"
+    assert twoway["dependent"] == "inv"
+    assert twoway["nobs"] == 200
+    assert twoway["effects"] == ["entity", "time"]
+    assert twoway["se"] == {"type": "clustered by entity", "convention": "stata"}
+    # R plm 2.6.2 twoways within estimate of value (see test_estimators_linear.py)
+    assert twoway["coefficients"]["value"]["estimate"] == pytest.approx(0.1177158550826)
+    assert set(twoway["coefficients"]["value"]) == {"estimate", "std_error", "stat", "p_value"}
+    assert twoway["stats"]["r2_lsdv"] == pytest.approx(0.9516933996812)
+
+
+def test_manifest_names_data_hash_and_rows(grunfeld_run: Path):
+    manifest = json.loads((grunfeld_run / "manifest.json").read_text())
+    assert len(manifest["data"]["grunfeld"]["sha256"]) == 64
+    assert manifest["rows"]["fe_firm"] == {"sample": 200, "used": 200, "dropped_incomplete": 0}
+    assert "linearmodels" in manifest["packages"]
+
+
+def test_rerun_is_byte_identical(grunfeld_run: Path, tmp_path: Path):
+    assert main(["run", str(GRUNFELD), "--out", str(tmp_path)]) == 0
+    for name in ("results.json", "tables/table_fe.tex", "tables.tex", "analysis.csv"):
+        assert (tmp_path / name).read_bytes() == (grunfeld_run / name).read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_tables_tex_compiles(grunfeld_run: Path, tmp_path: Path):
+    shutil.copy(grunfeld_run / "tables.tex", tmp_path / "tables.tex")
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "tables.pdf").exists()
+
+
+def test_plan_and_validate_commands(capsys: pytest.CaptureFixture[str]):
+    assert main(["validate", str(GRUNFELD)]) == 0
+    assert main(["plan", str(GRUNFELD)]) == 0
+    out = capsys.readouterr().out
+    assert "fit:fe_twoway  panel_fe ← load:grunfeld" in out
+    assert "table:table_fe  regression ← fit:fe_firm, fit:fe_twoway, fit:pooled" in out
+
+
+def test_schema_command(capsys: pytest.CaptureFixture[str]):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "models" in schema["properties"]
+    assert "panel_fe" in json.dumps(schema)
+
+
+def test_bad_spec_exits_1_without_traceback(tmp_path: Path):
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        "  sources: {g: {path: grunfeld.csv}}\n"
+        "  panel: {source: g, entity: firm, time: year}\n"
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [valeu], effects: firm}\n"
+        "  fe: {estimator: ols, y: inv, x: [value]}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "specrun.cli", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"{spec}:6:41: models.fe.x[0]: unknown variable 'valeu'" in done.stderr
+    assert f"{spec}:6:58: models.fe.effects: input should be a valid list" in done.stderr
+    assert f"{spec}:7:3: models.fe: duplicate key 'fe' (first defined at line 6)" in done.stderr
+
+
+def test_failed_run_leaves_previous_outputs(tmp_path: Path):
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("previous")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        "  sources: {g: {path: grunfeld.csv}}\n"
+        "  panel: {source: g, entity: firm, time: year}\n"
+        "transforms:\n"
+        "  - derive: {size: firm * 2}\n"
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value, size]}\n"
+    )
+    assert main(["run", str(spec), "--out", str(out)]) == 1
+    assert (out / "results.json").read_text() == "previous"
+
+
+def test_only_runs_what_is_named(tmp_path: Path):
+    assert main(["run", str(GRUNFELD), "--out", str(tmp_path), "--only", "table_fe"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["models"]) == {"pooled", "fe_firm", "fe_twoway"}
+    assert main(["run", str(GRUNFELD), "--out", str(tmp_path), "--only", "tabel_fe"]) == 2

@@ -1,0 +1,82 @@
+"""The compiler, without fitting anything: nodes, edges, hashes and --only restriction."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specrun.plan.compile import compile_spec
+from specrun.spec.validate import validate_file
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = """\
+spec_version: 1
+data:
+  sources:
+    g: {path: grunfeld.csv}
+  panel: {source: g, entity: firm, time: year}
+transforms:
+  - derive: {log_inv: log(inv)}
+models:
+  fe: {estimator: panel_fe, y: log_inv, x: [value, capital]}
+  ols: {estimator: ols, y: inv, x: [value]}
+tables:
+  t: {kind: regression, columns: [fe, ols]}
+  only_ols: {kind: regression, columns: [ols]}
+outputs: {formats: [latex]}
+"""
+
+
+@pytest.fixture
+def spec_path(tmp_path: Path) -> Path:
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+def test_nodes_and_edges(spec_path: Path):
+    plan = compile_spec(validate_file(spec_path))
+    assert [n.id for n in plan.nodes] == [
+        "load:g",
+        "transform:0:derive",
+        "fit:fe",
+        "fit:ols",
+        "table:t",
+        "table:only_ols",
+        "render:latex",
+    ]
+    assert plan.get("fit:fe").inputs == ("transform:0:derive",)
+    assert plan.get("table:t").inputs == ("fit:fe", "fit:ols")
+    assert plan.get("render:latex").inputs == ("table:t", "table:only_ols")
+
+
+def test_hashes_follow_content(spec_path: Path):
+    before = compile_spec(validate_file(spec_path))
+    spec_path.write_text(SPEC.replace("x: [value]}", "x: [capital]}"))
+    after = compile_spec(validate_file(spec_path))
+    changed = {n.id for n in after.nodes if n.hash != before.get(n.id).hash}
+    # only the edited model and what depends on it
+    assert changed == {"fit:ols", "table:t", "table:only_ols", "render:latex"}
+
+
+def test_data_change_changes_every_downstream_hash(spec_path: Path):
+    before = compile_spec(validate_file(spec_path))
+    data = spec_path.parent / "grunfeld.csv"
+    data.write_text(data.read_text().replace("317.6", "317.7"))
+    after = compile_spec(validate_file(spec_path))
+    assert all(n.hash != before.get(n.id).hash for n in after.nodes)
+
+
+def test_only_keeps_what_a_table_needs(spec_path: Path):
+    plan = compile_spec(validate_file(spec_path)).restricted(["only_ols"])
+    assert [n.id for n in plan.nodes] == [
+        "load:g",
+        "transform:0:derive",
+        "fit:ols",
+        "table:only_ols",
+        "render:latex",
+    ]
