@@ -73,7 +73,9 @@ CPI_INFLATION = np.array([0.0, 2.6, 2.0, 1.4, 2.0, 1.6, 2.1, 2.9, 2.5, 0.9, 2.0]
 REAL_GROWTH = np.array([0.0, 7.8, 7.4, 7.0, 6.8, 6.9, 6.7, 6.0, 2.2, 8.4, 3.0])
 EXPORT_INDEX = np.array([1, 1.078, 1.143, 1.110, 1.024, 1.105, 1.215, 1.221, 1.265, 1.643, 1.758])
 IMPORT_INDEX = np.array([1, 1.072, 1.076, 0.922, 0.872, 1.010, 1.170, 1.138, 1.126, 1.465, 1.481])
-USD_CNY = np.array([6.3125, 6.1932, 6.1428, 6.2284, 6.6423, 6.7518, 6.6174, 6.8985, 6.8976, 6.4515, 6.7261])  # fmt: skip
+USD_CNY = np.array(
+    [6.3125, 6.1932, 6.1428, 6.2284, 6.6423, 6.7518, 6.6174, 6.8985, 6.8976, 6.4515, 6.7261]
+)
 
 # Structural parameters of the export mix (see data/README.md, "Export mix").
 RESPONSE_BY_REGION = {"East": 1.0, "Central": 0.4, "West": 0.05, "Northeast": 0.1}
@@ -125,121 +127,104 @@ def simulate(rng: np.random.Generator) -> tuple[Arrays, Arrays, Arrays]:
     income_z = zscore(np.log(gdp_pc0))[:, None]
     inland = np.isin(region, ("Central", "West"))[:, None]
 
+    def noise(sd: float, shape: tuple[int, ...] = (n_prov, n_year)) -> np.ndarray:
+        return rng.normal(0, sd, shape)
+
     # Latent digital development D: a province level plus a drift with province-specific speed
     # (inland catch-up) and random-walk shocks, the within-province variation that identifies.
-    level0 = 1.2 + 0.35 * zscore(internet0) + 0.25 * income_z[:, 0] + rng.normal(0, 0.1, n_prov)
-    speed = 0.11 + 0.02 * inland[:, 0] + rng.normal(0, 0.05, n_prov)
-    shocks = rng.normal(0, 0.10, (n_prov, n_year))
+    level0 = 1.2 + 0.35 * zscore(internet0) + 0.25 * income_z[:, 0] + noise(0.1, (n_prov,))
+    speed = 0.11 + 0.02 * inland[:, 0] + noise(0.05, (n_prov,))
+    shocks = noise(0.10)
     shocks[:, 0] = 0.0
     digital = level0[:, None] + speed[:, None] * t + np.cumsum(shocks, axis=1)
     gain = digital - digital[:, :1]
     relative_gain = gain - gain.mean(axis=0)  # gain beyond the average province's
 
-    cpi = 100 * np.cumprod(1 + (CPI_INFLATION + rng.normal(0, 0.3, (n_prov, n_year))) / 100, 1)
+    cpi = 100 * np.cumprod(1 + (CPI_INFLATION + noise(0.3)) / 100, axis=1)
     cpi[:, 0] = 100.0
-    growth = REAL_GROWTH - 0.5 - 1.0 * (region == "Northeast")[:, None] + rng.normal(0, 0.4, (n_prov, n_year))  # fmt: skip
+    growth = REAL_GROWTH - 0.5 - 1.0 * (region == "Northeast")[:, None] + noise(0.4)
     growth[:, 0] = 0.0
     real_income = np.cumprod(1 + growth / 100, axis=1) * np.exp(INCOME_ON_DIGITAL * relative_gain)
     gdp_pc = gdp_pc0[:, None] * real_income * cpi / 100
-    population = pop0[:, None] * np.exp((0.004 + rng.normal(0, 0.004, n_prov))[:, None] * t)
+    population = pop0[:, None] * np.exp((0.004 + noise(0.004, (n_prov,)))[:, None] * t)
     gdp = gdp_pc * population / 1e4
 
     # Industrial structure: log STR drifts up and loads on digital development (the mediator).
-    str_noise = np.cumsum(rng.normal(0, 0.015, (n_prov, n_year)), axis=1)
-    structure = str0[:, None] * np.exp(
-        0.02 * t + STR_ON_DIGITAL * (gain - speed.mean() * t) + str_noise
-    )
-    primary_share = np.clip(0.10 * (40000 / gdp_pc0) ** 1.3 * rng.lognormal(0, 0.25, n_prov), 0.004, 0.25)  # fmt: skip
-    non_primary = gdp * (1 - primary_share[:, None] * np.exp(-0.03 * t))
+    str_noise = np.cumsum(noise(0.015), axis=1)
+    excess_gain = gain - speed.mean() * t
+    structure = str0[:, None] * np.exp(0.02 * t + STR_ON_DIGITAL * excess_gain + str_noise)
+    primary0 = 0.10 * (40000 / gdp_pc0) ** 1.3 * rng.lognormal(0, 0.25, n_prov)
+    primary_share = np.clip(primary0, 0.004, 0.25)[:, None] * np.exp(-0.03 * t)
+    non_primary = gdp * (1 - primary_share)
 
     # Export mix: multinomial-logit shares tilted toward high-tau categories by digital
     # development (region- and threshold-dependent slope) and by the industrial structure.
     tau, base_share, dva0 = np.array(list(CATEGORIES.values())).T
+    n_cat = len(tau)
     response = np.vectorize(RESPONSE_BY_REGION.get)(region)[:, None]
     slope = DIGITAL_EFFECT * (1 + SLOPE_GAIN_ABOVE * (structure > STR_THRESHOLD))
     tilt = response * (slope * digital + STR_EFFECT * np.log(structure))
-    affinity = rng.normal(0, 0.5, (n_prov, 1, len(tau)))
+    affinity = noise(0.5, (n_prov, 1, n_cat))
     centred = tilt - (1 - LEVEL_PASS_THROUGH) * tilt[:, :1] - LEVEL_PASS_THROUGH * tilt[:, 0].mean()
     utility = np.log(base_share) + affinity + tau * centred[:, :, None]
-    utility = utility + rng.normal(0, 0.08, utility.shape)
+    utility = utility + noise(0.08, utility.shape)
     shares = np.exp(utility) / np.exp(utility).sum(axis=2, keepdims=True)
-    export_drift = np.cumsum(0.03 * inland + rng.normal(0, 0.06, (n_prov, n_year)), axis=1)
-    total_exports = 1000 * exports0[:, None] * EXPORT_INDEX * np.exp(export_drift - export_drift[:, :1])  # fmt: skip
-    export_value = total_exports[:, :, None] * shares
-    dva = np.clip(dva0 + 0.004 * t[:, :, None] + rng.normal(0, 0.03, (n_prov, 1, len(tau))), 0.3, 0.98)  # fmt: skip
-    imports = 1000 * imports0[:, None] * IMPORT_INDEX * np.exp(0.15 * gain + rng.normal(0, 0.05, (n_prov, n_year)))  # fmt: skip
+    export_drift = np.cumsum(0.03 * inland + noise(0.06), axis=1)
+    export_growth = EXPORT_INDEX * np.exp(export_drift - export_drift[:, :1])
+    total_exports = 1000 * exports0[:, None] * export_growth
+    dva = np.clip(dva0 + 0.004 * t[:, :, None] + noise(0.03, (n_prov, 1, n_cat)), 0.3, 0.98)
+    imports = 1000 * imports0[:, None] * IMPORT_INDEX * np.exp(0.15 * gain + noise(0.05))
 
-    def noise(sd: float) -> np.ndarray:
-        return rng.normal(0, sd, (n_prov, n_year))
-
+    # Indicators and controls: each loads on D (level0 and gain) with its own noise.
+    level_gap = level0[:, None] - 1.2
     rd_intensity = np.exp(0.8 * (level0[:, None] - level0.mean()) + 0.25 * gain + noise(0.05))
+    internet = logistic(logit(internet0[:, None] / 100) + 1.1 * gain + noise(0.04))
+    mobile_rate = 0.31 * (internet0[:, None] / 42) ** 0.7 * np.exp(0.9 * gain + noise(0.04))
+    cable0 = 9000 * (pop0[:, None] / 3000) ** 0.4 * rng.lognormal(0, 0.4, (n_prov, 1))
+    cable = cable0 * np.exp(0.25 * gain + noise(0.03))
+    rd_personnel = 4.6 * gdp * rd_intensity**0.8 * np.exp(-0.04 * t + noise(0.05))
+    patents = 0.05 * gdp * rd_intensity * np.exp(0.3 * gain + noise(0.12))
+    ict_services = logistic(logit(0.1) + 0.6 * level_gap + 0.6 * gain + noise(0.08))
+    digital_services = logistic(logit(0.45) + 0.4 * level_gap + 0.5 * gain + noise(0.06))
+    restriction = np.clip(0.52 - 0.06 * (digital - 1.2) + noise(0.015), 0.05, 0.95)
+    urban = logistic(logit(urban0[:, None] / 100) + 0.045 * t + 0.08 * gain + noise(0.02))
+    teachers = 5.6 + 0.5 * income_z + 0.05 * t + noise(0.3, (n_prov, 1)) + noise(0.1)
+    region_market = np.vectorize({"East": 1.0, "West": -1.2}.get)(region, 0.0)[:, None]
+    market0 = 5.5 + zscore(internet0)[:, None] + 0.8 * income_z + region_market
+    market = market0 + noise(0.5, (n_prov, 1)) + 0.12 * t + 0.3 * gain + noise(0.15)
+    municipality = np.isin(list(PROVINCES), MUNICIPALITIES)[:, None]
+    deposit_ratio = 1.5 * (gdp_pc0[:, None] / 40000) ** 0.4 * (1 + 0.6 * municipality)
+    deposits = gdp * deposit_ratio * rng.lognormal(0, 0.15, (n_prov, 1))
+    deposits = deposits * np.exp(0.02 * t + noise(0.03))
+    loans = deposits * 0.7 * rng.lognormal(0, 0.1, (n_prov, 1)) * np.exp(noise(0.03))
     panel = {
         "population": population,
         "gdp_pc": gdp_pc,
         "cpi": cpi,
-        "internet_rate": 100 * logistic(logit(internet0[:, None] / 100) + 1.1 * gain + noise(0.04)),
-        "mobile_internet_users": population
-        * 0.31
-        * (internet0[:, None] / 42) ** 0.7
-        * np.exp(0.9 * gain + noise(0.04)),  # fmt: skip
-        "optical_cable_km": 9000
-        * (pop0[:, None] / 3000) ** 0.4
-        * rng.lognormal(0, 0.4, (n_prov, 1))
-        * np.exp(0.25 * gain + noise(0.03)),  # fmt: skip
-        "rd_personnel_fte": 4.6 * gdp * rd_intensity**0.8 * np.exp(-0.04 * t + noise(0.05)),
-        "rd_institution_patents": 0.05
-        * gdp
-        * rd_intensity
-        * np.exp(0.3 * gain + noise(0.12)),  # fmt: skip
+        "internet_rate": 100 * internet,
+        "mobile_internet_users": population * mobile_rate,
+        "optical_cable_km": cable,
+        "rd_personnel_fte": rd_personnel,
+        "rd_institution_patents": patents,
         "rd_expenditure": 0.014 * gdp * rd_intensity,
         "ict_goods_export_share": 100 * shares[:, :, list(CATEGORIES).index(ICT_CATEGORY)],
-        "ict_services_export_share": 100
-        * logistic(
-            logit(0.1) + 0.6 * (level0[:, None] - 1.2) + 0.6 * gain + noise(0.08)
-        ),  # fmt: skip
-        "digital_services_export_share": 100
-        * logistic(
-            logit(0.45) + 0.4 * (level0[:, None] - 1.2) + 0.5 * gain + noise(0.06)
-        ),  # fmt: skip
+        "ict_services_export_share": 100 * ict_services,
+        "digital_services_export_share": 100 * digital_services,
         "imports_gdp_ratio": 100 * imports * USD_CNY / 100 / gdp,
-        "digital_trade_restriction": np.clip(
-            0.52 - 0.06 * (digital - 1.2) + noise(0.015), 0.05, 0.95
-        ),  # fmt: skip
-        "urban_rate": 100
-        * logistic(
-            logit(urban0[:, None] / 100) + 0.045 * t + 0.08 * gain + noise(0.02)
-        ),  # fmt: skip
-        "teacher_student_ratio": 5.6
-        + 0.5 * income_z
-        + 0.05 * t
-        + rng.normal(0, 0.3, (n_prov, 1))
-        + noise(0.1),  # fmt: skip
-        "market_index": np.clip(
-            5.5
-            + zscore(internet0)[:, None]
-            + 0.8 * income_z
-            + np.vectorize({"East": 1.0, "West": -1.2}.get)(region, 0.0)[:, None]
-            + rng.normal(0, 0.5, (n_prov, 1))
-            + 0.12 * t
-            + 0.3 * gain
-            + noise(0.15),
-            0.0,
-            12.5,
-        ),  # fmt: skip
+        "digital_trade_restriction": restriction,
+        "urban_rate": 100 * urban,
+        "teacher_student_ratio": teachers,
+        "market_index": np.clip(market, 0.0, 12.5),
         "trade_usd": (total_exports + imports) / 100,
         "usd_cny": np.broadcast_to(USD_CNY, (n_prov, n_year)),
         "gdp": gdp,
-        "deposits": gdp
-        * 1.5
-        * (gdp_pc0[:, None] / 40000) ** 0.4
-        * (1 + 0.6 * np.isin(list(PROVINCES), MUNICIPALITIES))[:, None]
-        * rng.lognormal(0, 0.15, (n_prov, 1))
-        * np.exp(0.02 * t + noise(0.03)),  # fmt: skip
+        "deposits": deposits,
+        "loans": loans,
         "primary_va": gdp - non_primary,
         "secondary_va": non_primary / (1 + structure),
         "tertiary_va": non_primary * structure / (1 + structure),
     }
-    panel["loans"] = panel["deposits"] * 0.7 * rng.lognormal(0, 0.1, (n_prov, 1)) * np.exp(noise(0.03))  # fmt: skip
+    export_value = total_exports[:, :, None] * shares
     exports = {"export_value": export_value, "dva_share": np.broadcast_to(dva, shares.shape)}
     return panel, exports, {"digital": digital, "structure": structure, "tilt": tilt}
 

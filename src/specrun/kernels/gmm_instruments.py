@@ -179,7 +179,7 @@ class PanelGrid:
             first = int(np.argmax(counts > 1))
             label = np.unique(entity)[first // n_periods]
             raise SpecError(
-                f"entity {label!r} appears more than once in {time_name} "
+                f"entity {label} appears more than once in {time_name} "
                 f"{distinct[0] + step * (first % n_periods)}",
                 code="data",
                 path=entity_name,

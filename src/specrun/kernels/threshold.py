@@ -68,11 +68,12 @@ class ThresholdSearch:
     ci_high: float
     ssr: float
     grid: np.ndarray  # candidate thresholds searched (windows round fixed ones removed)
+    ssr_curve: np.ndarray  # S(γ) at each candidate
     lr: np.ndarray  # LR(γ) = (S(γ) − S(γ̂)) / σ̂² at each candidate
     critical_value: float  # −2 ln(1 − √ci_level), the LR cut-off of the confidence set
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThresholdTest:
     """Bootstrap F test of k thresholds against k − 1 (Hansen 1999, section 3.2 and 5)."""
 
@@ -85,6 +86,7 @@ class ThresholdTest:
     bootstrap: int
     ssr_null: float
     ssr_alternative: float
+    bootstrap_F: np.ndarray  # the F statistic of each bootstrap replication
 
     @property
     def crit(self) -> dict[str, float]:
@@ -129,6 +131,7 @@ class ThresholdFit:
 
     convention: str
     nobs: int  # rows of the transformed data: N(T−1) for hansen1999, N·T for xthreg
+    sigma_rows: int  # σ̂² = S / sigma_rows: N(T−1) (hansen1999) or T(N−1) (xthreg)
     n_entities: int
     n_periods: int
     grid: np.ndarray  # the full candidate grid (before windows round fixed thresholds)
@@ -169,9 +172,7 @@ def _as_matrix(values: np.ndarray | None, n: int, what: str) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     arr = arr.reshape(n, -1) if arr.ndim <= 1 else arr
     if arr.shape[0] != n:
-        raise SpecError(
-            f"{what} has {arr.shape[0]} rows but y has {n}", code="data", path=what
-        )
+        raise SpecError(f"{what} has {arr.shape[0]} rows but y has {n}", code="data", path=what)
     return arr
 
 
@@ -192,7 +193,9 @@ def _check_balanced(index: PanelIndex, entity: np.ndarray, time: np.ndarray) -> 
     ]
     parts = []
     if missing:
-        shown = "; ".join(missing[:20]) + (f"; … {len(missing) - 20} more" if len(missing) > 20 else "")
+        shown = "; ".join(missing[:20]) + (
+            f"; … {len(missing) - 20} more" if len(missing) > 20 else ""
+        )
         parts.append(f"{len(missing)} entities miss periods: {shown}")
     if doubled:
         parts.append(f"entities with repeated periods: {'; '.join(doubled[:20])}")
@@ -424,9 +427,7 @@ def _window_mask(fixed: np.ndarray, n_grid: int, width: float) -> np.ndarray:
     return out.any(axis=1)
 
 
-def _search_ssr(
-    design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarray
-) -> np.ndarray:
+def _search_ssr(design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """SSR at every grid point for every replication, given ``fixed`` grid indices per column.
 
     c: (G, k, B) = D̃(γ_g)′M_W y; s0: (B,) = ‖M_W y‖²; fixed: (B, m) → (B, G).
@@ -465,7 +466,6 @@ def _search_ssr_scalar(
 ) -> np.ndarray:
     """``_search_ssr`` for one regime regressor: every block is a scalar. c: (B, G)."""
     gram = design.gram[:, 0, :, 0]  # (G, G)
-    m = fixed.shape[1]
     reps = np.arange(c.shape[0])[:, None]
     a_ff = gram[fixed[:, :, None], fixed[:, None, :]]  # (B, m, m)
     a_ff_inv = np.linalg.inv(a_ff)
@@ -564,6 +564,7 @@ def _search(
         ci_high=float(inside.max()),
         ssr=ssr,
         grid=design.grid[candidates].copy(),
+        ssr_curve=curve[candidates],
         lr=lr,
         critical_value=crit,
     )
@@ -588,7 +589,9 @@ def _bootstrap_test(
     with replacement from the null model's; each replication repeats the sequential search."""
     if replications <= 0:
         nan = float("nan")
-        return ThresholdTest(n_thresholds, statistic, nan, nan, nan, nan, 0, ssr_null, ssr_alt)
+        return ThresholdTest(
+            n_thresholds, statistic, nan, nan, nan, nan, 0, ssr_null, ssr_alt, np.zeros(0)
+        )
     fitted, resid, fitted_raw = _null_fit(design, index, null_thresholds)
     n_e, n_t, k, n_grid = design.n_entities, design.n_periods, design.k, design.grid.size
     # Every statistic a replication needs is linear in P′e*, whose entity blocks are the drawn
@@ -640,6 +643,7 @@ def _bootstrap_test(
         bootstrap=replications,
         ssr_null=ssr_null,
         ssr_alternative=ssr_alt,
+        bootstrap_F=stats,
     )
 
 
@@ -670,7 +674,14 @@ def _fit_model(
     factor = n_e / (n_e - 1) * (n - 1) / (n - p - 1)
     se_cluster = np.sqrt(np.diag(xtx_inv @ (cluster_score.T @ cluster_score) @ xtx_inv) * factor)
 
-    def coefficient(j: int, name: str, variable: str, **regime: object) -> ThresholdCoefficient:
+    def coefficient(
+        j: int,
+        name: str,
+        variable: str,
+        regime: int | None = None,
+        lower: float | None = None,
+        upper: float | None = None,
+    ) -> ThresholdCoefficient:
         return ThresholdCoefficient(
             name=name,
             variable=variable,
@@ -678,7 +689,9 @@ def _fit_model(
             se_conventional=float(se_conv[j]),
             se_white=float(se_white[j]),
             se_cluster_entity=float(se_cluster[j]),
-            **regime,  # type: ignore[arg-type]
+            regime=regime,
+            lower=lower,
+            upper=upper,
         )
 
     low_op, high_op = ("≤", "<") if design.strict else ("<", "≤")
@@ -700,7 +713,9 @@ def _fit_model(
         for a, variable in enumerate(x_names):
             j = n_controls + r * design.k + a
             regime_coefs.append(
-                coefficient(j, f"{variable}·I({text})", variable, regime=r, lower=lower, upper=upper)
+                coefficient(
+                    j, f"{variable}·I({text})", variable, regime=r, lower=lower, upper=upper
+                )
             )
     control_coefs = [coefficient(j, nm, nm) for j, nm in enumerate(control_names)]
     tss = float(design.y_t @ design.y_t)
@@ -899,6 +914,7 @@ def fit_threshold(
     return ThresholdFit(
         convention=convention,
         nobs=design.nobs,
+        sigma_rows=design.sigma_rows,
         n_entities=index.n_entities,
         n_periods=index.n_periods,
         grid=design.grid.copy(),

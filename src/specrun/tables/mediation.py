@@ -93,11 +93,12 @@ def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableCont
         )
     summary.append(Row("N", (Cell(fmt.integer(model.nobs)), Cell(), Cell(), Cell()), "stat"))
     notes = [
-        f"a, b, c and c′ from the three regressions ({model.se_type} standard errors); "
+        f"a, b, c and c′ from the three regressions (standard errors {model.se_type}); "
         "z tests of a·b after Sobel (1982), Aroian (1947) and Goodman (1960).",
     ]
     if boot:
-        notes.append(f"Bootstrap resamples whole {boot['resample']}s with seed {boot['seed']}.")
+        unit = {"entity": "entities", "row": "observations"}.get(boot["resample"], "units")
+        notes.append(f"The bootstrap resamples whole {unit} (seed {boot['seed']}).")
     notes.append(fmt.star_note(spec.stars))
     return Table(
         name=ctx.name,

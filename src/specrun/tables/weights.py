@@ -1,0 +1,108 @@
+"""Index-weight tables: an entropy index's indicator system with its weights (paper Table 1).
+
+Reads the ``weights.<index>`` artifact the ``entropy_index`` transform writes; per-year weights
+are averaged over the years, and the note says so.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.results import ResultSet
+from specrun.tables import format as fmt
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+
+COLUMN_HEADERS = {
+    "direction": "Direction",
+    "entropy": "Entropy",
+    "divergence": "Divergence",
+    "weight": "Weight",
+}
+
+
+class WeightsTableSpec(TableBase):
+    kind: Literal["weights"]
+    index: str = Field(description="The output column of an entropy_index transform.")
+    dimensions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Dimension label → its indicators, printed as a first column in this order.",
+    )
+    columns: list[Literal["direction", "entropy", "divergence", "weight"]] = Field(
+        default_factory=lambda: ["direction", "weight"]
+    )
+    dimension_header: str = "Dimension"
+    indicator_header: str = "Indicator"
+    digits: int = Field(4, ge=0, le=10)
+
+
+def _weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext) -> pl.DataFrame:
+    frame = results.artifacts.get(f"weights.{spec.index}")
+    if frame is None:
+        raise SpecError(
+            f"no entropy_index transform writes '{spec.index}' in this run",
+            code="reference",
+            path=f"tables.{ctx.name}.index",
+        )
+    keep = ["indicator", "direction", "entropy", "divergence", "weight"]
+    if frame.columns[0] not in keep:  # per-year weights: average them
+        frame = frame.group_by("indicator", "direction", maintain_order=True).agg(
+            pl.col("entropy", "divergence", "weight").mean()
+        )
+    return frame.select(keep)
+
+
+def build_weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    frame = _weights(spec, results, ctx)
+    by_name = {row["indicator"]: row for row in frame.iter_rows(named=True)}
+    order: list[tuple[str, str]] = []
+    for dimension, members in spec.dimensions.items():
+        for member in members:
+            if member not in by_name:
+                raise SpecError(
+                    f"'{member}' is not an indicator of '{spec.index}'",
+                    code="reference",
+                    path=f"tables.{ctx.name}.dimensions.{dimension}",
+                )
+            order.append((dimension, member))
+    listed = {m for _, m in order}
+    order += [("", name) for name in by_name if name not in listed]
+    with_dimension = bool(spec.dimensions)
+    rows = []
+    previous = None
+    for dimension, name in order:
+        row = by_name[name]
+        label = ctx.labels.get(name, name)
+        cells = [Cell(label, align="l")] if with_dimension else []
+        for column in spec.columns:
+            if column == "direction":
+                cells.append(Cell("+" if row["direction"] == "+" else "−"))
+            else:
+                cells.append(Cell(fmt.number(row[column], spec.digits)))
+        stub = (dimension if dimension != previous else "") if with_dimension else label
+        previous = dimension
+        rows.append(Row(stub, tuple(cells), "text"))
+    headers = [Cell(spec.indicator_header, align="l")] if with_dimension else []
+    headers += [Cell(COLUMN_HEADERS[c]) for c in spec.columns]
+    stub_header = spec.dimension_header if with_dimension else spec.indicator_header
+    notes = [
+        "Entropy weights: min-max normalized indicators (reversed for negative ones), "
+        "w = (1 − e) / Σ(1 − e)."
+    ]
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=(HeaderRow(stub_header, tuple(headers)),),
+        blocks=(Block(tuple(rows)),),
+        n_columns=len(headers),
+        notes=(*notes, *spec.notes),
+        column_align="".join(["l"] * with_dimension + ["c"] * len(spec.columns)),
+    )
+
+
+TABLES.register("weights")(TableKind("weights", WeightsTableSpec, build_weights, lambda s: []))
