@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from linearmodels import PanelOLS
-from threadpoolctl import threadpool_limits
 
 from specrun.kernels.mediation import bootstrap_indirect
 from specrun.kernels.within import PanelIndex, resample_indices
@@ -82,10 +81,7 @@ def kernel_bootstrap(frame: pd.DataFrame, n_draws: int, seed: int, one_thread: b
         "n_draws": n_draws,
         "seed": seed,
     }
-    if one_thread:
-        with threadpool_limits(limits=1, user_api="blas"):
-            return bootstrap_indirect(*arguments, **options)
-    return bootstrap_indirect(*arguments, **options)
+    return bootstrap_indirect(*arguments, **options, blas_threads=1 if one_thread else None)
 
 
 def loop_bootstrap(frame: pd.DataFrame, drawn: np.ndarray) -> np.ndarray:
@@ -138,12 +134,12 @@ def main() -> None:
             result = kernel_bootstrap(frame, args.draws, args.seed, one_thread)
             runs.append(time.perf_counter() - start)
         timings[one_thread] = statistics.median(runs)
-        label = "BLAS limited to 1 thread" if one_thread else "BLAS threads as configured"
+        label = "BLAS on 1 thread, the default" if one_thread else "BLAS threads as configured"
         print(
             f"kernel, {args.draws} draws ({label}): median {timings[one_thread]:.3f} s "
             f"over {args.repeats} runs (whole step: blocks, draws, solves, CIs)"
         )
-    kernel_seconds = min(timings.values())
+    kernel_seconds = timings[True]
 
     drawn = resample_indices(index.n_entities, args.draws, args.seed)[: args.loop_draws]
     start = time.perf_counter()
@@ -161,7 +157,10 @@ def main() -> None:
         f"a*b = {result.estimate:.4f}; percentile CI [{result.ci_low:.4f}, {result.ci_high:.4f}];"
         f" BC CI [{result.bc_ci_low:.4f}, {result.bc_ci_high:.4f}]"
     )
-    print(f"speed-up: {extrapolated / kernel_seconds:.0f}x the linearmodels loop")
+    speed_up = extrapolated / kernel_seconds
+    print(f"speed-up: {speed_up:.0f}x the linearmodels loop (target >= 50x)")
+    verdict = "meets" if kernel_seconds < 0.5 else "misses"
+    print(f"kernel bootstrap step: {kernel_seconds:.3f} s ({verdict} the 0.5 s target)")
 
 
 if __name__ == "__main__":

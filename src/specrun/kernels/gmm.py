@@ -59,6 +59,7 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy import stats as sps
+from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
 from specrun.kernels.gmm_instruments import (
@@ -292,7 +293,10 @@ def fit_gmm(
         has_constant=has_constant,
         warnings=warnings,
     )
-    return _estimate(design, system, transform, steps, robust, small, h, ar_orders, warnings)
+    # The matrices here are at most a few hundred wide: threaded LAPACK eigensolvers are slower
+    # at that size and stall when the cores are shared, so the fit runs single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate(design, system, transform, steps, robust, small, h, ar_orders, warnings)
 
 
 def _check_options(steps: int, transform: str, h: int, ar_orders: int, equation: str) -> None:

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
 from specrun.kernels.within import (
@@ -284,6 +285,7 @@ def bootstrap_indirect(
     seed: int | np.random.Generator | None = None,
     ci_level: float = 0.95,
     max_gram_entries: int = 4_000_000,
+    blas_threads: int | None = 1,
 ) -> MediationBootstrap:
     """Nonparametric bootstrap of the indirect effect a·b (Preacher and Hayes 2008).
 
@@ -300,6 +302,9 @@ def bootstrap_indirect(
     (``tests/test_kernel_mediation.py::test_panel_draw_equals_panelols_refit``). Balanced panels
     and one-way effects take the weighted-sum path; two-way effects on an unbalanced panel add
     the time dummies to the blocks and partial them out per draw (slower in T, still exact).
+
+    Draws are generated ``max_gram_entries`` at a time to bound memory (the chunking does not
+    change them); ``blas_threads=None`` leaves BLAS threading as configured.
 
     The percentile CI (Efron 1979) and the bias-corrected CI (Efron 1982) are both reported;
     the lavaan tutorial example is reproduced within Monte-Carlo error in
@@ -327,10 +332,13 @@ def bootstrap_indirect(
     q = blocks.gram.shape[1]
     chunk = max(1, min(n_draws, max_gram_entries // (index.n_entities + q * q)))
     parts: list[tuple[MediationPaths, np.ndarray]] = []
-    for start in range(0, n_draws, chunk):
-        size = min(chunk, n_draws - start)
-        weights = multiplicities(resample_indices(index.n_entities, size, rng), index.n_entities)
-        parts.append(_draw_paths(blocks, weights))
+    # The batched products are small (B × N by N × p²): a second BLAS thread costs more in
+    # start-up than it saves (bench/mediation.py measures both), so BLAS defaults to one thread.
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for start in range(0, n_draws, chunk):
+            size = min(chunk, n_draws - start)
+            drawn = resample_indices(index.n_entities, size, rng)
+            parts.append(_draw_paths(blocks, multiplicities(drawn, index.n_entities)))
     a_draws = np.concatenate([paths.a for paths, _ in parts])
     b_draws = np.concatenate([paths.b for paths, _ in parts])
     n_failed = int(sum(int((~ok).sum()) for _, ok in parts))

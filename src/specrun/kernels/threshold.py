@@ -401,12 +401,9 @@ def _build_design(
 
 
 def _safe_inverse(blocks: np.ndarray) -> np.ndarray:
-    """Inverse of stacked k × k blocks; a singular block (an empty regime) gets zeros."""
-    det_ok = np.abs(np.linalg.det(blocks)) > 1e-300
-    out = np.zeros_like(blocks)
-    if det_ok.any():
-        out[det_ok] = np.linalg.inv(blocks[det_ok])
-    return out
+    """Moore–Penrose inverse of stacked symmetric k × k blocks: a regime too thin to identify
+    all its slopes (or an empty one) explains what its identified part can, as lstsq would."""
+    return np.linalg.pinv(blocks, rcond=1e-10, hermitian=True)
 
 
 # ----------------------------------------------------------------------------- searches
@@ -446,7 +443,7 @@ def _search_ssr(design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarra
     a_ff = gram[fixed[:, :, None], :, fixed[:, None, :], :]  # (B, m, m, k, k)
     a_ff = a_ff.transpose(0, 1, 3, 2, 4).reshape(n_rep, m * k, m * k)
     c_f = c_bg[reps, fixed].reshape(n_rep, m * k)  # (B, m·k)
-    a_ff_inv = np.linalg.inv(a_ff)
+    a_ff_inv = _safe_inverse(a_ff)
     u = np.einsum("bij,bj->bi", a_ff_inv, c_f)
     explained_fixed = np.einsum("bi,bi->b", c_f, u)
     a_gf = gram[np.arange(n_grid)[None, :, None], :, fixed[:, None, :], :]  # (B, G, m, k, k)
@@ -454,11 +451,8 @@ def _search_ssr(design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarra
     c_cond = c_bg - np.einsum("bgai,bi->bga", a_gf, u)
     a_gg = gram[np.arange(n_grid), :, np.arange(n_grid), :]  # (G, k, k)
     a_cond = a_gg[None] - np.einsum("bgai,bij,bgcj->bgac", a_gf, a_ff_inv, a_gf)
-    ok = np.abs(np.linalg.det(a_cond)) > 1e-300
-    safe = np.where(ok[..., None, None], a_cond, np.eye(k))
-    extra = np.einsum("bga,bga->bg", c_cond, np.linalg.solve(safe, c_cond[..., None])[..., 0])
-    ssr = s0[:, None] - explained_fixed[:, None] - np.where(ok, extra, 0.0)
-    return np.where(ok, ssr, np.inf)
+    extra = np.einsum("bga,bgac,bgc->bg", c_cond, _safe_inverse(a_cond), c_cond)
+    return s0[:, None] - explained_fixed[:, None] - extra
 
 
 def _search_ssr_scalar(
@@ -468,7 +462,7 @@ def _search_ssr_scalar(
     gram = design.gram[:, 0, :, 0]  # (G, G)
     reps = np.arange(c.shape[0])[:, None]
     a_ff = gram[fixed[:, :, None], fixed[:, None, :]]  # (B, m, m)
-    a_ff_inv = np.linalg.inv(a_ff)
+    a_ff_inv = _safe_inverse(a_ff)
     c_f = c[reps, fixed]  # (B, m)
     u = np.einsum("bij,bj->bi", a_ff_inv, c_f)
     explained_fixed = np.einsum("bi,bi->b", c_f, u)
@@ -477,9 +471,8 @@ def _search_ssr_scalar(
     a_cond = np.diagonal(gram)[None, :] - np.einsum("big,bij,bjg->bg", a_fg, a_ff_inv, a_fg)
     # A candidate adding no observation beyond the fixed thresholds explains nothing new.
     ok = a_cond > 1e-10 * np.maximum(np.diagonal(gram), 1e-300)[None, :]
-    extra = c_cond**2 / np.where(ok, a_cond, 1.0)
-    ssr = s0[:, None] - explained_fixed[:, None] - extra
-    return np.where(ok, ssr, np.inf)
+    extra = np.where(ok, c_cond**2 / np.where(ok, a_cond, 1.0), 0.0)
+    return s0[:, None] - explained_fixed[:, None] - extra
 
 
 def _sequential_bootstrap_ssr(

@@ -180,7 +180,7 @@ def weighted_gram(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
         counts = w @ blocks.period_counts
         # A period that no drawn entity covers contributes nothing (its sum is zero as well).
         inverse_counts = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
-        gram = gram - np.einsum("btp,bt,btq->bpq", sums, inverse_counts, sums, optimize=True)
+        gram = gram - (sums * inverse_counts[:, :, None]).transpose(0, 2, 1) @ sums
     if blocks.n_partialled:
         p = q - blocks.n_partialled
         g_vv, g_vd, g_dd = gram[:, :p, :p], gram[:, :p, p:], gram[:, p:, p:]

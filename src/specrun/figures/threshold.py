@@ -1,0 +1,65 @@
+"""LR(γ) curves of a threshold model with the critical line (as Hansen 1999, Figures 1–3)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from matplotlib.figure import Figure
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.results import ResultSet
+from specrun.tables.base import TableContext
+
+SEARCH_TITLES = {
+    "Th-1": "Single threshold",
+    "Th-21": "First threshold (refined)",
+    "Th-22": "Second threshold",
+    "Th-3": "Third threshold",
+}
+
+
+class ThresholdLrSpec(FigureBase):
+    kind: Literal["threshold_lr"]
+    model: str = Field(description="A panel_threshold model.")
+    searches: list[str] | None = Field(
+        None, description="Which searches to draw (Th-1, Th-21, Th-22, Th-3); default: all."
+    )
+
+
+def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    model = results.models.get(spec.model)
+    if model is None or model.estimator != "panel_threshold":
+        raise SpecError(
+            f"model '{spec.model}' is not a fitted panel_threshold model",
+            code="reference",
+            path=f"figures.{ctx.name}.model",
+        )
+    curves = [
+        c for c in model.extra["lr_curves"] if spec.searches is None or c["search"] in spec.searches
+    ]
+    figure = Figure(figsize=(spec.width, spec.height * max(1, len(curves)) / 1.6))
+    axes_list = figure.subplots(len(curves), 1, squeeze=False)[:, 0]
+    for axes, curve in zip(axes_list, curves, strict=True):
+        gamma = np.asarray(curve["gamma"])
+        order = np.argsort(gamma)
+        axes.plot(gamma[order], np.asarray(curve["lr"])[order], color="black", linewidth=1)
+        axes.axhline(curve["critical_value"], color="grey", linestyle="--", linewidth=0.8)
+        axes.set_title(
+            f"{SEARCH_TITLES.get(curve['search'], curve['search'])}: γ̂ = {curve['estimate']:.4g}",
+            fontsize=9,
+        )
+        axes.set_ylabel("LR(γ)")
+    q = model.extra["q"]
+    axes_list[-1].set_xlabel(f"Threshold γ of {ctx.labels.get(q, q)}")
+    if spec.title:
+        figure.suptitle(spec.title)
+    figure.tight_layout()
+    return figure
+
+
+FIGURES.register("threshold_lr")(
+    FigureKind("threshold_lr", ThresholdLrSpec, draw_threshold_lr, lambda s: [s.model])
+)
