@@ -254,3 +254,25 @@ def test_bootstrap_is_reproducible_and_reports_bad_input() -> None:
         bootstrap_indirect(y, x, m, np.column_stack([x]), n_draws=10, seed=1)
     with pytest.raises(SpecError, match="time effects need"):
         bootstrap_indirect(y, x, m, entity=np.arange(60) % 6, time_effects=True, n_draws=10)
+
+
+def test_singular_draws_are_dropped_and_counted() -> None:
+    """A control that varies within entity 0 only is swept to zero by the entity effects in
+    every resample that misses entity 0; those draws cannot be fitted and must be dropped."""
+    n_entities, n_periods = 8, 5
+    rng = np.random.default_rng(9)
+    entity = np.repeat(np.arange(n_entities), n_periods)
+    time = np.tile(np.arange(n_periods), n_entities)
+    x = rng.normal(size=entity.size)
+    m = 0.5 * x + rng.normal(size=entity.size)
+    y = 0.7 * m + rng.normal(size=entity.size)
+    control = np.where(entity == 0, rng.normal(size=entity.size), 0.0)
+    result = bootstrap_indirect(
+        y, x, m, control, entity=entity, time=time, entity_effects=True, n_draws=200, seed=4
+    )
+    drawn = resample_indices(n_entities, 200, 4)
+    missing_entity_0 = int(np.sum(~np.any(drawn == 0, axis=1)))
+    assert missing_entity_0 > 0
+    assert result.n_failed == missing_entity_0
+    assert result.indirect.shape == (200 - missing_entity_0,)
+    assert np.all(np.isfinite(result.indirect))

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from specrun.errors import SpecError
-from specrun.spec.models import SourceSpec
+from specrun.spec.models import GeneratedIndex, SourceSpec
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -43,6 +43,35 @@ def resolve(spec: SourceSpec, folder: Path) -> Path:
 
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
+    frame = _read(spec, folder)
+    return _with_index(frame, spec.index, spec.path) if spec.index else frame
+
+
+def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.DataFrame:
+    if frame.height % index.periods:
+        raise SpecError(
+            f"'{path}' has {frame.height} rows, not a multiple of {index.periods} periods",
+            code="data",
+        )
+    rows = pl.int_range(0, pl.len(), dtype=pl.Int64)
+    return frame.select(
+        (rows // index.periods + 1).alias(index.entity),
+        (rows % index.periods + index.start).alias(index.time),
+        pl.all(),
+    )
+
+
+def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
+    """Stata %ty years arrive from pandas as 1 January datetimes: give them back as integers."""
+    for name, dtype in frame.schema.items():
+        if dtype.is_temporal() and isinstance(dtype, pl.Datetime | pl.Date):
+            column = frame[name]
+            if ((column.dt.month() == 1) & (column.dt.day() == 1)).all():
+                frame = frame.with_columns(column.dt.year().cast(pl.Int64).alias(name))
+    return frame
+
+
+def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     path = resolve(spec, folder)
     if not path.exists():
         raise SpecError(f"data file '{path}' not found", code="data")
@@ -62,7 +91,7 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
         if fmt == "stata":
             import pandas as pd
 
-            return pl.from_pandas(pd.read_stata(path, convert_categoricals=False))
+            return _stata_years(pl.from_pandas(pd.read_stata(path, convert_categoricals=False)))
         return pl.read_excel(
             path,
             sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
@@ -92,11 +121,13 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
     """A source's column names, reading as little as the format allows."""
     fmt = source_format(spec)
     path = resolve(spec, folder)
+    index = [spec.index.entity, spec.index.time] if spec.index else []
     if fmt == "whitespace" and spec.columns:
-        return list(spec.columns)
+        return [*index, *spec.columns]
     if fmt in ("csv", "tsv") and path.exists():
         try:
-            return pl.read_csv(path, n_rows=0, separator="," if fmt == "csv" else "\t").columns
+            header = pl.read_csv(path, n_rows=0, separator="," if fmt == "csv" else "\t")
+            return [*index, *header.columns]
         except Exception as exc:
             raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
     return read_source(spec, folder).columns

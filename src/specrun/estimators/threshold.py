@@ -188,6 +188,7 @@ def fit_panel_threshold(
         "ssr": model.ssr,
         "n_entities": float(fit.n_entities),
         "n_periods": float(fit.n_periods),
+        "nobs_transformed": float(fit.nobs),  # N(T−1) under hansen1999: his "observations"
     }
     for k, search in enumerate(fit.thresholds, start=1):
         stats[f"threshold_{k}"] = search.estimate

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
@@ -408,13 +408,12 @@ def _collinear_keep(
     k = x_flat.shape[1]
     if k <= 1:
         return list(range(k))
-    work = x_flat
+    gram = x_flat.T @ x_flat
     if has_constant and levels_rows is not None:
-        ones = levels_rows.astype(float)
-        means = (x_flat.T @ ones) / ones.sum()
-        work = x_flat - np.outer(ones, means)
-        work = work[:, :-1]
-    gram = work.T @ work
+        # (X − t m′)′(X − t m′) = X′X − n₁ m m′ for t the levels-row indicator, m their means
+        count = float(levels_rows.sum())
+        means = (x_flat.T @ levels_rows.astype(float)) / count
+        gram = (gram - count * np.outer(means, means))[:-1, :-1]
     diag = np.diag(gram).copy()
     with np.errstate(divide="ignore"):
         scale = np.where(diag > 0, 1.0 / np.sqrt(diag), 0.0)
@@ -459,20 +458,19 @@ def _sym_inv(matrix: np.ndarray) -> np.ndarray:
     return _ginv(matrix)[0]
 
 
-def _h_matrix(h: int, transform: Transform, system: bool, t_len: int) -> np.ndarray:
-    """xtabond2's H (Roodman 2009, eq. 22–23 and 26): Var of the transformed (and levels)
-    errors of one entity under i.i.d. unit-variance errors and zero fixed-effect variance."""
+def _h_factor(h: int, transform: Transform, system: bool, t_len: int) -> np.ndarray:
+    """L with H = LL′, H being xtabond2's one-step error covariance (Roodman 2009, eq. 22–23,
+    26): Var of one entity's transformed (and levels) errors under i.i.d. unit-variance errors
+    and zero fixed-effect variance. h=3: L = [M; I]; h=2: blockdiag(M, I); h=1: I."""
+    rows = 2 * t_len if system else t_len
     if h == 1:
-        return np.eye(2 * t_len if system else t_len)
+        return np.eye(rows)
     m = _transform_matrix(transform, t_len)  # rows: transformed slot, columns: levels period
-    top = m @ m.T
     if not system:
-        return top
+        return m
     if h == 2:
-        return np.block(
-            [[top, np.zeros((t_len, t_len))], [np.zeros((t_len, t_len)), np.eye(t_len)]]
-        )
-    return np.block([[top, m], [m.T, np.eye(t_len)]])
+        return np.block([[m, np.zeros((t_len, t_len))], [np.zeros((t_len, t_len)), np.eye(t_len)]])
+    return np.vstack([m, np.eye(t_len)])
 
 
 def _transform_matrix(transform: Transform, t_len: int) -> np.ndarray:
@@ -536,8 +534,7 @@ def _estimate(
 
     zx = z.cross(x)
     zy = z.cross(y)
-    h_mat = _h_matrix(h, transform, system, t_len)
-    s1 = z.weighted_gram(h_mat)
+    s1 = z.weighted_gram(_h_factor(h, transform, system, t_len))
     a1, n_instruments = _ginv(s1)
     if n_instruments < k:
         raise SpecError(
@@ -632,9 +629,9 @@ def _estimate(
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = params / std_errors
     if small and df_resid is not None:
-        p_values = 2.0 * sps.t.sf(np.abs(stat), df_resid)
+        p_values = 2.0 * special.stdtr(df_resid, -np.abs(stat))
     else:
-        p_values = 2.0 * sps.norm.sf(np.abs(stat))
+        p_values = 2.0 * special.ndtr(-np.abs(stat))
 
     pad = (float("nan"),) * 2
     ar_z_all = tuple(ar_z) + pad
@@ -662,10 +659,10 @@ def _estimate(
         ar2_p=ar_p_all[1],
         sargan=sargan,
         sargan_df=df_over,
-        sargan_p=float(sps.chi2.sf(sargan, df_over)) if df_over > 0 else float("nan"),
+        sargan_p=float(special.chdtrc(df_over, sargan)) if df_over > 0 else float("nan"),
         hansen=hansen,
         hansen_df=df_over,
-        hansen_p=float(sps.chi2.sf(hansen, df_over)) if df_over > 0 else float("nan"),
+        hansen_p=float(special.chdtrc(df_over, hansen)) if df_over > 0 else float("nan"),
         sigma2=sigma2,
         system=system,
         transform=transform,
@@ -744,12 +741,10 @@ def _ar_tests(
     m2_proj = -2.0 * proj  # (k, J): −2 V X′Z A, scale-free
     g = z.by_entity(resid) if not plain else None
     if plain:
-        h_diff = _h_matrix(1 if h == 1 else h, "fd", False, t_len) * sigma2
-        psi = (
-            _h_matrix(1 if h == 1 else h, "fd", False, t_len)
-            if transform == "fd" or h == 1
-            else _transform_matrix("fd", t_len) @ _transform_matrix("fod", t_len).T
-        ) * sigma2
+        m_fd = np.eye(t_len) if h == 1 else _transform_matrix("fd", t_len)
+        m_own = np.eye(t_len) if h == 1 else _transform_matrix(transform, t_len)
+        h_diff = m_fd @ m_fd.T * sigma2
+        psi = m_fd @ m_own.T * sigma2
         if system:
             psi = np.concatenate([psi, np.zeros((t_len, t_len))], axis=1)
     zs: list[float] = []
@@ -775,5 +770,5 @@ def _ar_tests(
         variance = w_h_w + x_w @ (m2_proj @ z_h_w + cov @ x_w)
         statistic = float(per_entity.sum() / np.sqrt(variance))
         zs.append(statistic)
-        ps.append(float(2.0 * sps.norm.sf(abs(statistic))))
+        ps.append(float(2.0 * special.ndtr(-abs(statistic))))
     return zs, ps

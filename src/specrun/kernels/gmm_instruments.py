@@ -251,47 +251,69 @@ def transform_wide(values: np.ndarray, complete: np.ndarray, transform: Transfor
 
 @dataclass(frozen=True)
 class InstrumentBlocks:
-    """Z per row slot: ``columns[r]`` (J_r,) indices into the J instruments and ``values[r]``
-    (N, J_r), zero on rows outside the estimation sample."""
+    """Z in compressed columns: ``values`` (N, C) holds, slot after slot, the C = Σ_r J_r
+    instrument columns that can be non-zero in each row slot r (zero on rows outside the
+    estimation sample); ``column_of`` (C,) maps them to the J instruments, ``slot_of`` (C,) to
+    their slot, and slot r owns the contiguous range ``bounds[r]:bounds[r + 1]``. Every product
+    is then a few calls on an N × C array, with C close to J for uncollapsed instruments."""
 
-    columns: tuple[np.ndarray, ...]
-    values: tuple[np.ndarray, ...]
+    values: np.ndarray
+    column_of: np.ndarray
+    slot_of: np.ndarray
+    bounds: np.ndarray
     n_columns: int
     names: tuple[str, ...]
 
+    @property
+    def n_slots(self) -> int:
+        return self.bounds.size - 1
+
+    def _gather(self, compressed: np.ndarray) -> np.ndarray:
+        """Sum compressed rows (C, ...) into instrument rows (J, ...)."""
+        out = np.zeros((self.n_columns, *compressed.shape[1:]))
+        np.add.at(out, self.column_of, compressed)
+        return out
+
     def cross(self, other: np.ndarray) -> np.ndarray:
         """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m)."""
-        out = np.zeros((self.n_columns, *other.shape[2:]))
-        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
-            if cols.size:
-                out[cols] += slab.T @ other[:, r]
-        return out
+        picked = other[:, self.slot_of]  # (N, C) or (N, C, m)
+        if other.ndim == 2:
+            return self._gather(np.einsum("nc,nc->c", self.values, picked))
+        return self._gather(np.einsum("nc,ncm->cm", self.values, picked))
 
     def by_entity(self, residuals: np.ndarray) -> np.ndarray:
         """Z_i'e_i for every entity: (N, J)."""
-        n = residuals.shape[0]
-        out = np.zeros((n, self.n_columns))
-        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
-            if cols.size:
-                out[:, cols] += slab * residuals[:, r, None]
+        weighted = self.values * residuals[:, self.slot_of]
+        out = np.zeros((residuals.shape[0], self.n_columns))
+        np.add.at(out.T, self.column_of, weighted.T)
         return out
 
     def times(self, vector: np.ndarray) -> np.ndarray:
         """Z_i v for every entity: (N, R)."""
-        n = self.values[0].shape[0] if self.values else 0
-        out = np.zeros((n, len(self.columns)))
-        for r, (cols, slab) in enumerate(zip(self.columns, self.values, strict=True)):
-            if cols.size:
-                out[:, r] = slab @ vector[cols]
+        weighted = self.values * vector[self.column_of]
+        sums = np.add.reduceat(weighted, self.bounds[:-1], axis=1) if weighted.size else weighted
+        out = np.zeros((self.values.shape[0], self.n_slots))
+        filled = np.diff(self.bounds) > 0
+        out[:, filled] = sums[:, filled[: sums.shape[1]]] if sums.size else 0.0
         return out
 
-    def weighted_gram(self, h: np.ndarray) -> np.ndarray:
-        """Σ_i Z_i' H Z_i, visiting only the non-zero entries of H."""
+    def weighted_gram(self, factor: np.ndarray) -> np.ndarray:
+        """Σ_i Z_i′HZ_i for H = LL′ (``factor`` = L, R × P): Σ_p Q_p′Q_p with Q_p = Σ_r L_rp Z_r,
+        each Q_p held only on the union of its slots' columns."""
         out = np.zeros((self.n_columns, self.n_columns))
-        for r, s in zip(*np.nonzero(h), strict=True):
-            cols_r, cols_s = self.columns[r], self.columns[s]
-            if cols_r.size and cols_s.size:
-                out[np.ix_(cols_r, cols_s)] += h[r, s] * (self.values[r].T @ self.values[s])
+        n = self.values.shape[0]
+        for p in range(factor.shape[1]):
+            slots = [r for r in np.flatnonzero(factor[:, p]) if self.bounds[r + 1] > self.bounds[r]]
+            if not slots:
+                continue
+            ranges = [slice(self.bounds[r], self.bounds[r + 1]) for r in slots]
+            union = np.unique(np.concatenate([self.column_of[span] for span in ranges]))
+            q = np.zeros((n, union.size))
+            for r, span in zip(slots, ranges, strict=True):
+                q[:, np.searchsorted(union, self.column_of[span])] += (
+                    factor[r, p] * self.values[:, span]
+                )
+            out[np.ix_(union, union)] += q.T @ q
         return out
 
 
@@ -313,18 +335,19 @@ class InstrumentBuilder:
             self._parts[slot].append((cols, values.reshape(self._n, cols.size)))
 
     def finish(self, use: np.ndarray) -> InstrumentBlocks:
-        columns, values = [], []
-        for slot, parts in enumerate(self._parts):
-            if parts:
-                cols = np.concatenate([c for c, _ in parts])
-                slab = np.concatenate([v for _, v in parts], axis=1)
-                slab = np.where(use[:, slot, None], slab, 0.0)
-                slab = np.nan_to_num(slab, nan=0.0)
-            else:
-                cols, slab = np.zeros(0, dtype=np.intp), np.zeros((self._n, 0))
-            columns.append(cols)
-            values.append(np.ascontiguousarray(slab))
-        return InstrumentBlocks(tuple(columns), tuple(values), len(self._names), tuple(self._names))
+        columns = [c for parts in self._parts for c, _ in parts]
+        blocks = [v for parts in self._parts for _, v in parts]
+        widths = [sum(c.size for c, _ in parts) for parts in self._parts]
+        bounds = np.concatenate([[0], np.cumsum(widths)]).astype(np.intp)
+        slot_of = np.repeat(np.arange(len(widths)), widths)
+        values = np.concatenate(blocks, axis=1) if blocks else np.zeros((self._n, 0))
+        # Missing instrument values lie only on rows outside the sample: GMM-style bases are
+        # zero-filled and a missing IV-style value drops its row.
+        values = np.where(use[:, slot_of], values, 0.0)
+        column_of = np.concatenate(columns) if columns else np.zeros(0, dtype=np.intp)
+        return InstrumentBlocks(
+            values, column_of, slot_of, bounds, len(self._names), tuple(self._names)
+        )
 
 
 def add_iv_group(

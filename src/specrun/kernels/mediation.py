@@ -200,8 +200,10 @@ def mediation_paths(gram: np.ndarray) -> MediationPaths:
     """The four paths from within Gram matrices of columns [x, m, controls…, y], batched.
 
     ``gram`` is (B, p, p); the mediator and total equations share the regressors [x, controls]
-    and are solved together, the outcome equation on [x, m, controls]. Raises
-    ``numpy.linalg.LinAlgError`` when a matrix is exactly singular.
+    and are solved together, the outcome equation on [x, m, controls] (normal equations of OLS
+    on within-transformed data, Frisch–Waugh–Lovell). Raises ``numpy.linalg.LinAlgError`` when a
+    matrix is exactly singular. Checked against PanelOLS in
+    ``tests/test_kernel_mediation.py::test_panel_draw_equals_panelols_refit``.
     """
     p = gram.shape[-1]
     controls = list(range(2, p - 1))

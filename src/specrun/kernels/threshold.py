@@ -592,10 +592,12 @@ def _bootstrap_test(
     # order[r]); a matrix product gives its projections and a cumulative sum gives c(γ) at every
     # grid point at once.
     order = np.argsort(design.q_raw, kind="stable")
-    entity_sorted, period_sorted = order // n_t, order % n_t
     entered = np.searchsorted(
         design.q_raw[order], design.grid, side="left" if design.strict else "right"
     )  # observations in D(γ_g): the first entered[g] in q order
+    starts = np.concatenate([[0], entered])
+    empty = np.diff(np.append(starts, order.size)) == 0  # reduceat returns a[i], not 0, there
+    starts = np.minimum(starts, order.size - 1)
     lifted = design.lift(resid, index).reshape(n_e, n_t)
     dense = np.column_stack([design.basis_raw, fitted_raw])[order]
     x_sorted = design.x_raw[order]
@@ -610,16 +612,16 @@ def _bootstrap_test(
     for start in range(0, replications, _BOOTSTRAP_CHUNK):
         block = draws[start : start + _BOOTSTRAP_CHUNK]
         size = block.shape[0]
-        gathered = lifted[block[:, entity_sorted], period_sorted]  # (b, N·T) in q order
+        gathered = np.take(lifted[block].reshape(size, -1), order, axis=1)  # (b, N·T), q order
         prod = gathered @ dense  # (b, p + 1)
         on_basis = fitted_on_basis[None, :] + prod[:, :n_p]  # (b, p) = Q′y*
         y_sq = fitted_sq + 2.0 * prod[:, n_p] + resid_sq[block].sum(axis=1)
         s0 = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
         c = np.empty((n_grid, k, size))
         for a in range(k):
-            running = np.cumsum(gathered * x_sorted[:, a], axis=1)
-            picked = running[:, np.maximum(entered - 1, 0)] * (entered > 0)
-            c[:, a, :] = picked.T
+            segments = np.add.reduceat(gathered * x_sorted[:, a], starts, axis=1)
+            segments[:, empty] = 0.0
+            c[:, a, :] = np.cumsum(segments[:, :n_grid], axis=1).T
         c += c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
         ssr_prev, ssr = _sequential_bootstrap_ssr(design, c, s0, n_thresholds, windows)
         stats[start : start + size] = (ssr_prev - ssr) / (ssr / design.sigma_rows)

@@ -25,6 +25,15 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class GeneratedIndex(StrictModel):
+    """Entity and period columns for a file stored entity-major without them (Hansen's data)."""
+
+    entity: str = Field(description="Name of the entity column to create (numbered from 1).")
+    time: str = Field(description="Name of the period column to create.")
+    periods: int = Field(ge=1, description="Periods per entity (rows are entity-major).")
+    start: int = Field(1, description="The first period's value.")
+
+
 class SourceSpec(StrictModel):
     path: str = Field(description="File path, relative to the spec file's folder.")
     format: Literal["csv", "tsv", "parquet", "excel", "stata", "whitespace"] | None = Field(
@@ -34,6 +43,9 @@ class SourceSpec(StrictModel):
         None, description="Column names for a headerless whitespace-separated text file."
     )
     sheet: str | int | None = Field(None, description="Excel sheet name or index.")
+    index: GeneratedIndex | None = Field(
+        None, description="Create entity and period columns for an entity-major file."
+    )
     null_values: list[str] = Field(
         default_factory=lambda: ["", "NA", "."], description="Cells read as missing."
     )
