@@ -392,7 +392,7 @@ def test_log_of_non_positive_follows_ieee():
     assert math.isnan(negative)  # type: ignore[arg-type]
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- columns and kinds
 
 
 def test_referenced_columns():

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from specrun.registry import Registry
 from specrun.results import ModelResult
-from specrun.spec.models import ModelBase, VariableRef
+from specrun.spec.models import ModelBase, VariableRef, strip_lag
 
 S = TypeVar("S", bound=ModelBase)
 
@@ -43,26 +43,35 @@ class EstimatorKind(Generic[S]):
 ESTIMATORS: Registry[EstimatorKind[Any]] = Registry("estimator")
 
 
-def variable_fields(model: type[BaseModel]) -> list[str]:
-    """Names of a spec model's fields typed ``VarName`` or ``VarList``."""
-    found = []
+def variable_marks(model: type[BaseModel]) -> dict[str, VariableRef]:
+    """A spec model's fields typed ``VarName``/``VarList``/``TermList``, with their marks."""
+    found = {}
     for name, info in model.model_fields.items():
         metadata = list(info.metadata)
         annotation = info.annotation
         if get_origin(annotation) is not None:
             for arg in get_args(annotation):
                 metadata.extend(getattr(arg, "__metadata__", ()))
-        if any(isinstance(m, VariableRef) for m in metadata):
-            found.append(name)
+        marks = [m for m in metadata if isinstance(m, VariableRef)]
+        if marks:
+            found[name] = marks[0]
     return found
 
 
-def model_variables(spec: BaseModel) -> list[str]:
-    """Every variable a (group-expanded) model spec names, in field order, without repeats."""
+def variable_fields(model: type[BaseModel]) -> list[str]:
+    return list(variable_marks(model))
+
+
+def model_variables(spec: ModelBase) -> list[str]:
+    """Every variable a (group-expanded) model spec reads, in field order, without repeats."""
     names: list[str] = []
-    for field_name in variable_fields(type(spec)):
+    for field_name, mark in variable_marks(type(spec)).items():
         value = getattr(spec, field_name)
         for item in [value] if isinstance(value, str) else value or []:
-            if item not in names:
-                names.append(item)
+            name = strip_lag(item) if mark.lag_prefix else item
+            if name not in names:
+                names.append(name)
+    for name, _ in spec.variable_refs():
+        if name not in names:
+            names.append(name)
     return names

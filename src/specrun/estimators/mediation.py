@@ -121,7 +121,6 @@ def fit_mediation(
         "mediator": spec.mediator,
     }
     if spec.bootstrap:
-        panel = bool(spec.effects)
         index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
         try:
             boot = bootstrap_indirect(
@@ -129,8 +128,9 @@ def fit_mediation(
                 frame[treatment].to_numpy().astype(float),
                 frame[spec.mediator].to_numpy().astype(float),
                 frame.select(controls).to_numpy().astype(float) if controls else None,
-                entity=index.entity if panel else None,
-                time=index.time if panel else None,
+                # whole entities are resampled, with or without fixed effects
+                entity=index.entity,
+                time=index.time,
                 entity_effects="entity" in spec.effects,
                 time_effects="time" in spec.effects,
                 n_draws=spec.bootstrap,

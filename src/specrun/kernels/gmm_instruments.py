@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -249,7 +250,7 @@ def transform_wide(values: np.ndarray, complete: np.ndarray, transform: Transfor
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InstrumentBlocks:
     """Z in compressed columns: ``values`` (N, C) holds, slot after slot, the C = Σ_r J_r
     instrument columns that can be non-zero in each row slot r (zero on rows outside the
@@ -268,34 +269,38 @@ class InstrumentBlocks:
     def n_slots(self) -> int:
         return self.bounds.size - 1
 
-    def _gather(self, compressed: np.ndarray) -> np.ndarray:
-        """Sum compressed rows (C, ...) into instrument rows (J, ...)."""
-        out = np.zeros((self.n_columns, *compressed.shape[1:]))
-        np.add.at(out, self.column_of, compressed)
-        return out
+    @cached_property
+    def _to_columns(self) -> np.ndarray:
+        """(C, J) one-hot: sums compressed columns into instruments with one product."""
+        onehot = np.zeros((self.column_of.size, self.n_columns))
+        onehot[np.arange(self.column_of.size), self.column_of] = 1.0
+        return onehot
+
+    @cached_property
+    def _to_slots(self) -> np.ndarray:
+        """(C, R) one-hot of each compressed column's slot."""
+        onehot = np.zeros((self.slot_of.size, self.n_slots))
+        onehot[np.arange(self.slot_of.size), self.slot_of] = 1.0
+        return onehot
 
     def cross(self, other: np.ndarray) -> np.ndarray:
         """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m)."""
-        picked = other[:, self.slot_of]  # (N, C) or (N, C, m)
-        if other.ndim == 2:
-            return self._gather(np.einsum("nc,nc->c", self.values, picked))
-        return self._gather(np.einsum("nc,ncm->cm", self.values, picked))
+        flat = other.reshape(*other.shape[:2], -1)
+        compressed = np.empty((self.column_of.size, flat.shape[2]))
+        for r in range(self.n_slots):
+            span = slice(self.bounds[r], self.bounds[r + 1])
+            if span.stop > span.start:
+                compressed[span] = self.values[:, span].T @ flat[:, r]
+        out = self._to_columns.T @ compressed
+        return out.reshape(self.n_columns, *other.shape[2:])
 
     def by_entity(self, residuals: np.ndarray) -> np.ndarray:
         """Z_i'e_i for every entity: (N, J)."""
-        weighted = self.values * residuals[:, self.slot_of]
-        out = np.zeros((residuals.shape[0], self.n_columns))
-        np.add.at(out.T, self.column_of, weighted.T)
-        return out
+        return (self.values * residuals[:, self.slot_of]) @ self._to_columns
 
     def times(self, vector: np.ndarray) -> np.ndarray:
         """Z_i v for every entity: (N, R)."""
-        weighted = self.values * vector[self.column_of]
-        sums = np.add.reduceat(weighted, self.bounds[:-1], axis=1) if weighted.size else weighted
-        out = np.zeros((self.values.shape[0], self.n_slots))
-        filled = np.diff(self.bounds) > 0
-        out[:, filled] = sums[:, filled[: sums.shape[1]]] if sums.size else 0.0
-        return out
+        return (self.values * vector[self.column_of]) @ self._to_slots
 
     def weighted_gram(self, factor: np.ndarray) -> np.ndarray:
         """Σ_i Z_i′HZ_i for H = LL′ (``factor`` = L, R × P): Σ_p Q_p′Q_p with Q_p = Σ_r L_rp Z_r,

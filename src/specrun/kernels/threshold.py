@@ -46,7 +46,7 @@ from specrun.kernels.within import PanelIndex, demean
 
 Convention = Literal["hansen1999", "xthreg"]
 CONVENTIONS: tuple[str, ...] = ("hansen1999", "xthreg")
-_BOOTSTRAP_CHUNK = 150  # replications per vectorised block: bounds memory at (N·T × chunk)
+_BOOTSTRAP_CHUNK = 16  # replications per vectorised block: small enough to stay in cache
 _CRIT_LEVELS: tuple[float, ...] = (0.90, 0.95, 0.99)
 
 
@@ -458,19 +458,43 @@ def _search_ssr(design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarra
 def _search_ssr_scalar(
     design: _Design, c: np.ndarray, s0: np.ndarray, fixed: np.ndarray
 ) -> np.ndarray:
-    """``_search_ssr`` for one regime regressor: every block is a scalar. c: (B, G)."""
+    """``_search_ssr`` for one regime regressor, where every block is a scalar and the one or
+    two fixed thresholds' 2 × 2 algebra is written out. c: (B, G)."""
     gram = design.gram[:, 0, :, 0]  # (G, G)
-    reps = np.arange(c.shape[0])[:, None]
-    a_ff = gram[fixed[:, :, None], fixed[:, None, :]]  # (B, m, m)
-    a_ff_inv = _safe_inverse(a_ff)
-    c_f = c[reps, fixed]  # (B, m)
-    u = np.einsum("bij,bj->bi", a_ff_inv, c_f)
-    explained_fixed = np.einsum("bi,bi->b", c_f, u)
-    a_fg = gram[fixed]  # (B, m, G): D̃(γ_fixed)′M_W D̃(γ_g)
-    c_cond = c - np.einsum("bjg,bj->bg", a_fg, u)
-    a_cond = np.diagonal(gram)[None, :] - np.einsum("big,bij,bjg->bg", a_fg, a_ff_inv, a_fg)
+    diag = np.diagonal(gram)
+    reps = np.arange(c.shape[0])
+    if fixed.shape[1] == 1:
+        f = fixed[:, 0]
+        a_ff, c_f = np.maximum(diag[f], 1e-300), c[reps, f]
+        explained_fixed = c_f**2 / a_ff
+        a_fg = gram[f]  # (B, G): D̃(γ_fixed)′M_W D̃(γ_g)
+        c_cond = c - a_fg * (c_f / a_ff)[:, None]
+        a_cond = diag[None, :] - a_fg**2 / a_ff[:, None]
+    elif fixed.shape[1] == 2:
+        f1, f2 = fixed[:, 0], fixed[:, 1]
+        a11, a22, a12 = diag[f1], diag[f2], gram[f1, f2]
+        det = a11 * a22 - a12**2
+        det = np.where(det > 1e-12 * a11 * a22, det, np.inf)  # collinear fixed regimes
+        i11, i22, i12 = a22 / det, a11 / det, -a12 / det
+        c1, c2 = c[reps, f1], c[reps, f2]
+        u1, u2 = i11 * c1 + i12 * c2, i12 * c1 + i22 * c2
+        explained_fixed = c1 * u1 + c2 * u2
+        a1g, a2g = gram[f1], gram[f2]
+        c_cond = c - a1g * u1[:, None] - a2g * u2[:, None]
+        a_cond = diag[None, :] - (
+            i11[:, None] * a1g**2 + 2 * i12[:, None] * a1g * a2g + i22[:, None] * a2g**2
+        )
+    else:
+        a_ff = gram[fixed[:, :, None], fixed[:, None, :]]  # (B, m, m)
+        a_ff_inv = _safe_inverse(a_ff)
+        c_f = c[reps[:, None], fixed]  # (B, m)
+        u = np.einsum("bij,bj->bi", a_ff_inv, c_f)
+        explained_fixed = np.einsum("bi,bi->b", c_f, u)
+        a_fg = gram[fixed]  # (B, m, G)
+        c_cond = c - np.einsum("bjg,bj->bg", a_fg, u)
+        a_cond = diag[None, :] - np.einsum("big,bij,bjg->bg", a_fg, a_ff_inv, a_fg)
     # A candidate adding no observation beyond the fixed thresholds explains nothing new.
-    ok = a_cond > 1e-10 * np.maximum(np.diagonal(gram), 1e-300)[None, :]
+    ok = a_cond > 1e-10 * np.maximum(diag, 1e-300)[None, :]
     extra = np.where(ok, c_cond**2 / np.where(ok, a_cond, 1.0), 0.0)
     return s0[:, None] - explained_fixed[:, None] - extra
 
@@ -588,19 +612,10 @@ def _bootstrap_test(
     fitted, resid, fitted_raw = _null_fit(design, index, null_thresholds)
     n_e, n_t, k, n_grid = design.n_entities, design.n_periods, design.k, design.grid.size
     # Every statistic a replication needs is linear in P′e*, whose entity blocks are the drawn
-    # entities' blocks of P′ê. One gather lays P′e* out in q order (column r holds observation
-    # order[r]); a matrix product gives its projections and a cumulative sum gives c(γ) at every
-    # grid point at once.
-    order = np.argsort(design.q_raw, kind="stable")
-    entered = np.searchsorted(
-        design.q_raw[order], design.grid, side="left" if design.strict else "right"
-    )  # observations in D(γ_g): the first entered[g] in q order
-    starts = np.concatenate([[0], entered])
-    empty = np.diff(np.append(starts, order.size)) == 0  # reduceat returns a[i], not 0, there
-    starts = np.minimum(starts, order.size - 1)
+    # entities' blocks of P′ê: one gather of rows, one thin matrix product for the projections
+    # and one sparse product (observation → q-segment) for c(γ) at every grid point.
     lifted = design.lift(resid, index).reshape(n_e, n_t)
-    dense = np.column_stack([design.basis_raw, fitted_raw])[order]
-    x_sorted = design.x_raw[order]
+    dense = np.column_stack([design.basis_raw, fitted_raw])
     n_p = design.basis.shape[1]
     fitted_on_basis = design.basis.T @ fitted
     fitted_sq = float(fitted @ fitted)
@@ -612,16 +627,12 @@ def _bootstrap_test(
     for start in range(0, replications, _BOOTSTRAP_CHUNK):
         block = draws[start : start + _BOOTSTRAP_CHUNK]
         size = block.shape[0]
-        gathered = np.take(lifted[block].reshape(size, -1), order, axis=1)  # (b, N·T), q order
+        gathered = lifted[block].reshape(size, n_e * n_t)  # row b: P′e* of replication b
         prod = gathered @ dense  # (b, p + 1)
         on_basis = fitted_on_basis[None, :] + prod[:, :n_p]  # (b, p) = Q′y*
         y_sq = fitted_sq + 2.0 * prod[:, n_p] + resid_sq[block].sum(axis=1)
         s0 = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
-        c = np.empty((n_grid, k, size))
-        for a in range(k):
-            segments = np.add.reduceat(gathered * x_sorted[:, a], starts, axis=1)
-            segments[:, empty] = 0.0
-            c[:, a, :] = np.cumsum(segments[:, :n_grid], axis=1).T
+        c = design.segment_cumsum(np.ascontiguousarray(gathered.T))  # (G, k, b)
         c += c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
         ssr_prev, ssr = _sequential_bootstrap_ssr(design, c, s0, n_thresholds, windows)
         stats[start : start + size] = (ssr_prev - ssr) / (ssr / design.sigma_rows)
@@ -792,6 +803,52 @@ def fit_threshold(
     Wang 2015 section 5; direct least squares on a small panel).
     """
     trims = _validate_options(max_thresholds, trim, ci_level, convention, grid)
+    # One BLAS thread: the products here are thin (N·T × a few columns), where a second
+    # OpenBLAS thread costs more in synchronisation than it saves.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(
+            y,
+            regime_x,
+            q,
+            controls,
+            entity,
+            time,
+            max_thresholds=max_thresholds,
+            trims=trims,
+            grid=grid,
+            bootstrap=bootstrap,
+            seed=seed,
+            ci_level=ci_level,
+            convention=convention,
+            time_effects=time_effects,
+            progress=progress,
+            regime_names=regime_names,
+            control_names=control_names,
+            q_name=q_name,
+        )
+
+
+def _fit(
+    y: np.ndarray,
+    regime_x: np.ndarray,
+    q: np.ndarray,
+    controls: np.ndarray | None,
+    entity: np.ndarray,
+    time: np.ndarray,
+    *,
+    max_thresholds: int,
+    trims: tuple[float, ...],
+    grid: int | None,
+    bootstrap: int,
+    seed: int,
+    ci_level: float,
+    convention: str,
+    time_effects: bool,
+    progress: Callable[[int, int], None] | None,
+    regime_names: Sequence[str] | None,
+    control_names: Sequence[str] | None,
+    q_name: str,
+) -> ThresholdFit:
     y_arr = np.asarray(y, dtype=float).ravel()
     n = y_arr.size
     x_arr = _as_matrix(regime_x, n, "regime_x")
@@ -875,24 +932,23 @@ def fit_threshold(
 
     rng = np.random.default_rng(seed)
     tests = []
-    with threadpool_limits(limits=1, user_api="blas"):
-        for k in range(1, max_thresholds + 1):
-            null_thresholds, ssr_null, ssr_alt = nulls[k - 1]
-            tests.append(
-                _bootstrap_test(
-                    design,
-                    index,
-                    n_thresholds=k,
-                    null_thresholds=null_thresholds,
-                    statistic=float(stats[k - 1]),
-                    ssr_null=ssr_null,
-                    ssr_alt=ssr_alt,
-                    windows=[0.0, windows[k - 1], windows[k - 1]],
-                    replications=bootstrap,
-                    rng=rng,
-                    progress=advance,
-                )
+    for k in range(1, max_thresholds + 1):
+        null_thresholds, ssr_null, ssr_alt = nulls[k - 1]
+        tests.append(
+            _bootstrap_test(
+                design,
+                index,
+                n_thresholds=k,
+                null_thresholds=null_thresholds,
+                statistic=float(stats[k - 1]),
+                ssr_null=ssr_null,
+                ssr_alt=ssr_alt,
+                windows=[0.0, windows[k - 1], windows[k - 1]],
+                replications=bootstrap,
+                rng=rng,
+                progress=advance,
             )
+        )
 
     models = tuple(
         _fit_model(

@@ -8,17 +8,33 @@ expand them (``$controls``) without knowing any estimator.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class VariableRef:
-    """Marks a field as naming panel variables (checked at validation, ``$group`` expanded)."""
+    """Marks a field as naming panel variables (checked at validation, ``$group`` expanded).
+
+    ``lag_prefix``: items may carry Stata's lag operator (``L.w``, ``L2.k``), which the
+    estimator applies within entity; validation checks the variable after the prefix.
+    """
+
+    def __init__(self, *, lag_prefix: bool = False) -> None:
+        self.lag_prefix = lag_prefix
 
 
 VarName = Annotated[str, VariableRef()]
 VarList = Annotated[list[str], VariableRef()]
+TermList = Annotated[list[str], VariableRef(lag_prefix=True)]
+
+_LAG_PREFIX = re.compile(r"^L\d*\.")
+
+
+def strip_lag(term: str) -> str:
+    """``L2.k`` → ``k``: the variable a lagged term reads."""
+    return _LAG_PREFIX.sub("", term.strip())
 
 
 class StrictModel(BaseModel):
@@ -134,6 +150,10 @@ class ModelBase(StrictModel):
     over: str | None = Field(
         None, description="Fit one model per value of this column (named <model>.<value>)."
     )
+
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Variables named outside VarName/VarList fields, with their path in the model."""
+        return []
 
 
 class OutputSpec(StrictModel):

@@ -16,10 +16,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import model_variables, variable_fields
+from specrun.estimators.base import model_variables, variable_fields, variable_marks
 from specrun.spec import schema
 from specrun.spec.load import PathKey, SpecDocument, format_path, load_file
-from specrun.spec.models import DataSpec, ModelBase, OutputSpec, SampleSpec, VariableSpec
+from specrun.spec.models import (
+    DataSpec,
+    ModelBase,
+    OutputSpec,
+    SampleSpec,
+    VariableSpec,
+    strip_lag,
+)
 from specrun.transforms import TRANSFORMS
 
 NOT_INHERITED = ("extends", "over", "label")
@@ -413,6 +420,14 @@ class _Checker:
                     expanded[field_name] = self.expand_groups(
                         body[field_name], origins[field_name], groups
                     )
+        for field_name, value in body.items():
+            # other lists of names (e.g. GMM's iv:) take known groups too
+            if field_name not in expanded or expanded[field_name] is not value:
+                continue
+            if isinstance(value, list) and any(
+                isinstance(v, str) and v.startswith("$") and v[1:] in groups for v in value
+            ):
+                expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
         try:
             return schema.model_adapter().validate_python(expanded)
         except ValidationError as exc:
@@ -659,23 +674,30 @@ class _Checker:
     ) -> None:
         spec = model.spec
         origins_base = model.path
-        for field_name in variable_fields(type(spec)):
+        for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
-            raw = self._raw_field(model, field_name)
+            path, raw = self._raw_field(model, field_name)
             for item in items:
-                if item in columns or item not in raw[1]:
+                name = strip_lag(item) if mark.lag_prefix else item
+                if name in columns or item not in raw:
                     continue  # names that came from a group are checked under groups:
-                where = (
-                    (*raw[0], raw[1].index(item))
-                    if (isinstance(raw[1], list) and len(raw[1]) > 1) or raw[0][-1] != field_name
-                    else raw[0]
-                )
+                where = (*path, raw.index(item)) if isinstance(raw, list) else path
                 self.error(
-                    f"unknown variable '{item}'",
+                    f"unknown variable '{name}'",
                     where,
                     code="reference",
-                    hint=did_you_mean(item, columns),
+                    hint=did_you_mean(name, columns),
+                )
+        for name, relative in spec.variable_refs():
+            if name not in columns:
+                path, _ = self._raw_field(model, str(relative[0]))
+                self.error(
+                    f"unknown variable '{name}'",
+                    (*path, *relative[1:]),
+                    code="reference",
+                    key=len(relative) == 2,
+                    hint=did_you_mean(name, columns),
                 )
         if isinstance(spec.sample, str) and spec.sample not in samples:
             self.error(
@@ -694,24 +716,22 @@ class _Checker:
                 hint=did_you_mean(spec.over, columns),
             )
 
-    def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, list[Any]]:
-        """Where a model's field was written (its own body, a variant, or a base model)."""
-        name = model.name
+    def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
+        """Where a model's field was written (its own body, a variant, or a base model), and
+        the value written there."""
         candidates: list[PathKey] = [(*model.path, field_name)]
         raw_models = self.doc.data.get("models", {})
-        base = model.base or name
+        base = model.base or model.name
         while isinstance(raw_models.get(base), dict):
             candidates.append(("models", base, field_name))
             base = raw_models[base].get("extends")
-            if base is None:
-                break
         for path in candidates:
             node: Any = self.doc.data
             for part in path:
                 node = node.get(part) if isinstance(node, dict) else None
             if node is not None:
-                return path, node if isinstance(node, list) else [node]
-        return model.path, []
+                return path, node
+        return model.path, None
 
     def check_outputs_refs(self, models: dict[str, ResolvedModel]) -> None:
         raw_models = self.doc.data.get("models")

@@ -7,6 +7,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import Field
@@ -54,9 +55,15 @@ class RegressionTableSpec(TableBase):
         default_factory=list, description="Spanning column groups over the columns."
     )
     dependent_row: bool = True
-    keep: list[str] | None = Field(None, description="Only these coefficient rows.")
-    drop: list[str] = Field(default_factory=list, description="Coefficient rows left out.")
-    order: list[str] | None = Field(None, description="These rows first, in this order.")
+    keep: list[str] | None = Field(
+        None, description="Only these coefficient rows (glob patterns: 'yr*')."
+    )
+    drop: list[str] = Field(
+        default_factory=list, description="Coefficient rows left out (glob patterns)."
+    )
+    order: list[str] | None = Field(
+        None, description="These rows first, in this order (glob patterns)."
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
     constant: bool = Field(True, description="Print the constant (_cons) row.")
     show: Literal["se", "t"] = "se"
@@ -120,6 +127,10 @@ def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatchcase(name, p) for p in patterns)
+
+
 def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
     seen: list[str] = []
     for model in models:
@@ -128,12 +139,13 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
                 seen.append(name)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
     if spec.keep is not None:
-        rows = [n for n in rows if n in spec.keep]
+        rows = [n for n in rows if _matches(n, spec.keep)]
     else:
         rows = [n for n in rows if n not in hidden]
-    rows = [n for n in rows if n not in spec.drop and (spec.constant or n != CONSTANT)]
+    rows = [n for n in rows if not _matches(n, spec.drop) and (spec.constant or n != CONSTANT)]
     if spec.order:
-        first = [n for n in spec.order if n in rows]
+        first = [n for pattern in spec.order for n in rows if fnmatchcase(n, pattern)]
+        first = list(dict.fromkeys(first))
         rows = first + [n for n in rows if n not in first]
     return rows
 
