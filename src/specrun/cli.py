@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         started = time.perf_counter()
         run = api.run_file(args.spec, args.out, args.only, _progress_factory(err))
+        for warning in run.output.warnings:
+            err.print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
         out.print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "

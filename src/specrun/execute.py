@@ -38,6 +38,7 @@ class RunOutput:
     analysis: pl.DataFrame
     model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -108,6 +109,7 @@ class Executor:
         self.artifacts: dict[str, Any] = {}
         self.model_rows: dict[str, dict[str, int]] = {}
         self.notes: list[str] = []
+        self.warnings: list[str] = []
         self.timings: dict[str, float] = {}
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, Any] = {}
@@ -139,6 +141,7 @@ class Executor:
             analysis=self.panel.select(keep),
             model_rows=self.model_rows,
             notes=self.notes,
+            warnings=self.warnings,
             timings=self.timings,
         )
 
@@ -250,7 +253,9 @@ class Executor:
         except SpecError as exc:
             raise SpecErrors([_located(self.spec, exc, model.path)]) from None
         for part, result in fitted.items():
-            self.models[f"{name}.{part}" if part else name] = result
+            full = f"{name}.{part}" if part else name
+            self.models[full] = result
+            self.warnings.extend(f"model '{full}': {w}" for w in result.extra.get("warnings", ()))
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES

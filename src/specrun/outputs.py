@@ -90,6 +90,7 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "plan": {n.id: n.hash for n in plan.nodes},
         "rows": run.model_rows,
         "notes": run.notes,
+        "warnings": run.warnings,
     }
 
 
