@@ -1,0 +1,26 @@
+"""The README's example spec and variant are valid specs (documentation that cannot rot)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from specrun.spec.load import load_text
+from specrun.spec.validate import validate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def yaml_blocks() -> list[str]:
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_spec_and_variant_validate():
+    spec_text, variant_text = yaml_blocks()[:2]
+    assert len(variant_text.strip().splitlines()) == 3
+    # the spec's relative paths are written as seen from specs/
+    doc = load_text(spec_text + variant_text, str(PROJECT_ROOT / "specs" / "readme.yaml"))
+    spec = validate(doc)
+    assert {"fe", "by_region", "fe.pre_2020"} <= set(spec.models)
+    assert spec.models["fe.pre_2020"].spec.sample == "pre_2020"
