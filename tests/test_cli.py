@@ -145,3 +145,17 @@ def test_only_runs_what_is_named(tmp_path: Path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results["models"]) == {"pooled", "fe_firm", "fe_twoway"}
     assert main(["run", str(GRUNFELD), "--out", str(tmp_path), "--only", "tabel_fe"]) == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["paper.yaml", "grunfeld.yaml", "abond.yaml", "hansen1999.yaml", "wang2015.yaml"]
+)
+def test_shipped_specs_satisfy_the_json_schema(name: str, capsys: pytest.CaptureFixture[str]):
+    # what a YAML language server would check, with the schema `specrun schema` prints
+    import jsonschema
+    import yaml
+
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    document = yaml.safe_load((PROJECT_ROOT / "specs" / name).read_text())
+    jsonschema.validate(document, schema)

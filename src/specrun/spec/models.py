@@ -109,7 +109,7 @@ class CovarianceSpec(StrictModel):
     """
 
     type: Literal["unadjusted", "robust", "cluster"] = "unadjusted"
-    cluster: list[Literal["entity", "time"]] | None = None
+    cluster: list[Literal["entity", "time"]] | Literal["entity", "time"] | None = None
     convention: Literal["stata", "plm", "linearmodels"] = "stata"
 
     @model_validator(mode="before")
@@ -117,13 +117,10 @@ class CovarianceSpec(StrictModel):
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"type": value}
-        if isinstance(value, dict) and "cluster" in value and "type" not in value:
+        if isinstance(value, dict) and "cluster" in value:
             cluster = value["cluster"]
-            return {
-                **value,
-                "type": "cluster",
-                "cluster": [cluster] if isinstance(cluster, str) else cluster,
-            }
+            value = {**value, "cluster": [cluster] if isinstance(cluster, str) else cluster}
+            value.setdefault("type", "cluster")
         return value
 
     @model_validator(mode="after")
@@ -133,6 +130,11 @@ class CovarianceSpec(StrictModel):
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # the shorthand 'se: robust' is a plain string
+        return {"anyOf": [{"enum": ["unadjusted", "robust"]}, handler(core_schema)]}
 
     def describe(self) -> str:
         if self.type == "cluster":

@@ -115,6 +115,14 @@ def json_schema() -> dict[str, Any]:
     fields["models"] = (dict[str, model_union()], ...)
     spec = create_model("Spec", __base__=StrictModel, **fields)
     schema = spec.model_json_schema()
+    typed = schema["properties"]["models"]["additionalProperties"]
+    inherited = {
+        "type": "object",
+        "description": "A model that copies another's keys and overrides some of them.",
+        "properties": {"extends": {"type": "string", "description": "The base model."}},
+        "required": ["extends"],
+    }
+    schema["properties"]["models"]["additionalProperties"] = {"anyOf": [typed, inherited]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "specrun spec"
     schema["description"] = (
