@@ -52,12 +52,12 @@ def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
     )
 
 
-def _sample_filter(sample: SampleSpec, spec: Spec) -> pl.Expr:
+def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr:
     from specrun.data.expr import compile_expression
 
     condition = pl.lit(True)
     if sample.where:
-        condition = condition & compile_expression(sample.where)
+        condition = condition & compile_expression(sample.where, schema)
     if sample.time is not None:
         first, last = sample.time
         column = pl.col(spec.data.panel.time)
@@ -193,10 +193,18 @@ class Executor:
                 self.notes,
             )
         sample = model.spec.sample
+        path: PathKey = (*model.path, "sample")
         if isinstance(sample, str):
+            path = ("samples", sample)
             sample = self.spec.samples[sample]
         if sample is not None:
-            frame = frame.filter(_sample_filter(sample, self.spec))
+            try:
+                frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
+            except SpecError as exc:
+                raise SpecErrors([_located(self.spec, exc, path)]) from None
+            except pl.exceptions.PolarsError as exc:
+                error = SpecError(f"sample filter failed: {exc}", code="data")
+                raise SpecErrors([_located(self.spec, error, path)]) from None
         return frame
 
     def fit(self, node: Node) -> None:

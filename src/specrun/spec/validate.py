@@ -196,9 +196,13 @@ class _Checker:
                 tp = _child_type(tp, part) if tp is not None else None
             found.append((err, tuple(path), tp))
         paths = [p for _, p, _ in found]
+        shown: set[tuple] = set()
         for err, path, _ in found:
             if any(len(o) > len(path) and o[: len(path)] == path for o in paths):
                 continue  # a more specific error about the same value is shown instead
+            if path in shown and err["type"] not in ("missing", "extra_forbidden"):
+                continue  # union members each complain about one value: the first says enough
+            shown.add(path)
             self.errors.append(self._convert(err, path, prefix, origins, root_type))
 
     def _convert(

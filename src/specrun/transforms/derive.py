@@ -26,7 +26,7 @@ def apply_derive(
     frame: pl.DataFrame, options: DeriveOptions, ctx: TransformContext
 ) -> TransformOutput:
     for output, text in options.root.items():
-        frame = frame.with_columns(compile_expression(text, frame.columns).alias(output))
+        frame = frame.with_columns(compile_expression(text, frame.schema).alias(output))
     return TransformOutput(frame)
 
 
@@ -42,7 +42,7 @@ def derive_inputs(options: DeriveOptions) -> list[str]:
 def apply_where(
     frame: pl.DataFrame, options: WhereOptions, ctx: TransformContext
 ) -> TransformOutput:
-    kept = frame.filter(compile_expression(options.root, frame.columns))
+    kept = frame.filter(compile_expression(options.root, frame.schema))
     dropped = frame.height - kept.height
     notes = (f"where '{options.root}' dropped {dropped} rows",) if dropped else ()
     return TransformOutput(kept, notes=notes)
