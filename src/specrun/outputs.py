@@ -89,6 +89,8 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "seeds": seeds,
         "plan": {n.id: n.hash for n in plan.nodes},
         "rows": run.model_rows,
+        # the only run-to-run difference between two runs' outputs: seconds per plan step
+        "timings": {node: round(seconds, 4) for node, seconds in run.timings.items()},
         "notes": run.notes,
         "warnings": run.warnings,
     }
@@ -102,7 +104,7 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
 
 
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
-    """Every output file's bytes (``results.json`` excludes timings so reruns are identical)."""
+    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
     from specrun.render import FORMATS, render_document, render_table
 
     files: list[OutputFile] = []
