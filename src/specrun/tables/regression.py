@@ -10,7 +10,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
 from specrun.results import ModelResult, ResultSet
@@ -45,9 +45,21 @@ class ColumnGroup(StrictModel):
     span: int = Field(ge=1)
 
 
+class RegressionPanel(StrictModel):
+    title: str | None = Field(None, description="Default: 'Panel A: <dependent variable>'.")
+    columns: list[str] = Field(min_length=1)
+
+
 class RegressionTableSpec(TableBase):
     kind: Literal["regression"]
-    columns: list[str] = Field(description="Models, in order; a family (over:) adds its members.")
+    columns: list[str] = Field(
+        default_factory=list, description="Models, in order; a family (over:) adds its members."
+    )
+    panels: list[RegressionPanel] = Field(
+        default_factory=list,
+        description="Instead of columns: row blocks (Panel A, B, …) stacked over the same "
+        "column layout, each with its own models.",
+    )
     column_labels: list[str] | None = Field(
         None, description="A header line naming each column (family members default to values)."
     )
@@ -84,14 +96,20 @@ class RegressionTableSpec(TableBase):
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
 
+    @model_validator(mode="after")
+    def _columns_or_panels(self) -> RegressionTableSpec:
+        if bool(self.columns) == bool(self.panels):
+            raise ValueError("a regression table needs either columns or panels")
+        return self
+
 
 def _models(spec: RegressionTableSpec) -> list[str]:
-    return list(spec.columns)
+    return list(spec.columns) + [c for p in spec.panels for c in p.columns]
 
 
-def _columns(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> list[str]:
+def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[str]:
     names: list[str] = []
-    for column in spec.columns:
+    for column in columns:
         names.extend(results.expand(column))
     missing = [n for n in names if n not in results.models]
     if missing:
@@ -151,8 +169,44 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
 
 
 def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> Table:
-    names = _columns(spec, results, ctx)
-    models = [results.models[n] for n in names]
+    panels = spec.panels or [RegressionPanel(columns=spec.columns)]
+    families = [[results.models[n] for n in _columns(p.columns, results, ctx)] for p in panels]
+    models = families[0]
+    n = len(models)
+    if any(len(f) != n for f in families):
+        raise SpecError(
+            "every panel needs as many columns as the first: "
+            + ", ".join(str(len(f)) for f in families),
+            code="schema",
+            path=f"tables.{ctx.name}.panels",
+        )
+    header = _header(spec, results, ctx, panels[0].columns, models)
+    blocks: list[Block] = []
+    for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
+        title = None
+        if spec.panels:
+            dependent = family[0].dependent
+            title = panel.title or f"Panel {chr(65 + i)}: {ctx.labels.get(dependent, dependent)}"
+        blocks += _body(spec, ctx, family, title)
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=tuple(header),
+        blocks=tuple(blocks),
+        n_columns=n,
+        notes=tuple(_notes(spec, [m for f in families for m in f])),
+    )
+
+
+def _header(
+    spec: RegressionTableSpec,
+    results: ResultSet,
+    ctx: TableContext,
+    columns: list[str],
+    models: list[ModelResult],
+) -> list[HeaderRow]:
+    names = _columns(columns, results, ctx)
     n = len(models)
     header: list[HeaderRow] = []
     if spec.groups:
@@ -166,7 +220,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             HeaderRow("", tuple(Cell(g.label, span=g.span) for g in spec.groups), rule_under=True)
         )
     header.append(HeaderRow("", tuple(Cell(f"({i + 1})") for i in range(n))))
-    if spec.dependent_row:
+    if spec.dependent_row and not spec.panels:
         header.append(
             HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
         )
@@ -185,7 +239,13 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
                 path=f"tables.{ctx.name}.column_labels",
             )
         header.append(HeaderRow("", tuple(Cell(t) for t in column_labels)))
+    return header
 
+
+def _body(
+    spec: RegressionTableSpec, ctx: TableContext, models: list[ModelResult], title: str | None
+) -> list[Block]:
+    """Coefficient, indicator and statistic rows of one set of columns."""
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
@@ -238,21 +298,12 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         stat_rows.append(
             Row(spec.stat_labels.get(stat, STAT_LABELS.get(stat, stat)), cells, "stat")
         )
-
-    blocks = [Block(tuple(coef_rows), rule_before=True)]
+    blocks = [Block(tuple(coef_rows), title=title, rule_before=True)]
     if indicator_rows:
         blocks.append(Block(tuple(indicator_rows)))
     if stat_rows:
         blocks.append(Block(tuple(stat_rows)))
-    return Table(
-        name=ctx.name,
-        caption=spec.caption,
-        label=spec.label or f"tab:{ctx.name}",
-        header=tuple(header),
-        blocks=tuple(blocks),
-        n_columns=n,
-        notes=tuple(_notes(spec, models)),
-    )
+    return blocks
 
 
 def _expand(names: list[str], ctx: TableContext) -> list[str]:

@@ -1,0 +1,88 @@
+"""Regression table IR: panels, keep/drop/order patterns, indicator rows and statistic rows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from specrun.api import run_file
+from specrun.errors import SpecErrors
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = """\
+spec_version: 1
+data:
+  sources:
+    g: {path: grunfeld.csv}
+  panel: {source: g, entity: firm, time: year}
+variables:
+  inv: {label: Investment}
+  value: {label: Market value}
+groups:
+  controls: [capital]
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, $controls], effects: [entity, time]}
+  fe_plain: {extends: fe, x: [value]}
+  fe_value: {extends: fe, y: value, x: [capital]}
+  fe_value2: {extends: fe, y: value, x: [capital, inv]}
+  ols: {estimator: ols, y: inv, x: [value, capital]}
+tables:
+  stacked:
+    kind: regression
+    panels:
+      - {columns: [fe_plain, fe]}
+      - {title: "Panel B: value", columns: [fe_value, fe_value2]}
+    indicators: {Controls: [$controls]}
+    stats: [nobs, r2_within, mean_y]
+  patterns:
+    kind: regression
+    columns: [ols, fe]
+    drop: ["cap*"]
+    order: [_cons]
+    stats: [nobs, r2]
+    stat_labels: {nobs: Observations}
+outputs: {formats: [markdown]}
+"""
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("tables")
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", folder / "grunfeld.csv")
+    (folder / "spec.yaml").write_text(SPEC)
+    return run_file(folder / "spec.yaml", folder / "out").output.tables
+
+
+def test_panels_stack_row_blocks_over_the_same_columns(tables):
+    table = tables["stacked"]
+    titled = [b.title for b in table.blocks if b.title]
+    assert titled == ["Panel A: Investment", "Panel B: value"]
+    assert [h.cells[0].text for h in table.header] == ["(1)"]  # no dependent row with panels
+    first = table.blocks[0]
+    assert [r.label for r in first.rows if r.kind == "coef"] == ["Market value", "Constant"]
+    controls = next(b for b in table.blocks if b.rows[0].label == "Controls")
+    assert [c.text for c in controls.rows[0].cells] == ["No", "Yes"]
+    stats = table.blocks[2]
+    assert [r.label for r in stats.rows] == ["N", "R² (within)", "Mean of dependent variable"]
+
+
+def test_patterns_order_and_stat_labels(tables):
+    table = tables["patterns"]
+    coef_labels = [r.label for r in table.blocks[0].rows if r.kind == "coef"]
+    assert coef_labels == ["Constant", "Market value"]
+    stats = table.blocks[-1].rows
+    assert [r.label for r in stats] == ["Observations", "R²"]
+    # pooled OLS prints its R², the FE model its within R² (the r2_fe default)
+    assert stats[1].cells[0].text != stats[1].cells[1].text
+
+
+def test_panels_with_different_column_counts_are_an_error(tmp_path: Path):
+    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
+    (tmp_path / "spec.yaml").write_text(
+        SPEC.replace("columns: [fe_value, fe_value2]", "columns: [fe_value]")
+    )
+    with pytest.raises(SpecErrors, match="every panel needs as many columns as the first: 2, 1"):
+        run_file(tmp_path / "spec.yaml", tmp_path / "out")
