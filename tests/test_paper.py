@@ -1,0 +1,121 @@
+"""``specs/paper.yaml`` end to end on the bundled (synthetic) data: every table, figure and file.
+
+The data are synthetic (``data/README.md``), so the checks are the paper's qualitative
+findings that the data-generating process builds in, not the paper's printed numbers; the
+estimators themselves are checked against published numbers in the ``test_estimators_*`` and
+``test_kernel_*`` modules.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from specrun.cli import main
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TABLES = [
+    "table1",
+    "table2",
+    "table3",
+    "table4",
+    "table5",
+    "table5_effects",
+    "table6",
+    "table7",
+    "table8",
+]
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("paper")
+    assert main(["run", str(PROJECT_ROOT / "specs" / "paper.yaml"), "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def models(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())["models"]
+
+
+def test_every_table_in_latex_markdown_and_html(out: Path):
+    for table in TABLES:
+        for extension in ("tex", "md", "html"):
+            assert (out / "tables" / f"{table}.{extension}").stat().st_size > 0
+    for figure in ("regional_effects", "threshold_lr"):
+        assert (out / "figures" / f"{figure}.png").exists()
+        assert (out / "figures" / f"{figure}.pdf").exists()
+
+
+def test_analysis_csv_is_the_model_ready_panel(out: Path):
+    analysis = pl.read_csv(out / "analysis.csv")
+    assert analysis.height == 341
+    assert {
+        "province",
+        "year",
+        "Expy",
+        "Dige",
+        "STR",
+        "URBAN",
+        "EDU",
+        "MARKET",
+        "OPEN",
+        "FIN",
+    } <= set(analysis.columns)
+    assert analysis.select(pl.col("Expy", "Dige", "STR").null_count()).sum_horizontal().item() == 0
+
+
+def test_digital_trade_raises_export_sophistication(models: dict):
+    dige = models["fe_controls"]["coefficients"]["Dige"]
+    assert dige["estimate"] > 0 and dige["p_value"] < 0.05
+    assert models["fe_controls"]["nobs"] == 341
+
+
+def test_robustness_samples(models: dict):
+    assert models["fe_controls.no_municipalities"]["nobs"] == 297
+    assert models["fe_controls.pre_2020"]["nobs"] == 248
+    assert models["fe_controls.winsorized"]["nobs"] == 341
+    assert "L.Expy" in models["gmm"]["coefficients"]
+    for key in ("ar1_p", "ar2_p", "hansen_p", "n_instruments", "n_groups"):
+        assert key in models["gmm"]["extra"]
+    assert models["gmm"]["extra"]["n_instruments"] <= models["gmm"]["extra"]["n_groups"]
+
+
+def test_regions_and_mediation_and_threshold(models: dict):
+    assert {"by_region.East", "by_region.Central", "by_region.West", "by_region.Northeast"} <= set(
+        models
+    )
+    indirect = models["mediation"]["extra"]["indirect"]
+    for key in (
+        "estimate",
+        "sobel_z",
+        "sobel_p",
+        "boot_ci_low",
+        "boot_ci_high",
+        "boot_method",
+        "share",
+    ):
+        assert key in indirect
+    threshold = models["threshold"]["extra"]
+    assert set(threshold["tests"]) == {"1", "2"}
+    assert set(threshold["tests"]["1"]["crit"]) == {"10%", "5%", "1%"}
+    assert threshold["thresholds"][0]["ci_low"] <= threshold["thresholds"][0]["estimate"]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_paper_tables_tex_compiles(out: Path, tmp_path: Path):
+    shutil.copy(out / "tables.tex", tmp_path / "tables.tex")
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
