@@ -3,13 +3,14 @@
 Expected numbers and where they come from:
 
 * Roodman (2009), "How to do xtabond2", Stata Journal 9(1):86–136: the xtabond2 output printed
-  in section 3.3 (difference GMM, p. 117–119) and section 3.4 (system GMM, p. 123–124), on
+  in section 3.3 (difference GMM) and section 3.4 (system GMM), on
   Stata's ``abdata`` (Arellano and Bond 1991's UK employment panel). Stata prints coefficients
   and standard errors to 7 decimals, test statistics to 2: every printed digit is compared.
 * R ``plm::pgmm`` (Croissant and Millo), the saved reference output of plm's own test file
   ``tests/test_pgmm.Rout.save`` (R 3.4.3), on plm's ``EmplUK`` (the same panel in levels).
 * R ``plm`` 2.6.2 ``pgmm`` run on EmplUK (same numbers as the saved output above for the
   documented models).
+* Stata's [XT] ``xtabond`` manual, examples 1 and 4, on ``abdata``.
 * ``pydynpd`` (Wu, Hua and Xu 2023) README, two-step difference and system GMM with
   Windmeijer-corrected errors on ``abdata``; its authors verified these against xtabond2; and
   pydynpd 0.2.2 run on ``abdata`` for orthogonal deviations.
@@ -60,7 +61,7 @@ def empl_uk(reference) -> pd.DataFrame:
 
 
 def test_roodman_difference_gmm_one_step_robust(abdata: pd.DataFrame) -> None:
-    """Roodman (2009) §3.3, p. 117–118: ``xtabond2 n L.n L2.n w L.w L(0/2).(k ys) yr*,
+    """Roodman (2009) §3.3, first robust example: ``xtabond2 n L.n L2.n w L.w L(0/2).(k ys) yr*,
     gmm(L.n) iv(w L.w L(0/2).(k ys) yr*) nolevel robust`` (= Arellano and Bond 1991,
     table 4, column a1)."""
     result = fit_difference_gmm(
@@ -109,7 +110,7 @@ def test_roodman_difference_gmm_one_step_robust(abdata: pd.DataFrame) -> None:
 
 
 def test_roodman_difference_gmm_endogenous_small(abdata: pd.DataFrame) -> None:
-    """Roodman (2009) §3.3, p. 119: ``xtabond2 n L.n L2.n w L.w L(0/2).(k ys) yr*,
+    """Roodman (2009) §3.3, last example: ``xtabond2 n L.n L2.n w L.w L(0/2).(k ys) yr*,
     gmm(L.(n w k)) iv(L(0/2).ys yr*) nolevel robust small`` (t statistics, F(16, 140))."""
     result = fit_gmm(
         pl.from_pandas(abdata),
@@ -157,7 +158,7 @@ def test_roodman_difference_gmm_endogenous_small(abdata: pd.DataFrame) -> None:
 
 
 def test_roodman_system_gmm_one_step_robust_small(abdata: pd.DataFrame) -> None:
-    """Roodman (2009) §3.4, p. 123–124: ``xtabond2 n L.n L(0/1).(w k) yr*, gmmstyle(L.(n w k))
+    """Roodman (2009) §3.4: ``xtabond2 n L.n L(0/1).(w k) yr*, gmmstyle(L.(n w k))
     ivstyle(yr*, equation(level)) robust small`` (Blundell and Bond 1998's model)."""
     result = fit_system_gmm(
         abdata,
@@ -200,6 +201,54 @@ def test_roodman_system_gmm_one_step_robust_small(abdata: pd.DataFrame) -> None:
     assert result.sargan_df == 100
     assert _printed(result.sargan, 186.90, 2) and _printed(result.hansen, 110.70, 2)
     assert _printed(result.hansen_p, 0.218, 3)
+
+
+@pytest.mark.parametrize(
+    ("steps", "robust", "small", "expected"),
+    [
+        (
+            1,
+            False,
+            True,
+            {
+                "L.n": (0.6862261, 0.1486163),
+                "L2.n": (-0.0853582, 0.0444365),
+                "w": (-0.6078208, 0.0657694),
+                "L.w": (0.3926237, 0.1092374),
+            },
+        ),
+        (2, True, False, {"L.n": (0.6287089, 0.1934138)}),
+    ],
+)
+def test_stata_xtabond_manual_one_step_and_windmeijer_two_step(
+    abdata: pd.DataFrame,
+    steps: int,
+    robust: bool,
+    small: bool,
+    expected: dict[str, tuple[float, float]],
+) -> None:
+    """Stata [XT] xtabond manual on abdata, ``xtabond n l(0/1).w l(0/2).(k ys) yr1980-yr1984
+    year, lags(2) noconstant``: Example 1 (one-step, homoskedastic errors, whose variance
+    carries xtabond2's ``small`` degrees-of-freedom factor) and Example 4 (``twostep
+    vce(robust)``, Windmeijer-corrected; Arellano and Bond 1991, table 4, column a2). Its
+    differenced dummies and trend span the same space as xtabond2's differenced ``yr*``, so the
+    other coefficients are those of Roodman (2009) §3.3's command (his "change robust to
+    twostep")."""
+    result = fit_difference_gmm(
+        abdata,
+        entity="id",
+        time="year",
+        dependent="n",
+        dep_lags=2,
+        regressors=AB_REGRESSORS,
+        gmm=[GmmStyle("L.n")],
+        iv=[IvStyle(AB_REGRESSORS)],
+        time_effects=True,
+        steps=steps,
+        robust=robust,
+        small=small,
+    )
+    _assert_table(result, expected, 7)
 
 
 def test_plm_levels_copy_differs_from_float32_abdata_in_the_seventh_digit(

@@ -1,6 +1,6 @@
 """Dynamic panel GMM: Arellano–Bond difference GMM and Blundell–Bond system GMM, as xtabond2.
 
-Model (Roodman 2009, eq. 20): y_it = Σ_l α_l y_i,t−l + β′x_it + (time effects) + μ_i + v_it.
+Model (Roodman 2009, section 3): y_it = Σ_l α_l y_i,t−l + β′x_it + (time effects) + μ_i + v_it.
 Difference GMM (Arellano and Bond 1991) removes μ_i by first differences or forward orthogonal
 deviations (Arellano and Bover 1995) and instruments the transformed equation with lagged
 levels; system GMM (Arellano and Bover 1995; Blundell and Bond 1998) stacks the levels equation,
@@ -16,19 +16,24 @@ instrumented with lagged differences. The numerics follow Stata's ``xtabond2`` (
   diagonally scaled matrix. When the singularity comes from collinear instrument columns (time
   dummies that span each other, instruments that are zero on the sample) every generalized
   inverse gives the same Z A Z′, so estimates, Sargan and Hansen statistics do not depend on
-  which one is used (Roodman 2009, footnote on "Using a generalized inverse");
+  which one is used (xtabond2 warns "Using a generalized inverse" in the very examples of
+  Roodman 2009, section 3.3, that the tests reproduce);
 * one-step robust variance: the cluster-by-entity sandwich; two-step robust variance:
-  Windmeijer's (2005, eq. 18) finite-sample correction, in xtabond2's form;
-* Sargan = ê₁′Z A1 Z′ê₁ / σ̂² with σ̂² from the transformed equation's one-step residuals
-  (halved for differences); Hansen J = ê₂′Z A2 Z′ê₂ with ê₂ the two-step residuals (computed
-  after one-step estimation too, as xtabond2 reports it); both on (rank of Z′HZ − k) degrees of
-  freedom; the instrument count is that rank;
-* Arellano–Bond AR(m) tests on the first-differenced residuals (Arellano and Bond 1991, eq. 8;
-  Roodman 2009, eq. 27–28), with xtabond2's variance (one-step non-robust: σ̂²H form);
+  Windmeijer's (2005, section 3) finite-sample correction, in xtabond2's form;
+* Sargan = ê₁′Z A1 Z′ê₁ / σ̂² with σ̂² the transformed equation's one-step sum of squared
+  residuals (halved for differences) over the reported observation count (in system GMM the
+  levels count, as in the xtabond2 output of Roodman 2009, section 3.4); Hansen
+  J = ê₂′Z A2 Z′ê₂ with ê₂ the two-step residuals (computed after one-step estimation too, as
+  xtabond2 reports it); both on (rank of Z′HZ − k) degrees of freedom; the instrument count is
+  that rank;
+* Arellano–Bond AR(m) tests on the first-differenced residuals (Arellano and Bond 1991,
+  section 3; Roodman 2009, eq. 27–28), with xtabond2's variance (one-step non-robust: σ̂²H form);
 * regressors that are collinear on the estimation sample are dropped left to right
   (``_rmcoll``: in system GMM the constant is kept);
-* ``small``: t and F instead of z, the variance scaled by (n−1)/(n−k)·N/(N−1) (robust or
-  two-step) or n/(n−k) (one-step non-robust), residual df N − (constant) resp. n − rank(X).
+* ``small``: t instead of z, the variance scaled by n/(n−k+1)·N/(N−1) (robust or two-step:
+  the factor that reproduces every standard error printed in Roodman 2009; the current
+  xtabond2 source reads (n−1)/(n−k), a difference in the sixth digit) or n/(n−k) (one-step
+  non-robust), residual df N − (constant) resp. n − rank(X).
 
 Conventions compared with R's ``plm::pgmm`` (Croissant and Millo 2008; plm 2.6.2):
 
@@ -39,10 +44,10 @@ Conventions compared with R's ``plm::pgmm`` (Croissant and Millo 2008; plm 2.6.2
   the same coefficients, Windmeijer standard errors, AR tests and Hansen statistic, collapsed
   or not (pgmm's "Sargan test" of a two-step model is the Hansen J above).
 * pgmm's system GMM (``transformation = "ld"``) with ``effect = "individual"`` is xtabond2's
-  default H (``h(3)``) with ``noconstant``: same coefficients and robust errors. Its
-  one-step "Sargan test" is the robust-weighted J at the one-step residuals (xtabond2 and
-  specrun report the Hansen J at the two-step residuals), and its AR tests of system models use
-  another variance, so those differ. With ``effect = "twoways"`` pgmm enters the period dummies
+  default H (``h(3)``) with ``noconstant``: same coefficients and robust errors; its one-step
+  "Sargan test" and its AR tests of system models are computed otherwise (111.74 on 100 df and
+  z = −5.13, −0.57 for the model in the tests, against a Hansen J of 110.10 and −5.72, −0.58
+  here). With ``effect = "twoways"`` pgmm enters the period dummies
   in both equations with a different instrument count (107 against 105 for plm's documented
   Blundell–Bond example), so that example has no xtabond2 equivalent.
 * Stata's ``abdata`` stores its variables as float32; plm's ``EmplUK`` holds the levels in
@@ -57,11 +62,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
 from scipy import special
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from specrun.errors import SpecError
 from specrun.kernels.gmm_instruments import (
@@ -92,6 +98,12 @@ __all__ = [
 
 _RANK_TOL = 1e-13  # relative eigenvalue below which a scaled moment matrix is taken as singular
 _COLLINEAR_TOL = 1e-10  # 1 − R² below which a regressor is a combination of earlier ones
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: scanning the loaded libraries costs milliseconds a fit."""
+    return ThreadpoolController()
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,7 +309,7 @@ def fit_gmm(
     )
     # The matrices here are at most a few hundred wide: threaded LAPACK eigensolvers are slower
     # at that size and stall when the cores are shared, so the fit runs single-threaded.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _estimate(design, system, transform, steps, robust, small, h, ar_orders, warnings)
 
 
@@ -595,6 +607,10 @@ def _estimate(
         cov = v2_robust if robust else v2
         ar_proj = v2 @ xza2
     one_step_plain = steps == 1 and not robust
+    if small:
+        # xtabond2 applies the degrees-of-freedom factor to σ̂² before its AR tests (which use
+        # σ̂² in the one-step non-robust case) but not to the variance they use.
+        sigma2 = sigma2 * transformed_weight / (transformed_weight - k)
 
     ar_z, ar_p = _ar_tests(
         design,
@@ -616,7 +632,6 @@ def _estimate(
     if small:
         if one_step_plain:
             cov = cov * transformed_weight / (transformed_weight - k)
-            sigma2 = sigma2 * transformed_weight / (transformed_weight - k)
             df_resid = (
                 nobs
                 - _model_df(x, use, t_len, system, design.has_constant)
@@ -685,7 +700,7 @@ def _windmeijer(
     xza2: np.ndarray,
     v1_robust: np.ndarray,
 ) -> np.ndarray:
-    """Windmeijer (2005, eq. 18) corrected two-step variance, in xtabond2's arrangement:
+    """Windmeijer (2005, section 3) corrected two-step variance, in xtabond2's arrangement:
     column j of the derivative of the two-step weights along regressor j is
     Σ_i (ê₁ᵢ′Z_i A2 Z′ê₂) Z_i′x_ji + Z_i′ê₁ᵢ (x_ji′Z_i A2 Z′ê₂)."""
     scalar = g1 @ a2ze2  # (N,)
@@ -727,7 +742,7 @@ def _ar_tests(
     plain: bool,
     sigma2: float,
 ) -> tuple[list[float], list[float]]:
-    """Arellano and Bond (1991, eq. 8–10) m-statistics for AR(1..ar_orders) in differenced
+    """Arellano and Bond (1991, section 3) m-statistics for AR(1..ar_orders) in differenced
     residuals, with xtabond2's variance (Roodman 2009, eq. 28)."""
     t_len = design.n_periods
     z = design.z

@@ -3,10 +3,11 @@
 The data are laid on a filled N × T grid (entity × period, NaN where a cell is absent), as
 xtabond2 does before estimating. Each entity contributes R = T rows (difference GMM: the
 transformed equation) or R = 2T rows (system GMM: the transformed rows, then the levels rows).
-The instrument matrix is never held as one dense (N·R) × J array: for each of the R row slots
-``r`` it is the N × J_r slab of the J_r instrument columns that can be non-zero in that slot,
-with the indices of those columns. Uncollapsed GMM-style columns are non-zero in one slot only,
-so this keeps every product (Z'HZ, Z'X, Z_i'e_i) proportional to the non-zero blocks.
+The instrument matrix is never held as a dense (N·R) × J array, let alone anything N·T × N·T:
+for each row slot r only the J_r columns that can be non-zero there are stored, as an N × J_r
+block, and the blocks sit side by side in one N × Σ_r J_r array (``InstrumentBlocks``).
+Uncollapsed GMM-style columns are non-zero in one slot only, so Σ_r J_r stays close to J and
+every product (Σ_i Z_i′HZ_i, Z′X, Z_i′e_i) costs about N·J·(width of the other factor).
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def lag_wide(wide: np.ndarray, lag: int) -> np.ndarray:
 def transform_wide(values: np.ndarray, complete: np.ndarray, transform: Transform) -> np.ndarray:
     """First differences, or forward orthogonal deviations, on the grid (xtabond2's layout).
 
-    FD puts x_t − x_{t−1} in slot t. FOD (Arellano and Bover 1995, eq. 18) puts
+    FD puts x_t − x_{t−1} in slot t. FOD (Arellano and Bover 1995) puts
     sqrt(n/(n+1)) · (x_t − mean of the n later complete observations) in slot t + 1, so that, as
     with differences, lag 1 of a variable is the first valid instrument for slot t + 1.
     """
@@ -270,11 +271,27 @@ class InstrumentBlocks:
         return self.bounds.size - 1
 
     @cached_property
-    def _to_columns(self) -> np.ndarray:
-        """(C, J) one-hot: sums compressed columns into instruments with one product."""
-        onehot = np.zeros((self.column_of.size, self.n_columns))
-        onehot[np.arange(self.column_of.size), self.column_of] = 1.0
-        return onehot
+    def _shared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """How compressed columns map to instruments. Columns of an instrument that occupies
+        one slot only (uncollapsed GMM-style) are copied; the others (IV-style, collapsed) are
+        summed by a one-hot product. Returns (single compressed columns, shared compressed
+        columns, their (C_shared, J_shared) one-hot, the J_shared instruments it sums into)."""
+        counts = np.bincount(self.column_of, minlength=self.n_columns)
+        single = np.flatnonzero(counts[self.column_of] == 1)
+        shared = np.flatnonzero(counts[self.column_of] > 1)
+        targets, position = np.unique(self.column_of[shared], return_inverse=True)
+        onehot = np.zeros((shared.size, targets.size))
+        onehot[np.arange(shared.size), position] = 1.0
+        return single, shared, onehot, targets
+
+    def _collect(self, compressed: np.ndarray) -> np.ndarray:
+        """Sum the compressed axis (last) into instruments: (..., C) → (..., J)."""
+        single, shared, onehot, targets = self._shared
+        out = np.zeros((*compressed.shape[:-1], self.n_columns))
+        out[..., self.column_of[single]] = compressed[..., single]
+        if shared.size:
+            out[..., targets] = compressed[..., shared] @ onehot
+        return out
 
     @cached_property
     def _to_slots(self) -> np.ndarray:
@@ -286,27 +303,41 @@ class InstrumentBlocks:
     def cross(self, other: np.ndarray) -> np.ndarray:
         """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m)."""
         flat = other.reshape(*other.shape[:2], -1)
-        compressed = np.empty((self.column_of.size, flat.shape[2]))
+        compressed = np.empty((flat.shape[2], self.column_of.size))
         for r in range(self.n_slots):
             span = slice(self.bounds[r], self.bounds[r + 1])
             if span.stop > span.start:
-                compressed[span] = self.values[:, span].T @ flat[:, r]
-        out = self._to_columns.T @ compressed
+                compressed[:, span] = flat[:, r].T @ self.values[:, span]
+        out = self._collect(compressed).T
         return out.reshape(self.n_columns, *other.shape[2:])
 
     def by_entity(self, residuals: np.ndarray) -> np.ndarray:
         """Z_i'e_i for every entity: (N, J)."""
-        return (self.values * residuals[:, self.slot_of]) @ self._to_columns
+        return self._collect(self.values * residuals[:, self.slot_of])
 
     def times(self, vector: np.ndarray) -> np.ndarray:
         """Z_i v for every entity: (N, R)."""
         return (self.values * vector[self.column_of]) @ self._to_slots
 
     def weighted_gram(self, factor: np.ndarray) -> np.ndarray:
-        """Σ_i Z_i′HZ_i for H = LL′ (``factor`` = L, R × P): Σ_p Q_p′Q_p with Q_p = Σ_r L_rp Z_r,
-        each Q_p held only on the union of its slots' columns."""
+        """Σ_i Z_i′HZ_i for H = LL′ (``factor`` = L, R × P).
+
+        Mostly single-slot columns (uncollapsed): one Gram matrix of the compressed columns,
+        weighted by H of their slots, then summed into instruments. Otherwise (collapsed, where
+        that Gram would multiply many zero blocks of H): Σ_p Q_p′Q_p with Q_p = Σ_r L_rp Z_r,
+        each Q_p held only on the union of its slots' columns.
+        """
+        n, width = self.values.shape
+        widths = np.diff(self.bounds)
+        per_factor = sum(
+            float(widths[np.flatnonzero(factor[:, p])].sum()) ** 2 for p in range(factor.shape[1])
+        )
+        if width * width <= per_factor + factor.shape[1] * 3e3:
+            h = factor @ factor.T
+            gram = self.values.T @ self.values
+            gram *= h[np.ix_(self.slot_of, self.slot_of)]
+            return self._collect(self._collect(gram).T)
         out = np.zeros((self.n_columns, self.n_columns))
-        n = self.values.shape[0]
         for p in range(factor.shape[1]):
             slots = [r for r in np.flatnonzero(factor[:, p]) if self.bounds[r + 1] > self.bounds[r]]
             if not slots:
