@@ -161,12 +161,16 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
             "n_groups",
         )
     }
+    # Period dummies that the sample makes collinear are dropped as a matter of course (the
+    # first periods, lost to lags and differences): a note, not a warning. Any other regressor
+    # dropped still warns.
+    routine = {f"{n} dropped due to collinearity" for n in fit.dropped if n.startswith("yr")}
     extra.update(
         steps=fit.steps,
         transform=fit.transform,
         system=fit.system,
         dropped=list(fit.dropped),
-        warnings=list(fit.warnings),
+        warnings=[w for w in fit.warnings if w not in routine],
     )
     if spec.steps == 2 and spec.robust:
         se_type = "two-step, Windmeijer-corrected"
