@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,9 @@ def run_file(
     spec, plan = plan_file(path, only)
     output = execute(spec, plan, progress)
     files = render_outputs(spec, plan, output)
-    folder = Path(out) if out is not None else spec.folder / spec.outputs.dir
+    folder = (
+        Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
+    )
     write_outputs(folder, files)
     return Run(spec, plan, output, files, folder)
 
