@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from specfiles import GRUNFELD_HEAD, assert_latex_compiles, grunfeld_project
 from specrun.cli import main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -68,16 +69,7 @@ def test_rerun_is_byte_identical(grunfeld_run: Path, tmp_path: Path):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_tables_tex_compiles(grunfeld_run: Path, tmp_path: Path):
-    shutil.copy(grunfeld_run / "tables.tex", tmp_path / "tables.tex")
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert (tmp_path / "tables.pdf").exists()
+    assert_latex_compiles(grunfeld_run / "tables.tex", tmp_path)
 
 
 def test_plan_and_validate_commands(capsys: pytest.CaptureFixture[str]):
@@ -96,16 +88,15 @@ def test_schema_command(capsys: pytest.CaptureFixture[str]):
 
 
 def test_bad_spec_exits_1_without_traceback(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-    spec = tmp_path / "bad.yaml"
-    spec.write_text(
+    spec = grunfeld_project(
+        tmp_path,
         "spec_version: 1\n"
         "data:\n"
         "  sources: {g: {path: grunfeld.csv}}\n"
         "  panel: {source: g, entity: firm, time: year}\n"
         "models:\n"
         "  fe: {estimator: panel_fe, y: inv, x: [valeu], effects: firm}\n"
-        "  fe: {estimator: ols, y: inv, x: [value]}\n"
+        "  fe: {estimator: ols, y: inv, x: [value]}\n",
     )
     done = subprocess.run(
         [sys.executable, "-m", "specrun.cli", "validate", str(spec)],
@@ -121,20 +112,15 @@ def test_bad_spec_exits_1_without_traceback(tmp_path: Path):
 
 
 def test_failed_run_leaves_previous_outputs(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.json").write_text("previous")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "spec_version: 1\n"
-        "data:\n"
-        "  sources: {g: {path: grunfeld.csv}}\n"
-        "  panel: {source: g, entity: firm, time: year}\n"
-        "transforms:\n"
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n"
         "  - derive: {size: firm * 2}\n"
         "models:\n"
-        "  fe: {estimator: panel_fe, y: inv, x: [value, size]}\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value, size]}\n",
     )
     assert main(["run", str(spec), "--out", str(out)]) == 1
     assert (out / "results.json").read_text() == "previous"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
 from specrun.estimators.base import FitContext
 from specrun.estimators.mediation import MediationSpec, fit_mediation
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_lavaan_tutorial_example(reference):
@@ -44,12 +42,9 @@ def test_lavaan_tutorial_example(reference):
     )
 
 
-SPEC = """\
-spec_version: 1
-data:
-  sources:
-    g: {path: grunfeld.csv}
-  panel: {source: g, entity: firm, time: year}
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
 models:
   fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time],
        se: {cluster: entity}}
@@ -62,11 +57,11 @@ tables:
   effects: {kind: mediation, model: med}
 outputs: {formats: [markdown]}
 """
+)
 
 
 def test_three_fits_equal_hand_written_models(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-    (tmp_path / "spec.yaml").write_text(SPEC)
+    grunfeld_project(tmp_path, SPEC)
     run = run_file(tmp_path / "spec.yaml", tmp_path / "out")
     models = run.output.results.models
     for part, hand in (("total", "total"), ("mediator", "mediator"), ("outcome", "fe")):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
 from specrun.errors import SpecErrors
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-SPEC = """\
-spec_version: 1
-data:
-  sources:
-    g: {path: grunfeld.csv}
-  panel: {source: g, entity: firm, time: year}
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
 transforms:
   - derive: {half: "firm <= 5"}
 samples:
@@ -44,13 +39,13 @@ tables:
   t: {kind: regression, columns: [by_half, fe.late]}
 outputs: {formats: [markdown]}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("families")
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", folder / "grunfeld.csv")
-    (folder / "spec.yaml").write_text(SPEC)
+    grunfeld_project(folder, SPEC)
     return run_file(folder / "spec.yaml", folder / "out").output.results
 
 
@@ -92,8 +87,7 @@ def test_winsorized_variant_changes_only_its_own_data(results):
 
 
 def test_unknown_group_value_table_reference_is_an_error(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-    (tmp_path / "spec.yaml").write_text(SPEC.replace("[by_half, fe.late]", "[by_half.maybe]"))
+    grunfeld_project(tmp_path, SPEC.replace("[by_half, fe.late]", "[by_half.maybe]"))
     with pytest.raises(
         SpecErrors, match=r"needs model\(s\) not fitted in this run: by_half\.maybe"
     ):

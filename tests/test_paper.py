@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from specfiles import assert_latex_compiles
 from specrun.cli import main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -110,12 +110,4 @@ def test_regions_and_mediation_and_threshold(models: dict):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_paper_tables_tex_compiles(out: Path, tmp_path: Path):
-    shutil.copy(out / "tables.tex", tmp_path / "tables.tex")
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    assert_latex_compiles(out / "tables.tex", tmp_path)

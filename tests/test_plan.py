@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.plan.compile import compile_spec
 from specrun.spec.validate import validate_file
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-SPEC = """\
-spec_version: 1
-data:
-  sources:
-    g: {path: grunfeld.csv}
-  panel: {source: g, entity: firm, time: year}
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
 transforms:
   - derive: {log_inv: log(inv)}
 models:
@@ -28,14 +23,12 @@ tables:
   only_ols: {kind: regression, columns: [ols]}
 outputs: {formats: [latex]}
 """
+)
 
 
 @pytest.fixture
 def spec_path(tmp_path: Path) -> Path:
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-    path = tmp_path / "spec.yaml"
-    path.write_text(SPEC)
-    return path
+    return grunfeld_project(tmp_path, SPEC)
 
 
 def test_nodes_and_edges(spec_path: Path):

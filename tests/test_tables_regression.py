@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
 from specrun.errors import SpecErrors
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-SPEC = """\
-spec_version: 1
-data:
-  sources:
-    g: {path: grunfeld.csv}
-  panel: {source: g, entity: firm, time: year}
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
 variables:
   inv: {label: Investment}
   value: {label: Market value}
@@ -46,13 +41,13 @@ tables:
     stat_labels: {nobs: Observations}
 outputs: {formats: [markdown]}
 """
+)
 
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("tables")
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", folder / "grunfeld.csv")
-    (folder / "spec.yaml").write_text(SPEC)
+    grunfeld_project(folder, SPEC)
     return run_file(folder / "spec.yaml", folder / "out").output.tables
 
 
@@ -80,9 +75,8 @@ def test_patterns_order_and_stat_labels(tables):
 
 
 def test_panels_with_different_column_counts_are_an_error(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-    (tmp_path / "spec.yaml").write_text(
-        SPEC.replace("columns: [fe_value, fe_value2]", "columns: [fe_value]")
+    grunfeld_project(
+        tmp_path, SPEC.replace("columns: [fe_value, fe_value2]", "columns: [fe_value]")
     )
     with pytest.raises(SpecErrors, match="every panel needs as many columns as the first: 2, 1"):
         run_file(tmp_path / "spec.yaml", tmp_path / "out")

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.errors import SpecErrors
 from specrun.spec.validate import validate_file
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-HEAD = """\
-spec_version: 1
-data:
-  sources:
-    g: {path: grunfeld.csv}
-  panel: {source: g, entity: firm, time: year}
-"""
+HEAD = GRUNFELD_HEAD
 
 
 @pytest.fixture
 def write(tmp_path: Path):
-    shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "grunfeld.csv")
-
     def write_spec(body: str) -> Path:
-        path = tmp_path / "spec.yaml"
-        path.write_text(HEAD + body, encoding="utf-8")
-        return path
+        return grunfeld_project(tmp_path, HEAD + body)
 
     return write_spec
 

@@ -259,7 +259,12 @@ class Executor:
             columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
             fitted = kind.fit(frame.select(columns), model.spec, ctx)
         except SpecError as exc:
-            raise SpecErrors([_located(self.spec, exc, model.path)]) from None
+            # whatever a kernel called the thing at fault, the user needs the model's name
+            detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
+            error = SpecError(
+                f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         for part, result in fitted.items():
             full = f"{name}.{part}" if part else name
             self.models[full] = result

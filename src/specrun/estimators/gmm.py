@@ -22,7 +22,6 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle, fit_gmm
 from specrun.results import Coefficient, ModelResult
@@ -199,30 +198,25 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
 def fit_dynamic(frame: pl.DataFrame, spec: GmmSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
     gmm, iv = spec.styles()
     system = isinstance(spec, SystemGmmSpec)
-    try:
-        fit = fit_gmm(
-            frame,
-            entity=ctx.entity,
-            time=ctx.time,
-            dependent=spec.y,
-            dep_lags=spec.lags,
-            regressors=spec.x,
-            gmm=gmm,
-            iv=iv,
-            system=system,
-            transform=spec.transform,
-            steps=spec.steps,
-            robust=spec.robust,
-            small=spec.small,
-            time_effects=spec.time_effects,
-            time_effects_equation=spec.time_effects_equation if system else "diff",
-            constant=spec.constant if system else False,
-            h=spec.h,
-        )
-    except SpecError as exc:
-        raise SpecError(
-            exc.message, code=exc.code, path=f"models.{ctx.name}", hint=exc.hint
-        ) from None
+    fit = fit_gmm(
+        frame,
+        entity=ctx.entity,
+        time=ctx.time,
+        dependent=spec.y,
+        dep_lags=spec.lags,
+        regressors=spec.x,
+        gmm=gmm,
+        iv=iv,
+        system=system,
+        transform=spec.transform,
+        steps=spec.steps,
+        robust=spec.robust,
+        small=spec.small,
+        time_effects=spec.time_effects,
+        time_effects_equation=spec.time_effects_equation if system else "diff",
+        constant=spec.constant if system else False,
+        h=spec.h,
+    )
     return {"": _result(fit, spec, ctx)}
 
 

@@ -22,7 +22,6 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
 from specrun.kernels.mediation import aroian_test, bootstrap_indirect, goodman_test, sobel_test
@@ -122,23 +121,20 @@ def fit_mediation(
     }
     if spec.bootstrap:
         index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
-        try:
-            boot = bootstrap_indirect(
-                frame[spec.y].to_numpy().astype(float),
-                frame[treatment].to_numpy().astype(float),
-                frame[spec.mediator].to_numpy().astype(float),
-                frame.select(controls).to_numpy().astype(float) if controls else None,
-                # whole entities are resampled, with or without fixed effects
-                entity=index.entity,
-                time=index.time,
-                entity_effects="entity" in spec.effects,
-                time_effects="time" in spec.effects,
-                n_draws=spec.bootstrap,
-                seed=spec.seed,
-                ci_level=spec.ci_level,
-            )
-        except SpecError as exc:
-            raise SpecError(exc.message, code="estimation", path=f"models.{ctx.name}") from None
+        boot = bootstrap_indirect(
+            frame[spec.y].to_numpy().astype(float),
+            frame[treatment].to_numpy().astype(float),
+            frame[spec.mediator].to_numpy().astype(float),
+            frame.select(controls).to_numpy().astype(float) if controls else None,
+            # whole entities are resampled, with or without fixed effects
+            entity=index.entity,
+            time=index.time,
+            entity_effects="entity" in spec.effects,
+            time_effects="time" in spec.effects,
+            n_draws=spec.bootstrap,
+            seed=spec.seed,
+            ci_level=spec.ci_level,
+        )
         bc = spec.ci_method == "bc"
         indirect.update(
             boot_ci_low=boot.bc_ci_low if bc else boot.ci_low,

@@ -143,31 +143,26 @@ def fit_panel_threshold(
 ) -> Mapping[str, ModelResult]:
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
-    try:
-        fit = fit_threshold(
-            frame[spec.y].to_numpy().astype(float),
-            frame.select(spec.regime_x).to_numpy().astype(float),
-            frame[spec.q].to_numpy().astype(float),
-            frame.select(spec.controls).to_numpy().astype(float) if spec.controls else None,
-            frame[ctx.entity].to_numpy(),
-            frame[ctx.time].to_numpy(),
-            max_thresholds=spec.max_thresholds,
-            trim=spec.trim,
-            grid=spec.grid,
-            bootstrap=spec.bootstrap,
-            seed=spec.seed,
-            ci_level=spec.ci_level,
-            convention=spec.convention,
-            time_effects=spec.time_effects,
-            progress=progress,
-            regime_names=spec.regime_x,
-            control_names=spec.controls,
-            q_name=spec.q,
-        )
-    except SpecError as exc:
-        raise SpecError(
-            exc.message, code=exc.code, path=f"models.{ctx.name}", hint=exc.hint
-        ) from None
+    fit = fit_threshold(
+        frame[spec.y].to_numpy().astype(float),
+        frame.select(spec.regime_x).to_numpy().astype(float),
+        frame[spec.q].to_numpy().astype(float),
+        frame.select(spec.controls).to_numpy().astype(float) if spec.controls else None,
+        frame[ctx.entity].to_numpy(),
+        frame[ctx.time].to_numpy(),
+        max_thresholds=spec.max_thresholds,
+        trim=spec.trim,
+        grid=spec.grid,
+        bootstrap=spec.bootstrap,
+        seed=spec.seed,
+        ci_level=spec.ci_level,
+        convention=spec.convention,
+        time_effects=spec.time_effects,
+        progress=progress,
+        regime_names=spec.regime_x,
+        control_names=spec.controls,
+        q_name=spec.q,
+    )
     model = fit.models[(spec.report or spec.max_thresholds) - 1]
     n_params = len(model.regime_coefficients) + len(model.control_coefficients)
     df = (
