@@ -83,7 +83,7 @@ DIGITAL_EFFECT = 0.60  # tilt per unit of D below the threshold, before the regi
 LEVEL_PASS_THROUGH = 0.20  # share of the 2012 cross-province tilt gap that shows in the mix
 STR_THRESHOLD = 1.20  # above it digital development moves the export mix further
 SLOPE_GAIN_ABOVE = 0.80  # relative increase of the digital slope above the threshold
-STR_EFFECT = 1.50  # tilt per unit of log STR
+STR_EFFECT = 0.80  # tilt per unit of log STR
 STR_ON_DIGITAL = 0.30  # d log STR / d D
 INCOME_ON_DIGITAL = 0.40  # d log real GDP per capita / d D, relative to the average province
 # Cells left empty, as in real yearbooks: (province, year, column).
@@ -150,7 +150,7 @@ def simulate(rng: np.random.Generator) -> tuple[Arrays, Arrays, Arrays]:
     gdp = gdp_pc * population / 1e4
 
     # Industrial structure: log STR drifts up and loads on digital development (the mediator).
-    str_noise = np.cumsum(noise(0.03), axis=1)
+    str_noise = np.cumsum(noise(0.015), axis=1)
     excess_gain = gain - speed.mean() * t
     structure = str0[:, None] * np.exp(0.02 * t + STR_ON_DIGITAL * excess_gain + str_noise)
     primary0 = 0.10 * (40000 / gdp_pc0) ** 1.3 * rng.lognormal(0, 0.25, n_prov)
@@ -167,7 +167,7 @@ def simulate(rng: np.random.Generator) -> tuple[Arrays, Arrays, Arrays]:
     affinity = noise(0.5, (n_prov, 1, n_cat))
     centred = tilt - (1 - LEVEL_PASS_THROUGH) * tilt[:, :1] - LEVEL_PASS_THROUGH * tilt[:, 0].mean()
     utility = np.log(base_share) + affinity + tau * centred[:, :, None]
-    utility = utility + noise(0.05, utility.shape)
+    utility = utility + noise(0.08, utility.shape)
     shares = np.exp(utility) / np.exp(utility).sum(axis=2, keepdims=True)
     export_drift = np.cumsum(0.03 * inland + noise(0.06), axis=1)
     export_growth = EXPORT_INDEX * np.exp(export_drift - export_drift[:, :1])
