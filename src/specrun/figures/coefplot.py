@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -22,6 +23,16 @@ class CoefplotSpec(FigureBase):
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
 
 
+def critical_value(stats: Mapping[str, float], level: float) -> float:
+    """The model's own reference distribution: t with G − 1 (clustered) or the residual
+    degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
+    if "n_clusters" in stats:
+        return float(sps.t.ppf(0.5 + level / 2, stats["n_clusters"] - 1))
+    if "df_resid" in stats:
+        return float(sps.t.ppf(0.5 + level / 2, stats["df_resid"]))
+    return float(sps.norm.ppf(0.5 + level / 2))
+
+
 def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
     names = [m for name in spec.models for m in results.expand(name)]
     rows = []
@@ -34,11 +45,16 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
                 code="reference",
                 path=f"figures.{ctx.name}",
             )
-        rows.append((model.label or name.split(".", 1)[-1], coef.estimate, coef.std_error))
-    z = float(sps.norm.ppf(0.5 + spec.level / 2))
+        rows.append(
+            (
+                model.label or name.split(".", 1)[-1],
+                coef.estimate,
+                critical_value(model.stats, spec.level) * coef.std_error,
+            )
+        )
     labels = [r[0] for r in rows]
     est = np.array([r[1] for r in rows])
-    half = z * np.array([r[2] for r in rows])
+    half = np.array([r[2] for r in rows])
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     positions = np.arange(len(rows))
