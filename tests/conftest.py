@@ -16,7 +16,7 @@ def reference_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(
             f"reference data ../shared/reference/{'/'.join(parts)} is not beside the project "
-            "(it is not redistributed with specrun)"
+            "(reference data are read where they are, not copied into the project)"
         )
     return path
 
