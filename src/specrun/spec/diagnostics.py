@@ -1,0 +1,229 @@
+"""Spec diagnostics: turn pydantic errors and spec problems into located ``SpecError``s.
+
+A pydantic error's ``loc`` mixes spec keys with union tags (``panel_fe``, ``SampleSpec``);
+walking the loaded document along it keeps the keys, drops the tags and finds the line and
+column, and walking the spec's types along it finds the valid keys for "did you mean".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from specrun.errors import SpecError, did_you_mean
+from specrun.spec.load import PathKey, SpecDocument, format_path
+from specrun.transforms import TRANSFORMS
+
+
+def dedupe(errors: Iterable[SpecError]) -> list[SpecError]:
+    seen: set[str] = set()
+    out = []
+    for e in errors:
+        if str(e) not in seen:
+            seen.add(str(e))
+            out.append(e)
+    return out
+
+
+def _strip(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _tag_member(tp: Any, part: Any) -> Any | None:
+    """The member of a tagged union that a pydantic loc part names, if it is a tag."""
+    tp = _strip(tp)
+    if get_origin(tp) not in (Union, UnionType):
+        return None
+    for member in get_args(tp):
+        base = _strip(member)
+        if isinstance(base, type) and issubclass(base, BaseModel):
+            for key in ("estimator", "kind"):
+                info = base.model_fields.get(key)
+                if (
+                    info
+                    and get_origin(info.annotation) is Literal
+                    and part in get_args(info.annotation)
+                ):
+                    return base
+            if list(base.model_fields) == [part] and len(base.model_fields) == 1:
+                return base
+            name = base.__name__
+            if part == name or (
+                isinstance(part, str) and part.endswith((f" {name}]", f"[{name}]"))
+            ):
+                return base
+    return None
+
+
+def _child_type(tp: Any, part: Any) -> Any:
+    tp = _strip(tp)
+    origin = get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        info = tp.model_fields.get(part) if isinstance(part, str) else None
+        return info.annotation if info else None
+    if origin is dict:
+        return get_args(tp)[1]
+    if origin in (list, tuple):
+        return get_args(tp)[0]
+    if origin in (Union, UnionType):
+        for member in get_args(tp):
+            child = _child_type(member, part)
+            if child is not None:
+                return child
+    return None
+
+
+def _valid_keys(tp: Any) -> list[str]:
+    tp = _strip(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    if get_origin(tp) in (Union, UnionType):
+        for member in get_args(tp):
+            keys = _valid_keys(member)
+            if keys:
+                return keys
+    return []
+
+
+class Diagnostics:
+    """The errors found so far in one spec document, and how to add located ones."""
+
+    def __init__(self, doc: SpecDocument) -> None:
+        self.doc = doc
+        self.errors: list[SpecError] = list(doc.problems)
+
+    def error(
+        self, message: str, path: PathKey, *, code: str, key: bool = False, hint: str | None = None
+    ) -> None:
+        self.errors.append(self.doc.error(message, path, code=code, key=key, hint=hint))
+
+    def pydantic_errors(
+        self,
+        exc: ValidationError,
+        root_type: Any,
+        data: Any,
+        prefix: PathKey,
+        origins: dict[str, PathKey] | None = None,
+    ) -> None:
+        found = []
+        for err in exc.errors():
+            tp, node, path = root_type, data, []
+            for part in err["loc"]:
+                member = _tag_member(tp, part)
+                if member is not None and not (isinstance(node, dict) and part in node):
+                    tp = member
+                    continue
+                if (isinstance(node, dict) and part in node) or (
+                    isinstance(node, list) and isinstance(part, int) and part < len(node)
+                ):
+                    node = node[part]
+                    path.append(part)
+                elif err["type"] in ("missing", "extra_forbidden") and part == err["loc"][-1]:
+                    path.append(part)
+                else:
+                    continue
+                tp = _child_type(tp, part) if tp is not None else None
+            found.append((err, tuple(path), tp))
+        paths = [p for _, p, _ in found]
+        shown: set[tuple] = set()
+        for err, path, _ in found:
+            if any(len(o) > len(path) and o[: len(path)] == path for o in paths):
+                continue  # a more specific error about the same value is shown instead
+            if path in shown and err["type"] not in ("missing", "extra_forbidden"):
+                continue  # union members each complain about one value: the first says enough
+            shown.add(path)
+            self.errors.append(self._convert(err, path, prefix, origins, root_type))
+
+    def _convert(
+        self,
+        err: Any,
+        path: tuple,
+        prefix: PathKey,
+        origins: dict[str, PathKey] | None,
+        root_type: Any,
+    ) -> SpecError:
+        full: PathKey = (*prefix, *path)
+        if origins and path and path[0] in origins:
+            full = (*origins[path[0]], *path[1:])
+        kind = err["type"]
+        hint = None
+        if kind == "extra_forbidden":
+            parent_type = root_type
+            for part in err["loc"][:-1]:
+                member = _tag_member(parent_type, part)
+                parent_type = member if member is not None else _child_type(parent_type, part)
+            valid = _valid_keys(parent_type)
+            message = f"unknown key '{path[-1]}'"
+            hint = did_you_mean(str(path[-1]), valid) or (
+                "valid keys: " + ", ".join(valid) if valid else None
+            )
+            return self.doc.error(message, full, code="schema", key=True, hint=hint)
+        if kind == "missing":
+            where = full[:-1]
+            return self.doc.error(f"missing required key '{path[-1]}'", where, code="schema")
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            return self._tag_error(err, full)
+        message = err["msg"]
+        if kind.startswith("value_error"):
+            message = message.removeprefix("Value error, ")
+        elif not isinstance(err.get("input"), dict | list):
+            message = f"{message[0].lower()}{message[1:]}, got {err.get('input')!r}"
+        return self.doc.error(message, full, code="schema")
+
+    def _tag_error(self, err: Any, path: PathKey) -> SpecError:
+        ctx = err.get("ctx") or {}
+        tag = ctx.get("tag")
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t]
+        field = ctx.get("discriminator", "").strip("'") or "key"
+        if tag is None and isinstance(err.get("input"), dict) and len(err["input"]) != 1:
+            return self.doc.error(
+                "a transform is a mapping with exactly one key, its name",
+                path,
+                code="schema",
+                hint="valid: " + ", ".join(TRANSFORMS.names()),
+            )
+        if tag is None:
+            return self.doc.error(
+                f"missing required key {field}",
+                path,
+                code="schema",
+                hint="valid: " + ", ".join(expected),
+            )
+        what = {"estimator": "estimator", "kind": "kind"}.get(field, "transform")
+        target = (*path, field) if field in ("estimator", "kind") else path
+        return self.doc.error(
+            f"unknown {what} '{tag}'",
+            target,
+            code="schema",
+            hint=did_you_mean(str(tag), expected) or "valid: " + ", ".join(expected),
+        )
+
+    def expression_error(self, exc: SpecError, path: PathKey) -> None:
+        pos = self.doc.position(path)
+        col = None
+        if pos is not None and exc.col is not None:
+            col = pos.col + exc.col - 1 + (1 if self._quoted(pos) else 0)
+        self.errors.append(
+            SpecError(
+                exc.message,
+                code="expression",
+                path=format_path(path),
+                file=self.doc.file,
+                line=pos.line if pos else None,
+                col=col if col else (pos.col if pos else None),
+                hint=exc.hint,
+            )
+        )
+
+    def _quoted(self, pos: Any) -> bool:
+        try:
+            line = Path(self.doc.file).read_text(encoding="utf-8").splitlines()[pos.line - 1]
+        except (OSError, IndexError):
+            return False
+        return line[pos.col - 1 : pos.col] in ("'", '"')

@@ -1,0 +1,223 @@
+"""Resolve a spec's models: ``extends`` inheritance, ``variants`` overlays, ``$group`` names.
+
+Models are merged as raw mappings (a key set to null drops an inherited one), remembering
+where each key was written, and only then validated against the estimator's spec model, so
+an error in an inherited key points at the line that wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from specrun.errors import did_you_mean
+from specrun.estimators import ESTIMATORS
+from specrun.estimators.base import variable_fields
+from specrun.spec import schema
+from specrun.spec.diagnostics import Diagnostics
+from specrun.spec.load import PathKey, SpecDocument
+from specrun.spec.models import ModelBase
+
+NOT_INHERITED = ("extends", "over", "label")
+VARIANT_ONLY = ("transforms", "winsorize")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model after ``extends`` and variant overlays, with ``$groups`` expanded."""
+
+    name: str
+    spec: ModelBase
+    path: PathKey
+    transforms: tuple[Any, ...] = ()  # steps applied to this model's data only (variants)
+    base: str | None = None  # the model a variant derives from
+
+
+class ModelResolver(Diagnostics):
+    def __init__(self, doc: SpecDocument) -> None:
+        super().__init__(doc)
+        # models whose types failed: their variable names are still checked against the data
+        self.unvalidated: list[tuple[type[BaseModel], dict[str, Any], dict[str, PathKey]]] = []
+
+    def resolve_models(self, groups: dict[str, tuple[str, ...]]) -> dict[str, ResolvedModel]:
+        raw = self.doc.data.get("models")
+        if not isinstance(raw, dict):
+            return {}
+        merged: dict[str, tuple[dict[str, Any], dict[str, PathKey]]] = {}
+
+        def resolve(name: str, chain: tuple[str, ...]) -> tuple[dict, dict] | None:
+            if name in merged:
+                return merged[name]
+            body = raw.get(name)
+            if not isinstance(body, dict):
+                return None
+            own = {k: v for k, v in body.items() if k != "extends"}
+            origins = {k: ("models", name, k) for k in own}
+            result: dict[str, Any] = {}
+            result_origins: dict[str, PathKey] = {}
+            if "extends" in body:
+                base = body["extends"]
+                if base not in raw:
+                    self.error(
+                        f"extends unknown model '{base}'",
+                        ("models", name, "extends"),
+                        code="reference",
+                        hint=did_you_mean(str(base), raw),
+                    )
+                    return None
+                if base in chain:
+                    self.error(
+                        "extends forms a cycle: " + " → ".join([*chain, name, base]),
+                        ("models", name, "extends"),
+                        code="reference",
+                    )
+                    return None
+                inherited = resolve(base, (*chain, name))
+                if inherited is None:
+                    return None
+                result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
+                result_origins = {k: inherited[1][k] for k in result}
+            for key, value in own.items():  # an explicit null drops an inherited key
+                if value is None and key in result:
+                    del result[key]
+                    del result_origins[key]
+                elif value is not None:
+                    result[key] = value
+                    result_origins[key] = origins[key]
+            merged[name] = (result, result_origins)
+            return merged[name]
+
+        models: dict[str, ResolvedModel] = {}
+        for name in raw:
+            if "." in name:
+                self.error(
+                    "model names cannot contain '.' (it separates variants and groups)",
+                    ("models", name),
+                    code="schema",
+                    key=True,
+                )
+                continue
+            entry = resolve(name, ())
+            if entry is None:
+                continue
+            model = self.typed_model(name, entry[0], entry[1], groups)
+            if model is not None:
+                models[name] = ResolvedModel(name, model, ("models", name))
+        self.resolve_variants(merged, models, groups)
+        return models
+
+    def typed_model(
+        self,
+        name: str,
+        body: dict[str, Any],
+        origins: dict[str, PathKey],
+        groups: dict[str, tuple[str, ...]],
+    ) -> ModelBase | None:
+        kind = body.get("estimator")
+        expanded = dict(body)
+        if isinstance(kind, str) and kind in ESTIMATORS:
+            spec_cls = ESTIMATORS.get(kind).spec
+            for field_name in variable_fields(spec_cls):
+                if field_name in body:
+                    expanded[field_name] = self.expand_groups(
+                        body[field_name], origins[field_name], groups
+                    )
+        for field_name, value in body.items():
+            # other lists of names (e.g. GMM's iv:) take known groups too
+            if field_name not in expanded or expanded[field_name] is not value:
+                continue
+            if isinstance(value, list) and any(
+                isinstance(v, str) and v.startswith("$") and v[1:] in groups for v in value
+            ):
+                expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
+        try:
+            return schema.model_adapter().validate_python(expanded)
+        except ValidationError as exc:
+            self.pydantic_errors(exc, schema.model_union(), expanded, ("models", name), origins)
+            if isinstance(kind, str) and kind in ESTIMATORS:
+                self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
+            return None
+
+    def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        out: list[Any] = []
+        for i, item in enumerate(items):
+            here = path if isinstance(value, str) else (*path, i)
+            if isinstance(item, str) and item.startswith("$"):
+                group = item[1:]
+                if group not in groups:
+                    self.error(
+                        f"unknown group '{item}'",
+                        here,
+                        code="reference",
+                        hint=did_you_mean(group, groups),
+                    )
+                    continue
+                if isinstance(value, str) and len(groups[group]) != 1:
+                    out.extend(groups[group])
+                    return out
+                out.extend(groups[group])
+            else:
+                out.append(item)
+        if isinstance(value, str) and len(out) == 1:
+            return out[0]
+        return out
+
+    def resolve_variants(
+        self, merged: dict, models: dict[str, ResolvedModel], groups: dict[str, tuple[str, ...]]
+    ) -> None:
+        raw = self.doc.data.get("variants")
+        if not isinstance(raw, dict):
+            return
+        for base, variants in raw.items():
+            if base not in merged:
+                self.error(
+                    f"variants of unknown model '{base}'",
+                    ("variants", base),
+                    code="reference",
+                    key=True,
+                    hint=did_you_mean(str(base), merged),
+                )
+                continue
+            if not isinstance(variants, dict):
+                continue
+            for vname, overlay in variants.items():
+                path: PathKey = ("variants", base, vname)
+                if not isinstance(overlay, dict):
+                    continue
+                steps_raw = list(overlay.get("transforms", []))
+                if "winsorize" in overlay:
+                    steps_raw.append({"winsorize": overlay["winsorize"]})
+                changes = {k: v for k, v in overlay.items() if k not in VARIANT_ONLY}
+                if not steps_raw and set(changes) <= {"label"}:
+                    self.error(
+                        "a variant must change the sample, the transforms or the estimator "
+                        "(it would duplicate its base model)",
+                        path,
+                        code="schema",
+                    )
+                    continue
+                steps: list[Any] = []
+                if steps_raw:
+                    try:
+                        steps = schema.steps_adapter().validate_python(steps_raw)
+                    except ValidationError as exc:
+                        self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, path)
+                        continue
+                body = {k: v for k, v in merged[base][0].items() if k not in NOT_INHERITED}
+                origins = {k: merged[base][1][k] for k in body}
+                for key, value in changes.items():
+                    if value is None:
+                        body.pop(key, None)
+                        origins.pop(key, None)
+                    else:
+                        body[key] = value
+                        origins[key] = (*path, key)
+                model = self.typed_model(f"{base}.{vname}", body, origins, groups)
+                if model is not None:
+                    name = f"{base}.{vname}"
+                    models[name] = ResolvedModel(name, model, path, tuple(steps), base)
