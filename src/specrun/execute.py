@@ -19,7 +19,7 @@ from specrun.estimators import ESTIMATORS
 from specrun.estimators.base import FitContext, model_variables
 from specrun.plan.nodes import Node, Plan
 from specrun.results import ModelResult, ResultSet
-from specrun.spec.load import PathKey
+from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import SampleSpec
 from specrun.spec.validate import ResolvedModel, Spec
 from specrun.tables.base import TableContext
@@ -48,7 +48,7 @@ def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
         file=spec.document.file,
         line=pos.line if pos else None,
         col=pos.col if pos else None,
-        path=exc.path or ".".join(str(p) for p in path),
+        path=exc.path or format_path(path),
     )
 
 
