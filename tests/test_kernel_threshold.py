@@ -224,9 +224,10 @@ def test_xthreg_convention_matches_wang_2015(reference):
         bootstrap=0,
         convention="xthreg",
     )
-    # Not compared: Wang's interval [0.0141, 0.0167]. No grid of evenly spaced quantiles over
-    # the distinct or the raw values of d1 reproduces it together with the estimate (see
-    # xthreg_grid); specrun's is [0.0144, 0.0179].
+    # Not compared: Wang's interval [0.0141, 0.0167]. xthreg's grid and interval rules are in its
+    # compiled Mata library (no published source), and no evenly spaced quantile grid of d1 gives
+    # that interval with the estimate 0.0154 under any LR scale (the rank argument is in
+    # xthreg_grid's docstring); specrun's is [0.0144, 0.0179].
     assert fit.nobs == 7910
     assert round(fit.thresholds[0].estimate, 4) == 0.0154
     assert round(fit.tests[0].F, 2) == 35.20

@@ -19,6 +19,20 @@ Two conventions, named because their numbers differ:
 - ``xthreg`` — Wang (2015, Stata Journal 15(1):121–134): regimes split by q ≤ γ, all periods kept,
   and the F and LR statistics scaled by S/(T(N−1)) as xthreg prints them.
 
+What xthreg's published ado file (``xthreg.ado``, version 2014-Jan-9) fixes, and this convention
+follows: the final regimes are Stata's ``irecode(q, γ₁, γ₂, …)``, so regime 0 is q ≤ γ₁; the
+reported model is ``xtreg, fe`` on the regime interactions, so its SEs are xtreg's (mirrored
+here: conventional with S/(N·T − N − K), clustered with G/(G−1)·(n−1)/(n−K−1), K counting the
+constant); the double model is rows Th-21 and Th-22 (γ₁ refined given γ₂, γ₂ given γ₁) and the
+triple adds Th-3 given both; trim defaults to 0.01 per threshold, grid to 300 points, thlevel to
+95, and ``bs()`` gives one replication count per threshold. Everything numerical — the grid, the
+S(γ) search, the LR scale, the confidence-set rule, the windows round a fixed threshold and the
+bootstrap — is in the compiled Mata library ``lxthreg.mlib``, whose source is not published.
+Those parts follow Hansen's (1999) rules on xthreg's sample (all N·T rows) with ``xthreg_grid``
+and σ̂² = S/(T(N−1)), the divisor that turns S₀ and S(γ̂) into Wang's printed F = 35.20 (S/(N·T)
+gives 35.26). The kernel so reproduces Wang's threshold, F and R², but not his printed interval
+[0.0141, 0.0167]: ``xthreg_grid`` explains why no quantile grid can.
+
 Speed (the reason this is a kernel and not a loop over regressions): by Frisch–Waugh the SSR at a
 candidate γ is S₀ − c(γ)′A(γ)⁻¹c(γ), where c(γ) = D̃(γ)′e₀ and A(γ) = D̃(γ)′M_W D̃(γ) for the
 transformed regime regressor D̃(γ) = P(x·I(q ∘ γ)). Both are cumulative sums over the
@@ -229,9 +243,22 @@ def xthreg_grid(q: np.ndarray, trim: float, n_points: int | None) -> np.ndarray:
     """Grid of ``n_points`` distinct values of q at evenly spaced quantiles in [trim, 1 − trim].
 
     The p-quantile is the lower order statistic d₍⌊p(M−1)⌋₎ of the M distinct values. xthreg's
-    own grid rule is not published; with 400 points this one gives Wang (2015)'s printed
-    threshold, F statistic and R² on Hansen's data, but a wider confidence interval than his
-    (0.0144–0.0179 against 0.0141–0.0167), so his grid differs somewhere.
+    own grid rule is compiled into its Mata library and not published; with 400 points this one
+    gives Wang (2015)'s printed threshold 0.0154, F = 35.20 and R² = 0.0951 on Hansen's data, with
+    the interval [0.0144, 0.0179] where Wang prints [0.0141, 0.0167].
+
+    No grid of evenly spaced quantile ranks prints Wang's interval with his estimate, whatever
+    the LR scale. On the exact S(γ) curve (which gives his F and R²), with LR in units of
+    S(0.0157)/(N·T), the values that print as 0.0141 (0.01406, 0.01408) have LR 6.84 and 4.31,
+    while every value from 0.01679 to 0.01757 has LR ≤ 3.93: a cut-off that keeps the lower end
+    keeps them. So his grid must hold 0.01406 or 0.01408 (0-based ranks 932–933 of the 7910
+    sorted observations, 238–239 of the 6747 distinct values), a point at 0.01536–0.01542
+    (961–963 / 264–266), 0.01672 (981 / 283) and none of 982–991 / 284–293: gaps of about 29,
+    19 and over 10 ranks, which no constant spacing gives (an interpolated quantile carries the
+    S(γ) of the data value below it, so the same ranks bind). Checked numerically over raw and
+    distinct values, floor/round/ceil indices and numpy's quantile methods, spacings of 8 to 30
+    ranks at every half-rank offset, regimes split by q < γ and by q ≤ γ, LR scales 0.5 to 4
+    times N·T, and both interval rules (all accepted grid points; the run round the estimate).
     """
     distinct = np.unique(q)
     m = distinct.size
