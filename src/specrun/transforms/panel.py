@@ -139,16 +139,12 @@ def _shift_kind(kind: ShiftKindName) -> TransformKind[ShiftOptions]:
     )
 
 
-class LogOptions(TransformOptions):
-    """Options of ``log``: natural logarithm ln(x + shift) of each variable."""
+class NamedOutputOptions(TransformOptions):
+    """Per-variable transforms whose outputs are named by a template with '{var}'."""
 
-    vars: list[str] = Field(min_length=1, description="Panel columns to take the log of.")
-    shift: float = Field(
-        0.0,
-        description="Added before the log (ln(x + shift)), e.g. 1 for counts with zeros.",
-    )
+    vars: list[str] = Field(min_length=1, description="Panel columns to transform.")
     name: str = Field(
-        "ln_{var}",
+        "{var}",
         description="Template of the new column's name with a '{var}' placeholder; "
         "'{var}' alone replaces the column.",
     )
@@ -158,9 +154,18 @@ class LogOptions(TransformOptions):
     def _name_has_var(cls, template: str) -> str:
         return _validate_name_template(template)
 
+    def output_name(self, var: str) -> str:
+        return self.name.format(var=var)
 
-def log_name(options: LogOptions, var: str) -> str:
-    return options.name.format(var=var)
+
+class LogOptions(NamedOutputOptions):
+    """Options of ``log``: natural logarithm ln(x + shift) of each variable."""
+
+    shift: float = Field(
+        0.0,
+        description="Added before the log (ln(x + shift)), e.g. 1 for counts with zeros.",
+    )
+    name: str = Field("ln_{var}", description="Output name template ('{var}': the input).")
 
 
 def apply_log(frame: pl.DataFrame, options: LogOptions, ctx: TransformContext) -> TransformOutput:
@@ -178,33 +183,19 @@ def apply_log(frame: pl.DataFrame, options: LogOptions, ctx: TransformContext) -
             )
     return TransformOutput(
         frame.with_columns(
-            (pl.col(v) + options.shift).log().alias(log_name(options, v)) for v in options.vars
+            (pl.col(v) + options.shift).log().alias(options.output_name(v)) for v in options.vars
         )
     )
 
 
-class StandardizeOptions(TransformOptions):
+class StandardizeOptions(NamedOutputOptions):
     """Options of ``standardize``: (x - mean) / sd, over all rows or within groups."""
 
-    vars: list[str] = Field(min_length=1, description="Panel columns to standardize.")
     by: str | None = Field(
         None, description="Column whose groups are standardized separately (e.g. the year)."
     )
     ddof: int = Field(1, ge=0, description="Delta degrees of freedom of the sd (1: sample sd).")
-    name: str = Field(
-        "{var}_std",
-        description="Template of the new column's name with a '{var}' placeholder; "
-        "'{var}' alone replaces the column.",
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name_has_var(cls, template: str) -> str:
-        return _validate_name_template(template)
-
-
-def standardize_name(options: StandardizeOptions, var: str) -> str:
-    return options.name.format(var=var)
+    name: str = Field("{var}_std", description="Output name template ('{var}': the input).")
 
 
 def apply_standardize(
@@ -230,7 +221,7 @@ def apply_standardize(
         mean, sd = pl.col(var).mean(), pl.col(var).std(ddof=options.ddof)
         if group:
             mean, sd = mean.over(group), sd.over(group)
-        return ((pl.col(var) - mean) / sd).alias(standardize_name(options, var))
+        return ((pl.col(var) - mean) / sd).alias(options.output_name(var))
 
     return TransformOutput(frame.with_columns(standardized(v) for v in options.vars))
 
@@ -277,7 +268,7 @@ TRANSFORMS.register("log")(
         LogOptions,
         apply_log,
         lambda o: list(o.vars),
-        lambda o: [log_name(o, v) for v in o.vars],
+        lambda o: [o.output_name(v) for v in o.vars],
     )
 )
 TRANSFORMS.register("standardize")(
@@ -286,7 +277,7 @@ TRANSFORMS.register("standardize")(
         StandardizeOptions,
         apply_standardize,
         lambda o: [*o.vars, *([o.by] if o.by else [])],
-        lambda o: [standardize_name(o, v) for v in o.vars],
+        lambda o: [o.output_name(v) for v in o.vars],
     )
 )
 TRANSFORMS.register("ratio")(
