@@ -145,3 +145,9 @@ def test_shipped_specs_satisfy_the_json_schema(name: str, capsys: pytest.Capture
     schema = json.loads(capsys.readouterr().out)
     document = yaml.safe_load((PROJECT_ROOT / "specs" / name).read_text())
     jsonschema.validate(document, schema)
+
+
+def test_unwritable_output_folder_is_a_usage_error(tmp_path: Path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    assert main(["run", str(GRUNFELD), "--out", str(blocker)]) == 2

@@ -18,6 +18,7 @@ from typing import Any
 
 from specrun import __version__
 from specrun.data.io import file_hash, resolve
+from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
 from specrun.spec.validate import Spec
@@ -136,4 +137,9 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
 
 def write_outputs(folder: Path, files: list[OutputFile]) -> None:
     for item in files:
-        atomic_write(folder / item.relative, item.content)
+        try:
+            atomic_write(folder / item.relative, item.content)
+        except OSError as exc:
+            raise SpecError(
+                f"cannot write '{folder / item.relative}': {exc.strerror or exc}", code="usage"
+            ) from None

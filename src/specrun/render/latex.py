@@ -45,6 +45,7 @@ TEXT_REPLACEMENTS: dict[str, str] = {
 }
 
 MATH_SYMBOLS: dict[str, str] = {
+    **{chr(0x2080 + d): f"_{{{d}}}" for d in range(10)},  # subscript digits ₀…₉
     "¹": "^{1}",
     "²": "^{2}",
     "³": "^{3}",

@@ -36,6 +36,9 @@ STAT_LABELS = {
     "sargan_p": "Sargan test p-value",
     "n_instruments": "Instruments",
     "n_groups": "Groups",
+    "threshold_1": "Threshold γ̂₁",
+    "threshold_2": "Threshold γ̂₂",
+    "threshold_3": "Threshold γ̂₃",
 }
 INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
 
