@@ -149,3 +149,25 @@ def test_collinear_regressors_are_named(grunfeld):
     spec = OlsSpec(estimator="ols", y="inv", x=["value", "twice"])
     with pytest.raises(SpecError, match="collinear: value, twice"):
         fit_linear(frame, spec, CTX)
+
+
+def test_two_way_clustering_is_cameron_gelbach_miller(grunfeld):
+    # The raw sandwich V_entity + V_time − V_cell equals linearmodels 7.x PooledOLS with
+    # cluster_entity and cluster_time (debiased=False); specrun's Stata convention scales it as
+    # reghdfe does: G/(G−1)·(N−1)/(N−K) with G the smaller cluster count (10 firms), K = 3.
+    from linearmodels import PooledOLS
+
+    data = grunfeld.to_pandas().set_index(["firm", "year"])
+    exog = data[["value", "capital"]].assign(const=1.0)
+    raw = (
+        PooledOLS(data.inv, exog)
+        .fit(cov_type="clustered", cluster_entity=True, cluster_time=True)
+        .std_errors.to_numpy()[:2]
+    )
+    spec = OlsSpec(
+        estimator="ols", y="inv", x=["value", "capital"], se={"cluster": ["entity", "time"]}
+    )
+    result = fit_linear(grunfeld, spec, CTX)[""]
+    factor = 10 / 9 * 199 / 197
+    np.testing.assert_allclose(pair(result, "std_error"), raw * factor**0.5, rtol=1e-10)
+    assert result.se_type == "clustered by entity and time"

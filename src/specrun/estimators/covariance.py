@@ -8,7 +8,8 @@ Conventions (checked in ``tests/test_estimators_linear.py`` against R plm 2.6.2 
   every absorbed effect (``areg``/``reghdfe``, ``vce(robust)``).
 * ``plm`` — N/(N−k) with k the slopes only (R plm ``vcovHC(type = "HC1")``).
 Two-way clustering follows Cameron, Gelbach and Miller (2011): V = V_entity + V_time − V_cell,
-each term with its own cluster-count factor.
+scaled as ``reghdfe, vce(cluster id year)`` does, by the one-way factor of the dimension with
+fewer clusters.
 """
 
 from __future__ import annotations
@@ -71,22 +72,23 @@ def covariance(
     names = spec.cluster or []
     k_stata = dof.slopes + int(dof.has_constant) + dof.time_dummies
 
-    def one_way(groups: np.ndarray) -> tuple[np.ndarray, int]:
-        g = int(np.unique(groups).size)
-        if spec.convention == "plm":
-            factor = n / (n - dof.slopes)
-        else:
-            factor = g / (g - 1) * (n - 1) / (n - k_stata)
-        return factor * bread @ _meat(scores, groups) @ bread, g
+    def sandwich(groups: np.ndarray) -> np.ndarray:
+        return bread @ _meat(scores, groups) @ bread
 
+    def factor(g: int) -> float:
+        if spec.convention == "plm":
+            return n / (n - dof.slopes)
+        return g / (g - 1) * (n - 1) / (n - k_stata)
+
+    counts = {d: int(np.unique(clusters[d]).size) for d in names}
     if len(names) == 1:
-        matrix, g = one_way(clusters[names[0]])
-        return Covariance(matrix, g - 1, f"clustered by {names[0]}")
-    v_entity, g_entity = one_way(clusters["entity"])
-    v_time, g_time = one_way(clusters["time"])
+        g = counts[names[0]]
+        return Covariance(
+            factor(g) * sandwich(clusters[names[0]]), g - 1, f"clustered by {names[0]}"
+        )
     _, entity_codes = np.unique(clusters["entity"], return_inverse=True)
     _, time_codes = np.unique(clusters["time"], return_inverse=True)
-    v_cell, _ = one_way(entity_codes * (time_codes.max() + 1) + time_codes)
-    return Covariance(
-        v_entity + v_time - v_cell, min(g_entity, g_time) - 1, "clustered by entity and time"
-    )
+    cells = entity_codes * (time_codes.max() + 1) + time_codes
+    raw = sandwich(clusters["entity"]) + sandwich(clusters["time"]) - sandwich(cells)
+    g = min(counts.values())
+    return Covariance(factor(g) * raw, g - 1, "clustered by entity and time")
