@@ -90,7 +90,7 @@ def _convention(spec: CovarianceSpec) -> str:
 def _linearmodels_cov(
     frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext, names: list[str]
 ) -> Covariance:
-    """The covariance linearmodels itself reports (its defaults, ``debiased=False``)."""
+    """The covariance linearmodels itself reports, with its default options."""
     from linearmodels import PanelOLS, PooledOLS
 
     data = frame.to_pandas().set_index([ctx.entity, ctx.time])
