@@ -171,3 +171,18 @@ def test_two_way_clustering_is_cameron_gelbach_miller(grunfeld):
     factor = 10 / 9 * 199 / 197
     np.testing.assert_allclose(pair(result, "std_error"), raw * factor**0.5, rtol=1e-10)
     assert result.se_type == "clustered by entity and time"
+
+
+def test_robust_fe_equals_hc1_on_the_dummy_regression(grunfeld):
+    # Stata `areg inv value capital, absorb(firm) vce(robust)`: HC1 on the LSDV regression,
+    # N/(N−K) with K counting the dummies; statsmodels 0.14 OLS(...).fit(cov_type="HC1") on the
+    # explicit dummies is the same estimator.
+    import pandas as pd
+    import statsmodels.api as sm
+
+    pdf = grunfeld.to_pandas()
+    dummies = pd.get_dummies(pdf.firm, prefix="f", drop_first=True, dtype=float)
+    design = sm.add_constant(pd.concat([pdf[["value", "capital"]], dummies], axis=1))
+    hc1 = sm.OLS(pdf.inv, design).fit(cov_type="HC1").bse[["value", "capital"]].to_numpy()
+    result = fe(grunfeld, ["entity"], "robust")
+    np.testing.assert_allclose(pair(result, "std_error"), hc1, rtol=1e-10)
