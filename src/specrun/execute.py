@@ -70,31 +70,28 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     return condition
 
 
-def apply_steps(
+def apply_step(
     frame: pl.DataFrame,
-    steps: tuple[Any, ...],
+    step: Any,
+    path: PathKey,
     spec: Spec,
     sources: dict[str, pl.DataFrame],
-    base_path: PathKey,
     artifacts: dict[str, Any],
     notes: list[str],
 ) -> pl.DataFrame:
+    """Run one transform step (``{name: options}``) located at ``path`` in the spec."""
+    name = next(iter(type(step).model_fields))
     ctx = TransformContext(spec.data.panel.entity, spec.data.panel.time, sources)
-    for i, step in enumerate(steps):
-        name = next(iter(type(step).model_fields))
-        path = (*base_path, i, name)
-        try:
-            out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
-        except SpecError as exc:
-            raise SpecErrors([_located(spec, exc, path)]) from None
-        except pl.exceptions.PolarsError as exc:
-            raise SpecErrors(
-                [_located(spec, SpecError(f"{name} failed: {exc}", code="data"), path)]
-            ) from None
-        frame = out.frame
-        artifacts.update(out.artifacts)
-        notes.extend(f"transforms[{i}] {name}: {n}" for n in out.notes)
-    return frame
+    try:
+        out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
+    except SpecError as exc:
+        raise SpecErrors([_located(spec, exc, (*path, name))]) from None
+    except pl.exceptions.PolarsError as exc:
+        error = SpecError(f"{name} failed: {exc}", code="data")
+        raise SpecErrors([_located(spec, error, (*path, name))]) from None
+    artifacts.update(out.artifacts)
+    notes.extend(f"{format_path(path)} {name}: {note}" for note in out.notes)
+    return out.frame
 
 
 class Executor:
@@ -116,29 +113,26 @@ class Executor:
         self.used_columns: set[str] = set()
 
     def run(self) -> RunOutput:
-        steps = []
         for node in self.plan.nodes:
             started = time.perf_counter()
             if node.kind == "load":
                 self.load(node)
             elif node.kind == "transform":
-                steps.append(node.payload)
+                index = int(node.id.split(":")[1])
+                self.panel = self.apply(self.panel_frame(), node.payload, ("transforms", index))
             elif node.kind == "fit":
-                self.ensure_panel(tuple(steps))
                 self.fit(node)
             elif node.kind in ("table", "figure"):
-                self.ensure_panel(tuple(steps))
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
-        self.ensure_panel(tuple(steps))
-        assert self.panel is not None
+        panel = self.panel_frame()
         keep = [self.spec.data.panel.entity, self.spec.data.panel.time]
-        keep += [c for c in self.panel.columns if c in self.used_columns and c not in keep]
+        keep += [c for c in panel.columns if c in self.used_columns and c not in keep]
         return RunOutput(
             results=ResultSet(self.models, self.families, self.artifacts),
             tables=self.tables,
             figures=self.figures,
-            analysis=self.panel.select(keep),
+            analysis=panel.select(keep),
             model_rows=self.model_rows,
             notes=self.notes,
             warnings=self.warnings,
@@ -153,9 +147,13 @@ class Executor:
                 [_located(self.spec, exc, ("data", "sources", node.name, "path"))]
             ) from None
 
-    def ensure_panel(self, steps: tuple[Any, ...]) -> None:
+    def apply(self, frame: pl.DataFrame, step: Any, path: PathKey) -> pl.DataFrame:
+        return apply_step(frame, step, path, self.spec, self.sources, self.artifacts, self.notes)
+
+    def panel_frame(self) -> pl.DataFrame:
+        """The panel as transformed so far (its source, checked for repeated cells, at first)."""
         if self.panel is not None:
-            return
+            return self.panel
         panel = self.spec.data.panel
         frame = self.sources[panel.source]
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
@@ -175,23 +173,13 @@ class Executor:
                     )
                 ]
             )
-        self.panel = apply_steps(
-            frame, steps, self.spec, self.sources, ("transforms",), self.artifacts, self.notes
-        )
+        self.panel = frame
+        return frame
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
-        assert self.panel is not None
-        frame = self.panel
-        if model.transforms:
-            frame = apply_steps(
-                frame,
-                model.transforms,
-                self.spec,
-                self.sources,
-                (*model.path, "transforms"),
-                self.artifacts,
-                self.notes,
-            )
+        frame = self.panel_frame()
+        for i, step in enumerate(model.transforms):
+            frame = self.apply(frame, step, (*model.path, "transforms", i))
         sample = model.spec.sample
         path: PathKey = (*model.path, "sample")
         if isinstance(sample, str):
