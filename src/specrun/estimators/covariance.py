@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specrun.kernels.within import group_sums
 from specrun.spec.models import CovarianceSpec
 
 
@@ -43,8 +44,7 @@ class Covariance:
 
 def _meat(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
     _, codes = np.unique(groups, return_inverse=True)
-    summed = np.zeros((codes.max() + 1, scores.shape[1]))
-    np.add.at(summed, codes, scores)
+    summed = group_sums(scores, codes, int(codes.max()) + 1)
     return summed.T @ summed
 
 

@@ -38,13 +38,26 @@ def _as_2d(values: np.ndarray) -> tuple[np.ndarray, bool]:
     return (arr[:, None], True) if arr.ndim == 1 else (arr, False)
 
 
+def group_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-group column sums of an (n, k) array, as an (n_groups, k) array."""
+    # one bincount per column: an order of magnitude faster than np.add.at
+    return (
+        np.column_stack(
+            [
+                np.bincount(codes, weights=values[:, j], minlength=n_groups)
+                for j in range(values.shape[1])
+            ]
+        )
+        if values.shape[1]
+        else np.zeros((n_groups, 0))
+    )
+
+
 def group_means(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-group column means of an (n, k) array, as an (n_groups, k) array."""
     counts = np.bincount(codes, minlength=n_groups).astype(float)
-    sums = np.zeros((n_groups, values.shape[1]))
-    np.add.at(sums, codes, values)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts[:, None]
+        return group_sums(values, codes, n_groups) / counts[:, None]
 
 
 def demean(
