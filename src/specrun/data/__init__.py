@@ -1,0 +1,1 @@
+"""Reading data sources and the safe expression language."""

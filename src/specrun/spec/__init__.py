@@ -1,0 +1,1 @@
+"""The spec: loading YAML with positions, its pydantic models, and validation."""

@@ -1,0 +1,1 @@
+"""Tables: the cell-based IR and the table kinds that build it from results."""
