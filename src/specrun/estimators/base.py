@@ -35,7 +35,6 @@ class EstimatorKind(Generic[S]):
     spec: type[S]
     fit: Callable[[pl.DataFrame, S, FitContext], Mapping[str, ModelResult]]
     children: tuple[str, ...] = ()
-    needs_panel: bool = True
     complete_cases: bool = True  # fit only rows complete in every variable the model names
     notes: Mapping[str, Any] = field(default_factory=dict)
 

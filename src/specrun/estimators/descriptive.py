@@ -64,7 +64,5 @@ def fit_descriptive(
 
 
 ESTIMATORS.register("descriptive")(
-    EstimatorKind(
-        "descriptive", DescriptiveSpec, fit_descriptive, needs_panel=False, complete_cases=False
-    )
+    EstimatorKind("descriptive", DescriptiveSpec, fit_descriptive, complete_cases=False)
 )

@@ -217,5 +217,5 @@ def fit_linear(
     return {"": result}
 
 
-ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, fit_linear, needs_panel=False))
+ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, fit_linear))
 ESTIMATORS.register("panel_fe")(EstimatorKind("panel_fe", PanelFeSpec, fit_linear))

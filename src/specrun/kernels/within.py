@@ -102,12 +102,6 @@ def demean(
     return out[:, 0] if flat else out
 
 
-def least_squares(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and residuals of y on x (columns of x are regressors, no constant added)."""
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    return beta, y - x @ beta
-
-
 @dataclass(frozen=True)
 class EntityBlocks:
     """Per-entity pieces from which the within Gram matrix of any entity resample is a weighted sum.

@@ -34,9 +34,6 @@ class Plan:
                 return node
         raise KeyError(node_id)
 
-    def of_kind(self, kind: NodeKind) -> list[Node]:
-        return [n for n in self.nodes if n.kind == kind]
-
     def restricted(self, wanted: Iterable[str]) -> Plan:
         """Only the nodes needed for the named models, tables or figures (``--only``)."""
         keep: set[str] = set()
