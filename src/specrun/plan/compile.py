@@ -87,7 +87,8 @@ def compile_spec(spec: Spec) -> Plan:
     ):
         for name, item in section.items():
             used = registry.get(item.kind).models(item)
-            inputs = sorted({f"fit:{_model_of(ref, spec.models)}" for ref in used})
+            # a table of transform artifacts (entropy weights) reads the transformed panel
+            inputs = sorted({f"fit:{_model_of(ref, spec.models)}" for ref in used}) or [panel_node]
             add(f"{kind}:{name}", kind, name, item, inputs, detail=item.kind)
     tables = [n.id for n in nodes if n.kind == "table"]
     for fmt in spec.outputs.formats:
