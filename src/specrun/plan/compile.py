@@ -97,7 +97,11 @@ def compile_spec(spec: Spec) -> Plan:
 
 
 def _model_of(ref: str, models: dict[str, ResolvedModel]) -> str:
-    """The fitted model a table reference comes from (``by_region.East`` → ``by_region``)."""
-    if ref in models:
-        return ref
-    return ref.split(".", 1)[0]
+    """The fitted model a table reference comes from: the longest model name it starts with
+    (``by_region.East`` → ``by_region``; ``med.boot.total`` → the variant ``med.boot``)."""
+    parts = ref.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in models:
+            return candidate
+    return parts[0]
