@@ -44,6 +44,7 @@ import polars as pl
 from pydantic import Field
 
 from specrun.errors import SpecError
+from specrun.transforms.aggregate import group_sum
 from specrun.transforms.base import (
     TRANSFORMS,
     TransformContext,
@@ -201,7 +202,7 @@ def _read_exports(
             f"summed {repeated['len'].sum()} export rows sharing {repeated.height} "
             f"({', '.join(labels)}) combinations"
         )
-    exports = exports.group_by([_E, _T, _P]).agg(pl.col(_X).sum()).sort([_T, _P, _E])
+    exports = group_sum(exports, [_E, _T, _P], _X).sort([_T, _P, _E])
     return exports, notes
 
 
@@ -277,7 +278,8 @@ def apply_sophistication(
     exports, notes = _read_exports(options, ctx, frame)
     keys = [ctx.entity, ctx.time]
 
-    totals = exports.group_by([_E, _T]).agg(pl.col(_X).sum().alias("__total"))
+    # Sums go through group_sum and joins keep the left order, so reruns are byte-identical.
+    totals = group_sum(exports, [_E, _T], _X).rename({_X: "__total"})
     empty = totals.filter(pl.col("__total") <= 0)
     if empty.height:
         message = (
@@ -288,7 +290,9 @@ def apply_sophistication(
             raise SpecError(f"sophistication: {message}", code="data")
         notes.append(f"left out {message}")
     shares = (
-        exports.join(totals.filter(pl.col("__total") > 0), on=[_E, _T], how="inner")
+        exports.join(
+            totals.filter(pl.col("__total") > 0), on=[_E, _T], how="inner", maintain_order="left"
+        )
         .with_columns((pl.col(_X) / pl.col("__total")).alias("__share"))
         .select(_E, _T, _P, "__share")
         # Zero exports weigh nothing; dropping them keeps a product nobody exports from 0 / 0.
@@ -296,7 +300,11 @@ def apply_sophistication(
     )
 
     income = _real_income(frame, options, ctx)
-    exporters = shares.select(_E, _T).unique().join(income, on=[_E, _T], how="left")
+    exporters = (
+        shares.select(_E, _T)
+        .unique(maintain_order=True)
+        .join(income, on=[_E, _T], how="left", maintain_order="left")
+    )
     without_income = exporters.filter(pl.col(options.income).is_null())
     if without_income.height:
         what = f"'{options.income}'" + (f" or '{options.deflator}'" if options.deflator else "")
@@ -312,19 +320,33 @@ def apply_sophistication(
             )
         notes.append(f"left out of PRODY {message}")
     weighted = shares.join(
-        exporters.drop_nulls(options.income), on=[_E, _T], how="inner"
-    ).with_columns((pl.col("__share") / pl.col("__share").sum().over([_T, _P])).alias("__rca"))
+        exporters.drop_nulls(options.income), on=[_E, _T], how="inner", maintain_order="left"
+    )
+    column_sums = group_sum(weighted, [_T, _P], "__share").rename({"__share": "__share_sum"})
+    weighted = weighted.join(
+        column_sums, on=[_T, _P], how="left", maintain_order="left"
+    ).with_columns((pl.col("__share") / pl.col("__share_sum")).alias("__rca"))
     prody = (
-        weighted.group_by([_P, _T])
-        .agg((pl.col("__rca") * pl.col(options.income)).sum().alias("prody"))
+        group_sum(
+            weighted.with_columns((pl.col("__rca") * pl.col(options.income)).alias("prody")),
+            [_P, _T],
+            "prody",
+        )
+        .select(_P, _T, "prody")
         .sort([_T, _P])
     )
     if options.per == "pooled":
-        prody = prody.group_by(_P).agg(pl.col("prody").mean()).sort(_P)
+        counts = prody.group_by(_P, maintain_order=True).len()
+        prody = (
+            group_sum(prody, [_P], "prody")
+            .join(counts, on=_P, maintain_order="left")
+            .select(_P, (pl.col("prody") / pl.col("len")).alias("prody"))
+            .sort(_P)
+        )
     prody = prody.with_columns(pl.col("prody") * options.scale)
 
     join_on = [_P, _T] if options.per == "year" else [_P]
-    priced = shares.join(prody, on=join_on, how="left")
+    priced = shares.join(prody, on=join_on, how="left", maintain_order="left")
     # Only possible with missing: skip, when every exporter of a product lacks income.
     unpriced = priced.filter(pl.col("prody").is_null())
     if unpriced.height:
@@ -333,11 +355,11 @@ def apply_sophistication(
             f"(no exporter with income), so {options.output} is null for "
             f"{_describe(unpriced, [_E, _T], keys)}"
         )
-    expy = priced.group_by([_E, _T]).agg(
-        pl.when(pl.col("prody").is_null().any())
-        .then(None)
-        .otherwise((pl.col("__share") * pl.col("prody")).sum())
-        .alias("__expy")
+    # a product without PRODY makes its exporters' EXPY null (group_sum propagates nulls)
+    expy = group_sum(
+        priced.with_columns((pl.col("__share") * pl.col("prody")).alias("__expy")),
+        [_E, _T],
+        "__expy",
     )
     if options.log:
         expy = expy.with_columns(pl.col("__expy").log())
