@@ -35,6 +35,8 @@ variants:
     no_gm: {sample: {exclude: {firm: [1]}}}
     pooled: {estimator: ols, effects: null}
     trimmed: {winsorize: {vars: [inv, value], limits: [0.05, 0.95]}}
+  by_half:
+    late: {sample: late}
 tables:
   t: {kind: regression, columns: [by_half, fe.late]}
 outputs: {formats: [markdown]}
@@ -91,4 +93,27 @@ def test_unknown_group_value_table_reference_is_an_error(tmp_path: Path):
     with pytest.raises(
         SpecErrors, match=r"needs model\(s\) not fitted in this run: by_half\.maybe"
     ):
+        run_file(tmp_path / "spec.yaml", tmp_path / "out")
+
+
+def test_a_variant_of_a_family_is_a_family(results):
+    assert results.families["by_half.late"] == ("by_half.late.true", "by_half.late.false")
+    assert results.models["by_half.late.true"].nobs == 75  # 5 firms, 1940-1954
+
+
+def test_a_variant_named_like_a_group_value_is_an_error(tmp_path: Path):
+    grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+transforms:
+  - derive: {half: "firm <= 5"}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], over: half}
+variants:
+  fe:
+    'true': {sample: {time: [1940, null]}}
+""",
+    )
+    with pytest.raises(SpecErrors, match=r"two models are named 'fe\.true'"):
         run_file(tmp_path / "spec.yaml", tmp_path / "out")

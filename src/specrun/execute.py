@@ -207,9 +207,21 @@ class Executor:
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
                 self.fit_one(member, model, part, kind)
+            self.claim(model.name, model)
             self.families[model.name] = tuple(members)
         else:
             self.fit_one(model.name, model, frame, kind)
+
+    def claim(self, name: str, model: ResolvedModel) -> None:
+        """Reserve a result or family name; two with one name would make tables ambiguous."""
+        if name in self.models or name in self.families:
+            clash = SpecError(
+                f"two models are named '{name}' (a variant, a part or an over: value gives the "
+                "same name): rename the variant",
+                code="reference",
+                path=f"models.{model.name}",
+            )
+            raise SpecErrors([_located(self.spec, clash, model.path)])
 
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
         panel = self.spec.data.panel
@@ -255,6 +267,7 @@ class Executor:
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
         for part, result in fitted.items():
             full = f"{name}.{part}" if part else name
+            self.claim(full, model)
             self.models[full] = result
             self.warnings.extend(f"model '{full}': {w}" for w in result.extra.get("warnings", ()))
 

@@ -20,7 +20,8 @@ from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, SpecDocument
 from specrun.spec.models import ModelBase
 
-NOT_INHERITED = ("extends", "over", "label")
+NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
+NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
 VARIANT_ONLY = ("transforms", "winsorize")
 
 
@@ -208,7 +209,7 @@ class ModelResolver(Diagnostics):
                     except ValidationError as exc:
                         self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, path)
                         continue
-                body = {k: v for k, v in merged[base][0].items() if k not in NOT_INHERITED}
+                body = {k: v for k, v in merged[base][0].items() if k not in NOT_OVERLAID}
                 origins = {k: merged[base][1][k] for k in body}
                 for key, value in changes.items():
                     if value is None:
