@@ -151,3 +151,21 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path: Path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the output folder should be")
     assert main(["run", str(GRUNFELD), "--out", str(blocker)]) == 2
+
+
+def test_text_in_a_numeric_variable_names_the_cell(tmp_path: Path, capsys):
+    data = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    data = [
+        ",".join(["3", "1940", "n.a.", *r.split(",")[3:]]) if r.startswith("3,1940,") else r
+        for r in data
+    ]
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "models:\n  fe: {estimator: panel_fe, y: inv, x: [value]}\n"
+    )
+    (tmp_path / "grunfeld.csv").write_text("\n".join(data) + "\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
+    assert (
+        f"{spec}:7:7: models.fe: variable 'inv' of model 'fe' is String, not numeric; "
+        "first non-number 'n.a.' at 3 1940 (list missing-value codes under the source's "
+        "null_values)"
+    ) in capsys.readouterr().err.replace("\n", "")

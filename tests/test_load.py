@@ -86,3 +86,9 @@ def test_any_text_loads_or_raises_spec_errors(text):
         assert all(e.file == "x.yaml" for e in exc.errors)
     else:
         assert isinstance(doc.data, dict)
+
+
+def test_only_true_and_false_are_booleans():
+    # YAML 1.1 would read the country code NO (and yes/no/on/off) as a boolean.
+    doc = load_text("exclude: [NO, SE, no, yes, on, off, true, False]\n", "x.yaml")
+    assert doc.data["exclude"] == ["NO", "SE", "no", "yes", "on", "off", True, False]

@@ -212,6 +212,34 @@ class Executor:
         else:
             self.fit_one(model.name, model, frame, kind)
 
+    def check_numeric(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """Model variables must be numbers (or booleans): a text column names its first
+        non-number, usually a missing-value code the source should declare."""
+        panel = self.spec.data.panel
+        for variable in variables:
+            dtype = frame.schema[variable]
+            if dtype.is_numeric() or dtype == pl.Boolean:
+                continue
+            values = frame[variable].cast(pl.String, strict=False)
+            bad = frame.filter(
+                values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
+            )
+            example = (
+                f"; first non-number {bad[variable][0]!r} at {bad[panel.entity][0]} "
+                f"{bad[panel.time][0]}"
+                if bad.height
+                else ""
+            )
+            error = SpecError(
+                f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
+                code="data",
+                path=f"models.{model.name}",
+                hint="list missing-value codes under the source's null_values",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)])
+
     def claim(self, name: str, model: ResolvedModel) -> None:
         """Reserve a result or family name; two with one name would make tables ambiguous."""
         if name in self.models or name in self.families:
@@ -228,6 +256,7 @@ class Executor:
         variables = model_variables(model.spec)
         self.used_columns.update(variables)
         total = frame.height
+        self.check_numeric(name, model, frame, variables)
         if kind.complete_cases:
             complete = pl.all_horizontal(
                 [

@@ -7,6 +7,7 @@ hand so that duplicate keys can be refused with both positions, and so that ever
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,21 @@ def format_path(path: PathKey) -> str:
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2's booleans: only true/false are booleans, so country codes and
+    answers such as NO, no, on, off, yes stay strings (YAML 1.1 would read NO as false)."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _mark(node: yaml.Node) -> Position:
@@ -82,7 +98,7 @@ def _mark(node: yaml.Node) -> Position:
 
 
 class _Builder:
-    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, file: str, loader: SpecLoader) -> None:
         self.file = file
         self.loader = loader
         self.values: dict[PathKey, Position] = {}
@@ -154,7 +170,7 @@ def load_text(text: str, file: str = "<string>") -> SpecDocument:
     tabs = _tab_errors(text, file)
     if tabs:
         raise SpecErrors(tabs)
-    loader = yaml.SafeLoader(text)
+    loader = SpecLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

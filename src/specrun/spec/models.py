@@ -58,7 +58,9 @@ class SourceSpec(StrictModel):
     columns: list[str] | None = Field(
         None, description="Column names for a headerless whitespace-separated text file."
     )
-    sheet: str | int | None = Field(None, description="Excel sheet name or index.")
+    sheet: str | Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Excel sheet: its name, or its number counting from 1."
+    )
     index: GeneratedIndex | None = Field(
         None, description="Create entity and period columns for an entity-major file."
     )
