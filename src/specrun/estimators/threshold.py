@@ -91,14 +91,17 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def regime_label(coef: ThresholdCoefficient, q: str) -> str:
+def regime_label(coef: ThresholdCoefficient, q: str, *, strict: bool) -> str:
+    """``Dige·I(STR≤0.532)``; with Hansen's strict split (q < γ) the bounds read < and ≥."""
+    below, above = ("<", "≥") if strict else ("≤", ">")
     if coef.lower is None and coef.upper is None:
         return coef.variable
     if coef.lower is None:
-        return f"{coef.variable}·I({q}≤{_fmt(coef.upper)})"
+        return f"{coef.variable}·I({q}{below}{_fmt(coef.upper)})"
     if coef.upper is None:
-        return f"{coef.variable}·I({q}>{_fmt(coef.lower)})"
-    return f"{coef.variable}·I({_fmt(coef.lower)}<{q}≤{_fmt(coef.upper)})"
+        return f"{coef.variable}·I({q}{above}{_fmt(coef.lower)})"
+    lower = "≤" if strict else "<"
+    return f"{coef.variable}·I({_fmt(coef.lower)}{lower}{q}{below}{_fmt(coef.upper)})"
 
 
 def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
@@ -175,7 +178,7 @@ def fit_panel_threshold(
     for coef in model.regime_coefficients:
         name = f"{coef.variable}_r{(coef.regime or 0) + 1}"
         coefficients[name] = _coefficient(coef, spec.se, df)
-        labels[name] = regime_label(coef, spec.q)
+        labels[name] = regime_label(coef, spec.q, strict=spec.convention == "hansen1999")
     for coef in model.control_coefficients:
         coefficients[coef.variable] = _coefficient(coef, spec.se, df)
     stats = {
