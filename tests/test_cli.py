@@ -169,3 +169,15 @@ def test_text_in_a_numeric_variable_names_the_cell(tmp_path: Path, capsys):
         "first non-number 'n.a.' at 3 1940 (list missing-value codes under the source's "
         "null_values)"
     ) in capsys.readouterr().err.replace("\n", "")
+
+
+def test_derive_refuses_nan_and_infinity(tmp_path: Path, capsys):
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n  - derive: {big: exp(inv)}\n"
+        + "models:\n  fe: {estimator: panel_fe, y: big, x: [value]}\n",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.replace("\n", "")
+    assert f"{spec}:7:13: transforms[0].derive: derive big: 'exp(inv)' is NaN or infinite" in err

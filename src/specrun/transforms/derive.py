@@ -7,6 +7,7 @@ import polars as pl
 from pydantic import ConfigDict, RootModel
 
 from specrun.data.expr import compile_expression, referenced_columns
+from specrun.errors import SpecError
 from specrun.transforms.base import TRANSFORMS, TransformContext, TransformKind, TransformOutput
 
 
@@ -27,6 +28,17 @@ def apply_derive(
 ) -> TransformOutput:
     for output, text in options.root.items():
         frame = frame.with_columns(compile_expression(text, frame.schema).alias(output))
+        column = frame[output]
+        if column.dtype.is_float():
+            bad = frame.filter(column.is_nan() | column.is_infinite())
+            if bad.height:
+                where = f"{bad[ctx.entity][0]} {bad[ctx.time][0]}"
+                raise SpecError(
+                    f"derive {output}: '{text}' is NaN or infinite in {bad.height} rows "
+                    f"(first: {where})",
+                    code="data",
+                    hint="guard the expression (if_else) or filter those rows with a where step",
+                )
     return TransformOutput(frame)
 
 
