@@ -58,8 +58,23 @@ def run_file(
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
     )
-    write_outputs(folder, files)
+    try:
+        write_outputs(folder, files)
+    except SpecError as exc:
+        if out is None:  # the spec's outputs.dir: a problem of the spec
+            raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
+        raise SpecError(exc.message, code="usage", path="--out") from None
     return Run(spec, plan, output, files, folder)
+
+
+def _outputs_position(spec: Spec) -> dict[str, object]:
+    pos = spec.document.position(("outputs", "dir"))
+    return {
+        "file": spec.document.file,
+        "line": pos.line if pos else None,
+        "col": pos.col if pos else None,
+        "path": "outputs.dir",
+    }
 
 
 __all__ = ["Run", "plan_file", "run_file", "validate_file"]

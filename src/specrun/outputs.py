@@ -1,7 +1,8 @@
 """Write a run's outputs: tables in every format, tables.tex, figures, results/manifest JSON.
 
-Everything is rendered in memory first and each file is then written to a temporary name and
-renamed over its target, so a run that fails leaves the previous outputs as they were.
+Everything is rendered in memory first; then every file is written under a temporary name and,
+only once all of them are written, each is renamed over its target. A run that fails leaves the
+previous outputs as they were.
 """
 
 from __future__ import annotations
@@ -41,16 +42,22 @@ class OutputFile:
     content: bytes
 
 
-def atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _staged(folder: Path, files: list[OutputFile]) -> list[tuple[Path, Path]]:
+    """Write every file under a temporary name beside its target; (temporary, target) pairs."""
+    staged: list[tuple[Path, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(temp, path)
+        for item in files:
+            target = folder / item.relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((Path(temp), target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(item.content)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
         raise
+    return staged
 
 
 def _json(value: Any) -> bytes:
@@ -136,10 +143,12 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
 
 
 def write_outputs(folder: Path, files: list[OutputFile]) -> None:
-    for item in files:
-        try:
-            atomic_write(folder / item.relative, item.content)
-        except OSError as exc:
-            raise SpecError(
-                f"cannot write '{folder / item.relative}': {exc.strerror or exc}", code="usage"
-            ) from None
+    """Stage every file first (a full disk or a bad folder fails before anything is replaced),
+    then rename each over its target, which is atomic per file."""
+    try:
+        staged = _staged(folder, files)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise SpecError(f"cannot write to '{where}': {exc.strerror or exc}", code="data") from None
+    for temp, target in staged:
+        os.replace(temp, target)
