@@ -160,3 +160,19 @@ def test_missing_data_file_and_column(tmp_path: Path):
     assert errors_of(path) == [
         f"4:15: data.sources.g.path: data file '{tmp_path / 'grunfeld.csv'}' not found"
     ]
+
+
+def test_table_statistics_and_model_kinds_are_checked(write):
+    assert errors_of(
+        write("""\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value]}
+tables:
+  t: {kind: regression, columns: [fe], stats: [nobs, r2_ajd]}
+  d: {kind: descriptive, model: fe}
+""")
+    ) == [
+        "9:47: tables.t.stats: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); a dotted "
+        "name such as indirect.sobel_z reads a model's extra results",
+        "10:33: tables.d.model: a descriptive table reads descriptive models; 'fe' is panel_fe",
+    ]

@@ -31,6 +31,7 @@ class FigureKind(Generic[F]):
     spec: type[F]
     draw: Callable[[F, ResultSet, TableContext], Figure]
     models: Callable[[F], list[str]]
+    reads: tuple[str, ...] = ()  # estimators whose results it can draw; empty: any
 
 
 FIGURES: Registry[FigureKind[Any]] = Registry("figure kind")

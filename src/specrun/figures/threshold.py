@@ -61,5 +61,11 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
 
 
 FIGURES.register("threshold_lr")(
-    FigureKind("threshold_lr", ThresholdLrSpec, draw_threshold_lr, lambda s: [s.model])
+    FigureKind(
+        "threshold_lr",
+        ThresholdLrSpec,
+        draw_threshold_lr,
+        lambda s: [s.model],
+        reads=("panel_threshold",),
+    )
 )

@@ -228,9 +228,21 @@ class ReferenceChecks(Diagnostics):
                         from specrun.tables.kinds import TABLES as registry
                     else:
                         from specrun.figures import FIGURES as registry
-                used = registry.get(item.kind).models(item)
-                for ref in used:
+                kind = registry.get(item.kind)
+                for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
+                    if (
+                        ref in models
+                        and kind.reads
+                        and models[ref].spec.estimator not in kind.reads
+                    ):
+                        self.error(
+                            f"a {item.kind} {section[:-1]} reads {' or '.join(kind.reads)} "
+                            f"models; '{ref}' is {models[ref].spec.estimator}",
+                            self._ref_path(section, name, ref),
+                            code="reference",
+                        )
+                        continue
                     if ref in known or ref in children or prefix in families:
                         continue
                     self.error(

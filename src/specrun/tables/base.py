@@ -40,6 +40,7 @@ class TableKind(Generic[T]):
     spec: type[T]
     build: Callable[[T, ResultSet, TableContext], Table]
     models: Callable[[T], list[str]]  # model (or family) names the table reads
+    reads: tuple[str, ...] = ()  # estimators whose results it can print; empty: any
 
 
 TABLES: Registry[TableKind[Any]] = Registry("table kind")

@@ -70,5 +70,11 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
 
 
 TABLES.register("descriptive")(
-    TableKind("descriptive", DescriptiveTableSpec, build_descriptive, lambda s: [s.model])
+    TableKind(
+        "descriptive",
+        DescriptiveTableSpec,
+        build_descriptive,
+        lambda s: [s.model],
+        reads=("descriptive",),
+    )
 )

@@ -114,5 +114,7 @@ def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableCont
 
 
 TABLES.register("mediation")(
-    TableKind("mediation", MediationTableSpec, build_mediation, lambda s: [s.model])
+    TableKind(
+        "mediation", MediationTableSpec, build_mediation, lambda s: [s.model], reads=("mediation",)
+    )
 )

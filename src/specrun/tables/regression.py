@@ -10,9 +10,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
@@ -39,6 +39,20 @@ STAT_LABELS = {
     "threshold_1": "Threshold γ̂₁",
     "threshold_2": "Threshold γ̂₂",
     "threshold_3": "Threshold γ̂₃",
+}
+# What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
+KNOWN_STATS = {
+    *STAT_LABELS,
+    "ssr",
+    "df_resid",
+    "n_periods",
+    "nobs_transformed",
+    "ar1_z",
+    "ar2_z",
+    "hansen",
+    "hansen_df",
+    "sargan",
+    "sargan_df",
 }
 INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
 
@@ -98,6 +112,19 @@ class RegressionTableSpec(TableBase):
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
+
+    @field_validator("stats")
+    @classmethod
+    def _known_stats(cls, stats: list[str]) -> list[str]:
+        for stat in stats:
+            if stat not in KNOWN_STATS and "." not in stat:
+                hint = did_you_mean(stat, KNOWN_STATS)
+                raise ValueError(
+                    f"unknown statistic '{stat}'"
+                    + (f" ({hint})" if hint else "")
+                    + "; a dotted name such as indirect.sobel_z reads a model's extra results"
+                )
+        return stats
 
     @model_validator(mode="after")
     def _columns_or_panels(self) -> RegressionTableSpec:
