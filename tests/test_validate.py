@@ -175,4 +175,6 @@ tables:
         "9:47: tables.t.stats: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); a dotted "
         "name such as indirect.sobel_z reads a model's extra results",
         "10:33: tables.d.model: a descriptive table reads descriptive models; 'fe' is panel_fe",
+        "11:64: tables.c.indicators.Controls[0]: unknown variable 'capitol' (did you mean "
+        "'capital'?)",
     ]

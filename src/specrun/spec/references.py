@@ -213,7 +213,9 @@ class ReferenceChecks(Diagnostics):
                 return path, node
         return model.path, None
 
-    def check_outputs_refs(self, models: dict[str, ResolvedModel]) -> None:
+    def check_outputs_refs(
+        self, models: dict[str, ResolvedModel], columns: list[str], groups: dict[str, Any]
+    ) -> None:
         raw_models = self.doc.data.get("models")
         known = set(models) | (set(raw_models) if isinstance(raw_models, dict) else set())
         families = {n for n, m in models.items() if m.spec.over}
@@ -229,6 +231,23 @@ class ReferenceChecks(Diagnostics):
                     else:
                         from specrun.figures import FIGURES as registry
                 kind = registry.get(item.kind)
+                for label, names in (getattr(item, "indicators", None) or {}).items():
+                    for i, var in enumerate(names):
+                        if var.startswith("$"):
+                            if var[1:] not in groups:
+                                self.error(
+                                    f"unknown group '{var}'",
+                                    (section, name, "indicators", label, i),
+                                    code="reference",
+                                    hint=did_you_mean(var[1:], groups),
+                                )
+                        elif columns and var not in columns:
+                            self.error(
+                                f"unknown variable '{var}'",
+                                (section, name, "indicators", label, i),
+                                code="reference",
+                                hint=did_you_mean(var, columns),
+                            )
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if (
