@@ -170,6 +170,7 @@ models:
 tables:
   t: {kind: regression, columns: [fe], stats: [nobs, r2_ajd]}
   d: {kind: descriptive, model: fe}
+  c: {kind: regression, columns: [fe], indicators: {Controls: [capitol]}}
 """)
     ) == [
         "9:47: tables.t.stats: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); a dotted "
