@@ -23,7 +23,7 @@ models:
   fe_plain: {extends: fe, x: [value]}
   fe_value: {extends: fe, y: value, x: [capital]}
   fe_value2: {extends: fe, y: value, x: [capital, inv]}
-  ols: {estimator: ols, y: inv, x: [value, capital]}
+  ols: {estimator: ols, y: inv, x: [value, capital], label: Pooled}
 tables:
   stacked:
     kind: regression
@@ -80,3 +80,8 @@ def test_panels_with_different_column_counts_are_an_error(tmp_path: Path):
     )
     with pytest.raises(SpecErrors, match="every panel needs as many columns as the first: 2, 1"):
         run_file(tmp_path / "spec.yaml", tmp_path / "out")
+
+
+def test_model_labels_head_their_columns(tables):
+    header = [[c.text for c in row.cells] for row in tables["patterns"].header]
+    assert header[-1] == ["Pooled", ""]

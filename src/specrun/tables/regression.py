@@ -255,11 +255,12 @@ def _header(
             HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
         )
     column_labels = spec.column_labels
-    if column_labels is None and any(
-        "." in name and name.split(".")[0] in results.families for name in names
-    ):
+    members = [name.rsplit(".", 1)[0] in results.families for name in names]
+    if column_labels is None and (any(members) or any(m.label for m in models)):
+        # a model's own label, else a family member's value (East, Central, …)
         column_labels = [
-            m.label or name.split(".", 1)[-1] for name, m in zip(names, models, strict=True)
+            m.label or (name.rsplit(".", 1)[-1] if member else "")
+            for name, m, member in zip(names, models, members, strict=True)
         ]
     if column_labels is not None:
         if len(column_labels) != n:
