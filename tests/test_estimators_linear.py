@@ -186,3 +186,13 @@ def test_robust_fe_equals_hc1_on_the_dummy_regression(grunfeld):
     hc1 = sm.OLS(pdf.inv, design).fit(cov_type="HC1").bse[["value", "capital"]].to_numpy()
     result = fe(grunfeld, ["entity"], "robust")
     np.testing.assert_allclose(pair(result, "std_error"), hc1, rtol=1e-10)
+
+
+def test_few_clusters_warn(grunfeld):
+    five_firms = grunfeld.filter(pl.col("firm") <= 5)
+    result = fe(five_firms, ["entity"], {"cluster": "entity"})
+    assert result.extra["warnings"] == [
+        "only 5 clusters: clustered standard errors are unreliable with fewer than about 10 "
+        "(Cameron and Miller 2015)"
+    ]
+    assert "warnings" not in fe(grunfeld, ["entity"], {"cluster": "entity"}).extra

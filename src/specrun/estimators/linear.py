@@ -27,6 +27,7 @@ from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
+FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
 
 
 class OlsSpec(ModelBase):
@@ -201,6 +202,12 @@ def fit_linear(
                 for d in spec.se.cluster or []
             )
         )
+    warnings = []
+    if stats.get("n_clusters", FEW_CLUSTERS) < FEW_CLUSTERS:
+        warnings.append(
+            f"only {int(stats['n_clusters'])} clusters: clustered standard errors are unreliable "
+            f"with fewer than about {FEW_CLUSTERS} (Cameron and Miller 2015)"
+        )
     result = ModelResult(
         name=ctx.name,
         estimator=spec.estimator,
@@ -208,6 +215,7 @@ def fit_linear(
         nobs=n,
         coefficients=_coefficients(names, beta, cov),
         stats=stats,
+        extra={"warnings": warnings} if warnings else {},
         regressors=tuple(spec.x),
         effects=effects,
         se_type=spec.se.describe(),
