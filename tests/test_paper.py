@@ -129,3 +129,10 @@ def test_rerun_is_byte_identical(out: Path, tmp_path: Path):
         assert main(["run", spec, "--out", str(tmp_path)]) == 0
         for name in ("analysis.csv", "results.json", "tables.tex"):
             assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_only_accepts_an_expanded_model_name(tmp_path: Path):
+    spec = str(PROJECT_ROOT / "specs" / "paper.yaml")
+    assert main(["run", spec, "--only", "by_region.East", "--out", str(tmp_path)]) == 0
+    fitted = json.loads((tmp_path / "results.json").read_text())["models"]
+    assert set(fitted) == {f"by_region.{r}" for r in ("East", "Central", "West", "Northeast")}

@@ -29,7 +29,8 @@ def plan_file(path: str | Path, only: Sequence[str] = ()) -> tuple[Spec, Plan]:
     plan = compile_spec(spec)
     if only:
         names = {n.name for n in plan.nodes if n.kind in ("fit", "table", "figure")}
-        unknown = [name for name in only if name not in names]
+        wanted = [_node_name(name, names) for name in only]
+        unknown = [name for name, node in zip(only, wanted, strict=True) if node is None]
         if unknown:
             raise SpecErrors(
                 [
@@ -41,8 +42,18 @@ def plan_file(path: str | Path, only: Sequence[str] = ()) -> tuple[Spec, Plan]:
                     for name in unknown
                 ]
             )
-        plan = plan.restricted(only)
+        plan = plan.restricted([w for w in wanted if w is not None])
     return spec, plan
+
+
+def _node_name(name: str, names: set[str]) -> str | None:
+    """A plan node's name, or the model an expanded name comes from (by_region.East,
+    mediation.total → by_region, mediation)."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in names:
+            return ".".join(parts[:end])
+    return None
 
 
 def run_file(

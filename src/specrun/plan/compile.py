@@ -63,11 +63,14 @@ def compile_spec(spec: Spec) -> Plan:
         add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
         loads.append(f"load:{name}")
     previous = f"load:{spec.data.panel.source}"
+    # which columns are entity and time, and the variables' labels, change what steps compute
+    panel_key = spec.data.panel.model_dump_json()
+    labels_key = json.dumps(spec.labels(), sort_keys=True)
     others = [n for n in loads if n != previous]
     for i, step in enumerate(spec.transforms):
         step_name = next(iter(type(step).model_fields))
         node_id = f"transform:{i}:{step_name}"
-        add(node_id, "transform", step_name, step, [previous, *others])
+        add(node_id, "transform", step_name, step, [previous, *others], extra=panel_key)
         previous = node_id
     panel_node = previous
     for name, model in spec.models.items():
@@ -77,7 +80,7 @@ def compile_spec(spec: Spec) -> Plan:
             "sample": spec.samples.get(sample) if isinstance(sample, str) else sample,
         }
         detail = model.spec.estimator + (f" over {model.spec.over}" if model.spec.over else "")
-        add(f"fit:{name}", "fit", name, payload, [panel_node], detail=detail)
+        add(f"fit:{name}", "fit", name, payload, [panel_node], extra=panel_key, detail=detail)
     from specrun.figures import FIGURES
     from specrun.tables.kinds import TABLES
 
@@ -89,7 +92,7 @@ def compile_spec(spec: Spec) -> Plan:
             used = registry.get(item.kind).models(item)
             # a table of transform artifacts (entropy weights) reads the transformed panel
             inputs = sorted({f"fit:{_model_of(ref, spec.models)}" for ref in used}) or [panel_node]
-            add(f"{kind}:{name}", kind, name, item, inputs, detail=item.kind)
+            add(f"{kind}:{name}", kind, name, item, inputs, extra=labels_key, detail=item.kind)
     tables = [n.id for n in nodes if n.kind == "table"]
     for fmt in spec.outputs.formats:
         add(f"render:{fmt}", "render", fmt, {"format": fmt}, tables)

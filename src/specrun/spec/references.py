@@ -107,11 +107,12 @@ class ReferenceChecks(Diagnostics):
         name = next(iter(type(step).model_fields))
         kind = TRANSFORMS.get(name)
         options = getattr(step, name)
+        made = columns + [c for c in kind.outputs(options) if c not in columns]
         try:
             needed = kind.inputs(options)
         except SpecError as exc:
             self.expression_error(exc, (*path, name))
-            return columns
+            return made  # its outputs still exist: no cascade of "unknown variable" errors
         for column in needed:
             if column not in columns:
                 self.error(
@@ -120,7 +121,7 @@ class ReferenceChecks(Diagnostics):
                     code="reference",
                     hint=did_you_mean(column, columns),
                 )
-        return columns + [c for c in kind.outputs(options) if c not in columns]
+        return made
 
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
         from specrun.data.expr import referenced_columns

@@ -113,6 +113,13 @@ class RegressionTableSpec(TableBase):
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
 
+    @field_validator("stars")
+    @classmethod
+    def _star_levels(cls, levels: list[float]) -> list[float]:
+        if any(not 0 < level < 1 for level in levels):
+            raise ValueError("star levels are p-values between 0 and 1")
+        return sorted(levels, reverse=True)
+
     @field_validator("stats")
     @classmethod
     def _known_stats(cls, stats: list[str]) -> list[str]:
