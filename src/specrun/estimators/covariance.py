@@ -39,7 +39,6 @@ class DegreesOfFreedom:
 class Covariance:
     matrix: np.ndarray
     df: int | None  # degrees of freedom of the t reference distribution (None: normal)
-    description: str
 
 
 def _meat(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -60,7 +59,7 @@ def covariance(
     n = dof.nobs
     if spec.type == "unadjusted":
         sigma2 = float(resid @ resid) / dof.resid
-        return Covariance(sigma2 * bread, dof.resid, "conventional")
+        return Covariance(sigma2 * bread, dof.resid)
     scores = x * resid[:, None]
     if spec.type == "robust":
         meat = scores.T @ scores
@@ -68,7 +67,7 @@ def covariance(
             factor = n / (n - dof.slopes)
         else:
             factor = n / dof.resid
-        return Covariance(factor * bread @ meat @ bread, dof.resid, "robust")
+        return Covariance(factor * bread @ meat @ bread, dof.resid)
     names = spec.cluster or []
     k_stata = dof.slopes + int(dof.has_constant) + dof.time_dummies
 
@@ -83,12 +82,10 @@ def covariance(
     counts = {d: int(np.unique(clusters[d]).size) for d in names}
     if len(names) == 1:
         g = counts[names[0]]
-        return Covariance(
-            factor(g) * sandwich(clusters[names[0]]), g - 1, f"clustered by {names[0]}"
-        )
+        return Covariance(factor(g) * sandwich(clusters[names[0]]), g - 1)
     _, entity_codes = np.unique(clusters["entity"], return_inverse=True)
     _, time_codes = np.unique(clusters["time"], return_inverse=True)
     cells = entity_codes * (time_codes.max() + 1) + time_codes
     raw = sandwich(clusters["entity"]) + sandwich(clusters["time"]) - sandwich(cells)
     g = min(counts.values())
-    return Covariance(factor(g) * raw, g - 1, "clustered by entity and time")
+    return Covariance(factor(g) * raw, g - 1)

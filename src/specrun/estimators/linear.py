@@ -114,7 +114,7 @@ def _linearmodels_cov(
     fitted = model.fit(**options)
     order = [n if n != CONSTANT else CONSTANT for n in names]
     matrix = fitted.cov.loc[order, order].to_numpy()
-    return Covariance(matrix, None, f"linearmodels {options.get('cov_type', 'unadjusted')}")
+    return Covariance(matrix, None)
 
 
 def fit_linear(

@@ -1,4 +1,4 @@
-"""Number formatting shared by every table kind: fixed decimals, stars, parentheses."""
+"""Number formatting shared by every table kind: fixed decimals, integers, stars, star notes."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ def number(value: float | None, digits: int) -> str:
 
 
 def integer(value: float | None) -> str:
+    """Rounded, with thousands separators (1,000); missing values print empty."""
     if value is None or not math.isfinite(value):
         return ""
-    return f"{round(value):,}".replace(",", ",")
+    return f"{round(value):,}"
 
 
 def stars(p_value: float | None, levels: Sequence[float]) -> str:

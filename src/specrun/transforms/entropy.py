@@ -47,7 +47,7 @@ from specrun.transforms.base import (
     TransformOptions,
     TransformOutput,
 )
-from specrun.transforms.panel import require_columns, require_numeric
+from specrun.transforms.panel import missing_policy, require_columns, require_numeric
 
 _DIRECTIONS: dict[str, Literal["+", "-"]] = {
     "+": "+",
@@ -219,13 +219,14 @@ def apply_entropy_index(
             + (f"; first {first}" if first else "")
             + ")"
         )
-        if options.missing == "error":
-            raise SpecError(
-                f"entropy_index: {message}",
-                code="data",
-                hint="fill them first or set missing: drop",
-            )
-        notes.append(f"{message}; left out of the weights, {options.output} is null there")
+        missing_policy(
+            options.missing,
+            "entropy_index",
+            message,
+            notes,
+            f"{message}; left out of the weights, {options.output} is null there",
+            hint="fill them first or set missing: drop",
+        )
 
     indexed = frame.with_row_index("__row")
     complete = indexed.filter(~incomplete)

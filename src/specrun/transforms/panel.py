@@ -53,6 +53,16 @@ def require_unique_keys(frame: pl.DataFrame, keys: Sequence[str], where: str) ->
         )
 
 
+def missing_policy(
+    policy: str, transform: str, message: str, notes: list[str], note: str, hint: str | None = None
+) -> None:
+    """The ``missing:`` option of a transform: ``error`` raises ``message``; any other policy
+    (``skip``, ``drop``) records ``note`` for manifest.json and lets the transform go on."""
+    if policy == "error":
+        raise SpecError(f"{transform}: {message}", code="data", hint=hint)
+    notes.append(note)
+
+
 def _validate_name_template(template: str) -> str:
     if "{var}" not in template:
         raise ValueError("the name template must contain '{var}'")

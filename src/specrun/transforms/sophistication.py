@@ -52,7 +52,12 @@ from specrun.transforms.base import (
     TransformOptions,
     TransformOutput,
 )
-from specrun.transforms.panel import require_columns, require_numeric, require_unique_keys
+from specrun.transforms.panel import (
+    missing_policy,
+    require_columns,
+    require_numeric,
+    require_unique_keys,
+)
 
 # Internal column names, chosen so they cannot clash with a user's.
 _E, _T, _P, _X = "__entity", "__time", "__product", "__exports"
@@ -185,13 +190,14 @@ def _read_exports(
             + (f" or '{options.va_share}'" if options.va_share else "")
             + f": {_describe(nulls, [_E, _T, _P], labels)}"
         )
-        if options.missing == "error":
-            raise SpecError(
-                f"sophistication: {message}",
-                code="data",
-                hint="set missing: skip to leave them out",
-            )
-        notes.append(f"left out {message}")
+        missing_policy(
+            options.missing,
+            "sophistication",
+            message,
+            notes,
+            f"left out {message}",
+            hint="set missing: skip to leave them out",
+        )
         exports = exports.filter(~pl.any_horizontal(pl.col(null_check).is_null()))
     if options.va_share:
         exports = exports.with_columns((pl.col(_X) * pl.col("__va")).alias(_X)).drop("__va")
@@ -286,9 +292,7 @@ def apply_sophistication(
             f"{empty.height} entity-years export nothing in total: "
             f"{_describe(empty, [_E, _T], keys)}"
         )
-        if options.missing == "error":
-            raise SpecError(f"sophistication: {message}", code="data")
-        notes.append(f"left out {message}")
+        missing_policy(options.missing, "sophistication", message, notes, f"left out {message}")
     shares = (
         exports.join(
             totals.filter(pl.col("__total") > 0), on=[_E, _T], how="inner", maintain_order="left"
@@ -312,13 +316,14 @@ def apply_sophistication(
             f"{without_income.height} exporter-years have no {what} in the panel: "
             f"{_describe(without_income.sort([_E, _T]), [_E, _T], keys)}"
         )
-        if options.missing == "error":
-            raise SpecError(
-                f"sophistication: {message}",
-                code="data",
-                hint="every exporter weighs in PRODY; set missing: skip to leave them out",
-            )
-        notes.append(f"left out of PRODY {message}")
+        missing_policy(
+            options.missing,
+            "sophistication",
+            message,
+            notes,
+            f"left out of PRODY {message}",
+            hint="every exporter weighs in PRODY; set missing: skip to leave them out",
+        )
     weighted = shares.join(
         exporters.drop_nulls(options.income), on=[_E, _T], how="inner", maintain_order="left"
     )
@@ -373,13 +378,14 @@ def apply_sophistication(
             f"{unmatched.height} panel rows have no exports in source '{options.source}': "
             f"{_describe(unmatched, keys, keys)}"
         )
-        if options.missing == "error":
-            raise SpecError(
-                f"sophistication: {message}",
-                code="data",
-                hint="set missing: skip to give them a null EXPY",
-            )
-        notes.append(f"{options.output} is null for {message}")
+        missing_policy(
+            options.missing,
+            "sophistication",
+            message,
+            notes,
+            f"{options.output} is null for {message}",
+            hint="set missing: skip to give them a null EXPY",
+        )
     result = joined.with_columns(pl.col("__expy").alias(options.output)).drop("__expy")
     artifact = prody.rename(
         {_P: options.product} | ({_T: ctx.time} if options.per == "year" else {})
