@@ -578,7 +578,11 @@ PROPERTY_FRAME = pl.DataFrame(PROPERTY_COLUMNS)
 
 _numbers = st.one_of(
     st.integers(min_value=0, max_value=20),
-    st.floats(min_value=0.0, max_value=1e3, allow_nan=False, allow_infinity=False),
+    # polars' kernels flush subnormal floats to zero (x / 5e-324 is NaN at x = 0, not 0 as in
+    # numpy); no spec writes such a literal, so the reference comparison keeps to normal floats
+    st.floats(
+        min_value=0.0, max_value=1e3, allow_nan=False, allow_infinity=False, allow_subnormal=False
+    ),
 )
 _arithmetic_leaves = st.one_of(
     _numbers.map(NumberLiteral),
