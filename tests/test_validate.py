@@ -93,7 +93,7 @@ tables:
         "10:18: models.fe3.extends: extends unknown model 'fee' (did you mean 'fe'?)",
         "11:37: models.fe4.x[0]: unknown group '$ctrls' (did you mean 'ctrl'?)",
         "11:46: models.fe4.wieght: unknown key 'wieght' (valid keys: estimator, label, sample, "
-        "over, y, x, se)",
+        "over, center, y, x, se)",
         "17:40: tables.t.columns[1]: unknown model 'fe5' (did you mean 'fe'?)",
         "18:13: tables.u.kind: unknown kind 'regresion' (did you mean 'regression'?)",
     ]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
+from specrun.data.design import Design, add_time_series, atoms, build_design
 from specrun.data.io import read_source
+from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import FitContext, model_variables
+from specrun.estimators.base import FitContext, model_terms, model_variables, unbuilt_variables
 from specrun.plan.nodes import Node, Plan
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.load import PathKey, format_path
@@ -180,6 +182,15 @@ class Executor:
         frame = self.panel_frame()
         for i, step in enumerate(model.transforms):
             frame = self.apply(frame, step, (*model.path, "transforms", i))
+        try:
+            # before the sample filter: L.x of a row in the sample may read a row outside it
+            terms = model_terms(model.spec, frame.columns)
+            frame = add_time_series(
+                frame, atoms(_flat(terms)), self.spec.data.panel.entity, self.spec.data.panel.time
+            )
+        except SpecError as exc:
+            error = SpecError(exc.message, code=exc.code, path=f"models.{model.name}")
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         sample = model.spec.sample
         path: PathKey = (*model.path, "sample")
         if isinstance(sample, str):
@@ -253,10 +264,14 @@ class Executor:
 
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
         panel = self.spec.data.panel
-        variables = model_variables(model.spec)
-        self.used_columns.update(variables)
+        self.used_columns.update(model_variables(model.spec))
+        terms = model_terms(model.spec, frame.columns)
+        built = atoms(_flat(terms))
+        others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
+        numeric = [c.column for c in built if not c.factor] + others
+        variables = list(dict.fromkeys([*numeric, *(c.column for c in built if c.factor)]))
         total = frame.height
-        self.check_numeric(name, model, frame, variables)
+        self.check_numeric(name, model, frame, numeric)
         if kind.complete_cases:
             complete = pl.all_horizontal(
                 [
@@ -283,10 +298,13 @@ class Executor:
                     )
                 ]
             )
-        ctx = FitContext(name, panel.entity, panel.time, self.progress)
         try:
-            columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
-            fitted = kind.fit(frame.select(columns), model.spec, ctx)
+            design = build_design(frame, terms, model.spec.center)
+            spec = _with_columns(model.spec, design)
+            ctx = FitContext(name, panel.entity, panel.time, self.progress, design.omittable)
+            built_columns = [c for cols in design.columns.values() for c in cols]
+            columns = list(dict.fromkeys([panel.entity, panel.time, *built_columns, *others]))
+            fitted = kind.fit(design.frame.select(columns), spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
@@ -295,6 +313,7 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
         for part, result in fitted.items():
+            result = _with_design(result, design)
             full = f"{name}.{part}" if part else name
             self.claim(full, model)
             self.models[full] = result
@@ -318,6 +337,39 @@ class Executor:
         except SpecError as exc:
             raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:
+    return [t for field_terms in terms.values() for t in field_terms]
+
+
+def _with_columns(spec: Any, design: Design) -> Any:
+    """The model spec with each term field holding the columns built for it, so that an
+    estimator reads plain column names (``x: [L.Dige, c.Dige#c.STR, 2.region, …]``)."""
+    update: dict[str, Any] = {}
+    for field_name, columns in design.columns.items():
+        value = getattr(spec, field_name)
+        if value is None:
+            continue
+        update[field_name] = columns[0] if isinstance(value, str) else list(columns)
+    return spec.model_copy(update=update)
+
+
+def _with_design(result: ModelResult, design: Design) -> ModelResult:
+    """Record what the design did: each coefficient's term parts (for labels), the factor
+    levels left out as bases, the levels omitted as collinear (Stata's o.), centred means."""
+    extra = dict(result.extra)
+    omitted = [
+        c for c in result.regressors if c in design.omittable and c not in result.coefficients
+    ]
+    if omitted:
+        extra["omitted"] = omitted
+    if design.bases:
+        extra["base_levels"] = dict(design.bases)
+    if design.centered:
+        extra["centered"] = dict(design.centered)
+    parts = {n: p for n, p in design.parts.items() if n in result.coefficients}
+    return replace(result, extra=extra, terms=parts)
 
 
 def _value_name(value: Any) -> str:

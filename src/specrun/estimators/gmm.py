@@ -22,10 +22,10 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, term_variable
 from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle, fit_gmm
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import ModelBase, StrictModel, TermList, VarName, strip_lag
+from specrun.spec.models import ModelBase, StrictModel, TermList, VarName
 
 Equation = Literal["both", "diff", "level"]
 
@@ -81,18 +81,18 @@ class GmmSpec(ModelBase):
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         refs: list[tuple[str, tuple[str | int, ...]]] = []
         if isinstance(self.gmm, dict):
-            refs += [(strip_lag(v), ("gmm", v)) for v in self.gmm]
+            refs += [(term_variable(v), ("gmm", v)) for v in self.gmm]
         else:
             refs += [
-                (strip_lag(v), ("gmm", i, "vars", j))
+                (term_variable(v), ("gmm", i, "vars", j))
                 for i, g in enumerate(self.gmm)
                 for j, v in enumerate(g.vars)
             ]
         for i, item in enumerate(self.iv):
             if isinstance(item, str):
-                refs.append((strip_lag(item), ("iv", i)))
+                refs.append((term_variable(item), ("iv", i)))
             else:
-                refs += [(strip_lag(v), ("iv", i, "vars", j)) for j, v in enumerate(item.vars)]
+                refs += [(term_variable(v), ("iv", i, "vars", j)) for j, v in enumerate(item.vars)]
         return refs
 
     def styles(self) -> tuple[list[GmmStyle], list[IvStyle]]:
@@ -185,7 +185,7 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
         coefficients=coefficients,
         stats={"n_groups": float(fit.n_groups), "n_instruments": float(fit.n_instruments)},
         extra=extra,
-        regressors=tuple(strip_lag(x) for x in spec.x),
+        regressors=tuple(term_variable(x) for x in spec.x),
         effects=("entity", "time") if spec.time_effects else ("entity",),
         se_type=se_type,
         se_convention="xtabond2",

@@ -22,6 +22,7 @@ from scipy import stats as sps
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
+from specrun.estimators.omit import collinear_columns
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -117,9 +118,29 @@ def _linearmodels_cov(
     return Covariance(matrix, None)
 
 
+def _without_collinear_levels(
+    frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext
+) -> OlsSpec | PanelFeSpec:
+    """Drop factor-level columns collinear with the effects or earlier columns (Stata's o.);
+    the executor records them as omitted."""
+    if not ctx.omittable:
+        return spec
+    x = frame.select(spec.x).to_numpy().astype(float)
+    effects = tuple(spec.effects) if isinstance(spec, PanelFeSpec) else ()
+    if effects:
+        index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
+        x = demean(x, index, entity="entity" in effects, time="time" in effects)
+    dropped = collinear_columns(x, spec.x, ctx.omittable, constant=not effects)
+    if not dropped:
+        return spec
+    return spec.model_copy(update={"x": [n for n in spec.x if n not in dropped]})
+
+
 def fit_linear(
     frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
+    regressors = tuple(spec.x)
+    spec = _without_collinear_levels(frame, spec, ctx)
     y = frame[spec.y].to_numpy().astype(float)
     x = frame.select(spec.x).to_numpy().astype(float)
     n = y.size
@@ -216,11 +237,12 @@ def fit_linear(
         coefficients=_coefficients(names, beta, cov),
         stats=stats,
         extra={"warnings": warnings} if warnings else {},
-        regressors=tuple(spec.x),
+        regressors=regressors,
         effects=effects,
         se_type=spec.se.describe(),
         se_convention=_convention(spec.se),
         label=spec.label,
+        covariance=cov.matrix,
     )
     return {"": result}
 

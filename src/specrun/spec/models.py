@@ -8,33 +8,39 @@ expand them (``$controls``) without knowing any estimator.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class VariableRef:
-    """Marks a field as naming panel variables (checked at validation, ``$group`` expanded).
+    """Marks a field as naming panel variables as model terms (``specrun.data.terms``):
+    checked at validation, ``$group`` expanded, built into columns before the estimator runs.
 
-    ``lag_prefix``: items may carry Stata's lag operator (``L.w``, ``L2.k``), which the
-    estimator applies within entity; validation checks the variable after the prefix.
+    ``single``: the field holds one term of one column (``y: D.Expy``, ``q: L.STR``), so no
+    factor, interaction or operator range. ``lags_only``: the estimator applies time-series
+    operators itself (the GMM kernels' ``L.w``), so only ``L.``/``L#.`` are allowed and the
+    executor leaves the items as written.
     """
 
-    def __init__(self, *, lag_prefix: bool = False) -> None:
-        self.lag_prefix = lag_prefix
+    def __init__(self, *, single: bool = False, lags_only: bool = False) -> None:
+        self.single = single
+        self.lags_only = lags_only
 
 
-VarName = Annotated[str, VariableRef()]
+VarName = Annotated[str, VariableRef(single=True)]
 VarList = Annotated[list[str], VariableRef()]
-TermList = Annotated[list[str], VariableRef(lag_prefix=True)]
+TermList = Annotated[list[str], VariableRef(lags_only=True)]
 
-_LAG_PREFIX = re.compile(r"^L\d*\.")
-
-
-def strip_lag(term: str) -> str:
-    """``L2.k`` → ``k``: the variable a lagged term reads."""
-    return _LAG_PREFIX.sub("", term.strip())
+TERM_DESCRIPTION = (
+    "Stata terms: a variable (Dige); time-series operators on the panel's time index, gaps "
+    "respected (L.Dige, L2.Dige, L(0/2).Dige, F.Dige, D.Dige, LD.Dige); factors (i.region, "
+    "ib3.region, ib(last).region, ibn.region); interactions with c./i. on each part "
+    "(c.Dige#c.STR, i.treat#c.post, i.region##c.Dige, c.L.Dige#c.STR); $group expands a "
+    "group and L.($controls) applies an operator to each member."
+)
+# An item of a term list, for the JSON Schema: letters, digits, _, dots, #, (), /, $, spaces
+TERM_PATTERN = r"^[\w.#()/$ ]+$"
 
 
 class StrictModel(BaseModel):
@@ -153,6 +159,11 @@ class ModelBase(StrictModel):
     sample: str | SampleSpec | None = Field(None, description="A named sample or an inline one.")
     over: str | None = Field(
         None, description="Fit one model per value of this column (named <model>.<value>)."
+    )
+    center: list[str] = Field(
+        default_factory=list,
+        description="Variables demeaned on the model's estimation sample wherever they enter "
+        "(main effects and interactions), so that main effects read as effects at the mean.",
     )
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:

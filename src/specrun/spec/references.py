@@ -10,10 +10,10 @@ from typing import Any
 
 from specrun.errors import SpecError, did_you_mean
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import variable_fields, variable_marks
+from specrun.estimators.base import check_mark, item_terms, variable_fields, variable_marks
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey
-from specrun.spec.models import DataSpec, SampleSpec, strip_lag
+from specrun.spec.models import DataSpec, SampleSpec, VariableRef
 from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
 
@@ -68,12 +68,7 @@ class ReferenceChecks(Diagnostics):
         for gname, members in groups.items():
             for i, member in enumerate(members):
                 if member not in columns:
-                    self.error(
-                        f"unknown variable '{member}'",
-                        ("groups", gname, i),
-                        code="reference",
-                        hint=did_you_mean(member, columns),
-                    )
+                    self.check_term(member, VariableRef(), ("groups", gname, i), columns)
         for sname, sample in self.sections.get("samples", {}).items():
             self.check_sample(sample, ("samples", sname), columns)
         samples = self.sections.get("samples", {})
@@ -89,18 +84,12 @@ class ReferenceChecks(Diagnostics):
                 if field_name not in origins or not isinstance(items, list):
                     continue
                 for i, item in enumerate(items):
-                    if isinstance(item, str) and not item.startswith("$") and item not in columns:
-                        where = (
-                            origins[field_name]
-                            if isinstance(value, str)
-                            else (*origins[field_name], i)
-                        )
-                        self.error(
-                            f"unknown variable '{item}'",
-                            where,
-                            code="reference",
-                            hint=did_you_mean(item, columns),
-                        )
+                    if not isinstance(item, str) or item.startswith("$") or item in columns:
+                        continue
+                    where = (
+                        origins[field_name] if isinstance(value, str) else (*origins[field_name], i)
+                    )
+                    self.check_term(item, variable_marks(spec_cls)[field_name], where, columns)
         return columns
 
     def check_step(self, step: Any, path: PathKey, columns: list[str]) -> list[str]:
@@ -155,20 +144,26 @@ class ReferenceChecks(Diagnostics):
     ) -> None:
         spec = model.spec
         origins_base = model.path
+        used: set[str] = set()
         for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
             for item in items:
-                name = strip_lag(item) if mark.lag_prefix else item
-                if name in columns or item not in raw:
-                    continue  # names that came from a group are checked under groups:
-                where = (*path, raw.index(item)) if isinstance(raw, list) else path
+                where, report = path, True
+                if isinstance(raw, list):
+                    report = item in raw  # a group's members are checked under groups:
+                    where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
+                found = self.check_term(item, mark, where, columns, report=report)
+                if not mark.lags_only:  # center: applies to the terms the executor builds
+                    used.update(found)
+        for i, name in enumerate(spec.center):
+            if name not in used:
                 self.error(
-                    f"unknown variable '{name}'",
-                    where,
+                    f"center: '{name}' is not a continuous variable of this model",
+                    (*self._raw_field(model, "center")[0], i),
                     code="reference",
-                    hint=did_you_mean(name, columns),
+                    hint=did_you_mean(name, used) if used else None,
                 )
         for name, relative in spec.variable_refs():
             if name not in columns:
@@ -196,6 +191,42 @@ class ReferenceChecks(Diagnostics):
                 code="reference",
                 hint=did_you_mean(spec.over, columns),
             )
+
+    def check_term(
+        self,
+        item: str,
+        mark: Any,
+        where: PathKey,
+        columns: list[str],
+        *,
+        report: bool = True,
+    ) -> set[str]:
+        """Parse one list item as a term and check its variables exist; returns the variables
+        it reads as continuous. Errors go to ``where`` (a group's members are checked, and
+        reported, under ``groups:`` unless the term itself is bad)."""
+        try:
+            terms = item_terms(item, columns)
+            check_mark(terms, mark, item)
+        except SpecError as exc:
+            hint = exc.hint
+            if exc.col and exc.col > 1:
+                hint = f"at character {exc.col}" + (f"; {hint}" if hint else "")
+            self.error(exc.message, where, code="term", hint=hint)
+            return set()
+        continuous: set[str] = set()
+        for term in terms:
+            for c in term.components:
+                if not c.factor:
+                    continuous.add(c.variable)
+                if c.variable not in columns and report:
+                    self.error(
+                        f"unknown variable '{c.variable}'"
+                        + (f" in term '{item}'" if item != c.variable else ""),
+                        where,
+                        code="reference",
+                        hint=did_you_mean(c.variable, columns),
+                    )
+        return continuous
 
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
@@ -280,3 +311,11 @@ class ReferenceChecks(Diagnostics):
             if isinstance(value, list) and ref in value:
                 return (section, name, key, value.index(ref))
         return (section, name)
+
+
+def _group_item(raw: list[Any]) -> int:
+    """The index of the first ``$group`` item of a raw list (where expanded members came from)."""
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and "$" in item:
+            return i
+    return 0

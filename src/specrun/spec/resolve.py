@@ -7,6 +7,7 @@ an error in an inherited key points at the line that wrote it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, SpecDocument
 from specrun.spec.models import ModelBase
 
+_GROUP_IN_TERM = re.compile(r"^(?P<pre>[^$]*)\(\$(?P<group>\w+)\)(?P<post>[^$]*)$")
 NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
 NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
 VARIANT_ONLY = ("transforms", "winsorize")
@@ -148,6 +150,21 @@ class ModelResolver(Diagnostics):
         out: list[Any] = []
         for i, item in enumerate(items):
             here = path if isinstance(value, str) else (*path, i)
+            inner = _GROUP_IN_TERM.match(item) if isinstance(item, str) else None
+            if inner is not None and inner.group("group") in groups:
+                # L.($controls): the operators apply to every member
+                members = groups[inner.group("group")]
+                out.extend(f"{inner.group('pre')}{m}{inner.group('post')}" for m in members)
+                continue
+            if inner is not None:
+                group = inner.group("group")
+                self.error(
+                    f"unknown group '${group}'",
+                    here,
+                    code="reference",
+                    hint=did_you_mean(group, groups),
+                )
+                continue
             if isinstance(item, str) and item.startswith("$"):
                 group = item[1:]
                 if group not in groups:

@@ -7,7 +7,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +18,7 @@ from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.terms import check_pattern, matches, term_label
 
 CONSTANT = "_cons"
 STAT_LABELS = {
@@ -85,15 +86,21 @@ class RegressionTableSpec(TableBase):
     )
     dependent_row: bool = True
     keep: list[str] | None = Field(
-        None, description="Only these coefficient rows (glob patterns: 'yr*')."
+        None,
+        description="Only these coefficient rows: names, terms (i.region: its level rows), "
+        "globs ('yr*') or regular expressions ('re:^L[0-9]*\\.').",
     )
     drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (glob patterns)."
+        default_factory=list, description="Coefficient rows left out (names, terms, globs, re:)."
     )
     order: list[str] | None = Field(
-        None, description="These rows first, in this order (glob patterns)."
+        None, description="These rows first, in this order (names, terms, globs, re:)."
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Row labels for this table, by name, term, glob or re: pattern; rows built "
+        "from terms are otherwise labelled from the variables' labels.",
+    )
     constant: bool = Field(True, description="Print the constant (_cons) row.")
     show: Literal["se", "t"] = "se"
     se_position: Literal["below", "beside"] = "below"
@@ -112,6 +119,20 @@ class RegressionTableSpec(TableBase):
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
+
+    @field_validator("keep", "drop", "order")
+    @classmethod
+    def _patterns(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            check_pattern(pattern)
+        return patterns
+
+    @field_validator("labels")
+    @classmethod
+    def _label_patterns(cls, labels: dict[str, str]) -> dict[str, str]:
+        for pattern in labels:
+            check_pattern(pattern)
+        return labels
 
     @field_validator("stars")
     @classmethod
@@ -161,10 +182,16 @@ def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[
 def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: ModelResult | None):
     if name in spec.labels:
         return spec.labels[name]
+    parts = model.terms.get(name) if model is not None else None
+    for pattern, text in spec.labels.items():
+        if matches(name, pattern, parts):
+            return text
     if name == CONSTANT:
         return "Constant"
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
+    if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):
+        return term_label(parts, ctx.labels)
     return ctx.labels.get(name, name)
 
 
@@ -182,24 +209,28 @@ def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _matches(name: str, patterns: list[str]) -> bool:
-    return any(fnmatchcase(name, p) for p in patterns)
+def _matches(name: str, patterns: list[str], parts: dict[str, Any]) -> bool:
+    return any(matches(name, p, parts.get(name)) for p in patterns)
 
 
 def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
     seen: list[str] = []
+    parts: dict[str, Any] = {}
     for model in models:
         for name in model.coefficients:
             if name not in seen:
                 seen.append(name)
+        parts.update(model.terms)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
     if spec.keep is not None:
-        rows = [n for n in rows if _matches(n, spec.keep)]
+        rows = [n for n in rows if _matches(n, spec.keep, parts)]
     else:
         rows = [n for n in rows if n not in hidden]
-    rows = [n for n in rows if not _matches(n, spec.drop) and (spec.constant or n != CONSTANT)]
+    rows = [
+        n for n in rows if not _matches(n, spec.drop, parts) and (spec.constant or n != CONSTANT)
+    ]
     if spec.order:
-        first = [n for pattern in spec.order for n in rows if fnmatchcase(n, pattern)]
+        first = [n for pattern in spec.order for n in rows if _matches(n, [pattern], parts)]
         first = list(dict.fromkeys(first))
         rows = first + [n for n in rows if n not in first]
     return rows
@@ -232,7 +263,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         header=tuple(header),
         blocks=tuple(blocks),
         n_columns=n,
-        notes=tuple(_notes(spec, [m for f in families for m in f])),
+        notes=tuple(_notes(spec, [m for f in families for m in f], ctx.labels)),
     )
 
 
@@ -351,7 +382,9 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
-def _notes(spec: RegressionTableSpec, models: list[ModelResult]) -> list[str]:
+def _notes(
+    spec: RegressionTableSpec, models: list[ModelResult], labels: Mapping[str, str]
+) -> list[str]:
     kinds = sorted({m.se_type for m in models if m.se_type})
     what = "Standard errors" if spec.show == "se" else f"{models[0].stat_name}-statistics"
     notes = []
@@ -360,6 +393,16 @@ def _notes(spec: RegressionTableSpec, models: list[ModelResult]) -> list[str]:
     elif spec.show == "t":
         notes.append(f"{what} in parentheses.")
     notes.append(fmt.star_note(spec.stars))
+    centered = sorted({v for m in models for v in m.extra.get("centered", {})})
+    if centered:
+        names = ", ".join(labels.get(v, v) for v in centered)
+        notes.append(
+            f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
+            "model's estimation sample, in main effects and interactions."
+        )
+    omitted = sorted({v for m in models for v in m.extra.get("omitted", [])})
+    if omitted:
+        notes.append(f"Omitted as collinear: {', '.join(omitted)}.")
     return [*notes, *spec.notes]
 
 
