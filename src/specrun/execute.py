@@ -273,9 +273,12 @@ class Executor:
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
         if kind.complete_cases:
+            factors = {c.column for c in built if c.factor}
             complete = pl.all_horizontal(
                 [
-                    pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
+                    pl.col(v).is_not_null()
+                    if v in factors  # factor levels may be text
+                    else pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
                     for v in variables
                 ]
             )
@@ -369,7 +372,7 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
     if design.centered:
         extra["centered"] = dict(design.centered)
     parts = {n: p for n, p in design.parts.items() if n in result.coefficients}
-    return replace(result, extra=extra, terms=parts)
+    return replace(result, extra=extra, terms=parts, distributions=design.distributions)
 
 
 def _value_name(value: Any) -> str:

@@ -32,7 +32,7 @@ from specrun.data.terms import Component, Term, term_names
 from specrun.errors import SpecError
 from specrun.results import TermPart
 
-__all__ = ["Design", "add_time_series", "atoms", "build_design"]
+__all__ = ["Design", "add_time_series", "atoms", "build_design", "percentiles"]
 
 
 def atoms(terms: Iterable[Term]) -> list[Component]:
@@ -106,6 +106,8 @@ class Design:
     parts: Mapping[str, tuple[TermPart, ...]]  # column → its components (for labels)
     bases: Mapping[str, str]  # factor variable → its omitted base level
     centered: Mapping[str, float] = field(default_factory=dict)  # column → sample mean removed
+    # column → its percentiles 0, 1, …, 100 on the sample, before centring (margins' at: p10)
+    distributions: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 def _levels(series: pl.Series, variable: str) -> tuple[list[str], pl.Series]:
@@ -172,6 +174,7 @@ def build_design(
     all_terms = [t for terms in fields.values() for t in terms]
     present = {t.key() for t in all_terms}
     centered: dict[str, float] = {}
+    distributions: dict[str, tuple[float, ...]] = {}
     values: dict[tuple[str, int, int], pl.Series] = {}
     factor_text: dict[tuple[str, int, int], tuple[list[str], pl.Series]] = {}
     bases: dict[str, str] = {}
@@ -184,6 +187,8 @@ def build_design(
             factor_text[key] = _levels(series, c.column)
         else:
             series = series.cast(pl.Float64)
+            if series.len():
+                distributions[c.column] = percentiles(series.to_numpy())
             if c.variable in center:
                 mean = float(series.mean()) if series.len() else 0.0
                 centered[c.column] = mean
@@ -235,7 +240,16 @@ def build_design(
                     names.append(name)
         columns[field_name] = tuple(names)
     out = frame.with_columns(list(new.values())) if new else frame
-    return Design(out, columns, frozenset(omittable), parts, bases, centered)
+    return Design(out, columns, frozenset(omittable), parts, bases, centered, distributions)
+
+
+def percentiles(values: np.ndarray) -> tuple[float, ...]:
+    """Percentiles 0–100 as Stata's ``summarize, detail`` and ``_pctile`` define them: with
+    P = n·p/100, the mean of the P-th and (P+1)-th order statistics when P is whole, else the
+    ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum."""
+    grid = np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf")
+    grid[0], grid[-1] = values.min(), values.max()
+    return tuple(float(v) for v in grid)
 
 
 def _combinations(
