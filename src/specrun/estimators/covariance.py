@@ -55,7 +55,10 @@ def covariance(
     clusters: dict[str, np.ndarray],
 ) -> Covariance:
     """Covariance of OLS coefficients on design ``x`` (after any within transformation)."""
-    bread = np.linalg.pinv(x.T @ x)
+    # (X′X)⁻¹ = X⁺X⁺′ from the SVD of X: inverting X′X itself squares the condition number
+    # and loses the constant's variance once a regressor is a product of large variables
+    pinv = np.linalg.pinv(x)
+    bread = pinv @ pinv.T
     n = dof.nobs
     if spec.type == "unadjusted":
         sigma2 = float(resid @ resid) / dof.resid
