@@ -176,3 +176,20 @@ def test_operators_need_an_integer_time_column() -> None:
     frame = pl.DataFrame({"id": [1, 1], "t": [1.5, 2.5], "x": [1.0, 2.0]})
     with pytest.raises(SpecError, match="integer time column"):
         add_time_series(frame, atoms(parse_item("L.x")), "id", "t")
+
+
+def test_a_term_cut_by_a_yaml_comment_warns(tmp_path, capsys) -> None:
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m:\n    estimator: ols\n    y: inv\n    x:\n      - c.value # c.capital\n"
+        + "      - capital  # a plain comment is fine\n",
+    )
+    assert main(["validate", str(spec)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "spec.yaml:11:17: ' #' starts a YAML comment, so 'c.value # c.capital' reads as "
+        "'c.value'" in err.replace("\n", "")
+    )
+    assert err.count("warning") == 1

@@ -108,7 +108,7 @@ class Executor:
         self.artifacts: dict[str, Any] = {}
         self.model_rows: dict[str, dict[str, int]] = {}
         self.notes: list[str] = []
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(spec.document.warnings)
         self.timings: dict[str, float] = {}
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, Any] = {}

@@ -31,6 +31,7 @@ import polars as pl
 from specrun.data.terms import Component, Term, term_names
 from specrun.errors import SpecError
 from specrun.results import TermPart
+from specrun.transforms.panel import values_at_offsets
 
 __all__ = ["Design", "add_time_series", "atoms", "build_design", "percentiles"]
 
@@ -65,25 +66,16 @@ def add_time_series(
                 f"'{time}' is {dtype}",
                 code="data",
             )
-    keyed = frame.with_columns(pl.col(time).cast(pl.Int64).alias("__t"))
     offsets: dict[tuple[str, int], str] = {}
-    lookups = []
     for c in wanted:
         for j in range(c.diff + 1):
-            offset = c.shift + j
-            if (c.variable, offset) in offsets:
-                continue
-            name = f"__{c.variable}__{offset}"
-            offsets[(c.variable, offset)] = name
-            lookups.append((c.variable, offset, name))
-    out = keyed.with_row_index("__row")
-    for variable, offset, name in lookups:
-        # the value of period t − offset of the same entity, by period value (tsset)
-        source = keyed.select(
-            pl.col(entity), (pl.col("__t") + offset).alias("__t"), pl.col(variable).alias(name)
-        )
-        out = out.join(source, on=[entity, "__t"], how="left")
-    out = out.sort("__row")
+            offsets.setdefault((c.variable, c.shift + j), f"__{c.variable}__{c.shift + j}")
+    out = values_at_offsets(
+        frame.with_columns(pl.col(time).cast(pl.Int64)),
+        entity,
+        time,
+        [(v, o, alias) for (v, o), alias in offsets.items()],
+    )
     built = []
     for c in wanted:
         expr = pl.lit(0.0)
@@ -92,7 +84,7 @@ def add_time_series(
             expr = expr + weight * pl.col(offsets[(c.variable, c.shift + j)]).cast(pl.Float64)
         built.append(expr.alias(c.column))
     out = out.with_columns(built)
-    return out.select([*frame.columns, *[c.column for c in wanted]])
+    return frame.with_columns(out.select(c.column for c in wanted))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class SpecDocument:
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
     problems: tuple[SpecError, ...] = ()  # YAML-level errors reported with validation's
+    warnings: tuple[str, ...] = ()  # suspicious but valid text (a term cut by a comment)
 
     @property
     def folder(self) -> Path:
@@ -164,6 +165,34 @@ def _tab_errors(text: str, file: str) -> list[SpecError]:
     return errors
 
 
+_TERM_BEFORE = re.compile(r"(?:^|[\s\[,{:'\"])((?:c|i|ib\w*|[LFD]\d*)\.[\w.]+)\s*$")
+_TERM_AFTER = re.compile(r"^#+\s*(?:c|i|ib\w*|[LFD]\d*)\.\w")
+
+
+def comment_traps(text: str, file: str) -> list[str]:
+    """Warnings for ``c.x # c.z`` written unquoted: YAML starts a comment at `` #``, so the
+    item silently reads ``c.x``. Found from the source text, since the parser drops comments."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        quote = ""
+        for i, char in enumerate(line):
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+                before = _TERM_BEFORE.search(line[:i])
+                if before and _TERM_AFTER.match(line[i:]):
+                    rest = line[i:].split("]")[0].split(",")[0].strip()
+                    found.append(
+                        f"{file}:{number}:{i + 1}: ' #' starts a YAML comment, so "
+                        f"'{before.group(1)} {rest}' reads as '{before.group(1)}': write the "
+                        "interaction without spaces (c.x#c.z) or quote it"
+                    )
+                break
+    return found
+
+
 def load_text(text: str, file: str = "<string>") -> SpecDocument:
     """Parse spec text; fatal YAML problems raise ``SpecErrors``, duplicate keys are kept in
     ``problems`` (the first value wins) so that validation can report them with its own errors."""
@@ -213,6 +242,7 @@ def load_text(text: str, file: str = "<string>") -> SpecDocument:
         values=builder.values,
         keys=builder.keys,
         problems=tuple(builder.errors),
+        warnings=tuple(comment_traps(text, file)),
     )
 
 

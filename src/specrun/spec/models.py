@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 
 class VariableRef:
@@ -28,19 +28,25 @@ class VariableRef:
         self.lags_only = lags_only
 
 
-VarName = Annotated[str, VariableRef(single=True)]
-VarList = Annotated[list[str], VariableRef()]
-TermList = Annotated[list[str], VariableRef(lags_only=True)]
-
 TERM_DESCRIPTION = (
-    "Stata terms: a variable (Dige); time-series operators on the panel's time index, gaps "
-    "respected (L.Dige, L2.Dige, L(0/2).Dige, F.Dige, D.Dige, LD.Dige); factors (i.region, "
-    "ib3.region, ib(last).region, ibn.region); interactions with c./i. on each part "
-    "(c.Dige#c.STR, i.treat#c.post, i.region##c.Dige, c.L.Dige#c.STR); $group expands a "
-    "group and L.($controls) applies an operator to each member."
+    "A model term as Stata writes it: a variable (Dige); time-series operators on the panel's "
+    "time index, gaps respected (L.Dige, L2.Dige, L(0/2).Dige, F.Dige, D.Dige, LD.Dige); "
+    "factors (i.region, ib3.region, ib(last).region, ibn.region); interactions with c. or i. "
+    "on every part (c.Dige#c.STR, i.treat#c.post, i.region##c.Dige, c.L.Dige#c.STR); $group "
+    "expands a group and L.($controls) applies operators to each member. Quote an item with "
+    "spaces: in YAML ' #' starts a comment."
 )
-# An item of a term list, for the JSON Schema: letters, digits, _, dots, #, (), /, $, spaces
-TERM_PATTERN = r"^[\w.#()/$ ]+$"
+# For editors only: validation parses terms with the grammar and reports located errors.
+TERM_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\S(.*\S)?$",
+    "description": TERM_DESCRIPTION,
+    "examples": ["Dige", "L.Dige", "c.Dige#c.STR", "i.region", "$controls", "L.($controls)"],
+}
+
+VarName = Annotated[str, VariableRef(single=True), WithJsonSchema(TERM_SCHEMA)]
+VarList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableRef()]
+TermList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableRef(lags_only=True)]
 
 
 class StrictModel(BaseModel):

@@ -100,6 +100,25 @@ def shifted_name(kind: ShiftKindName, options: ShiftOptions, var: str) -> str:
     return template.format(var=var, periods=options.periods)
 
 
+def values_at_offsets(
+    frame: pl.DataFrame, entity: str, time: str, requests: Sequence[tuple[str, int, str]]
+) -> pl.DataFrame:
+    """``frame`` with a column ``alias`` per request ``(var, offset, alias)``: the value of
+    ``var`` of the same entity ``offset`` periods earlier (later when negative), found by period
+    value, so a missing period gives null (Stata's ``L.`` after ``tsset``/``xtset``). Rows keep
+    their order; ``time`` must be integer and (entity, time) unique."""
+    out = frame
+    for offset in dict.fromkeys(o for _, o, _ in requests):
+        # The source row of t's lag sits at t − offset: shift the source's time forward, join.
+        source = frame.select(
+            entity,
+            (pl.col(time) + offset).alias(time),
+            *[pl.col(v).alias(alias) for v, o, alias in requests if o == offset],
+        )
+        out = out.join(source, on=[entity, time], how="left", maintain_order="left")
+    return out
+
+
 def shift_within_entity(
     frame: pl.DataFrame, options: ShiftOptions, ctx: TransformContext, kind: ShiftKindName
 ) -> TransformOutput:
@@ -115,13 +134,9 @@ def shift_within_entity(
     if kind == "diff":
         require_numeric(frame, options.vars, where)
     offset = options.periods if kind in ("lag", "diff") else -options.periods
-    # The source row of t's lag sits at t - periods: shift the source's time forward and join.
-    source = frame.select(
-        ctx.entity,
-        (pl.col(ctx.time) + offset).alias(ctx.time),
-        *[pl.col(v).alias(f"__shifted_{v}") for v in options.vars],
+    joined = values_at_offsets(
+        frame, ctx.entity, ctx.time, [(v, offset, f"__shifted_{v}") for v in options.vars]
     )
-    joined = frame.join(source, on=[ctx.entity, ctx.time], how="left", maintain_order="left")
     notes: list[str] = []
     new_columns: list[pl.Expr] = []
     for var in options.vars:
