@@ -26,7 +26,6 @@ Equation = Literal["both", "diff", "level"]
 Transform = Literal["fd", "fod"]
 
 
-
 @dataclass(frozen=True)
 class GmmStyle:
     """One ``gmmstyle()`` group (Roodman 2009, section 4.1).
@@ -98,8 +97,9 @@ def parse_term(term: str) -> tuple[str, int]:
         or component.diff
         or component.shift < 0
     ):
-        raise SpecError(f"cannot read the variable term {term!r}: a variable or its lag (L#.)",
-                        code="schema")
+        raise SpecError(
+            f"cannot read the variable term {term!r}: a variable or its lag (L#.)", code="schema"
+        )
     return component.variable, component.shift
 
 
