@@ -177,3 +177,44 @@ def test_unknown_variable_in_a_term_is_located(tmp_path: Path) -> None:
         and "at character 9" in t
         for t in text
     ), text
+
+
+ESTIMATORS_SPEC = (
+    GRUNFELD_HEAD
+    + """\
+transforms:
+  - lag: {vars: [value, capital], periods: 1}
+models:
+  med_terms: {estimator: mediation, y: inv, x: [value, L.capital], mediator: capital,
+              effects: [entity], bootstrap: 0}
+  med_columns: {estimator: mediation, y: inv, x: [value, capital_lag1], mediator: capital,
+                effects: [entity], bootstrap: 0}
+  thr_terms: {estimator: panel_threshold, y: inv, regime_x: [L.value], q: L.capital,
+              controls: [capital], bootstrap: 0, grid: 20}
+  thr_columns: {estimator: panel_threshold, y: inv, regime_x: [value_lag1], q: capital_lag1,
+                controls: [capital], bootstrap: 0, grid: 20}
+  gmm_terms: {estimator: difference_gmm, y: inv, x: [value, L.value], gmm: {inv: [2, 3]},
+              iv: [value], steps: 1}
+outputs: {dir: out, formats: [markdown]}
+"""
+)
+
+
+def test_every_estimator_reads_terms_as_the_lag_transform_would(tmp_path: Path) -> None:
+    # L.x built by the term grammar equals the `lag` transform's column (the same calendar
+    # join), in mediation's three fits and in a threshold model's regime and threshold
+    # variables; GMM reads L.value through the shared grammar in its own kernel.
+    result = run_file(grunfeld_project(tmp_path, ESTIMATORS_SPEC))
+    models = json.loads((result.folder / "results.json").read_text())["models"]
+    for part in ("total", "mediator", "outcome"):
+        terms = models[f"med_terms.{part}"]["coefficients"]
+        columns = models[f"med_columns.{part}"]["coefficients"]
+        assert terms["L.capital"] == columns["capital_lag1"]
+        assert terms["value"] == columns["value"]
+    assert models["med_terms"]["extra"] == models["med_columns"]["extra"]
+    t, c = models["thr_terms"], models["thr_columns"]
+    assert t["extra"]["thresholds"] == c["extra"]["thresholds"]
+    assert [v["estimate"] for v in t["coefficients"].values()] == [
+        v["estimate"] for v in c["coefficients"].values()
+    ]
+    assert {"value", "L.value"} <= set(models["gmm_terms"]["coefficients"])
