@@ -37,6 +37,8 @@ models:
 tables:
   t: {kind: regression, columns: [interacted, last_base], keep: [i.firm, re:^c\\.],
       labels: {"re:^c\\\\.value#": Value × capital}}
+  fe: {kind: regression, columns: [fe_years, fe_firms, interacted],
+       indicators: {Year FE: [i.year], Firm dummies: [i.firm]}}
 outputs: {dir: out, formats: [markdown]}
 """
 )
@@ -49,6 +51,7 @@ def run(tmp_path_factory) -> dict:
     result = run_file(spec)
     data = json.loads((result.folder / "results.json").read_text())
     data["table"] = (result.folder / "tables" / "t.md").read_text()
+    data["fe_table"] = (result.folder / "tables" / "fe.md").read_text()
     return data
 
 
@@ -156,6 +159,15 @@ def test_table_rows_select_by_term_and_regex_and_labels_compose(run: dict) -> No
     assert "| Market value |" not in table  # keep: only i.firm and re:^c\.
     rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")]
     assert rows.index("Firm: 2") < rows.index("Value × capital")
+
+
+def test_indicator_rows_take_factor_terms(run: dict) -> None:
+    table = run["fe_table"]
+    assert "| Year FE | Yes | No | No |" in table
+    # fe_firms has i.firm although every level is omitted as collinear with the entity effects
+    assert "| Firm dummies | No | Yes | Yes |" in table
+    assert ".year" not in table and "Firm: " not in table  # their rows are left out
+    assert "Omitted as collinear: 2.firm, 3.firm," in table
 
 
 def test_unknown_variable_in_a_term_is_located(tmp_path: Path) -> None:

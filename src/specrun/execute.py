@@ -371,7 +371,8 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
         extra["base_levels"] = dict(design.bases)
     if design.centered:
         extra["centered"] = dict(design.centered)
-    parts = {n: p for n, p in design.parts.items() if n in result.coefficients}
+    kept = {*result.coefficients, *result.regressors}
+    parts = {n: p for n, p in design.parts.items() if n in kept}
     return replace(result, extra=extra, terms=parts, distributions=design.distributions)
 
 

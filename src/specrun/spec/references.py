@@ -274,12 +274,8 @@ class ReferenceChecks(Diagnostics):
                                     hint=did_you_mean(var[1:], groups),
                                 )
                         elif columns and var not in columns:
-                            self.error(
-                                f"unknown variable '{var}'",
-                                (section, name, "indicators", label, i),
-                                code="reference",
-                                hint=did_you_mean(var, columns),
-                            )
+                            where = (section, name, "indicators", label, i)
+                            self.check_term(var, VariableRef(), where, columns)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if (

@@ -107,8 +107,8 @@ class RegressionTableSpec(TableBase):
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
     indicators: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Row label → variables ($group allowed); Yes where a model has them all. "
-        "Their coefficient rows are left out.",
+        description="Row label → variables or terms ($group, i.region allowed); Yes where a "
+        "model has them all ('Region FE': [i.region]). Their coefficient rows are left out.",
     )
     effects: dict[str, Literal["entity", "time"]] = Field(
         default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
@@ -225,7 +225,7 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
     if spec.keep is not None:
         rows = [n for n in rows if _matches(n, spec.keep, parts)]
     else:
-        rows = [n for n in rows if n not in hidden]
+        rows = [n for n in rows if not _matches(n, sorted(hidden), parts)]
     rows = [
         n for n in rows if not _matches(n, spec.drop, parts) and (spec.constant or n != CONSTANT)
     ]
@@ -343,7 +343,7 @@ def _body(
     indicator_rows = [
         Row(
             label,
-            tuple(Cell("Yes" if set(vars_) <= set(m.regressors) else "No") for m in models),
+            tuple(Cell("Yes" if _has_all(m, vars_) else "No") for m in models),
             "indicator",
         )
         for label, vars_ in indicator_vars.items()
@@ -375,6 +375,16 @@ def _body(
     return blocks
 
 
+def _has_all(model: ModelResult, patterns: list[str]) -> bool:
+    """Whether a model has every indicator variable or term (``i.region``: any of its levels,
+    even all omitted as collinear with the fixed effects)."""
+    present = [*model.regressors, *model.terms]
+    return all(
+        any(matches(r, p, model.terms.get(r)) for r in present) or p in model.regressors
+        for p in patterns
+    )
+
+
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
     out: list[str] = []
     for name in names:
@@ -400,7 +410,7 @@ def _notes(
             f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
             "model's estimation sample, in main effects and interactions."
         )
-    omitted = sorted({v for m in models for v in m.extra.get("omitted", [])})
+    omitted = list(dict.fromkeys(v for m in models for v in m.extra.get("omitted", [])))
     if omitted:
         notes.append(f"Omitted as collinear: {', '.join(omitted)}.")
     return [*notes, *spec.notes]
