@@ -37,11 +37,12 @@ __all__ = ["Design", "add_time_series", "atoms", "build_design", "percentiles"]
 
 
 def atoms(terms: Iterable[Term]) -> list[Component]:
-    """The distinct operated variables the terms read (one per column ``L.Dige``, ``region``)."""
-    seen: dict[tuple[str, int, int], Component] = {}
+    """The distinct operated variables the terms read (``L.Dige``, ``region``), once per role:
+    a variable used both as a factor and as continuous appears twice."""
+    seen: dict[tuple[str, int, int, bool], Component] = {}
     for term in terms:
         for c in term.components:
-            seen.setdefault((c.variable, c.shift, c.diff), c)
+            seen.setdefault(c.key(), c)
     return list(seen.values())
 
 

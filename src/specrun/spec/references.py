@@ -155,7 +155,7 @@ class ReferenceChecks(Diagnostics):
                     report = item in raw  # a group's members are checked under groups:
                     where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
                 found = self.check_term(item, mark, where, columns, report=report)
-                if not mark.lags_only:  # center: applies to the terms the executor builds
+                if not (mark.lags_only or mark.single):  # center: names regressors
                     used.update(found)
         for i, name in enumerate(spec.center):
             if name not in used:
