@@ -230,3 +230,16 @@ def test_every_estimator_reads_terms_as_the_lag_transform_would(tmp_path: Path) 
         v["estimate"] for v in c["coefficients"].values()
     ]
     assert {"value", "L.value"} <= set(models["gmm_terms"]["coefficients"])
+
+
+def test_a_bad_row_regex_is_a_located_error(tmp_path: Path) -> None:
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
+        + "tables:\n  t: {kind: regression, columns: [m], drop: ['re:(']}\n",
+    )
+    with pytest.raises(SpecErrors) as info:
+        run_file(spec)
+    text = str(info.value.errors[0])
+    assert "spec.yaml:9:45: tables.t.drop:" in text and "bad regular expression 're:('" in text

@@ -209,7 +209,7 @@ class ReferenceChecks(Diagnostics):
             check_mark(terms, mark, item)
         except SpecError as exc:
             hint = exc.hint
-            if exc.col and exc.col > 1:
+            if exc.col and exc.col > 1 and "position" not in exc.message:
                 hint = f"at character {exc.col}" + (f"; {hint}" if hint else "")
             self.error(exc.message, where, code="term", hint=hint)
             return set()
