@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from specrun.data.terms import parse_item
 from specrun.errors import SpecError, did_you_mean
 
 Equation = Literal["both", "diff", "level"]
@@ -86,8 +87,6 @@ def parse_term(term: str) -> tuple[str, int]:
     """``"L2.k"`` → (``"k"``, 2); ``"L.k"`` → (``"k"``, 1); ``"k"`` → (``"k"``, 0), read by the
     shared term grammar (``specrun.data.terms``); anything but a variable or its lag is an
     error."""
-    from specrun.data.terms import parse_item
-
     terms = parse_item(term.strip())
     component = terms[0].components[0]
     if (

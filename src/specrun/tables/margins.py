@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from specrun.data.terms import Component, parse_item
+from specrun.data.terms import Component, parse_item, ts_prefix
 from specrun.errors import SpecError
 from specrun.kernels.margins import Key, Margins, margins_of
 from specrun.results import ModelResult, ResultSet, TermPart
@@ -37,6 +37,7 @@ def continuous_key(text: str) -> Key:
 
 
 def check_at_values(values: list[MarginValue]) -> list[MarginValue]:
+    """Validate ``at`` values: numbers, ``p0``…``p100`` or ``mean``; raises ``ValueError``."""
     for value in values:
         if isinstance(value, str):
             match = _PERCENTILE.match(value)
@@ -46,6 +47,8 @@ def check_at_values(values: list[MarginValue]) -> list[MarginValue]:
 
 
 class MarginsBase(TableBase):
+    """Keys shared by the margins table and figure: the model and the regressor."""
+
     model: str = Field(description="The fitted model (ols or panel_fe, with its interactions).")
     dydx: str = Field(description="The regressor whose effect is shown (Dige, L.Dige).")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
@@ -82,13 +85,13 @@ class MarginsTableSpec(MarginsBase):
 
 
 def column_name(key: Key) -> str:
-    from specrun.data.terms import ts_prefix
-
+    """The built column of an operated variable: (Dige, 1, 0) → ``L.Dige``."""
     prefix = ts_prefix(key[1], key[2])
     return f"{prefix}.{key[0]}" if prefix else key[0]
 
 
 def fitted_model(results: ResultSet, name: str, ctx: TableContext, section: str) -> ModelResult:
+    """The named fitted model, or a ``SpecError`` located at the table or figure."""
     model = results.models.get(name)
     if model is None:
         raise SpecError(
