@@ -193,3 +193,11 @@ def test_a_term_cut_by_a_yaml_comment_warns(tmp_path, capsys) -> None:
         "'c.value'" in err.replace("\n", "")
     )
     assert err.count("warning") == 1
+
+
+def test_a_lag_keeps_the_type_and_a_difference_needs_numbers() -> None:
+    frame = GAPPY.with_columns(g=pl.col("id") + pl.col("t").cast(pl.String))
+    out = add_time_series(frame, atoms(parse_item("iL.g")), "id", "t")
+    assert out["L.g"].to_list() == [None, "B2001", None, "A2003", None, "A2000"]
+    with pytest.raises(SpecError, match=r"D\.g: differences need a numeric variable"):
+        add_time_series(frame, atoms(parse_item("D.g")), "id", "t")

@@ -191,6 +191,9 @@ class Executor:
         except SpecError as exc:
             error = SpecError(exc.message, code=exc.code, path=f"models.{model.name}")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
+        except pl.exceptions.PolarsError as exc:
+            error = SpecError(f"time-series operators failed: {exc}", code="data")
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         sample = model.spec.sample
         path: PathKey = (*model.path, "sample")
         if isinstance(sample, str):

@@ -79,6 +79,15 @@ def add_time_series(
     )
     built = []
     for c in wanted:
+        if c.diff == 0:  # a shift keeps the column's type (a lagged factor may be text)
+            built.append(pl.col(offsets[(c.variable, c.shift)]).alias(c.column))
+            continue
+        if not frame.schema[c.variable].is_numeric():
+            raise SpecError(
+                f"{c.column}: differences need a numeric variable; '{c.variable}' is "
+                f"{frame.schema[c.variable]}",
+                code="data",
+            )
         expr = pl.lit(0.0)
         for j in range(c.diff + 1):
             weight = (-1) ** j * comb(c.diff, j)
