@@ -37,6 +37,8 @@ models:
 tables:
   t: {kind: regression, columns: [interacted, last_base], keep: [i.firm, re:^c\\.],
       labels: {"re:^c\\\\.value#": Value × capital}}
+  bases: {kind: regression, columns: [interacted, last_base], keep: [i.firm],
+          base_levels: true}
   fe: {kind: regression, columns: [fe_years, fe_firms, interacted],
        indicators: {Year FE: [i.year], Firm dummies: [i.firm]}}
 outputs: {dir: out, formats: [markdown]}
@@ -52,6 +54,7 @@ def run(tmp_path_factory) -> dict:
     data = json.loads((result.folder / "results.json").read_text())
     data["table"] = (result.folder / "tables" / "t.md").read_text()
     data["fe_table"] = (result.folder / "tables" / "fe.md").read_text()
+    data["bases_table"] = (result.folder / "tables" / "bases.md").read_text()
     return data
 
 
@@ -159,6 +162,15 @@ def test_table_rows_select_by_term_and_regex_and_labels_compose(run: dict) -> No
     assert "| Market value |" not in table  # keep: only i.firm and re:^c\.
     rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")]
     assert rows.index("Firm: 2") < rows.index("Value × capital")
+
+
+def test_base_levels_can_be_shown(run: dict) -> None:
+    rows = [line for line in run["bases_table"].splitlines() if line.startswith("| Firm")]
+    # firm 1 is the base of `interacted`, firm 10 of `last_base` (ib(last).firm)
+    assert rows[0] == "| Firm: 1 (base) | (base) |  |"
+    assert rows[1] == "| Firm: 10 (base) |  | (base) |"
+    assert rows[2].startswith("| Firm: 2 |")
+    assert "(base)" not in run["table"]  # hidden by default
 
 
 def test_indicator_rows_take_factor_terms(run: dict) -> None:

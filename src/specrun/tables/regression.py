@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, did_you_mean
-from specrun.results import ModelResult, ResultSet
+from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
@@ -102,6 +103,11 @@ class RegressionTableSpec(TableBase):
         "from terms are otherwise labelled from the variables' labels.",
     )
     constant: bool = Field(True, description="Print the constant (_cons) row.")
+    base_levels: bool = Field(
+        False,
+        description="A row for each factor's base level, marked (base), before its other "
+        "levels (Stata's baselevels option).",
+    )
     show: Literal["se", "t"] = "se"
     se_position: Literal["below", "beside"] = "below"
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
@@ -318,8 +324,16 @@ def _body(
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
-    for name in _row_order(spec, models, hidden):
+    order = _row_order(spec, models, hidden)
+    bases = _base_rows(order, models) if spec.base_levels else {}
+    for name in order:
         owner = next((m for m in models if name in m.coefficients), None)
+        for base, (parts, has) in bases.get(name, {}).items():
+            label = spec.labels.get(base) or term_label(parts, ctx.labels)
+            cells = tuple(Cell("(base)" if h else "") for h in has)
+            coef_rows.append(Row(label, cells, "coef"))
+            if spec.se_position == "below":
+                coef_rows.append(Row("", tuple(Cell() for _ in models), "se"))
         label = _label(name, spec, ctx, owner)
         main, below = [], []
         for m in models:
@@ -373,6 +387,33 @@ def _body(
     if stat_rows:
         blocks.append(Block(tuple(stat_rows)))
     return blocks
+
+
+def _base_rows(
+    rows: list[str], models: list[ModelResult]
+) -> dict[str, dict[str, tuple[tuple[TermPart, ...], list[bool]]]]:
+    """Base-level rows to print before the first row of each factor's main effect:
+    row → {base name (``Central.region``) → (its parts, which models have that base)}."""
+    out: dict[str, dict[str, tuple[tuple[TermPart, ...], list[bool]]]] = {}
+    placed: set[str] = set()
+    for name in rows:
+        owner = next((m for m in models if name in m.terms), None)
+        parts = owner.terms[name] if owner else ()
+        if len(parts) != 1 or parts[0].level is None:
+            continue
+        part = parts[0]
+        prefix = ts_prefix(part.shift, part.diff)
+        column = f"{prefix}.{part.variable}" if prefix else part.variable
+        if column in placed:
+            continue
+        placed.add(column)
+        levels = {m.extra.get("base_levels", {}).get(column) for m in models} - {None}
+        for level in sorted(levels):
+            base = f"{level}{prefix}.{part.variable}"
+            has = [m.extra.get("base_levels", {}).get(column) == level for m in models]
+            base_parts = (TermPart(part.variable, part.shift, part.diff, f"{level} (base)"),)
+            out.setdefault(name, {})[base] = (base_parts, has)
+    return out
 
 
 def _has_all(model: ModelResult, patterns: list[str]) -> bool:
