@@ -43,6 +43,9 @@ class ModelResult:
     stat_name: str = "t"  # "t" or "z"
     label: str | None = None
     coefficient_labels: Mapping[str, str] = field(default_factory=dict)  # generated names
+    # (K, K) covariance of the coefficients, in their order; read by tests that compare
+    # models (Hausman), not written to results.json
+    vcov: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
