@@ -203,3 +203,104 @@ def test_random_effects_collinear_regressors_are_named():
     spec = PanelReSpec(estimator="panel_re", y="y", x=["x1", "x2"])
     with pytest.raises(SpecError, match=r"collinear.*x1, x2"):
         fit_re(frame, spec, CTX)
+
+
+# R plm 2.6.2 on the Grunfeld data shipped in data/ (balanced: Stata's and plm's components
+# agree; Baltagi 2013, Table 2.1 prints the same Swamy–Arora estimates to 3–4 digits):
+#   re <- plm(inv ~ value + capital, data = pg, model = "random", random.method = "swar")
+#   be <- plm(inv ~ value + capital, data = pg, model = "between")
+#   coef(summary(re)); ercomp(re); coef(summary(be)); summary(be)$r.squared
+PLM_GRUNFELD_RE = {
+    "value": (0.1097811522325, 0.01049266354955),
+    "capital": (0.3081129828307, 0.01718046908964),
+    "_cons": (-57.8344149050329, 28.89893526028979),
+}
+PLM_GRUNFELD_BE = {
+    "value": (0.13464608697191, 0.02874545914049),
+    "capital": (0.03203147433141, 0.19093779916752),
+    "_cons": (-8.52711372172686, 47.51530773582304),
+}
+# R plm 2.6.2 on data/emplUK.csv (plm's EmplUK: 140 firms, 1031 rows, unbalanced):
+#   re2 <- plm(emp ~ wage + capital, data = pe, model = "random", random.method = "swar")
+#   coef(summary(re2)); ercomp(re2); summary(re2$ercomp$theta)
+PLM_EMPLUK_RE = {
+    "wage": (-0.1576771847148, 0.03352644639115),
+    "capital": (1.1320218239010, 0.05924774843439),
+    "_cons": (9.0722687709237, 1.11628161330959),
+}
+
+
+@pytest.fixture(scope="module")
+def grunfeld() -> pl.DataFrame:
+    return pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+
+
+@pytest.fixture(scope="module")
+def empl() -> pl.DataFrame:
+    return pl.read_csv(PROJECT_ROOT / "data" / "emplUK.csv")
+
+
+GRUNFELD_CTX = FitContext("test", "firm", "year")
+
+
+def test_random_and_between_effects_match_plm_on_grunfeld(grunfeld):
+    for components in ("stata", "plm"):  # the conventions coincide on a balanced panel
+        spec = PanelReSpec(
+            estimator="panel_re", y="inv", x=["value", "capital"], components=components
+        )
+        result = fit_re(grunfeld, spec, GRUNFELD_CTX)[""]
+        for name, (b, se) in PLM_GRUNFELD_RE.items():
+            assert result.coefficients[name].estimate == pytest.approx(b, rel=1e-10)
+            assert result.coefficients[name].std_error == pytest.approx(se, rel=1e-10)
+        assert result.stats["sigma_e"] ** 2 == pytest.approx(2784.45823078, rel=1e-10)
+        assert result.stats["sigma_u"] ** 2 == pytest.approx(7089.80009931, rel=1e-10)
+        assert result.stats["theta"] == pytest.approx(0.8612236207, rel=1e-9)
+    be = fit_be(
+        grunfeld, PanelBeSpec(estimator="panel_be", y="inv", x=["value", "capital"]), GRUNFELD_CTX
+    )[""]
+    for name, (b, se) in PLM_GRUNFELD_BE.items():
+        assert be.coefficients[name].estimate == pytest.approx(b, rel=1e-10)
+        assert be.coefficients[name].std_error == pytest.approx(se, rel=1e-10)
+    assert be.stats["r2"] == pytest.approx(0.8577682263609, rel=1e-10)
+    assert be.stats["r2_adj"] == pytest.approx(0.8171305767497, rel=1e-10)
+
+
+def test_unbalanced_components_follow_the_named_convention(empl):
+    def fit(components: str):
+        spec = PanelReSpec(
+            estimator="panel_re", y="emp", x=["wage", "capital"], components=components
+        )
+        return fit_re(empl, spec, GRUNFELD_CTX)[""]
+
+    plm = fit("plm")
+    for name, (b, se) in PLM_EMPLUK_RE.items():
+        assert plm.coefficients[name].estimate == pytest.approx(b, rel=1e-10)
+        assert plm.coefficients[name].std_error == pytest.approx(se, rel=1e-10)
+    assert plm.stats["sigma_e"] ** 2 == pytest.approx(4.733196314, rel=1e-9)
+    assert plm.stats["sigma_u"] ** 2 == pytest.approx(72.655385276, rel=1e-9)
+    assert plm.stats["theta_min"] == pytest.approx(0.9039753378, rel=1e-9)
+    assert plm.stats["theta_max"] == pytest.approx(0.9152273116, rel=1e-9)
+    assert plm.extra["variance_components"].startswith("plm")
+    # Stata's harmonic-mean T̄ gives other components on the same unbalanced rows (its
+    # formula is checked against Stata itself above); σ²_e is common to both
+    stata = fit("stata")
+    assert stata.stats["sigma_e"] == pytest.approx(plm.stats["sigma_e"], rel=1e-12)
+    assert abs(stata.stats["sigma_u"] / plm.stats["sigma_u"] - 1) > 0.01
+    assert stata.extra["variance_components"].startswith("stata")
+
+
+def test_breusch_pagan_lm_matches_plm_plmtest(grunfeld, empl):
+    # plmtest(plm(inv ~ value + capital, data = pg, model = "pooling"), type = "bp"):
+    # chisq = 798.1615483691 (Grunfeld), 3335.206668797 (EmplUK, emp ~ wage + capital)
+    for frame, y, x, lm in (
+        (grunfeld, "inv", ["value", "capital"], 798.1615483691),
+        (empl, "emp", ["wage", "capital"], 3335.206668797),
+    ):
+        result = fit_re(frame, PanelReSpec(estimator="panel_re", y=y, x=x), GRUNFELD_CTX)[""]
+        assert result.stats["bp_lm"] == pytest.approx(lm, rel=1e-10)
+    # Stata xttest0 prints chibar2(01): half plm's chi2(1) tail (1.354484919084e-175 in plm)
+    grun = fit_re(
+        grunfeld, PanelReSpec(estimator="panel_re", y="inv", x=["value", "capital"]), GRUNFELD_CTX
+    )[""]
+    assert grun.extra["bp_lm_p_chi2"] == pytest.approx(1.354484919084e-175, rel=1e-8)
+    assert grun.stats["bp_lm_p"] == pytest.approx(0.5 * 1.354484919084e-175, rel=1e-8)

@@ -283,7 +283,8 @@ class Executor:
                     )
                 ]
             )
-        ctx = FitContext(name, panel.entity, panel.time, self.progress)
+        used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
+        ctx = FitContext(name, panel.entity, panel.time, self.progress, used)
         try:
             columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
             fitted = kind.fit(frame.select(columns), model.spec, ctx)

@@ -3,6 +3,7 @@
 from specrun.estimators import (
     descriptive,
     gmm,
+    hausman,
     linear,
     mediation,
     random_effects,
@@ -10,4 +11,13 @@ from specrun.estimators import (
 )
 from specrun.estimators.base import ESTIMATORS
 
-__all__ = ["ESTIMATORS", "descriptive", "gmm", "linear", "mediation", "random_effects", "threshold"]
+__all__ = [
+    "ESTIMATORS",
+    "descriptive",
+    "gmm",
+    "hausman",
+    "linear",
+    "mediation",
+    "random_effects",
+    "threshold",
+]

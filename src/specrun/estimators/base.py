@@ -18,12 +18,14 @@ S = TypeVar("S", bound=ModelBase)
 
 @dataclass(frozen=True)
 class FitContext:
-    """What a fit may know besides its rows: its name and the panel's index columns."""
+    """What a fit may know besides its rows: its name, the panel's index columns and the
+    results of the models its spec references (``ModelBase.model_refs``), by name."""
 
     name: str
     entity: str
     time: str
     progress: Callable[[str, int], Callable[[int, int], None] | None] = lambda _l, _t: None
+    models: Mapping[str, ModelResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,7 @@ def fit_linear(
         se_type=spec.se.describe(),
         se_convention=_convention(spec.se),
         label=spec.label,
+        vcov=cov.matrix,
     )
     return {"": result}
 

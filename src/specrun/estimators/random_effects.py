@@ -43,6 +43,10 @@ from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
+COMPONENTS = {
+    "stata": "stata: Swamy-Arora as xtreg, re (T-bar the harmonic mean of T_i)",
+    "plm": "plm: Swamy-Arora as plm random.method = 'swar' (Baltagi-Chang 1994 when unbalanced)",
+}
 
 
 class PanelReSpec(ModelBase):
@@ -56,6 +60,12 @@ class PanelReSpec(ModelBase):
     y: VarName
     x: VarList
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    components: Literal["stata", "plm"] = Field(
+        "stata",
+        description="Variance components on an unbalanced panel: stata (xtreg, re: T-bar the "
+        "harmonic mean of T_i) or plm (R plm random.method = 'swar', Baltagi–Chang); equal "
+        "when balanced.",
+    )
 
 
 class PanelBeSpec(ModelBase):
@@ -184,8 +194,13 @@ class VarianceComponents:
     within_slopes: np.ndarray
 
 
-def variance_components(data: PanelArrays, names: list[str], ctx: FitContext) -> VarianceComponents:
-    """Swamy–Arora components with Stata's degrees of freedom (see the module docstring).
+def variance_components(
+    data: PanelArrays, names: list[str], ctx: FitContext, convention: str = "stata"
+) -> VarianceComponents:
+    """Swamy–Arora components under ``convention``: ``stata`` (``xtreg, re``, see the module
+    docstring) or ``plm`` (R plm ``random.method = "swar"``: the between regression weighted
+    by Tᵢ and σ̂²_u = (SSR_b − (n − k − 1)σ̂²_e) / (N − tr(…)), the unbalanced Swamy–Arora
+    of Baltagi and Chang 1994). The two agree on a balanced panel.
 
     Raises ``SpecError`` when the within or between regression cannot be estimated (collinear
     regressors, too few entities, no within degrees of freedom).
@@ -208,10 +223,22 @@ def variance_components(data: PanelArrays, names: list[str], ctx: FitContext) ->
     _full_rank(between, [*names, CONSTANT], ctx, "between regression on entity means")
     if n - k - 1 <= 0:
         raise _error(f"{n} entities leave no degrees of freedom for the between regression", ctx)
-    b_b = np.linalg.lstsq(between, data.y_bar, rcond=None)[0]
-    e_b = data.y_bar - between @ b_b
     t_bar = n / float(np.sum(1.0 / data.counts))
-    sigma2_u = max(float(e_b @ e_b) / (n - k - 1) - sigma2_e / t_bar, 0.0)
+    if convention == "stata":
+        b_b = np.linalg.lstsq(between, data.y_bar, rcond=None)[0]
+        e_b = data.y_bar - between @ b_b
+        sigma2_u = max(float(e_b @ e_b) / (n - k - 1) - sigma2_e / t_bar, 0.0)
+    else:
+        # plm: the between regression on the means repeated Tᵢ times (weighted by Tᵢ), and
+        # E[SSR_b] = (n − k − 1)σ²_e + (N − tr((Σ Tᵢz̄ᵢz̄ᵢ′)⁻¹ Σ Tᵢ²z̄ᵢz̄ᵢ′))σ²_u
+        root = np.sqrt(data.counts)
+        b_b = np.linalg.lstsq(between * root[:, None], data.y_bar * root, rcond=None)[0]
+        e_b = data.y_bar - between @ b_b
+        weighted = between.T @ (between * data.counts[:, None])
+        squared = between.T @ (between * (data.counts**2)[:, None])
+        trace = float(np.trace(np.linalg.solve(weighted, squared)))
+        ssr_b = float(e_b @ (data.counts * e_b))
+        sigma2_u = max((ssr_b - (n - k - 1) * sigma2_e) / (nobs - trace), 0.0)
     theta = 1.0 - np.sqrt(sigma2_e / (data.counts * sigma2_u + sigma2_e))
     return VarianceComponents(sigma2_e, sigma2_u, t_bar, theta, b_w)
 
@@ -253,7 +280,7 @@ def fit_re(frame: pl.DataFrame, spec: PanelReSpec, ctx: FitContext) -> Mapping[s
     ``overid_chi2``/``overid_p`` (``xtoverid``)."""
     vce = _re_covariance(spec.se, ctx)
     data = PanelArrays.from_frame(frame, spec.y, spec.x, ctx)
-    comp = variance_components(data, spec.x, ctx)
+    comp = variance_components(data, spec.x, ctx, spec.components)
     theta = comp.theta[data.codes]
     y_star = data.y - theta * data.y_bar[data.codes]
     x_star = np.column_stack([data.x - theta[:, None] * data.x_bar[data.codes], 1.0 - theta])
@@ -297,7 +324,7 @@ def fit_re(frame: pl.DataFrame, spec: PanelReSpec, ctx: FitContext) -> Mapping[s
         stats["n_clusters"] = float(data.n_entities)
     theta_pct = np.percentile(comp.theta, [5, 50, 95])
     extra = {
-        "variance_components": "swamy_arora (Stata xtreg, re: T-bar the harmonic mean of T_i)",
+        "variance_components": COMPONENTS[spec.components],
         "theta": {
             "min": float(comp.theta.min()),
             "p5": float(theta_pct[0]),

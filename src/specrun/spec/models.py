@@ -159,6 +159,11 @@ class ModelBase(StrictModel):
         """Variables named outside VarName/VarList fields, with their path in the model."""
         return []
 
+    def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Other models this one reads the results of (a Hausman test's fe and re), with their
+        path in the model; the plan fits those first and the fit receives their results."""
+        return []
+
 
 class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
