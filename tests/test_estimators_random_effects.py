@@ -304,3 +304,16 @@ def test_breusch_pagan_lm_matches_plm_plmtest(grunfeld, empl):
     )[""]
     assert grun.extra["bp_lm_p_chi2"] == pytest.approx(1.354484919084e-175, rel=1e-8)
     assert grun.stats["bp_lm_p"] == pytest.approx(0.5 * 1.354484919084e-175, rel=1e-8)
+
+
+def test_cluster_robust_overid_test_matches_plm_auxiliary_hausman(grunfeld):
+    # R plm 2.6.2: phtest(inv ~ value + capital, data = pg, method = "aux",
+    #   vcov = function(x) vcovHC(x, method = "arellano", type = "HC0", cluster = "group"))
+    # chisq 8.299836616835, df 2, p 0.01576570435759 (Wooldridge 2010, 10.7.3; Stata xtoverid).
+    # On an unbalanced panel plm re-estimates the variance components with the added
+    # regressors; specrun, like xtoverid, keeps the random-effects model's θᵢ.
+    spec = PanelReSpec(estimator="panel_re", y="inv", x=["value", "capital"])
+    result = fit_re(grunfeld, spec, GRUNFELD_CTX)[""]
+    assert result.stats["overid_chi2"] == pytest.approx(8.299836616835, rel=1e-9)
+    assert result.stats["overid_df"] == 2
+    assert result.stats["overid_p"] == pytest.approx(0.01576570435759, rel=1e-8)
