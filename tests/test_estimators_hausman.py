@@ -134,6 +134,7 @@ def test_the_plan_fits_referenced_models_first_and_the_table_reads_the_test(tmp_
     [
         ("[fe, ree]", "models.test.models[1]: unknown model 'ree' (did you mean 're'?)"),
         ("[fe, fe]", "a Hausman test compares two different models"),
+        ("[test, re]", "models.test.models[0]: model 'test' reads its own results"),
     ],
 )
 def test_unknown_or_repeated_models_are_located_errors(tmp_path, models, message):

@@ -172,6 +172,8 @@ def test_between_effects_match_stata_xtreg_be(simulated):
 def test_random_effects_reject_clustering_by_time(simulated):
     with pytest.raises(SpecError, match="cluster: entity"):
         re_fit(sample(simulated, ""), {"cluster": "time"})
+    with pytest.raises(SpecError, match="convention 'plm' is offered for fixed effects only"):
+        re_fit(sample(simulated, ""), {"cluster": "entity", "convention": "plm"})
 
 
 def test_random_effects_keep_a_regressor_constant_within_entities():

@@ -247,6 +247,12 @@ def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
     """'unadjusted' or 'cluster' (by entity): what ``xtreg, re`` offers."""
     if spec.type == "unadjusted":
         return "unadjusted"
+    if spec.convention != "stata":
+        raise _error(
+            f"random-effects clustered standard errors follow Stata (xtreg, re vce(cluster id)); "
+            f"convention '{spec.convention}' is offered for fixed effects only",
+            ctx,
+        )
     if spec.type == "robust" or (spec.type == "cluster" and list(spec.cluster or []) == ["entity"]):
         return "cluster"
     raise _error(

@@ -220,7 +220,9 @@ class ReferenceChecks(Diagnostics):
                     )
                 elif self._reads(models, ref, model.name, set()):
                     self.error(
-                        f"models '{model.name}' and '{ref}' read each other's results",
+                        f"model '{model.name}' reads its own results"
+                        if ref == model.name
+                        else f"models '{model.name}' and '{ref}' read each other's results",
                         where,
                         code="reference",
                     )
