@@ -109,3 +109,47 @@ def test_bad_inputs_raise_clear_errors(grunfeld):
         wild_cluster_bootstrap(x, y, firms, 1, weights="webb", draws=99)
     with pytest.raises(ValueError, match="rank deficient"):
         wild_cluster_bootstrap(np.column_stack([x, x[:, 1]]), y, firms, 1, seed=1)
+
+
+BOOT_SPEC = """\
+models:
+  fe:
+    estimator: panel_fe
+    y: inv
+    x: [value, capital]
+    se: {cluster: entity, bootstrap: {weights: rademacher, seed: 1}}
+tables:
+  t:
+    kind: regression
+    columns: [fe]
+    stats: [nobs, extra.wild_bootstrap.capital.p_value]
+"""
+
+
+def test_se_bootstrap_reports_wild_p_values_and_intervals(tmp_path):
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import run_file
+
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + BOOT_SPEC)
+    run = run_file(path, tmp_path / "out")
+    fe = run.output.results.models["fe"]
+    boot = fe.extra["wild_bootstrap"]["capital"]
+    # the within design is the LSDV one of the wildboottest reference above (enumerated 2^10)
+    assert boot["p_value"] == 0.025390625 and boot["enumerated"] and boot["draws"] == 1024
+    # one-way entity effects nested in the clusters: boottest's t is xtreg's clustered t
+    assert boot["t_stat"] == pytest.approx(fe.coefficients["capital"].stat, rel=1e-10)
+    low, high = boot["ci"]
+    assert low < fe.coefficients["capital"].estimate < high
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert "| 0.025 |" in table
+
+
+def test_se_bootstrap_needs_one_cluster_variable(tmp_path):
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import plan_file
+    from specrun.errors import SpecErrors
+
+    text = BOOT_SPEC.replace("cluster: entity,", "cluster: [entity, time],")
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    with pytest.raises(SpecErrors, match="the wild cluster bootstrap needs one cluster variable"):
+        plan_file(path)

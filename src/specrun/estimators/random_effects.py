@@ -245,6 +245,8 @@ def variance_components(
 
 def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
     """'unadjusted' or 'cluster' (by entity): what ``xtreg, re`` offers."""
+    if spec.bootstrap is not None:
+        raise _error("the wild cluster bootstrap is offered for ols and panel_fe models", ctx)
     if spec.type == "unadjusted":
         return "unadjusted"
     if spec.convention != "stata":

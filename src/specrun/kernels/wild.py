@@ -245,3 +245,46 @@ def _interval(
                 inner = middle
         bounds.append(0.5 * (inner + outer))
     return bounds[0], bounds[1]
+
+
+def bootstrap_coefficients(
+    design: np.ndarray,
+    y: np.ndarray,
+    clusters: np.ndarray,
+    names: list[str],
+    tested: list[str],
+    *,
+    draws: int,
+    weights: Literal["rademacher", "webb"],
+    seed: int,
+    level: float,
+) -> dict[str, dict[str, object]]:
+    """:func:`wild_cluster_bootstrap` of each coefficient in ``tested`` (columns of ``design``
+    named by ``names``) against 0, as results-ready records: ``p_value``, ``ci`` [lower, upper],
+    ``t_stat``, ``draws``, ``enumerated``, ``weights``, ``seed``, ``level``, ``clusters``. Every
+    coefficient uses the same weight matrix (the same seed), as boottest does per test."""
+    out: dict[str, dict[str, object]] = {}
+    for name in tested:
+        found = wild_cluster_bootstrap(
+            design,
+            y,
+            clusters,
+            names.index(name),
+            draws=draws,
+            weights=weights,
+            seed=seed,
+            level=level,
+        )
+        out[name] = {
+            "p_value": found.p_value,
+            "ci": list(found.ci) if found.ci is not None else None,
+            "t_stat": found.t_stat,
+            "draws": found.draws,
+            "enumerated": found.enumerated,
+            "weights": found.weights,
+            "seed": found.seed,
+            "level": found.level,
+            "clusters": found.clusters,
+            "method": "WCR11, null imposed (boottest)",
+        }
+    return out
