@@ -319,3 +319,16 @@ def test_cluster_robust_overid_test_matches_plm_auxiliary_hausman(grunfeld):
     assert result.stats["overid_chi2"] == pytest.approx(8.299836616835, rel=1e-9)
     assert result.stats["overid_df"] == 2
     assert result.stats["overid_p"] == pytest.approx(0.01576570435759, rel=1e-8)
+
+
+def test_breusch_pagan_one_sided_p_is_one_for_a_negative_score():
+    # residuals of opposite sign within each firm: no sign of a random effect, so the
+    # one-sided χ̄²(01) p-value is 1 while the two-sided χ²(1) one is small
+    rng = np.random.default_rng(3)
+    firms = np.repeat(np.arange(12), 2)
+    x1 = rng.normal(size=24)
+    y = 0.5 * x1 + np.tile([1.0, -1.0], 12) + 0.01 * rng.normal(size=24)
+    frame = pl.DataFrame({"firm": firms, "time": np.tile([1, 2], 12), "y": y, "x1": x1})
+    result = fit_re(frame, PanelReSpec(estimator="panel_re", y="y", x=["x1"]), CTX)[""]
+    assert result.stats["bp_lm_p"] == 1.0
+    assert result.extra["bp_lm_p_chi2"] < 0.01

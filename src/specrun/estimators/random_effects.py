@@ -121,7 +121,8 @@ def _error(message: str, ctx: FitContext) -> SpecError:
 def _full_rank(design: np.ndarray, names: list[str], ctx: FitContext, what: str) -> None:
     if design.shape[0] <= design.shape[1]:
         raise _error(
-            f"{design.shape[0]} {what} for {design.shape[1]} coefficients: too few to estimate",
+            f"the {what} has {design.shape[0]} rows for {design.shape[1]} coefficients: too "
+            "few to estimate",
             ctx,
         )
     scale = np.abs(design).max(axis=0)
@@ -267,17 +268,20 @@ def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
 def breusch_pagan(data: PanelArrays) -> tuple[float, float, float]:
     """Breusch–Pagan LM test of σ²_u = 0 from pooled OLS residuals e (Baltagi–Li 1990 form):
     LM = N² / (2(ΣTᵢ² − N)) · (Σᵢ(Σₜ eᵢₜ)² / Σ eᵢₜ² − 1)², which is NT/(2(T−1))·(…)² when
-    balanced. Returns LM, Stata ``xttest0``'s p-value (χ̄²(01): half the χ²(1) tail, the test
-    being one-sided) and R plm ``plmtest(type = "bp")``'s (the χ²(1) tail)."""
+    balanced. Returns LM, the one-sided p-value of the χ̄²(01) mixture that Stata's ``xttest0``
+    prints (half the χ²(1) tail when the score is positive, else 1) and R plm
+    ``plmtest(type = "bp")``'s two-sided χ²(1) tail."""
     design = np.column_stack([data.x, np.ones(data.nobs)])
     beta = np.linalg.lstsq(design, data.y, rcond=None)[0]
     resid = data.y - design @ beta
     sums = np.bincount(data.codes, weights=resid, minlength=data.n_entities)
     nobs = float(data.nobs)
-    lm = nobs**2 / (2.0 * (float(data.counts @ data.counts) - nobs))
-    lm *= (float(sums @ sums) / float(resid @ resid) - 1.0) ** 2
+    score = float(sums @ sums) / float(resid @ resid) - 1.0
+    lm = nobs**2 / (2.0 * (float(data.counts @ data.counts) - nobs)) * score**2
     p_chi2 = float(sps.chi2.sf(lm, 1))
-    return lm, 0.5 * p_chi2, p_chi2
+    # one-sided: a negative score (residuals less alike within entities than across) is no
+    # evidence for σ²_u > 0, and the 50:50 mixture of χ²(0) and χ²(1) gives it p = 1
+    return lm, 0.5 * p_chi2 if score > 0 else 1.0, p_chi2
 
 
 def fit_re(frame: pl.DataFrame, spec: PanelReSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
