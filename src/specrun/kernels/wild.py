@@ -96,21 +96,38 @@ class _Problem:
             fitted = np.zeros((n, 2))
         self.u0 = y - fitted[:, 0]
         self.m = x[:, j] - fitted[:, 1]
+        self._weights: np.ndarray | None = None
 
     def t_stat(self, r: float, factor: float) -> float:
         se = np.sqrt(factor * float(self.scores @ self.scores))
         return (self.estimate - r) / se
 
     def t_boot(self, r: float, factor: float, v: np.ndarray) -> np.ndarray:
-        """t*_b for every column of the (G, B) weights ``v``."""
-        u = self.u0 - r * self.m
-        z = group_sums(self.x * u[:, None], self.codes, self.n_groups)  # (G, K): X_g′ũ_g
-        c = z @ self.a  # (G,)
-        numer = c @ v  # β̂*_j − r, (B,)
-        scores = c[:, None] * v - self.w @ (z.T @ v)  # (G, B)
-        denom = np.sqrt(factor * np.einsum("gb,gb->b", scores, scores))
+        """t*_b for every column of the (G, B) weights ``v``.
+
+        ũ(r) = ũ₀ − r·m makes the numerator and the bootstrap scores linear in r, so the
+        squared denominator is a quadratic in r whose three (B,) coefficients are computed
+        once per weight matrix: testing another r (interval search) costs O(B).
+        """
+        if self._weights is not v:
+            self._prepare(v)
+        numer = self._numer0 - r * self._numer1
+        squared = self._quad0 - 2 * r * self._quad1 + r * r * self._quad2
         with np.errstate(divide="ignore", invalid="ignore"):
-            return numer / denom
+            return numer / np.sqrt(factor * np.clip(squared, 0.0, None))
+
+    def _prepare(self, v: np.ndarray) -> None:
+        parts = []
+        for u in (self.u0, self.m):
+            z = group_sums(self.x * u[:, None], self.codes, self.n_groups)  # (G, K): X_g′u_g
+            c = z @ self.a  # (G,)
+            # numerator Σ_g v_g c_g and scores diag(c)v − (a′X_g′X_g A)(Σ_h z_h v_h), (G, B)
+            parts.append((c @ v, c[:, None] * v - self.w @ (z.T @ v)))
+        (self._numer0, scores0), (self._numer1, scores1) = parts
+        self._quad0 = np.einsum("gb,gb->b", scores0, scores0)
+        self._quad1 = np.einsum("gb,gb->b", scores0, scores1)
+        self._quad2 = np.einsum("gb,gb->b", scores1, scores1)
+        self._weights = v
 
     def p_value(self, r: float, factor: float, v: np.ndarray) -> float:
         t = abs(self.t_stat(r, factor))
