@@ -98,9 +98,9 @@ def compile_spec(spec: Spec) -> Plan:
             fitted = {_model_of(ref, spec.models) for ref in used}
             # a test that reports on a column's model (a Hausman test) may add rows to it
             fitted |= {
-                name
-                for name, model in spec.models.items()
-                if any(ref in fitted for ref, _ in model.spec.model_refs())
+                other
+                for other, resolved in spec.models.items()
+                if any(ref in fitted for ref, _ in resolved.spec.model_refs())
             }
             inputs = sorted(f"fit:{name}" for name in fitted) or [panel_node]
             add(f"{kind}:{name}", kind, name, item, inputs, extra=labels_key, detail=item.kind)
