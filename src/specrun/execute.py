@@ -307,7 +307,10 @@ class Executor:
         try:
             design = build_design(frame, terms, model.spec.center)
             spec = _with_columns(model.spec, design)
-            ctx = FitContext(name, panel.entity, panel.time, self.progress, design.omittable)
+            used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
+            ctx = FitContext(
+                name, panel.entity, panel.time, self.progress, design.omittable, models=used
+            )
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([panel.entity, panel.time, *built_columns, *others]))
             fitted = kind.fit(design.frame.select(columns), spec, ctx)

@@ -20,7 +20,8 @@ S = TypeVar("S", bound=ModelBase)
 
 @dataclass(frozen=True)
 class FitContext:
-    """What a fit may know besides its rows: its name and the panel's index columns."""
+    """What a fit may know besides its rows: its name, the panel's index columns and the
+    results of the models its spec references (``ModelBase.model_refs``), by name."""
 
     name: str
     entity: str
@@ -29,6 +30,7 @@ class FitContext:
     # factor-level columns an estimator drops, rather than fails on, when its rank check finds
     # them collinear with the constant, the fixed effects or earlier columns (Stata's o.)
     omittable: frozenset[str] = frozenset()
+    models: Mapping[str, ModelResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

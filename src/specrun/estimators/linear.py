@@ -23,6 +23,7 @@ from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
 from specrun.estimators.omit import collinear_columns
+from specrun.kernels.wild import bootstrap_coefficients
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -229,6 +230,13 @@ def fit_linear(
             f"only {int(stats['n_clusters'])} clusters: clustered standard errors are unreliable "
             f"with fewer than about {FEW_CLUSTERS} (Cameron and Miller 2015)"
         )
+    extra: dict[str, object] = {"warnings": warnings} if warnings else {}
+    if spec.se.bootstrap is not None:
+        groups = {"entity": index.entity, "time": index.time}[(spec.se.cluster or [""])[0]]
+        options = spec.se.bootstrap.model_dump()
+        extra["wild_bootstrap"] = bootstrap_coefficients(
+            design, y_t, groups, names, list(spec.x), **options
+        )
     result = ModelResult(
         name=ctx.name,
         estimator=spec.estimator,
@@ -236,7 +244,7 @@ def fit_linear(
         nobs=n,
         coefficients=_coefficients(names, beta, cov),
         stats=stats,
-        extra={"warnings": warnings} if warnings else {},
+        extra=extra,
         regressors=regressors,
         effects=effects,
         se_type=spec.se.describe(),

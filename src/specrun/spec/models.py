@@ -114,6 +114,24 @@ class SampleSpec(StrictModel):
         return self
 
 
+class WildBootstrapSpec(StrictModel):
+    """Wild cluster bootstrap (WCR, null imposed) p-values and confidence intervals for every
+    slope, as Stata's ``boottest`` (Roodman, MacKinnon, Nielsen and Webb 2019); for few
+    clusters. Reported in the model's ``extra.wild_bootstrap``."""
+
+    draws: int = Field(
+        9999,
+        ge=99,
+        description="Bootstrap samples (Rademacher weights with "
+        "2^G at most this many enumerate all 2^G sign vectors instead).",
+    )
+    weights: Literal["webb", "rademacher"] = Field(
+        "webb", description="Webb's six-point weights (advised below about 12 clusters) or ±1."
+    )
+    seed: int = Field(description="Seed of the random weights.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
+
+
 class CovarianceSpec(StrictModel):
     """Standard errors: ``unadjusted``, ``robust`` or ``{cluster: entity | time | [entity, time]}``.
 
@@ -125,6 +143,9 @@ class CovarianceSpec(StrictModel):
     type: Literal["unadjusted", "robust", "cluster"] = "unadjusted"
     cluster: list[Literal["entity", "time"]] | Literal["entity", "time"] | None = None
     convention: Literal["stata", "plm", "linearmodels"] = "stata"
+    bootstrap: WildBootstrapSpec | None = Field(
+        None, description="Wild cluster bootstrap inference besides the clustered SEs."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -143,6 +164,11 @@ class CovarianceSpec(StrictModel):
             raise ValueError("clustered standard errors need 'cluster: entity | time'")
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
+        if self.bootstrap is not None and (self.type != "cluster" or len(self.cluster or []) != 1):
+            raise ValueError(
+                "the wild cluster bootstrap needs one cluster variable: "
+                "'cluster: entity' or 'cluster: time'"
+            )
         return self
 
     @classmethod
@@ -174,6 +200,11 @@ class ModelBase(StrictModel):
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Variables named outside VarName/VarList fields, with their path in the model."""
+        return []
+
+    def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Other models this one reads the results of (a Hausman test's fe and re), with their
+        path in the model; the plan fits those first and the fit receives their results."""
         return []
 
 

@@ -228,6 +228,48 @@ class ReferenceChecks(Diagnostics):
                     )
         return continuous
 
+    def check_model_refs(self, models: dict[str, ResolvedModel]) -> None:
+        """Models a model reads (a Hausman test's ``models:``) exist, are single models (not an
+        ``over:`` family) and do not, through others, read the model itself."""
+        for model in models.values():
+            for ref, relative in model.spec.model_refs():
+                path, _ = self._raw_field(model, str(relative[0]))
+                where = (*path, *relative[1:])
+                if ref not in models:
+                    self.error(
+                        f"unknown model '{ref}'",
+                        where,
+                        code="reference",
+                        hint=did_you_mean(ref, models),
+                    )
+                elif models[ref].spec.over:
+                    self.error(
+                        f"model '{ref}' is a family (over: {models[ref].spec.over}); name one "
+                        f"member's model instead",
+                        where,
+                        code="reference",
+                    )
+                elif self._reads(models, ref, model.name, set()):
+                    self.error(
+                        f"model '{model.name}' reads its own results"
+                        if ref == model.name
+                        else f"models '{model.name}' and '{ref}' read each other's results",
+                        where,
+                        code="reference",
+                    )
+
+    def _reads(
+        self, models: dict[str, ResolvedModel], start: str, target: str, seen: set[str]
+    ) -> bool:
+        if start == target:
+            return True
+        if start in seen or start not in models:
+            return False
+        seen.add(start)
+        return any(
+            self._reads(models, ref, target, seen) for ref, _ in models[start].spec.model_refs()
+        )
+
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
         the value written there."""

@@ -121,6 +121,7 @@ class _Checker(ModelResolver, ReferenceChecks):
         groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
         models = self.resolve_models(groups)
         columns = self.check_columns(groups, models)
+        self.check_model_refs(models)
         self.check_outputs_refs(models, columns, groups)
         if self.errors or "data" not in self.sections or "models" not in self.sections:
             return None

@@ -41,6 +41,18 @@ STAT_LABELS = {
     "threshold_1": "Threshold γ̂₁",
     "threshold_2": "Threshold γ̂₂",
     "threshold_3": "Threshold γ̂₃",
+    "r2_between": "R² (between)",
+    "r2_overall": "R² (overall)",
+    "sigma_u": "σ_u",
+    "sigma_e": "σ_e",
+    "rho": "ρ",
+    "theta": "θ",
+    "chi2": "Wald χ²",
+    "hausman_chi2": "Hausman χ²",
+    "hausman_p": "Hausman test p-value",
+    "bp_lm": "Breusch–Pagan LM",
+    "bp_lm_p": "Breusch–Pagan LM p-value",
+    "overid_p": "Sargan–Hansen (RE vs FE) p-value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
@@ -55,6 +67,17 @@ KNOWN_STATS = {
     "hansen_df",
     "sargan",
     "sargan_df",
+    "chi2_df",
+    "chi2_p",
+    "hausman_df",
+    "overid_chi2",
+    "overid_df",
+    "theta_min",
+    "theta_max",
+    "t_bar",
+    "rmse",
+    "f",
+    "f_p",
 }
 INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
 
@@ -201,7 +224,21 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     return ctx.labels.get(name, name)
 
 
-def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
+def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
+    """Statistics a test reports about other models (a Hausman test's ``hausman_p`` for its
+    fixed-effects model), by the model they describe: printed in that model's column."""
+    found: dict[str, dict[str, float]] = {}
+    for model in results.models.values():
+        for target, stats in (model.extra.get("attach") or {}).items():
+            found.setdefault(target, {}).update(stats)
+    return found
+
+
+def _stat_value(
+    model: ModelResult, name: str, r2_fe: str, attached: Mapping[str, float] | None = None
+) -> float | None:
+    if attached and name in attached and name not in model.stats:
+        return attached[name]
     if name == "nobs":
         return float(model.nobs)
     if name == "r2":
@@ -261,7 +298,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         if spec.panels:
             dependent = family[0].dependent
             title = panel.title or f"Panel {chr(65 + i)}: {ctx.labels.get(dependent, dependent)}"
-        blocks += _body(spec, ctx, family, title)
+        blocks += _body(spec, ctx, family, title, _attached(results))
     return Table(
         name=ctx.name,
         caption=spec.caption,
@@ -318,7 +355,11 @@ def _header(
 
 
 def _body(
-    spec: RegressionTableSpec, ctx: TableContext, models: list[ModelResult], title: str | None
+    spec: RegressionTableSpec,
+    ctx: TableContext,
+    models: list[ModelResult],
+    title: str | None,
+    attached: Mapping[str, Mapping[str, float]],
 ) -> list[Block]:
     """Coefficient, indicator and statistic rows of one set of columns."""
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
@@ -373,7 +414,7 @@ def _body(
         ]
     stat_rows = []
     for stat in spec.stats:
-        values = [_stat_value(m, stat, spec.r2_fe) for m in models]
+        values = [_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) for m in models]
         cells = tuple(
             Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, spec.digits))
             for v in values
