@@ -246,8 +246,9 @@ def test_templates_run_in_the_sandbox(module) -> None:
 
 
 def test_formats_registry_names_and_extensions() -> None:
-    assert FORMATS.names() == ["html", "latex", "markdown"]
-    assert {name: FORMATS.get(name).extension for name in FORMATS.names()} == EXTENSIONS
+    assert FORMATS.names() == ["docx", "html", "latex", "markdown", "xlsx"]
+    extensions = {name: FORMATS.get(name).extension for name in FORMATS.names()}
+    assert extensions == {**EXTENSIONS, "docx": "docx", "xlsx": "xlsx"}
 
 
 def test_unknown_format_names_the_valid_ones() -> None:

@@ -302,10 +302,12 @@ class Executor:
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
+        from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
         labels = self.spec.labels()
-        ctx = TableContext(node.name, labels, self.spec.groups)
+        language = self.spec.outputs.language
+        ctx = TableContext(node.name, labels, self.spec.groups, language)
         results = ResultSet(self.models, self.families, self.artifacts)
         registry = TABLES if node.kind == "table" else FIGURES
         section = "tables" if node.kind == "table" else "figures"
@@ -317,6 +319,9 @@ class Executor:
             )
         except SpecError as exc:
             raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
+        if node.kind == "table":
+            number = table_numbers(self.spec.tables)[node.name]
+            built = with_layout(built, node.payload, number, language)
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
 
 

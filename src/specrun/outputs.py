@@ -113,25 +113,32 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
 
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
-    from specrun.render import FORMATS, render_document, render_table
+    from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     tables = list(run.tables.values())
-    for fmt in spec.outputs.formats:
-        extension = FORMATS.get(fmt).extension
+    outputs = spec.outputs
+    figures = (
+        {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
+        if outputs.docx.figures
+        else {}
+    )
+    options = RenderOptions(
+        latex_engine=outputs.latex.engine,
+        paper=outputs.latex.paper,
+        latin_font=outputs.docx.latin_font,
+        cjk_font=outputs.docx.cjk_font,
+        figures=figures,
+    )
+    title = spec.title or Path(spec.document.file).stem
+    for fmt in outputs.formats:
+        renderer = FORMATS.get(fmt)
         for table in tables:
-            files.append(
-                OutputFile(f"tables/{table.name}.{extension}", render_table(table, fmt).encode())
-            )
-    if tables and "latex" in spec.outputs.formats:
-        files.append(
-            OutputFile(
-                "tables.tex",
-                render_document(
-                    tables, "latex", title=spec.title or Path(spec.document.file).stem
-                ).encode(),
-            )
-        )
+            content = as_bytes(render_table(table, fmt, options))
+            files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
+        if tables and renderer.document_file:
+            document = render_document(tables, fmt, title=title, options=options)
+            files.append(OutputFile(renderer.document_file, as_bytes(document)))
     for name, figure in run.figures.items():
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))

@@ -259,7 +259,10 @@ def _header(
     header.append(HeaderRow("", tuple(Cell(f"({i + 1})") for i in range(n))))
     if spec.dependent_row and not spec.panels:
         header.append(
-            HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
+            HeaderRow(
+                ctx.text("Dependent variable"),
+                tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models),
+            )
         )
     column_labels = spec.column_labels
     members = [name.rsplit(".", 1)[0] in results.families for name in names]
