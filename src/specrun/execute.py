@@ -302,6 +302,7 @@ class Executor:
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
+        from specrun.figures.fonts import check_cjk_text, cjk_fallback
         from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
@@ -312,16 +313,16 @@ class Executor:
         registry = TABLES if node.kind == "table" else FIGURES
         section = "tables" if node.kind == "table" else "figures"
         try:
-            built = (
-                registry.get(node.payload.kind).build(node.payload, results, ctx)
-                if node.kind == "table"
-                else registry.get(node.payload.kind).draw(node.payload, results, ctx)
-            )
+            if node.kind == "table":
+                built = registry.get(node.payload.kind).build(node.payload, results, ctx)
+                number = table_numbers(self.spec.tables)[node.name]
+                built = with_layout(built, node.payload, number, language)
+            else:
+                with cjk_fallback():
+                    built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
+                check_cjk_text(built, node.name)
         except SpecError as exc:
             raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
-        if node.kind == "table":
-            number = table_numbers(self.spec.tables)[node.name]
-            built = with_layout(built, node.payload, number, language)
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
 
 

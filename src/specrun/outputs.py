@@ -105,9 +105,12 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
 
 
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
+    from specrun.figures.fonts import cjk_fallback
+
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
-    figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    with cjk_fallback():  # tick labels made while saving need the CJK font too
+        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
     return buffer.getvalue()
 
 

@@ -42,9 +42,9 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
             path=f"tables.{ctx.name}.model",
         )
     table = model.extra["variables"]
-    headers = [STAT_HEADERS.get(s, s) for s in spec.stats]
+    headers = [ctx.text(STAT_HEADERS.get(s, s)) for s in spec.stats]
     if spec.show_names:
-        headers = ["Symbol", *headers]
+        headers = [ctx.text("Symbol"), *headers]
     rows = []
     for name, values in table.items():
         cells = [
@@ -62,7 +62,7 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
         name=ctx.name,
         caption=spec.caption,
         label=spec.label or f"tab:{ctx.name}",
-        header=(HeaderRow(spec.variable_header, tuple(Cell(h) for h in headers)),),
+        header=(HeaderRow(ctx.text(spec.variable_header), tuple(Cell(h) for h in headers)),),
         blocks=(Block(tuple(rows)),),
         n_columns=len(headers),
         notes=tuple(spec.notes),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from scipy import stats as sps
+
+from specrun.tables import text
 
 
 def number(value: float | None, digits: int) -> str:
@@ -31,6 +35,15 @@ def stars(p_value: float | None, levels: Sequence[float]) -> str:
 
 
 def star_note(levels: Sequence[float]) -> str:
-    ordered = sorted(levels)
-    parts = [f"{'*' * (len(ordered) - i)} p < {level:g}" for i, level in enumerate(ordered)]
-    return ", ".join(parts) + "."
+    """The English star legend (``*** p < 0.01, ** p < 0.05, * p < 0.1.``)."""
+    return text.star_note(levels, "en")
+
+
+def critical_value(stats: Mapping[str, float], level: float) -> float:
+    """The model's own reference distribution: t with G − 1 (clustered) or the residual
+    degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
+    if "n_clusters" in stats:
+        return float(sps.t.ppf(0.5 + level / 2, stats["n_clusters"] - 1))
+    if "df_resid" in stats:
+        return float(sps.t.ppf(0.5 + level / 2, stats["df_resid"]))
+    return float(sps.norm.ppf(0.5 + level / 2))

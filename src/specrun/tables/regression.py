@@ -16,6 +16,7 @@ from specrun.errors import SpecError, did_you_mean
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
+from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 
@@ -95,7 +96,13 @@ class RegressionTableSpec(TableBase):
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
     constant: bool = Field(True, description="Print the constant (_cons) row.")
-    show: Literal["se", "t"] = "se"
+    show: Literal["se", "t", "p", "ci"] = Field(
+        "se",
+        description="Under (or beside) each estimate: se (standard error), t (t or z "
+        "statistic), p (p-value) or ci (confidence interval at ci_level, from each model's "
+        "own reference distribution: t with G − 1 or residual df, else normal).",
+    )
+    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
     se_position: Literal["below", "beside"] = "below"
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
     indicators: dict[str, list[str]] = Field(
@@ -162,7 +169,7 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     if name in spec.labels:
         return spec.labels[name]
     if name == CONSTANT:
-        return "Constant"
+        return ctx.text("Constant")
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
     return ctx.labels.get(name, name)
@@ -232,7 +239,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         header=tuple(header),
         blocks=tuple(blocks),
         n_columns=n,
-        notes=tuple(_notes(spec, [m for f in families for m in f])),
+        notes=tuple(_notes(spec, families, ctx)),
     )
 
 
@@ -300,8 +307,7 @@ def _body(
                 main.append(Cell())
                 below.append(Cell())
                 continue
-            second = coef.std_error if spec.show == "se" else coef.stat
-            paren = f"({fmt.number(second, spec.digits)})"
+            paren = _second(spec, m, coef)
             star = fmt.stars(coef.p_value, spec.stars)
             if spec.se_position == "beside":
                 main.append(Cell(f"{fmt.number(coef.estimate, spec.digits)} {paren}", star))
@@ -315,7 +321,9 @@ def _body(
     indicator_rows = [
         Row(
             label,
-            tuple(Cell("Yes" if set(vars_) <= set(m.regressors) else "No") for m in models),
+            tuple(
+                Cell(ctx.text("Yes" if set(vars_) <= set(m.regressors) else "No")) for m in models
+            ),
             "indicator",
         )
         for label, vars_ in indicator_vars.items()
@@ -324,10 +332,10 @@ def _body(
         indicator_rows += [
             Row(
                 label,
-                tuple(Cell("Yes" if effect in m.effects else "No") for m in models),
+                tuple(Cell(ctx.text("Yes" if effect in m.effects else "No")) for m in models),
                 "indicator",
             )
-            for label, effect in spec.effects.items()
+            for label, effect in _effect_labels(spec, ctx).items()
         ]
     stat_rows = []
     for stat in spec.stats:
@@ -337,7 +345,7 @@ def _body(
             for v in values
         )
         stat_rows.append(
-            Row(spec.stat_labels.get(stat, STAT_LABELS.get(stat, stat)), cells, "stat")
+            Row(spec.stat_labels.get(stat, ctx.text(STAT_LABELS.get(stat, stat))), cells, "stat")
         )
     blocks = [Block(tuple(coef_rows), title=title, rule_before=True)]
     if indicator_rows:
@@ -354,16 +362,100 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
-def _notes(spec: RegressionTableSpec, models: list[ModelResult]) -> list[str]:
-    kinds = sorted({m.se_type for m in models if m.se_type})
-    what = "Standard errors" if spec.show == "se" else f"{models[0].stat_name}-statistics"
-    notes = []
-    if kinds and spec.show == "se":
-        notes.append(f"{what} ({'; '.join(kinds)}) in parentheses.")
-    elif spec.show == "t":
-        notes.append(f"{what} in parentheses.")
-    notes.append(fmt.star_note(spec.stars))
-    return [*notes, *spec.notes]
+def _second(spec: RegressionTableSpec, model: ModelResult, coef: Any) -> str:
+    """What a column prints under (or beside) an estimate, with its brackets."""
+    d = spec.digits
+    if spec.show == "ci":
+        half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
+        low, high = coef.estimate - half, coef.estimate + half
+        return f"[{fmt.number(low, d)}, {fmt.number(high, d)}]"
+    value = {"se": coef.std_error, "t": coef.stat, "p": coef.p_value}[spec.show]
+    return f"({fmt.number(value, d)})"
+
+
+def _effect_labels(spec: RegressionTableSpec, ctx: TableContext) -> dict[str, str]:
+    """Row label → fixed effect; the default labels are generated text, so they follow the
+    output language, while labels the spec gives are printed as given."""
+    if "effects" in spec.model_fields_set:
+        return dict(spec.effects)
+    return {ctx.text(label): effect for label, effect in spec.effects.items()}
+
+
+def _column_list(columns: list[int], language: str) -> str:
+    """``columns (1)–(3)``, ``column (4)``, ``columns (1), (3)``; Chinese ``第(1)–(3)列``."""
+    runs: list[tuple[int, int]] = []
+    for column in columns:
+        if runs and runs[-1][1] == column - 1:
+            runs[-1] = (runs[-1][0], column)
+        else:
+            runs.append((column, column))
+    text_runs = [f"({a})" if a == b else f"({a})–({b})" for a, b in runs]
+    if language == "zh":
+        return "第" + "、".join(text_runs) + "列"
+    return ("column " if len(columns) == 1 else "columns ") + ", ".join(text_runs)
+
+
+def _column_kinds(spec: RegressionTableSpec, families: list[list[ModelResult]]) -> list[str]:
+    """Per column, what its second line is based on: the covariance (se, p, ci) or the
+    statistic's name (t/z); panels stacking models of different kinds join them."""
+    kinds: list[str] = []
+    for column in range(len(families[0])):
+        names = []
+        for family in families:
+            model = family[column]
+            name = model.stat_name if spec.show == "t" else model.se_type
+            if name and name not in names:
+                names.append(name)
+        kinds.append("; ".join(names))
+    return kinds
+
+
+def _notes(
+    spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
+) -> list[str]:
+    """The notes describe every column: when columns differ in their covariance (or t vs z),
+    each kind is named with the columns it applies to."""
+    language = ctx.language
+    kinds = _column_kinds(spec, families)
+    distinct = list(dict.fromkeys(k for k in kinds if k))
+    by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
+
+    def translated(kind: str) -> str:
+        return text.translate(kind, language)
+
+    if len(distinct) > 1:
+        if language == "zh":
+            where = "；".join(
+                f"{_column_list(cols, language)}为{translated(k)}" for k, cols in by_kind.items()
+            )
+        else:
+            where = "; ".join(
+                f"{k} in {_column_list(cols, language)}" for k, cols in by_kind.items()
+            )
+    else:
+        where = translated(distinct[0]) if distinct else ""
+    level = f"{spec.ci_level * 100:g}%"
+    if spec.show == "t":
+        if len(distinct) > 1:
+            english = f"t or z statistics ({where})"
+        else:
+            english = f"{distinct[0] if distinct else 't'}-statistics"
+        chinese = "t值或z值（" + where + "）" if len(distinct) > 1 else f"{where or 't'}值"
+        note = text.parentheses_note(english, chinese, language)
+    else:
+        noun = {"se": "Standard errors", "p": "p-values", "ci": f"{level} confidence intervals"}
+        zh_noun = {"se": "标准误", "p": "p值", "ci": f"{level}置信区间"}[spec.show]
+        english = noun[spec.show] + (f" ({where})" if where else "")
+        if len(distinct) > 1:
+            chinese = f"{zh_noun}（{where}）"
+        else:
+            chinese = f"{where}{zh_noun}" if spec.show == "se" else f"{zh_noun}（{where}）"
+            chinese = chinese.replace("（）", "")
+        if spec.show == "ci":
+            note = f"方括号内为{chinese}。" if language == "zh" else f"{english} in brackets."
+        else:
+            note = text.parentheses_note(english, chinese, language)
+    return [note, text.star_note(spec.stars, language), *spec.notes]
 
 
 TABLES.register("regression")(
