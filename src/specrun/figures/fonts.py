@@ -73,18 +73,18 @@ def cjk_fallback() -> Iterator[None]:
     """Draw with a CJK font behind the default family, when the system has one.
 
     Text keeps the default font; only glyphs it lacks (ideographs) come from the CJK font, so
-    figures without CJK text are drawn as before. Matplotlib's missing-glyph warnings, which
-    would otherwise name its source files, are held back: :func:`check_cjk_text` reports the
-    problem once, with the fix.
+    figures without CJK text are drawn as before. Without a CJK font, matplotlib's
+    missing-glyph warnings (which name its source files) are held back: :func:`check_cjk_text`
+    reports the problem once, with the fix.
     """
     font = cjk_font()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        if font is None:
+    if font is None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
             yield
-            return
-        with rc_context({"font.family": [*rcParams["font.family"], font]}):
-            yield
+        return
+    with rc_context({"font.family": [*rcParams["font.family"], font]}):
+        yield
 
 
 def check_cjk_text(figure: Figure, name: str) -> None:

@@ -58,7 +58,7 @@ def render_document(tables: Sequence[Table], *, title: str, options: RenderOptio
     document = _new_document(options)
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(heading, title, options, size=14, bold=True)
+    _run(heading, title, size=14, bold=True)
     for index, table in enumerate(tables):
         _add_table(document, table, options, first=False, page_break=index > 0)
     for number, (name, png) in enumerate(figure_items(options.figures), start=1):
@@ -69,7 +69,7 @@ def render_document(tables: Sequence[Table], *, title: str, options: RenderOptio
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
         language = tables[0].layout.language if tables else "en"
         label = f"图{number} {name}" if language == "zh" else f"Figure {number}: {name}"
-        _run(caption, label, options, size=10.5)
+        _run(caption, label, size=10.5)
     return _save(document)
 
 
@@ -91,6 +91,10 @@ def _new_document(options: RenderOptions) -> DocumentType:
     normal.font.name = options.latin_font
     normal.font.size = Pt(10.5)
     _east_asian(normal.element.get_or_add_rPr(), options.cjk_font)
+    # the template's theme fonts would otherwise win over the style's for East Asian text
+    fonts = normal.element.get_or_add_rPr().find(qn("w:rFonts"))
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
     _set_section(document, landscape=False, options=options, new=False)
     return document
 
@@ -133,7 +137,7 @@ def _add_table(
     caption = document.add_paragraph()
     caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
     caption.paragraph_format.keep_with_next = True
-    _run(caption, numbered_caption(table), options, size=size + 1, bold=True)
+    _run(caption, numbered_caption(table), size=size + 1, bold=True)
 
     lines = grid_lines(table)
     grid = document.add_table(rows=len(lines), cols=table.n_columns + 1)
@@ -149,7 +153,7 @@ def _add_table(
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(0)
-        _run(paragraph, note, options, size=size - 1.5)
+        _run(paragraph, note, size=size - 1.5)
 
 
 def _column_widths(table: Table, text_width: int) -> list[int]:
@@ -220,15 +224,14 @@ def _cell_text(
         text = "\t" + text
     else:
         paragraph.alignment = ALIGNMENTS[align]
-    _run(paragraph, text, options, size=size, italic=italic)
+    _run(paragraph, text, size=size, italic=italic)
     if stars:
-        _run(paragraph, stars, options, size=size, superscript=True)
+        _run(paragraph, stars, size=size, superscript=True)
 
 
 def _run(
     paragraph: Paragraph,
     text: str,
-    options: RenderOptions,
     *,
     size: float,
     bold: bool = False,
@@ -236,13 +239,14 @@ def _run(
     superscript: bool = False,
 ) -> None:
     run = paragraph.add_run(text)
-    run.font.name = options.latin_font
+    # fonts come from the Normal style (Latin and East Asian slots); runs carry only their size
     run.font.size = Pt(size)
-    run.font.bold = bold or None
-    run.font.italic = italic or None
+    if bold:
+        run.font.bold = True
+    if italic:
+        run.font.italic = True
     if superscript:
         run.font.superscript = True
-    _east_asian(run._element.get_or_add_rPr(), options.cjk_font)
 
 
 def _east_asian(rpr: object, font: str) -> None:
