@@ -31,7 +31,7 @@ from specrun.render.environment import GridLine, grid_lines, numbered_caption
 from specrun.render.options import RenderOptions
 from specrun.render.package import figure_items, is_wide, stable_zip
 from specrun.tables.ir import Table
-from specrun.tables.text import SIZES_PT
+from specrun.tables.text import SIZES_PT, has_cjk
 
 # the same spec and data give the same bytes (the reproducible-builds convention of a fixed date)
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -143,9 +143,11 @@ def _add_table(
     grid = document.add_table(rows=len(lines), cols=table.n_columns + 1)
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     grid.autofit = False
-    widths = _column_widths(table, _text_width(document))
+    widths = _column_widths(table, _text_width(document), size)
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = Emu(width)
+        for cell in column.cells:  # Word reads the grid, LibreOffice each cell's own width
+            cell.width = Emu(width)
     for row, line in zip(grid.rows, lines, strict=True):
         _fill_line(row.cells, line, table, options, size, widths)
 
@@ -156,12 +158,15 @@ def _add_table(
         _run(paragraph, note, size=size - 1.5)
 
 
-def _column_widths(table: Table, text_width: int) -> list[int]:
-    """The label column takes up to 40 % of the text width, body columns share the rest
-    equally, capped so that narrow tables do not stretch across the page."""
-    body = min((text_width * 0.6) / max(table.n_columns, 1), Inches(1.3))
-    label = min(text_width - body * table.n_columns, Inches(2.6))
-    return [int(label)] + [int(body)] * table.n_columns
+def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
+    """The label column as wide as its longest label (about half an em per Latin character,
+    a full em per CJK one), at most 40 % of the text width; body columns share the rest,
+    at most 1.3 inch each so that narrow tables do not stretch across the page."""
+    labels = [line.label for line in grid_lines(table) if line.part != "title"]
+    ems = max((sum(1.0 if has_cjk(c) else 0.55 for c in label) for label in labels), default=4)
+    label = min(int(Pt(size) * (ems + 2)), int(text_width * 0.4))  # + the cell margins
+    body = min((text_width - label) // max(table.n_columns, 1), int(Inches(1.3)))
+    return [label] + [body] * table.n_columns
 
 
 def _fill_line(
@@ -221,7 +226,7 @@ def _cell_text(
         # Word aligns a decimal tab's text on its decimal point, as dcolumn does in LaTeX
         fmt.tab_stops.add_tab_stop(Emu(decimal_tab), WD_TAB_ALIGNMENT.DECIMAL)
         paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-        text = "\t" + text
+        # no tab character: in a table cell Word aligns on a decimal tab stop by itself
     else:
         paragraph.alignment = ALIGNMENTS[align]
     _run(paragraph, text, size=size, italic=italic)
