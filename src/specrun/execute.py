@@ -6,6 +6,7 @@ dropped are counted for ``manifest.json``. Nothing here writes files (see ``outp
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -321,9 +322,23 @@ class Executor:
                 with cjk_fallback():
                     built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
                 check_cjk_text(built, node.name)
+            self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
         except SpecError as exc:
-            raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
+            where = _path_key(exc.path or "", (section, node.name))
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _path_key(path: str, node: tuple[str, str]) -> tuple[str | int, ...]:
+    """The spec position of an error a table or figure raised (``tables.t.keep[0]``), when
+    it lies inside that node; the node itself otherwise."""
+    prefix = ".".join(node)
+    if not (path == prefix or path.startswith(prefix + ".")):
+        return node
+    key: list[str | int] = list(node)
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[len(prefix) :]):
+        key.append(part[0] if part[0] else int(part[1]))
+    return tuple(key)
 
 
 def _value_name(value: Any) -> str:

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 
 NUMBER = re.compile(
-    r"^(?P<open>[(\[]?)(?P<number>−?-?\d[\d,]*(?:\.(?P<decimals>\d+))?)(?P<close>[)\]]?)$"
+    r"^(?P<open>[(\[]?)"
+    r"(?P<number>[−-]?\d[\d,]*(?:\.(?P<decimals>\d+))?(?P<exponent>e[−+-]?\d+)?)"
+    r"(?P<close>[)\]]?)$"
 )
 
 
@@ -25,12 +27,15 @@ class PrintedNumber:
     thousands: bool
     open: str
     close: str
+    scientific: bool = False
 
     def excel_format(self, stars: str = "") -> str:
         """An Excel number format printing the same text: ``(0.000)``, ``#,##0``, ``0.000"**"``."""
         body = ("#,##0" if self.thousands else "0") + (
             "." + "0" * self.decimals if self.decimals else ""
         )
+        if self.scientific:
+            body += "E+00"
         suffix = f'"{stars}"' if stars else ""
         # the second section keeps the minus sign inside the brackets: (-1.234), not -(1.234)
         positive = f"{_literal(self.open)}{body}{_literal(self.close)}{suffix}"
@@ -60,4 +65,5 @@ def printed_number(text: str) -> PrintedNumber | None:
         thousands="," in match["number"],
         open=match["open"],
         close=match["close"],
+        scientific=match["exponent"] is not None,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field
@@ -51,6 +51,11 @@ class TableContext:
     labels: Mapping[str, str]
     groups: Mapping[str, tuple[str, ...]]
     language: str = "en"
+    warnings: list[str] = field(default_factory=list)  # what a reader might misread, by table
+
+    def warn(self, message: str) -> None:
+        """Report something the table prints correctly but a reader could misread."""
+        self.warnings.append(message)
 
     def text(self, phrase: str) -> str:
         """A generated phrase (``Yes``, ``N``, a column header) in the output language."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
 
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
@@ -42,6 +43,21 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
             path=f"tables.{ctx.name}.model",
         )
     table = model.extra["variables"]
+    computed = list(dict.fromkeys(key for values in table.values() for key in values))
+    for index, stat in enumerate(spec.stats):
+        if stat not in computed:
+            if re.fullmatch(r"p\d+(\.\d+)?", stat):
+                share = float(stat[1:]) / 100
+                hint = f"add {share:g} to the quantiles of model '{spec.model}'"
+            else:
+                hint = did_you_mean(stat, computed)
+            raise SpecError(
+                f"table '{ctx.name}' asks for '{stat}', which model '{spec.model}' did not "
+                f"compute; it has: {', '.join(computed)}",
+                code="reference",
+                path=f"tables.{ctx.name}.stats[{index}]",
+                hint=hint,
+            )
     headers = [ctx.text(STAT_HEADERS.get(s, s)) for s in spec.stats]
     if spec.show_names:
         headers = [ctx.text("Symbol"), *headers]

@@ -20,6 +20,30 @@ def number(value: float | None, digits: int) -> str:
     return text.replace("-", "−")
 
 
+def scientific(value: float | None, digits: int) -> str:
+    """Scientific notation with ``digits`` decimals in the mantissa: ``−7.012e−05``."""
+    if value is None or not math.isfinite(value):
+        return ""
+    return f"{value:.{digits}e}".replace("-", "−").replace("e+", "e")
+
+
+def rounds_to_zero(value: float | None, digits: int) -> bool:
+    """A non-zero value that prints as 0.000 (or −0.000) at ``digits`` decimals."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return False
+    return float(f"{abs(value):.{digits}f}") == 0
+
+
+def factor(value: float) -> str:
+    """A scale factor as printed in labels and notes: ``1,000``, ``0.01``."""
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+def rescaling(value: float) -> float:
+    """The power of ten that brings a small ``value`` to between 1 and 10 in magnitude."""
+    return float(10 ** math.ceil(-math.log10(abs(value)))) if value else 1.0
+
+
 def integer(value: float | None) -> str:
     """Rounded, with thousands separators (1,000); missing values print empty."""
     if value is None or not math.isfinite(value):

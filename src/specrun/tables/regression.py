@@ -7,7 +7,6 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -19,6 +18,7 @@ from specrun.tables import format as fmt
 from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.patterns import PATTERN_LANGUAGE, check_patterns, matches
 
 CONSTANT = "_cons"
 STAT_LABELS = {
@@ -86,13 +86,13 @@ class RegressionTableSpec(TableBase):
     )
     dependent_row: bool = True
     keep: list[str] | None = Field(
-        None, description="Only these coefficient rows (glob patterns: 'yr*')."
+        None, description=f"Only these coefficient rows; {PATTERN_LANGUAGE}."
     )
     drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (glob patterns)."
+        default_factory=list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
     )
     order: list[str] | None = Field(
-        None, description="These rows first, in this order (glob patterns)."
+        None, description=f"These rows first, in this order; {PATTERN_LANGUAGE}."
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
     constant: bool = Field(True, description="Print the constant (_cons) row.")
@@ -103,6 +103,14 @@ class RegressionTableSpec(TableBase):
         "own reference distribution: t with G − 1 or residual df, else normal).",
     )
     ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
+    scale: dict[str, float] = Field(
+        default_factory=dict,
+        description="Coefficient → factor its estimate, standard error and interval are "
+        "multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
+    )
+    notation: Literal["fixed", "scientific"] = Field(
+        "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
+    )
     se_position: Literal["below", "beside"] = "below"
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
     indicators: dict[str, list[str]] = Field(
@@ -189,10 +197,6 @@ def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _matches(name: str, patterns: list[str]) -> bool:
-    return any(fnmatchcase(name, p) for p in patterns)
-
-
 def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
     seen: list[str] = []
     for model in models:
@@ -201,12 +205,12 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
                 seen.append(name)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
     if spec.keep is not None:
-        rows = [n for n in rows if _matches(n, spec.keep)]
+        rows = [n for n in rows if matches(n, spec.keep)]
     else:
         rows = [n for n in rows if n not in hidden]
-    rows = [n for n in rows if not _matches(n, spec.drop) and (spec.constant or n != CONSTANT)]
+    rows = [n for n in rows if not matches(n, spec.drop) and (spec.constant or n != CONSTANT)]
     if spec.order:
-        first = [n for pattern in spec.order for n in rows if fnmatchcase(n, pattern)]
+        first = [n for pattern in spec.order for n in rows if matches(n, [pattern])]
         first = list(dict.fromkeys(first))
         rows = first + [n for n in rows if n not in first]
     return rows
@@ -224,6 +228,19 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             code="schema",
             path=f"tables.{ctx.name}.panels",
         )
+    coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
+    for option in ("keep", "drop", "order"):
+        check_patterns(
+            getattr(spec, option) or [], coefficients, path=f"tables.{ctx.name}.{option}"
+        )
+    for name in spec.scale:
+        if name not in coefficients:
+            raise SpecError(
+                f"scale: '{name}' is not a coefficient of this table",
+                code="reference",
+                path=f"tables.{ctx.name}.scale.{name}",
+                hint=did_you_mean(name, coefficients),
+            )
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -297,6 +314,7 @@ def _body(
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
+    tiny: dict[str, float] = {}
     for name in _row_order(spec, models, hidden):
         owner = next((m for m in models if name in m.coefficients), None)
         label = _label(name, spec, ctx, owner)
@@ -307,17 +325,29 @@ def _body(
                 main.append(Cell())
                 below.append(Cell())
                 continue
-            paren = _second(spec, m, coef)
+            factor = spec.scale.get(name, 1.0)
+            paren = _second(spec, m, coef, factor)
             star = fmt.stars(coef.p_value, spec.stars)
+            estimate = _coefficient(spec, coef.estimate * factor)
+            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, spec.digits):
+                tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             if spec.se_position == "beside":
-                main.append(Cell(f"{fmt.number(coef.estimate, spec.digits)} {paren}", star))
+                main.append(Cell(f"{estimate} {paren}", star))
             else:
-                main.append(Cell(fmt.number(coef.estimate, spec.digits), star))
+                main.append(Cell(estimate, star))
                 below.append(Cell(paren))
+        if name in spec.scale:
+            label = f"{label} (×{fmt.factor(spec.scale[name])})"
         coef_rows.append(Row(label, tuple(main), "coef"))
         if spec.se_position == "below":
             coef_rows.append(Row("", tuple(below), "se"))
 
+    for name, suggestion in tiny.items():
+        ctx.warn(
+            f"the coefficient of '{name}' prints as zero at {spec.digits} decimals; rescale it "
+            f"(scale: {{{name}: {suggestion:.0f}}}), print more digits, or use "
+            "notation: scientific"
+        )
     indicator_rows = [
         Row(
             label,
@@ -362,15 +392,23 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
-def _second(spec: RegressionTableSpec, model: ModelResult, coef: Any) -> str:
-    """What a column prints under (or beside) an estimate, with its brackets."""
-    d = spec.digits
+def _coefficient(spec: RegressionTableSpec, value: float) -> str:
+    if spec.notation == "scientific":
+        return fmt.scientific(value, spec.digits)
+    return fmt.number(value, spec.digits)
+
+
+def _second(spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float) -> str:
+    """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
+    the coefficient's ``scale:`` (t and p do not change with it)."""
     if spec.show == "ci":
         half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
-        low, high = coef.estimate - half, coef.estimate + half
-        return f"[{fmt.number(low, d)}, {fmt.number(high, d)}]"
-    value = {"se": coef.std_error, "t": coef.stat, "p": coef.p_value}[spec.show]
-    return f"({fmt.number(value, d)})"
+        low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
+        return f"[{_coefficient(spec, low)}, {_coefficient(spec, high)}]"
+    if spec.show == "se":
+        return f"({_coefficient(spec, coef.std_error * factor)})"
+    value = {"t": coef.stat, "p": coef.p_value}[spec.show]
+    return f"({fmt.number(value, spec.digits)})"
 
 
 def _effect_labels(spec: RegressionTableSpec, ctx: TableContext) -> dict[str, str]:
@@ -455,7 +493,16 @@ def _notes(
             note = f"方括号内为{chinese}。" if language == "zh" else f"{english} in brackets."
         else:
             note = text.parentheses_note(english, chinese, language)
-    return [note, text.star_note(spec.stars, language), *spec.notes]
+    notes = [note, text.star_note(spec.stars, language)]
+    for name, factor in spec.scale.items():
+        if language == "zh":
+            notes.append(f"{name}的系数及其标准误已乘以{fmt.factor(factor)}。")
+        else:
+            notes.append(
+                f"The coefficient of {name} and its standard error are multiplied by "
+                f"{fmt.factor(factor)}."
+            )
+    return [*notes, *spec.notes]
 
 
 TABLES.register("regression")(
