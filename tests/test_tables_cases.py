@@ -15,6 +15,7 @@ from specrun.api import run_file
 from specrun.cli import main
 from specrun.errors import SpecError, SpecErrors
 from specrun.tables.patterns import check_patterns, matches
+from test_render_office import check_docx, check_xlsx
 
 MODELS = """\
 models:
@@ -160,3 +161,72 @@ def test_coefficient_printing_as_zero_warns_and_scale_fixes_it(tmp_path: Path):
     assert main(["run", str(path), "--out", str(tmp_path / "cli")]) == 0
     manifest = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     assert any("prints as zero" in w for w in manifest["warnings"])
+
+
+CORRELATED = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  desc: {estimator: descriptive, vars: [inv, value, capital], correlations: true, vif: true}
+  plain: {estimator: descriptive, vars: [inv, value]}
+outputs: {formats: [latex, docx, xlsx]}
+tables:
+  corr: {kind: correlation, model: desc, upper: spearman, digits: 4}
+  vif: {kind: descriptive, model: desc, stats: [nobs, mean, vif]}
+"""
+)
+
+# R 4.2.2: cor.test(grunfeld[[a]], grunfeld[[b]], method = m, exact = FALSE) ($estimate,
+# $p.value); Pearson below the diagonal, Spearman above.
+PEER_CORRELATIONS = {
+    ("pearson", 1, 0): (0.8569328985, 6.73896e-59),
+    ("pearson", 2, 0): (0.6625653253, 1.19391e-26),
+    ("pearson", 2, 1): (0.4887058202, 2.10784e-13),
+    ("spearman", 0, 1): (0.8130595858, 2.10496e-48),
+    ("spearman", 0, 2): (0.6028881787, 3.52279e-21),
+    ("spearman", 1, 2): (0.3060477455, 1.04688e-05),
+}
+# statsmodels 0.15.0: variance_inflation_factor(X, i) with X = [1, inv, value, capital]
+PEER_VIF = {"inv": 5.3307180843, "value": 3.9289310484, "capital": 1.860552671}
+
+
+def test_correlation_table_and_vif_match_r_and_statsmodels(tmp_path: Path):
+    run = run_file(grunfeld_project(tmp_path, CORRELATED), out=tmp_path / "out")
+    extra = run.output.results.models["desc"].extra
+    matrix = extra["correlation"]
+    assert matrix["nobs"] == 200 and matrix["missing"] == "listwise"
+    for (method, i, j), (r, p) in PEER_CORRELATIONS.items():
+        assert matrix[method][i][j] == pytest.approx(r, abs=1e-9)
+        assert matrix[f"{method}_p"][i][j] == pytest.approx(p, rel=1e-4)
+    for name, vif in PEER_VIF.items():
+        assert extra["variables"][name]["vif"] == pytest.approx(vif, rel=1e-9)
+    table = run.output.tables["corr"]
+    cells = [[c.text + c.stars for c in row.cells] for row in table.blocks[0].rows]
+    assert cells[0] == ["1", "0.8131***", "0.6029***"]
+    assert cells[1] == ["0.8569***", "1", "0.3060***"]
+    assert cells[2][:2] == ["0.6626***", "0.4887***"]
+    assert [row.label for row in table.blocks[0].rows] == ["(1) inv", "(2) value", "(3) capital"]
+    assert table.notes[0] == (
+        "Pearson correlations below the diagonal, Spearman rank correlations above it; "
+        "the 200 observations where every variable is present."
+    )
+    vif = run.output.tables["vif"]
+    assert [row.cells[2].text for row in vif.blocks[0].rows] == ["5.331", "3.929", "1.861"]
+    assert vif.header[0].cells[2].text == "VIF"
+    files = {f.relative: f.content for f in run.files}
+    for name in ("corr", "vif"):  # the Word and Excel files of the two new kinds
+        check_docx(
+            files[f"tables/{name}.docx"], run.output.tables[name], "Times New Roman", "SimSun"
+        )
+        check_xlsx(files[f"tables/{name}.xlsx"], run.output.tables[name])
+
+
+def test_correlation_table_needs_correlations(tmp_path: Path):
+    spec = CORRELATED.replace("model: desc, upper", "model: plain, upper")
+    with pytest.raises(SpecErrors, match="model 'plain' has no correlations"):
+        run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    spec = CORRELATED.replace("stats: [nobs, mean, vif]", "stats: [vif]").replace(
+        "vif: {kind: descriptive, model: desc", "vif: {kind: descriptive, model: plain"
+    )
+    with pytest.raises(SpecErrors, match="add vif: true to model 'plain'"):
+        run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")

@@ -114,6 +114,19 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _compiled(
+    source: str, tables: list[Any], title: str, options: Any, run: RunOutput
+) -> list[OutputFile]:
+    """``tables.pdf`` from ``outputs.latex.compile``; the engine's warnings join the run's."""
+    from specrun.render.compile import compile_latex
+    from specrun.render.latex import latex_engine
+
+    engine = latex_engine(tables, title, options)
+    pdf, warnings = compile_latex(source, engine, [t.name for t in tables])
+    run.warnings.extend(warnings)
+    return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
+
+
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
     from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
@@ -142,6 +155,8 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
         if tables and renderer.document_file:
             document = render_document(tables, fmt, title=title, options=options)
             files.append(OutputFile(renderer.document_file, as_bytes(document)))
+            if fmt == "latex" and outputs.latex.compile:
+                files += _compiled(str(document), tables, title, options, run)
     for name, figure in run.figures.items():
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))

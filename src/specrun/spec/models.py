@@ -186,6 +186,11 @@ class LatexOutputSpec(StrictModel):
         "text is Chinese, pdflatex otherwise.",
     )
     paper: Literal["a4", "letter"] = Field("a4", description="Paper size of tables.tex.")
+    compile: bool = Field(
+        False,
+        description="Compile tables.tex into tables.pdf and warn, naming the table, when one "
+        "is wider than the text.",
+    )
 
 
 class DocxOutputSpec(StrictModel):

@@ -20,6 +20,7 @@ STAT_HEADERS = {
     "median": "Median",
     "min": "Min",
     "max": "Max",
+    "vif": "VIF",
 }
 
 
@@ -28,7 +29,8 @@ class DescriptiveTableSpec(TableBase):
     model: str = Field(description="A model with estimator: descriptive.")
     stats: list[str] = Field(
         default_factory=lambda: ["nobs", "mean", "sd", "median", "min", "max"],
-        description="Columns: nobs, mean, sd, median, min, max, or a quantile such as p25.",
+        description="Columns: nobs, mean, sd, median, min, max, a quantile such as p25, or "
+        "vif (variance inflation factor; the model needs vif: true).",
     )
     variable_header: str = "Variable"
     show_names: bool = Field(False, description="Add a column with the variable names.")
@@ -49,6 +51,8 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
             if re.fullmatch(r"p\d+(\.\d+)?", stat):
                 share = float(stat[1:]) / 100
                 hint = f"add {share:g} to the quantiles of model '{spec.model}'"
+            elif stat == "vif":
+                hint = f"add vif: true to model '{spec.model}'"
             else:
                 hint = did_you_mean(stat, computed)
             raise SpecError(
