@@ -190,7 +190,7 @@ def _fill_line(
         if placed.last > placed.first:
             cell = cell.merge(cells[placed.last])
         decimal = None
-        single = placed.first == placed.last and placed.align == "c"
+        single = table.layout.decimal and placed.first == placed.last and placed.align == "c"
         if line.part == "body" and single and printed_number(placed.cell.text) is not None:
             decimal = int(widths[placed.first] * 0.5)
         _cell_text(

@@ -67,6 +67,7 @@ def make_environment(
     autoescape: bool,
     filters: Mapping[str, Callable[..., Any]],
     syntax: Mapping[str, str] | None = None,
+    globals: Mapping[str, Callable[..., Any]] | None = None,
 ) -> SandboxedEnvironment:
     """A sandboxed environment over the template folder that fails on undefined names."""
     environment = SandboxedEnvironment(
@@ -80,6 +81,7 @@ def make_environment(
     )
     environment.filters.update(filters)
     environment.globals.update(TEMPLATE_GLOBALS)
+    environment.globals.update(globals or {})
     return environment
 
 

@@ -14,11 +14,14 @@ from functools import cache
 from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.errors import SpecError
+from specrun.render.cells import printed_number
 from specrun.render.environment import (
     LATEX_SYNTAX,
+    PlacedCell,
     body_alignments,
     check_spans,
     make_environment,
+    place,
     table_texts,
 )
 from specrun.render.options import RenderOptions
@@ -162,6 +165,7 @@ def environment() -> SandboxedEnvironment:
     return make_environment(
         autoescape=False,
         filters={"tex": escape_latex, "stars": latex_stars},
+        globals={"latex_cell": latex_cell},
         syntax=LATEX_SYNTAX,
     )
 
@@ -180,6 +184,8 @@ def latex_caption(table: Table) -> str:
 def required_packages(table: Table) -> str:
     """The packages a table's LaTeX needs, for the comment at its top."""
     packages = ["booktabs", "threeparttable"]
+    if decimal_columns(table):
+        packages.append("dcolumn")
     if table.layout.resize:
         packages.append("adjustbox")
     if table.layout.landscape:
@@ -215,13 +221,57 @@ def latex_engine(tables: Sequence[Table], title: str, options: RenderOptions) ->
     return "pdflatex"
 
 
+DECIMAL_COLUMN = "D{.}{.}{-1}"
+
+
+def decimal_columns(table: Table) -> set[int]:
+    """Body columns (1-based) aligned on the decimal point: centred columns that hold a
+    number, when the table asks for decimal alignment."""
+    if not table.layout.decimal:
+        return set()
+    alignments = body_alignments(table)
+    numeric = set()
+    for block in table.blocks:
+        for row in block.rows:
+            for p in place(row.cells, table, False):
+                if p.first == p.last and printed_number(p.cell.text) is not None:
+                    numeric.add(p.first)
+    return {c for c in numeric if alignments[c - 1] == "c"}
+
+
+def math_number(text: str, stars: str) -> str:
+    """A number inside a dcolumn column (already math mode): ``-0.123^{***}``."""
+    return text.replace("−", "-") + (f"^{{{stars}}}" if stars else "")
+
+
+def latex_cell(placed: PlacedCell, decimal: set[int], header: bool) -> str:
+    """One cell. In a decimal (dcolumn) column a number is set in math mode and split at its
+    point; anything else there (headers, Yes/No, intervals) is a centred ``\\multicolumn``."""
+    cell = placed.cell
+    text = escape_latex(cell.text) + latex_stars(cell.stars)
+    in_decimal = placed.first in decimal and placed.first == placed.last
+    if in_decimal and not header and printed_number(cell.text) is not None:
+        return math_number(cell.text, cell.stars)
+    if in_decimal:
+        return f"\\multicolumn{{1}}{{c}}{{{text}}}" if text else ""
+    if cell.span > 1 or placed.align != placed.column_align:
+        return f"\\multicolumn{{{cell.span}}}{{{placed.align}}}{{{text}}}"
+    return text
+
+
 def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
     check_spans(table)
+    decimal = decimal_columns(table)
+    columns = [
+        DECIMAL_COLUMN if index in decimal else align
+        for index, align in enumerate(body_alignments(table), start=1)
+    ]
     template = environment().get_template("latex/table.tex.j2")
     return template.render(
         table=table,
         label=latex_label(table),
-        alignments=body_alignments(table),
+        column_specs=columns,
+        decimal=decimal,
         caption=latex_caption(table),
         packages=required_packages(table),
     )

@@ -34,6 +34,10 @@ class TableBase(StrictModel):
         "normalsize", description="Font size of the table (LaTeX size names; Word: 10.5/9/8/7 pt)."
     )
     landscape: bool = Field(False, description="Print the table on a landscape page.")
+    decimal: bool = Field(
+        True,
+        description="Align numbers on their decimal point (LaTeX: dcolumn; Word: decimal tab).",
+    )
     resize: Literal["auto", "none"] = Field(
         "auto",
         description="auto: shrink the table to the text width when it is wider; none: never.",
@@ -104,5 +108,6 @@ def with_layout(table: Table, spec: TableBase, number: tuple[str, str], language
         landscape=spec.landscape,
         resize=spec.resize == "auto",
         language=language,
+        decimal=spec.decimal,
     )
     return replace(table, layout=layout)

@@ -68,7 +68,8 @@ class Layout:
     the panel letter when the table is one panel of that number ("B"). ``size`` is a LaTeX size
     name (``small``, ``footnotesize``, ``scriptsize``), ``resize`` shrinks a wide table to the
     text width, ``landscape`` turns its page. ``language`` (``en`` | ``zh``) is the language of
-    the generated words (captions' "Table"/"表", notes).
+    the generated words (captions' "Table"/"表", notes). ``decimal`` aligns the numbers of
+    centred body columns on their decimal point (LaTeX dcolumn, Word decimal tab stops).
     """
 
     number: str = ""
@@ -77,3 +78,4 @@ class Layout:
     landscape: bool = False
     resize: bool = False
     language: str = "en"
+    decimal: bool = True
