@@ -114,6 +114,18 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _at_spec_path(spec: Spec, exc: SpecError) -> SpecError:
+    """The error located at the spec key its dotted path names (``outputs.latex.engine``)."""
+    key = tuple(exc.path.split(".")) if exc.path else ()
+    position = spec.document.position(key)
+    return exc.located(
+        file=spec.document.file,
+        line=position.line if position else None,
+        col=position.col if position else None,
+        path=exc.path,
+    )
+
+
 def _compiled(
     source: str, tables: list[Any], title: str, options: Any, run: RunOutput
 ) -> list[OutputFile]:
@@ -153,10 +165,16 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
             content = as_bytes(render_table(table, fmt, options))
             files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
         if tables and renderer.document_file:
-            document = render_document(tables, fmt, title=title, options=options)
+            try:
+                document = render_document(tables, fmt, title=title, options=options)
+            except SpecError as exc:  # an outputs option that the tables cannot honour
+                raise _at_spec_path(spec, exc) from None
             files.append(OutputFile(renderer.document_file, as_bytes(document)))
             if fmt == "latex" and outputs.latex.compile:
-                files += _compiled(str(document), tables, title, options, run)
+                try:
+                    files += _compiled(str(document), tables, title, options, run)
+                except SpecError as exc:
+                    raise _at_spec_path(spec, exc) from None
     for name, figure in run.figures.items():
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))

@@ -210,8 +210,7 @@ def latex_engine(tables: Sequence[Table], title: str, options: RenderOptions) ->
     chinese = needs_cjk(tables, title) or any(t.layout.language == "zh" for t in tables)
     if options.latex_engine == "pdflatex" and chinese:
         raise SpecError(
-            "outputs.latex.engine is pdflatex, but the tables hold Chinese text, which "
-            "pdflatex cannot set",
+            "the engine is pdflatex, but the tables hold Chinese text, which pdflatex cannot set",
             code="schema",
             path="outputs.latex.engine",
             hint="use engine: auto or xelatex (tables.tex then loads ctex)",
