@@ -50,7 +50,8 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
     axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xticks(positions, labels)
-    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({spec.level:.0%} CI)")
+    interval = f"{spec.level:.0%}置信区间" if ctx.language == "zh" else f"{spec.level:.0%} CI"
+    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({interval})")
     if spec.title:
         axes.set_title(spec.title)
     figure.tight_layout()
