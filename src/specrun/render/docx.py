@@ -27,7 +27,12 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 from specrun.render.cells import printed_number
-from specrun.render.environment import GridLine, grid_lines, numbered_caption
+from specrun.render.environment import (
+    GridLine,
+    body_alignments,
+    grid_lines,
+    numbered_caption,
+)
 from specrun.render.options import RenderOptions
 from specrun.render.package import figure_items, is_wide, stable_zip
 from specrun.tables.ir import Table
@@ -158,15 +163,38 @@ def _add_table(
         _run(paragraph, note, size=size - 1.5)
 
 
+def _ems(text: str) -> float:
+    """Rough width of ``text`` in ems: half an em per Latin character, one per CJK one."""
+    return sum(1.0 if has_cjk(char) else 0.55 for char in text)
+
+
 def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
-    """The label column as wide as its longest label (about half an em per Latin character,
-    a full em per CJK one), at most 40 % of the text width; body columns share the rest,
-    at most 1.3 inch each so that narrow tables do not stretch across the page."""
-    labels = [line.label for line in grid_lines(table) if line.part != "title"]
-    ems = max((sum(1.0 if has_cjk(c) else 0.55 for c in label) for label in labels), default=4)
-    label = min(int(Pt(size) * (ems + 2)), int(text_width * 0.4))  # + the cell margins
-    body = min((text_width - label) // max(table.n_columns, 1), int(Inches(1.3)))
-    return [label] + [body] * table.n_columns
+    """Each column as wide as its longest single-column text (plus the cell margins; header
+    text may wrap between words); centred body columns share one width, as journal tables
+    print them. A table wider than the text wraps its row labels first, then shrinks."""
+    lines = grid_lines(table)
+    needed = [4.0] * (table.n_columns + 1)
+    for line in lines:
+        if line.part != "title":
+            needed[0] = max(needed[0], _ems(line.label))
+        for placed in line.cells:
+            if placed.first == placed.last:
+                text = placed.cell.text + placed.cell.stars
+                # header cells may wrap between words; body cells (numbers) should not
+                parts = text.split() if line.part == "header" else [text]
+                needed[placed.first] = max(needed[placed.first], *(_ems(p) for p in parts))
+    centred = [i for i, align in enumerate(body_alignments(table), start=1) if align == "c"]
+    if centred:
+        widest = max(needed[i] for i in centred)
+        for i in centred:
+            needed[i] = widest
+    label, *body = [Pt(size) * (ems + 2) for ems in needed]  # + the cell margins
+    if label + sum(body) > text_width:
+        # long row labels wrap first, down to 30 % of the text width; then every column shrinks
+        label = max(text_width - sum(body), min(label, text_width * 0.3))
+        if label + sum(body) > text_width:
+            body = [w * (text_width - label) / sum(body) for w in body]
+    return [int(label)] + [int(w) for w in body]
 
 
 def _fill_line(
