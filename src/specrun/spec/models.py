@@ -180,6 +180,8 @@ class ModelBase(StrictModel):
 
 
 class LatexOutputSpec(StrictModel):
+    """``outputs.latex``: the engine ``tables.tex`` is written for, its paper, compiling it."""
+
     engine: Literal["auto", "pdflatex", "xelatex"] = Field(
         "auto",
         description="Engine tables.tex is written for: auto picks XeLaTeX with ctex when any "
@@ -194,6 +196,8 @@ class LatexOutputSpec(StrictModel):
 
 
 class DocxOutputSpec(StrictModel):
+    """``outputs.docx``: Word's fonts for Latin and East Asian text, embedded figures."""
+
     latin_font: str = Field("Times New Roman", description="Font of Latin text in Word tables.")
     cjk_font: str = Field("SimSun", description="Font of Chinese text in Word tables (宋体).")
     figures: bool = Field(False, description="Append the run's figures to tables.docx.")

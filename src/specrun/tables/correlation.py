@@ -19,6 +19,8 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 
 
 class CorrelationTableSpec(TableBase):
+    """``kind: correlation``: the correlation matrix of a descriptive model's variables."""
+
     kind: Literal["correlation"]
     model: str = Field(description="A descriptive model with correlations: true.")
     upper: Literal["none", "spearman"] = Field(
@@ -34,6 +36,9 @@ def _cell(matrix: dict[str, Any], method: str, i: int, j: int, spec: Correlation
 
 
 def build_correlation(spec: CorrelationTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    """k rows × k columns: 1 on the diagonal, Pearson r below it, Spearman ρ above it (or
+    blank), stars from each correlation's two-sided p-value. Raises a SpecError when the model
+    was not fitted with ``correlations: true``."""
     model = results.models.get(spec.model)
     matrix = model.extra.get("correlation") if model is not None else None
     if matrix is None:
