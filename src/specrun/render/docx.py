@@ -154,7 +154,7 @@ def _add_table(
         for cell in column.cells:  # Word reads the grid, LibreOffice each cell's own width
             cell.width = Emu(width)
     for row, line in zip(grid.rows, lines, strict=True):
-        _fill_line(row.cells, line, table, options, size, widths)
+        _fill_line(row.cells, line, table, size, widths)
 
     for note in table.notes:
         paragraph = document.add_paragraph()
@@ -201,17 +201,16 @@ def _fill_line(
     cells: Sequence[_Cell],
     line: GridLine,
     table: Table,
-    options: RenderOptions,
     size: float,
     widths: Sequence[int],
 ) -> None:
     stub = cells[0]
     if line.part == "title":
         merged = stub.merge(cells[-1])
-        _cell_text(merged, line.label, options, size, "l", italic=True)
+        _cell_text(merged, line.label, size, "l", italic=True)
         _rules(merged, line, ruled=False)
         return
-    _cell_text(stub, line.label, options, size, "l")
+    _cell_text(stub, line.label, size, "l")
     _rules(stub, line, ruled=False)
     for placed in line.cells:
         cell = cells[placed.first]
@@ -224,7 +223,6 @@ def _fill_line(
         _cell_text(
             cell,
             placed.cell.text,
-            options,
             size,
             placed.align,
             stars=placed.cell.stars,
@@ -237,7 +235,6 @@ def _fill_line(
 def _cell_text(
     cell: _Cell,
     text: str,
-    options: RenderOptions,
     size: float,
     align: str,
     *,
