@@ -141,12 +141,14 @@ def test_coefficient_printing_as_zero_warns_and_scale_fixes_it(tmp_path: Path):
         "  plain: {kind: regression, columns: [m]}\n"
         "  scaled: {kind: regression, columns: [m], scale: {dollars: 1000000}}\n"
         "  sci: {kind: regression, columns: [m], notation: scientific}\n"
+        "  digits: {kind: regression, columns: [m], row_digits: {dollars: 9}}\n"
     )
     path = grunfeld_project(tmp_path, spec)
     run = run_file(path, out=tmp_path / "out")
     assert run.output.warnings == [
         "table 'plain': the coefficient of 'dollars' prints as zero at 3 decimals; rescale it "
-        "(scale: {dollars: 10000000}), print more digits, or use notation: scientific"
+        "(scale: {dollars: 10000000}), print more digits (row_digits), or use notation: "
+        "scientific"
     ]
     tables = run.output.tables
     assert _cells(tables["plain"], "dollars")[:2] == ["0.000***", "(0.000)"]
@@ -158,6 +160,9 @@ def test_coefficient_printing_as_zero_warns_and_scale_fixes_it(tmp_path: Path):
     )
     assert _cells(tables["sci"], "dollars")[0].startswith("1.")
     assert "e−07" in _cells(tables["sci"], "dollars")[0]
+    assert _cells(tables["digits"], "dollars")[0].startswith("0.0000001")
+    assert _cells(tables["digits"], "Constant")[0].count(".") == 1  # other rows keep 3 digits
+    assert len(_cells(tables["digits"], "Constant")[0].split(".")[1].rstrip("*")) == 3
     assert main(["run", str(path), "--out", str(tmp_path / "cli")]) == 0
     manifest = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     assert any("prints as zero" in w for w in manifest["warnings"])

@@ -108,6 +108,10 @@ class RegressionTableSpec(TableBase):
         description="Coefficient → factor its estimate, standard error and interval are "
         "multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
     )
+    row_digits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Coefficient → decimals of its estimate and second line (digits elsewhere).",
+    )
     notation: Literal["fixed", "scientific"] = Field(
         "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
     )
@@ -233,14 +237,15 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         check_patterns(
             getattr(spec, option) or [], coefficients, path=f"tables.{ctx.name}.{option}"
         )
-    for name in spec.scale:
-        if name not in coefficients:
-            raise SpecError(
-                f"scale: '{name}' is not a coefficient of this table",
-                code="reference",
-                path=f"tables.{ctx.name}.scale.{name}",
-                hint=did_you_mean(name, coefficients),
-            )
+    for option in ("scale", "row_digits"):
+        for name in getattr(spec, option):
+            if name not in coefficients:
+                raise SpecError(
+                    f"{option}: '{name}' is not a coefficient of this table",
+                    code="reference",
+                    path=f"tables.{ctx.name}.{option}.{name}",
+                    hint=did_you_mean(name, coefficients),
+                )
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -326,10 +331,11 @@ def _body(
                 below.append(Cell())
                 continue
             factor = spec.scale.get(name, 1.0)
-            paren = _second(spec, m, coef, factor)
+            digits = spec.row_digits.get(name, spec.digits)
+            paren = _second(spec, m, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
-            estimate = _coefficient(spec, coef.estimate * factor)
-            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, spec.digits):
+            estimate = _coefficient(spec, coef.estimate * factor, digits)
+            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
                 tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             if spec.se_position == "beside":
                 main.append(Cell(f"{estimate} {paren}", star))
@@ -344,8 +350,9 @@ def _body(
 
     for name, suggestion in tiny.items():
         ctx.warn(
-            f"the coefficient of '{name}' prints as zero at {spec.digits} decimals; rescale it "
-            f"(scale: {{{name}: {suggestion:.0f}}}), print more digits, or use "
+            f"the coefficient of '{name}' prints as zero at "
+            f"{spec.row_digits.get(name, spec.digits)} decimals; rescale it "
+            f"(scale: {{{name}: {suggestion:.0f}}}), print more digits (row_digits), or use "
             "notation: scientific"
         )
     indicator_rows = [
@@ -392,23 +399,25 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
-def _coefficient(spec: RegressionTableSpec, value: float) -> str:
+def _coefficient(spec: RegressionTableSpec, value: float, digits: int) -> str:
     if spec.notation == "scientific":
-        return fmt.scientific(value, spec.digits)
-    return fmt.number(value, spec.digits)
+        return fmt.scientific(value, digits)
+    return fmt.number(value, digits)
 
 
-def _second(spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float) -> str:
+def _second(
+    spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float, digits: int
+) -> str:
     """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
-    the coefficient's ``scale:`` (t and p do not change with it)."""
+    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals."""
     if spec.show == "ci":
         half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
         low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
-        return f"[{_coefficient(spec, low)}, {_coefficient(spec, high)}]"
+        return f"[{_coefficient(spec, low, digits)}, {_coefficient(spec, high, digits)}]"
     if spec.show == "se":
-        return f"({_coefficient(spec, coef.std_error * factor)})"
+        return f"({_coefficient(spec, coef.std_error * factor, digits)})"
     value = {"t": coef.stat, "p": coef.p_value}[spec.show]
-    return f"({fmt.number(value, spec.digits)})"
+    return f"({fmt.number(value, digits)})"
 
 
 def _effect_labels(spec: RegressionTableSpec, ctx: TableContext) -> dict[str, str]:
