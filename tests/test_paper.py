@@ -46,10 +46,12 @@ def models(out: Path) -> dict:
     return json.loads((out / "results.json").read_text())["models"]
 
 
-def test_every_table_in_latex_markdown_and_html(out: Path):
+def test_every_table_in_every_format(out: Path):
     for table in TABLES:
-        for extension in ("tex", "md", "html"):
+        for extension in ("tex", "md", "html", "docx", "xlsx"):
             assert (out / "tables" / f"{table}.{extension}").stat().st_size > 0
+    for document in ("tables.tex", "tables.md", "tables.html", "tables.docx", "tables.xlsx"):
+        assert (out / document).stat().st_size > 0
     for figure in ("regional_effects", "threshold_lr", "moderation_margins"):
         assert (out / "figures" / f"{figure}.png").exists()
         assert (out / "figures" / f"{figure}.pdf").exists()
@@ -145,7 +147,7 @@ def test_rerun_is_byte_identical(out: Path, tmp_path: Path):
     spec = str(PROJECT_ROOT / "specs" / "paper.yaml")
     for _ in range(3):
         assert main(["run", spec, "--out", str(tmp_path)]) == 0
-        for name in ("analysis.csv", "results.json", "tables.tex"):
+        for name in ("analysis.csv", "results.json", "tables.tex", "tables.docx", "tables.xlsx"):
             assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 

@@ -6,6 +6,7 @@ dropped are counted for ``manifest.json``. Nothing here writes files (see ``outp
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -330,21 +331,29 @@ class Executor:
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
+        from specrun.figures.fonts import check_cjk_text, cjk_fallback
+        from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
         labels = self.spec.labels()
-        ctx = TableContext(node.name, labels, self.spec.groups)
+        language = self.spec.outputs.language
+        ctx = TableContext(node.name, labels, self.spec.groups, language)
         results = ResultSet(self.models, self.families, self.artifacts)
         registry = TABLES if node.kind == "table" else FIGURES
         section = "tables" if node.kind == "table" else "figures"
         try:
-            built = (
-                registry.get(node.payload.kind).build(node.payload, results, ctx)
-                if node.kind == "table"
-                else registry.get(node.payload.kind).draw(node.payload, results, ctx)
-            )
+            if node.kind == "table":
+                built = registry.get(node.payload.kind).build(node.payload, results, ctx)
+                number = table_numbers(self.spec.tables)[node.name]
+                built = with_layout(built, node.payload, number, language)
+            else:
+                with cjk_fallback():
+                    built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
+                check_cjk_text(built, node.name)
+            self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
         except SpecError as exc:
-            raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
+            where = _path_key(exc.path or "", (section, node.name))
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
 
 
@@ -380,6 +389,18 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
     kept = {*result.coefficients, *result.regressors}
     parts = {n: p for n, p in design.parts.items() if n in kept}
     return replace(result, extra=extra, terms=parts, distributions=design.distributions)
+
+
+def _path_key(path: str, node: tuple[str, str]) -> tuple[str | int, ...]:
+    """The spec position of an error a table or figure raised (``tables.t.keep[0]``), when
+    it lies inside that node; the node itself otherwise."""
+    prefix = ".".join(node)
+    if not (path == prefix or path.startswith(prefix + ".")):
+        return node
+    key: list[str | int] = list(node)
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[len(prefix) :]):
+        key.append(part[0] if part[0] else int(part[1]))
+    return tuple(key)
 
 
 def _value_name(value: Any) -> str:

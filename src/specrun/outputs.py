@@ -105,33 +105,76 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
 
 
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
+    from specrun.figures.fonts import cjk_fallback
+
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
-    figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    with cjk_fallback():  # tick labels made while saving need the CJK font too
+        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
     return buffer.getvalue()
+
+
+def _at_spec_path(spec: Spec, exc: SpecError) -> SpecError:
+    """The error located at the spec key its dotted path names (``outputs.latex.engine``)."""
+    key = tuple(exc.path.split(".")) if exc.path else ()
+    position = spec.document.position(key)
+    return exc.located(
+        file=spec.document.file,
+        line=position.line if position else None,
+        col=position.col if position else None,
+        path=exc.path,
+    )
+
+
+def _compiled(
+    source: str, tables: list[Any], title: str, options: Any, run: RunOutput
+) -> list[OutputFile]:
+    """``tables.pdf`` from ``outputs.latex.compile``; the engine's warnings join the run's."""
+    from specrun.render.compile import compile_latex
+    from specrun.render.latex import latex_engine
+
+    engine = latex_engine(tables, title, options)
+    pdf, warnings = compile_latex(source, engine, [t.name for t in tables])
+    run.warnings.extend(warnings)
+    return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
-    from specrun.render import FORMATS, render_document, render_table
+    from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     tables = list(run.tables.values())
-    for fmt in spec.outputs.formats:
-        extension = FORMATS.get(fmt).extension
+    outputs = spec.outputs
+    figures = (
+        {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
+        if outputs.docx.figures
+        else {}
+    )
+    options = RenderOptions(
+        latex_engine=outputs.latex.engine,
+        paper=outputs.latex.paper,
+        latin_font=outputs.docx.latin_font,
+        cjk_font=outputs.docx.cjk_font,
+        figures=figures,
+    )
+    title = spec.title or Path(spec.document.file).stem
+    for fmt in outputs.formats:
+        renderer = FORMATS.get(fmt)
         for table in tables:
-            files.append(
-                OutputFile(f"tables/{table.name}.{extension}", render_table(table, fmt).encode())
-            )
-    if tables and "latex" in spec.outputs.formats:
-        files.append(
-            OutputFile(
-                "tables.tex",
-                render_document(
-                    tables, "latex", title=spec.title or Path(spec.document.file).stem
-                ).encode(),
-            )
-        )
+            content = as_bytes(render_table(table, fmt, options))
+            files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
+        if tables and renderer.document_file:
+            try:
+                document = render_document(tables, fmt, title=title, options=options)
+            except SpecError as exc:  # an outputs option that the tables cannot honour
+                raise _at_spec_path(spec, exc) from None
+            files.append(OutputFile(renderer.document_file, as_bytes(document)))
+            if fmt == "latex" and outputs.latex.compile:
+                try:
+                    files += _compiled(str(document), tables, title, options, run)
+                except SpecError as exc:
+                    raise _at_spec_path(spec, exc) from None
     for name, figure in run.figures.items():
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))

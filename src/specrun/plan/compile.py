@@ -65,7 +65,7 @@ def compile_spec(spec: Spec) -> Plan:
     previous = f"load:{spec.data.panel.source}"
     # which columns are entity and time, and the variables' labels, change what steps compute
     panel_key = spec.data.panel.model_dump_json()
-    labels_key = json.dumps(spec.labels(), sort_keys=True)
+    labels_key = json.dumps([spec.outputs.language, spec.labels()], sort_keys=True)
     others = [n for n in loads if n != previous]
     for i, step in enumerate(spec.transforms):
         step_name = next(iter(type(step).model_fields))

@@ -92,9 +92,28 @@ class DataSpec(StrictModel):
     panel: PanelSpec
 
 
+class LocalizedText(StrictModel):
+    """The same text in each output language; a missing language falls back to the other."""
+
+    en: str | None = None
+    zh: str | None = None
+
+    def get(self, language: str) -> str | None:
+        own = self.zh if language == "zh" else self.en
+        return own if own is not None else (self.en if self.en is not None else self.zh)
+
+
 class VariableSpec(StrictModel):
-    label: str | None = Field(None, description="Label printed in tables.")
+    label: str | LocalizedText | None = Field(
+        None, description="Label printed in tables: text, or {en: ..., zh: ...} per language."
+    )
     description: str | None = None
+
+    def label_in(self, language: str) -> str | None:
+        """The label in ``language`` (``outputs.language``)."""
+        if isinstance(self.label, LocalizedText):
+            return self.label.get(language)
+        return self.label
 
 
 class SampleSpec(StrictModel):
@@ -208,8 +227,37 @@ class ModelBase(StrictModel):
         return []
 
 
+class LatexOutputSpec(StrictModel):
+    """``outputs.latex``: the engine ``tables.tex`` is written for, its paper, compiling it."""
+
+    engine: Literal["auto", "pdflatex", "xelatex"] = Field(
+        "auto",
+        description="Engine tables.tex is written for: auto picks XeLaTeX with ctex when any "
+        "text is Chinese, pdflatex otherwise.",
+    )
+    paper: Literal["a4", "letter"] = Field("a4", description="Paper size of tables.tex.")
+    compile: bool = Field(
+        False,
+        description="Compile tables.tex into tables.pdf and warn, naming the table, when one "
+        "is wider than the text.",
+    )
+
+
+class DocxOutputSpec(StrictModel):
+    """``outputs.docx``: Word's fonts for Latin and East Asian text, embedded figures."""
+
+    latin_font: str = Field("Times New Roman", description="Font of Latin text in Word tables.")
+    cjk_font: str = Field("SimSun", description="Font of Chinese text in Word tables (宋体).")
+    figures: bool = Field(False, description="Append the run's figures to tables.docx.")
+
+
 class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
-    formats: list[Literal["latex", "markdown", "html"]] = Field(
+    formats: list[Literal["latex", "markdown", "html", "docx", "xlsx"]] = Field(
         default_factory=lambda: ["latex", "markdown"]
     )
+    language: Literal["en", "zh"] = Field(
+        "en", description="Language of generated table text (notes, Yes/No, N, headers)."
+    )
+    latex: LatexOutputSpec = Field(default_factory=LatexOutputSpec)
+    docx: DocxOutputSpec = Field(default_factory=DocxOutputSpec)

@@ -47,8 +47,11 @@ class Spec:
     def folder(self) -> Path:
         return self.document.folder
 
-    def labels(self) -> dict[str, str]:
-        return {k: v.label for k, v in self.variables.items() if v.label}
+    def labels(self, language: str | None = None) -> dict[str, str]:
+        """Variable → label in ``language`` (default: ``outputs.language``)."""
+        language = language or self.outputs.language
+        labels = {k: v.label_in(language) for k, v in self.variables.items()}
+        return {k: v for k, v in labels.items() if v}
 
 
 def validate_file(path: str | Path) -> Spec:

@@ -17,9 +17,11 @@ from specrun.errors import SpecError, did_you_mean
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
+from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
-from specrun.tables.terms import check_pattern, matches, term_label
+from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern, check_patterns, matches
+from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
 STAT_LABELS = {
@@ -111,19 +113,18 @@ class RegressionTableSpec(TableBase):
     dependent_row: bool = True
     keep: list[str] | None = Field(
         None,
-        description="Only these coefficient rows: names, terms (i.region: its level rows), "
-        "globs ('yr*') or regular expressions ('re:^L[0-9]*\\.').",
+        description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
     )
     drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (names, terms, globs, re:)."
+        default_factory=list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
     )
     order: list[str] | None = Field(
-        None, description="These rows first, in this order (names, terms, globs, re:)."
+        None, description=f"These rows first, in this order; {PATTERN_LANGUAGE}."
     )
     labels: dict[str, str] = Field(
         default_factory=dict,
-        description="Row labels for this table, by name, term, glob or re: pattern; rows built "
-        "from terms are otherwise labelled from the variables' labels.",
+        description="Row labels for this table, by name or pattern; rows built from terms are "
+        "otherwise labelled from the variables' labels.",
     )
     constant: bool = Field(True, description="Print the constant (_cons) row.")
     base_levels: bool = Field(
@@ -131,7 +132,25 @@ class RegressionTableSpec(TableBase):
         description="A row for each factor's base level, marked (base), before its other "
         "levels (Stata's baselevels option).",
     )
-    show: Literal["se", "t"] = "se"
+    show: Literal["se", "t", "p", "ci"] = Field(
+        "se",
+        description="Under (or beside) each estimate: se (standard error), t (t or z "
+        "statistic), p (p-value) or ci (confidence interval at ci_level, from each model's "
+        "own reference distribution: t with G − 1 or residual df, else normal).",
+    )
+    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
+    scale: dict[str, float] = Field(
+        default_factory=dict,
+        description="Coefficient → factor its estimate, standard error and interval are "
+        "multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
+    )
+    row_digits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Coefficient → decimals of its estimate and second line (digits elsewhere).",
+    )
+    notation: Literal["fixed", "scientific"] = Field(
+        "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
+    )
     se_position: Literal["below", "beside"] = "below"
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
     indicators: dict[str, list[str]] = Field(
@@ -212,11 +231,11 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     if name in spec.labels:
         return spec.labels[name]
     parts = model.terms.get(name) if model is not None else None
-    for pattern, text in spec.labels.items():
-        if matches(name, pattern, parts):
-            return text
+    for pattern, given in spec.labels.items():
+        if matches(name, [pattern], parts):
+            return given
     if name == CONSTANT:
-        return "Constant"
+        return ctx.text("Constant")
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
     if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):
@@ -253,7 +272,7 @@ def _stat_value(
 
 
 def _matches(name: str, patterns: list[str], parts: dict[str, Any]) -> bool:
-    return any(matches(name, p, parts.get(name)) for p in patterns)
+    return matches(name, patterns, parts.get(name))
 
 
 def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
@@ -291,6 +310,24 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             code="schema",
             path=f"tables.{ctx.name}.panels",
         )
+    coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
+    term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
+    for option in ("keep", "drop", "order"):
+        check_patterns(
+            getattr(spec, option) or [],
+            coefficients,
+            path=f"tables.{ctx.name}.{option}",
+            parts=term_parts,
+        )
+    for option in ("scale", "row_digits"):
+        for name in getattr(spec, option):
+            if name not in coefficients:
+                raise SpecError(
+                    f"{option}: '{name}' is not a coefficient of this table",
+                    code="reference",
+                    path=f"tables.{ctx.name}.{option}.{name}",
+                    hint=did_you_mean(name, coefficients),
+                )
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -306,7 +343,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         header=tuple(header),
         blocks=tuple(blocks),
         n_columns=n,
-        notes=tuple(_notes(spec, [m for f in families for m in f], ctx.labels)),
+        notes=tuple(_notes(spec, families, ctx)),
     )
 
 
@@ -333,7 +370,10 @@ def _header(
     header.append(HeaderRow("", tuple(Cell(f"({i + 1})") for i in range(n))))
     if spec.dependent_row and not spec.panels:
         header.append(
-            HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
+            HeaderRow(
+                ctx.text("Dependent variable"),
+                tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models),
+            )
         )
     column_labels = spec.column_labels
     members = [name.rsplit(".", 1)[0] in results.families for name in names]
@@ -365,6 +405,7 @@ def _body(
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
+    tiny: dict[str, float] = {}
     order = _row_order(spec, models, hidden)
     bases = _base_rows(order, models) if spec.base_levels else {}
     for name in order:
@@ -383,22 +424,35 @@ def _body(
                 main.append(Cell())
                 below.append(Cell())
                 continue
-            second = coef.std_error if spec.show == "se" else coef.stat
-            paren = f"({fmt.number(second, spec.digits)})"
+            factor = spec.scale.get(name, 1.0)
+            digits = spec.row_digits.get(name, spec.digits)
+            paren = _second(spec, m, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
+            estimate = _coefficient(spec, coef.estimate * factor, digits)
+            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
+                tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             if spec.se_position == "beside":
-                main.append(Cell(f"{fmt.number(coef.estimate, spec.digits)} {paren}", star))
+                main.append(Cell(f"{estimate} {paren}", star))
             else:
-                main.append(Cell(fmt.number(coef.estimate, spec.digits), star))
+                main.append(Cell(estimate, star))
                 below.append(Cell(paren))
+        if name in spec.scale:
+            label = f"{label} (×{fmt.factor(spec.scale[name])})"
         coef_rows.append(Row(label, tuple(main), "coef"))
         if spec.se_position == "below":
             coef_rows.append(Row("", tuple(below), "se"))
 
+    for name, suggestion in tiny.items():
+        ctx.warn(
+            f"the coefficient of '{name}' prints as zero at "
+            f"{spec.row_digits.get(name, spec.digits)} decimals; rescale it "
+            f"(scale: {{{name}: {suggestion:.0f}}}), print more digits (row_digits), or use "
+            "notation: scientific"
+        )
     indicator_rows = [
         Row(
             label,
-            tuple(Cell("Yes" if _has_all(m, vars_) else "No") for m in models),
+            tuple(Cell(ctx.text("Yes" if _has_all(m, vars_) else "No")) for m in models),
             "indicator",
         )
         for label, vars_ in indicator_vars.items()
@@ -407,10 +461,10 @@ def _body(
         indicator_rows += [
             Row(
                 label,
-                tuple(Cell("Yes" if effect in m.effects else "No") for m in models),
+                tuple(Cell(ctx.text("Yes" if effect in m.effects else "No")) for m in models),
                 "indicator",
             )
-            for label, effect in spec.effects.items()
+            for label, effect in _effect_labels(spec, ctx).items()
         ]
     stat_rows = []
     for stat in spec.stats:
@@ -420,7 +474,7 @@ def _body(
             for v in values
         )
         stat_rows.append(
-            Row(spec.stat_labels.get(stat, STAT_LABELS.get(stat, stat)), cells, "stat")
+            Row(spec.stat_labels.get(stat, ctx.text(STAT_LABELS.get(stat, stat))), cells, "stat")
         )
     blocks = [Block(tuple(coef_rows), title=title, rule_before=True)]
     if indicator_rows:
@@ -462,7 +516,7 @@ def _has_all(model: ModelResult, patterns: list[str]) -> bool:
     even all omitted as collinear with the fixed effects)."""
     present = [*model.regressors, *model.terms]
     return all(
-        any(matches(r, p, model.terms.get(r)) for r in present) or p in model.regressors
+        any(matches(r, [p], model.terms.get(r)) for r in present) or p in model.regressors
         for p in patterns
     )
 
@@ -474,25 +528,128 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
+def _coefficient(spec: RegressionTableSpec, value: float, digits: int) -> str:
+    if spec.notation == "scientific":
+        return fmt.scientific(value, digits)
+    return fmt.number(value, digits)
+
+
+def _second(
+    spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float, digits: int
+) -> str:
+    """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
+    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals."""
+    if spec.show == "ci":
+        half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
+        low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
+        return f"[{_coefficient(spec, low, digits)}, {_coefficient(spec, high, digits)}]"
+    if spec.show == "se":
+        return f"({_coefficient(spec, coef.std_error * factor, digits)})"
+    value = {"t": coef.stat, "p": coef.p_value}[spec.show]
+    return f"({fmt.number(value, digits)})"
+
+
+def _effect_labels(spec: RegressionTableSpec, ctx: TableContext) -> dict[str, str]:
+    """Row label → fixed effect; the default labels are generated text, so they follow the
+    output language, while labels the spec gives are printed as given."""
+    if "effects" in spec.model_fields_set:
+        return dict(spec.effects)
+    return {ctx.text(label): effect for label, effect in spec.effects.items()}
+
+
+def _column_list(columns: list[int], language: str) -> str:
+    """``columns (1)–(3)``, ``column (4)``, ``columns (1), (3)``; Chinese ``第(1)–(3)列``."""
+    runs: list[tuple[int, int]] = []
+    for column in columns:
+        if runs and runs[-1][1] == column - 1:
+            runs[-1] = (runs[-1][0], column)
+        else:
+            runs.append((column, column))
+    text_runs = [f"({a})" if a == b else f"({a})–({b})" for a, b in runs]
+    if language == "zh":
+        return "第" + "、".join(text_runs) + "列"
+    return ("column " if len(columns) == 1 else "columns ") + ", ".join(text_runs)
+
+
+def _column_kinds(spec: RegressionTableSpec, families: list[list[ModelResult]]) -> list[str]:
+    """Per column, what its second line is based on: the covariance (se, p, ci) or the
+    statistic's name (t/z); panels stacking models of different kinds join them."""
+    kinds: list[str] = []
+    for column in range(len(families[0])):
+        names = []
+        for family in families:
+            model = family[column]
+            name = model.stat_name if spec.show == "t" else model.se_type
+            if name and name not in names:
+                names.append(name)
+        kinds.append("; ".join(names))
+    return kinds
+
+
 def _notes(
-    spec: RegressionTableSpec, models: list[ModelResult], labels: Mapping[str, str]
+    spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
 ) -> list[str]:
-    kinds = sorted({m.se_type for m in models if m.se_type})
-    what = "Standard errors" if spec.show == "se" else f"{models[0].stat_name}-statistics"
-    notes = []
-    if kinds and spec.show == "se":
-        notes.append(f"{what} ({'; '.join(kinds)}) in parentheses.")
-    elif spec.show == "t":
-        notes.append(f"{what} in parentheses.")
-    notes.append(fmt.star_note(spec.stars))
-    centered = sorted({v for m in models for v in m.extra.get("centered", {})})
+    """The notes describe every column: when columns differ in their covariance (or t vs z),
+    each kind is named with the columns it applies to."""
+    language = ctx.language
+    kinds = _column_kinds(spec, families)
+    distinct = list(dict.fromkeys(k for k in kinds if k))
+    by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
+
+    def translated(kind: str) -> str:
+        return text.translate(kind, language)
+
+    if len(distinct) > 1:
+        if language == "zh":
+            where = "；".join(
+                f"{_column_list(cols, language)}为{translated(k)}" for k, cols in by_kind.items()
+            )
+        else:
+            where = "; ".join(
+                f"{k} in {_column_list(cols, language)}" for k, cols in by_kind.items()
+            )
+    else:
+        where = translated(distinct[0]) if distinct else ""
+    level = f"{spec.ci_level * 100:g}%"
+    if spec.show == "t":
+        if len(distinct) > 1:
+            english = f"t or z statistics ({where})"
+        else:
+            english = f"{distinct[0] if distinct else 't'}-statistics"
+        chinese = "t值或z值（" + where + "）" if len(distinct) > 1 else f"{where or 't'}值"
+        note = text.parentheses_note(english, chinese, language)
+    else:
+        noun = {"se": "Standard errors", "p": "p-values", "ci": f"{level} confidence intervals"}
+        zh_noun = {"se": "标准误", "p": "p值", "ci": f"{level}置信区间"}[spec.show]
+        english = noun[spec.show] + (f" ({where})" if where else "")
+        if len(distinct) > 1:
+            chinese = f"{zh_noun}（{where}）"
+        else:
+            chinese = f"{where}{zh_noun}" if spec.show == "se" else f"{zh_noun}（{where}）"
+            chinese = chinese.replace("（）", "")
+        if spec.show == "ci":
+            note = f"方括号内为{chinese}。" if language == "zh" else f"{english} in brackets."
+        else:
+            note = text.parentheses_note(english, chinese, language)
+    notes = [note, text.star_note(spec.stars, language)]
+    for name, factor in spec.scale.items():
+        if language == "zh":
+            notes.append(f"{name}的系数及其标准误已乘以{fmt.factor(factor)}。")
+        else:
+            notes.append(
+                f"The coefficient of {name} and its standard error are multiplied by "
+                f"{fmt.factor(factor)}."
+            )
+    centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
     if centered:
-        names = ", ".join(labels.get(v, v) for v in centered)
+        names = ", ".join(ctx.labels.get(v, v) for v in centered)
         notes.append(
             f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
             "model's estimation sample, in main effects and interactions."
         )
-    omitted = list(dict.fromkeys(v for m in models for v in m.extra.get("omitted", [])))
+    omitted = list(
+        dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
+    )
     if omitted:
         notes.append(f"Omitted as collinear: {', '.join(omitted)}.")
     return [*notes, *spec.notes]
