@@ -221,7 +221,9 @@ class ReferenceChecks(Diagnostics):
         known = set(models) | (set(raw_models) if isinstance(raw_models, dict) else set())
         families = {n for n, m in models.items() if m.spec.over}
         children = {
-            f"{n}.{c}" for n, m in models.items() for c in ESTIMATORS.get(m.spec.estimator).children
+            f"{n}.{c}"
+            for n, m in models.items()
+            for c in ESTIMATORS.get(m.spec.estimator).parts(m.spec)
         }
         for section in ("tables", "figures"):
             registry = None

@@ -39,6 +39,17 @@ STAT_LABELS = {
     "threshold_1": "Threshold γ̂₁",
     "threshold_2": "Threshold γ̂₂",
     "threshold_3": "Threshold γ̂₃",
+    # instrumental variables (estimators/iv.py)
+    "first_f": "First-stage F",
+    "sw_f": "Sanderson–Windmeijer F",
+    "partial_r2": "Partial R² of instruments",
+    "kp_f": "Kleibergen–Paap rk Wald F",
+    "kp_lm_p": "Underidentification test p-value",
+    "cd_f": "Cragg–Donald Wald F",
+    "hansen_j": "Overidentification J",
+    "hansen_j_p": "Overidentification p-value",
+    "endog_p": "Endogeneity test p-value",
+    "ar_p": "Anderson–Rubin p-value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
@@ -53,6 +64,14 @@ KNOWN_STATS = {
     "hansen_df",
     "sargan",
     "sargan_df",
+    "first_f_p",
+    "sw_f_p",
+    "kp_lm",
+    "hansen_j_df",
+    "endog_chi2",
+    "ar_f",
+    "ar_ci_low",
+    "ar_ci_high",
 }
 INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
 
