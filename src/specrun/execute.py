@@ -60,7 +60,7 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
         condition = condition & compile_expression(sample.where, schema)
     if sample.time is not None:
         first, last = sample.time
-        column = pl.col(spec.data.panel.time)
+        column = pl.col(spec.data.index[1])
         if first is not None:
             condition = condition & (column >= first)
         if last is not None:
@@ -81,7 +81,7 @@ def apply_step(
 ) -> pl.DataFrame:
     """Run one transform step (``{name: options}``) located at ``path`` in the spec."""
     name = next(iter(type(step).model_fields))
-    ctx = TransformContext(spec.data.panel.entity, spec.data.panel.time, sources)
+    ctx = TransformContext(*spec.data.index, sources)
     try:
         out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
     except SpecError as exc:
@@ -126,7 +126,7 @@ class Executor:
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
         panel = self.panel_frame()
-        keep = [self.spec.data.panel.entity, self.spec.data.panel.time]
+        keep = list(self.spec.data.index) if self.spec.data.panel else []
         keep += [c for c in panel.columns if c in self.used_columns and c not in keep]
         return RunOutput(
             results=ResultSet(self.models, self.families, self.artifacts),
@@ -155,7 +155,12 @@ class Executor:
         if self.panel is not None:
             return self.panel
         panel = self.spec.data.panel
-        frame = self.sources[panel.source]
+        frame = self.sources[self.spec.data.frame_source]
+        if panel is None:
+            # a cross-section: each row its own entity, all in one period
+            entity, time = self.spec.data.index
+            self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
+            return self.panel
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -217,7 +222,7 @@ class Executor:
     ) -> None:
         """Model variables must be numbers (or booleans): a text column names its first
         non-number, usually a missing-value code the source should declare."""
-        panel = self.spec.data.panel
+        entity, time = self.spec.data.index
         for variable in variables:
             dtype = frame.schema[variable]
             if dtype.is_numeric() or dtype == pl.Boolean:
@@ -227,8 +232,7 @@ class Executor:
                 values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
             )
             example = (
-                f"; first non-number {bad[variable][0]!r} at {bad[panel.entity][0]} "
-                f"{bad[panel.time][0]}"
+                f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
                 if bad.height
                 else ""
             )
@@ -252,7 +256,7 @@ class Executor:
             raise SpecErrors([_located(self.spec, clash, model.path)])
 
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
-        panel = self.spec.data.panel
+        entity, time = self.spec.data.index
         variables = model_variables(model.spec)
         self.used_columns.update(variables)
         total = frame.height
@@ -283,9 +287,9 @@ class Executor:
                     )
                 ]
             )
-        ctx = FitContext(name, panel.entity, panel.time, self.progress)
+        ctx = FitContext(name, entity, time, self.progress)
         try:
-            columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
+            columns = list(dict.fromkeys([entity, time, *variables]))
             fitted = kind.fit(frame.select(columns), model.spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
