@@ -290,3 +290,28 @@ def test_errors_name_the_problem(mroz: pl.DataFrame) -> None:
     constant = mroz.with_columns(pl.lit(3.0).alias("motheduc"))
     with pytest.raises(SpecError, match="'motheduc' is constant"):
         _fit(constant)
+
+
+def test_rank_statistics_reduce_to_canonical_correlations_under_homoskedasticity() -> None:
+    """ranktest's check (Kleibergen and Schaffer's cert script): with an i.i.d. covariance the
+    rk LM statistic is N·λ_min (Anderson) and the rk Wald statistic N·λ_min/(1 − λ_min)
+    (Cragg–Donald), λ the squared canonical correlations — here with two endogenous regressors,
+    which exercises the general rank-(k1 − 1) algebra."""
+    rng = np.random.default_rng(11)
+    n = 400
+    z = rng.normal(size=(n, 3))
+    x1 = 0.3 * z @ np.array([[1.0, 0.2], [0.5, 0.9], [0.1, 0.3]]) + rng.normal(size=(n, 2))
+    z -= z.mean(axis=0)
+    x1 -= x1.mean(axis=0)
+    a = np.linalg.solve(x1.T @ x1, x1.T @ z @ np.linalg.solve(z.T @ z, z.T @ x1))
+    lam = float(np.min(np.linalg.eigvals(a).real))
+    iid = Inference("unadjusted")
+    assert kleibergen_paap(x1, z, iid, wald=False) == pytest.approx(n * lam, rel=1e-10)
+    assert kleibergen_paap(x1, z, iid, wald=True) == pytest.approx(n * lam / (1 - lam), rel=1e-10)
+
+
+def test_stock_yogo_critical_value_where_the_table_applies(mroz: pl.DataFrame) -> None:
+    """Stock and Yogo (2005) Table 5.2, 10 % maximal size, one endogenous regressor, two
+    instruments: 19.93 (ivreg2 prints the same number under the Cragg–Donald F)."""
+    assert _fit(mroz)[""].stats["sy_size10"] == 19.93
+    assert "sy_size10" not in _fit(mroz, method="liml")[""].stats

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.kernels.iv import Estimate, Inference, IVError, IVFit, fit_iv
+from specrun.kernels.iv import Estimate, Inference, IVError, IVFit, fit_iv, stock_yogo_size10
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -256,6 +256,9 @@ def _diagnostics(fit: IVFit, spec: IVSpec) -> dict[str, float]:
         stats["hansen_j_df"] = float(fit.overid.df)
     if fit.ar_ci is not None:
         stats["ar_ci_low"], stats["ar_ci_high"] = fit.ar_ci[0], fit.ar_ci[1]
+    critical = stock_yogo_size10(len(spec.endog), len(spec.instruments), spec.method)
+    if critical is not None:
+        stats["sy_size10"] = critical
     return stats
 
 

@@ -19,7 +19,7 @@ from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Table
 from specrun.tables.regression import ColumnGroup, RegressionTableSpec, build_regression
 
-DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "hansen_j_p", "endog_p", "ar_p"]
+DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "sy_size10", "hansen_j_p", "endog_p", "ar_p"]
 
 
 class IVTableSpec(TableBase):

@@ -50,6 +50,7 @@ STAT_LABELS = {
     "hansen_j_p": "Overidentification p-value",
     "endog_p": "Endogeneity test p-value",
     "ar_p": "Anderson–Rubin p-value",
+    "sy_size10": "Stock–Yogo 10% size critical value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
