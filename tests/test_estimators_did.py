@@ -1,0 +1,140 @@
+"""Two-way FE DID and event studies against pyfixest 0.60.
+
+Data: ``tests/data/df_het_subset.csv`` — every tenth unit (150 units × 1990–2020, 4,650 rows;
+columns unit, state, year, g, dep_var) of pyfixest 0.60's ``did/data/df_het.csv``, the
+simulated staggered-adoption panel of the did2s package (cohorts g = 2000 and 2010, g = 0 never
+treated). Simulated data: the check is against a peer implementation, not a published number.
+
+Peer calls (pyfixest 0.60.0, run once; numbers stored below), with ``rel = year − g`` for
+treated units:
+
+* bin: ``relb = rel.clip(-5, 5)``, never-treated set to the reference −1; ``feols("dep_var ~
+  i(relb, ref=-1) | unit + year", vcov={"CRV1": "unit"})``; pre-trend
+  ``wald_test(R=<the four leads>)`` → statistic 0.732969 (the Wald χ², W).
+* drop: rows of treated units with rel outside [−5, 5] removed, then the same call with
+  ``fixef_tol=1e-14`` (the panel is unbalanced; the default 1e-8 moves SEs in the 6th digit).
+* staggered DID: ``D = 1(g > 0 and year ≥ g)``; ``feols("dep_var ~ D | unit + year",
+  vcov={"CRV1": "unit"})``.
+* 2 × 2 DID: cohort 2010 removed, ``treatx = 1(g = 2000)``, ``post = 1(year ≥ 2005)``;
+  ``feols("dep_var ~ treatx:post | unit + year", vcov={"CRV1": "unit"})`` (N = 2,976).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from specrun.errors import SpecError
+from specrun.estimators.base import FitContext
+from specrun.estimators.did import DidSpec, EventStudySpec, fit_did, fit_event_study
+
+DATA = Path(__file__).resolve().parent / "data" / "df_het_subset.csv"
+CTX = FitContext("es", "unit", "year")
+PERIODS = [-5, -4, -3, -2, 0, 1, 2, 3, 4, 5]
+
+PF_BIN_BETA = [-0.08473554753484079, -0.12239688785472004, -0.048798711894037845,
+               -0.11246126367424539, 1.5624192966521377, 1.5255773282244616,
+               1.3312995993527243, 1.6706358116448137, 1.7738515328008935,
+               2.2467860868124454]  # fmt: skip
+PF_BIN_SE = [0.1311936919771698, 0.16277723374822758, 0.18210350433513145,
+             0.19036669083945887, 0.17582429817285614, 0.1701838305766872,
+             0.155594688366016, 0.17612175897989027, 0.18046034960590138,
+             0.13394100737531076]  # fmt: skip
+PF_BIN_PRETREND_WALD = 0.732969
+PF_DROP_N = 2710
+PF_DROP_BETA = [-0.23787429264141552, -0.07177698478444304, 0.037254784127065205,
+                -0.09600741041494074, 1.6258697543875609, 1.8054665849336742,
+                1.3986869872845131, 1.6972179953712285, 1.8394756708974558,
+                1.8288848666865676]  # fmt: skip
+PF_DROP_SE = [0.17187971098959298, 0.18277442042088193, 0.1798384464789394,
+              0.20458284245919128, 0.19695348472815702, 0.21124053730648495,
+              0.18429282546627493, 0.19263889925200178, 0.1940153271982072,
+              0.19482408595309295]  # fmt: skip
+PF_DID = (2.00525744, 0.05929983)
+PF_DID_2X2 = (1.8291096, 0.07337978, 2976)
+
+
+@pytest.fixture(scope="module")
+def het() -> pl.DataFrame:
+    frame = pl.read_csv(DATA)
+    return frame.with_columns((pl.col("g") > 0).cast(pl.Int64).alias("treat"))
+
+
+def _event(frame: pl.DataFrame, **kw: object):
+    spec = EventStudySpec.model_validate(
+        {"estimator": "event_study", "y": "dep_var", "first_treated": "g", **kw}
+    )
+    return fit_event_study(frame, spec, CTX)[""]
+
+
+def _coefs(result) -> tuple[np.ndarray, np.ndarray]:
+    names = [f"rel{k:+d}" for k in PERIODS]
+    return (
+        np.array([result.coefficients[n].estimate for n in names]),
+        np.array([result.coefficients[n].std_error for n in names]),
+    )
+
+
+def test_binned_event_study_matches_pyfixest(het: pl.DataFrame) -> None:
+    result = _event(het)
+    beta, se = _coefs(result)
+    np.testing.assert_allclose(beta, PF_BIN_BETA, rtol=1e-8)
+    np.testing.assert_allclose(se, PF_BIN_SE, rtol=1e-8)
+    assert result.nobs == 4650
+    assert result.stats["pretrend_wald"] == pytest.approx(PF_BIN_PRETREND_WALD, abs=5e-7)
+    assert result.stats["pretrend_f"] == pytest.approx(result.stats["pretrend_wald"] / 4)
+    assert result.stats["pretrend_df"] == 4
+    assert result.coefficient_labels["rel-2"] == "t-2"
+    assert result.extra["endpoints"] == "bin"
+
+
+def test_dropped_endpoints_match_pyfixest(het: pl.DataFrame) -> None:
+    result = _event(het, endpoints="drop")
+    beta, se = _coefs(result)
+    assert result.nobs == PF_DROP_N
+    assert result.extra["dropped_outside_window"] == 4650 - PF_DROP_N
+    np.testing.assert_allclose(beta, PF_DROP_BETA, rtol=1e-8)
+    np.testing.assert_allclose(se, PF_DROP_SE, rtol=1e-8)
+
+
+def test_staggered_did_matches_pyfixest(het: pl.DataFrame) -> None:
+    spec = DidSpec.model_validate(
+        {"estimator": "did", "y": "dep_var", "treat": "treat", "first_treated": "g"}
+    )
+    result = fit_did(het, spec, CTX)[""]
+    did = result.coefficients["did"]
+    assert did.estimate == pytest.approx(PF_DID[0], abs=5e-9)
+    assert did.std_error == pytest.approx(PF_DID[1], abs=5e-9)
+    assert result.coefficient_labels["did"] == "DID"
+    assert result.extra["design"] == "staggered"
+
+
+def test_two_by_two_did_matches_pyfixest(het: pl.DataFrame) -> None:
+    frame = het.filter(pl.col("g") != 2010).with_columns(
+        (pl.col("year") >= 2005).cast(pl.Int64).alias("post"),
+        (pl.col("g") == 2000).cast(pl.Int64).alias("treat"),
+    )
+    spec = DidSpec.model_validate(
+        {"estimator": "did", "y": "dep_var", "treat": "treat", "post": "post"}
+    )
+    result = fit_did(frame, spec, CTX)[""]
+    assert result.nobs == PF_DID_2X2[2]
+    assert result.coefficients["did"].estimate == pytest.approx(PF_DID_2X2[0], abs=5e-8)
+    assert result.coefficients["did"].std_error == pytest.approx(PF_DID_2X2[1], abs=5e-9)
+
+
+def test_spec_rules() -> None:
+    with pytest.raises(ValueError, match="exactly one of first_treated"):
+        DidSpec.model_validate({"estimator": "did", "y": "y", "treat": "t"})
+    with pytest.raises(ValueError, match="outside the window"):
+        EventStudySpec.model_validate(
+            {"estimator": "event_study", "y": "y", "first_treated": "g", "reference": -7}
+        )
+
+
+def test_no_controls_is_a_clear_error(het: pl.DataFrame) -> None:
+    with pytest.raises(SpecError, match="no never-treated unit"):
+        _event(het.filter(pl.col("g") > 0))
