@@ -138,3 +138,57 @@ def test_spec_rules() -> None:
 def test_no_controls_is_a_clear_error(het: pl.DataFrame) -> None:
     with pytest.raises(SpecError, match="no never-treated unit"):
         _event(het.filter(pl.col("g") > 0))
+
+
+def test_event_study_spec_table_and_figure(tmp_path: Path) -> None:
+    """Through the whole pipeline: validation, the fit, a table row and the figure files."""
+    import json
+    import shutil
+
+    from specrun.api import run_file
+
+    shutil.copy(DATA, tmp_path / "het.csv")
+    spec = tmp_path / "did.yaml"
+    spec.write_text(
+        """\
+spec_version: 1
+data:
+  sources:
+    het: {path: het.csv}
+  panel: {source: het, entity: unit, time: year}
+transforms:
+  - derive: {treated: "g > 0"}
+models:
+  event: {estimator: event_study, y: dep_var, first_treated: g, window: [-5, 5]}
+  twfe: {estimator: did, y: dep_var, treat: treated, first_treated: g}
+tables:
+  did:
+    kind: regression
+    columns: [twfe, event]
+    keep: [did, "rel*"]
+    stats: [nobs, pretrend_p]
+figures:
+  es: {kind: event_study, model: event, title: Event study}
+outputs: {dir: out, formats: [markdown]}
+""",
+        encoding="utf-8",
+    )
+    run = run_file(spec)
+    models = json.loads((run.folder / "results.json").read_text())["models"]
+    assert models["event"]["coefficients"]["rel+0"]["estimate"] == pytest.approx(
+        PF_BIN_BETA[4], rel=1e-8
+    )
+    assert models["twfe"]["coefficients"]["did"]["estimate"] == pytest.approx(PF_DID[0], abs=5e-9)
+    table = (run.folder / "tables" / "did.md").read_text()
+    assert "| DID | 2.005*** |  |" in table
+    assert "| Pre-trend test p-value |  | " in table
+    assert (run.folder / "figures" / "es.png").stat().st_size > 0
+    assert (run.folder / "figures" / "es.pdf").stat().st_size > 0
+
+
+def test_treat_must_be_binary(het: pl.DataFrame) -> None:
+    spec = DidSpec.model_validate(
+        {"estimator": "did", "y": "dep_var", "treat": "g", "first_treated": "g"}
+    )
+    with pytest.raises(SpecError, match=r"treat 'g' must be 0 or 1 \(found 2000, 2010\)"):
+        fit_did(het, spec, CTX)

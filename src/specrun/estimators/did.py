@@ -114,6 +114,14 @@ def _complete(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 
 def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
     frame = _complete(frame, [spec.y, spec.treat, *spec.x, *([spec.post] if spec.post else [])])
+    values = set(frame[spec.treat].cast(pl.Float64).unique().to_list())
+    if not values <= {0.0, 1.0}:
+        shown = ", ".join(f"{v:g}" for v in sorted(values - {0.0, 1.0})[:3])
+        raise SpecError(
+            f"treat '{spec.treat}' must be 0 or 1 (found {shown})",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
     treat = pl.col(spec.treat).cast(pl.Float64)
     if spec.post is not None:
         indicator = treat * pl.col(spec.post).cast(pl.Float64)

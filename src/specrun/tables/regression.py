@@ -51,6 +51,9 @@ STAT_LABELS = {
     "endog_p": "Endogeneity test p-value",
     "ar_p": "Anderson–Rubin p-value",
     "sy_size10": "Stock–Yogo 10% size critical value",
+    # difference-in-differences and event studies (estimators/did.py)
+    "pretrend_p": "Pre-trend test p-value",
+    "n_treated": "Treated observations",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
@@ -73,8 +76,19 @@ KNOWN_STATS = {
     "ar_f",
     "ar_ci_low",
     "ar_ci_high",
+    "pretrend_f",
+    "pretrend_wald",
+    "pretrend_df",
 }
-INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
+INTEGER_STATS = {
+    "nobs",
+    "n_entities",
+    "n_clusters",
+    "n_instruments",
+    "n_groups",
+    "n_periods",
+    "n_treated",
+}
 
 
 class ColumnGroup(StrictModel):
