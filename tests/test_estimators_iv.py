@@ -54,6 +54,7 @@ AER_WEAK_F = 55.4003004278
 AER_WU_HAUSMAN_F = 2.7925931288
 AER_SARGAN = 0.3780710637
 R_FIRST_F_HC1 = 49.5265533234  # linearHypothesis on the first stage, vcovHC HC1
+R_FIRST_F_CLUSTER_AGE_HC1 = 63.273200805  # the same with vcovCL(fs, ~age, "HC1", cadjust=TRUE)
 R_AR_F, R_AR_P = 1.90206, 0.15053  # linearHypothesis on the reduced form (printed digits)
 # linearmodels 7.1
 LM_DURBIN = 2.8071  # IV2SLS(...).fit(cov_type="unadjusted").durbin().stat, printed digits
@@ -315,3 +316,27 @@ def test_stock_yogo_critical_value_where_the_table_applies(mroz: pl.DataFrame) -
     instruments: 19.93 (ivreg2 prints the same number under the Cragg–Donald F)."""
     assert _fit(mroz)[""].stats["sy_size10"] == 19.93
     assert "sy_size10" not in _fit(mroz, method="liml")[""].stats
+
+
+def test_clustered_rank_statistics_for_one_endogenous(mroz: pl.DataFrame) -> None:
+    """ivreg2 with cluster(): for k1 = 1 the KP rk Wald F is the clustered first-stage F
+    (R vcovCL HC1 on the first stage gives the same Wald), and the rk LM is the clustered score
+    test x̃′Z̃ (Σ_g Z̃_g′x̃_g x̃_g′Z̃_g)⁻¹ Z̃′x̃."""
+    frame = mroz.with_columns(pl.col("age").alias("row"))
+    out = fit_iv_model(frame, _spec(se={"cluster": "entity"}), CTX)
+    main, first = out[""], out["first.educ"]
+    assert first.stats["first_f"] == pytest.approx(R_FIRST_F_CLUSTER_AGE_HC1, rel=1e-9)
+    assert main.stats["kp_f"] == pytest.approx(first.stats["first_f"], rel=1e-10)
+    w = np.column_stack([frame.select("exper", "expersq").to_numpy(), np.ones(frame.height)])
+
+    def partial(a: np.ndarray) -> np.ndarray:
+        return a - w @ np.linalg.lstsq(w, a, rcond=None)[0]
+
+    xt = partial(frame["educ"].to_numpy().astype(float))
+    zt = partial(frame.select("motheduc", "fatheduc").to_numpy().astype(float))
+    _, codes = np.unique(frame["age"].to_numpy(), return_inverse=True)
+    sums = np.zeros((codes.max() + 1, 2))
+    np.add.at(sums, codes, zt * xt[:, None])
+    score = zt.T @ xt
+    expected = float(score @ np.linalg.solve(sums.T @ sums, score))
+    assert main.stats["kp_lm"] == pytest.approx(expected, rel=1e-10)
