@@ -340,3 +340,56 @@ def test_clustered_rank_statistics_for_one_endogenous(mroz: pl.DataFrame) -> Non
     score = zt.T @ xt
     expected = float(score @ np.linalg.solve(sums.T @ sums, score))
     assert main.stats["kp_lm"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_ar_grid_inversion_agrees_with_the_closed_form(mroz: pl.DataFrame) -> None:
+    """Two implementations of the AR set: the homoskedastic quadratic and the grid inversion
+    used for robust/clustered tests, on the same (homoskedastic) test."""
+    from specrun.kernels.iv import ar_set_by_grid
+
+    y = mroz["lwage"].to_numpy()
+    w = np.column_stack([mroz.select("exper", "expersq").to_numpy(), np.ones(y.size)])
+
+    def partial(a: np.ndarray) -> np.ndarray:
+        return a - w @ np.linalg.lstsq(w, a, rcond=None)[0]
+
+    yt, xt = partial(y), partial(mroz["educ"].to_numpy().astype(float))
+    zt = partial(mroz.select("motheduc", "fatheduc").to_numpy().astype(float))
+    main = _fit(mroz)[""]
+    educ = main.coefficients["educ"]
+    low, high, shape = ar_set_by_grid(
+        yt, xt, zt, 3, Inference("unadjusted"), None, 0.95, educ.estimate, educ.std_error
+    )
+    assert shape == "interval"
+    assert low == pytest.approx(main.stats["ar_ci_low"], abs=1e-9)
+    assert high == pytest.approx(main.stats["ar_ci_high"], abs=1e-9)
+
+
+def test_robust_ar_set_inverts_the_robust_test(mroz: pl.DataFrame) -> None:
+    main = _fit(mroz, se="robust")[""]
+    low, high = main.stats["ar_ci_low"], main.stats["ar_ci_high"]
+    assert main.extra["ar_ci"]["shape"] == "interval"
+    for edge in (low, high):
+        shifted = mroz.with_columns(lwage=pl.col("lwage") - edge * pl.col("educ"))
+        assert _fit(shifted, se="robust")[""].stats["ar_p"] == pytest.approx(0.05, abs=1e-9)
+
+
+def test_vectorised_ar_curve_equals_the_exact_test(mroz: pl.DataFrame) -> None:
+    from specrun.kernels.iv import _anderson_rubin, _ar_p_curve
+
+    y = mroz["lwage"].to_numpy()
+    w = np.column_stack([mroz.select("exper", "expersq").to_numpy(), np.ones(y.size)])
+
+    def partial(a: np.ndarray) -> np.ndarray:
+        return a - w @ np.linalg.lstsq(w, a, rcond=None)[0]
+
+    yt, xt = partial(y), partial(mroz["educ"].to_numpy().astype(float))
+    zt = partial(mroz.select("motheduc", "fatheduc").to_numpy().astype(float))
+    _, codes = np.unique(mroz["age"].to_numpy(), return_inverse=True)
+    for inf in (Inference("robust"), Inference("cluster", codes), Inference("unadjusted")):
+        nc = 31 if inf.kind == "cluster" else None
+        betas = np.array([-0.2, 0.0, 0.06, 0.3])
+        ref = _anderson_rubin(yt, zt, 3, inf, nc, y.size)
+        curve = _ar_p_curve(yt, xt, zt, inf, betas, ref, 0.0)
+        exact = [_anderson_rubin(yt - b * xt, zt, 3, inf, nc, y.size).p_value for b in betas]
+        np.testing.assert_allclose(curve, exact, rtol=1e-9)

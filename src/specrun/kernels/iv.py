@@ -139,7 +139,8 @@ class IVFit:
     (unadjusted) or Hansen J, None when exactly identified; ``endog`` the C (difference-in-
     Sargan/J) test that X1 is exogenous; ``ar`` the Anderson–Rubin test of β(X1) = 0 and
     ``ar_ci`` its confidence set for a single endogenous regressor (unadjusted: exact, from a
-    quadratic inequality; otherwise None).
+    quadratic inequality; robust/clustered: by inverting the test on a grid, see
+    :func:`ar_set_by_grid`).
     """
 
     estimate: Estimate
@@ -346,9 +347,12 @@ def fit_iv(
     overid = _overid(y, r, zf, inf, estimate, method) if ell > k1 else None
     endog = _endogeneity(y, x1, w, z, inf)
     ar = _anderson_rubin(yt, zt, w.shape[1], inf, n_clusters, n)
-    ar_ci = _ar_interval(yt, x1t, zt, kw + inf.absorbed, level) if k1 == 1 else None
-    if inf.kind != "unadjusted":
-        ar_ci = None  # the closed form holds under homoskedasticity only
+    ar_ci = None
+    if k1 == 1 and inf.kind == "unadjusted":
+        ar_ci = _ar_interval(yt, x1t, zt, kw + inf.absorbed, level)
+    elif k1 == 1:
+        b, se = float(estimate.beta[0]), float(estimate.std_errors[0])
+        ar_ci = ar_set_by_grid(yt, x1t[:, 0], zt, w.shape[1], inf, n_clusters, level, b, se)
     return IVFit(
         estimate=estimate,
         method=method,
@@ -678,3 +682,87 @@ def _ar_interval(
     root = np.sqrt(disc)
     lo, hi = sorted(((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)))
     return (lo, hi, "union")
+
+
+def ar_set_by_grid(
+    yt: np.ndarray,
+    xt: np.ndarray,
+    zt: np.ndarray,
+    kw: int,
+    inf: Inference,
+    n_clusters: int | None,
+    level: float,
+    center: float,
+    scale: float,
+    *,
+    half_width: float = 50.0,
+    points: int = 2001,
+) -> tuple[float, float, str]:
+    """The Anderson–Rubin set {β0 : p_AR(β0) > 1 − level} with a robust or clustered AR test,
+    found on a grid of ``points`` values center ± half_width·scale (the Wald estimate and its
+    SE) and refined to machine precision at each crossing (Brent's method), as ``weakiv`` /
+    ``ivreg2`` grid inversions do. Returns (low, high, shape): "interval"; "unbounded" when the
+    set reaches an end of the grid (that side reported as ∓inf); "disjoint" when the accepted
+    grid points form several runs (low/high then span them all); "empty" when none is accepted.
+    """
+    from scipy.optimize import brentq
+
+    alpha = 1.0 - level
+    n = yt.size
+
+    def excess(beta0: float) -> float:
+        return _anderson_rubin(yt - beta0 * xt, zt, kw, inf, n_clusters, n).p_value - alpha
+
+    width = half_width * (scale if scale > 0 else 1.0)
+    grid = np.linspace(center - width, center + width, points)
+    reference = _anderson_rubin(yt - center * xt, zt, kw, inf, n_clusters, n)
+    accepted = _ar_p_curve(yt, xt, zt, inf, grid, reference, center) > alpha
+    if not accepted.any():
+        return (float("nan"), float("nan"), "empty")
+    runs = int(np.sum(np.diff(accepted.astype(int)) == 1)) + int(accepted[0])
+    first, last = int(np.argmax(accepted)), int(len(grid) - 1 - np.argmax(accepted[::-1]))
+    low = float("-inf") if first == 0 else brentq(excess, grid[first - 1], grid[first])
+    high = float("inf") if last == len(grid) - 1 else brentq(excess, grid[last], grid[last + 1])
+    if first == 0 or last == len(grid) - 1:
+        return (low, high, "unbounded")
+    return (low, high, "disjoint" if runs > 1 else "interval")
+
+
+def _ar_p_curve(
+    yt: np.ndarray,
+    xt: np.ndarray,
+    zt: np.ndarray,
+    inf: Inference,
+    grid: np.ndarray,
+    reference: Test,
+    at: float,
+) -> np.ndarray:
+    """AR p-values at every β0 of ``grid`` at once. The reduced-form residuals are linear in
+    β0, u(β0) = u_y − β0·u_x, so the sandwich meat is a quadratic A0 − 2β0A1 + β0²A2 (sums of
+    squares, or of cluster sums); the unscaled Wald statistic follows for the whole grid from one
+    batched solve. Its small-sample factor and reference distribution are read off
+    ``reference``, the exact ``_anderson_rubin`` test at β0 = ``at``, so the two cannot drift."""
+    n = zt.shape[0]
+    ell = zt.shape[1]
+    zz_inv = np.linalg.inv(zt.T @ zt)
+    pi_y, pi_x = zz_inv @ (zt.T @ yt), zz_inv @ (zt.T @ xt)
+    u_y, u_x = yt - zt @ pi_y, xt - zt @ pi_x
+    s_y, s_x = zt * u_y[:, None], zt * u_x[:, None]
+    if inf.kind == "cluster":
+        assert inf.clusters is not None
+        s_y, s_x = _cluster_scores(s_y, inf.clusters), _cluster_scores(s_x, inf.clusters)
+
+    def wald0(betas: np.ndarray) -> np.ndarray:
+        b = betas[:, None, None]
+        if inf.kind == "unadjusted":
+            ssr = float(u_y @ u_y) - 2 * b * float(u_y @ u_x) + b**2 * float(u_x @ u_x)
+            meat = ssr * (zt.T @ zt)[None] / n
+        else:
+            cross = s_y.T @ s_x
+            meat = (s_y.T @ s_y)[None] - b * (cross + cross.T)[None] + b**2 * (s_x.T @ s_x)[None]
+        pis = pi_y[None, :] - betas[:, None] * pi_x[None, :]
+        cov = zz_inv[None] @ meat @ zz_inv[None]
+        return np.einsum("gi,gi->g", pis, np.linalg.solve(cov, pis[:, :, None])[:, :, 0])
+
+    factor = reference.stat * ell / float(wald0(np.array([at]))[0])
+    return sps.f.sf(factor * wald0(grid) / ell, ell, reference.df2)
