@@ -15,6 +15,9 @@ treated units:
   ``fixef_tol=1e-14`` (the panel is unbalanced; the default 1e-8 moves SEs in the 6th digit).
 * staggered DID: ``D = 1(g > 0 and year ≥ g)``; ``feols("dep_var ~ D | unit + year",
   vcov={"CRV1": "unit"})``.
+* Sun–Abraham: ``pf.event_study(data, yname="dep_var", idname="unit", tname="year", gname="g",
+  estimator="saturated", cluster="unit").aggregate()`` (cohort × relative-time interactions for
+  every relative time, −20…20, averaged with cohort shares; printed to 12 digits).
 * 2 × 2 DID: cohort 2010 removed, ``treatx = 1(g = 2000)``, ``post = 1(year ≥ 2005)``;
   ``feols("dep_var ~ treatx:post | unit + year", vcov={"CRV1": "unit"})`` (N = 2,976).
 """
@@ -54,6 +57,13 @@ PF_DROP_SE = [0.17187971098959298, 0.18277442042088193, 0.1798384464789394,
               0.18429282546627493, 0.19263889925200178, 0.1940153271982072,
               0.19482408595309295]  # fmt: skip
 PF_DID = (2.00525744, 0.05929983)
+PF_SUNAB = {  # period: (Estimate, Std. Error)
+    -20: (0.018285180206, 0.228691276854),
+    -2: (-0.067962545898, 0.203506004104),
+    0: (1.617686887968, 0.195670734198),
+    5: (1.930206240246, 0.197114331098),
+    20: (2.539643766837, 0.275482375126),
+}
 PF_DID_2X2 = (1.8291096, 0.07337978, 2976)
 
 
@@ -192,3 +202,14 @@ def test_treat_must_be_binary(het: pl.DataFrame) -> None:
     )
     with pytest.raises(SpecError, match=r"treat 'g' must be 0 or 1 \(found 2000, 2010\)"):
         fit_did(het, spec, CTX)
+
+
+def test_sun_abraham_matches_pyfixest_saturated_aggregate(het: pl.DataFrame) -> None:
+    result = _event(het, method="sun_abraham", window=[-20, 20])
+    assert result.nobs == 4650
+    for k, (estimate, se) in PF_SUNAB.items():
+        coef = result.coefficients[f"rel{k:+d}"]
+        assert coef.estimate == pytest.approx(estimate, abs=1e-11)
+        assert coef.std_error == pytest.approx(se, abs=1e-11)
+    assert len(result.extra["cohort_effects"]) == 60  # 2 cohorts × 30 observed periods
+    assert result.stats["pretrend_df"] == 19

@@ -6,10 +6,14 @@
 linear models'; the coefficient is ``did``, labelled "DID".
 
 ``event_study`` (``method: twfe``) replaces Dᵢₜ by relative-time indicators 1(t − Gᵢ = k) for k
-in ``window`` except ``reference``; never-treated units (``first_treated`` missing or 0, as in
-the R did package) have none and serve as controls. ``endpoints: bin`` folds periods outside the
-window into its end points (Schmidheiny and Siegloch 2023); ``drop`` leaves treated units'
-periods outside the window out of the sample. The joint pre-trend test is the Wald test that
+in ``window`` except ``reference``; ``method: sun_abraham`` interacts them with the cohorts Gᵢ and
+reports, for each k, the interaction-weighted average Σ_g w_{g,k} δ_{g,k} with w the cohorts'
+shares of the observations at k and SE √(w′Vw), weights held fixed (Sun and Abraham 2021, J.
+Econometrics 225:175–199, eq. 16; pyfixest's saturated event study ``aggregate()``).
+Never-treated units (``first_treated`` missing or 0, as in the R did package) have no
+indicators and serve as controls. ``endpoints: bin`` folds periods outside the window into its
+end points (Schmidheiny and Siegloch 2023); ``drop`` leaves treated units' periods outside the
+window out of the sample. The joint pre-trend test is the Wald test that
 every lead (k < 0, k ≠ reference) is zero, reported as F = W/q with the reference distribution
 of the coefficients' t tests. Checked against pyfixest 0.60 ``feols("y ~ i(rel, ref=-1) | unit
 + year")`` in ``tests/test_estimators_did.py``.
@@ -27,10 +31,10 @@ from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.estimators.covariance import DegreesOfFreedom, covariance
+from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
 from specrun.estimators.linear import PanelFeSpec, fit_linear
 from specrun.kernels.within import PanelIndex, demean
-from specrun.results import ModelResult
+from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 DID = "did"
@@ -73,7 +77,11 @@ class EventStudySpec(ModelBase):
     endpoints: Literal["bin", "drop"] = Field(
         "bin", description="bin: fold periods outside the window into its ends; drop: omit them."
     )
-    method: Literal["twfe"] = "twfe"
+    method: Literal["twfe", "sun_abraham"] = Field(
+        "twfe",
+        description="twfe: one coefficient per relative period; sun_abraham: cohort × period "
+        "interactions averaged with cohort shares (Sun and Abraham 2021).",
+    )
     effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
     se: CovarianceSpec = Field(default_factory=_cluster_entity)
 
@@ -189,22 +197,29 @@ def fit_event_study(
             code="estimation",
             path=f"models.{ctx.name}",
         )
-    inner = PanelFeSpec(
-        estimator="panel_fe", y=spec.y, x=[*names, *spec.x], effects=spec.effects, se=spec.se
-    )
-    fitted = fit_linear(data, inner, ctx)[""]
     leads = [relative_name(k) for k in spec.relative_periods() if k < 0]
-    pretrend = _joint_test(data, inner, ctx, leads)
+    cohort_extra: dict[str, object] = {}
+    if spec.method == "sun_abraham":
+        fitted, coefficients, pretrend, cohort_extra = _sun_abraham(data, spec, ctx, first)
+    else:
+        inner = PanelFeSpec(
+            estimator="panel_fe", y=spec.y, x=[*names, *spec.x], effects=spec.effects, se=spec.se
+        )
+        fitted = fit_linear(data, inner, ctx)[""]
+        coefficients = dict(fitted.coefficients)
+        beta, cov = _twfe_fit(data, inner, ctx)
+        pretrend = _wald(beta, cov, [inner.x.index(n) for n in leads])
     stats = {**fitted.stats, **pretrend}
     result = ModelResult(
         name=ctx.name,
         estimator="event_study",
         dependent=spec.y,
         nobs=fitted.nobs,
-        coefficients=fitted.coefficients,
+        coefficients=coefficients,
         stats=stats,
         extra={
             **fitted.extra,
+            **cohort_extra,
             "method": spec.method,
             "window": list(spec.window),
             "reference": spec.reference,
@@ -223,13 +238,12 @@ def fit_event_study(
     return {"": result}
 
 
-def _joint_test(
-    frame: pl.DataFrame, spec: PanelFeSpec, ctx: FitContext, tested: list[str]
-) -> dict[str, float]:
-    """Wald test that the ``tested`` coefficients are zero, with the covariance ``fit_linear``
-    reports (the same within transformation, degrees of freedom and covariance call)."""
-    if not tested:
-        return {}
+def _twfe_fit(
+    frame: pl.DataFrame, spec: PanelFeSpec, ctx: FitContext
+) -> tuple[np.ndarray, Covariance]:
+    """Coefficients (slopes, then the constant) and covariance of a ``panel_fe`` fit, computed
+    as ``fit_linear`` does (the same within transformation, degrees of freedom and covariance
+    call) — for the joint tests and weighted averages its tidy result cannot give."""
     y = frame[spec.y].to_numpy().astype(float)
     x = frame.select(spec.x).to_numpy().astype(float)
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
@@ -248,14 +262,88 @@ def _joint_test(
         has_constant=True,
     )
     cov = covariance(design, resid, spec.se, dof, {"entity": index.entity, "time": index.time})
-    rows = [spec.x.index(name) for name in tested]
-    b = beta[rows]
-    v = cov.matrix[np.ix_(rows, rows)]
-    wald = float(b @ np.linalg.solve(v, b))
-    q = len(rows)
+    return beta, cov
+
+
+def _wald(
+    beta: np.ndarray,
+    cov: Covariance,
+    rows: list[int] | np.ndarray,
+    weights: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Wald test that R·β = 0, R the ``rows`` of the identity or the rows of ``weights``;
+    reported as F = W/q with the coefficients' reference distribution (F(q, G − 1) when
+    clustered)."""
+    r = np.eye(beta.size)[list(rows)] if weights is None else weights
+    if r.shape[0] == 0:
+        return {}
+    rb = r @ beta
+    wald = float(rb @ np.linalg.solve(r @ cov.matrix @ r.T, rb))
+    q = r.shape[0]
     f = wald / q
     p = float(sps.chi2.sf(wald, q)) if cov.df is None else float(sps.f.sf(f, q, cov.df))
     return {"pretrend_f": f, "pretrend_wald": wald, "pretrend_df": float(q), "pretrend_p": p}
+
+
+def _sun_abraham(
+    data: pl.DataFrame, spec: EventStudySpec, ctx: FitContext, first: pl.Expr
+) -> tuple[ModelResult, dict[str, Coefficient], dict[str, float], dict[str, object]]:
+    """Cohort × relative-period interactions, then their cohort-share averages per period."""
+    data = data.with_columns(first.alias("__cohort"))
+    cohorts = sorted(data["__cohort"].drop_nulls().unique().to_list())
+    columns: list[str] = []
+    cells: list[tuple[float, int]] = []
+    for i, cohort in enumerate(cohorts):
+        for k in spec.relative_periods():
+            cell = (pl.col("__cohort") == cohort) & (pl.col("__rel") == k)
+            count = int(data.select(cell.fill_null(False).sum()).item())
+            if count == 0:
+                continue
+            name = f"__c{i}_{k}"
+            data = data.with_columns(cell.fill_null(False).cast(pl.Float64).alias(name))
+            columns.append(name)
+            cells.append((cohort, k))
+    inner = PanelFeSpec(
+        estimator="panel_fe", y=spec.y, x=[*columns, *spec.x], effects=spec.effects, se=spec.se
+    )
+    fitted = fit_linear(data, inner, ctx)[""]
+    beta, cov = _twfe_fit(data, inner, ctx)
+    counts = np.array(
+        [data.filter((pl.col("__cohort") == g) & (pl.col("__rel") == k)).height for g, k in cells],
+        dtype=float,
+    )
+    periods = spec.relative_periods()
+    weights = np.zeros((len(periods), beta.size))
+    for j, k in enumerate(periods):
+        members = [i for i, (_, kk) in enumerate(cells) if kk == k]
+        if members:
+            weights[j, members] = counts[members] / counts[members].sum()
+    estimates = weights @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", weights, cov.matrix, weights))
+    coefficients: dict[str, Coefficient] = {}
+    for j, k in enumerate(periods):
+        if not weights[j].any():
+            continue
+        t = estimates[j] / se[j]
+        p = 2 * (sps.norm.sf(abs(t)) if cov.df is None else sps.t.sf(abs(t), cov.df))
+        coefficients[relative_name(k)] = Coefficient(
+            float(estimates[j]), float(se[j]), float(t), float(p)
+        )
+    for name in spec.x:
+        coefficients[name] = fitted.coefficients[name]
+    leads = [j for j, k in enumerate(periods) if k < 0 and weights[j].any()]
+    pretrend = _wald(beta, cov, [], weights[leads])
+    extra: dict[str, object] = {
+        "cohorts": cohorts,
+        "cohort_effects": [
+            {"cohort": g, "period": k, "estimate": float(beta[i]), "weight": float(w)}
+            for i, ((g, k), w) in enumerate(
+                zip(cells, (weights.sum(axis=0)[: len(cells)]), strict=True)
+            )
+        ],
+        "aggregation": "Sun and Abraham (2021): cohort shares of observations at each period",
+    }
+    return fitted, coefficients, pretrend, extra
 
 
 ESTIMATORS.register("did")(
