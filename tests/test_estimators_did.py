@@ -213,3 +213,9 @@ def test_sun_abraham_matches_pyfixest_saturated_aggregate(het: pl.DataFrame) -> 
         assert coef.std_error == pytest.approx(se, abs=1e-11)
     assert len(result.extra["cohort_effects"]) == 60  # 2 cohorts × 30 observed periods
     assert result.stats["pretrend_df"] == 19
+
+
+def test_text_periods_are_a_clear_error(het: pl.DataFrame) -> None:
+    frame = het.with_columns(pl.col("year").cast(pl.String))
+    with pytest.raises(SpecError, match="the time column 'year' is String"):
+        _event(frame)

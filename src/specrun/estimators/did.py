@@ -112,6 +112,16 @@ def _first_period(frame: pl.DataFrame, column: str) -> pl.Expr:
     return pl.when(value.is_null() | (value == 0)).then(None).otherwise(value)
 
 
+def _numeric_time(frame: pl.DataFrame, ctx: FitContext) -> None:
+    if not frame.schema[ctx.time].is_numeric():
+        raise SpecError(
+            f"the time column '{ctx.time}' is {frame.schema[ctx.time]}: treatment timing needs "
+            "numeric periods (years, or period numbers)",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+
+
 def _complete(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return frame.filter(
         pl.all_horizontal([pl.col(v).cast(pl.Float64).is_finite() for v in names])
@@ -121,6 +131,7 @@ def _complete(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 
 
 def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
+    _numeric_time(frame, ctx)
     frame = _complete(frame, [spec.y, spec.treat, *spec.x, *([spec.post] if spec.post else [])])
     values = set(frame[spec.treat].cast(pl.Float64).unique().to_list())
     if not values <= {0.0, 1.0}:
@@ -170,6 +181,7 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
 def fit_event_study(
     frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
+    _numeric_time(frame, ctx)
     frame = _complete(frame, [spec.y, *spec.x])
     low, high = spec.window
     first = _first_period(frame, spec.first_treated)
