@@ -219,3 +219,69 @@ def test_text_periods_are_a_clear_error(het: pl.DataFrame) -> None:
     frame = het.with_columns(pl.col("year").cast(pl.String))
     with pytest.raises(SpecError, match="the time column 'year' is String"):
         _event(frame)
+
+
+# csdid 0.4.3 (PyPI; a Python port of R did), run once on the same data:
+# ATTgt(yname="dep_var", gname="g", idname="unit", tname="year", data=d,
+#       control_group="nevertreated" | "notyettreated").fit(est_method="reg", bstrap=False),
+# then .aggte(typec="simple" | "dynamic" | "group", bstrap=False); analytic SEs.
+CS_ATT_GT = {  # (group, year): (att, se), never-treated controls, varying base
+    (2000, 1991): (0.27761774, 0.28843347),
+    (2000, 1996): (0.55660164, 0.25249861),
+    (2010, 2020): (2.776997415669022, 0.23374092316141318),
+}
+CS_NOTYET = {(2000, 1995): (-0.4243054169814432, 0.23200665348705846),
+             (2000, 2003): (1.7578942168828449, 0.23092787602159753)}  # fmt: skip
+CS_SIMPLE = (2.0453038534437984, 0.14727501098808335)
+CS_DYNAMIC = {-2: (-0.10685617309470744, 0.20614744935269494),
+              0: (1.6176868879676911, 0.19372860646809137),
+              5: (1.930206240246528, 0.19468096319456638)}  # fmt: skip
+CS_GROUP = {"2000": (2.0482577375417597, 0.20957009851176983),
+            "2010": (2.040813352870635, 0.1796910451108964)}  # fmt: skip
+CS_GROUP_OVERALL = (2.0441134409207207, 0.13886252358542953)
+
+
+def test_callaway_santanna_matches_csdid(het: pl.DataFrame) -> None:
+    result = _event(het, method="callaway_santanna", window=[-5, 5])
+    rows = {(r["group"], r["period"]): r for r in result.extra["att_gt"]}
+    assert len(rows) == 60
+    for key, (att, se) in CS_ATT_GT.items():
+        assert rows[key]["att"] == pytest.approx(att, abs=5e-9)
+        assert rows[key]["std_error"] == pytest.approx(se, abs=5e-9)
+    assert result.coefficients["att"].estimate == pytest.approx(CS_SIMPLE[0], abs=1e-12)
+    assert result.coefficients["att"].std_error == pytest.approx(CS_SIMPLE[1], abs=1e-12)
+    for k, (att, se) in CS_DYNAMIC.items():
+        assert result.coefficients[f"rel{k:+d}"].estimate == pytest.approx(att, abs=1e-12)
+        assert result.coefficients[f"rel{k:+d}"].std_error == pytest.approx(se, abs=1e-12)
+    for g, (att, se) in CS_GROUP.items():
+        assert result.extra["group"][g]["att"] == pytest.approx(att, abs=1e-12)
+        assert result.extra["group"][g]["std_error"] == pytest.approx(se, abs=1e-12)
+    assert result.extra["group_overall"]["att"] == pytest.approx(CS_GROUP_OVERALL[0], abs=1e-12)
+    assert result.extra["group_overall"]["std_error"] == pytest.approx(
+        CS_GROUP_OVERALL[1], abs=1e-12
+    )
+    # with a varying base, t − 1 is estimated too: the test covers the leads −5…−1
+    assert result.stats["pretrend_df"] == 5
+    notyet = _event(het, method="callaway_santanna", control="notyet")
+    rows = {(r["group"], r["period"]): r for r in notyet.extra["att_gt"]}
+    for key, (att, se) in CS_NOTYET.items():
+        assert rows[key]["att"] == pytest.approx(att, abs=1e-12)
+        assert rows[key]["std_error"] == pytest.approx(se, abs=1e-12)
+
+
+def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> None:
+    """R did's universal base compares every period with g − 1, so a pre-period ATT(g, t) is
+    minus the sum of the varying-base ATT(g, s) for s = t + 1 … g − 1 (csdid 0.4.3 does not
+    implement this base, so the check is this identity)."""
+    varying = _event(het, method="callaway_santanna")
+    universal = _event(het, method="callaway_santanna", base_period="universal")
+    v = {(r["group"], r["period"]): r["att"] for r in varying.extra["att_gt"]}
+    u = {(r["group"], r["period"]): r["att"] for r in universal.extra["att_gt"]}
+    expected = -sum(v[(2010.0, float(s))] for s in range(1996, 2010))
+    assert u[(2010.0, 1995.0)] == pytest.approx(expected, abs=1e-10)
+    assert u[(2010.0, 2012.0)] == pytest.approx(v[(2010.0, 2012.0)], abs=1e-12)
+
+
+def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:
+    with pytest.raises(SpecError, match="needs a balanced panel: 4649 rows"):
+        _event(het.slice(1), method="callaway_santanna")

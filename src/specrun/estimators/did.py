@@ -77,11 +77,19 @@ class EventStudySpec(ModelBase):
     endpoints: Literal["bin", "drop"] = Field(
         "bin", description="bin: fold periods outside the window into its ends; drop: omit them."
     )
-    method: Literal["twfe", "sun_abraham"] = Field(
+    method: Literal["twfe", "sun_abraham", "callaway_santanna"] = Field(
         "twfe",
         description="twfe: one coefficient per relative period; sun_abraham: cohort × period "
-        "interactions averaged with cohort shares (Sun and Abraham 2021).",
+        "interactions averaged with cohort shares (Sun and Abraham 2021); callaway_santanna: "
+        "ATT(g, t) and their aggregations (Callaway and Sant'Anna 2021, as the R did package).",
     )
+    control: Literal["never", "notyet"] = Field(
+        "never", description="callaway_santanna: never-treated or not-yet-treated controls."
+    )
+    base_period: Literal["varying", "universal"] = Field(
+        "varying", description="callaway_santanna: pre-period comparisons with t − 1 or g − 1."
+    )
+    anticipation: int = Field(0, ge=0, description="callaway_santanna: periods of anticipation.")
     effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
     se: CovarianceSpec = Field(default_factory=_cluster_entity)
 
@@ -211,6 +219,8 @@ def fit_event_study(
         )
     leads = [relative_name(k) for k in spec.relative_periods() if k < 0]
     cohort_extra: dict[str, object] = {}
+    if spec.method == "callaway_santanna":
+        return {"": _callaway_santanna(frame, spec, ctx)}
     if spec.method == "sun_abraham":
         fitted, coefficients, pretrend, cohort_extra = _sun_abraham(data, spec, ctx, first)
     else:
@@ -356,6 +366,122 @@ def _sun_abraham(
         "aggregation": "Sun and Abraham (2021): cohort shares of observations at each period",
     }
     return fitted, coefficients, pretrend, extra
+
+
+def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext) -> ModelResult:
+    """ATT(g, t) on the balanced panel, then R did's simple, dynamic and group aggregations;
+    the dynamic effects inside the window are the ``rel±k`` coefficients (z tests on the
+    analytic, unit-clustered SEs), ``att`` the simple aggregate."""
+    from specrun.kernels.attgt import aggregate, att_gt, group_average
+
+    if spec.x or spec.effects != ["entity", "time"] or spec.se != _cluster_entity():
+        raise SpecError(
+            "callaway_santanna is the unconditional estimator: no x, effects or se options "
+            "(its SEs are clustered by unit)",
+            code="schema",
+            path=f"models.{ctx.name}",
+        )
+    data = frame.select(
+        pl.col(ctx.entity), pl.col(ctx.time).cast(pl.Float64), pl.col(spec.y).cast(pl.Float64),
+        _first_period(frame, spec.first_treated).alias("__first"),
+    ).sort(ctx.entity, ctx.time)  # fmt: skip
+    units = data[ctx.entity].unique(maintain_order=True)
+    periods = np.sort(data[ctx.time].unique().to_numpy())
+    if data.height != units.len() * periods.size:
+        raise SpecError(
+            f"callaway_santanna needs a balanced panel: {data.height} rows for {units.len()} "
+            f"units × {periods.size} periods (drop incomplete units with a sample)",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    firsts = data.group_by(ctx.entity, maintain_order=True).agg(
+        pl.col("__first").n_unique().alias("k"), pl.col("__first").first()
+    )
+    if (firsts["k"] > 1).any():
+        raise SpecError(
+            f"'{spec.first_treated}' varies within a unit; it must be the unit's first treated "
+            "period",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    y = data[spec.y].to_numpy().reshape(units.len(), periods.size)
+    first = firsts["__first"].to_numpy().astype(float)
+    try:
+        gt = att_gt(
+            y,
+            periods,
+            first,
+            control=spec.control,
+            base_period=spec.base_period,
+            anticipation=spec.anticipation,
+        )
+    except ValueError as exc:
+        raise SpecError(str(exc), code="estimation", path=f"models.{ctx.name}") from None
+    event = gt.period - gt.group
+    n = y.shape[0]
+
+    def coefficient(estimate: float, se: float) -> Coefficient:
+        z = estimate / se
+        return Coefficient(estimate, se, z, float(2 * sps.norm.sf(abs(z))))
+
+    simple = aggregate(gt, event >= 0, first)
+    coefficients = {"att": coefficient(simple.estimate, simple.se)}
+    low, high = spec.window
+    dynamic = {}
+    for k in range(low, high + 1):
+        if (event == k).any():
+            dynamic[k] = aggregate(gt, event == k, first)
+            coefficients[relative_name(k)] = coefficient(dynamic[k].estimate, dynamic[k].se)
+    # every estimated lead: with a varying base, t − 1 is estimated as well (no reference)
+    leads = [k for k in dynamic if k < 0]
+    stats: dict[str, float] = {"n_entities": float(n), "n_clusters": float(n)}
+    if leads:
+        psi = np.column_stack([dynamic[k].influence for k in leads])
+        b = np.array([dynamic[k].estimate for k in leads])
+        wald = float(b @ np.linalg.solve(psi.T @ psi / n**2, b))
+        stats.update(
+            pretrend_wald=wald,
+            pretrend_f=wald / len(leads),
+            pretrend_df=float(len(leads)),
+            pretrend_p=float(sps.chi2.sf(wald, len(leads))),
+        )
+    per_group, overall = group_average(gt, first)
+    return ModelResult(
+        name=ctx.name,
+        estimator="event_study",
+        dependent=spec.y,
+        nobs=data.height,
+        coefficients=coefficients,
+        stats=stats,
+        extra={
+            "method": spec.method,
+            "control": spec.control,
+            "base_period": spec.base_period,
+            "anticipation": spec.anticipation,
+            "window": list(spec.window),
+            "reference": None,
+            "relative_periods": list(dynamic),
+            "se": "analytic influence-function SEs clustered by unit (R did, bstrap = FALSE)",
+            "pretrend_test": f"Wald χ² that the {len(leads)} dynamic leads are zero",
+            "att_gt": [
+                {"group": g, "period": t, "att": a, "std_error": s}
+                for g, t, a, s in zip(gt.group, gt.period, gt.att, gt.se, strict=True)
+            ],
+            "group": {
+                f"{g:g}": {"att": a.estimate, "std_error": a.se} for g, a in per_group.items()
+            },
+            "group_overall": {"att": overall.estimate, "std_error": overall.se},
+        },
+        effects=("entity", "time"),
+        se_type="clustered by entity",
+        se_convention="did (R package), analytic",
+        stat_name="z",
+        label=spec.label,
+        coefficient_labels={
+            "att": "ATT (simple)",
+            **{relative_name(k): f"t{k:+d}" for k in dynamic},
+        },
+    )
 
 
 ESTIMATORS.register("did")(

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 from matplotlib.figure import Figure
 from pydantic import Field
+from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
@@ -37,8 +38,12 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
             path=f"figures.{ctx.name}.model",
         )
     periods = [int(k) for k in model.extra["relative_periods"]]
-    reference = int(model.extra["reference"])
-    crit = critical_value(model.stats, spec.level)
+    # None: every period is estimated (Callaway–Sant'Anna with a varying base period)
+    reference = model.extra.get("reference")
+    if model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
+        crit = float(sps.norm.ppf(0.5 + spec.level / 2))
+    else:
+        crit = critical_value(model.stats, spec.level)
     points = sorted(
         [(k, model.coefficients[relative_name(k)]) for k in periods], key=lambda item: item[0]
     )
@@ -50,9 +55,12 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.axvline(-0.5, color="grey", linewidth=0.8, linestyle=":")
     axes.errorbar(ks, est, yerr=half, fmt="o", color="black", capsize=3, label="estimate")
-    axes.plot([reference], [0.0], marker="o", markerfacecolor="white", color="black",
-              linestyle="none", label=f"reference (t{reference:+d})")  # fmt: skip
-    axes.set_xticks(sorted([*ks.astype(int).tolist(), reference]))
+    ticks = ks.astype(int).tolist()
+    if reference is not None:
+        axes.plot([reference], [0.0], marker="o", markerfacecolor="white", color="black",
+                  linestyle="none", label=f"reference (t{int(reference):+d})")  # fmt: skip
+        ticks.append(int(reference))
+    axes.set_xticks(sorted(ticks))
     axes.set_xlabel(spec.xlabel)
     axes.set_ylabel(f"{ctx.labels.get(model.dependent, model.dependent)} ({spec.level:.0%} CI)")
     if spec.title:
