@@ -177,6 +177,7 @@ tables:
     columns: [twfe, event]
     keep: [did, "rel*"]
     stats: [nobs, pretrend_p]
+  bacon: {kind: bacon, model: twfe, detail: true, digits: 4}
 figures:
   es: {kind: event_study, model: event, title: Event study}
 outputs: {dir: out, formats: [markdown]}
@@ -192,6 +193,11 @@ outputs: {dir: out, formats: [markdown]}
     table = (run.folder / "tables" / "did.md").read_text()
     assert "| DID | 2.005*** |  |" in table
     assert "| Pre-trend test p-value |  | " in table
+    bacon = (run.folder / "tables" / "bacon.md").read_text()
+    assert "| Later vs earlier treated | 0.1601 | 1.3808 |" in bacon
+    assert "| Later vs earlier treated: 2010 vs 2000 | 0.1601 | 1.3808 |" in bacon
+    assert "| Treated vs never treated: 2000 vs never | 0.2999 | 2.4570 |" in bacon
+    assert "| Two-way FE DID (Σ weight × estimate) | 1.0000 | 2.0053 |" in bacon
     assert (run.folder / "figures" / "es.png").stat().st_size > 0
     assert (run.folder / "figures" / "es.pdf").stat().st_size > 0
 
@@ -285,3 +291,28 @@ def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> 
 def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:
     with pytest.raises(SpecError, match="needs a balanced panel: 4649 rows"):
         _event(het.slice(1), method="callaway_santanna")
+
+
+def test_bacon_decomposition_adds_up_to_the_twfe_coefficient(het: pl.DataFrame) -> None:
+    """Goodman-Bacon (2021) Theorem 1: the weights sum to one and Σ s·β̂ is the TWFE DID."""
+    spec = DidSpec.model_validate(
+        {"estimator": "did", "y": "dep_var", "treat": "treat", "first_treated": "g"}
+    )
+    result = fit_did(het, spec, CTX)[""]
+    parts = result.extra["bacon"]
+    assert [p["kind"] for p in parts] == [
+        "treated vs never",
+        "treated vs never",
+        "earlier vs later",
+        "later vs earlier",
+    ]
+    assert sum(p["weight"] for p in parts) == pytest.approx(1.0, abs=1e-12)
+    total = sum(p["weight"] * p["estimate"] for p in parts)
+    assert total == pytest.approx(result.coefficients["did"].estimate, abs=1e-10)
+    # without never-treated units the decomposition has only timing comparisons
+    timing = fit_did(het.filter(pl.col("g") > 0), spec, CTX)[""]
+    kinds = {p["kind"] for p in timing.extra["bacon"]}
+    assert kinds == {"earlier vs later", "later vs earlier"}
+    assert sum(p["weight"] * p["estimate"] for p in timing.extra["bacon"]) == pytest.approx(
+        timing.coefficients["did"].estimate, abs=1e-10
+    )

@@ -168,6 +168,9 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
         estimator="panel_fe", y=spec.y, x=[DID, *spec.x], effects=spec.effects, se=spec.se
     )
     fitted = fit_linear(data, inner, ctx)[""]
+    extra: dict[str, object] = {**fitted.extra, "design": "2x2" if spec.post else "staggered"}
+    if spec.first_treated is not None and not spec.x and set(spec.effects) == {"entity", "time"}:
+        extra["bacon"] = _bacon(data, spec, ctx)
     result = ModelResult(
         name=ctx.name,
         estimator="did",
@@ -175,7 +178,7 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
         nobs=fitted.nobs,
         coefficients=fitted.coefficients,
         stats={**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)},
-        extra={**fitted.extra, "design": "2x2" if spec.post else "staggered"},
+        extra=extra,
         regressors=tuple(spec.x),
         effects=fitted.effects,
         se_type=fitted.se_type,
@@ -184,6 +187,43 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
         coefficient_labels={DID: "DID"},
     )
     return {"": result}
+
+
+def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str, float | str]]:
+    """Goodman-Bacon decomposition records, or none where it does not apply (an unbalanced
+    panel, or treatment that is not the absorbing 1(t ≥ first_treated) of treated units)."""
+    from specrun.kernels.bacon import bacon_decomposition
+
+    assert spec.first_treated is not None
+    wide = data.select(
+        pl.col(ctx.entity),
+        pl.col(ctx.time).cast(pl.Float64),
+        pl.col(spec.y).cast(pl.Float64),
+        pl.when(pl.col(spec.treat).cast(pl.Float64) > 0)
+        .then(_first_period(data, spec.first_treated))
+        .otherwise(None)
+        .alias("__first"),
+    ).sort(ctx.entity, ctx.time)
+    units = wide[ctx.entity].n_unique()
+    periods = np.sort(wide[ctx.time].unique().to_numpy())
+    if wide.height != units * periods.size:
+        return []
+    firsts = wide.group_by(ctx.entity, maintain_order=True).agg(pl.col("__first").first())
+    y = wide[spec.y].to_numpy().reshape(units, periods.size)
+    try:
+        comparisons = bacon_decomposition(y, periods, firsts["__first"].to_numpy().astype(float))
+    except ValueError:
+        return []
+    return [
+        {
+            "kind": c.kind,
+            "treated": c.treated,
+            "control": c.control,
+            "estimate": c.estimate,
+            "weight": c.weight,
+        }
+        for c in comparisons
+    ]
 
 
 def fit_event_study(
