@@ -33,15 +33,27 @@ from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
 from specrun.estimators.linear import PanelFeSpec, fit_linear
+from specrun.kernels.placebo import Placebo
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
+from specrun.spec.models import CovarianceSpec, ModelBase, StrictModel, VarList, VarName
 
 DID = "did"
 
 
 def _cluster_entity() -> CovarianceSpec:
     return CovarianceSpec(type="cluster", cluster=["entity"])
+
+
+class PlaceboSpec(StrictModel):
+    """Permutation inference: refit with the treatment reassigned at random ``draws`` times."""
+
+    draws: int = Field(500, ge=1, description="Number of permutations.")
+    permute: Literal["units", "timing", "both"] = Field(
+        "units",
+        description="Reassign treatment across units, timing across treated units, or both.",
+    )
+    seed: int = Field(0, description="Seed of the permutations.")
 
 
 class DidSpec(ModelBase):
@@ -57,6 +69,9 @@ class DidSpec(ModelBase):
     x: VarList = Field(default_factory=list, description="Controls.")
     effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
     se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    placebo: PlaceboSpec | None = Field(
+        None, description="Permutation (placebo) test: the statistic placebo_p and its draws."
+    )
 
     @model_validator(mode="after")
     def _timing(self) -> DidSpec:
@@ -171,13 +186,25 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
     extra: dict[str, object] = {**fitted.extra, "design": "2x2" if spec.post else "staggered"}
     if spec.first_treated is not None and not spec.x and set(spec.effects) == {"entity", "time"}:
         extra["bacon"] = _bacon(data, spec, ctx)
+    stats = {**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)}
+    if spec.placebo is not None:
+        placebo = _placebo(data, spec, ctx)
+        stats["placebo_p"] = placebo.p_value
+        extra["placebo"] = {
+            "draws": int(placebo.placebo.size),
+            "permute": placebo.permute,
+            "seed": placebo.seed,
+            "p_value": placebo.p_value,
+            "estimate": placebo.estimate,
+            "estimates": placebo.placebo.tolist(),
+        }
     result = ModelResult(
         name=ctx.name,
         estimator="did",
         dependent=spec.y,
         nobs=fitted.nobs,
         coefficients=fitted.coefficients,
-        stats={**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)},
+        stats=stats,
         extra=extra,
         regressors=tuple(spec.x),
         effects=fitted.effects,
@@ -187,6 +214,50 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
         coefficient_labels={DID: "DID"},
     )
     return {"": result}
+
+
+def _placebo(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Placebo:
+    """Unit-level treatment and timing, then every permutation refit at once."""
+    from specrun.kernels.placebo import permutation_did
+
+    assert spec.placebo is not None
+    index = PanelIndex.from_labels(data[ctx.entity].to_numpy(), data[ctx.time].to_numpy())
+    unit = data.select(
+        pl.Series("__code", index.entity),
+        pl.col(spec.treat).cast(pl.Float64).alias("__treat"),
+        (
+            _first_period(data, spec.first_treated)
+            if spec.first_treated
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("__first"),
+    )
+    per_unit = unit.group_by("__code").agg(
+        pl.col("__treat").n_unique().alias("n_treat"),
+        pl.col("__first").n_unique().alias("n_first"),
+        pl.col("__treat").first(),
+        pl.col("__first").first(),
+    ).sort("__code")  # fmt: skip
+    if (per_unit["n_treat"] > 1).any() or (per_unit["n_first"] > 1).any():
+        raise SpecError(
+            "a placebo permutes units' treatment, so treat and first_treated must be constant "
+            "within each unit",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    return permutation_did(
+        data[spec.y].to_numpy().astype(float),
+        data.select(spec.x).to_numpy().astype(float).reshape(data.height, len(spec.x)),
+        index,
+        data[ctx.time].cast(pl.Float64).to_numpy(),
+        per_unit["__treat"].to_numpy().astype(float),
+        per_unit["__first"].to_numpy().astype(float),
+        data[spec.post].cast(pl.Float64).to_numpy() if spec.post else None,
+        entity_effects="entity" in spec.effects,
+        time_effects="time" in spec.effects,
+        draws=spec.placebo.draws,
+        permute=spec.placebo.permute,
+        seed=spec.placebo.seed,
+    )
 
 
 def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str, float | str]]:

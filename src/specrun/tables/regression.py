@@ -54,6 +54,7 @@ STAT_LABELS = {
     # difference-in-differences and event studies (estimators/did.py)
     "pretrend_p": "Pre-trend test p-value",
     "n_treated": "Treated observations",
+    "placebo_p": "Placebo (permutation) p-value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
