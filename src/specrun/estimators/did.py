@@ -81,7 +81,13 @@ class DidSpec(ModelBase):
 
 
 class EventStudySpec(ModelBase):
-    """Relative-time (leads and lags) coefficients around each unit's first treated period."""
+    """Relative-time (leads and lags) coefficients around each unit's first treated period.
+
+    ``window`` bounds the reported periods for every method; ``reference`` and ``endpoints``
+    shape the TWFE and Sun–Abraham regressions only (Callaway–Sant'Anna compares each period
+    with its base period and needs no omitted one); ``control``, ``base_period`` and
+    ``anticipation`` are Callaway–Sant'Anna's.
+    """
 
     estimator: Literal["event_study"]
     y: VarName
