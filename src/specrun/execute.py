@@ -63,7 +63,7 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
         condition = condition & compile_expression(sample.where, schema)
     if sample.time is not None:
         first, last = sample.time
-        column = pl.col(spec.data.panel.time)
+        column = pl.col(spec.data.index[1])
         if first is not None:
             condition = condition & (column >= first)
         if last is not None:
@@ -84,7 +84,7 @@ def apply_step(
 ) -> pl.DataFrame:
     """Run one transform step (``{name: options}``) located at ``path`` in the spec."""
     name = next(iter(type(step).model_fields))
-    ctx = TransformContext(spec.data.panel.entity, spec.data.panel.time, sources)
+    ctx = TransformContext(*spec.data.index, sources)
     try:
         out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
     except SpecError as exc:
@@ -129,7 +129,7 @@ class Executor:
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
         panel = self.panel_frame()
-        keep = [self.spec.data.panel.entity, self.spec.data.panel.time]
+        keep = list(self.spec.data.index) if self.spec.data.panel else []
         keep += [c for c in panel.columns if c in self.used_columns and c not in keep]
         return RunOutput(
             results=ResultSet(self.models, self.families, self.artifacts),
@@ -158,7 +158,12 @@ class Executor:
         if self.panel is not None:
             return self.panel
         panel = self.spec.data.panel
-        frame = self.sources[panel.source]
+        frame = self.sources[self.spec.data.frame_source]
+        if panel is None:
+            # a cross-section: each row its own entity, all in one period
+            entity, time = self.spec.data.index
+            self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
+            return self.panel
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -186,9 +191,7 @@ class Executor:
         try:
             # before the sample filter: L.x of a row in the sample may read a row outside it
             terms = model_terms(model.spec, frame.columns)
-            frame = add_time_series(
-                frame, atoms(_flat(terms)), self.spec.data.panel.entity, self.spec.data.panel.time
-            )
+            frame = add_time_series(frame, atoms(_flat(terms)), *self.spec.data.index)
         except SpecError as exc:
             error = SpecError(exc.message, code=exc.code, path=f"models.{model.name}")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
@@ -232,7 +235,7 @@ class Executor:
     ) -> None:
         """Model variables must be numbers (or booleans): a text column names its first
         non-number, usually a missing-value code the source should declare."""
-        panel = self.spec.data.panel
+        entity, time = self.spec.data.index
         for variable in variables:
             dtype = frame.schema[variable]
             if dtype.is_numeric() or dtype == pl.Boolean:
@@ -242,8 +245,7 @@ class Executor:
                 values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
             )
             example = (
-                f"; first non-number {bad[variable][0]!r} at {bad[panel.entity][0]} "
-                f"{bad[panel.time][0]}"
+                f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
                 if bad.height
                 else ""
             )
@@ -267,7 +269,7 @@ class Executor:
             raise SpecErrors([_located(self.spec, clash, model.path)])
 
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
-        panel = self.spec.data.panel
+        entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
         terms = model_terms(model.spec, frame.columns)
         built = atoms(_flat(terms))
@@ -309,11 +311,9 @@ class Executor:
             design = build_design(frame, terms, model.spec.center)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
-            ctx = FitContext(
-                name, panel.entity, panel.time, self.progress, design.omittable, models=used
-            )
+            ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
             built_columns = [c for cols in design.columns.values() for c in cols]
-            columns = list(dict.fromkeys([panel.entity, panel.time, *built_columns, *others]))
+            columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
             fitted = kind.fit(design.frame.select(columns), spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name

@@ -2,8 +2,10 @@
 
 from specrun.estimators import (
     descriptive,
+    did,
     gmm,
     hausman,
+    iv,
     linear,
     mediation,
     random_effects,
@@ -14,8 +16,10 @@ from specrun.estimators.base import ESTIMATORS
 __all__ = [
     "ESTIMATORS",
     "descriptive",
+    "did",
     "gmm",
     "hausman",
+    "iv",
     "linear",
     "mediation",
     "random_effects",

@@ -44,6 +44,13 @@ class EstimatorKind(Generic[S]):
     children: tuple[str, ...] = ()
     complete_cases: bool = True  # fit only rows complete in every variable the model names
     notes: Mapping[str, Any] = field(default_factory=dict)
+    needs_panel: bool = False  # within-entity dynamics or effects: a spec must have data.panel
+    # parts whose names depend on the model (IV's ``first.<endog>``); default: ``children``
+    child_names: Callable[[S], tuple[str, ...]] | None = None
+
+    def parts(self, spec: S) -> tuple[str, ...]:
+        """The addressable parts of a model of this kind (``<model>.<part>``)."""
+        return self.child_names(spec) if self.child_names is not None else self.children
 
 
 ESTIMATORS: Registry[EstimatorKind[Any]] = Registry("estimator")

@@ -221,8 +221,10 @@ def fit_dynamic(frame: pl.DataFrame, spec: GmmSpec, ctx: FitContext) -> Mapping[
 
 
 ESTIMATORS.register("difference_gmm")(
-    EstimatorKind("difference_gmm", DifferenceGmmSpec, fit_dynamic, complete_cases=False)
+    EstimatorKind(
+        "difference_gmm", DifferenceGmmSpec, fit_dynamic, complete_cases=False, needs_panel=True
+    )
 )
 ESTIMATORS.register("system_gmm")(
-    EstimatorKind("system_gmm", SystemGmmSpec, fit_dynamic, complete_cases=False)
+    EstimatorKind("system_gmm", SystemGmmSpec, fit_dynamic, complete_cases=False, needs_panel=True)
 )

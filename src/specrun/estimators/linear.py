@@ -256,4 +256,6 @@ def fit_linear(
 
 
 ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, fit_linear))
-ESTIMATORS.register("panel_fe")(EstimatorKind("panel_fe", PanelFeSpec, fit_linear))
+ESTIMATORS.register("panel_fe")(
+    EstimatorKind("panel_fe", PanelFeSpec, fit_linear, needs_panel=True)
+)

@@ -213,5 +213,5 @@ def fit_panel_threshold(
 
 
 ESTIMATORS.register("panel_threshold")(
-    EstimatorKind("panel_threshold", PanelThresholdSpec, fit_panel_threshold)
+    EstimatorKind("panel_threshold", PanelThresholdSpec, fit_panel_threshold, needs_panel=True)
 )

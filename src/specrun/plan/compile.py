@@ -62,9 +62,9 @@ def compile_spec(spec: Spec) -> Plan:
         digest = file_hash(path) if path.exists() else "missing"
         add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
         loads.append(f"load:{name}")
-    previous = f"load:{spec.data.panel.source}"
+    previous = f"load:{spec.data.frame_source}"
     # which columns are entity and time, and the variables' labels, change what steps compute
-    panel_key = spec.data.panel.model_dump_json()
+    panel_key = spec.data.model_dump_json(include={"panel", "main"})
     labels_key = json.dumps([spec.outputs.language, spec.labels()], sort_keys=True)
     others = [n for n in loads if n != previous]
     for i, step in enumerate(spec.transforms):

@@ -87,9 +87,46 @@ class PanelSpec(StrictModel):
     time: str = Field(description="Time period column.")
 
 
+ROW_INDEX = "_row"  # the row number that stands in for the entity of a cross-section
+NO_PERIOD = "_period"  # the single period of a cross-section
+
+
 class DataSpec(StrictModel):
+    """Sources, and either a panel (entity × time) or, for a cross-section, the main source."""
+
     sources: dict[str, SourceSpec]
-    panel: PanelSpec
+    panel: PanelSpec | None = Field(
+        None, description="The panel and its index; omit it for a cross-section."
+    )
+    main: str | None = Field(
+        None,
+        description="Without a panel: the source that models read (default: the only source).",
+    )
+
+    @model_validator(mode="after")
+    def _main_source(self) -> DataSpec:
+        if self.panel is not None and self.main is not None:
+            raise ValueError("give either panel or main, not both (the panel names its source)")
+        if self.panel is None and self.main is None and len(self.sources) != 1:
+            raise ValueError(
+                "without a panel, 'main' must name the source models read "
+                f"(there are {len(self.sources)} sources)"
+            )
+        return self
+
+    @property
+    def frame_source(self) -> str:
+        """The source the analysis frame starts from."""
+        if self.panel is not None:
+            return self.panel.source
+        return self.main or next(iter(self.sources))
+
+    @property
+    def index(self) -> tuple[str, str]:
+        """Entity and time columns: the panel's, or a row number and one period."""
+        if self.panel is not None:
+            return self.panel.entity, self.panel.time
+        return ROW_INDEX, NO_PERIOD
 
 
 class LocalizedText(StrictModel):

@@ -31,22 +31,21 @@ class ReferenceChecks(Diagnostics):
         from specrun.data.io import read_columns
 
         panel = data_spec.panel
-        if panel.source not in data_spec.sources:
+        source = data_spec.frame_source
+        if source not in data_spec.sources:
             self.error(
-                f"unknown source '{panel.source}'",
-                ("data", "panel", "source"),
+                f"unknown source '{source}'",
+                ("data", "panel", "source") if panel else ("data", "main"),
                 code="reference",
-                hint=did_you_mean(panel.source, data_spec.sources),
+                hint=did_you_mean(source, data_spec.sources),
             )
             return []
         try:
-            columns = list(read_columns(data_spec.sources[panel.source], self.doc.folder))
+            columns = list(read_columns(data_spec.sources[source], self.doc.folder))
         except SpecError as exc:
-            self.error(
-                exc.message, ("data", "sources", panel.source, "path"), code="data", hint=exc.hint
-            )
+            self.error(exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint)
             return []
-        for key in ("entity", "time"):
+        for key in ("entity", "time") if panel else ():
             if getattr(panel, key) not in columns:
                 self.error(
                     f"column '{getattr(panel, key)}' not in source '{panel.source}'",
@@ -96,6 +95,13 @@ class ReferenceChecks(Diagnostics):
         name = next(iter(type(step).model_fields))
         kind = TRANSFORMS.get(name)
         options = getattr(step, name)
+        if kind.needs_panel and not self._has_panel():
+            self.error(
+                f"{name} works within entities over time and needs data.panel "
+                "(this spec is a cross-section)",
+                (*path, name),
+                code="reference",
+            )
         made = columns + [c for c in kind.outputs(options) if c not in columns]
         try:
             needed = kind.inputs(options)
@@ -112,8 +118,19 @@ class ReferenceChecks(Diagnostics):
                 )
         return made
 
+    def _has_panel(self) -> bool:
+        data_spec: DataSpec | None = self.sections.get("data")
+        return data_spec is None or data_spec.panel is not None
+
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
         from specrun.data.expr import referenced_columns
+
+        if sample.time is not None and not self._has_panel():
+            self.error(
+                "a time window needs data.panel (this spec is a cross-section); use where:",
+                (*path, "time"),
+                code="reference",
+            )
 
         if sample.where is not None:
             try:
@@ -145,6 +162,8 @@ class ReferenceChecks(Diagnostics):
         spec = model.spec
         origins_base = model.path
         used: set[str] = set()
+        if not self._has_panel():
+            self.check_cross_section(model)
         for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
@@ -270,6 +289,35 @@ class ReferenceChecks(Diagnostics):
             self._reads(models, ref, target, seen) for ref, _ in models[start].spec.model_refs()
         )
 
+    def check_cross_section(self, model: ResolvedModel) -> None:
+        """Without data.panel a model may use no panel estimator, effects or index clusters."""
+        spec = model.spec
+        kind = ESTIMATORS.get(spec.estimator)
+        hint = "add data.panel: {source: ..., entity: ..., time: ...}"
+        if kind.needs_panel:
+            self.error(
+                f"estimator '{spec.estimator}' needs a panel: this spec has no data.panel",
+                self._raw_field(model, "estimator")[0],
+                code="reference",
+                hint=hint,
+            )
+            return
+        if getattr(spec, "effects", None):
+            self.error(
+                "fixed effects need data.panel (this spec is a cross-section); use effects: []",
+                self._raw_field(model, "effects")[0],
+                code="reference",
+                hint=hint,
+            )
+        se = getattr(spec, "se", None)
+        if se is not None and se.type == "cluster":
+            self.error(
+                "clustering by entity or time needs data.panel (this spec is a cross-section)",
+                self._raw_field(model, "se")[0],
+                code="reference",
+                hint=hint,
+            )
+
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
         the value written there."""
@@ -294,7 +342,9 @@ class ReferenceChecks(Diagnostics):
         known = set(models) | (set(raw_models) if isinstance(raw_models, dict) else set())
         families = {n for n, m in models.items() if m.spec.over}
         children = {
-            f"{n}.{c}" for n, m in models.items() for c in ESTIMATORS.get(m.spec.estimator).children
+            f"{n}.{c}"
+            for n, m in models.items()
+            for c in ESTIMATORS.get(m.spec.estimator).parts(m.spec)
         }
         for section in ("tables", "figures"):
             registry = None

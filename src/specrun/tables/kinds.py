@@ -1,8 +1,10 @@
 """Every table kind, registered in ``TABLES`` on import."""
 
 from specrun.tables import (
+    bacon,
     correlation,
     descriptive,
+    iv,
     margins,
     mediation,
     regression,
@@ -13,8 +15,10 @@ from specrun.tables.base import TABLES
 
 __all__ = [
     "TABLES",
+    "bacon",
     "correlation",
     "descriptive",
+    "iv",
     "margins",
     "mediation",
     "regression",

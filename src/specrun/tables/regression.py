@@ -55,6 +55,22 @@ STAT_LABELS = {
     "bp_lm": "Breusch–Pagan LM",
     "bp_lm_p": "Breusch–Pagan LM p-value",
     "overid_p": "Sargan–Hansen (RE vs FE) p-value",
+    # instrumental variables (estimators/iv.py)
+    "first_f": "First-stage F",
+    "sw_f": "Sanderson–Windmeijer F",
+    "partial_r2": "Partial R² of instruments",
+    "kp_f": "Kleibergen–Paap rk Wald F",
+    "kp_lm_p": "Underidentification test p-value",
+    "cd_f": "Cragg–Donald Wald F",
+    "hansen_j": "Overidentification J",
+    "hansen_j_p": "Overidentification p-value",
+    "endog_p": "Endogeneity test p-value",
+    "ar_p": "Anderson–Rubin p-value",
+    "sy_size10": "Stock–Yogo 10% size critical value",
+    # difference-in-differences and event studies (estimators/did.py)
+    "pretrend_p": "Pre-trend test p-value",
+    "n_treated": "Treated observations",
+    "placebo_p": "Placebo (permutation) p-value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
@@ -80,8 +96,27 @@ KNOWN_STATS = {
     "rmse",
     "f",
     "f_p",
+    "first_f_p",
+    "sw_f_p",
+    "kp_lm",
+    "hansen_j_df",
+    "endog_chi2",
+    "ar_f",
+    "ar_ci_low",
+    "ar_ci_high",
+    "pretrend_f",
+    "pretrend_wald",
+    "pretrend_df",
 }
-INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
+INTEGER_STATS = {
+    "nobs",
+    "n_entities",
+    "n_clusters",
+    "n_instruments",
+    "n_groups",
+    "n_periods",
+    "n_treated",
+}
 
 
 class ColumnGroup(StrictModel):

@@ -161,6 +161,7 @@ def _shift_kind(kind: ShiftKindName) -> TransformKind[ShiftOptions]:
         lambda frame, options, ctx: shift_within_entity(frame, options, ctx, kind),
         lambda options: list(options.vars),
         lambda options: [shifted_name(kind, options, v) for v in options.vars],
+        needs_panel=True,
     )
 
 
