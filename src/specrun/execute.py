@@ -37,6 +37,7 @@ class RunOutput:
     figures: dict[str, Any]
     analysis: pl.DataFrame
     model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    panel_rows: dict[str, int] = field(default_factory=dict)  # rows the panel load dropped
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class Executor:
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
+        self.panel_rows: dict[str, int] = {}
 
     def run(self) -> RunOutput:
         for node in self.plan.nodes:
@@ -134,6 +136,7 @@ class Executor:
             figures=self.figures,
             analysis=panel.select(keep),
             model_rows=self.model_rows,
+            panel_rows=self.panel_rows,
             notes=self.notes,
             warnings=self.warnings,
             timings=self.timings,
@@ -155,7 +158,7 @@ class Executor:
         if self.panel is not None:
             return self.panel
         panel = self.spec.data.panel
-        frame = self.sources[panel.source]
+        frame = self._complete_keys(self.sources[panel.source])
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -175,6 +178,40 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _complete_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The panel source without rows whose entity or time is missing (``drop_missing_keys``),
+        or an error naming the first such rows: a blank key is never a group of its own, for
+        every estimator and transform alike."""
+        panel = self.spec.data.panel
+        missing = pl.lit(False)
+        for key in (panel.entity, panel.time):
+            column = pl.col(key)
+            missing = missing | column.is_null()
+            if frame.schema[key].is_float():
+                missing = missing | column.is_nan()
+        flags = frame.select(missing.alias("missing"))["missing"]
+        count = int(flags.sum())
+        if not count:
+            return frame
+        source = self.spec.data.sources[panel.source].path
+        if panel.drop_missing_keys:
+            self.panel_rows["dropped_missing_keys"] = count
+            self.notes.append(
+                f"data.panel: dropped {count} rows of '{source}' whose {panel.entity} or "
+                f"{panel.time} is missing (drop_missing_keys)"
+            )
+            return frame.filter(~flags)
+        rows = [i + 1 for i in flags.arg_true().head(5).to_list()]
+        places = ", ".join(f"{source}: row {row}" for row in rows)
+        more = f" and {count - len(rows)} more" if count > len(rows) else ""
+        error = SpecError(
+            f"{count} rows have no {panel.entity} or no {panel.time} ({places}{more}; rows count "
+            "data rows from 1, after the header): a missing key cannot be an entity or a period",
+            code="data",
+            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count them",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         frame = self.panel_frame()

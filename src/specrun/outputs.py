@@ -97,6 +97,7 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "seeds": seeds,
         "plan": {n.id: n.hash for n in plan.nodes},
         "rows": run.model_rows,
+        "panel": {"dropped_missing_keys": run.panel_rows.get("dropped_missing_keys", 0)},
         # the only run-to-run difference between two runs' outputs: seconds per plan step
         "timings": {node: round(seconds, 4) for node, seconds in run.timings.items()},
         "notes": run.notes,

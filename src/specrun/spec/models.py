@@ -73,6 +73,13 @@ class PanelSpec(StrictModel):
     source: str = Field(description="The source holding the panel (one row per entity-time).")
     entity: str = Field(description="Entity (cross-section) identifier column.")
     time: str = Field(description="Time period column.")
+    drop_missing_keys: bool = Field(
+        False,
+        description=(
+            "Drop (and count) rows whose entity or time is missing; by default such rows are "
+            "an error naming them (a missing key is never an entity or a period of its own)."
+        ),
+    )
 
 
 class DataSpec(StrictModel):
