@@ -57,6 +57,5 @@ def test_drop_missing_keys_matches_pyfixest_on_complete_rows(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["panel"] == {"dropped_missing_keys": 3}
     assert manifest["notes"] == [
-        "data.panel: dropped 3 rows of 'data.csv' whose firm or year is missing "
-        "(drop_missing_keys)"
+        "data.panel: dropped 3 rows of 'data.csv' whose firm or year is missing (drop_missing_keys)"
     ]

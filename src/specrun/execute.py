@@ -209,7 +209,8 @@ class Executor:
             f"{count} rows have no {panel.entity} or no {panel.time} ({places}{more}; rows count "
             "data rows from 1, after the header): a missing key cannot be an entity or a period",
             code="data",
-            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count them",
+            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "
+            "them",
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 

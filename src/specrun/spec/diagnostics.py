@@ -8,7 +8,6 @@ column, and walking the spec's types along it finds the valid keys for "did you 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -222,8 +221,7 @@ class Diagnostics:
         )
 
     def _quoted(self, pos: Any) -> bool:
-        try:
-            line = Path(self.doc.file).read_text(encoding="utf-8").splitlines()[pos.line - 1]
-        except (OSError, IndexError):
+        lines = self.doc.text.splitlines()
+        if not 0 < pos.line <= len(lines):
             return False
-        return line[pos.col - 1 : pos.col] in ("'", '"')
+        return lines[pos.line - 1][pos.col - 1 : pos.col] in ("'", '"')
