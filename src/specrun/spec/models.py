@@ -88,7 +88,9 @@ class DataSpec(StrictModel):
 
 
 class VariableSpec(StrictModel):
-    label: str | None = Field(None, description="Label printed in tables.")
+    label: str | None = Field(
+        None, max_length=200, description="Label printed in tables and figures."
+    )
     description: str | None = None
 
 

@@ -48,47 +48,68 @@ class ModelResolver(Diagnostics):
             return {}
         merged: dict[str, tuple[dict[str, Any], dict[str, PathKey]]] = {}
 
-        def resolve(name: str, chain: tuple[str, ...]) -> tuple[dict, dict] | None:
-            if name in merged:
-                return merged[name]
-            body = raw.get(name)
-            if not isinstance(body, dict):
-                return None
-            own = {k: v for k, v in body.items() if k != "extends"}
-            origins = {k: ("models", name, k) for k in own}
-            result: dict[str, Any] = {}
-            result_origins: dict[str, PathKey] = {}
-            if "extends" in body:
+        def resolve(name: str) -> tuple[dict, dict] | None:
+            # walk up the extends chain first (iteratively: a chain may be long), then merge
+            # from the root down, so each model's keys override its base's
+            chain: list[str] = []
+            current = name
+            while current not in merged:
+                body = raw.get(current)
+                if not isinstance(body, dict):
+                    return None
+                chain.append(current)
+                if "extends" not in body:
+                    break
                 base = body["extends"]
+                where = ("models", current, "extends")
+                if not isinstance(base, str):
+                    self.error(
+                        "extends takes the name of one model, got "
+                        f"{type(base).__name__ if base is not None else 'nothing'}",
+                        where,
+                        code="schema",
+                        hint=f"extends: {base[0]}"
+                        if isinstance(base, list) and len(base) == 1 and isinstance(base[0], str)
+                        else None,
+                    )
+                    return None
                 if base not in raw:
                     self.error(
                         f"extends unknown model '{base}'",
-                        ("models", name, "extends"),
+                        where,
                         code="reference",
-                        hint=did_you_mean(str(base), raw),
+                        hint=did_you_mean(base, [str(k) for k in raw]),
                     )
                     return None
                 if base in chain:
+                    cycle = [*chain[chain.index(base) :], base]
                     self.error(
-                        "extends forms a cycle: " + " → ".join([*chain, name, base]),
-                        ("models", name, "extends"),
+                        "extends forms a cycle: " + " → ".join(cycle),
+                        where,
                         code="reference",
                     )
                     return None
-                inherited = resolve(base, (*chain, name))
-                if inherited is None:
-                    return None
-                result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
-                result_origins = {k: inherited[1][k] for k in result}
-            for key, value in own.items():  # an explicit null drops an inherited key
-                if value is None and key in result:
-                    del result[key]
-                    del result_origins[key]
-                elif value is not None:
-                    result[key] = value
-                    result_origins[key] = origins[key]
-            merged[name] = (result, result_origins)
-            return merged[name]
+                current = base
+            for model in reversed(chain):
+                body = raw[model]
+                own = {k: v for k, v in body.items() if k != "extends"}
+                result: dict[str, Any] = {}
+                result_origins: dict[str, PathKey] = {}
+                if "extends" in body:
+                    inherited = merged.get(body["extends"])
+                    if inherited is None:
+                        return None
+                    result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
+                    result_origins = {k: inherited[1][k] for k in result}
+                for key, value in own.items():  # an explicit null drops an inherited key
+                    if value is None and key in result:
+                        del result[key]
+                        del result_origins[key]
+                    elif value is not None:
+                        result[key] = value
+                        result_origins[key] = ("models", model, key)
+                merged[model] = (result, result_origins)
+            return merged.get(name)
 
         models: dict[str, ResolvedModel] = {}
         for name in raw:
@@ -100,7 +121,7 @@ class ModelResolver(Diagnostics):
                     key=True,
                 )
                 continue
-            entry = resolve(name, ())
+            entry = resolve(name)
             if entry is None:
                 continue
             model = self.typed_model(name, entry[0], entry[1], groups)
