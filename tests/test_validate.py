@@ -118,10 +118,7 @@ models:
   a: {extends: b}
   b: {extends: a}
 """)
-    ) == [
-        "7:16: models.a.extends: extends forms a cycle: b → a → b",
-        "8:16: models.b.extends: extends forms a cycle: a → b → a",
-    ]
+    ) == ["8:16: models.b.extends: extends forms a cycle: a → b → a"]  # one cycle, one error
 
 
 def test_variant_that_changes_nothing_is_an_error(write):

@@ -71,6 +71,22 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     return condition
 
 
+def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
+    """A where: filter yields true/false per row (a column of numbers is not a filter)."""
+    from specrun.data.expr import compile_expression
+
+    if not sample.where:
+        return
+    dtype = frame.head(0).select(compile_expression(sample.where, frame.schema)).dtypes[0]
+    if dtype not in (pl.Boolean, pl.Null):
+        raise SpecError(
+            f"a where: filter must be true or false for each row; '{sample.where}' gives "
+            f"{dtype} values",
+            code="expression",
+            hint="compare it, e.g. 'value > 0'",
+        )
+
+
 def apply_step(
     frame: pl.DataFrame,
     step: Any,
@@ -225,11 +241,13 @@ class Executor:
             sample = self.spec.samples[sample]
         if sample is not None:
             try:
+                _require_boolean(sample, frame)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
             except pl.exceptions.PolarsError as exc:
-                error = SpecError(f"sample filter failed: {exc}", code="data")
+                detail = str(exc).split("\n", 1)[0]  # polars' own hints name its API
+                error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         return frame
 
@@ -278,6 +296,41 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
 
+    def check_finite(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """±inf is not a missing value: it is an error naming the first cell (usually a ratio
+        or log of a zero), never silently dropped with the incomplete rows."""
+        panel = self.spec.data.panel
+        for variable in variables:
+            if not frame.schema[variable].is_float():
+                continue
+            bad = frame.filter(pl.col(variable).is_infinite())
+            if bad.height:
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
+                    f"first at {panel.entity} {bad[panel.entity][0]}, {panel.time} "
+                    f"{bad[panel.time][0]} ({bad[variable][0]})",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="an inf usually comes from dividing by zero; set such cells missing",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
+
+    def check_varies(self, name: str, model: ResolvedModel, frame: pl.DataFrame) -> None:
+        """A constant dependent variable has nothing to explain (R² would divide by zero)."""
+        y = getattr(model.spec, "y", None)
+        if not isinstance(y, str) or y not in frame.columns or frame.height < 2:
+            return
+        if frame[y].n_unique() == 1:
+            error = SpecError(
+                f"the dependent variable '{y}' of model '{name}' is constant "
+                f"({frame[y][0]}) in all {frame.height} rows of its sample",
+                code="estimation",
+                path=f"models.{model.name}",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)])
+
     def claim(self, name: str, model: ResolvedModel) -> None:
         """Reserve a result or family name; two with one name would make tables ambiguous."""
         if name in self.models or name in self.families:
@@ -295,13 +348,9 @@ class Executor:
         self.used_columns.update(variables)
         total = frame.height
         self.check_numeric(name, model, frame, variables)
+        self.check_finite(name, model, frame, variables)
         if kind.complete_cases:
-            complete = pl.all_horizontal(
-                [
-                    pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
-                    for v in variables
-                ]
-            )
+            complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
             frame = frame.filter(complete)
         self.model_rows[name] = {
             "sample": total,
@@ -321,6 +370,7 @@ class Executor:
                     )
                 ]
             )
+        self.check_varies(name, model, frame)
         ctx = FitContext(name, panel.entity, panel.time, self.progress)
         try:
             columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))

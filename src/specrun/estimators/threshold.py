@@ -54,12 +54,13 @@ class PanelThresholdSpec(ModelBase):
     )
     grid: int | None = Field(
         None,
-        ge=2,
+        ge=3,
+        le=100_000,
         description="Quantile grid points (xthreg's grid, Hansen's qn); "
         "null: every distinct value of q.",
     )
-    bootstrap: int = Field(300, ge=0, description="Bootstrap replications per F test.")
-    seed: int = 0
+    bootstrap: int = Field(300, ge=0, le=100_000, description="Bootstrap replications per F test.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     convention: Literal["hansen1999", "xthreg"] = Field(
         "xthreg",
@@ -80,6 +81,8 @@ class PanelThresholdSpec(ModelBase):
     def _consistent(self) -> PanelThresholdSpec:
         if len(self.trim) not in (1, self.max_thresholds):
             raise ValueError(f"trim needs 1 or {self.max_thresholds} values")
+        if any(not 0 <= t < 0.5 for t in self.trim):
+            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
         if self.report is not None and self.report > self.max_thresholds:
             raise ValueError("report cannot exceed max_thresholds")
         if self.bootstrap == 1:

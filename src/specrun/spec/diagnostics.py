@@ -90,6 +90,21 @@ def _valid_keys(tp: Any) -> list[str]:
     return []
 
 
+def _registry_names(field: str, section: str) -> list[str]:
+    """The valid values of a discriminator key, from the registry it selects in."""
+    if field == "estimator":
+        from specrun.estimators import ESTIMATORS
+
+        return list(ESTIMATORS.names())
+    if section == "figures":
+        from specrun.figures import FIGURES
+
+        return list(FIGURES.names())
+    from specrun.tables.kinds import TABLES
+
+    return list(TABLES.names())
+
+
 class Diagnostics:
     """The errors found so far in one spec document, and how to add located ones."""
 
@@ -179,26 +194,35 @@ class Diagnostics:
         ctx = err.get("ctx") or {}
         tag = ctx.get("tag")
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t]
-        field = ctx.get("discriminator", "").strip("'") or "key"
-        if tag is None and isinstance(err.get("input"), dict) and len(err["input"]) != 1:
+        field = ctx.get("discriminator", "").strip("'")
+        if field not in ("estimator", "kind"):  # the transform union's callable discriminator
+            expected = list(TRANSFORMS.names())
+            if tag is None:
+                return self.doc.error(
+                    "a transform is a mapping with exactly one key, its name",
+                    path,
+                    code="schema",
+                    hint="valid: " + ", ".join(expected),
+                )
             return self.doc.error(
-                "a transform is a mapping with exactly one key, its name",
+                f"unknown transform '{tag}'",
                 path,
                 code="schema",
-                hint="valid: " + ", ".join(TRANSFORMS.names()),
+                hint=did_you_mean(str(tag), expected) or "valid: " + ", ".join(expected),
             )
+        if not expected:
+            expected = _registry_names(field, str(path[0]) if path else "")
         if tag is None:
+            what = "model" if field == "estimator" else path[0][:-1] if path else "entry"
             return self.doc.error(
-                f"missing required key {field}",
+                f"missing required key '{field}' (which {field} this {what} is)",
                 path,
                 code="schema",
                 hint="valid: " + ", ".join(expected),
             )
-        what = {"estimator": "estimator", "kind": "kind"}.get(field, "transform")
-        target = (*path, field) if field in ("estimator", "kind") else path
         return self.doc.error(
-            f"unknown {what} '{tag}'",
-            target,
+            f"unknown {field} '{tag}'",
+            (*path, field),
             code="schema",
             hint=did_you_mean(str(tag), expected) or "valid: " + ", ".join(expected),
         )

@@ -49,6 +49,12 @@ class GeneratedIndex(StrictModel):
     periods: int = Field(ge=1, description="Periods per entity (rows are entity-major).")
     start: int = Field(1, description="The first period's value.")
 
+    @model_validator(mode="after")
+    def _distinct(self) -> GeneratedIndex:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
+
 
 class SourceSpec(StrictModel):
     path: str = Field(description="File path, relative to the spec file's folder.")
@@ -80,6 +86,12 @@ class PanelSpec(StrictModel):
             "an error naming them (a missing key is never an entity or a period of its own)."
         ),
     )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PanelSpec:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
 
 
 class DataSpec(StrictModel):

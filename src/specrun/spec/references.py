@@ -21,6 +21,7 @@ from specrun.transforms import TRANSFORMS
 class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
+    failed: set[str]
 
     def check_columns(
         self, groups: dict[str, tuple[str, ...]], models: dict[str, ResolvedModel]
@@ -124,11 +125,20 @@ class ReferenceChecks(Diagnostics):
         return made
 
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
-        from specrun.data.expr import referenced_columns
+        from specrun.data.expr import ValueKind, referenced_columns, result_kind
 
         if sample.where is not None:
             try:
                 used = referenced_columns(sample.where)
+                kind = result_kind(sample.where)
+                if kind not in (ValueKind.BOOLEAN, ValueKind.UNKNOWN):
+                    self.error(
+                        f"a where: filter must be true or false for each row; "
+                        f"'{sample.where}' gives {kind.value}s",
+                        (*path, "where"),
+                        code="expression",
+                        hint="compare it, e.g. 'value > 0'",
+                    )
             except SpecError as exc:
                 self.expression_error(exc, (*path, "where"))
                 used = set()
@@ -155,10 +165,19 @@ class ReferenceChecks(Diagnostics):
     ) -> None:
         spec = model.spec
         origins_base = model.path
+        dependent = getattr(spec, "y", None)
         for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
+            self.check_repeats(model, field_name, items, path, raw, dependent)
+            required = type(spec).model_fields[field_name].is_required()
+            if required and isinstance(value, list) and not value:
+                self.error(
+                    f"model '{model.name}' lists no variables in {field_name}",
+                    path,
+                    code="schema",
+                )
             for item in items:
                 name = strip_lag(item) if mark.lag_prefix else item
                 if name in columns or item not in raw:
@@ -196,6 +215,39 @@ class ReferenceChecks(Diagnostics):
                 code="reference",
                 hint=did_you_mean(spec.over, columns),
             )
+
+    def check_repeats(
+        self,
+        model: ResolvedModel,
+        field_name: str,
+        items: list[str],
+        path: PathKey,
+        raw: Any,
+        dependent: str | None,
+    ) -> None:
+        """A variable listed twice in one list, or the dependent among the regressors, makes
+        the design singular: say so here rather than fail inside the fit."""
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            where = (
+                (*path, raw.index(item, i) if item in raw[i:] else raw.index(item))
+                if (isinstance(raw, list) and item in raw)
+                else path
+            )
+            if item in seen:
+                self.error(
+                    f"'{item}' is listed twice in {field_name} of model '{model.name}'",
+                    where,
+                    code="schema",
+                )
+            seen.add(item)
+            if field_name != "y" and dependent is not None and item == dependent:
+                self.error(
+                    f"the dependent variable '{item}' is also in {field_name} of model "
+                    f"'{model.name}'",
+                    where,
+                    code="schema",
+                )
 
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
@@ -251,6 +303,8 @@ class ReferenceChecks(Diagnostics):
                             )
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
+                    if prefix in self.failed:
+                        continue  # a consequence of that model's own error
                     if (
                         ref in models
                         and kind.reads

@@ -41,6 +41,9 @@ class ModelResolver(Diagnostics):
         super().__init__(doc)
         # models whose types failed: their variable names are still checked against the data
         self.unvalidated: list[tuple[type[BaseModel], dict[str, Any], dict[str, PathKey]]] = []
+        # models that could not be resolved or typed: errors about their variants, children
+        # and the tables naming them follow from the first error and are not repeated
+        self.failed: set[str] = set()
 
     def resolve_models(self, groups: dict[str, tuple[str, ...]]) -> dict[str, ResolvedModel]:
         raw = self.doc.data.get("models")
@@ -111,8 +114,21 @@ class ModelResolver(Diagnostics):
                 merged[model] = (result, result_origins)
             return merged.get(name)
 
+        def ancestors(name: str) -> list[str]:
+            seen: list[str] = []
+            base = raw[name].get("extends") if isinstance(raw.get(name), dict) else None
+            while isinstance(base, str) and base in raw and base not in seen and base != name:
+                seen.append(base)
+                body = raw[base]
+                base = body.get("extends") if isinstance(body, dict) else None
+            return seen
+
         models: dict[str, ResolvedModel] = {}
-        for name in raw:
+        # bases first, so a model whose base is broken is known to be a consequence of it
+        for name in sorted(raw, key=lambda n: len(ancestors(n))):
+            if any(base in self.failed for base in ancestors(name)):
+                self.failed.add(name)  # its errors are its base's: reported once, there
+                continue
             if "." in name:
                 self.error(
                     "model names cannot contain '.' (it separates variants and groups)",
@@ -123,10 +139,14 @@ class ModelResolver(Diagnostics):
                 continue
             entry = resolve(name)
             if entry is None:
+                self.failed.add(name)
                 continue
             model = self.typed_model(name, entry[0], entry[1], groups)
             if model is not None:
                 models[name] = ResolvedModel(name, model, ("models", name))
+            else:
+                self.failed.add(name)
+        models = {name: models[name] for name in raw if name in models}  # the spec's order
         self.resolve_variants(merged, models, groups)
         return models
 
@@ -196,6 +216,8 @@ class ModelResolver(Diagnostics):
         if not isinstance(raw, dict):
             return
         for base, variants in raw.items():
+            if base in self.failed:
+                continue
             if base not in merged:
                 self.error(
                     f"variants of unknown model '{base}'",

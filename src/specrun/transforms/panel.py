@@ -94,6 +94,7 @@ class ShiftOptions(TransformOptions):
     periods: int = Field(
         1,
         ge=1,
+        le=1000,
         description="How many time units away (calendar distance on the panel's time column, "
         "which must be an integer such as a year).",
     )
