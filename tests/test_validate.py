@@ -170,8 +170,12 @@ tables:
   c: {kind: regression, columns: [fe], indicators: {Controls: [capitol]}}
 """)
     ) == [
-        "9:47: tables.t.stats: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); a dotted "
-        "name such as indirect.sobel_z reads a model's extra results",
+        "9:54: tables.t.stats[1]: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); valid: "
+        "ar1_p, ar1_z, ar2_p, ar2_z, df_resid, hansen, hansen_df, hansen_p, mean_y, n_clusters, "
+        "n_entities, n_groups, n_instruments, n_periods, nobs, nobs_transformed, r2, r2_adj, "
+        "r2_lsdv, r2_lsdv_adj, r2_within, sargan, sargan_df, sargan_p, ssr, threshold_1, "
+        "threshold_2, threshold_3, or a dotted name such as indirect.sobel_z (a model's extra "
+        "results)",
         "10:33: tables.d.model: a descriptive table reads descriptive models; 'fe' is panel_fe",
         "11:64: tables.c.indicators.Controls[0]: unknown variable 'capitol' (did you mean "
         "'capital'?)",
