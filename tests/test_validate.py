@@ -155,7 +155,9 @@ def test_missing_data_file_and_column(tmp_path: Path):
     path = tmp_path / "spec.yaml"
     path.write_text(HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n")
     assert errors_of(path) == [
-        f"4:15: data.sources.g.path: data file '{tmp_path / 'grunfeld.csv'}' not found"
+        "4:15: data.sources.g.path: data file 'grunfeld.csv' not found (relative paths are "
+        f"read from the spec's folder '{tmp_path}', so this is "
+        f"'{tmp_path / 'grunfeld.csv'}') (that folder holds: spec.yaml)"
     ]
 
 

@@ -175,6 +175,7 @@ class Executor:
             return self.panel
         panel = self.spec.data.panel
         frame = self._complete_keys(self.sources[panel.source])
+        self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -194,6 +195,25 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _check_time_column(self, frame: pl.DataFrame) -> None:
+        """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
+        lagged or windowed, so say which column and show a value."""
+        panel = self.spec.data.panel
+        dtype = frame.schema[panel.time]
+        if dtype.is_numeric() or dtype.is_temporal():
+            return
+        column = frame[panel.time].cast(pl.String, strict=False)
+        examples = column.drop_nulls().head(1).to_list()
+        example = f", e.g. {examples[0]!r}" if examples else ""
+        source = self.spec.data.sources[panel.source].path
+        error = SpecError(
+            f"the time column '{panel.time}' of '{source}' is text{example}: periods must be "
+            "numbers such as 2012 (or dates)",
+            code="data",
+            hint="write the years as plain numbers in the file",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
 
     def _complete_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The panel source without rows whose entity or time is missing (``drop_missing_keys``),
@@ -296,6 +316,44 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
 
+    def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
+        """Why a model has no rows: what its sample kept of the data (with the data's time
+        range), or which variables are missing in every row it kept."""
+        panel = self.spec.data.panel
+        data = self.panel_frame()
+        span = data[panel.time].drop_nulls()
+        years = f"{panel.time} {span.min()}–{span.max()}" if span.len() else "no periods"
+        if total == 0:
+            sample = model.spec.sample
+            label = f"'{sample}'" if isinstance(sample, str) else "(inline)"
+            spec = self.spec.samples.get(sample) if isinstance(sample, str) else sample
+            parts = []
+            if spec is not None and spec.time is not None:
+                first, last = spec.time
+                parts.append(
+                    f"its time window [{'…' if first is None else first}, "
+                    f"{'…' if last is None else last}]"
+                )
+            if spec is not None and spec.where:
+                parts.append(f"where: {spec.where}")
+            if spec is not None and spec.exclude:
+                parts.append("exclude: " + ", ".join(spec.exclude))
+            what = " and ".join(parts) or "its filter"
+            return (
+                f"model '{name}' has no rows: sample {label} keeps none of the {data.height} "
+                f"rows ({years}) — {what} matches no row"
+            )
+        frame = self.model_frame(model)
+        missing = sorted(
+            ((int(frame[v].null_count()), v) for v in variables if v in frame.columns),
+            reverse=True,
+        )
+        worst = ", ".join(f"{v} ({n} of {frame.height} missing)" for n, v in missing[:3] if n)
+        return (
+            f"model '{name}' has no complete observations: every one of the {total} rows of its "
+            f"sample misses a value of {worst or 'its variables'}"
+        )
+
     def check_finite(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
     ) -> None:
@@ -358,18 +416,11 @@ class Executor:
             "dropped_incomplete": total - frame.height,
         }
         if frame.height == 0:
-            raise SpecErrors(
-                [
-                    _located(
-                        self.spec,
-                        SpecError(
-                            f"model '{name}' has no complete observations in its sample",
-                            code="estimation",
-                        ),
-                        model.path,
-                    )
-                ]
+            error = SpecError(
+                self._why_empty(name, model, total, variables),
+                code="estimation",
             )
+            raise SpecErrors([_located(self.spec, error, model.path)])
         self.check_varies(name, model, frame)
         ctx = FitContext(name, panel.entity, panel.time, self.progress)
         try:

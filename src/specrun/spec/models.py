@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class VariableRef:
@@ -71,8 +71,29 @@ class SourceSpec(StrictModel):
         None, description="Create entity and period columns for an entity-major file."
     )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", "."], description="Cells read as missing."
+        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
+        description="Cells read as missing (text files); the default also takes the codes "
+        "statistical offices print for missing values: '..', '-', '—', '–'.",
     )
+    encoding: str | None = Field(
+        None,
+        description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
+        "statistical exports; default UTF-8 (with or without a byte-order mark).",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{value}' (e.g. utf-8, gb18030, gbk, big5, latin-1)"
+            ) from None
 
 
 class PanelSpec(StrictModel):

@@ -301,6 +301,7 @@ class ReferenceChecks(Diagnostics):
                                 code="reference",
                                 hint=did_you_mean(var, columns),
                             )
+                self.check_column_labels(section, name, item, models)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if prefix in self.failed:
@@ -325,6 +326,26 @@ class ReferenceChecks(Diagnostics):
                         code="reference",
                         hint=did_you_mean(ref, known | children),
                     )
+
+    def check_column_labels(
+        self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """column_labels must match the columns, when their number is known without data
+        (no column is an over: family or a model with parts)."""
+        labels = getattr(item, "column_labels", None)
+        columns = getattr(item, "columns", None)
+        if labels is None or not columns:
+            return
+        for column in columns:
+            model = models.get(column)
+            if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
+                return
+        if len(labels) != len(columns):
+            self.error(
+                f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
+                (section, name, "column_labels"),
+                code="schema",
+            )
 
     def _ref_path(self, section: str, name: str, ref: str) -> PathKey:
         body = self.doc.data.get(section, {}).get(name, {})
