@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from scipy import stats as sps
 
 from specrun.errors import SpecError
@@ -77,12 +77,17 @@ class PanelThresholdSpec(ModelBase):
         description="Thresholds of the model whose slopes are reported (default: max_thresholds).",
     )
 
+    @field_validator("trim")
+    @classmethod
+    def _trim_range(cls, trim: list[float]) -> list[float]:
+        if any(not 0 <= t < 0.5 for t in trim):
+            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
+        return trim
+
     @model_validator(mode="after")
     def _consistent(self) -> PanelThresholdSpec:
         if len(self.trim) not in (1, self.max_thresholds):
             raise ValueError(f"trim needs 1 or {self.max_thresholds} values")
-        if any(not 0 <= t < 0.5 for t in self.trim):
-            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
         if self.report is not None and self.report > self.max_thresholds:
             raise ValueError("report cannot exceed max_thresholds")
         if self.bootstrap == 1:

@@ -187,7 +187,9 @@ class Diagnostics:
         if kind.startswith("value_error"):
             message = message.removeprefix("Value error, ")
         elif not isinstance(err.get("input"), dict | list):
-            message = f"{message[0].lower()}{message[1:]}, got {err.get('input')!r}"
+            shown = repr(err.get("input"))
+            shown = shown if len(shown) <= 60 else f"{shown[:57]}…"  # a huge value, cut
+            message = f"{message[0].lower()}{message[1:]}, got {shown}"
         return self.doc.error(message, full, code="schema")
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:

@@ -71,14 +71,14 @@ MAX_TEMPLATE_LENGTH = 64
 def _validate_name_template(template: str, allowed: tuple[str, ...] = ("var",)) -> str:
     """A template with literal placeholders only: ``str.format`` would walk attributes
     (``{var.__class__}``) and pad to any width (``{var:>300000000}``)."""
-    if "{var}" not in template:
-        raise ValueError("the name template must contain '{var}'")
     if len(template) > MAX_TEMPLATE_LENGTH:
         raise ValueError(f"the name template is longer than {MAX_TEMPLATE_LENGTH} characters")
     rest = _PLACEHOLDER.sub(lambda m: "" if m.group(1) in allowed else m.group(0), template)
     if "{" in rest or "}" in rest:
         names = " and ".join(f"'{{{name}}}'" for name in allowed)
         raise ValueError(f"the name template takes only {names} as placeholders")
+    if "{var}" not in template:
+        raise ValueError("the name template must contain '{var}'")
     return template
 
 
