@@ -174,7 +174,12 @@ class Executor:
         if self.panel is not None:
             return self.panel
         panel = self.spec.data.panel
-        frame = self._complete_keys(self.sources[panel.source])
+        frame = self.sources[panel.source]
+        if frame.height == 0:
+            source = self.spec.data.sources[panel.source].path
+            error = SpecError(f"'{source}' has no data rows (only a header)", code="data")
+            raise SpecErrors([_located(self.spec, error, ("data", "sources", panel.source))])
+        frame = self._complete_keys(frame)
         self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
@@ -241,8 +246,9 @@ class Executor:
         rows = [i + 1 for i in flags.arg_true().head(5).to_list()]
         places = ", ".join(f"{source}: row {row}" for row in rows)
         more = f" and {count - len(rows)} more" if count > len(rows) else ""
+        rows_have = "1 row has" if count == 1 else f"{count} rows have"
         error = SpecError(
-            f"{count} rows have no {panel.entity} or no {panel.time} ({places}{more}; rows count "
+            f"{rows_have} no {panel.entity} or no {panel.time} ({places}{more}; rows count "
             "data rows from 1, after the header): a missing key cannot be an entity or a period",
             code="data",
             hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "

@@ -143,6 +143,19 @@ def _check_header(names: list[str], path: Path) -> None:
             )
 
 
+def _check_row_lengths(text: str, separator: str, width: int, path: Path) -> None:
+    """Every row has as many fields as the header: a short row would otherwise be read with
+    its last cells silently missing, a long one with cells shifted."""
+    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=separator)):
+        if row and len(row) != width and number:
+            raise SpecError(
+                f"{path}: row {number} has {len(row)} fields, the header {width} (rows count "
+                "data rows from 1, after the header)",
+                code="data",
+                hint="a separator inside a value needs quotes around the value",
+            )
+
+
 def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     separator = "," if fmt == "csv" else "\t"
     text = _decode(path.read_bytes(), spec, path)
@@ -150,6 +163,7 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
         text = text.replace("\r", "\n")
     names = _csv_header(text, separator)
     _check_header(names, path)
+    _check_row_lengths(text, separator, len(names), path)
     frame = pl.read_csv(
         io.BytesIO(text.encode()),
         separator=separator,
