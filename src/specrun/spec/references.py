@@ -252,6 +252,13 @@ class ReferenceChecks(Diagnostics):
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
         the value written there."""
+        origin = model.origins.get(field_name)
+        if origin is not None:
+            node: Any = self.doc.data
+            for part in origin:
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                return origin, node
         candidates: list[PathKey] = [(*model.path, field_name)]
         raw_models = self.doc.data.get("models", {})
         base = model.base or model.name

@@ -7,7 +7,8 @@ an error in an inherited key points at the line that wrote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -34,6 +35,8 @@ class ResolvedModel:
     path: PathKey
     transforms: tuple[Any, ...] = ()  # steps applied to this model's data only (variants)
     base: str | None = None  # the model a variant derives from
+    # where each key was written (its own body, a base model or a variant)
+    origins: Mapping[str, PathKey] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ModelResolver(Diagnostics):
@@ -115,18 +118,20 @@ class ModelResolver(Diagnostics):
             return merged.get(name)
 
         def ancestors(name: str) -> list[str]:
-            seen: list[str] = []
+            seen: dict[str, None] = {}  # ordered, with O(1) membership (chains may be long)
             base = raw[name].get("extends") if isinstance(raw.get(name), dict) else None
             while isinstance(base, str) and base in raw and base not in seen and base != name:
-                seen.append(base)
+                seen[base] = None
                 body = raw[base]
                 base = body.get("extends") if isinstance(body, dict) else None
-            return seen
+            return list(seen)
 
+        lineage = {name: ancestors(name) for name in raw}
         models: dict[str, ResolvedModel] = {}
         # bases first, so a model whose base is broken is known to be a consequence of it
-        for name in sorted(raw, key=lambda n: len(ancestors(n))):
-            if any(base in self.failed for base in ancestors(name)):
+        for name in sorted(raw, key=lambda n: len(lineage[n])):
+            base = raw[name].get("extends") if isinstance(raw.get(name), dict) else None
+            if isinstance(base, str) and base in self.failed:
                 self.failed.add(name)  # its errors are its base's: reported once, there
                 continue
             if "." in name:
@@ -143,7 +148,7 @@ class ModelResolver(Diagnostics):
                 continue
             model = self.typed_model(name, entry[0], entry[1], groups)
             if model is not None:
-                models[name] = ResolvedModel(name, model, ("models", name))
+                models[name] = ResolvedModel(name, model, ("models", name), origins=entry[1])
             else:
                 self.failed.add(name)
         models = {name: models[name] for name in raw if name in models}  # the spec's order
@@ -264,4 +269,4 @@ class ModelResolver(Diagnostics):
                 model = self.typed_model(f"{base}.{vname}", body, origins, groups)
                 if model is not None:
                     name = f"{base}.{vname}"
-                    models[name] = ResolvedModel(name, model, path, tuple(steps), base)
+                    models[name] = ResolvedModel(name, model, path, tuple(steps), base, origins)
