@@ -333,3 +333,13 @@ def test_run_help_explains_outputs_and_exit_codes(capsys):
     assert "tables/<table>.<tex|md|html>, tables.tex" in out
     assert "--out DIR" in out and "--only NAME" in out
     assert "2 bad usage; 3 a bug in specrun" in out
+
+
+def test_out_folder_holding_the_spec_or_data_is_refused(tmp_path, capsys):
+    spec = spec_file(tmp_path, GRUNFELD_HEAD + MODELS)
+    assert run(["run", str(spec), "--out", str(tmp_path)], capsys) == (
+        2,
+        f"error: --out: the output folder '{tmp_path}' holds '{spec}', which a run would "
+        "replace: write the outputs to a folder of their own",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grunfeld.csv", "spec.yaml"]
