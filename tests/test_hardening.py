@@ -205,6 +205,11 @@ VALIDATION_CASES = {
         "7:14: samples.s.where: a where: filter must be true or false for each row; 'value / 2' "
         "gives numbers (compare it, e.g. 'value > 0')",
     ),
+    "where-step-numeric": (
+        "transforms:\n  - where: value / 2\n" + OLS,
+        "7:12: transforms[0].where: a where: filter must be true or false for each row; "
+        "'value / 2' gives numbers (compare it, e.g. 'value > 0')",
+    ),
     "column-labels-count": (
         OLS + "tables:\n  t: {kind: regression, columns: [m], column_labels: [a, b]}\n",
         "9:54: tables.t.column_labels: column_labels has 2 entries, the table has 1 columns",

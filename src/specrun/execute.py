@@ -73,18 +73,10 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
 
 def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
     """A where: filter yields true/false per row (a column of numbers is not a filter)."""
-    from specrun.data.expr import compile_expression
+    from specrun.transforms.derive import boolean_condition
 
-    if not sample.where:
-        return
-    dtype = frame.head(0).select(compile_expression(sample.where, frame.schema)).dtypes[0]
-    if dtype not in (pl.Boolean, pl.Null):
-        raise SpecError(
-            f"a where: filter must be true or false for each row; '{sample.where}' gives "
-            f"{dtype} values",
-            code="expression",
-            hint="compare it, e.g. 'value > 0'",
-        )
+    if sample.where:
+        boolean_condition(sample.where, frame)
 
 
 def apply_step(

@@ -125,20 +125,13 @@ class ReferenceChecks(Diagnostics):
         return made
 
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
-        from specrun.data.expr import ValueKind, referenced_columns, result_kind
+        from specrun.data.expr import referenced_columns
+        from specrun.transforms.derive import condition_columns
 
         if sample.where is not None:
             try:
-                used = referenced_columns(sample.where)
-                kind = result_kind(sample.where)
-                if kind not in (ValueKind.BOOLEAN, ValueKind.UNKNOWN):
-                    self.error(
-                        f"a where: filter must be true or false for each row; "
-                        f"'{sample.where}' gives {kind.value}s",
-                        (*path, "where"),
-                        code="expression",
-                        hint="compare it, e.g. 'value > 0'",
-                    )
+                used = set(referenced_columns(sample.where))
+                condition_columns(sample.where)
             except SpecError as exc:
                 self.expression_error(exc, (*path, "where"))
                 used = set()
