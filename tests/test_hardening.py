@@ -348,3 +348,14 @@ def test_out_folder_holding_the_spec_or_data_is_refused(tmp_path, capsys):
         "replace: write the outputs to a folder of their own",
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grunfeld.csv", "spec.yaml"]
+
+
+def test_schema_enumerates_statistics_and_documents_data_options():
+    from specrun.spec.schema import json_schema
+
+    defs = json_schema()["$defs"]
+    stats = defs["RegressionTableSpec"]["properties"]["stats"]["items"]["anyOf"]
+    assert {"nobs", "r2_adj", "r2_within"} <= set(stats[0]["enum"])
+    assert stats[1] == {"type": "string", "pattern": "^[^.]+\\..+$"}
+    assert "drop_missing_keys" in defs["PanelSpec"]["properties"]
+    assert "encoding" in defs["SourceSpec"]["properties"]
