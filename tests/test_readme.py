@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from specrun.cli import main
 from specrun.spec.load import load_text
 from specrun.spec.validate import validate
 
@@ -35,3 +38,14 @@ def test_readme_terms_validate():
     assert {"lagged", "dynamics", "regions", "moderated", "by_type"} <= set(spec.models)
     assert spec.models["dynamics"].spec.x[:3] == ["L(0/2).Dige", "D.STR", "L.urban_rate"]
     assert "moderation" in spec.tables and "moderation" in spec.figures
+
+
+def test_readme_broken_example_prints_what_the_readme_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"\$ specrun validate specs/broken.yaml.*?\n(.*?)```", text, flags=re.S)
+    assert shown is not None
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert main(["validate", "specs/broken.yaml"]) == 1
+    assert capsys.readouterr().err == shown.group(1)

@@ -9,6 +9,7 @@ import pytest
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.errors import SpecErrors
 from specrun.spec.validate import validate_file
+from specrun.tables.regression import KNOWN_STATS
 
 HEAD = GRUNFELD_HEAD
 
@@ -118,10 +119,7 @@ models:
   a: {extends: b}
   b: {extends: a}
 """)
-    ) == [
-        "7:16: models.a.extends: extends forms a cycle: b → a → b",
-        "8:16: models.b.extends: extends forms a cycle: a → b → a",
-    ]
+    ) == ["8:16: models.b.extends: extends forms a cycle: a → b → a"]  # one cycle, one error
 
 
 def test_variant_that_changes_nothing_is_an_error(write):
@@ -158,7 +156,9 @@ def test_missing_data_file_and_column(tmp_path: Path):
     path = tmp_path / "spec.yaml"
     path.write_text(HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n")
     assert errors_of(path) == [
-        f"4:15: data.sources.g.path: data file '{tmp_path / 'grunfeld.csv'}' not found"
+        "4:15: data.sources.g.path: data file 'grunfeld.csv' not found (relative paths are "
+        f"read from the spec's folder '{tmp_path}', so this is "
+        f"'{tmp_path / 'grunfeld.csv'}') (that folder holds: spec.yaml)"
     ]
 
 
@@ -173,8 +173,9 @@ tables:
   c: {kind: regression, columns: [fe], indicators: {Controls: [capitol]}}
 """)
     ) == [
-        "9:47: tables.t.stats: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); a dotted "
-        "name such as indirect.sobel_z reads a model's extra results",
+        "9:54: tables.t.stats[1]: unknown statistic 'r2_ajd' (did you mean 'r2_adj'?); valid: "
+        + ", ".join(sorted(KNOWN_STATS))
+        + ", or a dotted name such as indirect.sobel_z (a model's extra results)",
         "10:33: tables.d.model: a descriptive table reads descriptive models; 'fe' is panel_fe",
         "11:64: tables.c.indicators.Controls[0]: unknown variable 'capitol' (did you mean "
         "'capital'?)",

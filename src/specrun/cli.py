@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from specrun import __version__
 from specrun.errors import SpecError, SpecErrors
@@ -21,28 +22,70 @@ from specrun.errors import SpecError, SpecErrors
 EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 
 
+RUN_HELP = """\
+Validate SPEC, load its data, run its transforms, fit every model and write the outputs:
+tables/<table>.<tex|md|html>, tables.tex, figures/<name>.<png|pdf>, results.json,
+manifest.json and analysis.csv. Nothing is replaced until everything has been computed; the
+folder is then swapped whole, so a failed or killed run leaves the previous outputs as they were.
+"""
+
+EXIT_HELP = """\
+exit codes: 0 success; 1 a problem in the spec or the data (file:line:col: message);
+2 bad usage; 3 a bug in specrun (please report it).
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="specrun", description="Run a declarative econometric model spec."
+        prog="specrun",
+        description="Run a declarative econometric model spec: one YAML file from data to tables.",
+        epilog="examples:\n  specrun validate specs/paper.yaml\n  specrun run specs/paper.yaml "
+        "--out out/paper\n\n" + EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"specrun {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="validate, fit every model, write tables and results")
-    run.add_argument("spec")
-    run.add_argument("--out", help="output folder (default: the spec's outputs.dir)")
+    parser.add_argument("-V", "--version", action="version", version=f"specrun {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="validate, fit every model, write tables and results",
+        description=RUN_HELP,
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: the spec's outputs.dir, relative to the spec's folder)",
+    )
     run.add_argument(
         "--only",
         nargs="+",
         default=[],
         metavar="NAME",
-        help="only these models, tables or figures (and what they need)",
+        help="only these models, tables or figures (and what they need); other files are kept",
     )
-    validate = commands.add_parser("validate", help="check a spec and report every error")
-    validate.add_argument("spec")
-    plan = commands.add_parser("plan", help="print the execution plan (a DAG of hashed steps)")
-    plan.add_argument("spec")
+    validate = commands.add_parser(
+        "validate",
+        help="check a spec and report every error",
+        description="Check SPEC without fitting anything and report every error at once, "
+        "each as file:line:col: path: message.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    plan = commands.add_parser(
+        "plan",
+        help="print the execution plan (a DAG of hashed steps)",
+        description="Print the plan SPEC compiles to: every step, its hash and what it needs.",
+    )
+    plan.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     plan.add_argument("--only", nargs="+", default=[], metavar="NAME")
-    commands.add_parser("schema", help="print the JSON Schema of spec files")
+    commands.add_parser(
+        "schema",
+        help="print the JSON Schema of spec files",
+        description="Print the JSON Schema of spec files, for editors' YAML language servers.",
+    )
     return parser
 
 
@@ -75,14 +118,23 @@ def _progress_factory(console: Console) -> Callable[[str, int], Callable[[int, i
 
 
 def _report(errors: Sequence[SpecError], console: Console) -> None:
+    # user text (names, paths, values) is printed literally: never read as markup or emoji
     for error in errors:
-        console.print(f"[bold red]error[/]: {error}", highlight=False, markup=True, soft_wrap=True)
+        console.print(Text.assemble(("error", "bold red"), f": {error}"))
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    out = _console()
+    err = _console(stderr=True)
     try:
         if args.command == "schema":
             from specrun.spec.schema import json_schema
@@ -104,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         run = api.run_file(args.spec, args.out, args.only, _progress_factory(err))
         for warning in run.output.warnings:
-            err.print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
+            err.print(Text.assemble(("warning", "bold yellow"), f": {warning}"))
         out.print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "
@@ -121,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
-        err.print("[bold red]internal error[/] (a bug in specrun; please report it):")
+        err.print(Text.assemble(("internal error", "bold red"), " (a bug in specrun; report it):"))
         traceback.print_exc()
         return EXIT_BUG
 

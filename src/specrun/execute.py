@@ -40,6 +40,7 @@ class RunOutput:
     figures: dict[str, Any]
     analysis: pl.DataFrame
     model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    panel_rows: dict[str, int] = field(default_factory=dict)  # rows the panel load dropped
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -71,6 +72,14 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     for column, values in (sample.exclude or {}).items():
         condition = condition & ~pl.col(column).is_in(values)
     return condition
+
+
+def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
+    """A where: filter yields true/false per row (a column of numbers is not a filter)."""
+    from specrun.transforms.derive import boolean_condition
+
+    if sample.where:
+        boolean_condition(sample.where, frame)
 
 
 def apply_step(
@@ -114,6 +123,7 @@ class Executor:
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
+        self.panel_rows: dict[str, int] = {}
 
     def run(self) -> RunOutput:
         for node in self.plan.nodes:
@@ -137,6 +147,7 @@ class Executor:
             figures=self.figures,
             analysis=panel.select(keep),
             model_rows=self.model_rows,
+            panel_rows=self.panel_rows,
             notes=self.notes,
             warnings=self.warnings,
             timings=self.timings,
@@ -159,11 +170,18 @@ class Executor:
             return self.panel
         panel = self.spec.data.panel
         frame = self.sources[self.spec.data.frame_source]
+        if frame.height == 0:
+            source = self.spec.data.sources[self.spec.data.frame_source].path
+            error = SpecError(f"'{source}' has no data rows (only a header)", code="data")
+            location = ("data", "sources", self.spec.data.frame_source)
+            raise SpecErrors([_located(self.spec, error, location)])
         if panel is None:
             # a cross-section: each row its own entity, all in one period
             entity, time = self.spec.data.index
             self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
             return self.panel
+        frame = self._complete_keys(frame)
+        self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -183,6 +201,61 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _check_time_column(self, frame: pl.DataFrame) -> None:
+        """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
+        lagged or windowed, so say which column and show a value."""
+        panel = self.spec.data.panel
+        dtype = frame.schema[panel.time]
+        if dtype.is_numeric() or dtype.is_temporal():
+            return
+        column = frame[panel.time].cast(pl.String, strict=False)
+        examples = column.drop_nulls().head(1).to_list()
+        example = f", e.g. {examples[0]!r}" if examples else ""
+        source = self.spec.data.sources[panel.source].path
+        error = SpecError(
+            f"the time column '{panel.time}' of '{source}' is text{example}: periods must be "
+            "numbers such as 2012 (or dates)",
+            code="data",
+            hint="write the years as plain numbers in the file",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
+
+    def _complete_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The panel source without rows whose entity or time is missing (``drop_missing_keys``),
+        or an error naming the first such rows: a blank key is never a group of its own, for
+        every estimator and transform alike."""
+        panel = self.spec.data.panel
+        missing = pl.lit(False)
+        for key in (panel.entity, panel.time):
+            column = pl.col(key)
+            missing = missing | column.is_null()
+            if frame.schema[key].is_float():
+                missing = missing | column.is_nan()
+        flags = frame.select(missing.alias("missing"))["missing"]
+        count = int(flags.sum())
+        if not count:
+            return frame
+        source = self.spec.data.sources[panel.source].path
+        if panel.drop_missing_keys:
+            self.panel_rows["dropped_missing_keys"] = count
+            self.notes.append(
+                f"data.panel: dropped {count} rows of '{source}' whose {panel.entity} or "
+                f"{panel.time} is missing (drop_missing_keys)"
+            )
+            return frame.filter(~flags)
+        rows = [i + 1 for i in flags.arg_true().head(5).to_list()]
+        places = ", ".join(f"{source}: row {row}" for row in rows)
+        more = f" and {count - len(rows)} more" if count > len(rows) else ""
+        rows_have = "1 row has" if count == 1 else f"{count} rows have"
+        error = SpecError(
+            f"{rows_have} no {panel.entity} or no {panel.time} ({places}{more}; rows count "
+            "data rows from 1, after the header): a missing key cannot be an entity or a period",
+            code="data",
+            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "
+            "them",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         frame = self.panel_frame()
@@ -205,11 +278,13 @@ class Executor:
             sample = self.spec.samples[sample]
         if sample is not None:
             try:
+                _require_boolean(sample, frame)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
             except pl.exceptions.PolarsError as exc:
-                error = SpecError(f"sample filter failed: {exc}", code="data")
+                detail = str(exc).split("\n", 1)[0]  # polars' own hints name its API
+                error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         return frame
 
@@ -257,6 +332,79 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
 
+    def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
+        """Why a model has no rows: what its sample kept of the data (with the data's time
+        range), or which variables are missing in every row it kept."""
+        _, time = self.spec.data.index
+        data = self.panel_frame()
+        span = data[time].drop_nulls()
+        years = f"{time} {span.min()}–{span.max()}" if span.len() else "no periods"
+        if total == 0:
+            sample = model.spec.sample
+            label = f"'{sample}'" if isinstance(sample, str) else "(inline)"
+            spec = self.spec.samples.get(sample) if isinstance(sample, str) else sample
+            parts = []
+            if spec is not None and spec.time is not None:
+                first, last = spec.time
+                parts.append(
+                    f"its time window [{'…' if first is None else first}, "
+                    f"{'…' if last is None else last}]"
+                )
+            if spec is not None and spec.where:
+                parts.append(f"where: {spec.where}")
+            if spec is not None and spec.exclude:
+                parts.append("exclude: " + ", ".join(spec.exclude))
+            what = " and ".join(parts) or "its filter"
+            return (
+                f"model '{name}' has no rows: sample {label} keeps none of the {data.height} "
+                f"rows ({years}) — {what} matches no row"
+            )
+        frame = self.model_frame(model)
+        missing = sorted(
+            ((int(frame[v].null_count()), v) for v in variables if v in frame.columns),
+            reverse=True,
+        )
+        worst = ", ".join(f"{v} ({n} of {frame.height} missing)" for n, v in missing[:3] if n)
+        return (
+            f"model '{name}' has no complete observations: every one of the {total} rows of its "
+            f"sample misses a value of {worst or 'its variables'}"
+        )
+
+    def check_finite(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """±inf is not a missing value: it is an error naming the first cell (usually a ratio
+        or log of a zero), never silently dropped with the incomplete rows."""
+        entity, time = self.spec.data.index
+        for variable in variables:
+            if not frame.schema[variable].is_float():
+                continue
+            bad = frame.filter(pl.col(variable).is_infinite())
+            if bad.height:
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
+                    f"first at {entity} {bad[entity][0]}, {time} "
+                    f"{bad[time][0]} ({bad[variable][0]})",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="an inf usually comes from dividing by zero; set such cells missing",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
+
+    def check_varies(self, name: str, model: ResolvedModel, frame: pl.DataFrame) -> None:
+        """A constant dependent variable has nothing to explain (R² would divide by zero)."""
+        y = getattr(model.spec, "y", None)
+        if not isinstance(y, str) or y not in frame.columns or frame.height < 2:
+            return
+        if frame[y].n_unique() == 1:
+            error = SpecError(
+                f"the dependent variable '{y}' of model '{name}' is constant "
+                f"({frame[y][0]}) in all {frame.height} rows of its sample",
+                code="estimation",
+                path=f"models.{model.name}",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)])
+
     def claim(self, name: str, model: ResolvedModel) -> None:
         """Reserve a result or family name; two with one name would make tables ambiguous."""
         if name in self.models or name in self.families:
@@ -278,16 +426,10 @@ class Executor:
         variables = list(dict.fromkeys([*numeric, *(c.column for c in built if c.factor)]))
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
+        self.check_finite(name, model, frame, numeric)
         if kind.complete_cases:
-            factors = {c.column for c in built if c.factor}
-            complete = pl.all_horizontal(
-                [
-                    pl.col(v).is_not_null()
-                    if v in factors  # factor levels may be text
-                    else pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
-                    for v in variables
-                ]
-            )
+            # factor levels may be text; numeric columns are finite after check_finite
+            complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
             frame = frame.filter(complete)
         self.model_rows[name] = {
             "sample": total,
@@ -295,18 +437,12 @@ class Executor:
             "dropped_incomplete": total - frame.height,
         }
         if frame.height == 0:
-            raise SpecErrors(
-                [
-                    _located(
-                        self.spec,
-                        SpecError(
-                            f"model '{name}' has no complete observations in its sample",
-                            code="estimation",
-                        ),
-                        model.path,
-                    )
-                ]
+            error = SpecError(
+                self._why_empty(name, model, total, variables),
+                code="estimation",
             )
+            raise SpecErrors([_located(self.spec, error, model.path)])
+        self.check_varies(name, model, frame)
         try:
             design = build_design(frame, terms, model.spec.center)
             spec = _with_columns(model.spec, design)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import os
+import unicodedata
 from pathlib import Path
 
 import polars as pl
 
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.spec.models import GeneratedIndex, SourceSpec
 
 _EXTENSIONS = {
@@ -41,9 +45,141 @@ def resolve(spec: SourceSpec, folder: Path) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def _not_found(spec: SourceSpec, path: Path, folder: Path) -> SpecError:
+    """Where the path was looked for, and what is there instead."""
+    where = (
+        f"'{spec.path}' not found"
+        if Path(spec.path).is_absolute()
+        else f"'{spec.path}' not found (relative paths are read from the spec's folder "
+        f"'{folder}', so this is '{os.path.normpath(path)}')"
+    )
+    parent = path.parent
+    hint = None
+    if parent.is_dir():
+        names = sorted(p.name for p in parent.iterdir() if p.is_file())
+        hint = did_you_mean(path.name, names)
+        if hint is None and names:
+            shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+            hint = f"that folder holds: {shown}"
+    else:
+        hint = f"the folder '{os.path.normpath(parent)}' does not exist"
+    return SpecError(f"data file {where}", code="data", hint=hint)
+
+
+def clean_header(name: str) -> str:
+    """A column name as users mean it: full-width letters, digits and brackets folded to
+    ASCII (NFKC: ``ＧＤＰ（亿元）`` → ``GDP(亿元)``), surrounding spaces (also U+3000) dropped."""
+    return unicodedata.normalize("NFKC", name).strip()
+
+
+def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
+    """A text file's contents: in its declared encoding, else UTF-8 (a BOM is dropped); an
+    undecodable file names the encodings it most likely is."""
+    encoding = spec.encoding or "utf-8-sig"
+    if encoding == "utf-8":
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        guesses = _likely_encodings(raw)
+        hint = (
+            "add encoding: "
+            + guesses[0]
+            + " to the source"
+            + (f" (or try {', '.join(guesses[1:])})" if len(guesses) > 1 else "")
+            if guesses
+            else "add encoding: to the source (e.g. gb18030, gbk, big5, latin-1)"
+        )
+        declared = spec.encoding or "UTF-8"
+        raise SpecError(
+            f"'{path}' is not {declared} text (byte 0x{raw[exc.start]:02x} on line {line})",
+            code="data",
+            hint=hint,
+        ) from None
+
+
+def _likely_encodings(raw: bytes) -> list[str]:
+    from charset_normalizer import from_bytes
+
+    found = []
+    for match in from_bytes(raw[: 1 << 20]):
+        for name in (match.encoding, *match.could_be_from_charset):
+            if name not in found and name not in ("utf_8", "ascii"):
+                found.append(name)
+    found = [name for name in found if _decodes(raw, name)]
+    # GB18030 is a superset of GBK and GB2312: the safe choice for Chinese files
+    if any(name in ("gbk", "gb2312", "gb18030") for name in found):
+        found = ["gb18030", *[n for n in found if n != "gb18030"]]
+    return found[:4]
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _csv_header(text: str, separator: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=separator), [])
+    return [clean_header(name) for name in first]
+
+
+def _check_header(names: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise SpecError(
+                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line 1)",
+                code="data",
+                hint="rename one of them in the file",
+            )
+        seen[name] = i
+        if not name:
+            raise SpecError(
+                f"'{path}': column {i} of line 1 has no name", code="data", hint="name it"
+            )
+
+
+def _check_row_lengths(text: str, separator: str, width: int, path: Path) -> None:
+    """Every row has as many fields as the header: a short row would otherwise be read with
+    its last cells silently missing, a long one with cells shifted."""
+    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=separator)):
+        if row and len(row) != width and number:
+            raise SpecError(
+                f"{path}: row {number} has {len(row)} fields, the header {width} (rows count "
+                "data rows from 1, after the header)",
+                code="data",
+                hint="a separator inside a value needs quotes around the value",
+            )
+
+
+def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
+    separator = "," if fmt == "csv" else "\t"
+    text = _decode(path.read_bytes(), spec, path)
+    if "\r" in text and "\n" not in text:  # classic Mac line ends: CR only
+        text = text.replace("\r", "\n")
+    names = _csv_header(text, separator)
+    _check_header(names, path)
+    _check_row_lengths(text, separator, len(names), path)
+    frame = pl.read_csv(
+        io.BytesIO(text.encode()),
+        separator=separator,
+        null_values=spec.null_values,
+        infer_schema_length=None,
+    )
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
     frame = _read(spec, folder)
+    names = [clean_header(str(name)) for name in frame.columns]
+    if names != frame.columns:
+        _check_header(names, resolve(spec, folder))
+        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
@@ -73,17 +209,12 @@ def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     path = resolve(spec, folder)
-    if not path.exists():
-        raise SpecError(f"data file '{path}' not found", code="data")
+    if not path.is_file():
+        raise _not_found(spec, path, folder)
     fmt = source_format(spec)
     try:
         if fmt in ("csv", "tsv"):
-            return pl.read_csv(
-                path,
-                separator="," if fmt == "csv" else "\t",
-                null_values=spec.null_values,
-                infer_schema_length=None,
-            )
+            return _read_text_table(path, spec, fmt)
         if fmt == "parquet":
             return pl.read_parquet(path)
         if fmt == "whitespace":
@@ -124,13 +255,33 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
     index = [spec.index.entity, spec.index.time] if spec.index else []
     if fmt == "whitespace" and spec.columns:
         return [*index, *spec.columns]
-    if fmt in ("csv", "tsv") and path.exists():
-        try:
-            header = pl.read_csv(path, n_rows=0, separator="," if fmt == "csv" else "\t")
-            return [*index, *header.columns]
-        except Exception as exc:
-            raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+    if fmt in ("csv", "tsv"):
+        if not path.is_file():
+            raise _not_found(spec, path, folder)
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if spec.encoding is None and not _valid_utf8_prefix(head):
+            _decode(path.read_bytes(), spec, path)  # raises, naming likely encodings
+        text = _decode_prefix(head, spec)
+        if "\r" in text and "\n" not in text:
+            text = text.replace("\r", "\n")
+        names = _csv_header(text, "," if fmt == "csv" else "\t")
+        _check_header(names, path)
+        return [*index, *names]
     return read_source(spec, folder).columns
+
+
+def _valid_utf8_prefix(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a character cut at the end of the prefix
+    return True
+
+
+def _decode_prefix(head: bytes, spec: SourceSpec) -> str:
+    encoding = spec.encoding or "utf-8-sig"
+    return head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
 
 
 def file_hash(path: Path) -> str:

@@ -30,6 +30,22 @@ from specrun.spec.models import ModelBase, StrictModel, TermList, VarName
 Equation = Literal["both", "diff", "level"]
 
 
+MAX_LAG = 50  # far beyond any panel's length; bounds the instrument matrix
+
+
+def check_lag_range(lags: tuple[int, int | None]) -> tuple[int, int | None]:
+    """xtabond2's ``laglimits(a b)``: 0 ≤ a ≤ b ≤ MAX_LAG (xtabond2 swaps a reversed pair
+    silently; specrun asks for it written in order)."""
+    first, last = lags
+    if first < 0:
+        raise ValueError("instrument lags cannot be negative (forward)")
+    if last is not None and last < first:
+        raise ValueError(f"the lag range [{first}, {last}] is reversed: write [{last}, {first}]")
+    if max(first, last or 0) > MAX_LAG:
+        raise ValueError(f"instrument lags must be at most {MAX_LAG}")
+    return lags
+
+
 class GmmGroup(StrictModel):
     """One ``gmmstyle()`` group."""
 
@@ -39,6 +55,11 @@ class GmmGroup(StrictModel):
     )
     collapse: bool | None = Field(None, description="Default: the model's collapse.")
     equation: Equation = "both"
+
+    @field_validator("lags")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int | None]) -> tuple[int, int | None]:
+        return check_lag_range(value)
 
 
 class IvGroup(StrictModel):
@@ -52,7 +73,9 @@ class IvGroup(StrictModel):
 
 class GmmSpec(ModelBase):
     y: VarName
-    lags: int | list[int] = Field(1, description="Lags of y among the regressors (1 or [1, 2]).")
+    lags: int | list[int] = Field(
+        1, description="Lags of y among the regressors (1 or [1, 2]); at most 50."
+    )
     x: TermList = Field(default_factory=list, description="Regressors; L. prefixes allowed.")
     gmm: dict[str, tuple[int, int | None]] | list[GmmGroup] = Field(
         description="GMM-style instruments: {variable: [first lag, last lag or null]} or groups."
@@ -76,6 +99,16 @@ class GmmSpec(ModelBase):
         lags = [value] if isinstance(value, int) else value
         if not lags or min(lags) < 1:
             raise ValueError("lags of y must be 1 or more")
+        if max(lags) > MAX_LAG:
+            raise ValueError(f"lags of y must be at most {MAX_LAG}")
+        return value
+
+    @field_validator("gmm")
+    @classmethod
+    def _gmm_ranges(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for lags in value.values():
+                check_lag_range(lags)
         return value
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from scipy import stats as sps
 
 from specrun.errors import SpecError
@@ -54,12 +54,13 @@ class PanelThresholdSpec(ModelBase):
     )
     grid: int | None = Field(
         None,
-        ge=2,
+        ge=3,
+        le=100_000,
         description="Quantile grid points (xthreg's grid, Hansen's qn); "
         "null: every distinct value of q.",
     )
-    bootstrap: int = Field(300, ge=0, description="Bootstrap replications per F test.")
-    seed: int = 0
+    bootstrap: int = Field(300, ge=0, le=100_000, description="Bootstrap replications per F test.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     convention: Literal["hansen1999", "xthreg"] = Field(
         "xthreg",
@@ -75,6 +76,13 @@ class PanelThresholdSpec(ModelBase):
         le=3,
         description="Thresholds of the model whose slopes are reported (default: max_thresholds).",
     )
+
+    @field_validator("trim")
+    @classmethod
+    def _trim_range(cls, trim: list[float]) -> list[float]:
+        if any(not 0 <= t < 0.5 for t in trim):
+            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
+        return trim
 
     @model_validator(mode="after")
     def _consistent(self) -> PanelThresholdSpec:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 
 class VariableRef:
@@ -61,6 +69,12 @@ class GeneratedIndex(StrictModel):
     periods: int = Field(ge=1, description="Periods per entity (rows are entity-major).")
     start: int = Field(1, description="The first period's value.")
 
+    @model_validator(mode="after")
+    def _distinct(self) -> GeneratedIndex:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
+
 
 class SourceSpec(StrictModel):
     path: str = Field(description="File path, relative to the spec file's folder.")
@@ -77,14 +91,48 @@ class SourceSpec(StrictModel):
         None, description="Create entity and period columns for an entity-major file."
     )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", "."], description="Cells read as missing."
+        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
+        description="Cells read as missing (text files); the default also takes the codes "
+        "statistical offices print for missing values: '..', '-', '—', '–'.",
     )
+    encoding: str | None = Field(
+        None,
+        description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
+        "statistical exports; default UTF-8 (with or without a byte-order mark).",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{value}' (e.g. utf-8, gb18030, gbk, big5, latin-1)"
+            ) from None
 
 
 class PanelSpec(StrictModel):
     source: str = Field(description="The source holding the panel (one row per entity-time).")
     entity: str = Field(description="Entity (cross-section) identifier column.")
     time: str = Field(description="Time period column.")
+    drop_missing_keys: bool = Field(
+        False,
+        description=(
+            "Drop (and count) rows whose entity or time is missing; by default such rows are "
+            "an error naming them (a missing key is never an entity or a period of its own)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PanelSpec:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
 
 
 ROW_INDEX = "_row"  # the row number that stands in for the entity of a cross-section
@@ -141,8 +189,10 @@ class LocalizedText(StrictModel):
 
 
 class VariableSpec(StrictModel):
-    label: str | LocalizedText | None = Field(
-        None, description="Label printed in tables: text, or {en: ..., zh: ...} per language."
+    label: Annotated[str, StringConstraints(max_length=200)] | LocalizedText | None = Field(
+        None,
+        description="Label printed in tables and figures: text, or {en: ..., zh: ...} per "
+        "language (at most 200 characters).",
     )
     description: str | None = None
 

@@ -21,6 +21,7 @@ from specrun.transforms import TRANSFORMS
 class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
+    failed: set[str]
 
     def check_columns(
         self, groups: dict[str, tuple[str, ...]], models: dict[str, ResolvedModel]
@@ -124,6 +125,7 @@ class ReferenceChecks(Diagnostics):
 
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
         from specrun.data.expr import referenced_columns
+        from specrun.transforms.derive import condition_columns
 
         if sample.time is not None and not self._has_panel():
             self.error(
@@ -134,7 +136,8 @@ class ReferenceChecks(Diagnostics):
 
         if sample.where is not None:
             try:
-                used = referenced_columns(sample.where)
+                used = set(referenced_columns(sample.where))
+                condition_columns(sample.where)
             except SpecError as exc:
                 self.expression_error(exc, (*path, "where"))
                 used = set()
@@ -164,10 +167,19 @@ class ReferenceChecks(Diagnostics):
         used: set[str] = set()
         if not self._has_panel():
             self.check_cross_section(model)
+        dependent = getattr(spec, "y", None)
         for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
+            self.check_repeats(model, field_name, items, path, raw, dependent)
+            required = type(spec).model_fields[field_name].is_required()
+            if required and isinstance(value, list) and not value:
+                self.error(
+                    f"model '{model.name}' lists no variables in {field_name}",
+                    path,
+                    code="schema",
+                )
             for item in items:
                 where, report = path, True
                 if isinstance(raw, list):
@@ -318,9 +330,49 @@ class ReferenceChecks(Diagnostics):
                 hint=hint,
             )
 
+    def check_repeats(
+        self,
+        model: ResolvedModel,
+        field_name: str,
+        items: list[str],
+        path: PathKey,
+        raw: Any,
+        dependent: str | None,
+    ) -> None:
+        """A variable listed twice in one list, or the dependent among the regressors, makes
+        the design singular: say so here rather than fail inside the fit."""
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            where = (
+                (*path, raw.index(item, i) if item in raw[i:] else raw.index(item))
+                if (isinstance(raw, list) and item in raw)
+                else path
+            )
+            if item in seen:
+                self.error(
+                    f"'{item}' is listed twice in {field_name} of model '{model.name}'",
+                    where,
+                    code="schema",
+                )
+            seen.add(item)
+            if field_name != "y" and dependent is not None and item == dependent:
+                self.error(
+                    f"the dependent variable '{item}' is also in {field_name} of model "
+                    f"'{model.name}'",
+                    where,
+                    code="schema",
+                )
+
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
         the value written there."""
+        origin = model.origins.get(field_name)
+        if origin is not None:
+            node: Any = self.doc.data
+            for part in origin:
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                return origin, node
         candidates: list[PathKey] = [(*model.path, field_name)]
         raw_models = self.doc.data.get("models", {})
         base = model.base or model.name
@@ -368,8 +420,11 @@ class ReferenceChecks(Diagnostics):
                         elif columns and var not in columns:
                             where = (section, name, "indicators", label, i)
                             self.check_term(var, VariableRef(), where, columns)
+                self.check_column_labels(section, name, item, models)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
+                    if prefix in self.failed:
+                        continue  # a consequence of that model's own error
                     if (
                         ref in models
                         and kind.reads
@@ -390,6 +445,26 @@ class ReferenceChecks(Diagnostics):
                         code="reference",
                         hint=did_you_mean(ref, known | children),
                     )
+
+    def check_column_labels(
+        self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """column_labels must match the columns, when their number is known without data
+        (no column is an over: family or a model with parts)."""
+        labels = getattr(item, "column_labels", None)
+        columns = getattr(item, "columns", None)
+        if labels is None or not columns:
+            return
+        for column in columns:
+            model = models.get(column)
+            if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
+                return
+        if len(labels) != len(columns):
+            self.error(
+                f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
+                (section, name, "column_labels"),
+                code="schema",
+            )
 
     def _ref_path(self, section: str, name: str, ref: str) -> PathKey:
         body = self.doc.data.get(section, {}).get(name, {})

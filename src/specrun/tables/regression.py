@@ -8,9 +8,9 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, did_you_mean
@@ -117,6 +117,50 @@ INTEGER_STATS = {
     "n_periods",
     "n_treated",
 }
+# Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
+STAT_ALIASES = {
+    "N": "nobs",
+    "n": "nobs",
+    "obs": "nobs",
+    "nobs_total": "nobs",
+    "r2_a": "r2_adj",
+    "adj_r2": "r2_adj",
+    "ar2": "r2_adj",
+    "r2_w": "r2_within",
+    "N_g": "n_entities",
+    "N_clust": "n_clusters",
+}
+
+
+def _check_stat(name: str) -> str:
+    """A statistic name a table may print: a known one, or a dotted path into ``extra``."""
+    if name in KNOWN_STATS or "." in name:
+        return name
+    hint = (
+        f"did you mean '{STAT_ALIASES[name]}'?"
+        if name in STAT_ALIASES
+        else did_you_mean(name, KNOWN_STATS)
+    )
+    valid = ", ".join(sorted(KNOWN_STATS))
+    raise ValueError(
+        f"unknown statistic '{name}'"
+        + (f" ({hint})" if hint else "")
+        + f"; valid: {valid}, or a dotted name such as indirect.sobel_z (a model's extra results)"
+    )
+
+
+StatName = Annotated[
+    str,
+    AfterValidator(_check_stat),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": sorted(KNOWN_STATS)},
+                {"type": "string", "pattern": "^[^.]+\\..+$"},
+            ]
+        }
+    ),
+]
 
 
 class ColumnGroup(StrictModel):
@@ -197,7 +241,7 @@ class RegressionTableSpec(TableBase):
         default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
         description="Row label → fixed effect; Yes where a model absorbs it.",
     )
-    stats: list[str] = Field(default_factory=lambda: ["nobs", "r2"])
+    stats: list[StatName] = Field(default_factory=lambda: ["nobs", "r2"])
     stat_labels: dict[str, str] = Field(default_factory=dict)
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
@@ -223,19 +267,6 @@ class RegressionTableSpec(TableBase):
         if any(not 0 < level < 1 for level in levels):
             raise ValueError("star levels are p-values between 0 and 1")
         return sorted(levels, reverse=True)
-
-    @field_validator("stats")
-    @classmethod
-    def _known_stats(cls, stats: list[str]) -> list[str]:
-        for stat in stats:
-            if stat not in KNOWN_STATS and "." not in stat:
-                hint = did_you_mean(stat, KNOWN_STATS)
-                raise ValueError(
-                    f"unknown statistic '{stat}'"
-                    + (f" ({hint})" if hint else "")
-                    + "; a dotted name such as indirect.sobel_z reads a model's extra results"
-                )
-        return stats
 
     @model_validator(mode="after")
     def _columns_or_panels(self) -> RegressionTableSpec:
