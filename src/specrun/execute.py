@@ -257,6 +257,19 @@ class Executor:
         self.used_columns.update(variables)
         total = frame.height
         self.check_numeric(name, model, frame, variables)
+        for column in model.spec.strict_columns():
+            values = frame[column].cast(pl.Float64)
+            missing = frame.filter(values.is_null() | ~values.is_finite())
+            if missing.height:
+                error = SpecError(
+                    f"column '{column}' of model '{name}' is missing at {panel.entity} "
+                    f"{missing[panel.entity][0]}, {panel.time} {missing[panel.time][0]} "
+                    f"({missing.height} rows)",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="weights must be given for every row of the sample",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
         if kind.complete_cases:
             complete = pl.all_horizontal(
                 [
@@ -294,6 +307,10 @@ class Executor:
                 f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
+        dropped = fitted[""].extra.get("singletons_dropped", 0) if "" in fitted else 0
+        if dropped:
+            self.model_rows[name]["dropped_singletons"] = int(dropped)
+            self.model_rows[name]["used"] -= int(dropped)
         for part, result in fitted.items():
             full = f"{name}.{part}" if part else name
             self.claim(full, model)
