@@ -198,7 +198,11 @@ def _clustered(inp: CovarianceInputs) -> Covariance:
             label = "areg"
         else:
             nested = [any(nested_in(f, c) for c in codes) for f in fit.factors]
-            k = fit.slopes + 1 + sum(f.levels - 1 for f, x in zip(fit.factors, nested) if not x)
+            k = (
+                fit.slopes
+                + 1
+                + sum(f.levels - 1 for f, x in zip(fit.factors, nested, strict=True) if not x)
+            )
             label = "stata"
         factor = g / (g - 1) * (n - 1) / (n - k)
     matrix = factor * _sandwich(fit, _cluster_meat(_scores(fit), codes))
@@ -208,8 +212,8 @@ def _clustered(inp: CovarianceInputs) -> Covariance:
 def default_lags(periods: int, convention: str) -> int:
     """Bartlett bandwidth when none is given: xtscc's floor(4(T/100)^(2/9)), plm's floor(T^¼)."""
     if convention == "plm":
-        return int(math.floor(periods**0.25))
-    return int(math.floor(4 * (periods / 100) ** (2 / 9)))
+        return math.floor(periods**0.25)
+    return math.floor(4 * (periods / 100) ** (2 / 9))
 
 
 def _driscoll_kraay(inp: CovarianceInputs) -> Covariance:

@@ -214,11 +214,13 @@ def _check_columns(
     scaled = gram / np.outer(d, d)
     _, _, rank, _ = linalg.lapack.dpstrf(scaled.copy(), lower=1, tol=1e-10)
     if rank < len(names):
-        values, vectors = np.linalg.eigh(scaled)
+        _, vectors = np.linalg.eigh(scaled)
         involved = [n for n, v in zip(names, vectors[:, 0], strict=True) if abs(v) > 1e-6]
         raise _fail(
-            "regressors are collinear" + (" once the effects are absorbed" if factors else "")
-            + ": " + ", ".join(involved),
+            "regressors are collinear"
+            + (" once the effects are absorbed" if factors else "")
+            + ": "
+            + ", ".join(involved),
             ctx,
         )
 
@@ -285,9 +287,7 @@ def _linearmodels_cov(
     terms = [f.name for f in factors]
     other = [f for f in factors if f.name not in INDEX]
     if len(factors) > 2 or len(other) > 1:
-        raise _fail(
-            "linearmodels' PanelOLS absorbs at most two effects, one of them a column", ctx
-        )
+        raise _fail("linearmodels' PanelOLS absorbs at most two effects, one of them a column", ctx)
     model = PanelOLS(
         pd.Series(y, index=index),
         exog,
@@ -415,9 +415,7 @@ def fit_linear(
         for name in spec.se.clusters
     }
     if spec.se.convention == "linearmodels" and spec.se.type != "unadjusted":
-        cov = _linearmodels_cov(
-            y, x, w, factors, clusters, entity, time, spec, ctx, names
-        )
+        cov = _linearmodels_cov(y, x, w, factors, clusters, entity, time, spec, ctx, names)
     else:
         try:
             cov = covariance(CovarianceInputs(fit, spec.se, clusters, entity, time))

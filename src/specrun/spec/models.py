@@ -129,8 +129,8 @@ class CovarianceSpec(StrictModel):
     (linearmodels' own covariance, debiased).
     """
 
-    type: Literal["unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay"] = (
-        Field("unadjusted", description="Covariance type; 'robust' is HC1.")
+    type: Literal["unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay"] = Field(
+        "unadjusted", description="Covariance type; 'robust' is HC1."
     )
     cluster: list[str] | str | None = Field(
         None, description="Columns to cluster by (entity/time name the panel index)."
