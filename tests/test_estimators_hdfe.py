@@ -371,3 +371,63 @@ def test_absorb_and_effects_are_exclusive():
         PanelFeSpec(estimator="panel_fe", y="y", x=["x"], absorb=["entity"], effects=["time"])
     with pytest.raises(ValueError, match="absorbed twice"):
         PanelFeSpec(estimator="panel_fe", y="y", x=["x"], absorb=["a#b", "b#a"])
+
+
+# --- end to end: the shipped spec, validation and data errors -------------------------------
+
+
+def test_produc_spec_runs_and_matches_pyfixest(tmp_path):
+    import json
+
+    from specrun.cli import main
+
+    assert main(["run", str(ROOT / "specs" / "produc.yaml"), "--out", str(tmp_path)]) == 0
+    models = json.loads((tmp_path / "results.json").read_text())["models"]
+    twoway = models["fe_twoway"]
+    # pf.feols(fml + " | state + year", d, vcov={"CRV1": "region"}).se()["lpcap"]
+    assert twoway["coefficients"]["lpcap"]["std_error"] == pytest.approx(0.0624605329, rel=5e-8)
+    assert twoway["se"] == {"type": "clustered by region", "convention": "stata"}
+    assert models["fe_region_year"]["effects"] == ["entity", "region#year"]
+    table = (tmp_path / "tables" / "table_fe.md").read_text()
+    assert "| Region × Year FE | No | No | Yes | No | No |" in table
+
+
+def _spec(tmp_path: Path, model: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        f"  sources: {{d: {{path: {ROOT / 'data' / 'Produc.csv'}}}}}\n"
+        "  panel: {source: d, entity: state, time: year}\n"
+        "models:\n"
+        f"  m: {model}\n"
+    )
+    return path
+
+
+def test_unknown_absorb_and_cluster_columns_get_did_you_mean(tmp_path, capsys):
+    from specrun.cli import main
+
+    spec = _spec(
+        tmp_path,
+        "{estimator: panel_fe, y: gsp, x: [pcap], absorb: [entity, regoin#year], "
+        "se: {cluster: [reigon]}}",
+    )
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "models.m.absorb[1]: unknown variable 'regoin' (did you mean 'region'?)" in err
+    assert "models.m.se.cluster[0]: unknown variable 'reigon' (did you mean 'region'?)" in err
+
+
+def test_missing_weights_are_a_located_data_error(tmp_path, capsys):
+    from specrun.cli import main
+
+    csv = tmp_path / "p.csv"
+    pl.read_csv(ROOT / "data" / "Produc.csv").with_columns(
+        w=pl.when(pl.col("state") == "IOWA").then(None).otherwise(pl.col("emp"))
+    ).write_csv(csv)
+    spec = _spec(tmp_path, "{estimator: ols, y: gsp, x: [pcap], weights: w}")
+    spec.write_text(spec.read_text().replace(str(ROOT / "data" / "Produc.csv"), str(csv)))
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "column 'w' of model 'm' is missing at state IOWA, year 1970 (17 rows)" in err

@@ -307,10 +307,11 @@ class Executor:
                 f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
-        dropped = fitted[""].extra.get("singletons_dropped", 0) if "" in fitted else 0
-        if dropped:
-            self.model_rows[name]["dropped_singletons"] = int(dropped)
-            self.model_rows[name]["used"] -= int(dropped)
+        main = fitted.get("")
+        if main is not None and "singletons_dropped" in main.extra:
+            dropped = int(main.extra["singletons_dropped"])
+            self.model_rows[name]["dropped_singletons"] = dropped
+            self.model_rows[name]["used"] -= dropped
         for part, result in fitted.items():
             full = f"{name}.{part}" if part else name
             self.claim(full, model)

@@ -29,6 +29,9 @@ STAT_LABELS = {
     "r2_lsdv_adj": "Adjusted R² (with fixed effects)",
     "n_entities": "Entities",
     "n_clusters": "Clusters",
+    "singletons": "Singletons dropped",
+    "f_u0": "F test all uᵢ = 0",
+    "f_u0_p": "F test all uᵢ = 0 (p-value)",
     "mean_y": "Mean of dependent variable",
     "ar1_p": "AR(1) p-value",
     "ar2_p": "AR(2) p-value",
@@ -54,7 +57,15 @@ KNOWN_STATS = {
     "sargan",
     "sargan_df",
 }
-INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
+INTEGER_STATS = {
+    "nobs",
+    "n_entities",
+    "n_clusters",
+    "n_instruments",
+    "n_groups",
+    "n_periods",
+    "singletons",
+}
 
 
 class ColumnGroup(StrictModel):
@@ -103,9 +114,11 @@ class RegressionTableSpec(TableBase):
         description="Row label → variables ($group allowed); Yes where a model has them all. "
         "Their coefficient rows are left out.",
     )
-    effects: dict[str, Literal["entity", "time"]] = Field(
+    effects: dict[str, str] = Field(
         default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
-        description="Row label → fixed effect; Yes where a model absorbs it.",
+        description="Row label → absorbed effect (entity, time, a column or a#b); Yes where a "
+        "model absorbs it. Effects the models absorb beyond these get a row of their own "
+        "('Industry × Year FE').",
     )
     stats: list[str] = Field(default_factory=lambda: ["nobs", "r2"])
     stat_labels: dict[str, str] = Field(default_factory=dict)
@@ -318,13 +331,22 @@ def _body(
         for label, vars_ in indicator_vars.items()
     ]
     if any(m.effects for m in models):
+        rows = {label: _effect_key(effect) for label, effect in spec.effects.items()}
+        for m in models:
+            for effect in m.effects:
+                key = _effect_key(effect)
+                if key not in rows.values():
+                    rows[_effect_label(effect, ctx)] = key
         indicator_rows += [
             Row(
                 label,
-                tuple(Cell("Yes" if effect in m.effects else "No") for m in models),
+                tuple(
+                    Cell("Yes" if key in {_effect_key(e) for e in m.effects} else "No")
+                    for m in models
+                ),
                 "indicator",
             )
-            for label, effect in spec.effects.items()
+            for label, key in rows.items()
         ]
     stat_rows = []
     for stat in spec.stats:
@@ -342,6 +364,20 @@ def _body(
     if stat_rows:
         blocks.append(Block(tuple(stat_rows)))
     return blocks
+
+
+def _effect_key(effect: str) -> frozenset[str]:
+    """``industry#year`` and ``year#industry`` are one effect."""
+    return frozenset(part.strip() for part in effect.split("#"))
+
+
+def _effect_label(effect: str, ctx: TableContext) -> str:
+    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names."""
+    parts = []
+    for part in (p.strip() for p in effect.split("#")):
+        label = ctx.labels.get(part, part)
+        parts.append(label[:1].upper() + label[1:])
+    return " × ".join(parts) + " FE"
 
 
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
