@@ -431,3 +431,19 @@ def test_missing_weights_are_a_located_data_error(tmp_path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "column 'w' of model 'm' is missing at state IOWA, year 1970 (17 rows)" in err
+
+
+def test_robust_on_panel_fe_gets_a_porting_hint(tmp_path, capsys):
+    from specrun.cli import main
+
+    spec = _spec(tmp_path, "{estimator: panel_fe, y: gsp, x: [pcap], se: robust}")
+    assert main(["validate", str(spec)]) == 0
+    err = capsys.readouterr().err
+    assert "6:51: models.m.se: HC1 is White's covariance; Stata's `xtreg, fe vce(robust)` is " in (
+        err
+    )
+    assert (
+        main(["validate", str(_spec(tmp_path, "{estimator: ols, y: gsp, x: [pcap], se: robust}"))])
+        == 0
+    )
+    assert "hint" not in capsys.readouterr().err

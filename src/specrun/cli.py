@@ -93,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "validate":
             spec = api.validate_file(args.spec)
+            for hint in spec.hints:
+                err.print(f"[bold cyan]hint[/]: {hint}", markup=True, highlight=False)
             out.print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
             return 0
         if args.command == "plan":

@@ -131,6 +131,17 @@ class PanelFeSpec(ModelBase):
     def strict_columns(self) -> list[str]:
         return [self.weights] if self.weights is not None else []
 
+    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        if self.se.type in ("HC0", "HC1") and "entity" in self.absorbed():
+            return [
+                (
+                    f"{self.se.type} is White's covariance; Stata's `xtreg, fe vce(robust)` is "
+                    "clustered by entity: write se: {cluster: entity} to reproduce it",
+                    ("se",),
+                )
+            ]
+        return []
+
 
 def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
     return SpecError(message, code="estimation", path=f"models.{ctx.name}", hint=hint)

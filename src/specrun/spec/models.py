@@ -213,6 +213,10 @@ class ModelBase(StrictModel):
         """Columns whose missing values are errors instead of rows dropped (weights)."""
         return []
 
+    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Advice for a valid but likely unintended setting, with its path in the model."""
+        return []
+
 
 class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")

@@ -180,6 +180,9 @@ class ReferenceChecks(Diagnostics):
                     key=len(relative) == 2,
                     hint=did_you_mean(name, columns),
                 )
+        for message, relative in spec.hints():
+            path, _ = self._raw_field(model, str(relative[0]))
+            self.hints.append(self.doc.error(message, (*path, *relative[1:]), code="hint"))
         if isinstance(spec.sample, str) and spec.sample not in samples:
             self.error(
                 f"unknown sample '{spec.sample}'",

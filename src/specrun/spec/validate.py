@@ -42,6 +42,7 @@ class Spec:
     figures: dict[str, Any]
     outputs: OutputSpec
     columns: tuple[str, ...] = field(default=())
+    hints: tuple[SpecError, ...] = field(default=())
 
     @property
     def folder(self) -> Path:
@@ -137,4 +138,5 @@ class _Checker(ModelResolver, ReferenceChecks):
             figures=self.sections.get("figures", {}),
             outputs=self.sections.get("outputs", OutputSpec()),
             columns=tuple(columns),
+            hints=tuple(dedupe(self.hints)),
         )
