@@ -170,7 +170,10 @@ def _cluster_meat(scores: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray
     meat = np.zeros((scores.shape[1], scores.shape[1]))
     for r in range(1, len(codes) + 1):
         for combo in combinations(codes, r):
-            cells, n_cells = interact(list(combo))
+            if r == 1:
+                cells, n_cells = combo[0], int(combo[0].max()) + 1
+            else:
+                cells, n_cells = interact(list(combo))
             summed = group_sums(scores, cells, n_cells)
             meat += (1.0 if r % 2 else -1.0) * (summed.T @ summed)
     return meat

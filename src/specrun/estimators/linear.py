@@ -200,6 +200,13 @@ def _wss(values: np.ndarray, w: np.ndarray | None) -> float:
     return float(values @ values) if w is None else float((values * w) @ values)
 
 
+def _column_ss(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """(Weighted) sums of squares of each column of an (n, k) array."""
+    if w is None:
+        return np.einsum("ij,ij->j", values, values)
+    return np.einsum("ij,ij,i->j", values, values, w)
+
+
 def _check_columns(
     x: np.ndarray,
     raw: np.ndarray,
@@ -212,11 +219,13 @@ def _check_columns(
     if x.shape[0] <= x.shape[1] + 1:
         raise _fail(f"{x.shape[0]} complete observations for {x.shape[1] + 1} coefficients", ctx)
     tol = 1e-9
+    spread = _column_ss(raw - _wmean(raw, w), w)
+    size = _column_ss(raw, w)
+    left = _column_ss(x, w) if factors else spread
     for j, name in enumerate(names):
-        spread = _wss(raw[:, j] - _wmean(raw[:, j], w), w)
-        if spread <= 1e-24 * max(_wss(raw[:, j], w), 1e-300) or spread == 0.0:
+        if spread[j] == 0.0 or spread[j] <= 1e-24 * max(size[j], 1e-300):
             raise _fail(f"'{name}' is constant in the sample", ctx)
-        if factors and _wss(x[:, j], w) <= tol * spread:
+        if factors and left[j] <= tol * spread[j]:
             raise _fail(f"'{name}' is absorbed by {_absorbed_by(raw[:, j], factors, w, tol)}", ctx)
     if not names:
         return
@@ -338,11 +347,14 @@ def _restricted_ssr(
         ).values
     else:
         swept = stacked - _wmean(stacked, w)
-    sw = np.ones(stacked.shape[0]) if w is None else np.sqrt(w)
-    ys, xs = swept[:, 0] * sw, swept[:, 1:] * sw[:, None]
-    beta = np.linalg.solve(xs.T @ xs, xs.T @ ys) if xs.shape[1] else np.zeros(0)
-    resid = ys - xs @ beta
-    return float(resid @ resid)
+    if w is not None:
+        swept = swept * np.sqrt(w)[:, None]
+    # y'y − b'X'y from one Gram matrix of [y, X]: no residual vector, no strided products
+    gram = swept.T @ swept
+    if gram.shape[0] == 1:
+        return float(gram[0, 0])
+    beta = np.linalg.solve(gram[1:, 1:], gram[1:, 0])
+    return float(gram[0, 0] - gram[1:, 0] @ beta)
 
 
 def fit_linear(
@@ -413,8 +425,17 @@ def fit_linear(
     )
     if n - fit.k_all <= 0:
         raise _fail(f"no residual degrees of freedom ({n} observations, K = {fit.k_all})", ctx)
-    entity, n_entities = factor_codes(_column(frame, "entity", ctx))
-    time, n_periods = factor_codes(_column(frame, "time", ctx))
+    by_name = {f.name: f for f in factors}
+    entity, n_entities = (
+        (by_name["entity"].codes, by_name["entity"].levels)
+        if "entity" in by_name
+        else factor_codes(_column(frame, "entity", ctx))
+    )
+    time, n_periods = (
+        (by_name["time"].codes, by_name["time"].levels)
+        if "time" in by_name
+        else factor_codes(_column(frame, "time", ctx))
+    )
     clusters = {
         name: (
             entity

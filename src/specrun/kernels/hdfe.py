@@ -38,6 +38,8 @@ def compress_codes(codes: np.ndarray) -> tuple[np.ndarray, int]:
     if codes.size == 0:
         return codes.astype(np.intp), 0
     present = np.bincount(codes) > 0
+    if present.all():
+        return np.asarray(codes, dtype=np.intp), int(present.size)
     lookup = np.cumsum(present) - 1
     return lookup[codes].astype(np.intp), int(present.sum())
 
@@ -51,7 +53,7 @@ def factor_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     if arr.size and arr.dtype.kind in "iub":
         low, high = int(arr.min()), int(arr.max())
         if high - low <= 4 * arr.size:
-            return compress_codes((arr - low).astype(np.intp))
+            return compress_codes(arr - low if low else arr)
     _, codes = np.unique(arr, return_inverse=True)
     codes = codes.ravel().astype(np.intp)
     return codes, int(codes.max(initial=-1)) + 1
@@ -89,11 +91,13 @@ def singleton_rows(factors: Sequence[Factor]) -> np.ndarray:
 
 def group_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-group column sums of an (n, k) array, as an (n_groups, k) array."""
-    # one bincount per column: an order of magnitude faster than np.add.at
-    out = np.empty((n_groups, values.shape[1]))
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups)
-    return out
+    # one bincount per column (an order of magnitude faster than np.add.at), each column
+    # contiguous so that bincount reads it without a copy
+    columns = values.T if values.flags.f_contiguous else np.asfortranarray(values).T
+    out = np.empty((values.shape[1], n_groups))
+    for j, column in enumerate(columns):
+        out[j] = np.bincount(codes, weights=column, minlength=n_groups)
+    return out.T
 
 
 def group_means(
@@ -222,7 +226,7 @@ def demean(
 
 def nested_in(factor: Factor, groups: np.ndarray) -> bool:
     """Whether every level of ``factor`` lies inside one group of ``groups`` (codes, (n,))."""
-    order = np.lexsort((groups, factor.codes))
-    codes, cluster = factor.codes[order], groups[order]
-    same_level = codes[1:] == codes[:-1]
-    return bool(np.all(cluster[1:][same_level] == cluster[:-1][same_level]))
+    # one group per level: any row's group, scattered to its level, must match every row's
+    seen = np.empty(factor.levels, dtype=groups.dtype)
+    seen[factor.codes] = groups
+    return bool(np.array_equal(seen[factor.codes], groups))
