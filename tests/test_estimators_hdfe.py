@@ -223,6 +223,12 @@ def test_weighted_hc3_equals_wls_on_dummies(produc):
     expected = sm.WLS(pdf.lgsp, _dummies(produc, ["state"]), weights=pdf.emp).fit(cov_type="HC3")
     result = fe(produc, ["entity"], "HC3", weights="emp")
     np.testing.assert_allclose(ses(result), expected.bse[X].to_numpy(), rtol=1e-9)
+    # Stata/fixest weighted within = WLS on the dummies. (R plm 2.6.2's weighted "within"
+    # model sweeps unweighted entity means and gives other numbers, e.g. log(pcap)
+    # 0.01901693426127 against 0.0177316; its vcovHC refuses weighted models.)
+    np.testing.assert_allclose(
+        [result.coefficients[v].estimate for v in X], expected.params[X].to_numpy(), rtol=1e-8
+    )
 
 
 def test_hc3_without_closed_form_leverage_is_an_error(produc):
@@ -447,3 +453,51 @@ def test_robust_on_panel_fe_gets_a_porting_hint(tmp_path, capsys):
         == 0
     )
     assert "hint" not in capsys.readouterr().err
+
+
+# --- R plm 2.6.2 on Produc: the plm convention of each covariance type ----------------------
+# data("Produc", package = "plm"); f <- log(gsp) ~ log(pcap) + log(pc) + log(emp) + unemp
+# w <- plm(f, Produc, model = "within"); tw <- plm(f, Produc, model = "within",
+# effect = "twoways"); p <- plm(f, Produc, model = "pooling"); SEs = sqrt(diag(V)).
+
+PLM = [
+    # vcovSCC(w, type = "HC1", maxlag = 2); plm's default maxlag floor(T^(1/4)) is also 2
+    (["entity"], {"type": "driscoll_kraay", "lags": 2},
+     [0.05768283304791, 0.05898348189293, 0.08304485948099, 0.00149482307172]),
+    (["entity"], {"type": "driscoll_kraay"},
+     [0.05768283304791, 0.05898348189293, 0.08304485948099, 0.00149482307172]),
+    # vcovHC(w, method = "white1", type = "HC0" | "HC1")
+    (["entity"], {"type": "HC0"},
+     [0.03124764137187, 0.03050401715219, 0.03984612448726, 0.00109281966632]),
+    (["entity"], {"type": "HC1"},
+     [0.03132451145450, 0.03057905789819, 0.03994414708184, 0.00109550803364]),
+    # vcovDC(tw, type = "HC1")
+    (["entity", "time"], {"cluster": ["entity", "time"]},
+     [0.05995946777364, 0.09230980243970, 0.09218627498214, 0.00330720482161]),
+    # vcovHC(tw, method = "arellano", type = "HC1", cluster = "time")
+    (["entity", "time"], {"cluster": "time"},
+     [0.0351031806767, 0.0540825033372, 0.0553029913162, 0.0017262452146]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("absorb", "se", "expected"), PLM)
+def test_plm_convention_matches_r_plm(produc, absorb, se, expected):
+    result = fe(produc, absorb, {**se, "convention": "plm"})
+    np.testing.assert_allclose(ses(result), expected, rtol=1e-9)
+
+
+def test_pooled_driscoll_kraay_matches_vcovscc(produc):
+    # vcovSCC(p, type = "HC1", maxlag = 3): (Intercept) first, then the slopes
+    spec = OlsSpec(
+        estimator="ols",
+        y="lgsp",
+        x=X,
+        se={"type": "driscoll_kraay", "lags": 3, "convention": "plm"},
+    )
+    result = fit_linear(produc, spec, PRODUC)[""]
+    np.testing.assert_allclose(
+        ses(result, ["_cons", *X]),
+        [0.16727514257838, 0.04114678445649, 0.00737367524443, 0.04273688314879, 0.0027773939883],
+        rtol=1e-9,
+    )
+    assert result.se_convention == "plm vcovSCC HC1, 3 lags"

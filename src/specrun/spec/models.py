@@ -126,11 +126,13 @@ class CovarianceSpec(StrictModel):
     to ``xtreg, fe vce(cluster id)`` / ``regress`` where those apply: absorbed effects nested in a
     cluster variable leave K), ``areg`` (every absorbed level counts in K), ``plm`` (R plm
     ``vcovHC``/``vcovDC``/``vcovSCC`` with ``type = "HC1"``, n/(n−k)) or ``linearmodels``
-    (linearmodels' own covariance, debiased).
+    (linearmodels' own covariance, with its defaults).
     """
 
     type: Literal["unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay"] = Field(
-        "unadjusted", description="Covariance type; 'robust' is HC1."
+        "unadjusted",
+        description="Covariance type; 'robust' is HC1. Stata's xtreg, fe vce(robust) is not HC1 "
+        "but clustered by entity (cluster: entity).",
     )
     cluster: list[str] | str | None = Field(
         None, description="Columns to cluster by (entity/time name the panel index)."
