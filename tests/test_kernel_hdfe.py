@@ -93,3 +93,12 @@ def test_codes_and_nesting():
     firm = _factor("firm", np.array([0, 0, 1, 1, 2]))
     assert nested_in(firm, np.array([5, 5, 6, 6, 6]))
     assert not nested_in(firm, np.array([5, 6, 6, 6, 6]))
+
+
+def test_a_factor_inside_a_finer_one_is_left_out(unbalanced):
+    values, factors = unbalanced  # firm, year, industry#year: year is a union of the last
+    out = demean(values, factors, tol=1e-13)
+    np.testing.assert_allclose(out.values, _dummy_residual(values, factors, None), atol=1e-9)
+    from specrun.kernels.hdfe import essential
+
+    assert [f.name for f in essential(factors)] == ["firm", "industry#year"]

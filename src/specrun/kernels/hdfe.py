@@ -179,6 +179,7 @@ def demean(
     flat = arr.ndim == 1
     if flat:
         arr = arr[:, None]
+    factors = essential(factors)
     if not factors:
         return Demeaned(arr[:, 0].copy() if flat else arr.copy(), 0, True)
     if len(factors) == 1 or (
@@ -222,6 +223,20 @@ def demean(
         active = active[~done]
     converged = active.size == 0
     return Demeaned(out[:, 0] if flat else out, iterations, converged)
+
+
+def essential(factors: Sequence[Factor]) -> list[Factor]:
+    """The factors whose dummies span the same space as all of ``factors``.
+
+    A factor whose levels are unions of another's (time inside industry × time) adds nothing to
+    the projection; leaving it out makes the sweep cheaper and often exact in one pass. The
+    degrees of freedom are counted from the factors as given, not from these.
+    """
+    kept: list[int] = []
+    for i in sorted(range(len(factors)), key=lambda i: -factors[i].levels):
+        if not any(nested_in(factors[j], factors[i].codes) for j in kept):
+            kept.append(i)
+    return [factors[i] for i in sorted(kept)]
 
 
 def nested_in(factor: Factor, groups: np.ndarray) -> bool:
