@@ -501,3 +501,28 @@ def test_pooled_driscoll_kraay_matches_vcovscc(produc):
         rtol=1e-9,
     )
     assert result.se_convention == "plm vcovSCC HC1, 3 lags"
+
+
+def test_singletons_dropped_are_counted_in_the_manifest(tmp_path):
+    import json
+
+    from specrun.cli import main
+
+    csv = tmp_path / "p.csv"
+    pl.read_csv(ROOT / "data" / "Produc.csv").filter(
+        (pl.col("year") < 1980)
+        | pl.col("state").is_in(["ALABAMA", "ARIZONA", "ARKANSAS", "CALIFORNIA"])
+    ).write_csv(csv)
+    spec = _spec(
+        tmp_path,
+        "{estimator: panel_fe, y: gsp, x: [pcap], absorb: [entity, region#year], singletons: drop}",
+    )
+    spec.write_text(spec.read_text().replace(str(ROOT / "data" / "Produc.csv"), str(csv)))
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["rows"]["m"] == {
+        "sample": 508,
+        "used": 480,
+        "dropped_incomplete": 0,
+        "dropped_singletons": 28,
+    }
