@@ -93,8 +93,7 @@ tables:
         "9:53: models.ols.sample: unknown sample 'erly' (did you mean 'early'?)",
         "10:18: models.fe3.extends: extends unknown model 'fee' (did you mean 'fe'?)",
         "11:37: models.fe4.x[0]: unknown group '$ctrls' (did you mean 'ctrl'?)",
-        "11:46: models.fe4.wieght: unknown key 'wieght' (valid keys: estimator, label, sample, "
-        "over, center, y, x, se)",
+        "11:46: models.fe4.wieght: unknown key 'wieght' (did you mean 'weights'?)",
         "17:40: tables.t.columns[1]: unknown model 'fe5' (did you mean 'fe'?)",
         "18:13: tables.u.kind: unknown kind 'regresion' (did you mean 'regression'?)",
     ]
@@ -105,10 +104,11 @@ def test_missing_required_key_and_bad_cluster(write):
         write("""\
 models:
   fe: {estimator: panel_fe, x: [value], se: {cluster: firm}}
+  fc: {estimator: panel_fe, y: inv, x: [value], se: {cluster: [entity, frim]}}
 """)
     ) == [
         "7:7: models.fe: missing required key 'y'",
-        "7:55: models.fe.se.cluster: input should be 'entity' or 'time', got 'firm'",
+        "8:72: models.fc.se.cluster[1]: unknown variable 'frim' (did you mean 'firm'?)",
     ]
 
 

@@ -146,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             spec = api.validate_file(args.spec)
             for warning in spec.document.warnings:
-                err.print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
+                err.print(Text.assemble(("warning", "bold yellow"), f": {warning}"))
+            for hint in spec.hints:
+                err.print(Text.assemble(("hint", "bold cyan"), f": {hint}"))
             out.print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
             return 0
         if args.command == "plan":

@@ -427,6 +427,18 @@ class Executor:
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
         self.check_finite(name, model, frame, numeric)
+        for column in model.spec.strict_columns():
+            values = frame[column].cast(pl.Float64)
+            missing = frame.filter(values.is_null() | ~values.is_finite())
+            if missing.height:
+                error = SpecError(
+                    f"column '{column}' of model '{name}' is missing at {entity} "
+                    f"{missing[entity][0]}, {time} {missing[time][0]} ({missing.height} rows)",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="weights must be given for every row of the sample",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
         if kind.complete_cases:
             # factor levels may be text; numeric columns are finite after check_finite
             complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
@@ -458,6 +470,11 @@ class Executor:
                 f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
+        main = fitted.get("")
+        if main is not None and "singletons_dropped" in main.extra:
+            dropped = int(main.extra["singletons_dropped"])
+            self.model_rows[name]["dropped_singletons"] = dropped
+            self.model_rows[name]["used"] -= dropped
         for part, result in fitted.items():
             result = _with_design(result, design)
             full = f"{name}.{part}" if part else name

@@ -57,6 +57,8 @@ class ModelResult:
     terms: Mapping[str, tuple[TermPart, ...]] = field(default_factory=dict)  # built columns
     # the coefficients' covariance matrix in ``coefficients`` order (margins' delta method)
     covariance: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # degrees of freedom of the t reference of ``covariance`` (None: normal)
+    covariance_df: int | None = field(default=None, compare=False, repr=False)
     # built column → percentiles 0–100 on the estimation sample (margins' at: p10, p50, p90)
     distributions: Mapping[str, tuple[float, ...]] = field(
         default_factory=dict, compare=False, repr=False

@@ -31,10 +31,10 @@ from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
+from specrun.estimators.covariance import Covariance
 from specrun.estimators.linear import PanelFeSpec, fit_linear
 from specrun.kernels.placebo import Placebo
-from specrun.kernels.within import PanelIndex, demean
+from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, StrictModel, VarList, VarName
 
@@ -346,7 +346,7 @@ def fit_event_study(
         )
         fitted = fit_linear(data, inner, ctx)[""]
         coefficients = dict(fitted.coefficients)
-        beta, cov = _twfe_fit(data, inner, ctx)
+        beta, cov = _twfe_fit(fitted)
         pretrend = _wald(beta, cov, [inner.x.index(n) for n in leads])
     stats = {**fitted.stats, **pretrend}
     result = ModelResult(
@@ -377,31 +377,13 @@ def fit_event_study(
     return {"": result}
 
 
-def _twfe_fit(
-    frame: pl.DataFrame, spec: PanelFeSpec, ctx: FitContext
-) -> tuple[np.ndarray, Covariance]:
-    """Coefficients (slopes, then the constant) and covariance of a ``panel_fe`` fit, computed
-    as ``fit_linear`` does (the same within transformation, degrees of freedom and covariance
-    call) — for the joint tests and weighted averages its tidy result cannot give."""
-    y = frame[spec.y].to_numpy().astype(float)
-    x = frame.select(spec.x).to_numpy().astype(float)
-    index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
-    entity, time = "entity" in spec.effects, "time" in spec.effects
-    swept = demean(np.column_stack([y, x]), index, entity=entity, time=time)
-    design = np.column_stack([swept[:, 1:] + x.mean(axis=0), np.ones(y.size)])
-    y_t = swept[:, 0] + y.mean()
-    beta, *_ = np.linalg.lstsq(design, y_t, rcond=None)
-    resid = y_t - design @ beta
-    absorbed = (index.n_entities - 1 if entity else 0) + (index.n_periods - 1 if time else 0)
-    dof = DegreesOfFreedom(
-        nobs=y.size,
-        slopes=len(spec.x),
-        absorbed=absorbed,
-        time_dummies=index.n_periods - 1 if time else 0,
-        has_constant=True,
-    )
-    cov = covariance(design, resid, spec.se, dof, {"entity": index.entity, "time": index.time})
-    return beta, cov
+def _twfe_fit(fitted: ModelResult) -> tuple[np.ndarray, Covariance]:
+    """Coefficients (slopes, then the constant) and covariance of a ``panel_fe`` fit — for the
+    joint tests and weighted averages its tidy coefficients cannot give."""
+    if fitted.covariance is None:
+        raise SpecError("the fit kept no covariance matrix", code="estimation")
+    beta = np.array([c.estimate for c in fitted.coefficients.values()])
+    return beta, Covariance(fitted.covariance, fitted.covariance_df, fitted.se_convention, 0)
 
 
 def _wald(
@@ -446,7 +428,7 @@ def _sun_abraham(
         estimator="panel_fe", y=spec.y, x=[*columns, *spec.x], effects=spec.effects, se=spec.se
     )
     fitted = fit_linear(data, inner, ctx)[""]
-    beta, cov = _twfe_fit(data, inner, ctx)
+    beta, cov = _twfe_fit(fitted)
     counts = np.array(
         [data.filter((pl.col("__cohort") == g) & (pl.col("__rel") == k)).height for g, k in cells],
         dtype=float,

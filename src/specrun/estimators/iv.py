@@ -70,8 +70,14 @@ class IVSpec(ModelBase):
                 f"{len(self.instruments)} instrument(s) for {len(self.endog)} endogenous "
                 "regressor(s): the model is not identified"
             )
-        if self.se.type == "cluster" and len(self.se.cluster or []) > 1:
-            raise ValueError("iv clusters by one dimension (entity or time)")
+        if self.se.type == "cluster" and (
+            len(self.se.clusters) > 1 or self.se.clusters[0] not in ("entity", "time")
+        ):
+            raise ValueError("iv clusters by one dimension of the panel index (entity or time)")
+        if self.se.type not in ("unadjusted", "HC1", "cluster"):
+            raise ValueError(
+                f"iv takes se: unadjusted, robust or a cluster (as ivregress), not {self.se.type}"
+            )
         if self.se.convention != "stata":
             raise ValueError("iv follows Stata's conventions (se.convention: stata)")
         return self
@@ -107,13 +113,13 @@ def _arrays(
     clusters = None
     nested = 0
     if spec.se.type == "cluster":
-        dim = (spec.se.cluster or ["entity"])[0]
+        dim = spec.se.clusters[0]
         clusters = index.entity if dim == "entity" else index.time
         if dim in spec.effects:
             # levels nested in the clusters leave K, but one stays as the constant
             # (reghdfe/fixest: K = slopes + 1 when the only effect is nested)
             nested = (index.n_entities if dim == "entity" else index.n_periods) - 1
-    kind = "robust" if spec.se.type == "robust" else spec.se.type
+    kind = "robust" if spec.se.type == "HC1" else spec.se.type
     inf = Inference(kind, clusters, spec.small, absorbed, nested)
     return y, x1, w, z, inf
 

@@ -256,7 +256,8 @@ def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
             f"convention '{spec.convention}' is offered for fixed effects only",
             ctx,
         )
-    if spec.type == "robust" or (spec.type == "cluster" and list(spec.cluster or []) == ["entity"]):
+    # se: robust arrives as HC1; xtreg, re vce(robust) is clustered by the panel entity
+    if spec.type == "HC1" or (spec.type == "cluster" and spec.clusters == ["entity"]):
         return "cluster"
     raise _error(
         f"random effects take se: unadjusted, robust or {{cluster: entity}}, not {spec.describe()}"

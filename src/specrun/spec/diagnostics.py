@@ -111,6 +111,7 @@ class Diagnostics:
     def __init__(self, doc: SpecDocument) -> None:
         self.doc = doc
         self.errors: list[SpecError] = list(doc.problems)
+        self.hints: list[SpecError] = []  # advice that does not make the spec invalid
 
     def error(
         self, message: str, path: PathKey, *, code: str, key: bool = False, hint: str | None = None

@@ -238,17 +238,48 @@ class WildBootstrapSpec(StrictModel):
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
 
 
-class CovarianceSpec(StrictModel):
-    """Standard errors: ``unadjusted``, ``robust`` or ``{cluster: entity | time | [entity, time]}``.
+SE_TYPES = ("unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay")
+SE_DESCRIPTIONS = {
+    "unadjusted": "conventional",
+    "HC0": "heteroskedasticity-robust (HC0)",
+    "HC1": "heteroskedasticity-robust",
+    "HC2": "heteroskedasticity-robust (HC2)",
+    "HC3": "heteroskedasticity-robust (HC3)",
+    "driscoll_kraay": "Driscoll–Kraay",
+}
 
-    ``convention`` names the small-sample correction of robust and clustered covariances:
-    ``stata`` (default: ``xtreg, fe vce(cluster id)`` / ``regress, vce(cluster id)``, with time
-    effects entered as dummies), ``plm`` (R plm ``vcovHC(type = "HC1")``) or ``linearmodels``.
+
+class CovarianceSpec(StrictModel):
+    """Standard errors: a type, and the columns to cluster by.
+
+    ``type``: ``unadjusted``; ``HC0``–``HC3`` (``robust`` is ``HC1``); ``cluster`` with
+    ``cluster:`` naming one or more columns (``entity``/``time`` name the panel index; two or
+    more give Cameron–Gelbach–Miller multiway clustering); ``driscoll_kraay`` (Stata ``xtscc``,
+    with a ``lags:`` bandwidth). Stata's ``xtreg, fe vce(robust)`` is NOT HC1: it is clustered by
+    entity (``se: {cluster: entity}``).
+
+    ``convention`` names the small-sample correction: ``stata`` (default; reghdfe's rule, equal
+    to ``xtreg, fe vce(cluster id)`` / ``regress`` where those apply: absorbed effects nested in a
+    cluster variable leave K), ``areg`` (every absorbed level counts in K), ``plm`` (R plm
+    ``vcovHC``/``vcovDC``/``vcovSCC`` with ``type = "HC1"``, n/(n−k)) or ``linearmodels``
+    (linearmodels' own covariance, with its defaults).
     """
 
-    type: Literal["unadjusted", "robust", "cluster"] = "unadjusted"
-    cluster: list[Literal["entity", "time"]] | Literal["entity", "time"] | None = None
-    convention: Literal["stata", "plm", "linearmodels"] = "stata"
+    type: Literal["unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay"] = Field(
+        "unadjusted",
+        description="Covariance type; 'robust' is HC1. Stata's xtreg, fe vce(robust) is not HC1 "
+        "but clustered by entity (cluster: entity).",
+    )
+    cluster: list[str] | str | None = Field(
+        None, description="Columns to cluster by (entity/time name the panel index)."
+    )
+    lags: int | None = Field(
+        None,
+        ge=0,
+        description="Driscoll–Kraay bandwidth (Bartlett lags); default floor(4(T/100)^(2/9)) as "
+        "xtscc.",
+    )
+    convention: Literal["stata", "areg", "plm", "linearmodels"] = "stata"
     bootstrap: WildBootstrapSpec | None = Field(
         None, description="Wild cluster bootstrap inference besides the clustered SEs."
     )
@@ -257,17 +288,20 @@ class CovarianceSpec(StrictModel):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"type": value}
-        if isinstance(value, dict) and "cluster" in value:
-            cluster = value["cluster"]
-            value = {**value, "cluster": [cluster] if isinstance(cluster, str) else cluster}
-            value.setdefault("type", "cluster")
+            value = {"type": value}
+        if isinstance(value, dict):
+            if value.get("type") == "robust":
+                value = {**value, "type": "HC1"}
+            if "cluster" in value:
+                cluster = value["cluster"]
+                value = {**value, "cluster": [cluster] if isinstance(cluster, str) else cluster}
+                value.setdefault("type", "cluster")
         return value
 
     @model_validator(mode="after")
     def _cluster_named(self) -> CovarianceSpec:
         if self.type == "cluster" and not self.cluster:
-            raise ValueError("clustered standard errors need 'cluster: entity | time'")
+            raise ValueError("clustered standard errors need 'cluster:' and one or more columns")
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
         if self.bootstrap is not None and (self.type != "cluster" or len(self.cluster or []) != 1):
@@ -275,18 +309,36 @@ class CovarianceSpec(StrictModel):
                 "the wild cluster bootstrap needs one cluster variable: "
                 "'cluster: entity' or 'cluster: time'"
             )
+        if self.cluster and len(set(self.cluster)) != len(self.cluster):
+            raise ValueError("a cluster column is named twice")
+        if self.lags is not None and self.type != "driscoll_kraay":
+            raise ValueError("'lags' is the Driscoll–Kraay bandwidth (type: driscoll_kraay)")
         return self
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
         # the shorthand 'se: robust' is a plain string
-        return {"anyOf": [{"enum": ["unadjusted", "robust"]}, handler(core_schema)]}
+        shorthand = ["unadjusted", "robust", "HC0", "HC1", "HC2", "HC3", "driscoll_kraay"]
+        return {"anyOf": [{"enum": shorthand}, handler(core_schema)]}
+
+    @property
+    def clusters(self) -> list[str]:
+        """The cluster columns as a list (the shorthand string is normalised on input)."""
+        return [self.cluster] if isinstance(self.cluster, str) else list(self.cluster or [])
 
     def describe(self) -> str:
         if self.type == "cluster":
-            dims = " and ".join(self.cluster or [])
+            dims = " and ".join(self.clusters)
             return f"clustered by {dims}"
-        return {"unadjusted": "conventional", "robust": "heteroskedasticity-robust"}[self.type]
+        return SE_DESCRIPTIONS[self.type]
+
+    def column_refs(self, field: str = "se") -> list[tuple[str, tuple[str | int, ...]]]:
+        """Cluster columns other than the panel index, with their path under the model."""
+        return [
+            (name, (field, "cluster", i))
+            for i, name in enumerate(self.clusters)
+            if name not in ("entity", "time")
+        ]
 
 
 class ModelBase(StrictModel):
@@ -311,6 +363,14 @@ class ModelBase(StrictModel):
     def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Other models this one reads the results of (a Hausman test's fe and re), with their
         path in the model; the plan fits those first and the fit receives their results."""
+        return []
+
+    def strict_columns(self) -> list[str]:
+        """Columns whose missing values are errors instead of rows dropped (weights)."""
+        return []
+
+    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Advice for a valid but likely unintended setting, with its path in the model."""
         return []
 
 

@@ -206,6 +206,9 @@ class ReferenceChecks(Diagnostics):
                     key=len(relative) == 2,
                     hint=did_you_mean(name, columns),
                 )
+        for message, relative in spec.hints():
+            path, _ = self._raw_field(model, str(relative[0]))
+            self.hints.append(self.doc.error(message, (*path, *relative[1:]), code="hint"))
         if isinstance(spec.sample, str) and spec.sample not in samples:
             self.error(
                 f"unknown sample '{spec.sample}'",
@@ -322,7 +325,7 @@ class ReferenceChecks(Diagnostics):
                 hint=hint,
             )
         se = getattr(spec, "se", None)
-        if se is not None and se.type == "cluster":
+        if se is not None and se.type == "cluster" and {"entity", "time"} & set(se.clusters):
             self.error(
                 "clustering by entity or time needs data.panel (this spec is a cross-section)",
                 self._raw_field(model, "se")[0],

@@ -60,6 +60,7 @@ class Spec:
     figures: dict[str, Any]
     outputs: OutputSpec
     columns: tuple[str, ...] = field(default=())
+    hints: tuple[SpecError, ...] = field(default=())
 
     @property
     def folder(self) -> Path:
@@ -167,6 +168,7 @@ class _Checker(ModelResolver, ReferenceChecks):
             figures=self.sections.get("figures", {}),
             outputs=self.sections.get("outputs", OutputSpec()),
             columns=tuple(columns),
+            hints=tuple(dedupe(self.hints)),
         )
 
     def check_names(self) -> None:

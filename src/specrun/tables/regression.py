@@ -33,6 +33,9 @@ STAT_LABELS = {
     "r2_lsdv_adj": "Adjusted R² (with fixed effects)",
     "n_entities": "Entities",
     "n_clusters": "Clusters",
+    "singletons": "Singletons dropped",
+    "f_u0": "F test all uᵢ = 0",
+    "f_u0_p": "F test all uᵢ = 0 (p-value)",
     "mean_y": "Mean of dependent variable",
     "ar1_p": "AR(1) p-value",
     "ar2_p": "AR(2) p-value",
@@ -116,6 +119,7 @@ INTEGER_STATS = {
     "n_groups",
     "n_periods",
     "n_treated",
+    "singletons",
 }
 # Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
 STAT_ALIASES = {
@@ -237,9 +241,11 @@ class RegressionTableSpec(TableBase):
         description="Row label → variables or terms ($group, i.region allowed); Yes where a "
         "model has them all ('Region FE': [i.region]). Their coefficient rows are left out.",
     )
-    effects: dict[str, Literal["entity", "time"]] = Field(
+    effects: dict[str, str] = Field(
         default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
-        description="Row label → fixed effect; Yes where a model absorbs it.",
+        description="Row label → absorbed effect (entity, time, a column or a#b); Yes where a "
+        "model absorbs it. Effects the models absorb beyond these get a row of their own "
+        "('Industry × Year FE').",
     )
     stats: list[StatName] = Field(default_factory=lambda: ["nobs", "r2"])
     stat_labels: dict[str, str] = Field(default_factory=dict)
@@ -524,13 +530,22 @@ def _body(
         for label, vars_ in indicator_vars.items()
     ]
     if any(m.effects for m in models):
+        rows = {label: _effect_key(effect) for label, effect in _effect_labels(spec, ctx).items()}
+        for m in models:
+            for effect in m.effects:
+                key = _effect_key(effect)
+                if key not in rows.values():
+                    rows[_effect_label(effect, ctx)] = key
         indicator_rows += [
             Row(
                 label,
-                tuple(Cell(ctx.text("Yes" if effect in m.effects else "No")) for m in models),
+                tuple(
+                    Cell(ctx.text("Yes" if key in {_effect_key(e) for e in m.effects} else "No"))
+                    for m in models
+                ),
                 "indicator",
             )
-            for label, effect in _effect_labels(spec, ctx).items()
+            for label, key in rows.items()
         ]
     stat_rows = []
     for stat in spec.stats:
@@ -585,6 +600,20 @@ def _has_all(model: ModelResult, patterns: list[str]) -> bool:
         any(matches(r, [p], model.terms.get(r)) for r in present) or p in model.regressors
         for p in patterns
     )
+
+
+def _effect_key(effect: str) -> frozenset[str]:
+    """``industry#year`` and ``year#industry`` are one effect."""
+    return frozenset(part.strip() for part in effect.split("#"))
+
+
+def _effect_label(effect: str, ctx: TableContext) -> str:
+    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names."""
+    parts = []
+    for part in (p.strip() for p in effect.split("#")):
+        label = ctx.labels.get(part, part)
+        parts.append(label[:1].upper() + label[1:])
+    return " × ".join(parts) + " FE"
 
 
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
