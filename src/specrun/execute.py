@@ -375,21 +375,28 @@ class Executor:
     ) -> None:
         """±inf is not a missing value: it is an error naming the first cell (usually a ratio
         or log of a zero), never silently dropped with the incomplete rows."""
-        entity, time = self.spec.data.index
         for variable in variables:
             if not frame.schema[variable].is_float():
                 continue
             bad = frame.filter(pl.col(variable).is_infinite())
             if bad.height:
-                error = SpecError(
+                self._bad_rows(
+                    model,
+                    bad,
                     f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
-                    f"first at {entity} {bad[entity][0]}, {time} "
-                    f"{bad[time][0]} ({bad[variable][0]})",
-                    code="data",
-                    path=f"models.{model.name}",
-                    hint="an inf usually comes from dividing by zero; set such cells missing",
+                    f"first at {{at}} ({bad[variable][0]})",
+                    "an inf usually comes from dividing by zero; set such cells missing",
                 )
-                raise SpecErrors([_located(self.spec, error, model.path)])
+
+    def _bad_rows(self, model: ResolvedModel, bad: pl.DataFrame, message: str, hint: str) -> None:
+        """Raise a located data error about the rows ``bad``; ``{at}`` in ``message`` becomes
+        the first one's entity and period."""
+        entity, time = self.spec.data.index
+        at = f"{entity} {bad[entity][0]}, {time} {bad[time][0]}"
+        error = SpecError(
+            message.replace("{at}", at), code="data", path=f"models.{model.name}", hint=hint
+        )
+        raise SpecErrors([_located(self.spec, error, model.path)])
 
     def check_varies(self, name: str, model: ResolvedModel, frame: pl.DataFrame) -> None:
         """A constant dependent variable has nothing to explain (R² would divide by zero)."""
@@ -431,14 +438,13 @@ class Executor:
             values = frame[column].cast(pl.Float64)
             missing = frame.filter(values.is_null() | ~values.is_finite())
             if missing.height:
-                error = SpecError(
-                    f"column '{column}' of model '{name}' is missing at {entity} "
-                    f"{missing[entity][0]}, {time} {missing[time][0]} ({missing.height} rows)",
-                    code="data",
-                    path=f"models.{model.name}",
-                    hint="weights must be given for every row of the sample",
+                self._bad_rows(
+                    model,
+                    missing,
+                    f"column '{column}' of model '{name}' is missing at {{at}} "
+                    f"({missing.height} rows)",
+                    "weights must be given for every row of the sample",
                 )
-                raise SpecErrors([_located(self.spec, error, model.path)])
         if kind.complete_cases:
             # factor levels may be text; numeric columns are finite after check_finite
             complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
