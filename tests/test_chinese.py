@@ -15,6 +15,7 @@ from specrun.api import run_file
 from specrun.cli import main
 from specrun.errors import SpecError
 from specrun.figures import fonts
+from specrun.tables import text
 
 SPEC = (
     GRUNFELD_HEAD
@@ -97,3 +98,65 @@ def test_figure_with_chinese_and_no_cjk_font_names_the_package(monkeypatch: pyte
 @pytest.mark.skipif(fonts.cjk_font() is None, reason="no CJK font on this machine")
 def test_cjk_font_is_found_through_the_font_manager():
     assert fonts.cjk_font() in fonts.PREFERRED
+
+
+def test_translate_composes_any_cluster_columns():
+    assert text.translate("clustered by industry", "zh") == "以industry聚类的稳健"
+    assert text.translate("clustered by entity and time", "zh") == "以个体和时间双向聚类的稳健"
+    assert text.translate("clustered by 行业 and time", "zh") == "以行业和时间双向聚类的稳健"
+    assert text.translate("clustered by a and b and c", "zh") == "以a和b和c多维聚类的稳健"
+    assert text.translate("clustered by industry", "en") == "clustered by industry"
+
+
+def test_language_zh_leaves_no_english_in_generated_notes(tmp_path: Path):
+    # the newcomer's Stata workflow in one spec: two-way FE clustered by a column, a lag and a
+    # centred interaction with its margins table, RE with the Hausman row, and IV
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], absorb: [entity, time],
+       se: {cluster: firm}}
+  fe_int: {extends: fe, x: [L.value, "c.value##c.capital"], center: [value, capital]}
+  fe_h: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity], se: unadjusted}
+  re: {estimator: panel_re, y: inv, x: [value, capital]}
+  hausman: {estimator: hausman, models: [fe_h, re]}
+  tsls: {estimator: iv, y: inv, endog: [value], instruments: [capital]}
+tables:
+  main: {kind: regression, columns: [fe, fe_int]}
+  margins: {kind: margins, model: fe_int, dydx: value, at: {capital: [p10, p90]}}
+  re_tab: {kind: regression, columns: [fe_h, re], stats: [nobs, hausman_p]}
+  iv: {kind: iv, models: [tsls], stats: [nobs, first_f, endog_p]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    tables = run.output.tables
+    main_notes = tables["main"].notes
+    assert main_notes[0] == "括号内为以firm聚类的稳健标准误。"
+    # a centred lag is named by its composed label, not the raw term L.value
+    assert main_notes[2] == (
+        "市值 (t−1)、资本存量、市值均以各模型估计样本的均值中心化（主效应与交互项中相同）。"
+    )
+    margins = tables["margins"]
+    assert [c.text for c in margins.header[0].cells] == [
+        "边际效应",
+        "标准误",
+        "t值",
+        "p值",
+        "95%置信区间",
+    ]
+    assert margins.notes[0].startswith(
+        "市值对inv的边际效应（模型fe_int）；标准误由模型的以firm聚类"
+    )
+    assert margins.notes[-1] == "***、**、*分别表示在1%、5%、10%的水平上显著。"
+    re_rows = [row.label for block in tables["re_tab"].blocks for row in block.rows]
+    assert "Hausman检验p值" in re_rows
+    iv_rows = [row.label for block in tables["iv"].blocks for row in block.rows]
+    assert {"第一阶段F值", "内生性检验p值"} <= set(iv_rows)
+    md = (tmp_path / "out" / "tables.md").read_text(encoding="utf-8")
+    for english in ("clustered by", "centred", "Marginal effect", "First stage", "p-value"):
+        assert english not in md

@@ -393,3 +393,60 @@ def test_vectorised_ar_curve_equals_the_exact_test(mroz: pl.DataFrame) -> None:
         curve = _ar_p_curve(yt, xt, zt, inf, betas, ref, 0.0)
         exact = [_anderson_rubin(yt - b * xt, zt, 3, inf, nc, y.size).p_value for b in betas]
         np.testing.assert_allclose(curve, exact, rtol=1e-9)
+
+
+def test_clusters_by_a_named_column(mroz: pl.DataFrame) -> None:
+    # ivregress ... vce(cluster age): the same numbers as clustering by an index made of age
+    for small, expected in ((False, AER_CL_AGE_HC0), (True, AER_CL_AGE_HC1)):
+        out = fit_iv_model(mroz, _spec(se={"cluster": "age"}, small=small), CTX)[""]
+        np.testing.assert_allclose(_se(out), expected, rtol=1e-9)
+        assert out.stats["n_clusters"] == 31
+    with pytest.raises(ValueError, match="iv clusters by one column"):
+        _spec(se={"cluster": ["age", "entity"]})
+
+
+# pyfixest 0.60 on R plm's Produc (data/Produc.csv), logs of gsp, emp and pcap:
+# feols("lgsp ~ unemp | state + year | lemp ~ lpcap", vcov={"CRV1": "region"},
+#       ssc=ssc(k_adj=False, G_adj=True)) — ivregress's default (G/(G − 1) only) — and
+#       ssc=ssc(k_adj=True, k_fixef="nonnested", G_adj=True) — Stata's small, states nested
+#       in regions leave K (ivreghdfe)
+PRODUC_PF_BETA = {"unemp": -0.00394245833379637, "lemp": 0.8509875746412514}
+PRODUC_PF_SE = {"unemp": 0.0038677079535563304, "lemp": 0.10029181480835718}
+PRODUC_PF_SE_SMALL = {"unemp": 0.003911139597718113, "lemp": 0.10141802145720479}
+
+
+def test_effects_clustered_by_a_column_the_entities_nest_in() -> None:
+    frame = pl.read_csv(DATA.parent / "Produc.csv").with_columns(
+        lgsp=pl.col("gsp").log(), lemp=pl.col("emp").log(), lpcap=pl.col("pcap").log()
+    )
+    ctx = FitContext("iv", "state", "year")
+    base = {"estimator": "iv", "y": "lgsp", "x": ["unemp"], "endog": ["lemp"]}
+    for small, expected in ((False, PRODUC_PF_SE), (True, PRODUC_PF_SE_SMALL)):
+        spec = IVSpec.model_validate(
+            {
+                **base,
+                "instruments": ["lpcap"],
+                "effects": ["entity", "time"],
+                "se": {"cluster": "region"},
+                "small": small,
+            }
+        )
+        out = fit_iv_model(frame, spec, ctx)[""]
+        for name in ("unemp", "lemp"):
+            beta = out.coefficients[name].estimate
+            assert beta == pytest.approx(PRODUC_PF_BETA[name], rel=1e-9)
+            assert out.coefficients[name].std_error == pytest.approx(expected[name], rel=1e-8)
+        assert out.stats["n_clusters"] == 9
+        # just identified: the robust AR set is found although the AR statistic is 0 at β̂
+        assert out.extra["ar_ci"]["low"] < beta < out.extra["ar_ci"]["high"]
+
+
+def test_just_identified_robust_ar_set_inverts_the_test(mroz: pl.DataFrame) -> None:
+    # the AR statistic is exactly zero at the 2SLS estimate of a just-identified model; the
+    # grid's scale must not be read there (it was 0/0 and the set search failed)
+    main = _fit(mroz, se="robust", instruments=["motheduc"])[""]
+    assert main.extra["ar_ci"]["shape"] == "interval"
+    for edge in (main.extra["ar_ci"]["low"], main.extra["ar_ci"]["high"]):
+        shifted = mroz.with_columns(lwage=pl.col("lwage") - edge * pl.col("educ"))
+        p = _fit(shifted, se="robust", instruments=["motheduc"])[""].stats["ar_p"]
+        assert p == pytest.approx(0.05, abs=1e-9)

@@ -332,3 +332,30 @@ def test_breusch_pagan_one_sided_p_is_one_for_a_negative_score():
     result = fit_re(frame, PanelReSpec(estimator="panel_re", y="y", x=["x1"]), CTX)[""]
     assert result.stats["bp_lm_p"] == 1.0
     assert result.extra["bp_lm_p_chi2"] < 0.01
+
+
+# R plm 2.6.2, year effects as dummies (Stata: xtreg inv value capital i.year, re):
+#   plm(inv ~ value + capital + factor(year), data = pg, model = "random",
+#       random.method = "swar"); coef(summary(.))[2:3, 1:2]; ercomp(.)$sigma2
+PLM_GRUNFELD_RE_YEARS = {
+    "value": (0.113779388047621, 0.0117585402792214),
+    "capital": (0.354335706770893, 0.0225941678661927),
+}
+
+
+def test_year_dummies_are_omitted_from_the_between_regression_only(grunfeld):
+    # on a balanced panel every year dummy has the same mean in every entity: the between
+    # regression that estimates σ²_u omits them (n − rank degrees of freedom), GLS keeps them
+    years = sorted(grunfeld["year"].unique().to_list())[1:]
+    frame = grunfeld.with_columns(
+        [(pl.col("year") == y).cast(pl.Float64).alias(f"d{y}") for y in years]
+    )
+    x = ["value", "capital", *(f"d{y}" for y in years)]
+    for components in ("stata", "plm"):
+        spec = PanelReSpec(estimator="panel_re", y="inv", x=x, components=components)
+        result = fit_re(frame, spec, GRUNFELD_CTX)[""]
+        for name, (b, se) in PLM_GRUNFELD_RE_YEARS.items():
+            assert result.coefficients[name].estimate == pytest.approx(b, rel=1e-9)
+            assert result.coefficients[name].std_error == pytest.approx(se, rel=1e-9)
+        assert result.stats["sigma_e"] ** 2 == pytest.approx(2675.42645194638, rel=1e-10)
+        assert result.stats["sigma_u"] ** 2 == pytest.approx(7095.25168824962, rel=1e-10)

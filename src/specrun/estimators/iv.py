@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.hdfe import Factor, factor_codes, nested_in
 from specrun.kernels.iv import Estimate, Inference, IVError, IVFit, fit_iv, stock_yogo_size10
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
@@ -56,6 +57,9 @@ class IVSpec(ModelBase):
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
     ci_level: float = Field(0.95, gt=0, lt=1, description="Level of the Anderson–Rubin set.")
 
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        return self.se.column_refs()
+
     @model_validator(mode="after")
     def _roles(self) -> IVSpec:
         roles = {"y": [self.y], "x": self.x, "endog": self.endog, "instruments": self.instruments}
@@ -70,10 +74,11 @@ class IVSpec(ModelBase):
                 f"{len(self.instruments)} instrument(s) for {len(self.endog)} endogenous "
                 "regressor(s): the model is not identified"
             )
-        if self.se.type == "cluster" and (
-            len(self.se.clusters) > 1 or self.se.clusters[0] not in ("entity", "time")
-        ):
-            raise ValueError("iv clusters by one dimension of the panel index (entity or time)")
+        if self.se.type == "cluster" and len(self.se.clusters) > 1:
+            raise ValueError(
+                "iv clusters by one column (entity, time or any column, as ivregress "
+                "vce(cluster c)), not several"
+            )
         if self.se.type not in ("unadjusted", "HC1", "cluster"):
             raise ValueError(
                 f"iv takes se: unadjusted, robust or a cluster (as ivregress), not {self.se.type}"
@@ -114,11 +119,21 @@ def _arrays(
     nested = 0
     if spec.se.type == "cluster":
         dim = spec.se.clusters[0]
-        clusters = index.entity if dim == "entity" else index.time
-        if dim in spec.effects:
-            # levels nested in the clusters leave K, but one stays as the constant
-            # (reghdfe/fixest: K = slopes + 1 when the only effect is nested)
-            nested = (index.n_entities if dim == "entity" else index.n_periods) - 1
+        if dim in ("entity", "time"):
+            clusters = index.entity if dim == "entity" else index.time
+        else:
+            clusters = factor_codes(frame[dim].to_numpy())[0]
+        # levels nested in the clusters (firms inside industries) leave K, but one stays as
+        # the constant (reghdfe/fixest: K = slopes + 1 when the only effect is nested)
+        for effect in spec.effects:
+            codes, levels = (
+                (index.entity, index.n_entities)
+                if effect == "entity"
+                else (index.time, index.n_periods)
+            )
+            if nested_in(Factor(effect, codes, levels), clusters):
+                nested = levels - 1
+                break
     kind = "robust" if spec.se.type == "HC1" else spec.se.type
     inf = Inference(kind, clusters, spec.small, absorbed, nested)
     return y, x1, w, z, inf

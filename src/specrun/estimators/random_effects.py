@@ -131,6 +131,19 @@ def _full_rank(design: np.ndarray, names: list[str], ctx: FitContext, what: str)
         raise _error(f"regressors are collinear in the {what}: " + ", ".join(names), ctx)
 
 
+def _independent_columns(design: np.ndarray) -> list[int]:
+    """Indices of the columns of ``design`` (n, k) kept in order, each column dropped when it is
+    (up to rounding) a combination of those kept before it, as Stata omits collinear terms."""
+    scale = np.abs(design).max(axis=0)
+    scale[scale == 0] = 1.0
+    scaled = design / scale
+    kept: list[int] = []
+    for j in range(design.shape[1]):
+        if np.linalg.matrix_rank(scaled[:, [*kept, j]]) == len(kept) + 1:
+            kept.append(j)
+    return kept
+
+
 def time_varying(x_within: np.ndarray, x: np.ndarray) -> list[int]:
     """Columns of regressors ``x`` (N, k) whose entity-demeaned values ``x_within`` are not
     zero up to rounding, i.e. that vary within some entity."""
@@ -221,7 +234,11 @@ def variance_components(
     e_w = y_w - x_w @ b_w
     sigma2_e = float(e_w @ e_w) / dof_w
     between = np.column_stack([data.x_bar, np.ones(n)])
-    _full_rank(between, [*names, CONSTANT], ctx, "between regression on entity means")
+    # Regressors without variation across entity means (year dummies on a balanced panel) are
+    # identified by GLS but not by the between regression, which (as xtreg's, and plm's lm with
+    # aliased coefficients) omits them: its degrees of freedom are n − rank.
+    between = between[:, _independent_columns(between)]
+    k = between.shape[1] - 1
     if n - k - 1 <= 0:
         raise _error(f"{n} entities leave no degrees of freedom for the between regression", ctx)
     t_bar = n / float(np.sum(1.0 / data.counts))

@@ -715,8 +715,11 @@ def ar_set_by_grid(
 
     width = half_width * (scale if scale > 0 else 1.0)
     grid = np.linspace(center - width, center + width, points)
-    reference = _anderson_rubin(yt - center * xt, zt, kw, inf, n_clusters, n)
-    accepted = _ar_p_curve(yt, xt, zt, inf, grid, reference, center) > alpha
+    # the curve's scale is read off one exact test; not at the estimate itself, where a
+    # just-identified model's AR statistic is zero and the ratio would be 0/0
+    anchor = center + width / 2
+    reference = _anderson_rubin(yt - anchor * xt, zt, kw, inf, n_clusters, n)
+    accepted = _ar_p_curve(yt, xt, zt, inf, grid, reference, anchor) > alpha
     if not accepted.any():
         return (float("nan"), float("nan"), "empty")
     runs = int(np.sum(np.diff(accepted.astype(int)) == 1)) + int(accepted[0])

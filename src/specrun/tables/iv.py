@@ -58,7 +58,9 @@ def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> 
         for var in [*model.extra["endogenous"], *model.extra["instruments"]]:
             if var not in leading:
                 leading.append(var)
-        column_labels += ["First stage"] * len(firsts) + [_second_stage_label(model.extra)]
+        column_labels += [ctx.text("First stage")] * len(firsts) + [
+            _second_stage_label(model.extra)
+        ]
         groups.append(ColumnGroup(label=model.label or name, span=len(firsts) + 1))
     layout = RegressionTableSpec(
         kind="regression",

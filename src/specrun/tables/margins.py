@@ -15,9 +15,10 @@ from specrun.errors import SpecError
 from specrun.kernels.margins import Key, Margins, margins_of
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.tables import format as fmt
+from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
-from specrun.tables.terms import part_label
+from specrun.tables.terms import part_label, term_label
 
 _PERCENTILE = re.compile(r"^p(\d{1,3})$")
 MarginValue = float | str
@@ -141,24 +142,37 @@ def compute(
         raise SpecError(exc.message, code=exc.code, path=path) from None
 
 
-def describe_regions(margins: Margins, label: str, digits: int) -> str:
-    """The Johnson–Neyman sentence of a table note or figure caption."""
+def describe_regions(margins: Margins, label: str, digits: int, language: str = "en") -> str:
+    """The Johnson–Neyman sentence of a table note or figure caption (``language`` en or zh)."""
     if margins.significant is None or margins.observed is None:
         return ""
     low, high = margins.observed
     pct = f"{(1 - margins.level) * 100:g}%"
+    observed = f"[{fmt.number(low, digits)}, {fmt.number(high, digits)}]"
     if not margins.significant:
+        if language == "zh":
+            return f"Johnson–Neyman区间：在{label}的观测范围内，边际效应均不在{pct}水平上显著。"
         return (
             f"Johnson–Neyman: the effect is not significant at {pct} anywhere in the observed "
             f"range of {label}."
         )
-    spans = " and ".join(
+    spans = (" 和 " if language == "zh" else " and ").join(
         f"[{fmt.number(a, digits)}, {fmt.number(b, digits)}]" for a, b in margins.significant
     )
+    if language == "zh":
+        return (
+            f"Johnson–Neyman区间：{label}位于{spans}时，边际效应在{pct}水平上显著"
+            f"（观测范围{observed}）。"
+        )
     return (
-        f"Johnson–Neyman: significant at {pct} for {label} in {spans} (observed range "
-        f"[{fmt.number(low, digits)}, {fmt.number(high, digits)}])."
+        f"Johnson–Neyman: significant at {pct} for {label} in {spans} (observed range {observed})."
     )
+
+
+def _term_label(name: str, model: ModelResult, ctx: TableContext) -> str:
+    """A centred variable's label; a term such as ``L.x`` composes its parts' labels."""
+    parts = model.terms.get(name)
+    return term_label(parts, ctx.labels) if parts else ctx.labels.get(name, name)
 
 
 def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext) -> Table:
@@ -202,38 +216,50 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
             )
         )
     stat = "t" if result.df else "z"
+    zh = ctx.language == "zh"
+    level = f"{spec.level:.0%}"
     header = HeaderRow(
         "",
         tuple(
             Cell(t)
             for t in (
-                "dy/dx",
-                "Std. err.",
-                stat,
-                "p-value",
-                f"{spec.level:.0%} CI",
+                ctx.text("dy/dx"),
+                ctx.text("Std. err."),
+                f"{stat}值" if zh else stat,
+                ctx.text("p-value"),
+                f"{level}置信区间" if zh else f"{level} CI",
             )
         ),
     )
     x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
     y_label = ctx.labels.get(model.dependent, model.dependent)
-    notes = [
-        f"Marginal effect of {x_label} on {y_label} (model {spec.model}); delta-method standard "
-        f"errors from the model's covariance ({model.se_type or 'conventional'})"
-        + (f", t with {result.df:g} df." if result.df else ", normal."),
-    ]
+    se_type = model.se_type or "conventional"
+    if zh:
+        notes = [
+            f"{x_label}对{y_label}的边际效应（模型{spec.model}）；标准误由模型的"
+            f"{ctx.text(se_type)}协方差矩阵经delta方法计算，"
+            + (f"t分布自由度为{result.df:g}。" if result.df else "正态分布。")
+        ]
+    else:
+        notes = [
+            f"Marginal effect of {x_label} on {y_label} (model {spec.model}); delta-method "
+            f"standard errors from the model's covariance ({se_type})"
+            + (f", t with {result.df:g} df." if result.df else ", normal.")
+        ]
     centered = model.extra.get("centered", {})
     if centered:
+        names = ("、" if zh else ", ").join(_term_label(c, model, ctx) for c in centered)
         notes.append(
-            "Moderator values are in original units; the model centres "
-            + ", ".join(ctx.labels.get(c, c) for c in centered)
-            + " at the estimation-sample mean."
+            f"调节变量取原始单位的值；模型将{names}以估计样本均值中心化。"
+            if zh
+            else f"Moderator values are in original units; the model centres {names} at the "
+            "estimation-sample mean."
         )
     if spec.johnson_neyman and len(written) == 1:
-        sentence = describe_regions(result, next(iter(labels.values())), d)
+        sentence = describe_regions(result, next(iter(labels.values())), d, ctx.language)
         if sentence:
             notes.append(sentence)
-    notes.append(fmt.star_note(spec.stars))
+    notes.append(text.star_note(spec.stars, ctx.language))
     if any(math.isnan(m.std_error) for m in result.margins):
         notes.append("Some standard errors could not be computed.")
     return Table(

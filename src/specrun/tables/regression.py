@@ -737,16 +737,26 @@ def _notes(
             )
     centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
     if centered:
-        names = ", ".join(ctx.labels.get(v, v) for v in centered)
+        terms = {v: p for f in families for m in f for v, p in m.terms.items()}
+        names = ("、" if language == "zh" else ", ").join(
+            term_label(terms[v], ctx.labels) if v in terms else ctx.labels.get(v, v)
+            for v in centered
+        )
         notes.append(
-            f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
+            f"{names}均以各模型估计样本的均值中心化（主效应与交互项中相同）。"
+            if language == "zh"
+            else f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
             "model's estimation sample, in main effects and interactions."
         )
     omitted = list(
         dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
     )
     if omitted:
-        notes.append(f"Omitted as collinear: {', '.join(omitted)}.")
+        notes.append(
+            f"因共线性而省略：{'、'.join(omitted)}。"
+            if language == "zh"
+            else f"Omitted as collinear: {', '.join(omitted)}."
+        )
     return [*notes, *spec.notes]
 
 

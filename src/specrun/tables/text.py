@@ -83,7 +83,27 @@ ZH: dict[str, str] = {
     "clustered by time": "以时间聚类的稳健",
     "clustered by entity and time": "以个体和时间双向聚类的稳健",
     "heteroskedasticity-robust": "异方差稳健",
+    "heteroskedasticity-robust (HC0)": "异方差稳健（HC0）",
+    "heteroskedasticity-robust (HC2)": "异方差稳健（HC2）",
+    "heteroskedasticity-robust (HC3)": "异方差稳健（HC3）",
     "conventional": "普通",
+    # random effects, Hausman and instrumental-variable statistics
+    "R² (between)": "组间R²",
+    "R² (overall)": "整体R²",
+    "Hausman test p-value": "Hausman检验p值",
+    "Breusch–Pagan LM p-value": "Breusch–Pagan LM检验p值",
+    "Sargan–Hansen (RE vs FE) p-value": "Sargan–Hansen检验p值（随机效应对固定效应）",
+    "First stage": "第一阶段",
+    "First-stage F": "第一阶段F值",
+    "Partial R² of instruments": "工具变量偏R²",
+    "Underidentification test p-value": "识别不足检验p值",
+    "Overidentification p-value": "过度识别检验p值",
+    "Endogeneity test p-value": "内生性检验p值",
+    "Anderson–Rubin p-value": "Anderson–Rubin检验p值",
+    "Stock–Yogo 10% size critical value": "Stock–Yogo 10%临界值",
+    # margins headers
+    "dy/dx": "边际效应",
+    "Std. err.": "标准误",
 }
 
 SIZES_PT = {"normalsize": 10.5, "small": 9.0, "footnotesize": 8.0, "scriptsize": 7.0}
@@ -92,10 +112,24 @@ SIZES_PT = {"normalsize": 10.5, "small": 9.0, "footnotesize": 8.0, "scriptsize":
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
+_CLUSTERED = re.compile(r"clustered by (.+)")
+_INDEX_ZH = {"entity": "个体", "time": "时间"}
+
+
 def translate(phrase: str, language: str) -> str:
-    """``phrase`` in ``language``; English and unknown phrases are returned as they are."""
-    if language == "zh":
-        return ZH.get(phrase, phrase)
+    """``phrase`` in ``language``; English and unknown phrases are returned as they are.
+
+    Covariance descriptions naming any cluster columns (``clustered by industry and year``, as
+    ``CovarianceSpec.describe`` writes them) are composed: "以industry和时间双向聚类的稳健"."""
+    if language != "zh":
+        return phrase
+    if phrase in ZH:
+        return ZH[phrase]
+    clustered = _CLUSTERED.fullmatch(phrase)
+    if clustered:
+        dims = [_INDEX_ZH.get(d, d) for d in clustered.group(1).split(" and ")]
+        how = {1: "", 2: "双向"}.get(len(dims), "多维")
+        return f"以{'和'.join(dims)}{how}聚类的稳健"
     return phrase
 
 
