@@ -275,8 +275,7 @@ def test_missing_time_key_in_an_excel_source_is_located_then_dropped(tmp_path, c
     frame = frame.with_columns(year=pl.when(blank).then(None).otherwise(pl.col("year")))
     frame.drop("index", "region").write_excel(tmp_path / "d.xlsx")
     model = (
-        "  m: {estimator: panel_fe, y: y, x: [x], effects: [entity, time],"
-        " se: {cluster: entity}}\n"
+        "  m: {estimator: panel_fe, y: y, x: [x], effects: [entity, time], se: {cluster: entity}}\n"
     )
     spec = tmp_path / "spec.yaml"
     spec.write_text(PANEL % ("d.xlsx", "", model), encoding="utf-8")
