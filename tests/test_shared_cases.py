@@ -321,6 +321,8 @@ def test_negative_two_way_cluster_variance_is_empty_not_zero(tmp_path, capsys):
     model = (
         "  m: {estimator: panel_fe, y: y, x: [x], effects: [entity, time],"
         " se: {cluster: [region, time]}}\n"
+        "tables:\n  t: {kind: regression, columns: [m]}\n"
+        "outputs: {formats: [markdown]}\n"
     )
     spec = tmp_path / "spec.yaml"
     spec.write_text(PANEL % ("d.csv", "", model), encoding="utf-8")
@@ -335,3 +337,5 @@ def test_negative_two_way_cluster_variance_is_empty_not_zero(tmp_path, capsys):
     x = results(out)["m"]["coefficients"]["x"]
     assert x["estimate"] == pytest.approx(0.4122369391, abs=1e-9)
     assert (x["std_error"], x["stat"], x["p_value"]) == (None, None, None)
+    # no stars on the estimate, and Stata's missing (as esttab prints it) under it
+    assert "| x | 0.412 |\n|  | (.) |" in (out / "tables.md").read_text(encoding="utf-8")
