@@ -359,3 +359,20 @@ def test_every_statistic_a_descriptive_model_lacks_is_named_by_validate(tmp_path
     ]
     for argv in (["validate", str(spec)], ["run", str(spec), "--out", str(tmp_path / "out")]):
         assert cli(argv, capsys) == (1, "\n".join(expected))
+
+
+def test_chinese_labels_case_writes_a_xelatex_table_and_chinese_figures(tmp_path):
+    spec = case("newcomer", "chinese_labels.yaml")
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    tex = (out / "tables.tex").read_text(encoding="utf-8")
+    # pdflatex cannot set U+6570 (数): the file says to use XeLaTeX and loads ctex
+    assert tex.startswith("% Compile with XeLaTeX: the tables hold Chinese text, set with ctex")
+    assert "\\usepackage[UTF8,scheme=plain]{ctex}" in tex
+    assert "数字贸易" in tex
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "regional_effects.pdf",
+        "regional_effects.png",
+        "threshold_lr.pdf",
+        "threshold_lr.png",
+    ]
