@@ -376,3 +376,18 @@ def test_chinese_labels_case_writes_a_xelatex_table_and_chinese_figures(tmp_path
         "threshold_lr.pdf",
         "threshold_lr.png",
     ]
+
+
+def test_random_effects_cluster_by_time_is_found_by_validate(tmp_path, capsys):
+    # the class of 09-validate-misses: an se that xtreg, re does not offer passed validate
+    text = (
+        "models:\n  r: {estimator: panel_re, y: inv, x: [value], se: {cluster: [entity, time]}}\n"
+    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    expected = (
+        f"error: {spec}:7:6: models.r: random effects take se: unadjusted, robust or "
+        "{cluster: entity}, not clustered by entity and time (Stata's xtreg, re clusters by the "
+        "panel entity only)"
+    )
+    for argv in (["validate", str(spec)], ["run", str(spec), "--out", str(tmp_path / "out")]):
+        assert cli(argv, capsys) == (1, expected)
