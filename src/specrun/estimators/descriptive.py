@@ -81,6 +81,14 @@ def quantile_name(q: float) -> str:
     return f"p{round(q * 100, 4):g}"
 
 
+def statistics(spec: DescriptiveSpec) -> list[str]:
+    """The statistics a descriptive model reports for a variable with data, in table order:
+    what ``fit_descriptive`` computes, so that validation can check a table against it."""
+    names = ["nobs", "mean", "sd", "median", "min", "max"]
+    names += [quantile_name(q) for q in spec.quantiles]
+    return names + (["vif"] if spec.vif else [])
+
+
 def fit_descriptive(
     frame: pl.DataFrame, spec: DescriptiveSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:

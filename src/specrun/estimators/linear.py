@@ -283,8 +283,12 @@ def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[str, Coefficient]:
-    se = np.sqrt(np.clip(np.diag(cov.matrix), 0.0, None))
+    variance = np.diag(cov.matrix)
+    # Multi-way clustering (inclusion–exclusion) can give a negative variance; its standard
+    # error, t and p are then undefined (NaN, as pyfixest 0.60 reports them), never a zero
+    # standard error with p = 0 that a table would star.
     with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.where(variance < 0.0, np.nan, variance))
         stat = beta / se
     if cov.df is None:
         p = 2 * sps.norm.sf(np.abs(stat))
@@ -513,6 +517,13 @@ def fit_linear(
         warnings.append(
             f"only {int(stats['n_clusters'])} clusters: clustered standard errors are unreliable "
             f"with fewer than about {FEW_CLUSTERS} (Cameron and Miller 2015)"
+        )
+    negative = [v for v, s in zip(names, np.diag(cov.matrix), strict=True) if s < 0.0]
+    if negative:
+        warnings.append(
+            f"the {cov.convention} covariance gives a negative variance for "
+            f"{', '.join(negative)} (multi-way clustering is not positive semi-definite here): "
+            "its standard error, t and p are left empty"
         )
     if warnings:
         extra["warnings"] = warnings

@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy import stats as sps
 
 from specrun.errors import SpecError
@@ -66,6 +66,13 @@ class PanelReSpec(ModelBase):
         "harmonic mean of T_i) or plm (R plm random.method = 'swar', Baltagi–Chang); equal "
         "when balanced.",
     )
+
+    @model_validator(mode="after")
+    def _covariance(self) -> PanelReSpec:
+        problem = re_covariance_problem(self.se)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class PanelBeSpec(ModelBase):
@@ -261,26 +268,33 @@ def variance_components(
     return VarianceComponents(sigma2_e, sigma2_u, t_bar, theta, b_w)
 
 
-def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
-    """'unadjusted' or 'cluster' (by entity): what ``xtreg, re`` offers."""
+def re_covariance_problem(spec: CovarianceSpec) -> str | None:
+    """Why ``xtreg, re`` offers no such covariance, or None: checked when the spec is validated
+    and again when the model is fitted, so validate and run agree."""
     if spec.bootstrap is not None:
-        raise _error("the wild cluster bootstrap is offered for ols and panel_fe models", ctx)
+        return "the wild cluster bootstrap is offered for ols and panel_fe models"
     if spec.type == "unadjusted":
-        return "unadjusted"
+        return None
     if spec.convention != "stata":
-        raise _error(
-            f"random-effects clustered standard errors follow Stata (xtreg, re vce(cluster id)); "
-            f"convention '{spec.convention}' is offered for fixed effects only",
-            ctx,
+        return (
+            "random-effects clustered standard errors follow Stata (xtreg, re vce(cluster id)); "
+            f"convention '{spec.convention}' is offered for fixed effects only"
         )
     # se: robust arrives as HC1; xtreg, re vce(robust) is clustered by the panel entity
     if spec.type == "HC1" or (spec.type == "cluster" and spec.clusters == ["entity"]):
-        return "cluster"
-    raise _error(
+        return None
+    return (
         f"random effects take se: unadjusted, robust or {{cluster: entity}}, not {spec.describe()}"
-        " (Stata's xtreg, re clusters by the panel entity only)",
-        ctx,
+        " (Stata's xtreg, re clusters by the panel entity only)"
     )
+
+
+def _re_covariance(spec: CovarianceSpec, ctx: FitContext) -> str:
+    """'unadjusted' or 'cluster' (by entity): what ``xtreg, re`` offers."""
+    problem = re_covariance_problem(spec)
+    if problem is not None:
+        raise _error(problem, ctx)
+    return "unadjusted" if spec.type == "unadjusted" else "cluster"
 
 
 def breusch_pagan(data: PanelArrays) -> tuple[float, float, float]:

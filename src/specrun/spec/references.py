@@ -424,6 +424,8 @@ class ReferenceChecks(Diagnostics):
                             where = (section, name, "indicators", label, i)
                             self.check_term(var, VariableRef(), where, columns)
                 self.check_column_labels(section, name, item, models)
+                if section == "tables" and item.kind == "descriptive":
+                    self.check_descriptive_stats(name, item, models)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if prefix in self.failed:
@@ -448,6 +450,23 @@ class ReferenceChecks(Diagnostics):
                         code="reference",
                         hint=did_you_mean(ref, known | children),
                     )
+
+    def check_descriptive_stats(
+        self, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """Each statistic a descriptive table asks for is one its model computes (known from
+        the model's spec, so validate reports every one, as run would the first)."""
+        from specrun.estimators.descriptive import statistics
+        from specrun.tables.descriptive import missing_statistic
+
+        model = models.get(item.model)
+        if model is None or model.spec.estimator != "descriptive":
+            return
+        computed = statistics(model.spec)
+        for index, stat in enumerate(item.stats):
+            if stat not in computed:
+                message, hint = missing_statistic(name, item.model, stat, computed)
+                self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
 
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]

@@ -36,6 +36,24 @@ class DescriptiveTableSpec(TableBase):
     show_names: bool = Field(False, description="Add a column with the variable names.")
 
 
+def missing_statistic(
+    table: str, model: str, stat: str, computed: list[str]
+) -> tuple[str, str | None]:
+    """The message and hint for a statistic ``stat`` that descriptive model ``model`` does not
+    compute (``computed``): shared by validation (from the model's spec) and the table build."""
+    if re.fullmatch(r"p\d+(\.\d+)?", stat):
+        hint: str | None = f"add {float(stat[1:]) / 100:g} to the quantiles of model '{model}'"
+    elif stat == "vif":
+        hint = f"add vif: true to model '{model}'"
+    else:
+        hint = did_you_mean(stat, computed)
+    message = (
+        f"table '{table}' asks for '{stat}', which model '{model}' did not compute; "
+        f"it has: {', '.join(computed)}"
+    )
+    return message, hint
+
+
 def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: TableContext) -> Table:
     model = results.models.get(spec.model)
     if model is None or "variables" not in model.extra:
@@ -48,16 +66,9 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
     computed = list(dict.fromkeys(key for values in table.values() for key in values))
     for index, stat in enumerate(spec.stats):
         if stat not in computed:
-            if re.fullmatch(r"p\d+(\.\d+)?", stat):
-                share = float(stat[1:]) / 100
-                hint = f"add {share:g} to the quantiles of model '{spec.model}'"
-            elif stat == "vif":
-                hint = f"add vif: true to model '{spec.model}'"
-            else:
-                hint = did_you_mean(stat, computed)
+            message, hint = missing_statistic(ctx.name, spec.model, stat, computed)
             raise SpecError(
-                f"table '{ctx.name}' asks for '{stat}', which model '{spec.model}' did not "
-                f"compute; it has: {', '.join(computed)}",
+                message,
                 code="reference",
                 path=f"tables.{ctx.name}.stats[{index}]",
                 hint=hint,

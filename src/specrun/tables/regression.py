@@ -7,6 +7,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -633,7 +634,11 @@ def _second(
     spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float, digits: int
 ) -> str:
     """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
-    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals."""
+    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals.
+    An undefined value (a negative multi-way cluster variance) prints as ``(.)``, as esttab
+    prints Stata's missing, rather than as empty brackets."""
+    if coef.std_error is None or not math.isfinite(coef.std_error):
+        return "[.]" if spec.show == "ci" else "(.)"
     if spec.show == "ci":
         half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
         low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
