@@ -17,11 +17,11 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
+from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.within import PanelIndex, demean
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -72,10 +72,7 @@ def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[s
     se = np.sqrt(np.clip(np.diag(cov.matrix), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    if cov.df is None:
-        p = 2 * sps.norm.sf(np.abs(stat))
-    else:
-        p = 2 * sps.t.sf(np.abs(stat), cov.df)
+    p = two_sided_p(stat, cov.df)
     return {
         n: Coefficient(float(b), float(s), float(t), float(pv))
         for n, b, s, t, pv in zip(names, beta, se, stat, p, strict=True)

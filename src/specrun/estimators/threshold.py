@@ -17,10 +17,10 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit, fit_threshold
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
@@ -107,7 +107,7 @@ def regime_label(coef: ThresholdCoefficient, q: str, *, strict: bool) -> str:
 def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
     std_error = float(getattr(coef, SE_FIELDS[se]))
     stat = coef.estimate / std_error if std_error > 0 else float("nan")
-    return Coefficient(coef.estimate, std_error, stat, float(2 * sps.t.sf(abs(stat), df)))
+    return Coefficient(coef.estimate, std_error, stat, float(two_sided_p(stat, df)))
 
 
 def _extra(fit: ThresholdFit) -> dict[str, object]:

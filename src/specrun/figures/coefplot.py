@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.kernels.distributions import normal_quantile, t_quantile
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class CoefplotSpec(FigureBase):
@@ -27,10 +29,10 @@ def critical_value(stats: Mapping[str, float], level: float) -> float:
     """The model's own reference distribution: t with G − 1 (clustered) or the residual
     degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
     if "n_clusters" in stats:
-        return float(sps.t.ppf(0.5 + level / 2, stats["n_clusters"] - 1))
+        return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
     if "df_resid" in stats:
-        return float(sps.t.ppf(0.5 + level / 2, stats["df_resid"]))
-    return float(sps.norm.ppf(0.5 + level / 2))
+        return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
+    return float(normal_quantile(0.5 + level / 2))
 
 
 def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -55,6 +57,8 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
     labels = [r[0] for r in rows]
     est = np.array([r[1] for r in rows])
     half = np.array([r[2] for r in rows])
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     positions = np.arange(len(rows))

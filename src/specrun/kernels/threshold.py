@@ -49,10 +49,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
@@ -292,7 +291,9 @@ class _Design:
     x_raw: np.ndarray  # (N·T, k) regime-dependent regressors, untransformed
     q_raw: np.ndarray  # (N·T,)
     grid: np.ndarray  # (G,)
-    segment_x: sparse.csr_matrix  # ((G+1)·k, N·T): x of each observation in its q-segment
+    segment_x: (
+        Any  # a scipy.sparse.csr_matrix ((G+1)·k, N·T): x of each observation in its q-segment
+    )
     gram: np.ndarray | None  # (G, k, G, k): D̃(γ_g)′ M_W D̃(γ_h); only for multiple thresholds
     gram_diag_inv: np.ndarray  # (G, k, k): inverse of D̃(γ_g)′ M_W D̃(γ_g)
 
@@ -388,6 +389,8 @@ def _build_design(
     g1, k, n = grid_values.size + 1, regime_x.shape[1], q.size
     rows = (segment[:, None] * k + np.arange(k)[None, :]).ravel()
     cols = np.repeat(np.arange(n), k)
+    from scipy import sparse  # on first fit: validation does not pay for the import
+
     segment_x = sparse.csr_matrix((regime_x.ravel(), (rows, cols)), shape=(g1 * k, n))
 
     # D̃(γ)′D̃(γ′) = D(γ)′(P′P)D(γ′) and P′P is block diagonal with one T × T block Ω₀ per entity,
