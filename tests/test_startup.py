@@ -24,7 +24,7 @@ from specrun.kernels.distributions import (
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PAPER = PROJECT_ROOT / "specs" / "paper.yaml"
 # Heavy packages a command must not load unless it draws, fits or renders with them.
-HEAVY = ("matplotlib", "scipy", "linearmodels", "pandas", "jinja2", "statsmodels")
+HEAVY = ("matplotlib", "scipy", "linearmodels", "pandas", "jinja2", "statsmodels", "rich")
 
 PROBE = """
 import json, sys

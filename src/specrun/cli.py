@@ -12,11 +12,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
+from functools import cache
+from typing import TYPE_CHECKING
 
 from specrun import __version__
 from specrun.errors import SpecError, SpecErrors
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 
@@ -46,10 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_factory(console: Console) -> Callable[[str, int], Callable[[int, int], None] | None]:
+@cache
+def _stderr() -> Console:
+    """The console for errors, warnings and progress bars; rich is imported on first use, so a
+    clean ``validate`` or ``plan`` never pays for it."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _progress_factory() -> Callable[[str, int], Callable[[int, int], None] | None]:
     """Progress bars for long loops, shown only on a terminal and after the first second."""
 
     def factory(label: str, total: int) -> Callable[[int, int], None] | None:
+        console = _stderr()
         if not console.is_terminal:
             return None
         from rich.progress import Progress
@@ -81,8 +94,6 @@ def _report(errors: Sequence[SpecError], console: Console) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if args.command == "schema":
             from specrun.spec.schema import json_schema
@@ -93,33 +104,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "validate":
             spec = api.validate_file(args.spec)
-            out.print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
+            print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
             return 0
         if args.command == "plan":
             _, plan = api.plan_file(args.spec, args.only)
             print(plan.describe())
             return 0
         started = time.perf_counter()
-        run = api.run_file(args.spec, args.out, args.only, _progress_factory(err))
+        run = api.run_file(args.spec, args.out, args.only, _progress_factory())
         for warning in run.output.warnings:
-            err.print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
-        out.print(
+            _stderr().print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
+        print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "
             f"({time.perf_counter() - started:.2f} s)"
         )
         return 0
     except SpecErrors as exc:
-        _report(exc.errors, err)
+        _report(exc.errors, _stderr())
         usage = all(e.code == "usage" for e in exc.errors)
         return EXIT_USAGE if usage else EXIT_USER
     except SpecError as exc:
-        _report([exc], err)
+        _report([exc], _stderr())
         return EXIT_USAGE if exc.code == "usage" else EXIT_USER
     except KeyboardInterrupt:
         return 130
     except Exception:
-        err.print("[bold red]internal error[/] (a bug in specrun; please report it):")
+        _stderr().print("[bold red]internal error[/] (a bug in specrun; please report it):")
         traceback.print_exc()
         return EXIT_BUG
 

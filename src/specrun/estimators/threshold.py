@@ -12,7 +12,7 @@ and Wang (2015) in ``tests/test_kernel_threshold.py`` and ``tests/test_estimator
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
@@ -21,10 +21,11 @@ from pydantic import Field, model_validator
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.kernels.distributions import two_sided_p
-from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit, fit_threshold
-from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, VarList, VarName
+
+if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
+    from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit
 
 SE_FIELDS = {
     "conventional": "se_conventional",
@@ -144,6 +145,9 @@ def _extra(fit: ThresholdFit) -> dict[str, object]:
 def fit_panel_threshold(
     frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
+    from specrun.kernels.threshold import fit_threshold
+    from specrun.kernels.within import PanelIndex
+
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
     fit = fit_threshold(
