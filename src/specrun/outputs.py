@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from specrun import __version__
-from specrun.data.io import file_hash, resolve
+from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
@@ -87,9 +87,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
-        "spec_sha256": file_hash(Path(spec.document.file)),
+        f"spec_{HASH_NAME}": file_hash(Path(spec.document.file)),
         "data": {
-            name: {"path": source.path, "sha256": file_hash(resolve(source, spec.folder))}
+            name: {"path": source.path, HASH_NAME: plan.data_hashes[name]}
             for name, source in spec.data.sources.items()
         },
         "python": platform.python_version(),
@@ -108,6 +108,13 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
     figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def _parquet(frame: Any) -> bytes:
+    """Parquet bytes with no writer timestamp, so reruns give the same file (zstd, statistics)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
     return buffer.getvalue()
 
 
@@ -137,8 +144,11 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
     files.append(OutputFile("manifest.json", _json(manifest_json(spec, plan, run))))
-    csv = run.analysis.write_csv(float_precision=None)
-    files.append(OutputFile("analysis.csv", csv.encode()))
+    if spec.outputs.analysis == "parquet":
+        files.append(OutputFile("analysis.parquet", _parquet(run.analysis)))
+    elif spec.outputs.analysis == "csv":
+        csv = run.analysis.write_csv(float_precision=None)
+        files.append(OutputFile("analysis.csv", csv.encode()))
     return files
 
 

@@ -67,6 +67,12 @@ class SourceSpec(StrictModel):
     null_values: list[str] = Field(
         default_factory=lambda: ["", "NA", "."], description="Cells read as missing."
     )
+    infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
+        10_000,
+        description="CSV/TSV: how many rows decide each column's type; 'all' reads the whole "
+        "file first (slow on large files). A later row that breaks the type is an error naming "
+        "its line and column.",
+    )
 
 
 class PanelSpec(StrictModel):
@@ -164,4 +170,9 @@ class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
     formats: list[Literal["latex", "markdown", "html"]] = Field(
         default_factory=lambda: ["latex", "markdown"]
+    )
+    analysis: Literal["parquet", "csv", "none"] = Field(
+        "parquet",
+        description="The model-ready panel (the columns models use, after all transforms): "
+        "analysis.parquet, analysis.csv, or not written.",
     )
