@@ -25,11 +25,25 @@ def grunfeld_project(folder: Path, spec_text: str, name: str = "spec.yaml") -> P
     return path
 
 
-def assert_latex_compiles(tex: Path, folder: Path) -> None:
-    """pdflatex compiles ``tex`` (copied into ``folder``) without errors."""
+def fast_paper(folder: Path, name: str = "paper.yaml") -> Path:
+    """A copy of ``specs/<name>`` in ``folder`` reading the bundled data, with 49 bootstrap
+    draws and a coarser threshold grid, so that a test runs the whole paper in seconds."""
+    text = (PROJECT_ROOT / "specs" / name).read_text(encoding="utf-8")
+    text = text.replace("../data/", f"{(PROJECT_ROOT / 'data').as_posix()}/")
+    text = text.replace("bootstrap: 1000", "bootstrap: 49").replace(
+        "bootstrap: 500", "bootstrap: 49"
+    )
+    text = text.replace("grid: 300", "grid: 60")
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_latex_compiles(tex: Path, folder: Path, engine: str = "pdflatex") -> str:
+    """``engine`` compiles ``tex`` (copied into ``folder``) without errors; returns the log."""
     shutil.copy(tex, folder / tex.name)
     done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+        [engine, "-interaction=nonstopmode", "-halt-on-error", tex.name],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -37,3 +51,4 @@ def assert_latex_compiles(tex: Path, folder: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert (folder / tex.with_suffix(".pdf").name).exists()
+    return (folder / tex.with_suffix(".log").name).read_text(encoding="utf-8", errors="replace")

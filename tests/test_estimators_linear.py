@@ -140,7 +140,7 @@ def test_pooled_ols_cluster_matches_stata(grunfeld):
 def test_absorbed_regressor_is_named(grunfeld):
     frame = grunfeld.with_columns(size=pl.col("firm") * 2.0)
     spec = PanelFeSpec(estimator="panel_fe", y="inv", x=["value", "size"], effects=["entity"])
-    with pytest.raises(SpecError, match="'size' is absorbed by the fixed effects"):
+    with pytest.raises(SpecError, match="'size' is absorbed by the fixed effect 'entity'"):
         fit_linear(frame, spec, CTX)
 
 

@@ -59,7 +59,7 @@ def test_top_level_must_be_a_mapping():
 
 def test_syntax_error_is_located():
     assert messages("a: [1, 2\n") == [
-        "x.yaml:2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+        "x.yaml:2:1: invalid YAML: did not find expected ',' or ']'"  # libyaml's wording
     ]
 
 

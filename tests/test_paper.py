@@ -29,6 +29,8 @@ TABLES = [
     "table6",
     "table7",
     "table8",
+    "table9",
+    "table9_margins",
 ]
 
 
@@ -44,11 +46,13 @@ def models(out: Path) -> dict:
     return json.loads((out / "results.json").read_text())["models"]
 
 
-def test_every_table_in_latex_markdown_and_html(out: Path):
+def test_every_table_in_every_format(out: Path):
     for table in TABLES:
-        for extension in ("tex", "md", "html"):
+        for extension in ("tex", "md", "html", "docx", "xlsx"):
             assert (out / "tables" / f"{table}.{extension}").stat().st_size > 0
-    for figure in ("regional_effects", "threshold_lr"):
+    for document in ("tables.tex", "tables.md", "tables.html", "tables.docx", "tables.xlsx"):
+        assert (out / document).stat().st_size > 0
+    for figure in ("regional_effects", "threshold_lr", "moderation_margins"):
         assert (out / "figures" / f"{figure}.png").exists()
         assert (out / "figures" / f"{figure}.pdf").exists()
 
@@ -86,6 +90,22 @@ def test_robustness_samples(models: dict):
     for key in ("ar1_p", "ar2_p", "hansen_p", "n_instruments", "n_groups"):
         assert key in models["gmm"]["extra"]
     assert models["gmm"]["extra"]["n_instruments"] <= models["gmm"]["extra"]["n_groups"]
+
+
+def test_lagged_variant_and_moderation(models: dict, out: Path):
+    lagged = models["fe_controls.lagged"]
+    assert "L.Dige" in lagged["coefficients"] and "Dige" not in lagged["coefficients"]
+    assert lagged["nobs"] == 341 - 31  # the first year has no lag
+    moderation = models["moderation"]
+    assert {"Dige", "STR", "c.Dige#c.STR"} <= set(moderation["coefficients"])
+    assert set(moderation["extra"]["centered"]) == {"Dige", "STR"}
+    table8 = (out / "tables" / "table8.md").read_text()
+    assert "| Digital trade (t−1) |" in table8
+    table9 = (out / "tables" / "table9.md").read_text()
+    assert "| Digital trade × Industrial structure upgrading |" in table9
+    assert "centred at the mean" in table9
+    margins = (out / "tables" / "table9_margins.md").read_text()
+    assert "(p10)" in margins and "(p90)" in margins and "Johnson–Neyman" in margins
 
 
 def test_regions_and_mediation_and_threshold(models: dict):
@@ -128,7 +148,13 @@ def test_rerun_is_byte_identical(out: Path, tmp_path: Path):
     spec = str(PROJECT_ROOT / "specs" / "paper.yaml")
     for _ in range(3):
         assert main(["run", spec, "--out", str(tmp_path)]) == 0
-        for name in ("analysis.parquet", "results.json", "tables.tex"):
+        for name in (
+            "analysis.parquet",
+            "results.json",
+            "tables.tex",
+            "tables.docx",
+            "tables.xlsx",
+        ):
             assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 

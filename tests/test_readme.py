@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from specrun.cli import main
 from specrun.spec.load import load_text
 from specrun.spec.validate import validate
 
@@ -24,3 +27,25 @@ def test_readme_spec_and_variant_validate():
     spec = validate(doc)
     assert {"fe", "by_region", "fe.pre_2020"} <= set(spec.models)
     assert spec.models["fe.pre_2020"].spec.sample == "pre_2020"
+
+
+def test_readme_terms_validate():
+    spec_text, _, terms_text, margins_text = yaml_blocks()[:4]
+    tables, figures = margins_text.split("tables:\n", 1)[1].split("figures:\n")
+    text = spec_text.replace("models:\n", "models:\n" + terms_text.split("models:\n", 1)[1], 1)
+    text = text.replace("tables:\n", "tables:\n" + tables, 1) + "figures:\n" + figures
+    spec = validate(load_text(text, str(PROJECT_ROOT / "specs" / "readme.yaml")))
+    assert {"lagged", "dynamics", "regions", "moderated", "by_type"} <= set(spec.models)
+    assert spec.models["dynamics"].spec.x[:3] == ["L(0/2).Dige", "D.STR", "L.urban_rate"]
+    assert "moderation" in spec.tables and "moderation" in spec.figures
+
+
+def test_readme_broken_example_prints_what_the_readme_shows(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"\$ specrun validate specs/broken.yaml.*?\n(.*?)```", text, flags=re.S)
+    assert shown is not None
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert main(["validate", "specs/broken.yaml"]) == 1
+    assert capsys.readouterr().err == shown.group(1)

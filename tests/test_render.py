@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from specrun.render import FORMATS, html, latex, markdown, render_document, rend
 from specrun.render import environment as template_environment
 from specrun.render.latex import escape_latex
 from specrun.render.markdown import escape_markdown, escape_paragraph
-from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.ir import Block, Cell, HeaderRow, Layout, Row, Table
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("SPECRUN_UPDATE_GOLDEN") == "1"
@@ -130,7 +131,9 @@ def test_document_matches_golden_file(fmt: str) -> None:
 
 
 def test_latex_table_has_the_three_line_layout() -> None:
-    text = render_table(regression_table(), "latex")
+    # decimal alignment off: centred columns, numbers in text mode
+    table = replace(regression_table(), layout=Layout(decimal=False))
+    text = render_table(table, "latex")
     assert text.startswith("% Requires \\usepackage{booktabs} and \\usepackage{threeparttable}.\n")
     for piece in (
         "\\begin{table}[htbp]\n\\centering\n\\begin{threeparttable}\n",
@@ -148,6 +151,20 @@ def test_latex_table_has_the_three_line_layout() -> None:
     ):
         assert piece in text
     assert text.count("\\midrule") == 3  # under the header, before indicators, before stats
+
+
+def test_latex_numbers_align_on_the_decimal_point() -> None:
+    text = render_table(regression_table(), "latex")
+    assert text.startswith(
+        "% Requires \\usepackage{booktabs}, \\usepackage{threeparttable} and "
+        "\\usepackage{dcolumn}.\n"
+    )
+    assert "\\begin{tabular}{lD{.}{.}{-1}D{.}{.}{-1}D{.}{.}{-1}D{.}{.}{-1}}\n" in text
+    # numbers in the column's math mode, split at the point; words centred over the column
+    assert "Dige & 0.412^{***} & 0.388^{***} & -0.123^{*} & 0.097 \\\\\n" in text
+    assert " & (0.051) & (0.049) & (0.066) & (0.071) \\\\\n" in text
+    assert "Controls & \\multicolumn{1}{c}{No} & \\multicolumn{1}{c}{Yes}" in text
+    assert " & \\multicolumn{1}{c}{(1)} & \\multicolumn{1}{c}{(2)}" in text
 
 
 def test_latex_panels_titles_alignment_and_spans() -> None:
@@ -246,8 +263,9 @@ def test_templates_run_in_the_sandbox(module) -> None:
 
 
 def test_formats_registry_names_and_extensions() -> None:
-    assert FORMATS.names() == ["html", "latex", "markdown"]
-    assert {name: FORMATS.get(name).extension for name in FORMATS.names()} == EXTENSIONS
+    assert FORMATS.names() == ["docx", "html", "latex", "markdown", "xlsx"]
+    extensions = {name: FORMATS.get(name).extension for name in FORMATS.names()}
+    assert extensions == {**EXTENSIONS, "docx": "docx", "xlsx": "xlsx"}
 
 
 def test_unknown_format_names_the_valid_ones() -> None:

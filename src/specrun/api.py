@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from specrun.data.io import resolve
 from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.execute import ProgressFactory, RunOutput, execute
-from specrun.outputs import OutputFile, render_outputs, write_outputs
+from specrun.outputs import OutputFile, clean_stale, render_outputs, write_outputs
 from specrun.plan.compile import compile_spec
 from specrun.plan.nodes import Plan
 from specrun.spec.validate import Spec, validate_file
@@ -24,8 +25,10 @@ class Run:
     folder: Path
 
 
-def plan_file(path: str | Path, only: Sequence[str] = ()) -> tuple[Spec, Plan]:
-    spec = validate_file(path)
+def plan_file(
+    path: str | Path, only: Sequence[str] = (), *, check_outputs: bool = True
+) -> tuple[Spec, Plan]:
+    spec = validate_file(path, check_outputs=check_outputs)
     plan = compile_spec(spec)
     if only:
         names = {n.name for n in plan.nodes if n.kind in ("fit", "table", "figure")}
@@ -63,19 +66,44 @@ def run_file(
     progress: ProgressFactory | None = None,
 ) -> Run:
     """Validate, compile, execute and write every output; nothing is written on failure."""
-    spec, plan = plan_file(path, only)
-    output = execute(spec, plan, progress)
-    files = render_outputs(spec, plan, output)
+    spec, plan = plan_file(path, only, check_outputs=out is None)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
     )
     try:
-        write_outputs(folder, files)
+        _check_output_folder(spec, folder)
+        clean_stale(Path(os.path.realpath(folder)))
+    except SpecError as exc:
+        if out is None:
+            raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
+        raise SpecError(exc.message, code="usage", path="--out") from None
+    except OSError:
+        pass  # an unreadable parent folder is reported when the outputs are written
+    output = execute(spec, plan, progress)
+    files = render_outputs(spec, plan, output)
+    try:
+        write_outputs(folder, files, only=bool(only))
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
     return Run(spec, plan, output, files, folder)
+
+
+def _check_output_folder(spec: Spec, folder: Path) -> None:
+    """The output folder is replaced whole: it must not hold the spec or its data."""
+    target = Path(os.path.realpath(folder))
+    inputs = [Path(spec.document.file)] + [
+        resolve(source, spec.folder) for source in spec.data.sources.values()
+    ]
+    for item in inputs:
+        real = Path(os.path.realpath(item))
+        if real == target or target in real.parents:
+            raise SpecError(
+                f"the output folder '{folder}' holds '{item}', which a run would replace: "
+                "write the outputs to a folder of their own",
+                code="data",
+            )
 
 
 def _outputs_position(spec: Spec) -> dict[str, object]:

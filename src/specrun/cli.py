@@ -24,28 +24,70 @@ if TYPE_CHECKING:
 EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 
 
+RUN_HELP = """\
+Validate SPEC, load its data, run its transforms, fit every model and write the outputs:
+tables/<table>.<tex|md|html>, tables.tex, figures/<name>.<png|pdf>, results.json,
+manifest.json and analysis.parquet. Nothing is replaced until everything has been computed; the
+folder is then swapped whole, so a failed or killed run leaves the previous outputs as they were.
+"""
+
+EXIT_HELP = """\
+exit codes: 0 success; 1 a problem in the spec or the data (file:line:col: message);
+2 bad usage; 3 a bug in specrun (please report it).
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="specrun", description="Run a declarative econometric model spec."
+        prog="specrun",
+        description="Run a declarative econometric model spec: one YAML file from data to tables.",
+        epilog="examples:\n  specrun validate specs/paper.yaml\n  specrun run specs/paper.yaml "
+        "--out out/paper\n\n" + EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"specrun {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="validate, fit every model, write tables and results")
-    run.add_argument("spec")
-    run.add_argument("--out", help="output folder (default: the spec's outputs.dir)")
+    parser.add_argument("-V", "--version", action="version", version=f"specrun {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="validate, fit every model, write tables and results",
+        description=RUN_HELP,
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: the spec's outputs.dir, relative to the spec's folder)",
+    )
     run.add_argument(
         "--only",
         nargs="+",
         default=[],
         metavar="NAME",
-        help="only these models, tables or figures (and what they need)",
+        help="only these models, tables or figures (and what they need); other files are kept",
     )
-    validate = commands.add_parser("validate", help="check a spec and report every error")
-    validate.add_argument("spec")
-    plan = commands.add_parser("plan", help="print the execution plan (a DAG of hashed steps)")
-    plan.add_argument("spec")
+    validate = commands.add_parser(
+        "validate",
+        help="check a spec and report every error",
+        description="Check SPEC without fitting anything and report every error at once, "
+        "each as file:line:col: path: message.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    plan = commands.add_parser(
+        "plan",
+        help="print the execution plan (a DAG of hashed steps)",
+        description="Print the plan SPEC compiles to: every step, its hash and what it needs.",
+    )
+    plan.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     plan.add_argument("--only", nargs="+", default=[], metavar="NAME")
-    commands.add_parser("schema", help="print the JSON Schema of spec files")
+    commands.add_parser(
+        "schema",
+        help="print the JSON Schema of spec files",
+        description="Print the JSON Schema of spec files, for editors' YAML language servers.",
+    )
     return parser
 
 
@@ -55,7 +97,7 @@ def _stderr() -> Console:
     clean ``validate`` or ``plan`` never pays for it."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def _progress_factory() -> Callable[[str, int], Callable[[int, int], None] | None]:
@@ -87,13 +129,25 @@ def _progress_factory() -> Callable[[str, int], Callable[[int, int], None] | Non
     return factory
 
 
-def _report(errors: Sequence[SpecError], console: Console) -> None:
+def _say(label: str, style: str, message: str) -> None:
+    """``label: message`` on stderr, the label styled; user text (names, paths, values) is
+    printed literally, never read as markup or emoji."""
+    from rich.text import Text
+
+    _stderr().print(Text.assemble((label, style), message))
+
+
+def _report(errors: Sequence[SpecError]) -> None:
     for error in errors:
-        console.print(f"[bold red]error[/]: {error}", highlight=False, markup=True, soft_wrap=True)
+        _say("error", "bold red", f": {error}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         if args.command == "schema":
             from specrun.spec.schema import json_schema
@@ -104,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "validate":
             spec = api.validate_file(args.spec)
+            for warning in spec.document.warnings:
+                _say("warning", "bold yellow", f": {warning}")
+            for hint in spec.hints:
+                _say("hint", "bold cyan", f": {hint}")
             print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
             return 0
         if args.command == "plan":
@@ -113,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         run = api.run_file(args.spec, args.out, args.only, _progress_factory())
         for warning in run.output.warnings:
-            _stderr().print(f"[bold yellow]warning[/]: {warning}", markup=True, highlight=False)
+            _say("warning", "bold yellow", f": {warning}")
         print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "
@@ -121,16 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     except SpecErrors as exc:
-        _report(exc.errors, _stderr())
+        _report(exc.errors)
         usage = all(e.code == "usage" for e in exc.errors)
         return EXIT_USAGE if usage else EXIT_USER
     except SpecError as exc:
-        _report([exc], _stderr())
+        _report([exc])
         return EXIT_USAGE if exc.code == "usage" else EXIT_USER
     except KeyboardInterrupt:
         return 130
     except Exception:
-        _stderr().print("[bold red]internal error[/] (a bug in specrun; please report it):")
+        _say("internal error", "bold red", " (a bug in specrun; report it):")
         traceback.print_exc()
         return EXIT_BUG
 

@@ -6,17 +6,20 @@ dropped are counted for ``manifest.json``. Nothing here writes files (see ``outp
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
+from specrun.data.design import Design, add_time_series, atoms, build_design
 from specrun.data.io import read_source
+from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import FitContext, model_variables
+from specrun.estimators.base import FitContext, model_terms, model_variables, unbuilt_variables
 from specrun.plan.nodes import Node, Plan
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.load import PathKey, format_path
@@ -37,6 +40,7 @@ class RunOutput:
     figures: dict[str, Any]
     analysis: pl.DataFrame
     model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    panel_rows: dict[str, int] = field(default_factory=dict)  # rows the panel load dropped
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -60,7 +64,7 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
         condition = condition & compile_expression(sample.where, schema)
     if sample.time is not None:
         first, last = sample.time
-        column = pl.col(spec.data.panel.time)
+        column = pl.col(spec.data.index[1])
         if first is not None:
             condition = condition & (column >= first)
         if last is not None:
@@ -68,6 +72,14 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     for column, values in (sample.exclude or {}).items():
         condition = condition & ~pl.col(column).is_in(values)
     return condition
+
+
+def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
+    """A where: filter yields true/false per row (a column of numbers is not a filter)."""
+    from specrun.transforms.derive import boolean_condition
+
+    if sample.where:
+        boolean_condition(sample.where, frame)
 
 
 def apply_step(
@@ -81,7 +93,7 @@ def apply_step(
 ) -> pl.DataFrame:
     """Run one transform step (``{name: options}``) located at ``path`` in the spec."""
     name = next(iter(type(step).model_fields))
-    ctx = TransformContext(spec.data.panel.entity, spec.data.panel.time, sources)
+    ctx = TransformContext(*spec.data.index, sources)
     try:
         out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
     except SpecError as exc:
@@ -106,11 +118,12 @@ class Executor:
         self.artifacts: dict[str, Any] = {}
         self.model_rows: dict[str, dict[str, int]] = {}
         self.notes: list[str] = []
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(spec.document.warnings)
         self.timings: dict[str, float] = {}
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
+        self.panel_rows: dict[str, int] = {}
 
     def run(self) -> RunOutput:
         for node in self.plan.nodes:
@@ -126,7 +139,7 @@ class Executor:
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
         panel = self.panel_frame()
-        keep = [self.spec.data.panel.entity, self.spec.data.panel.time]
+        keep = list(self.spec.data.index) if self.spec.data.panel else []
         keep += [c for c in panel.columns if c in self.used_columns and c not in keep]
         return RunOutput(
             results=ResultSet(self.models, self.families, self.artifacts),
@@ -134,6 +147,7 @@ class Executor:
             figures=self.figures,
             analysis=panel.select(keep),
             model_rows=self.model_rows,
+            panel_rows=self.panel_rows,
             notes=self.notes,
             warnings=self.warnings,
             timings=self.timings,
@@ -156,7 +170,19 @@ class Executor:
         if self.panel is not None:
             return self.panel
         panel = self.spec.data.panel
-        frame = self.sources[panel.source]
+        frame = self.sources[self.spec.data.frame_source]
+        if frame.height == 0:
+            source = self.spec.data.sources[self.spec.data.frame_source].path
+            error = SpecError(f"'{source}' has no data rows (only a header)", code="data")
+            location = ("data", "sources", self.spec.data.frame_source)
+            raise SpecErrors([_located(self.spec, error, location)])
+        if panel is None:
+            # a cross-section: each row its own entity, all in one period
+            entity, time = self.spec.data.index
+            self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
+            return self.panel
+        frame = self._complete_keys(frame)
+        self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -177,10 +203,75 @@ class Executor:
         self.panel = frame
         return frame
 
+    def _check_time_column(self, frame: pl.DataFrame) -> None:
+        """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
+        lagged or windowed, so say which column and show a value."""
+        panel = self.spec.data.panel
+        dtype = frame.schema[panel.time]
+        if dtype.is_numeric() or dtype.is_temporal():
+            return
+        column = frame[panel.time].cast(pl.String, strict=False)
+        examples = column.drop_nulls().head(1).to_list()
+        example = f", e.g. {examples[0]!r}" if examples else ""
+        source = self.spec.data.sources[panel.source].path
+        error = SpecError(
+            f"the time column '{panel.time}' of '{source}' is text{example}: periods must be "
+            "numbers such as 2012 (or dates)",
+            code="data",
+            hint="write the years as plain numbers in the file",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
+
+    def _complete_keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The panel source without rows whose entity or time is missing (``drop_missing_keys``),
+        or an error naming the first such rows: a blank key is never a group of its own, for
+        every estimator and transform alike."""
+        panel = self.spec.data.panel
+        missing = pl.lit(False)
+        for key in (panel.entity, panel.time):
+            column = pl.col(key)
+            missing = missing | column.is_null()
+            if frame.schema[key].is_float():
+                missing = missing | column.is_nan()
+        flags = frame.select(missing.alias("missing"))["missing"]
+        count = int(flags.sum())
+        if not count:
+            return frame
+        source = self.spec.data.sources[panel.source].path
+        if panel.drop_missing_keys:
+            self.panel_rows["dropped_missing_keys"] = count
+            self.notes.append(
+                f"data.panel: dropped {count} rows of '{source}' whose {panel.entity} or "
+                f"{panel.time} is missing (drop_missing_keys)"
+            )
+            return frame.filter(~flags)
+        rows = [i + 1 for i in flags.arg_true().head(5).to_list()]
+        places = ", ".join(f"{source}: row {row}" for row in rows)
+        more = f" and {count - len(rows)} more" if count > len(rows) else ""
+        rows_have = "1 row has" if count == 1 else f"{count} rows have"
+        error = SpecError(
+            f"{rows_have} no {panel.entity} or no {panel.time} ({places}{more}; rows count "
+            "data rows from 1, after the header): a missing key cannot be an entity or a period",
+            code="data",
+            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "
+            "them",
+        )
+        raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
+
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         frame = self.panel_frame()
         for i, step in enumerate(model.transforms):
             frame = self.apply(frame, step, (*model.path, "transforms", i))
+        try:
+            # before the sample filter: L.x of a row in the sample may read a row outside it
+            terms = model_terms(model.spec, frame.columns)
+            frame = add_time_series(frame, atoms(_flat(terms)), *self.spec.data.index)
+        except SpecError as exc:
+            error = SpecError(exc.message, code=exc.code, path=f"models.{model.name}")
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
+        except pl.exceptions.PolarsError as exc:
+            error = SpecError(f"time-series operators failed: {exc}", code="data")
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         sample = model.spec.sample
         path: PathKey = (*model.path, "sample")
         if isinstance(sample, str):
@@ -188,11 +279,13 @@ class Executor:
             sample = self.spec.samples[sample]
         if sample is not None:
             try:
+                _require_boolean(sample, frame)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
             except pl.exceptions.PolarsError as exc:
-                error = SpecError(f"sample filter failed: {exc}", code="data")
+                detail = str(exc).split("\n", 1)[0]  # polars' own hints name its API
+                error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         return frame
 
@@ -218,7 +311,7 @@ class Executor:
     ) -> None:
         """Model variables must be numbers (or booleans): a text column names its first
         non-number, usually a missing-value code the source should declare."""
-        panel = self.spec.data.panel
+        entity, time = self.spec.data.index
         for variable in variables:
             dtype = frame.schema[variable]
             if dtype.is_numeric() or dtype == pl.Boolean:
@@ -228,8 +321,7 @@ class Executor:
                 values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
             )
             example = (
-                f"; first non-number {bad[variable][0]!r} at {bad[panel.entity][0]} "
-                f"{bad[panel.time][0]}"
+                f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
                 if bad.height
                 else ""
             )
@@ -238,6 +330,79 @@ class Executor:
                 code="data",
                 path=f"models.{model.name}",
                 hint="list missing-value codes under the source's null_values",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)])
+
+    def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
+        """Why a model has no rows: what its sample kept of the data (with the data's time
+        range), or which variables are missing in every row it kept."""
+        _, time = self.spec.data.index
+        data = self.panel_frame()
+        span = data[time].drop_nulls()
+        years = f"{time} {span.min()}–{span.max()}" if span.len() else "no periods"
+        if total == 0:
+            sample = model.spec.sample
+            label = f"'{sample}'" if isinstance(sample, str) else "(inline)"
+            spec = self.spec.samples.get(sample) if isinstance(sample, str) else sample
+            parts = []
+            if spec is not None and spec.time is not None:
+                first, last = spec.time
+                parts.append(
+                    f"its time window [{'…' if first is None else first}, "
+                    f"{'…' if last is None else last}]"
+                )
+            if spec is not None and spec.where:
+                parts.append(f"where: {spec.where}")
+            if spec is not None and spec.exclude:
+                parts.append("exclude: " + ", ".join(spec.exclude))
+            what = " and ".join(parts) or "its filter"
+            return (
+                f"model '{name}' has no rows: sample {label} keeps none of the {data.height} "
+                f"rows ({years}) — {what} matches no row"
+            )
+        frame = self.model_frame(model)
+        missing = sorted(
+            ((int(frame[v].null_count()), v) for v in variables if v in frame.columns),
+            reverse=True,
+        )
+        worst = ", ".join(f"{v} ({n} of {frame.height} missing)" for n, v in missing[:3] if n)
+        return (
+            f"model '{name}' has no complete observations: every one of the {total} rows of its "
+            f"sample misses a value of {worst or 'its variables'}"
+        )
+
+    def check_finite(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """±inf is not a missing value: it is an error naming the first cell (usually a ratio
+        or log of a zero), never silently dropped with the incomplete rows."""
+        entity, time = self.spec.data.index
+        for variable in variables:
+            if not frame.schema[variable].is_float():
+                continue
+            bad = frame.filter(pl.col(variable).is_infinite())
+            if bad.height:
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
+                    f"first at {entity} {bad[entity][0]}, {time} "
+                    f"{bad[time][0]} ({bad[variable][0]})",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="an inf usually comes from dividing by zero; set such cells missing",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
+
+    def check_varies(self, name: str, model: ResolvedModel, frame: pl.DataFrame) -> None:
+        """A constant dependent variable has nothing to explain (R² would divide by zero)."""
+        y = getattr(model.spec, "y", None)
+        if not isinstance(y, str) or y not in frame.columns or frame.height < 2:
+            return
+        if frame[y].n_unique() == 1:
+            error = SpecError(
+                f"the dependent variable '{y}' of model '{name}' is constant "
+                f"({frame[y][0]}) in all {frame.height} rows of its sample",
+                code="estimation",
+                path=f"models.{model.name}",
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
 
@@ -253,18 +418,31 @@ class Executor:
             raise SpecErrors([_located(self.spec, clash, model.path)])
 
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
-        panel = self.spec.data.panel
-        variables = model_variables(model.spec)
-        self.used_columns.update(variables)
+        entity, time = self.spec.data.index
+        self.used_columns.update(model_variables(model.spec))
+        terms = model_terms(model.spec, frame.columns)
+        built = atoms(_flat(terms))
+        others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
+        numeric = [c.column for c in built if not c.factor] + others
+        variables = list(dict.fromkeys([*numeric, *(c.column for c in built if c.factor)]))
         total = frame.height
-        self.check_numeric(name, model, frame, variables)
+        self.check_numeric(name, model, frame, numeric)
+        self.check_finite(name, model, frame, numeric)
+        for column in model.spec.strict_columns():
+            values = frame[column].cast(pl.Float64)
+            missing = frame.filter(values.is_null() | ~values.is_finite())
+            if missing.height:
+                error = SpecError(
+                    f"column '{column}' of model '{name}' is missing at {entity} "
+                    f"{missing[entity][0]}, {time} {missing[time][0]} ({missing.height} rows)",
+                    code="data",
+                    path=f"models.{model.name}",
+                    hint="weights must be given for every row of the sample",
+                )
+                raise SpecErrors([_located(self.spec, error, model.path)])
         if kind.complete_cases:
-            complete = pl.all_horizontal(
-                [
-                    pl.col(v).is_not_null() & pl.col(v).cast(pl.Float64).is_finite()
-                    for v in variables
-                ]
-            )
+            # factor levels may be text; numeric columns are finite after check_finite
+            complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
             frame = frame.filter(complete)
         self.model_rows[name] = {
             "sample": total,
@@ -272,22 +450,20 @@ class Executor:
             "dropped_incomplete": total - frame.height,
         }
         if frame.height == 0:
-            raise SpecErrors(
-                [
-                    _located(
-                        self.spec,
-                        SpecError(
-                            f"model '{name}' has no complete observations in its sample",
-                            code="estimation",
-                        ),
-                        model.path,
-                    )
-                ]
+            error = SpecError(
+                self._why_empty(name, model, total, variables),
+                code="estimation",
             )
-        ctx = FitContext(name, panel.entity, panel.time, self.progress)
+            raise SpecErrors([_located(self.spec, error, model.path)])
+        self.check_varies(name, model, frame)
         try:
-            columns = list(dict.fromkeys([panel.entity, panel.time, *variables]))
-            fitted = kind.fit(frame.select(columns), model.spec, ctx)
+            design = build_design(frame, terms, model.spec.center)
+            spec = _with_columns(model.spec, design)
+            used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
+            ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
+            built_columns = [c for cols in design.columns.values() for c in cols]
+            columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
+            fitted = kind.fit(design.frame.select(columns), spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
@@ -295,7 +471,13 @@ class Executor:
                 f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
+        main = fitted.get("")
+        if main is not None and "singletons_dropped" in main.extra:
+            dropped = int(main.extra["singletons_dropped"])
+            self.model_rows[name]["dropped_singletons"] = dropped
+            self.model_rows[name]["used"] -= dropped
         for part, result in fitted.items():
+            result = _with_design(result, design)
             full = f"{name}.{part}" if part else name
             self.claim(full, model)
             self.models[full] = result
@@ -303,22 +485,76 @@ class Executor:
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
+        from specrun.figures.fonts import check_cjk_text, cjk_fallback
+        from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
         labels = self.spec.labels()
-        ctx = TableContext(node.name, labels, self.spec.groups)
+        language = self.spec.outputs.language
+        ctx = TableContext(node.name, labels, self.spec.groups, language)
         results = ResultSet(self.models, self.families, self.artifacts)
         registry = TABLES if node.kind == "table" else FIGURES
         section = "tables" if node.kind == "table" else "figures"
         try:
-            built = (
-                registry.get(node.payload.kind).build(node.payload, results, ctx)
-                if node.kind == "table"
-                else registry.get(node.payload.kind).draw(node.payload, results, ctx)
-            )
+            if node.kind == "table":
+                built = registry.get(node.payload.kind).build(node.payload, results, ctx)
+                number = table_numbers(self.spec.tables)[node.name]
+                built = with_layout(built, node.payload, number, language)
+            else:
+                with cjk_fallback():
+                    built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
+                check_cjk_text(built, node.name)
+            self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
         except SpecError as exc:
-            raise SpecErrors([_located(self.spec, exc, (section, node.name))]) from None
+            where = _path_key(exc.path or "", (section, node.name))
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:
+    return [t for field_terms in terms.values() for t in field_terms]
+
+
+def _with_columns(spec: Any, design: Design) -> Any:
+    """The model spec with each term field holding the columns built for it, so that an
+    estimator reads plain column names (``x: [L.Dige, c.Dige#c.STR, 2.region, …]``)."""
+    update: dict[str, Any] = {}
+    for field_name, columns in design.columns.items():
+        value = getattr(spec, field_name)
+        if value is None:
+            continue
+        update[field_name] = columns[0] if isinstance(value, str) else list(columns)
+    return spec.model_copy(update=update)
+
+
+def _with_design(result: ModelResult, design: Design) -> ModelResult:
+    """Record what the design did: each coefficient's term parts (for labels), the factor
+    levels left out as bases, the levels omitted as collinear (Stata's o.), centred means."""
+    extra = dict(result.extra)
+    omitted = [
+        c for c in result.regressors if c in design.omittable and c not in result.coefficients
+    ]
+    if omitted:
+        extra["omitted"] = omitted
+    if design.bases:
+        extra["base_levels"] = dict(design.bases)
+    if design.centered:
+        extra["centered"] = dict(design.centered)
+    kept = {*result.coefficients, *result.regressors}
+    parts = {n: p for n, p in design.parts.items() if n in kept}
+    return replace(result, extra=extra, terms=parts, distributions=design.distributions)
+
+
+def _path_key(path: str, node: tuple[str, str]) -> tuple[str | int, ...]:
+    """The spec position of an error a table or figure raised (``tables.t.keep[0]``), when
+    it lies inside that node; the node itself otherwise."""
+    prefix = ".".join(node)
+    if not (path == prefix or path.startswith(prefix + ".")):
+        return node
+    key: list[str | int] = list(node)
+    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path[len(prefix) :]):
+        key.append(part[0] if part[0] else int(part[1]))
+    return tuple(key)
 
 
 def _value_name(value: Any) -> str:

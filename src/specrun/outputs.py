@@ -1,8 +1,12 @@
 """Write a run's outputs: tables in every format, tables.tex, figures, results/manifest JSON.
 
-Everything is rendered in memory first; then every file is written under a temporary name and,
-only once all of them are written, each is renamed over its target. A run that fails leaves the
-previous outputs as they were.
+Everything is rendered in memory first. The new output folder is then built whole in a hidden
+staging folder beside it (``.<name>.specrun-stage-<pid>-<random>``), carrying over the files of
+the old folder that this run does not write (``--only`` runs, and files that are not
+specrun's), and swapped with the old folder in one step: ``renameat2(RENAME_EXCHANGE)`` on
+Linux, two renames elsewhere. A run that fails or is killed at any moment leaves the previous
+outputs byte-identical; the staging folder it may leave behind is removed when the next run
+starts (``clean_stale``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import io
 import json
 import os
 import platform
-import tempfile
+import shutil
+import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -40,24 +45,6 @@ PACKAGES = (
 class OutputFile:
     relative: str
     content: bytes
-
-
-def _staged(folder: Path, files: list[OutputFile]) -> list[tuple[Path, Path]]:
-    """Write every file under a temporary name beside its target; (temporary, target) pairs."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for item in files:
-            target = folder / item.relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            staged.append((Path(temp), target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(item.content)
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise
-    return staged
 
 
 def _json(value: Any) -> bytes:
@@ -97,17 +84,22 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "seeds": seeds,
         "plan": {n.id: n.hash for n in plan.nodes},
         "rows": run.model_rows,
+        "panel": {"dropped_missing_keys": run.panel_rows.get("dropped_missing_keys", 0)},
         # the only run-to-run difference between two runs' outputs: seconds per plan step
         "timings": {node: round(seconds, 4) for node, seconds in run.timings.items()},
         "notes": run.notes,
+        "files": [],  # filled by render_outputs: every file this run writes
         "warnings": run.warnings,
     }
 
 
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
+    from specrun.figures.fonts import cjk_fallback
+
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
-    figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    with cjk_fallback():  # tick labels made while saving need the CJK font too
+        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
     return buffer.getvalue()
 
 
@@ -118,47 +110,227 @@ def _parquet(frame: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _at_spec_path(spec: Spec, exc: SpecError) -> SpecError:
+    """The error located at the spec key its dotted path names (``outputs.latex.engine``)."""
+    key = tuple(exc.path.split(".")) if exc.path else ()
+    position = spec.document.position(key)
+    return exc.located(
+        file=spec.document.file,
+        line=position.line if position else None,
+        col=position.col if position else None,
+        path=exc.path,
+    )
+
+
+def _compiled(
+    source: str, tables: list[Any], title: str, options: Any, run: RunOutput
+) -> list[OutputFile]:
+    """``tables.pdf`` from ``outputs.latex.compile``; the engine's warnings join the run's."""
+    from specrun.render.compile import compile_latex
+    from specrun.render.latex import latex_engine
+
+    engine = latex_engine(tables, title, options)
+    pdf, warnings = compile_latex(source, engine, [t.name for t in tables])
+    run.warnings.extend(warnings)
+    return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
+
+
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
-    from specrun.render import FORMATS, render_document, render_table
+    from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     tables = list(run.tables.values())
-    for fmt in spec.outputs.formats:
-        extension = FORMATS.get(fmt).extension
+    outputs = spec.outputs
+    figures = (
+        {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
+        if outputs.docx.figures
+        else {}
+    )
+    options = RenderOptions(
+        latex_engine=outputs.latex.engine,
+        paper=outputs.latex.paper,
+        latin_font=outputs.docx.latin_font,
+        cjk_font=outputs.docx.cjk_font,
+        figures=figures,
+    )
+    title = spec.title or Path(spec.document.file).stem
+    for fmt in outputs.formats:
+        renderer = FORMATS.get(fmt)
         for table in tables:
-            files.append(
-                OutputFile(f"tables/{table.name}.{extension}", render_table(table, fmt).encode())
-            )
-    if tables and "latex" in spec.outputs.formats:
-        files.append(
-            OutputFile(
-                "tables.tex",
-                render_document(
-                    tables, "latex", title=spec.title or Path(spec.document.file).stem
-                ).encode(),
-            )
-        )
+            content = as_bytes(render_table(table, fmt, options))
+            files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
+        if tables and renderer.document_file:
+            try:
+                document = render_document(tables, fmt, title=title, options=options)
+            except SpecError as exc:  # an outputs option that the tables cannot honour
+                raise _at_spec_path(spec, exc) from None
+            files.append(OutputFile(renderer.document_file, as_bytes(document)))
+            if fmt == "latex" and outputs.latex.compile:
+                try:
+                    files += _compiled(str(document), tables, title, options, run)
+                except SpecError as exc:
+                    raise _at_spec_path(spec, exc) from None
     for name, figure in run.figures.items():
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
-    files.append(OutputFile("manifest.json", _json(manifest_json(spec, plan, run))))
     if spec.outputs.analysis == "parquet":
         files.append(OutputFile("analysis.parquet", _parquet(run.analysis)))
     elif spec.outputs.analysis == "csv":
         csv = run.analysis.write_csv(float_precision=None)
         files.append(OutputFile("analysis.csv", csv.encode()))
+    manifest = manifest_json(spec, plan, run)
+    manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
+    files.append(OutputFile("manifest.json", _json(manifest)))
     return files
 
 
-def write_outputs(folder: Path, files: list[OutputFile]) -> None:
-    """Stage every file first (a full disk or a bad folder fails before anything is replaced),
-    then rename each over its target, which is atomic per file."""
+STAGE_TAG = ".specrun-stage-"
+OLD_TAG = ".specrun-old-"
+
+
+def _hidden(folder: Path, tag: str) -> str:
+    return f".{folder.name}{tag}"
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        staged = _staged(folder, files)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder: Path) -> None:
+    """Remove staging folders that killed runs left beside ``folder``; if a run was killed
+    between the two renames of the fallback swap, put the previous outputs back first."""
+    parent = folder.parent
+    if not parent.is_dir():
+        return
+    for tag in (OLD_TAG, STAGE_TAG):
+        prefix = _hidden(folder, tag)
+        for entry in parent.iterdir():
+            if not entry.name.startswith(prefix):
+                continue
+            pid = entry.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+                continue  # a run still in progress
+            if tag == OLD_TAG and not folder.exists():
+                entry.rename(folder)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _previous_outputs(folder: Path) -> set[str] | None:
+    """The files the previous run wrote (its manifest's list), or None when unknown."""
+    try:
+        listed = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(item) for item in listed} if isinstance(listed, list) else None
+
+
+def _carry(old: Path, stage: Path, skip: set[str], only: bool) -> None:
+    """Hard-link (or copy) into ``stage`` the old files this run does not write: all of them
+    for ``--only``; otherwise those the previous run did not write (the user's own files)."""
+    previous = None if only else _previous_outputs(old)
+    for root, dirs, names in os.walk(old):
+        here = Path(root)
+        relative_root = here.relative_to(old)
+        for name in dirs:
+            (stage / relative_root / name).mkdir(exist_ok=True)
+        for name in names:
+            relative = (relative_root / name).as_posix()
+            if relative in skip or (previous is not None and relative in previous):
+                continue
+            source, target = here / name, stage / relative_root / name
+            if source.is_symlink():
+                target.symlink_to(os.readlink(source))
+                continue
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+
+
+def _with_previous_listed(folder: Path, files: list[OutputFile]) -> list[OutputFile]:
+    """An ``--only`` run's manifest lists the files kept from the previous run too."""
+    previous = _previous_outputs(folder) or set()
+    out = []
+    for item in files:
+        if item.relative == "manifest.json" and previous:
+            manifest = json.loads(item.content)
+            manifest["files"] = sorted(set(manifest["files"]) | previous)
+            item = OutputFile(item.relative, _json(manifest))
+        out.append(item)
+    return out
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where
+    the system cannot."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if result != 0:
+        errno = ctypes.get_errno()
+        if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the filesystem cannot
+            return False
+        raise OSError(errno, os.strerror(errno), str(b))
+    return True
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:  # modes from the umask, as any other program's files
+        handle.write(content)
+
+
+def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> None:
+    """Build the new output folder in a sibling staging folder, then swap it in whole.
+
+    ``only``: the run wrote a subset (``--only``), so every old file it does not rewrite is
+    kept. Raises ``SpecError`` (code ``data``) when the folder cannot be written.
+    """
+    folder = Path(os.path.realpath(folder))
+    if folder.parent == folder:
+        raise SpecError(f"cannot write outputs to the root folder '{folder}'", code="data")
+    stage = folder.parent / f"{_hidden(folder, STAGE_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        clean_stale(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not folder.is_dir():
+            raise SpecError(f"'{folder}' exists and is not a folder", code="data")
+        stage.mkdir()
+        if only:
+            files = _with_previous_listed(folder, files)
+        for item in files:
+            _write_file(stage / item.relative, item.content)
+        if folder.exists():
+            _carry(folder, stage, {item.relative for item in files}, only)
+            if _exchange(stage, folder):
+                shutil.rmtree(stage)  # now the old outputs
+                return
+            old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
+            folder.rename(old)
+            stage.rename(folder)
+            shutil.rmtree(old)
+        else:
+            stage.rename(folder)
     except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
         where = exc.filename or folder
         raise SpecError(f"cannot write to '{where}': {exc.strerror or exc}", code="data") from None
-    for temp, target in staged:
-        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise

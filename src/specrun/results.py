@@ -22,6 +22,17 @@ class Coefficient:
 
 
 @dataclass(frozen=True)
+class TermPart:
+    """One component of a coefficient's term: ``L.Dige`` is (Dige, 1, 0, None), the ``East``
+    indicator of ``i.region`` is (region, 0, 0, "East"). Tables compose labels from these."""
+
+    variable: str
+    shift: int = 0  # periods lagged (negative: led)
+    diff: int = 0  # order of differencing
+    level: str | None = None  # a factor level; None for a continuous component
+
+
+@dataclass(frozen=True)
 class ModelResult:
     """One fitted model, in the tidy form tables and ``results.json`` read.
 
@@ -43,6 +54,15 @@ class ModelResult:
     stat_name: str = "t"  # "t" or "z"
     label: str | None = None
     coefficient_labels: Mapping[str, str] = field(default_factory=dict)  # generated names
+    terms: Mapping[str, tuple[TermPart, ...]] = field(default_factory=dict)  # built columns
+    # the coefficients' covariance matrix in ``coefficients`` order (margins' delta method)
+    covariance: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # degrees of freedom of the t reference of ``covariance`` (None: normal)
+    covariance_df: int | None = field(default=None, compare=False, repr=False)
+    # built column → percentiles 0–100 on the estimation sample (margins' at: p10, p50, p90)
+    distributions: Mapping[str, tuple[float, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {

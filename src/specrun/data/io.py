@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
+import unicodedata
 from pathlib import Path
 
 import polars as pl
 import xxhash
 
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.spec.models import GeneratedIndex, SourceSpec
 
 _EXTENSIONS = {
@@ -42,9 +46,257 @@ def resolve(spec: SourceSpec, folder: Path) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def _not_found(spec: SourceSpec, path: Path, folder: Path) -> SpecError:
+    """Where the path was looked for, and what is there instead."""
+    where = (
+        f"'{spec.path}' not found"
+        if Path(spec.path).is_absolute()
+        else f"'{spec.path}' not found (relative paths are read from the spec's folder "
+        f"'{folder}', so this is '{os.path.normpath(path)}')"
+    )
+    parent = path.parent
+    hint = None
+    if parent.is_dir():
+        names = sorted(p.name for p in parent.iterdir() if p.is_file())
+        hint = did_you_mean(path.name, names)
+        if hint is None and names:
+            shown = ", ".join(names[:8]) + (", …" if len(names) > 8 else "")
+            hint = f"that folder holds: {shown}"
+    else:
+        hint = f"the folder '{os.path.normpath(parent)}' does not exist"
+    return SpecError(f"data file {where}", code="data", hint=hint)
+
+
+def clean_header(name: str) -> str:
+    """A column name as users mean it: full-width letters, digits and brackets folded to
+    ASCII (NFKC: ``ＧＤＰ（亿元）`` → ``GDP(亿元)``), surrounding spaces (also U+3000) dropped."""
+    return unicodedata.normalize("NFKC", name).strip()
+
+
+def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
+    """A text file's contents: in its declared encoding, else UTF-8 (a BOM is dropped); an
+    undecodable file names the encodings it most likely is."""
+    encoding = spec.encoding or "utf-8-sig"
+    if encoding == "utf-8":
+        encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        guesses = _likely_encodings(raw)
+        hint = (
+            "add encoding: "
+            + guesses[0]
+            + " to the source"
+            + (f" (or try {', '.join(guesses[1:])})" if len(guesses) > 1 else "")
+            if guesses
+            else "add encoding: to the source (e.g. gb18030, gbk, big5, latin-1)"
+        )
+        declared = spec.encoding or "UTF-8"
+        raise SpecError(
+            f"'{path}' is not {declared} text (byte 0x{raw[exc.start]:02x} on line {line})",
+            code="data",
+            hint=hint,
+        ) from None
+
+
+def _likely_encodings(raw: bytes) -> list[str]:
+    from charset_normalizer import from_bytes
+
+    found = []
+    for match in from_bytes(raw[: 1 << 20]):
+        for name in (match.encoding, *match.could_be_from_charset):
+            if name not in found and name not in ("utf_8", "ascii"):
+                found.append(name)
+    found = [name for name in found if _decodes(raw, name)]
+    # GB18030 is a superset of GBK and GB2312: the safe choice for Chinese files
+    if any(name in ("gbk", "gb2312", "gb18030") for name in found):
+        found = ["gb18030", *[n for n in found if n != "gb18030"]]
+    return found[:4]
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _csv_header(text: str, separator: str) -> list[str]:
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=separator), [])
+    return [clean_header(name) for name in first]
+
+
+def _check_header(names: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise SpecError(
+                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line 1)",
+                code="data",
+                hint="rename one of them in the file",
+            )
+        seen[name] = i
+        if not name:
+            raise SpecError(
+                f"'{path}': column {i} of line 1 has no name", code="data", hint="name it"
+            )
+
+
+def _utf8(raw: bytes, spec: SourceSpec, path: Path) -> bytes:
+    """The file's bytes as UTF-8 for polars. A UTF-8 file is only checked (ASCII needs no
+    decoding at all) and handed over as it is, byte-order mark included (polars drops it);
+    another declared encoding is decoded and re-encoded, since polars reads UTF-8 only.
+    Raises the located ``SpecError`` of ``_decode`` when the bytes are not in the encoding."""
+    if (spec.encoding or "utf-8") in ("utf-8", "utf-8-sig"):
+        if not raw.isascii():
+            _decode(raw, spec, path)
+        return raw
+    return _decode(raw, spec, path).encode()
+
+
+_ROW_BLOCK = 1 << 24  # 16 MiB of the file per numpy pass: bounded memory on large files
+
+
+def _separator_counts_agree(data: bytes, separator: str, width: int) -> bool:
+    """Whether every non-blank line after the header holds exactly ``width - 1`` separator
+    bytes, counted by numpy (a separator or line-end byte never occurs inside a multi-byte
+    UTF-8 character). False does not mean a ragged row: quotes around a separator or a line
+    break also change the count, so the caller re-counts fields as CSV defines them."""
+    import numpy as np
+
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    start, size, mark = data.find(b"\n") + 1, len(data), ord(separator)
+    if start == 0:
+        return True  # the header alone
+    while start < size:
+        stop = size
+        if start + _ROW_BLOCK < size:
+            cut = data.rfind(b"\n", start, start + _ROW_BLOCK)
+            stop = cut + 1 if cut >= 0 else (data.find(b"\n", start + _ROW_BLOCK) + 1 or size)
+        block = buffer[start:stop]
+        ends = np.flatnonzero(block == 10)
+        if ends.size == 0 or ends[-1] != block.size - 1:
+            ends = np.append(ends, block.size)  # a last line without a line end
+        counts = np.diff(np.searchsorted(np.flatnonzero(block == mark), ends), prepend=0)
+        lengths = np.diff(ends, prepend=-1) - 1
+        last = block[np.clip(ends - 1, 0, max(block.size - 1, 0))]
+        blank = (lengths == 0) | ((lengths == 1) & (last == 13))
+        if np.any((counts != width - 1) & ~blank):
+            return False
+        start = stop
+    return True
+
+
+def _check_row_lengths(data: bytes, separator: str, width: int, path: Path) -> None:
+    """Every row has as many fields as the header: a short row would otherwise be read with
+    its last cells silently missing, a long one with cells shifted. Separators are counted
+    per line in numpy; only a file where some count differs is read by Python's csv module,
+    which counts fields as CSV defines them (quotes) and names the first ragged row."""
+    if not width or _separator_counts_agree(data, separator, width):
+        return
+    text = data.decode("utf-8-sig")
+    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=separator)):
+        if row and len(row) != width and number:
+            raise SpecError(
+                f"{path}: row {number} has {len(row)} fields, the header {width} (rows count "
+                "data rows from 1, after the header)",
+                code="data",
+                hint="a separator inside a value needs quotes around the value",
+            )
+
+
+def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
+    """A CSV/TSV file in its declared encoding, headers folded (``clean_header``), every row
+    checked for the header's width, and column types from the first ``spec.infer_rows`` rows.
+
+    Inferring from the whole file costs a second pass (2.8 s against 0.23 s at 2M rows), so
+    the types are guessed from a prefix, as polars, pandas and Stata's ``import delimited`` do.
+    A later cell that does not fit its column's guessed type is located (file, line, column)
+    by re-reading that column as text, and reported with the option that reads more rows.
+    Raises ``SpecError`` (code ``data``) for undecodable bytes, a bad header, a ragged row or
+    such a cell.
+    """
+    separator = "," if fmt == "csv" else "\t"
+    data = _utf8(path.read_bytes(), spec, path)
+    if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
+        data = data.replace(b"\r", b"\n")
+    cut = data.find(b"\n")
+    names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
+    _check_header(names, path)
+    _check_row_lengths(data, separator, len(names), path)
+    rows = None if spec.infer_rows == "all" else spec.infer_rows
+    try:
+        frame = pl.read_csv(
+            data, separator=separator, null_values=spec.null_values, infer_schema_length=rows
+        )
+    except pl.exceptions.ComputeError as exc:
+        if rows is None:
+            raise
+        broken = _type_break(data, path, names, spec, separator, rows, str(exc))
+        if broken is None:
+            raise
+        raise broken from None
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
+def _type_break(
+    data: bytes,
+    path: Path,
+    names: list[str],
+    spec: SourceSpec,
+    separator: str,
+    rows: int,
+    message: str,
+) -> SpecError | None:
+    """The first cell after the inferred prefix that its column's type cannot hold, as an error
+    at its line (header = line 1) and column; None when no such cell is found. ``names`` are
+    the folded header names, in the file's column order."""
+    guessed = pl.scan_csv(
+        data, separator=separator, null_values=spec.null_values, infer_schema_length=rows
+    ).collect_schema()
+    named = re.search(r"at column '(.+?)'", message)
+    suspects = [named.group(1)] if named and named.group(1) in guessed else list(guessed)
+    suspects = [c for c in suspects if guessed[c] != pl.String]
+    if not suspects:
+        return None
+    text = pl.read_csv(
+        data,
+        separator=separator,
+        null_values=spec.null_values,
+        infer_schema=False,
+        columns=suspects,
+    )
+    first: tuple[int, str, str] | None = None
+    for name in suspects:
+        column = text[name]
+        bad = column.is_not_null() & column.cast(guessed[name], strict=False).is_null()
+        found = bad.arg_true()
+        if found.len() and (first is None or found[0] < first[0]):
+            first = (int(found[0]), name, str(column[int(found[0])]))
+    if first is None:
+        return None
+    row, name, value = first
+    col = list(guessed).index(name)
+    return SpecError(
+        f"column '{names[col]}' holds '{value}' in data row {row + 1}, which is not "
+        f"{guessed[name]} as its first {rows} rows suggested",
+        code="data",
+        file=str(path),
+        line=row + 2,
+        col=col + 1,
+        hint="add 'infer_rows: all' (or a larger number) to the source, or correct the cell",
+    )
+
+
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
     frame = _read(spec, folder)
+    names = [clean_header(str(name)) for name in frame.columns]
+    if names != frame.columns:
+        _check_header(names, resolve(spec, folder))
+        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
@@ -74,12 +326,12 @@ def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     path = resolve(spec, folder)
-    if not path.exists():
-        raise SpecError(f"data file '{path}' not found", code="data")
+    if not path.is_file():
+        raise _not_found(spec, path, folder)
     fmt = source_format(spec)
     try:
         if fmt in ("csv", "tsv"):
-            return _read_csv(path, spec, "," if fmt == "csv" else "\t")
+            return _read_text_table(path, spec, fmt)
         if fmt == "parquet":
             return pl.read_parquet(path)
         if fmt == "whitespace":
@@ -101,69 +353,6 @@ def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
 
 
-def _read_csv(path: Path, spec: SourceSpec, separator: str) -> pl.DataFrame:
-    """A CSV/TSV file whose column types come from its first ``spec.infer_rows`` rows.
-
-    Inferring from the whole file costs a second pass (2.8 s against 0.23 s at 2M rows), so
-    the types are guessed from a prefix, as polars, pandas and Stata's ``import delimited`` do.
-    A later cell that does not fit its column's guessed type is located (file, line, column)
-    by re-reading that column as text, and reported with the option that reads more rows.
-    """
-    rows = None if spec.infer_rows == "all" else spec.infer_rows
-    try:
-        return pl.read_csv(
-            path, separator=separator, null_values=spec.null_values, infer_schema_length=rows
-        )
-    except pl.exceptions.ComputeError as exc:
-        if rows is None:
-            raise
-        broken = _type_break(path, spec, separator, rows, str(exc))
-        if broken is None:
-            raise
-        raise broken from None
-
-
-def _type_break(
-    path: Path, spec: SourceSpec, separator: str, rows: int, message: str
-) -> SpecError | None:
-    """The first cell after the inferred prefix that its column's type cannot hold, as an error
-    at its line (header = line 1) and column; None when no such cell is found."""
-    guessed = pl.scan_csv(
-        path, separator=separator, null_values=spec.null_values, infer_schema_length=rows
-    ).collect_schema()
-    named = re.search(r"at column '(.+?)'", message)
-    suspects = [named.group(1)] if named and named.group(1) in guessed else list(guessed)
-    suspects = [c for c in suspects if guessed[c] != pl.String]
-    if not suspects:
-        return None
-    text = pl.read_csv(
-        path,
-        separator=separator,
-        null_values=spec.null_values,
-        infer_schema=False,
-        columns=suspects,
-    )
-    first: tuple[int, str, str] | None = None
-    for name in suspects:
-        column = text[name]
-        bad = column.is_not_null() & column.cast(guessed[name], strict=False).is_null()
-        found = bad.arg_true()
-        if found.len() and (first is None or found[0] < first[0]):
-            first = (int(found[0]), name, str(column[int(found[0])]))
-    if first is None:
-        return None
-    row, name, value = first
-    return SpecError(
-        f"column '{name}' holds '{value}' in data row {row + 1}, which is not "
-        f"{guessed[name]} as its first {rows} rows suggested",
-        code="data",
-        file=str(path),
-        line=row + 2,
-        col=list(guessed).index(name) + 1,
-        hint="add 'infer_rows: all' (or a larger number) to the source, or correct the cell",
-    )
-
-
 def _read_whitespace(path: Path, spec: SourceSpec) -> pl.DataFrame:
     import numpy as np
 
@@ -183,13 +372,33 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
     index = [spec.index.entity, spec.index.time] if spec.index else []
     if fmt == "whitespace" and spec.columns:
         return [*index, *spec.columns]
-    if fmt in ("csv", "tsv") and path.exists():
-        try:
-            header = pl.read_csv(path, n_rows=0, separator="," if fmt == "csv" else "\t")
-            return [*index, *header.columns]
-        except Exception as exc:
-            raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+    if fmt in ("csv", "tsv"):
+        if not path.is_file():
+            raise _not_found(spec, path, folder)
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if spec.encoding is None and not _valid_utf8_prefix(head):
+            _decode(path.read_bytes(), spec, path)  # raises, naming likely encodings
+        text = _decode_prefix(head, spec)
+        if "\r" in text and "\n" not in text:
+            text = text.replace("\r", "\n")
+        names = _csv_header(text, "," if fmt == "csv" else "\t")
+        _check_header(names, path)
+        return [*index, *names]
     return read_source(spec, folder).columns
+
+
+def _valid_utf8_prefix(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a character cut at the end of the prefix
+    return True
+
+
+def _decode_prefix(head: bytes, spec: SourceSpec) -> str:
+    encoding = spec.encoding or "utf-8-sig"
+    return head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
 
 
 HASH_NAME = "xxh3_128"

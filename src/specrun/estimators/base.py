@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args, get_origin
 
 import polars as pl
 from pydantic import BaseModel
 
+from specrun.data.terms import Component, Term, parse_item
+from specrun.errors import SpecError
 from specrun.registry import Registry
 from specrun.results import ModelResult
-from specrun.spec.models import ModelBase, VariableRef, strip_lag
+from specrun.spec.models import ModelBase, VariableRef
 
 S = TypeVar("S", bound=ModelBase)
 
 
 @dataclass(frozen=True)
 class FitContext:
-    """What a fit may know besides its rows: its name and the panel's index columns."""
+    """What a fit may know besides its rows: its name, the panel's index columns and the
+    results of the models its spec references (``ModelBase.model_refs``), by name."""
 
     name: str
     entity: str
     time: str
     progress: Callable[[str, int], Callable[[int, int], None] | None] = lambda _l, _t: None
+    # factor-level columns an estimator drops, rather than fails on, when its rank check finds
+    # them collinear with the constant, the fixed effects or earlier columns (Stata's o.)
+    omittable: frozenset[str] = frozenset()
+    models: Mapping[str, ModelResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,13 @@ class EstimatorKind(Generic[S]):
     children: tuple[str, ...] = ()
     complete_cases: bool = True  # fit only rows complete in every variable the model names
     notes: Mapping[str, Any] = field(default_factory=dict)
+    needs_panel: bool = False  # within-entity dynamics or effects: a spec must have data.panel
+    # parts whose names depend on the model (IV's ``first.<endog>``); default: ``children``
+    child_names: Callable[[S], tuple[str, ...]] | None = None
+
+    def parts(self, spec: S) -> tuple[str, ...]:
+        """The addressable parts of a model of this kind (``<model>.<part>``)."""
+        return self.child_names(spec) if self.child_names is not None else self.children
 
 
 ESTIMATORS: Registry[EstimatorKind[Any]] = Registry("estimator")
@@ -61,16 +75,88 @@ def variable_fields(model: type[BaseModel]) -> list[str]:
     return list(variable_marks(model))
 
 
-def model_variables(spec: ModelBase) -> list[str]:
-    """Every variable a (group-expanded) model spec reads, in field order, without repeats."""
-    names: list[str] = []
+def item_terms(item: str, columns: Collection[str] = ()) -> tuple[Term, ...]:
+    """The terms of one list item; a column whose name is not a term (``GDP growth``) reads
+    as itself. Raises ``SpecError`` (code ``term``) otherwise."""
+    try:
+        return parse_item(item)
+    except SpecError:
+        if item in columns:
+            return (Term((Component(item),)),)
+        raise
+
+
+def check_mark(terms: tuple[Term, ...], mark: VariableRef, item: str) -> None:
+    """What a field's mark allows: one plain column (``single``) or lags only (GMM)."""
+    if mark.single and (
+        len(terms) != 1 or terms[0].is_interaction or terms[0].components[0].factor
+    ):
+        raise SpecError(
+            f"term '{item}': this field takes one variable, optionally with L./F./D. operators",
+            code="term",
+        )
+    if mark.lags_only:
+        for term in terms:
+            c = term.components[0]
+            if term.is_interaction or c.factor or c.diff or c.shift < 0:
+                raise SpecError(
+                    f"term '{item}': this estimator takes variables and their lags (L.x, L2.x) "
+                    "only",
+                    code="term",
+                )
+
+
+def model_terms(spec: ModelBase, columns: Collection[str] = ()) -> dict[str, tuple[Term, ...]]:
+    """The parsed terms of each field the executor builds (all term fields but ``lags_only``),
+    in field order. Raises ``SpecError`` for an item that is not a term."""
+    out: dict[str, tuple[Term, ...]] = {}
     for field_name, mark in variable_marks(type(spec)).items():
+        if mark.lags_only:
+            continue
+        value = getattr(spec, field_name)
+        items = [value] if isinstance(value, str) else list(value or [])
+        out[field_name] = tuple(t for item in items for t in item_terms(item, columns))
+    return out
+
+
+def model_variables(spec: ModelBase) -> list[str]:
+    """Every variable a (group-expanded) model spec reads, in field order, without repeats.
+
+    Operators are stripped (``L.Dige`` reads ``Dige``); items that do not parse are returned
+    as written (validation reports them)."""
+    names: list[str] = []
+    for field_name in variable_marks(type(spec)):
         value = getattr(spec, field_name)
         for item in [value] if isinstance(value, str) else value or []:
-            name = strip_lag(item) if mark.lag_prefix else item
-            if name not in names:
-                names.append(name)
+            try:
+                found = [c.variable for t in parse_item(item) for c in t.components]
+            except SpecError:
+                found = [item]
+            for name in found:
+                if name not in names:
+                    names.append(name)
     for name, _ in spec.variable_refs():
         if name not in names:
             names.append(name)
     return names
+
+
+def unbuilt_variables(spec: ModelBase) -> list[str]:
+    """Variables an estimator reads as written (GMM's lag lists, ``variable_refs``): the
+    executor checks and selects them but builds no term columns for them."""
+    names: list[str] = []
+    for field_name, mark in variable_marks(type(spec)).items():
+        value = getattr(spec, field_name)
+        if not mark.lags_only or value is None:
+            continue
+        names.extend(term_variable(item) for item in value)
+    names.extend(name for name, _ in spec.variable_refs())
+    return list(dict.fromkeys(names))
+
+
+def term_variable(item: str) -> str:
+    """The variable a lagged item reads (``L2.k`` → ``k``); the item itself if not a term."""
+    try:
+        return parse_item(item)[0].components[0].variable
+    except SpecError:
+        return item

@@ -1,91 +1,263 @@
-"""Covariance matrices of least-squares coefficients under named small-sample conventions.
+"""Covariance matrices of (weighted) least-squares coefficients, by type and named convention.
 
-Conventions (checked in ``tests/test_estimators_linear.py`` against R plm 2.6.2 and Stata):
+The covariance types are a name → function table (``COVARIANCES``); each returns the sandwich
+B·meat·B (B = (X′WX)⁻¹) times the small-sample factor of the chosen ``convention``:
 
-* ``stata`` — clustered: G/(G−1)·(N−1)/(N−K) times the sandwich, K counting the slopes, the
-  constant and any time dummies but not the entity effects nested in the clusters
-  (``xtreg, fe vce(cluster id)``, ``regress, vce(cluster id)``); robust: N/(N−K) with K counting
-  every absorbed effect (``areg``/``reghdfe``, ``vce(robust)``).
-* ``plm`` — N/(N−k) with k the slopes only (R plm ``vcovHC(type = "HC1")``).
-Two-way clustering follows Cameron, Gelbach and Miller (2011): V = V_entity + V_time − V_cell,
-scaled as ``reghdfe, vce(cluster id year)`` does, by the one-way factor of the dimension with
-fewer clusters.
+=================  ==========================================================================
+``unadjusted``     s²·B, s² = Σwe²/(N − K), K = slopes + 1 + Σ(levels − 1) over absorbed sets
+``HC0``…``HC3``    White (1980), MacKinnon–White (1985); HC1 scales HC0 by N/(N − K) (Stata
+                   ``regress``/``areg``/``reghdfe`` ``vce(robust)``, fixest ``"hetero"``; plm:
+                   k = slopes, + 1 for a pooled model). HC2/HC3 use the leverage of the
+                   dummy-variable regression (Stata ``regress y x i.id, vce(hc2)``).
+``cluster``        Liang–Zeger; several columns by Cameron, Gelbach and Miller (2011):
+                   Σ over non-empty subsets S of (−1)^{|S|+1} V(intersection of S). Factor
+                   G/(G−1)·(N−1)/(N−K) with G the fewest clusters (reghdfe, fixest
+                   ``cluster.df = "min"``); ``stata`` leaves absorbed sets nested in any cluster
+                   column out of K (reghdfe; fixest/pyfixest ``fixef.K = "nested"``, which is also
+                   ``xtreg, fe vce(cluster id)``), ``areg`` counts every absorbed level, ``plm``
+                   is N/(N − k) (R plm ``vcovHC``/``vcovDC``, ``type = "HC1"``).
+``driscoll_kraay`` Driscoll and Kraay (1998) as Hoechle (2007, Stata Journal 7:281) ``xtscc``:
+                   h_t = Σᵢ xᵢₜeᵢₜ, Ŝ = Ω₀ + Σⱼ (1 − j/(m+1))(Ωⱼ + Ωⱼ′), factor
+                   T/(T−1)·(N−1)/(N−K) with K the slopes, the constant and absorbed sets not
+                   nested in the entity (xtscc's rank); ``plm``: N/(N − k) (``vcovSCC``, HC1).
+=================  ==========================================================================
+
+Absorbed-level counting follows fixest/pyfixest: Σ(levels − 1) over sets, with no search for
+redundancies between sets (reghdfe finds those of the first two sets; the counts agree whenever
+the sets are connected, as in any balanced panel).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
-from specrun.kernels.within import group_sums
+from specrun.errors import SpecError
+from specrun.kernels.hdfe import Factor, group_sums, interact, nested_in
 from specrun.spec.models import CovarianceSpec
 
 
 @dataclass(frozen=True)
-class DegreesOfFreedom:
-    nobs: int
-    slopes: int  # reported coefficients other than the constant
-    absorbed: int  # entity and time effects swept out (or entered as dummies)
-    time_dummies: int  # time effects counted by Stata's clustered correction
-    has_constant: bool
+class LeastSquares:
+    """A fitted (weighted) least-squares regression, as the covariance estimators need it.
+
+    ``design`` (n, p) and ``resid`` (n,) are scaled by √w; the constant is the last column of
+    ``design`` (possibly after the within transformation, see ``estimators.linear``).
+    ``factors`` are the absorbed sets on the estimation sample; ``pooled`` marks a model with no
+    absorbed set (R plm's k then counts the intercept). ``fe_leverage`` (n,) is the absorbed
+    sets' share of the hat diagonal where it is known in closed form, else None.
+    """
+
+    design: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    slopes: int
+    factors: tuple[Factor, ...]
+    weights: np.ndarray | None
+    fe_leverage: np.ndarray | None
 
     @property
-    def resid(self) -> int:
-        return self.nobs - self.slopes - self.absorbed - int(self.has_constant)
+    def nobs(self) -> int:
+        return int(self.resid.size)
+
+    @property
+    def pooled(self) -> bool:
+        return not self.factors
+
+    @property
+    def k_absorbed(self) -> int:
+        return sum(f.levels - 1 for f in self.factors)
+
+    @property
+    def k_all(self) -> int:
+        """Slopes, the constant and every absorbed level: the LSDV regression's rank."""
+        return self.slopes + 1 + self.k_absorbed
+
+    @property
+    def k_plm(self) -> int:
+        return self.slopes + int(self.pooled)
 
 
 @dataclass(frozen=True)
 class Covariance:
+    """A coefficient covariance ``matrix`` (p, p), the t reference's ``df`` (None: normal),
+    the convention's name as results.json reports it, and the K its correction used."""
+
     matrix: np.ndarray
-    df: int | None  # degrees of freedom of the t reference distribution (None: normal)
+    df: int | None
+    convention: str
+    k: int
 
 
-def _meat(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    _, codes = np.unique(groups, return_inverse=True)
-    summed = group_sums(scores, codes, int(codes.max()) + 1)
-    return summed.T @ summed
+@dataclass(frozen=True)
+class CovarianceInputs:
+    fit: LeastSquares
+    spec: CovarianceSpec
+    clusters: Mapping[str, np.ndarray]  # cluster name → integer codes (n,)
+    entity: np.ndarray  # panel index codes (n,)
+    time: np.ndarray  # period codes (n,), increasing with the period
 
 
-def covariance(
-    x: np.ndarray,
-    resid: np.ndarray,
-    spec: CovarianceSpec,
-    dof: DegreesOfFreedom,
-    clusters: dict[str, np.ndarray],
-) -> Covariance:
-    """Covariance of OLS coefficients on design ``x`` (after any within transformation)."""
-    bread = np.linalg.pinv(x.T @ x)
-    n = dof.nobs
-    if spec.type == "unadjusted":
-        sigma2 = float(resid @ resid) / dof.resid
-        return Covariance(sigma2 * bread, dof.resid)
-    scores = x * resid[:, None]
-    if spec.type == "robust":
-        meat = scores.T @ scores
-        if spec.convention == "plm":
-            factor = n / (n - dof.slopes)
+def _fail(message: str, hint: str | None = None) -> SpecError:
+    return SpecError(message, code="estimation", hint=hint)
+
+
+def _sandwich(fit: LeastSquares, meat: np.ndarray) -> np.ndarray:
+    return fit.bread @ meat @ fit.bread
+
+
+def _scores(fit: LeastSquares) -> np.ndarray:
+    return fit.design * fit.resid[:, None]
+
+
+def _unadjusted(inp: CovarianceInputs) -> Covariance:
+    fit = inp.fit
+    df = fit.nobs - fit.k_all
+    sigma2 = float(fit.resid @ fit.resid) / df
+    return Covariance(sigma2 * fit.bread, df, "conventional", fit.k_all)
+
+
+def _leverage(fit: LeastSquares) -> np.ndarray:
+    """Diagonal of the hat matrix of the dummy-variable regression (weighted)."""
+    own = np.einsum("ij,jk,ik->i", fit.design, fit.bread, fit.design)
+    if fit.pooled:
+        return own
+    if fit.fe_leverage is None:
+        raise _fail(
+            "HC2/HC3 with these absorbed effects need the diagonal of the dummy projection, "
+            "which specrun has in closed form for one absorbed set or a balanced two-way panel",
+            hint="use HC1 or clustered standard errors",
+        )
+    w = np.ones(fit.nobs) if fit.weights is None else fit.weights
+    # the design's constant lies in the span of the dummies: count it once
+    return own - w / w.sum() + fit.fe_leverage
+
+
+def _heteroskedastic(kind: int) -> Callable[[CovarianceInputs], Covariance]:
+    def estimate(inp: CovarianceInputs) -> Covariance:
+        fit, spec = inp.fit, inp.spec
+        n = fit.nobs
+        scores = _scores(fit)
+        k = fit.k_plm if spec.convention == "plm" else fit.k_all
+        if kind >= 2:
+            if spec.convention == "plm":
+                raise _fail(
+                    "R plm's HC2/HC3 use the within design's leverage, a convention specrun "
+                    "does not offer",
+                    hint="use convention: stata (the dummy regression's leverage)",
+                )
+            h = _leverage(fit)
+            if np.any(h >= 1.0 - 1e-10):
+                raise _fail(
+                    "observations with leverage one (singleton groups) make HC2/HC3 undefined",
+                    hint="set singletons: drop",
+                )
+            scores = scores / ((1.0 - h) ** (0.5 if kind == 2 else 1.0))[:, None]
+        factor = n / (n - k) if kind == 1 else 1.0
+        name = {"stata": "stata", "areg": "stata", "plm": "plm"}[spec.convention]
+        matrix = factor * _sandwich(fit, scores.T @ scores)
+        return Covariance(matrix, n - fit.k_all, f"{name} HC{kind}", k)
+
+    return estimate
+
+
+def _cluster_meat(scores: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
+    """Cameron–Gelbach–Miller: inclusion–exclusion over the intersections of the dimensions."""
+    meat = np.zeros((scores.shape[1], scores.shape[1]))
+    for r in range(1, len(codes) + 1):
+        for combo in combinations(codes, r):
+            if r == 1:
+                cells, n_cells = combo[0], int(combo[0].max()) + 1
+            else:
+                cells, n_cells = interact(list(combo))
+            summed = group_sums(scores, cells, n_cells)
+            meat += (1.0 if r % 2 else -1.0) * (summed.T @ summed)
+    return meat
+
+
+def _clustered(inp: CovarianceInputs) -> Covariance:
+    fit, spec = inp.fit, inp.spec
+    names = spec.clusters
+    codes = [inp.clusters[name] for name in names]
+    counts = [int(c.max(initial=-1)) + 1 for c in codes]
+    for name, g in zip(names, counts, strict=True):
+        if g < 2:
+            raise _fail(f"clustering by {name} needs at least 2 clusters, the sample has {g}")
+    if spec.convention == "plm" and len(names) > 2:
+        raise _fail("R plm clusters by at most two dimensions (vcovDC)")
+    n = fit.nobs
+    g = min(counts)
+    if spec.convention == "plm":
+        k = fit.k_plm
+        factor = n / (n - k)
+        label = "plm HC1"
+    else:
+        if spec.convention == "areg":
+            k = fit.k_all
+            label = "areg"
         else:
-            factor = n / dof.resid
-        return Covariance(factor * bread @ meat @ bread, dof.resid)
-    names = spec.cluster or []
-    k_stata = dof.slopes + int(dof.has_constant) + dof.time_dummies
+            nested = [any(nested_in(f, c) for c in codes) for f in fit.factors]
+            k = (
+                fit.slopes
+                + 1
+                + sum(f.levels - 1 for f, x in zip(fit.factors, nested, strict=True) if not x)
+            )
+            label = "stata"
+        factor = g / (g - 1) * (n - 1) / (n - k)
+    matrix = factor * _sandwich(fit, _cluster_meat(_scores(fit), codes))
+    return Covariance(matrix, g - 1, label, k)
 
-    def sandwich(groups: np.ndarray) -> np.ndarray:
-        return bread @ _meat(scores, groups) @ bread
 
-    def factor(g: int) -> float:
-        if spec.convention == "plm":
-            return n / (n - dof.slopes)
-        return g / (g - 1) * (n - 1) / (n - k_stata)
+def default_lags(periods: int, convention: str) -> int:
+    """Bartlett bandwidth when none is given: xtscc's floor(4(T/100)^(2/9)), plm's floor(T^¼)."""
+    if convention == "plm":
+        return math.floor(periods**0.25)
+    return math.floor(4 * (periods / 100) ** (2 / 9))
 
-    counts = {d: int(np.unique(clusters[d]).size) for d in names}
-    if len(names) == 1:
-        g = counts[names[0]]
-        return Covariance(factor(g) * sandwich(clusters[names[0]]), g - 1)
-    _, entity_codes = np.unique(clusters["entity"], return_inverse=True)
-    _, time_codes = np.unique(clusters["time"], return_inverse=True)
-    cells = entity_codes * (time_codes.max() + 1) + time_codes
-    raw = sandwich(clusters["entity"]) + sandwich(clusters["time"]) - sandwich(cells)
-    g = min(counts.values())
-    return Covariance(factor(g) * raw, g - 1)
+
+def _driscoll_kraay(inp: CovarianceInputs) -> Covariance:
+    fit, spec = inp.fit, inp.spec
+    n_periods = int(inp.time.max(initial=-1)) + 1
+    if n_periods < 2:
+        raise _fail("Driscoll–Kraay standard errors need at least 2 periods")
+    lags = spec.lags if spec.lags is not None else default_lags(n_periods, spec.convention)
+    h = group_sums(_scores(fit), inp.time, n_periods)
+    meat = h.T @ h
+    for j in range(1, min(lags, n_periods - 1) + 1):
+        omega = h[j:].T @ h[:-j]
+        meat += (1.0 - j / (lags + 1)) * (omega + omega.T)
+    n = fit.nobs
+    if spec.convention == "plm":
+        k = fit.k_plm
+        factor = n / (n - k)
+        label = f"plm vcovSCC HC1, {lags} lags"
+    else:
+        entity = inp.entity
+        k = fit.slopes + 1 + sum(f.levels - 1 for f in fit.factors if not nested_in(f, entity))
+        factor = n_periods / (n_periods - 1) * (n - 1) / (n - k)
+        label = f"xtscc, {lags} lags"
+    return Covariance(factor * _sandwich(fit, meat), n_periods - 1, label, k)
+
+
+COVARIANCES: dict[str, Callable[[CovarianceInputs], Covariance]] = {
+    "unadjusted": _unadjusted,
+    "HC0": _heteroskedastic(0),
+    "HC1": _heteroskedastic(1),
+    "HC2": _heteroskedastic(2),
+    "HC3": _heteroskedastic(3),
+    "cluster": _clustered,
+    "driscoll_kraay": _driscoll_kraay,
+}
+
+
+def covariance(inputs: CovarianceInputs) -> Covariance:
+    """The covariance ``inputs.spec`` asks for (see the module docstring for each convention).
+
+    Raises ``SpecError`` (code ``estimation``) for fewer than two clusters or periods, HC2/HC3
+    where the leverage is undefined or not in closed form, and combinations a convention lacks.
+    """
+    return COVARIANCES[inputs.spec.type](inputs)

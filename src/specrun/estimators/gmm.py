@@ -22,14 +22,30 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, term_variable
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import ModelBase, StrictModel, TermList, VarName, strip_lag
+from specrun.spec.models import ModelBase, StrictModel, TermList, VarName
 
 if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
     from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle
 
 Equation = Literal["both", "diff", "level"]
+
+
+MAX_LAG = 50  # far beyond any panel's length; bounds the instrument matrix
+
+
+def check_lag_range(lags: tuple[int, int | None]) -> tuple[int, int | None]:
+    """xtabond2's ``laglimits(a b)``: 0 ≤ a ≤ b ≤ MAX_LAG (xtabond2 swaps a reversed pair
+    silently; specrun asks for it written in order)."""
+    first, last = lags
+    if first < 0:
+        raise ValueError("instrument lags cannot be negative (forward)")
+    if last is not None and last < first:
+        raise ValueError(f"the lag range [{first}, {last}] is reversed: write [{last}, {first}]")
+    if max(first, last or 0) > MAX_LAG:
+        raise ValueError(f"instrument lags must be at most {MAX_LAG}")
+    return lags
 
 
 class GmmGroup(StrictModel):
@@ -41,6 +57,11 @@ class GmmGroup(StrictModel):
     )
     collapse: bool | None = Field(None, description="Default: the model's collapse.")
     equation: Equation = "both"
+
+    @field_validator("lags")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int | None]) -> tuple[int, int | None]:
+        return check_lag_range(value)
 
 
 class IvGroup(StrictModel):
@@ -54,7 +75,9 @@ class IvGroup(StrictModel):
 
 class GmmSpec(ModelBase):
     y: VarName
-    lags: int | list[int] = Field(1, description="Lags of y among the regressors (1 or [1, 2]).")
+    lags: int | list[int] = Field(
+        1, description="Lags of y among the regressors (1 or [1, 2]); at most 50."
+    )
     x: TermList = Field(default_factory=list, description="Regressors; L. prefixes allowed.")
     gmm: dict[str, tuple[int, int | None]] | list[GmmGroup] = Field(
         description="GMM-style instruments: {variable: [first lag, last lag or null]} or groups."
@@ -78,23 +101,33 @@ class GmmSpec(ModelBase):
         lags = [value] if isinstance(value, int) else value
         if not lags or min(lags) < 1:
             raise ValueError("lags of y must be 1 or more")
+        if max(lags) > MAX_LAG:
+            raise ValueError(f"lags of y must be at most {MAX_LAG}")
+        return value
+
+    @field_validator("gmm")
+    @classmethod
+    def _gmm_ranges(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for lags in value.values():
+                check_lag_range(lags)
         return value
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         refs: list[tuple[str, tuple[str | int, ...]]] = []
         if isinstance(self.gmm, dict):
-            refs += [(strip_lag(v), ("gmm", v)) for v in self.gmm]
+            refs += [(term_variable(v), ("gmm", v)) for v in self.gmm]
         else:
             refs += [
-                (strip_lag(v), ("gmm", i, "vars", j))
+                (term_variable(v), ("gmm", i, "vars", j))
                 for i, g in enumerate(self.gmm)
                 for j, v in enumerate(g.vars)
             ]
         for i, item in enumerate(self.iv):
             if isinstance(item, str):
-                refs.append((strip_lag(item), ("iv", i)))
+                refs.append((term_variable(item), ("iv", i)))
             else:
-                refs += [(strip_lag(v), ("iv", i, "vars", j)) for j, v in enumerate(item.vars)]
+                refs += [(term_variable(v), ("iv", i, "vars", j)) for j, v in enumerate(item.vars)]
         return refs
 
     def styles(self) -> tuple[list[GmmStyle], list[IvStyle]]:
@@ -189,7 +222,7 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
         coefficients=coefficients,
         stats={"n_groups": float(fit.n_groups), "n_instruments": float(fit.n_instruments)},
         extra=extra,
-        regressors=tuple(strip_lag(x) for x in spec.x),
+        regressors=tuple(term_variable(x) for x in spec.x),
         effects=("entity", "time") if spec.time_effects else ("entity",),
         se_type=se_type,
         se_convention="xtabond2",
@@ -227,8 +260,10 @@ def fit_dynamic(frame: pl.DataFrame, spec: GmmSpec, ctx: FitContext) -> Mapping[
 
 
 ESTIMATORS.register("difference_gmm")(
-    EstimatorKind("difference_gmm", DifferenceGmmSpec, fit_dynamic, complete_cases=False)
+    EstimatorKind(
+        "difference_gmm", DifferenceGmmSpec, fit_dynamic, complete_cases=False, needs_panel=True
+    )
 )
 ESTIMATORS.register("system_gmm")(
-    EstimatorKind("system_gmm", SystemGmmSpec, fit_dynamic, complete_cases=False)
+    EstimatorKind("system_gmm", SystemGmmSpec, fit_dynamic, complete_cases=False, needs_panel=True)
 )

@@ -1,12 +1,18 @@
-"""Linear models: pooled OLS and fixed-effects panel regressions (entity, time or two-way).
+"""Linear models: pooled OLS and fixed-effects regressions absorbing any sets of effects.
 
-Coefficients come from least squares on within-transformed data (``kernels.within``), which
-equals ``linearmodels.PanelOLS`` / R ``plm(model = "within")`` and Stata ``xtreg, fe``;
-``tests/test_estimators_linear.py`` checks every reported number on the Grunfeld data against
-R plm 2.6.2 and Stata. Following ``xtreg, fe`` and ``reghdfe``, the FE model's constant is
-ȳ − x̄′β̂ (the regression of yᵢₜ − ȳᵢ + ȳ on xᵢₜ − x̄ᵢ + x̄ with an intercept), and two R² are
-reported: ``r2_within`` (1 − SSR / Σ(yᵢₜ − ȳᵢ)², time dummies counted as regressors) and
-``r2_lsdv`` (1 − SSR / Σ(yᵢₜ − ȳ)², the R² of the dummy-variable regression).
+``panel_fe`` sweeps every absorbed set (``absorb: [entity, time, industry, industry#year]``) out of
+y and x with ``kernels.hdfe`` and solves the normal equations of the swept data by a Cholesky
+factorisation, after a pivoted-Cholesky rank check; ``ols`` is the same with nothing absorbed.
+Both take analytic weights (Stata ``[aweight=w]``: weighted least squares, residual scores wᵢxᵢeᵢ,
+N the number of rows). Following ``xtreg, fe`` and ``reghdfe``, the FE model's constant is
+ȳ − x̄′β̂ (weighted means), and two R² are reported: ``r2_within`` (1 − SSR / Σ(yᵢₜ − ȳᵢ)² when
+only entity and time are absorbed, as ``xtreg, fe`` with time dummies; 1 − SSR / Σỹ² with every
+set swept, as reghdfe, otherwise) and ``r2_lsdv`` (1 − SSR / Σ(yᵢₜ − ȳ)², the dummy regression's).
+``f_u0`` is ``xtreg, fe``'s F test that all entity effects are zero, the other sets kept.
+
+Covariances are in ``estimators.covariance``; references: ``tests/test_estimators_linear.py``
+(R plm 2.6.2 and Stata on Grunfeld) and ``tests/test_estimators_hdfe.py`` (pyfixest 0.60,
+statsmodels dummy regressions, linearmodels 7.1, the cases of ``cases/inference``).
 """
 
 from __future__ import annotations
@@ -16,18 +22,27 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.estimators.covariance import Covariance, DegreesOfFreedom, covariance
-from specrun.kernels.distributions import two_sided_p
-from specrun.kernels.within import PanelIndex, demean
+from specrun.estimators.covariance import (
+    Covariance,
+    CovarianceInputs,
+    LeastSquares,
+    covariance,
+    default_lags,
+)
+from specrun.estimators.omit import collinear_columns
+from specrun.kernels.distributions import f_sf, two_sided_p
+from specrun.kernels.hdfe import Factor, demean, factor_codes, interact, singleton_rows
+from specrun.kernels.wild import bootstrap_coefficients
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
 FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
+INDEX = ("entity", "time")
 
 
 class OlsSpec(ModelBase):
@@ -36,36 +51,238 @@ class OlsSpec(ModelBase):
     estimator: Literal["ols"]
     y: VarName
     x: VarList
+    weights: str | None = Field(
+        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
+    )
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        refs: list[tuple[str, tuple[str | int, ...]]] = []
+        if self.weights is not None:
+            refs.append((self.weights, ("weights",)))
+        return refs + self.se.column_refs()
+
+    def absorbed(self) -> list[str]:
+        return []
+
+    def strict_columns(self) -> list[str]:
+        return [self.weights] if self.weights is not None else []
 
 
 class PanelFeSpec(ModelBase):
-    """Fixed-effects regression: entity, time or both effects swept out."""
+    """Fixed-effects regression: any sets of effects absorbed (reghdfe's ``absorb()``)."""
 
     estimator: Literal["panel_fe"]
     y: VarName
     x: VarList
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity"])
+    absorb: list[str] | None = Field(
+        None,
+        description="Effects to absorb: entity and time (the panel index), any column, or "
+        "a#b for the interaction of columns (reghdfe absorb(i.a#i.b)). Default [entity].",
+    )
+    effects: list[Literal["entity", "time"]] | None = Field(
+        None, description="Shorthand for absorb with the panel index only."
+    )
+    weights: str | None = Field(
+        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
+    )
+    singletons: Literal["keep", "drop"] = Field(
+        "keep",
+        description="Rows alone in a level of an absorbed set: keep (xtreg) or drop "
+        "iteratively (reghdfe); the count dropped is reported.",
+    )
+    tolerance: float = Field(
+        1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
+    )
+    max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
 
+    @model_validator(mode="after")
+    def _one_absorb(self) -> PanelFeSpec:
+        if self.absorb is not None and self.effects is not None:
+            raise ValueError("give absorb or its shorthand effects, not both")
+        terms = self.absorbed()
+        if not terms:
+            raise ValueError("absorb needs at least one effect (an ols model absorbs none)")
+        seen = set()
+        for term in terms:
+            parts = term.split("#")
+            if any(not p.strip() for p in parts):
+                raise ValueError(f"'{term}' is not an effect: write a column or a#b")
+            key = frozenset(p.strip() for p in parts)
+            if key in seen:
+                raise ValueError(f"effect '{term}' is absorbed twice")
+            seen.add(key)
+        return self
 
-def _check_rank(x: np.ndarray, names: list[str], ctx: FitContext, why: str) -> None:
-    if x.shape[0] <= x.shape[1]:
-        raise SpecError(
-            f"{x.shape[0]} complete observations for {x.shape[1]} coefficients",
-            code="estimation",
-            path=f"models.{ctx.name}",
+    def absorbed(self) -> list[str]:
+        """The absorbed effects, shorthand resolved: ``absorb``, else ``effects``, else entity."""
+        if self.absorb is not None:
+            return [t.strip() for t in self.absorb]
+        return list(self.effects) if self.effects is not None else ["entity"]
+
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        refs: list[tuple[str, tuple[str | int, ...]]] = []
+        for i, term in enumerate(self.absorb or []):
+            refs += [(p.strip(), ("absorb", i)) for p in term.split("#") if p.strip() not in INDEX]
+        if self.weights is not None:
+            refs.append((self.weights, ("weights",)))
+        return refs + self.se.column_refs()
+
+    def strict_columns(self) -> list[str]:
+        return [self.weights] if self.weights is not None else []
+
+    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        if self.se.type in ("HC0", "HC1") and "entity" in self.absorbed():
+            return [
+                (
+                    f"{self.se.type} is White's covariance; Stata's `xtreg, fe vce(robust)` is "
+                    "clustered by entity: write se: {cluster: entity} to reproduce it",
+                    ("se",),
+                )
+            ]
+        return []
+
+
+def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
+    return SpecError(message, code="estimation", path=f"models.{ctx.name}", hint=hint)
+
+
+def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
+    return frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)].to_numpy()
+
+
+def _factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
+    factors = []
+    for term in terms:
+        parts = [p.strip() for p in term.split("#")]
+        codes, levels = interact([_column(frame, p, ctx) for p in parts])
+        factors.append(Factor(term, codes, levels))
+    return factors
+
+
+def _weights(frame: pl.DataFrame, name: str | None, ctx: FitContext) -> np.ndarray | None:
+    if name is None:
+        return None
+    w = frame[name].cast(pl.Float64).to_numpy()
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        first = int(np.argmax(bad))
+        what = "missing" if not np.isfinite(w[first]) else f"{w[first]:g}"
+        raise _fail(
+            f"weights '{name}' must be positive: {what} at {ctx.entity} "
+            f"{frame[ctx.entity][first]}, {ctx.time} {frame[ctx.time][first]} "
+            f"({int(bad.sum())} such rows)",
+            ctx,
+            hint="analytic weights are positive; drop those rows with a sample",
         )
-    scale = np.where(np.abs(x).max(axis=0) > 0, np.abs(x).max(axis=0), 1.0)
+    return w
+
+
+def _absorbed_by(
+    column: np.ndarray, factors: list[Factor], w: np.ndarray | None, tol: float
+) -> str:
+    """Which absorbed set explains a regressor: one set alone, else all of them jointly."""
+    scale = float(_wss(column - _wmean(column, w), w))
+    for factor in factors:
+        rest = demean(column, [factor], weights=w).values
+        if _wss(rest, w) <= tol * scale:
+            return f"the fixed effect '{factor.name}'"
+    return "the fixed effects jointly (" + ", ".join(f.name for f in factors) + ")"
+
+
+def _wmean(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    if w is None:
+        return values.mean(axis=0)
+    return (w @ values) / w.sum() if values.ndim > 1 else float(w @ values / w.sum())
+
+
+def _wss(values: np.ndarray, w: np.ndarray | None) -> float:
+    return float(values @ values) if w is None else float((values * w) @ values)
+
+
+def _column_ss(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """(Weighted) sums of squares of each column of an (n, k) array."""
+    if w is None:
+        return np.einsum("ij,ij->j", values, values)
+    return np.einsum("ij,ij,i->j", values, values, w)
+
+
+def _check_columns(
+    x: np.ndarray,
+    raw: np.ndarray,
+    names: list[str],
+    factors: list[Factor],
+    w: np.ndarray | None,
+    ctx: FitContext,
+) -> None:
+    """Regressors absorbed by the effects (or constant), then collinearity among the rest."""
+    if x.shape[0] <= x.shape[1] + 1:
+        raise _fail(f"{x.shape[0]} complete observations for {x.shape[1] + 1} coefficients", ctx)
+    tol = 1e-9
+    spread = _column_ss(raw - _wmean(raw, w), w)
+    size = _column_ss(raw, w)
+    left = _column_ss(x, w) if factors else spread
     for j, name in enumerate(names):
-        if np.abs(x[:, j]).max() <= 1e-10 * max(scale[j], 1.0):
-            raise SpecError(f"'{name}' is {why}", code="estimation", path=f"models.{ctx.name}")
-    if np.linalg.matrix_rank(x / scale) < x.shape[1]:
-        raise SpecError(
-            "regressors are collinear: " + ", ".join(names),
-            code="estimation",
-            path=f"models.{ctx.name}",
+        if spread[j] == 0.0 or spread[j] <= 1e-24 * max(size[j], 1e-300):
+            raise _fail(f"'{name}' is constant in the sample", ctx)
+        if factors and left[j] <= tol * spread[j]:
+            raise _fail(f"'{name}' is absorbed by {_absorbed_by(raw[:, j], factors, w, tol)}", ctx)
+    if not names:
+        return
+    gram = x.T @ x if w is None else (x * w[:, None]).T @ x
+    d = np.sqrt(np.diag(gram))
+    scaled = gram / np.outer(d, d)
+    from scipy import linalg
+
+    _, _, rank, _ = linalg.lapack.dpstrf(scaled.copy(), lower=1, tol=1e-10)
+    if rank < len(names):
+        _, vectors = np.linalg.eigh(scaled)
+        involved = [n for n, v in zip(names, vectors[:, 0], strict=True) if abs(v) > 1e-6]
+        raise _fail(
+            "regressors are collinear"
+            + (" once the effects are absorbed" if factors else "")
+            + ": "
+            + ", ".join(involved),
+            ctx,
         )
+
+
+def _fe_leverage(factors: list[Factor], w: np.ndarray | None) -> np.ndarray | None:
+    """The dummies' hat diagonal where it has a closed form: one set, or a balanced grid."""
+    if len(factors) == 1:
+        f = factors[0]
+        weight = np.ones(f.codes.size) if w is None else w
+        totals = np.bincount(f.codes, weights=weight, minlength=f.levels)
+        return weight / totals[f.codes]
+    if len(factors) == 2 and w is None:
+        a, b = factors
+        if a.codes.size == a.levels * b.levels:
+            cells = np.bincount(a.codes * b.levels + b.codes, minlength=a.codes.size)
+            if np.all(cells == 1):
+                n = a.codes.size
+                return np.full(n, 1.0 / b.levels + 1.0 / a.levels - 1.0 / n)
+    return None
+
+
+def _kept_columns(x: np.ndarray, names: list[str], ctx: FitContext, *, constant: bool) -> list[int]:
+    """Indices of the regressors to keep: factor-level columns (``ctx.omittable``) collinear
+    with the absorbed effects, the constant or earlier columns are left out, as Stata marks
+    them ``o.``; the executor records them as omitted."""
+    dropped = set(collinear_columns(x, names, ctx.omittable, constant=constant))
+    return [j for j, name in enumerate(names) if name not in dropped]
+
+
+def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning."""
+    gram = design.T @ design
+    d = np.sqrt(np.diag(gram))
+    from scipy import linalg
+
+    chol = linalg.cho_factor(gram / np.outer(d, d))
+    beta = linalg.cho_solve(chol, (design.T @ target) / d) / d
+    bread = linalg.cho_solve(chol, np.eye(d.size)) / np.outer(d, d)
+    return beta, bread
 
 
 def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[str, Coefficient]:
@@ -79,131 +296,231 @@ def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[s
     }
 
 
-def _convention(spec: CovarianceSpec) -> str:
-    if spec.type == "unadjusted":
-        return "conventional"
-    return {"stata": "stata", "plm": "plm HC1", "linearmodels": "linearmodels"}[spec.convention]
-
-
 def _linearmodels_cov(
-    frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext, names: list[str]
+    y: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray | None,
+    factors: list[Factor],
+    clusters: dict[str, np.ndarray],
+    entity: np.ndarray,
+    time: np.ndarray,
+    spec: OlsSpec | PanelFeSpec,
+    ctx: FitContext,
+    names: list[str],
 ) -> Covariance:
-    """The covariance linearmodels itself reports, with its default options."""
-    from linearmodels import PanelOLS, PooledOLS
+    """The covariance linearmodels 7 itself reports (debiased), for what PanelOLS supports."""
+    import pandas as pd
+    from linearmodels import PanelOLS
 
-    data = frame.to_pandas().set_index([ctx.entity, ctx.time])
-    exog = data[spec.x].assign(**{CONSTANT: 1.0})[[*spec.x, CONSTANT]]
-    options: dict[str, object] = {}
-    if spec.se.type == "robust":
-        options["cov_type"] = "robust"
-    elif spec.se.type == "cluster":
-        options = {"cov_type": "clustered"}
-        options.update({f"cluster_{d}": True for d in spec.se.cluster or []})
-    if isinstance(spec, PanelFeSpec):
-        model = PanelOLS(
-            data[spec.y],
-            exog,
-            entity_effects="entity" in spec.effects,
-            time_effects="time" in spec.effects,
-        )
-    else:
-        model = PooledOLS(data[spec.y], exog)
+    index = pd.MultiIndex.from_arrays([entity, time])
+    exog = pd.DataFrame(np.column_stack([x, np.ones(y.size)]), index=index, columns=names)
+    terms = [f.name for f in factors]
+    other = [f for f in factors if f.name not in INDEX]
+    if len(factors) > 2 or len(other) > 1:
+        raise _fail("linearmodels' PanelOLS absorbs at most two effects, one of them a column", ctx)
+    model = PanelOLS(
+        pd.Series(y, index=index),
+        exog,
+        weights=None if w is None else pd.Series(w, index=index),
+        entity_effects="entity" in terms,
+        time_effects="time" in terms,
+        other_effects=pd.DataFrame({"other": other[0].codes}, index=index) if other else None,
+        drop_absorbed=False,
+        check_rank=False,
+    )
+    se = spec.se
+    options: dict[str, object] = {"cov_type": "unadjusted"}
+    if se.type == "HC1":
+        options = {"cov_type": "robust"}
+    elif se.type == "cluster":
+        if len(se.clusters) > 2:
+            raise _fail("linearmodels clusters by at most two dimensions", ctx)
+        frame = pd.DataFrame({n: clusters[n] for n in se.clusters}, index=index)
+        options = {"cov_type": "clustered", "clusters": frame}
+    elif se.type == "driscoll_kraay":
+        lags = se.lags if se.lags is not None else default_lags(int(time.max()) + 1, "stata")
+        options = {"cov_type": "kernel", "kernel": "bartlett", "bandwidth": lags}
+    elif se.type != "unadjusted":
+        raise _fail(f"linearmodels has no {se.type} covariance for panel models", ctx)
     fitted = model.fit(**options)
-    order = [n if n != CONSTANT else CONSTANT for n in names]
-    matrix = fitted.cov.loc[order, order].to_numpy()
-    return Covariance(matrix, None)
+    matrix = fitted.cov.loc[names, names].to_numpy()
+    return Covariance(matrix, None, "linearmodels", len(names))
+
+
+def _restricted_ssr(
+    stacked: np.ndarray, factors: list[Factor], w: np.ndarray | None, spec: PanelFeSpec
+) -> float:
+    """SSR of the model without the entity effects (other absorbed sets kept)."""
+    if factors:
+        swept = demean(
+            stacked, factors, weights=w, tol=spec.tolerance, max_iter=spec.max_iterations
+        ).values
+    else:
+        swept = stacked - _wmean(stacked, w)
+    if w is not None:
+        swept = swept * np.sqrt(w)[:, None]
+    # y'y − b'X'y from one Gram matrix of [y, X]: no residual vector, no strided products
+    gram = swept.T @ swept
+    if gram.shape[0] == 1:
+        return float(gram[0, 0])
+    beta = np.linalg.solve(gram[1:, 1:], gram[1:, 0])
+    return float(gram[0, 0] - gram[1:, 0] @ beta)
 
 
 def fit_linear(
     frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
-    y = frame[spec.y].to_numpy().astype(float)
-    x = frame.select(spec.x).to_numpy().astype(float)
+    """Fit ``spec`` on ``frame`` (complete rows): coefficients, covariance, R², tests.
+
+    Raises ``SpecError`` for bad weights, regressors absorbed by an effect (naming the set),
+    collinear regressors, non-convergence, and too few clusters or residual degrees of freedom.
+    """
+    regressors = tuple(spec.x)
+    terms = spec.absorbed()
+    w = _weights(frame, spec.weights, ctx)
+    factors = _factors(frame, terms, ctx)
+    extra: dict[str, object] = {}
+    dropped = 0
+    if isinstance(spec, PanelFeSpec):
+        extra["singletons"] = spec.singletons
+        if spec.singletons == "drop":
+            keep = singleton_rows(factors)
+            dropped = int((~keep).sum())
+            if dropped:
+                frame = frame.filter(pl.Series(keep))
+                factors = [f.subset(keep) for f in factors]
+                w = None if w is None else w[keep]
+            extra["singletons_dropped"] = dropped
+    y = frame[spec.y].cast(pl.Float64).to_numpy()
+    x = frame.select(pl.col(spec.x).cast(pl.Float64)).to_numpy()
     n = y.size
-    effects = tuple(spec.effects) if isinstance(spec, PanelFeSpec) else ()
-    index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
-    if effects:
-        swept = demean(
-            np.column_stack([y, x]), index, entity="entity" in effects, time="time" in effects
+    if n == 0:
+        raise _fail("no observations left once singletons are dropped", ctx)
+    stacked = np.column_stack([y, x])
+    if isinstance(spec, PanelFeSpec):
+        swept_all = demean(
+            stacked, factors, weights=w, tol=spec.tolerance, max_iter=spec.max_iterations
         )
-        _check_rank(swept[:, 1:], spec.x, ctx, "absorbed by the fixed effects")
-        # Add the grand means back so that the intercept is Stata's FE constant.
-        y_t = swept[:, 0] + y.mean()
-        x_t = swept[:, 1:] + x.mean(axis=0)
+        if not swept_all.converged:
+            raise _fail(
+                f"the demeaning did not converge in {spec.max_iterations} sweeps",
+                ctx,
+                hint="raise max_iterations or loosen tolerance",
+            )
+        extra["hdfe_iterations"] = swept_all.iterations
+        swept = swept_all.values
+        kept = _kept_columns(swept[:, 1:], spec.x, ctx, constant=False)
+        if len(kept) < len(spec.x):
+            x, stacked = x[:, kept], stacked[:, [0, *(j + 1 for j in kept)]]
+            swept = swept[:, [0, *(j + 1 for j in kept)]]
+            spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
+        _check_columns(swept[:, 1:], x, spec.x, factors, w, ctx)
+        # Add the (weighted) grand means back so that the intercept is Stata's FE constant.
+        y_t = swept[:, 0] + _wmean(y, w)
+        x_t = swept[:, 1:] + _wmean(x, w)
     else:
+        kept = _kept_columns(x, spec.x, ctx, constant=True)
+        if len(kept) < len(spec.x):
+            x, stacked = x[:, kept], stacked[:, [0, *(j + 1 for j in kept)]]
+            spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
+        _check_columns(x - _wmean(x, w), x, spec.x, [], w, ctx)
         y_t, x_t = y, x
-    design = np.column_stack([x_t, np.ones(n)])
     names = [*spec.x, CONSTANT]
-    _check_rank(design, names, ctx, "constant in the sample")
-    beta, *_ = np.linalg.lstsq(design, y_t, rcond=None)
-    resid = y_t - design @ beta
-    absorbed = 0
-    if "entity" in effects:
-        absorbed += index.n_entities - 1
-    if "time" in effects:
-        absorbed += index.n_periods - 1
-    dof = DegreesOfFreedom(
-        nobs=n,
+    sw = None if w is None else np.sqrt(w)
+    design = np.column_stack([x_t, np.ones(n)])
+    target = y_t
+    if sw is not None:
+        design = design * sw[:, None]
+        target = y_t * sw
+    beta, bread = _solve(design, target)
+    resid = target - design @ beta
+    fit = LeastSquares(
+        design=design,
+        resid=resid,
+        bread=bread,
         slopes=len(spec.x),
-        absorbed=absorbed,
-        time_dummies=index.n_periods - 1 if "time" in effects else 0,
-        has_constant=True,
+        factors=tuple(factors),
+        weights=w,
+        fe_leverage=_fe_leverage(factors, w) if spec.se.type in ("HC2", "HC3") else None,
     )
-    if dof.resid <= 0:
-        raise SpecError(
-            f"no residual degrees of freedom ({n} observations)",
-            code="estimation",
-            path=f"models.{ctx.name}",
+    if n - fit.k_all <= 0:
+        raise _fail(f"no residual degrees of freedom ({n} observations, K = {fit.k_all})", ctx)
+    by_name = {f.name: f for f in factors}
+    entity, n_entities = (
+        (by_name["entity"].codes, by_name["entity"].levels)
+        if "entity" in by_name
+        else factor_codes(_column(frame, "entity", ctx))
+    )
+    time, n_periods = (
+        (by_name["time"].codes, by_name["time"].levels)
+        if "time" in by_name
+        else factor_codes(_column(frame, "time", ctx))
+    )
+    clusters = {
+        name: (
+            entity
+            if name == "entity"
+            else time
+            if name == "time"
+            else factor_codes(_column(frame, name, ctx))[0]
         )
-    if spec.se.type == "cluster":
-        needed = {"entity": index.n_entities, "time": index.n_periods}
-        for dim in spec.se.cluster or []:
-            if needed[dim] < 2:
-                raise SpecError(
-                    f"clustering by {dim} needs at least 2 clusters, the sample has {needed[dim]}",
-                    code="estimation",
-                    path=f"models.{ctx.name}",
-                )
+        for name in spec.se.clusters
+    }
     if spec.se.convention == "linearmodels" and spec.se.type != "unadjusted":
-        cov = _linearmodels_cov(frame, spec, ctx, names)
+        cov = _linearmodels_cov(y, x, w, factors, clusters, entity, time, spec, ctx, names)
     else:
-        cov = covariance(
-            design,
-            resid,
-            spec.se,
-            dof,
-            {"entity": index.entity, "time": index.time},
-        )
+        try:
+            cov = covariance(CovarianceInputs(fit, spec.se, clusters, entity, time))
+        except SpecError as exc:
+            raise _fail(exc.message, ctx, exc.hint) from None
     ssr = float(resid @ resid)
-    tss_total = float(((y - y.mean()) ** 2).sum())
-    stats: dict[str, float] = {"ssr": ssr, "df_resid": float(dof.resid)}
-    if effects:
-        if "entity" in effects:
-            y_within = demean(y, index, entity=True)
+    y_mean = _wmean(y, w)
+    tss_total = _wss(y - y_mean, w)
+    stats: dict[str, float] = {"ssr": ssr, "df_resid": float(n - fit.k_all)}
+    if factors:
+        if set(terms) <= set(INDEX) and "entity" in terms:
+            within = demean(y, [f for f in factors if f.name == "entity"], weights=w).values
+        elif set(terms) <= set(INDEX):
+            within = y - y_mean
         else:
-            y_within = y - y.mean()
-        stats["r2_within"] = 1.0 - ssr / float(y_within @ y_within)
+            within = swept[:, 0]
+        stats["r2_within"] = 1.0 - ssr / _wss(within, w)
         stats["r2_lsdv"] = 1.0 - ssr / tss_total
-        k_all = len(spec.x) + absorbed + 1
-        stats["r2_lsdv_adj"] = 1.0 - (1.0 - stats["r2_lsdv"]) * (n - 1) / (n - k_all)
+        stats["r2_lsdv_adj"] = 1.0 - (1.0 - stats["r2_lsdv"]) * (n - 1) / (n - fit.k_all)
     else:
         stats["r2"] = 1.0 - ssr / tss_total
-        stats["r2_adj"] = 1.0 - (1.0 - stats["r2"]) * (n - 1) / dof.resid
-    stats["n_entities"] = float(index.n_entities)
-    stats["n_periods"] = float(index.n_periods)
-    stats["mean_y"] = float(y.mean())
+        stats["r2_adj"] = 1.0 - (1.0 - stats["r2"]) * (n - 1) / (n - fit.k_all)
+    if isinstance(spec, PanelFeSpec):
+        stats["singletons"] = float(dropped)
+        entity_sets = [f for f in factors if f.name == "entity"]
+        if entity_sets and entity_sets[0].levels > 1:
+            others = [f for f in factors if f.name != "entity"]
+            restricted = _restricted_ssr(stacked, others, w, spec)
+            df1 = entity_sets[0].levels - 1
+            f_u0 = ((restricted - ssr) / df1) / (ssr / (n - fit.k_all))
+            stats["f_u0"] = f_u0
+            stats["f_u0_p"] = float(f_sf(f_u0, df1, n - fit.k_all))
+            extra["f_u0_df"] = [df1, n - fit.k_all]
+    stats["n_entities"] = float(n_entities)
+    stats["n_periods"] = float(n_periods)
+    stats["mean_y"] = float(y_mean)
     if spec.se.type == "cluster":
-        stats["n_clusters"] = float(
-            min(
-                index.n_entities if d == "entity" else index.n_periods
-                for d in spec.se.cluster or []
-            )
-        )
+        stats["n_clusters"] = float(min(int(c.max()) + 1 for c in clusters.values()))
+    if spec.se.type != "unadjusted":
+        extra["se_k"] = cov.k
     warnings = []
     if stats.get("n_clusters", FEW_CLUSTERS) < FEW_CLUSTERS:
         warnings.append(
             f"only {int(stats['n_clusters'])} clusters: clustered standard errors are unreliable "
             f"with fewer than about {FEW_CLUSTERS} (Cameron and Miller 2015)"
+        )
+    if warnings:
+        extra["warnings"] = warnings
+    if spec.se.bootstrap is not None:
+        options = spec.se.bootstrap.model_dump()
+        groups = clusters[spec.se.clusters[0]]
+        extra["wild_bootstrap"] = bootstrap_coefficients(
+            design, target, groups, names, list(spec.x), **options
         )
     result = ModelResult(
         name=ctx.name,
@@ -212,15 +529,19 @@ def fit_linear(
         nobs=n,
         coefficients=_coefficients(names, beta, cov),
         stats=stats,
-        extra={"warnings": warnings} if warnings else {},
-        regressors=tuple(spec.x),
-        effects=effects,
+        extra=extra,
+        regressors=regressors,
+        effects=tuple(terms),
         se_type=spec.se.describe(),
-        se_convention=_convention(spec.se),
+        se_convention=cov.convention,
         label=spec.label,
+        covariance=cov.matrix,
+        covariance_df=cov.df,
     )
     return {"": result}
 
 
 ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, fit_linear))
-ESTIMATORS.register("panel_fe")(EstimatorKind("panel_fe", PanelFeSpec, fit_linear))
+ESTIMATORS.register("panel_fe")(
+    EstimatorKind("panel_fe", PanelFeSpec, fit_linear, needs_panel=True)
+)

@@ -42,8 +42,8 @@ class MediationSpec(ModelBase):
     )
     effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity"])
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
-    bootstrap: int = Field(1000, ge=0, description="Bootstrap draws of a·b (0: none).")
-    seed: int = Field(0, description="Seed of the bootstrap draws.")
+    bootstrap: int = Field(1000, ge=0, le=100_000, description="Bootstrap draws of a·b (0: none).")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     ci_method: Literal["percentile", "bc"] = Field(
         "percentile", description="Which bootstrap CI is reported as boot_ci_low/high."

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
@@ -55,12 +55,13 @@ class PanelThresholdSpec(ModelBase):
     )
     grid: int | None = Field(
         None,
-        ge=2,
+        ge=3,
+        le=100_000,
         description="Quantile grid points (xthreg's grid, Hansen's qn); "
         "null: every distinct value of q.",
     )
-    bootstrap: int = Field(300, ge=0, description="Bootstrap replications per F test.")
-    seed: int = 0
+    bootstrap: int = Field(300, ge=0, le=100_000, description="Bootstrap replications per F test.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     convention: Literal["hansen1999", "xthreg"] = Field(
         "xthreg",
@@ -76,6 +77,13 @@ class PanelThresholdSpec(ModelBase):
         le=3,
         description="Thresholds of the model whose slopes are reported (default: max_thresholds).",
     )
+
+    @field_validator("trim")
+    @classmethod
+    def _trim_range(cls, trim: list[float]) -> list[float]:
+        if any(not 0 <= t < 0.5 for t in trim):
+            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
+        return trim
 
     @model_validator(mode="after")
     def _consistent(self) -> PanelThresholdSpec:
@@ -217,5 +225,5 @@ def fit_panel_threshold(
 
 
 ESTIMATORS.register("panel_threshold")(
-    EstimatorKind("panel_threshold", PanelThresholdSpec, fit_panel_threshold)
+    EstimatorKind("panel_threshold", PanelThresholdSpec, fit_panel_threshold, needs_panel=True)
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -10,9 +9,9 @@ from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
-from specrun.kernels.distributions import normal_quantile, t_quantile
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+from specrun.tables.format import critical_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -23,16 +22,6 @@ class CoefplotSpec(FigureBase):
     models: list[str] = Field(description="Models or families (their members), in order.")
     variable: str = Field(description="The coefficient to plot.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
-
-
-def critical_value(stats: Mapping[str, float], level: float) -> float:
-    """The model's own reference distribution: t with G − 1 (clustered) or the residual
-    degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
-    if "n_clusters" in stats:
-        return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
-    if "df_resid" in stats:
-        return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
-    return float(normal_quantile(0.5 + level / 2))
 
 
 def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -65,7 +54,8 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
     axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xticks(positions, labels)
-    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({spec.level:.0%} CI)")
+    interval = f"{spec.level:.0%}置信区间" if ctx.language == "zh" else f"{spec.level:.0%} CI"
+    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({interval})")
     if spec.title:
         axes.set_title(spec.title)
     figure.tight_layout()

@@ -52,12 +52,16 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
         axes.plot(gamma[order], np.asarray(curve["lr"])[order], color="black", linewidth=1)
         axes.axhline(curve["critical_value"], color="grey", linestyle="--", linewidth=0.8)
         axes.set_title(
-            f"{SEARCH_TITLES.get(curve['search'], curve['search'])}: γ̂ = {curve['estimate']:.4g}",
+            f"{ctx.text(SEARCH_TITLES.get(curve['search'], curve['search']))}: "
+            f"γ̂ = {curve['estimate']:.4g}",
             fontsize=9,
         )
         axes.set_ylabel("LR(γ)")
     q = model.extra["q"]
-    axes_list[-1].set_xlabel(f"Threshold γ of {ctx.labels.get(q, q)}")
+    if ctx.language == "zh":
+        axes_list[-1].set_xlabel(f"{ctx.labels.get(q, q)}的门槛值γ")
+    else:
+        axes_list[-1].set_xlabel(f"Threshold γ of {ctx.labels.get(q, q)}")
     if spec.title:
         figure.suptitle(spec.title)
     figure.tight_layout()

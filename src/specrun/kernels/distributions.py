@@ -50,8 +50,31 @@ def t_quantile(p: ArrayLike, df: float) -> np.ndarray:
     return special.stdtrit(df, np.asarray(p, dtype=float))
 
 
-def chi2_sf(stat: ArrayLike, df: float) -> np.ndarray:
-    """P(χ²_df > stat), elementwise (``scipy.stats.chi2.sf``)."""
+def chi2_sf(stat: ArrayLike, df: ArrayLike) -> np.ndarray:
+    """P(χ²_df > stat), elementwise (``scipy.stats.chi2.sf``): 1 for ``stat < 0`` and NaN for
+    ``df <= 0``, as ``scipy.stats`` gives outside the support and the parameter space."""
     from scipy import special
 
-    return special.chdtrc(df, np.asarray(stat, dtype=float))
+    x, k = np.asarray(stat, dtype=float), np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        p = special.chdtrc(k, np.maximum(x, 0.0))
+    return np.where(k > 0, np.where(x < 0, 1.0, p), np.nan)
+
+
+def f_sf(stat: ArrayLike, df1: ArrayLike, df2: ArrayLike) -> np.ndarray:
+    """P(F_{df1, df2} > stat), elementwise (``scipy.stats.f.sf``): 1 for ``stat < 0`` and NaN
+    for a degree of freedom ``<= 0``, as ``scipy.stats`` gives."""
+    from scipy import special
+
+    x = np.asarray(stat, dtype=float)
+    d1, d2 = np.asarray(df1, dtype=float), np.asarray(df2, dtype=float)
+    with np.errstate(invalid="ignore"):
+        p = special.fdtrc(d1, d2, np.maximum(x, 0.0))
+    return np.where((d1 > 0) & (d2 > 0), np.where(x < 0, 1.0, p), np.nan)
+
+
+def f_quantile(p: ArrayLike, df1: float, df2: float) -> np.ndarray:
+    """The p-quantile of F with ``df1`` and ``df2`` degrees of freedom (``scipy.stats.f.ppf``)."""
+    from scipy import special
+
+    return special.fdtri(df1, df2, np.asarray(p, dtype=float))

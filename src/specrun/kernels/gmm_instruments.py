@@ -13,7 +13,6 @@ every product (Σ_i Z_i′HZ_i, Z′X, Z_i′e_i) costs about N·J·(width of th
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,12 +20,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from specrun.data.terms import parse_item
 from specrun.errors import SpecError, did_you_mean
 
 Equation = Literal["both", "diff", "level"]
 Transform = Literal["fd", "fod"]
-
-_TERM = re.compile(r"^(?:L(\d*)\.)?(.+)$")
 
 
 @dataclass(frozen=True)
@@ -86,13 +84,22 @@ class IvStyle:
 
 
 def parse_term(term: str) -> tuple[str, int]:
-    """``"L2.k"`` → (``"k"``, 2); ``"L.k"`` → (``"k"``, 1); ``"k"`` → (``"k"``, 0)."""
-    match = _TERM.match(term.strip())
-    if match is None or not match.group(2):
-        raise SpecError(f"cannot read the variable term {term!r}", code="schema")
-    digits = match.group(1)
-    lag = 0 if match.group(0) == match.group(2) else (int(digits) if digits else 1)
-    return match.group(2), lag
+    """``"L2.k"`` → (``"k"``, 2); ``"L.k"`` → (``"k"``, 1); ``"k"`` → (``"k"``, 0), read by the
+    shared term grammar (``specrun.data.terms``); anything but a variable or its lag is an
+    error."""
+    terms = parse_item(term.strip())
+    component = terms[0].components[0]
+    if (
+        len(terms) != 1
+        or terms[0].is_interaction
+        or component.factor
+        or component.diff
+        or component.shift < 0
+    ):
+        raise SpecError(
+            f"cannot read the variable term {term!r}: a variable or its lag (L#.)", code="schema"
+        )
+    return component.variable, component.shift
 
 
 def term_name(variable: str, lag: int) -> str:

@@ -63,10 +63,10 @@ def compile_spec(spec: Spec) -> Plan:
         digest = data_hashes[name] = file_hash(path) if path.exists() else "missing"
         add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
         loads.append(f"load:{name}")
-    previous = f"load:{spec.data.panel.source}"
+    previous = f"load:{spec.data.frame_source}"
     # which columns are entity and time, and the variables' labels, change what steps compute
-    panel_key = spec.data.panel.model_dump_json()
-    labels_key = json.dumps(spec.labels(), sort_keys=True)
+    panel_key = spec.data.model_dump_json(include={"panel", "main"})
+    labels_key = json.dumps([spec.outputs.language, spec.labels()], sort_keys=True)
     others = [n for n in loads if n != previous]
     for i, step in enumerate(spec.transforms):
         step_name = next(iter(type(step).model_fields))
@@ -74,14 +74,18 @@ def compile_spec(spec: Spec) -> Plan:
         add(node_id, "transform", step_name, step, [previous, *others], extra=panel_key)
         previous = node_id
     panel_node = previous
-    for name, model in spec.models.items():
+    for name in _fit_order(spec.models):
+        model = spec.models[name]
         sample = model.spec.sample
         payload = {
             "model": model,
             "sample": spec.samples.get(sample) if isinstance(sample, str) else sample,
         }
         detail = model.spec.estimator + (f" over {model.spec.over}" if model.spec.over else "")
-        add(f"fit:{name}", "fit", name, payload, [panel_node], extra=panel_key, detail=detail)
+        # a model that reads other models' results (a Hausman test) is fitted after them
+        used = [f"fit:{ref}" for ref, _ in model.spec.model_refs() if ref in spec.models]
+        inputs = [panel_node, *used]
+        add(f"fit:{name}", "fit", name, payload, inputs, extra=panel_key, detail=detail)
     from specrun.figures import FIGURES
     from specrun.tables.kinds import TABLES
 
@@ -92,12 +96,39 @@ def compile_spec(spec: Spec) -> Plan:
         for name, item in section.items():
             used = registry.get(item.kind).models(item)
             # a table of transform artifacts (entropy weights) reads the transformed panel
-            inputs = sorted({f"fit:{_model_of(ref, spec.models)}" for ref in used}) or [panel_node]
+            fitted = {_model_of(ref, spec.models) for ref in used}
+            # a test that reports on a column's model (a Hausman test) may add rows to it
+            fitted |= {
+                other
+                for other, resolved in spec.models.items()
+                if any(ref in fitted for ref, _ in resolved.spec.model_refs())
+            }
+            inputs = sorted(f"fit:{name}" for name in fitted) or [panel_node]
             add(f"{kind}:{name}", kind, name, item, inputs, extra=labels_key, detail=item.kind)
     tables = [n.id for n in nodes if n.kind == "table"]
     for fmt in spec.outputs.formats:
         add(f"render:{fmt}", "render", fmt, {"format": fmt}, tables)
     return Plan(tuple(nodes), data_hashes)
+
+
+def _fit_order(models: dict[str, ResolvedModel]) -> list[str]:
+    """Model names in spec order, except that a model comes after the models it reads
+    (``model_refs``); validation has already rejected unknown names and cycles."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name in visiting or name not in models:
+            return
+        visiting.add(name)
+        for ref, _ in models[name].spec.model_refs():
+            visit(ref)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in models:
+        visit(name)
+    return order
 
 
 def _model_of(ref: str, models: dict[str, ResolvedModel]) -> str:

@@ -1,7 +1,9 @@
 """Output formats for the table IR: each renders one table and a document holding them all.
 
-``FORMATS`` maps a format name (as written under ``outputs.formats`` in a spec) to its renderer
-and the file extension of its table files.
+``FORMATS`` maps a format name (as written under ``outputs.formats`` in a spec) to its renderer:
+the extension of its per-table files, the name of its all-tables document (``tables.tex``,
+``tables.docx`` …) and the two rendering functions. Text formats return ``str``, Word and Excel
+return the file's bytes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from specrun.registry import Registry
-from specrun.render import html, latex, markdown
+from specrun.render import docx, html, latex, markdown, xlsx
+from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
 
@@ -18,26 +21,57 @@ from specrun.tables.ir import Table
 class Renderer:
     name: str
     extension: str
-    table: Callable[[Table], str]
-    document: Callable[..., str]  # (tables, *, title) -> str
+    table: Callable[..., str | bytes]  # (table, *, options) -> str | bytes
+    document: Callable[..., str | bytes]  # (tables, *, title, options) -> str | bytes
+    document_file: str | None = None  # the all-tables file in the output folder
 
 
 FORMATS: Registry[Renderer] = Registry("output format")
-FORMATS.register("latex")(Renderer("latex", "tex", latex.render_table, latex.render_document))
-FORMATS.register("markdown")(
-    Renderer("markdown", "md", markdown.render_table, markdown.render_document)
+FORMATS.register("latex")(
+    Renderer("latex", "tex", latex.render_table, latex.render_document, "tables.tex")
 )
-FORMATS.register("html")(Renderer("html", "html", html.render_table, html.render_document))
+FORMATS.register("markdown")(
+    Renderer("markdown", "md", markdown.render_table, markdown.render_document, "tables.md")
+)
+FORMATS.register("html")(
+    Renderer("html", "html", html.render_page, html.render_document, "tables.html")
+)
+FORMATS.register("docx")(
+    Renderer("docx", "docx", docx.render_table, docx.render_document, "tables.docx")
+)
+FORMATS.register("xlsx")(
+    Renderer("xlsx", "xlsx", xlsx.render_table, xlsx.render_document, "tables.xlsx")
+)
+
+DEFAULT_OPTIONS = RenderOptions()
 
 
-def render_table(table: Table, fmt: str) -> str:
-    """One table in the named format (``latex``, ``markdown`` or ``html``)."""
-    return FORMATS.get(fmt).table(table)
+def render_table(table: Table, fmt: str, options: RenderOptions = DEFAULT_OPTIONS) -> str | bytes:
+    """One table in the named format (``latex``, ``markdown``, ``html``, ``docx``, ``xlsx``)."""
+    return FORMATS.get(fmt).table(table, options=options)
 
 
-def render_document(tables: Sequence[Table], fmt: str, *, title: str) -> str:
+def render_document(
+    tables: Sequence[Table],
+    fmt: str,
+    *,
+    title: str,
+    options: RenderOptions = DEFAULT_OPTIONS,
+) -> str | bytes:
     """Every table in one document; for LaTeX a standalone article that compiles on its own."""
-    return FORMATS.get(fmt).document(tables, title=title)
+    return FORMATS.get(fmt).document(tables, title=title, options=options)
 
 
-__all__ = ["FORMATS", "Renderer", "render_document", "render_table"]
+def as_bytes(content: str | bytes) -> bytes:
+    """A rendered file's bytes (text formats are UTF-8)."""
+    return content.encode() if isinstance(content, str) else content
+
+
+__all__ = [
+    "FORMATS",
+    "RenderOptions",
+    "Renderer",
+    "as_bytes",
+    "render_document",
+    "render_table",
+]

@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.errors import SpecError
 from specrun.tables.ir import Cell, HeaderRow, Table
+from specrun.tables.text import caption_prefix
 
 SOURCE_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
@@ -66,6 +67,7 @@ def make_environment(
     autoescape: bool,
     filters: Mapping[str, Callable[..., Any]],
     syntax: Mapping[str, str] | None = None,
+    globals: Mapping[str, Callable[..., Any]] | None = None,
 ) -> SandboxedEnvironment:
     """A sandboxed environment over the template folder that fails on undefined names."""
     environment = SandboxedEnvironment(
@@ -79,6 +81,7 @@ def make_environment(
     )
     environment.filters.update(filters)
     environment.globals.update(TEMPLATE_GLOBALS)
+    environment.globals.update(globals or {})
     return environment
 
 
@@ -164,8 +167,87 @@ def stub_text(row: HeaderRow, index: int, table: Table) -> str:
     return table.stub_header if index == len(table.header) - 1 else ""
 
 
+def table_texts(table: Table) -> list[str]:
+    """Every piece of text a table prints: caption, header, labels, cells and notes."""
+    texts = [table.caption, table.stub_header, *table.notes]
+    for header in table.header:
+        texts += [header.label, *(cell.text for cell in header.cells)]
+    for block in table.blocks:
+        texts.append(block.title or "")
+        for row in block.rows:
+            texts += [row.label, *(cell.text for cell in row.cells)]
+    return texts
+
+
+def numbered_caption(table: Table) -> str:
+    """The caption as formats without their own numbering print it: ``Table 5: Caption``
+    (``表5 标题`` in Chinese); the caption alone when the table has no number."""
+    prefix = caption_prefix(table.layout.number, table.layout.panel, table.layout.language)
+    if not prefix:
+        return table.caption
+    if not table.caption:
+        return prefix
+    separator = " " if table.layout.language == "zh" else ": "
+    return f"{prefix}{separator}{table.caption}"
+
+
 TEMPLATE_GLOBALS: Mapping[str, Callable[..., Any]] = {
+    "numbered_caption": numbered_caption,
     "place": place,
     "ruled_cells": ruled_cells,
     "stub_text": stub_text,
 }
+
+
+@dataclass(frozen=True)
+class GridLine:
+    """One printed line of a table for the formats that lay out a grid (Word, Excel).
+
+    ``part`` is ``header``, ``title`` (a panel title across the table) or ``body``;
+    ``rule_above`` is ``top`` (the heavy first rule), ``header`` (under the header), ``mid``
+    (between row blocks) or empty; ``spans_ruled`` are the (first, last) body columns of header
+    cells with a rule under them; ``rule_below`` marks the last line (the heavy bottom rule).
+    """
+
+    label: str
+    cells: tuple[PlacedCell, ...]
+    part: str
+    rule_above: str = ""
+    spans_ruled: tuple[tuple[int, int], ...] = ()
+    rule_below: bool = False
+
+
+def grid_lines(table: Table) -> list[GridLine]:
+    """The table's lines in print order with the three-line rules each carries (booktabs:
+    ``\\toprule`` above the first, ``\\midrule`` under the header and between blocks,
+    ``\\cmidrule`` under spanning header cells, ``\\bottomrule`` below the last)."""
+    check_spans(table)
+    lines: list[GridLine] = []
+    for index, row in enumerate(table.header):
+        placed = place(row.cells, table, True)
+        ruled = tuple((p.first, p.last) for p in ruled_cells(placed, row))
+        lines.append(
+            GridLine(stub_text(row, index, table), tuple(placed), "header", spans_ruled=ruled)
+        )
+    header_end = len(lines)
+    for number, block in enumerate(table.blocks):
+        start = len(lines)
+        if block.title:
+            lines.append(GridLine(block.title, (), "title"))
+        for row in block.rows:
+            lines.append(GridLine(row.label, tuple(place(row.cells, table, False)), "body"))
+        if len(lines) > start and start > 0:
+            first = lines[start]
+            if start == header_end and table.header:
+                rule = "header"
+            else:
+                rule = "mid" if block.rule_before and number > 0 else ""
+            lines[start] = GridLine(first.label, first.cells, first.part, rule, first.spans_ruled)
+    if lines:
+        first = lines[0]
+        lines[0] = GridLine(first.label, first.cells, first.part, "top", first.spans_ruled)
+        last = lines[-1]
+        lines[-1] = GridLine(
+            last.label, last.cells, last.part, last.rule_above, last.spans_ruled, True
+        )
+    return lines

@@ -12,7 +12,8 @@ from functools import cache
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from specrun.render.environment import check_spans, make_environment
+from specrun.render.environment import check_spans, make_environment, numbered_caption
+from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
 ALIGN_STYLES = {"l": "left", "c": "center", "r": "right"}
@@ -27,12 +28,26 @@ def environment() -> SandboxedEnvironment:
     return make_environment(autoescape=True, filters={"text_align": text_align})
 
 
-def render_table(table: Table) -> str:
+def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
     check_spans(table)
     template = environment().get_template("html/table.html.j2")
     return template.render(table=table, label=table.label or f"tab:{table.name}")
 
 
-def render_document(tables: Sequence[Table], *, title: str) -> str:
+def render_document(
+    tables: Sequence[Table], *, title: str, options: RenderOptions | None = None
+) -> str:
+    """A standalone page: every table under the title, with a stylesheet drawing the
+    three-line rules (booktabs weights) that bare ``<table>`` markup lacks."""
     rendered = [Markup(render_table(table)) for table in tables]
-    return environment().get_template("html/document.html.j2").render(tables=rendered, title=title)
+    language = tables[0].layout.language if tables else "en"
+    return (
+        environment()
+        .get_template("html/document.html.j2")
+        .render(tables=rendered, title=title, language=language)
+    )
+
+
+def render_page(table: Table, *, options: RenderOptions | None = None) -> str:
+    """One table as a standalone page (the file ``tables/<name>.html``)."""
+    return render_document([table], title=numbered_caption(table) or table.name, options=options)

@@ -13,13 +13,20 @@ from functools import cache
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from specrun.errors import SpecError
+from specrun.render.cells import printed_number
 from specrun.render.environment import (
     LATEX_SYNTAX,
+    PlacedCell,
     body_alignments,
     check_spans,
     make_environment,
+    place,
+    table_texts,
 )
+from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
+from specrun.tables.text import has_cjk
 
 TEXT_REPLACEMENTS: dict[str, str] = {
     "\\": r"\textbackslash{}",
@@ -158,17 +165,137 @@ def environment() -> SandboxedEnvironment:
     return make_environment(
         autoescape=False,
         filters={"tex": escape_latex, "stars": latex_stars},
+        globals={"latex_cell": latex_cell},
         syntax=LATEX_SYNTAX,
     )
 
 
-def render_table(table: Table) -> str:
+def latex_caption(table: Table) -> str:
+    """The ``\\caption`` text: LaTeX numbers the table itself (``\\thetable`` is set to the
+    table's number), so only a panel's letter is added (``Panel B: …``, ``面板B：…``)."""
+    panel = table.layout.panel
+    if not panel:
+        return table.caption
+    if table.layout.language == "zh":
+        return f"面板{panel}：{table.caption}" if table.caption else f"面板{panel}"
+    return f"Panel {panel}: {table.caption}" if table.caption else f"Panel {panel}"
+
+
+def required_packages(table: Table) -> str:
+    """The packages a table's LaTeX needs, for the comment at its top."""
+    packages = ["booktabs", "threeparttable"]
+    if decimal_columns(table):
+        packages.append("dcolumn")
+    if table.layout.resize:
+        packages.append("adjustbox")
+    if table.layout.landscape:
+        packages.append("pdflscape")
+    if needs_cjk([table]):
+        packages.append("ctex (compile with XeLaTeX)")
+    listed = [f"\\usepackage{{{p}}}" if " " not in p else p for p in packages]
+    return ", ".join(listed[:-1]) + " and " + listed[-1]
+
+
+def needs_cjk(tables: Sequence[Table], title: str = "") -> bool:
+    """Whether any text of the tables (or the title) is Chinese, Japanese or Korean."""
+    return has_cjk(title) or any(has_cjk(text) for table in tables for text in table_texts(table))
+
+
+def latex_engine(tables: Sequence[Table], title: str, options: RenderOptions) -> str:
+    """``pdflatex`` or ``xelatex``: ``auto`` picks XeLaTeX (with ctex) when the text needs it.
+
+    Raises a SpecError when ``pdflatex`` is asked for and the text is Chinese: pdflatex stops
+    at the first ideograph (``Unicode character 数 (U+6570) not set up``).
+    """
+    chinese = needs_cjk(tables, title) or any(t.layout.language == "zh" for t in tables)
+    if options.latex_engine == "pdflatex" and chinese:
+        raise SpecError(
+            "the engine is pdflatex, but the tables hold Chinese text, which pdflatex cannot set",
+            code="schema",
+            path="outputs.latex.engine",
+            hint="use engine: auto or xelatex (tables.tex then loads ctex)",
+        )
+    if options.latex_engine == "xelatex" or (options.latex_engine == "auto" and chinese):
+        return "xelatex"
+    return "pdflatex"
+
+
+DECIMAL_COLUMN = "D{.}{.}{-1}"
+
+
+def decimal_columns(table: Table) -> set[int]:
+    """Body columns (1-based) aligned on the decimal point: centred columns that hold a
+    number, when the table asks for decimal alignment."""
+    if not table.layout.decimal:
+        return set()
+    alignments = body_alignments(table)
+    numeric = set()
+    for block in table.blocks:
+        for row in block.rows:
+            for p in place(row.cells, table, False):
+                if p.first == p.last and printed_number(p.cell.text) is not None:
+                    numeric.add(p.first)
+    return {c for c in numeric if alignments[c - 1] == "c"}
+
+
+def math_number(text: str, stars: str) -> str:
+    """A number inside a dcolumn column (already math mode): ``-0.123^{***}``."""
+    return text.replace("−", "-") + (f"^{{{stars}}}" if stars else "")
+
+
+def latex_cell(placed: PlacedCell, decimal: set[int], header: bool) -> str:
+    """One cell. In a decimal (dcolumn) column a number is set in math mode and split at its
+    point; anything else there (headers, Yes/No, intervals) is a centred ``\\multicolumn``."""
+    cell = placed.cell
+    text = escape_latex(cell.text) + latex_stars(cell.stars)
+    in_decimal = placed.first in decimal and placed.first == placed.last
+    if in_decimal and not header and printed_number(cell.text) is not None:
+        return math_number(cell.text, cell.stars)
+    if in_decimal:
+        return f"\\multicolumn{{1}}{{c}}{{{text}}}" if text else ""
+    if cell.span > 1 or placed.align != placed.column_align:
+        return f"\\multicolumn{{{cell.span}}}{{{placed.align}}}{{{text}}}"
+    return text
+
+
+def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
     check_spans(table)
+    decimal = decimal_columns(table)
+    columns = [
+        DECIMAL_COLUMN if index in decimal else align
+        for index, align in enumerate(body_alignments(table), start=1)
+    ]
     template = environment().get_template("latex/table.tex.j2")
-    return template.render(table=table, label=latex_label(table), alignments=body_alignments(table))
+    return template.render(
+        table=table,
+        label=latex_label(table),
+        column_specs=columns,
+        decimal=decimal,
+        caption=latex_caption(table),
+        packages=required_packages(table),
+    )
 
 
-def render_document(tables: Sequence[Table], *, title: str) -> str:
-    """A standalone article holding every table; it ``\\input``s nothing."""
+def render_document(
+    tables: Sequence[Table], *, title: str, options: RenderOptions | None = None
+) -> str:
+    """A standalone article holding every table; it ``\\input``s nothing.
+
+    Its first lines name the engine: pdflatex, or XeLaTeX with ``ctex`` when the text is
+    Chinese (``outputs.latex.engine``); the paper is ``outputs.latex.paper`` (A4 by default).
+    """
+    options = options or RenderOptions()
+    engine = latex_engine(tables, title, options)
     rendered = [render_table(table) for table in tables]
-    return environment().get_template("latex/document.tex.j2").render(tables=rendered, title=title)
+    chinese_names = any(t.layout.language == "zh" for t in tables)
+    return (
+        environment()
+        .get_template("latex/document.tex.j2")
+        .render(
+            tables=rendered,
+            title=title,
+            engine=engine,
+            paper=options.paper,
+            chinese_names=chinese_names,
+        )
+    )

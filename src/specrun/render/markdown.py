@@ -13,12 +13,16 @@ from functools import cache
 from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.render.environment import body_alignments, check_spans, make_environment
+from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_|\[\]<>#$~&])")
 LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 # A paragraph starting like a list item, quote or setext underline would change its meaning.
 BLOCK_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+# A run of asterisks with white space (or the text's edge) on both sides can open no emphasis
+# (CommonMark 0.31 §6.2: it is neither left- nor right-flanking), so it prints as it is.
+LONE_STARS = re.compile(r"(?<!\S)\*+(?=\s|$)")
 SEPARATORS = {"l": ":---", "c": ":---:", "r": "---:"}
 
 
@@ -38,21 +42,47 @@ def escape_paragraph(text: str) -> str:
     return f"{match.group(1)}\\{escaped[len(match.group(1)) :]}"
 
 
+def escape_note(text: str) -> str:
+    """A note paragraph: like :func:`escape_paragraph`, but star legends (``*** p < 0.01``)
+    stay unescaped, since asterisks standing alone cannot make emphasis."""
+    pieces: list[str] = []
+    position = 0
+    for match in LONE_STARS.finditer(text):
+        pieces.append(escape_markdown(text[position : match.start()]))
+        pieces.append(match.group())
+        position = match.end()
+    pieces.append(escape_markdown(text[position:]))
+    escaped = "".join(pieces)
+    if escaped.startswith("* ") or escaped.startswith("+ ") or escaped.startswith("- "):
+        return "\\" + escaped  # a leading marker would start a list
+    match = BLOCK_START.match(escaped)
+    if match is not None and match.group(1):
+        return f"{match.group(1)}\\{escaped[len(match.group(1)) :]}"
+    return escaped
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     return make_environment(
-        autoescape=False, filters={"md": escape_markdown, "md_paragraph": escape_paragraph}
+        autoescape=False,
+        filters={
+            "md": escape_markdown,
+            "md_paragraph": escape_paragraph,
+            "md_note": escape_note,
+        },
     )
 
 
-def render_table(table: Table) -> str:
+def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
     check_spans(table)
     separators = ["---"] + [SEPARATORS[a] for a in body_alignments(table)]
     template = environment().get_template("markdown/table.md.j2")
     return template.render(table=table, separators=separators)
 
 
-def render_document(tables: Sequence[Table], *, title: str) -> str:
+def render_document(
+    tables: Sequence[Table], *, title: str, options: RenderOptions | None = None
+) -> str:
     rendered = [render_table(table) for table in tables]
     return (
         environment().get_template("markdown/document.md.j2").render(tables=rendered, title=title)

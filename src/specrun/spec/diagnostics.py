@@ -8,7 +8,6 @@ column, and walking the spec's types along it finds the valid keys for "did you 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -91,12 +90,28 @@ def _valid_keys(tp: Any) -> list[str]:
     return []
 
 
+def _registry_names(field: str, section: str) -> list[str]:
+    """The valid values of a discriminator key, from the registry it selects in."""
+    if field == "estimator":
+        from specrun.estimators import ESTIMATORS
+
+        return list(ESTIMATORS.names())
+    if section == "figures":
+        from specrun.figures import FIGURES
+
+        return list(FIGURES.names())
+    from specrun.tables.kinds import TABLES
+
+    return list(TABLES.names())
+
+
 class Diagnostics:
     """The errors found so far in one spec document, and how to add located ones."""
 
     def __init__(self, doc: SpecDocument) -> None:
         self.doc = doc
         self.errors: list[SpecError] = list(doc.problems)
+        self.hints: list[SpecError] = []  # advice that does not make the spec invalid
 
     def error(
         self, message: str, path: PathKey, *, code: str, key: bool = False, hint: str | None = None
@@ -173,33 +188,44 @@ class Diagnostics:
         if kind.startswith("value_error"):
             message = message.removeprefix("Value error, ")
         elif not isinstance(err.get("input"), dict | list):
-            message = f"{message[0].lower()}{message[1:]}, got {err.get('input')!r}"
+            shown = repr(err.get("input"))
+            shown = shown if len(shown) <= 60 else f"{shown[:57]}…"  # a huge value, cut
+            message = f"{message[0].lower()}{message[1:]}, got {shown}"
         return self.doc.error(message, full, code="schema")
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:
         ctx = err.get("ctx") or {}
         tag = ctx.get("tag")
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t]
-        field = ctx.get("discriminator", "").strip("'") or "key"
-        if tag is None and isinstance(err.get("input"), dict) and len(err["input"]) != 1:
+        field = ctx.get("discriminator", "").strip("'")
+        if field not in ("estimator", "kind"):  # the transform union's callable discriminator
+            expected = list(TRANSFORMS.names())
+            if tag is None:
+                return self.doc.error(
+                    "a transform is a mapping with exactly one key, its name",
+                    path,
+                    code="schema",
+                    hint="valid: " + ", ".join(expected),
+                )
             return self.doc.error(
-                "a transform is a mapping with exactly one key, its name",
+                f"unknown transform '{tag}'",
                 path,
                 code="schema",
-                hint="valid: " + ", ".join(TRANSFORMS.names()),
+                hint=did_you_mean(str(tag), expected) or "valid: " + ", ".join(expected),
             )
+        if not expected:
+            expected = _registry_names(field, str(path[0]) if path else "")
         if tag is None:
+            what = "model" if field == "estimator" else path[0][:-1] if path else "entry"
             return self.doc.error(
-                f"missing required key {field}",
+                f"missing required key '{field}' (which {field} this {what} is)",
                 path,
                 code="schema",
                 hint="valid: " + ", ".join(expected),
             )
-        what = {"estimator": "estimator", "kind": "kind"}.get(field, "transform")
-        target = (*path, field) if field in ("estimator", "kind") else path
         return self.doc.error(
-            f"unknown {what} '{tag}'",
-            target,
+            f"unknown {field} '{tag}'",
+            (*path, field),
             code="schema",
             hint=did_you_mean(str(tag), expected) or "valid: " + ", ".join(expected),
         )
@@ -222,8 +248,7 @@ class Diagnostics:
         )
 
     def _quoted(self, pos: Any) -> bool:
-        try:
-            line = Path(self.doc.file).read_text(encoding="utf-8").splitlines()[pos.line - 1]
-        except (OSError, IndexError):
+        lines = self.doc.text.splitlines()
+        if not 0 < pos.line <= len(lines):
             return False
-        return line[pos.col - 1 : pos.col] in ("'", '"')
+        return lines[pos.line - 1][pos.col - 1 : pos.col] in ("'", '"')

@@ -34,6 +34,8 @@ class SpecDocument:
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
     problems: tuple[SpecError, ...] = ()  # YAML-level errors reported with validation's
+    warnings: tuple[str, ...] = ()  # suspicious but valid text (a term cut by a comment)
+    text: str = ""  # the decoded source, for messages that quote it
 
     @property
     def folder(self) -> Path:
@@ -76,12 +78,29 @@ def format_path(path: PathKey) -> str:
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_BOOL = "tag:yaml.org,2002:bool"
+_BOOL, _STR = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"
+
+# Limits that keep a hostile or mistaken file from exhausting memory or time: a real spec is a
+# few hundred lines, nests a handful of levels and uses an alias or two.
+MAX_SPEC_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_GROWTH = 4  # built values may exceed the file's own nodes by this factor (aliases)
+MAX_SCALAR_CHARS = 100_000
+
+# What YAML cannot hold (PyYAML's Reader rejects these): C0/C1 controls but tab, LF, CR, NEL
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: linear and fast
 
 
-class SpecLoader(yaml.SafeLoader):
+class SpecLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
     """Safe YAML with YAML 1.2's booleans: only true/false are booleans, so country codes and
-    answers such as NO, no, on, off, yes stay strings (YAML 1.1 would read NO as false)."""
+    answers such as NO, no, on, off, yes stay strings (YAML 1.1 would read NO as false).
+
+    Built on libyaml's parser when PyYAML has it (it keeps line/column marks and reads a
+    megabyte-sized file in well under a second; the pure-Python parser takes half a minute)."""
 
 
 SpecLoader.yaml_implicit_resolvers = {
@@ -97,23 +116,59 @@ def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+def _fatal(message: str, file: str, line: int | None, col: int | None) -> SpecErrors:
+    return SpecErrors([SpecError(message, code="yaml", file=file, line=line, col=col)])
+
+
 class _Builder:
-    def __init__(self, file: str, loader: SpecLoader) -> None:
+    """Plain values from the composed node tree, iteratively (no recursion limit to hit), with
+    aliases expanded under a budget and a recursive alias refused."""
+
+    def __init__(self, file: str, loader: SpecLoader, budget: int) -> None:
         self.file = file
         self.loader = loader
         self.values: dict[PathKey, Position] = {}
         self.keys: dict[PathKey, Position] = {}
         self.errors: list[SpecError] = []
+        self.budget = budget
 
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.values[path] = _mark(node)
+    def build(self, root: yaml.Node) -> Any:
+        out: dict[str, Any] = {}
+        # each task: (node, path, parent container, key in it)
+        stack: list[tuple[yaml.Node, PathKey, Any, Any]] = [(root, (), out, "root")]
+        built = 0
+        while stack:
+            node, path, parent, slot = stack.pop()
+            built += 1
+            if built > self.budget:
+                raise _fatal(
+                    f"aliases expand this spec beyond {self.budget:,} values, far more than it "
+                    "writes (refused, as an alias bomb would be)",
+                    self.file,
+                    *_at(node),
+                )
+            if len(path) > MAX_DEPTH:
+                raise _fatal(f"nesting deeper than {MAX_DEPTH} levels", self.file, *_at(node))
+            self.values[path] = _mark(node)
+            value = self._value(node, path, stack)
+            if isinstance(parent, list):
+                parent.append(value)
+            else:
+                parent[slot] = value
+        return out["root"]
+
+    def _value(self, node: yaml.Node, path: PathKey, stack: list) -> Any:
         if isinstance(node, yaml.CollectionNode) and node.tag not in (_MAP, _SEQ):
             self._error(node, path, f"unsupported YAML tag '{node.tag}'")
             return None
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
+            pending = []
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self._error(key_node, path, "mapping keys must be plain scalars")
+                    continue
+                key = self._scalar(key_node, path)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self._error(key_node, path, "mapping keys must be plain scalars")
                     continue
@@ -127,11 +182,32 @@ class _Builder:
                     )
                     continue
                 self.keys[(*path, key)] = _mark(key_node)
-                out[key] = self.build(value_node, (*path, key))
+                out[key] = None  # keeps the written order; filled when its task runs
+                pending.append((value_node, (*path, key), out, key))
+            stack.extend(reversed(pending))
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+            items: list[Any] = []
+            stack.extend(
+                (item, (*path, i), items, i) for i, item in reversed(list(enumerate(node.value)))
+            )
+            return items
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        if node.tag == _STR and len(node.value) <= MAX_SCALAR_CHARS:
+            return node.value  # most scalars: no constructor machinery needed
+        if len(node.value) > MAX_SCALAR_CHARS:
+            self._error(node, path, f"a value longer than {MAX_SCALAR_CHARS:,} characters")
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError:
+            raise
+        except (ValueError, OverflowError) as exc:
+            # e.g. an integer of thousands of digits (Python's int limit), a date out of range
+            self._error(node, path, f"cannot read {node.value[:40]!r}: {exc}")
+            return None
 
     def _error(self, node: yaml.Node, path: PathKey, message: str) -> None:
         pos = _mark(node)
@@ -145,6 +221,11 @@ class _Builder:
                 col=pos.col,
             )
         )
+
+
+def _at(node: yaml.Node) -> tuple[int, int]:
+    pos = _mark(node)
+    return pos.line, pos.col
 
 
 def _tab_errors(text: str, file: str) -> list[SpecError]:
@@ -164,48 +245,127 @@ def _tab_errors(text: str, file: str) -> list[SpecError]:
     return errors
 
 
+_TERM_BEFORE = re.compile(r"(?:^|[\s\[,{:'\"])((?:c|i|ib\w*|[LFD]\d*)\.[\w.]+)\s*$")
+_TERM_AFTER = re.compile(r"^#+\s*(?:c|i|ib\w*|[LFD]\d*)\.\w")
+
+
+def comment_traps(text: str, file: str) -> list[str]:
+    """Warnings for ``c.x # c.z`` written unquoted: YAML starts a comment at `` #``, so the
+    item silently reads ``c.x``. Found from the source text, since the parser drops comments."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        quote = ""
+        for i, char in enumerate(line):
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+                before = _TERM_BEFORE.search(line[:i])
+                if before and _TERM_AFTER.match(line[i:]):
+                    rest = line[i:].split("]")[0].split(",")[0].strip()
+                    found.append(
+                        f"{file}:{number}:{i + 1}: ' #' starts a YAML comment, so "
+                        f"'{before.group(1)} {rest}' reads as '{before.group(1)}': write the "
+                        "interaction without spaces (c.x#c.z) or quote it"
+                    )
+                break
+    return found
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _check_characters(text: str, file: str) -> None:
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        raise _fatal(
+            f"character U+{ord(bad.group()):04X} is not allowed in a spec (a control character; "
+            "YAML accepts tab, line feed and carriage return only)",
+            file,
+            *_line_col(text, bad.start()),
+        )
+
+
+def _node_count(loader: SpecLoader, file: str) -> int:
+    """Nodes in the document, counted from the event stream without composing it; nesting
+    deeper than MAX_DEPTH and an alias to a collection still open (a value that contains
+    itself) are refused here, before any recursive step could overflow."""
+    count = 0
+    open_anchors: list[str | None] = []
+    while loader.check_event():
+        event = loader.get_event()
+        if isinstance(event, yaml.NodeEvent):
+            count += 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_anchors.append(event.anchor)
+            if len(open_anchors) > MAX_DEPTH:
+                mark = event.start_mark
+                raise _fatal(
+                    f"nesting deeper than {MAX_DEPTH} levels", file, mark.line + 1, mark.column + 1
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            open_anchors.pop()
+        elif isinstance(event, yaml.AliasEvent) and event.anchor in open_anchors:
+            mark = event.start_mark
+            raise _fatal(
+                f"a recursive alias: '*{event.anchor}' is inside the value it names",
+                file,
+                mark.line + 1,
+                mark.column + 1,
+            )
+    return count
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecErrors:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        return _fatal(
+            f"invalid YAML: {problem}",
+            file,
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+        )
+    return _fatal(f"invalid YAML: {exc}", file, 1, 1)
+
+
 def load_text(text: str, file: str = "<string>") -> SpecDocument:
     """Parse spec text; fatal YAML problems raise ``SpecErrors``, duplicate keys are kept in
-    ``problems`` (the first value wins) so that validation can report them with its own errors."""
+    ``problems`` (the first value wins) so that validation can report them with its own errors.
+
+    Refused with a located error: control characters, nesting deeper than ``MAX_DEPTH``, a
+    recursive alias, aliases that expand the document more than ``MAX_ALIAS_GROWTH`` times.
+    """
+    text = text.removeprefix("\ufeff")
+    _check_characters(text, file)
     tabs = _tab_errors(text, file)
     if tabs:
         raise SpecErrors(tabs)
-    loader = SpecLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise SpecErrors(
-                [SpecError("the spec is empty", code="yaml", file=file, line=1, col=1)]
-            )
-        builder = _Builder(file, loader)
-        data = builder.build(node, ())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecErrors(
-            [
-                SpecError(
-                    f"invalid YAML: {problem}",
-                    code="yaml",
-                    file=file,
-                    line=mark.line + 1 if mark else None,
-                    col=mark.column + 1 if mark else None,
-                )
-            ]
-        ) from None
-    finally:
-        loader.dispose()
+        counter = SpecLoader(text)
+        try:
+            nodes = _node_count(counter, file)
+        finally:
+            counter.dispose()
+        loader = SpecLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise _fatal("the spec is empty", file, 1, 1)
+            builder = _Builder(file, loader, budget=MAX_ALIAS_GROWTH * nodes + 10_000)
+            data = builder.build(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
     if not isinstance(data, dict):
-        raise SpecErrors(
-            [
-                SpecError(
-                    "the top level of a spec must be a mapping of sections (data:, models:, …)",
-                    code="yaml",
-                    file=file,
-                    line=node.start_mark.line + 1,
-                    col=node.start_mark.column + 1,
-                )
-            ]
+        raise _fatal(
+            "the top level of a spec must be a mapping of sections (data:, models:, …)",
+            file,
+            *_at(node),
         )
     return SpecDocument(
         file=file,
@@ -213,16 +373,67 @@ def load_text(text: str, file: str = "<string>") -> SpecDocument:
         values=builder.values,
         keys=builder.keys,
         problems=tuple(builder.errors),
+        warnings=tuple(comment_traps(text, file)),
+        text=text,
     )
 
 
+def decode_spec(raw: bytes, file: str) -> str:
+    """Spec bytes as text: UTF-8 (a leading BOM is dropped); anything else is a located error
+    naming the encoding it looks like, so the user knows what to re-save it from."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fatal(
+            "the spec is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+            file,
+            1,
+            1,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = raw[: exc.start].decode("utf-8")
+        line, col = _line_col(good + "\x00", len(good))
+        guess = _guess_encoding(raw)
+        hint = f"it looks like {guess}; save it as UTF-8" if guess else "save it as UTF-8"
+        raise SpecErrors(
+            [
+                SpecError(
+                    f"the spec is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    code="yaml",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint=hint,
+                )
+            ]
+        ) from None
+
+
+def _guess_encoding(raw: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:65536]).best()
+    return best.encoding if best is not None else None
+
+
 def load_file(path: str | Path) -> SpecDocument:
-    """Read and parse a spec file; a missing or unreadable file is a usage error."""
+    """Read and parse a spec file; a missing or unreadable file is a usage error, an oversized
+    or undecodable one a located error."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise _fatal(
+                f"the spec is {size:,} bytes; specrun reads specs up to {MAX_SPEC_BYTES:,}",
+                str(p),
+                1,
+                1,
+            )
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"spec file '{p}' not found", code="usage")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise SpecErrors([SpecError(f"'{p}' is a folder, not a spec file", code="usage")]) from None
+    except OSError as exc:
         raise SpecErrors([SpecError(f"cannot read spec file '{p}': {exc}", code="usage")]) from None
-    return load_text(text, str(p))
+    return load_text(decode_spec(raw, str(p)), str(p))

@@ -8,33 +8,53 @@ expand them (``$controls``) without knowing any estimator.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 
 class VariableRef:
-    """Marks a field as naming panel variables (checked at validation, ``$group`` expanded).
+    """Marks a field as naming panel variables as model terms (``specrun.data.terms``):
+    checked at validation, ``$group`` expanded, built into columns before the estimator runs.
 
-    ``lag_prefix``: items may carry Stata's lag operator (``L.w``, ``L2.k``), which the
-    estimator applies within entity; validation checks the variable after the prefix.
+    ``single``: the field holds one term of one column (``y: D.Expy``, ``q: L.STR``), so no
+    factor, interaction or operator range. ``lags_only``: the estimator applies time-series
+    operators itself (the GMM kernels' ``L.w``), so only ``L.``/``L#.`` are allowed and the
+    executor leaves the items as written.
     """
 
-    def __init__(self, *, lag_prefix: bool = False) -> None:
-        self.lag_prefix = lag_prefix
+    def __init__(self, *, single: bool = False, lags_only: bool = False) -> None:
+        self.single = single
+        self.lags_only = lags_only
 
 
-VarName = Annotated[str, VariableRef()]
-VarList = Annotated[list[str], VariableRef()]
-TermList = Annotated[list[str], VariableRef(lag_prefix=True)]
+TERM_DESCRIPTION = (
+    "A model term as Stata writes it: a variable (Dige); time-series operators on the panel's "
+    "time index, gaps respected (L.Dige, L2.Dige, L(0/2).Dige, F.Dige, D.Dige, LD.Dige); "
+    "factors (i.region, ib3.region, ib(last).region, ibn.region); interactions with c. or i. "
+    "on every part (c.Dige#c.STR, i.treat#c.post, i.region##c.Dige, c.L.Dige#c.STR); $group "
+    "expands a group and L.($controls) applies operators to each member. Quote an item with "
+    "spaces: in YAML ' #' starts a comment."
+)
+# For editors only: validation parses terms with the grammar and reports located errors.
+TERM_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\S(.*\S)?$",
+    "description": TERM_DESCRIPTION,
+    "examples": ["Dige", "L.Dige", "c.Dige#c.STR", "i.region", "$controls", "L.($controls)"],
+}
 
-_LAG_PREFIX = re.compile(r"^L\d*\.")
-
-
-def strip_lag(term: str) -> str:
-    """``L2.k`` → ``k``: the variable a lagged term reads."""
-    return _LAG_PREFIX.sub("", term.strip())
+VarName = Annotated[str, VariableRef(single=True), WithJsonSchema(TERM_SCHEMA)]
+VarList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableRef()]
+TermList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableRef(lags_only=True)]
 
 
 class StrictModel(BaseModel):
@@ -48,6 +68,12 @@ class GeneratedIndex(StrictModel):
     time: str = Field(description="Name of the period column to create.")
     periods: int = Field(ge=1, description="Periods per entity (rows are entity-major).")
     start: int = Field(1, description="The first period's value.")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> GeneratedIndex:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
 
 
 class SourceSpec(StrictModel):
@@ -65,7 +91,9 @@ class SourceSpec(StrictModel):
         None, description="Create entity and period columns for an entity-major file."
     )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", "."], description="Cells read as missing."
+        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
+        description="Cells read as missing (text files); the default also takes the codes "
+        "statistical offices print for missing values: '..', '-', '—', '–'.",
     )
     infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
         10_000,
@@ -73,22 +101,112 @@ class SourceSpec(StrictModel):
         "file first (slow on large files). A later row that breaks the type is an error naming "
         "its line and column.",
     )
+    encoding: str | None = Field(
+        None,
+        description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
+        "statistical exports; default UTF-8 (with or without a byte-order mark).",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import codecs
+
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{value}' (e.g. utf-8, gb18030, gbk, big5, latin-1)"
+            ) from None
 
 
 class PanelSpec(StrictModel):
     source: str = Field(description="The source holding the panel (one row per entity-time).")
     entity: str = Field(description="Entity (cross-section) identifier column.")
     time: str = Field(description="Time period column.")
+    drop_missing_keys: bool = Field(
+        False,
+        description=(
+            "Drop (and count) rows whose entity or time is missing; by default such rows are "
+            "an error naming them (a missing key is never an entity or a period of its own)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PanelSpec:
+        if self.entity == self.time:
+            raise ValueError(f"entity and time are both '{self.entity}': name two columns")
+        return self
+
+
+ROW_INDEX = "_row"  # the row number that stands in for the entity of a cross-section
+NO_PERIOD = "_period"  # the single period of a cross-section
 
 
 class DataSpec(StrictModel):
+    """Sources, and either a panel (entity × time) or, for a cross-section, the main source."""
+
     sources: dict[str, SourceSpec]
-    panel: PanelSpec
+    panel: PanelSpec | None = Field(
+        None, description="The panel and its index; omit it for a cross-section."
+    )
+    main: str | None = Field(
+        None,
+        description="Without a panel: the source that models read (default: the only source).",
+    )
+
+    @model_validator(mode="after")
+    def _main_source(self) -> DataSpec:
+        if self.panel is not None and self.main is not None:
+            raise ValueError("give either panel or main, not both (the panel names its source)")
+        if self.panel is None and self.main is None and len(self.sources) != 1:
+            raise ValueError(
+                "without a panel, 'main' must name the source models read "
+                f"(there are {len(self.sources)} sources)"
+            )
+        return self
+
+    @property
+    def frame_source(self) -> str:
+        """The source the analysis frame starts from."""
+        if self.panel is not None:
+            return self.panel.source
+        return self.main or next(iter(self.sources))
+
+    @property
+    def index(self) -> tuple[str, str]:
+        """Entity and time columns: the panel's, or a row number and one period."""
+        if self.panel is not None:
+            return self.panel.entity, self.panel.time
+        return ROW_INDEX, NO_PERIOD
+
+
+class LocalizedText(StrictModel):
+    """The same text in each output language; a missing language falls back to the other."""
+
+    en: str | None = None
+    zh: str | None = None
+
+    def get(self, language: str) -> str | None:
+        own = self.zh if language == "zh" else self.en
+        return own if own is not None else (self.en if self.en is not None else self.zh)
 
 
 class VariableSpec(StrictModel):
-    label: str | None = Field(None, description="Label printed in tables.")
+    label: Annotated[str, StringConstraints(max_length=200)] | LocalizedText | None = Field(
+        None,
+        description="Label printed in tables and figures: text, or {en: ..., zh: ...} per "
+        "language (at most 200 characters).",
+    )
     description: str | None = None
+
+    def label_in(self, language: str) -> str | None:
+        """The label in ``language`` (``outputs.language``)."""
+        if isinstance(self.label, LocalizedText):
+            return self.label.get(language)
+        return self.label
 
 
 class SampleSpec(StrictModel):
@@ -108,47 +226,125 @@ class SampleSpec(StrictModel):
         return self
 
 
-class CovarianceSpec(StrictModel):
-    """Standard errors: ``unadjusted``, ``robust`` or ``{cluster: entity | time | [entity, time]}``.
+class WildBootstrapSpec(StrictModel):
+    """Wild cluster bootstrap (WCR, null imposed) p-values and confidence intervals for every
+    slope, as Stata's ``boottest`` (Roodman, MacKinnon, Nielsen and Webb 2019); for few
+    clusters. Reported in the model's ``extra.wild_bootstrap``."""
 
-    ``convention`` names the small-sample correction of robust and clustered covariances:
-    ``stata`` (default: ``xtreg, fe vce(cluster id)`` / ``regress, vce(cluster id)``, with time
-    effects entered as dummies), ``plm`` (R plm ``vcovHC(type = "HC1")``) or ``linearmodels``.
+    draws: int = Field(
+        9999,
+        ge=99,
+        description="Bootstrap samples (Rademacher weights with "
+        "2^G at most this many enumerate all 2^G sign vectors instead).",
+    )
+    weights: Literal["webb", "rademacher"] = Field(
+        "webb", description="Webb's six-point weights (advised below about 12 clusters) or ±1."
+    )
+    seed: int = Field(description="Seed of the random weights.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
+
+
+SE_TYPES = ("unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay")
+SE_DESCRIPTIONS = {
+    "unadjusted": "conventional",
+    "HC0": "heteroskedasticity-robust (HC0)",
+    "HC1": "heteroskedasticity-robust",
+    "HC2": "heteroskedasticity-robust (HC2)",
+    "HC3": "heteroskedasticity-robust (HC3)",
+    "driscoll_kraay": "Driscoll–Kraay",
+}
+
+
+class CovarianceSpec(StrictModel):
+    """Standard errors: a type, and the columns to cluster by.
+
+    ``type``: ``unadjusted``; ``HC0``–``HC3`` (``robust`` is ``HC1``); ``cluster`` with
+    ``cluster:`` naming one or more columns (``entity``/``time`` name the panel index; two or
+    more give Cameron–Gelbach–Miller multiway clustering); ``driscoll_kraay`` (Stata ``xtscc``,
+    with a ``lags:`` bandwidth). Stata's ``xtreg, fe vce(robust)`` is NOT HC1: it is clustered by
+    entity (``se: {cluster: entity}``).
+
+    ``convention`` names the small-sample correction: ``stata`` (default; reghdfe's rule, equal
+    to ``xtreg, fe vce(cluster id)`` / ``regress`` where those apply: absorbed effects nested in a
+    cluster variable leave K), ``areg`` (every absorbed level counts in K), ``plm`` (R plm
+    ``vcovHC``/``vcovDC``/``vcovSCC`` with ``type = "HC1"``, n/(n−k)) or ``linearmodels``
+    (linearmodels' own covariance, with its defaults).
     """
 
-    type: Literal["unadjusted", "robust", "cluster"] = "unadjusted"
-    cluster: list[Literal["entity", "time"]] | Literal["entity", "time"] | None = None
-    convention: Literal["stata", "plm", "linearmodels"] = "stata"
+    type: Literal["unadjusted", "HC0", "HC1", "HC2", "HC3", "cluster", "driscoll_kraay"] = Field(
+        "unadjusted",
+        description="Covariance type; 'robust' is HC1. Stata's xtreg, fe vce(robust) is not HC1 "
+        "but clustered by entity (cluster: entity).",
+    )
+    cluster: list[str] | str | None = Field(
+        None, description="Columns to cluster by (entity/time name the panel index)."
+    )
+    lags: int | None = Field(
+        None,
+        ge=0,
+        description="Driscoll–Kraay bandwidth (Bartlett lags); default floor(4(T/100)^(2/9)) as "
+        "xtscc.",
+    )
+    convention: Literal["stata", "areg", "plm", "linearmodels"] = "stata"
+    bootstrap: WildBootstrapSpec | None = Field(
+        None, description="Wild cluster bootstrap inference besides the clustered SEs."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"type": value}
-        if isinstance(value, dict) and "cluster" in value:
-            cluster = value["cluster"]
-            value = {**value, "cluster": [cluster] if isinstance(cluster, str) else cluster}
-            value.setdefault("type", "cluster")
+            value = {"type": value}
+        if isinstance(value, dict):
+            if value.get("type") == "robust":
+                value = {**value, "type": "HC1"}
+            if "cluster" in value:
+                cluster = value["cluster"]
+                value = {**value, "cluster": [cluster] if isinstance(cluster, str) else cluster}
+                value.setdefault("type", "cluster")
         return value
 
     @model_validator(mode="after")
     def _cluster_named(self) -> CovarianceSpec:
         if self.type == "cluster" and not self.cluster:
-            raise ValueError("clustered standard errors need 'cluster: entity | time'")
+            raise ValueError("clustered standard errors need 'cluster:' and one or more columns")
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
+        if self.bootstrap is not None and (self.type != "cluster" or len(self.cluster or []) != 1):
+            raise ValueError(
+                "the wild cluster bootstrap needs one cluster variable: "
+                "'cluster: entity' or 'cluster: time'"
+            )
+        if self.cluster and len(set(self.cluster)) != len(self.cluster):
+            raise ValueError("a cluster column is named twice")
+        if self.lags is not None and self.type != "driscoll_kraay":
+            raise ValueError("'lags' is the Driscoll–Kraay bandwidth (type: driscoll_kraay)")
         return self
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
         # the shorthand 'se: robust' is a plain string
-        return {"anyOf": [{"enum": ["unadjusted", "robust"]}, handler(core_schema)]}
+        shorthand = ["unadjusted", "robust", "HC0", "HC1", "HC2", "HC3", "driscoll_kraay"]
+        return {"anyOf": [{"enum": shorthand}, handler(core_schema)]}
+
+    @property
+    def clusters(self) -> list[str]:
+        """The cluster columns as a list (the shorthand string is normalised on input)."""
+        return [self.cluster] if isinstance(self.cluster, str) else list(self.cluster or [])
 
     def describe(self) -> str:
         if self.type == "cluster":
-            dims = " and ".join(self.cluster or [])
+            dims = " and ".join(self.clusters)
             return f"clustered by {dims}"
-        return {"unadjusted": "conventional", "robust": "heteroskedasticity-robust"}[self.type]
+        return SE_DESCRIPTIONS[self.type]
+
+    def column_refs(self, field: str = "se") -> list[tuple[str, tuple[str | int, ...]]]:
+        """Cluster columns other than the panel index, with their path under the model."""
+        return [
+            (name, (field, "cluster", i))
+            for i, name in enumerate(self.clusters)
+            if name not in ("entity", "time")
+        ]
 
 
 class ModelBase(StrictModel):
@@ -160,15 +356,57 @@ class ModelBase(StrictModel):
     over: str | None = Field(
         None, description="Fit one model per value of this column (named <model>.<value>)."
     )
+    center: list[str] = Field(
+        default_factory=list,
+        description="Variables demeaned on the model's estimation sample wherever they enter "
+        "(main effects and interactions), so that main effects read as effects at the mean.",
+    )
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Variables named outside VarName/VarList fields, with their path in the model."""
         return []
 
+    def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Other models this one reads the results of (a Hausman test's fe and re), with their
+        path in the model; the plan fits those first and the fit receives their results."""
+        return []
+
+    def strict_columns(self) -> list[str]:
+        """Columns whose missing values are errors instead of rows dropped (weights)."""
+        return []
+
+    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        """Advice for a valid but likely unintended setting, with its path in the model."""
+        return []
+
+
+class LatexOutputSpec(StrictModel):
+    """``outputs.latex``: the engine ``tables.tex`` is written for, its paper, compiling it."""
+
+    engine: Literal["auto", "pdflatex", "xelatex"] = Field(
+        "auto",
+        description="Engine tables.tex is written for: auto picks XeLaTeX with ctex when any "
+        "text is Chinese, pdflatex otherwise.",
+    )
+    paper: Literal["a4", "letter"] = Field("a4", description="Paper size of tables.tex.")
+    compile: bool = Field(
+        False,
+        description="Compile tables.tex into tables.pdf and warn, naming the table, when one "
+        "is wider than the text.",
+    )
+
+
+class DocxOutputSpec(StrictModel):
+    """``outputs.docx``: Word's fonts for Latin and East Asian text, embedded figures."""
+
+    latin_font: str = Field("Times New Roman", description="Font of Latin text in Word tables.")
+    cjk_font: str = Field("SimSun", description="Font of Chinese text in Word tables (宋体).")
+    figures: bool = Field(False, description="Append the run's figures to tables.docx.")
+
 
 class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
-    formats: list[Literal["latex", "markdown", "html"]] = Field(
+    formats: list[Literal["latex", "markdown", "html", "docx", "xlsx"]] = Field(
         default_factory=lambda: ["latex", "markdown"]
     )
     analysis: Literal["parquet", "csv", "none"] = Field(
@@ -176,3 +414,8 @@ class OutputSpec(StrictModel):
         description="The model-ready panel (the columns models use, after all transforms): "
         "analysis.parquet, analysis.csv, or not written.",
     )
+    language: Literal["en", "zh"] = Field(
+        "en", description="Language of generated table text (notes, Yes/No, N, headers)."
+    )
+    latex: LatexOutputSpec = Field(default_factory=LatexOutputSpec)
+    docx: DocxOutputSpec = Field(default_factory=DocxOutputSpec)

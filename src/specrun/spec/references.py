@@ -10,10 +10,10 @@ from typing import Any
 
 from specrun.errors import SpecError, did_you_mean
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import variable_fields, variable_marks
+from specrun.estimators.base import check_mark, item_terms, variable_fields, variable_marks
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey
-from specrun.spec.models import DataSpec, SampleSpec, strip_lag
+from specrun.spec.models import DataSpec, SampleSpec, VariableRef
 from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
 
@@ -21,6 +21,7 @@ from specrun.transforms import TRANSFORMS
 class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
+    failed: set[str]
 
     def check_columns(
         self, groups: dict[str, tuple[str, ...]], models: dict[str, ResolvedModel]
@@ -31,22 +32,21 @@ class ReferenceChecks(Diagnostics):
         from specrun.data.io import read_columns
 
         panel = data_spec.panel
-        if panel.source not in data_spec.sources:
+        source = data_spec.frame_source
+        if source not in data_spec.sources:
             self.error(
-                f"unknown source '{panel.source}'",
-                ("data", "panel", "source"),
+                f"unknown source '{source}'",
+                ("data", "panel", "source") if panel else ("data", "main"),
                 code="reference",
-                hint=did_you_mean(panel.source, data_spec.sources),
+                hint=did_you_mean(source, data_spec.sources),
             )
             return []
         try:
-            columns = list(read_columns(data_spec.sources[panel.source], self.doc.folder))
+            columns = list(read_columns(data_spec.sources[source], self.doc.folder))
         except SpecError as exc:
-            self.error(
-                exc.message, ("data", "sources", panel.source, "path"), code="data", hint=exc.hint
-            )
+            self.error(exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint)
             return []
-        for key in ("entity", "time"):
+        for key in ("entity", "time") if panel else ():
             if getattr(panel, key) not in columns:
                 self.error(
                     f"column '{getattr(panel, key)}' not in source '{panel.source}'",
@@ -68,12 +68,7 @@ class ReferenceChecks(Diagnostics):
         for gname, members in groups.items():
             for i, member in enumerate(members):
                 if member not in columns:
-                    self.error(
-                        f"unknown variable '{member}'",
-                        ("groups", gname, i),
-                        code="reference",
-                        hint=did_you_mean(member, columns),
-                    )
+                    self.check_term(member, VariableRef(), ("groups", gname, i), columns)
         for sname, sample in self.sections.get("samples", {}).items():
             self.check_sample(sample, ("samples", sname), columns)
         samples = self.sections.get("samples", {})
@@ -89,24 +84,25 @@ class ReferenceChecks(Diagnostics):
                 if field_name not in origins or not isinstance(items, list):
                     continue
                 for i, item in enumerate(items):
-                    if isinstance(item, str) and not item.startswith("$") and item not in columns:
-                        where = (
-                            origins[field_name]
-                            if isinstance(value, str)
-                            else (*origins[field_name], i)
-                        )
-                        self.error(
-                            f"unknown variable '{item}'",
-                            where,
-                            code="reference",
-                            hint=did_you_mean(item, columns),
-                        )
+                    if not isinstance(item, str) or item.startswith("$") or item in columns:
+                        continue
+                    where = (
+                        origins[field_name] if isinstance(value, str) else (*origins[field_name], i)
+                    )
+                    self.check_term(item, variable_marks(spec_cls)[field_name], where, columns)
         return columns
 
     def check_step(self, step: Any, path: PathKey, columns: list[str]) -> list[str]:
         name = next(iter(type(step).model_fields))
         kind = TRANSFORMS.get(name)
         options = getattr(step, name)
+        if kind.needs_panel and not self._has_panel():
+            self.error(
+                f"{name} works within entities over time and needs data.panel "
+                "(this spec is a cross-section)",
+                (*path, name),
+                code="reference",
+            )
         made = columns + [c for c in kind.outputs(options) if c not in columns]
         try:
             needed = kind.inputs(options)
@@ -123,12 +119,25 @@ class ReferenceChecks(Diagnostics):
                 )
         return made
 
+    def _has_panel(self) -> bool:
+        data_spec: DataSpec | None = self.sections.get("data")
+        return data_spec is None or data_spec.panel is not None
+
     def check_sample(self, sample: SampleSpec, path: PathKey, columns: list[str]) -> None:
         from specrun.data.expr import referenced_columns
+        from specrun.transforms.derive import condition_columns
+
+        if sample.time is not None and not self._has_panel():
+            self.error(
+                "a time window needs data.panel (this spec is a cross-section); use where:",
+                (*path, "time"),
+                code="reference",
+            )
 
         if sample.where is not None:
             try:
-                used = referenced_columns(sample.where)
+                used = set(referenced_columns(sample.where))
+                condition_columns(sample.where)
             except SpecError as exc:
                 self.expression_error(exc, (*path, "where"))
                 used = set()
@@ -155,20 +164,37 @@ class ReferenceChecks(Diagnostics):
     ) -> None:
         spec = model.spec
         origins_base = model.path
+        used: set[str] = set()
+        if not self._has_panel():
+            self.check_cross_section(model)
+        dependent = getattr(spec, "y", None)
         for field_name, mark in variable_marks(type(spec)).items():
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
-            for item in items:
-                name = strip_lag(item) if mark.lag_prefix else item
-                if name in columns or item not in raw:
-                    continue  # names that came from a group are checked under groups:
-                where = (*path, raw.index(item)) if isinstance(raw, list) else path
+            self.check_repeats(model, field_name, items, path, raw, dependent)
+            required = type(spec).model_fields[field_name].is_required()
+            if required and isinstance(value, list) and not value:
                 self.error(
-                    f"unknown variable '{name}'",
-                    where,
+                    f"model '{model.name}' lists no variables in {field_name}",
+                    path,
+                    code="schema",
+                )
+            for item in items:
+                where, report = path, True
+                if isinstance(raw, list):
+                    report = item in raw  # a group's members are checked under groups:
+                    where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
+                found = self.check_term(item, mark, where, columns, report=report)
+                if not (mark.lags_only or mark.single):  # center: names regressors
+                    used.update(found)
+        for i, name in enumerate(spec.center):
+            if name not in used:
+                self.error(
+                    f"center: '{name}' is not a continuous variable of this model",
+                    (*self._raw_field(model, "center")[0], i),
                     code="reference",
-                    hint=did_you_mean(name, columns),
+                    hint=did_you_mean(name, used) if used else None,
                 )
         for name, relative in spec.variable_refs():
             if name not in columns:
@@ -180,6 +206,9 @@ class ReferenceChecks(Diagnostics):
                     key=len(relative) == 2,
                     hint=did_you_mean(name, columns),
                 )
+        for message, relative in spec.hints():
+            path, _ = self._raw_field(model, str(relative[0]))
+            self.hints.append(self.doc.error(message, (*path, *relative[1:]), code="hint"))
         if isinstance(spec.sample, str) and spec.sample not in samples:
             self.error(
                 f"unknown sample '{spec.sample}'",
@@ -197,9 +226,156 @@ class ReferenceChecks(Diagnostics):
                 hint=did_you_mean(spec.over, columns),
             )
 
+    def check_term(
+        self,
+        item: str,
+        mark: Any,
+        where: PathKey,
+        columns: list[str],
+        *,
+        report: bool = True,
+    ) -> set[str]:
+        """Parse one list item as a term and check its variables exist; returns the variables
+        it reads as continuous. Errors go to ``where`` (a group's members are checked, and
+        reported, under ``groups:`` unless the term itself is bad)."""
+        try:
+            terms = item_terms(item, columns)
+            check_mark(terms, mark, item)
+        except SpecError as exc:
+            hint = exc.hint
+            if exc.col and exc.col > 1 and "position" not in exc.message:
+                hint = f"at character {exc.col}" + (f"; {hint}" if hint else "")
+            self.error(exc.message, where, code="term", hint=hint)
+            return set()
+        continuous: set[str] = set()
+        for term in terms:
+            for c in term.components:
+                if not c.factor:
+                    continuous.add(c.variable)
+                if c.variable not in columns and report:
+                    self.error(
+                        f"unknown variable '{c.variable}'"
+                        + (f" in term '{item}'" if item != c.variable else ""),
+                        where,
+                        code="reference",
+                        hint=did_you_mean(c.variable, columns),
+                    )
+        return continuous
+
+    def check_model_refs(self, models: dict[str, ResolvedModel]) -> None:
+        """Models a model reads (a Hausman test's ``models:``) exist, are single models (not an
+        ``over:`` family) and do not, through others, read the model itself."""
+        for model in models.values():
+            for ref, relative in model.spec.model_refs():
+                path, _ = self._raw_field(model, str(relative[0]))
+                where = (*path, *relative[1:])
+                if ref not in models:
+                    self.error(
+                        f"unknown model '{ref}'",
+                        where,
+                        code="reference",
+                        hint=did_you_mean(ref, models),
+                    )
+                elif models[ref].spec.over:
+                    self.error(
+                        f"model '{ref}' is a family (over: {models[ref].spec.over}); name one "
+                        f"member's model instead",
+                        where,
+                        code="reference",
+                    )
+                elif self._reads(models, ref, model.name, set()):
+                    self.error(
+                        f"model '{model.name}' reads its own results"
+                        if ref == model.name
+                        else f"models '{model.name}' and '{ref}' read each other's results",
+                        where,
+                        code="reference",
+                    )
+
+    def _reads(
+        self, models: dict[str, ResolvedModel], start: str, target: str, seen: set[str]
+    ) -> bool:
+        if start == target:
+            return True
+        if start in seen or start not in models:
+            return False
+        seen.add(start)
+        return any(
+            self._reads(models, ref, target, seen) for ref, _ in models[start].spec.model_refs()
+        )
+
+    def check_cross_section(self, model: ResolvedModel) -> None:
+        """Without data.panel a model may use no panel estimator, effects or index clusters."""
+        spec = model.spec
+        kind = ESTIMATORS.get(spec.estimator)
+        hint = "add data.panel: {source: ..., entity: ..., time: ...}"
+        if kind.needs_panel:
+            self.error(
+                f"estimator '{spec.estimator}' needs a panel: this spec has no data.panel",
+                self._raw_field(model, "estimator")[0],
+                code="reference",
+                hint=hint,
+            )
+            return
+        if getattr(spec, "effects", None):
+            self.error(
+                "fixed effects need data.panel (this spec is a cross-section); use effects: []",
+                self._raw_field(model, "effects")[0],
+                code="reference",
+                hint=hint,
+            )
+        se = getattr(spec, "se", None)
+        if se is not None and se.type == "cluster" and {"entity", "time"} & set(se.clusters):
+            self.error(
+                "clustering by entity or time needs data.panel (this spec is a cross-section)",
+                self._raw_field(model, "se")[0],
+                code="reference",
+                hint=hint,
+            )
+
+    def check_repeats(
+        self,
+        model: ResolvedModel,
+        field_name: str,
+        items: list[str],
+        path: PathKey,
+        raw: Any,
+        dependent: str | None,
+    ) -> None:
+        """A variable listed twice in one list, or the dependent among the regressors, makes
+        the design singular: say so here rather than fail inside the fit."""
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            where = (
+                (*path, raw.index(item, i) if item in raw[i:] else raw.index(item))
+                if (isinstance(raw, list) and item in raw)
+                else path
+            )
+            if item in seen:
+                self.error(
+                    f"'{item}' is listed twice in {field_name} of model '{model.name}'",
+                    where,
+                    code="schema",
+                )
+            seen.add(item)
+            if field_name != "y" and dependent is not None and item == dependent:
+                self.error(
+                    f"the dependent variable '{item}' is also in {field_name} of model "
+                    f"'{model.name}'",
+                    where,
+                    code="schema",
+                )
+
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and
         the value written there."""
+        origin = model.origins.get(field_name)
+        if origin is not None:
+            node: Any = self.doc.data
+            for part in origin:
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                return origin, node
         candidates: list[PathKey] = [(*model.path, field_name)]
         raw_models = self.doc.data.get("models", {})
         base = model.base or model.name
@@ -221,7 +397,9 @@ class ReferenceChecks(Diagnostics):
         known = set(models) | (set(raw_models) if isinstance(raw_models, dict) else set())
         families = {n for n, m in models.items() if m.spec.over}
         children = {
-            f"{n}.{c}" for n, m in models.items() for c in ESTIMATORS.get(m.spec.estimator).children
+            f"{n}.{c}"
+            for n, m in models.items()
+            for c in ESTIMATORS.get(m.spec.estimator).parts(m.spec)
         }
         for section in ("tables", "figures"):
             registry = None
@@ -243,14 +421,13 @@ class ReferenceChecks(Diagnostics):
                                     hint=did_you_mean(var[1:], groups),
                                 )
                         elif columns and var not in columns:
-                            self.error(
-                                f"unknown variable '{var}'",
-                                (section, name, "indicators", label, i),
-                                code="reference",
-                                hint=did_you_mean(var, columns),
-                            )
+                            where = (section, name, "indicators", label, i)
+                            self.check_term(var, VariableRef(), where, columns)
+                self.check_column_labels(section, name, item, models)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
+                    if prefix in self.failed:
+                        continue  # a consequence of that model's own error
                     if (
                         ref in models
                         and kind.reads
@@ -272,6 +449,26 @@ class ReferenceChecks(Diagnostics):
                         hint=did_you_mean(ref, known | children),
                     )
 
+    def check_column_labels(
+        self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """column_labels must match the columns, when their number is known without data
+        (no column is an over: family or a model with parts)."""
+        labels = getattr(item, "column_labels", None)
+        columns = getattr(item, "columns", None)
+        if labels is None or not columns:
+            return
+        for column in columns:
+            model = models.get(column)
+            if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
+                return
+        if len(labels) != len(columns):
+            self.error(
+                f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
+                (section, name, "column_labels"),
+                code="schema",
+            )
+
     def _ref_path(self, section: str, name: str, ref: str) -> PathKey:
         body = self.doc.data.get(section, {}).get(name, {})
         for key, value in body.items() if isinstance(body, dict) else ():
@@ -280,3 +477,11 @@ class ReferenceChecks(Diagnostics):
             if isinstance(value, list) and ref in value:
                 return (section, name, key, value.index(ref))
         return (section, name)
+
+
+def _group_item(raw: list[Any]) -> int:
+    """The index of the first ``$group`` item of a raw list (where expanded members came from)."""
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and "$" in item:
+            return i
+    return 0

@@ -7,7 +7,9 @@ an error in an inherited key points at the line that wrote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +22,7 @@ from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, SpecDocument
 from specrun.spec.models import ModelBase
 
+_GROUP_IN_TERM = re.compile(r"^(?P<pre>[^$]*)\(\$(?P<group>\w+)\)(?P<post>[^$]*)$")
 NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
 NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
 VARIANT_ONLY = ("transforms", "winsorize")
@@ -34,6 +37,8 @@ class ResolvedModel:
     path: PathKey
     transforms: tuple[Any, ...] = ()  # steps applied to this model's data only (variants)
     base: str | None = None  # the model a variant derives from
+    # where each key was written (its own body, a base model or a variant)
+    origins: Mapping[str, PathKey] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ModelResolver(Diagnostics):
@@ -41,6 +46,9 @@ class ModelResolver(Diagnostics):
         super().__init__(doc)
         # models whose types failed: their variable names are still checked against the data
         self.unvalidated: list[tuple[type[BaseModel], dict[str, Any], dict[str, PathKey]]] = []
+        # models that could not be resolved or typed: errors about their variants, children
+        # and the tables naming them follow from the first error and are not repeated
+        self.failed: set[str] = set()
 
     def resolve_models(self, groups: dict[str, tuple[str, ...]]) -> dict[str, ResolvedModel]:
         raw = self.doc.data.get("models")
@@ -48,50 +56,86 @@ class ModelResolver(Diagnostics):
             return {}
         merged: dict[str, tuple[dict[str, Any], dict[str, PathKey]]] = {}
 
-        def resolve(name: str, chain: tuple[str, ...]) -> tuple[dict, dict] | None:
-            if name in merged:
-                return merged[name]
-            body = raw.get(name)
-            if not isinstance(body, dict):
-                return None
-            own = {k: v for k, v in body.items() if k != "extends"}
-            origins = {k: ("models", name, k) for k in own}
-            result: dict[str, Any] = {}
-            result_origins: dict[str, PathKey] = {}
-            if "extends" in body:
+        def resolve(name: str) -> tuple[dict, dict] | None:
+            # walk up the extends chain first (iteratively: a chain may be long), then merge
+            # from the root down, so each model's keys override its base's
+            chain: list[str] = []
+            current = name
+            while current not in merged:
+                body = raw.get(current)
+                if not isinstance(body, dict):
+                    return None
+                chain.append(current)
+                if "extends" not in body:
+                    break
                 base = body["extends"]
+                where = ("models", current, "extends")
+                if not isinstance(base, str):
+                    self.error(
+                        "extends takes the name of one model, got "
+                        f"{type(base).__name__ if base is not None else 'nothing'}",
+                        where,
+                        code="schema",
+                        hint=f"extends: {base[0]}"
+                        if isinstance(base, list) and len(base) == 1 and isinstance(base[0], str)
+                        else None,
+                    )
+                    return None
                 if base not in raw:
                     self.error(
                         f"extends unknown model '{base}'",
-                        ("models", name, "extends"),
+                        where,
                         code="reference",
-                        hint=did_you_mean(str(base), raw),
+                        hint=did_you_mean(base, [str(k) for k in raw]),
                     )
                     return None
                 if base in chain:
+                    cycle = [*chain[chain.index(base) :], base]
                     self.error(
-                        "extends forms a cycle: " + " → ".join([*chain, name, base]),
-                        ("models", name, "extends"),
+                        "extends forms a cycle: " + " → ".join(cycle),
+                        where,
                         code="reference",
                     )
                     return None
-                inherited = resolve(base, (*chain, name))
-                if inherited is None:
-                    return None
-                result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
-                result_origins = {k: inherited[1][k] for k in result}
-            for key, value in own.items():  # an explicit null drops an inherited key
-                if value is None and key in result:
-                    del result[key]
-                    del result_origins[key]
-                elif value is not None:
-                    result[key] = value
-                    result_origins[key] = origins[key]
-            merged[name] = (result, result_origins)
-            return merged[name]
+                current = base
+            for model in reversed(chain):
+                body = raw[model]
+                own = {k: v for k, v in body.items() if k != "extends"}
+                result: dict[str, Any] = {}
+                result_origins: dict[str, PathKey] = {}
+                if "extends" in body:
+                    inherited = merged.get(body["extends"])
+                    if inherited is None:
+                        return None
+                    result = {k: v for k, v in inherited[0].items() if k not in NOT_INHERITED}
+                    result_origins = {k: inherited[1][k] for k in result}
+                for key, value in own.items():  # an explicit null drops an inherited key
+                    if value is None and key in result:
+                        del result[key]
+                        del result_origins[key]
+                    elif value is not None:
+                        result[key] = value
+                        result_origins[key] = ("models", model, key)
+                merged[model] = (result, result_origins)
+            return merged.get(name)
 
+        def ancestors(name: str) -> list[str]:
+            seen: dict[str, None] = {}  # ordered, with O(1) membership (chains may be long)
+            base = raw[name].get("extends") if isinstance(raw.get(name), dict) else None
+            while isinstance(base, str) and base in raw and base not in seen and base != name:
+                seen[base] = None
+                body = raw[base]
+                base = body.get("extends") if isinstance(body, dict) else None
+            return list(seen)
+
+        lineage = {name: ancestors(name) for name in raw}
         models: dict[str, ResolvedModel] = {}
-        for name in raw:
+        # bases first, so a model whose base is broken is known to be a consequence of it
+        for name in sorted(raw, key=lambda n: len(lineage[n])):
+            base = raw[name].get("extends") if isinstance(raw.get(name), dict) else None
+            if isinstance(base, str) and base in self.failed:
+                self.failed.add(name)  # its errors are its base's: reported once, there
+                continue
             if "." in name:
                 self.error(
                     "model names cannot contain '.' (it separates variants and groups)",
@@ -100,12 +144,16 @@ class ModelResolver(Diagnostics):
                     key=True,
                 )
                 continue
-            entry = resolve(name, ())
+            entry = resolve(name)
             if entry is None:
+                self.failed.add(name)
                 continue
             model = self.typed_model(name, entry[0], entry[1], groups)
             if model is not None:
-                models[name] = ResolvedModel(name, model, ("models", name))
+                models[name] = ResolvedModel(name, model, ("models", name), origins=entry[1])
+            else:
+                self.failed.add(name)
+        models = {name: models[name] for name in raw if name in models}  # the spec's order
         self.resolve_variants(merged, models, groups)
         return models
 
@@ -148,6 +196,21 @@ class ModelResolver(Diagnostics):
         out: list[Any] = []
         for i, item in enumerate(items):
             here = path if isinstance(value, str) else (*path, i)
+            inner = _GROUP_IN_TERM.match(item) if isinstance(item, str) else None
+            if inner is not None and inner.group("group") in groups:
+                # L.($controls): the operators apply to every member
+                members = groups[inner.group("group")]
+                out.extend(f"{inner.group('pre')}{m}{inner.group('post')}" for m in members)
+                continue
+            if inner is not None:
+                group = inner.group("group")
+                self.error(
+                    f"unknown group '${group}'",
+                    here,
+                    code="reference",
+                    hint=did_you_mean(group, groups),
+                )
+                continue
             if isinstance(item, str) and item.startswith("$"):
                 group = item[1:]
                 if group not in groups:
@@ -175,6 +238,8 @@ class ModelResolver(Diagnostics):
         if not isinstance(raw, dict):
             return
         for base, variants in raw.items():
+            if base in self.failed:
+                continue
             if base not in merged:
                 self.error(
                     f"variants of unknown model '{base}'",
@@ -221,4 +286,4 @@ class ModelResolver(Diagnostics):
                 model = self.typed_model(f"{base}.{vname}", body, origins, groups)
                 if model is not None:
                     name = f"{base}.{vname}"
-                    models[name] = ResolvedModel(name, model, path, tuple(steps), base)
+                    models[name] = ResolvedModel(name, model, path, tuple(steps), base, origins)

@@ -7,8 +7,10 @@ passes live in ``diagnostics`` (error records), ``resolve`` (models) and ``refer
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
@@ -22,6 +24,22 @@ from specrun.spec.references import ReferenceChecks
 from specrun.spec.resolve import ModelResolver, ResolvedModel
 
 PER_ENTRY = ("variables", "samples", "tables", "figures")
+
+# Names of things the spec defines become file names (tables/<name>.tex, figures/<name>.png)
+# and result keys: letters (any script), digits, '_' and '-', not starting with a digit.
+NAME_PATTERN = re.compile(r"[^\W\d][\w-]*")
+MAX_NAME_LENGTH = 64
+# Characters no table, figure or file can carry: C0/C1 controls (but tab and newline), DEL, and
+# the bidirectional overrides that make text display in another order than it is stored.
+FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_TEXT_LENGTH = 4000  # any one string; labels are shorter still (see VariableSpec)
+NAMED_SECTIONS = {
+    "models": "model",
+    "tables": "table",
+    "figures": "figure",
+    "samples": "sample",
+    "groups": "group",
+}
 
 __all__ = ["ResolvedModel", "Spec", "validate", "validate_file"]
 
@@ -42,21 +60,29 @@ class Spec:
     figures: dict[str, Any]
     outputs: OutputSpec
     columns: tuple[str, ...] = field(default=())
+    hints: tuple[SpecError, ...] = field(default=())
 
     @property
     def folder(self) -> Path:
         return self.document.folder
 
-    def labels(self) -> dict[str, str]:
-        return {k: v.label for k, v in self.variables.items() if v.label}
+    def labels(self, language: str | None = None) -> dict[str, str]:
+        """Variable → label in ``language`` (default: ``outputs.language``)."""
+        language = language or self.outputs.language
+        labels = {k: v.label_in(language) for k, v in self.variables.items()}
+        return {k: v for k, v in labels.items() if v}
 
 
-def validate_file(path: str | Path) -> Spec:
-    return validate(load_file(path))
+def validate_file(path: str | Path, *, check_outputs: bool = True) -> Spec:
+    return validate(load_file(path), check_outputs=check_outputs)
 
 
-def validate(doc: SpecDocument) -> Spec:
-    checker = _Checker(doc)
+def validate(doc: SpecDocument, *, check_outputs: bool = True) -> Spec:
+    """The typed, cross-checked spec, or ``SpecErrors`` with every problem found.
+
+    ``check_outputs=False`` skips the confinement of ``outputs.dir`` (a run given ``--out``
+    does not use it)."""
+    checker = _Checker(doc, check_outputs=check_outputs)
     spec = checker.run()
     if checker.errors or spec is None:
         raise SpecErrors(dedupe(checker.errors))
@@ -64,9 +90,10 @@ def validate(doc: SpecDocument) -> Spec:
 
 
 class _Checker(ModelResolver, ReferenceChecks):
-    def __init__(self, doc: SpecDocument) -> None:
+    def __init__(self, doc: SpecDocument, *, check_outputs: bool = True) -> None:
         super().__init__(doc)
         self.sections: dict[str, Any] = {}
+        self.check_outputs = check_outputs
 
     def run(self) -> Spec | None:
         data = self.doc.data
@@ -118,9 +145,13 @@ class _Checker(ModelResolver, ReferenceChecks):
                 ("spec_version",),
                 code="schema",
             )
+        self.check_names()
+        self.check_text()
+        self.check_outputs_dir()
         groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
         models = self.resolve_models(groups)
         columns = self.check_columns(groups, models)
+        self.check_model_refs(models)
         self.check_outputs_refs(models, columns, groups)
         if self.errors or "data" not in self.sections or "models" not in self.sections:
             return None
@@ -137,4 +168,106 @@ class _Checker(ModelResolver, ReferenceChecks):
             figures=self.sections.get("figures", {}),
             outputs=self.sections.get("outputs", OutputSpec()),
             columns=tuple(columns),
+            hints=tuple(dedupe(self.hints)),
         )
+
+    def check_names(self) -> None:
+        """Every name the spec defines is an identifier (it becomes a file or result name)."""
+        data = self.doc.data
+        places: list[tuple[str, tuple[str | int, ...], Any]] = []
+        for section, what in NAMED_SECTIONS.items():
+            entries = data.get(section)
+            if isinstance(entries, dict):
+                places.extend((what, (section, name), name) for name in entries)
+        sources = (
+            data.get("data", {}).get("sources") if isinstance(data.get("data"), dict) else None
+        )
+        if isinstance(sources, dict):
+            places.extend(("source", ("data", "sources", name), name) for name in sources)
+        variants = data.get("variants")
+        if isinstance(variants, dict):
+            for base, entries in variants.items():
+                if isinstance(entries, dict):
+                    places.extend(("variant", ("variants", base, v), v) for v in entries)
+        for what, path, name in places:
+            if what == "model" and "." in name:
+                continue  # reported with its own reason by the model resolver
+            if len(name) > MAX_NAME_LENGTH:
+                self.error(
+                    f"{what} name is {len(name)} characters long; names take at most "
+                    f"{MAX_NAME_LENGTH}",
+                    path,
+                    code="schema",
+                    key=True,
+                )
+            elif not NAME_PATTERN.fullmatch(name):
+                self.error(
+                    f"{what} name {name!r} is not a name: use letters, digits, '_' or '-', "
+                    "starting with a letter or '_' (it becomes a file and result name)",
+                    path,
+                    code="schema",
+                    key=True,
+                )
+
+    def check_text(self) -> None:
+        """No string in the spec carries control or bidi-override characters or is huge."""
+        stack: list[tuple[tuple[str | int, ...], Any]] = [((), self.doc.data)]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    self._check_string(key, (*path, key), key=True)
+                    stack.append(((*path, key), item))
+            elif isinstance(value, list):
+                stack.extend(((*path, i), item) for i, item in enumerate(value))
+            else:
+                self._check_string(value, path, key=False)
+
+    def _check_string(self, value: Any, path: tuple[str | int, ...], *, key: bool) -> None:
+        if not isinstance(value, str):
+            return
+        bad = FORBIDDEN_TEXT.search(value)
+        if bad is not None:
+            self.error(
+                f"character U+{ord(bad.group()):04X} (a control or direction-override character) "
+                f"at position {bad.start() + 1} of {'this key' if key else 'this text'}: tables "
+                "and figures cannot show it",
+                path,
+                code="schema",
+                key=key,
+            )
+        elif len(value) > MAX_TEXT_LENGTH:
+            self.error(
+                f"a text of {len(value):,} characters; specrun takes at most {MAX_TEXT_LENGTH:,}",
+                path,
+                code="schema",
+                key=key,
+            )
+
+    def check_outputs_dir(self) -> None:
+        """``outputs.dir`` stays inside the spec's project (the folder holding the spec's
+        folder): relative, never above the project, never the project or the spec's folder
+        itself (a run replaces its output folder whole). Elsewhere takes ``--out``."""
+        outputs = self.sections.get("outputs")
+        if outputs is None or not self.check_outputs:
+            return
+        written = outputs.dir
+        spec_folder = Path(os.path.abspath(self.doc.folder))
+        project = spec_folder.parent
+        target = Path(os.path.normpath(spec_folder / written))
+        problem = None
+        if not written.strip():
+            problem = "is empty"
+        elif Path(written).is_absolute() or PureWindowsPath(written).is_absolute():
+            problem = "is absolute"
+        elif target == spec_folder:
+            problem = "is the spec's own folder"
+        elif target == project or project not in target.parents:
+            problem = f"leaves the project folder '{project.name or project}'"
+        if problem:
+            self.error(
+                f"{written!r} {problem}: a spec writes inside its project (e.g. "
+                f"'../out/{Path(self.doc.file).stem}'); 'specrun run --out DIR' writes elsewhere",
+                ("outputs", "dir"),
+                code="schema",
+            )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
 from specrun.registry import Registry
 from specrun.results import ResultSet
 from specrun.spec.models import StrictModel
-from specrun.tables.ir import Table
+from specrun.tables import text
+from specrun.tables.ir import Layout, Table
 
 
 class TableBase(StrictModel):
@@ -20,6 +21,27 @@ class TableBase(StrictModel):
     label: str | None = Field(None, description="LaTeX label; defaults to tab:<name>.")
     notes: list[str] = Field(default_factory=list, description="Notes printed under the table.")
     digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
+    number: int | None = Field(
+        None,
+        ge=1,
+        description="Printed table number; tables without one follow the spec's order "
+        "(a panel right after another panel shares its number).",
+    )
+    panel: str | None = Field(
+        None, description="This table is one panel of its number ('B' prints Table 5, Panel B)."
+    )
+    size: Literal["normalsize", "small", "footnotesize", "scriptsize"] = Field(
+        "normalsize", description="Font size of the table (LaTeX size names; Word: 10.5/9/8/7 pt)."
+    )
+    landscape: bool = Field(False, description="Print the table on a landscape page.")
+    decimal: bool = Field(
+        True,
+        description="Align numbers on their decimal point (LaTeX: dcolumn; Word: decimal tab).",
+    )
+    resize: Literal["auto", "none"] = Field(
+        "auto",
+        description="auto: shrink the table to the text width when it is wider; none: never.",
+    )
 
 
 T = TypeVar("T", bound=TableBase)
@@ -32,6 +54,16 @@ class TableContext:
     name: str
     labels: Mapping[str, str]
     groups: Mapping[str, tuple[str, ...]]
+    language: str = "en"
+    warnings: list[str] = field(default_factory=list)  # what a reader might misread, by table
+
+    def warn(self, message: str) -> None:
+        """Report something the table prints correctly but a reader could misread."""
+        self.warnings.append(message)
+
+    def text(self, phrase: str) -> str:
+        """A generated phrase (``Yes``, ``N``, a column header) in the output language."""
+        return text.translate(phrase, self.language)
 
 
 @dataclass(frozen=True)
@@ -44,3 +76,38 @@ class TableKind(Generic[T]):
 
 
 TABLES: Registry[TableKind[Any]] = Registry("table kind")
+
+
+def table_numbers(tables: Mapping[str, TableBase]) -> dict[str, tuple[str, str]]:
+    """Printed (number, panel) of every table, in the spec's order.
+
+    A table's ``number:`` sets its number and the count continues from it; a table with
+    ``panel:`` and no number shares the number of the table before it when that one is a panel
+    too (Panel A, then Panel B); any other table takes the next number.
+    Numbers never depend on which tables a run builds (``--only``).
+    """
+    numbers: dict[str, tuple[str, str]] = {}
+    current = 0
+    previous_panel = False
+    for name, table in tables.items():
+        if table.number is not None:
+            current = table.number
+        elif table.panel is None or not previous_panel:
+            current += 1
+        numbers[name] = (str(current), table.panel or "")
+        previous_panel = table.panel is not None
+    return numbers
+
+
+def with_layout(table: Table, spec: TableBase, number: tuple[str, str], language: str) -> Table:
+    """The built table with its number, panel, size, orientation and language set from the spec."""
+    layout = Layout(
+        number=number[0],
+        panel=number[1],
+        size=spec.size,
+        landscape=spec.landscape,
+        resize=spec.resize == "auto",
+        language=language,
+        decimal=spec.decimal,
+    )
+    return replace(table, layout=layout)

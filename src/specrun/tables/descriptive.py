@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
 
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
@@ -19,6 +20,7 @@ STAT_HEADERS = {
     "median": "Median",
     "min": "Min",
     "max": "Max",
+    "vif": "VIF",
 }
 
 
@@ -27,7 +29,8 @@ class DescriptiveTableSpec(TableBase):
     model: str = Field(description="A model with estimator: descriptive.")
     stats: list[str] = Field(
         default_factory=lambda: ["nobs", "mean", "sd", "median", "min", "max"],
-        description="Columns: nobs, mean, sd, median, min, max, or a quantile such as p25.",
+        description="Columns: nobs, mean, sd, median, min, max, a quantile such as p25, or "
+        "vif (variance inflation factor; the model needs vif: true).",
     )
     variable_header: str = "Variable"
     show_names: bool = Field(False, description="Add a column with the variable names.")
@@ -42,9 +45,26 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
             path=f"tables.{ctx.name}.model",
         )
     table = model.extra["variables"]
-    headers = [STAT_HEADERS.get(s, s) for s in spec.stats]
+    computed = list(dict.fromkeys(key for values in table.values() for key in values))
+    for index, stat in enumerate(spec.stats):
+        if stat not in computed:
+            if re.fullmatch(r"p\d+(\.\d+)?", stat):
+                share = float(stat[1:]) / 100
+                hint = f"add {share:g} to the quantiles of model '{spec.model}'"
+            elif stat == "vif":
+                hint = f"add vif: true to model '{spec.model}'"
+            else:
+                hint = did_you_mean(stat, computed)
+            raise SpecError(
+                f"table '{ctx.name}' asks for '{stat}', which model '{spec.model}' did not "
+                f"compute; it has: {', '.join(computed)}",
+                code="reference",
+                path=f"tables.{ctx.name}.stats[{index}]",
+                hint=hint,
+            )
+    headers = [ctx.text(STAT_HEADERS.get(s, s)) for s in spec.stats]
     if spec.show_names:
-        headers = ["Symbol", *headers]
+        headers = [ctx.text("Symbol"), *headers]
     rows = []
     for name, values in table.items():
         cells = [
@@ -62,7 +82,7 @@ def build_descriptive(spec: DescriptiveTableSpec, results: ResultSet, ctx: Table
         name=ctx.name,
         caption=spec.caption,
         label=spec.label or f"tab:{ctx.name}",
-        header=(HeaderRow(spec.variable_header, tuple(Cell(h) for h in headers)),),
+        header=(HeaderRow(ctx.text(spec.variable_header), tuple(Cell(h) for h in headers)),),
         blocks=(Block(tuple(rows)),),
         n_columns=len(headers),
         notes=tuple(spec.notes),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from specrun.kernels.distributions import normal_quantile, t_quantile
+from specrun.tables import text
 
 
 def number(value: float | None, digits: int) -> str:
@@ -14,6 +17,30 @@ def number(value: float | None, digits: int) -> str:
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
     return text.replace("-", "−")
+
+
+def scientific(value: float | None, digits: int) -> str:
+    """Scientific notation with ``digits`` decimals in the mantissa: ``−7.012e−05``."""
+    if value is None or not math.isfinite(value):
+        return ""
+    return f"{value:.{digits}e}".replace("-", "−").replace("e+", "e")
+
+
+def rounds_to_zero(value: float | None, digits: int) -> bool:
+    """A non-zero value that prints as 0.000 (or −0.000) at ``digits`` decimals."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return False
+    return float(f"{abs(value):.{digits}f}") == 0
+
+
+def factor(value: float) -> str:
+    """A scale factor as printed in labels and notes: ``1,000``, ``0.01``."""
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+def rescaling(value: float) -> float:
+    """The power of ten that brings a small ``value`` to between 1 and 10 in magnitude."""
+    return float(10 ** math.ceil(-math.log10(abs(value)))) if value else 1.0
 
 
 def integer(value: float | None) -> str:
@@ -31,6 +58,15 @@ def stars(p_value: float | None, levels: Sequence[float]) -> str:
 
 
 def star_note(levels: Sequence[float]) -> str:
-    ordered = sorted(levels)
-    parts = [f"{'*' * (len(ordered) - i)} p < {level:g}" for i, level in enumerate(ordered)]
-    return ", ".join(parts) + "."
+    """The English star legend (``*** p < 0.01, ** p < 0.05, * p < 0.1.``)."""
+    return text.star_note(levels, "en")
+
+
+def critical_value(stats: Mapping[str, float], level: float) -> float:
+    """The model's own reference distribution: t with G − 1 (clustered) or the residual
+    degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
+    if "n_clusters" in stats:
+        return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
+    if "df_resid" in stats:
+        return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
+    return float(normal_quantile(0.5 + level / 2))

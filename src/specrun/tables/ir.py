@@ -57,3 +57,25 @@ class Table:
     notes: tuple[str, ...] = ()
     stub_header: str = ""  # text above the label column
     column_align: str = field(default="c")  # alignment of body columns
+    layout: Layout = field(default_factory=lambda: Layout())
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a table is numbered and fitted to the page; every renderer reads the same values.
+
+    ``number`` is the printed table number ("5"; empty: the renderer's own count) and ``panel``
+    the panel letter when the table is one panel of that number ("B"). ``size`` is a LaTeX size
+    name (``small``, ``footnotesize``, ``scriptsize``), ``resize`` shrinks a wide table to the
+    text width, ``landscape`` turns its page. ``language`` (``en`` | ``zh``) is the language of
+    the generated words (captions' "Table"/"表", notes). ``decimal`` aligns the numbers of
+    centred body columns on their decimal point (LaTeX dcolumn, Word decimal tab stops).
+    """
+
+    number: str = ""
+    panel: str = ""
+    size: str = "normalsize"
+    landscape: bool = False
+    resize: bool = False
+    language: str = "en"
+    decimal: bool = True

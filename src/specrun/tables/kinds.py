@@ -1,6 +1,27 @@
 """Every table kind, registered in ``TABLES`` on import."""
 
-from specrun.tables import descriptive, mediation, regression, threshold, weights
+from specrun.tables import (
+    bacon,
+    correlation,
+    descriptive,
+    iv,
+    margins,
+    mediation,
+    regression,
+    threshold,
+    weights,
+)
 from specrun.tables.base import TABLES
 
-__all__ = ["TABLES", "descriptive", "mediation", "regression", "threshold", "weights"]
+__all__ = [
+    "TABLES",
+    "bacon",
+    "correlation",
+    "descriptive",
+    "iv",
+    "margins",
+    "mediation",
+    "regression",
+    "threshold",
+    "weights",
+]

@@ -7,17 +7,21 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
+from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, did_you_mean
-from specrun.results import ModelResult, ResultSet
+from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
+from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern, check_patterns, matches
+from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
 STAT_LABELS = {
@@ -29,6 +33,9 @@ STAT_LABELS = {
     "r2_lsdv_adj": "Adjusted R² (with fixed effects)",
     "n_entities": "Entities",
     "n_clusters": "Clusters",
+    "singletons": "Singletons dropped",
+    "f_u0": "F test all uᵢ = 0",
+    "f_u0_p": "F test all uᵢ = 0 (p-value)",
     "mean_y": "Mean of dependent variable",
     "ar1_p": "AR(1) p-value",
     "ar2_p": "AR(2) p-value",
@@ -39,6 +46,34 @@ STAT_LABELS = {
     "threshold_1": "Threshold γ̂₁",
     "threshold_2": "Threshold γ̂₂",
     "threshold_3": "Threshold γ̂₃",
+    "r2_between": "R² (between)",
+    "r2_overall": "R² (overall)",
+    "sigma_u": "σ_u",
+    "sigma_e": "σ_e",
+    "rho": "ρ",
+    "theta": "θ",
+    "chi2": "Wald χ²",
+    "hausman_chi2": "Hausman χ²",
+    "hausman_p": "Hausman test p-value",
+    "bp_lm": "Breusch–Pagan LM",
+    "bp_lm_p": "Breusch–Pagan LM p-value",
+    "overid_p": "Sargan–Hansen (RE vs FE) p-value",
+    # instrumental variables (estimators/iv.py)
+    "first_f": "First-stage F",
+    "sw_f": "Sanderson–Windmeijer F",
+    "partial_r2": "Partial R² of instruments",
+    "kp_f": "Kleibergen–Paap rk Wald F",
+    "kp_lm_p": "Underidentification test p-value",
+    "cd_f": "Cragg–Donald Wald F",
+    "hansen_j": "Overidentification J",
+    "hansen_j_p": "Overidentification p-value",
+    "endog_p": "Endogeneity test p-value",
+    "ar_p": "Anderson–Rubin p-value",
+    "sy_size10": "Stock–Yogo 10% size critical value",
+    # difference-in-differences and event studies (estimators/did.py)
+    "pretrend_p": "Pre-trend test p-value",
+    "n_treated": "Treated observations",
+    "placebo_p": "Placebo (permutation) p-value",
 }
 # What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
 KNOWN_STATS = {
@@ -53,8 +88,83 @@ KNOWN_STATS = {
     "hansen_df",
     "sargan",
     "sargan_df",
+    "chi2_df",
+    "chi2_p",
+    "hausman_df",
+    "overid_chi2",
+    "overid_df",
+    "theta_min",
+    "theta_max",
+    "t_bar",
+    "rmse",
+    "f",
+    "f_p",
+    "first_f_p",
+    "sw_f_p",
+    "kp_lm",
+    "hansen_j_df",
+    "endog_chi2",
+    "ar_f",
+    "ar_ci_low",
+    "ar_ci_high",
+    "pretrend_f",
+    "pretrend_wald",
+    "pretrend_df",
 }
-INTEGER_STATS = {"nobs", "n_entities", "n_clusters", "n_instruments", "n_groups", "n_periods"}
+INTEGER_STATS = {
+    "nobs",
+    "n_entities",
+    "n_clusters",
+    "n_instruments",
+    "n_groups",
+    "n_periods",
+    "n_treated",
+    "singletons",
+}
+# Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
+STAT_ALIASES = {
+    "N": "nobs",
+    "n": "nobs",
+    "obs": "nobs",
+    "nobs_total": "nobs",
+    "r2_a": "r2_adj",
+    "adj_r2": "r2_adj",
+    "ar2": "r2_adj",
+    "r2_w": "r2_within",
+    "N_g": "n_entities",
+    "N_clust": "n_clusters",
+}
+
+
+def _check_stat(name: str) -> str:
+    """A statistic name a table may print: a known one, or a dotted path into ``extra``."""
+    if name in KNOWN_STATS or "." in name:
+        return name
+    hint = (
+        f"did you mean '{STAT_ALIASES[name]}'?"
+        if name in STAT_ALIASES
+        else did_you_mean(name, KNOWN_STATS)
+    )
+    valid = ", ".join(sorted(KNOWN_STATS))
+    raise ValueError(
+        f"unknown statistic '{name}'"
+        + (f" ({hint})" if hint else "")
+        + f"; valid: {valid}, or a dotted name such as indirect.sobel_z (a model's extra results)"
+    )
+
+
+StatName = Annotated[
+    str,
+    AfterValidator(_check_stat),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": sorted(KNOWN_STATS)},
+                {"type": "string", "pattern": "^[^.]+\\..+$"},
+            ]
+        }
+    ),
+]
 
 
 class ColumnGroup(StrictModel):
@@ -85,33 +195,77 @@ class RegressionTableSpec(TableBase):
     )
     dependent_row: bool = True
     keep: list[str] | None = Field(
-        None, description="Only these coefficient rows (glob patterns: 'yr*')."
+        None,
+        description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
     )
     drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (glob patterns)."
+        default_factory=list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
     )
     order: list[str] | None = Field(
-        None, description="These rows first, in this order (glob patterns)."
+        None, description=f"These rows first, in this order; {PATTERN_LANGUAGE}."
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Row labels for this table.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Row labels for this table, by name or pattern; rows built from terms are "
+        "otherwise labelled from the variables' labels.",
+    )
     constant: bool = Field(True, description="Print the constant (_cons) row.")
-    show: Literal["se", "t"] = "se"
+    base_levels: bool = Field(
+        False,
+        description="A row for each factor's base level, marked (base), before its other "
+        "levels (Stata's baselevels option).",
+    )
+    show: Literal["se", "t", "p", "ci"] = Field(
+        "se",
+        description="Under (or beside) each estimate: se (standard error), t (t or z "
+        "statistic), p (p-value) or ci (confidence interval at ci_level, from each model's "
+        "own reference distribution: t with G − 1 or residual df, else normal).",
+    )
+    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
+    scale: dict[str, float] = Field(
+        default_factory=dict,
+        description="Coefficient → factor its estimate, standard error and interval are "
+        "multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
+    )
+    row_digits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Coefficient → decimals of its estimate and second line (digits elsewhere).",
+    )
+    notation: Literal["fixed", "scientific"] = Field(
+        "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
+    )
     se_position: Literal["below", "beside"] = "below"
     stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
     indicators: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Row label → variables ($group allowed); Yes where a model has them all. "
-        "Their coefficient rows are left out.",
+        description="Row label → variables or terms ($group, i.region allowed); Yes where a "
+        "model has them all ('Region FE': [i.region]). Their coefficient rows are left out.",
     )
-    effects: dict[str, Literal["entity", "time"]] = Field(
+    effects: dict[str, str] = Field(
         default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
-        description="Row label → fixed effect; Yes where a model absorbs it.",
+        description="Row label → absorbed effect (entity, time, a column or a#b); Yes where a "
+        "model absorbs it. Effects the models absorb beyond these get a row of their own "
+        "('Industry × Year FE').",
     )
-    stats: list[str] = Field(default_factory=lambda: ["nobs", "r2"])
+    stats: list[StatName] = Field(default_factory=lambda: ["nobs", "r2"])
     stat_labels: dict[str, str] = Field(default_factory=dict)
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
+
+    @field_validator("keep", "drop", "order")
+    @classmethod
+    def _patterns(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            check_pattern(pattern)
+        return patterns
+
+    @field_validator("labels")
+    @classmethod
+    def _label_patterns(cls, labels: dict[str, str]) -> dict[str, str]:
+        for pattern in labels:
+            check_pattern(pattern)
+        return labels
 
     @field_validator("stars")
     @classmethod
@@ -119,19 +273,6 @@ class RegressionTableSpec(TableBase):
         if any(not 0 < level < 1 for level in levels):
             raise ValueError("star levels are p-values between 0 and 1")
         return sorted(levels, reverse=True)
-
-    @field_validator("stats")
-    @classmethod
-    def _known_stats(cls, stats: list[str]) -> list[str]:
-        for stat in stats:
-            if stat not in KNOWN_STATS and "." not in stat:
-                hint = did_you_mean(stat, KNOWN_STATS)
-                raise ValueError(
-                    f"unknown statistic '{stat}'"
-                    + (f" ({hint})" if hint else "")
-                    + "; a dotted name such as indirect.sobel_z reads a model's extra results"
-                )
-        return stats
 
     @model_validator(mode="after")
     def _columns_or_panels(self) -> RegressionTableSpec:
@@ -161,14 +302,34 @@ def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[
 def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: ModelResult | None):
     if name in spec.labels:
         return spec.labels[name]
+    parts = model.terms.get(name) if model is not None else None
+    for pattern, given in spec.labels.items():
+        if matches(name, [pattern], parts):
+            return given
     if name == CONSTANT:
-        return "Constant"
+        return ctx.text("Constant")
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
+    if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):
+        return term_label(parts, ctx.labels)
     return ctx.labels.get(name, name)
 
 
-def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
+def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
+    """Statistics a test reports about other models (a Hausman test's ``hausman_p`` for its
+    fixed-effects model), by the model they describe: printed in that model's column."""
+    found: dict[str, dict[str, float]] = {}
+    for model in results.models.values():
+        for target, stats in (model.extra.get("attach") or {}).items():
+            found.setdefault(target, {}).update(stats)
+    return found
+
+
+def _stat_value(
+    model: ModelResult, name: str, r2_fe: str, attached: Mapping[str, float] | None = None
+) -> float | None:
+    if attached and name in attached and name not in model.stats:
+        return attached[name]
     if name == "nobs":
         return float(model.nobs)
     if name == "r2":
@@ -182,24 +343,28 @@ def _stat_value(model: ModelResult, name: str, r2_fe: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _matches(name: str, patterns: list[str]) -> bool:
-    return any(fnmatchcase(name, p) for p in patterns)
+def _matches(name: str, patterns: list[str], parts: dict[str, Any]) -> bool:
+    return matches(name, patterns, parts.get(name))
 
 
 def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set[str]) -> list[str]:
     seen: list[str] = []
+    parts: dict[str, Any] = {}
     for model in models:
         for name in model.coefficients:
             if name not in seen:
                 seen.append(name)
+        parts.update(model.terms)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
     if spec.keep is not None:
-        rows = [n for n in rows if _matches(n, spec.keep)]
+        rows = [n for n in rows if _matches(n, spec.keep, parts)]
     else:
-        rows = [n for n in rows if n not in hidden]
-    rows = [n for n in rows if not _matches(n, spec.drop) and (spec.constant or n != CONSTANT)]
+        rows = [n for n in rows if not _matches(n, sorted(hidden), parts)]
+    rows = [
+        n for n in rows if not _matches(n, spec.drop, parts) and (spec.constant or n != CONSTANT)
+    ]
     if spec.order:
-        first = [n for pattern in spec.order for n in rows if fnmatchcase(n, pattern)]
+        first = [n for pattern in spec.order for n in rows if _matches(n, [pattern], parts)]
         first = list(dict.fromkeys(first))
         rows = first + [n for n in rows if n not in first]
     return rows
@@ -217,6 +382,24 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             code="schema",
             path=f"tables.{ctx.name}.panels",
         )
+    coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
+    term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
+    for option in ("keep", "drop", "order"):
+        check_patterns(
+            getattr(spec, option) or [],
+            coefficients,
+            path=f"tables.{ctx.name}.{option}",
+            parts=term_parts,
+        )
+    for option in ("scale", "row_digits"):
+        for name in getattr(spec, option):
+            if name not in coefficients:
+                raise SpecError(
+                    f"{option}: '{name}' is not a coefficient of this table",
+                    code="reference",
+                    path=f"tables.{ctx.name}.{option}.{name}",
+                    hint=did_you_mean(name, coefficients),
+                )
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -224,7 +407,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         if spec.panels:
             dependent = family[0].dependent
             title = panel.title or f"Panel {chr(65 + i)}: {ctx.labels.get(dependent, dependent)}"
-        blocks += _body(spec, ctx, family, title)
+        blocks += _body(spec, ctx, family, title, _attached(results))
     return Table(
         name=ctx.name,
         caption=spec.caption,
@@ -232,7 +415,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         header=tuple(header),
         blocks=tuple(blocks),
         n_columns=n,
-        notes=tuple(_notes(spec, [m for f in families for m in f])),
+        notes=tuple(_notes(spec, families, ctx)),
     )
 
 
@@ -259,7 +442,10 @@ def _header(
     header.append(HeaderRow("", tuple(Cell(f"({i + 1})") for i in range(n))))
     if spec.dependent_row and not spec.panels:
         header.append(
-            HeaderRow("", tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models))
+            HeaderRow(
+                ctx.text("Dependent variable"),
+                tuple(Cell(ctx.labels.get(m.dependent, m.dependent)) for m in models),
+            )
         )
     column_labels = spec.column_labels
     members = [name.rsplit(".", 1)[0] in results.families for name in names]
@@ -281,14 +467,27 @@ def _header(
 
 
 def _body(
-    spec: RegressionTableSpec, ctx: TableContext, models: list[ModelResult], title: str | None
+    spec: RegressionTableSpec,
+    ctx: TableContext,
+    models: list[ModelResult],
+    title: str | None,
+    attached: Mapping[str, Mapping[str, float]],
 ) -> list[Block]:
     """Coefficient, indicator and statistic rows of one set of columns."""
     indicator_vars = {label: _expand(vars_, ctx) for label, vars_ in spec.indicators.items()}
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
-    for name in _row_order(spec, models, hidden):
+    tiny: dict[str, float] = {}
+    order = _row_order(spec, models, hidden)
+    bases = _base_rows(order, models) if spec.base_levels else {}
+    for name in order:
         owner = next((m for m in models if name in m.coefficients), None)
+        for base, (parts, has) in bases.get(name, {}).items():
+            label = spec.labels.get(base) or term_label(parts, ctx.labels)
+            cells = tuple(Cell("(base)" if h else "") for h in has)
+            coef_rows.append(Row(label, cells, "coef"))
+            if spec.se_position == "below":
+                coef_rows.append(Row("", tuple(Cell() for _ in models), "se"))
         label = _label(name, spec, ctx, owner)
         main, below = [], []
         for m in models:
@@ -297,44 +496,66 @@ def _body(
                 main.append(Cell())
                 below.append(Cell())
                 continue
-            second = coef.std_error if spec.show == "se" else coef.stat
-            paren = f"({fmt.number(second, spec.digits)})"
+            factor = spec.scale.get(name, 1.0)
+            digits = spec.row_digits.get(name, spec.digits)
+            paren = _second(spec, m, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
+            estimate = _coefficient(spec, coef.estimate * factor, digits)
+            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
+                tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             if spec.se_position == "beside":
-                main.append(Cell(f"{fmt.number(coef.estimate, spec.digits)} {paren}", star))
+                main.append(Cell(f"{estimate} {paren}", star))
             else:
-                main.append(Cell(fmt.number(coef.estimate, spec.digits), star))
+                main.append(Cell(estimate, star))
                 below.append(Cell(paren))
+        if name in spec.scale:
+            label = f"{label} (×{fmt.factor(spec.scale[name])})"
         coef_rows.append(Row(label, tuple(main), "coef"))
         if spec.se_position == "below":
             coef_rows.append(Row("", tuple(below), "se"))
 
+    for name, suggestion in tiny.items():
+        ctx.warn(
+            f"the coefficient of '{name}' prints as zero at "
+            f"{spec.row_digits.get(name, spec.digits)} decimals; rescale it "
+            f"(scale: {{{name}: {suggestion:.0f}}}), print more digits (row_digits), or use "
+            "notation: scientific"
+        )
     indicator_rows = [
         Row(
             label,
-            tuple(Cell("Yes" if set(vars_) <= set(m.regressors) else "No") for m in models),
+            tuple(Cell(ctx.text("Yes" if _has_all(m, vars_) else "No")) for m in models),
             "indicator",
         )
         for label, vars_ in indicator_vars.items()
     ]
     if any(m.effects for m in models):
+        rows = {label: _effect_key(effect) for label, effect in _effect_labels(spec, ctx).items()}
+        for m in models:
+            for effect in m.effects:
+                key = _effect_key(effect)
+                if key not in rows.values():
+                    rows[_effect_label(effect, ctx)] = key
         indicator_rows += [
             Row(
                 label,
-                tuple(Cell("Yes" if effect in m.effects else "No") for m in models),
+                tuple(
+                    Cell(ctx.text("Yes" if key in {_effect_key(e) for e in m.effects} else "No"))
+                    for m in models
+                ),
                 "indicator",
             )
-            for label, effect in spec.effects.items()
+            for label, key in rows.items()
         ]
     stat_rows = []
     for stat in spec.stats:
-        values = [_stat_value(m, stat, spec.r2_fe) for m in models]
+        values = [_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) for m in models]
         cells = tuple(
             Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, spec.digits))
             for v in values
         )
         stat_rows.append(
-            Row(spec.stat_labels.get(stat, STAT_LABELS.get(stat, stat)), cells, "stat")
+            Row(spec.stat_labels.get(stat, ctx.text(STAT_LABELS.get(stat, stat))), cells, "stat")
         )
     blocks = [Block(tuple(coef_rows), title=title, rule_before=True)]
     if indicator_rows:
@@ -344,6 +565,57 @@ def _body(
     return blocks
 
 
+def _base_rows(
+    rows: list[str], models: list[ModelResult]
+) -> dict[str, dict[str, tuple[tuple[TermPart, ...], list[bool]]]]:
+    """Base-level rows to print before the first row of each factor's main effect:
+    row → {base name (``Central.region``) → (its parts, which models have that base)}."""
+    out: dict[str, dict[str, tuple[tuple[TermPart, ...], list[bool]]]] = {}
+    placed: set[str] = set()
+    for name in rows:
+        owner = next((m for m in models if name in m.terms), None)
+        parts = owner.terms[name] if owner else ()
+        if len(parts) != 1 or parts[0].level is None:
+            continue
+        part = parts[0]
+        prefix = ts_prefix(part.shift, part.diff)
+        column = f"{prefix}.{part.variable}" if prefix else part.variable
+        if column in placed:
+            continue
+        placed.add(column)
+        levels = {m.extra.get("base_levels", {}).get(column) for m in models} - {None}
+        for level in sorted(levels):
+            base = f"{level}{prefix}.{part.variable}"
+            has = [m.extra.get("base_levels", {}).get(column) == level for m in models]
+            base_parts = (TermPart(part.variable, part.shift, part.diff, f"{level} (base)"),)
+            out.setdefault(name, {})[base] = (base_parts, has)
+    return out
+
+
+def _has_all(model: ModelResult, patterns: list[str]) -> bool:
+    """Whether a model has every indicator variable or term (``i.region``: any of its levels,
+    even all omitted as collinear with the fixed effects)."""
+    present = [*model.regressors, *model.terms]
+    return all(
+        any(matches(r, [p], model.terms.get(r)) for r in present) or p in model.regressors
+        for p in patterns
+    )
+
+
+def _effect_key(effect: str) -> frozenset[str]:
+    """``industry#year`` and ``year#industry`` are one effect."""
+    return frozenset(part.strip() for part in effect.split("#"))
+
+
+def _effect_label(effect: str, ctx: TableContext) -> str:
+    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names."""
+    parts = []
+    for part in (p.strip() for p in effect.split("#")):
+        label = ctx.labels.get(part, part)
+        parts.append(label[:1].upper() + label[1:])
+    return " × ".join(parts) + " FE"
+
+
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
     out: list[str] = []
     for name in names:
@@ -351,15 +623,130 @@ def _expand(names: list[str], ctx: TableContext) -> list[str]:
     return out
 
 
-def _notes(spec: RegressionTableSpec, models: list[ModelResult]) -> list[str]:
-    kinds = sorted({m.se_type for m in models if m.se_type})
-    what = "Standard errors" if spec.show == "se" else f"{models[0].stat_name}-statistics"
-    notes = []
-    if kinds and spec.show == "se":
-        notes.append(f"{what} ({'; '.join(kinds)}) in parentheses.")
-    elif spec.show == "t":
-        notes.append(f"{what} in parentheses.")
-    notes.append(fmt.star_note(spec.stars))
+def _coefficient(spec: RegressionTableSpec, value: float, digits: int) -> str:
+    if spec.notation == "scientific":
+        return fmt.scientific(value, digits)
+    return fmt.number(value, digits)
+
+
+def _second(
+    spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float, digits: int
+) -> str:
+    """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
+    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals."""
+    if spec.show == "ci":
+        half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
+        low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
+        return f"[{_coefficient(spec, low, digits)}, {_coefficient(spec, high, digits)}]"
+    if spec.show == "se":
+        return f"({_coefficient(spec, coef.std_error * factor, digits)})"
+    value = {"t": coef.stat, "p": coef.p_value}[spec.show]
+    return f"({fmt.number(value, digits)})"
+
+
+def _effect_labels(spec: RegressionTableSpec, ctx: TableContext) -> dict[str, str]:
+    """Row label → fixed effect; the default labels are generated text, so they follow the
+    output language, while labels the spec gives are printed as given."""
+    if "effects" in spec.model_fields_set:
+        return dict(spec.effects)
+    return {ctx.text(label): effect for label, effect in spec.effects.items()}
+
+
+def _column_list(columns: list[int], language: str) -> str:
+    """``columns (1)–(3)``, ``column (4)``, ``columns (1), (3)``; Chinese ``第(1)–(3)列``."""
+    runs: list[tuple[int, int]] = []
+    for column in columns:
+        if runs and runs[-1][1] == column - 1:
+            runs[-1] = (runs[-1][0], column)
+        else:
+            runs.append((column, column))
+    text_runs = [f"({a})" if a == b else f"({a})–({b})" for a, b in runs]
+    if language == "zh":
+        return "第" + "、".join(text_runs) + "列"
+    return ("column " if len(columns) == 1 else "columns ") + ", ".join(text_runs)
+
+
+def _column_kinds(spec: RegressionTableSpec, families: list[list[ModelResult]]) -> list[str]:
+    """Per column, what its second line is based on: the covariance (se, p, ci) or the
+    statistic's name (t/z); panels stacking models of different kinds join them."""
+    kinds: list[str] = []
+    for column in range(len(families[0])):
+        names = []
+        for family in families:
+            model = family[column]
+            name = model.stat_name if spec.show == "t" else model.se_type
+            if name and name not in names:
+                names.append(name)
+        kinds.append("; ".join(names))
+    return kinds
+
+
+def _notes(
+    spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
+) -> list[str]:
+    """The notes describe every column: when columns differ in their covariance (or t vs z),
+    each kind is named with the columns it applies to."""
+    language = ctx.language
+    kinds = _column_kinds(spec, families)
+    distinct = list(dict.fromkeys(k for k in kinds if k))
+    by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
+
+    def translated(kind: str) -> str:
+        return text.translate(kind, language)
+
+    if len(distinct) > 1:
+        if language == "zh":
+            where = "；".join(
+                f"{_column_list(cols, language)}为{translated(k)}" for k, cols in by_kind.items()
+            )
+        else:
+            where = "; ".join(
+                f"{k} in {_column_list(cols, language)}" for k, cols in by_kind.items()
+            )
+    else:
+        where = translated(distinct[0]) if distinct else ""
+    level = f"{spec.ci_level * 100:g}%"
+    if spec.show == "t":
+        if len(distinct) > 1:
+            english = f"t or z statistics ({where})"
+        else:
+            english = f"{distinct[0] if distinct else 't'}-statistics"
+        chinese = "t值或z值（" + where + "）" if len(distinct) > 1 else f"{where or 't'}值"
+        note = text.parentheses_note(english, chinese, language)
+    else:
+        noun = {"se": "Standard errors", "p": "p-values", "ci": f"{level} confidence intervals"}
+        zh_noun = {"se": "标准误", "p": "p值", "ci": f"{level}置信区间"}[spec.show]
+        english = noun[spec.show] + (f" ({where})" if where else "")
+        if len(distinct) > 1:
+            chinese = f"{zh_noun}（{where}）"
+        else:
+            chinese = f"{where}{zh_noun}" if spec.show == "se" else f"{zh_noun}（{where}）"
+            chinese = chinese.replace("（）", "")
+        if spec.show == "ci":
+            note = f"方括号内为{chinese}。" if language == "zh" else f"{english} in brackets."
+        else:
+            note = text.parentheses_note(english, chinese, language)
+    notes = [note, text.star_note(spec.stars, language)]
+    for name, factor in spec.scale.items():
+        if language == "zh":
+            notes.append(f"{name}的系数及其标准误已乘以{fmt.factor(factor)}。")
+        else:
+            notes.append(
+                f"The coefficient of {name} and its standard error are multiplied by "
+                f"{fmt.factor(factor)}."
+            )
+    centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
+    if centered:
+        names = ", ".join(ctx.labels.get(v, v) for v in centered)
+        notes.append(
+            f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
+            "model's estimation sample, in main effects and interactions."
+        )
+    omitted = list(
+        dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
+    )
+    if omitted:
+        notes.append(f"Omitted as collinear: {', '.join(omitted)}.")
     return [*notes, *spec.notes]
 
 

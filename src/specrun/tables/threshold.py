@@ -10,6 +10,7 @@ from pydantic import Field
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
+from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 
@@ -45,7 +46,7 @@ def build_threshold_test(
             threshold = thresholds[k - 1]
             rows.append(
                 Row(
-                    ROW_NAMES[k],
+                    ctx.text(ROW_NAMES[k]),
                     (
                         Cell(fmt.number(test["F"], 2), fmt.stars(test["p_value"], spec.stars)),
                         Cell(fmt.number(test["p_value"], 3)),
@@ -69,22 +70,25 @@ def build_threshold_test(
         curves = model.extra.get("lr_curves") or []
         if curves:
             level = curves[0]["critical_value"]
-    header = HeaderRow(
-        "Test",
-        tuple(
-            Cell(t) for t in ("F", "p-value", "Bootstrap", "10%", "5%", "1%", "Threshold", "95% CI")
-        ),
-    )
+    columns = ("F", "p-value", "Bootstrap", "10%", "5%", "1%", "Threshold", "95% CI")
+    header = HeaderRow(ctx.text("Test"), tuple(Cell(ctx.text(t)) for t in columns))
     groups = HeaderRow(
-        "", (Cell("", span=3), Cell("Critical values", span=3), Cell("", span=2)), rule_under=False
+        "",
+        (Cell("", span=3), Cell(ctx.text("Critical values"), span=3), Cell("", span=2)),
+        rule_under=False,
     )
-    notes = [
-        "F tests k against k − 1 thresholds; p-values and critical values from the bootstrap "
-        "of Hansen (1999), resampling entities' residuals under the null.",
-    ]
-    if level is not None:
-        notes.append(f"Confidence intervals: {{γ: LR(γ) ≤ {level:.2f}}} (Hansen 1999, eq. 16).")
-    notes.append(fmt.star_note(spec.stars))
+    if ctx.language == "zh":
+        notes = ["F统计量检验k个门槛对k − 1个门槛；p值与临界值由Hansen（1999）的自抽样法得到。"]
+        if level is not None:
+            notes.append(f"置信区间为{{γ: LR(γ) ≤ {level:.2f}}}（Hansen 1999，式16）。")
+    else:
+        notes = [
+            "F tests k against k − 1 thresholds; p-values and critical values from the "
+            "bootstrap of Hansen (1999), resampling entities' residuals under the null.",
+        ]
+        if level is not None:
+            notes.append(f"Confidence intervals: {{γ: LR(γ) ≤ {level:.2f}}} (Hansen 1999, eq. 16).")
+    notes.append(text.star_note(spec.stars, ctx.language))
     return Table(
         name=ctx.name,
         caption=spec.caption,

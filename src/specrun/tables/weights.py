@@ -87,10 +87,12 @@ def build_weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext)
         previous = dimension
         rows.append(Row(stub, tuple(cells), "text"))
     headers = [Cell(spec.indicator_header, align="l")] if with_dimension else []
-    headers += [Cell(COLUMN_HEADERS[c]) for c in spec.columns]
+    headers += [Cell(ctx.text(COLUMN_HEADERS[c])) for c in spec.columns]
     stub_header = spec.dimension_header if with_dimension else spec.indicator_header
     notes = [
-        "Entropy weights: min-max normalized indicators (reversed for negative ones), "
+        "熵值法权重：指标经极差标准化（负向指标取反），w = (1 − e) / Σ(1 − e)。"
+        if ctx.language == "zh"
+        else "Entropy weights: min-max normalized indicators (reversed for negative ones), "
         "w = (1 − e) / Σ(1 − e)."
     ]
     return Table(

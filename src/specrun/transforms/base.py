@@ -51,6 +51,7 @@ class TransformKind(Generic[OptionsT]):
     apply: Callable[[pl.DataFrame, OptionsT, TransformContext], TransformOutput]
     inputs: Callable[[OptionsT], list[str]]  # panel columns read (checked before running)
     outputs: Callable[[OptionsT], list[str]]  # columns created or replaced
+    needs_panel: bool = False  # reads the entity/time index (lags, interpolation)
 
 
 TRANSFORMS: Registry[TransformKind[Any]] = Registry("transform")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import ConfigDict, RootModel
 
-from specrun.data.expr import compile_expression, referenced_columns
+from specrun.data.expr import ValueKind, compile_expression, referenced_columns, result_kind
 from specrun.errors import SpecError
 from specrun.transforms.base import TRANSFORMS, TransformContext, TransformKind, TransformOutput
 
@@ -51,10 +51,39 @@ def derive_inputs(options: DeriveOptions) -> list[str]:
     return needed
 
 
+CONDITION_HINT = "compare it, e.g. 'value > 0'"
+
+
+def condition_columns(text: str) -> list[str]:
+    """The columns a row filter reads; a filter that can be seen without data to give numbers
+    or strings rather than true/false is an error (``SpecError``, code ``expression``)."""
+    kind = result_kind(text)
+    if kind not in (ValueKind.BOOLEAN, ValueKind.UNKNOWN):
+        raise SpecError(
+            f"a where: filter must be true or false for each row; '{text}' gives {kind.value}s",
+            code="expression",
+            hint=CONDITION_HINT,
+        )
+    return sorted(referenced_columns(text))
+
+
+def boolean_condition(text: str, frame: pl.DataFrame) -> pl.Expr:
+    """``text`` compiled for ``frame``; raises ``SpecError`` unless it gives true/false."""
+    condition = compile_expression(text, frame.schema)
+    dtype = frame.head(0).select(condition).dtypes[0]
+    if dtype not in (pl.Boolean, pl.Null):
+        raise SpecError(
+            f"a where: filter must be true or false for each row; '{text}' gives {dtype} values",
+            code="expression",
+            hint=CONDITION_HINT,
+        )
+    return condition
+
+
 def apply_where(
     frame: pl.DataFrame, options: WhereOptions, ctx: TransformContext
 ) -> TransformOutput:
-    kept = frame.filter(compile_expression(options.root, frame.schema))
+    kept = frame.filter(boolean_condition(options.root, frame))
     dropped = frame.height - kept.height
     notes = (f"where '{options.root}' dropped {dropped} rows",) if dropped else ()
     return TransformOutput(kept, notes=notes)
@@ -68,7 +97,7 @@ TRANSFORMS.register("where")(
         "where",
         WhereOptions,
         apply_where,
-        lambda o: sorted(referenced_columns(o.root)),
+        lambda o: condition_columns(o.root),
         lambda o: [],
     )
 )

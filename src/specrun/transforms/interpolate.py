@@ -72,5 +72,6 @@ TRANSFORMS.register("interpolate")(
         apply_interpolate,
         lambda o: list(o.vars),
         lambda o: list(o.vars),
+        needs_panel=True,
     )
 )

@@ -8,6 +8,7 @@ periods, or a gap), and every such null is counted in the transform's notes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -63,10 +64,27 @@ def missing_policy(
     notes.append(note)
 
 
-def _validate_name_template(template: str) -> str:
+_PLACEHOLDER = re.compile(r"\{(var|periods)\}")
+MAX_TEMPLATE_LENGTH = 64
+
+
+def _validate_name_template(template: str, allowed: tuple[str, ...] = ("var",)) -> str:
+    """A template with literal placeholders only: ``str.format`` would walk attributes
+    (``{var.__class__}``) and pad to any width (``{var:>300000000}``)."""
+    if len(template) > MAX_TEMPLATE_LENGTH:
+        raise ValueError(f"the name template is longer than {MAX_TEMPLATE_LENGTH} characters")
+    rest = _PLACEHOLDER.sub(lambda m: "" if m.group(1) in allowed else m.group(0), template)
+    if "{" in rest or "}" in rest:
+        names = " and ".join(f"'{{{name}}}'" for name in allowed)
+        raise ValueError(f"the name template takes only {names} as placeholders")
     if "{var}" not in template:
         raise ValueError("the name template must contain '{var}'")
     return template
+
+
+def fill_template(template: str, **values: object) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]``, literally."""
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
 class ShiftOptions(TransformOptions):
@@ -76,6 +94,7 @@ class ShiftOptions(TransformOptions):
     periods: int = Field(
         1,
         ge=1,
+        le=1000,
         description="How many time units away (calendar distance on the panel's time column, "
         "which must be an integer such as a year).",
     )
@@ -89,7 +108,7 @@ class ShiftOptions(TransformOptions):
     @field_validator("name")
     @classmethod
     def _name_has_var(cls, template: str | None) -> str | None:
-        return None if template is None else _validate_name_template(template)
+        return None if template is None else _validate_name_template(template, ("var", "periods"))
 
 
 ShiftKindName = Literal["lag", "lead", "diff"]
@@ -97,7 +116,26 @@ ShiftKindName = Literal["lag", "lead", "diff"]
 
 def shifted_name(kind: ShiftKindName, options: ShiftOptions, var: str) -> str:
     template = options.name or f"{{var}}_{kind}{{periods}}"
-    return template.format(var=var, periods=options.periods)
+    return fill_template(template, var=var, periods=options.periods)
+
+
+def values_at_offsets(
+    frame: pl.DataFrame, entity: str, time: str, requests: Sequence[tuple[str, int, str]]
+) -> pl.DataFrame:
+    """``frame`` with a column ``alias`` per request ``(var, offset, alias)``: the value of
+    ``var`` of the same entity ``offset`` periods earlier (later when negative), found by period
+    value, so a missing period gives null (Stata's ``L.`` after ``tsset``/``xtset``). Rows keep
+    their order; ``time`` must be integer and (entity, time) unique."""
+    out = frame
+    for offset in dict.fromkeys(o for _, o, _ in requests):
+        # The source row of t's lag sits at t − offset: shift the source's time forward, join.
+        source = frame.select(
+            entity,
+            (pl.col(time) + offset).alias(time),
+            *[pl.col(v).alias(alias) for v, o, alias in requests if o == offset],
+        )
+        out = out.join(source, on=[entity, time], how="left", maintain_order="left")
+    return out
 
 
 def shift_within_entity(
@@ -115,13 +153,9 @@ def shift_within_entity(
     if kind == "diff":
         require_numeric(frame, options.vars, where)
     offset = options.periods if kind in ("lag", "diff") else -options.periods
-    # The source row of t's lag sits at t - periods: shift the source's time forward and join.
-    source = frame.select(
-        ctx.entity,
-        (pl.col(ctx.time) + offset).alias(ctx.time),
-        *[pl.col(v).alias(f"__shifted_{v}") for v in options.vars],
+    joined = values_at_offsets(
+        frame, ctx.entity, ctx.time, [(v, offset, f"__shifted_{v}") for v in options.vars]
     )
-    joined = frame.join(source, on=[ctx.entity, ctx.time], how="left", maintain_order="left")
     notes: list[str] = []
     new_columns: list[pl.Expr] = []
     for var in options.vars:
@@ -146,6 +180,7 @@ def _shift_kind(kind: ShiftKindName) -> TransformKind[ShiftOptions]:
         lambda frame, options, ctx: shift_within_entity(frame, options, ctx, kind),
         lambda options: list(options.vars),
         lambda options: [shifted_name(kind, options, v) for v in options.vars],
+        needs_panel=True,
     )
 
 
@@ -165,7 +200,7 @@ class NamedOutputOptions(TransformOptions):
         return _validate_name_template(template)
 
     def output_name(self, var: str) -> str:
-        return self.name.format(var=var)
+        return fill_template(self.name, var=var)
 
 
 class LogOptions(NamedOutputOptions):

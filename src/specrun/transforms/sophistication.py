@@ -399,5 +399,6 @@ TRANSFORMS.register("sophistication")(
         apply_sophistication,
         sophistication_inputs,
         lambda o: [o.output],
+        needs_panel=True,
     )
 )

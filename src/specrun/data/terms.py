@@ -1,0 +1,340 @@
+"""Model terms as Stata writes them: time-series operators, factor variables and interactions.
+
+One grammar (Lark, LALR, with positions) reads every item of an estimator's variable lists::
+
+    Dige  L.Dige  L2.Dige  L(0/2).Dige  F.Dige  D.Dige  LD.Dige   time-series operators
+    i.region  ib3.region  ib(last).region  ibn.region           factor variables
+    c.Dige#c.STR  i.treat#c.post  i.region##c.Dige  c.L.Dige#c.STR   interactions
+
+An item parses into one or more :class:`Term` (``L(0/2).x`` gives three, ``a##b`` gives ``a``,
+``b`` and ``a#b``), each a product of :class:`Component` s. Names follow Stata's output
+(``L.Dige``, ``cL.Dige#c.STR``, ``2.region``, ``East.region``, ``1.treat#c.post``), so a reader
+can match a table to a Stata log. Semantics follow Stata's ``[U] 11.4.3 Factor variables`` and
+``[U] 11.4.4 Time-series varlists`` (tsset: ``L.x`` at t is x at t − 1 of the same entity),
+with one deliberate difference: an interaction component written without ``c.`` or ``i.`` is an
+error here, where Stata would silently treat it as a factor (a continuous regressor read as a
+factor would add one dummy per distinct value).
+
+Errors are :class:`specrun.errors.SpecError` with ``code="term"`` and the 1-based character
+position of the fault in the item (``col``), so validation can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from specrun.errors import SpecError
+
+__all__ = [
+    "GRAMMAR",
+    "Component",
+    "Term",
+    "parse_item",
+    "term_names",
+    "ts_prefix",
+]
+
+# Lark grammar of one list item. A prefix is any word before a dot (``c``, ``ib(last)``,
+# ``L2D``, ``cL``); its meaning is checked after parsing so that an unknown operator is a
+# located error naming it rather than a bare syntax error.
+GRAMMAR = r"""
+    start: component (INTERACT component)*
+    component: (prefix ".")* WORD
+    prefix: WORD ARGS?
+    INTERACT: "##" | "#"
+    WORD: /\w+/
+    ARGS: /\([^()]*\)/
+    %ignore /[ \t]+/
+"""
+
+_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+# c. | i. | ibn. | ib#. | ib(…). | then time-series operators: L, L2, F, D, LD, L2D …
+_PREFIX = re.compile(r"^(?P<kind>ibn|ib\d*|i|c)?(?P<ops>(?:[LFD]\d*)*)$")
+_OP = re.compile(r"([LFD])(\d*)")
+_RANGE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_BASES = ("first", "last", "freq")
+MAX_OPERATOR = 99  # L100.x is a typo, not a lag
+
+
+def _error(message: str, text: str, col: int, hint: str | None = None) -> SpecError:
+    return SpecError(f"term '{text}': {message}", code="term", col=col, hint=hint)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One factor of a term: a variable, its time-series operators, and its role.
+
+    ``shift`` is the net lag in periods (``L2`` → 2, ``F`` → −1); ``diff`` the order of
+    differencing (``D`` → 1, ``D2`` → 2); ``factor`` marks ``i.`` variables, whose ``base`` is
+    ``None`` (the first level, Stata's default), ``"none"`` (``ibn.``), ``"first"``, ``"last"``,
+    ``"freq"``, ``"#k"`` (the k-th level) or a level's own text (``ib3.`` → ``"3"``). ``explicit``
+    records that the user wrote ``c.`` or ``i.``; ``col`` the component's position in the item.
+    """
+
+    variable: str
+    shift: int = 0
+    diff: int = 0
+    factor: bool = False
+    base: str | None = None
+    explicit: bool = False
+    col: int = field(default=1, compare=False)
+
+    @property
+    def operated(self) -> bool:
+        return self.shift != 0 or self.diff != 0
+
+    @property
+    def column(self) -> str:
+        """The column holding the operated variable: ``Dige``, ``L.Dige``, ``LD.Dige``."""
+        prefix = ts_prefix(self.shift, self.diff)
+        return f"{prefix}.{self.variable}" if prefix else self.variable
+
+    def key(self) -> tuple[str, int, int, bool]:
+        """What makes two components the same regressor (the base is a coding choice)."""
+        return (self.variable, self.shift, self.diff, self.factor)
+
+
+def ts_prefix(shift: int, diff: int) -> str:
+    """Stata's display of time-series operators: ``L``, ``L2``, ``F``, ``D``, ``LD``, ``F2D2``."""
+    out = ""
+    if shift:
+        letter = "L" if shift > 0 else "F"
+        out += letter + (str(abs(shift)) if abs(shift) != 1 else "")
+    if diff:
+        out += "D" + (str(diff) if diff != 1 else "")
+    return out
+
+
+@dataclass(frozen=True)
+class Term:
+    """A product of components: a main effect (one component) or an interaction."""
+
+    components: tuple[Component, ...]
+
+    @property
+    def is_interaction(self) -> bool:
+        return len(self.components) > 1
+
+    @property
+    def has_factor(self) -> bool:
+        return any(c.factor for c in self.components)
+
+    def key(self) -> frozenset[tuple[str, int, int, bool]]:
+        return frozenset(c.key() for c in self.components)
+
+    def continuous_name(self) -> str:
+        """The name of a term without factors: ``L.Dige``, ``c.Dige#cL.STR``."""
+        if not self.is_interaction:
+            return self.components[0].column
+        return "#".join(_continuous_part(c) for c in self.components)
+
+
+def _continuous_part(component: Component) -> str:
+    prefix = ts_prefix(component.shift, component.diff)
+    return f"c{prefix}.{component.variable}"
+
+
+def factor_part(component: Component, level: str) -> str:
+    """Stata's name of a factor level: ``2.region``, ``East.region``, ``2L.region``."""
+    prefix = ts_prefix(component.shift, component.diff)
+    return f"{level}{prefix}.{component.variable}"
+
+
+def term_names(term: Term, levels: dict[tuple[str, int, int, bool], list[str]]) -> list[str]:
+    """The column names of a term, given the kept levels of each factor component (by key):
+    the Cartesian product of factor levels, in Stata's order (first component slowest)."""
+    names = [""]
+    for component in term.components:
+        parts = (
+            [factor_part(component, lv) for lv in levels[component.key()]]
+            if component.factor
+            else [_continuous_part(component) if term.is_interaction else component.column]
+        )
+        names = [f"{a}#{b}" if a else b for a in names for b in parts]
+    return names
+
+
+@lru_cache(maxsize=4096)
+def parse_item(text: str) -> tuple[Term, ...]:
+    """Parse one list item into its terms (``a##b`` → a, b, a#b; ``L(0/2).x`` → x, L.x, L2.x).
+
+    Raises ``SpecError`` (code ``term``, ``col`` the 1-based position in ``text``) for text that
+    is not a term, an unknown or malformed operator, or an interaction component without ``c.``
+    or ``i.``. Results are cached: validation and execution share one parse per item.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise _error("empty term", str(text), 1)
+    try:
+        tree = _PARSER.parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text) from None
+    chains: list[list[Component]] = []  # each component may expand (L(0/2).x)
+    operators: list[str] = []
+    for child in tree.children:
+        if isinstance(child, Token):
+            operators.append(str(child))
+        else:
+            chains.append(_component(child, text))
+    interacted = len(chains) > 1
+    if interacted:
+        for chain in chains:
+            first = chain[0]
+            if not first.explicit:
+                raise _error(
+                    f"'{first.column}' in an interaction needs c. (continuous) or i. (factor)",
+                    text,
+                    first.col,
+                    hint=f"write c.{first.column} or i.{first.column}; Stata would read it as a "
+                    "factor",
+                )
+    if len(chains) > 1 and any(len(chain) > 1 for chain in chains):
+        raise _error("an operator range such as L(0/2) cannot enter an interaction", text, 1)
+    if len(chains) == 1:
+        return tuple(Term((c,)) for c in chains[0])
+    # ``a##b#c`` groups as Stata does: ## binds the full factorial of the pieces it joins
+    groups: list[list[Component]] = [[chains[0][0]]]
+    full: list[bool] = [False]
+    for op, chain in zip(operators, chains[1:], strict=True):
+        if op == "##":
+            groups.append([chain[0]])
+            full.append(True)
+        else:
+            groups[-1].append(chain[0])
+    if not any(full):
+        return (Term(tuple(groups[0])),)
+    pieces = [tuple(g) for g in groups]
+    terms: list[Term] = []
+    for size in range(1, len(pieces) + 1):
+        for combo in combinations(pieces, size):
+            terms.append(Term(tuple(c for piece in combo for c in piece)))
+    return tuple(_unique(terms))
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    seen: set[frozenset] = set()
+    out = []
+    for term in terms:
+        if term.key() not in seen:
+            seen.add(term.key())
+            out.append(term)
+    return out
+
+
+def _syntax_error(exc: UnexpectedInput, text: str) -> SpecError:
+    col = max(int(getattr(exc, "column", 1) or 1), 1)
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        return _error("ends early: a variable name must follow", text, len(text) + 1)
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[col - 1] if col - 1 < len(text) else ""
+        return _error(f"unexpected character '{char}' at position {col}", text, col)
+    if isinstance(exc, UnexpectedToken):
+        return _error(f"unexpected '{exc.token}' at position {col}", text, col)
+    return _error(f"not a term (at position {col})", text, col)
+
+
+def _component(tree: Tree, text: str) -> list[Component]:
+    """The components one ``prefix.prefix.name`` stands for (several for an operator range)."""
+    *prefixes, name = tree.children
+    variable = str(name)
+    if variable[0].isdigit():
+        raise _error(
+            f"'{variable}' is not a variable name (names start with a letter or _)",
+            text,
+            name.column or 1,
+        )
+    kind: str | None = None
+    base: str | None = None
+    shifts: list[int] = [0]
+    diff = 0
+    for prefix in prefixes:
+        word = str(prefix.children[0])
+        args = str(prefix.children[1]) if len(prefix.children) > 1 else None
+        col = prefix.children[0].column or 1
+        match = _PREFIX.match(word)
+        if match is None:
+            raise _error(
+                f"unknown operator '{word}{args or ''}.'",
+                text,
+                col,
+                hint="operators: c. i. ib#. ib(first|last|freq). ibn. L. L#. F. D. LD. L(a/b).",
+            )
+        written, ops = match.group("kind"), match.group("ops")
+        if written:
+            if kind is not None:
+                raise _error(f"'{word}.' repeats the c./i. prefix", text, col)
+            kind = "c" if written == "c" else "i"
+            if written == "ibn":
+                base = "none"
+            elif written.startswith("ib"):
+                if ops:
+                    raise _error(
+                        f"write the base and the operators apart: '{written}.{ops}.'", text, col
+                    )
+                base = _base(written[2:], args, word, text, col)
+                continue
+        if args is not None and not ops:
+            raise _error(f"unknown operator '{word}{args}.'", text, col)
+        letters = _OP.findall(ops)
+        for i, (letter, digits) in enumerate(letters):
+            amounts = [int(digits) if digits else 1]
+            if i == len(letters) - 1 and args is not None:
+                if digits:
+                    raise _error(f"'{word}{args}.' gives the operator twice", text, col)
+                amounts = _operator_range(args, word, text, col)
+            if max(amounts) > MAX_OPERATOR:
+                raise _error(f"operator '{letter}{max(amounts)}.' is too large", text, col)
+            if letter == "D":
+                if len(amounts) > 1:
+                    raise _error("a range applies to L. or F., not D.", text, col)
+                diff += amounts[0]
+            else:
+                sign = 1 if letter == "L" else -1
+                shifts = [s + sign * a for s in shifts for a in amounts]
+    factor = kind == "i"
+    start = prefixes[0].children[0].column if prefixes else name.column
+    return [
+        Component(
+            variable, s, diff, factor, base if factor else None, kind is not None, col=start or 1
+        )
+        for s in dict.fromkeys(shifts)
+    ]
+
+
+def _base(number: str, args: str | None, word: str, text: str, col: int) -> str:
+    if number:
+        if args is not None:
+            raise _error(f"'{word}{args}.' gives the base twice", text, col)
+        return number
+    if args is None:
+        raise _error("'ib.' needs a base: ib2., ib(first)., ib(last)., ib(freq).", text, col)
+    inner = str(args)[1:-1].strip()
+    if inner in _BASES or re.fullmatch(r"#\d+", inner) or re.fullmatch(r"-?\d+", inner):
+        return inner
+    if inner and re.fullmatch(r"\w+", inner):
+        return inner  # a string level's own text: ib(East).region
+    raise _error(f"unknown base '{args}'", text, col, hint="ib(first|last|freq|#k|<level>).")
+
+
+def _operator_range(args: str, word: str, text: str, col: int) -> list[int]:
+    inner = args[1:-1]
+    match = _RANGE.match(inner)
+    if match:
+        low, high = int(match.group(1)), int(match.group(2))
+        if low > high:
+            raise _error(f"empty operator range '{word}{args}.'", text, col)
+        return list(range(low, high + 1))
+    parts = inner.split()
+    if parts and all(p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    raise _error(
+        f"operator range '{word}{args}.' must read (a/b) or (a b …)", text, col, hint="L(0/2).x"
+    )

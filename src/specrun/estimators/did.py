@@ -1,0 +1,593 @@
+"""Difference-in-differences and event studies by two-way fixed effects.
+
+``did`` builds the treatment indicator Dᵢₜ — ``treat × 1(t ≥ first_treated)`` (staggered) or
+``treat × post`` (canonical 2 × 2) — and fits yᵢₜ = δ·Dᵢₜ + x′β + αᵢ + λₜ + uᵢₜ with the
+``panel_fe`` machinery, so its conventions (``xtreg, fe`` / ``reghdfe`` clustered SEs) are the
+linear models'; the coefficient is ``did``, labelled "DID".
+
+``event_study`` (``method: twfe``) replaces Dᵢₜ by relative-time indicators 1(t − Gᵢ = k) for k
+in ``window`` except ``reference``; ``method: sun_abraham`` interacts them with the cohorts Gᵢ and
+reports, for each k, the interaction-weighted average Σ_g w_{g,k} δ_{g,k} with w the cohorts'
+shares of the observations at k and SE √(w′Vw), weights held fixed (Sun and Abraham 2021, J.
+Econometrics 225:175–199, eq. 16; pyfixest's saturated event study ``aggregate()``).
+Never-treated units (``first_treated`` missing or 0, as in the R did package) have no
+indicators and serve as controls. ``endpoints: bin`` folds periods outside the window into its
+end points (Schmidheiny and Siegloch 2023); ``drop`` leaves treated units' periods outside the
+window out of the sample. The joint pre-trend test is the Wald test that
+every lead (k < 0, k ≠ reference) is zero, reported as F = W/q with the reference distribution
+of the coefficients' t tests. Checked against pyfixest 0.60 ``feols("y ~ i(rel, ref=-1) | unit
++ year")`` in ``tests/test_estimators_did.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, model_validator
+
+from specrun.errors import SpecError
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.covariance import Covariance
+from specrun.estimators.linear import PanelFeSpec, fit_linear
+from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
+from specrun.kernels.placebo import Placebo
+from specrun.kernels.within import PanelIndex
+from specrun.results import Coefficient, ModelResult
+from specrun.spec.models import CovarianceSpec, ModelBase, StrictModel, VarList, VarName
+
+DID = "did"
+
+
+def _cluster_entity() -> CovarianceSpec:
+    return CovarianceSpec(type="cluster", cluster=["entity"])
+
+
+class PlaceboSpec(StrictModel):
+    """Permutation inference: refit with the treatment reassigned at random ``draws`` times."""
+
+    draws: int = Field(500, ge=1, description="Number of permutations.")
+    permute: Literal["units", "timing", "both"] = Field(
+        "units",
+        description="Reassign treatment across units, timing across treated units, or both.",
+    )
+    seed: int = Field(0, description="Seed of the permutations.")
+
+
+class DidSpec(ModelBase):
+    """Two-way FE difference-in-differences from a treated-unit indicator and its timing."""
+
+    estimator: Literal["did"]
+    y: VarName
+    treat: VarName = Field(description="1 for units ever treated, 0 for controls.")
+    first_treated: VarName | None = Field(
+        None, description="Period a unit is first treated (missing or 0: never); staggered DID."
+    )
+    post: VarName | None = Field(None, description="1 in post-treatment periods (2 × 2 DID).")
+    x: VarList = Field(default_factory=list, description="Controls.")
+    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
+    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    placebo: PlaceboSpec | None = Field(
+        None, description="Permutation (placebo) test: the statistic placebo_p and its draws."
+    )
+
+    @model_validator(mode="after")
+    def _timing(self) -> DidSpec:
+        if (self.first_treated is None) == (self.post is None):
+            raise ValueError("give exactly one of first_treated (staggered) and post (2 × 2)")
+        return self
+
+
+class EventStudySpec(ModelBase):
+    """Relative-time (leads and lags) coefficients around each unit's first treated period.
+
+    ``window`` bounds the reported periods for every method; ``reference`` and ``endpoints``
+    shape the TWFE and Sun–Abraham regressions only (Callaway–Sant'Anna compares each period
+    with its base period and needs no omitted one); ``control``, ``base_period`` and
+    ``anticipation`` are Callaway–Sant'Anna's.
+    """
+
+    estimator: Literal["event_study"]
+    y: VarName
+    first_treated: VarName = Field(description="Period first treated (missing or 0: never).")
+    x: VarList = Field(default_factory=list, description="Controls.")
+    window: tuple[int, int] = Field((-5, 5), description="First and last relative period.")
+    reference: int = Field(-1, description="The omitted relative period.")
+    endpoints: Literal["bin", "drop"] = Field(
+        "bin", description="bin: fold periods outside the window into its ends; drop: omit them."
+    )
+    method: Literal["twfe", "sun_abraham", "callaway_santanna"] = Field(
+        "twfe",
+        description="twfe: one coefficient per relative period; sun_abraham: cohort × period "
+        "interactions averaged with cohort shares (Sun and Abraham 2021); callaway_santanna: "
+        "ATT(g, t) and their aggregations (Callaway and Sant'Anna 2021, as the R did package).",
+    )
+    control: Literal["never", "notyet"] = Field(
+        "never", description="callaway_santanna: never-treated or not-yet-treated controls."
+    )
+    base_period: Literal["varying", "universal"] = Field(
+        "varying", description="callaway_santanna: pre-period comparisons with t − 1 or g − 1."
+    )
+    anticipation: int = Field(0, ge=0, description="callaway_santanna: periods of anticipation.")
+    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
+    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+
+    @model_validator(mode="after")
+    def _window(self) -> EventStudySpec:
+        low, high = self.window
+        if not low < 0 <= high:
+            raise ValueError("window must run from a negative period to a period ≥ 0")
+        if not low <= self.reference <= high:
+            raise ValueError(
+                f"reference {self.reference} is outside the window {list(self.window)}"
+            )
+        return self
+
+    def relative_periods(self) -> list[int]:
+        low, high = self.window
+        return [k for k in range(low, high + 1) if k != self.reference]
+
+
+def relative_name(k: int) -> str:
+    """Coefficient name of relative period k: ``rel-2``, ``rel+0``, ``rel+3``."""
+    return f"rel{k:+d}"
+
+
+def _first_period(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """First treated period, null for never-treated units (coded missing or 0)."""
+    value = pl.col(column).cast(pl.Float64)
+    return pl.when(value.is_null() | (value == 0)).then(None).otherwise(value)
+
+
+def _numeric_time(frame: pl.DataFrame, ctx: FitContext) -> None:
+    if not frame.schema[ctx.time].is_numeric():
+        raise SpecError(
+            f"the time column '{ctx.time}' is {frame.schema[ctx.time]}: treatment timing needs "
+            "numeric periods (years, or period numbers)",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+
+
+def _complete(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    return frame.filter(
+        pl.all_horizontal([pl.col(v).cast(pl.Float64).is_finite() for v in names])
+        if names
+        else pl.lit(True)
+    )
+
+
+def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
+    _numeric_time(frame, ctx)
+    frame = _complete(frame, [spec.y, spec.treat, *spec.x, *([spec.post] if spec.post else [])])
+    values = set(frame[spec.treat].cast(pl.Float64).unique().to_list())
+    if not values <= {0.0, 1.0}:
+        shown = ", ".join(f"{v:g}" for v in sorted(values - {0.0, 1.0})[:3])
+        raise SpecError(
+            f"treat '{spec.treat}' must be 0 or 1 (found {shown})",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    treat = pl.col(spec.treat).cast(pl.Float64)
+    if spec.post is not None:
+        indicator = treat * pl.col(spec.post).cast(pl.Float64)
+    else:
+        assert spec.first_treated is not None
+        first = _first_period(frame, spec.first_treated)
+        on = (pl.col(ctx.time).cast(pl.Float64) >= first).fill_null(False).cast(pl.Float64)
+        indicator = treat * on
+    data = frame.with_columns(indicator.alias(DID))
+    if data[DID].n_unique() < 2:
+        raise SpecError(
+            "no variation in the treatment indicator (no treated unit-period, or no control)",
+            code="estimation",
+            path=f"models.{ctx.name}",
+        )
+    inner = PanelFeSpec(
+        estimator="panel_fe", y=spec.y, x=[DID, *spec.x], effects=spec.effects, se=spec.se
+    )
+    fitted = fit_linear(data, inner, ctx)[""]
+    extra: dict[str, object] = {**fitted.extra, "design": "2x2" if spec.post else "staggered"}
+    if spec.first_treated is not None and not spec.x and set(spec.effects) == {"entity", "time"}:
+        extra["bacon"] = _bacon(data, spec, ctx)
+    stats = {**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)}
+    if spec.placebo is not None:
+        placebo = _placebo(data, spec, ctx)
+        stats["placebo_p"] = placebo.p_value
+        extra["placebo"] = {
+            "draws": int(placebo.placebo.size),
+            "permute": placebo.permute,
+            "seed": placebo.seed,
+            "p_value": placebo.p_value,
+            "estimate": placebo.estimate,
+            "estimates": placebo.placebo.tolist(),
+        }
+    result = ModelResult(
+        name=ctx.name,
+        estimator="did",
+        dependent=spec.y,
+        nobs=fitted.nobs,
+        coefficients=fitted.coefficients,
+        stats=stats,
+        extra=extra,
+        regressors=tuple(spec.x),
+        effects=fitted.effects,
+        se_type=fitted.se_type,
+        se_convention=fitted.se_convention,
+        label=spec.label,
+        coefficient_labels={DID: "DID"},
+    )
+    return {"": result}
+
+
+def _placebo(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Placebo:
+    """Unit-level treatment and timing, then every permutation refit at once."""
+    from specrun.kernels.placebo import permutation_did
+
+    assert spec.placebo is not None
+    index = PanelIndex.from_labels(data[ctx.entity].to_numpy(), data[ctx.time].to_numpy())
+    unit = data.select(
+        pl.Series("__code", index.entity),
+        pl.col(spec.treat).cast(pl.Float64).alias("__treat"),
+        (
+            _first_period(data, spec.first_treated)
+            if spec.first_treated
+            else pl.lit(None, dtype=pl.Float64)
+        ).alias("__first"),
+    )
+    per_unit = unit.group_by("__code").agg(
+        pl.col("__treat").n_unique().alias("n_treat"),
+        pl.col("__first").n_unique().alias("n_first"),
+        pl.col("__treat").first(),
+        pl.col("__first").first(),
+    ).sort("__code")  # fmt: skip
+    if (per_unit["n_treat"] > 1).any() or (per_unit["n_first"] > 1).any():
+        raise SpecError(
+            "a placebo permutes units' treatment, so treat and first_treated must be constant "
+            "within each unit",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    return permutation_did(
+        data[spec.y].to_numpy().astype(float),
+        data.select(spec.x).to_numpy().astype(float).reshape(data.height, len(spec.x)),
+        index,
+        data[ctx.time].cast(pl.Float64).to_numpy(),
+        per_unit["__treat"].to_numpy().astype(float),
+        per_unit["__first"].to_numpy().astype(float),
+        data[spec.post].cast(pl.Float64).to_numpy() if spec.post else None,
+        entity_effects="entity" in spec.effects,
+        time_effects="time" in spec.effects,
+        draws=spec.placebo.draws,
+        permute=spec.placebo.permute,
+        seed=spec.placebo.seed,
+    )
+
+
+def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str, float | str]]:
+    """Goodman-Bacon decomposition records, or none where it does not apply (an unbalanced
+    panel, or treatment that is not the absorbing 1(t ≥ first_treated) of treated units)."""
+    from specrun.kernels.bacon import bacon_decomposition
+
+    assert spec.first_treated is not None
+    wide = data.select(
+        pl.col(ctx.entity),
+        pl.col(ctx.time).cast(pl.Float64),
+        pl.col(spec.y).cast(pl.Float64),
+        pl.when(pl.col(spec.treat).cast(pl.Float64) > 0)
+        .then(_first_period(data, spec.first_treated))
+        .otherwise(None)
+        .alias("__first"),
+    ).sort(ctx.entity, ctx.time)
+    units = wide[ctx.entity].n_unique()
+    periods = np.sort(wide[ctx.time].unique().to_numpy())
+    if wide.height != units * periods.size:
+        return []
+    firsts = wide.group_by(ctx.entity, maintain_order=True).agg(pl.col("__first").first())
+    y = wide[spec.y].to_numpy().reshape(units, periods.size)
+    try:
+        comparisons = bacon_decomposition(y, periods, firsts["__first"].to_numpy().astype(float))
+    except ValueError:
+        return []
+    return [
+        {
+            "kind": c.kind,
+            "treated": c.treated,
+            "control": c.control,
+            "estimate": c.estimate,
+            "weight": c.weight,
+        }
+        for c in comparisons
+    ]
+
+
+def fit_event_study(
+    frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext
+) -> Mapping[str, ModelResult]:
+    _numeric_time(frame, ctx)
+    frame = _complete(frame, [spec.y, *spec.x])
+    low, high = spec.window
+    first = _first_period(frame, spec.first_treated)
+    rel = (pl.col(ctx.time).cast(pl.Float64) - first).alias("__rel")
+    data = frame.with_columns(rel)
+    n_dropped = 0
+    if spec.endpoints == "drop":
+        outside = pl.col("__rel").is_not_null() & ~pl.col("__rel").is_between(low, high)
+        n_dropped = int(data.select(outside.sum()).item())
+        data = data.filter(~outside)
+    else:
+        data = data.with_columns(pl.col("__rel").clip(low, high))
+    names = [relative_name(k) for k in spec.relative_periods()]
+    data = data.with_columns(
+        [
+            (pl.col("__rel") == k).fill_null(False).cast(pl.Float64).alias(name)
+            for k, name in zip(spec.relative_periods(), names, strict=True)
+        ]
+    )
+    if data["__rel"].is_null().all() or data["__rel"].is_not_null().all():
+        raise SpecError(
+            "an event study needs treated units and never-treated (or not-yet-treated) ones; "
+            f"'{spec.first_treated}' has "
+            + ("no treated unit" if data["__rel"].is_null().all() else "no never-treated unit"),
+            code="estimation",
+            path=f"models.{ctx.name}",
+        )
+    leads = [relative_name(k) for k in spec.relative_periods() if k < 0]
+    cohort_extra: dict[str, object] = {}
+    if spec.method == "callaway_santanna":
+        return {"": _callaway_santanna(frame, spec, ctx)}
+    if spec.method == "sun_abraham":
+        fitted, coefficients, pretrend, cohort_extra = _sun_abraham(data, spec, ctx, first)
+    else:
+        inner = PanelFeSpec(
+            estimator="panel_fe", y=spec.y, x=[*names, *spec.x], effects=spec.effects, se=spec.se
+        )
+        fitted = fit_linear(data, inner, ctx)[""]
+        coefficients = dict(fitted.coefficients)
+        beta, cov = _twfe_fit(fitted)
+        pretrend = _wald(beta, cov, [inner.x.index(n) for n in leads])
+    stats = {**fitted.stats, **pretrend}
+    result = ModelResult(
+        name=ctx.name,
+        estimator="event_study",
+        dependent=spec.y,
+        nobs=fitted.nobs,
+        coefficients=coefficients,
+        stats=stats,
+        extra={
+            **fitted.extra,
+            **cohort_extra,
+            "method": spec.method,
+            "window": list(spec.window),
+            "reference": spec.reference,
+            "endpoints": spec.endpoints,
+            "dropped_outside_window": n_dropped,
+            "relative_periods": spec.relative_periods(),
+            "pretrend_test": f"Wald test that the {len(leads)} leads are zero, F = W/q",
+        },
+        regressors=tuple(spec.x),
+        effects=fitted.effects,
+        se_type=fitted.se_type,
+        se_convention=fitted.se_convention,
+        label=spec.label,
+        coefficient_labels={relative_name(k): f"t{k:+d}" for k in spec.relative_periods()},
+    )
+    return {"": result}
+
+
+def _twfe_fit(fitted: ModelResult) -> tuple[np.ndarray, Covariance]:
+    """Coefficients (slopes, then the constant) and covariance of a ``panel_fe`` fit — for the
+    joint tests and weighted averages its tidy coefficients cannot give."""
+    if fitted.covariance is None:
+        raise SpecError("the fit kept no covariance matrix", code="estimation")
+    beta = np.array([c.estimate for c in fitted.coefficients.values()])
+    return beta, Covariance(fitted.covariance, fitted.covariance_df, fitted.se_convention, 0)
+
+
+def _wald(
+    beta: np.ndarray,
+    cov: Covariance,
+    rows: list[int] | np.ndarray,
+    weights: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Wald test that R·β = 0, R the ``rows`` of the identity or the rows of ``weights``;
+    reported as F = W/q with the coefficients' reference distribution (F(q, G − 1) when
+    clustered)."""
+    r = np.eye(beta.size)[list(rows)] if weights is None else weights
+    if r.shape[0] == 0:
+        return {}
+    rb = r @ beta
+    wald = float(rb @ np.linalg.solve(r @ cov.matrix @ r.T, rb))
+    q = r.shape[0]
+    f = wald / q
+    p = float(chi2_sf(wald, q)) if cov.df is None else float(f_sf(f, q, cov.df))
+    return {"pretrend_f": f, "pretrend_wald": wald, "pretrend_df": float(q), "pretrend_p": p}
+
+
+def _sun_abraham(
+    data: pl.DataFrame, spec: EventStudySpec, ctx: FitContext, first: pl.Expr
+) -> tuple[ModelResult, dict[str, Coefficient], dict[str, float], dict[str, object]]:
+    """Cohort × relative-period interactions, then their cohort-share averages per period."""
+    data = data.with_columns(first.alias("__cohort"))
+    cohorts = sorted(data["__cohort"].drop_nulls().unique().to_list())
+    columns: list[str] = []
+    cells: list[tuple[float, int]] = []
+    for i, cohort in enumerate(cohorts):
+        for k in spec.relative_periods():
+            cell = (pl.col("__cohort") == cohort) & (pl.col("__rel") == k)
+            count = int(data.select(cell.fill_null(False).sum()).item())
+            if count == 0:
+                continue
+            name = f"__c{i}_{k}"
+            data = data.with_columns(cell.fill_null(False).cast(pl.Float64).alias(name))
+            columns.append(name)
+            cells.append((cohort, k))
+    inner = PanelFeSpec(
+        estimator="panel_fe", y=spec.y, x=[*columns, *spec.x], effects=spec.effects, se=spec.se
+    )
+    fitted = fit_linear(data, inner, ctx)[""]
+    beta, cov = _twfe_fit(fitted)
+    counts = np.array(
+        [data.filter((pl.col("__cohort") == g) & (pl.col("__rel") == k)).height for g, k in cells],
+        dtype=float,
+    )
+    periods = spec.relative_periods()
+    weights = np.zeros((len(periods), beta.size))
+    for j, k in enumerate(periods):
+        members = [i for i, (_, kk) in enumerate(cells) if kk == k]
+        if members:
+            weights[j, members] = counts[members] / counts[members].sum()
+    estimates = weights @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", weights, cov.matrix, weights))
+    coefficients: dict[str, Coefficient] = {}
+    for j, k in enumerate(periods):
+        if not weights[j].any():
+            continue
+        t = estimates[j] / se[j]
+        p = two_sided_p(t, cov.df)
+        coefficients[relative_name(k)] = Coefficient(
+            float(estimates[j]), float(se[j]), float(t), float(p)
+        )
+    for name in spec.x:
+        coefficients[name] = fitted.coefficients[name]
+    leads = [j for j, k in enumerate(periods) if k < 0 and weights[j].any()]
+    pretrend = _wald(beta, cov, [], weights[leads])
+    extra: dict[str, object] = {
+        "cohorts": cohorts,
+        "cohort_effects": [
+            {"cohort": g, "period": k, "estimate": float(beta[i]), "weight": float(w)}
+            for i, ((g, k), w) in enumerate(
+                zip(cells, (weights.sum(axis=0)[: len(cells)]), strict=True)
+            )
+        ],
+        "aggregation": "Sun and Abraham (2021): cohort shares of observations at each period",
+    }
+    return fitted, coefficients, pretrend, extra
+
+
+def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext) -> ModelResult:
+    """ATT(g, t) on the balanced panel, then R did's simple, dynamic and group aggregations;
+    the dynamic effects inside the window are the ``rel±k`` coefficients (z tests on the
+    analytic, unit-clustered SEs), ``att`` the simple aggregate."""
+    from specrun.kernels.attgt import aggregate, att_gt, group_average
+
+    if spec.x or spec.effects != ["entity", "time"] or spec.se != _cluster_entity():
+        raise SpecError(
+            "callaway_santanna is the unconditional estimator: no x, effects or se options "
+            "(its SEs are clustered by unit)",
+            code="schema",
+            path=f"models.{ctx.name}",
+        )
+    data = frame.select(
+        pl.col(ctx.entity), pl.col(ctx.time).cast(pl.Float64), pl.col(spec.y).cast(pl.Float64),
+        _first_period(frame, spec.first_treated).alias("__first"),
+    ).sort(ctx.entity, ctx.time)  # fmt: skip
+    units = data[ctx.entity].unique(maintain_order=True)
+    periods = np.sort(data[ctx.time].unique().to_numpy())
+    if data.height != units.len() * periods.size:
+        raise SpecError(
+            f"callaway_santanna needs a balanced panel: {data.height} rows for {units.len()} "
+            f"units × {periods.size} periods (drop incomplete units with a sample)",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    firsts = data.group_by(ctx.entity, maintain_order=True).agg(
+        pl.col("__first").n_unique().alias("k"), pl.col("__first").first()
+    )
+    if (firsts["k"] > 1).any():
+        raise SpecError(
+            f"'{spec.first_treated}' varies within a unit; it must be the unit's first treated "
+            "period",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    y = data[spec.y].to_numpy().reshape(units.len(), periods.size)
+    first = firsts["__first"].to_numpy().astype(float)
+    try:
+        gt = att_gt(
+            y,
+            periods,
+            first,
+            control=spec.control,
+            base_period=spec.base_period,
+            anticipation=spec.anticipation,
+        )
+    except ValueError as exc:
+        raise SpecError(str(exc), code="estimation", path=f"models.{ctx.name}") from None
+    event = gt.period - gt.group
+    n = y.shape[0]
+
+    def coefficient(estimate: float, se: float) -> Coefficient:
+        z = estimate / se
+        return Coefficient(estimate, se, z, float(two_sided_p(z)))
+
+    simple = aggregate(gt, event >= 0, first)
+    coefficients = {"att": coefficient(simple.estimate, simple.se)}
+    low, high = spec.window
+    dynamic = {}
+    for k in range(low, high + 1):
+        if (event == k).any():
+            dynamic[k] = aggregate(gt, event == k, first)
+            coefficients[relative_name(k)] = coefficient(dynamic[k].estimate, dynamic[k].se)
+    # every estimated lead: with a varying base, t − 1 is estimated as well (no reference)
+    leads = [k for k in dynamic if k < 0]
+    stats: dict[str, float] = {"n_entities": float(n), "n_clusters": float(n)}
+    if leads:
+        psi = np.column_stack([dynamic[k].influence for k in leads])
+        b = np.array([dynamic[k].estimate for k in leads])
+        wald = float(b @ np.linalg.solve(psi.T @ psi / n**2, b))
+        stats.update(
+            pretrend_wald=wald,
+            pretrend_f=wald / len(leads),
+            pretrend_df=float(len(leads)),
+            pretrend_p=float(chi2_sf(wald, len(leads))),
+        )
+    per_group, overall = group_average(gt, first)
+    return ModelResult(
+        name=ctx.name,
+        estimator="event_study",
+        dependent=spec.y,
+        nobs=data.height,
+        coefficients=coefficients,
+        stats=stats,
+        extra={
+            "method": spec.method,
+            "control": spec.control,
+            "base_period": spec.base_period,
+            "anticipation": spec.anticipation,
+            "window": list(spec.window),
+            "reference": None,
+            "relative_periods": list(dynamic),
+            "se": "analytic influence-function SEs clustered by unit (R did, bstrap = FALSE)",
+            "pretrend_test": f"Wald χ² that the {len(leads)} dynamic leads are zero",
+            "att_gt": [
+                {"group": g, "period": t, "att": a, "std_error": s}
+                for g, t, a, s in zip(gt.group, gt.period, gt.att, gt.se, strict=True)
+            ],
+            "group": {
+                f"{g:g}": {"att": a.estimate, "std_error": a.se} for g, a in per_group.items()
+            },
+            "group_overall": {"att": overall.estimate, "std_error": overall.se},
+        },
+        effects=("entity", "time"),
+        se_type="clustered by entity",
+        se_convention="did (R package), analytic",
+        stat_name="z",
+        label=spec.label,
+        coefficient_labels={
+            "att": "ATT (simple)",
+            **{relative_name(k): f"t{k:+d}" for k in dynamic},
+        },
+    )
+
+
+ESTIMATORS.register("did")(
+    EstimatorKind("did", DidSpec, fit_did, complete_cases=False, needs_panel=True)
+)
+ESTIMATORS.register("event_study")(
+    EstimatorKind(
+        "event_study", EventStudySpec, fit_event_study, complete_cases=False, needs_panel=True
+    )
+)

@@ -1,0 +1,193 @@
+"""Hausman (1978) specification test between two fitted models, as Stata's ``hausman``.
+
+``models: [fe, re]`` names the consistent model first and the efficient one second. On the
+coefficients both report (the constant left out, as Stata's default), with d = b_c − b_e and
+V = V_c − V_e, the statistic is H = d′V⁻d, V⁻ a generalized inverse, with rank(V) degrees of
+freedom (Stata ``hausman fe re``; R plm ``phtest`` gives the same number when V has full rank).
+``variance: sigmamore`` bases both covariances on the efficient model's disturbance variance
+(V_c rescaled by s²_e / s²_c), ``sigmaless`` on the consistent model's (V_e rescaled by
+s²_c / s²_e), where s² is σ̂²_e of a fixed-effects fit (SSR / residual df) and ``e(rmse)``²
+of a random-effects fit, as Stata's ``hausman, sigmamore | sigmaless``.
+
+The test needs both models' conventional covariances; with clustered errors the
+cluster-robust alternative is the random-effects model's ``overid_p`` (``xtoverid``).
+The p-value can be printed under the consistent model's column of a regression table: the
+result attaches ``hausman_chi2``, ``hausman_df`` and ``hausman_p`` to that model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, field_validator, model_validator
+
+from specrun.errors import SpecError
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.distributions import chi2_sf
+from specrun.results import ModelResult
+from specrun.spec.models import ModelBase
+
+CONSTANT = "_cons"
+CONVENTIONAL = "conventional"
+
+
+class HausmanSpec(ModelBase):
+    """Hausman test: ``models: [consistent, efficient]`` (e.g. ``[fe, re]``)."""
+
+    estimator: Literal["hausman"]
+    models: list[str] = Field(
+        min_length=2,
+        max_length=2,
+        description="The consistent model (fixed effects) and the efficient one (random "
+        "effects), in that order.",
+    )
+    variance: Literal["own", "sigmamore", "sigmaless"] = Field(
+        "own",
+        description="Each model's own covariance (Stata's default), or both based on the "
+        "efficient model's (sigmamore) or the consistent model's (sigmaless) error variance.",
+    )
+    constant: bool = Field(False, description="Include the constant in the comparison.")
+
+    @field_validator("models")
+    @classmethod
+    def _distinct(cls, models: list[str]) -> list[str]:
+        if models[0] == models[1]:
+            raise ValueError("a Hausman test compares two different models")
+        return models
+
+    @model_validator(mode="after")
+    def _no_over(self) -> HausmanSpec:
+        if self.over is not None or self.sample is not None:
+            raise ValueError(
+                "a Hausman test reads its models' results: it takes no over: or "
+                "sample: (set those on the models)"
+            )
+        return self
+
+    def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        return [(name, ("models", i)) for i, name in enumerate(self.models)]
+
+
+def _error(message: str, ctx: FitContext) -> SpecError:
+    return SpecError(message, code="estimation", path=f"models.{ctx.name}")
+
+
+def disturbance_variance(result: ModelResult) -> float:
+    """s² of a fitted model as Stata's ``hausman`` reads it: ``e(rmse)``² where the model
+    reports an ``rmse`` (random effects), else SSR / residual df (σ̂²_e of fixed effects)."""
+    if "rmse" in result.stats:
+        return float(result.stats["rmse"]) ** 2
+    if "ssr" in result.stats and "df_resid" in result.stats:
+        return float(result.stats["ssr"]) / float(result.stats["df_resid"])
+    raise KeyError(result.name)
+
+
+def hausman_statistic(diff: np.ndarray, cov: np.ndarray) -> tuple[float, int, float]:
+    """H = d′V⁻d with V⁻ the Moore–Penrose inverse, df = rank(V), p = P(χ²_df > H).
+
+    ``diff`` (m,), ``cov`` (m, m). H can be negative when V is not positive semi-definite
+    (Stata then prints the negative value too); its p-value is then 1.
+    """
+    rank = int(np.linalg.matrix_rank(cov))
+    chi2 = float(diff @ np.linalg.pinv(cov) @ diff)
+    p = float(chi2_sf(max(chi2, 0.0), rank)) if rank else float("nan")
+    return chi2, rank, p
+
+
+def fit_hausman(
+    _frame: pl.DataFrame, spec: HausmanSpec, ctx: FitContext
+) -> Mapping[str, ModelResult]:
+    """The Hausman test of ``spec.models`` from their fitted results in ``ctx.models``.
+
+    Raises ``SpecError`` when a model has no coefficient covariance, a clustered or robust
+    covariance, or no coefficient in common with the other.
+    """
+    consistent, efficient = (ctx.models[name] for name in spec.models)
+    covariances = []
+    for model in (consistent, efficient):
+        if model.covariance is None:
+            raise _error(
+                f"model '{model.name}' ({model.estimator}) has no coefficient covariance to "
+                "compare",
+                ctx,
+            )
+        if model.se_type != CONVENTIONAL:
+            raise _error(
+                f"the Hausman test needs conventional standard errors; model '{model.name}' "
+                f"has {model.se_type} (with clustered errors use the random-effects model's "
+                "cluster-robust overid_p, Stata's xtoverid)",
+                ctx,
+            )
+        covariances.append(model.covariance)
+    names = [
+        n
+        for n in consistent.coefficients
+        if n in efficient.coefficients and (spec.constant or n != CONSTANT)
+    ]
+    if not names:
+        raise _error(f"models '{consistent.name}' and '{efficient.name}' share no coefficient", ctx)
+    pos_c = [list(consistent.coefficients).index(n) for n in names]
+    pos_e = [list(efficient.coefficients).index(n) for n in names]
+    cov_c = covariances[0][np.ix_(pos_c, pos_c)]
+    cov_e = covariances[1][np.ix_(pos_e, pos_e)]
+    if spec.variance != "own":
+        try:
+            s2_c, s2_e = disturbance_variance(consistent), disturbance_variance(efficient)
+        except KeyError as exc:
+            raise _error(
+                f"{spec.variance} needs each model's error variance; model '{exc.args[0]}' "
+                "reports none",
+                ctx,
+            ) from None
+        if spec.variance == "sigmamore":
+            cov_c = cov_c * (s2_e / s2_c)
+        else:
+            cov_e = cov_e * (s2_c / s2_e)
+    b_c = np.array([consistent.coefficients[n].estimate for n in names])
+    b_e = np.array([efficient.coefficients[n].estimate for n in names])
+    diff = b_c - b_e
+    cov = cov_c - cov_e
+    chi2, df, p = hausman_statistic(diff, cov)
+    se_diff = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    warnings = []
+    if np.linalg.eigvalsh((cov + cov.T) / 2).min() < -1e-12 * np.abs(cov).max():
+        warnings.append(
+            "V_b − V_B is not positive definite: the Hausman statistic is unreliable "
+            "(variance: sigmamore, or the cluster-robust overid_p of the random-effects model)"
+        )
+    stats = {"hausman_chi2": chi2, "hausman_df": float(df), "hausman_p": p}
+    extra = {
+        "models": {"consistent": consistent.name, "efficient": efficient.name},
+        "variance": spec.variance,
+        "attach": {consistent.name: stats},
+        "differences": {
+            n: {
+                "consistent": float(bc),
+                "efficient": float(be),
+                "difference": float(d),
+                "std_error": float(s),
+            }
+            for n, bc, be, d, s in zip(names, b_c, b_e, diff, se_diff, strict=True)
+        },
+        **({"warnings": warnings} if warnings else {}),
+    }
+    result = ModelResult(
+        name=ctx.name,
+        estimator=spec.estimator,
+        dependent=consistent.dependent,
+        nobs=consistent.nobs,
+        coefficients={},
+        stats=stats,
+        extra=extra,
+        se_convention="stata",
+        label=spec.label,
+    )
+    return {"": result}
+
+
+ESTIMATORS.register("hausman")(
+    EstimatorKind("hausman", HausmanSpec, fit_hausman, complete_cases=False)
+)

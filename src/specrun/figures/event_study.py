@@ -1,0 +1,85 @@
+"""Event-study figure: lead and lag coefficients with confidence intervals against relative time.
+
+The figure every DID paper prints: one point per relative period with its interval, the omitted
+reference period drawn at zero and marked, a dashed zero line and a vertical line between the
+last lead and the treatment period. Reads only an ``event_study`` result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.estimators.did import relative_name
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.coefplot import critical_value
+from specrun.kernels.distributions import normal_quantile
+from specrun.results import ResultSet
+from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class EventStudyFigureSpec(FigureBase):
+    kind: Literal["event_study"]
+    model: str = Field(description="A model with estimator: event_study.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
+    xlabel: str = Field("Periods relative to treatment", description="Horizontal axis title.")
+
+
+def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    model = results.models.get(spec.model)
+    if model is None or model.estimator != "event_study":
+        raise SpecError(
+            f"model '{spec.model}' is not a fitted event_study model",
+            code="reference",
+            path=f"figures.{ctx.name}.model",
+        )
+    periods = [int(k) for k in model.extra["relative_periods"]]
+    # None: every period is estimated (Callaway–Sant'Anna with a varying base period)
+    reference = model.extra.get("reference")
+    if model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
+        crit = float(normal_quantile(0.5 + spec.level / 2))
+    else:
+        crit = critical_value(model.stats, spec.level)
+    points = sorted(
+        [(k, model.coefficients[relative_name(k)]) for k in periods], key=lambda item: item[0]
+    )
+    ks = np.array([k for k, _ in points], dtype=float)
+    est = np.array([c.estimate for _, c in points])
+    half = np.array([crit * c.std_error for _, c in points])
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(spec.width, spec.height))
+    axes = figure.subplots()
+    axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    axes.axvline(-0.5, color="grey", linewidth=0.8, linestyle=":")
+    axes.errorbar(ks, est, yerr=half, fmt="o", color="black", capsize=3, label="estimate")
+    ticks = ks.astype(int).tolist()
+    if reference is not None:
+        axes.plot([reference], [0.0], marker="o", markerfacecolor="white", color="black",
+                  linestyle="none", label=f"reference (t{int(reference):+d})")  # fmt: skip
+        ticks.append(int(reference))
+    axes.set_xticks(sorted(ticks))
+    axes.set_xlabel(spec.xlabel)
+    axes.set_ylabel(f"{ctx.labels.get(model.dependent, model.dependent)} ({spec.level:.0%} CI)")
+    if spec.title:
+        axes.set_title(spec.title)
+    axes.legend(frameon=False, loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+FIGURES.register("event_study")(
+    FigureKind(
+        "event_study",
+        EventStudyFigureSpec,
+        draw_event_study,
+        lambda s: [s.model],
+        reads=("event_study",),
+    )
+)

@@ -1,0 +1,104 @@
+"""Marginal-effect plots (Stata's ``marginsplot`` after ``margins, dydx(x) at(z = (…))``): the
+effect of x over the moderator's observed range with its confidence band, the zero line, and
+the Johnson–Neyman region shaded. Numbers from ``specrun.kernels.margins``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from specrun.errors import SpecError
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.results import ResultSet, TermPart
+from specrun.tables.base import TableContext
+from specrun.tables.margins import (
+    MarginValue,
+    check_at_values,
+    column_name,
+    compute,
+    continuous_key,
+    fitted_model,
+    resolve_value,
+)
+from specrun.tables.terms import part_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class MarginsFigureSpec(FigureBase):
+    kind: Literal["margins"]
+    model: str = Field(description="The fitted model (ols or panel_fe, with its interactions).")
+    dydx: str = Field(description="The regressor whose effect is drawn (Dige, L.Dige).")
+    over: str = Field(description="The moderator on the horizontal axis (STR).")
+    values: list[MarginValue] | None = Field(
+        None, description="Moderator values (numbers, p10 …, mean); default: its observed range."
+    )
+    points: int = Field(50, ge=2, le=1000, description="Points over the range when no values.")
+    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the band.")
+
+    @field_validator("dydx", "over")
+    @classmethod
+    def _term(cls, value: str) -> str:
+        continuous_key(value)
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, value: list[MarginValue] | None) -> list[MarginValue] | None:
+        return check_at_values(value) if value is not None else None
+
+
+def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    model = fitted_model(results, spec.model, ctx, "figures")
+    key = continuous_key(spec.over)
+    path = f"figures.{ctx.name}"
+    try:
+        if spec.values is not None:
+            grid = [resolve_value(v, key, model) for v in spec.values]
+        else:
+            dist = model.distributions.get(column_name(key))
+            if dist is None:
+                raise SpecError(
+                    f"'{spec.over}' is not a continuous variable of model '{spec.model}'",
+                    code="reference",
+                )
+            grid = list(np.linspace(dist[0], dist[-1], spec.points))
+    except SpecError as exc:
+        raise SpecError(exc.message, code=exc.code, path=path) from None
+    result = compute(model, spec.dydx, {key: grid}, spec.level, path)
+    z = np.array([m.at[0][1] for m in result.margins])
+    est = np.array([m.estimate for m in result.margins])
+    low = np.array([m.ci_low for m in result.margins])
+    high = np.array([m.ci_high for m in result.margins])
+    z_label = part_label(TermPart(*key), ctx.labels)
+    x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(spec.width, spec.height))
+    axes = figure.subplots()
+    for i, (a, b) in enumerate(result.significant or ()):
+        # the Johnson–Neyman region: where the effect differs from zero at the chosen level
+        label = f"significant at {1 - spec.level:.0%}" if i == 0 else None
+        axes.axvspan(a, b, color="0.9", zorder=0, label=label)
+    if spec.values is None:
+        axes.fill_between(z, low, high, color="0.75", alpha=0.6, linewidth=0)
+        axes.plot(z, est, color="black")
+    else:
+        axes.errorbar(z, est, yerr=[est - low, high - est], fmt="o-", color="black", capsize=4)
+    axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    axes.set_xlabel(z_label)
+    axes.set_ylabel(f"Effect of {x_label} ({spec.level:.0%} CI)")
+    if result.significant:
+        axes.legend(loc="best", fontsize="small", frameon=False)
+    if spec.title:
+        axes.set_title(spec.title)
+    figure.tight_layout()
+    return figure
+
+
+FIGURES.register("margins")(
+    FigureKind("margins", MarginsFigureSpec, draw_margins, lambda s: [s.model], ("ols", "panel_fe"))
+)

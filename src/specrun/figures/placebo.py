@@ -1,0 +1,62 @@
+"""Placebo figure: the permutation distribution of a DID coefficient, the estimate marked.
+
+A histogram of the placebo coefficients from a ``did`` model with ``placebo:``, a vertical line
+at the actual estimate and the permutation p-value in the legend — the figure DID papers print
+next to their placebo test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.results import ResultSet
+from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class PlaceboFigureSpec(FigureBase):
+    kind: Literal["placebo"]
+    model: str = Field(description="A did model with a placebo: block.")
+    bins: int = Field(30, ge=5, le=200, description="Histogram bins.")
+
+
+def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    model = results.models.get(spec.model)
+    placebo = model.extra.get("placebo") if model else None
+    if model is None or not placebo:
+        raise SpecError(
+            f"model '{spec.model}' has no placebo draws (give the did model a placebo: block)",
+            code="reference",
+            path=f"figures.{ctx.name}.model",
+        )
+    draws = np.asarray(placebo["estimates"], dtype=float)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(spec.width, spec.height))
+    axes = figure.subplots()
+    axes.hist(draws, bins=spec.bins, color="0.75", edgecolor="white", label="placebo estimates")
+    axes.axvline(
+        placebo["estimate"],
+        color="black",
+        linewidth=1.5,
+        label=f"estimate (permutation p = {placebo['p_value']:.3f})",
+    )
+    axes.set_xlabel(f"DID coefficient, {len(draws)} draws permuting {placebo['permute']}")
+    axes.set_ylabel("Count")
+    if spec.title:
+        axes.set_title(spec.title)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+FIGURES.register("placebo")(
+    FigureKind("placebo", PlaceboFigureSpec, draw_placebo, lambda s: [s.model], reads=("did",))
+)

@@ -1,0 +1,38 @@
+"""Byte-stable Office files: Word and Excel files are zip packages whose members carry the time
+they were written, so two runs of the same spec would differ. The members are rewritten with a
+fixed time (1980-01-01, the zip format's epoch), in their original order."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+
+from specrun.tables.ir import Table
+
+EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def stable_zip(data: bytes) -> bytes:
+    """``data`` (a zip file) with every member's timestamp set to the zip epoch."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=EPOCH)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            target.writestr(member, source.read(info.filename))
+    return out.getvalue()
+
+
+def is_wide(table: Table) -> bool:
+    """Tables printed on a landscape page in Word: asked for, or more than six body columns."""
+    return table.layout.landscape or table.n_columns > 6
+
+
+def figure_items(figures: Mapping[str, bytes]) -> list[tuple[str, bytes]]:
+    """Figures in name order, so documents do not depend on the order figures were drawn."""
+    return sorted(figures.items())

@@ -1,0 +1,92 @@
+"""IV tables: each model's first stage(s) beside its second stage, with the weak-IV diagnostics.
+
+A layout over the regression table, not a second table engine: the columns are, per IV model,
+``<model>.first.<endog>`` for every endogenous regressor and then ``<model>``, grouped under the
+model's label, and the statistic rows default to what applied papers print under an IV table
+(first-stage F, Kleibergen–Paap and Cragg–Donald F, the over-identification and endogeneity
+p-values). Everything else (stars, digits, keep/drop, labels) is the regression table's.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from specrun.errors import SpecError
+from specrun.results import ResultSet
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Table
+from specrun.tables.regression import ColumnGroup, RegressionTableSpec, build_regression
+
+DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "sy_size10", "hansen_j_p", "endog_p", "ar_p"]
+
+
+class IVTableSpec(TableBase):
+    kind: Literal["iv"]
+    models: list[str] = Field(min_length=1, description="Models with estimator: iv, in order.")
+    first_stage: bool = Field(True, description="Print each first stage beside its model.")
+    stats: list[str] = Field(default_factory=lambda: list(DEFAULT_STATS))
+    stat_labels: dict[str, str] = Field(default_factory=dict)
+    keep: list[str] | None = None
+    drop: list[str] = Field(default_factory=list)
+    order: list[str] | None = Field(
+        None, description="Rows first, in order; default: endogenous, then instruments."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+    constant: bool = True
+    show: Literal["se", "t"] = "se"
+    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+
+
+def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    columns: list[str] = []
+    groups: list[ColumnGroup] = []
+    column_labels: list[str] = []
+    leading: list[str] = []  # endogenous regressors, then instruments, then the controls
+    for name in spec.models:
+        model = results.models.get(name)
+        if model is None or model.estimator != "iv":
+            raise SpecError(
+                f"model '{name}' is not a fitted iv model",
+                code="reference",
+                path=f"tables.{ctx.name}.models",
+            )
+        endog = model.extra["endogenous"] if spec.first_stage else []
+        firsts = [f"{name}.first.{e}" for e in endog]
+        columns += [*firsts, name]
+        for var in [*model.extra["endogenous"], *model.extra["instruments"]]:
+            if var not in leading:
+                leading.append(var)
+        column_labels += ["First stage"] * len(firsts) + [_second_stage_label(model.extra)]
+        groups.append(ColumnGroup(label=model.label or name, span=len(firsts) + 1))
+    layout = RegressionTableSpec(
+        kind="regression",
+        caption=spec.caption,
+        label=spec.label,
+        notes=spec.notes,
+        digits=spec.digits,
+        columns=columns,
+        column_labels=column_labels,
+        groups=groups if len(spec.models) > 1 else [],
+        keep=spec.keep,
+        drop=spec.drop,
+        order=spec.order if spec.order is not None else leading,
+        labels=spec.labels,
+        constant=spec.constant,
+        show=spec.show,
+        stars=spec.stars,
+        stats=spec.stats,
+        stat_labels=spec.stat_labels,
+    )
+    return build_regression(layout, results, ctx)
+
+
+def _second_stage_label(extra: object) -> str:
+    method = extra.get("method", "2sls") if isinstance(extra, dict) else "2sls"
+    return {"2sls": "2SLS", "liml": "LIML", "gmm": "GMM"}.get(str(method), str(method))
+
+
+TABLES.register("iv")(
+    TableKind("iv", IVTableSpec, build_iv_table, lambda spec: list(spec.models), reads=("iv",))
+)

@@ -1,0 +1,129 @@
+"""Generated words of tables in the output language (``outputs.language: en | zh``).
+
+Table kinds write their generated phrases in English and pass them through :func:`translate`;
+user text (labels, captions, notes) is never translated. The Chinese phrases follow the way
+Chinese economics journals (《经济研究》, 《管理世界》, 《中国工业经济》) print regression tables:
+"观测值", "控制", "是/否", "括号内为……标准误", "***、**、*分别表示在1%、5%、10%的水平上显著".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+LANGUAGES = ("en", "zh")
+
+ZH: dict[str, str] = {
+    # indicator cells and generic rows
+    "Yes": "是",
+    "No": "否",
+    "Controlled": "控制",
+    "Constant": "常数项",
+    "Entity FE": "个体固定效应",
+    "Time FE": "时间固定效应",
+    "Dependent variable": "被解释变量",
+    # statistic rows
+    "N": "观测值",
+    "R²": "R²",
+    "R² (within)": "组内R²",
+    "R² (with fixed effects)": "R²（含固定效应）",
+    "Adjusted R²": "调整R²",
+    "Adjusted R² (with fixed effects)": "调整R²（含固定效应）",
+    "Entities": "个体数",
+    "Clusters": "聚类数",
+    "Mean of dependent variable": "被解释变量均值",
+    "AR(1) p-value": "AR(1)检验p值",
+    "AR(2) p-value": "AR(2)检验p值",
+    "Hansen test p-value": "Hansen检验p值",
+    "Sargan test p-value": "Sargan检验p值",
+    "Instruments": "工具变量数",
+    "Groups": "组数",
+    "Threshold γ̂₁": "门槛值γ̂₁",
+    "Threshold γ̂₂": "门槛值γ̂₂",
+    "Threshold γ̂₃": "门槛值γ̂₃",
+    "VIF": "VIF",
+    "Test": "检验",
+    "Direction": "方向",
+    "Entropy": "信息熵",
+    "Divergence": "差异系数",
+    "Weight": "权重",
+    "Dimension": "维度",
+    "Indicator": "指标",
+    # descriptive and correlation headers
+    "Variable": "变量",
+    "Symbol": "符号",
+    "Mean": "均值",
+    "SD": "标准差",
+    "Median": "中位数",
+    "Min": "最小值",
+    "Max": "最大值",
+    # threshold and mediation headers
+    "F": "F值",
+    "p-value": "p值",
+    "Bootstrap": "自抽样次数",
+    "Critical values": "临界值",
+    "Threshold": "门槛值",
+    "95% CI": "95%置信区间",
+    "Estimate": "估计值",
+    "Std. error": "标准误",
+    "z / t": "z / t值",
+    "Single threshold": "单一门槛",
+    "Double threshold": "双重门槛",
+    "Triple threshold": "三重门槛",
+    "Third threshold": "第三门槛",
+    "Second threshold": "第二门槛",
+    "First threshold (refined)": "第一门槛（重新估计）",
+    "Bootstrap draws": "自抽样次数",
+    "Sobel test of a·b": "a·b的Sobel检验",
+    "Aroian test of a·b": "a·b的Aroian检验",
+    "Goodman test of a·b": "a·b的Goodman检验",
+    "Share mediated, a·b / c": "中介效应占比 a·b / c",
+    # standard-error descriptions (results' se_type)
+    "clustered by entity": "以个体聚类的稳健",
+    "clustered by time": "以时间聚类的稳健",
+    "clustered by entity and time": "以个体和时间双向聚类的稳健",
+    "heteroskedasticity-robust": "异方差稳健",
+    "conventional": "普通",
+}
+
+SIZES_PT = {"normalsize": 10.5, "small": 9.0, "footnotesize": 8.0, "scriptsize": 7.0}
+"""Word font sizes for the LaTeX size names (五号 10.5 pt is the Chinese journals' body size)."""
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+
+
+def translate(phrase: str, language: str) -> str:
+    """``phrase`` in ``language``; English and unknown phrases are returned as they are."""
+    if language == "zh":
+        return ZH.get(phrase, phrase)
+    return phrase
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds a CJK ideograph or full-width punctuation (needs a CJK font)."""
+    return _CJK.search(text) is not None
+
+
+def star_note(levels: Sequence[float], language: str = "en") -> str:
+    """The note explaining the stars, tightest level first: ``*** p < 0.01, ** p < 0.05…``."""
+    ordered = sorted(levels)
+    if language == "zh":
+        stars = "、".join("*" * (len(ordered) - i) for i in range(len(ordered)))
+        percents = "、".join(f"{level * 100:g}%" for level in ordered)
+        return f"{stars}分别表示在{percents}的水平上显著。"
+    parts = [f"{'*' * (len(ordered) - i)} p < {level:g}" for i, level in enumerate(ordered)]
+    return ", ".join(parts) + "."
+
+
+def parentheses_note(english: str, chinese: str, language: str) -> str:
+    """``Standard errors (clustered by entity) in parentheses.``; in Chinese "括号内为……"."""
+    return f"括号内为{chinese}。" if language == "zh" else f"{english} in parentheses."
+
+
+def caption_prefix(number: str, panel: str, language: str) -> str:
+    """``Table 5`` / ``Table 5, Panel B`` / ``表5`` / ``表5 面板B``; empty without a number."""
+    if not number:
+        return ""
+    if language == "zh":
+        return f"表{number}" + (f" 面板{panel}" if panel else "")
+    return f"Table {number}" + (f", Panel {panel}" if panel else "")

@@ -1,0 +1,99 @@
+"""Chinese labels in a spec (the newcomer case ``chinese_labels.yaml``, on Grunfeld here):
+tables.tex switches to XeLaTeX with ctex, labels follow ``outputs.language``, figures find a
+CJK font or say which package to install."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from specfiles import GRUNFELD_HEAD, assert_latex_compiles, grunfeld_project
+from specrun.api import run_file
+from specrun.cli import main
+from specrun.errors import SpecError
+from specrun.figures import fonts
+
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+variables:
+  value: {label: {en: Market value, zh: 市值}}
+  capital: {label: 资本存量}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+tables:
+  t: {kind: regression, columns: [fe], caption: 投资方程}
+"""
+)
+
+
+def test_chinese_text_switches_tables_tex_to_xelatex(tmp_path: Path):
+    spec = SPEC + "outputs: {formats: [latex, html, markdown]}\n"
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    tex = (tmp_path / "out" / "tables.tex").read_text(encoding="utf-8")
+    assert tex.startswith("% Compile with XeLaTeX: the tables hold Chinese text, set with ctex")
+    # English generated text (Table, N, notes): ctex without its Chinese captions
+    assert "\\usepackage[UTF8,scheme=plain]{ctex}" in tex
+    assert "\\usepackage[a4paper,margin=2.5cm]{geometry}" in tex
+    table = (tmp_path / "out" / "tables" / "t.tex").read_text(encoding="utf-8")
+    assert (
+        table.startswith("% Requires ") and "ctex (compile with XeLaTeX)" in table.splitlines()[0]
+    )
+    labels = [row.label for row in run.output.tables["t"].blocks[0].rows]
+    assert "Market value" in labels and "资本存量" in labels
+    if shutil.which("xelatex"):
+        log = assert_latex_compiles(tmp_path / "out" / "tables.tex", tmp_path, engine="xelatex")
+        assert "Missing character" not in log
+
+
+def test_language_zh_picks_the_chinese_label(tmp_path: Path):
+    spec = SPEC + "outputs: {formats: [markdown], language: zh}\n"
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    labels = [row.label for row in run.output.tables["t"].blocks[0].rows]
+    assert "市值" in labels and "Market value" not in labels
+    md = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert md.startswith("**表1 投资方程**")
+
+
+def test_pdflatex_cannot_set_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    spec = SPEC + "outputs: {formats: [latex], latex: {engine: pdflatex}}\n"
+    path = grunfeld_project(tmp_path, spec)
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "spec.yaml:13:45: outputs.latex.engine: the engine is pdflatex, but the tables hold " in err
+    )
+    assert "use engine: auto or xelatex" in err
+    assert "Traceback" not in err
+
+
+def test_html_table_is_a_styled_standalone_page(tmp_path: Path):
+    spec = SPEC + "outputs: {formats: [html], language: zh}\n"
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    page = (tmp_path / "out" / "tables" / "t.html").read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh">')
+    assert "table.specrun-table { border-collapse: collapse; margin: 2em auto; " in page
+    assert "border-top: 1.5pt solid" in page and "thead { border-bottom: 0.75pt solid; }" in page
+    assert "<caption>表1 投资方程</caption>" in page
+    assert (tmp_path / "out" / "tables.html").exists()
+
+
+def test_figure_with_chinese_and_no_cjk_font_names_the_package(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
+    figure = Figure()
+    figure.add_subplot().set_title("数字贸易")
+    with pytest.raises(SpecError) as caught:
+        fonts.check_cjk_text(figure, "effects")
+    assert caught.value.message.startswith("figure 'effects' has Chinese text, but no CJK font")
+    assert "apt-get install fonts-noto-cjk" in (caught.value.hint or "")
+    english = Figure()
+    english.add_subplot().set_title("Digital trade")
+    fonts.check_cjk_text(english, "plain")  # nothing to say
+
+
+@pytest.mark.skipif(fonts.cjk_font() is None, reason="no CJK font on this machine")
+def test_cjk_font_is_found_through_the_font_manager():
+    assert fonts.cjk_font() in fonts.PREFERRED

@@ -1,0 +1,149 @@
+"""Kill -9 at the write step: the previous outputs stay byte-identical and nothing is left over.
+
+Each scenario runs specrun in a child process whose output writer is patched to SIGKILL the
+process at one moment of the write (after some files are staged, while old files are carried
+over, between the two renames of the fallback swap, right after the atomic exchange).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from specfiles import GRUNFELD_HEAD, PROJECT_ROOT, grunfeld_project
+from specrun.cli import main
+
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+title: TITLE
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+tables:
+  t: {kind: regression, columns: [fe]}
+outputs: {formats: [latex, markdown]}
+"""
+)
+
+KILLER = """
+import os, signal, sys
+import specrun.outputs as outputs
+from specrun.cli import main
+
+point, count = sys.argv[1], int(sys.argv[2])
+seen = {{"n": 0}}
+
+def kill():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def counting(original):
+    def wrapper(*args, **kwargs):
+        seen["n"] += 1
+        if seen["n"] > count:
+            kill()
+        return original(*args, **kwargs)
+    return wrapper
+
+if point == "write":
+    outputs._write_file = counting(outputs._write_file)
+elif point == "carry":
+    outputs.os.link = counting(os.link)
+elif point == "exchanged":
+    original = outputs._exchange
+    def exchange(a, b):
+        done = original(a, b)
+        kill()
+        return done
+    outputs._exchange = exchange
+elif point == "fallback":
+    outputs._exchange = lambda a, b: False
+    from pathlib import Path
+    rename = Path.rename
+    def renamed(self, target):
+        result = rename(self, target)
+        if ".specrun-old-" in str(target):
+            kill()
+        return result
+    Path.rename = renamed
+sys.exit(main(["run", {spec!r}, "--out", {out!r}]))
+"""
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.parent.iterdir() if p.name.startswith("."))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    spec = grunfeld_project(tmp_path, SPEC.replace("TITLE", "first"))
+    out = tmp_path / "results" / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    (out / "my_notes.txt").write_text("the user's own file\n")
+    before = snapshot(out)
+    spec.write_text(SPEC.replace("TITLE", "second"), encoding="utf-8")  # new outputs differ
+    return spec, out, before
+
+
+def killed_run(spec: Path, out: Path, point: str, count: int = 0) -> int:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    script = KILLER.format(spec=str(spec), out=str(out))
+    done = subprocess.run(
+        [sys.executable, "-c", script, point, str(count)], env=env, capture_output=True
+    )
+    return done.returncode
+
+
+@pytest.mark.parametrize(("point", "count"), [("write", 3), ("carry", 0)])
+def test_kill_while_staging_leaves_previous_outputs(project, point, count, capsys):
+    spec, out, before = project
+    assert killed_run(spec, out, point, count) == -9
+    assert snapshot(out) == before
+    assert len(leftovers(out)) == 1  # the hidden staging folder, removed by the next run
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    assert leftovers(out) == []
+    after = snapshot(out)
+    assert b"second" in after["tables.tex"]
+    assert after["my_notes.txt"] == before["my_notes.txt"]  # not specrun's: carried over
+
+
+def test_kill_after_the_exchange_leaves_the_new_outputs_whole(project):
+    spec, out, before = project
+    assert killed_run(spec, out, "exchanged") == -9
+    after = snapshot(out)
+    assert set(after) == set(before)
+    assert b"second" in after["tables.tex"]
+    assert after["my_notes.txt"] == before["my_notes.txt"]
+
+
+def test_kill_between_fallback_renames_is_undone_by_the_next_run(project):
+    spec, out, before = project
+    assert killed_run(spec, out, "fallback") == -9
+    assert not out.exists()  # killed between the two renames
+    from specrun.outputs import clean_stale
+
+    clean_stale(out)  # what the next run does first
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_outputs_take_modes_from_the_umask(project):
+    spec, out, _ = project
+    previous = os.umask(0o022)
+    try:
+        assert main(["run", str(spec), "--out", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    assert (out / "results.json").stat().st_mode & 0o777 == 0o644
+    assert out.stat().st_mode & 0o777 == 0o755
