@@ -143,3 +143,54 @@ def test_analysis_panel_is_parquet_by_default_and_csv_on_request(
     parquet = pl.read_parquet(tmp_path / "parquet" / "analysis.parquet")
     assert parquet.equals(pl.read_csv(tmp_path / "csv" / "analysis.csv"))
     assert parquet.columns == ["firm", "year", "inv", "value", "capital"]
+
+
+@pytest.mark.parametrize("block", [1 << 24, 7])  # 7 bytes: every line crosses a numpy block
+def test_row_widths_counted_in_numpy_agree_with_the_csv_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+):
+    import specrun.data.io as io_module
+
+    monkeypatch.setattr(io_module, "_ROW_BLOCK", block)
+    # quotes around a separator and a line break, a blank line and CRLF ends: no ragged row
+    good = 'a,b,c\r\n1,"x, y",3\r\n\r\n4,"two\r\nlines",6\r\n7,z,9'
+    (tmp_path / "good.csv").write_bytes(good.encode())
+    frame = read_source(SourceSpec(path="good.csv"), tmp_path)
+    assert frame["b"].to_list() == ["x, y", None, "two\r\nlines", "z"]
+    assert frame["c"].to_list() == [3, None, 6, 9]
+    # a short row in a file with quotes, and one in a file without: the same message
+    for name, text in {
+        "quoted.csv": 'a,b,c\n1,"x, y",3\n4,5\n',
+        "plain.csv": "a,b,c\n1,2,3\n4,5\n7,8,9",
+    }.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SpecError) as caught:
+            read_source(SourceSpec(path=name), tmp_path)
+        assert caught.value.message == (
+            f"{tmp_path / name}: row 2 has 2 fields, the header 3 (rows count data rows from 1, "
+            "after the header)"
+        )
+
+
+def test_a_type_break_names_the_folded_header_in_a_declared_encoding(tmp_path: Path):
+    lines = ["企业,\u3000ｖａｌｕｅ", *(f"{i},{i}" for i in range(20)), "20,缺失"]
+    (tmp_path / "gbk.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    with pytest.raises(SpecError) as caught:
+        read_source(SourceSpec(path="gbk.csv", encoding="gbk", infer_rows=10), tmp_path)
+    error = caught.value
+    assert (error.line, error.col) == (22, 2)
+    assert error.message == (
+        "column 'value' holds '缺失' in data row 21, which is not Int64 as its first 10 rows "
+        "suggested"
+    )
+
+
+def test_well_formed_rows_need_no_python_csv_pass():
+    from specrun.data.io import _separator_counts_agree
+
+    assert _separator_counts_agree(b"a,b,c\r\n1,2,3\r\n\r\n4,5,6", ",", 3)  # CRLF, blank line
+    assert _separator_counts_agree(b"a\tb\n1\t2\n", "\t", 2)
+    assert _separator_counts_agree(b"a,b,c", ",", 3)  # the header alone
+    assert not _separator_counts_agree(b"a,b,c\n1,2,3\n4,5\n", ",", 3)
+    assert not _separator_counts_agree(b"a,b,c\n1,2,3\n4,5,6,7", ",", 3)
+    assert not _separator_counts_agree(b'a,b,c\n1,"2,x",3\n', ",", 3)  # left to the csv module

@@ -15,6 +15,8 @@ from scipy import stats
 
 from specrun.kernels.distributions import (
     chi2_sf,
+    f_quantile,
+    f_sf,
     normal_cdf,
     normal_quantile,
     t_quantile,
@@ -68,3 +70,15 @@ def test_p_values_and_quantiles_match_scipy_stats():
     chi = np.array([0.0, 0.5, 3.84, 40.0])
     np.testing.assert_allclose(chi2_sf(chi, 4), stats.chi2.sf(chi, 4), rtol=1e-14)
     assert np.isnan(two_sided_p(1.0, 0))  # as stats.t.sf with df = 0
+
+
+def test_f_and_chi2_tails_match_scipy_stats_bit_for_bit():
+    # the F and chi-squared tests of IV, DID, random effects and Hausman read these
+    x = np.array([-1.0, 0.0, 1e-300, 0.5, 2.5, 40.0, np.inf, np.nan])
+    for df1 in (1, 3, 7.5):
+        np.testing.assert_array_equal(chi2_sf(x, df1), stats.chi2.sf(x, df1))
+        for df2 in (1, 10, 1e5):
+            np.testing.assert_array_equal(f_sf(x, df1, df2), stats.f.sf(x, df1, df2))
+    assert np.isnan(chi2_sf(1.0, 0)) and np.isnan(f_sf(1.0, 0, 3)) and np.isnan(f_sf(1.0, 2, 0))
+    q = np.array([0.01, 0.5, 0.9, 0.95, 0.99])
+    np.testing.assert_array_equal(f_quantile(q, 3, 40), stats.f.ppf(q, 3, 40))
