@@ -193,4 +193,6 @@ def test_well_formed_rows_need_no_python_csv_pass():
     assert _separator_counts_agree(b"a,b,c", ",", 3)  # the header alone
     assert not _separator_counts_agree(b"a,b,c\n1,2,3\n4,5\n", ",", 3)
     assert not _separator_counts_agree(b"a,b,c\n1,2,3\n4,5,6,7", ",", 3)
-    assert not _separator_counts_agree(b'a,b,c\n1,"2,x",3\n', ",", 3)  # left to the csv module
+    assert _separator_counts_agree(b'a,b,c\n1,"2,x",3\n4,"say ""a,b""",6\n', ",", 3)
+    assert not _separator_counts_agree(b'a,b,c\n1,"2,x",3\n4,"5",6,7\n', ",", 3)
+    assert not _separator_counts_agree(b'a,b,c\n1,"2\nx",3\n', ",", 3)  # left to the csv module

@@ -160,10 +160,11 @@ _ROW_BLOCK = 1 << 24  # 16 MiB of the file per numpy pass: bounded memory on lar
 
 
 def _separator_counts_agree(data: bytes, separator: str, width: int) -> bool:
-    """Whether every non-blank line after the header holds exactly ``width - 1`` separator
-    bytes, counted by numpy (a separator or line-end byte never occurs inside a multi-byte
-    UTF-8 character). False does not mean a ragged row: quotes around a separator or a line
-    break also change the count, so the caller re-counts fields as CSV defines them."""
+    """Whether every non-blank line after the header holds exactly ``width - 1`` separators
+    outside double quotes, counted by numpy (a separator, quote or line-end byte never occurs
+    inside a multi-byte UTF-8 character). A line with an odd number of quotes (a quoted line
+    break, or a stray quote) gives False, as does a ragged row: False asks the caller to
+    count fields as the csv module does."""
     import numpy as np
 
     buffer = np.frombuffer(data, dtype=np.uint8)
@@ -179,7 +180,15 @@ def _separator_counts_agree(data: bytes, separator: str, width: int) -> bool:
         ends = np.flatnonzero(block == 10)
         if ends.size == 0 or ends[-1] != block.size - 1:
             ends = np.append(ends, block.size)  # a last line without a line end
-        counts = np.diff(np.searchsorted(np.flatnonzero(block == mark), ends), prepend=0)
+        marks = np.flatnonzero(block == mark)
+        quotes = np.flatnonzero(block == ord('"'))
+        if quotes.size:
+            if np.any(np.diff(np.searchsorted(quotes, ends), prepend=0) % 2):
+                return False
+            # every line opens and closes its quotes, so an odd number of quotes before a
+            # separator in the block means it lies inside a quoted field
+            marks = marks[np.searchsorted(quotes, marks) % 2 == 0]
+        counts = np.diff(np.searchsorted(marks, ends), prepend=0)
         lengths = np.diff(ends, prepend=-1) - 1
         last = block[np.clip(ends - 1, 0, max(block.size - 1, 0))]
         blank = (lengths == 0) | ((lengths == 1) & (last == 13))
