@@ -3,9 +3,10 @@
 Run from the project root: ``python bench/gmm.py [--fits N] [--repeats N]``. Each package runs
 in its own process, timed from the outside as a whole process: once loading the data without
 fitting (the start-up: interpreter, imports, CSV) and once fitting the model a number of times
-(``--fits``, ``--peer-fits``, ``--r-fits``). The figure per fit is (best fitting run − best
-start-up run) / fits; whole-process times and the loop timed inside the process are printed
-too. Every process gets the same number of BLAS threads (``--threads``, default 1).
+(``--fits``, ``--peer-fits``, ``--r-fits``), each ``--repeats`` times (at least five). The
+figure per fit is (median fitting run − median start-up run) / fits; whole-process medians with
+their min–max and the loop timed inside the process (median) are printed too. Every
+process gets the same number of BLAS threads (``--threads``, default 1).
 
 Peers, measured in the same run on the same CSV:
 
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,17 +157,22 @@ def run_process(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
 def time_package(
     command: list[str], fits: int, collapse: bool, env: dict[str, str], repeats: int
 ) -> dict:
-    """Best of ``repeats`` whole-process runs, loading only and fitting ``fits`` times."""
+    """Medians of ``repeats`` whole-process runs, loading only and fitting ``fits`` times,
+    interleaved so that load on a shared machine falls on both alike."""
     flag = "1" if collapse else "0"
-    startup = min(run_process([*command, "0", flag], env)[0] for _ in range(repeats))
-    runs = [run_process([*command, str(fits), flag], env) for _ in range(repeats)]
-    whole, output = min(runs, key=lambda run: run[0])
+    startups, runs = [], []
+    for _ in range(repeats):
+        startups.append(run_process([*command, "0", flag], env)[0])
+        runs.append(run_process([*command, str(fits), flag], env))
+    wholes = [run[0] for run in runs]
+    whole, startup = statistics.median(wholes), statistics.median(startups)
     return {
         "whole_s": whole,
+        "whole_range": (min(wholes), max(wholes)),
         "startup_s": startup,
         "per_fit_ms": max(whole - startup, 0.0) / fits * 1000.0,
-        "inside_ms": min(run[1]["fit_s"] for run in runs) / fits * 1000.0,
-        "params": output["params"],
+        "inside_ms": statistics.median(run[1]["fit_s"] for run in runs) / fits * 1000.0,
+        "params": runs[0][1]["params"],
     }
 
 
@@ -175,11 +182,13 @@ def main() -> None:
     parser.add_argument("--fits", type=int, default=100, help="fits per specrun process")
     parser.add_argument("--peer-fits", type=int, default=10, help="fits per pydynpd process")
     parser.add_argument("--r-fits", type=int, default=2, help="fits per R process")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per process; best kept")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per process (>= 5)")
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS/OpenMP threads of every process (same for all)"
     )
     args = parser.parse_args()
+    if args.repeats < 5:
+        parser.error("--repeats must be at least 5 (medians of at least five runs)")
 
     env = dict(os.environ)
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -207,11 +216,11 @@ def main() -> None:
 
         print(
             f"\nsystem GMM, two-step, Windmeijer errors; {N_ENTITIES} entities × {N_PERIODS} "
-            f"periods; {os.cpu_count()} cores, {args.threads} BLAS thread(s) per process; best of "
-            f"{args.repeats} runs\n"
+            f"periods; {os.cpu_count()} cores, {args.threads} BLAS thread(s) per process; medians "
+            f"of {args.repeats} runs\n"
         )
         header = (
-            f"{'instruments':<12}{'package':<11}{'fits':>5}{'process s':>11}"
+            f"{'instruments':<12}{'package':<11}{'fits':>5}{'process s (min–max)':>22}"
             f"{'start-up s':>12}{'ms / fit':>10}{'in-process':>12}{'vs specrun':>12}   L.y"
         )
         print(header)
@@ -225,13 +234,15 @@ def main() -> None:
                     base = timing["per_fit_ms"]
                 ratio = timing["per_fit_ms"] / base if base else float("nan")
                 print(
-                    f"{label:<12}{name:<11}{fits:>5}{timing['whole_s']:>11.2f}"
+                    f"{label:<12}{name:<11}{fits:>5}{timing['whole_s']:>8.2f} "
+                    f"({timing['whole_range'][0]:.2f}–{timing['whole_range'][1]:.2f})"
                     f"{timing['startup_s']:>12.2f}{timing['per_fit_ms']:>10.1f}"
                     f"{timing['inside_ms']:>12.1f}"
                     f"{ratio:>11.1f}×   {timing['params'][0]:.4f}"
                 )
         print(
-            "\nms / fit = (process fitting --fits times − process loading only) / fits; "
+            "\nms / fit = (median process fitting --fits times − median process loading only) / "
+            "fits; "
             "in-process = the fitting loop timed inside the process, per fit;\n"
             "'vs specrun' = ms / fit over specrun's (above 1: specrun is faster)."
         )

@@ -1,15 +1,17 @@
 """Benchmark: the Hansen (1999) threshold kernel against a per-grid-point lstsq loop and pyxthreg.
 
-Times single, double and triple threshold estimation with bootstrap tests (300 replications each
-by default) on Hansen's investment data, three ways in one run, on the same data, grid (400
-points), trimming and replication count:
+Times threshold estimation with bootstrap tests on Hansen's investment data, on the same data,
+grid (400 points) and trimming, each contender run in full ``--repeats`` times (median, min–max):
 
-  specrun   ``specrun.kernels.threshold.fit_threshold`` (one BLAS thread);
-  loop      the textbook implementation: one ``np.linalg.lstsq`` per grid point, per search, per
-            bootstrap replication (timed on a few replications and extrapolated — it says so);
-  pyxthreg  the ``pyxthreg`` package (numba, both cores), when installed.
+  specrun   ``specrun.kernels.threshold.fit_threshold`` (one BLAS thread), 1, 2 and 3
+            thresholds at ``--replications`` per test (300: Hansen's and xthreg's usual count);
+  loop      the textbook plain-numpy implementation: one ``np.linalg.lstsq`` per grid point, per
+            search, per bootstrap replication. It is slow, so it and specrun are also timed
+            side by side at ``--loop-replications`` per test (1 and 2 thresholds), in full:
+            nothing is extrapolated;
+  pyxthreg  the ``pyxthreg`` package (numba, both cores), when installed, at ``--replications``.
 
-Usage: ``python bench/threshold.py [--data DIR] [--replications 300] [--loop-replications 2]``.
+Usage: ``python bench/threshold.py [--data DIR] [--replications 300] [--loop-replications 5]``.
 DIR holds Hansen's files (``invest.dat``, ``hansen1999.dta``); it defaults to
 ``../shared/reference/hansen1999/`` seen from the project root.
 """
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from specrun.kernels.threshold import ThresholdFit, fit_threshold
+from timing import Timing, measure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT_ROOT / ".." / "shared" / "reference" / "hansen1999"
@@ -42,15 +43,6 @@ def load_stata_panel(folder: Path) -> pd.DataFrame:
     for column in [*CONTROLS, "c1", "i"]:
         frame[column] = frame[column].astype(float)
     return frame.sort_values(["id", "year"]).reset_index(drop=True)
-
-
-def best_of(repeats: int, run: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def run_specrun(frame: pd.DataFrame, n_thresholds: int, replications: int) -> ThresholdFit:
@@ -129,8 +121,14 @@ class LoopBaseline:
             _, ssrs = self.sequential(fitted + resid[draw].ravel(), n_thresholds)
             _ = (ssrs[-2] - ssrs[-1]) / (ssrs[-1] / self.sigma_rows)
 
+    def run(self, n_thresholds: int, replications: int) -> None:
+        """What ``fit_threshold(max_thresholds=n)`` does: the tests of 1, …, n thresholds."""
+        rng = np.random.default_rng(1)
+        for k in range(1, n_thresholds + 1):
+            self.test(k, replications, rng)
 
-def time_pyxthreg(frame: pd.DataFrame, replications: int) -> dict[int, float] | None:
+
+def time_pyxthreg(frame: pd.DataFrame, replications: int, repeats: int) -> dict[int, Timing] | None:
     try:
         from pyxthreg import ThresholdPanel
     except ImportError:
@@ -141,8 +139,10 @@ def time_pyxthreg(frame: pd.DataFrame, replications: int) -> dict[int, float] | 
     # Warm-up: numba compiles (or loads its cache) on first use; that time is not counted.
     model.fit(thnum=1, trim=TRIM, grid=GRID, bs=2, nobslog=True)
     return {
-        k: best_of(
-            2, lambda k=k: model.fit(thnum=k, trim=TRIM, grid=GRID, bs=replications, nobslog=True)
+        k: measure(
+            lambda k=k: model.fit(thnum=k, trim=TRIM, grid=GRID, bs=replications, nobslog=True),
+            repeats,
+            warmup=0,
         )
         for k in (1, 2, 3)
     }
@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of Hansen's files")
     parser.add_argument("--replications", type=int, default=300, help="bootstrap per test")
     parser.add_argument(
-        "--loop-replications", type=int, default=2, help="replications timed for the loop"
+        "--loop-replications", type=int, default=5, help="bootstrap per test, specrun vs loop"
     )
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-pyxthreg", action="store_true")
     args = parser.parse_args(argv)
     folder = args.data.resolve()
@@ -167,66 +168,39 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     frame = load_stata_panel(folder)
-    reps = args.replications
+    reps, loop_reps, repeats = args.replications, args.loop_replications, args.repeats
     print(f"Hansen (1999) data: {frame['id'].nunique()} firms × {frame['year'].nunique()} years")
-    print(f"grid {GRID} points, trim {TRIM}, {reps} bootstrap replications per test\n")
-
-    specrun_times: dict[int, float] = {}
-    for k in (1, 2, 3):
-        run_specrun(frame, k, reps)  # warm caches
-        specrun_times[k] = best_of(5, lambda k=k: run_specrun(frame, k, reps))
-    single_test = best_of(5, lambda: run_specrun(frame, 1, reps)) - best_of(
-        5, lambda: run_specrun(frame, 1, 0)
+    print(
+        f"grid {GRID} points, trim {TRIM}; every figure is the median of {repeats} full runs "
+        "(min–max); one BLAS thread\n"
     )
-
     grid = run_specrun(frame, 1, 0).grid
     loop = LoopBaseline(frame, grid)
-    loop_times: dict[int, float] = {}
-    per_replication: dict[int, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
+        print(f"specrun at {reps} replications per test")
         for k in (1, 2, 3):
-            rng = np.random.default_rng(1)
-            estimate_only = best_of(1, lambda k=k, rng=rng: loop.test(k, 0, rng))
-            with_boot = best_of(1, lambda k=k, rng=rng: loop.test(k, args.loop_replications, rng))
-            per_replication[k] = (with_boot - estimate_only) / max(args.loop_replications, 1)
-            # k thresholds: estimated once, then the tests of 1, …, k thresholds.
-            loop_times[k] = estimate_only + reps * sum(per_replication[j] for j in range(1, k + 1))
-
-    pyx_times = None if args.skip_pyxthreg else time_pyxthreg(frame, reps)
-    # Timed again at the end: on a shared machine the best of both rounds is the fair figure.
-    for k in (1, 2, 3):
-        specrun_times[k] = min(
-            specrun_times[k], best_of(5, lambda k=k: run_specrun(frame, k, reps))
-        )
-    single_test = min(
-        single_test,
-        best_of(5, lambda: run_specrun(frame, 1, reps))
-        - best_of(5, lambda: run_specrun(frame, 1, 0)),
-    )
-
-    print(f"{'thresholds':<20}{'specrun':>11}{'loop':>11}{'pyxthreg':>11}{'× loop':>9}{'× pyx':>8}")
-    for k, label in ((1, "1 (single test)"), (2, "2 (+ double test)"), (3, "3 (+ triple test)")):
-        ours = specrun_times[k]
-        pyx = pyx_times[k] if pyx_times else float("nan")
-        print(
-            f"{label:<20}{ours * 1e3:>9.1f}ms{loop_times[k]:>10.1f}s{pyx:>10.2f}s"
-            f"{loop_times[k] / ours:>9.0f}{pyx / ours:>8.1f}"
-        )
-    print(
-        f"\none single-threshold bootstrap test ({reps} replications): {single_test * 1e3:.1f} ms"
-    )
-    print(
-        f"loop times are extrapolated: estimation timed in full, bootstrap timed on "
-        f"{args.loop_replications} replication(s) per test and scaled to {reps}."
-    )
+            timing = measure(lambda k=k: run_specrun(frame, k, reps), repeats)
+            print(f"  {k} threshold(s) with tests of 1..{k}: {timing}")
+        print(f"\nspecrun and the numpy loop at {loop_reps} replications per test")
+        for k in (1, 2):
+            ours = measure(lambda k=k: run_specrun(frame, k, loop_reps), repeats)
+            theirs = measure(lambda k=k: loop.run(k, loop_reps), repeats, warmup=0)
+            print(
+                f"  {k} threshold(s): specrun {ours}, loop {theirs}: "
+                f"{theirs.median / ours.median:.0f}x"
+            )
+    pyx_times = None if args.skip_pyxthreg else time_pyxthreg(frame, reps, repeats)
     if pyx_times is None:
         print(
-            "pyxthreg is not installed (pip install pyxthreg): its column is empty."
+            "\npyxthreg is not installed (pip install pyxthreg): not timed."
             if not args.skip_pyxthreg
-            else "pyxthreg skipped (--skip-pyxthreg)."
+            else "\npyxthreg skipped (--skip-pyxthreg)."
         )
     else:
-        print("pyxthreg runs its numba kernels on every core; specrun uses one BLAS thread.")
+        print(f"\npyxthreg (numba, every core) at {reps} replications per test")
+        for k, timing in pyx_times.items():
+            print(f"  {k} threshold(s): {timing}")
+    print("one run on a machine shared with other work; ratios are ratios of medians")
     return 0
 
 

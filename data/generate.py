@@ -2,6 +2,9 @@
 
 The numbers are synthetic. Every equation and parameter below is documented in data/README.md;
 ``python data/generate.py`` rewrites both CSV files next to this script, byte for byte.
+``--size K`` (for benchmarks) writes a panel K times as wide instead: each province appears K
+times ("Beijing", "Beijing 2", …, with the same anchors and its own random draws), so the same
+spec runs on 31·K provinces; ``--size 1`` is the bundled data.
 """
 
 from __future__ import annotations
@@ -116,12 +119,32 @@ def logit(p: np.ndarray) -> np.ndarray:
 Arrays = dict[str, np.ndarray]
 
 
-def simulate(rng: np.random.Generator) -> tuple[Arrays, Arrays, Arrays]:
+def provinces(size: int = 1) -> dict[str, tuple]:
+    """The provinces and their anchors; with ``size`` K each appears K times (copies numbered
+    from 2), all copies of one province after another."""
+    if size == 1:
+        return PROVINCES
+    return {
+        name if copy == 1 else f"{name} {copy}": anchors
+        for name, anchors in PROVINCES.items()
+        for copy in range(1, size + 1)
+    }
+
+
+def original(name: str) -> str:
+    """The province a copy was made from ("Beijing 2" → "Beijing")."""
+    head, _, tail = name.rpartition(" ")
+    return head if head and tail.isdigit() else name
+
+
+def simulate(
+    rng: np.random.Generator, table: dict[str, tuple] = PROVINCES
+) -> tuple[Arrays, Arrays, Arrays]:
     """Draw the panel, the exports and the latent variables; arrays are (31, 11[, 12])."""
-    anchors = np.array([row[1:] for row in PROVINCES.values()], dtype=float)
+    anchors = np.array([row[1:] for row in table.values()], dtype=float)
     pop0, gdp_pc0, exports0, imports0, urban0, str0, internet0 = anchors.T
-    region = np.array([row[0] for row in PROVINCES.values()])
-    n_prov, n_year = len(PROVINCES), len(YEARS)
+    region = np.array([row[0] for row in table.values()])
+    n_prov, n_year = len(table), len(YEARS)
     t = np.arange(n_year)[None, :].astype(float)
     zscore = lambda v: (v - v.mean()) / v.std()  # noqa: E731
     income_z = zscore(np.log(gdp_pc0))[:, None]
@@ -192,7 +215,7 @@ def simulate(rng: np.random.Generator) -> tuple[Arrays, Arrays, Arrays]:
     region_market = np.vectorize({"East": 1.0, "West": -1.2}.get)(region, 0.0)[:, None]
     market0 = 5.5 + zscore(internet0)[:, None] + 0.8 * income_z + region_market
     market = market0 + noise(0.5, (n_prov, 1)) + 0.12 * t + 0.3 * gain + noise(0.15)
-    municipality = np.isin(list(PROVINCES), MUNICIPALITIES)[:, None]
+    municipality = np.isin([original(name) for name in table], MUNICIPALITIES)[:, None]
     deposit_ratio = 1.5 * (gdp_pc0[:, None] / 40000) ** 0.4 * (1 + 0.6 * municipality)
     deposits = gdp * deposit_ratio * rng.lognormal(0, 0.15, (n_prov, 1))
     deposits = deposits * np.exp(0.02 * t + noise(0.03))
@@ -233,39 +256,43 @@ def cell(value: float, decimals: int) -> str:
     return "" if np.isnan(value) else f"{value:.{decimals}f}"
 
 
-def write_panel(panel: Arrays, path: Path) -> None:
+def write_panel(panel: Arrays, path: Path, table: dict[str, tuple] = PROVINCES) -> None:
     missing = {(p, y, c) for p, y, c in MISSING_CELLS}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["province", "region", "municipality", "year", *PANEL_DECIMALS])
-        for i, (name, anchors) in enumerate(PROVINCES.items()):
+        for i, (name, anchors) in enumerate(table.items()):
             for k, year in enumerate(YEARS):
                 values = [
                     "" if (name, int(year), column) in missing else cell(panel[column][i, k], d)
                     for column, d in PANEL_DECIMALS.items()
                 ]
-                flag = int(name in MUNICIPALITIES)
+                flag = int(original(name) in MUNICIPALITIES)
                 writer.writerow([name, anchors[0], flag, int(year), *values])
 
 
-def write_exports(exports: Arrays, path: Path) -> None:
+def write_exports(exports: Arrays, path: Path, table: dict[str, tuple] = PROVINCES) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["province", "year", "category", "export_value", "dva_share"])
-        for i, name in enumerate(PROVINCES):
+        for i, name in enumerate(table):
             for k, year in enumerate(YEARS):
                 for j, category in enumerate(CATEGORIES):
                     value, dva = exports["export_value"][i, k, j], exports["dva_share"][i, k, j]
                     writer.writerow([name, int(year), category, cell(value, 3), cell(dva, 4)])
 
 
-def generate(out_dir: Path, seed: int = SEED) -> tuple[Path, Path]:
-    """Write province_panel.csv and province_exports.csv into ``out_dir``; return their paths."""
-    panel, exports, _ = simulate(np.random.default_rng(seed))
+def generate(out_dir: Path, seed: int = SEED, size: int = 1) -> tuple[Path, Path]:
+    """Write province_panel.csv and province_exports.csv into ``out_dir``; return their paths.
+    ``size`` K repeats every province K times (31·K provinces; 1: the bundled files)."""
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    table = provinces(size)
+    panel, exports, _ = simulate(np.random.default_rng(seed), table)
     out_dir.mkdir(parents=True, exist_ok=True)
     panel_path, exports_path = out_dir / "province_panel.csv", out_dir / "province_exports.csv"
-    write_panel(panel, panel_path)
-    write_exports(exports, exports_path)
+    write_panel(panel, panel_path, table)
+    write_exports(exports, exports_path, table)
     return panel_path, exports_path
 
 
@@ -273,8 +300,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--size", type=int, default=1, help="each province K times (31·K provinces)"
+    )
     arguments = parser.parse_args(argv)
-    for path in generate(arguments.out, arguments.seed):
+    for path in generate(arguments.out, arguments.seed, arguments.size):
         print(f"wrote {path}")
 
 

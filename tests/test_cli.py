@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import xxhash
 
 from specfiles import GRUNFELD_HEAD, assert_latex_compiles, grunfeld_project
 from specrun.cli import main
@@ -33,7 +34,7 @@ def test_run_writes_every_output(grunfeld_run: Path):
         "tables.tex",
         "results.json",
         "manifest.json",
-        "analysis.csv",
+        "analysis.parquet",
     }
     written = {str(p.relative_to(grunfeld_run)) for p in grunfeld_run.rglob("*") if p.is_file()}
     assert expected <= written
@@ -56,14 +57,18 @@ def test_results_json_contract(grunfeld_run: Path):
 
 def test_manifest_names_data_hash_and_rows(grunfeld_run: Path):
     manifest = json.loads((grunfeld_run / "manifest.json").read_text())
-    assert len(manifest["data"]["grunfeld"]["sha256"]) == 64
+    data = PROJECT_ROOT / "data" / "grunfeld.csv"
+    # XXH3-128 of the whole file, as the xxhash package's reference implementation computes it
+    assert (
+        manifest["data"]["grunfeld"]["xxh3_128"] == xxhash.xxh3_128(data.read_bytes()).hexdigest()
+    )
     assert manifest["rows"]["fe_firm"] == {"sample": 200, "used": 200, "dropped_incomplete": 0}
     assert "linearmodels" in manifest["packages"]
 
 
 def test_rerun_is_byte_identical(grunfeld_run: Path, tmp_path: Path):
     assert main(["run", str(GRUNFELD), "--out", str(tmp_path)]) == 0
-    for name in ("results.json", "tables/table_fe.tex", "tables.tex", "analysis.csv"):
+    for name in ("results.json", "tables/table_fe.tex", "tables.tex", "analysis.parquet"):
         assert (tmp_path / name).read_bytes() == (grunfeld_run / name).read_bytes()
 
 

@@ -148,3 +148,17 @@ def test_panel_is_internally_consistent(panel: pl.DataFrame, exports: pl.DataFra
     assert (joined["trade_usd"] > joined["export_value"]).all()
     base_year = panel.filter(pl.col("year") == 2012)
     assert (base_year["cpi"] == 100).all()
+
+
+def test_size_repeats_every_province_with_its_own_draws(tmp_path: Path):
+    generator = load_generator()
+    panel_path, exports_path = generator.generate(tmp_path, size=3)
+    panel = pl.read_csv(panel_path)
+    exports = pl.read_csv(exports_path)
+    assert panel.height == 31 * 3 * 11 and exports.height == 31 * 3 * 11 * 12
+    assert {"Beijing", "Beijing 2", "Beijing 3", "Inner Mongolia 3"} <= set(panel["province"])
+    copies = panel.filter(pl.col("province").str.starts_with("Beijing"))
+    assert copies.filter(pl.col("municipality") == 1).height == 33  # every copy stays one
+    # the same anchors, different draws
+    gdp = copies.filter(pl.col("year") == 2022).sort("province")["gdp_pc"]
+    assert gdp.n_unique() == 3

@@ -344,6 +344,21 @@ def test_bootstrap_is_reproducible_and_reports_progress():
     assert all(b[0] > a[0] for a, b in itertools.pairwise(seen))
 
 
+def test_bootstrap_block_size_does_not_change_the_draws(monkeypatch: pytest.MonkeyPatch):
+    # long panels use one replication per block (to stay in cache); the statistics must be the
+    # ones the 16-replication blocks give, up to BLAS rounding
+    data = small_panel(seed=5, k=1)
+    options = {"max_thresholds": 2, "trim": (0.1,), "bootstrap": 40, "seed": 7}
+    blocked = fit_threshold(**data, **options)
+    seen: list[tuple[int, int]] = []
+    monkeypatch.setattr("specrun.kernels.threshold._BOOTSTRAP_BLOCK_BYTES", 1)
+    single = fit_threshold(**data, **options, progress=lambda d, t: seen.append((d, t)))
+    for a, b in zip(blocked.tests, single.tests, strict=True):
+        np.testing.assert_allclose(a.bootstrap_F, b.bootstrap_F, rtol=1e-10)
+    assert seen[-1] == (80, 80)
+    assert all(b[0] > a[0] for a, b in itertools.pairwise(seen))
+
+
 def test_unbalanced_panel_names_missing_entities_and_periods():
     data = small_panel(seed=1, k=1)
     keep = ~((data["entity"] == 3) & (np.isin(data["time"], [2, 4])))

@@ -57,8 +57,9 @@ def test_every_table_in_every_format(out: Path):
         assert (out / "figures" / f"{figure}.pdf").exists()
 
 
-def test_analysis_csv_is_the_model_ready_panel(out: Path):
-    analysis = pl.read_csv(out / "analysis.csv")
+def test_analysis_parquet_is_the_model_ready_panel(out: Path):
+    assert not (out / "analysis.csv").exists()  # Parquet unless outputs.analysis asks for CSV
+    analysis = pl.read_parquet(out / "analysis.parquet")
     assert analysis.height == 341
     assert {
         "province",
@@ -147,7 +148,13 @@ def test_rerun_is_byte_identical(out: Path, tmp_path: Path):
     spec = str(PROJECT_ROOT / "specs" / "paper.yaml")
     for _ in range(3):
         assert main(["run", spec, "--out", str(tmp_path)]) == 0
-        for name in ("analysis.csv", "results.json", "tables.tex", "tables.docx", "tables.xlsx"):
+        for name in (
+            "analysis.parquet",
+            "results.json",
+            "tables.tex",
+            "tables.docx",
+            "tables.xlsx",
+        ):
             assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
 
 

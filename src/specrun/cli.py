@@ -12,12 +12,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-
-from rich.console import Console
-from rich.text import Text
+from functools import cache
+from typing import TYPE_CHECKING
 
 from specrun import __version__
 from specrun.errors import SpecError, SpecErrors
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 
@@ -25,7 +27,7 @@ EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 RUN_HELP = """\
 Validate SPEC, load its data, run its transforms, fit every model and write the outputs:
 tables/<table>.<tex|md|html>, tables.tex, figures/<name>.<png|pdf>, results.json,
-manifest.json and analysis.csv. Nothing is replaced until everything has been computed; the
+manifest.json and analysis.parquet. Nothing is replaced until everything has been computed; the
 folder is then swapped whole, so a failed or killed run leaves the previous outputs as they were.
 """
 
@@ -89,10 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_factory(console: Console) -> Callable[[str, int], Callable[[int, int], None] | None]:
+@cache
+def _stderr() -> Console:
+    """The console for errors, warnings and progress bars; rich is imported on first use, so a
+    clean ``validate`` or ``plan`` never pays for it."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _progress_factory() -> Callable[[str, int], Callable[[int, int], None] | None]:
     """Progress bars for long loops, shown only on a terminal and after the first second."""
 
     def factory(label: str, total: int) -> Callable[[int, int], None] | None:
+        console = _stderr()
         if not console.is_terminal:
             return None
         from rich.progress import Progress
@@ -117,14 +129,17 @@ def _progress_factory(console: Console) -> Callable[[str, int], Callable[[int, i
     return factory
 
 
-def _report(errors: Sequence[SpecError], console: Console) -> None:
-    # user text (names, paths, values) is printed literally: never read as markup or emoji
+def _say(label: str, style: str, message: str) -> None:
+    """``label: message`` on stderr, the label styled; user text (names, paths, values) is
+    printed literally, never read as markup or emoji."""
+    from rich.text import Text
+
+    _stderr().print(Text.assemble((label, style), message))
+
+
+def _report(errors: Sequence[SpecError]) -> None:
     for error in errors:
-        console.print(Text.assemble(("error", "bold red"), f": {error}"))
-
-
-def _console(*, stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
+        _say("error", "bold red", f": {error}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,8 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    out = _console()
-    err = _console(stderr=True)
     try:
         if args.command == "schema":
             from specrun.spec.schema import json_schema
@@ -146,36 +159,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             spec = api.validate_file(args.spec)
             for warning in spec.document.warnings:
-                err.print(Text.assemble(("warning", "bold yellow"), f": {warning}"))
+                _say("warning", "bold yellow", f": {warning}")
             for hint in spec.hints:
-                err.print(Text.assemble(("hint", "bold cyan"), f": {hint}"))
-            out.print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
+                _say("hint", "bold cyan", f": {hint}")
+            print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
             return 0
         if args.command == "plan":
             _, plan = api.plan_file(args.spec, args.only)
             print(plan.describe())
             return 0
         started = time.perf_counter()
-        run = api.run_file(args.spec, args.out, args.only, _progress_factory(err))
+        run = api.run_file(args.spec, args.out, args.only, _progress_factory())
         for warning in run.output.warnings:
-            err.print(Text.assemble(("warning", "bold yellow"), f": {warning}"))
-        out.print(
+            _say("warning", "bold yellow", f": {warning}")
+        print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "
             f"({time.perf_counter() - started:.2f} s)"
         )
         return 0
     except SpecErrors as exc:
-        _report(exc.errors, err)
+        _report(exc.errors)
         usage = all(e.code == "usage" for e in exc.errors)
         return EXIT_USAGE if usage else EXIT_USER
     except SpecError as exc:
-        _report([exc], err)
+        _report([exc])
         return EXIT_USAGE if exc.code == "usage" else EXIT_USER
     except KeyboardInterrupt:
         return 130
     except Exception:
-        err.print(Text.assemble(("internal error", "bold red"), " (a bug in specrun; report it):"))
+        _say("internal error", "bold red", " (a bug in specrun; report it):")
         traceback.print_exc()
         return EXIT_BUG
 

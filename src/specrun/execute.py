@@ -157,9 +157,10 @@ class Executor:
         try:
             self.sources[node.name] = read_source(node.payload, self.spec.folder)
         except SpecError as exc:
-            raise SpecErrors(
-                [_located(self.spec, exc, ("data", "sources", node.name, "path"))]
-            ) from None
+            where: PathKey = ("data", "sources", node.name, "path")
+            if exc.line is not None and not exc.path:  # placed in the data file: name the source
+                exc.path = format_path(where)
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
 
     def apply(self, frame: pl.DataFrame, step: Any, path: PathKey) -> pl.DataFrame:
         return apply_step(frame, step, path, self.spec, self.sources, self.artifacts, self.notes)

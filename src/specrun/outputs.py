@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from specrun import __version__
-from specrun.data.io import file_hash, resolve
+from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
@@ -74,9 +74,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
-        "spec_sha256": file_hash(Path(spec.document.file)),
+        f"spec_{HASH_NAME}": file_hash(Path(spec.document.file)),
         "data": {
-            name: {"path": source.path, "sha256": file_hash(resolve(source, spec.folder))}
+            name: {"path": source.path, HASH_NAME: plan.data_hashes[name]}
             for name, source in spec.data.sources.items()
         },
         "python": platform.python_version(),
@@ -100,6 +100,13 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
     with cjk_fallback():  # tick labels made while saving need the CJK font too
         figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def _parquet(frame: Any) -> bytes:
+    """Parquet bytes with no writer timestamp, so reruns give the same file (zstd, statistics)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
     return buffer.getvalue()
 
 
@@ -168,8 +175,11 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
-    csv = run.analysis.write_csv(float_precision=None)
-    files.append(OutputFile("analysis.csv", csv.encode()))
+    if spec.outputs.analysis == "parquet":
+        files.append(OutputFile("analysis.parquet", _parquet(run.analysis)))
+    elif spec.outputs.analysis == "csv":
+        csv = run.analysis.write_csv(float_precision=None)
+        files.append(OutputFile("analysis.csv", csv.encode()))
     manifest = manifest_json(spec, plan, run)
     manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
     files.append(OutputFile("manifest.json", _json(manifest)))

@@ -19,9 +19,9 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field
-from scipy import stats as sps
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.distributions import two_sided_p
 from specrun.results import ModelResult
 from specrun.spec.models import ModelBase, VarList
 
@@ -49,12 +49,14 @@ def correlation_matrices(data: np.ndarray) -> dict[str, list[list[float | None]]
     values) and their two-sided p-values from t = r √(n − 2) / √(1 − r²)."""
     n = data.shape[0]
     out: dict[str, list[list[float | None]]] = {}
-    ranks = np.apply_along_axis(sps.rankdata, 0, data)  # average ranks for ties, as Spearman
+    from scipy.stats import rankdata
+
+    ranks = np.apply_along_axis(rankdata, 0, data)  # average ranks for ties, as Spearman
     for method, values in (("pearson", data), ("spearman", ranks)):
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.corrcoef(values, rowvar=False)
             t = r * np.sqrt((n - 2) / (1.0 - r**2))
-            p = 2 * sps.t.sf(np.abs(t), n - 2)
+            p = two_sided_p(t, n - 2)
         np.fill_diagonal(p, 0.0)
         out[method] = [[_finite_or_none(v) for v in row] for row in np.atleast_2d(r)]
         out[f"{method}_p"] = [[_finite_or_none(v) for v in row] for row in np.atleast_2d(p)]

@@ -27,12 +27,12 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.covariance import Covariance
 from specrun.estimators.linear import PanelFeSpec, fit_linear
+from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
 from specrun.kernels.placebo import Placebo
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
@@ -402,7 +402,7 @@ def _wald(
     wald = float(rb @ np.linalg.solve(r @ cov.matrix @ r.T, rb))
     q = r.shape[0]
     f = wald / q
-    p = float(sps.chi2.sf(wald, q)) if cov.df is None else float(sps.f.sf(f, q, cov.df))
+    p = float(chi2_sf(wald, q)) if cov.df is None else float(f_sf(f, q, cov.df))
     return {"pretrend_f": f, "pretrend_wald": wald, "pretrend_df": float(q), "pretrend_p": p}
 
 
@@ -446,7 +446,7 @@ def _sun_abraham(
         if not weights[j].any():
             continue
         t = estimates[j] / se[j]
-        p = 2 * (sps.norm.sf(abs(t)) if cov.df is None else sps.t.sf(abs(t), cov.df))
+        p = two_sided_p(t, cov.df)
         coefficients[relative_name(k)] = Coefficient(
             float(estimates[j]), float(se[j]), float(t), float(p)
         )
@@ -521,7 +521,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
 
     def coefficient(estimate: float, se: float) -> Coefficient:
         z = estimate / se
-        return Coefficient(estimate, se, z, float(2 * sps.norm.sf(abs(z))))
+        return Coefficient(estimate, se, z, float(two_sided_p(z)))
 
     simple = aggregate(gt, event >= 0, first)
     coefficients = {"att": coefficient(simple.estimate, simple.se)}
@@ -542,7 +542,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             pretrend_wald=wald,
             pretrend_f=wald / len(leads),
             pretrend_df=float(len(leads)),
-            pretrend_p=float(sps.chi2.sf(wald, len(leads))),
+            pretrend_p=float(chi2_sf(wald, len(leads))),
         )
     per_group, overall = group_average(gt, first)
     return ModelResult(

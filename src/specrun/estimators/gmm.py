@@ -17,15 +17,17 @@ through ``specs/abond.yaml``, in ``tests/test_estimators_gmm.py``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 from pydantic import Field, field_validator
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, term_variable
-from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle, fit_gmm
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, StrictModel, TermList, VarName
+
+if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
+    from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle
 
 Equation = Literal["both", "diff", "level"]
 
@@ -129,6 +131,8 @@ class GmmSpec(ModelBase):
         return refs
 
     def styles(self) -> tuple[list[GmmStyle], list[IvStyle]]:
+        from specrun.kernels.gmm import GmmStyle, IvStyle
+
         if isinstance(self.gmm, dict):
             gmm = [
                 GmmStyle((v,), lags=lags, collapse=self.collapse) for v, lags in self.gmm.items()
@@ -229,6 +233,8 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
 
 
 def fit_dynamic(frame: pl.DataFrame, spec: GmmSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
+    from specrun.kernels.gmm import fit_gmm
+
     gmm, iv = spec.styles()
     system = isinstance(spec, SystemGmmSpec)
     fit = fit_gmm(

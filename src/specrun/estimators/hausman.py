@@ -23,10 +23,10 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.distributions import chi2_sf
 from specrun.results import ModelResult
 from specrun.spec.models import ModelBase
 
@@ -93,7 +93,7 @@ def hausman_statistic(diff: np.ndarray, cov: np.ndarray) -> tuple[float, int, fl
     """
     rank = int(np.linalg.matrix_rank(cov))
     chi2 = float(diff @ np.linalg.pinv(cov) @ diff)
-    p = float(sps.chi2.sf(max(chi2, 0.0), rank)) if rank else float("nan")
+    p = float(chi2_sf(max(chi2, 0.0), rank)) if rank else float("nan")
     return chi2, rank, p
 
 

@@ -23,8 +23,6 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
-from scipy import linalg
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
@@ -36,6 +34,7 @@ from specrun.estimators.covariance import (
     default_lags,
 )
 from specrun.estimators.omit import collinear_columns
+from specrun.kernels.distributions import f_sf, two_sided_p
 from specrun.kernels.hdfe import Factor, demean, factor_codes, interact, singleton_rows
 from specrun.kernels.wild import bootstrap_coefficients
 from specrun.results import Coefficient, ModelResult
@@ -234,6 +233,8 @@ def _check_columns(
     gram = x.T @ x if w is None else (x * w[:, None]).T @ x
     d = np.sqrt(np.diag(gram))
     scaled = gram / np.outer(d, d)
+    from scipy import linalg
+
     _, _, rank, _ = linalg.lapack.dpstrf(scaled.copy(), lower=1, tol=1e-10)
     if rank < len(names):
         _, vectors = np.linalg.eigh(scaled)
@@ -276,6 +277,8 @@ def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning."""
     gram = design.T @ design
     d = np.sqrt(np.diag(gram))
+    from scipy import linalg
+
     chol = linalg.cho_factor(gram / np.outer(d, d))
     beta = linalg.cho_solve(chol, (design.T @ target) / d) / d
     bread = linalg.cho_solve(chol, np.eye(d.size)) / np.outer(d, d)
@@ -290,10 +293,7 @@ def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[s
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(np.where(variance < 0.0, np.nan, variance))
         stat = beta / se
-    if cov.df is None:
-        p = 2 * sps.norm.sf(np.abs(stat))
-    else:
-        p = 2 * sps.t.sf(np.abs(stat), cov.df)
+    p = two_sided_p(stat, cov.df)
     return {
         n: Coefficient(float(b), float(s), float(t), float(pv))
         for n, b, s, t, pv in zip(names, beta, se, stat, p, strict=True)
@@ -503,7 +503,7 @@ def fit_linear(
             df1 = entity_sets[0].levels - 1
             f_u0 = ((restricted - ssr) / df1) / (ssr / (n - fit.k_all))
             stats["f_u0"] = f_u0
-            stats["f_u0_p"] = float(sps.f.sf(f_u0, df1, n - fit.k_all))
+            stats["f_u0_p"] = float(f_sf(f_u0, df1, n - fit.k_all))
             extra["f_u0_df"] = [df1, n - fit.k_all]
     stats["n_entities"] = float(n_entities)
     stats["n_periods"] = float(n_periods)

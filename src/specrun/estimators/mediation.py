@@ -24,8 +24,6 @@ from pydantic import Field, model_validator
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
-from specrun.kernels.mediation import aroian_test, bootstrap_indirect, goodman_test, sobel_test
-from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
@@ -77,6 +75,14 @@ def _part_spec(spec: MediationSpec, y: str, x: list[str]) -> OlsSpec | PanelFeSp
 def fit_mediation(
     frame: pl.DataFrame, spec: MediationSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
+    from specrun.kernels.mediation import (
+        aroian_test,
+        bootstrap_indirect,
+        goodman_test,
+        sobel_test,
+    )
+    from specrun.kernels.within import PanelIndex
+
     treatment = spec.treatment_name
     controls = [v for v in spec.x if v != treatment]
     designs = {

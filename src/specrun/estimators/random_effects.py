@@ -34,10 +34,10 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
 from specrun.kernels.within import PanelIndex, group_means, group_sums
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -181,7 +181,7 @@ def _coefficients(
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    p = 2 * (sps.norm.sf(np.abs(stat)) if df is None else sps.t.sf(np.abs(stat), df))
+    p = two_sided_p(stat, df)
     return {
         n: Coefficient(float(b), float(s), float(t), float(q))
         for n, b, s, t, q in zip(names, beta, se, stat, p, strict=True)
@@ -200,7 +200,7 @@ def wald(beta: np.ndarray, cov: np.ndarray) -> tuple[float, int, float]:
     Stata's ``test``."""
     rank = int(np.linalg.matrix_rank(cov))
     chi2 = float(beta @ np.linalg.pinv(cov) @ beta)
-    return chi2, rank, float(sps.chi2.sf(chi2, rank)) if rank else float("nan")
+    return chi2, rank, float(chi2_sf(chi2, rank)) if rank else float("nan")
 
 
 @dataclass(frozen=True)
@@ -310,7 +310,7 @@ def breusch_pagan(data: PanelArrays) -> tuple[float, float, float]:
     nobs = float(data.nobs)
     score = float(sums @ sums) / float(resid @ resid) - 1.0
     lm = nobs**2 / (2.0 * (float(data.counts @ data.counts) - nobs)) * score**2
-    p_chi2 = float(sps.chi2.sf(lm, 1))
+    p_chi2 = float(chi2_sf(lm, 1))
     # one-sided: a negative score (residuals less alike within entities than across) is no
     # evidence for σ²_u > 0, and the 50:50 mixture of χ²(0) and χ²(1) gives it p = 1
     return lm, 0.5 * p_chi2 if score > 0 else 1.0, p_chi2
@@ -443,7 +443,7 @@ def fit_be(frame: pl.DataFrame, spec: PanelBeSpec, ctx: FitContext) -> Mapping[s
         "r2": r2,
         "r2_adj": 1.0 - (1.0 - r2) * (n - 1) / dof,
         "f": f,
-        "f_p": float(sps.f.sf(f, k, dof)) if k else float("nan"),
+        "f_p": float(f_sf(f, k, dof)) if k else float("nan"),
         "rmse": float(np.sqrt(ssr / dof)),
         "df_resid": float(dof),
         "n_entities": float(n),

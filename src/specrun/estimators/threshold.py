@@ -12,19 +12,20 @@ and Wang (2015) in ``tests/test_kernel_threshold.py`` and ``tests/test_estimator
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit, fit_threshold
-from specrun.kernels.within import PanelIndex
+from specrun.kernels.distributions import two_sided_p
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, VarList, VarName
+
+if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
+    from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit
 
 SE_FIELDS = {
     "conventional": "se_conventional",
@@ -115,7 +116,7 @@ def regime_label(coef: ThresholdCoefficient, q: str, *, strict: bool) -> str:
 def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
     std_error = float(getattr(coef, SE_FIELDS[se]))
     stat = coef.estimate / std_error if std_error > 0 else float("nan")
-    return Coefficient(coef.estimate, std_error, stat, float(2 * sps.t.sf(abs(stat), df)))
+    return Coefficient(coef.estimate, std_error, stat, float(two_sided_p(stat, df)))
 
 
 def _extra(fit: ThresholdFit) -> dict[str, object]:
@@ -152,6 +153,9 @@ def _extra(fit: ThresholdFit) -> dict[str, object]:
 def fit_panel_threshold(
     frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
+    from specrun.kernels.threshold import fit_threshold
+    from specrun.kernels.within import PanelIndex
+
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
     fit = fit_threshold(

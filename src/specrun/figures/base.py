@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from matplotlib.figure import Figure
 from pydantic import Field
 
 from specrun.registry import Registry
 from specrun.results import ResultSet
 from specrun.spec.models import StrictModel
 from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:  # matplotlib is imported by the draw functions only: validation never pays
+    from matplotlib.figure import Figure
 
 
 class FigureBase(StrictModel):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field
 
 from specrun.errors import SpecError
@@ -13,6 +12,9 @@ from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.format import critical_value
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class CoefplotSpec(FigureBase):
@@ -44,6 +46,8 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
     labels = [r[0] for r in rows]
     est = np.array([r[1] for r in rows])
     half = np.array([r[2] for r in rows])
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     positions = np.arange(len(rows))

@@ -7,19 +7,21 @@ last lead and the treatment period. Reads only an ``event_study`` result.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats as sps
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.figures.coefplot import critical_value
+from specrun.kernels.distributions import normal_quantile
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class EventStudyFigureSpec(FigureBase):
@@ -41,7 +43,7 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     # None: every period is estimated (Callaway–Sant'Anna with a varying base period)
     reference = model.extra.get("reference")
     if model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
-        crit = float(sps.norm.ppf(0.5 + spec.level / 2))
+        crit = float(normal_quantile(0.5 + spec.level / 2))
     else:
         crit = critical_value(model.stats, spec.level)
     points = sorted(
@@ -50,6 +52,8 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     ks = np.array([k for k, _ in points], dtype=float)
     est = np.array([c.estimate for _, c in points])
     half = np.array([crit * c.std_error for _, c in points])
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")

@@ -4,10 +4,9 @@ the Johnson–Neyman region shaded. Numbers from ``specrun.kernels.margins``."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field, field_validator
 
 from specrun.errors import SpecError
@@ -24,6 +23,9 @@ from specrun.tables.margins import (
     resolve_value,
 )
 from specrun.tables.terms import part_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class MarginsFigureSpec(FigureBase):
@@ -73,6 +75,8 @@ def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext)
     high = np.array([m.ci_high for m in result.margins])
     z_label = part_label(TermPart(*key), ctx.labels)
     x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     for i, (a, b) in enumerate(result.significant or ()):

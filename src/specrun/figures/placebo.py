@@ -7,16 +7,18 @@ next to their placebo test.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class PlaceboFigureSpec(FigureBase):
@@ -35,6 +37,8 @@ def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext)
             path=f"figures.{ctx.name}.model",
         )
     draws = np.asarray(placebo["estimates"], dtype=float)
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     axes.hist(draws, bins=spec.bins, color="0.75", edgecolor="white", label="placebo estimates")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SEARCH_TITLES = {
     "Th-1": "Single threshold",
@@ -40,6 +42,8 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
     curves = [
         c for c in model.extra["lr_curves"] if spec.searches is None or c["search"] in spec.searches
     ]
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(spec.width, spec.height * max(1, len(curves)) / 1.6))
     axes_list = figure.subplots(len(curves), 1, squeeze=False)[:, 0]
     for axes, curve in zip(axes_list, curves, strict=True):

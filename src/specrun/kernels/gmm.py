@@ -66,10 +66,10 @@ from functools import cache
 from typing import Any, Literal
 
 import numpy as np
-from scipy import special
 from threadpoolctl import ThreadpoolController
 
 from specrun.errors import SpecError
+from specrun.kernels.distributions import chi2_sf, two_sided_p
 from specrun.kernels.gmm_instruments import (
     Equation,
     GmmStyle,
@@ -645,10 +645,7 @@ def _estimate(
     std_errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = params / std_errors
-    if small and df_resid is not None:
-        p_values = 2.0 * special.stdtr(df_resid, -np.abs(stat))
-    else:
-        p_values = 2.0 * special.ndtr(-np.abs(stat))
+    p_values = two_sided_p(stat, df_resid if small else None)
 
     pad = (float("nan"),) * 2
     ar_z_all = tuple(ar_z) + pad
@@ -676,10 +673,10 @@ def _estimate(
         ar2_p=ar_p_all[1],
         sargan=sargan,
         sargan_df=df_over,
-        sargan_p=float(special.chdtrc(df_over, sargan)) if df_over > 0 else float("nan"),
+        sargan_p=float(chi2_sf(sargan, df_over)) if df_over > 0 else float("nan"),
         hansen=hansen,
         hansen_df=df_over,
-        hansen_p=float(special.chdtrc(df_over, hansen)) if df_over > 0 else float("nan"),
+        hansen_p=float(chi2_sf(hansen, df_over)) if df_over > 0 else float("nan"),
         sigma2=sigma2,
         system=system,
         transform=transform,
@@ -787,5 +784,5 @@ def _ar_tests(
         variance = w_h_w + x_w @ (m2_proj @ z_h_w + cov @ x_w)
         statistic = float(per_entity.sum() / np.sqrt(variance))
         zs.append(statistic)
-        ps.append(float(2.0 * special.ndtr(-abs(statistic))))
+        ps.append(float(two_sided_p(statistic)))
     return zs, ps

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
+from specrun.kernels.distributions import chi2_sf, f_quantile, f_sf, two_sided_p
 from specrun.kernels.within import group_sums
 
 Method = Literal["2sls", "liml", "gmm"]
@@ -98,7 +98,7 @@ class Estimate:
     @property
     def p_values(self) -> np.ndarray:
         t = np.abs(self.stats)
-        return 2 * (sps.norm.sf(t) if self.df is None else sps.t.sf(t, self.df))
+        return two_sided_p(t, self.df)
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def _wald_f(
             wald *= (n - k - inf.absorbed + inf.absorbed_in_clusters) / (n - 1)
     df2 = (nc - 1) if inf.kind == "cluster" and nc is not None else n - k - inf.absorbed
     f = wald / q
-    return Test(f, q, float(sps.f.sf(f, q, df2)), df2)
+    return Test(f, q, float(f_sf(f, q, df2)), df2)
 
 
 def _kclass(
@@ -337,12 +337,12 @@ def fit_iv(
     first = tuple(_first_stage(x1, zf, x1t, zt, j, ell, inf, n_clusters) for j in range(k1))
     cd_f, anderson_lm = _cragg_donald(x1t, zt, n, kw + inf.absorbed)
     if inf.kind == "unadjusted":
-        underid = Test(anderson_lm, ell - k1 + 1, float(sps.chi2.sf(anderson_lm, ell - k1 + 1)))
+        underid = Test(anderson_lm, ell - k1 + 1, float(chi2_sf(anderson_lm, ell - k1 + 1)))
         kp_f = cd_f
     else:
         kp_lm = kleibergen_paap(x1t, zt, inf, wald=False)
         kp_wald = kleibergen_paap(x1t, zt, inf, wald=True)
-        underid = Test(kp_lm, ell - k1 + 1, float(sps.chi2.sf(kp_lm, ell - k1 + 1)))
+        underid = Test(kp_lm, ell - k1 + 1, float(chi2_sf(kp_lm, ell - k1 + 1)))
         kp_f = _kp_f(kp_wald, n, ell, kw + inf.absorbed, inf, n_clusters)
     overid = _overid(y, r, zf, inf, estimate, method) if ell > k1 else None
     endog = _endogeneity(y, x1, w, z, inf)
@@ -474,7 +474,7 @@ def _sanderson_windmeijer(
     q = ell - k1 + 1
     df2 = (n_clusters - 1) if inf.kind == "cluster" and n_clusters else n - k_zf - inf.absorbed
     f = wald / q
-    return Test(f, q, float(sps.f.sf(f, q, df2)), df2)
+    return Test(f, q, float(f_sf(f, q, df2)), df2)
 
 
 def _cragg_donald(x1t: np.ndarray, zt: np.ndarray, n: int, kw: int) -> tuple[float, float]:
@@ -597,7 +597,7 @@ def _overid(
         beta1, _ = _kclass(y, r, zf, 1.0)
         s_inv = np.linalg.inv(_s_matrix(zf, y - r @ beta1, inf))
         _, stat = _gmm_criterion(y, r, zf, s_inv)
-    return Test(stat, df, float(sps.chi2.sf(stat, df)))
+    return Test(stat, df, float(chi2_sf(stat, df)))
 
 
 def _endogeneity(
@@ -621,7 +621,7 @@ def _endogeneity(
     s_u_inv = np.linalg.inv(s_r[np.ix_(keep, keep)])
     _, j_u = _gmm_criterion(y, r, zf_r[:, keep], s_u_inv)
     stat = j_r - j_u
-    return Test(stat, k1, float(sps.chi2.sf(stat, k1)))
+    return Test(stat, k1, float(chi2_sf(stat, k1)))
 
 
 def _anderson_rubin(
@@ -648,7 +648,7 @@ def _wald_from_small(
         wald *= (n - k_full) / (n - ell)
         df2 = n - k_full
     f = wald / ell
-    return Test(f, ell, float(sps.f.sf(f, ell, df2)), df2)
+    return Test(f, ell, float(f_sf(f, ell, df2)), df2)
 
 
 def _ar_interval(
@@ -660,7 +660,7 @@ def _ar_interval(
     (low, high): two rays), "all" (unbounded, the whole line) or "empty"."""
     n, ell = zt.shape
     df2 = n - ell - kw
-    crit = float(sps.f.ppf(level, ell, df2)) * ell / df2
+    crit = float(f_quantile(level, ell, df2)) * ell / df2
     pz = zt @ np.linalg.solve(zt.T @ zt, zt.T)
 
     def form(a: np.ndarray, b: np.ndarray) -> float:
@@ -768,4 +768,4 @@ def _ar_p_curve(
         return np.einsum("gi,gi->g", pis, np.linalg.solve(cov, pis[:, :, None])[:, :, 0])
 
     factor = reference.stat * ell / float(wald0(np.array([at]))[0])
-    return sps.f.sf(factor * wald0(grid) / ell, ell, reference.df2)
+    return f_sf(factor * wald0(grid) / ell, ell, reference.df2)

@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError
+from specrun.kernels.distributions import normal_quantile, t_quantile, two_sided_p
 from specrun.results import ModelResult, TermPart
 
 Key = tuple[str, int, int]
@@ -73,11 +73,11 @@ def degrees_of_freedom(stats: Mapping[str, float]) -> float | None:
 
 def _critical(df: float | None, level: float) -> float:
     q = 0.5 + level / 2
-    return float(sps.t.ppf(q, df) if df else sps.norm.ppf(q))
+    return float(t_quantile(q, df) if df else normal_quantile(q))
 
 
 def _p(stat: float, df: float | None) -> float:
-    return float(2 * (sps.t.sf(abs(stat), df) if df else sps.norm.sf(abs(stat))))
+    return float(two_sided_p(stat, df if df else None))
 
 
 def gradient(

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
+from specrun.kernels.distributions import normal_cdf, normal_quantile, two_sided_p
 from specrun.kernels.within import (
     EntityBlocks,
     PanelIndex,
@@ -60,7 +60,7 @@ def _indirect_test(
     std_error = float(np.sqrt(variance)) if variance > 0 else float("nan")
     estimate = float(a * b)
     z = estimate / std_error if variance > 0 else float("nan")
-    p_value = float(2.0 * stats.norm.sf(abs(z))) if variance > 0 else float("nan")
+    p_value = float(two_sided_p(z)) if variance > 0 else float("nan")
     return IndirectEffectTest(method, estimate, std_error, float(z), p_value)
 
 
@@ -266,9 +266,9 @@ def bias_corrected_interval(
     below = (np.sum(draws < estimate) + 0.5 * np.sum(draws == estimate)) / draws.size
     # A share of exactly 0 or 1 would give an infinite z0; clip to half a draw from the edge.
     below = float(np.clip(below, 0.5 / draws.size, 1.0 - 0.5 / draws.size))
-    z0 = float(stats.norm.ppf(below))
-    z_tail = float(stats.norm.ppf((1.0 + ci_level) / 2.0))
-    probs = stats.norm.cdf([2.0 * z0 - z_tail, 2.0 * z0 + z_tail])
+    z0 = float(normal_quantile(below))
+    z_tail = float(normal_quantile((1.0 + ci_level) / 2.0))
+    probs = normal_cdf([2.0 * z0 - z_tail, 2.0 * z0 + z_tail])
     low, high = np.quantile(draws, probs)
     return float(low), float(high), z0
 

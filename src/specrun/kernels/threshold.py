@@ -49,10 +49,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from specrun.errors import SpecError
@@ -60,7 +59,10 @@ from specrun.kernels.within import PanelIndex, demean
 
 Convention = Literal["hansen1999", "xthreg"]
 CONVENTIONS: tuple[str, ...] = ("hansen1999", "xthreg")
-_BOOTSTRAP_CHUNK = 16  # replications per vectorised block: small enough to stay in cache
+# Replications per vectorised block: at most 16, and fewer on long panels so that a block of
+# gathered residual vectors (replications × N·T doubles) stays near 1 MiB, in cache. A fixed
+# block grew the bootstrap ~18× for 10× the rows once the block fell out of cache.
+_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES = 16, 1 << 20
 _CRIT_LEVELS: tuple[float, ...] = (0.90, 0.95, 0.99)
 
 
@@ -292,7 +294,9 @@ class _Design:
     x_raw: np.ndarray  # (N·T, k) regime-dependent regressors, untransformed
     q_raw: np.ndarray  # (N·T,)
     grid: np.ndarray  # (G,)
-    segment_x: sparse.csr_matrix  # ((G+1)·k, N·T): x of each observation in its q-segment
+    segment_x: (
+        Any  # a scipy.sparse.csr_matrix ((G+1)·k, N·T): x of each observation in its q-segment
+    )
     gram: np.ndarray | None  # (G, k, G, k): D̃(γ_g)′ M_W D̃(γ_h); only for multiple thresholds
     gram_diag_inv: np.ndarray  # (G, k, k): inverse of D̃(γ_g)′ M_W D̃(γ_g)
 
@@ -388,6 +392,8 @@ def _build_design(
     g1, k, n = grid_values.size + 1, regime_x.shape[1], q.size
     rows = (segment[:, None] * k + np.arange(k)[None, :]).ravel()
     cols = np.repeat(np.arange(n), k)
+    from scipy import sparse  # on first fit: validation does not pay for the import
+
     segment_x = sparse.csr_matrix((regime_x.ravel(), (rows, cols)), shape=(g1 * k, n))
 
     # D̃(γ)′D̃(γ′) = D(γ)′(P′P)D(γ′) and P′P is block diagonal with one T × T block Ω₀ per entity,
@@ -658,8 +664,9 @@ def _bootstrap_test(
     c_all = np.empty((design.grid.size, design.k, replications))
     s0_all = np.empty(replications)
     # The gathers run in cache-sized blocks; the searches then run once over all replications.
-    for start in range(0, replications, _BOOTSTRAP_CHUNK):
-        block = draws[start : start + _BOOTSTRAP_CHUNK]
+    chunk = max(1, min(_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES // (8 * n_e * n_t)))
+    for start in range(0, replications, chunk):
+        block = draws[start : start + chunk]
         size, stop = block.shape[0], start + block.shape[0]
         gathered = lifted[block].reshape(size, n_e * n_t)  # row b: P′e* of replication b
         prod = gathered @ dense  # (b, p + 1)
@@ -673,7 +680,7 @@ def _bootstrap_test(
             progress(size)
     ssr_prev, ssr = _sequential_bootstrap_ssr(design, c_all, s0_all, n_thresholds, windows)
     stats = (ssr_prev - ssr) / (ssr / design.sigma_rows)
-    progress(replications - (replications - 1) // _BOOTSTRAP_CHUNK * _BOOTSTRAP_CHUNK)
+    progress(replications - (replications - 1) // chunk * chunk)
     ordered = np.sort(stats)
     crit = [float(ordered[math.ceil(level * replications) - 1]) for level in _CRIT_LEVELS]
     return ThresholdTest(

@@ -57,9 +57,10 @@ def compile_spec(spec: Spec) -> Plan:
         nodes.append(Node(node_id, kind, name, tuple(inputs), digest, payload, detail))  # type: ignore[arg-type]
 
     loads = []
+    data_hashes: dict[str, str] = {}
     for name, source in spec.data.sources.items():
         path = resolve(source, spec.folder)
-        digest = file_hash(path) if path.exists() else "missing"
+        digest = data_hashes[name] = file_hash(path) if path.exists() else "missing"
         add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
         loads.append(f"load:{name}")
     previous = f"load:{spec.data.frame_source}"
@@ -107,7 +108,7 @@ def compile_spec(spec: Spec) -> Plan:
     tables = [n.id for n in nodes if n.kind == "table"]
     for fmt in spec.outputs.formats:
         add(f"render:{fmt}", "render", fmt, {"format": fmt}, tables)
-    return Plan(tuple(nodes))
+    return Plan(tuple(nodes), data_hashes)
 
 
 def _fit_order(models: dict[str, ResolvedModel]) -> list[str]:

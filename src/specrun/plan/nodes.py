@@ -6,7 +6,7 @@ hash, so two runs that agree on a node's hash would compute the same thing there
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +27,10 @@ class Node:
 @dataclass(frozen=True)
 class Plan:
     nodes: tuple[Node, ...]  # in an order where every input precedes its users
+    # each source's file digest ("missing" when absent), taken once when the plan is compiled:
+    # the load nodes' hashes and the manifest both use it, so a run reads each file's bytes
+    # for hashing once
+    data_hashes: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def get(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -52,7 +56,7 @@ class Plan:
         for node in self.nodes:
             if node.kind == "render" and any(i in keep for i in node.inputs):
                 keep.add(node.id)
-        return Plan(tuple(n for n in self.nodes if n.id in keep))
+        return Plan(tuple(n for n in self.nodes if n.id in keep), self.data_hashes)
 
     def describe(self) -> str:
         lines = []

@@ -95,6 +95,12 @@ class SourceSpec(StrictModel):
         description="Cells read as missing (text files); the default also takes the codes "
         "statistical offices print for missing values: '..', '-', '—', '–'.",
     )
+    infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
+        10_000,
+        description="CSV/TSV: how many rows decide each column's type; 'all' reads the whole "
+        "file first (slow on large files). A later row that breaks the type is an error naming "
+        "its line and column.",
+    )
     encoding: str | None = Field(
         None,
         description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
@@ -402,6 +408,11 @@ class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
     formats: list[Literal["latex", "markdown", "html", "docx", "xlsx"]] = Field(
         default_factory=lambda: ["latex", "markdown"]
+    )
+    analysis: Literal["parquet", "csv", "none"] = Field(
+        "parquet",
+        description="The model-ready panel (the columns models use, after all transforms): "
+        "analysis.parquet, analysis.csv, or not written.",
     )
     language: Literal["en", "zh"] = Field(
         "en", description="Language of generated table text (notes, Yes/No, N, headers)."

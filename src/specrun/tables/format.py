@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from scipy import stats as sps
-
+from specrun.kernels.distributions import normal_quantile, t_quantile
 from specrun.tables import text
 
 
@@ -67,7 +66,7 @@ def critical_value(stats: Mapping[str, float], level: float) -> float:
     """The model's own reference distribution: t with G − 1 (clustered) or the residual
     degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
     if "n_clusters" in stats:
-        return float(sps.t.ppf(0.5 + level / 2, stats["n_clusters"] - 1))
+        return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
     if "df_resid" in stats:
-        return float(sps.t.ppf(0.5 + level / 2, stats["df_resid"]))
-    return float(sps.norm.ppf(0.5 + level / 2))
+        return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
+    return float(normal_quantile(0.5 + level / 2))

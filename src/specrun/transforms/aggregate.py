@@ -1,9 +1,14 @@
 """Group sums whose floating-point result does not depend on thread scheduling.
 
 polars sums a group's values in parallel partitions and adds the partial sums in whatever order
-the threads finish, so the last bits of a sum can change between runs. Sorting by the keys and
-summing each run of equal keys in row order (``np.bincount`` adds sequentially) makes reruns
-byte-identical, which specrun promises for its outputs.
+the threads finish, so the last bits of a sum can change between runs. Here every row gets an
+integer group code and ``np.bincount`` adds each group's values sequentially in row order, which
+makes reruns byte-identical, as specrun promises for its outputs. The codes come from integer
+keys, not from sorting the rows: each key column is mapped to its rank among its distinct values
+(a string column through a polars ``Enum`` of its sorted distinct values, an integer column
+through its value range), and the ranks are combined in mixed radix, so a code's order is the
+lexicographic order of the keys. The cost is a hash pass per key column and one bincount, close
+to polars' own (non-deterministic) group-by; no sort of the rows is needed.
 """
 
 from __future__ import annotations
@@ -13,13 +18,90 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+# Dense bincounts are used while the key space is at most this many times the row count
+# (plus a floor for small frames); sparser spaces are compressed with np.unique.
+_DENSE_FACTOR, _DENSE_FLOOR = 4, 1 << 16
+
+
+def _key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Each row's rank (int64, 0-based) among the column's sorted distinct values, and those
+    values; a null ranks first, as in polars' default sort."""
+    distinct = column.unique().sort()
+    dtype = column.dtype
+    if dtype == pl.String:
+        non_null = distinct.drop_nulls()
+        physical = column.cast(pl.Enum(non_null.to_list())).to_physical()
+        ranks = physical.cast(pl.Int64).fill_null(-1).to_numpy() + int(distinct.null_count() > 0)
+        return ranks, distinct
+    if dtype.is_integer() and column.len():
+        values = column.cast(pl.Int64)
+        low, high = values.min(), values.max()
+        if low is not None and high - low < _DENSE_FACTOR * column.len() + _DENSE_FLOOR:
+            offset = int(distinct.null_count() > 0)
+            present = np.zeros(high - low + 1, dtype=np.int64)
+            present[distinct.drop_nulls().cast(pl.Int64).to_numpy() - low] = 1
+            rank_of = np.cumsum(present) - 1 + offset
+            raw = values.fill_null(low).to_numpy() - low
+            ranks = rank_of[raw]
+            if offset:
+                ranks[values.is_null().to_numpy()] = 0
+            return ranks, distinct
+    if dtype == pl.Null:
+        return np.zeros(column.len(), dtype=np.int64), distinct
+    # any other dtype (floats, dates, wide integer ranges): polars' dense rank, a sort
+    offset = int(distinct.null_count() > 0)
+    ranks = column.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1 + offset
+    return ranks, distinct
+
+
+def group_codes(frame: pl.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
+    """Each row's group code (int64, 0 … G−1, in the lexicographic order of ``keys``) and the
+    G distinct key rows in that order.
+
+    Shapes: codes (N,), groups (G, len(keys)). Null keys form their own group, sorted first.
+    """
+    n = frame.height
+    combined = np.zeros(n, dtype=np.int64)
+    distinct: list[pl.Series] = []
+    radices: list[int] = []
+    for key in keys:
+        ranks, values = _key_ranks(frame[key])
+        radix = max(values.len(), 1)
+        combined = combined * radix + ranks
+        distinct.append(values)
+        radices.append(radix)
+    space = int(np.prod(radices, dtype=np.float64))
+    if space <= _DENSE_FACTOR * n + _DENSE_FLOOR:
+        present = np.bincount(combined, minlength=space) > 0
+        used = np.flatnonzero(present)
+        code_of = np.cumsum(present) - 1
+        codes = code_of[combined]
+    else:
+        used, codes = np.unique(combined, return_inverse=True)
+    columns = []
+    remainder = used
+    for key, values, radix in zip(
+        reversed(keys), reversed(distinct), reversed(radices), strict=True
+    ):
+        columns.append(values.gather(remainder % radix).alias(key))
+        remainder = remainder // radix
+    return codes, pl.DataFrame(columns[::-1])
+
 
 def group_sum(frame: pl.DataFrame, keys: Sequence[str], column: str) -> pl.DataFrame:
-    """One row per distinct ``keys`` (sorted), with the sum of ``column``; a null or NaN in a
-    group makes its sum null."""
-    ordered = frame.sort(list(keys), maintain_order=True)
-    ids = ordered.select(pl.struct(list(keys)).rle_id()).to_series().to_numpy()
-    values = ordered[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    sums = np.bincount(ids, weights=values) if ids.size else np.zeros(0)
-    firsts = ordered.select(list(keys)).filter(pl.struct(list(keys)).is_first_distinct())
-    return firsts.with_columns(pl.Series(column, sums).fill_nan(None))
+    """One row per distinct ``keys`` (sorted by them, nulls first), with the sum of ``column``
+    added in row order; a null or NaN in a group makes its sum null.
+
+    Shapes: (N, …) in, (G, len(keys) + 1) out. Sums equal those of a stable sort followed by a
+    sequential sum of each run, bit for bit.
+    """
+    codes, groups = group_codes(frame, keys)
+    return sum_by_codes(frame[column], codes, groups)
+
+
+def sum_by_codes(values: pl.Series, codes: np.ndarray, groups: pl.DataFrame) -> pl.DataFrame:
+    """``groups`` (from :func:`group_codes`) with the row-order sum of ``values`` per code,
+    named as ``values``; a null or NaN in a group makes its sum null. Shapes: (N,), (N,) in."""
+    array = values.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    sums = np.bincount(codes, weights=array, minlength=groups.height) if codes.size else []
+    return groups.with_columns(pl.Series(values.name, sums, dtype=pl.Float64).fill_nan(None))

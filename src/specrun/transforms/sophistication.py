@@ -40,11 +40,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import polars as pl
 from pydantic import Field
 
 from specrun.errors import SpecError
-from specrun.transforms.aggregate import group_sum
+from specrun.transforms.aggregate import group_codes, group_sum, sum_by_codes
 from specrun.transforms.base import (
     TRANSFORMS,
     TransformContext,
@@ -202,13 +203,17 @@ def _read_exports(
     if options.va_share:
         exports = exports.with_columns((pl.col(_X) * pl.col("__va")).alias(_X)).drop("__va")
 
-    repeated = exports.group_by([_E, _T, _P]).len().filter(pl.col("len") > 1)
-    if repeated.height:
+    # integer group codes in (time, product, entity) order: the sums come out in the order the
+    # steps below want, with no sort of the rows
+    codes, groups = group_codes(exports, [_T, _P, _E])
+    counts = np.bincount(codes, minlength=groups.height)
+    repeated = counts > 1
+    if repeated.any():
         notes.append(
-            f"summed {repeated['len'].sum()} export rows sharing {repeated.height} "
+            f"summed {int(counts[repeated].sum())} export rows sharing {int(repeated.sum())} "
             f"({', '.join(labels)}) combinations"
         )
-    exports = group_sum(exports, [_E, _T, _P], _X).sort([_T, _P, _E])
+    exports = sum_by_codes(exports[_X], codes, groups).select(_E, _T, _P, _X)
     return exports, notes
 
 
@@ -285,7 +290,11 @@ def apply_sophistication(
     keys = [ctx.entity, ctx.time]
 
     # Sums go through group_sum and joins keep the left order, so reruns are byte-identical.
-    totals = group_sum(exports, [_E, _T], _X).rename({_X: "__total"})
+    # Group sums are row-order bincounts over integer group codes (transforms/aggregate.py), and
+    # each row reads its group's sum by its code, not through a join: reruns are byte-identical
+    # and nothing is sorted.
+    codes, entity_years = group_codes(exports, [_E, _T])
+    totals = sum_by_codes(exports[_X].alias("__total"), codes, entity_years)
     empty = totals.filter(pl.col("__total") <= 0)
     if empty.height:
         message = (
@@ -294,9 +303,8 @@ def apply_sophistication(
         )
         missing_policy(options.missing, "sophistication", message, notes, f"left out {message}")
     shares = (
-        exports.join(
-            totals.filter(pl.col("__total") > 0), on=[_E, _T], how="inner", maintain_order="left"
-        )
+        exports.with_columns(totals["__total"].gather(codes))
+        .filter(pl.col("__total") > 0)
         .with_columns((pl.col(_X) / pl.col("__total")).alias("__share"))
         .select(_E, _T, _P, "__share")
         # Zero exports weigh nothing; dropping them keeps a product nobody exports from 0 / 0.
@@ -304,17 +312,15 @@ def apply_sophistication(
     )
 
     income = _real_income(frame, options, ctx)
-    exporters = (
-        shares.select(_E, _T)
-        .unique(maintain_order=True)
-        .join(income, on=[_E, _T], how="left", maintain_order="left")
+    with_income = shares.join(income, on=[_E, _T], how="left", maintain_order="left")
+    without_income = (
+        with_income.filter(pl.col(options.income).is_null()).select(_E, _T).unique().sort([_E, _T])
     )
-    without_income = exporters.filter(pl.col(options.income).is_null())
     if without_income.height:
         what = f"'{options.income}'" + (f" or '{options.deflator}'" if options.deflator else "")
         message = (
             f"{without_income.height} exporter-years have no {what} in the panel: "
-            f"{_describe(without_income.sort([_E, _T]), [_E, _T], keys)}"
+            f"{_describe(without_income, [_E, _T], keys)}"
         )
         missing_policy(
             options.missing,
@@ -324,22 +330,13 @@ def apply_sophistication(
             f"left out of PRODY {message}",
             hint="every exporter weighs in PRODY; set missing: skip to leave them out",
         )
-    weighted = shares.join(
-        exporters.drop_nulls(options.income), on=[_E, _T], how="inner", maintain_order="left"
-    )
-    column_sums = group_sum(weighted, [_T, _P], "__share").rename({"__share": "__share_sum"})
-    weighted = weighted.join(
-        column_sums, on=[_T, _P], how="left", maintain_order="left"
-    ).with_columns((pl.col("__share") / pl.col("__share_sum")).alias("__rca"))
-    prody = (
-        group_sum(
-            weighted.with_columns((pl.col("__rca") * pl.col(options.income)).alias("prody")),
-            [_P, _T],
-            "prody",
-        )
-        .select(_P, _T, "prody")
-        .sort([_T, _P])
-    )
+    weighted = with_income.drop_nulls(options.income)
+    codes, product_years = group_codes(weighted, [_T, _P])
+    column_sums = sum_by_codes(weighted["__share"], codes, product_years)["__share"]
+    weighted = weighted.with_columns(
+        (pl.col("__share") / column_sums.gather(codes)).alias("__rca")
+    ).with_columns((pl.col("__rca") * pl.col(options.income)).alias("prody"))
+    prody = sum_by_codes(weighted["prody"], codes, product_years).select(_P, _T, "prody")
     if options.per == "pooled":
         counts = prody.group_by(_P, maintain_order=True).len()
         prody = (

@@ -1,0 +1,145 @@
+"""Benchmark: the paper pipeline on data 10×, 100× and 1,000× larger, each step's share.
+
+``data/generate.py --size K`` writes the paper's panel with 31·K provinces (K = 1000: 31,000
+provinces, 341,000 panel rows, 4,092,000 export rows). The spec is ``specs/paper.yaml`` itself
+with only the two data paths changed: the same transforms, models, bootstrap draws and grids.
+Each size runs ``--repeats`` times in a fresh interpreter (median, min–max of the whole-process
+wall time); the steps are timed inside the process (median over the repeats):
+
+  import     specrun, polars, numpy, …         plan    validate, compile, hash the inputs
+  load:*     read a source                     transform:*   one transform step
+  fit:*      one model (all its members)       build   tables and figures
+  render     LaTeX/Markdown/HTML, PNG/PDF, JSON, Parquet      write   files to disk
+
+The growth of each step from one size to the next is printed as the exponent b of time ∝ nᵇ
+(1: linear; O(n log n) is a little above 1 between ×100 and ×1000).
+
+    python bench/scale.py [--sizes 10 100 1000] [--repeats 5] [--data DIR]
+
+Generated data are kept in DIR (default: a folder in the system's temporary directory) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "specs" / "paper.yaml"
+
+DRIVER = """
+import json, sys, time
+started = time.perf_counter()
+from specrun import api
+from specrun.execute import execute
+from specrun.outputs import render_outputs, write_outputs
+from pathlib import Path
+imported = time.perf_counter()
+spec, plan = api.plan_file(sys.argv[1])
+planned = time.perf_counter()
+output = execute(spec, plan)
+executed = time.perf_counter()
+files = render_outputs(spec, plan, output)
+rendered = time.perf_counter()
+write_outputs(Path(sys.argv[2]), files)
+written = time.perf_counter()
+steps = {"import": imported - started, "plan": planned - imported}
+for node, seconds in output.timings.items():
+    key = "build" if node.startswith(("table:", "figure:")) else node
+    steps[key] = steps.get(key, 0.0) + seconds
+steps["render"] = rendered - executed
+steps["write"] = written - rendered
+print(json.dumps(steps))
+"""
+
+
+def make_data(size: int, folder: Path) -> Path:
+    target = folder / f"x{size}"
+    if not (target / "province_exports.csv").exists():
+        spec = importlib.util.spec_from_file_location("generate", ROOT / "data" / "generate.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"generating the x{size} data in {target} …", flush=True)
+        module.generate(target, size=size)
+    return target
+
+
+def make_spec(data: Path, folder: Path) -> Path:
+    text = PAPER.read_text(encoding="utf-8")
+    for name in ("province_panel.csv", "province_exports.csv"):
+        old = f"../data/{name}"
+        if old not in text:
+            raise SystemExit(f"specs/paper.yaml no longer names {old}")
+        text = text.replace(old, str(data / name))
+    spec = folder / f"paper_{data.name}.yaml"
+    spec.write_text(text, encoding="utf-8")
+    return spec
+
+
+def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(spec), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"the run of {spec} failed:\n{done.stderr[-3000:]}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "specrun-scale")
+    args = parser.parse_args()
+    if args.repeats < 5:
+        parser.error("--repeats must be at least 5 (medians of at least five runs)")
+    args.data.mkdir(parents=True, exist_ok=True)
+    walls: dict[int, list[float]] = {}
+    steps: dict[int, dict[str, float]] = {}
+    for size in args.sizes:
+        spec = make_spec(make_data(size, args.data), args.data)
+        runs = [run_once(spec, args.data / f"out_x{size}") for _ in range(args.repeats)]
+        walls[size] = [wall for wall, _ in runs]
+        names = list(runs[0][1])
+        steps[size] = {
+            name: statistics.median(run[1].get(name, 0.0) for run in runs) for name in names
+        }
+        median = statistics.median(walls[size])
+        print(
+            f"\nx{size} ({31 * size:,} provinces): wall {median:.2f} s "
+            f"({min(walls[size]):.2f}–{max(walls[size]):.2f}), median of {args.repeats}"
+        )
+        total = sum(steps[size].values())
+        for name, seconds in sorted(steps[size].items(), key=lambda item: -item[1]):
+            print(f"  {name:32s} {seconds:8.3f} s  {seconds / total:6.1%}")
+    sizes = sorted(args.sizes)
+    for small, large in itertools.pairwise(sizes):
+        print(f"\ngrowth x{small} → x{large}: exponent b of time ∝ n^b per step (1 = linear)")
+        ratio = math.log(large / small)
+        for name, seconds in sorted(steps[large].items(), key=lambda item: -item[1]):
+            before = steps[small].get(name, 0.0)
+            if before > 0.005 and seconds > 0.005:
+                print(f"  {name:32s} {math.log(seconds / before) / ratio:5.2f}")
+    print("\none run on a machine shared with other work (see the load average)")
+
+
+if __name__ == "__main__":
+    main()

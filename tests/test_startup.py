@@ -1,0 +1,84 @@
+"""Commands that fit nothing import nothing they do not use (issue: start-up dominates small
+specs), and the scipy.special p-values equal scipy.stats' to the last bit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from specrun.kernels.distributions import (
+    chi2_sf,
+    f_quantile,
+    f_sf,
+    normal_cdf,
+    normal_quantile,
+    t_quantile,
+    two_sided_p,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PAPER = PROJECT_ROOT / "specs" / "paper.yaml"
+# Heavy packages a command must not load unless it draws, fits or renders with them.
+HEAVY = ("matplotlib", "scipy", "linearmodels", "pandas", "jinja2", "statsmodels", "rich")
+
+PROBE = """
+import json, sys
+from specrun.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def loaded_modules(*argv: str) -> set[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["code"] == 0, done.stderr
+    return set(last["modules"])
+
+
+@pytest.mark.parametrize("command", [["validate", str(PAPER)], ["plan", str(PAPER)], ["schema"]])
+def test_commands_that_fit_nothing_import_no_heavy_package(command: list[str]):
+    modules = loaded_modules(*command)
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert heavy == []
+
+
+def test_p_values_and_quantiles_match_scipy_stats():
+    z = np.array([-40.0, -3.2, -0.1, 0.0, 0.7, 2.5, 9.0, np.nan])
+    for df in (1, 3.5, 30, 1e6):
+        np.testing.assert_array_equal(two_sided_p(z, df), 2 * stats.t.sf(np.abs(z), df))
+    np.testing.assert_array_equal(two_sided_p(z), 2 * stats.norm.sf(np.abs(z)))
+    np.testing.assert_array_equal(normal_cdf(z), stats.norm.cdf(z))
+    p = np.array([0.001, 0.05, 0.5, 0.975, 0.999])
+    np.testing.assert_allclose(normal_quantile(p), stats.norm.ppf(p), rtol=1e-15)
+    np.testing.assert_allclose(t_quantile(p, 7), stats.t.ppf(p, 7), rtol=1e-13)
+    chi = np.array([0.0, 0.5, 3.84, 40.0])
+    np.testing.assert_allclose(chi2_sf(chi, 4), stats.chi2.sf(chi, 4), rtol=1e-14)
+    assert np.isnan(two_sided_p(1.0, 0))  # as stats.t.sf with df = 0
+
+
+def test_f_and_chi2_tails_match_scipy_stats_bit_for_bit():
+    # the F and chi-squared tests of IV, DID, random effects and Hausman read these
+    x = np.array([-1.0, 0.0, 1e-300, 0.5, 2.5, 40.0, np.inf, np.nan])
+    for df1 in (1, 3, 7.5):
+        np.testing.assert_array_equal(chi2_sf(x, df1), stats.chi2.sf(x, df1))
+        for df2 in (1, 10, 1e5):
+            np.testing.assert_array_equal(f_sf(x, df1, df2), stats.f.sf(x, df1, df2))
+    assert np.isnan(chi2_sf(1.0, 0)) and np.isnan(f_sf(1.0, 0, 3)) and np.isnan(f_sf(1.0, 2, 0))
+    q = np.array([0.01, 0.5, 0.9, 0.95, 0.99])
+    np.testing.assert_array_equal(f_quantile(q, 3, 40), stats.f.ppf(q, 3, 40))
