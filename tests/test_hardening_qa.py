@@ -29,3 +29,45 @@ def test_an_outcome_absorbed_by_the_effects_is_named(tmp_path, capsys):
         f"error: {spec}:9:6: models.m: the dependent variable 'fy' is absorbed by the fixed "
         "effect 'entity'",
     )
+
+
+DID_DATA = (
+    "transforms:\n  - derive: {tr: 'if_else(firm <= 6, 1, 0)', "
+    "half: 'if_else(firm <= 3, 1945.5, 0)', "
+    "moving: 'if_else(firm <= 3, if_else(year < 1940, 1945, 1950), 0)'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "{estimator: did, y: inv, treat: tr, first_treated: moving}",
+            "'moving' varies within a unit (firm 1); it must be the unit's first treated period",
+        ),
+        (
+            "{estimator: event_study, y: inv, first_treated: moving, window: [-3, 3]}",
+            "'moving' varies within a unit (firm 1); it must be the unit's first treated period",
+        ),
+        (
+            "{estimator: did, y: inv, treat: tr, first_treated: half}",
+            "'half' is 1945.5 for firm 1: a first treated period is a whole period number "
+            "(missing or 0: never treated)",
+        ),
+        (
+            "{estimator: event_study, y: inv, first_treated: half, window: [-3, 3]}",
+            "'half' is 1945.5 for firm 1: a first treated period is a whole period number "
+            "(missing or 0: never treated)",
+        ),
+    ],
+)
+def test_a_first_treated_period_that_is_not_one_per_unit_is_an_error(
+    tmp_path, capsys, model, message
+):
+    # Before: did fitted 1(t ≥ first_treated) row by row and exited 0 with a wrong coefficient;
+    # event_study said "'rel-3' is constant in the sample".
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + DID_DATA + f"models:\n  m: {model}\n")
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: models.m: {message}",
+    )
