@@ -71,3 +71,47 @@ def test_a_first_treated_period_that_is_not_one_per_unit_is_an_error(
         1,
         f"error: {spec}:9:6: models.m: {message}",
     )
+
+
+MODERATED = (
+    "models:\n  m: {estimator: panel_fe, y: inv, x: ['c.value##c.capital'], absorb: [entity]}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("factor", "message"),
+    [
+        (".inf", "input should be a finite number, got inf"),  # was an OverflowError (exit 3)
+        (".nan", "input should be a finite number, got nan"),  # was a ValueError (exit 3)
+        ("0", "input should be greater than 0, got 0"),  # printed every estimate as 0.000
+        ("-1", "input should be greater than 0, got -1"),  # printed negative standard errors
+    ],
+)
+def test_a_scale_factor_is_positive_and_finite(tmp_path, capsys, factor, message):
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + MODERATED
+        + f"tables:\n  t: {{kind: regression, columns: [m], scale: {{value: {factor}}}}}\n",
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:54: tables.t.scale.value: {message}",
+    )
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "tables:\n  t: {kind: margins, model: m, dydx: nope, at: {capital: [p50]}}\n",
+        "figures:\n  t: {kind: margins, model: m, dydx: nope, over: capital}\n",
+    ],
+)
+def test_margins_of_a_variable_not_in_the_model_is_an_error(tmp_path, capsys, item):
+    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval.
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
+    section = item.split(":")[0]
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: {section}.t: dydx: 'nope' is not a regressor of model 'm'",
+    )
