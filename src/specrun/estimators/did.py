@@ -151,6 +151,36 @@ def _numeric_time(frame: pl.DataFrame, ctx: FitContext) -> None:
         )
 
 
+def _check_first_treated(frame: pl.DataFrame, column: str, ctx: FitContext) -> None:
+    """``column`` is each unit's one first treated period, a whole period number (or missing/0).
+
+    Raises ``SpecError`` naming the first offending unit: otherwise 1(t ≥ first_treated) would
+    silently mix units' timings, and a fractional period matches no event time.
+    """
+    first = frame.select(pl.col(ctx.entity), _first_period(frame, column).alias("__first"))
+    varying = (
+        first.group_by(ctx.entity, maintain_order=True)
+        .agg(pl.col("__first").n_unique().alias("k"))
+        .filter(pl.col("k") > 1)
+    )
+    if varying.height:
+        raise SpecError(
+            f"'{column}' varies within a unit ({ctx.entity} {varying[ctx.entity][0]}); it must "
+            "be the unit's first treated period",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+    fractional = first.filter(pl.col("__first") != pl.col("__first").round(0))
+    if fractional.height:
+        raise SpecError(
+            f"'{column}' is {fractional['__first'][0]:g} for {ctx.entity} "
+            f"{fractional[ctx.entity][0]}: a first treated period is a whole period number "
+            "(missing or 0: never treated)",
+            code="data",
+            path=f"models.{ctx.name}",
+        )
+
+
 def _complete(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return frame.filter(
         pl.all_horizontal([pl.col(v).cast(pl.Float64).is_finite() for v in names])
@@ -175,6 +205,7 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
         indicator = treat * pl.col(spec.post).cast(pl.Float64)
     else:
         assert spec.first_treated is not None
+        _check_first_treated(frame, spec.first_treated, ctx)
         first = _first_period(frame, spec.first_treated)
         on = (pl.col(ctx.time).cast(pl.Float64) >= first).fill_null(False).cast(pl.Float64)
         indicator = treat * on
@@ -308,6 +339,7 @@ def fit_event_study(
 ) -> Mapping[str, ModelResult]:
     _numeric_time(frame, ctx)
     frame = _complete(frame, [spec.y, *spec.x])
+    _check_first_treated(frame, spec.first_treated, ctx)
     low, high = spec.window
     first = _first_period(frame, spec.first_treated)
     rel = (pl.col(ctx.time).cast(pl.Float64) - first).alias("__rel")

@@ -413,6 +413,13 @@ def fit_linear(
             )
         extra["hdfe_iterations"] = swept_all.iterations
         swept = swept_all.values
+        # An outcome the effects explain leaves nothing to fit (and R² within divides by zero).
+        if _wss(swept[:, 0], w) <= 1e-9 * _wss(y - _wmean(y, w), w):
+            raise _fail(
+                f"the dependent variable '{spec.y}' is absorbed by "
+                + _absorbed_by(y, factors, w, 1e-9),
+                ctx,
+            )
         kept = _kept_columns(swept[:, 1:], spec.x, ctx, constant=False)
         if len(kept) < len(spec.x):
             x, stacked = x[:, kept], stacked[:, [0, *(j + 1 for j in kept)]]

@@ -163,7 +163,7 @@ def margins_of(
 ) -> Margins:
     """dy/dx of ``x`` at every combination of the ``at`` values (raw units), from the model's
     coefficients and covariance. ``centered`` gives the means the model removed, by key.
-    Raises ``SpecError`` when the model reports no covariance."""
+    Raises ``SpecError`` when the model reports no covariance or ``x`` is not among its terms."""
     if result.covariance is None:
         raise SpecError(
             f"margins need the coefficients' covariance, which a {result.estimator} model "
@@ -176,6 +176,12 @@ def margins_of(
     df = degrees_of_freedom(result.stats)
     crit = _critical(df, level)
     keys = list(at)
+    # With every moderator at 1 each term holding x has a non-zero derivative; none means x is
+    # not in the model, and every margin would print a false 0.000.
+    if not np.any(gradient(names, result.terms, x, dict.fromkeys(keys, 1.0))):
+        raise SpecError(
+            f"dydx: '{dydx}' is not a regressor of model '{result.name}'", code="reference"
+        )
     out = []
     for combo in itertools.product(*(at[k] for k in keys)):
         values = {k: v - centered.get(k, 0.0) for k, v in zip(keys, combo, strict=True)}

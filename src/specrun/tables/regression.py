@@ -223,10 +223,10 @@ class RegressionTableSpec(TableBase):
         "own reference distribution: t with G − 1 or residual df, else normal).",
     )
     ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
-    scale: dict[str, float] = Field(
+    scale: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict,
-        description="Coefficient → factor its estimate, standard error and interval are "
-        "multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
+        description="Coefficient → positive factor its estimate, standard error and interval "
+        "are multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
     )
     row_digits: dict[str, int] = Field(
         default_factory=dict,

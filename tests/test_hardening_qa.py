@@ -1,0 +1,117 @@
+"""Hostile inputs to the features merged together (absorb, se, weights, terms, IV/DID, output).
+
+Each test asserts the whole message a user sees; before each fix the input crashed (exit 3).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.cli import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.err.strip()
+
+
+def test_an_outcome_absorbed_by_the_effects_is_named(tmp_path, capsys):
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n  - derive: {fy: firm * 2}\n"
+        + "models:\n  m: {estimator: panel_fe, y: fy, x: [value], absorb: [entity, time]}\n",
+    )
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: models.m: the dependent variable 'fy' is absorbed by the fixed "
+        "effect 'entity'",
+    )
+
+
+DID_DATA = (
+    "transforms:\n  - derive: {tr: 'if_else(firm <= 6, 1, 0)', "
+    "half: 'if_else(firm <= 3, 1945.5, 0)', "
+    "moving: 'if_else(firm <= 3, if_else(year < 1940, 1945, 1950), 0)'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "{estimator: did, y: inv, treat: tr, first_treated: moving}",
+            "'moving' varies within a unit (firm 1); it must be the unit's first treated period",
+        ),
+        (
+            "{estimator: event_study, y: inv, first_treated: moving, window: [-3, 3]}",
+            "'moving' varies within a unit (firm 1); it must be the unit's first treated period",
+        ),
+        (
+            "{estimator: did, y: inv, treat: tr, first_treated: half}",
+            "'half' is 1945.5 for firm 1: a first treated period is a whole period number "
+            "(missing or 0: never treated)",
+        ),
+        (
+            "{estimator: event_study, y: inv, first_treated: half, window: [-3, 3]}",
+            "'half' is 1945.5 for firm 1: a first treated period is a whole period number "
+            "(missing or 0: never treated)",
+        ),
+    ],
+)
+def test_a_first_treated_period_that_is_not_one_per_unit_is_an_error(
+    tmp_path, capsys, model, message
+):
+    # Before: did fitted 1(t ≥ first_treated) row by row and exited 0 with a wrong coefficient;
+    # event_study said "'rel-3' is constant in the sample".
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + DID_DATA + f"models:\n  m: {model}\n")
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: models.m: {message}",
+    )
+
+
+MODERATED = (
+    "models:\n  m: {estimator: panel_fe, y: inv, x: ['c.value##c.capital'], absorb: [entity]}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("factor", "message"),
+    [
+        (".inf", "input should be a finite number, got inf"),  # was an OverflowError (exit 3)
+        (".nan", "input should be a finite number, got nan"),  # was a ValueError (exit 3)
+        ("0", "input should be greater than 0, got 0"),  # printed every estimate as 0.000
+        ("-1", "input should be greater than 0, got -1"),  # printed negative standard errors
+    ],
+)
+def test_a_scale_factor_is_positive_and_finite(tmp_path, capsys, factor, message):
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + MODERATED
+        + f"tables:\n  t: {{kind: regression, columns: [m], scale: {{value: {factor}}}}}\n",
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:54: tables.t.scale.value: {message}",
+    )
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "tables:\n  t: {kind: margins, model: m, dydx: nope, at: {capital: [p50]}}\n",
+        "figures:\n  t: {kind: margins, model: m, dydx: nope, over: capital}\n",
+    ],
+)
+def test_margins_of_a_variable_not_in_the_model_is_an_error(tmp_path, capsys, item):
+    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval.
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
+    section = item.split(":")[0]
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: {section}.t: dydx: 'nope' is not a regressor of model 'm'",
+    )
