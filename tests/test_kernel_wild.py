@@ -153,3 +153,17 @@ def test_se_bootstrap_needs_one_cluster_variable(tmp_path):
     path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
     with pytest.raises(SpecErrors, match="the wild cluster bootstrap needs one cluster variable"):
         plan_file(path)
+
+
+def test_two_clusters_give_an_interval_in_bounded_time(grunfeld):
+    # With G = 2 the bootstrap rarely rejects, so the bracket widens to ~2⁶⁰ standard errors,
+    # where float spacing exceeds the bisection tolerance: the search must still stop (it used
+    # to spin forever). The bounds then lie far out, or at infinity, around the estimate.
+    x, y, firms = pooled(grunfeld)
+    halves = firms % 2
+    result = wild_cluster_bootstrap(x, y, halves, 1, weights="webb", draws=99, seed=1)
+    assert result.clusters == 2
+    assert result.ci is not None
+    low, high = result.ci
+    assert low < result.estimate < high
+    assert result.p_value > 0.05

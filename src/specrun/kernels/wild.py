@@ -254,8 +254,12 @@ def _interval(
         else:
             bounds.append(side * np.inf)  # never rejected: the interval is unbounded
             continue
+        # far from β̂ (few clusters widen the bracket to ~2⁶⁰ SEs) float spacing exceeds
+        # tol·se, so stop as well when the midpoint no longer moves
         while abs(outer - inner) > tol * se:
             middle = 0.5 * (inner + outer)
+            if middle in (inner, outer):
+                break
             if rejected(middle):
                 outer = middle
             else:
