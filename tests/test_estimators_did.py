@@ -382,3 +382,15 @@ def test_placebo_p_values_are_uniform_under_the_null() -> None:
     p = np.array(p_values)
     assert sps.kstest(p, "uniform").pvalue > 0.01
     assert 0.03 <= np.mean(p <= 0.05) <= 0.07
+
+
+def test_callaway_santanna_anticipation_longer_than_the_panel_is_explained(
+    het: pl.DataFrame,
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        _event(het, method="callaway_santanna", window=[-5, 5], anticipation=60)
+    assert caught.value.message.startswith(
+        "no ATT(g, t) can be estimated: with anticipation 60 every cohort's base period "
+        "(g − 1 − anticipation) lies outside the periods "
+    )
+    assert caught.value.path == "models.es"

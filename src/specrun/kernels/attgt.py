@@ -59,7 +59,8 @@ def att_gt(
     """All ATT(g, t) of a balanced panel ``y`` (n_units, n_periods) observed at ``periods``
     (sorted), units first treated at ``first`` (n_units,; nan = never treated).
 
-    Raises ValueError when there is no treated cohort or no control unit for some (g, t)."""
+    Raises ValueError when there is no treated cohort, no control unit for some (g, t), or no
+    (g, t) with its base period inside the panel (an anticipation longer than the panel)."""
     n = y.shape[0]
     never = np.isnan(first)
     cohorts = np.unique(first[~never])
@@ -96,6 +97,12 @@ def att_gt(
             ses.append(np.sqrt(np.sum(psi**2)) / n)
             ifs.append(psi)
             shares.append(share)
+    if not atts:
+        raise ValueError(
+            f"no ATT(g, t) can be estimated: with anticipation {anticipation} every cohort's "
+            f"base period (g − 1 − anticipation) lies outside the periods "
+            f"{periods[0]:g}–{periods[-1]:g}"
+        )
     return GroupTime(
         np.array(rows_g, dtype=float),
         np.array(rows_t, dtype=float),
