@@ -114,6 +114,27 @@ samples:
     ]
 
 
+def test_cross_section_rejects_time_series_terms_and_driscoll_kraay(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        """\
+  a: {estimator: ols, y: lwage, x: [exper, L.educ]}
+  b: {estimator: ols, y: lwage, x: [educ], se: {type: driscoll_kraay}}
+  c: {estimator: iv, y: lwage, endog: [educ], instruments: [D.motheduc]}
+  d: {estimator: ols, y: lwage, x: [educ, c.exper#c.exper]}
+""",
+    )
+    hint = " (add data.panel: {source: ..., entity: ..., time: ...})"
+    assert errors == [
+        "6:44: models.a.x[1]: 'L.educ' is a lag, lead or difference, which needs data.panel "
+        "(this spec is a cross-section)" + hint,
+        "7:48: models.b.se: Driscoll–Kraay standard errors need data.panel (this spec is a "
+        "cross-section)" + hint,
+        "8:61: models.c.instruments[0]: 'D.motheduc' is a lag, lead or difference, which needs "
+        "data.panel (this spec is a cross-section)" + hint,
+    ]
+
+
 def test_several_sources_without_panel_need_main(tmp_path: Path) -> None:
     head = """\
 spec_version: 1

@@ -332,6 +332,30 @@ class ReferenceChecks(Diagnostics):
                 code="reference",
                 hint=hint,
             )
+        if se is not None and se.type == "driscoll_kraay":
+            self.error(
+                "Driscoll–Kraay standard errors need data.panel (this spec is a cross-section)",
+                self._raw_field(model, "se")[0],
+                code="reference",
+                hint=hint,
+            )
+        for field_name in variable_marks(type(spec)):
+            value = getattr(spec, field_name)
+            for i, item in enumerate([value] if isinstance(value, str) else value or []):
+                try:
+                    terms = item_terms(item)
+                except SpecError:
+                    continue  # a bad term is reported where terms are checked
+                if any(c.shift or c.diff for t in terms for c in t.components):
+                    path, raw = self._raw_field(model, field_name)
+                    where = (*path, i) if isinstance(raw, list) and i < len(raw) else path
+                    self.error(
+                        f"'{item}' is a lag, lead or difference, which needs data.panel (this "
+                        "spec is a cross-section)",
+                        where,
+                        code="reference",
+                        hint=hint,
+                    )
 
     def check_repeats(
         self,
