@@ -4,13 +4,13 @@ Contenders, on the same permuted assignments (units' treatment paths reassigned 
 
 * specrun — ``kernels.placebo.permutation_did``: every draw's Dᵢₜ demeaned in one call;
 * numpy loop — the same algorithm one draw at a time (build D, two-way demean, β = D̃′ỹ/D̃′D̃);
-* pyfixest — ``feols("y ~ D | unit + year")`` refitted per draw (on ``--loop-draws`` draws,
-  extrapolated linearly to ``--draws``; a refit's time does not depend on the draw).
+* pyfixest — ``feols("y ~ D | unit + year")`` refitted per draw.
 
-Each is timed ``--repeats`` times after an untimed warm-up; medians with min–max are printed, and
-the loops' coefficients are checked against the kernel's.
+Each contender runs the same ``--draws`` permutations and is timed ``--repeats`` times after an
+untimed warm-up (``timing.measure``); medians with min–max are printed, nothing is extrapolated,
+and the loops' coefficients are checked against the kernel's.
 
-    python bench/placebo.py [--draws 500] [--loop-draws 20] [--repeats 5] [--full]
+    python bench/placebo.py [--draws 100] [--repeats 5] [--full]
 
 Data: ``tests/data/df_het_subset.csv`` (150 units × 31 years), or with ``--full`` pyfixest's
 whole ``df_het`` (1,500 units × 31 years, simulated data shipped with pyfixest).
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 import warnings
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import pandas as pd
 
 from specrun.kernels.placebo import draw_assignments, permutation_did
 from specrun.kernels.within import PanelIndex, demean
+from timing import measure
 
 SUBSET = Path(__file__).resolve().parents[1] / "tests" / "data" / "df_het_subset.csv"
 
@@ -42,20 +41,9 @@ def load(full: bool) -> pd.DataFrame:
     return pd.read_csv(SUBSET)
 
 
-def timed(fn, repeats: int) -> tuple[float, float, float, object]:
-    fn()  # warm-up
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times), max(times), out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--loop-draws", type=int, default=20)
+    parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--full", action="store_true")
@@ -101,22 +89,23 @@ def main() -> None:
             out.append(float(pf.feols("dep_var ~ D | unit + year", data=data).coef()["D"]))
         return np.array(out)
 
-    k_med, k_min, k_max, result = timed(kernel, args.repeats)
-    n_med, n_min, n_max, loop = timed(lambda: numpy_loop(args.draws), args.repeats)
+    result = kernel()
+    loop = numpy_loop(args.draws)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p_med, p_min, p_max, peer = timed(lambda: pyfixest_loop(args.loop_draws), args.repeats)
-    scale = args.draws / args.loop_draws
+        peer = pyfixest_loop(args.draws)
     assert np.allclose(loop, result.placebo, atol=1e-10), "numpy loop differs from the kernel"
-    assert np.allclose(peer, result.placebo[: args.loop_draws], atol=1e-6), "pyfixest differs"
+    assert np.allclose(peer, result.placebo, atol=1e-6), "pyfixest differs"
+    timings = {"specrun kernel": measure(kernel, args.repeats)}
+    timings["numpy loop"] = measure(lambda: numpy_loop(args.draws), args.repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        timings["pyfixest loop"] = measure(lambda: pyfixest_loop(args.draws), args.repeats)
     print(f"{y.size} rows, {index.n_entities} units, {args.draws} permutations")
     print(f"permutation p = {result.p_value:.4f}")
-    print(f"specrun kernel   median {k_med:.3f} s  (min {k_min:.3f}, max {k_max:.3f})")
-    print(f"numpy loop       median {n_med:.3f} s  (min {n_min:.3f}, max {n_max:.3f})"
-          f"  → {n_med / k_med:.1f}× the kernel")  # fmt: skip
-    print(f"pyfixest loop    median {p_med * scale:.3f} s  (min {p_min * scale:.3f}, max "
-          f"{p_max * scale:.3f}; {args.loop_draws} draws × {scale:g})"
-          f"  → {p_med * scale / k_med:.1f}× the kernel")  # fmt: skip
+    base = timings["specrun kernel"].median
+    for name, timing in timings.items():
+        print(f"{name:<16} {timing}  → {timing.median / base:.1f}× the kernel")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_args, get_origin
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
 from specrun.data.terms import Component, Term, parse_item
 from specrun.errors import SpecError
+from specrun.kernels.distributions import two_sided_p
 from specrun.registry import Registry
-from specrun.results import ModelResult
+from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, VariableRef
 
 S = TypeVar("S", bound=ModelBase)
@@ -160,3 +162,24 @@ def term_variable(item: str) -> str:
         return parse_item(item)[0].components[0].variable
     except SpecError:
         return item
+
+
+def coefficient_table(
+    names: list[str], beta: np.ndarray, covariance: np.ndarray, df: int | None
+) -> dict[str, Coefficient]:
+    """Estimates (K,), standard errors, t (or z when ``df`` is None) and two-sided p-values from
+    a (K, K) ``covariance``, keyed by ``names``.
+
+    A negative variance — multiway clustering by inclusion–exclusion can give one — leaves that
+    coefficient's standard error, statistic and p-value undefined (NaN, as pyfixest 0.60 reports
+    them), never a zero standard error with p = 0 that a table would star.
+    """
+    variance = np.diag(covariance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.where(variance < 0.0, np.nan, variance))
+        stat = beta / se
+    p = two_sided_p(stat, df)
+    return {
+        n: Coefficient(float(b), float(s), float(t), float(pv))
+        for n, b, s, t, pv in zip(names, beta, se, stat, p, strict=True)
+    }

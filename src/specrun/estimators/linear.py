@@ -25,7 +25,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, coefficient_table
 from specrun.estimators.covariance import (
     Covariance,
     CovarianceInputs,
@@ -34,10 +34,10 @@ from specrun.estimators.covariance import (
     default_lags,
 )
 from specrun.estimators.omit import collinear_columns
-from specrun.kernels.distributions import f_sf, two_sided_p
+from specrun.kernels.distributions import f_sf
 from specrun.kernels.hdfe import Factor, demean, factor_codes, interact, singleton_rows
 from specrun.kernels.wild import bootstrap_coefficients
-from specrun.results import Coefficient, ModelResult
+from specrun.results import ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
@@ -285,21 +285,6 @@ def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return beta, bread
 
 
-def _coefficients(names: list[str], beta: np.ndarray, cov: Covariance) -> dict[str, Coefficient]:
-    variance = np.diag(cov.matrix)
-    # Multi-way clustering (inclusion–exclusion) can give a negative variance; its standard
-    # error, t and p are then undefined (NaN, as pyfixest 0.60 reports them), never a zero
-    # standard error with p = 0 that a table would star.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt(np.where(variance < 0.0, np.nan, variance))
-        stat = beta / se
-    p = two_sided_p(stat, cov.df)
-    return {
-        n: Coefficient(float(b), float(s), float(t), float(pv))
-        for n, b, s, t, pv in zip(names, beta, se, stat, p, strict=True)
-    }
-
-
 def _linearmodels_cov(
     y: np.ndarray,
     x: np.ndarray,
@@ -545,7 +530,7 @@ def fit_linear(
         estimator=spec.estimator,
         dependent=spec.y,
         nobs=n,
-        coefficients=_coefficients(names, beta, cov),
+        coefficients=coefficient_table(names, beta, cov.matrix, cov.df),
         stats=stats,
         extra=extra,
         regressors=regressors,

@@ -36,10 +36,10 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
-from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
+from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, coefficient_table
+from specrun.kernels.distributions import chi2_sf, f_sf
 from specrun.kernels.within import PanelIndex, group_means, group_sums
-from specrun.results import Coefficient, ModelResult
+from specrun.results import ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
@@ -172,19 +172,6 @@ def _r2_set(data: PanelArrays, slopes: np.ndarray) -> dict[str, float]:
         "r2_within": _corr2(y_w, x_w @ slopes),
         "r2_between": _corr2(data.y_bar, data.x_bar @ slopes),
         "r2_overall": _corr2(data.y, data.x @ slopes),
-    }
-
-
-def _coefficients(
-    names: list[str], beta: np.ndarray, cov: np.ndarray, df: int | None
-) -> dict[str, Coefficient]:
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-    p = two_sided_p(stat, df)
-    return {
-        n: Coefficient(float(b), float(s), float(t), float(q))
-        for n, b, s, t, q in zip(names, beta, se, stat, p, strict=True)
     }
 
 
@@ -387,7 +374,7 @@ def fit_re(frame: pl.DataFrame, spec: PanelReSpec, ctx: FitContext) -> Mapping[s
         estimator=spec.estimator,
         dependent=spec.y,
         nobs=nobs,
-        coefficients=_coefficients(names, beta, cov, None),
+        coefficients=coefficient_table(names, beta, cov, None),
         stats=stats,
         extra=extra,
         regressors=tuple(spec.x),
@@ -454,7 +441,7 @@ def fit_be(frame: pl.DataFrame, spec: PanelBeSpec, ctx: FitContext) -> Mapping[s
         estimator=spec.estimator,
         dependent=spec.y,
         nobs=data.nobs,
-        coefficients=_coefficients(names, beta, cov, dof),
+        coefficients=coefficient_table(names, beta, cov, dof),
         stats=stats,
         extra={"regression": "OLS on entity means, each entity weighted equally (xtreg, be)"},
         regressors=tuple(spec.x),
