@@ -526,3 +526,40 @@ def test_singletons_dropped_are_counted_in_the_manifest(tmp_path):
         "dropped_incomplete": 0,
         "dropped_singletons": 28,
     }
+
+
+def test_text_columns_absorb_and_cluster_as_group_labels(tmp_path):
+    # Region codes stored as text ("r1"…"r9"), as statistical offices export them, group like
+    # Stata's absorb()/vce(cluster) variables. pyfixest 0.60 on the same data:
+    # feols("lgsp ~ lpcap + lemp + unemp | state + rname^year", vcov={"CRV1": "rname"}).
+    from specrun.cli import main
+
+    csv = tmp_path / "p.csv"
+    pl.read_csv(ROOT / "data" / "Produc.csv").with_columns(
+        rname=pl.format("r{}", pl.col("region"))
+    ).write_csv(csv)
+    spec = _spec(
+        tmp_path,
+        "{estimator: panel_fe, y: lgsp, x: [lpcap, lemp, unemp], absorb: [entity, rname#year], "
+        "se: {cluster: rname}}",
+    )
+    text = spec.read_text().replace(str(ROOT / "data" / "Produc.csv"), str(csv))
+    text = text.replace(
+        "models:\n",
+        "transforms:\n  - derive: {lgsp: log(gsp), lpcap: log(pcap), lemp: log(emp)}\nmodels:\n",
+    )
+    spec.write_text(text)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    import json
+
+    coefficients = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"][
+        "coefficients"
+    ]
+    pyfixest = {
+        "lpcap": (0.08029111712511397, 0.053965466809424524),
+        "lemp": (0.9261790604589516, 0.10423230413322468),
+        "unemp": (-0.00020285381833010403, 0.003659455503498967),
+    }
+    for name, (estimate, std_error) in pyfixest.items():
+        assert coefficients[name]["estimate"] == pytest.approx(estimate, rel=1e-7)
+        assert coefficients[name]["std_error"] == pytest.approx(std_error, rel=1e-6)

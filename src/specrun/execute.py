@@ -430,8 +430,10 @@ class Executor:
         terms = model_terms(model.spec, frame.columns)
         built = atoms(_flat(terms))
         others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
-        numeric = [c.column for c in built if not c.factor] + others
-        variables = list(dict.fromkeys([*numeric, *(c.column for c in built if c.factor)]))
+        groups = set(model.spec.group_columns())
+        numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
+        labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
+        variables = list(dict.fromkeys([*numeric, *labels]))
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
         self.check_finite(name, model, frame, numeric)

@@ -375,6 +375,11 @@ class ModelBase(StrictModel):
         """Columns whose missing values are errors instead of rows dropped (weights)."""
         return []
 
+    def group_columns(self) -> list[str]:
+        """Columns used only as group labels — absorbed effects and cluster variables — which,
+        like Stata's ``absorb()`` and ``vce(cluster)`` variables, may hold text."""
+        return [name for name, path in self.variable_refs() if path[0] in ("absorb", "se")]
+
     def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Advice for a valid but likely unintended setting, with its path in the model."""
         return []
