@@ -155,3 +155,14 @@ def test_a_family_is_not_a_hausman_model(tmp_path):
     path = grunfeld_project(tmp_path, text)
     with pytest.raises(SpecErrors, match=r"model 'fe' is a family \(over: firm\)"):
         plan_file(path)
+
+
+def test_a_negative_variance_difference_has_no_standard_error():
+    # Stata's hausman prints "." for sqrt(diag(V_b − V_B)) where that diagonal is negative; the
+    # covariances are swapped here (efficient model's the larger) so every diagonal is negative.
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    models = fitted(frame, "inv", ["value", "capital"])
+    swapped = {"fe": models["re"], "re": models["fe"]}
+    result = hausman(swapped)
+    assert all(np.isnan(d["std_error"]) for d in result.extra["differences"].values())
+    assert any("not positive definite" in w for w in result.extra["warnings"])

@@ -151,7 +151,9 @@ def fit_hausman(
     diff = b_c - b_e
     cov = cov_c - cov_e
     chi2, df, p = hausman_statistic(diff, cov)
-    se_diff = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    # as Stata's hausman, a negative diagonal of V_b − V_B has no standard error (".")
+    variance = np.diag(cov)
+    se_diff = np.sqrt(np.where(variance < 0.0, np.nan, variance))
     warnings = []
     if np.linalg.eigvalsh((cov + cov.T) / 2).min() < -1e-12 * np.abs(cov).max():
         warnings.append(
