@@ -115,3 +115,47 @@ def test_margins_of_a_variable_not_in_the_model_is_an_error(tmp_path, capsys, it
         1,
         f"error: {spec}:9:6: {section}.t: dydx: 'nope' is not a regressor of model 'm'",
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "col"),
+    [
+        (
+            "{estimator: ols, y: inv, x: [value], se: {cluster: entity, bootstrap: "
+            "{draws: 1000000000000, seed: 1}}}",
+            "se.bootstrap.draws",
+            84,
+        ),
+        (
+            "{estimator: did, y: inv, treat: tr, post: po, placebo: "
+            "{draws: 1000000000000, permute: units, seed: 1}}",
+            "placebo.draws",
+            69,
+        ),
+    ],
+)
+def test_resampling_draws_are_bounded_at_validation(tmp_path, capsys, model, key, col):
+    # 10¹² draws used to pass validate and exhaust memory at run (exit 3)
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - derive: {tr: 'if_else(firm <= 5, 1, 0)', "
+        "po: 'if_else(year >= 1945, 1, 0)'}\n" + f"models:\n  m: {model}\n",
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:{col}: models.m.{key}: input should be less than or equal to 100000, "
+        "got 1000000000000",
+    )
+
+
+def test_random_and_between_effects_need_a_panel_at_validation(tmp_path, capsys):
+    spec = grunfeld_project(
+        tmp_path,
+        "spec_version: 1\ndata:\n  sources:\n    g: {path: grunfeld.csv}\n"
+        "models:\n  re: {estimator: panel_re, y: inv, x: [value]}\n",
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:6:19: models.re.estimator: estimator 'panel_re' needs a panel: this spec "
+        "has no data.panel (add data.panel: {source: ..., entity: ..., time: ...})",
+    )

@@ -36,7 +36,14 @@ from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
 from specrun.kernels.placebo import Placebo
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import CovarianceSpec, ModelBase, StrictModel, VarList, VarName
+from specrun.spec.models import (
+    MAX_DRAWS,
+    CovarianceSpec,
+    ModelBase,
+    StrictModel,
+    VarList,
+    VarName,
+)
 
 DID = "did"
 
@@ -48,7 +55,7 @@ def _cluster_entity() -> CovarianceSpec:
 class PlaceboSpec(StrictModel):
     """Permutation inference: refit with the treatment reassigned at random ``draws`` times."""
 
-    draws: int = Field(500, ge=1, description="Number of permutations.")
+    draws: int = Field(500, ge=1, le=MAX_DRAWS, description="Number of permutations.")
     permute: Literal["units", "timing", "both"] = Field(
         "units",
         description="Reassign treatment across units, timing across treated units, or both.",

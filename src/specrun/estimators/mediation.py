@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
+from specrun.spec.models import MAX_DRAWS, CovarianceSpec, ModelBase, VarList, VarName
 
 PARTS = ("total", "mediator", "outcome")
 
@@ -42,7 +42,9 @@ class MediationSpec(ModelBase):
     )
     effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity"])
     se: CovarianceSpec = Field(default_factory=CovarianceSpec)
-    bootstrap: int = Field(1000, ge=0, le=100_000, description="Bootstrap draws of a·b (0: none).")
+    bootstrap: int = Field(
+        1000, ge=0, le=MAX_DRAWS, description="Bootstrap draws of a·b (0: none)."
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     ci_method: Literal["percentile", "bc"] = Field(

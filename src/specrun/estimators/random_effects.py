@@ -453,5 +453,5 @@ def fit_be(frame: pl.DataFrame, spec: PanelBeSpec, ctx: FitContext) -> Mapping[s
     return {"": result}
 
 
-ESTIMATORS.register("panel_re")(EstimatorKind("panel_re", PanelReSpec, fit_re))
-ESTIMATORS.register("panel_be")(EstimatorKind("panel_be", PanelBeSpec, fit_be))
+ESTIMATORS.register("panel_re")(EstimatorKind("panel_re", PanelReSpec, fit_re, needs_panel=True))
+ESTIMATORS.register("panel_be")(EstimatorKind("panel_be", PanelBeSpec, fit_be, needs_panel=True))

@@ -22,7 +22,7 @@ from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
 from specrun.kernels.distributions import two_sided_p
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import ModelBase, VarList, VarName
+from specrun.spec.models import MAX_DRAWS, ModelBase, VarList, VarName
 
 if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
     from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit
@@ -60,7 +60,9 @@ class PanelThresholdSpec(ModelBase):
         description="Quantile grid points (xthreg's grid, Hansen's qn); "
         "null: every distinct value of q.",
     )
-    bootstrap: int = Field(300, ge=0, le=100_000, description="Bootstrap replications per F test.")
+    bootstrap: int = Field(
+        300, ge=0, le=MAX_DRAWS, description="Bootstrap replications per F test."
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
     ci_level: float = Field(0.95, gt=0, lt=1)
     convention: Literal["hansen1999", "xthreg"] = Field(

@@ -226,6 +226,11 @@ class SampleSpec(StrictModel):
         return self
 
 
+# Most resampling draws a spec may ask for (bootstrap, permutations): beyond it a run would
+# exhaust memory (draws × rows) long before the Monte-Carlo error mattered.
+MAX_DRAWS = 100_000
+
+
 class WildBootstrapSpec(StrictModel):
     """Wild cluster bootstrap (WCR, null imposed) p-values and confidence intervals for every
     slope, as Stata's ``boottest`` (Roodman, MacKinnon, Nielsen and Webb 2019); for few
@@ -234,6 +239,7 @@ class WildBootstrapSpec(StrictModel):
     draws: int = Field(
         9999,
         ge=99,
+        le=MAX_DRAWS,
         description="Bootstrap samples (Rademacher weights with "
         "2^G at most this many enumerate all 2^G sign vectors instead).",
     )
