@@ -18,6 +18,15 @@ The README prints no ``type = "simple"`` aggregation and no ``xformla = ~lpop`` 
 vignettes show those calls without output), so neither is checked here; specrun's
 callaway_santanna has no covariates.
 
+The spec's TWFE models are checked against pyfixest 0.60.0 on the same data (run once, numbers
+stored below), with ``d = pd.read_csv("data/mpdta.csv")``, ``g = d["first.treat"]``:
+TWFE DID ``feols("lemp ~ D | countyreal + year", vcov={"CRV1": "countyreal"})`` with
+``D = 1(g > 0 and year ≥ g)``; TWFE event study ``feols("lemp ~ i(rel, ref=-1) | countyreal +
+year", vcov={"CRV1": "countyreal"})`` with ``rel = year − g`` (−1 for never treated) and
+``wald_test(R=<the three leads>)`` → 4.894697 (the Wald χ²); Sun–Abraham
+``pf.event_study(data=d, yname="lemp", idname="countyreal", tname="year",
+gname="first.treat", estimator="saturated", cluster="countyreal").aggregate()``.
+
 Monte-Carlo error. A printed SE is one bootstrap of 999 draws. Over 200 seeds of specrun's
 multiplier bootstrap on these data the IQR-based SE of each ATT(g, t) has a relative standard
 deviation of 3.4–3.9 % (asymptotically √var(IQR)/IQR ≈ 3.7 % for B = 999 under normality) and
@@ -77,6 +86,24 @@ GROUP = {
     "2007": (-0.0261, 0.0175, -0.0642, 0.0121),
 }
 GROUP_OVERALL = (-0.031, 0.0126)
+
+# pyfixest 0.60.0 (calls in the module docstring): relative year → (estimate, SE)
+PF_DID = (-0.03654893667406699, 0.013265155429338898)
+PF_TWFE = {-4: (0.0035493269194323504, 0.022828581446277155),
+           -3: (0.024623501986490735, 0.017679371172670735),
+           -2: (0.023354814886403372, 0.013436699377246567),
+           0: (-0.018143926966580712, 0.010982218280948234),
+           1: (-0.04347237262855332, 0.01757694699444051),
+           2: (-0.1317948577543184, 0.028837407390067734),
+           3: (-0.0922467941818861, 0.03233619316312547)}  # fmt: skip
+PF_TWFE_PRETREND_WALD = 4.894697
+PF_SUNAB = {-4: (0.003306356692512471, 0.024555095531863635),
+            -3: (0.0250218295975551, 0.0181543444100485),
+            -2: (0.024458744971169653, 0.014266792154618239),
+            0: (-0.019931816789259205, 0.011857538963453285),
+            1: (-0.050957367065193854, 0.016870678384610115),
+            2: (-0.13725873888940351, 0.03658947596376606),
+            3: (-0.10081136308540437, 0.034504271910207863)}  # fmt: skip
 
 SE_TOL_LONG = 0.16  # relative; printed B = 999 run vs a B = 10,000 run (module docstring)
 SE_TOL_DEFAULT = 0.21  # relative; two independent B = 999 runs
@@ -209,6 +236,14 @@ def test_mpdta_spec_runs_end_to_end(tmp_path: Path) -> None:
     assert round(cs["stats"]["pretrend_p"], 5) == PRETEST_P
     assert "multiplier bootstrap" in cs["extra"]["se"]
     assert models["cs_notyet"]["extra"]["control"] == "notyet"
+    did = models["twfe_did"]["coefficients"]["did"]
+    assert (did["estimate"], did["std_error"]) == pytest.approx(PF_DID, rel=1e-9)
+    for name, peer in (("es_twfe", PF_TWFE), ("es_sun_abraham", PF_SUNAB)):
+        for k, (b, se) in peer.items():
+            coefficient = models[name]["coefficients"][f"rel{k:+d}"]
+            assert coefficient["estimate"] == pytest.approx(b, rel=1e-9), (name, k)
+            assert coefficient["std_error"] == pytest.approx(se, rel=1e-9), (name, k)
+    assert round(models["es_twfe"]["stats"]["pretrend_wald"], 6) == PF_TWFE_PRETREND_WALD
     assert 0 < models["twfe_did"]["stats"]["placebo_p"] <= 1
     for table in ("did", "event_study", "cs_aggregates", "bacon"):
         assert (run.folder / "tables" / f"{table}.md").stat().st_size > 0
