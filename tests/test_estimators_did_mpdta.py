@@ -249,3 +249,17 @@ def test_mpdta_spec_runs_end_to_end(tmp_path: Path) -> None:
         assert (run.folder / "tables" / f"{table}.md").stat().st_size > 0
     for figure in ("es_twfe", "es_sun_abraham", "es_cs_never", "placebo"):
         assert (run.folder / "figures" / f"{figure}.png").stat().st_size > 0
+
+
+def test_bootstrap_belongs_to_callaway_santanna() -> None:
+    from pydantic import ValidationError
+
+    base = {"estimator": "event_study", "y": "lemp", "first_treated": "first.treat"}
+    with pytest.raises(ValidationError, match="bootstrap is callaway_santanna's multiplier"):
+        EventStudySpec.model_validate({**base, "method": "twfe", "bootstrap": False})
+    with pytest.raises(ValidationError, match="greater than or equal to 99"):
+        EventStudySpec.model_validate(
+            {**base, "method": "callaway_santanna", "bootstrap": {"draws": 10}}
+        )
+    spec = EventStudySpec.model_validate({**base, "method": "callaway_santanna", "bootstrap": True})
+    assert spec.multiplier() is not None and spec.multiplier().draws == 999
