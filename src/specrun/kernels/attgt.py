@@ -27,6 +27,8 @@ from typing import Literal
 
 import numpy as np
 
+from specrun.kernels.distributions import normal_quantile
+
 
 @dataclass(frozen=True)
 class GroupTime:
@@ -211,19 +213,17 @@ def multiplier_bootstrap(
     divided by √n; the uniform band's critical value is the type-1 ``level`` quantile of
     maxⱼ |R*ᵦⱼ / σ̂ⱼ| (Callaway and Sant'Anna 2021, Algorithm 1; did 2.5.1 ``R/mboot.R``).
     Columns with (numerically) no variation get a NaN SE and are left out of the sup."""
-    from scipy.stats import norm
-
     n = influence.shape[0]
     draws = multipliers.shape[0]
     boot = multipliers @ influence / np.sqrt(n)
     ordered = np.sort(boot, axis=0)
     upper = ordered[int(np.ceil(0.75 * draws)) - 1]
     lower = ordered[int(np.ceil(0.25 * draws)) - 1]
-    sigma = (upper - lower) / (norm.ppf(0.75) - norm.ppf(0.25))
+    sigma = (upper - lower) / (2.0 * float(normal_quantile(0.75)))
     live = np.sum(boot**2, axis=0) > np.sqrt(np.finfo(float).eps) * 10
     live &= sigma > np.sqrt(np.finfo(float).eps) * 10
     se = np.where(live, sigma / np.sqrt(n), np.nan)
-    pointwise = float(norm.ppf(0.5 + level / 2))
+    pointwise = float(normal_quantile(0.5 + level / 2))
     if not live.any():
         return MultiplierBootstrap(se, pointwise, draws)
     sup = np.max(np.abs(boot[:, live] / sigma[live]), axis=1)
