@@ -78,7 +78,9 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     )
     if spec.title:
         axes.set_title(spec.title)
-    axes.legend(frameon=False, loc="upper left")
+    if reference is not None:
+        # A lone "estimate" entry says nothing; "best" keeps the key off the points.
+        axes.legend(frameon=False, loc="best")
     figure.tight_layout()
     return figure
 
