@@ -169,16 +169,20 @@ StatName = Annotated[
 
 
 class ColumnGroup(StrictModel):
-    label: str
-    span: int = Field(ge=1)
+    label: str = Field(description="Text of the spanning header (e.g. Two-way fixed effects).")
+    span: int = Field(ge=1, description="How many consecutive columns the header covers.")
 
 
 class RegressionPanel(StrictModel):
     title: str | None = Field(None, description="Default: 'Panel A: <dependent variable>'.")
-    columns: list[str] = Field(min_length=1)
+    columns: list[str] = Field(
+        min_length=1, description="Models of this panel, one per column, in order."
+    )
 
 
 class RegressionTableSpec(TableBase):
+    """``kind: regression``: one column per model (esttab/outreg2 layout), statistic rows below."""
+
     kind: Literal["regression"]
     columns: list[str] = Field(
         default_factory=list, description="Models, in order; a family (over:) adds its members."
@@ -194,7 +198,9 @@ class RegressionTableSpec(TableBase):
     groups: list[ColumnGroup] = Field(
         default_factory=list, description="Spanning column groups over the columns."
     )
-    dependent_row: bool = True
+    dependent_row: bool = Field(
+        True, description="Print a header row naming each column's dependent variable."
+    )
     keep: list[str] | None = Field(
         None,
         description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
@@ -235,8 +241,16 @@ class RegressionTableSpec(TableBase):
     notation: Literal["fixed", "scientific"] = Field(
         "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
     )
-    se_position: Literal["below", "beside"] = "below"
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    se_position: Literal["below", "beside"] = Field(
+        "below",
+        description="Where the show: value goes: below the estimate (one more row) or beside "
+        "it in the same cell.",
+    )
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
     indicators: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Row label → variables or terms ($group, i.region allowed); Yes where a "
@@ -248,8 +262,14 @@ class RegressionTableSpec(TableBase):
         "model absorbs it. Effects the models absorb beyond these get a row of their own "
         "('Industry × Year FE').",
     )
-    stats: list[StatName] = Field(default_factory=lambda: ["nobs", "r2"])
-    stat_labels: dict[str, str] = Field(default_factory=dict)
+    stats: list[StatName] = Field(
+        default_factory=lambda: ["nobs", "r2"],
+        description="Statistic rows under the coefficients, by name (see Table statistics), or "
+        "a dotted name into a model's extra results (indirect.sobel_z).",
+    )
+    stat_labels: dict[str, str] = Field(
+        default_factory=dict, description="Statistic name → row label replacing the default."
+    )
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )
