@@ -1,0 +1,193 @@
+"""The documentation site: it builds with warnings as errors, and every example in it runs.
+
+Examples are found by the HTML comment before their code block (invisible on the site):
+
+- ``<!-- spec: NAME [at PATH] [extends BASE] -->`` before a ``yaml`` block: a spec, validated.
+  ``extends BASE`` deep-merges the block into spec BASE (mappings merge, lists are replaced),
+  so a tutorial step can show only what it adds. ``at PATH`` places the file in the scratch
+  project (default ``specs/NAME.yaml``, beside the bundled ``data/``); a spec extending another
+  is written where its base is.
+- ``<!-- cli: FOLDER -->`` before a ``console`` block: each ``$ specrun …`` line runs in FOLDER
+  of the scratch project and must print the lines below it (``…`` in a line matches any text;
+  a line of only ``…`` any number of lines).
+- ``<!-- python: FOLDER -->`` before a ``python`` block: the code runs in FOLDER.
+
+Every ``yaml``, ``console`` and ``python`` block of the docs needs one of these markers. The
+scratch project holds the bundled ``data/`` and the tutorial's example files
+(``docs/tutorial/make_data.py``) in ``my_paper/data``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from specrun.cli import main
+from specrun.spec.load import load_file
+from specrun.spec.validate import validate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DOCS = PROJECT_ROOT / "docs"
+MARKER = re.compile(
+    r"<!-- (spec|cli|python): ?([^>]*?) -->\n+```(\w+)[^\n]*\n(.*?)```", flags=re.S
+)
+BLOCK = re.compile(r"^```(yaml|console|python)\b", flags=re.M)
+
+
+def _module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REFERENCE = _module(DOCS / "hooks" / "reference.py", "docs_reference")
+
+
+@functools.cache
+def doc_pages() -> dict[str, str]:
+    """Every page of the site: the hand-written ones and the generated reference (by path)."""
+    pages = {
+        str(p.relative_to(DOCS)): p.read_text(encoding="utf-8")
+        for p in sorted(DOCS.rglob("*.md"))
+        if "hooks" not in p.parts
+    }
+    generated = REFERENCE.pages()
+    # the error examples are produced by running specrun when the page is made
+    generated.pop("reference/errors.md")
+    return {**pages, **generated}
+
+
+def test_every_code_example_is_marked_for_testing():
+    unmarked = []
+    for name, text in doc_pages().items():
+        marked = {m.start(3) - 3 for m in MARKER.finditer(text)}
+        for block in BLOCK.finditer(text):
+            if block.start() not in marked:
+                line = text.count("\n", 0, block.start()) + 1
+                unmarked.append(f"{name}:{line}: ```{block.group(1)}")
+    assert not unmarked, "code blocks without a test marker:\n" + "\n".join(unmarked)
+
+
+def _merge(base: Any, overlay: Any) -> Any:
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = dict(base)
+        for key, value in overlay.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    return overlay
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("docs_project")
+    (root / "data").symlink_to(PROJECT_ROOT / "data", target_is_directory=True)
+    (root / "specs").mkdir()
+    for spec in (PROJECT_ROOT / "specs").glob("*.yaml"):
+        shutil.copy(spec, root / "specs" / spec.name)
+    _module(DOCS / "tutorial" / "make_data.py", "docs_make_data").make(root / "my_paper" / "data")
+    return root
+
+
+def _matches(expected: list[str], actual: list[str]) -> bool:
+    if not expected:
+        return not actual
+    head, rest = expected[0], expected[1:]
+    if head == "…":
+        return any(_matches(rest, actual[i:]) for i in range(len(actual) + 1))
+    if not actual:
+        return False
+    pattern = ".*".join(re.escape(part) for part in head.split("…"))
+    return re.fullmatch(pattern, actual[0]) is not None and _matches(rest, actual[1:])
+
+
+def _run_cli(command: str, folder: Path) -> tuple[int, list[str]]:
+    args = command.split()[1:]
+    err, out = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = main(args)
+    finally:
+        os.chdir(cwd)
+    return code, (out.getvalue() + err.getvalue()).splitlines()
+
+
+def _examples(page: str, text: str, project: Path) -> None:
+    specs: dict[str, tuple[Any, Path]] = {}
+    for match in MARKER.finditer(text):
+        kind, args, _, body = match.groups()
+        where = f"{page}:{text.count(chr(10), 0, match.start()) + 1}"
+        if kind == "spec":
+            words = args.split()
+            name, options = words[0], dict(zip(words[1::2], words[2::2], strict=False))
+            tree = yaml.safe_load(body)
+            if "extends" in options:
+                base, path = specs[options["extends"]]
+                tree = _merge(base, tree)
+            else:
+                path = project / options.get("at", f"specs/{name}.yaml")
+            specs[name] = (tree, path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False), "utf-8")
+            try:
+                validate(load_file(path))
+            except Exception as exc:  # the message names the page and line of the example
+                raise AssertionError(f"{where}: spec '{name}' does not validate:\n{exc}") from exc
+        elif kind == "cli":
+            folder = project / args.strip()
+            lines = body.rstrip("\n").splitlines()
+            starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+            for i, start in enumerate(starts):
+                end = starts[i + 1] if i + 1 < len(starts) else len(lines)
+                command = lines[start][2:]
+                code, shown = _run_cli(command, folder)
+                expected = lines[start + 1 : end]
+                assert code == 0 or expected and expected[0].startswith("error"), (
+                    f"{where}: '{command}' exited {code}:\n" + "\n".join(shown)
+                )
+                assert _matches(expected, shown), (
+                    f"{where}: '{command}' printed\n" + "\n".join(shown) + "\nnot\n"
+                    + "\n".join(expected)
+                )
+        elif kind == "python":
+            cwd = os.getcwd()
+            os.chdir(project / args.strip())
+            try:
+                exec(compile(body, where, "exec"), {"__name__": "__docs__"})
+            finally:
+                os.chdir(cwd)
+
+
+@pytest.mark.parametrize("page", sorted(doc_pages()))
+def test_examples_of_page_run(page: str, project: Path):
+    _examples(page, doc_pages()[page], project)
+
+
+def test_site_builds_strict(tmp_path: Path):
+    if shutil.which("mkdocs") is None and importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("mkdocs is not installed (pip install -e '.[test]')")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert (tmp_path / "site" / "reference" / "estimators" / "index.html").exists()
