@@ -41,9 +41,7 @@ from specrun.spec.validate import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DOCS = PROJECT_ROOT / "docs"
-MARKER = re.compile(
-    r"<!-- (spec|cli|python): ?([^>]*?) -->\n+```(\w+)[^\n]*\n(.*?)```", flags=re.S
-)
+MARKER = re.compile(r"<!-- (spec|cli|python): ?([^>]*?) -->\n+```(\w+)[^\n]*\n(.*?)```", flags=re.S)
 BLOCK = re.compile(r"^```(yaml|console|python)\b", flags=re.M)
 
 
@@ -158,11 +156,13 @@ def _examples(page: str, text: str, project: Path) -> None:
                 command = lines[start][2:]
                 code, shown = _run_cli(command, folder)
                 expected = lines[start + 1 : end]
-                assert code == 0 or expected and expected[0].startswith("error"), (
+                assert code == 0 or (expected and expected[0].startswith("error")), (
                     f"{where}: '{command}' exited {code}:\n" + "\n".join(shown)
                 )
                 assert _matches(expected, shown), (
-                    f"{where}: '{command}' printed\n" + "\n".join(shown) + "\nnot\n"
+                    f"{where}: '{command}' printed\n"
+                    + "\n".join(shown)
+                    + "\nnot\n"
                     + "\n".join(expected)
                 )
         elif kind == "python":

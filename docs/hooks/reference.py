@@ -133,7 +133,7 @@ def _long_doc(obj: Any) -> str:
 
 
 GENERATED = (
-    "!!! note \"Generated page\"\n    This page is written from specrun's code on every "
+    '!!! note "Generated page"\n    This page is written from specrun\'s code on every '
     "`mkdocs build`; it lists exactly what the installed version accepts.\n\n"
 )
 
@@ -154,22 +154,47 @@ def spec_page() -> str:
         "|---|---|",
     ]
     for name in schema["properties"]:
-        lines.append(f"| [`{name}`](#{name.replace('_', '-')}) | {_cell(SECTION_DESCRIPTIONS[name])} |")
+        lines.append(
+            f"| [`{name}`](#{name.replace('_', '-')}) | {_cell(SECTION_DESCRIPTIONS[name])} |"
+        )
     sections: list[tuple[str, str, list[tuple[str, type[BaseModel]]]]] = [
-        ("data", "", [("data", m.DataSpec), ("data.sources.&lt;name&gt;", m.SourceSpec),
-                      ("data.panel", m.PanelSpec), ("data.sources.&lt;name&gt;.index",
-                                                    m.GeneratedIndex)]),
-        ("variables", "", [("variables.&lt;name&gt;", m.VariableSpec),
-                           ("label: {en, zh}", m.LocalizedText)]),
+        (
+            "data",
+            "",
+            [
+                ("data", m.DataSpec),
+                ("data.sources.&lt;name&gt;", m.SourceSpec),
+                ("data.panel", m.PanelSpec),
+                ("data.sources.&lt;name&gt;.index", m.GeneratedIndex),
+            ],
+        ),
+        (
+            "variables",
+            "",
+            [("variables.&lt;name&gt;", m.VariableSpec), ("label: {en, zh}", m.LocalizedText)],
+        ),
         ("samples", "", [("samples.&lt;name&gt;", m.SampleSpec)]),
-        ("outputs", "", [("outputs", m.OutputSpec), ("outputs.latex", m.LatexOutputSpec),
-                         ("outputs.docx", m.DocxOutputSpec)]),
+        (
+            "outputs",
+            "",
+            [
+                ("outputs", m.OutputSpec),
+                ("outputs.latex", m.LatexOutputSpec),
+                ("outputs.docx", m.DocxOutputSpec),
+            ],
+        ),
     ]
     for section, _, members in sections:
         lines += ["", f"## {section}", "", SECTION_DESCRIPTIONS[section], ""]
         for title, model in members:
-            lines += [f"### `{title}`", "", _long_doc(model) if model.__doc__ else "", "",
-                      options_table(model), ""]
+            lines += [
+                f"### `{title}`",
+                "",
+                _long_doc(model) if model.__doc__ else "",
+                "",
+                options_table(model),
+                "",
+            ]
     lines += [
         "",
         "## groups",
@@ -241,8 +266,9 @@ def estimators_page() -> str:
 
     lines = ["# Estimators", "", GENERATED, "| estimator | what it fits |", "|---|---|"]
     for name in ESTIMATORS.names():
-        lines.append(f"| [`{name}`](#{name.replace('_', '-')}) | "
-                     f"{_cell(_doc(ESTIMATORS.get(name).spec))} |")
+        lines.append(
+            f"| [`{name}`](#{name.replace('_', '-')}) | {_cell(_doc(ESTIMATORS.get(name).spec))} |"
+        )
     for name in ESTIMATORS.names():
         kind = ESTIMATORS.get(name)
         stats = [s for s, d in STATISTICS.items() if name in d.estimators]
@@ -251,35 +277,51 @@ def estimators_page() -> str:
         if kind.needs_panel:
             facts.append("needs a panel (`data.panel`)")
         if kind.children:
-            facts.append("parts addressable as " + ", ".join(
-                f"`<model>.{c}`" for c in kind.children))
+            facts.append(
+                "parts addressable as " + ", ".join(f"`<model>.{c}`" for c in kind.children)
+            )
         if facts:
             lines += ["*" + "; ".join(facts) + ".*", ""]
         lines.append(options_table(kind.spec))
-        lines += ["", "Keys common to every model (`label`, `sample`, `over`, `center`, "
-                  "`extends`) are in the [spec reference](spec.md#models)."]
+        lines += [
+            "",
+            "Keys common to every model (`label`, `sample`, `over`, `center`, "
+            "`extends`) are in the [spec reference](spec.md#models).",
+        ]
         if stats:
-            lines += ["", "Table statistics: " + ", ".join(
-                f"[`{s}`](statistics.md#{s.replace('_', '-')})" for s in stats) + "."]
+            lines += [
+                "",
+                "Table statistics: "
+                + ", ".join(f"[`{s}`](statistics.md#{s.replace('_', '-')})" for s in stats)
+                + ".",
+            ]
     return "\n".join(lines) + "\n"
 
 
-def _registry_page(title: str, intro: str, registry: Any, model_of: Callable[[Any], Any],
-                   key: str, skip: tuple[str, ...]) -> str:
+def _registry_page(
+    title: str,
+    intro: str,
+    registry: Any,
+    model_of: Callable[[Any], Any],
+    key: str,
+    skip: tuple[str, ...],
+) -> str:
     lines = [f"# {title}", "", GENERATED, intro, "", f"| {key} | what it does |", "|---|---|"]
     for name in registry.names():
-        lines.append(f"| [`{name}`](#{name.replace('_', '-')}) | "
-                     f"{_cell(_doc(model_of(registry.get(name))))} |")
+        lines.append(
+            f"| [`{name}`](#{name.replace('_', '-')}) | "
+            f"{_cell(_doc(model_of(registry.get(name))))} |"
+        )
     for name in registry.names():
         model = model_of(registry.get(name))
         lines += ["", f"## {name}", "", _long_doc(model), ""]
         reads = getattr(registry.get(name), "reads", ())
         if reads:
-            lines += ["Reads models with estimator " + ", ".join(f"`{r}`" for r in reads)
-                      + ".", ""]
+            lines += ["Reads models with estimator " + ", ".join(f"`{r}`" for r in reads) + ".", ""]
         if issubclass(model, BaseModel) and "root" in model.model_fields:
-            lines.append(f"Takes {type_name(model.model_json_schema(), {})} (see the "
-                         "description above).")
+            lines.append(
+                f"Takes {type_name(model.model_json_schema(), {})} (see the description above)."
+            )
         else:
             lines.append(options_table(model, skip=skip))
     return "\n".join(lines) + "\n"
@@ -293,7 +335,10 @@ def transforms_page() -> str:
         "Each step of `transforms:` is a one-key mapping `- <transform>: <options>`; steps run "
         "in order on the panel, and later steps (and models) see the columns earlier ones "
         "made. A variant's `transforms:` apply to that model's data only.",
-        TRANSFORMS, lambda k: k.options, "transform", (),
+        TRANSFORMS,
+        lambda k: k.options,
+        "transform",
+        (),
     )
 
 
@@ -305,9 +350,13 @@ def tables_page() -> str:
     return _registry_page(
         "Table kinds",
         "A table is `tables: {<name>: {kind: <kind>, …}}`. Keys every kind takes: "
-        + ", ".join(f"`{c}`" for c in common if c != "kind") + " (listed under each kind "
+        + ", ".join(f"`{c}`" for c in common if c != "kind")
+        + " (listed under each kind "
         "below too). Statistic names for `stats:` are on [Table statistics](statistics.md).",
-        TABLES, lambda k: k.spec, "kind", (),
+        TABLES,
+        lambda k: k.spec,
+        "kind",
+        (),
     )
 
 
@@ -318,7 +367,10 @@ def figures_page() -> str:
         "Figure kinds",
         "A figure is `figures: {<name>: {kind: <kind>, …}}`, written as "
         "`figures/<name>.png` and `.pdf`.",
-        FIGURES, lambda k: k.spec, "kind", (),
+        FIGURES,
+        lambda k: k.spec,
+        "kind",
+        (),
     )
 
 
@@ -327,20 +379,39 @@ def formats_page() -> str:
 
     from specrun.render import FORMATS
 
-    lines = ["# Output formats", "", GENERATED,
-             "`outputs.formats` lists the formats written. Each writes "
-             "`tables/<table>.<extension>` per table and one document with every table.", "",
-             "| format | per table | all tables | renderer |", "|---|---|---|---|"]
+    lines = [
+        "# Output formats",
+        "",
+        GENERATED,
+        "`outputs.formats` lists the formats written. Each writes "
+        "`tables/<table>.<extension>` per table and one document with every table.",
+        "",
+        "| format | per table | all tables | renderer |",
+        "|---|---|---|---|",
+    ]
     for name in FORMATS.names():
         r = FORMATS.get(name)
         module = importlib.import_module(r.table.__module__)
-        lines.append(f"| `{name}` | `tables/<table>.{r.extension}` | "
-                     f"`{r.document_file or '—'}` | {_cell(_doc(module))} |")
+        lines.append(
+            f"| `{name}` | `tables/<table>.{r.extension}` | "
+            f"`{r.document_file or '—'}` | {_cell(_doc(module))} |"
+        )
     from specrun.spec.models import DocxOutputSpec, LatexOutputSpec, OutputSpec
 
-    lines += ["", "## `outputs`", "", options_table(OutputSpec), "",
-              "## `outputs.latex`", "", options_table(LatexOutputSpec), "",
-              "## `outputs.docx`", "", options_table(DocxOutputSpec)]
+    lines += [
+        "",
+        "## `outputs`",
+        "",
+        options_table(OutputSpec),
+        "",
+        "## `outputs.latex`",
+        "",
+        options_table(LatexOutputSpec),
+        "",
+        "## `outputs.docx`",
+        "",
+        options_table(DocxOutputSpec),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -349,7 +420,9 @@ def statistics_page() -> str:
     from specrun.tables.statistics import STATISTICS
 
     lines = [
-        "# Table statistics", "", GENERATED,
+        "# Table statistics",
+        "",
+        GENERATED,
         "Names for a regression or IV table's `stats:` list. Each row prints the statistic "
         "for every column whose model has it (an empty cell otherwise). A dotted name reads a "
         "number from a model's `extra` results in `results.json` (e.g. `indirect.sobel_z`, "
@@ -363,12 +436,18 @@ def statistics_page() -> str:
     for name, s in STATISTICS.items():
         est = "all" if "*" in s.estimators else ", ".join(f"`{e}`" for e in s.estimators)
         label = s.label or "(the name)"
-        lines.append(f"| <span id=\"{name.replace('_', '-')}\"></span>`{name}` | {_cell(label)} | "
-                     f"{_cell(s.meaning)} | {_cell(s.source)} | {est} |")
-    lines += ["", "## Descriptive tables", "",
-              "A `descriptive` table's `stats:` are columns: " + ", ".join(
-                  f"`{k}` ({v})" for k, v in STAT_HEADERS.items())
-              + ", and any quantile as `p<percent>` (`p25`)."]
+        lines.append(
+            f'| <span id="{name.replace("_", "-")}"></span>`{name}` | {_cell(label)} | '
+            f"{_cell(s.meaning)} | {_cell(s.source)} | {est} |"
+        )
+    lines += [
+        "",
+        "## Descriptive tables",
+        "",
+        "A `descriptive` table's `stats:` are columns: "
+        + ", ".join(f"`{k}` ({v})" for k, v in STAT_HEADERS.items())
+        + ", and any quantile as `p<percent>` (`p25`).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -388,13 +467,13 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "model; the hint names the closest.",
     ),
     "expression": (
-        "samples:\n  recent: {where: \"year >>= 2005\"}\n"
+        'samples:\n  recent: {where: "year >>= 2005"}\n'
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], sample: recent}\n",
         "Write the expression with the operators and functions of the expression language "
         "(arithmetic, comparisons, and/or/not, in [...], log, exp, abs, sqrt).",
     ),
     "term": (
-        "models:\n  fe: {estimator: panel_fe, y: y, x: [\"x#w\"]}\n",
+        'models:\n  fe: {estimator: panel_fe, y: y, x: ["x#w"]}\n',
         "Prefix each part of an interaction with c. (continuous) or i. (factor): c.x#c.w.",
     ),
     "data": (
@@ -457,23 +536,34 @@ def error_example(code: str) -> tuple[str, str, str]:
             main(args)
         shown = (err.getvalue() + out.getvalue()).replace(folder + "/", "").replace(folder, ".")
     lines = [ln for ln in shown.splitlines() if ln.startswith(("error", "warning", "hint"))]
-    return spec, "specrun " + " ".join(["spec.yaml" if a.endswith("spec.yaml") else a
-                                        for a in [command[0], "spec.yaml", *command[1:]]]), \
-        "\n".join(lines)
+    return (
+        spec,
+        "specrun "
+        + " ".join(
+            [
+                "spec.yaml" if a.endswith("spec.yaml") else a
+                for a in [command[0], "spec.yaml", *command[1:]]
+            ]
+        ),
+        "\n".join(lines),
+    )
 
 
 def errors_page() -> str:
     from specrun.errors import ERROR_CODES
 
     lines = [
-        "# Error codes", "", GENERATED,
+        "# Error codes",
+        "",
+        GENERATED,
         "Every problem specrun reports is a located error: `file:line:col: path: message "
         "(hint)`, printed without a traceback, all problems of a spec at once; the exit code is "
         "1 (2 for bad usage). Each error carries one of these codes (the Python API's "
         "`SpecError.code`). The examples below are run when this page is built, on a "
         "six-province CSV `data.csv` with columns `id, year, y, x, w`.",
         "",
-        "| code | meaning |", "|---|---|",
+        "| code | meaning |",
+        "|---|---|",
     ]
     for code, meaning in ERROR_CODES.items():
         lines.append(f"| [`{code}`](#{code}) | {_cell(meaning)} |")
@@ -482,8 +572,17 @@ def errors_page() -> str:
         lines += ["", f"## {code}", "", meaning, ""]
         if ERROR_EXAMPLES[code][0]:
             spec, command, shown = error_example(code)
-            lines += ["```yaml title=\"spec.yaml\"", spec.rstrip(), "```", "",
-                      "```console", f"$ {command}", shown, "```", ""]
+            lines += [
+                '```yaml title="spec.yaml"',
+                spec.rstrip(),
+                "```",
+                "",
+                "```console",
+                f"$ {command}",
+                shown,
+                "```",
+                "",
+            ]
         lines += [f"**Fix.** {fix}"]
     return "\n".join(lines) + "\n"
 
@@ -491,13 +590,19 @@ def errors_page() -> str:
 def api_page() -> str:
     import specrun.api as api
 
-    lines = ["# Python API", "", GENERATED,
-             _long_doc(api), "",
-             "<!-- python: . -->\n```python\nfrom specrun.api import run_file\n\n"
-             "run = run_file(\"specs/grunfeld.yaml\", out=\"out/grunfeld\")\n"
-             "fe = run.output.results.models[\"fe_firm\"]\n"
-             "print(fe.coefficients[\"value\"].estimate, fe.stats[\"r2_within\"])\n"
-             "print(run.folder, [f.relative for f in run.files][:3])\n```", ""]
+    lines = [
+        "# Python API",
+        "",
+        GENERATED,
+        _long_doc(api),
+        "",
+        "<!-- python: . -->\n```python\nfrom specrun.api import run_file\n\n"
+        'run = run_file("specs/grunfeld.yaml", out="out/grunfeld")\n'
+        'fe = run.output.results.models["fe_firm"]\n'
+        'print(fe.coefficients["value"].estimate, fe.stats["r2_within"])\n'
+        "print(run.folder, [f.relative for f in run.files][:3])\n```",
+        "",
+    ]
     for name in api.__all__:
         obj = getattr(api, name)
         try:
@@ -505,8 +610,7 @@ def api_page() -> str:
         except (TypeError, ValueError):
             signature = name
         kind = "class" if inspect.isclass(obj) else "def"
-        lines += [f"## `{name}`", "", f"```text\n{kind} {signature}\n```", "",
-                  _long_doc(obj), ""]
+        lines += [f"## `{name}`", "", f"```text\n{kind} {signature}\n```", "", _long_doc(obj), ""]
     from specrun.errors import SpecError, SpecErrors
 
     for obj in (SpecError, SpecErrors):
