@@ -191,3 +191,43 @@ def test_site_builds_strict(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "site" / "reference" / "estimators" / "index.html").exists()
+
+
+def _crosswalk_entries() -> list[tuple[int, str]]:
+    text = (DOCS / "crosswalk.md").read_text(encoding="utf-8")
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        cells = re.split(r"(?<!\\)\|", line)
+        if len(cells) < 4 or not cells[2].strip().startswith("`{"):
+            continue
+        entries += [(number, span) for span in re.findall(r"`(\{.*?\})`", cells[2])]
+    return entries
+
+
+def test_crosswalk_lists_many_commands():
+    assert len(_crosswalk_entries()) >= 40
+
+
+def test_every_crosswalk_entry_is_a_valid_spec_entry(project: Path):
+    """Each spec cell of the crosswalk, put into the page's base spec, validates."""
+    text = (DOCS / "crosswalk.md").read_text(encoding="utf-8")
+    base_text = re.search(r"<!-- spec: crosswalk -->\n```yaml\n(.*?)```", text, re.S)
+    assert base_text is not None
+    problems = []
+    for number, span in _crosswalk_entries():
+        tree = yaml.safe_load(base_text.group(1))
+        entry = yaml.safe_load(span)
+        if "estimator" in entry:
+            tree["models"]["example"] = entry
+        elif "kind" in entry:
+            tree["tables"] = {"example": entry}
+        else:
+            for key, value in entry.items():
+                tree[key] = tree.get(key, []) + value if isinstance(value, list) else value
+        path = project / "specs" / "crosswalk_entry.yaml"
+        path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False), "utf-8")
+        try:
+            validate(load_file(path))
+        except Exception as exc:
+            problems.append(f"crosswalk.md:{number}: {span}\n{exc}")
+    assert not problems, "\n\n".join(problems)
