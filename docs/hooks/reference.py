@@ -154,9 +154,17 @@ def spec_page() -> str:
         "|---|---|",
     ]
     for name in schema["properties"]:
-        lines.append(
-            f"| [`{name}`](#{name.replace('_', '-')}) | {_cell(SECTION_DESCRIPTIONS[name])} |"
-        )
+        lines.append(f"| [`{name}`](#{name}) | {_cell(SECTION_DESCRIPTIONS[name])} |")
+    lines += [
+        "",
+        "## spec_version",
+        "",
+        SECTION_DESCRIPTIONS["spec_version"] + " Optional; write `spec_version: 1`.",
+        "",
+        "## title",
+        "",
+        SECTION_DESCRIPTIONS["title"],
+    ]
     sections: list[tuple[str, str, list[tuple[str, type[BaseModel]]]]] = [
         (
             "data",
@@ -266,9 +274,7 @@ def estimators_page() -> str:
 
     lines = ["# Estimators", "", GENERATED, "| estimator | what it fits |", "|---|---|"]
     for name in ESTIMATORS.names():
-        lines.append(
-            f"| [`{name}`](#{name.replace('_', '-')}) | {_cell(_doc(ESTIMATORS.get(name).spec))} |"
-        )
+        lines.append(f"| [`{name}`](#{name}) | {_cell(_doc(ESTIMATORS.get(name).spec))} |")
     for name in ESTIMATORS.names():
         kind = ESTIMATORS.get(name)
         stats = [s for s, d in STATISTICS.items() if name in d.estimators]
@@ -292,7 +298,7 @@ def estimators_page() -> str:
             lines += [
                 "",
                 "Table statistics: "
-                + ", ".join(f"[`{s}`](statistics.md#{s.replace('_', '-')})" for s in stats)
+                + ", ".join(f"[`{s}`](statistics.md#{s})" for s in stats)
                 + ".",
             ]
     return "\n".join(lines) + "\n"
@@ -308,10 +314,7 @@ def _registry_page(
 ) -> str:
     lines = [f"# {title}", "", GENERATED, intro, "", f"| {key} | what it does |", "|---|---|"]
     for name in registry.names():
-        lines.append(
-            f"| [`{name}`](#{name.replace('_', '-')}) | "
-            f"{_cell(_doc(model_of(registry.get(name))))} |"
-        )
+        lines.append(f"| [`{name}`](#{name}) | {_cell(_doc(model_of(registry.get(name))))} |")
     for name in registry.names():
         model = model_of(registry.get(name))
         lines += ["", f"## {name}", "", _long_doc(model), ""]
@@ -437,7 +440,7 @@ def statistics_page() -> str:
         est = "all" if "*" in s.estimators else ", ".join(f"`{e}`" for e in s.estimators)
         label = s.label or "(the name)"
         lines.append(
-            f'| <span id="{name.replace("_", "-")}"></span>`{name}` | {_cell(label)} | '
+            f"| `{name}`{{#{name}}} | {_cell(label)} | "
             f"{_cell(s.meaning)} | {_cell(s.source)} | {est} |"
         )
     lines += [
@@ -618,6 +621,48 @@ def api_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# words that mark a test module as a reference test (its numbers come from a peer or a paper)
+PEERS = (
+    "Stata",
+    "R plm",
+    "pyfixest",
+    "linearmodels",
+    "Hansen",
+    "Roodman",
+    "Wooldridge",
+    "lavaan",
+    "pymcdm",
+    "econcomplex",
+    "statsmodels",
+    "wildboottest",
+    "AER",
+)
+
+
+def validation_page() -> str:
+    """The docstring of every reference test module: which numbers each test compares with."""
+    lines = [
+        "# Validation: the reference tests",
+        "",
+        GENERATED,
+        "Each section is the opening of a test module of specrun's suite, saying which "
+        "published numbers or which peer package (with version and the exact call) its "
+        "expected values come from. The tests store those numbers as constants: neither "
+        "Stata nor R is needed to run them.",
+    ]
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        doc = _module_doc(path)
+        if doc and any(peer in doc for peer in PEERS):
+            lines += ["", f"## `tests/{path.name}`", "", doc.replace("``", "`")]
+    return "\n".join(lines) + "\n"
+
+
+def _module_doc(path: Path) -> str:
+    import ast
+
+    return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+
+
 def pages() -> dict[str, str]:
     """Every generated page, by its path under ``docs/``."""
     return {
@@ -630,6 +675,7 @@ def pages() -> dict[str, str]:
         f"{REFERENCE}/statistics.md": statistics_page(),
         f"{REFERENCE}/errors.md": errors_page(),
         f"{REFERENCE}/api.md": api_page(),
+        "validation.md": validation_page(),
     }
 
 
