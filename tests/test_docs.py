@@ -11,6 +11,8 @@ Examples are found by the HTML comment before their code block (invisible on the
   of the scratch project and must print the lines below it (``…`` in a line matches any text;
   a line of only ``…`` any number of lines).
 - ``<!-- python: FOLDER -->`` before a ``python`` block: the code runs in FOLDER.
+- ``<!-- from: FILE -->`` before a ``yaml`` block: entries cut from a spec file of the project
+  (the gallery); every line of the block but the section headers is a line of FILE.
 
 Every ``yaml``, ``console`` and ``python`` block of the docs needs one of these markers. The
 scratch project holds the bundled ``data/`` and the tutorial's example files
@@ -165,6 +167,15 @@ def _examples(page: str, text: str, project: Path) -> None:
                     + "\nnot\n"
                     + "\n".join(expected)
                 )
+        elif kind == "from":
+            source = (PROJECT_ROOT / args.strip()).read_text(encoding="utf-8").splitlines()
+            missing = [
+                line
+                for line in body.splitlines()
+                if line not in ("tables:", "models:", "variants:", "figures:")
+                and line not in source
+            ]
+            assert not missing, f"{where}: not lines of {args.strip()}: {missing}"
         elif kind == "python":
             cwd = os.getcwd()
             os.chdir(project / args.strip())
@@ -231,3 +242,21 @@ def test_every_crosswalk_entry_is_a_valid_spec_entry(project: Path):
         except Exception as exc:
             problems.append(f"crosswalk.md:{number}: {span}\n{exc}")
     assert not problems, "\n\n".join(problems)
+
+
+GALLERY = _module(DOCS / "gallery" / "build.py", "docs_gallery")
+
+
+def test_gallery_page_is_the_generated_one():
+    """docs/gallery.md is what docs/gallery/build.py writes from the specs and the pictures."""
+    assert (DOCS / "gallery.md").read_text(encoding="utf-8") == GALLERY.markdown()
+
+
+def test_every_gallery_picture_exists():
+    text = (DOCS / "gallery.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\((gallery/[^)]+\.png)\)", text)
+    assert len(images) >= 20
+    assert [i for i in images if not (DOCS / i).is_file()] == []
+    # both languages, LaTeX and Word, tables and figures
+    assert {"gallery/en-table3-latex.png", "gallery/zh-table3-word.png"} <= set(images)
+    assert any("figure-threshold_lr" in i for i in images)
