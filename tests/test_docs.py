@@ -43,7 +43,9 @@ from specrun.spec.validate import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DOCS = PROJECT_ROOT / "docs"
-MARKER = re.compile(r"<!-- (spec|cli|python): ?([^>]*?) -->\n+```(\w+)[^\n]*\n(.*?)```", flags=re.S)
+MARKER = re.compile(
+    r"<!-- (spec|cli|python|from): ?([^>]*?) -->\n+```(\w+)[^\n]*\n(.*?)```", flags=re.S
+)
 BLOCK = re.compile(r"^```(yaml|console|python)\b", flags=re.M)
 
 
