@@ -23,6 +23,7 @@ if str(ROOT / "src") not in sys.path:  # a checkout without `pip install -e .`
 
 from pydantic import BaseModel  # noqa: E402
 
+from specrun.data.expr import FUNCTIONS  # noqa: E402
 from specrun.spec.models import TERM_DESCRIPTION, TERM_SCHEMA  # noqa: E402
 from specrun.spec.schema import SECTION_DESCRIPTIONS, json_schema, summary  # noqa: E402
 
@@ -34,7 +35,12 @@ REFERENCE = "reference"
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text for a Markdown table cell: one line, pipes escaped, and ``<…>`` outside code spans
+    escaped so that it is not read as an HTML tag."""
+    parts = " ".join(str(text).split()).replace("|", "\\|").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
 
 
 def type_name(prop: dict[str, Any], defs: dict[str, Any]) -> str:
@@ -74,7 +80,8 @@ def type_name(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         ("exclusiveMaximum", "<"),
     ):
         if key in prop:
-            bounds.append(f"{sign} {prop[key]:g}")
+            value = prop[key]
+            bounds.append(f"{sign} {value}" if isinstance(value, int) else f"{sign} {value:g}")
     names = {"integer": "int", "number": "float", "boolean": "bool", "string": "text"}
     base = names.get(str(kind), str(kind or "any"))
     return base + (f" ({', '.join(bounds)})" if bounds else "")
@@ -171,17 +178,17 @@ def spec_page() -> str:
             "",
             [
                 ("data", m.DataSpec),
-                ("data.sources.&lt;name&gt;", m.SourceSpec),
+                ("data.sources.<name>", m.SourceSpec),
                 ("data.panel", m.PanelSpec),
-                ("data.sources.&lt;name&gt;.index", m.GeneratedIndex),
+                ("data.sources.<name>.index", m.GeneratedIndex),
             ],
         ),
         (
             "variables",
             "",
-            [("variables.&lt;name&gt;", m.VariableSpec), ("label: {en, zh}", m.LocalizedText)],
+            [("variables.<name>", m.VariableSpec), ("label: {en, zh}", m.LocalizedText)],
         ),
-        ("samples", "", [("samples.&lt;name&gt;", m.SampleSpec)]),
+        ("samples", "", [("samples.<name>", m.SampleSpec)]),
         (
             "outputs",
             "",
@@ -314,7 +321,8 @@ def _registry_page(
 ) -> str:
     lines = [f"# {title}", "", GENERATED, intro, "", f"| {key} | what it does |", "|---|---|"]
     for name in registry.names():
-        lines.append(f"| [`{name}`](#{name}) | {_cell(_doc(model_of(registry.get(name))))} |")
+        what = _doc(model_of(registry.get(name))).removeprefix(f"kind: {name}: ")
+        lines.append(f"| [`{name}`](#{name}) | {_cell(what)} |")
     for name in registry.names():
         model = model_of(registry.get(name))
         lines += ["", f"## {name}", "", _long_doc(model), ""]
@@ -472,8 +480,10 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
     "expression": (
         'samples:\n  recent: {where: "year >>= 2005"}\n'
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], sample: recent}\n",
-        "Write the expression with the operators and functions of the expression language "
-        "(arithmetic, comparisons, and/or/not, in [...], log, exp, abs, sqrt).",
+        "Write the expression with the operators and functions of the expression language: "
+        "arithmetic, comparisons, and/or/not, in [...], and the functions "
+        + ", ".join(f"{name}()" for name in FUNCTIONS)
+        + ".",
     ),
     "term": (
         'models:\n  fe: {estimator: panel_fe, y: y, x: ["x#w"]}\n',
