@@ -87,6 +87,37 @@ def type_name(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     return base + (f" ({', '.join(bounds)})" if bounds else "")
 
 
+def schema_table(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """The keys of a JSON-schema object (following ``$ref``, ``anyOf`` and mapping values)."""
+    seen = 0
+    while seen < 5:
+        seen += 1
+        if "$ref" in prop:
+            prop = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+        elif "anyOf" in prop:
+            prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), {})
+        elif isinstance(prop.get("additionalProperties"), dict) and "properties" not in prop:
+            prop = prop["additionalProperties"]
+        else:
+            break
+    if "properties" not in prop:
+        return ""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for name, sub in prop["properties"].items():
+        default = (
+            "**required**"
+            if name in prop.get("required", [])
+            else f"`{json.dumps(sub['default'], ensure_ascii=False)}`"
+            if "default" in sub
+            else ""
+        )
+        rows.append(
+            f"| `{name}` | {_cell(type_name(sub, defs))} | {default} | "
+            f"{_cell(_describe(name, sub))} |"
+        )
+    return "\n".join(rows)
+
+
 def _default(model: type[BaseModel], name: str) -> str:
     info = model.model_fields.get(name)
     if info is None:
@@ -160,8 +191,8 @@ def spec_page() -> str:
         "| section | meaning |",
         "|---|---|",
     ]
-    for name in schema["properties"]:
-        lines.append(f"| [`{name}`](#{name}) | {_cell(SECTION_DESCRIPTIONS[name])} |")
+    for name, prop in schema["properties"].items():
+        lines.append(f"| [`{name}`](#{name}) | {_cell(prop.get('description', ''))} |")
     lines += [
         "",
         "## spec_version",
@@ -265,6 +296,32 @@ def spec_page() -> str:
         "## figures",
         "",
         SECTION_DESCRIPTIONS["figures"] + " See [Figure kinds](figures.md).",
+    ]
+    described = {
+        "spec_version",
+        "title",
+        "data",
+        "variables",
+        "samples",
+        "outputs",
+        "groups",
+        "transforms",
+        "models",
+        "variants",
+        "tables",
+        "figures",
+    }
+    for name, prop in schema["properties"].items():
+        if name not in described:  # a section added since this page was written
+            lines += [
+                "",
+                f"## {name}",
+                "",
+                prop.get("description", ""),
+                "",
+                schema_table(prop, schema.get("$defs", {})),
+            ]
+    lines += [
         "",
         "## Editor support",
         "",

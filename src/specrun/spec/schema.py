@@ -164,7 +164,7 @@ def json_schema() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, kind in section_types().items():
         default = ... if name in REQUIRED_SECTIONS else None
-        description = SECTION_DESCRIPTIONS[name]
+        description = SECTION_DESCRIPTIONS.get(name)
         fields[name] = (
             kind | None if default is None else kind,
             Field(default, description=description),
