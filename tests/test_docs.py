@@ -262,3 +262,51 @@ def test_every_gallery_picture_exists():
     # both languages, LaTeX and Word, tables and figures
     assert {"gallery/en-table3-latex.png", "gallery/zh-table3-word.png"} <= set(images)
     assert any("figure-threshold_lr" in i for i in images)
+
+
+# The parts of the Citation File Format 1.2.0 schema (citation-file-format.github.io) that
+# CITATION.cff uses: required keys, the shape of authors, and the types of the others.
+CFF_SCHEMA = {
+    "type": "object",
+    "required": ["cff-version", "message", "title", "authors"],
+    "properties": {
+        "cff-version": {"const": "1.2.0"},
+        "message": {"type": "string", "minLength": 1},
+        "title": {"type": "string", "minLength": 1},
+        "type": {"enum": ["software", "dataset"]},
+        "abstract": {"type": "string"},
+        "version": {"type": "string"},
+        "license": {"type": "string", "pattern": "^[A-Za-z0-9.+-]+$"},
+        "keywords": {"type": "array", "items": {"type": "string"}},
+        "date-released": {"type": "string", "format": "date"},
+        "authors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "anyOf": [
+                    {"type": "object", "required": ["family-names"]},
+                    {"type": "object", "required": ["name"]},
+                ]
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+
+def test_citation_file_is_valid_cff():
+    import tomllib
+
+    import jsonschema
+
+    citation = yaml.safe_load((PROJECT_ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    jsonschema.validate(citation, CFF_SCHEMA)
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert citation["version"] == project["project"]["version"]
+    assert citation["license"] == project["project"]["license"]["text"]
+
+
+def test_readme_says_how_to_build_and_serve_the_docs():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "mkdocs build --strict" in readme and "mkdocs serve" in readme
+    assert "docs/" in readme and "CITATION.cff" in readme
