@@ -74,8 +74,14 @@ class DidSpec(ModelBase):
     )
     post: VarName | None = Field(None, description="1 in post-treatment periods (2 × 2 DID).")
     x: VarList = Field(default_factory=list, description="Controls.")
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
-    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    effects: list[Literal["entity", "time"]] = Field(
+        default_factory=lambda: ["entity", "time"],
+        description="Fixed effects absorbed: two-way by default (entity and time).",
+    )
+    se: CovarianceSpec = Field(
+        default_factory=_cluster_entity,
+        description="Standard errors; default clustered by entity (any covariance option).",
+    )
     placebo: PlaceboSpec | None = Field(
         None, description="Permutation (placebo) test: the statistic placebo_p and its draws."
     )
@@ -136,8 +142,14 @@ class EventStudySpec(ModelBase):
         description="callaway_santanna: multiplier-bootstrap SEs and uniform bands (the R did "
         "default: Rademacher, 999 draws); false keeps the analytic influence-function SEs.",
     )
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
-    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    effects: list[Literal["entity", "time"]] = Field(
+        default_factory=lambda: ["entity", "time"],
+        description="Fixed effects absorbed: two-way by default (entity and time).",
+    )
+    se: CovarianceSpec = Field(
+        default_factory=_cluster_entity,
+        description="Standard errors; default clustered by entity (any covariance option).",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> EventStudySpec:

@@ -78,7 +78,11 @@ class IVSpec(ModelBase):
         False,
         description="Stata's small: t/F statistics and N − K corrections; default z and SSR/N.",
     )
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust, or clustered by one column; ivregress "
+        "conventions (see small).",
+    )
     ci_level: float = Field(0.95, gt=0, lt=1, description="Level of the Anderson–Rubin set.")
 
     def absorbed(self) -> list[str]:

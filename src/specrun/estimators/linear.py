@@ -72,11 +72,15 @@ class OlsSpec(ModelBase):
 
     estimator: Literal["ols"]
     y: VarName
-    x: VarList
+    x: VarList = Field(description="Regressors (model terms); a constant is added.")
     weights: str | None = Field(
         None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
     )
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
+        "driscoll_kraay, with the small-sample convention (see the covariance options).",
+    )
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         refs: list[tuple[str, tuple[str | int, ...]]] = []
@@ -96,7 +100,10 @@ class PanelFeSpec(ModelBase):
 
     estimator: Literal["panel_fe"]
     y: VarName
-    x: VarList
+    x: VarList = Field(
+        description="Regressors (model terms); those constant within an absorbed level are "
+        "errors naming them."
+    )
     absorb: list[str] | None = Field(
         None,
         description="Effects to absorb: entity and time (the panel index), any column, or "
@@ -117,7 +124,11 @@ class PanelFeSpec(ModelBase):
         1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
     )
     max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
+        "driscoll_kraay, with the small-sample convention (see the covariance options).",
+    )
 
     @model_validator(mode="after")
     def _one_absorb(self) -> PanelFeSpec:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 class EventStudyFigureSpec(FigureBase):
+    """``kind: event_study``: relative-period coefficients with confidence intervals."""
+
     kind: Literal["event_study"]
     model: str = Field(description="A model with estimator: event_study.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
