@@ -160,7 +160,7 @@ def run_numpy(frame: pl.DataFrame, layout: str) -> tuple[np.ndarray, np.ndarray]
     step("to numpy")
     codes = [entity - entity.min(), period - period.min()]  # compact integer ids: offsets
     if layout == "three":
-        codes.append((frame["industry"].to_numpy() * (period.max() + 1) + period))
+        codes.append(frame["industry"].to_numpy() * (period.max() + 1) + period)
         codes[2] = np.unique(codes[2], return_inverse=True)[1]
     counts = [np.bincount(c) for c in codes]
     n = values.shape[0]

@@ -283,6 +283,19 @@ def _check_columns(
         )
 
 
+def _entity_means(
+    stacked: np.ndarray, factors: list[Factor], entity: Factor, layout: str
+) -> np.ndarray:
+    """Per-entity column means (levels, k) of an (n, k) array on a full entity × time grid: row
+    means of each column read as an entities × periods matrix when the rows are sorted by
+    entity then period, ``bincount`` means otherwise."""
+    if layout == "sorted" and factors[0] is entity:
+        return np.column_stack(
+            [stacked[:, j].reshape(entity.levels, -1).mean(axis=1) for j in range(stacked.shape[1])]
+        )
+    return group_means(stacked, entity.codes, entity.levels)
+
+
 def _gram(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """X′X or X′WX of an (n, k) array."""
     return values.T @ values if w is None else (values * w[:, None]).T @ values
@@ -426,11 +439,15 @@ def fit_linear(
                 factors = [f.subset(keep) for f in factors]
                 w = None if w is None else w[keep]
             extra["singletons_dropped"] = dropped
-    # [y, X] in one column-major array (every column contiguous for the sweeps and sums),
-    # filled from zero-copy views of the columns: numpy owns all of the fit's large arrays
-    stacked = np.empty((frame.height, 1 + len(spec.x)), order="F")
+    # [y, X, 1] in one column-major array (every column contiguous for the sweeps and sums),
+    # filled from zero-copy views of the columns, so that numpy owns the fit's large arrays.
+    # [y, X] is swept in place and [X, 1] is then the design: no (n, k) copy is made.
+    k = len(spec.x)
+    buffer = np.empty((frame.height, k + 2), order="F")
     for j, name in enumerate([spec.y, *spec.x]):
-        stacked[:, j] = frame[name].cast(pl.Float64).to_numpy()
+        buffer[:, j] = frame[name].cast(pl.Float64).to_numpy()
+    buffer[:, k + 1] = 1.0
+    stacked = buffer[:, : k + 1]  # a column-major view
     n = stacked.shape[0]
     if n == 0:
         raise _fail("no observations left once singletons are dropped", ctx)
@@ -446,19 +463,17 @@ def fit_linear(
     # xtreg's F test of uᵢ = 0 needs the model without entity effects. On a full entity × time
     # grid (unweighted) its data are the two-way residuals plus x̄ᵢ − x̄, orthogonal to them,
     # so its Gram matrix is the two-way one plus Σᵢ Tᵢ(x̄ᵢ − x̄)(x̄ᵢ − x̄)′: no second sweep.
-    # Otherwise it is swept from the raw columns before they are swept, so that no more than
-    # two (n, k) arrays are ever alive at once.
+    # Otherwise it is swept from a copy of the raw columns before they are swept in place.
     entity_means = None
     restricted = None
     if tests_entities and w is None and sorted(f.name for f in factors) == ["entity", "time"]:
-        if grid_layout(*factors) is not None:
-            entity_means = group_means(stacked, entity_sets[0].codes, entity_sets[0].levels)
+        layout = grid_layout(*factors)
+        if layout is not None:
+            entity_means = _entity_means(stacked, factors, entity_sets[0], layout)
     if tests_entities and entity_means is None:
-        restricted = _restricted_gram(
-            stacked, [f for f in factors if f.name != "entity"], w, spec
-        )
+        restricted = _restricted_gram(stacked, [f for f in factors if f.name != "entity"], w, spec)
     if fe:
-        swept_all = demean(
+        swept = demean(
             stacked,
             factors,
             weights=w,
@@ -466,17 +481,17 @@ def fit_linear(
             max_iter=spec.max_iterations,
             overwrite=True,
         )
-        del stacked
-        if not swept_all.converged:
+        if not swept.converged:
             raise _fail(
                 f"the demeaning did not converge in {spec.max_iterations} sweeps",
                 ctx,
                 hint="raise max_iterations or loosen tolerance",
             )
-        extra["hdfe_iterations"] = swept_all.iterations
-        values = swept_all.values
-        del swept_all
-        gram = _gram(values, w)
+        extra["hdfe_iterations"] = swept.iterations
+        if not np.shares_memory(swept.values, stacked):  # the iterative sweep returns a copy
+            stacked[...] = swept.values
+        del swept
+        gram = _gram(stacked, w)
         swept_y_ss = float(gram[0, 0])
         # An outcome the effects explain leaves nothing to fit (and R² within divides by zero).
         if swept_y_ss <= 1e-9 * spread[0]:
@@ -489,33 +504,32 @@ def fit_linear(
             spread_i = entity_means - mean
             counts = np.bincount(entity_sets[0].codes, minlength=entity_sets[0].levels)
             restricted = gram + (spread_i.T * counts) @ spread_i
-        kept = _kept_columns(values[:, 1:], spec.x, ctx, constant=False)
+        kept = _kept_columns(stacked[:, 1:], spec.x, ctx, constant=False)
     else:
-        values = stacked
-        del stacked
-        gram = _gram(values - mean, w)
-        kept = _kept_columns(values[:, 1:], spec.x, ctx, constant=True)
-    if len(kept) < len(spec.x):
+        gram = _gram(stacked - mean, w)
+        kept = _kept_columns(stacked[:, 1:], spec.x, ctx, constant=True)
+    if len(kept) < k:
         columns = [0, *(j + 1 for j in kept)]
-        values = np.asfortranarray(values[:, columns])
+        buffer = np.asfortranarray(buffer[:, [*columns, k + 1]])
+        k = len(kept)
+        stacked = buffer[:, : k + 1]
         mean, spread, size = mean[columns], spread[columns], size[columns]
         gram = gram[np.ix_(columns, columns)]
         if restricted is not None:
             restricted = restricted[np.ix_(columns, columns)]
         spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
-    k = len(spec.x)
-    _check_columns(gram[1:, 1:], spread[1:], size[1:], n, spec.x, factors if fe else [], w, ctx, raw)
+    _check_columns(
+        gram[1:, 1:], spread[1:], size[1:], n, spec.x, factors if fe else [], w, ctx, raw
+    )
     names = [*spec.x, CONSTANT]
-    design = np.empty((n, k + 1), order="F")
-    design[:, :k] = values[:, 1:]
+    design = buffer[:, 1:]  # [X, 1], column-major
+    target = buffer[:, 0]
     if fe:
         # Add the (weighted) grand means back so that the intercept is Stata's FE constant.
-        design[:, :k] += mean[1:]
-        target = values[:, 0] + mean[0]
-    else:
-        target = y.copy()
-    design[:, k] = 1.0
-    del values
+        for j in range(k):
+            design[:, j] += mean[j + 1]
+        target += mean[0]
+    del stacked
     if w is not None:
         sw = np.sqrt(w)
         design *= sw[:, None]
