@@ -116,11 +116,31 @@ def _scores(fit: LeastSquares) -> np.ndarray:
 
 def _score_sums(fit: LeastSquares, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-group sums of the scores xᵢeᵢ, (n_groups, p), one column at a time: the (n, p)
-    score matrix is never formed (at 2M rows it would be the largest array of the fit)."""
-    out = np.empty((n_groups, fit.design.shape[1]))
-    for j in range(fit.design.shape[1]):
-        out[:, j] = np.bincount(codes, weights=fit.design[:, j] * fit.resid, minlength=n_groups)
+    score matrix is never formed (at 2M rows it would be the largest array of the fit).
+    Rows sorted by group (a panel sorted by entity) are summed run by run, else by
+    ``bincount``."""
+    p = fit.design.shape[1]
+    out = np.empty((n_groups, p))
+    starts = _run_starts(codes, n_groups)
+    column = np.empty(fit.resid.size)
+    for j in range(p):
+        np.multiply(fit.design[:, j], fit.resid, out=column)
+        if starts is None:
+            out[:, j] = np.bincount(codes, weights=column, minlength=n_groups)
+        else:
+            out[:, j] = np.add.reduceat(column, starts)
     return out
+
+
+def _run_starts(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
+    """First row of each group when ``codes`` (n,) run 0, 0, …, 1, 1, … through every group in
+    order; None otherwise."""
+    if codes.size == 0 or codes[0] != 0 or codes[-1] != n_groups - 1:
+        return None
+    steps = np.diff(codes)
+    if steps.min() < 0 or steps.max() > 1:
+        return None
+    return np.concatenate([[0], np.flatnonzero(steps) + 1])
 
 
 def _unadjusted(inp: CovarianceInputs) -> Covariance:
