@@ -209,13 +209,6 @@ def _wss(values: np.ndarray, w: np.ndarray | None) -> float:
     return float(values @ values) if w is None else float((values * w) @ values)
 
 
-def _column_ss(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """(Weighted) sums of squares of each column of an (n, k) array."""
-    if w is None:
-        return np.einsum("ij,ij->j", values, values)
-    return np.einsum("ij,ij,i->j", values, values, w)
-
-
 def _column_moments(
     values: np.ndarray, w: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
