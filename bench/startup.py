@@ -5,7 +5,9 @@ Floors (issue "Performance"): ``validate`` against ``import polars, pydantic, ya
 against a bare import of polars, numpy, pydantic, yaml, jinja2's sandbox, scipy.special and
 matplotlib's Figure with the Agg and PDF backends. Each command is a fresh interpreter; the
 repeats are interleaved (floor, command, floor, command, ...) so load on a shared machine hits
-both alike. Prints medians with min–max and the ratio of medians.
+both alike. Prints medians with min–max and the ratio of medians. Children run with
+byte-code caches (``PYTHONDONTWRITEBYTECODE`` is removed from their environment; the untimed
+first round writes specrun's), as after a ``pip install``.
 
     python bench/startup.py [--repeats 7] [--spec specs/paper.yaml]
 """
@@ -32,6 +34,9 @@ RUN_FLOOR = (
 
 def wall(argv: list[str]) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # byte-code caches as an installed package has them (the floors' packages have theirs):
+    # with PYTHONDONTWRITEBYTECODE set, every specrun run would compile its sources again
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started

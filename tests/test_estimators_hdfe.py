@@ -341,6 +341,41 @@ def test_f_test_all_ui_zero_matches_xtreg():
     assert result.stats["f_u0_p"] == pytest.approx(p, rel=1e-6, abs=1e-300)
 
 
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_two_way_f_test_equals_the_dummy_regressions(shuffled):
+    # xtreg's F test with time effects kept: all firm dummies zero, year dummies in both
+    # models. On a full grid the restricted Gram matrix is built from the firm means (no second
+    # sweep); statsmodels' compare_f_test of the two explicit dummy regressions is the check,
+    # with the rows sorted (the reshape sweep) and shuffled (bincount means).
+    import statsmodels.api as sm
+
+    grunfeld = pl.read_csv(ROOT / "data" / "grunfeld.csv")
+    if shuffled:
+        grunfeld = grunfeld.sample(fraction=1.0, shuffle=True, seed=11)
+    spec = PanelFeSpec(
+        estimator="panel_fe", y="inv", x=["value", "capital"], absorb=["entity", "time"]
+    )
+    result = fit_linear(grunfeld, spec, FitContext("t", "firm", "year"))[""]
+    pdf = grunfeld.to_pandas()
+    years = pd.get_dummies(pdf.year, drop_first=True, dtype=float)
+    base = pd.concat([sm.add_constant(pdf[["value", "capital"]]), years], axis=1)
+    full = pd.concat([base, pd.get_dummies(pdf.firm, drop_first=True, dtype=float)], axis=1)
+    f, p, _ = sm.OLS(pdf.inv, full).fit().compare_f_test(sm.OLS(pdf.inv, base).fit())
+    assert result.extra["f_u0_df"] == [9, 169]
+    assert result.stats["f_u0"] == pytest.approx(f, rel=1e-9)
+    assert result.stats["f_u0_p"] == pytest.approx(p, rel=1e-6, abs=1e-300)
+
+
+def test_clustered_ses_do_not_depend_on_the_row_order(produc):
+    # rows sorted by the cluster are summed run by run, others by bincount: the same sandwich
+    spec = PanelFeSpec(
+        estimator="panel_fe", y="lgsp", x=X, absorb=["entity", "time"], se={"cluster": "entity"}
+    )
+    ordered = fit_linear(produc.sort("state", "year"), spec, PRODUC)[""]
+    shuffled = fit_linear(produc.sample(fraction=1.0, shuffle=True, seed=3), spec, PRODUC)[""]
+    np.testing.assert_allclose(ses(shuffled), ses(ordered), rtol=1e-10)
+
+
 def test_regressor_absorbed_by_a_column_effect_is_named(produc):
     frame = produc.with_columns(rx=(pl.col("region") * 3 + pl.col("year")).cast(pl.Float64))
     spec = PanelFeSpec(

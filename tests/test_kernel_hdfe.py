@@ -67,6 +67,36 @@ def test_balanced_two_way_is_one_pass():
     np.testing.assert_allclose(out.values, _dummy_residual(values, factors, None), atol=1e-12)
 
 
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "time first"])
+def test_balanced_two_way_in_any_row_order_equals_the_dummy_regression(order):
+    # sorted by firm then year the sweep reads each column as a firms × years matrix;
+    # otherwise it takes bincount means: both are the dummy regression's residual
+    firm, year = np.repeat(np.arange(30), 6), np.tile(np.arange(6), 30)
+    values = np.random.default_rng(3).normal(size=(180, 3)) + firm[:, None] * 0.2
+    if order == "shuffled":
+        rows = np.random.default_rng(4).permutation(180)
+        firm, year, values = firm[rows], year[rows], values[rows]
+    factors = [_factor("firm", firm), _factor("year", year)]
+    if order == "time first":
+        factors.reverse()
+    out = demean(values, factors)
+    assert out.iterations == 0
+    np.testing.assert_allclose(out.values, _dummy_residual(values, factors, None), atol=1e-12)
+
+
+@pytest.mark.parametrize("two_way", [False, True])
+def test_overwrite_sweeps_a_column_major_array_in_place(two_way):
+    firm, year = np.repeat(np.arange(10), 4), np.tile(np.arange(4), 10)
+    factors = [_factor("firm", firm), _factor("year", year)][: 2 if two_way else 1]
+    values = np.asfortranarray(np.random.default_rng(5).normal(size=(40, 2)))
+    expected = demean(values, factors).values
+    out = demean(values, factors, overwrite=True).values
+    assert np.shares_memory(out, values)
+    np.testing.assert_allclose(values, expected, atol=1e-14)
+    rows = np.ascontiguousarray(np.random.default_rng(6).normal(size=(40, 2)))
+    assert not np.shares_memory(demean(rows, factors, overwrite=True).values, rows)
+
+
 def test_non_convergence_is_reported(unbalanced):
     values, factors = unbalanced
     assert not demean(values, factors, tol=1e-15, max_iter=2).converged
@@ -93,6 +123,17 @@ def test_codes_and_nesting():
     firm = _factor("firm", np.array([0, 0, 1, 1, 2]))
     assert nested_in(firm, np.array([5, 5, 6, 6, 6]))
     assert not nested_in(firm, np.array([5, 6, 6, 6, 6]))
+    assert nested_in(firm, firm.codes)
+
+
+def test_nesting_broken_only_past_the_prefix_checked_first():
+    # the check tries the first 65,536 rows first; a break after them must still be seen
+    groups = np.repeat(np.arange(1_000), 100)
+    firm = _factor("firm", np.repeat(np.arange(10_000), 10))
+    assert nested_in(firm, groups)
+    broken = groups.copy()
+    broken[-1] = 0  # the last firm's last row in another group
+    assert not nested_in(firm, broken)
 
 
 def test_a_factor_inside_a_finer_one_is_left_out(unbalanced):

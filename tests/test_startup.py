@@ -58,6 +58,13 @@ def test_commands_that_fit_nothing_import_no_heavy_package(command: list[str]):
     assert heavy == []
 
 
+def test_validate_loads_no_executor_outputs_or_plan_compiler():
+    # the API imports the run machinery inside run_file / plan_file, not at its own import
+    modules = loaded_modules("validate", str(PAPER))
+    run_only = ("specrun.execute", "specrun.outputs", "specrun.plan.compile", "specrun.data.design")
+    assert [m for m in run_only if m in modules] == []
+
+
 def test_p_values_and_quantiles_match_scipy_stats():
     z = np.array([-40.0, -3.2, -0.1, 0.0, 0.7, 2.5, 9.0, np.nan])
     for df in (1, 3.5, 30, 1e6):

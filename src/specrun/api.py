@@ -1,4 +1,8 @@
-"""The Python API behind the CLI: validate, plan and run a spec file."""
+"""The Python API behind the CLI: validate, plan and run a spec file.
+
+The executor, the outputs and the plan compiler are imported by the functions that use them,
+so that ``validate`` loads none of them (start-up dominates small specs).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from specrun.data.io import resolve
 from specrun.errors import SpecError, SpecErrors, did_you_mean
-from specrun.execute import ProgressFactory, RunOutput, execute
-from specrun.outputs import OutputFile, clean_stale, render_outputs, write_outputs
-from specrun.plan.compile import compile_spec
-from specrun.plan.nodes import Plan
 from specrun.spec.validate import Spec, validate_file
+
+if TYPE_CHECKING:
+    from specrun.execute import ProgressFactory, RunOutput
+    from specrun.outputs import OutputFile
+    from specrun.plan.nodes import Plan
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ def plan_file(
     in no plan node, ``SpecErrors`` with code ``usage``. ``check_outputs=False`` skips the
     check of ``outputs.dir`` (for runs given another output folder).
     """
+    from specrun.plan.compile import compile_spec
+
     spec = validate_file(path, check_outputs=check_outputs)
     plan = compile_spec(spec)
     if only:
@@ -85,6 +92,9 @@ def run_file(
     Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data (located at
     file, line and column) and ``SpecError`` (code ``usage``) for an unusable ``out``.
     """
+    from specrun.execute import execute
+    from specrun.outputs import clean_stale, render_outputs, write_outputs
+
     spec, plan = plan_file(path, only, check_outputs=out is None)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
@@ -111,6 +121,8 @@ def run_file(
 
 def _check_output_folder(spec: Spec, folder: Path) -> None:
     """The output folder is replaced whole: it must not hold the spec or its data."""
+    from specrun.data.io import resolve
+
     target = Path(os.path.realpath(folder))
     inputs = [Path(spec.document.file)] + [
         resolve(source, spec.folder) for source in spec.data.sources.values()

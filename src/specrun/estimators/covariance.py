@@ -37,7 +37,7 @@ from itertools import combinations
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.kernels.hdfe import Factor, group_sums, interact, nested_in
+from specrun.kernels.hdfe import Factor, interact, nested_in
 from specrun.spec.models import CovarianceSpec
 
 
@@ -114,6 +114,35 @@ def _scores(fit: LeastSquares) -> np.ndarray:
     return fit.design * fit.resid[:, None]
 
 
+def _score_sums(fit: LeastSquares, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-group sums of the scores xᵢeᵢ, (n_groups, p), one column at a time: the (n, p)
+    score matrix is never formed (at 2M rows it would be the largest array of the fit).
+    Rows sorted by group (a panel sorted by entity) are summed run by run, else by
+    ``bincount``."""
+    p = fit.design.shape[1]
+    out = np.empty((n_groups, p))
+    starts = _run_starts(codes, n_groups)
+    column = np.empty(fit.resid.size)
+    for j in range(p):
+        np.multiply(fit.design[:, j], fit.resid, out=column)
+        if starts is None:
+            out[:, j] = np.bincount(codes, weights=column, minlength=n_groups)
+        else:
+            out[:, j] = np.add.reduceat(column, starts)
+    return out
+
+
+def _run_starts(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
+    """First row of each group when ``codes`` (n,) run 0, 0, …, 1, 1, … through every group in
+    order; None otherwise."""
+    if codes.size == 0 or codes[0] != 0 or codes[-1] != n_groups - 1:
+        return None
+    steps = np.diff(codes)
+    if steps.min() < 0 or steps.max() > 1:
+        return None
+    return np.concatenate([[0], np.flatnonzero(steps) + 1])
+
+
 def _unadjusted(inp: CovarianceInputs) -> Covariance:
     fit = inp.fit
     df = fit.nobs - fit.k_all
@@ -165,16 +194,16 @@ def _heteroskedastic(kind: int) -> Callable[[CovarianceInputs], Covariance]:
     return estimate
 
 
-def _cluster_meat(scores: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
+def _cluster_meat(fit: LeastSquares, codes: Sequence[np.ndarray]) -> np.ndarray:
     """Cameron–Gelbach–Miller: inclusion–exclusion over the intersections of the dimensions."""
-    meat = np.zeros((scores.shape[1], scores.shape[1]))
+    meat = np.zeros((fit.design.shape[1], fit.design.shape[1]))
     for r in range(1, len(codes) + 1):
         for combo in combinations(codes, r):
             if r == 1:
                 cells, n_cells = combo[0], int(combo[0].max()) + 1
             else:
                 cells, n_cells = interact(list(combo))
-            summed = group_sums(scores, cells, n_cells)
+            summed = _score_sums(fit, cells, n_cells)
             meat += (1.0 if r % 2 else -1.0) * (summed.T @ summed)
     return meat
 
@@ -208,7 +237,7 @@ def _clustered(inp: CovarianceInputs) -> Covariance:
             )
             label = "stata"
         factor = g / (g - 1) * (n - 1) / (n - k)
-    matrix = factor * _sandwich(fit, _cluster_meat(_scores(fit), codes))
+    matrix = factor * _sandwich(fit, _cluster_meat(fit, codes))
     return Covariance(matrix, g - 1, label, k)
 
 
@@ -225,7 +254,7 @@ def _driscoll_kraay(inp: CovarianceInputs) -> Covariance:
     if n_periods < 2:
         raise _fail("Driscoll–Kraay standard errors need at least 2 periods")
     lags = spec.lags if spec.lags is not None else default_lags(n_periods, spec.convention)
-    h = group_sums(_scores(fit), inp.time, n_periods)
+    h = _score_sums(fit, inp.time, n_periods)
     meat = h.T @ h
     for j in range(1, min(lags, n_periods - 1) + 1):
         omega = h[j:].T @ h[:-j]

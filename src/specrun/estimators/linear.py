@@ -17,7 +17,7 @@ statsmodels dummy regressions, linearmodels 7.1, the cases of ``cases/inference`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -35,7 +35,15 @@ from specrun.estimators.covariance import (
 )
 from specrun.estimators.omit import collinear_columns
 from specrun.kernels.distributions import f_sf
-from specrun.kernels.hdfe import Factor, demean, factor_codes, interact, singleton_rows
+from specrun.kernels.hdfe import (
+    Factor,
+    demean,
+    factor_codes,
+    grid_layout,
+    group_means,
+    interact,
+    singleton_rows,
+)
 from specrun.kernels.wild import bootstrap_coefficients
 from specrun.results import ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
@@ -227,36 +235,56 @@ def _wss(values: np.ndarray, w: np.ndarray | None) -> float:
     return float(values @ values) if w is None else float((values * w) @ values)
 
 
-def _column_ss(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """(Weighted) sums of squares of each column of an (n, k) array."""
-    if w is None:
-        return np.einsum("ij,ij->j", values, values)
-    return np.einsum("ij,ij,i->j", values, values, w)
+def _column_moments(
+    values: np.ndarray, w: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Weighted) means, sums of squared deviations from them and sums of squares of each
+    column of an (n, k) array, shapes (k,); a column at a time, so no (n, k) temporary.
+
+    The deviations' sum of squares is taken as Σx² − n·x̄² (two reductions, no temporary)
+    unless that loses more than half the digits to cancellation — a nearly constant column,
+    whose spread the constant check must see exactly — and then as Σ(x − x̄)²."""
+    k = values.shape[1]
+    mean, spread, size = np.empty(k), np.empty(k), np.empty(k)
+    total = float(values.shape[0]) if w is None else float(w.sum())
+    for j in range(k):
+        column = values[:, j]
+        mean[j] = column.mean() if w is None else (w @ column) / total
+        size[j] = _wss(column, w)
+        spread[j] = size[j] - total * mean[j] ** 2
+        if spread[j] <= 1e-8 * size[j]:
+            spread[j] = _wss(column - mean[j], w)
+    return mean, spread, size
 
 
 def _check_columns(
-    x: np.ndarray,
-    raw: np.ndarray,
+    gram: np.ndarray,
+    spread: np.ndarray,
+    size: np.ndarray,
+    n: int,
     names: list[str],
     factors: list[Factor],
     w: np.ndarray | None,
     ctx: FitContext,
+    raw: Callable[[str], np.ndarray],
 ) -> None:
-    """Regressors absorbed by the effects (or constant), then collinearity among the rest."""
-    if x.shape[0] <= x.shape[1] + 1:
-        raise _fail(f"{x.shape[0]} complete observations for {x.shape[1] + 1} coefficients", ctx)
+    """Regressors absorbed by the effects (or constant), then collinearity among the rest.
+
+    ``gram`` (k, k) is the (weighted) Gram matrix of the swept (or centred) regressors,
+    ``spread`` and ``size`` their raw columns' sums of squared deviations and of squares
+    (:func:`_column_moments`); ``raw`` reads one raw column, for the message naming the set
+    that absorbs it."""
+    if n <= len(names) + 1:
+        raise _fail(f"{n} complete observations for {len(names) + 1} coefficients", ctx)
     tol = 1e-9
-    spread = _column_ss(raw - _wmean(raw, w), w)
-    size = _column_ss(raw, w)
-    left = _column_ss(x, w) if factors else spread
+    left = np.diag(gram) if factors else spread
     for j, name in enumerate(names):
         if spread[j] == 0.0 or spread[j] <= 1e-24 * max(size[j], 1e-300):
             raise _fail(f"'{name}' is constant in the sample", ctx)
         if factors and left[j] <= tol * spread[j]:
-            raise _fail(f"'{name}' is absorbed by {_absorbed_by(raw[:, j], factors, w, tol)}", ctx)
+            raise _fail(f"'{name}' is absorbed by {_absorbed_by(raw(name), factors, w, tol)}", ctx)
     if not names:
         return
-    gram = x.T @ x if w is None else (x * w[:, None]).T @ x
     d = np.sqrt(np.diag(gram))
     scaled = gram / np.outer(d, d)
     from scipy import linalg
@@ -272,6 +300,24 @@ def _check_columns(
             + ", ".join(involved),
             ctx,
         )
+
+
+def _entity_means(
+    stacked: np.ndarray, factors: list[Factor], entity: Factor, layout: str
+) -> np.ndarray:
+    """Per-entity column means (levels, k) of an (n, k) array on a full entity × time grid: row
+    means of each column read as an entities × periods matrix when the rows are sorted by
+    entity then period, ``bincount`` means otherwise."""
+    if layout == "sorted" and factors[0] is entity:
+        return np.column_stack(
+            [stacked[:, j].reshape(entity.levels, -1).mean(axis=1) for j in range(stacked.shape[1])]
+        )
+    return group_means(stacked, entity.codes, entity.levels)
+
+
+def _gram(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """X′X or X′WX of an (n, k) array."""
+    return values.T @ values if w is None else (values * w[:, None]).T @ values
 
 
 def _fe_leverage(factors: list[Factor], w: np.ndarray | None) -> np.ndarray | None:
@@ -362,10 +408,12 @@ def _linearmodels_cov(
     return Covariance(matrix, None, "linearmodels", len(names))
 
 
-def _restricted_ssr(
+def _restricted_gram(
     stacked: np.ndarray, factors: list[Factor], w: np.ndarray | None, spec: PanelFeSpec
-) -> float:
-    """SSR of the model without the entity effects (other absorbed sets kept)."""
+) -> np.ndarray:
+    """(Weighted) Gram matrix of [y, X] swept of every absorbed set but the entity effects:
+    the model without them, whose SSR is that of any subset of the columns
+    (:func:`_gram_ssr`)."""
     if factors:
         swept = demean(
             stacked, factors, weights=w, tol=spec.tolerance, max_iter=spec.max_iterations
@@ -373,9 +421,13 @@ def _restricted_ssr(
     else:
         swept = stacked - _wmean(stacked, w)
     if w is not None:
-        swept = swept * np.sqrt(w)[:, None]
-    # y'y − b'X'y from one Gram matrix of [y, X]: no residual vector, no strided products
-    gram = swept.T @ swept
+        swept *= np.sqrt(w)[:, None]
+    return swept.T @ swept
+
+
+def _gram_ssr(gram: np.ndarray) -> float:
+    """SSR of the regression of the first column on the others, y′y − b′X′y, from the Gram
+    matrix of [y, X] alone (no residual vector)."""
     if gram.shape[0] == 1:
         return float(gram[0, 0])
     beta = np.linalg.solve(gram[1:, 1:], gram[1:, 0])
@@ -406,54 +458,101 @@ def fit_linear(
                 factors = [f.subset(keep) for f in factors]
                 w = None if w is None else w[keep]
             extra["singletons_dropped"] = dropped
-    y = frame[spec.y].cast(pl.Float64).to_numpy()
-    x = frame.select(pl.col(spec.x).cast(pl.Float64)).to_numpy()
-    n = y.size
+    # [y, X, 1] in one column-major array (every column contiguous for the sweeps and sums),
+    # filled from zero-copy views of the columns, so that numpy owns the fit's large arrays.
+    # [y, X] is swept in place and [X, 1] is then the design: no (n, k) copy is made.
+    k = len(spec.x)
+    buffer = np.empty((frame.height, k + 2), order="F")
+    for j, name in enumerate([spec.y, *spec.x]):
+        buffer[:, j] = frame[name].cast(pl.Float64).to_numpy()
+    buffer[:, k + 1] = 1.0
+    stacked = buffer[:, : k + 1]  # a column-major view
+    n = stacked.shape[0]
     if n == 0:
         raise _fail("no observations left once singletons are dropped", ctx)
-    stacked = np.column_stack([y, x])
-    if isinstance(spec, PanelFeSpec):
-        swept_all = demean(
-            stacked, factors, weights=w, tol=spec.tolerance, max_iter=spec.max_iterations
+    y = stacked[:, 0].copy()
+    mean, spread, size = _column_moments(stacked, w)
+
+    def raw(name: str) -> np.ndarray:
+        return frame[name].cast(pl.Float64).to_numpy()
+
+    fe = isinstance(spec, PanelFeSpec)
+    entity_sets = [f for f in factors if f.name == "entity"]
+    tests_entities = fe and bool(entity_sets) and entity_sets[0].levels > 1
+    # xtreg's F test of uᵢ = 0 needs the model without entity effects. On a full entity × time
+    # grid (unweighted) its data are the two-way residuals plus x̄ᵢ − x̄, orthogonal to them,
+    # so its Gram matrix is the two-way one plus Σᵢ Tᵢ(x̄ᵢ − x̄)(x̄ᵢ − x̄)′: no second sweep.
+    # Otherwise it is swept from a copy of the raw columns before they are swept in place.
+    entity_means = None
+    restricted = None
+    if tests_entities and w is None and sorted(f.name for f in factors) == ["entity", "time"]:
+        layout = grid_layout(*factors)
+        if layout is not None:
+            entity_means = _entity_means(stacked, factors, entity_sets[0], layout)
+    if tests_entities and entity_means is None:
+        restricted = _restricted_gram(stacked, [f for f in factors if f.name != "entity"], w, spec)
+    if fe:
+        swept = demean(
+            stacked,
+            factors,
+            weights=w,
+            tol=spec.tolerance,
+            max_iter=spec.max_iterations,
+            overwrite=True,
         )
-        if not swept_all.converged:
+        if not swept.converged:
             raise _fail(
                 f"the demeaning did not converge in {spec.max_iterations} sweeps",
                 ctx,
                 hint="raise max_iterations or loosen tolerance",
             )
-        extra["hdfe_iterations"] = swept_all.iterations
-        swept = swept_all.values
+        extra["hdfe_iterations"] = swept.iterations
+        if not np.shares_memory(swept.values, stacked):  # the iterative sweep returns a copy
+            stacked[...] = swept.values
+        del swept
+        gram = _gram(stacked, w)
+        swept_y_ss = float(gram[0, 0])
         # An outcome the effects explain leaves nothing to fit (and R² within divides by zero).
-        if _wss(swept[:, 0], w) <= 1e-9 * _wss(y - _wmean(y, w), w):
+        if swept_y_ss <= 1e-9 * spread[0]:
             raise _fail(
                 f"the dependent variable '{spec.y}' is absorbed by "
                 + _absorbed_by(y, factors, w, 1e-9),
                 ctx,
             )
-        kept = _kept_columns(swept[:, 1:], spec.x, ctx, constant=False)
-        if len(kept) < len(spec.x):
-            x, stacked = x[:, kept], stacked[:, [0, *(j + 1 for j in kept)]]
-            swept = swept[:, [0, *(j + 1 for j in kept)]]
-            spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
-        _check_columns(swept[:, 1:], x, spec.x, factors, w, ctx)
-        # Add the (weighted) grand means back so that the intercept is Stata's FE constant.
-        y_t = swept[:, 0] + _wmean(y, w)
-        x_t = swept[:, 1:] + _wmean(x, w)
+        if entity_means is not None:
+            spread_i = entity_means - mean
+            counts = np.bincount(entity_sets[0].codes, minlength=entity_sets[0].levels)
+            restricted = gram + (spread_i.T * counts) @ spread_i
+        kept = _kept_columns(stacked[:, 1:], spec.x, ctx, constant=False)
     else:
-        kept = _kept_columns(x, spec.x, ctx, constant=True)
-        if len(kept) < len(spec.x):
-            x, stacked = x[:, kept], stacked[:, [0, *(j + 1 for j in kept)]]
-            spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
-        _check_columns(x - _wmean(x, w), x, spec.x, [], w, ctx)
-        y_t, x_t = y, x
+        gram = _gram(stacked - mean, w)
+        kept = _kept_columns(stacked[:, 1:], spec.x, ctx, constant=True)
+    if len(kept) < k:
+        columns = [0, *(j + 1 for j in kept)]
+        buffer = np.asfortranarray(buffer[:, [*columns, k + 1]])
+        k = len(kept)
+        stacked = buffer[:, : k + 1]
+        mean, spread, size = mean[columns], spread[columns], size[columns]
+        gram = gram[np.ix_(columns, columns)]
+        if restricted is not None:
+            restricted = restricted[np.ix_(columns, columns)]
+        spec = spec.model_copy(update={"x": [spec.x[j] for j in kept]})
+    _check_columns(
+        gram[1:, 1:], spread[1:], size[1:], n, spec.x, factors if fe else [], w, ctx, raw
+    )
     names = [*spec.x, CONSTANT]
-    sw = None if w is None else np.sqrt(w)
-    design = np.column_stack([x_t, np.ones(n)])
-    target = y_t
-    if sw is not None:
-        design = design * sw[:, None]
-        target = y_t * sw
+    design = buffer[:, 1:]  # [X, 1], column-major
+    target = buffer[:, 0]
+    if fe:
+        # Add the (weighted) grand means back so that the intercept is Stata's FE constant.
+        for j in range(k):
+            design[:, j] += mean[j + 1]
+        target += mean[0]
+    del stacked
+    if w is not None:
+        sw = np.sqrt(w)
+        design *= sw[:, None]
+        target *= sw
     beta, bread = _solve(design, target)
     resid = target - design @ beta
     fit = LeastSquares(
@@ -489,6 +588,7 @@ def fit_linear(
         for name in spec.se.clusters
     }
     if spec.se.convention == "linearmodels" and spec.se.type != "unadjusted":
+        x = frame.select(pl.col(spec.x).cast(pl.Float64)).to_numpy()
         cov = _linearmodels_cov(y, x, w, factors, clusters, entity, time, spec, ctx, names)
     else:
         try:
@@ -505,8 +605,8 @@ def fit_linear(
         elif set(terms) <= set(INDEX):
             within = y - y_mean
         else:
-            within = swept[:, 0]
-        stats["r2_within"] = 1.0 - ssr / _wss(within, w)
+            within = None  # every set swept, as reghdfe: Σỹ²
+        stats["r2_within"] = 1.0 - ssr / (swept_y_ss if within is None else _wss(within, w))
         stats["r2_lsdv"] = 1.0 - ssr / tss_total
         stats["r2_lsdv_adj"] = 1.0 - (1.0 - stats["r2_lsdv"]) * (n - 1) / (n - fit.k_all)
     else:
@@ -514,12 +614,9 @@ def fit_linear(
         stats["r2_adj"] = 1.0 - (1.0 - stats["r2"]) * (n - 1) / (n - fit.k_all)
     if isinstance(spec, PanelFeSpec):
         stats["singletons"] = float(dropped)
-        entity_sets = [f for f in factors if f.name == "entity"]
-        if entity_sets and entity_sets[0].levels > 1:
-            others = [f for f in factors if f.name != "entity"]
-            restricted = _restricted_ssr(stacked, others, w, spec)
+        if restricted is not None:
             df1 = entity_sets[0].levels - 1
-            f_u0 = ((restricted - ssr) / df1) / (ssr / (n - fit.k_all))
+            f_u0 = ((_gram_ssr(restricted) - ssr) / df1) / (ssr / (n - fit.k_all))
             stats["f_u0"] = f_u0
             stats["f_u0_p"] = float(f_sf(f_u0, df1, n - fit.k_all))
             extra["f_u0_df"] = [df1, n - fit.k_all]

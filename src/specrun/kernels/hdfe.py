@@ -126,12 +126,63 @@ class Demeaned:
     converged: bool
 
 
-def _is_balanced_grid(first: Factor, second: Factor) -> bool:
+def grid_layout(first: Factor, second: Factor) -> str | None:
+    """How two factors cover their grid: ``"sorted"`` when every (first, second) cell holds one
+    row and the rows run through the cells in order (first-major, as a panel sorted by entity
+    and period is), ``"grid"`` when every cell holds one row in any order, else None."""
     n = first.codes.size
     if n != first.levels * second.levels:
-        return False
-    cells = np.bincount(first.codes * second.levels + second.codes, minlength=n)
-    return bool(np.all(cells == 1))
+        return None
+    cells = first.codes.astype(np.int64) * second.levels
+    cells += second.codes
+    # a sorted balanced panel reads as 0, 1, …, n − 1: a reshape then replaces every gather
+    if np.array_equal(cells, np.arange(n, dtype=np.int64)):
+        return "sorted"
+    counts = np.bincount(cells, minlength=n)
+    return "grid" if bool(np.all(counts == 1)) else None
+
+
+def _exact_demean(
+    arr: np.ndarray,
+    factors: Sequence[Factor],
+    weights: np.ndarray | None,
+    layout: str | None,
+    overwrite: bool,
+) -> np.ndarray:
+    """One factor, or two factors on a full grid (unweighted): x − x̄ᵢ − x̄ₜ + x̄ in one pass.
+
+    Works column by column on a Fortran-ordered copy, so every column is contiguous for
+    ``bincount`` and no (n, k) temporary of gathered means is made. On a sorted grid a column
+    is an (levels₁, levels₂) matrix and its group means are row and column means.
+    """
+    out = arr if overwrite and arr.flags.f_contiguous else np.array(arr, dtype=float, order="F")
+    if layout == "sorted":
+        first, second = factors
+        for j in range(out.shape[1]):
+            block = out[:, j].reshape(first.levels, second.levels)
+            block -= block.mean(axis=1)[:, None]  # x − x̄ᵢ
+            # its column means are x̄ₜ − x̄ on a full grid: subtracting them is exact
+            block -= block.mean(axis=0)[None, :]
+        return out
+    inverse = []
+    for factor in factors:
+        counts = np.bincount(factor.codes, weights=weights, minlength=factor.levels)
+        with np.errstate(divide="ignore"):
+            # a level without rows is never gathered back, so its infinite inverse is harmless
+            inverse.append(1.0 / counts.astype(float))
+    for j in range(out.shape[1]):
+        column = out[:, j]
+        raw = column.copy() if len(factors) > 1 else column
+        weighted = raw if weights is None else raw * weights
+        grand = raw.mean() if len(factors) == 2 else 0.0
+        for factor, inv in zip(factors, inverse, strict=True):
+            means = np.bincount(factor.codes, weights=weighted, minlength=factor.levels)
+            with np.errstate(invalid="ignore"):
+                means *= inv
+            column -= means[factor.codes]
+        if len(factors) == 2:
+            column += grand
+    return out
 
 
 class _Sweep:
@@ -148,7 +199,7 @@ class _Sweep:
             ]
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
-        out = values.copy()
+        out = np.array(values, order="F")  # contiguous columns for bincount
         for factor, inverse in zip(self.factors, self.inverse_counts, strict=True):
             weighted = out if self.weights is None else out * self.weights[:, None]
             for j in range(out.shape[1]):
@@ -166,8 +217,12 @@ def demean(
     weights: np.ndarray | None = None,
     tol: float = 1e-8,
     max_iter: int = 10_000,
+    overwrite: bool = False,
 ) -> Demeaned:
     """Sweep every factor out of the columns of ``values`` ((n,) or (n, k)).
+
+    ``overwrite``: ``values`` (float64, column-major) may be swept in place where the sweep is
+    exact in one pass, saving an (n, k) copy; the result then shares its memory.
 
     ``weights`` (n,), positive, make the projection a weighted one (analytic weights). Iteration
     stops for a column when a full sweep changes no element by more than ``tol`` times that
@@ -182,19 +237,13 @@ def demean(
     factors = essential(factors)
     if not factors:
         return Demeaned(arr[:, 0].copy() if flat else arr.copy(), 0, True)
-    if len(factors) == 1 or (
-        len(factors) == 2 and weights is None and _is_balanced_grid(factors[0], factors[1])
-    ):
-        out = arr.copy()
-        for factor in factors:
-            out -= group_means(arr, factor.codes, factor.levels, weights)[factor.codes]
-        if len(factors) == 2:
-            # x − x̄ᵢ − x̄ₜ + x̄ is exact when every (i, t) cell holds one row
-            out += arr.mean(axis=0)
+    layout = grid_layout(*factors) if len(factors) == 2 and weights is None else None
+    if len(factors) == 1 or layout is not None:
+        out = _exact_demean(arr, factors, weights, layout, overwrite)
         return Demeaned(out[:, 0] if flat else out, 0, True)
     sweep = _Sweep(factors, weights)
     scale = np.maximum(np.abs(arr).max(axis=0, initial=0.0), 1e-300)
-    out = arr.copy()
+    out = np.array(arr, order="F")
     active = np.arange(arr.shape[1])
     iterations = 0
     current = out
@@ -241,7 +290,15 @@ def essential(factors: Sequence[Factor]) -> list[Factor]:
 
 def nested_in(factor: Factor, groups: np.ndarray) -> bool:
     """Whether every level of ``factor`` lies inside one group of ``groups`` (codes, (n,))."""
-    # one group per level: any row's group, scattered to its level, must match every row's
+    if factor.codes is groups:
+        return True
+    # one group per level: any row's group, scattered to its level, must match every row's.
+    # Two rows of one level in different groups already disprove it, so a prefix is tried
+    # first: most factors that are not nested show it within a few thousand rows.
     seen = np.empty(factor.levels, dtype=groups.dtype)
+    head = min(groups.size, 65_536)
+    seen[factor.codes[:head]] = groups[:head]
+    if not np.array_equal(seen[factor.codes[:head]], groups[:head]):
+        return False
     seen[factor.codes] = groups
     return bool(np.array_equal(seen[factor.codes], groups))
