@@ -18,6 +18,7 @@ from specrun.spec.models import (
     StrictModel,
     VariableSpec,
 )
+from specrun.spec.multiverse import MultiverseSpec
 
 
 def _step_tag(value: Any) -> str | None:
@@ -84,6 +85,7 @@ def section_types() -> dict[str, Any]:
         "variants": dict[str, dict[str, dict[str, Any]]],
         "tables": dict[str, table_union()],
         "figures": dict[str, figure_union()],
+        "multiverse": dict[str, MultiverseSpec],
         "outputs": OutputSpec,
     }
 
