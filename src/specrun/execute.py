@@ -135,6 +135,8 @@ class Executor:
                 self.panel = self.apply(self.panel_frame(), node.payload, ("transforms", index))
             elif node.kind == "fit":
                 self.fit(node)
+            elif node.kind == "multiverse":
+                self.multiverse(node)
             elif node.kind in ("table", "figure"):
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
@@ -427,13 +429,7 @@ class Executor:
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
-        terms = model_terms(model.spec, frame.columns)
-        built = atoms(_flat(terms))
-        others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
-        groups = set(model.spec.group_columns())
-        numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
-        labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
-        variables = list(dict.fromkeys([*numeric, *labels]))
+        terms, numeric, variables, others = _model_columns(model, frame)
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
         self.check_finite(name, model, frame, numeric)
@@ -449,9 +445,7 @@ class Executor:
                     "weights must be given for every row of the sample",
                 )
         if kind.complete_cases:
-            # factor levels may be text; numeric columns are finite after check_finite
-            complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
-            frame = frame.filter(complete)
+            frame = complete_rows(frame, variables)
         self.model_rows[name] = {
             "sample": total,
             "used": frame.height,
@@ -491,6 +485,17 @@ class Executor:
             self.models[full] = result
             self.warnings.extend(f"model '{full}': {w}" for w in result.extra.get("warnings", ()))
 
+    def multiverse(self, node: Node) -> None:
+        """The curve and joint tests of a multiverse, from its specifications' fits."""
+        from specrun.multiverse import run_multiverse
+
+        try:
+            result = run_multiverse(self, self.spec.multiverses[node.name])
+        except SpecError as exc:
+            where = _path_key(exc.path or "", ("multiverse", node.name))
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
+        self.artifacts[f"multiverse:{node.name}"] = result
+
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
         from specrun.figures.fonts import check_cjk_text, cjk_fallback
@@ -517,6 +522,33 @@ class Executor:
             where = _path_key(exc.path or "", (section, node.name))
             raise SpecErrors([_located(self.spec, exc, where)]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _model_columns(
+    model: ResolvedModel, frame: pl.DataFrame
+) -> tuple[dict[str, tuple[Term, ...]], list[str], list[str], list[str]]:
+    """A model's parsed terms; its numeric columns; every column a row needs to be complete
+    (numeric and label columns); the variables it reads that are not built from terms."""
+    terms = model_terms(model.spec, frame.columns)
+    built = atoms(_flat(terms))
+    others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
+    groups = set(model.spec.group_columns())
+    numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
+    labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
+    return terms, numeric, list(dict.fromkeys([*numeric, *labels])), others
+
+
+def complete_rows(frame: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
+    """The rows with a value in every one of ``variables`` (factor levels may be text;
+    numeric columns are finite after ``check_finite``)."""
+    return frame.filter(pl.all_horizontal([pl.col(v).is_not_null() for v in variables]))
+
+
+def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
+    """The built columns of ``model`` on the complete rows of its sample ``frame`` (what its
+    fit received, before any rows the estimator itself drops)."""
+    terms, _, variables, _ = _model_columns(model, frame)
+    return build_design(complete_rows(frame, variables), terms, model.spec.center)
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:

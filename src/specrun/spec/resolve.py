@@ -528,3 +528,25 @@ class ModelResolver(Diagnostics):
             code="reference",
         )
         return False
+
+    def check_multiverse_refs(self, sections: dict[str, Any]) -> None:
+        """A table or figure naming a multiverse (``multiverse: robustness``) names one the spec
+        defines; one that failed to resolve has said why already."""
+        raw = self.doc.data.get("multiverse")
+        written = set(raw) if isinstance(raw, dict) else set()
+        for section in ("tables", "figures"):
+            for name, item in sections.get(section, {}).items():
+                ref = getattr(item, "multiverse", None)
+                if ref is None or ref in self.multiverses or ref in written:
+                    continue
+                self.error(
+                    f"unknown multiverse '{ref}'",
+                    (section, name, "multiverse"),
+                    code="reference",
+                    hint=did_you_mean(ref, written)
+                    or (
+                        "multiverses: " + ", ".join(sorted(written))
+                        if written
+                        else "the spec has no multiverse: section"
+                    ),
+                )

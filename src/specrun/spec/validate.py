@@ -157,6 +157,7 @@ class _Checker(ModelResolver, ReferenceChecks):
         columns = self.check_columns(groups, models)
         self.check_model_refs(models)
         self.check_outputs_refs(models, columns, groups)
+        self.check_multiverse_refs(self.sections)
         if self.errors or "data" not in self.sections or "models" not in self.sections:
             return None
         return Spec(
