@@ -50,7 +50,7 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     n = curve.height
     position = np.arange(1, n + 1)
     rows = [(axis, value) for axis in found.axes for value in _values(found, axis)]
-    figure = Figure(figsize=(spec.width, spec.height))
+    figure = Figure(figsize=(spec.width, spec.height), layout="constrained")
     grid = figure.add_gridspec(
         2, 1, height_ratios=[1.2, min(1.8, max(0.6, 0.16 * len(rows)))], hspace=0.06
     )
@@ -99,7 +99,6 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     if spec.title:
         top.set_title(spec.title)
     figure.align_ylabels([top, bottom])
-    figure.subplots_adjust(left=0.22, right=0.98, top=0.94 if spec.title else 0.98, bottom=0.08)
     return figure
 
 
