@@ -345,6 +345,8 @@ class ModelResolver(Diagnostics):
             resolved = self.resolve_multiverse(str(name), spec, merged, models, groups)
             if resolved is not None:
                 self.multiverses[resolved.name] = resolved
+            else:  # tables naming its specifications follow from its own error
+                self.failed.add(f"{name}[")
 
     def resolve_multiverse(
         self,
@@ -490,12 +492,16 @@ class ModelResolver(Diagnostics):
         fitted = model.spec
         regressors = getattr(fitted, "x", None)
         if isinstance(regressors, list) and focus_term(spec.focus, regressors) is None:
-            self.error(
-                f"multiverse '{name}': focus '{spec.focus}' is not a regressor of "
-                f"specification '{spec_name}' (x: {', '.join(map(str, regressors))})",
-                (*here, "focus"),
-                code="reference",
-            )
+            # at the axis value (or base key) that wrote this x, once however many it fails
+            where = model.origins.get("x", (*here, "focus"))
+            if str(where) not in seen:
+                seen.add(str(where))
+                self.error(
+                    f"multiverse '{name}': focus '{spec.focus}' is not a regressor of "
+                    f"specification '{spec_name}' (x: {', '.join(map(str, regressors))})",
+                    where,
+                    code="reference",
+                )
             return False
         if spec.inference is None:
             return True
