@@ -379,3 +379,52 @@ def test_a_null_draw_equals_an_explicit_refit_of_the_resampled_null_data():
         xs = _within(design[rows], copies, time[rows])
         ys = _within(null[rows][:, None], copies, time[rows])[:, 0]
         assert refits.estimates[b] == pytest.approx(np.linalg.lstsq(xs, ys, rcond=None)[0][0])
+
+
+def test_other_estimators_as_bases(tmp_path: Path):
+    # a mediation's indirect effect and one coefficient of one of its parts; an ols base with
+    # the joint tests (its refits carry an intercept instead of absorbed effects)
+    text = (
+        GRUNFELD_HEAD
+        + """\
+samples:
+  late: {time: [1940, null]}
+models:
+  med: {estimator: mediation, y: inv, x: [value], mediator: capital, effects: [entity, time],
+        se: {cluster: entity}, bootstrap: 49, seed: 3}
+  pooled: {estimator: ols, y: inv, x: [value, capital], se: {cluster: entity}}
+multiverse:
+  indirect:
+    base: med
+    focus: indirect
+    axes:
+      sample: {all: {}, late: {sample: late}}
+  outcome:
+    base: med
+    focus: outcome.value
+    axes:
+      sample: {all: {}, late: {sample: late}}
+  ols:
+    base: pooled
+    focus: value
+    axes:
+      sample: {all: {}, late: {sample: late}}
+      controls: {none: {x: [value]}, capital: {}}
+    inference: {draws: 99, seed: 2}
+outputs: {formats: [markdown]}
+"""
+    )
+    results = run_file(grunfeld_project(tmp_path, text), tmp_path / "out").output.results
+    models = results.models
+    indirect = results.artifacts["multiverse:indirect"].curve
+    assert indirect["term"].to_list() == ["indirect", "indirect"]
+    assert (
+        indirect["estimate"][1] == models["indirect[sample=late]"].coefficients["indirect"].estimate
+    )
+    outcome = results.artifacts["multiverse:outcome"].curve
+    assert (
+        outcome["estimate"][0]
+        == models["outcome[sample=all].outcome"].coefficients["value"].estimate
+    )
+    tests = results.artifacts["multiverse:ols"].tests
+    assert tests is not None and tests.draws == 99 and tests.n_significant == 4

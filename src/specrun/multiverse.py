@@ -74,16 +74,31 @@ def curve_of(results: ResultSet, name: str) -> MultiverseResult:
     return found
 
 
-def _focus_of(multiverse: ResolvedMultiverse, name: str, result: ModelResult) -> str:
-    term = focus_term(multiverse.spec.focus, list(result.coefficients))
-    if term is None:
-        raise SpecError(
-            f"specification '{name}' has no coefficient '{multiverse.spec.focus}' "
-            f"(it has {', '.join(result.coefficients)})",
-            code="estimation",
-            path=f"multiverse.{multiverse.name}.focus",
-        )
-    return term
+def _focus_of(
+    multiverse: ResolvedMultiverse, name: str, models: dict[str, ModelResult]
+) -> tuple[ModelResult, str]:
+    """The fitted model and coefficient a specification's focus names: a coefficient of the
+    model (or an operator on it, ``L.Dige``), or ``<part>.<coefficient>`` of a model with parts
+    (``outcome.Dige`` of a mediation)."""
+    focus = multiverse.spec.focus
+    result = models.get(name)
+    if result is not None:
+        term = focus_term(focus, list(result.coefficients))
+        if term is not None:
+            return result, term
+    part, _, coefficient = focus.partition(".")
+    if coefficient and f"{name}.{part}" in models:
+        result = models[f"{name}.{part}"]
+        term = focus_term(coefficient, list(result.coefficients))
+        if term is not None:
+            return result, term
+    have = ", ".join(result.coefficients) if result is not None else "no coefficients"
+    raise SpecError(
+        f"multiverse '{multiverse.name}': specification '{name}' has no coefficient "
+        f"'{focus}' (it has {have})",
+        code="estimation",
+        path=f"multiverse.{multiverse.name}.focus",
+    )
 
 
 def collect_curve(multiverse: ResolvedMultiverse, models: dict[str, ModelResult]) -> pl.DataFrame:
@@ -93,8 +108,7 @@ def collect_curve(multiverse: ResolvedMultiverse, models: dict[str, ModelResult]
     statistics: dict[str, None] = {}
     reserved = {*CURVE_COLUMNS, *multiverse.axes}
     for item in multiverse.specifications:
-        result = models[item.name]
-        term = _focus_of(multiverse, item.name, result)
+        result, term = _focus_of(multiverse, item.name, models)
         coef = result.coefficients[term]
         half = critical_value(result.stats, level) * coef.std_error
         row: dict[str, Any] = {"specification": item.name, **dict(item.choices)}

@@ -491,7 +491,23 @@ class ModelResolver(Diagnostics):
         here: PathKey = ("multiverse", name)
         fitted = model.spec
         regressors = getattr(fitted, "x", None)
-        if isinstance(regressors, list) and focus_term(spec.focus, regressors) is None:
+        if fitted.over:
+            problem = "over: makes it a family of models; a specification is one model"
+            if problem not in seen:
+                seen.add(problem)
+                self.error(
+                    f"multiverse '{name}': specification '{spec_name}': {problem}",
+                    model.origins.get("over", here),
+                    code="schema",
+                )
+            return False
+        # other estimators name their coefficients otherwise (a mediation's indirect, a
+        # threshold's Dige_r1): their focus is checked against the fit
+        if (
+            fitted.estimator in RESAMPLING
+            and isinstance(regressors, list)
+            and focus_term(spec.focus, regressors) is None
+        ):
             # at the axis value (or base key) that wrote this x, once however many it fails
             where = model.origins.get("x", (*here, "focus"))
             if str(where) not in seen:
@@ -521,8 +537,6 @@ class ModelResolver(Diagnostics):
             )
         elif getattr(fitted, "singletons", "keep") == "drop":
             problem = "the joint tests' entity bootstrap keeps singletons (singletons: keep)"
-        elif fitted.over:
-            problem = "a specification with over: is many models; the tests need one"
         if problem is None:
             return True
         if problem in seen:
