@@ -428,3 +428,19 @@ outputs: {formats: [markdown]}
     )
     tests = results.artifacts["multiverse:ols"].tests
     assert tests is not None and tests.draws == 99 and tests.n_significant == 4
+
+
+def test_readme_multiverse_validates():
+    from specrun.spec.load import load_text
+    from specrun.spec.validate import validate
+    from test_readme import PROJECT_ROOT, yaml_blocks
+
+    spec_text = yaml_blocks()[0]
+    block = next(b for b in yaml_blocks() if b.startswith("multiverse:"))
+    section, outputs = block.split("tables:\n", 1)
+    tables, figures = outputs.split("figures:\n")
+    text = spec_text.replace("tables:\n", "tables:\n" + tables, 1) + section
+    text += "figures:\n" + figures
+    spec = validate(load_text(text, str(PROJECT_ROOT / "specs" / "readme.yaml")))
+    assert len(spec.multiverses["robustness"].specifications) == 2 * 2 * 2 * 2 - 4
+    assert "robustness[sample=pre_2020,controls=all,winsorize=p1,se=entity]" in spec.models

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from specrun.errors import SpecError
 from specrun.kernels.curve import JointTests, joint_tests, null_refits
+from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
@@ -203,7 +203,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = np.abs(refits.estimates / refits.std_errors)
             df = result.covariance_df
-            p = 2 * (stats.t.sf(t, df) if df is not None else stats.norm.sf(t))
+            p = two_sided_p(t, df)
             null_estimates[:, s] = refits.estimates
             null_p[:, s] = np.where(np.isfinite(t), p, np.nan)
         tests = joint_tests(

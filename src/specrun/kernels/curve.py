@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from specrun.errors import SpecError
+from specrun.kernels.distributions import normal_quantile
 from specrun.kernels.within import PanelIndex, entity_blocks, weighted_gram
 
 
@@ -135,7 +135,7 @@ def curve_statistics(
     with np.errstate(invalid="ignore"):
         median = np.nanmedian(signed, axis=-1)
         significant = (p_values < alpha) & (signed > 0)
-        z = np.sign(signed) * stats.norm.isf(np.clip(p_values, 1e-300, 1.0) / 2)
+        z = -np.sign(signed) * normal_quantile(np.clip(p_values, 1e-300, 1.0) / 2)
         aggregate = np.nanmean(z, axis=-1)
     return CurveStatistics(median, significant.sum(axis=-1).astype(float), aggregate)
 
