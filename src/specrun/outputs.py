@@ -86,6 +86,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         for name, model in spec.models.items()
         if getattr(model.spec, "seed", None) is not None
     }
+    for name, multiverse in spec.multiverses.items():
+        if multiverse.spec.inference is not None:
+            seeds[f"multiverse:{name}"] = multiverse.spec.inference.seed
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
