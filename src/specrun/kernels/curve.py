@@ -21,6 +21,12 @@ A draw's standard error is its conventional one (mean squared residual × (X'X)�
 specification's own design effect — the ratio of the specification's reported variance (its
 ``se:`` type and small-sample convention) to the conventional variance on the observed data —
 so significance on a draw is judged by the same covariance convention as the observed fit.
+
+Checked: a draw's estimate equals a refit of the resampled, relabelled null data
+(``tests/test_multiverse.py::test_a_null_draw_equals_an_explicit_refit_of_the_resampled_null_data``)
+and pyfixest 0.60's ``feols(y0 ~ Dige + … | copy + year)`` on the same draws to 3e−14
+(``bench/multiverse.py``); the p-values are roughly uniform on simulated null panels and small
+under a strong effect (``tests/test_multiverse.py``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ MAX_SPECIFICATIONS = 10_000
 # Estimators whose specifications the joint tests can refit on entity-cluster resamples
 # (the within kernel's per-entity Gram blocks, ``kernels.within.entity_blocks``).
 RESAMPLING = {"ols": "entity-cluster bootstrap", "panel_fe": "entity-cluster bootstrap"}
-_OPERATOR = r"(?:[LFD]\d*|L\(\d+/\d+\))*\.?"
+_OPERATOR = r"(?:(?:[LFD]\d*)+|[LF]\(\d+/\d+\))\."  # L. L2. LD. F. L(0/2). as Stata writes
 
 
 class InferenceSpec(StrictModel):
