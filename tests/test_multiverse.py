@@ -444,3 +444,16 @@ def test_readme_multiverse_validates():
     spec = validate(load_text(text, str(PROJECT_ROOT / "specs" / "readme.yaml")))
     assert len(spec.multiverses["robustness"].specifications) == 2 * 2 * 2 * 2 - 4
     assert "robustness[sample=pre_2020,controls=all,winsorize=p1,se=entity]" in spec.models
+
+
+def test_joint_tests_rebuild_designs_fitted_elsewhere(run):
+    # an executor that fitted the specifications in other processes has no designs in hand
+    from specrun.execute import Executor
+    from specrun.multiverse import run_multiverse
+
+    executor = Executor(run.spec, run.plan)
+    executor.run()
+    assert set(executor.designs) == {s.name for s in run.spec.multiverses["rob"].specifications}
+    executor.designs.clear()
+    again = run_multiverse(executor, run.spec.multiverses["rob"])
+    assert again.tests == run.output.results.artifacts["multiverse:rob"].tests

@@ -124,6 +124,16 @@ class Executor:
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
+        # the panel after a model's own transforms, by (where they are written, the steps)
+        self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
+        # the designs of specifications whose multiverse runs joint tests, by model name
+        self.kept_designs = {
+            item.name
+            for multiverse in spec.multiverses.values()
+            if multiverse.spec.inference is not None
+            for item in multiverse.specifications
+        }
+        self.designs: dict[str, Design] = {}
 
     def run(self) -> RunOutput:
         for node in self.plan.nodes:
@@ -262,8 +272,16 @@ class Executor:
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         frame = self.panel_frame()
-        for i, step in enumerate(model.transforms):
-            frame = self.apply(frame, step, (*model.path, "transforms", i))
+        if model.transforms:
+            # the specifications of a multiverse share a few transformed frames (one per
+            # combination of winsorizing and the like): each is computed, and noted, once
+            key = (model.path, tuple(step.model_dump_json() for step in model.transforms))
+            cached = self.model_frames.get(key)
+            if cached is None:
+                for i, step in enumerate(model.transforms):
+                    frame = self.apply(frame, step, (*model.path, "transforms", i))
+                cached = self.model_frames[key] = frame
+            frame = cached
         try:
             # before the sample filter: L.x of a row in the sample may read a row outside it
             terms = model_terms(model.spec, frame.columns)
@@ -460,6 +478,8 @@ class Executor:
         self.check_varies(name, model, frame)
         try:
             design = build_design(frame, terms, model.spec.center)
+            if name in self.kept_designs:
+                self.designs[name] = design  # the joint tests refit it (``multiverse``)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)

@@ -165,7 +165,9 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             model = executor.spec.models[item.name]
             result = executor.models[item.name]
             term = curve["term"][s]
-            design = model_design(model, executor.model_frame(model))
+            design = executor.designs.get(item.name)
+            if design is None:  # fitted elsewhere (another process): build it again
+                design = model_design(model, executor.model_frame(model))
             frame = design.frame
             y = frame[design.columns["y"][0]].cast(pl.Float64).to_numpy()
             columns = [c for c in design.columns["x"] if c in result.coefficients]

@@ -91,7 +91,10 @@ def null_refits(
     """
     values = np.column_stack([y, x]).astype(float)
     blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
-    observed = weighted_gram(blocks, np.ones((1, index.n_entities)))
+    # the observed sample (every entity once) and the draws in one product
+    weights = np.vstack([np.ones((1, index.n_entities)), multiplicities])
+    grams = weighted_gram(blocks, weights)
+    observed = grams[:1]
     beta = np.linalg.lstsq(observed[0, 1:, 1:], observed[0, 1:, 0], rcond=None)[0]
     estimate, conventional = _solve_focus(observed, focus)
     # the sum of squared residuals over the rows: mean squared residual needs the row count
@@ -111,11 +114,12 @@ def null_refits(
             code="estimation",
         )
     design_effect = float(reported_se**2 / conventional[0])
-    # the null imposed on the data: y* = y − β̂_focus · x_focus, the other slopes untouched
-    null = values.copy()
-    null[:, 0] = y - beta[focus] * x[:, focus]
-    null_blocks = entity_blocks(null, index, entity=entity_effects, time=time_effects)
-    gram = weighted_gram(null_blocks, multiplicities)
+    # the null imposed on the data: y* = y − β̂_focus · x_focus, the other slopes untouched.
+    # Every Gram matrix (time correction and partialled dummies included) is linear in the
+    # columns on each side, so the null data's Gram is T G T' with y* = T [y, x].
+    transform = np.eye(values.shape[1])
+    transform[0, 1 + focus] = -beta[focus]
+    gram = transform @ grams[1:] @ transform.T
     estimates, variance = _solve_focus(gram, focus)
     variance = variance / (multiplicities @ rows)
     std_errors = np.sqrt(np.clip(variance * design_effect, 0.0, None))
