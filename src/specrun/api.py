@@ -18,6 +18,11 @@ from specrun.spec.validate import Spec, validate_file
 
 @dataclass(frozen=True)
 class Run:
+    """What ``run_file`` did: the validated ``spec``, the ``plan`` it ran, the ``output``
+    (``output.results.models[name]`` holds each fitted model's coefficients, ``stats`` and
+    ``extra``; ``output.tables`` the built tables), the ``files`` written (paths relative to
+    ``folder``) and the output ``folder``."""
+
     spec: Spec
     plan: Plan
     output: RunOutput
@@ -28,6 +33,13 @@ class Run:
 def plan_file(
     path: str | Path, only: Sequence[str] = (), *, check_outputs: bool = True
 ) -> tuple[Spec, Plan]:
+    """Validate the spec file at ``path`` and compile its plan (``specrun plan``), restricted
+    to the models, tables or figures named in ``only`` and what they need.
+
+    Raises ``SpecErrors`` (every problem of the spec, located) or, for an ``only`` name that is
+    in no plan node, ``SpecErrors`` with code ``usage``. ``check_outputs=False`` skips the
+    check of ``outputs.dir`` (for runs given another output folder).
+    """
     spec = validate_file(path, check_outputs=check_outputs)
     plan = compile_spec(spec)
     if only:
@@ -65,7 +77,14 @@ def run_file(
     only: Sequence[str] = (),
     progress: ProgressFactory | None = None,
 ) -> Run:
-    """Validate, compile, execute and write every output; nothing is written on failure."""
+    """Validate, compile, execute and write every output (``specrun run``); nothing is
+    written on failure.
+
+    ``out`` replaces the spec's ``outputs.dir``; ``only`` runs the named models, tables or
+    figures and what they need; ``progress`` receives progress callbacks (the CLI's bars).
+    Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data (located at
+    file, line and column) and ``SpecError`` (code ``usage``) for an unusable ``out``.
+    """
     spec, plan = plan_file(path, only, check_outputs=out is None)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))

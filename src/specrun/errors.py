@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# Every code a SpecError carries, with what it means; the documentation's error page and its
+# examples are generated from this table, and a test checks every code raised is listed here.
+ERROR_CODES: dict[str, str] = {
+    "yaml": "The file is not valid YAML: syntax, a tab in the indentation, a duplicate key.",
+    "schema": "A key or value the spec language does not take: an unknown key, a wrong type, a "
+    "value out of range, a missing required key, an option that needs another.",
+    "reference": "A name the spec uses is not defined: a variable (column), group, sample, "
+    "model, table, source or statistic.",
+    "expression": "A where: or derive: expression does not parse or uses what the expression "
+    "language lacks.",
+    "term": "An item of a variable list is not a valid model term (L.x, i.region, c.x#c.z).",
+    "data": "A data file or column: missing or unreadable file, wrong encoding, a cell that "
+    "breaks its column's type, missing panel keys, an output folder that would hold the data.",
+    "estimation": "Numerical trouble while fitting: collinear or absorbed regressors, too few "
+    "clusters or rows, an unbalanced panel where the method needs a balanced one.",
+    "usage": "A command-line problem: --only names nothing in the spec, --out is unusable.",
+    "hint": "Advice on a valid but likely unintended setting (printed as a warning).",
+    "spec": "Any other problem of the spec (the default code).",
+}
+
 
 class SpecError(Exception):
     """A user error with a stable code and the place it comes from.
 
-    ``code`` is one of: ``yaml`` (syntax, duplicate keys, tabs), ``schema`` (wrong key or type),
-    ``reference`` (an unknown name), ``expression`` (a ``where``/``derive`` expression), ``data``
-    (a file or column problem), ``estimation`` (numerical trouble in a model), ``usage``.
+    ``code`` is a key of ``ERROR_CODES``: ``yaml`` (syntax, duplicate keys, tabs), ``schema``
+    (wrong key or type), ``reference`` (an unknown name), ``expression`` (a ``where``/``derive``
+    expression), ``term`` (a model term), ``data`` (a file or column problem), ``estimation``
+    (numerical trouble in a model), ``usage``, ``hint``, ``spec``.
     ``path`` is the dotted spec path (``models.fe.x[2]``) or a model name.
     """
 

@@ -27,8 +27,12 @@ from specrun.spec.models import ModelBase, VarList
 
 
 class DescriptiveSpec(ModelBase):
+    """Descriptive statistics (N, mean, sd, quantiles), correlations and VIFs of variables."""
+
     estimator: Literal["descriptive"]
-    vars: VarList
+    vars: VarList = Field(
+        description="Variables (model terms) to describe, in the order of the table's rows."
+    )
     quantiles: list[float] = Field(
         default_factory=list, description="Extra quantiles in (0, 1), reported as p25 etc."
     )

@@ -74,8 +74,14 @@ class DidSpec(ModelBase):
     )
     post: VarName | None = Field(None, description="1 in post-treatment periods (2 × 2 DID).")
     x: VarList = Field(default_factory=list, description="Controls.")
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
-    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    effects: list[Literal["entity", "time"]] = Field(
+        default_factory=lambda: ["entity", "time"],
+        description="Fixed effects absorbed: two-way by default (entity and time).",
+    )
+    se: CovarianceSpec = Field(
+        default_factory=_cluster_entity,
+        description="Standard errors; default clustered by entity (any covariance option).",
+    )
     placebo: PlaceboSpec | None = Field(
         None, description="Permutation (placebo) test: the statistic placebo_p and its draws."
     )
@@ -85,6 +91,19 @@ class DidSpec(ModelBase):
         if (self.first_treated is None) == (self.post is None):
             raise ValueError("give exactly one of first_treated (staggered) and post (2 × 2)")
         return self
+
+
+class MultiplierSpec(StrictModel):
+    """Callaway–Sant'Anna's multiplier bootstrap (R did ``bstrap = TRUE``, ``biters``)."""
+
+    draws: int = Field(999, ge=99, le=MAX_DRAWS, description="Bootstrap draws (did: biters).")
+    weights: Literal["rademacher", "mammen"] = Field(
+        "rademacher", description="Multipliers: Rademacher ±1 (R did) or Mammen's two-point."
+    )
+    seed: int = Field(0, description="Seed of the multipliers.")
+    level: float = Field(
+        0.95, gt=0, lt=1, description="Level of the simultaneous (uniform) confidence bands."
+    )
 
 
 class EventStudySpec(ModelBase):
@@ -118,8 +137,19 @@ class EventStudySpec(ModelBase):
         "varying", description="callaway_santanna: pre-period comparisons with t − 1 or g − 1."
     )
     anticipation: int = Field(0, ge=0, description="callaway_santanna: periods of anticipation.")
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity", "time"])
-    se: CovarianceSpec = Field(default_factory=_cluster_entity)
+    bootstrap: MultiplierSpec | bool = Field(
+        default_factory=MultiplierSpec,
+        description="callaway_santanna: multiplier-bootstrap SEs and uniform bands (the R did "
+        "default: Rademacher, 999 draws); false keeps the analytic influence-function SEs.",
+    )
+    effects: list[Literal["entity", "time"]] = Field(
+        default_factory=lambda: ["entity", "time"],
+        description="Fixed effects absorbed: two-way by default (entity and time).",
+    )
+    se: CovarianceSpec = Field(
+        default_factory=_cluster_entity,
+        description="Standard errors; default clustered by entity (any covariance option).",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> EventStudySpec:
@@ -130,7 +160,18 @@ class EventStudySpec(ModelBase):
             raise ValueError(
                 f"reference {self.reference} is outside the window {list(self.window)}"
             )
+        if "bootstrap" in self.model_fields_set and self.method != "callaway_santanna":
+            raise ValueError(
+                "bootstrap is callaway_santanna's multiplier bootstrap; twfe and sun_abraham "
+                "take their inference from se:"
+            )
         return self
+
+    def multiplier(self) -> MultiplierSpec | None:
+        """The bootstrap settings, or None for analytic SEs (``bootstrap: false``)."""
+        if self.bootstrap is True:
+            return MultiplierSpec()
+        return self.bootstrap or None
 
     def relative_periods(self) -> list[int]:
         low, high = self.window
@@ -508,9 +549,20 @@ def _sun_abraham(
 
 def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext) -> ModelResult:
     """ATT(g, t) on the balanced panel, then R did's simple, dynamic and group aggregations;
-    the dynamic effects inside the window are the ``rel±k`` coefficients (z tests on the
-    analytic, unit-clustered SEs), ``att`` the simple aggregate."""
-    from specrun.kernels.attgt import aggregate, att_gt, group_average
+    the dynamic effects inside the window are the ``rel±k`` coefficients, ``att`` the simple
+    aggregate, ``att_dynamic`` and ``att_group`` the dynamic and group summaries. SEs are the
+    multiplier bootstrap's (R did's default) or, with ``bootstrap: false``, the analytic ones,
+    both clustered by unit; z tests. The pre-test is att_gt's Wald test on every pre-period
+    ATT(g, t) with the analytic covariance (as did prints it whatever the SEs)."""
+    from specrun.kernels.attgt import (
+        Aggregate,
+        aggregate,
+        att_gt,
+        group_average,
+        multiplier_bootstrap,
+        multiplier_draws,
+        pretest,
+    )
 
     if spec.x or spec.effects != ["entity", "time"] or spec.se != _cluster_entity():
         raise SpecError(
@@ -557,33 +609,84 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
         raise SpecError(str(exc), code="estimation", path=f"models.{ctx.name}") from None
     event = gt.period - gt.group
     n = y.shape[0]
+    events = np.unique(event).astype(int).tolist()
+    dynamic = {k: aggregate(gt, event == k, first) for k in events}
+    post = [k for k in events if k >= 0]
+    dynamic_psi = np.mean([dynamic[k].influence for k in post], axis=0)
+    dynamic_overall = Aggregate(
+        float(np.mean([dynamic[k].estimate for k in post])),
+        float(np.sqrt(np.sum(dynamic_psi**2)) / n),
+        dynamic_psi,
+    )
+    simple = aggregate(gt, event >= 0, first)
+    per_group, group_overall = group_average(gt, first)
+    overall = {"att": simple, "att_dynamic": dynamic_overall, "att_group": group_overall}
+
+    # every SE below is analytic unless the multiplier bootstrap replaces it
+    gt_se = gt.se
+    dynamic_se = {k: a.se for k, a in dynamic.items()}
+    group_se = {g: a.se for g, a in per_group.items()}
+    overall_se = {name: a.se for name, a in overall.items()}
+    bands: dict[str, object] = {}
+    boot = spec.multiplier()
+    if boot is not None:
+        draws = multiplier_draws(n, boot.draws, boot.seed, boot.weights)
+        on_gt = multiplier_bootstrap(gt.influence, draws, level=boot.level)
+        on_dynamic = multiplier_bootstrap(
+            np.column_stack([dynamic[k].influence for k in events]), draws, level=boot.level
+        )
+        groups = list(per_group)
+        on_group = multiplier_bootstrap(
+            np.column_stack([per_group[g].influence for g in groups]), draws, level=boot.level
+        )
+        on_overall = multiplier_bootstrap(
+            np.column_stack([a.influence for a in overall.values()]), draws, level=boot.level
+        )
+        gt_se = on_gt.se
+        dynamic_se = dict(zip(events, on_dynamic.se.tolist(), strict=True))
+        group_se = dict(zip(groups, on_group.se.tolist(), strict=True))
+        overall_se = dict(zip(overall, on_overall.se.tolist(), strict=True))
+        bands = {
+            "level": boot.level,
+            "att_gt": on_gt.critical_value,
+            "dynamic": on_dynamic.critical_value,
+            "group": on_group.critical_value,
+        }
 
     def coefficient(estimate: float, se: float) -> Coefficient:
         z = estimate / se
         return Coefficient(estimate, se, z, float(two_sided_p(z)))
 
-    simple = aggregate(gt, event >= 0, first)
-    coefficients = {"att": coefficient(simple.estimate, simple.se)}
+    coefficients = {name: coefficient(a.estimate, overall_se[name]) for name, a in overall.items()}
     low, high = spec.window
-    dynamic = {}
-    for k in range(low, high + 1):
-        if (event == k).any():
-            dynamic[k] = aggregate(gt, event == k, first)
-            coefficients[relative_name(k)] = coefficient(dynamic[k].estimate, dynamic[k].se)
-    # every estimated lead: with a varying base, t − 1 is estimated as well (no reference)
-    leads = [k for k in dynamic if k < 0]
+    shown = [k for k in events if low <= k <= high]
+    for k in shown:
+        coefficients[relative_name(k)] = coefficient(dynamic[k].estimate, dynamic_se[k])
     stats: dict[str, float] = {"n_entities": float(n), "n_clusters": float(n)}
-    if leads:
-        psi = np.column_stack([dynamic[k].influence for k in leads])
-        b = np.array([dynamic[k].estimate for k in leads])
-        wald = float(b @ np.linalg.solve(psi.T @ psi / n**2, b))
+    wald = pretest(gt)
+    if wald is not None:
         stats.update(
-            pretrend_wald=wald,
-            pretrend_f=wald / len(leads),
-            pretrend_df=float(len(leads)),
-            pretrend_p=float(chi2_sf(wald, len(leads))),
+            pretrend_wald=wald[0],
+            pretrend_f=wald[0] / wald[1],
+            pretrend_df=float(wald[1]),
+            pretrend_p=float(chi2_sf(*wald)),
         )
-    per_group, overall = group_average(gt, first)
+
+    def band(estimate: float, se: float, crit: object) -> dict[str, float]:
+        if not bands:
+            return {}
+        half = float(crit) * se  # type: ignore[arg-type]
+        return {"band_low": estimate - half, "band_high": estimate + half}
+
+    if boot is None:
+        inference = "analytic influence-function SEs clustered by unit (R did, bstrap = FALSE)"
+    else:
+        inference = (
+            f"multiplier bootstrap ({boot.weights} weights, {boot.draws} draws, seed "
+            f"{boot.seed}) on the influence functions, clustered by unit; SE = bootstrap "
+            "IQR / (Φ⁻¹(.75) − Φ⁻¹(.25)) / √n and sup-t simultaneous bands (R did mboot, "
+            "bstrap = TRUE, cband = TRUE)"
+        )
     return ModelResult(
         name=ctx.name,
         estimator="event_study",
@@ -598,26 +701,58 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "anticipation": spec.anticipation,
             "window": list(spec.window),
             "reference": None,
-            "relative_periods": list(dynamic),
-            "se": "analytic influence-function SEs clustered by unit (R did, bstrap = FALSE)",
-            "pretrend_test": f"Wald χ² that the {len(leads)} dynamic leads are zero",
+            "relative_periods": shown,
+            "se": inference,
+            "bootstrap": None if boot is None else boot.model_dump(),
+            "uniform_critical_values": bands or None,
+            "pretrend_test": (
+                "R did att_gt's Wald χ² that every pre-treatment ATT(g, t) is zero, analytic "
+                "influence-function covariance"
+            ),
             "att_gt": [
-                {"group": g, "period": t, "att": a, "std_error": s}
-                for g, t, a, s in zip(gt.group, gt.period, gt.att, gt.se, strict=True)
+                {
+                    "group": g,
+                    "period": t,
+                    "att": a,
+                    "std_error": s,
+                    **band(a, s, bands.get("att_gt")),
+                }
+                for g, t, a, s in zip(gt.group, gt.period, gt.att, gt_se, strict=True)
+            ],
+            "dynamic": [
+                {
+                    "event": k,
+                    "att": dynamic[k].estimate,
+                    "std_error": dynamic_se[k],
+                    **band(dynamic[k].estimate, dynamic_se[k], bands.get("dynamic")),
+                }
+                for k in events
             ],
             "group": {
-                f"{g:g}": {"att": a.estimate, "std_error": a.se} for g, a in per_group.items()
+                f"{g:g}": {
+                    "att": a.estimate,
+                    "std_error": group_se[g],
+                    **band(a.estimate, group_se[g], bands.get("group")),
+                }
+                for g, a in per_group.items()
             },
-            "group_overall": {"att": overall.estimate, "std_error": overall.se},
+            "dynamic_overall": {
+                "att": dynamic_overall.estimate,
+                "std_error": overall_se["att_dynamic"],
+            },
+            "group_overall": {"att": group_overall.estimate, "std_error": overall_se["att_group"]},
         },
         effects=("entity", "time"),
         se_type="clustered by entity",
-        se_convention="did (R package), analytic",
+        se_convention="did (R package), "
+        + ("analytic" if boot is None else "multiplier bootstrap"),
         stat_name="z",
         label=spec.label,
         coefficient_labels={
             "att": "ATT (simple)",
-            **{relative_name(k): f"t{k:+d}" for k in dynamic},
+            "att_dynamic": "ATT (dynamic)",
+            "att_group": "ATT (group)",
+            **{relative_name(k): f"t{k:+d}" for k in shown},
         },
     )
 

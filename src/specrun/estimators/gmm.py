@@ -56,7 +56,11 @@ class GmmGroup(StrictModel):
         (1, None), description="laglimits(a b): lags a..b; null b is open."
     )
     collapse: bool | None = Field(None, description="Default: the model's collapse.")
-    equation: Equation = "both"
+    equation: Equation = Field(
+        "both",
+        description="Which equation the instruments enter: both, diff (transformed) or level "
+        "(xtabond2's equation()).",
+    )
 
     @field_validator("lags")
     @classmethod
@@ -67,10 +71,18 @@ class GmmGroup(StrictModel):
 class IvGroup(StrictModel):
     """One ``ivstyle()`` group."""
 
-    vars: list[str] = Field(min_length=1)
-    equation: Equation = "both"
-    passthru: bool = False
-    mz: bool = False
+    vars: list[str] = Field(
+        min_length=1, description="Exogenous variables used as their own instruments."
+    )
+    equation: Equation = Field(
+        "both",
+        description="Which equation the instruments enter: both, diff (transformed) or level "
+        "(xtabond2's equation()).",
+    )
+    passthru: bool = Field(
+        False, description="Enter the instruments untransformed (xtabond2's passthru)."
+    )
+    mz: bool = Field(False, description="Missing instrument values become zero (xtabond2's mz).")
 
 
 class GmmSpec(ModelBase):
@@ -86,8 +98,12 @@ class GmmSpec(ModelBase):
         default_factory=list, description="IV-style instruments: variables or groups."
     )
     collapse: bool = Field(False, description="Collapse GMM-style instruments (one per lag).")
-    steps: Literal[1, 2] = 2
-    transform: Literal["fd", "fod"] = "fd"
+    steps: Literal[1, 2] = Field(2, description="One-step or two-step GMM (xtabond2's twostep).")
+    transform: Literal["fd", "fod"] = Field(
+        "fd",
+        description="Transformation removing the fixed effect: fd (first differences) or fod "
+        "(forward orthogonal deviations, xtabond2's orthogonal).",
+    )
     time_effects: bool = Field(True, description="Period dummies as regressors and instruments.")
     robust: bool = Field(
         True, description="One-step: cluster-robust; two-step: Windmeijer-corrected."
@@ -167,7 +183,9 @@ class SystemGmmSpec(GmmSpec):
     """Blundell and Bond (1998): transformed and levels equations stacked."""
 
     estimator: Literal["system_gmm"]
-    constant: bool = True
+    constant: bool = Field(
+        True, description="A constant in the levels equation (xtabond2 without noconstant)."
+    )
     time_effects_equation: Equation = Field(
         "level", description="Where the period dummies instrument (Roodman 2009's examples)."
     )

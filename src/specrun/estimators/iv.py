@@ -1,21 +1,26 @@
 """Instrumental variables: 2SLS, LIML and two-step GMM, with first stages and weak-IV tests.
 
 The algebra lives in ``specrun.kernels.iv`` (pure numpy on already-partialled arrays); this
-module reads the spec, sweeps out fixed effects (``effects:``) with ``kernels.within.demean``,
-and turns the kernel's record into results: the second stage under the model's name and each
-first stage as ``<model>.first.<endog>``, so a regression table can print them side by side.
+module reads the spec, sweeps the absorbed effects (``absorb:``, any columns and a#b, or the
+shorthand ``effects:``) out of y, the regressors and the instruments with ``kernels.hdfe``
+(Frisch–Waugh–Lovell, as ``ivreghdfe``), weights by analytic weights (``weights:``, Stata
+``[aweight=w]``: every variable scaled by √w), and turns the kernel's record into results: the
+second stage under the model's name and each first stage as ``<model>.first.<endog>``, so a
+regression table can print them side by side.
 
 Default inference is Stata's ``ivregress 2sls`` (z statistics, σ² = SSR/N; robust without a
 degrees-of-freedom factor; clustered with G/(G − 1)); ``small: true`` is its ``small`` option.
 With fixed effects no constant is reported (as ``xtivreg2``/``ivreghdfe``) and small-sample
 factors count the absorbed levels, except those nested in the clusters. Checked in
 ``tests/test_estimators_iv.py`` against linearmodels 7.1 (IV2SLS/IVLIML/IVGMM), R AER 1.2-10
-``ivreg`` and Stata's printed output for Wooldridge's Example 15.x on Mroz (1987).
+``ivreg`` and Stata's printed output for Wooldridge's Example 15.x on Mroz (1987); absorbed
+effects and weights in ``tests/test_estimators_iv_hdfe.py`` against pyfixest 0.60's IV.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,9 +29,16 @@ from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.linear import (
+    absorb_refs,
+    absorbed_factors,
+    analytic_weights,
+    check_absorb_terms,
+)
 from specrun.kernels.hdfe import Factor, factor_codes, nested_in
+from specrun.kernels.hdfe import demean as hdfe_demean
 from specrun.kernels.iv import Estimate, Inference, IVError, IVFit, fit_iv, stock_yogo_size10
-from specrun.kernels.within import PanelIndex, demean
+from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
@@ -45,8 +57,20 @@ class IVSpec(ModelBase):
         min_length=1, description="Excluded instruments (at least as many as endog)."
     )
     effects: list[Literal["entity", "time"]] = Field(
-        default_factory=list, description="Fixed effects swept out of every variable."
+        default_factory=list, description="Shorthand for absorb with the panel index only."
     )
+    absorb: list[str] | None = Field(
+        None,
+        description="Effects swept out of every variable (ivreghdfe absorb()): entity and "
+        "time (the panel index), any column, or a#b for the interaction of columns.",
+    )
+    weights: str | None = Field(
+        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
+    )
+    tolerance: float = Field(
+        1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
+    )
+    max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
     method: Literal["2sls", "liml", "gmm"] = Field(
         "2sls", description="2sls, liml, or gmm (two-step efficient GMM as ivreg2, gmm2s)."
     )
@@ -54,14 +78,33 @@ class IVSpec(ModelBase):
         False,
         description="Stata's small: t/F statistics and N − K corrections; default z and SSR/N.",
     )
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust, or clustered by one column; ivregress "
+        "conventions (see small).",
+    )
     ci_level: float = Field(0.95, gt=0, lt=1, description="Level of the Anderson–Rubin set.")
 
+    def absorbed(self) -> list[str]:
+        """The absorbed effects: ``absorb``, else its shorthand ``effects`` (default none)."""
+        if self.absorb is not None:
+            return [t.strip() for t in self.absorb]
+        return list(self.effects)
+
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        return self.se.column_refs()
+        refs = absorb_refs(self.absorb)
+        if self.weights is not None:
+            refs.append((self.weights, ("weights",)))
+        return refs + self.se.column_refs()
+
+    def strict_columns(self) -> list[str]:
+        return [self.weights] if self.weights is not None else []
 
     @model_validator(mode="after")
     def _roles(self) -> IVSpec:
+        if self.absorb is not None and self.effects:
+            raise ValueError("give absorb or its shorthand effects, not both")
+        check_absorb_terms(self.absorbed())
         roles = {"y": [self.y], "x": self.x, "endog": self.endog, "instruments": self.instruments}
         seen: dict[str, str] = {}
         for role, names in roles.items():
@@ -92,51 +135,71 @@ def first_stage_names(spec: IVSpec) -> tuple[str, ...]:
     return tuple(f"first.{e}" for e in spec.endog)
 
 
-def _arrays(
-    frame: pl.DataFrame, spec: IVSpec, ctx: FitContext
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Inference]:
-    """The one place fixed effects and clusters enter: partial the effects out of every
-    variable and build the kernel's inference record (swap in ``absorb:`` here)."""
+@dataclass(frozen=True)
+class _Design:
+    """The kernel's arrays — partialled for the absorbed effects (FWL) and scaled by √w — and
+    what the estimator reports about them."""
+
+    y: np.ndarray
+    x1: np.ndarray
+    w: np.ndarray
+    z: np.ndarray
+    inference: Inference
+    factors: list[Factor]
+    weights: np.ndarray | None
+    iterations: int
+
+
+def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
+    return SpecError(message, code="estimation", path=f"models.{ctx.name}", hint=hint)
+
+
+def _arrays(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> _Design:
+    """The one place fixed effects, weights and clusters enter: sweep the absorbed sets out of
+    every variable with the HDFE kernel (weighted when weighted), scale the rows by √w so the
+    kernel's unweighted algebra is weighted least squares (Stata's aweights: the normalisation
+    of w cancels), and build the kernel's inference record."""
     cols = [spec.y, *spec.endog, *spec.x, *spec.instruments]
-    data = frame.select(cols).to_numpy().astype(float)
-    index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
+    data = frame.select(pl.col(cols).cast(pl.Float64)).to_numpy()
+    weights = analytic_weights(frame, spec.weights, ctx)
+    factors = absorbed_factors(frame, spec.absorbed(), ctx)
     absorbed = 0
-    if spec.effects:
-        entity, time = "entity" in spec.effects, "time" in spec.effects
-        data = demean(data, index, entity=entity, time=time)
-        # the sweep removes the constant as well: count every level of the first set
-        absorbed = index.n_entities if entity else index.n_periods
-        if entity and time:
-            absorbed += index.n_periods - 1
+    iterations = 0
+    if factors:
+        swept = hdfe_demean(
+            data, factors, weights=weights, tol=spec.tolerance, max_iter=spec.max_iterations
+        )
+        if not swept.converged:
+            raise _fail(
+                f"the demeaning did not converge in {spec.max_iterations} sweeps",
+                ctx,
+                hint="raise max_iterations or loosen tolerance",
+            )
+        data, iterations = swept.values, swept.iterations
+        # the sweep removes the constant as well: count it with every set's levels − 1
+        absorbed = 1 + sum(f.levels - 1 for f in factors)
+    root = None if weights is None else np.sqrt(weights)
+    if root is not None:
+        data = data * root[:, None]
     k1, kx = len(spec.endog), len(spec.x)
     y = data[:, 0]
     x1 = data[:, 1 : 1 + k1]
     w = data[:, 1 + k1 : 1 + k1 + kx]
     z = data[:, 1 + k1 + kx :]
-    if not spec.effects:
-        w = np.column_stack([w, np.ones(y.size)])
+    if not factors:
+        w = np.column_stack([w, np.ones(y.size) if root is None else root])
     clusters = None
     nested = 0
     if spec.se.type == "cluster":
         dim = spec.se.clusters[0]
-        if dim in ("entity", "time"):
-            clusters = index.entity if dim == "entity" else index.time
-        else:
-            clusters = factor_codes(frame[dim].to_numpy())[0]
-        # levels nested in the clusters (firms inside industries) leave K, but one stays as
-        # the constant (reghdfe/fixest: K = slopes + 1 when the only effect is nested)
-        for effect in spec.effects:
-            codes, levels = (
-                (index.entity, index.n_entities)
-                if effect == "entity"
-                else (index.time, index.n_periods)
-            )
-            if nested_in(Factor(effect, codes, levels), clusters):
-                nested = levels - 1
-                break
+        column = {"entity": ctx.entity, "time": ctx.time}.get(dim, dim)
+        clusters = factor_codes(frame[column].to_numpy())[0]
+        # sets nested in the clusters (firms inside industries) leave K; the constant stays
+        # (reghdfe/ivreghdfe: K = slopes + 1 when every absorbed set is nested)
+        nested = sum(f.levels - 1 for f in factors if nested_in(f, clusters))
     kind = "robust" if spec.se.type == "HC1" else spec.se.type
     inf = Inference(kind, clusters, spec.small, absorbed, nested)
-    return y, x1, w, z, inf
+    return _Design(y, x1, w, z, inf, factors, weights, iterations)
 
 
 def _coefficients(names: list[str], est: Estimate) -> dict[str, Coefficient]:
@@ -149,13 +212,20 @@ def _coefficients(names: list[str], est: Estimate) -> dict[str, Coefficient]:
 
 
 def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[str, ModelResult]:
-    y, x1, w, z, inf = _arrays(frame, spec, ctx)
+    design = _arrays(frame, spec, ctx)
+    y, x1, w, z, inf = design.y, design.x1, design.w, design.z, design.inference
+    names_in = [*spec.endog, *spec.x, *spec.instruments]
+    raw = frame.select(pl.col(names_in).cast(pl.Float64)).to_numpy()
     named = np.column_stack([x1, w[:, : len(spec.x)], z])
-    for j, name in enumerate([*spec.endog, *spec.x, *spec.instruments]):
-        column = named[:, j]
-        if np.ptp(column) == 0 or (spec.effects and np.abs(column).max() < 1e-10):
-            why = "absorbed by the fixed effects" if spec.effects else "constant in the sample"
-            raise SpecError(f"'{name}' is {why}", code="estimation", path=f"models.{ctx.name}")
+    weight = np.ones(y.size) if design.weights is None else design.weights
+    centred = raw - weight @ raw / weight.sum()
+    spread = np.einsum("ij,ij,i->j", centred, centred, weight)
+    for j, name in enumerate(names_in):
+        if np.ptp(raw[:, j]) == 0:
+            raise _fail(f"'{name}' is constant in the sample", ctx)
+        if design.factors and named[:, j] @ named[:, j] <= 1e-9 * spread[j]:
+            effects = ", ".join(f.name for f in design.factors)
+            raise _fail(f"'{name}' is absorbed by the fixed effects ({effects})", ctx)
     try:
         fit = fit_iv(y, x1, w, z, method=spec.method, inference=inf, level=spec.ci_level)
     except IVError as exc:
@@ -166,7 +236,7 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
             code="estimation",
             path=f"models.{ctx.name}",
         ) from None
-    constant = [] if spec.effects else [CONSTANT]
+    constant = [] if design.factors else [CONSTANT]
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
     convention = "ivregress small" if spec.small else "ivregress"
     se_type = spec.se.describe()
@@ -176,7 +246,11 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
         common["n_clusters"] = float(fit.n_clusters)
     names = [*spec.endog, *spec.x, *constant]
     stats = {**_diagnostics(fit, spec), **common}
-    stats["mean_y"] = float(frame[spec.y].mean())  # type: ignore[arg-type]
+    y_raw = frame[spec.y].cast(pl.Float64).to_numpy()
+    stats["mean_y"] = float(weight @ y_raw / weight.sum())
+    if design.weights is not None and not design.factors:
+        # the kernel centres the √w-scaled y; the weighted R² centres y at its weighted mean
+        stats["r2"] = 1.0 - fit.ssr / float(weight @ (y_raw - stats["mean_y"]) ** 2)
     warnings = [
         f"first stage of '{e}': F = {fs.f.stat:.2f} < {WEAK_F:g}, the instruments may be weak "
         "(Staiger and Stock 1997)"
@@ -203,7 +277,11 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
         if fit.ar_ci is None
         else {"low": fit.ar_ci[0], "high": fit.ar_ci[1], "shape": fit.ar_ci[2]},
         "absorbed_dof": inf.absorbed,
+        "absorbed": [f.name for f in design.factors],
+        "weights": spec.weights,
     }
+    if design.factors:
+        extra["hdfe_iterations"] = design.iterations
     if warnings:
         extra["warnings"] = warnings
     main = ModelResult(
@@ -215,7 +293,7 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
         stats=stats,
         extra=extra,
         regressors=(*spec.endog, *spec.x),
-        effects=tuple(spec.effects),
+        effects=tuple(f.name for f in design.factors),
         se_type=se_type,
         se_convention=convention,
         stat_name=stat_name,
@@ -224,8 +302,14 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
     out: dict[str, ModelResult] = {"": main}
     first_names = [*spec.instruments, *spec.x, *constant]
     for endog, fs in zip(spec.endog, fit.first, strict=True):
+        r2 = fs.r2
+        if design.weights is not None and not design.factors:
+            x_raw = frame[endog].cast(pl.Float64).to_numpy()
+            centred = x_raw - weight @ x_raw / weight.sum()
+            resid = fs.estimate.resid
+            r2 = 1.0 - float(resid @ resid) / float(weight @ centred**2)
         fstats = {
-            "r2": fs.r2,
+            "r2": r2,
             "partial_r2": fs.partial_r2,
             "first_f": fs.f.stat,
             "first_f_p": fs.f.p_value,
@@ -242,7 +326,7 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
             stats=fstats,
             extra={"f_df": [fs.f.df, fs.f.df2], "sw_f_df": [fs.sw_f.df, fs.sw_f.df2]},
             regressors=(*spec.instruments, *spec.x),
-            effects=tuple(spec.effects),
+            effects=tuple(f.name for f in design.factors),
             se_type=se_type,
             se_convention=convention,
             stat_name="t" if spec.small else "z",

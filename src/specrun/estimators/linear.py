@@ -45,16 +45,42 @@ FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-rejec
 INDEX = ("entity", "time")
 
 
+def check_absorb_terms(terms: list[str]) -> None:
+    """Each absorbed effect is a column or a#b, and none is given twice; ValueError otherwise
+    (pydantic reports it at the ``absorb`` key's position)."""
+    seen = set()
+    for term in terms:
+        parts = term.split("#")
+        if any(not p.strip() for p in parts):
+            raise ValueError(f"'{term}' is not an effect: write a column or a#b")
+        key = frozenset(p.strip() for p in parts)
+        if key in seen:
+            raise ValueError(f"effect '{term}' is absorbed twice")
+        seen.add(key)
+
+
+def absorb_refs(absorb: list[str] | None) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Columns an ``absorb`` list names (the panel index aside), each with its spec path."""
+    refs: list[tuple[str, tuple[str | int, ...]]] = []
+    for i, term in enumerate(absorb or []):
+        refs += [(p.strip(), ("absorb", i)) for p in term.split("#") if p.strip() not in INDEX]
+    return refs
+
+
 class OlsSpec(ModelBase):
     """Pooled OLS with a constant."""
 
     estimator: Literal["ols"]
     y: VarName
-    x: VarList
+    x: VarList = Field(description="Regressors (model terms); a constant is added.")
     weights: str | None = Field(
         None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
     )
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
+        "driscoll_kraay, with the small-sample convention (see the covariance options).",
+    )
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         refs: list[tuple[str, tuple[str | int, ...]]] = []
@@ -74,7 +100,10 @@ class PanelFeSpec(ModelBase):
 
     estimator: Literal["panel_fe"]
     y: VarName
-    x: VarList
+    x: VarList = Field(
+        description="Regressors (model terms); those constant within an absorbed level are "
+        "errors naming them."
+    )
     absorb: list[str] | None = Field(
         None,
         description="Effects to absorb: entity and time (the panel index), any column, or "
@@ -95,7 +124,11 @@ class PanelFeSpec(ModelBase):
         1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
     )
     max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
+        "driscoll_kraay, with the small-sample convention (see the covariance options).",
+    )
 
     @model_validator(mode="after")
     def _one_absorb(self) -> PanelFeSpec:
@@ -104,15 +137,7 @@ class PanelFeSpec(ModelBase):
         terms = self.absorbed()
         if not terms:
             raise ValueError("absorb needs at least one effect (an ols model absorbs none)")
-        seen = set()
-        for term in terms:
-            parts = term.split("#")
-            if any(not p.strip() for p in parts):
-                raise ValueError(f"'{term}' is not an effect: write a column or a#b")
-            key = frozenset(p.strip() for p in parts)
-            if key in seen:
-                raise ValueError(f"effect '{term}' is absorbed twice")
-            seen.add(key)
+        check_absorb_terms(terms)
         return self
 
     def absorbed(self) -> list[str]:
@@ -122,9 +147,7 @@ class PanelFeSpec(ModelBase):
         return list(self.effects) if self.effects is not None else ["entity"]
 
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs: list[tuple[str, tuple[str | int, ...]]] = []
-        for i, term in enumerate(self.absorb or []):
-            refs += [(p.strip(), ("absorb", i)) for p in term.split("#") if p.strip() not in INDEX]
+        refs = absorb_refs(self.absorb)
         if self.weights is not None:
             refs.append((self.weights, ("weights",)))
         return refs + self.se.column_refs()
@@ -152,7 +175,8 @@ def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
     return frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)].to_numpy()
 
 
-def _factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
+def absorbed_factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
+    """The absorbed sets ``terms`` (entity, time, a column, or a#b) as factors on ``frame``."""
     factors = []
     for term in terms:
         parts = [p.strip() for p in term.split("#")]
@@ -161,7 +185,9 @@ def _factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Fac
     return factors
 
 
-def _weights(frame: pl.DataFrame, name: str | None, ctx: FitContext) -> np.ndarray | None:
+def analytic_weights(frame: pl.DataFrame, name: str | None, ctx: FitContext) -> np.ndarray | None:
+    """Column ``name`` as analytic weights (n,), or None; ``SpecError`` naming the first row
+    (entity and period) that is missing or not positive."""
     if name is None:
         return None
     w = frame[name].cast(pl.Float64).to_numpy()
@@ -366,8 +392,8 @@ def fit_linear(
     """
     regressors = tuple(spec.x)
     terms = spec.absorbed()
-    w = _weights(frame, spec.weights, ctx)
-    factors = _factors(frame, terms, ctx)
+    w = analytic_weights(frame, spec.weights, ctx)
+    factors = absorbed_factors(frame, terms, ctx)
     extra: dict[str, object] = {}
     dropped = 0
     if isinstance(spec, PanelFeSpec):

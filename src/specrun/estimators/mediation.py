@@ -31,22 +31,39 @@ PARTS = ("total", "mediator", "outcome")
 
 
 class MediationSpec(ModelBase):
-    """``x`` lists the treatment and the controls (so ``extends:`` a ``panel_fe`` model works)."""
+    """Stepwise mediation (Baron–Kenny): total, mediator and outcome regressions, Sobel z and a
+    bootstrap CI of the indirect effect a·b.
+
+    ``x`` lists the treatment and the controls (so ``extends:`` a ``panel_fe`` model works).
+    """
 
     estimator: Literal["mediation"]
     y: VarName
-    x: VarList
+    x: VarList = Field(
+        description="The treatment (first, unless treatment: names it) and the controls; "
+        "every part of the mediation model gets them all."
+    )
     mediator: VarName
     treatment: VarName | None = Field(
         None, description="The variable whose effect is mediated; default: the first of x."
     )
-    effects: list[Literal["entity", "time"]] = Field(default_factory=lambda: ["entity"])
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    effects: list[Literal["entity", "time"]] = Field(
+        default_factory=lambda: ["entity"],
+        description="Fixed effects of the three regressions: [entity], [entity, time] (two-way) "
+        "or [] (pooled OLS).",
+    )
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
+        "driscoll_kraay, with the small-sample convention (see the covariance options).",
+    )
     bootstrap: int = Field(
         1000, ge=0, le=MAX_DRAWS, description="Bootstrap draws of a·b (0: none)."
     )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
-    ci_level: float = Field(0.95, gt=0, lt=1)
+    ci_level: float = Field(
+        0.95, gt=0, lt=1, description="Level of the bootstrap confidence interval of a·b."
+    )
     ci_method: Literal["percentile", "bc"] = Field(
         "percentile", description="Which bootstrap CI is reported as boot_ci_low/high."
     )

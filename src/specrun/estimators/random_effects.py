@@ -58,8 +58,12 @@ class PanelReSpec(ModelBase):
 
     estimator: Literal["panel_re"]
     y: VarName
-    x: VarList
-    se: CovarianceSpec = Field(default_factory=CovarianceSpec)
+    x: VarList = Field(description="Regressors (model terms); a constant is added.")
+    se: CovarianceSpec = Field(
+        default_factory=CovarianceSpec,
+        description="unadjusted (default), robust or {cluster: entity}: as xtreg, re, robust "
+        "is the cluster-by-entity covariance.",
+    )
     components: Literal["stata", "plm"] = Field(
         "stata",
         description="Variance components on an unbalanced panel: stata (xtreg, re: T-bar the "
@@ -80,7 +84,7 @@ class PanelBeSpec(ModelBase):
 
     estimator: Literal["panel_be"]
     y: VarName
-    x: VarList
+    x: VarList = Field(description="Regressors (model terms), averaged per entity.")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,10 @@ SE_NAMES = {
 
 
 class PanelThresholdSpec(ModelBase):
-    """Options follow Stata's ``xthreg`` (Wang 2015) and Hansen's GAUSS program."""
+    """Hansen (1999) fixed-effects panel threshold regression, with bootstrap threshold tests.
+
+    Options follow Stata's ``xthreg`` (Wang 2015) and Hansen's GAUSS program.
+    """
 
     estimator: Literal["panel_threshold"]
     y: VarName
@@ -48,7 +51,9 @@ class PanelThresholdSpec(ModelBase):
     q: VarName = Field(description="The threshold variable.")
     controls: VarList = Field(default_factory=list, description="Regime-independent regressors.")
     time_effects: bool = Field(False, description="Add period dummies (xthreg's i.year).")
-    max_thresholds: int = Field(1, ge=1, le=3)
+    max_thresholds: int = Field(
+        1, ge=1, le=3, description="Thresholds tested and estimated in sequence: 1, 2 or 3."
+    )
     trim: list[float] = Field(
         default_factory=lambda: [0.01],
         description="Trimming share per threshold (one value applies to all).",
@@ -64,7 +69,9 @@ class PanelThresholdSpec(ModelBase):
         300, ge=0, le=MAX_DRAWS, description="Bootstrap replications per F test."
     )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
-    ci_level: float = Field(0.95, gt=0, lt=1)
+    ci_level: float = Field(
+        0.95, gt=0, lt=1, description="Level of the likelihood-ratio confidence set of each γ."
+    )
     convention: Literal["hansen1999", "xthreg"] = Field(
         "xthreg",
         description="xthreg: q ≤ γ, all periods; hansen1999: q < γ, one period per entity "

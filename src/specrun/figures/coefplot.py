@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 
 class CoefplotSpec(FigureBase):
+    """``kind: coefplot``: estimates with confidence intervals across models (Stata coefplot)."""
+
     kind: Literal["coefplot"]
     models: list[str] = Field(description="Models or families (their members), in order.")
     variable: str = Field(description="The coefficient to plot.")

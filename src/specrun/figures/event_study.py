@@ -2,7 +2,9 @@
 
 The figure every DID paper prints: one point per relative period with its interval, the omitted
 reference period drawn at zero and marked, a dashed zero line and a vertical line between the
-last lead and the treatment period. Reads only an ``event_study`` result.
+last lead and the treatment period. A Callaway–Sant'Anna fit with the multiplier bootstrap
+draws its simultaneous (sup-t) band at the bootstrap's level, as R did's ``ggdid``. Reads only
+an ``event_study`` result.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 
 class EventStudyFigureSpec(FigureBase):
+    """``kind: event_study``: relative-period coefficients with confidence intervals."""
+
     kind: Literal["event_study"]
     model: str = Field(description="A model with estimator: event_study.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
@@ -42,7 +46,11 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     periods = [int(k) for k in model.extra["relative_periods"]]
     # None: every period is estimated (Callaway–Sant'Anna with a varying base period)
     reference = model.extra.get("reference")
-    if model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
+    bands = model.extra.get("uniform_critical_values")
+    simultaneous = bool(bands) and bands["level"] == spec.level
+    if simultaneous:  # Callaway–Sant'Anna's multiplier bootstrap: sup-t bands, as R did's ggdid
+        crit = float(bands["dynamic"])
+    elif model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
         crit = float(normal_quantile(0.5 + spec.level / 2))
     else:
         crit = critical_value(model.stats, spec.level)
@@ -66,10 +74,15 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
         ticks.append(int(reference))
     axes.set_xticks(sorted(ticks))
     axes.set_xlabel(spec.xlabel)
-    axes.set_ylabel(f"{ctx.labels.get(model.dependent, model.dependent)} ({spec.level:.0%} CI)")
+    interval = "simultaneous band" if simultaneous else "CI"
+    axes.set_ylabel(
+        f"{ctx.labels.get(model.dependent, model.dependent)} ({spec.level:.0%} {interval})"
+    )
     if spec.title:
         axes.set_title(spec.title)
-    axes.legend(frameon=False, loc="upper left")
+    if reference is not None:
+        # A lone "estimate" entry says nothing; "best" keeps the key off the points.
+        axes.legend(frameon=False, loc="best")
     figure.tight_layout()
     return figure
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 
 class MarginsFigureSpec(FigureBase):
+    """``kind: margins``: the marginal effect over a moderator's range (Stata marginsplot)."""
+
     kind: Literal["margins"]
     model: str = Field(description="The fitted model (ols or panel_fe, with its interactions).")
     dydx: str = Field(description="The regressor whose effect is drawn (Dige, L.Dige).")

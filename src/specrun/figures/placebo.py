@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 class PlaceboFigureSpec(FigureBase):
+    """``kind: placebo``: the permutation distribution of a DID estimate, the estimate marked."""
+
     kind: Literal["placebo"]
     model: str = Field(description="A did model with a placebo: block.")
     bins: int = Field(30, ge=5, le=200, description="Histogram bins.")

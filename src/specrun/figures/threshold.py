@@ -24,6 +24,8 @@ SEARCH_TITLES = {
 
 
 class ThresholdLrSpec(FigureBase):
+    """``kind: threshold_lr``: the likelihood-ratio curve LR(γ) with its critical value."""
+
     kind: Literal["threshold_lr"]
     model: str = Field(description="A panel_threshold model.")
     searches: list[str] | None = Field(

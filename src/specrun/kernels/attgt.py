@@ -12,7 +12,10 @@ controls C are the never-treated units, or (``control="notyet"``) also those not
 max(t, b) + anticipation. Standard errors come from the influence functions
 ψᵢ = (n/n_g)·1(Gᵢ = g)(ΔYᵢ − μ_g) − (n/n_C)·1(i ∈ C)(ΔYᵢ − μ_C), SE = √(Σψᵢ²)/n — the R did
 package's analytic SEs (``bstrap = FALSE``), clustered by unit. Aggregations (``aggte``) weight
-by cohort shares and add the influence of estimating those shares (R did's ``wif``).
+by cohort shares and add the influence of estimating those shares (R did's ``wif``). The
+multiplier bootstrap (R did's default inference, ``mboot``) perturbs those influence functions
+with unit-level multipliers for SEs and simultaneous bands; the Wald pre-test reads the analytic
+covariance, as did's ``att_gt`` does.
 
 Input is a balanced panel as a (units, periods) array; nothing here reads a spec.
 """
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from specrun.kernels.distributions import normal_quantile
 
 
 @dataclass(frozen=True)
@@ -168,3 +173,75 @@ def group_average(gt: GroupTime, first: np.ndarray) -> tuple[dict[float, Aggrega
         float((pg / total) @ np.array(atts)), float(np.sqrt(np.sum(psi**2)) / n), psi
     )
     return per_group, overall
+
+
+@dataclass(frozen=True)
+class MultiplierBootstrap:
+    """Multiplier-bootstrap inference for k estimates: SEs (k,) and the sup-t critical value of
+    a simultaneous band at ``level`` (never below the pointwise normal one, as R did)."""
+
+    se: np.ndarray
+    critical_value: float
+    draws: int
+
+
+def multiplier_draws(
+    n_units: int,
+    draws: int,
+    seed: int,
+    weights: Literal["rademacher", "mammen"] = "rademacher",
+) -> np.ndarray:
+    """Unit multipliers Vᵦᵢ (draws, n_units) with mean 0 and variance 1: Rademacher ±1 (R did
+    via BMisc ``multiplier_bootstrap``) or Mammen's two-point (1 − √5)/2, (1 + √5)/2 with
+    probability (√5 + 1)/(2√5) on the first. One matrix serves every estimate of a model, so
+    the sup over estimates (the uniform band) reads the same draws."""
+    rng = np.random.default_rng(seed)
+    if weights == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(draws, n_units))
+    root5 = np.sqrt(5.0)
+    low = rng.random((draws, n_units)) < (root5 + 1.0) / (2.0 * root5)
+    return np.where(low, (1.0 - root5) / 2.0, (1.0 + root5) / 2.0)
+
+
+def multiplier_bootstrap(
+    influence: np.ndarray, multipliers: np.ndarray, *, level: float = 0.95
+) -> MultiplierBootstrap:
+    """R did's ``mboot`` on influence functions ``influence`` (n_units, k), clustered by unit.
+
+    Each draw is R*ᵦ = √n · (1/n) Σᵢ Vᵦᵢ ψᵢ; the SE of column j is its interquartile range
+    (type-1 quantiles, the order statistics ⌈0.25·B⌉ and ⌈0.75·B⌉) over Φ⁻¹(.75) − Φ⁻¹(.25),
+    divided by √n; the uniform band's critical value is the type-1 ``level`` quantile of
+    maxⱼ |R*ᵦⱼ / σ̂ⱼ| (Callaway and Sant'Anna 2021, Algorithm 1; did 2.5.1 ``R/mboot.R``).
+    Columns with (numerically) no variation get a NaN SE and are left out of the sup."""
+    n = influence.shape[0]
+    draws = multipliers.shape[0]
+    boot = multipliers @ influence / np.sqrt(n)
+    ordered = np.sort(boot, axis=0)
+    upper = ordered[int(np.ceil(0.75 * draws)) - 1]
+    lower = ordered[int(np.ceil(0.25 * draws)) - 1]
+    sigma = (upper - lower) / (2.0 * float(normal_quantile(0.75)))
+    live = np.sum(boot**2, axis=0) > np.sqrt(np.finfo(float).eps) * 10
+    live &= sigma > np.sqrt(np.finfo(float).eps) * 10
+    se = np.where(live, sigma / np.sqrt(n), np.nan)
+    pointwise = float(normal_quantile(0.5 + level / 2))
+    if not live.any():
+        return MultiplierBootstrap(se, pointwise, draws)
+    sup = np.max(np.abs(boot[:, live] / sigma[live]), axis=1)
+    crit = float(np.sort(sup)[int(np.ceil(level * draws)) - 1])
+    return MultiplierBootstrap(se, max(crit, pointwise), draws)
+
+
+def pretest(gt: GroupTime) -> tuple[float, int] | None:
+    """R did ``att_gt``'s Wald pre-test of parallel trends: W = b′V⁻¹b over every pre-treatment
+    ATT(g, t) (t < g) with V the analytic influence-function covariance (even when the SEs
+    are bootstrapped), χ²(q). None when there is no pre-period or V is singular."""
+    pre = gt.period < gt.group
+    if not pre.any():
+        return None
+    n = gt.influence.shape[0]
+    psi = gt.influence[:, pre]
+    cov = psi.T @ psi / n**2
+    if np.linalg.cond(cov) >= 1.0 / np.finfo(float).eps:
+        return None
+    b = gt.att[pre]
+    return float(b @ np.linalg.solve(cov, b)), int(pre.sum())

@@ -40,18 +40,25 @@ CovarianceKind = Literal["unadjusted", "robust", "cluster"]
 
 # Stock and Yogo (2005), "Testing for Weak Instruments in Linear IV Regression", in Andrews and
 # Stock (eds.), Identification and Inference for Econometric Models, CUP, 80–108, Table 5.2:
-# critical values of the Cragg–Donald F for a 5 % Wald test on 2SLS whose actual size is at most
-# 10 %, one endogenous regressor, by the number of excluded instruments. Only the entries this
-# project has checked against a second printed source are stored; others are reported as absent.
-STOCK_YOGO_2SLS_SIZE10 = {1: 16.38, 2: 19.93, 3: 22.30, 4: 24.58}
+# critical values of the Cragg–Donald F (for several endogenous regressors, its minimum-eigenvalue
+# form) for a 5 % Wald test on 2SLS whose actual size is at most 10 %, by the number of excluded
+# instruments. One endogenous regressor: entries checked against a second printed source. Two:
+# the table as ivreg2 (Baum, Schaffer and Stillman; ``s_cdsy``, ``ivsize10``) carries it, whose
+# one-regressor column equals the entries above; only L = 2…6 are stored, others are reported as
+# absent.
+STOCK_YOGO_2SLS_SIZE10 = {
+    1: {1: 16.38, 2: 19.93, 3: 22.30, 4: 24.58},
+    2: {2: 7.03, 3: 13.43, 4: 16.87, 5: 19.45, 6: 21.68},
+}
 
 
 def stock_yogo_size10(k1: int, n_instruments: int, method: str) -> float | None:
-    """Stock–Yogo 10 % maximal-size critical value for the Cragg–Donald F, or None where the
-    table does not apply (LIML/GMM, several endogenous regressors) or is not stored."""
-    if method != "2sls" or k1 != 1:
+    """Stock–Yogo 10 % maximal-size critical value for the Cragg–Donald F with ``k1`` (1 or 2)
+    endogenous regressors, or None where the table does not apply (LIML/GMM, more endogenous
+    regressors) or is not stored."""
+    if method != "2sls":
         return None
-    return STOCK_YOGO_2SLS_SIZE10.get(n_instruments)
+    return STOCK_YOGO_2SLS_SIZE10.get(k1, {}).get(n_instruments)
 
 
 class IVError(ValueError):

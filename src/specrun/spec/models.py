@@ -148,7 +148,10 @@ NO_PERIOD = "_period"  # the single period of a cross-section
 class DataSpec(StrictModel):
     """Sources, and either a panel (entity × time) or, for a cross-section, the main source."""
 
-    sources: dict[str, SourceSpec]
+    sources: dict[str, SourceSpec] = Field(
+        description="Input files by name (a name is how panel, main and transforms refer to "
+        "them); each a CSV, TSV, Excel, Stata, Parquet or whitespace-separated file."
+    )
     panel: PanelSpec | None = Field(
         None, description="The panel and its index; omit it for a cross-section."
     )
@@ -186,8 +189,8 @@ class DataSpec(StrictModel):
 class LocalizedText(StrictModel):
     """The same text in each output language; a missing language falls back to the other."""
 
-    en: str | None = None
-    zh: str | None = None
+    en: str | None = Field(None, description="The English text (outputs.language: en).")
+    zh: str | None = Field(None, description="The Chinese text (outputs.language: zh).")
 
     def get(self, language: str) -> str | None:
         own = self.zh if language == "zh" else self.en
@@ -200,7 +203,9 @@ class VariableSpec(StrictModel):
         description="Label printed in tables and figures: text, or {en: ..., zh: ...} per "
         "language (at most 200 characters).",
     )
-    description: str | None = None
+    description: str | None = Field(
+        None, description="A note on the variable for readers of the spec; never printed."
+    )
 
     def label_in(self, language: str) -> str | None:
         """The label in ``language`` (``outputs.language``)."""
@@ -217,7 +222,9 @@ class SampleSpec(StrictModel):
     exclude: dict[str, list[str | int | float]] | None = Field(
         None, description="Rows whose column takes one of these values are dropped."
     )
-    label: str | None = None
+    label: str | None = Field(
+        None, description="How tables and notes name the sample (default: its key)."
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> SampleSpec:
@@ -291,7 +298,12 @@ class CovarianceSpec(StrictModel):
         description="Driscoll–Kraay bandwidth (Bartlett lags); default floor(4(T/100)^(2/9)) as "
         "xtscc.",
     )
-    convention: Literal["stata", "areg", "plm", "linearmodels"] = "stata"
+    convention: Literal["stata", "areg", "plm", "linearmodels"] = Field(
+        "stata",
+        description="Small-sample correction of robust and clustered SEs: stata (reghdfe's K; "
+        "equals xtreg, fe vce(cluster id)), areg (every absorbed level counts in K), plm (R "
+        "vcovHC type HC1) or linearmodels (its own defaults).",
+    )
     bootstrap: WildBootstrapSpec | None = Field(
         None, description="Wild cluster bootstrap inference besides the clustered SEs."
     )
@@ -418,7 +430,9 @@ class DocxOutputSpec(StrictModel):
 class OutputSpec(StrictModel):
     dir: str = Field("out", description="Output folder, relative to the spec file's folder.")
     formats: list[Literal["latex", "markdown", "html", "docx", "xlsx"]] = Field(
-        default_factory=lambda: ["latex", "markdown"]
+        default_factory=lambda: ["latex", "markdown"],
+        description="Table formats written: latex (.tex, tables.tex), markdown, html, docx "
+        "(Word) and xlsx (Excel); one file per table and one document with all.",
     )
     analysis: Literal["parquet", "csv", "none"] = Field(
         "parquet",
@@ -428,5 +442,11 @@ class OutputSpec(StrictModel):
     language: Literal["en", "zh"] = Field(
         "en", description="Language of generated table text (notes, Yes/No, N, headers)."
     )
-    latex: LatexOutputSpec = Field(default_factory=LatexOutputSpec)
-    docx: DocxOutputSpec = Field(default_factory=DocxOutputSpec)
+    latex: LatexOutputSpec = Field(
+        default_factory=LatexOutputSpec,
+        description="tables.tex: engine (pdflatex or XeLaTeX with ctex), paper, compiling.",
+    )
+    docx: DocxOutputSpec = Field(
+        default_factory=DocxOutputSpec,
+        description="Word output: Latin and Chinese fonts, whether figures are appended.",
+    )

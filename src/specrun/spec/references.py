@@ -324,6 +324,16 @@ class ReferenceChecks(Diagnostics):
                 code="reference",
                 hint=hint,
             )
+        absorb = getattr(spec, "absorb", None) or []
+        index_terms = [t for t in absorb if {"entity", "time"} & {p.strip() for p in t.split("#")}]
+        if index_terms:
+            self.error(
+                f"absorbing '{index_terms[0]}' needs data.panel (this spec is a cross-section); "
+                "absorb columns of the data instead",
+                self._raw_field(model, "absorb")[0],
+                code="reference",
+                hint=hint,
+            )
         se = getattr(spec, "se", None)
         if se is not None and se.type == "cluster" and {"entity", "time"} & set(se.clusters):
             self.error(

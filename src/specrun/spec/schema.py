@@ -21,6 +21,59 @@ from specrun.spec.models import (
 from specrun.spec.multiverse import MultiverseSpec
 
 
+def summary(doc: str | None) -> str:
+    """The first paragraph of a docstring on one line, without reST double backquotes."""
+    first = (doc or "").strip().split("\n\n")[0]
+    return " ".join(first.split()).replace("``", "")
+
+
+SECTION_DESCRIPTIONS = {
+    "spec_version": "Version of the spec language this file is written in (1).",
+    "title": "Title of the project, printed at the head of tables.tex and the HTML page.",
+    "data": "Input files (sources) and the panel index (entity, time), or a cross-section.",
+    "variables": "Per variable: the label tables and figures print (text, or {en, zh}).",
+    "groups": "Named lists of variables, used in any variable list as $name.",
+    "transforms": "Steps run in order on the panel, each a one-key mapping {transform: options}.",
+    "samples": "Named row filters (where, time window, excluded values) models refer to.",
+    "models": "Models to fit, by name: each picks an estimator and its options.",
+    "variants": "Robustness checks: base model → variant name → keys overriding the base; "
+    "fitted as <base>.<variant>.",
+    "tables": "Tables to write, by name: each picks a kind (regression, mediation, …).",
+    "figures": "Figures to draw, by name: each picks a kind (coefplot, threshold_lr, …).",
+    "outputs": "Where outputs go, which formats, the language of generated text.",
+}
+
+
+def _describe_discriminators(defs: dict[str, Any]) -> None:
+    """The ``estimator:``/``kind:`` key of each union member says which member it selects."""
+    for definition in defs.values():
+        props = definition.get("properties", {})
+        for key, noun in (("estimator", "estimator"), ("kind", "kind")):
+            prop = props.get(key)
+            if isinstance(prop, dict) and "const" in prop and "description" not in prop:
+                what = definition.get("description", "").split("\n\n")[0]
+                prop["description"] = f"Selects the {prop['const']} {noun}" + (
+                    f": {' '.join(what.split())}" if what else "."
+                )
+
+
+def _inherit_ref_descriptions(node: Any, defs: dict[str, Any]) -> None:
+    """A property that is only a ``$ref`` takes the referenced definition's description, which
+    pydantic leaves out when they are equal, so that editors show it on hover."""
+    if isinstance(node, dict):
+        for prop in node.get("properties", {}).values():
+            ref = prop.get("$ref") if isinstance(prop, dict) else None
+            if ref and "description" not in prop:
+                target = defs.get(ref.rsplit("/", 1)[-1], {})
+                if "description" in target:
+                    prop["description"] = target["description"]
+        for value in node.values():
+            _inherit_ref_descriptions(value, defs)
+    elif isinstance(node, list):
+        for value in node:
+            _inherit_ref_descriptions(value, defs)
+
+
 def _step_tag(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         return str(next(iter(value)))
@@ -40,7 +93,7 @@ def transform_step() -> Any:
         step = create_model(
             f"{name.title().replace('_', '')}Step",
             __base__=StrictModel,
-            **{name: (kind.options, Field(...))},
+            **{name: (kind.options, Field(..., description=summary(kind.options.__doc__)))},
         )
         members.append(Annotated[step, Tag(name)])
     return Annotated[Union[tuple(members)], Discriminator(_step_tag)]  # noqa: UP007
@@ -113,8 +166,15 @@ def json_schema() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, kind in section_types().items():
         default = ... if name in REQUIRED_SECTIONS else None
-        fields[name] = (kind | None if default is None else kind, default)
-    fields["models"] = (dict[str, model_union()], ...)
+        description = SECTION_DESCRIPTIONS.get(name)
+        fields[name] = (
+            kind | None if default is None else kind,
+            Field(default, description=description),
+        )
+    fields["models"] = (
+        dict[str, model_union()],
+        Field(..., description=SECTION_DESCRIPTIONS["models"]),
+    )
     spec = create_model("Spec", __base__=StrictModel, **fields)
     schema = spec.model_json_schema()
     typed = schema["properties"]["models"]["additionalProperties"]
@@ -125,6 +185,8 @@ def json_schema() -> dict[str, Any]:
         "required": ["extends"],
     }
     schema["properties"]["models"]["additionalProperties"] = {"anyOf": [typed, inherited]}
+    _describe_discriminators(schema.get("$defs", {}))
+    _inherit_ref_descriptions(schema, schema.get("$defs", {}))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "specrun spec"
     schema["description"] = (

@@ -27,6 +27,8 @@ LABELS = {
 
 
 class BaconTableSpec(TableBase):
+    """``kind: bacon``: the Goodman-Bacon (2021) decomposition of a staggered TWFE DID."""
+
     kind: Literal["bacon"]
     model: str = Field(description="A model with estimator: did (staggered, no controls).")
     detail: bool = Field(False, description="Also list every 2 × 2 comparison.")

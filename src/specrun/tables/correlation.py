@@ -26,7 +26,11 @@ class CorrelationTableSpec(TableBase):
     upper: Literal["none", "spearman"] = Field(
         "none", description="What the upper triangle prints: nothing, or Spearman correlations."
     )
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
 
 
 def _cell(matrix: dict[str, Any], method: str, i: int, j: int, spec: CorrelationTableSpec) -> Cell:

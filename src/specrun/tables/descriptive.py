@@ -25,6 +25,8 @@ STAT_HEADERS = {
 
 
 class DescriptiveTableSpec(TableBase):
+    """``kind: descriptive``: a row per variable of a descriptive model, a column per statistic."""
+
     kind: Literal["descriptive"]
     model: str = Field(description="A model with estimator: descriptive.")
     stats: list[str] = Field(
@@ -32,7 +34,9 @@ class DescriptiveTableSpec(TableBase):
         description="Columns: nobs, mean, sd, median, min, max, a quantile such as p25, or "
         "vif (variance inflation factor; the model needs vif: true).",
     )
-    variable_header: str = "Variable"
+    variable_header: str = Field(
+        "Variable", description="Header of the first column (the variable labels)."
+    )
     show_names: bool = Field(False, description="Add a column with the variable names.")
 
 

@@ -71,8 +71,12 @@ class MarginsTableSpec(MarginsBase):
         "(p10, p50, p90) or mean.",
     )
     johnson_neyman: bool = Field(True, description="Note the Johnson–Neyman interval.")
-    digits: int = Field(3, ge=0, le=10)
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
 
     @field_validator("at")
     @classmethod

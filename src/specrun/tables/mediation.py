@@ -17,9 +17,15 @@ PATHS = ("c", "a", "b", "c_prime", "indirect")
 
 
 class MediationTableSpec(TableBase):
+    """``kind: mediation``: paths a, b, c, c′, indirect effect a·b, Sobel test, bootstrap CI."""
+
     kind: Literal["mediation"]
     model: str = Field(description="A model with estimator: mediation.")
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
 
 
 def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableContext) -> Table:

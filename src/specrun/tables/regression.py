@@ -22,106 +22,10 @@ from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern, check_patterns, matches
+from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_LABELS
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
-STAT_LABELS = {
-    "nobs": "N",
-    "r2": "R²",
-    "r2_within": "R² (within)",
-    "r2_lsdv": "R² (with fixed effects)",
-    "r2_adj": "Adjusted R²",
-    "r2_lsdv_adj": "Adjusted R² (with fixed effects)",
-    "n_entities": "Entities",
-    "n_clusters": "Clusters",
-    "singletons": "Singletons dropped",
-    "f_u0": "F test all uᵢ = 0",
-    "f_u0_p": "F test all uᵢ = 0 (p-value)",
-    "mean_y": "Mean of dependent variable",
-    "ar1_p": "AR(1) p-value",
-    "ar2_p": "AR(2) p-value",
-    "hansen_p": "Hansen test p-value",
-    "sargan_p": "Sargan test p-value",
-    "n_instruments": "Instruments",
-    "n_groups": "Groups",
-    "threshold_1": "Threshold γ̂₁",
-    "threshold_2": "Threshold γ̂₂",
-    "threshold_3": "Threshold γ̂₃",
-    "r2_between": "R² (between)",
-    "r2_overall": "R² (overall)",
-    "sigma_u": "σ_u",
-    "sigma_e": "σ_e",
-    "rho": "ρ",
-    "theta": "θ",
-    "chi2": "Wald χ²",
-    "hausman_chi2": "Hausman χ²",
-    "hausman_p": "Hausman test p-value",
-    "bp_lm": "Breusch–Pagan LM",
-    "bp_lm_p": "Breusch–Pagan LM p-value",
-    "overid_p": "Sargan–Hansen (RE vs FE) p-value",
-    # instrumental variables (estimators/iv.py)
-    "first_f": "First-stage F",
-    "sw_f": "Sanderson–Windmeijer F",
-    "partial_r2": "Partial R² of instruments",
-    "kp_f": "Kleibergen–Paap rk Wald F",
-    "kp_lm_p": "Underidentification test p-value",
-    "cd_f": "Cragg–Donald Wald F",
-    "hansen_j": "Overidentification J",
-    "hansen_j_p": "Overidentification p-value",
-    "endog_p": "Endogeneity test p-value",
-    "ar_p": "Anderson–Rubin p-value",
-    "sy_size10": "Stock–Yogo 10% size critical value",
-    # difference-in-differences and event studies (estimators/did.py)
-    "pretrend_p": "Pre-trend test p-value",
-    "n_treated": "Treated observations",
-    "placebo_p": "Placebo (permutation) p-value",
-}
-# What estimators report (results' stats and scalar extras); a dotted name reads deeper into extra
-KNOWN_STATS = {
-    *STAT_LABELS,
-    "ssr",
-    "df_resid",
-    "n_periods",
-    "nobs_transformed",
-    "ar1_z",
-    "ar2_z",
-    "hansen",
-    "hansen_df",
-    "sargan",
-    "sargan_df",
-    "chi2_df",
-    "chi2_p",
-    "hausman_df",
-    "overid_chi2",
-    "overid_df",
-    "theta_min",
-    "theta_max",
-    "t_bar",
-    "rmse",
-    "f",
-    "f_p",
-    "first_f_p",
-    "sw_f_p",
-    "kp_lm",
-    "hansen_j_df",
-    "endog_chi2",
-    "ar_f",
-    "ar_ci_low",
-    "ar_ci_high",
-    "pretrend_f",
-    "pretrend_wald",
-    "pretrend_df",
-}
-INTEGER_STATS = {
-    "nobs",
-    "n_entities",
-    "n_clusters",
-    "n_instruments",
-    "n_groups",
-    "n_periods",
-    "n_treated",
-    "singletons",
-}
 # Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
 STAT_ALIASES = {
     "N": "nobs",
@@ -169,16 +73,20 @@ StatName = Annotated[
 
 
 class ColumnGroup(StrictModel):
-    label: str
-    span: int = Field(ge=1)
+    label: str = Field(description="Text of the spanning header (e.g. Two-way fixed effects).")
+    span: int = Field(ge=1, description="How many consecutive columns the header covers.")
 
 
 class RegressionPanel(StrictModel):
     title: str | None = Field(None, description="Default: 'Panel A: <dependent variable>'.")
-    columns: list[str] = Field(min_length=1)
+    columns: list[str] = Field(
+        min_length=1, description="Models of this panel, one per column, in order."
+    )
 
 
 class RegressionTableSpec(TableBase):
+    """``kind: regression``: one column per model (esttab/outreg2 layout), statistic rows below."""
+
     kind: Literal["regression"]
     columns: list[str] = Field(
         default_factory=list, description="Models, in order; a family (over:) adds its members."
@@ -194,7 +102,9 @@ class RegressionTableSpec(TableBase):
     groups: list[ColumnGroup] = Field(
         default_factory=list, description="Spanning column groups over the columns."
     )
-    dependent_row: bool = True
+    dependent_row: bool = Field(
+        True, description="Print a header row naming each column's dependent variable."
+    )
     keep: list[str] | None = Field(
         None,
         description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
@@ -235,8 +145,16 @@ class RegressionTableSpec(TableBase):
     notation: Literal["fixed", "scientific"] = Field(
         "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
     )
-    se_position: Literal["below", "beside"] = "below"
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
+    se_position: Literal["below", "beside"] = Field(
+        "below",
+        description="Where the show: value goes: below the estimate (one more row) or beside "
+        "it in the same cell.",
+    )
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
     indicators: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Row label → variables or terms ($group, i.region allowed); Yes where a "
@@ -248,8 +166,14 @@ class RegressionTableSpec(TableBase):
         "model absorbs it. Effects the models absorb beyond these get a row of their own "
         "('Industry × Year FE').",
     )
-    stats: list[StatName] = Field(default_factory=lambda: ["nobs", "r2"])
-    stat_labels: dict[str, str] = Field(default_factory=dict)
+    stats: list[StatName] = Field(
+        default_factory=lambda: ["nobs", "r2"],
+        description="Statistic rows under the coefficients, by name (see Table statistics), or "
+        "a dotted name into a model's extra results (indirect.sobel_z).",
+    )
+    stat_labels: dict[str, str] = Field(
+        default_factory=dict, description="Statistic name → row label replacing the default."
+    )
     r2_fe: Literal["within", "lsdv"] = Field(
         "within", description="Which R² the 'r2' row prints for fixed-effects models."
     )

@@ -18,10 +18,16 @@ ROW_NAMES = {1: "Single threshold", 2: "Double threshold", 3: "Triple threshold"
 
 
 class ThresholdTestTableSpec(TableBase):
+    """``kind: threshold_test``: F, bootstrap p, critical values and γ̂ with its CI per threshold."""
+
     kind: Literal["threshold_test"]
     models: list[str] = Field(description="panel_threshold models, one block each.")
-    stars: list[float] = Field(default_factory=lambda: [0.1, 0.05, 0.01])
-    digits: int = Field(4, ge=0, le=10)
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
+    digits: int = Field(4, ge=0, le=10, description="Decimals of printed numbers.")
 
 
 def build_threshold_test(

@@ -26,6 +26,8 @@ COLUMN_HEADERS = {
 
 
 class WeightsTableSpec(TableBase):
+    """``kind: weights``: an entropy-weight index's indicators with direction and weight."""
+
     kind: Literal["weights"]
     index: str = Field(description="The output column of an entropy_index transform.")
     dimensions: dict[str, list[str]] = Field(
@@ -33,11 +35,17 @@ class WeightsTableSpec(TableBase):
         description="Dimension label → its indicators, printed as a first column in this order.",
     )
     columns: list[Literal["direction", "entropy", "divergence", "weight"]] = Field(
-        default_factory=lambda: ["direction", "weight"]
+        default_factory=lambda: ["direction", "weight"],
+        description="Columns after the indicator: direction (+/−), entropy e_j, divergence "
+        "1 − e_j and weight w_j, in the order given.",
     )
-    dimension_header: str = "Dimension"
-    indicator_header: str = "Indicator"
-    digits: int = Field(4, ge=0, le=10)
+    dimension_header: str = Field(
+        "Dimension", description="Header of the dimension column (with dimensions:)."
+    )
+    indicator_header: str = Field(
+        "Indicator", description="Header of the column of indicator labels."
+    )
+    digits: int = Field(4, ge=0, le=10, description="Decimals of printed numbers.")
 
 
 def _weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext) -> pl.DataFrame:

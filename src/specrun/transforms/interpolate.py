@@ -25,6 +25,8 @@ from specrun.transforms.panel import require_columns, require_numeric, require_u
 
 
 class InterpolateOptions(TransformOptions):
+    """Options of ``interpolate``: fill gaps of each entity's series linearly in time."""
+
     vars: list[str] = Field(min_length=1, description="Columns whose missing cells are filled.")
     edges: Literal["keep", "nearest"] = Field(
         "keep",

@@ -36,7 +36,7 @@ _NUMPY_METHOD = {"stata": "averaged_inverted_cdf", "linear": "linear"}
 
 
 class WinsorizeOptions(TransformOptions):
-    """Options of ``winsorize``."""
+    """Options of ``winsorize``: clip variables at quantiles, over all rows or within groups."""
 
     vars: list[str] = Field(min_length=1, description="Panel columns to winsorize.")
     limits: tuple[float, float] = Field(
