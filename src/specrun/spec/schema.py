@@ -41,6 +41,8 @@ SECTION_DESCRIPTIONS = {
     "tables": "Tables to write, by name: each picks a kind (regression, mediation, …).",
     "figures": "Figures to draw, by name: each picks a kind (coefplot, threshold_lr, …).",
     "outputs": "Where outputs go, which formats, the language of generated text.",
+    "multiverse": "Specification curves: a base model, its focus coefficient and axes of "
+    "overlays, crossed into one model per specification, named <name>[<axis>=<value>,…].",
 }
 
 
