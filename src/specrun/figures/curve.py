@@ -27,6 +27,10 @@ NOT_SIGNIFICANT = "#9a9a9a"
 
 
 class SpecificationCurveSpec(FigureBase):
+    """A specification curve (Simonsohn, Simmons and Nelson 2020, Fig. 2): the estimates of a
+    multiverse sorted with their confidence intervals, significant ones filled, and below them
+    the value each specification chose on every axis."""
+
     kind: Literal["specification_curve"]
     multiverse: str = Field(description="The multiverse whose specifications are drawn.")
     alpha: float = Field(

@@ -42,6 +42,10 @@ def _say(phrase: str, language: str) -> str:
 
 
 class MultiverseTableSpec(TableBase):
+    """The summary of a specification curve: its size, median estimate, share positive and
+    share significant, and the three joint tests of Simonsohn, Simmons and Nelson (2020) with
+    their p-values under the null when the multiverse has ``inference:``."""
+
     kind: Literal["multiverse"]
     multiverse: str = Field(description="The multiverse summarised.")
     alpha: float = Field(
