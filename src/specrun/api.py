@@ -50,14 +50,14 @@ def plan_file(
     spec = validate_file(path, check_outputs=check_outputs)
     plan = compile_spec(spec)
     if only:
-        names = {n.name for n in plan.nodes if n.kind in ("fit", "table", "figure")}
+        names = {n.name for n in plan.nodes if n.kind in ("fit", "multiverse", "table", "figure")}
         wanted = [_node_name(name, names) for name in only]
         unknown = [name for name, node in zip(only, wanted, strict=True) if node is None]
         if unknown:
             raise SpecErrors(
                 [
                     SpecError(
-                        f"--only names no model, table or figure '{name}'",
+                        f"--only names no model, multiverse, table or figure '{name}'",
                         code="usage",
                         hint=did_you_mean(name, names),
                     )

@@ -124,6 +124,16 @@ class Executor:
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
+        # the panel after a model's own transforms, by (where they are written, the steps)
+        self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
+        # the designs of specifications whose multiverse runs joint tests, by model name
+        self.kept_designs = {
+            item.name
+            for multiverse in spec.multiverses.values()
+            if multiverse.spec.inference is not None
+            for item in multiverse.specifications
+        }
+        self.designs: dict[str, Design] = {}
 
     def run(self) -> RunOutput:
         for node in self.plan.nodes:
@@ -135,6 +145,8 @@ class Executor:
                 self.panel = self.apply(self.panel_frame(), node.payload, ("transforms", index))
             elif node.kind == "fit":
                 self.fit(node)
+            elif node.kind == "multiverse":
+                self.multiverse(node)
             elif node.kind in ("table", "figure"):
                 self.build(node)
             self.timings[node.id] = time.perf_counter() - started
@@ -260,8 +272,16 @@ class Executor:
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         frame = self.panel_frame()
-        for i, step in enumerate(model.transforms):
-            frame = self.apply(frame, step, (*model.path, "transforms", i))
+        if model.transforms:
+            # the specifications of a multiverse share a few transformed frames (one per
+            # combination of winsorizing and the like): each is computed, and noted, once
+            key = (model.path, tuple(step.model_dump_json() for step in model.transforms))
+            cached = self.model_frames.get(key)
+            if cached is None:
+                for i, step in enumerate(model.transforms):
+                    frame = self.apply(frame, step, (*model.path, "transforms", i))
+                cached = self.model_frames[key] = frame
+            frame = cached
         try:
             # before the sample filter: L.x of a row in the sample may read a row outside it
             terms = model_terms(model.spec, frame.columns)
@@ -427,13 +447,7 @@ class Executor:
     def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
-        terms = model_terms(model.spec, frame.columns)
-        built = atoms(_flat(terms))
-        others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
-        groups = set(model.spec.group_columns())
-        numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
-        labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
-        variables = list(dict.fromkeys([*numeric, *labels]))
+        terms, numeric, variables, others = _model_columns(model, frame)
         total = frame.height
         self.check_numeric(name, model, frame, numeric)
         self.check_finite(name, model, frame, numeric)
@@ -449,9 +463,7 @@ class Executor:
                     "weights must be given for every row of the sample",
                 )
         if kind.complete_cases:
-            # factor levels may be text; numeric columns are finite after check_finite
-            complete = pl.all_horizontal([pl.col(v).is_not_null() for v in variables])
-            frame = frame.filter(complete)
+            frame = complete_rows(frame, variables)
         self.model_rows[name] = {
             "sample": total,
             "used": frame.height,
@@ -466,6 +478,8 @@ class Executor:
         self.check_varies(name, model, frame)
         try:
             design = build_design(frame, terms, model.spec.center)
+            if name in self.kept_designs:
+                self.designs[name] = design  # the joint tests refit it (``multiverse``)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
@@ -490,6 +504,17 @@ class Executor:
             self.claim(full, model)
             self.models[full] = result
             self.warnings.extend(f"model '{full}': {w}" for w in result.extra.get("warnings", ()))
+
+    def multiverse(self, node: Node) -> None:
+        """The curve and joint tests of a multiverse, from its specifications' fits."""
+        from specrun.multiverse import run_multiverse
+
+        try:
+            result = run_multiverse(self, self.spec.multiverses[node.name])
+        except SpecError as exc:
+            where = _path_key(exc.path or "", ("multiverse", node.name))
+            raise SpecErrors([_located(self.spec, exc, where)]) from None
+        self.artifacts[f"multiverse:{node.name}"] = result
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
@@ -517,6 +542,33 @@ class Executor:
             where = _path_key(exc.path or "", (section, node.name))
             raise SpecErrors([_located(self.spec, exc, where)]) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+
+def _model_columns(
+    model: ResolvedModel, frame: pl.DataFrame
+) -> tuple[dict[str, tuple[Term, ...]], list[str], list[str], list[str]]:
+    """A model's parsed terms; its numeric columns; every column a row needs to be complete
+    (numeric and label columns); the variables it reads that are not built from terms."""
+    terms = model_terms(model.spec, frame.columns)
+    built = atoms(_flat(terms))
+    others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
+    groups = set(model.spec.group_columns())
+    numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
+    labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
+    return terms, numeric, list(dict.fromkeys([*numeric, *labels])), others
+
+
+def complete_rows(frame: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
+    """The rows with a value in every one of ``variables`` (factor levels may be text;
+    numeric columns are finite after ``check_finite``)."""
+    return frame.filter(pl.all_horizontal([pl.col(v).is_not_null() for v in variables]))
+
+
+def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
+    """The built columns of ``model`` on the complete rows of its sample ``frame`` (what its
+    fit received, before any rows the estimator itself drops)."""
+    terms, _, variables, _ = _model_columns(model, frame)
+    return build_design(complete_rows(frame, variables), terms, model.spec.center)
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:

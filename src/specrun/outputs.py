@@ -52,10 +52,25 @@ def _json(value: Any) -> bytes:
 
 
 def results_json(spec: Spec, run: RunOutput) -> dict[str, Any]:
-    return {
+    out = {
         "specrun_version": __version__,
         "spec": spec.document.file,
         "models": {name: r.to_json() for name, r in run.results.models.items()},
+    }
+    curves = _multiverses(run)
+    if curves:
+        out["multiverses"] = {name: curve.to_json() for name, curve in curves.items()}
+    return out
+
+
+def _multiverses(run: RunOutput) -> dict[str, Any]:
+    """The run's fitted multiverses by name (artifacts ``multiverse:<name>``)."""
+    from specrun.multiverse import MultiverseResult
+
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in run.results.artifacts.items()
+        if isinstance(value, MultiverseResult)
     }
 
 
@@ -71,6 +86,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         for name, model in spec.models.items()
         if getattr(model.spec, "seed", None) is not None
     }
+    for name, multiverse in spec.multiverses.items():
+        if multiverse.spec.inference is not None:
+            seeds[f"multiverse:{name}"] = multiverse.spec.inference.seed
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
@@ -175,6 +193,8 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
         for fmt in ("png", "pdf"):
             files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
+    for name, curve in _multiverses(run).items():
+        files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))
     if spec.outputs.analysis == "parquet":
         files.append(OutputFile("analysis.parquet", _parquet(run.analysis)))
     elif spec.outputs.analysis == "csv":

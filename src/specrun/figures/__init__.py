@@ -1,6 +1,6 @@
 """Figure kinds, registered in ``FIGURES`` on import; drawn with matplotlib (PNG and PDF)."""
 
-from specrun.figures import coefplot, event_study, margins, placebo, threshold
+from specrun.figures import coefplot, curve, event_study, margins, placebo, threshold
 from specrun.figures.base import FIGURES
 
-__all__ = ["FIGURES", "coefplot", "event_study", "margins", "placebo", "threshold"]
+__all__ = ["FIGURES", "coefplot", "curve", "event_study", "margins", "placebo", "threshold"]

@@ -86,6 +86,19 @@ def compile_spec(spec: Spec) -> Plan:
         used = [f"fit:{ref}" for ref, _ in model.spec.model_refs() if ref in spec.models]
         inputs = [panel_node, *used]
         add(f"fit:{name}", "fit", name, payload, inputs, extra=panel_key, detail=detail)
+    for name, multiverse in spec.multiverses.items():
+        # the curve and its joint tests read every specification's fit (and refit them on
+        # resamples of their data): one node after them, so the fits stay ordinary nodes
+        fits = [f"fit:{item.name}" for item in multiverse.specifications]
+        add(
+            f"multiverse:{name}",
+            "multiverse",
+            name,
+            {"name": name, "spec": multiverse.spec},
+            fits,
+            extra=panel_key,
+            detail=f"{len(fits)} specifications",
+        )
     from specrun.figures import FIGURES
     from specrun.tables.kinds import TABLES
 
@@ -104,6 +117,8 @@ def compile_spec(spec: Spec) -> Plan:
                 if any(ref in fitted for ref, _ in resolved.spec.model_refs())
             }
             inputs = sorted(f"fit:{name}" for name in fitted) or [panel_node]
+            if getattr(item, "multiverse", None) in spec.multiverses:
+                inputs = [f"multiverse:{item.multiverse}"]
             add(f"{kind}:{name}", kind, name, item, inputs, extra=labels_key, detail=item.kind)
     tables = [n.id for n in nodes if n.kind == "table"]
     for fmt in spec.outputs.formats:

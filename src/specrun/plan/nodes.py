@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NodeKind = Literal["load", "transform", "fit", "table", "figure", "render"]
+NodeKind = Literal["load", "transform", "fit", "multiverse", "table", "figure", "render"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Plan:
                 need(parent)
 
         for node in self.nodes:
-            if node.kind in ("fit", "table", "figure") and node.name in wanted:
+            if node.kind in ("fit", "multiverse", "table", "figure") and node.name in wanted:
                 need(node.id)
         for node in self.nodes:
             if node.kind == "render" and any(i in keep for i in node.inputs):

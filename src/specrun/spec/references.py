@@ -462,8 +462,8 @@ class ReferenceChecks(Diagnostics):
                     self.check_descriptive_stats(name, item, models)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
-                    if prefix in self.failed:
-                        continue  # a consequence of that model's own error
+                    if prefix in self.failed or ref.split("[", 1)[0] + "[" in self.failed:
+                        continue  # a consequence of that model's (or multiverse's) own error
                     if (
                         ref in models
                         and kind.reads

@@ -21,7 +21,17 @@ from specrun.spec import schema
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, SpecDocument
 from specrun.spec.models import ModelBase
+from specrun.spec.multiverse import (
+    MAX_SPECIFICATIONS,
+    RESAMPLING,
+    MultiverseSpec,
+    ResolvedMultiverse,
+    expand,
+    focus_term,
+    product_size,
+)
 
+_NAME = re.compile(r"[^\W\d][\w-]*")  # axis and value names: parts of model names
 _GROUP_IN_TERM = re.compile(r"^(?P<pre>[^$]*)\(\$(?P<group>\w+)\)(?P<post>[^$]*)$")
 NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
 NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
@@ -49,6 +59,7 @@ class ModelResolver(Diagnostics):
         # models that could not be resolved or typed: errors about their variants, children
         # and the tables naming them follow from the first error and are not repeated
         self.failed: set[str] = set()
+        self.multiverses: dict[str, ResolvedMultiverse] = {}
 
     def resolve_models(self, groups: dict[str, tuple[str, ...]]) -> dict[str, ResolvedModel]:
         raw = self.doc.data.get("models")
@@ -155,6 +166,7 @@ class ModelResolver(Diagnostics):
                 self.failed.add(name)
         models = {name: models[name] for name in raw if name in models}  # the spec's order
         self.resolve_variants(merged, models, groups)
+        self.resolve_multiverses(merged, models, groups)
         return models
 
     def typed_model(
@@ -267,23 +279,294 @@ class ModelResolver(Diagnostics):
                         code="schema",
                     )
                     continue
-                steps: list[Any] = []
-                if steps_raw:
-                    try:
-                        steps = schema.steps_adapter().validate_python(steps_raw)
-                    except ValidationError as exc:
-                        self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, path)
-                        continue
-                body = {k: v for k, v in merged[base][0].items() if k not in NOT_OVERLAID}
-                origins = {k: merged[base][1][k] for k in body}
-                for key, value in changes.items():
-                    if value is None:
-                        body.pop(key, None)
-                        origins.pop(key, None)
-                    else:
-                        body[key] = value
-                        origins[key] = (*path, key)
-                model = self.typed_model(f"{base}.{vname}", body, origins, groups)
-                if model is not None:
-                    name = f"{base}.{vname}"
-                    models[name] = ResolvedModel(name, model, path, tuple(steps), base, origins)
+                resolved = self.overlay(
+                    f"{base}.{vname}", base, merged, [(path, overlay)], path, groups
+                )
+                if resolved is not None:
+                    models[resolved.name] = resolved
+
+    def overlay(
+        self,
+        name: str,
+        base: str,
+        merged: dict,
+        layers: list[tuple[PathKey, dict[str, Any]]],
+        path: PathKey,
+        groups: dict[str, tuple[str, ...]],
+    ) -> ResolvedModel | None:
+        """The model ``name``: ``base`` overlaid by each layer in turn (a variant is one layer, a
+        multiverse specification one per axis). A layer's ``transforms:`` and ``winsorize:``
+        apply to the model's data only, after the earlier layers' steps; a key set to null drops
+        the base's. Errors point at the layer key that caused them."""
+        steps_raw: list[Any] = []
+        steps_at: list[PathKey] = []
+        body = {k: v for k, v in merged[base][0].items() if k not in NOT_OVERLAID}
+        origins = {k: merged[base][1][k] for k in body}
+        for layer_path, layer in layers:
+            own = list(layer.get("transforms", []))
+            if "winsorize" in layer:
+                own.append({"winsorize": layer["winsorize"]})
+            steps_raw.extend(own)
+            steps_at.extend([layer_path] * len(own))
+            for key, value in layer.items():
+                if key in VARIANT_ONLY:
+                    continue
+                if value is None:
+                    body.pop(key, None)
+                    origins.pop(key, None)
+                else:
+                    body[key] = value
+                    origins[key] = (*layer_path, key)
+        steps: list[Any] = []
+        if steps_raw:
+            try:
+                steps = schema.steps_adapter().validate_python(steps_raw)
+            except ValidationError as exc:
+                at = steps_at[exc.errors()[0]["loc"][0]] if len(layers) > 1 else path
+                self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, at)
+                return None
+        model = self.typed_model(name, body, origins, groups)
+        if model is None:
+            return None
+        return ResolvedModel(name, model, path, tuple(steps), base, origins)
+
+    def resolve_multiverses(
+        self, merged: dict, models: dict[str, ResolvedModel], groups: dict[str, tuple[str, ...]]
+    ) -> None:
+        """Expand each valid ``multiverse:`` entry into one model per specification."""
+        raw = self.doc.data.get("multiverse")
+        if not isinstance(raw, dict):
+            return
+        for name, body in raw.items():
+            try:
+                spec = MultiverseSpec.model_validate(body)
+            except ValidationError:
+                continue  # reported with the section's types
+            resolved = self.resolve_multiverse(str(name), spec, merged, models, groups)
+            if resolved is not None:
+                self.multiverses[resolved.name] = resolved
+            else:  # tables naming its specifications follow from its own error
+                self.failed.add(f"{name}[")
+
+    def resolve_multiverse(
+        self,
+        name: str,
+        spec: MultiverseSpec,
+        merged: dict,
+        models: dict[str, ResolvedModel],
+        groups: dict[str, tuple[str, ...]],
+    ) -> ResolvedMultiverse | None:
+        here: PathKey = ("multiverse", name)
+        if spec.base in self.failed:
+            return None  # the base's own error says it
+        if spec.base not in merged or spec.base not in models:
+            self.error(
+                f"multiverse '{name}': base '{spec.base}' is not a model",
+                (*here, "base"),
+                code="reference",
+                hint=did_you_mean(spec.base, [str(k) for k in merged]),
+            )
+            return None
+        ok = True
+        if not spec.axes:
+            self.error(f"multiverse '{name}' has no axes", (*here, "axes"), code="schema")
+            return None
+        for axis, values in spec.axes.items():
+            for label, path in [(axis, (*here, "axes", axis))] + [
+                (v, (*here, "axes", axis, v)) for v in values
+            ]:
+                if not _NAME.fullmatch(str(label)):
+                    self.error(
+                        f"multiverse '{name}': {label!r} is not a name: use letters, digits, "
+                        "'_' or '-', starting with a letter or '_' (it is part of the "
+                        "specifications' model names)",
+                        path,
+                        code="schema",
+                        key=True,
+                    )
+                    ok = False
+            if not values:
+                self.error(
+                    f"multiverse '{name}': axis '{axis}' has no values, so the product of the "
+                    "axes is empty",
+                    (*here, "axes", axis),
+                    code="schema",
+                )
+                ok = False
+        for i, rule in enumerate(spec.exclude):
+            if not rule:
+                self.error(
+                    f"multiverse '{name}': an empty exclude rule would exclude everything",
+                    (*here, "exclude", i),
+                    code="schema",
+                )
+                ok = False
+            for axis, value in rule.items():
+                where = (*here, "exclude", i, axis)
+                if axis not in spec.axes:
+                    self.error(
+                        f"multiverse '{name}': exclude names unknown axis '{axis}'",
+                        where,
+                        code="reference",
+                        key=True,
+                        hint=did_you_mean(axis, spec.axes) or "axes: " + ", ".join(spec.axes),
+                    )
+                    ok = False
+                elif value not in spec.axes[axis]:
+                    self.error(
+                        f"multiverse '{name}': exclude names unknown value '{value}' of axis "
+                        f"'{axis}'",
+                        where,
+                        code="reference",
+                        hint=did_you_mean(value, spec.axes[axis])
+                        or "values: " + ", ".join(spec.axes[axis]),
+                    )
+                    ok = False
+        if not ok:
+            return None
+        size = product_size(spec.axes)
+        if size > MAX_SPECIFICATIONS:
+            sizes = " × ".join(str(len(v)) for v in spec.axes.values())
+            self.error(
+                f"multiverse '{name}': its axes give {sizes} = {size:,} specifications; a "
+                f"multiverse takes at most {MAX_SPECIFICATIONS:,}",
+                (*here, "axes"),
+                code="schema",
+                hint="drop axis values or exclude combinations that make no sense",
+            )
+            return None
+        specifications = expand(spec, name)
+        if not specifications:
+            self.error(
+                f"multiverse '{name}': exclude removes all {size:,} specifications",
+                (*here, "exclude"),
+                code="schema",
+            )
+            return None
+        seen: set[str] = set()
+        expanded: dict[str, ResolvedModel] = {}
+        for item in specifications:
+            if item.name in models:
+                self.error(
+                    f"multiverse '{name}': specification '{item.name}' is also a model's name",
+                    here,
+                    code="reference",
+                    key=True,
+                )
+                return None
+            layers = [((*here, "axes", a, v), spec.axes[a][v]) for a, v in item.choices]
+            before = len(self.errors)
+            model = self.overlay(item.name, spec.base, merged, layers, here, groups)
+            new = self.errors[before:]
+            del self.errors[before:]
+            for error in new:
+                # one bad axis value fails many specifications: say it once, naming the first
+                if str(error) in seen:
+                    continue
+                seen.add(str(error))
+                chosen = ", ".join(f"{a}={v}" for a, v in item.choices)
+                error.message = f"{error.message} (in specification '{item.name}': {chosen})"
+                self.errors.append(error)
+            if model is None:
+                ok = False
+                continue
+            ok = self.check_specification(name, spec, item.name, model, seen) and ok
+            expanded[item.name] = model
+        if not ok:
+            self.failed.update(s.name for s in specifications)
+            return None
+        models.update(expanded)
+        return ResolvedMultiverse(name, spec, tuple(specifications))
+
+    def check_specification(
+        self,
+        name: str,
+        spec: MultiverseSpec,
+        spec_name: str,
+        model: ResolvedModel,
+        seen: set[str],
+    ) -> bool:
+        """The focus is a regressor of the specification and, with joint tests, its estimator
+        has a resampling scheme the tests can refit on."""
+        here: PathKey = ("multiverse", name)
+        fitted = model.spec
+        regressors = getattr(fitted, "x", None)
+        if fitted.over:
+            problem = "over: makes it a family of models; a specification is one model"
+            if problem not in seen:
+                seen.add(problem)
+                self.error(
+                    f"multiverse '{name}': specification '{spec_name}': {problem}",
+                    model.origins.get("over", here),
+                    code="schema",
+                )
+            return False
+        # other estimators name their coefficients otherwise (a mediation's indirect, a
+        # threshold's Dige_r1): their focus is checked against the fit
+        if (
+            fitted.estimator in RESAMPLING
+            and isinstance(regressors, list)
+            and focus_term(spec.focus, regressors) is None
+        ):
+            # at the axis value (or base key) that wrote this x, once however many it fails
+            where = model.origins.get("x", (*here, "focus"))
+            if str(where) not in seen:
+                seen.add(str(where))
+                self.error(
+                    f"multiverse '{name}': focus '{spec.focus}' is not a regressor of "
+                    f"specification '{spec_name}' (x: {', '.join(map(str, regressors))})",
+                    where,
+                    code="reference",
+                )
+            return False
+        if spec.inference is None:
+            return True
+        estimator = fitted.estimator
+        problem = None
+        if estimator not in RESAMPLING:
+            problem = (
+                f"estimator '{estimator}' has no resampling scheme for the joint tests "
+                f"(they refit: {', '.join(sorted(RESAMPLING))})"
+            )
+        elif getattr(fitted, "weights", None) is not None:
+            problem = "the joint tests' entity bootstrap takes no weights"
+        elif estimator == "panel_fe" and not set(fitted.absorbed()) <= {"entity", "time"}:
+            problem = (
+                "the joint tests' entity bootstrap absorbs entity and time effects only, not "
+                + ", ".join(t for t in fitted.absorbed() if t not in ("entity", "time"))
+            )
+        elif getattr(fitted, "singletons", "keep") == "drop":
+            problem = "the joint tests' entity bootstrap keeps singletons (singletons: keep)"
+        if problem is None:
+            return True
+        if problem in seen:
+            return False  # said once, for the first specification that has it
+        seen.add(problem)
+        self.error(
+            f"multiverse '{name}': specification '{spec_name}': {problem}",
+            (*here, "inference"),
+            code="reference",
+        )
+        return False
+
+    def check_multiverse_refs(self, sections: dict[str, Any]) -> None:
+        """A table or figure naming a multiverse (``multiverse: robustness``) names one the spec
+        defines; one that failed to resolve has said why already."""
+        raw = self.doc.data.get("multiverse")
+        written = set(raw) if isinstance(raw, dict) else set()
+        for section in ("tables", "figures"):
+            for name, item in sections.get(section, {}).items():
+                ref = getattr(item, "multiverse", None)
+                if ref is None or ref in self.multiverses or ref in written:
+                    continue
+                self.error(
+                    f"unknown multiverse '{ref}'",
+                    (section, name, "multiverse"),
+                    code="reference",
+                    hint=did_you_mean(ref, written)
+                    or (
+                        "multiverses: " + ", ".join(sorted(written))
+                        if written
+                        else "the spec has no multiverse: section"
+                    ),
+                )

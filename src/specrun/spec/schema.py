@@ -18,6 +18,7 @@ from specrun.spec.models import (
     StrictModel,
     VariableSpec,
 )
+from specrun.spec.multiverse import MultiverseSpec
 
 
 def summary(doc: str | None) -> str:
@@ -40,6 +41,8 @@ SECTION_DESCRIPTIONS = {
     "tables": "Tables to write, by name: each picks a kind (regression, mediation, …).",
     "figures": "Figures to draw, by name: each picks a kind (coefplot, threshold_lr, …).",
     "outputs": "Where outputs go, which formats, the language of generated text.",
+    "multiverse": "Specification curves: a base model, its focus coefficient and axes of "
+    "overlays, crossed into one model per specification, named <name>[<axis>=<value>,…].",
 }
 
 
@@ -137,6 +140,7 @@ def section_types() -> dict[str, Any]:
         "variants": dict[str, dict[str, dict[str, Any]]],
         "tables": dict[str, table_union()],
         "figures": dict[str, figure_union()],
+        "multiverse": dict[str, MultiverseSpec],
         "outputs": OutputSpec,
     }
 

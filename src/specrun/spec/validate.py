@@ -20,10 +20,11 @@ from specrun.spec import schema
 from specrun.spec.diagnostics import dedupe
 from specrun.spec.load import SpecDocument, load_file
 from specrun.spec.models import DataSpec, OutputSpec, SampleSpec, VariableSpec
+from specrun.spec.multiverse import ResolvedMultiverse
 from specrun.spec.references import ReferenceChecks
 from specrun.spec.resolve import ModelResolver, ResolvedModel
 
-PER_ENTRY = ("variables", "samples", "tables", "figures")
+PER_ENTRY = ("variables", "samples", "tables", "figures", "multiverse")
 
 # Names of things the spec defines become file names (tables/<name>.tex, figures/<name>.png)
 # and result keys: letters (any script), digits, '_' and '-', not starting with a digit.
@@ -39,6 +40,7 @@ NAMED_SECTIONS = {
     "figures": "figure",
     "samples": "sample",
     "groups": "group",
+    "multiverse": "multiverse",
 }
 
 __all__ = ["ResolvedModel", "Spec", "validate", "validate_file"]
@@ -61,6 +63,8 @@ class Spec:
     outputs: OutputSpec
     columns: tuple[str, ...] = field(default=())
     hints: tuple[SpecError, ...] = field(default=())
+    # each multiverse and its specifications (models of ``models`` named <name>[axis=value,…])
+    multiverses: dict[str, ResolvedMultiverse] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -153,6 +157,7 @@ class _Checker(ModelResolver, ReferenceChecks):
         columns = self.check_columns(groups, models)
         self.check_model_refs(models)
         self.check_outputs_refs(models, columns, groups)
+        self.check_multiverse_refs(self.sections)
         if self.errors or "data" not in self.sections or "models" not in self.sections:
             return None
         return Spec(
@@ -169,6 +174,7 @@ class _Checker(ModelResolver, ReferenceChecks):
             outputs=self.sections.get("outputs", OutputSpec()),
             columns=tuple(columns),
             hints=tuple(dedupe(self.hints)),
+            multiverses=self.multiverses,
         )
 
     def check_names(self) -> None:

@@ -1,0 +1,116 @@
+"""Specification curves: every specification's estimate, sorted, over the choices that made it.
+
+The layout of Simonsohn, Simmons and Nelson (2020, Fig. 2) and R's ``specr::plot_specs``: the
+top panel shows the focus estimates sorted from smallest to largest with their confidence
+intervals, significant ones (p below ``alpha``) filled, the rest hollow, a line at zero and one
+at the median; the panel below has one row per axis value and marks, under each estimate, the
+value its specification chose on every axis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import Field
+
+from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.multiverse import curve_of
+from specrun.results import ResultSet
+from specrun.tables.base import TableContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+SIGNIFICANT = "#1f4e79"
+NOT_SIGNIFICANT = "#9a9a9a"
+
+
+class SpecificationCurveSpec(FigureBase):
+    """A specification curve (Simonsohn, Simmons and Nelson 2020, Fig. 2): the estimates of a
+    multiverse sorted with their confidence intervals, significant ones filled, and below them
+    the value each specification chose on every axis."""
+
+    kind: Literal["specification_curve"]
+    multiverse: str = Field(description="The multiverse whose specifications are drawn.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Specifications with p below this are drawn filled."
+    )
+    width: float = Field(8.0, gt=0, description="Width in inches.")
+    height: float = Field(6.0, gt=0, description="Height in inches.")
+
+
+def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> Figure:
+    """The curve (top) and the choice indicators (bottom) of one multiverse."""
+    from matplotlib.figure import Figure
+
+    found = curve_of(results, spec.multiverse)
+    curve = found.curve.with_row_index("_position")
+    # sorted by estimate; ties keep specification order so the figure is reproducible
+    curve = curve.sort(["estimate", "_position"])
+    estimate = curve["estimate"].to_numpy()
+    low, high = curve["ci_low"].to_numpy(), curve["ci_high"].to_numpy()
+    significant = curve["p_value"].to_numpy() < spec.alpha
+    n = curve.height
+    position = np.arange(1, n + 1)
+    rows = [(axis, value) for axis in found.axes for value in _values(found, axis)]
+    figure = Figure(figsize=(spec.width, spec.height), layout="constrained")
+    grid = figure.add_gridspec(
+        2, 1, height_ratios=[1.2, min(1.8, max(0.6, 0.16 * len(rows)))], hspace=0.06
+    )
+    top = figure.add_subplot(grid[0])
+    bottom = figure.add_subplot(grid[1], sharex=top)
+    zh = ctx.language == "zh"
+    for mask, color, face in (
+        (~significant, NOT_SIGNIFICANT, "white"),
+        (significant, SIGNIFICANT, SIGNIFICANT),
+    ):
+        top.vlines(position[mask], low[mask], high[mask], color=color, linewidth=0.8, alpha=0.7)
+        top.scatter(
+            position[mask],
+            estimate[mask],
+            s=14,
+            facecolors=face,
+            edgecolors=color,
+            linewidths=0.8,
+            zorder=3,
+        )
+    top.axhline(0.0, color="black", linewidth=0.7)
+    top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
+    label = ctx.labels.get(found.focus, found.focus)
+    interval = f"{found.level:.0%}置信区间" if zh else f"{found.level:.0%} CI"
+    top.set_ylabel(f"{label}\n({interval})")
+    top.tick_params(labelbottom=False)
+    legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
+    top.scatter([], [], s=14, color=SIGNIFICANT, label=legend[0])
+    top.scatter([], [], s=14, facecolors="white", edgecolors=NOT_SIGNIFICANT, label=legend[1])
+    top.plot([], [], color=SIGNIFICANT, linewidth=0.7, linestyle="--", label=legend[2])
+    top.legend(loc="upper left", fontsize="small", frameon=False)
+    ys = {row: len(rows) - 1 - i for i, row in enumerate(rows)}
+    for axis in found.axes:
+        chosen = curve[axis].to_list()
+        y = [ys[(axis, value)] for value in chosen]
+        colors = [SIGNIFICANT if s else NOT_SIGNIFICANT for s in significant]
+        bottom.scatter(position, y, marker="|", s=60, c=colors, linewidths=1.2)
+    boundaries = np.cumsum([len(_values(found, axis)) for axis in found.axes])[:-1]
+    for boundary in boundaries:
+        bottom.axhline(len(rows) - boundary - 0.5, color="grey", linewidth=0.5)
+    bottom.set_yticks([ys[row] for row in rows], [f"{axis}: {value}" for axis, value in rows])
+    bottom.set_ylim(-0.6, len(rows) - 0.4)
+    bottom.tick_params(axis="y", labelsize="small")
+    bottom.set_xlim(0.5, n + 0.5)
+    bottom.set_xlabel("规格（按估计值排序）" if zh else "Specification (sorted by estimate)")
+    if spec.title:
+        top.set_title(spec.title)
+    figure.align_ylabels([top, bottom])
+    return figure
+
+
+def _values(found: object, axis: str) -> list[str]:
+    """An axis' values in the order the curve first meets them (the spec's order)."""
+    return list(dict.fromkeys(found.curve[axis].to_list()))  # type: ignore[attr-defined]
+
+
+FIGURES.register("specification_curve")(
+    FigureKind("specification_curve", SpecificationCurveSpec, draw_curve, lambda s: [])
+)

@@ -1,0 +1,124 @@
+"""Multiverse summary tables: what the specification curve says, and its joint tests.
+
+One row per statistic of the curve — the number of specifications, the median estimate, the
+share of positive estimates, the share significant at ``alpha`` — and, when the multiverse
+has ``inference:``, the observed statistic and null p-value of each of the three tests of
+Simonsohn, Simmons and Nelson (2020): median estimate, number significant in the predicted
+direction, aggregate z.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from specrun.multiverse import curve_of
+from specrun.results import ResultSet
+from specrun.tables import format as fmt
+from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.text import translate
+
+ZH = {
+    "Observed": "观测值",
+    "p-value under the null": "原假设下p值",
+    "Specifications": "规格数",
+    "Median estimate": "估计值中位数",
+    "Share of estimates > 0": "估计值为正的比例",
+    "Share significant": "显著的比例",
+    "Joint tests under the null": "原假设下的联合检验",
+    "Median estimate ({direction})": "估计值中位数（{direction}）",
+    "Significant in the predicted direction": "预期方向显著的规格数",
+    "Aggregate z (Stouffer)": "合并z值（Stouffer）",
+    "positive": "正向",
+    "negative": "负向",
+}
+
+
+def _say(phrase: str, language: str) -> str:
+    return ZH.get(phrase, translate(phrase, language)) if language == "zh" else phrase
+
+
+class MultiverseTableSpec(TableBase):
+    """The summary of a specification curve: its size, median estimate, share positive and
+    share significant, and the three joint tests of Simonsohn, Simmons and Nelson (2020) with
+    their p-values under the null when the multiverse has ``inference:``."""
+
+    kind: Literal["multiverse"]
+    multiverse: str = Field(description="The multiverse summarised.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level of the share-significant row."
+    )
+
+
+def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableContext) -> Table:
+    """The summary of one multiverse as Table IR (two columns: observed, p under the null)."""
+    found = curve_of(results, spec.multiverse)
+    lang = ctx.language
+    d = spec.digits
+    estimates = found.curve["estimate"].to_numpy()
+    p_values = found.curve["p_value"].to_numpy()
+    empty = Cell("")
+
+    def row(label: str, observed: str, p: str = "") -> Row:
+        return Row(_say(label, lang), (Cell(observed), Cell(p) if p else empty), "stat")
+
+    significant = float(np.mean(p_values < spec.alpha))
+    curve_rows = (
+        row("Specifications", fmt.integer(found.curve.height)),
+        row("Median estimate", fmt.number(float(np.median(estimates)), d)),
+        row("Share of estimates > 0", fmt.number(float(np.mean(estimates > 0)), d)),
+        row(f"{_say('Share significant', lang)} (p < {spec.alpha:g})", fmt.number(significant, d)),
+    )
+    blocks = [Block(curve_rows)]
+    notes: list[str] = []
+    tests = found.tests
+    if tests is not None:
+        direction = _say(tests.direction, lang)
+        blocks.append(
+            Block(
+                (
+                    row(
+                        _say("Median estimate ({direction})", lang).format(direction=direction),
+                        fmt.number(tests.median, d),
+                        fmt.number(tests.p_median, d),
+                    ),
+                    row(
+                        "Significant in the predicted direction",
+                        f"{tests.n_significant} ({fmt.number(tests.share_significant, d)})",
+                        fmt.number(tests.p_significant, d),
+                    ),
+                    row(
+                        "Aggregate z (Stouffer)",
+                        fmt.number(tests.aggregate_z, 2),
+                        fmt.number(tests.p_aggregate_z, d),
+                    ),
+                ),
+                title=_say("Joint tests under the null", lang),
+            )
+        )
+        notes.append(
+            f"Joint tests of Simonsohn, Simmons and Nelson (2020): {found.inference}. "
+            "A p-value is the share of draws whose statistic is at least as extreme in the "
+            "predicted direction."
+        )
+    return Table(
+        name=ctx.name,
+        caption=spec.caption,
+        label=spec.label or f"tab:{ctx.name}",
+        header=(
+            HeaderRow(
+                "", (Cell(_say("Observed", lang)), Cell(_say("p-value under the null", lang)))
+            ),
+        ),
+        blocks=tuple(blocks),
+        n_columns=2,
+        notes=(*notes, *spec.notes),
+    )
+
+
+TABLES.register("multiverse")(
+    TableKind("multiverse", MultiverseTableSpec, build_multiverse, lambda s: [])
+)

@@ -1,0 +1,459 @@
+"""``multiverse:``: expansion, naming, validation errors, outputs, and the joint tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.api import run_file
+from specrun.errors import SpecErrors
+from specrun.kernels.curve import joint_tests, null_refits
+from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
+from specrun.spec.validate import validate_file
+
+AXES = {
+    "sample": {"all": {}, "late": {"sample": "late"}, "no_gm": {"sample": "no_gm"}},
+    "controls": {"none": {"x": ["value"]}, "capital": {}},
+    "se": {"entity": {}, "hc1": {"se": "robust"}},
+}
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+samples:
+  late: {time: [1940, null]}
+  no_gm: {exclude: {firm: [1]}}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time],
+       se: {cluster: entity}}
+  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, bootstrap: 50,
+        seed: 1}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      sample: {all: {}, late: {sample: late}, no_gm: {sample: no_gm}}
+      controls: {none: {x: [value]}, capital: {}}
+      se: {entity: {}, hc1: {se: robust}}
+    exclude:
+      - {sample: late, se: hc1}
+    inference: {draws: 199, seed: 7}
+tables:
+  one: {kind: regression, columns: ["rob[sample=late,controls=none,se=entity]"]}
+  summary: {kind: multiverse, multiverse: rob}
+figures:
+  curve: {kind: specification_curve, multiverse: rob}
+outputs: {formats: [markdown]}
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("multiverse")
+    grunfeld_project(folder, SPEC)
+    return run_file(folder / "spec.yaml", folder / "out")
+
+
+def test_expansion_excludes_and_names(tmp_path: Path):
+    spec = validate_file(grunfeld_project(tmp_path, SPEC))
+    names = [s.name for s in spec.multiverses["rob"].specifications]
+    # 3 × 2 × 2 = 12, less the two with sample=late and se=hc1; the first axis varies slowest
+    assert names == [
+        "rob[sample=all,controls=none,se=entity]",
+        "rob[sample=all,controls=none,se=hc1]",
+        "rob[sample=all,controls=capital,se=entity]",
+        "rob[sample=all,controls=capital,se=hc1]",
+        "rob[sample=late,controls=none,se=entity]",
+        "rob[sample=late,controls=capital,se=entity]",
+        "rob[sample=no_gm,controls=none,se=entity]",
+        "rob[sample=no_gm,controls=none,se=hc1]",
+        "rob[sample=no_gm,controls=capital,se=entity]",
+        "rob[sample=no_gm,controls=capital,se=hc1]",
+    ]
+    model = spec.models["rob[sample=no_gm,controls=none,se=hc1]"].spec
+    assert (model.sample, model.x, model.se.type) == ("no_gm", ["value"], "HC1")
+    assert spec.models["rob[sample=all,controls=capital,se=entity]"].spec == spec.models["fe"].spec
+
+
+def test_each_specification_equals_the_ordinary_model_with_its_overlay(run, tmp_path: Path):
+    # every specification written out by hand as a model extending the base
+    models = {}
+    for item in run.spec.multiverses["rob"].specifications:
+        body: dict = {"extends": "fe"}
+        for axis, value in item.choices:
+            body.update(AXES[axis][value])
+        models[f"m{len(models)}"] = body
+    head, _ = SPEC.split("multiverse:\n", 1)
+    text = head + yaml.safe_dump({"models": models}).replace("models:\n", "", 1)
+    text = text.replace("  thr:", "  thr_unused:")  # keep the other models as they were
+    text += "outputs: {formats: [markdown]}\n"
+    ordinary = run_file(grunfeld_project(tmp_path, text), tmp_path / "out").output.results.models
+    for i, item in enumerate(run.spec.multiverses["rob"].specifications):
+        mine, theirs = run.output.results.models[item.name], ordinary[f"m{i}"]
+        assert mine.nobs == theirs.nobs
+        for term in ("value",):
+            assert mine.coefficients[term].estimate == theirs.coefficients[term].estimate
+            assert mine.coefficients[term].std_error == theirs.coefficients[term].std_error
+
+
+def test_parquet_rows_and_columns(run):
+    frame = pl.read_parquet(run.folder / "multiverse" / "rob.parquet")
+    assert frame.columns[:12] == [
+        "specification",
+        "sample",
+        "controls",
+        "se",
+        "term",
+        "estimate",
+        "std_error",
+        "stat",
+        "p_value",
+        "ci_low",
+        "ci_high",
+        "nobs",
+    ]
+    assert {"r2_within", "n_entities", "n_clusters"} <= set(frame.columns)
+    assert frame.height == 10
+    row = frame.filter(pl.col("specification") == "rob[sample=late,controls=none,se=entity]")
+    model = run.output.results.models["rob[sample=late,controls=none,se=entity]"]
+    assert row["estimate"][0] == model.coefficients["value"].estimate
+    assert row["nobs"][0] == model.nobs == 150  # 10 firms × 1940–1954
+    assert row["ci_low"][0] < row["estimate"][0] < row["ci_high"][0]
+
+
+def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
+    table = (run.folder / "tables" / "one.md").read_text()
+    assert "| value |" in table
+    summary = (run.folder / "tables" / "summary.md").read_text()
+    assert "| Specifications | 10 |  |" in summary
+    assert "Aggregate z (Stouffer)" in summary
+    png = (run.folder / "figures" / "curve.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    figure = run.output.figures["curve"]
+    _top, bottom = figure.axes
+    assert len(bottom.get_yticklabels()) == 7  # 3 samples + 2 control sets + 2 covariances
+    assert bottom.get_yticklabels()[0].get_text() == "sample: all"
+
+
+def test_joint_tests_in_results_json_and_stable_across_runs(run, tmp_path: Path):
+    import json
+
+    stored = json.loads((run.folder / "results.json").read_text())["multiverses"]["rob"]
+    assert stored["specifications"] == 10 and stored["tests"]["draws"] == 199
+    again = run_file(grunfeld_project(tmp_path, SPEC), tmp_path / "out")
+    assert again.output.results.artifacts["multiverse:rob"].tests == (
+        run.output.results.artifacts["multiverse:rob"].tests
+    )
+
+
+def _errors(tmp_path: Path, text: str) -> list[str]:
+    path = grunfeld_project(tmp_path, text)
+    with pytest.raises(SpecErrors) as info:
+        validate_file(path)
+    return [str(e) for e in info.value.errors]
+
+
+def _with(old: str, new: str) -> str:
+    assert old in SPEC
+    return SPEC.replace(old, new)
+
+
+def test_unknown_base(tmp_path: Path):
+    errors = _errors(tmp_path, _with("    base: fe\n", "    base: fee\n"))
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:16:11: multiverse.rob.base: multiverse 'rob': base 'fee' is "
+        "not a model (did you mean 'fe'?)"
+    ]
+
+
+def test_unknown_axis_value_and_axis_in_exclude(tmp_path: Path):
+    errors = _errors(
+        tmp_path, _with("      - {sample: late, se: hc1}", "      - {sample: lat, sd: hc1}")
+    )
+    spec = tmp_path / "spec.yaml"
+    assert errors == [
+        f"{spec}:23:18: multiverse.rob.exclude[0].sample: multiverse 'rob': exclude names "
+        "unknown value 'lat' of axis 'sample' (did you mean 'late'?)",
+        f"{spec}:23:23: multiverse.rob.exclude[0].sd: multiverse 'rob': exclude names unknown "
+        "axis 'sd' (axes: sample, controls, se)",
+    ]
+
+
+def test_overlay_invalid_for_the_base_estimator_names_the_specification(tmp_path: Path):
+    errors = _errors(tmp_path, _with("hc1: {se: robust}", "hc1: {se: robust, grid: 50}"))
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:21:42: multiverse.rob.axes.se.hc1.grid: unknown key 'grid' "
+        "(in specification 'rob[sample=all,controls=none,se=hc1]': sample=all, controls=none, "
+        "se=hc1) (valid keys: estimator, label, sample, over, center, y, x, absorb, effects, "
+        "weights, singletons, tolerance, max_iterations, se)"
+    ]
+
+
+def test_empty_product_and_everything_excluded(tmp_path: Path):
+    text = _with("se: {entity: {}, hc1: {se: robust}}", "se: {}")
+    errors = _errors(tmp_path, text.replace("{sample: late, se: hc1}", "{sample: late}"))
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:21:11: multiverse.rob.axes.se: multiverse 'rob': axis 'se' "
+        "has no values, so the product of the axes is empty"
+    ]
+    errors = _errors(
+        tmp_path,
+        _with("      - {sample: late, se: hc1}", "      - {se: hc1}\n      - {se: entity}"),
+    )
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:23:7: multiverse.rob.exclude: multiverse 'rob': exclude "
+        "removes all 12 specifications"
+    ]
+
+
+def test_product_larger_than_the_bound(tmp_path: Path):
+    values = "{" + ", ".join(f"v{i}: {{}}" for i in range(22)) + "}"
+    axes = "".join(f"      a{j}: {values}\n" for j in range(3))
+    text = _with(
+        "      se: {entity: {}, hc1: {se: robust}}\n",
+        "      se: {entity: {}, hc1: {se: robust}}\n" + axes,
+    )
+    errors = _errors(tmp_path, text)
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:19:7: multiverse.rob.axes: multiverse 'rob': its axes give "
+        "3 × 2 × 2 × 22 × 22 × 22 = 127,776 specifications; a multiverse takes at most 10,000 "
+        "(drop axis values or exclude combinations that make no sense)"
+    ]
+
+
+def test_base_without_a_resampling_scheme(tmp_path: Path):
+    text = _with("    base: fe\n    focus: value\n", "    base: thr\n    focus: value\n")
+    text = text.replace(
+        "      controls: {none: {x: [value]}, capital: {}}\n      se: {entity: {}, hc1: {se: "
+        "robust}}\n",
+        "      controls: {a: {}, b: {grid: 100}}\n",
+    ).replace("      - {sample: late, se: hc1}", "      - {sample: late, controls: b}")
+    errors = _errors(tmp_path, text)
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:23:16: multiverse.rob.inference: multiverse 'rob': "
+        "specification 'rob[sample=all,controls=a]': estimator 'panel_threshold' has no "
+        "resampling scheme for the joint tests (they refit: ols, panel_fe)"
+    ]
+
+
+def test_focus_must_be_a_regressor(tmp_path: Path):
+    errors = _errors(tmp_path, _with("none: {x: [value]}", "none: {x: [capital]}"))
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:20:28: multiverse.rob.axes.controls.none.x: multiverse 'rob': "
+        "focus 'value' is not a regressor of specification "
+        "'rob[sample=all,controls=none,se=entity]' (x: capital)"
+    ]
+
+
+def test_unknown_multiverse_in_a_figure(tmp_path: Path):
+    errors = _errors(
+        tmp_path,
+        _with("specification_curve, multiverse: rob}", "specification_curve, multiverse: robs}"),
+    )
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:29:50: figures.curve.multiverse: unknown multiverse 'robs' "
+        "(did you mean 'rob'?)"
+    ]
+
+
+# --- the joint-test kernel on simulated panels -----------------------------------------------
+
+
+def _panel(rng: np.random.Generator, effect: float, n: int = 40, t: int = 8):
+    entity = np.repeat(np.arange(n), t)
+    time = np.tile(np.arange(t), n)
+    alpha = rng.normal(size=n)[entity]
+    x = alpha + rng.normal(size=n * t)
+    z = rng.normal(size=n * t)  # independent of x: every specification has the same truth
+    y = effect * x + 0.3 * z + alpha + 0.2 * time + rng.normal(size=n * t) * (1 + 0.5 * alpha**2)
+    return entity, time, x, z, y
+
+
+def _curve_tests(seed: int, effect: float, draws: int = 199):
+    """Four specifications (with and without z; all entities or the first 30), two-way FE,
+    tested with shared draws as ``specrun.multiverse`` does."""
+    rng = np.random.default_rng(seed)
+    entity, time, x, z, y = _panel(rng, effect)
+    counts = multiplicities(resample_indices(40, draws, rng), 40)
+    estimates, p_values, null_est, null_p = [], [], [], []
+    for rows in (entity < 40, entity < 30):
+        for columns in ((x,), (x, z)):
+            design = np.column_stack([c[rows] for c in columns])
+            index = PanelIndex.from_labels(entity[rows], time[rows])
+            # the conventional fit of the observed data (design effect 1)
+            xd = _within(design, entity[rows], time[rows])
+            yd = _within(y[rows][:, None], entity[rows], time[rows])[:, 0]
+            beta = np.linalg.lstsq(xd, yd, rcond=None)[0]
+            resid = yd - xd @ beta
+            se = float(np.sqrt(resid @ resid / yd.size * np.linalg.inv(xd.T @ xd)[0, 0]))
+            refits = null_refits(
+                y[rows],
+                design,
+                0,
+                index,
+                entity_effects=True,
+                time_effects=True,
+                reported_estimate=float(beta[0]),
+                reported_se=se,
+                multiplicities=counts[:, np.unique(entity[rows])],
+            )
+            from scipy import stats
+
+            estimates.append(beta[0])
+            p_values.append(2 * stats.norm.sf(abs(beta[0] / se)))
+            null_est.append(refits.estimates)
+            null_p.append(2 * stats.norm.sf(np.abs(refits.estimates / refits.std_errors)))
+    return joint_tests(
+        np.array(estimates),
+        np.array(p_values),
+        np.column_stack(null_est),
+        np.column_stack(null_p),
+        direction="positive",
+        alpha=0.05,
+    )
+
+
+def _within(values: np.ndarray, entity: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Two-way demeaning of a balanced block by the textbook formula x − x̄ᵢ − x̄ₜ + x̄."""
+    out = values.copy()
+    for codes in (entity, time):
+        means = np.zeros((codes.max() + 1, values.shape[1]))
+        np.add.at(means, codes, out)
+        out = out - (means / np.bincount(codes)[:, None])[codes]
+    return out
+
+
+def test_joint_test_p_values_under_a_simulated_null_are_roughly_uniform():
+    p = np.array(
+        [
+            [t.p_median, t.p_aggregate_z]
+            for t in (_curve_tests(seed, 0.0, draws=99) for seed in range(40))
+        ]
+    )
+    # uniform p-values have mean 1/2 and put 10 % below 0.1; 40 replications, loose bounds
+    assert 0.3 < p.mean() < 0.7
+    assert (p < 0.1).mean() < 0.25
+    assert (p > 0.5).mean() > 0.25
+
+
+def test_joint_test_p_values_under_a_strong_effect_are_small():
+    tests = _curve_tests(1, 0.5)
+    assert tests.n_significant == 4 and tests.direction == "positive"
+    assert tests.p_median < 0.01
+    # conventional SEs under heteroskedastic errors let a few null draws reach 4 of 4
+    assert tests.p_significant < 0.05
+    assert tests.p_aggregate_z < 0.01
+
+
+def test_a_null_draw_equals_an_explicit_refit_of_the_resampled_null_data():
+    rng = np.random.default_rng(3)
+    entity, time, x, z, y = _panel(rng, 0.4, n=12, t=5)
+    design = np.column_stack([x, z])
+    index = PanelIndex.from_labels(entity, time)
+    xd = _within(design, entity, time)
+    yd = _within(y[:, None], entity, time)[:, 0]
+    beta = np.linalg.lstsq(xd, yd, rcond=None)[0]
+    drawn = resample_indices(12, 3, rng)
+    refits = null_refits(
+        y,
+        design,
+        0,
+        index,
+        entity_effects=True,
+        time_effects=True,
+        reported_estimate=float(beta[0]),
+        reported_se=0.1,
+        multiplicities=multiplicities(drawn, 12),
+    )
+    null = y - beta[0] * x
+    for b in range(3):
+        # every drawn copy is a distinct entity with its own effect (the cluster bootstrap)
+        rows = np.concatenate([np.flatnonzero(entity == g) for g in drawn[b]])
+        copies = np.repeat(np.arange(12), 5)
+        xs = _within(design[rows], copies, time[rows])
+        ys = _within(null[rows][:, None], copies, time[rows])[:, 0]
+        assert refits.estimates[b] == pytest.approx(np.linalg.lstsq(xs, ys, rcond=None)[0][0])
+
+
+def test_other_estimators_as_bases(tmp_path: Path):
+    # a mediation's indirect effect and one coefficient of one of its parts; an ols base with
+    # the joint tests (its refits carry an intercept instead of absorbed effects)
+    text = (
+        GRUNFELD_HEAD
+        + """\
+samples:
+  late: {time: [1940, null]}
+models:
+  med: {estimator: mediation, y: inv, x: [value], mediator: capital, effects: [entity, time],
+        se: {cluster: entity}, bootstrap: 49, seed: 3}
+  pooled: {estimator: ols, y: inv, x: [value, capital], se: {cluster: entity}}
+multiverse:
+  indirect:
+    base: med
+    focus: indirect
+    axes:
+      sample: {all: {}, late: {sample: late}}
+  outcome:
+    base: med
+    focus: outcome.value
+    axes:
+      sample: {all: {}, late: {sample: late}}
+  ols:
+    base: pooled
+    focus: value
+    axes:
+      sample: {all: {}, late: {sample: late}}
+      controls: {none: {x: [value]}, capital: {}}
+    inference: {draws: 99, seed: 2}
+outputs: {formats: [markdown]}
+"""
+    )
+    results = run_file(grunfeld_project(tmp_path, text), tmp_path / "out").output.results
+    models = results.models
+    indirect = results.artifacts["multiverse:indirect"].curve
+    assert indirect["term"].to_list() == ["indirect", "indirect"]
+    assert (
+        indirect["estimate"][1] == models["indirect[sample=late]"].coefficients["indirect"].estimate
+    )
+    outcome = results.artifacts["multiverse:outcome"].curve
+    assert (
+        outcome["estimate"][0]
+        == models["outcome[sample=all].outcome"].coefficients["value"].estimate
+    )
+    tests = results.artifacts["multiverse:ols"].tests
+    assert tests is not None and tests.draws == 99 and tests.n_significant == 4
+
+
+def test_readme_multiverse_validates():
+    from specrun.spec.load import load_text
+    from specrun.spec.validate import validate
+    from test_readme import PROJECT_ROOT, yaml_blocks
+
+    spec_text = yaml_blocks()[0]
+    block = next(b for b in yaml_blocks() if b.startswith("multiverse:"))
+    section, outputs = block.split("tables:\n", 1)
+    tables, figures = outputs.split("figures:\n")
+    text = spec_text.replace("tables:\n", "tables:\n" + tables, 1) + section
+    text += "figures:\n" + figures
+    spec = validate(load_text(text, str(PROJECT_ROOT / "specs" / "readme.yaml")))
+    assert len(spec.multiverses["robustness"].specifications) == 2 * 2 * 2 * 2 - 4
+    assert "robustness[sample=pre_2020,controls=all,winsorize=p1,se=entity]" in spec.models
+
+
+def test_joint_tests_rebuild_designs_fitted_elsewhere(run):
+    # an executor that fitted the specifications in other processes has no designs in hand
+    from specrun.execute import Executor
+    from specrun.multiverse import run_multiverse
+
+    executor = Executor(run.spec, run.plan)
+    executor.run()
+    assert set(executor.designs) == {s.name for s in run.spec.multiverses["rob"].specifications}
+    executor.designs.clear()
+    again = run_multiverse(executor, run.spec.multiverses["rob"])
+    assert again.tests == run.output.results.artifacts["multiverse:rob"].tests
