@@ -59,10 +59,11 @@ from specrun.kernels.within import PanelIndex, demean
 
 Convention = Literal["hansen1999", "xthreg"]
 CONVENTIONS: tuple[str, ...] = ("hansen1999", "xthreg")
-# Replications per vectorised block: at most 16, and fewer on long panels so that a block of
-# gathered residual vectors (replications × N·T doubles) stays near 1 MiB, in cache. A fixed
-# block grew the bootstrap ~18× for 10× the rows once the block fell out of cache.
-_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES = 16, 1 << 20
+# The bootstrap works on tiles of (replications × observations): up to 32 replications at once
+# and as many whole entities as keep a tile of gathered residuals near 1 MiB (in cache), so the
+# work per replication is linear in N·T whatever the panel's length. (One block of all N·T rows
+# per replication fell out of cache and grew the bootstrap ~18× for 10× the rows.)
+_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES = 32, 1 << 20
 _CRIT_LEVELS: tuple[float, ...] = (0.90, 0.95, 0.99)
 
 
@@ -294,6 +295,7 @@ class _Design:
     x_raw: np.ndarray  # (N·T, k) regime-dependent regressors, untransformed
     q_raw: np.ndarray  # (N·T,)
     grid: np.ndarray  # (G,)
+    segment: np.ndarray  # (N·T,) int: the q-segment of each observation, 0 … G
     segment_x: (
         Any  # a scipy.sparse.csr_matrix ((G+1)·k, N·T): x of each observation in its q-segment
     )
@@ -438,6 +440,7 @@ def _build_design(
         x_raw=regime_x,
         q_raw=q,
         grid=grid_values,
+        segment=segment,
         segment_x=segment_x,
         gram=gram,
         gram_diag_inv=_safe_inverse(diag),
@@ -650,8 +653,8 @@ def _bootstrap_test(
     fitted, resid, fitted_raw = _null_fit(design, index, null_thresholds)
     n_e, n_t = design.n_entities, design.n_periods
     # Every statistic a replication needs is linear in P′e*, whose entity blocks are the drawn
-    # entities' blocks of P′ê: one gather of rows, one thin matrix product for the projections
-    # and one sparse product (observation → q-segment) for c(γ) at every grid point.
+    # entities' blocks of P′ê: gathered rows, one thin matrix product for the projections and
+    # one bincount (observation → q-segment) for c(γ) at every grid point, per cache-sized tile.
     lifted = design.lift(resid, index).reshape(n_e, n_t)
     dense = np.column_stack([design.basis_raw, fitted_raw])
     n_p = design.basis.shape[1]
@@ -663,18 +666,16 @@ def _bootstrap_test(
     draws = rng.integers(0, n_e, size=(replications, n_e))
     c_all = np.empty((design.grid.size, design.k, replications))
     s0_all = np.empty(replications)
-    # The gathers run in cache-sized blocks; the searches then run once over all replications.
-    chunk = max(1, min(_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES // (8 * n_e * n_t)))
+    chunk = max(1, min(_BOOTSTRAP_CHUNK, replications))
     for start in range(0, replications, chunk):
         block = draws[start : start + chunk]
         size, stop = block.shape[0], start + block.shape[0]
-        gathered = lifted[block].reshape(size, n_e * n_t)  # row b: P′e* of replication b
-        prod = gathered @ dense  # (b, p + 1)
+        prod, seg_sums = _bootstrap_moments(design, lifted, dense, block)
         on_basis = fitted_on_basis[None, :] + prod[:, :n_p]  # (b, p) = Q′y*
         y_sq = fitted_sq + 2.0 * prod[:, n_p] + resid_sq[block].sum(axis=1)
         s0_all[start:stop] = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
-        c = design.segment_cumsum(np.ascontiguousarray(gathered.T))  # (G, k, b)
-        c += c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
+        c = np.cumsum(seg_sums, axis=1)[:, : design.grid.size].transpose(1, 2, 0)  # (G, k, b)
+        c = c + c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
         c_all[:, :, start:stop] = c
         if stop < replications:
             progress(size)
@@ -695,6 +696,38 @@ def _bootstrap_test(
         ssr_alternative=ssr_alt,
         bootstrap_F=stats,
     )
+
+
+def _bootstrap_moments(
+    design: _Design, lifted: np.ndarray, dense: np.ndarray, draws: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What every bootstrap replication needs from its resampled residuals, tile by tile.
+
+    Replication b's transformed residual vector P′e* holds, at entity position i, the block
+    ``lifted[draws[b, i]]`` (T values). Returns ``prod`` (B, m) = (P′e*)′·dense and ``seg_sums``
+    (B, G+1, k) = Σ x·(P′e*) over the observations of each q-segment, whose cumulative sum over
+    segments is c(γ) for every grid point. Each tile gathers whole entity blocks (contiguous
+    copies), multiplies them into ``dense`` with one small matrix product and adds x·(P′e*) into
+    the segments with one ``bincount``; the tiles stay in cache, so the cost is O(B·N·T·(m + k))
+    whatever N. Shapes: lifted (N, T), dense (N·T, m), draws (B, N) entity indices.
+    """
+    n_rep, n_e = draws.shape
+    n_t, k, n_seg = design.n_periods, design.k, design.grid.size + 1
+    prod = np.zeros((n_rep, dense.shape[1]))
+    seg_sums = np.zeros((n_rep, n_seg, k))
+    per_tile = max(1, _BOOTSTRAP_BLOCK_BYTES // (8 * n_t * n_rep))
+    offsets = (np.arange(n_rep) * n_seg)[:, None]
+    for first in range(0, n_e, per_tile):
+        last = min(n_e, first + per_tile)
+        rows = slice(first * n_t, last * n_t)
+        gathered = lifted[draws[:, first:last]].reshape(n_rep, -1)  # (B, tile)
+        prod += gathered @ dense[rows]
+        labels = (offsets + design.segment[rows][None, :]).ravel()
+        for a in range(k):
+            weights = (gathered * design.x_raw[rows, a][None, :]).ravel()
+            sums = np.bincount(labels, weights=weights, minlength=n_rep * n_seg)
+            seg_sums[:, :, a] += sums.reshape(n_rep, n_seg)
+    return prod, seg_sums
 
 
 def _fit_model(
