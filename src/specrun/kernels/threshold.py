@@ -295,7 +295,6 @@ class _Design:
     x_raw: np.ndarray  # (N·T, k) regime-dependent regressors, untransformed
     q_raw: np.ndarray  # (N·T,)
     grid: np.ndarray  # (G,)
-    segment: np.ndarray  # (N·T,) int: the q-segment of each observation, 0 … G
     segment_x: (
         Any  # a scipy.sparse.csr_matrix ((G+1)·k, N·T): x of each observation in its q-segment
     )
@@ -440,7 +439,6 @@ def _build_design(
         x_raw=regime_x,
         q_raw=q,
         grid=grid_values,
-        segment=segment,
         segment_x=segment_x,
         gram=gram,
         gram_diag_inv=_safe_inverse(diag),
@@ -667,15 +665,17 @@ def _bootstrap_test(
     c_all = np.empty((design.grid.size, design.k, replications))
     s0_all = np.empty(replications)
     chunk = max(1, min(_BOOTSTRAP_CHUNK, replications))
+    tiles = _bootstrap_tiles(design, dense)
     for start in range(0, replications, chunk):
         block = draws[start : start + chunk]
         size, stop = block.shape[0], start + block.shape[0]
-        prod, seg_sums = _bootstrap_moments(design, lifted, dense, block)
-        on_basis = fitted_on_basis[None, :] + prod[:, :n_p]  # (b, p) = Q′y*
-        y_sq = fitted_sq + 2.0 * prod[:, n_p] + resid_sq[block].sum(axis=1)
+        prod, seg_sums = _bootstrap_moments(tiles, lifted, block)
+        on_basis = fitted_on_basis[None, :] + prod[:n_p].T  # (b, p) = Q′y*
+        y_sq = fitted_sq + 2.0 * prod[n_p] + resid_sq[block].sum(axis=1)
         s0_all[start:stop] = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
-        c = np.cumsum(seg_sums, axis=1)[:, : design.grid.size].transpose(1, 2, 0)  # (G, k, b)
-        c = c + c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
+        c = np.cumsum(seg_sums.reshape(design.grid.size + 1, design.k, size), axis=0)
+        c = c[: design.grid.size] + c_fitted[:, :, None]  # (G, k, b)
+        c -= np.einsum("gap,bp->gab", c_basis, on_basis)
         c_all[:, :, start:stop] = c
         if stop < replications:
             progress(size)
@@ -698,35 +698,54 @@ def _bootstrap_test(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Tile:
+    """A run of whole entities for the bootstrap: its rows of the dense regressors (transposed)
+    and its columns of the observation → q-segment matrix."""
+
+    first: int  # entities first … last − 1
+    last: int
+    dense_t: np.ndarray  # (m, rows) C-contiguous
+    segment_x: Any  # scipy.sparse.csr_matrix ((G+1)·k, rows)
+
+
+def _bootstrap_tiles(design: _Design, dense: np.ndarray) -> list[_Tile]:
+    """Tiles of as many whole entities as keep ``_BOOTSTRAP_CHUNK`` replications' gathered
+    residuals near ``_BOOTSTRAP_BLOCK_BYTES`` (in cache)."""
+    n_e, n_t = design.n_entities, design.n_periods
+    per_tile = max(1, _BOOTSTRAP_BLOCK_BYTES // (8 * n_t * _BOOTSTRAP_CHUNK))
+    by_column = design.segment_x.tocsc()
+    tiles = []
+    for first in range(0, n_e, per_tile):
+        last = min(n_e, first + per_tile)
+        rows = slice(first * n_t, last * n_t)
+        tiles.append(
+            _Tile(first, last, np.ascontiguousarray(dense[rows].T), by_column[:, rows].tocsr())
+        )
+    return tiles
+
+
 def _bootstrap_moments(
-    design: _Design, lifted: np.ndarray, dense: np.ndarray, draws: np.ndarray
+    tiles: Sequence[_Tile], lifted: np.ndarray, draws: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """What every bootstrap replication needs from its resampled residuals, tile by tile.
 
     Replication b's transformed residual vector P′e* holds, at entity position i, the block
-    ``lifted[draws[b, i]]`` (T values). Returns ``prod`` (B, m) = (P′e*)′·dense and ``seg_sums``
-    (B, G+1, k) = Σ x·(P′e*) over the observations of each q-segment, whose cumulative sum over
-    segments is c(γ) for every grid point. Each tile gathers whole entity blocks (contiguous
-    copies), multiplies them into ``dense`` with one small matrix product and adds x·(P′e*) into
-    the segments with one ``bincount``; the tiles stay in cache, so the cost is O(B·N·T·(m + k))
-    whatever N. Shapes: lifted (N, T), dense (N·T, m), draws (B, N) entity indices.
+    ``lifted[draws[b, i]]`` (T values). Returns ``prod`` (m, B) = dense′(P′e*) and
+    ``seg_sums`` ((G+1)·k, B) = Σ x·(P′e*) over the observations of each q-segment, whose
+    cumulative sum over segments is c(γ) at every grid point. Each tile gathers whole entity
+    blocks (contiguous copies of T values), then one small dense and one sparse product; the
+    tiles stay in cache, so the cost is O(B·N·T·(m + k)) whatever N.
+    Shapes: lifted (N, T), draws (B, N) entity indices.
     """
-    n_rep, n_e = draws.shape
-    n_t, k, n_seg = design.n_periods, design.k, design.grid.size + 1
-    prod = np.zeros((n_rep, dense.shape[1]))
-    seg_sums = np.zeros((n_rep, n_seg, k))
-    per_tile = max(1, _BOOTSTRAP_BLOCK_BYTES // (8 * n_t * n_rep))
-    offsets = (np.arange(n_rep) * n_seg)[:, None]
-    for first in range(0, n_e, per_tile):
-        last = min(n_e, first + per_tile)
-        rows = slice(first * n_t, last * n_t)
-        gathered = lifted[draws[:, first:last]].reshape(n_rep, -1)  # (B, tile)
-        prod += gathered @ dense[rows]
-        labels = (offsets + design.segment[rows][None, :]).ravel()
-        for a in range(k):
-            weights = (gathered * design.x_raw[rows, a][None, :]).ravel()
-            sums = np.bincount(labels, weights=weights, minlength=n_rep * n_seg)
-            seg_sums[:, :, a] += sums.reshape(n_rep, n_seg)
+    n_rep = draws.shape[0]
+    prod = np.zeros((tiles[0].dense_t.shape[0], n_rep))
+    seg_sums = np.zeros((tiles[0].segment_x.shape[0], n_rep))
+    for tile in tiles:
+        gathered = np.take(lifted, draws[:, tile.first : tile.last].T, axis=0)  # (n, B, T)
+        columns = np.ascontiguousarray(gathered.transpose(0, 2, 1)).reshape(-1, n_rep)
+        prod += tile.dense_t @ columns
+        seg_sums += tile.segment_x @ columns
     return prod, seg_sums
 
 
