@@ -344,14 +344,16 @@ def test_bootstrap_is_reproducible_and_reports_progress():
     assert all(b[0] > a[0] for a, b in itertools.pairwise(seen))
 
 
-def test_bootstrap_block_size_does_not_change_the_draws(monkeypatch: pytest.MonkeyPatch):
-    # long panels use one replication per block (to stay in cache); the statistics must be the
-    # ones the 16-replication blocks give, up to BLAS rounding
-    data = small_panel(seed=5, k=1)
+@pytest.mark.parametrize("k", [1, 2])
+def test_bootstrap_block_size_does_not_change_the_draws(monkeypatch: pytest.MonkeyPatch, k: int):
+    # long panels work on cache-sized tiles (one entity × one replication at the extreme); the
+    # statistics must be the ones the default tiles give, up to rounding
+    data = small_panel(seed=5, k=k)
     options = {"max_thresholds": 2, "trim": (0.1,), "bootstrap": 40, "seed": 7}
     blocked = fit_threshold(**data, **options)
     seen: list[tuple[int, int]] = []
     monkeypatch.setattr("specrun.kernels.threshold._BOOTSTRAP_BLOCK_BYTES", 1)
+    monkeypatch.setattr("specrun.kernels.threshold._BOOTSTRAP_CHUNK", 1)
     single = fit_threshold(**data, **options, progress=lambda d, t: seen.append((d, t)))
     for a, b in zip(blocked.tests, single.tests, strict=True):
         np.testing.assert_allclose(a.bootstrap_F, b.bootstrap_F, rtol=1e-10)

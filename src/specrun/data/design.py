@@ -249,8 +249,11 @@ def percentiles(values: np.ndarray) -> tuple[float, ...]:
     """Percentiles 0–100 as Stata's ``summarize, detail`` and ``_pctile`` define them: with
     P = n·p/100, the mean of the P-th and (P+1)-th order statistics when P is whole, else the
     ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum."""
-    grid = np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf")
-    grid[0], grid[-1] = values.min(), values.max()
+    # One sort, then the quantiles of sorted data: the same numbers, at half the cost of
+    # numpy's 202-way partition of the unsorted values on long panels.
+    ordered = np.sort(values)
+    grid = np.quantile(ordered, np.arange(101) / 100, method="averaged_inverted_cdf")
+    grid[0], grid[-1] = ordered[0], ordered[-1]
     return tuple(float(v) for v in grid)
 
 

@@ -163,9 +163,7 @@ def fit_panel_threshold(
     frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
     from specrun.kernels.threshold import fit_threshold
-    from specrun.kernels.within import PanelIndex
 
-    index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
     fit = fit_threshold(
         frame[spec.y].to_numpy().astype(float),
@@ -190,9 +188,9 @@ def fit_panel_threshold(
     model = fit.models[(spec.report or spec.max_thresholds) - 1]
     n_params = len(model.regime_coefficients) + len(model.control_coefficients)
     df = (
-        index.n_entities - 1
+        fit.n_entities - 1
         if spec.se == "cluster"
-        else max(fit.sigma_rows - index.n_entities - n_params, 1)
+        else max(fit.sigma_rows - fit.n_entities - n_params, 1)
     )
     coefficients: dict[str, Coefficient] = {}
     labels: dict[str, str] = {}

@@ -59,10 +59,11 @@ from specrun.kernels.within import PanelIndex, demean
 
 Convention = Literal["hansen1999", "xthreg"]
 CONVENTIONS: tuple[str, ...] = ("hansen1999", "xthreg")
-# Replications per vectorised block: at most 16, and fewer on long panels so that a block of
-# gathered residual vectors (replications × N·T doubles) stays near 1 MiB, in cache. A fixed
-# block grew the bootstrap ~18× for 10× the rows once the block fell out of cache.
-_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES = 16, 1 << 20
+# The bootstrap works on tiles of (replications × observations): up to 32 replications at once
+# and as many whole entities as keep a tile of gathered residuals near 1 MiB (in cache), so the
+# work per replication is linear in N·T whatever the panel's length. (One block of all N·T rows
+# per replication fell out of cache and grew the bootstrap ~18× for 10× the rows.)
+_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES = 32, 1 << 20
 _CRIT_LEVELS: tuple[float, ...] = (0.90, 0.95, 0.99)
 
 
@@ -650,8 +651,8 @@ def _bootstrap_test(
     fitted, resid, fitted_raw = _null_fit(design, index, null_thresholds)
     n_e, n_t = design.n_entities, design.n_periods
     # Every statistic a replication needs is linear in P′e*, whose entity blocks are the drawn
-    # entities' blocks of P′ê: one gather of rows, one thin matrix product for the projections
-    # and one sparse product (observation → q-segment) for c(γ) at every grid point.
+    # entities' blocks of P′ê: gathered rows, one thin matrix product for the projections and
+    # one bincount (observation → q-segment) for c(γ) at every grid point, per cache-sized tile.
     lifted = design.lift(resid, index).reshape(n_e, n_t)
     dense = np.column_stack([design.basis_raw, fitted_raw])
     n_p = design.basis.shape[1]
@@ -663,18 +664,18 @@ def _bootstrap_test(
     draws = rng.integers(0, n_e, size=(replications, n_e))
     c_all = np.empty((design.grid.size, design.k, replications))
     s0_all = np.empty(replications)
-    # The gathers run in cache-sized blocks; the searches then run once over all replications.
-    chunk = max(1, min(_BOOTSTRAP_CHUNK, _BOOTSTRAP_BLOCK_BYTES // (8 * n_e * n_t)))
+    chunk = max(1, min(_BOOTSTRAP_CHUNK, replications))
+    tiles = _bootstrap_tiles(design, dense)
     for start in range(0, replications, chunk):
         block = draws[start : start + chunk]
         size, stop = block.shape[0], start + block.shape[0]
-        gathered = lifted[block].reshape(size, n_e * n_t)  # row b: P′e* of replication b
-        prod = gathered @ dense  # (b, p + 1)
-        on_basis = fitted_on_basis[None, :] + prod[:, :n_p]  # (b, p) = Q′y*
-        y_sq = fitted_sq + 2.0 * prod[:, n_p] + resid_sq[block].sum(axis=1)
+        prod, seg_sums = _bootstrap_moments(tiles, lifted, block)
+        on_basis = fitted_on_basis[None, :] + prod[:n_p].T  # (b, p) = Q′y*
+        y_sq = fitted_sq + 2.0 * prod[n_p] + resid_sq[block].sum(axis=1)
         s0_all[start:stop] = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
-        c = design.segment_cumsum(np.ascontiguousarray(gathered.T))  # (G, k, b)
-        c += c_fitted[:, :, None] - np.einsum("gap,bp->gab", c_basis, on_basis)
+        c = np.cumsum(seg_sums.reshape(design.grid.size + 1, design.k, size), axis=0)
+        c = c[: design.grid.size] + c_fitted[:, :, None]  # (G, k, b)
+        c -= np.einsum("gap,bp->gab", c_basis, on_basis)
         c_all[:, :, start:stop] = c
         if stop < replications:
             progress(size)
@@ -695,6 +696,57 @@ def _bootstrap_test(
         ssr_alternative=ssr_alt,
         bootstrap_F=stats,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _Tile:
+    """A run of whole entities for the bootstrap: its rows of the dense regressors (transposed)
+    and its columns of the observation → q-segment matrix."""
+
+    first: int  # entities first … last − 1
+    last: int
+    dense_t: np.ndarray  # (m, rows) C-contiguous
+    segment_x: Any  # scipy.sparse.csr_matrix ((G+1)·k, rows)
+
+
+def _bootstrap_tiles(design: _Design, dense: np.ndarray) -> list[_Tile]:
+    """Tiles of as many whole entities as keep ``_BOOTSTRAP_CHUNK`` replications' gathered
+    residuals near ``_BOOTSTRAP_BLOCK_BYTES`` (in cache)."""
+    n_e, n_t = design.n_entities, design.n_periods
+    per_tile = max(1, _BOOTSTRAP_BLOCK_BYTES // (8 * n_t * _BOOTSTRAP_CHUNK))
+    by_column = design.segment_x.tocsc()
+    tiles = []
+    for first in range(0, n_e, per_tile):
+        last = min(n_e, first + per_tile)
+        rows = slice(first * n_t, last * n_t)
+        tiles.append(
+            _Tile(first, last, np.ascontiguousarray(dense[rows].T), by_column[:, rows].tocsr())
+        )
+    return tiles
+
+
+def _bootstrap_moments(
+    tiles: Sequence[_Tile], lifted: np.ndarray, draws: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What every bootstrap replication needs from its resampled residuals, tile by tile.
+
+    Replication b's transformed residual vector P′e* holds, at entity position i, the block
+    ``lifted[draws[b, i]]`` (T values). Returns ``prod`` (m, B) = dense′(P′e*) and
+    ``seg_sums`` ((G+1)·k, B) = Σ x·(P′e*) over the observations of each q-segment, whose
+    cumulative sum over segments is c(γ) at every grid point. Each tile gathers whole entity
+    blocks (contiguous copies of T values), then one small dense and one sparse product; the
+    tiles stay in cache, so the cost is O(B·N·T·(m + k)) whatever N.
+    Shapes: lifted (N, T), draws (B, N) entity indices.
+    """
+    n_rep = draws.shape[0]
+    prod = np.zeros((tiles[0].dense_t.shape[0], n_rep))
+    seg_sums = np.zeros((tiles[0].segment_x.shape[0], n_rep))
+    for tile in tiles:
+        gathered = np.take(lifted, draws[:, tile.first : tile.last].T, axis=0)  # (n, B, T)
+        columns = np.ascontiguousarray(gathered.transpose(0, 2, 1)).reshape(-1, n_rep)
+        prod += tile.dense_t @ columns
+        seg_sums += tile.segment_x @ columns
+    return prod, seg_sums
 
 
 def _fit_model(

@@ -23,9 +23,10 @@ import polars as pl
 _DENSE_FACTOR, _DENSE_FLOOR = 4, 1 << 16
 
 
-def _key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
+def key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
     """Each row's rank (int64, 0-based) among the column's sorted distinct values, and those
-    values; a null ranks first, as in polars' default sort."""
+    values; a null ranks first, as in polars' default sort. Shapes: (N,) in; (N,) and (D,) out.
+    No sort of the rows (only of the distinct values, except for floats and dates)."""
     distinct = column.unique().sort()
     dtype = column.dtype
     if dtype == pl.String:
@@ -65,7 +66,7 @@ def group_codes(frame: pl.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, p
     distinct: list[pl.Series] = []
     radices: list[int] = []
     for key in keys:
-        ranks, values = _key_ranks(frame[key])
+        ranks, values = key_ranks(frame[key])
         radix = max(values.len(), 1)
         combined = combined * radix + ranks
         distinct.append(values)

@@ -41,30 +41,40 @@ def apply_interpolate(
     require_columns(frame, [ctx.entity, ctx.time, *options.vars], where)
     require_numeric(frame, options.vars, where)
     require_unique_keys(frame, [ctx.entity, ctx.time], where)
-    order = frame.with_row_index("__row").sort(ctx.entity, ctx.time)
+    # A cell is filled from its own entity's series only, so only the entities with a missing
+    # cell are sorted and interpolated; their results are written back by row number. The rest
+    # of the panel is only cast, never sorted (the same numbers as sorting it all).
+    keyed = frame.select(ctx.entity, ctx.time).with_row_index("__row")
     notes = []
-    filled_exprs = []
+    left_missing = []
+    columns = []
     for var in options.vars:
-        if order[var].null_count() == order.height:
+        column = frame[var].cast(pl.Float64)
+        if column.null_count() == frame.height:
             raise SpecError(f"interpolate: '{var}' is missing in every row", code="data")
-        column = pl.col(var).cast(pl.Float64)
+        if column.null_count() == 0:
+            columns.append(column)
+            continue
+        gaps = keyed.filter(column.is_null())
+        order = (
+            keyed.with_columns(column)
+            .filter(pl.col(ctx.entity).is_in(gaps[ctx.entity].unique().implode(), nulls_equal=True))
+            .sort(ctx.entity, ctx.time)
+        )
         # interpolate_by fills between observed periods of an entity, weighting by time
-        filled = column.interpolate_by(ctx.time).over(ctx.entity)
+        filled = pl.col(var).interpolate_by(ctx.time).over(ctx.entity)
         if options.edges == "nearest":
             filled = filled.forward_fill().backward_fill().over(ctx.entity)
-        filled_exprs.append(filled.alias(var))
+        order = order.with_columns(filled.alias("__filled"))
         missing = order.filter(pl.col(var).is_null())
-        if missing.height:
-            cells = ", ".join(
-                f"{r[ctx.entity]} {r[ctx.time]}" for r in missing.iter_rows(named=True)
-            )
-            notes.append(f"{var}: {missing.height} missing cell(s) interpolated ({cells})")
-    result = order.with_columns(filled_exprs)
-    for var in options.vars:
-        left = result.filter(pl.col(var).is_null())
-        if left.height and options.edges == "keep":
-            notes.append(f"{var}: {left.height} cell(s) at a series' start or end stay missing")
-    return TransformOutput(result.sort("__row").drop("__row"), notes=tuple(notes))
+        cells = ", ".join(f"{r[ctx.entity]} {r[ctx.time]}" for r in missing.iter_rows(named=True))
+        notes.append(f"{var}: {missing.height} missing cell(s) interpolated ({cells})")
+        left_missing.append((var, order["__filled"].null_count()))
+        columns.append(column.scatter(order["__row"], order["__filled"]))
+    for var, left in left_missing:
+        if left and options.edges == "keep":
+            notes.append(f"{var}: {left} cell(s) at a series' start or end stay missing")
+    return TransformOutput(frame.with_columns(columns), notes=tuple(notes))
 
 
 TRANSFORMS.register("interpolate")(

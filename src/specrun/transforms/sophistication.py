@@ -38,6 +38,7 @@ Artifact: the PRODY table (product, year or none when pooled, prody) as a polars
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -45,7 +46,7 @@ import polars as pl
 from pydantic import Field
 
 from specrun.errors import SpecError
-from specrun.transforms.aggregate import group_codes, group_sum, sum_by_codes
+from specrun.transforms.aggregate import key_ranks
 from specrun.transforms.base import (
     TRANSFORMS,
     TransformContext,
@@ -140,10 +141,32 @@ def _describe(frame: pl.DataFrame, columns: list[str], labels: list[str], limit:
     return ", ".join(shown) + more
 
 
+@dataclass(frozen=True)
+class _Exports:
+    """Export cells (one per entity, time and product, in (time, product, entity) order) as
+    integer codes into the sorted distinct key values, with their summed export value."""
+
+    entity: np.ndarray  # (C,) int64 codes into ``entities``
+    time: np.ndarray  # (C,) into ``times``
+    product: np.ndarray  # (C,) into ``products``
+    value: np.ndarray  # (C,) float64
+    entities: pl.Series  # sorted distinct keys, with the panel's dtypes
+    times: pl.Series
+    products: pl.Series
+
+    def frame(self, rows: np.ndarray, columns: dict[str, str]) -> pl.DataFrame:
+        """The key values of the cells ``rows`` as a frame, for messages."""
+        keys = {_E: (self.entities, self.entity), _T: (self.times, self.time)}
+        keys[_P] = (self.products, self.product)
+        return pl.DataFrame(
+            [keys[k][0].gather(keys[k][1][rows]).alias(name) for k, name in columns.items()]
+        )
+
+
 def _read_exports(
     options: SophisticationOptions, ctx: TransformContext, panel: pl.DataFrame
-) -> tuple[pl.DataFrame, list[str]]:
-    """The export source as (entity, time, product, exports) with the panel's key dtypes."""
+) -> tuple[_Exports, list[str]]:
+    """The export source's cells, keyed by codes of the panel's key dtypes, and notes."""
     if options.source not in ctx.sources:
         raise SpecError(
             f"sophistication: source '{options.source}' is not loaded",
@@ -203,18 +226,34 @@ def _read_exports(
     if options.va_share:
         exports = exports.with_columns((pl.col(_X) * pl.col("__va")).alias(_X)).drop("__va")
 
-    # integer group codes in (time, product, entity) order: the sums come out in the order the
-    # steps below want, with no sort of the rows
-    codes, groups = group_codes(exports, [_T, _P, _E])
-    counts = np.bincount(codes, minlength=groups.height)
+    # Each key becomes its rank among its sorted distinct values, once: every sum below is a
+    # bincount over codes built from these ranks, and every lookup a gather by code, with no
+    # sort of the rows and no join on string keys. Cells are numbered in (time, product,
+    # entity) order, the order the steps below read them in.
+    (e_rank, e_values), (t_rank, t_values), (p_rank, p_values) = (
+        key_ranks(exports[key]) for key in (_E, _T, _P)
+    )
+    n_e, n_t, n_p = (max(values.len(), 1) for values in (e_values, t_values, p_values))
+    cell = (t_rank * n_p + p_rank) * n_e + e_rank
+    counts = np.bincount(cell, minlength=n_t * n_p * n_e)
     repeated = counts > 1
     if repeated.any():
         notes.append(
             f"summed {int(counts[repeated].sum())} export rows sharing {int(repeated.sum())} "
             f"({', '.join(labels)}) combinations"
         )
-    exports = sum_by_codes(exports[_X], codes, groups).select(_E, _T, _P, _X)
-    return exports, notes
+    used = np.flatnonzero(counts)
+    values = exports[_X].fill_null(np.nan).to_numpy()
+    sums = np.bincount(cell, weights=values, minlength=counts.size)[used]
+    return _Exports(
+        entity=used % n_e,
+        time=used // n_e // n_p,
+        product=used // n_e % n_p,
+        value=sums,
+        entities=e_values,
+        times=t_values,
+        products=p_values,
+    ), notes
 
 
 def _cast_key(
@@ -274,6 +313,39 @@ def _real_income(
     )
 
 
+def _key_codes(values: pl.Series, keys: pl.Series) -> np.ndarray:
+    """Code of each of ``values`` in the sorted distinct ``keys`` (−1 where absent or null)."""
+    lookup = pl.DataFrame([keys.alias("__key"), pl.Series("__code", np.arange(keys.len()))])
+    found = (
+        pl.DataFrame([values.alias("__key")])
+        .join(lookup, on="__key", how="left", maintain_order="left")["__code"]
+        .fill_null(-1)
+    )
+    return found.to_numpy().astype(np.int64, copy=False)
+
+
+def _cell_codes(entity: pl.Series, time: pl.Series, exports: _Exports) -> np.ndarray:
+    """Each (entity, time) row's entity-year code among the export cells (−1: not in exports)."""
+    e_code, t_code = _key_codes(entity, exports.entities), _key_codes(time, exports.times)
+    return np.where((e_code >= 0) & (t_code >= 0), e_code * exports.times.len() + t_code, -1)
+
+
+def _income_by_code(
+    income: pl.DataFrame, exports: _Exports, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(real income, has income) per entity-year code of the exports; a panel row with a null
+    income, or no panel row, has none. Shapes: (N·T,) and (N·T,) over the exports' keys."""
+    size = max(exports.entities.len() * exports.times.len(), 1)
+    cell = _cell_codes(income[_E], income[_T], exports)
+    values = income[column]
+    present = (cell >= 0) & values.is_not_null().to_numpy()
+    income_of = np.full(size, np.nan)
+    has_income = np.zeros(size, dtype=bool)
+    income_of[cell[present]] = values.cast(pl.Float64).to_numpy()[present]
+    has_income[cell[present]] = True
+    return income_of, has_income
+
+
 def apply_sophistication(
     frame: pl.DataFrame, options: SophisticationOptions, ctx: TransformContext
 ) -> TransformOutput:
@@ -288,39 +360,52 @@ def apply_sophistication(
     require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
     exports, notes = _read_exports(options, ctx, frame)
     keys = [ctx.entity, ctx.time]
+    n_e, n_t, n_p = exports.entities.len(), exports.times.len(), exports.products.len()
+    n_et, n_tp = max(n_e * n_t, 1), max(n_t * n_p, 1)
 
-    # Sums go through group_sum and joins keep the left order, so reruns are byte-identical.
-    # Group sums are row-order bincounts over integer group codes (transforms/aggregate.py), and
-    # each row reads its group's sum by its code, not through a join: reruns are byte-identical
-    # and nothing is sorted.
-    codes, entity_years = group_codes(exports, [_E, _T])
-    totals = sum_by_codes(exports[_X].alias("__total"), codes, entity_years)
-    empty = totals.filter(pl.col("__total") <= 0)
-    if empty.height:
+    # Sums are bincounts over integer codes in row order (the cells' (time, product, entity)
+    # order), the same additions in the same order as group sums over the cell frame, so
+    # reruns are byte-identical and nothing is sorted or joined on string keys.
+    et = exports.entity * n_t + exports.time
+    totals = np.bincount(et, weights=exports.value, minlength=n_et)
+    exporting = np.bincount(et, minlength=n_et) > 0
+    empty = np.flatnonzero(exporting & (totals <= 0))
+    if empty.size:
+        cells = pl.DataFrame(
+            [
+                exports.entities.gather(empty // n_t).alias(_E),
+                exports.times.gather(empty % n_t).alias(_T),
+            ]
+        )
         message = (
-            f"{empty.height} entity-years export nothing in total: "
-            f"{_describe(empty, [_E, _T], keys)}"
+            f"{empty.size} entity-years export nothing in total: {_describe(cells, [_E, _T], keys)}"
         )
         missing_policy(options.missing, "sophistication", message, notes, f"left out {message}")
-    shares = (
-        exports.with_columns(totals["__total"].gather(codes))
-        .filter(pl.col("__total") > 0)
-        .with_columns((pl.col(_X) / pl.col("__total")).alias("__share"))
-        .select(_E, _T, _P, "__share")
-        # Zero exports weigh nothing; dropping them keeps a product nobody exports from 0 / 0.
-        .filter(pl.col("__share") > 0)
-    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        keep = totals[et] > 0
+        share = np.where(keep, exports.value / np.where(keep, totals[et], 1.0), 0.0)
+    # Zero exports weigh nothing; dropping them keeps a product nobody exports from 0 / 0.
+    keep &= share > 0
+    rows = np.flatnonzero(keep)
+    share, et = share[rows], et[rows]
+    tp = exports.time[rows] * n_p + exports.product[rows]
 
-    income = _real_income(frame, options, ctx)
-    with_income = shares.join(income, on=[_E, _T], how="left", maintain_order="left")
-    without_income = (
-        with_income.filter(pl.col(options.income).is_null()).select(_E, _T).unique().sort([_E, _T])
+    income_of, has_income = _income_by_code(
+        _real_income(frame, options, ctx), exports, options.income
     )
-    if without_income.height:
+    priced_income = has_income[et]
+    if not priced_income.all():
+        lacking = np.unique(et[~priced_income])
+        cells = pl.DataFrame(
+            [
+                exports.entities.gather(lacking // n_t).alias(_E),
+                exports.times.gather(lacking % n_t).alias(_T),
+            ]
+        )
         what = f"'{options.income}'" + (f" or '{options.deflator}'" if options.deflator else "")
         message = (
-            f"{without_income.height} exporter-years have no {what} in the panel: "
-            f"{_describe(without_income, [_E, _T], keys)}"
+            f"{lacking.size} exporter-years have no {what} in the panel: "
+            f"{_describe(cells, [_E, _T], keys)}"
         )
         missing_policy(
             options.missing,
@@ -330,47 +415,60 @@ def apply_sophistication(
             f"left out of PRODY {message}",
             hint="every exporter weighs in PRODY; set missing: skip to leave them out",
         )
-    weighted = with_income.drop_nulls(options.income)
-    codes, product_years = group_codes(weighted, [_T, _P])
-    column_sums = sum_by_codes(weighted["__share"], codes, product_years)["__share"]
-    weighted = weighted.with_columns(
-        (pl.col("__share") / column_sums.gather(codes)).alias("__rca")
-    ).with_columns((pl.col("__rca") * pl.col(options.income)).alias("prody"))
-    prody = sum_by_codes(weighted["prody"], codes, product_years).select(_P, _T, "prody")
-    if options.per == "pooled":
-        counts = prody.group_by(_P, maintain_order=True).len()
-        prody = (
-            group_sum(prody, [_P], "prody")
-            .join(counts, on=_P, maintain_order="left")
-            .select(_P, (pl.col("prody") / pl.col("len")).alias("prody"))
-            .sort(_P)
+    weighted = np.flatnonzero(priced_income)
+    w_tp, w_share = tp[weighted], share[weighted]
+    column_sums = np.bincount(w_tp, weights=w_share, minlength=n_tp)
+    rca = w_share / column_sums[w_tp]
+    prody_sum = np.bincount(w_tp, weights=rca * income_of[et[weighted]], minlength=n_tp)
+    priced_cells = np.flatnonzero(np.bincount(w_tp, minlength=n_tp))
+    cell_time, cell_product = priced_cells // n_p, priced_cells % n_p
+    if options.per == "year":
+        prody_of = np.full(n_tp, np.nan)
+        prody_of[priced_cells] = prody_sum[priced_cells] * options.scale
+        row_prody = prody_of[tp]
+        prody = pl.DataFrame(
+            [
+                exports.products.gather(cell_product).alias(_P),
+                exports.times.gather(cell_time).alias(_T),
+                pl.Series("prody", prody_of[priced_cells], dtype=pl.Float64).fill_nan(None),
+            ]
         )
-    prody = prody.with_columns(pl.col("prody") * options.scale)
+    else:
+        # the mean over the years a product is priced in, summed in year order
+        pooled_sum = np.bincount(cell_product, weights=prody_sum[priced_cells], minlength=n_p)
+        years = np.bincount(cell_product, minlength=n_p)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prody_of = np.where(years > 0, pooled_sum / np.maximum(years, 1), np.nan)
+        prody_of *= options.scale
+        row_prody = prody_of[exports.product[rows]]
+        priced_products = np.flatnonzero(years)
+        prody = pl.DataFrame(
+            [
+                exports.products.gather(priced_products).alias(_P),
+                pl.Series("prody", prody_of[priced_products], dtype=pl.Float64).fill_nan(None),
+            ]
+        )
 
-    join_on = [_P, _T] if options.per == "year" else [_P]
-    priced = shares.join(prody, on=join_on, how="left", maintain_order="left")
-    # Only possible with missing: skip, when every exporter of a product lacks income.
-    unpriced = priced.filter(pl.col("prody").is_null())
-    if unpriced.height:
+    unpriced = np.flatnonzero(np.isnan(row_prody))
+    if unpriced.size:
+        cells = exports.frame(rows[unpriced], {_E: _E, _T: _T, _P: _P})
         notes.append(
-            f"no PRODY for {_describe(unpriced, [_P, _T], [options.product, ctx.time])} "
+            f"no PRODY for {_describe(cells, [_P, _T], [options.product, ctx.time])} "
             f"(no exporter with income), so {options.output} is null for "
-            f"{_describe(unpriced, [_E, _T], keys)}"
+            f"{_describe(cells, [_E, _T], keys)}"
         )
-    # a product without PRODY makes its exporters' EXPY null (group_sum propagates nulls)
-    expy = group_sum(
-        priced.with_columns((pl.col("__share") * pl.col("prody")).alias("__expy")),
-        [_E, _T],
-        "__expy",
-    )
+    # a product without PRODY makes its exporters' EXPY null (the NaN propagates in the sum)
+    expy_of = np.bincount(et, weights=share * row_prody, minlength=n_et)
+    has_expy = np.bincount(et, minlength=n_et) > 0
+    expy = pl.Series("__expy", expy_of, dtype=pl.Float64).fill_nan(None)
     if options.log:
-        expy = expy.with_columns(pl.col("__expy").log())
+        expy = expy.log()
 
-    joined = frame.join(
-        expy.rename({_E: ctx.entity, _T: ctx.time}), on=keys, how="left", maintain_order="left"
-    )
-    unmatched = frame.join(expy.rename({_E: ctx.entity, _T: ctx.time}), on=keys, how="anti")
-    if unmatched.height:
+    panel_cell = _cell_codes(frame[ctx.entity], frame[ctx.time], exports)
+    matched = panel_cell >= 0
+    matched[matched] = has_expy[panel_cell[matched]]
+    if not matched.all():
+        unmatched = frame.filter(pl.Series(~matched))
         message = (
             f"{unmatched.height} panel rows have no exports in source '{options.source}': "
             f"{_describe(unmatched, keys, keys)}"
@@ -383,7 +481,11 @@ def apply_sophistication(
             f"{options.output} is null for {message}",
             hint="set missing: skip to give them a null EXPY",
         )
-    result = joined.with_columns(pl.col("__expy").alias(options.output)).drop("__expy")
+    values = expy.gather(np.where(matched, panel_cell, 0))
+    values = pl.select(
+        pl.when(pl.Series(matched)).then(values).otherwise(None).alias(options.output)
+    ).to_series()
+    result = frame.with_columns(values)
     artifact = prody.rename(
         {_P: options.product} | ({_T: ctx.time} if options.per == "year" else {})
     )
