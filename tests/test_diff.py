@@ -63,11 +63,11 @@ def test_changed_data_file_is_the_cause(runs: dict[str, Path], capsys):
 
 def test_not_an_output_folder(runs: dict[str, Path], tmp_path: Path, capsys):
     capsys.readouterr()
-    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 1
+    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 2  # a wrong argument: bad usage
     err = capsys.readouterr().err
     assert f"'{tmp_path}' is not a specrun output folder (it has no manifest.json)" in err
     assert "Traceback" not in err
     (tmp_path / "manifest.json").write_text('{"a": 1}')
     (tmp_path / "results.json").write_text("{}")
-    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 1
+    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 2  # a wrong argument: bad usage
     assert "was not written by specrun" in capsys.readouterr().err
