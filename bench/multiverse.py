@@ -189,7 +189,7 @@ def main() -> None:
         print(f"{args.specs} variants + the base model: {args.specs + 1} fit nodes")
         print(f"load average before: {load()}  ({os.cpu_count()} cores)")
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster:
             address = cluster.scheduler_address
             runs = {

@@ -12,7 +12,8 @@ from specfiles import grunfeld_project
 from specrun.cli import main
 from test_cache import SPEC, outputs
 
-# a Hausman test reads two other fits: a second wave of nodes
+# a Hausman test reads two other fits (a second wave of nodes); the mediation bootstrap draws
+# from its spec seed, whichever worker runs it
 HAUSMAN = SPEC.replace(
     "variants:",
     """\
@@ -20,6 +21,8 @@ HAUSMAN = SPEC.replace(
   fe_plain: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
   hausman: {estimator: hausman, models: [fe_plain, re]}
   by_firm_group: {extends: ols, over: big}
+  med: {extends: fe_plain, x: [value], estimator: mediation, mediator: capital, bootstrap: 49,
+        seed: 7}
 variants:""",
 ).replace("lcapital: log(capital)}", "lcapital: log(capital), big: firm <= 5}")
 
@@ -37,7 +40,7 @@ def test_jobs_two_matches_serial(project: Path):
     assert main(["run", str(project), "--out", str(out), "--no-cache", "--jobs", "2"]) == 0
     assert outputs(out) == outputs(project.parent / "serial")
     models = json.loads((out / "results.json").read_text())["models"]
-    assert {"hausman", "by_firm_group.true", "by_firm_group.false"} <= set(models)
+    assert {"hausman", "by_firm_group.true", "by_firm_group.false", "med.total"} <= set(models)
 
 
 def test_process_workers_match_serial(project: Path):
@@ -56,7 +59,7 @@ def test_process_workers_match_serial(project: Path):
 def test_dask_cluster_matches_serial(project: Path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         out = project.parent / "dask"
         code = main(
@@ -79,7 +82,7 @@ def test_dask_and_cache_together(project: Path):
     distributed = pytest.importorskip("distributed")
     cache = project.parent / "cache"
     with distributed.LocalCluster(
-        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         address = cluster.scheduler_address
         out = project.parent / "dask_cached"
