@@ -24,6 +24,7 @@ import hashlib
 import importlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -97,8 +98,8 @@ def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
         if isinstance(v, int) and not isinstance(v, np.integer):
             return v
         if isinstance(v, float) and not isinstance(v, np.floating):
-            # repr round-trips every double; json would write NaN/Infinity bare
-            return {"$f": repr(v)}
+            # JSON round-trips every finite double (repr); NaN and ±inf are tagged
+            return v if math.isfinite(v) else {"$f": repr(v)}
         if isinstance(v, np.generic):
             if v.dtype.kind not in "biuf":
                 raise Uncacheable(f"numpy scalar of dtype {v.dtype}")
@@ -133,10 +134,14 @@ def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
 def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
     """The value ``encode`` was given; raises ``CorruptEntry`` on a malformed tree."""
 
+    def items(values: list[Any]) -> list[Any]:
+        # most lists hold plain numbers: only containers need a walk
+        return [walk(x) if type(x) in (dict, list) else x for x in values]
+
     def walk(v: Any) -> Any:
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if not isinstance(v, dict):
+        if type(v) is list:
+            return items(v)
+        if type(v) is not dict:
             return v
         if "$f" in v:
             return float(v["$f"])
@@ -145,7 +150,7 @@ def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
         if "$nd" in v:
             return np.load(io.BytesIO(blobs[v["$nd"]]), allow_pickle=False)
         if "$t" in v:
-            return tuple(walk(x) for x in v["$t"])
+            return tuple(items(v["$t"]))
         if "$m" in v:
             return {walk(k): walk(x) for k, x in v["$m"]}
         if "$pl" in v:
