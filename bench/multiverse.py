@@ -1,176 +1,230 @@
-"""Benchmark: the specification-curve joint tests' refits (``specrun.kernels.curve``) against a
-plain-numpy loop of the same refits and a loop of pyfixest ``feols`` fits.
+"""Benchmark: 2,000 panel fixed-effects specifications of the paper's data, whole runs.
 
-A multiverse of 32 two-way fixed-effects specifications (Expy on Dige and every subset of the
-five controls) is refitted on entity-cluster bootstrap draws of its null data (y − β̂·Dige),
-the same draws for every specification, as ``specrun run`` does for a ``multiverse:`` with
-``inference:``. Three contenders do the same draws, each timed in full the same number of times
-(median of ``--repeats``, min–max):
+The spec (written here) is the paper's data section and transforms (bundled synthetic data)
+plus one two-way FE model of Expy on Dige and ``variants`` over three choices: the time window
+(first year 2012–2016 × last year 2018–2022), the control set (each of the 32 subsets of the
+five controls) and the standard errors (clustered by province, HC1, unadjusted) — 2,400
+combinations, of which the first ``--specs`` (2,000) are written: 2,001 distinct fit nodes.
+(After the multiverse section is merged this spec becomes a ``multiverse:`` block.)
 
-  kernel      ``null_refits``: per specification, per-province Gram blocks once, then all draws
-              as one matrix product and one batched solve (one BLAS thread);
-  numpy loop  per specification and draw: gather the resampled panel, two-way demean it
-              (balanced: minus unit and period means, plus the grand mean), ``np.linalg.lstsq``;
-  pyfixest    per specification and draw: ``feols("y0 ~ Dige + … | copy + year")`` on the
-              resampled, relabelled panel (each drawn copy its own fixed effect).
+Contenders, each a whole ``specrun run`` process (start-up, validation, plan, data, fits,
+outputs), timed round-robin:
 
-The focus estimates of both loops are compared with the kernel's.
+  serial       ``--no-cache``, one process;
+  jobs2        ``--no-cache --jobs 2`` (two worker threads);
+  dask2        ``--no-cache --scheduler`` on a ``LocalCluster`` of 2 single-threaded worker
+               processes started by this bench (the spec is rebuilt once per worker and kept
+               across runs, as on any persistent cluster);
+  cached       an unchanged re-run with a warm cache;
+  one_change   a re-run after changing one value (variant v0's sample gains a ``where:``
+               bound that keeps every row, a new bound each repeat), warm cache.
 
-    python bench/multiverse.py [PANEL] [--draws 500] [--peer-draws 10] [--repeats 5]
+Baselines of the fitting alone, in this process, on the run's ``analysis.parquet``:
 
-PANEL defaults to ``out/paper/analysis.parquet``; when absent a seeded 31 × 11 panel with the
-paper's columns is simulated (``bench/mediation.py``).
+  pyfixest     ``pyfixest.feols("Expy ~ Dige + … | province + year", vcov=…)`` per spec;
+  numpy        the same 2,000 fits written plainly: the exact one-pass two-way demeaning of a
+               balanced window, ``lstsq``, and the cluster / HC1 / iid covariance.
+
+Ratios are to the serial run's median. Targets (issue 14): cached ≤ 5 %, one change ≤ 15 %,
+jobs2 ≤ 0.6×. The machine may be shared: the load average is printed before and after.
+
+Usage: ``PYTHONPATH=src python bench/multiverse.py [--repeats 5] [--specs 2000] [--no-peers]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from threadpoolctl import threadpool_limits
 
-from mediation import CONTROLS, ENTITY, OUTCOME, TIME, TREATMENT, load_panel
-from specrun.kernels.curve import null_refits
-from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
-from timing import measure
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
-SPECIFICATIONS = [
-    [TREATMENT, *subset]
-    for size in range(len(CONTROLS) + 1)
-    for subset in itertools.combinations(CONTROLS, size)
-]
+from timing import Timing, interleaved, measure  # noqa: E402
+
+CONTROLS = ("URBAN", "EDU", "MARKET", "OPEN", "FIN")
+SE = {"entity": "{cluster: entity}", "hc1": "{type: HC1}", "iid": "{type: unadjusted}"}
 
 
-def _within(cube: np.ndarray) -> np.ndarray:
-    """Two-way demeaned rows of a balanced (entities, periods, k) cube."""
-    swept = (
-        cube
-        - cube.mean(axis=1, keepdims=True)
-        - cube.mean(axis=0, keepdims=True)
-        + cube.mean(axis=(0, 1), keepdims=True)
-    )
-    return swept.reshape(-1, cube.shape[2])
+def choices(count: int) -> list[tuple[int, int, tuple[str, ...], str]]:
+    subsets = [c for r in range(len(CONTROLS) + 1) for c in itertools.combinations(CONTROLS, r)]
+    grid = itertools.product(range(2012, 2017), range(2018, 2023), subsets, SE)
+    combos = list(grid)
+    if count > len(combos):
+        raise SystemExit(f"--specs at most {len(combos)}")
+    return combos[:count]
 
 
-def null_outcomes(frame: pd.DataFrame) -> list[np.ndarray]:
-    """Each specification's y − β̂·Dige on the observed panel (sorted by entity, time)."""
-    n_e, n_t = frame[ENTITY].nunique(), frame[TIME].nunique()
-    outcomes = []
-    for columns in SPECIFICATIONS:
-        cube = frame[[OUTCOME, *columns]].to_numpy().reshape(n_e, n_t, -1)
-        swept = _within(cube)
-        beta = np.linalg.lstsq(swept[:, 1:], swept[:, 0], rcond=None)[0]
-        outcomes.append(frame[OUTCOME].to_numpy() - beta[0] * frame[TREATMENT].to_numpy())
-    return outcomes
-
-
-def kernel(frame: pd.DataFrame, counts: np.ndarray) -> np.ndarray:
-    index = PanelIndex.from_labels(frame[ENTITY].to_numpy(), frame[TIME].to_numpy())
-    y = frame[OUTCOME].to_numpy()
-    out = []
-    for columns in SPECIFICATIONS:
-        x = frame[columns].to_numpy()
-        cube = np.column_stack([y, x]).reshape(index.n_entities, index.n_periods, -1)
-        swept = _within(cube)
-        beta = np.linalg.lstsq(swept[:, 1:], swept[:, 0], rcond=None)[0]
-        refits = null_refits(
-            y,
-            x,
-            0,
-            index,
-            entity_effects=True,
-            time_effects=True,
-            reported_estimate=float(beta[0]),
-            reported_se=1.0,
-            multiplicities=counts,
+def spec_text(count: int, change: int | None = None) -> str:
+    """The benchmark spec; ``change`` adds a no-op ``where:`` bound to variant v0."""
+    paper = (PROJECT_ROOT / "specs" / "paper.yaml").read_text(encoding="utf-8")
+    head = paper.split("\nmodels:")[0].replace("../data/", f"{(PROJECT_ROOT / 'data').as_posix()}/")
+    lines = [
+        head,
+        "models:",
+        "  fe: {estimator: panel_fe, y: Expy, x: [Dige], absorb: [entity, time],",
+        "       se: {cluster: entity}}",
+        "variants:",
+        "  fe:",
+    ]
+    for i, (first, last, subset, se) in enumerate(choices(count)):
+        where = f', where: "Expy > -{1000 + change}"' if change is not None and i == 0 else ""
+        x = ", ".join(["Dige", *subset])
+        lines.append(
+            f"    v{i}: {{sample: {{time: [{first}, {last}]{where}}}, x: [{x}], se: {SE[se]}}}"
         )
-        out.append(refits.estimates)
-    return np.column_stack(out)
+    lines.append("outputs: {dir: out, formats: [markdown]}")
+    return "\n".join(lines) + "\n"
 
 
-def numpy_loop(frame: pd.DataFrame, drawn: np.ndarray, nulls: list[np.ndarray]) -> np.ndarray:
-    n_e, n_t = frame[ENTITY].nunique(), frame[TIME].nunique()
-    out = np.empty((len(drawn), len(SPECIFICATIONS)))
-    for s, columns in enumerate(SPECIFICATIONS):
-        cube = np.column_stack([nulls[s], frame[columns].to_numpy()]).reshape(n_e, n_t, -1)
-        for d, draw in enumerate(drawn):
-            swept = _within(cube[draw])
-            out[d, s] = np.linalg.lstsq(swept[:, 1:], swept[:, 0], rcond=None)[0][0]
-    return out
+def specrun(spec: Path, out: Path, *flags: str) -> Callable[[], None]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(out), *flags]
+
+    def run() -> None:
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+
+    return run
 
 
-def pyfixest_loop(frame: pd.DataFrame, drawn: np.ndarray, nulls: list[np.ndarray]) -> np.ndarray:
-    import pyfixest as pf
+def numpy_fits(analysis: object, count: int) -> Callable[[], list[float]]:
+    """The 2,000 fits in plain numpy on the analysis frame (balanced windows: the two-way
+    within transformation is y − ȳᵢ − ȳₜ + ȳ exactly)."""
+    import polars as pl
 
-    entities = np.sort(frame[ENTITY].unique())
-    data = frame.assign(**{f"y{s}": nulls[s] for s in range(len(SPECIFICATIONS))})
-    by_entity = {name: part for name, part in data.groupby(ENTITY, sort=True)}
-    out = np.empty((len(drawn), len(SPECIFICATIONS)))
-    for d, draw in enumerate(drawn):
-        resample = pd.concat(
-            [by_entity[entities[unit]].assign(copy=k) for k, unit in enumerate(draw)],
-            ignore_index=True,
-        )
-        for s, columns in enumerate(SPECIFICATIONS):
-            fit = pf.feols(f"y{s} ~ {' + '.join(columns)} | copy + {TIME}", data=resample)
-            out[d, s] = fit.coef()[TREATMENT]
-    return out
+    frame = analysis.sort(["province", "year"])  # type: ignore[attr-defined]
+    years = frame["year"].to_numpy()
+    entity_codes = frame["province"].cast(pl.Categorical).to_physical().to_numpy()
+    data = {c: frame[c].to_numpy().astype(float) for c in ("Expy", "Dige", *CONTROLS)}
+    combos = choices(count)
+
+    def run() -> list[float]:
+        estimates = []
+        for first, last, subset, se in combos:
+            rows = (years >= first) & (years <= last)
+            g = entity_codes[rows]
+            t = years[rows] - first
+            n_g, n_t = g.max() + 1, t.max() + 1
+            columns = [data["Expy"][rows], data["Dige"][rows], *(data[c][rows] for c in subset)]
+            m = np.column_stack(columns)
+            by_g = np.zeros((n_g, m.shape[1]))
+            by_t = np.zeros((n_t, m.shape[1]))
+            np.add.at(by_g, g, m)
+            np.add.at(by_t, t, m)
+            within = m - by_g[g] / n_t - by_t[t] / n_g + m.mean(axis=0)
+            y, x = within[:, 0], within[:, 1:]
+            beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+            u = y - x @ beta
+            bread = np.linalg.inv(x.T @ x)
+            n, k = x.shape
+            dof = n - k - (n_g - 1) - (n_t - 1) - 1
+            if se == "entity":
+                scores = np.zeros((n_g, k))
+                np.add.at(scores, g, x * u[:, None])
+                c = n_g / (n_g - 1) * (n - 1) / (n - k - 1)
+                cov = c * bread @ (scores.T @ scores) @ bread
+            elif se == "hc1":
+                cov = n / dof * bread @ ((x * u[:, None] ** 2).T @ x) @ bread
+            else:
+                cov = (u @ u) / dof * bread
+            estimates.append(float(beta[0] + 0 * cov[0, 0]))
+        return estimates
+
+    return run
+
+
+def pyfixest_fits(analysis: object, count: int) -> Callable[[], None] | None:
+    try:
+        import pyfixest as pf
+    except ImportError:
+        return None
+    frame = analysis.to_pandas()  # type: ignore[attr-defined]
+    combos = choices(count)
+    vcovs = {"entity": {"CRV1": "province"}, "hc1": "hetero", "iid": "iid"}
+
+    def run() -> None:
+        for first, last, subset, se in combos:
+            part = frame[(frame["year"] >= first) & (frame["year"] <= last)]
+            rhs = " + ".join(["Dige", *subset])
+            pf.feols(f"Expy ~ {rhs} | province + year", data=part, vcov=vcovs[se])
+
+    return run
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("panel", nargs="?", default="out/paper/analysis.parquet", type=Path)
-    parser.add_argument("--draws", type=int, default=500, help="draws for kernel and numpy")
-    parser.add_argument("--peer-draws", type=int, default=10, help="draws for all three")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--specs", type=int, default=2000)
+    parser.add_argument("--no-peers", action="store_true", help="skip pyfixest and numpy")
     args = parser.parse_args()
 
-    frame, source = load_panel(args.panel)
-    frame = frame.sort_values([ENTITY, TIME]).reset_index(drop=True)
-    n_e, n_t = frame[ENTITY].nunique(), frame[TIME].nunique()
-    if frame.shape[0] != n_e * n_t:
-        raise SystemExit("the numpy loop assumes a balanced panel")
-    nulls = null_outcomes(frame)
-    print(f"panel: {source}")
-    print(
-        f"  {n_e} entities x {n_t} periods; {len(SPECIFICATIONS)} two-way FE specifications; "
-        f"every figure is the median of {args.repeats} full runs (min–max), one BLAS thread"
-    )
-    with threadpool_limits(limits=1, user_api="blas"):
-        for draws, with_peer in ((args.peer_draws, True), (args.draws, False)):
-            drawn = resample_indices(n_e, draws, args.seed)
-            counts = multiplicities(drawn, n_e)
-            out: dict[str, np.ndarray] = {}
+    from distributed import LocalCluster
 
-            def run_kernel(counts: np.ndarray = counts, out: dict = out) -> None:
-                out["kernel"] = kernel(frame, counts)
+    work = Path(tempfile.mkdtemp(prefix="specrun-multiverse-"))
+    try:
+        spec = work / "multiverse.yaml"
+        spec.write_text(spec_text(args.specs), encoding="utf-8")
+        changed = work / "changed.yaml"
+        counter = itertools.count()
 
-            def run_numpy(drawn: np.ndarray = drawn, out: dict = out) -> None:
-                out["numpy loop"] = numpy_loop(frame, drawn, nulls)
+        def one_change() -> None:
+            changed.write_text(spec_text(args.specs, next(counter)), encoding="utf-8")
+            specrun(changed, work / "out_change", "--cache", str(work / "cache"))()
 
-            def run_peer(drawn: np.ndarray = drawn, out: dict = out) -> None:
-                out["pyfixest loop"] = pyfixest_loop(frame, drawn, nulls)
-
-            timings = {
-                "kernel": measure(run_kernel, args.repeats),
-                "numpy loop": measure(run_numpy, args.repeats),
+        print(f"{args.specs} variants + the base model: {args.specs + 1} fit nodes")
+        print(f"load average before: {load()}  ({os.cpu_count()} cores)")
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster:
+            address = cluster.scheduler_address
+            runs = {
+                "serial": specrun(spec, work / "out_serial", "--no-cache"),
+                "jobs2": specrun(spec, work / "out_jobs", "--no-cache", "--jobs", "2"),
+                "dask2": specrun(spec, work / "out_dask", "--no-cache", "--scheduler", address),
+                "cached": specrun(spec, work / "out_cached", "--cache", str(work / "cache")),
+                "one_change": one_change,
             }
-            if with_peer:
-                pyfixest_loop(frame, drawn[:1], nulls)  # imports and JIT outside the timing
-                timings["pyfixest loop"] = measure(run_peer, args.repeats, warmup=0)
-            print(f"\n{draws} draws x {len(SPECIFICATIONS)} specifications")
-            base = timings["kernel"].median
-            for name, timing in timings.items():
-                gap = float(np.max(np.abs(out[name] - out["kernel"])))
-                print(
-                    f"  {name:16s} {timing!s:32s} {timing.median / base:8.1f}x kernel"
-                    f"   max |estimate - kernel's| {gap:.1e}"
-                )
-    print("one run on a machine shared with other work; ratios are ratios of medians")
+            times = interleaved(runs, args.repeats)
+        print(f"load average after runs: {load()}")
+        serial = times["serial"].median
+        print(f"\n{'contender':<12} {'median (min–max)':<34} ratio to serial")
+        for name, timing in times.items():
+            print(f"{name:<12} {timing!s:<34} {timing.median / serial:.3f}")
+        same = [
+            (work / f"out_{name}" / "results.json").read_bytes()
+            for name in ("serial", "jobs", "dask", "cached")
+        ]
+        print(f"results.json byte-identical, serial/jobs2/dask2/cached: {len(set(same)) == 1}")
+        if not args.no_peers:
+            import polars as pl
+
+            analysis = pl.read_parquet(work / "out_serial" / "analysis.parquet")
+            baselines: dict[str, Timing] = {}
+            baselines["numpy"] = measure(numpy_fits(analysis, args.specs), args.repeats)
+            peer = pyfixest_fits(analysis, args.specs)
+            if peer is not None:
+                baselines["pyfixest"] = measure(peer, args.repeats)
+            print("\nthe fits alone, in this process (no start-up, validation or outputs):")
+            for name, timing in baselines.items():
+                print(f"{name:<12} {timing!s:<34} {timing.median / serial:.3f} of serial run")
+        print(f"load average at the end: {load()}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

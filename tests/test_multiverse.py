@@ -447,13 +447,11 @@ def test_readme_multiverse_validates():
 
 
 def test_joint_tests_rebuild_designs_fitted_elsewhere(run):
-    # an executor that fitted the specifications in other processes has no designs in hand
+    # the fits ran on a runner (or came from the cache): the joint tests rebuild each design
     from specrun.execute import Executor
     from specrun.multiverse import run_multiverse
 
     executor = Executor(run.spec, run.plan)
     executor.run()
-    assert set(executor.designs) == {s.name for s in run.spec.multiverses["rob"].specifications}
-    executor.designs.clear()
     again = run_multiverse(executor, run.spec.multiverses["rob"])
     assert again.tests == run.output.results.artifacts["multiverse:rob"].tests

@@ -181,10 +181,10 @@ def test_outputs_dir_escaping_is_refused_and_out_confines_the_run(tmp_path, caps
     assert err.startswith(
         f"error: {spec}:43:8: outputs.dir: '../../../../../../ESCAPED_OUT' leaves the project"
     )
-    # --out replaces outputs.dir: everything lands inside it
+    # --out replaces outputs.dir: everything lands inside it (and the node cache beside it)
     out = tmp_path / "out"
     assert cli(["run", str(spec), "--out", str(out)], capsys)[0] == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".specrun-cache", "out"]
     assert (out / "results.json").exists()
 
 

@@ -16,7 +16,8 @@ from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.spec.validate import Spec, validate_file
 
 if TYPE_CHECKING:
-    from specrun.execute import ProgressFactory, RunOutput
+    from specrun.cache import NodeCache
+    from specrun.execute import NodeProgress, ProgressFactory, RunOutput
     from specrun.outputs import OutputFile
     from specrun.plan.nodes import Plan
 
@@ -83,16 +84,27 @@ def run_file(
     out: str | Path | None = None,
     only: Sequence[str] = (),
     progress: ProgressFactory | None = None,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    cache: str | Path | bool | None = None,
+    cache_max_size: str | int | None = None,
+    node_progress: NodeProgress | None = None,
 ) -> Run:
     """Validate, compile, execute and write every output (``specrun run``); nothing is
     written on failure.
 
     ``out`` replaces the spec's ``outputs.dir``; ``only`` runs the named models, tables or
     figures and what they need; ``progress`` receives progress callbacks (the CLI's bars).
-    Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data (located at
-    file, line and column) and ``SpecError`` (code ``usage``) for an unusable ``out``.
+    ``jobs`` > 1 fits independent models on that many local worker threads, ``scheduler`` on
+    the Dask cluster at that address. ``cache`` is the cache folder (default ``.specrun-cache``
+    beside the output folder; ``False`` for none) and ``cache_max_size`` its bound (``2GB`` by
+    default). Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data
+    (located at file, line and column) and ``SpecError`` (code ``usage``) for an unusable
+    ``out``.
     """
     from specrun.execute import execute
+    from specrun.executors import make_runner
     from specrun.outputs import clean_stale, render_outputs, write_outputs
 
     spec, plan = plan_file(path, only, check_outputs=out is None)
@@ -108,7 +120,11 @@ def run_file(
         raise SpecError(exc.message, code="usage", path="--out") from None
     except OSError:
         pass  # an unreadable parent folder is reported when the outputs are written
-    output = execute(spec, plan, progress)
+    store = _open_cache(folder, cache, cache_max_size)
+    runner = make_runner(jobs, scheduler)
+    output = execute(spec, plan, progress, runner=runner, cache=store, node_progress=node_progress)
+    if store is not None:
+        store.evict()
     files = render_outputs(spec, plan, output)
     try:
         write_outputs(folder, files, only=bool(only))
@@ -117,6 +133,30 @@ def run_file(
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
     return Run(spec, plan, output, files, folder)
+
+
+def _open_cache(
+    folder: Path, cache: str | Path | bool | None, max_size: str | int | None
+) -> NodeCache | None:
+    from specrun.cache import DEFAULT_MAX_SIZE, NodeCache, parse_size
+
+    if cache is False:
+        return None
+    size = parse_size(max_size) if max_size is not None else DEFAULT_MAX_SIZE
+    if isinstance(cache, str | Path):
+        return NodeCache(Path(cache), size)
+    try:
+        return NodeCache(_default_cache(folder), size)
+    except SpecError:
+        return None  # no writable place beside the outputs: run uncached, as --no-cache
+
+
+def _default_cache(folder: Path) -> Path:
+    """``.specrun-cache`` beside the output folder (never inside it: the folder is replaced
+    whole by every run)."""
+    from specrun.cache import DEFAULT_FOLDER
+
+    return Path(os.path.abspath(folder)).parent / DEFAULT_FOLDER
 
 
 def _check_output_folder(spec: Spec, folder: Path) -> None:

@@ -67,6 +67,44 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="only these models, tables or figures (and what they need); other files are kept",
     )
+    run.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="fit independent models on N local worker processes (default 1: this process)",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fit models on the Dask distributed cluster at ADDRESS (tcp://host:8786); needs "
+        "specrun[dask]",
+    )
+    cache = run.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="cache folder of plan-node results (default: .specrun-cache beside the output "
+        "folder); a re-run recomputes only what changed",
+    )
+    cache.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    run.add_argument(
+        "--cache-max-size",
+        metavar="SIZE",
+        help="evict least-recently-used cache entries beyond SIZE (e.g. 500MB, 2GB; default 2GB)",
+    )
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two output folders, and why",
+        description="Compare two specrun output folders: models, coefficients and statistics, "
+        "table cells, and the spec or data changes (from the manifests' hashes) that explain "
+        "them. Exit 0 whether or not they differ.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("run_a", metavar="RUN_A", help="an output folder of specrun run")
+    diff.add_argument("run_b", metavar="RUN_B", help="another output folder")
     validate = commands.add_parser(
         "validate",
         help="check a spec and report every error",
@@ -89,6 +127,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema of spec files, for editors' YAML language servers.",
     )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 @cache
@@ -127,6 +175,45 @@ def _progress_factory() -> Callable[[str, int], Callable[[int, int], None] | Non
         return update
 
     return factory
+
+
+class _NodeBar:
+    """A rich progress bar of plan nodes (done, reused from the cache, running), on a terminal
+    only and only once a run has lasted a second."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.bar: object | None = None
+        self.task: object = None
+
+    def update(self, done: int, reused: int, running: int, total: int) -> None:
+        console = _stderr()
+        if not console.is_terminal:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.started < 1.0 or done >= total:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(
+                TextColumn("nodes"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                console=console,
+                transient=True,
+            )
+            self.bar.start()  # type: ignore[attr-defined]
+            self.task = self.bar.add_task("nodes", total=total, detail="")  # type: ignore[attr-defined]
+        detail = f"{reused} reused, {running} running"
+        self.bar.update(self.task, completed=done, detail=detail)  # type: ignore[attr-defined]
+        if done >= total:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]
+            self.bar = None
 
 
 def _say(label: str, style: str, message: str) -> None:
@@ -168,14 +255,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             _, plan = api.plan_file(args.spec, args.only)
             print(plan.describe())
             return 0
+        if args.command == "diff":
+            from specrun.diff import diff_runs
+
+            print(diff_runs(args.run_a, args.run_b).describe())
+            return 0
         started = time.perf_counter()
-        run = api.run_file(args.spec, args.out, args.only, _progress_factory())
+        bar = _NodeBar()
+        try:
+            run = api.run_file(
+                args.spec,
+                args.out,
+                args.only,
+                _progress_factory(),
+                jobs=args.jobs,
+                scheduler=args.scheduler,
+                cache=False if args.no_cache else args.cache,
+                cache_max_size=args.cache_max_size,
+                node_progress=bar,
+            )
+        finally:
+            bar.stop()
         for warning in run.output.warnings:
             _say("warning", "bold yellow", f": {warning}")
+        stats = run.output.cache
+        for warning in stats.warnings if stats is not None else ():
+            _say("warning", "bold yellow", f": {warning}")
+        reused = (
+            f", {len(stats.reused)} of {len(run.plan.nodes)} plan nodes reused from the cache"
+            if stats is not None
+            else ""
+        )
         print(
             f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
             f"{len(run.output.figures)} figures → {run.folder} "
-            f"({time.perf_counter() - started:.2f} s)"
+            f"({time.perf_counter() - started:.2f} s{reused})"
         )
         return 0
     except SpecErrors as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 # Every code a SpecError carries, with what it means; the documentation's error page and its
 # examples are generated from this table, and a test checks every code raised is listed here.
@@ -55,6 +56,11 @@ class SpecError(Exception):
         self.col = col
         self.hint = hint
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # an error raised in a worker process crosses back with every field (pickle would
+        # otherwise call ``SpecError(message)`` and lose the position)
+        return (_rebuild_error, (self.message, dict(vars(self))))
+
     def where(self) -> str:
         parts = [p for p in (self.file,) if p]
         if self.line is not None:
@@ -96,6 +102,15 @@ class SpecErrors(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SpecErrors, (self.errors,))
+
+
+def _rebuild_error(message: str, fields: dict[str, Any]) -> SpecError:
+    error = SpecError(message)
+    error.__dict__.update(fields)
+    return error
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:

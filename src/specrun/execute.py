@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 
@@ -30,6 +30,10 @@ from specrun.tables.ir import Table
 from specrun.transforms import TRANSFORMS
 from specrun.transforms.base import TransformContext
 
+if TYPE_CHECKING:
+    from specrun.cache import CacheStats, NodeCache
+    from specrun.executors import NodeRunner
+
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
 
@@ -44,6 +48,7 @@ class RunOutput:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cache: CacheStats | None = None  # what the cache supplied, when one was used
 
 
 def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
@@ -126,30 +131,35 @@ class Executor:
         self.panel_rows: dict[str, int] = {}
         # the panel after a model's own transforms, by (where they are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
-        # the designs of specifications whose multiverse runs joint tests, by model name
-        self.kept_designs = {
-            item.name
-            for multiverse in spec.multiverses.values()
-            if multiverse.spec.inference is not None
-            for item in multiverse.specifications
-        }
-        self.designs: dict[str, Design] = {}
 
-    def run(self) -> RunOutput:
+    def run(
+        self,
+        runner: NodeRunner | None = None,
+        cache: NodeCache | None = None,
+        node_progress: NodeProgress | None = None,
+    ) -> RunOutput:
+        """Every node of the plan: the data stage (loads and transforms) here, the fits on
+        ``runner`` (serial by default) in waves of independent nodes, then tables and figures.
+        ``cache`` supplies and stores node results by their plan hashes."""
+        from specrun.executors import SerialRunner
+
+        runner = runner or SerialRunner()
+        counts = _Counts(len(self.plan.nodes), node_progress)
+        data = [n for n in self.plan.nodes if n.kind in ("load", "transform")]
+        self.run_data(data, cache, counts)
+        self.run_fits([n for n in self.plan.nodes if n.kind == "fit"], runner, cache, counts)
         for node in self.plan.nodes:
-            started = time.perf_counter()
-            if node.kind == "load":
-                self.load(node)
-            elif node.kind == "transform":
-                index = int(node.id.split(":")[1])
-                self.panel = self.apply(self.panel_frame(), node.payload, ("transforms", index))
-            elif node.kind == "fit":
-                self.fit(node)
-            elif node.kind == "multiverse":
+            if node.kind == "multiverse":  # reads the fits merged above
+                started = time.perf_counter()
                 self.multiverse(node)
+                self.timings[node.id] = time.perf_counter() - started
+                counts.finish(reused=False)
             elif node.kind in ("table", "figure"):
+                started = time.perf_counter()
                 self.build(node)
-            self.timings[node.id] = time.perf_counter() - started
+                self.timings[node.id] = time.perf_counter() - started
+                counts.finish(reused=False)
+        counts.finish(reused=False, n=sum(1 for n in self.plan.nodes if n.kind == "render"))
         panel = self.panel_frame()
         keep = list(self.spec.data.index) if self.spec.data.panel else []
         keep += [c for c in panel.columns if c in self.used_columns and c not in keep]
@@ -163,7 +173,106 @@ class Executor:
             notes=self.notes,
             warnings=self.warnings,
             timings=self.timings,
+            cache=cache.stats if cache is not None else None,
         )
+
+    def run_data(self, nodes: list[Node], cache: NodeCache | None, counts: _Counts) -> None:
+        """Load the sources and run the transforms, or take the finished panel (with the
+        transforms' artifacts and notes) from the cache under the last data node's hash."""
+        if not nodes:
+            return
+        last = nodes[-1]
+        key = cache.key(last.hash) if cache is not None else ""
+        if cache is not None:
+            started = time.perf_counter()
+            stored = cache.get(key, last.id)
+            if isinstance(stored, DataStage):
+                self.panel = stored.panel
+                self.artifacts.update(stored.artifacts)
+                self.notes.extend(stored.notes)
+                self.panel_rows.update(stored.panel_rows)
+                self.timings[last.id] = time.perf_counter() - started
+                cache.stats.reused.extend(n.id for n in nodes)
+                counts.finish(reused=True, n=len(nodes))
+                return
+        for node in nodes:
+            started = time.perf_counter()
+            if node.kind == "load":
+                self.load(node)
+            else:
+                index = int(node.id.split(":")[1])
+                self.panel = self.apply(self.panel_frame(), node.payload, ("transforms", index))
+            self.timings[node.id] = time.perf_counter() - started
+            counts.finish(reused=False)
+        panel = self.panel_frame()
+        if cache is not None:
+            cache.stats.computed.extend(n.id for n in nodes)
+            stage = DataStage(panel, dict(self.artifacts), list(self.notes), dict(self.panel_rows))
+            if not cache.put(key, stage):
+                cache.stats.uncacheable.append(last.id)
+
+    def run_fits(
+        self,
+        nodes: list[Node],
+        runner: NodeRunner,
+        cache: NodeCache | None,
+        counts: _Counts,
+    ) -> None:
+        """Fit every model node: from the cache where its hash is stored, else on ``runner``,
+        a wave at a time (a wave's nodes read only earlier waves' results). Results are merged
+        in plan order, so the outputs do not depend on which node finished first."""
+        if not nodes:
+            return
+        panel = self.panel_frame()
+        ids = {n.id for n in nodes}
+        level: dict[str, int] = {}
+        for node in nodes:
+            level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
+        done: dict[str, FitOutput] = {}
+        runner.start(self.spec, self.plan, panel, self.progress)
+        try:
+            for wave in range(max(level.values()) + 1):
+                todo = []
+                for node in (n for n in nodes if level[n.id] == wave):
+                    started = time.perf_counter()
+                    stored = cache.get(cache.key(node.hash), node.id) if cache else None
+                    if isinstance(stored, FitOutput):
+                        done[node.id] = stored
+                        self.timings[node.id] = time.perf_counter() - started
+                        cache.stats.reused.append(node.id)  # type: ignore[union-attr]
+                        counts.finish(reused=True)
+                    else:
+                        used: dict[str, ModelResult] = {}
+                        for i in node.inputs:
+                            if i in done:
+                                used.update(done[i].models)
+                        todo.append((node, used))
+                for node, output, seconds in runner.run(todo, counts):
+                    done[node.id] = output
+                    self.timings[node.id] = seconds
+                    if cache is not None:
+                        cache.stats.computed.append(node.id)
+                        if not cache.put(cache.key(node.hash), output):
+                            cache.stats.uncacheable.append(node.id)
+        finally:
+            runner.stop()
+        for node in nodes:
+            self.merge(node, done[node.id])
+
+    def merge(self, node: Node, output: FitOutput) -> None:
+        """Add one fitted node's results, refusing a name another node already gave."""
+        model: ResolvedModel = node.payload["model"]
+        for name, result in output.models.items():
+            self.claim(name, model)
+            self.models[name] = result
+        for name, members in output.families.items():
+            self.claim(name, model)
+            self.families[name] = members
+        self.model_rows.update(output.model_rows)
+        self.warnings.extend(output.warnings)
+        self.notes.extend(output.notes)
+        self.artifacts.update(output.artifacts)
+        self.used_columns.update(output.used_columns)
 
     def load(self, node: Node) -> None:
         try:
@@ -478,8 +587,6 @@ class Executor:
         self.check_varies(name, model, frame)
         try:
             design = build_design(frame, terms, model.spec.center)
-            if name in self.kept_designs:
-                self.designs[name] = design  # the joint tests refit it (``multiverse``)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
@@ -623,5 +730,93 @@ def _value_name(value: Any) -> str:
     return str(value)
 
 
-def execute(spec: Spec, plan: Plan, progress: ProgressFactory | None = None) -> RunOutput:
-    return Executor(spec, plan, progress).run()
+@dataclass(frozen=True)
+class DataStage:
+    """The data stage's product as the cache stores it: the transformed panel, the
+    transforms' artifacts and notes, and the rows the panel load dropped."""
+
+    panel: pl.DataFrame
+    artifacts: dict[str, Any]
+    notes: list[str]
+    panel_rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FitOutput:
+    """What fitting one plan node adds to a run: its results (one per ``over:`` value or
+    part), its family, row counts, warnings, notes of per-model transforms, artifacts and the
+    panel columns it used. A node's whole effect, so that a cached or remote fit replays
+    exactly what a local one would have done."""
+
+    models: dict[str, ModelResult]
+    families: dict[str, tuple[str, ...]]
+    model_rows: dict[str, dict[str, int]]
+    warnings: list[str]
+    notes: list[str]
+    artifacts: dict[str, Any]
+    used_columns: list[str]
+
+
+def fit_node(
+    spec: Spec,
+    panel: pl.DataFrame,
+    node: Node,
+    used: dict[str, ModelResult],
+    progress: ProgressFactory | None = None,
+) -> FitOutput:
+    """Fit one ``fit`` node on the transformed ``panel``; ``used`` holds the results of the
+    models it reads (a Hausman test's). Pure: the same arguments give the same output in any
+    process. Raises ``SpecErrors`` located in the spec."""
+    executor = Executor(spec, Plan((), {}), progress)
+    executor.panel = panel
+    executor.warnings = []
+    executor.models = dict(used)
+    executor.fit(node)
+    return FitOutput(
+        models={k: v for k, v in executor.models.items() if k not in used},
+        families=executor.families,
+        model_rows=executor.model_rows,
+        warnings=executor.warnings,
+        notes=executor.notes,
+        artifacts=executor.artifacts,
+        used_columns=sorted(executor.used_columns),
+    )
+
+
+class NodeProgress(Protocol):
+    """Receives node counts as a run advances (a progress bar)."""
+
+    def update(self, done: int, reused: int, running: int, total: int) -> None: ...
+
+
+class _Counts:
+    """Nodes done, reused and running, passed on to a ``NodeProgress``."""
+
+    def __init__(self, total: int, progress: NodeProgress | None) -> None:
+        self.total, self.progress = total, progress
+        self.done = self.reused = self.running = 0
+
+    def finish(self, *, reused: bool, n: int = 1) -> None:
+        self.done += n
+        self.reused += n if reused else 0
+        self.report()
+
+    def set_running(self, running: int) -> None:
+        self.running = running
+        self.report()
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress.update(self.done, self.reused, self.running, self.total)
+
+
+def execute(
+    spec: Spec,
+    plan: Plan,
+    progress: ProgressFactory | None = None,
+    *,
+    runner: NodeRunner | None = None,
+    cache: NodeCache | None = None,
+    node_progress: NodeProgress | None = None,
+) -> RunOutput:
+    return Executor(spec, plan, progress).run(runner, cache, node_progress)

@@ -165,9 +165,8 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             model = executor.spec.models[item.name]
             result = executor.models[item.name]
             term = curve["term"][s]
-            design = executor.designs.get(item.name)
-            if design is None:  # fitted elsewhere (another process): build it again
-                design = model_design(model, executor.model_frame(model))
+            # fits may have run in other processes or come from the cache: rebuild the design
+            design = model_design(model, executor.model_frame(model))
             frame = design.frame
             y = frame[design.columns["y"][0]].cast(pl.Float64).to_numpy()
             columns = [c for c in design.columns["x"] if c in result.coefficients]

@@ -101,13 +101,32 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "packages": versions,
         "seeds": seeds,
         "plan": {n.id: n.hash for n in plan.nodes},
+        # each node's inputs, so that ``specrun diff`` can tell which change caused which
+        "plan_inputs": {n.id: list(n.inputs) for n in plan.nodes if n.inputs},
         "rows": run.model_rows,
         "panel": {"dropped_missing_keys": run.panel_rows.get("dropped_missing_keys", 0)},
         # the only run-to-run difference between two runs' outputs: seconds per plan step
         "timings": {node: round(seconds, 4) for node, seconds in run.timings.items()},
+        # and which nodes this run took from the cache (a cached and an uncached run differ
+        # only here and in the timings)
+        "cache": _cache_summary(run),
         "notes": run.notes,
         "files": [],  # filled by render_outputs: every file this run writes
         "warnings": run.warnings,
+    }
+
+
+def _cache_summary(run: RunOutput) -> dict[str, Any]:
+    stats = run.cache
+    if stats is None:
+        return {"used": False}
+    return {
+        "used": True,
+        "reused": len(stats.reused),
+        "computed": len(stats.computed),
+        "reused_nodes": sorted(stats.reused),
+        "not_cacheable": sorted(stats.uncacheable),
+        "warnings": stats.warnings,
     }
 
 

@@ -25,7 +25,7 @@ so significance on a draw is judged by the same covariance convention as the obs
 Checked: a draw's estimate equals a refit of the resampled, relabelled null data
 (``tests/test_multiverse.py::test_a_null_draw_equals_an_explicit_refit_of_the_resampled_null_data``)
 and pyfixest 0.60's ``feols(y0 ~ Dige + … | copy + year)`` on the same draws to 3e−14
-(``bench/multiverse.py``); the p-values are roughly uniform on simulated null panels and small
+(``bench/curve.py``); the p-values are roughly uniform on simulated null panels and small
 under a strong effect (``tests/test_multiverse.py``).
 """
 

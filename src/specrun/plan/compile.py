@@ -38,7 +38,9 @@ def content_hash(kind: str, fragment: Any, inputs: list[str], extra: str = "") -
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def compile_spec(spec: Spec) -> Plan:
+def compile_spec(spec: Spec, data_hashes: dict[str, str] | None = None) -> Plan:
+    """The plan of ``spec``; ``data_hashes`` (source → digest) stands in for hashing the data
+    files again, as a worker does that rebuilds the plan the main process compiled."""
     nodes: list[Node] = []
     hashes: dict[str, str] = {}
 
@@ -57,10 +59,13 @@ def compile_spec(spec: Spec) -> Plan:
         nodes.append(Node(node_id, kind, name, tuple(inputs), digest, payload, detail))  # type: ignore[arg-type]
 
     loads = []
-    data_hashes: dict[str, str] = {}
+    known, data_hashes = data_hashes, {}
     for name, source in spec.data.sources.items():
         path = resolve(source, spec.folder)
-        digest = data_hashes[name] = file_hash(path) if path.exists() else "missing"
+        if known is not None and name in known:
+            digest = data_hashes[name] = known[name]
+        else:
+            digest = data_hashes[name] = file_hash(path) if path.exists() else "missing"
         add(f"load:{name}", "load", name, source, [], extra=digest, detail=source.path)
         loads.append(f"load:{name}")
     previous = f"load:{spec.data.frame_source}"

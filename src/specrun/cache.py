@@ -1,0 +1,365 @@
+"""A content-addressed cache of plan-node results, kept in a folder beside the outputs.
+
+An entry is one file, ``<key[:2]>/<key>.entry``, named by the node's key (the node's plan hash,
+which covers its spec fragment, its inputs' hashes and the data files' XXH3 digests, plus the
+specrun version and the entry format). A file holds a header line (magic, format, the SHA-256
+and length of the body, the blobs' names and sizes) and a body: a JSON tree, then binary blobs
+(numpy arrays as ``.npy`` read with ``allow_pickle=False``, polars frames as Parquet). Nothing
+in a cache folder is unpickled: the folder may be shared or tampered with, so an entry can at
+worst decode to wrong *values* of specrun's own record types, and a checksum mismatch (a torn,
+truncated or edited entry) makes it a miss that is recomputed, with a warning.
+
+Writes go to a temporary file in the cache folder that is then renamed over the entry
+(``os.replace``, atomic on POSIX), so concurrent runs and runs killed at any moment never leave
+a half-written entry under a key; leftovers of killed writers are swept on open. The folder is
+bounded: after a run, least-recently-used entries (by modification time, refreshed on every
+hit) are removed until the total is under ``max_size``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import io
+import json
+import math
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specrun import __version__
+from specrun.errors import SpecError
+
+MAGIC = b"SPECRUN-CACHE"
+FORMAT = 1
+DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
+DEFAULT_FOLDER = ".specrun-cache"
+_STALE_TEMP_SECONDS = 3600.0
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+class Uncacheable(TypeError):
+    """A value the structured codec cannot store (the node is then computed every run)."""
+
+
+class CorruptEntry(ValueError):
+    """An entry whose header, length or checksum does not hold."""
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``500MB``, ``2G``, ``1.5 GiB`` or a plain number of bytes.
+
+    Raises ``SpecError`` (code ``usage``) for anything else or a size below 1 MiB."""
+    if isinstance(text, int):
+        size = text
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text).lower())
+        if match is None:
+            raise SpecError(
+                f"cache size '{text}' is not a size such as 500MB or 2GB",
+                code="usage",
+                path="--cache-max-size",
+            )
+        size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if size < 1024**2:
+        raise SpecError(
+            f"cache size {size} bytes is below 1 MiB", code="usage", path="--cache-max-size"
+        )
+    return size
+
+
+# ---------------------------------------------------------------------------------------------
+# the structured codec: JSON with tags, numpy arrays and polars frames as blobs
+
+
+def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
+    """``value`` as a JSON tree and named blobs; raises ``Uncacheable`` for a type it does not
+    know (anything but JSON scalars, lists, tuples, mappings, numpy scalars and arrays of
+    non-object dtype, polars frames, and dataclasses defined in specrun)."""
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> str:
+        name = str(len(blobs))
+        blobs[name] = data
+        return name
+
+    def walk(v: Any) -> Any:
+        if v is None or isinstance(v, bool | str):
+            return v
+        if isinstance(v, int) and not isinstance(v, np.integer):
+            return v
+        if isinstance(v, float) and not isinstance(v, np.floating):
+            # JSON round-trips every finite double (repr); NaN and ±inf are tagged
+            return v if math.isfinite(v) else {"$f": repr(v)}
+        if isinstance(v, np.generic):
+            if v.dtype.kind not in "biuf":
+                raise Uncacheable(f"numpy scalar of dtype {v.dtype}")
+            return {"$np": v.dtype.str, "v": walk(v.item())}
+        if isinstance(v, np.ndarray):
+            if v.dtype.hasobject:
+                raise Uncacheable("a numpy array of Python objects")
+            buffer = io.BytesIO()
+            np.save(buffer, v, allow_pickle=False)
+            return {"$nd": blob(buffer.getvalue())}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, tuple):
+            return {"$t": [walk(x) for x in v]}
+        if isinstance(v, Mapping):
+            return {"$m": [[walk(k), walk(x)] for k, x in v.items()]}
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            cls = type(v)
+            if not cls.__module__.startswith("specrun."):
+                raise Uncacheable(f"dataclass {cls.__module__}.{cls.__qualname__}")
+            fields = {f.name: walk(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            return {"$dc": f"{cls.__module__}:{cls.__qualname__}", "f": fields}
+        if type(v).__name__ == "DataFrame" and type(v).__module__.startswith("polars"):
+            buffer = io.BytesIO()
+            v.write_parquet(buffer, statistics=False)
+            return {"$pl": blob(buffer.getvalue())}
+        raise Uncacheable(f"{type(v).__module__}.{type(v).__qualname__}")
+
+    return walk(value), blobs
+
+
+def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
+    """The value ``encode`` was given; raises ``CorruptEntry`` on a malformed tree."""
+
+    def items(values: list[Any]) -> list[Any]:
+        # most lists hold plain numbers: only containers need a walk
+        return [walk(x) if type(x) in (dict, list) else x for x in values]
+
+    def walk(v: Any) -> Any:
+        if type(v) is list:
+            return items(v)
+        if type(v) is not dict:
+            return v
+        if "$f" in v:
+            return float(v["$f"])
+        if "$np" in v:
+            return np.dtype(v["$np"]).type(walk(v["v"]))
+        if "$nd" in v:
+            return np.load(io.BytesIO(blobs[v["$nd"]]), allow_pickle=False)
+        if "$t" in v:
+            return tuple(items(v["$t"]))
+        if "$m" in v:
+            return {walk(k): walk(x) for k, x in v["$m"]}
+        if "$pl" in v:
+            import polars as pl
+
+            return pl.read_parquet(io.BytesIO(blobs[v["$pl"]]))
+        if "$dc" in v:
+            return _dataclass(v["$dc"], {k: walk(x) for k, x in v["f"].items()})
+        raise CorruptEntry(f"unknown tag in {sorted(v)}")
+
+    try:
+        return walk(tree)
+    except CorruptEntry:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError, OSError) as exc:
+        raise CorruptEntry(f"undecodable entry: {exc}") from None
+
+
+def _dataclass(name: str, fields: dict[str, Any]) -> Any:
+    """An instance of a specrun dataclass, its fields set without running ``__init__`` (as
+    ``copy`` does), so no code of the entry's choosing runs."""
+    module, _, qualname = name.partition(":")
+    if not module.startswith("specrun."):
+        raise CorruptEntry(f"class {name} is not specrun's")
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise CorruptEntry(f"{name} is not a dataclass")
+    known = {f.name for f in dataclasses.fields(cls)}
+    if set(fields) != known:
+        raise CorruptEntry(f"{name} fields differ from the entry's")
+    obj = object.__new__(cls)
+    for key, value in fields.items():
+        object.__setattr__(obj, key, value)
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# the store
+
+
+@dataclass
+class CacheStats:
+    """What a run did with the cache: node ids reused, computed and stored, and warnings."""
+
+    reused: list[str] = field(default_factory=list)
+    computed: list[str] = field(default_factory=list)
+    uncacheable: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    evicted: int = 0
+
+
+class NodeCache:
+    """Entries under ``folder``, at most ``max_size`` bytes after ``evict()``.
+
+    ``key(node_hash)`` adds the specrun version and entry format to a plan hash; ``get``
+    returns the decoded value or None (a miss, or a corrupt entry, which is removed and
+    reported in ``stats.warnings``); ``put`` stores a value atomically and returns False when
+    the codec cannot store it.
+    """
+
+    def __init__(self, folder: Path, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self.folder = folder
+        self.max_size = max_size
+        self.stats = CacheStats()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpecError(
+                f"cannot create the cache folder '{folder}': {exc.strerror}",
+                code="usage",
+                path="--cache",
+            ) from None
+        self._sweep_temporaries()
+
+    @staticmethod
+    def key(node_hash: str) -> str:
+        text = f"{node_hash}\0specrun {__version__}\0format {FORMAT}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.entry"
+
+    def get(self, key: str, label: str) -> Any | None:
+        path = self._path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.stats.warnings.append(f"cache entry of {label} unreadable ({exc.strerror})")
+            return None
+        try:
+            value = _unpack(raw, key)
+        except CorruptEntry as exc:
+            self.stats.warnings.append(
+                f"cache entry of {label} is corrupt ({exc}); recomputed: {path.name}"
+            )
+            path.unlink(missing_ok=True)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: last in line for eviction
+        return value
+
+    def put(self, key: str, value: Any) -> bool:
+        try:
+            tree, blobs = encode(value)
+        except Uncacheable:
+            return False
+        data = _pack(tree, blobs, key)
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        temporary = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
+        try:
+            with temporary.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            self.stats.warnings.append(f"cache entry not stored ({exc.strerror})")
+            return False
+        return True
+
+    def evict(self) -> int:
+        """Remove least-recently-used entries until the folder holds at most ``max_size``
+        bytes; returns how many were removed."""
+        entries = []
+        for path in self.folder.glob("*/*.entry"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+            if total <= self.max_size:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        self.stats.evicted += removed
+        return removed
+
+    def _sweep_temporaries(self) -> None:
+        """Remove the temporary files of writers killed mid-write (older than an hour, or left
+        by a process that no longer exists)."""
+        now = time.time()
+        for path in self.folder.glob("*/.tmp-*"):
+            try:
+                pid = int(path.name.split("-")[1])
+                alive = _pid_alive(pid)
+                if not alive or now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
+                    path.unlink(missing_ok=True)
+            except (ValueError, IndexError, OSError):
+                continue
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pack(tree: Any, blobs: dict[str, bytes], key: str) -> bytes:
+    body_json = json.dumps(tree, separators=(",", ":"), allow_nan=False).encode()
+    body = body_json + b"".join(blobs.values())
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "json": len(body_json),
+        "blobs": [[name, len(data)] for name, data in blobs.items()],
+    }
+    return MAGIC + b" " + json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
+
+
+def _unpack(raw: bytes, key: str) -> Any:
+    line, newline, body = raw.partition(b"\n")
+    if not newline or not line.startswith(MAGIC + b" "):
+        raise CorruptEntry("no header")
+    try:
+        header = json.loads(line[len(MAGIC) + 1 :])
+        declared = int(header["json"]) + sum(int(size) for _, size in header["blobs"])
+        digest = header["sha256"]
+        if header["format"] != FORMAT or header["key"] != key:
+            raise CorruptEntry("written for another key or format")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptEntry(f"bad header: {exc}") from None
+    if len(body) != declared:
+        raise CorruptEntry(f"{len(body)} bytes where the header says {declared}")
+    if hashlib.sha256(body).hexdigest() != digest:
+        raise CorruptEntry("checksum mismatch")
+    offset = int(header["json"])
+    try:
+        tree = json.loads(body[:offset])
+    except ValueError as exc:
+        raise CorruptEntry(f"bad JSON: {exc}") from None
+    blobs = {}
+    for name, size in header["blobs"]:
+        blobs[str(name)] = body[offset : offset + int(size)]
+        offset += int(size)
+    return decode(tree, blobs)

@@ -1,0 +1,253 @@
+"""``specrun diff RUN_A RUN_B``: what changed between two output folders, and why.
+
+Reads each folder's ``manifest.json`` (spec and data digests, the plan's node hashes and
+inputs), ``results.json`` (every model's coefficients and statistics) and the Markdown tables
+(``tables/<t>.md``, one cell per table position). A changed model is traced through the plan
+to the nodes that changed on their own — a data file (a load node), a transform, or the
+model's own spec fragment — which is the cause reported beside it. Differences are a report,
+not an error; a folder that is not a specrun output is a ``SpecError`` (code ``usage``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specrun.errors import SpecError
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One output folder's manifest, results and Markdown table cells."""
+
+    path: Path
+    manifest: dict[str, Any]
+    results: dict[str, Any]
+    tables: dict[str, dict[tuple[str, str], str]]
+
+    @classmethod
+    def read(cls, folder: str | Path) -> RunFolder:
+        path = Path(folder)
+        if not path.is_dir():
+            raise SpecError(f"'{folder}' is not a folder", code="usage")
+        documents = []
+        for name in ("manifest.json", "results.json"):
+            try:
+                document = json.loads((path / name).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise SpecError(
+                    f"'{folder}' is not a specrun output folder (it has no {name})", code="usage"
+                ) from None
+            except (OSError, ValueError) as exc:
+                raise SpecError(f"cannot read '{path / name}': {exc}", code="usage") from None
+            if not isinstance(document, dict) or "specrun_version" not in document:
+                raise SpecError(
+                    f"'{path / name}' was not written by specrun (no specrun_version)",
+                    code="usage",
+                )
+            documents.append(document)
+        tables = {
+            item.stem: table_cells(item.read_text(encoding="utf-8"))
+            for item in sorted((path / "tables").glob("*.md"))
+        }
+        return cls(path, documents[0], documents[1], tables)
+
+
+def table_cells(markdown: str) -> dict[tuple[str, str], str]:
+    """Cells of the pipe tables in ``markdown`` keyed by (row, column): a row is named by its
+    first cell (a standard-error row by the coefficient above it plus `` (2nd line)``), a
+    column by its position ``(1)``, ``(2)``, …; a second table in the file adds ``[2]``."""
+    cells: dict[tuple[str, str], str] = {}
+    table = 0
+    label = ""
+    inside = False
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            inside = False
+            continue
+        if not inside:
+            inside, table, label = True, table + 1, ""
+        parts = [p.strip() for p in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if parts and all(re.fullmatch(r":?-+:?", p) for p in parts):
+            continue
+        name = parts[0] if parts else ""
+        if name:
+            label = name
+            row = name
+        else:
+            row = f"{label} (2nd line)" if label else "(header)"
+        suffix = f" [{table}]" if table > 1 else ""
+        for index, value in enumerate(parts[1:], start=1):
+            key = (row + suffix, f"({index})")
+            while key in cells:  # repeated header rows keep their order
+                key = (key[0] + "'", key[1])
+            cells[key] = value
+    return cells
+
+
+@dataclass
+class RunDiff:
+    """The differences between two runs, and their causes."""
+
+    a: Path
+    b: Path
+    causes: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    coefficients: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        return not (self.models or self.coefficients or self.cells or self.causes)
+
+    def describe(self) -> str:
+        if self.same:
+            return f"{self.a} and {self.b}: no differences in models, coefficients or tables"
+        lines = [f"{self.a} → {self.b}"]
+        for title, items in (
+            ("changes in the spec or data", self.causes),
+            ("models", self.models),
+            ("coefficients and statistics", self.coefficients),
+            ("table cells", self.cells),
+        ):
+            if items:
+                lines.append(f"{title}:")
+                lines.extend(f"  {item}" for item in items)
+        return "\n".join(lines)
+
+
+def diff_runs(run_a: str | Path, run_b: str | Path) -> RunDiff:
+    """Compare two output folders (raises ``SpecError`` if either is not specrun's)."""
+    a, b = RunFolder.read(run_a), RunFolder.read(run_b)
+    report = RunDiff(a.path, b.path)
+    roots = _root_changes(a.manifest, b.manifest, report)
+    models_a, models_b = a.results.get("models", {}), b.results.get("models", {})
+    for name in models_a.keys() - models_b.keys():
+        report.models.append(f"{name}: only in {a.path}")
+    for name in models_b.keys() - models_a.keys():
+        report.models.append(f"{name}: only in {b.path}")
+    plan_b = b.manifest.get("plan", {})
+    for name in [n for n in models_b if n in models_a]:
+        changes = _model_changes(models_a[name], models_b[name])
+        if not changes:
+            continue
+        node = _fit_node(name, plan_b)
+        why = sorted(_causes(node, b.manifest, roots)) if node else []
+        report.models.append(f"{name}: changed" + (f" ({'; '.join(why)})" if why else ""))
+        report.coefficients.extend(f"{name}: {change}" for change in changes)
+    report.models.sort()
+    for table in sorted(a.tables.keys() | b.tables.keys()):
+        if table not in b.tables or table not in a.tables:
+            where = a.path if table in a.tables else b.path
+            report.cells.append(f"{table}: only in {where}")
+            continue
+        cells_a, cells_b = a.tables[table], b.tables[table]
+        for key in list(dict.fromkeys([*cells_a, *cells_b])):
+            old, new = cells_a.get(key, "—"), cells_b.get(key, "—")
+            if old != new:
+                report.cells.append(f"{table}: row '{key[0]}', column {key[1]}: {old} → {new}")
+    return report
+
+
+def _root_changes(
+    manifest_a: dict[str, Any], manifest_b: dict[str, Any], report: RunDiff
+) -> dict[str, str]:
+    """Plan nodes of B that changed although none of their inputs did, each with the reason
+    (these are the causes); the spec and data digests that differ go into ``report.causes``."""
+    from specrun.data.io import HASH_NAME
+
+    key = f"spec_{HASH_NAME}"
+    if manifest_a.get(key) != manifest_b.get(key):
+        report.causes.append(
+            f"the spec file changed ({manifest_a.get('spec')} → {manifest_b.get('spec')})"
+        )
+    data_a, data_b = manifest_a.get("data", {}), manifest_b.get("data", {})
+    for source in sorted(data_a.keys() | data_b.keys()):
+        old, new = data_a.get(source, {}), data_b.get(source, {})
+        if old.get(HASH_NAME) != new.get(HASH_NAME):
+            report.causes.append(
+                f"data source '{source}' changed: {old.get('path', '—')} "
+                f"{str(old.get(HASH_NAME, '—'))[:12]} → {new.get('path', '—')} "
+                f"{str(new.get(HASH_NAME, '—'))[:12]}"
+            )
+    plan_a, plan_b = manifest_a.get("plan", {}), manifest_b.get("plan", {})
+    inputs = manifest_b.get("plan_inputs", {})
+    changed = {n for n, h in plan_b.items() if plan_a.get(n) != h}
+    roots: dict[str, str] = {}
+    for node in changed:
+        if any(i in changed for i in inputs.get(node, ())):
+            continue
+        kind, _, name = node.partition(":")
+        if node not in plan_a:
+            roots[node] = f"{node} is new"
+        elif kind == "load":
+            roots[node] = f"data source '{name}' changed"
+        elif kind == "transform":
+            roots[node] = f"transform {name} changed in the spec"
+        else:
+            roots[node] = f"the spec of {node} changed"
+    for node, reason in sorted(roots.items()):
+        if node.startswith("transform:"):
+            report.causes.append(reason)
+    return roots
+
+
+def _causes(node: str, manifest: dict[str, Any], roots: dict[str, str]) -> set[str]:
+    inputs = manifest.get("plan_inputs", {})
+    seen: set[str] = set()
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in roots:
+            found.add(roots[current])
+        stack.extend(inputs.get(current, ()))
+    return found
+
+
+def _fit_node(model: str, plan: dict[str, str]) -> str | None:
+    parts = model.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = "fit:" + ".".join(parts[:end])
+        if candidate in plan:
+            return candidate
+    return None
+
+
+def _model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    changes = []
+    coefs_a, coefs_b = old.get("coefficients", {}), new.get("coefficients", {})
+    for term in list(dict.fromkeys([*coefs_a, *coefs_b])):
+        if term not in coefs_b:
+            changes.append(f"{term} dropped")
+        elif term not in coefs_a:
+            changes.append(f"{term} added ({_number(coefs_b[term].get('estimate'))})")
+        else:
+            for field_name in ("estimate", "std_error", "p_value"):
+                x, y = coefs_a[term].get(field_name), coefs_b[term].get(field_name)
+                if x != y:
+                    changes.append(f"{term} {field_name} {_number(x)} → {_number(y)}")
+    if old.get("nobs") != new.get("nobs"):
+        changes.append(f"nobs {old.get('nobs')} → {new.get('nobs')}")
+    stats_a, stats_b = old.get("stats", {}), new.get("stats", {})
+    for stat in list(dict.fromkeys([*stats_a, *stats_b])):
+        x, y = stats_a.get(stat), stats_b.get(stat)
+        if x != y:
+            changes.append(f"{stat} {_number(x)} → {_number(y)}")
+    for key in ("estimator", "dependent", "se", "effects"):
+        if old.get(key) != new.get(key):
+            changes.append(f"{key} {old.get(key)} → {new.get(key)}")
+    return changes
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return "—" if value is None else str(value)

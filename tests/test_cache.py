@@ -1,0 +1,233 @@
+"""The plan-node cache: reuse on unchanged re-runs, recomputation of what changed only, corrupt
+and killed entries never trusted, LRU eviction, and byte-identical outputs with and without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.cache import CorruptEntry, NodeCache, Uncacheable, decode, encode, parse_size
+from specrun.cli import main
+from specrun.errors import SpecError
+from specrun.results import Coefficient, ModelResult, TermPart
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+transforms:
+  - derive: {lvalue: log(value), lcapital: log(capital)}
+models:
+  ols: {estimator: ols, y: inv, x: [value, capital], se: {type: HC1}}
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time],
+       se: {cluster: entity}}
+  fe_log: {estimator: panel_fe, y: inv, x: [lvalue, lcapital], effects: [entity],
+           se: {cluster: entity}}
+variants:
+  fe:
+    early: {sample: {time: [1935, 1945]}}
+tables:
+  main: {kind: regression, columns: [ols, fe, fe_log, fe.early], stats: [nobs, r2]}
+outputs: {dir: out, formats: [markdown, latex]}
+"""
+)
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    """Every output file's bytes, with the manifest's run-to-run fields (timings, what the
+    cache supplied) left out."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.name == "manifest.json":
+            manifest = json.loads(data)
+            manifest.pop("timings")
+            manifest.pop("cache")
+            data = json.dumps(manifest, sort_keys=True).encode()
+        files[str(path.relative_to(folder))] = data
+    return files
+
+
+def manifest_cache(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())["cache"]
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    return grunfeld_project(tmp_path, SPEC)
+
+
+def run(spec: Path, out: Path, *extra: str) -> int:
+    return main(
+        ["run", str(spec), "--out", str(out), "--cache", str(spec.parent / "cache"), *extra]
+    )
+
+
+def test_unchanged_rerun_reuses_every_node_and_matches_an_uncached_run(project: Path, capsys):
+    assert run(project, project.parent / "a") == 0
+    first = manifest_cache(project.parent / "a")
+    assert first["reused"] == 0 and first["computed"] == 6  # 2 data + 4 fits
+    assert run(project, project.parent / "b") == 0
+    second = manifest_cache(project.parent / "b")
+    assert second["reused"] == 6 and second["computed"] == 0
+    assert "6 of 9 plan nodes reused from the cache" in capsys.readouterr().out
+    assert main(["run", str(project), "--out", str(project.parent / "c0"), "--no-cache"]) == 0
+    assert manifest_cache(project.parent / "c0") == {"used": False}
+    reference = outputs(project.parent / "c0")
+    assert outputs(project.parent / "a") == reference
+    assert outputs(project.parent / "b") == reference
+
+
+def test_changing_one_model_recomputes_only_it(project: Path):
+    assert run(project, project.parent / "a") == 0
+    project.write_text(SPEC.replace("se: {type: HC1}", "se: {type: HC3}"), encoding="utf-8")
+    assert run(project, project.parent / "b") == 0
+    cache = manifest_cache(project.parent / "b")
+    assert cache["computed"] == 1
+    assert "fit:ols" not in cache["reused_nodes"] and len(cache["reused_nodes"]) == 5
+    # a transform change recomputes the data stage and every model reading the panel
+    project.write_text(SPEC.replace("log(capital)", "log(capital + 1)"), encoding="utf-8")
+    assert run(project, project.parent / "c") == 0
+    assert manifest_cache(project.parent / "c")["reused"] == 0
+    assert main(["run", str(project), "--out", str(project.parent / "d"), "--no-cache"]) == 0
+    assert outputs(project.parent / "c") == outputs(project.parent / "d")
+
+
+def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
+    assert run(project, project.parent / "a") == 0
+    cache = project.parent / "cache"
+    assert len(list(cache.glob("*/*.entry"))) == 5  # the data stage is one entry
+    plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
+
+    def entry(node: str) -> Path:
+        key = NodeCache.key(plan[node])
+        return cache / key[:2] / f"{key}.entry"
+
+    victim = entry("fit:ols")
+    data = bytearray(victim.read_bytes())
+    data[-5] ^= 0xFF  # one flipped byte in the body
+    victim.write_bytes(bytes(data))
+    truncated = entry("fit:fe_log")
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    capsys.readouterr()
+    assert run(project, project.parent / "b") == 0
+    err = capsys.readouterr().err
+    assert err.count("is corrupt") == 2 and "checksum mismatch" in err
+    cache = manifest_cache(project.parent / "b")
+    assert cache["computed"] == 2 and cache["reused"] == 4
+    assert outputs(project.parent / "b") == outputs(project.parent / "a")
+
+
+def test_killed_run_leaves_only_valid_entries(tmp_path: Path):
+    """SIGKILL a run once the cache holds some entries; the next run is right and reuses just
+    the entries that were complete."""
+    variants = "\n".join(
+        f"    v{i}: {{sample: {{time: [1935, {1940 + i % 15}]}}, x: [value{', capital' * (i % 2)}],"
+        f" se: {{type: HC{i % 4}}}}}"
+        for i in range(60)
+    )
+    text = SPEC.replace("    early: {sample: {time: [1935, 1945]}}", variants)
+    text = text.replace("fe.early", "fe.v0")
+    spec = grunfeld_project(tmp_path, text)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(tmp_path / "a")]
+    process = subprocess.Popen([*command, "--cache", str(cache)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(cache.glob("*/*.entry"))) < 10 and time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail("the run ended before it could be killed")
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not (tmp_path / "a").exists()  # nothing written: the outputs are swapped in whole
+    stored = len(list(cache.glob("*/*.entry")))
+    assert 10 <= stored < 64  # the data stage (2 nodes) and 63 fits make 64 entries
+    # a writer killed mid-write leaves at most a temporary file, never a partial entry
+    (cache / "ab").mkdir(exist_ok=True)
+    (cache / "ab" / ".tmp-999999-deadbeef").write_bytes(b"SPECRUN-CACHE {")
+    assert run(spec, tmp_path / "a") == 0
+    again = manifest_cache(tmp_path / "a")
+    assert again["reused"] == stored + 1 and again["computed"] == 65 - (stored + 1)
+    assert not (cache / "ab" / ".tmp-999999-deadbeef").exists()
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
+    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
+
+
+def test_eviction_keeps_the_most_recently_used(tmp_path: Path):
+    store = NodeCache(tmp_path, max_size=10_000)
+    keys = [store.key(f"node{i}") for i in range(6)]
+    for i, key in enumerate(keys):
+        assert store.put(key, np.arange(400, dtype=np.float64) + i)  # ~3.3 kB each
+        os.utime(store._path(key), (1000 + i, 1000 + i))
+    assert store.get(keys[0], "node0") is not None  # a hit makes node0 the most recent
+    assert store.evict() == 4
+    left = {p.stem for p in tmp_path.glob("*/*.entry")}
+    assert left == {keys[0], keys[5]}
+
+
+def test_codec_round_trips_results_exactly():
+    result = ModelResult(
+        name="fe",
+        estimator="panel_fe",
+        dependent="inv",
+        nobs=200,
+        coefficients={"value": Coefficient(0.1, 0.01, 10.0, float("nan"))},
+        stats={"r2": np.float64(0.1 + 0.2), "n": np.int64(10)},
+        extra={"grid": np.linspace(0, 1, 7), "pair": (1, "a"), 3: [float("inf"), None, True]},
+        terms={"L.value": (TermPart("value", 1),)},
+        covariance=np.eye(2),
+    )
+    frame = pl.DataFrame({"a": [1, 2], "b": ["x", None]})
+    tree, blobs = encode({"result": result, "frame": frame})
+    back = decode(json.loads(json.dumps(tree)), blobs)
+    again = back["result"]
+    assert again.to_json() == result.to_json()
+    assert again.terms == result.terms and again.extra[3] == [float("inf"), None, True]
+    assert type(again.stats["r2"]) is np.float64 and again.stats["r2"] == 0.1 + 0.2
+    assert np.array_equal(again.covariance, np.eye(2))
+    assert back["frame"].equals(frame)
+
+
+def test_codec_refuses_foreign_types():
+    class Foreign:
+        pass
+
+    with pytest.raises(Uncacheable):
+        encode({"x": Foreign()})
+    with pytest.raises(Uncacheable):
+        encode(np.array([object()]))
+    # an entry naming a class outside specrun is corrupt, never imported
+    with pytest.raises(CorruptEntry, match="not specrun's"):
+        decode({"$dc": "os:system", "f": {}}, {})
+
+
+def test_cache_size_parsing():
+    assert parse_size("2GB") == 2 * 1024**3
+    assert parse_size("500mb") == 500 * 1024**2
+    with pytest.raises(SpecError, match="not a size"):
+        parse_size("lots")
+    with pytest.raises(SpecError, match="below 1 MiB"):
+        parse_size("10k")
+
+
+def test_cache_max_size_flag(project: Path, capsys):
+    assert run(project, project.parent / "a", "--cache-max-size", "huge") == 2
+    assert "--cache-max-size: cache size 'huge' is not a size" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""``specrun diff``: changed coefficients and table cells, traced to the spec or data change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specfiles import grunfeld_project
+from specrun.cli import main
+from test_cache import SPEC
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("diff")
+    spec = grunfeld_project(folder, SPEC)
+    cache = str(folder / "cache")
+    assert main(["run", str(spec), "--out", str(folder / "base"), "--cache", cache]) == 0
+    assert main(["run", str(spec), "--out", str(folder / "same"), "--cache", cache]) == 0
+    spec.write_text(SPEC.replace("se: {type: HC1}", "se: {type: HC3}"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(folder / "hc3"), "--cache", cache]) == 0
+    spec.write_text(SPEC, encoding="utf-8")
+    data = folder / "grunfeld.csv"
+    lines = data.read_text().splitlines()
+    assert lines[1] == "1,1935,317.6,3078.5,2.8"
+    lines[1] = "1,1935,400.0,3078.5,2.8"  # one investment figure edited
+    data.write_text("\n".join(lines) + "\n")
+    assert main(["run", str(spec), "--out", str(folder / "data"), "--cache", cache]) == 0
+    return {p.name: p for p in folder.iterdir()}
+
+
+def test_identical_runs(runs: dict[str, Path], capsys):
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(runs["same"])]) == 0
+    assert "no differences in models, coefficients or tables" in capsys.readouterr().out
+
+
+def test_changed_standard_error_names_model_cell_and_cause(runs: dict[str, Path], capsys):
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(runs["hc3"])]) == 0
+    out = capsys.readouterr().out
+    assert "the spec file changed" in out
+    assert "ols: changed (the spec of fit:ols changed)" in out
+    assert "ols: value std_error" in out
+    assert "ols: value estimate" not in out  # HC3 changes the SEs, not the estimates
+    assert "fe:" not in out and "fe_log:" not in out
+    assert "main: row 'capital (2nd line)', column (1): (0.049) → (0.059)" in out
+    assert "column (2)" not in out
+
+
+def test_changed_data_file_is_the_cause(runs: dict[str, Path], capsys):
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(runs["data"])]) == 0
+    out = capsys.readouterr().out
+    assert "data source 'g' changed: grunfeld.csv" in out
+    assert "the spec file changed" not in out
+    for model in ("ols", "fe", "fe_log", "fe.early"):
+        assert f"{model}: changed (data source 'g' changed)" in out
+    assert "fe.early: value estimate" in out
+    assert "main: row 'N'" not in out  # same rows, other values
+
+
+def test_not_an_output_folder(runs: dict[str, Path], tmp_path: Path, capsys):
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 2  # a wrong argument: bad usage
+    err = capsys.readouterr().err
+    assert f"'{tmp_path}' is not a specrun output folder (it has no manifest.json)" in err
+    assert "Traceback" not in err
+    (tmp_path / "manifest.json").write_text('{"a": 1}')
+    (tmp_path / "results.json").write_text("{}")
+    assert main(["diff", str(runs["base"]), str(tmp_path)]) == 2  # a wrong argument: bad usage
+    assert "was not written by specrun" in capsys.readouterr().err

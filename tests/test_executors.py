@@ -1,0 +1,140 @@
+"""Fits on local workers and on a Dask cluster give byte-identical outputs to a serial run;
+an unreachable scheduler is a clear error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from specfiles import grunfeld_project
+from specrun.cli import main
+from test_cache import SPEC, outputs
+
+# a Hausman test reads two other fits (a second wave of nodes); the mediation bootstrap draws
+# from its spec seed, whichever worker runs it
+HAUSMAN = SPEC.replace(
+    "variants:",
+    """\
+  re: {estimator: panel_re, y: inv, x: [value, capital]}
+  fe_plain: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+  hausman: {estimator: hausman, models: [fe_plain, re]}
+  by_firm_group: {extends: ols, over: big}
+  med: {extends: fe_plain, x: [value], estimator: mediation, mediator: capital, bootstrap: 49,
+        seed: 7}
+variants:""",
+).replace("lcapital: log(capital)}", "lcapital: log(capital), big: firm <= 5}")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("executors")
+    spec = grunfeld_project(folder, HAUSMAN)
+    assert main(["run", str(spec), "--out", str(folder / "serial"), "--no-cache"]) == 0
+    return spec
+
+
+def test_jobs_two_matches_serial(project: Path):
+    out = project.parent / "jobs2"
+    assert main(["run", str(project), "--out", str(out), "--no-cache", "--jobs", "2"]) == 0
+    assert outputs(out) == outputs(project.parent / "serial")
+    models = json.loads((out / "results.json").read_text())["models"]
+    assert {"hausman", "by_firm_group.true", "by_firm_group.false", "med.total"} <= set(models)
+
+
+def test_process_workers_match_serial(project: Path):
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    serial = execute(spec, plan)
+    spawned = execute(spec, plan, runner=RUNNERS.get("processes")(2))
+    assert list(spawned.results.models) == list(serial.results.models)
+    for name, result in serial.results.models.items():
+        assert spawned.results.models[name].to_json() == result.to_json()
+
+
+def test_dask_cluster_matches_serial(project: Path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=":0"
+    ) as cluster:
+        out = project.parent / "dask"
+        code = main(
+            [
+                "run",
+                str(project),
+                "--out",
+                str(out),
+                "--no-cache",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
+        assert code == 0
+    assert outputs(out) == outputs(project.parent / "serial")
+
+
+def test_dask_and_cache_together(project: Path):
+    """Cached entries computed on a cluster serve a serial re-run, byte for byte."""
+    distributed = pytest.importorskip("distributed")
+    cache = project.parent / "cache"
+    with distributed.LocalCluster(
+        n_workers=2, processes=False, threads_per_worker=1, dashboard_address=":0"
+    ) as cluster:
+        address = cluster.scheduler_address
+        out = project.parent / "dask_cached"
+        assert (
+            main(
+                [
+                    "run",
+                    str(project),
+                    "--out",
+                    str(out),
+                    "--cache",
+                    str(cache),
+                    "--scheduler",
+                    address,
+                ]
+            )
+            == 0
+        )
+    again = project.parent / "serial_cached"
+    assert main(["run", str(project), "--out", str(again), "--cache", str(cache)]) == 0
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert manifest["cache"]["computed"] == 0
+    assert outputs(again) == outputs(project.parent / "serial")
+
+
+def test_unreachable_scheduler_is_a_clear_error(project: Path, capsys):
+    pytest.importorskip("distributed")
+    out = project.parent / "nowhere"
+    code = main(
+        ["run", str(project), "--out", str(out), "--no-cache", "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "--scheduler: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_errors_in_workers_are_located(tmp_path: Path, capsys):
+    bad = SPEC.replace("x: [lvalue, lcapital]", "x: [lvalue, constant_zero]").replace(
+        "lcapital: log(capital)}", "lcapital: log(capital), constant_zero: value * 0}"
+    )
+    spec = grunfeld_project(tmp_path, bad)
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--no-cache"]) == 1
+    serial = capsys.readouterr().err
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache", "-j", "2"]) == 1
+    assert capsys.readouterr().err == serial
+    assert "spec.yaml:" in serial
+
+
+def test_jobs_must_be_positive(project: Path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(project), "--jobs", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
