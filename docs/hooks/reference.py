@@ -560,6 +560,12 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x]}\n",
         "Name a model, table or figure of the spec in --only; give --out a folder of its own.",
     ),
+    "scheduler": (
+        "",
+        "Start a scheduler and workers (`dask scheduler`, `dask worker ADDRESS`) or correct the "
+        "address given to --scheduler (e.g. tcp://10.0.0.5:8786); the message quotes Dask's "
+        "own reason. Without a cluster, `--jobs N` runs on local threads.",
+    ),
     "hint": (
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], se: HC1}\n",
         "Read the advice; change the spec if it describes a mistake (here: Stata's "
