@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,9 @@ def test_lazy_reference_calls_its_target_and_rejects_malformed_names():
         Lazy("os.path.join")
     with pytest.raises(AttributeError):
         Lazy("os.path:no_such_function")()
+    # pickled by reference, so a worker process resolves it itself
+    copy = pickle.loads(pickle.dumps(join))
+    assert copy.ref == "os.path:join" and copy("a", "b") == os.path.join("a", "b")
 
 
 def test_p_values_and_quantiles_match_scipy_stats():

@@ -39,6 +39,11 @@ class Lazy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.target(*args, **kwargs)
 
+    def __reduce__(self) -> tuple[type[Lazy], tuple[str]]:
+        # pickled by its reference (a process pool or a cluster worker imports the function
+        # itself), never with the resolved function
+        return (Lazy, (self.ref,))
+
     def __repr__(self) -> str:
         return f"Lazy({self.ref!r})"
 
