@@ -5,17 +5,23 @@ Floors (issue "Performance"): ``validate`` against ``import polars, pydantic, ya
 against a bare import of polars, numpy, pydantic, yaml, jinja2's sandbox, scipy.special and
 matplotlib's Figure with the Agg and PDF backends. Each command is a fresh interpreter; the
 repeats are interleaved (floor, command, floor, command, ...) so load on a shared machine hits
-both alike. Prints medians with min–max and the ratio of medians. Children run with
+both alike. Prints medians with min–max and the ratio of medians, of wall time and of each
+process's CPU time (user + system, which a loaded machine inflates less). Children run with
 byte-code caches (``PYTHONDONTWRITEBYTECODE`` is removed from their environment; the untimed
 first round writes specrun's), as after a ``pip install``.
 
-    python bench/startup.py [--repeats 7] [--spec specs/paper.yaml]
+``--baseline DIR`` also times ``validate`` and ``run`` of another checkout of specrun (its
+``src`` and its ``specs/paper.yaml``, e.g. ``git worktree add DIR <commit>``) in the same rounds,
+so that a change is compared with what it replaces under the same load.
+
+    python bench/startup.py [--repeats 7] [--spec specs/paper.yaml] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,14 +38,22 @@ RUN_FLOOR = (
 )
 
 
-def wall(argv: list[str]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def timed(argv: list[str], root: Path = ROOT) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one process running ``argv`` with ``root/src``
+    on its path and ``root`` as its working folder."""
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
     # byte-code caches as an installed package has them (the floors' packages have theirs):
     # with PYTHONDONTWRITEBYTECODE set, every specrun run would compile its sources again
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    subprocess.run(
+        argv, check=True, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def summary(times: list[float]) -> str:
@@ -50,29 +64,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--spec", default=str(ROOT / "specs" / "paper.yaml"))
+    parser.add_argument("--baseline", type=Path, help="another specrun checkout to time alike")
     args = parser.parse_args()
     if args.repeats < 5:
         parser.error("--repeats must be at least 5 (medians of at least five runs)")
     python = sys.executable
     out = tempfile.mkdtemp(prefix="specrun-bench-")
-    commands = {
-        "validate floor": [python, "-c", VALIDATE_FLOOR],
-        "specrun validate": [python, "-m", "specrun", "validate", args.spec],
-        "run floor": [python, "-c", RUN_FLOOR],
-        "specrun run": [python, "-m", "specrun", "run", args.spec, "--out", out],
+    commands: dict[str, tuple[list[str], Path]] = {
+        "validate floor": ([python, "-c", VALIDATE_FLOOR], ROOT),
+        "specrun validate": ([python, "-m", "specrun", "validate", args.spec], ROOT),
+        "run floor": ([python, "-c", RUN_FLOOR], ROOT),
+        "specrun run": ([python, "-m", "specrun", "run", args.spec, "--out", out], ROOT),
     }
-    for argv in commands.values():  # warm the file cache and byte-code caches once, untimed
-        wall(argv)
-    times: dict[str, list[float]] = {name: [] for name in commands}
+    if args.baseline is not None:
+        base = args.baseline.resolve()
+        spec = str(base / "specs" / "paper.yaml")
+        commands["baseline validate"] = ([python, "-m", "specrun", "validate", spec], base)
+        commands["baseline run"] = (
+            [python, "-m", "specrun", "run", spec, "--out", out + "-baseline"],
+            base,
+        )
+    for argv, root in commands.values():  # warm the file and byte-code caches once, untimed
+        timed(argv, root)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.repeats):
-        for name, argv in commands.items():
-            times[name].append(wall(argv))
+        for name, (argv, root) in commands.items():
+            elapsed, cpu = timed(argv, root)
+            walls[name].append(elapsed)
+            cpus[name].append(cpu)
     print(f"{args.repeats} interleaved repeats, fresh interpreter each; medians (min–max)")
-    for name, values in times.items():
-        print(f"  {name:18s} {summary(values)}")
-    for command, floor in (("specrun validate", "validate floor"), ("specrun run", "run floor")):
-        ratio = statistics.median(times[command]) / statistics.median(times[floor])
-        print(f"  {command} / its floor: {ratio:.2f}x (target <= 1.5x)")
+    for name in commands:
+        print(f"  {name:18s} wall {summary(walls[name])}; CPU {summary(cpus[name])}")
+    pairs = [("specrun validate", "validate floor"), ("specrun run", "run floor")]
+    if args.baseline is not None:
+        pairs += [("baseline validate", "validate floor"), ("baseline run", "run floor")]
+    for command, floor in pairs:
+        wall = statistics.median(walls[command]) / statistics.median(walls[floor])
+        cpu = statistics.median(cpus[command]) / statistics.median(cpus[floor])
+        print(f"  {command} / its floor: {wall:.2f}x wall, {cpu:.2f}x CPU (target <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,12 @@ def test_chinese_docx_embeds_the_figures(chinese: Run):
     document = Document(io.BytesIO(_files(chinese)["tables.docx"]))
     assert len(document.inline_shapes) == 2  # regional_effects and threshold_lr
     assert any(p.text.startswith("图1 ") for p in document.paragraphs)
+    # the embedded pictures are the bytes of figures/<name>.png (each PNG is drawn once)
+    files = _files(chinese)
+    parts = document.part.package.parts
+    embedded = sorted(p.blob for p in parts if p.partname.startswith("/word/media/"))
+    written = sorted(v for k, v in files.items() if k.startswith("figures/") and k.endswith(".png"))
+    assert embedded == written
 
 
 def test_chinese_tables_tex_is_for_xelatex(chinese: Run):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,72 @@ def test_validate_loads_no_executor_outputs_or_plan_compiler():
     modules = loaded_modules("validate", str(PAPER))
     run_only = ("specrun.execute", "specrun.outputs", "specrun.plan.compile", "specrun.data.design")
     assert [m for m in run_only if m in modules] == []
+
+
+# fit, apply and draw modules that hold numerical code: registered lazily, loaded on first use
+FIT_MODULES = (
+    "specrun.estimators.descriptive",
+    "specrun.estimators.did",
+    "specrun.estimators.hausman",
+    "specrun.estimators.iv",
+    "specrun.estimators.linear",
+    "specrun.estimators.mediation",
+    "specrun.estimators.random_effects",
+    "specrun.estimators.threshold",
+    "specrun.transforms.entropy",
+    "specrun.transforms.sophistication",
+    "specrun.transforms.winsorize",
+    "specrun.figures.coefplot",
+    "specrun.figures.curve",
+    "specrun.figures.event_study",
+    "specrun.figures.margins",
+    "specrun.figures.placebo",
+    "specrun.figures.threshold",
+    "specrun.multiverse",
+)
+
+
+@pytest.mark.parametrize("command", [["validate", str(PAPER)], ["plan", str(PAPER)], ["schema"]])
+def test_commands_that_fit_nothing_import_no_numpy_kernels_or_fit_code(command: list[str]):
+    # the paper spec uses nearly every registry entry, so each kind's options are validated
+    # here from their numpy-free modules
+    modules = loaded_modules(*command)
+    assert "numpy" not in modules
+    assert sorted(m for m in modules if m.startswith("specrun.kernels")) == []
+    assert [m for m in FIT_MODULES if m in modules] == []
+
+
+def test_lazy_registry_entries_name_importable_functions():
+    # every Lazy reference resolves to a function of the module it names (a typo would only
+    # surface when that kind is first fitted, applied or drawn)
+    from specrun.estimators import ESTIMATORS
+    from specrun.figures import FIGURES
+    from specrun.registry import Lazy
+    from specrun.transforms import TRANSFORMS
+
+    checked = 0
+    for registry, attribute in ((ESTIMATORS, "fit"), (TRANSFORMS, "apply"), (FIGURES, "draw")):
+        for name in registry.names():
+            implementation = getattr(registry.get(name), attribute)
+            if isinstance(implementation, Lazy):
+                module = implementation.ref.split(":")[0]
+                assert implementation.target.__module__ == module, implementation.ref
+                checked += 1
+    assert checked >= 20
+
+
+def test_lazy_reference_calls_its_target_and_rejects_malformed_names():
+    from specrun.registry import Lazy
+
+    join = Lazy("os.path:join")
+    assert join("a", "b") == os.path.join("a", "b")
+    with pytest.raises(ValueError, match=r"not 'package\.module:function'"):
+        Lazy("os.path.join")
+    with pytest.raises(AttributeError):
+        Lazy("os.path:no_such_function")()
+    # pickled by reference, so a worker process resolves it itself
+    copy = pickle.loads(pickle.dumps(join))
+    assert copy.ref == "os.path:join" and copy("a", "b") == os.path.join("a", "b")
 
 
 def test_p_values_and_quantiles_match_scipy_stats():

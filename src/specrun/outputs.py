@@ -179,11 +179,10 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     files: list[OutputFile] = []
     tables = list(run.tables.values())
     outputs = spec.outputs
-    figures = (
-        {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
-        if outputs.docx.figures
-        else {}
-    )
+    # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
+    # figure again gives the same bytes; drawing is most of rendering's time)
+    pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
+    figures = pngs if outputs.docx.figures else {}
     options = RenderOptions(
         latex_engine=outputs.latex.engine,
         paper=outputs.latex.paper,
@@ -209,8 +208,8 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
                 except SpecError as exc:
                     raise _at_spec_path(spec, exc) from None
     for name, figure in run.figures.items():
-        for fmt in ("png", "pdf"):
-            files.append(OutputFile(f"figures/{name}.{fmt}", _figure_bytes(figure, fmt)))
+        files.append(OutputFile(f"figures/{name}.png", pngs[name]))
+        files.append(OutputFile(f"figures/{name}.pdf", _figure_bytes(figure, "pdf")))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))

@@ -1,27 +1,12 @@
-"""Estimator families, one module each, registered in ``ESTIMATORS`` on import."""
+"""Estimator families, registered in ``ESTIMATORS`` on import.
 
-from specrun.estimators import (
-    descriptive,
-    did,
-    gmm,
-    hausman,
-    iv,
-    linear,
-    mediation,
-    random_effects,
-    threshold,
-)
+Each family's options (its pydantic spec model) live in ``specrun.estimators.specs.<family>``,
+which registers the kind with a lazy reference to the fit in ``specrun.estimators.<family>``:
+the fit modules (numpy, kernels) are imported when a model is first fitted, never to validate.
+GMM's module imports its kernel lazily itself and registers in place.
+"""
+
+from specrun.estimators import gmm, specs
 from specrun.estimators.base import ESTIMATORS
 
-__all__ = [
-    "ESTIMATORS",
-    "descriptive",
-    "did",
-    "gmm",
-    "hausman",
-    "iv",
-    "linear",
-    "mediation",
-    "random_effects",
-    "threshold",
-]
+__all__ = ["ESTIMATORS", "gmm", "specs"]

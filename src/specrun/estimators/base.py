@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, get_args, get_origin
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
-import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
 from specrun.data.terms import Component, Term, parse_item
 from specrun.errors import SpecError
-from specrun.kernels.distributions import two_sided_p
 from specrun.registry import Registry
 from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, VariableRef
+
+if TYPE_CHECKING:  # numpy is imported by the fits only: validating a spec never loads it
+    import numpy as np
 
 S = TypeVar("S", bound=ModelBase)
 
@@ -60,6 +62,13 @@ ESTIMATORS: Registry[EstimatorKind[Any]] = Registry("estimator")
 
 def variable_marks(model: type[BaseModel]) -> dict[str, VariableRef]:
     """A spec model's fields typed ``VarName``/``VarList``/``TermList``, with their marks."""
+    return dict(_variable_marks(model))
+
+
+@cache
+def _variable_marks(model: type[BaseModel]) -> dict[str, VariableRef]:
+    # read once per class: validation asks for every model of a spec (a 108-specification
+    # multiverse asks 216 times), and the fields of a class do not change
     found = {}
     for name, info in model.model_fields.items():
         metadata = list(info.metadata)
@@ -174,6 +183,10 @@ def coefficient_table(
     coefficient's standard error, statistic and p-value undefined (NaN, as pyfixest 0.60 reports
     them), never a zero standard error with p = 0 that a table would star.
     """
+    import numpy as np
+
+    from specrun.kernels.distributions import two_sided_p
+
     variance = np.diag(covariance)
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(np.where(variance < 0.0, np.nan, variance))

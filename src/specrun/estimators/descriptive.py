@@ -14,34 +14,14 @@ R²ⱼ from regressing it on the others and a constant on those rows (Stata's ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field
 
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import FitContext
+from specrun.estimators.specs.descriptive import DescriptiveSpec, quantile_name
 from specrun.kernels.distributions import two_sided_p
 from specrun.results import ModelResult
-from specrun.spec.models import ModelBase, VarList
-
-
-class DescriptiveSpec(ModelBase):
-    """Descriptive statistics (N, mean, sd, quantiles), correlations and VIFs of variables."""
-
-    estimator: Literal["descriptive"]
-    vars: VarList = Field(
-        description="Variables (model terms) to describe, in the order of the table's rows."
-    )
-    quantiles: list[float] = Field(
-        default_factory=list, description="Extra quantiles in (0, 1), reported as p25 etc."
-    )
-    correlations: bool = Field(
-        False, description="Pearson and Spearman correlations with p-values (listwise rows)."
-    )
-    vif: bool = Field(
-        False, description="Variance inflation factors of the variables (a 'vif' statistic)."
-    )
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -81,18 +61,6 @@ def variance_inflation(data: np.ndarray) -> list[float | None]:
         r2 = 1 - resid @ resid / total if total > 0 else float("nan")
         factors.append(_finite_or_none(1 / (1 - r2)) if r2 < 1 else None)
     return factors
-
-
-def quantile_name(q: float) -> str:
-    return f"p{round(q * 100, 4):g}"
-
-
-def statistics(spec: DescriptiveSpec) -> list[str]:
-    """The statistics a descriptive model reports for a variable with data, in table order:
-    what ``fit_descriptive`` computes, so that validation can check a table against it."""
-    names = ["nobs", "mean", "sd", "median", "min", "max"]
-    names += [quantile_name(q) for q in spec.quantiles]
-    return names + (["vif"] if spec.vif else [])
 
 
 def fit_descriptive(
@@ -140,8 +108,3 @@ def fit_descriptive(
         label=spec.label,
     )
     return {"": result}
-
-
-ESTIMATORS.register("descriptive")(
-    EstimatorKind("descriptive", DescriptiveSpec, fit_descriptive, complete_cases=False)
-)

@@ -21,118 +21,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import FitContext
 from specrun.estimators.linear import (
-    absorb_refs,
     absorbed_factors,
     analytic_weights,
-    check_absorb_terms,
 )
+from specrun.estimators.specs.iv import IVSpec
 from specrun.kernels.hdfe import Factor, factor_codes, nested_in
 from specrun.kernels.hdfe import demean as hdfe_demean
 from specrun.kernels.iv import Estimate, Inference, IVError, IVFit, fit_iv, stock_yogo_size10
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
 WEAK_F = 10.0  # Staiger and Stock (1997) rule of thumb for a first-stage F
-
-
-class IVSpec(ModelBase):
-    """A linear IV model: ``y`` on ``endog`` and exogenous ``x``, ``instruments`` excluded."""
-
-    estimator: Literal["iv"]
-    y: VarName
-    x: VarList = Field(default_factory=list, description="Exogenous regressors (controls).")
-    endog: VarList = Field(min_length=1, description="Endogenous regressors.")
-    instruments: VarList = Field(
-        min_length=1, description="Excluded instruments (at least as many as endog)."
-    )
-    effects: list[Literal["entity", "time"]] = Field(
-        default_factory=list, description="Shorthand for absorb with the panel index only."
-    )
-    absorb: list[str] | None = Field(
-        None,
-        description="Effects swept out of every variable (ivreghdfe absorb()): entity and "
-        "time (the panel index), any column, or a#b for the interaction of columns.",
-    )
-    weights: str | None = Field(
-        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
-    )
-    tolerance: float = Field(
-        1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
-    )
-    max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
-    method: Literal["2sls", "liml", "gmm"] = Field(
-        "2sls", description="2sls, liml, or gmm (two-step efficient GMM as ivreg2, gmm2s)."
-    )
-    small: bool = Field(
-        False,
-        description="Stata's small: t/F statistics and N − K corrections; default z and SSR/N.",
-    )
-    se: CovarianceSpec = Field(
-        default_factory=CovarianceSpec,
-        description="Standard errors: unadjusted, robust, or clustered by one column; ivregress "
-        "conventions (see small).",
-    )
-    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of the Anderson–Rubin set.")
-
-    def absorbed(self) -> list[str]:
-        """The absorbed effects: ``absorb``, else its shorthand ``effects`` (default none)."""
-        if self.absorb is not None:
-            return [t.strip() for t in self.absorb]
-        return list(self.effects)
-
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs = absorb_refs(self.absorb)
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
-
-    @model_validator(mode="after")
-    def _roles(self) -> IVSpec:
-        if self.absorb is not None and self.effects:
-            raise ValueError("give absorb or its shorthand effects, not both")
-        check_absorb_terms(self.absorbed())
-        roles = {"y": [self.y], "x": self.x, "endog": self.endog, "instruments": self.instruments}
-        seen: dict[str, str] = {}
-        for role, names in roles.items():
-            for name in names:
-                if name in seen and seen[name] != role:
-                    raise ValueError(f"'{name}' is in both {seen[name]} and {role}")
-                seen[name] = role
-        if len(self.instruments) < len(self.endog):
-            raise ValueError(
-                f"{len(self.instruments)} instrument(s) for {len(self.endog)} endogenous "
-                "regressor(s): the model is not identified"
-            )
-        if self.se.type == "cluster" and len(self.se.clusters) > 1:
-            raise ValueError(
-                "iv clusters by one column (entity, time or any column, as ivregress "
-                "vce(cluster c)), not several"
-            )
-        if self.se.type not in ("unadjusted", "HC1", "cluster"):
-            raise ValueError(
-                f"iv takes se: unadjusted, robust or a cluster (as ivregress), not {self.se.type}"
-            )
-        if self.se.convention != "stata":
-            raise ValueError("iv follows Stata's conventions (se.convention: stata)")
-        return self
-
-
-def first_stage_names(spec: IVSpec) -> tuple[str, ...]:
-    return tuple(f"first.{e}" for e in spec.endog)
 
 
 @dataclass(frozen=True)
@@ -365,6 +272,3 @@ def _diagnostics(fit: IVFit, spec: IVSpec) -> dict[str, float]:
     if critical is not None:
         stats["sy_size10"] = critical
     return stats
-
-
-ESTIMATORS.register("iv")(EstimatorKind("iv", IVSpec, fit_iv_model, child_names=first_stage_names))

@@ -18,14 +18,12 @@ statsmodels dummy regressions, linearmodels 7.1, the cases of ``cases/inference`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
 
 from specrun.errors import SpecError
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, coefficient_table
+from specrun.estimators.base import FitContext, coefficient_table
 from specrun.estimators.covariance import (
     Covariance,
     CovarianceInputs,
@@ -34,6 +32,11 @@ from specrun.estimators.covariance import (
     default_lags,
 )
 from specrun.estimators.omit import collinear_columns
+from specrun.estimators.specs.linear import (
+    INDEX,
+    OlsSpec,
+    PanelFeSpec,
+)
 from specrun.kernels.distributions import f_sf
 from specrun.kernels.hdfe import (
     Factor,
@@ -46,133 +49,9 @@ from specrun.kernels.hdfe import (
 )
 from specrun.kernels.wild import bootstrap_coefficients
 from specrun.results import ModelResult
-from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 CONSTANT = "_cons"
 FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
-INDEX = ("entity", "time")
-
-
-def check_absorb_terms(terms: list[str]) -> None:
-    """Each absorbed effect is a column or a#b, and none is given twice; ValueError otherwise
-    (pydantic reports it at the ``absorb`` key's position)."""
-    seen = set()
-    for term in terms:
-        parts = term.split("#")
-        if any(not p.strip() for p in parts):
-            raise ValueError(f"'{term}' is not an effect: write a column or a#b")
-        key = frozenset(p.strip() for p in parts)
-        if key in seen:
-            raise ValueError(f"effect '{term}' is absorbed twice")
-        seen.add(key)
-
-
-def absorb_refs(absorb: list[str] | None) -> list[tuple[str, tuple[str | int, ...]]]:
-    """Columns an ``absorb`` list names (the panel index aside), each with its spec path."""
-    refs: list[tuple[str, tuple[str | int, ...]]] = []
-    for i, term in enumerate(absorb or []):
-        refs += [(p.strip(), ("absorb", i)) for p in term.split("#") if p.strip() not in INDEX]
-    return refs
-
-
-class OlsSpec(ModelBase):
-    """Pooled OLS with a constant."""
-
-    estimator: Literal["ols"]
-    y: VarName
-    x: VarList = Field(description="Regressors (model terms); a constant is added.")
-    weights: str | None = Field(
-        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
-    )
-    se: CovarianceSpec = Field(
-        default_factory=CovarianceSpec,
-        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
-        "driscoll_kraay, with the small-sample convention (see the covariance options).",
-    )
-
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs: list[tuple[str, tuple[str | int, ...]]] = []
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
-    def absorbed(self) -> list[str]:
-        return []
-
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
-
-
-class PanelFeSpec(ModelBase):
-    """Fixed-effects regression: any sets of effects absorbed (reghdfe's ``absorb()``)."""
-
-    estimator: Literal["panel_fe"]
-    y: VarName
-    x: VarList = Field(
-        description="Regressors (model terms); those constant within an absorbed level are "
-        "errors naming them."
-    )
-    absorb: list[str] | None = Field(
-        None,
-        description="Effects to absorb: entity and time (the panel index), any column, or "
-        "a#b for the interaction of columns (reghdfe absorb(i.a#i.b)). Default [entity].",
-    )
-    effects: list[Literal["entity", "time"]] | None = Field(
-        None, description="Shorthand for absorb with the panel index only."
-    )
-    weights: str | None = Field(
-        None, description="Analytic weights column (Stata [aweight=w]); positive, no missing."
-    )
-    singletons: Literal["keep", "drop"] = Field(
-        "keep",
-        description="Rows alone in a level of an absorbed set: keep (xtreg) or drop "
-        "iteratively (reghdfe); the count dropped is reported.",
-    )
-    tolerance: float = Field(
-        1e-8, gt=0, lt=1, description="Convergence tolerance of the iterative demeaning."
-    )
-    max_iterations: int = Field(10_000, ge=1, description="Most sweeps of the demeaning.")
-    se: CovarianceSpec = Field(
-        default_factory=CovarianceSpec,
-        description="Standard errors: unadjusted, robust (HC1), HC0–HC3, {cluster: [columns]} or "
-        "driscoll_kraay, with the small-sample convention (see the covariance options).",
-    )
-
-    @model_validator(mode="after")
-    def _one_absorb(self) -> PanelFeSpec:
-        if self.absorb is not None and self.effects is not None:
-            raise ValueError("give absorb or its shorthand effects, not both")
-        terms = self.absorbed()
-        if not terms:
-            raise ValueError("absorb needs at least one effect (an ols model absorbs none)")
-        check_absorb_terms(terms)
-        return self
-
-    def absorbed(self) -> list[str]:
-        """The absorbed effects, shorthand resolved: ``absorb``, else ``effects``, else entity."""
-        if self.absorb is not None:
-            return [t.strip() for t in self.absorb]
-        return list(self.effects) if self.effects is not None else ["entity"]
-
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs = absorb_refs(self.absorb)
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
-
-    def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        if self.se.type in ("HC0", "HC1") and "entity" in self.absorbed():
-            return [
-                (
-                    f"{self.se.type} is White's covariance; Stata's `xtreg, fe vce(robust)` is "
-                    "clustered by entity: write se: {cluster: entity} to reproduce it",
-                    ("se",),
-                )
-            ]
-        return []
 
 
 def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
@@ -665,9 +544,3 @@ def fit_linear(
         covariance_df=cov.df,
     )
     return {"": result}
-
-
-ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, fit_linear))
-ESTIMATORS.register("panel_fe")(
-    EstimatorKind("panel_fe", PanelFeSpec, fit_linear, needs_panel=True)
-)

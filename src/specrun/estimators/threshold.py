@@ -12,17 +12,16 @@ and Wang (2015) in ``tests/test_kernel_threshold.py`` and ``tests/test_estimator
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from pydantic import Field, field_validator, model_validator
 
 from specrun.errors import SpecError
-from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext
+from specrun.estimators.base import FitContext
+from specrun.estimators.specs.threshold import PanelThresholdSpec
 from specrun.kernels.distributions import two_sided_p
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import MAX_DRAWS, ModelBase, VarList, VarName
 
 if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
     from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit
@@ -37,72 +36,6 @@ SE_NAMES = {
     "white": "White heteroskedasticity-robust",
     "cluster": "clustered by entity",
 }
-
-
-class PanelThresholdSpec(ModelBase):
-    """Hansen (1999) fixed-effects panel threshold regression, with bootstrap threshold tests.
-
-    Options follow Stata's ``xthreg`` (Wang 2015) and Hansen's GAUSS program.
-    """
-
-    estimator: Literal["panel_threshold"]
-    y: VarName
-    regime_x: VarList = Field(description="Regressors whose slopes change across regimes.")
-    q: VarName = Field(description="The threshold variable.")
-    controls: VarList = Field(default_factory=list, description="Regime-independent regressors.")
-    time_effects: bool = Field(False, description="Add period dummies (xthreg's i.year).")
-    max_thresholds: int = Field(
-        1, ge=1, le=3, description="Thresholds tested and estimated in sequence: 1, 2 or 3."
-    )
-    trim: list[float] = Field(
-        default_factory=lambda: [0.01],
-        description="Trimming share per threshold (one value applies to all).",
-    )
-    grid: int | None = Field(
-        None,
-        ge=3,
-        le=100_000,
-        description="Quantile grid points (xthreg's grid, Hansen's qn); "
-        "null: every distinct value of q.",
-    )
-    bootstrap: int = Field(
-        300, ge=0, le=MAX_DRAWS, description="Bootstrap replications per F test."
-    )
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the bootstrap draws.")
-    ci_level: float = Field(
-        0.95, gt=0, lt=1, description="Level of the likelihood-ratio confidence set of each γ."
-    )
-    convention: Literal["hansen1999", "xthreg"] = Field(
-        "xthreg",
-        description="xthreg: q ≤ γ, all periods; hansen1999: q < γ, one period per entity "
-        "dropped after the within transformation (Hansen's GAUSS program).",
-    )
-    se: Literal["conventional", "white", "cluster"] = Field(
-        "conventional", description="Standard errors printed for the slopes."
-    )
-    report: int | None = Field(
-        None,
-        ge=1,
-        le=3,
-        description="Thresholds of the model whose slopes are reported (default: max_thresholds).",
-    )
-
-    @field_validator("trim")
-    @classmethod
-    def _trim_range(cls, trim: list[float]) -> list[float]:
-        if any(not 0 <= t < 0.5 for t in trim):
-            raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
-        return trim
-
-    @model_validator(mode="after")
-    def _consistent(self) -> PanelThresholdSpec:
-        if len(self.trim) not in (1, self.max_thresholds):
-            raise ValueError(f"trim needs 1 or {self.max_thresholds} values")
-        if self.report is not None and self.report > self.max_thresholds:
-            raise ValueError("report cannot exceed max_thresholds")
-        if self.bootstrap == 1:
-            raise ValueError("bootstrap needs at least 2 replications (or 0 for none)")
-        return self
 
 
 def _fmt(value: float) -> str:
@@ -229,8 +162,3 @@ def fit_panel_threshold(
         coefficient_labels=labels,
     )
     return {"": result}
-
-
-ESTIMATORS.register("panel_threshold")(
-    EstimatorKind("panel_threshold", PanelThresholdSpec, fit_panel_threshold, needs_panel=True)
-)

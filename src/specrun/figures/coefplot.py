@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
 
 from specrun.errors import SpecError
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.format import critical_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-class CoefplotSpec(FigureBase):
-    """``kind: coefplot``: estimates with confidence intervals across models (Stata coefplot)."""
-
-    kind: Literal["coefplot"]
-    models: list[str] = Field(description="Models or families (their members), in order.")
-    variable: str = Field(description="The coefficient to plot.")
-    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
 
 
 def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -62,8 +52,3 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
         axes.set_title(spec.title)
     figure.tight_layout()
     return figure
-
-
-FIGURES.register("coefplot")(
-    FigureKind("coefplot", CoefplotSpec, draw_coefplot, lambda s: list(s.models))
-)

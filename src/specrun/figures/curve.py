@@ -9,12 +9,11 @@ value its specification chose on every axis.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
 
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -24,20 +23,6 @@ if TYPE_CHECKING:
 
 SIGNIFICANT = "#1f4e79"
 NOT_SIGNIFICANT = "#9a9a9a"
-
-
-class SpecificationCurveSpec(FigureBase):
-    """A specification curve (Simonsohn, Simmons and Nelson 2020, Fig. 2): the estimates of a
-    multiverse sorted with their confidence intervals, significant ones filled, and below them
-    the value each specification chose on every axis."""
-
-    kind: Literal["specification_curve"]
-    multiverse: str = Field(description="The multiverse whose specifications are drawn.")
-    alpha: float = Field(
-        0.05, gt=0, lt=1, description="Specifications with p below this are drawn filled."
-    )
-    width: float = Field(8.0, gt=0, description="Width in inches.")
-    height: float = Field(6.0, gt=0, description="Height in inches.")
 
 
 def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -109,8 +94,3 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
 def _values(found: object, axis: str) -> list[str]:
     """An axis' values in the order the curve first meets them (the spec's order)."""
     return list(dict.fromkeys(found.curve[axis].to_list()))  # type: ignore[attr-defined]
-
-
-FIGURES.register("specification_curve")(
-    FigureKind("specification_curve", SpecificationCurveSpec, draw_curve, lambda s: [])
-)

@@ -9,30 +9,20 @@ an ``event_study`` result.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.figures.coefplot import critical_value
+from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.kernels.distributions import normal_quantile
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-class EventStudyFigureSpec(FigureBase):
-    """``kind: event_study``: relative-period coefficients with confidence intervals."""
-
-    kind: Literal["event_study"]
-    model: str = Field(description="A model with estimator: event_study.")
-    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
-    xlabel: str = Field("Periods relative to treatment", description="Horizontal axis title.")
 
 
 def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -85,14 +75,3 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
         axes.legend(frameon=False, loc="best")
     figure.tight_layout()
     return figure
-
-
-FIGURES.register("event_study")(
-    FigureKind(
-        "event_study",
-        EventStudyFigureSpec,
-        draw_event_study,
-        lambda s: [s.model],
-        reads=("event_study",),
-    )
-)

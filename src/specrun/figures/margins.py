@@ -4,18 +4,15 @@ the Johnson–Neyman region shaded. Numbers from ``specrun.kernels.margins``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field, field_validator
 
 from specrun.errors import SpecError
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
 from specrun.tables.base import TableContext
 from specrun.tables.margins import (
-    MarginValue,
-    check_at_values,
     column_name,
     compute,
     continuous_key,
@@ -26,31 +23,6 @@ from specrun.tables.terms import part_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-class MarginsFigureSpec(FigureBase):
-    """``kind: margins``: the marginal effect over a moderator's range (Stata marginsplot)."""
-
-    kind: Literal["margins"]
-    model: str = Field(description="The fitted model (ols or panel_fe, with its interactions).")
-    dydx: str = Field(description="The regressor whose effect is drawn (Dige, L.Dige).")
-    over: str = Field(description="The moderator on the horizontal axis (STR).")
-    values: list[MarginValue] | None = Field(
-        None, description="Moderator values (numbers, p10 …, mean); default: its observed range."
-    )
-    points: int = Field(50, ge=2, le=1000, description="Points over the range when no values.")
-    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the band.")
-
-    @field_validator("dydx", "over")
-    @classmethod
-    def _term(cls, value: str) -> str:
-        continuous_key(value)
-        return value
-
-    @field_validator("values")
-    @classmethod
-    def _values(cls, value: list[MarginValue] | None) -> list[MarginValue] | None:
-        return check_at_values(value) if value is not None else None
 
 
 def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -99,8 +71,3 @@ def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext)
         axes.set_title(spec.title)
     figure.tight_layout()
     return figure
-
-
-FIGURES.register("margins")(
-    FigureKind("margins", MarginsFigureSpec, draw_margins, lambda s: [s.model], ("ols", "panel_fe"))
-)

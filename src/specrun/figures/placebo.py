@@ -7,26 +7,17 @@ next to their placebo test.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
 
 from specrun.errors import SpecError
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.specs.placebo import PlaceboFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-class PlaceboFigureSpec(FigureBase):
-    """``kind: placebo``: the permutation distribution of a DID estimate, the estimate marked."""
-
-    kind: Literal["placebo"]
-    model: str = Field(description="A did model with a placebo: block.")
-    bins: int = Field(30, ge=5, le=200, description="Histogram bins.")
 
 
 def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -57,8 +48,3 @@ def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext)
     axes.legend(frameon=False)
     figure.tight_layout()
     return figure
-
-
-FIGURES.register("placebo")(
-    FigureKind("placebo", PlaceboFigureSpec, draw_placebo, lambda s: [s.model], reads=("did",))
-)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import Field
 
 from specrun.errors import SpecError
-from specrun.figures.base import FIGURES, FigureBase, FigureKind
+from specrun.figures.specs.threshold import ThresholdLrSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 
@@ -21,16 +20,6 @@ SEARCH_TITLES = {
     "Th-22": "Second threshold",
     "Th-3": "Third threshold",
 }
-
-
-class ThresholdLrSpec(FigureBase):
-    """``kind: threshold_lr``: the likelihood-ratio curve LR(γ) with its critical value."""
-
-    kind: Literal["threshold_lr"]
-    model: str = Field(description="A panel_threshold model.")
-    searches: list[str] | None = Field(
-        None, description="Which searches to draw (Th-1, Th-21, Th-22, Th-3); default: all."
-    )
 
 
 def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableContext) -> Figure:
@@ -68,14 +57,3 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
         figure.suptitle(spec.title)
     figure.tight_layout()
     return figure
-
-
-FIGURES.register("threshold_lr")(
-    FigureKind(
-        "threshold_lr",
-        ThresholdLrSpec,
-        draw_threshold_lr,
-        lambda s: [s.model],
-        reads=("panel_threshold",),
-    )
-)

@@ -490,7 +490,7 @@ class ReferenceChecks(Diagnostics):
     ) -> None:
         """Each statistic a descriptive table asks for is one its model computes (known from
         the model's spec, so validate reports every one, as run would the first)."""
-        from specrun.estimators.descriptive import statistics
+        from specrun.estimators.specs.descriptive import statistics
         from specrun.tables.descriptive import missing_statistic
 
         model = models.get(item.model)

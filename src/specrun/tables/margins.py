@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
 from specrun.data.terms import Component, parse_item, ts_prefix
 from specrun.errors import SpecError
-from specrun.kernels.margins import Key, Margins, margins_of
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.tables import format as fmt
 from specrun.tables import text
 from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.terms import part_label, term_label
+
+if TYPE_CHECKING:  # the kernel (numpy) is imported to build a table, not to validate a spec
+    from specrun.kernels.margins import Key, Margins
 
 _PERCENTILE = re.compile(r"^p(\d{1,3})$")
 MarginValue = float | str
@@ -131,6 +133,8 @@ def compute(
     model: ModelResult, dydx: str, at: dict[Key, list[float]], level: float, path: str
 ) -> Margins:
     """The margins of a fitted model; errors are located at ``path``."""
+    from specrun.kernels.margins import margins_of
+
     centered_raw = model.extra.get("centered", {})
     centered = {
         k: float(centered_raw[column_name(k)]) for k in at if column_name(k) in centered_raw

@@ -39,20 +39,20 @@ Artifact: the PRODY table (product, year or none when pooled, prody) as a polars
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.transforms.aggregate import key_ranks
 from specrun.transforms.base import (
-    TRANSFORMS,
     TransformContext,
-    TransformKind,
-    TransformOptions,
     TransformOutput,
+)
+from specrun.transforms.options.sophistication import (
+    SophisticationOptions,
+    prody_artifact_key,
+    sophistication_inputs,
 )
 from specrun.transforms.panel import (
     missing_policy,
@@ -63,72 +63,6 @@ from specrun.transforms.panel import (
 
 # Internal column names, chosen so they cannot clash with a user's.
 _E, _T, _P, _X = "__entity", "__time", "__product", "__exports"
-
-
-class SophisticationOptions(TransformOptions):
-    """Options of ``sophistication`` (EXPY from PRODY, Hausmann, Hwang and Rodrik 2007)."""
-
-    source: str = Field(
-        description="Name of the data source holding the long export data "
-        "(one row per entity, time and product)."
-    )
-    product: str = Field(description="Product (or category) column of the export source.")
-    value: str = Field(
-        description="Export value column of the export source; must be >= 0. Several rows of "
-        "the same entity, time and product are summed (reported in the notes)."
-    )
-    income: str = Field(description="Panel column with income per capita (Y in PRODY).")
-    output: str = Field("EXPY", description="Name of the EXPY column added to the panel.")
-    entity: str | None = Field(
-        None,
-        description="Entity column of the export source; default: the panel's entity column name.",
-    )
-    time: str | None = Field(
-        None,
-        description="Time column of the export source; default: the panel's time column name.",
-    )
-    deflator: str | None = Field(
-        None,
-        description="Panel column with a price level index (e.g. CPI, 2012 = 100). Real income "
-        "is income * P[base_year] / P (each entity's own base-year index) or, without "
-        "base_year, income * 100 / P.",
-    )
-    base_year: int | None = Field(
-        None,
-        description="Time value whose price level real income is expressed in (needs "
-        "'deflator'); every entity must have a deflator in that year.",
-    )
-    va_share: str | None = Field(
-        None,
-        description="Column of the export source with the domestic value-added share in "
-        "[0, 1]; export values are multiplied by it before anything else.",
-    )
-    per: Literal["year", "pooled"] = Field(
-        "year",
-        description="'year': PRODY per product and year. 'pooled': PRODY per product, the mean "
-        "of its yearly values over the years it is exported, held fixed across years.",
-    )
-    scale: float = Field(
-        1.0,
-        gt=0,
-        description="Multiplies PRODY and EXPY, e.g. 0.0001 for income in ten thousands.",
-    )
-    log: bool = Field(False, description="Write ln(scale * EXPY) instead of scale * EXPY.")
-    missing: Literal["error", "skip"] = Field(
-        "error",
-        description="'error': a null export value, an exporter without income, a zero export "
-        "total or a panel row without exports stops the run, naming it. 'skip': leave those "
-        "out, set EXPY to null where it cannot be computed, and list each in the notes.",
-    )
-
-
-def prody_artifact_key(output: str) -> str:
-    """Key of the PRODY frame in the run's artifacts: ``"prody.<output>"``."""
-    return f"prody.{output}"
-
-
-def sophistication_inputs(options: SophisticationOptions) -> list[str]:
-    return [options.income, *([options.deflator] if options.deflator else [])]
 
 
 def _describe(frame: pl.DataFrame, columns: list[str], labels: list[str], limit: int = 5) -> str:
@@ -492,15 +426,3 @@ def apply_sophistication(
     return TransformOutput(
         result, artifacts={prody_artifact_key(options.output): artifact}, notes=tuple(notes)
     )
-
-
-TRANSFORMS.register("sophistication")(
-    TransformKind(
-        "sophistication",
-        SophisticationOptions,
-        apply_sophistication,
-        sophistication_inputs,
-        lambda o: [o.output],
-        needs_panel=True,
-    )
-)
