@@ -231,3 +231,13 @@ def test_cache_size_parsing():
 def test_cache_max_size_flag(project: Path, capsys):
     assert run(project, project.parent / "a", "--cache-max-size", "huge") == 2
     assert "--cache-max-size: cache size 'huge' is not a size" in capsys.readouterr().err
+
+
+def test_key_changes_with_specrun_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited specrun (same version number) must not read results an older one stored."""
+    import specrun.cache as cache_module
+
+    before = cache_module.NodeCache.key("node")
+    assert cache_module.NodeCache.key("node") == before  # stable within one code base
+    monkeypatch.setattr(cache_module, "code_digest", lambda: "another source tree")
+    assert cache_module.NodeCache.key("node") != before

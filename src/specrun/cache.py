@@ -2,9 +2,11 @@
 
 An entry is one file, ``<key[:2]>/<key>.entry``, named by the node's key (the node's plan hash,
 which covers its spec fragment, its inputs' hashes and the data files' XXH3 digests, plus the
-specrun version and the entry format). A file holds a header line (magic, format, the SHA-256
-and length of the body, the blobs' names and sizes) and a body: a JSON tree, then binary blobs
-(numpy arrays as ``.npy`` read with ``allow_pickle=False``, polars frames as Parquet). Nothing
+specrun version, a digest of specrun's own source files and the entry format: an edited or
+upgraded specrun never reads results an older one stored). A file holds a header line (magic,
+format, the SHA-256 and length of the body, the blobs' names and sizes) and a body: a JSON
+tree, then binary blobs (numpy arrays as ``.npy`` read with ``allow_pickle=False``, polars
+frames as Parquet). Nothing
 in a cache folder is unpickled: the folder may be shared or tampered with, so an entry can at
 worst decode to wrong *values* of specrun's own record types, and a checksum mismatch (a torn,
 truncated or edited entry) makes it a miss that is recomputed, with a warning.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import io
@@ -45,6 +48,21 @@ DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of M
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+@functools.cache
+def code_digest() -> str:
+    """XXH3-128 of every source file of the installed specrun package (names and bytes, in
+    sorted order): a development checkout whose code changed under the same version number
+    gets new keys. About 2 MB read once per process."""
+    import xxhash
+
+    root = Path(__file__).resolve().parent
+    digest = xxhash.xxh3_128()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 class Uncacheable(TypeError):
@@ -229,7 +247,7 @@ class NodeCache:
 
     @staticmethod
     def key(node_hash: str) -> str:
-        text = f"{node_hash}\0specrun {__version__}\0format {FORMAT}"
+        text = f"{node_hash}\0specrun {__version__} {code_digest()}\0format {FORMAT}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
