@@ -141,6 +141,29 @@ def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
     assert bottom.get_yticklabels()[0].get_text() == "sample: all"
 
 
+def test_curve_legend_covers_no_estimate(run):
+    # the key sat in the panel's upper left, over the first estimates when all are far above
+    # zero; beside the panel it can cover none, whatever the estimates
+    figure = run.output.figures["curve"]
+    top, _bottom = figure.axes
+    figure.canvas.draw()
+    box = top.get_legend().get_window_extent()
+    assert box.x0 >= top.get_window_extent().x1
+    from matplotlib.collections import LineCollection
+
+    marks = [
+        xy
+        for artist in top.collections
+        for xy in (
+            [v for segment in artist.get_segments() for v in segment]
+            if isinstance(artist, LineCollection)
+            else artist.get_offsets()
+        )
+    ]
+    points = top.transData.transform(np.asarray(marks, dtype=float))
+    assert points.size and not any(box.contains(float(x), float(y)) for x, y in points)
+
+
 def test_joint_tests_in_results_json_and_stable_across_runs(run, tmp_path: Path):
     import json
 

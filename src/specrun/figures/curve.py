@@ -70,7 +70,8 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     top.scatter([], [], s=14, color=SIGNIFICANT, label=legend[0])
     top.scatter([], [], s=14, facecolors="white", edgecolors=NOT_SIGNIFICANT, label=legend[1])
     top.plot([], [], color=SIGNIFICANT, linewidth=0.7, linestyle="--", label=legend[2])
-    top.legend(loc="upper left", fontsize="small", frameon=False)
+    # beside the panel, not in it: inside, the key covered estimates wherever it was placed
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     ys = {row: len(rows) - 1 - i for i, row in enumerate(rows)}
     for axis in found.axes:
         chosen = curve[axis].to_list()
