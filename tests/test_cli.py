@@ -186,3 +186,14 @@ def test_derive_refuses_nan_and_infinity(tmp_path: Path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err.replace("\n", "")
     assert f"{spec}:7:13: transforms[0].derive: derive big: 'exp(inv)' is NaN or infinite" in err
+
+
+def test_jobs_help_names_the_workers_it_starts(capsys: pytest.CaptureFixture[str]):
+    # the help said "worker processes" while --jobs starts threads (executors.make_runner)
+    from specrun.executors import ThreadRunner, make_runner
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "on N worker threads of this process" in help_text
+    assert isinstance(make_runner(2), ThreadRunner)

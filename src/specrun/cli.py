@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         metavar="N",
-        help="fit independent models on N local worker processes (default 1: this process)",
+        help="fit independent models on N worker threads of this process (default 1: serial)",
     )
     run.add_argument(
         "--scheduler",
