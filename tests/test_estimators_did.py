@@ -291,6 +291,10 @@ def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> 
     expected = -sum(v[(2010.0, float(s))] for s in range(1996, 2010))
     assert u[(2010.0, 1995.0)] == pytest.approx(expected, abs=1e-10)
     assert u[(2010.0, 2012.0)] == pytest.approx(v[(2010.0, 2012.0)], abs=1e-12)
+    # the universal base period is zero by construction, so it is the one reference period the
+    # event-study figure marks at zero; a varying base estimates every period
+    assert (universal.extra["reference"], varying.extra["reference"]) == (-1, None)
+    assert "rel-1" in varying.coefficients and "rel-1" not in universal.coefficients
 
 
 def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:

@@ -521,6 +521,14 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
     coefficients = {name: coefficient(a.estimate, overall_se[name]) for name, a in overall.items()}
     low, high = spec.window
     shown = [k for k in events if low <= k <= high]
+    # a universal base (g − 1 − anticipation) is zero by construction: the figure draws it there,
+    # as R did's ggdid; a varying base omits no period
+    base = -1 - spec.anticipation
+    reference = (
+        base
+        if spec.base_period == "universal" and base not in events and low <= base <= high
+        else None
+    )
     for k in shown:
         coefficients[relative_name(k)] = coefficient(dynamic[k].estimate, dynamic_se[k])
     stats: dict[str, float] = {"n_entities": float(n), "n_clusters": float(n)}
@@ -561,7 +569,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "base_period": spec.base_period,
             "anticipation": spec.anticipation,
             "window": list(spec.window),
-            "reference": None,
+            "reference": reference,
             "relative_periods": shown,
             "se": inference,
             "bootstrap": None if boot is None else boot.model_dump(),

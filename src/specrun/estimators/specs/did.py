@@ -91,7 +91,11 @@ class EventStudySpec(ModelBase):
     first_treated: VarName = Field(description="Period first treated (missing or 0: never).")
     x: VarList = Field(default_factory=list, description="Controls.")
     window: tuple[int, int] = Field((-5, 5), description="First and last relative period.")
-    reference: int = Field(-1, description="The omitted relative period.")
+    reference: int = Field(
+        -1,
+        description="The omitted relative period (twfe, sun_abraham; callaway_santanna omits "
+        "none).",
+    )
     endpoints: Literal["bin", "drop"] = Field(
         "bin", description="bin: fold periods outside the window into its ends; drop: omit them."
     )
