@@ -197,3 +197,25 @@ def test_jobs_help_names_the_workers_it_starts(capsys: pytest.CaptureFixture[str
     help_text = " ".join(capsys.readouterr().out.split())
     assert "on N worker threads of this process" in help_text
     assert isinstance(make_runner(2), ThreadRunner)
+
+
+def test_warnings_shared_by_specifications_of_a_multiverse_print_once():
+    # a 24-specification multiverse clustered by 8 industries printed the same warning 8 times
+    from specrun.cli import _collapse_specifications
+
+    few = "only 8 clusters: clustered standard errors are unreliable"
+    warnings = [
+        f"model 'twfe': {few}",
+        f"model 'mv[se=ind,win=none]': {few}",
+        "model 'mv[se=ind,win=p1]': the coefficient of 'k' prints as zero",
+        f"model 'mv[se=ind,win=p1]': {few}",
+        f"model 'rob[se=ind]': {few}",
+        "table 't': a note",
+    ]
+    assert _collapse_specifications(warnings) == [
+        f"model 'twfe': {few}",
+        f"model 'mv[se=ind,win=none]' and 1 other specification of multiverse 'mv': {few}",
+        "model 'mv[se=ind,win=p1]': the coefficient of 'k' prints as zero",
+        f"model 'rob[se=ind]': {few}",
+        "table 't': a note",
+    ]

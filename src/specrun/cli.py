@@ -224,6 +224,42 @@ def _say(label: str, style: str, message: str) -> None:
     _stderr().print(Text.assemble((label, style), message))
 
 
+def _collapse_specifications(warnings: Sequence[str]) -> list[str]:
+    """The warnings of a run for the terminal, one line per message that several
+    specifications of a multiverse share (``model 'mv[a=1,b=2]': only 8 clusters: …`` for 12
+    specifications becomes one line naming the first and the count); other warnings as they
+    are, in their order. ``results.json`` and ``manifest.json`` keep every warning."""
+    import re
+
+    specification = re.compile(r"model '(([^'\[]+)\[[^']*\])': (.*)", flags=re.S)
+    shared: dict[tuple[str, str], list[str]] = {}  # (multiverse, message) → specifications
+    order: list[str | tuple[str, str]] = []
+    for warning in warnings:
+        found = specification.fullmatch(warning)
+        if found is None:
+            order.append(warning)
+            continue
+        key = (found.group(2), found.group(3))
+        if key not in shared:
+            shared[key] = []
+            order.append(key)
+        shared[key].append(found.group(1))
+    lines: list[str] = []
+    for entry in order:
+        if isinstance(entry, str):
+            lines.append(entry)
+            continue
+        (multiverse, message), names = entry, shared[entry]
+        others = (
+            f" and {len(names) - 1} other specification{'s' * (len(names) > 2)} of "
+            f"multiverse '{multiverse}'"
+            if len(names) > 1
+            else ""
+        )
+        lines.append(f"model '{names[0]}'{others}: {message}")
+    return lines
+
+
 def _report(errors: Sequence[SpecError]) -> None:
     for error in errors:
         _say("error", "bold red", f": {error}")
@@ -276,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             bar.stop()
-        for warning in run.output.warnings:
+        for warning in _collapse_specifications(run.output.warnings):
             _say("warning", "bold yellow", f": {warning}")
         stats = run.output.cache
         for warning in stats.warnings if stats is not None else ():
