@@ -181,7 +181,10 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             labels = frame[entity].to_numpy()
             index = PanelIndex.from_labels(labels, frame[time].to_numpy())
             # the same draws for every specification: its entities' columns of the panel's
-            positions = np.searchsorted(entities, np.unique(labels))
+            # (its codes rank its distinct labels, so scattering the labels lists them sorted)
+            present = np.empty(index.n_entities, dtype=labels.dtype)
+            present[index.entity] = labels
+            positions = np.searchsorted(entities, present)
             absorbed = set(getattr(model.spec, "absorbed", list)())
             try:
                 refits = null_refits(
