@@ -171,7 +171,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         for s, (item, spec) in enumerate(zip(multiverse.specifications, prepared, strict=True)):
             result = executor.models[item.name]
             term = curve["term"][s]
-            grams, union = shared[s]
+            grams, union, drawn_here = shared[s]
             # this specification's [y, x] inside the group's widest column set
             pick = [0, *(1 + union.index(c) for c in spec.columns)]
             try:
@@ -181,7 +181,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
                     spec.columns.index(term),
                     reported_estimate=result.coefficients[term].estimate,
                     reported_se=result.coefficients[term].std_error,
-                    multiplicities=counts[:, spec.positions],
+                    multiplicities=drawn_here,
                 )
             except SpecError as exc:
                 raise SpecError(
@@ -291,6 +291,8 @@ def _release_nested(prepared: list[_Prepared]) -> None:
     inside its own (its Gram product will hold theirs), or the last one's if it lies inside
     one of theirs: one holder of rows per group and column set."""
     last = prepared[-1]
+    if last.values is None:
+        return
     columns = set(last.columns)
     for spec in prepared[:-1]:
         if spec.values is None or spec.group != last.group:
@@ -304,11 +306,12 @@ def _release_nested(prepared: list[_Prepared]) -> None:
 
 def _shared_grams(
     prepared: list[_Prepared], counts: np.ndarray
-) -> list[tuple[np.ndarray, list[str]]]:
-    """For each specification, the Grams it reads and their columns: one
-    :func:`resample_grams` product per holder of rows (:func:`_release_nested`), whose
-    columns include the specification's (the same group: equal rows, so equal values)."""
-    products: dict[int, np.ndarray] = {}
+) -> list[tuple[np.ndarray, list[str], np.ndarray]]:
+    """For each specification, the Grams it reads, their columns and its entities' draws
+    (B, n_entities): one :func:`resample_grams` product per holder of rows
+    (:func:`_release_nested`), whose columns include the specification's (the same group:
+    equal rows, so equal values and entities)."""
+    products: dict[int, tuple[np.ndarray, list[str], np.ndarray]] = {}
     out = []
     for spec in prepared:
         wanted = set(spec.columns)
@@ -320,12 +323,22 @@ def _shared_grams(
             and wanted <= set(other.columns)
         )
         if holder not in products:
-            products[holder] = _grams(prepared[holder], counts)
-        out.append((products[holder], prepared[holder].columns))
+            held = prepared[holder]
+            drawn = counts if _every_entity(held.positions, counts) else counts[:, held.positions]
+            products[holder] = (_grams(held, drawn), held.columns, drawn)
+        out.append(products[holder])
     return out
 
 
-def _grams(spec: _Prepared, counts: np.ndarray) -> np.ndarray:
+def _every_entity(positions: np.ndarray, counts: np.ndarray) -> bool:
+    """Whether a sample's entities are the panel's, in order (its draws are then ``counts``
+    itself, not a gathered copy of B × N)."""
+    return positions.size == counts.shape[1] and bool(
+        np.array_equal(positions, np.arange(positions.size))
+    )
+
+
+def _grams(spec: _Prepared, drawn: np.ndarray) -> np.ndarray:
     if spec.values is None or spec.index is None:
         raise RuntimeError("a specification's rows were released before its Gram product")
     return resample_grams(
@@ -333,5 +346,5 @@ def _grams(spec: _Prepared, counts: np.ndarray) -> np.ndarray:
         spec.index,
         entity_effects=spec.entity_effects,
         time_effects=spec.time_effects,
-        multiplicities=counts[:, spec.positions],
+        multiplicities=drawn,
     )
