@@ -143,3 +143,22 @@ def test_a_factor_inside_a_finer_one_is_left_out(unbalanced):
     from specrun.kernels.hdfe import essential
 
     assert [f.name for f in essential(factors)] == ["firm", "industry#year"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # contiguous runs in first-appearance order (a panel sorted by entity, not by name)
+        np.array(["Tianjin"] * 3 + ["Beijing"] * 3 + ["Anhui"] * 2, dtype=object),
+        np.array(["b", "b", "a", "a", "c", "c"]),
+        # a value in two runs: the plain sort must decide
+        np.array(["b", "b", "a", "a", "b", "c"], dtype=object),
+        np.array([2.5, 2.5, 1.0, 1.0, 7.0, 7.0]),
+        np.array([2.5, 2.5, np.nan, np.nan, 1.0, 1.0]),
+        np.array([10**12, 10**12, 5, 5]),
+    ],
+)
+def test_codes_from_runs_equal_numpy_unique(values):
+    codes, levels = factor_codes(values)
+    distinct, expected = np.unique(values, return_inverse=True)
+    assert codes.tolist() == expected.ravel().tolist() and levels == distinct.size

@@ -12,7 +12,7 @@ import yaml
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
 from specrun.errors import SpecErrors
-from specrun.kernels.curve import joint_tests, null_refits
+from specrun.kernels.curve import joint_tests, null_refits, refits_from_grams, resample_grams
 from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.spec.validate import validate_file
 
@@ -478,3 +478,47 @@ def test_joint_tests_rebuild_designs_fitted_elsewhere(run):
     executor.run()
     again = run_multiverse(executor, run.spec.multiverses["rob"])
     assert again.tests == run.output.results.artifacts["multiverse:rob"].tests
+
+
+@pytest.mark.parametrize("effects", [(True, True), (True, False), (False, False)])
+def test_a_sub_block_of_a_wider_gram_refits_the_narrower_specification(effects):
+    # specifications differing only in their controls share one Gram product of the draws
+    rng = np.random.default_rng(11)
+    entity, time, x, z, y = _panel(rng, 0.4, n=15, t=6)
+    wide = np.column_stack([x, z, rng.normal(size=x.size)])
+    index = PanelIndex.from_labels(entity, time)
+    counts = multiplicities(resample_indices(15, 7, rng), 15)
+    entity_effects, time_effects = effects
+    grams = resample_grams(
+        np.column_stack([y, wide]),
+        index,
+        entity_effects=entity_effects,
+        time_effects=time_effects,
+        multiplicities=counts,
+    )
+    pick = [0, 1, 3]  # y, x and the third column: the narrower specification
+    block = grams[:, pick][:, :, pick]
+    observed = float(np.linalg.solve(block[0, 1:, 1:], block[0, 1:, 0])[0])
+    own = null_refits(
+        y,
+        wide[:, [0, 2]],
+        0,
+        index,
+        entity_effects=entity_effects,
+        time_effects=time_effects,
+        reported_estimate=observed,
+        reported_se=0.1,
+        multiplicities=counts,
+    )
+    shared = refits_from_grams(
+        block,
+        np.bincount(index.entity).astype(float),
+        0,
+        reported_estimate=observed,
+        reported_se=0.1,
+        multiplicities=counts,
+    )
+    assert shared.estimates.shape == (7,)
+    np.testing.assert_allclose(shared.estimates, own.estimates, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(shared.std_errors, own.std_errors, rtol=1e-10)
+    assert abs(shared.design_effect - own.design_effect) <= 1e-10 * own.design_effect

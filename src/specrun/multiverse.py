@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from specrun.errors import SpecError
-from specrun.kernels.curve import JointTests, joint_tests, null_refits
+from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams, resample_grams
 from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.results import ModelResult, ResultSet
@@ -152,7 +152,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
     tests = None
     scheme = ""
     if inference is not None:
-        entity, time = executor.spec.data.index
+        entity = executor.spec.data.index[0]
         panel = executor.panel_frame()
         entities = np.sort(panel[entity].drop_nulls().unique().to_numpy())
         drawn = resample_indices(
@@ -161,39 +161,27 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         counts = multiplicities(drawn, entities.size)
         null_estimates = np.empty((inference.draws, len(multiverse.specifications)))
         null_p = np.empty_like(null_estimates)
+        prepared: list[_Prepared] = []
         for s, item in enumerate(multiverse.specifications):
-            model = executor.spec.models[item.name]
+            prepared.append(
+                _prepare(executor, multiverse, item.name, curve["term"][s], model_design, entities)
+            )
+            _release_nested(prepared)
+        shared = _shared_grams(prepared, counts)
+        for s, (item, spec) in enumerate(zip(multiverse.specifications, prepared, strict=True)):
             result = executor.models[item.name]
             term = curve["term"][s]
-            # fits may have run in other processes or come from the cache: rebuild the design
-            design = model_design(model, executor.model_frame(model))
-            frame = design.frame
-            y = frame[design.columns["y"][0]].cast(pl.Float64).to_numpy()
-            columns = [c for c in design.columns["x"] if c in result.coefficients]
-            if frame.height != result.nobs or term not in columns:
-                raise SpecError(
-                    f"specification '{item.name}' cannot be refitted for the joint tests "
-                    f"({frame.height} rows rebuilt, {result.nobs} fitted)",
-                    code="estimation",
-                    path=f"multiverse.{multiverse.name}.inference",
-                )
-            x = frame.select(pl.col(columns).cast(pl.Float64)).to_numpy()
-            labels = frame[entity].to_numpy()
-            index = PanelIndex.from_labels(labels, frame[time].to_numpy())
-            # the same draws for every specification: its entities' columns of the panel's
-            positions = np.searchsorted(entities, np.unique(labels))
-            absorbed = set(getattr(model.spec, "absorbed", list)())
+            grams, union, drawn_here = shared[s]
+            # this specification's [y, x] inside the group's widest column set
+            pick = [0, *(1 + union.index(c) for c in spec.columns)]
             try:
-                refits = null_refits(
-                    y,
-                    x,
-                    columns.index(term),
-                    index,
-                    entity_effects="entity" in absorbed,
-                    time_effects="time" in absorbed,
+                refits = refits_from_grams(
+                    grams[:, pick][:, :, pick] if pick != list(range(len(union) + 1)) else grams,
+                    spec.rows,
+                    spec.columns.index(term),
                     reported_estimate=result.coefficients[term].estimate,
                     reported_se=result.coefficients[term].std_error,
-                    multiplicities=counts[:, positions],
+                    multiplicities=drawn_here,
                 )
             except SpecError as exc:
                 raise SpecError(
@@ -229,4 +217,134 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         tests=tests,
         level=multiverse.spec.level,
         inference=scheme,
+    )
+
+
+@dataclass
+class _Prepared:
+    """One specification's rebuilt estimation rows, as the joint tests read them."""
+
+    group: tuple[str, ...]  # specifications with equal groups share their rows
+    columns: list[str]  # the x columns
+    rows: np.ndarray  # (n_entities,) rows per entity of the sample
+    positions: np.ndarray  # (n_entities,) each entity's column in the panel's draws
+    entity_effects: bool
+    time_effects: bool
+    # [y, x] (n, 1 + p) and the rows' codes: dropped once a wider member of the group holds
+    # them (108 specifications of 341,000 rows would otherwise hold gigabytes)
+    values: np.ndarray | None
+    index: PanelIndex | None
+
+
+def _prepare(
+    executor: Executor,
+    multiverse: ResolvedMultiverse,
+    name: str,
+    term: str,
+    model_design: Any,
+    entities: np.ndarray,
+) -> _Prepared:
+    entity, time = executor.spec.data.index
+    model = executor.spec.models[name]
+    result = executor.models[name]
+    # fits may have run in other processes or come from the cache: rebuild the design
+    design = model_design(model, executor.model_frame(model))
+    frame = design.frame
+    columns = [c for c in design.columns["x"] if c in result.coefficients]
+    if frame.height != result.nobs or term not in columns:
+        raise SpecError(
+            f"specification '{name}' cannot be refitted for the joint tests "
+            f"({frame.height} rows rebuilt, {result.nobs} fitted)",
+            code="estimation",
+            path=f"multiverse.{multiverse.name}.inference",
+        )
+    values = frame.select(pl.col([design.columns["y"][0], *columns]).cast(pl.Float64)).to_numpy()
+    labels = frame[entity].to_numpy()
+    index = PanelIndex.from_labels(labels, frame[time].to_numpy())
+    # the same draws for every specification: its entities' columns of the panel's (its codes
+    # rank its distinct labels, so scattering the labels lists them sorted)
+    present = np.empty(index.n_entities, dtype=labels.dtype)
+    present[index.entity] = labels
+    absorbed = set(getattr(model.spec, "absorbed", list)())
+    # Specifications that differ only in their covariance or their controls, on the same rows,
+    # have Grams that are sub-blocks of one another's (kernels.curve.resample_grams): the group
+    # is everything else that decides the rows and the columns' values.
+    group = (
+        *(step.model_dump_json() for step in model.transforms),
+        model.spec.model_dump_json(exclude={"se", "x"}),
+        str(frame.height),
+    )
+    return _Prepared(
+        group=group,
+        columns=columns,
+        rows=np.bincount(index.entity, minlength=index.n_entities).astype(float),
+        positions=np.searchsorted(entities, present),
+        entity_effects="entity" in absorbed,
+        time_effects="time" in absorbed,
+        values=values,
+        index=index,
+    )
+
+
+def _release_nested(prepared: list[_Prepared]) -> None:
+    """Drop the rows of earlier members of the last specification's group whose columns lie
+    inside its own (its Gram product will hold theirs), or the last one's if it lies inside
+    one of theirs: one holder of rows per group and column set."""
+    last = prepared[-1]
+    if last.values is None:
+        return
+    columns = set(last.columns)
+    for spec in prepared[:-1]:
+        if spec.values is None or spec.group != last.group:
+            continue
+        if set(spec.columns) <= columns:
+            spec.values = spec.index = None
+        elif columns <= set(spec.columns):
+            last.values = last.index = None
+            return
+
+
+def _shared_grams(
+    prepared: list[_Prepared], counts: np.ndarray
+) -> list[tuple[np.ndarray, list[str], np.ndarray]]:
+    """For each specification, the Grams it reads, their columns and its entities' draws
+    (B, n_entities): one :func:`resample_grams` product per holder of rows
+    (:func:`_release_nested`), whose columns include the specification's (the same group:
+    equal rows, so equal values and entities)."""
+    products: dict[int, tuple[np.ndarray, list[str], np.ndarray]] = {}
+    out = []
+    for spec in prepared:
+        wanted = set(spec.columns)
+        holder = next(
+            h
+            for h, other in enumerate(prepared)
+            if other.values is not None
+            and other.group == spec.group
+            and wanted <= set(other.columns)
+        )
+        if holder not in products:
+            held = prepared[holder]
+            drawn = counts if _every_entity(held.positions, counts) else counts[:, held.positions]
+            products[holder] = (_grams(held, drawn), held.columns, drawn)
+        out.append(products[holder])
+    return out
+
+
+def _every_entity(positions: np.ndarray, counts: np.ndarray) -> bool:
+    """Whether a sample's entities are the panel's, in order (its draws are then ``counts``
+    itself, not a gathered copy of B × N)."""
+    return positions.size == counts.shape[1] and bool(
+        np.array_equal(positions, np.arange(positions.size))
+    )
+
+
+def _grams(spec: _Prepared, drawn: np.ndarray) -> np.ndarray:
+    if spec.values is None or spec.index is None:
+        raise RuntimeError("a specification's rows were released before its Gram product")
+    return resample_grams(
+        spec.values,
+        spec.index,
+        entity_effects=spec.entity_effects,
+        time_effects=spec.time_effects,
+        multiplicities=drawn,
     )

@@ -67,6 +67,28 @@ def _solve_focus(gram: np.ndarray, focus: int) -> tuple[np.ndarray, np.ndarray]:
     return beta[:, focus], ssr * inverse_ff
 
 
+def resample_grams(
+    values: np.ndarray,
+    index: PanelIndex,
+    *,
+    entity_effects: bool,
+    time_effects: bool,
+    multiplicities: np.ndarray,
+) -> np.ndarray:
+    """Within Gram matrices (B + 1, q, q) of ``values`` (n, q) — [y, x] — on the observed
+    sample (first) and on each of the B entity resamples ``multiplicities`` (B, n_entities).
+
+    A column's Gram entries depend on that column and its partner only (the time correction
+    and the partialled period dummies are per pair as well), so the Grams of any subset of the
+    columns are the matching sub-blocks: specifications that differ only in their controls or
+    covariance share one product (:func:`refits_from_grams`).
+    """
+    blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
+    # the observed sample (every entity once) and the draws in one product
+    weights = np.vstack([np.ones((1, index.n_entities)), multiplicities])
+    return weighted_gram(blocks, weights)
+
+
 def null_refits(
     y: np.ndarray,
     x: np.ndarray,
@@ -90,15 +112,40 @@ def null_refits(
     effects are swept out, or the kernel does not reproduce the reported estimate.
     """
     values = np.column_stack([y, x]).astype(float)
-    blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
-    # the observed sample (every entity once) and the draws in one product
-    weights = np.vstack([np.ones((1, index.n_entities)), multiplicities])
-    grams = weighted_gram(blocks, weights)
+    grams = resample_grams(
+        values,
+        index,
+        entity_effects=entity_effects,
+        time_effects=time_effects,
+        multiplicities=multiplicities,
+    )
+    rows = np.bincount(index.entity, minlength=index.n_entities).astype(float)
+    return refits_from_grams(
+        grams,
+        rows,
+        focus,
+        reported_estimate=reported_estimate,
+        reported_se=reported_se,
+        multiplicities=multiplicities,
+    )
+
+
+def refits_from_grams(
+    grams: np.ndarray,
+    rows: np.ndarray,
+    focus: int,
+    *,
+    reported_estimate: float,
+    reported_se: float,
+    multiplicities: np.ndarray,
+) -> NullRefits:
+    """:func:`null_refits` from the Grams of [y, x] (B + 1, q, q) made by
+    :func:`resample_grams` (observed first, then the draws ``multiplicities`` (B, N));
+    ``rows`` (N,) counts each entity's rows. Raises ``SpecError`` as :func:`null_refits`."""
     observed = grams[:1]
     beta = np.linalg.lstsq(observed[0, 1:, 1:], observed[0, 1:, 0], rcond=None)[0]
     estimate, conventional = _solve_focus(observed, focus)
     # the sum of squared residuals over the rows: mean squared residual needs the row count
-    rows = np.bincount(index.entity, minlength=index.n_entities).astype(float)
     conventional = conventional / rows.sum()
     if not (np.isfinite(estimate[0]) and conventional[0] > 0):
         raise SpecError(
@@ -117,7 +164,7 @@ def null_refits(
     # the null imposed on the data: y* = y − β̂_focus · x_focus, the other slopes untouched.
     # Every Gram matrix (time correction and partialled dummies included) is linear in the
     # columns on each side, so the null data's Gram is T G T' with y* = T [y, x].
-    transform = np.eye(values.shape[1])
+    transform = np.eye(grams.shape[1])
     transform[0, 1 + focus] = -beta[focus]
     gram = transform @ grams[1:] @ transform.T
     estimates, variance = _solve_focus(gram, focus)

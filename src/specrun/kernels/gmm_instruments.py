@@ -22,6 +22,7 @@ import numpy as np
 
 from specrun.data.terms import parse_item
 from specrun.errors import SpecError, did_you_mean
+from specrun.kernels.hdfe import factor_codes
 
 Equation = Literal["both", "diff", "level"]
 Transform = Literal["fd", "fod"]
@@ -176,7 +177,7 @@ class PanelGrid:
                 code="data",
                 path=time_name,
             )
-        _, entity_codes = np.unique(entity, return_inverse=True)
+        entity_codes = factor_codes(np.asarray(entity))[0]
         distinct = np.unique(times).astype(np.int64)
         step = int(np.gcd.reduce(np.diff(distinct))) if distinct.size > 1 else 1
         period_codes = ((times - distinct[0]) / step).astype(np.intp)

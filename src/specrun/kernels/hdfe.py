@@ -47,16 +47,46 @@ def compress_codes(codes: np.ndarray) -> tuple[np.ndarray, int]:
 def factor_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Integer codes (n,) and the number of distinct values of one column ``values`` (n,).
 
-    Integer columns with a compact range are coded by offset (O(n)); others by sorting.
+    The codes are each value's rank among the sorted distinct values (``numpy.unique``'s
+    inverse). Integer columns with a compact range are coded by offset (O(n)); columns whose
+    equal values sit in contiguous runs (a panel's entity column, sorted by entity in any
+    order) by their runs (O(n) comparisons, a sort of the distinct values only); others by
+    sorting.
     """
     arr = np.asarray(values)
     if arr.size and arr.dtype.kind in "iub":
         low, high = int(arr.min()), int(arr.max())
         if high - low <= 4 * arr.size:
             return compress_codes(arr - low if low else arr)
+    if arr.ndim == 1 and arr.size > 1:
+        runs = _run_codes(arr)
+        if runs is not None:
+            return runs
     _, codes = np.unique(arr, return_inverse=True)
     codes = codes.ravel().astype(np.intp)
     return codes, int(codes.max(initial=-1)) + 1
+
+
+def _run_codes(arr: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``numpy.unique`` codes of ``arr`` (n,) from its runs of equal values, or None when a
+    value appears in more than one run (or NaN breaks equality).
+
+    Sorting n strings dominated every fixed-effects fit at 341,000 rows; comparing neighbours
+    and sorting only the runs' heads gives the same ranks when each value is one run.
+    """
+    with np.errstate(invalid="ignore"):
+        changes = arr[1:] != arr[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], changes)))
+    if starts.size * 2 > arr.size:
+        return None  # mostly distinct: the plain sort is as cheap
+    heads = arr[starts]
+    if heads.dtype.kind == "f" and np.isnan(heads).any():
+        return None
+    distinct, head_codes = np.unique(heads, return_inverse=True)
+    if distinct.size != heads.size:
+        return None
+    lengths = np.diff(np.append(starts, arr.size))
+    return np.repeat(head_codes.ravel().astype(np.intp), lengths), int(distinct.size)
 
 
 def interact(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:

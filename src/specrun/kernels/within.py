@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specrun.kernels.hdfe import Factor, group_means, group_sums
+from specrun.kernels.hdfe import Factor, factor_codes, group_means, group_sums
 from specrun.kernels.hdfe import demean as hdfe_demean
 
 __all__ = ["PanelIndex", "demean", "group_means", "group_sums"]
@@ -30,9 +30,9 @@ class PanelIndex:
 
     @classmethod
     def from_labels(cls, entity: np.ndarray, time: np.ndarray) -> PanelIndex:
-        _, e = np.unique(np.asarray(entity), return_inverse=True)
-        _, t = np.unique(np.asarray(time), return_inverse=True)
-        n_e, n_t = int(e.max(initial=-1)) + 1, int(t.max(initial=-1)) + 1
+        # numpy.unique's codes, without sorting every row's label (see factor_codes)
+        e, n_e = factor_codes(np.asarray(entity))
+        t, n_t = factor_codes(np.asarray(time))
         cells = np.bincount(e * n_t + t, minlength=n_e * n_t)
         balanced = bool(e.size == n_e * n_t and np.all(cells == 1))
         return cls(e.astype(np.intp), t.astype(np.intp), n_e, n_t, balanced)
