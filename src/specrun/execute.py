@@ -151,9 +151,9 @@ class Executor:
         for node in self.plan.nodes:
             if node.kind == "multiverse":  # reads the fits merged above
                 started = time.perf_counter()
-                self.multiverse(node)
+                reused = self.cached_multiverse(node, cache)
                 self.timings[node.id] = time.perf_counter() - started
-                counts.finish(reused=False)
+                counts.finish(reused=reused)
             elif node.kind in ("table", "figure"):
                 started = time.perf_counter()
                 self.build(node)
@@ -622,6 +622,26 @@ class Executor:
             where = _path_key(exc.path or "", ("multiverse", node.name))
             raise SpecErrors([_located(self.spec, exc, where)]) from None
         self.artifacts[f"multiverse:{node.name}"] = result
+
+    def cached_multiverse(self, node: Node, cache: NodeCache | None) -> bool:
+        """The multiverse node from the cache under its hash (which covers its spec and every
+        specification's fit), else computed and stored; True when it was reused. Its joint
+        tests refit every specification hundreds of times: the costliest node to recompute."""
+        from specrun.multiverse import MultiverseResult
+
+        artifact = f"multiverse:{node.name}"
+        key = cache.key(node.hash) if cache is not None else ""
+        stored = cache.get(key, node.id) if cache is not None else None
+        if isinstance(stored, MultiverseResult):
+            self.artifacts[artifact] = stored
+            cache.stats.reused.append(node.id)  # type: ignore[union-attr]
+            return True
+        self.multiverse(node)
+        if cache is not None:
+            cache.stats.computed.append(node.id)
+            if not cache.put(key, self.artifacts[artifact]):
+                cache.stats.uncacheable.append(node.id)
+        return False
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
