@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import polars as pl
 
 from specrun.data.design import Design, add_time_series, atoms, build_design
@@ -505,8 +506,13 @@ class Executor:
     ) -> None:
         """±inf is not a missing value: it is an error naming the first cell (usually a ratio
         or log of a zero), never silently dropped with the incomplete rows."""
+        schema = frame.schema
         for variable in variables:
-            if not frame.schema[variable].is_float():
+            if not schema[variable].is_float():
+                continue
+            # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
+            # whose hand-off to its thread pool cost more than the fit itself on small samples
+            if not np.isinf(frame[variable].to_numpy()).any():
                 continue
             bad = frame.filter(pl.col(variable).is_infinite())
             if bad.height:
@@ -592,7 +598,8 @@ class Executor:
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
-            fitted = kind.fit(design.frame.select(columns), spec, ctx)
+            # plain column picking, not a lazy select query (see ``check_finite``)
+            fitted = kind.fit(design.frame[columns], spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
@@ -688,6 +695,8 @@ def _model_columns(
 def complete_rows(frame: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
     """The rows with a value in every one of ``variables`` (factor levels may be text;
     numeric columns are finite after ``check_finite``)."""
+    if all(frame[v].null_count() == 0 for v in variables):  # (a count polars keeps)
+        return frame
     return frame.filter(pl.all_horizontal([pl.col(v).is_not_null() for v in variables]))
 
 
