@@ -455,3 +455,26 @@ def test_joint_tests_rebuild_designs_fitted_elsewhere(run):
     executor.run()
     again = run_multiverse(executor, run.spec.multiverses["rob"])
     assert again.tests == run.output.results.artifacts["multiverse:rob"].tests
+
+
+def test_the_curve_and_its_tests_come_from_the_cache_until_the_multiverse_changes(
+    tmp_path: Path,
+):
+    import json
+
+    spec = grunfeld_project(tmp_path, SPEC)
+    first = run_file(spec, tmp_path / "a", cache=tmp_path / "cache")
+    assert "multiverse:rob" in first.summary.cache.computed
+    # another table: the fits and the curve (with its 199 null draws) are reused
+    spec.write_text(SPEC.replace("controls=none,se=entity", "controls=capital,se=entity"))
+    second = run_file(spec, tmp_path / "b", cache=tmp_path / "cache")
+    assert "multiverse:rob" in second.summary.cache.reused
+    curve = "multiverse/rob.parquet"
+    assert (tmp_path / "b" / curve).read_bytes() == (tmp_path / "a" / curve).read_bytes()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert "outputs_reused" not in manifest["cache"]
+    # another seed of the joint tests: the curve node is recomputed, the fits are not
+    spec.write_text(SPEC.replace("seed: 7", "seed: 8"))
+    third = run_file(spec, tmp_path / "c", cache=tmp_path / "cache")
+    assert "multiverse:rob" in third.summary.cache.computed
+    assert not [n for n in third.summary.cache.computed if n.startswith("fit:")]
