@@ -1,11 +1,10 @@
 """Benchmark: 2,000 panel fixed-effects specifications of the paper's data, whole runs.
 
 The spec (written here) is the paper's data section and transforms (bundled synthetic data)
-plus one two-way FE model of Expy on Dige and ``variants`` over three choices: the time window
-(first year 2012–2016 × last year 2018–2022), the control set (each of the 32 subsets of the
-five controls) and the standard errors (clustered by province, HC1, unadjusted) — 2,400
-combinations, of which the first ``--specs`` (2,000) are written: 2,001 distinct fit nodes.
-(After the multiverse section is merged this spec becomes a ``multiverse:`` block.)
+plus one two-way FE model of Expy on Dige and a ``multiverse:`` over it with three axes: the
+time window (21 of the windows first year 2012–2016 × last year 2018–2022), the control set
+(each of the 32 subsets of the five controls) and the standard errors (clustered by province,
+HC1, unadjusted): 21 × 32 × 3 = 2,016 specifications, 2,017 distinct fit nodes with the base.
 
 Contenders, each a whole ``specrun run`` process (start-up, validation, plan, data, fits,
 outputs), timed round-robin:
@@ -16,8 +15,9 @@ outputs), timed round-robin:
                processes started by this bench (the spec is rebuilt once per worker and kept
                across runs, as on any persistent cluster);
   cached       an unchanged re-run with a warm cache;
-  one_change   a re-run after changing one value (variant v0's sample gains a ``where:``
-               bound that keeps every row, a new bound each repeat), warm cache.
+  one_change   a re-run after changing one axis value (the first window's sample gains a
+               ``where:`` bound that keeps every row, a new bound each repeat: 96 of the 2,016
+               specifications change), warm cache.
 
 Baselines of the fitting alone, in this process, on the run's ``analysis.parquet``:
 
@@ -54,33 +54,56 @@ CONTROLS = ("URBAN", "EDU", "MARKET", "OPEN", "FIN")
 SE = {"entity": "{cluster: entity}", "hc1": "{type: HC1}", "iid": "{type: unadjusted}"}
 
 
+WINDOWS = [(first, last) for first in range(2012, 2017) for last in range(2018, 2023)]
+
+
 def choices(count: int) -> list[tuple[int, int, tuple[str, ...], str]]:
+    """The specifications in the multiverse's product order (window slowest, then the control
+    subset, then the standard errors): the first ``count // 96`` windows, rounded up."""
     subsets = [c for r in range(len(CONTROLS) + 1) for c in itertools.combinations(CONTROLS, r)]
-    grid = itertools.product(range(2012, 2017), range(2018, 2023), subsets, SE)
-    combos = list(grid)
-    if count > len(combos):
-        raise SystemExit(f"--specs at most {len(combos)}")
-    return combos[:count]
+    per_window = len(subsets) * len(SE)
+    windows = -(-count // per_window)
+    if windows > len(WINDOWS):
+        raise SystemExit(f"--specs at most {len(WINDOWS) * per_window}")
+    return [
+        (first, last, subset, se)
+        for (first, last) in WINDOWS[:windows]
+        for subset in subsets
+        for se in SE
+    ]
 
 
 def spec_text(count: int, change: int | None = None) -> str:
-    """The benchmark spec; ``change`` adds a no-op ``where:`` bound to variant v0."""
+    """The benchmark spec: a ``multiverse:`` of windows × control subsets × standard errors
+    over one two-way FE model; ``change`` adds a no-op ``where:`` bound to the first window
+    (one axis value: 96 specifications change)."""
     paper = (PROJECT_ROOT / "specs" / "paper.yaml").read_text(encoding="utf-8")
     head = paper.split("\nmodels:")[0].replace("../data/", f"{(PROJECT_ROOT / 'data').as_posix()}/")
+    combos = choices(count)
+    windows = list(dict.fromkeys((first, last) for first, last, _, _ in combos))
+    subsets = list(dict.fromkeys(subset for _, _, subset, _ in combos))
     lines = [
         head,
         "models:",
         "  fe: {estimator: panel_fe, y: Expy, x: [Dige], absorb: [entity, time],",
         "       se: {cluster: entity}}",
-        "variants:",
-        "  fe:",
+        "multiverse:",
+        "  grid:",
+        "    base: fe",
+        "    focus: Dige",
+        "    axes:",
+        "      window:",
     ]
-    for i, (first, last, subset, se) in enumerate(choices(count)):
+    for i, (first, last) in enumerate(windows):
         where = f', where: "Expy > -{1000 + change}"' if change is not None and i == 0 else ""
-        x = ", ".join(["Dige", *subset])
-        lines.append(
-            f"    v{i}: {{sample: {{time: [{first}, {last}]{where}}}, x: [{x}], se: {SE[se]}}}"
-        )
+        lines.append(f"        w{first}_{last}: {{sample: {{time: [{first}, {last}]{where}}}}}")
+    lines.append("      controls:")
+    for subset in subsets:
+        name = "_".join(c.lower() for c in subset) or "none"
+        lines.append(f"        {name}: {{x: [{', '.join(['Dige', *subset])}]}}")
+    lines.append("      se:")
+    for name, value in SE.items():
+        lines.append(f"        {name}: {{se: {value}}}")
     lines.append("outputs: {dir: out, formats: [markdown]}")
     return "\n".join(lines) + "\n"
 
@@ -169,7 +192,9 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--specs", type=int, default=2000)
+    parser.add_argument(
+        "--specs", type=int, default=2000, help="at least this many (whole windows of 96)"
+    )
     parser.add_argument("--no-peers", action="store_true", help="skip pyfixest and numpy")
     args = parser.parse_args()
 
@@ -186,7 +211,8 @@ def main() -> None:
             changed.write_text(spec_text(args.specs, next(counter)), encoding="utf-8")
             specrun(changed, work / "out_change", "--cache", str(work / "cache"))()
 
-        print(f"{args.specs} variants + the base model: {args.specs + 1} fit nodes")
+        count = len(choices(args.specs))
+        print(f"{count} specifications + the base model: {count + 1} fit nodes")
         print(f"load average before: {load()}  ({os.cpu_count()} cores)")
         with LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"

@@ -83,13 +83,36 @@ def test_unchanged_rerun_reuses_every_node_and_matches_an_uncached_run(project: 
     assert first["reused"] == 0 and first["computed"] == 6  # 2 data + 4 fits
     assert run(project, project.parent / "b") == 0
     second = manifest_cache(project.parent / "b")
-    assert second["reused"] == 6 and second["computed"] == 0
-    assert "6 of 9 plan nodes reused from the cache" in capsys.readouterr().out
+    # the rendered outputs of the unchanged spec are reused whole: no node is decoded
+    assert second["reused"] == 9 and second["computed"] == 0 and second["outputs_reused"]
+    assert "9 of 9 plan nodes reused from the cache" in capsys.readouterr().out
     assert main(["run", str(project), "--out", str(project.parent / "c0"), "--no-cache"]) == 0
     assert manifest_cache(project.parent / "c0") == {"used": False}
     reference = outputs(project.parent / "c0")
     assert outputs(project.parent / "a") == reference
     assert outputs(project.parent / "b") == reference
+
+
+def test_rendered_outputs_reused_only_while_the_spec_is_unchanged(project: Path):
+    from specrun.api import run_file
+
+    assert run(project, project.parent / "a") == 0
+    # a changed table: its outputs are rendered again from the cached fits
+    project.write_text(SPEC.replace("stats: [nobs, r2]", "stats: [nobs]"), encoding="utf-8")
+    assert run(project, project.parent / "b") == 0
+    changed = manifest_cache(project.parent / "b")
+    assert "outputs_reused" not in changed and changed["computed"] == 0
+    table = (project.parent / "b" / "tables" / "main.md").read_text(encoding="utf-8")
+    assert table != (project.parent / "a" / "tables" / "main.md").read_text(encoding="utf-8")
+    # unchanged since: reused whole, byte for byte what an uncached run writes
+    assert run(project, project.parent / "c") == 0
+    assert manifest_cache(project.parent / "c")["outputs_reused"]
+    assert main(["run", str(project), "--out", str(project.parent / "d"), "--no-cache"]) == 0
+    assert outputs(project.parent / "c") == outputs(project.parent / "d")
+    # the API's results are still there, computed from the node cache when first read
+    again = run_file(project, project.parent / "e", cache=project.parent / "cache")
+    assert again.summary.models == 4 and again.summary.tables == 1
+    assert again.output.results.models["fe.early"].nobs == 110
 
 
 def test_changing_one_model_recomputes_only_it(project: Path):
@@ -110,12 +133,16 @@ def test_changing_one_model_recomputes_only_it(project: Path):
 def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     assert run(project, project.parent / "a") == 0
     cache = project.parent / "cache"
-    assert len(list(cache.glob("*/*.entry"))) == 5  # the data stage is one entry
+    # the data stage is one entry, the four fits one each, the rendered outputs one
+    assert len(list(cache.glob("*/*.entry"))) == 6
     plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
 
     def entry(node: str) -> Path:
         key = NodeCache.key(plan[node])
         return cache / key[:2] / f"{key}.entry"
+
+    (rendered,) = set(cache.glob("*/*.entry")) - {entry(n) for n in plan}
+    rendered.write_bytes(rendered.read_bytes()[:-1] + b"x")  # so the run rebuilds them
 
     victim = entry("fit:ols")
     data = bytearray(victim.read_bytes())
@@ -126,9 +153,9 @@ def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     capsys.readouterr()
     assert run(project, project.parent / "b") == 0
     err = capsys.readouterr().err
-    assert err.count("is corrupt") == 2 and "checksum mismatch" in err
+    assert err.count("is corrupt") == 3 and "checksum mismatch" in err
     cache = manifest_cache(project.parent / "b")
-    assert cache["computed"] == 2 and cache["reused"] == 4
+    assert cache["computed"] == 2 and cache["reused"] == 4 and "outputs_reused" not in cache
     assert outputs(project.parent / "b") == outputs(project.parent / "a")
 
 

@@ -7,8 +7,9 @@ so that ``validate`` loads none of them (start-up dominates small specs).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,22 +19,30 @@ from specrun.spec.validate import Spec, validate_file
 if TYPE_CHECKING:
     from specrun.cache import NodeCache
     from specrun.execute import NodeProgress, ProgressFactory, RunOutput
-    from specrun.outputs import OutputFile
+    from specrun.outputs import OutputFile, RunSummary
     from specrun.plan.nodes import Plan
 
 
 @dataclass(frozen=True)
 class Run:
-    """What ``run_file`` did: the validated ``spec``, the ``plan`` it ran, the ``output``
-    (``output.results.models[name]`` holds each fitted model's coefficients, ``stats`` and
-    ``extra``; ``output.tables`` the built tables), the ``files`` written (paths relative to
-    ``folder``) and the output ``folder``."""
+    """What ``run_file`` did: the validated ``spec``, the ``plan`` it ran, the ``files``
+    written (paths relative to ``folder``), the output ``folder``, a ``summary`` (counts,
+    warnings, cache use) and the ``output`` (``output.results.models[name]`` holds each
+    fitted model's coefficients, ``stats`` and ``extra``; ``output.tables`` the built tables).
+
+    When an unchanged run's files came from the cache, ``output`` is computed (from the node
+    cache) the first time it is read."""
 
     spec: Spec
     plan: Plan
-    output: RunOutput
     files: list[OutputFile]
     folder: Path
+    summary: RunSummary
+    load: Callable[[], RunOutput]
+
+    @cached_property
+    def output(self) -> RunOutput:
+        return self.load()
 
 
 def plan_file(
@@ -105,7 +114,15 @@ def run_file(
     """
     from specrun.execute import execute
     from specrun.executors import make_runner
-    from specrun.outputs import clean_stale, render_outputs, write_outputs
+    from specrun.outputs import (
+        RunSummary,
+        clean_stale,
+        outputs_key,
+        render_outputs,
+        reused_outputs,
+        store_outputs,
+        write_outputs,
+    )
 
     spec, plan = plan_file(path, only, check_outputs=out is None)
     folder = (
@@ -122,17 +139,35 @@ def run_file(
         pass  # an unreadable parent folder is reported when the outputs are written
     store = _open_cache(folder, cache, cache_max_size)
     runner = make_runner(jobs, scheduler)
-    output = execute(spec, plan, progress, runner=runner, cache=store, node_progress=node_progress)
-    if store is not None:
-        store.evict()
-    files = render_outputs(spec, plan, output)
+
+    def load() -> RunOutput:
+        return execute(
+            spec, plan, progress, runner=runner, cache=store, node_progress=node_progress
+        )
+
+    key = outputs_key(spec, plan, only) if store is not None else ""
+    reused = reused_outputs(store, key, plan) if store is not None else None
+    if reused is not None:
+        files, summary = reused
+        lazy = load
+    else:
+        output = load()
+        files = render_outputs(spec, plan, output)
+        summary = RunSummary.of(output)
+        if store is not None:
+            store_outputs(store, key, files, output)
+            store.evict()
+
+        def lazy() -> RunOutput:
+            return output
+
     try:
         write_outputs(folder, files, only=bool(only))
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
-    return Run(spec, plan, output, files, folder)
+    return Run(spec, plan, files, folder, summary, lazy)
 
 
 def _open_cache(

@@ -43,7 +43,7 @@ from specrun import __version__
 from specrun.errors import SpecError
 
 MAGIC = b"SPECRUN-CACHE"
-FORMAT = 1
+FORMAT = 2  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow)
 DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
@@ -125,9 +125,11 @@ def encode(value: Any) -> tuple[Any, dict[str, bytes]]:
         if isinstance(v, np.ndarray):
             if v.dtype.hasobject:
                 raise Uncacheable("a numpy array of Python objects")
-            buffer = io.BytesIO()
-            np.save(buffer, v, allow_pickle=False)
-            return {"$nd": blob(buffer.getvalue())}
+            if v.dtype.fields is not None:  # structured dtypes: np.save's header keeps them
+                buffer = io.BytesIO()
+                np.save(buffer, v, allow_pickle=False)
+                return {"$nd": blob(buffer.getvalue())}
+            return {"$a": [v.dtype.str, list(v.shape), blob(np.ascontiguousarray(v).tobytes())]}
         if isinstance(v, list):
             return [walk(x) for x in v]
         if isinstance(v, tuple):
@@ -165,6 +167,12 @@ def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
             return float(v["$f"])
         if "$np" in v:
             return np.dtype(v["$np"]).type(walk(v["v"]))
+        if "$a" in v:
+            dtype, shape, name = v["$a"]
+            kind = np.dtype(dtype)
+            if kind.hasobject:
+                raise CorruptEntry("an array of Python objects")
+            return np.frombuffer(blobs[name], dtype=kind).reshape(shape).copy()
         if "$nd" in v:
             return np.load(io.BytesIO(blobs[v["$nd"]]), allow_pickle=False)
         if "$t" in v:
@@ -190,6 +198,20 @@ def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
 def _dataclass(name: str, fields: dict[str, Any]) -> Any:
     """An instance of a specrun dataclass, its fields set without running ``__init__`` (as
     ``copy`` does), so no code of the entry's choosing runs."""
+    cls, known = _CLASSES.get(name) or _dataclass_class(name)
+    if fields.keys() != known:
+        raise CorruptEntry(f"{name} fields differ from the entry's")
+    obj = object.__new__(cls)
+    for key, value in fields.items():
+        object.__setattr__(obj, key, value)
+    return obj
+
+
+# looked up once per run: an entry holds thousands of dataclass instances of a few classes
+_CLASSES: dict[str, tuple[type, set[str]]] = {}
+
+
+def _dataclass_class(name: str) -> tuple[type, set[str]]:
     module, _, qualname = name.partition(":")
     if not module.startswith("specrun."):
         raise CorruptEntry(f"class {name} is not specrun's")
@@ -198,13 +220,8 @@ def _dataclass(name: str, fields: dict[str, Any]) -> Any:
         cls = getattr(cls, part)
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise CorruptEntry(f"{name} is not a dataclass")
-    known = {f.name for f in dataclasses.fields(cls)}
-    if set(fields) != known:
-        raise CorruptEntry(f"{name} fields differ from the entry's")
-    obj = object.__new__(cls)
-    for key, value in fields.items():
-        object.__setattr__(obj, key, value)
-    return obj
+    _CLASSES[name] = (cls, {f.name for f in dataclasses.fields(cls)})
+    return _CLASSES[name]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -312,9 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             bar.stop()
-        for warning in _collapse_specifications(run.output.warnings):
+        for warning in _collapse_specifications(run.summary.warnings):
             _say("warning", "bold yellow", f": {warning}")
-        stats = run.output.cache
+        stats = run.summary.cache
         for warning in stats.warnings if stats is not None else ():
             _say("warning", "bold yellow", f": {warning}")
         reused = (
@@ -323,8 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
         print(
-            f"{len(run.output.results.models)} models, {len(run.output.tables)} tables, "
-            f"{len(run.output.figures)} figures → {run.folder} "
+            f"{run.summary.models} models, {run.summary.tables} tables, "
+            f"{run.summary.figures} figures → {run.folder} "
             f"({time.perf_counter() - started:.2f} s{reused})"
         )
         return 0

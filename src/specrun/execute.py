@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import polars as pl
 
 from specrun.data.design import Design, add_time_series, atoms, build_design
@@ -151,9 +152,9 @@ class Executor:
         for node in self.plan.nodes:
             if node.kind == "multiverse":  # reads the fits merged above
                 started = time.perf_counter()
-                self.multiverse(node)
+                reused = self.cached_multiverse(node, cache)
                 self.timings[node.id] = time.perf_counter() - started
-                counts.finish(reused=False)
+                counts.finish(reused=reused)
             elif node.kind in ("table", "figure"):
                 started = time.perf_counter()
                 self.build(node)
@@ -505,8 +506,13 @@ class Executor:
     ) -> None:
         """±inf is not a missing value: it is an error naming the first cell (usually a ratio
         or log of a zero), never silently dropped with the incomplete rows."""
+        schema = frame.schema
         for variable in variables:
-            if not frame.schema[variable].is_float():
+            if not schema[variable].is_float():
+                continue
+            # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
+            # whose hand-off to its thread pool cost more than the fit itself on small samples
+            if not np.isinf(frame[variable].to_numpy()).any():
                 continue
             bad = frame.filter(pl.col(variable).is_infinite())
             if bad.height:
@@ -592,7 +598,8 @@ class Executor:
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
-            fitted = kind.fit(design.frame.select(columns), spec, ctx)
+            # plain column picking, not a lazy select query (see ``check_finite``)
+            fitted = kind.fit(design.frame[columns], spec, ctx)
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
@@ -622,6 +629,26 @@ class Executor:
             where = _path_key(exc.path or "", ("multiverse", node.name))
             raise SpecErrors([_located(self.spec, exc, where)]) from None
         self.artifacts[f"multiverse:{node.name}"] = result
+
+    def cached_multiverse(self, node: Node, cache: NodeCache | None) -> bool:
+        """The multiverse node from the cache under its hash (which covers its spec and every
+        specification's fit), else computed and stored; True when it was reused. Its joint
+        tests refit every specification hundreds of times: the costliest node to recompute."""
+        from specrun.multiverse import MultiverseResult
+
+        artifact = f"multiverse:{node.name}"
+        key = cache.key(node.hash) if cache is not None else ""
+        stored = cache.get(key, node.id) if cache is not None else None
+        if isinstance(stored, MultiverseResult):
+            self.artifacts[artifact] = stored
+            cache.stats.reused.append(node.id)  # type: ignore[union-attr]
+            return True
+        self.multiverse(node)
+        if cache is not None:
+            cache.stats.computed.append(node.id)
+            if not cache.put(key, self.artifacts[artifact]):
+                cache.stats.uncacheable.append(node.id)
+        return False
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
@@ -668,6 +695,8 @@ def _model_columns(
 def complete_rows(frame: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
     """The rows with a value in every one of ``variables`` (factor levels may be text;
     numeric columns are finite after ``check_finite``)."""
+    if all(frame[v].null_count() == 0 for v in variables):  # (a count polars keeps)
+        return frame
     return frame.filter(pl.all_horizontal([pl.col(v).is_not_null() for v in variables]))
 
 

@@ -11,16 +11,21 @@ starts (``clean_stale``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import platform
 import shutil
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from specrun import __version__
 from specrun.data.io import HASH_NAME, file_hash
@@ -28,6 +33,9 @@ from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
 from specrun.spec.validate import Spec
+
+if TYPE_CHECKING:
+    from specrun.cache import CacheStats, NodeCache
 
 PACKAGES = (
     "numpy",
@@ -222,6 +230,123 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
     files.append(OutputFile("manifest.json", _json(manifest)))
     return files
+
+
+# ---------------------------------------------------------------------------------------------
+# the rendered outputs of an unchanged run, reused from the node cache
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the command line reports of a run: counts of models, tables and figures, the
+    run's warnings and what the cache supplied (``None`` without a cache)."""
+
+    models: int
+    tables: int
+    figures: int
+    warnings: list[str]
+    cache: CacheStats | None
+
+    @classmethod
+    def of(cls, run: RunOutput) -> RunSummary:
+        return cls(
+            len(run.results.models), len(run.tables), len(run.figures), run.warnings, run.cache
+        )
+
+
+@dataclass(frozen=True)
+class RenderedOutputs:
+    """Every file a run rendered (``manifest.json`` aside) and its manifest's text, as the
+    cache stores them under ``outputs_key``: an unchanged re-run writes these bytes again
+    instead of decoding every fit, building the tables and rendering (the files' content is
+    a function of the key, so the reused files are byte-identical to rendered ones)."""
+
+    files: tuple[tuple[str, np.ndarray], ...]  # (relative path, bytes as uint8)
+    manifest: str
+    models: int
+    tables: int
+    figures: int
+    warnings: list[str]
+
+
+def outputs_key(spec: Spec, plan: Plan, only: Sequence[str]) -> str:
+    """The hash the rendered outputs of a run depend on: the spec's text and path (titles,
+    labels, formats and the path named in ``results.json``), every plan node's hash (the data
+    files' digests among them), ``--only`` and the versions of the packages that render."""
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            versions.append(f"{package}=")
+    parts = [
+        "outputs",
+        spec.document.text,
+        spec.document.file,
+        *(f"{n.id}={n.hash}" for n in plan.nodes),
+        "only",
+        *only,
+        *versions,
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def store_outputs(cache: NodeCache, key: str, files: list[OutputFile], run: RunOutput) -> None:
+    """Keep a run's rendered files in ``cache`` under ``outputs_key``."""
+    manifest = next(json.loads(f.content) for f in files if f.relative == "manifest.json")
+    for volatile in ("timings", "cache"):
+        manifest.pop(volatile, None)
+    entry = RenderedOutputs(
+        tuple(
+            (f.relative, np.frombuffer(f.content, dtype=np.uint8))
+            for f in files
+            if f.relative != "manifest.json"
+        ),
+        json.dumps(manifest, ensure_ascii=False),
+        len(run.results.models),
+        len(run.tables),
+        len(run.figures),
+        list(run.warnings),
+    )
+    cache.put(cache.key(key), entry)
+
+
+def reused_outputs(
+    cache: NodeCache, key: str, plan: Plan
+) -> tuple[list[OutputFile], RunSummary] | None:
+    """The files of an unchanged run from ``cache`` (with a fresh manifest: this run's
+    timing and cache record), or None when the cache does not hold them intact."""
+    started = time.perf_counter()
+    stored = cache.get(cache.key(key), "the rendered outputs")
+    if not isinstance(stored, RenderedOutputs):
+        return None
+    files = [OutputFile(relative, content.tobytes()) for relative, content in stored.files]
+    manifest = json.loads(stored.manifest)
+    ids = [n.id for n in plan.nodes]
+    cache.stats.reused.extend(ids)
+    manifest["timings"] = {"outputs": round(time.perf_counter() - started, 4)}
+    manifest["cache"] = {
+        "used": True,
+        "reused": len(ids),
+        "computed": 0,
+        "reused_nodes": sorted(ids),
+        "not_cacheable": [],
+        "warnings": cache.stats.warnings,
+        "outputs_reused": True,
+    }
+    files.append(OutputFile("manifest.json", _json(_in_manifest_order(manifest))))
+    summary = RunSummary(
+        stored.models, stored.tables, stored.figures, list(stored.warnings), cache.stats
+    )
+    return files, summary
+
+
+def _in_manifest_order(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The keys in the order ``manifest_json`` writes them (timings and cache were removed
+    from the stored text and put back at the end)."""
+    order = ["timings", "cache", "notes", "files", "warnings"]
+    head = {k: v for k, v in manifest.items() if k not in order}
+    return head | {k: manifest[k] for k in order if k in manifest}
 
 
 STAGE_TAG = ".specrun-stage-"
