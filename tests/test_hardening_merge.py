@@ -43,3 +43,28 @@ def test_negative_seeds_are_located_errors(tmp_path, capsys):
         f"error: {spec}:11:108: models.es.bootstrap.seed: input should be greater than or equal "
         "to 0, got -1",
     )
+
+
+def test_transforms_of_an_axis_value_are_located_at_it(tmp_path, capsys):
+    """A multiverse specification's steps come from its axis values; errors in them pointed at
+    the multiverse's key with a path the spec does not have (multiverse.mv.transforms[0])."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: fe\n"
+        + "    focus: value\n"
+        + "    axes:\n"
+        + "      w: {bad: {transforms: [{derive: {z: 'value +'}}]}, "
+        + "w1: {winsorize: {vars: [nope], limits: [0.1, 0.9]}}}\n"
+        + "      s: {all: {}, late: {sample: {time: [1940, null]}}}\n",
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:13:46: multiverse.mv.axes.w.bad.transforms[0].derive: unexpected end "
+        "of expression\n"
+        f"error: {spec}:13:74: multiverse.mv.axes.w.w1.winsorize: unknown variable 'nope'",
+    )
