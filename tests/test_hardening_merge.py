@@ -68,3 +68,25 @@ def test_transforms_of_an_axis_value_are_located_at_it(tmp_path, capsys):
         "of expression\n"
         f"error: {spec}:13:74: multiverse.mv.axes.w.w1.winsorize: unknown variable 'nope'",
     )
+
+
+def test_descriptive_multiverse_base_is_a_validation_error(tmp_path, capsys):
+    """It validated, fitted every specification, then failed with '(it has )'."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  desc: {estimator: descriptive, vars: [inv, value]}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: desc\n"
+        + "    focus: value\n"
+        + "    axes:\n"
+        + "      s: {all: {}, late: {sample: {time: [1940, null]}}}\n",
+    )
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:10:11: multiverse.mv.base: multiverse 'mv': specification "
+        "'mv[s=all]': a descriptive model has no coefficients for the focus",
+    )
+    assert not (tmp_path / "out").exists()

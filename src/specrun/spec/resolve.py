@@ -510,6 +510,19 @@ class ModelResolver(Diagnostics):
                     code="schema",
                 )
             return False
+        if fitted.estimator == "descriptive":
+            problem = "a descriptive model has no coefficients for the focus"
+            if problem not in seen:
+                seen.add(problem)
+                self.error(
+                    f"multiverse '{name}': specification '{spec_name}': {problem}",
+                    # at the axis value that made it descriptive, else at the base
+                    origin
+                    if (origin := model.origins.get("estimator", here))[0] == "multiverse"
+                    else (*here, "base"),
+                    code="reference",
+                )
+            return False
         # other estimators name their coefficients otherwise (a mediation's indirect, a
         # threshold's Dige_r1): their focus is checked against the fit
         if (
