@@ -90,3 +90,18 @@ def test_descriptive_multiverse_base_is_a_validation_error(tmp_path, capsys):
         "'mv[s=all]': a descriptive model has no coefficients for the focus",
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_gmm_lag_of_the_dependent_in_x_names_the_duplicate(tmp_path, capsys):
+    """The message listed every regressor (and its time dummies) instead of the one twice."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  gmm: {estimator: system_gmm, y: inv, x: [L.inv, value], gmm: {inv: [2, null]}}\n",
+    )
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:7:8: models.gmm: a regressor is listed twice: L.inv (lags: adds the "
+        "dependent's lags; x takes the other regressors)",
+    )
