@@ -105,3 +105,19 @@ def test_gmm_lag_of_the_dependent_in_x_names_the_duplicate(tmp_path, capsys):
         f"error: {spec}:7:8: models.gmm: a regressor is listed twice: L.inv (lags: adds the "
         "dependent's lags; x takes the other regressors)",
     )
+
+
+def test_diff_of_folders_with_edited_results_is_a_clear_error(tmp_path, capsys):
+    """``models`` a list instead of a mapping (a hand edit, another version): it crashed."""
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "manifest.json").write_text('{"specrun_version": "0.1"}')
+        (folder / "results.json").write_text('{"specrun_version": "0.1", "models": []}')
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(["diff", str(a), str(b)], capsys) == (
+        2,
+        f"error: '{a}' and '{b}': a manifest.json or results.json does not have the layout "
+        "specrun writes (edited, or written by another version?): 'list' object has no "
+        "attribute 'keys'",
+    )
