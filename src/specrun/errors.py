@@ -21,6 +21,7 @@ ERROR_CODES: dict[str, str] = {
     "estimation": "Numerical trouble while fitting: collinear or absorbed regressors, too few "
     "clusters or rows, an unbalanced panel where the method needs a balanced one.",
     "usage": "A command-line problem: --only names nothing in the spec, --out is unusable.",
+    "scheduler": "--scheduler names a Dask scheduler that cannot be reached or parsed.",
     "hint": "Advice on a valid but likely unintended setting (printed as a warning).",
     "spec": "Any other problem of the spec (the default code).",
 }
@@ -32,7 +33,8 @@ class SpecError(Exception):
     ``code`` is a key of ``ERROR_CODES``: ``yaml`` (syntax, duplicate keys, tabs), ``schema``
     (wrong key or type), ``reference`` (an unknown name), ``expression`` (a ``where``/``derive``
     expression), ``term`` (a model term), ``data`` (a file or column problem), ``estimation``
-    (numerical trouble in a model), ``usage``, ``hint``, ``spec``.
+    (numerical trouble in a model), ``usage``, ``scheduler`` (an unreachable Dask scheduler),
+    ``hint``, ``spec``.
     ``path`` is the dotted spec path (``models.fe.x[2]``) or a model name.
     """
 
