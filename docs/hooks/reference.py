@@ -560,6 +560,11 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x]}\n",
         "Name a model, table or figure of the spec in --only; give --out a folder of its own.",
     ),
+    "scheduler": (
+        "models:\n  fe: {estimator: panel_fe, y: y, x: [x]}\n",
+        "Give the address the Dask scheduler prints (tcp://host:8786), start one with `dask "
+        "scheduler` and `dask worker ADDRESS`, or drop --scheduler to fit locally.",
+    ),
     "hint": (
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], se: HC1}\n",
         "Read the advice; change the spec if it describes a mistake (here: Stata's "
@@ -572,7 +577,12 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "the file, line and column.",
     ),
 }
-ERROR_COMMANDS = {"data": ["validate"], "estimation": ["run"], "usage": ["run", "--only", "nope"]}
+ERROR_COMMANDS = {
+    "data": ["validate"],
+    "estimation": ["run"],
+    "usage": ["run", "--only", "nope"],
+    "scheduler": ["run", "--no-cache", "--scheduler", "localhost"],
+}
 EXAMPLE_DATA = "id,year,y,x,w\n" + "".join(
     f"{i},{t},{(i * 7 + t * 3) % 11 + 0.5 * i},{(i * 5 + t) % 7},{(i + t * t) % 5}\n"
     for i in range(1, 7)
