@@ -198,6 +198,38 @@ def test_killed_run_leaves_only_valid_entries(tmp_path: Path):
     assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
+def test_cache_folder_of_garbage_costs_entries_never_the_run(project: Path, capsys):
+    """Files where the shard folders belong, a temporary named by a pid os.kill refuses and a
+    folder named like an entry: the run succeeds without the cache, warns once, and its
+    outputs are the uncached run's."""
+    cache = project.parent / "cache"
+    cache.mkdir()
+    for i in range(256):
+        (cache / f"{i:02x}").write_text("junk")
+    (cache / "zz").mkdir()
+    (cache / "zz" / ".tmp-99999999999999999999999-x").write_text("junk")
+    (cache / "zz" / "a.entry").mkdir()
+    os.utime(cache / "zz" / "a.entry", (1000, 1000))  # first in line for eviction
+    assert run(project, project.parent / "a", "--cache-max-size", "1MB") == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"warning: cache entries not stored in '{cache}' (File exists)\n")
+    assert "0 of 9 plan nodes reused from the cache" in captured.out
+    assert main(["run", str(project), "--out", str(project.parent / "b"), "--no-cache"]) == 0
+    assert outputs(project.parent / "a") == outputs(project.parent / "b")
+
+
+def test_entry_header_nested_beyond_the_recursion_limit_is_corrupt(tmp_path: Path):
+    store = NodeCache(tmp_path)
+    key = store.key("node")
+    store._path(key).parent.mkdir()
+    store._path(key).write_bytes(b"SPECRUN-CACHE " + b"[" * 100_000 + b"\n")
+    assert store.get(key, "fit:x") is None
+    assert store.stats.warnings == [
+        "cache entry of fit:x is corrupt (bad header: maximum recursion depth exceeded while "
+        f"decoding a JSON array from a unicode string); recomputed: {key}.entry"
+    ]
+
+
 def test_eviction_keeps_the_most_recently_used(tmp_path: Path):
     store = NodeCache(tmp_path, max_size=10_000)
     keys = [store.key(f"node{i}") for i in range(6)]

@@ -116,6 +116,21 @@ def test_bad_spec_exits_1_without_traceback(tmp_path: Path):
     assert f"{spec}:7:3: models.fe: duplicate key 'fe' (first defined at line 6)" in done.stderr
 
 
+def test_output_piped_into_head_exits_0_without_traceback():
+    """``specrun schema | head -1``: the schema (200 kB) outgrows the pipe's buffer, so the
+    reader closes the pipe while specrun still writes; that is the reader's choice, not a bug."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specrun", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"{\n"
+    process.stdout.close()
+    assert process.wait(timeout=120) == 0
+    assert process.stderr.read() == b""
+
+
 def test_failed_run_leaves_previous_outputs(tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()

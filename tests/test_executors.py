@@ -4,6 +4,7 @@ an unreachable scheduler is a clear error."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,23 @@ def test_unreachable_scheduler_is_a_clear_error(project: Path, capsys):
     err = capsys.readouterr().err
     assert "--scheduler: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
     assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_malformed_scheduler_address_is_a_clear_error(project: Path, capsys):
+    """Refused before a dask Client exists (one failing while parsing blocked 20 s on exit and
+    printed a traceback)."""
+    pytest.importorskip("distributed")
+    address, reason = "garbage", "missing port number in address 'garbage'"
+    out = project.parent / "nowhere"
+    started = time.perf_counter()
+    code = main(["run", str(project), "--out", str(out), "--no-cache", "--scheduler", address])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: --scheduler: cannot reach the Dask scheduler at '{address}': {reason} (start "
+        "one with `dask scheduler` and `dask worker ADDRESS`, or check the address)\n"
+    )
+    assert time.perf_counter() - started < 10
     assert not out.exists()
 
 

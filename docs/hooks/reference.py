@@ -561,10 +561,9 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "Name a model, table or figure of the spec in --only; give --out a folder of its own.",
     ),
     "scheduler": (
-        "",
-        "Start a scheduler and workers (`dask scheduler`, `dask worker ADDRESS`) or correct the "
-        "address given to --scheduler (e.g. tcp://10.0.0.5:8786); the message quotes Dask's "
-        "own reason. Without a cluster, `--jobs N` runs on local threads.",
+        "models:\n  fe: {estimator: panel_fe, y: y, x: [x]}\n",
+        "Give the address the Dask scheduler prints (tcp://host:8786), start one with `dask "
+        "scheduler` and `dask worker ADDRESS`, or drop --scheduler to fit locally.",
     ),
     "hint": (
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], se: HC1}\n",
@@ -578,7 +577,12 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "the file, line and column.",
     ),
 }
-ERROR_COMMANDS = {"data": ["validate"], "estimation": ["run"], "usage": ["run", "--only", "nope"]}
+ERROR_COMMANDS = {
+    "data": ["validate"],
+    "estimation": ["run"],
+    "usage": ["run", "--only", "nope"],
+    "scheduler": ["run", "--no-cache", "--scheduler", "localhost"],
+}
 EXAMPLE_DATA = "id,year,y,x,w\n" + "".join(
     f"{i},{t},{(i * 7 + t * 3) % 11 + 0.5 * i},{(i * 5 + t) % 7},{(i + t * t) % 5}\n"
     for i in range(1, 7)

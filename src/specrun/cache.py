@@ -191,7 +191,15 @@ def decode(tree: Any, blobs: Mapping[str, bytes]) -> Any:
         return walk(tree)
     except CorruptEntry:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, ImportError, OSError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        ImportError,
+        OSError,
+        RecursionError,
+    ) as exc:
         raise CorruptEntry(f"undecodable entry: {exc}") from None
 
 
@@ -274,8 +282,8 @@ class NodeCache:
         path = self._path(key)
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # a file where the shard folder belongs: put() says so, once
         except OSError as exc:
             self.stats.warnings.append(f"cache entry of {label} unreadable ({exc.strerror})")
             return None
@@ -285,7 +293,8 @@ class NodeCache:
             self.stats.warnings.append(
                 f"cache entry of {label} is corrupt ({exc}); recomputed: {path.name}"
             )
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only cache keeps it; it stays a miss
+                path.unlink(missing_ok=True)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: last in line for eviction
@@ -298,17 +307,22 @@ class NodeCache:
             return False
         data = _pack(tree, blobs, key)
         path = self._path(key)
-        path.parent.mkdir(exist_ok=True)
         temporary = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
         try:
+            # inside the try: an unwritable folder, or a file where the shard folder belongs,
+            # costs the entry, not the run
+            path.parent.mkdir(exist_ok=True)
             with temporary.open("wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            self.stats.warnings.append(f"cache entry not stored ({exc.strerror})")
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            warning = f"cache entries not stored in '{self.folder}' ({exc.strerror})"
+            if warning not in self.stats.warnings:  # once, not once per node
+                self.stats.warnings.append(warning)
             return False
         return True
 
@@ -327,7 +341,10 @@ class NodeCache:
         for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
             if total <= self.max_size:
                 break
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # not ours to remove (a folder named *.entry, a read-only file)
+                continue
             total -= size
             removed += 1
         self.stats.evicted += removed
@@ -343,8 +360,8 @@ class NodeCache:
                 alive = _pid_alive(pid)
                 if not alive or now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
                     path.unlink(missing_ok=True)
-            except (ValueError, IndexError, OSError):
-                continue
+            except (ValueError, IndexError, OverflowError, OSError):
+                continue  # not a pid os.kill takes (.tmp-99999999999999999999): not ours
 
 
 def _pid_alive(pid: int) -> bool:
@@ -382,7 +399,7 @@ def _unpack(raw: bytes, key: str) -> Any:
         digest = header["sha256"]
         if header["format"] != FORMAT or header["key"] != key:
             raise CorruptEntry("written for another key or format")
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CorruptEntry(f"bad header: {exc}") from None
     if len(body) != declared:
         raise CorruptEntry(f"{len(body)} bytes where the header says {declared}")
@@ -391,7 +408,7 @@ def _unpack(raw: bytes, key: str) -> Any:
     offset = int(header["json"])
     try:
         tree = json.loads(body[:offset])
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CorruptEntry(f"bad JSON: {exc}") from None
     blobs = {}
     for name, size in header["blobs"]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -337,6 +338,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.code == "usage" else EXIT_USER
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader closed the pipe (specrun plan SPEC | head -1): it has what it wanted.
+        # stdout now points at devnull, so the interpreter's last flush cannot raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception:
         _say("internal error", "bold red", " (a bug in specrun; report it):")
         traceback.print_exc()

@@ -121,8 +121,20 @@ class RunDiff:
 
 
 def diff_runs(run_a: str | Path, run_b: str | Path) -> RunDiff:
-    """Compare two output folders (raises ``SpecError`` if either is not specrun's)."""
+    """Compare two output folders (raises ``SpecError`` if either is not specrun's, or holds a
+    manifest or results file of another shape: edited by hand, or by another version)."""
     a, b = RunFolder.read(run_a), RunFolder.read(run_b)
+    try:
+        return _compare(a, b)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise SpecError(
+            f"'{a.path}' and '{b.path}': a manifest.json or results.json does not have the "
+            f"layout specrun writes (edited, or written by another version?): {exc}",
+            code="usage",
+        ) from None
+
+
+def _compare(a: RunFolder, b: RunFolder) -> RunDiff:
     report = RunDiff(a.path, b.path)
     roots = _root_changes(a.manifest, b.manifest, report)
     models_a, models_b = a.results.get("models", {}), b.results.get("models", {})

@@ -21,7 +21,7 @@ ERROR_CODES: dict[str, str] = {
     "estimation": "Numerical trouble while fitting: collinear or absorbed regressors, too few "
     "clusters or rows, an unbalanced panel where the method needs a balanced one.",
     "usage": "A command-line problem: --only names nothing in the spec, --out is unusable.",
-    "scheduler": "The Dask scheduler given to --scheduler cannot be reached (after 10 s).",
+    "scheduler": "--scheduler names a Dask scheduler that cannot be reached or parsed.",
     "hint": "Advice on a valid but likely unintended setting (printed as a warning).",
     "spec": "Any other problem of the spec (the default code).",
 }

@@ -389,7 +389,7 @@ class Executor:
             cached = self.model_frames.get(key)
             if cached is None:
                 for i, step in enumerate(model.transforms):
-                    frame = self.apply(frame, step, (*model.path, "transforms", i))
+                    frame = self.apply(frame, step, model.step_path(i))
                 cached = self.model_frames[key] = frame
             frame = cached
         try:

@@ -270,6 +270,7 @@ class DaskRunner:
                 "--scheduler needs Dask distributed: pip install 'specrun[dask]'", code="usage"
             ) from None
         try:
+            _check_address(self.address)
             self.client = Client(self.address, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -317,6 +318,17 @@ class DaskRunner:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+def _check_address(address: str) -> None:
+    """Raise ``ValueError`` for an address Dask cannot parse (``garbage``: no port; ``xyz://``:
+    no such scheme) before a ``Client`` exists: a Client that fails while parsing lingers
+    and, when collected, blocks 20 s closing and prints a traceback."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    scheme, _ = parse_address(address)
+    if scheme != "inproc":  # in-process clusters have no host and port
+        get_address_host_port(address)
 
 
 def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "threads") -> Any:

@@ -92,7 +92,8 @@ def _focus_of(
         term = focus_term(coefficient, list(result.coefficients))
         if term is not None:
             return result, term
-    have = ", ".join(result.coefficients) if result is not None else "no coefficients"
+    have = ", ".join(result.coefficients) if result is not None else ""
+    have = have or "no coefficients"
     raise SpecError(
         f"multiverse '{multiverse.name}': specification '{name}' has no coefficient "
         f"'{focus}' (it has {have})",

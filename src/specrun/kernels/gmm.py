@@ -60,6 +60,7 @@ digit) and the plm ``pgmm`` reference output.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -290,8 +291,12 @@ def fit_gmm(
         iv_groups.append((["_cons"], np.ones((*exists.shape, 1)), "level", False, False))
     if not names:
         raise SpecError("the model has no regressors", code="schema")
-    if len(set(names)) != len(names):
-        raise SpecError(f"a regressor is listed twice: {', '.join(names)}", code="schema")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        # L.y in x, most often: lags: adds the dependent's lags already
+        own_lag = any(re.fullmatch(rf"L\d*\.{re.escape(dependent)}", n) for n in twice)
+        hint = " (lags: adds the dependent's lags; x takes the other regressors)" * own_lag
+        raise SpecError(f"a regressor is listed twice: {', '.join(twice)}{hint}", code="schema")
 
     design = _build_design(
         y_levels=wide[dependent],

@@ -253,7 +253,7 @@ class WildBootstrapSpec(StrictModel):
     weights: Literal["webb", "rademacher"] = Field(
         "webb", description="Webb's six-point weights (advised below about 12 clusters) or ±1."
     )
-    seed: int = Field(description="Seed of the random weights.")
+    seed: int = Field(ge=0, le=2**63 - 1, description="Seed of the random weights.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
 
 

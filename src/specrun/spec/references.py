@@ -75,7 +75,7 @@ class ReferenceChecks(Diagnostics):
         for model in models.values():
             model_columns = columns
             for j, step in enumerate(model.transforms):
-                model_columns = self.check_step(step, (*model.path, "transforms", j), model_columns)
+                model_columns = self.check_step(step, model.step_path(j), model_columns)
             self.check_model(model, model_columns, samples)
         for spec_cls, body, origins in self.unvalidated:
             for field_name in variable_fields(spec_cls):

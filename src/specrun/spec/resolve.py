@@ -49,6 +49,12 @@ class ResolvedModel:
     base: str | None = None  # the model a variant derives from
     # where each key was written (its own body, a base model or a variant)
     origins: Mapping[str, PathKey] = field(default_factory=dict, compare=False, repr=False)
+    # where each of ``transforms`` was written (a multiverse's steps come from its axes)
+    step_paths: tuple[PathKey, ...] = field(default=(), compare=False, repr=False)
+
+    def step_path(self, i: int) -> PathKey:
+        """The spec path of step ``i`` of ``transforms``, for errors about it."""
+        return self.step_paths[i] if i < len(self.step_paths) else (*self.path, "transforms", i)
 
 
 class ModelResolver(Diagnostics):
@@ -304,10 +310,11 @@ class ModelResolver(Diagnostics):
         origins = {k: merged[base][1][k] for k in body}
         for layer_path, layer in layers:
             own = list(layer.get("transforms", []))
+            steps_at.extend((*layer_path, "transforms", i) for i in range(len(own)))
             if "winsorize" in layer:
                 own.append({"winsorize": layer["winsorize"]})
+                steps_at.append(layer_path)  # the step's own key, winsorize, follows
             steps_raw.extend(own)
-            steps_at.extend([layer_path] * len(own))
             for key, value in layer.items():
                 if key in VARIANT_ONLY:
                     continue
@@ -322,13 +329,15 @@ class ModelResolver(Diagnostics):
             try:
                 steps = schema.steps_adapter().validate_python(steps_raw)
             except ValidationError as exc:
-                at = steps_at[exc.errors()[0]["loc"][0]] if len(layers) > 1 else path
+                first = steps_at[exc.errors()[0]["loc"][0]]
+                layer_at = first[:-2] if first[-2:-1] == ("transforms",) else first
+                at = layer_at if len(layers) > 1 else path
                 self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, at)
                 return None
         model = self.typed_model(name, body, origins, groups)
         if model is None:
             return None
-        return ResolvedModel(name, model, path, tuple(steps), base, origins)
+        return ResolvedModel(name, model, path, tuple(steps), base, origins, tuple(steps_at))
 
     def resolve_multiverses(
         self, merged: dict, models: dict[str, ResolvedModel], groups: dict[str, tuple[str, ...]]
@@ -499,6 +508,19 @@ class ModelResolver(Diagnostics):
                     f"multiverse '{name}': specification '{spec_name}': {problem}",
                     model.origins.get("over", here),
                     code="schema",
+                )
+            return False
+        if fitted.estimator == "descriptive":
+            problem = "a descriptive model has no coefficients for the focus"
+            if problem not in seen:
+                seen.add(problem)
+                self.error(
+                    f"multiverse '{name}': specification '{spec_name}': {problem}",
+                    # at the axis value that made it descriptive, else at the base
+                    origin
+                    if (origin := model.origins.get("estimator", here))[0] == "multiverse"
+                    else (*here, "base"),
+                    code="reference",
                 )
             return False
         # other estimators name their coefficients otherwise (a mediation's indirect, a

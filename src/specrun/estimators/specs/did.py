@@ -31,7 +31,7 @@ class PlaceboSpec(StrictModel):
         "units",
         description="Reassign treatment across units, timing across treated units, or both.",
     )
-    seed: int = Field(0, description="Seed of the permutations.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the permutations.")
 
 
 class DidSpec(ModelBase):
@@ -71,7 +71,7 @@ class MultiplierSpec(StrictModel):
     weights: Literal["rademacher", "mammen"] = Field(
         "rademacher", description="Multipliers: Rademacher ±1 (R did) or Mammen's two-point."
     )
-    seed: int = Field(0, description="Seed of the multipliers.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the multipliers.")
     level: float = Field(
         0.95, gt=0, lt=1, description="Level of the simultaneous (uniform) confidence bands."
     )
