@@ -357,14 +357,16 @@ class NodeCache:
         for path in self.folder.glob("*/.tmp-*"):
             try:
                 pid = int(path.name.split("-")[1])
-                alive = _pid_alive(pid)
+                alive = pid_alive(pid)
                 if not alive or now - path.stat().st_mtime > _STALE_TEMP_SECONDS:
                     path.unlink(missing_ok=True)
             except (ValueError, IndexError, OverflowError, OSError):
                 continue  # not a pid os.kill takes (.tmp-99999999999999999999): not ours
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine): the owner of a temporary file or
+    staging folder named after it may still be writing."""
     if pid == os.getpid():
         return True
     try:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specrun import __version__
+from specrun.cache import pid_alive
 from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
@@ -357,16 +358,6 @@ def _hidden(folder: Path, tag: str) -> str:
     return f".{folder.name}{tag}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_stale(folder: Path) -> None:
     """Remove staging folders that killed runs left beside ``folder``; if a run was killed
     between the two renames of the fallback swap, put the previous outputs back first."""
@@ -379,7 +370,7 @@ def clean_stale(folder: Path) -> None:
             if not entry.name.startswith(prefix):
                 continue
             pid = entry.name[len(prefix) :].split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)):
                 continue  # a run still in progress
             if tag == OLD_TAG and not folder.exists():
                 entry.rename(folder)
