@@ -5,6 +5,8 @@ bootstrap. Each test asserts the whole message a user sees; before each fix the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from specfiles import GRUNFELD_HEAD, grunfeld_project
@@ -120,4 +122,27 @@ def test_diff_of_folders_with_edited_results_is_a_clear_error(tmp_path, capsys):
         f"error: '{a}' and '{b}': a manifest.json or results.json does not have the layout "
         "specrun writes (edited, or written by another version?): 'list' object has no "
         "attribute 'keys'",
+    )
+
+
+def test_duplicate_panel_keys_name_the_pair_and_an_example(tmp_path: Path, capsys) -> None:
+    """Two rows for one (entity, time) pair are a located data error naming an example."""
+    rows = "".join(f"{i},{t},{i + t},{i * t}\n" for i in (1, 2, 3) for t in (2001, 2002, 2003))
+    (tmp_path / "d.csv").write_text("firm,year,y,x\n" + rows + "2,2002,9,9\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        "  sources:\n"
+        "    panel: {path: d.csv}\n"
+        "  panel: {source: panel, entity: firm, time: year}\n"
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: y, x: [x]}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"error: {spec}:5:10: data.panel: source 'panel' has 2 rows sharing a (firm, year) pair, "
+        "e.g. 2 2002" in err
     )

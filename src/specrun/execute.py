@@ -313,8 +313,8 @@ class Executor:
                     _located(
                         self.spec,
                         SpecError(
-                            f"source '{panel.source}' has {int(duplicated.sum())} rows sharing an "
-                            f"{panel.entity}-{panel.time} pair, e.g. {first[panel.entity]} "
+                            f"source '{panel.source}' has {int(duplicated.sum())} rows sharing a "
+                            f"({panel.entity}, {panel.time}) pair, e.g. {first[panel.entity]} "
                             f"{first[panel.time]}",
                             code="data",
                         ),
