@@ -146,3 +146,21 @@ def test_duplicate_panel_keys_name_the_pair_and_an_example(tmp_path: Path, capsy
         f"error: {spec}:5:10: data.panel: source 'panel' has 2 rows sharing a (firm, year) pair, "
         "e.g. 2 2002" in err
     )
+
+
+def test_a_fractional_integer_is_named_once(tmp_path: Path, capsys) -> None:
+    """pydantic says "got a number with a fractional part": the value follows in brackets,
+    not after a second "got"."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  fe: {estimator: panel_fe, y: invest, x: [value],\n"
+        + "       se: {type: driscoll_kraay, lags: 1.5}}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "models.fe.se.lags: input should be a valid integer, got a number with a fractional "
+        "part (1.5)\n"
+    )

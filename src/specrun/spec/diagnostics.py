@@ -190,7 +190,10 @@ class Diagnostics:
         elif not isinstance(err.get("input"), dict | list):
             shown = repr(err.get("input"))
             shown = shown if len(shown) <= 60 else f"{shown[:57]}…"  # a huge value, cut
-            message = f"{message[0].lower()}{message[1:]}, got {shown}"
+            message = f"{message[0].lower()}{message[1:]}"
+            # pydantic's wording may already say what it got ("…, got a number with a
+            # fractional part"): then the value goes in brackets, not after a second "got"
+            message += f" ({shown})" if ", got " in message else f", got {shown}"
         return self.doc.error(message, full, code="schema")
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:
