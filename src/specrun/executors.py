@@ -12,6 +12,7 @@ that each node they are asked to fit has the hash the main process compiled.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import os
 import time
@@ -162,15 +163,17 @@ class SerialRunner:
         pass
 
 
-class _PoolRunner:
-    """A ``concurrent.futures`` pool of ``jobs`` workers."""
+class _PoolRunner(abc.ABC):
+    """A ``concurrent.futures`` pool of ``jobs`` workers; subclasses say how a fit is
+    submitted (``ThreadRunner``, ``ProcessRunner``)."""
 
     def __init__(self, jobs: int = 2) -> None:
         self.jobs = max(1, jobs)
         self.pool: Any = None
 
+    @abc.abstractmethod
     def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
-        raise NotImplementedError
+        """Submit one fit to the pool; returns its future."""
 
     def run(
         self, tasks: Sequence[Task], counts: _Counts
