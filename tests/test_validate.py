@@ -180,3 +180,32 @@ tables:
         "11:64: tables.c.indicators.Controls[0]: unknown variable 'capitol' (did you mean "
         "'capital'?)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a model or a flag: every alternative is named, not pydantic's class name
+        (
+            "models:\n  fe: {estimator: panel_fe, y: inv, x: [value], sample: 5}\n",
+            "7:57: models.fe.sample: expected text, or a mapping with keys where, time, "
+            "exclude, label, got 5",
+        ),
+        (
+            "models:\n  fe: {estimator: panel_fe, y: inv, x: [value], sample: [a]}\n",
+            "7:57: models.fe.sample: expected text, or a mapping with keys where, time, "
+            "exclude, label, got a list",
+        ),
+    ],
+)
+def test_a_value_of_no_union_member_names_every_alternative(write, body, expected):
+    assert errors_of(write(body)) == [expected]
+
+
+def test_union_of_a_number_and_a_word_names_both(tmp_path: Path):
+    head = HEAD.replace(".csv}", ".csv, infer_rows: many}", 1)
+    model = "models:\n  ols: {estimator: ols, y: inv, x: [value]}\n"
+    path = grunfeld_project(tmp_path, head + model)
+    assert errors_of(path) == [
+        "4:41: data.sources.g.infer_rows: expected a whole number, or 'all', got 'many'"
+    ]

@@ -105,6 +105,48 @@ def _registry_names(field: str, section: str) -> list[str]:
     return list(TABLES.names())
 
 
+# what each pydantic type error expects, in the spec's words
+_EXPECTS = {
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "text",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _alternatives(errors: list[tuple[Any, Any]]) -> str | None:
+    """One phrase for a value that matches no member of a union ("true or false, or a mapping
+    with keys draws, seed"), when every member only objects to the value's type; None when
+    one member has something more specific to say, or there is only one member."""
+    simple = (*_EXPECTS, "literal_error")
+    if len(errors) < 2 or any(e["type"] not in simple for e, _ in errors):
+        return None
+    models = {}
+    for _, tp in errors:  # the walk ends at the member itself, or at the union
+        for m in (_strip(tp), *map(_strip, get_args(_strip(tp)))):
+            if isinstance(m, type) and issubclass(m, BaseModel):
+                models[m.__name__] = m
+    phrases: list[str] = []
+    for e, _ in errors:
+        ctx = e.get("ctx") or {}
+        phrase = str(ctx.get("expected")) if e["type"] == "literal_error" else _EXPECTS[e["type"]]
+        model = models.get(str(ctx.get("class_name")))
+        if e["type"].startswith("model") and model is not None:
+            phrase += " with keys " + ", ".join(model.model_fields)
+        if phrase not in phrases:
+            phrases.append(phrase)
+    return ", or ".join(phrases)
+
+
 class Diagnostics:
     """The errors found so far in one spec document, and how to add located ones."""
 
@@ -151,8 +193,14 @@ class Diagnostics:
             if any(len(o) > len(path) and o[: len(path)] == path for o in paths):
                 continue  # a more specific error about the same value is shown instead
             if path in shown and err["type"] not in ("missing", "extra_forbidden"):
-                continue  # union members each complain about one value: the first says enough
+                continue  # union members each complain about one value: said once, below
             shown.add(path)
+            members = [(e, t) for e, p, t in found if p == path]
+            alternatives = _alternatives(members)
+            if alternatives is not None:
+                shape = type(err.get("input"))
+                got = {list: ", got a list", dict: ", got a mapping"}.get(shape, "")
+                err = {**err, "type": "union_type", "msg": f"expected {alternatives}{got}"}
             self.errors.append(self._convert(err, path, prefix, origins, root_type))
 
     def _convert(
