@@ -34,7 +34,8 @@ def test_an_outcome_absorbed_by_the_effects_is_named(tmp_path, capsys):
 DID_DATA = (
     "transforms:\n  - derive: {tr: 'if_else(firm <= 6, 1, 0)', "
     "half: 'if_else(firm <= 3, 1945.5, 0)', "
-    "moving: 'if_else(firm <= 3, if_else(year < 1940, 1945, 1950), 0)'}\n"
+    "moving: 'if_else(firm <= 3, if_else(year < 1940, 1945, 1950), 0)', "
+    "index: 'if_else(firm <= 3, 5, 0)'}\n"
 )
 
 
@@ -58,6 +59,22 @@ DID_DATA = (
             "{estimator: event_study, y: inv, first_treated: half, window: [-3, 3]}",
             "'half' is 1945.5 for firm 1: a first treated period is a whole period number "
             "(missing or 0: never treated)",
+        ),
+        # a treatment indicator, or a period index, where the period is wanted: before, did
+        # said "'did' is absorbed by the fixed effect 'entity'"
+        (
+            "{estimator: did, y: inv, treat: tr, first_treated: tr}",
+            "'tr' is before the panel's first period (1935) for every treated unit: "
+            "first_treated is the period a unit is first treated (one of the panel's, "
+            "1935–1954), 0 or missing for never treated; 'tr' holds only 0 and 1, a treatment "
+            "indicator (name the column holding each unit's first treated period, or build it: "
+            "the earliest period in which the indicator is 1)",
+        ),
+        (
+            "{estimator: event_study, y: inv, first_treated: index, window: [-3, 3]}",
+            "'index' is before the panel's first period (1935) for every treated unit: "
+            "first_treated is the period a unit is first treated (one of the panel's, "
+            "1935–1954), 0 or missing for never treated",
         ),
     ],
 )

@@ -79,6 +79,22 @@ def _check_first_treated(frame: pl.DataFrame, column: str, ctx: FitContext) -> N
             code="data",
             path=f"models.{ctx.name}",
         )
+    treated = first["__first"].drop_nulls()
+    start = frame[ctx.time].min()
+    if treated.len() and isinstance(start, int | float) and treated.max() < start:
+        dummy = set(treated.unique().to_list()) == {1.0}
+        raise SpecError(
+            f"'{column}' is before the panel's first period ({start}) for every treated unit: "
+            "first_treated is the period a unit is first treated (one of the panel's, "
+            f"{start}–{frame[ctx.time].max()}), 0 or missing for never treated"
+            + (f"; '{column}' holds only 0 and 1, a treatment indicator" if dummy else ""),
+            code="data",
+            path=f"models.{ctx.name}",
+            hint="name the column holding each unit's first treated period, or build it: the "
+            "earliest period in which the indicator is 1"
+            if dummy
+            else None,
+        )
     fractional = first.filter(pl.col("__first") != pl.col("__first").round(0))
     if fractional.height:
         raise SpecError(
