@@ -545,3 +545,13 @@ def test_the_curve_and_its_tests_come_from_the_cache_until_the_multiverse_change
     third = run_file(spec, tmp_path / "c", cache=tmp_path / "cache")
     assert "multiverse:rob" in third.summary.cache.computed
     assert not [n for n in third.summary.cache.computed if n.startswith("fit:")]
+
+
+def test_a_focus_no_specification_has_is_reported_once_at_focus(tmp_path: Path):
+    # before: one error per axis value that writes x, each at that x and none at the typo
+    errors = _errors(tmp_path, _with("    focus: value\n", "    focus: valeu\n"))
+    assert len(errors) == 1
+    assert errors[0].endswith(
+        "multiverse.rob.focus: multiverse 'rob': focus 'valeu' is a regressor of no "
+        "specification (did you mean 'value'?)"
+    )

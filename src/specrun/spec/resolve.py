@@ -454,6 +454,7 @@ class ModelResolver(Diagnostics):
             return None
         seen: set[str] = set()
         expanded: dict[str, ResolvedModel] = {}
+        regressors: set[str] = set()  # of every specification: is the focus in any?
         for item in specifications:
             if item.name in models:
                 self.error(
@@ -481,6 +482,20 @@ class ModelResolver(Diagnostics):
                 continue
             ok = self.check_specification(name, spec, item.name, model, seen) and ok
             expanded[item.name] = model
+            x = getattr(model.spec, "x", None)
+            if model.spec.estimator in RESAMPLING and isinstance(x, list):
+                regressors.update(map(str, x))
+        if regressors and all(focus_term(spec.focus, [r]) is None for r in regressors):
+            # a focus no specification has is a typo in focus:, not in every axis's x
+            unrelated = f"multiverse '{name}': focus '{spec.focus}' is not a regressor of "
+            self.errors = [e for e in self.errors if not e.message.startswith(unrelated)]
+            self.error(
+                f"multiverse '{name}': focus '{spec.focus}' is a regressor of no specification",
+                (*here, "focus"),
+                code="reference",
+                hint=did_you_mean(spec.focus, sorted(regressors)),
+            )
+            ok = False
         if not ok:
             self.failed.update(s.name for s in specifications)
             return None
