@@ -2,14 +2,14 @@
 
 An entry is one file, ``<key[:2]>/<key>.entry``, named by the node's key (the node's plan hash,
 which covers its spec fragment, its inputs' hashes and the data files' XXH3 digests, plus the
-specrun version, a digest of specrun's own source files and the entry format: an edited or
-upgraded specrun never reads results an older one stored). A file holds a header line (magic,
-format, the SHA-256 and length of the body, the blobs' names and sizes) and a body: a JSON
-tree, then binary blobs (numpy arrays as ``.npy`` read with ``allow_pickle=False``, polars
-frames as Parquet). Nothing
-in a cache folder is unpickled: the folder may be shared or tampered with, so an entry can at
-worst decode to wrong *values* of specrun's own record types, and a checksum mismatch (a torn,
-truncated or edited entry) makes it a miss that is recomputed, with a warning.
+specrun version, a digest of specrun's own source files (``record.code_digest``) and the entry
+format: an edited or upgraded specrun never reads results an older one stored). A file holds a
+header line (magic, format, the SHA-256 and length of the body, the blobs' names and sizes) and
+a body: a JSON tree, then binary blobs (numpy arrays as ``.npy`` read with
+``allow_pickle=False``, polars frames as Parquet). Nothing in a cache folder is unpickled: the
+folder may be shared or tampered with, so an entry can at worst decode to wrong *values* of
+specrun's own record types, and a checksum mismatch (a torn, truncated or edited entry) makes
+it a miss that is recomputed, with a warning.
 
 Writes go to a temporary file in the cache folder that is then renamed over the entry
 (``os.replace``, atomic on POSIX), so concurrent runs and runs killed at any moment never leave
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import importlib
 import io
@@ -41,6 +40,7 @@ import numpy as np
 
 from specrun import __version__
 from specrun.errors import SpecError
+from specrun.record import code_digest
 
 MAGIC = b"SPECRUN-CACHE"
 FORMAT = 2  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow)
@@ -48,21 +48,6 @@ DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of M
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
-@functools.cache
-def code_digest() -> str:
-    """XXH3-128 of every source file of the installed specrun package (names and bytes, in
-    sorted order): a development checkout whose code changed under the same version number
-    gets new keys. About 2 MB read once per process."""
-    import xxhash
-
-    root = Path(__file__).resolve().parent
-    digest = xxhash.xxh3_128()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 class Uncacheable(TypeError):

@@ -33,21 +33,11 @@ from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
+from specrun.record import PACKAGES, hash_file
 from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
-
-PACKAGES = (
-    "numpy",
-    "scipy",
-    "polars",
-    "pandas",
-    "linearmodels",
-    "pydantic",
-    "jinja2",
-    "matplotlib",
-)
 
 
 @dataclass(frozen=True)
@@ -273,8 +263,16 @@ class RenderedOutputs:
 def outputs_key(spec: Spec, plan: Plan, only: Sequence[str]) -> str:
     """The hash the rendered outputs of a run depend on: the spec's text and path (titles,
     labels, formats and the path named in ``results.json``), every plan node's hash (the data
-    files' digests among them), ``--only`` and the versions of the packages that render."""
-    versions = []
+    files' digests among them), ``--only``, the versions of the packages that render and the
+    table templates' digests (read here, so the run's record lists them among its inputs)."""
+    from specrun.render.environment import template_folder
+
+    templates = template_folder()
+    versions = [
+        f"{path.relative_to(templates).as_posix()}={hash_file(path)}"
+        for path in sorted(templates.rglob("*"))
+        if path.is_file()
+    ]
     for package in PACKAGES:
         try:
             versions.append(f"{package}={version(package)}")
@@ -450,8 +448,9 @@ def _write_file(path: Path, content: bytes) -> None:
         handle.write(content)
 
 
-def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> None:
-    """Build the new output folder in a sibling staging folder, then swap it in whole.
+def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> list[OutputFile]:
+    """Build the new output folder in a sibling staging folder, then swap it in whole; returns
+    the files as written (an ``--only`` run's manifest also lists the files kept).
 
     ``only``: the run wrote a subset (``--only``), so every old file it does not rewrite is
     kept. Raises ``SpecError`` (code ``data``) when the folder cannot be written.
@@ -474,13 +473,14 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
             _carry(folder, stage, {item.relative for item in files}, only)
             if _exchange(stage, folder):
                 shutil.rmtree(stage)  # now the old outputs
-                return
+                return files
             old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
             folder.rename(old)
             stage.rename(folder)
             shutil.rmtree(old)
         else:
             stage.rename(folder)
+        return files
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = exc.filename or folder
