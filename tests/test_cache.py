@@ -265,6 +265,31 @@ def test_codec_round_trips_results_exactly():
     assert back["frame"].equals(frame)
 
 
+def test_codec_keeps_runs_of_floats_exactly_as_raw_doubles(tmp_path: Path):
+    """Lists and tuples of 8 or more Python floats are stored as raw doubles (FORMAT 3): every
+    bit comes back (NaN, -0.0, the smallest subnormal), and lists stay lists, tuples tuples."""
+    values = [0.1 * i for i in range(9)] + [float("nan"), -0.0, 5e-324, float("inf")]
+    mixed = [1.0] * 8 + [2]  # an int among them: stays JSON
+    short = (0.5, 0.25)
+    tree, blobs = encode({"list": values, "tuple": tuple(values), "mixed": mixed, "short": short})
+    assert len(blobs) == 2
+    back = decode(json.loads(json.dumps(tree)), blobs)
+    assert type(back["list"]) is list and type(back["tuple"]) is tuple
+    for name in ("list", "tuple"):
+        assert [np.float64(x).tobytes() for x in back[name]] == [
+            np.float64(x).tobytes() for x in values
+        ]
+        assert all(type(x) is float for x in back[name])
+    assert back["mixed"] == mixed and type(back["mixed"][-1]) is int
+    assert back["short"] == short
+    # the same through a stored entry, decoded while its JSON is parsed
+    cache = NodeCache(tmp_path / "cache")
+    key = cache.key("floats")
+    assert cache.put(key, {"tuple": tuple(values)})
+    stored = cache.get(key, "floats")
+    assert np.array_equal(np.array(stored["tuple"]), np.array(values), equal_nan=True)
+
+
 def test_codec_refuses_foreign_types():
     class Foreign:
         pass

@@ -33,7 +33,7 @@ from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
-from specrun.record import PACKAGES, hash_file
+from specrun.record import PACKAGES, hash_file, package_versions
 from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
@@ -273,11 +273,7 @@ def outputs_key(spec: Spec, plan: Plan, only: Sequence[str]) -> str:
         for path in sorted(templates.rglob("*"))
         if path.is_file()
     ]
-    for package in PACKAGES:
-        try:
-            versions.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            versions.append(f"{package}=")
+    versions += package_versions()
     parts = [
         "outputs",
         spec.document.text,
