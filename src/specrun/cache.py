@@ -223,8 +223,11 @@ def _dataclass(name: str, fields: dict[str, Any]) -> Any:
     if type(fields) is not dict or fields.keys() != known:
         raise CorruptEntry(f"{name} fields differ from the entry's")
     obj = object.__new__(cls)
-    for key, value in fields.items():
-        object.__setattr__(obj, key, value)
+    if hasattr(obj, "__dict__"):  # a frozen dataclass refuses setattr, not its __dict__
+        obj.__dict__.update(fields)
+    else:
+        for key, value in fields.items():
+            object.__setattr__(obj, key, value)
     return obj
 
 
