@@ -40,7 +40,7 @@ import numpy as np
 
 from specrun import __version__
 from specrun.errors import SpecError
-from specrun.record import code_digest
+from specrun.record import RECORD_FOLDER, code_digest
 
 MAGIC = b"SPECRUN-CACHE"
 FORMAT = 3  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
@@ -346,7 +346,8 @@ class NodeCache:
         """Remove least-recently-used entries until the folder holds at most ``max_size``
         bytes; returns how many were removed."""
         entries = []
-        for path in self.folder.glob("*/*.entry"):
+        records = self.folder.glob(f"{RECORD_FOLDER}/*.record")  # run records age out too
+        for path in [*self.folder.glob("*/*.entry"), *records]:
             try:
                 stat = path.stat()
             except OSError:

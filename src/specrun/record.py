@@ -331,9 +331,12 @@ def check(
     if folder is None:
         return None
     key = run_key(spec_path, digest_bytes(raw), folder, only)
-    record = read_record(cache_folder(folder, cache), key)
+    cache_at = cache_folder(folder, cache)
+    record = read_record(cache_at, key)
     if record is None or not up_to_date(record, folder):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(record_path(cache_at, key))  # recently used: last in line for eviction
     return folder, record
 
 
