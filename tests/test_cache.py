@@ -133,15 +133,18 @@ def test_changing_one_model_recomputes_only_it(project: Path):
 def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     assert run(project, project.parent / "a") == 0
     cache = project.parent / "cache"
-    # the data stage is one entry, the four fits one each, the rendered outputs one
-    assert len(list(cache.glob("*/*.entry"))) == 6
+    # the data stage is one entry, the four fits one each, the rendered outputs one and the
+    # models' results.json texts one
+    assert len(list(cache.glob("*/*.entry"))) == 7
     plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
 
     def entry(node: str) -> Path:
         key = NodeCache.key(plan[node])
         return cache / key[:2] / f"{key}.entry"
 
-    (rendered,) = set(cache.glob("*/*.entry")) - {entry(n) for n in plan}
+    texts = NodeCache.key(f"results.json texts\0{os.path.abspath(project)}")
+    others = {entry(n) for n in plan} | {cache / texts[:2] / f"{texts}.entry"}
+    (rendered,) = set(cache.glob("*/*.entry")) - others
     rendered.write_bytes(rendered.read_bytes()[:-1] + b"x")  # so the run rebuilds them
 
     victim = entry("fit:ols")
@@ -265,6 +268,31 @@ def test_codec_round_trips_results_exactly():
     assert back["frame"].equals(frame)
 
 
+def test_codec_keeps_runs_of_floats_exactly_as_raw_doubles(tmp_path: Path):
+    """Lists and tuples of 8 or more Python floats are stored as raw doubles (FORMAT 3): every
+    bit comes back (NaN, -0.0, the smallest subnormal), and lists stay lists, tuples tuples."""
+    values = [0.1 * i for i in range(9)] + [float("nan"), -0.0, 5e-324, float("inf")]
+    mixed = [1.0] * 8 + [2]  # an int among them: stays JSON
+    short = (0.5, 0.25)
+    tree, blobs = encode({"list": values, "tuple": tuple(values), "mixed": mixed, "short": short})
+    assert len(blobs) == 2
+    back = decode(json.loads(json.dumps(tree)), blobs)
+    assert type(back["list"]) is list and type(back["tuple"]) is tuple
+    for name in ("list", "tuple"):
+        assert [np.float64(x).tobytes() for x in back[name]] == [
+            np.float64(x).tobytes() for x in values
+        ]
+        assert all(type(x) is float for x in back[name])
+    assert back["mixed"] == mixed and type(back["mixed"][-1]) is int
+    assert back["short"] == short
+    # the same through a stored entry, decoded while its JSON is parsed
+    cache = NodeCache(tmp_path / "cache")
+    key = cache.key("floats")
+    assert cache.put(key, {"tuple": tuple(values)})
+    stored = cache.get(key, "floats")
+    assert np.array_equal(np.array(stored["tuple"]), np.array(values), equal_nan=True)
+
+
 def test_codec_refuses_foreign_types():
     class Foreign:
         pass
@@ -300,3 +328,64 @@ def test_key_changes_with_specrun_source(monkeypatch: pytest.MonkeyPatch) -> Non
     assert cache_module.NodeCache.key("node") == before  # stable within one code base
     monkeypatch.setattr(cache_module, "code_digest", lambda: "another source tree")
     assert cache_module.NodeCache.key("node") != before
+
+
+MULTIVERSE_SPEC = (
+    GRUNFELD_HEAD
+    + """\
+variables:
+  inv: {label: "投资 (inv)"}
+samples:
+  late: {time: [1940, null]}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time],
+       se: {cluster: entity}}
+  by_firm: {estimator: ols, y: inv, x: [value], over: firm}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      sample: {all: {}, late: {sample: late}}
+      se: {entity: {}, hc1: {se: robust}}
+tables:
+  one: {kind: regression, columns: [fe, "by_firm.1"]}
+outputs: {formats: [markdown]}
+"""
+)
+
+
+def test_results_json_from_stored_texts_is_byte_identical(tmp_path: Path):
+    """``results.json`` assembled from per-model texts equals the whole document encoded by
+    ``json.dumps(indent=2)``: fresh, from a previous run's texts, and after a change."""
+    from specrun.api import run_file
+    from specrun.outputs import _json, results_bytes, results_json
+
+    folder = tmp_path / "项目"  # results.json names the spec: text beyond ASCII, unescaped
+    folder.mkdir()
+    spec = grunfeld_project(folder, MULTIVERSE_SPEC)
+    done = run_file(spec, tmp_path / "a", cache=False)
+    output = done.output
+    whole = _json(results_json(done.spec, output))
+    fresh, texts = results_bytes(done.spec, output)
+    assert fresh == whole and b"multiverses" in whole and "项目".encode() in whole
+    assert set(texts) == set(output.model_nodes.values()) and len(texts) == 6  # fe, by_firm, 4
+    again, _ = results_bytes(done.spec, output, texts)
+    assert again == whole
+    # the stored texts are what is written: a text under another node's hash is not used
+    node = output.model_nodes["fe"]
+    planted = {node: {"fe": '"planted"'}, "another": {"by_firm.1": '"wrong"'}}
+    mixed, _ = results_bytes(done.spec, output, planted)
+    assert b'"fe": "planted"' in mixed and b'"wrong"' not in mixed
+
+
+def test_one_change_rerun_writes_the_results_json_of_an_uncached_run(tmp_path: Path):
+    spec = grunfeld_project(tmp_path, MULTIVERSE_SPEC)
+    cache = str(tmp_path / "cache")
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--cache", cache]) == 0
+    spec.write_text(MULTIVERSE_SPEC.replace("[1940, null]", "[1941, null]"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--cache", cache]) == 0
+    cache_use = manifest_cache(tmp_path / "a")
+    assert cache_use["reused"] > 0 and cache_use["computed"] > 0
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
+    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")

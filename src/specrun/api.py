@@ -111,7 +111,39 @@ def run_file(
     default). Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data
     (located at file, line and column) and ``SpecError`` (code ``usage``) for an unusable
     ``out``.
+
+    A cached run also stores its record (``specrun.record``): the files it read and wrote with
+    their digests, which lets ``specrun run`` skip an unchanged re-run before any import.
     """
+    from specrun.record import recording
+
+    with recording() as reads:
+        run = _run(path, out, only, progress, jobs, scheduler, cache, cache_max_size, node_progress)
+    if run.cache is not None:
+        _store_record(path, only, run, reads)
+    return run.run
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A finished run, the cache it used and the files as written (``write_outputs``)."""
+
+    run: Run
+    cache: NodeCache | None
+    written: list[OutputFile]
+
+
+def _run(
+    path: str | Path,
+    out: str | Path | None,
+    only: Sequence[str],
+    progress: ProgressFactory | None,
+    jobs: int,
+    scheduler: str | None,
+    cache: str | Path | bool | None,
+    cache_max_size: str | int | None,
+    node_progress: NodeProgress | None,
+) -> _Done:
     from specrun.execute import execute
     from specrun.executors import make_runner
     from specrun.outputs import (
@@ -121,6 +153,8 @@ def run_file(
         render_outputs,
         reused_outputs,
         store_outputs,
+        store_texts,
+        stored_texts,
         write_outputs,
     )
 
@@ -152,22 +186,45 @@ def run_file(
         lazy = load
     else:
         output = load()
-        files = render_outputs(spec, plan, output)
+        texts = stored_texts(store, path) if store is not None else None
+        files = render_outputs(spec, plan, output, texts)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)
+            store_texts(store, path, texts or {})
             store.evict()
 
         def lazy() -> RunOutput:
             return output
 
     try:
-        write_outputs(folder, files, only=bool(only))
+        written = write_outputs(folder, files, only=bool(only))
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
-    return Run(spec, plan, files, folder, summary, lazy)
+    return _Done(Run(spec, plan, files, folder, summary, lazy), store, written)
+
+
+def _store_record(path: str | Path, only: Sequence[str], run: _Done, reads: dict[str, str]) -> None:
+    """Keep the record of a finished cached run in its cache folder (``specrun.record``): the
+    files it read, as their readers noted them, and the files it wrote."""
+    from specrun.record import RunRecord, digest_bytes, run_key, write_record
+
+    spec_digest = reads.get(os.path.abspath(path))
+    if run.cache is None or spec_digest is None:
+        return
+    done = run.run
+    record = RunRecord(
+        inputs=dict(sorted(reads.items())),
+        outputs={f.relative: digest_bytes(f.content) for f in run.written},
+        nodes=len(done.plan.nodes),
+        models=done.summary.models,
+        tables=done.summary.tables,
+        figures=done.summary.figures,
+        warnings=list(done.summary.warnings),
+    )
+    write_record(run.cache.folder, run_key(str(path), spec_digest, done.folder, only), record)
 
 
 def _open_cache(

@@ -50,6 +50,8 @@ class RunOutput:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cache: CacheStats | None = None  # what the cache supplied, when one was used
+    # the plan hash of the fit node that gave each model (results.json reuses its text)
+    model_nodes: dict[str, str] = field(default_factory=dict)
 
 
 def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
@@ -132,6 +134,7 @@ class Executor:
         self.panel_rows: dict[str, int] = {}
         # the panel after a model's own transforms, by (where they are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
+        self.model_nodes: dict[str, str] = {}
 
     def run(
         self,
@@ -175,6 +178,7 @@ class Executor:
             warnings=self.warnings,
             timings=self.timings,
             cache=cache.stats if cache is not None else None,
+            model_nodes=self.model_nodes,
         )
 
     def run_data(self, nodes: list[Node], cache: NodeCache | None, counts: _Counts) -> None:
@@ -266,6 +270,7 @@ class Executor:
         for name, result in output.models.items():
             self.claim(name, model)
             self.models[name] = result
+            self.model_nodes[name] = node.hash
         for name, members in output.families.items():
             self.claim(name, model)
             self.families[name] = members

@@ -19,7 +19,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,21 +33,11 @@ from specrun.data.io import HASH_NAME, file_hash
 from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
+from specrun.record import PACKAGES, hash_file, package_versions
 from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
-
-PACKAGES = (
-    "numpy",
-    "scipy",
-    "polars",
-    "pandas",
-    "linearmodels",
-    "pydantic",
-    "jinja2",
-    "matplotlib",
-)
 
 
 @dataclass(frozen=True)
@@ -58,6 +48,51 @@ class OutputFile:
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+INDENT = "  "  # results.json and manifest.json: json.dumps(indent=2)
+
+
+def results_bytes(
+    spec: Spec, run: RunOutput, known: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[bytes, dict[str, dict[str, str]]]:
+    """``results.json``: the bytes of ``_json(results_json(spec, run))``, each model's text
+    taken from ``known`` (fit node hash → model name → text, as returned for an earlier run)
+    when its node is there, else encoded. Returns the bytes and this run's texts by node.
+
+    Python's indenting JSON encoder is pure Python (about 0.4 ms a model); a value nested at
+    depth ``d`` encodes as it would alone with every newline followed by ``d`` indents more,
+    which is what lets a stored text stand in for encoding (``tests/test_record.py`` checks
+    the bytes against the whole-document encoder)."""
+    known = known or {}
+    texts: dict[str, dict[str, str]] = {}
+    items = []
+    for name, result in run.results.models.items():
+        node = run.model_nodes.get(name, "")
+        text = known.get(node, {}).get(name) if node else None
+        if text is None:
+            text = _indented(result.to_json(), 2)
+        if node:
+            texts.setdefault(node, {})[name] = text
+        items.append(f"{_indented(name, 0)}: {text}")
+    models = "{}" if not items else "{\n" + INDENT * 2 + f",\n{INDENT * 2}".join(items)
+    models += "" if not items else f"\n{INDENT}}}"
+    head = {"specrun_version": __version__, "spec": spec.document.file}
+    parts = [f"{_indented(key, 0)}: {_indented(value, 1)}" for key, value in head.items()]
+    parts.append(f'"models": {models}')
+    curves = _multiverses(run)
+    if curves:
+        value = {name: curve.to_json() for name, curve in curves.items()}
+        parts.append(f'"multiverses": {_indented(value, 1)}')
+    text = "{\n" + INDENT + f",\n{INDENT}".join(parts) + "\n}\n"
+    return text.encode(), texts
+
+
+def _indented(value: Any, level: int) -> str:
+    """``value`` as ``json.dumps(indent=2)`` writes it ``level`` levels deep (JSON text has no
+    raw newline inside a string, so every newline is the encoder's)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    return text.replace("\n", "\n" + INDENT * level) if level else text
 
 
 def results_json(spec: Spec, run: RunOutput) -> dict[str, Any]:
@@ -181,16 +216,14 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
-def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
-    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
+def _table_files(
+    spec: Spec, run: RunOutput, tables: list[Any], pngs: dict[str, bytes]
+) -> list[OutputFile]:
+    """The tables in every format of ``outputs.formats`` and each format's document."""
     from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
-    tables = list(run.tables.values())
     outputs = spec.outputs
-    # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
-    # figure again gives the same bytes; drawing is most of rendering's time)
-    pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
     figures = pngs if outputs.docx.figures else {}
     options = RenderOptions(
         latex_engine=outputs.latex.engine,
@@ -216,10 +249,34 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
                     files += _compiled(str(document), tables, title, options, run)
                 except SpecError as exc:
                     raise _at_spec_path(spec, exc) from None
+    return files
+
+
+def render_outputs(
+    spec: Spec,
+    plan: Plan,
+    run: RunOutput,
+    texts: dict[str, dict[str, str]] | None = None,
+) -> list[OutputFile]:
+    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
+
+    ``texts``: the models' ``results.json`` texts of an earlier run by fit node hash
+    (``results_bytes``); replaced in place by this run's."""
+    files: list[OutputFile] = []
+    tables = list(run.tables.values())
+    # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
+    # figure again gives the same bytes; drawing is most of rendering's time)
+    pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
+    if tables:  # the renderers (Jinja, python-docx, xlsxwriter) load only for tables
+        files += _table_files(spec, run, tables, pngs)
     for name, figure in run.figures.items():
         files.append(OutputFile(f"figures/{name}.png", pngs[name]))
         files.append(OutputFile(f"figures/{name}.pdf", _figure_bytes(figure, "pdf")))
-    files.append(OutputFile("results.json", _json(results_json(spec, run))))
+    results, fresh = results_bytes(spec, run, texts)
+    if texts is not None:
+        texts.clear()
+        texts.update(fresh)
+    files.append(OutputFile("results.json", results))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))
     if spec.outputs.analysis == "parquet":
@@ -273,13 +330,19 @@ class RenderedOutputs:
 def outputs_key(spec: Spec, plan: Plan, only: Sequence[str]) -> str:
     """The hash the rendered outputs of a run depend on: the spec's text and path (titles,
     labels, formats and the path named in ``results.json``), every plan node's hash (the data
-    files' digests among them), ``--only`` and the versions of the packages that render."""
-    versions = []
-    for package in PACKAGES:
-        try:
-            versions.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            versions.append(f"{package}=")
+    files' digests among them), ``--only``, the versions of the packages that render and the
+    table templates' digests when it has tables (read here, so the run's record lists them
+    among its inputs)."""
+    versions = list(package_versions())
+    if spec.tables:
+        from specrun.render.environment import template_folder
+
+        templates = template_folder()
+        versions += [
+            f"{path.relative_to(templates).as_posix()}={hash_file(path)}"
+            for path in sorted(templates.rglob("*"))
+            if path.is_file()
+        ]
     parts = [
         "outputs",
         spec.document.text,
@@ -310,6 +373,31 @@ def store_outputs(cache: NodeCache, key: str, files: list[OutputFile], run: RunO
         list(run.warnings),
     )
     cache.put(cache.key(key), entry)
+
+
+def _texts_key(cache: NodeCache, spec_path: str | Path) -> str:
+    # one slot per spec file: its texts are looked up by fit node hash, so a stale slot only
+    # misses, and re-runs of one spec (the one-value change) find their previous run's
+    return cache.key(f"results.json texts\0{os.path.abspath(spec_path)}")
+
+
+def stored_texts(cache: NodeCache, spec_path: str | Path) -> dict[str, dict[str, str]]:
+    """The models' ``results.json`` texts of the last run of ``spec_path`` (``results_bytes``)
+    from ``cache``; empty when there are none or they are not what ``store_texts`` writes."""
+    found = cache.get(_texts_key(cache, spec_path), "the results.json texts")
+    if not isinstance(found, dict):
+        return {}
+    for models in found.values():
+        if not isinstance(models, dict) or not all(
+            isinstance(name, str) and isinstance(text, str) for name, text in models.items()
+        ):
+            return {}
+    return found
+
+
+def store_texts(cache: NodeCache, spec_path: str | Path, texts: dict[str, dict[str, str]]) -> None:
+    """Keep this run's ``results.json`` texts of ``spec_path`` for its next run."""
+    cache.put(_texts_key(cache, spec_path), texts)
 
 
 def reused_outputs(
@@ -450,8 +538,9 @@ def _write_file(path: Path, content: bytes) -> None:
         handle.write(content)
 
 
-def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> None:
-    """Build the new output folder in a sibling staging folder, then swap it in whole.
+def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> list[OutputFile]:
+    """Build the new output folder in a sibling staging folder, then swap it in whole; returns
+    the files as written (an ``--only`` run's manifest also lists the files kept).
 
     ``only``: the run wrote a subset (``--only``), so every old file it does not rewrite is
     kept. Raises ``SpecError`` (code ``data``) when the folder cannot be written.
@@ -474,13 +563,14 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
             _carry(folder, stage, {item.relative for item in files}, only)
             if _exchange(stage, folder):
                 shutil.rmtree(stage)  # now the old outputs
-                return
+                return files
             old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
             folder.rename(old)
             stage.rename(folder)
             shutil.rmtree(old)
         else:
             stage.rename(folder)
+        return files
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = exc.filename or folder

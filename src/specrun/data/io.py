@@ -10,9 +10,10 @@ import unicodedata
 from pathlib import Path
 
 import polars as pl
-import xxhash
 
 from specrun.errors import SpecError, did_you_mean
+from specrun.record import HASH_NAME as HASH_NAME
+from specrun.record import hash_file
 from specrun.spec.models import GeneratedIndex, SourceSpec
 
 _EXTENSIONS = {
@@ -410,23 +411,8 @@ def _decode_prefix(head: bytes, spec: SourceSpec) -> str:
     return head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
 
 
-HASH_NAME = "xxh3_128"
-_BLOCK = 1 << 23  # 8 MiB: large enough that the hash, not Python, sets the pace
-
-
 def file_hash(path: Path) -> str:
-    """The file's XXH3-128 digest (32 hex digits), read in 8 MiB blocks into one buffer.
-
-    XXH3 (the ``xxhash`` package, bindings of Collet's reference C library) hashes at memory
-    bandwidth (tens of GB/s), so hashing costs what reading the file costs; it identifies data
-    in the manifest and the plan, which needs collision resistance against accidents, not
-    against an adversary. Every byte is read on every call: nothing is skipped on size or mtime.
-    Raises ``OSError`` when the file cannot be read.
-    """
-    digest = xxhash.xxh3_128()
-    buffer = bytearray(_BLOCK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            digest.update(view[:size])
-    return digest.hexdigest()
+    """The file's XXH3-128 digest (32 hex digits), every byte read on every call (nothing is
+    skipped on size or mtime); the read is noted for the run's record
+    (``specrun.record.hash_file``). Raises ``OSError`` when the file cannot be read."""
+    return hash_file(path)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from specrun.errors import SpecError, SpecErrors
+from specrun.record import digest_bytes, note_read
 
 PathKey = tuple[str | int, ...]
 
@@ -430,6 +431,7 @@ def load_file(path: str | Path) -> SpecDocument:
                 1,
             )
         raw = p.read_bytes()
+        note_read(p, digest_bytes(raw))  # the run's record lists the spec among its inputs
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"spec file '{p}' not found", code="usage")]) from None
     except IsADirectoryError:
