@@ -37,6 +37,7 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
+    from specrun.render.forked import Forked
 
 PACKAGES = (
     "numpy",
@@ -182,7 +183,34 @@ def _compiled(
 
 
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
-    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns."""
+    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
+
+    The PDF figures are drawn in a forked child process (``specrun.render.forked``) while this
+    one draws the PNGs and renders the tables: the two halves take about as long, so on two
+    cores rendering takes about half the time. The bytes are those of a serial rendering.
+    """
+    from specrun.render.forked import Forked
+
+    figures = run.figures
+    pdfs: Forked[dict[str, bytes]] = Forked(
+        lambda: {name: _figure_bytes(figure, "pdf") for name, figure in figures.items()},
+        start=bool(figures),
+    )
+    try:
+        files = _render_files(spec, plan, run, pdfs)
+    except BaseException:
+        pdfs.cancel()
+        raise
+    manifest = manifest_json(spec, plan, run)
+    manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
+    files.append(OutputFile("manifest.json", _json(manifest)))
+    return files
+
+
+def _render_files(
+    spec: Spec, plan: Plan, run: RunOutput, pdfs: Forked[dict[str, bytes]]
+) -> list[OutputFile]:
+    """Every output file but ``manifest.json``; the PDF figures are ``pdfs``' result."""
     from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
@@ -216,9 +244,10 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
                     files += _compiled(str(document), tables, title, options, run)
                 except SpecError as exc:
                     raise _at_spec_path(spec, exc) from None
-    for name, figure in run.figures.items():
+    pdf = pdfs.result() if run.figures else {}
+    for name in run.figures:
         files.append(OutputFile(f"figures/{name}.png", pngs[name]))
-        files.append(OutputFile(f"figures/{name}.pdf", _figure_bytes(figure, "pdf")))
+        files.append(OutputFile(f"figures/{name}.pdf", pdf[name]))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))
@@ -227,9 +256,6 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     elif spec.outputs.analysis == "csv":
         csv = run.analysis.write_csv(float_precision=None)
         files.append(OutputFile("analysis.csv", csv.encode()))
-    manifest = manifest_json(spec, plan, run)
-    manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
-    files.append(OutputFile("manifest.json", _json(manifest)))
     return files
 
 

@@ -1,0 +1,94 @@
+"""Work done in a forked child process while this one goes on: a run's PDF figures are drawn on
+the second core while the PNGs and the tables are rendered on the first.
+
+Only where ``os.fork`` exists and the process may use more than one CPU; elsewhere the work runs
+in this process when its result is asked for. The child computes, sends the pickled result back
+through a pipe and leaves with ``os._exit`` (no ``atexit`` handlers, no flushing of buffers
+inherited from the parent). If the child fails in any way (an exception, a signal, a truncated
+result), the work is done again in this process, so an error surfaces here with its usual
+message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import warnings
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class Forked(Generic[T]):
+    """``work()`` started in a forked child; :meth:`result` waits for it and returns its value.
+
+    ``work`` must return a picklable value (bytes, here) and touch nothing but what it draws:
+    the parent's other threads (polars' and BLAS' pools) do not exist in the child. The child's
+    result equals ``work()`` run here, so outputs do not depend on whether a fork happened.
+    ``start=False`` runs nothing in a child (for work too small to be worth a fork).
+    Call :meth:`result` or :meth:`cancel` exactly once (``cancel`` on the parent's error path,
+    so that no child is left waiting to write).
+    """
+
+    def __init__(self, work: Callable[[], T], *, start: bool = True) -> None:
+        self._work = work
+        self._pid: int | None = None
+        self._read: int | None = None
+        if not start or not hasattr(os, "fork") or usable_cpus() < 2:
+            return  # nothing to gain: run it in this process when asked
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a multi-threaded process may deadlock the child;
+            # this child runs matplotlib only, never polars or BLAS, and exits without cleanup
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its output is checked by the parent
+            os.close(read)
+            code = 1
+            try:
+                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def result(self) -> T:
+        """The work's value: the child's, or computed here when there was no usable child."""
+        if self._pid is None or self._read is None:
+            return self._work()
+        with os.fdopen(self._read, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = self._read = None
+        if os.waitstatus_to_exitcode(status) == 0:
+            try:
+                return pickle.loads(data)  # bytes from our own child
+            except (pickle.UnpicklingError, EOFError, ValueError):
+                pass
+        return self._work()
+
+    def cancel(self) -> None:
+        """Stop the child (if any) and reap it, when the result is no longer wanted."""
+        if self._pid is None or self._read is None:
+            return
+        os.close(self._read)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        os.waitpid(self._pid, 0)
+        self._pid = self._read = None
+
+
+__all__ = ["Forked", "usable_cpus"]
