@@ -37,7 +37,7 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
-    from specrun.render.forked import Forked
+    from specrun.render import RenderOptions
 
 PACKAGES = (
     "numpy",
@@ -185,33 +185,59 @@ def _compiled(
 def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    The PDF figures are drawn in a forked child process (``specrun.render.forked``) while this
-    one draws the PNGs and renders the tables: the two halves take about as long, so on two
-    cores rendering takes about half the time. The bytes are those of a serial rendering.
+    The PDF figures and the per-table Word files are rendered in a forked child process
+    (``specrun.render.forked``) while this one draws the PNGs and renders everything else:
+    the two halves take about as long, so on two cores rendering takes about half the time.
+    The files, their order and their bytes are those of a serial rendering.
     """
+    from specrun.render import FORMATS, as_bytes, render_table
     from specrun.render.forked import Forked
 
-    figures = run.figures
-    pdfs: Forked[dict[str, bytes]] = Forked(
-        lambda: {name: _figure_bytes(figure, "pdf") for name, figure in figures.items()},
-        start=bool(figures),
-    )
+    tables = list(run.tables.values())
+    # per-table Word files embed no figures, so they need no PNG from this process
+    options = _render_options(spec, {})
+    word = FORMATS.get("docx").extension if "docx" in spec.outputs.formats else None
+
+    def in_child() -> dict[str, bytes]:
+        out = {f"figures/{name}.pdf": _figure_bytes(f, "pdf") for name, f in run.figures.items()}
+        for table in tables if word else ():
+            out[f"tables/{table.name}.{word}"] = as_bytes(render_table(table, "docx", options))
+        return out
+
+    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
+    elsewhere |= {f"tables/{table.name}.{word}" for table in tables} if word else set()
+    child: Forked[dict[str, bytes]] = Forked(in_child, start=bool(elsewhere))
     try:
-        files = _render_files(spec, plan, run, pdfs)
+        files = _render_files(spec, run, elsewhere)
     except BaseException:
-        pdfs.cancel()
+        child.cancel()
         raise
+    done = child.result() if elsewhere else {}
+    files = [OutputFile(f.relative, done[f.relative]) if f.relative in done else f for f in files]
     manifest = manifest_json(spec, plan, run)
     manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
     files.append(OutputFile("manifest.json", _json(manifest)))
     return files
 
 
-def _render_files(
-    spec: Spec, plan: Plan, run: RunOutput, pdfs: Forked[dict[str, bytes]]
-) -> list[OutputFile]:
-    """Every output file but ``manifest.json``; the PDF figures are ``pdfs``' result."""
-    from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
+def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
+    """The spec's ``outputs`` options for the renderers; ``figures`` are PNGs Word embeds."""
+    from specrun.render import RenderOptions
+
+    outputs = spec.outputs
+    return RenderOptions(
+        latex_engine=outputs.latex.engine,
+        paper=outputs.latex.paper,
+        latin_font=outputs.docx.latin_font,
+        cjk_font=outputs.docx.cjk_font,
+        figures=figures,
+    )
+
+
+def _render_files(spec: Spec, run: RunOutput, elsewhere: set[str]) -> list[OutputFile]:
+    """Every output file but ``manifest.json``, in the order they are listed; the files named
+    in ``elsewhere`` are rendered by another process and stand here empty, in their place."""
+    from specrun.render import FORMATS, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     tables = list(run.tables.values())
@@ -219,20 +245,16 @@ def _render_files(
     # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
     # figure again gives the same bytes; drawing is most of rendering's time)
     pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
-    figures = pngs if outputs.docx.figures else {}
-    options = RenderOptions(
-        latex_engine=outputs.latex.engine,
-        paper=outputs.latex.paper,
-        latin_font=outputs.docx.latin_font,
-        cjk_font=outputs.docx.cjk_font,
-        figures=figures,
-    )
+    options = _render_options(spec, pngs if outputs.docx.figures else {})
     title = spec.title or Path(spec.document.file).stem
     for fmt in outputs.formats:
         renderer = FORMATS.get(fmt)
         for table in tables:
-            content = as_bytes(render_table(table, fmt, options))
-            files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
+            relative = f"tables/{table.name}.{renderer.extension}"
+            if relative in elsewhere:
+                files.append(OutputFile(relative, b""))
+                continue
+            files.append(OutputFile(relative, as_bytes(render_table(table, fmt, options))))
         if tables and renderer.document_file:
             try:
                 document = render_document(tables, fmt, title=title, options=options)
@@ -244,10 +266,10 @@ def _render_files(
                     files += _compiled(str(document), tables, title, options, run)
                 except SpecError as exc:
                     raise _at_spec_path(spec, exc) from None
-    pdf = pdfs.result() if run.figures else {}
-    for name in run.figures:
+    for name, figure in run.figures.items():
         files.append(OutputFile(f"figures/{name}.png", pngs[name]))
-        files.append(OutputFile(f"figures/{name}.pdf", pdf[name]))
+        pdf = f"figures/{name}.pdf"
+        files.append(OutputFile(pdf, b"" if pdf in elsewhere else _figure_bytes(figure, "pdf")))
     files.append(OutputFile("results.json", _json(results_json(spec, run))))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))

@@ -65,6 +65,11 @@ class Forked(Generic[T]):
         os.close(write)
         self._pid, self._read = pid, read
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs unreaped; None without a child."""
+        return self._pid
+
     def result(self) -> T:
         """The work's value: the child's, or computed here when there was no usable child."""
         if self._pid is None or self._read is None:
