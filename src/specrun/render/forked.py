@@ -1,12 +1,14 @@
-"""Work done in a forked child process while this one goes on: a run's PDF figures are drawn on
-the second core while the PNGs and the tables are rendered on the first.
+"""Work done in a forked child process while this one goes on: a run's PDF figures and
+per-table Word files are rendered on the second core while the PNGs and the other tables are
+rendered on the first.
 
-Only where ``os.fork`` exists and the process may use more than one CPU; elsewhere the work runs
-in this process when its result is asked for. The child computes, sends the pickled result back
-through a pipe and leaves with ``os._exit`` (no ``atexit`` handlers, no flushing of buffers
-inherited from the parent). If the child fails in any way (an exception, a signal, a truncated
-result), the work is done again in this process, so an error surfaces here with its usual
-message.
+Only on Linux, and when the process may use more than one CPU; elsewhere the work runs in this
+process when its result is asked for (macOS's system frameworks are not safe to use in a forked
+child without ``exec``, which is why Python's ``multiprocessing`` spawns there). The child
+computes, sends the pickled result back through a pipe and leaves with ``os._exit`` (no
+``atexit`` handlers, no flushing of buffers inherited from the parent). If the child fails in
+any way (an exception, a signal, a truncated result), the work is done again in this process,
+so an error surfaces here with its usual message.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -44,7 +47,7 @@ class Forked(Generic[T]):
         self._work = work
         self._pid: int | None = None
         self._read: int | None = None
-        if not start or not hasattr(os, "fork") or usable_cpus() < 2:
+        if not start or sys.platform != "linux" or usable_cpus() < 2:
             return  # nothing to gain: run it in this process when asked
         read, write = os.pipe()
         with warnings.catch_warnings():
