@@ -140,14 +140,40 @@ def _cache_summary(run: RunOutput) -> dict[str, Any]:
     }
 
 
+FIGURE_DPI = 150  # of the PNGs (a PDF is vector graphics, its images aside)
+
+
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
     from specrun.figures.fonts import cjk_fallback
 
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
     with cjk_fallback():  # tick labels made while saving need the CJK font too
-        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+        figure.savefig(buffer, format=fmt, dpi=FIGURE_DPI, metadata=metadata)
     return buffer.getvalue()
+
+
+def _fix_layout(figure: Any) -> None:
+    """Lay out a figure with a layout engine (constrained layout) once, at the PNG's
+    resolution, and keep that layout for every format.
+
+    An engine lays the figure out again at every save, starting from where the previous save
+    left it, so a PDF saved after the PNG differed from one saved before it, and both formats
+    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes; figures
+    laid out once when drawn (``tight_layout``) have no engine and are left alone.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+    from specrun.figures.fonts import cjk_fallback
+
+    if not isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine | TightLayoutEngine):
+        return
+    dpi = figure.get_dpi()
+    figure.set_dpi(FIGURE_DPI)
+    with cjk_fallback():
+        figure.draw_without_rendering()
+    figure.set_dpi(dpi)
+    figure.set_layout_engine("none")
 
 
 def _parquet(frame: Any) -> bytes:
@@ -194,6 +220,8 @@ def render_outputs(spec: Spec, plan: Plan, run: RunOutput) -> list[OutputFile]:
     from specrun.render.forked import Forked
 
     tables = list(run.tables.values())
+    for figure in run.figures.values():
+        _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
     # per-table Word files embed no figures, so they need no PNG from this process
     options = _render_options(spec, {})
     word = FORMATS.get("docx").extension if "docx" in spec.outputs.formats else None

@@ -36,19 +36,22 @@ class Forked(Generic[T]):
     """``work()`` started in a forked child; :meth:`result` waits for it and returns its value.
 
     ``work`` must return a picklable value (bytes, here) and touch nothing but what it draws:
-    the parent's other threads (polars' and BLAS' pools) do not exist in the child. The child's
-    result equals ``work()`` run here, so outputs do not depend on whether a fork happened.
-    ``start=False`` runs nothing in a child (for work too small to be worth a fork).
-    Call :meth:`result` or :meth:`cancel` exactly once (``cancel`` on the parent's error path,
-    so that no child is left waiting to write).
+    the parent's other threads (polars' and BLAS' pools) do not exist in the child. Without a
+    child (``start=False``, not Linux, one CPU) ``work()`` runs here at once, so it sees the
+    same state of its objects as a child would: outputs do not depend on whether a fork
+    happened (a figure with constrained layout is laid out again at every save, starting from
+    where the previous save left it). Call :meth:`result` or :meth:`cancel` exactly once
+    (``cancel`` on the parent's error path, so that no child is left waiting to write).
     """
 
     def __init__(self, work: Callable[[], T], *, start: bool = True) -> None:
         self._work = work
         self._pid: int | None = None
         self._read: int | None = None
+        self._value: tuple[T] | None = None
         if not start or sys.platform != "linux" or usable_cpus() < 2:
-            return  # nothing to gain: run it in this process when asked
+            self._value = (work(),)  # nothing to gain from a child
+            return
         read, write = os.pipe()
         with warnings.catch_warnings():
             # Python 3.12+ warns that forking a multi-threaded process may deadlock the child;
@@ -74,9 +77,11 @@ class Forked(Generic[T]):
         return self._pid
 
     def result(self) -> T:
-        """The work's value: the child's, or computed here when there was no usable child."""
+        """The work's value: the child's, or the one computed here without a child."""
+        if self._value is not None:
+            return self._value[0]
         if self._pid is None or self._read is None:
-            return self._work()
+            raise RuntimeError("the result was asked for twice, or after cancel()")
         with os.fdopen(self._read, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(self._pid, 0)
