@@ -91,8 +91,8 @@ def main() -> None:
         base = args.baseline.resolve()
         spec = str(base / "specs" / "paper.yaml")
         commands["baseline validate"] = ([python, "-m", "specrun", "validate", spec], base)
-        commands["baseline run"] = (
-            [python, "-m", "specrun", "run", spec, "--out", out + "-baseline"],
+        commands["baseline run"] = (  # from scratch, as "specrun run" above
+            [python, "-m", "specrun", "run", spec, "--out", out + "-baseline", "--no-cache"],
             base,
         )
     for argv, root in commands.values():  # warm the file and byte-code caches once, untimed

@@ -38,6 +38,7 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
+    from specrun.render import RenderOptions
 
 
 @dataclass(frozen=True)
@@ -174,14 +175,40 @@ def _cache_summary(run: RunOutput) -> dict[str, Any]:
     }
 
 
+FIGURE_DPI = 150  # of the PNGs (a PDF is vector graphics, its images aside)
+
+
 def _figure_bytes(figure: Any, fmt: str) -> bytes:
     from specrun.figures.fonts import cjk_fallback
 
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
     with cjk_fallback():  # tick labels made while saving need the CJK font too
-        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+        figure.savefig(buffer, format=fmt, dpi=FIGURE_DPI, metadata=metadata)
     return buffer.getvalue()
+
+
+def _fix_layout(figure: Any) -> None:
+    """Lay out a figure with a layout engine (constrained layout) once, at the PNG's
+    resolution, and keep that layout for every format.
+
+    An engine lays the figure out again at every save, starting from where the previous save
+    left it, so a PDF saved after the PNG differed from one saved before it, and both formats
+    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes; figures
+    laid out once when drawn (``tight_layout``) have no engine and are left alone.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+    from specrun.figures.fonts import cjk_fallback
+
+    if not isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine | TightLayoutEngine):
+        return
+    dpi = figure.get_dpi()
+    figure.set_dpi(FIGURE_DPI)
+    with cjk_fallback():
+        figure.draw_without_rendering()
+    figure.set_dpi(dpi)
+    figure.set_layout_engine("none")
 
 
 def _parquet(frame: Any) -> bytes:
@@ -216,28 +243,96 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
-def _table_files(
-    spec: Spec, run: RunOutput, tables: list[Any], pngs: dict[str, bytes]
+def render_outputs(
+    spec: Spec,
+    plan: Plan,
+    run: RunOutput,
+    texts: dict[str, dict[str, str]] | None = None,
 ) -> list[OutputFile]:
-    """The tables in every format of ``outputs.formats`` and each format's document."""
-    from specrun.render import FORMATS, RenderOptions, as_bytes, render_document, render_table
+    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    files: list[OutputFile] = []
+    ``texts``: the models' ``results.json`` texts of an earlier run by fit node hash
+    (``results_bytes``); replaced in place by this run's.
+
+    The PDF figures and the per-table Word files are rendered in a forked child process
+    (``specrun.render.forked``) while this one draws the PNGs and renders everything else:
+    the two halves take about as long, so on two cores rendering takes about half the time.
+    The files, their order and their bytes are those of a serial rendering.
+    """
+    tables = list(run.tables.values())
+    for figure in run.figures.values():
+        _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
+    word: str | None = None
+    if tables and "docx" in spec.outputs.formats:
+        from specrun.render import FORMATS
+
+        word = FORMATS.get("docx").extension
+    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
+    elsewhere |= {f"tables/{table.name}.{word}" for table in tables} if word else set()
+    if not elsewhere:
+        files = _render_files(spec, run, elsewhere, texts)
+    else:
+        from specrun.render.forked import Forked
+
+        def in_child() -> dict[str, bytes]:
+            out = {f"figures/{n}.pdf": _figure_bytes(f, "pdf") for n, f in run.figures.items()}
+            if word:
+                from specrun.render import as_bytes, render_table
+
+                # per-table Word files embed no figures, so they need no PNG from this process
+                options = _render_options(spec, {})
+                for table in tables:
+                    content = as_bytes(render_table(table, "docx", options))
+                    out[f"tables/{table.name}.{word}"] = content
+            return out
+
+        child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
+        try:
+            files = _render_files(spec, run, elsewhere, texts)
+        except BaseException:
+            child.cancel()
+            raise
+        done = child.result()
+        files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
+    manifest = manifest_json(spec, plan, run)
+    manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
+    files.append(OutputFile("manifest.json", _json(manifest)))
+    return files
+
+
+def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
+    """The spec's ``outputs`` options for the renderers; ``figures`` are PNGs Word embeds."""
+    from specrun.render import RenderOptions
+
     outputs = spec.outputs
-    figures = pngs if outputs.docx.figures else {}
-    options = RenderOptions(
+    return RenderOptions(
         latex_engine=outputs.latex.engine,
         paper=outputs.latex.paper,
         latin_font=outputs.docx.latin_font,
         cjk_font=outputs.docx.cjk_font,
         figures=figures,
     )
+
+
+def _table_files(
+    spec: Spec, run: RunOutput, tables: list[Any], pngs: dict[str, bytes], elsewhere: set[str]
+) -> list[OutputFile]:
+    """The tables in every format of ``outputs.formats`` and each format's document; the
+    files named in ``elsewhere`` are rendered by another process and stand here empty."""
+    from specrun.render import FORMATS, as_bytes, render_document, render_table
+
+    files: list[OutputFile] = []
+    outputs = spec.outputs
+    options = _render_options(spec, pngs if outputs.docx.figures else {})
     title = spec.title or Path(spec.document.file).stem
     for fmt in outputs.formats:
         renderer = FORMATS.get(fmt)
         for table in tables:
-            content = as_bytes(render_table(table, fmt, options))
-            files.append(OutputFile(f"tables/{table.name}.{renderer.extension}", content))
+            relative = f"tables/{table.name}.{renderer.extension}"
+            if relative in elsewhere:
+                files.append(OutputFile(relative, b""))
+                continue
+            files.append(OutputFile(relative, as_bytes(render_table(table, fmt, options))))
         if tables and renderer.document_file:
             try:
                 document = render_document(tables, fmt, title=title, options=options)
@@ -252,26 +347,25 @@ def _table_files(
     return files
 
 
-def render_outputs(
+def _render_files(
     spec: Spec,
-    plan: Plan,
     run: RunOutput,
-    texts: dict[str, dict[str, str]] | None = None,
+    elsewhere: set[str],
+    texts: dict[str, dict[str, str]] | None,
 ) -> list[OutputFile]:
-    """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
-
-    ``texts``: the models' ``results.json`` texts of an earlier run by fit node hash
-    (``results_bytes``); replaced in place by this run's."""
+    """Every output file but ``manifest.json``, in the order they are listed; the files named
+    in ``elsewhere`` are rendered by another process and stand here empty, in their place."""
     files: list[OutputFile] = []
     tables = list(run.tables.values())
     # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
     # figure again gives the same bytes; drawing is most of rendering's time)
     pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
     if tables:  # the renderers (Jinja, python-docx, xlsxwriter) load only for tables
-        files += _table_files(spec, run, tables, pngs)
+        files += _table_files(spec, run, tables, pngs, elsewhere)
     for name, figure in run.figures.items():
         files.append(OutputFile(f"figures/{name}.png", pngs[name]))
-        files.append(OutputFile(f"figures/{name}.pdf", _figure_bytes(figure, "pdf")))
+        pdf = f"figures/{name}.pdf"
+        files.append(OutputFile(pdf, b"" if pdf in elsewhere else _figure_bytes(figure, "pdf")))
     results, fresh = results_bytes(spec, run, texts)
     if texts is not None:
         texts.clear()
@@ -284,9 +378,6 @@ def render_outputs(
     elif spec.outputs.analysis == "csv":
         csv = run.analysis.write_csv(float_precision=None)
         files.append(OutputFile("analysis.csv", csv.encode()))
-    manifest = manifest_json(spec, plan, run)
-    manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
-    files.append(OutputFile("manifest.json", _json(manifest)))
     return files
 
 

@@ -12,18 +12,18 @@ through Word's separate ``w:ascii``/``w:eastAsia`` font slots. Tables wider than
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Emu, Inches, Mm, Pt
-from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 from specrun.render.cells import printed_number
@@ -44,11 +44,7 @@ PAPER_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
 MARGIN = Mm(25)
 # rule widths in eighths of a point (w:sz): 1.5 pt, 0.75 pt, 0.5 pt
 RULES = {"top": 12, "bottom": 12, "header": 6, "mid": 4, "span": 4}
-ALIGNMENTS = {
-    "l": WD_ALIGN_PARAGRAPH.LEFT,
-    "c": WD_ALIGN_PARAGRAPH.CENTER,
-    "r": WD_ALIGN_PARAGRAPH.RIGHT,
-}
+JUSTIFY = {"l": "left", "c": "center", "r": "right"}
 
 
 def render_table(table: Table, *, options: RenderOptions) -> bytes:
@@ -145,16 +141,14 @@ def _add_table(
     _run(caption, numbered_caption(table), size=size + 1, bold=True)
 
     lines = grid_lines(table)
-    grid = document.add_table(rows=len(lines), cols=table.n_columns + 1)
-    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    grid.autofit = False
     widths = _column_widths(table, _text_width(document), size)
-    for column, width in zip(grid.columns, widths, strict=True):
-        column.width = Emu(width)
-        for cell in column.cells:  # Word reads the grid, LibreOffice each cell's own width
-            cell.width = Emu(width)
-    for row, line in zip(grid.rows, lines, strict=True):
-        _fill_line(row.cells, line, table, size, widths)
+    grid = parse_xml(_table_xml(table, lines, widths, size))
+    body = document.element.body
+    # where python-docx's add_table puts a table: last in the body, before its sectPr
+    if body.sectPr is not None:
+        body.sectPr.addprevious(grid)
+    else:
+        body.append(grid)
 
     for note in table.notes:
         paragraph = document.add_paragraph()
@@ -197,66 +191,146 @@ def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
     return [int(label)] + [int(w) for w in body]
 
 
-def _fill_line(
-    cells: Sequence[_Cell],
-    line: GridLine,
-    table: Table,
-    size: float,
-    widths: Sequence[int],
-) -> None:
-    stub = cells[0]
+def _table_xml(table: Table, lines: Sequence[GridLine], widths: Sequence[int], size: float) -> str:
+    """The ``w:tbl`` element of a table as XML text, built in one pass.
+
+    The elements and attributes are those python-docx writes for ``add_table`` followed by
+    per-cell ``merge``, ``width`` and ``add_run`` calls (a fixed-layout centred grid, each
+    cell's own width, merged cells as ``gridSpan`` with their widths summed), made as one
+    string and parsed once: the per-cell calls cost ~25,000 element look-ups for the paper's
+    tables. ``widths`` are the columns' widths in EMU (label column first); ``size`` the
+    font size in points.
+    """
+    twips = [Emu(width).twips for width in widths]
+    half_points = int(Pt(size).pt * 2)
+    grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
+    rows = "".join(_row_xml(line, table, widths, twips, half_points) for line in lines)
+    return (
+        f"<w:tbl {nsdecls('w')}><w:tblPr>"
+        '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
+        '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+        'w:noHBand="0" w:noVBand="1" w:val="04A0"/>'
+        f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>{rows}</w:tbl>"
+    )
+
+
+def _row_xml(
+    line: GridLine, table: Table, widths: Sequence[int], twips: Sequence[int], half_points: int
+) -> str:
+    """One ``w:tr``: the label cell, then each placed cell (spanning its columns); columns no
+    cell covers stay empty cells."""
+    last = len(twips) - 1
     if line.part == "title":
-        merged = stub.merge(cells[-1])
-        _cell_text(merged, line.label, size, "l", italic=True)
-        _rules(merged, line, ruled=False)
-        return
-    _cell_text(stub, line.label, size, "l")
-    _rules(stub, line, ruled=False)
-    for placed in line.cells:
-        cell = cells[placed.first]
-        if placed.last > placed.first:
-            cell = cell.merge(cells[placed.last])
+        tc_pr = _tc_pr(sum(twips), last + 1, _borders(line, ruled=False))
+        return f"<w:tr>{_tc_xml(tc_pr, line.label, half_points, 'l', italic=True)}</w:tr>"
+    cells = [
+        _tc_xml(_tc_pr(twips[0], 1, _borders(line, ruled=False)), line.label, half_points, "l")
+    ]
+    starts = {placed.first: placed for placed in line.cells}
+    column = 1
+    while column <= last:
+        placed = starts.get(column)
+        if placed is None:
+            cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p/></w:tc>")
+            column += 1
+            continue
         decimal = None
         single = table.layout.decimal and placed.first == placed.last and placed.align == "c"
         if line.part == "body" and single and printed_number(placed.cell.text) is not None:
-            decimal = int(widths[placed.first] * 0.5)
-        _cell_text(
-            cell,
-            placed.cell.text,
-            size,
-            placed.align,
-            stars=placed.cell.stars,
-            decimal_tab=decimal,
-        )
+            decimal = Emu(int(widths[placed.first] * 0.5)).twips
         ruled = (placed.first, placed.last) in line.spans_ruled
-        _rules(cell, line, ruled=ruled)
+        tc_pr = _tc_pr(
+            sum(twips[placed.first : placed.last + 1]),
+            placed.last - placed.first + 1,
+            _borders(line, ruled=ruled),
+        )
+        cells.append(
+            _tc_xml(
+                tc_pr,
+                placed.cell.text,
+                half_points,
+                placed.align,
+                stars=placed.cell.stars,
+                decimal_tab=decimal,
+            )
+        )
+        column = placed.last + 1
+    return f"<w:tr>{''.join(cells)}</w:tr>"
 
 
-def _cell_text(
-    cell: _Cell,
+def _tc_pr(width: int, span: int, borders: str) -> str:
+    """A cell's properties: its width in twips, its span of grid columns, its borders."""
+    grid_span = f'<w:gridSpan w:val="{span}"/>' if span > 1 else ""
+    return f'<w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{grid_span}{borders}</w:tcPr>'
+
+
+def _tc_xml(
+    tc_pr: str,
     text: str,
-    size: float,
+    half_points: int,
     align: str,
     *,
     stars: str = "",
     italic: bool = False,
     decimal_tab: int | None = None,
-) -> None:
-    paragraph = cell.paragraphs[0]
-    fmt = paragraph.paragraph_format
-    fmt.space_before = Pt(1)
-    fmt.space_after = Pt(1)
-    fmt.line_spacing = 1.0
+) -> str:
+    """A cell of one paragraph: 1 pt before and after, single spacing, the text in one run and
+    its significance stars in a superscript run. A number sits on a decimal tab stop
+    (``decimal_tab``, twips from the cell's left edge): Word aligns a decimal tab's text on its
+    decimal point, as dcolumn does in LaTeX, with no tab character needed in a table cell."""
+    tabs = ""
     if decimal_tab is not None:
-        # Word aligns a decimal tab's text on its decimal point, as dcolumn does in LaTeX
-        fmt.tab_stops.add_tab_stop(Emu(decimal_tab), WD_TAB_ALIGNMENT.DECIMAL)
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-        # no tab character: in a table cell Word aligns on a decimal tab stop by itself
+        tabs = f'<w:tabs><w:tab w:pos="{decimal_tab}" w:val="decimal"/></w:tabs>'
+        justify = "left"
     else:
-        paragraph.alignment = ALIGNMENTS[align]
-    _run(paragraph, text, size=size, italic=italic)
+        justify = JUSTIFY[align]
+    runs = _run_xml(text, half_points, italic=italic)
     if stars:
-        _run(paragraph, stars, size=size, superscript=True)
+        runs += _run_xml(stars, half_points, superscript=True)
+    return (
+        f"<w:tc>{tc_pr}<w:p><w:pPr>{tabs}"
+        '<w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/>'
+        f'<w:jc w:val="{justify}"/></w:pPr>{runs}</w:p></w:tc>'
+    )
+
+
+def _run_xml(
+    text: str, half_points: int, *, italic: bool = False, superscript: bool = False
+) -> str:
+    """A ``w:r`` as python-docx's ``add_run`` writes it: a tab is ``w:tab``, a line break
+    ``w:br``, other text ``w:t`` (space-preserving when it has outer spaces)."""
+    style = "<w:i/>" if italic else ""
+    style += f'<w:sz w:val="{half_points}"/>'
+    if superscript:
+        style += '<w:vertAlign w:val="superscript"/>'
+    content = []
+    for part in re.split(r"([\t\r\n])", text):
+        if part == "\t":
+            content.append("<w:tab/>")
+        elif part in ("\r", "\n"):
+            content.append("<w:br/>")
+        elif part:
+            space = ' xml:space="preserve"' if len(part.strip()) < len(part) else ""
+            content.append(f"<w:t{space}>{escape(part)}</w:t>")
+    return f"<w:r><w:rPr>{style}</w:rPr>{''.join(content)}</w:r>"
+
+
+def _borders(line: GridLine, *, ruled: bool) -> str:
+    """A cell's top and bottom borders from the line's rules; no vertical borders."""
+    sides: dict[str, int] = {}
+    if line.rule_above:
+        sides["top"] = RULES[line.rule_above]
+    if line.rule_below:
+        sides["bottom"] = RULES["bottom"]
+    elif ruled:
+        sides["bottom"] = RULES["span"]
+    if not sides:
+        return ""
+    borders = "".join(
+        f'<w:{side} w:val="single" w:sz="{width}" w:space="0" w:color="000000"/>'
+        for side, width in sides.items()
+    )
+    return f"<w:tcBorders>{borders}</w:tcBorders>"
 
 
 def _run(
@@ -286,30 +360,6 @@ def _east_asian(rpr: object, font: str) -> None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)  # type: ignore[attr-defined]
     fonts.set(qn("w:eastAsia"), font)
-
-
-def _rules(cell: _Cell, line: GridLine, *, ruled: bool) -> None:
-    """The cell's top and bottom borders from the line's rules; no vertical borders."""
-    sides: dict[str, int] = {}
-    if line.rule_above:
-        sides["top"] = RULES[line.rule_above]
-    if line.rule_below:
-        sides["bottom"] = RULES["bottom"]
-    elif ruled:
-        sides["bottom"] = RULES["span"]
-    if not sides:
-        return
-    properties = cell._tc.get_or_add_tcPr()
-    borders = OxmlElement("w:tcBorders")
-    for side in ("top", "bottom"):
-        if side in sides:
-            border = OxmlElement(f"w:{side}")
-            border.set(qn("w:val"), "single")
-            border.set(qn("w:sz"), str(sides[side]))
-            border.set(qn("w:space"), "0")
-            border.set(qn("w:color"), "000000")
-            borders.append(border)
-    properties.append(borders)
 
 
 __all__ = ["render_document", "render_table"]

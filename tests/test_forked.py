@@ -1,0 +1,151 @@
+"""Work in a forked child (the PDF figures of a run): its result, the fallbacks, no leftovers."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from specrun.render.forked import Forked, usable_cpus
+
+forks = pytest.mark.skipif(
+    sys.platform != "linux" or usable_cpus() < 2, reason="forks on Linux with two CPUs"
+)
+
+
+def _reaped(pid: int | None) -> bool:
+    assert pid is not None  # a child was started
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@forks
+def test_the_result_comes_from_the_child():
+    parent = os.getpid()
+    job = Forked(lambda: (os.getpid(), b"x" * 1_000_000))  # larger than a pipe's buffer
+    child = job.pid
+    pid, data = job.result()
+    assert pid == child and pid != parent and data == b"x" * 1_000_000
+    assert _reaped(child) and job.pid is None
+
+
+@forks
+def test_a_failing_child_is_redone_here_and_an_error_surfaces_here():
+    parent = os.getpid()
+
+    def fails_in_child() -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("child")
+        return 42
+
+    job = Forked(fails_in_child)
+    child = job.pid
+    assert job.result() == 42 and _reaped(child)
+
+    def fails() -> int:
+        raise ValueError("bad figure")
+
+    job = Forked(fails)
+    child = job.pid
+    with pytest.raises(ValueError, match="bad figure"):
+        job.result()
+    assert _reaped(child)
+
+
+@forks
+def test_cancel_stops_and_reaps_a_child_that_would_block_writing():
+    job = Forked(lambda: b"y" * 5_000_000)
+    child = job.pid
+    job.cancel()
+    job.cancel()  # a second call does nothing
+    assert _reaped(child)
+
+
+def test_without_a_child_the_work_runs_here_at_once():
+    # at once, not when asked: the work sees its objects as a child forked then would
+    calls = []
+    job = Forked(lambda: calls.append(os.getpid()) or len(calls), start=False)
+    assert calls == [os.getpid()] and job.pid is None
+    assert job.result() == 1 and calls == [os.getpid()]
+
+
+@forks
+def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch):
+    # a coefplot (tight layout, drawn once per format) and Word tables: the child's PDF and
+    # per-table .docx files are byte-identical to this process's, in the same order
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun import outputs
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.render import forked
+
+    path = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+models:
+  pooled: {estimator: ols, y: inv, x: [value, capital]}
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+tables:
+  main: {kind: regression, columns: [pooled, fe]}
+figures:
+  value: {kind: coefplot, models: [pooled, fe], variable: value}
+outputs:
+  formats: [docx, markdown]
+""",
+    )
+    spec, plan = plan_file(path)
+    run = execute(spec, plan)
+    started = []
+    real = forked.Forked.__init__
+
+    def record(self, work, *, start=True):
+        real(self, work, start=start)
+        started.append(self.pid)
+
+    monkeypatch.setattr(forked.Forked, "__init__", record)
+    files = outputs.render_outputs(spec, plan, run)
+    assert started and started[0] is not None  # the child did render
+    monkeypatch.setattr(forked, "usable_cpus", lambda: 1)
+    serial = outputs.render_outputs(spec, plan, run)
+    assert started[1] is None
+    names = [f.relative for f in files]
+    assert "figures/value.pdf" in names and "tables/main.docx" in names
+    assert names == [f.relative for f in serial]
+    for mine, theirs in zip(files, serial, strict=True):
+        if mine.relative != "manifest.json":  # its timings differ
+            assert mine.content == theirs.content, mine.relative
+
+
+def _constrained_figure():
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    top, bottom = figure.subplots(2, 1)
+    top.plot([1, 2, 3], [3, 1, 2])
+    top.set_ylabel("a long label\n(95% CI)")
+    top.legend(["x"], loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    bottom.set_yticks([0, 1, 2], ["sample: no_municipalities", "controls: all", "se: cluster"])
+    return figure
+
+
+def test_a_fixed_layout_draws_alike_in_any_order_and_keeps_the_png():
+    # constrained layout runs again at every save, from where the previous save left it: a
+    # PDF saved after the PNG differed from one saved first; fixed once, the order is moot
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from specrun.outputs import _figure_bytes, _fix_layout
+
+    unfixed = _constrained_figure()
+    png_first = _figure_bytes(unfixed, "png")
+    fixed = _constrained_figure()
+    _fix_layout(fixed)
+    assert isinstance(fixed.get_layout_engine(), PlaceHolderLayoutEngine)  # lays out nothing
+    pdf = _figure_bytes(fixed, "pdf")
+    png = _figure_bytes(fixed, "png")
+    assert png == png_first  # laid out as the PNG's own save lays it out
+    assert _figure_bytes(fixed, "pdf") == pdf and _figure_bytes(fixed, "png") == png
