@@ -164,6 +164,8 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         # specification's Gram product reads (its columns, for a sample of fewer entities)
         weights = np.vstack([np.ones((1, entities.size)), multiplicities(drawn, entities.size)])
         lookup = _EntityLookup(entities, keys.dtype)
+        # the weights' columns of each sample's entities, gathered once per set of entities
+        drawn_for: dict[bytes, np.ndarray] = {}
         names = [item.name for item in multiverse.specifications]
         members = [_member(executor, name, curve["term"][s]) for s, name in enumerate(names)]
         holders = _holders(members)
@@ -176,7 +178,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             holder = holders[s]
             if holder not in products:
                 products[holder] = _product(
-                    executor, multiverse, names[holder], members[holder], weights, lookup
+                    executor, multiverse, names[holder], members[holder], weights, lookup, drawn_for
                 )
             try:
                 refits = _refits(products[holder], members[s], term, result)
@@ -187,7 +189,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
                 # the rows were judged equal from the fits' row counts and columns; a
                 # specification whose estimate the shared product does not reproduce gets
                 # a product of its own rows
-                own = _product(executor, multiverse, name, members[s], weights, lookup)
+                own = _product(executor, multiverse, name, members[s], weights, lookup, drawn_for)
                 try:
                     refits = _refits(own, members[s], term, result)
                 except SpecError as exc:
@@ -317,7 +319,10 @@ class _EntityLookup:
     def __call__(self, labels: pl.Series) -> np.ndarray:
         try:
             # a hash lookup: a binary search of strings took seconds at 341,000 rows
-            found = labels.replace_strict(self.keys, self.codes, default=None)
+            if labels.dtype == pl.String:
+                found = labels.cast(pl.Enum(self.keys)).to_physical()
+            else:
+                found = labels.replace_strict(self.keys, self.codes, default=None)
             if found.null_count() == 0:
                 return found.to_numpy().astype(np.intp)
         except pl.exceptions.PolarsError:
@@ -337,9 +342,11 @@ def _product(
     member: _Member,
     weights: np.ndarray,
     lookup: _EntityLookup,
+    drawn_for: dict[bytes, np.ndarray],
 ) -> _Product:
     """Rebuild the estimation rows of specification ``name`` (fits may have run in other
-    processes or come from the cache) and compute its Grams with ``weights`` (B + 1, N)."""
+    processes or come from the cache) and compute its Grams with ``weights`` (B + 1, N),
+    gathered to its entities (kept in ``drawn_for`` for the next sample of the same ones)."""
     from specrun.execute import model_design
 
     entity, time = executor.spec.data.index
@@ -365,7 +372,14 @@ def _product(
     cells = np.bincount(codes * n_periods + periods, minlength=n_entities * n_periods)
     balanced = bool(codes.size == n_entities * n_periods and np.all(cells == 1))
     index = PanelIndex(codes, periods.astype(np.intp), n_entities, n_periods, balanced)
-    drawn = weights if present.all() else weights[:, present]
+    if present.all():
+        drawn = weights
+    else:
+        key = np.packbits(present).tobytes()
+        if key not in drawn_for:
+            drawn_for.clear()  # one gathered (B + 1, N) copy at a time
+            drawn_for[key] = weights[:, present]
+        drawn = drawn_for[key]
     absorbed = set(getattr(model.spec, "absorbed", list)())
     grams = weighted_grams(
         values,
