@@ -11,17 +11,25 @@ and ``multiverse/<name>.parquet`` read.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from specrun.errors import SpecError
-from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams, weighted_grams
+from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams
 from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.hdfe import compress_codes, factor_codes
-from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
+from specrun.kernels.within import (
+    EntityBlocks,
+    PanelIndex,
+    entity_blocks,
+    multiplicities,
+    resample_indices,
+    weighted_gram,
+)
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
 from specrun.tables.format import critical_value
@@ -163,9 +171,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         # the observed sample (every entity once) and the draws: one weight matrix that every
         # specification's Gram product reads (its columns, for a sample of fewer entities)
         weights = np.vstack([np.ones((1, entities.size)), multiplicities(drawn, entities.size)])
-        lookup = _EntityLookup(entities, keys.dtype)
-        # the weights' columns of each sample's entities, gathered once per set of entities
-        drawn_for: dict[bytes, np.ndarray] = {}
+        space = _Workspace(weights, _EntityLookup(entities, keys.dtype))
         names = [item.name for item in multiverse.specifications]
         members = [_member(executor, name, curve["term"][s]) for s, name in enumerate(names)]
         holders = _holders(members)
@@ -178,7 +184,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
             holder = holders[s]
             if holder not in products:
                 products[holder] = _product(
-                    executor, multiverse, names[holder], members[holder], weights, lookup, drawn_for
+                    executor, multiverse, names[holder], members[holder], space
                 )
             try:
                 refits = _refits(products[holder], members[s], term, result)
@@ -189,7 +195,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
                 # the rows were judged equal from the fits' row counts and columns; a
                 # specification whose estimate the shared product does not reproduce gets
                 # a product of its own rows
-                own = _product(executor, multiverse, name, members[s], weights, lookup, drawn_for)
+                own = _product(executor, multiverse, name, members[s], space)
                 try:
                     refits = _refits(own, members[s], term, result)
                 except SpecError as exc:
@@ -335,18 +341,82 @@ class _EntityLookup:
         return positions.astype(np.intp)
 
 
+@dataclass
+class _Rows:
+    """A rebuilt design on the estimation rows: [y, x] (n, 1 + p), the rows' panel codes,
+    the draws' weights gathered to its entities (B + 1, N_s), rows per entity and per draw."""
+
+    values: np.ndarray
+    index: PanelIndex
+    columns: tuple[str, ...]
+    drawn: np.ndarray
+    rows: np.ndarray
+    draw_rows: np.ndarray
+    # entity-swept blocks with the period sums: the entity-only and the two-way specifications
+    # of a balanced sample share them (the two-way ones only add the period correction)
+    swept: EntityBlocks | None = None
+
+
+@dataclass
+class _Workspace:
+    """What the joint tests of one multiverse share between specifications."""
+
+    weights: np.ndarray  # (B + 1, N): ones (the observed sample), then each draw's counts
+    lookup: _EntityLookup
+    drawn_for: dict[bytes, np.ndarray] = field(default_factory=dict)  # weights of a sample
+    designs: OrderedDict[tuple[str, ...], _Rows] = field(default_factory=OrderedDict)
+
+
+_KEPT_DESIGNS = 2  # designs kept for specifications that differ only in their effects
+
+
 def _product(
     executor: Executor,
     multiverse: ResolvedMultiverse,
     name: str,
     member: _Member,
-    weights: np.ndarray,
-    lookup: _EntityLookup,
-    drawn_for: dict[bytes, np.ndarray],
+    space: _Workspace,
 ) -> _Product:
+    """The Grams of specification ``name`` on the observed sample and every draw, from its
+    rebuilt rows (:func:`_rows`), which specifications that differ only in their entity and
+    time effects share."""
+    model = executor.spec.models[name]
+    result = executor.models[name]
+    absorbed = set(getattr(model.spec, "absorbed", list)())
+    key = (
+        *(step.model_dump_json() for step in model.transforms),
+        model.spec.model_dump_json(exclude={"se", "x", "effects", "absorb"}),
+        *sorted(absorbed - {"entity", "time"}),
+        str(result.nobs),
+        *sorted(member.regressors),
+    )
+    rows = space.designs.get(key)
+    if rows is None:
+        rows = _rows(executor, multiverse, name, member, space)
+        space.designs[key] = rows
+        while len(space.designs) > _KEPT_DESIGNS:
+            space.designs.popitem(last=False)
+    entity_effects, time_effects = "entity" in absorbed, "time" in absorbed
+    if entity_effects and rows.index.balanced:
+        if rows.swept is None:
+            rows.swept = entity_blocks(rows.values, rows.index, entity=True, time=True)
+        blocks = rows.swept if time_effects else EntityBlocks(rows.swept.gram, None, None, 0)
+    else:
+        blocks = entity_blocks(rows.values, rows.index, entity=entity_effects, time=time_effects)
+    grams = weighted_gram(blocks, rows.drawn)
+    return _Product(grams, rows.columns, rows.rows, rows.draw_rows)
+
+
+def _rows(
+    executor: Executor,
+    multiverse: ResolvedMultiverse,
+    name: str,
+    member: _Member,
+    space: _Workspace,
+) -> _Rows:
     """Rebuild the estimation rows of specification ``name`` (fits may have run in other
-    processes or come from the cache) and compute its Grams with ``weights`` (B + 1, N),
-    gathered to its entities (kept in ``drawn_for`` for the next sample of the same ones)."""
+    processes or come from the cache), with the draws' weights gathered to its entities (kept
+    in ``space.drawn_for`` for the next sample of the same ones)."""
     from specrun.execute import model_design
 
     entity, time = executor.spec.data.index
@@ -365,7 +435,8 @@ def _product(
     values = frame.select(pl.col([design.columns["y"][0], *columns]).cast(pl.Float64)).to_numpy()
     # the rows' codes are ranks among the sample's distinct entities and periods
     # (``PanelIndex.from_labels``), from the entities' positions in the panel's draws
-    positions = lookup(frame[entity])
+    weights = space.weights
+    positions = space.lookup(frame[entity])
     present = np.bincount(positions, minlength=weights.shape[1]) > 0
     codes, n_entities = compress_codes(positions)
     periods, n_periods = factor_codes(frame[time].to_numpy())
@@ -376,17 +447,9 @@ def _product(
         drawn = weights
     else:
         key = np.packbits(present).tobytes()
-        if key not in drawn_for:
-            drawn_for.clear()  # one gathered (B + 1, N) copy at a time
-            drawn_for[key] = weights[:, present]
-        drawn = drawn_for[key]
-    absorbed = set(getattr(model.spec, "absorbed", list)())
-    grams = weighted_grams(
-        values,
-        index,
-        entity_effects="entity" in absorbed,
-        time_effects="time" in absorbed,
-        weights=drawn,
-    )
+        if key not in space.drawn_for:
+            space.drawn_for.clear()  # one gathered (B + 1, N) copy at a time
+            space.drawn_for[key] = weights[:, present]
+        drawn = space.drawn_for[key]
     rows = np.bincount(index.entity, minlength=index.n_entities).astype(float)
-    return _Product(grams, columns, rows, drawn[1:] @ rows)
+    return _Rows(values, index, columns, drawn, rows, drawn[1:] @ rows)
