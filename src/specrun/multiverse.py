@@ -28,6 +28,7 @@ from specrun.kernels.within import (
     entity_blocks,
     multiplicities,
     resample_indices,
+    summed_blocks,
     weighted_gram,
 )
 from specrun.results import ModelResult, ResultSet
@@ -352,9 +353,11 @@ class _Rows:
     drawn: np.ndarray
     rows: np.ndarray
     draw_rows: np.ndarray
-    # entity-swept blocks with the period sums: the entity-only and the two-way specifications
-    # of a balanced sample share them (the two-way ones only add the period correction)
+    # entity-swept blocks with the period sums, and their weighted sums before the period
+    # correction: the entity-only and the two-way specifications of a balanced sample share
+    # them (the two-way ones only add that correction)
     swept: EntityBlocks | None = None
+    summed: np.ndarray | None = None
 
 
 @dataclass
@@ -400,10 +403,12 @@ def _product(
     if entity_effects and rows.index.balanced:
         if rows.swept is None:
             rows.swept = entity_blocks(rows.values, rows.index, entity=True, time=True)
+            rows.summed = summed_blocks(rows.swept, rows.drawn)
         blocks = rows.swept if time_effects else EntityBlocks(rows.swept.gram, None, None, 0)
+        grams = weighted_gram(blocks, rows.drawn, rows.summed)
     else:
         blocks = entity_blocks(rows.values, rows.index, entity=entity_effects, time=time_effects)
-    grams = weighted_gram(blocks, rows.drawn)
+        grams = weighted_gram(blocks, rows.drawn)
     return _Product(grams, rows.columns, rows.rows, rows.draw_rows)
 
 

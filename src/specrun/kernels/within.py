@@ -167,16 +167,19 @@ def entity_blocks(
     return EntityBlocks(gram, sums, counts, 0)
 
 
-def weighted_gram(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
+def weighted_gram(
+    blocks: EntityBlocks, weights: np.ndarray, summed: np.ndarray | None = None
+) -> np.ndarray:
     """Within Gram matrices (B, p, p) of B entity resamples given multiplicities ``weights`` (B, N).
 
     Row ``b`` of ``weights`` says how many times each entity is drawn; ``weights`` of ones gives
-    the Gram matrix of the original sample.
+    the Gram matrix of the original sample. ``summed`` (B, q, q), when given, is
+    :func:`summed_blocks` of the same blocks and weights, computed once for blocks that share
+    their ``gram`` (a balanced sample's entity-only and two-way blocks).
     """
     w = np.asarray(weights, dtype=float)
     n_draws, n_e = w.shape
-    q = blocks.gram.shape[1]
-    gram = (w @ blocks.gram.reshape(n_e, q * q)).reshape(n_draws, q, q)
+    gram = summed_blocks(blocks, w) if summed is None else summed
     if blocks.period_sums is not None and blocks.period_counts is not None:
         n_periods, p = blocks.period_sums.shape[1:]
         sums = (w @ blocks.period_sums.reshape(n_e, n_periods * p)).reshape(n_draws, n_periods, p)
@@ -185,12 +188,20 @@ def weighted_gram(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
         inverse_counts = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
         gram = gram - (sums * inverse_counts[:, :, None]).transpose(0, 2, 1) @ sums
     if blocks.n_partialled:
-        p = q - blocks.n_partialled
+        p = blocks.gram.shape[1] - blocks.n_partialled
         g_vv, g_vd, g_dd = gram[:, :p, :p], gram[:, :p, p:], gram[:, p:, p:]
         # The entity-demeaned dummies always sum to zero, so g_dd is singular by one (more when a
         # period is missing from a draw); the pseudo-inverse gives the exact projection.
         gram = g_vv - g_vd @ _symmetric_pinv(g_dd) @ g_vd.transpose(0, 2, 1)
     return gram
+
+
+def summed_blocks(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
+    """Σᵢ wᵢ · ``blocks.gram``ᵢ for each row of ``weights`` (B, N): (B, q, q), before any time
+    correction (:func:`weighted_gram`)."""
+    w = np.asarray(weights, dtype=float)
+    n_e, q = blocks.gram.shape[:2]
+    return (w @ blocks.gram.reshape(n_e, q * q)).reshape(w.shape[0], q, q)
 
 
 def _symmetric_pinv(matrices: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
