@@ -524,29 +524,6 @@ def test_a_sub_block_of_a_wider_gram_refits_the_narrower_specification(effects):
     assert abs(shared.design_effect - own.design_effect) <= 1e-10 * own.design_effect
 
 
-def test_the_curve_and_its_tests_come_from_the_cache_until_the_multiverse_changes(
-    tmp_path: Path,
-):
-    import json
-
-    spec = grunfeld_project(tmp_path, SPEC)
-    first = run_file(spec, tmp_path / "a", cache=tmp_path / "cache")
-    assert "multiverse:rob" in first.summary.cache.computed
-    # another table: the fits and the curve (with its 199 null draws) are reused
-    spec.write_text(SPEC.replace("controls=none,se=entity", "controls=capital,se=entity"))
-    second = run_file(spec, tmp_path / "b", cache=tmp_path / "cache")
-    assert "multiverse:rob" in second.summary.cache.reused
-    curve = "multiverse/rob.parquet"
-    assert (tmp_path / "b" / curve).read_bytes() == (tmp_path / "a" / curve).read_bytes()
-    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert "outputs_reused" not in manifest["cache"]
-    # another seed of the joint tests: the curve node is recomputed, the fits are not
-    spec.write_text(SPEC.replace("seed: 7", "seed: 8"))
-    third = run_file(spec, tmp_path / "c", cache=tmp_path / "cache")
-    assert "multiverse:rob" in third.summary.cache.computed
-    assert not [n for n in third.summary.cache.computed if n.startswith("fit:")]
-
-
 def test_specifications_on_the_same_rows_share_one_rebuilt_design(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -586,3 +563,26 @@ def test_specifications_on_the_same_rows_share_one_rebuilt_design(
     alone = run_multiverse(executor, run.spec.multiverses["rob"]).tests
     assert len(rebuilt) == 20
     assert alone == shared
+
+
+def test_the_curve_and_its_tests_come_from_the_cache_until_the_multiverse_changes(
+    tmp_path: Path,
+):
+    import json
+
+    spec = grunfeld_project(tmp_path, SPEC)
+    first = run_file(spec, tmp_path / "a", cache=tmp_path / "cache")
+    assert "multiverse:rob" in first.summary.cache.computed
+    # another table: the fits and the curve (with its 199 null draws) are reused
+    spec.write_text(SPEC.replace("controls=none,se=entity", "controls=capital,se=entity"))
+    second = run_file(spec, tmp_path / "b", cache=tmp_path / "cache")
+    assert "multiverse:rob" in second.summary.cache.reused
+    curve = "multiverse/rob.parquet"
+    assert (tmp_path / "b" / curve).read_bytes() == (tmp_path / "a" / curve).read_bytes()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert "outputs_reused" not in manifest["cache"]
+    # another seed of the joint tests: the curve node is recomputed, the fits are not
+    spec.write_text(SPEC.replace("seed: 7", "seed: 8"))
+    third = run_file(spec, tmp_path / "c", cache=tmp_path / "cache")
+    assert "multiverse:rob" in third.summary.cache.computed
+    assert not [n for n in third.summary.cache.computed if n.startswith("fit:")]
