@@ -9,6 +9,7 @@ wall time); the steps are timed inside the process (median over the repeats):
   import     specrun, polars, numpy, …         plan    validate, compile, hash the inputs
   load:*     read a source                     transform:*   one transform step
   fit:*      one model (all its members)       build   tables and figures
+  fit:name[…]   every specification of multiverse ``name``    multiverse:*   its joint tests
   render     LaTeX/Markdown/HTML, PNG/PDF, JSON, Parquet      write   files to disk
 
 The growth of each step from one size to the next is printed as the exponent b of time ∝ nᵇ
@@ -29,6 +30,7 @@ import itertools
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,6 +62,8 @@ written = time.perf_counter()
 steps = {"import": imported - started, "plan": planned - imported}
 for node, seconds in output.timings.items():
     key = "build" if node.startswith(("table:", "figure:")) else node
+    if key.startswith("fit:") and "[" in key:  # a multiverse's specifications, as one step
+        key = key.split("[", 1)[0] + "[…]"
     steps[key] = steps.get(key, 0.0) + seconds
 steps["render"] = rendered - executed
 steps["write"] = written - rendered
@@ -92,7 +96,10 @@ def make_spec(data: Path, folder: Path) -> Path:
 
 
 def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of one whole process on ``spec``, and its step times; the process's CPU
+    seconds (user + system, all its threads) come back as the step ``cpu (process)``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", DRIVER, str(spec), str(out)],
@@ -104,7 +111,16 @@ def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"the run of {spec} failed:\n{done.stderr[-3000:]}")
-    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, {**steps, CPU: _children_cpu() - cpu_before}
+
+
+CPU = "cpu (process)"  # not a step: printed beside the wall time, not among the shares
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -130,9 +146,11 @@ def main() -> None:
             name: statistics.median(run[1].get(name, 0.0) for run in runs) for name in names
         }
         median = statistics.median(walls[size])
+        cpu = steps[size].pop(CPU)
         print(
             f"\nx{size} ({31 * size:,} provinces): wall {median:.2f} s "
             f"({min(walls[size]):.2f}–{max(walls[size]):.2f}), median of {args.repeats}; "
+            f"CPU {cpu:.2f} s (median); "
             f"load average {loads[size][0]:.1f} before, {loads[size][1]:.1f} after"
         )
         if size == 1000:

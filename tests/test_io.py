@@ -170,6 +170,18 @@ def test_row_widths_counted_in_numpy_agree_with_the_csv_module(
             f"{tmp_path / name}: row 2 has 2 fields, the header 3 (rows count data rows from 1, "
             "after the header)"
         )
+    # a long row, which polars itself refuses, and a short row whose last cell is the only
+    # missing one (only files with a missing last cell have their separators counted)
+    for name, text, fields in (
+        ("long.csv", "a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n", 4),
+        ("short_last.csv", "a,b,c\n1,2,3\n4,5\n8,9,10\n", 2),
+    ):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SpecError) as caught:
+            read_source(SourceSpec(path=name), tmp_path)
+        assert caught.value.message.startswith(
+            f"{tmp_path / name}: row 2 has {fields} fields, the header 3"
+        )
 
 
 def test_a_type_break_names_the_folded_header_in_a_declared_encoding(tmp_path: Path):

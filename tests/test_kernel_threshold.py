@@ -361,6 +361,35 @@ def test_bootstrap_block_size_does_not_change_the_draws(monkeypatch: pytest.Monk
     assert all(b[0] > a[0] for a, b in itertools.pairwise(seen))
 
 
+def test_threaded_tiles_give_the_same_bits_as_one_thread(monkeypatch: pytest.MonkeyPatch):
+    # tiles are summed in two fixed halves, on two threads or one after the other: the same
+    # numbers whichever runs; against one running sum over every tile, equal up to rounding
+    import specrun.kernels.threshold as kernel
+
+    data = small_panel(seed=5, k=2)
+    options = {"max_thresholds": 2, "trim": (0.1,), "bootstrap": 40, "seed": 7}
+    # 3 of the 7 entities (6 periods) a tile: three tiles, halves of two and one
+    monkeypatch.setattr(kernel, "_BOOTSTRAP_BLOCK_BYTES", 8 * 6 * 32 * 3)
+    threaded = fit_threshold(**data, **options)
+    halves = kernel._bootstrap_moments
+    monkeypatch.setattr(
+        kernel,
+        "_bootstrap_moments",
+        lambda tiles, lifted, draws, pool=None: halves(tiles, lifted, draws),
+    )
+    one_thread = fit_threshold(**data, **options)
+    monkeypatch.setattr(
+        kernel,
+        "_bootstrap_moments",
+        lambda tiles, lifted, draws, pool=None: kernel._tile_moments(tiles, lifted, draws),
+    )
+    running = fit_threshold(**data, **options)
+    for a, b, c in zip(threaded.tests, one_thread.tests, running.tests, strict=True):
+        np.testing.assert_array_equal(a.bootstrap_F, b.bootstrap_F)
+        np.testing.assert_allclose(a.bootstrap_F, c.bootstrap_F, rtol=1e-10)
+        assert a.p_value == c.p_value
+
+
 def test_unbalanced_panel_names_missing_entities_and_periods():
     data = small_panel(seed=1, k=1)
     keep = ~((data["entity"] == 3) & (np.isin(data["time"], [2, 4])))

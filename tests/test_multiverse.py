@@ -524,6 +524,47 @@ def test_a_sub_block_of_a_wider_gram_refits_the_narrower_specification(effects):
     assert abs(shared.design_effect - own.design_effect) <= 1e-10 * own.design_effect
 
 
+def test_specifications_on_the_same_rows_share_one_rebuilt_design(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # controls and effects change no row: each sample's design is rebuilt once for the joint
+    # tests (its widest controls; the entity-only and two-way Grams from one set of swept
+    # blocks), and the tests equal those of every specification rebuilding its own
+    import specrun.execute as execute
+    import specrun.multiverse as multiverse_module
+    from specrun.execute import Executor
+    from specrun.multiverse import run_multiverse
+
+    text = SPEC.replace(
+        "      se: {entity: {}, hc1: {se: robust}}\n",
+        "      effects: {two_way: {}, entity: {effects: [entity]}}\n"
+        "      se: {entity: {}, hc1: {se: robust}}\n",
+    ).replace("controls=none,se=entity", "controls=none,effects=entity,se=entity")
+    project = grunfeld_project(tmp_path, text)
+    rebuilt: list[str] = []
+    real = execute.model_design
+    monkeypatch.setattr(
+        execute,
+        "model_design",
+        lambda model, frame: rebuilt.append(model.name) or real(model, frame),
+    )
+    run = run_file(project, tmp_path / "out")
+    shared = run.output.results.artifacts["multiverse:rob"].tests
+    assert len(run.spec.multiverses["rob"].specifications) == 20
+    assert len(rebuilt) == 3  # one per sample
+    assert all("controls=capital" in name for name in rebuilt)
+
+    monkeypatch.setattr(multiverse_module, "_holders", lambda members: list(range(len(members))))
+    monkeypatch.setattr(multiverse_module, "_KEPT_DESIGNS", 0)
+    rebuilt.clear()
+    executor = Executor(run.spec, run.plan)
+    executor.run()
+    rebuilt.clear()
+    alone = run_multiverse(executor, run.spec.multiverses["rob"]).tests
+    assert len(rebuilt) == 20
+    assert alone == shared
+
+
 def test_the_curve_and_its_tests_come_from_the_cache_until_the_multiverse_changes(
     tmp_path: Path,
 ):

@@ -2,24 +2,35 @@
 the joint tests of Simonsohn, Simmons and Nelson (2020) on entity resamples of the null data.
 
 The specifications were fitted as ordinary plan nodes; this step only reads their results
-(and, for the tests, rebuilds each one's estimation rows with the executor's own sample and
-design code). The curve is stored as the artifact ``multiverse:<name>`` that tables, figures
+(and, for the tests, rebuilds the estimation rows with the executor's own sample and design
+code: once for each set of specifications fitted on the same rows, whose Grams are sub-blocks
+of the widest one's). The curve is stored as the artifact ``multiverse:<name>`` that tables, figures
 and ``multiverse/<name>.parquet`` read.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from specrun.errors import SpecError
-from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams, resample_grams
+from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams
 from specrun.kernels.distributions import two_sided_p
-from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
+from specrun.kernels.hdfe import compress_codes, factor_codes
+from specrun.kernels.within import (
+    EntityBlocks,
+    PanelIndex,
+    entity_blocks,
+    multiplicities,
+    resample_indices,
+    summed_blocks,
+    weighted_gram,
+)
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
 from specrun.tables.format import critical_value
@@ -146,8 +157,6 @@ def draw_seed(seed: int, name: str) -> np.random.Generator:
 
 def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> MultiverseResult:
     """The curve of ``multiverse`` from the executor's fitted models, and its joint tests."""
-    from specrun.execute import model_design
-
     curve = collect_curve(multiverse, executor.models)
     inference = multiverse.spec.inference
     tests = None
@@ -155,39 +164,47 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
     if inference is not None:
         entity = executor.spec.data.index[0]
         panel = executor.panel_frame()
-        entities = np.sort(panel[entity].drop_nulls().unique().to_numpy())
+        keys = panel[entity].drop_nulls().unique()
+        entities = np.sort(keys.to_numpy())
         drawn = resample_indices(
             entities.size, inference.draws, draw_seed(inference.seed, multiverse.name)
         )
-        counts = multiplicities(drawn, entities.size)
-        null_estimates = np.empty((inference.draws, len(multiverse.specifications)))
+        # the observed sample (every entity once) and the draws: one weight matrix that every
+        # specification's Gram product reads (its columns, for a sample of fewer entities)
+        weights = np.vstack([np.ones((1, entities.size)), multiplicities(drawn, entities.size)])
+        space = _Workspace(weights, _EntityLookup(entities, keys.dtype))
+        names = [item.name for item in multiverse.specifications]
+        members = [_member(executor, name, curve["term"][s]) for s, name in enumerate(names)]
+        holders = _holders(members)
+        products: dict[int, _Product] = {}
+        null_estimates = np.empty((inference.draws, len(names)))
         null_p = np.empty_like(null_estimates)
-        prepared: list[_Prepared] = []
-        for s, item in enumerate(multiverse.specifications):
-            prepared.append(
-                _prepare(executor, multiverse, item.name, curve["term"][s], model_design, entities)
-            )
-            _release_nested(prepared)
-        shared = _shared_grams(prepared, counts)
-        for s, (item, spec) in enumerate(zip(multiverse.specifications, prepared, strict=True)):
-            result = executor.models[item.name]
+        for s, name in enumerate(names):
+            result = executor.models[name]
             term = curve["term"][s]
-            grams, union, drawn_here = shared[s]
-            # this specification's [y, x] inside the group's widest column set
-            pick = [0, *(1 + union.index(c) for c in spec.columns)]
-            try:
-                refits = refits_from_grams(
-                    grams[:, pick][:, :, pick] if pick != list(range(len(union) + 1)) else grams,
-                    spec.rows,
-                    spec.columns.index(term),
-                    reported_estimate=result.coefficients[term].estimate,
-                    reported_se=result.coefficients[term].std_error,
-                    multiplicities=drawn_here,
+            holder = holders[s]
+            if holder not in products:
+                products[holder] = _product(
+                    executor, multiverse, names[holder], members[holder], space
                 )
+            try:
+                refits = _refits(products[holder], members[s], term, result)
             except SpecError as exc:
+                refits = None
+                error = exc
+            if refits is None and holder != s:
+                # the rows were judged equal from the fits' row counts and columns; a
+                # specification whose estimate the shared product does not reproduce gets
+                # a product of its own rows
+                own = _product(executor, multiverse, name, members[s], space)
+                try:
+                    refits = _refits(own, members[s], term, result)
+                except SpecError as exc:
+                    error = exc
+            if refits is None:
                 raise SpecError(
-                    f"specification '{item.name}': {exc.message}",
-                    code=exc.code,
+                    f"specification '{name}': {error.message}",
+                    code=error.code,
                     path=f"multiverse.{multiverse.name}.inference",
                 ) from None
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -221,38 +238,199 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
     )
 
 
+@dataclass(frozen=True)
+class _Member:
+    """What a specification's fit says about the rows and columns the joint tests refit."""
+
+    # specifications with equal groups were fitted on the same rows when one's regressors
+    # include the other's: everything that decides the rows and the columns' values but the
+    # covariance and the regressors, and the fit's row count
+    group: tuple[str, ...]
+    regressors: frozenset[str]  # every x column the fit built (omitted ones included)
+    columns: tuple[str, ...]  # those with a coefficient, in the fit's order: the Gram's
+
+
+def _member(executor: Executor, name: str, term: str) -> _Member:
+    model = executor.spec.models[name]
+    result = executor.models[name]
+    group = (
+        *(step.model_dump_json() for step in model.transforms),
+        model.spec.model_dump_json(exclude={"se", "x"}),
+        str(result.nobs),
+    )
+    columns = tuple(c for c in result.regressors if c in result.coefficients)
+    return _Member(group, frozenset(result.regressors), columns)
+
+
+def _holders(members: list[_Member]) -> list[int]:
+    """For each specification, the one whose rows are rebuilt and whose Gram product it reads:
+    the first of its group whose regressors and columns include its own and lie inside no
+    other member's (so the 108 specifications of the paper rebuild 24 designs, not 108).
+    Specifications that differ only in their covariance or their controls, on the same rows,
+    have Grams that are sub-blocks of one another's (``kernels.curve.resample_grams``)."""
+
+    def inside(a: _Member, b: _Member) -> bool:
+        return a.regressors <= b.regressors and set(a.columns) <= set(b.columns)
+
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for s, member in enumerate(members):
+        groups.setdefault(member.group, []).append(s)
+    holders = list(range(len(members)))
+    for group in groups.values():
+        widest = [
+            h
+            for h in group
+            if not any(
+                inside(members[h], members[o]) and not inside(members[o], members[h]) for o in group
+            )
+        ]
+        for s in group:
+            holders[s] = next((h for h in widest if inside(members[s], members[h])), s)
+    return holders
+
+
+@dataclass(frozen=True)
+class _Product:
+    """One rebuilt specification's Grams of [y, x] on the observed sample and every draw."""
+
+    grams: np.ndarray  # (B + 1, 1 + p, 1 + p)
+    columns: tuple[str, ...]  # the x columns
+    rows: np.ndarray  # (n_entities,) rows per entity of its sample
+    draw_rows: np.ndarray  # (B,) rows of each draw
+
+
+def _refits(product: _Product, member: _Member, term: str, result: ModelResult) -> Any:
+    # this specification's [y, x] inside the product's columns
+    pick = [0, *(1 + product.columns.index(c) for c in member.columns)]
+    grams = product.grams
+    if pick != list(range(len(product.columns) + 1)):
+        grams = grams[:, pick][:, :, pick]
+    return refits_from_grams(
+        grams,
+        product.rows,
+        member.columns.index(term),
+        reported_estimate=result.coefficients[term].estimate,
+        reported_se=result.coefficients[term].std_error,
+        draw_rows=product.draw_rows,
+    )
+
+
+class _EntityLookup:
+    """Each row's entity as its position among the panel's sorted distinct entities."""
+
+    def __init__(self, entities: np.ndarray, dtype: pl.DataType) -> None:
+        self.entities = entities
+        self.keys = pl.Series(values=entities, dtype=dtype)
+        self.codes = pl.Series(values=np.arange(entities.size, dtype=np.int64))
+
+    def __call__(self, labels: pl.Series) -> np.ndarray:
+        try:
+            # a hash lookup: a binary search of strings took seconds at 341,000 rows
+            if labels.dtype == pl.String:
+                found = labels.cast(pl.Enum(self.keys)).to_physical()
+            else:
+                found = labels.replace_strict(self.keys, self.codes, default=None)
+            if found.null_count() == 0:
+                return found.to_numpy().astype(np.intp)
+        except pl.exceptions.PolarsError:
+            pass
+        values = labels.to_numpy()
+        positions = np.searchsorted(self.entities, values)
+        clipped = np.minimum(positions, self.entities.size - 1)
+        if not np.array_equal(self.entities[clipped], values):
+            raise RuntimeError("a specification's sample holds an entity the panel does not")
+        return positions.astype(np.intp)
+
+
 @dataclass
-class _Prepared:
-    """One specification's rebuilt estimation rows, as the joint tests read them."""
+class _Rows:
+    """A rebuilt design on the estimation rows: [y, x] (n, 1 + p), the rows' panel codes,
+    the draws' weights gathered to its entities (B + 1, N_s), rows per entity and per draw."""
 
-    group: tuple[str, ...]  # specifications with equal groups share their rows
-    columns: list[str]  # the x columns
-    rows: np.ndarray  # (n_entities,) rows per entity of the sample
-    positions: np.ndarray  # (n_entities,) each entity's column in the panel's draws
-    entity_effects: bool
-    time_effects: bool
-    # [y, x] (n, 1 + p) and the rows' codes: dropped once a wider member of the group holds
-    # them (108 specifications of 341,000 rows would otherwise hold gigabytes)
-    values: np.ndarray | None
-    index: PanelIndex | None
+    values: np.ndarray
+    index: PanelIndex
+    columns: tuple[str, ...]
+    drawn: np.ndarray
+    rows: np.ndarray
+    draw_rows: np.ndarray
+    # entity-swept blocks with the period sums, and their weighted sums before the period
+    # correction: the entity-only and the two-way specifications of a balanced sample share
+    # them (the two-way ones only add that correction)
+    swept: EntityBlocks | None = None
+    summed: np.ndarray | None = None
 
 
-def _prepare(
+@dataclass
+class _Workspace:
+    """What the joint tests of one multiverse share between specifications."""
+
+    weights: np.ndarray  # (B + 1, N): ones (the observed sample), then each draw's counts
+    lookup: _EntityLookup
+    drawn_for: dict[bytes, np.ndarray] = field(default_factory=dict)  # weights of a sample
+    designs: OrderedDict[tuple[str, ...], _Rows] = field(default_factory=OrderedDict)
+
+
+_KEPT_DESIGNS = 2  # designs kept for specifications that differ only in their effects
+
+
+def _product(
     executor: Executor,
     multiverse: ResolvedMultiverse,
     name: str,
-    term: str,
-    model_design: Any,
-    entities: np.ndarray,
-) -> _Prepared:
+    member: _Member,
+    space: _Workspace,
+) -> _Product:
+    """The Grams of specification ``name`` on the observed sample and every draw, from its
+    rebuilt rows (:func:`_rows`), which specifications that differ only in their entity and
+    time effects share."""
+    model = executor.spec.models[name]
+    result = executor.models[name]
+    absorbed = set(getattr(model.spec, "absorbed", list)())
+    key = (
+        *(step.model_dump_json() for step in model.transforms),
+        model.spec.model_dump_json(exclude={"se", "x", "effects", "absorb"}),
+        *sorted(absorbed - {"entity", "time"}),
+        str(result.nobs),
+        *sorted(member.regressors),
+    )
+    rows = space.designs.get(key)
+    if rows is None:
+        rows = _rows(executor, multiverse, name, member, space)
+        space.designs[key] = rows
+        while len(space.designs) > _KEPT_DESIGNS:
+            space.designs.popitem(last=False)
+    entity_effects, time_effects = "entity" in absorbed, "time" in absorbed
+    if entity_effects and rows.index.balanced:
+        if rows.swept is None:
+            rows.swept = entity_blocks(rows.values, rows.index, entity=True, time=True)
+            rows.summed = summed_blocks(rows.swept, rows.drawn)
+        blocks = rows.swept if time_effects else EntityBlocks(rows.swept.gram, None, None, 0)
+        grams = weighted_gram(blocks, rows.drawn, rows.summed)
+    else:
+        blocks = entity_blocks(rows.values, rows.index, entity=entity_effects, time=time_effects)
+        grams = weighted_gram(blocks, rows.drawn)
+    return _Product(grams, rows.columns, rows.rows, rows.draw_rows)
+
+
+def _rows(
+    executor: Executor,
+    multiverse: ResolvedMultiverse,
+    name: str,
+    member: _Member,
+    space: _Workspace,
+) -> _Rows:
+    """Rebuild the estimation rows of specification ``name`` (fits may have run in other
+    processes or come from the cache), with the draws' weights gathered to its entities (kept
+    in ``space.drawn_for`` for the next sample of the same ones)."""
+    from specrun.execute import model_design
+
     entity, time = executor.spec.data.index
     model = executor.spec.models[name]
     result = executor.models[name]
-    # fits may have run in other processes or come from the cache: rebuild the design
     design = model_design(model, executor.model_frame(model))
     frame = design.frame
-    columns = [c for c in design.columns["x"] if c in result.coefficients]
-    if frame.height != result.nobs or term not in columns:
+    columns = tuple(c for c in design.columns["x"] if c in result.coefficients)
+    if frame.height != result.nobs or not set(member.columns) <= set(columns):
         raise SpecError(
             f"specification '{name}' cannot be refitted for the joint tests "
             f"({frame.height} rows rebuilt, {result.nobs} fitted)",
@@ -260,92 +438,23 @@ def _prepare(
             path=f"multiverse.{multiverse.name}.inference",
         )
     values = frame.select(pl.col([design.columns["y"][0], *columns]).cast(pl.Float64)).to_numpy()
-    labels = frame[entity].to_numpy()
-    index = PanelIndex.from_labels(labels, frame[time].to_numpy())
-    # the same draws for every specification: its entities' columns of the panel's (its codes
-    # rank its distinct labels, so scattering the labels lists them sorted)
-    present = np.empty(index.n_entities, dtype=labels.dtype)
-    present[index.entity] = labels
-    absorbed = set(getattr(model.spec, "absorbed", list)())
-    # Specifications that differ only in their covariance or their controls, on the same rows,
-    # have Grams that are sub-blocks of one another's (kernels.curve.resample_grams): the group
-    # is everything else that decides the rows and the columns' values.
-    group = (
-        *(step.model_dump_json() for step in model.transforms),
-        model.spec.model_dump_json(exclude={"se", "x"}),
-        str(frame.height),
-    )
-    return _Prepared(
-        group=group,
-        columns=columns,
-        rows=np.bincount(index.entity, minlength=index.n_entities).astype(float),
-        positions=np.searchsorted(entities, present),
-        entity_effects="entity" in absorbed,
-        time_effects="time" in absorbed,
-        values=values,
-        index=index,
-    )
-
-
-def _release_nested(prepared: list[_Prepared]) -> None:
-    """Drop the rows of earlier members of the last specification's group whose columns lie
-    inside its own (its Gram product will hold theirs), or the last one's if it lies inside
-    one of theirs: one holder of rows per group and column set."""
-    last = prepared[-1]
-    if last.values is None:
-        return
-    columns = set(last.columns)
-    for spec in prepared[:-1]:
-        if spec.values is None or spec.group != last.group:
-            continue
-        if set(spec.columns) <= columns:
-            spec.values = spec.index = None
-        elif columns <= set(spec.columns):
-            last.values = last.index = None
-            return
-
-
-def _shared_grams(
-    prepared: list[_Prepared], counts: np.ndarray
-) -> list[tuple[np.ndarray, list[str], np.ndarray]]:
-    """For each specification, the Grams it reads, their columns and its entities' draws
-    (B, n_entities): one :func:`resample_grams` product per holder of rows
-    (:func:`_release_nested`), whose columns include the specification's (the same group:
-    equal rows, so equal values and entities)."""
-    products: dict[int, tuple[np.ndarray, list[str], np.ndarray]] = {}
-    out = []
-    for spec in prepared:
-        wanted = set(spec.columns)
-        holder = next(
-            h
-            for h, other in enumerate(prepared)
-            if other.values is not None
-            and other.group == spec.group
-            and wanted <= set(other.columns)
-        )
-        if holder not in products:
-            held = prepared[holder]
-            drawn = counts if _every_entity(held.positions, counts) else counts[:, held.positions]
-            products[holder] = (_grams(held, drawn), held.columns, drawn)
-        out.append(products[holder])
-    return out
-
-
-def _every_entity(positions: np.ndarray, counts: np.ndarray) -> bool:
-    """Whether a sample's entities are the panel's, in order (its draws are then ``counts``
-    itself, not a gathered copy of B × N)."""
-    return positions.size == counts.shape[1] and bool(
-        np.array_equal(positions, np.arange(positions.size))
-    )
-
-
-def _grams(spec: _Prepared, drawn: np.ndarray) -> np.ndarray:
-    if spec.values is None or spec.index is None:
-        raise RuntimeError("a specification's rows were released before its Gram product")
-    return resample_grams(
-        spec.values,
-        spec.index,
-        entity_effects=spec.entity_effects,
-        time_effects=spec.time_effects,
-        multiplicities=drawn,
-    )
+    # the rows' codes are ranks among the sample's distinct entities and periods
+    # (``PanelIndex.from_labels``), from the entities' positions in the panel's draws
+    weights = space.weights
+    positions = space.lookup(frame[entity])
+    present = np.bincount(positions, minlength=weights.shape[1]) > 0
+    codes, n_entities = compress_codes(positions)
+    periods, n_periods = factor_codes(frame[time].to_numpy())
+    cells = np.bincount(codes * n_periods + periods, minlength=n_entities * n_periods)
+    balanced = bool(codes.size == n_entities * n_periods and np.all(cells == 1))
+    index = PanelIndex(codes, periods.astype(np.intp), n_entities, n_periods, balanced)
+    if present.all():
+        drawn = weights
+    else:
+        key = np.packbits(present).tobytes()
+        if key not in space.drawn_for:
+            space.drawn_for.clear()  # one gathered (B + 1, N) copy at a time
+            space.drawn_for[key] = weights[:, present]
+        drawn = space.drawn_for[key]
+    rows = np.bincount(index.entity, minlength=index.n_entities).astype(float)
+    return _Rows(values, index, columns, drawn, rows, drawn[1:] @ rows)

@@ -235,19 +235,25 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     cut = data.find(b"\n")
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
     _check_header(names, path)
-    _check_row_lengths(data, separator, len(names), path)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
     try:
         frame = pl.read_csv(
             data, separator=separator, null_values=spec.null_values, infer_schema_length=rows
         )
-    except pl.exceptions.ComputeError as exc:
-        if rows is None:
+    except pl.exceptions.PolarsError as exc:
+        # polars refuses a row with more fields than the header: name it first
+        _check_row_lengths(data, separator, len(names), path)
+        if rows is None or not isinstance(exc, pl.exceptions.ComputeError):
             raise
         broken = _type_break(data, path, names, spec, separator, rows, str(exc))
         if broken is None:
             raise
         raise broken from None
+    # polars fills a row with fewer fields than the header with nulls, so only a file whose
+    # last column has a missing cell can hold a short row: the others skip counting every
+    # line's separators (a pass over the whole file, 2 s of a 4M-row file's 6 s)
+    if frame.width and frame[:, -1].null_count():
+        _check_row_lengths(data, separator, len(names), path)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 

@@ -83,9 +83,25 @@ def resample_grams(
     columns are the matching sub-blocks: specifications that differ only in their controls or
     covariance share one product (:func:`refits_from_grams`).
     """
-    blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
     # the observed sample (every entity once) and the draws in one product
     weights = np.vstack([np.ones((1, index.n_entities)), multiplicities])
+    return weighted_grams(
+        values, index, entity_effects=entity_effects, time_effects=time_effects, weights=weights
+    )
+
+
+def weighted_grams(
+    values: np.ndarray,
+    index: PanelIndex,
+    *,
+    entity_effects: bool,
+    time_effects: bool,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """:func:`resample_grams` given the whole weight matrix (B + 1, n_entities): a row of ones
+    (the observed sample) and then the draws' multiplicities, so that specifications on the
+    same entities share one weight matrix instead of stacking it again for each."""
+    blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
     return weighted_gram(blocks, weights)
 
 
@@ -137,11 +153,19 @@ def refits_from_grams(
     *,
     reported_estimate: float,
     reported_se: float,
-    multiplicities: np.ndarray,
+    multiplicities: np.ndarray | None = None,
+    draw_rows: np.ndarray | None = None,
 ) -> NullRefits:
     """:func:`null_refits` from the Grams of [y, x] (B + 1, q, q) made by
     :func:`resample_grams` (observed first, then the draws ``multiplicities`` (B, N));
-    ``rows`` (N,) counts each entity's rows. Raises ``SpecError`` as :func:`null_refits`."""
+    ``rows`` (N,) counts each entity's rows. ``draw_rows`` (B,), each draw's number of rows
+    (``multiplicities @ rows``), may be given instead of ``multiplicities`` by a caller that
+    refits several specifications on the same rows. Raises ``SpecError`` as
+    :func:`null_refits`."""
+    if draw_rows is None:
+        if multiplicities is None:
+            raise TypeError("refits_from_grams needs multiplicities or draw_rows")
+        draw_rows = multiplicities @ rows
     observed = grams[:1]
     beta = np.linalg.lstsq(observed[0, 1:, 1:], observed[0, 1:, 0], rcond=None)[0]
     estimate, conventional = _solve_focus(observed, focus)
@@ -168,7 +192,7 @@ def refits_from_grams(
     transform[0, 1 + focus] = -beta[focus]
     gram = transform @ grams[1:] @ transform.T
     estimates, variance = _solve_focus(gram, focus)
-    variance = variance / (multiplicities @ rows)
+    variance = variance / draw_rows
     std_errors = np.sqrt(np.clip(variance * design_effect, 0.0, None))
     return NullRefits(estimates, std_errors, design_effect)
 

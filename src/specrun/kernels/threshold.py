@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -666,19 +667,24 @@ def _bootstrap_test(
     s0_all = np.empty(replications)
     chunk = max(1, min(_BOOTSTRAP_CHUNK, replications))
     tiles = _bootstrap_tiles(design, dense)
-    for start in range(0, replications, chunk):
-        block = draws[start : start + chunk]
-        size, stop = block.shape[0], start + block.shape[0]
-        prod, seg_sums = _bootstrap_moments(tiles, lifted, block)
-        on_basis = fitted_on_basis[None, :] + prod[:n_p].T  # (b, p) = Q′y*
-        y_sq = fitted_sq + 2.0 * prod[n_p] + resid_sq[block].sum(axis=1)
-        s0_all[start:stop] = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
-        c = np.cumsum(seg_sums.reshape(design.grid.size + 1, design.k, size), axis=0)
-        c = c[: design.grid.size] + c_fitted[:, :, None]  # (G, k, b)
-        c -= np.einsum("gap,bp->gab", c_basis, on_basis)
-        c_all[:, :, start:stop] = c
-        if stop < replications:
-            progress(size)
+    pool = ThreadPoolExecutor(2, thread_name_prefix="specrun-threshold") if len(tiles) > 1 else None
+    try:
+        for start in range(0, replications, chunk):
+            block = draws[start : start + chunk]
+            size, stop = block.shape[0], start + block.shape[0]
+            prod, seg_sums = _bootstrap_moments(tiles, lifted, block, pool)
+            on_basis = fitted_on_basis[None, :] + prod[:n_p].T  # (b, p) = Q′y*
+            y_sq = fitted_sq + 2.0 * prod[n_p] + resid_sq[block].sum(axis=1)
+            s0_all[start:stop] = y_sq - np.einsum("bp,bp->b", on_basis, on_basis)
+            c = np.cumsum(seg_sums.reshape(design.grid.size + 1, design.k, size), axis=0)
+            c = c[: design.grid.size] + c_fitted[:, :, None]  # (G, k, b)
+            c -= np.einsum("gap,bp->gab", c_basis, on_basis)
+            c_all[:, :, start:stop] = c
+            if stop < replications:
+                progress(size)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     ssr_prev, ssr = _sequential_bootstrap_ssr(design, c_all, s0_all, n_thresholds, windows)
     stats = (ssr_prev - ssr) / (ssr / design.sigma_rows)
     progress(replications - (replications - 1) // chunk * chunk)
@@ -726,6 +732,31 @@ def _bootstrap_tiles(design: _Design, dense: np.ndarray) -> list[_Tile]:
 
 
 def _bootstrap_moments(
+    tiles: Sequence[_Tile],
+    lifted: np.ndarray,
+    draws: np.ndarray,
+    pool: ThreadPoolExecutor | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_tile_moments` over the tiles, in two fixed halves summed half by half.
+
+    The halves run on two threads of ``pool`` when it is given (the gathers and products
+    release the GIL), one after the other otherwise: the sums are the same either way, so
+    the numbers do not depend on the machine. A single tile (every panel of up to
+    ``_BOOTSTRAP_BLOCK_BYTES`` of residual blocks, the paper's 31 × 11 included) is one
+    half: its sums are those of the serial kernel.
+    """
+    if len(tiles) < 2:
+        return _tile_moments(tiles, lifted, draws)
+    middle = (len(tiles) + 1) // 2
+    halves = (tiles[:middle], tiles[middle:])
+    if pool is None:
+        first, second = (_tile_moments(half, lifted, draws) for half in halves)
+    else:
+        first, second = pool.map(lambda half: _tile_moments(half, lifted, draws), halves)
+    return first[0] + second[0], first[1] + second[1]
+
+
+def _tile_moments(
     tiles: Sequence[_Tile], lifted: np.ndarray, draws: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """What every bootstrap replication needs from its resampled residuals, tile by tile.

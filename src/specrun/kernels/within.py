@@ -98,11 +98,46 @@ class EntityBlocks:
 
 
 def _per_entity_gram(values: np.ndarray, entity: np.ndarray, n_entities: int) -> np.ndarray:
-    order = np.argsort(entity, kind="stable")
-    sorted_values = values[order]
-    outer = sorted_values[:, :, None] * sorted_values[:, None, :]
-    starts = np.searchsorted(entity[order], np.arange(n_entities))
-    return np.add.reduceat(outer, starts, axis=0)
+    """Σ over each entity's rows of vᵢvᵢ' (n_entities, q, q) from ``values`` (n, q).
+
+    Rows are grouped by entity (a stable sort, skipped when they already are: a panel's
+    rows usually are) and each of the q(q + 1)/2 column products is summed per entity with
+    ``add.reduceat`` along its contiguous row axis: the same additions, in the same order, as
+    ``add.reduceat`` over the stacked (n, q, q) outer products (so the same bits), without
+    that array (134 MB at 341,000 rows and q = 7) or a strided reduction over it."""
+    if entity.size and bool(np.all(entity[1:] >= entity[:-1])):
+        grouped, sorted_entity = values, entity
+    else:
+        order = np.argsort(entity, kind="stable")
+        grouped, sorted_entity = values[order], entity[order]
+    starts = np.searchsorted(sorted_entity, np.arange(n_entities))
+    q = values.shape[1]
+    columns = np.ascontiguousarray(grouped.T)  # (q, n): each column's rows contiguous
+    upper = np.triu_indices(q)
+    products = np.empty((upper[0].size, columns.shape[1]))
+    for k, (a, b) in enumerate(zip(*upper, strict=True)):
+        np.multiply(columns[a], columns[b], out=products[k])
+    sums = np.add.reduceat(products, starts, axis=1)
+    gram = np.empty((n_entities, q, q))
+    gram[:, upper[0], upper[1]] = sums.T
+    gram[:, upper[1], upper[0]] = sums.T
+    return gram
+
+
+def _cell_sums(
+    values: np.ndarray, entity: np.ndarray, period: np.ndarray, n_entities: int, n_periods: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``values`` (n, p) and row counts per (entity, period) cell, (N, T, p) and
+    (N, T): ``bincount`` on the cell code adds in row order, as ``np.add.at`` did."""
+    cell = entity * n_periods + period
+    size = n_entities * n_periods
+    sums = np.empty((n_entities, n_periods, values.shape[1]))
+    for j in range(values.shape[1]):
+        sums[:, :, j] = np.bincount(cell, weights=values[:, j], minlength=size).reshape(
+            n_entities, n_periods
+        )
+    counts = np.bincount(cell, minlength=size).reshape(n_entities, n_periods).astype(float)
+    return sums, counts
 
 
 def entity_blocks(
@@ -128,23 +163,23 @@ def entity_blocks(
         return EntityBlocks(gram, None, None, 0)
     periods = index.time if time else np.zeros_like(index.time)
     n_periods = index.n_periods if time else 1
-    sums = np.zeros((n_e, n_periods, arr.shape[1]))
-    np.add.at(sums, (index.entity, periods), swept)
-    counts = np.zeros((n_e, n_periods))
-    np.add.at(counts, (index.entity, periods), 1.0)
+    sums, counts = _cell_sums(swept, index.entity, periods, n_e, n_periods)
     return EntityBlocks(gram, sums, counts, 0)
 
 
-def weighted_gram(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
+def weighted_gram(
+    blocks: EntityBlocks, weights: np.ndarray, summed: np.ndarray | None = None
+) -> np.ndarray:
     """Within Gram matrices (B, p, p) of B entity resamples given multiplicities ``weights`` (B, N).
 
     Row ``b`` of ``weights`` says how many times each entity is drawn; ``weights`` of ones gives
-    the Gram matrix of the original sample.
+    the Gram matrix of the original sample. ``summed`` (B, q, q), when given, is
+    :func:`summed_blocks` of the same blocks and weights, computed once for blocks that share
+    their ``gram`` (a balanced sample's entity-only and two-way blocks).
     """
     w = np.asarray(weights, dtype=float)
     n_draws, n_e = w.shape
-    q = blocks.gram.shape[1]
-    gram = (w @ blocks.gram.reshape(n_e, q * q)).reshape(n_draws, q, q)
+    gram = summed_blocks(blocks, w) if summed is None else summed
     if blocks.period_sums is not None and blocks.period_counts is not None:
         n_periods, p = blocks.period_sums.shape[1:]
         sums = (w @ blocks.period_sums.reshape(n_e, n_periods * p)).reshape(n_draws, n_periods, p)
@@ -153,12 +188,20 @@ def weighted_gram(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
         inverse_counts = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
         gram = gram - (sums * inverse_counts[:, :, None]).transpose(0, 2, 1) @ sums
     if blocks.n_partialled:
-        p = q - blocks.n_partialled
+        p = blocks.gram.shape[1] - blocks.n_partialled
         g_vv, g_vd, g_dd = gram[:, :p, :p], gram[:, :p, p:], gram[:, p:, p:]
         # The entity-demeaned dummies always sum to zero, so g_dd is singular by one (more when a
         # period is missing from a draw); the pseudo-inverse gives the exact projection.
         gram = g_vv - g_vd @ _symmetric_pinv(g_dd) @ g_vd.transpose(0, 2, 1)
     return gram
+
+
+def summed_blocks(blocks: EntityBlocks, weights: np.ndarray) -> np.ndarray:
+    """Σᵢ wᵢ · ``blocks.gram``ᵢ for each row of ``weights`` (B, N): (B, q, q), before any time
+    correction (:func:`weighted_gram`)."""
+    w = np.asarray(weights, dtype=float)
+    n_e, q = blocks.gram.shape[:2]
+    return (w @ blocks.gram.reshape(n_e, q * q)).reshape(w.shape[0], q, q)
 
 
 def _symmetric_pinv(matrices: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
