@@ -164,3 +164,20 @@ def test_johnson_neyman_bounds_are_where_t_equals_the_critical_value(run: dict) 
 def test_no_significance_anywhere_and_everywhere() -> None:
     assert johnson_neyman(0.0, 0.0, 1.0, 0.0, 1.0, 1.96, 0.0, 1.0) == ()
     assert johnson_neyman(10.0, 0.0, 1.0, 0.0, 1.0, 1.96, 0.0, 1.0) == ((0.0, 1.0),)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 99, 100, 101, 200, 341, 1000, 3411])
+def test_percentiles_are_numpys_averaged_inverted_cdf_bit_for_bit(n: int) -> None:
+    # the kernel replays numpy 2's quantile arithmetic on sorted values: the same floats as
+    # np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf"), ties included
+    from specrun.data.design import percentiles
+
+    rng = np.random.default_rng(n)
+    for values in (
+        rng.normal(size=n) * 1e5,
+        rng.integers(0, 4, size=n).astype(float),
+        np.round(rng.exponential(size=n), 2),
+    ):
+        expected = np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf")
+        expected[0], expected[-1] = values.min(), values.max()
+        assert percentiles(values) == tuple(expected.tolist())

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from math import comb
 
 import numpy as np
@@ -248,13 +249,40 @@ def build_design(
 def percentiles(values: np.ndarray) -> tuple[float, ...]:
     """Percentiles 0–100 as Stata's ``summarize, detail`` and ``_pctile`` define them: with
     P = n·p/100, the mean of the P-th and (P+1)-th order statistics when P is whole, else the
-    ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum."""
-    # One sort, then the quantiles of sorted data: the same numbers, at half the cost of
-    # numpy's 202-way partition of the unsorted values on long panels.
+    ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum.
+
+    ``values`` (n,) numbers, n ≥ 1. The same floats as ``np.quantile(values, np.arange(101) /
+    100, method="averaged_inverted_cdf")`` (numpy 2's index and interpolation arithmetic,
+    replayed on the sorted values by :func:`_percentile_positions`), at a fraction of its
+    cost: one sort and two gathers instead of a 202-way partition and its bookkeeping, which
+    took ~0.35 ms per column on a 341-row sample — more than the fit itself."""
     ordered = np.sort(values)
-    grid = np.quantile(ordered, np.arange(101) / 100, method="averaged_inverted_cdf")
+    if ordered.size == 0 or np.isnan(ordered[-1]):  # numpy's own NaN and empty handling
+        grid = np.quantile(ordered, np.arange(101) / 100, method="averaged_inverted_cdf")
+    else:
+        lower, upper, gamma = _percentile_positions(ordered.size)
+        a, b = ordered[lower], ordered[upper]
+        grid = b - (b - a) * (1 - gamma)  # numpy's _lerp where gamma ≥ 0.5 (it is 0.5 or 1)
     grid[0], grid[-1] = ordered[0], ordered[-1]
-    return tuple(float(v) for v in grid)
+    return tuple(grid.tolist())
+
+
+@cache
+def _percentile_positions(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a sorted sample of ``n`` values: the order statistics below and above each
+    percentile 0–100 (indices, (101,)) and the interpolation weight of the upper one (0.5 when
+    n·p/100 is whole, else 1), computed as ``numpy.quantile``'s ``averaged_inverted_cdf``
+    does (virtual index n·q − 1, clipped to the sample, γ from the clipped lower index)."""
+    virtual = n * (np.arange(101) / 100) - 1
+    lower = np.floor(virtual)
+    upper = lower + 1
+    above = virtual >= n - 1
+    lower[above] = upper[above] = -1
+    below = virtual < 0
+    lower[below] = upper[below] = 0
+    gamma = virtual - lower.astype(np.intp)
+    gamma = np.where(gamma == 0, 0.5, 1.0)
+    return lower.astype(np.intp), upper.astype(np.intp), gamma
 
 
 def _combinations(
