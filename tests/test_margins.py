@@ -181,3 +181,33 @@ def test_percentiles_are_numpys_averaged_inverted_cdf_bit_for_bit(n: int) -> Non
         expected = np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf")
         expected[0], expected[-1] = values.min(), values.max()
         assert percentiles(values) == tuple(expected.tolist())
+
+
+def test_percentiles_are_measured_only_for_models_margins_read(run: dict) -> None:
+    # sorting every regressor for percentiles is a cost at scale: fits record them only for
+    # models a margins table or figure reads, and that need is part of the fit's plan hash
+    # (a cached fit without them must not serve a margins table added later)
+    from specrun.plan.compile import compile_spec
+    from specrun.spec.load import load_text
+    from specrun.spec.validate import validate
+
+    models = run["output"].results.models
+    assert set(models["m"].distributions) == {"read", "math", "socst"}
+    assert models["centred"].distributions  # read by centred_margins
+
+    def plan(text: str) -> dict:
+        spec = validate(load_text(text, str(run["folder"] / "spec.yaml")), check_outputs=False)
+        nodes = compile_spec(spec, {"hsb": "digest"}).nodes
+        return {n.name: n for n in nodes if n.kind == "fit"}
+
+    without = SPEC.replace(
+        "  centred_margins: {kind: margins, model: centred, dydx: math,\n"
+        "                    at: {socst: [30, 40, 50, 60, 70, p10, p50, p90]}}\n",
+        "",
+    )
+    assert without != SPEC
+    read, unread = plan(SPEC), plan(without)
+    assert read["centred"].payload.get("distributions") is True
+    assert "distributions" not in unread["centred"].payload
+    assert read["centred"].hash != unread["centred"].hash
+    assert read["m"].hash == unread["m"].hash

@@ -447,6 +447,7 @@ class Executor:
 
     def fit(self, node: Node) -> None:
         model: ResolvedModel = node.payload["model"]
+        measure = bool(node.payload.get("distributions"))
         frame = self.model_frame(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
@@ -456,11 +457,11 @@ class Executor:
                 member = f"{model.name}.{_value_name(value)}"
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
-                self.fit_one(member, model, part, kind)
+                self.fit_one(member, model, part, kind, measure=measure)
             self.claim(model.name, model)
             self.families[model.name] = tuple(members)
         else:
-            self.fit_one(model.name, model, frame, kind)
+            self.fit_one(model.name, model, frame, kind, measure=measure)
 
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
@@ -591,7 +592,18 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, clash, model.path)])
 
-    def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
+    def fit_one(
+        self,
+        name: str,
+        model: ResolvedModel,
+        frame: pl.DataFrame,
+        kind: Any,
+        *,
+        measure: bool = True,
+    ) -> None:
+        """Fit one model (or ``over:`` member) ``name`` on its sample ``frame``: check its
+        variables, keep the complete rows, build its design (with the regressors' percentiles
+        when ``measure``: a margins table reads them) and record the results."""
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
         terms, numeric, variables, others = _model_columns(model, frame)
@@ -624,7 +636,7 @@ class Executor:
             raise SpecErrors([_located(self.spec, error, model.path)])
         self.check_varies(name, model, frame)
         try:
-            design = build_design(frame, terms, model.spec.center)
+            design = build_design(frame, terms, model.spec.center, distributions=measure)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
@@ -736,7 +748,9 @@ def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
     """The built columns of ``model`` on the complete rows of its sample ``frame`` (what its
     fit received, before any rows the estimator itself drops)."""
     terms, _, variables, _ = _model_columns(model, frame)
-    return build_design(complete_rows(frame, variables), terms, model.spec.center)
+    return build_design(
+        complete_rows(frame, variables), terms, model.spec.center, distributions=False
+    )
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:

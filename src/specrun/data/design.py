@@ -164,20 +164,26 @@ def _base_level(component: Component, levels: list[str], text: pl.Series) -> str
 
 
 def build_design(
-    frame: pl.DataFrame, fields: Mapping[str, Sequence[Term]], center: Sequence[str] = ()
+    frame: pl.DataFrame,
+    fields: Mapping[str, Sequence[Term]],
+    center: Sequence[str] = (),
+    *,
+    distributions: bool = True,
 ) -> Design:
     """Build every term's columns on the estimation sample ``frame``.
 
     ``fields`` maps a spec field (``x``, ``controls``) to its parsed terms, in order; operated
     columns (``L.Dige``) must already be in ``frame`` (:func:`add_time_series`). ``center``
     names variables demeaned on this sample wherever they enter (main effects and
-    interactions), their operated forms each by its own mean. Raises ``SpecError`` for a
-    non-integer numeric factor, an unknown base level, or a centred factor.
+    interactions), their operated forms each by its own mean. ``distributions``: record each
+    continuous variable's :func:`percentiles` (a sort per column; margins tables read them).
+    Raises ``SpecError`` for a non-integer numeric factor, an unknown base level, or a centred
+    factor.
     """
     all_terms = [t for terms in fields.values() for t in terms]
     present = {t.key() for t in all_terms}
     centered: dict[str, float] = {}
-    distributions: dict[str, tuple[float, ...]] = {}
+    measured: dict[str, tuple[float, ...]] = {}
     values: dict[tuple[str, int, int], pl.Series] = {}
     factor_text: dict[tuple[str, int, int], tuple[list[str], pl.Series]] = {}
     bases: dict[str, str] = {}
@@ -190,8 +196,8 @@ def build_design(
             factor_text[key] = _levels(series, c.column)
         else:
             series = series.cast(pl.Float64)
-            if series.len():
-                distributions[c.column] = percentiles(series.to_numpy())
+            if distributions and series.len():
+                measured[c.column] = percentiles(series.to_numpy())
             if c.variable in center:
                 mean = float(series.mean()) if series.len() else 0.0
                 centered[c.column] = mean
@@ -243,7 +249,7 @@ def build_design(
                     names.append(name)
         columns[field_name] = tuple(names)
     out = frame.with_columns(list(new.values())) if new else frame
-    return Design(out, columns, frozenset(omittable), parts, bases, centered, distributions)
+    return Design(out, columns, frozenset(omittable), parts, bases, centered, measured)
 
 
 def percentiles(values: np.ndarray) -> tuple[float, ...]:

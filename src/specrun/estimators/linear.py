@@ -58,8 +58,18 @@ def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
     return SpecError(message, code="estimation", path=f"models.{ctx.name}", hint=hint)
 
 
+RANKED_ROWS = 10_000  # text columns at least this long are coded by polars' rank
+
+
 def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
-    return frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)].to_numpy()
+    """Column ``name`` (``entity`` and ``time`` stand for the panel's index) as an (n,) array
+    for ``factor_codes``: a long text column as its dense ranks (0, 1, …, in sorted order), so
+    that its codes are the same as the text's, without an array of n Python strings and a sort
+    of them (0.2 s per fit at 341,000 rows and 31,000 provinces, 0.02 s ranked in polars)."""
+    series = frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)]
+    if series.len() >= RANKED_ROWS and series.dtype == pl.String and not series.null_count():
+        return series.rank("dense").to_numpy().astype(np.int64) - 1
+    return series.to_numpy()
 
 
 def absorbed_factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
