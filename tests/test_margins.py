@@ -196,7 +196,9 @@ def test_percentiles_are_measured_only_for_models_margins_read(run: dict) -> Non
     assert models["centred"].distributions  # read by centred_margins
 
     def plan(text: str) -> dict:
-        spec = validate(load_text(text, str(run["folder"] / "spec.yaml")), check_outputs=False)
+        spec = validate(
+            load_text(text, str(run["folder"].parent / "spec.yaml")), check_outputs=False
+        )
         nodes = compile_spec(spec, {"hsb": "digest"}).nodes
         return {n.name: n for n in nodes if n.kind == "fit"}
 
