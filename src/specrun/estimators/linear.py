@@ -245,15 +245,22 @@ def _kept_columns(x: np.ndarray, names: list[str], ctx: FitContext, *, constant:
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning."""
+    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning.
+
+    LAPACK's ``potrf``/``potrs`` called directly: what ``scipy.linalg.cho_factor`` and
+    ``cho_solve`` call (the same numbers), without their validation and batching wrappers,
+    which cost more than the factorisation of a small X′X. Raises ``LinAlgError`` if X′X is
+    not positive definite (the rank check has already refused collinear regressors)."""
     gram = design.T @ design
     d = np.sqrt(np.diag(gram))
-    from scipy import linalg
+    from scipy.linalg import lapack
 
-    chol = linalg.cho_factor(gram / np.outer(d, d))
-    beta = linalg.cho_solve(chol, (design.T @ target) / d) / d
-    bread = linalg.cho_solve(chol, np.eye(d.size)) / np.outer(d, d)
-    return beta, bread
+    factor, info = lapack.dpotrf(gram / np.outer(d, d), lower=0, clean=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"X'X is not positive definite (potrf info {info})")
+    scaled, _ = lapack.dpotrs(factor, (design.T @ target) / d, lower=0)
+    inverse, _ = lapack.dpotrs(factor, np.eye(d.size), lower=0)
+    return scaled / d, inverse / np.outer(d, d)
 
 
 def _linearmodels_cov(
