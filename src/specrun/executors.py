@@ -502,12 +502,12 @@ def _check_address(address: str) -> None:
 
 def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "processes") -> Any:
     """The runner for ``--jobs N`` / ``--scheduler ADDRESS``: Dask when an address is given,
-    ``local`` workers when ``jobs > 1``, else serial.
+    ``local`` workers when ``jobs > 1``, else serial. Made before the spec is validated, so
+    that local worker processes start meanwhile.
 
-    Threads are the default local workers because they were faster on the reference machine
-    (2 cores, 200 panel-FE variants of the paper's data: serial 2.99 s, 2 threads 1.73 s,
-    2 spawned processes 14.6 s — each process rebuilds the spec and its polars and BLAS
-    thread pools compete for the same cores)."""
+    Processes are the default local workers: the Python around the numpy kernels holds the
+    GIL, so two threads ran the fits of the 2,016-specification bench multiverse slower than
+    one thread (``bench/fitpath.py`` times serial, threads and processes in one run)."""
     if scheduler:
         return RUNNERS.get("dask")(scheduler)
     if jobs > 1:
