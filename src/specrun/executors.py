@@ -274,8 +274,12 @@ def _worker_main(conn: Connection) -> None:
     otherwise: workers sharing the cores should not each start a pool of every core), the
     fitting modules imported at once (while the main process validates the spec), then the
     run's ``WorkerContext`` once and batches of nodes until told to stop."""
+    import signal
+
     for name in WORKER_THREADS:
         os.environ.setdefault(name, "1")  # before numpy and polars load
+    # Ctrl-C is the main process's to handle (it stops the workers), not a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import importlib
 
     # (scipy.linalg alone takes ~0.3 s, which the first fit would otherwise pay)
@@ -348,7 +352,10 @@ class ProcessRunner:
         self.frames = SampleFrames()
         context = WorkerContext.of(spec, plan, panel)
         for _, conn in self.workers:
-            conn.send(("context", context))
+            try:
+                conn.send(("context", context))
+            except OSError:
+                raise RuntimeError("a specrun worker process ended unexpectedly") from None
 
     def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
         from specrun.execute import fit_node
@@ -389,23 +396,32 @@ class ProcessRunner:
             except (EOFError, OSError):
                 raise RuntimeError("a specrun worker process ended unexpectedly") from None
 
-        while queue or any(sent.values()):
-            # after an error, only nodes before it still run (to raise the first, as serially)
-            stop = min(errors, default=len(tasks))
-            while queue and queue[0][0][0] >= stop:
-                queue.popleft()
+        try:
+            while queue or any(sent.values()):
+                # after an error, only nodes before it still run (to raise the first, as serially)
+                stop = min(errors, default=len(tasks))
+                while queue and queue[0][0][0] >= stop:
+                    queue.popleft()
+                for conn, batches in sent.items():
+                    while len(batches) < 2 and queue:
+                        batches.append(queue.popleft())
+                        conn.send(("fit", _items(batches[-1])))
+                counts.set_running(len(self.workers) + (1 if queue else 0))
+                waiting = [conn for conn, batches in sent.items() if batches]
+                ready = wait(waiting, timeout=0 if queue else None) if waiting else []
+                for conn in ready:
+                    yield from settle(sent[conn].popleft(), receive(conn))  # type: ignore[index]
+                if queue and not ready:
+                    batch = queue.popleft()
+                    yield from settle(batch, self._fit_here(batch))
+        finally:
+            # a run left early (an error while merging) must not leave results in the pipes
+            # for the next run of these workers to read as its own
             for conn, batches in sent.items():
-                while len(batches) < 2 and queue:
-                    batches.append(queue.popleft())
-                    conn.send(("fit", _items(batches[-1])))
-            counts.set_running(len(self.workers) + (1 if queue else 0))
-            waiting = [conn for conn, batches in sent.items() if batches]
-            ready = wait(waiting, timeout=0 if queue else None) if waiting else []
-            for conn in ready:
-                yield from settle(sent[conn].popleft(), receive(conn))  # type: ignore[index]
-            if queue and not ready:
-                batch = queue.popleft()
-                yield from settle(batch, self._fit_here(batch))
+                while batches:
+                    batches.popleft()
+                    with contextlib.suppress(RuntimeError):
+                        receive(conn)
         counts.set_running(0)
         _first_error(errors)
 
