@@ -204,14 +204,17 @@ def test_derive_refuses_nan_and_infinity(tmp_path: Path, capsys):
 
 
 def test_jobs_help_names_the_workers_it_starts(capsys: pytest.CaptureFixture[str]):
-    # the help said "worker processes" while --jobs starts threads (executors.make_runner)
-    from specrun.executors import ThreadRunner, make_runner
+    # the help once said "worker processes" while --jobs started threads (executors.make_runner)
+    from specrun.executors import ProcessRunner, make_runner
 
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "on N worker threads of this process" in help_text
-    assert isinstance(make_runner(2), ThreadRunner)
+    assert "in N processes, this one and N - 1 workers" in help_text
+    runner = make_runner(2)
+    assert isinstance(runner, ProcessRunner) and len(runner.workers) == 1
+    runner.close()
+    assert not runner.workers
 
 
 def test_warnings_shared_by_specifications_of_a_multiverse_print_once():

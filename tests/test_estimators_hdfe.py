@@ -598,3 +598,23 @@ def test_text_columns_absorb_and_cluster_as_group_labels(tmp_path):
     for name, (estimate, std_error) in pyfixest.items():
         assert coefficients[name]["estimate"] == pytest.approx(estimate, rel=1e-7)
         assert coefficients[name]["std_error"] == pytest.approx(std_error, rel=1e-6)
+
+
+def test_long_text_effects_are_coded_as_the_text_itself():
+    # text columns of ≥ RANKED_ROWS rows are coded from polars' dense ranks: the codes must be
+    # numpy.unique's of the strings (code-point order: accents, CJK, case), so results do not
+    # depend on which path coded them
+    from specrun.estimators.linear import RANKED_ROWS, _column
+    from specrun.kernels.hdfe import factor_codes
+
+    rng = np.random.default_rng(3)
+    words = np.array(["Zhejiang", "anhui", "Ürümqi", "北京", "上海", "é", "E", "e", "", "z z"])
+    text = words[rng.integers(0, words.size, RANKED_ROWS + 7)]
+    frame = pl.DataFrame({"region": text})
+    ctx = FitContext("m", "entity", "time")
+    ranked = _column(frame, "region", ctx)
+    assert ranked.dtype.kind == "i"
+    codes, levels = factor_codes(ranked)
+    expected, inverse = np.unique(text, return_inverse=True)
+    assert levels == expected.size
+    assert np.array_equal(codes, inverse)

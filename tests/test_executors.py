@@ -57,6 +57,25 @@ def test_process_workers_match_serial(project: Path):
         assert spawned.results.models[name].to_json() == result.to_json()
 
 
+def test_process_runner_serves_runs_until_closed(project: Path):
+    """--jobs 3: this process and two workers, spawned when the runner is made; the workers
+    keep serving runs (each sends its panel once) until the runner is closed."""
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    serial = {k: v.to_json() for k, v in execute(spec, plan).results.models.items()}
+    runner = RUNNERS.get("processes")(3)
+    processes = [process for process, _ in runner.workers]
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    for _ in range(2):
+        output = execute(spec, plan, runner=runner)
+        assert {k: v.to_json() for k, v in output.results.models.items()} == serial
+    runner.close()
+    assert not runner.workers and not any(p.is_alive() for p in processes)
+
+
 def test_dask_cluster_matches_serial(project: Path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(

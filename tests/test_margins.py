@@ -164,3 +164,52 @@ def test_johnson_neyman_bounds_are_where_t_equals_the_critical_value(run: dict) 
 def test_no_significance_anywhere_and_everywhere() -> None:
     assert johnson_neyman(0.0, 0.0, 1.0, 0.0, 1.0, 1.96, 0.0, 1.0) == ()
     assert johnson_neyman(10.0, 0.0, 1.0, 0.0, 1.0, 1.96, 0.0, 1.0) == ((0.0, 1.0),)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 99, 100, 101, 200, 341, 1000, 3411])
+def test_percentiles_are_numpys_averaged_inverted_cdf_bit_for_bit(n: int) -> None:
+    # the kernel replays numpy 2's quantile arithmetic on sorted values: the same floats as
+    # np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf"), ties included
+    from specrun.data.design import percentiles
+
+    rng = np.random.default_rng(n)
+    for values in (
+        rng.normal(size=n) * 1e5,
+        rng.integers(0, 4, size=n).astype(float),
+        np.round(rng.exponential(size=n), 2),
+    ):
+        expected = np.quantile(values, np.arange(101) / 100, method="averaged_inverted_cdf")
+        expected[0], expected[-1] = values.min(), values.max()
+        assert percentiles(values) == tuple(expected.tolist())
+
+
+def test_percentiles_are_measured_only_for_models_margins_read(run: dict) -> None:
+    # sorting every regressor for percentiles is a cost at scale: fits record them only for
+    # models a margins table or figure reads, and that need is part of the fit's plan hash
+    # (a cached fit without them must not serve a margins table added later)
+    from specrun.plan.compile import compile_spec
+    from specrun.spec.load import load_text
+    from specrun.spec.validate import validate
+
+    models = run["output"].results.models
+    assert set(models["m"].distributions) == {"read", "math", "socst"}
+    assert models["centred"].distributions  # read by centred_margins
+
+    def plan(text: str) -> dict:
+        spec = validate(
+            load_text(text, str(run["folder"].parent / "spec.yaml")), check_outputs=False
+        )
+        nodes = compile_spec(spec, {"hsb": "digest"}).nodes
+        return {n.name: n for n in nodes if n.kind == "fit"}
+
+    without = SPEC.replace(
+        "  centred_margins: {kind: margins, model: centred, dydx: math,\n"
+        "                    at: {socst: [30, 40, 50, 60, 70, p10, p50, p90]}}\n",
+        "",
+    )
+    assert without != SPEC
+    read, unread = plan(SPEC), plan(without)
+    assert read["centred"].payload.get("distributions") is True
+    assert "distributions" not in unread["centred"].payload
+    assert read["centred"].hash != unread["centred"].hash
+    assert read["m"].hash == unread["m"].hash

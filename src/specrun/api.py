@@ -105,7 +105,7 @@ def run_file(
 
     ``out`` replaces the spec's ``outputs.dir``; ``only`` runs the named models, tables or
     figures and what they need; ``progress`` receives progress callbacks (the CLI's bars).
-    ``jobs`` > 1 fits independent models on that many local worker threads, ``scheduler`` on
+    ``jobs`` > 1 fits independent models on that many local processes, ``scheduler`` on
     the Dask cluster at that address. ``cache`` is the cache folder (default ``.specrun-cache``
     beside the output folder; ``False`` for none) and ``cache_max_size`` its bound (``2GB`` by
     default). Returns a ``Run``. Raises ``SpecErrors`` for a problem of the spec or its data
@@ -158,6 +158,8 @@ def _run(
         write_outputs,
     )
 
+    # made first: local worker processes start while the spec is validated and compiled
+    runner = make_runner(jobs, scheduler)
     spec, plan = plan_file(path, only, check_outputs=out is None)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
@@ -172,7 +174,6 @@ def _run(
     except OSError:
         pass  # an unreadable parent folder is reported when the outputs are written
     store = _open_cache(folder, cache, cache_max_size)
-    runner = make_runner(jobs, scheduler)
 
     def load() -> RunOutput:
         return execute(

@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         metavar="N",
-        help="fit independent models on N worker threads of this process (default 1: serial)",
+        help="fit independent models in N processes, this one and N - 1 workers (default 1: "
+        "serial)",
     )
     run.add_argument(
         "--scheduler",

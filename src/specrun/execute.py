@@ -135,6 +135,8 @@ class Executor:
         # the panel after a model's own transforms, by (where they are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
         self.model_nodes: dict[str, str] = {}
+        # models' sample frames, shared with the other nodes a runner fits in this process
+        self.frames = SampleFrames()
 
     def run(
         self,
@@ -386,32 +388,55 @@ class Executor:
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
-        frame = self.panel_frame()
-        if model.transforms:
+        """The rows of the model's sample: the panel after the model's own transforms and
+        time-series columns, filtered by its sample. Taken from ``self.frames`` when another
+        node of the run (in this process) has built the same one: a multiverse's thousands of
+        specifications share a few samples, and a polars query costs more than a small fit."""
+        panel = frame = self.panel_frame()
+        steps = tuple(step.model_dump_json() for step in model.transforms)
+        where = (model.path, steps) if steps else None
+        if where is not None:
             # the specifications of a multiverse share a few transformed frames (one per
-            # combination of winsorizing and the like): each is computed, and noted, once
-            key = (model.path, tuple(step.model_dump_json() for step in model.transforms))
-            cached = self.model_frames.get(key)
-            if cached is None:
-                for i, step in enumerate(model.transforms):
-                    frame = self.apply(frame, step, model.step_path(i))
-                cached = self.model_frames[key] = frame
-            frame = cached
+            # combination of winsorizing and the like): each is computed once, and its notes
+            # and artifacts are added once per executor (a node's output has them all)
+            if where not in self.model_frames:
+                stored = self.frames.get(panel, ("transforms", where))
+                if stored is None:
+                    notes_before, artifacts_before = len(self.notes), dict(self.artifacts)
+                    for i, step in enumerate(model.transforms):
+                        frame = self.apply(frame, step, model.step_path(i))
+                    made = {
+                        k: v
+                        for k, v in self.artifacts.items()
+                        if artifacts_before.get(k, _ABSENT) is not v
+                    }
+                    stored = (frame, self.notes[notes_before:], made)
+                    self.frames.put(panel, ("transforms", where), stored)
+                else:
+                    self.notes.extend(stored[1])
+                    self.artifacts.update(stored[2])
+                self.model_frames[where] = stored[0]
+            frame = self.model_frames[where]
+        sample = model.spec.sample
+        path: PathKey = (*model.path, "sample")
+        if isinstance(sample, str):
+            path = ("samples", sample)
+            sample = self.spec.samples[sample]
         try:
+            components = atoms(_flat(model_terms(model.spec, frame.columns)))
+            operated = tuple(c.column for c in components if c.operated)
+            key = ("sample", where, operated, None if sample is None else sample.model_dump_json())
+            stored = self.frames.get(panel, key)
+            if stored is not None:
+                return stored[0]
             # before the sample filter: L.x of a row in the sample may read a row outside it
-            terms = model_terms(model.spec, frame.columns)
-            frame = add_time_series(frame, atoms(_flat(terms)), *self.spec.data.index)
+            frame = add_time_series(frame, components, *self.spec.data.index)
         except SpecError as exc:
             error = SpecError(exc.message, code=exc.code, path=f"models.{model.name}")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
         except pl.exceptions.PolarsError as exc:
             error = SpecError(f"time-series operators failed: {exc}", code="data")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
-        sample = model.spec.sample
-        path: PathKey = (*model.path, "sample")
-        if isinstance(sample, str):
-            path = ("samples", sample)
-            sample = self.spec.samples[sample]
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
@@ -422,10 +447,12 @@ class Executor:
                 detail = str(exc).split("\n", 1)[0]  # polars' own hints name its API
                 error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
+        self.frames.put(panel, key, (frame, [], {}))
         return frame
 
     def fit(self, node: Node) -> None:
         model: ResolvedModel = node.payload["model"]
+        measure = bool(node.payload.get("distributions"))
         frame = self.model_frame(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
@@ -435,11 +462,11 @@ class Executor:
                 member = f"{model.name}.{_value_name(value)}"
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
-                self.fit_one(member, model, part, kind)
+                self.fit_one(member, model, part, kind, measure=measure)
             self.claim(model.name, model)
             self.families[model.name] = tuple(members)
         else:
-            self.fit_one(model.name, model, frame, kind)
+            self.fit_one(model.name, model, frame, kind, measure=measure)
 
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
@@ -448,7 +475,8 @@ class Executor:
         non-number, usually a missing-value code the source should declare."""
         entity, time = self.spec.data.index
         for variable in variables:
-            dtype = frame.schema[variable]
+            # a column's own dtype: ``frame.schema`` builds a Schema of every column per call
+            dtype = frame[variable].dtype
             if dtype.is_numeric() or dtype == pl.Boolean:
                 continue
             values = frame[variable].cast(pl.String, strict=False)
@@ -511,9 +539,8 @@ class Executor:
     ) -> None:
         """±inf is not a missing value: it is an error naming the first cell (usually a ratio
         or log of a zero), never silently dropped with the incomplete rows."""
-        schema = frame.schema
         for variable in variables:
-            if not schema[variable].is_float():
+            if not frame[variable].dtype.is_float():
                 continue
             # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
             # whose hand-off to its thread pool cost more than the fit itself on small samples
@@ -544,7 +571,13 @@ class Executor:
         y = getattr(model.spec, "y", None)
         if not isinstance(y, str) or y not in frame.columns or frame.height < 2:
             return
-        if frame[y].n_unique() == 1:
+        # numpy, not Series.n_unique (a polars query, dearer than a small fit); NaN equals NaN
+        values = frame[y].to_numpy()
+        first = values[0]
+        same = values == first
+        if values.dtype.kind == "f" and first != first:
+            same = np.isnan(values)
+        if same.all():
             error = SpecError(
                 f"the dependent variable '{y}' of model '{name}' is constant "
                 f"({frame[y][0]}) in all {frame.height} rows of its sample",
@@ -564,7 +597,18 @@ class Executor:
             )
             raise SpecErrors([_located(self.spec, clash, model.path)])
 
-    def fit_one(self, name: str, model: ResolvedModel, frame: pl.DataFrame, kind: Any) -> None:
+    def fit_one(
+        self,
+        name: str,
+        model: ResolvedModel,
+        frame: pl.DataFrame,
+        kind: Any,
+        *,
+        measure: bool = True,
+    ) -> None:
+        """Fit one model (or ``over:`` member) ``name`` on its sample ``frame``: check its
+        variables, keep the complete rows, build its design (with the regressors' percentiles
+        when ``measure``: a margins table reads them) and record the results."""
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
         terms, numeric, variables, others = _model_columns(model, frame)
@@ -597,7 +641,7 @@ class Executor:
             raise SpecErrors([_located(self.spec, error, model.path)])
         self.check_varies(name, model, frame)
         try:
-            design = build_design(frame, terms, model.spec.center)
+            design = build_design(frame, terms, model.spec.center, distributions=measure)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
             ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
@@ -709,7 +753,9 @@ def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
     """The built columns of ``model`` on the complete rows of its sample ``frame`` (what its
     fit received, before any rows the estimator itself drops)."""
     terms, _, variables, _ = _model_columns(model, frame)
-    return build_design(complete_rows(frame, variables), terms, model.spec.center)
+    return build_design(
+        complete_rows(frame, variables), terms, model.spec.center, distributions=False
+    )
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:
@@ -764,6 +810,52 @@ def _value_name(value: Any) -> str:
     return str(value)
 
 
+_ABSENT = object()
+
+
+class SampleFrames:
+    """Models' sample frames of one run's panel, kept between the fits of a process: the
+    rows of each (model transforms, time-series columns, sample) that ``model_frame`` built,
+    with the notes and artifacts building them added, replayed by every node reading them.
+
+    Bounded by ``cells`` (rows × columns held, about 8 bytes each), least recently used out
+    first, the latest entry always kept; safe to share between threads. An entry belongs to
+    one panel object: a new panel (a new run) empties it."""
+
+    def __init__(self, cells: int = 1 << 25) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.cells = cells
+        self.panel: pl.DataFrame | None = None
+        self.entries: OrderedDict[Any, tuple[pl.DataFrame, list[str], dict[str, Any]]]
+        self.entries = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(
+        self, panel: pl.DataFrame, key: Any
+    ) -> tuple[pl.DataFrame, list[str], dict[str, Any]] | None:
+        with self.lock:
+            if panel is not self.panel:
+                return None
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(
+        self, panel: pl.DataFrame, key: Any, entry: tuple[pl.DataFrame, list[str], dict[str, Any]]
+    ) -> None:
+        with self.lock:
+            if panel is not self.panel:
+                self.panel, self.entries = panel, type(self.entries)()
+            self.entries[key] = entry
+            held = sum(e[0].height * e[0].width for e in self.entries.values())
+            while len(self.entries) > 1 and held > self.cells:
+                _, (old, _, _) = self.entries.popitem(last=False)
+                held -= old.height * old.width
+
+
 @dataclass(frozen=True)
 class DataStage:
     """The data stage's product as the cache stores it: the transformed panel, the
@@ -797,12 +889,17 @@ def fit_node(
     node: Node,
     used: dict[str, ModelResult],
     progress: ProgressFactory | None = None,
+    frames: SampleFrames | None = None,
 ) -> FitOutput:
     """Fit one ``fit`` node on the transformed ``panel``; ``used`` holds the results of the
-    models it reads (a Hausman test's). Pure: the same arguments give the same output in any
-    process. Raises ``SpecErrors`` located in the spec."""
+    models it reads (a Hausman test's); ``frames`` the sample frames earlier nodes of the run
+    built in this process. Pure: the same arguments give the same output in any process (a
+    stored frame replays the notes and artifacts that building it gave). Raises
+    ``SpecErrors`` located in the spec."""
     executor = Executor(spec, Plan((), {}), progress)
     executor.panel = panel
+    if frames is not None:
+        executor.frames = frames
     executor.warnings = []
     executor.models = dict(used)
     executor.fit(node)

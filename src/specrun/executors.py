@@ -13,20 +13,25 @@ that each node they are asked to fit has the hash the main process compiled.
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import os
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-
-import polars as pl
 
 from specrun.errors import SpecError, SpecErrors
 from specrun.registry import Registry
 
 if TYPE_CHECKING:
-    from specrun.execute import FitOutput, ProgressFactory, _Counts
+    from multiprocessing.connection import Connection
+
+    # (polars only for annotations: a worker process sets its thread count before loading it)
+    import polars as pl
+
+    from specrun.execute import FitOutput, ProgressFactory, SampleFrames, _Counts
     from specrun.plan.nodes import Node, Plan
     from specrun.results import ModelResult
     from specrun.spec.validate import Spec
@@ -76,56 +81,76 @@ class WorkerContext:
         return cls(token, text, os.path.abspath(shown), shown, dict(plan.data_hashes), panel)
 
 
-_REBUILT: dict[str, tuple[Spec, dict[str, Node]]] = {}  # per worker process: token → plan
+# per worker process: token → the rebuilt spec, its plan's nodes and the sample frames built
+_REBUILT: dict[str, tuple[Spec, dict[str, Node], SampleFrames]] = {}
+
+Item = tuple[str, str, dict[str, "ModelResult"]]  # a node's id, its hash, the results it reads
 
 
-def _rebuilt(context: WorkerContext) -> tuple[Spec, dict[str, Node]]:
+def _rebuilt(context: WorkerContext) -> tuple[Spec, dict[str, Node], SampleFrames]:
     if context.token not in _REBUILT:
+        from specrun.execute import SampleFrames
         from specrun.plan.compile import compile_spec
         from specrun.spec.load import load_text
         from specrun.spec.validate import validate
 
         spec = validate(load_text(context.text, context.file), check_outputs=False)
         plan = compile_spec(spec, context.data_hashes)
+        from specrun.estimators import ESTIMATORS
+
+        for node in plan.nodes:  # load the estimators' modules now, not in the first fits
+            if node.kind == "fit":
+                ESTIMATORS.get(node.payload["model"].spec.estimator)
         _REBUILT.clear()  # one run at a time per worker: keep memory flat
-        _REBUILT[context.token] = (spec, {n.id: n for n in plan.nodes})
+        _REBUILT[context.token] = (spec, {n.id: n for n in plan.nodes}, SampleFrames())
     return _REBUILT[context.token]
 
 
-def fit_remote(
-    context: WorkerContext, node_id: str, node_hash: str, used: dict[str, ModelResult]
-) -> tuple[FitOutput, float]:
-    """Fit node ``node_id`` of the context's plan in a worker; the seconds it took."""
+def fit_batch(
+    context: WorkerContext, items: Sequence[Item]
+) -> tuple[list[tuple[FitOutput, float]], BaseException | None]:
+    """Fit the nodes ``items`` (id, hash, results read) of the context's plan in a worker, in
+    order: each one's output and seconds, and the error that stopped the batch (the next
+    node's), if any. One task per batch, not per node: a small fit takes ~1 ms, less than a
+    task's round trip."""
     from specrun.execute import fit_node
 
+    done: list[tuple[FitOutput, float]] = []
     try:
-        spec, nodes = _rebuilt(context)
-        node = nodes.get(node_id)
-        if node is None or node.hash != node_hash:
-            raise SpecError(
-                f"plan node {node_id} differs in the worker: the spec or its data changed "
-                "while running",
-                code="data",
-            )
-        started = time.perf_counter()
-        output = fit_node(spec, context.panel, node, used)
-        return output, time.perf_counter() - started
+        spec, nodes, frames = _rebuilt(context)
+        for node_id, node_hash, used in items:
+            node = nodes.get(node_id)
+            if node is None or node.hash != node_hash:
+                raise SpecError(
+                    f"plan node {node_id} differs in the worker: the spec or its data changed "
+                    "while running",
+                    code="data",
+                )
+            started = time.perf_counter()
+            output = fit_node(spec, context.panel, node, used, None, frames)
+            done.append((output, time.perf_counter() - started))
     except SpecErrors as exc:
         for error in exc.errors:  # name the spec as the user did, as a serial run does
             if error.file == context.file:
                 error.file = context.shown_file
-        raise
+        return done, exc
+    except Exception as exc:  # a bug: raised in the main process, with its type
+        return done, exc
+    return done, None
 
 
-_CONTEXT: list[WorkerContext] = []
+def _batches(
+    tasks: Sequence[Task], workers: int, per_worker: int = 8
+) -> list[list[tuple[int, Task]]]:
+    """The wave's tasks, numbered in plan order, in about ``per_worker`` batches per worker:
+    few round trips, and a short tail when the workers' speeds differ."""
+    size = max(1, -(-len(tasks) // (per_worker * workers)))
+    numbered = list(enumerate(tasks))
+    return [numbered[i : i + size] for i in range(0, len(numbered), size)]
 
 
-def _init_process(context: WorkerContext) -> None:
-    _CONTEXT[:] = [context]
-
-
-def _fit_in_process(node_id: str, node_hash: str, used: dict[str, Any]) -> tuple[Any, float]:
-    return fit_remote(_CONTEXT[0], node_id, node_hash, used)
+def _items(batch: list[tuple[int, Task]]) -> list[Item]:
+    return [(node.id, node.hash, used) for _, (node, used) in batch]
 
 
 def _first_error(errors: dict[int, BaseException]) -> None:
@@ -144,7 +169,10 @@ class SerialRunner:
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
+        from specrun.execute import SampleFrames
+
         self.spec, self.panel, self.progress = spec, panel, progress
+        self.frames = SampleFrames()
 
     def run(
         self, tasks: Sequence[Task], counts: _Counts
@@ -154,7 +182,7 @@ class SerialRunner:
         for node, used in tasks:
             counts.set_running(1)
             started = time.perf_counter()
-            output = fit_node(self.spec, self.panel, node, used, self.progress)  # type: ignore[arg-type]
+            output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
             counts.set_running(0)
             counts.finish(reused=False)
             yield node, output, time.perf_counter() - started
@@ -165,7 +193,7 @@ class SerialRunner:
 
 class _PoolRunner(abc.ABC):
     """A ``concurrent.futures`` pool of ``jobs`` workers; subclasses say how a fit is
-    submitted (``ThreadRunner``, ``ProcessRunner``)."""
+    submitted (``ThreadRunner``)."""
 
     def __init__(self, jobs: int = 2) -> None:
         self.jobs = max(1, jobs)
@@ -216,7 +244,9 @@ class ThreadRunner(_PoolRunner):
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.spec, self.panel = spec, panel
+        from specrun.execute import SampleFrames
+
+        self.spec, self.panel, self.frames = spec, panel, SampleFrames()
         self.pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="specrun-fit")
 
     def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
@@ -224,40 +254,192 @@ class ThreadRunner(_PoolRunner):
 
         def task() -> tuple[FitOutput, float]:
             started = time.perf_counter()
-            output = fit_node(self.spec, self.panel, node, used)  # type: ignore[arg-type]
+            output = fit_node(self.spec, self.panel, node, used, None, self.frames)  # type: ignore[arg-type]
             return output, time.perf_counter() - started
 
         return self.pool.submit(task)
 
 
+# thread-pool sizes a worker process sets to 1 unless the environment gives them
+WORKER_THREADS = (
+    "POLARS_MAX_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def _worker_main(conn: Connection) -> None:
+    """A fit worker process: one thread for polars and BLAS (unless the environment says
+    otherwise: workers sharing the cores should not each start a pool of every core), the
+    fitting modules imported at once (while the main process validates the spec), then the
+    run's ``WorkerContext`` once and batches of nodes until told to stop."""
+    import signal
+
+    for name in WORKER_THREADS:
+        os.environ.setdefault(name, "1")  # before numpy and polars load
+    # Ctrl-C is the main process's to handle (it stops the workers), not a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import importlib
+
+    # (scipy.linalg alone takes ~0.3 s, which the first fit would otherwise pay)
+    for module in ("specrun.execute", "specrun.plan.compile", "specrun.spec.validate"):
+        importlib.import_module(module)
+    for module in ("scipy.linalg", "scipy.special"):
+        importlib.import_module(module)
+
+    context: WorkerContext | None = None
+    while True:
+        try:
+            kind, body = conn.recv()
+        except (EOFError, OSError):  # the main process has gone
+            return
+        if kind == "stop":
+            return
+        if kind == "context":
+            context = body
+            _rebuilt(context)  # the spec and plan now, before the first batch arrives
+        else:
+            conn.send(fit_batch(context, body))  # type: ignore[arg-type]
+
+
+def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
+    for _, conn in workers:
+        with contextlib.suppress(OSError, ValueError):  # a worker already gone
+            conn.send(("stop", None))
+    for process, conn in workers:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+        conn.close()
+    workers.clear()
+
+
 @RUNNERS.register("processes")
-class ProcessRunner(_PoolRunner):
-    """Fits on ``jobs`` worker processes (started with ``spawn``: polars' thread pool does not
-    survive ``fork``), each receiving the run's ``WorkerContext`` once, as its initializer's
-    argument."""
+class ProcessRunner:
+    """Fits on ``jobs`` processes: this one and ``jobs - 1`` workers, spawned when the runner
+    is made (so that their start-up overlaps the spec's validation; ``spawn``, as polars'
+    thread pool does not survive ``fork``). Each worker receives the run's ``WorkerContext``
+    once, then batches of nodes; this process fits a batch itself whenever no worker is idle.
+
+    Chosen for ``--jobs`` over threads: the Python around the numpy kernels holds the GIL, so
+    two threads ran the 2,016-fit bench multiverse slower than one (1.2× the serial time),
+    and a pool per task (``concurrent.futures``, one task per fit) paid a round trip per
+    ~1 ms fit."""
+
+    def __init__(self, jobs: int = 2) -> None:
+        import multiprocessing
+
+        self.jobs = max(1, jobs)
+        spawn = multiprocessing.get_context("spawn")
+        self.workers: list[tuple[Any, Connection]] = []
+        for _ in range(self.jobs - 1):
+            here, there = spawn.Pipe()
+            process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
+            process.start()
+            there.close()
+            self.workers.append((process, here))
+        # workers end with the runner even when a run never reaches its fits (a spec error)
+        self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
 
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from specrun.execute import SampleFrames
 
-        self.pool = ProcessPoolExecutor(
-            self.jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_process,
-            initargs=(WorkerContext.of(spec, plan, panel),),
-        )
+        self.spec, self.panel, self.progress = spec, panel, progress
+        self.frames = SampleFrames()
+        context = WorkerContext.of(spec, plan, panel)
+        for _, conn in self.workers:
+            try:
+                conn.send(("context", context))
+            except OSError:
+                raise RuntimeError("a specrun worker process ended unexpectedly") from None
 
-    def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
-        return self.pool.submit(_fit_in_process, node.id, node.hash, used)
+    def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
+        from specrun.execute import fit_node
+
+        done: list[tuple[FitOutput, float]] = []
+        for _, (node, used) in batch:
+            started = time.perf_counter()
+            try:
+                output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
+            except Exception as exc:
+                return done, exc
+            done.append((output, time.perf_counter() - started))
+        return done, None
+
+    def run(
+        self, tasks: Sequence[Task], counts: _Counts
+    ) -> Iterator[tuple[Node, FitOutput, float]]:
+        from collections import deque
+        from multiprocessing.connection import wait
+
+        queue = deque(_batches(tasks, self.jobs, per_worker=16))
+        # two batches in flight per worker: it starts the next while this process, busy with
+        # a batch of its own, has not yet read the last one's results
+        sent: dict[Any, deque[list[tuple[int, Task]]]] = {conn: deque() for _, conn in self.workers}
+        errors: dict[int, BaseException] = {}
+
+        def settle(batch: list[tuple[int, Task]], outcome: Any) -> Iterator[Any]:
+            done, error = outcome
+            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+                counts.finish(reused=False)
+                yield node, output, seconds
+            if error is not None:
+                errors[batch[len(done)][0]] = error
+
+        def receive(conn: Any) -> Any:
+            try:
+                return conn.recv()
+            except (EOFError, OSError):
+                raise RuntimeError("a specrun worker process ended unexpectedly") from None
+
+        try:
+            while queue or any(sent.values()):
+                # after an error, only nodes before it still run (to raise the first, as serially)
+                stop = min(errors, default=len(tasks))
+                while queue and queue[0][0][0] >= stop:
+                    queue.popleft()
+                for conn, batches in sent.items():
+                    while len(batches) < 2 and queue:
+                        batches.append(queue.popleft())
+                        conn.send(("fit", _items(batches[-1])))
+                counts.set_running(len(self.workers) + (1 if queue else 0))
+                waiting = [conn for conn, batches in sent.items() if batches]
+                ready = wait(waiting, timeout=0 if queue else None) if waiting else []
+                for conn in ready:
+                    yield from settle(sent[conn].popleft(), receive(conn))  # type: ignore[index]
+                if queue and not ready:
+                    batch = queue.popleft()
+                    yield from settle(batch, self._fit_here(batch))
+        finally:
+            # a run left early (an error while merging) must not leave results in the pipes
+            # for the next run of these workers to read as its own
+            for conn, batches in sent.items():
+                while batches:
+                    batches.popleft()
+                    with contextlib.suppress(RuntimeError):
+                        receive(conn)
+        counts.set_running(0)
+        _first_error(errors)
+
+    def stop(self) -> None:
+        """Nothing per run: the workers serve every run of this runner until it is closed."""
+
+    def close(self) -> None:
+        """End the worker processes."""
+        self._finalizer()
 
 
 @RUNNERS.register("dask")
 class DaskRunner:
     """Fits on an existing Dask distributed cluster at ``address``: the run's ``WorkerContext``
-    is scattered to every worker once (``broadcast=True``) and each node is one task reading
-    it. Requires the ``dask`` extra (``pip install specrun[dask]``)."""
+    is scattered to every worker once (``broadcast=True``) and each task fits a batch of
+    nodes reading it (about eight batches per worker and wave: a small fit is shorter than a
+    task's round trip through the scheduler). Requires the ``dask`` extra (``pip install
+    specrun[dask]``)."""
 
     def __init__(self, address: str, timeout: float = 10.0) -> None:
         self.address, self.timeout = address, timeout
@@ -296,25 +478,25 @@ class DaskRunner:
         if not tasks:
             return
         futures = {
-            self.client.submit(fit_remote, self.context, node.id, node.hash, used, pure=False): (
-                i,
-                node,
-            )
-            for i, (node, used) in enumerate(tasks)
+            self.client.submit(fit_batch, self.context, _items(batch), pure=False): batch
+            for batch in _batches(tasks, self.workers)
         }
         errors: dict[int, BaseException] = {}
-        left = len(futures)
+        left = len(tasks)
         counts.set_running(min(left, self.workers))
         for future in as_completed(futures, loop=self.client.loop):
-            index, node = futures[future]
-            left -= 1
-            counts.set_running(min(left, self.workers))
-            if future.status == "error":
-                errors[index] = future.exception()
+            batch = futures[future]
+            if future.status == "error":  # the task itself failed (a worker lost, say)
+                errors[batch[0][0]] = future.exception()
                 continue
-            output, seconds = future.result()
-            counts.finish(reused=False)
-            yield node, output, seconds
+            done, error = future.result()
+            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+                left -= 1
+                counts.set_running(min(left, self.workers))
+                counts.finish(reused=False)
+                yield node, output, seconds
+            if error is not None:
+                errors[batch[len(done)][0]] = error
         _first_error(errors)
 
     def stop(self) -> None:
@@ -334,14 +516,14 @@ def _check_address(address: str) -> None:
         get_address_host_port(address)
 
 
-def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "threads") -> Any:
+def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "processes") -> Any:
     """The runner for ``--jobs N`` / ``--scheduler ADDRESS``: Dask when an address is given,
-    ``local`` workers when ``jobs > 1``, else serial.
+    ``local`` workers when ``jobs > 1``, else serial. Made before the spec is validated, so
+    that local worker processes start meanwhile.
 
-    Threads are the default local workers because they were faster on the reference machine
-    (2 cores, 200 panel-FE variants of the paper's data: serial 2.99 s, 2 threads 1.73 s,
-    2 spawned processes 14.6 s — each process rebuilds the spec and its polars and BLAS
-    thread pools compete for the same cores)."""
+    Processes are the default local workers: the Python around the numpy kernels holds the
+    GIL, so two threads ran the fits of the 2,016-specification bench multiverse slower than
+    one thread (``bench/fitpath.py`` times serial, threads and processes in one run)."""
     if scheduler:
         return RUNNERS.get("dask")(scheduler)
     if jobs > 1:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from math import comb
 
 import numpy as np
@@ -163,20 +164,26 @@ def _base_level(component: Component, levels: list[str], text: pl.Series) -> str
 
 
 def build_design(
-    frame: pl.DataFrame, fields: Mapping[str, Sequence[Term]], center: Sequence[str] = ()
+    frame: pl.DataFrame,
+    fields: Mapping[str, Sequence[Term]],
+    center: Sequence[str] = (),
+    *,
+    distributions: bool = True,
 ) -> Design:
     """Build every term's columns on the estimation sample ``frame``.
 
     ``fields`` maps a spec field (``x``, ``controls``) to its parsed terms, in order; operated
     columns (``L.Dige``) must already be in ``frame`` (:func:`add_time_series`). ``center``
     names variables demeaned on this sample wherever they enter (main effects and
-    interactions), their operated forms each by its own mean. Raises ``SpecError`` for a
-    non-integer numeric factor, an unknown base level, or a centred factor.
+    interactions), their operated forms each by its own mean. ``distributions``: record each
+    continuous variable's :func:`percentiles` (a sort per column; margins tables read them).
+    Raises ``SpecError`` for a non-integer numeric factor, an unknown base level, or a centred
+    factor.
     """
     all_terms = [t for terms in fields.values() for t in terms]
     present = {t.key() for t in all_terms}
     centered: dict[str, float] = {}
-    distributions: dict[str, tuple[float, ...]] = {}
+    measured: dict[str, tuple[float, ...]] = {}
     values: dict[tuple[str, int, int], pl.Series] = {}
     factor_text: dict[tuple[str, int, int], tuple[list[str], pl.Series]] = {}
     bases: dict[str, str] = {}
@@ -189,8 +196,8 @@ def build_design(
             factor_text[key] = _levels(series, c.column)
         else:
             series = series.cast(pl.Float64)
-            if series.len():
-                distributions[c.column] = percentiles(series.to_numpy())
+            if distributions and series.len():
+                measured[c.column] = percentiles(series.to_numpy())
             if c.variable in center:
                 mean = float(series.mean()) if series.len() else 0.0
                 centered[c.column] = mean
@@ -242,19 +249,46 @@ def build_design(
                     names.append(name)
         columns[field_name] = tuple(names)
     out = frame.with_columns(list(new.values())) if new else frame
-    return Design(out, columns, frozenset(omittable), parts, bases, centered, distributions)
+    return Design(out, columns, frozenset(omittable), parts, bases, centered, measured)
 
 
 def percentiles(values: np.ndarray) -> tuple[float, ...]:
     """Percentiles 0–100 as Stata's ``summarize, detail`` and ``_pctile`` define them: with
     P = n·p/100, the mean of the P-th and (P+1)-th order statistics when P is whole, else the
-    ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum."""
-    # One sort, then the quantiles of sorted data: the same numbers, at half the cost of
-    # numpy's 202-way partition of the unsorted values on long panels.
+    ⌈P⌉-th (numpy's ``averaged_inverted_cdf``); p0 and p100 are the minimum and maximum.
+
+    ``values`` (n,) numbers, n ≥ 1. The same floats as ``np.quantile(values, np.arange(101) /
+    100, method="averaged_inverted_cdf")`` (numpy 2's index and interpolation arithmetic,
+    replayed on the sorted values by :func:`_percentile_positions`), at a fraction of its
+    cost: one sort and two gathers instead of a 202-way partition and its bookkeeping, which
+    took ~0.35 ms per column on a 341-row sample — more than the fit itself."""
     ordered = np.sort(values)
-    grid = np.quantile(ordered, np.arange(101) / 100, method="averaged_inverted_cdf")
+    if ordered.size == 0 or np.isnan(ordered[-1]):  # numpy's own NaN and empty handling
+        grid = np.quantile(ordered, np.arange(101) / 100, method="averaged_inverted_cdf")
+    else:
+        lower, upper, gamma = _percentile_positions(ordered.size)
+        a, b = ordered[lower], ordered[upper]
+        grid = b - (b - a) * (1 - gamma)  # numpy's _lerp where gamma ≥ 0.5 (it is 0.5 or 1)
     grid[0], grid[-1] = ordered[0], ordered[-1]
-    return tuple(float(v) for v in grid)
+    return tuple(grid.tolist())
+
+
+@cache
+def _percentile_positions(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a sorted sample of ``n`` values: the order statistics below and above each
+    percentile 0–100 (indices, (101,)) and the interpolation weight of the upper one (0.5 when
+    n·p/100 is whole, else 1), computed as ``numpy.quantile``'s ``averaged_inverted_cdf``
+    does (virtual index n·q − 1, clipped to the sample, γ from the clipped lower index)."""
+    virtual = n * (np.arange(101) / 100) - 1
+    lower = np.floor(virtual)
+    upper = lower + 1
+    above = virtual >= n - 1
+    lower[above] = upper[above] = -1
+    below = virtual < 0
+    lower[below] = upper[below] = 0
+    gamma = virtual - lower.astype(np.intp)
+    gamma = np.where(gamma == 0, 0.5, 1.0)
+    return lower.astype(np.intp), upper.astype(np.intp), gamma
 
 
 def _combinations(

@@ -58,8 +58,18 @@ def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
     return SpecError(message, code="estimation", path=f"models.{ctx.name}", hint=hint)
 
 
+RANKED_ROWS = 10_000  # text columns at least this long are coded by polars' rank
+
+
 def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
-    return frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)].to_numpy()
+    """Column ``name`` (``entity`` and ``time`` stand for the panel's index) as an (n,) array
+    for ``factor_codes``: a long text column as its dense ranks (0, 1, …, in sorted order), so
+    that its codes are the same as the text's, without an array of n Python strings and a sort
+    of them (0.2 s per fit at 341,000 rows and 31,000 provinces, 0.02 s ranked in polars)."""
+    series = frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)]
+    if series.len() >= RANKED_ROWS and series.dtype == pl.String and not series.null_count():
+        return series.rank("dense").to_numpy().astype(np.int64) - 1
+    return series.to_numpy()
 
 
 def absorbed_factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
@@ -235,15 +245,22 @@ def _kept_columns(x: np.ndarray, names: list[str], ctx: FitContext, *, constant:
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning."""
+    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning.
+
+    LAPACK's ``potrf``/``potrs`` called directly: what ``scipy.linalg.cho_factor`` and
+    ``cho_solve`` call (the same numbers), without their validation and batching wrappers,
+    which cost more than the factorisation of a small X′X. Raises ``LinAlgError`` if X′X is
+    not positive definite (the rank check has already refused collinear regressors)."""
     gram = design.T @ design
     d = np.sqrt(np.diag(gram))
-    from scipy import linalg
+    from scipy.linalg import lapack
 
-    chol = linalg.cho_factor(gram / np.outer(d, d))
-    beta = linalg.cho_solve(chol, (design.T @ target) / d) / d
-    bread = linalg.cho_solve(chol, np.eye(d.size)) / np.outer(d, d)
-    return beta, bread
+    factor, info = lapack.dpotrf(gram / np.outer(d, d), lower=0, clean=0)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"X'X is not positive definite (potrf info {info})")
+    scaled, _ = lapack.dpotrs(factor, (design.T @ target) / d, lower=0)
+    inverse, _ = lapack.dpotrs(factor, np.eye(d.size), lower=0)
+    return scaled / d, inverse / np.outer(d, d)
 
 
 def _linearmodels_cov(

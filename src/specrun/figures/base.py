@@ -34,6 +34,7 @@ class FigureKind(Generic[F]):
     draw: Callable[[F, ResultSet, TableContext], Figure]
     models: Callable[[F], list[str]]
     reads: tuple[str, ...] = ()  # estimators whose results it can draw; empty: any
+    reads_distributions: bool = False  # as ``TableKind.reads_distributions``
 
 
 FIGURES: Registry[FigureKind[Any]] = Registry("figure kind")

@@ -73,6 +73,9 @@ class TableKind(Generic[T]):
     build: Callable[[T, ResultSet, TableContext], Table]
     models: Callable[[T], list[str]]  # model (or family) names the table reads
     reads: tuple[str, ...] = ()  # estimators whose results it can print; empty: any
+    # reads its models' percentiles of each regressor (``ModelResult.distributions``), which
+    # fits record only for models such a table or figure reads
+    reads_distributions: bool = False
 
 
 TABLES: Registry[TableKind[Any]] = Registry("table kind")

@@ -283,5 +283,12 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
 
 
 TABLES.register("margins")(
-    TableKind("margins", MarginsTableSpec, build_margins, lambda s: [s.model], ("ols", "panel_fe"))
+    TableKind(
+        "margins",
+        MarginsTableSpec,
+        build_margins,
+        lambda s: [s.model],
+        ("ols", "panel_fe"),
+        reads_distributions=True,
+    )
 )

@@ -43,5 +43,6 @@ FIGURES.register("margins")(
         Lazy("specrun.figures.margins:draw_margins"),
         lambda s: [s.model],
         ("ols", "panel_fe"),
+        reads_distributions=True,
     )
 )
