@@ -34,12 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 import multiverse  # noqa: E402
+from multiverse import load  # noqa: E402
 from timing import interleaved, seconds  # noqa: E402
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def main() -> None:

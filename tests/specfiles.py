@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,3 +53,20 @@ def assert_latex_compiles(tex: Path, folder: Path, engine: str = "pdflatex") -> 
     assert done.returncode == 0, done.stdout[-3000:]
     assert (folder / tex.with_suffix(".pdf").name).exists()
     return (folder / tex.with_suffix(".log").name).read_text(encoding="utf-8", errors="replace")
+
+
+def output_files(folder: Path) -> dict[str, bytes]:
+    """Every output file's bytes, with the manifest's run-to-run fields (timings, what the
+    cache supplied) left out: what must be equal between two runs of the same spec."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.name == "manifest.json":
+            manifest = json.loads(data)
+            manifest.pop("timings")
+            manifest.pop("cache")
+            data = json.dumps(manifest, sort_keys=True).encode()
+        files[str(path.relative_to(folder))] = data
+    return files

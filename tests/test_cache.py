@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specfiles import GRUNFELD_HEAD, grunfeld_project, output_files
 from specrun.cache import CorruptEntry, NodeCache, Uncacheable, decode, encode, parse_size
 from specrun.cli import main
 from specrun.errors import SpecError
@@ -45,23 +45,6 @@ outputs: {dir: out, formats: [markdown, latex]}
 )
 
 
-def outputs(folder: Path) -> dict[str, bytes]:
-    """Every output file's bytes, with the manifest's run-to-run fields (timings, what the
-    cache supplied) left out."""
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file():
-            continue
-        data = path.read_bytes()
-        if path.name == "manifest.json":
-            manifest = json.loads(data)
-            manifest.pop("timings")
-            manifest.pop("cache")
-            data = json.dumps(manifest, sort_keys=True).encode()
-        files[str(path.relative_to(folder))] = data
-    return files
-
-
 def manifest_cache(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())["cache"]
 
@@ -88,9 +71,9 @@ def test_unchanged_rerun_reuses_every_node_and_matches_an_uncached_run(project: 
     assert "9 of 9 plan nodes reused from the cache" in capsys.readouterr().out
     assert main(["run", str(project), "--out", str(project.parent / "c0"), "--no-cache"]) == 0
     assert manifest_cache(project.parent / "c0") == {"used": False}
-    reference = outputs(project.parent / "c0")
-    assert outputs(project.parent / "a") == reference
-    assert outputs(project.parent / "b") == reference
+    reference = output_files(project.parent / "c0")
+    assert output_files(project.parent / "a") == reference
+    assert output_files(project.parent / "b") == reference
 
 
 def test_rendered_outputs_reused_only_while_the_spec_is_unchanged(project: Path):
@@ -108,7 +91,7 @@ def test_rendered_outputs_reused_only_while_the_spec_is_unchanged(project: Path)
     assert run(project, project.parent / "c") == 0
     assert manifest_cache(project.parent / "c")["outputs_reused"]
     assert main(["run", str(project), "--out", str(project.parent / "d"), "--no-cache"]) == 0
-    assert outputs(project.parent / "c") == outputs(project.parent / "d")
+    assert output_files(project.parent / "c") == output_files(project.parent / "d")
     # the API's results are still there, computed from the node cache when first read
     again = run_file(project, project.parent / "e", cache=project.parent / "cache")
     assert again.summary.models == 4 and again.summary.tables == 1
@@ -127,7 +110,7 @@ def test_changing_one_model_recomputes_only_it(project: Path):
     assert run(project, project.parent / "c") == 0
     assert manifest_cache(project.parent / "c")["reused"] == 0
     assert main(["run", str(project), "--out", str(project.parent / "d"), "--no-cache"]) == 0
-    assert outputs(project.parent / "c") == outputs(project.parent / "d")
+    assert output_files(project.parent / "c") == output_files(project.parent / "d")
 
 
 def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
@@ -159,7 +142,7 @@ def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     assert err.count("is corrupt") == 3 and "checksum mismatch" in err
     cache = manifest_cache(project.parent / "b")
     assert cache["computed"] == 2 and cache["reused"] == 4 and "outputs_reused" not in cache
-    assert outputs(project.parent / "b") == outputs(project.parent / "a")
+    assert output_files(project.parent / "b") == output_files(project.parent / "a")
 
 
 def test_killed_run_leaves_only_valid_entries(tmp_path: Path):
@@ -198,7 +181,7 @@ def test_killed_run_leaves_only_valid_entries(tmp_path: Path):
     assert again["reused"] == stored + 1 and again["computed"] == 65 - (stored + 1)
     assert not (cache / "ab" / ".tmp-999999-deadbeef").exists()
     assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
-    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
 
 
 def test_cache_folder_of_garbage_costs_entries_never_the_run(project: Path, capsys):
@@ -218,7 +201,7 @@ def test_cache_folder_of_garbage_costs_entries_never_the_run(project: Path, caps
     assert captured.err == (f"warning: cache entries not stored in '{cache}' (File exists)\n")
     assert "0 of 9 plan nodes reused from the cache" in captured.out
     assert main(["run", str(project), "--out", str(project.parent / "b"), "--no-cache"]) == 0
-    assert outputs(project.parent / "a") == outputs(project.parent / "b")
+    assert output_files(project.parent / "a") == output_files(project.parent / "b")
 
 
 def test_entry_header_nested_beyond_the_recursion_limit_is_corrupt(tmp_path: Path):
@@ -388,4 +371,4 @@ def test_one_change_rerun_writes_the_results_json_of_an_uncached_run(tmp_path: P
     cache_use = manifest_cache(tmp_path / "a")
     assert cache_use["reused"] > 0 and cache_use["computed"] > 0
     assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
-    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "b")

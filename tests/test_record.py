@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specfiles import GRUNFELD_HEAD, grunfeld_project, output_files
 from specrun.cli import main
 from specrun.record import RECORD_FOLDER, read_record
 
@@ -35,21 +35,6 @@ outputs: {dir: out, formats: [markdown]}
 UP_TO_DATE = "outputs up to date"
 
 
-def outputs(folder: Path) -> dict[str, bytes]:
-    """Every output file's bytes, the manifest's run-to-run fields (timings, cache use) aside."""
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            if path.name == "manifest.json":
-                manifest = json.loads(data)
-                manifest.pop("timings")
-                manifest.pop("cache")
-                data = json.dumps(manifest, sort_keys=True).encode()
-            files[str(path.relative_to(folder))] = data
-    return files
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     return grunfeld_project(tmp_path, SPEC)
@@ -67,7 +52,7 @@ def uncached(spec: Path) -> dict[str, bytes]:
     folder = spec.parent / "reference"
     shutil.rmtree(folder, ignore_errors=True)
     assert main(["run", str(spec), "--out", str(folder), "--no-cache"]) == 0
-    return outputs(folder)
+    return output_files(folder)
 
 
 def records(spec: Path) -> list[Path]:
@@ -86,7 +71,7 @@ def test_unchanged_rerun_stops_before_importing_polars_numpy_or_pydantic(project
     first = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[-1].startswith("0 ['polars', 'numpy', 'pydantic'")
-    before = outputs(project.parent / "out")
+    before = output_files(project.parent / "out")
     again = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     lines = again.stdout.splitlines()
@@ -94,7 +79,7 @@ def test_unchanged_rerun_stops_before_importing_polars_numpy_or_pydantic(project
     assert lines[-1] == "0 []"
     assert "2 models, 1 tables, 0 figures" in lines[0]
     assert "all 5 plan nodes reused; outputs up to date" in lines[0]
-    assert outputs(project.parent / "out") == before
+    assert output_files(project.parent / "out") == before
 
 
 def test_the_spec_outputs_dir_is_found_without_pydantic(project: Path):
@@ -119,7 +104,7 @@ def test_a_changed_data_file_runs_again(project: Path, capsys):
     lines[1] = ",".join(first)
     data.write_text("".join(lines), encoding="utf-8")
     assert UP_TO_DATE not in run(project, capsys)
-    assert outputs(project.parent / "out") == uncached(project)
+    assert output_files(project.parent / "out") == uncached(project)
     assert UP_TO_DATE in run(project, capsys)
 
 
@@ -129,7 +114,7 @@ def test_a_changed_spec_runs_again(project: Path, capsys):
     assert UP_TO_DATE not in run(project, capsys)
     table = (project.parent / "out" / "tables" / "main.md").read_text(encoding="utf-8")
     assert "R²" not in table and "R2" not in table
-    assert outputs(project.parent / "out") == uncached(project)
+    assert output_files(project.parent / "out") == uncached(project)
 
 
 def test_a_changed_option_runs_again(project: Path, capsys):
@@ -141,7 +126,7 @@ def test_a_changed_option_runs_again(project: Path, capsys):
     # outputs no longer match
     assert UP_TO_DATE not in run(project, capsys)
     assert UP_TO_DATE in run(project, capsys)
-    assert outputs(project.parent / "out") == uncached(project)
+    assert output_files(project.parent / "out") == uncached(project)
     # another output folder is another run
     code = main(["run", str(project), "--out", str(project.parent / "other")])
     assert code == 0 and UP_TO_DATE not in capsys.readouterr().out
@@ -150,14 +135,14 @@ def test_a_changed_option_runs_again(project: Path, capsys):
 @pytest.mark.parametrize("change", ["edit", "delete"])
 def test_an_edited_or_deleted_output_is_written_again(project: Path, capsys, change: str):
     run(project, capsys)
-    expected = outputs(project.parent / "out")
+    expected = output_files(project.parent / "out")
     table = project.parent / "out" / "tables" / "main.md"
     if change == "edit":
         table.write_text("edited by hand\n", encoding="utf-8")
     else:
         table.unlink()
     assert UP_TO_DATE not in run(project, capsys)
-    assert outputs(project.parent / "out") == expected
+    assert output_files(project.parent / "out") == expected
 
 
 def test_a_changed_template_runs_again(project: Path):
@@ -246,4 +231,4 @@ def test_a_record_in_an_unwritable_cache_costs_nothing(project: Path, capsys):
     (cache / RECORD_FOLDER).write_text("a file where the records' folder belongs")
     assert UP_TO_DATE not in run(project, capsys, "--cache", str(cache))
     assert UP_TO_DATE not in run(project, capsys, "--cache", str(cache))
-    assert outputs(project.parent / "out") == uncached(project)
+    assert output_files(project.parent / "out") == uncached(project)

@@ -317,18 +317,12 @@ def _run_xml(
 
 def _borders(line: GridLine, *, ruled: bool) -> str:
     """A cell's top and bottom borders from the line's rules; no vertical borders."""
-    sides: dict[str, int] = {}
-    if line.rule_above:
-        sides["top"] = RULES[line.rule_above]
-    if line.rule_below:
-        sides["bottom"] = RULES["bottom"]
-    elif ruled:
-        sides["bottom"] = RULES["span"]
+    sides = line.borders(ruled=ruled)
     if not sides:
         return ""
     borders = "".join(
-        f'<w:{side} w:val="single" w:sz="{width}" w:space="0" w:color="000000"/>'
-        for side, width in sides.items()
+        f'<w:{side} w:val="single" w:sz="{RULES[rule]}" w:space="0" w:color="000000"/>'
+        for side, rule in sides.items()
     )
     return f"<w:tcBorders>{borders}</w:tcBorders>"
 

@@ -216,6 +216,18 @@ class GridLine:
     spans_ruled: tuple[tuple[int, int], ...] = ()
     rule_below: bool = False
 
+    def borders(self, *, ruled: bool) -> dict[str, str]:
+        """A cell's rules by side (``top``/``bottom``) → the rule's name (``top``, ``header``,
+        ``mid``, ``bottom``, or ``span`` under a spanning header cell when ``ruled``)."""
+        sides: dict[str, str] = {}
+        if self.rule_above:
+            sides["top"] = self.rule_above
+        if self.rule_below:
+            sides["bottom"] = "bottom"
+        elif ruled:
+            sides["bottom"] = "span"
+        return sides
+
 
 def grid_lines(table: Table) -> list[GridLine]:
     """The table's lines in print order with the three-line rules each carries (booktabs:

@@ -104,14 +104,7 @@ def _write_sheet(sheet: Worksheet, table: Table, formats: _Formats) -> None:
 
 
 def _borders(line: GridLine, ruled: bool) -> dict[str, int]:
-    borders: dict[str, int] = {}
-    if line.rule_above:
-        borders["top"] = BORDERS[line.rule_above]
-    if line.rule_below:
-        borders["bottom"] = BORDERS["bottom"]
-    elif ruled:
-        borders["bottom"] = BORDERS["span"]
-    return borders
+    return {side: BORDERS[rule] for side, rule in line.borders(ruled=ruled).items()}
 
 
 def _write_line(
