@@ -612,3 +612,12 @@ def test_the_joint_tests_note_follows_the_output_language(tmp_path: Path):
         assert "Joint tests of" not in summary
         assert "（y − β̂·value）按个体聚类自助抽样199次" in summary
         assert "随机种子7；" in summary
+
+
+def test_a_multiverse_with_a_type_error_is_its_one_error(tmp_path: Path):
+    # a table naming one of its specifications was also reported, as an "unknown model"
+    errors = _errors(tmp_path, _with("draws: 199", "draws: 19"))
+    assert len(errors) == 1, errors
+    assert (
+        "multiverse.rob.inference.draws: input should be greater than or equal to 99" in (errors[0])
+    )
