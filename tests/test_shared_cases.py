@@ -391,3 +391,24 @@ def test_random_effects_cluster_by_time_is_found_by_validate(tmp_path, capsys):
     )
     for argv in (["validate", str(spec)], ["run", str(spec), "--out", str(tmp_path / "out")]):
         assert cli(argv, capsys) == (1, expected)
+
+
+@pytest.mark.parametrize("wrong", ["big5", "latin-1"])
+def test_a_wrong_encoding_that_decodes_is_one_error_naming_the_right_one(tmp_path, capsys, wrong):
+    # GBK headers read as big5 or latin-1 decode without error into mojibake: 17 errors, each
+    # an "unknown variable" or a missing panel column, none naming the encoding
+    source = case("newcomer")
+    for name in ("panel_gbk.csv", "exports_cn.csv"):
+        shutil.copy(source / name, tmp_path / name)
+    text = (source / "gbk_source.yaml").read_text(encoding="utf-8")
+    old = "panel: {path: ./panel_gbk.csv}"
+    assert old in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        text.replace(old, f"panel: {{path: ./panel_gbk.csv, encoding: {wrong}}}"), encoding="utf-8"
+    )
+    code, err = cli(["validate", str(spec)], capsys)
+    assert code == 1
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: {spec}:8:46: data.sources.panel.encoding: the header of ")
+    assert "has no column '省份' or '年份'; read as gb18030 it does (set encoding: gb18030)" in err
