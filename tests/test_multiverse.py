@@ -612,6 +612,8 @@ def test_the_joint_tests_note_follows_the_output_language(tmp_path: Path):
         assert "Joint tests of" not in summary
         assert "（y − β̂·value）按个体聚类自助抽样199次" in summary
         assert "随机种子7；" in summary
+        # the observed statistics' column is not headed 观测值, which in Chinese tables is N
+        assert "|  | 实际值 | 原假设下p值 |" in summary and "观测值" not in summary
 
 
 def test_a_multiverse_with_a_type_error_is_its_one_error(tmp_path: Path):

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from specrun.multiverse import MultiverseResult
 
 ZH = {
-    "Observed": "观测值",
+    # not 观测值: Chinese tables print N, the number of observations, as 观测值
+    "Observed": "实际值",
     "p-value under the null": "原假设下p值",
     "Specifications": "规格数",
     "Median estimate": "估计值中位数",
@@ -49,7 +50,7 @@ def _tests_note(found: MultiverseResult, language: str) -> str:
             f"联合检验（Simonsohn, Simmons and Nelson 2020）：对原假设下的数据"
             f"（y − β̂·{found.focus}）按个体聚类自助抽样{found.tests.draws}次，所有规格共用"
             f"同一组抽样，随机种子{found.seed}；每次抽样的标准误为其常规标准误乘以该规格的"
-            "设计效应。p值为统计量在预期方向上至少与观测值同样极端的抽样所占比例。"
+            "设计效应。p值为统计量在预期方向上至少与实际值同样极端的抽样所占比例。"
         )
     return (
         f"Joint tests of Simonsohn, Simmons and Nelson (2020): {found.inference}. "
