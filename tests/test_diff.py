@@ -71,3 +71,30 @@ def test_not_an_output_folder(runs: dict[str, Path], tmp_path: Path, capsys):
     (tmp_path / "results.json").write_text("{}")
     assert main(["diff", str(runs["base"]), str(tmp_path)]) == 2  # a wrong argument: bad usage
     assert "was not written by specrun" in capsys.readouterr().err
+
+
+def test_multiverse_changes_and_uncompared_tables_are_reported(tmp_path: Path, capsys):
+    # a multiverse's curve summary changed unseen (only models were compared), and runs
+    # without Markdown tables were said to have "no differences in … tables"
+    from test_multiverse import SPEC as MULTIVERSE
+
+    text = MULTIVERSE.replace("draws: 199", "draws: 99").replace(
+        "outputs: {formats: [markdown]}", "outputs: {formats: [latex]}"
+    )
+    spec = grunfeld_project(tmp_path, text)
+    cache = str(tmp_path / "cache")
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--cache", cache]) == 0
+    spec.write_text(text.replace("late: {time: [1940, null]}", "late: {time: [1945, null]}"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--cache", cache]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "\nmultiverses:\n  rob: " in out and "\n  rob: aggregate_z " in out
+    assert out.rstrip().endswith(
+        "table cells not compared: neither run wrote Markdown tables (add markdown to "
+        "outputs.formats)"
+    )
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "a")]) == 0
+    assert "no differences in models or coefficients; table cells not compared" in (
+        capsys.readouterr().out
+    )

@@ -76,6 +76,25 @@ def test_process_runner_serves_runs_until_closed(project: Path):
     assert not runner.workers and not any(p.is_alive() for p in processes)
 
 
+def test_a_worker_still_starting_is_ended_not_waited_for():
+    """A spec error ends a --jobs run before any fit, while its workers are still importing
+    numpy, polars and scipy (seconds): they were waited for up to 5 s each before the error
+    printed. A worker that does not answer "stop" at once holds nothing and is ended."""
+    import multiprocessing
+
+    from specrun.executors import _stop_workers
+
+    spawn = multiprocessing.get_context("spawn")
+    here, there = spawn.Pipe()
+    busy = spawn.Process(target=time.sleep, args=(60,), daemon=True)  # never reads "stop"
+    busy.start()
+    started = time.perf_counter()
+    _stop_workers([(busy, here)])
+    assert time.perf_counter() - started < 4
+    assert not busy.is_alive()
+    there.close()
+
+
 def test_dask_cluster_matches_serial(project: Path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(

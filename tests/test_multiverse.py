@@ -596,3 +596,30 @@ def test_a_focus_no_specification_has_is_reported_once_at_focus(tmp_path: Path):
         "multiverse.rob.focus: multiverse 'rob': focus 'valeu' is a regressor of no "
         "specification (did you mean 'value'?)"
     )
+
+
+def test_the_joint_tests_note_follows_the_output_language(tmp_path: Path):
+    # a language: zh manuscript printed the Chinese summary table under an English note
+    spec = grunfeld_project(
+        tmp_path,
+        SPEC.replace(
+            "outputs: {formats: [markdown]}", "outputs: {formats: [markdown], language: zh}"
+        ),
+    )
+    for out in ("a", "b"):  # b: the curve and its tests come from the cache
+        run_file(spec, tmp_path / out, cache=tmp_path / "cache")
+        summary = (tmp_path / out / "tables" / "summary.md").read_text(encoding="utf-8")
+        assert "Joint tests of" not in summary
+        assert "（y − β̂·value）按个体聚类自助抽样199次" in summary
+        assert "随机种子7；" in summary
+        # the observed statistics' column is not headed 观测值, which in Chinese tables is N
+        assert "|  | 实际值 | 原假设下p值 |" in summary and "观测值" not in summary
+
+
+def test_a_multiverse_with_a_type_error_is_its_one_error(tmp_path: Path):
+    # a table naming one of its specifications was also reported, as an "unknown model"
+    errors = _errors(tmp_path, _with("draws: 199", "draws: 19"))
+    assert len(errors) == 1, errors
+    assert (
+        "multiverse.rob.inference.draws: input should be greater than or equal to 99" in (errors[0])
+    )

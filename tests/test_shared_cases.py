@@ -391,3 +391,42 @@ def test_random_effects_cluster_by_time_is_found_by_validate(tmp_path, capsys):
     )
     for argv in (["validate", str(spec)], ["run", str(spec), "--out", str(tmp_path / "out")]):
         assert cli(argv, capsys) == (1, expected)
+
+
+@pytest.mark.parametrize("wrong", ["big5", "latin-1"])
+def test_a_wrong_encoding_that_decodes_is_one_error_naming_the_right_one(tmp_path, capsys, wrong):
+    # GBK headers read as big5 or latin-1 decode without error into mojibake: 17 errors, each
+    # an "unknown variable" or a missing panel column, none naming the encoding
+    source = case("newcomer")
+    for name in ("panel_gbk.csv", "exports_cn.csv"):
+        shutil.copy(source / name, tmp_path / name)
+    text = (source / "gbk_source.yaml").read_text(encoding="utf-8")
+    old = "panel: {path: ./panel_gbk.csv}"
+    assert old in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        text.replace(old, f"panel: {{path: ./panel_gbk.csv, encoding: {wrong}}}"), encoding="utf-8"
+    )
+    code, err = cli(["validate", str(spec)], capsys)
+    assert code == 1
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: {spec}:8:46: data.sources.panel.encoding: the header of ")
+    assert "has no column '省份' or '年份'; read as gb18030 it does (set encoding: gb18030)" in err
+
+
+def test_case_13_in_two_processes_then_up_to_date(tmp_path, capsys):
+    # --jobs 2 fits in a spawned worker; the unchanged re-run is answered from its run record
+    spec = case("inference", "case_13", "spec.yaml")
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--jobs", "2"]) == 0
+    se = {m: results(out)[m]["coefficients"]["x"]["std_error"] for m in ("tw_time", "tw_both")}
+    # pyfixest 0.60, as in test_inference_case_gives_the_peer_standard_error
+    assert se == {
+        "tw_time": pytest.approx(0.069949, abs=5e-7),
+        "tw_both": pytest.approx(0.062753, abs=5e-7),
+    }
+    written = (out / "results.json").read_bytes()
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    assert "all 6 plan nodes reused; outputs up to date" in capsys.readouterr().out
+    assert (out / "results.json").read_bytes() == written

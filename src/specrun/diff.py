@@ -1,11 +1,13 @@
 """``specrun diff RUN_A RUN_B``: what changed between two output folders, and why.
 
 Reads each folder's ``manifest.json`` (spec and data digests, the plan's node hashes and
-inputs), ``results.json`` (every model's coefficients and statistics) and the Markdown tables
-(``tables/<t>.md``, one cell per table position). A changed model is traced through the plan
-to the nodes that changed on their own — a data file (a load node), a transform, or the
-model's own spec fragment — which is the cause reported beside it. Differences are a report,
-not an error; a folder that is not a specrun output is a ``SpecError`` (code ``usage``).
+inputs), ``results.json`` (every model's coefficients and statistics, every multiverse's size
+and joint tests) and the Markdown tables (``tables/<t>.md``, one cell per table position; a
+report on runs without them says their cells were not compared). A changed model is traced
+through the plan to the nodes that changed on their own — a data file (a load node), a
+transform, or the model's own spec fragment — which is the cause reported beside it.
+Differences are a report, not an error; a folder that is not a specrun output is a
+``SpecError`` (code ``usage``).
 """
 
 from __future__ import annotations
@@ -98,25 +100,37 @@ class RunDiff:
     causes: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     coefficients: list[str] = field(default_factory=list)
+    multiverses: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
+    # why table cells were not compared (no Markdown tables in either folder), else ""
+    uncompared: str = ""
 
     @property
     def same(self) -> bool:
-        return not (self.models or self.coefficients or self.cells or self.causes)
+        return not (
+            self.models or self.coefficients or self.multiverses or self.cells or self.causes
+        )
 
     def describe(self) -> str:
         if self.same:
+            if self.uncompared:
+                return f"{self.a} and {self.b}: no differences in models or coefficients; " + (
+                    self.uncompared
+                )
             return f"{self.a} and {self.b}: no differences in models, coefficients or tables"
         lines = [f"{self.a} → {self.b}"]
         for title, items in (
             ("changes in the spec or data", self.causes),
             ("models", self.models),
             ("coefficients and statistics", self.coefficients),
+            ("multiverses", self.multiverses),
             ("table cells", self.cells),
         ):
             if items:
                 lines.append(f"{title}:")
                 lines.extend(f"  {item}" for item in items)
+        if self.uncompared:
+            lines.append(self.uncompared)
         return "\n".join(lines)
 
 
@@ -152,6 +166,25 @@ def _compare(a: RunFolder, b: RunFolder) -> RunDiff:
         report.models.append(f"{name}: changed" + (f" ({'; '.join(why)})" if why else ""))
         report.coefficients.extend(f"{name}: {change}" for change in changes)
     report.models.sort()
+    report.multiverses.extend(
+        _multiverse_changes(
+            a.results.get("multiverses") or {}, b.results.get("multiverses") or {}, (a.path, b.path)
+        )
+    )
+    if (
+        not a.tables
+        and not b.tables
+        and any(
+            (run.path / "tables").is_dir() and any((run.path / "tables").iterdir())
+            for run in (a, b)
+        )
+    ):
+        # the cells are read from the Markdown tables only: without them a changed table
+        # would pass unseen
+        report.uncompared = (
+            "table cells not compared: neither run wrote Markdown tables (add markdown to "
+            "outputs.formats)"
+        )
     for table in sorted(a.tables.keys() | b.tables.keys()):
         if table not in b.tables or table not in a.tables:
             where = a.path if table in a.tables else b.path
@@ -256,6 +289,28 @@ def _model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for key in ("estimator", "dependent", "se", "effects"):
         if old.get(key) != new.get(key):
             changes.append(f"{key} {old.get(key)} → {new.get(key)}")
+    return changes
+
+
+def _multiverse_changes(
+    old: dict[str, Any], new: dict[str, Any], where: tuple[Path, Path]
+) -> list[str]:
+    """Changed sizes, resampling schemes and joint-test statistics of each multiverse in
+    ``results.json`` (the curve summary a ``multiverse`` table prints)."""
+    changes = []
+    for name in list(dict.fromkeys([*old, *new])):
+        if name not in new or name not in old:
+            changes.append(f"{name}: only in {where[0] if name in old else where[1]}")
+            continue
+        a, b = old[name] or {}, new[name] or {}
+        for key in ("focus", "specifications", "inference"):
+            if a.get(key) != b.get(key):
+                changes.append(f"{name}: {key} {_number(a.get(key))} → {_number(b.get(key))}")
+        tests_a, tests_b = a.get("tests") or {}, b.get("tests") or {}
+        for key in list(dict.fromkeys([*tests_a, *tests_b])):
+            x, y = tests_a.get(key), tests_b.get(key)
+            if x != y:
+                changes.append(f"{name}: {key} {_number(x)} → {_number(y)}")
     return changes
 
 

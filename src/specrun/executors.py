@@ -308,7 +308,10 @@ def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
         with contextlib.suppress(OSError, ValueError):  # a worker already gone
             conn.send(("stop", None))
     for process, conn in workers:
-        process.join(timeout=5)
+        # an idle worker stops at once; one still importing (a spec error ended the run
+        # before any fit) would read "stop" only after its imports, seconds later, and holds
+        # nothing to save: it is ended rather than waited for
+        process.join(timeout=0.1)
         if process.is_alive():
             process.terminate()
             process.join()

@@ -65,6 +65,7 @@ class MultiverseResult:
     tests: JointTests | None
     level: float
     inference: str = ""  # the resampling scheme of the tests
+    seed: int | None = None  # the tests' seed, for the table note in the output language
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -235,6 +236,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         tests=tests,
         level=multiverse.spec.level,
         inference=scheme,
+        seed=inference.seed if inference is not None else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -402,6 +403,30 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         _check_header(names, path)
         return [*index, *names]
     return read_source(spec, folder).columns
+
+
+def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> str | None:
+    """Another encoding under which the header of a CSV/TSV source with a declared
+    ``encoding:`` holds every column in ``wanted``, or None: a wrong encoding that decodes
+    without error (GBK bytes read as big5 or latin-1) gives mojibake headers, and every name
+    the spec uses would otherwise be reported missing."""
+    fmt = source_format(spec)
+    if spec.encoding is None or fmt not in ("csv", "tsv") or not wanted:
+        return None
+    try:
+        with resolve(spec, folder).open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    declared = codecs.lookup(spec.encoding).name
+    for encoding in ("utf-8", "gb18030", *_likely_encodings(head)):
+        if codecs.lookup(encoding).name == declared:
+            continue
+        text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
+        names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
+        if all(name in names for name in wanted):
+            return encoding
+    return None
 
 
 def _valid_utf8_prefix(head: bytes) -> bool:

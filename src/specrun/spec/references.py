@@ -29,7 +29,7 @@ class ReferenceChecks(Diagnostics):
         data_spec: DataSpec | None = self.sections.get("data")
         if data_spec is None:
             return []
-        from specrun.data.io import read_columns
+        from specrun.data.io import encoding_with_columns, read_columns
 
         panel = data_spec.panel
         source = data_spec.frame_source
@@ -45,6 +45,19 @@ class ReferenceChecks(Diagnostics):
             columns = list(read_columns(data_spec.sources[source], self.doc.folder))
         except SpecError as exc:
             self.error(exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint)
+            return []
+        missing = [getattr(panel, k) for k in ("entity", "time")] if panel else []
+        missing = [name for name in missing if name not in columns]
+        better = encoding_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if better is not None:
+            # every name the spec uses would be "unknown": the one cause, once
+            self.error(
+                f"the header of source '{source}' read as {data_spec.sources[source].encoding} "
+                f"has no column {' or '.join(repr(m) for m in missing)}; read as {better} it does",
+                ("data", "sources", source, "encoding"),
+                code="data",
+                hint=f"set encoding: {better}",
+            )
             return []
         for key in ("entity", "time") if panel else ():
             if getattr(panel, key) not in columns:

@@ -350,7 +350,10 @@ class ModelResolver(Diagnostics):
             try:
                 spec = MultiverseSpec.model_validate(body)
             except ValidationError:
-                continue  # reported with the section's types
+                # reported with the section's types; tables naming its specifications follow
+                # from that error
+                self.failed.add(f"{name}[")
+                continue
             resolved = self.resolve_multiverse(str(name), spec, merged, models, groups)
             if resolved is not None:
                 self.multiverses[resolved.name] = resolved

@@ -9,7 +9,7 @@ direction, aggregate z.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -19,8 +19,12 @@ from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.text import translate
 
+if TYPE_CHECKING:
+    from specrun.multiverse import MultiverseResult
+
 ZH = {
-    "Observed": "观测值",
+    # not 观测值: Chinese tables print N, the number of observations, as 观测值
+    "Observed": "实际值",
     "p-value under the null": "原假设下p值",
     "Specifications": "规格数",
     "Median estimate": "估计值中位数",
@@ -37,6 +41,22 @@ ZH = {
 
 def _say(phrase: str, language: str) -> str:
     return ZH.get(phrase, translate(phrase, language)) if language == "zh" else phrase
+
+
+def _tests_note(found: MultiverseResult, language: str) -> str:
+    """The note on the joint tests' resampling scheme, in the output language."""
+    if language == "zh" and found.tests is not None:
+        return (
+            f"联合检验（Simonsohn, Simmons and Nelson 2020）：对原假设下的数据"
+            f"（y − β̂·{found.focus}）按个体聚类自助抽样{found.tests.draws}次，所有规格共用"
+            f"同一组抽样，随机种子{found.seed}；每次抽样的标准误为其常规标准误乘以该规格的"
+            "设计效应。p值为统计量在预期方向上至少与实际值同样极端的抽样所占比例。"
+        )
+    return (
+        f"Joint tests of Simonsohn, Simmons and Nelson (2020): {found.inference}. "
+        "A p-value is the share of draws whose statistic is at least as extreme in the "
+        "predicted direction."
+    )
 
 
 class MultiverseTableSpec(TableBase):
@@ -102,11 +122,7 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
                 title=_say("Joint tests under the null", lang),
             )
         )
-        notes.append(
-            f"Joint tests of Simonsohn, Simmons and Nelson (2020): {found.inference}. "
-            "A p-value is the share of draws whose statistic is at least as extreme in the "
-            "predicted direction."
-        )
+        notes.append(_tests_note(found, lang))
     return Table(
         name=ctx.name,
         caption=spec.caption,
