@@ -175,3 +175,65 @@ def test_jobs_must_be_positive(project: Path, capsys):
         main(["run", str(project), "--jobs", "0"])
     assert exit_info.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_jobs_beyond_the_cpus_start_one_process_per_cpu(monkeypatch: pytest.MonkeyPatch):
+    """--jobs 999 once spawned 998 workers (each ~150 MB of imports) on a 2-core machine."""
+    from specrun import executors
+
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    runner = executors.make_runner(999)
+    try:
+        assert type(runner).__name__ == "ProcessRunner"
+        assert runner.jobs == 2 and len(runner.workers) == 1
+    finally:
+        runner.close()
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    assert type(executors.make_runner(4)).__name__ == "SerialRunner"
+
+
+def test_ctrl_c_while_workers_start_leaves_them_serving(project: Path, capfd):
+    """A Ctrl-C reaches the whole foreground process group: a worker still importing (before it
+    ignores SIGINT itself) printed a KeyboardInterrupt traceback and died. Workers are spawned
+    with SIGINT ignored, and this process's handler is restored."""
+    import os
+    import signal
+
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    runner = RUNNERS.get("processes")(2)
+    try:
+        process, _ = runner.workers[0]
+        os.kill(process.pid, signal.SIGINT)  # during its start-up imports
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        output = execute(spec, plan, runner=runner)
+        assert process.is_alive() and "hausman" in output.results.models
+    finally:
+        runner.close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_worker_ends_quietly_when_the_main_process_is_gone(project: Path, capfd):
+    """kill -9 of the main process mid-run: each worker finished its batch, failed to send it
+    and printed a BrokenPipeError traceback over the user's terminal."""
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    runner = RUNNERS.get("processes")(2)
+    try:
+        execute(spec, plan, runner=runner)  # the worker now holds the run's context
+        capfd.readouterr()
+        process, conn = runner.workers[0]
+        node = next(n for n in plan.nodes if n.kind == "fit" and n.name == "ols")
+        conn.send(("fit", [(node.id, node.hash, {})]))
+        conn.close()  # as the kernel does for a killed process: nobody reads the result
+        process.join(timeout=60)
+        assert process.exitcode == 0
+        assert capfd.readouterr().err == ""
+    finally:
+        runner.close()

@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="fit independent models in N processes, this one and N - 1 workers (default 1: "
-        "serial)",
+        "serial; at most one per CPU)",
     )
     run.add_argument(
         "--scheduler",

@@ -300,7 +300,30 @@ def _worker_main(conn: Connection) -> None:
             context = body
             _rebuilt(context)  # the spec and plan now, before the first batch arrives
         else:
-            conn.send(fit_batch(context, body))  # type: ignore[arg-type]
+            outcome = fit_batch(context, body)  # type: ignore[arg-type]
+            try:
+                conn.send(outcome)
+            except OSError:  # the main process was killed mid-run: nobody reads the results
+                return
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this process while worker processes are spawned: a spawned Python
+    keeps SIGINT ignored when it starts with it ignored, so a Ctrl-C during a worker's first
+    imports (before ``_worker_main`` ignores it) stops only this process, without a traceback
+    from each worker. A Ctrl-C within the few milliseconds of the spawns is lost."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; workers then start with Python's
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
@@ -334,12 +357,13 @@ class ProcessRunner:
         self.jobs = max(1, jobs)
         spawn = multiprocessing.get_context("spawn")
         self.workers: list[tuple[Any, Connection]] = []
-        for _ in range(self.jobs - 1):
-            here, there = spawn.Pipe()
-            process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
-            process.start()
-            there.close()
-            self.workers.append((process, here))
+        with _sigint_ignored():
+            for _ in range(self.jobs - 1):
+                here, there = spawn.Pipe()
+                process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
+                process.start()
+                there.close()
+                self.workers.append((process, here))
         # workers end with the runner even when a run never reaches its fits (a spec error)
         self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
 
@@ -518,14 +542,24 @@ def _check_address(address: str) -> None:
 
 def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "processes") -> Any:
     """The runner for ``--jobs N`` / ``--scheduler ADDRESS``: Dask when an address is given,
-    ``local`` workers when ``jobs > 1``, else serial. Made before the spec is validated, so
-    that local worker processes start meanwhile.
+    ``local`` workers when ``jobs > 1`` (at most one process per usable CPU), else serial.
+    Made before the spec is validated, so that local worker processes start meanwhile.
 
     Processes are the default local workers: the Python around the numpy kernels holds the
     GIL, so two threads ran the fits of the 2,016-specification bench multiverse slower than
     one thread (``bench/fitpath.py`` times serial, threads and processes in one run)."""
     if scheduler:
         return RUNNERS.get("dask")(scheduler)
+    jobs = min(jobs, usable_cpus())
     if jobs > 1:
         return RUNNERS.get(local)(jobs)
     return RUNNERS.get("serial")()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one): the
+    most ``--jobs`` uses. Fits are CPU-bound, so more processes only compete for the cores, and
+    each spawned worker holds its own imports (about 150 MB): ``--jobs 999`` once started 998."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
