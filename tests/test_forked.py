@@ -152,9 +152,9 @@ def test_a_fixed_layout_draws_alike_in_any_order_and_keeps_the_png():
 
 
 def test_dollar_signs_in_figure_text_are_drawn_as_written(tmp_path, capsys):
-    # a title or label with '$' was parsed as mathtext: "$5 to $10" printed in math italics,
-    # and text that is not valid TeX ("$\frac{x}$") ended the run with exit 3 and a traceback
-    # from inside matplotlib
+    # a title or label with two '$' was parsed as mathtext: "$ m, $ of 1947" printed in math
+    # italics, and text that is not valid TeX ("$\frac{x}$") ended the run with exit 3 and a
+    # traceback from inside matplotlib
     from matplotlib.text import Text
 
     from specfiles import GRUNFELD_HEAD, grunfeld_project
@@ -167,12 +167,13 @@ def test_dollar_signs_in_figure_text_are_drawn_as_written(tmp_path, capsys):
         GRUNFELD_HEAD
         + """\
 variables:
-  value: {label: Market value (US$ m)}
+  value: {label: 'Market value ($ m, $ of 1947)'}
 models:
   pooled: {estimator: ols, y: inv, x: [value, capital]}
   fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
 figures:
-  value: {kind: coefplot, models: [pooled, fe], variable: value, title: 'From $\\frac{x}$ to $5'}
+  value:
+    {kind: coefplot, models: [pooled, fe], variable: value, title: 'Effect of $\\frac{x}$ by firm'}
 """,
     )
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
@@ -181,5 +182,6 @@ figures:
     spec, plan = plan_file(path)
     figure = execute(spec, plan).figures["value"]
     texts = {t.get_text(): t for t in figure.findobj(Text) if t.get_text()}
-    assert "From $\\frac{x}$ to $5" in texts and "Market value (US$ m) (95% CI)" in texts
+    assert "Effect of $\\frac{x}$ by firm" in texts
+    assert "Market value ($ m, $ of 1947) (95% CI)" in texts
     assert not any(t.get_parse_math() for t in texts.values())
