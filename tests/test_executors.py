@@ -237,3 +237,46 @@ def test_worker_ends_quietly_when_the_main_process_is_gone(project: Path, capfd)
         assert capfd.readouterr().err == ""
     finally:
         runner.close()
+
+
+def test_a_fit_in_a_worker_has_the_bytes_of_a_serial_fit(tmp_path: Path):
+    """BLAS results depend on its thread count in the last digits (OpenBLAS' dgemv splits the
+    columns by thread): workers ran BLAS on one thread, so a DID's placebo draws fitted in a
+    worker differed from a serial run's (mpdta, 500 draws; 5 of them in the 16th digit). A
+    wave of one fit goes to the worker."""
+    import shutil
+
+    from specfiles import PROJECT_ROOT
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+    from specrun.render.forked import usable_cpus
+
+    if usable_cpus() < 2:
+        pytest.skip("one CPU: BLAS runs on one thread everywhere")
+    shutil.copy(PROJECT_ROOT / "data" / "mpdta.csv", tmp_path / "mpdta.csv")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(
+        """\
+spec_version: 1
+data:
+  sources:
+    mpdta: {path: mpdta.csv}
+  panel: {source: mpdta, entity: countyreal, time: year}
+transforms:
+  - derive: {first_treat: "`first.treat`"}
+models:
+  twfe_did:
+    {estimator: did, y: lemp, treat: treat, first_treated: first_treat,
+     placebo: {draws: 500, permute: units, seed: 2021}}
+""",
+        encoding="utf-8",
+    )
+    spec, plan = plan_file(spec_path)
+    serial = execute(spec, plan).results.models["twfe_did"].to_json()
+    runner = RUNNERS.get("processes")(2)
+    try:
+        spawned = execute(spec, plan, runner=runner).results.models["twfe_did"].to_json()
+    finally:
+        runner.close()
+    assert json.dumps(spawned) == json.dumps(serial)

@@ -260,18 +260,18 @@ class ThreadRunner(_PoolRunner):
         return self.pool.submit(task)
 
 
-# thread-pool sizes a worker process sets to 1 unless the environment gives them
-WORKER_THREADS = (
-    "POLARS_MAX_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
+# thread-pool sizes a worker process sets to 1 unless the environment gives them. Not BLAS':
+# a BLAS call splits its work by its thread count (OpenBLAS' dgemv gives the columns at the
+# ends of each thread's share to another loop), so its last digits depend on that count, and a
+# fit in a worker must give the bytes it gives in this process (the placebo draws of a DID and
+# the Callaway-Sant'Anna bootstrap differed from a serial run's with one BLAS thread per worker)
+WORKER_THREADS = ("POLARS_MAX_THREADS",)
 
 
 def _worker_main(conn: Connection) -> None:
-    """A fit worker process: one thread for polars and BLAS (unless the environment says
-    otherwise: workers sharing the cores should not each start a pool of every core), the
+    """A fit worker process: one thread for polars (unless the environment says otherwise:
+    workers sharing the cores should not each start a pool of every core; BLAS keeps this
+    process's thread count, which its results depend on), the
     fitting modules imported at once (while the main process validates the spec), then the
     run's ``WorkerContext`` once and batches of nodes until told to stop."""
     import signal
