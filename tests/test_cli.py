@@ -237,3 +237,30 @@ def test_warnings_shared_by_specifications_of_a_multiverse_print_once():
         f"model 'rob[se=ind]': {few}",
         "table 't': a note",
     ]
+
+
+def test_a_console_that_cannot_encode_the_output_gets_escapes(tmp_path, monkeypatch):
+    """PYTHONIOENCODING=ascii (or a legacy code page): the summary line's '→' ended a finished
+    run with exit 3 and a UnicodeEncodeError traceback; a Chinese model name in an error too."""
+    import io
+    import sys
+
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "models:\n  模型: {estimator: ols, y: inv, x: [value]}\n"
+    )
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
+    stderr = io.TextIOWrapper(io.BytesIO(), encoding="ascii", write_through=True)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    printed = stdout.buffer.getvalue().decode("ascii")
+    assert printed.startswith(f"1 models, 0 tables, 0 figures \\u2192 {out} (")
+    spec.write_text(spec.read_text(encoding="utf-8").replace("x: [value]", "x: [valu]"))
+    assert main(["validate", str(spec)]) == 1
+    assert stderr.buffer.getvalue().decode("ascii") == (
+        f"error: {spec}:7:36: models.\\u6a21\\u578b.x[0]: unknown variable 'valu' (did you mean "
+        "'value'?)\n"
+    )

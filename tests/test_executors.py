@@ -194,3 +194,108 @@ def test_jobs_must_be_positive(project: Path, capsys):
         main(["run", str(project), "--jobs", "0"])
     assert exit_info.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_jobs_beyond_the_cpus_start_one_process_per_cpu(monkeypatch: pytest.MonkeyPatch):
+    """--jobs 999 once spawned 998 workers (each ~150 MB of imports) on a 2-core machine."""
+    from specrun import executors
+
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    runner = executors.make_runner(999)
+    try:
+        assert type(runner).__name__ == "ProcessRunner"
+        assert runner.jobs == 2 and len(runner.workers) == 1
+    finally:
+        runner.close()
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    assert type(executors.make_runner(4)).__name__ == "SerialRunner"
+
+
+def test_ctrl_c_while_workers_start_leaves_them_serving(project: Path, capfd):
+    """A Ctrl-C reaches the whole foreground process group: a worker still importing (before it
+    ignores SIGINT itself) printed a KeyboardInterrupt traceback and died. Workers are spawned
+    with SIGINT ignored, and this process's handler is restored."""
+    import os
+    import signal
+
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    runner = RUNNERS.get("processes")(2)
+    try:
+        process, _ = runner.workers[0]
+        os.kill(process.pid, signal.SIGINT)  # during its start-up imports
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        output = execute(spec, plan, runner=runner)
+        assert process.is_alive() and "hausman" in output.results.models
+    finally:
+        runner.close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_worker_ends_quietly_when_the_main_process_is_gone(project: Path, capfd):
+    """kill -9 of the main process mid-run: each worker finished its batch, failed to send it
+    and printed a BrokenPipeError traceback over the user's terminal."""
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+
+    spec, plan = plan_file(project)
+    runner = RUNNERS.get("processes")(2)
+    try:
+        execute(spec, plan, runner=runner)  # the worker now holds the run's context
+        capfd.readouterr()
+        process, conn = runner.workers[0]
+        node = next(n for n in plan.nodes if n.kind == "fit" and n.name == "ols")
+        conn.send(("fit", [(node.id, node.hash, {})]))
+        conn.close()  # as the kernel does for a killed process: nobody reads the result
+        process.join(timeout=60)
+        assert process.exitcode == 0
+        assert capfd.readouterr().err == ""
+    finally:
+        runner.close()
+
+
+def test_a_fit_in_a_worker_has_the_bytes_of_a_serial_fit(tmp_path: Path):
+    """BLAS results depend on its thread count in the last digits (OpenBLAS' dgemv splits the
+    columns by thread): workers ran BLAS on one thread, so a DID's placebo draws fitted in a
+    worker differed from a serial run's (mpdta, 500 draws; 5 of them in the 16th digit). A
+    wave of one fit goes to the worker."""
+    import shutil
+
+    from specfiles import PROJECT_ROOT
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.executors import RUNNERS
+    from specrun.render.forked import usable_cpus
+
+    if usable_cpus() < 2:
+        pytest.skip("one CPU: BLAS runs on one thread everywhere")
+    shutil.copy(PROJECT_ROOT / "data" / "mpdta.csv", tmp_path / "mpdta.csv")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(
+        """\
+spec_version: 1
+data:
+  sources:
+    mpdta: {path: mpdta.csv}
+  panel: {source: mpdta, entity: countyreal, time: year}
+transforms:
+  - derive: {first_treat: "`first.treat`"}
+models:
+  twfe_did:
+    {estimator: did, y: lemp, treat: treat, first_treated: first_treat,
+     placebo: {draws: 500, permute: units, seed: 2021}}
+""",
+        encoding="utf-8",
+    )
+    spec, plan = plan_file(spec_path)
+    serial = execute(spec, plan).results.models["twfe_did"].to_json()
+    runner = RUNNERS.get("processes")(2)
+    try:
+        spawned = execute(spec, plan, runner=runner).results.models["twfe_did"].to_json()
+    finally:
+        runner.close()
+    assert json.dumps(spawned) == json.dumps(serial)

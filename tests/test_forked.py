@@ -149,3 +149,39 @@ def test_a_fixed_layout_draws_alike_in_any_order_and_keeps_the_png():
     png = _figure_bytes(fixed, "png")
     assert png == png_first  # laid out as the PNG's own save lays it out
     assert _figure_bytes(fixed, "pdf") == pdf and _figure_bytes(fixed, "png") == png
+
+
+def test_dollar_signs_in_figure_text_are_drawn_as_written(tmp_path, capsys):
+    # a title or label with two '$' was parsed as mathtext: "$ m, $ of 1947" printed in math
+    # italics, and text that is not valid TeX ("$\frac{x}$") ended the run with exit 3 and a
+    # traceback from inside matplotlib
+    from matplotlib.text import Text
+
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import plan_file
+    from specrun.cli import main
+    from specrun.execute import execute
+
+    path = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 'Market value ($ m, $ of 1947)'}
+models:
+  pooled: {estimator: ols, y: inv, x: [value, capital]}
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+figures:
+  value:
+    {kind: coefplot, models: [pooled, fe], variable: value, title: 'Effect of $\\frac{x}$ by firm'}
+""",
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert (tmp_path / "out" / "figures" / "value.pdf").stat().st_size > 0
+    spec, plan = plan_file(path)
+    figure = execute(spec, plan).figures["value"]
+    texts = {t.get_text(): t for t in figure.findobj(Text) if t.get_text()}
+    assert "Effect of $\\frac{x}$ by firm" in texts
+    assert "Market value ($ m, $ of 1947) (95% CI)" in texts
+    assert not any(t.get_parse_math() for t in texts.values())

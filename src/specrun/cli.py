@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="fit independent models in N processes, this one and N - 1 workers (default 1: "
-        "serial)",
+        "serial; at most one per CPU)",
     )
     run.add_argument(
         "--scheduler",
@@ -289,6 +289,12 @@ def _report(errors: Sequence[SpecError]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # a console that cannot encode a character ('→', a Chinese name; PYTHONIOENCODING=ascii,
+        # a legacy code page) prints an escape for it, rather than failing a finished run
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

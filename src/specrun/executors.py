@@ -260,18 +260,18 @@ class ThreadRunner(_PoolRunner):
         return self.pool.submit(task)
 
 
-# thread-pool sizes a worker process sets to 1 unless the environment gives them
-WORKER_THREADS = (
-    "POLARS_MAX_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-)
+# thread-pool sizes a worker process sets to 1 unless the environment gives them. Not BLAS':
+# a BLAS call splits its work by its thread count (OpenBLAS' dgemv gives the columns at the
+# ends of each thread's share to another loop), so its last digits depend on that count, and a
+# fit in a worker must give the bytes it gives in this process (the placebo draws of a DID and
+# the Callaway-Sant'Anna bootstrap differed from a serial run's with one BLAS thread per worker)
+WORKER_THREADS = ("POLARS_MAX_THREADS",)
 
 
 def _worker_main(conn: Connection) -> None:
-    """A fit worker process: one thread for polars and BLAS (unless the environment says
-    otherwise: workers sharing the cores should not each start a pool of every core), the
+    """A fit worker process: one thread for polars (unless the environment says otherwise:
+    workers sharing the cores should not each start a pool of every core; BLAS keeps this
+    process's thread count, which its results depend on), the
     fitting modules imported at once (while the main process validates the spec), then the
     run's ``WorkerContext`` once and batches of nodes until told to stop."""
     import signal
@@ -300,7 +300,30 @@ def _worker_main(conn: Connection) -> None:
             context = body
             _rebuilt(context)  # the spec and plan now, before the first batch arrives
         else:
-            conn.send(fit_batch(context, body))  # type: ignore[arg-type]
+            outcome = fit_batch(context, body)  # type: ignore[arg-type]
+            try:
+                conn.send(outcome)
+            except OSError:  # the main process was killed mid-run: nobody reads the results
+                return
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this process while worker processes are spawned: a spawned Python
+    keeps SIGINT ignored when it starts with it ignored, so a Ctrl-C during a worker's first
+    imports (before ``_worker_main`` ignores it) stops only this process, without a traceback
+    from each worker. A Ctrl-C within the few milliseconds of the spawns is lost."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; workers then start with Python's
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
@@ -337,12 +360,13 @@ class ProcessRunner:
         self.jobs = max(1, jobs)
         spawn = multiprocessing.get_context("spawn")
         self.workers: list[tuple[Any, Connection]] = []
-        for _ in range(self.jobs - 1):
-            here, there = spawn.Pipe()
-            process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
-            process.start()
-            there.close()
-            self.workers.append((process, here))
+        with _sigint_ignored():
+            for _ in range(self.jobs - 1):
+                here, there = spawn.Pipe()
+                process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
+                process.start()
+                there.close()
+                self.workers.append((process, here))
         # workers end with the runner even when a run never reaches its fits (a spec error)
         self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
 
@@ -521,14 +545,24 @@ def _check_address(address: str) -> None:
 
 def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "processes") -> Any:
     """The runner for ``--jobs N`` / ``--scheduler ADDRESS``: Dask when an address is given,
-    ``local`` workers when ``jobs > 1``, else serial. Made before the spec is validated, so
-    that local worker processes start meanwhile.
+    ``local`` workers when ``jobs > 1`` (at most one process per usable CPU), else serial.
+    Made before the spec is validated, so that local worker processes start meanwhile.
 
     Processes are the default local workers: the Python around the numpy kernels holds the
     GIL, so two threads ran the fits of the 2,016-specification bench multiverse slower than
     one thread (``bench/fitpath.py`` times serial, threads and processes in one run)."""
     if scheduler:
         return RUNNERS.get("dask")(scheduler)
+    jobs = min(jobs, usable_cpus())
     if jobs > 1:
         return RUNNERS.get(local)(jobs)
     return RUNNERS.get("serial")()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one): the
+    most ``--jobs`` uses. Fits are CPU-bound, so more processes only compete for the cores, and
+    each spawned worker holds its own imports (about 150 MB): ``--jobs 999`` once started 998."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -76,14 +76,20 @@ def cjk_fallback() -> Iterator[None]:
     figures without CJK text are drawn as before. Without a CJK font, matplotlib's
     missing-glyph warnings (which name its source files) are held back: :func:`check_cjk_text`
     reports the problem once, with the fix.
+
+    Text is also drawn as written, never parsed as mathtext: titles, labels and category names
+    are the user's, and a ``$`` in them ("US$ per capita", "$5 to $10") was read as the start
+    of a formula, printed in math italics or, when not valid TeX, raised from deep inside
+    matplotlib. (The rcParam is read when a Text is made, so drawing and saving both need it.)
     """
     font = cjk_font()
+    literal = {"text.parse_math": False}
     if font is None:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), rc_context(literal):
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
             yield
         return
-    with rc_context({"font.family": [*rcParams["font.family"], font]}):
+    with rc_context({"font.family": [*rcParams["font.family"], font], **literal}):
         yield
 
 
