@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from specfiles import grunfeld_project
+from specfiles import grunfeld_project, output_files
 from specrun.cli import main
-from test_cache import SPEC, outputs
+from test_cache import SPEC
 
 # a Hausman test reads two other fits (a second wave of nodes); the mediation bootstrap draws
 # from its spec seed, whichever worker runs it
@@ -39,7 +39,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_jobs_two_matches_serial(project: Path):
     out = project.parent / "jobs2"
     assert main(["run", str(project), "--out", str(out), "--no-cache", "--jobs", "2"]) == 0
-    assert outputs(out) == outputs(project.parent / "serial")
+    assert output_files(out) == output_files(project.parent / "serial")
     models = json.loads((out / "results.json").read_text())["models"]
     assert {"hausman", "by_firm_group.true", "by_firm_group.false", "med.total"} <= set(models)
 
@@ -113,7 +113,7 @@ def test_dask_cluster_matches_serial(project: Path):
             ]
         )
         assert code == 0
-    assert outputs(out) == outputs(project.parent / "serial")
+    assert output_files(out) == output_files(project.parent / "serial")
 
 
 def test_dask_and_cache_together(project: Path):
@@ -144,7 +144,7 @@ def test_dask_and_cache_together(project: Path):
     assert main(["run", str(project), "--out", str(again), "--cache", str(cache)]) == 0
     manifest = json.loads((again / "manifest.json").read_text())
     assert manifest["cache"]["computed"] == 0
-    assert outputs(again) == outputs(project.parent / "serial")
+    assert output_files(again) == output_files(project.parent / "serial")
 
 
 def test_unreachable_scheduler_is_a_clear_error(project: Path, capsys):

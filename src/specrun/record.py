@@ -44,6 +44,7 @@ HASH_NAME = "xxh3_128"
 _BLOCK = 1 << 23  # 8 MiB: large enough that the hash, not Python, sets the pace
 
 # the packages whose versions a run's outputs record (manifest.json) and depend on
+# every installed distribution whose version can change a number or a byte of the outputs
 PACKAGES = (
     "numpy",
     "scipy",
@@ -53,6 +54,13 @@ PACKAGES = (
     "pydantic",
     "jinja2",
     "matplotlib",
+    "python-docx",
+    "xlsxwriter",
+    "pyarrow",
+    "fastexcel",
+    "charset-normalizer",
+    "lark",
+    "PyYAML",
 )
 
 

@@ -22,14 +22,9 @@ import warnings
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from specrun.executors import usable_cpus
+
 T = TypeVar("T")
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class Forked(Generic[T]):
