@@ -28,7 +28,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PAPER = PROJECT_ROOT / "specs" / "paper.yaml"
 # Heavy packages a command must not load unless it draws, fits or renders with them.
 HEAVY = ("matplotlib", "scipy", "linearmodels", "pandas", "jinja2", "statsmodels", "rich")
-# lark imports ``regex`` when installed (~60 ms); the term grammar hides it from lark
 
 PROBE = """
 import json, sys
@@ -58,34 +57,6 @@ def test_commands_that_fit_nothing_import_no_heavy_package(command: list[str]):
     modules = loaded_modules(*command)
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == []
-
-
-@pytest.mark.parametrize("command", [["validate", str(PAPER)], ["plan", str(PAPER)]])
-def test_term_grammar_loads_lark_without_the_regex_package(command: list[str]):
-    modules = loaded_modules(*command)
-    assert "lark" in modules and "regex" not in modules
-
-
-def test_hiding_regex_from_lark_leaves_it_importable_and_parses_alike():
-    # the hiding lasts only while lark loads (a later ``import regex`` works), and terms parse
-    # as they do when ``regex`` was imported first (lark then loads with it)
-    items = ["i.region##c.L2.Dige", "c.收入#c.L.地区"]
-    parse = f"print([t.parse_item(item) for item in {items!r}])"
-    hidden = (
-        "import sys; import specrun.data.terms as t; import lark.utils as u; "
-        "assert 'regex' not in sys.modules and not u._has_regex; import regex; " + parse
-    )
-    first = "import regex; import specrun.data.terms as t; import lark.utils as u; "
-    first += "assert u._has_regex; " + parse
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
-    printed = []
-    for code in (hidden, first):
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
-        printed.append(done.stdout)
-    assert printed[0] == printed[1] and "variable='地区', shift=1" in printed[0]
 
 
 def test_validate_loads_no_executor_outputs_or_plan_compiler():

@@ -22,31 +22,14 @@ position of the fault in the item (``col``), so validation can point at it.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
 
-from specrun.errors import SpecError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-# Lark imports the third-party ``regex`` package whenever it is installed (~60 ms, a tenth of
-# ``specrun validate``), only to size Unicode-category terminals (``\p{L}``), which this grammar
-# has none of; its lexer uses the standard ``re`` either way. The import is hidden from lark
-# while lark loads, unless something has already imported ``regex``.
-_HIDE_REGEX = "regex" not in sys.modules
-if _HIDE_REGEX:
-    sys.modules["regex"] = None  # type: ignore[assignment]  # import regex -> ImportError
-try:
-    from lark import Lark, Token, Tree
-    from lark.exceptions import (
-        UnexpectedCharacters,
-        UnexpectedEOF,
-        UnexpectedInput,
-        UnexpectedToken,
-    )
-finally:
-    if _HIDE_REGEX:
-        del sys.modules["regex"]
+from specrun.errors import SpecError
 
 __all__ = [
     "GRAMMAR",
