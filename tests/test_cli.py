@@ -257,7 +257,7 @@ def test_a_console_that_cannot_encode_the_output_gets_escapes(tmp_path, monkeypa
     out = tmp_path / "out"
     assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
     printed = stdout.buffer.getvalue().decode("ascii")
-    assert printed.startswith(f"1 models, 0 tables, 0 figures \\u2192 {out} (")
+    assert printed.startswith(f"1 model, 0 tables, 0 figures \\u2192 {out} (")
     spec.write_text(spec.read_text(encoding="utf-8").replace("x: [value]", "x: [valu]"))
     assert main(["validate", str(spec)]) == 1
     assert stderr.buffer.getvalue().decode("ascii") == (

@@ -77,7 +77,7 @@ def test_unchanged_rerun_stops_before_importing_polars_numpy_or_pydantic(project
     lines = again.stdout.splitlines()
     # --out is given, so not even the YAML parser is needed
     assert lines[-1] == "0 []"
-    assert "2 models, 1 tables, 0 figures" in lines[0]
+    assert "2 models, 1 table, 0 figures" in lines[0]
     assert "all 5 plan nodes reused; outputs up to date" in lines[0]
     assert output_files(project.parent / "out") == before
 

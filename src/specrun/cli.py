@@ -262,6 +262,17 @@ def _collapse_specifications(warnings: Sequence[str]) -> list[str]:
     return lines
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _counts(models: int, tables: int, figures: int) -> str:
+    """The run summary's counts: "1 model, 3 tables, 0 figures"."""
+    return ", ".join(
+        _count(n, noun) for n, noun in ((models, "model"), (tables, "table"), (figures, "figure"))
+    )
+
+
 def _recorded_run(args: argparse.Namespace) -> int | None:
     """Exit 0 at once, before importing anything heavy, when the cache holds the record of
     this very run and every file it read and wrote is as recorded (``specrun.record``);
@@ -276,7 +287,7 @@ def _recorded_run(args: argparse.Namespace) -> int | None:
     for warning in _collapse_specifications(record.warnings):
         _say("warning", "bold yellow", f": {warning}")
     print(
-        f"{record.models} models, {record.tables} tables, {record.figures} figures → {folder} "
+        f"{_counts(record.models, record.tables, record.figures)} → {folder} "
         f"({time.perf_counter() - started:.2f} s, all {record.nodes} plan nodes reused; "
         "outputs up to date)"
     )
@@ -318,7 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say("warning", "bold yellow", f": {warning}")
             for hint in spec.hints:
                 _say("hint", "bold cyan", f": {hint}")
-            print(f"{args.spec}: valid ({len(spec.models)} models, {len(spec.tables)} tables)")
+            print(
+                f"{args.spec}: valid ({_count(len(spec.models), 'model')}, "
+                f"{_count(len(spec.tables), 'table')})"
+            )
             return 0
         if args.command == "plan":
             _, plan = api.plan_file(args.spec, args.only)
@@ -356,8 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
         print(
-            f"{run.summary.models} models, {run.summary.tables} tables, "
-            f"{run.summary.figures} figures → {run.folder} "
+            f"{_counts(run.summary.models, run.summary.tables, run.summary.figures)} "
+            f"→ {run.folder} "
             f"({time.perf_counter() - started:.2f} s{reused})"
         )
         return 0
