@@ -8,12 +8,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind
-from specrun.estimators.specs.linear import absorb_refs, check_absorb_terms
+from specrun.estimators.specs.linear import WeightedColumns, check_absorb_terms
 from specrun.registry import Lazy
 from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
 
 
-class IVSpec(ModelBase):
+class IVSpec(WeightedColumns, ModelBase):
     """A linear IV model: ``y`` on ``endog`` and exogenous ``x``, ``instruments`` excluded."""
 
     estimator: Literal["iv"]
@@ -57,15 +57,6 @@ class IVSpec(ModelBase):
         if self.absorb is not None:
             return [t.strip() for t in self.absorb]
         return list(self.effects)
-
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs = absorb_refs(self.absorb)
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
 
     @model_validator(mode="after")
     def _roles(self) -> IVSpec:

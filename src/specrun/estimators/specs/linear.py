@@ -36,7 +36,23 @@ def absorb_refs(absorb: list[str] | None) -> list[tuple[str, tuple[str | int, ..
     return refs
 
 
-class OlsSpec(ModelBase):
+class WeightedColumns:
+    """``variable_refs`` and ``strict_columns`` of a model with ``weights:``, ``se:`` and,
+    where it has one, ``absorb:`` (OLS, panel FE, IV share them)."""
+
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        refs = absorb_refs(getattr(self, "absorb", None))
+        weights = self.weights  # type: ignore[attr-defined]
+        if weights is not None:
+            refs.append((weights, ("weights",)))
+        return refs + self.se.column_refs()  # type: ignore[attr-defined]
+
+    def strict_columns(self) -> list[str]:
+        weights = self.weights  # type: ignore[attr-defined]
+        return [weights] if weights is not None else []
+
+
+class OlsSpec(WeightedColumns, ModelBase):
     """Pooled OLS with a constant."""
 
     estimator: Literal["ols"]
@@ -51,20 +67,11 @@ class OlsSpec(ModelBase):
         "driscoll_kraay, with the small-sample convention (see the covariance options).",
     )
 
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs: list[tuple[str, tuple[str | int, ...]]] = []
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
     def absorbed(self) -> list[str]:
         return []
 
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
 
-
-class PanelFeSpec(ModelBase):
+class PanelFeSpec(WeightedColumns, ModelBase):
     """Fixed-effects regression: any sets of effects absorbed (reghdfe's ``absorb()``)."""
 
     estimator: Literal["panel_fe"]
@@ -114,15 +121,6 @@ class PanelFeSpec(ModelBase):
         if self.absorb is not None:
             return [t.strip() for t in self.absorb]
         return list(self.effects) if self.effects is not None else ["entity"]
-
-    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
-        refs = absorb_refs(self.absorb)
-        if self.weights is not None:
-            refs.append((self.weights, ("weights",)))
-        return refs + self.se.column_refs()
-
-    def strict_columns(self) -> list[str]:
-        return [self.weights] if self.weights is not None else []
 
     def hints(self) -> list[tuple[str, tuple[str | int, ...]]]:
         if self.se.type in ("HC0", "HC1") and "entity" in self.absorbed():
