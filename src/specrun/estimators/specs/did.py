@@ -3,7 +3,7 @@ without numpy; the fits are in ``specrun.estimators.did``, imported on first use
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -21,6 +21,23 @@ from specrun.spec.models import (
 
 def _cluster_entity() -> CovarianceSpec:
     return CovarianceSpec(type="cluster", cluster=["entity"])
+
+
+# the two-way effects and entity-clustered errors every treatment-timing design defaults to
+TwoWayEffects = Annotated[
+    list[Literal["entity", "time"]],
+    Field(
+        default_factory=lambda: ["entity", "time"],
+        description="Fixed effects absorbed: two-way by default (entity and time).",
+    ),
+]
+EntityClusteredSE = Annotated[
+    CovarianceSpec,
+    Field(
+        default_factory=_cluster_entity,
+        description="Standard errors; default clustered by entity (any covariance option).",
+    ),
+]
 
 
 class PlaceboSpec(StrictModel):
@@ -45,14 +62,8 @@ class DidSpec(ModelBase):
     )
     post: VarName | None = Field(None, description="1 in post-treatment periods (2 × 2 DID).")
     x: VarList = Field(default_factory=list, description="Controls.")
-    effects: list[Literal["entity", "time"]] = Field(
-        default_factory=lambda: ["entity", "time"],
-        description="Fixed effects absorbed: two-way by default (entity and time).",
-    )
-    se: CovarianceSpec = Field(
-        default_factory=_cluster_entity,
-        description="Standard errors; default clustered by entity (any covariance option).",
-    )
+    effects: TwoWayEffects
+    se: EntityClusteredSE
     placebo: PlaceboSpec | None = Field(
         None, description="Permutation (placebo) test: the statistic placebo_p and its draws."
     )
@@ -117,14 +128,8 @@ class EventStudySpec(ModelBase):
         description="callaway_santanna: multiplier-bootstrap SEs and uniform bands (the R did "
         "default: Rademacher, 999 draws); false keeps the analytic influence-function SEs.",
     )
-    effects: list[Literal["entity", "time"]] = Field(
-        default_factory=lambda: ["entity", "time"],
-        description="Fixed effects absorbed: two-way by default (entity and time).",
-    )
-    se: CovarianceSpec = Field(
-        default_factory=_cluster_entity,
-        description="Standard errors; default clustered by entity (any covariance option).",
-    )
+    effects: TwoWayEffects
+    se: EntityClusteredSE
 
     @model_validator(mode="after")
     def _window(self) -> EventStudySpec:
