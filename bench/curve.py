@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from mediation import CONTROLS, ENTITY, OUTCOME, TIME, TREATMENT, load_panel
 from specrun.kernels.curve import null_refits
 from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
-from timing import measure
+from timing import measure, print_against_kernel
 
 SPECIFICATIONS = [
     [TREATMENT, *subset]
@@ -163,13 +163,7 @@ def main() -> None:
                 pyfixest_loop(frame, drawn[:1], nulls)  # imports and JIT outside the timing
                 timings["pyfixest loop"] = measure(run_peer, args.repeats, warmup=0)
             print(f"\n{draws} draws x {len(SPECIFICATIONS)} specifications")
-            base = timings["kernel"].median
-            for name, timing in timings.items():
-                gap = float(np.max(np.abs(out[name] - out["kernel"])))
-                print(
-                    f"  {name:16s} {timing!s:32s} {timing.median / base:8.1f}x kernel"
-                    f"   max |estimate - kernel's| {gap:.1e}"
-                )
+            print_against_kernel(timings, out, "estimate", 16)
     print("one run on a machine shared with other work; ratios are ratios of medians")
 
 

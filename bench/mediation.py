@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from specrun.kernels.mediation import bootstrap_indirect
 from specrun.kernels.within import PanelIndex, resample_indices
-from timing import measure
+from timing import measure, print_against_kernel
 
 ENTITY, TIME = "province", "year"
 OUTCOME, TREATMENT, MEDIATOR = "Expy", "Dige", "STR"
@@ -182,13 +182,7 @@ def main() -> None:
                 loop_bootstrap(frame, drawn[:2])  # linearmodels' imports, outside the timing
                 timings["linearmodels loop"] = measure(peer, args.repeats, warmup=0)
             print(f"\n{draws} draws")
-            base = timings["kernel"].median
-            for name, timing in timings.items():
-                gap = float(np.max(np.abs(out[name] - out["kernel"])))
-                print(
-                    f"  {name:18s} {timing!s:32s} {timing.median / base:8.1f}x kernel"
-                    f"   max |a*b - kernel's| {gap:.1e}"
-                )
+            print_against_kernel(timings, out, "a*b", 18)
     result = kernel_bootstrap(frame, args.draws, args.seed, True)
     print(
         f"\na*b = {result.estimate:.4f}; percentile CI [{result.ci_low:.4f}, {result.ci_high:.4f}];"

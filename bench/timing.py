@@ -66,3 +66,21 @@ def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str
             run()
             times[name].append(time.perf_counter() - started)
     return {name: Timing(tuple(values)) for name, values in times.items()}
+
+
+def print_against_kernel(
+    timings: dict[str, Timing], values: dict[str, object], what: str, width: int = 16
+) -> None:
+    """One line per contender: its timing, its median as a multiple of the ``kernel``
+    contender's, and the largest absolute gap between its ``values`` (``what``) and the
+    kernel's, so that every speed ratio comes with the proof the numbers agree."""
+    import numpy as np
+
+    base = timings["kernel"].median
+    reference = np.asarray(values["kernel"])
+    for name, timing in timings.items():
+        gap = float(np.max(np.abs(np.asarray(values[name]) - reference)))
+        print(
+            f"  {name:{width}s} {timing!s:32s} {timing.median / base:8.1f}x kernel"
+            f"   max |{what} - kernel's| {gap:.1e}"
+        )
