@@ -175,7 +175,7 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         weights = np.vstack([np.ones((1, entities.size)), multiplicities(drawn, entities.size)])
         space = _Workspace(weights, _EntityLookup(entities, keys.dtype))
         names = [item.name for item in multiverse.specifications]
-        members = [_member(executor, name, curve["term"][s]) for s, name in enumerate(names)]
+        members = [_member(executor, name) for name in names]
         holders = _holders(members)
         products: dict[int, _Product] = {}
         null_estimates = np.empty((inference.draws, len(names)))
@@ -252,7 +252,7 @@ class _Member:
     columns: tuple[str, ...]  # those with a coefficient, in the fit's order: the Gram's
 
 
-def _member(executor: Executor, name: str, term: str) -> _Member:
+def _member(executor: Executor, name: str) -> _Member:
     model = executor.spec.models[name]
     result = executor.models[name]
     group = (

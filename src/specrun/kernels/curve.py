@@ -85,22 +85,6 @@ def resample_grams(
     """
     # the observed sample (every entity once) and the draws in one product
     weights = np.vstack([np.ones((1, index.n_entities)), multiplicities])
-    return weighted_grams(
-        values, index, entity_effects=entity_effects, time_effects=time_effects, weights=weights
-    )
-
-
-def weighted_grams(
-    values: np.ndarray,
-    index: PanelIndex,
-    *,
-    entity_effects: bool,
-    time_effects: bool,
-    weights: np.ndarray,
-) -> np.ndarray:
-    """:func:`resample_grams` given the whole weight matrix (B + 1, n_entities): a row of ones
-    (the observed sample) and then the draws' multiplicities, so that specifications on the
-    same entities share one weight matrix instead of stacking it again for each."""
     blocks = entity_blocks(values, index, entity=entity_effects, time=time_effects)
     return weighted_gram(blocks, weights)
 
