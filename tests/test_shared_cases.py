@@ -96,7 +96,8 @@ ERRORS = {
     ),
     ("newcomer", "gbk_source.yaml"): (
         "8:19: data.sources.panel.path: '{dir}/panel_gbk.csv' is not UTF-8 text (byte 0xb7 on "
-        "line 1) (add encoding: gb18030 to the source"
+        "line 1) (add encoding: gb18030 to the source (or try gb2312, gbk, big5))"
+        # before: "(or try cp1250, gb2312, gbk)": a single-byte code page reads any bytes
     ),
     ("newcomer", "typo_cascade_effects.yaml"): (
         "87:49: models.fe.efects: unknown key 'efects' (did you mean 'effects'?)"

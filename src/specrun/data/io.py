@@ -111,10 +111,22 @@ def _likely_encodings(raw: bytes) -> list[str]:
             if name not in found and name not in ("utf_8", "ascii"):
                 found.append(name)
     found = [name for name in found if _decodes(raw, name)]
-    # GB18030 is a superset of GBK and GB2312: the safe choice for Chinese files
+    # a single-byte code page decodes any bytes: once a multi-byte East Asian encoding reads
+    # the file too, it is that, and a Central European code page would only mislead
+    if any(name in _EAST_ASIAN for name in found):
+        found = [name for name in found if name in _EAST_ASIAN]
+    # GB18030 is a superset of GBK and GB2312: the safe choice for Chinese files, whose
+    # bytes often also read (wrongly) as a Japanese or Korean encoding
     if any(name in ("gbk", "gb2312", "gb18030") for name in found):
-        found = ["gb18030", *[n for n in found if n != "gb18030"]]
+        found = ["gb18030", *[n for n in found if n in _CHINESE and n != "gb18030"]]
     return found[:4]
+
+
+_CHINESE = frozenset(("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950"))
+_EAST_ASIAN = _CHINESE | {
+    *("euc_jp", "shift_jis", "cp932", "euc_jis_2004", "shift_jis_2004", "iso2022_jp"),
+    *("euc_kr", "cp949", "johab"),
+}
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
