@@ -226,13 +226,10 @@ def _fe_leverage(factors: list[Factor], w: np.ndarray | None) -> np.ndarray | No
         weight = np.ones(f.codes.size) if w is None else w
         totals = np.bincount(f.codes, weights=weight, minlength=f.levels)
         return weight / totals[f.codes]
-    if len(factors) == 2 and w is None:
+    if len(factors) == 2 and w is None and grid_layout(*factors) is not None:
         a, b = factors
-        if a.codes.size == a.levels * b.levels:
-            cells = np.bincount(a.codes * b.levels + b.codes, minlength=a.codes.size)
-            if np.all(cells == 1):
-                n = a.codes.size
-                return np.full(n, 1.0 / b.levels + 1.0 / a.levels - 1.0 / n)
+        n = a.codes.size
+        return np.full(n, 1.0 / b.levels + 1.0 / a.levels - 1.0 / n)
     return None
 
 

@@ -128,14 +128,10 @@ def _cell_sums(
     values: np.ndarray, entity: np.ndarray, period: np.ndarray, n_entities: int, n_periods: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sums of ``values`` (n, p) and row counts per (entity, period) cell, (N, T, p) and
-    (N, T): ``bincount`` on the cell code adds in row order, as ``np.add.at`` did."""
+    (N, T): :func:`group_sums` on the cell code adds in row order, as ``np.add.at`` did."""
     cell = entity * n_periods + period
     size = n_entities * n_periods
-    sums = np.empty((n_entities, n_periods, values.shape[1]))
-    for j in range(values.shape[1]):
-        sums[:, :, j] = np.bincount(cell, weights=values[:, j], minlength=size).reshape(
-            n_entities, n_periods
-        )
+    sums = group_sums(values, cell, size).reshape(n_entities, n_periods, values.shape[1])
     counts = np.bincount(cell, minlength=size).reshape(n_entities, n_periods).astype(float)
     return sums, counts
 
