@@ -209,3 +209,29 @@ def test_union_of_a_number_and_a_word_names_both(tmp_path: Path):
     assert errors_of(path) == [
         "4:41: data.sources.g.infer_rows: expected a whole number, or 'all', got 'many'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("se", "shown"), [("5", "5"), ("[robust]", "['robust']"), ("true", "True")]
+)
+def test_se_that_is_neither_a_type_nor_a_mapping_names_both_forms(write, se, shown):
+    # before: "input should be a valid dictionary or instance of CovarianceSpec, got 5"
+    body = f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], se: {se}}}\n"
+    assert errors_of(write(body)) == [
+        "7:53: models.fe.se: se is a covariance type (unadjusted, robust, HC0–HC3, cluster, "
+        f"driscoll_kraay) or a mapping such as {{cluster: entity}}, got {shown}"
+    ]
+
+
+def test_a_hausman_test_of_a_model_that_failed_its_types_adds_no_unknown_model(write):
+    # before: a second error, "models.hausman.models[0]: unknown model 'fe'"
+    body = (
+        "models:\n  fe: {estimator: panel_fe, y: inv, x: [value], se: 5}\n"
+        "  re: {estimator: panel_re, y: inv, x: [value]}\n"
+        "  h: {estimator: hausman, models: [fe, ree]}\n"
+    )
+    assert errors_of(write(body)) == [
+        "7:53: models.fe.se: se is a covariance type (unadjusted, robust, HC0–HC3, cluster, "
+        "driscoll_kraay) or a mapping such as {cluster: entity}, got 5",
+        "9:40: models.h.models[1]: unknown model 'ree' (did you mean 're'?)",
+    ]

@@ -313,6 +313,14 @@ class CovarianceSpec(StrictModel):
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = {"type": value}
+        elif not isinstance(value, dict | CovarianceSpec):
+            # pydantic would name this class ("a valid dictionary or instance of
+            # CovarianceSpec"): say the two forms a user can write instead
+            shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}…"
+            raise ValueError(
+                "se is a covariance type (unadjusted, robust, HC0–HC3, cluster, "
+                f"driscoll_kraay) or a mapping such as {{cluster: entity}}, got {shown}"
+            )
         if isinstance(value, dict):
             if value.get("type") == "robust":
                 value = {**value, "type": "HC1"}

@@ -282,6 +282,8 @@ class ReferenceChecks(Diagnostics):
             for ref, relative in model.spec.model_refs():
                 path, _ = self._raw_field(model, str(relative[0]))
                 where = (*path, *relative[1:])
+                if ref in self.failed:
+                    continue  # a consequence of that model's own error, reported there
                 if ref not in models:
                     self.error(
                         f"unknown model '{ref}'",
