@@ -235,3 +235,10 @@ def test_a_hausman_test_of_a_model_that_failed_its_types_adds_no_unknown_model(w
         "driscoll_kraay) or a mapping such as {cluster: entity}, got 5",
         "9:40: models.h.models[1]: unknown model 'ree' (did you mean 're'?)",
     ]
+
+
+def test_a_mapping_where_a_list_goes_says_so_in_the_spec_words(write):
+    # before: "Input should be a valid list" (pydantic's capital, and no word of what it got)
+    assert errors_of(write("models:\n  fe: {estimator: panel_fe, y: inv, x: {a: 1}}\n")) == [
+        "7:40: models.fe.x: input should be a valid list, got a mapping"
+    ]

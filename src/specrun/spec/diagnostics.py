@@ -235,7 +235,12 @@ class Diagnostics:
         message = err["msg"]
         if kind.startswith("value_error"):
             message = message.removeprefix("Value error, ")
-        elif not isinstance(err.get("input"), dict | list):
+        elif isinstance(err.get("input"), dict | list):
+            # a whole mapping or list is not repeated: its shape is what was wrong
+            shape = "a mapping" if isinstance(err["input"], dict) else "a list"
+            message = f"{message[0].lower()}{message[1:]}"
+            message += "" if ", got " in message else f", got {shape}"
+        else:
             shown = repr(err.get("input"))
             shown = shown if len(shown) <= 60 else f"{shown[:57]}…"  # a huge value, cut
             message = f"{message[0].lower()}{message[1:]}"
