@@ -158,8 +158,9 @@ class GmmResult:
 class _Design:
     """The stacked per-entity system: (N, R) slots, R = T or 2T."""
 
-    y: np.ndarray  # (N, R)
-    x: np.ndarray  # (N, R, K)
+    # (N, R, K + 1): the K regressors, then the dependent, zero outside the sample; one array,
+    # so that Z′[X y] and [X y]′[X y] are one pass each
+    xy: np.ndarray
     use: np.ndarray  # (N, R) bool
     z: InstrumentBlocks
     names: tuple[str, ...]
@@ -167,6 +168,16 @@ class _Design:
     has_constant: bool
     y_levels: np.ndarray  # (N, T), NaN where missing: for AR tests after orthogonal deviations
     x_levels: np.ndarray  # (N, T, K)
+
+    @property
+    def x(self) -> np.ndarray:
+        """(N, R, K), a view."""
+        return self.xy[:, :, :-1]
+
+    @property
+    def y(self) -> np.ndarray:
+        """(N, R), a view."""
+        return self.xy[:, :, -1]
 
 
 def fit_difference_gmm(data: Any, **options: Any) -> GmmResult:
@@ -411,27 +422,31 @@ def _build_design(
             )
 
     z = builder.finish(use)
-    y = np.concatenate([y_tr, y_levels], axis=1) if system else y_tr
-    x = np.concatenate([x_tr, x_levels], axis=1) if system else x_tr
-    y = np.where(use, y, 0.0)
-    x = np.where(use[..., None], x, 0.0)
-    return _Design(y, x, use, z, tuple(names), t_len, has_constant, y_levels, x_levels)
+    k = x_tr.shape[2]
+    xy = np.empty((n, n_slots, k + 1))
+    xy[:, :t_len, :k] = x_tr
+    xy[:, :t_len, k] = y_tr
+    if system:
+        xy[:, t_len:, :k] = x_levels
+        xy[:, t_len:, k] = y_levels
+    xy[~use] = 0.0
+    return _Design(xy, use, z, tuple(names), t_len, has_constant, y_levels, x_levels)
 
 
 def _collinear_keep(
-    x_flat: np.ndarray, levels_rows: np.ndarray | None, has_constant: bool
+    gram: np.ndarray, level_sums: np.ndarray | None, level_count: int, has_constant: bool
 ) -> list[int]:
     """Columns kept by xtabond2's ``_rmcoll``: left to right, a column that is (numerically) a
     combination of the kept ones is dropped; with a constant, it is partialled out over the
-    levels rows and always kept."""
-    k = x_flat.shape[1]
+    levels rows and always kept. ``gram`` is X′X (K, K) over every row, ``level_sums`` the
+    column sums (K,) over the ``level_count`` levels rows."""
+    k = gram.shape[0]
     if k <= 1:
         return list(range(k))
-    gram = x_flat.T @ x_flat
-    if has_constant and levels_rows is not None:
+    if has_constant and level_sums is not None:
         # (X − t m′)′(X − t m′) = X′X − n₁ m m′ for t the levels-row indicator, m their means
-        count = float(levels_rows.sum())
-        means = (x_flat.T @ levels_rows.astype(float)) / count
+        count = float(level_count)
+        means = level_sums / count
         gram = (gram - count * np.outer(means, means))[:-1, :-1]
     diag = np.diag(gram).copy()
     with np.errstate(divide="ignore"):
@@ -448,9 +463,18 @@ def _collinear_keep(
             pivot -= cross @ np.linalg.solve(sub, cross)
         if pivot > _COLLINEAR_TOL:
             kept.append(c)
-    if has_constant and levels_rows is not None:
+    if has_constant and level_sums is not None:
         kept.append(k - 1)
     return kept
+
+
+def _residuals(xy: np.ndarray, keep: list[int], params: np.ndarray) -> np.ndarray:
+    """y − Xβ (N, R) for β (k,) on the kept columns ``keep`` of X; one product with [X y],
+    without copying the kept columns out."""
+    coef = np.zeros(xy.shape[2])
+    coef[keep] = -params
+    coef[-1] = 1.0
+    return (xy.reshape(-1, xy.shape[2]) @ coef).reshape(xy.shape[:2])
 
 
 def _ginv(matrix: np.ndarray) -> tuple[np.ndarray, int]:
@@ -520,18 +544,22 @@ def _estimate(
     warnings: list[str],
 ) -> GmmResult:
     t_len = design.n_periods
-    y, use, z = design.y, design.use, design.z
-    levels_rows = np.zeros(use.shape, dtype=bool)
-    if system:
+    use, z, xy = design.use, design.z, design.xy
+    k_all = xy.shape[2] - 1
+    xy_flat = xy.reshape(-1, k_all + 1)
+    level_sums, level_count = None, 0
+    if system and design.has_constant:
+        levels_rows = np.zeros(use.shape)
         levels_rows[:, t_len:] = use[:, t_len:]
+        level_sums = (levels_rows.reshape(-1) @ xy_flat)[:k_all]
+        level_count = int(use[:, t_len:].sum())
     keep = _collinear_keep(
-        design.x.reshape(-1, design.x.shape[2]),
-        levels_rows.reshape(-1) if design.has_constant else None,
-        design.has_constant,
+        (xy_flat.T @ xy_flat)[:k_all, :k_all], level_sums, level_count, design.has_constant
     )
     dropped = tuple(n for i, n in enumerate(design.names) if i not in keep)
     warnings.extend(f"{name} dropped due to collinearity" for name in dropped)
-    x = design.x[:, :, keep]
+    # Dropped columns are left in place and skipped in every product (a copy of the kept
+    # columns of the (N, R, K) array costs more than the whole fit at large N).
     names = tuple(design.names[i] for i in keep)
     k = len(names)
     if k == 0:
@@ -551,8 +579,8 @@ def _estimate(
     # as in the xtabond2 that produced Roodman (2009)'s output (Sargan 186.90 in section 3.4).
     transformed_weight = nobs
 
-    zxy = z.cross(np.concatenate([x, y[..., None]], axis=2))
-    zx, zy = zxy[:, :k], zxy[:, k]
+    zxy = z.cross(xy)
+    zx, zy = zxy[:, keep], zxy[:, k_all]
     s1 = z.weighted_gram(_h_factor(h, transform, system, t_len))
     a1, n_instruments = _ginv(s1)
     if n_instruments < k:
@@ -570,7 +598,7 @@ def _estimate(
     xza1 = zx.T @ a1
     v1_unscaled = _sym_inv(xza1 @ zx)
     b1 = v1_unscaled @ (xza1 @ zy)
-    e1 = y - x @ b1
+    e1 = _residuals(xy, keep, b1)
     error_rows = slice(0, t_len) if (h != 1 or not system) else slice(t_len, 2 * t_len)
     halve = 2.0 if (transform == "fd" and h != 1) else 1.0
     sigma2 = float(np.sum(e1[:, error_rows] ** 2)) / halve / transformed_weight
@@ -592,14 +620,14 @@ def _estimate(
     xza2 = zx.T @ a2
     v2 = _sym_inv(xza2 @ zx)
     b2 = v2 @ (xza2 @ zy)
-    e2 = y - x @ b2
+    e2 = _residuals(xy, keep, b2)
     ze2 = zy - zx @ b2
     a2ze2 = a2 @ ze2
     hansen = float(ze2 @ a2ze2)
 
     v2_robust = v2
     if steps == 2 and robust:
-        v2_robust = _windmeijer(z, x, g1, a2ze2, v2, xza2, v1_robust)
+        v2_robust = _windmeijer(z, xy, keep, g1, a2ze2, v2, xza2, v1_robust)
     if steps == 2:
         sigma2 = float(np.sum(e2[:, error_rows] ** 2)) / halve / transformed_weight
 
@@ -619,7 +647,6 @@ def _estimate(
 
     ar_z, ar_p = _ar_tests(
         design,
-        x,
         keep,
         params,
         resid,
@@ -639,7 +666,7 @@ def _estimate(
             cov = cov * transformed_weight / (transformed_weight - k)
             df_resid = (
                 nobs
-                - _model_df(x, use, t_len, system, design.has_constant)
+                - _model_df(design.x[:, :, keep], use, t_len, system, design.has_constant)
                 - int(design.has_constant)
             )
         else:
@@ -695,7 +722,8 @@ def _estimate(
 
 def _windmeijer(
     z: InstrumentBlocks,
-    x: np.ndarray,
+    xy: np.ndarray,
+    keep: list[int],
     g1: np.ndarray,
     a2ze2: np.ndarray,
     v2: np.ndarray,
@@ -704,11 +732,12 @@ def _windmeijer(
 ) -> np.ndarray:
     """Windmeijer (2005, section 3) corrected two-step variance, in xtabond2's arrangement:
     column j of the derivative of the two-step weights along regressor j is
-    Σ_i (ê₁ᵢ′Z_i A2 Z′ê₂) Z_i′x_ji + Z_i′ê₁ᵢ (x_ji′Z_i A2 Z′ê₂)."""
+    Σ_i (ê₁ᵢ′Z_i A2 Z′ê₂) Z_i′x_ji + Z_i′ê₁ᵢ (x_ji′Z_i A2 Z′ê₂), for the kept columns
+    ``keep`` of the design [X y] (N, R, K + 1)."""
     scalar = g1 @ a2ze2  # (N,)
-    first = z.cross(x * scalar[:, None, None])
+    first = z.cross(xy, weights=scalar)[:, keep]
     weights = z.times(a2ze2)  # (N, R)
-    second = g1.T @ np.einsum("nr,nrk->nk", weights, x)
+    second = g1.T @ np.einsum("nr,nrk->nk", weights, xy)[:, keep]
     d = v2 @ xza2 @ (first + second)
     return v2 + d @ v1_robust @ d.T + d @ v2 + v2 @ d.T
 
@@ -730,7 +759,6 @@ def _model_df(x: np.ndarray, use: np.ndarray, t_len: int, system: bool, has_cons
 
 def _ar_tests(
     design: _Design,
-    x: np.ndarray,
     keep: list[int],
     params: np.ndarray,
     resid: np.ndarray,
@@ -754,9 +782,11 @@ def _ar_tests(
         x_levels = design.x_levels[:, :, keep]
         w = np.nan_to_num(transform_wide(design.y_levels - x_levels @ params, use_tr, "fd"))
         x_tr = np.nan_to_num(transform_wide(x_levels, use_tr, "fd"))
+        columns: list[int] | slice = slice(None)
     else:
         w = resid[:, :t_len]
-        x_tr = x[:, :t_len]
+        x_tr = design.xy[:, :t_len]  # every column; the kept ones are picked from x′w below
+        columns = keep
     m2_proj = -2.0 * proj  # (k, J): −2 V X′Z A, scale-free
     g = z.by_entity(resid) if not plain else None
     if plain:
@@ -785,7 +815,7 @@ def _ar_tests(
         else:
             w_h_w = float(per_entity @ per_entity)
             z_h_w = g.T @ per_entity
-        x_w = np.einsum("ntk,nt->k", x_tr, lagged)
+        x_w = np.einsum("ntk,nt->k", x_tr, lagged)[columns]
         variance = w_h_w + x_w @ (m2_proj @ z_h_w + cov @ x_w)
         statistic = float(per_entity.sum() / np.sqrt(variance))
         zs.append(statistic)

@@ -8,11 +8,14 @@ for each row slot r only the J_r columns that can be non-zero there are stored, 
 block, and the blocks sit side by side in one N × Σ_r J_r array (``InstrumentBlocks``).
 Uncollapsed GMM-style columns are non-zero in one slot only, so Σ_r J_r stays close to J and
 every product (Σ_i Z_i′HZ_i, Z′X, Z_i′e_i) costs about N·J·(width of the other factor).
+Columns that are zero on the whole sample (a period dummy outside its period) are not stored,
+and the products run over blocks of entities small enough for their temporaries to stay in
+cache, so that their cost grows linearly in N instead of turning memory-bound once N × C
+outgrows the cache.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +29,10 @@ from specrun.kernels.hdfe import factor_codes
 
 Equation = Literal["both", "diff", "level"]
 Transform = Literal["fd", "fod"]
+
+# About this many bytes of Z's rows per entity block: with the block's temporaries it stays
+# within a core's share of the cache.
+_BLOCK_BYTES = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -218,7 +225,8 @@ def _has_missing(values: np.ndarray) -> bool:
     if values.dtype.kind in "fc":
         return bool(np.isnan(values).any())
     if values.dtype.kind == "O":
-        return any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
+        # Element-wise comparisons run in C: None equals None, and only NaN differs from itself.
+        return bool(np.equal(values, None).any() or np.not_equal(values, values).any())
     return False
 
 
@@ -308,24 +316,45 @@ class InstrumentBlocks:
         onehot[np.arange(self.slot_of.size), self.slot_of] = 1.0
         return onehot
 
-    def cross(self, other: np.ndarray) -> np.ndarray:
-        """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m)."""
+    @cached_property
+    def _spans(self) -> tuple[tuple[int, slice], ...]:
+        """(slot, its compressed columns) for every slot that has any."""
+        return tuple(
+            (r, slice(int(self.bounds[r]), int(self.bounds[r + 1])))
+            for r in range(self.n_slots)
+            if self.bounds[r + 1] > self.bounds[r]
+        )
+
+    @cached_property
+    def _entity_blocks(self) -> tuple[slice, ...]:
+        """Ranges of entities whose rows of ``values`` take about ``_BLOCK_BYTES``."""
+        n, width = self.values.shape
+        rows = max(64, _BLOCK_BYTES // (8 * max(width, 1)))
+        return tuple(slice(start, min(start + rows, n)) for start in range(0, n, rows))
+
+    def cross(self, other: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Z'M for M of shape (N, R) or (N, R, m): (J,) or (J, m); with ``weights`` (N,),
+        Σ_i w_i Z_i′M_i."""
         flat = other.reshape(*other.shape[:2], -1)
-        compressed = np.empty((flat.shape[2], self.column_of.size))
-        for r in range(self.n_slots):
-            span = slice(self.bounds[r], self.bounds[r + 1])
-            if span.stop > span.start:
-                compressed[:, span] = flat[:, r].T @ self.values[:, span]
+        compressed = np.zeros((flat.shape[2], self.column_of.size))
+        for rows in self._entity_blocks:
+            block = flat[rows] if weights is None else flat[rows] * weights[rows, None, None]
+            values = self.values[rows]
+            for r, span in self._spans:
+                compressed[:, span] += block[:, r].T @ values[:, span]
         out = self._collect(compressed).T
         return out.reshape(self.n_columns, *other.shape[2:])
 
     def by_entity(self, residuals: np.ndarray) -> np.ndarray:
         """Z_i'e_i for every entity: (N, J)."""
-        return self._collect(self.values * residuals[:, self.slot_of])
+        out = np.empty((self.values.shape[0], self.n_columns))
+        for rows in self._entity_blocks:
+            out[rows] = self._collect(self.values[rows] * residuals[rows][:, self.slot_of])
+        return out
 
     def times(self, vector: np.ndarray) -> np.ndarray:
         """Z_i v for every entity: (N, R)."""
-        return (self.values * vector[self.column_of]) @ self._to_slots
+        return self.values @ (self._to_slots * vector[self.column_of][:, None])
 
     def weighted_gram(self, factor: np.ndarray) -> np.ndarray:
         """Σ_i Z_i′HZ_i for H = LL′ (``factor`` = L, R × P).
@@ -333,9 +362,9 @@ class InstrumentBlocks:
         Mostly single-slot columns (uncollapsed): one Gram matrix of the compressed columns,
         weighted by H of their slots, then summed into instruments. Otherwise (collapsed, where
         that Gram would multiply many zero blocks of H): Σ_p Q_p′Q_p with Q_p = Σ_r L_rp Z_r,
-        each Q_p held only on the union of its slots' columns.
+        each Q_p held only on the union of its slots' columns, one block of entities at a time.
         """
-        n, width = self.values.shape
+        width = self.values.shape[1]
         widths = np.diff(self.bounds)
         per_factor = sum(
             float(widths[np.flatnonzero(factor[:, p])].sum()) ** 2 for p in range(factor.shape[1])
@@ -345,19 +374,29 @@ class InstrumentBlocks:
             gram = self.values.T @ self.values
             gram *= h[np.ix_(self.slot_of, self.slot_of)]
             return self._collect(self._collect(gram).T)
-        out = np.zeros((self.n_columns, self.n_columns))
+        plan: list[tuple[np.ndarray, list[tuple[float, slice, np.ndarray]]]] = []
         for p in range(factor.shape[1]):
             slots = [r for r in np.flatnonzero(factor[:, p]) if self.bounds[r + 1] > self.bounds[r]]
             if not slots:
                 continue
             ranges = [slice(self.bounds[r], self.bounds[r + 1]) for r in slots]
             union = np.unique(np.concatenate([self.column_of[span] for span in ranges]))
-            q = np.zeros((n, union.size))
-            for r, span in zip(slots, ranges, strict=True):
-                q[:, np.searchsorted(union, self.column_of[span])] += (
-                    factor[r, p] * self.values[:, span]
-                )
-            out[np.ix_(union, union)] += q.T @ q
+            parts = [
+                (float(factor[r, p]), span, np.searchsorted(union, self.column_of[span]))
+                for r, span in zip(slots, ranges, strict=True)
+            ]
+            plan.append((union, parts))
+        grams = [np.zeros((union.size, union.size)) for union, _ in plan]
+        for rows in self._entity_blocks:
+            values = self.values[rows]
+            for (union, parts), gram in zip(plan, grams, strict=True):
+                q = np.zeros((values.shape[0], union.size))
+                for weight, span, positions in parts:
+                    q[:, positions] += weight * values[:, span]
+                gram += q.T @ q
+        out = np.zeros((self.n_columns, self.n_columns))
+        for (union, _), gram in zip(plan, grams, strict=True):
+            out[np.ix_(union, union)] += gram
         return out
 
 
@@ -379,15 +418,27 @@ class InstrumentBuilder:
             self._parts[slot].append((cols, values.reshape(self._n, cols.size)))
 
     def finish(self, use: np.ndarray) -> InstrumentBlocks:
-        columns = [c for parts in self._parts for c, _ in parts]
-        blocks = [v for parts in self._parts for _, v in parts]
-        widths = [sum(c.size for c, _ in parts) for parts in self._parts]
+        columns: list[np.ndarray] = []
+        blocks: list[np.ndarray] = []
+        widths: list[int] = []
+        for slot, parts in enumerate(self._parts):
+            width = 0
+            for cols, values in parts:
+                # Missing instrument values lie only on rows outside the sample: GMM-style
+                # bases are zero-filled and a missing IV-style value drops its row.
+                values = np.where(use[:, slot, None], values, 0.0)
+                # A column that is zero on every row adds nothing to any product.
+                nonzero = (values != 0.0).any(axis=0)
+                if not nonzero.all():
+                    cols, values = cols[nonzero], values[:, nonzero]
+                if cols.size:
+                    columns.append(cols)
+                    blocks.append(values)
+                    width += cols.size
+            widths.append(width)
         bounds = np.concatenate([[0], np.cumsum(widths)]).astype(np.intp)
         slot_of = np.repeat(np.arange(len(widths)), widths)
         values = np.concatenate(blocks, axis=1) if blocks else np.zeros((self._n, 0))
-        # Missing instrument values lie only on rows outside the sample: GMM-style bases are
-        # zero-filled and a missing IV-style value drops its row.
-        values = np.where(use[:, slot_of], values, 0.0)
         column_of = np.concatenate(columns) if columns else np.zeros(0, dtype=np.intp)
         return InstrumentBlocks(
             values, column_of, slot_of, bounds, len(self._names), tuple(self._names)
