@@ -131,8 +131,9 @@ def apply_entropy_index(
     notes: list[str] = []
 
     incomplete = pl.any_horizontal(_absent(pl.col(names)))
-    lacking = frame.filter(incomplete)
-    if lacking.height:
+    lacking_mask = frame.select(incomplete).to_series().to_numpy()
+    if lacking_mask.any():
+        lacking = frame.filter(incomplete)
         counts = {
             n: c
             for n, c in lacking.select(_absent(pl.col(n)).sum() for n in names)
@@ -157,8 +158,13 @@ def apply_entropy_index(
             hint="fill them first or set missing: drop",
         )
 
-    indexed = frame.with_row_index("__row")
-    complete = indexed.filter(~incomplete)
+    # Only the indicators (and the year) are copied and grouped, never the whole panel: the
+    # index goes back by row number into one array, not by a join of the panel.
+    complete = (
+        frame.select(*([ctx.time] if per_year else []), *names)
+        .with_row_index("__row")
+        .filter(pl.Series(~lacking_mask))
+    )
     groups = (
         [(None, complete)]
         if not per_year
@@ -166,8 +172,7 @@ def apply_entropy_index(
     )
     if per_year:
         groups.sort(key=lambda item: item[0])
-    rows: list[np.ndarray] = []
-    index_values: list[np.ndarray] = []
+    index = np.full(frame.height, np.nan)
     tables: list[pl.DataFrame] = []
     for year, part in groups:
         where = "" if year is None else f" in {ctx.time}={year}"
@@ -176,8 +181,7 @@ def apply_entropy_index(
             values, directions, options.normalize, options.effective_shift, names, where
         )
         stats = entropy_weights(z, names, where)
-        rows.append(part["__row"].to_numpy())
-        index_values.append(options.scale * z @ stats[:, 2])
+        index[part["__row"].to_numpy()] = options.scale * z @ stats[:, 2]
         table = pl.DataFrame(
             {
                 "indicator": names,
@@ -191,19 +195,13 @@ def apply_entropy_index(
             table = table.select(pl.lit(year).alias(ctx.time), pl.all())
         tables.append(table)
 
-    index = pl.DataFrame(
-        {
-            "__row": np.concatenate(rows).astype(np.uint32),
-            "__index": np.concatenate(index_values),
-        }
-    )
-    result = (
-        indexed.join(index, on="__row", how="left", maintain_order="left")
-        .with_columns(pl.col("__index").alias(options.output))
-        .drop("__row", "__index")
-    )
+    column = pl.Series(options.output, index)
+    if lacking_mask.any():
+        column = pl.select(
+            pl.when(pl.Series(lacking_mask)).then(None).otherwise(column).alias(options.output)
+        ).to_series()
     return TransformOutput(
-        result,
+        frame.with_columns(column),
         artifacts={weights_artifact_key(options.output): pl.concat(tables)},
         notes=tuple(notes),
     )
