@@ -274,7 +274,6 @@ def fit_gmm(
         return lag_wide(wide[variable], lag)
 
     names = [term_name(v, lag) for v, lag in regressor_terms]
-    x_parts = [series(v, lag) for v, lag in regressor_terms]
     iv_groups: list[tuple[list[str], np.ndarray, Equation, bool, bool]] = [
         (
             [term_name(v, lag) for v, lag in terms],
@@ -285,21 +284,12 @@ def fit_gmm(
         )
         for style, terms in zip(iv, iv_terms, strict=True)
     ]
-    if time_effects:
-        period = np.broadcast_to(np.arange(grid.n_periods), exists.shape)
-        dummies = [
-            np.where(exists, (period == p).astype(float), np.nan) for p in range(grid.n_periods)
-        ]
-        dummy_names = [f"yr{grid.time_label(p)}" for p in range(grid.n_periods)]
-        names += dummy_names
-        x_parts += dummies
-        dummy_equation: Equation = time_effects_equation if system else "diff"
-        iv_groups.append((dummy_names, np.stack(dummies, axis=2), dummy_equation, False, False))
+    n_plain = len(names)
+    dummy_names = [f"yr{grid.time_label(p)}" for p in range(grid.n_periods)] if time_effects else []
+    names += dummy_names
     has_constant = system and constant
     if has_constant:
         names.append("_cons")
-        x_parts.append(np.ones(exists.shape))
-        iv_groups.append((["_cons"], np.ones((*exists.shape, 1)), "level", False, False))
     if not names:
         raise SpecError("the model has no regressors", code="schema")
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -309,9 +299,24 @@ def fit_gmm(
         hint = " (lags: adds the dependent's lags; x takes the other regressors)" * own_lag
         raise SpecError(f"a regressor is listed twice: {', '.join(twice)}{hint}", code="schema")
 
+    # The regressors in levels, filled in place: the period dummies and the constant are
+    # instrument bases too, as views of this one array.
+    x_levels = np.empty((grid.n_entities, grid.n_periods, len(names)))
+    for j, (v, lag) in enumerate(regressor_terms):
+        x_levels[:, :, j] = series(v, lag)
+    if time_effects:
+        dummies = x_levels[:, :, n_plain : n_plain + grid.n_periods]
+        dummies[...] = np.eye(grid.n_periods)  # yr<p> is 1 in period p
+        dummies[~exists] = np.nan
+        dummy_equation: Equation = time_effects_equation if system else "diff"
+        iv_groups.append((dummy_names, dummies, dummy_equation, False, False))
+    if has_constant:
+        x_levels[:, :, -1] = 1.0
+        iv_groups.append((["_cons"], x_levels[:, :, -1:], "level", False, False))
+
     design = _build_design(
         y_levels=wide[dependent],
-        x_levels=np.stack(x_parts, axis=2),
+        x_levels=x_levels,
         names=names,
         exists=exists,
         iv_groups=iv_groups,
@@ -370,13 +375,16 @@ def _build_design(
         if not mz:
             complete &= np.isfinite(base).all(axis=2)
 
-    y_tr = transform_wide(y_levels, complete, transform)
-    x_tr = transform_wide(x_levels, complete, transform)
+    n_slots = 2 * t_len if system else t_len
+    k = x_levels.shape[2]
+    # [X y] of every slot, the transformed rows written in place (zeroed off the sample below)
+    xy = np.empty((n, n_slots, k + 1))
+    y_tr = transform_wide(y_levels, complete, transform, out=xy[:, :t_len, k])
+    x_tr = transform_wide(x_levels, complete, transform, out=xy[:, :t_len, :k])
     use_tr = in_varlist if transform == "fd" else lag_wide(in_varlist.astype(float), 1) == 1.0
     use_tr = use_tr & np.isfinite(y_tr) & np.isfinite(x_tr).all(axis=2)
     use_lv = in_varlist.copy()
 
-    n_slots = 2 * t_len if system else t_len
     builder = InstrumentBuilder(n, n_slots)
     for group_names, base, equation, passthru, mz in iv_groups:
         if not system and equation == "level":
@@ -422,10 +430,6 @@ def _build_design(
             )
 
     z = builder.finish(use)
-    k = x_tr.shape[2]
-    xy = np.empty((n, n_slots, k + 1))
-    xy[:, :t_len, :k] = x_tr
-    xy[:, :t_len, k] = y_tr
     if system:
         xy[:, t_len:, :k] = x_levels
         xy[:, t_len:, k] = y_levels

@@ -240,16 +240,25 @@ def lag_wide(wide: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def transform_wide(values: np.ndarray, complete: np.ndarray, transform: Transform) -> np.ndarray:
-    """First differences, or forward orthogonal deviations, on the grid (xtabond2's layout).
+def transform_wide(
+    values: np.ndarray,
+    complete: np.ndarray,
+    transform: Transform,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """First differences, or forward orthogonal deviations, on the grid (xtabond2's layout),
+    written into ``out`` (same shape as ``values``) when given.
 
     FD puts x_t − x_{t−1} in slot t. FOD (Arellano and Bover 1995) puts
     sqrt(n/(n+1)) · (x_t − mean of the n later complete observations) in slot t + 1, so that, as
-    with differences, lag 1 of a variable is the first valid instrument for slot t + 1.
+    with differences, lag 1 of a variable is the first valid instrument for slot t + 1. Slot 0
+    is NaN.
     """
-    out = np.full_like(values, np.nan)
+    if out is None:
+        out = np.empty_like(values)
+    out[:, 0] = np.nan
     if transform == "fd":
-        out[:, 1:] = values[:, 1:] - values[:, :-1]
+        np.subtract(values[:, 1:], values[:, :-1], out=out[:, 1:])
         return out
     mask = complete if values.ndim == 2 else complete[..., None]
     filled = np.where(mask, values, 0.0)
