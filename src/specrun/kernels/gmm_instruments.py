@@ -427,30 +427,39 @@ class InstrumentBuilder:
             self._parts[slot].append((cols, values.reshape(self._n, cols.size)))
 
     def finish(self, use: np.ndarray) -> InstrumentBlocks:
+        # Missing instrument values lie only on rows outside the sample (GMM-style bases are
+        # zero-filled and a missing IV-style value drops its row), so Z is each part where
+        # ``use`` holds and zero elsewhere. A column that is zero on every row of the sample
+        # adds nothing to any product and is left out.
         columns: list[np.ndarray] = []
-        blocks: list[np.ndarray] = []
-        widths: list[int] = []
+        pieces: list[tuple[int, np.ndarray, np.ndarray | None]] = []
+        widths = [0] * len(self._parts)
         for slot, parts in enumerate(self._parts):
-            width = 0
             for cols, values in parts:
-                # Missing instrument values lie only on rows outside the sample: GMM-style
-                # bases are zero-filled and a missing IV-style value drops its row.
-                values = np.where(use[:, slot, None], values, 0.0)
-                # A column that is zero on every row adds nothing to any product.
-                nonzero = (values != 0.0).any(axis=0)
-                if not nonzero.all():
-                    cols, values = cols[nonzero], values[:, nonzero]
-                if cols.size:
-                    columns.append(cols)
-                    blocks.append(values)
-                    width += cols.size
-            widths.append(width)
+                nonzero = ((values != 0.0) & use[:, slot, None]).any(axis=0)
+                if not nonzero.any():
+                    continue
+                pick = None if nonzero.all() else np.flatnonzero(nonzero)
+                columns.append(cols if pick is None else cols[pick])
+                pieces.append((slot, values, pick))
+                widths[slot] += columns[-1].size
         bounds = np.concatenate([[0], np.cumsum(widths)]).astype(np.intp)
         slot_of = np.repeat(np.arange(len(widths)), widths)
-        values = np.concatenate(blocks, axis=1) if blocks else np.zeros((self._n, 0))
+        out = np.empty((self._n, int(bounds[-1])))
+        # Filled a block of entities at a time: each part's rows of the block are near each
+        # other in memory, where a whole column of a part strides across its source array.
+        per_block = max(64, _BLOCK_BYTES // (8 * max(out.shape[1], 1)))
+        for first in range(0, self._n, per_block):
+            rows = slice(first, min(first + per_block, self._n))
+            start = 0
+            for slot, values, pick in pieces:
+                part = values[rows] if pick is None else values[rows][:, pick]
+                stop = start + part.shape[1]
+                out[rows, start:stop] = np.where(use[rows, slot, None], part, 0.0)
+                start = stop
         column_of = np.concatenate(columns) if columns else np.zeros(0, dtype=np.intp)
         return InstrumentBlocks(
-            values, column_of, slot_of, bounds, len(self._names), tuple(self._names)
+            out, column_of, slot_of, bounds, len(self._names), tuple(self._names)
         )
 
 

@@ -55,7 +55,11 @@ def normalize_indicators(
     names: list[str],
     where: str = "",
 ) -> np.ndarray:
-    """Columns of ``values`` (rows × indicators) normalised as the module docstring says."""
+    """Columns of ``values`` (rows × indicators) normalised as the module docstring says.
+
+    Computed a column at a time in place (one column stays in cache, where the whole table
+    with its temporaries does not at hundreds of thousands of rows); returns a new
+    column-major (rows × indicators) array."""
     positive = np.array([d == "+" for d in directions])
     if method == "minmax":
         low, high = values.min(axis=0), values.max(axis=0)
@@ -68,7 +72,15 @@ def normalize_indicators(
                 code="data",
                 hint="drop it from 'indicators'",
             )
-        z = np.where(positive, values - low, high - values) / spread
+        z = np.empty(values.shape, order="F")
+        for j in range(values.shape[1]):
+            if positive[j]:
+                np.subtract(values[:, j], low[j], out=z[:, j])
+            else:
+                np.subtract(high[j], values[:, j], out=z[:, j])
+            z[:, j] /= spread[j]
+            z[:, j] += shift
+        return z
     else:
         bad = np.flatnonzero(
             np.where(positive, (values < 0).any(axis=0), (values <= 0).any(axis=0))
@@ -100,9 +112,17 @@ def entropy_weights(z: np.ndarray, names: list[str], where: str = "") -> np.ndar
     n = z.shape[0]
     if n < 2:
         raise SpecError(f"entropy_index: needs at least 2 rows{where}, has {n}", code="data")
-    p = z / z.sum(axis=0)
-    plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    entropy = -plogp.sum(axis=0) / np.log(n)
+    totals = z.sum(axis=0)
+    plogp_sums = np.empty(z.shape[1])
+    for j in range(z.shape[1]):  # a column at a time: its temporaries stay in cache
+        p = z[:, j] / totals[j]
+        positive = p > 0
+        if positive.all():
+            p *= np.log(p)
+        else:
+            p = np.where(positive, p * np.log(np.where(positive, p, 1.0)), 0.0)
+        plogp_sums[j] = p.sum()
+    entropy = -plogp_sums / np.log(n)
     divergence = 1.0 - entropy
     total = divergence.sum()
     if not total > 0:
