@@ -104,3 +104,14 @@ def test_multiplicities_count_each_draw() -> None:
     many = resample_indices(31, 500, seed=1)
     assert many.shape == (500, 31)
     np.testing.assert_array_equal(multiplicities(many, 31).sum(axis=1), np.full(500, 31.0))
+
+
+def test_multiplicities_of_many_units_count_draw_by_draw() -> None:
+    # 5,000 units take the per-draw count; the counts are those of the definition.
+    drawn = resample_indices(5000, 4, seed=2)
+    counts = multiplicities(drawn, 5000)
+    assert counts.dtype == np.float64 and counts.shape == (4, 5000)
+    for b in range(4):
+        expected = np.zeros(5000)
+        np.add.at(expected, drawn[b], 1.0)
+        np.testing.assert_array_equal(counts[b], expected)

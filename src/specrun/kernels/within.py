@@ -221,7 +221,20 @@ def resample_indices(n_units: int, n_draws: int, seed: int | np.random.Generator
 
 
 def multiplicities(indices: np.ndarray, n_units: int) -> np.ndarray:
-    """How many times each unit appears in each resample: (B, n_units) counts from indices."""
+    """How many times each unit appears in each resample: (B, n_units) counts from indices.
+
+    Many units are counted draw by draw: one draw's counters stay in cache, where a single
+    bincount over all B · n_units counters scatters its increments across memory (10× slower
+    at 31,000 units). Few units take that single bincount, which saves the per-draw calls."""
     n_draws = indices.shape[0]
-    flat = (np.arange(n_draws)[:, None] * n_units + indices).ravel()
-    return np.bincount(flat, minlength=n_draws * n_units).reshape(n_draws, n_units).astype(float)
+    if n_units < _UNITS_PER_DRAW_COUNT:
+        flat = (np.arange(n_draws)[:, None] * n_units + indices).ravel()
+        counts = np.bincount(flat, minlength=n_draws * n_units)
+        return counts.reshape(n_draws, n_units).astype(float)
+    out = np.empty((n_draws, n_units))
+    for b in range(n_draws):
+        out[b] = np.bincount(indices[b], minlength=n_units)
+    return out
+
+
+_UNITS_PER_DRAW_COUNT = 2048  # from this many units on, multiplicities counts draw by draw
