@@ -553,6 +553,37 @@ def test_duplicate_cell_is_a_spec_error() -> None:
         fit_system_gmm(frame, entity="firm", time="year", dependent="y", gmm=[GmmStyle("L.y")])
 
 
+def test_duplicate_cell_of_a_text_entity_names_the_label() -> None:
+    # polars text entities are numbered by polars; the message still names the label
+    frame = pl.from_pandas(_tiny_panel()).with_columns(
+        pl.format("firm {}", pl.col("firm")).alias("firm")
+    )
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(2000).otherwise(pl.col("year")).alias("year")
+    )
+    with pytest.raises(SpecError, match="entity firm 0 appears more than once in year 2000"):
+        fit_system_gmm(frame, entity="firm", time="year", dependent="y", gmm=[GmmStyle("L.y")])
+
+
+def test_text_entities_give_the_fit_of_their_codes(abdata: pd.DataFrame) -> None:
+    """Firms named by text (numbered by polars) fit as the numeric firm ids do, bit for bit:
+    the same order of entities."""
+    options = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle("n", lags=(2, 3), collapse=True)],
+        "iv": [IvStyle("k")],
+        "steps": 2,
+    }
+    numeric = fit_system_gmm(pl.from_pandas(abdata), **options)
+    # zero-padded, so that the text sorts as the numbers do
+    named = pl.from_pandas(abdata).with_columns(pl.col("id").cast(pl.String).str.zfill(3))
+    text = fit_system_gmm(named, **options)
+    np.testing.assert_array_equal(text.params, numeric.params)
+
+
 def test_too_few_periods_is_a_spec_error() -> None:
     frame = _tiny_panel().query("year < 2002")
     with pytest.raises(SpecError, match="at least 3 periods of 'year'; the data have 2"):

@@ -82,6 +82,7 @@ from specrun.kernels.gmm_instruments import (
     add_gmm_group,
     add_iv_group,
     column,
+    entity_column,
     lag_wide,
     parse_term,
     term_name,
@@ -257,8 +258,9 @@ def fit_gmm(
     variables = {dependent} | {v for v, _ in regressor_terms}
     variables |= {v for group in gmm_terms + iv_terms for v, _ in group}
 
+    entity_values, entity_labels = entity_column(data, entity)
     grid = PanelGrid.from_labels(
-        column(data, entity, numeric=False), column(data, time, numeric=False), entity, time
+        entity_values, column(data, time, numeric=False), entity, time, entity_labels
     )
     if grid.n_periods < 3:
         raise SpecError(

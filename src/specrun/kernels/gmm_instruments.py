@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
+import polars as pl
 
 from specrun.data.terms import parse_item
 from specrun.errors import SpecError, did_you_mean
@@ -145,6 +146,24 @@ def column(data: Any, name: str, *, numeric: bool = True) -> np.ndarray:
         raise SpecError(f"variable '{name}' is not numeric", code="data", path=name) from None
 
 
+def entity_column(data: Any, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The entity column for :meth:`PanelGrid.from_labels`: (values (n,), None), or for a
+    polars text column without nulls (codes (n,), the sorted distinct labels). The codes are
+    the labels' ranks, as ``numpy.unique`` would number them (polars orders text by its UTF-8
+    bytes, i.e. by code point, as Python does), found by polars instead of by Python string
+    comparisons on an object array."""
+    values = data[name] if name in _columns_of(data) else None
+    if (
+        isinstance(values, pl.Series)
+        and values.dtype in (pl.String, pl.Categorical)
+        and values.null_count() == 0
+    ):
+        text = values.cast(pl.String)
+        codes = text.rank("dense").to_numpy().astype(np.intp) - 1
+        return codes, text.unique().sort().to_numpy()
+    return column(data, name, numeric=False), None
+
+
 @dataclass(frozen=True)
 class PanelGrid:
     """Entities × periods of a panel, with the period step (Stata's ``xtset`` delta)."""
@@ -158,8 +177,17 @@ class PanelGrid:
 
     @classmethod
     def from_labels(
-        cls, entity: np.ndarray, time: np.ndarray, entity_name: str, time_name: str
+        cls,
+        entity: np.ndarray,
+        time: np.ndarray,
+        entity_name: str,
+        time_name: str,
+        labels: np.ndarray | None = None,
     ) -> PanelGrid:
+        """The grid of ``entity`` and ``time`` (n,) labels; ``labels``, when given, are the
+        sorted distinct entity labels of which ``entity`` holds the codes (:func:`entity_column`).
+        Raises ``SpecError`` for missing labels, a time that is not whole numbers or a cell
+        that appears twice."""
         if entity.size == 0:
             raise SpecError("the data have no rows", code="data")
         if _has_missing(entity):
@@ -194,7 +222,7 @@ class PanelGrid:
         counts = np.bincount(cell, minlength=n_entities * n_periods)
         if counts.max() > 1:
             first = int(np.argmax(counts > 1))
-            label = np.unique(entity)[first // n_periods]
+            label = (np.unique(entity) if labels is None else labels)[first // n_periods]
             raise SpecError(
                 f"entity {label} appears more than once in {time_name} "
                 f"{distinct[0] + step * (first % n_periods)}",
