@@ -120,3 +120,23 @@ def test_mutations_of_the_paper_spec_validate_alike_both_ways(tmp_path, monkeypa
         spec.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
         by_member, by_union = both_ways(spec, monkeypatch)
         assert by_member == by_union, spec.read_text(encoding="utf-8")
+
+
+def test_the_benchmark_multiverse_validates_alike_both_ways(tmp_path, monkeypatch):
+    # bench/multiverse.py's spec (windows × control subsets × standard errors over one FE
+    # model), cut to its first three windows: 288 specifications
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location(
+        "bench_multiverse", PROJECT_ROOT / "bench" / "multiverse.py"
+    )
+    assert loader is not None and loader.loader is not None
+    bench = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(bench)
+    spec = tmp_path / "specs" / "mv.yaml"
+    spec.parent.mkdir()
+    spec.write_text(bench.spec_text(200), encoding="utf-8")
+    by_member, by_union = both_ways(spec, monkeypatch)
+    assert by_member[0] == "valid"
+    assert len(by_member[1][0][4]) == 1 + 288
+    assert by_member == by_union
