@@ -140,3 +140,40 @@ def test_the_benchmark_multiverse_validates_alike_both_ways(tmp_path, monkeypatc
     assert by_member[0] == "valid"
     assert len(by_member[1][0][4]) == 1 + 288
     assert by_member == by_union
+
+
+PROBE = """
+import json, sys
+from specrun.spec.validate import validate_file
+validate_file(sys.argv[1])
+from specrun.estimators import ESTIMATORS
+from specrun.figures import FIGURES
+from specrun.tables.kinds import TABLES
+built = {
+    kind: sorted(n for n in registry.names() if registry.get(n).spec.__pydantic_complete__)
+    for kind, registry in (("estimators", ESTIMATORS), ("tables", TABLES), ("figures", FIGURES))
+}
+print(json.dumps(built))
+"""
+
+
+def test_validation_builds_only_the_kinds_a_spec_names():
+    # a union validator over a registry (a TypeAdapter at import, say) would build them all
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(PROJECT_ROOT / "specs" / "grunfeld.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {
+        "estimators": ["descriptive", "hausman", "ols", "panel_be", "panel_fe", "panel_re"],
+        "tables": ["descriptive", "regression"],
+        "figures": [],
+    }
