@@ -6,6 +6,10 @@ the row names of ``regress``/``xtreg`` output: ``L.x``, ``cL.x#c.z``, ``2.region
 
 from __future__ import annotations
 
+import os
+import pickle
+from pathlib import Path
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -201,3 +205,120 @@ def test_a_lag_keeps_the_type_and_a_difference_needs_numbers() -> None:
     assert out["L.g"].to_list() == [None, "B2001", None, "A2003", None, "A2000"]
     with pytest.raises(SpecError, match=r"D\.g: differences need a numeric variable"):
         add_time_series(frame, atoms(parse_item("D.g")), "id", "t")
+
+
+# --- the plain-name fast path and the parser's cache file (start-up of validate) ------------
+
+
+def _grammar_parse(text: str) -> tuple:
+    """What the Lark grammar alone makes of ``text`` (the fast path bypassed)."""
+    from specrun.data import terms
+
+    tree = terms._parser().parse(text)
+    return tuple(terms.Term((c,)) for c in terms._component(tree.children[0], text))
+
+
+@pytest.mark.parametrize(
+    "text", ["Dige", "  Dige", "Dige\t", " \t_x1 ", "城镇化率", "a_b_c_9", "x" * 64]
+)
+def test_a_plain_name_parses_as_the_grammar_parses_it(text: str):
+    fast = parse_item.__wrapped__(text)
+    assert fast == _grammar_parse(text)
+    # col is left out of ==; it is where errors point, so it must agree as well
+    assert [c.col for t in fast for c in t.components] == [
+        c.col for t in _grammar_parse(text) for c in t.components
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab_Z9²٣ \t.#()L"), min_size=1, max_size=8))
+def test_the_fast_path_and_the_grammar_agree_on_any_text(text: str):
+    from specrun.data import terms
+
+    def outcome(fast: bool) -> object:
+        saved = terms._PLAIN
+        if not fast:  # a pattern that matches nothing sends every item to the grammar
+            terms._PLAIN = terms.re.compile(r"(?!)")
+        try:
+            got = parse_item.__wrapped__(text)
+            return [(c, c.col) for t in got for c in t.components], [t.key() for t in got]
+        except SpecError as exc:
+            return str(exc), exc.col
+        finally:
+            terms._PLAIN = saved
+
+    assert outcome(True) == outcome(False)
+
+
+def test_the_fast_path_loads_no_parser():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from specrun.data.terms import parse_item; parse_item('Dige'); "
+        "print('lark' in sys.modules)"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "False"
+
+
+def _fresh_parser(monkeypatch: pytest.MonkeyPatch, where: object) -> object:
+    from specrun.data import terms
+
+    monkeypatch.setattr(terms, "parser_cache_file", lambda: where)
+    terms._parser.cache_clear()
+    try:
+        return terms._parser()
+    finally:
+        terms._parser.cache_clear()
+
+
+def test_the_parser_cache_file_is_written_then_read(tmp_path, monkeypatch):
+    path = tmp_path / "terms.lark"
+    built = _fresh_parser(monkeypatch, path)
+    assert path.stat().st_size > 0
+    loaded = _fresh_parser(monkeypatch, path)
+    text = "i.region##c.L2.Dige"
+    assert loaded.parse(text) == built.parse(text)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"garbage\n", b"0" * 64 + b"\n" + b"\x80\x04not a pickle", None],
+    ids=["empty", "no-pickle", "wrong-digest", "truncated"],
+)
+def test_a_corrupt_parser_cache_file_is_rebuilt_not_trusted(tmp_path, monkeypatch, content):
+    path = tmp_path / "terms.lark"
+    _fresh_parser(monkeypatch, path)
+    good = path.read_bytes()
+    corrupt = good[: len(good) // 2] if content is None else content
+    path.write_bytes(corrupt)
+    parser = _fresh_parser(monkeypatch, path)
+    assert parser.parse("c.Dige#c.STR").children[1] == "#"
+    rewritten = path.read_bytes()  # whole again: the digest line, then the tables
+    assert rewritten != corrupt
+    assert rewritten.split(b"\n", 1)[0] == good.split(b"\n", 1)[0]
+    with path.open("rb") as f:  # Lark's layout: digest line, files used, the parser's data
+        f.readline()
+        pickle.load(f)
+        assert pickle.load(f)["data"]["__type__"] == "Lark"
+
+
+def test_an_unwritable_parser_cache_folder_only_costs_the_build(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        parser = _fresh_parser(monkeypatch, folder / "terms.lark")
+        assert parser.parse("L.Dige").children
+        assert not (folder / "terms.lark").exists() or os.geteuid() == 0
+    finally:
+        folder.chmod(0o700)
+
+
+def test_no_cache_folder_means_no_cache(monkeypatch):
+    assert _fresh_parser(monkeypatch, None).parse("Dige").children

@@ -10,14 +10,14 @@ from pydantic import Field
 
 from specrun.registry import Registry
 from specrun.results import ResultSet
-from specrun.spec.models import StrictModel
+from specrun.spec.models import RegistryMember
 from specrun.tables.base import TableContext
 
 if TYPE_CHECKING:  # matplotlib is imported by the draw functions only: validation never pays
     from matplotlib.figure import Figure
 
 
-class FigureBase(StrictModel):
+class FigureBase(RegistryMember):
     kind: str
     title: str = Field("", description="Figure title.")
     width: float = Field(6.0, gt=0, description="Width in inches.")

@@ -153,7 +153,7 @@ def _distributions_read(spec: Spec) -> set[str]:
 def _fit_order(models: dict[str, ResolvedModel]) -> list[str]:
     """Model names in spec order, except that a model comes after the models it reads
     (``model_refs``); validation has already rejected unknown names and cycles."""
-    order: list[str] = []
+    order: dict[str, None] = {}  # ordered, with O(1) membership: a multiverse has thousands
     visiting: set[str] = set()
 
     def visit(name: str) -> None:
@@ -163,11 +163,11 @@ def _fit_order(models: dict[str, ResolvedModel]) -> list[str]:
         for ref, _ in models[name].spec.model_refs():
             visit(ref)
         visiting.discard(name)
-        order.append(name)
+        order[name] = None
 
     for name in models:
         visit(name)
-    return order
+    return list(order)
 
 
 def _model_of(ref: str, models: dict[str, ResolvedModel]) -> str:

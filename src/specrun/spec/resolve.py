@@ -200,7 +200,7 @@ class ModelResolver(Diagnostics):
             ):
                 expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
         try:
-            return schema.model_adapter().validate_python(expanded)
+            return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
             self.pydantic_errors(exc, schema.model_union(), expanded, ("models", name), origins)
             if isinstance(kind, str) and kind in ESTIMATORS:
@@ -327,7 +327,7 @@ class ModelResolver(Diagnostics):
         steps: list[Any] = []
         if steps_raw:
             try:
-                steps = schema.steps_adapter().validate_python(steps_raw)
+                steps = schema.validate_steps(steps_raw)
             except ValidationError as exc:
                 first = steps_at[exc.errors()[0]["loc"][0]]
                 layer_at = first[:-2] if first[-2:-1] == ("transforms",) else first

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any, get_args
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.spec import schema
@@ -129,17 +129,22 @@ class _Checker(ModelResolver, ReferenceChecks):
             if name in PER_ENTRY and isinstance(value, dict):
                 # one bad entry must not hide the others' cross-reference checks
                 entry_type = get_args(tp)[1]
-                adapter = TypeAdapter(entry_type)
                 valid = {}
                 for key, entry in value.items():
                     try:
-                        valid[key] = adapter.validate_python(entry)
+                        if isinstance(entry_type, type):
+                            valid[key] = entry_type.model_validate(entry)
+                        else:  # a union over a registry: only the members used are built
+                            valid[key] = schema.validate_tagged(name, entry)
                     except ValidationError as exc:
                         self.pydantic_errors(exc, entry_type, entry, (name, key))
                 self.sections[name] = valid
                 continue
             try:
-                self.sections[name] = schema.adapter(name).validate_python(value)
+                if name == "transforms":
+                    self.sections[name] = schema.validate_steps(value)
+                else:
+                    self.sections[name] = schema.adapter(name).validate_python(value)
             except ValidationError as exc:
                 self.pydantic_errors(exc, tp, value, (name,))
         version = self.sections.get("spec_version", 1)

@@ -10,12 +10,12 @@ from pydantic import Field
 
 from specrun.registry import Registry
 from specrun.results import ResultSet
-from specrun.spec.models import StrictModel
+from specrun.spec.models import RegistryMember
 from specrun.tables import text
 from specrun.tables.ir import Layout, Table
 
 
-class TableBase(StrictModel):
+class TableBase(RegistryMember):
     kind: str
     caption: str = Field("", description="Table title.")
     label: str | None = Field(None, description="LaTeX label; defaults to tab:<name>.")

@@ -22,7 +22,7 @@ from specrun.registry import Registry
 class TransformOptions(BaseModel):
     """Base of every transform's options: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # as StrictModel
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
