@@ -153,8 +153,6 @@ def _run(
         render_outputs,
         reused_outputs,
         store_outputs,
-        store_texts,
-        stored_texts,
         write_outputs,
     )
 
@@ -187,12 +185,10 @@ def _run(
         lazy = load
     else:
         output = load()
-        texts = stored_texts(store, path) if store is not None else None
-        files = render_outputs(spec, plan, output, texts)
+        files = render_outputs(spec, plan, output)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)
-            store_texts(store, path, texts or {})
             store.evict()
 
         def lazy() -> RunOutput:
