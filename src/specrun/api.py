@@ -6,8 +6,10 @@ so that ``validate`` loads none of them (start-up dominates small specs).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,11 +119,24 @@ def run_file(
     """
     from specrun.record import recording
 
-    with recording() as reads:
+    with recording() as reads, _collector_skips_what_lives():
         run = _run(path, out, only, progress, jobs, scheduler, cache, cache_max_size, node_progress)
     if run.cache is not None:
         _store_record(path, only, run, reads)
     return run.run
+
+
+@contextlib.contextmanager
+def _collector_skips_what_lives() -> Iterator[None]:
+    """Objects made before a run's fits (the modules, the spec, the plan) live through it:
+    kept out of the cyclic garbage collector's scans (``gc.freeze``) until the run ends. A
+    full collection walks every object, and the fits and cache reads of a 2,000-model spec
+    set off enough of them to take a fifth of a re-run's time."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # collectable again: a process running many specs does not accumulate
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,7 @@ def _run(
     # made first: local worker processes start while the spec is validated and compiled
     runner = make_runner(jobs, scheduler)
     spec, plan = plan_file(path, only, check_outputs=out is None)
+    gc.freeze()  # the spec and plan too (``_collector_skips_what_lives``)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
     )

@@ -339,15 +339,17 @@ class NodeCache:
         with contextlib.suppress(OSError):  # a read-only cache keeps it; it stays a miss
             path.unlink(missing_ok=True)
 
-    def put(self, key: str, value: Any, index: Any = None) -> bool:
-        """Store ``value`` (and ``index``, plain JSON: str, int, float, bool, None, lists and
-        str-keyed dicts of them) under ``key``; False when the codec cannot store the value or
-        the folder is not writable (a warning, once)."""
+    def put(
+        self, key: str, value: Any, index: Any = None, raw: Mapping[str, bytes] | None = None
+    ) -> bool:
+        """Store ``value`` under ``key``, with ``index`` (plain JSON: str, int, float, bool,
+        None, lists and str-keyed dicts of them) and ``raw`` (named bytes the index describes,
+        such as texts and runs of doubles: read without parsing); False when the codec cannot
+        store the value or the folder is not writable (a warning, once)."""
         try:
-            tree, blobs = encode(value)
+            data = pack(key, value, index, raw)
         except Uncacheable:
             return False
-        data = _pack(index, tree, blobs, key)
         path = self._path(key)
         temporary = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
         try:
@@ -423,11 +425,12 @@ def pid_alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class StoredEntry:
-    """An entry whose header and checksum hold: ``index`` is its plain-JSON index, parsed;
-    ``value()`` decodes the value (raises ``CorruptEntry`` for a tree ``encode`` cannot have
-    written: a checksum is no signature)."""
+    """An entry whose header and checksum hold: ``index`` is its plain-JSON index, parsed, and
+    ``raw`` its named bytes; ``value()`` decodes the value (raises ``CorruptEntry`` for a tree
+    ``encode`` cannot have written: a checksum is no signature)."""
 
     index: Any
+    raw: dict[str, bytes]
     tree: bytes
     blobs: dict[str, bytes]
 
@@ -437,15 +440,19 @@ class StoredEntry:
         return _decoding(lambda: json.loads(self.tree, object_hook=hook))
 
 
-def _pack(index: Any, tree: Any, blobs: dict[str, bytes], key: str) -> bytes:
+def pack(key: str, value: Any, index: Any = None, raw: Mapping[str, bytes] | None = None) -> bytes:
+    """The bytes of the entry ``NodeCache.put`` writes; raises ``Uncacheable``."""
+    tree, blobs = encode(value)
+    raw = dict(raw or {})
     index_json = json.dumps(index, separators=(",", ":")).encode()
     body_json = json.dumps(tree, separators=(",", ":"), allow_nan=False).encode()
-    body = index_json + body_json + b"".join(blobs.values())
+    body = index_json + b"".join(raw.values()) + body_json + b"".join(blobs.values())
     header = {
         "format": FORMAT,
         "key": key,
         "sha256": hashlib.sha256(body).hexdigest(),
         "index": len(index_json),
+        "raw": [[name, len(data)] for name, data in raw.items()],
         "json": len(body_json),
         "blobs": [[name, len(data)] for name, data in blobs.items()],
     }
@@ -459,21 +466,27 @@ def _unpack(raw: bytes, key: str) -> StoredEntry:
     try:
         header = json.loads(line[len(MAGIC) + 1 :])
         indexed, parsed = int(header["index"]), int(header["json"])
+        named = [(str(name), int(size)) for name, size in header["raw"]]
         sizes = [(str(name), int(size)) for name, size in header["blobs"]]
-        declared = indexed + parsed + sum(size for _, size in sizes)
+        parts = [indexed, parsed, *(size for _, size in named), *(size for _, size in sizes)]
         digest = header["sha256"]
         if header["format"] != FORMAT or header["key"] != key:
             raise CorruptEntry("written for another key or format")
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CorruptEntry(f"bad header: {exc}") from None
-    if len(body) != declared or min([indexed, parsed, *(size for _, size in sizes)]) < 0:
-        raise CorruptEntry(f"{len(body)} bytes where the header says {declared}")
+    if len(body) != sum(parts) or min(parts) < 0:
+        raise CorruptEntry(f"{len(body)} bytes where the header says {sum(parts)}")
     if hashlib.sha256(body).hexdigest() != digest:
         raise CorruptEntry("checksum mismatch")
     index = _decoding(lambda: json.loads(body[:indexed]))
-    offset = indexed + parsed
-    blobs = {}
-    for name, size in sizes:
-        blobs[name] = body[offset : offset + size]
-        offset += size
-    return StoredEntry(index, body[indexed : indexed + parsed], blobs)
+
+    def cut(items: list[tuple[str, int]], offset: int) -> tuple[dict[str, bytes], int]:
+        out = {}
+        for name, size in items:
+            out[name] = body[offset : offset + size]
+            offset += size
+        return out, offset
+
+    named_bytes, offset = cut(named, indexed)
+    blobs, _ = cut(sizes, offset + parsed)
+    return StoredEntry(index, named_bytes, body[offset : offset + parsed], blobs)

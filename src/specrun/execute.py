@@ -152,6 +152,8 @@ class Executor:
 
         runner = runner or SerialRunner()
         counts = _Counts(len(self.plan.nodes), node_progress)
+        if any(n.kind == "fit" for n in self.plan.nodes):
+            runner.prepare(self.spec, self.plan)  # before the data stage (forked workers)
         data = [n for n in self.plan.nodes if n.kind in ("load", "transform")]
         self.run_data(data, cache, counts)
         self.run_fits([n for n in self.plan.nodes if n.kind == "fit"], runner, cache, counts)
@@ -257,7 +259,7 @@ class Executor:
                     self.timings[node.id] = seconds
                     if cache is not None:
                         cache.stats.computed.append(node.id)
-                        if not cache.put(cache.key(node.hash), output, fit_index(output)):
+                        if not cache.put(cache.key(node.hash), output, *fit_index(output)):
                             cache.stats.uncacheable.append(node.id)
         finally:
             runner.stop()
@@ -286,7 +288,7 @@ class Executor:
         if entry is None:
             return None
         try:
-            indexed = _from_index(entry.index)
+            indexed = _from_index(entry.index, entry.raw)
         except CorruptEntry as exc:
             cache.discard(key, node.id, exc)
             return None
@@ -934,12 +936,17 @@ class FitOutput:
     texts: dict[str, str] = field(default_factory=dict)
 
 
-def fit_index(output: FitOutput) -> dict[str, Any]:
-    """The plain-JSON index of a fit's cache entry (``specrun.cache``): everything a run needs
-    of a reused fit but the models' extras, covariances and percentiles (``_from_index``)."""
-    return {
-        "texts": output.texts,
-        "cores": {name: ModelCore.of(r).to_index() for name, r in output.models.items()},
+def fit_index(output: FitOutput) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The plain-JSON index and raw parts of a fit's cache entry (``specrun.cache``):
+    everything a run needs of a reused fit but the models' extras, covariances and percentiles
+    (``_from_index``). The texts and numbers are raw bytes: JSON's parser takes longer over a
+    text's escapes and over decimals than the rest of a reused node's reading."""
+    cores = [ModelCore.of(result) for result in output.models.values()]
+    texts = [output.texts[name].encode() for name in output.models]
+    numbers = [x for core in cores for x in core.numbers()]
+    index = {
+        "models": [[name, *core.header()] for name, core in zip(output.models, cores, strict=True)],
+        "text_sizes": [len(text) for text in texts],
         "families": {name: list(members) for name, members in output.families.items()},
         "model_rows": output.model_rows,
         "warnings": output.warnings,
@@ -947,21 +954,34 @@ def fit_index(output: FitOutput) -> dict[str, Any]:
         "used_columns": output.used_columns,
         "artifacts": bool(output.artifacts),
     }
+    raw = {"texts": b"".join(texts), "numbers": np.asarray(numbers, dtype="<f8").tobytes()}
+    return index, raw
 
 
-def _from_index(index: Any) -> tuple[dict[str, ModelCore], FitOutput] | None:
-    """The models' cores and the rest of a fit's output from its entry's index (``models``
-    left empty); None for a fit with artifacts, whose value is decoded whole. Raises
-    ``CorruptEntry`` for an index ``fit_index`` did not write."""
+def _from_index(
+    index: Any, raw: Mapping[str, bytes]
+) -> tuple[dict[str, ModelCore], FitOutput] | None:
+    """The models' cores and the rest of a fit's output from its entry's index and raw parts
+    (``models`` left empty); None for a fit with artifacts, whose value is decoded whole.
+    Raises ``CorruptEntry`` for parts ``fit_index`` did not write."""
     from specrun.cache import CorruptEntry
 
     try:
         if index["artifacts"] is not False:
             return None
-        cores = {str(name): ModelCore.from_index(core) for name, core in index["cores"].items()}
-        texts, rows = index["texts"], index["model_rows"]
-        if set(texts) != set(cores) or not all(type(t) is str for t in texts.values()):
-            raise ValueError("texts differ from the models")
+        numbers = np.frombuffer(raw["numbers"], dtype="<f8").tolist()
+        cores: dict[str, ModelCore] = {}
+        at = 0
+        for name, *header in index["models"]:
+            cores[str(name)], at = ModelCore.from_parts(header, numbers, at)
+        blob, sizes, texts = raw["texts"], index["text_sizes"], {}
+        if at != len(numbers) or len(sizes) != len(cores) or sum(sizes) != len(blob):
+            raise ValueError("the parts' sizes differ")
+        start = 0
+        for name, size in zip(cores, sizes, strict=True):
+            texts[name] = blob[start : start + size].decode()
+            start += size
+        rows = index["model_rows"]
         output = FitOutput(
             models={},
             families={str(k): tuple(map(str, v)) for k, v in index["families"].items()},
@@ -972,7 +992,7 @@ def _from_index(index: Any) -> tuple[dict[str, ModelCore], FitOutput] | None:
             used_columns=[str(c) for c in index["used_columns"]],
             texts=texts,
         )
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+    except (TypeError, KeyError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise CorruptEntry(f"bad index: {exc}") from None
     return cores, output
 

@@ -40,7 +40,11 @@ Task = tuple["Node", dict[str, "ModelResult"]]  # a fit node and the results it 
 
 
 class NodeRunner(Protocol):
-    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends."""
+    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends.
+    ``prepare`` is called once the spec is compiled, before the data stage; ``start`` with
+    the transformed panel, before the first wave."""
+
+    def prepare(self, spec: Spec, plan: Plan) -> None: ...
 
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
@@ -72,13 +76,16 @@ class WorkerContext:
     @classmethod
     def of(cls, spec: Spec, plan: Plan, panel: pl.DataFrame) -> WorkerContext:
         shown = spec.document.file
+        token = cls.token_of(spec, plan)
         text = spec.document.text
-        token = hashlib.sha256(
-            "\0".join(
-                [text, shown, *sorted(f"{k}={v}" for k, v in plan.data_hashes.items())]
-            ).encode()
-        ).hexdigest()
         return cls(token, text, os.path.abspath(shown), shown, dict(plan.data_hashes), panel)
+
+    @staticmethod
+    def token_of(spec: Spec, plan: Plan) -> str:
+        """The run's identity for a worker: its spec's text and path and the data digests."""
+        parts = [spec.document.text, spec.document.file]
+        parts += sorted(f"{k}={v}" for k, v in plan.data_hashes.items())
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 # per worker process: token → the rebuilt spec, its plan's nodes and the sample frames built
@@ -166,6 +173,9 @@ class SerialRunner:
     def __init__(self, jobs: int = 1) -> None:
         self.spec: Spec | None = None
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
@@ -239,6 +249,9 @@ class ThreadRunner(_PoolRunner):
     """Fits on ``jobs`` threads of this process (numpy and polars release the GIL in their
     kernels; the Python around them does not)."""
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
@@ -269,11 +282,10 @@ WORKER_THREADS = ("POLARS_MAX_THREADS",)
 
 
 def _worker_main(conn: Connection) -> None:
-    """A fit worker process: one thread for polars (unless the environment says otherwise:
-    workers sharing the cores should not each start a pool of every core; BLAS keeps this
-    process's thread count, which its results depend on), the
-    fitting modules imported at once (while the main process validates the spec), then the
-    run's ``WorkerContext`` once and batches of nodes until told to stop."""
+    """A spawned fit worker process: one thread for polars (unless the environment says
+    otherwise: workers sharing the cores should not each start a pool of every core; BLAS
+    keeps this process's thread count, which its results depend on), the fitting modules
+    imported at once (while the main process validates the spec), then ``_serve``."""
     import signal
 
     for name in WORKER_THREADS:
@@ -287,7 +299,32 @@ def _worker_main(conn: Connection) -> None:
         importlib.import_module(module)
     for module in ("scipy.linalg", "scipy.special"):
         importlib.import_module(module)
+    _serve(conn)
 
+
+def _forked_main(
+    conn: Connection, theirs: list[Connection], token: str, spec: Spec, plan: Plan
+) -> None:
+    """A forked fit worker process: it has this run's spec, plan and imports from its parent
+    (the spec is not validated again), then ``_serve``. Polars' thread pool is its own: the
+    parent forks only before its pool starts (``_fork_safe``). ``theirs``: the parent's ends
+    of the workers' pipes, which the fork copied; closed, so that the parent's death ends
+    ``recv`` here with EOF."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle, as spawned
+    for end in theirs:
+        end.close()
+    from specrun.execute import SampleFrames
+
+    _REBUILT.clear()
+    _REBUILT[token] = (spec, {n.id: n for n in plan.nodes}, SampleFrames())
+    _serve(conn)
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's loop: the run's ``WorkerContext`` once, then batches of nodes until told to
+    stop or the main process has gone."""
     context: WorkerContext | None = None
     while True:
         try:
@@ -305,6 +342,27 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(outcome)
             except OSError:  # the main process was killed mid-run: nobody reads the results
                 return
+
+
+def _fork_safe() -> bool:
+    """Whether a worker may be forked from this process now: on Linux, before polars' thread
+    pool (threads ``polars-0``, …) and its async runtime (``tokio-rt-worker``) exist, whose
+    threads a child would not have (a pool job would wait forever). Its allocator's and BLAS'
+    threads are restarted in a child by their own fork handlers."""
+    import re
+    import sys
+
+    if sys.platform != "linux":
+        return False
+    try:
+        tasks = os.listdir("/proc/self/task")
+        names = []
+        for task in tasks:
+            with open(f"/proc/self/task/{task}/comm", encoding="utf-8") as handle:
+                names.append(handle.read().strip())
+    except OSError:
+        return False
+    return not any(re.fullmatch(r"polars-\d+|tokio-rt-worker", name) for name in names)
 
 
 @contextlib.contextmanager
@@ -344,37 +402,88 @@ def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
 
 @RUNNERS.register("processes")
 class ProcessRunner:
-    """Fits on ``jobs`` processes: this one and ``jobs - 1`` workers, spawned when the runner
-    is made (so that their start-up overlaps the spec's validation; ``spawn``, as polars'
-    thread pool does not survive ``fork``). Each worker receives the run's ``WorkerContext``
-    once, then batches of nodes; this process fits a batch itself whenever no worker is idle.
+    """Fits on ``jobs`` processes: this one and ``jobs - 1`` workers. Each worker receives the
+    run's ``WorkerContext`` once, then batches of nodes; this process fits a batch itself
+    whenever no worker is idle.
+
+    Workers are forked (``fork=True``, Linux) once the spec is compiled and before the data
+    stage starts polars' thread pool (``prepare``): a forked worker has the spec, the plan and
+    the fitting modules already, and costs milliseconds, where a spawned one imports them and
+    validates the spec again (~1.4 CPU-seconds on the 2,000-specification bench). Elsewhere,
+    or when this process's polars pool already runs, they are spawned when the runner is made,
+    so that their start-up overlaps the spec's validation (``spawn``: polars' pool does not
+    survive ``fork``).
 
     Chosen for ``--jobs`` over threads: the Python around the numpy kernels holds the GIL, so
     two threads ran the 2,016-fit bench multiverse slower than one (1.2× the serial time),
     and a pool per task (``concurrent.futures``, one task per fit) paid a round trip per
     ~1 ms fit."""
 
-    def __init__(self, jobs: int = 2) -> None:
+    def __init__(self, jobs: int = 2, *, fork: bool = False) -> None:
+        self.jobs = max(1, jobs)
+        self.workers: list[tuple[Any, Connection]] = []
+        self.start_method = "fork" if fork and _fork_safe() else "spawn"
+        if self.start_method == "spawn":
+            self._spawn()
+        # workers end with the runner even when a run never reaches its fits (a spec error)
+        self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
+
+    def _spawn(self) -> None:
         import multiprocessing
 
-        self.jobs = max(1, jobs)
         spawn = multiprocessing.get_context("spawn")
-        self.workers: list[tuple[Any, Connection]] = []
         with _sigint_ignored():
-            for _ in range(self.jobs - 1):
+            for _ in range(self.jobs - 1 - len(self.workers)):
                 here, there = spawn.Pipe()
                 process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
                 process.start()
                 there.close()
                 self.workers.append((process, here))
-        # workers end with the runner even when a run never reaches its fits (a spec error)
-        self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
+
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        """Fork the workers, with this run's spec and plan, if they are to be forked and this
+        process is still safe to fork (else spawn them)."""
+        if self.start_method != "fork" or self.workers:
+            return
+        if not _fork_safe():
+            self.start_method = "spawn"
+            self._spawn()
+            return
+        import importlib
+        import multiprocessing
+        import warnings
+
+        from specrun.estimators import ESTIMATORS
+
+        # imported once here, for this process's fits and every worker's
+        for node in plan.nodes:
+            if node.kind == "fit":
+                ESTIMATORS.get(node.payload["model"].spec.estimator)
+        for module in ("scipy.linalg", "scipy.special"):
+            importlib.import_module(module)
+        token = WorkerContext.token_of(spec, plan)
+        fork = multiprocessing.get_context("fork")
+        with _sigint_ignored(), warnings.catch_warnings():
+            # polars warns that a fork may deadlock the child: its pool has not started
+            # (``_fork_safe``), so the child starts its own
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for _ in range(self.jobs - 1):
+                here, there = fork.Pipe()
+                theirs = [*(end for _, end in self.workers), here]
+                process = fork.Process(
+                    target=_forked_main, args=(there, theirs, token, spec, plan), daemon=True
+                )
+                process.start()
+                there.close()
+                self.workers.append((process, here))
 
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
         from specrun.execute import SampleFrames
 
+        self.prepare(spec, plan)  # a run that did not prepare: workers spawned now
         self.spec, self.panel, self.progress = spec, panel, progress
         self.frames = SampleFrames()
         context = WorkerContext.of(spec, plan, panel)
@@ -472,6 +581,9 @@ class DaskRunner:
         self.address, self.timeout = address, timeout
         self.client: Any = None
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
         self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
     ) -> None:
@@ -555,7 +667,11 @@ def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "proce
         return RUNNERS.get("dask")(scheduler)
     jobs = min(jobs, usable_cpus())
     if jobs > 1:
-        return RUNNERS.get(local)(jobs)
+        return (
+            RUNNERS.get(local)(jobs, fork=True)
+            if local == "processes"
+            else RUNNERS.get(local)(jobs)
+        )
     return RUNNERS.get("serial")()
 
 

@@ -20,15 +20,16 @@ from specrun.results import Coefficient, ModelResult
 
 @dataclass(frozen=True)
 class ModelCore:
-    """What a model's curve row needs, as a cached entry's index keeps it: plain JSON (a
-    coefficient is ``[estimate, std_error, stat, p_value]``)."""
+    """What a model's curve row needs, as a cached entry keeps it: its names in the entry's
+    plain-JSON index (``header``), its numbers as raw doubles (``numbers``: each coefficient's
+    estimate, standard error, statistic and p-value, then the statistics)."""
 
     estimator: str
     dependent: str
     nobs: int
-    coefficients: dict[str, list[float]]
+    coefficients: dict[str, Coefficient]
     stats: dict[str, float]
-    effects: list[str]
+    effects: tuple[str, ...]
     se_type: str
     se_convention: str
     stat_name: str
@@ -39,36 +40,53 @@ class ModelCore:
             result.estimator,
             result.dependent,
             int(result.nobs),
-            {
-                term: [float(c.estimate), float(c.std_error), float(c.stat), float(c.p_value)]
-                for term, c in result.coefficients.items()
-            },
+            dict(result.coefficients),
             {key: float(value) for key, value in result.stats.items()},
-            list(result.effects),
+            tuple(result.effects),
             result.se_type,
             result.se_convention,
             result.stat_name,
         )
 
-    def to_index(self) -> dict[str, Any]:
-        return dict(vars(self))
+    def header(self) -> list[Any]:
+        """The core's names and small values, plain JSON (``from_parts`` reads them)."""
+        return [
+            self.estimator,
+            self.dependent,
+            self.nobs,
+            list(self.coefficients),
+            list(self.stats),
+            list(self.effects),
+            self.se_type,
+            self.se_convention,
+            self.stat_name,
+        ]
+
+    def numbers(self) -> list[float]:
+        values = [float(x) for c in self.coefficients.values() for x in vars(c).values()]
+        return values + list(self.stats.values())
 
     @classmethod
-    def from_index(cls, tree: Any) -> ModelCore:
-        """Raises ``TypeError``/``KeyError``/``ValueError`` for an index that is not one."""
-        if type(tree) is not dict:
-            raise TypeError("a model's core is not a mapping")
-        core = cls(**tree)
-        if not (
-            isinstance(core.nobs, int)
-            and all(
-                type(v) is list and len(v) == 4 and all(type(x) is float for x in v)
-                for v in core.coefficients.values()
-            )
-            and all(type(v) is float for v in core.stats.values())
-        ):
-            raise ValueError("a model's core holds values of other types")
-        return core
+    def from_parts(cls, header: Any, numbers: list[float], at: int) -> tuple[ModelCore, int]:
+        """The core whose ``header`` was stored and whose numbers start at ``numbers[at]``, and
+        where the next model's start. Raises ``ValueError``/``TypeError`` for parts that are not
+        a core's."""
+        estimator, dependent, nobs, terms, stats, effects, se_type, convention, stat_name = header
+        texts = [estimator, dependent, *terms, *stats, *effects, se_type, convention, stat_name]
+        if type(nobs) is not int or not all(type(t) is str for t in texts):
+            raise TypeError("a model's core holds values of other types")
+        end = at + 4 * len(terms) + len(stats)
+        if end > len(numbers):
+            raise ValueError("a model's core has fewer numbers than names")
+        coefficients = {
+            term: Coefficient(*numbers[at + 4 * i : at + 4 * i + 4]) for i, term in enumerate(terms)
+        }
+        values = dict(zip(stats, numbers[at + 4 * len(terms) : end], strict=True))
+        core = cls(
+            estimator, dependent, nobs, coefficients, values, tuple(effects), se_type,
+            convention, stat_name,
+        )  # fmt: skip
+        return core, end
 
     def brief(self, name: str) -> ModelResult:
         """A ``ModelResult`` holding this core and defaults elsewhere (no ``extra``, terms,
@@ -78,9 +96,9 @@ class ModelCore:
             estimator=self.estimator,
             dependent=self.dependent,
             nobs=self.nobs,
-            coefficients={term: Coefficient(*values) for term, values in self.coefficients.items()},
-            stats=dict(self.stats),
-            effects=tuple(self.effects),
+            coefficients=self.coefficients,
+            stats=self.stats,
+            effects=self.effects,
             se_type=self.se_type,
             se_convention=self.se_convention,
             stat_name=self.stat_name,
