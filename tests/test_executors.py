@@ -412,3 +412,25 @@ def test_ctrl_c_ends_a_run_with_forked_workers_quietly(tmp_path: Path):
     assert process.returncode == 130, err  # type: ignore[attr-defined]
     assert b"Traceback" not in err
     assert _gone(worker)
+
+
+def test_workers_store_their_nodes_entries(tmp_path: Path):
+    """With a cache, --jobs workers encode and write their nodes' entries themselves; a run
+    that reuses them (the spec's title changed: every node is the same) gives a serial run's
+    outputs."""
+    from test_cache import SPEC
+
+    spec = grunfeld_project(tmp_path, SPEC)
+    cache = str(tmp_path / "cache")
+    command = ["run", str(spec), "--cache", cache, "--jobs", "2"]
+    assert main([*command, "--out", str(tmp_path / "a")]) == 0
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    fits = [n for n in manifest["plan"] if n.startswith("fit:")]
+    assert manifest["cache"]["computed"] == len(fits) + 2  # and the load and the transform
+    assert not manifest["cache"]["not_cacheable"]
+    spec.write_text(spec.read_text().replace("outputs:", "title: Again\noutputs:"))
+    assert main([*command, "--out", str(tmp_path / "b")]) == 0
+    reused = json.loads((tmp_path / "b" / "manifest.json").read_text())["cache"]["reused_nodes"]
+    assert set(fits) <= set(reused)
+    assert main(["run", str(spec), "--out", str(tmp_path / "c"), "--no-cache"]) == 0
+    assert output_files(tmp_path / "b") == output_files(tmp_path / "c")

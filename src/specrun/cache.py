@@ -276,7 +276,9 @@ class NodeCache:
     the codec cannot store it.
     """
 
-    def __init__(self, folder: Path, max_size: int = DEFAULT_MAX_SIZE) -> None:
+    def __init__(
+        self, folder: Path, max_size: int = DEFAULT_MAX_SIZE, *, sweep: bool = True
+    ) -> None:
         self.folder = folder
         self.max_size = max_size
         self.stats = CacheStats()
@@ -288,7 +290,8 @@ class NodeCache:
                 code="usage",
                 path="--cache",
             ) from None
-        self._sweep_temporaries()
+        if sweep:  # (a worker process writing for the run that swept it does not)
+            self._sweep_temporaries()
 
     @staticmethod
     def key(node_hash: str) -> str:

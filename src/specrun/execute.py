@@ -240,7 +240,7 @@ class Executor:
         for node in nodes:
             level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
         done: dict[str, FitOutput] = {}
-        runner.start(self.spec, self.plan, panel, self.progress)
+        runner.start(self.spec, self.plan, panel, self.progress, cache.folder if cache else None)
         try:
             for wave in range(max(level.values()) + 1):
                 todo = []
@@ -254,12 +254,14 @@ class Executor:
                         counts.finish(reused=True)
                     else:
                         todo.append((node, self.used_by(node, done)))
-                for node, output, seconds in runner.run(todo, counts):
+                for node, output, seconds, stored in runner.run(todo, counts):
                     done[node.id] = output
                     self.timings[node.id] = seconds
                     if cache is not None:
                         cache.stats.computed.append(node.id)
-                        if not cache.put(cache.key(node.hash), output, *fit_index(output)):
+                        if stored is None:  # not stored by a worker
+                            stored = store_fit(cache, node, output)
+                        if not stored:
                             cache.stats.uncacheable.append(node.id)
         finally:
             runner.stop()
@@ -956,6 +958,12 @@ def fit_index(output: FitOutput) -> tuple[dict[str, Any], dict[str, bytes]]:
     }
     raw = {"texts": b"".join(texts), "numbers": np.asarray(numbers, dtype="<f8").tobytes()}
     return index, raw
+
+
+def store_fit(cache: NodeCache, node: Node, output: FitOutput) -> bool:
+    """Store a fitted node's output in ``cache`` under its plan hash, with its index
+    (``fit_index``); False when it cannot be stored."""
+    return cache.put(cache.key(node.hash), output, *fit_index(output))
 
 
 def _from_index(

@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from specrun.errors import SpecError, SpecErrors
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     # (polars only for annotations: a worker process sets its thread count before loading it)
     import polars as pl
 
+    from specrun.cache import NodeCache
     from specrun.execute import FitOutput, ProgressFactory, SampleFrames, _Counts
     from specrun.plan.nodes import Node, Plan
     from specrun.results import ModelResult
@@ -39,20 +41,29 @@ if TYPE_CHECKING:
 Task = tuple["Node", dict[str, "ModelResult"]]  # a fit node and the results it reads
 
 
+# a fitted node: its output, seconds, and whether the worker stored its cache entry (None:
+# not attempted, the main process stores it)
+Fitted = tuple["Node", "FitOutput", float, "bool | None"]
+
+
 class NodeRunner(Protocol):
-    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends.
+    """Fits waves of independent plan nodes; yields ``Fitted`` tuples as each ends.
     ``prepare`` is called once the spec is compiled, before the data stage; ``start`` with
-    the transformed panel, before the first wave."""
+    the transformed panel (and the cache folder, where workers may store entries) before the
+    first wave."""
 
     def prepare(self, spec: Spec, plan: Plan) -> None: ...
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None: ...
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]: ...
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]: ...
 
     def stop(self) -> None: ...
 
@@ -64,7 +75,8 @@ RUNNERS: Registry[type] = Registry("executor")
 class WorkerContext:
     """What a worker needs to fit any node of a run: the spec's text (and its path, absolute
     for reading data headers, and as the user gave it, for messages), the sources' digests and
-    the transformed panel."""
+    the transformed panel; and the cache folder where the worker stores each node's entry
+    (None: the main process stores them, or no cache)."""
 
     token: str
     text: str
@@ -72,13 +84,18 @@ class WorkerContext:
     shown_file: str
     data_hashes: dict[str, str]
     panel: pl.DataFrame
+    cache: str | None = None
 
     @classmethod
-    def of(cls, spec: Spec, plan: Plan, panel: pl.DataFrame) -> WorkerContext:
+    def of(
+        cls, spec: Spec, plan: Plan, panel: pl.DataFrame, cache: Path | None = None
+    ) -> WorkerContext:
         shown = spec.document.file
         token = cls.token_of(spec, plan)
         text = spec.document.text
-        return cls(token, text, os.path.abspath(shown), shown, dict(plan.data_hashes), panel)
+        folder = str(cache) if cache is not None else None
+        hashes = dict(plan.data_hashes)
+        return cls(token, text, os.path.abspath(shown), shown, hashes, panel, folder)
 
     @staticmethod
     def token_of(spec: Spec, plan: Plan) -> str:
@@ -115,16 +132,18 @@ def _rebuilt(context: WorkerContext) -> tuple[Spec, dict[str, Node], SampleFrame
 
 def fit_batch(
     context: WorkerContext, items: Sequence[Item]
-) -> tuple[list[tuple[FitOutput, float]], BaseException | None]:
+) -> tuple[list[tuple[FitOutput, float, bool | None]], BaseException | None]:
     """Fit the nodes ``items`` (id, hash, results read) of the context's plan in a worker, in
-    order: each one's output and seconds, and the error that stopped the batch (the next
-    node's), if any. One task per batch, not per node: a small fit takes ~1 ms, less than a
-    task's round trip."""
-    from specrun.execute import fit_node
+    order: each one's output, seconds and whether its cache entry was stored here (when the
+    context names a cache folder), and the error that stopped the batch (the next node's), if
+    any. One task per batch, not per node: a small fit takes ~1 ms, less than a task's round
+    trip."""
+    from specrun.execute import fit_node, store_fit
 
-    done: list[tuple[FitOutput, float]] = []
+    done: list[tuple[FitOutput, float, bool | None]] = []
     try:
         spec, nodes, frames = _rebuilt(context)
+        cache = _writer(context.cache) if context.cache is not None else None
         for node_id, node_hash, used in items:
             node = nodes.get(node_id)
             if node is None or node.hash != node_hash:
@@ -135,7 +154,9 @@ def fit_batch(
                 )
             started = time.perf_counter()
             output = fit_node(spec, context.panel, node, used, None, frames)
-            done.append((output, time.perf_counter() - started))
+            # the entry encoded and written here too: work the main process need not do
+            stored = store_fit(cache, node, output) if cache is not None else None
+            done.append((output, time.perf_counter() - started, stored))
     except SpecErrors as exc:
         for error in exc.errors:  # name the spec as the user did, as a serial run does
             if error.file == context.file:
@@ -144,6 +165,19 @@ def fit_batch(
     except Exception as exc:  # a bug: raised in the main process, with its type
         return done, exc
     return done, None
+
+
+_WRITERS: dict[str, NodeCache] = {}
+
+
+def _writer(folder: str) -> NodeCache:
+    """A worker's handle on the run's cache folder (made once; the main process swept it)."""
+    if folder not in _WRITERS:
+        from specrun.cache import NodeCache
+
+        _WRITERS.clear()
+        _WRITERS[folder] = NodeCache(Path(folder), sweep=False)
+    return _WRITERS[folder]
 
 
 def _batches(
@@ -177,16 +211,19 @@ class SerialRunner:
         pass
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
         self.spec, self.panel, self.progress = spec, panel, progress
         self.frames = SampleFrames()
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from specrun.execute import fit_node
 
         for node, used in tasks:
@@ -195,7 +232,7 @@ class SerialRunner:
             output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
             counts.set_running(0)
             counts.finish(reused=False)
-            yield node, output, time.perf_counter() - started
+            yield node, output, time.perf_counter() - started, None
 
     def stop(self) -> None:
         pass
@@ -213,9 +250,7 @@ class _PoolRunner(abc.ABC):
     def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
         """Submit one fit to the pool; returns its future."""
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         if not tasks:
@@ -234,7 +269,7 @@ class _PoolRunner(abc.ABC):
                     continue
                 output, seconds = future.result()
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, None
         counts.set_running(0)
         _first_error(errors)
 
@@ -253,7 +288,12 @@ class ThreadRunner(_PoolRunner):
         pass
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -479,14 +519,20 @@ class ProcessRunner:
                 self.workers.append((process, here))
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
         self.prepare(spec, plan)  # a run that did not prepare: workers spawned now
         self.spec, self.panel, self.progress = spec, panel, progress
         self.frames = SampleFrames()
-        context = WorkerContext.of(spec, plan, panel)
+        # workers on this machine write their nodes' entries into the run's cache themselves
+        context = WorkerContext.of(spec, plan, panel, cache)
         for _, conn in self.workers:
             try:
                 conn.send(("context", context))
@@ -496,19 +542,17 @@ class ProcessRunner:
     def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
         from specrun.execute import fit_node
 
-        done: list[tuple[FitOutput, float]] = []
+        done: list[tuple[FitOutput, float, bool | None]] = []
         for _, (node, used) in batch:
             started = time.perf_counter()
             try:
                 output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
             except Exception as exc:
                 return done, exc
-            done.append((output, time.perf_counter() - started))
+            done.append((output, time.perf_counter() - started, None))
         return done, None
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from collections import deque
         from multiprocessing.connection import wait
 
@@ -520,9 +564,9 @@ class ProcessRunner:
 
         def settle(batch: list[tuple[int, Task]], outcome: Any) -> Iterator[Any]:
             done, error = outcome
-            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+            for (_, (node, _)), (output, seconds, stored) in zip(batch, done, strict=False):
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, stored
             if error is not None:
                 errors[batch[len(done)][0]] = error
 
@@ -585,7 +629,12 @@ class DaskRunner:
         pass
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         try:
             from distributed import Client
@@ -609,9 +658,7 @@ class DaskRunner:
         context = WorkerContext.of(spec, plan, panel)
         self.context = self.client.scatter(context, broadcast=True, hash=False)
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from distributed import as_completed
 
         if not tasks:
@@ -629,11 +676,12 @@ class DaskRunner:
                 errors[batch[0][0]] = future.exception()
                 continue
             done, error = future.result()
-            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+            # (a cluster's workers need not see the cache folder: the entries are stored here)
+            for (_, (node, _)), (output, seconds, _) in zip(batch, done, strict=False):
                 left -= 1
                 counts.set_running(min(left, self.workers))
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, None
             if error is not None:
                 errors[batch[len(done)][0]] = error
         _first_error(errors)
