@@ -5,11 +5,12 @@ which covers its spec fragment, its inputs' hashes and the data files' XXH3 dige
 specrun version, a digest of specrun's own source files (``record.code_digest``) and the entry
 format: an edited or upgraded specrun never reads results an older one stored). A file holds a
 header line (magic, format, the SHA-256 and length of the body, the lengths of its parts, the
-blobs' names and sizes) and a body: an index (plain JSON the writer chose, read without any
-decoding hook: what a run needs of most entries, such as a fit's ``results.json`` text and the
-numbers of its focus), a JSON tree of the whole value (decoded only when it is read), then
-binary blobs (numpy arrays as raw bytes or ``.npy`` read with ``allow_pickle=False``, polars
-frames as Parquet). Nothing in a cache folder is unpickled: the
+blobs' names and sizes) and a body: an index (plain JSON the writer chose, parsed without any
+decoding hook) and named raw parts it describes (what a run needs of most entries: a fit's
+``results.json`` texts and the numbers of its models' curve rows, ``execute.fit_index``), a
+JSON tree of the whole value (decoded only when it is read), then binary blobs (numpy arrays as
+raw bytes or ``.npy`` read with ``allow_pickle=False``, polars frames as Parquet). Nothing in a
+cache folder is unpickled: the
 folder may be shared or tampered with, so an entry can at worst decode to wrong *values* of
 specrun's own record types, and a checksum mismatch (a torn, truncated or edited entry) makes
 it a miss that is recomputed, with a warning.
@@ -18,7 +19,7 @@ Writes go to a temporary file in the cache folder that is then renamed over the 
 (``os.replace``, atomic on POSIX), so concurrent runs and runs killed at any moment never leave
 a half-written entry under a key; leftovers of killed writers are swept on open. The folder is
 bounded: after a run, least-recently-used entries (by modification time, refreshed on every
-hit) are removed until the total is under ``max_size``.
+hit, to within ten minutes) are removed until the total is under ``max_size``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ FORMAT = 4  # 2: arrays as raw bytes with dtype and shape (np.load's header pars
 DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
+# an entry used again within this many seconds of its last use keeps that time: eviction's
+# order is that coarse, and re-runs of thousands of nodes skip a metadata write per entry
+_TOUCH_AFTER = 600.0
 _FLOAT_RUN = 8  # shorter lists of floats stay JSON: a blob costs its header entry
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -317,7 +321,9 @@ class NodeCache:
         yet decoded (``StoredEntry.value``); None for a miss or a corrupt entry."""
         path = self._path(key)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                modified = os.fstat(handle.fileno()).st_mtime
+                raw = handle.read()
         except (FileNotFoundError, NotADirectoryError):
             return None  # a file where the shard folder belongs: put() says so, once
         except OSError as exc:
@@ -328,8 +334,9 @@ class NodeCache:
         except CorruptEntry as exc:
             self.discard(key, label, exc)
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: last in line for eviction
+        if time.time() - modified > _TOUCH_AFTER:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: last in line for eviction
         return entry
 
     def discard(self, key: str, label: str, exc: CorruptEntry) -> None:

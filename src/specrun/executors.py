@@ -1,13 +1,16 @@
 """Where model fits run: in this process, on local worker threads or processes, or on a Dask
-distributed cluster. A registry of runners behind one small interface (``start``, ``run``,
-``stop``); ``execute`` hands each runner a wave of independent ``fit`` nodes and merges what
-comes back in plan order, so outputs are the same whatever the runner and however many workers.
+distributed cluster. A registry of runners behind one small interface (``prepare``, ``start``,
+``run``, ``stop``); ``execute`` hands each runner a wave of independent ``fit`` nodes and merges
+what comes back in plan order, so outputs are the same whatever the runner and however many
+workers.
 
-Remote workers (processes, Dask) cannot receive the spec object itself (its step types are
-pydantic models built at import time); they receive a ``WorkerContext`` — the spec's text, the
-data files' digests and the transformed panel — once per worker (process initializer; Dask
+Spawned and remote workers (processes, Dask) cannot receive the spec object itself (its step
+types are pydantic models built at import time); they receive a ``WorkerContext`` — the spec's
+text, the data files' digests and the transformed panel — once per worker (a pipe; Dask
 ``scatter(..., broadcast=True)``), rebuild the spec and plan from the text once, and check
-that each node they are asked to fit has the hash the main process compiled.
+that each node they are asked to fit has the hash the main process compiled. A worker forked
+on Linux (``ProcessRunner.prepare``) has the spec and plan from its parent and receives only
+the panel.
 """
 
 from __future__ import annotations
