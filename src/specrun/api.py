@@ -131,7 +131,7 @@ def _collector_skips_what_lives() -> Iterator[None]:
     """Objects made before a run's fits (the modules, the spec, the plan) live through it:
     kept out of the cyclic garbage collector's scans (``gc.freeze``) until the run ends. A
     full collection walks every object, and the fits and cache reads of a 2,000-model spec
-    set off enough of them to take a fifth of a re-run's time."""
+    set off enough of them to take about a fifth of a re-run's CPU time."""
     gc.freeze()
     try:
         yield
@@ -171,7 +171,8 @@ def _run(
         write_outputs,
     )
 
-    # made first: local worker processes start while the spec is validated and compiled
+    # made first: spawned worker processes start while the spec is validated and compiled
+    # (forked ones start once it is compiled, ``ProcessRunner.prepare``)
     runner = make_runner(jobs, scheduler)
     spec, plan = plan_file(path, only, check_outputs=out is None)
     gc.freeze()  # the spec and plan too (``_collector_skips_what_lives``)
