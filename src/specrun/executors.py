@@ -358,6 +358,8 @@ def _forked_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle, as spawned
     for end in theirs:
         end.close()
+    for name in WORKER_THREADS:  # read when this process's polars pool starts, as spawned
+        os.environ.setdefault(name, "1")
     from specrun.execute import SampleFrames
 
     _REBUILT.clear()
