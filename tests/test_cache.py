@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from specfiles import GRUNFELD_HEAD, grunfeld_project, output_files
 from specrun.cache import CorruptEntry, NodeCache, Uncacheable, decode, encode, parse_size
@@ -116,17 +118,15 @@ def test_changing_one_model_recomputes_only_it(project: Path):
 def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     assert run(project, project.parent / "a") == 0
     cache = project.parent / "cache"
-    # the data stage is one entry, the four fits one each, the rendered outputs one and the
-    # models' results.json texts one
-    assert len(list(cache.glob("*/*.entry"))) == 7
+    # the data stage is one entry, the four fits one each and the rendered outputs one
+    assert len(list(cache.glob("*/*.entry"))) == 6
     plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
 
     def entry(node: str) -> Path:
         key = NodeCache.key(plan[node])
         return cache / key[:2] / f"{key}.entry"
 
-    texts = NodeCache.key(f"results.json texts\0{os.path.abspath(project)}")
-    others = {entry(n) for n in plan} | {cache / texts[:2] / f"{texts}.entry"}
+    others = {entry(n) for n in plan}
     (rendered,) = set(cache.glob("*/*.entry")) - others
     rendered.write_bytes(rendered.read_bytes()[:-1] + b"x")  # so the run rebuilds them
 
@@ -338,9 +338,11 @@ outputs: {formats: [markdown]}
 )
 
 
-def test_results_json_from_stored_texts_is_byte_identical(tmp_path: Path):
-    """``results.json`` assembled from per-model texts equals the whole document encoded by
-    ``json.dumps(indent=2)``: fresh, from a previous run's texts, and after a change."""
+def test_results_json_from_model_texts_is_byte_identical(tmp_path: Path):
+    """``results.json`` assembled from the texts encoded where each model was fitted equals
+    the whole document encoded by ``json.dumps(indent=2)``, and the texts are what is written."""
+    from dataclasses import replace
+
     from specrun.api import run_file
     from specrun.outputs import _json, results_bytes, results_json
 
@@ -350,16 +352,62 @@ def test_results_json_from_stored_texts_is_byte_identical(tmp_path: Path):
     done = run_file(spec, tmp_path / "a", cache=False)
     output = done.output
     whole = _json(results_json(done.spec, output))
-    fresh, texts = results_bytes(done.spec, output)
-    assert fresh == whole and b"multiverses" in whole and "项目".encode() in whole
-    assert set(texts) == set(output.model_nodes.values()) and len(texts) == 6  # fe, by_firm, 4
-    again, _ = results_bytes(done.spec, output, texts)
-    assert again == whole
-    # the stored texts are what is written: a text under another node's hash is not used
-    node = output.model_nodes["fe"]
-    planted = {node: {"fe": '"planted"'}, "another": {"by_firm.1": '"wrong"'}}
-    mixed, _ = results_bytes(done.spec, output, planted)
-    assert b'"fe": "planted"' in mixed and b'"wrong"' not in mixed
+    assert results_bytes(done.spec, output) == whole
+    assert b"multiverses" in whole and "项目".encode() in whole
+    assert set(output.model_texts) == set(output.results.models)  # fe, by_firm.*, 4 specs
+    assert results_bytes(done.spec, replace(output, model_texts={})) == whole  # encoded here
+    planted = replace(output, model_texts={**output.model_texts, "fe": '"planted"'})
+    assert b'"fe": "planted"' in results_bytes(done.spec, planted)
+
+
+def test_reused_fits_are_decoded_only_when_read(tmp_path: Path):
+    """A re-run after a change takes each unchanged fit's results.json text and core from its
+    entry's index: the multiverse curve and results.json decode no model, and write the bytes
+    of an uncached run."""
+    from specrun.api import run_file
+    from specrun.stored import Stored
+
+    text = MULTIVERSE_SPEC.replace('  one: {kind: regression, columns: [fe, "by_firm.1"]}', "")
+    text = text.replace("tables:\n", "")
+    spec = grunfeld_project(tmp_path, text)
+    cache = tmp_path / "cache"
+    run_file(spec, tmp_path / "a", cache=cache)
+    spec.write_text(text.replace("[1940, null]", "[1941, null]"), encoding="utf-8")
+    output = run_file(spec, tmp_path / "a", cache=cache).output
+    items = output.results.models._items  # type: ignore[attr-defined]
+    undecoded = {name for name, item in items.items() if isinstance(item, Stored)}
+    # the two specifications of the changed sample were fitted; nothing else was decoded (fe,
+    # by_firm.1 to 10 and the two of the whole sample)
+    assert undecoded == {n for n in items if "late" not in n} and len(undecoded) == 13
+    run_file(spec, tmp_path / "b", cache=False)
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+def test_entry_whose_value_cannot_be_decoded_is_refitted(project: Path, capsys):
+    """An entry whose checksum holds but whose value ``encode`` cannot have written (a
+    checksum is no signature) is found out when its model is read: fitted again, warned."""
+    import hashlib
+
+    assert run(project, project.parent / "a") == 0
+    plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
+    key = NodeCache.key(plan["fit:fe_log"])
+    path = project.parent / "cache" / key[:2] / f"{key}.entry"
+    line, _, body = path.read_bytes().partition(b"\n")
+    header = json.loads(line.split(b" ", 1)[1])
+    tree = body[header["index"] : header["index"] + header["json"]]
+    bad = tree.replace(b'"$dc":"specrun.results:ModelResult"', b'"$dc":"specrun.results:Nothing"')
+    assert bad != tree
+    body = body[: header["index"]] + bad + body[header["index"] + header["json"] :]
+    header.update(json=len(bad), sha256=hashlib.sha256(body).hexdigest())
+    path.write_bytes(b"SPECRUN-CACHE " + json.dumps(header).encode() + b"\n" + body)
+    for rendered in project.parent.glob("cache/*/*.entry"):
+        if rendered.stem not in {NodeCache.key(h) for h in plan.values()}:
+            rendered.unlink()  # so that the table is built again and reads fe_log
+    capsys.readouterr()
+    assert run(project, project.parent / "b") == 0
+    assert "cache entry of fit:fe_log is corrupt" in capsys.readouterr().err
+    assert output_files(project.parent / "b") == output_files(project.parent / "a")
+    assert not path.exists()
 
 
 def test_one_change_rerun_writes_the_results_json_of_an_uncached_run(tmp_path: Path):
@@ -372,3 +420,38 @@ def test_one_change_rerun_writes_the_results_json_of_an_uncached_run(tmp_path: P
     assert cache_use["reused"] > 0 and cache_use["computed"] > 0
     assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
     assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=_JSON_VALUES, level=st.integers(0, 3))
+@settings(max_examples=300, deadline=None)
+def test_model_text_encoder_writes_the_standard_librarys_bytes(value: object, level: int):
+    """``outputs._dumps`` (what each model's results.json text is encoded with) gives the text
+    of ``json.dumps(indent=2, ensure_ascii=False)`` nested ``level`` deep, for any JSON value."""
+    from specrun.outputs import _dumps, _indented
+
+    assert _dumps(value, level) == _indented(value, level)
+
+
+def test_model_text_encoder_refuses_what_json_refuses():
+    from specrun.outputs import _dumps
+
+    for bad in (float("nan"), [1.0, float("inf")], {"a": -float("inf")}):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            _dumps(bad, 0)
+    with pytest.raises(TypeError):
+        _dumps({"a": object()}, 1)

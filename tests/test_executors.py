@@ -204,7 +204,8 @@ def test_jobs_beyond_the_cpus_start_one_process_per_cpu(monkeypatch: pytest.Monk
     runner = executors.make_runner(999)
     try:
         assert type(runner).__name__ == "ProcessRunner"
-        assert runner.jobs == 2 and len(runner.workers) == 1
+        # spawned at once, or forked by ``prepare`` once the spec is compiled
+        assert runner.jobs == 2 and len(runner.workers) == (runner.start_method == "spawn")
     finally:
         runner.close()
     monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
@@ -299,3 +300,137 @@ models:
     finally:
         runner.close()
     assert json.dumps(spawned) == json.dumps(serial)
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _slow_project(tmp_path: Path) -> Path:
+    from test_cache import SPEC
+
+    variants = "\n".join(
+        f"    v{i}: {{sample: {{time: [1935, {1940 + i % 15}]}}, x: [value{', capital' * (i % 2)}],"
+        f" se: {{type: HC{i % 4}}}}}"
+        for i in range(150)
+    )
+    text = SPEC.replace("    early: {sample: {time: [1935, 1945]}}", variants)
+    return grunfeld_project(tmp_path, text.replace("fe.early", "fe.v0"))
+
+
+def _forked_run(tmp_path: Path, **popen: object) -> tuple[object, int]:
+    """A ``--jobs 2`` run in a fresh process and its worker, once there is one; skips where
+    workers are not forked."""
+    import os
+    import subprocess
+    import sys
+
+    from specfiles import PROJECT_ROOT
+
+    if sys.platform != "linux":
+        pytest.skip("workers are forked on Linux only")
+    from specrun.executors import usable_cpus
+
+    if usable_cpus() < 2:
+        pytest.skip("one CPU: --jobs 2 runs serially")
+    spec = _slow_project(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(tmp_path / "a")]
+    process = subprocess.Popen(
+        [*command, "--no-cache", "--jobs", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        **popen,  # type: ignore[arg-type]
+    )
+    deadline = time.monotonic() + 60
+    while not (workers := _children(process.pid)) and time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail("the run ended before its worker was seen")
+        time.sleep(0.005)
+    (worker,) = workers
+    # forked: the worker runs the parent's command line, not multiprocessing's spawn_main
+    cmdline = Path(f"/proc/{worker}/cmdline").read_bytes()
+    assert cmdline == Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    return process, worker
+
+
+def _gone(pid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return True
+        if stat[stat.rindex(")") + 2] == "Z":  # ended; its parent (init) reaps it
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_forked_workers_match_serial_and_end_with_a_killed_run(tmp_path: Path):
+    """From a fresh process, --jobs 2 forks its worker once the spec is compiled (no second
+    validation, no imports): the outputs are a serial run's bytes; after kill -9 of the main
+    process mid-run the worker ends by itself (no orphan)."""
+    import signal
+
+    process, worker = _forked_run(tmp_path)
+    process.wait()
+    assert process.returncode == 0, process.stderr.read()  # type: ignore[attr-defined]
+    spec = tmp_path / "spec.yaml"
+    assert main(["run", str(spec), "--out", str(tmp_path / "serial"), "--no-cache"]) == 0
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "serial")
+    assert _gone(worker)
+
+    (tmp_path / "again").mkdir()
+    process, worker = _forked_run(tmp_path / "again")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _gone(worker)
+
+
+def test_ctrl_c_ends_a_run_with_forked_workers_quietly(tmp_path: Path):
+    """Ctrl-C reaches the whole process group: the main process stops (exit 130) and ends its
+    forked worker, which ignores the signal itself; no traceback."""
+    import os
+    import signal
+
+    process, worker = _forked_run(tmp_path, start_new_session=True)
+    os.killpg(process.pid, signal.SIGINT)  # type: ignore[attr-defined]
+    _, err = process.communicate(timeout=60)  # type: ignore[attr-defined]
+    assert process.returncode == 130, err  # type: ignore[attr-defined]
+    assert b"Traceback" not in err
+    assert _gone(worker)
+
+
+def test_workers_store_their_nodes_entries(tmp_path: Path):
+    """With a cache, --jobs workers encode and write their nodes' entries themselves; a run
+    that reuses them (the spec's title changed: every node is the same) gives a serial run's
+    outputs."""
+    from test_cache import SPEC
+
+    spec = grunfeld_project(tmp_path, SPEC)
+    cache = str(tmp_path / "cache")
+    command = ["run", str(spec), "--cache", cache, "--jobs", "2"]
+    assert main([*command, "--out", str(tmp_path / "a")]) == 0
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    fits = [n for n in manifest["plan"] if n.startswith("fit:")]
+    assert manifest["cache"]["computed"] == len(fits) + 2  # and the load and the transform
+    assert not manifest["cache"]["not_cacheable"]
+    spec.write_text(spec.read_text().replace("outputs:", "title: Again\noutputs:"))
+    assert main([*command, "--out", str(tmp_path / "b")]) == 0
+    reused = json.loads((tmp_path / "b" / "manifest.json").read_text())["cache"]["reused_nodes"]
+    assert set(fits) <= set(reused)
+    assert main(["run", str(spec), "--out", str(tmp_path / "c"), "--no-cache"]) == 0
+    assert output_files(tmp_path / "b") == output_files(tmp_path / "c")

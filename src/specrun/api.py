@@ -6,8 +6,10 @@ so that ``validate`` loads none of them (start-up dominates small specs).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,11 +119,24 @@ def run_file(
     """
     from specrun.record import recording
 
-    with recording() as reads:
+    with recording() as reads, _collector_skips_what_lives():
         run = _run(path, out, only, progress, jobs, scheduler, cache, cache_max_size, node_progress)
     if run.cache is not None:
         _store_record(path, only, run, reads)
     return run.run
+
+
+@contextlib.contextmanager
+def _collector_skips_what_lives() -> Iterator[None]:
+    """Objects made before a run's fits (the modules, the spec, the plan) live through it:
+    kept out of the cyclic garbage collector's scans (``gc.freeze``) until the run ends. A
+    full collection walks every object, and the fits and cache reads of a 2,000-model spec
+    set off enough of them to take about a fifth of a re-run's CPU time."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # collectable again: a process running many specs does not accumulate
 
 
 @dataclass(frozen=True)
@@ -153,14 +168,14 @@ def _run(
         render_outputs,
         reused_outputs,
         store_outputs,
-        store_texts,
-        stored_texts,
         write_outputs,
     )
 
-    # made first: local worker processes start while the spec is validated and compiled
+    # made first: spawned worker processes start while the spec is validated and compiled
+    # (forked ones start once it is compiled, ``ProcessRunner.prepare``)
     runner = make_runner(jobs, scheduler)
     spec, plan = plan_file(path, only, check_outputs=out is None)
+    gc.freeze()  # the spec and plan too (``_collector_skips_what_lives``)
     folder = (
         Path(out) if out is not None else Path(os.path.normpath(spec.folder / spec.outputs.dir))
     )
@@ -187,12 +202,10 @@ def _run(
         lazy = load
     else:
         output = load()
-        texts = stored_texts(store, path) if store is not None else None
-        files = render_outputs(spec, plan, output, texts)
+        files = render_outputs(spec, plan, output)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)
-            store_texts(store, path, texts or {})
             store.evict()
 
         def lazy() -> RunOutput:

@@ -4,9 +4,13 @@ An entry is one file, ``<key[:2]>/<key>.entry``, named by the node's key (the no
 which covers its spec fragment, its inputs' hashes and the data files' XXH3 digests, plus the
 specrun version, a digest of specrun's own source files (``record.code_digest``) and the entry
 format: an edited or upgraded specrun never reads results an older one stored). A file holds a
-header line (magic, format, the SHA-256 and length of the body, the blobs' names and sizes) and
-a body: a JSON tree, then binary blobs (numpy arrays as ``.npy`` read with
-``allow_pickle=False``, polars frames as Parquet). Nothing in a cache folder is unpickled: the
+header line (magic, format, the SHA-256 and length of the body, the lengths of its parts, the
+blobs' names and sizes) and a body: an index (plain JSON the writer chose, parsed without any
+decoding hook) and named raw parts it describes (what a run needs of most entries: a fit's
+``results.json`` texts and the numbers of its models' curve rows, ``execute.fit_index``), a
+JSON tree of the whole value (decoded only when it is read), then binary blobs (numpy arrays as
+raw bytes or ``.npy`` read with ``allow_pickle=False``, polars frames as Parquet). Nothing in a
+cache folder is unpickled: the
 folder may be shared or tampered with, so an entry can at worst decode to wrong *values* of
 specrun's own record types, and a checksum mismatch (a torn, truncated or edited entry) makes
 it a miss that is recomputed, with a warning.
@@ -15,7 +19,7 @@ Writes go to a temporary file in the cache folder that is then renamed over the 
 (``os.replace``, atomic on POSIX), so concurrent runs and runs killed at any moment never leave
 a half-written entry under a key; leftovers of killed writers are swept on open. The folder is
 bounded: after a run, least-recently-used entries (by modification time, refreshed on every
-hit) are removed until the total is under ``max_size``.
+hit, to within ten minutes) are removed until the total is under ``max_size``.
 """
 
 from __future__ import annotations
@@ -43,11 +47,15 @@ from specrun.errors import SpecError
 from specrun.record import RECORD_FOLDER, code_digest
 
 MAGIC = b"SPECRUN-CACHE"
-FORMAT = 3  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
-# 3: runs of floats as raw doubles, decoded while the JSON is parsed
+FORMAT = 4  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
+# 3: runs of floats as raw doubles, decoded while the JSON is parsed; 4: a plain-JSON index
+# before the tree, so that a run reads what it needs of an entry without decoding the value
 DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
+# an entry used again within this many seconds of its last use keeps that time: eviction's
+# order is that coarse, and re-runs of thousands of nodes skip a metadata write per entry
+_TOUCH_AFTER = 600.0
 _FLOAT_RUN = 8  # shorter lists of floats stay JSON: a blob costs its header entry
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -272,7 +280,9 @@ class NodeCache:
     the codec cannot store it.
     """
 
-    def __init__(self, folder: Path, max_size: int = DEFAULT_MAX_SIZE) -> None:
+    def __init__(
+        self, folder: Path, max_size: int = DEFAULT_MAX_SIZE, *, sweep: bool = True
+    ) -> None:
         self.folder = folder
         self.max_size = max_size
         self.stats = CacheStats()
@@ -284,7 +294,8 @@ class NodeCache:
                 code="usage",
                 path="--cache",
             ) from None
-        self._sweep_temporaries()
+        if sweep:  # (a worker process writing for the run that swept it does not)
+            self._sweep_temporaries()
 
     @staticmethod
     def key(node_hash: str) -> str:
@@ -295,33 +306,60 @@ class NodeCache:
         return self.folder / key[:2] / f"{key}.entry"
 
     def get(self, key: str, label: str) -> Any | None:
+        """The value stored under ``key``, decoded; None for a miss or a corrupt entry."""
+        entry = self.get_entry(key, label)
+        if entry is None:
+            return None
+        try:
+            return entry.value()
+        except CorruptEntry as exc:
+            self.discard(key, label, exc)
+            return None
+
+    def get_entry(self, key: str, label: str) -> StoredEntry | None:
+        """The entry under ``key`` with its checksum checked and its index parsed, its value not
+        yet decoded (``StoredEntry.value``); None for a miss or a corrupt entry."""
         path = self._path(key)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                modified = os.fstat(handle.fileno()).st_mtime
+                raw = handle.read()
         except (FileNotFoundError, NotADirectoryError):
             return None  # a file where the shard folder belongs: put() says so, once
         except OSError as exc:
             self.stats.warnings.append(f"cache entry of {label} unreadable ({exc.strerror})")
             return None
         try:
-            value = _unpack(raw, key)
+            entry = _unpack(raw, key)
         except CorruptEntry as exc:
-            self.stats.warnings.append(
-                f"cache entry of {label} is corrupt ({exc}); recomputed: {path.name}"
-            )
-            with contextlib.suppress(OSError):  # a read-only cache keeps it; it stays a miss
-                path.unlink(missing_ok=True)
+            self.discard(key, label, exc)
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: last in line for eviction
-        return value
+        if time.time() - modified > _TOUCH_AFTER:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: last in line for eviction
+        return entry
 
-    def put(self, key: str, value: Any) -> bool:
+    def discard(self, key: str, label: str, exc: CorruptEntry) -> None:
+        """Remove the corrupt entry under ``key`` (found so by ``exc``) with a warning: the
+        node is recomputed."""
+        path = self._path(key)
+        self.stats.warnings.append(
+            f"cache entry of {label} is corrupt ({exc}); recomputed: {path.name}"
+        )
+        with contextlib.suppress(OSError):  # a read-only cache keeps it; it stays a miss
+            path.unlink(missing_ok=True)
+
+    def put(
+        self, key: str, value: Any, index: Any = None, raw: Mapping[str, bytes] | None = None
+    ) -> bool:
+        """Store ``value`` under ``key``, with ``index`` (plain JSON: str, int, float, bool,
+        None, lists and str-keyed dicts of them) and ``raw`` (named bytes the index describes,
+        such as texts and runs of doubles: read without parsing); False when the codec cannot
+        store the value or the folder is not writable (a warning, once)."""
         try:
-            tree, blobs = encode(value)
+            data = pack(key, value, index, raw)
         except Uncacheable:
             return False
-        data = _pack(tree, blobs, key)
         path = self._path(key)
         temporary = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
         try:
@@ -395,40 +433,70 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _pack(tree: Any, blobs: dict[str, bytes], key: str) -> bytes:
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry whose header and checksum hold: ``index`` is its plain-JSON index, parsed, and
+    ``raw`` its named bytes; ``value()`` decodes the value (raises ``CorruptEntry`` for a tree
+    ``encode`` cannot have written: a checksum is no signature)."""
+
+    index: Any
+    raw: dict[str, bytes]
+    tree: bytes
+    blobs: dict[str, bytes]
+
+    def value(self) -> Any:
+        # decoded as it is parsed: one pass, the walk over the tree in C
+        hook = _object_hook(self.blobs)
+        return _decoding(lambda: json.loads(self.tree, object_hook=hook))
+
+
+def pack(key: str, value: Any, index: Any = None, raw: Mapping[str, bytes] | None = None) -> bytes:
+    """The bytes of the entry ``NodeCache.put`` writes; raises ``Uncacheable``."""
+    tree, blobs = encode(value)
+    raw = dict(raw or {})
+    index_json = json.dumps(index, separators=(",", ":")).encode()
     body_json = json.dumps(tree, separators=(",", ":"), allow_nan=False).encode()
-    body = body_json + b"".join(blobs.values())
+    body = index_json + b"".join(raw.values()) + body_json + b"".join(blobs.values())
     header = {
         "format": FORMAT,
         "key": key,
         "sha256": hashlib.sha256(body).hexdigest(),
+        "index": len(index_json),
+        "raw": [[name, len(data)] for name, data in raw.items()],
         "json": len(body_json),
         "blobs": [[name, len(data)] for name, data in blobs.items()],
     }
     return MAGIC + b" " + json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
 
 
-def _unpack(raw: bytes, key: str) -> Any:
+def _unpack(raw: bytes, key: str) -> StoredEntry:
     line, newline, body = raw.partition(b"\n")
     if not newline or not line.startswith(MAGIC + b" "):
         raise CorruptEntry("no header")
     try:
         header = json.loads(line[len(MAGIC) + 1 :])
-        declared = int(header["json"]) + sum(int(size) for _, size in header["blobs"])
+        indexed, parsed = int(header["index"]), int(header["json"])
+        named = [(str(name), int(size)) for name, size in header["raw"]]
+        sizes = [(str(name), int(size)) for name, size in header["blobs"]]
+        parts = [indexed, parsed, *(size for _, size in named), *(size for _, size in sizes)]
         digest = header["sha256"]
         if header["format"] != FORMAT or header["key"] != key:
             raise CorruptEntry("written for another key or format")
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CorruptEntry(f"bad header: {exc}") from None
-    if len(body) != declared:
-        raise CorruptEntry(f"{len(body)} bytes where the header says {declared}")
+    if len(body) != sum(parts) or min(parts) < 0:
+        raise CorruptEntry(f"{len(body)} bytes where the header says {sum(parts)}")
     if hashlib.sha256(body).hexdigest() != digest:
         raise CorruptEntry("checksum mismatch")
-    tree = body[: int(header["json"])]
-    blobs = {}
-    offset = len(tree)
-    for name, size in header["blobs"]:
-        blobs[str(name)] = body[offset : offset + int(size)]
-        offset += int(size)
-    # decoded as it is parsed: one pass, the walk over the tree in C
-    return _decoding(lambda: json.loads(tree, object_hook=_object_hook(blobs)))
+    index = _decoding(lambda: json.loads(body[:indexed]))
+
+    def cut(items: list[tuple[str, int]], offset: int) -> tuple[dict[str, bytes], int]:
+        out = {}
+        for name, size in items:
+            out[name] = body[offset : offset + size]
+            offset += size
+        return out, offset
+
+    named_bytes, offset = cut(named, indexed)
+    blobs, _ = cut(sizes, offset + parsed)
+    return StoredEntry(index, named_bytes, body[offset : offset + parsed], blobs)

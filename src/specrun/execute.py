@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +26,7 @@ from specrun.results import ModelResult, ResultSet
 from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import SampleSpec
 from specrun.spec.validate import ResolvedModel, Spec
+from specrun.stored import ModelCore, ModelStore, Stored
 from specrun.tables.base import TableContext
 from specrun.tables.ir import Table
 from specrun.transforms import TRANSFORMS
@@ -50,8 +51,8 @@ class RunOutput:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cache: CacheStats | None = None  # what the cache supplied, when one was used
-    # the plan hash of the fit node that gave each model (results.json reuses its text)
-    model_nodes: dict[str, str] = field(default_factory=dict)
+    # each model's results.json text, encoded where it was fitted (``FitOutput.texts``)
+    model_texts: dict[str, str] = field(default_factory=dict)
 
 
 def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
@@ -121,7 +122,7 @@ class Executor:
         self.progress = progress or (lambda _label, _total: None)
         self.sources: dict[str, pl.DataFrame] = {}
         self.panel: pl.DataFrame | None = None
-        self.models: dict[str, ModelResult] = {}
+        self.models: ModelStore = ModelStore()
         self.families: dict[str, tuple[str, ...]] = {}
         self.artifacts: dict[str, Any] = {}
         self.model_rows: dict[str, dict[str, int]] = {}
@@ -134,7 +135,7 @@ class Executor:
         self.panel_rows: dict[str, int] = {}
         # the panel after a model's own transforms, by (where they are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
-        self.model_nodes: dict[str, str] = {}
+        self.model_texts: dict[str, str] = {}
         # models' sample frames, shared with the other nodes a runner fits in this process
         self.frames = SampleFrames()
 
@@ -151,6 +152,8 @@ class Executor:
 
         runner = runner or SerialRunner()
         counts = _Counts(len(self.plan.nodes), node_progress)
+        if any(n.kind == "fit" for n in self.plan.nodes):
+            runner.prepare(self.spec, self.plan)  # before the data stage (forked workers)
         data = [n for n in self.plan.nodes if n.kind in ("load", "transform")]
         self.run_data(data, cache, counts)
         self.run_fits([n for n in self.plan.nodes if n.kind == "fit"], runner, cache, counts)
@@ -180,7 +183,7 @@ class Executor:
             warnings=self.warnings,
             timings=self.timings,
             cache=cache.stats if cache is not None else None,
-            model_nodes=self.model_nodes,
+            model_texts=self.model_texts,
         )
 
     def run_data(self, nodes: list[Node], cache: NodeCache | None, counts: _Counts) -> None:
@@ -225,9 +228,10 @@ class Executor:
         cache: NodeCache | None,
         counts: _Counts,
     ) -> None:
-        """Fit every model node: from the cache where its hash is stored, else on ``runner``,
-        a wave at a time (a wave's nodes read only earlier waves' results). Results are merged
-        in plan order, so the outputs do not depend on which node finished first."""
+        """Fit every model node: from the cache where its hash is stored (its models decoded
+        only when read, ``specrun.stored``), else on ``runner``, a wave at a time (a wave's
+        nodes read only earlier waves' results). Results are merged in plan order, so the
+        outputs do not depend on which node finished first."""
         if not nodes:
             return
         panel = self.panel_frame()
@@ -236,43 +240,92 @@ class Executor:
         for node in nodes:
             level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
         done: dict[str, FitOutput] = {}
-        runner.start(self.spec, self.plan, panel, self.progress)
+        runner.start(self.spec, self.plan, panel, self.progress, cache.folder if cache else None)
         try:
             for wave in range(max(level.values()) + 1):
                 todo = []
                 for node in (n for n in nodes if level[n.id] == wave):
                     started = time.perf_counter()
-                    stored = cache.get(cache.key(node.hash), node.id) if cache else None
-                    if isinstance(stored, FitOutput):
+                    stored = self.stored_fit(node, cache, done) if cache is not None else None
+                    if stored is not None:
                         done[node.id] = stored
                         self.timings[node.id] = time.perf_counter() - started
                         cache.stats.reused.append(node.id)  # type: ignore[union-attr]
                         counts.finish(reused=True)
                     else:
-                        used: dict[str, ModelResult] = {}
-                        for i in node.inputs:
-                            if i in done:
-                                used.update(done[i].models)
-                        todo.append((node, used))
-                for node, output, seconds in runner.run(todo, counts):
+                        todo.append((node, self.used_by(node, done)))
+                for node, output, seconds, stored in runner.run(todo, counts):
                     done[node.id] = output
                     self.timings[node.id] = seconds
                     if cache is not None:
                         cache.stats.computed.append(node.id)
-                        if not cache.put(cache.key(node.hash), output):
+                        if stored is None:  # not stored by a worker
+                            stored = store_fit(cache, node, output)
+                        if not stored:
                             cache.stats.uncacheable.append(node.id)
         finally:
             runner.stop()
         for node in nodes:
             self.merge(node, done[node.id])
 
+    @staticmethod
+    def used_by(node: Node, done: dict[str, FitOutput]) -> dict[str, ModelResult]:
+        """The results of earlier nodes that ``node`` reads (a Hausman test's), decoded."""
+        used: dict[str, ModelResult] = {}
+        for i in node.inputs:
+            if i in done:
+                used.update(done[i].models)
+        return used
+
+    def stored_fit(
+        self, node: Node, cache: NodeCache, done: dict[str, FitOutput]
+    ) -> FitOutput | None:
+        """The node's output from the cache, its models left undecoded (``Stored``); None on a
+        miss. A value that cannot be decoded when first read is fitted again here (with a
+        warning), as a corrupt entry is."""
+        from specrun.cache import CorruptEntry
+
+        key = cache.key(node.hash)
+        entry = cache.get_entry(key, node.id)
+        if entry is None:
+            return None
+        try:
+            indexed = _from_index(entry.index, entry.raw)
+        except CorruptEntry as exc:
+            cache.discard(key, node.id, exc)
+            return None
+        if indexed is not None:
+            cores, output = indexed
+            loaded: list[Mapping[str, ModelResult]] = []
+
+            def load() -> Mapping[str, ModelResult]:
+                if not loaded:
+                    try:
+                        value = entry.value()
+                        if not isinstance(value, FitOutput):
+                            raise CorruptEntry("not a fit's output")
+                        loaded.append(value.models)
+                    except CorruptEntry as exc:
+                        cache.discard(key, node.id, exc)
+                        panel, used = self.panel_frame(), self.used_by(node, done)
+                        refit = fit_node(self.spec, panel, node, used, None, self.frames)
+                        loaded.append(refit.models)
+                return loaded[0]
+
+            models = ModelStore()
+            for name, core in cores.items():
+                models.store(name, Stored(name, core, load))
+            return replace(output, models=models)
+        value = cache.get(key, node.id)  # a node with artifacts: decoded whole
+        return value if isinstance(value, FitOutput) else None
+
     def merge(self, node: Node, output: FitOutput) -> None:
         """Add one fitted node's results, refusing a name another node already gave."""
         model: ResolvedModel = node.payload["model"]
-        for name, result in output.models.items():
+        for name in output.models:
             self.claim(name, model)
-            self.models[name] = result
-            self.model_nodes[name] = node.hash
+        self.models.adopt(output.models)
+        self.model_texts.update(output.texts)
         for name, members in output.families.items():
             self.claim(name, model)
             self.families[name] = members
@@ -874,13 +927,82 @@ class FitOutput:
     panel columns it used. A node's whole effect, so that a cached or remote fit replays
     exactly what a local one would have done."""
 
-    models: dict[str, ModelResult]
+    models: Mapping[str, ModelResult]
     families: dict[str, tuple[str, ...]]
     model_rows: dict[str, dict[str, int]]
     warnings: list[str]
     notes: list[str]
     artifacts: dict[str, Any]
     used_columns: list[str]
+    # each model's results.json text (``outputs.model_text``), encoded where it was fitted
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+def fit_index(output: FitOutput) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The plain-JSON index and raw parts of a fit's cache entry (``specrun.cache``):
+    everything a run needs of a reused fit but the models' extras, covariances and percentiles
+    (``_from_index``). The texts and numbers are raw bytes: JSON's parser takes longer over a
+    text's escapes and over decimals than the rest of a reused node's reading."""
+    cores = [ModelCore.of(result) for result in output.models.values()]
+    texts = [output.texts[name].encode() for name in output.models]
+    numbers = [x for core in cores for x in core.numbers()]
+    index = {
+        "models": [[name, *core.header()] for name, core in zip(output.models, cores, strict=True)],
+        "text_sizes": [len(text) for text in texts],
+        "families": {name: list(members) for name, members in output.families.items()},
+        "model_rows": output.model_rows,
+        "warnings": output.warnings,
+        "notes": output.notes,
+        "used_columns": output.used_columns,
+        "artifacts": bool(output.artifacts),
+    }
+    raw = {"texts": b"".join(texts), "numbers": np.asarray(numbers, dtype="<f8").tobytes()}
+    return index, raw
+
+
+def store_fit(cache: NodeCache, node: Node, output: FitOutput) -> bool:
+    """Store a fitted node's output in ``cache`` under its plan hash, with its index
+    (``fit_index``); False when it cannot be stored."""
+    return cache.put(cache.key(node.hash), output, *fit_index(output))
+
+
+def _from_index(
+    index: Any, raw: Mapping[str, bytes]
+) -> tuple[dict[str, ModelCore], FitOutput] | None:
+    """The models' cores and the rest of a fit's output from its entry's index and raw parts
+    (``models`` left empty); None for a fit with artifacts, whose value is decoded whole.
+    Raises ``CorruptEntry`` for parts ``fit_index`` did not write."""
+    from specrun.cache import CorruptEntry
+
+    try:
+        if index["artifacts"] is not False:
+            return None
+        numbers = np.frombuffer(raw["numbers"], dtype="<f8").tolist()
+        cores: dict[str, ModelCore] = {}
+        at = 0
+        for name, *header in index["models"]:
+            cores[str(name)], at = ModelCore.from_parts(header, numbers, at)
+        blob, sizes, texts = raw["texts"], index["text_sizes"], {}
+        if at != len(numbers) or len(sizes) != len(cores) or sum(sizes) != len(blob):
+            raise ValueError("the parts' sizes differ")
+        start = 0
+        for name, size in zip(cores, sizes, strict=True):
+            texts[name] = blob[start : start + size].decode()
+            start += size
+        rows = index["model_rows"]
+        output = FitOutput(
+            models={},
+            families={str(k): tuple(map(str, v)) for k, v in index["families"].items()},
+            model_rows={str(k): {str(c): int(n) for c, n in v.items()} for k, v in rows.items()},
+            warnings=[str(w) for w in index["warnings"]],
+            notes=[str(n) for n in index["notes"]],
+            artifacts={},
+            used_columns=[str(c) for c in index["used_columns"]],
+            texts=texts,
+        )
+    except (TypeError, KeyError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise CorruptEntry(f"bad index: {exc}") from None
+    return cores, output
 
 
 def fit_node(
@@ -896,21 +1018,25 @@ def fit_node(
     built in this process. Pure: the same arguments give the same output in any process (a
     stored frame replays the notes and artifacts that building it gave). Raises
     ``SpecErrors`` located in the spec."""
+    from specrun.outputs import model_text
+
     executor = Executor(spec, Plan((), {}), progress)
     executor.panel = panel
     if frames is not None:
         executor.frames = frames
     executor.warnings = []
-    executor.models = dict(used)
+    executor.models = ModelStore(used)
     executor.fit(node)
+    models = {k: v for k, v in executor.models.items() if k not in used}
     return FitOutput(
-        models={k: v for k, v in executor.models.items() if k not in used},
+        models=models,
         families=executor.families,
         model_rows=executor.model_rows,
         warnings=executor.warnings,
         notes=executor.notes,
         artifacts=executor.artifacts,
         used_columns=sorted(executor.used_columns),
+        texts={name: model_text(result) for name, result in models.items()},
     )
 
 

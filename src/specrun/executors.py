@@ -1,13 +1,16 @@
 """Where model fits run: in this process, on local worker threads or processes, or on a Dask
-distributed cluster. A registry of runners behind one small interface (``start``, ``run``,
-``stop``); ``execute`` hands each runner a wave of independent ``fit`` nodes and merges what
-comes back in plan order, so outputs are the same whatever the runner and however many workers.
+distributed cluster. A registry of runners behind one small interface (``prepare``, ``start``,
+``run``, ``stop``); ``execute`` hands each runner a wave of independent ``fit`` nodes and merges
+what comes back in plan order, so outputs are the same whatever the runner and however many
+workers.
 
-Remote workers (processes, Dask) cannot receive the spec object itself (its step types are
-pydantic models built at import time); they receive a ``WorkerContext`` — the spec's text, the
-data files' digests and the transformed panel — once per worker (process initializer; Dask
+Spawned and remote workers (processes, Dask) cannot receive the spec object itself (its step
+types are pydantic models built at import time); they receive a ``WorkerContext`` — the spec's
+text, the data files' digests and the transformed panel — once per worker (a pipe; Dask
 ``scatter(..., broadcast=True)``), rebuild the spec and plan from the text once, and check
-that each node they are asked to fit has the hash the main process compiled.
+that each node they are asked to fit has the hash the main process compiled. A worker forked
+on Linux (``ProcessRunner.prepare``) has the spec and plan from its parent and receives only
+the panel.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from specrun.errors import SpecError, SpecErrors
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     # (polars only for annotations: a worker process sets its thread count before loading it)
     import polars as pl
 
+    from specrun.cache import NodeCache
     from specrun.execute import FitOutput, ProgressFactory, SampleFrames, _Counts
     from specrun.plan.nodes import Node, Plan
     from specrun.results import ModelResult
@@ -39,16 +44,29 @@ if TYPE_CHECKING:
 Task = tuple["Node", dict[str, "ModelResult"]]  # a fit node and the results it reads
 
 
+# a fitted node: its output, seconds, and whether the worker stored its cache entry (None:
+# not attempted, the main process stores it)
+Fitted = tuple["Node", "FitOutput", float, "bool | None"]
+
+
 class NodeRunner(Protocol):
-    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends."""
+    """Fits waves of independent plan nodes; yields ``Fitted`` tuples as each ends.
+    ``prepare`` is called once the spec is compiled, before the data stage; ``start`` with
+    the transformed panel (and the cache folder, where workers may store entries) before the
+    first wave."""
+
+    def prepare(self, spec: Spec, plan: Plan) -> None: ...
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None: ...
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]: ...
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]: ...
 
     def stop(self) -> None: ...
 
@@ -60,7 +78,8 @@ RUNNERS: Registry[type] = Registry("executor")
 class WorkerContext:
     """What a worker needs to fit any node of a run: the spec's text (and its path, absolute
     for reading data headers, and as the user gave it, for messages), the sources' digests and
-    the transformed panel."""
+    the transformed panel; and the cache folder where the worker stores each node's entry
+    (None: the main process stores them, or no cache)."""
 
     token: str
     text: str
@@ -68,17 +87,25 @@ class WorkerContext:
     shown_file: str
     data_hashes: dict[str, str]
     panel: pl.DataFrame
+    cache: str | None = None
 
     @classmethod
-    def of(cls, spec: Spec, plan: Plan, panel: pl.DataFrame) -> WorkerContext:
+    def of(
+        cls, spec: Spec, plan: Plan, panel: pl.DataFrame, cache: Path | None = None
+    ) -> WorkerContext:
         shown = spec.document.file
+        token = cls.token_of(spec, plan)
         text = spec.document.text
-        token = hashlib.sha256(
-            "\0".join(
-                [text, shown, *sorted(f"{k}={v}" for k, v in plan.data_hashes.items())]
-            ).encode()
-        ).hexdigest()
-        return cls(token, text, os.path.abspath(shown), shown, dict(plan.data_hashes), panel)
+        folder = str(cache) if cache is not None else None
+        hashes = dict(plan.data_hashes)
+        return cls(token, text, os.path.abspath(shown), shown, hashes, panel, folder)
+
+    @staticmethod
+    def token_of(spec: Spec, plan: Plan) -> str:
+        """The run's identity for a worker: its spec's text and path and the data digests."""
+        parts = [spec.document.text, spec.document.file]
+        parts += sorted(f"{k}={v}" for k, v in plan.data_hashes.items())
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 # per worker process: token → the rebuilt spec, its plan's nodes and the sample frames built
@@ -108,16 +135,18 @@ def _rebuilt(context: WorkerContext) -> tuple[Spec, dict[str, Node], SampleFrame
 
 def fit_batch(
     context: WorkerContext, items: Sequence[Item]
-) -> tuple[list[tuple[FitOutput, float]], BaseException | None]:
+) -> tuple[list[tuple[FitOutput, float, bool | None]], BaseException | None]:
     """Fit the nodes ``items`` (id, hash, results read) of the context's plan in a worker, in
-    order: each one's output and seconds, and the error that stopped the batch (the next
-    node's), if any. One task per batch, not per node: a small fit takes ~1 ms, less than a
-    task's round trip."""
-    from specrun.execute import fit_node
+    order: each one's output, seconds and whether its cache entry was stored here (when the
+    context names a cache folder), and the error that stopped the batch (the next node's), if
+    any. One task per batch, not per node: a small fit takes ~1 ms, less than a task's round
+    trip."""
+    from specrun.execute import fit_node, store_fit
 
-    done: list[tuple[FitOutput, float]] = []
+    done: list[tuple[FitOutput, float, bool | None]] = []
     try:
         spec, nodes, frames = _rebuilt(context)
+        cache = _writer(context.cache) if context.cache is not None else None
         for node_id, node_hash, used in items:
             node = nodes.get(node_id)
             if node is None or node.hash != node_hash:
@@ -128,7 +157,9 @@ def fit_batch(
                 )
             started = time.perf_counter()
             output = fit_node(spec, context.panel, node, used, None, frames)
-            done.append((output, time.perf_counter() - started))
+            # the entry encoded and written here too: work the main process need not do
+            stored = store_fit(cache, node, output) if cache is not None else None
+            done.append((output, time.perf_counter() - started, stored))
     except SpecErrors as exc:
         for error in exc.errors:  # name the spec as the user did, as a serial run does
             if error.file == context.file:
@@ -137,6 +168,19 @@ def fit_batch(
     except Exception as exc:  # a bug: raised in the main process, with its type
         return done, exc
     return done, None
+
+
+_WRITERS: dict[str, NodeCache] = {}
+
+
+def _writer(folder: str) -> NodeCache:
+    """A worker's handle on the run's cache folder (made once; the main process swept it)."""
+    if folder not in _WRITERS:
+        from specrun.cache import NodeCache
+
+        _WRITERS.clear()
+        _WRITERS[folder] = NodeCache(Path(folder), sweep=False)
+    return _WRITERS[folder]
 
 
 def _batches(
@@ -166,17 +210,23 @@ class SerialRunner:
     def __init__(self, jobs: int = 1) -> None:
         self.spec: Spec | None = None
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
         self.spec, self.panel, self.progress = spec, panel, progress
         self.frames = SampleFrames()
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from specrun.execute import fit_node
 
         for node, used in tasks:
@@ -185,7 +235,7 @@ class SerialRunner:
             output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
             counts.set_running(0)
             counts.finish(reused=False)
-            yield node, output, time.perf_counter() - started
+            yield node, output, time.perf_counter() - started, None
 
     def stop(self) -> None:
         pass
@@ -203,9 +253,7 @@ class _PoolRunner(abc.ABC):
     def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
         """Submit one fit to the pool; returns its future."""
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         if not tasks:
@@ -224,7 +272,7 @@ class _PoolRunner(abc.ABC):
                     continue
                 output, seconds = future.result()
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, None
         counts.set_running(0)
         _first_error(errors)
 
@@ -239,8 +287,16 @@ class ThreadRunner(_PoolRunner):
     """Fits on ``jobs`` threads of this process (numpy and polars release the GIL in their
     kernels; the Python around them does not)."""
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -269,11 +325,10 @@ WORKER_THREADS = ("POLARS_MAX_THREADS",)
 
 
 def _worker_main(conn: Connection) -> None:
-    """A fit worker process: one thread for polars (unless the environment says otherwise:
-    workers sharing the cores should not each start a pool of every core; BLAS keeps this
-    process's thread count, which its results depend on), the
-    fitting modules imported at once (while the main process validates the spec), then the
-    run's ``WorkerContext`` once and batches of nodes until told to stop."""
+    """A spawned fit worker process: one thread for polars (unless the environment says
+    otherwise: workers sharing the cores should not each start a pool of every core; BLAS
+    keeps this process's thread count, which its results depend on), the fitting modules
+    imported at once (while the main process validates the spec), then ``_serve``."""
     import signal
 
     for name in WORKER_THREADS:
@@ -287,7 +342,34 @@ def _worker_main(conn: Connection) -> None:
         importlib.import_module(module)
     for module in ("scipy.linalg", "scipy.special"):
         importlib.import_module(module)
+    _serve(conn)
 
+
+def _forked_main(
+    conn: Connection, theirs: list[Connection], token: str, spec: Spec, plan: Plan
+) -> None:
+    """A forked fit worker process: it has this run's spec, plan and imports from its parent
+    (the spec is not validated again), then ``_serve``. Polars' thread pool is its own: the
+    parent forks only before its pool starts (``_fork_safe``). ``theirs``: the parent's ends
+    of the workers' pipes, which the fork copied; closed, so that the parent's death ends
+    ``recv`` here with EOF."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle, as spawned
+    for end in theirs:
+        end.close()
+    for name in WORKER_THREADS:  # read when this process's polars pool starts, as spawned
+        os.environ.setdefault(name, "1")
+    from specrun.execute import SampleFrames
+
+    _REBUILT.clear()
+    _REBUILT[token] = (spec, {n.id: n for n in plan.nodes}, SampleFrames())
+    _serve(conn)
+
+
+def _serve(conn: Connection) -> None:
+    """A worker's loop: the run's ``WorkerContext`` once, then batches of nodes until told to
+    stop or the main process has gone."""
     context: WorkerContext | None = None
     while True:
         try:
@@ -305,6 +387,27 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(outcome)
             except OSError:  # the main process was killed mid-run: nobody reads the results
                 return
+
+
+def _fork_safe() -> bool:
+    """Whether a worker may be forked from this process now: on Linux, before polars' thread
+    pool (threads ``polars-0``, …) and its async runtime (``tokio-rt-worker``) exist, whose
+    threads a child would not have (a pool job would wait forever). Its allocator's and BLAS'
+    threads are restarted in a child by their own fork handlers."""
+    import re
+    import sys
+
+    if sys.platform != "linux":
+        return False
+    try:
+        tasks = os.listdir("/proc/self/task")
+        names = []
+        for task in tasks:
+            with open(f"/proc/self/task/{task}/comm", encoding="utf-8") as handle:
+                names.append(handle.read().strip())
+    except OSError:
+        return False
+    return not any(re.fullmatch(r"polars-\d+|tokio-rt-worker", name) for name in names)
 
 
 @contextlib.contextmanager
@@ -344,40 +447,97 @@ def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
 
 @RUNNERS.register("processes")
 class ProcessRunner:
-    """Fits on ``jobs`` processes: this one and ``jobs - 1`` workers, spawned when the runner
-    is made (so that their start-up overlaps the spec's validation; ``spawn``, as polars'
-    thread pool does not survive ``fork``). Each worker receives the run's ``WorkerContext``
-    once, then batches of nodes; this process fits a batch itself whenever no worker is idle.
+    """Fits on ``jobs`` processes: this one and ``jobs - 1`` workers. Each worker receives the
+    run's ``WorkerContext`` once, then batches of nodes; this process fits a batch itself
+    whenever no worker is idle.
+
+    Workers are forked (``fork=True``, Linux) once the spec is compiled and before the data
+    stage starts polars' thread pool (``prepare``): a forked worker has the spec, the plan and
+    the fitting modules already, and costs milliseconds, where a spawned one imports them and
+    validates the spec again (~1.4 CPU-seconds on the 2,000-specification bench). Elsewhere,
+    or when this process's polars pool already runs, they are spawned when the runner is made,
+    so that their start-up overlaps the spec's validation (``spawn``: polars' pool does not
+    survive ``fork``).
 
     Chosen for ``--jobs`` over threads: the Python around the numpy kernels holds the GIL, so
     two threads ran the 2,016-fit bench multiverse slower than one (1.2× the serial time),
     and a pool per task (``concurrent.futures``, one task per fit) paid a round trip per
     ~1 ms fit."""
 
-    def __init__(self, jobs: int = 2) -> None:
+    def __init__(self, jobs: int = 2, *, fork: bool = False) -> None:
+        self.jobs = max(1, jobs)
+        self.workers: list[tuple[Any, Connection]] = []
+        self.start_method = "fork" if fork and _fork_safe() else "spawn"
+        if self.start_method == "spawn":
+            self._spawn()
+        # workers end with the runner even when a run never reaches its fits (a spec error)
+        self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
+
+    def _spawn(self) -> None:
         import multiprocessing
 
-        self.jobs = max(1, jobs)
         spawn = multiprocessing.get_context("spawn")
-        self.workers: list[tuple[Any, Connection]] = []
         with _sigint_ignored():
-            for _ in range(self.jobs - 1):
+            for _ in range(self.jobs - 1 - len(self.workers)):
                 here, there = spawn.Pipe()
                 process = spawn.Process(target=_worker_main, args=(there,), daemon=True)
                 process.start()
                 there.close()
                 self.workers.append((process, here))
-        # workers end with the runner even when a run never reaches its fits (a spec error)
-        self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
+
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        """Fork the workers, with this run's spec and plan, if they are to be forked and this
+        process is still safe to fork (else spawn them)."""
+        if self.start_method != "fork" or self.workers:
+            return
+        if not _fork_safe():
+            self.start_method = "spawn"
+            self._spawn()
+            return
+        import importlib
+        import multiprocessing
+        import warnings
+
+        from specrun.estimators import ESTIMATORS
+
+        # imported once here, for this process's fits and every worker's
+        for node in plan.nodes:
+            if node.kind == "fit":
+                ESTIMATORS.get(node.payload["model"].spec.estimator)
+        for module in ("scipy.linalg", "scipy.special"):
+            importlib.import_module(module)
+        token = WorkerContext.token_of(spec, plan)
+        fork = multiprocessing.get_context("fork")
+        with _sigint_ignored(), warnings.catch_warnings():
+            # polars warns that a fork may deadlock the child: its pool has not started
+            # (``_fork_safe``), so the child starts its own
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for _ in range(self.jobs - 1):
+                here, there = fork.Pipe()
+                theirs = [*(end for _, end in self.workers), here]
+                process = fork.Process(
+                    target=_forked_main, args=(there, theirs, token, spec, plan), daemon=True
+                )
+                process.start()
+                there.close()
+                self.workers.append((process, here))
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
+        self.prepare(spec, plan)  # a run that did not prepare: workers spawned now
         self.spec, self.panel, self.progress = spec, panel, progress
         self.frames = SampleFrames()
-        context = WorkerContext.of(spec, plan, panel)
+        # workers on this machine write their nodes' entries into the run's cache themselves
+        context = WorkerContext.of(spec, plan, panel, cache)
         for _, conn in self.workers:
             try:
                 conn.send(("context", context))
@@ -387,19 +547,17 @@ class ProcessRunner:
     def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
         from specrun.execute import fit_node
 
-        done: list[tuple[FitOutput, float]] = []
+        done: list[tuple[FitOutput, float, bool | None]] = []
         for _, (node, used) in batch:
             started = time.perf_counter()
             try:
                 output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
             except Exception as exc:
                 return done, exc
-            done.append((output, time.perf_counter() - started))
+            done.append((output, time.perf_counter() - started, None))
         return done, None
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from collections import deque
         from multiprocessing.connection import wait
 
@@ -411,9 +569,9 @@ class ProcessRunner:
 
         def settle(batch: list[tuple[int, Task]], outcome: Any) -> Iterator[Any]:
             done, error = outcome
-            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+            for (_, (node, _)), (output, seconds, stored) in zip(batch, done, strict=False):
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, stored
             if error is not None:
                 errors[batch[len(done)][0]] = error
 
@@ -472,8 +630,16 @@ class DaskRunner:
         self.address, self.timeout = address, timeout
         self.client: Any = None
 
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        pass
+
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        cache: Path | None = None,
     ) -> None:
         try:
             from distributed import Client
@@ -497,9 +663,7 @@ class DaskRunner:
         context = WorkerContext.of(spec, plan, panel)
         self.context = self.client.scatter(context, broadcast=True, hash=False)
 
-    def run(
-        self, tasks: Sequence[Task], counts: _Counts
-    ) -> Iterator[tuple[Node, FitOutput, float]]:
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
         from distributed import as_completed
 
         if not tasks:
@@ -517,11 +681,12 @@ class DaskRunner:
                 errors[batch[0][0]] = future.exception()
                 continue
             done, error = future.result()
-            for (_, (node, _)), (output, seconds) in zip(batch, done, strict=False):
+            # (a cluster's workers need not see the cache folder: the entries are stored here)
+            for (_, (node, _)), (output, seconds, _) in zip(batch, done, strict=False):
                 left -= 1
                 counts.set_running(min(left, self.workers))
                 counts.finish(reused=False)
-                yield node, output, seconds
+                yield node, output, seconds, None
             if error is not None:
                 errors[batch[len(done)][0]] = error
         _first_error(errors)
@@ -555,7 +720,11 @@ def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "proce
         return RUNNERS.get("dask")(scheduler)
     jobs = min(jobs, usable_cpus())
     if jobs > 1:
-        return RUNNERS.get(local)(jobs)
+        return (
+            RUNNERS.get(local)(jobs, fork=True)
+            if local == "processes"
+            else RUNNERS.get(local)(jobs)
+        )
     return RUNNERS.get("serial")()
 
 

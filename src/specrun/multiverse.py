@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from specrun.kernels.within import (
 )
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
+from specrun.stored import ModelStore
 from specrun.tables.format import critical_value
 
 if TYPE_CHECKING:
@@ -87,20 +89,22 @@ def curve_of(results: ResultSet, name: str) -> MultiverseResult:
 
 
 def _focus_of(
-    multiverse: ResolvedMultiverse, name: str, models: dict[str, ModelResult]
+    multiverse: ResolvedMultiverse, name: str, models: Mapping[str, ModelResult]
 ) -> tuple[ModelResult, str]:
     """The fitted model and coefficient a specification's focus names: a coefficient of the
     model (or an operator on it, ``L.Dige``), or ``<part>.<coefficient>`` of a model with parts
     (``outcome.Dige`` of a mediation)."""
     focus = multiverse.spec.focus
-    result = models.get(name)
+    # the tidy numbers suffice: a model reused from the cache is not decoded whole
+    brief = models.brief if isinstance(models, ModelStore) else models.get
+    result = brief(name)
     if result is not None:
         term = focus_term(focus, list(result.coefficients))
         if term is not None:
             return result, term
     part, _, coefficient = focus.partition(".")
     if coefficient and f"{name}.{part}" in models:
-        result = models[f"{name}.{part}"]
+        result = brief(f"{name}.{part}")
         term = focus_term(coefficient, list(result.coefficients))
         if term is not None:
             return result, term
@@ -114,7 +118,9 @@ def _focus_of(
     )
 
 
-def collect_curve(multiverse: ResolvedMultiverse, models: dict[str, ModelResult]) -> pl.DataFrame:
+def collect_curve(
+    multiverse: ResolvedMultiverse, models: Mapping[str, ModelResult]
+) -> pl.DataFrame:
     """One row per specification from the fitted models (see :class:`MultiverseResult`)."""
     level = multiverse.spec.level
     rows: list[dict[str, Any]] = []

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,6 +35,7 @@ from specrun.errors import SpecError
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
 from specrun.record import PACKAGES, hash_file, package_versions
+from specrun.results import ModelResult
 from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
@@ -54,27 +56,21 @@ def _json(value: Any) -> bytes:
 INDENT = "  "  # results.json and manifest.json: json.dumps(indent=2)
 
 
-def results_bytes(
-    spec: Spec, run: RunOutput, known: Mapping[str, Mapping[str, str]] | None = None
-) -> tuple[bytes, dict[str, dict[str, str]]]:
+def results_bytes(spec: Spec, run: RunOutput) -> bytes:
     """``results.json``: the bytes of ``_json(results_json(spec, run))``, each model's text
-    taken from ``known`` (fit node hash → model name → text, as returned for an earlier run)
-    when its node is there, else encoded. Returns the bytes and this run's texts by node.
+    taken from ``run.model_texts`` (encoded where the model was fitted, or stored with its
+    cache entry: ``model_text``), else encoded here.
 
     Python's indenting JSON encoder is pure Python (about 0.4 ms a model); a value nested at
     depth ``d`` encodes as it would alone with every newline followed by ``d`` indents more,
-    which is what lets a stored text stand in for encoding (``tests/test_record.py`` checks
-    the bytes against the whole-document encoder)."""
-    known = known or {}
-    texts: dict[str, dict[str, str]] = {}
+    which is what lets a model's own text stand in for encoding (``tests/test_cache.py``
+    checks the bytes against the whole-document encoder)."""
     items = []
-    for name, result in run.results.models.items():
-        node = run.model_nodes.get(name, "")
-        text = known.get(node, {}).get(name) if node else None
+    models_read = run.results.models
+    for name in models_read:
+        text = run.model_texts.get(name)
         if text is None:
-            text = _indented(result.to_json(), 2)
-        if node:
-            texts.setdefault(node, {})[name] = text
+            text = model_text(models_read[name])
         items.append(f"{_indented(name, 0)}: {text}")
     models = "{}" if not items else "{\n" + INDENT * 2 + f",\n{INDENT * 2}".join(items)
     models += "" if not items else f"\n{INDENT}}}"
@@ -86,7 +82,55 @@ def results_bytes(
         value = {name: curve.to_json() for name, curve in curves.items()}
         parts.append(f'"multiverses": {_indented(value, 1)}')
     text = "{\n" + INDENT + f",\n{INDENT}".join(parts) + "\n}\n"
-    return text.encode(), texts
+    return text.encode()
+
+
+def model_text(result: ModelResult) -> str:
+    """A model's value in ``results.json`` as the whole document's encoder writes it there,
+    two levels deep (``results_bytes``)."""
+    return _dumps(result.to_json(), 2)
+
+
+_encode_string = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+)
+
+
+def _dumps(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`` as it is written
+    ``level`` levels deep, for JSON's own types (other values go to ``json.dumps``): the same
+    text, built by joining instead of the standard library's pure-Python generator of tokens
+    (which an indenting ``dumps`` uses), about three times as fast. Raises ``ValueError`` for
+    NaN or infinity, as ``allow_nan=False`` does."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)  # type: ignore[no-any-return]
+    if kind is float:
+        if value != value or value in (math.inf, -math.inf):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    inner = "\n" + INDENT * (level + 1)
+    if kind is dict:
+        if not value:
+            return "{}"
+        if not all(type(key) is str for key in value):
+            return _indented(value, level)
+        items = [f"{_encode_string(k)}: {_dumps(v, level + 1)}" for k, v in value.items()]
+        return "{" + inner + f",{inner}".join(items) + "\n" + INDENT * level + "}"
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        items = [_dumps(v, level + 1) for v in value]
+        return "[" + inner + f",{inner}".join(items) + "\n" + INDENT * level + "]"
+    return _indented(value, level)
 
 
 def _indented(value: Any, level: int) -> str:
@@ -247,12 +291,8 @@ def render_outputs(
     spec: Spec,
     plan: Plan,
     run: RunOutput,
-    texts: dict[str, dict[str, str]] | None = None,
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
-
-    ``texts``: the models' ``results.json`` texts of an earlier run by fit node hash
-    (``results_bytes``); replaced in place by this run's.
 
     The PDF figures and the per-table Word files are rendered in a forked child process
     (``specrun.render.forked``) while this one draws the PNGs and renders everything else:
@@ -270,7 +310,7 @@ def render_outputs(
     elsewhere = {f"figures/{name}.pdf" for name in run.figures}
     elsewhere |= {f"tables/{table.name}.{word}" for table in tables} if word else set()
     if not elsewhere:
-        files = _render_files(spec, run, elsewhere, texts)
+        files = _render_files(spec, run, elsewhere)
     else:
         from specrun.render.forked import Forked
 
@@ -288,7 +328,7 @@ def render_outputs(
 
         child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
         try:
-            files = _render_files(spec, run, elsewhere, texts)
+            files = _render_files(spec, run, elsewhere)
         except BaseException:
             child.cancel()
             raise
@@ -351,7 +391,6 @@ def _render_files(
     spec: Spec,
     run: RunOutput,
     elsewhere: set[str],
-    texts: dict[str, dict[str, str]] | None,
 ) -> list[OutputFile]:
     """Every output file but ``manifest.json``, in the order they are listed; the files named
     in ``elsewhere`` are rendered by another process and stand here empty, in their place."""
@@ -366,11 +405,7 @@ def _render_files(
         files.append(OutputFile(f"figures/{name}.png", pngs[name]))
         pdf = f"figures/{name}.pdf"
         files.append(OutputFile(pdf, b"" if pdf in elsewhere else _figure_bytes(figure, "pdf")))
-    results, fresh = results_bytes(spec, run, texts)
-    if texts is not None:
-        texts.clear()
-        texts.update(fresh)
-    files.append(OutputFile("results.json", results))
+    files.append(OutputFile("results.json", results_bytes(spec, run)))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))
     if spec.outputs.analysis == "parquet":
@@ -464,31 +499,6 @@ def store_outputs(cache: NodeCache, key: str, files: list[OutputFile], run: RunO
         list(run.warnings),
     )
     cache.put(cache.key(key), entry)
-
-
-def _texts_key(cache: NodeCache, spec_path: str | Path) -> str:
-    # one slot per spec file: its texts are looked up by fit node hash, so a stale slot only
-    # misses, and re-runs of one spec (the one-value change) find their previous run's
-    return cache.key(f"results.json texts\0{os.path.abspath(spec_path)}")
-
-
-def stored_texts(cache: NodeCache, spec_path: str | Path) -> dict[str, dict[str, str]]:
-    """The models' ``results.json`` texts of the last run of ``spec_path`` (``results_bytes``)
-    from ``cache``; empty when there are none or they are not what ``store_texts`` writes."""
-    found = cache.get(_texts_key(cache, spec_path), "the results.json texts")
-    if not isinstance(found, dict):
-        return {}
-    for models in found.values():
-        if not isinstance(models, dict) or not all(
-            isinstance(name, str) and isinstance(text, str) for name, text in models.items()
-        ):
-            return {}
-    return found
-
-
-def store_texts(cache: NodeCache, spec_path: str | Path, texts: dict[str, dict[str, str]]) -> None:
-    """Keep this run's ``results.json`` texts of ``spec_path`` for its next run."""
-    cache.put(_texts_key(cache, spec_path), texts)
 
 
 def reused_outputs(
