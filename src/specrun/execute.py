@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +34,7 @@ from specrun.transforms.base import TransformContext
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
     from specrun.executors import NodeRunner
+    from specrun.kernels.memo import FitMemo
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
@@ -389,9 +390,17 @@ class Executor:
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         """The rows of the model's sample: the panel after the model's own transforms and
-        time-series columns, filtered by its sample. Taken from ``self.frames`` when another
-        node of the run (in this process) has built the same one: a multiverse's thousands of
-        specifications share a few samples, and a polars query costs more than a small fit."""
+        time-series columns, filtered by its sample (see :meth:`model_sample`)."""
+        return self.model_sample(model)[0]
+
+    def model_sample(self, model: ResolvedModel) -> tuple[pl.DataFrame, Hashable]:
+        """The rows of the model's sample: the panel after the model's own transforms and
+        time-series columns, filtered by its sample; and a key naming the values of each of
+        its columns (the transforms, the time-series columns and the sample, not where the
+        spec writes them), equal for every model of the run given the same frame. Taken from
+        ``self.frames`` when another node of the run (in this process) has built the same one:
+        a multiverse's thousands of specifications share a few samples, and a polars query
+        costs more than a small fit."""
         panel = frame = self.panel_frame()
         steps = tuple(step.model_dump_json() for step in model.transforms)
         where = (model.path, steps) if steps else None
@@ -425,10 +434,12 @@ class Executor:
         try:
             components = atoms(_flat(model_terms(model.spec, frame.columns)))
             operated = tuple(c.column for c in components if c.operated)
-            key = ("sample", where, operated, None if sample is None else sample.model_dump_json())
+            sample_json = None if sample is None else sample.model_dump_json()
+            key = ("sample", where, operated, sample_json)
+            values = ("sample", steps, operated, sample_json)
             stored = self.frames.get(panel, key)
             if stored is not None:
-                return stored[0]
+                return stored[0], values
             # before the sample filter: L.x of a row in the sample may read a row outside it
             frame = add_time_series(frame, components, *self.spec.data.index)
         except SpecError as exc:
@@ -448,12 +459,12 @@ class Executor:
                 error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         self.frames.put(panel, key, (frame, [], {}))
-        return frame
+        return frame, values
 
     def fit(self, node: Node) -> None:
         model: ResolvedModel = node.payload["model"]
         measure = bool(node.payload.get("distributions"))
-        frame = self.model_frame(model)
+        frame, key = self.model_sample(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
             values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
@@ -462,11 +473,13 @@ class Executor:
                 member = f"{model.name}.{_value_name(value)}"
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
-                self.fit_one(member, model, part, kind, measure=measure)
+                # the value's type too: 1 and 1.0 and "1" select different rows
+                over_key = (key, "over", model.spec.over, repr(value))
+                self.fit_one(member, model, part, kind, measure=measure, key=over_key)
             self.claim(model.name, model)
             self.families[model.name] = tuple(members)
         else:
-            self.fit_one(model.name, model, frame, kind, measure=measure)
+            self.fit_one(model.name, model, frame, kind, measure=measure, key=key)
 
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
@@ -605,10 +618,15 @@ class Executor:
         kind: Any,
         *,
         measure: bool = True,
+        key: Hashable | None = None,
     ) -> None:
         """Fit one model (or ``over:`` member) ``name`` on its sample ``frame``: check its
         variables, keep the complete rows, build its design (with the regressors' percentiles
-        when ``measure``: a margins table reads them) and record the results."""
+        when ``measure``: a margins table reads them) and record the results.
+
+        ``key`` names the values of ``frame``'s columns (:meth:`model_sample`); an estimator
+        that ``shares_work`` receives it, extended by the rows kept and the centring, with the
+        process's ``FitMemo``."""
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
         terms, numeric, variables, others = _model_columns(model, frame)
@@ -627,7 +645,10 @@ class Executor:
                     "weights must be given for every row of the sample",
                 )
         if kind.complete_cases:
-            frame = complete_rows(frame, variables)
+            complete = complete_rows(frame, variables)
+            if complete is not frame:  # the rows kept follow from the frame and the variables
+                key = (key, "complete", tuple(sorted(variables)))
+            frame = complete
         self.model_rows[name] = {
             "sample": total,
             "used": frame.height,
@@ -644,7 +665,17 @@ class Executor:
             design = build_design(frame, terms, model.spec.center, distributions=measure)
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
-            ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
+            shared = key is not None and kind.shares_work
+            ctx = FitContext(
+                name,
+                entity,
+                time,
+                self.progress,
+                design.omittable,
+                models=used,
+                frame_key=(key, "center", tuple(model.spec.center)) if shared else None,
+                memo=self.frames.memo(self.panel_frame()) if shared else None,
+            )
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
             # plain column picking, not a lazy select query (see ``check_finite``)
@@ -831,6 +862,20 @@ class SampleFrames:
         self.entries: OrderedDict[Any, tuple[pl.DataFrame, list[str], dict[str, Any]]]
         self.entries = OrderedDict()
         self.lock = threading.Lock()
+        self.fits: FitMemo | None = None
+
+    def memo(self, panel: pl.DataFrame) -> FitMemo:
+        """The memo of fit intermediates (factor codes, swept columns) of the fits on
+        ``panel`` in this process: a new panel (a new run) starts an empty one."""
+        from specrun.kernels.memo import FitMemo
+
+        with self.lock:
+            if panel is not self.panel:
+                self.panel, self.entries = panel, type(self.entries)()
+                self.fits = None
+            if self.fits is None:
+                self.fits = FitMemo()
+            return self.fits
 
     def get(
         self, panel: pl.DataFrame, key: Any
@@ -849,6 +894,7 @@ class SampleFrames:
         with self.lock:
             if panel is not self.panel:
                 self.panel, self.entries = panel, type(self.entries)()
+                self.fits = None
             self.entries[key] = entry
             held = sum(e[0].height * e[0].width for e in self.entries.values())
             while len(self.entries) > 1 and held > self.cells:
