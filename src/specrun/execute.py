@@ -133,7 +133,7 @@ class Executor:
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
-        # the panel after a model's own transforms, by (where they are written, the steps)
+        # the panel after a model's own transforms, by (where the steps are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
         self.model_nodes: dict[str, str] = {}
         # models' sample frames, shared with the other nodes a runner fits in this process
@@ -237,7 +237,9 @@ class Executor:
         for node in nodes:
             level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
         done: dict[str, FitOutput] = {}
-        runner.start(self.spec, self.plan, panel, self.progress)
+        # fits in this process build their samples into the executor's own store, where the
+        # multiverse's joint tests find them again
+        runner.start(self.spec, self.plan, panel, self.progress, self.frames)
         try:
             for wave in range(max(level.values()) + 1):
                 todo = []
@@ -403,7 +405,10 @@ class Executor:
         costs more than a small fit."""
         panel = frame = self.panel_frame()
         steps = tuple(step.model_dump_json() for step in model.transforms)
-        where = (model.path, steps) if steps else None
+        # by where the steps are written (their notes and errors name it) and what they are:
+        # the specifications of a multiverse sharing an axis value share its transformed panel
+        paths = tuple(model.step_path(i) for i in range(len(steps)))
+        where = (paths, steps) if steps else None
         if where is not None:
             # the specifications of a multiverse share a few transformed frames (one per
             # combination of winsorizing and the like): each is computed once, and its notes
@@ -631,8 +636,14 @@ class Executor:
         self.used_columns.update(model_variables(model.spec))
         terms, numeric, variables, others = _model_columns(model, frame)
         total = frame.height
-        self.check_numeric(name, model, frame, numeric)
-        self.check_finite(name, model, frame, numeric)
+        # checks that passed for a column of the same frame pass again: each is made once
+        memo = self.frames.memo(self.panel_frame()) if key is not None else None
+        unchecked = [v for v in numeric if memo is None or memo.get(("numeric", key, v)) is None]
+        self.check_numeric(name, model, frame, unchecked)
+        self.check_finite(name, model, frame, unchecked)
+        if memo is not None:
+            for variable in unchecked:
+                memo.put(("numeric", key, variable), True)
         for column in model.spec.strict_columns():
             values = frame[column].cast(pl.Float64)
             missing = frame.filter(values.is_null() | ~values.is_finite())
@@ -660,12 +671,30 @@ class Executor:
                 code="estimation",
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
-        self.check_varies(name, model, frame)
+        y = getattr(model.spec, "y", None)
+        if memo is None or memo.get(("varies", key, y)) is None:
+            self.check_varies(name, model, frame)
+            if memo is not None:
+                memo.put(("varies", key, y), True)
         try:
-            design = build_design(frame, terms, model.spec.center, distributions=measure)
+            center = tuple(model.spec.center)
+            if memo is None:
+                design = build_design(frame, terms, center, distributions=measure)
+            else:
+                # the specifications of a multiverse that differ only in their covariance
+                # build the same columns on the same rows
+                design = memo.cached(
+                    ("design", key, center, tuple(terms.items()), measure),
+                    lambda: build_design(frame, terms, center, distributions=measure),
+                    # the columns it adds: the rest are the sample frame's (``self.frames``)
+                    size=lambda d: (
+                        d.frame.select(pl.exclude(frame.columns)).estimated_size()
+                        + 8 * d.frame.height * len(d.centered)
+                    ),
+                )
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
-            shared = key is not None and kind.shares_work
+            shared = memo is not None and kind.shares_work
             ctx = FitContext(
                 name,
                 entity,
@@ -673,8 +702,8 @@ class Executor:
                 self.progress,
                 design.omittable,
                 models=used,
-                frame_key=(key, "center", tuple(model.spec.center)) if shared else None,
-                memo=self.frames.memo(self.panel_frame()) if shared else None,
+                frame_key=(key, "center", center) if shared else None,
+                memo=memo if shared else None,
             )
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))

@@ -40,10 +40,20 @@ Task = tuple["Node", dict[str, "ModelResult"]]  # a fit node and the results it 
 
 
 class NodeRunner(Protocol):
-    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends."""
+    """Fits waves of independent plan nodes; yields (node, output, seconds) as each ends.
+
+    ``start`` may be given the executor's ``SampleFrames`` (the sample frames and the fit
+    memo of this process): fits made in this process then build into it, and the steps after
+    the fits (a multiverse's joint tests) find their samples there. Without it a runner
+    keeps its own."""
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        frames: SampleFrames | None = None,
     ) -> None: ...
 
     def run(
@@ -167,12 +177,17 @@ class SerialRunner:
         self.spec: Spec | None = None
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        frames: SampleFrames | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
         self.spec, self.panel, self.progress = spec, panel, progress
-        self.frames = SampleFrames()
+        self.frames = frames if frames is not None else SampleFrames()
 
     def run(
         self, tasks: Sequence[Task], counts: _Counts
@@ -240,13 +255,19 @@ class ThreadRunner(_PoolRunner):
     kernels; the Python around them does not)."""
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        frames: SampleFrames | None = None,
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         from specrun.execute import SampleFrames
 
-        self.spec, self.panel, self.frames = spec, panel, SampleFrames()
+        self.spec, self.panel = spec, panel
+        self.frames = frames if frames is not None else SampleFrames()
         self.pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="specrun-fit")
 
     def submit(self, node: Node, used: dict[str, ModelResult]) -> Any:
@@ -371,12 +392,17 @@ class ProcessRunner:
         self._finalizer = weakref.finalize(self, _stop_workers, self.workers)
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        frames: SampleFrames | None = None,
     ) -> None:
         from specrun.execute import SampleFrames
 
         self.spec, self.panel, self.progress = spec, panel, progress
-        self.frames = SampleFrames()
+        self.frames = frames if frames is not None else SampleFrames()
         context = WorkerContext.of(spec, plan, panel)
         for _, conn in self.workers:
             try:
@@ -473,7 +499,12 @@ class DaskRunner:
         self.client: Any = None
 
     def start(
-        self, spec: Spec, plan: Plan, panel: pl.DataFrame, progress: ProgressFactory | None
+        self,
+        spec: Spec,
+        plan: Plan,
+        panel: pl.DataFrame,
+        progress: ProgressFactory | None,
+        frames: SampleFrames | None = None,
     ) -> None:
         try:
             from distributed import Client

@@ -71,8 +71,24 @@ def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
     of them (0.2 s per fit at 341,000 rows and 31,000 provinces, 0.02 s ranked in polars)."""
     series = frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)]
     if series.len() >= RANKED_ROWS and series.dtype == pl.String and not series.null_count():
-        return series.rank("dense").to_numpy().astype(np.int64) - 1
+        return _text_ranks(series)
     return series.to_numpy()
+
+
+def _text_ranks(series: pl.Series) -> np.ndarray:
+    """Dense ranks (0, 1, …) of a text column (n,) without nulls, int64 (n,).
+
+    A panel's entity column holds each entity in one run of rows: ranking the runs' first
+    values (one per entity) and repeating each rank over its run gives the same ranks as
+    ranking every row, at about a third of the cost (19 ms against 51 ms at 341,000 rows
+    and 31,000 provinces); any other column is ranked row by row."""
+    starts = series.ne_missing(series.shift(1)).arg_true()
+    if starts.len() * 2 <= series.len():
+        heads = series.gather(starts)
+        if heads.n_unique() == heads.len():
+            ranks = heads.rank("dense").to_numpy().astype(np.int64) - 1
+            return np.repeat(ranks, np.diff(np.append(starts.to_numpy(), series.len())))
+    return series.rank("dense").to_numpy().astype(np.int64) - 1
 
 
 def absorbed_factors(frame: pl.DataFrame, terms: list[str], ctx: FitContext) -> list[Factor]:
@@ -370,10 +386,15 @@ class _SharedWork:
         )
 
     def factors(self, terms: list[str]) -> list[Factor]:
-        return self.memo.cached(
-            ("factors", self.rows, tuple(terms)),
-            lambda: absorbed_factors(self.frame, terms, self.ctx),
-        )
+        """The absorbed sets ``terms`` as factors, each shared by every fit on these rows
+        that absorbs it (the two-way and the entity-only fits share the entity codes)."""
+        return [
+            self.memo.cached(
+                ("factor", self.rows, term),
+                lambda term=term: absorbed_factors(self.frame, [term], self.ctx)[0],
+            )
+            for term in terms
+        ]
 
     def codes(self, name: str) -> tuple[np.ndarray, int]:
         return self.memo.cached(

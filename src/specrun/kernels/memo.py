@@ -83,11 +83,12 @@ class FitMemo:
             self.hits += 1
             return entry[0]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        """Store ``value`` (its arrays made read-only) under ``key``, evicting the least
-        recently used entries beyond the capacity."""
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> None:
+        """Store ``value`` (its arrays made read-only) under ``key``, counted as ``size``
+        bytes (default :func:`held_bytes`), evicting the least recently used entries beyond
+        the capacity."""
         _freeze(value)
-        size = held_bytes(value)
+        size = held_bytes(value) if size is None else size
         with self.lock:
             old = self.entries.pop(key, None)
             if old is not None:
@@ -98,14 +99,17 @@ class FitMemo:
                 _, (_, dropped) = self.entries.popitem(last=False)
                 self.held -= dropped
 
-    def cached(self, key: Hashable, make: Callable[[], T]) -> T:
-        """The value under ``key``, made by ``make()`` and stored on a miss. An exception
-        from ``make`` stores nothing (the next fit raises it again)."""
+    def cached(
+        self, key: Hashable, make: Callable[[], T], size: Callable[[T], int] | None = None
+    ) -> T:
+        """The value under ``key``, made by ``make()`` and stored on a miss (counted as
+        ``size(value)`` bytes when given). An exception from ``make`` stores nothing (the next
+        fit raises it again)."""
         found = self.get(key)
         if found is not None:
             return found  # type: ignore[no-any-return]
         value = make()
-        self.put(key, value)
+        self.put(key, value, None if size is None else size(value))
         return value
 
     def clear(self) -> None:
