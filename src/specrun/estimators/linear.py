@@ -18,7 +18,6 @@ statsmodels dummy regressions, linearmodels 7.1, the cases of ``cases/inference`
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -419,7 +418,10 @@ class _SharedWork:
             lambda: _wss(self.raw(name) - mean, w),
         )
 
-    def entity_means(self, name: str, factors: list[Factor], entity: Factor, layout: str) -> Any:
+    def entity_means(
+        self, name: str, factors: list[Factor], entity: Factor, layout: str
+    ) -> np.ndarray:
+        """Per-entity means (levels,) of one raw column (:func:`_entity_means`)."""
         return self.memo.cached(
             ("entity_means", self.rows, tuple(f.name for f in factors), layout, name),
             lambda: _entity_means(self.raw(name)[:, None], factors, entity, layout)[:, 0],
