@@ -266,6 +266,8 @@ class Executor:
                             cache.stats.uncacheable.append(node.id)
         finally:
             runner.stop()
+            # the fits' intermediates serve no later step: their memory goes back now
+            self.frames.forget_fits()
         for node in nodes:
             self.merge(node, done[node.id])
 
@@ -880,7 +882,8 @@ class SampleFrames:
 
     Bounded by ``cells`` (rows × columns held, about 8 bytes each), least recently used out
     first, the latest entry always kept; safe to share between threads. An entry belongs to
-    one panel object: a new panel (a new run) empties it."""
+    one panel object: a new panel (a new run) empties it. Beside the frames it holds the
+    ``FitMemo`` of the fits on that panel (:meth:`memo`), which is bounded by its own bytes."""
 
     def __init__(self, cells: int = 1 << 25) -> None:
         import threading
@@ -916,6 +919,11 @@ class SampleFrames:
             if entry is not None:
                 self.entries.move_to_end(key)
             return entry
+
+    def forget_fits(self) -> None:
+        """Drop the memo of fit intermediates (the sample frames stay)."""
+        with self.lock:
+            self.fits = None
 
     def put(
         self, panel: pl.DataFrame, key: Any, entry: tuple[pl.DataFrame, list[str], dict[str, Any]]

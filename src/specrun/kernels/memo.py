@@ -24,7 +24,9 @@ import numpy as np
 
 T = TypeVar("T")
 
-DEFAULT_CAPACITY = 256 << 20  # bytes: ~100 columns of 341,000 rows (the paper's data × 1000)
+# bytes: ~50 columns of 341,000 rows (the paper's data × 1000), where the fits of one sample
+# (runners fit them one after another) share about 50 MB
+DEFAULT_CAPACITY = 128 << 20
 
 
 def held_bytes(value: Any) -> int:
