@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specfiles import grunfeld_project, output_files
+from specfiles import GRUNFELD_HEAD, grunfeld_project, output_files
 from specrun.cli import main
 from test_cache import SPEC
 
@@ -434,3 +434,40 @@ def test_workers_store_their_nodes_entries(tmp_path: Path):
     assert set(fits) <= set(reused)
     assert main(["run", str(spec), "--out", str(tmp_path / "c"), "--no-cache"]) == 0
     assert output_files(tmp_path / "b") == output_files(tmp_path / "c")
+
+
+# two failing models whose samples put the later one (in plan order) first when fits are
+# grouped by sample: every runner must still report the earlier one, as a run in plan order
+TWO_ERRORS = (
+    GRUNFELD_HEAD
+    + """\
+transforms:
+  - derive: {value2: value * 2}
+samples:
+  early: {time: [1935, 1944]}
+  none: {where: "year > 3000"}
+models:
+  ok: {estimator: panel_fe, y: inv, x: [value], sample: early}
+  empty: {estimator: panel_fe, y: inv, x: [value], sample: none}
+  collinear: {estimator: panel_fe, y: inv, x: [value, value2], sample: early}
+outputs: {dir: out, formats: [markdown]}
+"""
+)
+
+
+def test_fits_grouped_by_sample_still_raise_the_earliest_error_in_plan_order(
+    tmp_path: Path, capsys
+):
+    from specrun.api import plan_file
+    from specrun.executors import locality_order
+
+    spec = grunfeld_project(tmp_path, TWO_ERRORS)
+    _, plan = plan_file(spec)
+    fits = [(n, {}) for n in plan.nodes if n.kind == "fit"]
+    assert [n.name for n, _ in fits] == ["ok", "empty", "collinear"]
+    assert locality_order(fits) == [0, 2, 1]  # 'collinear' fails first when grouped
+    for flags in ([], ["--jobs", "2"]):
+        capsys.readouterr()
+        assert main(["run", str(spec), "--out", str(tmp_path / "o"), "--no-cache", *flags]) == 1
+        err = capsys.readouterr().err
+        assert "model 'empty' has no rows" in err and "collinear" not in err, err

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +35,7 @@ from specrun.transforms.base import TransformContext
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
     from specrun.executors import NodeRunner
+    from specrun.kernels.memo import FitMemo
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
@@ -133,7 +134,7 @@ class Executor:
         self.figures: dict[str, Any] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
-        # the panel after a model's own transforms, by (where they are written, the steps)
+        # the panel after a model's own transforms, by (where the steps are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
         self.model_texts: dict[str, str] = {}
         # models' sample frames, shared with the other nodes a runner fits in this process
@@ -240,7 +241,16 @@ class Executor:
         for node in nodes:
             level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
         done: dict[str, FitOutput] = {}
-        runner.start(self.spec, self.plan, panel, self.progress, cache.folder if cache else None)
+        # fits in this process build their samples into the executor's own store, where the
+        # multiverse's joint tests find them again
+        runner.start(
+            self.spec,
+            self.plan,
+            panel,
+            self.progress,
+            cache=cache.folder if cache else None,
+            frames=self.frames,
+        )
         try:
             for wave in range(max(level.values()) + 1):
                 todo = []
@@ -265,6 +275,8 @@ class Executor:
                             cache.stats.uncacheable.append(node.id)
         finally:
             runner.stop()
+            # the fits' intermediates serve no later step: their memory goes back now
+            self.frames.forget_fits()
         for node in nodes:
             self.merge(node, done[node.id])
 
@@ -442,12 +454,23 @@ class Executor:
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         """The rows of the model's sample: the panel after the model's own transforms and
-        time-series columns, filtered by its sample. Taken from ``self.frames`` when another
-        node of the run (in this process) has built the same one: a multiverse's thousands of
-        specifications share a few samples, and a polars query costs more than a small fit."""
+        time-series columns, filtered by its sample (see :meth:`model_sample`)."""
+        return self.model_sample(model)[0]
+
+    def model_sample(self, model: ResolvedModel) -> tuple[pl.DataFrame, Hashable]:
+        """The rows of the model's sample: the panel after the model's own transforms and
+        time-series columns, filtered by its sample; and a key naming the values of each of
+        its columns (the transforms, the time-series columns and the sample, not where the
+        spec writes them), equal for every model of the run given the same frame. Taken from
+        ``self.frames`` when another node of the run (in this process) has built the same one:
+        a multiverse's thousands of specifications share a few samples, and a polars query
+        costs more than a small fit."""
         panel = frame = self.panel_frame()
         steps = tuple(step.model_dump_json() for step in model.transforms)
-        where = (model.path, steps) if steps else None
+        # by where the steps are written (their notes and errors name it) and what they are:
+        # the specifications of a multiverse sharing an axis value share its transformed panel
+        paths = tuple(model.step_path(i) for i in range(len(steps)))
+        where = (paths, steps) if steps else None
         if where is not None:
             # the specifications of a multiverse share a few transformed frames (one per
             # combination of winsorizing and the like): each is computed once, and its notes
@@ -478,10 +501,12 @@ class Executor:
         try:
             components = atoms(_flat(model_terms(model.spec, frame.columns)))
             operated = tuple(c.column for c in components if c.operated)
-            key = ("sample", where, operated, None if sample is None else sample.model_dump_json())
+            sample_json = None if sample is None else sample.model_dump_json()
+            key = ("sample", where, operated, sample_json)
+            values = ("sample", steps, operated, sample_json)
             stored = self.frames.get(panel, key)
             if stored is not None:
-                return stored[0]
+                return stored[0], values
             # before the sample filter: L.x of a row in the sample may read a row outside it
             frame = add_time_series(frame, components, *self.spec.data.index)
         except SpecError as exc:
@@ -501,12 +526,12 @@ class Executor:
                 error = SpecError(f"sample filter failed: {detail}", code="data")
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         self.frames.put(panel, key, (frame, [], {}))
-        return frame
+        return frame, values
 
     def fit(self, node: Node) -> None:
         model: ResolvedModel = node.payload["model"]
         measure = bool(node.payload.get("distributions"))
-        frame = self.model_frame(model)
+        frame, key = self.model_sample(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
             values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
@@ -515,11 +540,13 @@ class Executor:
                 member = f"{model.name}.{_value_name(value)}"
                 members.append(member)
                 part = frame.filter(pl.col(model.spec.over) == value)
-                self.fit_one(member, model, part, kind, measure=measure)
+                # the value's type too: 1 and 1.0 and "1" select different rows
+                over_key = (key, "over", model.spec.over, repr(value))
+                self.fit_one(member, model, part, kind, measure=measure, key=over_key)
             self.claim(model.name, model)
             self.families[model.name] = tuple(members)
         else:
-            self.fit_one(model.name, model, frame, kind, measure=measure)
+            self.fit_one(model.name, model, frame, kind, measure=measure, key=key)
 
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
@@ -658,16 +685,27 @@ class Executor:
         kind: Any,
         *,
         measure: bool = True,
+        key: Hashable | None = None,
     ) -> None:
         """Fit one model (or ``over:`` member) ``name`` on its sample ``frame``: check its
         variables, keep the complete rows, build its design (with the regressors' percentiles
-        when ``measure``: a margins table reads them) and record the results."""
+        when ``measure``: a margins table reads them) and record the results.
+
+        ``key`` names the values of ``frame``'s columns (:meth:`model_sample`); an estimator
+        that ``shares_work`` receives it, extended by the rows kept and the centring, with the
+        process's ``FitMemo``."""
         entity, time = self.spec.data.index
         self.used_columns.update(model_variables(model.spec))
         terms, numeric, variables, others = _model_columns(model, frame)
         total = frame.height
-        self.check_numeric(name, model, frame, numeric)
-        self.check_finite(name, model, frame, numeric)
+        # checks that passed for a column of the same frame pass again: each is made once
+        memo = self.frames.memo(self.panel_frame()) if key is not None else None
+        unchecked = [v for v in numeric if memo is None or memo.get(("numeric", key, v)) is None]
+        self.check_numeric(name, model, frame, unchecked)
+        self.check_finite(name, model, frame, unchecked)
+        if memo is not None:
+            for variable in unchecked:
+                memo.put(("numeric", key, variable), True)
         for column in model.spec.strict_columns():
             values = frame[column].cast(pl.Float64)
             missing = frame.filter(values.is_null() | ~values.is_finite())
@@ -680,7 +718,10 @@ class Executor:
                     "weights must be given for every row of the sample",
                 )
         if kind.complete_cases:
-            frame = complete_rows(frame, variables)
+            complete = complete_rows(frame, variables)
+            if complete is not frame:  # the rows kept follow from the frame and the variables
+                key = (key, "complete", tuple(sorted(variables)))
+            frame = complete
         self.model_rows[name] = {
             "sample": total,
             "used": frame.height,
@@ -692,12 +733,40 @@ class Executor:
                 code="estimation",
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
-        self.check_varies(name, model, frame)
+        y = getattr(model.spec, "y", None)
+        if memo is None or memo.get(("varies", key, y)) is None:
+            self.check_varies(name, model, frame)
+            if memo is not None:
+                memo.put(("varies", key, y), True)
         try:
-            design = build_design(frame, terms, model.spec.center, distributions=measure)
+            center = tuple(model.spec.center)
+            if memo is None:
+                design = build_design(frame, terms, center, distributions=measure)
+            else:
+                # the specifications of a multiverse that differ only in their covariance
+                # build the same columns on the same rows
+                design = memo.cached(
+                    ("design", key, center, tuple(terms.items()), measure),
+                    lambda: build_design(frame, terms, center, distributions=measure),
+                    # the columns it adds: the rest are the sample frame's (``self.frames``)
+                    size=lambda d: (
+                        d.frame.select(pl.exclude(frame.columns)).estimated_size()
+                        + 8 * d.frame.height * len(d.centered)
+                    ),
+                )
             spec = _with_columns(model.spec, design)
             used = {ref: self.models[ref] for ref, _ in model.spec.model_refs()}
-            ctx = FitContext(name, entity, time, self.progress, design.omittable, models=used)
+            shared = memo is not None and kind.shares_work
+            ctx = FitContext(
+                name,
+                entity,
+                time,
+                self.progress,
+                design.omittable,
+                models=used,
+                frame_key=(key, "center", center) if shared else None,
+                memo=memo if shared else None,
+            )
             built_columns = [c for cols in design.columns.values() for c in cols]
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
             # plain column picking, not a lazy select query (see ``check_finite``)
@@ -873,7 +942,8 @@ class SampleFrames:
 
     Bounded by ``cells`` (rows × columns held, about 8 bytes each), least recently used out
     first, the latest entry always kept; safe to share between threads. An entry belongs to
-    one panel object: a new panel (a new run) empties it."""
+    one panel object: a new panel (a new run) empties it. Beside the frames it holds the
+    ``FitMemo`` of the fits on that panel (:meth:`memo`), which is bounded by its own bytes."""
 
     def __init__(self, cells: int = 1 << 25) -> None:
         import threading
@@ -884,6 +954,20 @@ class SampleFrames:
         self.entries: OrderedDict[Any, tuple[pl.DataFrame, list[str], dict[str, Any]]]
         self.entries = OrderedDict()
         self.lock = threading.Lock()
+        self.fits: FitMemo | None = None
+
+    def memo(self, panel: pl.DataFrame) -> FitMemo:
+        """The memo of fit intermediates (factor codes, swept columns) of the fits on
+        ``panel`` in this process: a new panel (a new run) starts an empty one."""
+        from specrun.kernels.memo import FitMemo
+
+        with self.lock:
+            if panel is not self.panel:
+                self.panel, self.entries = panel, type(self.entries)()
+                self.fits = None
+            if self.fits is None:
+                self.fits = FitMemo()
+            return self.fits
 
     def get(
         self, panel: pl.DataFrame, key: Any
@@ -896,12 +980,18 @@ class SampleFrames:
                 self.entries.move_to_end(key)
             return entry
 
+    def forget_fits(self) -> None:
+        """Drop the memo of fit intermediates (the sample frames stay)."""
+        with self.lock:
+            self.fits = None
+
     def put(
         self, panel: pl.DataFrame, key: Any, entry: tuple[pl.DataFrame, list[str], dict[str, Any]]
     ) -> None:
         with self.lock:
             if panel is not self.panel:
                 self.panel, self.entries = panel, type(self.entries)()
+                self.fits = None
             self.entries[key] = entry
             held = sum(e[0].height * e[0].width for e in self.entries.values())
             while len(self.entries) > 1 and held > self.cells:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
@@ -19,13 +19,21 @@ from specrun.spec.models import ModelBase, VariableRef
 if TYPE_CHECKING:  # numpy is imported by the fits only: validating a spec never loads it
     import numpy as np
 
+    from specrun.kernels.memo import FitMemo
+
 S = TypeVar("S", bound=ModelBase)
 
 
 @dataclass(frozen=True)
 class FitContext:
-    """What a fit may know besides its rows: its name, the panel's index columns and the
-    results of the models its spec references (``ModelBase.model_refs``), by name."""
+    """What a fit may know besides its rows: its name, the panel's index columns, the
+    results of the models its spec references (``ModelBase.model_refs``), by name, and the
+    work it may share with other fits of the process.
+
+    ``frame_key`` names the values of every column of the frame the fit receives, by column
+    name (the executor builds it from the panel's transforms, the sample, the rows kept and the
+    centring); fits given equal keys and the same ``memo`` share factor codes and swept columns
+    (``kernels.memo``). None (the default) shares nothing."""
 
     name: str
     entity: str
@@ -35,6 +43,8 @@ class FitContext:
     # them collinear with the constant, the fixed effects or earlier columns (Stata's o.)
     omittable: frozenset[str] = frozenset()
     models: Mapping[str, ModelResult] = field(default_factory=dict)
+    frame_key: Hashable | None = None
+    memo: FitMemo | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,10 @@ class EstimatorKind(Generic[S]):
     needs_panel: bool = False  # within-entity dynamics or effects: a spec must have data.panel
     # parts whose names depend on the model (IV's ``first.<endog>``); default: ``children``
     child_names: Callable[[S], tuple[str, ...]] | None = None
+    # the fit reads the frame it is given as it is, so the executor may give it a
+    # ``FitContext.frame_key`` (an estimator that fits a frame of its own making must not
+    # pass such a key on)
+    shares_work: bool = False
 
     def parts(self, spec: S) -> tuple[str, ...]:
         """The addressable parts of a model of this kind (``<model>.<part>``)."""

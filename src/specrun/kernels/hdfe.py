@@ -177,13 +177,15 @@ def _exact_demean(
     factors: Sequence[Factor],
     weights: np.ndarray | None,
     layout: str | None,
+    inverse: Sequence[np.ndarray],
     overwrite: bool,
 ) -> np.ndarray:
     """One factor, or two factors on a full grid (unweighted): x − x̄ᵢ − x̄ₜ + x̄ in one pass.
 
     Works column by column on a Fortran-ordered copy, so every column is contiguous for
     ``bincount`` and no (n, k) temporary of gathered means is made. On a sorted grid a column
-    is an (levels₁, levels₂) matrix and its group means are row and column means.
+    is an (levels₁, levels₂) matrix and its group means are row and column means. ``inverse``
+    holds each factor's inverse (weighted) group sizes.
     """
     out = arr if overwrite and arr.flags.f_contiguous else np.array(arr, dtype=float, order="F")
     if layout == "sorted":
@@ -194,12 +196,6 @@ def _exact_demean(
             # its column means are x̄ₜ − x̄ on a full grid: subtracting them is exact
             block -= block.mean(axis=0)[None, :]
         return out
-    inverse = []
-    for factor in factors:
-        counts = np.bincount(factor.codes, weights=weights, minlength=factor.levels)
-        with np.errstate(divide="ignore"):
-            # a level without rows is never gathered back, so its infinite inverse is harmless
-            inverse.append(1.0 / counts.astype(float))
     for j in range(out.shape[1]):
         column = out[:, j]
         raw = column.copy() if len(factors) > 1 else column
@@ -218,15 +214,15 @@ def _exact_demean(
 class _Sweep:
     """One pass of the alternating projections: subtract each factor's group means in turn."""
 
-    def __init__(self, factors: Sequence[Factor], weights: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        factors: Sequence[Factor],
+        weights: np.ndarray | None,
+        inverse_counts: Sequence[np.ndarray],
+    ) -> None:
         self.factors = factors
         self.weights = weights
-        with np.errstate(divide="ignore"):
-            # a level without rows is never gathered back, so its infinite inverse is harmless
-            self.inverse_counts = [
-                1.0 / np.bincount(f.codes, weights=weights, minlength=f.levels).astype(float)
-                for f in factors
-            ]
+        self.inverse_counts = inverse_counts
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         out = np.array(values, order="F")  # contiguous columns for bincount
@@ -238,6 +234,104 @@ class _Sweep:
                     means = sums * inverse
                 out[:, j] -= means[factor.codes]
         return out
+
+
+class Projection:
+    """The within projection on a set of factors (and analytic weights), set up once and
+    applied to any number of arrays of n rows.
+
+    The setup is what every column's sweep shares: the essential factors (:func:`essential`),
+    whether two of them cover a full grid (then the sweep is exact in one pass), and each
+    factor's inverse (weighted) group sizes. ``kernels.memo`` keeps a projection for the fits
+    of a multiverse that sweep the same rows by the same effects.
+
+    ``weights`` (n,) positive, or None. ``tol`` and ``max_iter`` govern the iterative sweep
+    (:func:`demean`), when the projection is not exact in one pass.
+    """
+
+    def __init__(
+        self,
+        factors: Sequence[Factor],
+        weights: np.ndarray | None = None,
+        *,
+        tol: float = 1e-8,
+        max_iter: int = 10_000,
+    ) -> None:
+        self.factors = essential(factors)
+        self.weights = weights
+        self.tol = tol
+        self.max_iter = max_iter
+        self.layout = (
+            grid_layout(*self.factors) if len(self.factors) == 2 and weights is None else None
+        )
+        self.exact = len(self.factors) == 1 or self.layout is not None
+        self.inverse: list[np.ndarray] = []
+        if self.layout != "sorted":
+            with np.errstate(divide="ignore"):
+                # a level without rows is never gathered back, so its infinite inverse is
+                # harmless
+                self.inverse = [
+                    1.0 / np.bincount(f.codes, weights=weights, minlength=f.levels).astype(float)
+                    for f in self.factors
+                ]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the factors' codes, the inverse group sizes and the weights."""
+        held = sum(f.codes.nbytes for f in self.factors) + sum(i.nbytes for i in self.inverse)
+        return held + (0 if self.weights is None else self.weights.nbytes)
+
+    def sweep(self, values: np.ndarray, *, overwrite: bool = False) -> Demeaned:
+        """Sweep the factors out of the columns of ``values`` ((n,) or (n, k)); see
+        :func:`demean`."""
+        arr = np.asarray(values, dtype=float)
+        flat = arr.ndim == 1
+        if flat:
+            arr = arr[:, None]
+        if not self.factors:
+            return Demeaned(arr[:, 0].copy() if flat else arr.copy(), 0, True)
+        if self.exact:
+            out = _exact_demean(
+                arr, self.factors, self.weights, self.layout, self.inverse, overwrite
+            )
+            return Demeaned(out[:, 0] if flat else out, 0, True)
+        out, iterations, converged = self._iterate(arr)
+        return Demeaned(out[:, 0] if flat else out, iterations, converged)
+
+    def _iterate(self, arr: np.ndarray) -> tuple[np.ndarray, int, bool]:
+        """Alternating projections with the Irons–Tuck step, each column until its own
+        convergence (see :func:`demean`)."""
+        sweep = _Sweep(self.factors, self.weights, self.inverse)
+        tol, max_iter = self.tol, self.max_iter
+        scale = np.maximum(np.abs(arr).max(axis=0, initial=0.0), 1e-300)
+        out = np.array(arr, order="F")
+        active = np.arange(arr.shape[1])
+        iterations = 0
+        current = out
+        while active.size and iterations < max_iter:
+            current = out[:, active]
+            once = sweep(current)
+            iterations += 1
+            change = np.abs(once - current).max(axis=0, initial=0.0)
+            done = change <= tol * scale[active]
+            if done.all():
+                out[:, active] = once
+                active = active[:0]
+                break
+            twice = sweep(once)
+            iterations += 1
+            delta = twice - once
+            delta2 = delta - once + current
+            ssq = np.einsum("ij,ij->j", delta2, delta2)
+            coef = np.divide(
+                np.einsum("ij,ij->j", delta, delta2), ssq, out=np.zeros_like(ssq), where=ssq > 0
+            )
+            step = twice - coef * delta
+            # columns already converged keep their plain sweep and leave the active set
+            step[:, done] = once[:, done]
+            out[:, active] = step
+            active = active[~done]
+        return out, iterations, active.size == 0
 
 
 def demean(
@@ -259,49 +353,13 @@ def demean(
     column's largest absolute value; ``converged`` is False if ``max_iter`` sweeps did not get
     there. The Irons–Tuck step (fixest's ``demean``) extrapolates from x, T(x), T(T(x)) with
     coefficient δ = ⟨Δ², ΔT⟩ / ⟨Δ², Δ²⟩ per column, where ΔT = T²x − Tx and Δ² = ΔT − Tx + x.
+    The one-pass sweeps treat every column on its own; the iterative one sums the Irons–Tuck
+    products of all the columns in one call, so a column's last digits may depend on its
+    neighbours there (a fit that must give the same bits alone or beside other columns sweeps
+    each column on its own, as ``estimators.linear`` does).
     """
-    arr = np.asarray(values, dtype=float)
-    flat = arr.ndim == 1
-    if flat:
-        arr = arr[:, None]
-    factors = essential(factors)
-    if not factors:
-        return Demeaned(arr[:, 0].copy() if flat else arr.copy(), 0, True)
-    layout = grid_layout(*factors) if len(factors) == 2 and weights is None else None
-    if len(factors) == 1 or layout is not None:
-        out = _exact_demean(arr, factors, weights, layout, overwrite)
-        return Demeaned(out[:, 0] if flat else out, 0, True)
-    sweep = _Sweep(factors, weights)
-    scale = np.maximum(np.abs(arr).max(axis=0, initial=0.0), 1e-300)
-    out = np.array(arr, order="F")
-    active = np.arange(arr.shape[1])
-    iterations = 0
-    current = out
-    while active.size and iterations < max_iter:
-        current = out[:, active]
-        once = sweep(current)
-        iterations += 1
-        change = np.abs(once - current).max(axis=0, initial=0.0)
-        done = change <= tol * scale[active]
-        if done.all():
-            out[:, active] = once
-            active = active[:0]
-            break
-        twice = sweep(once)
-        iterations += 1
-        delta = twice - once
-        delta2 = delta - once + current
-        ssq = np.einsum("ij,ij->j", delta2, delta2)
-        coef = np.divide(
-            np.einsum("ij,ij->j", delta, delta2), ssq, out=np.zeros_like(ssq), where=ssq > 0
-        )
-        step = twice - coef * delta
-        # columns already converged keep their plain sweep and leave the active set
-        step[:, done] = once[:, done]
-        out[:, active] = step
-        active = active[~done]
-    converged = active.size == 0
-    return Demeaned(out[:, 0] if flat else out, iterations, converged)
+    projection = Projection(factors, weights, tol=tol, max_iter=max_iter)
+    return projection.sweep(values, overwrite=overwrite)
 
 
 def essential(factors: Sequence[Factor]) -> list[Factor]:

@@ -135,5 +135,7 @@ class PanelFeSpec(WeightedColumns, ModelBase):
 
 
 FIT = Lazy("specrun.estimators.linear:fit_linear")
-ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, FIT))
-ESTIMATORS.register("panel_fe")(EstimatorKind("panel_fe", PanelFeSpec, FIT, needs_panel=True))
+ESTIMATORS.register("ols")(EstimatorKind("ols", OlsSpec, FIT, shares_work=True))
+ESTIMATORS.register("panel_fe")(
+    EstimatorKind("panel_fe", PanelFeSpec, FIT, needs_panel=True, shares_work=True)
+)
