@@ -657,11 +657,14 @@ def _notes(
             note = text.parentheses_note(english, chinese, language)
     notes = [note, text.star_note(spec.stars, language)]
     for name, factor in spec.scale.items():
+        # the note names the row as the table prints it (its label), not the column name
+        holder = next((m for f in families for m in f if name in m.coefficients), None)
+        shown = _label(name, spec, ctx, holder)
         if language == "zh":
-            notes.append(f"{name}的系数及其标准误已乘以{fmt.factor(factor)}。")
+            notes.append(f"{shown}的系数及其标准误已乘以{fmt.factor(factor)}。")
         else:
             notes.append(
-                f"The coefficient of {name} and its standard error are multiplied by "
+                f"The coefficient of {shown} and its standard error are multiplied by "
                 f"{fmt.factor(factor)}."
             )
     centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
