@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from specrun.data.terms import ts_prefix
-from specrun.errors import SpecError, did_you_mean
+from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
@@ -309,13 +309,19 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         )
     coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
     term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
+    unmatched: list[SpecError] = []
     for option in ("keep", "drop", "order"):
-        check_patterns(
-            getattr(spec, option) or [],
-            coefficients,
-            path=f"tables.{ctx.name}.{option}",
-            parts=term_parts,
-        )
+        try:
+            check_patterns(
+                getattr(spec, option) or [],
+                coefficients,
+                path=f"tables.{ctx.name}.{option}",
+                parts=term_parts,
+            )
+        except SpecError as exc:
+            unmatched.append(exc)
+    if unmatched:  # a misspelt keep:, drop: and order: are fixed in one go
+        raise SpecErrors(unmatched)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):
             if name not in coefficients:
