@@ -433,6 +433,34 @@ def test_a_wrong_encoding_that_decodes_is_one_error_naming_the_right_one(tmp_pat
     assert "has no column '省份' or '年份'; read as gb18030 it does (set encoding: gb18030)" in err
 
 
+def test_gbk_case_with_the_suggested_encoding_fits_as_its_utf8_copy(tmp_path):
+    # the error's advice (add encoding: gb18030) followed: the GBK yearbook file gives the
+    # numbers its UTF-8 copy gives (decoded here by Python's own gb18030 codec, not specrun's)
+    source = case("newcomer")
+    text = (source / "gbk_source.yaml").read_text(encoding="utf-8")
+    old = "panel: {path: ./panel_gbk.csv}"
+    assert old in text
+    gbk, utf8 = tmp_path / "gbk", tmp_path / "utf8"
+    fits = {}
+    for folder, encoding in ((gbk, ", encoding: gb18030"), (utf8, "")):
+        folder.mkdir()
+        shutil.copy(source / "exports_cn.csv", folder / "exports_cn.csv")
+        raw = (source / "panel_gbk.csv").read_bytes()
+        if not encoding:
+            raw = raw.decode("gb18030").encode("utf-8")
+        (folder / "panel_gbk.csv").write_bytes(raw)
+        spec = folder / "spec.yaml"
+        spec.write_text(text.replace(old, old[:-1] + encoding + "}"), encoding="utf-8")
+        out = folder / "out"
+        assert main(["run", str(spec), "--out", str(out), "--only", "fe_controls"]) == 0
+        fits[folder.name] = results(out)["fe_controls"]
+    assert fits["gbk"] == fits["utf8"]
+    # specrun's fe_controls of specs/paper.yaml on the bundled panel (the same synthetic data
+    # under English headers): a regression guard, not a peer's number
+    assert fits["gbk"]["nobs"] == 341
+    assert fits["gbk"]["coefficients"]["Dige"]["estimate"] == pytest.approx(1.9933771251, abs=1e-9)
+
+
 def test_case_13_in_two_processes_then_up_to_date(tmp_path, capsys):
     # --jobs 2 fits in a spawned worker; the unchanged re-run is answered from its run record
     spec = case("inference", "case_13", "spec.yaml")
