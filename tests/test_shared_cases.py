@@ -234,6 +234,35 @@ def test_inference_case_gives_the_peer_standard_error(tmp_path, folder, model, n
     assert se == pytest.approx(expected, abs=5e-7 if expected < 0.2 else 5e-8)
 
 
+def test_plm_produc_every_standard_error_matches_plm(tmp_path):
+    # R 4.2.2, plm 2.6.2: m <- plm(log(gsp) ~ log(pcap) + log(pc) + log(emp) + unemp,
+    # pdata.frame(read.csv("Produc.csv"), index = c("state", "year")), model = "pooling");
+    # sqrt(diag(vcovDC(m, type = "HC1"))) and sqrt(diag(vcovHC(m, method = "arellano",
+    # type = "HC1"))), printed with digits = 10 (the README gives _cons only)
+    expected = {
+        "pool_dc_plm": {
+            "_cons": 0.252822275133,
+            "lpcap": 0.061907946009,
+            "lpc": 0.045095499456,
+            "lemp": 0.070418611029,
+            "unemp": 0.003340273631,
+        },
+        "pool_cl_plm": {
+            "_cons": 0.24493364708,
+            "lpcap": 0.06030453672,
+            "lpc": 0.04637197790,
+            "lemp": 0.06881727050,
+            "unemp": 0.00309992799,
+        },
+    }
+    out = tmp_path / "out"
+    assert main(["run", str(case("inference", "plm_produc", "spec.yaml")), "--out", str(out)]) == 0
+    fitted = results(out)
+    for model, ses in expected.items():
+        got = {k: c["std_error"] for k, c in fitted[model]["coefficients"].items()}
+        assert got == pytest.approx(ses, abs=1e-10), model
+
+
 def test_case_18_with_drop_missing_keys_matches_pyfixest(tmp_path):
     # pyfixest 0.60 feols("y ~ x | firm + year", df.dropna(subset=["firm", "year"]),
     # vcov={"CRV1": "firm"}): N 93, 8 firms, b 0.412237, se 0.083103 (cases/inference README)
@@ -265,7 +294,10 @@ def test_tables_case_08_prints_confidence_intervals_and_says_so(tmp_path):
     out = tmp_path / "out"
     assert main(["run", str(spec), "--out", str(out)]) == 0
     markdown = (out / "tables.md").read_text(encoding="utf-8")
+    # statsmodels 0.15.0 smf.ols("y ~ x_1 + x_2", d).fit().conf_int(0.05): x_1 [0.018857,
+    # 0.568365], x_2 [−0.434850, 0.111492]
     assert "|  | \\[0.019, 0.568\\] |" in markdown
+    assert "|  | \\[−0.435, 0.111\\] |" in markdown
     assert "95% confidence intervals (conventional) in brackets." in markdown
 
 
