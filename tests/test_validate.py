@@ -242,3 +242,13 @@ def test_a_mapping_where_a_list_goes_says_so_in_the_spec_words(write):
     assert errors_of(write("models:\n  fe: {estimator: panel_fe, y: inv, x: {a: 1}}\n")) == [
         "7:40: models.fe.x: input should be a valid list, got a mapping"
     ]
+
+
+@pytest.mark.parametrize("x", ["value + capital", "value, capital"])
+def test_a_formula_written_as_one_string_is_one_error_with_the_list_to_write(write, x):
+    # before: a second error at the same place, "term 'value + capital': unexpected character"
+    body = f"models:\n  fe: {{estimator: panel_fe, y: inv, x: '{x}'}}\n"
+    assert errors_of(write(body)) == [
+        f"7:40: models.fe.x: input should be a valid list, got '{x}' (a list is written in "
+        "brackets: [value, capital])"
+    ]
