@@ -252,3 +252,16 @@ def test_a_formula_written_as_one_string_is_one_error_with_the_list_to_write(wri
         f"7:40: models.fe.x: input should be a valid list, got '{x}' (a list is written in "
         "brackets: [value, capital])"
     ]
+
+
+@pytest.mark.parametrize("effect", ["year", "firm"])
+def test_effects_named_by_the_panel_columns_say_to_write_entity_and_time(write, effect):
+    # the panel is xtset firm year: a Stata user writes the columns, not entity and time
+    body = (
+        f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], effects: [entity, {effect}]}}\n"
+    )
+    assert errors_of(write(body)) == [
+        f"7:67: models.fe.effects[1]: input should be 'entity' or 'time', got '{effect}' "
+        "(effects name the panel's index as entity and time, whatever data.panel's columns are "
+        "called; panel_fe's absorb: takes any other column)"
+    ]

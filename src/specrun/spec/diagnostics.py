@@ -254,6 +254,12 @@ class Diagnostics:
             parts = [p.strip() for p in re.split(r"[+,]", err["input"]) if p.strip()]
             if len(parts) > 1:
                 hint = "a list is written in brackets: [" + ", ".join(parts) + "]"
+        elif kind == "literal_error" and "effects" in full[-2:]:
+            # effects: [entity, year] from a user whose panel's time column is 'year'
+            hint = (
+                "effects name the panel's index as entity and time, whatever data.panel's "
+                "columns are called; panel_fe's absorb: takes any other column"
+            )
         return self.doc.error(message, full, code="schema", hint=hint)
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:
