@@ -59,6 +59,24 @@ def test_language_zh_picks_the_chinese_label(tmp_path: Path):
     assert md.startswith("**表1 投资方程**")
 
 
+@pytest.mark.parametrize(("head", "heading"), [("", "spec"), ("title: 投资与市值\n", "投资与市值")])
+def test_documents_are_headed_with_the_title_or_else_the_file_name(
+    tmp_path: Path, head: str, heading: str
+):
+    # as the manuscripts guide says: a spec without title: gives a Word file headed "spec"
+    import docx
+
+    spec = SPEC.replace("spec_version: 1\n", "spec_version: 1\n" + head)
+    run_file(
+        grunfeld_project(tmp_path, spec + "outputs: {formats: [docx, markdown, html]}\n"),
+        out=tmp_path / "out",
+    )
+    out = tmp_path / "out"
+    assert docx.Document(str(out / "tables.docx")).paragraphs[0].text == heading
+    assert (out / "tables.md").read_text(encoding="utf-8").startswith(f"# {heading}\n")
+    assert f"<h1>{heading}</h1>" in (out / "tables.html").read_text(encoding="utf-8")
+
+
 def test_pdflatex_cannot_set_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     spec = SPEC + "outputs: {formats: [latex], latex: {engine: pdflatex}}\n"
     path = grunfeld_project(tmp_path, spec)

@@ -616,6 +616,24 @@ def test_the_joint_tests_note_follows_the_output_language(tmp_path: Path):
         assert "|  | 实际值 | 原假设下p值 |" in summary and "观测值" not in summary
 
 
+def test_without_inference_the_summary_has_no_empty_p_value_column(tmp_path: Path):
+    # a multiverse without inference: printed a "p-value under the null" column left blank
+    text = SPEC.replace("    inference: {draws: 199, seed: 7}\n", "").replace(
+        "outputs: {formats: [markdown]}", "outputs: {formats: [markdown, latex, docx, xlsx]}"
+    )
+    assert "inference" not in text
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out")
+    table = run.output.tables["summary"]
+    assert table.n_columns == 1
+    assert [c.text for c in table.header[0].cells] == ["Observed"]
+    assert all(len(r.cells) == 1 for b in table.blocks for r in b.rows)
+    summary = (tmp_path / "out" / "tables" / "summary.md").read_text(encoding="utf-8")
+    assert "|  | Observed |\n" in summary and "| Specifications | 10 |\n" in summary
+    assert "p-value" not in summary and "Joint tests" not in summary
+    tex = (tmp_path / "out" / "tables" / "summary.tex").read_text(encoding="utf-8")
+    assert "\\begin{tabular}{lD{.}{.}{-1}}" in tex and "& \\multicolumn{1}{c}{Observed} \\\\" in tex
+
+
 def test_a_multiverse_with_a_type_error_is_its_one_error(tmp_path: Path):
     # a table naming one of its specifications was also reported, as an "unknown model"
     errors = _errors(tmp_path, _with("draws: 199", "draws: 19"))

@@ -195,6 +195,29 @@ PEER_CORRELATIONS = {
 PEER_VIF = {"inv": 5.3307180843, "value": 3.9289310484, "capital": 1.860552671}
 
 
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("en", "The coefficient of Firm value and its standard error are multiplied by 100."),
+        ("zh", "公司市值的系数及其标准误已乘以100。"),
+    ],
+)
+def test_scale_note_names_the_row_by_its_label(tmp_path: Path, language: str, note: str):
+    # the row prints the label; a note naming the column ('value') matched no row of the table
+    spec = GRUNFELD_HEAD + (
+        "variables:\n  value: {label: {en: Firm value, zh: 公司市值}}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], scale: {value: 100}}\n"
+        f"outputs: {{language: {language}}}\n"
+    )
+    table = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables["t"]
+    label = "Firm value" if language == "en" else "公司市值"
+    # statsmodels 0.15.0 smf.ols("inv ~ value", grunfeld).fit().params["value"]: 0.1413860
+    assert _cells(table, f"{label} (×100)")[0] == "14.139***"
+    assert note in table.notes
+    assert not any("value" in n for n in table.notes if n != note)
+
+
 def test_correlation_table_and_vif_match_r_and_statsmodels(tmp_path: Path):
     run = run_file(grunfeld_project(tmp_path, CORRELATED), out=tmp_path / "out")
     extra = run.output.results.models["desc"].extra

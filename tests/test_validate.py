@@ -242,3 +242,26 @@ def test_a_mapping_where_a_list_goes_says_so_in_the_spec_words(write):
     assert errors_of(write("models:\n  fe: {estimator: panel_fe, y: inv, x: {a: 1}}\n")) == [
         "7:40: models.fe.x: input should be a valid list, got a mapping"
     ]
+
+
+@pytest.mark.parametrize("x", ["value + capital", "value, capital"])
+def test_a_formula_written_as_one_string_is_one_error_with_the_list_to_write(write, x):
+    # before: a second error at the same place, "term 'value + capital': unexpected character"
+    body = f"models:\n  fe: {{estimator: panel_fe, y: inv, x: '{x}'}}\n"
+    assert errors_of(write(body)) == [
+        f"7:40: models.fe.x: input should be a valid list, got '{x}' (a list is written in "
+        "brackets: [value, capital])"
+    ]
+
+
+@pytest.mark.parametrize("effect", ["year", "firm"])
+def test_effects_named_by_the_panel_columns_say_to_write_entity_and_time(write, effect):
+    # the panel is xtset firm year: a Stata user writes the columns, not entity and time
+    body = (
+        f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], effects: [entity, {effect}]}}\n"
+    )
+    assert errors_of(write(body)) == [
+        f"7:67: models.fe.effects[1]: input should be 'entity' or 'time', got '{effect}' "
+        "(effects name the panel's index as entity and time, whatever data.panel's columns are "
+        "called; panel_fe's absorb: takes any other column)"
+    ]

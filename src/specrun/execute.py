@@ -158,6 +158,9 @@ class Executor:
         data = [n for n in self.plan.nodes if n.kind in ("load", "transform")]
         self.run_data(data, cache, counts)
         self.run_fits([n for n in self.plan.nodes if n.kind == "fit"], runner, cache, counts)
+        # tables and figures read only the fits, so a bad one does not stop the others: every
+        # table's error is reported at once, as validate reports the spec's
+        failed: list[SpecError] = []
         for node in self.plan.nodes:
             if node.kind == "multiverse":  # reads the fits merged above
                 started = time.perf_counter()
@@ -166,9 +169,14 @@ class Executor:
                 counts.finish(reused=reused)
             elif node.kind in ("table", "figure"):
                 started = time.perf_counter()
-                self.build(node)
+                try:
+                    self.build(node)
+                except SpecErrors as exc:
+                    failed.extend(exc.errors)
                 self.timings[node.id] = time.perf_counter() - started
                 counts.finish(reused=False)
+        if failed:
+            raise SpecErrors(failed)
         counts.finish(reused=False, n=sum(1 for n in self.plan.nodes if n.kind == "render"))
         panel = self.panel_frame()
         keep = list(self.spec.data.index) if self.spec.data.panel else []
@@ -843,9 +851,14 @@ class Executor:
                     built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
                 check_cjk_text(built, node.name)
             self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
-        except SpecError as exc:
-            where = _path_key(exc.path or "", (section, node.name))
-            raise SpecErrors([_located(self.spec, exc, where)]) from None
+        except (SpecError, SpecErrors) as exc:
+            errors = exc.errors if isinstance(exc, SpecErrors) else [exc]
+            raise SpecErrors(
+                [
+                    _located(self.spec, e, _path_key(e.path or "", (section, node.name)))
+                    for e in errors
+                ]
+            ) from None
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
 
 

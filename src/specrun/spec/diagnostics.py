@@ -7,6 +7,7 @@ column, and walking the spec's types along it finds the valid keys for "did you 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -247,7 +248,19 @@ class Diagnostics:
             # pydantic's wording may already say what it got ("…, got a number with a
             # fractional part"): then the value goes in brackets, not after a second "got"
             message += f" ({shown})" if ", got " in message else f", got {shown}"
-        return self.doc.error(message, full, code="schema")
+        hint = None
+        if kind == "list_type" and isinstance(err.get("input"), str):
+            # a formula or a comma list written as one string, as fixest or Stata write x
+            parts = [p.strip() for p in re.split(r"[+,]", err["input"]) if p.strip()]
+            if len(parts) > 1:
+                hint = "a list is written in brackets: [" + ", ".join(parts) + "]"
+        elif kind == "literal_error" and "effects" in full[-2:]:
+            # effects: [entity, year] from a user whose panel's time column is 'year'
+            hint = (
+                "effects name the panel's index as entity and time, whatever data.panel's "
+                "columns are called; panel_fe's absorb: takes any other column"
+            )
+        return self.doc.error(message, full, code="schema", hint=hint)
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:
         ctx = err.get("ctx") or {}

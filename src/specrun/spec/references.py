@@ -12,7 +12,7 @@ from specrun.errors import SpecError, did_you_mean
 from specrun.estimators import ESTIMATORS
 from specrun.estimators.base import check_mark, item_terms, variable_fields, variable_marks
 from specrun.spec.diagnostics import Diagnostics
-from specrun.spec.load import PathKey
+from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import DataSpec, SampleSpec, VariableRef
 from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
@@ -90,6 +90,9 @@ class ReferenceChecks(Diagnostics):
             for j, step in enumerate(model.transforms):
                 model_columns = self.check_step(step, model.step_path(j), model_columns)
             self.check_model(model, model_columns, samples)
+        # a value the schema already rejected (x: "a + b" for a list) is not also parsed as
+        # a term: one error per mistake
+        rejected = {e.path for e in self.errors}
         for spec_cls, body, origins in self.unvalidated:
             for field_name in variable_fields(spec_cls):
                 value = body.get(field_name)
@@ -102,6 +105,8 @@ class ReferenceChecks(Diagnostics):
                     where = (
                         origins[field_name] if isinstance(value, str) else (*origins[field_name], i)
                     )
+                    if format_path(where) in rejected:
+                        continue
                     self.check_term(item, variable_marks(spec_cls)[field_name], where, columns)
         return columns
 

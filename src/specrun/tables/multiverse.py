@@ -72,7 +72,8 @@ class MultiverseTableSpec(TableBase):
 
 
 def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableContext) -> Table:
-    """The summary of one multiverse as Table IR (two columns: observed, p under the null)."""
+    """The summary of one multiverse as Table IR: two columns (observed, p under the null)
+    when the multiverse has ``inference:``, else the observed column alone."""
     # numpy and the curve's kernels are for building the table, not for validating a spec
     import numpy as np
 
@@ -83,10 +84,12 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
     d = spec.digits
     estimates = found.curve["estimate"].to_numpy()
     p_values = found.curve["p_value"].to_numpy()
-    empty = Cell("")
+    tests = found.tests
+    # without joint tests there is no p under the null: no column left blank for it
+    n_columns = 1 if tests is None else 2
 
     def row(label: str, observed: str, p: str = "") -> Row:
-        return Row(_say(label, lang), (Cell(observed), Cell(p) if p else empty), "stat")
+        return Row(_say(label, lang), (Cell(observed), Cell(p))[:n_columns], "stat")
 
     significant = float(np.mean(p_values < spec.alpha))
     curve_rows = (
@@ -97,7 +100,6 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
     )
     blocks = [Block(curve_rows)]
     notes: list[str] = []
-    tests = found.tests
     if tests is not None:
         direction = _say(tests.direction, lang)
         blocks.append(
@@ -129,11 +131,14 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
         label=spec.label or f"tab:{ctx.name}",
         header=(
             HeaderRow(
-                "", (Cell(_say("Observed", lang)), Cell(_say("p-value under the null", lang)))
+                "",
+                (Cell(_say("Observed", lang)), Cell(_say("p-value under the null", lang)))[
+                    :n_columns
+                ],
             ),
         ),
         blocks=tuple(blocks),
-        n_columns=2,
+        n_columns=n_columns,
         notes=(*notes, *spec.notes),
     )
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from specrun.data.terms import ts_prefix
-from specrun.errors import SpecError, did_you_mean
+from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.spec.models import StrictModel
 from specrun.tables import format as fmt
@@ -309,13 +309,19 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         )
     coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
     term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
+    unmatched: list[SpecError] = []
     for option in ("keep", "drop", "order"):
-        check_patterns(
-            getattr(spec, option) or [],
-            coefficients,
-            path=f"tables.{ctx.name}.{option}",
-            parts=term_parts,
-        )
+        try:
+            check_patterns(
+                getattr(spec, option) or [],
+                coefficients,
+                path=f"tables.{ctx.name}.{option}",
+                parts=term_parts,
+            )
+        except SpecError as exc:
+            unmatched.append(exc)
+    if unmatched:  # a misspelt keep:, drop: and order: are fixed in one go
+        raise SpecErrors(unmatched)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):
             if name not in coefficients:
@@ -657,11 +663,14 @@ def _notes(
             note = text.parentheses_note(english, chinese, language)
     notes = [note, text.star_note(spec.stars, language)]
     for name, factor in spec.scale.items():
+        # the note names the row as the table prints it (its label), not the column name
+        holder = next((m for f in families for m in f if name in m.coefficients), None)
+        shown = _label(name, spec, ctx, holder)
         if language == "zh":
-            notes.append(f"{name}的系数及其标准误已乘以{fmt.factor(factor)}。")
+            notes.append(f"{shown}的系数及其标准误已乘以{fmt.factor(factor)}。")
         else:
             notes.append(
-                f"The coefficient of {name} and its standard error are multiplied by "
+                f"The coefficient of {shown} and its standard error are multiplied by "
                 f"{fmt.factor(factor)}."
             )
     centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
