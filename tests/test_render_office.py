@@ -189,7 +189,12 @@ def test_chinese_docx_and_xlsx_match_the_ir(chinese: Run, name: str):
 def test_chinese_docx_embeds_the_figures(chinese: Run):
     document = Document(io.BytesIO(_files(chinese)["tables.docx"]))
     assert len(document.inline_shapes) == 2  # regional_effects and threshold_lr
-    assert any(p.text.startswith("图1 ") for p in document.paragraphs)
+    # captioned by each figure's title: (in name order), not by its key
+    captions = [p.text for p in document.paragraphs if p.text.startswith("图")]
+    assert captions == [
+        "图1 数字贸易的分地区效应（模拟数据）",
+        "图2 产业结构升级门槛的LR统计量（模拟数据）",
+    ]
     # the embedded pictures are the bytes of figures/<name>.png (each PNG is drawn once)
     files = _files(chinese)
     parts = document.part.package.parts

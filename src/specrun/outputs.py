@@ -351,6 +351,7 @@ def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
         latin_font=outputs.docx.latin_font,
         cjk_font=outputs.docx.cjk_font,
         figures=figures,
+        captions={name: getattr(f, "title", "") or name for name, f in spec.figures.items()},
     )
 
 

@@ -69,7 +69,8 @@ def render_document(tables: Sequence[Table], *, title: str, options: RenderOptio
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
         language = tables[0].layout.language if tables else "en"
-        label = f"图{number} {name}" if language == "zh" else f"Figure {number}: {name}"
+        text = options.captions.get(name) or name
+        label = f"图{number} {text}" if language == "zh" else f"Figure {number}: {text}"
         _run(caption, label, size=10.5)
     return _save(document)
 
