@@ -455,3 +455,58 @@ def test_model_text_encoder_refuses_what_json_refuses():
             _dumps(bad, 0)
     with pytest.raises(TypeError):
         _dumps({"a": object()}, 1)
+
+
+def _rewrite_entry(path: Path, index=None, tree=None) -> None:
+    """Rewrite the fit entry at ``path`` with its index and value tree passed through the given
+    functions (bytes → bytes) and its checksum recomputed, as a hand edit would."""
+    import hashlib
+
+    line, _, body = path.read_bytes().partition(b"\n")
+    header = json.loads(line.split(b" ", 1)[1])
+    raw_size = sum(size for _, size in header["raw"])
+    start, end = header["index"], header["index"] + raw_size
+    old_index, raw = body[:start], body[start:end]
+    old_tree, blobs = body[end : end + header["json"]], body[end + header["json"] :]
+    new_index = index(old_index) if index else old_index
+    new_tree = tree(old_tree) if tree else old_tree
+    assert (new_index, new_tree) != (old_index, old_tree)
+    body = new_index + raw + new_tree + blobs
+    header.update(index=len(new_index), json=len(new_tree), sha256=hashlib.sha256(body).hexdigest())
+    path.write_bytes(b"SPECRUN-CACHE " + json.dumps(header).encode() + b"\n" + body)
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        # the index names a model the node does not fit: a table reading fe_log would not find it
+        (
+            {"index": lambda b: b.replace(b'"fe_log"', b'"fe_x"', 1)},
+            "models of another node than fe_log",
+        ),
+        # the value holds another model than the index: reading fe_log would fail on its name
+        (
+            {"tree": lambda b: b.replace(b'"fe_log"', b'"fe_y"')},
+            "its models differ from its index's",
+        ),
+    ],
+)
+def test_entry_edited_to_other_model_names_is_refitted(project: Path, capsys, edit, why):
+    """An entry edited with its checksum recomputed so that its index or its value names other
+    models than the node fits is corrupt: fitted again with a warning, the outputs those of the
+    first run (not a missing model, not a KeyError)."""
+    assert run(project, project.parent / "a") == 0
+    plan = json.loads((project.parent / "a" / "manifest.json").read_text())["plan"]
+    key = NodeCache.key(plan["fit:fe_log"])
+    path = project.parent / "cache" / key[:2] / f"{key}.entry"
+    _rewrite_entry(path, **edit)
+    for rendered in project.parent.glob("cache/*/*.entry"):
+        if rendered.stem not in {NodeCache.key(h) for h in plan.values()}:
+            rendered.unlink()  # so that the table is built again and reads fe_log
+    capsys.readouterr()
+    assert run(project, project.parent / "b") == 0
+    err = capsys.readouterr().err
+    assert (
+        f"warning: cache entry of fit:fe_log is corrupt ({why}); recomputed: {path.name}\n" in err
+    )
+    assert output_files(project.parent / "b") == output_files(project.parent / "a")

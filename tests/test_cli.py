@@ -264,3 +264,24 @@ def test_a_console_that_cannot_encode_the_output_gets_escapes(tmp_path, monkeypa
         f"error: {spec}:7:36: models.\\u6a21\\u578b.x[0]: unknown variable 'valu' (did you mean "
         "'value'?)\n"
     )
+
+
+def test_a_broken_pipe_other_than_stdout_is_not_a_silent_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """A BrokenPipeError from any pipe but stdout (a --jobs worker's, once) is a bug reported
+    as one (exit 3), not the ``| head -1`` case, which exits 0 in silence."""
+    from specrun import api
+
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "models:\n  ols: {estimator: ols, y: inv, x: [value]}\n"
+    )
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(api, "run_file", broken)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("internal error (a bug in specrun; report it):\nTraceback")
+    assert err.endswith("BrokenPipeError: [Errno 32] Broken pipe\n")

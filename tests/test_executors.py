@@ -474,3 +474,32 @@ def test_fits_grouped_by_sample_still_raise_the_earliest_error_in_plan_order(
         assert main(["run", str(spec), "--out", str(tmp_path / "o"), "--no-cache", *flags]) == 1
         err = capsys.readouterr().err
         assert "model 'empty' has no rows" in err and "collinear" not in err, err
+
+
+def test_a_killed_worker_is_a_located_error_not_a_silent_exit(tmp_path: Path):
+    """kill -9 of a --jobs worker mid-run (the out-of-memory killer's signal): the run ends
+    with exit 1 and an error located at the first model whose fit the worker had not returned,
+    saying how the worker ended. It once ended with exit 0 and no outputs (sending the next
+    batch to the dead worker raised BrokenPipeError, which the command line takes for a closed
+    stdout) or with an internal error."""
+    import os
+    import re
+    import signal
+
+    process, worker = _forked_run(tmp_path)
+    os.kill(worker, signal.SIGKILL)
+    _, err = process.communicate(timeout=120)  # type: ignore[attr-defined]
+    text = err.decode()
+    assert process.returncode == 1, text  # type: ignore[attr-defined]
+    # killed before it was sent the run (no model to name) or while fitting
+    where = r"(error: --jobs: |error: [^\n]*spec\.yaml:\d+:\d+: models\.(?P<m>[\w.]+): )"
+    fits = (
+        r"( before returning the (fit of model '(?P=m)'|fits of \d+ models, the first '(?P=m)'))?"
+    )
+    pattern = (
+        rf"{where}a --jobs worker process \(pid {worker}\) was killed by signal 9 \(SIGKILL\)"
+        rf"{fits} \(run again; a worker killed by SIGKILL was most likely out of memory: fewer "
+        r"--jobs, or --jobs 1, use less\)\n"
+    )
+    assert re.fullmatch(pattern, text), text
+    assert not (tmp_path / "a" / "results.json").exists()

@@ -565,6 +565,11 @@ ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
         "Give the address the Dask scheduler prints (tcp://host:8786), start one with `dask "
         "scheduler` and `dask worker ADDRESS`, or drop --scheduler to fit locally.",
     ),
+    "worker": (
+        "",
+        "Run again; a worker killed by SIGKILL was most likely out of memory: use fewer "
+        "--jobs, or --jobs 1.",
+    ),
     "hint": (
         "models:\n  fe: {estimator: panel_fe, y: y, x: [x], se: HC1}\n",
         "Read the advice; change the spec if it describes a mistake (here: Stata's "

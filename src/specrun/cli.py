@@ -385,6 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        if not _stdout_closed():  # another pipe (a worker's): a bug, not the reader's choice
+            _say("internal error", "bold red", " (a bug in specrun; report it):")
+            traceback.print_exc()
+            return EXIT_BUG
         # the reader closed the pipe (specrun plan SPEC | head -1): it has what it wanted.
         # stdout now points at devnull, so the interpreter's last flush cannot raise again
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -394,6 +398,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("internal error", "bold red", " (a bug in specrun; report it):")
         traceback.print_exc()
         return EXIT_BUG
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (the write end then polls
+    as an error on Linux and the BSDs); True where ``select.poll`` is missing, as before."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # not a file (a captured stdout)
+        return False
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ ERROR_CODES: dict[str, str] = {
     "clusters or rows, an unbalanced panel where the method needs a balanced one.",
     "usage": "A command-line problem: --only names nothing in the spec, --out is unusable.",
     "scheduler": "--scheduler names a Dask scheduler that cannot be reached or parsed.",
+    "worker": "A --jobs worker process ended while fitting (killed, most often for lack of "
+    "memory): the message names how it ended and the first model it was fitting.",
     "hint": "Advice on a valid but likely unintended setting (printed as a warning).",
     "spec": "Any other problem of the spec (the default code).",
 }

@@ -316,6 +316,13 @@ class Executor:
             return None
         if indexed is not None:
             cores, output = indexed
+            # a checksum is no signature: an entry edited with its checksum recomputed must not
+            # name models this node does not fit, nor decode to other models than it indexes
+            own = node.payload["model"].name
+            names = [*cores, *output.families]
+            if any(name != own and not name.startswith(f"{own}.") for name in names):
+                cache.discard(key, node.id, CorruptEntry(f"models of another node than {own}"))
+                return None
             loaded: list[Mapping[str, ModelResult]] = []
 
             def load() -> Mapping[str, ModelResult]:
@@ -324,6 +331,8 @@ class Executor:
                         value = entry.value()
                         if not isinstance(value, FitOutput):
                             raise CorruptEntry("not a fit's output")
+                        if set(value.models) != set(cores):
+                            raise CorruptEntry("its models differ from its index's")
                         loaded.append(value.models)
                     except CorruptEntry as exc:
                         cache.discard(key, node.id, exc)

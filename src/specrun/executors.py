@@ -233,6 +233,43 @@ def _items(batch: list[tuple[int, Task]]) -> list[Item]:
     return [(node.id, node.hash, used) for _, (node, used) in batch]
 
 
+def _worker_lost(spec: Spec, process: Any, batch: list[tuple[int, Task]]) -> SpecErrors:
+    """The error of a ``--jobs`` worker that ended before returning the fits of ``batch`` (the
+    oldest batch it was sent and has not answered: killed, most often by the out-of-memory
+    killer, whose signal is SIGKILL): located at its first model, saying how the worker
+    ended. Not a fault of the spec, nor a bug of specrun's."""
+    import signal
+
+    from specrun.execute import _located
+
+    process.join(timeout=1.0)
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    else:
+        how = "ended" if code is None else f"exited with status {code}"
+    models = [node.payload["model"] for _, (node, _) in batch]
+    fitting = ""
+    if models:
+        # the worker may have fitted some of them: their results died with it
+        fitting = (
+            f" before returning the fits of {len(models)} models, the first '{models[0].name}'"
+        )
+        if len(models) == 1:
+            fitting = f" before returning the fit of model '{models[0].name}'"
+    error = SpecError(
+        f"a --jobs worker process (pid {process.pid}) {how}{fitting}",
+        code="worker",
+        path=f"models.{models[0].name}" if models else "--jobs",
+        hint="run again; a worker killed by SIGKILL was most likely out of memory: fewer "
+        "--jobs, or --jobs 1, use less",
+    )
+    return SpecErrors([_located(spec, error, models[0].path) if models else error])
+
+
 def _first_error(errors: dict[int, BaseException]) -> None:
     """Raise the error of the earliest node in plan order, as a serial run would."""
     if errors:
@@ -597,11 +634,11 @@ class ProcessRunner:
         self.frames = frames if frames is not None else SampleFrames()
         # workers on this machine write their nodes' entries into the run's cache themselves
         context = WorkerContext.of(spec, plan, panel, cache)
-        for _, conn in self.workers:
+        for process, conn in self.workers:
             try:
                 conn.send(("context", context))
             except OSError:
-                raise RuntimeError("a specrun worker process ended unexpectedly") from None
+                raise _worker_lost(spec, process, []) from None
 
     def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
         from specrun.execute import fit_node
@@ -634,11 +671,14 @@ class ProcessRunner:
             if error is not None:
                 errors[batch[len(done)][0]] = error
 
+        processes = {id(conn): process for process, conn in self.workers}
+
         def receive(conn: Any) -> Any:
             try:
                 return conn.recv()
             except (EOFError, OSError):
-                raise RuntimeError("a specrun worker process ended unexpectedly") from None
+                batch = sent[conn][0] if sent[conn] else []
+                raise _worker_lost(self.spec, processes[id(conn)], batch) from None
 
         try:
             while queue or any(sent.values()):
@@ -649,12 +689,18 @@ class ProcessRunner:
                 for conn, batches in sent.items():
                     while len(batches) < 2 and queue:
                         batches.append(queue.popleft())
-                        conn.send(("fit", _items(batches[-1])))
+                        try:
+                            conn.send(("fit", _items(batches[-1])))
+                        except OSError:
+                            # a worker that has died (a BrokenPipeError, which the command
+                            # line would take for a closed stdout and exit 0 in silence)
+                            raise _worker_lost(self.spec, processes[id(conn)], batches[0]) from None
                 counts.set_running(len(self.workers) + (1 if queue else 0))
                 waiting = [conn for conn, batches in sent.items() if batches]
                 ready = wait(waiting, timeout=0 if queue else None) if waiting else []
                 for conn in ready:
-                    yield from settle(sent[conn].popleft(), receive(conn))  # type: ignore[index]
+                    outcome = receive(conn)
+                    yield from settle(sent[conn].popleft(), outcome)  # type: ignore[index]
                 if queue and not ready:
                     batch = queue.popleft()
                     yield from settle(batch, self._fit_here(batch))
@@ -663,9 +709,9 @@ class ProcessRunner:
             # for the next run of these workers to read as its own
             for conn, batches in sent.items():
                 while batches:
-                    batches.popleft()
-                    with contextlib.suppress(RuntimeError):
+                    with contextlib.suppress(SpecErrors):
                         receive(conn)
+                    batches.popleft()
         counts.set_running(0)
         _first_error(errors)
 
