@@ -351,6 +351,7 @@ class _SharedWork:
 
     def __init__(self, frame: pl.DataFrame, ctx: FitContext) -> None:
         shared = ctx.memo is not None and ctx.frame_key is not None
+        self.shared = shared
         self.memo = ctx.memo if shared and ctx.memo is not None else FitMemo()
         self.rows: Hashable = ("linear", ctx.frame_key) if shared else ("linear", "this fit")
         self.ctx = ctx
@@ -447,6 +448,9 @@ class _SharedWork:
             done = projection.sweep(self.raw(name))
             return done.values, done.iterations, done.converged
 
+        if not self.shared:
+            # a fit alone reads each swept column once: holding it would double the design
+            return make()
         return self.memo.cached(("swept", self.rows, *setup, name), make)
 
 
