@@ -265,3 +265,31 @@ def test_effects_named_by_the_panel_columns_say_to_write_entity_and_time(write, 
         "(effects name the panel's index as entity and time, whatever data.panel's columns are "
         "called; panel_fe's absorb: takes any other column)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("word", "Word files are 'docx'"),
+        ("Excel", "Excel files are 'xlsx'"),
+        (".md", "'markdown' writes the .md files"),
+        ("pdf", "'latex' with latex: {compile: true} also writes tables.pdf"),
+    ],
+)
+def test_a_format_written_by_its_common_name_says_what_to_write(write, written, hint):
+    body = (
+        "models:\n  fe: {estimator: panel_fe, y: inv, x: [value]}\n"
+        f"outputs: {{formats: ['{written}']}}\n"
+    )
+    assert errors_of(write(body)) == [
+        f"8:21: outputs.formats[0]: input should be 'latex', 'markdown', 'html', 'docx' or "
+        f"'xlsx', got '{written}' ({hint})"
+    ]
+
+
+def test_an_unknown_format_with_no_common_name_has_no_hint(write):
+    body = "models:\n  fe: {estimator: panel_fe, y: inv, x: [value]}\noutputs: {formats: [rtf]}\n"
+    assert errors_of(write(body)) == [
+        "8:21: outputs.formats[0]: input should be 'latex', 'markdown', 'html', 'docx' or "
+        "'xlsx', got 'rtf'"
+    ]

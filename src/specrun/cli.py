@@ -330,8 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for hint in spec.hints:
                 _say("hint", "bold cyan", f": {hint}")
             print(
-                f"{args.spec}: valid ({_count(len(spec.models), 'model')}, "
-                f"{_count(len(spec.tables), 'table')})"
+                f"{args.spec}: valid "
+                f"({_counts(len(spec.models), len(spec.tables), len(spec.figures))})"
             )
             return 0
         if args.command == "plan":

@@ -148,6 +148,19 @@ def _alternatives(errors: list[tuple[Any, Any]]) -> str | None:
     return ", or ".join(phrases)
 
 
+# outputs.formats values for the names users call the formats by
+FORMAT_HINTS = {
+    "word": "Word files are 'docx'",
+    "doc": "Word files are 'docx'",
+    "excel": "Excel files are 'xlsx'",
+    "xls": "Excel files are 'xlsx'",
+    "tex": "'latex' writes the .tex files",
+    "pdf": "'latex' with latex: {compile: true} also writes tables.pdf",
+    "md": "'markdown' writes the .md files",
+    "htm": "'html' writes the .html files",
+}
+
+
 class Diagnostics:
     """The errors found so far in one spec document, and how to add located ones."""
 
@@ -260,6 +273,9 @@ class Diagnostics:
                 "effects name the panel's index as entity and time, whatever data.panel's "
                 "columns are called; panel_fe's absorb: takes any other column"
             )
+        elif kind == "literal_error" and "formats" in full[-2:]:
+            # the names users know the formats by: Word, Excel, TeX, PDF, Markdown's extension
+            hint = FORMAT_HINTS.get(str(err.get("input")).strip().lower().lstrip("."))
         return self.doc.error(message, full, code="schema", hint=hint)
 
     def _tag_error(self, err: Any, path: PathKey) -> SpecError:
