@@ -302,7 +302,7 @@ class Executor:
     ) -> FitOutput | None:
         """The node's output from the cache, its models left undecoded (``Stored``); None on a
         miss. A value that cannot be decoded when first read is fitted again here (with a
-        warning), as a corrupt entry is."""
+        warning), as a corrupt entry is, and stored in its place."""
         from specrun.cache import CorruptEntry
 
         key = cache.key(node.hash)
@@ -338,6 +338,7 @@ class Executor:
                         cache.discard(key, node.id, exc)
                         panel, used = self.panel_frame(), self.used_by(node, done)
                         refit = fit_node(self.spec, panel, node, used, None, self.frames)
+                        store_fit(cache, node, refit)  # so the next run reuses it again
                         loaded.append(refit.models)
                 return loaded[0]
 
