@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from specfiles import GRUNFELD_HEAD, grunfeld_project, output_files
 from specrun.cache import CorruptEntry, NodeCache, Uncacheable, decode, encode, parse_size
@@ -430,39 +428,14 @@ def test_one_change_rerun_writes_the_results_json_of_an_uncached_run(tmp_path: P
     assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
 
 
-_JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.tuples(children, children)
-        | st.dictionaries(st.text(max_size=4), children, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
-@given(value=_JSON_VALUES, level=st.integers(0, 3))
-@settings(max_examples=300, deadline=None)
-def test_model_text_encoder_writes_the_standard_librarys_bytes(value: object, level: int):
-    """``outputs._dumps`` (what each model's results.json text is encoded with) gives the text
-    of ``json.dumps(indent=2, ensure_ascii=False)`` nested ``level`` deep, for any JSON value."""
-    from specrun.outputs import _dumps, _indented
-
-    assert _dumps(value, level) == _indented(value, level)
-
-
 def test_model_text_encoder_refuses_what_json_refuses():
-    from specrun.outputs import _dumps
+    from specrun.outputs import _indented
 
     for bad in (float("nan"), [1.0, float("inf")], {"a": -float("inf")}):
         with pytest.raises(ValueError, match="not JSON compliant"):
-            _dumps(bad, 0)
+            _indented(bad, 0)
     with pytest.raises(TypeError):
-        _dumps({"a": object()}, 1)
+        _indented({"a": object()}, 1)
 
 
 def _rewrite_entry(path: Path, index=None, tree=None) -> None:
