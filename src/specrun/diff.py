@@ -207,8 +207,13 @@ def _root_changes(
 
     key = f"spec_{HASH_NAME}"
     if manifest_a.get(key) != manifest_b.get(key):
+        name_a, name_b = manifest_a.get("spec"), manifest_b.get("spec")
+        # the usual case is one spec edited between runs: "(spec.yaml → spec.yaml)" reads as
+        # if nothing had changed
         report.causes.append(
-            f"the spec file changed ({manifest_a.get('spec')} → {manifest_b.get('spec')})"
+            f"the spec file {name_b} changed"
+            if name_a == name_b
+            else f"the spec file changed ({name_a} → {name_b})"
         )
     data_a, data_b = manifest_a.get("data", {}), manifest_b.get("data", {})
     for source in sorted(data_a.keys() | data_b.keys()):
