@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
-from specfiles import grunfeld_project
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.cli import main
 from test_cache import SPEC
 
@@ -100,3 +102,41 @@ def test_multiverse_changes_and_uncompared_tables_are_reported(tmp_path: Path, c
     assert "no differences in models or coefficients; table cells not compared" in (
         capsys.readouterr().out
     )
+
+
+MULTIVERSE = """\
+samples:
+  early: {where: year < LAST}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+multiverse:
+  mv:
+    base: fe
+    focus: value
+    axes:
+      controls: {none: {x: [value]}, all: {}}
+      sample: {all: {}, early: {sample: early}}
+outputs: {formats: [markdown]}
+"""
+
+
+def test_multiverse_without_inference_reports_its_median_and_share_positive(tmp_path: Path, capsys):
+    # results.json has no curve summary without inference:, so the multiverse table's median
+    # and share positive are read from multiverse/mv.parquet
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MULTIVERSE.replace("LAST", "1950"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--no-cache"]) == 0
+    spec.write_text(GRUNFELD_HEAD + MULTIVERSE.replace("LAST", "1945"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
+    medians = [
+        float(np.median(pl.read_parquet(tmp_path / run / "multiverse" / "mv.parquet")["estimate"]))
+        for run in ("a", "b")
+    ]
+    assert medians[0] != medians[1]
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert f"  mv: median {medians[0]:.6g} → {medians[1]:.6g}\n" in out
+    assert "mv: share_positive" not in out  # every estimate positive in both runs
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "a")]) == 0
+    assert "mv: median" not in capsys.readouterr().out
