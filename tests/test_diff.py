@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
-from specfiles import grunfeld_project
+from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.cli import main
 from test_cache import SPEC
 
@@ -40,7 +43,8 @@ def test_changed_standard_error_names_model_cell_and_cause(runs: dict[str, Path]
     capsys.readouterr()
     assert main(["diff", str(runs["base"]), str(runs["hc3"])]) == 0
     out = capsys.readouterr().out
-    assert "the spec file changed" in out
+    # one spec edited between runs: not "(spec.yaml → spec.yaml)"
+    assert re.search(r"  the spec file \S*spec\.yaml changed\n", out)
     assert "ols: changed (the spec of fit:ols changed)" in out
     assert "ols: value std_error" in out
     assert "ols: value estimate" not in out  # HC3 changes the SEs, not the estimates
@@ -54,7 +58,7 @@ def test_changed_data_file_is_the_cause(runs: dict[str, Path], capsys):
     assert main(["diff", str(runs["base"]), str(runs["data"])]) == 0
     out = capsys.readouterr().out
     assert "data source 'g' changed: grunfeld.csv" in out
-    assert "the spec file changed" not in out
+    assert "the spec file" not in out
     for model in ("ols", "fe", "fe_log", "fe.early"):
         assert f"{model}: changed (data source 'g' changed)" in out
     assert "fe.early: value estimate" in out
@@ -98,3 +102,41 @@ def test_multiverse_changes_and_uncompared_tables_are_reported(tmp_path: Path, c
     assert "no differences in models or coefficients; table cells not compared" in (
         capsys.readouterr().out
     )
+
+
+MULTIVERSE = """\
+samples:
+  early: {where: year < LAST}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+multiverse:
+  mv:
+    base: fe
+    focus: value
+    axes:
+      controls: {none: {x: [value]}, all: {}}
+      sample: {all: {}, early: {sample: early}}
+outputs: {formats: [markdown]}
+"""
+
+
+def test_multiverse_without_inference_reports_its_median_and_share_positive(tmp_path: Path, capsys):
+    # results.json has no curve summary without inference:, so the multiverse table's median
+    # and share positive are read from multiverse/mv.parquet
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MULTIVERSE.replace("LAST", "1950"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--no-cache"]) == 0
+    spec.write_text(GRUNFELD_HEAD + MULTIVERSE.replace("LAST", "1945"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
+    medians = [
+        float(np.median(pl.read_parquet(tmp_path / run / "multiverse" / "mv.parquet")["estimate"]))
+        for run in ("a", "b")
+    ]
+    assert medians[0] != medians[1]
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert f"  mv: median {medians[0]:.6g} → {medians[1]:.6g}\n" in out
+    assert "mv: share_positive" not in out  # every estimate positive in both runs
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "a")]) == 0
+    assert "mv: median" not in capsys.readouterr().out

@@ -145,6 +145,23 @@ def test_analysis_panel_is_parquet_by_default_and_csv_on_request(
     assert parquet.columns == ["firm", "year", "inv", "value", "capital"]
 
 
+def test_analysis_panel_holds_the_index_and_the_columns_models_use(
+    grunfeld: pl.DataFrame, tmp_path: Path
+):
+    # README and Getting started describe analysis.parquet by this rule: a transform's
+    # output that no model reads (ln_inv here) is not written
+    grunfeld.write_csv(tmp_path / "g.csv")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        SPEC.format(source="{path: g.csv}")
+        .replace("models:", "transforms:\n  - log: {vars: [inv, value]}\nmodels:")
+        .replace("x: [value, capital]", "x: [ln_value, capital]")
+    )
+    run_file(spec, tmp_path / "out")
+    analysis = pl.read_parquet(tmp_path / "out" / "analysis.parquet")
+    assert analysis.columns == ["firm", "year", "inv", "capital", "ln_value"]
+
+
 @pytest.mark.parametrize("block", [1 << 24, 7])  # 7 bytes: every line crosses a numpy block
 def test_row_widths_counted_in_numpy_agree_with_the_csv_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int

@@ -207,8 +207,13 @@ def _root_changes(
 
     key = f"spec_{HASH_NAME}"
     if manifest_a.get(key) != manifest_b.get(key):
+        name_a, name_b = manifest_a.get("spec"), manifest_b.get("spec")
+        # the usual case is one spec edited between runs: "(spec.yaml → spec.yaml)" reads as
+        # if nothing had changed
         report.causes.append(
-            f"the spec file changed ({manifest_a.get('spec')} → {manifest_b.get('spec')})"
+            f"the spec file {name_b} changed"
+            if name_a == name_b
+            else f"the spec file changed ({name_a} → {name_b})"
         )
     data_a, data_b = manifest_a.get("data", {}), manifest_b.get("data", {})
     for source in sorted(data_a.keys() | data_b.keys()):
@@ -311,7 +316,34 @@ def _multiverse_changes(
             x, y = tests_a.get(key), tests_b.get(key)
             if x != y:
                 changes.append(f"{name}: {key} {_number(x)} → {_number(y)}")
+        if not tests_a and not tests_b:
+            # without inference: results.json holds no summary, but the multiverse table
+            # prints the median estimate and the share positive from the curve's rows
+            summary_a, summary_b = (_curve_summary(folder, name) for folder in where)
+            for key in sorted(summary_a.keys() & summary_b.keys()):
+                if summary_a[key] != summary_b[key]:
+                    changes.append(
+                        f"{name}: {key} {_number(summary_a[key])} → {_number(summary_b[key])}"
+                    )
     return changes
+
+
+def _curve_summary(folder: Path, name: str) -> dict[str, float]:
+    """The median estimate and share positive of ``multiverse/<name>.parquet`` in a run
+    folder, as the ``multiverse`` table prints them; empty when the file is absent."""
+    path = folder / "multiverse" / f"{name}.parquet"
+    if not path.is_file():
+        return {}
+    import numpy as np
+    import polars as pl
+
+    estimates = pl.read_parquet(path, columns=["estimate"])["estimate"].drop_nulls().to_numpy()
+    if estimates.size == 0:
+        return {}
+    return {
+        "median": float(np.median(estimates)),
+        "share_positive": float(np.mean(estimates > 0)),
+    }
 
 
 def _number(value: Any) -> str:
