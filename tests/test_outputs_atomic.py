@@ -149,3 +149,24 @@ def test_outputs_take_modes_from_the_umask(project):
         os.umask(previous)
     assert (out / "results.json").stat().st_mode & 0o777 == 0o644
     assert out.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_failed_write_names_the_output_folder_not_the_stage(tmp_path, monkeypatch):
+    """A disk that fills while outputs are staged: the error names the file under the folder
+    the user gave (--out), never the hidden staging folder, and nothing is left beside it."""
+    import errno
+
+    import specrun.outputs as outputs
+    from specrun.errors import SpecError
+
+    def full(path: Path, content: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(outputs, "_write_file", full)
+    folder = tmp_path / "out"
+    with pytest.raises(SpecError) as caught:
+        outputs.write_outputs(folder, [outputs.OutputFile("tables/t.tex", b"x")])
+    assert str(caught.value) == (
+        f"cannot write to '{folder}/tables/t.tex': No space left on device"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -597,6 +597,19 @@ def _write_file(path: Path, content: bytes) -> None:
         handle.write(content)
 
 
+def _as_written(filename: object, stage: Path, folder: Path) -> str:
+    """The path a failed write names, with the hidden staging folder shown as the output
+    folder the user asked for (the stage is an implementation detail they never typed)."""
+    if not isinstance(filename, str | os.PathLike):
+        return str(folder)
+    path = os.fspath(filename)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if path == str(stage) or path.startswith(str(stage) + os.sep):
+        return str(folder) + path[len(str(stage)) :]
+    return path
+
+
 def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> list[OutputFile]:
     """Build the new output folder in a sibling staging folder, then swap it in whole; returns
     the files as written (an ``--only`` run's manifest also lists the files kept).
@@ -632,7 +645,7 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
         return files
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
-        where = exc.filename or folder
+        where = _as_written(exc.filename, stage, folder)
         raise SpecError(f"cannot write to '{where}': {exc.strerror or exc}", code="data") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
