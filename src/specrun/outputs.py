@@ -16,6 +16,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -90,11 +91,44 @@ def model_text(result: ModelResult) -> str:
     return _indented(result.to_json(), 2)
 
 
+# json.dumps without indent runs the standard library's C encoder (``c_make_encoder``);
+# with indent it runs the pure-Python one, several times as slow
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ": "))
+# a run of scalars, strings (escapes included) and ': ' between structural characters; an
+# empty container; or one structural character
+_TOKENS = re.compile(r'(?:"[^"\\]*(?:\\.[^"\\]*)*"|[^"\[\]{},]+)+|\[\]|\{\}|[\[\]{},]')
+
+
 def _indented(value: Any, level: int) -> str:
-    """``value`` as ``json.dumps(indent=2)`` writes it ``level`` levels deep (JSON text has no
-    raw newline inside a string, so every newline is the encoder's)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
-    return text.replace("\n", "\n" + INDENT * level) if level else text
+    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`` writes
+    it ``level`` levels deep. Raises ``ValueError`` for NaN or infinity and ``TypeError`` for
+    what JSON cannot hold, as ``json.dumps`` does.
+
+    The standard library's C encoder writes the compact text (separators ``","`` and
+    ``": "``); the indented text differs from it only around structure, which this adds: the
+    indenting encoder writes every scalar, string and key by the same functions
+    (``float.__repr__``, ``int.__repr__``, ``encode_basestring``), an empty container as ``[]``
+    or ``{}``, and otherwise a newline and the indent of the depth after an opening bracket,
+    after each ``,`` between items and before the closing bracket. A structural character
+    inside a string is part of the string's token (``_TOKENS``), never taken for structure.
+    ``tests/test_cache.py`` checks the bytes against ``json.dumps(indent=2)``."""
+    pads = ["\n" + INDENT * level]
+    out: list[str] = []
+    depth = 0
+    for token in _TOKENS.findall(_COMPACT.encode(value)):
+        if token == "{" or token == "[":
+            depth += 1
+            if depth == len(pads):
+                pads.append(pads[-1] + INDENT)
+            out.append(token + pads[depth])
+        elif token == ",":
+            out.append("," + pads[depth])
+        elif token == "}" or token == "]":
+            depth -= 1
+            out.append(pads[depth] + token)
+        else:
+            out.append(token)
+    return "".join(out)
 
 
 def results_json(spec: Spec, run: RunOutput) -> dict[str, Any]:
