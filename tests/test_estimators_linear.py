@@ -151,6 +151,80 @@ def test_collinear_regressors_are_named(grunfeld):
         fit_linear(frame, spec, CTX)
 
 
+def _scaled_gram(x: np.ndarray) -> np.ndarray:
+    centred = x - x.mean(axis=0)
+    gram = centred.T @ centred
+    d = np.sqrt(np.diag(gram))
+    return gram / np.outer(d, d)
+
+
+def _rank_cases() -> list[np.ndarray]:
+    """Scaled Gram matrices of centred regressors: independent, exactly collinear, tied
+    (equal pivots), and nearly collinear at noise levels on both sides of the tolerance."""
+    rng = np.random.default_rng(20261130)
+    cases = []
+    for trial in range(3000):
+        n, k = int(rng.integers(12, 120)), int(rng.integers(2, 9))
+        x = rng.standard_normal((n, k))
+        kind = trial % 6
+        if kind == 1:
+            x[:, -1] = 2.0 * x[:, 0] - 0.5 * x[:, 1]
+        elif kind == 2:  # a near copy: pivots around 1e-10 when the noise is near 1e-5
+            x[:, -1] = x[:, 0] + 10.0 ** -rng.uniform(3.0, 8.0) * rng.standard_normal(n)
+        elif kind == 3:  # every column the same: ties at every step
+            x[:, 1:] = x[:, [0]]
+        elif kind == 4 and k > 2:
+            x[:, 2] = x[:, 0] - x[:, 1]
+            x[:, 1] += 10.0 ** -rng.uniform(4.0, 6.0) * rng.standard_normal(n)
+        elif kind == 5:  # dummies of one factor with all levels, and a copy of a column
+            x[:, :k] = (rng.integers(0, k, n)[:, None] == np.arange(k)).astype(float)
+            x[:k] = np.eye(k)  # every level present
+        cases.append(_scaled_gram(x))
+    return cases
+
+
+def test_rank_check_agrees_with_lapack_dpstrf():
+    # The rank check was LAPACK dpstrf (scipy 1.17.1 ``scipy.linalg.lapack.dpstrf(scaled,
+    # lower=1, tol=1e-10)``, its third output); the numpy version must refuse exactly the same
+    # regressor sets.
+    from scipy.linalg import lapack
+
+    from specrun.estimators.linear import pivoted_cholesky_rank
+
+    deficient = 0
+    for scaled in _rank_cases():
+        expected = lapack.dpstrf(scaled.copy(), lower=1, tol=1e-10)[2]
+        assert pivoted_cholesky_rank(scaled, 1e-10) == expected
+        deficient += expected < scaled.shape[0]
+    assert 1000 < deficient < 2900  # both kinds of case are there
+
+
+def test_rank_check_ties_and_zero_pivots():
+    from specrun.estimators.linear import pivoted_cholesky_rank
+
+    assert pivoted_cholesky_rank(np.ones((4, 4)), 1e-10) == 1
+    assert pivoted_cholesky_rank(np.eye(3), 1e-10) == 3
+    assert pivoted_cholesky_rank(np.zeros((2, 2)), 1e-10) == 0
+    near = np.array([[1.0, 1.0 - 1e-11], [1.0 - 1e-11, 1.0]])  # second pivot 2e-11
+    assert pivoted_cholesky_rank(near, 1e-10) == 1
+    assert pivoted_cholesky_rank(near, 1e-12) == 2
+
+
+def test_near_copy_of_a_regressor_is_refused_as_before(grunfeld):
+    # 1e-7 noise on a copy leaves a pivot of about 1e-17: refused, as dpstrf refused it
+    rng = np.random.default_rng(1)
+    noise = 1e-7 * rng.standard_normal(grunfeld.height)
+    frame = grunfeld.with_columns(near=pl.col("value") * (1.0 + noise))
+    spec = OlsSpec(estimator="ols", y="inv", x=["capital", "value", "near"])
+    with pytest.raises(SpecError, match="collinear: value, near"):
+        fit_linear(frame, spec, CTX)
+    # 1e-3 noise leaves a pivot near 1e-8: kept
+    frame = grunfeld.with_columns(
+        near=pl.col("value") * (1.0 + 1e-3 * rng.standard_normal(grunfeld.height))
+    )
+    assert "near" in fit_linear(frame, spec, CTX)[""].coefficients
+
+
 def test_two_way_clustering_is_cameron_gelbach_miller(grunfeld):
     # The raw sandwich V_entity + V_time − V_cell equals linearmodels 7.x PooledOLS with
     # cluster_entity and cluster_time (debiased=False); specrun's Stata convention scales it as

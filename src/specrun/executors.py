@@ -432,11 +432,10 @@ def _worker_main(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import importlib
 
-    # (scipy.linalg alone takes ~0.3 s, which the first fit would otherwise pay)
+    # (scipy.special, for every fit's p-values, takes ~0.3 s the first fit would otherwise pay)
     for module in ("specrun.execute", "specrun.plan.compile", "specrun.spec.validate"):
         importlib.import_module(module)
-    for module in ("scipy.linalg", "scipy.special"):
-        importlib.import_module(module)
+    importlib.import_module("scipy.special")
     _serve(conn)
 
 
@@ -599,8 +598,7 @@ class ProcessRunner:
         for node in plan.nodes:
             if node.kind == "fit":
                 ESTIMATORS.get(node.payload["model"].spec.estimator)
-        for module in ("scipy.linalg", "scipy.special"):
-            importlib.import_module(module)
+        importlib.import_module("scipy.special")  # every fit's p-values
         token = WorkerContext.token_of(spec, plan)
         fork = multiprocessing.get_context("fork")
         with _sigint_ignored(), warnings.catch_warnings():

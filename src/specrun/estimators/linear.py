@@ -1,8 +1,8 @@
 """Linear models: pooled OLS and fixed-effects regressions absorbing any sets of effects.
 
 ``panel_fe`` sweeps every absorbed set (``absorb: [entity, time, industry, industry#year]``) out of
-y and x with ``kernels.hdfe`` and solves the normal equations of the swept data by a Cholesky
-factorisation, after a pivoted-Cholesky rank check; ``ols`` is the same with nothing absorbed.
+y and x with ``kernels.hdfe`` and solves the normal equations of the swept data (LAPACK ``gesv``
+through numpy), after a pivoted-Cholesky rank check; ``ols`` is the same with nothing absorbed.
 Both take analytic weights (Stata ``[aweight=w]``: weighted least squares, residual scores wᵢxᵢeᵢ,
 N the number of rows). Following ``xtreg, fe`` and ``reghdfe``, the FE model's constant is
 ȳ − x̄′β̂ (weighted means), and two R² are reported: ``r2_within`` (1 − SSR / Σ(yᵢₜ − ȳᵢ)² when
@@ -204,10 +204,7 @@ def _check_columns(
         return
     d = np.sqrt(np.diag(gram))
     scaled = gram / np.outer(d, d)
-    from scipy import linalg
-
-    _, _, rank, _ = linalg.lapack.dpstrf(scaled.copy(), lower=1, tol=1e-10)
-    if rank < len(names):
+    if pivoted_cholesky_rank(scaled, 1e-10) < len(names):
         _, vectors = np.linalg.eigh(scaled)
         involved = [n for n, v in zip(names, vectors[:, 0], strict=True) if abs(v) > 1e-6]
         raise _fail(
@@ -259,23 +256,58 @@ def _kept_columns(x: np.ndarray, names: list[str], ctx: FitContext, *, constant:
     return [j for j, name in enumerate(names) if name not in dropped]
 
 
-def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """β and (X′X)⁻¹ from the normal equations, column-scaled for conditioning.
+def pivoted_cholesky_rank(gram: np.ndarray, tol: float) -> int:
+    """Rank of a symmetric positive semi-definite (k, k) ``gram``: the number of steps a
+    Cholesky factorisation with complete (diagonal) pivoting takes before the largest pivot
+    left is at most ``tol`` (the caller has refused constant columns, which would scale to NaN).
 
-    LAPACK's ``potrf``/``potrs`` called directly: what ``scipy.linalg.cho_factor`` and
-    ``cho_solve`` call (the same numbers), without their validation and batching wrappers,
-    which cost more than the factorisation of a small X′X. Raises ``LinAlgError`` if X′X is
-    not positive definite (the rank check has already refused collinear regressors)."""
+    LAPACK's ``dpstf2`` (the unblocked ``dpstrf``, which it runs for k < 64) step by step: the
+    pivots are the diagonal less the running sums of the squared entries above it, the first
+    largest is taken, and the step stops when it is ``<= tol`` (the first when it is ``<= 0``);
+    ``tol`` is absolute, as ``dpstrf``'s ``TOL >= 0``. Numpy alone, so that a fit does not
+    import ``scipy.linalg`` (0.15–0.3 s) for a loop of k steps.
+    ``tests/test_estimators_linear.py`` compares the rank with ``dpstrf``'s on ties and nearly
+    collinear matrices."""
+    a = np.array(gram, dtype=float)
+    k = a.shape[0]
+    diag = np.diag(a).copy()
+    sums = np.zeros(k)
+    for j in range(k):
+        if j > 0:
+            sums[j:] += a[j:, j - 1] ** 2
+        left = diag[j:] - sums[j:]
+        p = j + int(np.argmax(left))  # the first of equal pivots, as Fortran's MAXLOC
+        pivot = float(left[p - j])
+        # dpstf2 refuses a first pivot that is not positive, later ones up to ``tol``
+        if not pivot > (tol if j else 0.0):  # NaN too
+            return j
+        if p != j:
+            a[[j, p]] = a[[p, j]]
+            a[:, [j, p]] = a[:, [p, j]]
+            diag[[j, p]] = diag[[p, j]]
+            sums[[j, p]] = sums[[p, j]]
+        root = np.sqrt(pivot)
+        a[j, j] = root
+        if j + 1 < k:
+            a[j + 1 :, j] = (a[j + 1 :, j] - a[j + 1 :, :j] @ a[j, :j]) * (1.0 / root)
+    return k
+
+
+def _solve(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """β (k,) and (X′X)⁻¹ (k, k) from the normal equations of an (n, k) ``design`` and (n,)
+    ``target``, column-scaled for conditioning (a unit diagonal), in one LAPACK ``gesv`` call
+    (``numpy.linalg.solve``) for [X′y, I]. The rank check (:func:`pivoted_cholesky_rank`) has
+    refused collinear regressors, so the scaled X′X is well within LU's reach; numpy's own
+    LAPACK, because ``scipy.linalg`` costs 0.15–0.3 s to import for a k × k problem. Raises
+    ``LinAlgError`` if X′X is exactly singular."""
     gram = design.T @ design
     d = np.sqrt(np.diag(gram))
-    from scipy.linalg import lapack
-
-    factor, info = lapack.dpotrf(gram / np.outer(d, d), lower=0, clean=0)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"X'X is not positive definite (potrf info {info})")
-    scaled, _ = lapack.dpotrs(factor, (design.T @ target) / d, lower=0)
-    inverse, _ = lapack.dpotrs(factor, np.eye(d.size), lower=0)
-    return scaled / d, inverse / np.outer(d, d)
+    k = d.size
+    rhs = np.empty((k, k + 1))
+    rhs[:, 0] = (design.T @ target) / d
+    rhs[:, 1:] = np.eye(k)
+    solved = np.linalg.solve(gram / np.outer(d, d), rhs)
+    return solved[:, 0] / d, solved[:, 1:] / np.outer(d, d)
 
 
 def _linearmodels_cov(
