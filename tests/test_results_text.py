@@ -46,7 +46,7 @@ def test_indented_text_is_the_standard_librarys(value: object, level: int):
 def test_indented_text_of_structure_inside_strings_and_empty_containers():
     value = {
         "grid[window=w1,se=hc1]": {"a,b": [], "{}": {}, '"[': [[], {}, [1.5e-07, "]"]]},
-        "中文 \\ \"x\"": [None, True, -0.0, 10**30, 1e16],
+        '中文 \\ "x"': [None, True, -0.0, 10**30, 1e16],
     }
     for level in range(3):
         assert _indented(value, level) == _standard(value, level)
