@@ -547,7 +547,7 @@ def test_shared_grams_equal_each_design_s_own_product(balanced: bool):
     weights = np.vstack([np.ones((1, 14)), counts])
     shared = SharedGrams(index, weights, units=np.arange(2, 14))
     clipped = [np.clip(v, *np.quantile(v, [0.05, 0.95])) for v in (y, x)]
-    designs = [[y, x, z], [*clipped, z], [y, x], [*clipped, z, x * z]]
+    designs = [[y, x, z], [*clipped, z], [y, x], [*clipped, z, x * z], [y, x, z, x.copy()]]
     for columns in designs:
         for entity_effects, time_effects in [(1, 1), (1, 0), (0, 1), (0, 0)]:
             got = shared.grams(

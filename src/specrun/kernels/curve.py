@@ -164,14 +164,15 @@ class SharedGrams:
         q = len(ids)
         upper = list(zip(*np.triu_indices(q), strict=True))
         # a product is the same either way round: a pair is named by its sorted numbers
-        pairs = {(entity_effects, *sorted((ids[a], ids[b]))): (a, b) for a, b in upper}
+        names = [(entity_effects, min(ids[a], ids[b]), max(ids[a], ids[b])) for a, b in upper]
+        pairs = dict(zip(names, upper, strict=True))  # one entry per distinct pair
         # time effects, or the intercept (one "period"), are swept from the weighted sums
         correct = not partial and not (entity_effects and not time_effects)
         periods = {(entity_effects, time_effects, k): j for j, k in enumerate(ids)}
         self._sum_missing(swept, pairs, periods if correct else {}, time_effects)
         gram = np.empty((self.weights.shape[0], q, q))
-        for name, (a, b) in pairs.items():
-            gram[:, a, b] = gram[:, b, a] = self._pairs[name]  # type: ignore[index]
+        for name, (a, b) in zip(names, upper, strict=True):
+            gram[:, a, b] = gram[:, b, a] = self._pairs[name]
         if partial:
             return partialled(gram, index.n_periods)
         if not correct:
