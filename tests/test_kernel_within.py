@@ -115,3 +115,32 @@ def test_multiplicities_of_many_units_count_draw_by_draw() -> None:
         expected = np.zeros(5000)
         np.add.at(expected, drawn[b], 1.0)
         np.testing.assert_array_equal(counts[b], expected)
+
+
+@pytest.mark.parametrize("units", [3, 5000])
+def test_multiplicities_write_into_a_given_array(units: int) -> None:
+    # the joint tests write the draws' counts under the observed sample's row of ones
+    drawn = resample_indices(units, 6, seed=3)
+    weights = np.ones((7, units))
+    multiplicities(drawn, units, out=weights[1:])
+    np.testing.assert_array_equal(weights[1:], multiplicities(drawn, units))
+    np.testing.assert_array_equal(weights[0], np.ones(units))
+
+
+def test_entity_pair_sums_in_chunks_give_the_one_pass_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    # chunks of whole entities (some longer than a chunk) add in the one-pass order
+    from specrun.kernels import within
+
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, 9, size=40)
+    sizes[7] = 30  # an entity longer than a chunk
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    columns = rng.normal(size=(3, int(sizes.sum())))
+    pairs = [(0, 0), (0, 2), (1, 2), (2, 2)]
+    one_pass = np.add.reduceat(
+        np.stack([columns[a] * columns[b] for a, b in pairs]), starts, axis=1
+    )
+    monkeypatch.setattr(within, "_PAIR_ROWS", 16)
+    chunked = within.entity_pair_sums(columns, pairs, starts)
+    np.testing.assert_array_equal(chunked, one_pass)
+    np.testing.assert_array_equal(within.entity_pair_sums(list(columns), pairs, starts), one_pass)

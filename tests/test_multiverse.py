@@ -12,7 +12,13 @@ import yaml
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
 from specrun.errors import SpecErrors
-from specrun.kernels.curve import joint_tests, null_refits, refits_from_grams, resample_grams
+from specrun.kernels.curve import (
+    SharedGrams,
+    joint_tests,
+    null_refits,
+    refits_from_grams,
+    resample_grams,
+)
 from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.spec.validate import validate_file
 
@@ -522,6 +528,42 @@ def test_a_sub_block_of_a_wider_gram_refits_the_narrower_specification(effects):
     np.testing.assert_allclose(shared.estimates, own.estimates, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(shared.std_errors, own.std_errors, rtol=1e-10)
     assert abs(shared.design_effect - own.design_effect) <= 1e-10 * own.design_effect
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_shared_grams_equal_each_design_s_own_product(balanced: bool):
+    # designs on the same rows (some columns winsorized, others not; shuffled rows; a sample
+    # of some of the drawn entities) read cached column and pair sums: each Gram equals the
+    # design's own resample_grams to rounding
+    rng = np.random.default_rng(5)
+    entity, time, x, z, y = _panel(rng, 0.4, n=14, t=6)
+    keep = np.ones(entity.size, dtype=bool) if balanced else rng.random(entity.size) > 0.2
+    keep &= entity >= 2  # entities 0 and 1 are drawn but not in the sample
+    order = rng.permutation(int(keep.sum()))
+    entity, time, x, z, y = (v[keep][order] for v in (entity, time, x, z, y))
+    index = PanelIndex.from_labels(entity, time)
+    assert index.balanced is balanced and index.n_entities == 12
+    counts = multiplicities(resample_indices(14, 9, rng), 14)
+    weights = np.vstack([np.ones((1, 14)), counts])
+    shared = SharedGrams(index, weights, units=np.arange(2, 14))
+    clipped = [np.clip(v, *np.quantile(v, [0.05, 0.95])) for v in (y, x)]
+    designs = [[y, x, z], [*clipped, z], [y, x], [*clipped, z, x * z], [y, x, z, x.copy()]]
+    for columns in designs:
+        for entity_effects, time_effects in [(1, 1), (1, 0), (0, 1), (0, 0)]:
+            got = shared.grams(
+                columns, entity_effects=bool(entity_effects), time_effects=bool(time_effects)
+            )
+            want = resample_grams(
+                np.column_stack(columns),
+                index,
+                entity_effects=bool(entity_effects),
+                time_effects=bool(time_effects),
+                multiplicities=counts[:, 2:],
+            )
+            assert got.shape == (10, len(columns), len(columns))
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    if balanced:  # 15 distinct pairs of the 6 distinct columns, swept and not
+        assert len(shared._pairs) == 2 * 15
 
 
 def test_specifications_on_the_same_rows_share_one_rebuilt_design(

@@ -4,8 +4,10 @@ the joint tests of Simonsohn, Simmons and Nelson (2020) on entity resamples of t
 The specifications were fitted as ordinary plan nodes; this step only reads their results
 (and, for the tests, rebuilds the estimation rows with the executor's own sample and design
 code: once for each set of specifications fitted on the same rows, whose Grams are sub-blocks
-of the widest one's). The curve is stored as the artifact ``multiverse:<name>`` that tables, figures
-and ``multiverse/<name>.parquet`` read.
+of the widest one's; the designs on the same rows, say each winsorizing level, share the draws'
+sums of every column they have in common, ``kernels.curve.SharedGrams``). The curve is
+stored as the artifact ``multiverse:<name>`` that tables, figures and
+``multiverse/<name>.parquet`` read.
 """
 
 from __future__ import annotations
@@ -20,18 +22,10 @@ import numpy as np
 import polars as pl
 
 from specrun.errors import SpecError
-from specrun.kernels.curve import JointTests, joint_tests, refits_from_grams
+from specrun.kernels.curve import JointTests, SharedGrams, joint_tests, refits_from_grams
 from specrun.kernels.distributions import two_sided_p
 from specrun.kernels.hdfe import compress_codes, factor_codes
-from specrun.kernels.within import (
-    EntityBlocks,
-    PanelIndex,
-    entity_blocks,
-    multiplicities,
-    resample_indices,
-    summed_blocks,
-    weighted_gram,
-)
+from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
 from specrun.stored import ModelStore
@@ -178,7 +172,9 @@ def run_multiverse(executor: Executor, multiverse: ResolvedMultiverse) -> Multiv
         )
         # the observed sample (every entity once) and the draws: one weight matrix that every
         # specification's Gram product reads (its columns, for a sample of fewer entities)
-        weights = np.vstack([np.ones((1, entities.size)), multiplicities(drawn, entities.size)])
+        weights = np.empty((inference.draws + 1, entities.size))
+        weights[0] = 1.0
+        multiplicities(drawn, entities.size, out=weights[1:])
         space = _Workspace(weights, _EntityLookup(entities, keys.dtype))
         names = [item.name for item in multiverse.specifications]
         members = [_member(executor, name) for name in names]
@@ -351,21 +347,24 @@ class _EntityLookup:
 
 
 @dataclass
-class _Rows:
-    """A rebuilt design on the estimation rows: [y, x] (n, 1 + p), the rows' panel codes,
-    the draws' weights gathered to its entities (B + 1, N_s), rows per entity and per draw."""
+class _RowSet:
+    """Estimation rows that several rebuilt designs share, with the draws' weights gathered to
+    their entities: rows per entity, rows per draw, and the Grams of any columns on them."""
 
-    values: np.ndarray
-    index: PanelIndex
+    entities: pl.Series  # the rows' entity labels
+    periods: pl.Series  # and period labels
+    grams: SharedGrams
+    rows: np.ndarray  # (n_entities,)
+    draw_rows: np.ndarray  # (B,)
+
+
+@dataclass
+class _Rows:
+    """A rebuilt design: [y, x] (1 + p columns (n,)) on the estimation rows, and its x columns."""
+
+    values: list[np.ndarray]
     columns: tuple[str, ...]
-    drawn: np.ndarray
-    rows: np.ndarray
-    draw_rows: np.ndarray
-    # entity-swept blocks with the period sums, and their weighted sums before the period
-    # correction: the entity-only and the two-way specifications of a balanced sample share
-    # them (the two-way ones only add that correction)
-    swept: EntityBlocks | None = None
-    summed: np.ndarray | None = None
+    row_set: _RowSet
 
 
 @dataclass
@@ -374,11 +373,14 @@ class _Workspace:
 
     weights: np.ndarray  # (B + 1, N): ones (the observed sample), then each draw's counts
     lookup: _EntityLookup
-    drawn_for: dict[bytes, np.ndarray] = field(default_factory=dict)  # weights of a sample
     designs: OrderedDict[tuple[str, ...], _Rows] = field(default_factory=OrderedDict)
+    row_sets: list[_RowSet] = field(default_factory=list)  # the latest last
 
 
-_KEPT_DESIGNS = 2  # designs kept for specifications that differ only in their effects
+# designs kept for specifications that differ only in their effects; row sets kept for the
+# designs (winsorizing levels, sets of controls) on the same rows
+_KEPT_DESIGNS = 2
+_KEPT_ROW_SETS = 2
 
 
 def _product(
@@ -390,7 +392,8 @@ def _product(
 ) -> _Product:
     """The Grams of specification ``name`` on the observed sample and every draw, from its
     rebuilt rows (:func:`_rows`), which specifications that differ only in their entity and
-    time effects share."""
+    time effects share; the sums over the draws of each column and pair of columns are shared
+    by every design on the same rows (:class:`kernels.curve.SharedGrams`)."""
     model = executor.spec.models[name]
     result = executor.models[name]
     absorbed = set(getattr(model.spec, "absorbed", list)())
@@ -407,17 +410,11 @@ def _product(
         space.designs[key] = rows
         while len(space.designs) > _KEPT_DESIGNS:
             space.designs.popitem(last=False)
-    entity_effects, time_effects = "entity" in absorbed, "time" in absorbed
-    if entity_effects and rows.index.balanced:
-        if rows.swept is None:
-            rows.swept = entity_blocks(rows.values, rows.index, entity=True, time=True)
-            rows.summed = summed_blocks(rows.swept, rows.drawn)
-        blocks = rows.swept if time_effects else EntityBlocks(rows.swept.gram, None, None, 0)
-        grams = weighted_gram(blocks, rows.drawn, rows.summed)
-    else:
-        blocks = entity_blocks(rows.values, rows.index, entity=entity_effects, time=time_effects)
-        grams = weighted_gram(blocks, rows.drawn)
-    return _Product(grams, rows.columns, rows.rows, rows.draw_rows)
+    row_set = rows.row_set
+    grams = row_set.grams.grams(
+        rows.values, entity_effects="entity" in absorbed, time_effects="time" in absorbed
+    )
+    return _Product(grams, rows.columns, row_set.rows, row_set.draw_rows)
 
 
 def _rows(
@@ -428,8 +425,7 @@ def _rows(
     space: _Workspace,
 ) -> _Rows:
     """Rebuild the estimation rows of specification ``name`` (fits may have run in other
-    processes or come from the cache), with the draws' weights gathered to its entities (kept
-    in ``space.drawn_for`` for the next sample of the same ones)."""
+    processes or come from the cache); designs on the same rows share one :class:`_RowSet`."""
     from specrun.execute import model_design
 
     entity, time = executor.spec.data.index
@@ -445,24 +441,35 @@ def _rows(
             code="estimation",
             path=f"multiverse.{multiverse.name}.inference",
         )
-    values = frame.select(pl.col([design.columns["y"][0], *columns]).cast(pl.Float64)).to_numpy()
+    # [y, x] column by column: each is contiguous as it stands (SharedGrams reads columns)
+    values = [frame[c].cast(pl.Float64).to_numpy() for c in (design.columns["y"][0], *columns)]
+    # designs on the same rows share their row set: the labels decide (comparing them costs
+    # a thirtieth of looking the entities up)
+    entities, periods = frame[entity], frame[time]
+    found = [r for r in space.row_sets if r.entities.equals(entities) and r.periods.equals(periods)]
+    row_set = found[0] if found else _row_set(entities, periods, space)
+    # the latest last, the least recently used out first
+    space.row_sets = [*(r for r in space.row_sets if r is not row_set), row_set]
+    del space.row_sets[:-_KEPT_ROW_SETS]
+    return _Rows(values, columns, row_set)
+
+
+def _row_set(entities: pl.Series, periods: pl.Series, space: _Workspace) -> _RowSet:
+    """The rows of a sample by their entity and period labels; the draws' weights are read in
+    place (a sample of fewer entities adds zeros for the others rather than gathering a copy
+    of the (B + 1, N) weights)."""
+    weights = space.weights
     # the rows' codes are ranks among the sample's distinct entities and periods
     # (``PanelIndex.from_labels``), from the entities' positions in the panel's draws
-    weights = space.weights
-    positions = space.lookup(frame[entity])
-    present = np.bincount(positions, minlength=weights.shape[1]) > 0
+    positions = space.lookup(entities)
+    period_codes, n_periods = factor_codes(periods.to_numpy())
+    per_unit = np.bincount(positions, minlength=weights.shape[1])
     codes, n_entities = compress_codes(positions)
-    periods, n_periods = factor_codes(frame[time].to_numpy())
-    cells = np.bincount(codes * n_periods + periods, minlength=n_entities * n_periods)
+    cells = np.bincount(codes * n_periods + period_codes, minlength=n_entities * n_periods)
     balanced = bool(codes.size == n_entities * n_periods and np.all(cells == 1))
-    index = PanelIndex(codes, periods.astype(np.intp), n_entities, n_periods, balanced)
-    if present.all():
-        drawn = weights
-    else:
-        key = np.packbits(present).tobytes()
-        if key not in space.drawn_for:
-            space.drawn_for.clear()  # one gathered (B + 1, N) copy at a time
-            space.drawn_for[key] = weights[:, present]
-        drawn = space.drawn_for[key]
-    rows = np.bincount(index.entity, minlength=index.n_entities).astype(float)
-    return _Rows(values, index, columns, drawn, rows, drawn[1:] @ rows)
+    index = PanelIndex(codes, period_codes.astype(np.intp), n_entities, n_periods, balanced)
+    units = None if n_entities == weights.shape[1] else np.flatnonzero(per_unit)
+    rows = per_unit[per_unit > 0].astype(float)
+    # whole numbers: exact in any order
+    draw_rows = weights[1:] @ per_unit.astype(float)
+    return _RowSet(entities, periods, SharedGrams(index, weights, units=units), rows, draw_rows)
