@@ -505,27 +505,53 @@ class NodeCache:
         """Remove least-recently-used entries until the folder holds at most ``max_size``
         bytes; returns how many were removed."""
         entries = []
-        records = self.folder.glob(f"{RECORD_FOLDER}/*.record")  # run records age out too
-        packs = self.folder.glob(f"{PACK_FOLDER}/*.pack")  # and packs
-        for path in [*self.folder.glob("*/*.entry"), *records, *packs]:
+        # os.scandir, not Path.glob: a run of thousands of nodes evicts after every run
+        for path in self._files():
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except OSError:
                 continue
             entries.append((stat.st_mtime, stat.st_size, path))
         total = sum(size for _, size, _ in entries)
         removed = 0
-        for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+        for _, size, path in sorted(entries, key=lambda e: (e[0], e[2])):
             if total <= self.max_size:
                 break
             try:
-                path.unlink(missing_ok=True)
+                os.unlink(path)
+            except FileNotFoundError:
+                pass  # another run removed it
             except OSError:  # not ours to remove (a folder named *.entry, a read-only file)
                 continue
             total -= size
             removed += 1
         self.stats.evicted += removed
         return removed
+
+    def _files(self) -> list[str]:
+        """The paths of the entries (``*/*.entry``), run records (``runs/*.record``) and packs
+        (``packs/*.pack``) in the folder, hidden names left out as ``glob`` leaves them."""
+        out = []
+        try:
+            shards = [e for e in os.scandir(self._root) if not e.name.startswith(".")]
+        except OSError:
+            return []
+        for shard in shards:
+            suffixes = [".entry"]
+            if shard.name == RECORD_FOLDER:
+                suffixes.append(".record")
+            elif shard.name == PACK_FOLDER:
+                suffixes.append(".pack")
+            try:
+                if not shard.is_dir():
+                    continue
+                names = [e.name for e in os.scandir(shard.path)]
+            except OSError:
+                continue
+            for name in names:
+                if not name.startswith(".") and name.endswith(tuple(suffixes)):
+                    out.append(os.path.join(shard.path, name))
+        return out
 
     def _sweep_temporaries(self) -> None:
         """Remove the temporary files of writers killed mid-write (older than an hour, or left
