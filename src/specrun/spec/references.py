@@ -197,8 +197,10 @@ class ReferenceChecks(Diagnostics):
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
             # the outcome depends on these alone (the model's name is in errors only)
-            memo = (type(spec), field_name, tuple(items), path, dependent, id(columns))
-            done = memos.get(memo)
+            memo = (type(spec), field_name, type(value), tuple(items), path, dependent, id(columns))
+            if not (all(type(i) is str for i in items) and type(dependent) in (str, type(None))):
+                memo = None  # not a plain list of names: checked every time
+            done = memos.get(memo) if memo is not None else None
             if done is not None and done[0] is columns:
                 used.update(done[2])
                 continue
@@ -221,7 +223,7 @@ class ReferenceChecks(Diagnostics):
                 if not (mark.lags_only or mark.single):  # center: names regressors
                     found_here.update(found)
             used.update(found_here)
-            if (len(self.errors), len(self.hints)) == before:
+            if memo is not None and (len(self.errors), len(self.hints)) == before:
                 memos[memo] = (columns, None, found_here)
         for i, name in enumerate(spec.center):
             if name not in used:
