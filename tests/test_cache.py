@@ -491,3 +491,47 @@ def test_entry_edited_to_other_model_names_is_refitted(project: Path, capsys, ed
         f"warning: cache entry of fit:fe_log is corrupt ({why}); recomputed: {path.name}\n" in err
     )
     assert output_files(project.parent / "b") == output_files(project.parent / "a")
+
+
+def test_pack_serves_indexes_while_entries_keep_their_size_and_time(tmp_path: Path):
+    """A run's pack holds its entries' indexes; the next run takes an index from it only while
+    the entry's file is as the pack saw it, and checks the entry itself when it decodes it."""
+    store = NodeCache(tmp_path)
+    store.open_pack("spec")
+    keys = [store.key(f"node{i}") for i in range(3)]
+    for i, key in enumerate(keys):
+        assert store.put(key, {"value": i}, index={"i": i}, raw={"texts": b"text %d" % i})
+    assert store.write_pack()
+    again = NodeCache(tmp_path)
+    again.open_pack("spec")
+    assert not again.write_pack()  # it would hold what it read
+    first = again.get_entry(keys[0], "fit:a")
+    assert first is not None and first.whole is not None  # from the pack, file unopened
+    assert (first.index, first.raw, first.value()) == ({"i": 0}, {"texts": b"text 0"}, {"value": 0})
+    # an entry rewritten since (a new time): read from its file, as without a pack
+    edited = again._path(keys[1])
+    edited.write_bytes(edited.read_bytes())
+    os.utime(edited, ns=(1, 1))
+    second = again.get_entry(keys[1], "fit:b")
+    assert second is not None and second.whole is None and second.index == {"i": 1}
+    # a byte flipped with the size and time kept: the index is the pack's (as the run stored
+    # it), and the value, read from the file, fails its checksum: a miss, recomputed
+    victim = again._path(keys[2])
+    status = victim.stat()
+    data = bytearray(victim.read_bytes())
+    data[-3] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert again.get(keys[2], "fit:c") is None
+    assert again.stats.warnings == [
+        f"cache entry of fit:c is corrupt (checksum mismatch); recomputed: {keys[2]}.entry"
+    ]
+    # a pack that fails its checksum is no pack
+    pack = next((tmp_path / "packs").glob("*.pack"))
+    data = bytearray(pack.read_bytes())
+    data[-1] ^= 0xFF
+    pack.write_bytes(bytes(data))
+    third = NodeCache(tmp_path)
+    third.open_pack("spec")
+    entry = third.get_entry(keys[0], "fit:a")
+    assert entry is not None and entry.whole is None and entry.value() == {"value": 0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -683,3 +684,89 @@ def test_a_multiverse_with_a_type_error_is_its_one_error(tmp_path: Path):
     assert (
         "multiverse.rob.inference.draws: input should be greater than or equal to 99" in (errors[0])
     )
+
+
+def _resolved_both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, int]]:
+    """The spec's models (every part that identifies a resolved model) and how many whole
+    overlays built them, resolved per axis value (``value_overlays``) and per combination."""
+    from specrun.spec.resolve import ModelResolver
+
+    overlay = ModelResolver.overlay
+    out = []
+    for per_value in (True, False):
+        monkeypatch.setattr(ModelResolver, "per_value", per_value)
+        calls = [0]
+
+        def counted(self: Any, *args: Any, _calls: list[int] = calls, **kwargs: Any) -> Any:
+            _calls[0] += 1
+            return overlay(self, *args, **kwargs)
+
+        monkeypatch.setattr(ModelResolver, "overlay", counted)
+        try:
+            models = validate_file(path).models
+            found: Any = {
+                name: (
+                    m,  # name, spec, path, transforms, base
+                    m.spec.model_dump(),
+                    m.spec.model_fields_set,
+                    dict(m.origins),
+                    m.step_paths,
+                )
+                for name, m in models.items()
+            }
+        except SpecErrors as exc:
+            found = [(str(e), e.hint) for e in exc.errors]
+        out.append((found, calls[0]))
+        monkeypatch.undo()
+    return out
+
+
+def _bench_spec(count: int, change: int | None = None) -> str:
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location(
+        "bench_multiverse", Path(__file__).resolve().parents[1] / "bench" / "multiverse.py"
+    )
+    assert loader is not None and loader.loader is not None
+    bench = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(bench)
+    return bench.spec_text(count, change)  # type: ignore[no-any-return]
+
+
+def test_per_value_resolution_equals_the_whole_overlays(tmp_path: Path, monkeypatch):
+    """Every multiverse of specs/ and of the benchmark (as run and after its one-value change)
+    resolves to the same models per axis value as per combination, with far fewer overlays."""
+    root = Path(__file__).resolve().parents[1]
+    specs = [p for p in sorted((root / "specs").glob("*.yaml")) if "\nmultiverse:" in p.read_text()]
+    assert specs, "specs/ has a multiverse"
+    for i, text in enumerate([_bench_spec(2000), _bench_spec(2000, 0)]):
+        specs.append(tmp_path / f"bench{i}.yaml")
+        specs[-1].write_text(text, encoding="utf-8")
+    (tmp_path / "grunfeld").mkdir()
+    specs.append(grunfeld_project(tmp_path / "grunfeld", SPEC))
+    for path in specs:
+        (per_value, few), (whole, many) = _resolved_both_ways(path, monkeypatch)
+        assert isinstance(per_value, dict) and per_value == whole, path
+        # one overlay of the base alone and one per axis value, not one per combination
+        assert few < many, path
+        if path.name.startswith("bench"):  # 21 windows, 32 control sets, 3 SE: 2,016
+            assert many - few == 2016 - (1 + 21 + 32 + 3), path
+
+
+def test_a_bad_column_in_one_axis_value_is_reported_once_where_it_is_written(
+    tmp_path: Path, monkeypatch
+):
+    # one axis value of a multiverse of 10 specifications names a column the data lack
+    text = SPEC.replace("capital: {}}", "capital: {x: [value, capitl]}}")
+    path = grunfeld_project(tmp_path, text)
+    (per_value, _), (whole, _) = _resolved_both_ways(path, monkeypatch)
+    assert per_value == whole
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "capitl" in t)
+    column = text.splitlines()[line - 1].index("capitl") + 1
+    assert [(m.split("spec.yaml:")[1], hint) for m, hint in per_value if "capitl" in m] == [
+        (
+            f"{line}:{column}: multiverse.rob.axes.controls.capital.x[1]: unknown variable "
+            "'capitl' (did you mean 'capital'?)",
+            "did you mean 'capital'?",
+        )
+    ]

@@ -15,6 +15,15 @@ folder may be shared or tampered with, so an entry can at worst decode to wrong 
 specrun's own record types, and a checksum mismatch (a torn, truncated or edited entry) makes
 it a miss that is recomputed, with a warning.
 
+A re-run of thousands of fit nodes would open and check thousands of small entries for their
+indexes alone; a run therefore also writes a *pack* (``packs/<name>.pack``, named by the
+caller: one per spec file): every fit entry's index and raw parts it used, in one checksummed
+file, each with its key and its entry's size and modification time. The next run reads the pack
+once and takes an entry's index from it when the entry's file still has that size and time (one
+``stat``); otherwise (an entry edited, truncated, evicted or refreshed since) it reads the entry
+as above. An entry served from the pack is opened, and its checksum checked, only when its
+value is decoded. A pack that fails its checksum is ignored.
+
 Writes go to a temporary file in the cache folder that is then renamed over the entry
 (``os.replace``, atomic on POSIX), so concurrent runs and runs killed at any moment never leave
 a half-written entry under a key; leftovers of killed writers are swept on open. The folder is
@@ -47,9 +56,10 @@ from specrun.errors import SpecError
 from specrun.record import RECORD_FOLDER, code_digest
 
 MAGIC = b"SPECRUN-CACHE"
-FORMAT = 4  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
+FORMAT = 5  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
 # 3: runs of floats as raw doubles, decoded while the JSON is parsed; 4: a plain-JSON index
-# before the tree, so that a run reads what it needs of an entry without decoding the value
+# before the tree, so that a run reads what it needs of an entry without decoding the value;
+# 5: plan hashes of spec models written by pydantic's serializer (``plan.compile._fragment``)
 DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0
@@ -58,6 +68,8 @@ _STALE_TEMP_SECONDS = 3600.0
 _TOUCH_AFTER = 600.0
 _FLOAT_RUN = 8  # shorter lists of floats stay JSON: a blob costs its header entry
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+PACK_MAGIC = b"SPECRUN-PACK"
+PACK_FOLDER = "packs"  # inside the cache folder
 
 
 class Uncacheable(TypeError):
@@ -286,6 +298,10 @@ class NodeCache:
         self.folder = folder
         self.max_size = max_size
         self.stats = CacheStats()
+        self._root = os.fspath(folder)
+        self._pack_name: str | None = None
+        self._packed: dict[str, _Packed] = {}  # the pack this run read (``open_pack``)
+        self._used: dict[str, _Packed] = {}  # what the pack this run writes will hold
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -303,7 +319,11 @@ class NodeCache:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.entry"
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
+        # a string, not a Path: a re-run builds thousands of these
+        return os.path.join(self._root, key[:2], f"{key}.entry")
 
     def get(self, key: str, label: str) -> Any | None:
         """The value stored under ``key``, decoded; None for a miss or a corrupt entry."""
@@ -318,11 +338,18 @@ class NodeCache:
 
     def get_entry(self, key: str, label: str) -> StoredEntry | None:
         """The entry under ``key`` with its checksum checked and its index parsed, its value not
-        yet decoded (``StoredEntry.value``); None for a miss or a corrupt entry."""
-        path = self._path(key)
+        yet decoded (``StoredEntry.value``); None for a miss or a corrupt entry. An entry whose
+        index the run's pack holds (``open_pack``) is taken from the pack while its file keeps
+        the size and time the pack recorded; its checksum is checked when its value is read."""
+        path = self._file(key)
+        packed = self._packed.get(key)
+        if packed is not None:
+            from_pack = self._from_pack(key, path, packed)
+            if from_pack is not None:
+                return from_pack
         try:
-            with path.open("rb") as handle:
-                modified = os.fstat(handle.fileno()).st_mtime
+            with open(path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
                 raw = handle.read()
         except (FileNotFoundError, NotADirectoryError):
             return None  # a file where the shard folder belongs: put() says so, once
@@ -334,10 +361,100 @@ class NodeCache:
         except CorruptEntry as exc:
             self.discard(key, label, exc)
             return None
-        if time.time() - modified > _TOUCH_AFTER:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # recently used: last in line for eviction
+        stat = self._touch(path, stat)
+        if entry.index is not None:
+            self._used[key] = _Packed(entry.index_bytes, entry.raw, stat.st_size, stat.st_mtime_ns)
         return entry
+
+    def _from_pack(self, key: str, path: str, packed: _Packed) -> StoredEntry | None:
+        """The entry under ``key`` with its index from the pack; None when its file is gone or
+        has changed since the pack was written (it is then read as any other)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        if stat.st_size != packed.size or stat.st_mtime_ns != packed.mtime_ns:
+            return None
+        try:
+            index = json.loads(packed.index)
+        except (ValueError, RecursionError):
+            return None
+        stat = self._touch(path, stat)
+        self._used[key] = (
+            packed
+            if stat.st_mtime_ns == packed.mtime_ns
+            else _Packed(packed.index, packed.raw, stat.st_size, stat.st_mtime_ns)
+        )
+
+        def whole() -> StoredEntry:
+            try:
+                with open(path, "rb") as handle:
+                    return _unpack(handle.read(), key)
+            except OSError as exc:
+                raise CorruptEntry(f"unreadable ({exc.strerror})") from None
+
+        return StoredEntry(index, packed.raw, b"", {}, packed.index, whole)
+
+    @staticmethod
+    def _touch(path: str, stat: os.stat_result) -> os.stat_result:
+        """Refresh an entry used now but last used long ago (eviction goes by the time), and
+        return its status as it is then."""
+        if time.time() - stat.st_mtime <= _TOUCH_AFTER:
+            return stat
+        try:
+            os.utime(path)  # recently used: last in line for eviction
+            return os.stat(path)
+        except OSError:
+            return stat
+
+    def open_pack(self, name: str) -> None:
+        """Read the pack ``name`` (written by ``write_pack``; see the module's notes) so that
+        ``get_entry`` takes indexes from it; a missing or corrupt pack is no pack."""
+        self._pack_name = name
+        try:
+            with open(self._pack_file(name), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return
+        try:
+            self._packed = _read_pack(data)
+        except CorruptEntry:
+            self._packed = {}
+
+    def note_stored(self, key: str, index: Any, raw: Mapping[str, bytes]) -> None:
+        """Count in this run's pack an entry another process (a worker) stored."""
+        try:
+            stat = os.stat(self._file(key))
+        except OSError:
+            return
+        text = json.dumps(index, separators=(",", ":")).encode()
+        self._used[key] = _Packed(text, dict(raw), stat.st_size, stat.st_mtime_ns)
+
+    def write_pack(self) -> bool:
+        """Write the pack ``open_pack`` named: the indexes of the entries this run read or
+        stored with one, unless it would hold just what the pack read holds. Returns whether
+        a pack was written (a failure costs the next run time, never results)."""
+        used, packed = self._used, self._packed
+        if self._pack_name is None or not used:
+            return False
+        if len(used) == len(packed) and all(packed.get(k) is v for k, v in used.items()):
+            return False
+        path = self._pack_file(self._pack_name)
+        folder = os.path.dirname(path)
+        temporary = os.path.join(folder, f".tmp-{os.getpid()}-{secrets.token_hex(6)}")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(temporary, "wb") as handle:
+                handle.write(_pack_bytes(used))
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            return False
+        return True
+
+    def _pack_file(self, name: str) -> str:
+        return os.path.join(self._root, PACK_FOLDER, f"{name}.pack")
 
     def discard(self, key: str, label: str, exc: CorruptEntry) -> None:
         """Remove the corrupt entry under ``key`` (found so by ``exc``) with a warning: the
@@ -371,6 +488,10 @@ class NodeCache:
             with temporary.open("wb") as handle:
                 handle.write(data)
             os.replace(temporary, path)
+            if index is not None:  # indexed entries go in the run's pack (``write_pack``)
+                stat = os.stat(path)
+                text = json.dumps(index, separators=(",", ":")).encode()
+                self._used[key] = _Packed(text, dict(raw or {}), stat.st_size, stat.st_mtime_ns)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
@@ -384,26 +505,53 @@ class NodeCache:
         """Remove least-recently-used entries until the folder holds at most ``max_size``
         bytes; returns how many were removed."""
         entries = []
-        records = self.folder.glob(f"{RECORD_FOLDER}/*.record")  # run records age out too
-        for path in [*self.folder.glob("*/*.entry"), *records]:
+        # os.scandir, not Path.glob: a run of thousands of nodes evicts after every run
+        for path in self._files():
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except OSError:
                 continue
             entries.append((stat.st_mtime, stat.st_size, path))
         total = sum(size for _, size, _ in entries)
         removed = 0
-        for _, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+        for _, size, path in sorted(entries, key=lambda e: (e[0], e[2])):
             if total <= self.max_size:
                 break
             try:
-                path.unlink(missing_ok=True)
+                os.unlink(path)
+            except FileNotFoundError:
+                pass  # another run removed it
             except OSError:  # not ours to remove (a folder named *.entry, a read-only file)
                 continue
             total -= size
             removed += 1
         self.stats.evicted += removed
         return removed
+
+    def _files(self) -> list[str]:
+        """The paths of the entries (``*/*.entry``), run records (``runs/*.record``) and packs
+        (``packs/*.pack``) in the folder, hidden names left out as ``glob`` leaves them."""
+        out = []
+        try:
+            shards = [e for e in os.scandir(self._root) if not e.name.startswith(".")]
+        except OSError:
+            return []
+        for shard in shards:
+            suffixes = [".entry"]
+            if shard.name == RECORD_FOLDER:
+                suffixes.append(".record")
+            elif shard.name == PACK_FOLDER:
+                suffixes.append(".pack")
+            try:
+                if not shard.is_dir():
+                    continue
+                names = [e.name for e in os.scandir(shard.path)]
+            except OSError:
+                continue
+            for name in names:
+                if not name.startswith(".") and name.endswith(tuple(suffixes)):
+                    out.append(os.path.join(shard.path, name))
+        return out
 
     def _sweep_temporaries(self) -> None:
         """Remove the temporary files of writers killed mid-write (older than an hour, or left
@@ -437,17 +585,78 @@ def pid_alive(pid: int) -> bool:
 class StoredEntry:
     """An entry whose header and checksum hold: ``index`` is its plain-JSON index, parsed, and
     ``raw`` its named bytes; ``value()`` decodes the value (raises ``CorruptEntry`` for a tree
-    ``encode`` cannot have written: a checksum is no signature)."""
+    ``encode`` cannot have written: a checksum is no signature). An entry served from a pack
+    has no tree yet: ``whole`` reads and checks its file when its value is asked for."""
 
     index: Any
     raw: dict[str, bytes]
     tree: bytes
     blobs: dict[str, bytes]
+    index_bytes: bytes = field(default=b"", repr=False)
+    whole: Callable[[], StoredEntry] | None = field(default=None, repr=False, compare=False)
 
     def value(self) -> Any:
+        if self.whole is not None:
+            return self.whole().value()
         # decoded as it is parsed: one pass, the walk over the tree in C
         hook = _object_hook(self.blobs)
         return _decoding(lambda: json.loads(self.tree, object_hook=hook))
+
+
+@dataclass(frozen=True)
+class _Packed:
+    """One entry as a pack holds it: its index (JSON text), its raw parts, and the size and
+    modification time (ns) of its file when the pack was written."""
+
+    index: bytes
+    raw: dict[str, bytes]
+    size: int
+    mtime_ns: int
+
+
+def _pack_bytes(items: Mapping[str, _Packed]) -> bytes:
+    """A pack: a header line (magic, format, SHA-256 of the body, and per entry its key, file
+    size and time, and the lengths of its index and raw parts), then those parts."""
+    rows = []
+    parts: list[bytes] = []
+    for key, item in items.items():
+        raw = [[name, len(data)] for name, data in item.raw.items()]
+        rows.append([key, item.size, item.mtime_ns, len(item.index), raw])
+        parts.append(item.index)
+        parts.extend(item.raw.values())
+    body = b"".join(parts)
+    header = {"format": FORMAT, "sha256": hashlib.sha256(body).hexdigest(), "entries": rows}
+    return PACK_MAGIC + b" " + json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
+
+
+def _read_pack(data: bytes) -> dict[str, _Packed]:
+    """The entries of a pack ``_pack_bytes`` wrote; raises ``CorruptEntry`` for any other."""
+    line, newline, body = data.partition(b"\n")
+    if not newline or not line.startswith(PACK_MAGIC + b" "):
+        raise CorruptEntry("no pack header")
+    try:
+        header = json.loads(line[len(PACK_MAGIC) + 1 :])
+        if header["format"] != FORMAT:
+            raise CorruptEntry("a pack of another format")
+        if hashlib.sha256(body).hexdigest() != header["sha256"]:
+            raise CorruptEntry("pack checksum mismatch")
+        out: dict[str, _Packed] = {}
+        at = 0
+        for key, size, mtime_ns, indexed, raw in header["entries"]:
+            if not (type(key) is str and type(size) is int and type(mtime_ns) is int):
+                raise CorruptEntry("a pack row of other types")
+            index = body[at : at + indexed]
+            at += indexed
+            parts = {}
+            for name, length in raw:
+                parts[str(name)] = body[at : at + length]
+                at += length
+            out[key] = _Packed(index, parts, size, mtime_ns)
+        if at != len(body) or min((len(p.index) for p in out.values()), default=1) < 1:
+            raise CorruptEntry("pack parts differ from its header")
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise CorruptEntry(f"bad pack: {exc}") from None
+    return out
 
 
 def pack(key: str, value: Any, index: Any = None, raw: Mapping[str, bytes] | None = None) -> bytes:
@@ -499,4 +708,4 @@ def _unpack(raw: bytes, key: str) -> StoredEntry:
 
     named_bytes, offset = cut(named, indexed)
     blobs, _ = cut(sizes, offset + parsed)
-    return StoredEntry(index, named_bytes, body[offset : offset + parsed], blobs)
+    return StoredEntry(index, named_bytes, body[offset : offset + parsed], blobs, body[:indexed])

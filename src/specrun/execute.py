@@ -6,6 +6,8 @@ dropped are counted for ``manifest.json``. Nothing here writes files (see ``outp
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -249,6 +251,8 @@ class Executor:
         for node in nodes:
             level[node.id] = 1 + max((level[i] for i in node.inputs if i in ids), default=-1)
         done: dict[str, FitOutput] = {}
+        if cache is not None:  # the fit entries' indexes this spec's last run used, at once
+            cache.open_pack(pack_name(self.spec))
         # fits in this process build their samples into the executor's own store, where the
         # multiverse's joint tests find them again
         runner.start(
@@ -279,8 +283,12 @@ class Executor:
                         cache.stats.computed.append(node.id)
                         if stored is None:  # not stored by a worker
                             stored = store_fit(cache, node, output)
+                        elif stored:
+                            cache.note_stored(cache.key(node.hash), *fit_index(output))
                         if not stored:
                             cache.stats.uncacheable.append(node.id)
+            if cache is not None:
+                cache.write_pack()
         finally:
             runner.stop()
             # the fits' intermediates serve no later step: their memory goes back now
@@ -1077,6 +1085,12 @@ def store_fit(cache: NodeCache, node: Node, output: FitOutput) -> bool:
     """Store a fitted node's output in ``cache`` under its plan hash, with its index
     (``fit_index``); False when it cannot be stored."""
     return cache.put(cache.key(node.hash), output, *fit_index(output))
+
+
+def pack_name(spec: Spec) -> str:
+    """The name of the cache pack of runs of ``spec``'s file (``NodeCache.open_pack``): one
+    per spec file, as a re-run after an edit reads the indexes the run before it used."""
+    return hashlib.sha256(os.path.abspath(spec.document.file).encode()).hexdigest()[:32]
 
 
 def _from_index(

@@ -22,6 +22,10 @@ class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
     failed: set[str]
+    # checks of one model field (or sample) against one list of columns that found nothing
+    # wrong, by what decides their outcome: a multiverse's specifications share their axis
+    # values' fields, checked once each (``check_model``)
+    _checked: dict[tuple[Any, ...], tuple[list[str], Any, set[str]]]
 
     def check_columns(
         self, groups: dict[str, tuple[str, ...]], models: dict[str, ResolvedModel]
@@ -85,6 +89,7 @@ class ReferenceChecks(Diagnostics):
         for sname, sample in self.sections.get("samples", {}).items():
             self.check_sample(sample, ("samples", sname), columns)
         samples = self.sections.get("samples", {})
+        self._checked = {}  # (the list of columns each entry was checked against lives on)
         for model in models.values():
             model_columns = columns
             for j, step in enumerate(model.transforms):
@@ -183,6 +188,7 @@ class ReferenceChecks(Diagnostics):
         spec = model.spec
         origins_base = model.path
         used: set[str] = set()
+        memos = self.__dict__.setdefault("_checked", {})
         if not self._has_panel():
             self.check_cross_section(model)
         dependent = getattr(spec, "y", None)
@@ -190,6 +196,16 @@ class ReferenceChecks(Diagnostics):
             value = getattr(spec, field_name)
             items = [value] if isinstance(value, str) else list(value or [])
             path, raw = self._raw_field(model, field_name)
+            # the outcome depends on these alone (the model's name is in errors only)
+            memo = (type(spec), field_name, type(value), tuple(items), path, dependent, id(columns))
+            if not (all(type(i) is str for i in items) and type(dependent) in (str, type(None))):
+                memo = None  # not a plain list of names: checked every time
+            done = memos.get(memo) if memo is not None else None
+            if done is not None and done[0] is columns:
+                used.update(done[2])
+                continue
+            before = (len(self.errors), len(self.hints))
+            found_here: set[str] = set()
             self.check_repeats(model, field_name, items, path, raw, dependent)
             required = type(spec).model_fields[field_name].is_required()
             if required and isinstance(value, list) and not value:
@@ -205,7 +221,10 @@ class ReferenceChecks(Diagnostics):
                     where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
                 found = self.check_term(item, mark, where, columns, report=report)
                 if not (mark.lags_only or mark.single):  # center: names regressors
-                    used.update(found)
+                    found_here.update(found)
+            used.update(found_here)
+            if memo is not None and (len(self.errors), len(self.hints)) == before:
+                memos[memo] = (columns, None, found_here)
         for i, name in enumerate(spec.center):
             if name not in used:
                 self.error(
@@ -235,7 +254,14 @@ class ReferenceChecks(Diagnostics):
                 hint=did_you_mean(spec.sample, samples),
             )
         elif isinstance(spec.sample, SampleSpec):
-            self.check_sample(spec.sample, self._raw_field(model, "sample")[0], columns)
+            path = self._raw_field(model, "sample")[0]
+            memo = (id(spec.sample), path, id(columns))
+            done = memos.get(memo)
+            if done is None or done[0] is not columns or done[1] is not spec.sample:
+                before = (len(self.errors), len(self.hints))
+                self.check_sample(spec.sample, path, columns)
+                if (len(self.errors), len(self.hints)) == before:
+                    memos[memo] = (columns, spec.sample, set())
         if spec.over is not None and spec.over not in columns:
             self.error(
                 f"unknown variable '{spec.over}'",

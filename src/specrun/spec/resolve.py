@@ -8,7 +8,7 @@ an error in an inherited key points at the line that wrote it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from specrun.spec.multiverse import (
     RESAMPLING,
     MultiverseSpec,
     ResolvedMultiverse,
+    Specification,
     expand,
     focus_term,
     product_size,
@@ -58,6 +59,10 @@ class ResolvedModel:
 
 
 class ModelResolver(Diagnostics):
+    # resolve a multiverse's axis values once each where that is exact (``value_overlays``);
+    # False overlays every specification whole (the reference the tests compare with)
+    per_value = True
+
     def __init__(self, doc: SpecDocument) -> None:
         super().__init__(doc)
         # models whose types failed: their variable names are still checked against the data
@@ -458,6 +463,7 @@ class ModelResolver(Diagnostics):
         seen: set[str] = set()
         expanded: dict[str, ResolvedModel] = {}
         regressors: set[str] = set()  # of every specification: is the focus in any?
+        combine = self.value_overlays(name, spec, merged, groups) if self.per_value else None
         for item in specifications:
             if item.name in models:
                 self.error(
@@ -467,6 +473,14 @@ class ModelResolver(Diagnostics):
                     key=True,
                 )
                 return None
+            model = combine(item) if combine is not None else None
+            if model is not None:
+                ok = self.check_specification(name, spec, item.name, model, seen) and ok
+                expanded[item.name] = model
+                x = getattr(model.spec, "x", None)
+                if model.spec.estimator in RESAMPLING and isinstance(x, list):
+                    regressors.update(map(str, x))
+                continue
             layers = [((*here, "axes", a, v), spec.axes[a][v]) for a, v in item.choices]
             before = len(self.errors)
             model = self.overlay(item.name, spec.base, merged, layers, here, groups)
@@ -504,6 +518,96 @@ class ModelResolver(Diagnostics):
             return None
         models.update(expanded)
         return ResolvedMultiverse(name, spec, tuple(specifications))
+
+    def value_overlays(
+        self,
+        name: str,
+        spec: MultiverseSpec,
+        merged: dict,
+        groups: dict[str, tuple[str, ...]],
+    ) -> Callable[[Specification], ResolvedModel | None] | None:
+        """Resolve each axis value once, as an overlay of the base alone, and return how to
+        combine the values a specification chooses into its model; None when a specification
+        must be overlaid whole (``overlay``), which is when:
+
+        - a value sets ``estimator`` (it picks the class the other keys are validated by) or
+          sets a key to null (the class default then applies, not a validated value);
+        - values of two different axes write the same model key (``transforms:`` and
+          ``winsorize:`` steps excepted: they are validated one by one and run in axis order);
+        - the base's spec class has field validators, or a key is not one of its field names
+          (an alias): the combination re-runs only the class's model validators;
+        - the base, or any value overlaid on it alone, does not resolve: its errors are then
+          reported by the whole overlays, located and worded as ever.
+
+        A combination re-validates the base's and the values' validated fields together, so
+        the class's model validators (the rules across keys: ``absorb`` with ``effects``) run
+        on each specification; one that fails them returns None and is overlaid whole. The
+        model equals the whole overlay's (``tests/test_multiverse.py`` compares every
+        multiverse of ``specs/`` and the benchmark both ways)."""
+        here: PathKey = ("multiverse", name)
+        writers: dict[str, str] = {}  # model key → the axis whose values write it
+        for axis, values in spec.axes.items():
+            for layer in values.values():
+                for key, value in layer.items():
+                    if key in VARIANT_ONLY:
+                        continue
+                    if value is None or key == "estimator" or writers.get(key, axis) != axis:
+                        return None
+                    writers[key] = axis
+        errors, unvalidated, hints = len(self.errors), len(self.unvalidated), len(self.hints)
+
+        def abandon() -> None:
+            # the whole overlays will report these, located as ever
+            del self.errors[errors:], self.unvalidated[unvalidated:], self.hints[hints:]
+
+        base = self.overlay(f"{name}[]", spec.base, merged, [], here, groups)
+        if base is None:
+            abandon()
+            return None
+        cls = type(base.spec)
+        base_keys = [k for k in merged[spec.base][0] if k not in NOT_OVERLAID]
+        if cls.__pydantic_decorators__.field_validators or not set(base_keys) | set(writers) <= set(
+            cls.model_fields
+        ):
+            return None
+        parts: dict[tuple[str, str], tuple[dict[str, Any], ResolvedModel]] = {}
+        for axis, values in spec.axes.items():
+            for value, layer in values.items():
+                at: PathKey = (*here, "axes", axis, value)
+                alone = self.overlay(
+                    f"{name}[{axis}={value}]", spec.base, merged, [(at, layer)], here, groups
+                )
+                if alone is None or type(alone.spec) is not cls:
+                    abandon()
+                    return None
+                keys = [k for k in layer if k not in VARIANT_ONLY]
+                parts[axis, value] = ({k: getattr(alone.spec, k) for k in keys}, alone)
+        if len(self.errors) > errors:
+            abandon()
+            return None
+        fields = {k: getattr(base.spec, k) for k in base_keys}
+
+        def combine(item: Specification) -> ResolvedModel | None:
+            data = dict(fields)
+            origins = dict(base.origins)
+            steps: list[Any] = []
+            steps_at: list[PathKey] = []
+            for choice in item.choices:
+                written, alone = parts[choice]
+                data.update(written)
+                for key in written:
+                    origins[key] = alone.origins[key]
+                steps.extend(alone.transforms)
+                steps_at.extend(alone.step_paths)
+            try:
+                model = cls.model_validate(data)
+            except ValidationError:
+                return None  # a rule across keys: the whole overlay reports it
+            return ResolvedModel(
+                item.name, model, here, tuple(steps), spec.base, origins, tuple(steps_at)
+            )
+
+        return combine
 
     def check_specification(
         self,
