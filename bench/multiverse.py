@@ -110,6 +110,9 @@ def spec_text(count: int, change: int | None = None) -> str:
 
 def specrun(spec: Path, out: Path, *flags: str) -> Callable[[], None]:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    # byte-code caches as an installed package has them (the warm-up run writes them): with
+    # PYTHONDONTWRITEBYTECODE set, every run would compile specrun's sources again
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(out), *flags]
 
     def run() -> None:

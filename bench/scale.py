@@ -99,6 +99,9 @@ def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of one whole process on ``spec``, and its step times; the process's CPU
     seconds (user + system, all its threads) come back as the step ``cpu (process)``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # byte-code caches as an installed package has them: with PYTHONDONTWRITEBYTECODE set,
+    # every run would compile specrun's sources again
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
