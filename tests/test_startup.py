@@ -156,3 +156,52 @@ def test_f_and_chi2_tails_match_scipy_stats_bit_for_bit():
     assert np.isnan(chi2_sf(1.0, 0)) and np.isnan(f_sf(1.0, 0, 3)) and np.isnan(f_sf(1.0, 2, 0))
     q = np.array([0.01, 0.5, 0.9, 0.95, 0.99])
     np.testing.assert_array_equal(f_quantile(q, 3, 40), stats.f.ppf(q, 3, 40))
+
+
+def test_the_version_is_written_once_in_the_package():
+    # pyproject.toml reads it from specrun/__init__.py (hatch's dynamic version), so importing
+    # specrun reads no installed metadata, and the two cannot disagree
+    import re
+    import tomllib
+
+    import specrun
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    source = PROJECT_ROOT / project["tool"]["hatch"]["version"]["path"]
+    written = re.search(r'^__version__ = "([^"]+)"$', source.read_text(encoding="utf-8"), re.M)
+    assert written is not None and written[1] == specrun.__version__
+
+
+@pytest.mark.parametrize("preset", [None, "logfire"])
+def test_the_cli_skips_pydantic_plugins_unless_the_user_chose(preset, monkeypatch, capsys):
+    # pydantic scans every installed distribution's entry points for plugins when it builds
+    # its first schema; the CLI turns that off for its spec models unless the user set it
+    from specrun.cli import main
+
+    if preset is None:
+        monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", preset)
+    assert main(["validate", str(PAPER)]) == 0
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == (preset or "__all__")
+
+
+@pytest.mark.parametrize("argv", [["validate", str(PAPER)], ["validate", "no-such-spec.yaml"]])
+def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys):
+    # main turns the cyclic collector off while it imports and validates, and back on when it
+    # returns, whatever the outcome (the test suite calls main in one process)
+    import gc
+
+    from specrun.cli import main
+
+    assert gc.isenabled()
+    main(argv)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        main(argv)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
