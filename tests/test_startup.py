@@ -205,3 +205,65 @@ def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys)
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_validate_imports_only_the_kinds_the_spec_names():
+    # the registries declare each kind by the module that registers it; the paper names no
+    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, and no
+    # event-study or placebo figure, so their option modules stay unimported
+    modules = loaded_modules("validate", str(PAPER))
+    unused = (
+        "specrun.estimators.specs.did",
+        "specrun.estimators.specs.iv",
+        "specrun.estimators.specs.random_effects",
+        "specrun.estimators.specs.hausman",
+        "specrun.tables.bacon",
+        "specrun.tables.correlation",
+        "specrun.tables.iv",
+        "specrun.figures.specs.event_study",
+        "specrun.figures.specs.placebo",
+    )
+    assert [m for m in unused if m in modules] == []
+    used = ("specrun.estimators.gmm", "specrun.tables.regression", "specrun.figures.specs.curve")
+    assert [m for m in used if m not in modules] == []
+
+
+def test_every_declared_kind_is_registered_by_the_module_declared():
+    from specrun.estimators import ESTIMATORS
+    from specrun.figures import FIGURES
+    from specrun.tables.kinds import TABLES
+
+    for registry in (ESTIMATORS, TABLES, FIGURES):
+        declared = registry.declared()
+        assert sorted(declared) == registry.names()  # every kind is declared
+        for name, module in declared.items():
+            assert registry.get(name).spec.__module__ == module, name
+        assert sorted(registry._items) == registry.names()
+
+
+def test_a_declared_entry_is_imported_on_first_use(tmp_path, monkeypatch):
+    from specrun.errors import SpecError
+    from specrun.registry import Registry
+
+    registry: Registry[str] = Registry("widget")
+    (tmp_path / "widget_a.py").write_text(
+        "from test_registry_probe import REGISTRY\nREGISTRY.register('a')('A')\n"
+    )
+    (tmp_path / "widget_silent.py").write_text("")
+    probe = type(sys)("test_registry_probe")
+    probe.REGISTRY = registry  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "test_registry_probe", probe)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.declare("a", "widget_a")
+    registry.declare("b", "widget_silent")
+    assert "a" in registry and registry.names() == ["a", "b"]
+    assert "widget_a" not in sys.modules
+    assert registry.get("a") == "A" and "widget_a" in sys.modules
+    with pytest.raises(LookupError, match="widget_silent does not register widget 'b'"):
+        registry.get("b")
+    with pytest.raises(SpecError, match="unknown widget 'c'"):
+        registry.get("c")
+    with pytest.raises(ValueError, match="declared twice"):
+        registry.declare("a", "widget_a")
+    monkeypatch.delitem(sys.modules, "widget_a")
+    monkeypatch.delitem(sys.modules, "widget_silent")

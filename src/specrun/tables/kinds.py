@@ -1,29 +1,24 @@
-"""Every table kind, registered in ``TABLES`` on import."""
+"""Every table kind, declared in ``TABLES`` by the module that registers it.
 
-from specrun.tables import (
-    bacon,
-    correlation,
-    descriptive,
-    iv,
-    margins,
-    mediation,
-    multiverse,
-    regression,
-    threshold,
-    weights,
-)
+A kind's module (its spec model and its builder) is imported when a spec first names the kind
+(``Registry.declare``): validating a spec builds the option models of the kinds it uses only.
+"""
+
 from specrun.tables.base import TABLES
 
-__all__ = [
-    "TABLES",
-    "bacon",
-    "correlation",
-    "descriptive",
-    "iv",
-    "margins",
-    "mediation",
-    "multiverse",
-    "regression",
-    "threshold",
-    "weights",
-]
+KINDS = {
+    "bacon": "specrun.tables.bacon",
+    "correlation": "specrun.tables.correlation",
+    "descriptive": "specrun.tables.descriptive",
+    "iv": "specrun.tables.iv",
+    "margins": "specrun.tables.margins",
+    "mediation": "specrun.tables.mediation",
+    "multiverse": "specrun.tables.multiverse",
+    "regression": "specrun.tables.regression",
+    "threshold_test": "specrun.tables.threshold",
+    "weights": "specrun.tables.weights",
+}
+for _name, _module in KINDS.items():
+    TABLES.declare(_name, _module)
+
+__all__ = ["KINDS", "TABLES"]
