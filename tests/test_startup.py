@@ -210,21 +210,31 @@ def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys)
 def test_validate_imports_only_the_kinds_the_spec_names():
     # the registries declare each kind by the module that registers it; the paper names no
     # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, and no
-    # event-study or placebo figure, so their option modules stay unimported
+    # event-study or placebo figure, so their option modules stay unimported; and a table
+    # kind's options live apart from its builder, so no builder or table IR is imported
     modules = loaded_modules("validate", str(PAPER))
     unused = (
         "specrun.estimators.specs.did",
         "specrun.estimators.specs.iv",
         "specrun.estimators.specs.random_effects",
         "specrun.estimators.specs.hausman",
-        "specrun.tables.bacon",
-        "specrun.tables.correlation",
-        "specrun.tables.iv",
+        "specrun.tables.specs.bacon",
+        "specrun.tables.specs.correlation",
+        "specrun.tables.specs.iv",
         "specrun.figures.specs.event_study",
         "specrun.figures.specs.placebo",
     )
     assert [m for m in unused if m in modules] == []
-    used = ("specrun.estimators.gmm", "specrun.tables.regression", "specrun.figures.specs.curve")
+    from specrun.tables.kinds import KINDS
+
+    builders = [module.replace(".specs.", ".") for module in KINDS.values()]
+    building = (*builders, "specrun.tables.ir", "specrun.tables.format", "specrun.tables.text")
+    assert [m for m in building if m in modules] == []
+    used = (
+        "specrun.estimators.gmm",
+        "specrun.tables.specs.regression",
+        "specrun.figures.specs.curve",
+    )
     assert [m for m in used if m not in modules] == []
 
 
