@@ -277,3 +277,25 @@ def test_a_declared_entry_is_imported_on_first_use(tmp_path, monkeypatch):
         registry.declare("a", "widget_a")
     monkeypatch.delitem(sys.modules, "widget_a")
     monkeypatch.delitem(sys.modules, "widget_silent")
+
+
+def test_the_cli_skips_the_final_collection_at_exit():
+    # the CLI freezes every object at exit, so that the interpreter's final full collections
+    # (~0.2 s over polars', pydantic's and the spec's objects) skip them; a handler registered
+    # before main runs after the CLI's (atexit runs last-in, first-out) and sees them frozen
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from specrun.cli import main\n"
+        "print('code', main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "validate", str(PAPER)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.splitlines()[-2:] == ["code 0", "frozen at exit: True"]
