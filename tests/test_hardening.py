@@ -14,7 +14,7 @@ from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.cli import main
 from specrun.estimators import ESTIMATORS
 from specrun.tables.kinds import TABLES
-from specrun.tables.regression import KNOWN_STATS
+from specrun.tables.statistics import KNOWN_STATS
 
 MODELS = """\
 models:

@@ -156,3 +156,146 @@ def test_f_and_chi2_tails_match_scipy_stats_bit_for_bit():
     assert np.isnan(chi2_sf(1.0, 0)) and np.isnan(f_sf(1.0, 0, 3)) and np.isnan(f_sf(1.0, 2, 0))
     q = np.array([0.01, 0.5, 0.9, 0.95, 0.99])
     np.testing.assert_array_equal(f_quantile(q, 3, 40), stats.f.ppf(q, 3, 40))
+
+
+def test_the_version_is_written_once_in_the_package():
+    # pyproject.toml reads it from specrun/__init__.py (hatch's dynamic version), so importing
+    # specrun reads no installed metadata, and the two cannot disagree
+    import re
+    import tomllib
+
+    import specrun
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    source = PROJECT_ROOT / project["tool"]["hatch"]["version"]["path"]
+    written = re.search(r'^__version__ = "([^"]+)"$', source.read_text(encoding="utf-8"), re.M)
+    assert written is not None and written[1] == specrun.__version__
+
+
+@pytest.mark.parametrize("preset", [None, "logfire"])
+def test_the_cli_skips_pydantic_plugins_unless_the_user_chose(preset, monkeypatch, capsys):
+    # pydantic scans every installed distribution's entry points for plugins when it builds
+    # its first schema; the CLI turns that off for its spec models unless the user set it
+    from specrun.cli import main
+
+    if preset is None:
+        monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", preset)
+    assert main(["validate", str(PAPER)]) == 0
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == (preset or "__all__")
+
+
+@pytest.mark.parametrize("argv", [["validate", str(PAPER)], ["validate", "no-such-spec.yaml"]])
+def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys):
+    # main turns the cyclic collector off while it imports and validates, and back on when it
+    # returns, whatever the outcome (the test suite calls main in one process)
+    import gc
+
+    from specrun.cli import main
+
+    assert gc.isenabled()
+    main(argv)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        main(argv)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+
+
+def test_validate_imports_only_the_kinds_the_spec_names():
+    # the registries declare each kind by the module that registers it; the paper names no
+    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, and no
+    # event-study or placebo figure, so their option modules stay unimported; and a table
+    # kind's options live apart from its builder, so no builder or table IR is imported
+    modules = loaded_modules("validate", str(PAPER))
+    unused = (
+        "specrun.estimators.specs.did",
+        "specrun.estimators.specs.iv",
+        "specrun.estimators.specs.random_effects",
+        "specrun.estimators.specs.hausman",
+        "specrun.tables.specs.bacon",
+        "specrun.tables.specs.correlation",
+        "specrun.tables.specs.iv",
+        "specrun.figures.specs.event_study",
+        "specrun.figures.specs.placebo",
+    )
+    assert [m for m in unused if m in modules] == []
+    from specrun.tables.kinds import KINDS
+
+    builders = [module.replace(".specs.", ".") for module in KINDS.values()]
+    building = (*builders, "specrun.tables.ir", "specrun.tables.format", "specrun.tables.text")
+    assert [m for m in building if m in modules] == []
+    used = (
+        "specrun.estimators.gmm",
+        "specrun.tables.specs.regression",
+        "specrun.figures.specs.curve",
+    )
+    assert [m for m in used if m not in modules] == []
+
+
+def test_every_declared_kind_is_registered_by_the_module_declared():
+    from specrun.estimators import ESTIMATORS
+    from specrun.figures import FIGURES
+    from specrun.tables.kinds import TABLES
+
+    for registry in (ESTIMATORS, TABLES, FIGURES):
+        declared = registry.declared()
+        assert sorted(declared) == registry.names()  # every kind is declared
+        for name, module in declared.items():
+            assert registry.get(name).spec.__module__ == module, name
+        assert sorted(registry._items) == registry.names()
+
+
+def test_a_declared_entry_is_imported_on_first_use(tmp_path, monkeypatch):
+    from specrun.errors import SpecError
+    from specrun.registry import Registry
+
+    registry: Registry[str] = Registry("widget")
+    (tmp_path / "widget_a.py").write_text(
+        "from test_registry_probe import REGISTRY\nREGISTRY.register('a')('A')\n"
+    )
+    (tmp_path / "widget_silent.py").write_text("")
+    probe = type(sys)("test_registry_probe")
+    probe.REGISTRY = registry  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "test_registry_probe", probe)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.declare("a", "widget_a")
+    registry.declare("b", "widget_silent")
+    assert "a" in registry and registry.names() == ["a", "b"]
+    assert "widget_a" not in sys.modules
+    assert registry.get("a") == "A" and "widget_a" in sys.modules
+    with pytest.raises(LookupError, match="widget_silent does not register widget 'b'"):
+        registry.get("b")
+    with pytest.raises(SpecError, match="unknown widget 'c'"):
+        registry.get("c")
+    with pytest.raises(ValueError, match="declared twice"):
+        registry.declare("a", "widget_a")
+    monkeypatch.delitem(sys.modules, "widget_a")
+    monkeypatch.delitem(sys.modules, "widget_silent")
+
+
+def test_the_cli_skips_the_final_collection_at_exit():
+    # the CLI freezes every object at exit, so that the interpreter's final full collections
+    # (~0.2 s over polars', pydantic's and the spec's objects) skip them; a handler registered
+    # before main runs after the CLI's (atexit runs last-in, first-out) and sees them frozen
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from specrun.cli import main\n"
+        "print('code', main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "validate", str(PAPER)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.splitlines()[-2:] == ["code 0", "frozen at exit: True"]

@@ -7,7 +7,6 @@ the row names of ``regress``/``xtreg`` output: ``L.x``, ``cL.x#c.z``, ``2.region
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import polars as pl
@@ -207,7 +206,7 @@ def test_a_lag_keeps_the_type_and_a_difference_needs_numbers() -> None:
         add_time_series(frame, atoms(parse_item("D.g")), "id", "t")
 
 
-# --- the plain-name fast path and the parser's cache file (start-up of validate) ------------
+# --- the plain-name fast path and the generated parser (start-up of validate) ---------------
 
 
 def _grammar_parse(text: str) -> tuple:
@@ -250,75 +249,159 @@ def test_the_fast_path_and_the_grammar_agree_on_any_text(text: str):
     assert outcome(True) == outcome(False)
 
 
-def test_the_fast_path_loads_no_parser():
+def _modules_after(code: str) -> set[str]:
+    import json
     import subprocess
     import sys
 
-    probe = (
-        "import sys; from specrun.data.terms import parse_item; parse_item('Dige'); "
-        "print('lark' in sys.modules)"
-    )
+    probe = f"import json, sys; {code}; print(json.dumps(sorted(sys.modules)))"
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, *sys.path])}
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
     )
-    assert done.stdout.strip() == "False"
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _fresh_parser(monkeypatch: pytest.MonkeyPatch, where: object) -> object:
+def test_the_fast_path_loads_no_parser():
+    modules = _modules_after("from specrun.data.terms import parse_item; parse_item('Dige')")
+    assert "specrun.data.term_parser" not in modules
+    assert "lark" not in modules
+
+
+def test_the_generated_parser_imports_neither_lark_nor_regex():
+    modules = _modules_after(
+        "from specrun.data.terms import parse_item; parse_item('i.region##c.L2.Dige')"
+    )
+    assert "specrun.data.term_parser" in modules
+    assert [m for m in modules if m.split(".")[0] in ("lark", "regex", "platformdirs")] == []
+
+
+# --- the generated stand-alone parser and the grammar cannot drift apart ---------------------
+
+
+def _literal(source: str, name: str, end: str) -> object:
+    import ast
+
+    start = source.index(f"\n{name} = (\n") + len(f"\n{name} = (\n")
+    return ast.literal_eval(source[start : source.index(f"\n)\n{end}", start)])
+
+
+def _canonical(source: str) -> tuple:
+    """The parser a generated module holds, independent of how one build happened to number
+    the LALR states and the memo: states renumbered in breadth-first order from the start
+    state, visiting each state's actions in the order of their symbols' names, and every
+    memo reference replaced by what it refers to."""
+    data, memo = _literal(source, "DATA", "MEMO"), _literal(source, "MEMO", "Shift")
+
+    def resolve(node: object) -> object:
+        if isinstance(node, dict):
+            if set(node) == {"@"}:
+                return resolve(memo[node["@"]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return type(node)(resolve(v) for v in node)
+        return node
+
+    table = data["parser"]["parser"]
+    tokens, states = table["tokens"], table["states"]
+    number = {table["start_states"]["start"]: 0}
+    queue, canonical = [table["start_states"]["start"]], []
+    while queue:
+        state = queue.pop(0)
+        actions = []
+        for symbol, (action, argument) in sorted(
+            states[state].items(), key=lambda item: tokens[item[0]]
+        ):
+            if action == 0:  # shift (or goto): the next state
+                if argument not in number:
+                    number[argument] = len(number)
+                    queue.append(argument)
+                actions.append((tokens[symbol], "shift", number[argument]))
+            else:  # reduce by a rule
+                actions.append((tokens[symbol], "reduce", repr(resolve(argument))))
+        canonical.append(actions)
+    assert len(number) == len(states)  # every state reachable: none left uncompared
+    rest = {k: v for k, v in data.items() if k != "parser"}
+    front = {k: v for k, v in data["parser"].items() if k != "parser"}
+    end = number[table["end_states"]["start"]]
+    return canonical, end, resolve(rest), resolve(front)
+
+
+def test_the_generated_parser_is_the_grammar_regenerated():
+    # term_parser.py is what `python -m specrun.data.terms` writes from GRAMMAR: the same
+    # runtime code byte for byte, the same grammar digest, and the same LALR tables up to the
+    # numbering of states (which varies from one Lark build to the next)
     from specrun.data import terms
 
-    monkeypatch.setattr(terms, "parser_cache_file", lambda: where)
-    terms._parser.cache_clear()
-    try:
-        return terms._parser()
-    finally:
-        terms._parser.cache_clear()
+    committed = terms.PARSER_MODULE.read_text(encoding="utf-8")
+    fresh = terms.standalone_parser_source()
+    assert f"# grammar sha256: {terms.grammar_digest()}\n" in committed, (
+        "GRAMMAR changed: run python -m specrun.data.terms"
+    )
+    runtime = fresh.index("\nDATA = (\n")
+    assert committed[: committed.index("\nDATA = (\n")] == fresh[:runtime]
+    assert _canonical(committed) == _canonical(fresh)
 
 
-def test_the_parser_cache_file_is_written_then_read(tmp_path, monkeypatch):
-    path = tmp_path / "terms.lark"
-    built = _fresh_parser(monkeypatch, path)
-    assert path.stat().st_size > 0
-    loaded = _fresh_parser(monkeypatch, path)
-    text = "i.region##c.L2.Dige"
-    assert loaded.parse(text) == built.parse(text)
+def test_the_canonical_form_sees_a_changed_table():
+    # the comparison above can fail: one reduce turned into another rule, or one shift
+    # pointed elsewhere, changes the canonical form
+    from specrun.data import terms
+
+    committed = terms.PARSER_MODULE.read_text(encoding="utf-8")
+    assert _canonical(committed) == _canonical(committed)
+    data = _literal(committed, "DATA", "MEMO")
+    states = data["parser"]["parser"]["states"]
+    reduces = [(a, k) for a in states.values() for k, v in a.items() if v[0] == 1]
+    actions, symbol = reduces[0]
+    rules = [r["@"] for r in data["parser"]["parser_conf"]["rules"]]
+    actions[symbol] = (1, {"@": next(r for r in rules if r != actions[symbol][1]["@"])})
+    start = committed.index("\nDATA = (\n") + len("\nDATA = (\n")
+    end = committed.index("\n)\nMEMO", start)
+    edited = committed[:start] + repr(data) + committed[end:]
+    assert _canonical(edited) != _canonical(committed)
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"", b"garbage\n", b"0" * 64 + b"\n" + b"\x80\x04not a pickle", None],
-    ids=["empty", "no-pickle", "wrong-digest", "truncated"],
+    "text",
+    [
+        "c.L.Dige#c.STR",
+        "i.region##c.Dige",
+        "L(0/2).Dige",
+        "ib(last).region",
+        " L2D . x ",
+        "a#",
+        "#a",
+        "a..b",
+        "c.(x",
+        "x$y",
+        "L(1 2).x#c.z##i.w",
+        "",
+    ],
 )
-def test_a_corrupt_parser_cache_file_is_rebuilt_not_trusted(tmp_path, monkeypatch, content):
-    path = tmp_path / "terms.lark"
-    _fresh_parser(monkeypatch, path)
-    good = path.read_bytes()
-    corrupt = good[: len(good) // 2] if content is None else content
-    path.write_bytes(corrupt)
-    parser = _fresh_parser(monkeypatch, path)
-    assert parser.parse("c.Dige#c.STR").children[1] == "#"
-    rewritten = path.read_bytes()  # whole again: the digest line, then the tables
-    assert rewritten != corrupt
-    assert rewritten.split(b"\n", 1)[0] == good.split(b"\n", 1)[0]
-    with path.open("rb") as f:  # Lark's layout: digest line, files used, the parser's data
-        f.readline()
-        pickle.load(f)
-        assert pickle.load(f)["data"]["__type__"] == "Lark"
+def test_the_generated_parser_parses_as_lark_built_from_the_grammar(text: str):
+    import lark
 
+    from specrun.data import term_parser, terms
 
-def test_an_unwritable_parser_cache_folder_only_costs_the_build(tmp_path, monkeypatch):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        parser = _fresh_parser(monkeypatch, folder / "terms.lark")
-        assert parser.parse("L.Dige").children
-        assert not (folder / "terms.lark").exists() or os.geteuid() == 0
-    finally:
-        folder.chmod(0o700)
+    built = lark.Lark(
+        terms.GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False
+    )
 
+    def outcome(parser: object, errors: type) -> object:
+        try:
+            tree = parser.parse(text)  # type: ignore[attr-defined]
+        except errors as exc:
+            return type(exc).__name__, getattr(exc, "line", None), getattr(exc, "column", None)
+        return shape(tree)
 
-def test_no_cache_folder_means_no_cache(monkeypatch):
-    assert _fresh_parser(monkeypatch, None).parse("Dige").children
+    def shape(node: object) -> object:
+        children = getattr(node, "children", None)
+        if children is None:  # a token, with the position errors and components point at
+            return (node.type, str(node), node.line, node.column, node.end_column)  # type: ignore[attr-defined]
+        return (str(node.data), [shape(child) for child in children])  # type: ignore[attr-defined]
+
+    assert outcome(terms._parser(), term_parser.UnexpectedInput) == outcome(
+        built, lark.exceptions.UnexpectedInput
+    )

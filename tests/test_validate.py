@@ -9,7 +9,7 @@ import pytest
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.errors import SpecErrors
 from specrun.spec.validate import validate_file
-from specrun.tables.regression import KNOWN_STATS
+from specrun.tables.statistics import KNOWN_STATS
 
 HEAD = GRUNFELD_HEAD
 

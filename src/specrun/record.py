@@ -59,7 +59,6 @@ PACKAGES = (
     "pyarrow",
     "fastexcel",
     "charset-normalizer",
-    "lark",
     "PyYAML",
 )
 

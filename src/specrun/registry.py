@@ -49,11 +49,17 @@ class Lazy:
 
 
 class Registry(Generic[T]):
-    """Names mapped to implementations; unknown names are answered with the valid ones."""
+    """Names mapped to implementations; unknown names are answered with the valid ones.
+
+    An entry is either registered at once (``register``) or declared by the module that
+    registers it (``declare``), which is imported when the entry is first asked for: a spec's
+    validation then imports, and builds the option models of, only the kinds it names (start-up
+    dominates small specs), while ``names`` and ``in`` still know every kind."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._modules: dict[str, str] = {}  # declared name → the module that registers it
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(item: T) -> T:
@@ -64,15 +70,33 @@ class Registry(Generic[T]):
 
         return add
 
+    def declare(self, name: str, module: str) -> None:
+        """``module`` registers ``name`` when imported; it is imported on the first ``get``
+        (if it has not been imported already)."""
+        if name in self._modules:
+            raise ValueError(f"{self.kind} '{name}' is declared twice")
+        self._modules[name] = module
+
     def get(self, name: str) -> T:
+        """The entry ``name``, importing its declaring module the first time. Raises
+        ``SpecError`` (code ``reference``, with a "did you mean" or the valid names) for an
+        unknown name, ``LookupError`` (a bug) when a declared module does not register it."""
+        if name not in self._items and isinstance(name, str) and name in self._modules:
+            import_module(self._modules[name])
+            if name not in self._items:
+                raise LookupError(f"{self._modules[name]} does not register {self.kind} '{name}'")
         try:
             return self._items[name]
         except KeyError:
-            hint = did_you_mean(name, self._items) or "valid: " + ", ".join(self.names())
+            hint = did_you_mean(name, self.names()) or "valid: " + ", ".join(self.names())
             raise SpecError(f"unknown {self.kind} '{name}'", code="reference", hint=hint) from None
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted({*self._items, *self._modules})
+
+    def declared(self) -> dict[str, str]:
+        """Declared name → the module that registers it (entries registered at once aside)."""
+        return dict(self._modules)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._modules

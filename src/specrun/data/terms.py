@@ -1,6 +1,7 @@
 """Model terms as Stata writes them: time-series operators, factor variables and interactions.
 
-One grammar (Lark, LALR, with positions) reads every item of an estimator's variable lists::
+One grammar (Lark, LALR, with positions) reads every item of an estimator's variable lists; its
+stand-alone parser is generated into ``term_parser`` (``standalone_parser_source``)::
 
     Dige  L.Dige  L2.Dige  L(0/2).Dige  F.Dige  D.Dige  LD.Dige   time-series operators
     i.region  ib3.region  ib(last).region  ibn.region           factor variables
@@ -23,18 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from specrun.errors import SpecError
 
 if TYPE_CHECKING:
-    from lark import Lark, Tree
-    from lark.exceptions import UnexpectedInput
+    from specrun.data.term_parser import Tree, UnexpectedInput
 
 __all__ = [
     "GRAMMAR",
@@ -64,40 +63,72 @@ GRAMMAR = r"""
 _PLAIN = re.compile(r"[ \t]*(\w+)[ \t]*")
 
 
-def parser_cache_file() -> Path | None:
-    """Where the built LALR tables of ``GRAMMAR`` are kept between processes:
-    ``<user cache dir>/specrun/terms-<digest>.lark``, the digest covering the grammar, Lark's
-    version and Python's, so that an upgrade of any of them builds afresh. ``None`` when the
-    cache folder cannot be created (a read-only home): the grammar is then built each time."""
-    import lark
-    import platformdirs
+PARSER_MODULE = Path(__file__).with_name("term_parser.py")
+# Lark's stand-alone generator copies this block of Lark's utilities into the module. The
+# grammar's patterns are plain ``re``, so the generated parser never needs the ``regex`` package,
+# whose import (~15 ms) would otherwise be paid by every ``specrun validate`` that parses a term.
+_REGEX_IMPORT = """try:
+    import regex
+    _has_regex = True
+except ImportError:
+    _has_regex = False
+"""
+_NO_REGEX = "_has_regex = False  # specrun: never import regex (plain re patterns)\n"
 
-    key = f"{GRAMMAR}\0{lark.__version__}\0{sys.version_info[:2]}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder = Path(platformdirs.user_cache_dir("specrun", appauthor=False))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder / f"terms-{digest}.lark"
+
+def grammar_digest() -> str:
+    """SHA-256 of ``GRAMMAR``, recorded in the generated parser to catch a stale one."""
+    return hashlib.sha256(GRAMMAR.encode()).hexdigest()
+
+
+def standalone_parser_source() -> str:
+    """The text of ``term_parser.py``: Lark's stand-alone LALR(1) parser of ``GRAMMAR``.
+
+    Equivalent to ``python -m lark.tools.standalone --propagate_positions terms.lark`` (the
+    options ``_parser`` used to pass to ``Lark``: LALR, contextual lexer, positions, no
+    placeholders), then the ``regex`` import removed and a header added. Needs Lark (a
+    development dependency: the generated module imports nothing of it). The state numbers of
+    the parse table depend on the build's set iteration order, so two builds of one grammar
+    differ in numbering only; ``tests/test_terms.py`` compares them up to that numbering.
+    Raises ``RuntimeError`` when Lark's output no longer has the block this edits."""
+    import io
+
+    import lark
+    from lark.tools.standalone import gen_standalone
+
+    built = lark.Lark(
+        GRAMMAR,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+    out = io.StringIO()
+    gen_standalone(built, out=out)
+    code = out.getvalue()
+    if code.count(_REGEX_IMPORT) != 1:
+        raise RuntimeError("Lark's stand-alone output has changed: review the regex edit")
+    header = (
+        "# Generated code: do not edit. Regenerate with `python -m specrun.data.terms` after\n"
+        "# changing specrun.data.terms.GRAMMAR; tests/test_terms.py fails until this file\n"
+        "# matches the grammar. Made by Lark's stand-alone generator (lark.tools.standalone,\n"
+        f"# Lark {lark.__version__}) with propagate_positions, then one edit: the `regex` "
+        "package\n"
+        "# is never imported. Lark's generator and its output are under the Mozilla Public\n"
+        "# License 2.0 (see the licence block below), unlike the rest of specrun (MIT).\n"
+        f"# grammar sha256: {grammar_digest()}\n"
+    )
+    return header + code.replace(_REGEX_IMPORT, _NO_REGEX)
 
 
 @cache
-def _parser() -> Lark:
-    """The term grammar's LALR parser, built on first use (most commands never parse a term
-    with operators). Lark's own ``cache=`` stores the built tables (0.7 ms to load against
-    ~18 ms to build): the file opens with a SHA-256 of the grammar, the options and Lark's
-    version, which Lark checks before unpickling, and a file that is missing, corrupt, stale or
-    unwritable makes Lark build the tables as usual (``lark.Lark.__init__``). The file lives
-    in the user's own cache folder, never in a shared temporary folder, as Lark's default would:
-    a pickle is only loaded from a place only its owner writes."""
-    from lark import Lark
+def _parser() -> Any:
+    """The term grammar's LALR parser, loaded on first use (most commands never parse a term
+    with operators) from the generated ``term_parser`` module: its parse tables are Python
+    literals, so loading it imports neither Lark nor ``regex`` and builds nothing."""
+    from specrun.data import term_parser
 
-    options = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
-    path = parser_cache_file()
-    if path is None:
-        return Lark(GRAMMAR, **options)
-    return Lark(GRAMMAR, cache=str(path), **options)
+    return term_parser.Lark_StandAlone()
 
 
 # c. | i. | ibn. | ib#. | ib(…). | then time-series operators: L, L2, F, D, LD, L2D …
@@ -219,8 +250,7 @@ def parse_item(text: str) -> tuple[Term, ...]:
     plain = _PLAIN.fullmatch(text)
     if plain is not None and not plain.group(1)[0].isdigit():
         return (Term((Component(plain.group(1), col=plain.start(1) + 1),)),)
-    from lark import Token
-    from lark.exceptions import UnexpectedInput
+    from specrun.data.term_parser import Token, UnexpectedInput
 
     try:
         tree = _parser().parse(text)
@@ -279,7 +309,7 @@ def _unique(terms: list[Term]) -> list[Term]:
 
 
 def _syntax_error(exc: UnexpectedInput, text: str) -> SpecError:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    from specrun.data.term_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     col = max(int(getattr(exc, "column", 1) or 1), 1)
     if isinstance(exc, UnexpectedEOF) or (
@@ -391,3 +421,8 @@ def _operator_range(args: str, word: str, text: str, col: int) -> list[int]:
     raise _error(
         f"operator range '{word}{args}.' must read (a/b) or (a b …)", text, col, hint="L(0/2).x"
     )
+
+
+if __name__ == "__main__":  # python -m specrun.data.terms: regenerate term_parser.py
+    PARSER_MODULE.write_text(standalone_parser_source(), encoding="utf-8")
+    print(f"wrote {PARSER_MODULE.name} (grammar sha256 {grammar_digest()[:16]}…)")

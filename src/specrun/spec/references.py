@@ -537,7 +537,7 @@ class ReferenceChecks(Diagnostics):
         """Each statistic a descriptive table asks for is one its model computes (known from
         the model's spec, so validate reports every one, as run would the first)."""
         from specrun.estimators.specs.descriptive import statistics
-        from specrun.tables.descriptive import missing_statistic
+        from specrun.tables.specs.descriptive import missing_statistic
 
         model = models.get(item.model)
         if model is None or model.spec.estimator != "descriptive":

@@ -6,6 +6,7 @@ table kind therefore appears in validation and in ``specrun schema`` with no cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, Union, get_args
 
@@ -198,24 +199,39 @@ def validate_steps(value: Any) -> Any:
     return steps_adapter().validate_python(value)
 
 
+# Each top-level section's type, built on demand: a union over a registry (tables, figures,
+# transform steps) imports and builds every member, which validation needs only to report an
+# entry its own member rejects. Models and variants stay raw until ``extends`` resolves.
+_SECTION_TYPES: dict[str, Callable[[], Any]] = {
+    "spec_version": lambda: int,
+    "title": lambda: str,
+    "data": lambda: DataSpec,
+    "variables": lambda: dict[str, VariableSpec],
+    "groups": lambda: dict[str, list[str]],
+    "transforms": lambda: list[transform_step()],  # type: ignore[misc]
+    "samples": lambda: dict[str, SampleSpec],
+    "models": lambda: dict[str, dict[str, Any]],
+    "variants": lambda: dict[str, dict[str, dict[str, Any]]],
+    "tables": lambda: dict[str, table_union()],  # type: ignore[misc]
+    "figures": lambda: dict[str, figure_union()],  # type: ignore[misc]
+    "multiverse": lambda: dict[str, MultiverseSpec],
+    "outputs": lambda: OutputSpec,
+}
+SECTIONS = tuple(_SECTION_TYPES)  # the top-level keys a spec may have, in the schema's order
+# sections whose entries are validated by the member their tag selects (``validate_tagged``)
+TAGGED_SECTIONS = ("tables", "figures")
+
+
+@cache
+def section_type(name: str) -> Any:
+    """The type of one top-level section (``KeyError`` for an unknown one)."""
+    return _SECTION_TYPES[name]()
+
+
 @cache
 def section_types() -> dict[str, Any]:
-    """Each top-level section's type; models and variants stay raw until ``extends`` resolves."""
-    return {
-        "spec_version": int,
-        "title": str,
-        "data": DataSpec,
-        "variables": dict[str, VariableSpec],
-        "groups": dict[str, list[str]],
-        "transforms": list[transform_step()],
-        "samples": dict[str, SampleSpec],
-        "models": dict[str, dict[str, Any]],
-        "variants": dict[str, dict[str, dict[str, Any]]],
-        "tables": dict[str, table_union()],
-        "figures": dict[str, figure_union()],
-        "multiverse": dict[str, MultiverseSpec],
-        "outputs": OutputSpec,
-    }
+    """Each top-level section's type (every union built: for the JSON Schema and errors)."""
+    return {name: section_type(name) for name in SECTIONS}
 
 
 REQUIRED_SECTIONS = ("data", "models")
@@ -223,13 +239,18 @@ REQUIRED_SECTIONS = ("data", "models")
 
 @cache
 def adapter(section: str) -> TypeAdapter[Any]:
-    return TypeAdapter(section_types()[section])
+    return TypeAdapter(section_type(section))
+
+
+def entry_type(section: str) -> Any:
+    """The type of one entry of a section that is a mapping of named entries."""
+    return get_args(section_type(section))[1]
 
 
 @cache
 def entry_adapter(section: str) -> TypeAdapter[Any]:
     """The adapter of one entry of a section that is a mapping of named entries."""
-    return TypeAdapter(get_args(section_types()[section])[1])
+    return TypeAdapter(entry_type(section))
 
 
 @cache

@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -101,7 +101,7 @@ class _Checker(ModelResolver, ReferenceChecks):
 
     def run(self) -> Spec | None:
         data = self.doc.data
-        types = schema.section_types()
+        types = schema.SECTIONS
         for key in data:
             if key not in types:
                 self.error(
@@ -122,22 +122,22 @@ class _Checker(ModelResolver, ReferenceChecks):
                         col=1,
                     )
                 )
-        for name, tp in types.items():
+        for name in types:
             if name not in data:
                 continue
             value = data[name]
             if name in PER_ENTRY and isinstance(value, dict):
                 # one bad entry must not hide the others' cross-reference checks
-                entry_type = get_args(tp)[1]
                 valid = {}
                 for key, entry in value.items():
                     try:
-                        if isinstance(entry_type, type):
-                            valid[key] = entry_type.model_validate(entry)
-                        else:  # a union over a registry: only the members used are built
+                        if name in schema.TAGGED_SECTIONS:
+                            # a union over a registry: only the members used are built
                             valid[key] = schema.validate_tagged(name, entry)
+                        else:
+                            valid[key] = schema.entry_type(name).model_validate(entry)
                     except ValidationError as exc:
-                        self.pydantic_errors(exc, entry_type, entry, (name, key))
+                        self.pydantic_errors(exc, schema.entry_type(name), entry, (name, key))
                 self.sections[name] = valid
                 continue
             try:
@@ -146,7 +146,7 @@ class _Checker(ModelResolver, ReferenceChecks):
                 else:
                     self.sections[name] = schema.adapter(name).validate_python(value)
             except ValidationError as exc:
-                self.pydantic_errors(exc, tp, value, (name,))
+                self.pydantic_errors(exc, schema.section_type(name), value, (name,))
         version = self.sections.get("spec_version", 1)
         if version != 1:
             self.error(

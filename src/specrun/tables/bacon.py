@@ -8,15 +8,14 @@ comparison with its total weight and weighted-average estimate — the layout of
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.specs.bacon import BaconTableSpec
 
 KINDS = ("treated vs never", "earlier vs later", "later vs earlier")
 LABELS = {
@@ -24,14 +23,6 @@ LABELS = {
     "earlier vs later": "Earlier vs later treated",
     "later vs earlier": "Later vs earlier treated",
 }
-
-
-class BaconTableSpec(TableBase):
-    """``kind: bacon``: the Goodman-Bacon (2021) decomposition of a staggered TWFE DID."""
-
-    kind: Literal["bacon"]
-    model: str = Field(description="A model with estimator: did (staggered, no controls).")
-    detail: bool = Field(False, description="Also list every 2 × 2 comparison.")
 
 
 def _group(value: float) -> str:
@@ -99,8 +90,3 @@ def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> 
             *spec.notes,
         ),
     )
-
-
-TABLES.register("bacon")(
-    TableKind("bacon", BaconTableSpec, build_bacon, lambda s: [s.model], reads=("did",))
-)

@@ -1,18 +1,22 @@
-"""What a table kind is: a spec model (``kind:``), the models it reads, and a builder to IR."""
+"""What a table kind is: a spec model (``kind:``), the models it reads, and a builder to IR.
+
+Imports neither the table IR nor the results: the kinds' options (``tables.specs``) build on
+this module to validate a spec without loading any builder."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
 from specrun.registry import Registry
-from specrun.results import ResultSet
 from specrun.spec.models import RegistryMember
-from specrun.tables import text
-from specrun.tables.ir import Layout, Table
+
+if TYPE_CHECKING:  # the table IR and results are the builders' business, not validation's
+    from specrun.results import ResultSet
+    from specrun.tables.ir import Table
 
 
 class TableBase(RegistryMember):
@@ -63,6 +67,8 @@ class TableContext:
 
     def text(self, phrase: str) -> str:
         """A generated phrase (``Yes``, ``N``, a column header) in the output language."""
+        from specrun.tables import text
+
         return text.translate(phrase, self.language)
 
 
@@ -104,6 +110,8 @@ def table_numbers(tables: Mapping[str, TableBase]) -> dict[str, tuple[str, str]]
 
 def with_layout(table: Table, spec: TableBase, number: tuple[str, str], language: str) -> Table:
     """The built table with its number, panel, size, orientation and language set from the spec."""
+    from specrun.tables.ir import Layout
+
     layout = Layout(
         number=number[0],
         panel=number[1],

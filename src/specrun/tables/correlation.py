@@ -6,31 +6,15 @@ columns are numbered (1)…(k) after the rows, as applied papers print their cor
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
 from specrun.tables import text
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
-
-
-class CorrelationTableSpec(TableBase):
-    """``kind: correlation``: the correlation matrix of a descriptive model's variables."""
-
-    kind: Literal["correlation"]
-    model: str = Field(description="A descriptive model with correlations: true.")
-    upper: Literal["none", "spearman"] = Field(
-        "none", description="What the upper triangle prints: nothing, or Spearman correlations."
-    )
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+from specrun.tables.specs.correlation import CorrelationTableSpec
 
 
 def _cell(matrix: dict[str, Any], method: str, i: int, j: int, spec: CorrelationTableSpec) -> Cell:
@@ -87,14 +71,3 @@ def build_correlation(spec: CorrelationTableSpec, results: ResultSet, ctx: Table
         n_columns=len(names),
         notes=(*notes, *spec.notes),
     )
-
-
-TABLES.register("correlation")(
-    TableKind(
-        "correlation",
-        CorrelationTableSpec,
-        build_correlation,
-        lambda s: [s.model],
-        reads=("descriptive",),
-    )
-)

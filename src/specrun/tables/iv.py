@@ -9,54 +9,13 @@ p-values). Everything else (stars, digits, keep/drop, labels) is the regression 
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
 from specrun.errors import SpecError
 from specrun.results import ResultSet
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Table
-from specrun.tables.regression import ColumnGroup, RegressionTableSpec, build_regression
-
-DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "sy_size10", "hansen_j_p", "endog_p", "ar_p"]
-
-
-class IVTableSpec(TableBase):
-    """``kind: iv``: IV models beside their first stages, weak-instrument diagnostics below."""
-
-    kind: Literal["iv"]
-    models: list[str] = Field(min_length=1, description="Models with estimator: iv, in order.")
-    first_stage: bool = Field(True, description="Print each first stage beside its model.")
-    stats: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_STATS),
-        description="Statistic rows, by name (see Table statistics): weak-instrument, "
-        "overidentification and endogeneity tests.",
-    )
-    stat_labels: dict[str, str] = Field(
-        default_factory=dict, description="Statistic name → row label replacing the default."
-    )
-    keep: list[str] | None = Field(
-        None, description="Only these coefficient rows (names, globs or re: patterns)."
-    )
-    drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (names, globs or re:)."
-    )
-    order: list[str] | None = Field(
-        None, description="Rows first, in order; default: endogenous, then instruments."
-    )
-    labels: dict[str, str] = Field(
-        default_factory=dict, description="Row labels by coefficient name or pattern."
-    )
-    constant: bool = Field(True, description="Print the constant (_cons) row.")
-    show: Literal["se", "t"] = Field(
-        "se", description="Under each estimate: its standard error or its t (z) statistic."
-    )
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+from specrun.tables.regression import build_regression
+from specrun.tables.specs.iv import IVTableSpec
+from specrun.tables.specs.regression import ColumnGroup, RegressionTableSpec
 
 
 def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> Table:
@@ -107,8 +66,3 @@ def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> 
 def _second_stage_label(extra: object) -> str:
     method = extra.get("method", "2sls") if isinstance(extra, dict) else "2sls"
     return {"2sls": "2SLS", "liml": "LIML", "gmm": "GMM"}.get(str(method), str(method))
-
-
-TABLES.register("iv")(
-    TableKind("iv", IVTableSpec, build_iv_table, lambda spec: list(spec.models), reads=("iv",))
-)

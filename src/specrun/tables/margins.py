@@ -5,90 +5,20 @@ interval. The numbers come from ``specrun.kernels.margins``; ``figures.margins``
 from __future__ import annotations
 
 import math
-import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
-
-from specrun.data.terms import Component, parse_item, ts_prefix
+from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError
 from specrun.results import ModelResult, ResultSet, TermPart
 from specrun.tables import format as fmt
 from specrun.tables import text
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.specs.margins import MarginsTableSpec, MarginValue, continuous_key
 from specrun.tables.terms import part_label, term_label
 
 if TYPE_CHECKING:  # the kernel (numpy) is imported to build a table, not to validate a spec
     from specrun.kernels.margins import Key, Margins
-
-_PERCENTILE = re.compile(r"^p(\d{1,3})$")
-MarginValue = float | str
-
-
-def continuous_key(text: str) -> Key:
-    """The (variable, shift, diff) of a one-variable term such as ``Dige`` or ``L.STR``.
-    Raises ``ValueError`` (for pydantic) otherwise."""
-    try:
-        terms = parse_item(text)
-    except SpecError as exc:
-        raise ValueError(exc.message) from None
-    c: Component = terms[0].components[0]
-    if len(terms) != 1 or terms[0].is_interaction or c.factor:
-        raise ValueError(f"'{text}' must name one continuous variable (L./F./D. allowed)")
-    return (c.variable, c.shift, c.diff)
-
-
-def check_at_values(values: list[MarginValue]) -> list[MarginValue]:
-    """Validate ``at`` values: numbers, ``p0``…``p100`` or ``mean``; raises ``ValueError``."""
-    for value in values:
-        if isinstance(value, str):
-            match = _PERCENTILE.match(value)
-            if value != "mean" and (match is None or int(match.group(1)) > 100):
-                raise ValueError(f"'{value}' is not a number, p0…p100 or mean")
-    return values
-
-
-class MarginsBase(TableBase):
-    """Keys shared by the margins table and figure: the model and the regressor."""
-
-    model: str = Field(description="The fitted model (ols or panel_fe, with its interactions).")
-    dydx: str = Field(description="The regressor whose effect is shown (Dige, L.Dige).")
-    level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
-
-    @field_validator("dydx")
-    @classmethod
-    def _dydx(cls, value: str) -> str:
-        continuous_key(value)
-        return value
-
-
-class MarginsTableSpec(MarginsBase):
-    """``margins, dydx(x) at(z = (…))``: one row per combination of the ``at`` values."""
-
-    kind: Literal["margins"]
-    at: dict[str, list[MarginValue]] = Field(
-        min_length=1,
-        description="Moderator → values: numbers, percentiles of the estimation sample "
-        "(p10, p50, p90) or mean.",
-    )
-    johnson_neyman: bool = Field(True, description="Note the Johnson–Neyman interval.")
-    digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, value: dict[str, list[MarginValue]]) -> dict[str, list[MarginValue]]:
-        for key, values in value.items():
-            continuous_key(key)
-            if not values:
-                raise ValueError(f"at: {key} needs at least one value")
-            check_at_values(values)
-        return value
 
 
 def column_name(key: Key) -> str:
@@ -280,15 +210,3 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
         notes=(*notes, *spec.notes),
         stub_header=", ".join(labels.values()),
     )
-
-
-TABLES.register("margins")(
-    TableKind(
-        "margins",
-        MarginsTableSpec,
-        build_margins,
-        lambda s: [s.model],
-        ("ols", "panel_fe"),
-        reads_distributions=True,
-    )
-)

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
 from specrun.tables import text
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.specs.mediation import MediationTableSpec
 
 PATHS = ("c", "a", "b", "c_prime", "indirect")
-
-
-class MediationTableSpec(TableBase):
-    """``kind: mediation``: paths a, b, c, c′, indirect effect a·b, Sobel test, bootstrap CI."""
-
-    kind: Literal["mediation"]
-    model: str = Field(description="A model with estimator: mediation.")
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
 
 
 def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableContext) -> Table:
@@ -138,10 +125,3 @@ def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableCont
         n_columns=4,
         notes=(*notes, *spec.notes),
     )
-
-
-TABLES.register("mediation")(
-    TableKind(
-        "mediation", MediationTableSpec, build_mediation, lambda s: [s.model], reads=("mediation",)
-    )
-)

@@ -9,18 +9,17 @@ direction, aggregate z.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.text import translate
 
 if TYPE_CHECKING:
     from specrun.multiverse import MultiverseResult
+from specrun.tables.specs.multiverse import MultiverseTableSpec
 
 ZH = {
     # not 观测值: Chinese tables print N, the number of observations, as 观测值
@@ -56,18 +55,6 @@ def _tests_note(found: MultiverseResult, language: str) -> str:
         f"Joint tests of Simonsohn, Simmons and Nelson (2020): {found.inference}. "
         "A p-value is the share of draws whose statistic is at least as extreme in the "
         "predicted direction."
-    )
-
-
-class MultiverseTableSpec(TableBase):
-    """The summary of a specification curve: its size, median estimate, share positive and
-    share significant, and the three joint tests of Simonsohn, Simmons and Nelson (2020) with
-    their p-values under the null when the multiverse has ``inference:``."""
-
-    kind: Literal["multiverse"]
-    multiverse: str = Field(description="The multiverse summarised.")
-    alpha: float = Field(
-        0.05, gt=0, lt=1, description="Significance level of the share-significant row."
     )
 
 
@@ -141,8 +128,3 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
         n_columns=n_columns,
         notes=(*notes, *spec.notes),
     )
-
-
-TABLES.register("multiverse")(
-    TableKind("multiverse", MultiverseTableSpec, build_multiverse, lambda s: [])
-)

@@ -3,31 +3,15 @@ values, and each threshold's estimate with its LR confidence interval."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
 from specrun.tables import text
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.specs.threshold import ThresholdTestTableSpec
 
 ROW_NAMES = {1: "Single threshold", 2: "Double threshold", 3: "Triple threshold"}
-
-
-class ThresholdTestTableSpec(TableBase):
-    """``kind: threshold_test``: F, bootstrap p, critical values and γ̂ with its CI per threshold."""
-
-    kind: Literal["threshold_test"]
-    models: list[str] = Field(description="panel_threshold models, one block each.")
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
-    digits: int = Field(4, ge=0, le=10, description="Decimals of printed numbers.")
 
 
 def build_threshold_test(
@@ -104,10 +88,3 @@ def build_threshold_test(
         n_columns=8,
         notes=(*notes, *spec.notes),
     )
-
-
-TABLES.register("threshold_test")(
-    TableKind(
-        "threshold_test", ThresholdTestTableSpec, build_threshold_test, lambda s: list(s.models)
-    )
-)

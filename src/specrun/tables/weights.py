@@ -6,16 +6,14 @@ are averaged over the years, and the note says so.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import polars as pl
-from pydantic import Field
 
 from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables import format as fmt
-from specrun.tables.base import TABLES, TableBase, TableContext, TableKind
+from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.specs.weights import WeightsTableSpec
 
 COLUMN_HEADERS = {
     "direction": "Direction",
@@ -23,29 +21,6 @@ COLUMN_HEADERS = {
     "divergence": "Divergence",
     "weight": "Weight",
 }
-
-
-class WeightsTableSpec(TableBase):
-    """``kind: weights``: an entropy-weight index's indicators with direction and weight."""
-
-    kind: Literal["weights"]
-    index: str = Field(description="The output column of an entropy_index transform.")
-    dimensions: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="Dimension label → its indicators, printed as a first column in this order.",
-    )
-    columns: list[Literal["direction", "entropy", "divergence", "weight"]] = Field(
-        default_factory=lambda: ["direction", "weight"],
-        description="Columns after the indicator: direction (+/−), entropy e_j, divergence "
-        "1 − e_j and weight w_j, in the order given.",
-    )
-    dimension_header: str = Field(
-        "Dimension", description="Header of the dimension column (with dimensions:)."
-    )
-    indicator_header: str = Field(
-        "Indicator", description="Header of the column of indicator labels."
-    )
-    digits: int = Field(4, ge=0, le=10, description="Decimals of printed numbers.")
 
 
 def _weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext) -> pl.DataFrame:
@@ -113,6 +88,3 @@ def build_weights(spec: WeightsTableSpec, results: ResultSet, ctx: TableContext)
         notes=(*notes, *spec.notes),
         column_align="".join(["l"] * with_dimension + ["c"] * len(spec.columns)),
     )
-
-
-TABLES.register("weights")(TableKind("weights", WeightsTableSpec, build_weights, lambda s: []))

@@ -1,24 +1,25 @@
-"""Estimator options, one module per family, each registering its kind in ``ESTIMATORS`` with
-a lazy reference to its fit: validating a spec imports these and no numerical code."""
+"""Estimator options, one module per family, each registering its kinds in ``ESTIMATORS`` with
+a lazy reference to its fit: validating a spec imports these and no numerical code.
 
-from specrun.estimators.specs import (
-    descriptive,
-    did,
-    hausman,
-    iv,
-    linear,
-    mediation,
-    random_effects,
-    threshold,
-)
+The families are declared here, not imported: a spec's validation imports (and builds the
+option models of) only the families it names; ``ESTIMATORS.names()`` knows them all."""
 
-__all__ = [
-    "descriptive",
-    "did",
-    "hausman",
-    "iv",
-    "linear",
-    "mediation",
-    "random_effects",
-    "threshold",
-]
+from specrun.estimators.base import ESTIMATORS
+
+FAMILIES = {
+    "specrun.estimators.specs.descriptive": ("descriptive",),
+    "specrun.estimators.specs.did": ("did", "event_study"),
+    "specrun.estimators.specs.hausman": ("hausman",),
+    "specrun.estimators.specs.iv": ("iv",),
+    "specrun.estimators.specs.linear": ("ols", "panel_fe"),
+    "specrun.estimators.specs.mediation": ("mediation",),
+    "specrun.estimators.specs.random_effects": ("panel_re", "panel_be"),
+    "specrun.estimators.specs.threshold": ("panel_threshold",),
+    # GMM's options and fit share one module, which imports its kernel lazily
+    "specrun.estimators.gmm": ("difference_gmm", "system_gmm"),
+}
+for _module, _names in FAMILIES.items():
+    for _name in _names:
+        ESTIMATORS.declare(_name, _module)
+
+__all__ = ["FAMILIES"]

@@ -1,6 +1,20 @@
 """Figure options, one module per kind, each registering its kind in ``FIGURES`` with a lazy
-reference to its drawing function: validating a spec imports neither numpy nor matplotlib."""
+reference to its drawing function: validating a spec imports neither numpy nor matplotlib.
 
-from specrun.figures.specs import coefplot, curve, event_study, margins, placebo, threshold
+The kinds are declared here by the module that registers each, imported when a spec first
+names the kind (``Registry.declare``)."""
 
-__all__ = ["coefplot", "curve", "event_study", "margins", "placebo", "threshold"]
+from specrun.figures.base import FIGURES
+
+KINDS = {
+    "coefplot": "specrun.figures.specs.coefplot",
+    "event_study": "specrun.figures.specs.event_study",
+    "margins": "specrun.figures.specs.margins",
+    "placebo": "specrun.figures.specs.placebo",
+    "specification_curve": "specrun.figures.specs.curve",
+    "threshold_lr": "specrun.figures.specs.threshold",
+}
+for _name, _module in KINDS.items():
+    FIGURES.declare(_name, _module)
+
+__all__ = ["KINDS"]

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from specrun.figures.base import FIGURES, FigureBase, FigureKind
 from specrun.registry import Lazy
-from specrun.tables.margins import MarginValue, check_at_values, continuous_key
+from specrun.tables.specs.margins import MarginValue, check_at_values, continuous_key
 
 
 class MarginsFigureSpec(FigureBase):

@@ -1,0 +1,208 @@
+"""Options of the ``regression`` table kind, checked without building tables; the builder is in
+``specrun.tables.regression``, imported when a table of this kind is first built."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
+
+from specrun.errors import did_you_mean
+from specrun.registry import Lazy
+from specrun.spec.models import StrictModel
+from specrun.tables.base import TABLES, TableBase, TableKind
+from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern
+from specrun.tables.statistics import KNOWN_STATS
+
+# Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
+STAT_ALIASES = {
+    "N": "nobs",
+    "n": "nobs",
+    "obs": "nobs",
+    "nobs_total": "nobs",
+    "r2_a": "r2_adj",
+    "adj_r2": "r2_adj",
+    "ar2": "r2_adj",
+    "r2_w": "r2_within",
+    "N_g": "n_entities",
+    "N_clust": "n_clusters",
+}
+
+
+def _check_stat(name: str) -> str:
+    """A statistic name a table may print: a known one, or a dotted path into ``extra``."""
+    if name in KNOWN_STATS or "." in name:
+        return name
+    hint = (
+        f"did you mean '{STAT_ALIASES[name]}'?"
+        if name in STAT_ALIASES
+        else did_you_mean(name, KNOWN_STATS)
+    )
+    valid = ", ".join(sorted(KNOWN_STATS))
+    raise ValueError(
+        f"unknown statistic '{name}'"
+        + (f" ({hint})" if hint else "")
+        + f"; valid: {valid}, or a dotted name such as indirect.sobel_z (a model's extra results)"
+    )
+
+
+StatName = Annotated[
+    str,
+    AfterValidator(_check_stat),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": sorted(KNOWN_STATS)},
+                {"type": "string", "pattern": "^[^.]+\\..+$"},
+            ]
+        }
+    ),
+]
+
+
+class ColumnGroup(StrictModel):
+    label: str = Field(description="Text of the spanning header (e.g. Two-way fixed effects).")
+    span: int = Field(ge=1, description="How many consecutive columns the header covers.")
+
+
+class RegressionPanel(StrictModel):
+    title: str | None = Field(None, description="Default: 'Panel A: <dependent variable>'.")
+    columns: list[str] = Field(
+        min_length=1, description="Models of this panel, one per column, in order."
+    )
+
+
+class RegressionTableSpec(TableBase):
+    """``kind: regression``: one column per model (esttab/outreg2 layout), statistic rows below."""
+
+    kind: Literal["regression"]
+    columns: list[str] = Field(
+        default_factory=list, description="Models, in order; a family (over:) adds its members."
+    )
+    panels: list[RegressionPanel] = Field(
+        default_factory=list,
+        description="Instead of columns: row blocks (Panel A, B, …) stacked over the same "
+        "column layout, each with its own models.",
+    )
+    column_labels: list[str] | None = Field(
+        None, description="A header line naming each column (family members default to values)."
+    )
+    groups: list[ColumnGroup] = Field(
+        default_factory=list, description="Spanning column groups over the columns."
+    )
+    dependent_row: bool = Field(
+        True, description="Print a header row naming each column's dependent variable."
+    )
+    keep: list[str] | None = Field(
+        None,
+        description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
+    )
+    drop: list[str] = Field(
+        default_factory=list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
+    )
+    order: list[str] | None = Field(
+        None, description=f"These rows first, in this order; {PATTERN_LANGUAGE}."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Row labels for this table, by name or pattern; rows built from terms are "
+        "otherwise labelled from the variables' labels.",
+    )
+    constant: bool = Field(True, description="Print the constant (_cons) row.")
+    base_levels: bool = Field(
+        False,
+        description="A row for each factor's base level, marked (base), before its other "
+        "levels (Stata's baselevels option).",
+    )
+    show: Literal["se", "t", "p", "ci"] = Field(
+        "se",
+        description="Under (or beside) each estimate: se (standard error), t (t or z "
+        "statistic), p (p-value) or ci (confidence interval at ci_level, from each model's "
+        "own reference distribution: t with G − 1 or residual df, else normal).",
+    )
+    ci_level: float = Field(0.95, gt=0, lt=1, description="Level of show: ci intervals.")
+    scale: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Coefficient → positive factor its estimate, standard error and interval "
+        "are multiplied by (a regressor in large units: {gdp: 1000}); noted in the table.",
+    )
+    row_digits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Coefficient → decimals of its estimate and second line (digits elsewhere).",
+    )
+    notation: Literal["fixed", "scientific"] = Field(
+        "fixed", description="Coefficients in fixed decimals or scientific notation (1.234e−05)."
+    )
+    se_position: Literal["below", "beside"] = Field(
+        "below",
+        description="Where the show: value goes: below the estimate (one more row) or beside "
+        "it in the same cell.",
+    )
+    stars: list[float] = Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    )
+    indicators: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Row label → variables or terms ($group, i.region allowed); Yes where a "
+        "model has them all ('Region FE': [i.region]). Their coefficient rows are left out.",
+    )
+    effects: dict[str, str] = Field(
+        default_factory=lambda: {"Entity FE": "entity", "Time FE": "time"},
+        description="Row label → absorbed effect (entity, time, a column or a#b); Yes where a "
+        "model absorbs it. Effects the models absorb beyond these get a row of their own "
+        "('Industry × Year FE').",
+    )
+    stats: list[StatName] = Field(
+        default_factory=lambda: ["nobs", "r2"],
+        description="Statistic rows under the coefficients, by name (see Table statistics), or "
+        "a dotted name into a model's extra results (indirect.sobel_z).",
+    )
+    stat_labels: dict[str, str] = Field(
+        default_factory=dict, description="Statistic name → row label replacing the default."
+    )
+    r2_fe: Literal["within", "lsdv"] = Field(
+        "within", description="Which R² the 'r2' row prints for fixed-effects models."
+    )
+
+    @field_validator("keep", "drop", "order")
+    @classmethod
+    def _patterns(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            check_pattern(pattern)
+        return patterns
+
+    @field_validator("labels")
+    @classmethod
+    def _label_patterns(cls, labels: dict[str, str]) -> dict[str, str]:
+        for pattern in labels:
+            check_pattern(pattern)
+        return labels
+
+    @field_validator("stars")
+    @classmethod
+    def _star_levels(cls, levels: list[float]) -> list[float]:
+        if any(not 0 < level < 1 for level in levels):
+            raise ValueError("star levels are p-values between 0 and 1")
+        return sorted(levels, reverse=True)
+
+    @model_validator(mode="after")
+    def _columns_or_panels(self) -> RegressionTableSpec:
+        if bool(self.columns) == bool(self.panels):
+            raise ValueError("a regression table needs either columns or panels")
+        return self
+
+
+def _models(spec: RegressionTableSpec) -> list[str]:
+    return list(spec.columns) + [c for p in spec.panels for c in p.columns]
+
+
+TABLES.register("regression")(
+    TableKind(
+        "regression",
+        RegressionTableSpec,
+        Lazy("specrun.tables.regression:build_regression"),
+        _models,
+    )
+)
