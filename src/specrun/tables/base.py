@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
@@ -17,6 +17,17 @@ from specrun.spec.models import RegistryMember
 if TYPE_CHECKING:  # the table IR and results are the builders' business, not validation's
     from specrun.results import ResultSet
     from specrun.tables.ir import Table
+
+
+# the option of every table kind with significance stars
+Stars = Annotated[
+    list[float],
+    Field(
+        default_factory=lambda: [0.1, 0.05, 0.01],
+        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
+        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
+    ),
+]
 
 
 class TableBase(RegistryMember):

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from specrun.registry import Lazy
-from specrun.tables.base import TABLES, TableBase, TableKind
+from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 
 DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "sy_size10", "hansen_j_p", "endog_p", "ar_p"]
 
@@ -43,11 +43,7 @@ class IVTableSpec(TableBase):
     show: Literal["se", "t"] = Field(
         "se", description="Under each estimate: its standard error or its t (z) statistic."
     )
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+    stars: Stars
 
 
 TABLES.register("iv")(

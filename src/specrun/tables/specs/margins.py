@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from specrun.data.terms import Component, parse_item
 from specrun.errors import SpecError
 from specrun.registry import Lazy
-from specrun.tables.base import TABLES, TableBase, TableKind
+from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 
 if TYPE_CHECKING:  # the kernel (numpy) is imported to build a table, not to validate a spec
     from specrun.kernels.margins import Key
@@ -68,11 +68,7 @@ class MarginsTableSpec(MarginsBase):
     )
     johnson_neyman: bool = Field(True, description="Note the Johnson–Neyman interval.")
     digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+    stars: Stars
 
     @field_validator("at")
     @classmethod

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, mod
 from specrun.errors import did_you_mean
 from specrun.registry import Lazy
 from specrun.spec.models import StrictModel
-from specrun.tables.base import TABLES, TableBase, TableKind
+from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern
 from specrun.tables.statistics import KNOWN_STATS
 
@@ -138,11 +138,7 @@ class RegressionTableSpec(TableBase):
         description="Where the show: value goes: below the estimate (one more row) or beside "
         "it in the same cell.",
     )
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+    stars: Stars
     indicators: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Row label → variables or terms ($group, i.region allowed); Yes where a "

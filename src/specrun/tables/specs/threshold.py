@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from specrun.registry import Lazy
-from specrun.tables.base import TABLES, TableBase, TableKind
+from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 
 
 class ThresholdTestTableSpec(TableBase):
@@ -16,11 +16,7 @@ class ThresholdTestTableSpec(TableBase):
 
     kind: Literal["threshold_test"]
     models: list[str] = Field(description="panel_threshold models, one block each.")
-    stars: list[float] = Field(
-        default_factory=lambda: [0.1, 0.05, 0.01],
-        description="P-value cut-offs of the significance stars: the default prints * at p < 0.1, "
-        "** at p < 0.05 and *** at p < 0.01; the notes state them.",
-    )
+    stars: Stars
     digits: int = Field(4, ge=0, le=10, description="Decimals of printed numbers.")
 
 
