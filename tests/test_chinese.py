@@ -178,3 +178,28 @@ outputs: {formats: [markdown], language: zh}
     md = (tmp_path / "out" / "tables.md").read_text(encoding="utf-8")
     for english in ("clustered by", "centred", "Marginal effect", "First stage", "p-value"):
         assert english not in md
+
+
+def test_language_zh_names_absorbed_columns_fixed_effects_in_chinese(tmp_path: Path):
+    # an absorbed column other than the panel index got an English row label ("年份 FE") before
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  year: {label: 年份}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, year]}
+  fe_fy: {estimator: panel_fe, y: inv, x: [value], absorb: [firm, year]}
+tables:
+  t: {kind: regression, columns: [fe, fe_fy]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    rows = {
+        row.label: [c.text for c in row.cells]
+        for b in run.output.tables["t"].blocks
+        for row in b.rows
+    }
+    assert rows["年份固定效应"] == ["是", "是"]
+    assert not [label for label in rows if label.endswith(" FE")]

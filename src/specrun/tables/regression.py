@@ -355,12 +355,13 @@ def _effect_key(effect: str) -> frozenset[str]:
 
 
 def _effect_label(effect: str, ctx: TableContext) -> str:
-    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names."""
+    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names;
+    '行业 × 年份固定效应' under ``language: zh``, as its Entity FE row is 个体固定效应."""
     parts = []
     for part in (p.strip() for p in effect.split("#")):
         label = ctx.labels.get(part, part)
         parts.append(label[:1].upper() + label[1:])
-    return " × ".join(parts) + " FE"
+    return " × ".join(parts) + ("固定效应" if ctx.language == "zh" else " FE")
 
 
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
