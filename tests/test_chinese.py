@@ -203,3 +203,27 @@ outputs: {formats: [markdown], language: zh}
     }
     assert rows["年份固定效应"] == ["是", "是"]
     assert not [label for label in rows if label.endswith(" FE")]
+
+
+def test_language_zh_notes_name_each_covariance_with_its_noun(tmp_path: Path):
+    # the note read "标准误（第(1)列为以个体聚类的稳健；第(2)列为普通）" before: an adjective
+    # of 标准误 left without it
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], se: {cluster: entity}}
+  ols: {estimator: ols, y: inv, x: [value]}
+tables:
+  se: {kind: regression, columns: [fe, ols]}
+  p: {kind: regression, columns: [fe], show: p}
+  one: {kind: regression, columns: [fe]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    tables = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables
+    assert tables["se"].notes[0] == (
+        "括号内为标准误（第(1)列为以个体聚类的稳健标准误；第(2)列为普通标准误）。"
+    )
+    assert tables["p"].notes[0] == "括号内为p值（以个体聚类的稳健标准误）。"
+    assert tables["one"].notes[0] == "括号内为以个体聚类的稳健标准误。"
