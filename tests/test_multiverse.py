@@ -791,3 +791,31 @@ def test_a_bad_column_in_one_axis_value_is_reported_once_where_it_is_written(
             "did you mean 'capital'?",
         )
     ]
+
+
+def test_a_note_of_an_axis_value_is_in_the_manifest_once(tmp_path: Path):
+    # four specifications winsorize alike; the manifest listed the same note four times
+    import json
+
+    text = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: entity}}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      controls: {none: {x: [value]}, capital: {}}
+      se: {entity: {}, hc1: {se: robust}}
+      winsorize: {none: {}, p5: {winsorize: {vars: [inv], limits: [0.05, 0.95]}}}
+outputs: {formats: [markdown]}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, text), out=tmp_path / "out")
+    notes = json.loads((tmp_path / "out" / "manifest.json").read_text())["notes"]
+    assert notes == [
+        "multiverse.rob.axes.winsorize.p5 winsorize: inv: 10 values raised to the 0.05 "
+        "quantile and 10 lowered to the 0.95 quantile"
+    ]
