@@ -315,3 +315,13 @@ tables:
         "9:32: tables.t1.model: unknown model 'mediation'",
         "13:12: tables.t2.model: unknown model 'margins'",
     ]
+
+
+def test_did_you_mean_finds_a_chinese_name_with_one_character_mistyped():
+    from specrun.errors import did_you_mean
+
+    # a homophone from the input method: 省分 for 省份 (difflib's ratio is 0.5)
+    assert did_you_mean("省分", ["年份", "省份", "地区"]) == "did you mean '省份'?"
+    assert did_you_mean("互联网普及", ["互联网普及率"]) == "did you mean '互联网普及率'?"
+    assert did_you_mean("人口", ["年份", "省份"]) is None
+    assert did_you_mean("ab", ["ac"]) is None  # Latin names keep difflib's cutoff
