@@ -68,10 +68,12 @@ def test_documents_are_headed_with_the_title_or_else_the_file_name(
 
     spec = SPEC.replace("spec_version: 1\n", "spec_version: 1\n" + head)
     run_file(
-        grunfeld_project(tmp_path, spec + "outputs: {formats: [docx, markdown, html]}\n"),
+        grunfeld_project(tmp_path, spec + "outputs: {formats: [docx, markdown, html, latex]}\n"),
         out=tmp_path / "out",
     )
     out = tmp_path / "out"
+    # the guide once said tables.tex prints no heading; it prints the same one
+    assert f"{{\\Large {heading}}}" in (out / "tables.tex").read_text(encoding="utf-8")
     assert docx.Document(str(out / "tables.docx")).paragraphs[0].text == heading
     assert (out / "tables.md").read_text(encoding="utf-8").startswith(f"# {heading}\n")
     assert f"<h1>{heading}</h1>" in (out / "tables.html").read_text(encoding="utf-8")
