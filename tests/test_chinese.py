@@ -68,10 +68,12 @@ def test_documents_are_headed_with_the_title_or_else_the_file_name(
 
     spec = SPEC.replace("spec_version: 1\n", "spec_version: 1\n" + head)
     run_file(
-        grunfeld_project(tmp_path, spec + "outputs: {formats: [docx, markdown, html]}\n"),
+        grunfeld_project(tmp_path, spec + "outputs: {formats: [docx, markdown, html, latex]}\n"),
         out=tmp_path / "out",
     )
     out = tmp_path / "out"
+    # the guide once said tables.tex prints no heading; it prints the same one
+    assert f"{{\\Large {heading}}}" in (out / "tables.tex").read_text(encoding="utf-8")
     assert docx.Document(str(out / "tables.docx")).paragraphs[0].text == heading
     assert (out / "tables.md").read_text(encoding="utf-8").startswith(f"# {heading}\n")
     assert f"<h1>{heading}</h1>" in (out / "tables.html").read_text(encoding="utf-8")
@@ -178,3 +180,52 @@ outputs: {formats: [markdown], language: zh}
     md = (tmp_path / "out" / "tables.md").read_text(encoding="utf-8")
     for english in ("clustered by", "centred", "Marginal effect", "First stage", "p-value"):
         assert english not in md
+
+
+def test_language_zh_names_absorbed_columns_fixed_effects_in_chinese(tmp_path: Path):
+    # an absorbed column other than the panel index got an English row label ("年份 FE") before
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  year: {label: 年份}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, year]}
+  fe_fy: {estimator: panel_fe, y: inv, x: [value], absorb: [firm, year]}
+tables:
+  t: {kind: regression, columns: [fe, fe_fy]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    rows = {
+        row.label: [c.text for c in row.cells]
+        for b in run.output.tables["t"].blocks
+        for row in b.rows
+    }
+    assert rows["年份固定效应"] == ["是", "是"]
+    assert not [label for label in rows if label.endswith(" FE")]
+
+
+def test_language_zh_notes_name_each_covariance_with_its_noun(tmp_path: Path):
+    # the note read "标准误（第(1)列为以个体聚类的稳健；第(2)列为普通）" before: an adjective
+    # of 标准误 left without it
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], se: {cluster: entity}}
+  ols: {estimator: ols, y: inv, x: [value]}
+tables:
+  se: {kind: regression, columns: [fe, ols]}
+  p: {kind: regression, columns: [fe], show: p}
+  one: {kind: regression, columns: [fe]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    tables = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables
+    assert tables["se"].notes[0] == (
+        "括号内为标准误（第(1)列为以个体聚类的稳健标准误；第(2)列为普通标准误）。"
+    )
+    assert tables["p"].notes[0] == "括号内为p值（以个体聚类的稳健标准误）。"
+    assert tables["one"].notes[0] == "括号内为以个体聚类的稳健标准误。"

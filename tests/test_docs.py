@@ -246,6 +246,28 @@ def test_every_crosswalk_entry_is_a_valid_spec_entry(project: Path):
     assert not problems, "\n\n".join(problems)
 
 
+def test_crosswalk_linear_entries_fit(project: Path):
+    """The fixed-effects rows (ols, panel_fe without a bootstrap: quick fits) also run on the
+    page's panel: one absorbed the panel's own province#year once, valid but unfittable."""
+    from specrun.api import run_file
+
+    text = (DOCS / "crosswalk.md").read_text(encoding="utf-8")
+    base_text = re.search(r"<!-- spec: crosswalk -->\n```yaml\n(.*?)```", text, re.S)
+    assert base_text is not None
+    tree = yaml.safe_load(base_text.group(1))
+    rows = {}
+    for number, span in _crosswalk_entries():
+        entry = yaml.safe_load(span)
+        if entry.get("estimator") in ("ols", "panel_fe") and "bootstrap" not in str(entry):
+            rows[f"line{number}_{len(rows)}"] = entry
+    assert len(rows) >= 10
+    tree["models"] = {**rows, "fe": tree["models"]["fe"]}  # the margins row's model
+    path = project / "specs" / "crosswalk_fits.yaml"
+    path.write_text(yaml.safe_dump(tree, allow_unicode=True, sort_keys=False), "utf-8")
+    run = run_file(path, out=project / "crosswalk_fits", cache=False)
+    assert set(rows) <= set(run.output.results.models)
+
+
 GALLERY = _module(DOCS / "gallery" / "build.py", "docs_gallery")
 
 

@@ -272,6 +272,27 @@ def test_base_without_a_resampling_scheme(tmp_path: Path):
     ]
 
 
+def test_base_absorbing_the_panel_index_by_name_is_told_to_write_entity_and_time(
+    tmp_path: Path,
+):
+    # the panel is firm × year: absorbing those columns by name is not entity and time to the
+    # joint tests' bootstrap, and the error says how to write them
+    base = "effects: [entity, time],\n       se: {cluster: entity}}"
+    errors = _errors(
+        tmp_path, _with(base, base.replace("effects: [entity, time]", "absorb: [firm, year]"))
+    )
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:24:16: multiverse.rob.inference: multiverse 'rob': "
+        "specification 'rob[sample=all,controls=none,se=entity]': the joint tests' entity "
+        "bootstrap absorbs entity and time effects only, not firm, year (firm and year are the "
+        "panel's index: write absorb: [entity, time])"
+    ]
+    errors = _errors(
+        tmp_path, _with(base, base.replace("effects: [entity, time]", "absorb: [entity, year]"))
+    )
+    assert errors[0].endswith("not year (year is the panel's index: write absorb: [entity, time])")
+
+
 def test_focus_must_be_a_regressor(tmp_path: Path):
     errors = _errors(tmp_path, _with("none: {x: [value]}", "none: {x: [capital]}"))
     assert errors == [
@@ -769,4 +790,34 @@ def test_a_bad_column_in_one_axis_value_is_reported_once_where_it_is_written(
             "'capitl' (did you mean 'capital'?)",
             "did you mean 'capital'?",
         )
+    ]
+
+
+def test_a_note_of_an_axis_value_is_in_the_manifest_once(tmp_path: Path):
+    # eight specifications winsorize alike; the manifest listed the same note each time. The
+    # late ones clip at the quantiles of all 200 rows (10 each side), as the docs say: a
+    # value's transforms run on the whole panel before the sample keeps its rows
+    import json
+
+    text = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: entity}}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      controls: {none: {x: [value]}, capital: {}}
+      sample: {all: {}, late: {sample: {time: [1940, null]}}}
+      winsorize: {none: {}, p5: {winsorize: {vars: [inv], limits: [0.05, 0.95]}}}
+outputs: {formats: [markdown]}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, text), out=tmp_path / "out")
+    notes = json.loads((tmp_path / "out" / "manifest.json").read_text())["notes"]
+    assert notes == [
+        "multiverse.rob.axes.winsorize.p5 winsorize: inv: 10 values raised to the 0.05 "
+        "quantile and 10 lowered to the 0.95 quantile"
     ]

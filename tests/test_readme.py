@@ -49,3 +49,25 @@ def test_readme_broken_example_prints_what_the_readme_shows(
     monkeypatch.chdir(PROJECT_ROOT)
     assert main(["validate", "specs/broken.yaml"]) == 1
     assert capsys.readouterr().err == shown.group(1)
+
+
+def test_readme_building_blocks_list_every_registered_kind():
+    # the README's table once left out the multiverse table and the specification curve
+    from specrun.estimators.base import ESTIMATORS
+    from specrun.figures.base import FIGURES
+    from specrun.render import FORMATS
+    from specrun.tables.base import TABLES
+    from specrun.transforms.base import TRANSFORMS
+
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\w+) \| (.+) \|$", text, flags=re.M))
+    listed = {key: set(re.findall(r"`(\w+)`", rows[key])) for key in rows}
+    registries = {
+        "estimators": ESTIMATORS,
+        "transforms": TRANSFORMS,
+        "tables": TABLES,
+        "figures": FIGURES,
+        "formats": FORMATS,
+    }
+    for key, registry in registries.items():
+        assert listed[key] == set(registry.names()), key

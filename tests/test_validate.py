@@ -293,3 +293,35 @@ def test_an_unknown_format_with_no_common_name_has_no_hint(write):
         "8:21: outputs.formats[0]: input should be 'latex', 'markdown', 'html', 'docx' or "
         "'xlsx', got 'rtf'"
     ]
+
+
+def test_unknown_model_is_placed_on_the_key_naming_it_not_on_an_equal_kind(write):
+    # a mediation table whose model is called 'mediation' (the README's manuscripts example):
+    # the error belonged on `model:`, not on `kind: mediation` before it
+    assert errors_of(
+        write("""\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value]}
+tables:
+  t1: {kind: mediation, model: mediation}
+  t2:
+    kind: margins
+    caption: margins
+    model: margins
+    dydx: value
+    at: {capital: [p50]}
+""")
+    ) == [
+        "9:32: tables.t1.model: unknown model 'mediation'",
+        "13:12: tables.t2.model: unknown model 'margins'",
+    ]
+
+
+def test_did_you_mean_finds_a_chinese_name_with_one_character_mistyped():
+    from specrun.errors import did_you_mean
+
+    # a homophone from the input method: 省分 for 省份 (difflib's ratio is 0.5)
+    assert did_you_mean("省分", ["年份", "省份", "地区"]) == "did you mean '省份'?"
+    assert did_you_mean("互联网普及", ["互联网普及率"]) == "did you mean '互联网普及率'?"
+    assert did_you_mean("人口", ["年份", "省份"]) is None
+    assert did_you_mean("ab", ["ac"]) is None  # Latin names keep difflib's cutoff

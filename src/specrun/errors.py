@@ -127,4 +127,12 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
         lowered = {c.lower(): c for c in options}
         if name.lower() in lowered:
             close = [lowered[name.lower()]]
+    if not close and any("\u4e00" <= ch <= "\u9fff" for ch in name):
+        # a Chinese name is short and each character carries a word: a homophone typed for
+        # one character (省分 for 省份) leaves a ratio of 0.5 in a two-character name
+        close = sorted(
+            c
+            for c in options
+            if len(c) == len(name) and sum(a != b for a, b in zip(c, name, strict=True)) == 1
+        )[:1]
     return f"did you mean '{close[0]}'?" if close else None

@@ -190,7 +190,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         # and which nodes this run took from the cache (a cached and an uncached run differ
         # only here and in the timings)
         "cache": _cache_summary(run),
-        "notes": run.notes,
+        # each node carries the notes of the transforms building its frame (a cached node
+        # replays them), so specifications sharing an axis value would repeat one note
+        "notes": list(dict.fromkeys(run.notes)),
         "files": [],  # filled by render_outputs: every file this run writes
         "warnings": run.warnings,
     }

@@ -571,11 +571,19 @@ class ReferenceChecks(Diagnostics):
     def _ref_path(self, section: str, name: str, ref: str) -> PathKey:
         body = self.doc.data.get(section, {}).get(name, {})
         for key, value in body.items() if isinstance(body, dict) else ():
+            if key in _NOT_MODEL_KEYS:
+                # a mediation table's model is often named 'mediation' too
+                continue
             if value == ref:
                 return (section, name, key)
             if isinstance(value, list) and ref in value:
                 return (section, name, key, value.index(ref))
         return (section, name)
+
+
+# Keys of a table or figure entry whose text is never a model name, so an error about a model
+# reference is not placed on them when the same word happens to appear there.
+_NOT_MODEL_KEYS = frozenset({"kind", "caption", "title", "notes", "panel", "label"})
 
 
 def _group_item(raw: list[Any]) -> int:

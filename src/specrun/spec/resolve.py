@@ -667,6 +667,7 @@ class ModelResolver(Diagnostics):
             return True
         estimator = fitted.estimator
         problem = None
+        hint = None
         if estimator not in RESAMPLING:
             problem = (
                 f"estimator '{estimator}' has no resampling scheme for the joint tests "
@@ -675,10 +676,12 @@ class ModelResolver(Diagnostics):
         elif getattr(fitted, "weights", None) is not None:
             problem = "the joint tests' entity bootstrap takes no weights"
         elif estimator == "panel_fe" and not set(fitted.absorbed()) <= {"entity", "time"}:
+            others = [t for t in fitted.absorbed() if t not in ("entity", "time")]
             problem = (
                 "the joint tests' entity bootstrap absorbs entity and time effects only, not "
-                + ", ".join(t for t in fitted.absorbed() if t not in ("entity", "time"))
+                + ", ".join(others)
             )
+            hint = self._index_hint(fitted.absorbed(), others)
         elif getattr(fitted, "singletons", "keep") == "drop":
             problem = "the joint tests' entity bootstrap keeps singletons (singletons: keep)"
         if problem is None:
@@ -690,8 +693,24 @@ class ModelResolver(Diagnostics):
             f"multiverse '{name}': specification '{spec_name}': {problem}",
             (*here, "inference"),
             code="reference",
+            hint=hint,
         )
         return False
+
+    def _index_hint(self, absorbed: list[str], others: list[str]) -> str | None:
+        """When absorbed columns are the panel's own index written by name (``absorb:
+        [province, year]``), how to say them as the entity and time effects the tests refit."""
+        data = self.doc.data.get("data")
+        panel = data.get("panel") if isinstance(data, dict) else None
+        if not isinstance(panel, dict):
+            return None
+        index = {panel.get("entity"): "entity", panel.get("time"): "time"}
+        if not others or not all(t in index for t in others):
+            return None
+        named = " and ".join(others)
+        verb = "are" if len(others) > 1 else "is"
+        written = ", ".join(index.get(t, t) for t in absorbed)
+        return f"{named} {verb} the panel's index: write absorb: [{written}]"
 
     def check_multiverse_refs(self, sections: dict[str, Any]) -> None:
         """A table or figure naming a multiverse (``multiverse: robustness``) names one the spec

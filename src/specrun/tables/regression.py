@@ -355,12 +355,13 @@ def _effect_key(effect: str) -> frozenset[str]:
 
 
 def _effect_label(effect: str, ctx: TableContext) -> str:
-    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names."""
+    """'Industry × Year FE' from ``industry#year``: variable labels, else capitalised names;
+    '行业 × 年份固定效应' under ``language: zh``, as its Entity FE row is 个体固定效应."""
     parts = []
     for part in (p.strip() for p in effect.split("#")):
         label = ctx.labels.get(part, part)
         parts.append(label[:1].upper() + label[1:])
-    return " × ".join(parts) + " FE"
+    return " × ".join(parts) + ("固定效应" if ctx.language == "zh" else " FE")
 
 
 def _expand(names: list[str], ctx: TableContext) -> list[str]:
@@ -442,8 +443,13 @@ def _notes(
     distinct = list(dict.fromkeys(k for k in kinds if k))
     by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
 
+    # Chinese names a covariance by an adjective of 标准误 (以个体聚类的稳健标准误): the noun
+    # follows it wherever the sentence does not end with it already
+    se_noun = language == "zh" and spec.show != "t" and (len(distinct) > 1 or spec.show != "se")
+
     def translated(kind: str) -> str:
-        return text.translate(kind, language)
+        words = text.translate(kind, language)
+        return f"{words}标准误" if se_noun else words
 
     if len(distinct) > 1:
         if language == "zh":
