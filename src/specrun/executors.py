@@ -523,6 +523,30 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C in this process while workers are forked, and take it once they are:
+    a SIGINT meanwhile is noted by a handler that raises nothing, then raised again when the
+    previous handler is back. A forked worker copies that handler until it ignores SIGINT
+    (``_forked_main``), so a Ctrl-C reaching it meanwhile is no traceback of its own. (Ignoring
+    SIGINT over the fork, as for spawned workers, lost a Ctrl-C sent just then: the run went on
+    to its end. Blocking it would not hold it back: another thread, BLAS', takes it.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
+
+
 def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
     for _, conn in workers:
         with contextlib.suppress(OSError, ValueError):  # a worker already gone
@@ -601,7 +625,7 @@ class ProcessRunner:
         importlib.import_module("scipy.special")  # every fit's p-values
         token = WorkerContext.token_of(spec, plan)
         fork = multiprocessing.get_context("fork")
-        with _sigint_ignored(), warnings.catch_warnings():
+        with _sigint_deferred(), warnings.catch_warnings():
             # polars warns that a fork may deadlock the child: its pool has not started
             # (``_fork_safe``), so the child starts its own
             warnings.simplefilter("ignore", RuntimeWarning)
