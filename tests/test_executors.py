@@ -484,6 +484,34 @@ def test_workers_store_their_nodes_entries(tmp_path: Path):
     assert output_files(tmp_path / "b") == output_files(tmp_path / "c")
 
 
+def test_workers_with_other_source_leave_their_entries_to_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """specrun's files changed on disk after the main process had read them (a merge while the
+    test suite ran): a spawned worker's keys then differed from the main process's, it stored
+    its nodes' entries where no run looked, and the next run refitted them (``fit:ols`` and
+    ``fit:fe`` not reused: the flaky failure of the test above). The main process now stores
+    them, under its keys."""
+    import polars as pl
+
+    import specrun.cache as cache_module
+    from specrun.executors import _fork_safe
+
+    pl.DataFrame({"a": [1, 2]}).select(pl.col("a").sum())  # polars' pool runs: workers spawn
+    assert not _fork_safe()
+    spec = grunfeld_project(tmp_path, SPEC)
+    monkeypatch.setattr(cache_module, "code_digest", lambda: "the main process's source")
+    command = ["run", str(spec), "--cache", str(tmp_path / "cache"), "--jobs", "2"]
+    assert main([*command, "--out", str(tmp_path / "a")]) == 0
+    spec.write_text(spec.read_text().replace("outputs:", "title: Again\noutputs:"))
+    assert main([*command, "--out", str(tmp_path / "b")]) == 0
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    fits = [n for n in manifest["plan"] if n.startswith("fit:")]
+    assert sorted(manifest["cache"]["reused_nodes"]) == sorted(
+        [*fits, "load:g", "transform:0:derive"]
+    )
+
+
 # two failing models whose samples put the later one (in plan order) first when fits are
 # grouped by sample: every runner must still report the earlier one, as a run in plan order
 TWO_ERRORS = (
