@@ -167,6 +167,23 @@ def test_shipped_specs_satisfy_the_json_schema(name: str, capsys: pytest.Capture
     jsonschema.validate(document, schema)
 
 
+@pytest.mark.parametrize("option", ["--out", "--cache"])
+def test_an_empty_folder_argument_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, option: str
+):
+    """``--cache "$CACHE"`` with the variable unset: '' was the current folder, which the run
+    filled with its outputs or cache shards (and whose files eviction would weigh)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(GRUNFELD), option, ""])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"specrun run: error: argument {option}: an empty folder name (an unset shell "
+        "variable?); write . for the current folder"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unwritable_output_folder_is_a_usage_error(tmp_path: Path):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the output folder should be")

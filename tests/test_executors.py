@@ -417,6 +417,51 @@ def test_ctrl_c_ends_a_run_with_forked_workers_quietly(tmp_path: Path):
     assert _gone(worker)
 
 
+# Ctrl-C sent the moment a worker has been forked (a test's poll for the worker once saw it
+# before the main process had left the fork): the run must stop, not go on to its end
+_CTRL_C_AT_FORK = """\
+import os, signal, sys
+from multiprocessing.context import ForkProcess
+from specrun.cli import main
+
+start = ForkProcess.start
+
+def start_then_ctrl_c(self):
+    start(self)
+    with open(sys.argv[2], "w") as handle:
+        handle.write(str(self.pid))
+    os.kill(os.getpid(), signal.SIGINT)
+
+ForkProcess.start = start_then_ctrl_c
+sys.exit(main(["run", sys.argv[1], "--out", sys.argv[3], "--no-cache", "--jobs", "2"]))
+"""
+
+
+def test_ctrl_c_while_a_worker_is_forked_stops_the_run(tmp_path: Path):
+    """SIGINT was ignored while workers were forked: a Ctrl-C then was lost and the run went
+    on to its end (exit 0). It is now held back and taken once the workers exist: exit 130,
+    no traceback, the worker ended."""
+    import os
+    import subprocess
+    import sys
+
+    from specfiles import PROJECT_ROOT
+    from specrun.executors import usable_cpus
+
+    if sys.platform != "linux" or usable_cpus() < 2:
+        pytest.skip("workers are forked on Linux, with two CPUs")
+    spec = _slow_project(tmp_path)
+    script, pid = tmp_path / "ctrl_c.py", tmp_path / "worker.pid"
+    script.write_text(_CTRL_C_AT_FORK)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, str(script), str(spec), str(pid), str(tmp_path / "a")]
+    done = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == b""  # (exit 130 says it; no traceback, from it or its worker)
+    assert not (tmp_path / "a" / "results.json").exists()
+    assert _gone(int(pid.read_text()))
+
+
 def test_workers_store_their_nodes_entries(tmp_path: Path):
     """With a cache, --jobs workers encode and write their nodes' entries themselves; a run
     that reuses them (the spec's title changed: every node is the same) gives a serial run's
@@ -437,6 +482,34 @@ def test_workers_store_their_nodes_entries(tmp_path: Path):
     assert set(fits) <= set(reused)
     assert main(["run", str(spec), "--out", str(tmp_path / "c"), "--no-cache"]) == 0
     assert output_files(tmp_path / "b") == output_files(tmp_path / "c")
+
+
+def test_workers_with_other_source_leave_their_entries_to_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """specrun's files changed on disk after the main process had read them (a merge while the
+    test suite ran): a spawned worker's keys then differed from the main process's, it stored
+    its nodes' entries where no run looked, and the next run refitted them (``fit:ols`` and
+    ``fit:fe`` not reused: the flaky failure of the test above). The main process now stores
+    them, under its keys."""
+    import polars as pl
+
+    import specrun.cache as cache_module
+    from specrun.executors import _fork_safe
+
+    pl.DataFrame({"a": [1, 2]}).select(pl.col("a").sum())  # polars' pool runs: workers spawn
+    assert not _fork_safe()
+    spec = grunfeld_project(tmp_path, SPEC)
+    monkeypatch.setattr(cache_module, "code_digest", lambda: "the main process's source")
+    command = ["run", str(spec), "--cache", str(tmp_path / "cache"), "--jobs", "2"]
+    assert main([*command, "--out", str(tmp_path / "a")]) == 0
+    spec.write_text(spec.read_text().replace("outputs:", "title: Again\noutputs:"))
+    assert main([*command, "--out", str(tmp_path / "b")]) == 0
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    fits = [n for n in manifest["plan"] if n.startswith("fit:")]
+    assert sorted(manifest["cache"]["reused_nodes"]) == sorted(
+        [*fits, "load:g", "transform:0:derive"]
+    )
 
 
 # two failing models whose samples put the later one (in plan order) first when fits are

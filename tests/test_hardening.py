@@ -175,6 +175,16 @@ VALIDATION_CASES = {
         "models:\n  m: {estimator: ols, y: inv, x: [value, value]}\n",
         "7:42: models.m.x[1]: 'value' is listed twice in x of model 'm'",
     ),
+    # one term spelt two ways: the design kept one and dropped the other without a word
+    "x-repeated-lag-spelling": (
+        "models:\n  m: {estimator: ols, y: inv, x: [L.value, L1.value]}\n",
+        "7:44: models.m.x[1]: 'L1.value' is 'L.value' again: listed twice in x of model 'm'",
+    ),
+    "x-repeated-interaction-order": (
+        "models:\n  m: {estimator: ols, y: inv, x: [c.value#c.capital, c.capital#c.value]}\n",
+        "7:54: models.m.x[1]: 'c.capital#c.value' is 'c.value#c.capital' again: listed twice in "
+        "x of model 'm'",
+    ),
     "y-among-x": (
         "models:\n  m: {estimator: ols, y: inv, x: [inv, value]}\n",
         "7:35: models.m.x[0]: the dependent variable 'inv' is also in x of model 'm'",

@@ -225,6 +225,24 @@ def test_overlay_invalid_for_the_base_estimator_names_the_specification(tmp_path
     ]
 
 
+def test_two_axes_setting_one_key_is_an_error_once_per_pair_of_values(tmp_path: Path):
+    """controls=none and se=hc1 both set x: 'rob[sample=all,controls=none,se=hc1]' fitted
+    se=hc1's x alone, its name claiming controls=none (the later axis won in silence). Once
+    per pair of values, not per specification; a combination excluded is no clash."""
+    hc1 = "hc1: {se: robust, x: [value, capital]}"
+    errors = _errors(tmp_path, _with("hc1: {se: robust}", hc1))
+    assert errors == [
+        f"{tmp_path / 'spec.yaml'}:21:42: multiverse.rob.axes.se.hc1.x: multiverse 'rob': 'x' "
+        "is set by both controls=none and se=hc1, so specification "
+        "'rob[sample=all,controls=none,se=hc1]' would fit the latter's alone (set 'x' on one "
+        "axis, or exclude the combination ({controls: none, se: hc1}))"
+    ]
+    text = _with("hc1: {se: robust}", hc1).replace(
+        "      - {sample: late, se: hc1}", "      - {controls: none, se: hc1}"
+    )
+    assert validate_file(grunfeld_project(tmp_path, text)) is not None
+
+
 def test_empty_product_and_everything_excluded(tmp_path: Path):
     text = _with("se: {entity: {}, hc1: {se: robust}}", "se: {}")
     errors = _errors(tmp_path, text.replace("{sample: late, se: hc1}", "{sample: late}"))

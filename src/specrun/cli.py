@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
+        type=_folder,
         help="output folder (default: the spec's outputs.dir, relative to the spec's folder)",
     )
     run.add_argument(
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument(
         "--cache",
         metavar="DIR",
+        type=_folder,
         help="cache folder of plan-node results (default: .specrun-cache beside the output "
         "folder); a re-run recomputes only what changed",
     )
@@ -131,6 +133,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema of spec files, for editors' YAML language servers.",
     )
     return parser
+
+
+def _folder(text: str) -> str:
+    """A folder argument; an empty one (``--cache "$CACHE"`` with the variable unset) is a
+    usage error, not the current folder, which a run would fill with outputs or cache
+    shards and whose files the cache's eviction would weigh."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty folder name (an unset shell variable?); write . for the current folder"
+        )
+    return text
 
 
 def _positive(text: str) -> int:

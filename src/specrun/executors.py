@@ -83,7 +83,9 @@ class WorkerContext:
     """What a worker needs to fit any node of a run: the spec's text (and its path, absolute
     for reading data headers, and as the user gave it, for messages), the sources' digests and
     the transformed panel; and the cache folder where the worker stores each node's entry
-    (None: the main process stores them, or no cache)."""
+    (None: the main process stores them, or no cache), with the key the main process's cache
+    gives an empty node hash (``NodeCache.key``: its specrun version, source digest and entry
+    format), which a worker's keys must match."""
 
     token: str
     text: str
@@ -92,6 +94,7 @@ class WorkerContext:
     data_hashes: dict[str, str]
     panel: pl.DataFrame
     cache: str | None = None
+    key_check: str = ""
 
     @classmethod
     def of(
@@ -102,7 +105,12 @@ class WorkerContext:
         text = spec.document.text
         folder = str(cache) if cache is not None else None
         hashes = dict(plan.data_hashes)
-        return cls(token, text, os.path.abspath(shown), shown, hashes, panel, folder)
+        check = ""
+        if cache is not None:
+            from specrun.cache import NodeCache
+
+            check = NodeCache.key("")
+        return cls(token, text, os.path.abspath(shown), shown, hashes, panel, folder, check)
 
     @staticmethod
     def token_of(spec: Spec, plan: Plan) -> str:
@@ -150,7 +158,7 @@ def fit_batch(
     done: list[tuple[FitOutput, float, bool | None]] = []
     try:
         spec, nodes, frames = _rebuilt(context)
-        cache = _writer(context.cache) if context.cache is not None else None
+        cache = _writer(context)
         for node_id, node_hash, used in items:
             node = nodes.get(node_id)
             if node is None or node.hash != node_hash:
@@ -177,11 +185,19 @@ def fit_batch(
 _WRITERS: dict[str, NodeCache] = {}
 
 
-def _writer(folder: str) -> NodeCache:
-    """A worker's handle on the run's cache folder (made once; the main process swept it)."""
-    if folder not in _WRITERS:
-        from specrun.cache import NodeCache
+def _writer(context: WorkerContext) -> NodeCache | None:
+    """A worker's handle on the run's cache folder (made once; the main process swept it);
+    None without one, or when this worker's keys differ from the main process's: its specrun
+    source differs (its files changed on disk between the two processes' imports: an
+    upgrade, a checkout, a merge while a test suite runs). Its entries would go under keys the
+    main process never reads, and the next run would miss them; the main process stores them
+    instead, under its keys."""
+    from specrun.cache import NodeCache
 
+    folder = context.cache
+    if folder is None or context.key_check != NodeCache.key(""):
+        return None
+    if folder not in _WRITERS:
         _WRITERS.clear()
         _WRITERS[folder] = NodeCache(Path(folder), sweep=False)
     return _WRITERS[folder]
@@ -523,6 +539,30 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C in this process while workers are forked, and take it once they are:
+    a SIGINT meanwhile is noted by a handler that raises nothing, then raised again when the
+    previous handler is back. A forked worker copies that handler until it ignores SIGINT
+    (``_forked_main``), so a Ctrl-C reaching it meanwhile is no traceback of its own. (Ignoring
+    SIGINT over the fork, as for spawned workers, lost a Ctrl-C sent just then: the run went on
+    to its end. Blocking it would not hold it back: another thread, BLAS', takes it.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
+
+
 def _stop_workers(workers: list[tuple[Any, Connection]]) -> None:
     for _, conn in workers:
         with contextlib.suppress(OSError, ValueError):  # a worker already gone
@@ -601,7 +641,7 @@ class ProcessRunner:
         importlib.import_module("scipy.special")  # every fit's p-values
         token = WorkerContext.token_of(spec, plan)
         fork = multiprocessing.get_context("fork")
-        with _sigint_ignored(), warnings.catch_warnings():
+        with _sigint_deferred(), warnings.catch_warnings():
             # polars warns that a fork may deadlock the child: its pool has not started
             # (``_fork_safe``), so the child starts its own
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -423,8 +423,11 @@ class ReferenceChecks(Diagnostics):
         dependent: str | None,
     ) -> None:
         """A variable listed twice in one list, or the dependent among the regressors, makes
-        the design singular: say so here rather than fail inside the fit."""
+        the design singular: say so here rather than fail inside the fit. A term spelt two
+        ways (``L.x`` and ``L1.x``, ``c.a#c.b`` and ``c.b#c.a``, ``x`` and ``c.x``) is listed
+        twice too: the design keeps one, so the other would vanish in silence."""
         seen: set[str] = set()
+        spelt: dict[frozenset, str] = {}  # a term's key -> the item that first gave it
         for i, item in enumerate(items):
             where = (
                 (*path, raw.index(item, i) if item in raw[i:] else raw.index(item))
@@ -437,6 +440,18 @@ class ReferenceChecks(Diagnostics):
                     where,
                     code="schema",
                 )
+            elif len(items) > 1 and isinstance(item, str):
+                keys = _term_keys(item)
+                if keys and all(k in spelt for k in keys):
+                    first = spelt[keys[0]]
+                    self.error(
+                        f"'{item}' is '{first}' again: listed twice in {field_name} of model "
+                        f"'{model.name}'",
+                        where,
+                        code="schema",
+                    )
+                for k in keys:
+                    spelt.setdefault(k, item)
             seen.add(item)
             if field_name != "y" and dependent is not None and item == dependent:
                 self.error(
@@ -592,3 +607,14 @@ def _group_item(raw: list[Any]) -> int:
         if isinstance(item, str) and "$" in item:
             return i
     return 0
+
+
+def _term_keys(item: str) -> list[frozenset]:
+    """The keys of the terms ``item`` writes (``data.terms.Term.key``); none for an item that
+    is not a term (its own errors are reported where it is checked)."""
+    from specrun.data.terms import parse_item
+
+    try:
+        return [term.key() for term in parse_item(item)]
+    except SpecError:
+        return []

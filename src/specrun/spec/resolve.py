@@ -461,6 +461,7 @@ class ModelResolver(Diagnostics):
             )
             return None
         seen: set[str] = set()
+        reported: set[tuple[str, str, str, str, str]] = set()
         expanded: dict[str, ResolvedModel] = {}
         regressors: set[str] = set()  # of every specification: is the focus in any?
         combine = self.value_overlays(name, spec, merged, groups) if self.per_value else None
@@ -473,6 +474,9 @@ class ModelResolver(Diagnostics):
                     key=True,
                 )
                 return None
+            if not self.check_disjoint(name, spec, item, reported):
+                ok = False
+                continue
             model = combine(item) if combine is not None else None
             if model is not None:
                 ok = self.check_specification(name, spec, item.name, model, seen) and ok
@@ -518,6 +522,45 @@ class ModelResolver(Diagnostics):
             return None
         models.update(expanded)
         return ResolvedMultiverse(name, spec, tuple(specifications))
+
+    def check_disjoint(
+        self,
+        name: str,
+        spec: MultiverseSpec,
+        item: Specification,
+        reported: set[tuple[str, str, str, str, str]],
+    ) -> bool:
+        """Whether the axis values ``item`` chooses set different model keys (``transforms:``
+        and ``winsorize:`` steps add up, in axis order). Two that set one key made a
+        specification whose name claims both values while it fitted the later one's alone;
+        each such pair of values is an error once, located at the later value's key."""
+        here: PathKey = ("multiverse", name)
+        writer: dict[str, tuple[str, str]] = {}
+        ok = True
+        for axis, value in item.choices:
+            for key in spec.axes[axis][value]:
+                if key in VARIANT_ONLY:
+                    continue
+                if key not in writer:
+                    writer[key] = (axis, value)
+                    continue
+                ok = False
+                first_axis, first_value = writer[key]
+                pair = (key, first_axis, first_value, axis, value)
+                if pair in reported:
+                    continue
+                reported.add(pair)
+                self.error(
+                    f"multiverse '{name}': '{key}' is set by both {first_axis}={first_value} "
+                    f"and {axis}={value}, so specification '{item.name}' would fit the "
+                    f"latter's alone",
+                    (*here, "axes", axis, value, key),
+                    code="schema",
+                    key=True,
+                    hint=f"set '{key}' on one axis, or exclude the combination "
+                    f"({{{first_axis}: {first_value}, {axis}: {value}}})",
+                )
+        return ok
 
     def value_overlays(
         self,
