@@ -232,3 +232,29 @@ def test_a_record_in_an_unwritable_cache_costs_nothing(project: Path, capsys):
     assert UP_TO_DATE not in run(project, capsys, "--cache", str(cache))
     assert UP_TO_DATE not in run(project, capsys, "--cache", str(cache))
     assert output_files(project.parent / "out") == uncached(project)
+
+
+def test_package_versions_from_folder_names_are_the_metadata_versions(tmp_path: Path, monkeypatch):
+    """The versions in run keys and manifest.json, read from the metadata folders' names, are
+    the ones ``importlib.metadata`` reads from the metadata files; a folder named without a
+    version, or a package not installed, falls back to the metadata (or empty)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from specrun import record
+
+    def expected(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return ""
+
+    found = dict(item.split("=", 1) for item in record.package_versions()[1:])
+    assert found == {name: expected(name) for name in record.PACKAGES}
+    # an earlier folder on the path wins, as in imports; versionless and egg-info names
+    (tmp_path / "numpy-0.0.1.dist-info").mkdir()
+    (tmp_path / "Py_YAML.egg-info").mkdir()
+    (tmp_path / "Jinja2-9.9-py3.11.egg-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    listed = record._listed_versions()
+    assert listed["numpy"] == "0.0.1" and listed["jinja2"] == "9.9"
+    assert "py-yaml" not in listed
