@@ -148,6 +148,18 @@ def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
     assert bottom.get_yticklabels()[0].get_text() == "sample: all"
 
 
+def test_curve_estimate_label_sits_beside_its_own_axis(run):
+    # aligned with the indicator panel, the upper panel's y label was pushed out past the long
+    # indicator labels ("sample: no_municipalities_pre_2020"), far from its own ticks
+    figure = run.output.figures["curve"]
+    top, bottom = figure.axes
+    figure.canvas.draw()
+    label = top.yaxis.label.get_window_extent()
+    indicators = max(t.get_window_extent().width for t in bottom.get_yticklabels())
+    gap = top.get_window_extent().x0 - label.x1
+    assert gap < indicators / 2, (gap, indicators)
+
+
 def test_curve_legend_covers_no_estimate(run):
     # the key sat in the panel's upper left, over the first estimates when all are far above
     # zero; beside the panel it can cover none, whatever the estimates

@@ -88,7 +88,6 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     bottom.set_xlabel("规格（按估计值排序）" if zh else "Specification (sorted by estimate)")
     if spec.title:
         top.set_title(spec.title)
-    figure.align_ylabels([top, bottom])
     return figure
 
 
