@@ -302,3 +302,19 @@ def test_a_broken_pipe_other_than_stdout_is_not_a_silent_success(
     err = capsys.readouterr().err
     assert err.startswith("internal error (a bug in specrun; report it):\nTraceback")
     assert err.endswith("BrokenPipeError: [Errno 32] Broken pipe\n")
+
+
+def test_ctrl_c_while_the_arguments_are_parsed_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """A Ctrl-C in the first tenth of a second (before the command's own error handling) printed
+    a KeyboardInterrupt traceback; it now ends the run as one later does: exit 130, silent."""
+    import specrun.cli as cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_parser", interrupted)
+    assert main(["validate", str(GRUNFELD)]) == 130
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out

@@ -315,6 +315,16 @@ def _report(errors: Sequence[SpecError]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``specrun`` command: its exit code (see the module docstring)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # a Ctrl-C before the command's own handling starts (parsing the arguments, the first
+        # imports) ends the run as quietly as one during it: no traceback, exit 130
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):
         # a console that cannot encode a character ('→', a Chinese name; PYTHONIOENCODING=ascii,
         # a legacy code page) prints an escape for it, rather than failing a finished run
