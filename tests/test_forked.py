@@ -136,19 +136,61 @@ def _constrained_figure():
 def test_a_fixed_layout_draws_alike_in_any_order_and_keeps_the_png():
     # constrained layout runs again at every save, from where the previous save left it: a
     # PDF saved after the PNG differed from one saved first; fixed once, the order is moot
-    from matplotlib.layout_engine import PlaceHolderLayoutEngine
-
     from specrun.outputs import _figure_bytes, _fix_layout
 
     unfixed = _constrained_figure()
     png_first = _figure_bytes(unfixed, "png")
     fixed = _constrained_figure()
     _fix_layout(fixed)
-    assert isinstance(fixed.get_layout_engine(), PlaceHolderLayoutEngine)  # lays out nothing
+    assert fixed.get_layout_engine() is None  # lays out nothing, and no draw before saving
     pdf = _figure_bytes(fixed, "pdf")
     png = _figure_bytes(fixed, "png")
     assert png == png_first  # laid out as the PNG's own save lays it out
     assert _figure_bytes(fixed, "pdf") == pdf and _figure_bytes(fixed, "png") == png
+
+
+def _draws(figure, monkeypatch) -> list[str]:
+    """The renderers ``figure`` is drawn with from now on, by class name."""
+    seen: list[str] = []
+    real = type(figure).draw
+
+    def draw(self, renderer):
+        seen.append(type(renderer).__name__)
+        return real(self, renderer)
+
+    monkeypatch.setattr(type(figure), "draw", draw)
+    return seen
+
+
+def test_a_figure_laid_out_when_drawn_is_saved_with_one_draw_and_the_same_bytes(monkeypatch):
+    # tight_layout leaves matplotlib's placeholder engine behind, and savefig draws a figure
+    # with any engine once more before drawing it for real (a fifth of each save's time)
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from specrun.outputs import _figure_bytes, _fix_layout
+
+    def drawn() -> Figure:
+        figure = Figure(figsize=(6, 4))
+        axes = figure.subplots(2, 1)
+        for number, ax in enumerate(axes):
+            ax.plot([1, 2, 3], [3, 1, 2 + number])
+            ax.set_title(f"panel {number}: γ̂ = 0.25")
+        axes[-1].set_xlabel("Threshold γ of STR")
+        figure.suptitle("LR statistic")
+        figure.tight_layout()
+        return figure
+
+    kept = drawn()
+    assert isinstance(kept.get_layout_engine(), PlaceHolderLayoutEngine)
+    before = {fmt: _figure_bytes(kept, fmt) for fmt in ("png", "pdf")}
+    fixed = drawn()
+    _fix_layout(fixed)
+    assert fixed.get_layout_engine() is None
+    draws = _draws(fixed, monkeypatch)
+    after = {fmt: _figure_bytes(fixed, fmt) for fmt in ("png", "pdf")}
+    assert draws == ["RendererAgg", "MixedModeRenderer"]  # one draw per format
+    assert after == before
 
 
 def test_dollar_signs_in_figure_text_are_drawn_as_written(tmp_path, capsys):

@@ -227,25 +227,35 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
 
 def _fix_layout(figure: Any) -> None:
     """Lay out a figure with a layout engine (constrained layout) once, at the PNG's
-    resolution, and keep that layout for every format.
+    resolution, keep that layout for every format, and leave the figure with no layout
+    engine at all.
 
     An engine lays the figure out again at every save, starting from where the previous save
     left it, so a PDF saved after the PNG differed from one saved before it, and both formats
-    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes; figures
-    laid out once when drawn (``tight_layout``) have no engine and are left alone.
+    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes. A figure
+    laid out once when drawn (``tight_layout``) keeps matplotlib's placeholder engine, and any
+    engine, even a placeholder, makes ``savefig`` draw the whole figure once more before the
+    real draw (``FigureCanvasBase.print_figure``: "trigger a draw before printing"): a fifth
+    of each save's time, for a layout that no longer changes. Without an engine that draw is
+    skipped; the files keep their bytes (``tests/test_forked.py``).
     """
+    from matplotlib import rc_context
     from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
     from specrun.figures.fonts import cjk_fallback
 
-    if not isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine | TightLayoutEngine):
+    engine = figure.get_layout_engine()
+    if engine is None:
         return
-    dpi = figure.get_dpi()
-    figure.set_dpi(FIGURE_DPI)
-    with cjk_fallback():
-        figure.draw_without_rendering()
-    figure.set_dpi(dpi)
-    figure.set_layout_engine("none")
+    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
+        dpi = figure.get_dpi()
+        figure.set_dpi(FIGURE_DPI)
+        with cjk_fallback():
+            figure.draw_without_rendering()
+        figure.set_dpi(dpi)
+    # ``None`` means "as the rcParams say"; with both automatic layouts off it means none
+    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        figure.set_layout_engine(None)
 
 
 def _parquet(frame: Any) -> bytes:
