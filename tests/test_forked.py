@@ -74,9 +74,11 @@ def test_without_a_child_the_work_runs_here_at_once():
 
 
 @forks
-def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch):
+@pytest.mark.parametrize("embedded", [False, True])
+def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch, embedded):
     # a coefplot (tight layout, drawn once per format) and Word tables: the child's PDF and
-    # per-table .docx files are byte-identical to this process's, in the same order
+    # Word files are byte-identical to this process's, in the same order; tables.docx is
+    # rendered here when it embeds the PNGs drawn here
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun import outputs
     from specrun.api import plan_file
@@ -96,7 +98,8 @@ figures:
   value: {kind: coefplot, models: [pooled, fe], variable: value}
 outputs:
   formats: [docx, markdown]
-""",
+"""
+        + ("  docx: {figures: true}\n" if embedded else ""),
     )
     spec, plan = plan_file(path)
     run = execute(spec, plan)
@@ -107,9 +110,24 @@ outputs:
         real(self, work, start=start)
         started.append(self.pid)
 
+    real_table_files = outputs._table_files
+    made_by_child = tmp_path / "made by the child"  # the child's memory is not this one's
+
+    def table_files(spec, run, tables, pngs, elsewhere, formats=None):
+        files = real_table_files(spec, run, tables, pngs, elsewhere, formats)
+        if os.getpid() != parent:
+            made = "".join(f"{f.relative}\n" for f in files if f.relative not in elsewhere)
+            with made_by_child.open("a") as handle:
+                handle.write(made)
+        return files
+
+    parent = os.getpid()
     monkeypatch.setattr(forked.Forked, "__init__", record)
+    monkeypatch.setattr(outputs, "_table_files", table_files)
     files = outputs.render_outputs(spec, plan, run)
     assert started and started[0] is not None  # the child did render
+    word = ["tables/main.docx"] + ([] if embedded else ["tables.docx"])
+    assert made_by_child.read_text().split() == word
     monkeypatch.setattr(forked, "usable_cpus", lambda: 1)
     serial = outputs.render_outputs(spec, plan, run)
     assert started[1] is None

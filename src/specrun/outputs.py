@@ -290,6 +290,10 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
+# formats whose files a forked child renders beside the PDF figures (``render_outputs``)
+CHILD_FORMATS = ("docx",)
+
+
 def render_outputs(
     spec: Spec,
     plan: Plan,
@@ -297,21 +301,29 @@ def render_outputs(
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    The PDF figures and the per-table Word files are rendered in a forked child process
-    (``specrun.render.forked``) while this one draws the PNGs and renders everything else:
-    the two halves take about as long, so on two cores rendering takes about half the time.
-    The files, their order and their bytes are those of a serial rendering.
+    The PDF figures and the Word files (``CHILD_FORMATS``; ``tables.docx`` stays here when it
+    embeds the PNGs) are rendered in a forked child process (``specrun.render.forked``) while
+    this one draws the PNGs and renders everything else: the two halves take about as long,
+    so on two cores rendering takes about half the time, and each process imports the
+    renderers of its own formats only (python-docx and lxml load in the child). The files,
+    their order and their bytes are those of a serial rendering.
     """
     tables = list(run.tables.values())
     for figure in run.figures.values():
         _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
-    word: str | None = None
-    if tables and "docx" in spec.outputs.formats:
+    child_formats = [f for f in CHILD_FORMATS if tables and f in spec.outputs.formats]
+    here: set[str] = set()
+    if spec.outputs.docx.figures:
+        here.add("tables.docx")  # it embeds the PNGs drawn here
+    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
+    if child_formats:
         from specrun.render import FORMATS
 
-        word = FORMATS.get("docx").extension
-    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
-    elsewhere |= {f"tables/{table.name}.{word}" for table in tables} if word else set()
+        for fmt in child_formats:
+            renderer = FORMATS.get(fmt)
+            elsewhere |= {f"tables/{table.name}.{renderer.extension}" for table in tables}
+            if renderer.document_file and renderer.document_file not in here:
+                elsewhere.add(renderer.document_file)
     if not elsewhere:
         files = _render_files(spec, run, elsewhere)
     else:
@@ -319,14 +331,10 @@ def render_outputs(
 
         def in_child() -> dict[str, bytes]:
             out = {f"figures/{n}.pdf": _figure_bytes(f, "pdf") for n, f in run.figures.items()}
-            if word:
-                from specrun.render import as_bytes, render_table
-
-                # per-table Word files embed no figures, so they need no PNG from this process
-                options = _render_options(spec, {})
-                for table in tables:
-                    content = as_bytes(render_table(table, "docx", options))
-                    out[f"tables/{table.name}.{word}"] = content
+            # the child's tables embed no figures, so they need no PNG from this process
+            for item in _table_files(spec, run, tables, {}, here, child_formats):
+                if item.relative in elsewhere:
+                    out[item.relative] = item.content
             return out
 
         child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
@@ -359,17 +367,23 @@ def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
 
 
 def _table_files(
-    spec: Spec, run: RunOutput, tables: list[Any], pngs: dict[str, bytes], elsewhere: set[str]
+    spec: Spec,
+    run: RunOutput,
+    tables: list[Any],
+    pngs: dict[str, bytes],
+    elsewhere: set[str],
+    formats: Sequence[str] | None = None,
 ) -> list[OutputFile]:
-    """The tables in every format of ``outputs.formats`` and each format's document; the
-    files named in ``elsewhere`` are rendered by another process and stand here empty."""
+    """The tables in every format of ``formats`` (by default ``outputs.formats``) and each
+    format's document; the files named in ``elsewhere`` are rendered by another process and
+    stand here empty."""
     from specrun.render import FORMATS, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     outputs = spec.outputs
     options = _render_options(spec, pngs if outputs.docx.figures else {})
     title = spec.title or Path(spec.document.file).stem
-    for fmt in outputs.formats:
+    for fmt in outputs.formats if formats is None else formats:
         renderer = FORMATS.get(fmt)
         for table in tables:
             relative = f"tables/{table.name}.{renderer.extension}"
@@ -377,17 +391,21 @@ def _table_files(
                 files.append(OutputFile(relative, b""))
                 continue
             files.append(OutputFile(relative, as_bytes(render_table(table, fmt, options))))
-        if tables and renderer.document_file:
+        if not tables or not renderer.document_file:
+            continue
+        if renderer.document_file in elsewhere:
+            files.append(OutputFile(renderer.document_file, b""))
+            continue
+        try:
+            document = render_document(tables, fmt, title=title, options=options)
+        except SpecError as exc:  # an outputs option that the tables cannot honour
+            raise _at_spec_path(spec, exc) from None
+        files.append(OutputFile(renderer.document_file, as_bytes(document)))
+        if fmt == "latex" and outputs.latex.compile:
             try:
-                document = render_document(tables, fmt, title=title, options=options)
-            except SpecError as exc:  # an outputs option that the tables cannot honour
+                files += _compiled(str(document), tables, title, options, run)
+            except SpecError as exc:
                 raise _at_spec_path(spec, exc) from None
-            files.append(OutputFile(renderer.document_file, as_bytes(document)))
-            if fmt == "latex" and outputs.latex.compile:
-                try:
-                    files += _compiled(str(document), tables, title, options, run)
-                except SpecError as exc:
-                    raise _at_spec_path(spec, exc) from None
     return files
 
 
