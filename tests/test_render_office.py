@@ -251,3 +251,7 @@ def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: 
         for table in [*reversed(tables), *tables]:
             assert render_table(table, "docx", options) == expected[(table.name, options.paper)]
     assert expected[("table3", "a4")] == _files(english)["tables/table3.docx"]
+    # so is the all-tables document's without figures (with them, it is made anew)
+    for options in (letter, RenderOptions()):
+        anew = word._save(word._filled(word._new_document(options), tables, "T", options))
+        assert render_document(tables, "docx", title="T", options=options) == anew

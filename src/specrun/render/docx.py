@@ -61,14 +61,26 @@ def render_table(table: Table, *, options: RenderOptions) -> bytes:
         document = blank.fresh()
         _add_table(document, table, options, first=True)
         content = document.part.blob
-    return stable_zip_of(
-        (name, content if name == DOCUMENT_PART else data) for name, data in blank.members
-    )
+    return blank.package(content)
 
 
 def render_document(tables: Sequence[Table], *, title: str, options: RenderOptions) -> bytes:
-    """Every table in one document, each from a new page; figures after them when given."""
-    document = _new_document(options)
+    """Every table in one document, each from a new page; figures after them when given.
+
+    Without figures only the document part differs from a new document's, which is then
+    the kept one (``_Blank``); figures add image parts to the package."""
+    if options.figures:
+        return _save(_filled(_new_document(options), tables, title, options))
+    blank = _blank(options.latin_font, options.cjk_font, options.paper)
+    with blank.lock:
+        content = _filled(blank.fresh(), tables, title, options).part.blob
+    return blank.package(content)
+
+
+def _filled(
+    document: DocumentType, tables: Sequence[Table], title: str, options: RenderOptions
+) -> DocumentType:
+    """``document`` with the title, every table and the figures of ``options`` added."""
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(heading, title, size=14, bold=True)
@@ -84,7 +96,7 @@ def render_document(tables: Sequence[Table], *, title: str, options: RenderOptio
         text = options.captions.get(name) or name
         label = f"图{number} {text}" if language == "zh" else f"Figure {number}: {text}"
         _run(caption, label, size=10.5)
-    return _save(document)
+    return document
 
 
 def _save(document: DocumentType) -> bytes:
@@ -112,6 +124,13 @@ class _Blank:
         if DOCUMENT_PART not in {name for name, _ in self.members}:
             raise RuntimeError(f"python-docx saved no {DOCUMENT_PART}")  # a changed template
         self.lock = threading.Lock()
+
+    def package(self, document_part: bytes) -> bytes:
+        """The saved package with ``document_part`` as its document part (``_save``'s bytes
+        for a document that differs from this one there only)."""
+        return stable_zip_of(
+            (name, document_part if name == DOCUMENT_PART else data) for name, data in self.members
+        )
 
     def fresh(self) -> DocumentType:
         # the body element itself stays: python-docx's Document keeps a proxy to it
