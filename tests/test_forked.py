@@ -245,3 +245,55 @@ figures:
     assert "Effect of $\\frac{x}$ by firm" in texts
     assert "Market value ($ m, $ of 1947) (95% CI)" in texts
     assert not any(t.get_parse_math() for t in texts.values())
+
+
+@forks
+def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_is_written(
+    tmp_path, monkeypatch
+):
+    # tables.docx is rendered in the child: its error (an outputs option the tables cannot
+    # honour) makes the child exit, the work is done again here, and the error surfaces here
+    # at the spec's line, with no child left and no output folder
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import run_file
+    from specrun.errors import SpecError
+    from specrun.render import FORMATS
+
+    path = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+models:
+  pooled: {estimator: ols, y: inv, x: [value, capital]}
+tables:
+  main: {kind: regression, columns: [pooled]}
+figures:
+  value: {kind: coefplot, models: [pooled], variable: value}
+outputs:
+  formats: [docx, markdown]
+  docx: {cjk_font: SimSun}
+""",
+    )
+    parent = os.getpid()
+    children: list[int | None] = []
+    real = Forked.__init__
+
+    def record(self, work, *, start=True):
+        real(self, work, start=start)
+        children.append(self.pid)
+
+    def refuses(tables, *, title, options):
+        side = "child" if os.getpid() != parent else "here"
+        raise SpecError(f"no such font ({side})", code="schema", path="outputs.docx.cjk_font")
+
+    monkeypatch.setattr(Forked, "__init__", record)
+    # the registry's entry resolves the module's function once (``Lazy``): replace that
+    monkeypatch.setattr(FORMATS.get("docx").document, "_target", refuses)
+    with pytest.raises(SpecError) as caught:
+        run_file(path, out=tmp_path / "out", cache=False)
+    error = caught.value
+    assert error.message == "no such font (here)"
+    assert (error.file, error.line, error.col) == (str(path), 14, 20)
+    assert error.path == "outputs.docx.cjk_font"
+    assert children and children[0] is not None and _reaped(children[0])
+    assert not (tmp_path / "out").exists()
