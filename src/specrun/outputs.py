@@ -247,11 +247,14 @@ def _fix_layout(figure: Any) -> None:
     engine = figure.get_layout_engine()
     if engine is None:
         return
-    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
+    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine) and figure.axes:
         dpi = figure.get_dpi()
         figure.set_dpi(FIGURE_DPI)
+        # the layout step of ``Figure.draw`` alone: the rest of a draw without rendering
+        # changes nothing the saves do not compute again (and measures its text with the
+        # canvas' renderer at this resolution, which the PNG's save then reuses)
         with cjk_fallback():
-            figure.draw_without_rendering()
+            engine.execute(figure)
         figure.set_dpi(dpi)
     # ``None`` means "as the rcParams say"; with both automatic layouts off it means none
     with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
