@@ -74,9 +74,11 @@ def test_without_a_child_the_work_runs_here_at_once():
 
 
 @forks
-def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch):
+@pytest.mark.parametrize("embedded", [False, True])
+def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch, embedded):
     # a coefplot (tight layout, drawn once per format) and Word tables: the child's PDF and
-    # per-table .docx files are byte-identical to this process's, in the same order
+    # Word files are byte-identical to this process's, in the same order; tables.docx is
+    # rendered here when it embeds the PNGs drawn here
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun import outputs
     from specrun.api import plan_file
@@ -96,7 +98,8 @@ figures:
   value: {kind: coefplot, models: [pooled, fe], variable: value}
 outputs:
   formats: [docx, markdown]
-""",
+"""
+        + ("  docx: {figures: true}\n" if embedded else ""),
     )
     spec, plan = plan_file(path)
     run = execute(spec, plan)
@@ -107,9 +110,24 @@ outputs:
         real(self, work, start=start)
         started.append(self.pid)
 
+    real_table_files = outputs._table_files
+    made_by_child = tmp_path / "made by the child"  # the child's memory is not this one's
+
+    def table_files(spec, run, tables, pngs, elsewhere, formats=None):
+        files = real_table_files(spec, run, tables, pngs, elsewhere, formats)
+        if os.getpid() != parent:
+            made = "".join(f"{f.relative}\n" for f in files if f.relative not in elsewhere)
+            with made_by_child.open("a") as handle:
+                handle.write(made)
+        return files
+
+    parent = os.getpid()
     monkeypatch.setattr(forked.Forked, "__init__", record)
+    monkeypatch.setattr(outputs, "_table_files", table_files)
     files = outputs.render_outputs(spec, plan, run)
     assert started and started[0] is not None  # the child did render
+    word = ["tables/main.docx"] + ([] if embedded else ["tables.docx"])
+    assert made_by_child.read_text().split() == word
     monkeypatch.setattr(forked, "usable_cpus", lambda: 1)
     serial = outputs.render_outputs(spec, plan, run)
     assert started[1] is None
@@ -136,19 +154,61 @@ def _constrained_figure():
 def test_a_fixed_layout_draws_alike_in_any_order_and_keeps_the_png():
     # constrained layout runs again at every save, from where the previous save left it: a
     # PDF saved after the PNG differed from one saved first; fixed once, the order is moot
-    from matplotlib.layout_engine import PlaceHolderLayoutEngine
-
     from specrun.outputs import _figure_bytes, _fix_layout
 
     unfixed = _constrained_figure()
     png_first = _figure_bytes(unfixed, "png")
     fixed = _constrained_figure()
     _fix_layout(fixed)
-    assert isinstance(fixed.get_layout_engine(), PlaceHolderLayoutEngine)  # lays out nothing
+    assert fixed.get_layout_engine() is None  # lays out nothing, and no draw before saving
     pdf = _figure_bytes(fixed, "pdf")
     png = _figure_bytes(fixed, "png")
     assert png == png_first  # laid out as the PNG's own save lays it out
     assert _figure_bytes(fixed, "pdf") == pdf and _figure_bytes(fixed, "png") == png
+
+
+def _draws(figure, monkeypatch) -> list[str]:
+    """The renderers ``figure`` is drawn with from now on, by class name."""
+    seen: list[str] = []
+    real = type(figure).draw
+
+    def draw(self, renderer):
+        seen.append(type(renderer).__name__)
+        return real(self, renderer)
+
+    monkeypatch.setattr(type(figure), "draw", draw)
+    return seen
+
+
+def test_a_figure_laid_out_when_drawn_is_saved_with_one_draw_and_the_same_bytes(monkeypatch):
+    # tight_layout leaves matplotlib's placeholder engine behind, and savefig draws a figure
+    # with any engine once more before drawing it for real (a fifth of each save's time)
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from specrun.outputs import _figure_bytes, _fix_layout
+
+    def drawn() -> Figure:
+        figure = Figure(figsize=(6, 4))
+        axes = figure.subplots(2, 1)
+        for number, ax in enumerate(axes):
+            ax.plot([1, 2, 3], [3, 1, 2 + number])
+            ax.set_title(f"panel {number}: γ̂ = 0.25")
+        axes[-1].set_xlabel("Threshold γ of STR")
+        figure.suptitle("LR statistic")
+        figure.tight_layout()
+        return figure
+
+    kept = drawn()
+    assert isinstance(kept.get_layout_engine(), PlaceHolderLayoutEngine)
+    before = {fmt: _figure_bytes(kept, fmt) for fmt in ("png", "pdf")}
+    fixed = drawn()
+    _fix_layout(fixed)
+    assert fixed.get_layout_engine() is None
+    draws = _draws(fixed, monkeypatch)
+    after = {fmt: _figure_bytes(fixed, fmt) for fmt in ("png", "pdf")}
+    assert draws == ["RendererAgg", "MixedModeRenderer"]  # one draw per format
+    assert after == before
 
 
 def test_dollar_signs_in_figure_text_are_drawn_as_written(tmp_path, capsys):
@@ -185,3 +245,55 @@ figures:
     assert "Effect of $\\frac{x}$ by firm" in texts
     assert "Market value ($ m, $ of 1947) (95% CI)" in texts
     assert not any(t.get_parse_math() for t in texts.values())
+
+
+@forks
+def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_is_written(
+    tmp_path, monkeypatch
+):
+    # tables.docx is rendered in the child: its error (an outputs option the tables cannot
+    # honour) makes the child exit, the work is done again here, and the error surfaces here
+    # at the spec's line, with no child left and no output folder
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import run_file
+    from specrun.errors import SpecError
+    from specrun.render import FORMATS
+
+    path = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+models:
+  pooled: {estimator: ols, y: inv, x: [value, capital]}
+tables:
+  main: {kind: regression, columns: [pooled]}
+figures:
+  value: {kind: coefplot, models: [pooled], variable: value}
+outputs:
+  formats: [docx, markdown]
+  docx: {cjk_font: SimSun}
+""",
+    )
+    parent = os.getpid()
+    children: list[int | None] = []
+    real = Forked.__init__
+
+    def record(self, work, *, start=True):
+        real(self, work, start=start)
+        children.append(self.pid)
+
+    def refuses(tables, *, title, options):
+        side = "child" if os.getpid() != parent else "here"
+        raise SpecError(f"no such font ({side})", code="schema", path="outputs.docx.cjk_font")
+
+    monkeypatch.setattr(Forked, "__init__", record)
+    # the registry's entry resolves the module's function once (``Lazy``): replace that
+    monkeypatch.setattr(FORMATS.get("docx").document, "_target", refuses)
+    with pytest.raises(SpecError) as caught:
+        run_file(path, out=tmp_path / "out", cache=False)
+    error = caught.value
+    assert error.message == "no such font (here)"
+    assert (error.file, error.line, error.col) == (str(path), 14, 20)
+    assert error.path == "outputs.docx.cjk_font"
+    assert children and children[0] is not None and _reaped(children[0])
+    assert not (tmp_path / "out").exists()

@@ -343,3 +343,31 @@ def test_latex_document_compiles(tmp_path: Path) -> None:
     log = (tmp_path / "tables.log").read_text(encoding="latin-1")
     assert "Unicode character" not in log
     assert "Missing character" not in log
+
+
+@pytest.mark.parametrize("fmt", ["latex", "markdown", "html"])
+def test_a_table_is_rendered_once_for_its_file_and_the_document(fmt, monkeypatch):
+    # build once, write many: tables.tex/.md/.html place the text each table's own file
+    # already rendered; an equal table (the IR is frozen, compared by value) is the same
+    # text, and one built with lists (unhashable) is still rendered, each time
+    from jinja2 import Template
+
+    tables = [regression_table(), panel_table()]
+    expected = {t.name: render_table(t, fmt) for t in tables}
+    document = render_document(tables, fmt, title="Tables")
+    renders: list[str] = []
+    real = Template.render
+
+    def counting(self, *args, **kwargs):
+        renders.append(self.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Template, "render", counting)
+    copies = [replace(t) for t in tables]
+    assert {t.name: render_table(t, fmt) for t in copies} == expected
+    assert render_document(copies, fmt, title="Tables") == document
+    assert all("table" not in name for name in renders)  # the documents' templates only
+    listed = replace(tables[0], notes=list(tables[0].notes))
+    assert render_table(listed, fmt) == expected["baseline"]
+    assert render_table(listed, fmt) == expected["baseline"]
+    assert sum("table" in name for name in renders) == 2

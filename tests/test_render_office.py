@@ -227,3 +227,31 @@ def test_office_files_are_byte_identical_across_runs(english: Run):
     assert render_document(tables, "xlsx", title=title, options=options) == first["tables.xlsx"]
     table3 = english.output.tables["table3"]
     assert render_table(table3, "docx", options) == first["tables/table3.docx"]
+
+
+def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: Run):
+    # a per-table file reuses one kept new document and the members of its saved package;
+    # its bytes are those of opening python-docx's template, adding the table and saving,
+    # whatever was rendered before it (a landscape table, other fonts or paper)
+    from specrun.render import docx as word
+
+    tables = list(english.output.tables.values())
+    assert any(word.is_wide(t) for t in tables) and not all(word.is_wide(t) for t in tables)
+    letter = RenderOptions(paper="letter", latin_font="Arial", cjk_font="SimHei")
+
+    def made_anew(table: Table, options: RenderOptions) -> bytes:
+        document = word._new_document(options)
+        word._add_table(document, table, options, first=True)
+        return word._save(document)
+
+    expected = {
+        (t.name, o.paper): made_anew(t, o) for t in tables for o in (RenderOptions(), letter)
+    }
+    for options in (letter, RenderOptions()):
+        for table in [*reversed(tables), *tables]:
+            assert render_table(table, "docx", options) == expected[(table.name, options.paper)]
+    assert expected[("table3", "a4")] == _files(english)["tables/table3.docx"]
+    # so is the all-tables document's without figures (with them, it is made anew)
+    for options in (letter, RenderOptions()):
+        anew = word._save(word._filled(word._new_document(options), tables, "T", options))
+        assert render_document(tables, "docx", title="T", options=options) == anew

@@ -115,7 +115,15 @@ def test_lazy_registry_entries_name_importable_functions():
                 module = implementation.ref.split(":")[0]
                 assert implementation.target.__module__ == module, implementation.ref
                 checked += 1
-    assert checked >= 20
+    from specrun.render import FORMATS
+
+    for name in FORMATS.names():
+        renderer = FORMATS.get(name)
+        for implementation in (renderer.table, renderer.document):
+            assert isinstance(implementation, Lazy)
+            assert implementation.target.__module__ == implementation.ref.split(":")[0]
+            checked += 1
+    assert checked >= 30
 
 
 def test_lazy_reference_calls_its_target_and_rejects_malformed_names():

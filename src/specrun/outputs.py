@@ -227,25 +227,38 @@ def _figure_bytes(figure: Any, fmt: str) -> bytes:
 
 def _fix_layout(figure: Any) -> None:
     """Lay out a figure with a layout engine (constrained layout) once, at the PNG's
-    resolution, and keep that layout for every format.
+    resolution, keep that layout for every format, and leave the figure with no layout
+    engine at all.
 
     An engine lays the figure out again at every save, starting from where the previous save
     left it, so a PDF saved after the PNG differed from one saved before it, and both formats
-    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes; figures
-    laid out once when drawn (``tight_layout``) have no engine and are left alone.
+    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes. A figure
+    laid out once when drawn (``tight_layout``) keeps matplotlib's placeholder engine, and any
+    engine, even a placeholder, makes ``savefig`` draw the whole figure once more before the
+    real draw (``FigureCanvasBase.print_figure``: "trigger a draw before printing"): a fifth
+    of each save's time, for a layout that no longer changes. Without an engine that draw is
+    skipped; the files keep their bytes (``tests/test_forked.py``).
     """
+    from matplotlib import rc_context
     from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
     from specrun.figures.fonts import cjk_fallback
 
-    if not isinstance(figure.get_layout_engine(), ConstrainedLayoutEngine | TightLayoutEngine):
+    engine = figure.get_layout_engine()
+    if engine is None:
         return
-    dpi = figure.get_dpi()
-    figure.set_dpi(FIGURE_DPI)
-    with cjk_fallback():
-        figure.draw_without_rendering()
-    figure.set_dpi(dpi)
-    figure.set_layout_engine("none")
+    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine) and figure.axes:
+        dpi = figure.get_dpi()
+        figure.set_dpi(FIGURE_DPI)
+        # the layout step of ``Figure.draw`` alone: the rest of a draw without rendering
+        # changes nothing the saves do not compute again (and measures its text with the
+        # canvas' renderer at this resolution, which the PNG's save then reuses)
+        with cjk_fallback():
+            engine.execute(figure)
+        figure.set_dpi(dpi)
+    # ``None`` means "as the rcParams say"; with both automatic layouts off it means none
+    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        figure.set_layout_engine(None)
 
 
 def _parquet(frame: Any) -> bytes:
@@ -280,6 +293,10 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
+# formats whose files a forked child renders beside the PDF figures (``render_outputs``)
+CHILD_FORMATS = ("docx",)
+
+
 def render_outputs(
     spec: Spec,
     plan: Plan,
@@ -287,21 +304,29 @@ def render_outputs(
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    The PDF figures and the per-table Word files are rendered in a forked child process
-    (``specrun.render.forked``) while this one draws the PNGs and renders everything else:
-    the two halves take about as long, so on two cores rendering takes about half the time.
-    The files, their order and their bytes are those of a serial rendering.
+    The PDF figures and the Word files (``CHILD_FORMATS``; ``tables.docx`` stays here when it
+    embeds the PNGs) are rendered in a forked child process (``specrun.render.forked``) while
+    this one draws the PNGs and renders everything else: the two halves take about as long,
+    so on two cores rendering takes about half the time, and each process imports the
+    renderers of its own formats only (python-docx and lxml load in the child). The files,
+    their order and their bytes are those of a serial rendering.
     """
     tables = list(run.tables.values())
     for figure in run.figures.values():
         _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
-    word: str | None = None
-    if tables and "docx" in spec.outputs.formats:
+    child_formats = [f for f in CHILD_FORMATS if tables and f in spec.outputs.formats]
+    here: set[str] = set()
+    if spec.outputs.docx.figures:
+        here.add("tables.docx")  # it embeds the PNGs drawn here
+    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
+    if child_formats:
         from specrun.render import FORMATS
 
-        word = FORMATS.get("docx").extension
-    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
-    elsewhere |= {f"tables/{table.name}.{word}" for table in tables} if word else set()
+        for fmt in child_formats:
+            renderer = FORMATS.get(fmt)
+            elsewhere |= {f"tables/{table.name}.{renderer.extension}" for table in tables}
+            if renderer.document_file and renderer.document_file not in here:
+                elsewhere.add(renderer.document_file)
     if not elsewhere:
         files = _render_files(spec, run, elsewhere)
     else:
@@ -309,14 +334,10 @@ def render_outputs(
 
         def in_child() -> dict[str, bytes]:
             out = {f"figures/{n}.pdf": _figure_bytes(f, "pdf") for n, f in run.figures.items()}
-            if word:
-                from specrun.render import as_bytes, render_table
-
-                # per-table Word files embed no figures, so they need no PNG from this process
-                options = _render_options(spec, {})
-                for table in tables:
-                    content = as_bytes(render_table(table, "docx", options))
-                    out[f"tables/{table.name}.{word}"] = content
+            # the child's tables embed no figures, so they need no PNG from this process
+            for item in _table_files(spec, run, tables, {}, here, child_formats):
+                if item.relative in elsewhere:
+                    out[item.relative] = item.content
             return out
 
         child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
@@ -349,17 +370,23 @@ def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
 
 
 def _table_files(
-    spec: Spec, run: RunOutput, tables: list[Any], pngs: dict[str, bytes], elsewhere: set[str]
+    spec: Spec,
+    run: RunOutput,
+    tables: list[Any],
+    pngs: dict[str, bytes],
+    elsewhere: set[str],
+    formats: Sequence[str] | None = None,
 ) -> list[OutputFile]:
-    """The tables in every format of ``outputs.formats`` and each format's document; the
-    files named in ``elsewhere`` are rendered by another process and stand here empty."""
+    """The tables in every format of ``formats`` (by default ``outputs.formats``) and each
+    format's document; the files named in ``elsewhere`` are rendered by another process and
+    stand here empty."""
     from specrun.render import FORMATS, as_bytes, render_document, render_table
 
     files: list[OutputFile] = []
     outputs = spec.outputs
     options = _render_options(spec, pngs if outputs.docx.figures else {})
     title = spec.title or Path(spec.document.file).stem
-    for fmt in outputs.formats:
+    for fmt in outputs.formats if formats is None else formats:
         renderer = FORMATS.get(fmt)
         for table in tables:
             relative = f"tables/{table.name}.{renderer.extension}"
@@ -367,17 +394,21 @@ def _table_files(
                 files.append(OutputFile(relative, b""))
                 continue
             files.append(OutputFile(relative, as_bytes(render_table(table, fmt, options))))
-        if tables and renderer.document_file:
+        if not tables or not renderer.document_file:
+            continue
+        if renderer.document_file in elsewhere:
+            files.append(OutputFile(renderer.document_file, b""))
+            continue
+        try:
+            document = render_document(tables, fmt, title=title, options=options)
+        except SpecError as exc:  # an outputs option that the tables cannot honour
+            raise _at_spec_path(spec, exc) from None
+        files.append(OutputFile(renderer.document_file, as_bytes(document)))
+        if fmt == "latex" and outputs.latex.compile:
             try:
-                document = render_document(tables, fmt, title=title, options=options)
-            except SpecError as exc:  # an outputs option that the tables cannot honour
+                files += _compiled(str(document), tables, title, options, run)
+            except SpecError as exc:
                 raise _at_spec_path(spec, exc) from None
-            files.append(OutputFile(renderer.document_file, as_bytes(document)))
-            if fmt == "latex" and outputs.latex.compile:
-                try:
-                    files += _compiled(str(document), tables, title, options, run)
-                except SpecError as exc:
-                    raise _at_spec_path(spec, exc) from None
     return files
 
 

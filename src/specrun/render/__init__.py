@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from specrun.registry import Registry
-from specrun.render import docx, html, latex, markdown, xlsx
+from specrun.registry import Lazy, Registry
 from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
@@ -26,22 +25,19 @@ class Renderer:
     document_file: str | None = None  # the all-tables file in the output folder
 
 
+def _lazy(fmt: str, table: str = "render_table") -> tuple[Lazy, Lazy]:
+    """The table and document functions of ``specrun.render.<fmt>``, imported on first use:
+    a run loads python-docx, lxml or xlsxwriter only for the formats it writes, and each
+    process of a split rendering (``specrun.outputs.render_outputs``) only for its own."""
+    return Lazy(f"specrun.render.{fmt}:{table}"), Lazy(f"specrun.render.{fmt}:render_document")
+
+
 FORMATS: Registry[Renderer] = Registry("output format")
-FORMATS.register("latex")(
-    Renderer("latex", "tex", latex.render_table, latex.render_document, "tables.tex")
-)
-FORMATS.register("markdown")(
-    Renderer("markdown", "md", markdown.render_table, markdown.render_document, "tables.md")
-)
-FORMATS.register("html")(
-    Renderer("html", "html", html.render_page, html.render_document, "tables.html")
-)
-FORMATS.register("docx")(
-    Renderer("docx", "docx", docx.render_table, docx.render_document, "tables.docx")
-)
-FORMATS.register("xlsx")(
-    Renderer("xlsx", "xlsx", xlsx.render_table, xlsx.render_document, "tables.xlsx")
-)
+FORMATS.register("latex")(Renderer("latex", "tex", *_lazy("latex"), "tables.tex"))
+FORMATS.register("markdown")(Renderer("markdown", "md", *_lazy("markdown"), "tables.md"))
+FORMATS.register("html")(Renderer("html", "html", *_lazy("html", "render_page"), "tables.html"))
+FORMATS.register("docx")(Renderer("docx", "docx", *_lazy("docx"), "tables.docx"))
+FORMATS.register("xlsx")(Renderer("xlsx", "xlsx", *_lazy("xlsx"), "tables.xlsx"))
 
 DEFAULT_OPTIONS = RenderOptions()
 

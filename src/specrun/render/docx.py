@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Sequence
+from copy import deepcopy
 from datetime import UTC, datetime
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -34,7 +37,7 @@ from specrun.render.environment import (
     numbered_caption,
 )
 from specrun.render.options import RenderOptions
-from specrun.render.package import figure_items, is_wide, stable_zip
+from specrun.render.package import figure_items, is_wide, stable_zip, stable_zip_of, zip_members
 from specrun.tables.ir import Table
 from specrun.tables.text import SIZES_PT, has_cjk
 
@@ -48,15 +51,36 @@ JUSTIFY = {"l": "left", "c": "center", "r": "right"}
 
 
 def render_table(table: Table, *, options: RenderOptions) -> bytes:
-    """One table in its own Word document (landscape when wide)."""
-    document = _new_document(options)
-    _add_table(document, table, options, first=True)
-    return _save(document)
+    """One table in its own Word document (landscape when wide).
+
+    The bytes of ``_save`` on a new document holding the table, made without opening and
+    saving a whole package per table: only the document part differs between the per-table
+    files (``_Blank``)."""
+    blank = _blank(options.latin_font, options.cjk_font, options.paper)
+    with blank.lock:
+        document = blank.fresh()
+        _add_table(document, table, options, first=True)
+        content = document.part.blob
+    return blank.package(content)
 
 
 def render_document(tables: Sequence[Table], *, title: str, options: RenderOptions) -> bytes:
-    """Every table in one document, each from a new page; figures after them when given."""
-    document = _new_document(options)
+    """Every table in one document, each from a new page; figures after them when given.
+
+    Without figures only the document part differs from a new document's, which is then
+    the kept one (``_Blank``); figures add image parts to the package."""
+    if options.figures:
+        return _save(_filled(_new_document(options), tables, title, options))
+    blank = _blank(options.latin_font, options.cjk_font, options.paper)
+    with blank.lock:
+        content = _filled(blank.fresh(), tables, title, options).part.blob
+    return blank.package(content)
+
+
+def _filled(
+    document: DocumentType, tables: Sequence[Table], title: str, options: RenderOptions
+) -> DocumentType:
+    """``document`` with the title, every table and the figures of ``options`` added."""
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(heading, title, size=14, bold=True)
@@ -72,13 +96,56 @@ def render_document(tables: Sequence[Table], *, title: str, options: RenderOptio
         text = options.captions.get(name) or name
         label = f"图{number} {text}" if language == "zh" else f"Figure {number}: {text}"
         _run(caption, label, size=10.5)
-    return _save(document)
+    return document
 
 
 def _save(document: DocumentType) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return stable_zip(buffer.getvalue())
+
+
+DOCUMENT_PART = "word/document.xml"  # the member holding the body (python-docx's name)
+
+
+class _Blank:
+    """A new document (``_new_document``) kept for one set of fonts and paper, with its
+    body's first state and its saved package's members, so that each per-table file reuses
+    them: opening python-docx's template, saving the package and rewriting the zip were four
+    fifths of a per-table file's time, and adding a table changes the document part only
+    (the body: paragraphs, the table, the section's page). ``fresh`` puts the body back as
+    made; ``lock`` is held from ``fresh`` until the part is serialized."""
+
+    def __init__(self, options: RenderOptions) -> None:
+        self.document = _new_document(options)
+        body = self.document.element.body
+        self.body = [deepcopy(child) for child in body]
+        self.members = zip_members(_save(self.document))
+        if DOCUMENT_PART not in {name for name, _ in self.members}:
+            raise RuntimeError(f"python-docx saved no {DOCUMENT_PART}")  # a changed template
+        self.lock = threading.Lock()
+
+    def package(self, document_part: bytes) -> bytes:
+        """The saved package with ``document_part`` as its document part (``_save``'s bytes
+        for a document that differs from this one there only)."""
+        return stable_zip_of(
+            (name, document_part if name == DOCUMENT_PART else data) for name, data in self.members
+        )
+
+    def fresh(self) -> DocumentType:
+        # the body element itself stays: python-docx's Document keeps a proxy to it
+        body = self.document.element.body
+        for child in list(body):
+            body.remove(child)
+        for child in self.body:
+            body.append(deepcopy(child))
+        return self.document
+
+
+@lru_cache(maxsize=8)
+def _blank(latin_font: str, cjk_font: str, paper: str) -> _Blank:
+    """The kept new document for these options (the only ones ``_new_document`` reads)."""
+    return _Blank(RenderOptions(latin_font=latin_font, cjk_font=cjk_font, paper=paper))
 
 
 def _new_document(options: RenderOptions) -> DocumentType:

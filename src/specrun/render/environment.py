@@ -12,7 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.errors import SpecError
@@ -31,6 +31,23 @@ LATEX_SYNTAX: Mapping[str, str] = {
     "comment_start_string": r"\#{",
     "comment_end_string": "}",
 }
+
+
+# rendered tables each text format keeps, by template and table (the table IR is frozen and
+# compared by value): a run renders each table for its own file and again for the document
+RENDERED_KEPT = 256
+
+
+def rendered_once(
+    render: Callable[[Template, Table], str], template: Template, table: Table
+) -> str:
+    """``render(template, table)`` through its cache (``functools.lru_cache``); a table that
+    cannot be hashed (built with lists where the IR has tuples) is rendered every time."""
+    try:
+        hash(table)
+    except TypeError:
+        return render.__wrapped__(template, table)  # type: ignore[attr-defined]
+    return render(template, table)
 
 
 def installed_templates() -> Path | None:

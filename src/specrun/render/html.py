@@ -7,12 +7,19 @@ only when the page template places them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from specrun.render.environment import check_spans, make_environment, numbered_caption
+from specrun.render.environment import (
+    RENDERED_KEPT,
+    check_spans,
+    make_environment,
+    numbered_caption,
+    rendered_once,
+)
 from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
@@ -29,8 +36,14 @@ def environment() -> SandboxedEnvironment:
 
 
 def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
+    return rendered_once(_render_table, environment().get_template("html/table.html.j2"), table)
+
+
+@lru_cache(maxsize=RENDERED_KEPT)
+def _render_table(template: Template, table: Table) -> str:
+    """``table`` rendered by ``template`` (kept: a run writes each table into its own page
+    and again into ``tables.html``; a template reloaded from disk is another key)."""
     check_spans(table)
-    template = environment().get_template("html/table.html.j2")
     return template.render(table=table, label=table.label or f"tab:{table.name}")
 
 

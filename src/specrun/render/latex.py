@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from specrun.errors import SpecError
 from specrun.render.cells import printed_number
 from specrun.render.environment import (
     LATEX_SYNTAX,
+    RENDERED_KEPT,
     PlacedCell,
     body_alignments,
     check_spans,
     make_environment,
     place,
+    rendered_once,
     table_texts,
 )
 from specrun.render.options import RenderOptions
@@ -259,13 +262,19 @@ def latex_cell(placed: PlacedCell, decimal: set[int], header: bool) -> str:
 
 
 def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
+    return rendered_once(_render_table, environment().get_template("latex/table.tex.j2"), table)
+
+
+@lru_cache(maxsize=RENDERED_KEPT)
+def _render_table(template: Template, table: Table) -> str:
+    """``table`` rendered by ``template`` (kept: a run writes each table to its own file and
+    again into ``tables.tex``; a template reloaded from disk is another key)."""
     check_spans(table)
     decimal = decimal_columns(table)
     columns = [
         DECIMAL_COLUMN if index in decimal else align
         for index, align in enumerate(body_alignments(table), start=1)
     ]
-    template = environment().get_template("latex/table.tex.j2")
     return template.render(
         table=table,
         label=latex_label(table),

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from specrun.render.environment import body_alignments, check_spans, make_environment
+from specrun.render.environment import (
+    RENDERED_KEPT,
+    body_alignments,
+    check_spans,
+    make_environment,
+    rendered_once,
+)
 from specrun.render.options import RenderOptions
 from specrun.tables.ir import Table
 
@@ -74,9 +81,15 @@ def environment() -> SandboxedEnvironment:
 
 
 def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
+    return rendered_once(_render_table, environment().get_template("markdown/table.md.j2"), table)
+
+
+@lru_cache(maxsize=RENDERED_KEPT)
+def _render_table(template: Template, table: Table) -> str:
+    """``table`` rendered by ``template`` (kept: a run writes each table to its own file and
+    again into ``tables.md``; a template reloaded from disk is another key)."""
     check_spans(table)
     separators = ["---"] + [SEPARATORS[a] for a in body_alignments(table)]
-    template = environment().get_template("markdown/table.md.j2")
     return template.render(table=table, separators=separators)
 
 

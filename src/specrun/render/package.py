@@ -6,26 +6,35 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from specrun.tables.ir import Table
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def stable_zip(data: bytes) -> bytes:
-    """``data`` (a zip file) with every member's timestamp set to the zip epoch."""
+def zip_members(data: bytes) -> list[tuple[str, bytes]]:
+    """The members of the zip file ``data`` as (name, uncompressed bytes), in their order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        return [(info.filename, source.read(info.filename)) for info in source.infolist()]
+
+
+def stable_zip_of(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A zip file of ``members`` (name, bytes) in their order, each deflated and stamped with
+    the zip epoch (1980-01-01) and mode 0644, so the same members give the same bytes."""
     out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=EPOCH)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in members:
+            member = zipfile.ZipInfo(name, date_time=EPOCH)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o644 << 16
-            target.writestr(member, source.read(info.filename))
+            target.writestr(member, content)
     return out.getvalue()
+
+
+def stable_zip(data: bytes) -> bytes:
+    """``data`` (a zip file) with every member's timestamp set to the zip epoch."""
+    return stable_zip_of(zip_members(data))
 
 
 def is_wide(table: Table) -> bool:
