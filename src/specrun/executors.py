@@ -228,7 +228,7 @@ def locality_groups(tasks: Sequence[Task]) -> list[list[int]]:
     for i, (node, _) in enumerate(tasks):
         model = node.payload.get("model")
         if model is None:
-            groups.setdefault((0, 0), []).append(i)
+            groups.setdefault((-1, -1), []).append(i)
             continue
         made = repr([step.model_dump_json() for step in model.transforms])
         sample = model.spec.sample
