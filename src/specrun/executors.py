@@ -254,10 +254,10 @@ def _batches(
     A group of up to twice the size stays in one batch, small groups share one, and a larger
     group is cut into pieces of about the size: the processes fitting one group's pieces each
     build its sample frame and its fits' shared intermediates (``kernels.memo``), which one
-    process would have built once (a 64-fit cut of the bench multiverse's 96-specification
-    windows made two thirds of its windows be built in both processes). The small batches at
-    the end let the processes finish together: a process waits for the others' last batches,
-    which were up to two full ones (each has two in flight)."""
+    process would have built once (cut in 64s, the bench multiverse's 96-specification windows
+    cost ``--jobs 2`` about 2,090 memo misses, against 1,445 serially; whole, about 1,520).
+    The small batches at the end let the processes finish together: a process waits for the
+    others' last batches, which were up to two full ones (each has two in flight)."""
     size = max(1, -(-len(tasks) // (per_worker * workers)))
     batches: list[list[tuple[int, Task]]] = []
     for group in locality_groups(tasks):
