@@ -576,3 +576,53 @@ def test_a_killed_worker_is_a_located_error_not_a_silent_exit(tmp_path: Path):
     )
     assert re.fullmatch(pattern, text), text
     assert not (tmp_path / "a" / "results.json").exists()
+
+
+WINDOWS = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, time]}
+multiverse:
+  mv:
+    base: fe
+    focus: value
+    axes:
+      window: {w1: {sample: {time: [1935, 1950]}}, w2: {sample: {time: [1936, 1951]}},
+               w3: {sample: {time: [1937, 1952]}}, w4: {sample: {time: [1938, 1953]}},
+               w5: {sample: {time: [1939, 1954]}}, w6: {sample: {time: [1940, 1954]}}}
+      controls: {none: {}, capital: {x: [value, capital]}}
+      se: {entity: {se: {cluster: entity}}, hc1: {se: {type: HC1}}, iid: {se: {type: unadjusted}}}
+outputs: {dir: out, formats: [markdown]}
+"""
+)
+
+
+def test_batches_keep_a_samples_fits_together_and_end_in_small_batches(tmp_path: Path):
+    """Each of the six windows' six specifications is one batch (a window cut between two
+    processes would have its sample and shared intermediates built in both) but for the last
+    workers × size tasks, cut into quarter batches so that the processes finish together;
+    every task once, in locality order."""
+    from specrun.api import plan_file
+    from specrun.executors import _batches, locality_groups, locality_order
+
+    _, plan = plan_file(grunfeld_project(tmp_path, WINDOWS))
+    fits = [(n, {}) for n in plan.nodes if n.kind == "fit"]
+    assert len(fits) == 37  # the base and 6 windows × 2 control sets × 3 SEs
+    groups = locality_groups(fits)
+    assert [len(g) for g in groups] == [1, 6, 6, 6, 6, 6, 6]
+    windows = [{fits[i][0].payload["model"].spec.sample.time[0] for i in g} for g in groups[1:]]
+    assert windows == [{1935}, {1936}, {1937}, {1938}, {1939}, {1940}]
+    # size ⌈37 / (2 × 2)⌉ = 10: a window (6 ≤ 2 × 10) whole, the base shares the first window's
+    # batch, and the last 2 × 10 tasks (the last four windows: 24) in batches of 10 // 4 = 2
+    batches = _batches(fits, workers=2, per_worker=2)
+    assert [len(b) for b in batches] == [7, 6] + [2] * 12
+    assert [i for b in batches for i, _ in b] == locality_order(fits)
+    assert [sorted(i for i, _ in b) for b in batches[:2]] == [
+        sorted(groups[0] + groups[1]),
+        groups[2],
+    ]
+    # size ⌈37 / 16⌉ = 3: a window of 6 (twice the size) still whole, the last 6 tasks in 1s
+    assert [len(b) for b in _batches(fits, workers=2, per_worker=8)] == [1] + [6] * 5 + [1] * 6
+    # size ⌈37 / 20⌉ = 2: a window of 6 (more than twice) cut into 3 batches of 2
+    assert [len(b) for b in _batches(fits, workers=2, per_worker=10)] == [1] + [2] * 16 + [1] * 4
