@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind, FitContext, term_variable
 from specrun.results import Coefficient, ModelResult
-from specrun.spec.models import ModelBase, StrictModel, TermList, VarName
+from specrun.spec.models import ModelBase, StrictModel, TermList, VarName, new_list
 
 if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
     from specrun.kernels.gmm import GmmResult, GmmStyle, IvStyle
@@ -90,12 +90,12 @@ class GmmSpec(ModelBase):
     lags: int | list[int] = Field(
         1, description="Lags of y among the regressors (1 or [1, 2]); at most 50."
     )
-    x: TermList = Field(default_factory=list, description="Regressors; L. prefixes allowed.")
+    x: TermList = Field(default_factory=new_list, description="Regressors; L. prefixes allowed.")
     gmm: dict[str, tuple[int, int | None]] | list[GmmGroup] = Field(
         description="GMM-style instruments: {variable: [first lag, last lag or null]} or groups."
     )
     iv: list[str] | list[IvGroup] = Field(
-        default_factory=list, description="IV-style instruments: variables or groups."
+        default_factory=new_list, description="IV-style instruments: variables or groups."
     )
     collapse: bool = Field(False, description="Collapse GMM-style instruments (one per lag).")
     steps: Literal[1, 2] = Field(2, description="One-step or two-step GMM (xtabond2's twostep).")

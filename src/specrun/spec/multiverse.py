@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from specrun.spec.models import MAX_DRAWS, StrictModel
+from specrun.spec.models import MAX_DRAWS, StrictModel, new_list
 
 # Beyond this a spec is almost surely a mistake (an axis listed twice, a typo in exclude:);
 # a run of it would take hours. The bound says how large the product is.
@@ -65,7 +65,7 @@ class MultiverseSpec(StrictModel):
         "every axis in this order."
     )
     exclude: list[dict[str, str]] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description="Combinations left out: each item a partial assignment {axis: value, ...}; "
         "a specification matching every pair of an item is dropped.",
     )
