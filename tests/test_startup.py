@@ -70,6 +70,7 @@ def test_validate_loads_no_executor_outputs_or_plan_compiler():
 FIT_MODULES = (
     "specrun.estimators.descriptive",
     "specrun.estimators.did",
+    "specrun.estimators.gmm",
     "specrun.estimators.hausman",
     "specrun.estimators.iv",
     "specrun.estimators.linear",
@@ -231,7 +232,7 @@ def test_validate_imports_only_the_kinds_the_spec_names():
     building = (*builders, "specrun.tables.ir", "specrun.tables.format", "specrun.tables.text")
     assert [m for m in building if m in modules] == []
     used = (
-        "specrun.estimators.gmm",
+        "specrun.estimators.specs.gmm",
         "specrun.tables.specs.regression",
         "specrun.figures.specs.curve",
     )
