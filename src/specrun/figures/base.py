@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import Field
 
 from specrun.registry import Registry
-from specrun.results import ResultSet
 from specrun.spec.models import RegistryMember
 from specrun.tables.base import TableContext
 
 if TYPE_CHECKING:  # matplotlib is imported by the draw functions only: validation never pays
     from matplotlib.figure import Figure
+
+    from specrun.results import ResultSet
 
 
 class FigureBase(RegistryMember):
