@@ -210,9 +210,10 @@ def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys)
 
 def test_validate_imports_only_the_kinds_the_spec_names():
     # the registries declare each kind by the module that registers it; the paper names no
-    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, and no
-    # event-study or placebo figure, so their option modules stay unimported; and a table
-    # kind's options live apart from its builder, so no builder or table IR is imported
+    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, no
+    # event-study or placebo figure and no panel transform (lag, log, …), so their option
+    # modules stay unimported; and a table kind's options live apart from its builder, so no
+    # builder or table IR is imported
     modules = loaded_modules("validate", str(PAPER))
     unused = (
         "specrun.estimators.specs.did",
