@@ -30,6 +30,8 @@ F = TypeVar("F", bound=FigureBase)
 
 @dataclass(frozen=True)
 class FigureKind(Generic[F]):
+    """A figure kind: its options model (``kind:``), its drawing step, the models it reads."""
+
     name: str
     spec: type[F]
     draw: Callable[[F, ResultSet, TableContext], Figure]

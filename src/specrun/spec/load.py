@@ -22,6 +22,8 @@ PathKey = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Position:
+    """Where a key or value starts in the spec file."""
+
     line: int  # 1-based
     col: int  # 1-based
 

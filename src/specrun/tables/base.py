@@ -85,6 +85,8 @@ class TableContext:
 
 @dataclass(frozen=True)
 class TableKind(Generic[T]):
+    """A table kind: its options model (``kind:``), its builder, and the models it reads."""
+
     name: str
     spec: type[T]
     build: Callable[[T, ResultSet, TableContext], Table]
