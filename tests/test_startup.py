@@ -64,12 +64,16 @@ def test_validate_loads_no_executor_outputs_or_plan_compiler():
     modules = loaded_modules("validate", str(PAPER))
     run_only = ("specrun.execute", "specrun.outputs", "specrun.plan.compile", "specrun.data.design")
     assert [m for m in run_only if m in modules] == []
+    # nor the results (validation makes none) or the term grammar's parser, which only a term
+    # with a syntax error needs (the paper's L.Dige and c.Dige##c.STR are read without it)
+    assert [m for m in ("specrun.results", "specrun.data.term_parser") if m in modules] == []
 
 
 # fit, apply and draw modules that hold numerical code: registered lazily, loaded on first use
 FIT_MODULES = (
     "specrun.estimators.descriptive",
     "specrun.estimators.did",
+    "specrun.estimators.gmm",
     "specrun.estimators.hausman",
     "specrun.estimators.iv",
     "specrun.estimators.linear",
@@ -217,9 +221,10 @@ def test_the_cli_pauses_the_collector_for_start_up_and_restores_it(argv, capsys)
 
 def test_validate_imports_only_the_kinds_the_spec_names():
     # the registries declare each kind by the module that registers it; the paper names no
-    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, and no
-    # event-study or placebo figure, so their option modules stay unimported; and a table
-    # kind's options live apart from its builder, so no builder or table IR is imported
+    # did, iv, random-effects or Hausman model, no bacon, correlation or iv table, no
+    # event-study or placebo figure and no panel transform (lag, log, …), so their option
+    # modules stay unimported; and a table kind's options live apart from its builder, so no
+    # builder or table IR is imported
     modules = loaded_modules("validate", str(PAPER))
     unused = (
         "specrun.estimators.specs.did",
@@ -231,6 +236,7 @@ def test_validate_imports_only_the_kinds_the_spec_names():
         "specrun.tables.specs.iv",
         "specrun.figures.specs.event_study",
         "specrun.figures.specs.placebo",
+        "specrun.transforms.panel",
     )
     assert [m for m in unused if m in modules] == []
     from specrun.tables.kinds import KINDS
@@ -239,7 +245,7 @@ def test_validate_imports_only_the_kinds_the_spec_names():
     building = (*builders, "specrun.tables.ir", "specrun.tables.format", "specrun.tables.text")
     assert [m for m in building if m in modules] == []
     used = (
-        "specrun.estimators.gmm",
+        "specrun.estimators.specs.gmm",
         "specrun.tables.specs.regression",
         "specrun.figures.specs.curve",
     )

@@ -229,24 +229,83 @@ def test_a_plain_name_parses_as_the_grammar_parses_it(text: str):
     ]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab_Z9²٣ \t.#()L"), min_size=1, max_size=8))
-def test_the_fast_path_and_the_grammar_agree_on_any_text(text: str):
+def _fast_and_grammar_outcomes(text: str) -> tuple[object, object]:
+    """What ``parse_item`` makes of ``text`` (terms with each component's column, or the
+    error and its column) reading it without the grammar where it can, and by the grammar
+    alone (``_read`` disabled)."""
     from specrun.data import terms
 
     def outcome(fast: bool) -> object:
-        saved = terms._PLAIN
-        if not fast:  # a pattern that matches nothing sends every item to the grammar
-            terms._PLAIN = terms.re.compile(r"(?!)")
+        saved = terms._read
+        if not fast:  # every item goes to the grammar
+            terms._read = lambda text: None
         try:
             got = parse_item.__wrapped__(text)
             return [(c, c.col) for t in got for c in t.components], [t.key() for t in got]
         except SpecError as exc:
             return str(exc), exc.col
         finally:
-            terms._PLAIN = saved
+            terms._read = saved
 
-    assert outcome(True) == outcome(False)
+    return outcome(True), outcome(False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab_Z9²٣ \t.#()/LDFci\n"), min_size=1, max_size=12))
+def test_the_fast_path_and_the_grammar_agree_on_any_text(text: str):
+    fast, grammar = _fast_and_grammar_outcomes(text)
+    assert fast == grammar
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L.Dige",
+        "c.Dige##c.STR",
+        "c.Dige#c.STR",
+        " c.a # c.b ",
+        "\tc.a\t##\ti.b",
+        "i.region#c.L2.Dige",
+        "c.L.Dige#c.STR",
+        "L(0/2).x",
+        "L (0/2) . x",
+        "L(0 1 3).x",
+        "ib(last).region",
+        "ib( first ).region##c.x#c.y",
+        "ib3.region",
+        "ibn.region",
+        "F2D.x",
+        "LD.x",
+        "cL.x",
+        "c.c.x",
+        "ib2.L.x",
+        "L(0/2).x#c.y",
+        "L100.x",
+        "L(a/b).x",
+        "L(1).x",
+        "x(1)",
+        "a#b",
+        "c.a#b",
+        "2.region",
+        "c.2x",
+        "c.a##",
+        "#a",
+        "a.",
+        ".a",
+        "a..b",
+        "a.#b",
+        "c.a ### c.b",
+        "c.a\n#c.b",
+        "L(0/2\n).x",
+        "x y",
+        "x,y",
+        "$x",
+        "c.城镇化率#c.x",
+    ],
+)
+def test_the_fast_path_and_the_grammar_agree_on_terms_and_errors(text: str):
+    fast, grammar = _fast_and_grammar_outcomes(text)
+    assert fast == grammar
 
 
 def _modules_after(code: str) -> set[str]:
@@ -264,14 +323,18 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_the_fast_path_loads_no_parser():
-    modules = _modules_after("from specrun.data.terms import parse_item; parse_item('Dige')")
+    modules = _modules_after(
+        "from specrun.data.terms import parse_item; [parse_item(t) for t in "
+        "('Dige', 'L.Dige', 'c.Dige##c.STR', 'ib(last).r#c.L2.x', 'L(0/2).x')]"
+    )
     assert "specrun.data.term_parser" not in modules
     assert "lark" not in modules
 
 
 def test_the_generated_parser_imports_neither_lark_nor_regex():
+    # the grammar reads the items the fast path does not (syntax errors, to locate them)
     modules = _modules_after(
-        "from specrun.data.terms import parse_item; parse_item('i.region##c.L2.Dige')"
+        "from specrun.data import terms; terms._parser().parse('i.region##c.L2.Dige')"
     )
     assert "specrun.data.term_parser" in modules
     assert [m for m in modules if m.split(".")[0] in ("lark", "regex", "platformdirs")] == []

@@ -73,24 +73,32 @@ _KIND_NOUN = {
 
 @dataclass(frozen=True)
 class NumberLiteral:
+    """A number as written (``3``, ``0.5``, ``1e-3``); ``col`` is its position."""
+
     value: int | float
     col: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class StringLiteral:
+    """A quoted text (``'Beijing'``); ``col`` is its position."""
+
     value: str
     col: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class BooleanLiteral:
+    """``true`` or ``false``; ``col`` is its position."""
+
     value: bool
     col: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class ColumnRef:
+    """A column of the panel, by name; ``col`` is its position."""
+
     name: str
     col: int = field(default=0, compare=False, repr=False)
 
@@ -126,6 +134,8 @@ class Membership:
 
 @dataclass(frozen=True)
 class FunctionCall:
+    """``name(args…)``, one of ``FUNCTIONS``; ``col`` is the name's position."""
+
     name: str
     args: tuple[Node, ...]
     col: int = field(default=0, compare=False, repr=False)
@@ -146,6 +156,8 @@ LiteralNode = NumberLiteral | StringLiteral | BooleanLiteral
 
 @dataclass(frozen=True)
 class _Function:
+    """A function expressions may call: its number of arguments and its polars builder."""
+
     arity: int
     compile: Callable[..., pl.Expr]
 
@@ -176,6 +188,8 @@ def _error(message: str, col: int, hint: str | None = None) -> SpecError:
 
 @dataclass(frozen=True)
 class _Token:
+    """One token of an expression, with its 1-based position."""
+
     kind: str  # "number", "string", "name", "keyword", "op", "end"
     text: str  # as written in the source, for messages
     value: object

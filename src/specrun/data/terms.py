@@ -1,7 +1,9 @@
 """Model terms as Stata writes them: time-series operators, factor variables and interactions.
 
-One grammar (Lark, LALR, with positions) reads every item of an estimator's variable lists; its
-stand-alone parser is generated into ``term_parser`` (``standalone_parser_source``)::
+One grammar (Lark, LALR, with positions) defines every item of an estimator's variable lists; its
+stand-alone parser is generated into ``term_parser`` (``standalone_parser_source``). Items the
+grammar accepts are read by ``_read``, a reader of the same tokens that gives the same parse; the
+parser itself is loaded only to locate a syntax error::
 
     Dige  L.Dige  L2.Dige  L(0/2).Dige  F.Dige  D.Dige  LD.Dige   time-series operators
     i.region  ib3.region  ib(last).region  ibn.region           factor variables
@@ -57,10 +59,16 @@ GRAMMAR = r"""
     %ignore /[ \t]+/
 """
 
-# A variable alone (most items of most lists): parsed without the grammar, to the same Term the
-# grammar gives (WORD is \w+, blanks and tabs are ignored), so that a spec whose lists name only
-# variables never loads Lark.
+# A variable alone (most items of most lists): read without the grammar, to the same Term the
+# grammar gives (WORD is \w+, blanks and tabs are ignored).
 _PLAIN = re.compile(r"[ \t]*(\w+)[ \t]*")
+# The grammar's tokens, each after the blanks and tabs it ignores: WORD, ARGS, INTERACT, ".".
+_TOKEN = re.compile(r"[ \t]*(?:(\w+)|(\([^()]*\))|(##|#)|(\.))")
+
+# One component as the grammar reads it: its prefixes (word, ARGS or None, column) and its
+# variable with its column; columns are 1-based positions in the item.
+_Prefix = tuple[str, str | None, int]
+_Read = tuple[list[tuple[list[_Prefix], str, int]], list[str]]
 
 
 PARSER_MODULE = Path(__file__).with_name("term_parser.py")
@@ -123,9 +131,10 @@ def standalone_parser_source() -> str:
 
 @cache
 def _parser() -> Any:
-    """The term grammar's LALR parser, loaded on first use (most commands never parse a term
-    with operators) from the generated ``term_parser`` module: its parse tables are Python
-    literals, so loading it imports neither Lark nor ``regex`` and builds nothing."""
+    """The term grammar's LALR parser, loaded on first use (``parse_item`` needs it only for
+    an item that is not a term, to locate the fault) from the generated ``term_parser`` module:
+    its parse tables are Python literals, so loading it imports neither Lark nor ``regex`` and
+    builds nothing."""
     from specrun.data import term_parser
 
     return term_parser.Lark_StandAlone()
@@ -247,22 +256,18 @@ def parse_item(text: str) -> tuple[Term, ...]:
     """
     if not isinstance(text, str) or not text.strip():
         raise _error("empty term", str(text), 1)
-    plain = _PLAIN.fullmatch(text)
-    if plain is not None and not plain.group(1)[0].isdigit():
-        return (Term((Component(plain.group(1), col=plain.start(1) + 1),)),)
-    from specrun.data.term_parser import Token, UnexpectedInput
+    read = _read(text)
+    if read is None:  # not an item of the grammar: its parser locates the fault
+        from specrun.data.term_parser import UnexpectedInput
 
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, text) from None
-    chains: list[list[Component]] = []  # each component may expand (L(0/2).x)
-    operators: list[str] = []
-    for child in tree.children:
-        if isinstance(child, Token):
-            operators.append(str(child))
-        else:
-            chains.append(_component(child, text))
+        try:
+            tree = _parser().parse(text)
+        except UnexpectedInput as exc:
+            raise _syntax_error(exc, text) from None
+        read = _tree_parts(tree)
+    parts, operators = read
+    # each component may expand (L(0/2).x)
+    chains = [_components(prefixes, name, col, text) for prefixes, name, col in parts]
     interacted = len(chains) > 1
     if interacted:
         for chain in chains:
@@ -324,24 +329,101 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> SpecError:
     return _error(f"not a term (at position {col})", text, col)
 
 
-def _component(tree: Tree, text: str) -> list[Component]:
-    """The components one ``prefix.prefix.name`` stands for (several for an operator range)."""
+def _read(text: str) -> _Read | None:
+    """The components and interaction operators of an item the grammar accepts, read without
+    it (Lark's parser is 0.2 MB of tables, ~10 ms to load); ``None`` for any other text, which
+    the grammar then rejects with a located error. The grammar is regular (``start``: components
+    joined by ``#``/``##``; ``component``: ``WORD ARGS? .`` prefixes, then a ``WORD``) and its
+    tokens cannot run into each other, so reading them in order gives the grammar's tree.
+    ``tests/test_terms.py`` checks the two agree on arbitrary text."""
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:
+        return [([], plain.group(1), plain.start(1) + 1)], []
+    if "\n" in text:  # Lark counts columns from the last line break; keep its count
+        return None
+    tokens: list[tuple[int, str, int]] = []  # (kind: 1 WORD, 2 ARGS, 3 INTERACT, 4 ".", text, col)
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            if text[pos:].strip(" \t"):
+                return None  # a character no token starts with
+            break
+        kind = match.lastindex or 0
+        tokens.append((kind, match.group(kind), match.start(kind) + 1))
+        pos = match.end()
+    parts: list[tuple[list[_Prefix], str, int]] = []
+    operators: list[str] = []
+    i = 0
+    while True:
+        prefixes: list[_Prefix] = []
+        while True:  # WORD ARGS? "." … WORD
+            if i >= len(tokens) or tokens[i][0] != 1:
+                return None
+            _, word, col = tokens[i]
+            args = tokens[i + 1][1] if i + 1 < len(tokens) and tokens[i + 1][0] == 2 else None
+            i += 1 if args is None else 2
+            if i < len(tokens) and tokens[i][0] == 4:
+                prefixes.append((word, args, col))
+                i += 1
+                continue
+            if args is not None:
+                return None
+            parts.append((prefixes, word, col))
+            break
+        if i == len(tokens):
+            return parts, operators
+        if tokens[i][0] != 3:
+            return None
+        operators.append(tokens[i][1])
+        i += 1
+
+
+def _tree_parts(tree: Tree) -> _Read:
+    """The components and operators of the grammar's parse tree, as ``_read`` gives them."""
+    parts: list[tuple[list[_Prefix], str, int]] = []
+    operators: list[str] = []
+    for child in tree.children:
+        if isinstance(child, str):  # a Token (a str): an interaction operator
+            operators.append(str(child))
+        else:
+            parts.append(_tree_component(child))
+    return parts, operators
+
+
+def _tree_component(tree: Tree) -> tuple[list[_Prefix], str, int]:
     *prefixes, name = tree.children
-    variable = str(name)
+    read = [
+        (
+            str(p.children[0]),
+            str(p.children[1]) if len(p.children) > 1 else None,
+            p.children[0].column or 1,
+        )
+        for p in prefixes
+    ]
+    return read, str(name), name.column or 1
+
+
+def _component(tree: Tree, text: str) -> list[Component]:
+    """The components one ``component`` subtree of the grammar's parse stands for."""
+    return _components(*_tree_component(tree), text)
+
+
+def _components(
+    prefixes: list[_Prefix], variable: str, name_col: int, text: str
+) -> list[Component]:
+    """The components one ``prefix.prefix.name`` stands for (several for an operator range)."""
     if variable[0].isdigit():
         raise _error(
             f"'{variable}' is not a variable name (names start with a letter or _)",
             text,
-            name.column or 1,
+            name_col,
         )
     kind: str | None = None
     base: str | None = None
     shifts: list[int] = [0]
     diff = 0
-    for prefix in prefixes:
-        word = str(prefix.children[0])
-        args = str(prefix.children[1]) if len(prefix.children) > 1 else None
-        col = prefix.children[0].column or 1
+    for word, args, col in prefixes:
         match = _PREFIX.match(word)
         if match is None:
             raise _error(
@@ -383,11 +465,9 @@ def _component(tree: Tree, text: str) -> list[Component]:
                 sign = 1 if letter == "L" else -1
                 shifts = [s + sign * a for s in shifts for a in amounts]
     factor = kind == "i"
-    start = prefixes[0].children[0].column if prefixes else name.column
+    start = prefixes[0][2] if prefixes else name_col
     return [
-        Component(
-            variable, s, diff, factor, base if factor else None, kind is not None, col=start or 1
-        )
+        Component(variable, s, diff, factor, base if factor else None, kind is not None, col=start)
         for s in dict.fromkeys(shifts)
     ]
 

@@ -13,13 +13,13 @@ from pydantic import BaseModel
 from specrun.data.terms import Component, Term, parse_item
 from specrun.errors import SpecError
 from specrun.registry import Registry
-from specrun.results import Coefficient, ModelResult
 from specrun.spec.models import ModelBase, VariableRef
 
 if TYPE_CHECKING:  # numpy is imported by the fits only: validating a spec never loads it
     import numpy as np
 
     from specrun.kernels.memo import FitMemo
+    from specrun.results import Coefficient, ModelResult
 
 S = TypeVar("S", bound=ModelBase)
 
@@ -200,6 +200,7 @@ def coefficient_table(
     import numpy as np
 
     from specrun.kernels.distributions import two_sided_p
+    from specrun.results import Coefficient
 
     variance = np.diag(covariance)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import Field
 
 from specrun.registry import Registry
-from specrun.results import ResultSet
 from specrun.spec.models import RegistryMember
 from specrun.tables.base import TableContext
 
 if TYPE_CHECKING:  # matplotlib is imported by the draw functions only: validation never pays
     from matplotlib.figure import Figure
+
+    from specrun.results import ResultSet
 
 
 class FigureBase(RegistryMember):
@@ -29,6 +30,8 @@ F = TypeVar("F", bound=FigureBase)
 
 @dataclass(frozen=True)
 class FigureKind(Generic[F]):
+    """A figure kind: its options model (``kind:``), its drawing step, the models it reads."""
+
     name: str
     spec: type[F]
     draw: Callable[[F, ResultSet, TableContext], Figure]

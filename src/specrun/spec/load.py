@@ -22,6 +22,8 @@ PathKey = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Position:
+    """Where a key or value starts in the spec file."""
+
     line: int  # 1-based
     col: int  # 1-based
 
@@ -255,6 +257,8 @@ def comment_traps(text: str, file: str) -> list[str]:
     item silently reads ``c.x``. Found from the source text, since the parser drops comments."""
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:  # most lines: nothing to scan character by character
+            continue
         quote = ""
         for i, char in enumerate(line):
             if quote:

@@ -57,6 +57,15 @@ VarList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableR
 TermList = Annotated[list[Annotated[str, WithJsonSchema(TERM_SCHEMA)]], VariableRef(lags_only=True)]
 
 
+def new_list() -> list[Any]:
+    """A new empty list: the ``default_factory`` of list fields, in place of ``list``.
+
+    pydantic reads every factory's signature (it may take the validated data); ``list``'s is
+    parsed from its text signature with ``tokenize`` (~0.2 ms a field, ~5 ms of validating the
+    paper spec, with the tokenizer's regex compiled on first use), a Python function's is not."""
+    return []
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -394,7 +403,7 @@ class ModelBase(RegistryMember):
         None, description="Fit one model per value of this column (named <model>.<value>)."
     )
     center: list[str] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description="Variables demeaned on the model's estimation sample wherever they enter "
         "(main effects and interactions), so that main effects read as effects at the mean.",
     )

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from specrun.spec.models import MAX_DRAWS, StrictModel
+from specrun.spec.models import MAX_DRAWS, StrictModel, new_list
 
 # Beyond this a spec is almost surely a mistake (an axis listed twice, a typo in exclude:);
 # a run of it would take hours. The bound says how large the product is.
@@ -34,6 +34,9 @@ _OPERATOR = r"(?:(?:[LFD]\d*)+|[LF]\(\d+/\d+\))\."  # L. L2. LD. F. L(0/2). as S
 class InferenceSpec(StrictModel):
     """Joint tests of the specification curve under the null imposed on the data (Simonsohn,
     Simmons and Nelson 2020, "Specification curve analysis", Nat. Hum. Behav. 4: 1208–1214)."""
+
+    # built with MultiverseSpec, when a spec first has a multiverse (see there)
+    model_config = ConfigDict(defer_build=True)
 
     draws: int = Field(
         500, ge=99, le=MAX_DRAWS, description="Entity-cluster bootstrap samples of the null data."
@@ -54,6 +57,9 @@ class InferenceSpec(StrictModel):
 class MultiverseSpec(StrictModel):
     """One multiverse: a base model, its focus coefficient, axes of overlays, exclusions."""
 
+    # its validator is built on first use: a spec without a multiverse never pays for it
+    model_config = ConfigDict(defer_build=True)
+
     base: str = Field(description="The model every specification overlays (any estimator).")
     focus: str = Field(
         description="The coefficient the curve and the tests are about (a regressor of the "
@@ -65,7 +71,7 @@ class MultiverseSpec(StrictModel):
         "every axis in this order."
     )
     exclude: list[dict[str, str]] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description="Combinations left out: each item a partial assignment {axis: value, ...}; "
         "a specification matching every pair of an item is dropped.",
     )

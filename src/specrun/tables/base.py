@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 from pydantic import Field
 
 from specrun.registry import Registry
-from specrun.spec.models import RegistryMember
+from specrun.spec.models import RegistryMember, new_list
 
 if TYPE_CHECKING:  # the table IR and results are the builders' business, not validation's
     from specrun.results import ResultSet
@@ -34,7 +34,7 @@ class TableBase(RegistryMember):
     kind: str
     caption: str = Field("", description="Table title.")
     label: str | None = Field(None, description="LaTeX label; defaults to tab:<name>.")
-    notes: list[str] = Field(default_factory=list, description="Notes printed under the table.")
+    notes: list[str] = Field(default_factory=new_list, description="Notes printed under the table.")
     digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
     number: int | None = Field(
         None,
@@ -85,6 +85,8 @@ class TableContext:
 
 @dataclass(frozen=True)
 class TableKind(Generic[T]):
+    """A table kind: its options model (``kind:``), its builder, and the models it reads."""
+
     name: str
     spec: type[T]
     build: Callable[[T, ResultSet, TableContext], Table]

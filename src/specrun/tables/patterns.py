@@ -14,12 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, TypeAlias
 
 from specrun.data.terms import Term, parse_item
 from specrun.errors import SpecError, did_you_mean
-from specrun.results import TermPart
 
-Parts = Sequence[TermPart] | None
+if TYPE_CHECKING:  # validation checks patterns without loading the results module
+    from specrun.results import TermPart
+
+Parts: TypeAlias = "Sequence[TermPart] | None"
 
 REGEX_PREFIX = "re:"
 PATTERN_LANGUAGE = (

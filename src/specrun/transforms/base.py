@@ -39,6 +39,8 @@ class TransformContext:
 
 @dataclass(frozen=True)
 class TransformOutput:
+    """What a transform returns: the new frame, artifacts for tables (entropy weights), notes."""
+
     frame: pl.DataFrame
     artifacts: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -46,6 +48,8 @@ class TransformOutput:
 
 @dataclass(frozen=True)
 class TransformKind(Generic[OptionsT]):
+    """A transform: its options model, its apply step, and the columns it reads and makes."""
+
     name: str
     options: type[OptionsT]
     apply: Callable[[pl.DataFrame, OptionsT, TransformContext], TransformOutput]

@@ -21,7 +21,6 @@ from specrun.transforms.base import (
     TransformOptions,
     TransformOutput,
 )
-from specrun.transforms.panel import require_columns, require_numeric, require_unique_keys
 
 
 class InterpolateOptions(TransformOptions):
@@ -37,6 +36,10 @@ class InterpolateOptions(TransformOptions):
 def apply_interpolate(
     frame: pl.DataFrame, options: InterpolateOptions, ctx: TransformContext
 ) -> TransformOutput:
+    # the panel family's checks; imported here so that validating a spec loads the panel module
+    # (six option models) only when the spec uses one of its transforms
+    from specrun.transforms.panel import require_columns, require_numeric, require_unique_keys
+
     where = "the panel (interpolate)"
     require_columns(frame, [ctx.entity, ctx.time, *options.vars], where)
     require_numeric(frame, options.vars, where)

@@ -9,14 +9,13 @@ from specrun.estimators.base import ESTIMATORS
 FAMILIES = {
     "specrun.estimators.specs.descriptive": ("descriptive",),
     "specrun.estimators.specs.did": ("did", "event_study"),
+    "specrun.estimators.specs.gmm": ("difference_gmm", "system_gmm"),
     "specrun.estimators.specs.hausman": ("hausman",),
     "specrun.estimators.specs.iv": ("iv",),
     "specrun.estimators.specs.linear": ("ols", "panel_fe"),
     "specrun.estimators.specs.mediation": ("mediation",),
     "specrun.estimators.specs.random_effects": ("panel_re", "panel_be"),
     "specrun.estimators.specs.threshold": ("panel_threshold",),
-    # GMM's options and fit share one module, which imports its kernel lazily
-    "specrun.estimators.gmm": ("difference_gmm", "system_gmm"),
 }
 for _module, _names in FAMILIES.items():
     for _name in _names:

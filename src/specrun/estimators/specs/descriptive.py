@@ -9,7 +9,7 @@ from pydantic import Field
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind
 from specrun.registry import Lazy
-from specrun.spec.models import ModelBase, VarList
+from specrun.spec.models import ModelBase, VarList, new_list
 
 
 class DescriptiveSpec(ModelBase):
@@ -20,7 +20,7 @@ class DescriptiveSpec(ModelBase):
         description="Variables (model terms) to describe, in the order of the table's rows."
     )
     quantiles: list[float] = Field(
-        default_factory=list, description="Extra quantiles in (0, 1), reported as p25 etc."
+        default_factory=new_list, description="Extra quantiles in (0, 1), reported as p25 etc."
     )
     correlations: bool = Field(
         False, description="Pearson and Spearman correlations with p-values (listwise rows)."

@@ -16,6 +16,7 @@ from specrun.spec.models import (
     StrictModel,
     VarList,
     VarName,
+    new_list,
 )
 
 
@@ -61,7 +62,7 @@ class DidSpec(ModelBase):
         None, description="Period a unit is first treated (missing or 0: never); staggered DID."
     )
     post: VarName | None = Field(None, description="1 in post-treatment periods (2 × 2 DID).")
-    x: VarList = Field(default_factory=list, description="Controls.")
+    x: VarList = Field(default_factory=new_list, description="Controls.")
     effects: TwoWayEffects
     se: EntityClusteredSE
     placebo: PlaceboSpec | None = Field(
@@ -100,7 +101,7 @@ class EventStudySpec(ModelBase):
     estimator: Literal["event_study"]
     y: VarName
     first_treated: VarName = Field(description="Period first treated (missing or 0: never).")
-    x: VarList = Field(default_factory=list, description="Controls.")
+    x: VarList = Field(default_factory=new_list, description="Controls.")
     window: tuple[int, int] = Field((-5, 5), description="First and last relative period.")
     reference: int = Field(
         -1,

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from specrun.estimators.base import ESTIMATORS, EstimatorKind
 from specrun.estimators.specs.linear import WeightedColumns, check_absorb_terms
 from specrun.registry import Lazy
-from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName
+from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName, new_list
 
 
 class IVSpec(WeightedColumns, ModelBase):
@@ -18,13 +18,13 @@ class IVSpec(WeightedColumns, ModelBase):
 
     estimator: Literal["iv"]
     y: VarName
-    x: VarList = Field(default_factory=list, description="Exogenous regressors (controls).")
+    x: VarList = Field(default_factory=new_list, description="Exogenous regressors (controls).")
     endog: VarList = Field(min_length=1, description="Endogenous regressors.")
     instruments: VarList = Field(
         min_length=1, description="Excluded instruments (at least as many as endog)."
     )
     effects: list[Literal["entity", "time"]] = Field(
-        default_factory=list, description="Shorthand for absorb with the panel index only."
+        default_factory=new_list, description="Shorthand for absorb with the panel index only."
     )
     absorb: list[str] | None = Field(
         None,

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind
 from specrun.registry import Lazy
-from specrun.spec.models import MAX_DRAWS, ModelBase, VarList, VarName
+from specrun.spec.models import MAX_DRAWS, ModelBase, VarList, VarName, new_list
 
 
 class PanelThresholdSpec(ModelBase):
@@ -22,7 +22,9 @@ class PanelThresholdSpec(ModelBase):
     y: VarName
     regime_x: VarList = Field(description="Regressors whose slopes change across regimes.")
     q: VarName = Field(description="The threshold variable.")
-    controls: VarList = Field(default_factory=list, description="Regime-independent regressors.")
+    controls: VarList = Field(
+        default_factory=new_list, description="Regime-independent regressors."
+    )
     time_effects: bool = Field(False, description="Add period dummies (xthreg's i.year).")
     max_thresholds: int = Field(
         1, ge=1, le=3, description="Thresholds tested and estimated in sequence: 1, 2 or 3."

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from specrun.registry import Lazy
+from specrun.spec.models import new_list
 from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 
 DEFAULT_STATS = ["nobs", "first_f", "kp_f", "cd_f", "sy_size10", "hansen_j_p", "endog_p", "ar_p"]
@@ -31,7 +32,7 @@ class IVTableSpec(TableBase):
         None, description="Only these coefficient rows (names, globs or re: patterns)."
     )
     drop: list[str] = Field(
-        default_factory=list, description="Coefficient rows left out (names, globs or re:)."
+        default_factory=new_list, description="Coefficient rows left out (names, globs or re:)."
     )
     order: list[str] | None = Field(
         None, description="Rows first, in order; default: endogenous, then instruments."

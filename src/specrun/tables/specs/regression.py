@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, mod
 
 from specrun.errors import did_you_mean
 from specrun.registry import Lazy
-from specrun.spec.models import StrictModel
+from specrun.spec.models import StrictModel, new_list
 from specrun.tables.base import TABLES, Stars, TableBase, TableKind
 from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern
 from specrun.tables.statistics import KNOWN_STATS
@@ -77,10 +77,10 @@ class RegressionTableSpec(TableBase):
 
     kind: Literal["regression"]
     columns: list[str] = Field(
-        default_factory=list, description="Models, in order; a family (over:) adds its members."
+        default_factory=new_list, description="Models, in order; a family (over:) adds its members."
     )
     panels: list[RegressionPanel] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description="Instead of columns: row blocks (Panel A, B, …) stacked over the same "
         "column layout, each with its own models.",
     )
@@ -88,7 +88,7 @@ class RegressionTableSpec(TableBase):
         None, description="A header line naming each column (family members default to values)."
     )
     groups: list[ColumnGroup] = Field(
-        default_factory=list, description="Spanning column groups over the columns."
+        default_factory=new_list, description="Spanning column groups over the columns."
     )
     dependent_row: bool = Field(
         True, description="Print a header row naming each column's dependent variable."
@@ -98,7 +98,7 @@ class RegressionTableSpec(TableBase):
         description=f"Only these coefficient rows (i.region: its level rows); {PATTERN_LANGUAGE}.",
     )
     drop: list[str] = Field(
-        default_factory=list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
+        default_factory=new_list, description=f"Coefficient rows left out; {PATTERN_LANGUAGE}."
     )
     order: list[str] | None = Field(
         None, description=f"These rows first, in this order; {PATTERN_LANGUAGE}."
