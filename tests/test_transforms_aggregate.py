@@ -75,7 +75,8 @@ def test_group_sum_of_an_empty_frame_and_all_null_keys():
 def test_a_text_key_in_runs_ranks_as_row_by_row():
     """A text column whose values come in runs (an export table's entity) is ranked by its
     runs' first values: the ranks equal polars' dense rank of every row (nulls first), for
-    runs with a leading null, repeated runs of one value, and a column with no runs."""
+    runs with a leading null, repeated runs of one value, a column with no runs (its few
+    distinct values guessed from its first rows) and one whose guess misses a later value."""
     from specrun.transforms.aggregate import key_ranks
 
     rng = np.random.default_rng(5)
@@ -86,7 +87,9 @@ def test_a_text_key_in_runs_ranks_as_row_by_row():
     cases = {
         "runs": grouped,
         "leading null run": [None] * 7 + grouped + [None] * 3,
-        "no runs": [str(v) for v in names[rng.integers(0, names.size, 10_000)]],
+        "no runs": [None, *(str(v) for v in names[rng.integers(0, names.size, 10_000)])],
+        # a value first seen after the rows that guess the distinct values, and nulls
+        "late value": [str(v) for v in names[rng.integers(0, 3, 10_000)]] + ["Zhejiang", None],
     }
     for label, values in cases.items():
         column = pl.Series("k", values, dtype=pl.String)

@@ -53,6 +53,7 @@ def key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
 
 
 _RUN_PREFIX = 4096  # rows looked at first, to tell a column in runs from one that is not
+_FEW_DISTINCT = 16  # a prefix with at most 1/16 distinct values likely holds them all
 
 
 def _text_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
@@ -68,9 +69,22 @@ def _text_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
         if 2 * starts.size <= column.len():
             heads = column.gather(starts)
             lengths = np.diff(np.append(starts, column.len()))
-    distinct = heads.unique().sort()
-    non_null = distinct.drop_nulls()
-    physical = heads.cast(pl.Enum(non_null.to_list())).to_physical()
+    # A few distinct values (an export table's products) all show in the first rows: when
+    # casting to their Enum succeeds, every value is one of them and they are the distinct
+    # values, with no hash pass of their own; otherwise the cast fails and the values are found
+    physical = None
+    first = heads.head(_RUN_PREFIX)
+    guess = first.drop_nulls().unique().sort()
+    if guess.len() * _FEW_DISTINCT <= first.len():
+        try:
+            physical = heads.cast(pl.Enum(guess.to_list())).to_physical()
+            nulls = pl.Series(column.name, [None] * (column.null_count() > 0), dtype=pl.String)
+            distinct = pl.concat([nulls, guess])
+        except pl.exceptions.InvalidOperationError:
+            physical = None
+    if physical is None:
+        distinct = heads.unique().sort()
+        physical = heads.cast(pl.Enum(distinct.drop_nulls().to_list())).to_physical()
     ranks = physical.cast(pl.Int64).fill_null(-1).to_numpy() + int(distinct.null_count() > 0)
     return (ranks if lengths is None else np.repeat(ranks, lengths)), distinct
 
