@@ -37,7 +37,6 @@ from specrun.estimators.specs.linear import (
     OlsSpec,
     PanelFeSpec,
 )
-from specrun.kernels import blas_controller
 from specrun.kernels.distributions import f_sf
 from specrun.kernels.hdfe import (
     Factor,
@@ -502,20 +501,11 @@ def fit_linear(
 
     Fits whose ``ctx`` carries the same ``frame_key`` and ``memo`` share their factor codes,
     column moments and swept columns (:class:`_SharedWork`); the numbers are the same bits
-    whether a piece was shared or computed. BLAS runs on one thread (``kernels.blas_controller``):
-    the products are n × (k + 2) with k a handful, where OpenBLAS's second thread made a
-    multiverse's 108 fits at 341,000 rows two to three times slower on a busy two-core machine.
+    whether a piece was shared or computed.
 
     Raises ``SpecError`` for bad weights, regressors absorbed by an effect (naming the set),
     collinear regressors, non-convergence, and too few clusters or residual degrees of freedom.
     """
-    with blas_controller().limit(limits=1, user_api="blas"):
-        return _fit_linear(frame, spec, ctx)
-
-
-def _fit_linear(
-    frame: pl.DataFrame, spec: OlsSpec | PanelFeSpec, ctx: FitContext
-) -> Mapping[str, ModelResult]:
     regressors = tuple(spec.x)
     terms = spec.absorbed()
     work = _SharedWork(frame, ctx)

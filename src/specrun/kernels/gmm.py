@@ -63,12 +63,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from specrun.errors import SpecError
-from specrun.kernels import blas_controller
 from specrun.kernels.distributions import chi2_sf, two_sided_p
 from specrun.kernels.gmm_instruments import (
     Equation,
@@ -99,6 +100,12 @@ __all__ = [
 
 _RANK_TOL = 1e-13  # relative eigenvalue below which a scaled moment matrix is taken as singular
 _COLLINEAR_TOL = 1e-10  # 1 − R² below which a regressor is a combination of earlier ones
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: scanning the loaded libraries costs milliseconds a fit."""
+    return ThreadpoolController()
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,7 +332,7 @@ def fit_gmm(
     )
     # The matrices here are at most a few hundred wide: threaded LAPACK eigensolvers are slower
     # at that size and stall when the cores are shared, so the fit runs single-threaded.
-    with blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _estimate(design, system, transform, steps, robust, small, h, ar_orders, warnings)
 
 
