@@ -70,3 +70,32 @@ def test_group_sum_of_an_empty_frame_and_all_null_keys():
     nulls = pl.DataFrame({"g": [None, None], "t": [2, None], "x": [1.0, 2.0]})
     summed = group_sum(nulls, ["g", "t"], "x")
     assert summed.rows() == [(None, None, 2.0), (None, 2, 1.0)]
+
+
+def test_a_text_key_in_runs_ranks_as_row_by_row():
+    """A text column whose values come in runs (an export table's entity) is ranked by its
+    runs' first values: the ranks equal polars' dense rank of every row (nulls first), for
+    runs with a leading null, repeated runs of one value, a column with no runs (its few
+    distinct values guessed from its first rows) and one whose guess misses a later value."""
+    from specrun.transforms.aggregate import key_ranks
+
+    rng = np.random.default_rng(5)
+    names = np.array(["北京", "Tianjin", "Hebei", "Shanxi", "a b"], dtype=object)
+    runs = rng.integers(0, names.size, 3000)
+    lengths = rng.integers(1, 9, runs.size)
+    grouped = [str(v) for v in np.repeat(names[runs], lengths)]
+    cases = {
+        "runs": grouped,
+        "leading null run": [None] * 7 + grouped + [None] * 3,
+        "no runs": [None, *(str(v) for v in names[rng.integers(0, names.size, 10_000)])],
+        # a value first seen after the rows that guess the distinct values, and nulls
+        "late value": [str(v) for v in names[rng.integers(0, 3, 10_000)]] + ["Zhejiang", None],
+    }
+    for label, values in cases.items():
+        column = pl.Series("k", values, dtype=pl.String)
+        ranks, distinct = key_ranks(column)
+        offset = int(column.null_count() > 0)
+        expected = column.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1 + offset
+        assert ranks.dtype == np.int64, label
+        assert np.array_equal(ranks, expected), label
+        assert distinct.to_list() == column.unique().sort().to_list(), label

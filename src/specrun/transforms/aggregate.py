@@ -27,13 +27,10 @@ def key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
     """Each row's rank (int64, 0-based) among the column's sorted distinct values, and those
     values; a null ranks first, as in polars' default sort. Shapes: (N,) in; (N,) and (D,) out.
     No sort of the rows (only of the distinct values, except for floats and dates)."""
-    distinct = column.unique().sort()
     dtype = column.dtype
     if dtype == pl.String:
-        non_null = distinct.drop_nulls()
-        physical = column.cast(pl.Enum(non_null.to_list())).to_physical()
-        ranks = physical.cast(pl.Int64).fill_null(-1).to_numpy() + int(distinct.null_count() > 0)
-        return ranks, distinct
+        return _text_ranks(column)
+    distinct = column.unique().sort()
     if dtype.is_integer() and column.len():
         values = column.cast(pl.Int64)
         low, high = values.min(), values.max()
@@ -53,6 +50,52 @@ def key_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
     offset = int(distinct.null_count() > 0)
     ranks = column.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1 + offset
     return ranks, distinct
+
+
+_RUN_PREFIX = 4096  # rows looked at first, to tell a column in runs from one that is not
+_FEW_DISTINCT = 16  # a prefix with at most 1/16 distinct values likely holds them all
+
+
+def _text_ranks(column: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """:func:`key_ranks` of a text column. A column whose equal values come in runs (a key
+    sorted or grouped, as the entity of an export table by entity, year and product) is
+    ranked by its runs' first values, each rank repeated over its run: the same ranks, with a
+    hash of one value per run instead of two per row (the entity of 4M export rows: 31,000
+    provinces in 372,000 runs)."""
+    heads, lengths = column, None
+    prefix = column.head(_RUN_PREFIX)
+    if 2 * _run_starts(prefix).size <= prefix.len():
+        starts = _run_starts(column)
+        if 2 * starts.size <= column.len():
+            heads = column.gather(starts)
+            lengths = np.diff(np.append(starts, column.len()))
+    # A few distinct values (an export table's products) all show in the first rows: when
+    # casting to their Enum succeeds, every value is one of them and they are the distinct
+    # values, with no hash pass of their own; otherwise the cast fails and the values are found
+    physical = None
+    first = heads.head(_RUN_PREFIX)
+    guess = first.drop_nulls().unique().sort()
+    if guess.len() * _FEW_DISTINCT <= first.len():
+        try:
+            physical = heads.cast(pl.Enum(guess.to_list())).to_physical()
+            nulls = pl.Series(column.name, [None] * (column.null_count() > 0), dtype=pl.String)
+            distinct = pl.concat([nulls, guess])
+        except pl.exceptions.InvalidOperationError:
+            physical = None
+    if physical is None:
+        distinct = heads.unique().sort()
+        physical = heads.cast(pl.Enum(distinct.drop_nulls().to_list())).to_physical()
+    ranks = physical.cast(pl.Int64).fill_null(-1).to_numpy() + int(distinct.null_count() > 0)
+    return (ranks if lengths is None else np.repeat(ranks, lengths)), distinct
+
+
+def _run_starts(column: pl.Series) -> np.ndarray:
+    """Rows (int64) where a run of equal values (nulls equal to nulls) begins, the first row
+    included (a leading null equals the shift's null)."""
+    starts = column.ne_missing(column.shift(1)).arg_true().to_numpy().astype(np.int64)
+    if column.len() and (starts.size == 0 or starts[0] != 0):
+        starts = np.concatenate([np.zeros(1, dtype=np.int64), starts])
+    return starts
 
 
 def group_codes(frame: pl.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
