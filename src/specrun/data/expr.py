@@ -329,6 +329,7 @@ def _describe(token: _Token) -> str:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = _tokenize(text)
         self.position = 0
         self.depth = 0
@@ -368,6 +369,23 @@ class _Parser:
         if self.peek().kind != "end":
             raise self.unexpected(self.peek())
         return node
+
+    def column_hint(self, name: _Token) -> str:
+        """For ``name(`` that is no function: the functions there are, and how a column whose
+        name holds brackets is written — statistical yearbooks put units in their headers
+        (``光缆长度(公里)``, ``GDP (bn)``), which read as a call without backticks."""
+        start = name.col - 1
+        depth, end = 0, None
+        for i in range(self.text.index("(", start), len(self.text)):
+            depth += {"(": 1, ")": -1}.get(self.text[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        written = self.text[start:end] if end else f"{name.text}(…)"
+        return (
+            f"the functions are {', '.join(sorted(FUNCTIONS))}; a column whose name holds "
+            f"brackets is written in backticks: `{written}`"
+        )
 
     def expression(self, min_power: int) -> Node:
         self.depth += 1
@@ -443,9 +461,8 @@ class _Parser:
     def call(self, name: _Token) -> FunctionCall:
         function = FUNCTIONS.get(name.text)
         if function is None:
-            raise _error(
-                f"unknown function '{name.text}'", name.col, did_you_mean(name.text, FUNCTIONS)
-            )
+            hint = did_you_mean(name.text, FUNCTIONS) or self.column_hint(name)
+            raise _error(f"unknown function '{name.text}'", name.col, hint)
         self.expect("(")
         args: list[Node] = []
         if not self.is_op(")"):
