@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -260,7 +261,16 @@ def _tokenize(text: str) -> list[_Token]:
             continue
         if char in _MISTAKEN_OPERATORS:
             raise _error(f"unexpected '{char}' at column {col}", col, _MISTAKEN_OPERATORS[char])
-        raise _error(f"unexpected character {char!r} at column {col}", col)
+        folded = unicodedata.normalize("NFKC", char)
+        raise _error(
+            f"unexpected character {char!r} at column {col}",
+            col,
+            # a name copied from a yearbook header as it looks: specrun reads it folded
+            f"headers are read with full-width characters folded ('{char}' as '{folded}'); a "
+            "column whose name holds brackets is written in backticks"
+            if folded != char
+            else None,
+        )
     tokens.append(_Token("end", "", None, len(text) + 1))
     return tokens
 
