@@ -53,6 +53,21 @@ def test_changed_standard_error_names_model_cell_and_cause(runs: dict[str, Path]
     assert "column (2)" not in out
 
 
+def test_a_change_that_moves_no_number_says_so(tmp_path: Path, capsys):
+    # a Driscoll–Kraay `lags:` set to the default it already had, or a comment: the spec's
+    # digest changed, the results did not
+    spec = grunfeld_project(tmp_path, SPEC)
+    cache = str(tmp_path / "cache")
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--cache", cache]) == 0
+    spec.write_text(SPEC + "# a comment\n", encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--cache", cache]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"  the spec file \S*spec\.yaml changed\n", out)
+    assert out.endswith("results: no model, coefficient, statistic or table cell changed\n")
+
+
 def test_changed_data_file_is_the_cause(runs: dict[str, Path], capsys):
     capsys.readouterr()
     assert main(["diff", str(runs["base"]), str(runs["data"])]) == 0

@@ -445,7 +445,28 @@ COLUMNS = ["Dige", "year", "gdp", "gdp_pc", "cpi", "province", "a", "b", "c", "x
         ("", "empty expression", 1),
         ("   ", "empty expression", 1),
         ("log(gdp_pc) - lg(cpi)", "unknown function 'lg' (did you mean 'log'?)", 15),
-        ("mean(gdp)", "unknown function 'mean'", 1),
+        (
+            "mean(gdp)",
+            "unknown function 'mean' (the functions are abs, exp, if_else, is_not_null, "
+            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "backticks: `mean(gdp)`)",
+            1,
+        ),
+        # a yearbook header with its unit in brackets reads as a call unless in backticks
+        (
+            "光缆长度(公里) / 1000",
+            "unknown function '光缆长度' (the functions are abs, exp, if_else, is_not_null, "
+            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "backticks: `光缆长度(公里)`)",
+            1,
+        ),
+        (
+            "2 * GDP (bn)",
+            "unknown function 'GDP' (the functions are abs, exp, if_else, is_not_null, "
+            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "backticks: `GDP (bn)`)",
+            5,
+        ),
         ("log(gdp, 2)", "log() takes 1 argument, got 2", 1),
         ("if_else(year > 1, 2)", "if_else() takes 3 arguments, got 2", 1),
         ("log(gdp", "expected ',' or ')'", 8),

@@ -66,7 +66,8 @@ def test_transforms_of_an_axis_value_are_located_at_it(tmp_path, capsys):
     )
     assert run(["validate", str(spec)], capsys) == (
         1,
-        f"error: {spec}:13:46: multiverse.mv.axes.w.bad.transforms[0].derive: unexpected end "
+        # on the expression's end (the closing quote), under the entry's key
+        f"error: {spec}:13:51: multiverse.mv.axes.w.bad.transforms[0].derive.z: unexpected end "
         "of expression\n"
         f"error: {spec}:13:74: multiverse.mv.axes.w.w1.winsorize: unknown variable 'nope'",
     )

@@ -63,6 +63,18 @@ def test_syntax_error_is_located():
     ]
 
 
+def test_an_unquoted_value_starting_with_a_backtick_is_told_to_be_quoted():
+    # a derive: expression whose first column needs backticks (a yearbook header with its
+    # unit in brackets); YAML reserves ` at the start of a plain value
+    text = "transforms:\n  - derive:\n      cable: `光缆长度(公里)` / 1000\n"
+    assert messages(text) == [
+        "x.yaml:3:14: invalid YAML: found character that cannot start any token "
+        '(a value that starts with ` must be quoted: "`name` / 1000")'
+    ]
+    quoted = load_text(text.replace("`光缆长度(公里)` / 1000", '"`光缆长度(公里)` / 1000"'))
+    assert quoted.data["transforms"][0]["derive"]["cable"] == "`光缆长度(公里)` / 1000"
+
+
 def test_empty_spec():
     assert messages("") == ["x.yaml:1:1: the spec is empty"]
 

@@ -58,6 +58,28 @@ def test_iv_table_prints_first_and_second_stage(mroz_run: Path) -> None:
     assert "First stage" in tex
 
 
+def test_default_iv_table_leaves_out_a_row_no_column_has(tmp_path: Path) -> None:
+    # one instrument for one endogenous regressor: no over-identification test, so the default
+    # table printed an empty "Overidentification p-value" row; asked for, the row stays
+    (tmp_path / "mroz.csv").write_bytes((PROJECT_ROOT / "data" / "mroz.csv").read_bytes())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        CROSS_SECTION
+        + "  just: {estimator: iv, y: lwage, x: [exper], endog: [educ], instruments: [motheduc]}\n"
+        "tables:\n"
+        "  default: {kind: iv, models: [just]}\n"
+        "  asked: {kind: iv, models: [just], stats: [nobs, hansen_j_p]}\n"
+        "outputs: {formats: [markdown]}\n",
+        encoding="utf-8",
+    )
+    run_file(spec, out=tmp_path / "out")
+    default = (tmp_path / "out" / "tables" / "default.md").read_text(encoding="utf-8")
+    assert "Overidentification" not in default
+    assert "| First-stage F |" in default and "| Endogeneity test p-value |" in default
+    asked = (tmp_path / "out" / "tables" / "asked.md").read_text(encoding="utf-8")
+    assert "| Overidentification p-value |  |  |" in asked
+
+
 CROSS_SECTION = """\
 spec_version: 1
 data:

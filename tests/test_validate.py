@@ -325,3 +325,39 @@ def test_did_you_mean_finds_a_chinese_name_with_one_character_mistyped():
     assert did_you_mean("互联网普及", ["互联网普及率"]) == "did you mean '互联网普及率'?"
     assert did_you_mean("人口", ["年份", "省份"]) is None
     assert did_you_mean("ab", ["ac"]) is None  # Latin names keep difflib's cutoff
+
+
+def test_a_name_copied_from_a_full_width_header_is_answered_with_the_folded_one(tmp_path: Path):
+    # yearbook headers such as ＧＤＰ and 光缆长度（公里） are read folded (GDP, 光缆长度(公里));
+    # a spec naming them as they look in the file was told only "unknown variable"
+    (tmp_path / "p.csv").write_text(
+        "省份,年份,ＧＤＰ ,光缆长度（公里）\nA,1,1.0,2.0\nA,2,1.5,2.5\nB,1,2.0,3.5\nB,2,2.5,3.0\n",
+        encoding="utf-8",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        "  sources: {p: {path: p.csv}}\n"
+        "  panel: {source: p, entity: 省份, time: 年份}\n"
+        "transforms:\n"
+        "  - derive:\n"
+        "      a: GDP / 10\n"
+        "      b: ＧＤＰ / 10\n"
+        "  - derive:\n"
+        "      c: GDP / 10\n"
+        "      d: 2 * 光缆长度（公里）\n"
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: ＧＤＰ, x: [光缆长度（公里）]}\n",
+        encoding="utf-8",
+    )
+    folded = "headers are read with full-width characters folded"
+    # each derive error sits on its own entry's line, not on the first entry's
+    assert errors_of(spec) == [
+        f"8:10: transforms[0].derive.b: unknown variable 'ＧＤＰ' (did you mean 'GDP'? {folded})",
+        "11:18: transforms[1].derive.d: unexpected character '（' at column 9 "
+        f"({folded} ('（' as '('); a column whose name holds brackets is written in backticks)",
+        f"13:32: models.fe.y: unknown variable 'ＧＤＰ' (did you mean 'GDP'? {folded})",
+        "13:41: models.fe.x[0]: term '光缆长度（公里）': unexpected character '（' at position 5 "
+        f"(did you mean '光缆长度(公里)'? {folded})",
+    ]

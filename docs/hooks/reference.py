@@ -34,13 +34,18 @@ REFERENCE = "reference"
 # option tables from pydantic models
 
 
-def _cell(text: str) -> str:
-    """Text for a Markdown table cell: one line, pipes escaped, and ``<…>`` outside code spans
-    escaped so that it is not read as an HTML tag."""
-    parts = " ".join(str(text).split()).replace("|", "\\|").split("`")
+def _text(text: str) -> str:
+    """Markdown prose with ``<…>`` outside code spans escaped, so that a placeholder such as
+    ``<base>.<variant>`` is printed, not read as an HTML tag (which a browser hides)."""
+    parts = str(text).split("`")
     for i in range(0, len(parts), 2):
         parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
     return "`".join(parts)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped, ``<…>`` escaped as in prose."""
+    return _text(" ".join(str(text).split()).replace("|", "\\|"))
 
 
 def type_name(prop: dict[str, Any], defs: dict[str, Any]) -> str:
@@ -142,12 +147,25 @@ def _describe(name: str, prop: dict[str, Any]) -> str:
     return text.replace("``", "`")
 
 
+def _properties(schema: dict[str, Any]) -> dict[str, Any]:
+    """The properties of a model's JSON schema: its own, or, for a model that also takes a
+    shorthand (``se: robust`` beside ``se: {cluster: entity}``), those of the mapping among its
+    ``anyOf`` alternatives."""
+    defs = schema.get("$defs", {})
+    for member in (schema, *schema.get("anyOf", ())):
+        if "$ref" in member:
+            member = defs.get(member["$ref"].rsplit("/", 1)[-1], {})
+        if "properties" in member:
+            return dict(member["properties"])
+    return {}
+
+
 def options_table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> str:
     """Every field of ``model``: key, type, default (or required), description."""
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    for name, prop in schema.get("properties", {}).items():
+    for name, prop in _properties(schema).items():
         if name in skip or name in ("estimator", "kind"):  # the section's heading names it
             continue
         rows.append(
@@ -178,8 +196,10 @@ GENERATED = (
 
 def spec_page() -> str:
     from specrun.spec import models as m
+    from specrun.spec.multiverse import InferenceSpec, MultiverseSpec
 
     schema = json_schema()
+    described_as = {name: _text(text) for name, text in SECTION_DESCRIPTIONS.items()}
     lines = [
         "# Spec reference",
         "",
@@ -197,11 +217,11 @@ def spec_page() -> str:
         "",
         "## spec_version",
         "",
-        SECTION_DESCRIPTIONS["spec_version"] + " Optional; write `spec_version: 1`.",
+        described_as["spec_version"] + " Optional; write `spec_version: 1`.",
         "",
         "## title",
         "",
-        SECTION_DESCRIPTIONS["title"],
+        described_as["title"],
     ]
     sections: list[tuple[str, str, list[tuple[str, type[BaseModel]]]]] = [
         (
@@ -231,7 +251,7 @@ def spec_page() -> str:
         ),
     ]
     for section, _, members in sections:
-        lines += ["", f"## {section}", "", SECTION_DESCRIPTIONS[section], ""]
+        lines += ["", f"## {section}", "", described_as[section], ""]
         for title, model in members:
             lines += [
                 f"### `{title}`",
@@ -245,7 +265,7 @@ def spec_page() -> str:
         "",
         "## groups",
         "",
-        SECTION_DESCRIPTIONS["groups"],
+        described_as["groups"],
         "",
         "<!-- spec: reference-groups -->\n```yaml\nspec_version: 1\ndata:\n"
         "  sources: {panel: {path: ../data/province_panel.csv}}\n"
@@ -255,11 +275,11 @@ def spec_page() -> str:
         "",
         "## transforms",
         "",
-        SECTION_DESCRIPTIONS["transforms"] + " See [Transforms](transforms.md).",
+        described_as["transforms"] + " See [Transforms](transforms.md).",
         "",
         "## models",
         "",
-        SECTION_DESCRIPTIONS["models"] + " See [Estimators](estimators.md) for every "
+        described_as["models"] + " See [Estimators](estimators.md) for every "
         "estimator's keys. Every model also takes `extends: <model>` (copy that model's keys "
         "and override some) and the keys common to all estimators below.",
         "",
@@ -286,16 +306,31 @@ def spec_page() -> str:
         "",
         "## variants",
         "",
-        SECTION_DESCRIPTIONS["variants"] + " A variant takes any model key, plus "
+        described_as["variants"] + " A variant takes any model key, plus "
         "`transforms:` that apply to its data only.",
         "",
         "## tables",
         "",
-        SECTION_DESCRIPTIONS["tables"] + " See [Table kinds](tables.md).",
+        described_as["tables"] + " See [Table kinds](tables.md).",
         "",
         "## figures",
         "",
-        SECTION_DESCRIPTIONS["figures"] + " See [Figure kinds](figures.md).",
+        described_as["figures"] + " See [Figure kinds](figures.md).",
+        "",
+        "## multiverse",
+        "",
+        described_as["multiverse"] + " See [Multiverse and specification curves]"
+        "(../guides/multiverse.md).",
+        "",
+        "### `multiverse.<name>`",
+        "",
+        options_table(MultiverseSpec),
+        "",
+        "### `multiverse.<name>.inference`",
+        "",
+        _long_doc(InferenceSpec),
+        "",
+        options_table(InferenceSpec),
     ]
     described = {
         "spec_version",
@@ -310,6 +345,7 @@ def spec_page() -> str:
         "variants",
         "tables",
         "figures",
+        "multiverse",
     }
     for name, prop in schema["properties"].items():
         if name not in described:  # a section added since this page was written
@@ -317,7 +353,7 @@ def spec_page() -> str:
                 "",
                 f"## {name}",
                 "",
-                prop.get("description", ""),
+                _text(prop.get("description", "")),
                 "",
                 schema_table(prop, schema.get("$defs", {})),
             ]
@@ -459,7 +495,9 @@ def formats_page() -> str:
     ]
     for name in FORMATS.names():
         r = FORMATS.get(name)
-        module = importlib.import_module(r.table.__module__)
+        # a renderer is imported on first use: its module is named by the Lazy reference
+        ref = getattr(r.table, "ref", None)
+        module = importlib.import_module(ref.split(":")[0] if ref else r.table.__module__)
         lines.append(
             f"| `{name}` | `tables/<table>.{r.extension}` | "
             f"`{r.document_file or '—'}` | {_cell(_doc(module))} |"

@@ -129,6 +129,15 @@ class RunDiff:
             if items:
                 lines.append(f"{title}:")
                 lines.extend(f"  {item}" for item in items)
+        if not (self.models or self.coefficients or self.multiverses or self.cells):
+            # a change that moved no number (a comment, or an option set to its default):
+            # said outright, so that the list of causes is not read as cut short
+            compared = (
+                "model, coefficient or statistic"
+                if self.uncompared
+                else "model, coefficient, statistic or table cell"
+            )
+            lines.append(f"results: no {compared} changed")
         if self.uncompared:
             lines.append(self.uncompared)
         return "\n".join(lines)

@@ -120,8 +120,14 @@ def _rebuild_error(message: str, fields: dict[str, Any]) -> SpecError:
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """A hint naming the closest valid choice, if one is close enough."""
     import difflib
+    import unicodedata
 
     options = list(choices)
+    folded = unicodedata.normalize("NFKC", name).strip()
+    if folded != name and folded in options:
+        # headers are read with full-width characters folded (data.io.clean_header): a name
+        # copied from the file as it looks (ＧＤＰ, 光缆长度（公里）) is the folded one
+        return f"did you mean '{folded}'? headers are read with full-width characters folded"
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower(): c for c in options}

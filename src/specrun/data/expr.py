@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -260,7 +261,16 @@ def _tokenize(text: str) -> list[_Token]:
             continue
         if char in _MISTAKEN_OPERATORS:
             raise _error(f"unexpected '{char}' at column {col}", col, _MISTAKEN_OPERATORS[char])
-        raise _error(f"unexpected character {char!r} at column {col}", col)
+        folded = unicodedata.normalize("NFKC", char)
+        raise _error(
+            f"unexpected character {char!r} at column {col}",
+            col,
+            # a name copied from a yearbook header as it looks: specrun reads it folded
+            f"headers are read with full-width characters folded ('{char}' as '{folded}'); a "
+            "column whose name holds brackets is written in backticks"
+            if folded != char
+            else None,
+        )
     tokens.append(_Token("end", "", None, len(text) + 1))
     return tokens
 
@@ -329,6 +339,7 @@ def _describe(token: _Token) -> str:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = _tokenize(text)
         self.position = 0
         self.depth = 0
@@ -368,6 +379,23 @@ class _Parser:
         if self.peek().kind != "end":
             raise self.unexpected(self.peek())
         return node
+
+    def column_hint(self, name: _Token) -> str:
+        """For ``name(`` that is no function: the functions there are, and how a column whose
+        name holds brackets is written — statistical yearbooks put units in their headers
+        (``光缆长度(公里)``, ``GDP (bn)``), which read as a call without backticks."""
+        start = name.col - 1
+        depth, end = 0, None
+        for i in range(self.text.index("(", start), len(self.text)):
+            depth += {"(": 1, ")": -1}.get(self.text[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        written = self.text[start:end] if end else f"{name.text}(…)"
+        return (
+            f"the functions are {', '.join(sorted(FUNCTIONS))}; a column whose name holds "
+            f"brackets is written in backticks: `{written}`"
+        )
 
     def expression(self, min_power: int) -> Node:
         self.depth += 1
@@ -443,9 +471,8 @@ class _Parser:
     def call(self, name: _Token) -> FunctionCall:
         function = FUNCTIONS.get(name.text)
         if function is None:
-            raise _error(
-                f"unknown function '{name.text}'", name.col, did_you_mean(name.text, FUNCTIONS)
-            )
+            hint = did_you_mean(name.text, FUNCTIONS) or self.column_hint(name)
+            raise _error(f"unknown function '{name.text}'", name.col, hint)
         self.expect("(")
         args: list[Node] = []
         if not self.is_op(")"):

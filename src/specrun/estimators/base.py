@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -11,7 +12,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from specrun.data.terms import Component, Term, parse_item
-from specrun.errors import SpecError
+from specrun.errors import SpecError, did_you_mean
 from specrun.registry import Registry
 from specrun.spec.models import ModelBase, VariableRef
 
@@ -105,9 +106,15 @@ def item_terms(item: str, columns: Collection[str] = ()) -> tuple[Term, ...]:
     as itself. Raises ``SpecError`` (code ``term``) otherwise."""
     try:
         return parse_item(item)
-    except SpecError:
+    except SpecError as exc:
         if item in columns:
             return (Term((Component(item),)),)
+        folded = unicodedata.normalize("NFKC", item).strip()
+        if folded != item and folded in columns:
+            # copied from the file as it looks (光缆长度（公里）): headers are read folded
+            raise SpecError(
+                exc.message, code=exc.code, col=exc.col, hint=did_you_mean(item, columns)
+            ) from None
         raise
 
 

@@ -119,8 +119,10 @@ def _mark(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _fatal(message: str, file: str, line: int | None, col: int | None) -> SpecErrors:
-    return SpecErrors([SpecError(message, code="yaml", file=file, line=line, col=col)])
+def _fatal(
+    message: str, file: str, line: int | None, col: int | None, hint: str | None = None
+) -> SpecErrors:
+    return SpecErrors([SpecError(message, code="yaml", file=file, line=line, col=col, hint=hint)])
 
 
 class _Builder:
@@ -324,15 +326,21 @@ def _node_count(loader: SpecLoader, file: str) -> int:
     return count
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecErrors:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecErrors:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        hint = None
+        if mark and text[mark.index : mark.index + 1] == "`":
+            # YAML reserves ` at the start of a plain value: an expression naming a column in
+            # backticks first (`光缆长度(公里)` / 1000) must be quoted as a whole
+            hint = 'a value that starts with ` must be quoted: "`name` / 1000"'
         return _fatal(
             f"invalid YAML: {problem}",
             file,
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
+            hint,
         )
     return _fatal(f"invalid YAML: {exc}", file, 1, 1)
 
@@ -365,7 +373,7 @@ def load_text(text: str, file: str = "<string>") -> SpecDocument:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        raise _yaml_error(exc, file, text) from None
     if not isinstance(data, dict):
         raise _fatal(
             "the top level of a spec must be a mapping of sections (data:, models:, …)",

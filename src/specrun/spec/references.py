@@ -130,13 +130,14 @@ class ReferenceChecks(Diagnostics):
         try:
             needed = kind.inputs(options)
         except SpecError as exc:
-            self.expression_error(exc, (*path, name))
+            # a step with several expressions (derive) names the entry in the error's path
+            self.expression_error(exc, (*path, name, *([exc.path] if exc.path else [])))
             return made  # its outputs still exist: no cascade of "unknown variable" errors
         for column in needed:
             if column not in columns:
                 self.error(
                     f"unknown variable '{column}'",
-                    (*path, name),
+                    (*path, name, *_entry_reading(options, column)),
                     code="reference",
                     hint=did_you_mean(column, columns),
                 )
@@ -599,6 +600,19 @@ class ReferenceChecks(Diagnostics):
 # Keys of a table or figure entry whose text is never a model name, so an error about a model
 # reference is not placed on them when the same word happens to appear there.
 _NOT_MODEL_KEYS = frozenset({"kind", "caption", "title", "notes", "panel", "label"})
+
+
+def _entry_reading(options: Any, column: str) -> list[str]:
+    """The key of the first expression of a mapping step (``derive: {out: expr, …}``) that
+    reads ``column``, to place an error on that entry's line; none for other steps."""
+    root = getattr(options, "root", None)
+    if isinstance(root, dict):
+        from specrun.data.expr import referenced_columns
+
+        for key, text in root.items():
+            if isinstance(text, str) and column in referenced_columns(text):
+                return [key]
+    return []
 
 
 def _group_item(raw: list[Any]) -> int:

@@ -13,7 +13,7 @@ from specrun.errors import SpecError
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.ir import Table
-from specrun.tables.regression import build_regression
+from specrun.tables.regression import _stat_value, build_regression
 from specrun.tables.specs.iv import IVTableSpec
 from specrun.tables.specs.regression import ColumnGroup, RegressionTableSpec
 
@@ -41,6 +41,12 @@ def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> 
             _second_stage_label(model.extra)
         ]
         groups.append(ColumnGroup(label=model.label or name, span=len(firsts) + 1))
+    stats = spec.stats
+    if "stats" not in spec.model_fields_set:
+        # default rows no column has are left out, not printed empty: the over-identification
+        # test of an exactly identified model, a Stock–Yogo value that is not tabulated
+        fitted = [results.models[c] for c in columns if c in results.models]
+        stats = [s for s in stats if any(_stat_value(m, s, "within") is not None for m in fitted)]
     layout = RegressionTableSpec(
         kind="regression",
         caption=spec.caption,
@@ -57,7 +63,7 @@ def build_iv_table(spec: IVTableSpec, results: ResultSet, ctx: TableContext) -> 
         constant=spec.constant,
         show=spec.show,
         stars=spec.stars,
-        stats=spec.stats,
+        stats=stats,
         stat_labels=spec.stat_labels,
     )
     return build_regression(layout, results, ctx)

@@ -43,10 +43,19 @@ def apply_derive(
 
 
 def derive_inputs(options: DeriveOptions) -> list[str]:
+    """The panel columns the expressions read (not those an earlier entry makes). A bad
+    expression raises its ``SpecError`` with ``path`` set to its output's key, so that the
+    error is placed on that entry's line rather than on the first one's."""
     made: set[str] = set()
     needed: list[str] = []
     for output, text in options.root.items():
-        needed += [c for c in sorted(referenced_columns(text)) if c not in made]
+        try:
+            read = referenced_columns(text)
+        except SpecError as exc:
+            raise SpecError(
+                exc.message, code=exc.code, path=output, col=exc.col, hint=exc.hint
+            ) from None
+        needed += [c for c in sorted(read) if c not in made]
         made.add(output)
     return needed
 

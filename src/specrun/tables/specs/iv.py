@@ -23,7 +23,8 @@ class IVTableSpec(TableBase):
     stats: list[str] = Field(
         default_factory=lambda: list(DEFAULT_STATS),
         description="Statistic rows, by name (see Table statistics): weak-instrument, "
-        "overidentification and endogeneity tests.",
+        "overidentification and endogeneity tests. Of the default rows, one that no column "
+        "has (the overidentification test of an exactly identified model) is left out.",
     )
     stat_labels: dict[str, str] = Field(
         default_factory=dict, description="Statistic name → row label replacing the default."
