@@ -125,13 +125,54 @@ def test_a_scale_factor_is_positive_and_finite(tmp_path, capsys, factor, message
     ],
 )
 def test_margins_of_a_variable_not_in_the_model_is_an_error(tmp_path, capsys, item):
-    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval.
+    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval;
+    # then validate passed it and only run said it, located at the table, not at its dydx.
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
     section = item.split(":")[0]
-    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
-        1,
-        f"error: {spec}:9:6: {section}.t: dydx: 'nope' is not a regressor of model 'm'",
+    message = f"error: {spec}:9:38: {section}.t.dydx: dydx: 'nope' is not a regressor of model 'm'"
+    assert run(["validate", str(spec)], capsys) == (1, message)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (1, message)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "tables:\n  t: {kind: margins, model: m, dydx: value, at: {inv: [p50]}}\n",
+            "9:49: tables.t.at: dydx: 'value' interacts with capital in model 'm' "
+            "('c.value#c.capital'): give capital in at:",
+        ),
+        (
+            "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capitl: [p50]}}\n",
+            "9:58: tables.t.at.capitl: at: 'capitl' is not a continuous variable of model "
+            "'m' (did you mean 'capital'?)",
+        ),
+        (
+            "figures:\n  t: {kind: margins, model: m, dydx: value, over: inv}\n",
+            "9:51: figures.t.over: dydx: 'value' interacts with capital in model 'm' "
+            "('c.value#c.capital'): a margins figure varies one moderator, so over: must be "
+            "capital",
+        ),
+        (
+            "figures:\n  t: {kind: margins, model: m, dydx: value, over: firm}\n",
+            "9:51: figures.t.over: over: 'firm' is not a continuous variable of model 'm'",
+        ),
+    ],
+)
+def test_margins_moderators_are_checked_by_validate(tmp_path, capsys, item, message):
+    # validate passed each of these; run then failed on the first, at the table's name, and
+    # a figure was told to "give it in at:", a key figures do not have
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
+    assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{message}")
+
+
+def test_margins_of_a_moderated_regressor_still_validate(tmp_path, capsys):
+    items = (
+        "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capital: [p10, p90]}}\n"
+        "figures:\n  f: {kind: margins, model: m, dydx: capital, over: value}\n"
     )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    assert run(["validate", str(spec)], capsys) == (0, "")
 
 
 @pytest.mark.parametrize(

@@ -521,6 +521,8 @@ class ReferenceChecks(Diagnostics):
                 self.check_column_labels(section, name, item, models)
                 if section == "tables" and item.kind == "descriptive":
                     self.check_descriptive_stats(name, item, models)
+                if item.kind == "margins":
+                    self.check_margins(section, name, item, models, columns, kind.reads)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if prefix in self.failed or ref.split("[", 1)[0] + "[" in self.failed:
@@ -563,6 +565,105 @@ class ReferenceChecks(Diagnostics):
                 message, hint = missing_statistic(name, item.model, stat, computed)
                 self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
 
+    def check_margins(
+        self,
+        section: str,
+        name: str,
+        item: Any,
+        models: dict[str, ResolvedModel],
+        columns: list[str],
+        reads: tuple[str, ...],
+    ) -> None:
+        """A margins table's or figure's ``dydx`` is a continuous regressor of its model, each
+        variable it interacts with is given (``at:`` of a table, the figure's one ``over:``),
+        and each ``at:``/``over:`` variable is a continuous variable of the model: all known
+        from the model's terms, so ``validate`` reports what ``run`` would (the same words as
+        ``specrun.kernels.margins`` and ``specrun.tables.margins``)."""
+        from specrun.estimators.base import model_terms
+        from specrun.tables.specs.margins import continuous_key
+
+        model = models.get(item.model)
+        if (
+            model is None
+            or item.model in self.failed
+            or model.spec.over
+            or (model.spec.estimator not in reads)
+        ):
+            return  # each reported by the model reference checks
+        try:
+            fields = model_terms(model.spec, columns)
+            dydx = continuous_key(item.dydx)
+            given = [continuous_key(k) for k in (item.at if section == "tables" else [item.over])]
+        except (SpecError, ValueError):  # reported where the term or the key is checked
+            return
+        single = {f for f, mark in variable_marks(type(model.spec)).items() if mark.single}
+        regressors = [t for f, terms in fields.items() if f not in single for t in terms]
+        variables = {
+            (c.variable, c.shift, c.diff): c.column
+            for terms in fields.values()
+            for t in terms
+            for c in t.components
+            if not c.factor
+        }
+        moderators = "at" if section == "tables" else "over"
+        paths = (
+            [(section, name, "at", k) for k in item.at]
+            if section == "tables"
+            else [(section, name, "over")]
+        )
+        unknown = [
+            (key, path) for key, path in zip(given, paths, strict=True) if key not in variables
+        ]
+        for key, path in unknown:
+            self.error(
+                f"{moderators}: '{_key_column(key)}' is not a continuous variable of model "
+                f"'{item.model}'",
+                path,
+                code="reference",
+                hint=did_you_mean(_key_column(key), list(variables.values())),
+            )
+        if unknown:  # what dydx interacts with is judged against moderators that exist
+            return
+        holding = [
+            t
+            for t in regressors
+            if any((c.variable, c.shift, c.diff) == dydx and not c.factor for c in t.components)
+        ]
+        if not holding:
+            names = [
+                variables[k]
+                for t in regressors
+                for c in t.components
+                if not c.factor
+                for k in [(c.variable, c.shift, c.diff)]
+            ]
+            self.error(
+                f"dydx: '{item.dydx}' is not a regressor of model '{item.model}'",
+                (section, name, "dydx"),
+                code="reference",
+                hint=did_you_mean(item.dydx, names),
+            )
+            return
+        for term in holding:
+            if term.has_factor:
+                continue  # margins over factor levels: reported by run, with the level
+            for c in term.components:
+                key = (c.variable, c.shift, c.diff)
+                if key == dydx or key in given:
+                    continue
+                told = (
+                    f"give {c.column} in at:"
+                    if section == "tables"
+                    else f"a margins figure varies one moderator, so over: must be {c.column}"
+                )
+                self.error(
+                    f"dydx: '{item.dydx}' interacts with {c.column} in model '{item.model}' "
+                    f"('{term.continuous_name()}'): {told}",
+                    (section, name, moderators),
+                    code="reference",
+                )
+                return
+
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
     ) -> None:
@@ -599,6 +700,14 @@ class ReferenceChecks(Diagnostics):
 # Keys of a table or figure entry whose text is never a model name, so an error about a model
 # reference is not placed on them when the same word happens to appear there.
 _NOT_MODEL_KEYS = frozenset({"kind", "caption", "title", "notes", "panel", "label"})
+
+
+def _key_column(key: tuple[str, int, int]) -> str:
+    """The column of a (variable, shift, diff) key: (Dige, 1, 0) → ``L.Dige``."""
+    from specrun.data.terms import ts_prefix
+
+    prefix = ts_prefix(key[1], key[2])
+    return f"{prefix}.{key[0]}" if prefix else key[0]
 
 
 def _group_item(raw: list[Any]) -> int:
