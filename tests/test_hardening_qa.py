@@ -166,6 +166,19 @@ def test_margins_moderators_are_checked_by_validate(tmp_path, capsys, item, mess
     assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{message}")
 
 
+def test_a_coefplot_variable_missing_from_a_model_is_found_by_validate(tmp_path, capsys):
+    # validate passed it; run said "model 'm2' has no coefficient 'capital'" at the figure
+    items = (
+        "  m2: {estimator: ols, y: inv, x: [value]}\n"
+        "figures:\n  f: {kind: coefplot, models: [m, m2], variable: capital}\n"
+        "  g: {kind: coefplot, models: [m, m2], variable: value}\n"
+    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    message = f"error: {spec}:10:50: figures.f.variable: model 'm2' has no coefficient 'capital'"
+    assert run(["validate", str(spec)], capsys) == (1, message)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (1, message)
+
+
 def test_margins_of_a_moderated_regressor_still_validate(tmp_path, capsys):
     items = (
         "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capital: [p10, p90]}}\n"

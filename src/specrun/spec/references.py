@@ -523,6 +523,8 @@ class ReferenceChecks(Diagnostics):
                     self.check_descriptive_stats(name, item, models)
                 if item.kind == "margins":
                     self.check_margins(section, name, item, models, columns, kind.reads)
+                if item.kind == "coefplot":
+                    self.check_coefplot(name, item, models, columns)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if prefix in self.failed or ref.split("[", 1)[0] + "[" in self.failed:
@@ -663,6 +665,48 @@ class ReferenceChecks(Diagnostics):
                     code="reference",
                 )
                 return
+
+    def check_coefplot(
+        self, name: str, item: Any, models: dict[str, ResolvedModel], columns: list[str]
+    ) -> None:
+        """A coefplot's ``variable`` is a coefficient of each ols or panel_fe model it draws
+        (their coefficients are their x terms, known from the spec), as ``run`` requires
+        (``specrun.figures.coefplot``: "model … has no coefficient …"). Other estimators name
+        their coefficients themselves (regimes, events) and are left to ``run``."""
+        from specrun.data.terms import parse_item
+        from specrun.estimators.base import model_terms
+
+        try:
+            terms = parse_item(item.variable)
+        except SpecError:
+            return  # a factor level or a name that is not a term: run checks it
+        if len(terms) != 1 or terms[0].has_factor or item.variable == "_cons":
+            return
+        wanted = terms[0].key()
+        for ref in item.models:
+            model = models.get(ref)
+            if (
+                model is None
+                or ref in self.failed
+                or model.spec.estimator not in ("ols", "panel_fe")
+            ):
+                continue
+            try:
+                fields = model_terms(model.spec, columns)
+            except SpecError:
+                continue
+            single = {f for f, mark in variable_marks(type(model.spec)).items() if mark.single}
+            regressors = [t for f, ts in fields.items() if f not in single for t in ts]
+            if any(t.key() == wanted for t in regressors):
+                continue
+            names = [t.continuous_name() for t in regressors if not t.has_factor]
+            self.error(
+                f"model '{ref}' has no coefficient '{item.variable}'",
+                ("figures", name, "variable"),
+                code="reference",
+                hint=did_you_mean(item.variable, names),
+            )
+            return
 
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
