@@ -179,6 +179,17 @@ def test_a_coefplot_variable_missing_from_a_model_is_found_by_validate(tmp_path,
     assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (1, message)
 
 
+def test_a_kind_reading_other_models_is_named_with_its_article(tmp_path, capsys):
+    # "a event_study figure reads event_study models"
+    items = "figures:\n  f: {kind: event_study, model: m}\n"
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:33: figures.f.model: an event_study figure reads event_study "
+        "models; 'm' is panel_fe",
+    )
+
+
 def test_margins_of_a_moderated_regressor_still_validate(tmp_path, capsys):
     items = (
         "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capital: [p10, p90]}}\n"

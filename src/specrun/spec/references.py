@@ -535,7 +535,8 @@ class ReferenceChecks(Diagnostics):
                         and models[ref].spec.estimator not in kind.reads
                     ):
                         self.error(
-                            f"a {item.kind} {section[:-1]} reads {' or '.join(kind.reads)} "
+                            f"{'an' if item.kind[0] in 'aeiou' else 'a'} {item.kind} "
+                            f"{section[:-1]} reads {' or '.join(kind.reads)} "
                             f"models; '{ref}' is {models[ref].spec.estimator}",
                             self._ref_path(section, name, ref),
                             code="reference",
