@@ -241,3 +241,23 @@ def test_random_and_between_effects_need_a_panel_at_validation(tmp_path, capsys)
         f"error: {spec}:6:19: models.re.estimator: estimator 'panel_re' needs a panel: this spec "
         "has no data.panel (add data.panel: {source: ..., entity: ..., time: ...})",
     )
+
+
+def test_a_negative_threshold_variance_is_named_not_a_numpy_warning(tmp_path, capsys):
+    # 2 entities, 20 years with time effects and 4 regimes: the entity-clustered covariance
+    # (rank <= 2 for 23 coefficients) rounds some variances below zero. Their standard errors
+    # were left empty in silence, beside a raw "RuntimeWarning: invalid value encountered".
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "samples:\n  two: {where: firm <= 2}\n"
+        + "models:\n  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,"
+        + " max_thresholds: 3, grid: 10, bootstrap: 0, time_effects: true, se: cluster,"
+        + " sample: two}\n",
+    )
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (
+        0,
+        "warning: model 'm': the covariance (clustered by entity) gives a negative variance "
+        "for value_r1, value_r2, value_r3, value_r4: its standard error, t and p are left empty",
+    )

@@ -815,7 +815,10 @@ def _fit_model(
     cluster_score = score.reshape(n_e, design.kept_periods, p).sum(axis=1)
     # Stata's xtreg, fe vce(cluster): G/(G−1)·(n−1)/(n−K−1), the constant counted in K.
     factor = n_e / (n_e - 1) * (n - 1) / (n - p - 1)
-    se_cluster = np.sqrt(np.diag(xtx_inv @ (cluster_score.T @ cluster_score) @ xtx_inv) * factor)
+    with np.errstate(invalid="ignore"):  # a negative variance (round-off): NaN, reported
+        se_cluster = np.sqrt(
+            np.diag(xtx_inv @ (cluster_score.T @ cluster_score) @ xtx_inv) * factor
+        )
 
     def coefficient(
         j: int,
