@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -63,6 +65,36 @@ def test_cancel_stops_and_reaps_a_child_that_would_block_writing():
     job.cancel()
     job.cancel()  # a second call does nothing
     assert _reaped(child)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie left to an init that does not reap has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@forks
+def test_a_child_ends_with_its_parent_killed_by_sigkill():
+    # kill -9 of a run mid-render left the child drawing on, orphaned, for its whole work
+    script = (
+        "import os, signal, time\n"
+        "from specrun.render.forked import Forked\n"
+        "job = Forked(lambda: time.sleep(60) or b'')\n"
+        "print(job.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -9, done.stderr
+    child = int(done.stdout)
+    deadline = time.monotonic() + 10
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(child)
 
 
 def test_without_a_child_the_work_runs_here_at_once():

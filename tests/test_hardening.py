@@ -91,6 +91,36 @@ def test_a_huge_integer_is_a_located_error(tmp_path, capsys):
     assert "Exceeds the limit (4300 digits)" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("coefplot, models: [m], variable: value", "11:{col}: figures.f.width: {bound}"),
+        ("specification_curve, multiverse: u", "11:{col}: figures.f.width: {bound}"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("width", "bound"),
+    [
+        ("400", "input should be less than or equal to 50, got 400"),  # 20 GB, three minutes
+        ("0.01", "input should be greater than or equal to 1, got 0.01"),  # a raw UserWarning
+    ],
+)
+def test_a_figure_size_is_bounded(tmp_path, capsys, kind, message, width, bound):
+    line = f"  f: {{kind: {kind}, width: {width}}}\n"
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n  m: {estimator: panel_fe, y: inv, x: [value], effects: [entity]}\n"
+        + "multiverse:\n  u: {base: m, focus: value, axes: {e: {a: {}, b: {effects: [time]}}}}\n"
+        + "figures:\n"
+        + line,
+    )
+    assert main(["validate", str(spec)]) == 1
+    col = line.index("width:") + 8
+    expected = message.format(col=col, bound=bound)
+    assert capsys.readouterr().err.strip() == f"error: {spec}:{expected}"
+
+
 def test_utf16_spec_is_a_located_error(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_bytes("spec_version: 1\n".encode("utf-16"))

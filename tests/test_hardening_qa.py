@@ -125,13 +125,78 @@ def test_a_scale_factor_is_positive_and_finite(tmp_path, capsys, factor, message
     ],
 )
 def test_margins_of_a_variable_not_in_the_model_is_an_error(tmp_path, capsys, item):
-    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval.
+    # Before: exit 0 with dy/dx 0.000 (0.000) and a Johnson–Neyman "significant" interval;
+    # then validate passed it and only run said it, located at the table, not at its dydx.
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
     section = item.split(":")[0]
-    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
-        1,
-        f"error: {spec}:9:6: {section}.t: dydx: 'nope' is not a regressor of model 'm'",
+    message = f"error: {spec}:9:38: {section}.t.dydx: dydx: 'nope' is not a regressor of model 'm'"
+    assert run(["validate", str(spec)], capsys) == (1, message)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (1, message)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "tables:\n  t: {kind: margins, model: m, dydx: value, at: {inv: [p50]}}\n",
+            "9:49: tables.t.at: dydx: 'value' interacts with capital in model 'm' "
+            "('c.value#c.capital'): give capital in at:",
+        ),
+        (
+            "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capitl: [p50]}}\n",
+            "9:58: tables.t.at.capitl: at: 'capitl' is not a continuous variable of model "
+            "'m' (did you mean 'capital'?)",
+        ),
+        (
+            "figures:\n  t: {kind: margins, model: m, dydx: value, over: inv}\n",
+            "9:51: figures.t.over: dydx: 'value' interacts with capital in model 'm' "
+            "('c.value#c.capital'): a margins figure varies one moderator, so over: must be "
+            "capital",
+        ),
+        (
+            "figures:\n  t: {kind: margins, model: m, dydx: value, over: firm}\n",
+            "9:51: figures.t.over: over: 'firm' is not a continuous variable of model 'm'",
+        ),
+    ],
+)
+def test_margins_moderators_are_checked_by_validate(tmp_path, capsys, item, message):
+    # validate passed each of these; run then failed on the first, at the table's name, and
+    # a figure was told to "give it in at:", a key figures do not have
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + item)
+    assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{message}")
+
+
+def test_a_coefplot_variable_missing_from_a_model_is_found_by_validate(tmp_path, capsys):
+    # validate passed it; run said "model 'm2' has no coefficient 'capital'" at the figure
+    items = (
+        "  m2: {estimator: ols, y: inv, x: [value]}\n"
+        "figures:\n  f: {kind: coefplot, models: [m, m2], variable: capital}\n"
+        "  g: {kind: coefplot, models: [m, m2], variable: value}\n"
     )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    message = f"error: {spec}:10:50: figures.f.variable: model 'm2' has no coefficient 'capital'"
+    assert run(["validate", str(spec)], capsys) == (1, message)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (1, message)
+
+
+def test_a_kind_reading_other_models_is_named_with_its_article(tmp_path, capsys):
+    # "a event_study figure reads event_study models"
+    items = "figures:\n  f: {kind: event_study, model: m}\n"
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:33: figures.f.model: an event_study figure reads event_study "
+        "models; 'm' is panel_fe",
+    )
+
+
+def test_margins_of_a_moderated_regressor_still_validate(tmp_path, capsys):
+    items = (
+        "tables:\n  t: {kind: margins, model: m, dydx: value, at: {capital: [p10, p90]}}\n"
+        "figures:\n  f: {kind: margins, model: m, dydx: capital, over: value}\n"
+    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + MODERATED + items)
+    assert run(["validate", str(spec)], capsys) == (0, "")
 
 
 @pytest.mark.parametrize(
@@ -175,4 +240,24 @@ def test_random_and_between_effects_need_a_panel_at_validation(tmp_path, capsys)
         1,
         f"error: {spec}:6:19: models.re.estimator: estimator 'panel_re' needs a panel: this spec "
         "has no data.panel (add data.panel: {source: ..., entity: ..., time: ...})",
+    )
+
+
+def test_a_negative_threshold_variance_is_named_not_a_numpy_warning(tmp_path, capsys):
+    # 2 entities, 20 years with time effects and 4 regimes: the entity-clustered covariance
+    # (rank <= 2 for 23 coefficients) rounds some variances below zero. Their standard errors
+    # were left empty in silence, beside a raw "RuntimeWarning: invalid value encountered".
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "samples:\n  two: {where: firm <= 2}\n"
+        + "models:\n  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,"
+        + " max_thresholds: 3, grid: 10, bootstrap: 0, time_effects: true, se: cluster,"
+        + " sample: two}\n",
+    )
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (
+        0,
+        "warning: model 'm': the covariance (clustered by entity) gives a negative variance "
+        "for value_r1, value_r2, value_r3, value_r4: its standard error, t and p are left empty",
     )

@@ -590,6 +590,18 @@ def test_too_few_periods_is_a_spec_error() -> None:
         fit_system_gmm(frame, entity="firm", time="year", dependent="y", gmm=[GmmStyle("L.y")])
 
 
+def test_one_group_is_a_spec_error() -> None:
+    # clustered by group, one group gave standard errors of 1e-15 and p = 0: exit 0
+    frame = _tiny_panel()
+    frame = frame[frame["firm"] == frame["firm"].iloc[0]]
+    with pytest.raises(SpecError) as caught:
+        fit_system_gmm(frame, entity="firm", time="year", dependent="y", gmm=[GmmStyle("L.y")])
+    assert (caught.value.message, caught.value.path) == (
+        "dynamic panel GMM needs at least 2 groups of 'firm'; the data have 1",
+        "firm",
+    )
+
+
 def test_unknown_variable_names_it_with_a_hint() -> None:
     with pytest.raises(SpecError) as caught:
         fit_system_gmm(

@@ -410,6 +410,33 @@ def test_regressor_constant_within_entities_is_named():
     assert "size do not vary within entities" in caught.value.message
 
 
+def test_a_fit_without_residual_degrees_of_freedom_is_an_error():
+    # 2 entities x 2 periods, one regressor in two regimes: rows - N - K = 4 - 2 - 2 = 0. It
+    # exited 0 with a numpy divide-by-zero warning, empty standard errors and t = 0, p = 1.
+    data = small_panel(seed=3, k=1)
+    keep = (data["entity"] < 2) & (data["time"] < 2)
+    subset = {name: values[keep] for name, values in data.items() if name != "controls"}
+    with pytest.raises(SpecError) as caught:
+        fit_threshold(**subset, controls=None, bootstrap=0, convention="xthreg")
+    assert (caught.value.code, caught.value.message, caught.value.hint) == (
+        "estimation",
+        "no residual degrees of freedom with 1 threshold (4 observations, 2 entities, K = 2)",
+        "fewer thresholds (max_thresholds), fewer regressors, or a larger sample",
+    )
+
+
+def test_one_entity_is_an_error():
+    # xthreg's variance divides by T(N - 1): a ZeroDivisionError, exit 3
+    data = small_panel(seed=3, k=1)
+    subset = {name: values[data["entity"] == 0] for name, values in data.items()}
+    with pytest.raises(SpecError) as caught:
+        fit_threshold(**subset, bootstrap=0, convention="xthreg")
+    assert (caught.value.code, caught.value.message) == (
+        "data",
+        "the panel threshold model needs at least 2 entities; the sample has 1",
+    )
+
+
 def test_bad_options_are_spec_errors():
     data = small_panel(seed=2, k=1)
     with pytest.raises(SpecError, match="max_thresholds must be 1, 2 or 3"):

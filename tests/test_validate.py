@@ -112,6 +112,29 @@ models:
     ]
 
 
+def test_a_misspelt_required_key_is_one_error_at_the_key(write):
+    # each was also (or only) "missing required key" at the entry, with no did-you-mean
+    assert errors_of(
+        write("""\
+models:
+  a: {estimator: panel_fe, Y: inv, x: [value]}
+  b: {estimater: panel_fe, y: inv, x: [value]}
+tables:
+  t: {kidn: regression, columns: [a]}
+  u: {kind: threshold_test, model: a}
+""")
+    ) == [
+        "7:28: models.a.Y: unknown key 'Y' (did you mean 'y'?)",
+        "8:7: models.b.estimater: unknown key 'estimater' (did you mean 'estimator'?) "
+        "(estimator: one of descriptive, did, difference_gmm, event_study, hausman, iv, "
+        "mediation, ols, panel_be, panel_fe, panel_re, panel_threshold, system_gmm)",
+        "10:7: tables.t.kidn: unknown key 'kidn' (did you mean 'kind'?) (kind: one of bacon, "
+        "correlation, descriptive, iv, margins, mediation, multiverse, regression, "
+        "threshold_test, weights)",
+        "11:29: tables.u.model: unknown key 'model' (did you mean 'models'?)",
+    ]
+
+
 def test_extends_cycle(write):
     assert errors_of(
         write("""\

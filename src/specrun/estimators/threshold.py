@@ -61,6 +61,22 @@ def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
     return Coefficient(coef.estimate, std_error, stat, float(two_sided_p(stat, df)))
 
 
+def _empty_errors(coefficients: Mapping[str, Coefficient], se: str) -> dict[str, object]:
+    """A warning naming the coefficients whose variance came out negative (round-off in a
+    clustered covariance of rank at most the number of entities, below the number of
+    coefficients), as ``linear`` words it; their standard error, t and p are left empty. They
+    were left empty in silence, beside a raw numpy warning."""
+    empty = [n for n, c in coefficients.items() if not np.isfinite(c.std_error)]
+    if not empty:
+        return {}
+    return {
+        "warnings": [
+            f"the covariance ({SE_NAMES[se]}) gives a negative variance for {', '.join(empty)}: "
+            "its standard error, t and p are left empty"
+        ]
+    }
+
+
 def _extra(fit: ThresholdFit) -> dict[str, object]:
     return {
         "convention": fit.convention,
@@ -153,7 +169,7 @@ def fit_panel_threshold(
         nobs=frame.height,
         coefficients=coefficients,
         stats=stats,
-        extra={"q": spec.q, **_extra(fit)},
+        extra={"q": spec.q, **_extra(fit), **_empty_errors(coefficients, spec.se)},
         regressors=tuple([*spec.regime_x, *spec.controls]),
         effects=("entity", "time") if spec.time_effects else ("entity",),
         se_type=SE_NAMES[spec.se],

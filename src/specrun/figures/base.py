@@ -21,8 +21,10 @@ if TYPE_CHECKING:  # matplotlib is imported by the draw functions only: validati
 class FigureBase(RegistryMember):
     kind: str
     title: str = Field("", description="Figure title.")
-    width: float = Field(6.0, gt=0, description="Width in inches.")
-    height: float = Field(4.0, gt=0, description="Height in inches.")
+    # 1 to 50 inches: a 400-inch side drew a 60,000-pixel PNG (a 400 × 400 figure took 20 GB
+    # and three minutes); below an inch the labels cannot be laid out
+    width: float = Field(6.0, ge=1, le=50, description="Width in inches (1 to 50).")
+    height: float = Field(4.0, ge=1, le=50, description="Height in inches (1 to 50).")
 
 
 F = TypeVar("F", bound=FigureBase)

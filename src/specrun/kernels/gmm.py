@@ -269,6 +269,14 @@ def fit_gmm(
             code="data",
             path=time,
         )
+    if grid.n_entities < 2:
+        # the covariance is clustered by group: one group gave standard errors of 1e-15,
+        # p = 0 and three stars on every coefficient, exit 0
+        raise SpecError(
+            f"dynamic panel GMM needs at least 2 groups of '{entity}'; the data have 1",
+            code="data",
+            path=entity,
+        )
     wide = {name: grid.spread(column(data, name)) for name in sorted(variables)}
     exists = grid.spread(np.ones(grid.entity_codes.size)) == 1.0
 

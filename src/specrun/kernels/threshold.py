@@ -795,6 +795,16 @@ def _fit_model(
     cuts = sorted(float(t) for t in thresholds)
     regimes = design.transform(_regime_matrix(design, cuts), index)
     x = np.hstack([design.w_t[:, :n_controls], regimes, design.w_t[:, n_controls + design.k :]])
+    if x.shape[0] - design.n_entities - x.shape[1] <= 0:
+        # the variance S/(rows − N − K) would divide by zero or less: a perfect fit whose
+        # standard errors were left empty, t = 0 and p = 1 printed, exit 0
+        raise SpecError(
+            f"no residual degrees of freedom with {len(cuts)} threshold"
+            f"{'s' if len(cuts) > 1 else ''} ({x.shape[0]} observations, "
+            f"{design.n_entities} entities, K = {x.shape[1]})",
+            code="estimation",
+            hint="fewer thresholds (max_thresholds), fewer regressors, or a larger sample",
+        )
     xtx_inv = np.linalg.inv(x.T @ x)
     beta = xtx_inv @ (x.T @ design.y_t)
     resid = design.y_t - x @ beta
@@ -807,7 +817,10 @@ def _fit_model(
     cluster_score = score.reshape(n_e, design.kept_periods, p).sum(axis=1)
     # Stata's xtreg, fe vce(cluster): G/(G−1)·(n−1)/(n−K−1), the constant counted in K.
     factor = n_e / (n_e - 1) * (n - 1) / (n - p - 1)
-    se_cluster = np.sqrt(np.diag(xtx_inv @ (cluster_score.T @ cluster_score) @ xtx_inv) * factor)
+    with np.errstate(invalid="ignore"):  # a negative variance (round-off): NaN, reported
+        se_cluster = np.sqrt(
+            np.diag(xtx_inv @ (cluster_score.T @ cluster_score) @ xtx_inv) * factor
+        )
 
     def coefficient(
         j: int,
@@ -1006,6 +1019,13 @@ def _fit(
     y_arr, x_arr, z_arr, q_arr = y_arr[order], x_arr[order], z_arr[order], q_arr[order]
     if index.n_periods < 2 + (convention == "hansen1999"):
         raise SpecError("the panel has too few periods per entity", code="data")
+    if index.n_entities < 2:
+        # xthreg's σ̂² divides by T(N − 1), and the bootstrap redraws entities: one entity was
+        # a ZeroDivisionError (exit 3)
+        raise SpecError(
+            "the panel threshold model needs at least 2 entities; the sample has 1",
+            code="data",
+        )
 
     design = _build_design(
         y_arr,

@@ -202,8 +202,20 @@ class Diagnostics:
                 tp = _child_type(tp, part) if tp is not None else None
             found.append((err, tuple(path), tp))
         paths = [p for _, p, _ in found]
+        # a required key misspelt (model: for models:) is one fault: the unknown key, with its
+        # "did you mean", not also the required key it was meant to be
+        missing = [p for e, p, _ in found if e["type"] == "missing" and p]
+        answered = {
+            m
+            for e, p, _ in found
+            if e["type"] == "extra_forbidden" and p
+            for m in missing
+            if m[:-1] == p[:-1] and did_you_mean(str(p[-1]), [str(m[-1])])
+        }
         shown: set[tuple] = set()
         for err, path, _ in found:
+            if err["type"] == "missing" and path in answered:
+                continue
             if any(len(o) > len(path) and o[: len(path)] == path for o in paths):
                 continue  # a more specific error about the same value is shown instead
             if path in shown and err["type"] not in ("missing", "extra_forbidden"):
@@ -301,6 +313,18 @@ class Diagnostics:
         if not expected:
             expected = _registry_names(field, str(path[0]) if path else "")
         if tag is None:
+            node: Any = self.doc.data
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else None
+            for key in node if isinstance(node, dict) else ():
+                if did_you_mean(str(key), [field]):  # estimater: for estimator:
+                    return self.doc.error(
+                        f"unknown key '{key}' (did you mean '{field}'?)",
+                        (*path, key),
+                        code="schema",
+                        key=True,
+                        hint=f"{field}: one of " + ", ".join(expected),
+                    )
             what = "model" if field == "estimator" else path[0][:-1] if path else "entry"
             return self.doc.error(
                 f"missing required key '{field}' (which {field} this {what} is)",

@@ -522,6 +522,10 @@ class ReferenceChecks(Diagnostics):
                 self.check_column_labels(section, name, item, models)
                 if section == "tables" and item.kind == "descriptive":
                     self.check_descriptive_stats(name, item, models)
+                if item.kind == "margins":
+                    self.check_margins(section, name, item, models, columns, kind.reads)
+                if item.kind == "coefplot":
+                    self.check_coefplot(name, item, models, columns)
                 for ref in kind.models(item):
                     prefix = ref.split(".", 1)[0]
                     if prefix in self.failed or ref.split("[", 1)[0] + "[" in self.failed:
@@ -532,7 +536,8 @@ class ReferenceChecks(Diagnostics):
                         and models[ref].spec.estimator not in kind.reads
                     ):
                         self.error(
-                            f"a {item.kind} {section[:-1]} reads {' or '.join(kind.reads)} "
+                            f"{'an' if item.kind[0] in 'aeiou' else 'a'} {item.kind} "
+                            f"{section[:-1]} reads {' or '.join(kind.reads)} "
                             f"models; '{ref}' is {models[ref].spec.estimator}",
                             self._ref_path(section, name, ref),
                             code="reference",
@@ -563,6 +568,147 @@ class ReferenceChecks(Diagnostics):
             if stat not in computed:
                 message, hint = missing_statistic(name, item.model, stat, computed)
                 self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
+
+    def check_margins(
+        self,
+        section: str,
+        name: str,
+        item: Any,
+        models: dict[str, ResolvedModel],
+        columns: list[str],
+        reads: tuple[str, ...],
+    ) -> None:
+        """A margins table's or figure's ``dydx`` is a continuous regressor of its model, each
+        variable it interacts with is given (``at:`` of a table, the figure's one ``over:``),
+        and each ``at:``/``over:`` variable is a continuous variable of the model: all known
+        from the model's terms, so ``validate`` reports what ``run`` would (the same words as
+        ``specrun.kernels.margins`` and ``specrun.tables.margins``)."""
+        from specrun.estimators.base import model_terms
+        from specrun.tables.specs.margins import continuous_key
+
+        model = models.get(item.model)
+        if (
+            model is None
+            or item.model in self.failed
+            or model.spec.over
+            or (model.spec.estimator not in reads)
+        ):
+            return  # each reported by the model reference checks
+        try:
+            fields = model_terms(model.spec, columns)
+            dydx = continuous_key(item.dydx)
+            given = [continuous_key(k) for k in (item.at if section == "tables" else [item.over])]
+        except (SpecError, ValueError):  # reported where the term or the key is checked
+            return
+        single = {f for f, mark in variable_marks(type(model.spec)).items() if mark.single}
+        regressors = [t for f, terms in fields.items() if f not in single for t in terms]
+        variables = {
+            (c.variable, c.shift, c.diff): c.column
+            for terms in fields.values()
+            for t in terms
+            for c in t.components
+            if not c.factor
+        }
+        moderators = "at" if section == "tables" else "over"
+        paths = (
+            [(section, name, "at", k) for k in item.at]
+            if section == "tables"
+            else [(section, name, "over")]
+        )
+        unknown = [
+            (key, path) for key, path in zip(given, paths, strict=True) if key not in variables
+        ]
+        for key, path in unknown:
+            self.error(
+                f"{moderators}: '{_key_column(key)}' is not a continuous variable of model "
+                f"'{item.model}'",
+                path,
+                code="reference",
+                hint=did_you_mean(_key_column(key), list(variables.values())),
+            )
+        if unknown:  # what dydx interacts with is judged against moderators that exist
+            return
+        holding = [
+            t
+            for t in regressors
+            if any((c.variable, c.shift, c.diff) == dydx and not c.factor for c in t.components)
+        ]
+        if not holding:
+            names = [
+                variables[k]
+                for t in regressors
+                for c in t.components
+                if not c.factor
+                for k in [(c.variable, c.shift, c.diff)]
+            ]
+            self.error(
+                f"dydx: '{item.dydx}' is not a regressor of model '{item.model}'",
+                (section, name, "dydx"),
+                code="reference",
+                hint=did_you_mean(item.dydx, names),
+            )
+            return
+        for term in holding:
+            if term.has_factor:
+                continue  # margins over factor levels: reported by run, with the level
+            for c in term.components:
+                key = (c.variable, c.shift, c.diff)
+                if key == dydx or key in given:
+                    continue
+                told = (
+                    f"give {c.column} in at:"
+                    if section == "tables"
+                    else f"a margins figure varies one moderator, so over: must be {c.column}"
+                )
+                self.error(
+                    f"dydx: '{item.dydx}' interacts with {c.column} in model '{item.model}' "
+                    f"('{term.continuous_name()}'): {told}",
+                    (section, name, moderators),
+                    code="reference",
+                )
+                return
+
+    def check_coefplot(
+        self, name: str, item: Any, models: dict[str, ResolvedModel], columns: list[str]
+    ) -> None:
+        """A coefplot's ``variable`` is a coefficient of each ols or panel_fe model it draws
+        (their coefficients are their x terms, known from the spec), as ``run`` requires
+        (``specrun.figures.coefplot``: "model … has no coefficient …"). Other estimators name
+        their coefficients themselves (regimes, events) and are left to ``run``."""
+        from specrun.data.terms import parse_item
+        from specrun.estimators.base import model_terms
+
+        try:
+            terms = parse_item(item.variable)
+        except SpecError:
+            return  # a factor level or a name that is not a term: run checks it
+        if len(terms) != 1 or terms[0].has_factor or item.variable == "_cons":
+            return
+        wanted = terms[0].key()
+        for ref in item.models:
+            model = models.get(ref)
+            if (
+                model is None
+                or ref in self.failed
+                or model.spec.estimator not in ("ols", "panel_fe")
+            ):
+                continue
+            try:
+                fields = model_terms(model.spec, columns)
+            except SpecError:
+                continue
+            single = {f for f, mark in variable_marks(type(model.spec)).items() if mark.single}
+            regressors = [t for f, ts in fields.items() if f not in single for t in ts]
+            if any(t.key() == wanted for t in regressors):
+                continue
+            names = [t.continuous_name() for t in regressors if not t.has_factor]
+            self.error(
+                f"model '{ref}' has no coefficient '{item.variable}'",
+                ("figures", name, "variable"),
+                code="reference",
+                hint=did_you_mean(item.variable, names),
+            )
+            return
 
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
@@ -613,6 +759,14 @@ def _entry_reading(options: Any, column: str) -> list[str]:
             if isinstance(text, str) and column in referenced_columns(text):
                 return [key]
     return []
+
+
+def _key_column(key: tuple[str, int, int]) -> str:
+    """The column of a (variable, shift, diff) key: (Dige, 1, 0) → ``L.Dige``."""
+    from specrun.data.terms import ts_prefix
+
+    prefix = ts_prefix(key[1], key[2])
+    return f"{prefix}.{key[0]}" if prefix else key[0]
 
 
 def _group_item(raw: list[Any]) -> int:

@@ -21,8 +21,8 @@ class SpecificationCurveSpec(FigureBase):
     alpha: float = Field(
         0.05, gt=0, lt=1, description="Specifications with p below this are drawn filled."
     )
-    width: float = Field(8.0, gt=0, description="Width in inches.")
-    height: float = Field(6.0, gt=0, description="Height in inches.")
+    width: float = Field(8.0, ge=1, le=50, description="Width in inches (1 to 50).")
+    height: float = Field(6.0, ge=1, le=50, description="Height in inches (1 to 50).")
 
 
 FIGURES.register("specification_curve")(
