@@ -626,3 +626,24 @@ def test_batches_keep_a_samples_fits_together_and_end_in_small_batches(tmp_path:
     assert [len(b) for b in _batches(fits, workers=2, per_worker=8)] == [1] + [6] * 5 + [1] * 6
     # size ⌈37 / 20⌉ = 2: a window of 6 (more than twice) cut into 3 batches of 2
     assert [len(b) for b in _batches(fits, workers=2, per_worker=10)] == [1] + [2] * 16 + [1] * 4
+
+
+def test_a_forked_worker_asks_to_end_with_its_parent(monkeypatch: pytest.MonkeyPatch):
+    """kill -9 of the main process left a --jobs worker fitting on, orphaned, until its batch
+    ended (its pipe's EOF ends it only between batches): a forked worker now asks Linux to end
+    it with its parent (``end_with_parent``, whose effect test_forked checks), before serving."""
+    import signal
+
+    from specrun import executors
+    from specrun.plan.nodes import Plan
+
+    calls: list[str] = []
+    monkeypatch.setattr(executors, "end_with_parent", lambda pid: calls.append(f"end {pid}"))
+    monkeypatch.setattr(executors, "_serve", lambda conn: calls.append("serve"))
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        executors._forked_main(None, [], "token", None, Plan(nodes=()), 4242)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGINT, before)
+        executors._REBUILT.clear()
+    assert calls == ["end 4242", "serve"]

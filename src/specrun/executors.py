@@ -497,8 +497,29 @@ def _worker_main(conn: Connection) -> None:
     _serve(conn)
 
 
+def end_with_parent(parent: int) -> None:
+    """Have Linux kill this forked child (SIGKILL) when its parent dies, and end it now if the
+    parent is already gone. A parent killed by SIGKILL otherwise left its children working on,
+    orphaned, their results read by nobody: a render child for as long as its figures took
+    (seconds), a ``--jobs`` fit worker until its current batch ended.
+
+    ``prctl(PR_SET_PDEATHSIG)`` (Linux ``prctl(2)``) fires when the thread that forked the
+    child ends; the thread that forks a render child waits for it, and the one that forks fit
+    workers (``ProcessRunner.prepare``) runs the fits and stops the workers, so each outlives
+    its children in a run that is not killed.
+    """
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # died before the request was made
+        os._exit(1)
+
+
 def _forked_main(
-    conn: Connection, theirs: list[Connection], token: str, spec: Spec, plan: Plan
+    conn: Connection, theirs: list[Connection], token: str, spec: Spec, plan: Plan, parent: int
 ) -> None:
     """A forked fit worker process: it has this run's spec, plan and imports from its parent
     (the spec is not validated again), then ``_serve``. Polars' thread pool is its own: the
@@ -506,10 +527,12 @@ def _forked_main(
     polars reads ``POLARS_MAX_THREADS`` once, on import (setting it here changed nothing; its
     threads took about 10 ms of CPU time in a 1,000-fit worker). ``theirs``: the parent's ends
     of the workers' pipes, which the fork copied; closed, so that the parent's death ends
-    ``recv`` here with EOF."""
+    ``recv`` here with EOF; ``parent``: the parent's process id, whose death (even by SIGKILL)
+    ends this worker at once (:func:`end_with_parent`), not after its current batch."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle, as spawned
+    end_with_parent(parent)
     for end in theirs:
         end.close()
     from specrun.execute import SampleFrames
@@ -692,7 +715,9 @@ class ProcessRunner:
                 here, there = fork.Pipe()
                 theirs = [*(end for _, end in self.workers), here]
                 process = fork.Process(
-                    target=_forked_main, args=(there, theirs, token, spec, plan), daemon=True
+                    target=_forked_main,
+                    args=(there, theirs, token, spec, plan, os.getpid()),
+                    daemon=True,
                 )
                 process.start()
                 there.close()

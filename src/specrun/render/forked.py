@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from specrun.executors import usable_cpus
+from specrun.executors import end_with_parent, usable_cpus
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class Forked(Generic[T]):
             os.close(read)
             code = 1
             try:
-                _end_with(parent)
+                end_with_parent(parent)
                 data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(data)
@@ -99,24 +99,6 @@ class Forked(Generic[T]):
             os.kill(self._pid, signal.SIGKILL)
         os.waitpid(self._pid, 0)
         self._pid = self._read = None
-
-
-def _end_with(parent: int) -> None:
-    """Have Linux kill this child (SIGKILL) when its parent dies, and end it now if the parent
-    is already gone. A parent killed by SIGKILL mid-render otherwise left the child drawing
-    on, orphaned, for as long as its figures took (seconds), its result read by nobody.
-
-    ``prctl(PR_SET_PDEATHSIG)`` (Linux ``prctl(2)``) fires when the thread that forked the
-    child ends; that thread waits in :meth:`Forked.result` or :meth:`Forked.cancel`, so it
-    outlives the child in a run that is not killed.
-    """
-    import ctypes
-
-    pr_set_pdeathsig = 1  # <linux/prctl.h>
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:  # died before the request was made
-        os._exit(1)
 
 
 __all__ = ["Forked", "usable_cpus"]
