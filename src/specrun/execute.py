@@ -562,10 +562,8 @@ class Executor:
             try:
                 _require_boolean(sample, frame)
                 condition = _sample_filter(sample, self.spec, frame.schema)
-                # the rows from the whole frame (a condition may read any column), then only
-                # the kept columns copied: cheaper than a lazy filter-and-select query
-                rows = frame.select(condition.alias("__keep")).to_series()
-                frame = frame[kept].filter(rows)
+                # filtered and narrowed in one query: only the kept columns are copied
+                frame = frame.lazy().filter(condition).select(kept).collect()
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
             except pl.exceptions.PolarsError as exc:
