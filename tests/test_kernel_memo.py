@@ -153,31 +153,3 @@ def test_results_json_entries_alone_and_in_a_full_run_are_the_same(tmp_path: Pat
         assert main(["run", str(spec_path), "--out", str(out), "--no-cache", "--only", name]) == 0
         alone = json.loads((out / "results.json").read_text())["models"][name]
         assert json.dumps(alone) == json.dumps(models[name])
-
-
-def test_sample_frames_hold_their_models_columns_and_are_built_once():
-    """A model's sample frame holds the columns its fit reads (not the panel's 37), the same
-    sample is filtered once, and a winsorized panel is counted by the two columns it wrote
-    (counting all 37 evicted the next samples' frames at 341,000 rows)."""
-    from specfiles import PROJECT_ROOT
-    from specrun.api import plan_file
-    from specrun.execute import Executor, _Counts
-
-    spec, plan = plan_file(PROJECT_ROOT / "specs" / "paper.yaml")
-    executor = Executor(spec, plan)
-    executor.run_data(
-        [n for n in plan.nodes if n.kind in ("load", "transform")], None, _Counts(0, None)
-    )
-    panel = executor.panel_frame()
-    assert panel.width > 30
-    name = (
-        "robustness[sample=no_municipalities,controls=core,winsorize=p1,effects=two_way,se=cluster]"
-    )
-    model = spec.models[name]
-    frame, _ = executor.model_sample(model)
-    assert set(frame.columns) == {"province", "year", "Expy", "Dige", "URBAN", "EDU"}
-    assert frame.height == panel.height - 4 * 11  # the four municipalities left out
-    again, _ = executor.model_sample(model)
-    assert again is frame
-    winsorized = [k for k in executor.frames.entries if k[0] == "transforms"]
-    assert [executor.frames.sizes[k] for k in winsorized] == [2 * panel.height]
