@@ -513,16 +513,7 @@ class Executor:
                         if artifacts_before.get(k, _ABSENT) is not v
                     }
                     stored = (frame, self.notes[notes_before:], made)
-                    # counted by the columns the steps wrote: the others are the panel's own
-                    # buffers, shared, and counting them evicted the next sample's frames
-                    written = sum(
-                        1
-                        for c in frame.columns
-                        if c not in panel.columns or not frame[c].equals(panel[c])
-                    )
-                    self.frames.put(
-                        panel, ("transforms", where), stored, cells=frame.height * written
-                    )
+                    self.frames.put(panel, ("transforms", where), stored)
                 else:
                     self.notes.extend(stored[1])
                     self.artifacts.update(stored[2])
@@ -537,10 +528,7 @@ class Executor:
             components = atoms(_flat(model_terms(model.spec, frame.columns)))
             operated = tuple(c.column for c in components if c.operated)
             sample_json = None if sample is None else sample.model_dump_json()
-            # only the columns the model reads: a copy of the panel's every column for each
-            # sample cost more than the fit at 341,000 rows, and held the store's room
-            used = self._model_columns_used(model, components)
-            key = ("sample", where, operated, sample_json, used)
+            key = ("sample", where, operated, sample_json)
             values = ("sample", steps, operated, sample_json)
             stored = self.frames.get(panel, key)
             if stored is not None:
@@ -553,17 +541,10 @@ class Executor:
         except pl.exceptions.PolarsError as exc:
             error = SpecError(f"time-series operators failed: {exc}", code="data")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
-        kept = [c for c in frame.columns if c in used]
-        if sample is None:
-            # plain column picking: ``select`` would rechunk columns whose chunks differ (a
-            # winsorized column beside the panel's), a copy of every one
-            frame = frame[kept]
-        else:
+        if sample is not None:
             try:
                 _require_boolean(sample, frame)
-                condition = _sample_filter(sample, self.spec, frame.schema)
-                # filtered and narrowed in one query: only the kept columns are copied
-                frame = frame.lazy().filter(condition).select(kept).collect()
+                frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
             except pl.exceptions.PolarsError as exc:
@@ -572,20 +553,6 @@ class Executor:
                 raise SpecErrors([_located(self.spec, error, path)]) from None
         self.frames.put(panel, key, (frame, [], {}))
         return frame, values
-
-    def _model_columns_used(self, model: ResolvedModel, components: list[Any]) -> frozenset[str]:
-        """The columns a model's fit reads from its sample frame: the panel's index, every
-        variable it names (terms' columns, lag lists, variables named outside term fields),
-        its built time-series columns, weights, group labels and its ``over:`` column."""
-        spec = model.spec
-        names = {*self.spec.data.index, *model_variables(spec), *spec.strict_columns()}
-        names.update(c.column for c in components)
-        names.update(c.variable for c in components)
-        names.update(unbuilt_variables(spec))
-        names.update(spec.group_columns())
-        if spec.over:
-            names.add(spec.over)
-        return frozenset(names)
 
     def fit(self, node: Node) -> None:
         model: ResolvedModel = node.payload["model"]
@@ -805,8 +772,7 @@ class Executor:
                 # the specifications of a multiverse that differ only in their covariance
                 # build the same columns on the same rows
                 design = memo.cached(
-                    # the frame's columns too: a sample frame holds only its model's columns
-                    ("design", key, center, tuple(terms.items()), measure, tuple(frame.columns)),
+                    ("design", key, center, tuple(terms.items()), measure),
                     lambda: build_design(frame, terms, center, distributions=measure),
                     # the columns it adds: the rest are the sample frame's (``self.frames``)
                     size=lambda d: (
@@ -1018,7 +984,6 @@ class SampleFrames:
         self.panel: pl.DataFrame | None = None
         self.entries: OrderedDict[Any, tuple[pl.DataFrame, list[str], dict[str, Any]]]
         self.entries = OrderedDict()
-        self.sizes: dict[Any, int] = {}  # cells each entry is counted as
         self.lock = threading.Lock()
         self.fits: FitMemo | None = None
 
@@ -1030,7 +995,6 @@ class SampleFrames:
         with self.lock:
             if panel is not self.panel:
                 self.panel, self.entries = panel, type(self.entries)()
-                self.sizes = {}
                 self.fits = None
             if self.fits is None:
                 self.fits = FitMemo()
@@ -1053,25 +1017,17 @@ class SampleFrames:
             self.fits = None
 
     def put(
-        self,
-        panel: pl.DataFrame,
-        key: Any,
-        entry: tuple[pl.DataFrame, list[str], dict[str, Any]],
-        cells: int | None = None,
+        self, panel: pl.DataFrame, key: Any, entry: tuple[pl.DataFrame, list[str], dict[str, Any]]
     ) -> None:
-        """Store ``entry`` under ``key``, counted as ``cells`` (default: its frame's rows ×
-        columns; less for a frame most of whose columns are the panel's own, shared)."""
         with self.lock:
             if panel is not self.panel:
                 self.panel, self.entries = panel, type(self.entries)()
-                self.sizes = {}
                 self.fits = None
             self.entries[key] = entry
-            self.sizes[key] = entry[0].height * entry[0].width if cells is None else cells
-            held = sum(self.sizes[k] for k in self.entries)
+            held = sum(e[0].height * e[0].width for e in self.entries.values())
             while len(self.entries) > 1 and held > self.cells:
-                old, _ = self.entries.popitem(last=False)
-                held -= self.sizes.pop(old)
+                _, (old, _, _) = self.entries.popitem(last=False)
+                held -= old.height * old.width
 
 
 @dataclass(frozen=True)
