@@ -105,6 +105,20 @@ def test_without_a_child_the_work_runs_here_at_once():
     assert job.result() == 1 and calls == [os.getpid()]
 
 
+# Word tables and a coefplot (tight layout, drawn once per format) of two Grunfeld models
+WORD_AND_FIGURE = """\
+models:
+  pooled: {estimator: ols, y: inv, x: [value, capital]}
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+tables:
+  main: {kind: regression, columns: [pooled, fe]}
+figures:
+  value: {kind: coefplot, models: [pooled, fe], variable: value}
+outputs:
+  formats: [docx, markdown]
+"""
+
+
 @forks
 @pytest.mark.parametrize("embedded", [False, True])
 def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch, embedded):
@@ -119,19 +133,7 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
 
     path = grunfeld_project(
         tmp_path,
-        GRUNFELD_HEAD
-        + """\
-models:
-  pooled: {estimator: ols, y: inv, x: [value, capital]}
-  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
-tables:
-  main: {kind: regression, columns: [pooled, fe]}
-figures:
-  value: {kind: coefplot, models: [pooled, fe], variable: value}
-outputs:
-  formats: [docx, markdown]
-"""
-        + ("  docx: {figures: true}\n" if embedded else ""),
+        GRUNFELD_HEAD + WORD_AND_FIGURE + ("  docx: {figures: true}\n" if embedded else ""),
     )
     spec, plan = plan_file(path)
     run = execute(spec, plan)
@@ -293,18 +295,7 @@ def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_
 
     path = grunfeld_project(
         tmp_path,
-        GRUNFELD_HEAD
-        + """\
-models:
-  pooled: {estimator: ols, y: inv, x: [value, capital]}
-tables:
-  main: {kind: regression, columns: [pooled]}
-figures:
-  value: {kind: coefplot, models: [pooled], variable: value}
-outputs:
-  formats: [docx, markdown]
-  docx: {cjk_font: SimSun}
-""",
+        GRUNFELD_HEAD + WORD_AND_FIGURE + "  docx: {cjk_font: SimSun}\n",
     )
     parent = os.getpid()
     children: list[int | None] = []
@@ -325,7 +316,7 @@ outputs:
         run_file(path, out=tmp_path / "out", cache=False)
     error = caught.value
     assert error.message == "no such font (here)"
-    assert (error.file, error.line, error.col) == (str(path), 14, 20)
+    assert (error.file, error.line, error.col) == (str(path), 15, 20)
     assert error.path == "outputs.docx.cjk_font"
     assert children and children[0] is not None and _reaped(children[0])
     assert not (tmp_path / "out").exists()
