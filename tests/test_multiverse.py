@@ -302,25 +302,15 @@ def test_base_without_a_resampling_scheme(tmp_path: Path):
     ]
 
 
-def test_base_absorbing_the_panel_index_by_name_is_told_to_write_entity_and_time(
-    tmp_path: Path,
-):
-    # the panel is firm × year: absorbing those columns by name is not entity and time to the
-    # joint tests' bootstrap, and the error says how to write them
+def test_base_absorbing_the_panel_index_by_name_is_absorbing_entity_and_time(tmp_path: Path):
+    # the panel is firm × year: absorbing those columns by name is the entity and time effects,
+    # which the joint tests' bootstrap refits (tests/test_hardening_roles.py compares the runs)
     base = "effects: [entity, time],\n       se: {cluster: entity}}"
-    errors = _errors(
-        tmp_path, _with(base, base.replace("effects: [entity, time]", "absorb: [firm, year]"))
-    )
-    assert errors == [
-        f"{tmp_path / 'spec.yaml'}:24:16: multiverse.rob.inference: multiverse 'rob': "
-        "specification 'rob[sample=all,controls=none,se=entity]': the joint tests' entity "
-        "bootstrap absorbs entity and time effects only, not firm, year (firm and year are the "
-        "panel's index: write absorb: [entity, time])"
-    ]
-    errors = _errors(
-        tmp_path, _with(base, base.replace("effects: [entity, time]", "absorb: [entity, year]"))
-    )
-    assert errors[0].endswith("not year (year is the panel's index: write absorb: [entity, time])")
+    for absorb in ("[firm, year]", "[entity, year]"):
+        path = grunfeld_project(
+            tmp_path, _with(base, base.replace("effects: [entity, time]", f"absorb: {absorb}"))
+        )
+        assert validate_file(path).models["fe"].spec.absorbed() == ["entity", "time"]
 
 
 def test_focus_must_be_a_regressor(tmp_path: Path):

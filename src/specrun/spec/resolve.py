@@ -204,6 +204,8 @@ class ModelResolver(Diagnostics):
                 isinstance(v, str) and v.startswith("$") and v[1:] in groups for v in value
             ):
                 expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
+        if isinstance(expanded.get("absorb"), list):
+            expanded["absorb"] = self.index_effects(expanded["absorb"])
         try:
             return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
@@ -211,6 +213,30 @@ class ModelResolver(Diagnostics):
             if isinstance(kind, str) and kind in ESTIMATORS:
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
+
+    def index_effects(self, absorb: list[Any]) -> list[Any]:
+        """``absorb`` with the panel's own entity and time columns written as ``entity`` and
+        ``time`` (``absorb: [省份, 年份]`` is ``absorb: [entity, time]``, as reghdfe's
+        ``absorb(province year)`` after ``xtset province year``), parts of ``a#b`` too. Every
+        later stage (the fit, its ``effects``, the tables' FE rows, the joint tests, the plan
+        hash) then sees one spelling of the same model."""
+        data = self.doc.data.get("data")
+        panel = data.get("panel") if isinstance(data, dict) else None
+        if not isinstance(panel, dict):
+            return absorb  # a cross-section has no entity or time effect to name
+        index = {
+            column.strip(): keyword
+            for keyword in ("entity", "time")
+            if isinstance(column := panel.get(keyword), str) and column.strip()
+        }
+        if not index:
+            return absorb
+        return [
+            "#".join(index.get(part.strip(), part) for part in term.split("#"))
+            if isinstance(term, str)
+            else term
+            for term in absorb
+        ]
 
     def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
         items = [value] if isinstance(value, str) else value
@@ -710,7 +736,6 @@ class ModelResolver(Diagnostics):
             return True
         estimator = fitted.estimator
         problem = None
-        hint = None
         if estimator not in RESAMPLING:
             problem = (
                 f"estimator '{estimator}' has no resampling scheme for the joint tests "
@@ -724,7 +749,6 @@ class ModelResolver(Diagnostics):
                 "the joint tests' entity bootstrap absorbs entity and time effects only, not "
                 + ", ".join(others)
             )
-            hint = self._index_hint(fitted.absorbed(), others)
         elif getattr(fitted, "singletons", "keep") == "drop":
             problem = "the joint tests' entity bootstrap keeps singletons (singletons: keep)"
         if problem is None:
@@ -736,24 +760,8 @@ class ModelResolver(Diagnostics):
             f"multiverse '{name}': specification '{spec_name}': {problem}",
             (*here, "inference"),
             code="reference",
-            hint=hint,
         )
         return False
-
-    def _index_hint(self, absorbed: list[str], others: list[str]) -> str | None:
-        """When absorbed columns are the panel's own index written by name (``absorb:
-        [province, year]``), how to say them as the entity and time effects the tests refit."""
-        data = self.doc.data.get("data")
-        panel = data.get("panel") if isinstance(data, dict) else None
-        if not isinstance(panel, dict):
-            return None
-        index = {panel.get("entity"): "entity", panel.get("time"): "time"}
-        if not others or not all(t in index for t in others):
-            return None
-        named = " and ".join(others)
-        verb = "are" if len(others) > 1 else "is"
-        written = ", ".join(index.get(t, t) for t in absorbed)
-        return f"{named} {verb} the panel's index: write absorb: [{written}]"
 
     def check_multiverse_refs(self, sections: dict[str, Any]) -> None:
         """A table or figure naming a multiverse (``multiverse: robustness``) names one the spec
