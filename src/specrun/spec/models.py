@@ -8,7 +8,7 @@ expand them (``$controls``) without knowing any estimator.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -395,6 +395,12 @@ class CovarianceSpec(StrictModel):
 
 class ModelBase(RegistryMember):
     """Keys every model takes, whatever its estimator."""
+
+    # groups of variable fields no two of which may name the same variable (IV's x, endog and
+    # instruments): validation reports a name in two of them where it is written the second
+    # time. The dependent variable among the others and a name twice in one list are checked
+    # for every estimator (``ReferenceChecks.check_repeats``).
+    exclusive_fields: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     estimator: str
     label: str | None = Field(None, description="Column title in tables.")

@@ -226,6 +226,7 @@ class ReferenceChecks(Diagnostics):
             used.update(found_here)
             if memo is not None and (len(self.errors), len(self.hints)) == before:
                 memos[memo] = (columns, None, found_here)
+        self.check_roles(model)
         for i, name in enumerate(spec.center):
             if name not in used:
                 self.error(
@@ -461,6 +462,47 @@ class ReferenceChecks(Diagnostics):
                     where,
                     code="schema",
                 )
+
+    def check_roles(self, model: ResolvedModel) -> None:
+        """A variable named in two fields of one of the spec class's ``exclusive_fields`` groups
+        (a threshold model's ``regime_x`` and ``controls``, IV's ``x`` and ``instruments``, a
+        mediator that is the treatment) puts one column in the design twice, which the fit
+        would only report as collinear: say so here, at the later of the two places it is
+        written, naming both fields. ``x`` and ``c.x`` are one variable."""
+        spec = model.spec
+        reported: set[Any] = set()  # once a variable: a mediator that is the treatment and in x
+        for fields in type(spec).exclusive_fields:
+            places: dict[Any, list[tuple[tuple[int, int, int], str, str, PathKey]]] = {}
+            for rank, field_name in enumerate(fields):
+                value = getattr(spec, field_name)
+                items = [value] if isinstance(value, str) else list(value or [])
+                path, raw = self._raw_field(model, field_name)
+                for item in dict.fromkeys(items):
+                    if not isinstance(item, str):
+                        continue
+                    keys = _term_keys(item)
+                    identity = frozenset(keys) if keys else item
+                    listed = isinstance(raw, list) and item in raw
+                    where = (*path, raw.index(item)) if listed else path
+                    pos = self.doc.position(where)
+                    order = (pos.line, pos.col, rank) if pos else (1 << 30, 0, rank)
+                    places.setdefault(identity, []).append((order, field_name, item, where))
+            for identity, found in places.items():
+                if len({field_name for _, field_name, _, _ in found}) < 2:
+                    continue
+                found.sort(key=lambda place: place[0])
+                _, first, _, _ = found[0]
+                for _, field_name, item, where in found[1:]:
+                    if field_name == first or identity in reported:
+                        continue
+                    reported.add(identity)
+                    self.error(
+                        f"'{item}' is in both {first} and {field_name} of model "
+                        f"'{model.name}': one variable cannot take two roles (its two columns "
+                        "would be collinear)",
+                        where,
+                        code="schema",
+                    )
 
     def _raw_field(self, model: ResolvedModel, field_name: str) -> tuple[PathKey, Any]:
         """Where a model's field was written (its own body, a variant, or a base model), and

@@ -55,6 +55,7 @@ class PlaceboSpec(StrictModel):
 class DidSpec(ModelBase):
     """Two-way FE difference-in-differences from a treated-unit indicator and its timing."""
 
+    exclusive_fields = (("treat", "first_treated", "post", "x"),)
     estimator: Literal["did"]
     y: VarName
     treat: VarName = Field(description="1 for units ever treated, 0 for controls.")
@@ -97,6 +98,8 @@ class EventStudySpec(ModelBase):
     with its base period and needs no omitted one); ``control``, ``base_period`` and
     ``anticipation`` are Callaway–Sant'Anna's.
     """
+
+    exclusive_fields = (("first_treated", "x"),)
 
     estimator: Literal["event_study"]
     y: VarName

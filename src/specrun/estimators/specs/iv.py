@@ -16,6 +16,7 @@ from specrun.spec.models import CovarianceSpec, ModelBase, VarList, VarName, new
 class IVSpec(WeightedColumns, ModelBase):
     """A linear IV model: ``y`` on ``endog`` and exogenous ``x``, ``instruments`` excluded."""
 
+    exclusive_fields = (("x", "endog", "instruments"),)
     estimator: Literal["iv"]
     y: VarName
     x: VarList = Field(default_factory=new_list, description="Exogenous regressors (controls).")
@@ -63,13 +64,6 @@ class IVSpec(WeightedColumns, ModelBase):
         if self.absorb is not None and self.effects:
             raise ValueError("give absorb or its shorthand effects, not both")
         check_absorb_terms(self.absorbed())
-        roles = {"y": [self.y], "x": self.x, "endog": self.endog, "instruments": self.instruments}
-        seen: dict[str, str] = {}
-        for role, names in roles.items():
-            for name in names:
-                if name in seen and seen[name] != role:
-                    raise ValueError(f"'{name}' is in both {seen[name]} and {role}")
-                seen[name] = role
         if len(self.instruments) < len(self.endog):
             raise ValueError(
                 f"{len(self.instruments)} instrument(s) for {len(self.endog)} endogenous "

@@ -21,6 +21,9 @@ class MediationSpec(ModelBase):
     ``x`` lists the treatment and the controls (so ``extends:`` a ``panel_fe`` model works).
     """
 
+    # the mediator is the outcome of step 2 and a regressor of step 3, never the treatment or
+    # a control (validation names the two fields)
+    exclusive_fields = (("treatment", "mediator"), ("x", "mediator"))
     estimator: Literal["mediation"]
     y: VarName
     x: VarList = Field(
@@ -56,8 +59,6 @@ class MediationSpec(ModelBase):
     def _roles(self) -> MediationSpec:
         if self.treatment is not None and self.treatment not in self.x:
             raise ValueError(f"treatment '{self.treatment}' must be one of x")
-        if self.mediator in self.x or self.mediator == self.y:
-            raise ValueError(f"mediator '{self.mediator}' must differ from y and x")
         if self.bootstrap == 1:
             raise ValueError("bootstrap needs at least 2 draws (or 0 for none)")
         return self

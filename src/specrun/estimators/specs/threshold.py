@@ -15,8 +15,13 @@ from specrun.spec.models import MAX_DRAWS, ModelBase, VarList, VarName, new_list
 class PanelThresholdSpec(ModelBase):
     """Hansen (1999) fixed-effects panel threshold regression, with bootstrap threshold tests.
 
-    Options follow Stata's ``xthreg`` (Wang 2015) and Hansen's GAUSS program.
+    Options follow Stata's ``xthreg`` (Wang 2015) and Hansen's GAUSS program. A regressor is
+    regime-dependent or not: in both ``regime_x`` and ``controls`` the two copies would be
+    collinear. The threshold variable ``q`` may also be a regressor (xthreg's example
+    ``xthreg i q1 q2 q3 d1 qd1, rx(cf1) qx(d1)``, Hansen 1999's application, specs/wang2015.yaml).
     """
+
+    exclusive_fields = (("regime_x", "controls"),)
 
     estimator: Literal["panel_threshold"]
     y: VarName
