@@ -188,10 +188,12 @@ def test_language_zh_names_absorbed_columns_fixed_effects_in_chinese(tmp_path: P
         GRUNFELD_HEAD
         + """\
 variables:
-  year: {label: 年份}
+  era: {label: 年代}
+transforms:
+  - derive: {era: year - 1930}
 models:
-  fe: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, year]}
-  fe_fy: {estimator: panel_fe, y: inv, x: [value], absorb: [firm, year]}
+  fe: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, era]}
+  fe_fy: {estimator: panel_fe, y: inv, x: [value], absorb: [firm, era]}
 tables:
   t: {kind: regression, columns: [fe, fe_fy]}
 outputs: {formats: [markdown], language: zh}
@@ -203,7 +205,9 @@ outputs: {formats: [markdown], language: zh}
         for b in run.output.tables["t"].blocks
         for row in b.rows
     }
-    assert rows["年份固定效应"] == ["是", "是"]
+    # (year itself is the panel's time: absorb: [firm, year] is the entity and time effects)
+    assert rows["年代固定效应"] == ["是", "是"]
+    assert rows["个体固定效应"] == ["是", "是"]
     assert not [label for label in rows if label.endswith(" FE")]
 
 

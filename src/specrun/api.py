@@ -266,8 +266,10 @@ def _default_cache(folder: Path) -> Path:
 
 
 def _check_output_folder(spec: Spec, folder: Path) -> None:
-    """The output folder is replaced whole: it must not hold the spec or its data."""
+    """The output folder is replaced whole: it must not hold the spec or its data, and this
+    user must be able to write it (``outputs.check_writable``)."""
     from specrun.data.io import resolve
+    from specrun.outputs import check_writable
 
     target = Path(os.path.realpath(folder))
     inputs = [Path(spec.document.file)] + [
@@ -281,6 +283,7 @@ def _check_output_folder(spec: Spec, folder: Path) -> None:
                 "write the outputs to a folder of their own",
                 code="data",
             )
+    check_writable(folder)
 
 
 def _outputs_position(spec: Spec) -> dict[str, object]:

@@ -40,6 +40,22 @@ from specrun.errors import SpecError
 from specrun.kernels.hdfe import Factor, interact, nested_in
 from specrun.spec.models import CovarianceSpec
 
+FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
+
+
+def few_clusters(stats: Mapping[str, float]) -> list[str]:
+    """The warning of every estimator whose standard errors are clustered: ``stats`` holds
+    ``n_clusters`` (the fewest clusters of any dimension) when they are; below
+    ``FEW_CLUSTERS`` the sandwich is biased down and its t tests over-reject (Cameron and
+    Miller 2015, J. Human Resources 50:317, section VI). Returns zero or one message."""
+    n = stats.get("n_clusters")
+    if n is None or n >= FEW_CLUSTERS:
+        return []
+    return [
+        f"only {int(n)} clusters: clustered standard errors are unreliable with fewer than "
+        f"about {FEW_CLUSTERS} (Cameron and Miller 2015)"
+    ]
+
 
 @dataclass(frozen=True)
 class LeastSquares:

@@ -28,7 +28,7 @@ import polars as pl
 
 from specrun.errors import SpecError
 from specrun.estimators.base import FitContext
-from specrun.estimators.covariance import Covariance
+from specrun.estimators.covariance import Covariance, few_clusters
 from specrun.estimators.linear import PanelFeSpec, fit_linear
 from specrun.estimators.specs.did import DidSpec, EventStudySpec, _cluster_entity
 from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
@@ -580,6 +580,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
         coefficients=coefficients,
         stats=stats,
         extra={
+            **({"warnings": few} if (few := few_clusters(stats)) else {}),
             "method": spec.method,
             "control": spec.control,
             "base_period": spec.base_period,

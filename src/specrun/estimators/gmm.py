@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from specrun.estimators.base import FitContext, term_variable
+from specrun.estimators.covariance import few_clusters
 from specrun.estimators.specs.gmm import GmmSpec, SystemGmmSpec
 from specrun.results import Coefficient, ModelResult
 
@@ -62,7 +63,9 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
         transform=fit.transform,
         system=fit.system,
         dropped=list(fit.dropped),
-        warnings=[w for w in fit.warnings if w not in routine],
+        # robust: clustered by entity, as xtabond2's robust (its groups are the clusters)
+        warnings=(few_clusters({"n_clusters": float(fit.n_groups)}) if spec.robust else [])
+        + [w for w in fit.warnings if w not in routine],
     )
     if spec.steps == 2 and spec.robust:
         se_type = "two-step, Windmeijer-corrected"

@@ -27,6 +27,7 @@ import polars as pl
 
 from specrun.errors import SpecError
 from specrun.estimators.base import FitContext
+from specrun.estimators.covariance import few_clusters
 from specrun.estimators.linear import (
     absorbed_factors,
     analytic_weights,
@@ -158,7 +159,7 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
     if design.weights is not None and not design.factors:
         # the kernel centres the √w-scaled y; the weighted R² centres y at its weighted mean
         stats["r2"] = 1.0 - fit.ssr / float(weight @ (y_raw - stats["mean_y"]) ** 2)
-    warnings = [
+    warnings = few_clusters(stats) + [
         f"first stage of '{e}': F = {fs.f.stat:.2f} < {WEAK_F:g}, the instruments may be weak "
         "(Staiger and Stock 1997)"
         for e, fs in zip(spec.endog, fit.first, strict=True)

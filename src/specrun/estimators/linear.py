@@ -30,6 +30,7 @@ from specrun.estimators.covariance import (
     LeastSquares,
     covariance,
     default_lags,
+    few_clusters,
 )
 from specrun.estimators.omit import collinear_columns
 from specrun.estimators.specs.linear import (
@@ -53,7 +54,6 @@ from specrun.kernels.wild import bootstrap_coefficients
 from specrun.results import ModelResult
 
 CONSTANT = "_cons"
-FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
 
 
 def _fail(message: str, ctx: FitContext, hint: str | None = None) -> SpecError:
@@ -702,12 +702,7 @@ def fit_linear(
         stats["n_clusters"] = float(min(int(c.max()) + 1 for c in clusters.values()))
     if spec.se.type != "unadjusted":
         extra["se_k"] = cov.k
-    warnings = []
-    if stats.get("n_clusters", FEW_CLUSTERS) < FEW_CLUSTERS:
-        warnings.append(
-            f"only {int(stats['n_clusters'])} clusters: clustered standard errors are unreliable "
-            f"with fewer than about {FEW_CLUSTERS} (Cameron and Miller 2015)"
-        )
+    warnings = few_clusters(stats)
     negative = [v for v, s in zip(names, np.diag(cov.matrix), strict=True) if s < 0.0]
     if negative:
         warnings.append(

@@ -35,6 +35,7 @@ import polars as pl
 
 from specrun.errors import SpecError
 from specrun.estimators.base import FitContext, coefficient_table
+from specrun.estimators.covariance import few_clusters
 from specrun.estimators.specs.random_effects import PanelBeSpec, PanelReSpec, re_covariance_problem
 from specrun.kernels.distributions import chi2_sf, f_sf
 from specrun.kernels.within import PanelIndex, group_means, group_sums
@@ -313,6 +314,8 @@ def fit_re(frame: pl.DataFrame, spec: PanelReSpec, ctx: FitContext) -> Mapping[s
         "overid_convention": "xtoverid: cluster-robust Wald test of the within-deviation "
         "regressors in the augmented random-effects regression, no small-sample factor",
     }
+    if warnings := few_clusters(stats):
+        extra["warnings"] = warnings
     result = ModelResult(
         name=ctx.name,
         estimator=spec.estimator,

@@ -19,6 +19,7 @@ import polars as pl
 
 from specrun.errors import SpecError
 from specrun.estimators.base import FitContext
+from specrun.estimators.covariance import few_clusters
 from specrun.estimators.specs.threshold import PanelThresholdSpec
 from specrun.kernels.distributions import two_sided_p
 from specrun.results import Coefficient, ModelResult
@@ -61,20 +62,22 @@ def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
     return Coefficient(coef.estimate, std_error, stat, float(two_sided_p(stat, df)))
 
 
-def _empty_errors(coefficients: Mapping[str, Coefficient], se: str) -> dict[str, object]:
-    """A warning naming the coefficients whose variance came out negative (round-off in a
-    clustered covariance of rank at most the number of entities, below the number of
-    coefficients), as ``linear`` words it; their standard error, t and p are left empty. They
-    were left empty in silence, beside a raw numpy warning."""
+def _warnings(
+    stats: Mapping[str, float], coefficients: Mapping[str, Coefficient], se: str
+) -> dict[str, object]:
+    """Too few entities to cluster by (the warning every clustering estimator gives,
+    ``covariance.few_clusters``), and the coefficients whose variance came out negative
+    (round-off in a clustered covariance of rank at most the number of entities, below the
+    number of coefficients), as ``linear`` words it; their standard error, t and p are left
+    empty. They were left empty in silence, beside a raw numpy warning."""
+    warnings = few_clusters(stats)
     empty = [n for n, c in coefficients.items() if not np.isfinite(c.std_error)]
-    if not empty:
-        return {}
-    return {
-        "warnings": [
+    if empty:
+        warnings.append(
             f"the covariance ({SE_NAMES[se]}) gives a negative variance for {', '.join(empty)}: "
             "its standard error, t and p are left empty"
-        ]
-    }
+        )
+    return {"warnings": warnings} if warnings else {}
 
 
 def _extra(fit: ThresholdFit) -> dict[str, object]:
@@ -156,6 +159,8 @@ def fit_panel_threshold(
         "n_periods": float(fit.n_periods),
         "nobs_transformed": float(fit.nobs),  # N(T−1) under hansen1999: his "observations"
     }
+    if spec.se == "cluster":
+        stats["n_clusters"] = float(fit.n_entities)  # clustered by entity
     for k, search in enumerate(fit.thresholds, start=1):
         stats[f"threshold_{k}"] = search.estimate
     if not np.isfinite(model.r2_within):
@@ -169,7 +174,7 @@ def fit_panel_threshold(
         nobs=frame.height,
         coefficients=coefficients,
         stats=stats,
-        extra={"q": spec.q, **_extra(fit), **_empty_errors(coefficients, spec.se)},
+        extra={"q": spec.q, **_extra(fit), **_warnings(stats, coefficients, spec.se)},
         regressors=tuple([*spec.regime_x, *spec.controls]),
         effects=("entity", "time") if spec.time_effects else ("entity",),
         se_type=SE_NAMES[spec.se],

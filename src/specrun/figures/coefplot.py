@@ -46,8 +46,10 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
     axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xticks(positions, labels)
-    interval = f"{spec.level:.0%}置信区间" if ctx.language == "zh" else f"{spec.level:.0%} CI"
-    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)} ({interval})")
+    # one pair of brackets per script: full-width around Chinese text, ASCII around English
+    zh = ctx.language == "zh"
+    interval = f"（{spec.level:.0%}置信区间）" if zh else f" ({spec.level:.0%} CI)"
+    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)}{interval}")
     if spec.title:
         axes.set_title(spec.title)
     figure.tight_layout()

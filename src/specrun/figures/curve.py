@@ -63,8 +63,9 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     top.axhline(0.0, color="black", linewidth=0.7)
     top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
     label = ctx.labels.get(found.focus, found.focus)
-    interval = f"{found.level:.0%}置信区间" if zh else f"{found.level:.0%} CI"
-    top.set_ylabel(f"{label}\n({interval})")
+    # one pair of brackets per script: full-width around Chinese text, ASCII around English
+    interval = f"（{found.level:.0%}置信区间）" if zh else f"({found.level:.0%} CI)"
+    top.set_ylabel(f"{label}\n{interval}")
     top.tick_params(labelbottom=False)
     legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
     top.scatter([], [], s=14, color=SIGNIFICANT, label=legend[0])

@@ -23,6 +23,7 @@ from specrun.render.environment import (
     body_alignments,
     check_spans,
     make_environment,
+    numbered_caption,
     place,
     rendered_once,
     table_texts,
@@ -175,12 +176,16 @@ def environment() -> SandboxedEnvironment:
 
 def latex_caption(table: Table) -> str:
     """The ``\\caption`` text: LaTeX numbers the table itself (``\\thetable`` is set to the
-    table's number), so only a panel's letter is added (``Panel B: …``, ``面板B：…``)."""
+    table's number), so only a panel's letter is added (``Panel B: …``, ``面板B …``). A
+    numbered Chinese table prints ``numbered_caption`` (``表5 面板B 标题``) under an empty
+    label, as Word, HTML and Markdown do, where ctex's label would be ``表 5: ``."""
     panel = table.layout.panel
+    if table.layout.language == "zh" and table.layout.number:
+        return numbered_caption(table)  # the label is empty (``captionsetup`` in the template)
     if not panel:
         return table.caption
     if table.layout.language == "zh":
-        return f"面板{panel}：{table.caption}" if table.caption else f"面板{panel}"
+        return f"面板{panel} {table.caption}" if table.caption else f"面板{panel}"
     return f"Panel {panel}: {table.caption}" if table.caption else f"Panel {panel}"
 
 
@@ -193,6 +198,8 @@ def required_packages(table: Table) -> str:
         packages.append("adjustbox")
     if table.layout.landscape:
         packages.append("pdflscape")
+    if table.layout.language == "zh" and table.layout.number:
+        packages.append("caption")  # 表1 标题, without ctex's colon
     if needs_cjk([table]):
         packages.append("ctex (compile with XeLaTeX)")
     listed = [f"\\usepackage{{{p}}}" if " " not in p else p for p in packages]

@@ -32,6 +32,12 @@ def rounds_to_zero(value: float | None, digits: int) -> bool:
     return float(f"{abs(value):.{digits}f}") == 0
 
 
+def decimals_shown(value: float) -> int:
+    """The fewest decimals at which a small non-zero ``value`` shows a non-zero digit
+    (0.0004 → 4)."""
+    return max(0, math.ceil(-math.log10(abs(value)) - 1e-12)) if value else 0
+
+
 def factor(value: float) -> str:
     """A scale factor as printed in labels and notes: ``1,000``, ``0.01``."""
     return f"{int(value):,}" if value == int(value) else f"{value:g}"

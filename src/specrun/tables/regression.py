@@ -225,6 +225,7 @@ def _body(
     hidden = {v for vars_ in indicator_vars.values() for v in vars_}
     coef_rows: list[Row] = []
     tiny: dict[str, float] = {}
+    zero_se: dict[str, dict[str, int]] = {}  # coefficient -> model -> decimals that show its SE
     order = _row_order(spec, models, hidden)
     bases = _base_rows(order, models) if spec.base_levels else {}
     for name in order:
@@ -250,6 +251,14 @@ def _body(
             estimate = _coefficient(spec, coef.estimate * factor, digits)
             if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
                 tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
+            elif (
+                spec.notation == "fixed"
+                and spec.show == "se"
+                and coef.std_error is not None
+                and fmt.rounds_to_zero(coef.std_error * factor, digits)
+            ):
+                # "(0.000)" under a starred estimate reads as infinite precision
+                zero_se.setdefault(name, {})[m.name] = fmt.decimals_shown(coef.std_error * factor)
             if spec.se_position == "beside":
                 main.append(Cell(f"{estimate} {paren}", star))
             else:
@@ -267,6 +276,14 @@ def _body(
             f"{spec.row_digits.get(name, spec.digits)} decimals; rescale it "
             f"(scale: {{{name}: {suggestion:.0f}}}), print more digits (row_digits), or use "
             "notation: scientific"
+        )
+    for name, by_model in zero_se.items():
+        digits = spec.row_digits.get(name, spec.digits)
+        named = ", ".join(f"'{model}'" for model in by_model)
+        ctx.warn(
+            f"the standard error of '{name}' in model{'s' if len(by_model) > 1 else ''} "
+            f"{named} prints as {0:.{digits}f} at {digits} decimals; print more digits "
+            f"(row_digits: {{{name}: {max(by_model.values())}}}) or rescale the variable"
         )
     indicator_rows = [
         Row(
