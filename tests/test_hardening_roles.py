@@ -171,7 +171,7 @@ def test_absorbing_the_panel_columns_by_name_is_absorbing_entity_and_time(tmp_pa
     assert "Entity FE | Yes" in (out[1] / "tables" / "t.md").read_text(encoding="utf-8")
 
 
-def test_an_interaction_with_the_panel_column_is_read_as_the_index(tmp_path):
+def test_an_interaction_with_a_panel_column_is_kept_as_written(tmp_path):
     spec = _zh_project(tmp_path / "p", "[省份, 年份]")
     spec.write_text(
         ZH_HEAD + "models:\n  fe: {estimator: panel_fe, y: inv, x: [value], "
@@ -179,4 +179,5 @@ def test_an_interaction_with_the_panel_column_is_read_as_the_index(tmp_path):
         encoding="utf-8",
     )
     fit = next(n for n in plan_file(spec)[1].nodes if n.id == "fit:fe")
-    assert fit.payload["model"].spec.absorbed() == ["time", "entity#capital"]
+    # 年份 alone is the time effect; 省份#capital is an interaction, not the entity effect
+    assert fit.payload["model"].spec.absorbed() == ["time", "省份#capital"]

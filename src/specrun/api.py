@@ -269,7 +269,7 @@ def _check_output_folder(spec: Spec, folder: Path) -> None:
     """The output folder is replaced whole: it must not hold the spec or its data, and this
     user must be able to write it (``outputs.check_writable``)."""
     from specrun.data.io import resolve
-    from specrun.outputs import check_writable
+    from specrun.folders import check_writable
 
     target = Path(os.path.realpath(folder))
     inputs = [Path(spec.document.file)] + [

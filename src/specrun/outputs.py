@@ -677,29 +677,6 @@ def _as_written(filename: object, stage: Path, folder: Path) -> str:
     return path
 
 
-def check_writable(folder: Path) -> None:
-    """A run can put its output folder at ``folder``: ``folder`` is a folder or does not exist,
-    the nearest existing folder above it is a folder (not a file in the way of the path) where
-    this user may create files (the staging folder is made beside ``folder``), and an existing
-    ``folder`` is one whose files this user may replace. Raises ``SpecError`` (code ``data``)
-    saying which path is wrong and how; checked before a run fits anything, so nothing is
-    written (``OSError``'s "File exists" for ``--out file/sub`` said neither)."""
-    target = Path(os.path.abspath(folder))
-    if target.exists() and not target.is_dir():
-        raise SpecError(f"'{folder}' is a file, not a folder", code="data")
-    above = target.parent
-    while not above.exists() and not above.is_symlink() and above.parent != above:
-        above = above.parent
-    if not above.is_dir():
-        raise SpecError(f"'{above}' is a file, not a folder", code="data")
-    for where in (above, target) if target.is_dir() else (above,):
-        if os.access(where, os.W_OK | os.X_OK):
-            continue
-        if os.statvfs(where).f_flag & os.ST_RDONLY:
-            raise SpecError(f"'{where}' is on a read-only file system", code="data")
-        raise SpecError(f"no permission to write in '{where}'", code="data")
-
-
 def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> list[OutputFile]:
     """Build the new output folder in a sibling staging folder, then swap it in whole; returns
     the files as written (an ``--only`` run's manifest also lists the files kept).
@@ -707,6 +684,8 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
     ``only``: the run wrote a subset (``--only``), so every old file it does not rewrite is
     kept. Raises ``SpecError`` (code ``data``) when the folder cannot be written.
     """
+    from specrun.folders import check_writable
+
     check_writable(folder)
     folder = Path(os.path.realpath(folder))
     if folder.parent == folder:

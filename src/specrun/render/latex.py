@@ -178,15 +178,21 @@ def latex_caption(table: Table) -> str:
     """The ``\\caption`` text: LaTeX numbers the table itself (``\\thetable`` is set to the
     table's number), so only a panel's letter is added (``Panel B: …``, ``面板B …``). A
     numbered Chinese table prints ``numbered_caption`` (``表5 面板B 标题``) under an empty
-    label, as Word, HTML and Markdown do, where ctex's label would be ``表 5: ``."""
+    label, as Word, HTML and Markdown do, where ctex's label would be ``表 5: ``: this is
+    the text after ``表5``, which the template writes as ``表\\mbox{\\thetable}``."""
     panel = table.layout.panel
-    if table.layout.language == "zh" and table.layout.number:
-        return numbered_caption(table)  # the label is empty (``captionsetup`` in the template)
+    if _numbered_zh(table):
+        # after 表\thetable, which the template writes: the label is empty (its captionsetup)
+        return numbered_caption(table).removeprefix(f"表{table.layout.number}")
     if not panel:
         return table.caption
     if table.layout.language == "zh":
         return f"面板{panel} {table.caption}" if table.caption else f"面板{panel}"
     return f"Panel {panel}: {table.caption}" if table.caption else f"Panel {panel}"
+
+
+def _numbered_zh(table: Table) -> bool:
+    return table.layout.language == "zh" and bool(table.layout.number)
 
 
 def required_packages(table: Table) -> str:
@@ -198,7 +204,7 @@ def required_packages(table: Table) -> str:
         packages.append("adjustbox")
     if table.layout.landscape:
         packages.append("pdflscape")
-    if table.layout.language == "zh" and table.layout.number:
+    if _numbered_zh(table):
         packages.append("caption")  # 表1 标题, without ctex's colon
     if needs_cjk([table]):
         packages.append("ctex (compile with XeLaTeX)")
@@ -288,6 +294,7 @@ def _render_table(template: Template, table: Table) -> str:
         column_specs=columns,
         decimal=decimal,
         caption=latex_caption(table),
+        numbered_zh=_numbered_zh(table),
         packages=required_packages(table),
     )
 

@@ -217,9 +217,10 @@ class ModelResolver(Diagnostics):
     def index_effects(self, absorb: list[Any]) -> list[Any]:
         """``absorb`` with the panel's own entity and time columns written as ``entity`` and
         ``time`` (``absorb: [省份, 年份]`` is ``absorb: [entity, time]``, as reghdfe's
-        ``absorb(province year)`` after ``xtset province year``), parts of ``a#b`` too. Every
-        later stage (the fit, its ``effects``, the tables' FE rows, the joint tests, the plan
-        hash) then sees one spelling of the same model."""
+        ``absorb(province year)`` after ``xtset province year``). Every later stage (the fit,
+        its ``effects``, the tables' FE rows, the joint tests, the plan hash) then sees one
+        spelling of the same model. An interaction (``region#year``) is kept as written: it
+        is not the panel's entity or time effect, and its name is what tables print."""
         data = self.doc.data.get("data")
         panel = data.get("panel") if isinstance(data, dict) else None
         if not isinstance(panel, dict):
@@ -231,12 +232,7 @@ class ModelResolver(Diagnostics):
         }
         if not index:
             return absorb
-        return [
-            "#".join(index.get(part.strip(), part) for part in term.split("#"))
-            if isinstance(term, str)
-            else term
-            for term in absorb
-        ]
+        return [index.get(term.strip(), term) if isinstance(term, str) else term for term in absorb]
 
     def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
         items = [value] if isinstance(value, str) else value

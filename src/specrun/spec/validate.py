@@ -275,6 +275,13 @@ class _Checker(ModelResolver, ReferenceChecks):
             problem = "is the spec's own folder"
         elif target == project or project not in target.parents:
             problem = f"leaves the project folder '{project.name or project}'"
+        else:
+            from specrun.folders import check_writable
+
+            try:
+                check_writable(target, permissions=False)
+            except SpecError as exc:  # a file where the path needs a folder
+                self.error(exc.message, ("outputs", "dir"), code="schema")
         if problem:
             self.error(
                 f"{written!r} {problem}: a spec writes inside its project (e.g. "

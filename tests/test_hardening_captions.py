@@ -1,0 +1,118 @@
+"""Captions and bracket pairs agree across formats (issue: hardening, second round).
+
+A numbered Chinese table is captioned ``表1 标题`` (no colon) in LaTeX as in Word, HTML and
+Markdown, where ctex's label printed ``表 1: 标题``; English captions stay ``Table 1: …``. Chinese
+figure labels put full-width brackets around Chinese text, English ones ASCII brackets.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import docx
+import pytest
+
+from specfiles import GRUNFELD_HEAD, assert_latex_compiles, grunfeld_project
+from specrun.api import run_file
+
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+variables:
+  value: {label: {en: Market value, zh: 市值}}
+  inv: {label: {en: Investment, zh: 投资}}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time],
+       se: {cluster: entity}}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      controls: {none: {x: [value]}, capital: {}}
+tables:
+  t: {kind: regression, columns: [fe], caption: CAPTION}
+figures:
+  curve: {kind: specification_curve, multiverse: rob}
+  coef: {kind: coefplot, models: [fe], variable: value}
+outputs: {formats: [latex, markdown, html, docx], language: LANGUAGE}
+"""
+)
+
+
+def _run(folder: Path, language: str, caption: str):
+    text = SPEC.replace("LANGUAGE", language).replace("CAPTION", caption)
+    return run_file(grunfeld_project(folder, text), out=folder / "out")
+
+
+def _captions(out: Path) -> dict[str, str]:
+    """The caption as each format writes it (LaTeX: the \\caption argument)."""
+    tex = (out / "tables" / "t.tex").read_text(encoding="utf-8")
+    md = (out / "tables" / "t.md").read_text(encoding="utf-8")
+    html = (out / "tables" / "t.html").read_text(encoding="utf-8")
+    return {
+        "latex": re.search(r"\\caption\{(.*)\}", tex).group(1),
+        "markdown": md.splitlines()[0],
+        "html": re.search(r"<caption>(.*)</caption>", html).group(1),
+        "docx": docx.Document(str(out / "tables.docx")).paragraphs[1].text,
+    }
+
+
+def test_chinese_captions_read_the_same_in_every_format(tmp_path: Path):
+    _run(tmp_path, "zh", "基准回归")
+    out = tmp_path / "out"
+    assert _captions(out) == {
+        "latex": "表\\mbox{\\thetable} 基准回归",  # \thetable is 1, boxed: see the PDF test
+        "markdown": "**表1 基准回归**",
+        "html": "表1 基准回归",
+        "docx": "表1 基准回归",
+    }
+    table = (out / "tables" / "t.tex").read_text(encoding="utf-8")
+    # the label is empty, so ctex adds neither its 表 1 nor the colon; \ref still gives 1
+    assert "\\renewcommand{\\thetable}{1}\n\\captionsetup{labelformat=empty}\n" in table
+    assert "\\usepackage{caption}" in table.splitlines()[0]
+    assert "\\usepackage{caption}\n" in (out / "tables.tex").read_text(encoding="utf-8")
+
+
+def test_english_captions_are_unchanged(tmp_path: Path):
+    _run(tmp_path, "en", "Baseline")
+    out = tmp_path / "out"
+    # LaTeX numbers the caption itself: Table 1: Baseline on the page
+    assert _captions(out) == {
+        "latex": "Baseline",
+        "markdown": "**Table 1: Baseline**",
+        "html": "Table 1: Baseline",
+        "docx": "Table 1: Baseline",
+    }
+    assert "captionsetup" not in (out / "tables" / "t.tex").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not shutil.which("xelatex"), reason="needs XeLaTeX")
+def test_the_chinese_caption_on_the_pdf_page_has_no_colon(tmp_path: Path):
+    _run(tmp_path, "zh", "基准回归")
+    assert_latex_compiles(tmp_path / "out" / "tables.tex", tmp_path, engine="xelatex")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "tables.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    caption = next(line.strip() for line in text.splitlines() if "基准回归" in line)
+    assert caption == "表1 基准回归"  # it read 表 1: 基准回归 (ctex's label)
+
+
+@pytest.mark.parametrize(
+    ("language", "curve", "coef"),
+    [
+        ("zh", "市值\n（95%置信区间）", "市值（95%置信区间）"),
+        ("en", "Market value\n(95% CI)", "Market value (95% CI)"),
+    ],
+)
+def test_figure_labels_pair_their_brackets(tmp_path: Path, language: str, curve: str, coef: str):
+    # the Chinese labels read 市值\n(95%置信区间): ASCII brackets around Chinese text
+    figures = _run(tmp_path, language, "x").output.figures
+    assert figures["curve"].axes[0].get_ylabel() == curve
+    assert figures["coef"].axes[0].get_ylabel() == coef

@@ -1,0 +1,117 @@
+"""Run warnings a reader needs (issue: hardening, second round): too few clusters, from every
+estimator that clusters, and a standard error that prints as 0.000.
+
+Each test asserts the whole warning as the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.cli import main
+from specrun.estimators.covariance import FEW_CLUSTERS, few_clusters
+
+FEW = (
+    "only 9 clusters: clustered standard errors are unreliable with fewer than about 10 "
+    "(Cameron and Miller 2015)"
+)
+
+# Grunfeld without firm 10: nine firms, so nine clusters wherever a model clusters by entity
+NINE = """\
+samples:
+  nine: {exclude: {firm: [10]}}
+transforms:
+  - derive: {first: "if_else(firm <= 4, 1945, 0)"}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], sample: nine, se: {cluster: entity}}
+  th: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, controls: [capital],
+       sample: nine, se: cluster, bootstrap: 0}
+  iv: {estimator: iv, y: inv, x: [capital], endog: [value], instruments: [L.value],
+       sample: nine, se: {cluster: entity}}
+  re: {estimator: panel_re, y: inv, x: [value, capital], sample: nine, se: {cluster: entity}}
+  gmm: {estimator: system_gmm, y: inv, x: [value], gmm: {inv: [2, 2]}, collapse: true,
+        time_effects: false, sample: nine}
+  med: {estimator: mediation, y: inv, x: [value], mediator: capital, sample: nine,
+        se: {cluster: entity}, bootstrap: 0}
+  cs: {estimator: event_study, y: inv, first_treated: first, method: callaway_santanna,
+       window: [-2, 2], sample: nine}
+  fe_all: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: entity}}
+  th_plain: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,
+             sample: nine, bootstrap: 0}
+outputs: {formats: [markdown]}
+"""
+
+
+def test_every_estimator_that_clusters_warns_of_few_clusters(tmp_path, capsys):
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + NINE)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    few = [line for line in lines if "clusters:" in line]
+    # the same words from the same function; ten firms (fe_all) and conventional standard
+    # errors (th_plain) do not warn; a mediation model's three regressions each do
+    assert few == [
+        f"warning: model '{name}': {FEW}"
+        for name in (
+            "fe",
+            "th",
+            "iv",
+            "re",
+            "gmm",
+            "med.total",
+            "med.mediator",
+            "med.outcome",
+            "cs",
+        )
+    ]
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert results["models"]["th"]["stats"]["n_clusters"] == 9
+    assert FEW in results["models"]["th"]["extra"]["warnings"]
+    assert "n_clusters" not in results["models"]["th_plain"]["stats"]
+
+
+@pytest.mark.parametrize(
+    ("n", "warned"), [(2, True), (FEW_CLUSTERS - 1, True), (FEW_CLUSTERS, False)]
+)
+def test_few_clusters_bound(n, warned):
+    assert bool(few_clusters({"n_clusters": float(n)})) is warned
+    assert few_clusters({}) == []
+
+
+# value × 100: its coefficient prints as 0.001 and its standard errors as (0.000)
+ZERO_SE = """\
+transforms:
+  - derive: {value_c: value * 100}
+models:
+  ols: {estimator: ols, y: inv, x: [value_c, capital]}
+  fe: {estimator: panel_fe, y: inv, x: [value_c, capital], se: {cluster: entity}}
+  small: {estimator: ols, y: inv, x: [value]}
+tables:
+  t: {kind: regression, columns: [ols, fe]}
+  one: {kind: regression, columns: [fe, small]}
+  wide: {kind: regression, columns: [ols, fe], row_digits: {value_c: 5}}
+  tstat: {kind: regression, columns: [ols, fe], show: t}
+outputs: {formats: [markdown]}
+"""
+
+
+def test_a_standard_error_printing_as_zero_is_a_warning(tmp_path, capsys):
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + ZERO_SE)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "standard error" in line]
+    # the OLS SE is 1.2e-5 (5 decimals show it), the clustered FE one 1.9e-4 (4 decimals);
+    # the wide table prints 5 decimals, and t statistics in brackets are not standard errors
+    assert lines == [
+        "warning: table 't': the standard error of 'value_c' in models 'ols', 'fe' prints as "
+        "0.000 at 3 decimals; print more digits (row_digits: {value_c: 5}) or rescale the "
+        "variable",
+        "warning: table 'one': the standard error of 'value_c' in model 'fe' prints as 0.000 "
+        "at 3 decimals; print more digits (row_digits: {value_c: 4}) or rescale the variable",
+    ]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert lines[1].removeprefix("warning: ") in manifest["warnings"]
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert "| value\\_c | 0.001*** | 0.001*** |" in table
+    assert "|  | (0.000) | (0.000) |" in table
