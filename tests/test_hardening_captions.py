@@ -116,3 +116,69 @@ def test_figure_labels_pair_their_brackets(tmp_path: Path, language: str, curve:
     figures = _run(tmp_path, language, "x").output.figures
     assert figures["curve"].axes[0].get_ylabel() == curve
     assert figures["coef"].axes[0].get_ylabel() == coef
+
+
+PANELS = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  ols: {estimator: ols, y: inv, x: [value, capital]}
+tables:
+  plain: {kind: regression, columns: [ols], caption: Plain}
+  a: {kind: regression, columns: [ols], caption: Mediation, panel: A}
+  b: {kind: regression, columns: [ols], caption: Mediation, panel: B}
+outputs: {formats: [latex, markdown], language: LANGUAGE}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "latex"),
+    [
+        # LaTeX's own label made these Table 2: Panel A: Mediation and 表 2: 面板A：Mediation;
+        # the plain English table keeps it (Table 1: Plain on the page)
+        (
+            "en",
+            ["Table 1: Plain", "Table 2, Panel A: Mediation", "Table 2, Panel B: Mediation"],
+            [
+                "Plain",
+                "Table~\\mbox{\\thetable}, Panel A: Mediation",
+                "Table~\\mbox{\\thetable}, Panel B: Mediation",
+            ],
+        ),
+        (
+            "zh",
+            ["表1 Plain", "表2 面板A Mediation", "表2 面板B Mediation"],
+            [
+                "表\\mbox{\\thetable} Plain",
+                "表\\mbox{\\thetable} 面板A Mediation",
+                "表\\mbox{\\thetable} 面板B Mediation",
+            ],
+        ),
+    ],
+)
+def test_panel_captions_read_the_same_in_latex_and_markdown(tmp_path, language, expected, latex):
+    out = tmp_path / "out"
+    run_file(grunfeld_project(tmp_path, PANELS.replace("LANGUAGE", language)), out=out)
+    markdown = [
+        line.strip("*")
+        for line in (out / "tables.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("**")
+    ]
+    assert markdown == expected
+    tex = (out / "tables.tex").read_text(encoding="utf-8")
+    assert re.findall(r"\\caption\{(.*)\}", tex) == latex
+    assert tex.count("\\captionsetup{labelformat=empty}") == (3 if language == "zh" else 2)
+    assert "\\usepackage{caption}\n" in tex
+    if shutil.which("xelatex"):
+        engine = "xelatex" if language == "zh" else "pdflatex"
+        assert_latex_compiles(out / "tables.tex", tmp_path, engine=engine)
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(tmp_path / "tables.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # xeCJK sets its inter-script gap between 面板 and the letter, as anywhere in ctex text
+        lines = [re.sub(r"面板 ([A-Z])", r"面板\1", line.strip()) for line in text.splitlines()]
+        assert [line for line in lines if line in expected] == expected

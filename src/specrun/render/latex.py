@@ -176,14 +176,15 @@ def environment() -> SandboxedEnvironment:
 
 def latex_caption(table: Table) -> str:
     """The ``\\caption`` text: LaTeX numbers the table itself (``\\thetable`` is set to the
-    table's number), so only a panel's letter is added (``Panel B: …``, ``面板B …``). A
-    numbered Chinese table prints ``numbered_caption`` (``表5 面板B 标题``) under an empty
-    label, as Word, HTML and Markdown do, where ctex's label would be ``表 5: ``: this is
-    the text after ``表5``, which the template writes as ``表\\mbox{\\thetable}``."""
+    table's number). A caption with its own label (``own_label``: ``表5 面板B 标题``,
+    ``Table 5, Panel B: Caption``, as Word, HTML and Markdown print them) is the text after
+    ``表5`` or ``Table 5``, which the template writes as ``表\\mbox{\\thetable}``; an
+    unnumbered panel adds its letter (``Panel B: …``, ``面板B …``)."""
     panel = table.layout.panel
-    if _numbered_zh(table):
-        # after 表\thetable, which the template writes: the label is empty (its captionsetup)
-        return numbered_caption(table).removeprefix(f"表{table.layout.number}")
+    if own_label(table):
+        # after 表\thetable (Table~\thetable), which the template writes; the label is empty
+        word = "表" if table.layout.language == "zh" else "Table "
+        return numbered_caption(table).removeprefix(f"{word}{table.layout.number}")
     if not panel:
         return table.caption
     if table.layout.language == "zh":
@@ -191,8 +192,18 @@ def latex_caption(table: Table) -> str:
     return f"Panel {panel}: {table.caption}" if table.caption else f"Panel {panel}"
 
 
-def _numbered_zh(table: Table) -> bool:
-    return table.layout.language == "zh" and bool(table.layout.number)
+def own_label(table: Table) -> bool:
+    """Whether the caption carries its own number (``\\captionsetup{labelformat=empty}``):
+    a numbered Chinese table (``表1 标题``, where ctex's label is ``表 1: ``) or a numbered
+    panel (``Table 5, Panel B: …``, where LaTeX's label gives ``Table 5: Panel B: …``), so
+    that the page reads as ``numbered_caption`` prints it in Word, HTML and Markdown."""
+    layout = table.layout
+    return bool(layout.number) and (layout.language == "zh" or bool(layout.panel))
+
+
+def _label_word(table: Table) -> str:
+    """What the caption writes before ``\\mbox{\\thetable}`` (LaTeX, not escaped)."""
+    return "表" if table.layout.language == "zh" else "Table~"
 
 
 def required_packages(table: Table) -> str:
@@ -204,8 +215,8 @@ def required_packages(table: Table) -> str:
         packages.append("adjustbox")
     if table.layout.landscape:
         packages.append("pdflscape")
-    if _numbered_zh(table):
-        packages.append("caption")  # 表1 标题, without ctex's colon
+    if own_label(table):
+        packages.append("caption")  # labelformat=empty
     if needs_cjk([table]):
         packages.append("ctex (compile with XeLaTeX)")
     listed = [f"\\usepackage{{{p}}}" if " " not in p else p for p in packages]
@@ -294,7 +305,8 @@ def _render_table(template: Template, table: Table) -> str:
         column_specs=columns,
         decimal=decimal,
         caption=latex_caption(table),
-        numbered_zh=_numbered_zh(table),
+        own_label=own_label(table),
+        label_word=_label_word(table),
         packages=required_packages(table),
     )
 
@@ -320,5 +332,6 @@ def render_document(
             engine=engine,
             paper=options.paper,
             chinese_names=chinese_names,
+            caption_package=any(own_label(t) for t in tables),
         )
     )
