@@ -258,6 +258,8 @@ def test_a_negative_threshold_variance_is_named_not_a_numpy_warning(tmp_path, ca
     code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
     assert (code, err) == (
         0,
+        "warning: model 'm': only 2 clusters: clustered standard errors are unreliable with "
+        "fewer than about 10 (Cameron and Miller 2015)\n"
         "warning: model 'm': the covariance (clustered by entity) gives a negative variance "
         "for value_r1, value_r2, value_r3, value_r4: its standard error, t and p are left empty",
     )

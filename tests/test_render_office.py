@@ -158,7 +158,8 @@ def test_numbering_follows_the_spec_with_panels(english: Run):
     assert numbers["table8"] == ("8", "")
     tex = _files(english)["tables.tex"].decode()
     assert "\\renewcommand{\\thetable}{5}\n" in tex
-    assert "\\caption{Panel B: Indirect effect" in tex
+    # the label as Word, HTML and Markdown print it (LaTeX's own gave Table 5: Panel B: …)
+    assert "\\caption{Table~\\mbox{\\thetable}, Panel B: Indirect effect" in tex
     assert "\\usepackage[a4paper,margin=2.5cm]{geometry}" in tex
 
 

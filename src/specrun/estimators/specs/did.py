@@ -55,7 +55,9 @@ class PlaceboSpec(StrictModel):
 class DidSpec(ModelBase):
     """Two-way FE difference-in-differences from a treated-unit indicator and its timing."""
 
-    exclusive_fields = (("treat", "first_treated", "post", "x"),)
+    # first_treated naming the treat column is left to the fit, whose message says why a 0/1
+    # indicator is not a period (tests/test_hardening_qa.py)
+    exclusive_fields = (("treat", "post", "x"), ("first_treated", "x"))
     estimator: Literal["did"]
     y: VarName
     treat: VarName = Field(description="1 for units ever treated, 0 for controls.")
