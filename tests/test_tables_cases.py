@@ -258,3 +258,27 @@ def test_correlation_table_needs_correlations(tmp_path: Path):
     )
     with pytest.raises(SpecErrors, match="add vif: true to model 'plain'"):
         run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_interval_uses_the_models_own_reference_distribution(tmp_path: Path, small: bool):
+    """An IV model clustered by firm reports z tests without ``small`` (ivreg2's asymptotic
+    inference, Baum, Schaffer and Stillman 2007) and t with G − 1 with it: its interval is
+    estimate ± 1.959964·SE in the first case, ± t(0.975, 9)·SE = 2.262157·SE (10 firms) in the
+    second, so that the interval excludes 0 exactly when the printed p-value is below 0.05.
+    (Tables took t(G − 1) for every clustered model, z tests included.)"""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: iv, y: inv, x: [capital], endog: [value], instruments: [year],"
+        + f" se: {{cluster: entity}}, small: {str(small).lower()}}}\n"
+        + "tables:\n  t: {kind: regression, columns: [m], show: ci, digits: 6}\n",
+    )
+    run = run_file(spec, out=tmp_path / "out")
+    model = run.output.results.models["m"]
+    assert model.stat_name == ("t" if small else "z")
+    critical = 2.262157 if small else 1.959964  # scipy.stats t.ppf(0.975, 9), norm.ppf(0.975)
+    coef = model.coefficients["value"]
+    low, high = coef.estimate - critical * coef.std_error, coef.estimate + critical * coef.std_error
+    assert _cells(run.output.tables["t"], "value")[1] == f"[{low:.6f}, {high:.6f}]"

@@ -123,7 +123,7 @@ def collect_curve(
     for item in multiverse.specifications:
         result, term = _focus_of(multiverse, item.name, models)
         coef = result.coefficients[term]
-        half = critical_value(result.stats, level) * coef.std_error
+        half = critical_value(result.stats, level, result.stat_name) * coef.std_error
         row: dict[str, Any] = {"specification": item.name, **dict(item.choices)}
         row.update(
             term=term,

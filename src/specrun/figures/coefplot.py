@@ -32,7 +32,7 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             (
                 model.label or name.split(".", 1)[-1],
                 coef.estimate,
-                critical_value(model.stats, spec.level) * coef.std_error,
+                critical_value(model.stats, spec.level, model.stat_name) * coef.std_error,
             )
         )
     labels = [r[0] for r in rows]

@@ -17,7 +17,6 @@ from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
 from specrun.figures.coefplot import critical_value
 from specrun.figures.specs.event_study import EventStudyFigureSpec
-from specrun.kernels.distributions import normal_quantile
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 
@@ -40,10 +39,8 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     simultaneous = bool(bands) and bands["level"] == spec.level
     if simultaneous:  # Callaway–Sant'Anna's multiplier bootstrap: sup-t bands, as R did's ggdid
         crit = float(bands["dynamic"])
-    elif model.stat_name == "z":  # z tests (Callaway–Sant'Anna): normal intervals
-        crit = float(normal_quantile(0.5 + spec.level / 2))
-    else:
-        crit = critical_value(model.stats, spec.level)
+    else:  # the model's own reference: normal for z tests (Callaway–Sant'Anna)
+        crit = critical_value(model.stats, spec.level, model.stat_name)
     points = sorted(
         [(k, model.coefficients[relative_name(k)]) for k in periods], key=lambda item: item[0]
     )

@@ -67,14 +67,18 @@ def star_note(levels: Sequence[float]) -> str:
     return text.star_note(levels, "en")
 
 
-def critical_value(stats: Mapping[str, float], level: float) -> float:
-    """The model's own reference distribution: t with G − 1 (clustered) or the residual
-    degrees of freedom, as Stata's coefplot reads e(df_r); normal when neither is known."""
+def critical_value(stats: Mapping[str, float], level: float, stat_name: str = "t") -> float:
+    """The two-sided critical value of a ``level`` interval in the model's own reference
+    distribution, the one its p-values use: normal for a model reporting z statistics
+    (``stat_name="z"``: ivreg2 and xtabond2 without ``small``, random effects, mediation,
+    Callaway-Sant'Anna), else t with G − 1 (clustered) or the residual degrees of freedom, as
+    Stata's coefplot reads e(df_r); normal when neither is known."""
     # numpy and scipy.special are for drawing and tabulating results: a spec validates without
     from specrun.kernels.distributions import normal_quantile, t_quantile
 
-    if "n_clusters" in stats:
-        return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
-    if "df_resid" in stats:
-        return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
+    if stat_name != "z":
+        if "n_clusters" in stats:
+            return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
+        if "df_resid" in stats:
+            return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
     return float(normal_quantile(0.5 + level / 2))

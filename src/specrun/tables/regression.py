@@ -404,7 +404,7 @@ def _second(
     if coef.std_error is None or not math.isfinite(coef.std_error):
         return "[.]" if spec.show == "ci" else "(.)"
     if spec.show == "ci":
-        half = fmt.critical_value(model.stats, spec.ci_level) * coef.std_error
+        half = fmt.critical_value(model.stats, spec.ci_level, model.stat_name) * coef.std_error
         low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
         return f"[{_coefficient(spec, low, digits)}, {_coefficient(spec, high, digits)}]"
     if spec.show == "se":
