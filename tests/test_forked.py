@@ -274,7 +274,7 @@ figures:
     assert "Traceback" not in capsys.readouterr().err
     assert (tmp_path / "out" / "figures" / "value.pdf").stat().st_size > 0
     spec, plan = plan_file(path)
-    figure = execute(spec, plan).figures["value"]
+    figure = execute(spec, plan).figures["value"].draw()
     texts = {t.get_text(): t for t in figure.findobj(Text) if t.get_text()}
     assert "Effect of $\\frac{x}$ by firm" in texts
     assert "Market value ($ m, $ of 1947) (95% CI)" in texts
