@@ -119,12 +119,26 @@ outputs:
 """
 
 
+# and a second coefplot, which the child draws (``share_rendering``: the Word files are about
+# as much work as this process's Markdown and first figure)
+TWO_FIGURES = WORD_AND_FIGURE.replace(
+    "outputs:", "  capital: {kind: coefplot, models: [pooled, fe], variable: capital}\noutputs:"
+)
+
+
 @forks
-@pytest.mark.parametrize("embedded", [False, True])
-def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch, embedded):
-    # a coefplot (tight layout, drawn once per format) and Word tables: the child's PDF and
-    # Word files are byte-identical to this process's, in the same order; tables.docx is
-    # rendered here when it embeds the PNGs drawn here
+@pytest.mark.parametrize(
+    ("embedded", "theirs", "mine"), [(False, "capital", "value"), (True, "value", "capital")]
+)
+def test_a_run_renders_the_same_files_with_and_without_the_child(
+    tmp_path, monkeypatch, embedded, theirs, mine
+):
+    # two coefplots (tight layout, drawn once per format) and Word tables: the child's figure
+    # and Word files are byte-identical to this process's, in the same order; tables.docx is
+    # rendered here, last, when it embeds the PNGs drawn by both processes. Which figure the
+    # child draws follows from the shares' costs: Markdown here, 0.008 s, against Word there,
+    # 0.19 s, so the first figure (1.2 s with matplotlib's import) goes here; with tables.docx
+    # here (0.178 s against 0.17 s) it goes there
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun import outputs
     from specrun.api import plan_file
@@ -133,7 +147,7 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
 
     path = grunfeld_project(
         tmp_path,
-        GRUNFELD_HEAD + WORD_AND_FIGURE + ("  docx: {figures: true}\n" if embedded else ""),
+        GRUNFELD_HEAD + TWO_FIGURES + ("  docx: {figures: true}\n" if embedded else ""),
     )
     spec, plan = plan_file(path)
     run = execute(spec, plan)
@@ -145,32 +159,99 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
         started.append(self.pid)
 
     real_table_files = outputs._table_files
+    real_figure_files = outputs._figure_files
     made_by_child = tmp_path / "made by the child"  # the child's memory is not this one's
+    made_here: list[str] = []
+
+    def note(files):
+        if os.getpid() != parent:
+            with made_by_child.open("a") as handle:
+                handle.write("".join(f"{relative}\n" for relative in files))
+        else:
+            made_here.extend(files)
 
     def table_files(spec, run, tables, pngs, elsewhere, formats=None):
         files = real_table_files(spec, run, tables, pngs, elsewhere, formats)
-        if os.getpid() != parent:
-            made = "".join(f"{f.relative}\n" for f in files if f.relative not in elsewhere)
-            with made_by_child.open("a") as handle:
-                handle.write(made)
+        note([f.relative for f in files if f.relative not in elsewhere])
+        return files
+
+    def figure_files(spec, run, names):
+        files = real_figure_files(spec, run, names)
+        note(list(files))
         return files
 
     parent = os.getpid()
     monkeypatch.setattr(forked.Forked, "__init__", record)
     monkeypatch.setattr(outputs, "_table_files", table_files)
+    monkeypatch.setattr(outputs, "_figure_files", figure_files)
     files = outputs.render_outputs(spec, plan, run)
     assert started and started[0] is not None  # the child did render
     word = ["tables/main.docx"] + ([] if embedded else ["tables.docx"])
-    assert made_by_child.read_text().split() == word
+    drawn = [f"figures/{theirs}.png", f"figures/{theirs}.pdf"]
+    assert made_by_child.read_text().split() == drawn + word
+    last = ["tables.docx"] if embedded else []
+    here = [f"figures/{mine}.png", f"figures/{mine}.pdf", "tables/main.md", "tables.md", *last]
+    assert made_here == here
     monkeypatch.setattr(forked, "usable_cpus", lambda: 1)
     serial = outputs.render_outputs(spec, plan, run)
     assert started[1] is None
     names = [f.relative for f in files]
     assert "figures/value.pdf" in names and "tables/main.docx" in names
     assert names == [f.relative for f in serial]
-    for mine, theirs in zip(files, serial, strict=True):
-        if mine.relative != "manifest.json":  # its timings differ
-            assert mine.content == theirs.content, mine.relative
+    for forked_file, serial_file in zip(files, serial, strict=True):
+        if forked_file.relative != "manifest.json":  # its timings differ
+            assert forked_file.content == serial_file.content, forked_file.relative
+
+
+def test_rendering_is_shared_by_cost_costliest_figure_first():
+    # the paper's outputs (12 tables in five formats, four figures): each figure, costliest
+    # first, goes to the process with less expected work (specrun.outputs' constants and
+    # FigureKind.seconds), counting matplotlib's import once in each process that draws.
+    # Here: this process's four formats 0.464 s, the child's Word files 0.63 s; the curve
+    # (0.8 s) here (1.964 against 2.13), the LR curves (0.75) there (2.08 against 2.714),
+    # the coefplot (0.5) here (2.464 against 2.58), the margins (0.36) there (2.44).
+    from types import SimpleNamespace
+
+    from specrun.figures.base import FigureData
+    from specrun.figures.specs.coefplot import CoefplotSpec
+    from specrun.figures.specs.curve import SpecificationCurveSpec
+    from specrun.figures.specs.margins import MarginsFigureSpec
+    from specrun.figures.specs.threshold import ThresholdLrSpec
+    from specrun.outputs import share_rendering
+    from specrun.tables.base import TableContext
+
+    ctx = TableContext("f", {}, {})
+    figures = {
+        name: FigureData(name, spec, None, ctx)
+        for name, spec in [
+            ("regional_effects", CoefplotSpec(kind="coefplot", models=["m"], variable="x")),
+            ("threshold_lr", ThresholdLrSpec(kind="threshold_lr", model="t")),
+            ("margins", MarginsFigureSpec(kind="margins", model="m", dydx="x", over="z")),
+            ("curve", SpecificationCurveSpec(kind="specification_curve", multiverse="u")),
+        ]
+    }
+    tables = {f"table{i}": SimpleNamespace(name=f"table{i}") for i in range(1, 13)}
+    run = SimpleNamespace(tables=tables, figures=figures)
+
+    def spec(embedded: bool) -> SimpleNamespace:
+        formats = ["latex", "markdown", "html", "docx", "xlsx"]
+        docx = SimpleNamespace(figures=embedded)
+        return SimpleNamespace(outputs=SimpleNamespace(formats=formats, docx=docx))
+
+    share = share_rendering(spec(False), run)
+    assert share.child_figures == ("threshold_lr", "margins")
+    word = {f"tables/table{i}.docx" for i in range(1, 13)}
+    drawn = {f"figures/{n}.{fmt}" for n in share.child_figures for fmt in ("png", "pdf")}
+    assert share.child == {*word, "tables.docx", *drawn}
+    assert share.last == set()
+    assert share_rendering(spec(False), run) == share  # a function of its inputs only
+    # tables.docx embedding the PNGs is rendered here, last: 0.39 s more here, less there;
+    # the curve goes there (1.89 against 2.354), the LR curves here (2.304 against 2.64),
+    # the coefplot there (2.39 against 2.804), the margins here (2.664 against 2.75)
+    embedded = share_rendering(spec(True), run)
+    assert embedded.child_figures == ("regional_effects", "curve")
+    assert embedded.last == {"tables.docx"}
+    assert "tables.docx" not in embedded.child
 
 
 def _constrained_figure():
@@ -320,3 +401,63 @@ def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_
     assert error.path == "outputs.docx.cjk_font"
     assert children and children[0] is not None and _reaped(children[0])
     assert not (tmp_path / "out").exists()
+
+
+@forks
+def test_figures_that_fail_in_either_process_are_all_reported_located_and_nothing_is_written(
+    tmp_path, monkeypatch
+):
+    # Chinese titles and no CJK font: the figure drawn here and the one drawn in the child
+    # (which exits; its share is drawn again here) are both reported, each at its spec line,
+    # with no child left and no output folder (as when figures were drawn by the execute stage)
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import run_file
+    from specrun.errors import SpecErrors
+    from specrun.figures import fonts
+
+    text = TWO_FIGURES.replace("variable: value}", "variable: value, title: 价值}")
+    text = text.replace("variable: capital}", "variable: capital, title: 资本}")
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    children: list[int | None] = []
+    real = Forked.__init__
+
+    def record(self, work, *, start=True):
+        real(self, work, start=start)
+        children.append(self.pid)
+
+    monkeypatch.setattr(Forked, "__init__", record)
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)  # the child inherits it
+    with pytest.raises(SpecErrors) as caught:
+        run_file(path, out=tmp_path / "out", cache=False)
+    errors = caught.value.errors
+    assert [(e.path, e.line, e.col) for e in errors] == [
+        ("figures.value", 12, 10),
+        ("figures.capital", 13, 12),
+    ]
+    assert errors[0].message == "figure 'value' has Chinese text, but no CJK font is installed"
+    assert children and children[0] is not None and _reaped(children[0])
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_execute_stage_leaves_figures_as_data_and_imports_no_matplotlib(tmp_path):
+    # execute computes, render draws: a figure's numbers and text are ready after execute
+    # (polars is not usable in a forked render child), matplotlib loads only to draw
+    from specfiles import GRUNFELD_HEAD, PROJECT_ROOT, grunfeld_project
+
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + TWO_FIGURES)
+    probe = (
+        "import sys\n"
+        "from specrun.api import plan_file\n"
+        "from specrun.execute import execute\n"
+        f"run = execute(*plan_file({str(path)!r}))\n"
+        "data = run.figures['value'].data\n"
+        "print(type(data).__name__, data.labels, 'matplotlib' in sys.modules)\n"
+        "figure = run.figures['value'].draw()\n"
+        "print(len(figure.axes), 'matplotlib' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["CoefplotData ['pooled', 'fe'] False", "1 True"]
