@@ -297,8 +297,7 @@ def _compiled(
 # ``specs/paper.yaml``; a figure's own time is ``FigureKind.seconds``): the Word files are the
 # child's (python-docx and lxml load there only), the other table formats this process's, and
 # the figures go one by one, costliest first, to the process with less work, so that both end
-# together. Only the shares matter, not the seconds: they decide nothing but which process
-# renders a file, never its bytes.
+# together. The seconds decide only which process renders a file, never its bytes.
 CHILD_FORMATS = ("docx",)
 WORD_TABLE_SECONDS = 0.02  # one table in Word, in its own file or in tables.docx
 OTHER_TABLE_SECONDS = 0.008  # one table in any other format, its document's share included
