@@ -404,11 +404,12 @@ def render_outputs(
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
     Rendering is shared between this process and a forked child (``specrun.render.forked``)
-    as ``share_rendering`` decides: each draws its share of the figures from their data (the
-    child imports matplotlib itself when this process draws none) and renders its share of the
-    tables, so on two cores rendering takes about half the time. The files, their order and
-    their bytes are those of a serial rendering (one CPU: the child's share is rendered here,
-    first).
+    as ``share_rendering`` decides: each draws its share of the figures from their data
+    (importing matplotlib only if it draws one) and renders its share of the tables, so that
+    on two cores both end together. The files, their order and their bytes are those of a
+    serial rendering (one CPU: the child's share is rendered here, first). Raises
+    ``SpecErrors`` for the figures either process could not draw, ``SpecError`` for an
+    ``outputs`` option the tables cannot honour.
     """
     tables = list(run.tables.values())
     share = share_rendering(spec, run)
