@@ -137,8 +137,8 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(
     # and Word files are byte-identical to this process's, in the same order; tables.docx is
     # rendered here, last, when it embeds the PNGs drawn by both processes. Which figure the
     # child draws follows from the shares' costs: Markdown here, 0.008 s, against Word there,
-    # 0.19 s, so the first figure (1.2 s with matplotlib's import) goes here; with tables.docx
-    # here (0.178 s against 0.17 s) it goes there
+    # 0.19 s, so the first figure goes here; with tables.docx here (0.178 s against 0.17 s)
+    # it goes there
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun import outputs
     from specrun.api import plan_file
@@ -205,11 +205,10 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(
 
 def test_rendering_is_shared_by_cost_costliest_figure_first():
     # the paper's outputs (12 tables in five formats, four figures): each figure, costliest
-    # first, goes to the process with less expected work (specrun.outputs' constants and
-    # FigureKind.seconds), counting matplotlib's import once in each process that draws.
-    # Here: this process's four formats 0.464 s, the child's Word files 0.63 s; the curve
-    # (0.8 s) here (1.964 against 2.13), the LR curves (0.75) there (2.08 against 2.714),
-    # the coefplot (0.5) here (2.464 against 2.58), the margins (0.36) there (2.44).
+    # first, goes to the process with less expected work so far (specrun.outputs' constants
+    # and FigureKind.seconds). This process's four formats 0.464 s, the child's Word files
+    # 0.63 s: the curve (0.8 s) here (1.264), the LR curves (0.75) there (1.38), the
+    # coefplot (0.5) here (1.764), the margins (0.36) there (1.74).
     from types import SimpleNamespace
 
     from specrun.figures.base import FigureData
@@ -245,9 +244,9 @@ def test_rendering_is_shared_by_cost_costliest_figure_first():
     assert share.child == {*word, "tables.docx", *drawn}
     assert share.last == set()
     assert share_rendering(spec(False), run) == share  # a function of its inputs only
-    # tables.docx embedding the PNGs is rendered here, last: 0.39 s more here, less there;
-    # the curve goes there (1.89 against 2.354), the LR curves here (2.304 against 2.64),
-    # the coefplot there (2.39 against 2.804), the margins here (2.664 against 2.75)
+    # tables.docx embedding the PNGs is rendered here, last (0.854 s here, 0.39 s there):
+    # the curve there (1.19), the LR curves here (1.604), the coefplot there (1.69), the
+    # margins here (1.964)
     embedded = share_rendering(spec(True), run)
     assert embedded.child_figures == ("regional_effects", "curve")
     assert embedded.last == {"tables.docx"}

@@ -302,7 +302,6 @@ CHILD_FORMATS = ("docx",)
 WORD_TABLE_SECONDS = 0.02  # one table in Word, in its own file or in tables.docx
 OTHER_TABLE_SECONDS = 0.008  # one table in any other format, its document's share included
 FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.08}  # a format's modules, loaded at its first table
-FIGURES_SECONDS = 0.7  # matplotlib's import, the CJK font, the PDF backend: a process's first
 
 
 @dataclass(frozen=True)
@@ -321,8 +320,8 @@ def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
 
     Deterministic: a function of the spec and the run's tables and figures only. Each figure,
     costliest first (``FigureKind.seconds``; ties in the spec's order), goes to the process
-    whose expected work is smaller, counting ``FIGURES_SECONDS`` for the first figure a
-    process draws. The Word files go to the child, except ``tables.docx`` when it embeds the
+    whose expected work is smaller (matplotlib is loaded before the fork: ``_load_matplotlib``).
+    The Word files go to the child, except ``tables.docx`` when it embeds the
     PNGs (``outputs.docx.figures``): it is rendered last, here, from both processes' PNGs."""
     from specrun.render import FORMATS
 
@@ -347,19 +346,30 @@ def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
             theirs += WORD_TABLE_SECONDS * len(tables)
     order = sorted(run.figures.values(), key=lambda figure: -figure.seconds)  # stable
     child_figures: list[str] = []
-    drawn = {"mine": False, "theirs": False}
-    for figure in order:
-        cost_mine = mine + figure.seconds + (0.0 if drawn["mine"] else FIGURES_SECONDS)
-        cost_theirs = theirs + figure.seconds + (0.0 if drawn["theirs"] else FIGURES_SECONDS)
-        if cost_theirs < cost_mine:
-            theirs, drawn["theirs"] = cost_theirs, True
+    for figure in order:  # to the process with less work so far (this one on a tie)
+        if theirs < mine:
+            theirs += figure.seconds
             child_figures.append(figure.name)
         else:
-            mine, drawn["mine"] = cost_mine, True
+            mine += figure.seconds
     for name in child_figures:
         child |= {f"figures/{name}.png", f"figures/{name}.pdf"}
     ordered = tuple(name for name in run.figures if name in child_figures)
     return RenderShare(ordered, frozenset(child), frozenset(last))
+
+
+def _load_matplotlib() -> None:
+    """Import what drawing and saving a figure needs (matplotlib, its Agg and PDF backends)
+    and find the CJK font, before the render child is forked, when this process draws figures
+    too: loaded before the fork, they are loaded for both (about 0.6 s of CPU time once, not
+    twice). When the child draws every figure, it loads them itself while this process
+    renders its tables."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_pdf  # noqa: F401
+
+    from specrun.figures.fonts import cjk_font
+
+    cjk_font()
 
 
 def _figure_files(spec: Spec, run: RunOutput, names: Sequence[str]) -> dict[str, bytes]:
@@ -430,9 +440,11 @@ def render_outputs(
                     out[item.relative] = item.content
             return out
 
+        mine = [name for name in run.figures if name not in share.child_figures]
+        if mine:
+            _load_matplotlib()  # once, here: the child inherits it
         child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
         try:
-            mine = [name for name in run.figures if name not in share.child_figures]
             done = _figure_files(spec, run, mine)
             files = _render_files(spec, run, done, elsewhere)
         except SpecErrors as exc:  # with the child's figures' errors too: all at once
