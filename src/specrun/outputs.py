@@ -296,12 +296,13 @@ def _compiled(
 # What rendering shares between its two processes takes, in seconds (measured on
 # ``specs/paper.yaml``; a figure's own time is ``FigureKind.seconds``): the Word files are the
 # child's (python-docx and lxml load there only), the other table formats this process's, and
-# the figures go one by one, costliest first, to the process with less work, so that both end
-# together. The seconds decide only which process renders a file, never its bytes.
+# the figures are shared so that both end together. The seconds decide only which process
+# renders a file, never its bytes.
 CHILD_FORMATS = ("docx",)
-WORD_TABLE_SECONDS = 0.02  # one table in Word, in its own file or in tables.docx
-OTHER_TABLE_SECONDS = 0.008  # one table in any other format, its document's share included
-FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.08}  # a format's modules, loaded at its first table
+WORD_TABLE_SECONDS = 0.015  # one table in Word, in its own file or in tables.docx
+OTHER_TABLE_SECONDS = 0.005  # one table in any other format, its document's share included
+FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.04}  # a format's modules, loaded at its first table
+FIRST_FIGURE_SECONDS = 0.15  # a process's first figure: the PDF backend's import, font files
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,9 @@ class RenderShare:
 def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
     """Share a run's rendering between this process and a forked child (``render_outputs``).
 
-    Deterministic: a function of the spec and the run's tables and figures only. Each figure,
-    costliest first (``FigureKind.seconds``; ties in the spec's order), goes to the process
-    whose expected work is smaller (matplotlib is loaded before the fork: ``_load_matplotlib``).
+    Deterministic: a function of the spec and the run's tables and figures only. The figures
+    are shared so that the process expected to end last ends soonest (``_balanced``, with
+    ``FigureKind.seconds``; matplotlib is loaded before the fork: ``_load_matplotlib``).
     The Word files go to the child, except ``tables.docx`` when it embeds the
     PNGs (``outputs.docx.figures``): it is rendered last, here, from both processes' PNGs."""
     from specrun.render import FORMATS
@@ -344,28 +345,57 @@ def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
         elif document:
             child.add(document)
             theirs += WORD_TABLE_SECONDS * len(tables)
-    order = sorted(run.figures.values(), key=lambda figure: -figure.seconds)  # stable
-    child_figures: list[str] = []
-    for figure in order:  # to the process with less work so far (this one on a tie)
-        if theirs < mine:
-            theirs += figure.seconds
-            child_figures.append(figure.name)
-        else:
-            mine += figure.seconds
+    child_figures = _balanced(
+        [(figure.name, figure.seconds) for figure in run.figures.values()], mine, theirs
+    )
     for name in child_figures:
         child |= {f"figures/{name}.png", f"figures/{name}.pdf"}
     ordered = tuple(name for name in run.figures if name in child_figures)
     return RenderShare(ordered, frozenset(child), frozenset(last))
 
 
+EXACT_SHARE = 12  # up to this many figures, every way of sharing them is tried
+
+
+def _balanced(costs: list[tuple[str, float]], mine: float, theirs: float) -> list[str]:
+    """The figures (name, seconds) the child draws so that the later of the two processes
+    ends soonest, given each one's other work (``mine``, ``theirs``) and
+    ``FIRST_FIGURE_SECONDS`` for each process that draws any. Every subset is tried for up to
+    ``EXACT_SHARE`` figures (the first best one, subsets counted in binary, wins); beyond,
+    each figure, costliest first, goes to the process with less work so far."""
+    first = FIRST_FIGURE_SECONDS
+    if len(costs) <= EXACT_SHARE:
+        best, best_end = 0, float("inf")
+        everything = sum(seconds for _, seconds in costs)
+        every = (1 << len(costs)) - 1  # the subset of all figures
+        for subset in range(every + 1):
+            drawn = sum(s for i, (_, s) in enumerate(costs) if subset >> i & 1)
+            there = theirs + drawn + (first if subset else 0.0)
+            here = mine + everything - drawn + (first if subset != every else 0.0)
+            end = max(there, here)
+            if end < best_end - 1e-9:  # a real improvement, not a rounding difference
+                best, best_end = subset, end
+        return [name for i, (name, _) in enumerate(costs) if best >> i & 1]
+    chosen = []
+    mine_first = theirs_first = first
+    for name, seconds in sorted(costs, key=lambda item: -item[1]):  # stable: spec order
+        if theirs + theirs_first < mine + mine_first:
+            theirs += seconds + theirs_first
+            theirs_first = 0.0
+            chosen.append(name)
+        else:
+            mine += seconds + mine_first
+            mine_first = 0.0
+    return chosen
+
+
 def _load_matplotlib() -> None:
-    """Import what drawing and saving a figure needs (matplotlib, its Agg and PDF backends)
-    and find the CJK font, before the render child is forked, when this process draws figures
-    too: loaded before the fork, they are loaded for both (about 0.6 s of CPU time once, not
-    twice). When the child draws every figure, it loads them itself while this process
-    renders its tables."""
-    import matplotlib.backends.backend_agg
-    import matplotlib.backends.backend_pdf  # noqa: F401
+    """Import matplotlib (with its Agg backend) and find the CJK font before the render child
+    is forked, when this process draws figures too: loaded before the fork, they are loaded
+    for both (about 0.6 s of CPU time once, not twice). The PDF backend (fontTools, 0.13 s)
+    loads in each process at its first PDF, in parallel. When the child draws every figure,
+    it loads matplotlib itself while this process renders its tables."""
+    import matplotlib.backends.backend_agg  # noqa: F401
 
     from specrun.figures.fonts import cjk_font
 

@@ -42,10 +42,10 @@ class FigureKind(Generic[F]):
     makes the matplotlib ``Figure`` from that value alone; it runs in the render stage, in a
     forked child process as often as not, where polars' and BLAS' thread pools do not exist,
     so it computes nothing. ``seconds`` is what drawing one figure and saving its PNG and PDF
-    takes, matplotlib already loaded (measured on ``specs/paper.yaml`` and, for event studies
-    and placebos, ``specs/mpdta.yaml``), with which rendering shares the figures between its
-    two processes (``specrun.outputs.share_rendering``); it decides only which process draws
-    a figure, never the figure's bytes.
+    takes in a process that has drawn one before (measured on ``specs/paper.yaml`` and, for
+    event studies and placebos, ``specs/mpdta.yaml``), with which rendering shares the
+    figures between its two processes (``specrun.outputs.share_rendering``); it decides only
+    which process draws a figure, never the figure's bytes.
     """
 
     name: str

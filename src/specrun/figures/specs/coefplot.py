@@ -26,6 +26,6 @@ FIGURES.register("coefplot")(
         Lazy("specrun.figures.coefplot:coefplot_data"),
         Lazy("specrun.figures.coefplot:draw_coefplot"),
         lambda s: list(s.models),
-        seconds=0.5,
+        seconds=0.25,
     )
 )

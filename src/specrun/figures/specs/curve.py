@@ -32,6 +32,6 @@ FIGURES.register("specification_curve")(
         Lazy("specrun.figures.curve:curve_data"),
         Lazy("specrun.figures.curve:draw_curve"),
         lambda s: [],
-        seconds=0.8,
+        seconds=0.65,
     )
 )

@@ -28,6 +28,6 @@ FIGURES.register("event_study")(
         Lazy("specrun.figures.event_study:draw_event_study"),
         lambda s: [s.model],
         reads=("event_study",),
-        seconds=0.35,
+        seconds=0.3,
     )
 )

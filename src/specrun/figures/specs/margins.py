@@ -45,6 +45,6 @@ FIGURES.register("margins")(
         lambda s: [s.model],
         ("ols", "panel_fe"),
         reads_distributions=True,
-        seconds=0.36,
+        seconds=0.3,
     )
 )

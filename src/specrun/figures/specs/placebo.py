@@ -26,6 +26,6 @@ FIGURES.register("placebo")(
         Lazy("specrun.figures.placebo:draw_placebo"),
         lambda s: [s.model],
         reads=("did",),
-        seconds=0.35,
+        seconds=0.25,
     )
 )

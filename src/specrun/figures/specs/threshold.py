@@ -29,6 +29,6 @@ FIGURES.register("threshold_lr")(
         Lazy("specrun.figures.threshold:draw_threshold_lr"),
         lambda s: [s.model],
         reads=("panel_threshold",),
-        seconds=0.75,
+        seconds=0.7,
     )
 )
