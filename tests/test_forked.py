@@ -133,7 +133,7 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
     # and Word files are byte-identical to this process's, in the same order; tables.docx is
     # rendered here, last, when it embeds the PNGs drawn by both processes. The child draws
     # the first figure (share_rendering's costs: Markdown here, 0.005 s, and Word there,
-    # 0.18 s, so one figure each, 0.25 s and 0.15 s for a process's first, and the first
+    # 0.18 s, so one figure each, 0.25 s and 0.1 s for a process's first, and the first
     # subset found is the child's first figure); with tables.docx here too (0.17 s against
     # 0.165 s) the same
     theirs, mine = "value", "capital"
@@ -203,11 +203,11 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
 
 def test_rendering_is_shared_by_cost_so_that_both_processes_end_together():
     # the paper's outputs (12 tables in five formats, four figures) shared so that the later
-    # process ends soonest (specrun.outputs' constants and FigureKind.seconds, 0.15 s more
+    # process ends soonest (specrun.outputs' constants and FigureKind.seconds, 0.1 s more
     # for a process's first figure): this process's four formats take 0.28 s, the child's
-    # Word files 0.51 s; the coefplot (0.25 s) and the curve (0.65) there end at 1.56 s, the
-    # LR curves (0.7) and the margins (0.3) here at 1.43 (the LR curves alone there: 1.63
-    # here; the margins and the curve there: 1.61)
+    # Word files 0.51 s; the coefplot (0.25 s) and the curve (0.65) there end at 1.51 s, the
+    # LR curves (0.7) and the margins (0.3) here at 1.38 (the LR curves alone there: 1.58
+    # here; the margins and the curve there: 1.56)
     from types import SimpleNamespace
 
     from specrun.figures.base import FigureData
@@ -244,7 +244,7 @@ def test_rendering_is_shared_by_cost_so_that_both_processes_end_together():
     assert share.last == set()
     assert share_rendering(spec(False), run) == share  # a function of its inputs only
     # tables.docx embedding the PNGs is rendered here, last (0.61 s here, 0.33 s there):
-    # the LR curves and the margins there end at 1.48 s, the rest here at 1.66
+    # the LR curves and the margins there end at 1.43 s, the rest here at 1.61
     embedded = share_rendering(spec(True), run)
     assert embedded.child_figures == ("threshold_lr", "margins")
     assert embedded.last == {"tables.docx"}
@@ -403,7 +403,7 @@ def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_
 def test_a_share_is_the_best_split_of_few_figures_and_close_for_many():
     from specrun.outputs import EXACT_SHARE, _balanced
 
-    # few: every split tried; 0.4 + 0.3 against 0.5 + 0.2 + 0.1 (each with 0.15 s for its
+    # few: every split tried; 0.4 + 0.3 against 0.5 + 0.2 + 0.1 (each with 0.1 s for its
     # first figure) is the best, the child's first-found (binary order: figure a is bit 0)
     costs = [("a", 0.4), ("b", 0.5), ("c", 0.3), ("d", 0.2), ("e", 0.1)]
     assert _balanced(costs, 0.0, 0.0) == ["a", "c"]

@@ -302,7 +302,7 @@ CHILD_FORMATS = ("docx",)
 WORD_TABLE_SECONDS = 0.015  # one table in Word, in its own file or in tables.docx
 OTHER_TABLE_SECONDS = 0.005  # one table in any other format, its document's share included
 FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.04}  # a format's modules, loaded at its first table
-FIRST_FIGURE_SECONDS = 0.15  # a process's first figure: the PDF backend's import, font files
+FIRST_FIGURE_SECONDS = 0.1  # a process's first figure: its font files and caches
 
 
 @dataclass(frozen=True)
@@ -390,12 +390,13 @@ def _balanced(costs: list[tuple[str, float]], mine: float, theirs: float) -> lis
 
 
 def _load_matplotlib() -> None:
-    """Import matplotlib (with its Agg backend) and find the CJK font before the render child
-    is forked, when this process draws figures too: loaded before the fork, they are loaded
-    for both (about 0.6 s of CPU time once, not twice). The PDF backend (fontTools, 0.13 s)
-    loads in each process at its first PDF, in parallel. When the child draws every figure,
-    it loads matplotlib itself while this process renders its tables."""
-    import matplotlib.backends.backend_agg  # noqa: F401
+    """Import matplotlib with its Agg and PDF backends and find the CJK font before the render
+    child is forked, when this process draws figures too: each process would load them
+    before its first figure anyway, and loaded before the fork they are loaded once for both
+    (about 0.75 s of CPU time once, not twice; the same wall time on two free cores). When
+    the child draws every figure, it loads them itself while this process renders tables."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_pdf  # noqa: F401
 
     from specrun.figures.fonts import cjk_font
 
