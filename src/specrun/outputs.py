@@ -458,6 +458,7 @@ def render_outputs(
     if not share.child:
         done = _figure_files(spec, run, list(run.figures))
         files = _render_files(spec, run, done, elsewhere)
+        manifest = _manifest_file(spec, plan, run, files)
     else:
         from specrun.render.forked import Forked
 
@@ -478,6 +479,7 @@ def render_outputs(
         try:
             done = _figure_files(spec, run, mine)
             files = _render_files(spec, run, done, elsewhere)
+            manifest = _manifest_file(spec, plan, run, files)  # while the child renders
         except SpecErrors as exc:  # with the child's figures' errors too: all at once
             raise SpecErrors([*exc.errors, *_errors_of(child)]) from None
         except BaseException:
@@ -491,10 +493,16 @@ def render_outputs(
             if item.relative in share.last:
                 done[item.relative] = item.content
     files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
+    files.append(manifest)
+    return files
+
+
+def _manifest_file(spec: Spec, plan: Plan, run: RunOutput, files: list[OutputFile]) -> OutputFile:
+    """``manifest.json`` listing ``files`` (their names: the bytes may still be rendered by
+    the child) and itself."""
     manifest = manifest_json(spec, plan, run)
     manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
-    files.append(OutputFile("manifest.json", _json(manifest)))
-    return files
+    return OutputFile("manifest.json", _json(manifest))
 
 
 def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
