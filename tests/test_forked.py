@@ -119,12 +119,24 @@ outputs:
 """
 
 
+# and a second coefplot, which the child draws (``share_rendering``: the Word files are about
+# as much work as this process's Markdown and first figure)
+TWO_FIGURES = WORD_AND_FIGURE.replace(
+    "outputs:", "  capital: {kind: coefplot, models: [pooled, fe], variable: capital}\noutputs:"
+)
+
+
 @forks
 @pytest.mark.parametrize("embedded", [False, True])
 def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monkeypatch, embedded):
-    # a coefplot (tight layout, drawn once per format) and Word tables: the child's PDF and
-    # Word files are byte-identical to this process's, in the same order; tables.docx is
-    # rendered here when it embeds the PNGs drawn here
+    # two coefplots (tight layout, drawn once per format) and Word tables: the child's figure
+    # and Word files are byte-identical to this process's, in the same order; tables.docx is
+    # rendered here, last, when it embeds the PNGs drawn by both processes. The child draws
+    # the first figure (share_rendering's costs: Markdown here, 0.005 s, and Word there,
+    # 0.18 s, so one figure each, 0.25 s and 0.1 s for a process's first, and the first
+    # subset found is the child's first figure); with tables.docx here too (0.17 s against
+    # 0.165 s) the same
+    theirs, mine = "value", "capital"
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun import outputs
     from specrun.api import plan_file
@@ -133,7 +145,7 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
 
     path = grunfeld_project(
         tmp_path,
-        GRUNFELD_HEAD + WORD_AND_FIGURE + ("  docx: {figures: true}\n" if embedded else ""),
+        GRUNFELD_HEAD + TWO_FIGURES + ("  docx: {figures: true}\n" if embedded else ""),
     )
     spec, plan = plan_file(path)
     run = execute(spec, plan)
@@ -145,32 +157,98 @@ def test_a_run_renders_the_same_files_with_and_without_the_child(tmp_path, monke
         started.append(self.pid)
 
     real_table_files = outputs._table_files
+    real_figure_files = outputs._figure_files
     made_by_child = tmp_path / "made by the child"  # the child's memory is not this one's
+    made_here: list[str] = []
+
+    def note(files):
+        if os.getpid() != parent:
+            with made_by_child.open("a") as handle:
+                handle.write("".join(f"{relative}\n" for relative in files))
+        else:
+            made_here.extend(files)
 
     def table_files(spec, run, tables, pngs, elsewhere, formats=None):
         files = real_table_files(spec, run, tables, pngs, elsewhere, formats)
-        if os.getpid() != parent:
-            made = "".join(f"{f.relative}\n" for f in files if f.relative not in elsewhere)
-            with made_by_child.open("a") as handle:
-                handle.write(made)
+        note([f.relative for f in files if f.relative not in elsewhere])
+        return files
+
+    def figure_files(spec, run, names):
+        files = real_figure_files(spec, run, names)
+        note(list(files))
         return files
 
     parent = os.getpid()
     monkeypatch.setattr(forked.Forked, "__init__", record)
     monkeypatch.setattr(outputs, "_table_files", table_files)
+    monkeypatch.setattr(outputs, "_figure_files", figure_files)
     files = outputs.render_outputs(spec, plan, run)
     assert started and started[0] is not None  # the child did render
     word = ["tables/main.docx"] + ([] if embedded else ["tables.docx"])
-    assert made_by_child.read_text().split() == word
+    drawn = [f"figures/{theirs}.png", f"figures/{theirs}.pdf"]
+    assert made_by_child.read_text().split() == drawn + word
+    last = ["tables.docx"] if embedded else []
+    here = [f"figures/{mine}.png", f"figures/{mine}.pdf", "tables/main.md", "tables.md", *last]
+    assert made_here == here
     monkeypatch.setattr(forked, "usable_cpus", lambda: 1)
     serial = outputs.render_outputs(spec, plan, run)
     assert started[1] is None
     names = [f.relative for f in files]
     assert "figures/value.pdf" in names and "tables/main.docx" in names
     assert names == [f.relative for f in serial]
-    for mine, theirs in zip(files, serial, strict=True):
-        if mine.relative != "manifest.json":  # its timings differ
-            assert mine.content == theirs.content, mine.relative
+    for forked_file, serial_file in zip(files, serial, strict=True):
+        if forked_file.relative != "manifest.json":  # its timings differ
+            assert forked_file.content == serial_file.content, forked_file.relative
+
+
+def test_rendering_is_shared_by_cost_so_that_both_processes_end_together():
+    # the paper's outputs (12 tables in five formats, four figures) shared so that the later
+    # process ends soonest (specrun.outputs' constants and FigureKind.seconds, 0.1 s more
+    # for a process's first figure): this process's four formats take 0.28 s, the child's
+    # Word files 0.51 s; the coefplot (0.25 s) and the curve (0.65) there end at 1.51 s, the
+    # LR curves (0.7) and the margins (0.3) here at 1.38 (the LR curves alone there: 1.58
+    # here; the margins and the curve there: 1.56)
+    from types import SimpleNamespace
+
+    from specrun.figures.base import FigureData
+    from specrun.figures.specs.coefplot import CoefplotSpec
+    from specrun.figures.specs.curve import SpecificationCurveSpec
+    from specrun.figures.specs.margins import MarginsFigureSpec
+    from specrun.figures.specs.threshold import ThresholdLrSpec
+    from specrun.outputs import share_rendering
+    from specrun.tables.base import TableContext
+
+    ctx = TableContext("f", {}, {})
+    figures = {
+        name: FigureData(name, spec, None, ctx)
+        for name, spec in [
+            ("regional_effects", CoefplotSpec(kind="coefplot", models=["m"], variable="x")),
+            ("threshold_lr", ThresholdLrSpec(kind="threshold_lr", model="t")),
+            ("margins", MarginsFigureSpec(kind="margins", model="m", dydx="x", over="z")),
+            ("curve", SpecificationCurveSpec(kind="specification_curve", multiverse="u")),
+        ]
+    }
+    tables = {f"table{i}": SimpleNamespace(name=f"table{i}") for i in range(1, 13)}
+    run = SimpleNamespace(tables=tables, figures=figures)
+
+    def spec(embedded: bool) -> SimpleNamespace:
+        formats = ["latex", "markdown", "html", "docx", "xlsx"]
+        docx = SimpleNamespace(figures=embedded)
+        return SimpleNamespace(outputs=SimpleNamespace(formats=formats, docx=docx))
+
+    share = share_rendering(spec(False), run)
+    assert share.child_figures == ("regional_effects", "curve")
+    word = {f"tables/table{i}.docx" for i in range(1, 13)}
+    drawn = {f"figures/{n}.{fmt}" for n in share.child_figures for fmt in ("png", "pdf")}
+    assert share.child == {*word, "tables.docx", *drawn}
+    assert share.last == set()
+    assert share_rendering(spec(False), run) == share  # a function of its inputs only
+    # tables.docx embedding the PNGs is rendered here, last (0.61 s here, 0.33 s there):
+    # the LR curves and the margins there end at 1.43 s, the rest here at 1.61
+    embedded = share_rendering(spec(True), run)
+    assert embedded.child_figures == ("threshold_lr", "margins")
+    assert embedded.last == {"tables.docx"}
+    assert "tables.docx" not in embedded.child
 
 
 def _constrained_figure():
@@ -274,7 +352,7 @@ figures:
     assert "Traceback" not in capsys.readouterr().err
     assert (tmp_path / "out" / "figures" / "value.pdf").stat().st_size > 0
     spec, plan = plan_file(path)
-    figure = execute(spec, plan).figures["value"]
+    figure = execute(spec, plan).figures["value"].draw()
     texts = {t.get_text(): t for t in figure.findobj(Text) if t.get_text()}
     assert "Effect of $\\frac{x}$ by firm" in texts
     assert "Market value ($ m, $ of 1947) (95% CI)" in texts
@@ -320,3 +398,84 @@ def test_a_word_document_that_fails_in_the_child_is_a_located_error_and_nothing_
     assert error.path == "outputs.docx.cjk_font"
     assert children and children[0] is not None and _reaped(children[0])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_share_is_the_best_split_of_few_figures_and_close_for_many():
+    from specrun.outputs import EXACT_SHARE, _balanced
+
+    # few: every split tried; 0.4 + 0.3 against 0.5 + 0.2 + 0.1 (each with 0.1 s for its
+    # first figure) is the best, the child's first-found (binary order: figure a is bit 0)
+    costs = [("a", 0.4), ("b", 0.5), ("c", 0.3), ("d", 0.2), ("e", 0.1)]
+    assert _balanced(costs, 0.0, 0.0) == ["a", "c"]
+    assert _balanced(costs, 0.0, 1.5) == []  # the child is busy enough with its own work
+    assert _balanced(costs, 1.5, 0.0) == ["a", "b", "c", "d", "e"]
+    # many: costliest first to the process with less work, which ends at most one figure's
+    # cost apart from the other (and the same way every time); both draw, so both pay for
+    # their first figure alike
+    many = [(f"f{i}", 0.1 * (i % 5 + 1)) for i in range(EXACT_SHARE + 3)]
+    chosen = _balanced(many, 0.2, 0.0)
+    assert 0 < len(chosen) < len(many)
+    theirs = sum(seconds for name, seconds in many if name in chosen)
+    mine = 0.2 + sum(seconds for name, seconds in many if name not in chosen)
+    assert abs(mine - theirs) <= 0.5 + 1e-9
+    assert _balanced(many, 0.2, 0.0) == chosen
+
+
+@forks
+def test_figures_that_fail_in_either_process_are_all_reported_located_and_nothing_is_written(
+    tmp_path, monkeypatch
+):
+    # Chinese titles and no CJK font: the figure drawn here and the one drawn in the child
+    # (which exits; its share is drawn again here) are both reported, each at its spec line,
+    # with no child left and no output folder (as when figures were drawn by the execute stage)
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import run_file
+    from specrun.errors import SpecErrors
+    from specrun.figures import fonts
+
+    text = TWO_FIGURES.replace("variable: value}", "variable: value, title: 价值}")
+    text = text.replace("variable: capital}", "variable: capital, title: 资本}")
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    children: list[int | None] = []
+    real = Forked.__init__
+
+    def record(self, work, *, start=True):
+        real(self, work, start=start)
+        children.append(self.pid)
+
+    monkeypatch.setattr(Forked, "__init__", record)
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)  # the child inherits it
+    with pytest.raises(SpecErrors) as caught:
+        run_file(path, out=tmp_path / "out", cache=False)
+    errors = caught.value.errors
+    assert [(e.path, e.line, e.col) for e in errors] == [
+        ("figures.value", 12, 10),
+        ("figures.capital", 13, 12),
+    ]
+    assert errors[0].message == "figure 'value' has Chinese text, but no CJK font is installed"
+    assert children and children[0] is not None and _reaped(children[0])
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_execute_stage_leaves_figures_as_data_and_imports_no_matplotlib(tmp_path):
+    # execute computes, render draws: a figure's numbers and text are ready after execute
+    # (polars is not usable in a forked render child), matplotlib loads only to draw
+    from specfiles import GRUNFELD_HEAD, PROJECT_ROOT, grunfeld_project
+
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + TWO_FIGURES)
+    probe = (
+        "import sys\n"
+        "from specrun.api import plan_file\n"
+        "from specrun.execute import execute\n"
+        f"run = execute(*plan_file({str(path)!r}))\n"
+        "data = run.figures['value'].data\n"
+        "print(type(data).__name__, data.labels, 'matplotlib' in sys.modules)\n"
+        "figure = run.figures['value'].draw()\n"
+        "print(len(figure.axes), 'matplotlib' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["CoefplotData ['pooled', 'fe'] False", "1 True"]

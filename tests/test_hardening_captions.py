@@ -114,8 +114,8 @@ def test_the_chinese_caption_on_the_pdf_page_has_no_colon(tmp_path: Path):
 def test_figure_labels_pair_their_brackets(tmp_path: Path, language: str, curve: str, coef: str):
     # the Chinese labels read 市值\n(95%置信区间): ASCII brackets around Chinese text
     figures = _run(tmp_path, language, "x").output.figures
-    assert figures["curve"].axes[0].get_ylabel() == curve
-    assert figures["coef"].axes[0].get_ylabel() == coef
+    assert figures["curve"].draw().axes[0].get_ylabel() == curve
+    assert figures["coef"].draw().axes[0].get_ylabel() == coef
 
 
 PANELS = (

@@ -134,6 +134,15 @@ def test_parquet_rows_and_columns(run):
     assert row["ci_low"][0] < row["estimate"][0] < row["ci_high"][0]
 
 
+def _drawn_curve(run: Any) -> Any:
+    """The curve as rendering draws and lays it out before saving it (``specrun.outputs``)."""
+    from specrun.outputs import _fix_layout
+
+    figure = run.output.figures["curve"].draw()
+    _fix_layout(figure)
+    return figure
+
+
 def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
     table = (run.folder / "tables" / "one.md").read_text()
     assert "| value |" in table
@@ -142,7 +151,7 @@ def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
     assert "Aggregate z (Stouffer)" in summary
     png = (run.folder / "figures" / "curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
-    figure = run.output.figures["curve"]
+    figure = _drawn_curve(run)
     _top, bottom = figure.axes
     assert len(bottom.get_yticklabels()) == 7  # 3 samples + 2 control sets + 2 covariances
     assert bottom.get_yticklabels()[0].get_text() == "sample: all"
@@ -151,7 +160,7 @@ def test_outputs_name_a_specification_render_the_summary_and_the_curve(run):
 def test_curve_estimate_label_sits_beside_its_own_axis(run):
     # aligned with the indicator panel, the upper panel's y label was pushed out past the long
     # indicator labels ("sample: no_municipalities_pre_2020"), far from its own ticks
-    figure = run.output.figures["curve"]
+    figure = _drawn_curve(run)
     top, bottom = figure.axes
     figure.canvas.draw()
     label = top.yaxis.label.get_window_extent()
@@ -163,7 +172,7 @@ def test_curve_estimate_label_sits_beside_its_own_axis(run):
 def test_curve_legend_covers_no_estimate(run):
     # the key sat in the panel's upper left, over the first estimates when all are far above
     # zero; beside the panel it can cover none, whatever the estimates
-    figure = run.output.figures["curve"]
+    figure = _drawn_curve(run)
     top, _bottom = figure.axes
     figure.canvas.draw()
     box = top.get_legend().get_window_extent()

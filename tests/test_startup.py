@@ -112,7 +112,8 @@ def test_lazy_registry_entries_name_importable_functions():
     from specrun.transforms import TRANSFORMS
 
     checked = 0
-    for registry, attribute in ((ESTIMATORS, "fit"), (TRANSFORMS, "apply"), (FIGURES, "draw")):
+    pairs = ((ESTIMATORS, "fit"), (TRANSFORMS, "apply"), (FIGURES, "data"), (FIGURES, "draw"))
+    for registry, attribute in pairs:
         for name in registry.names():
             implementation = getattr(registry.get(name), attribute)
             if isinstance(implementation, Lazy):

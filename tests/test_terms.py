@@ -468,3 +468,23 @@ def test_the_generated_parser_parses_as_lark_built_from_the_grammar(text: str):
     assert outcome(terms._parser(), term_parser.UnexpectedInput) == outcome(
         built, lark.exceptions.UnexpectedInput
     )
+
+
+@pytest.mark.parametrize(
+    "text", ["yr*", "x?", "[ab]*", "c.Dige#c.STR", "L(0/2).x", "a..b", "x y", "c.a\n#c.b", ""]
+)
+def test_terms_of_is_parse_item_or_none_and_loads_no_parser_for_a_glob(text: str, monkeypatch):
+    from specrun.data import terms
+
+    try:
+        expected = parse_item(text)
+    except SpecError:
+        expected = None
+    if "\n" not in text:  # a glob or other non-term is told without the grammar's parser
+
+        def no_parser() -> None:
+            raise AssertionError("the term parser was loaded")
+
+        monkeypatch.setattr(terms, "_parser", no_parser)
+        parse_item.cache_clear()  # each text is read afresh, not found in the cache
+    assert terms.terms_of(text) == expected

@@ -37,6 +37,7 @@ from specrun.transforms.base import TransformContext
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
     from specrun.executors import NodeRunner
+    from specrun.figures.base import FigureData
     from specrun.kernels.memo import FitMemo
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
@@ -46,7 +47,7 @@ ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 class RunOutput:
     results: ResultSet
     tables: dict[str, Table]
-    figures: dict[str, Any]
+    figures: dict[str, FigureData]  # drawn by the render stage
     analysis: pl.DataFrame
     model_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     panel_rows: dict[str, int] = field(default_factory=dict)  # rows the panel load dropped
@@ -133,7 +134,7 @@ class Executor:
         self.warnings: list[str] = list(spec.document.warnings)
         self.timings: dict[str, float] = {}
         self.tables: dict[str, Table] = {}
-        self.figures: dict[str, Any] = {}
+        self.figures: dict[str, FigureData] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
         # the panel after a model's own transforms, by (where the steps are written, the steps)
@@ -849,7 +850,7 @@ class Executor:
 
     def build(self, node: Node) -> None:
         from specrun.figures import FIGURES
-        from specrun.figures.fonts import check_cjk_text, cjk_fallback
+        from specrun.figures.base import FigureData
         from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
@@ -864,10 +865,9 @@ class Executor:
                 built = registry.get(node.payload.kind).build(node.payload, results, ctx)
                 number = table_numbers(self.spec.tables)[node.name]
                 built = with_layout(built, node.payload, number, language)
-            else:
-                with cjk_fallback():
-                    built = registry.get(node.payload.kind).draw(node.payload, results, ctx)
-                check_cjk_text(built, node.name)
+            else:  # its numbers and text: drawn with matplotlib when rendered (``outputs``)
+                data = registry.get(node.payload.kind).data(node.payload, results, ctx)
+                built = FigureData(node.name, node.payload, data, ctx)
             self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
         except (SpecError, SpecErrors) as exc:
             errors = exc.errors if isinstance(exc, SpecErrors) else [exc]

@@ -31,7 +31,7 @@ import numpy as np
 from specrun import __version__
 from specrun.cache import pid_alive
 from specrun.data.io import HASH_NAME, file_hash
-from specrun.errors import SpecError
+from specrun.errors import SpecError, SpecErrors
 from specrun.execute import RunOutput
 from specrun.plan.nodes import Plan
 from specrun.record import PACKAGES, hash_file, package_versions
@@ -293,8 +293,148 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
-# formats whose files a forked child renders beside the PDF figures (``render_outputs``)
+# What rendering shares between its two processes takes, in seconds (measured on
+# ``specs/paper.yaml``; a figure's own time is ``FigureKind.seconds``): the Word files are the
+# child's (python-docx and lxml load there only), the other table formats this process's, and
+# the figures are shared so that both end together. The seconds decide only which process
+# renders a file, never its bytes.
 CHILD_FORMATS = ("docx",)
+WORD_TABLE_SECONDS = 0.015  # one table in Word, in its own file or in tables.docx
+OTHER_TABLE_SECONDS = 0.005  # one table in any other format, its document's share included
+FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.04}  # a format's modules, loaded at its first table
+FIRST_FIGURE_SECONDS = 0.1  # a process's first figure: its font files and caches
+
+
+@dataclass(frozen=True)
+class RenderShare:
+    """Which files a forked child renders (``child``: the Word files and the figures named in
+    ``child_figures``) and which this process renders once the child is done (``last``:
+    ``tables.docx`` when it embeds every figure's PNG); this process renders the rest."""
+
+    child_figures: tuple[str, ...]
+    child: frozenset[str]
+    last: frozenset[str]
+
+
+def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
+    """Share a run's rendering between this process and a forked child (``render_outputs``).
+
+    Deterministic: a function of the spec and the run's tables and figures only. The figures
+    are shared so that the process expected to end last ends soonest (``_balanced``, with
+    ``FigureKind.seconds``; matplotlib is loaded before the fork: ``_load_matplotlib``).
+    The Word files go to the child, except ``tables.docx`` when it embeds the
+    PNGs (``outputs.docx.figures``): it is rendered last, here, from both processes' PNGs."""
+    from specrun.render import FORMATS
+
+    tables = list(run.tables.values())
+    formats = spec.outputs.formats if tables else []
+    child: set[str] = set()
+    last: set[str] = set()
+    mine = theirs = 0.0
+    for fmt in formats:
+        renderer = FORMATS.get(fmt)
+        if fmt not in CHILD_FORMATS:
+            mine += FORMAT_SECONDS.get(fmt, 0.0) + OTHER_TABLE_SECONDS * len(tables)
+            continue
+        theirs += FORMAT_SECONDS.get(fmt, 0.0) + WORD_TABLE_SECONDS * len(tables)
+        child |= {f"tables/{table.name}.{renderer.extension}" for table in tables}
+        document = renderer.document_file
+        if document and spec.outputs.docx.figures and run.figures:
+            last.add(document)  # it embeds the PNGs drawn by both processes
+            mine += FORMAT_SECONDS.get(fmt, 0.0) + WORD_TABLE_SECONDS * len(tables)
+        elif document:
+            child.add(document)
+            theirs += WORD_TABLE_SECONDS * len(tables)
+    child_figures = _balanced(
+        [(figure.name, figure.seconds) for figure in run.figures.values()], mine, theirs
+    )
+    for name in child_figures:
+        child |= {f"figures/{name}.png", f"figures/{name}.pdf"}
+    ordered = tuple(name for name in run.figures if name in child_figures)
+    return RenderShare(ordered, frozenset(child), frozenset(last))
+
+
+EXACT_SHARE = 12  # up to this many figures, every way of sharing them is tried
+
+
+def _balanced(costs: list[tuple[str, float]], mine: float, theirs: float) -> list[str]:
+    """The figures (name, seconds) the child draws so that the later of the two processes
+    ends soonest, given each one's other work (``mine``, ``theirs``) and
+    ``FIRST_FIGURE_SECONDS`` for each process that draws any. Every subset is tried for up to
+    ``EXACT_SHARE`` figures (the first best one, subsets counted in binary, wins); beyond,
+    each figure, costliest first, goes to the process with less work so far."""
+    first = FIRST_FIGURE_SECONDS
+    if len(costs) <= EXACT_SHARE:
+        best, best_end = 0, float("inf")
+        everything = sum(seconds for _, seconds in costs)
+        every = (1 << len(costs)) - 1  # the subset of all figures
+        for subset in range(every + 1):
+            drawn = sum(s for i, (_, s) in enumerate(costs) if subset >> i & 1)
+            there = theirs + drawn + (first if subset else 0.0)
+            here = mine + everything - drawn + (first if subset != every else 0.0)
+            end = max(there, here)
+            if end < best_end - 1e-9:  # a real improvement, not a rounding difference
+                best, best_end = subset, end
+        return [name for i, (name, _) in enumerate(costs) if best >> i & 1]
+    chosen = []
+    mine_first = theirs_first = first
+    for name, seconds in sorted(costs, key=lambda item: -item[1]):  # stable: spec order
+        if theirs + theirs_first < mine + mine_first:
+            theirs += seconds + theirs_first
+            theirs_first = 0.0
+            chosen.append(name)
+        else:
+            mine += seconds + mine_first
+            mine_first = 0.0
+    return chosen
+
+
+def _load_matplotlib() -> None:
+    """Import matplotlib with its Agg and PDF backends and find the CJK font before the render
+    child is forked, when this process draws figures too: each process would load them
+    before its first figure anyway, and loaded before the fork they are loaded once for both
+    (about 0.75 s of CPU time once, not twice; the same wall time on two free cores). When
+    the child draws every figure, it loads them itself while this process renders tables."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_pdf  # noqa: F401
+
+    from specrun.figures.fonts import cjk_font
+
+    cjk_font()
+
+
+def _figure_files(spec: Spec, run: RunOutput, names: Sequence[str]) -> dict[str, bytes]:
+    """The PNG and PDF of each figure named, drawn from its data (``FigureData.draw``) with
+    its layout fixed once (``_fix_layout``). Raises ``SpecErrors``, each located at its
+    figure in the spec, for every figure that cannot be drawn (Chinese text and no CJK font):
+    all of them at once, as the execute stage reports every table's error."""
+    out: dict[str, bytes] = {}
+    failed: list[SpecError] = []
+    for name in names:
+        try:
+            figure = run.figures[name].draw()
+        except SpecError as exc:
+            failed.append(_at_spec_path(spec, exc))
+            continue
+        _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
+        out[f"figures/{name}.png"] = _figure_bytes(figure, "png")
+        out[f"figures/{name}.pdf"] = _figure_bytes(figure, "pdf")
+    if failed:
+        raise SpecErrors(failed)
+    return out
+
+
+def _errors_of(child: Any) -> list[SpecError]:
+    """The figure errors of a forked rendering's share (``Forked.result`` does its work again
+    here when the child failed, so they surface here); none when it succeeded, and the child
+    is reaped in any case."""
+    try:
+        child.result()
+    except SpecErrors as exc:
+        return list(exc.errors)
+    except SpecError:
+        return []  # a Word table's error: reported once the figures can be drawn
+    return []
 
 
 def render_outputs(
@@ -304,54 +444,65 @@ def render_outputs(
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    The PDF figures and the Word files (``CHILD_FORMATS``; ``tables.docx`` stays here when it
-    embeds the PNGs) are rendered in a forked child process (``specrun.render.forked``) while
-    this one draws the PNGs and renders everything else: the two halves take about as long,
-    so on two cores rendering takes about half the time, and each process imports the
-    renderers of its own formats only (python-docx and lxml load in the child). The files,
-    their order and their bytes are those of a serial rendering.
+    Rendering is shared between this process and a forked child (``specrun.render.forked``)
+    as ``share_rendering`` decides: each draws its share of the figures from their data
+    (importing matplotlib only if it draws one) and renders its share of the tables, so that
+    on two cores both end together. The files, their order and their bytes are those of a
+    serial rendering (one CPU: the child's share is rendered here, first). Raises
+    ``SpecErrors`` for the figures either process could not draw, ``SpecError`` for an
+    ``outputs`` option the tables cannot honour.
     """
     tables = list(run.tables.values())
-    for figure in run.figures.values():
-        _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
-    child_formats = [f for f in CHILD_FORMATS if tables and f in spec.outputs.formats]
-    here: set[str] = set()
-    if spec.outputs.docx.figures:
-        here.add("tables.docx")  # it embeds the PNGs drawn here
-    elsewhere = {f"figures/{name}.pdf" for name in run.figures}
-    if child_formats:
-        from specrun.render import FORMATS
-
-        for fmt in child_formats:
-            renderer = FORMATS.get(fmt)
-            elsewhere |= {f"tables/{table.name}.{renderer.extension}" for table in tables}
-            if renderer.document_file and renderer.document_file not in here:
-                elsewhere.add(renderer.document_file)
-    if not elsewhere:
-        files = _render_files(spec, run, elsewhere)
+    share = share_rendering(spec, run)
+    elsewhere = set(share.child | share.last)
+    if not share.child:
+        done = _figure_files(spec, run, list(run.figures))
+        files = _render_files(spec, run, done, elsewhere)
+        manifest = _manifest_file(spec, plan, run, files)
     else:
         from specrun.render.forked import Forked
 
+        child_formats = [f for f in CHILD_FORMATS if tables and f in spec.outputs.formats]
+
         def in_child() -> dict[str, bytes]:
-            out = {f"figures/{n}.pdf": _figure_bytes(f, "pdf") for n, f in run.figures.items()}
+            out = _figure_files(spec, run, share.child_figures)
             # the child's tables embed no figures, so they need no PNG from this process
-            for item in _table_files(spec, run, tables, {}, here, child_formats):
-                if item.relative in elsewhere:
+            for item in _table_files(spec, run, tables, {}, set(share.last), child_formats):
+                if item.relative in share.child:
                     out[item.relative] = item.content
             return out
 
+        mine = [name for name in run.figures if name not in share.child_figures]
+        if mine:
+            _load_matplotlib()  # once, here: the child inherits it
         child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
         try:
-            files = _render_files(spec, run, elsewhere)
+            done = _figure_files(spec, run, mine)
+            files = _render_files(spec, run, done, elsewhere)
+            manifest = _manifest_file(spec, plan, run, files)  # while the child renders
+        except SpecErrors as exc:  # with the child's figures' errors too: all at once
+            raise SpecErrors([*exc.errors, *_errors_of(child)]) from None
         except BaseException:
             child.cancel()
             raise
-        done = child.result()
-        files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
+        done |= child.result()
+    if share.last:  # tables.docx embeds every figure's PNG, from both processes
+        pngs = {name: done[f"figures/{name}.png"] for name in run.figures}
+        rest = elsewhere - share.last
+        for item in _table_files(spec, run, tables, pngs, rest, list(CHILD_FORMATS)):
+            if item.relative in share.last:
+                done[item.relative] = item.content
+    files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
+    files.append(manifest)
+    return files
+
+
+def _manifest_file(spec: Spec, plan: Plan, run: RunOutput, files: list[OutputFile]) -> OutputFile:
+    """``manifest.json`` listing ``files`` (their names: the bytes may still be rendered by
+    the child) and itself."""
     manifest = manifest_json(spec, plan, run)
     manifest["files"] = sorted([f.relative for f in files] + ["manifest.json"])
-    files.append(OutputFile("manifest.json", _json(manifest)))
-    return files
+    return OutputFile("manifest.json", _json(manifest))
 
 
 def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
@@ -415,21 +566,27 @@ def _table_files(
 def _render_files(
     spec: Spec,
     run: RunOutput,
+    figures: dict[str, bytes],
     elsewhere: set[str],
 ) -> list[OutputFile]:
-    """Every output file but ``manifest.json``, in the order they are listed; the files named
-    in ``elsewhere`` are rendered by another process and stand here empty, in their place."""
+    """Every output file but ``manifest.json``, in the order they are listed, the figures'
+    bytes taken from ``figures``; the files named in ``elsewhere`` are rendered by another
+    process (or later) and stand here empty, in their place."""
     files: list[OutputFile] = []
     tables = list(run.tables.values())
-    # each PNG is drawn once: Word embeds the bytes written as figures/<name>.png (saving a
-    # figure again gives the same bytes; drawing is most of rendering's time)
-    pngs = {name: _figure_bytes(figure, "png") for name, figure in run.figures.items()}
     if tables:  # the renderers (Jinja, python-docx, xlsxwriter) load only for tables
+        # Word embeds the bytes written as figures/<name>.png (``tables.docx`` is rendered
+        # last when some of them are drawn elsewhere)
+        pngs = {
+            name: figures[f"figures/{name}.png"]
+            for name in run.figures
+            if f"figures/{name}.png" in figures
+        }
         files += _table_files(spec, run, tables, pngs, elsewhere)
-    for name, figure in run.figures.items():
-        files.append(OutputFile(f"figures/{name}.png", pngs[name]))
-        pdf = f"figures/{name}.pdf"
-        files.append(OutputFile(pdf, b"" if pdf in elsewhere else _figure_bytes(figure, "pdf")))
+    for name in run.figures:
+        for fmt in ("png", "pdf"):
+            relative = f"figures/{name}.{fmt}"
+            files.append(OutputFile(relative, b"" if relative in elsewhere else figures[relative]))
     files.append(OutputFile("results.json", results_bytes(spec, run)))
     for name, curve in _multiverses(run).items():
         files.append(OutputFile(f"multiverse/{name}.parquet", _parquet(curve.curve)))

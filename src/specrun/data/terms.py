@@ -43,6 +43,7 @@ __all__ = [
     "Term",
     "parse_item",
     "term_names",
+    "terms_of",
     "ts_prefix",
 ]
 
@@ -301,6 +302,19 @@ def parse_item(text: str) -> tuple[Term, ...]:
         for combo in combinations(pieces, size):
             terms.append(Term(tuple(c for piece in combo for c in piece)))
     return tuple(_unique(terms))
+
+
+def terms_of(text: str) -> tuple[Term, ...] | None:
+    """The terms of ``text`` (``parse_item``), or None where ``parse_item`` raises: for callers
+    asking only whether text is a term (a table's ``keep``/``drop`` patterns such as ``yr*``).
+    Text the grammar rejects is told without loading the grammar's parser (``_read``; only a
+    line break needs the parser), which ``parse_item`` loads only to locate the fault."""
+    if isinstance(text, str) and "\n" not in text and _read(text) is None:
+        return None
+    try:
+        return parse_item(text)
+    except SpecError:
+        return None
 
 
 def _unique(terms: list[Term]) -> list[Term]:

@@ -1,4 +1,6 @@
-"""What a figure kind is: a spec model (``kind:``), the models it reads, and a drawing step."""
+"""What a figure kind is: a spec model (``kind:``), the models it reads, and two steps: the
+numbers and text it shows (computed by the execute stage from the results) and the drawing
+(matplotlib only, done by the render stage, possibly in a forked child process)."""
 
 from __future__ import annotations
 
@@ -32,14 +34,56 @@ F = TypeVar("F", bound=FigureBase)
 
 @dataclass(frozen=True)
 class FigureKind(Generic[F]):
-    """A figure kind: its options model (``kind:``), its drawing step, the models it reads."""
+    """A figure kind: its options model (``kind:``), its two steps, the models it reads.
+
+    ``data(spec, results, ctx)`` computes everything the figure shows (numpy arrays, numbers,
+    text) from the fitted results, in the execute stage: it may use polars and the kernels,
+    and raises located ``SpecError``s for what the results lack. ``draw(spec, data, ctx)``
+    makes the matplotlib ``Figure`` from that value alone; it runs in the render stage, in a
+    forked child process as often as not, where polars' and BLAS' thread pools do not exist,
+    so it computes nothing. ``seconds`` is what drawing one figure and saving its PNG and PDF
+    takes in a process that has drawn one before (measured on ``specs/paper.yaml`` and, for
+    event studies and placebos, ``specs/mpdta.yaml``), with which rendering shares the
+    figures between its two processes (``specrun.outputs.share_rendering``); it decides only
+    which process draws a figure, never the figure's bytes.
+    """
 
     name: str
     spec: type[F]
-    draw: Callable[[F, ResultSet, TableContext], Figure]
+    data: Callable[[F, ResultSet, TableContext], Any]
+    draw: Callable[[F, Any, TableContext], Figure]
     models: Callable[[F], list[str]]
     reads: tuple[str, ...] = ()  # estimators whose results it can draw; empty: any
     reads_distributions: bool = False  # as ``TableKind.reads_distributions``
+    seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """One figure of a run as the execute stage leaves it: its name, options, what
+    ``FigureKind.data`` computed and the context (labels, language) it is drawn with."""
+
+    name: str
+    spec: FigureBase
+    data: Any
+    ctx: TableContext
+
+    @property
+    def seconds(self) -> float:
+        """The expected time to draw the figure and save both formats (``FigureKind``)."""
+        return FIGURES.get(self.spec.kind).seconds
+
+    def draw(self) -> Figure:
+        """The matplotlib figure, drawn with the CJK fallback font (``specrun.figures.fonts``).
+
+        Raises ``SpecError`` (code ``data``, path ``figures.<name>``) when the figure holds
+        Chinese text and no CJK font is installed."""
+        from specrun.figures.fonts import check_cjk_text, cjk_fallback
+
+        with cjk_fallback():
+            figure = FIGURES.get(self.spec.kind).draw(self.spec, self.data, self.ctx)
+        check_cjk_text(figure, self.name)
+        return figure
 
 
 FIGURES: Registry[FigureKind[Any]] = Registry("figure kind")

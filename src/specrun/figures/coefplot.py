@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,7 +17,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> Figure:
+@dataclass(frozen=True)
+class CoefplotData:
+    """One point per model: its label, the estimate and the half-width of its interval."""
+
+    labels: list[str]
+    estimates: np.ndarray  # (models,)
+    half_widths: np.ndarray  # (models,)
+
+
+def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> CoefplotData:
+    """The estimates of ``spec.variable`` across the models named. Raises ``SpecError`` for a
+    model without that coefficient."""
     names = [m for name in spec.models for m in results.expand(name)]
     rows = []
     for name in names:
@@ -36,13 +48,17 @@ def draw_coefplot(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             )
         )
     labels = [r[0] for r in rows]
-    est = np.array([r[1] for r in rows])
-    half = np.array([r[2] for r in rows])
+    return CoefplotData(labels, np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
+
+
+def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> Figure:
+    """Estimates with their intervals, a dashed zero line, one tick per model."""
     from matplotlib.figure import Figure
 
+    labels, est, half = data.labels, data.estimates, data.half_widths
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
-    positions = np.arange(len(rows))
+    positions = np.arange(len(labels))
     axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xticks(positions, labels)

@@ -9,6 +9,7 @@ value its specification chose on every axis.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,20 +26,50 @@ SIGNIFICANT = "#1f4e79"
 NOT_SIGNIFICANT = "#9a9a9a"
 
 
-def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> Figure:
-    """The curve (top) and the choice indicators (bottom) of one multiverse."""
-    from matplotlib.figure import Figure
+@dataclass(frozen=True)
+class CurveData:
+    """A multiverse's specifications sorted by estimate (ties in specification order): the
+    estimates, interval bounds and significance, the value each chose on every axis, each
+    axis' values in the spec's order, the focus variable and the interval's level."""
 
+    estimates: np.ndarray  # (specifications,)
+    low: np.ndarray  # (specifications,)
+    high: np.ndarray  # (specifications,)
+    significant: np.ndarray  # (specifications,) bool: p below ``alpha``
+    chosen: dict[str, list[str]]  # axis -> the value of each specification, sorted as above
+    values: dict[str, list[str]]  # axis -> its values in the order the curve first meets them
+    focus: str
+    level: float
+
+
+def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> CurveData:
+    """The sorted curve of ``spec.multiverse`` (polars: computed before any fork). Raises
+    ``SpecError`` when the multiverse was not fitted."""
     found = curve_of(results, spec.multiverse)
     curve = found.curve.with_row_index("_position")
     # sorted by estimate; ties keep specification order so the figure is reproducible
     curve = curve.sort(["estimate", "_position"])
-    estimate = curve["estimate"].to_numpy()
-    low, high = curve["ci_low"].to_numpy(), curve["ci_high"].to_numpy()
-    significant = curve["p_value"].to_numpy() < spec.alpha
-    n = curve.height
+    return CurveData(
+        curve["estimate"].to_numpy(),
+        curve["ci_low"].to_numpy(),
+        curve["ci_high"].to_numpy(),
+        curve["p_value"].to_numpy() < spec.alpha,
+        {axis: curve[axis].to_list() for axis in found.axes},
+        # in the order the curve first meets them (the spec's order)
+        {axis: list(dict.fromkeys(found.curve[axis].to_list())) for axis in found.axes},
+        found.focus,
+        found.level,
+    )
+
+
+def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext) -> Figure:
+    """The curve (top) and the choice indicators (bottom) of one multiverse."""
+    from matplotlib.figure import Figure
+
+    estimate, low, high, significant = data.estimates, data.low, data.high, data.significant
+    n = len(estimate)
     position = np.arange(1, n + 1)
-    rows = [(axis, value) for axis in found.axes for value in _values(found, axis)]
+    rows = [(axis, value) for axis, values in data.values.items() for value in values]
     figure = Figure(figsize=(spec.width, spec.height), layout="constrained")
     grid = figure.add_gridspec(
         2, 1, height_ratios=[1.2, min(1.8, max(0.6, 0.16 * len(rows)))], hspace=0.06
@@ -62,9 +93,9 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
         )
     top.axhline(0.0, color="black", linewidth=0.7)
     top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
-    label = ctx.labels.get(found.focus, found.focus)
+    label = ctx.labels.get(data.focus, data.focus)
     # one pair of brackets per script: full-width around Chinese text, ASCII around English
-    interval = f"（{found.level:.0%}置信区间）" if zh else f"({found.level:.0%} CI)"
+    interval = f"（{data.level:.0%}置信区间）" if zh else f"({data.level:.0%} CI)"
     top.set_ylabel(f"{label}\n{interval}")
     top.tick_params(labelbottom=False)
     legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
@@ -74,12 +105,11 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     # beside the panel, not in it: inside, the key covered estimates wherever it was placed
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     ys = {row: len(rows) - 1 - i for i, row in enumerate(rows)}
-    for axis in found.axes:
-        chosen = curve[axis].to_list()
+    for axis, chosen in data.chosen.items():
         y = [ys[(axis, value)] for value in chosen]
         colors = [SIGNIFICANT if s else NOT_SIGNIFICANT for s in significant]
         bottom.scatter(position, y, marker="|", s=60, c=colors, linewidths=1.2)
-    boundaries = np.cumsum([len(_values(found, axis)) for axis in found.axes])[:-1]
+    boundaries = np.cumsum([len(values) for values in data.values.values()])[:-1]
     for boundary in boundaries:
         bottom.axhline(len(rows) - boundary - 0.5, color="grey", linewidth=0.5)
     bottom.set_yticks([ys[row] for row in rows], [f"{axis}: {value}" for axis, value in rows])
@@ -90,8 +120,3 @@ def draw_curve(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
     if spec.title:
         top.set_title(spec.title)
     return figure
-
-
-def _values(found: object, axis: str) -> list[str]:
-    """An axis' values in the order the curve first meets them (the spec's order)."""
-    return list(dict.fromkeys(found.curve[axis].to_list()))  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ an ``event_study`` result.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +25,25 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+@dataclass(frozen=True)
+class EventStudyData:
+    """One point per relative period (sorted) with its interval's half-width, the reference
+    period (None when every period is estimated), whether the band is simultaneous, and the
+    dependent variable's name."""
+
+    periods: np.ndarray  # (periods,) relative periods as floats
+    estimates: np.ndarray  # (periods,)
+    half_widths: np.ndarray  # (periods,)
+    reference: int | None
+    simultaneous: bool
+    dependent: str
+
+
+def event_study_data(
+    spec: EventStudyFigureSpec, results: ResultSet, ctx: TableContext
+) -> EventStudyData:
+    """The lead and lag coefficients of an ``event_study`` fit with their intervals at
+    ``spec.level``. Raises ``SpecError`` when the model is not a fitted event study."""
     model = results.models.get(spec.model)
     if model is None or model.estimator != "event_study":
         raise SpecError(
@@ -47,7 +66,15 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     ks = np.array([k for k, _ in points], dtype=float)
     est = np.array([c.estimate for _, c in points])
     half = np.array([crit * c.std_error for _, c in points])
+    return EventStudyData(ks, est, half, reference, simultaneous, model.dependent)
+
+
+def draw_event_study(spec: EventStudyFigureSpec, data: EventStudyData, ctx: TableContext) -> Figure:
+    """The points with their intervals, the reference period at zero, the treatment line."""
     from matplotlib.figure import Figure
+
+    ks, est, half, reference = data.periods, data.estimates, data.half_widths, data.reference
+    simultaneous, dependent = data.simultaneous, data.dependent
 
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
@@ -62,9 +89,7 @@ def draw_event_study(spec: EventStudyFigureSpec, results: ResultSet, ctx: TableC
     axes.set_xticks(sorted(ticks))
     axes.set_xlabel(spec.xlabel)
     interval = "simultaneous band" if simultaneous else "CI"
-    axes.set_ylabel(
-        f"{ctx.labels.get(model.dependent, model.dependent)} ({spec.level:.0%} {interval})"
-    )
+    axes.set_ylabel(f"{ctx.labels.get(dependent, dependent)} ({spec.level:.0%} {interval})")
     if spec.title:
         axes.set_title(spec.title)
     if reference is not None:

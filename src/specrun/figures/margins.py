@@ -4,6 +4,7 @@ the Johnson–Neyman region shaded. Numbers from ``specrun.kernels.margins``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +26,23 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+@dataclass(frozen=True)
+class MarginsData:
+    """The effect over the moderator's grid: grid values, estimates, interval bounds, the
+    Johnson–Neyman intervals where the effect differs from zero, and the two axis labels."""
+
+    z: np.ndarray  # (points,)
+    estimates: np.ndarray  # (points,)
+    low: np.ndarray  # (points,)
+    high: np.ndarray  # (points,)
+    significant: list[tuple[float, float]]
+    z_label: str
+    x_label: str
+
+
+def margins_data(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext) -> MarginsData:
+    """The marginal effects over the grid (``specrun.kernels.margins``). Raises
+    ``SpecError`` for a moderator the model does not have as a continuous variable."""
     model = fitted_model(results, spec.model, ctx, "figures")
     key = continuous_key(spec.over)
     path = f"figures.{ctx.name}"
@@ -49,11 +66,20 @@ def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext)
     high = np.array([m.ci_high for m in result.margins])
     z_label = part_label(TermPart(*key), ctx.labels)
     x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
+    significant = [(a, b) for a, b in result.significant or ()]
+    return MarginsData(z, est, low, high, significant, z_label, x_label)
+
+
+def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) -> Figure:
+    """The effect and its band (or points with intervals at given values), the zero line and
+    the Johnson–Neyman region shaded."""
     from matplotlib.figure import Figure
 
+    z, est, low, high = data.z, data.estimates, data.low, data.high
+    z_label, x_label = data.z_label, data.x_label
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
-    for i, (a, b) in enumerate(result.significant or ()):
+    for i, (a, b) in enumerate(data.significant):
         # the Johnson–Neyman region: where the effect differs from zero at the chosen level
         label = f"significant at {1 - spec.level:.0%}" if i == 0 else None
         axes.axvspan(a, b, color="0.9", zorder=0, label=label)
@@ -65,7 +91,7 @@ def draw_margins(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel(z_label)
     axes.set_ylabel(f"Effect of {x_label} ({spec.level:.0%} CI)")
-    if result.significant:
+    if data.significant:
         axes.legend(loc="best", fontsize="small", frameon=False)
     if spec.title:
         axes.set_title(spec.title)

@@ -7,7 +7,7 @@ next to their placebo test.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext) -> Figure:
+def placebo_data(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext) -> dict[str, Any]:
+    """The model's placebo block (``extra["placebo"]``: the draws, the estimate, the
+    permutation p-value). Raises ``SpecError`` when the model has no placebo draws."""
     model = results.models.get(spec.model)
     placebo = model.extra.get("placebo") if model else None
     if model is None or not placebo:
@@ -29,9 +31,14 @@ def draw_placebo(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext)
             code="reference",
             path=f"figures.{ctx.name}.model",
         )
-    draws = np.asarray(placebo["estimates"], dtype=float)
+    return dict(placebo)
+
+
+def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableContext) -> Figure:
+    """A histogram of the placebo estimates and a line at the estimate."""
     from matplotlib.figure import Figure
 
+    draws = np.asarray(placebo["estimates"], dtype=float)
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     axes.hist(draws, bins=spec.bins, color="0.75", edgecolor="white", label="placebo estimates")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,7 +23,20 @@ SEARCH_TITLES = {
 }
 
 
-def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableContext) -> Figure:
+@dataclass(frozen=True)
+class ThresholdLrData:
+    """The LR(γ) curves drawn (``extra["lr_curves"]`` of the threshold fit, one panel each)
+    and the threshold variable's name."""
+
+    curves: list[dict[str, Any]]
+    q: str
+
+
+def threshold_lr_data(
+    spec: ThresholdLrSpec, results: ResultSet, ctx: TableContext
+) -> ThresholdLrData:
+    """The curves of ``spec.searches`` (all by default). Raises ``SpecError`` when the model
+    is not a fitted ``panel_threshold`` model."""
     model = results.models.get(spec.model)
     if model is None or model.estimator != "panel_threshold":
         raise SpecError(
@@ -33,8 +47,14 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
     curves = [
         c for c in model.extra["lr_curves"] if spec.searches is None or c["search"] in spec.searches
     ]
+    return ThresholdLrData(curves, model.extra["q"])
+
+
+def draw_threshold_lr(spec: ThresholdLrSpec, data: ThresholdLrData, ctx: TableContext) -> Figure:
+    """One panel per curve with its critical line, stacked."""
     from matplotlib.figure import Figure
 
+    curves = data.curves
     figure = Figure(figsize=(spec.width, spec.height * max(1, len(curves)) / 1.6))
     axes_list = figure.subplots(len(curves), 1, squeeze=False)[:, 0]
     for axes, curve in zip(axes_list, curves, strict=True):
@@ -48,7 +68,7 @@ def draw_threshold_lr(spec: ThresholdLrSpec, results: ResultSet, ctx: TableConte
             fontsize=9,
         )
         axes.set_ylabel("LR(γ)")
-    q = model.extra["q"]
+    q = data.q
     if ctx.language == "zh":
         axes_list[-1].set_xlabel(f"{ctx.labels.get(q, q)}的门槛值γ")
     else:

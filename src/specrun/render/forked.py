@@ -1,6 +1,6 @@
-"""Work done in a forked child process while this one goes on: a run's PDF figures and Word
-files are rendered on the second core while the PNGs and the other tables are rendered on the
-first (``specrun.outputs.render_outputs``).
+"""Work done in a forked child process while this one goes on: a share of a run's figures
+(drawn from their data, PNG and PDF) and its Word files are rendered on the second core while
+the other figures and tables are rendered on the first (``specrun.outputs.render_outputs``).
 
 Only on Linux, and when the process may use more than one CPU; elsewhere the work runs in this
 process when its result is asked for (macOS's system frameworks are not safe to use in a forked

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, TypeAlias
 
-from specrun.data.terms import Term, parse_item
+from specrun.data.terms import Term, terms_of
 from specrun.errors import SpecError, did_you_mean
 
 if TYPE_CHECKING:  # validation checks patterns without loading the results module
@@ -46,13 +46,6 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
-def _pattern_terms(pattern: str) -> tuple[Term, ...] | None:
-    try:
-        return parse_item(pattern)
-    except SpecError:
-        return None
-
-
 def _term_matches(term: Term, name: str, parts: Parts) -> bool:
     if not term.has_factor and term.continuous_name() == name:
         return True
@@ -75,7 +68,7 @@ def compile_pattern(pattern: str) -> Callable[[str, Parts], bool]:
     if pattern.startswith(REGEX_PREFIX):
         expression = re.compile(pattern[len(REGEX_PREFIX) :])
         return lambda name, _parts=None: expression.search(name) is not None
-    terms = _pattern_terms(pattern)
+    terms = terms_of(pattern)  # None for a glob (``yr*``), told without the term parser
 
     def predicate(name: str, parts: Parts = None) -> bool:
         if name == pattern or fnmatchcase(name, pattern):

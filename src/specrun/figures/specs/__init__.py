@@ -1,5 +1,6 @@
-"""Figure options, one module per kind, each registering its kind in ``FIGURES`` with a lazy
-reference to its drawing function: validating a spec imports neither numpy nor matplotlib.
+"""Figure options, one module per kind, each registering its kind in ``FIGURES`` with lazy
+references to its data and drawing functions: validating a spec imports neither numpy nor
+matplotlib.
 
 The kinds are declared here by the module that registers each, imported when a spec first
 names the kind (``Registry.declare``)."""

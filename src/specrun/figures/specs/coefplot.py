@@ -23,7 +23,9 @@ FIGURES.register("coefplot")(
     FigureKind(
         "coefplot",
         CoefplotSpec,
+        Lazy("specrun.figures.coefplot:coefplot_data"),
         Lazy("specrun.figures.coefplot:draw_coefplot"),
         lambda s: list(s.models),
+        seconds=0.25,
     )
 )

@@ -29,7 +29,9 @@ FIGURES.register("specification_curve")(
     FigureKind(
         "specification_curve",
         SpecificationCurveSpec,
+        Lazy("specrun.figures.curve:curve_data"),
         Lazy("specrun.figures.curve:draw_curve"),
         lambda s: [],
+        seconds=0.65,
     )
 )

@@ -24,8 +24,10 @@ FIGURES.register("event_study")(
     FigureKind(
         "event_study",
         EventStudyFigureSpec,
+        Lazy("specrun.figures.event_study:event_study_data"),
         Lazy("specrun.figures.event_study:draw_event_study"),
         lambda s: [s.model],
         reads=("event_study",),
+        seconds=0.3,
     )
 )

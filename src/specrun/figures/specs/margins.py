@@ -40,9 +40,11 @@ FIGURES.register("margins")(
     FigureKind(
         "margins",
         MarginsFigureSpec,
+        Lazy("specrun.figures.margins:margins_data"),
         Lazy("specrun.figures.margins:draw_margins"),
         lambda s: [s.model],
         ("ols", "panel_fe"),
         reads_distributions=True,
+        seconds=0.3,
     )
 )

@@ -22,8 +22,10 @@ FIGURES.register("placebo")(
     FigureKind(
         "placebo",
         PlaceboFigureSpec,
+        Lazy("specrun.figures.placebo:placebo_data"),
         Lazy("specrun.figures.placebo:draw_placebo"),
         lambda s: [s.model],
         reads=("did",),
+        seconds=0.25,
     )
 )

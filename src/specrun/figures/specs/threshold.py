@@ -25,8 +25,10 @@ FIGURES.register("threshold_lr")(
     FigureKind(
         "threshold_lr",
         ThresholdLrSpec,
+        Lazy("specrun.figures.threshold:threshold_lr_data"),
         Lazy("specrun.figures.threshold:draw_threshold_lr"),
         lambda s: [s.model],
         reads=("panel_threshold",),
+        seconds=0.7,
     )
 )
