@@ -70,3 +70,32 @@ def test_wang_2015_xthreg(reference, tmp_path: Path):
     assert round(model.extra["tests"]["1"]["F"], 2) == 35.20
     assert round(model.stats["r2_within"], 4) == 0.0951
     assert model.nobs == 7910
+
+
+def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsys):
+    # the kernel sees the complete rows only: firm 3's 1940 row is in the data, but its capital
+    # is blank, so the error names the cell that was left out, not just the period
+    import polars as pl
+
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.cli import main
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n",
+    )
+    data = pl.read_csv(tmp_path / "grunfeld.csv")
+    blank = (pl.col("firm") == 3) & (pl.col("year") == 1940)
+    data.with_columns(
+        pl.when(blank).then(None).otherwise(pl.col("capital")).alias("capital")
+    ).write_csv(tmp_path / "grunfeld.csv")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel; "
+        "1 entity misses periods: 3 (1940); 1 row of its sample was left out for a missing "
+        "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
+        "fill missing cells with the interpolate transform)"
+    )
