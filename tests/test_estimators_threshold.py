@@ -99,3 +99,34 @@ def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsy
         "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
         "fill missing cells with the interpolate transform)"
     )
+
+
+def test_a_table_labels_regime_slopes_with_the_variables_labels(tmp_path: Path):
+    # the regime rows printed the columns' names (Dige·I(STR≤1.288)) in a Chinese table whose
+    # other rows, and the threshold_lr figure's axis, print their labels
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "  capital: {label: {en: Capital stock, zh: 资本存量}}\n"
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n"
+        + "tables:\n"
+        + "  t: {kind: regression, columns: [m]}\n"
+        + "outputs: {formats: [markdown], language: zh}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    model = run.output.results.models["m"]
+    gamma = model.coefficient_labels["value_r1"].split("≤")[1].rstrip(")")
+    assert model.coefficient_labels == {
+        "value_r1": f"value·I(capital≤{gamma})",
+        "value_r2": f"value·I(capital>{gamma})",
+    }
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert f"| 市值·I(资本存量≤{gamma}) |" in table
+    assert f"| 市值·I(资本存量\\>{gamma}) |" in table
+    assert "capital" not in table
