@@ -45,7 +45,7 @@ def test_changed_standard_error_names_model_cell_and_cause(runs: dict[str, Path]
     out = capsys.readouterr().out
     # one spec edited between runs: not "(spec.yaml → spec.yaml)"
     assert re.search(r"  the spec file \S*spec\.yaml changed\n", out)
-    assert "ols: changed (the spec of fit:ols changed)" in out
+    assert "ols: changed (the spec of model 'ols' changed)" in out
     assert "ols: value std_error" in out
     assert "ols: value estimate" not in out  # HC3 changes the SEs, not the estimates
     assert "fe:" not in out and "fe_log:" not in out
@@ -109,6 +109,8 @@ def test_multiverse_changes_and_uncompared_tables_are_reported(tmp_path: Path, c
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "\nmultiverses:\n  rob: " in out and "\n  rob: aggregate_z " in out
+    # a specification's cause names its multiverse as the spec does, not a plan node's id
+    assert "(the spec of multiverse 'rob' changed for it)" in out and "fit:" not in out
     assert out.rstrip().endswith(
         "table cells not compared: neither run wrote Markdown tables (add markdown to "
         "outputs.formats)"

@@ -70,3 +70,63 @@ def test_wang_2015_xthreg(reference, tmp_path: Path):
     assert round(model.extra["tests"]["1"]["F"], 2) == 35.20
     assert round(model.stats["r2_within"], 4) == 0.0951
     assert model.nobs == 7910
+
+
+def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsys):
+    # the kernel sees the complete rows only: firm 3's 1940 row is in the data, but its capital
+    # is blank, so the error names the cell that was left out, not just the period
+    import polars as pl
+
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.cli import main
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n",
+    )
+    data = pl.read_csv(tmp_path / "grunfeld.csv")
+    blank = (pl.col("firm") == 3) & (pl.col("year") == 1940)
+    data.with_columns(
+        pl.when(blank).then(None).otherwise(pl.col("capital")).alias("capital")
+    ).write_csv(tmp_path / "grunfeld.csv")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel; "
+        "1 entity misses periods: 3 (1940); 1 row of its sample was left out for a missing "
+        "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
+        "fill missing cells with the interpolate transform)"
+    )
+
+
+def test_a_table_labels_regime_slopes_with_the_variables_labels(tmp_path: Path):
+    # the regime rows printed the columns' names (Dige·I(STR≤1.288)) in a Chinese table whose
+    # other rows, and the threshold_lr figure's axis, print their labels
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "  capital: {label: {en: Capital stock, zh: 资本存量}}\n"
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n"
+        + "tables:\n"
+        + "  t: {kind: regression, columns: [m]}\n"
+        + "outputs: {formats: [markdown], language: zh}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    model = run.output.results.models["m"]
+    gamma = model.coefficient_labels["value_r1"].split("≤")[1].rstrip(")")
+    assert model.coefficient_labels == {
+        "value_r1": f"value·I(capital≤{gamma})",
+        "value_r2": f"value·I(capital>{gamma})",
+    }
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert f"| 市值·I(资本存量≤{gamma}) |" in table
+    assert f"| 市值·I(资本存量\\>{gamma}) |" in table
+    assert "capital" not in table

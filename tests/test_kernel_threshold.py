@@ -398,7 +398,7 @@ def test_unbalanced_panel_names_missing_entities_and_periods():
         fit_threshold(**subset, bootstrap=0)
     assert caught.value.code == "data"
     assert "balanced panel" in caught.value.message
-    assert "1 entities miss periods: 3 (2, 4)" in caught.value.message
+    assert "1 entity misses periods: 3 (2, 4)" in caught.value.message
 
 
 def test_regressor_constant_within_entities_is_named():

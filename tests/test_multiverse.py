@@ -707,6 +707,8 @@ def test_the_joint_tests_note_follows_the_output_language(tmp_path: Path):
         assert "随机种子7；" in summary
         # the observed statistics' column is not headed 观测值, which in Chinese tables is N
         assert "|  | 实际值 | 原假设下p值 |" in summary and "观测值" not in summary
+        # full-width brackets in a Chinese label, as 合并z值（Stouffer）
+        assert "| 显著的比例（p \\< 0.05） |" in summary
 
 
 def test_without_inference_the_summary_has_no_empty_p_value_column(tmp_path: Path):

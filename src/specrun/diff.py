@@ -242,17 +242,26 @@ def _root_changes(
             continue
         kind, _, name = node.partition(":")
         if node not in plan_a:
-            roots[node] = f"{node} is new"
+            roots[node] = f"{_node_words(kind, name)} is new"
         elif kind == "load":
             roots[node] = f"data source '{name}' changed"
         elif kind == "transform":
             roots[node] = f"transform {name} changed in the spec"
+        elif kind == "fit" and "[" in name:
+            # a specification's own name is on the line already: its entry is the multiverse's
+            roots[node] = f"the spec of multiverse '{name.partition('[')[0]}' changed for it"
         else:
-            roots[node] = f"the spec of {node} changed"
+            roots[node] = f"the spec of {_node_words(kind, name)} changed"
     for node, reason in sorted(roots.items()):
         if node.startswith("transform:"):
             report.causes.append(reason)
     return roots
+
+
+def _node_words(kind: str, name: str) -> str:
+    """A plan node as the spec names it: ``fit:ols`` is model 'ols', ``table:t3`` table 't3'."""
+    words = {"fit": "model", "render": "output format"}.get(kind, kind)
+    return f"{words} '{name}'"
 
 
 def _causes(node: str, manifest: dict[str, Any], roots: dict[str, str]) -> set[str]:

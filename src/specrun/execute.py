@@ -744,6 +744,7 @@ class Executor:
                     f"({missing.height} rows)",
                     "weights must be given for every row of the sample",
                 )
+        sample = frame
         if kind.complete_cases:
             complete = complete_rows(frame, variables)
             if complete is not frame:  # the rows kept follow from the frame and the variables
@@ -801,8 +802,19 @@ class Executor:
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
+            # a fit that fails on the shape of its rows (a threshold model's balanced panel,
+            # say) may fail because rows were left out for a missing cell, which the kernel
+            # never saw
+            left_out = (
+                incomplete_note(sample, variables, entity, time)
+                if kind.complete_cases and exc.code == "data"
+                else ""
+            )
             error = SpecError(
-                f"{detail}{exc.message}", code=exc.code, path=f"models.{name}", hint=exc.hint
+                f"{detail}{exc.message}{left_out}",
+                code=exc.code,
+                path=f"models.{name}",
+                hint=exc.hint,
             )
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
         main = fitted.get("")
@@ -900,6 +912,25 @@ def complete_rows(frame: pl.DataFrame, variables: list[str]) -> pl.DataFrame:
     if all(frame[v].null_count() == 0 for v in variables):  # (a count polars keeps)
         return frame
     return frame.filter(pl.all_horizontal([pl.col(v).is_not_null() for v in variables]))
+
+
+def incomplete_note(frame: pl.DataFrame, variables: list[str], entity: str, time: str) -> str:
+    """``"; 1 row of its sample was left out for a missing value: Tibet 2017 (market_index)"``,
+    naming the first three such rows by entity and period and the variables missing there, or
+    ``""`` when every row of ``frame`` has a value in every one of ``variables``."""
+    present = [v for v in variables if v in frame.columns]
+    if all(frame[v].null_count() == 0 for v in present):
+        return ""
+    missing = frame.filter(pl.any_horizontal([pl.col(v).is_null() for v in present]))
+    shown = []
+    for row in missing.head(3).iter_rows(named=True):
+        gaps = ", ".join(v for v in present if row[v] is None)
+        at = " ".join(str(row[c]) for c in dict.fromkeys([entity, time]) if c in row)
+        shown.append(f"{at} ({gaps})")
+    more = f"; … {missing.height - 3} more" if missing.height > 3 else ""
+    rows = "1 row" if missing.height == 1 else f"{missing.height} rows"
+    was = "was" if missing.height == 1 else "were"
+    return f"; {rows} of its sample {was} left out for a missing value: {'; '.join(shown)}{more}"
 
 
 def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:

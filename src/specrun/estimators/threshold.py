@@ -4,7 +4,8 @@
 
 The numerics (grid search from cumulative cross-products, bootstrap F tests, LR confidence
 sets) live in ``specrun.kernels.threshold``; this module maps spec options onto it and its fit
-onto results: regime slopes named ``<x>_r<j>`` and labelled ``Dige·I(STR≤0.532)``,
+onto results: regime slopes named ``<x>_r<j>`` and labelled ``Dige·I(STR≤0.532)`` (their
+bounds in ``extra.regimes``, from which a table labels them with the variables' labels),
 ``extra.thresholds``, ``extra.tests`` and ``extra.lr_curves``. Checked against Hansen (1999)
 and Wang (2015) in ``tests/test_kernel_threshold.py`` and ``tests/test_estimators_threshold.py``.
 """
@@ -43,17 +44,21 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def regime_label(coef: ThresholdCoefficient, q: str, *, strict: bool) -> str:
-    """``Dige·I(STR≤0.532)``; with Hansen's strict split (q < γ) the bounds read < and ≥."""
+def regime_label(
+    variable: str, lower: float | None, upper: float | None, q: str, *, strict: bool
+) -> str:
+    """``Dige·I(STR≤0.532)`` for the slope of ``variable`` where ``lower < q ≤ upper`` (a bound
+    of None is open); with Hansen's strict split (q < γ) the bounds read < and ≥. A table passes
+    the variables' labels (``数字贸易·I(产业结构升级≤0.532)``), the fit their names."""
     below, above = ("<", "≥") if strict else ("≤", ">")
-    if coef.lower is None and coef.upper is None:
-        return coef.variable
-    if coef.lower is None:
-        return f"{coef.variable}·I({q}{below}{_fmt(coef.upper)})"
-    if coef.upper is None:
-        return f"{coef.variable}·I({q}{above}{_fmt(coef.lower)})"
-    lower = "≤" if strict else "<"
-    return f"{coef.variable}·I({_fmt(coef.lower)}{lower}{q}{below}{_fmt(coef.upper)})"
+    if lower is None and upper is None:
+        return variable
+    if lower is None:
+        return f"{variable}·I({q}{below}{_fmt(upper)})"
+    if upper is None:
+        return f"{variable}·I({q}{above}{_fmt(lower)})"
+    bound = "≤" if strict else "<"
+    return f"{variable}·I({_fmt(lower)}{bound}{q}{below}{_fmt(upper)})"
 
 
 def _coefficient(coef: ThresholdCoefficient, se: str, df: int) -> Coefficient:
@@ -146,10 +151,19 @@ def fit_panel_threshold(
     )
     coefficients: dict[str, Coefficient] = {}
     labels: dict[str, str] = {}
+    # the bounds of each regime slope, so that a table labels it in the table's language
+    regimes: dict[str, dict[str, object]] = {}
     for coef in model.regime_coefficients:
         name = f"{coef.variable}_r{(coef.regime or 0) + 1}"
         coefficients[name] = _coefficient(coef, spec.se, df)
-        labels[name] = regime_label(coef, spec.q, strict=spec.convention == "hansen1999")
+        regimes[name] = {"variable": coef.variable, "lower": coef.lower, "upper": coef.upper}
+        labels[name] = regime_label(
+            coef.variable,
+            coef.lower,
+            coef.upper,
+            spec.q,
+            strict=spec.convention == "hansen1999",
+        )
     for coef in model.control_coefficients:
         coefficients[coef.variable] = _coefficient(coef, spec.se, df)
     stats = {
@@ -174,7 +188,12 @@ def fit_panel_threshold(
         nobs=frame.height,
         coefficients=coefficients,
         stats=stats,
-        extra={"q": spec.q, **_extra(fit), **_warnings(stats, coefficients, spec.se)},
+        extra={
+            "q": spec.q,
+            "regimes": regimes,
+            **_extra(fit),
+            **_warnings(stats, coefficients, spec.se),
+        },
         regressors=tuple([*spec.regime_x, *spec.controls]),
         effects=("entity", "time") if spec.time_effects else ("entity",),
         se_type=SE_NAMES[spec.se],

@@ -214,13 +214,15 @@ def _check_balanced(index: PanelIndex, entity: np.ndarray, time: np.ndarray) -> 
         shown = "; ".join(missing[:20]) + (
             f"; … {len(missing) - 20} more" if len(missing) > 20 else ""
         )
-        parts.append(f"{len(missing)} entities miss periods: {shown}")
+        entities_ = "1 entity misses" if len(missing) == 1 else f"{len(missing)} entities miss"
+        parts.append(f"{entities_} periods: {shown}")
     if doubled:
         parts.append(f"entities with repeated periods: {'; '.join(doubled[:20])}")
     raise SpecError(
         "the panel threshold model needs a balanced panel; " + "; ".join(parts),
         code="data",
-        hint="drop the incomplete entities or periods with a sample",
+        hint="drop the incomplete entities or periods with a sample, or fill missing cells "
+        "with the interpolate transform",
     )
 
 

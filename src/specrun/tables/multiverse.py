@@ -83,7 +83,12 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
         row("Specifications", fmt.integer(found.curve.height)),
         row("Median estimate", fmt.number(float(np.median(estimates)), d)),
         row("Share of estimates > 0", fmt.number(float(np.mean(estimates > 0)), d)),
-        row(f"{_say('Share significant', lang)} (p < {spec.alpha:g})", fmt.number(significant, d)),
+        # Chinese labels take full-width brackets, as the table's other Chinese labels do
+        row(
+            f"{_say('Share significant', lang)}{'（' if lang == 'zh' else ' ('}p < {spec.alpha:g}"
+            f"{'）' if lang == 'zh' else ')'}",
+            fmt.number(significant, d),
+        ),
     )
     blocks = [Block(curve_rows)]
     notes: list[str] = []

@@ -49,11 +49,29 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
             return given
     if name == CONSTANT:
         return ctx.text("Constant")
+    regimes = model.extra.get("regimes") if model is not None else None
+    if model is not None and isinstance(regimes, dict) and name in regimes:
+        return _regime_label(model, regimes[name], ctx)
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
     if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):
         return term_label(parts, ctx.labels)
     return ctx.labels.get(name, name)
+
+
+def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext) -> str:
+    """A threshold model's regime slope with its variable's and q's labels, as the
+    ``threshold_lr`` figure labels q (the fit's own label names the columns)."""
+    from specrun.estimators.threshold import regime_label
+
+    variable, q = str(regime["variable"]), str(model.extra["q"])
+    return regime_label(
+        ctx.labels.get(variable, variable),
+        regime["lower"],
+        regime["upper"],
+        ctx.labels.get(q, q),
+        strict=model.extra.get("convention") == "hansen1999",
+    )
 
 
 def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
