@@ -282,3 +282,16 @@ def test_interval_uses_the_models_own_reference_distribution(tmp_path: Path, sma
     coef = model.coefficients["value"]
     low, high = coef.estimate - critical * coef.std_error, coef.estimate + critical * coef.std_error
     assert _cells(run.output.tables["t"], "value")[1] == f"[{low:.6f}, {high:.6f}]"
+
+
+def test_an_insignificant_estimate_printing_as_zero_is_not_warned(tmp_path: Path):
+    # standardized y on standardized x: the constant is about 1e-17 over a standard error of
+    # 0.037, "0.000 (0.037)", which is what it is; it was told to rescale by 10^16
+    spec = GRUNFELD_HEAD + (
+        "transforms:\n  - standardize: {vars: [inv, value]}\n"
+        "models:\n  m: {estimator: ols, y: inv_std, x: [value_std]}\n"
+        "tables:\n  t: {kind: regression, columns: [m]}\n"
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    assert run.output.warnings == []
+    assert _cells(run.output.tables["t"], "Constant")[:2] == ["0.000", "(0.037)"]

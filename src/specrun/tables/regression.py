@@ -249,7 +249,17 @@ def _body(
             paren = _second(spec, m, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
             estimate = _coefficient(spec, coef.estimate * factor, digits)
-            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
+            if (
+                spec.notation == "fixed"
+                and fmt.rounds_to_zero(coef.estimate * factor, digits)
+                and (
+                    star
+                    or coef.std_error is None
+                    or fmt.rounds_to_zero(coef.std_error * factor, digits)
+                )
+            ):
+                # an insignificant estimate over a non-zero SE, "0.000 (0.012)", is honest: a
+                # constant of demeaned data, a slope indistinguishable from zero
                 tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             elif (
                 spec.notation == "fixed"
