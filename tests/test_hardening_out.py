@@ -128,3 +128,14 @@ def test_out_through_a_broken_link(project, capsys):
         2,
         f"error: --out: '{project / 'gone'}' is a broken symbolic link",
     )
+
+
+def test_out_at_a_broken_link(project, capsys):
+    # the link itself as --out: the run made the folder it names (nowhere/o) and wrote there
+    (project / "gone").symlink_to(project / "nowhere" / "o")
+    before = _listing(project)
+    assert run(["run", str(project / "spec.yaml"), "--out", str(project / "gone")], capsys) == (
+        2,
+        f"error: --out: '{project / 'gone'}' is a broken symbolic link",
+    )
+    assert _listing(project) == before

@@ -282,3 +282,55 @@ def test_interval_uses_the_models_own_reference_distribution(tmp_path: Path, sma
     coef = model.coefficients["value"]
     low, high = coef.estimate - critical * coef.std_error, coef.estimate + critical * coef.std_error
     assert _cells(run.output.tables["t"], "value")[1] == f"[{low:.6f}, {high:.6f}]"
+
+
+def test_an_insignificant_estimate_printing_as_zero_is_not_warned(tmp_path: Path):
+    # standardized y on standardized x: the constant is about 1e-17 over a standard error of
+    # 0.037, "0.000 (0.037)", which is what it is; it was told to rescale by 10^16
+    spec = GRUNFELD_HEAD + (
+        "transforms:\n  - standardize: {vars: [inv, value]}\n"
+        "models:\n  m: {estimator: ols, y: inv_std, x: [value_std]}\n"
+        "tables:\n  t: {kind: regression, columns: [m]}\n"
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    assert run.output.warnings == []
+    assert _cells(run.output.tables["t"], "Constant")[:2] == ["0.000", "(0.037)"]
+
+
+@pytest.mark.parametrize(
+    ("language", "show", "note"),
+    [
+        (
+            "en",
+            "ci",
+            "95% confidence intervals (clustered by entity in Panel A; conventional in "
+            "Panel B) in brackets.",
+        ),
+        ("en", "t", "t or z statistics (t in Panel A; z in Panel B) in parentheses."),
+        (
+            "zh",
+            "ci",
+            "方括号内为95%置信区间（面板A为以个体聚类的稳健标准误；面板B为普通标准误）。",
+        ),
+        ("zh", "se", "括号内为标准误（面板A为以个体聚类的稳健标准误；面板B为普通标准误）。"),
+        ("zh", "t", "括号内为t值或z值（面板A为t值；面板B为z值）。"),
+    ],
+)
+def test_panels_of_different_covariances_name_each_panel(
+    tmp_path: Path, language: str, show: str, note: str
+):
+    # the column's kinds were joined as "clustered by entity; conventional", naming no panel,
+    # and left untranslated in Chinese:
+    # "方括号内为95%置信区间（以entity; conventional聚类的稳健标准误）"
+    spec = GRUNFELD_HEAD + (
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity],"
+        " se: {cluster: entity}}\n"
+        "  re: {estimator: panel_re, y: inv, x: [value]}\n"
+        "tables:\n"
+        f"  t: {{kind: regression, show: {show}, panels: [{{title: FE, columns: [fe]}},"
+        " {title: RE, columns: [re]}]}\n"
+        f"outputs: {{formats: [markdown], language: {language}}}\n"
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    assert run.output.tables["t"].notes[0] == note

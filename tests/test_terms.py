@@ -6,6 +6,7 @@ the row names of ``regress``/``xtreg`` output: ``L.x``, ``cL.x#c.z``, ``2.region
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -488,3 +489,37 @@ def test_terms_of_is_parse_item_or_none_and_loads_no_parser_for_a_glob(text: str
         monkeypatch.setattr(terms, "_parser", no_parser)
         parse_item.cache_clear()  # each text is read afresh, not found in the cache
     assert terms.terms_of(text) == expected
+
+
+def test_a_variable_times_itself_is_its_square(tmp_path, capsys):
+    # c.x#c.x is x squared (Stata [U] 11.4.3.5): 'c.value##c.value' dropped the square in
+    # silence (its key equalled value's), '[value, c.value#c.value]' was "listed twice", and
+    # a squared control beside its variable as an IV instrument was "in two roles".
+    # Numbers: pyfixest 0.60, feols("inv ~ value + v2 + capital | firm", grunfeld,
+    # vcov="iid") with v2 = value**2 (coef, se).
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + """\
+models:
+  sq: {estimator: panel_fe, y: inv, x: ["c.value##c.value", capital], effects: [entity],
+       se: unadjusted}
+  sq2: {extends: sq, x: [value, "c.value#c.value", capital]}
+  iv: {estimator: iv, y: inv, x: ["c.capital#c.capital"], endog: [value],
+       instruments: [capital]}
+""",
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    models = json.loads((out / "results.json").read_text(encoding="utf-8"))["models"]
+    for name in ("sq", "sq2"):
+        coefs = models[name]["coefficients"]
+        assert list(coefs) == ["value", "c.value#c.value", "capital", "_cons"]
+        for term, (b, se) in {
+            "value": (-0.008811255985975134, 0.026743769883547906),
+            "c.value#c.value": (1.7630815915047692e-05, 3.600586493646206e-06),
+            "capital": (0.29832109638526333, 0.016556880762268796),
+        }.items():
+            assert coefs[term]["estimate"] == pytest.approx(b, rel=1e-9)
+            assert coefs[term]["std_error"] == pytest.approx(se, rel=1e-9)
+    assert "c.capital#c.capital" in models["iv"]["coefficients"]

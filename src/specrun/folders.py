@@ -19,6 +19,9 @@ def check_writable(folder: Path, *, permissions: bool = True) -> None:
     ``permissions=False`` checks the path alone (``specrun validate``: whoever runs the spec
     may have the rights its validator lacks)."""
     target = Path(os.path.abspath(folder))
+    if target.is_symlink() and not target.exists():
+        # writing through it would make the folder it names, wherever that is
+        raise SpecError(f"'{folder}' is a broken symbolic link", code="data")
     if target.exists() and not target.is_dir():
         raise SpecError(f"'{folder}' is a file, not a folder", code="data")
     above = target.parent

@@ -29,7 +29,7 @@ from math import comb
 import numpy as np
 import polars as pl
 
-from specrun.data.terms import Component, Term, term_names
+from specrun.data.terms import Component, Term, components_key, term_names
 from specrun.errors import SpecError
 from specrun.results import TermPart
 from specrun.transforms.panel import values_at_offsets
@@ -221,7 +221,7 @@ def build_design(
                 if not c.factor:
                     continue
                 levels, text = factor_text[(c.variable, c.shift, c.diff)]
-                rest = frozenset(o.key() for o in term.components if o is not c)
+                rest = components_key(o for o in term.components if o is not c)
                 needs_base = not rest or rest in present
                 base = _base_level(c, levels, text) if needs_base else None
                 if base is not None and c.base != "none":

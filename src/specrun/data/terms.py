@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from itertools import combinations
@@ -212,14 +214,29 @@ class Term:
     def has_factor(self) -> bool:
         return any(c.factor for c in self.components)
 
-    def key(self) -> frozenset[tuple[str, int, int, bool]]:
-        return frozenset(c.key() for c in self.components)
+    def key(self) -> frozenset[tuple[tuple[str, int, int, bool], int]]:
+        """What makes two terms the same regressor: their components in any order, each
+        counted (``c.x#c.x`` is x squared, not x again: Stata's ``c.x##c.x`` is x and x²)."""
+        return components_key(self.components)
 
     def continuous_name(self) -> str:
         """The name of a term without factors: ``L.Dige``, ``c.Dige#cL.STR``."""
         if not self.is_interaction:
             return self.components[0].column
         return "#".join(_continuous_part(c) for c in self.components)
+
+
+def components_key(
+    components: Iterable[Component],
+) -> frozenset[tuple[tuple[str, int, int, bool], int]]:
+    """The key of a product of ``components`` (``Term.key``): each component's key with its
+    occurrence number, so a repeated component (a power) stays apart from a single one."""
+    counts: Counter[tuple[str, int, int, bool]] = Counter()
+    out = []
+    for c in components:
+        out.append((c.key(), counts[c.key()]))
+        counts[c.key()] += 1
+    return frozenset(out)
 
 
 def _continuous_part(component: Component) -> str:

@@ -267,7 +267,17 @@ def _body(
             paren = _second(spec, m, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
             estimate = _coefficient(spec, coef.estimate * factor, digits)
-            if spec.notation == "fixed" and fmt.rounds_to_zero(coef.estimate * factor, digits):
+            if (
+                spec.notation == "fixed"
+                and fmt.rounds_to_zero(coef.estimate * factor, digits)
+                and (
+                    star
+                    or coef.std_error is None
+                    or fmt.rounds_to_zero(coef.std_error * factor, digits)
+                )
+            ):
+                # an insignificant estimate over a non-zero SE, "0.000 (0.012)", is honest: a
+                # constant of demeaned data, a slope indistinguishable from zero
                 tiny.setdefault(name, fmt.rescaling(coef.estimate * factor))
             elif (
                 spec.notation == "fixed"
@@ -453,19 +463,40 @@ def _column_list(columns: list[int], language: str) -> str:
     return ("column " if len(columns) == 1 else "columns ") + ", ".join(text_runs)
 
 
-def _column_kinds(spec: RegressionTableSpec, families: list[list[ModelResult]]) -> list[str]:
+def _column_kinds(
+    spec: RegressionTableSpec, families: list[list[ModelResult]], language: str
+) -> tuple[list[str], set[str]]:
     """Per column, what its second line is based on: the covariance (se, p, ci) or the
-    statistic's name (t/z); panels stacking models of different kinds join them."""
+    statistic's name (t/z). A column whose panels stack models of different kinds names each
+    panel's ("clustered by entity in Panel A; conventional in Panel B"; in Chinese
+    "面板A为以个体聚类的稳健标准误；面板B为普通标准误", already translated); those composite
+    kinds are returned too, so that the note adds no noun of its own to them."""
     kinds: list[str] = []
+    composite: set[str] = set()
     for column in range(len(families[0])):
-        names = []
-        for family in families:
+        panels: dict[str, list[str]] = {}
+        for i, family in enumerate(families):
             model = family[column]
             name = model.stat_name if spec.show == "t" else model.se_type
-            if name and name not in names:
-                names.append(name)
-        kinds.append("; ".join(names))
-    return kinds
+            if name:
+                panels.setdefault(name, []).append(chr(ord("A") + i))
+        if len(panels) < 2:
+            kinds.append(next(iter(panels), ""))
+            continue
+        if language == "zh":
+            noun = "值" if spec.show == "t" else "标准误"
+            kind = "；".join(
+                f"面板{'、'.join(letters)}为{text.translate(name, language)}{noun}"
+                for name, letters in panels.items()
+            )
+        else:
+            kind = "; ".join(
+                f"{name} in Panel{'s' if len(letters) > 1 else ''} {' and '.join(letters)}"
+                for name, letters in panels.items()
+            )
+        kinds.append(kind)
+        composite.add(kind)
+    return kinds, composite
 
 
 def _notes(
@@ -474,7 +505,7 @@ def _notes(
     """The notes describe every column: when columns differ in their covariance (or t vs z),
     each kind is named with the columns it applies to."""
     language = ctx.language
-    kinds = _column_kinds(spec, families)
+    kinds, composite = _column_kinds(spec, families, language)
     distinct = list(dict.fromkeys(k for k in kinds if k))
     by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
 
@@ -483,6 +514,8 @@ def _notes(
     se_noun = language == "zh" and spec.show != "t" and (len(distinct) > 1 or spec.show != "se")
 
     def translated(kind: str) -> str:
+        if kind in composite:
+            return kind  # each panel's kind, in the output language, with its noun
         words = text.translate(kind, language)
         return f"{words}标准误" if se_noun else words
 
@@ -498,18 +531,19 @@ def _notes(
     else:
         where = translated(distinct[0]) if distinct else ""
     level = f"{spec.ci_level * 100:g}%"
+    mixed = len(distinct) > 1 or bool(set(distinct) & composite)
     if spec.show == "t":
-        if len(distinct) > 1:
+        if mixed:
             english = f"t or z statistics ({where})"
         else:
             english = f"{distinct[0] if distinct else 't'}-statistics"
-        chinese = "t值或z值（" + where + "）" if len(distinct) > 1 else f"{where or 't'}值"
+        chinese = "t值或z值（" + where + "）" if mixed else f"{where or 't'}值"
         note = text.parentheses_note(english, chinese, language)
     else:
         noun = {"se": "Standard errors", "p": "p-values", "ci": f"{level} confidence intervals"}
         zh_noun = {"se": "标准误", "p": "p值", "ci": f"{level}置信区间"}[spec.show]
         english = noun[spec.show] + (f" ({where})" if where else "")
-        if len(distinct) > 1:
+        if mixed:
             chinese = f"{zh_noun}（{where}）"
         else:
             chinese = f"{where}{zh_noun}" if spec.show == "se" else f"{zh_noun}（{where}）"
