@@ -267,6 +267,7 @@ def test_few_clusters_warn(grunfeld):
     result = fe(five_firms, ["entity"], {"cluster": "entity"})
     assert result.extra["warnings"] == [
         "only 5 clusters: clustered standard errors are unreliable with fewer than about 10 "
-        "(Cameron and Miller 2015)"
+        "(Cameron and Miller 2015); the wild cluster bootstrap gives reliable p-values: add "
+        "'bootstrap: {seed: 1}' to the model's se:"
     ]
     assert "warnings" not in fe(grunfeld, ["entity"], {"cluster": "entity"}).extra

@@ -19,6 +19,12 @@ FEW = (
     "(Cameron and Miller 2015)"
 )
 
+# what a linear model with one cluster dimension offers instead (Stata's boottest)
+WILD = (
+    "the wild cluster bootstrap gives reliable p-values: add 'bootstrap: {seed: 1}' to the "
+    "model's se:"
+)
+
 # Grunfeld without firm 10: nine firms, so nine clusters wherever a model clusters by entity
 NINE = """\
 samples:
@@ -52,8 +58,10 @@ def test_every_estimator_that_clusters_warns_of_few_clusters(tmp_path, capsys):
     few = [line for line in lines if "clusters:" in line]
     # the same words from the same function; ten firms (fe_all) and conventional standard
     # errors (th_plain) do not warn; a mediation model's three regressions each do
+    # linear fits (fe, mediation's three regressions) name the wild cluster bootstrap they offer
+    wild = {"fe", "med.total", "med.mediator", "med.outcome"}
     assert few == [
-        f"warning: model '{name}': {FEW}"
+        f"warning: model '{name}': {FEW}" + (f"; {WILD}" if name in wild else "")
         for name in (
             "fe",
             "th",
@@ -115,3 +123,29 @@ def test_a_standard_error_printing_as_zero_is_a_warning(tmp_path, capsys):
     table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
     assert "| value\\_c | 0.001*** | 0.001*** |" in table
     assert "|  | (0.000) | (0.000) |" in table
+
+
+@pytest.mark.parametrize(
+    ("se", "tail"),
+    [
+        # asked for: where its results are, since the table still prints the analytic ones
+        (
+            "{cluster: entity, bootstrap: {seed: 1, draws: 99}}",
+            "; the table's stars use them; the wild cluster bootstrap's p-values and intervals "
+            "are in results.json (extra.wild_bootstrap)",
+        ),
+        # two dimensions: the wild cluster bootstrap resamples one, so it is not suggested
+        ("{cluster: [entity, time]}", ""),
+    ],
+)
+def test_few_clusters_names_the_wild_bootstrap_only_where_it_applies(tmp_path, capsys, se, tail):
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "samples:\n  nine: {exclude: {firm: [10]}}\n"
+        + f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], sample: nine, se: {se}}}\n"
+        + "outputs: {formats: [markdown]}\n",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    few = [line for line in capsys.readouterr().err.splitlines() if "clusters:" in line]
+    assert few == [f"warning: model 'fe': {FEW}{tail}"]

@@ -43,18 +43,20 @@ from specrun.spec.models import CovarianceSpec
 FEW_CLUSTERS = 10  # below this, cluster-robust inference is known to over-reject
 
 
-def few_clusters(stats: Mapping[str, float]) -> list[str]:
+def few_clusters(stats: Mapping[str, float], remedy: str = "") -> list[str]:
     """The warning of every estimator whose standard errors are clustered: ``stats`` holds
     ``n_clusters`` (the fewest clusters of any dimension) when they are; below
     ``FEW_CLUSTERS`` the sandwich is biased down and its t tests over-reject (Cameron and
-    Miller 2015, J. Human Resources 50:317, section VI). Returns zero or one message."""
+    Miller 2015, J. Human Resources 50:317, section VI). ``remedy``, when given, follows the
+    message (what the estimator offers instead). Returns zero or one message."""
     n = stats.get("n_clusters")
     if n is None or n >= FEW_CLUSTERS:
         return []
-    return [
+    message = (
         f"only {int(n)} clusters: clustered standard errors are unreliable with fewer than "
         f"about {FEW_CLUSTERS} (Cameron and Miller 2015)"
-    ]
+    )
+    return [f"{message}; {remedy}" if remedy else message]
 
 
 @dataclass(frozen=True)

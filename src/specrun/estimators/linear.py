@@ -702,7 +702,7 @@ def fit_linear(
         stats["n_clusters"] = float(min(int(c.max()) + 1 for c in clusters.values()))
     if spec.se.type != "unadjusted":
         extra["se_k"] = cov.k
-    warnings = few_clusters(stats)
+    warnings = few_clusters(stats, _few_clusters_remedy(spec))
     negative = [v for v, s in zip(names, np.diag(cov.matrix), strict=True) if s < 0.0]
     if negative:
         warnings.append(
@@ -735,3 +735,20 @@ def fit_linear(
         covariance_df=cov.df,
     )
     return {"": result}
+
+
+def _few_clusters_remedy(spec: OlsSpec | PanelFeSpec) -> str:
+    """What a linear model with few clusters offers instead of its clustered t tests: the wild
+    cluster bootstrap (Stata's ``boottest``), or where its results are when it was asked for
+    (tables print the analytic standard errors and stars either way)."""
+    if spec.se.bootstrap is not None:
+        return (
+            "the table's stars use them; the wild cluster bootstrap's p-values and intervals "
+            "are in results.json (extra.wild_bootstrap)"
+        )
+    if len(spec.se.clusters) != 1:
+        return ""  # the wild cluster bootstrap resamples one cluster dimension
+    return (
+        "the wild cluster bootstrap gives reliable p-values: add 'bootstrap: {seed: 1}' to "
+        "the model's se:"
+    )
