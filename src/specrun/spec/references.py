@@ -6,6 +6,7 @@ transform writes, in order; a model's own transforms (variants) add to its colum
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from specrun.errors import SpecError, did_you_mean
@@ -472,24 +473,28 @@ class ReferenceChecks(Diagnostics):
         spec = model.spec
         reported: set[Any] = set()  # once a variable: a mediator that is the treatment and in x
         for fields in type(spec).exclusive_fields:
-            places: dict[Any, list[tuple[tuple[int, int, int], str, str, PathKey]]] = {}
+            owners: dict[Any, list[tuple[int, str, str]]] = {}
             for rank, field_name in enumerate(fields):
                 value = getattr(spec, field_name)
                 items = [value] if isinstance(value, str) else list(value or [])
-                path, raw = self._raw_field(model, field_name)
                 for item in dict.fromkeys(items):
-                    if not isinstance(item, str):
-                        continue
-                    keys = _term_keys(item)
-                    identity = frozenset(keys) if keys else item
+                    if isinstance(item, str):
+                        keys = _term_keys(item)
+                        identity = frozenset(keys) if keys else item
+                        owners.setdefault(identity, []).append((rank, field_name, item))
+            for identity, owned in owners.items():
+                if len({field_name for _, field_name, _ in owned}) < 2:
+                    continue
+                # located only when in conflict: finding where an item was written is the
+                # costly part, and a multiverse checks hundreds of models
+                found = []
+                for rank, field_name, item in owned:
+                    path, raw = self._raw_field(model, field_name)
                     listed = isinstance(raw, list) and item in raw
                     where = (*path, raw.index(item)) if listed else path
                     pos = self.doc.position(where)
                     order = (pos.line, pos.col, rank) if pos else (1 << 30, 0, rank)
-                    places.setdefault(identity, []).append((order, field_name, item, where))
-            for identity, found in places.items():
-                if len({field_name for _, field_name, _, _ in found}) < 2:
-                    continue
+                    found.append((order, field_name, item, where))
                 found.sort(key=lambda place: place[0])
                 _, first, _, _ = found[0]
                 for _, field_name, item, where in found[1:]:
@@ -819,12 +824,13 @@ def _group_item(raw: list[Any]) -> int:
     return 0
 
 
-def _term_keys(item: str) -> list[frozenset]:
+@functools.lru_cache(maxsize=4096)
+def _term_keys(item: str) -> tuple[frozenset, ...]:
     """The keys of the terms ``item`` writes (``data.terms.Term.key``); none for an item that
     is not a term (its own errors are reported where it is checked)."""
     from specrun.data.terms import parse_item
 
     try:
-        return [term.key() for term in parse_item(item)]
+        return tuple(term.key() for term in parse_item(item))
     except SpecError:
-        return []
+        return ()
