@@ -43,6 +43,13 @@ outputs: {formats: [latex, markdown, html, docx], language: LANGUAGE}
 )
 
 
+def _pdf_text(pdf: Path) -> str:
+    """The text of a compiled PDF as poppler's pdftotext lays it out."""
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def _run(folder: Path, language: str, caption: str):
     text = SPEC.replace("LANGUAGE", language).replace("CAPTION", caption)
     return run_file(grunfeld_project(folder, text), out=folder / "out")
@@ -94,12 +101,7 @@ def test_english_captions_are_unchanged(tmp_path: Path):
 def test_the_chinese_caption_on_the_pdf_page_has_no_colon(tmp_path: Path):
     _run(tmp_path, "zh", "基准回归")
     assert_latex_compiles(tmp_path / "out" / "tables.tex", tmp_path, engine="xelatex")
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(tmp_path / "tables.pdf"), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = _pdf_text(tmp_path / "tables.pdf")
     caption = next(line.strip() for line in text.splitlines() if "基准回归" in line)
     assert caption == "表1 基准回归"  # it read 表 1: 基准回归 (ctex's label)
 
@@ -173,12 +175,7 @@ def test_panel_captions_read_the_same_in_latex_and_markdown(tmp_path, language, 
     if shutil.which("xelatex"):
         engine = "xelatex" if language == "zh" else "pdflatex"
         assert_latex_compiles(out / "tables.tex", tmp_path, engine=engine)
-        text = subprocess.run(
-            ["pdftotext", "-layout", str(tmp_path / "tables.pdf"), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        text = _pdf_text(tmp_path / "tables.pdf")
         # xeCJK sets its inter-script gap between 面板 and the letter, as anywhere in ctex text
         lines = [re.sub(r"面板 ([A-Z])", r"面板\1", line.strip()) for line in text.splitlines()]
         assert [line for line in lines if line in expected] == expected
