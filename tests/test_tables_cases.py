@@ -196,18 +196,27 @@ PEER_VIF = {"inv": 5.3307180843, "value": 3.9289310484, "capital": 1.860552671}
 
 
 @pytest.mark.parametrize(
-    ("language", "note"),
+    ("language", "show", "note"),
     [
-        ("en", "The coefficient of Firm value and its standard error are multiplied by 100."),
-        ("zh", "公司市值的系数及其标准误已乘以100。"),
+        ("en", "se", "The coefficient of Firm value and its standard error are multiplied by 100."),
+        ("zh", "se", "公司市值的系数及其标准误已乘以100。"),
+        # the interval scales with the coefficient; t and p do not
+        (
+            "en",
+            "ci",
+            "The coefficient of Firm value and its confidence interval are multiplied by 100.",
+        ),
+        ("zh", "ci", "公司市值的系数及其置信区间已乘以100。"),
+        ("en", "t", "The coefficient of Firm value is multiplied by 100."),
+        ("zh", "p", "公司市值的系数已乘以100。"),
     ],
 )
-def test_scale_note_names_the_row_by_its_label(tmp_path: Path, language: str, note: str):
+def test_scale_note_names_the_row_by_its_label(tmp_path: Path, language: str, show: str, note: str):
     # the row prints the label; a note naming the column ('value') matched no row of the table
     spec = GRUNFELD_HEAD + (
         "variables:\n  value: {label: {en: Firm value, zh: 公司市值}}\n"
         "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
-        "tables:\n  t: {kind: regression, columns: [m], scale: {value: 100}}\n"
+        f"tables:\n  t: {{kind: regression, columns: [m], scale: {{value: 100}}, show: {show}}}\n"
         f"outputs: {{language: {language}}}\n"
     )
     table = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables["t"]

@@ -499,6 +499,15 @@ def _column_kinds(
     return kinds, composite
 
 
+# what a ``scale:`` multiplies besides the coefficient, by ``show:`` (English, Chinese)
+SCALED_WITH = {
+    "se": ("and its standard error are", "及其标准误"),
+    "ci": ("and its confidence interval are", "及其置信区间"),
+    "t": ("is", ""),
+    "p": ("is", ""),
+}
+
+
 def _notes(
     spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
 ) -> list[str]:
@@ -557,13 +566,13 @@ def _notes(
         # the note names the row as the table prints it (its label), not the column name
         holder = next((m for f in families for m in f if name in m.coefficients), None)
         shown = _label(name, spec, ctx, holder)
+        # what else the column prints scales with the coefficient (t and p do not)
+        with_it, zh_with_it = SCALED_WITH[spec.show]
         if language == "zh":
-            notes.append(f"{shown}的系数及其标准误已乘以{fmt.factor(factor)}。")
+            notes.append(f"{shown}的系数{zh_with_it}已乘以{fmt.factor(factor)}。")
         else:
-            notes.append(
-                f"The coefficient of {shown} and its standard error are multiplied by "
-                f"{fmt.factor(factor)}."
-            )
+            factor_text = fmt.factor(factor)
+            notes.append(f"The coefficient of {shown} {with_it} multiplied by {factor_text}.")
     centered = sorted({v for f in families for m in f for v in m.extra.get("centered", {})})
     if centered:
         terms = {v: p for f in families for m in f for v, p in m.terms.items()}
