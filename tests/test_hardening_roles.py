@@ -181,3 +181,33 @@ def test_an_interaction_with_a_panel_column_is_kept_as_written(tmp_path):
     fit = next(n for n in plan_file(spec)[1].nodes if n.id == "fit:fe")
     # 年份 alone is the time effect; 省份#capital is an interaction, not the entity effect
     assert fit.payload["model"].spec.absorbed() == ["time", "省份#capital"]
+
+
+@pytest.mark.parametrize(
+    ("absorb", "column"),
+    [("[entity, 省份]", 1), ("[省份, entity, 年份]", 1), ("[年份, 省份, time]", 2)],
+)
+def test_one_effect_in_two_spellings_is_said_at_the_later_one(tmp_path, capsys, absorb, column):
+    """absorb: [entity, 省份] said "effect 'entity' is absorbed twice" at the model, naming
+    neither the column nor the item; once, not again for every specification of a multiverse
+    built on the model."""
+    spec = _zh_project(tmp_path / "p", "[entity, time]")
+    text = (
+        ZH_HEAD + f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], absorb: {absorb}}}\n"
+    )
+    text += "multiverse:\n  m:\n    base: fe\n    focus: value\n"
+    text += "    axes: {c: {a: {}, b: {x: [value, capital]}}}\n"
+    spec.write_text(text, encoding="utf-8")
+    code, err = run(["validate", str(spec)], capsys)
+    effect = "time" if absorb.endswith("time]") else "entity"
+    name = "年份" if effect == "time" else "省份"
+    line = text.splitlines()[next(i for i, s in enumerate(text.splitlines()) if "absorb" in s)]
+    col = line.index("absorb: ") + len("absorb: [") + 1
+    col += sum(len(item) + 2 for item in absorb.strip("[]").split(", ")[:column])
+    row = text.splitlines().index(line) + 1
+    assert (code, err) == (
+        1,
+        f"error: {spec}:{row}:{col}: models.fe.absorb[{column}]: '{name}' is the panel's "
+        f"{effect} column (data.panel.{effect}), so the {effect} effect is absorbed twice: "
+        "write it once",
+    )

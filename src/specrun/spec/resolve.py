@@ -205,7 +205,7 @@ class ModelResolver(Diagnostics):
             ):
                 expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
         if isinstance(expanded.get("absorb"), list):
-            expanded["absorb"] = self.index_effects(expanded["absorb"])
+            expanded["absorb"] = self.index_effects(expanded["absorb"], origins.get("absorb"))
         try:
             return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
@@ -214,7 +214,7 @@ class ModelResolver(Diagnostics):
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
 
-    def index_effects(self, absorb: list[Any]) -> list[Any]:
+    def index_effects(self, absorb: list[Any], path: PathKey | None = None) -> list[Any]:
         """``absorb`` with the panel's own entity and time columns written as ``entity`` and
         ``time`` (``absorb: [省份, 年份]`` is ``absorb: [entity, time]``, as reghdfe's
         ``absorb(province year)`` after ``xtset province year``). Every later stage (the fit,
@@ -232,7 +232,24 @@ class ModelResolver(Diagnostics):
         }
         if not index:
             return absorb
-        return [index.get(term.strip(), term) if isinstance(term, str) else term for term in absorb]
+        named = [index.get(t.strip(), t) if isinstance(t, str) else t for t in absorb]
+        out: list[Any] = []
+        spelt: dict[Any, Any] = {}  # effect -> how it was first written
+        for i, (term, effect) in enumerate(zip(absorb, named, strict=True)):
+            first = spelt.setdefault(effect, term)
+            if effect in out and first != term and path is not None:
+                # absorb: [entity, 省份] named one effect twice, in two spellings: said here,
+                # at the later one, naming the column, rather than as "absorbed twice"
+                column = (term if term != effect else first).strip()
+                self.error(
+                    f"'{column}' is the panel's {effect} column (data.panel.{effect}), so the "
+                    f"{effect} effect is absorbed twice: write it once",
+                    (*path, i),
+                    code="schema",
+                )
+                continue
+            out.append(effect)
+        return out
 
     def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
         items = [value] if isinstance(value, str) else value
@@ -513,8 +530,9 @@ class ModelResolver(Diagnostics):
             new = self.errors[before:]
             del self.errors[before:]
             for error in new:
-                # one bad axis value fails many specifications: say it once, naming the first
-                if str(error) in seen:
+                # one bad axis value fails many specifications: say it once, naming the first;
+                # an error of the base model itself was said already, at the base model
+                if str(error) in seen or any(str(error) == str(e) for e in self.errors):
                     continue
                 seen.add(str(error))
                 chosen = ", ".join(f"{a}={v}" for a, v in item.choices)
