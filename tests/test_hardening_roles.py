@@ -46,6 +46,14 @@ ROLE_CASES = {
         f"8:18: models.m.controls[0]: 'c.value' is in both regime_x and controls of model 'm': "
         f"{ROLE}",
     ),
+    # a factorial writes its main effects: c.value##c.value is value and value², so value is
+    # twice in the design (qi: it passed validate; the fit said only "collinear")
+    "threshold-regime-and-factorial-control": (
+        "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        '      controls: ["c.value##c.value"], bootstrap: 0}\n',
+        "8:18: models.m.controls[0]: 'c.value##c.value' (which includes 'value') is in both "
+        f"regime_x and controls of model 'm': {ROLE}",
+    ),
     "iv-x-and-instruments": (
         "  m: {estimator: iv, y: inv, x: [capital], endog: [value], instruments: [capital]}\n",
         f"7:74: models.m.instruments[0]: 'capital' is in both x and instruments of model 'm': "

@@ -479,10 +479,11 @@ class ReferenceChecks(Diagnostics):
                 items = [value] if isinstance(value, str) else list(value or [])
                 for item in dict.fromkeys(items):
                     if isinstance(item, str):
-                        keys = _term_keys(item)
-                        identity = frozenset(keys) if keys else item
-                        owners.setdefault(identity, []).append((rank, field_name, item))
-            for identity, owned in owners.items():
+                        # each term an item writes: c.x##c.z is x, z and x·z, so x elsewhere
+                        # is x twice; c.x#c.z alone is not x
+                        for identity in _term_keys(item) or (item,):
+                            owners.setdefault(identity, []).append((rank, field_name, item))
+            for owned in owners.values():
                 if len({field_name for _, field_name, _ in owned}) < 2:
                     continue
                 # located only when in conflict: finding where an item was written is the
@@ -496,13 +497,16 @@ class ReferenceChecks(Diagnostics):
                     order = (pos.line, pos.col, rank) if pos else (1 << 30, 0, rank)
                     found.append((order, field_name, item, where))
                 found.sort(key=lambda place: place[0])
-                _, first, _, _ = found[0]
+                _, first, first_item, _ = found[0]
                 for _, field_name, item, where in found[1:]:
-                    if field_name == first or identity in reported:
+                    if field_name == first or (field_name, item) in reported:
                         continue
-                    reported.add(identity)
+                    reported.add((field_name, item))
+                    named = f"'{item}'"
+                    if len(_term_keys(item)) > 1:  # a factorial: say which of its terms
+                        named += f" (which includes '{first_item}')"
                     self.error(
-                        f"'{item}' is in both {first} and {field_name} of model "
+                        f"{named} is in both {first} and {field_name} of model "
                         f"'{model.name}': one variable cannot take two roles (its two columns "
                         "would be collinear)",
                         where,
