@@ -149,3 +149,33 @@ def test_few_clusters_names_the_wild_bootstrap_only_where_it_applies(tmp_path, c
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
     few = [line for line in capsys.readouterr().err.splitlines() if "clusters:" in line]
     assert few == [f"warning: model 'fe': {FEW}{tail}"]
+
+
+ONLY_FIGURE = """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: entity}}
+tables:
+  t: {kind: regression, columns: [fe]}
+figures:
+  c: {kind: coefplot, models: [fe], variable: value, title: TITLE}
+outputs: {formats: [docx], docx: {figures: true}}
+"""
+
+
+def test_only_a_figure_says_the_kept_word_document_embeds_it_as_it_was(tmp_path, capsys):
+    """``--only FIGURE`` keeps the previous tables.docx (it renders no table), whose embedded
+    PNG is then older than figures/c.png: said, unless the figure drew the same bytes."""
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + ONLY_FIGURE.replace("TITLE", "Old"))
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out), "--no-cache", "--only", "c"]) == 0
+    assert "tables.docx" not in capsys.readouterr().err  # the same figure: nothing to say
+    spec.write_text(GRUNFELD_HEAD + ONLY_FIGURE.replace("TITLE", "New"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(out), "--no-cache", "--only", "c"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: --only: tables.docx is kept from the previous run and embeds c as drawn "
+        "then; run without --only to embed the new figure"
+    ]
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    assert "tables.docx" not in capsys.readouterr().err  # rewritten with the new figure

@@ -164,6 +164,7 @@ def _run(
     from specrun.outputs import (
         RunSummary,
         clean_stale,
+        kept_with_old_figures,
         outputs_key,
         render_outputs,
         reused_outputs,
@@ -211,12 +212,14 @@ def _run(
         def lazy() -> RunOutput:
             return output
 
+    stale = kept_with_old_figures(spec, folder, files) if only else []
     try:
         written = write_outputs(folder, files, only=bool(only))
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
+    summary.warnings.extend(stale)
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written)
 
 

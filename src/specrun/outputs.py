@@ -834,6 +834,42 @@ def _as_written(filename: object, stage: Path, folder: Path) -> str:
     return path
 
 
+def kept_with_old_figures(spec: Spec, folder: Path, files: list[OutputFile]) -> list[str]:
+    """The warning of an ``--only`` run that draws figures anew but keeps the previous
+    ``tables.docx``, which embeds them as they were (``docx: {figures: true}``): the figures
+    whose new PNG is not among the document's images. Empty when there is nothing to say."""
+    outputs = spec.outputs
+    if not (outputs.docx.figures and "docx" in outputs.formats):
+        return []
+    from specrun.render import FORMATS
+
+    document = FORMATS.get("docx").document_file
+    written = {item.relative for item in files}
+    if not document or document in written or not (folder / document).is_file():
+        return []
+    import zipfile
+
+    try:  # the PNGs the kept document embeds (python-docx stores them as given)
+        with zipfile.ZipFile(folder / document) as kept:
+            embedded = {kept.read(n) for n in kept.namelist() if n.startswith("word/media/")}
+    except (OSError, zipfile.BadZipFile):
+        embedded = set()
+    redrawn = [
+        item.relative.removeprefix("figures/").removesuffix(".png")
+        for item in files
+        if item.relative.startswith("figures/")
+        and item.relative.endswith(".png")
+        and item.content not in embedded
+    ]
+    if not redrawn:
+        return []
+    return [
+        f"--only: {document} is kept from the previous run and embeds "
+        f"{', '.join(redrawn)} as drawn then; run without --only to embed the new "
+        f"{'figure' if len(redrawn) == 1 else 'figures'}"
+    ]
+
+
 def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) -> list[OutputFile]:
     """Build the new output folder in a sibling staging folder, then swap it in whole; returns
     the files as written (an ``--only`` run's manifest also lists the files kept).
