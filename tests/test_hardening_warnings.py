@@ -179,3 +179,22 @@ def test_only_a_figure_says_the_kept_word_document_embeds_it_as_it_was(tmp_path,
     ]
     assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
     assert "tables.docx" not in capsys.readouterr().err  # rewritten with the new figure
+
+
+def test_a_mediation_model_clusters_on_a_column_of_the_data(tmp_path, capsys):
+    """se: {cluster: size} on a mediation model, size not a panel index: its three
+    regressions read the column (qj: the fit's frame lacked it, an internal error, exit 3)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + 'transforms:\n  - derive: {size: "capital > 200"}\n'
+        + "models:\n  med: {estimator: mediation, y: inv, x: [value], mediator: capital,\n"
+        + "        bootstrap: 0, se: {cluster: size}}\n",
+    )
+    code = main(["run", str(spec), "--out", str(tmp_path / "out")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    few = FEW.replace("only 9 clusters", "only 2 clusters")
+    assert (code, lines) == (
+        0,
+        [f"warning: model 'med.{part}': {few}; {WILD}" for part in ("total", "mediator", "outcome")],
+    )

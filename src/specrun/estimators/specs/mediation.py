@@ -63,6 +63,11 @@ class MediationSpec(ModelBase):
             raise ValueError("bootstrap needs at least 2 draws (or 0 for none)")
         return self
 
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        # cluster columns other than the panel's: the three regressions cluster on them, so
+        # validation checks them and the fit's frame carries them
+        return self.se.column_refs()
+
     @property
     def treatment_name(self) -> str:
         return self.treatment or self.x[0]
