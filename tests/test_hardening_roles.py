@@ -54,6 +54,19 @@ ROLE_CASES = {
         "8:18: models.m.controls[0]: 'c.value##c.value' (which includes 'value') is in both "
         f"regime_x and controls of model 'm': {ROLE}",
     ),
+    # two factorials sharing a main effect: the message names the shared term and where the
+    # first writes it (qj: it named the whole first factorial as the term repeated)
+    "threshold-two-factorials-share-a-term": (
+        '  m: {estimator: panel_threshold, y: inv, regime_x: ["c.value##c.capital"],\n'
+        '      q: capital, controls: ["c.value##c.value"], bootstrap: 0}\n',
+        "8:30: models.m.controls[0]: 'c.value##c.value' (which includes 'value') is in both "
+        f"regime_x (in 'c.value##c.capital') and controls of model 'm': {ROLE}",
+    ),
+    "mediator-in-a-factorial-of-x": (
+        '  m: {estimator: mediation, y: inv, x: ["c.value##c.capital"], mediator: capital}\n',
+        "7:74: models.m.mediator: 'capital' is in both x (in 'c.value##c.capital') and mediator "
+        f"of model 'm': {ROLE}",
+    ),
     "iv-x-and-instruments": (
         "  m: {estimator: iv, y: inv, x: [capital], endog: [value], instruments: [capital]}\n",
         f"7:74: models.m.instruments[0]: 'capital' is in both x and instruments of model 'm': "

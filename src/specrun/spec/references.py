@@ -483,7 +483,7 @@ class ReferenceChecks(Diagnostics):
                         # is x twice; c.x#c.z alone is not x
                         for identity in _term_keys(item) or (item,):
                             owners.setdefault(identity, []).append((rank, field_name, item))
-            for owned in owners.values():
+            for identity, owned in owners.items():
                 if len({field_name for _, field_name, _ in owned}) < 2:
                     continue
                 # located only when in conflict: finding where an item was written is the
@@ -502,11 +502,16 @@ class ReferenceChecks(Diagnostics):
                     if field_name == first or (field_name, item) in reported:
                         continue
                     reported.add((field_name, item))
+                    # a factorial writes several terms: say which of them is the shared one
+                    shared = _term_name(item, identity)
                     named = f"'{item}'"
-                    if len(_term_keys(item)) > 1:  # a factorial: say which of its terms
-                        named += f" (which includes '{first_item}')"
+                    if len(_term_keys(item)) > 1:
+                        named += f" (which includes '{shared}')"
+                    first_named = first
+                    if len(_term_keys(first_item)) > 1:
+                        first_named += f" (in '{first_item}')"
                     self.error(
-                        f"{named} is in both {first} and {field_name} of model "
+                        f"{named} is in both {first_named} and {field_name} of model "
                         f"'{model.name}': one variable cannot take two roles (its two columns "
                         "would be collinear)",
                         where,
@@ -826,6 +831,26 @@ def _group_item(raw: list[Any]) -> int:
         if isinstance(item, str) and "$" in item:
             return i
     return 0
+
+
+def _term_name(item: str, identity: Any) -> str:
+    """How the term of ``item`` whose key is ``identity`` is written on its own: ``value``,
+    ``L.value``, ``i.region``, ``c.x#c.z``; ``item`` itself when it is not a term."""
+    from specrun.data.terms import parse_item, ts_prefix
+
+    try:
+        terms = parse_item(item)
+    except SpecError:
+        return item
+    term = next((t for t in terms if t.key() == identity), None)
+    if term is None:
+        return item
+    if not term.is_interaction and not term.has_factor:
+        return term.components[0].column
+    return "#".join(
+        f"{'i' if c.factor else 'c'}{ts_prefix(c.shift, c.diff)}.{c.variable}"
+        for c in term.components
+    )
 
 
 @functools.lru_cache(maxsize=4096)
