@@ -196,5 +196,8 @@ def test_a_mediation_model_clusters_on_a_column_of_the_data(tmp_path, capsys):
     few = FEW.replace("only 9 clusters", "only 2 clusters")
     assert (code, lines) == (
         0,
-        [f"warning: model 'med.{part}': {few}; {WILD}" for part in ("total", "mediator", "outcome")],
+        [
+            f"warning: model 'med.{part}': {few}; {WILD}"
+            for part in ("total", "mediator", "outcome")
+        ],
     )
