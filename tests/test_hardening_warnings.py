@@ -174,8 +174,8 @@ def test_only_a_figure_says_the_kept_word_document_embeds_it_as_it_was(tmp_path,
     spec.write_text(GRUNFELD_HEAD + ONLY_FIGURE.replace("TITLE", "New"), encoding="utf-8")
     assert main(["run", str(spec), "--out", str(out), "--no-cache", "--only", "c"]) == 0
     assert capsys.readouterr().err.splitlines() == [
-        "warning: --only: tables.docx is kept from the previous run and embeds c as drawn "
-        "then; run without --only to embed the new figure"
+        "warning: --only: tables.docx is kept from the previous run and does not embed c as "
+        "drawn now; run without --only to embed the new figure"
     ]
     assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
     assert "tables.docx" not in capsys.readouterr().err  # rewritten with the new figure
@@ -201,3 +201,32 @@ def test_a_mediation_model_clusters_on_a_column_of_the_data(tmp_path, capsys):
             for part in ("total", "mediator", "outcome")
         ],
     )
+
+
+def test_only_a_figure_with_the_cache_reads_the_kept_word_document_each_time(tmp_path, capsys):
+    """The warning depends on the kept tables.docx, which the run does not write: a cached
+    re-run replayed it after a full run had embedded the new figure (a false alarm), and said
+    "embeds c as drawn then" of a document that is not a Word file at all."""
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + ONLY_FIGURE.replace("TITLE", "Old"))
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    spec.write_text(GRUNFELD_HEAD + ONLY_FIGURE.replace("TITLE", "New"), encoding="utf-8")
+    stale = (
+        "warning: --only: tables.docx is kept from the previous run and does not embed c as "
+        "drawn now; run without --only to embed the new figure"
+    )
+    capsys.readouterr()
+    for _ in range(2):  # the second from the record of the first
+        assert main(["run", str(spec), "--out", str(out), "--only", "c"]) == 0
+        assert capsys.readouterr().err.splitlines() == [stale]
+    assert main(["run", str(spec), "--out", str(out)]) == 0  # embeds the new figure
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out), "--only", "c"]) == 0
+    assert "tables.docx" not in capsys.readouterr().err
+    (out / "tables.docx").write_bytes(b"not a zip file")
+    for _ in range(2):
+        assert main(["run", str(spec), "--out", str(out), "--only", "c"]) == 0
+        assert capsys.readouterr().err.splitlines() == [
+            "warning: --only: tables.docx is kept from the previous run but is not a readable "
+            "Word document; run without --only to write it anew"
+        ]

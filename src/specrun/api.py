@@ -146,6 +146,9 @@ class _Done:
     run: Run
     cache: NodeCache | None
     written: list[OutputFile]
+    # files kept from the previous run that this run's warnings read (an --only run's
+    # tables.docx): the record holds their digests too, so a changed one is a full re-run
+    read_kept: tuple[str, ...] = ()
 
 
 def _run(
@@ -220,7 +223,14 @@ def _run(
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
     summary.warnings.extend(stale)
-    return _Done(Run(spec, plan, files, folder, summary, lazy), store, written)
+    from specrun.render import FORMATS
+
+    read_kept = (
+        (FORMATS.get("docx").document_file,)
+        if only and spec.outputs.docx.figures and "docx" in spec.outputs.formats
+        else ()
+    )
+    return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)
 
 
 def _store_record(path: str | Path, only: Sequence[str], run: _Done, reads: dict[str, str]) -> None:
@@ -232,9 +242,16 @@ def _store_record(path: str | Path, only: Sequence[str], run: _Done, reads: dict
     if run.cache is None or spec_digest is None:
         return
     done = run.run
+    outputs = {f.relative: digest_bytes(f.content) for f in run.written}
+    for relative in run.read_kept:
+        if relative and relative not in outputs:
+            try:  # read as bytes: noting it as an input would make the run its own input
+                outputs[relative] = digest_bytes((done.folder / relative).read_bytes())
+            except OSError:
+                return  # nothing to compare a re-run with: it is checked in full
     record = RunRecord(
         inputs=dict(sorted(reads.items())),
-        outputs={f.relative: digest_bytes(f.content) for f in run.written},
+        outputs=outputs,
         nodes=len(done.plan.nodes),
         models=done.summary.models,
         tables=done.summary.tables,

@@ -837,7 +837,8 @@ def _as_written(filename: object, stage: Path, folder: Path) -> str:
 def kept_with_old_figures(spec: Spec, folder: Path, files: list[OutputFile]) -> list[str]:
     """The warning of an ``--only`` run that draws figures anew but keeps the previous
     ``tables.docx``, which embeds them as they were (``docx: {figures: true}``): the figures
-    whose new PNG is not among the document's images. Empty when there is nothing to say."""
+    whose new PNG is not among the document's images, or that the kept document cannot be
+    read at all. Empty when there is nothing to say."""
     outputs = spec.outputs
     if not (outputs.docx.figures and "docx" in outputs.formats):
         return []
@@ -847,25 +848,37 @@ def kept_with_old_figures(spec: Spec, folder: Path, files: list[OutputFile]) -> 
     written = {item.relative for item in files}
     if not document or document in written or not (folder / document).is_file():
         return []
+    drawn = [
+        item
+        for item in files
+        if item.relative.startswith("figures/") and item.relative.endswith(".png")
+    ]
+    if not drawn:
+        return []
     import zipfile
+    import zlib
 
     try:  # the PNGs the kept document embeds (python-docx stores them as given)
         with zipfile.ZipFile(folder / document) as kept:
             embedded = {kept.read(n) for n in kept.namelist() if n.startswith("word/media/")}
-    except (OSError, zipfile.BadZipFile):
-        embedded = set()
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError):
+        # not a document Word opens: that, not its figures, is what the user needs to hear
+        return [
+            f"--only: {document} is kept from the previous run but is not a readable Word "
+            "document; run without --only to write it anew"
+        ]
     redrawn = [
         item.relative.removeprefix("figures/").removesuffix(".png")
-        for item in files
-        if item.relative.startswith("figures/")
-        and item.relative.endswith(".png")
-        and item.content not in embedded
+        for item in drawn
+        if item.content not in embedded
     ]
     if not redrawn:
         return []
     return [
-        f"--only: {document} is kept from the previous run and embeds "
-        f"{', '.join(redrawn)} as drawn then; run without --only to embed the new "
+        # "as drawn then" would be false of a document written by --only TABLE, which
+        # embeds no figure at all
+        f"--only: {document} is kept from the previous run and does not embed "
+        f"{', '.join(redrawn)} as drawn now; run without --only to embed the new "
         f"{'figure' if len(redrawn) == 1 else 'figures'}"
     ]
 
