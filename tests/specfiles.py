@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +72,16 @@ def output_files(folder: Path) -> dict[str, bytes]:
             data = json.dumps(manifest, sort_keys=True).encode()
         files[str(path.relative_to(folder))] = data
     return files
+
+
+def python_probe(code: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with ``argv`` in a fresh interpreter that imports this checkout's specrun
+    (and the test environment's packages); its output captured as text, not checked."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )

@@ -460,7 +460,7 @@ def test_figures_that_fail_in_either_process_are_all_reported_located_and_nothin
 def test_the_execute_stage_leaves_figures_as_data_and_imports_no_matplotlib(tmp_path):
     # execute computes, render draws: a figure's numbers and text are ready after execute
     # (polars is not usable in a forked render child), matplotlib loads only to draw
-    from specfiles import GRUNFELD_HEAD, PROJECT_ROOT, grunfeld_project
+    from specfiles import GRUNFELD_HEAD, grunfeld_project, python_probe
 
     path = grunfeld_project(tmp_path, GRUNFELD_HEAD + TWO_FIGURES)
     probe = (
@@ -473,9 +473,6 @@ def test_the_execute_stage_leaves_figures_as_data_and_imports_no_matplotlib(tmp_
         "figure = run.figures['value'].draw()\n"
         "print(len(figure.axes), 'matplotlib' in sys.modules)\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
-    )
+    done = python_probe(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["CoefplotData ['pooled', 'fe'] False", "1 True"]

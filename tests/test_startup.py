@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from specfiles import python_probe
 from specrun.kernels.distributions import (
     chi2_sf,
     f_quantile,
@@ -304,13 +305,6 @@ def test_the_cli_skips_the_final_collection_at_exit():
         "from specrun.cli import main\n"
         "print('code', main(sys.argv[1:]))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-c", probe, "validate", str(PAPER)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    done = python_probe(probe, "validate", str(PAPER))
+    assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-2:] == ["code 0", "frozen at exit: True"]
