@@ -343,3 +343,27 @@ def test_panels_of_different_covariances_name_each_panel(
     )
     run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
     assert run.output.tables["t"].notes[0] == note
+
+
+def test_threshold_interval_uses_the_t_its_p_values_use(tmp_path: Path):
+    """A panel threshold model with conventional standard errors tests with t on the
+    within residual degrees of freedom (NT − N − k); its interval is estimate ± t(0.975, df)·SE
+    (quantiles from scipy.stats), not the normal quantile the table took when the model
+    recorded no degrees of freedom."""
+    from scipy import stats
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n  th: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,"
+        + " controls: [capital], bootstrap: 0, grid: 20}\n"
+        + "tables:\n  t: {kind: regression, columns: [th], show: ci, digits: 6}\n",
+    )
+    run = run_file(spec, out=tmp_path / "out")
+    model = run.output.results.models["th"]
+    df = model.stats["df_resid"]
+    coef = model.coefficients["capital"]
+    assert coef.p_value == pytest.approx(2 * stats.t.sf(abs(coef.stat), df), rel=1e-9)
+    half = stats.t.ppf(0.975, df) * coef.std_error
+    low, high = coef.estimate - half, coef.estimate + half
+    assert _cells(run.output.tables["t"], "capital")[1] == f"[{low:.6f}, {high:.6f}]"

@@ -173,8 +173,11 @@ def fit_panel_threshold(
         "n_periods": float(fit.n_periods),
         "nobs_transformed": float(fit.nobs),  # N(T−1) under hansen1999: his "observations"
     }
+    # the reference of the p-values above, which intervals (tables, coefplots) read too
     if spec.se == "cluster":
-        stats["n_clusters"] = float(fit.n_entities)  # clustered by entity
+        stats["n_clusters"] = float(fit.n_entities)  # clustered by entity: t(G − 1)
+    else:
+        stats["df_resid"] = float(df)
     for k, search in enumerate(fit.thresholds, start=1):
         stats[f"threshold_{k}"] = search.estimate
     if not np.isfinite(model.r2_within):
