@@ -167,6 +167,7 @@ def _run(
     from specrun.outputs import (
         RunSummary,
         clean_stale,
+        documents_with_figures,
         kept_with_old_figures,
         outputs_key,
         render_outputs,
@@ -223,13 +224,7 @@ def _run(
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
         raise SpecError(exc.message, code="usage", path="--out") from None
     summary.warnings.extend(stale)
-    from specrun.render import FORMATS
-
-    read_kept = (
-        (FORMATS.get("docx").document_file,)
-        if only and spec.outputs.docx.figures and "docx" in spec.outputs.formats
-        else ()
-    )
+    read_kept = documents_with_figures(spec) if only else ()
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)
 
 

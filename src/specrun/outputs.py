@@ -834,20 +834,28 @@ def _as_written(filename: object, stage: Path, folder: Path) -> str:
     return path
 
 
+def documents_with_figures(spec: Spec) -> tuple[str, ...]:
+    """The documents that embed the figures' PNGs: ``tables.docx`` with ``docx: {figures:
+    true}``; an ``--only`` run that keeps one reads it (``kept_with_old_figures``)."""
+    outputs = spec.outputs
+    if not (outputs.docx.figures and "docx" in outputs.formats):
+        return ()
+    from specrun.render import FORMATS
+
+    document = FORMATS.get("docx").document_file
+    return (document,) if document else ()
+
+
 def kept_with_old_figures(spec: Spec, folder: Path, files: list[OutputFile]) -> list[str]:
     """The warning of an ``--only`` run that draws figures anew but keeps the previous
     ``tables.docx``, which embeds them as they were (``docx: {figures: true}``): the figures
     whose new PNG is not among the document's images, or that the kept document cannot be
     read at all. Empty when there is nothing to say."""
-    outputs = spec.outputs
-    if not (outputs.docx.figures and "docx" in outputs.formats):
-        return []
-    from specrun.render import FORMATS
-
-    document = FORMATS.get("docx").document_file
+    documents = documents_with_figures(spec)
     written = {item.relative for item in files}
-    if not document or document in written or not (folder / document).is_file():
+    if not documents or documents[0] in written or not (folder / documents[0]).is_file():
         return []
+    document = documents[0]
     drawn = [
         item
         for item in files
