@@ -118,7 +118,11 @@ STATISTICS: dict[str, Statistic] = {
         None, "Sum of squared residuals.", "Stata e(rss)", (*LINEAR, "iv", "panel_threshold")
     ),
     "df_resid": Statistic(
-        None, "Residual degrees of freedom N − K.", "Stata e(df_r)", (*LINEAR, "panel_be")
+        None,
+        "Residual degrees of freedom of the t tests: N − K (a panel threshold model's within "
+        "regression: NT − N − K).",
+        "Stata e(df_r)",
+        (*LINEAR, "panel_be", "panel_threshold"),
     ),
     "mean_y": Statistic(
         "Mean of dependent variable",
