@@ -171,7 +171,10 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         title = None
         if spec.panels:
             dependent = family[0].dependent
-            title = panel.title or f"Panel {chr(65 + i)}: {ctx.labels.get(dependent, dependent)}"
+            letter, label = chr(65 + i), ctx.labels.get(dependent, dependent)
+            # as the caption's 面板A and the notes name it
+            zh = ctx.language == "zh"
+            title = panel.title or (f"面板{letter}：{label}" if zh else f"Panel {letter}: {label}")
         blocks += _body(spec, ctx, family, title, _attached(results))
     return Table(
         name=ctx.name,
