@@ -156,7 +156,8 @@ outputs: {formats: [markdown], language: zh}
     run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
     tables = run.output.tables
     main_notes = tables["main"].notes
-    assert main_notes[0] == "括号内为以firm聚类的稳健标准误。"
+    # firm is the panel's entity column: cluster: firm is cluster: entity, named as such
+    assert main_notes[0] == "括号内为以个体聚类的稳健标准误。"
     # a centred lag is named by its composed label, not the raw term L.value
     assert main_notes[2] == (
         "市值 (t−1)、资本存量、市值均以各模型估计样本的均值中心化（主效应与交互项中相同）。"
@@ -170,7 +171,7 @@ outputs: {formats: [markdown], language: zh}
         "95%置信区间",
     ]
     assert margins.notes[0].startswith(
-        "市值对inv的边际效应（模型fe_int）；标准误由模型的以firm聚类"
+        "市值对inv的边际效应（模型fe_int）；标准误由模型的以个体聚类"
     )
     assert margins.notes[-1] == "***、**、*分别表示在1%、5%、10%的水平上显著。"
     re_rows = [row.label for block in tables["re_tab"].blocks for row in block.rows]

@@ -227,7 +227,7 @@ def test_bad_absorb_is_a_located_validation_error(tmp_path: Path) -> None:
     assert errors == [
         "9:110: models.a.absorb[1]: unknown variable 'regoin' (did you mean 'region'?)",
         "10:6: models.b: give absorb or its shorthand effects, not both",
-        "11:6: models.c: effect 'region' is absorbed twice",
+        "11:110: models.c.absorb[1]: effect 'region' is absorbed twice: write it once",
     ]
     cross = _write(tmp_path, f"  a: {IV}absorb: [region, entity#year]}}\n", panel=False)
     with pytest.raises(SpecErrors) as caught:

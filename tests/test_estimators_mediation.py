@@ -74,3 +74,143 @@ def test_three_fits_equal_hand_written_models(tmp_path: Path):
         models["mediator"].coefficients["value"].estimate, rel=1e-12
     )
     assert {"t5", "effects"} <= set(run.output.tables)
+
+
+# Each coefficient's own reference distribution. a, b, c and c′ are t tests of their regression
+# (G − 1 = 9 degrees of freedom when clustered by Grunfeld's 10 firms, as Stata's
+# ``xtreg, fe vce(cluster firm)`` reports e(df_r); else N − K, as ``regress``), a·b is the Sobel
+# z test (normal, as Stata's ``sgmediation`` and ``medsem`` report it). The expected quantiles are
+# scipy's, computed here independently of specrun.
+REFERENCES = (
+    GRUNFELD_HEAD
+    + """\
+samples:
+  late: {time: [1940, null]}
+models:
+  med: {estimator: mediation, y: inv, x: [value], mediator: capital, effects: [entity, time],
+        se: {cluster: entity}, bootstrap: 0}
+  pooled: {estimator: mediation, y: inv, x: [value], mediator: capital, effects: [],
+           bootstrap: 0}
+  re: {estimator: panel_re, y: inv, x: [value, capital]}
+multiverse:
+  paths:
+    base: med
+    focus: a
+    axes:
+      sample: {all: {}, late: {sample: late}}
+tables:
+  ci: {kind: regression, columns: [med, pooled], show: ci, digits: 6}
+  t: {kind: regression, columns: [med, pooled], show: t}
+  t_re: {kind: regression, columns: [med, re], show: t}
+figures:
+  a: {kind: coefplot, models: [med, pooled], variable: a}
+  indirect: {kind: coefplot, models: [med, pooled], variable: indirect}
+outputs: {formats: [markdown]}
+"""
+)
+# the degrees of freedom of each path's t test: clustered, G − 1; pooled OLS, N − K with K the
+# regression's constant and regressors (mediator and total: 2; outcome: 3)
+DF = {
+    "med": {"a": 9, "b": 9, "c": 9, "c_prime": 9},
+    "pooled": {"a": 198, "b": 197, "c": 198, "c_prime": 197},
+}
+PATH_ROWS = ("a", "b", "c", "c_prime", "indirect")
+
+
+def _interval(text: str) -> tuple[float, float]:
+    low, high = text.strip("[]").replace("−", "-").split(", ")
+    return float(low), float(high)
+
+
+def _quantile(df: int | None, level: float = 0.95) -> float:
+    from scipy import stats
+
+    q = 0.5 + level / 2
+    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
+
+
+def test_each_path_keeps_its_own_reference_distribution(tmp_path: Path):
+    import json
+
+    from scipy import stats
+
+    run = run_file(grunfeld_project(tmp_path, REFERENCES), tmp_path / "out", cache=False)
+    output = run.output
+    models = output.results.models
+    assert _quantile(None) == pytest.approx(1.959964, abs=1e-6)
+    # the p-values use these degrees of freedom (and a·b the normal)
+    for name, dfs in DF.items():
+        coefficients = models[name].coefficients
+        for path, df in dfs.items():
+            coef = coefficients[path]
+            assert coef.p_value == pytest.approx(2 * stats.t.sf(abs(coef.stat), df), rel=1e-10)
+        indirect = coefficients["indirect"]
+        assert indirect.p_value == pytest.approx(2 * stats.norm.sf(abs(indirect.stat)), rel=1e-10)
+    # show: ci — each row's interval in its own reference (before: 1.96·SE for every row)
+    rows = [r for block in output.tables["ci"].blocks for r in block.rows]
+    for column, name in enumerate(("med", "pooled")):
+        for path in PATH_ROWS:
+            label = models[name].coefficient_labels[path]
+            at = next(i for i, r in enumerate(rows) if r.label == label)
+            low, high = _interval(rows[at + 1].cells[column].text)
+            coef = models[name].coefficients[path]
+            half = _quantile(DF[name].get(path)) * coef.std_error
+            assert (low, high) == (
+                pytest.approx(coef.estimate - half, abs=6e-7),
+                pytest.approx(coef.estimate + half, abs=6e-7),
+            ), (name, path)
+    # coefplots: the same half-widths
+    for variable in ("a", "indirect"):
+        data = output.figures[variable].data
+        for i, name in enumerate(("med", "pooled")):
+            coef = models[name].coefficients[variable]
+            expected = _quantile(DF[name].get(variable)) * coef.std_error
+            assert data.half_widths[i] == pytest.approx(expected, rel=1e-12)
+    # show: t — the note names the row whose statistic is a z
+    assert output.tables["t"].notes[0] == (
+        "t or z statistics (z for a·b: indirect effect; t for the others) in parentheses."
+    )
+    assert output.tables["t_re"].notes[0] == (
+        "t or z statistics (t in column (1); z in column (2); z for a·b: indirect effect) in "
+        "parentheses."
+    )
+    # results.json names each coefficient's reference; the other keys are as before
+    saved = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    for name, dfs in DF.items():
+        coefficients = saved["models"][name]["coefficients"]
+        for path in PATH_ROWS:
+            df = dfs.get(path)
+            assert coefficients[path]["reference"] == (
+                {"distribution": "t", "df": df} if df else {"distribution": "normal", "df": None}
+            )
+            assert list(coefficients[path]) == [
+                "estimate", "std_error", "stat", "p_value", "reference"
+            ]  # fmt: skip
+    assert "reference" not in saved["models"]["re"]["coefficients"]["value"]
+    assert "reference" not in saved["models"]["med.outcome"]["coefficients"]["value"]
+
+
+def test_a_curve_of_a_path_reads_its_reference_from_fresh_and_cached_fits(tmp_path: Path):
+    spec = grunfeld_project(tmp_path, REFERENCES)
+    first = run_file(spec, tmp_path / "a", cache=tmp_path / "cache")
+    # another level: the curve is recomputed from the cached fits' tidy cores
+    spec.write_text(REFERENCES.replace("    focus: a\n", "    focus: a\n    level: 0.9\n"))
+    second = run_file(spec, tmp_path / "b", cache=tmp_path / "cache")
+    assert "multiverse:paths" in second.summary.cache.computed
+    assert not [n for n in second.summary.cache.computed if n.startswith("fit:")]
+    for run, level in ((first, 0.95), (second, 0.9)):
+        curve = run.output.results.artifacts["multiverse:paths"].curve
+        for row in curve.iter_rows(named=True):
+            half = _quantile(9, level) * row["std_error"]  # 10 firms in both samples
+            assert row["ci_low"] == pytest.approx(row["estimate"] - half, rel=1e-12)
+            assert row["ci_high"] == pytest.approx(row["estimate"] + half, rel=1e-12)
+
+
+def test_a_chinese_note_names_the_z_row(tmp_path: Path):
+    text = REFERENCES.replace(
+        "outputs: {formats: [markdown]}", "outputs: {formats: [markdown], language: zh}"
+    )
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", only=["t"], cache=False)
+    assert run.output.tables["t"].notes[0] == (
+        "括号内为t值或z值（a·b: indirect effect为z值，其余为t值）。"
+    )

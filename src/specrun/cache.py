@@ -56,10 +56,11 @@ from specrun.errors import SpecError
 from specrun.record import RECORD_FOLDER, code_digest
 
 MAGIC = b"SPECRUN-CACHE"
-FORMAT = 5  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
+FORMAT = 6  # 2: arrays as raw bytes with dtype and shape (np.load's header parse was slow);
 # 3: runs of floats as raw doubles, decoded while the JSON is parsed; 4: a plain-JSON index
 # before the tree, so that a run reads what it needs of an entry without decoding the value;
-# 5: plan hashes of spec models written by pydantic's serializer (``plan.compile._fragment``)
+# 5: plan hashes of spec models written by pydantic's serializer (``plan.compile._fragment``);
+# 6: a model's coefficients may name their own reference distributions (``ModelCore``)
 DEFAULT_MAX_SIZE = 2 * 1024**3  # bytes; a 2,000-model run takes a few tens of MB
 DEFAULT_FOLDER = ".specrun-cache"
 _STALE_TEMP_SECONDS = 3600.0

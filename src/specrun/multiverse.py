@@ -29,7 +29,7 @@ from specrun.kernels.within import PanelIndex, multiplicities, resample_indices
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.multiverse import ResolvedMultiverse, focus_term
 from specrun.stored import ModelStore
-from specrun.tables.format import critical_value
+from specrun.tables.format import coefficient_critical_value
 
 if TYPE_CHECKING:
     from specrun.execute import Executor
@@ -123,7 +123,7 @@ def collect_curve(
     for item in multiverse.specifications:
         result, term = _focus_of(multiverse, item.name, models)
         coef = result.coefficients[term]
-        half = critical_value(result.stats, level, result.stat_name) * coef.std_error
+        half = coefficient_critical_value(result, term, level) * coef.std_error
         row: dict[str, Any] = {"specification": item.name, **dict(item.choices)}
         row.update(
             term=term,

@@ -23,6 +23,32 @@ class Coefficient:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The distribution a coefficient's statistic is referred to, for its p-value and its
+    confidence interval alike: Student's t with ``df`` degrees of freedom (the statistic is a
+    t), or the standard normal when ``df`` is None (a z).
+
+    A model whose coefficients share one reference names it once (``ModelResult.stat_name``
+    and the ``n_clusters`` / ``df_resid`` statistics); a model that mixes them names each
+    coefficient's (``ModelResult.references``): a mediation's a, b, c and c′ are t tests of
+    their regressions, its a·b a Sobel z test."""
+
+    df: float | None = None
+
+    @property
+    def stat_name(self) -> str:
+        """``"t"`` or ``"z"``."""
+        return "z" if self.df is None else "t"
+
+    def to_json(self) -> dict[str, str | float | None]:
+        """``{"distribution": "t", "df": 9.0}`` or ``{"distribution": "normal", "df": null}``:
+        what a reader needs to reproduce the interval estimate ± q·std_error."""
+        if self.df is None:
+            return {"distribution": "normal", "df": None}
+        return {"distribution": "t", "df": float(self.df)}
+
+
+@dataclass(frozen=True)
 class TermPart:
     """One component of a coefficient's term: ``L.Dige`` is (Dige, 1, 0, None), the ``East``
     indicator of ``i.region`` is (region, 0, 0, "East"). Tables compose labels from these."""
@@ -39,6 +65,10 @@ class ModelResult:
 
     ``regressors`` lists the model's own right-hand-side variables (for Controls: Yes/No rows);
     ``effects`` the fixed effects it absorbed; ``se_type`` / ``se_convention`` name the covariance.
+    ``stat_name`` names the reference distribution of its statistics ("t": t with the
+    ``n_clusters`` − 1 or ``df_resid`` degrees of freedom of ``stats``; "z": normal), unless
+    ``references`` names a coefficient's own (models that mix them: mediation); read it through
+    ``stat_name_of``.
     """
 
     name: str
@@ -56,6 +86,8 @@ class ModelResult:
     label: str | None = None
     coefficient_labels: Mapping[str, str] = field(default_factory=dict)  # generated names
     terms: Mapping[str, tuple[TermPart, ...]] = field(default_factory=dict)  # built columns
+    # a coefficient's own reference distribution, where the model's coefficients differ in it
+    references: Mapping[str, Reference] = field(default_factory=dict)
     # the coefficients' covariance matrix in ``coefficients`` order (margins' delta method)
     covariance: np.ndarray | None = field(default=None, compare=False, repr=False)
     # degrees of freedom of the t reference of ``covariance`` (None: normal)
@@ -65,12 +97,25 @@ class ModelResult:
         default_factory=dict, compare=False, repr=False
     )
 
+    def stat_name_of(self, term: str) -> str:
+        """The name of ``term``'s statistic, ``"t"`` or ``"z"``: its own reference's, else the
+        model's."""
+        reference = self.references.get(term)
+        return self.stat_name if reference is None else reference.stat_name
+
     def to_json(self) -> dict[str, Any]:
+        """The model's ``results.json`` entry; a coefficient with its own reference carries it
+        as ``"reference"`` (``Reference.to_json``)."""
+        coefficients: dict[str, Any] = {}
+        for term, coef in self.coefficients.items():
+            coefficients[term] = coef.to_json()
+            if term in self.references:
+                coefficients[term]["reference"] = self.references[term].to_json()
         return {
             "estimator": self.estimator,
             "dependent": self.dependent,
             "nobs": self.nobs,
-            "coefficients": {k: c.to_json() for k, c in self.coefficients.items()},
+            "coefficients": coefficients,
             "stats": {k: _finite(v) for k, v in self.stats.items()},
             "effects": list(self.effects),
             "se": {"type": self.se_type, "convention": self.se_convention},

@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from specrun.results import Coefficient, ModelResult
+from specrun.results import Coefficient, ModelResult, Reference
 
 
 @dataclass(frozen=True)
 class ModelCore:
     """What a model's curve row needs, as a cached entry keeps it: its names in the entry's
     plain-JSON index (``header``), its numbers as raw doubles (``numbers``: each coefficient's
-    estimate, standard error, statistic and p-value, then the statistics)."""
+    estimate, standard error, statistic and p-value, then the statistics). ``references``
+    holds the coefficients' own reference distributions (``ModelResult.references``), which a
+    curve's intervals read."""
 
     estimator: str
     dependent: str
@@ -33,6 +35,7 @@ class ModelCore:
     se_type: str
     se_convention: str
     stat_name: str
+    references: dict[str, Reference]
 
     @classmethod
     def of(cls, result: ModelResult) -> ModelCore:
@@ -46,6 +49,7 @@ class ModelCore:
             result.se_type,
             result.se_convention,
             result.stat_name,
+            dict(result.references),
         )
 
     def header(self) -> list[Any]:
@@ -60,6 +64,7 @@ class ModelCore:
             self.se_type,
             self.se_convention,
             self.stat_name,
+            {term: reference.df for term, reference in self.references.items()},
         ]
 
     def numbers(self) -> list[float]:
@@ -71,10 +76,16 @@ class ModelCore:
         """The core whose ``header`` was stored and whose numbers start at ``numbers[at]``, and
         where the next model's start. Raises ``ValueError``/``TypeError`` for parts that are not
         a core's."""
-        estimator, dependent, nobs, terms, stats, effects, se_type, convention, stat_name = header
+        estimator, dependent, nobs, terms, stats, effects, se_type, convention, stat_name, own = (
+            header
+        )
         texts = [estimator, dependent, *terms, *stats, *effects, se_type, convention, stat_name]
         if type(nobs) is not int or not all(type(t) is str for t in texts):
             raise TypeError("a model's core holds values of other types")
+        if type(own) is not dict or not all(
+            term in terms and (df is None or type(df) in (int, float)) for term, df in own.items()
+        ):
+            raise TypeError("a model's core holds references of other types")
         end = at + 4 * len(terms) + len(stats)
         if end > len(numbers):
             raise ValueError("a model's core has fewer numbers than names")
@@ -82,9 +93,10 @@ class ModelCore:
             term: Coefficient(*numbers[at + 4 * i : at + 4 * i + 4]) for i, term in enumerate(terms)
         }
         values = dict(zip(stats, numbers[at + 4 * len(terms) : end], strict=True))
+        references = {term: Reference(df) for term, df in own.items()}
         core = cls(
             estimator, dependent, nobs, coefficients, values, tuple(effects), se_type,
-            convention, stat_name,
+            convention, stat_name, references,
         )  # fmt: skip
         return core, end
 
@@ -102,6 +114,7 @@ class ModelCore:
             se_type=self.se_type,
             se_convention=self.se_convention,
             stat_name=self.stat_name,
+            references=self.references,
         )
 
 

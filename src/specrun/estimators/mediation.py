@@ -12,6 +12,13 @@ The indirect effect a·b is tested by Sobel (1982), Aroian (1947) and Goodman (1
 the fits' standard errors, and by a bootstrap CI (percentile and bias-corrected; entities are
 resampled whole in panels) from ``specrun.kernels.mediation``. Checked against the lavaan
 tutorial example in ``tests/test_estimators_mediation.py``.
+
+The combined model mixes reference distributions, and names each coefficient's
+(``ModelResult.references``): a, b, c and c′ keep their regression's t test (G − 1 degrees of
+freedom when clustered, else the residual degrees of freedom: the stepwise regressions as
+Stata's ``regress``/``xtreg``/``reghdfe`` report them, e(df_r)), and a·b the normal reference
+of the Sobel test (as Stata's ``sgmediation`` and ``medsem`` report it; ``sem`` refers every
+path to the normal, being a joint maximum-likelihood fit).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import polars as pl
 from specrun.estimators.base import FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
 from specrun.estimators.specs.mediation import MediationSpec
-from specrun.results import Coefficient, ModelResult
+from specrun.results import Coefficient, ModelResult, Reference
 
 
 def _part_spec(spec: MediationSpec, y: str, x: list[str]) -> OlsSpec | PanelFeSpec:
@@ -127,6 +134,17 @@ def fit_mediation(
         "c_prime": c_prime,
         "indirect": Coefficient(sobel.estimate, sobel.std_error, sobel.z, sobel.p_value),
     }
+    # each path keeps the reference its own regression's p-value used (its covariance's t)
+    references = {
+        name: Reference(fits[part].covariance_df if fits[part].stat_name == "t" else None)
+        for name, part in (
+            ("a", "mediator"),
+            ("b", "outcome"),
+            ("c", "total"),
+            ("c_prime", "outcome"),
+        )
+    }
+    references["indirect"] = Reference(None)  # Sobel's z
     outcome = fits["outcome"]
     main = ModelResult(
         name=ctx.name,
@@ -140,7 +158,7 @@ def fit_mediation(
         effects=outcome.effects,
         se_type=outcome.se_type,
         se_convention=outcome.se_convention,
-        stat_name="z",
+        stat_name=references["c"].stat_name,  # the regressions'; a·b's z is in references
         label=spec.label,
         coefficient_labels={
             "a": f"a: {treatment} → {spec.mediator}",
@@ -149,5 +167,6 @@ def fit_mediation(
             "c_prime": "c′: direct effect",
             "indirect": "a·b: indirect effect",
         },
+        references=references,
     )
     return {"": main, **fits}

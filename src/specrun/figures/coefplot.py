@@ -11,7 +11,7 @@ from specrun.errors import SpecError
 from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
-from specrun.tables.format import critical_value
+from specrun.tables.format import coefficient_critical_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,7 +44,7 @@ def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             (
                 model.label or name.split(".", 1)[-1],
                 coef.estimate,
-                critical_value(model.stats, spec.level, model.stat_name) * coef.std_error,
+                coefficient_critical_value(model, spec.variable, spec.level) * coef.std_error,
             )
         )
     labels = [r[0] for r in rows]

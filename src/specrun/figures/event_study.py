@@ -16,10 +16,10 @@ import numpy as np
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
-from specrun.figures.coefplot import critical_value
 from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+from specrun.tables.format import critical_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -108,6 +108,10 @@ MATH_SYMBOLS: dict[str, str] = {
 MATH_ACCENTS: dict[str, str] = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0303": r"\tilde"}
 
 LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+# a Chinese panel's letters (面板A, 面板A、B): xeCJK sets its inter-script gap between CJK and
+# Latin text (面板 A), but the letter is part of the label, which Chinese typesetting writes
+# unspaced, as Word, HTML and Markdown print it; a boxed letter takes no gap
+PANEL_LETTERS = re.compile(r"(?<=面板)[A-Z](?:、[A-Z])*")
 LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9:._\-]")
 
 
@@ -120,7 +124,8 @@ def _math_of(char: str) -> str | None:
 
 
 def escape_latex(text: str) -> str:
-    """Plain Unicode text as LaTeX: specials escaped, math symbols set in (merged) inline math."""
+    """Plain Unicode text as LaTeX: specials escaped, math symbols set in (merged) inline math,
+    a Chinese panel's letters boxed (``面板\\mbox{A}``: no xeCJK gap, as ``PANEL_LETTERS``)."""
     text = LINE_BREAKS.sub(" ", text)
     pieces: list[tuple[bool, str]] = []  # (is_math, latex)
     index = 0
@@ -152,7 +157,11 @@ def escape_latex(text: str) -> str:
         out.append(latex)
     if math_run:
         out.append("$" + "".join(math_run) + "$")
-    return "".join(out)
+    return PANEL_LETTERS.sub(_boxed_letters, "".join(out))
+
+
+def _boxed_letters(match: re.Match[str]) -> str:
+    return "、".join(f"\\mbox{{{letter}}}" for letter in match.group(0).split("、"))
 
 
 def latex_stars(stars: str) -> str:

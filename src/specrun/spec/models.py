@@ -310,7 +310,9 @@ class CovarianceSpec(StrictModel):
         "but clustered by entity (cluster: entity).",
     )
     cluster: list[str] | str | None = Field(
-        None, description="Columns to cluster by (entity/time name the panel index)."
+        None,
+        description="Columns to cluster by (entity/time name the panel index; so do the "
+        "panel's own column names).",
     )
     lags: int | None = Field(
         None,
@@ -417,6 +419,12 @@ class ModelBase(RegistryMember):
     def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Variables named outside VarName/VarList fields, with their path in the model."""
         return []
+
+    def distinct_lists(self) -> list[tuple[tuple[str | int, ...], list[Any], str]]:
+        """Lists other than the variable lists (which validation checks for repeats as terms)
+        in which an item written twice is a mistake: each list's path in the model, its items
+        and its name in messages. Here ``center:``; estimators add their own (GMM's ``iv:``)."""
+        return [(("center",), list(self.center), "center")]
 
     def model_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
         """Other models this one reads the results of (a Hausman test's fe and re), with their

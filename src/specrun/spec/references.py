@@ -228,6 +228,7 @@ class ReferenceChecks(Diagnostics):
             if memo is not None and (len(self.errors), len(self.hints)) == before:
                 memos[memo] = (columns, None, found_here)
         self.check_roles(model)
+        self.check_distinct_lists(model)
         for i, name in enumerate(spec.center):
             if name not in used:
                 self.error(
@@ -463,6 +464,37 @@ class ReferenceChecks(Diagnostics):
                     where,
                     code="schema",
                 )
+
+    def check_distinct_lists(self, model: ResolvedModel) -> None:
+        """An item written twice in one of the model's ``distinct_lists`` (``center:``, GMM's
+        ``iv:`` and ``lags:``) is an error at the later item (at the list when the two come
+        from a ``$group``)."""
+        for relative, items, name in model.spec.distinct_lists():
+            path, raw = self._raw_field(model, str(relative[0]))
+            for part in relative[1:]:
+                if isinstance(raw, list) and isinstance(part, int) and part < len(raw):
+                    raw = raw[part]
+                elif isinstance(raw, dict):
+                    raw = raw.get(part)
+                else:
+                    raw = None
+            at: PathKey = (*path, *relative[1:])
+            times: dict[Any, int] = {}
+            for item in items:
+                if not isinstance(item, str | int):
+                    continue
+                k = times[item] = times.get(item, 0) + 1
+                if k > 1:
+                    shown = f"'{item}'" if isinstance(item, str) else str(item)
+                    # the k-th time it is written; a $group's member: the list itself
+                    written = (
+                        [j for j, r in enumerate(raw) if r == item] if isinstance(raw, list) else []
+                    )
+                    self.error(
+                        f"{shown} is listed twice in {name} of model '{model.name}'",
+                        (*at, written[min(k, len(written)) - 1]) if written else at,
+                        code="schema",
+                    )
 
     def check_roles(self, model: ResolvedModel) -> None:
         """A variable named in two fields of one of the spec class's ``exclusive_fields`` groups

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -37,6 +37,14 @@ _GROUP_IN_TERM = re.compile(r"^(?P<pre>[^$]*)\(\$(?P<group>\w+)\)(?P<post>[^$]*)
 NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
 NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
 VARIANT_ONLY = ("transforms", "winsorize")
+
+
+def _effect_key(effect: Any) -> Any:
+    """What makes two absorbed effects the same: their columns, in any order (``a#b``,
+    ``b # a``)."""
+    if not isinstance(effect, str):
+        return repr(effect)
+    return frozenset(part.strip() for part in effect.split("#"))
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,17 @@ class ModelResolver(Diagnostics):
                 expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
         if isinstance(expanded.get("absorb"), list):
             expanded["absorb"] = self.index_effects(expanded["absorb"], origins.get("absorb"))
+        if isinstance(expanded.get("effects"), list):
+            # the shorthand takes entity and time only (a column name there is a type error,
+            # naming the keywords): an effect given twice is still said at the item
+            expanded["effects"] = self.index_effects(
+                expanded["effects"], origins.get("effects"), rename=False
+            )
+        se = expanded.get("se")
+        if isinstance(se, dict) and isinstance(se.get("cluster"), list | str):
+            at = origins.get("se")
+            cluster = self.index_clusters(se["cluster"], (*at, "cluster") if at else None)
+            expanded["se"] = {**se, "cluster": cluster}
         try:
             return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
@@ -214,41 +233,87 @@ class ModelResolver(Diagnostics):
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
 
-    def index_effects(self, absorb: list[Any], path: PathKey | None = None) -> list[Any]:
+    def panel_index(self) -> dict[str, str]:
+        """The panel's own entity and time columns → ``entity`` / ``time``; empty for a
+        cross-section."""
+        data = self.doc.data.get("data")
+        panel = data.get("panel") if isinstance(data, dict) else None
+        if not isinstance(panel, dict):
+            return {}
+        return {
+            column.strip(): keyword
+            for keyword in ("entity", "time")
+            if isinstance(column := panel.get(keyword), str) and column.strip()
+        }
+
+    def index_effects(
+        self, absorb: list[Any], path: PathKey | None = None, *, rename: bool = True
+    ) -> list[Any]:
         """``absorb`` with the panel's own entity and time columns written as ``entity`` and
         ``time`` (``absorb: [省份, 年份]`` is ``absorb: [entity, time]``, as reghdfe's
         ``absorb(province year)`` after ``xtset province year``). Every later stage (the fit,
         its ``effects``, the tables' FE rows, the joint tests, the plan hash) then sees one
         spelling of the same model. An interaction (``region#year``) is kept as written: it
-        is not the panel's entity or time effect, and its name is what tables print."""
-        data = self.doc.data.get("data")
-        panel = data.get("panel") if isinstance(data, dict) else None
-        if not isinstance(panel, dict):
-            return absorb  # a cross-section has no entity or time effect to name
-        index = {
-            column.strip(): keyword
-            for keyword in ("entity", "time")
-            if isinstance(column := panel.get(keyword), str) and column.strip()
-        }
-        if not index:
-            return absorb
-        named = [index.get(t.strip(), t) if isinstance(t, str) else t for t in absorb]
+        is not the panel's entity or time effect, and its name is what tables print. An effect
+        written twice (``[firm, firm]``, ``[entity, 省份]``, ``[a#b, b#a]``) is an error at
+        the later item, which is left out. ``rename=False`` checks repeats only."""
+        index = self.panel_index() if rename else {}
         out: list[Any] = []
         spelt: dict[Any, Any] = {}  # effect -> how it was first written
-        for i, (term, effect) in enumerate(zip(absorb, named, strict=True)):
-            first = spelt.setdefault(effect, term)
-            if effect in out and first != term and path is not None:
-                # absorb: [entity, 省份] named one effect twice, in two spellings: said here,
-                # at the later one, naming the column, rather than as "absorbed twice"
-                column = (term if term != effect else first).strip()
-                self.error(
-                    f"'{column}' is the panel's {effect} column (data.panel.{effect}), so the "
-                    f"{effect} effect is absorbed twice: write it once",
-                    (*path, i),
-                    code="schema",
-                )
+        for i, term in enumerate(absorb):
+            effect = index.get(term.strip(), term) if isinstance(term, str) else term
+            key = _effect_key(effect)
+            if key in spelt and path is not None:
+                first = spelt[key]
+                if isinstance(effect, str) and effect in ("entity", "time") and first != term:
+                    # absorb: [entity, 省份] named one effect in two spellings: said naming
+                    # the column
+                    column = (term if term != effect else first).strip()
+                    message = (
+                        f"'{column}' is the panel's {effect} column (data.panel.{effect}), so "
+                        f"the {effect} effect is absorbed twice: write it once"
+                    )
+                elif str(first).strip() != str(term).strip():  # region#year, year#region
+                    message = f"effect '{str(term).strip()}' is '{str(first).strip()}' again: "
+                    message += "absorbed twice: write it once"
+                else:
+                    message = f"effect '{str(term).strip()}' is absorbed twice: write it once"
+                self.error(message, (*path, i), code="schema")
                 continue
+            spelt.setdefault(key, term)
             out.append(effect)
+        return out
+
+    def index_clusters(self, cluster: list[Any] | str, path: PathKey | None) -> list[Any] | str:
+        """``se: {cluster: …}`` with the panel's own entity and time columns written as
+        ``entity`` and ``time``, as ``index_effects`` does for ``absorb``: ``cluster: 省份`` is
+        ``cluster: entity`` (the same plan hash, results, tables and cache entries). A
+        dimension named twice (``[firm, firm]``, ``[entity, 省份]``) is an error at the later
+        item, which is left out."""
+        index = self.panel_index()
+        if isinstance(cluster, str):
+            return index.get(cluster.strip(), cluster)
+        out: list[Any] = []
+        spelt: dict[Any, Any] = {}
+        for i, column in enumerate(cluster):
+            named = index.get(column.strip(), column) if isinstance(column, str) else column
+            if named in spelt and path is not None and not isinstance(named, list | dict):
+                first = spelt[named]
+                if named in ("entity", "time") and first != column:
+                    written = (column if column != named else first).strip()
+                    message = (
+                        f"'{written}' is the panel's {named} column (data.panel.{named}), so "
+                        f"the standard errors are clustered by {named} twice: write it once"
+                    )
+                else:
+                    message = (
+                        f"cluster column '{str(column).strip()}' is named twice: write it once"
+                    )
+                self.error(message, (*path, i), code="schema")
+                continue
+            if not isinstance(named, list | dict):
+                spelt.setdefault(named, column)
+            out.append(named)
         return out
 
     def expand_groups(self, value: Any, path: PathKey, groups: dict[str, tuple[str, ...]]) -> Any:
@@ -400,9 +465,33 @@ class ModelResolver(Diagnostics):
                 continue
             resolved = self.resolve_multiverse(str(name), spec, merged, models, groups)
             if resolved is not None:
+                # resolved from the axes as written (errors name the columns), kept as the
+                # specifications read them
+                resolved = replace(resolved, spec=self.index_axes(spec))
                 self.multiverses[resolved.name] = resolved
             else:  # tables naming its specifications follow from its own error
                 self.failed.add(f"{name}[")
+
+    def index_axes(self, spec: MultiverseSpec) -> MultiverseSpec:
+        """``spec`` with its axis values' ``absorb:`` and ``se: {cluster: …}`` naming the
+        panel's index as ``entity`` and ``time`` (``index_effects``, ``index_clusters``), so
+        that the multiverse's plan node, which holds the axes, is the same whichever way a
+        value writes them. Errors are said where each specification is resolved, before."""
+
+        def indexed(layer: dict[str, Any]) -> dict[str, Any]:
+            layer = dict(layer)
+            if isinstance(layer.get("absorb"), list):
+                layer["absorb"] = self.index_effects(layer["absorb"])
+            se = layer.get("se")
+            if isinstance(se, dict) and isinstance(se.get("cluster"), list | str):
+                layer["se"] = {**se, "cluster": self.index_clusters(se["cluster"], None)}
+            return layer
+
+        axes = {
+            axis: {value: indexed(layer) for value, layer in values.items()}
+            for axis, values in spec.axes.items()
+        }
+        return spec if axes == spec.axes else spec.model_copy(update={"axes": axes})
 
     def resolve_multiverse(
         self,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from specrun.tables import text
+
+if TYPE_CHECKING:
+    from specrun.results import ModelResult
 
 
 def number(value: float | None, digits: int) -> str:
@@ -70,15 +74,34 @@ def star_note(levels: Sequence[float]) -> str:
 def critical_value(stats: Mapping[str, float], level: float, stat_name: str = "t") -> float:
     """The two-sided critical value of a ``level`` interval in the model's own reference
     distribution, the one its p-values use: normal for a model reporting z statistics
-    (``stat_name="z"``: ivreg2 and xtabond2 without ``small``, random effects, mediation,
+    (``stat_name="z"``: ivreg2 and xtabond2 without ``small``, random effects,
     Callaway-Sant'Anna), else t with G − 1 (clustered) or the residual degrees of freedom, as
-    Stata's coefplot reads e(df_r); normal when neither is known."""
+    Stata's coefplot reads e(df_r); normal when neither is known. A coefficient with a reference
+    of its own (a mediation's paths) is read by ``coefficient_critical_value``."""
+    if stat_name != "z":
+        if "n_clusters" in stats:
+            return _quantile(level, stats["n_clusters"] - 1)
+        if "df_resid" in stats:
+            return _quantile(level, stats["df_resid"])
+    return _quantile(level, None)
+
+
+def coefficient_critical_value(model: ModelResult, term: str, level: float) -> float:
+    """The two-sided critical value of a ``level`` interval for coefficient ``term`` of
+    ``model``: in the coefficient's own reference distribution where the model names one
+    (``ModelResult.references``: a mediation's a, b, c, c′ take t with their regression's
+    degrees of freedom, its a·b the normal), else in the model's (``critical_value``)."""
+    reference = model.references.get(term)
+    if reference is None:
+        return critical_value(model.stats, level, model.stat_name)
+    return _quantile(level, reference.df)
+
+
+def _quantile(level: float, df: float | None) -> float:
+    """The (1 + level)/2 quantile of t with ``df`` degrees of freedom, or of the normal."""
     # numpy and scipy.special are for drawing and tabulating results: a spec validates without
     from specrun.kernels.distributions import normal_quantile, t_quantile
 
-    if stat_name != "z":
-        if "n_clusters" in stats:
-            return float(t_quantile(0.5 + level / 2, stats["n_clusters"] - 1))
-        if "df_resid" in stats:
-            return float(t_quantile(0.5 + level / 2, stats["df_resid"]))
-    return float(normal_quantile(0.5 + level / 2))
+    if df is None:
+        return float(normal_quantile(0.5 + level / 2))
+    return float(t_quantile(0.5 + level / 2, df))

@@ -171,7 +171,10 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         title = None
         if spec.panels:
             dependent = family[0].dependent
-            title = panel.title or f"Panel {chr(65 + i)}: {ctx.labels.get(dependent, dependent)}"
+            letter, label = chr(65 + i), ctx.labels.get(dependent, dependent)
+            # as the caption's 面板A and the notes name it
+            zh = ctx.language == "zh"
+            title = panel.title or (f"面板{letter}：{label}" if zh else f"Panel {letter}: {label}")
         blocks += _body(spec, ctx, family, title, _attached(results))
     return Table(
         name=ctx.name,
@@ -264,7 +267,7 @@ def _body(
                 continue
             factor = spec.scale.get(name, 1.0)
             digits = spec.row_digits.get(name, spec.digits)
-            paren = _second(spec, m, coef, factor, digits)
+            paren = _second(spec, m, name, coef, factor, digits)
             star = fmt.stars(coef.p_value, spec.stars)
             estimate = _coefficient(spec, coef.estimate * factor, digits)
             if (
@@ -423,16 +426,23 @@ def _coefficient(spec: RegressionTableSpec, value: float, digits: int) -> str:
 
 
 def _second(
-    spec: RegressionTableSpec, model: ModelResult, coef: Any, factor: float, digits: int
+    spec: RegressionTableSpec,
+    model: ModelResult,
+    name: str,
+    coef: Any,
+    factor: float,
+    digits: int,
 ) -> str:
-    """What a column prints under (or beside) an estimate, with its brackets; ``factor`` is
-    the coefficient's ``scale:`` (t and p do not change with it), ``digits`` its decimals.
-    An undefined value (a negative multi-way cluster variance) prints as ``(.)``, as esttab
-    prints Stata's missing, rather than as empty brackets."""
+    """What a column prints under (or beside) coefficient ``name``'s estimate, with its
+    brackets; ``factor`` is the coefficient's ``scale:`` (t and p do not change with it),
+    ``digits`` its decimals. An interval is in the coefficient's own reference distribution
+    (``fmt.coefficient_critical_value``), the one its p-value and stars use. An undefined value
+    (a negative multi-way cluster variance) prints as ``(.)``, as esttab prints Stata's
+    missing, rather than as empty brackets."""
     if coef.std_error is None or not math.isfinite(coef.std_error):
         return "[.]" if spec.show == "ci" else "(.)"
     if spec.show == "ci":
-        half = fmt.critical_value(model.stats, spec.ci_level, model.stat_name) * coef.std_error
+        half = fmt.coefficient_critical_value(model, name, spec.ci_level) * coef.std_error
         low, high = (coef.estimate - half) * factor, (coef.estimate + half) * factor
         return f"[{_coefficient(spec, low, digits)}, {_coefficient(spec, high, digits)}]"
     if spec.show == "se":
@@ -499,6 +509,32 @@ def _column_kinds(
     return kinds, composite
 
 
+def _own_statistics(
+    spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
+) -> list[tuple[str, str, list[int]]]:
+    """The printed rows whose statistic is not their column model's (``stat_name``) but their
+    own (``ModelResult.references``): (statistic name, row label, the columns where it is, or
+    [] when it is so in every column printing the row), in row order."""
+    hidden = {v for vars_ in spec.indicators.values() for v in _expand(vars_, ctx)}
+    printed: dict[str, set[int]] = {}
+    own: dict[tuple[str, str], set[int]] = {}
+    for models in families:
+        for name in _row_order(spec, models, hidden):
+            owner = next((m for m in models if name in m.coefficients), None)
+            label = _label(name, spec, ctx, owner)
+            for column, model in enumerate(models, start=1):
+                if name not in model.coefficients:
+                    continue
+                printed.setdefault(label, set()).add(column)
+                stat = model.stat_name_of(name)
+                if stat != model.stat_name:
+                    own.setdefault((stat, label), set()).add(column)
+    return [
+        (stat, label, [] if columns == printed[label] else sorted(columns))
+        for (stat, label), columns in own.items()
+    ]
+
+
 # what a ``scale:`` multiplies besides the coefficient, by ``show:`` (English, Chinese)
 SCALED_WITH = {
     "se": ("and its standard error are", "及其标准误"),
@@ -541,7 +577,35 @@ def _notes(
         where = translated(distinct[0]) if distinct else ""
     level = f"{spec.ci_level * 100:g}%"
     mixed = len(distinct) > 1 or bool(set(distinct) & composite)
-    if spec.show == "t":
+    own = _own_statistics(spec, families, ctx) if spec.show == "t" else []
+    if own:
+        # rows whose statistic differs from their column's (a mediation's a·b is a z beside its
+        # paths' t): named by row, after the columns' kinds or before "the others"
+        if language == "zh":
+            rows = "；".join(
+                (f"{_column_list(cols, language)}的" if cols else "") + f"{label}为{name}值"
+                for name, label, cols in own
+            )
+            english = ""
+            chinese = (
+                f"t值或z值（{where}；{rows}）"
+                if mixed
+                else f"t值或z值（{rows}，其余为{where or 't'}值）"
+            )
+        else:
+            rows = "; ".join(
+                f"{name} for {label}" + (f" in {_column_list(cols, language)}" if cols else "")
+                for name, label, cols in own
+            )
+            chinese = ""
+            base = distinct[0] if distinct else "t"
+            english = (
+                f"t or z statistics ({where}; {rows})"
+                if mixed
+                else f"t or z statistics ({rows}; {base} for the others)"
+            )
+        note = text.parentheses_note(english, chinese, language)
+    elif spec.show == "t":
         if mixed:
             english = f"t or z statistics ({where})"
         else:

@@ -133,6 +133,23 @@ class GmmSpec(ModelBase):
                 refs += [(term_variable(v), ("iv", i, "vars", j)) for j, v in enumerate(item.vars)]
         return refs
 
+    def distinct_lists(self) -> list[tuple[tuple[str | int, ...], list[Any], str]]:
+        """Besides ``center:``, the lags of y, the plain ``iv:`` variables and each group's
+        ``vars``: a variable twice there is an instrument column twice, which changes the
+        two-step weights and the Hansen test's degrees of freedom without any error."""
+        lists = super().distinct_lists()
+        if isinstance(self.lags, list):
+            lists.append((("lags",), list(self.lags), "lags"))
+        lists.append((("iv",), [v for v in self.iv if isinstance(v, str)], "iv"))
+        for field, groups in (("gmm", self.gmm), ("iv", self.iv)):
+            if isinstance(groups, list):
+                lists += [
+                    ((field, i, "vars"), list(g.vars), f"{field} group {i + 1}")
+                    for i, g in enumerate(groups)
+                    if isinstance(g, GmmGroup | IvGroup)
+                ]
+        return lists
+
     def styles(self) -> tuple[list[GmmStyle], list[IvStyle]]:
         from specrun.kernels.gmm import GmmStyle, IvStyle
 

@@ -1,0 +1,229 @@
+"""The panel's index named by its columns in ``se: {cluster: …}``, and an item written twice in a
+model's list (issue: hardening, third round).
+
+Each test asserts the whole message a user sees and the key it names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from specfiles import GRUNFELD_HEAD, PROJECT_ROOT, grunfeld_project
+from specrun.api import plan_file, run_file
+from specrun.cli import main
+
+ZH_HEAD = """\
+spec_version: 1
+data:
+  sources:
+    g: {path: grunfeld_zh.csv}
+  panel: {source: g, entity: 省份, time: 年份}
+"""
+# every estimator that clusters, clustered by the entity (ENTITY), both dimensions (BOTH), and a
+# multiverse axis that sets se:
+CLUSTERED = """\
+transforms:
+  - derive: {treated: "省份 <= 3", cohort: "if_else(省份 <= 3, 1945, 0)"}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: ENTITY}}
+  fe2: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: BOTH}}
+  tsls: {estimator: iv, y: inv, x: [capital], endog: [value], instruments: [L.value],
+         effects: [entity], se: {cluster: ENTITY}}
+  med: {estimator: mediation, y: inv, x: [value], mediator: capital, se: {cluster: ENTITY},
+        bootstrap: 9, seed: 1}
+  re: {estimator: panel_re, y: inv, x: [value, capital], se: {cluster: ENTITY}}
+  twfe: {estimator: did, y: inv, treat: treated, first_treated: cohort, x: [value],
+         se: {cluster: ENTITY}}
+multiverse:
+  rob:
+    base: fe
+    focus: value
+    axes:
+      se: {one: {}, two: {se: {cluster: BOTH}}, hc1: {se: robust}}
+tables:
+  t: {kind: regression, columns: [fe, fe2, tsls, re, twfe, med.outcome]}
+  summary: {kind: multiverse, multiverse: rob}
+outputs: {formats: [markdown, latex]}
+"""
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+def _zh_project(folder: Path, body: str) -> Path:
+    folder.mkdir()
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame.rename({"firm": "省份", "year": "年份"}).write_csv(folder / "grunfeld_zh.csv")
+    spec = folder / "spec.yaml"
+    spec.write_text(ZH_HEAD + body, encoding="utf-8")
+    return spec
+
+
+def test_clustering_by_the_panel_columns_by_name_is_clustering_by_entity_and_time(tmp_path):
+    """se: {cluster: 省份} fitted the same numbers as cluster: entity, but under another plan
+    hash (its own cache entries) and another note ("clustered by 省份"); panel_re refused it."""
+    keywords = _zh_project(
+        tmp_path / "keywords",
+        CLUSTERED.replace("ENTITY", "entity").replace("BOTH", "[entity, time]"),
+    )
+    columns = _zh_project(
+        tmp_path / "columns", CLUSTERED.replace("ENTITY", "省份").replace("BOTH", "[省份, 年份]")
+    )
+    plans = [plan_file(spec)[1] for spec in (keywords, columns)]
+    assert [(n.id, n.hash) for n in plans[0].nodes] == [(n.id, n.hash) for n in plans[1].nodes]
+    cache = tmp_path / "cache"
+    first = run_file(keywords, keywords.parent / "out", cache=cache)
+    second = run_file(columns, columns.parent / "out", cache=cache)
+    # one cache entry serves both spellings: the second run fits nothing
+    assert first.summary.cache.computed
+    assert not [n for n in second.summary.cache.computed if n.startswith("fit:")]
+    out = [spec.parent / "out" for spec in (keywords, columns)]
+    results = [json.loads((o / "results.json").read_text(encoding="utf-8")) for o in out]
+    for tree in results:
+        tree.pop("spec")
+    assert results[0] == results[1]
+    assert results[1]["models"]["fe"]["se"]["type"] == "clustered by entity"
+    assert results[1]["models"]["fe2"]["se"]["type"] == "clustered by entity and time"
+    assert results[1]["models"]["rob[se=two]"]["se"]["type"] == "clustered by entity and time"
+    for name in ("t.md", "t.tex", "summary.md", "summary.tex"):
+        assert (out[0] / "tables" / name).read_bytes() == (out[1] / "tables" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("cluster", "column", "message"),
+    [
+        (
+            "[entity, 省份]",
+            1,
+            "'省份' is the panel's entity column (data.panel.entity), so the standard errors are "
+            "clustered by entity twice: write it once",
+        ),
+        (
+            "[年份, 省份, time]",
+            2,
+            "'年份' is the panel's time column (data.panel.time), so the standard errors are "
+            "clustered by time twice: write it once",
+        ),
+        ("[省份, 省份]", 1, "cluster column '省份' is named twice: write it once"),
+        ("[entity, entity]", 1, "cluster column 'entity' is named twice: write it once"),
+        ("[capital, capital]", 1, "cluster column 'capital' is named twice: write it once"),
+    ],
+)
+def test_one_cluster_dimension_twice_is_said_at_the_later_item(
+    tmp_path, capsys, cluster, column, message
+):
+    # before: "a cluster column is named twice" at se:, and [entity, 省份] passed (the
+    # note then said "clustered by entity and 省份" of a one-way clustered fit)
+    text = (
+        f"models:\n  fe: {{estimator: panel_fe, y: inv, x: [value], se: {{cluster: {cluster}}}}}\n"
+    )
+    spec = _zh_project(tmp_path / "p", text)
+    lines = (ZH_HEAD + text).splitlines()
+    row = next(i for i, s in enumerate(lines) if "cluster:" in s)
+    items = cluster.strip("[]").split(", ")
+    col = lines[row].index("cluster: [") + len("cluster: [") + 1
+    col += sum(len(item) + 2 for item in items[:column])
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:{row + 1}:{col}: models.fe.se.cluster[{column}]: {message}",
+    )
+
+
+def test_a_multiverse_value_clustering_twice_is_said_there_once(tmp_path, capsys):
+    text = (
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value, capital], se: {cluster: entity}}\n"
+        "multiverse:\n"
+        "  rob:\n"
+        "    base: fe\n"
+        "    focus: value\n"
+        "    axes:\n"
+        "      controls: {none: {x: [value]}, capital: {}}\n"
+        "      se: {one: {}, two: {se: {cluster: [entity, 省份]}}}\n"
+    )
+    spec = _zh_project(tmp_path / "p", text)
+    col = len("      se: {one: {}, two: {se: {cluster: [entity, ") + 1
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:14:{col}: multiverse.rob.axes.se.two.se.cluster[1]: '省份' is the "
+        "panel's entity column (data.panel.entity), so the standard errors are clustered by "
+        "entity twice: write it once (in specification 'rob[controls=none,se=two]': "
+        "controls=none, se=two)",
+    )
+
+
+# an item written twice in a model's list: said at the later item (line and column), never a
+# silently different fit; before, absorb:/effects: were said at the model, cluster: at se:,
+# and center: and GMM's iv:, lags: and group vars passed (a GMM instrument twice changed the
+# two-step estimates and the Hansen test)
+TWICE = {
+    "absorb-same": (
+        "  m: {estimator: panel_fe, y: inv, x: [value], absorb: [firm, firm]}\n",
+        "7:63: models.m.absorb[1]: effect 'firm' is absorbed twice: write it once",
+    ),
+    "absorb-keyword": (
+        "  m: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, entity]}\n",
+        "7:65: models.m.absorb[1]: effect 'entity' is absorbed twice: write it once",
+    ),
+    "absorb-interaction-reversed": (
+        "  m: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, 'firm#year',\n"
+        "      'year # firm']}\n",
+        "8:7: models.m.absorb[2]: effect 'year # firm' is 'firm#year' again: absorbed twice: "
+        "write it once",
+    ),
+    "iv-absorb": (
+        "  m: {estimator: iv, y: inv, endog: [value], instruments: [L.value],\n"
+        "      absorb: [year, year]}\n",
+        "8:22: models.m.absorb[1]: effect 'year' is absorbed twice: write it once",
+    ),
+    "effects": (
+        "  m: {estimator: panel_fe, y: inv, x: [value], effects: [time, entity, time]}\n",
+        "7:72: models.m.effects[2]: effect 'time' is absorbed twice: write it once",
+    ),
+    "mediation-effects": (
+        "  m: {estimator: mediation, y: inv, x: [value], mediator: capital,\n"
+        "      effects: [entity, entity]}\n",
+        "8:25: models.m.effects[1]: effect 'entity' is absorbed twice: write it once",
+    ),
+    "cluster": (
+        "  m: {estimator: panel_fe, y: inv, x: [value], se: {cluster: [firm, year, firm]}}\n",
+        "7:75: models.m.se.cluster[2]: cluster column 'firm' is named twice: write it once",
+    ),
+    "center": (
+        "  m: {estimator: panel_fe, y: inv, x: ['c.value#c.capital'],\n"
+        "      center: [value, capital, value]}\n",
+        "8:32: models.m.center[2]: 'value' is listed twice in center of model 'm'",
+    ),
+    "gmm-iv": (
+        "  m: {estimator: system_gmm, y: inv, x: [value, capital], gmm: {inv: [2, 3]},\n"
+        "      iv: [capital, value, capital]}\n",
+        "8:28: models.m.iv[2]: 'capital' is listed twice in iv of model 'm'",
+    ),
+    "gmm-lags": (
+        "  m: {estimator: system_gmm, y: inv, lags: [1, 1], x: [value], gmm: {inv: [2, 3]}}\n",
+        "7:48: models.m.lags[1]: 1 is listed twice in lags of model 'm'",
+    ),
+    "gmm-group-vars": (
+        "  m: {estimator: system_gmm, y: inv, x: [value], gmm: {inv: [2, 3]},\n"
+        "      iv: [{vars: [value]}, {vars: [capital, capital], equation: level}]}\n",
+        "8:46: models.m.iv[1].vars[1]: 'capital' is listed twice in iv group 2 of model 'm'",
+    ),
+    "gmm-style-vars": (
+        "  m: {estimator: system_gmm, y: inv, x: [value],\n"
+        "      gmm: [{vars: [inv, value, inv], lags: [2, 3]}]}\n",
+        "8:33: models.m.gmm[0].vars[2]: 'inv' is listed twice in gmm group 1 of model 'm'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TWICE))
+def test_an_item_written_twice_is_said_at_the_later_item(tmp_path, capsys, case):
+    body, expected = TWICE[case]
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
+    assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{expected}")
