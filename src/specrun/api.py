@@ -21,6 +21,7 @@ from specrun.spec.validate import Spec, validate_file
 if TYPE_CHECKING:
     from specrun.cache import NodeCache
     from specrun.execute import NodeProgress, ProgressFactory, RunOutput
+    from specrun.figures.drawers import Drawers
     from specrun.outputs import OutputFile, RunSummary
     from specrun.plan.nodes import Plan
 
@@ -206,8 +207,11 @@ def _run(
         files, summary = reused
         lazy = load
     else:
-        output = load()
-        files = render_outputs(spec, plan, output)
+        # the figures' drawers load matplotlib while the models run (``specrun.figures.drawers``)
+        figures = sum(1 for node in plan.nodes if node.kind == "figure")
+        with _drawers(figures) as drawers:
+            output = load()
+            files = render_outputs(spec, plan, output, drawers)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)
@@ -226,6 +230,20 @@ def _run(
     summary.warnings.extend(stale)
     read_kept = documents_with_figures(spec) if only else ()
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)
+
+
+@contextlib.contextmanager
+def _drawers(figures: int) -> Iterator[Drawers | None]:
+    """The drawer processes of a run that draws ``figures`` figures, ended on leaving (None:
+    they are drawn in this process)."""
+    from specrun.figures.drawers import Drawers
+
+    drawers = Drawers.start(figures)
+    if drawers is None:
+        yield None
+        return
+    with drawers:
+        yield drawers
 
 
 def _store_record(path: str | Path, only: Sequence[str], run: _Done, reads: dict[str, str]) -> None:
