@@ -68,14 +68,14 @@ def test_shares_go_costliest_first_to_the_drawer_with_least_work():
     assert shares(costs, 2) == shares(list(costs), 2)
 
 
-def _recording_drawers(monkeypatch) -> list[Drawers | None]:
-    """Every ``Drawers.start`` result of the run, in order."""
-    started: list[Drawers | None] = []
+def _recording_drawers(monkeypatch) -> list[tuple[Drawers | None, int | None]]:
+    """Every ``Drawers.start`` result of the run, in order, with the drawer's process id."""
+    started: list[tuple[Drawers | None, int | None]] = []
     real = Drawers.start.__func__
 
     def start(cls, figures):
         drawers = real(cls, figures)
-        started.append(drawers)
+        started.append((drawers, drawers.pid if drawers is not None else None))
         return drawers
 
     monkeypatch.setattr(Drawers, "start", classmethod(start))
@@ -115,14 +115,14 @@ def test_a_run_renders_the_same_files_with_and_without_drawers(tmp_path, monkeyp
     started = _recording_drawers(monkeypatch)
     notes = _noting_drawer_processes(monkeypatch, tmp_path)
     drawn = run_file(path, out=tmp_path / "drawn", cache=False).files
-    assert started and started[0] is not None and _reaped(started[0].pid or -1) is True
+    assert started and started[0][0] is not None and _reaped(started[0][1])
     lines = notes.read_text().split("\n")[:-1]
     drawers = {line.split()[0] for line in lines}
     assert sorted(line.split()[1] for line in lines) == ["capital", "value"]
     assert len(drawers) == 2 and str(os.getpid()) not in drawers
     monkeypatch.setattr(drawers_module, "usable_cpus", lambda: 1)
     here = run_file(path, out=tmp_path / "here", cache=False).files
-    assert started[1] is None  # one CPU: drawn here
+    assert started[1] == (None, None)  # one CPU: drawn here
     assert notes.read_text().split("\n")[-2].split()[0] == str(os.getpid())
     names = [f.relative for f in drawn]
     assert "figures/value.pdf" in names and "tables/main.docx" in names
@@ -153,7 +153,7 @@ def test_figures_a_killed_drawer_did_not_return_are_drawn_here_alike(tmp_path, m
     started = _recording_drawers(monkeypatch)
     monkeypatch.setattr(drawers_module, "draw_figures", dies_in_a_drawer)
     again = run_file(path, out=tmp_path / "again", cache=False).files
-    assert started[0] is not None and started[0].pid is None  # reaped
+    assert started[0][0] is not None and _reaped(started[0][1])
     for a, b in zip(again, expected, strict=True):
         if a.relative != "manifest.json":
             assert a.content == b.content, a.relative
@@ -337,7 +337,7 @@ def test_a_word_document_error_is_located_with_the_figures_errors_and_nothing_is
         ("outputs.docx.cjk_font", 15, 20),
     ]
     assert errors[1].message == "no such font"
-    assert started and started[0] is not None and started[0].pid is None
+    assert started and started[0][0] is not None and _reaped(started[0][1])
     assert not (tmp_path / "out").exists()
 
 
@@ -367,7 +367,7 @@ def test_figures_that_fail_in_any_drawer_are_all_reported_located_and_nothing_is
     ]
     assert errors[0].message == "figure 'value' has Chinese text, but no CJK font is installed"
     assert len({line.split()[0] for line in notes.read_text().splitlines()}) == 2
-    assert started and started[0] is not None and started[0].pid is None
+    assert started and started[0][0] is not None and _reaped(started[0][1])
     assert not (tmp_path / "out").exists()
 
 

@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from specrun.executors import end_with_parent, usable_cpus
-from specrun.figures.files import Drawn, draw_figures, load_matplotlib
+from specrun.figures.files import Drawn, draw_figures, load_matplotlib, warm_up
 
 if TYPE_CHECKING:
     from specrun.figures.base import FigureData
@@ -156,6 +156,7 @@ def _drawer(jobs: Connection, results: Connection, parent: int, processes: int) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle
     end_with_parent(parent)
     load_matplotlib()
+    warm_up()  # while the models are still fitted: its helpers are forked warm
     try:
         figures: list[FigureData] = jobs.recv()
     except (EOFError, OSError):  # the run ended before its figures: nothing to draw
