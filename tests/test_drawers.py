@@ -1,4 +1,4 @@
-"""Figures drawn in forked drawer processes (``specrun.figures.drawers``): the same files as
+"""Figures drawn in forked drawer processes (``specrun.drawers``): the same files as
 drawn here, the fallbacks when a drawer dies, every error located, no process left behind."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from specrun import drawers as drawers_module
+from specrun.drawers import Drawers, shares
 from specrun.executors import usable_cpus
-from specrun.figures import drawers as drawers_module
-from specrun.figures.drawers import Drawers, shares
 
 forks = pytest.mark.skipif(
     sys.platform != "linux" or usable_cpus() < 2, reason="forks on Linux with two CPUs"
@@ -69,16 +69,16 @@ def test_shares_go_costliest_first_to_the_drawer_with_least_work():
 
 
 def _recording_drawers(monkeypatch) -> list[tuple[Drawers | None, int | None]]:
-    """Every ``Drawers.start`` result of the run, in order, with the drawer's process id."""
+    """The drawers each run took (``Drawers.take``), in order, with the drawer's process id."""
     started: list[tuple[Drawers | None, int | None]] = []
-    real = Drawers.start.__func__
+    real = Drawers.take.__func__
 
-    def start(cls, figures):
+    def take(cls, figures):
         drawers = real(cls, figures)
         started.append((drawers, drawers.pid if drawers is not None else None))
         return drawers
 
-    monkeypatch.setattr(Drawers, "start", classmethod(start))
+    monkeypatch.setattr(Drawers, "take", classmethod(take))
     return started
 
 
@@ -95,16 +95,15 @@ def _noting_drawer_processes(monkeypatch, tmp_path):
         return real(figures)
 
     monkeypatch.setattr(files, "draw_figures", draw_figures)
-    monkeypatch.setattr(drawers_module, "draw_figures", draw_figures)
     return notes
 
 
 @forks
 @pytest.mark.parametrize("embedded", [False, True])
 def test_a_run_renders_the_same_files_with_and_without_drawers(tmp_path, monkeypatch, embedded):
-    # two coefplots and Word tables: the drawers draw both figures (one each, two CPUs), this
-    # process none, and every file is byte-identical to a run that draws them here, in the
-    # same order; tables.docx embedding the PNGs is rendered once they are back
+    # two coefplots and Word tables: the drawers draw both figures, this process none, and
+    # every file is byte-identical to a run that draws them here, in the same order;
+    # tables.docx embedding the PNGs is rendered once they are back
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun.api import run_file
 
@@ -116,20 +115,69 @@ def test_a_run_renders_the_same_files_with_and_without_drawers(tmp_path, monkeyp
     notes = _noting_drawer_processes(monkeypatch, tmp_path)
     drawn = run_file(path, out=tmp_path / "drawn", cache=False).files
     assert started and started[0][0] is not None and _reaped(started[0][1])
-    lines = notes.read_text().split("\n")[:-1]
-    drawers = {line.split()[0] for line in lines}
+    lines = notes.read_text().splitlines()
     assert sorted(line.split()[1] for line in lines) == ["capital", "value"]
-    assert len(drawers) == 2 and str(os.getpid()) not in drawers
+    assert str(os.getpid()) not in {line.split()[0] for line in lines}
     monkeypatch.setattr(drawers_module, "usable_cpus", lambda: 1)
     here = run_file(path, out=tmp_path / "here", cache=False).files
     assert started[1] == (None, None)  # one CPU: drawn here
-    assert notes.read_text().split("\n")[-2].split()[0] == str(os.getpid())
+    assert notes.read_text().splitlines()[-1].split()[0] == str(os.getpid())
     names = [f.relative for f in drawn]
     assert "figures/value.pdf" in names and "tables/main.docx" in names
     assert names == [f.relative for f in here]
     for a, b in zip(drawn, here, strict=True):
         if a.relative != "manifest.json":  # its timings differ
             assert a.content == b.content, a.relative
+
+
+@forks
+def test_figures_left_at_the_end_are_shared_between_the_drawer_and_its_helpers(
+    tmp_path, monkeypatch
+):
+    # every figure sent before the drawer has loaded matplotlib: at the end they are shared,
+    # one process per usable CPU (Graham's rule), and come back whole
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import plan_file
+    from specrun.execute import execute
+
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + TWO_FIGURES)
+    figures = list(execute(*plan_file(path)).figures.values())
+    notes = _noting_drawer_processes(monkeypatch, tmp_path)
+    drawers = Drawers.start()
+    assert drawers is not None
+    with drawers:
+        drawers.finish(figures)
+        drawn = drawers.result()
+    assert sorted(drawn) == ["capital", "value"]
+    assert all(isinstance(v, tuple) and v[0].startswith(b"\x89PNG") for v in drawn.values())
+    processes = {line.split()[0] for line in notes.read_text().splitlines()}
+    assert len(processes) == 2 and str(os.getpid()) not in processes
+
+
+@forks
+def test_a_figure_is_sent_to_the_drawers_as_soon_as_its_models_are_fitted(tmp_path, monkeypatch):
+    # the coefplot reads the first two models: it is sent while the third is still to fit
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun import execute as execute_module
+    from specrun.api import plan_file
+
+    text = WORD_AND_FIGURE.replace(
+        "tables:", "  late: {estimator: ols, y: inv, x: [capital]}\ntables:"
+    )
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    events: list[str] = []
+    real = execute_module.fit_node
+
+    def fit_node(spec, panel, node, *args, **kwargs):
+        events.append(node.name)
+        return real(spec, panel, node, *args, **kwargs)
+
+    monkeypatch.setattr(execute_module, "fit_node", fit_node)  # the runner imports it late
+    run = execute_module.execute(
+        *plan_file(path), on_figure=lambda figure: events.append(f"figure {figure.name}")
+    )
+    assert events == ["pooled", "fe", "figure value", "late"]
+    assert list(run.figures) == ["value"]
 
 
 @forks
@@ -151,7 +199,7 @@ def test_figures_a_killed_drawer_did_not_return_are_drawn_here_alike(tmp_path, m
         return real(figures)
 
     started = _recording_drawers(monkeypatch)
-    monkeypatch.setattr(drawers_module, "draw_figures", dies_in_a_drawer)
+    monkeypatch.setattr(files, "draw_figures", dies_in_a_drawer)
     again = run_file(path, out=tmp_path / "again", cache=False).files
     assert started[0][0] is not None and _reaped(started[0][1])
     for a, b in zip(again, expected, strict=True):
@@ -165,8 +213,8 @@ def test_drawers_end_with_their_parent_killed_by_sigkill():
     # orphaned; it is ended with its parent
     script = (
         "import os, signal\n"
-        "from specrun.figures.drawers import Drawers\n"
-        "drawers = Drawers.start(2)\n"
+        "from specrun.drawers import Drawers\n"
+        "drawers = Drawers.start()\n"
         "print(drawers.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
@@ -183,8 +231,8 @@ def test_drawers_end_with_their_parent_killed_by_sigkill():
 
 @forks
 def test_drawers_not_wanted_are_ended_and_reaped():
-    drawers = Drawers.start(3)
-    assert drawers is not None and drawers.processes == 2  # at most one per usable CPU
+    drawers = Drawers.start()
+    assert drawers is not None and drawers.processes == usable_cpus()
     pid = drawers.pid
     with drawers:
         pass  # leaving the block before ``result``: an error in the fits
@@ -193,9 +241,49 @@ def test_drawers_not_wanted_are_ended_and_reaped():
 
 
 def test_no_drawer_without_two_cpus_or_a_figure(monkeypatch):
-    assert Drawers.start(0) is None
+    assert Drawers.take(0) is None
     monkeypatch.setattr(drawers_module, "usable_cpus", lambda: 1)
-    assert Drawers.start(4) is None
+    assert Drawers.start() is None and Drawers.take(3) is None
+
+
+@forks
+@pytest.mark.parametrize(
+    ("figures", "valid", "prestarted"),
+    [(True, True, True), (False, True, False), (True, False, True)],
+    ids=["taken", "no figures key", "spec error"],
+)
+def test_specrun_run_forks_the_drawer_before_validating_when_the_spec_names_figures(
+    tmp_path, monkeypatch, capsys, figures, valid, prestarted
+):
+    # the drawer loads matplotlib while the spec is validated and the models fitted; a spec
+    # without a figures: key starts none before its plan, and one that fails to validate
+    # ends the one it started (no process left behind)
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.cli import main
+
+    text = WORD_AND_FIGURE if figures else WORD_AND_FIGURE.split("figures:")[0] + "outputs:\n"
+    text += "" if figures else "  formats: [markdown]\n"
+    if not valid:
+        text = text.replace("estimator: ols", "estimator: olss")
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + text)
+    forked: list[int | None] = []
+    real = Drawers.start.__func__
+
+    def start(cls):
+        drawers = real(cls)
+        forked.append(drawers.pid if drawers is not None else None)
+        return drawers
+
+    monkeypatch.setattr(Drawers, "start", classmethod(start))
+    taken = _recording_drawers(monkeypatch)
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"])
+    assert code == (0 if valid else 1), capsys.readouterr().err
+    assert bool(forked) == prestarted
+    if valid:
+        assert taken[0][1] == (forked[0] if prestarted else None)
+    for pid in forked:
+        assert _reaped(pid)
+    assert drawers_module._started is None
 
 
 def _constrained_figure():

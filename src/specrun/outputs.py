@@ -40,8 +40,8 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
+    from specrun.drawers import Drawers
     from specrun.figures.base import FigureData
-    from specrun.figures.drawers import Drawers
     from specrun.figures.files import Drawn
     from specrun.render import RenderOptions
 
@@ -255,8 +255,9 @@ def render_outputs(
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    With ``drawers`` (``specrun.figures.drawers``, started before the models ran), the figures
-    are drawn there while this process renders the tables; ``tables.docx``, when it embeds
+    With ``drawers`` (``specrun.drawers``, started before the models ran and given the
+    figures as the execute stage computed them), the figures are drawn there while this
+    process renders the tables; ``tables.docx``, when it embeds
     the figures' PNGs (``outputs.docx.figures``), is rendered last. Without, the figures are
     drawn here first. The files, their order and their bytes are the same either way. Raises
     ``SpecErrors`` for every figure that could not be drawn (each located at its figure in the
@@ -271,7 +272,7 @@ def render_outputs(
         done = _drawn_files(spec, draw_figures(figures))
         later: set[str] = set()
     else:
-        drawers.draw(figures)  # drawn there while the tables are rendered here
+        drawers.finish(figures)  # drawn there while the tables are rendered here
         done = {}
         later = {f"figures/{f.name}.{fmt}" for f in figures for fmt in ("png", "pdf")}
         later |= {embedding} if embedding else set()

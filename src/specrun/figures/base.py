@@ -1,7 +1,7 @@
 """What a figure kind is: a spec model (``kind:``), the models it reads, and two steps: the
 numbers and text it shows (computed by the execute stage from the results) and the drawing
 (matplotlib only, done by the render stage, in a forked drawer process where there is one:
-``specrun.figures.drawers``)."""
+``specrun.drawers``)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class FigureKind(Generic[F]):
     so it computes nothing. ``seconds`` is what drawing one figure and saving its PNG and PDF
     takes in a process that has drawn one before (measured on ``specs/paper.yaml`` and, for
     event studies and placebos, ``specs/mpdta.yaml``), with which the figures are shared
-    between the drawers (``specrun.figures.drawers.shares``); it decides only which process
+    between the drawers (``specrun.drawers.shares``); it decides only which process
     draws a figure, never the figure's bytes.
     """
 

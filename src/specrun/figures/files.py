@@ -1,7 +1,7 @@
 """A figure's files: the PNG and PDF bytes of a figure drawn from its data.
 
 Used by the render stage in this process and by the drawer processes alike
-(``specrun.figures.drawers``), so that a figure's bytes do not depend on where it was drawn.
+(``specrun.drawers``), so that a figure's bytes do not depend on where it was drawn.
 Imports matplotlib: only the render stage loads this module.
 """
 
