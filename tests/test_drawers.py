@@ -12,7 +12,7 @@ import time
 import pytest
 
 from specrun import drawers as drawers_module
-from specrun.drawers import Drawers, shares
+from specrun.drawers import Drawers
 from specrun.executors import usable_cpus
 
 forks = pytest.mark.skipif(
@@ -56,16 +56,6 @@ outputs:
 TWO_FIGURES = WORD_AND_FIGURE.replace(
     "outputs:", "  capital: {kind: coefplot, models: [pooled, fe], variable: capital}\noutputs:"
 )
-
-
-def test_shares_go_costliest_first_to_the_drawer_with_least_work():
-    # Graham's rule: 0.5 → first, 0.4 → second, 0.3 → second (0.4 < 0.5)… each share in the
-    # figures' own order, and the same every time
-    costs = [("a", 0.4), ("b", 0.5), ("c", 0.3), ("d", 0.2), ("e", 0.1)]
-    assert shares(costs, 2) == [["b", "d", "e"], ["a", "c"]]
-    assert shares(costs, 1) == [["a", "b", "c", "d", "e"]]
-    assert shares(costs[:1], 3) == [["a"], [], []]
-    assert shares(costs, 2) == shares(list(costs), 2)
 
 
 def _recording_drawers(monkeypatch) -> list[tuple[Drawers | None, int | None]]:
@@ -131,11 +121,9 @@ def test_a_run_renders_the_same_files_with_and_without_drawers(tmp_path, monkeyp
 
 
 @forks
-def test_figures_left_at_the_end_are_shared_between_the_drawer_and_its_helpers(
-    tmp_path, monkeypatch
-):
-    # every figure sent before the drawer has loaded matplotlib: at the end they are shared,
-    # one process per usable CPU (Graham's rule), and come back whole
+def test_figures_sent_at_once_are_drawn_by_the_helpers_side_by_side(tmp_path, monkeypatch):
+    # both figures sent before the drawer has loaded matplotlib: each goes to a helper of
+    # its own (one per usable CPU), and both come back whole
     from specfiles import GRUNFELD_HEAD, grunfeld_project
     from specrun.api import plan_file
     from specrun.execute import execute
@@ -145,6 +133,7 @@ def test_figures_left_at_the_end_are_shared_between_the_drawer_and_its_helpers(
     notes = _noting_drawer_processes(monkeypatch, tmp_path)
     drawers = Drawers.start()
     assert drawers is not None
+    drawer = drawers.pid
     with drawers:
         drawers.finish(figures)
         drawn = drawers.result()
@@ -152,6 +141,7 @@ def test_figures_left_at_the_end_are_shared_between_the_drawer_and_its_helpers(
     assert all(isinstance(v, tuple) and v[0].startswith(b"\x89PNG") for v in drawn.values())
     processes = {line.split()[0] for line in notes.read_text().splitlines()}
     assert len(processes) == 2 and str(os.getpid()) not in processes
+    assert str(drawer) not in processes  # the drawer only hands them out
 
 
 @forks

@@ -56,21 +56,6 @@ FIGURES_KEY = re.compile(rb"^figures[ \t]*:", re.MULTILINE)
 _started: Drawers | None = None  # forked by ``prestart``, taken by ``Drawers.take``
 
 
-def shares(costs: Sequence[tuple[str, float]], processes: int) -> list[list[str]]:
-    """The figures (name, seconds) each of ``processes`` drawers draws, so that the last one
-    ends soon: costliest first, each to the drawer with the least work so far (Graham's
-    longest-processing-time rule; ties to the first drawer). Deterministic; a drawer may get
-    nothing when there are fewer figures than drawers. Each share keeps the figures' order."""
-    load = [0.0] * processes
-    chosen: list[list[str]] = [[] for _ in range(processes)]
-    for name, seconds in sorted(costs, key=lambda item: -item[1]):  # stable: spec order
-        drawer = load.index(min(load))
-        load[drawer] += seconds
-        chosen[drawer].append(name)
-    order = {name: i for i, (name, _) in enumerate(costs)}
-    return [sorted(share, key=order.__getitem__) for share in chosen]
-
-
 def prestart(spec_path: str | Path) -> None:
     """Fork the first drawer now, at the start of ``specrun run``, when the spec file has a
     top-level ``figures:`` key, so that matplotlib loads while this process validates the
@@ -214,69 +199,90 @@ class Drawers:
 
 
 def _preload() -> None:
-    """What drawing needs, loaded while the run imports, validates and fits: matplotlib, the
-    fonts and caches (``warm_up``). A figure kind's module loads with its first figure's data
-    (some import the estimators, for their data's classes)."""
-    from specrun.figures.files import load_matplotlib, warm_up
+    """What drawing needs, loaded while the run validates and fits: matplotlib and the fonts.
+    A figure kind's module loads with its first figure's data (some import the estimators,
+    for their data's classes). (Drawing a throwaway figure as well, to fill matplotlib's
+    caches before the helpers are forked, cost more CPU time than it saved.)"""
+    from specrun.figures.files import load_matplotlib
 
     load_matplotlib()
-    warm_up()
 
 
 def _drawer(jobs: Connection, results: Connection, parent: int, cpus: int) -> None:
-    """The first drawer: preload, then draw each figure as it comes while the run fits (when
-    no other message waits); at the end, share the figures left between itself and helpers
-    it forks (at most one process per usable CPU), and send back every figure drawn."""
+    """The first drawer: preload, fork one helper per usable CPU (they share what it loaded),
+    then hand each figure to the first helper free as the figures come (the costliest
+    waiting first: ``FigureKind.seconds``), and once the run has sent the last one and every
+    figure is back, send them all to the main process. A helper that dies loses only the
+    figure it was drawing (the main process draws it again)."""
+    from multiprocessing.connection import wait
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle
     end_with_parent(parent)
-    from specrun.figures.files import draw_figures
-
     _preload()
+    idle = [_helper() for _ in range(cpus)]
+    busy: dict[Connection, int] = {}  # a helper drawing, and its process id
     waiting: list[FigureData] = []
     drawn: dict[str, Any] = {}
-    while True:
-        if waiting and not jobs.poll(0):  # nothing new: the run is still busy fitting
-            figure = waiting.pop(0)
-            drawn.update(draw_figures([figure]))
-            continue
-        try:
-            message = jobs.recv()
-        except (EOFError, OSError):  # the run ended before its figures: nothing to send
-            return
-        if message is END:
-            break
-        waiting.append(message)
-    jobs.close()
-    by_name = {f.name: f for f in waiting}
-    groups = shares([(f.name, f.seconds) for f in waiting], max(1, min(cpus, len(waiting))))
-    helpers = [_helper([by_name[n] for n in group], results) for group in groups[1:] if group]
-    drawn.update(draw_figures([by_name[n] for n in groups[0]]))
-    for pid, connection in helpers:
-        with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError, ValueError):
-            drawn.update(connection.recv())  # a helper lost: its figures are drawn again
-        connection.close()
+    sending = True  # the run may send more figures
+    while sending or waiting or busy:
+        while waiting and idle:
+            pid, helper = idle.pop(0)
+            figure = max(waiting, key=lambda f: f.seconds)  # the first of the costliest
+            waiting.remove(figure)
+            helper.send(figure)
+            busy[helper] = pid
+        if not busy and not idle and not sending:
+            break  # every helper died: the figures left are drawn by the main process
+        ready = wait([*busy, *([jobs] if sending else [])])
+        if jobs in ready:
+            try:
+                message = jobs.recv()
+            except (EOFError, OSError):  # the run ended before its figures: nothing to send
+                return
+            if message is END:
+                sending = False
+                jobs.close()
+            else:
+                waiting.append(message)
+        for helper in (r for r in ready if r is not jobs):
+            pid = busy.pop(helper)  # type: ignore[arg-type]
+            try:
+                drawn.update(helper.recv())  # type: ignore[union-attr]
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+                helper.close()  # type: ignore[union-attr]  # died: its figure is lost
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                continue
+            idle.append((pid, helper))  # type: ignore[arg-type]
+    for pid, helper in idle:
+        with contextlib.suppress(OSError, ValueError):
+            helper.send(END)
+        helper.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     results.send(drawn)
 
 
-def _helper(figures: list[FigureData], results: Connection) -> tuple[int, Connection]:
-    """Fork a helper of the first drawer that draws ``figures`` with what the drawer loaded
-    and sends them to it; its process id and the end its figures come from."""
+def _helper() -> tuple[int, Connection]:
+    """Fork a helper of the first drawer: it draws each figure the drawer sends it, with what
+    the drawer loaded, and sends back its PNG and PDF (``draw_figures``) until told to end.
+    Its process id and the drawer's end of their pipe."""
     from specrun.figures.files import draw_figures
 
-    out, into = Pipe(duplex=False)
+    mine, theirs = Pipe()
     drawer = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - a helper; its figures are checked by the parent
         code = 1
         try:
-            out.close()
-            results.close()  # only the first drawer answers the main process
+            mine.close()
             end_with_parent(drawer)
-            into.send(draw_figures(figures))
+            while (figure := theirs.recv()) is not END:
+                theirs.send(draw_figures([figure]))
             code = 0
+        except EOFError:
+            code = 0  # the drawer has gone: nothing to send
         finally:
             os._exit(code)
-    into.close()
-    return pid, out
+    theirs.close()
+    return pid, mine

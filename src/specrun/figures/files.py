@@ -32,29 +32,6 @@ def load_matplotlib() -> None:
     cjk_font()
 
 
-def warm_up() -> None:
-    """Draw and save a small throwaway figure with text, markers and a legend, in both
-    formats: a process's first figure also loads the font files and fills matplotlib's font
-    and text-layout caches (about 0.1 s), which a drawer does while it waits for the figures'
-    data, once for the helpers it forks. Caches change no figure's bytes
-    (``tests/test_drawers.py``)."""
-    from matplotlib.figure import Figure
-
-    from specrun.figures.fonts import cjk_fallback
-
-    with cjk_fallback():
-        figure = Figure(figsize=(2, 1.5), layout="constrained")
-        axes = figure.add_subplot()
-        axes.errorbar([0, 1], [0, 1], yerr=[0.5, 0.5], marker="o", label="estimate")
-        axes.axhline(0, linestyle="--")
-        axes.set_xlabel("Warm-up (95% CI)")
-        axes.set_title("0.123")
-        axes.legend()
-    fix_layout(figure)
-    figure_bytes(figure, "png")
-    figure_bytes(figure, "pdf")
-
-
 def figure_bytes(figure: Figure, fmt: str) -> bytes:
     """The figure saved as ``fmt`` (``"png"`` at ``FIGURE_DPI``, or ``"pdf"``), without the
     creation date or software version that would make reruns differ."""
