@@ -272,8 +272,7 @@ def test_a_fit_in_a_worker_has_the_bytes_of_a_serial_fit(tmp_path: Path):
     from specfiles import PROJECT_ROOT
     from specrun.api import plan_file
     from specrun.execute import execute
-    from specrun.executors import RUNNERS
-    from specrun.render.forked import usable_cpus
+    from specrun.executors import RUNNERS, usable_cpus
 
     if usable_cpus() < 2:
         pytest.skip("one CPU: BLAS runs on one thread everywhere")

@@ -136,10 +136,10 @@ def test_parquet_rows_and_columns(run):
 
 def _drawn_curve(run: Any) -> Any:
     """The curve as rendering draws and lays it out before saving it (``specrun.outputs``)."""
-    from specrun.outputs import _fix_layout
+    from specrun.figures.files import fix_layout
 
     figure = run.output.figures["curve"].draw()
-    _fix_layout(figure)
+    fix_layout(figure)
     return figure
 
 

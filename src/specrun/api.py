@@ -20,7 +20,9 @@ from specrun.spec.validate import Spec, validate_file
 
 if TYPE_CHECKING:
     from specrun.cache import NodeCache
+    from specrun.drawers import Drawers
     from specrun.execute import NodeProgress, ProgressFactory, RunOutput
+    from specrun.figures.base import FigureData
     from specrun.outputs import OutputFile, RunSummary
     from specrun.plan.nodes import Plan
 
@@ -162,6 +164,7 @@ def _run(
     cache_max_size: str | int | None,
     node_progress: NodeProgress | None,
 ) -> _Done:
+    from specrun.drawers import end_prestarted
     from specrun.execute import execute
     from specrun.executors import make_runner
     from specrun.outputs import (
@@ -195,9 +198,15 @@ def _run(
         pass  # an unreadable parent folder is reported when the outputs are written
     store = _open_cache(folder, cache, cache_max_size)
 
-    def load() -> RunOutput:
+    def load(on_figure: Callable[[FigureData], None] | None = None) -> RunOutput:
         return execute(
-            spec, plan, progress, runner=runner, cache=store, node_progress=node_progress
+            spec,
+            plan,
+            progress,
+            runner=runner,
+            cache=store,
+            node_progress=node_progress,
+            on_figure=on_figure,
         )
 
     key = outputs_key(spec, plan, only) if store is not None else ""
@@ -205,9 +214,13 @@ def _run(
     if reused is not None:
         files, summary = reused
         lazy = load
+        end_prestarted()  # nothing to draw: a drawer started with the run is ended
     else:
-        output = load()
-        files = render_outputs(spec, plan, output)
+        # the figures' drawers load matplotlib while the models run (``specrun.drawers``)
+        figures = sum(1 for node in plan.nodes if node.kind == "figure")
+        with _drawers(figures) as drawers:
+            output = load(drawers.submit if drawers is not None else None)
+            files = render_outputs(spec, plan, output, drawers)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)
@@ -226,6 +239,20 @@ def _run(
     summary.warnings.extend(stale)
     read_kept = documents_with_figures(spec) if only else ()
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)
+
+
+@contextlib.contextmanager
+def _drawers(figures: int) -> Iterator[Drawers | None]:
+    """The drawer processes of a run that draws ``figures`` figures, ended on leaving (None:
+    they are drawn in this process)."""
+    from specrun.drawers import Drawers
+
+    drawers = Drawers.take(figures)
+    if drawers is None:
+        yield None
+        return
+    with drawers:
+        yield drawers
 
 
 def _store_record(path: str | Path, only: Sequence[str], run: _Done, reads: dict[str, str]) -> None:

@@ -354,6 +354,13 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         from specrun import api
 
+        if args.command == "run" and not args.only:
+            from specrun.drawers import prestart
+
+            # matplotlib loads meanwhile, when the spec draws figures: forked after the
+            # libraries above, which the drawer then shares rather than imports again
+            prestart(args.spec)
+
         if args.command == "validate":
             spec = api.validate_file(args.spec)
             for warning in spec.document.warnings:
@@ -434,6 +441,10 @@ def _main(argv: Sequence[str] | None) -> int:
     finally:
         if collecting:
             gc.enable()
+        if args.command == "run":
+            from specrun.drawers import end_prestarted
+
+            end_prestarted()  # the run did not take it (an error before its plan)
 
 
 @cache

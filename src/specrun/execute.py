@@ -142,6 +142,11 @@ class Executor:
         self.model_texts: dict[str, str] = {}
         # models' sample frames, shared with the other nodes a runner fits in this process
         self.frames = SampleFrames()
+        # figures are built as soon as their models are merged, and given to ``on_figure``
+        self.on_figure: Callable[[FigureData], None] | None = None
+        self.merged: set[str] = set()  # the fit nodes merged so far
+        self.early: dict[str, tuple[FigureData, list[str], float]] = {}
+        self.tried: set[str] = set()  # figures built early, or tried and failed
 
     def run(
         self,
@@ -170,6 +175,12 @@ class Executor:
                 reused = self.cached_multiverse(node, cache)
                 self.timings[node.id] = time.perf_counter() - started
                 counts.finish(reused=reused)
+            elif node.id in self.early:  # built as soon as its models were merged
+                figure, warnings, seconds = self.early.pop(node.id)
+                self.warnings.extend(warnings)
+                self.figures[node.name] = figure
+                self.timings[node.id] = seconds
+                counts.finish(reused=False)
             elif node.kind in ("table", "figure"):
                 started = time.perf_counter()
                 try:
@@ -178,6 +189,8 @@ class Executor:
                     failed.extend(exc.errors)
                 self.timings[node.id] = time.perf_counter() - started
                 counts.finish(reused=False)
+                if node.kind == "figure" and node.name in self.figures and self.on_figure:
+                    self.on_figure(self.figures[node.name])
         if failed:
             raise SpecErrors(failed)
         counts.finish(reused=False, n=sum(1 for n in self.plan.nodes if n.kind == "render"))
@@ -264,6 +277,16 @@ class Executor:
             cache=cache.folder if cache else None,
             frames=self.frames,
         )
+        merged = 0  # nodes[:merged] are merged: results are merged in plan order
+
+        def merge_ready() -> None:
+            nonlocal merged
+            while merged < len(nodes) and nodes[merged].id in done:
+                self.merge(nodes[merged], done[nodes[merged].id])
+                self.merged.add(nodes[merged].id)
+                merged += 1
+            self.build_figures_ready()
+
         try:
             for wave in range(max(level.values()) + 1):
                 todo = []
@@ -277,6 +300,7 @@ class Executor:
                         counts.finish(reused=True)
                     else:
                         todo.append((node, self.used_by(node, done)))
+                merge_ready()
                 for node, output, seconds, stored in runner.run(todo, counts):
                     done[node.id] = output
                     self.timings[node.id] = seconds
@@ -288,14 +312,14 @@ class Executor:
                             cache.note_stored(cache.key(node.hash), *fit_index(output))
                         if not stored:
                             cache.stats.uncacheable.append(node.id)
+                    merge_ready()
             if cache is not None:
                 cache.write_pack()
         finally:
             runner.stop()
             # the fits' intermediates serve no later step: their memory goes back now
             self.frames.forget_fits()
-        for node in nodes:
-            self.merge(node, done[node.id])
+        merge_ready()
 
     @staticmethod
     def used_by(node: Node, done: dict[str, FitOutput]) -> dict[str, ModelResult]:
@@ -860,7 +884,35 @@ class Executor:
                 cache.stats.uncacheable.append(node.id)
         return False
 
+    def build_figures_ready(self) -> None:
+        """Build each figure whose models are all merged, and give it to ``on_figure`` at
+        once (its drawer draws it while the fits go on). The figure, its warnings and its
+        time join the run in plan order, in ``run``; a figure whose build fails here is built
+        again there, where its error is reported with every table's."""
+        if self.on_figure is None:
+            return
+        for node in self.plan.nodes:
+            if node.kind != "figure" or node.id in self.early or node.id in self.tried:
+                continue
+            if not all(i in self.merged for i in node.inputs):
+                continue  # a model not fitted yet, or a multiverse's curve
+            self.tried.add(node.id)
+            started = time.perf_counter()
+            try:
+                figure, warnings = self.built(node)
+            except SpecErrors:
+                continue
+            self.early[node.id] = (figure, warnings, time.perf_counter() - started)
+            self.on_figure(figure)
+
     def build(self, node: Node) -> None:
+        built, warnings = self.built(node)
+        self.warnings.extend(warnings)
+        (self.tables if node.kind == "table" else self.figures)[node.name] = built
+
+    def built(self, node: Node) -> tuple[Any, list[str]]:
+        """A table or figure node's value (``Table`` or ``FigureData``) and its warnings;
+        raises ``SpecErrors`` located at its spec entry."""
         from specrun.figures import FIGURES
         from specrun.figures.base import FigureData
         from specrun.tables.base import table_numbers, with_layout
@@ -880,7 +932,6 @@ class Executor:
             else:  # its numbers and text: drawn with matplotlib when rendered (``outputs``)
                 data = registry.get(node.payload.kind).data(node.payload, results, ctx)
                 built = FigureData(node.name, node.payload, data, ctx)
-            self.warnings.extend(f"table '{node.name}': {w}" for w in ctx.warnings)
         except (SpecError, SpecErrors) as exc:
             errors = exc.errors if isinstance(exc, SpecErrors) else [exc]
             raise SpecErrors(
@@ -889,7 +940,7 @@ class Executor:
                     for e in errors
                 ]
             ) from None
-        (self.tables if node.kind == "table" else self.figures)[node.name] = built
+        return built, [f"table '{node.name}': {w}" for w in ctx.warnings]
 
 
 def _model_columns(
@@ -1233,5 +1284,11 @@ def execute(
     runner: NodeRunner | None = None,
     cache: NodeCache | None = None,
     node_progress: NodeProgress | None = None,
+    on_figure: Callable[[FigureData], None] | None = None,
 ) -> RunOutput:
-    return Executor(spec, plan, progress).run(runner, cache, node_progress)
+    """Run every node of ``plan`` (``Executor.run``). ``on_figure`` receives each figure's
+    data as soon as it is computed: as soon as the models it reads are fitted, while the
+    other fits go on (the figures' drawers draw it meanwhile: ``specrun.drawers``)."""
+    executor = Executor(spec, plan, progress)
+    executor.on_figure = on_figure
+    return executor.run(runner, cache, node_progress)

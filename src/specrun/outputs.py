@@ -40,6 +40,9 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
+    from specrun.drawers import Drawers
+    from specrun.figures.base import FigureData
+    from specrun.figures.files import Drawn
     from specrun.render import RenderOptions
 
 
@@ -212,55 +215,6 @@ def _cache_summary(run: RunOutput) -> dict[str, Any]:
     }
 
 
-FIGURE_DPI = 150  # of the PNGs (a PDF is vector graphics, its images aside)
-
-
-def _figure_bytes(figure: Any, fmt: str) -> bytes:
-    from specrun.figures.fonts import cjk_fallback
-
-    buffer = io.BytesIO()
-    metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
-    with cjk_fallback():  # tick labels made while saving need the CJK font too
-        figure.savefig(buffer, format=fmt, dpi=FIGURE_DPI, metadata=metadata)
-    return buffer.getvalue()
-
-
-def _fix_layout(figure: Any) -> None:
-    """Lay out a figure with a layout engine (constrained layout) once, at the PNG's
-    resolution, keep that layout for every format, and leave the figure with no layout
-    engine at all.
-
-    An engine lays the figure out again at every save, starting from where the previous save
-    left it, so a PDF saved after the PNG differed from one saved before it, and both formats
-    paid for the layout. Laid out as the PNG's save would, the PNG keeps its bytes. A figure
-    laid out once when drawn (``tight_layout``) keeps matplotlib's placeholder engine, and any
-    engine, even a placeholder, makes ``savefig`` draw the whole figure once more before the
-    real draw (``FigureCanvasBase.print_figure``: "trigger a draw before printing"): a fifth
-    of each save's time, for a layout that no longer changes. Without an engine that draw is
-    skipped; the files keep their bytes (``tests/test_forked.py``).
-    """
-    from matplotlib import rc_context
-    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
-
-    from specrun.figures.fonts import cjk_fallback
-
-    engine = figure.get_layout_engine()
-    if engine is None:
-        return
-    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine) and figure.axes:
-        dpi = figure.get_dpi()
-        figure.set_dpi(FIGURE_DPI)
-        # the layout step of ``Figure.draw`` alone: the rest of a draw without rendering
-        # changes nothing the saves do not compute again (and measures its text with the
-        # canvas' renderer at this resolution, which the PNG's save then reuses)
-        with cjk_fallback():
-            engine.execute(figure)
-        figure.set_dpi(dpi)
-    # ``None`` means "as the rcParams say"; with both automatic layouts off it means none
-    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
-        figure.set_layout_engine(None)
-
-
 def _parquet(frame: Any) -> bytes:
     """Parquet bytes with no writer timestamp, so reruns give the same file (zstd, statistics)."""
     buffer = io.BytesIO()
@@ -293,208 +247,105 @@ def _compiled(
     return [OutputFile("tables.pdf", pdf)] if pdf is not None else []
 
 
-# What rendering shares between its two processes takes, in seconds (measured on
-# ``specs/paper.yaml``; a figure's own time is ``FigureKind.seconds``): the Word files are the
-# child's (python-docx and lxml load there only), the other table formats this process's, and
-# the figures are shared so that both end together. The seconds decide only which process
-# renders a file, never its bytes.
-CHILD_FORMATS = ("docx",)
-WORD_TABLE_SECONDS = 0.015  # one table in Word, in its own file or in tables.docx
-OTHER_TABLE_SECONDS = 0.005  # one table in any other format, its document's share included
-FORMAT_SECONDS = {"docx": 0.15, "xlsx": 0.04}  # a format's modules, loaded at its first table
-FIRST_FIGURE_SECONDS = 0.1  # a process's first figure: its font files and caches
-
-
-@dataclass(frozen=True)
-class RenderShare:
-    """Which files a forked child renders (``child``: the Word files and the figures named in
-    ``child_figures``) and which this process renders once the child is done (``last``:
-    ``tables.docx`` when it embeds every figure's PNG); this process renders the rest."""
-
-    child_figures: tuple[str, ...]
-    child: frozenset[str]
-    last: frozenset[str]
-
-
-def share_rendering(spec: Spec, run: RunOutput) -> RenderShare:
-    """Share a run's rendering between this process and a forked child (``render_outputs``).
-
-    Deterministic: a function of the spec and the run's tables and figures only. The figures
-    are shared so that the process expected to end last ends soonest (``_balanced``, with
-    ``FigureKind.seconds``; matplotlib is loaded before the fork: ``_load_matplotlib``).
-    The Word files go to the child, except ``tables.docx`` when it embeds the
-    PNGs (``outputs.docx.figures``): it is rendered last, here, from both processes' PNGs."""
-    from specrun.render import FORMATS
-
-    tables = list(run.tables.values())
-    formats = spec.outputs.formats if tables else []
-    child: set[str] = set()
-    last: set[str] = set()
-    mine = theirs = 0.0
-    for fmt in formats:
-        renderer = FORMATS.get(fmt)
-        if fmt not in CHILD_FORMATS:
-            mine += FORMAT_SECONDS.get(fmt, 0.0) + OTHER_TABLE_SECONDS * len(tables)
-            continue
-        theirs += FORMAT_SECONDS.get(fmt, 0.0) + WORD_TABLE_SECONDS * len(tables)
-        child |= {f"tables/{table.name}.{renderer.extension}" for table in tables}
-        document = renderer.document_file
-        if document and spec.outputs.docx.figures and run.figures:
-            last.add(document)  # it embeds the PNGs drawn by both processes
-            mine += FORMAT_SECONDS.get(fmt, 0.0) + WORD_TABLE_SECONDS * len(tables)
-        elif document:
-            child.add(document)
-            theirs += WORD_TABLE_SECONDS * len(tables)
-    child_figures = _balanced(
-        [(figure.name, figure.seconds) for figure in run.figures.values()], mine, theirs
-    )
-    for name in child_figures:
-        child |= {f"figures/{name}.png", f"figures/{name}.pdf"}
-    ordered = tuple(name for name in run.figures if name in child_figures)
-    return RenderShare(ordered, frozenset(child), frozenset(last))
-
-
-EXACT_SHARE = 12  # up to this many figures, every way of sharing them is tried
-
-
-def _balanced(costs: list[tuple[str, float]], mine: float, theirs: float) -> list[str]:
-    """The figures (name, seconds) the child draws so that the later of the two processes
-    ends soonest, given each one's other work (``mine``, ``theirs``) and
-    ``FIRST_FIGURE_SECONDS`` for each process that draws any. Every subset is tried for up to
-    ``EXACT_SHARE`` figures (the first best one, subsets counted in binary, wins); beyond,
-    each figure, costliest first, goes to the process with less work so far."""
-    first = FIRST_FIGURE_SECONDS
-    if len(costs) <= EXACT_SHARE:
-        best, best_end = 0, float("inf")
-        everything = sum(seconds for _, seconds in costs)
-        every = (1 << len(costs)) - 1  # the subset of all figures
-        for subset in range(every + 1):
-            drawn = sum(s for i, (_, s) in enumerate(costs) if subset >> i & 1)
-            there = theirs + drawn + (first if subset else 0.0)
-            here = mine + everything - drawn + (first if subset != every else 0.0)
-            end = max(there, here)
-            if end < best_end - 1e-9:  # a real improvement, not a rounding difference
-                best, best_end = subset, end
-        return [name for i, (name, _) in enumerate(costs) if best >> i & 1]
-    chosen = []
-    mine_first = theirs_first = first
-    for name, seconds in sorted(costs, key=lambda item: -item[1]):  # stable: spec order
-        if theirs + theirs_first < mine + mine_first:
-            theirs += seconds + theirs_first
-            theirs_first = 0.0
-            chosen.append(name)
-        else:
-            mine += seconds + mine_first
-            mine_first = 0.0
-    return chosen
-
-
-def _load_matplotlib() -> None:
-    """Import matplotlib with its Agg and PDF backends and find the CJK font before the render
-    child is forked, when this process draws figures too: each process would load them
-    before its first figure anyway, and loaded before the fork they are loaded once for both
-    (about 0.75 s of CPU time once, not twice; the same wall time on two free cores). When
-    the child draws every figure, it loads them itself while this process renders tables."""
-    import matplotlib.backends.backend_agg
-    import matplotlib.backends.backend_pdf  # noqa: F401
-
-    from specrun.figures.fonts import cjk_font
-
-    cjk_font()
-
-
-def _figure_files(spec: Spec, run: RunOutput, names: Sequence[str]) -> dict[str, bytes]:
-    """The PNG and PDF of each figure named, drawn from its data (``FigureData.draw``) with
-    its layout fixed once (``_fix_layout``). Raises ``SpecErrors``, each located at its
-    figure in the spec, for every figure that cannot be drawn (Chinese text and no CJK font):
-    all of them at once, as the execute stage reports every table's error."""
-    out: dict[str, bytes] = {}
-    failed: list[SpecError] = []
-    for name in names:
-        try:
-            figure = run.figures[name].draw()
-        except SpecError as exc:
-            failed.append(_at_spec_path(spec, exc))
-            continue
-        _fix_layout(figure)  # so that the PNG and the PDF need not be drawn in turn
-        out[f"figures/{name}.png"] = _figure_bytes(figure, "png")
-        out[f"figures/{name}.pdf"] = _figure_bytes(figure, "pdf")
-    if failed:
-        raise SpecErrors(failed)
-    return out
-
-
-def _errors_of(child: Any) -> list[SpecError]:
-    """The figure errors of a forked rendering's share (``Forked.result`` does its work again
-    here when the child failed, so they surface here); none when it succeeded, and the child
-    is reaped in any case."""
-    try:
-        child.result()
-    except SpecErrors as exc:
-        return list(exc.errors)
-    except SpecError:
-        return []  # a Word table's error: reported once the figures can be drawn
-    return []
-
-
 def render_outputs(
     spec: Spec,
     plan: Plan,
     run: RunOutput,
+    drawers: Drawers | None = None,
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 
-    Rendering is shared between this process and a forked child (``specrun.render.forked``)
-    as ``share_rendering`` decides: each draws its share of the figures from their data
-    (importing matplotlib only if it draws one) and renders its share of the tables, so that
-    on two cores both end together. The files, their order and their bytes are those of a
-    serial rendering (one CPU: the child's share is rendered here, first). Raises
-    ``SpecErrors`` for the figures either process could not draw, ``SpecError`` for an
-    ``outputs`` option the tables cannot honour.
+    With ``drawers`` (``specrun.drawers``, started before the models ran and given the
+    figures as the execute stage computed them), the figures are drawn there while this
+    process renders the tables; ``tables.docx``, when it embeds
+    the figures' PNGs (``outputs.docx.figures``), is rendered last. Without, the figures are
+    drawn here first. The files, their order and their bytes are the same either way. Raises
+    ``SpecErrors`` for every figure that could not be drawn (each located at its figure in the
+    spec), ``SpecError`` for an ``outputs`` option the tables cannot honour; nothing is
+    written in either case.
     """
-    tables = list(run.tables.values())
-    share = share_rendering(spec, run)
-    elsewhere = set(share.child | share.last)
-    if not share.child:
-        done = _figure_files(spec, run, list(run.figures))
-        files = _render_files(spec, run, done, elsewhere)
-        manifest = _manifest_file(spec, plan, run, files)
+    from specrun.figures.files import draw_figures
+
+    figures = list(run.figures.values())
+    embedding = _embeds_figures(spec, run)
+    if drawers is None:
+        done = _drawn_files(spec, draw_figures(figures))
+        later: set[str] = set()
     else:
-        from specrun.render.forked import Forked
-
-        child_formats = [f for f in CHILD_FORMATS if tables and f in spec.outputs.formats]
-
-        def in_child() -> dict[str, bytes]:
-            out = _figure_files(spec, run, share.child_figures)
-            # the child's tables embed no figures, so they need no PNG from this process
-            for item in _table_files(spec, run, tables, {}, set(share.last), child_formats):
-                if item.relative in share.child:
-                    out[item.relative] = item.content
-            return out
-
-        mine = [name for name in run.figures if name not in share.child_figures]
-        if mine:
-            _load_matplotlib()  # once, here: the child inherits it
-        child: Forked[dict[str, bytes]] = Forked(in_child, start=True)
-        try:
-            done = _figure_files(spec, run, mine)
-            files = _render_files(spec, run, done, elsewhere)
-            manifest = _manifest_file(spec, plan, run, files)  # while the child renders
-        except SpecErrors as exc:  # with the child's figures' errors too: all at once
-            raise SpecErrors([*exc.errors, *_errors_of(child)]) from None
-        except BaseException:
-            child.cancel()
-            raise
-        done |= child.result()
-    if share.last:  # tables.docx embeds every figure's PNG, from both processes
-        pngs = {name: done[f"figures/{name}.png"] for name in run.figures}
-        rest = elsewhere - share.last
-        for item in _table_files(spec, run, tables, pngs, rest, list(CHILD_FORMATS)):
-            if item.relative in share.last:
-                done[item.relative] = item.content
+        drawers.finish(figures)  # drawn there while the tables are rendered here
+        done = {}
+        later = {f"figures/{f.name}.{fmt}" for f in figures for fmt in ("png", "pdf")}
+        later |= {embedding} if embedding else set()
+    try:
+        files = _render_files(spec, run, done, later)
+        manifest = _manifest_file(spec, plan, run, files)
+    except (SpecError, SpecErrors) as exc:  # with the figures' errors too: all at once
+        errors = exc.errors if isinstance(exc, SpecErrors) else [exc]
+        if drawers is not None:
+            errors += _figure_errors(spec, _with_missing(figures, drawers.result()))
+        raise SpecErrors(errors) from None
+    if drawers is not None:
+        done = _drawn_files(spec, _with_missing(figures, drawers.result()))
+        if embedding:  # it embeds every figure's PNG
+            pngs = {f.name: done[f"figures/{f.name}.png"] for f in figures}
+            done[embedding] = _word_document(spec, run, pngs)
     files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
     files.append(manifest)
     return files
+
+
+def _embeds_figures(spec: Spec, run: RunOutput) -> str:
+    """The Word document that embeds the figures' PNGs (``tables.docx`` with
+    ``outputs.docx.figures``), or "" when none does."""
+    from specrun.render import FORMATS
+
+    if not (run.tables and run.figures and spec.outputs.docx.figures):
+        return ""
+    if "docx" not in spec.outputs.formats:
+        return ""
+    return FORMATS.get("docx").document_file or ""
+
+
+def _with_missing(figures: list[FigureData], drawn: dict[str, Drawn]) -> dict[str, Drawn]:
+    """``drawn``, with the figures the drawers did not return drawn here (a drawer died)."""
+    from specrun.figures.files import draw_figures
+
+    missing = [f for f in figures if f.name not in drawn]
+    return {**drawn, **draw_figures(missing)} if missing else drawn
+
+
+def _figure_errors(spec: Spec, drawn: dict[str, Drawn]) -> list[SpecError]:
+    return [_at_spec_path(spec, value) for value in drawn.values() if isinstance(value, SpecError)]
+
+
+def _drawn_files(spec: Spec, drawn: dict[str, Drawn]) -> dict[str, bytes]:
+    """The figures' files; raises ``SpecErrors`` for every figure that could not be drawn
+    (Chinese text and no CJK font), each located at its figure: all at once, as the execute
+    stage reports every table's error."""
+    from specrun.figures.files import figure_files
+
+    failed = _figure_errors(spec, drawn)
+    if failed:
+        raise SpecErrors(failed)
+    return figure_files(drawn)
+
+
+def _word_document(spec: Spec, run: RunOutput, pngs: dict[str, bytes]) -> bytes:
+    """``tables.docx`` with the figures' PNGs embedded after the tables."""
+    from specrun.render import as_bytes, render_document
+
+    options = _render_options(spec, pngs)
+    try:
+        document = render_document(
+            list(run.tables.values()), "docx", title=_title(spec), options=options
+        )
+    except SpecError as exc:  # an outputs option that the tables cannot honour
+        raise _at_spec_path(spec, exc) from None
+    return as_bytes(document)
+
+
+def _title(spec: Spec) -> str:
+    return spec.title or Path(spec.document.file).stem
 
 
 def _manifest_file(spec: Spec, plan: Plan, run: RunOutput, files: list[OutputFile]) -> OutputFile:
@@ -536,7 +387,7 @@ def _table_files(
     files: list[OutputFile] = []
     outputs = spec.outputs
     options = _render_options(spec, pngs if outputs.docx.figures else {})
-    title = spec.title or Path(spec.document.file).stem
+    title = _title(spec)
     for fmt in outputs.formats if formats is None else formats:
         renderer = FORMATS.get(fmt)
         for table in tables:

@@ -1,6 +1,7 @@
 """What a figure kind is: a spec model (``kind:``), the models it reads, and two steps: the
 numbers and text it shows (computed by the execute stage from the results) and the drawing
-(matplotlib only, done by the render stage, possibly in a forked child process)."""
+(matplotlib only, done by the render stage, in a forked drawer process where there is one:
+``specrun.drawers``)."""
 
 from __future__ import annotations
 
@@ -40,12 +41,12 @@ class FigureKind(Generic[F]):
     text) from the fitted results, in the execute stage: it may use polars and the kernels,
     and raises located ``SpecError``s for what the results lack. ``draw(spec, data, ctx)``
     makes the matplotlib ``Figure`` from that value alone; it runs in the render stage, in a
-    forked child process as often as not, where polars' and BLAS' thread pools do not exist,
+    forked drawer process as often as not, where polars' and BLAS' thread pools do not exist,
     so it computes nothing. ``seconds`` is what drawing one figure and saving its PNG and PDF
     takes in a process that has drawn one before (measured on ``specs/paper.yaml`` and, for
-    event studies and placebos, ``specs/mpdta.yaml``), with which rendering shares the
-    figures between its two processes (``specrun.outputs.share_rendering``); it decides only
-    which process draws a figure, never the figure's bytes.
+    event studies and placebos, ``specs/mpdta.yaml``), with which the figures are shared
+    between the drawers (``specrun.drawers.shares``); it decides only which process
+    draws a figure, never the figure's bytes.
     """
 
     name: str
