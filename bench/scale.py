@@ -10,7 +10,8 @@ wall time); the steps are timed inside the process (median over the repeats):
   load:*     read a source                     transform:*   one transform step
   fit:*      one model (all its members)       build   tables and figures
   fit:name[…]   every specification of multiverse ``name``    multiverse:*   its joint tests
-  render     LaTeX/Markdown/HTML, PNG/PDF, JSON, Parquet      write   files to disk
+  render     LaTeX/Markdown/HTML, JSON, Parquet, and the wait   write   files to disk
+             for the figures the drawers draw (PNG/PDF)
 
 The growth of each step from one size to the next is printed as the exponent b of time ∝ nᵇ
 (1: linear), next to the exponent n log n itself would show over the same sizes (with n the
@@ -43,19 +44,25 @@ TARGET_SECONDS = 10.0  # the performance issue's bound for the whole run at x100
 ROWS_PER_SIZE = 31 * 11  # panel rows at x1 (31 provinces × 11 years)
 PAPER = ROOT / "specs" / "paper.yaml"
 
+# the steps of ``specrun run --no-cache`` (``api._run``), each timed: its figures drawn by the
+# drawer processes it starts after its imports (``specrun.drawers``)
 DRIVER = """
-import json, sys, time
+import contextlib, json, sys, time
 started = time.perf_counter()
 from specrun import api
+from specrun.drawers import Drawers, prestart
 from specrun.execute import execute
 from specrun.outputs import render_outputs, write_outputs
 from pathlib import Path
 imported = time.perf_counter()
+prestart(sys.argv[1])
 spec, plan = api.plan_file(sys.argv[1])
 planned = time.perf_counter()
-output = execute(spec, plan)
-executed = time.perf_counter()
-files = render_outputs(spec, plan, output)
+drawers = Drawers.take(sum(1 for node in plan.nodes if node.kind == "figure"))
+with drawers if drawers is not None else contextlib.nullcontext():
+    output = execute(spec, plan, on_figure=drawers.submit if drawers is not None else None)
+    executed = time.perf_counter()
+    files = render_outputs(spec, plan, output, drawers)
 rendered = time.perf_counter()
 write_outputs(Path(sys.argv[2]), files)
 written = time.perf_counter()

@@ -500,13 +500,13 @@ def _worker_main(conn: Connection) -> None:
 def end_with_parent(parent: int) -> None:
     """Have Linux kill this forked child (SIGKILL) when its parent dies, and end it now if the
     parent is already gone. A parent killed by SIGKILL otherwise left its children working on,
-    orphaned, their results read by nobody: a render child for as long as its figures took
+    orphaned, their results read by nobody: a figure drawer for as long as its figures took
     (seconds), a ``--jobs`` fit worker until its current batch ended.
 
     ``prctl(PR_SET_PDEATHSIG)`` (Linux ``prctl(2)``) fires when the thread that forked the
-    child ends; the thread that forks a render child waits for it, and the one that forks fit
-    workers (``ProcessRunner.prepare``) runs the fits and stops the workers, so each outlives
-    its children in a run that is not killed.
+    child ends; the thread that forks the drawers (``specrun.drawers``) waits for their
+    figures, and the one that forks fit workers (``ProcessRunner.prepare``) runs the fits and
+    stops the workers, so each outlives its children in a run that is not killed.
     """
     import ctypes
     import signal
