@@ -212,5 +212,5 @@ def test_a_chinese_note_names_the_z_row(tmp_path: Path):
     )
     run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", only=["t"], cache=False)
     assert run.output.tables["t"].notes[0] == (
-        "括号内为t值或z值（a·b: indirect effect为z值，其余为t值）。"
+        "括号内为t值或z值（a·b：间接效应为z值，其余为t值）。"
     )

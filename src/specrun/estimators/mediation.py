@@ -19,11 +19,16 @@ freedom when clustered, else the residual degrees of freedom: the stepwise regre
 Stata's ``regress``/``xtreg``/``reghdfe`` report them, e(df_r)), and a·b the normal reference
 of the Sobel test (as Stata's ``sgmediation`` and ``medsem`` report it; ``sem`` refers every
 path to the normal, being a joint maximum-likelihood fit).
+
+The coefficients' generated labels (``path_label``) name the paths as the literature does
+(Baron and Kenny 1986; 温忠麟、叶宝娟 2014: 总效应 c, 直接效应 c′, 间接效应 a·b, which they
+also call 中介效应): the fit writes them with the variables' names, a table with their labels
+in its output language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -31,6 +36,36 @@ from specrun.estimators.base import FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
 from specrun.estimators.specs.mediation import MediationSpec
 from specrun.results import Coefficient, ModelResult, Reference
+
+PATH_SYMBOLS = {"a": "a", "b": "b", "c": "c", "c_prime": "c′", "indirect": "a·b"}
+"""The printed symbol of each coefficient of a mediation model, by its ``results.json`` key."""
+
+PATH_EFFECTS = {"c": "total effect", "c_prime": "direct effect", "indirect": "indirect effect"}
+"""The effect each non-path coefficient is, in English (a table translates it)."""
+
+
+def path_label(
+    path: str,
+    treatment: str,
+    mediator: str,
+    dependent: str,
+    *,
+    word: Callable[[str], str] | None = None,
+    colon: str = ": ",
+) -> str:
+    """The label of coefficient ``path`` (a ``PATH_SYMBOLS`` key): ``a: X → M``, ``b: M → Y``,
+    ``c: total effect``, ``c′: direct effect``, ``a·b: indirect effect``.
+
+    The fit passes the variables' names, a table their labels, ``word`` (the output language's
+    phrase for ``PATH_EFFECTS``' English) and its colon: ``c：总效应``. Raises ``KeyError`` for
+    a key that is not a mediation coefficient's."""
+    symbol = PATH_SYMBOLS[path]
+    if path == "a":
+        return f"{symbol}{colon}{treatment} → {mediator}"
+    if path == "b":
+        return f"{symbol}{colon}{mediator} → {dependent}"
+    phrase = PATH_EFFECTS[path]
+    return f"{symbol}{colon}{word(phrase) if word else phrase}"
 
 
 def _part_spec(spec: MediationSpec, y: str, x: list[str]) -> OlsSpec | PanelFeSpec:
@@ -161,11 +196,7 @@ def fit_mediation(
         stat_name=references["c"].stat_name,  # the regressions'; a·b's z is in references
         label=spec.label,
         coefficient_labels={
-            "a": f"a: {treatment} → {spec.mediator}",
-            "b": f"b: {spec.mediator} → {spec.y}",
-            "c": "c: total effect",
-            "c_prime": "c′: direct effect",
-            "indirect": "a·b: indirect effect",
+            path: path_label(path, treatment, spec.mediator, spec.y) for path in coefficients
         },
         references=references,
     )

@@ -18,6 +18,7 @@ from specrun.tables import format as fmt
 from specrun.tables import text
 from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
+from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
 from specrun.tables.statistics import INTEGER_STATS, STAT_LABELS
@@ -52,6 +53,8 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     regimes = model.extra.get("regimes") if model is not None else None
     if model is not None and isinstance(regimes, dict) and name in regimes:
         return _regime_label(model, regimes[name], ctx)
+    if model is not None and model.estimator == "mediation" and name in model.coefficient_labels:
+        return path_row_label(model, name, ctx)
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
     if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):

@@ -66,7 +66,7 @@ ZH: dict[str, str] = {
     "95% CI": "95%置信区间",
     "Estimate": "估计值",
     "Std. error": "标准误",
-    "z / t": "z / t值",
+    "t / z": "t值 / z值",
     "Single threshold": "单一门槛",
     "Double threshold": "双重门槛",
     "Triple threshold": "三重门槛",
@@ -78,6 +78,9 @@ ZH: dict[str, str] = {
     "Aroian test of a·b": "a·b的Aroian检验",
     "Goodman test of a·b": "a·b的Goodman检验",
     "Share mediated, a·b / c": "中介效应占比 a·b / c",
+    "total effect": "总效应",
+    "direct effect": "直接效应",
+    "indirect effect": "间接效应",
     # standard-error descriptions (results' se_type)
     "clustered by entity": "以个体聚类的稳健",
     "clustered by time": "以时间聚类的稳健",
