@@ -162,3 +162,28 @@ def test_labels_without_variable_labels_are_the_names(tmp_path: Path):
     text = SPEC.split("variables:")[0] + "models:" + SPEC.split("models:")[1]
     tables = _tables(tmp_path, text)
     assert _labels(tables["effects"])[1:3] == ["a: value → capital", "b: capital → inv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SPEC, ["a·b: indirect effect", "a: Market value → Capital stock"]),
+        (ZH_SPEC, ["a·b：间接效应", "a：市值 → 资本存量"]),
+    ],
+    ids=["en", "zh"],
+)
+def test_a_coefplot_of_a_mediation_path_names_the_path(tmp_path: Path, text: str, expected):
+    # the y axis said "indirect" (the coefficient's key); a path has the table's label
+    figures = (
+        "figures:\n"
+        "  indirect: {kind: coefplot, models: [med, pooled], variable: indirect}\n"
+        "  a_path: {kind: coefplot, models: [med], variable: a}\n"
+        "outputs:"
+    )
+    run = run_file(
+        grunfeld_project(tmp_path, text.replace("outputs:", figures)), tmp_path / "o", cache=False
+    )
+    drawn = run.output.figures
+    assert [drawn["indirect"].data.variable, drawn["a_path"].data.variable] == expected
+    axis = drawn["indirect"].draw().axes[0].get_ylabel()
+    assert axis == expected[0] + ("（95%置信区间）" if text is ZH_SPEC else " (95% CI)")

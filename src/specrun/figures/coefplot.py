@@ -9,7 +9,7 @@ import numpy as np
 
 from specrun.errors import SpecError
 from specrun.figures.specs.coefplot import CoefplotSpec
-from specrun.results import ResultSet
+from specrun.results import ModelResult, ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.format import coefficient_critical_value
 
@@ -24,6 +24,7 @@ class CoefplotData:
     labels: list[str]
     estimates: np.ndarray  # (models,)
     half_widths: np.ndarray  # (models,)
+    variable: str = ""  # the coefficient's printed name (the y axis' label)
 
 
 def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> CoefplotData:
@@ -48,7 +49,25 @@ def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             )
         )
     labels = [r[0] for r in rows]
-    return CoefplotData(labels, np.array([r[1] for r in rows]), np.array([r[2] for r in rows]))
+    return CoefplotData(
+        labels,
+        np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows]),
+        _variable_label(spec.variable, [results.models.get(n) for n in names], ctx),
+    )
+
+
+def _variable_label(variable: str, models: list[ModelResult | None], ctx: TableContext) -> str:
+    """The coefficient's printed name: a mediation path's label (``a·b: indirect effect``,
+    in the table's language) when every model is a mediation model giving it the same label,
+    else the variable's label."""
+    from specrun.tables.mediation import path_row_label
+
+    if models and all(m is not None and m.estimator == "mediation" for m in models):
+        paths = {path_row_label(m, variable, ctx) for m in models if m is not None}
+        if len(paths) == 1:
+            return paths.pop()
+    return ctx.labels.get(variable, variable)
 
 
 def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> Figure:
@@ -65,7 +84,7 @@ def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> 
     # one pair of brackets per script: full-width around Chinese text, ASCII around English
     zh = ctx.language == "zh"
     interval = f"（{spec.level:.0%}置信区间）" if zh else f" ({spec.level:.0%} CI)"
-    axes.set_ylabel(f"{ctx.labels.get(spec.variable, spec.variable)}{interval}")
+    axes.set_ylabel(f"{data.variable or ctx.labels.get(spec.variable, spec.variable)}{interval}")
     if spec.title:
         axes.set_title(spec.title)
     figure.tight_layout()
