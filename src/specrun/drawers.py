@@ -62,9 +62,15 @@ def prestart(spec_path: str | Path) -> None:
     spec and fits the models. The run takes it once its spec is
     compiled (:meth:`Drawers.take`), and ends it when the plan draws no figure (a guess
     wrong, or ``--only`` leaving the figures out): the guess decides only where and when
-    figures are drawn, never what they are. A file that cannot be read starts nothing."""
+    figures are drawn, never what they are. A file that cannot be read starts nothing, nor
+    does a spec that is not a regular file (``/dev/stdin`` fed by a pipe, ``<(...)``): it can
+    be read once only, and that is the run's."""
+    import stat
+
     global _started
     try:
+        if not stat.S_ISREG(os.stat(spec_path).st_mode):  # not opened: a FIFO's open waits
+            return
         with open(spec_path, "rb") as handle:
             text = handle.read()
     except OSError:
