@@ -489,3 +489,24 @@ def test_a_spec_read_from_a_pipe_is_read_by_the_run_alone(tmp_path, capsys):
     assert code == 0, err
     assert (tmp_path / "out" / "figures" / "value.png").is_file()
     assert drawers_module._started is None
+
+
+def test_a_spec_larger_than_the_loader_reads_forks_no_drawer(tmp_path, monkeypatch, capsys):
+    # a data file given as the spec (gigabytes): the drawer's figures: guess read it all into
+    # memory before the loader refused it by its size
+    from specrun.cli import main
+    from specrun.spec.load import MAX_SPEC_BYTES
+
+    path = tmp_path / "big.yaml"
+    with open(path, "wb") as handle:
+        handle.write(b"figures: {}\n")
+        handle.truncate(MAX_SPEC_BYTES + 1)  # sparse: no disk written
+    forked: list[object] = []
+    monkeypatch.setattr(Drawers, "start", classmethod(lambda cls: forked.append(cls)))
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"])
+    assert (code, capsys.readouterr().err.strip()) == (
+        1,
+        f"error: {path}:1:1: the spec is {MAX_SPEC_BYTES + 1:,} bytes; specrun reads specs "
+        f"up to {MAX_SPEC_BYTES:,}",
+    )
+    assert forked == []
