@@ -238,7 +238,8 @@ def test_a_variant_or_specification_whose_keys_exclude_each_other_is_said_at_its
     text = (
         "models:\n"
         "  other: {estimator: ols, y: inv, x: [value]}\n"
-        "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity]}\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity],\n"
+        "       se: {cluster: 省份}}\n"
         "variants:\n"
         "  fe:\n"
         "    ab: {absorb: [年份]}\n"
@@ -253,8 +254,8 @@ def test_a_variant_or_specification_whose_keys_exclude_each_other_is_said_at_its
     spec = _zh_project(tmp_path / "p", text)
     assert run(["validate", str(spec)], capsys) == (
         1,
-        f"error: {spec}:11:9: variants.fe.ab: give absorb or its shorthand effects, not both\n"
-        f"error: {spec}:12:10: variants.fe.noy: missing required key 'y'\n"
-        f"error: {spec}:18:25: multiverse.rob.axes.fe.ab: give absorb or its shorthand "
+        f"error: {spec}:12:9: variants.fe.ab: give absorb or its shorthand effects, not both\n"
+        f"error: {spec}:13:10: variants.fe.noy: missing required key 'y'\n"
+        f"error: {spec}:19:25: multiverse.rob.axes.fe.ab: give absorb or its shorthand "
         "effects, not both (in specification 'rob[fe=ab]': fe=ab)",
     )

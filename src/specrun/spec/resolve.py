@@ -194,7 +194,7 @@ class ModelResolver(Diagnostics):
         body: dict[str, Any],
         origins: dict[str, PathKey],
         groups: dict[str, tuple[str, ...]],
-        at: PathKey | None = None,
+        layer: PathKey | None = None,
     ) -> ModelBase | None:
         """The model ``name`` validated, or None with its errors noted: each key's at its
         origin, an error of the model as a whole (two keys that exclude each other) or of a
@@ -233,7 +233,7 @@ class ModelResolver(Diagnostics):
         try:
             return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
-            where = at if at is not None else ("models", name)
+            where = layer if layer is not None else ("models", name)
             self.pydantic_errors(exc, schema.model_union(), expanded, where, origins)
             if isinstance(kind, str) and kind in ESTIMATORS:
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
