@@ -468,3 +468,45 @@ def test_the_execute_stage_leaves_figures_as_data_and_imports_no_matplotlib(tmp_
     done = python_probe(probe)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["CoefplotData ['pooled', 'fe'] False", "1 True"]
+
+
+def test_a_spec_read_from_a_pipe_is_read_by_the_run_alone(tmp_path, capsys):
+    # ``cat spec.yaml | specrun run /dev/stdin`` or ``specrun run <(...)``: a pipe can be read
+    # once; the drawer's guess read it all and the run then said "the spec is empty"
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.cli import main
+
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + WORD_AND_FIGURE)
+    text = spec.read_text(encoding="utf-8").replace("grunfeld.csv", str(tmp_path / "grunfeld.csv"))
+    read, write = os.pipe()
+    with os.fdopen(write, "w", encoding="utf-8") as handle:
+        handle.write(text)  # well under the pipe's 64 KiB: no writer thread needed
+    try:
+        code = main(["run", f"/dev/fd/{read}", "--out", str(tmp_path / "out"), "--no-cache"])
+    finally:
+        os.close(read)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert (tmp_path / "out" / "figures" / "value.png").is_file()
+    assert drawers_module._started is None
+
+
+def test_a_spec_larger_than_the_loader_reads_forks_no_drawer(tmp_path, monkeypatch, capsys):
+    # a data file given as the spec (gigabytes): the drawer's figures: guess read it all into
+    # memory before the loader refused it by its size
+    from specrun.cli import main
+    from specrun.spec.load import MAX_SPEC_BYTES
+
+    path = tmp_path / "big.yaml"
+    with open(path, "wb") as handle:
+        handle.write(b"figures: {}\n")
+        handle.truncate(MAX_SPEC_BYTES + 1)  # sparse: no disk written
+    forked: list[object] = []
+    monkeypatch.setattr(Drawers, "start", classmethod(lambda cls: forked.append(cls)))
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--no-cache"])
+    assert (code, capsys.readouterr().err.strip()) == (
+        1,
+        f"error: {path}:1:1: the spec is {MAX_SPEC_BYTES + 1:,} bytes; specrun reads specs "
+        f"up to {MAX_SPEC_BYTES:,}",
+    )
+    assert forked == []

@@ -227,3 +227,35 @@ def test_an_item_written_twice_is_said_at_the_later_item(tmp_path, capsys, case)
     body, expected = TWICE[case]
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
     assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{expected}")
+
+
+def test_a_variant_or_specification_whose_keys_exclude_each_other_is_said_at_its_layer(
+    tmp_path, capsys
+):
+    # absorb: added to a base with effects: (or y: dropped) is an error of the model as a
+    # whole; a variant or a specification is written nowhere under models:, and the error
+    # pointed at the first model of the file (7:3, model 'other'), not at the layer
+    text = (
+        "models:\n"
+        "  other: {estimator: ols, y: inv, x: [value]}\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity],\n"
+        "       se: {cluster: 省份}}\n"
+        "variants:\n"
+        "  fe:\n"
+        "    ab: {absorb: [年份]}\n"
+        "    noy: {y: null}\n"
+        "multiverse:\n"
+        "  rob:\n"
+        "    base: fe\n"
+        "    focus: value\n"
+        "    axes:\n"
+        "      fe: {one: {}, ab: {absorb: [年份]}}\n"
+    )
+    spec = _zh_project(tmp_path / "p", text)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:12:9: variants.fe.ab: give absorb or its shorthand effects, not both\n"
+        f"error: {spec}:13:10: variants.fe.noy: missing required key 'y'\n"
+        f"error: {spec}:19:25: multiverse.rob.axes.fe.ab: give absorb or its shorthand "
+        "effects, not both (in specification 'rob[fe=ab]': fe=ab)",
+    )

@@ -367,3 +367,30 @@ def test_threshold_interval_uses_the_t_its_p_values_use(tmp_path: Path):
     half = stats.t.ppf(0.975, df) * coef.std_error
     low, high = coef.estimate - half, coef.estimate + half
     assert _cells(run.output.tables["t"], "capital")[1] == f"[{low:.6f}, {high:.6f}]"
+
+
+@pytest.mark.parametrize(
+    ("language", "titles", "note"),
+    [
+        ("en", ["Panel A: FE", "Panel B: RE"], "(clustered by entity in Panel A; "),
+        ("zh", ["面板A：FE", "面板B：RE"], "（面板A为以个体聚类的稳健标准误；"),
+    ],
+)
+def test_a_panel_with_its_own_title_is_headed_with_the_letter_the_notes_name(
+    tmp_path: Path, language: str, titles: list[str], note: str
+):
+    # panels titled FE and RE were headed "FE" and "RE" while the note said "clustered by
+    # entity in Panel A": a panel no heading named
+    spec = GRUNFELD_HEAD + (
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity],"
+        " se: {cluster: entity}}\n"
+        "  re: {estimator: panel_re, y: inv, x: [value]}\n"
+        "tables:\n"
+        "  t: {kind: regression,\n"
+        "      panels: [{title: FE, columns: [fe]}, {title: RE, columns: [re]}]}\n"
+        f"outputs: {{formats: [markdown], language: {language}}}\n"
+    )
+    table = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables["t"]
+    assert [b.title for b in table.blocks if b.title] == titles
+    assert note in table.notes[0]

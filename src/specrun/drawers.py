@@ -62,9 +62,20 @@ def prestart(spec_path: str | Path) -> None:
     spec and fits the models. The run takes it once its spec is
     compiled (:meth:`Drawers.take`), and ends it when the plan draws no figure (a guess
     wrong, or ``--only`` leaving the figures out): the guess decides only where and when
-    figures are drawn, never what they are. A file that cannot be read starts nothing."""
+    figures are drawn, never what they are. A file that cannot be read starts nothing, nor
+    does a spec that is not a regular file (``/dev/stdin`` fed by a pipe, ``<(...)``): it can
+    be read once only, and that is the run's; nor one larger than the loader reads (a data
+    file given as the spec), which the run then refuses at once rather than after reading
+    it all here."""
+    import stat
+
+    from specrun.spec.load import MAX_SPEC_BYTES  # loaded already, with specrun.api
+
     global _started
     try:
+        status = os.stat(spec_path)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_SPEC_BYTES:
+            return  # not opened: a FIFO's open waits for a writer
         with open(spec_path, "rb") as handle:
             text = handle.read()
     except OSError:

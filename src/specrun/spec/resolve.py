@@ -194,7 +194,12 @@ class ModelResolver(Diagnostics):
         body: dict[str, Any],
         origins: dict[str, PathKey],
         groups: dict[str, tuple[str, ...]],
+        layer: PathKey | None = None,
     ) -> ModelBase | None:
+        """The model ``name`` validated, or None with its errors noted: each key's at its
+        origin, an error of the model as a whole (two keys that exclude each other) or of a
+        key it lacks at ``at`` (a variant's or a specification's own layer, since the model
+        itself is written nowhere), else at ``models.<name>``."""
         kind = body.get("estimator")
         expanded = dict(body)
         if isinstance(kind, str) and kind in ESTIMATORS:
@@ -228,7 +233,8 @@ class ModelResolver(Diagnostics):
         try:
             return schema.validate_tagged("models", expanded)
         except ValidationError as exc:
-            self.pydantic_errors(exc, schema.model_union(), expanded, ("models", name), origins)
+            where = layer if layer is not None else ("models", name)
+            self.pydantic_errors(exc, schema.model_union(), expanded, where, origins)
             if isinstance(kind, str) and kind in ESTIMATORS:
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
@@ -443,7 +449,7 @@ class ModelResolver(Diagnostics):
                 at = layer_at if len(layers) > 1 else path
                 self.pydantic_errors(exc, list[schema.transform_step()], steps_raw, at)
                 return None
-        model = self.typed_model(name, body, origins, groups)
+        model = self.typed_model(name, body, origins, groups, layers[-1][0] if layers else None)
         if model is None:
             return None
         return ResolvedModel(name, model, path, tuple(steps), base, origins, tuple(steps_at))

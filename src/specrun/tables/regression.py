@@ -8,6 +8,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,9 +176,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         if spec.panels:
             dependent = family[0].dependent
             letter, label = chr(65 + i), ctx.labels.get(dependent, dependent)
-            # as the caption's 面板A and the notes name it
-            zh = ctx.language == "zh"
-            title = panel.title or (f"面板{letter}：{label}" if zh else f"Panel {letter}: {label}")
+            title = _panel_title(letter, panel.title or label, ctx.language)
         blocks += _body(spec, ctx, family, title, _attached(results))
     return Table(
         name=ctx.name,
@@ -474,6 +473,20 @@ def _column_list(columns: list[int], language: str) -> str:
     if language == "zh":
         return "第" + "、".join(text_runs) + "列"
     return ("column " if len(columns) == 1 else "columns ") + ", ".join(text_runs)
+
+
+PANEL_LABEL = re.compile(r"\s*(?:Panel\s+|面板)[A-Z](?![A-Za-z])")  # a title's own letter
+
+
+def _panel_title(letter: str, title: str, language: str) -> str:
+    """A stacked panel's heading: its letter, as the caption's 面板A and the notes name it
+    ("Panel A: Investment"; in Chinese "面板A：投资"), before the dependent variable's label or
+    the panel's own ``title:``. A title that has a panel letter already ("Panel B: value") is
+    kept as written; one without (``title: FE``) was printed bare while the notes said "in
+    Panel A", a panel no heading named."""
+    if PANEL_LABEL.match(title):
+        return title
+    return f"面板{letter}：{title}" if language == "zh" else f"Panel {letter}: {title}"
 
 
 def _column_kinds(

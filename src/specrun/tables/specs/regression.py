@@ -66,7 +66,11 @@ class ColumnGroup(StrictModel):
 
 
 class RegressionPanel(StrictModel):
-    title: str | None = Field(None, description="Default: 'Panel A: <dependent variable>'.")
+    title: str | None = Field(
+        None,
+        description="Heading after the panel's letter ('Panel A: <title>'; a title that has "
+        "its letter, 'Panel B: …', is kept). Default: the dependent variable's label.",
+    )
     columns: list[str] = Field(
         min_length=1, description="Models of this panel, one per column, in order."
     )
