@@ -243,3 +243,17 @@ def test_absorb_of_other_effects_names_the_mediation_model(tmp_path: Path):
         "entity and time effects only, not 'firm#year' (inherited from fe through extends) "
         "(give model 'med' its own absorb: [entity, time] (or effects:))"
     ]
+
+
+def test_the_mediations_own_effects_replace_an_inherited_absorb(tmp_path: Path):
+    base = SPEC.replace("effects: [entity, time],", "absorb: [firm, year, firm#year],")
+    own = base.replace("mediator: capital,", "mediator: capital, effects: [entity],")
+    assert own != base
+    spec = validate_file(grunfeld_project(tmp_path, own))
+    assert spec.models["med"].spec.effects == ["entity"]
+    both = SPEC.replace("mediator: capital,", "mediator: capital, absorb: [firm],")
+    with pytest.raises(SpecErrors) as caught:
+        validate_file(grunfeld_project(tmp_path, both))
+    assert [str(e).removeprefix(f"{tmp_path / 'spec.yaml'}:") for e in caught.value.errors] == [
+        "9:75: models.med.absorb: give absorb or its shorthand effects, not both"
+    ]

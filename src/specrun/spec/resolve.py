@@ -244,14 +244,21 @@ class ModelResolver(Diagnostics):
         and results as ``effects: [entity, time]``. Any other effect is an error at the
         ``absorb:`` item naming the model (the mediation bootstrap refits the three
         regressions on resampled entities with entity and time effects only), and ``absorb:``
-        is then dropped so that it is not also reported as an unknown key."""
+        is then dropped so that it is not also reported as an unknown key. A model giving its
+        own ``effects:`` replaces an inherited ``absorb:``; both in the model are an error."""
         absorb = expanded["absorb"]
-        if "effects" in expanded:
-            return  # both given: the schema's unknown-key error says which one mediation takes
         path = origins.get("absorb", ("models", name, "absorb"))
+        inherited = path[:2] != ("models", name)
+        if "effects" in expanded:
+            if inherited:
+                expanded.pop("absorb")  # the model's own effects: replace its base's absorb:
+            else:
+                message = "give absorb or its shorthand effects, not both"
+                self.error(message, path, code="schema", key=True)
+                expanded.pop("absorb")
+            return
         others = [(i, t) for i, t in enumerate(absorb) if t not in ("entity", "time")]
         for i, term in others:
-            inherited = path[:2] != ("models", name)
             self.error(
                 f"model '{name}' (estimator: mediation) absorbs the panel's entity and time "
                 f"effects only, not '{str(term).strip()}'"
