@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
+from specrun.figures.base import axis_title
 from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
 from specrun.tables.base import TableContext
@@ -95,9 +96,10 @@ def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) 
     axes.set_xlabel(z_label)
     # one pair of brackets per script, as the coefplot's: full-width around Chinese text
     if zh:
-        axes.set_ylabel(f"{x_label}的边际效应（{spec.level:.0%}置信区间）")
+        title = axis_title(f"{x_label}的边际效应", f"（{spec.level:.0%}置信区间）", spec.height)
     else:
-        axes.set_ylabel(f"Effect of {x_label} ({spec.level:.0%} CI)")
+        title = axis_title(f"Effect of {x_label} ", f"({spec.level:.0%} CI)", spec.height)
+    axes.set_ylabel(title)
     if data.significant:
         axes.legend(loc="best", fontsize="small", frameon=False)
     if spec.title:
