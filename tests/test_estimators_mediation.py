@@ -9,8 +9,10 @@ import pytest
 
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
+from specrun.errors import SpecErrors
 from specrun.estimators.base import FitContext
 from specrun.estimators.mediation import MediationSpec, fit_mediation
+from specrun.spec.validate import validate_file
 
 
 def test_lavaan_tutorial_example(reference):
@@ -214,3 +216,44 @@ def test_a_chinese_note_names_the_z_row(tmp_path: Path):
     assert run.output.tables["t"].notes[0] == (
         "括号内为t值或z值（a·b：间接效应为z值，其余为t值）。"
     )
+
+
+def test_absorb_of_the_panel_index_is_the_mediations_effects(tmp_path: Path):
+    # a Stata user's baseline, reghdfe y x, absorb(firm year) vce(cluster firm), extended by a
+    # mediation model: the inherited absorb: was an unknown key reported at the baseline's
+    # line as "models.fe.absorb", which is a valid key of the panel_fe model named there
+    stata = SPEC.replace(
+        "effects: [entity, time],\n       se: {cluster: entity}",
+        "absorb: [firm, year], se: {cluster: firm}",
+    )
+    assert stata != SPEC
+    index = run_file(grunfeld_project(tmp_path, SPEC), tmp_path / "a", cache=False)
+    columns = run_file(grunfeld_project(tmp_path, stata), tmp_path / "b", cache=False)
+    assert columns.output.results.models["med"] == index.output.results.models["med"]
+    assert columns.output.results.models["med.outcome"].effects == ("entity", "time")
+
+
+def test_absorb_of_other_effects_names_the_mediation_model(tmp_path: Path):
+    text = SPEC.replace("effects: [entity, time],", "absorb: [firm, year, firm#year],")
+    with pytest.raises(SpecErrors) as caught:
+        validate_file(grunfeld_project(tmp_path, text))
+    path = tmp_path / "spec.yaml"
+    assert [str(e).removeprefix(f"{path}:") for e in caught.value.errors] == [
+        "7:79: models.fe.absorb[2]: model 'med' (estimator: mediation) absorbs the panel's "
+        "entity and time effects only, not 'firm#year' (inherited from fe through extends) "
+        "(give model 'med' its own absorb: [entity, time] (or effects:))"
+    ]
+
+
+def test_the_mediations_own_effects_replace_an_inherited_absorb(tmp_path: Path):
+    base = SPEC.replace("effects: [entity, time],", "absorb: [firm, year, firm#year],")
+    own = base.replace("mediator: capital,", "mediator: capital, effects: [entity],")
+    assert own != base
+    spec = validate_file(grunfeld_project(tmp_path, own))
+    assert spec.models["med"].spec.effects == ["entity"]
+    both = SPEC.replace("mediator: capital,", "mediator: capital, absorb: [firm],")
+    with pytest.raises(SpecErrors) as caught:
+        validate_file(grunfeld_project(tmp_path, both))
+    assert [str(e).removeprefix(f"{tmp_path / 'spec.yaml'}:") for e in caught.value.errors] == [
+        "9:75: models.med.absorb: give absorb or its shorthand effects, not both"
+    ]

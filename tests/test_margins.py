@@ -213,3 +213,24 @@ def test_percentiles_are_measured_only_for_models_margins_read(run: dict) -> Non
     assert "distributions" not in unread["centred"].payload
     assert read["centred"].hash != unread["centred"].hash
     assert read["m"].hash == unread["m"].hash
+
+
+@pytest.mark.parametrize(
+    ("language", "axis", "legend"),
+    [
+        ("en", "Effect of Math score (95% CI)", "significant at 5%"),
+        ("zh", "数学成绩的边际效应（95%置信区间）", "在5%的水平上显著"),
+    ],
+)
+def test_the_figure_speaks_the_tables_language(tmp_path: Path, language, axis, legend) -> None:
+    # under language: zh the axis and the legend read "Effect of 数学成绩 (95% CI)" and
+    # "significant at 5%": English words and ASCII brackets around Chinese text
+    pl.read_csv(DATA).with_columns(wave=pl.lit(1)).write_csv(tmp_path / "hsbdemo.csv")
+    text = SPEC.replace("{label: Math score}", "{label: {en: Math score, zh: 数学成绩}}")
+    text = text.replace("formats: [markdown]}", f"formats: [markdown], language: {language}}}")
+    (tmp_path / "spec.yaml").write_text(text, encoding="utf-8")
+    figure = run_file(tmp_path / "spec.yaml", cache=False).output.figures["slope"].draw()
+    axes = figure.axes[0]
+    assert axes.get_ylabel() == axis
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == [legend]
+    assert axes.get_xlabel() == "Social studies score"

@@ -220,9 +220,10 @@ def test_scale_note_names_the_row_by_its_label(tmp_path: Path, language: str, sh
         f"outputs: {{language: {language}}}\n"
     )
     table = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables["t"]
-    label = "Firm value" if language == "en" else "公司市值"
+    # full-width brackets around the Chinese label (it read 公司市值 (×100))
+    label = "Firm value (×100)" if language == "en" else "公司市值（×100）"
     # statsmodels 0.15.0 smf.ols("inv ~ value", grunfeld).fit().params["value"]: 0.1413860
-    assert _cells(table, f"{label} (×100)")[0] == "14.139***"
+    assert _cells(table, label)[0] == "14.139***"
     assert note in table.notes
     assert not any("value" in n for n in table.notes if n != note)
 

@@ -5,6 +5,8 @@ numbers and text it shows (computed by the execute stage from the results) and t
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -31,6 +33,58 @@ class FigureBase(RegistryMember):
 
 
 F = TypeVar("F", bound=FigureBase)
+
+# an axis title's font (matplotlib's axes.labelsize, "medium" = 10 pt) and the part of the
+# figure's height a vertical axis title must leave free (it is centred on the axes, which the
+# figure's title and the horizontal axis push off centre)
+AXIS_TITLE_POINTS = 10.0
+AXIS_MARGIN_INCHES = 0.5
+
+
+def _ems(text: str) -> float:
+    # an ideograph or full-width mark is one em wide; Latin letters and digits about 0.6
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+
+
+def _cut(line: str) -> int:
+    """Where to end a full line of Chinese: after its last closing bracket or comma, or
+    before its last 的, where that keeps at least half the line; else at its end."""
+    ends = [i + 1 for i, c in enumerate(line) if c in "）)，、：:"]
+    ends += [i for i, c in enumerate(line) if c == "的"]
+    best = max(ends, default=0)
+    return best if 2 * best >= len(line) else len(line)
+
+
+def _break(text: str, room: float) -> list[str]:
+    """``text`` in lines of at most ``room`` ems: at spaces, or, where a word is longer than a
+    line (Chinese has no spaces), after a closing bracket or comma, before 的, or else between
+    any two characters."""
+    lines: list[str] = []
+    line = ""
+    for word in re.split(r"(?<= )", text):
+        if line and _ems(line + word.rstrip()) > room:
+            lines.append(line.rstrip())
+            line = ""
+        for char in word:
+            if line and _ems(line + char) > room and not char.isspace():
+                cut = _cut(line)
+                lines.append(line[:cut].rstrip())
+                line = line[cut:]
+            line += char
+    return [*lines, line.rstrip()] if line.strip() else lines
+
+
+def axis_title(label: str, interval: str, height: float) -> str:
+    """The vertical axis title ``label`` + ``interval`` ("…的边际效应" and "（95%置信区间）",
+    or "Effect of … " and "(95% CI)") of a figure ``height`` inches tall: on one line where it
+    fits beside the axis, else the label in lines that fit and the interval on a line of its
+    own, so that a long label (数字经济发展水平综合指数（熵值法测算）) is not cut at the
+    figure's edges. Widths are estimated from the characters (an ideograph 1 em, others
+    0.6 em at 10 pt), not measured: measuring would render every figure once more."""
+    room = max(height - AXIS_MARGIN_INCHES, 1.0) * 72 / AXIS_TITLE_POINTS
+    if _ems(label + interval) <= room:
+        return label + interval
+    return "\n".join([*_break(label.strip(), room), interval.strip()])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
+from specrun.figures.base import axis_title
 from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ModelResult, ResultSet
 from specrun.tables.base import TableContext
@@ -84,7 +85,8 @@ def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> 
     # one pair of brackets per script: full-width around Chinese text, ASCII around English
     zh = ctx.language == "zh"
     interval = f"（{spec.level:.0%}置信区间）" if zh else f" ({spec.level:.0%} CI)"
-    axes.set_ylabel(f"{data.variable or ctx.labels.get(spec.variable, spec.variable)}{interval}")
+    label = data.variable or ctx.labels.get(spec.variable, spec.variable)
+    axes.set_ylabel(axis_title(label, interval, spec.height))
     if spec.title:
         axes.set_title(spec.title)
     figure.tight_layout()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
+from specrun.figures.base import axis_title
 from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
 from specrun.tables.base import TableContext
@@ -72,16 +73,19 @@ def margins_data(spec: MarginsFigureSpec, results: ResultSet, ctx: TableContext)
 
 def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) -> Figure:
     """The effect and its band (or points with intervals at given values), the zero line and
-    the Johnson–Neyman region shaded."""
+    the Johnson–Neyman region shaded; the axis title and legend in ``ctx.language`` (English,
+    or Chinese: "互联网普及率的边际效应（95%置信区间）", "在5%的水平上显著")."""
     from matplotlib.figure import Figure
 
     z, est, low, high = data.z, data.estimates, data.low, data.high
     z_label, x_label = data.z_label, data.x_label
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
+    zh = ctx.language == "zh"
+    alpha = f"{1 - spec.level:.0%}"
     for i, (a, b) in enumerate(data.significant):
         # the Johnson–Neyman region: where the effect differs from zero at the chosen level
-        label = f"significant at {1 - spec.level:.0%}" if i == 0 else None
+        label = (f"在{alpha}的水平上显著" if zh else f"significant at {alpha}") if i == 0 else None
         axes.axvspan(a, b, color="0.9", zorder=0, label=label)
     if spec.values is None:
         axes.fill_between(z, low, high, color="0.75", alpha=0.6, linewidth=0)
@@ -90,7 +94,12 @@ def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) 
         axes.errorbar(z, est, yerr=[est - low, high - est], fmt="o-", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel(z_label)
-    axes.set_ylabel(f"Effect of {x_label} ({spec.level:.0%} CI)")
+    # one pair of brackets per script, as the coefplot's: full-width around Chinese text
+    if zh:
+        title = axis_title(f"{x_label}的边际效应", f"（{spec.level:.0%}置信区间）", spec.height)
+    else:
+        title = axis_title(f"Effect of {x_label} ", f"({spec.level:.0%} CI)", spec.height)
+    axes.set_ylabel(title)
     if data.significant:
         axes.legend(loc="best", fontsize="small", frameon=False)
     if spec.title:

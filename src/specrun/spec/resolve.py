@@ -219,6 +219,8 @@ class ModelResolver(Diagnostics):
                 expanded[field_name] = self.expand_groups(value, origins[field_name], groups)
         if isinstance(expanded.get("absorb"), list):
             expanded["absorb"] = self.index_effects(expanded["absorb"], origins.get("absorb"))
+            if kind == "mediation":
+                self.mediation_absorb(name, expanded, origins)
         if isinstance(expanded.get("effects"), list):
             # the shorthand takes entity and time only (a column name there is a type error,
             # naming the keywords): an effect given twice is still said at the item
@@ -238,6 +240,44 @@ class ModelResolver(Diagnostics):
             if isinstance(kind, str) and kind in ESTIMATORS:
                 self.unvalidated.append((ESTIMATORS.get(kind).spec, body, origins))
             return None
+
+    def mediation_absorb(
+        self, name: str, expanded: dict[str, Any], origins: dict[str, PathKey]
+    ) -> None:
+        """A mediation model's ``absorb:`` read as its ``effects:``, in place, when it names only
+        the panel's entity and time (``absorb: [省份, 年份]`` as reghdfe writes it, often
+        inherited through ``extends:`` from a ``panel_fe`` baseline): the same model, plan hash
+        and results as ``effects: [entity, time]``. Any other effect is an error at the
+        ``absorb:`` item naming the model (the mediation bootstrap refits the three
+        regressions on resampled entities with entity and time effects only), and ``absorb:``
+        is then dropped so that it is not also reported as an unknown key. A model giving its
+        own ``effects:`` replaces an inherited ``absorb:``; both in the model are an error."""
+        absorb = expanded["absorb"]
+        path = origins.get("absorb", ("models", name, "absorb"))
+        inherited = path[:2] != ("models", name)
+        if "effects" in expanded:
+            if inherited:
+                expanded.pop("absorb")  # the model's own effects: replace its base's absorb:
+            else:
+                message = "give absorb or its shorthand effects, not both"
+                self.error(message, path, code="schema", key=True)
+                expanded.pop("absorb")
+            return
+        others = [(i, t) for i, t in enumerate(absorb) if t not in ("entity", "time")]
+        for i, term in others:
+            self.error(
+                f"model '{name}' (estimator: mediation) absorbs the panel's entity and time "
+                f"effects only, not '{str(term).strip()}'"
+                + (f" (inherited from {path[1]} through extends)" if inherited else ""),
+                (*path, i),
+                code="schema",
+                hint=f"give model '{name}' its own absorb: [entity, time] (or effects:)",
+            )
+        if others:
+            expanded.pop("absorb")
+            return
+        expanded["effects"] = expanded.pop("absorb")
+        origins["effects"] = path
 
     def panel_index(self) -> dict[str, str]:
         """The panel's own entity and time columns → ``entity`` / ``time``; empty for a

@@ -298,7 +298,9 @@ def _body(
                 main.append(Cell(estimate, star))
                 below.append(Cell(paren))
         if name in spec.scale:
-            label = f"{label} (×{fmt.factor(spec.scale[name])})"
+            # one pair of brackets per script, as the figures' labels: full-width in Chinese
+            factor = fmt.factor(spec.scale[name])
+            label = f"{label}（×{factor}）" if ctx.language == "zh" else f"{label} (×{factor})"
         coef_rows.append(Row(label, tuple(main), "coef"))
         if spec.se_position == "below":
             coef_rows.append(Row("", tuple(below), "se"))

@@ -37,7 +37,9 @@ class MediationSpec(ModelBase):
     effects: list[Literal["entity", "time"]] = Field(
         default_factory=lambda: ["entity"],
         description="Fixed effects of the three regressions: [entity], [entity, time] (two-way) "
-        "or [] (pooled OLS).",
+        "or [] (pooled OLS). absorb: naming the panel's entity and time columns (absorb: "
+        "[province, year], as reghdfe writes it, inherited from a panel_fe model or not) is "
+        "read as these effects; other absorbed effects are an error.",
     )
     se: CovarianceSpec = Field(
         default_factory=CovarianceSpec,

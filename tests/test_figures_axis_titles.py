@@ -1,0 +1,81 @@
+"""Axis titles that fit their figure: a long variable label (数字经济发展水平综合指数（熵值法测算）)
+ran off the top and bottom of a margins figure and a coefplot, one line longer than the axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.api import run_file
+from specrun.figures.base import axis_title
+
+LONG_ZH = "数字经济发展水平综合指数（熵值法测算）"
+LONG_EN = "Digital economy development index built by the entropy weight method"
+
+
+@pytest.mark.parametrize(
+    ("label", "interval", "expected"),
+    [
+        # short titles stay on one line, as they always were
+        ("互联网普及率的边际效应", "（95%置信区间）", "互联网普及率的边际效应（95%置信区间）"),
+        ("Effect of Digital trade ", "(95% CI)", "Effect of Digital trade (95% CI)"),
+        # Chinese breaks after a closing bracket or before 的; English at spaces (a 4-inch
+        # figure leaves 3.5 inches, 25.2 ems of 10 pt, to its vertical axis title)
+        (f"{LONG_ZH}的边际效应", "（95%置信区间）", f"{LONG_ZH}的边际效应\n（95%置信区间）"),
+        (
+            f"{LONG_ZH}的平均边际效应",
+            "（95%置信区间）",
+            f"{LONG_ZH}\n的平均边际效应\n（95%置信区间）",
+        ),
+        (
+            f"Effect of {LONG_EN} ",
+            "(95% CI)",
+            "Effect of Digital economy development\nindex built by the entropy weight method\n"
+            "(95% CI)",
+        ),
+        # a word longer than a line is cut where it must be
+        ("数" * 30, "（95%置信区间）", "数" * 25 + "\n" + "数" * 5 + "\n（95%置信区间）"),
+    ],
+)
+def test_axis_title_breaks_only_what_does_not_fit(label: str, interval: str, expected: str):
+    assert axis_title(label, interval, 4.0) == expected
+
+
+SPEC = (
+    GRUNFELD_HEAD
+    + """\
+variables:
+  value: {label: {en: LONG_EN, zh: LONG_ZH}}
+models:
+  m: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time]}
+figures:
+  slope: {kind: margins, model: m, dydx: value, over: capital}
+  coef: {kind: coefplot, models: [m], variable: value}
+outputs: {formats: [markdown], language: LANGUAGE}
+"""
+)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_long_label_stays_inside_the_figure(tmp_path: Path, language: str):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from specrun.figures.fonts import cjk_fallback
+
+    text = SPEC.replace("LONG_EN", LONG_EN).replace("LONG_ZH", LONG_ZH)
+    text = text.replace("LANGUAGE", language)
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
+    for name in ("slope", "coef"):
+        figure = run.output.figures[name].draw()
+        canvas = FigureCanvasAgg(figure)
+        with cjk_fallback():  # drawn as saved: the axis places its title when drawn
+            canvas.draw()
+        renderer = canvas.get_renderer()
+        title = figure.axes[0].yaxis.label
+        assert "\n" in title.get_text()
+        box = title.get_window_extent(renderer)
+        # the title's box lies inside the figure's, which it overran by about a line
+        assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (name, box, figure.bbox)
+        assert box.x0 >= 0
