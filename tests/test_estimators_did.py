@@ -399,3 +399,58 @@ def test_callaway_santanna_anticipation_longer_than_the_panel_is_explained(
         "(g − 1 − anticipation) lies outside the periods "
     )
     assert caught.value.path == "models.es"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_event_study_and_placebo_figures_speak_the_outputs_language(
+    tmp_path: Path, language: str
+) -> None:
+    # under language: zh the event-study and placebo figures were English ("estimate",
+    # "reference (t-1)", "Count", "DID coefficient, … draws permuting units")
+    import shutil
+
+    from matplotlib.text import Text
+
+    from specrun.api import run_file
+
+    shutil.copy(DATA, tmp_path / "het.csv")
+    spec = tmp_path / "did.yaml"
+    spec.write_text(
+        f"""\
+spec_version: 1
+data:
+  sources:
+    het: {{path: het.csv}}
+  panel: {{source: het, entity: unit, time: year}}
+variables:
+  dep_var: {{label: {"就业" if language == "zh" else "Employment"}}}
+transforms:
+  - derive: {{treated: "g > 0"}}
+models:
+  event: {{estimator: event_study, y: dep_var, first_treated: g, window: [-5, 5]}}
+  twfe: {{estimator: did, y: dep_var, treat: treated, first_treated: g,
+         placebo: {{draws: 50, seed: 1}}}}
+figures:
+  es: {{kind: event_study, model: event}}
+  placebo: {{kind: placebo, model: twfe}}
+outputs: {{dir: out, formats: [markdown], language: {language}}}
+""",
+        encoding="utf-8",
+    )
+    figures = run_file(spec, cache=False).output.figures
+
+    def texts(name: str) -> set[str]:
+        figure = figures[name].draw()
+        return {t.get_text() for t in figure.findobj(Text) if t.get_text()}
+
+    es, placebo = texts("es"), texts("placebo")
+    p_value = figures["placebo"].data["p_value"]
+    if language == "zh":
+        assert {"估计值", "基期（t-1）", "相对处理时点的期数", "就业（95%置信区间）"} <= es
+        assert {"安慰剂估计值", f"估计值（置换检验p = {p_value:.3f}）", "频数"} <= placebo
+        assert "DID系数（50次置换处理个体）" in placebo
+    else:
+        assert {"estimate", "reference (t-1)", "Periods relative to treatment"} <= es
+        assert "Employment (95% CI)" in es
+        assert {"placebo estimates", f"estimate (permutation p = {p_value:.3f})"} <= placebo
+        assert {"Count", "DID coefficient, 50 draws permuting units"} <= placebo

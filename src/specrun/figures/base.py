@@ -98,9 +98,9 @@ class FigureKind(Generic[F]):
     forked drawer process as often as not, where polars' and BLAS' thread pools do not exist,
     so it computes nothing. ``seconds`` is what drawing one figure and saving its PNG and PDF
     takes in a process that has drawn one before (measured on ``specs/paper.yaml`` and, for
-    event studies and placebos, ``specs/mpdta.yaml``), with which the figures are shared
-    between the drawers (``specrun.drawers.shares``); it decides only which process
-    draws a figure, never the figure's bytes.
+    event studies and placebos, ``specs/mpdta.yaml``), by which the figure drawer hands the
+    costliest waiting figure out first (``specrun.drawers``); it decides only which process
+    draws a figure and when, never the figure's bytes.
     """
 
     name: str

@@ -16,6 +16,7 @@ import numpy as np
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
+from specrun.figures.base import axis_title
 from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -80,16 +81,23 @@ def draw_event_study(spec: EventStudyFigureSpec, data: EventStudyData, ctx: Tabl
     axes = figure.subplots()
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.axvline(-0.5, color="grey", linewidth=0.8, linestyle=":")
-    axes.errorbar(ks, est, yerr=half, fmt="o", color="black", capsize=3, label="estimate")
+    zh = ctx.language == "zh"
+    estimate = "估计值" if zh else "estimate"
+    axes.errorbar(ks, est, yerr=half, fmt="o", color="black", capsize=3, label=estimate)
     ticks = ks.astype(int).tolist()
     if reference is not None:
+        base = f"基期（t{int(reference):+d}）" if zh else f"reference (t{int(reference):+d})"
         axes.plot([reference], [0.0], marker="o", markerfacecolor="white", color="black",
-                  linestyle="none", label=f"reference (t{int(reference):+d})")  # fmt: skip
+                  linestyle="none", label=base)  # fmt: skip
         ticks.append(int(reference))
     axes.set_xticks(sorted(ticks))
-    axes.set_xlabel(spec.xlabel)
-    interval = "simultaneous band" if simultaneous else "CI"
-    axes.set_ylabel(f"{ctx.labels.get(dependent, dependent)} ({spec.level:.0%} {interval})")
+    default = "相对处理时点的期数" if zh else "Periods relative to treatment"
+    axes.set_xlabel(spec.xlabel or default)
+    if zh:
+        interval = f"（{spec.level:.0%}{'同时置信带' if simultaneous else '置信区间'}）"
+    else:
+        interval = f" ({spec.level:.0%} {'simultaneous band' if simultaneous else 'CI'})"
+    axes.set_ylabel(axis_title(ctx.labels.get(dependent, dependent), interval, spec.height))
     if spec.title:
         axes.set_title(spec.title)
     if reference is not None:

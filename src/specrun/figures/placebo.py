@@ -34,6 +34,10 @@ def placebo_data(spec: PlaceboFigureSpec, results: ResultSet, ctx: TableContext)
     return dict(placebo)
 
 
+# what a placebo permutes (``kernels.placebo.Permute``), in Chinese
+PERMUTED_ZH = {"units": "处理个体", "timing": "处理时点", "both": "处理个体与时点"}
+
+
 def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableContext) -> Figure:
     """A histogram of the placebo estimates and a line at the estimate."""
     from matplotlib.figure import Figure
@@ -41,15 +45,28 @@ def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableCon
     draws = np.asarray(placebo["estimates"], dtype=float)
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
-    axes.hist(draws, bins=spec.bins, color="0.75", edgecolor="white", label="placebo estimates")
+    zh = ctx.language == "zh"
+    p_value, permute = placebo["p_value"], placebo["permute"]
+    axes.hist(
+        draws,
+        bins=spec.bins,
+        color="0.75",
+        edgecolor="white",
+        label="安慰剂估计值" if zh else "placebo estimates",
+    )
     axes.axvline(
         placebo["estimate"],
         color="black",
         linewidth=1.5,
-        label=f"estimate (permutation p = {placebo['p_value']:.3f})",
+        label=f"估计值（置换检验p = {p_value:.3f}）"
+        if zh
+        else f"estimate (permutation p = {p_value:.3f})",
     )
-    axes.set_xlabel(f"DID coefficient, {len(draws)} draws permuting {placebo['permute']}")
-    axes.set_ylabel("Count")
+    if zh:
+        axes.set_xlabel(f"DID系数（{len(draws)}次置换{PERMUTED_ZH.get(permute, permute)}）")
+    else:
+        axes.set_xlabel(f"DID coefficient, {len(draws)} draws permuting {permute}")
+    axes.set_ylabel("频数" if zh else "Count")
     if spec.title:
         axes.set_title(spec.title)
     axes.legend(frameon=False)

@@ -17,7 +17,11 @@ class EventStudyFigureSpec(FigureBase):
     kind: Literal["event_study"]
     model: str = Field(description="A model with estimator: event_study.")
     level: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
-    xlabel: str = Field("Periods relative to treatment", description="Horizontal axis title.")
+    xlabel: str = Field(
+        "",
+        description="Horizontal axis title; by default 'Periods relative to treatment' "
+        "(相对处理时点的期数 under outputs.language: zh).",
+    )
 
 
 FIGURES.register("event_study")(
