@@ -213,7 +213,8 @@ def _preload() -> None:
     """What drawing needs, loaded while the run validates and fits: matplotlib and the fonts.
     A figure kind's module loads with its first figure's data (some import the estimators,
     for their data's classes). (Drawing a throwaway figure as well, to fill matplotlib's
-    caches before the helpers are forked, cost more CPU time than it saved.)"""
+    caches before the helpers are forked, made no difference measurable on the paper's
+    spec: 0.945× the wall time, paired medians of 9, min–max overlapping.)"""
     from specrun.figures.files import load_matplotlib
 
     load_matplotlib()
