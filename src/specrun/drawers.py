@@ -6,11 +6,11 @@ four figures in PNG and PDF, against about a second of fitting). A drawer proces
 the run starts, once this process has imported polars, pydantic and the spec's modules (which
 the drawer then shares), when the spec file names figures (:func:`prestart`; else once the
 spec is compiled): it loads matplotlib and the fonts on the second core while this process
-validates the spec and fits the models. Each figure's
-data (``FigureData``) are sent to it as soon as the models the figure reads are fitted, and
-the drawer draws them while the fits go on. The figures still to draw when the fits are done
-are shared between the drawer and helpers it forks, one per further usable CPU (they share
-what it loaded), while this process renders the tables.
+validates the spec and fits the models. Each figure's data (``FigureData``) are sent to it
+as soon as the models the figure reads are fitted, and the drawer hands each figure to the
+first of its helpers free, forking one (it shares what the drawer loaded) whenever a figure
+waits and none is free, up to one per usable CPU: figures are drawn while the fits go on and
+while this process renders the tables.
 
 Only on Linux and with at least two usable CPUs; elsewhere the figures are drawn in this
 process (macOS's system frameworks are not safe to use in a forked child without ``exec``,
@@ -221,29 +221,40 @@ def _preload() -> None:
 
 
 def _drawer(jobs: Connection, results: Connection, parent: int, cpus: int) -> None:
-    """The first drawer: preload, fork one helper per usable CPU (they share what it loaded),
-    then hand each figure to the first helper free as the figures come (the costliest
-    waiting first: ``FigureKind.seconds``), and once the run has sent the last one and every
-    figure is back, send them all to the main process. A helper that dies loses only the
-    figure it was drawing (the main process draws it again)."""
+    """The first drawer: preload, then hand each figure to the first helper free as the
+    figures come (the costliest waiting first: ``FigureKind.seconds``), forking a helper
+    (which shares what it loaded) whenever a figure waits and none is free, up to one per
+    usable CPU; once the run has sent the last figure and every figure is back, send them all
+    to the main process. A helper that dies loses only the figure it was drawing (the main
+    process draws it again)."""
     from multiprocessing.connection import wait
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process's to handle
     end_with_parent(parent)
     _preload()
-    idle = [_helper() for _ in range(cpus)]
+    idle: list[tuple[int, Connection]] = []
+    forked = 0  # helpers forked so far, at most ``cpus``
     busy: dict[Connection, int] = {}  # a helper drawing, and its process id
     waiting: list[FigureData] = []
     drawn: dict[str, Any] = {}
     sending = True  # the run may send more figures
     while sending or waiting or busy:
-        while waiting and idle:
+        while waiting and (idle or forked < cpus):
+            if not idle:
+                idle.append(_helper())
+                forked += 1
             pid, helper = idle.pop(0)
             figure = max(waiting, key=lambda f: f.seconds)  # the first of the costliest
+            try:
+                helper.send(figure)
+            except OSError:  # died while idle: its figure waits for another
+                helper.close()
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                continue
             waiting.remove(figure)
-            helper.send(figure)
             busy[helper] = pid
-        if not busy and not idle and not sending:
+        if waiting and not busy and not idle:
             break  # every helper died: the figures left are drawn by the main process
         ready = wait([*busy, *([jobs] if sending else [])])
         if jobs in ready:

@@ -286,9 +286,13 @@ def render_outputs(
         raise SpecErrors(errors) from None
     if drawers is not None:
         done = _drawn_files(spec, _with_missing(figures, drawers.result()))
-        if embedding:  # it embeds every figure's PNG
+        if embedding:  # it embeds every figure's PNG: Word's document alone, once more
             pngs = {f.name: done[f"figures/{f.name}.png"] for f in figures}
-            done[embedding] = _word_document(spec, run, pngs)
+            tables = list(run.tables.values())
+            rendered = {f.relative for f in files} - {embedding}
+            for item in _table_files(spec, run, tables, pngs, rendered, ["docx"]):
+                if item.relative == embedding:
+                    done[embedding] = item.content
     files = [OutputFile(f.relative, done.get(f.relative, f.content)) for f in files]
     files.append(manifest)
     return files
@@ -328,20 +332,6 @@ def _drawn_files(spec: Spec, drawn: dict[str, Drawn]) -> dict[str, bytes]:
     if failed:
         raise SpecErrors(failed)
     return figure_files(drawn)
-
-
-def _word_document(spec: Spec, run: RunOutput, pngs: dict[str, bytes]) -> bytes:
-    """``tables.docx`` with the figures' PNGs embedded after the tables."""
-    from specrun.render import as_bytes, render_document
-
-    options = _render_options(spec, pngs)
-    try:
-        document = render_document(
-            list(run.tables.values()), "docx", title=_title(spec), options=options
-        )
-    except SpecError as exc:  # an outputs option that the tables cannot honour
-        raise _at_spec_path(spec, exc) from None
-    return as_bytes(document)
 
 
 def _title(spec: Spec) -> str:

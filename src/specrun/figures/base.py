@@ -74,6 +74,15 @@ def _break(text: str, room: float) -> list[str]:
     return [*lines, line.rstrip()] if line.strip() else lines
 
 
+def interval_text(level: float, language: str, *, band: bool = False) -> str:
+    """An interval's name in an axis title, one pair of brackets per script: full-width around
+    Chinese (``（95%置信区间）``, ``（95%同时置信带）``), ASCII around English (``(95% CI)``,
+    ``(95% simultaneous band)``). The caller puts the space English wants before it."""
+    if language == "zh":
+        return f"（{level:.0%}{'同时置信带' if band else '置信区间'}）"
+    return f"({level:.0%} {'simultaneous band' if band else 'CI'})"
+
+
 def axis_title(label: str, interval: str, height: float) -> str:
     """The vertical axis title ``label`` + ``interval`` ("…的边际效应" and "（95%置信区间）",
     or "Effect of … " and "(95% CI)") of a figure ``height`` inches tall: on one line where it

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.figures.base import axis_title
+from specrun.figures.base import axis_title, interval_text
 from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ModelResult, ResultSet
 from specrun.tables.base import TableContext
@@ -82,9 +82,8 @@ def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> 
     axes.errorbar(positions, est, yerr=half, fmt="o", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xticks(positions, labels)
-    # one pair of brackets per script: full-width around Chinese text, ASCII around English
-    zh = ctx.language == "zh"
-    interval = f"（{spec.level:.0%}置信区间）" if zh else f" ({spec.level:.0%} CI)"
+    interval = interval_text(spec.level, ctx.language)
+    interval = interval if ctx.language == "zh" else f" {interval}"
     label = data.variable or ctx.labels.get(spec.variable, spec.variable)
     axes.set_ylabel(axis_title(label, interval, spec.height))
     if spec.title:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from specrun.figures.base import interval_text
 from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
@@ -94,9 +95,7 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
     top.axhline(0.0, color="black", linewidth=0.7)
     top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
     label = ctx.labels.get(data.focus, data.focus)
-    # one pair of brackets per script: full-width around Chinese text, ASCII around English
-    interval = f"（{data.level:.0%}置信区间）" if zh else f"({data.level:.0%} CI)"
-    top.set_ylabel(f"{label}\n{interval}")
+    top.set_ylabel(f"{label}\n{interval_text(data.level, ctx.language)}")
     top.tick_params(labelbottom=False)
     legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
     top.scatter([], [], s=14, color=SIGNIFICANT, label=legend[0])

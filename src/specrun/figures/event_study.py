@@ -16,7 +16,7 @@ import numpy as np
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
-from specrun.figures.base import axis_title
+from specrun.figures.base import axis_title, interval_text
 from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -93,10 +93,8 @@ def draw_event_study(spec: EventStudyFigureSpec, data: EventStudyData, ctx: Tabl
     axes.set_xticks(sorted(ticks))
     default = "相对处理时点的期数" if zh else "Periods relative to treatment"
     axes.set_xlabel(spec.xlabel or default)
-    if zh:
-        interval = f"（{spec.level:.0%}{'同时置信带' if simultaneous else '置信区间'}）"
-    else:
-        interval = f" ({spec.level:.0%} {'simultaneous band' if simultaneous else 'CI'})"
+    interval = interval_text(spec.level, ctx.language, band=simultaneous)
+    interval = interval if zh else f" {interval}"
     axes.set_ylabel(axis_title(ctx.labels.get(dependent, dependent), interval, spec.height))
     if spec.title:
         axes.set_title(spec.title)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.figures.base import axis_title
+from specrun.figures.base import axis_title, interval_text
 from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
 from specrun.tables.base import TableContext
@@ -94,11 +94,8 @@ def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) 
         axes.errorbar(z, est, yerr=[est - low, high - est], fmt="o-", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel(z_label)
-    # one pair of brackets per script, as the coefplot's: full-width around Chinese text
-    if zh:
-        title = axis_title(f"{x_label}的边际效应", f"（{spec.level:.0%}置信区间）", spec.height)
-    else:
-        title = axis_title(f"Effect of {x_label} ", f"({spec.level:.0%} CI)", spec.height)
+    label = f"{x_label}的边际效应" if zh else f"Effect of {x_label} "
+    title = axis_title(label, interval_text(spec.level, ctx.language), spec.height)
     axes.set_ylabel(title)
     if data.significant:
         axes.legend(loc="best", fontsize="small", frameon=False)
