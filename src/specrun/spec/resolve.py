@@ -303,32 +303,24 @@ class ModelResolver(Diagnostics):
         is not the panel's entity or time effect, and its name is what tables print. An effect
         written twice (``[firm, firm]``, ``[entity, 省份]``, ``[a#b, b#a]``) is an error at
         the later item, which is left out. ``rename=False`` checks repeats only."""
+
+        def twice(effect: Any, term: Any, first: Any) -> str:
+            if isinstance(effect, str) and effect in ("entity", "time") and first != term:
+                # absorb: [entity, 省份] named one effect in two spellings: said naming the column
+                column = (term if term != effect else first).strip()
+                return (
+                    f"'{column}' is the panel's {effect} column (data.panel.{effect}), so "
+                    f"the {effect} effect is absorbed twice: write it once"
+                )
+            if str(first).strip() != str(term).strip():  # region#year, year#region
+                return (
+                    f"effect '{str(term).strip()}' is '{str(first).strip()}' again: "
+                    "absorbed twice: write it once"
+                )
+            return f"effect '{str(term).strip()}' is absorbed twice: write it once"
+
         index = self.panel_index() if rename else {}
-        out: list[Any] = []
-        spelt: dict[Any, Any] = {}  # effect -> how it was first written
-        for i, term in enumerate(absorb):
-            effect = index.get(term.strip(), term) if isinstance(term, str) else term
-            key = _effect_key(effect)
-            if key in spelt and path is not None:
-                first = spelt[key]
-                if isinstance(effect, str) and effect in ("entity", "time") and first != term:
-                    # absorb: [entity, 省份] named one effect in two spellings: said naming
-                    # the column
-                    column = (term if term != effect else first).strip()
-                    message = (
-                        f"'{column}' is the panel's {effect} column (data.panel.{effect}), so "
-                        f"the {effect} effect is absorbed twice: write it once"
-                    )
-                elif str(first).strip() != str(term).strip():  # region#year, year#region
-                    message = f"effect '{str(term).strip()}' is '{str(first).strip()}' again: "
-                    message += "absorbed twice: write it once"
-                else:
-                    message = f"effect '{str(term).strip()}' is absorbed twice: write it once"
-                self.error(message, (*path, i), code="schema")
-                continue
-            spelt.setdefault(key, term)
-            out.append(effect)
-        return out
+        return self.named_once(absorb, path, index, _effect_key, twice)
 
     def index_clusters(self, cluster: list[Any] | str, path: PathKey | None) -> list[Any] | str:
         """``se: {cluster: …}`` with the panel's own entity and time columns written as
@@ -336,29 +328,47 @@ class ModelResolver(Diagnostics):
         ``cluster: entity`` (the same plan hash, results, tables and cache entries). A
         dimension named twice (``[firm, firm]``, ``[entity, 省份]``) is an error at the later
         item, which is left out."""
+
+        def twice(named: Any, column: Any, first: Any) -> str:
+            if named in ("entity", "time") and first != column:
+                written = (column if column != named else first).strip()
+                return (
+                    f"'{written}' is the panel's {named} column (data.panel.{named}), so "
+                    f"the standard errors are clustered by {named} twice: write it once"
+                )
+            return f"cluster column '{str(column).strip()}' is named twice: write it once"
+
         index = self.panel_index()
         if isinstance(cluster, str):
             return index.get(cluster.strip(), cluster)
+
+        def key(named: Any) -> Any:
+            return None if isinstance(named, list | dict) else named  # unhashable: not checked
+
+        return self.named_once(cluster, path, index, key, twice)
+
+    def named_once(
+        self,
+        items: list[Any],
+        path: PathKey | None,
+        index: dict[str, str],
+        key: Callable[[Any], Any],
+        twice: Callable[[Any, Any, Any], str],
+    ) -> list[Any]:
+        """``items`` with each one naming the panel's own entity or time column written as
+        ``entity`` / ``time`` (``index``), and each item whose ``key`` an earlier one had left
+        out, with the error ``twice(named, written, first written)`` at it (when ``path``
+        locates the list); a ``key`` of None is never a repeat."""
         out: list[Any] = []
-        spelt: dict[Any, Any] = {}
-        for i, column in enumerate(cluster):
-            named = index.get(column.strip(), column) if isinstance(column, str) else column
-            if named in spelt and path is not None and not isinstance(named, list | dict):
-                first = spelt[named]
-                if named in ("entity", "time") and first != column:
-                    written = (column if column != named else first).strip()
-                    message = (
-                        f"'{written}' is the panel's {named} column (data.panel.{named}), so "
-                        f"the standard errors are clustered by {named} twice: write it once"
-                    )
-                else:
-                    message = (
-                        f"cluster column '{str(column).strip()}' is named twice: write it once"
-                    )
-                self.error(message, (*path, i), code="schema")
+        spelt: dict[Any, Any] = {}  # key -> how it was first written
+        for i, item in enumerate(items):
+            named = index.get(item.strip(), item) if isinstance(item, str) else item
+            k = key(named)
+            if k is not None and k in spelt and path is not None:
+                self.error(twice(named, item, spelt[k]), (*path, i), code="schema")
                 continue
-            if not isinstance(named, list | dict):
-                spelt.setdefault(named, column)
+            if k is not None:
+                spelt.setdefault(k, item)
             out.append(named)
         return out
 
