@@ -38,6 +38,10 @@ def _running(pid: int) -> bool:
         return False
 
 
+def _lines(path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
 # Word tables and a coefplot (tight layout, drawn once per format) of two Grunfeld models
 WORD_AND_FIGURE = """\
 models:
@@ -195,6 +199,58 @@ def test_figures_a_killed_drawer_did_not_return_are_drawn_here_alike(tmp_path, m
     for a, b in zip(again, expected, strict=True):
         if a.relative != "manifest.json":
             assert a.content == b.content, a.relative
+
+
+@forks
+def test_ctrl_c_while_waiting_for_the_figures_ends_the_drawers_at_once(tmp_path, monkeypatch):
+    # Ctrl-C while this process waited for the figures: the drawers, which leave SIGINT to
+    # this process, drew on until every figure was done (1.4 s more for six coefplots)
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.figures import files
+
+    path = grunfeld_project(tmp_path, GRUNFELD_HEAD + TWO_FIGURES)
+    figures = list(execute(*plan_file(path)).figures.values())
+    parent = os.getpid()
+    notes = tmp_path / "drawing"
+
+    def slow(figures):  # a figure that takes a minute to draw, in a drawer
+        if os.getpid() != parent:
+            with notes.open("a") as handle:
+                handle.write(f"{os.getpid()}\n")
+            time.sleep(60)
+        return {}
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "draw_figures", slow)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    drawers = Drawers.start()
+    assert drawers is not None
+    drawer = drawers.pid
+    try:
+        with drawers:
+            drawers.finish(figures)
+            deadline = time.monotonic() + 30  # the drawer loads matplotlib first
+            while time.monotonic() < deadline and len(_lines(notes)) < 2:
+                time.sleep(0.05)
+            started = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(KeyboardInterrupt):
+                drawers.result()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10
+    assert drawers.pid is None and _reaped(drawer)
+    helpers = [int(pid) for pid in _lines(notes)]
+    assert len(helpers) == 2  # interrupted while both drew
+    deadline = time.monotonic() + 10
+    while any(map(_running, helpers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, helpers))
 
 
 @forks

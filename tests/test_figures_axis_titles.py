@@ -79,3 +79,45 @@ def test_a_long_label_stays_inside_the_figure(tmp_path: Path, language: str):
         # the title's box lies inside the figure's, which it overran by about a line
         assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (name, box, figure.bbox)
         assert box.x0 >= 0
+
+
+@pytest.mark.parametrize(
+    ("level", "language", "band", "expected"),
+    [
+        (0.95, "zh", False, "（95%置信区间）"),
+        (0.95, "en", False, "(95% CI)"),
+        (0.9, "en", False, "(90% CI)"),
+        (0.95, "zh", True, "（95%同时置信带）"),
+        (0.95, "en", True, "(95% simultaneous band)"),
+        # a level between whole percents keeps its digits: rounded, 0.999 read "100% CI"
+        (0.975, "zh", False, "（97.5%置信区间）"),
+        (0.999, "en", False, "(99.9% CI)"),
+        (0.995, "en", True, "(99.5% simultaneous band)"),
+    ],
+)
+def test_an_interval_is_named_with_its_level_as_given(
+    level: float, language: str, band: bool, expected: str
+):
+    from specrun.figures.base import interval_text
+
+    assert interval_text(level, language, band=band) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", {"slope": "Effect of value (97.5% CI)", "coef": "value (99.9% CI)"}),
+        ("zh", {"slope": "value的边际效应（97.5%置信区间）", "coef": "value（99.9%置信区间）"}),
+    ],
+)
+def test_a_figure_names_a_level_between_whole_percents_as_given(
+    tmp_path: Path, language: str, expected: dict[str, str]
+):
+    # a 99.9% coefplot's axis read "value (100% CI)", a 97.5% margins band "(98% CI)"
+    text = SPEC.replace("LONG_EN", "value").replace("LONG_ZH", "value")
+    text = text.replace("LANGUAGE", language)
+    text = text.replace("over: capital}", "over: capital, level: 0.975}")
+    text = text.replace("variable: value}", "variable: value, level: 0.999}")
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
+    titles = {n: run.output.figures[n].draw().axes[0].yaxis.label.get_text() for n in expected}
+    assert titles == expected

@@ -175,12 +175,18 @@ class Drawers:
     def result(self) -> dict[str, Drawn]:
         """What each figure the drawers drew gave: its PNG and PDF bytes, or the
         ``SpecError`` it raised (unlocated), by figure name. Figures missing from it were not
-        drawn (a drawer died): the caller draws them. Waits for the drawers and reaps them."""
+        drawn (a drawer died): the caller draws them. Waits for the drawers and reaps them;
+        interrupted (``KeyboardInterrupt``), ends them at once and re-raises."""
         drawn: dict[str, Drawn] = {}
         try:
             drawn = self._results.recv()  # from our own child
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             pass
+        except BaseException:
+            # Ctrl-C while waiting: the figures are no longer wanted, and the drawers (which
+            # leave SIGINT to this process) drew on for as long as the figures left took
+            self.cancel()
+            raise
         finally:
             self._results.close()
             self._reap()

@@ -77,10 +77,14 @@ def _break(text: str, room: float) -> list[str]:
 def interval_text(level: float, language: str, *, band: bool = False) -> str:
     """An interval's name in an axis title, one pair of brackets per script: full-width around
     Chinese (``（95%置信区间）``, ``（95%同时置信带）``), ASCII around English (``(95% CI)``,
-    ``(95% simultaneous band)``). The caller puts the space English wants before it."""
+    ``(95% simultaneous band)``). The caller puts the space English wants before it. The level
+    is written with the digits it has (``0.975`` is ``97.5%``, ``0.999`` is ``99.9%``), as the
+    regression table's interval rows write it: rounded to a whole percent, a 99.9% interval
+    read "100% CI"."""
+    percent = f"{round(level * 100, 6):g}%"  # round: 0.9 * 100 is 90.00000000000001
     if language == "zh":
-        return f"（{level:.0%}{'同时置信带' if band else '置信区间'}）"
-    return f"({level:.0%} {'simultaneous band' if band else 'CI'})"
+        return f"（{percent}{'同时置信带' if band else '置信区间'}）"
+    return f"({percent} {'simultaneous band' if band else 'CI'})"
 
 
 def axis_title(label: str, interval: str, height: float) -> str:
