@@ -81,7 +81,9 @@ def interval_text(level: float, language: str, *, band: bool = False) -> str:
     is written with the digits it has (``0.975`` is ``97.5%``, ``0.999`` is ``99.9%``), as the
     regression table's interval rows write it: rounded to a whole percent, a 99.9% interval
     read "100% CI"."""
-    percent = f"{round(level * 100, 6):g}%"  # round: 0.9 * 100 is 90.00000000000001
+    from specrun.tables.format import percent as as_percent  # drawing only: not validate
+
+    percent = as_percent(level)
     if language == "zh":
         return f"（{percent}{'同时置信带' if band else '置信区间'}）"
     return f"({percent} {'simultaneous band' if band else 'CI'})"

@@ -13,6 +13,7 @@ from specrun.errors import SpecError
 from specrun.figures.base import axis_title, interval_text
 from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
+from specrun.tables import format as fmt
 from specrun.tables.base import TableContext
 from specrun.tables.margins import (
     column_name,
@@ -82,7 +83,7 @@ def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) 
     figure = Figure(figsize=(spec.width, spec.height))
     axes = figure.subplots()
     zh = ctx.language == "zh"
-    alpha = f"{1 - spec.level:.0%}"
+    alpha = fmt.percent(1 - spec.level)
     for i, (a, b) in enumerate(data.significant):
         # the Johnson–Neyman region: where the effect differs from zero at the chosen level
         label = (f"在{alpha}的水平上显著" if zh else f"significant at {alpha}") if i == 0 else None

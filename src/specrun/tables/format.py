@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from specrun.results import ModelResult
 
 
+def percent(share: float) -> str:
+    """A share as a percent with the digits it has: ``0.95`` is ``95%``, ``0.975`` is
+    ``97.5%``, ``0.999`` is ``99.9%`` (rounded to a whole percent, a 99.9% interval read
+    "100%"), ``0.05`` is ``5%``."""
+    return f"{round(share * 100, 6):g}%"  # round: 0.9 * 100 is 90.00000000000001
+
+
 def number(value: float | None, digits: int) -> str:
     """Fixed decimals with a true minus sign; missing values print empty."""
     if value is None or not math.isfinite(value):

@@ -85,7 +85,7 @@ def describe_regions(margins: Margins, label: str, digits: int, language: str = 
     if margins.significant is None or margins.observed is None:
         return ""
     low, high = margins.observed
-    pct = f"{(1 - margins.level) * 100:g}%"
+    pct = fmt.percent(1 - margins.level)
     observed = f"[{fmt.number(low, digits)}, {fmt.number(high, digits)}]"
     if not margins.significant:
         if language == "zh":
@@ -155,7 +155,7 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
         )
     stat = "t" if result.df else "z"
     zh = ctx.language == "zh"
-    level = f"{spec.level:.0%}"
+    level = fmt.percent(spec.level)
     header = HeaderRow(
         "",
         tuple(

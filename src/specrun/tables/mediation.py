@@ -83,7 +83,7 @@ def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableCont
     ]
     boot = model.extra.get("bootstrap")
     if boot:
-        level = f"{boot['ci_level']:.0%}"
+        level = fmt.percent(boot["ci_level"])
         for key, label in (("percentile", "percentile"), ("bias_corrected", "bias-corrected")):
             low, high = boot[key]
             if ctx.language == "zh":

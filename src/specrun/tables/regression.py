@@ -593,7 +593,7 @@ def _notes(
             )
     else:
         where = translated(distinct[0]) if distinct else ""
-    level = f"{spec.ci_level * 100:g}%"
+    level = fmt.percent(spec.ci_level)
     mixed = len(distinct) > 1 or bool(set(distinct) & composite)
     own = _own_statistics(spec, families, ctx) if spec.show == "t" else []
     if own:
