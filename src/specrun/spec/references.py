@@ -759,12 +759,14 @@ class ReferenceChecks(Diagnostics):
     def check_coefplot(
         self, name: str, item: Any, models: dict[str, ResolvedModel], columns: list[str]
     ) -> None:
-        """A coefplot's ``variable`` is a coefficient of each ols or panel_fe model it draws
-        (their coefficients are their x terms, known from the spec), as ``run`` requires
-        (``specrun.figures.coefplot``: "model … has no coefficient …"). Other estimators name
-        their coefficients themselves (regimes, events) and are left to ``run``."""
+        """A coefplot's ``variable`` is a coefficient of each ols, panel_fe or did model it
+        draws (their coefficients are their x terms, and a did model's ``did`` besides, known
+        from the spec), as ``run`` requires (``specrun.figures.coefplot``: "model … has no
+        coefficient …"). Other estimators name their coefficients themselves (regimes, events)
+        and are left to ``run``."""
         from specrun.data.terms import parse_item
         from specrun.estimators.base import model_terms
+        from specrun.estimators.did import DID
 
         try:
             terms = parse_item(item.variable)
@@ -778,8 +780,10 @@ class ReferenceChecks(Diagnostics):
             if (
                 model is None
                 or ref in self.failed
-                or model.spec.estimator not in ("ols", "panel_fe")
+                or model.spec.estimator not in ("ols", "panel_fe", "did")
             ):
+                continue
+            if model.spec.estimator == "did" and item.variable == DID:
                 continue
             try:
                 fields = model_terms(model.spec, columns)
@@ -790,6 +794,8 @@ class ReferenceChecks(Diagnostics):
             if any(t.key() == wanted for t in regressors):
                 continue
             names = [t.continuous_name() for t in regressors if not t.has_factor]
+            if model.spec.estimator == "did":
+                names.append(DID)
             self.error(
                 f"model '{ref}' has no coefficient '{item.variable}'",
                 ("figures", name, "variable"),
