@@ -99,3 +99,35 @@ def test_did_statistics_are_printed_in_chinese(tmp_path: Path) -> None:
     for row in ("处理组观测值", "安慰剂检验（置换）p值", "平行趋势检验p值"):
         assert f"| {row} |" in text
     assert "p-value" not in text and "Treated" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ["Figure 1: Coefficient estimates", "Figure 2: My event study"]),
+        ("zh", ["图1 系数估计", "图2 My event study", "图3 安慰剂检验"]),
+    ],
+)
+def test_word_captions_a_figure_without_a_title_by_its_kind(
+    tmp_path: Path, language: str, expected: list[str]
+) -> None:
+    # a figure without title: was captioned with its key ("Figure 3: placebo", "图1 coef")
+    import docx
+
+    figures = (
+        "  coef: {kind: coefplot, models: [did], variable: did}\n"
+        "  es: {kind: event_study, model: event, title: My event study}\n"
+        "  placebo: {kind: placebo, model: did}\n"
+    )
+    spec = _spec(tmp_path, figures, language)
+    text = spec.read_text(encoding="utf-8").replace(
+        "formats: [markdown]", "formats: [docx], docx: {figures: true}"
+    )
+    spec.write_text(text, encoding="utf-8")
+    assert main(["run", str(spec)]) == 0
+    document = docx.Document(str(tmp_path / "out" / "tables.docx"))
+    captions = [p.text for p in document.paragraphs if p.text.startswith(("Figure", "图"))]
+    assert captions[: len(expected)] == expected
+    assert len(captions) == 3
+    if language == "en":
+        assert captions[2] == "Figure 3: Placebo test"
