@@ -766,7 +766,7 @@ class ReferenceChecks(Diagnostics):
         and are left to ``run``."""
         from specrun.data.terms import parse_item
         from specrun.estimators.base import model_terms
-        from specrun.estimators.did import DID
+        from specrun.estimators.specs.did import DID
 
         try:
             terms = parse_item(item.variable)
