@@ -766,7 +766,6 @@ class ReferenceChecks(Diagnostics):
         and are left to ``run``."""
         from specrun.data.terms import parse_item
         from specrun.estimators.base import model_terms
-        from specrun.estimators.specs.did import DID
 
         try:
             terms = parse_item(item.variable)
@@ -783,7 +782,10 @@ class ReferenceChecks(Diagnostics):
                 or model.spec.estimator not in ("ols", "panel_fe", "did")
             ):
                 continue
-            if model.spec.estimator == "did" and item.variable == DID:
+            did = ""
+            if model.spec.estimator == "did":  # imported here: a spec without did never loads it
+                from specrun.estimators.specs.did import DID as did
+            if did and item.variable == did:
                 continue
             try:
                 fields = model_terms(model.spec, columns)
@@ -794,8 +796,8 @@ class ReferenceChecks(Diagnostics):
             if any(t.key() == wanted for t in regressors):
                 continue
             names = [t.continuous_name() for t in regressors if not t.has_factor]
-            if model.spec.estimator == "did":
-                names.append(DID)
+            if did:
+                names.append(did)
             self.error(
                 f"model '{ref}' has no coefficient '{item.variable}'",
                 ("figures", name, "variable"),
