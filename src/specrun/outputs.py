@@ -348,6 +348,7 @@ def _manifest_file(spec: Spec, plan: Plan, run: RunOutput, files: list[OutputFil
 
 def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
     """The spec's ``outputs`` options for the renderers; ``figures`` are PNGs Word embeds."""
+    from specrun.figures.base import figure_caption
     from specrun.render import RenderOptions
 
     outputs = spec.outputs
@@ -357,7 +358,7 @@ def _render_options(spec: Spec, figures: dict[str, bytes]) -> RenderOptions:
         latin_font=outputs.docx.latin_font,
         cjk_font=outputs.docx.cjk_font,
         figures=figures,
-        captions={name: getattr(f, "title", "") or name for name, f in spec.figures.items()},
+        captions={name: figure_caption(f, outputs.language) for name, f in spec.figures.items()},
     )
 
 

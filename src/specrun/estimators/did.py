@@ -30,13 +30,11 @@ from specrun.errors import SpecError
 from specrun.estimators.base import FitContext
 from specrun.estimators.covariance import Covariance, few_clusters
 from specrun.estimators.linear import PanelFeSpec, fit_linear
-from specrun.estimators.specs.did import DidSpec, EventStudySpec, _cluster_entity
+from specrun.estimators.specs.did import DID, DidSpec, EventStudySpec, _cluster_entity
 from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
 from specrun.kernels.placebo import Placebo
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
-
-DID = "did"
 
 
 def relative_name(k: int) -> str:

@@ -89,6 +89,27 @@ def interval_text(level: float, language: str, *, band: bool = False) -> str:
     return f"({percent} {'simultaneous band' if band else 'CI'})"
 
 
+# what a figure without a title: is captioned in tables.docx (``docx: {figures: true}``): what
+# its kind draws, in the outputs' language, rather than the figure's key ("图3 placebo")
+KIND_CAPTIONS: dict[str, tuple[str, str]] = {
+    "coefplot": ("Coefficient estimates", "系数估计"),
+    "specification_curve": ("Specification curve", "设定曲线"),
+    "event_study": ("Event study", "事件研究"),
+    "margins": ("Marginal effects", "边际效应"),
+    "placebo": ("Placebo test", "安慰剂检验"),
+    "threshold_lr": ("Likelihood ratio of the threshold", "门槛值的似然比"),
+}
+
+
+def figure_caption(figure: FigureBase, language: str) -> str:
+    """A figure's caption text (without its number): its ``title:``, else what its kind draws
+    in ``language`` (``KIND_CAPTIONS``), else its kind."""
+    if figure.title:
+        return figure.title
+    en, zh = KIND_CAPTIONS.get(figure.kind, (figure.kind, figure.kind))
+    return zh if language == "zh" else en
+
+
 def axis_title(label: str, interval: str, height: float) -> str:
     """The vertical axis title ``label`` + ``interval`` ("…的边际效应" and "（95%置信区间）",
     or "Effect of … " and "(95% CI)") of a figure ``height`` inches tall: on one line where it

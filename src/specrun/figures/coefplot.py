@@ -40,7 +40,7 @@ def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             raise SpecError(
                 f"model '{name}' has no coefficient '{spec.variable}'",
                 code="reference",
-                path=f"figures.{ctx.name}",
+                path=f"figures.{ctx.name}.variable",
             )
         rows.append(
             (
@@ -61,13 +61,18 @@ def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
 def _variable_label(variable: str, models: list[ModelResult | None], ctx: TableContext) -> str:
     """The coefficient's printed name: a mediation path's label (``a·b: indirect effect``,
     in the table's language) when every model is a mediation model giving it the same label,
-    else the variable's label."""
+    else the name its estimator gives it when every model gives the same one (``DID`` for a
+    ``did`` model's ``did``, ``t+1`` for an event study's ``rel+1``: the regression table's
+    row label), else the variable's label."""
     from specrun.tables.mediation import path_row_label
 
     if models and all(m is not None and m.estimator == "mediation" for m in models):
         paths = {path_row_label(m, variable, ctx) for m in models if m is not None}
         if len(paths) == 1:
             return paths.pop()
+    given = {m.coefficient_labels.get(variable) for m in models if m is not None}
+    if len(given) == 1 and None not in given:
+        return given.pop()
     return ctx.labels.get(variable, variable)
 
 

@@ -41,6 +41,7 @@ PERMUTED_ZH = {"units": "处理个体", "timing": "处理时点", "both": "处�
 def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableContext) -> Figure:
     """A histogram of the placebo estimates and a line at the estimate."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     draws = np.asarray(placebo["estimates"], dtype=float)
     figure = Figure(figsize=(spec.width, spec.height))
@@ -62,6 +63,11 @@ def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableCon
         if zh
         else f"estimate (permutation p = {p_value:.3f})",
     )
+    # an estimate far in a tail would sit on the frame (or outside it): the view spans the
+    # draws and the estimate with a margin
+    low, high = min(draws.min(), placebo["estimate"]), max(draws.max(), placebo["estimate"])
+    pad = 0.05 * (high - low) if high > low else 0.05 * max(abs(high), 1.0)
+    axes.set_xlim(low - pad, high + pad)
     if zh:
         axes.set_xlabel(f"DID系数（{len(draws)}次置换{PERMUTED_ZH.get(permute, permute)}）")
     else:
@@ -69,6 +75,11 @@ def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableCon
     axes.set_ylabel("频数" if zh else "Count")
     if spec.title:
         axes.set_title(spec.title)
-    axes.legend(frameon=False)
+    # the legend sits above the tallest bar, on the side away from the estimate's line
+    _, top = axes.get_ylim()
+    axes.set_ylim(0.0, top * 1.25)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 draws
+    left = placebo["estimate"] > (low + high) / 2
+    axes.legend(frameon=False, loc="upper left" if left else "upper right")
     figure.tight_layout()
     return figure

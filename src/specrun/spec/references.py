@@ -759,10 +759,11 @@ class ReferenceChecks(Diagnostics):
     def check_coefplot(
         self, name: str, item: Any, models: dict[str, ResolvedModel], columns: list[str]
     ) -> None:
-        """A coefplot's ``variable`` is a coefficient of each ols or panel_fe model it draws
-        (their coefficients are their x terms, known from the spec), as ``run`` requires
-        (``specrun.figures.coefplot``: "model … has no coefficient …"). Other estimators name
-        their coefficients themselves (regimes, events) and are left to ``run``."""
+        """A coefplot's ``variable`` is a coefficient of each ols, panel_fe or did model it
+        draws (their coefficients are their x terms, and a did model's ``did`` besides, known
+        from the spec), as ``run`` requires (``specrun.figures.coefplot``: "model … has no
+        coefficient …"). Other estimators name their coefficients themselves (regimes, events)
+        and are left to ``run``."""
         from specrun.data.terms import parse_item
         from specrun.estimators.base import model_terms
 
@@ -778,8 +779,13 @@ class ReferenceChecks(Diagnostics):
             if (
                 model is None
                 or ref in self.failed
-                or model.spec.estimator not in ("ols", "panel_fe")
+                or model.spec.estimator not in ("ols", "panel_fe", "did")
             ):
+                continue
+            did = ""
+            if model.spec.estimator == "did":  # imported here: a spec without did never loads it
+                from specrun.estimators.specs.did import DID as did
+            if did and item.variable == did:
                 continue
             try:
                 fields = model_terms(model.spec, columns)
@@ -790,6 +796,8 @@ class ReferenceChecks(Diagnostics):
             if any(t.key() == wanted for t in regressors):
                 continue
             names = [t.continuous_name() for t in regressors if not t.has_factor]
+            if did:
+                names.append(did)
             self.error(
                 f"model '{ref}' has no coefficient '{item.variable}'",
                 ("figures", name, "variable"),

@@ -19,6 +19,9 @@ from specrun.spec.models import (
     new_list,
 )
 
+# the DID regressor's column and coefficient name (validate reads it without the fit's imports)
+DID = "did"
+
 
 def _cluster_entity() -> CovarianceSpec:
     return CovarianceSpec(type="cluster", cluster=["entity"])
