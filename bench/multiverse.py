@@ -18,6 +18,10 @@ outputs), timed round-robin:
   one_change   a re-run after changing one axis value (the first window's sample gains a
                ``where:`` bound that keeps every row, a new bound each repeat: 96 of the 2,016
                specifications change), warm cache.
+  imports      ``python -c "import polars, numpy, pydantic, yaml, scipy.special"``: the
+               libraries any run that fits a model loads (data, validation, p-values), the
+               floor under the one-change re-run, which must validate the changed spec and fit
+               the changed specifications.
 
 Baselines of the fitting alone, in this process, on the run's ``analysis.parquet``:
 
@@ -187,6 +191,21 @@ def pyfixest_fits(analysis: object, count: int) -> Callable[[], None] | None:
     return run
 
 
+IMPORTS = "import polars, numpy, pydantic, yaml, scipy.special"
+
+
+def imports_floor() -> Callable[[], None]:
+    """A bare import of the libraries every fitting run loads, as a whole process."""
+    env = {**os.environ}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    command = [sys.executable, "-c", IMPORTS]
+
+    def run() -> None:
+        subprocess.run(command, env=env, check=True, capture_output=True)
+
+    return run
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
@@ -227,6 +246,7 @@ def main() -> None:
                 "dask2": specrun(spec, work / "out_dask", "--no-cache", "--scheduler", address),
                 "cached": specrun(spec, work / "out_cached", "--cache", str(work / "cache")),
                 "one_change": one_change,
+                "imports": imports_floor(),
             }
             times = interleaved(runs, args.repeats)
         print(f"load average after runs: {load()}")

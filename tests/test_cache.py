@@ -342,15 +342,20 @@ def test_results_json_from_model_texts_is_byte_identical(tmp_path: Path):
     from dataclasses import replace
 
     from specrun.api import run_file
-    from specrun.outputs import _json, results_bytes, results_json
+    from specrun.outputs import results_bytes, results_json
 
     folder = tmp_path / "项目"  # results.json names the spec: text beyond ASCII, unescaped
     folder.mkdir()
     spec = grunfeld_project(folder, MULTIVERSE_SPEC)
     done = run_file(spec, tmp_path / "a", cache=False)
     output = done.output
-    whole = _json(results_json(done.spec, output))
+    standard = json.dumps(results_json(done.spec, output), indent=2, ensure_ascii=False)
+    whole = (standard + "\n").encode()
     assert results_bytes(done.spec, output) == whole
+    # manifest.json too is written as the standard library's indenting encoder writes it
+    manifest = (tmp_path / "a" / "manifest.json").read_text(encoding="utf-8")
+    assert manifest == json.dumps(json.loads(manifest), indent=2, ensure_ascii=False) + "\n"
+    assert "项目" in manifest
     assert b"multiverses" in whole and "项目".encode() in whole
     assert set(output.model_texts) == set(output.results.models)  # fe, by_firm.*, 4 specs
     assert results_bytes(done.spec, replace(output, model_texts={})) == whole  # encoded here

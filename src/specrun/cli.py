@@ -202,11 +202,14 @@ class _NodeBar:
         self.started = time.perf_counter()
         self.bar: object | None = None
         self.task: object = None
+        self.shown: bool | None = None  # stderr is a terminal (asked once: rich checks anew)
 
     def update(self, done: int, reused: int, running: int, total: int) -> None:
-        console = _stderr()
-        if not console.is_terminal:
+        if self.shown is None:
+            self.shown = _stderr().is_terminal
+        if not self.shown:
             return
+        console = _stderr()
         if self.bar is None:
             if time.perf_counter() - self.started < 1.0 or done >= total:
                 return

@@ -53,7 +53,10 @@ class OutputFile:
 
 
 def _json(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)`` writes
+    it, and a newline: through :func:`_indented`, since the indenting encoder is pure Python
+    (the manifest of a 2,000-specification multiverse lists every node three times)."""
+    return (_indented(value, 0) + "\n").encode()
 
 
 INDENT = "  "  # results.json and manifest.json: json.dumps(indent=2)
