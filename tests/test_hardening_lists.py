@@ -259,3 +259,43 @@ def test_a_variant_or_specification_whose_keys_exclude_each_other_is_said_at_its
         f"error: {spec}:19:25: multiverse.rob.axes.fe.ab: give absorb or its shorthand "
         "effects, not both (in specification 'rob[fe=ab]': fe=ab)",
     )
+
+
+# one mistake read by several models: a base and the models extending it, a model's variants,
+# a multiverse's specifications
+INHERITED = {
+    "extends": (
+        "  base: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        "  robust: {extends: base, se: robust}\n"
+        "  lagged: {extends: base, x: [value, capital, L.value]}\n",
+        "7:76: models.base.center[1]: 'value' is listed twice in center of model 'base' (also "
+        "models 'robust' and 'lagged', which read this line)",
+    ),
+    "variants": (
+        "  m: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        "variants:\n"
+        "  m: {robust: {se: robust}}\n",
+        "7:73: models.m.center[1]: 'value' is listed twice in center of model 'm' (also model "
+        "'m.robust', which reads this line)",
+    ),
+    "multiverse": (
+        "  m: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        "multiverse:\n"
+        "  mv:\n"
+        "    base: m\n"
+        "    focus: value\n"
+        "    axes:\n"
+        "      se: {a: {}, b: {se: robust}, c: {se: {cluster: entity}}}\n"
+        "      fe: {one: {effects: [entity]}, two: {}}\n",
+        "7:73: models.m.center[1]: 'value' is listed twice in center of model 'm' (also models "
+        "'mv[se=a,fe=one]', 'mv[se=a,fe=two]', 'mv[se=b,fe=one]', 'mv[se=b,fe=two]' and 2 "
+        "more, which read this line)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(INHERITED))
+def test_one_mistake_read_by_several_models_is_said_once(tmp_path, capsys, case):
+    body, expected = INHERITED[case]
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
+    assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{expected}")

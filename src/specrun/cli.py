@@ -19,7 +19,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from specrun import __version__
-from specrun.errors import SpecError, SpecErrors
+from specrun.errors import SpecError, SpecErrors, collapse_inherited
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -313,7 +313,7 @@ def _recorded_run(args: argparse.Namespace) -> int | None:
 
 
 def _report(errors: Sequence[SpecError]) -> None:
-    for error in errors:
+    for error in collapse_inherited(errors):
         _say("error", "bold red", f": {error}")
 
 

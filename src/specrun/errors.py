@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 # Every code a SpecError carries, with what it means; the documentation's error page and its
@@ -109,6 +110,69 @@ class SpecErrors(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (SpecErrors, (self.errors,))
+
+
+_MODEL_NAME = re.compile(r"model '([^']*)'")
+_NAMED = 4  # models named in a collapsed error before "and N more"
+
+
+def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
+    """``errors`` with those that say the same thing at the same place of the spec about
+    different models as one error: a value written once and read by several models (a base
+    and the models that ``extends:`` it, its variants, a multiverse's specifications) is one
+    mistake, e.g. ``'educ' is listed twice in endog of model 'tsls' (also models
+    'tsls_robust', 'liml' and 'gmm', which read this line)``. Errors naming no model, or
+    more than one, are kept as they are; the order is that of each group's first error."""
+    groups: dict[tuple[object, ...], list[tuple[SpecError, str]]] = {}
+    order: list[SpecError | tuple[object, ...]] = []
+    for error in errors:
+        found = list(_MODEL_NAME.finditer(error.message))
+        if len(found) != 1 or error.line is None:
+            order.append(error)
+            continue
+        name = found[0].group(1)
+        before, after = error.message[: found[0].start()], error.message[found[0].end() :]
+        hint = error.hint.replace(f"'{name}'", "'…'") if error.hint else error.hint
+        key = (error.file, error.line, error.col, error.path, error.code, before, after, hint)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append((error, name))
+    out: list[SpecError] = []
+    for entry in order:
+        if isinstance(entry, SpecError):
+            out.append(entry)
+            continue
+        members = groups[entry]
+        first, name = members[0]
+        others = list(dict.fromkeys(n for _, n in members[1:] if n != name))
+        if not others:
+            out.append(first)
+            continue
+        shown = [f"'{n}'" for n in others[:_NAMED]]
+        if len(others) > _NAMED:
+            listed = f"{', '.join(shown)} and {len(others) - _NAMED} more"
+        elif len(shown) > 1:
+            listed = f"{', '.join(shown[:-1])} and {shown[-1]}"
+        else:
+            listed = shown[0]
+        if len(others) > 1:
+            also = f"model '{name}' (also models {listed}, which read this line)"
+        else:
+            also = f"model '{name}' (also model {listed}, which reads this line)"
+        message = _MODEL_NAME.sub(lambda _: also, first.message, count=1)
+        out.append(
+            SpecError(
+                message,
+                code=first.code,
+                path=first.path,
+                file=first.file,
+                line=first.line,
+                col=first.col,
+                hint=first.hint,
+            )
+        )
+    return out
 
 
 def _rebuild_error(message: str, fields: dict[str, Any]) -> SpecError:
