@@ -160,7 +160,9 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
             also = f"model '{name}' (also models {listed}, which read this line)"
         else:
             also = f"model '{name}' (also model {listed}, which reads this line)"
-        message = _MODEL_NAME.sub(lambda _: also, first.message, count=1)
+        found = _MODEL_NAME.search(first.message)
+        start, end = (found.start(), found.end()) if found else (0, 0)
+        message = first.message[:start] + also + first.message[end:]
         out.append(
             SpecError(
                 message,
