@@ -121,3 +121,82 @@ def test_a_figure_names_a_level_between_whole_percents_as_given(
     run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
     titles = {n: run.output.figures[n].draw().axes[0].yaxis.label.get_text() for n in expected}
     assert titles == expected
+
+
+LONG_TITLE_EN = "Effect of digital trade by industrial structure upgrading (synthetic data)"
+LONG_TITLE_ZH = "数字贸易对出口技术复杂度的影响随产业结构升级水平变化的边际效应（合成数据）"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("Effect of digital trade by region", 6.0, "Effect of digital trade by region"),
+        # 6 inches leave 5, 30 ems of 12 pt: the paper's margins title ran off at "(synthetic dat"
+        (
+            LONG_TITLE_EN,
+            6.0,
+            "Effect of digital trade by industrial structure\nupgrading (synthetic data)",
+        ),
+        (LONG_TITLE_EN, 10.0, LONG_TITLE_EN),
+        (
+            LONG_TITLE_ZH,
+            6.0,
+            "数字贸易对出口技术复杂度的影响随产业结构升级水平变化\n的边际效应（合成数据）",
+        ),
+    ],
+)
+def test_a_title_breaks_only_what_does_not_fit(text: str, width: float, expected: str):
+    from specrun.figures.base import figure_title
+
+    assert figure_title(text, width) == expected
+
+
+TITLED = (
+    GRUNFELD_HEAD
+    + """\
+variables:
+  value: {label: {en: LONG_EN, zh: LONG_ZH}}
+  capital: {label: {en: LONG_EN, zh: LONG_ZH}}
+models:
+  m: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time]}
+  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, max_thresholds: 1,
+        grid: 20, bootstrap: 9, seed: 1}
+figures:
+  slope: {kind: margins, model: m, dydx: value, over: capital, title: TITLE}
+  coef: {kind: coefplot, models: [m], variable: value, title: TITLE}
+  lr: {kind: threshold_lr, model: thr, title: TITLE}
+outputs: {formats: [markdown], language: LANGUAGE}
+"""
+)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_long_title_and_horizontal_axis_title_stay_inside_the_figure(
+    tmp_path: Path, language: str
+):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from specrun.figures.fonts import cjk_fallback
+
+    title = LONG_TITLE_ZH if language == "zh" else LONG_TITLE_EN
+    text = TITLED.replace("LONG_EN", LONG_EN).replace("LONG_ZH", LONG_ZH)
+    text = text.replace("LANGUAGE", language).replace("TITLE", f'"{title}"')
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
+    for name in ("slope", "coef", "lr"):
+        figure = run.output.figures[name].draw()
+        canvas = FigureCanvasAgg(figure)
+        with cjk_fallback():
+            canvas.draw()
+        renderer = canvas.get_renderer()
+        texts = [figure._suptitle] if name == "lr" else [figure.axes[0].title]
+        if name in ("slope", "lr"):  # the moderator's or the threshold variable's long label
+            texts.append(figure.axes[-1].xaxis.label)
+        for shown in texts:
+            assert shown is not None
+            # every title is too long for one line; of the horizontal axis titles, the
+            # English ones (the Chinese label is 19 ems of 10 pt, 2.6 inches)
+            broken = shown is not texts[-1] or len(texts) == 1 or language == "en"
+            assert ("\n" in shown.get_text()) == broken, (name, shown)
+            box = shown.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (name, shown.get_text(), box)
+            assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (name, shown.get_text(), box)

@@ -110,6 +110,30 @@ def figure_caption(figure: FigureBase, language: str) -> str:
     return zh if language == "zh" else en
 
 
+# a title's font (axes.titlesize and figure.titlesize, "large" = 12 pt) and the part of the
+# figure's width a line of text must leave free: an axes title is centred on its axes, which
+# the vertical axis title and the tick labels push right of the figure's centre
+TITLE_POINTS = 12.0
+TEXT_MARGIN_INCHES = 1.0
+
+
+def fitted(text: str, width: float, points: float = AXIS_TITLE_POINTS) -> str:
+    """``text`` (a title, a horizontal axis title) set in ``points`` on a figure ``width``
+    inches wide: as it is where it fits, else in lines that fit (broken as :func:`axis_title`
+    breaks a label), so that a long title ("Effect of digital trade by industrial structure
+    upgrading (synthetic data)" on a 6-inch figure) is not cut at the figure's edges. Widths
+    are estimated from the characters, as in :func:`axis_title`."""
+    room = max(width - TEXT_MARGIN_INCHES, 1.0) * 72 / points
+    if _ems(text) <= room:
+        return text
+    return "\n".join(_break(text.strip(), room))
+
+
+def figure_title(title: str, width: float) -> str:
+    """A figure's ``title:`` in lines that fit its ``width`` (:func:`fitted` at 12 pt)."""
+    return fitted(title, width, TITLE_POINTS)
+
+
 def axis_title(label: str, interval: str, height: float) -> str:
     """The vertical axis title ``label`` + ``interval`` ("…的边际效应" and "（95%置信区间）",
     or "Effect of … " and "(95% CI)") of a figure ``height`` inches tall: on one line where it

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.figures.base import axis_title, interval_text
+from specrun.figures.base import axis_title, figure_title, interval_text
 from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ModelResult, ResultSet
 from specrun.tables.base import TableContext
@@ -92,6 +92,6 @@ def draw_coefplot(spec: CoefplotSpec, data: CoefplotData, ctx: TableContext) -> 
     label = data.variable or ctx.labels.get(spec.variable, spec.variable)
     axes.set_ylabel(axis_title(label, interval, spec.height))
     if spec.title:
-        axes.set_title(spec.title)
+        axes.set_title(figure_title(spec.title, spec.width))
     figure.tight_layout()
     return figure

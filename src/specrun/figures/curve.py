@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from specrun.figures.base import interval_text
+from specrun.figures.base import figure_title, interval_text
 from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
@@ -117,5 +117,5 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
     bottom.set_xlim(0.5, n + 0.5)
     bottom.set_xlabel("规格（按估计值排序）" if zh else "Specification (sorted by estimate)")
     if spec.title:
-        top.set_title(spec.title)
+        top.set_title(figure_title(spec.title, spec.width))
     return figure

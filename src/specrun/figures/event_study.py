@@ -16,7 +16,7 @@ import numpy as np
 
 from specrun.errors import SpecError
 from specrun.estimators.did import relative_name
-from specrun.figures.base import axis_title, interval_text
+from specrun.figures.base import axis_title, figure_title, fitted, interval_text
 from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -92,12 +92,12 @@ def draw_event_study(spec: EventStudyFigureSpec, data: EventStudyData, ctx: Tabl
         ticks.append(int(reference))
     axes.set_xticks(sorted(ticks))
     default = "相对处理时点的期数" if zh else "Periods relative to treatment"
-    axes.set_xlabel(spec.xlabel or default)
+    axes.set_xlabel(fitted(spec.xlabel or default, spec.width))
     interval = interval_text(spec.level, ctx.language, band=simultaneous)
     interval = interval if zh else f" {interval}"
     axes.set_ylabel(axis_title(ctx.labels.get(dependent, dependent), interval, spec.height))
     if spec.title:
-        axes.set_title(spec.title)
+        axes.set_title(figure_title(spec.title, spec.width))
     if reference is not None:
         # A lone "estimate" entry says nothing; "best" keeps the key off the points.
         axes.legend(frameon=False, loc="best")

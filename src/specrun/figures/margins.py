@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.figures.base import axis_title, interval_text
+from specrun.figures.base import axis_title, figure_title, fitted, interval_text
 from specrun.figures.specs.margins import MarginsFigureSpec
 from specrun.results import ResultSet, TermPart
 from specrun.tables import format as fmt
@@ -94,13 +94,14 @@ def draw_margins(spec: MarginsFigureSpec, data: MarginsData, ctx: TableContext) 
     else:
         axes.errorbar(z, est, yerr=[est - low, high - est], fmt="o-", color="black", capsize=4)
     axes.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-    axes.set_xlabel(z_label)
+    axes.set_xlabel(fitted(z_label, spec.width))
     label = f"{x_label}的边际效应" if zh else f"Effect of {x_label} "
     title = axis_title(label, interval_text(spec.level, ctx.language), spec.height)
     axes.set_ylabel(title)
     if data.significant:
-        axes.legend(loc="best", fontsize="small", frameon=False)
+        # a white box: where the region covers the whole axis, its grey swatch is seen
+        axes.legend(loc="best", fontsize="small", facecolor="white", edgecolor="0.8", framealpha=1)
     if spec.title:
-        axes.set_title(spec.title)
+        axes.set_title(figure_title(spec.title, spec.width))
     figure.tight_layout()
     return figure

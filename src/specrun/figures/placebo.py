@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specrun.errors import SpecError
+from specrun.figures.base import figure_title, fitted
 from specrun.figures.specs.placebo import PlaceboFigureSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -69,12 +70,15 @@ def draw_placebo(spec: PlaceboFigureSpec, placebo: dict[str, Any], ctx: TableCon
     pad = 0.05 * (high - low) if high > low else 0.05 * max(abs(high), 1.0)
     axes.set_xlim(low - pad, high + pad)
     if zh:
-        axes.set_xlabel(f"DID系数（{len(draws)}次置换{PERMUTED_ZH.get(permute, permute)}）")
+        axes.set_xlabel(
+            fitted(f"DID系数（{len(draws)}次置换{PERMUTED_ZH.get(permute, permute)}）", spec.width)
+        )
     else:
-        axes.set_xlabel(f"DID coefficient, {len(draws)} draws permuting {permute}")
+        text = f"DID coefficient, {len(draws)} draws permuting {permute}"
+        axes.set_xlabel(fitted(text, spec.width))
     axes.set_ylabel("频数" if zh else "Count")
     if spec.title:
-        axes.set_title(spec.title)
+        axes.set_title(figure_title(spec.title, spec.width))
     # the legend sits above the tallest bar, on the side away from the estimate's line
     _, top = axes.get_ylim()
     axes.set_ylim(0.0, top * 1.25)

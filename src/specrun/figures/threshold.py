@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specrun.errors import SpecError
+from specrun.figures.base import figure_title, fitted
 from specrun.figures.specs.threshold import ThresholdLrSpec
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
@@ -70,10 +71,10 @@ def draw_threshold_lr(spec: ThresholdLrSpec, data: ThresholdLrData, ctx: TableCo
         axes.set_ylabel("LR(γ)")
     q = data.q
     if ctx.language == "zh":
-        axes_list[-1].set_xlabel(f"{ctx.labels.get(q, q)}的门槛值γ")
+        axes_list[-1].set_xlabel(fitted(f"{ctx.labels.get(q, q)}的门槛值γ", spec.width))
     else:
-        axes_list[-1].set_xlabel(f"Threshold γ of {ctx.labels.get(q, q)}")
+        axes_list[-1].set_xlabel(fitted(f"Threshold γ of {ctx.labels.get(q, q)}", spec.width))
     if spec.title:
-        figure.suptitle(spec.title)
+        figure.suptitle(figure_title(spec.title, spec.width))
     figure.tight_layout()
     return figure
