@@ -188,6 +188,11 @@ def test_a_long_title_and_horizontal_axis_title_stay_inside_the_figure(
         with cjk_fallback():
             canvas.draw()
         renderer = canvas.get_renderer()
+        if name == "lr":  # a panel's title: a full-width colon after Chinese
+            panel = figure.axes[0].title.get_text()
+            assert panel.startswith(
+                "单一门槛：γ̂ = " if language == "zh" else "Single threshold: γ̂ = "
+            )
         texts = [figure._suptitle] if name == "lr" else [figure.axes[0].title]
         if name in ("slope", "lr"):  # the moderator's or the threshold variable's long label
             texts.append(figure.axes[-1].xaxis.label)

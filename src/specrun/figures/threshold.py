@@ -63,8 +63,10 @@ def draw_threshold_lr(spec: ThresholdLrSpec, data: ThresholdLrData, ctx: TableCo
         order = np.argsort(gamma)
         axes.plot(gamma[order], np.asarray(curve["lr"])[order], color="black", linewidth=1)
         axes.axhline(curve["critical_value"], color="grey", linestyle="--", linewidth=0.8)
+        # a full-width colon after Chinese text (单一门槛：γ̂ = 1.288)
+        colon = "：" if ctx.language == "zh" else ": "
         axes.set_title(
-            f"{ctx.text(SEARCH_TITLES.get(curve['search'], curve['search']))}: "
+            f"{ctx.text(SEARCH_TITLES.get(curve['search'], curve['search']))}{colon}"
             f"γ̂ = {curve['estimate']:.4g}",
             fontsize=9,
         )
