@@ -157,3 +157,66 @@ def test_multiverse_without_inference_reports_its_median_and_share_positive(tmp_
     capsys.readouterr()
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "a")]) == 0
     assert "mv: median" not in capsys.readouterr().out
+
+
+def _perturbed(source: Path, target: Path, factor: float) -> int:
+    """A copy of an output folder whose results.json has every coefficient estimate of model
+    'fe' and its within R² multiplied by ``factor`` (a run elsewhere: other BLAS threads);
+    how many numbers it changed."""
+    import json
+    import shutil
+
+    shutil.copytree(source, target)
+    results = json.loads((target / "results.json").read_text(encoding="utf-8"))
+    fe = results["models"]["fe"]
+    for coefficient in fe["coefficients"].values():
+        coefficient["estimate"] *= factor
+    fe["stats"]["r2_within"] *= factor
+    (target / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return len(fe["coefficients"]) + 1
+
+
+def test_numbers_differing_in_their_last_digits_are_the_same(
+    runs: dict[str, Path], tmp_path: Path, capsys
+):
+    # the same spec and data on another machine: sums in another order, about 1e-16 apart;
+    # R's all.equal would call them equal, and so does specrun diff unless told otherwise
+    changed = _perturbed(runs["base"], tmp_path / "elsewhere", 1 + 4e-16)
+    assert changed == 4  # value, capital and the constant, and the within R²
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(tmp_path / "elsewhere")]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "no differences in models, coefficients or tables\n"
+        "4 numbers differ only in the last digits (relative difference at most 1e-09: "
+        "rounding, e.g. another machine or number of BLAS threads); not listed "
+        "(--tolerance 0 lists them)\n"
+    ), out
+    assert main(["diff", str(runs["base"]), str(tmp_path / "elsewhere"), "--tolerance", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "fe: changed" in out and "fe: value estimate" in out and "fe: r2_within" in out
+    assert "differ only in the last digits" not in out
+
+
+def test_a_difference_beyond_the_tolerance_is_listed(runs: dict[str, Path], tmp_path: Path, capsys):
+    _perturbed(runs["base"], tmp_path / "moved", 1 + 1e-6)
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(tmp_path / "moved")]) == 0
+    out = capsys.readouterr().out
+    assert "fe: r2_within" in out and "fe: value estimate" in out
+    assert "differ only in the last digits" not in out
+    # a looser tolerance takes them for rounding too
+    assert main(["diff", str(runs["base"]), str(tmp_path / "moved"), "--tolerance", "1e-5"]) == 0
+    assert "4 numbers differ only in the last digits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc"])
+def test_a_tolerance_that_is_not_a_number_at_least_zero_is_a_usage_error(
+    runs: dict[str, Path], capsys, value: str
+):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["diff", str(runs["base"]), str(runs["same"]), "--tolerance", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --tolerance: " in err

@@ -111,6 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("run_a", metavar="RUN_A", help="an output folder of specrun run")
     diff.add_argument("run_b", metavar="RUN_B", help="another output folder")
+    diff.add_argument(
+        "--tolerance",
+        metavar="REL",
+        type=_tolerance,
+        default=1e-9,
+        help="numbers whose relative difference is at most REL are the same (default 1e-9, "
+        "as R's all.equal; 0 compares exactly): runs on two machines differ in the last "
+        "digits",
+    )
     validate = commands.add_parser(
         "validate",
         help="check a spec and report every error",
@@ -153,6 +162,17 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    """``--tolerance``: a relative difference, a number at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number at least 0, got {text}")
     return value
 
 
@@ -382,7 +402,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "diff":
             from specrun.diff import diff_runs
 
-            print(diff_runs(args.run_a, args.run_b).describe())
+            print(diff_runs(args.run_a, args.run_b, args.tolerance).describe())
             return 0
         started = time.perf_counter()
         bar = _NodeBar()

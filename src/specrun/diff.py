@@ -8,6 +8,12 @@ through the plan to the nodes that changed on their own — a data file (a load 
 transform, or the model's own spec fragment — which is the cause reported beside it.
 Differences are a report, not an error; a folder that is not a specrun output is a
 ``SpecError`` (code ``usage``).
+
+Two numbers are the same when their relative difference is at most ``tolerance`` (default
+``1e-9``; 0 compares exactly), as R's ``all.equal`` compares numbers: the same spec and data
+run on another machine, or with another number of BLAS threads, can differ in the last
+binary digits of a sum (about 1e-16 relative), which is not a change of the results. Such
+differences are counted and said in one line, not listed.
 """
 
 from __future__ import annotations
@@ -91,12 +97,18 @@ def table_cells(markdown: str) -> dict[tuple[str, str], str]:
     return cells
 
 
+DEFAULT_TOLERANCE = 1e-9
+
+
 @dataclass
 class RunDiff:
-    """The differences between two runs, and their causes."""
+    """The differences between two runs, and their causes; ``rounding`` counts the numbers
+    that differ by at most ``tolerance`` (relative), which are not listed."""
 
     a: Path
     b: Path
+    tolerance: float = DEFAULT_TOLERANCE
+    rounding: int = 0
     causes: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     coefficients: list[str] = field(default_factory=list)
@@ -111,13 +123,40 @@ class RunDiff:
             self.models or self.coefficients or self.multiverses or self.cells or self.causes
         )
 
+    def differs(self, x: Any, y: Any) -> bool:
+        """Whether two values of the results differ: numbers by more than ``tolerance``
+        relative to the larger (a smaller difference is counted in ``rounding``), anything
+        else when unequal."""
+        if x == y:
+            return False
+        if not (_is_number(x) and _is_number(y)):
+            return True
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return not (math.isnan(x) and math.isnan(y))
+        if abs(x - y) <= self.tolerance * max(abs(x), abs(y)):
+            self.rounding += 1
+            return False
+        return True
+
+    def _rounding_line(self) -> str:
+        if not self.rounding:
+            return ""
+        numbers = "number differs" if self.rounding == 1 else "numbers differ"
+        return (
+            f"{self.rounding} {numbers} only in the last digits (relative difference at most "
+            f"{self.tolerance:g}: rounding, e.g. another machine or number of BLAS threads); "
+            "not listed (--tolerance 0 lists them)"
+        )
+
     def describe(self) -> str:
         if self.same:
             if self.uncompared:
-                return f"{self.a} and {self.b}: no differences in models or coefficients; " + (
+                text = f"{self.a} and {self.b}: no differences in models or coefficients; " + (
                     self.uncompared
                 )
-            return f"{self.a} and {self.b}: no differences in models, coefficients or tables"
+            else:
+                text = f"{self.a} and {self.b}: no differences in models, coefficients or tables"
+            return text + (f"\n{self._rounding_line()}" if self.rounding else "")
         lines = [f"{self.a} → {self.b}"]
         for title, items in (
             ("changes in the spec or data", self.causes),
@@ -140,15 +179,22 @@ class RunDiff:
             lines.append(f"results: no {compared} changed")
         if self.uncompared:
             lines.append(self.uncompared)
+        if self.rounding:
+            lines.append(self._rounding_line())
         return "\n".join(lines)
 
 
-def diff_runs(run_a: str | Path, run_b: str | Path) -> RunDiff:
-    """Compare two output folders (raises ``SpecError`` if either is not specrun's, or holds a
-    manifest or results file of another shape: edited by hand, or by another version)."""
+def diff_runs(
+    run_a: str | Path, run_b: str | Path, tolerance: float = DEFAULT_TOLERANCE
+) -> RunDiff:
+    """Compare two output folders, numbers within ``tolerance`` (relative) being the same
+    (raises ``SpecError`` if either is not specrun's, or holds a manifest or results file of
+    another shape: edited by hand, or by another version; or for a negative tolerance)."""
+    if not (tolerance >= 0 and math.isfinite(tolerance)):
+        raise SpecError(f"--tolerance must be a number at least 0, got {tolerance}", code="usage")
     a, b = RunFolder.read(run_a), RunFolder.read(run_b)
     try:
-        return _compare(a, b)
+        return _compare(a, b, tolerance)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         raise SpecError(
             f"'{a.path}' and '{b.path}': a manifest.json or results.json does not have the "
@@ -157,8 +203,8 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> RunDiff:
         ) from None
 
 
-def _compare(a: RunFolder, b: RunFolder) -> RunDiff:
-    report = RunDiff(a.path, b.path)
+def _compare(a: RunFolder, b: RunFolder, tolerance: float) -> RunDiff:
+    report = RunDiff(a.path, b.path, tolerance)
     roots = _root_changes(a.manifest, b.manifest, report)
     models_a, models_b = a.results.get("models", {}), b.results.get("models", {})
     for name in models_a.keys() - models_b.keys():
@@ -167,7 +213,7 @@ def _compare(a: RunFolder, b: RunFolder) -> RunDiff:
         report.models.append(f"{name}: only in {b.path}")
     plan_b = b.manifest.get("plan", {})
     for name in [n for n in models_b if n in models_a]:
-        changes = _model_changes(models_a[name], models_b[name])
+        changes = _model_changes(models_a[name], models_b[name], report)
         if not changes:
             continue
         node = _fit_node(name, plan_b)
@@ -177,7 +223,10 @@ def _compare(a: RunFolder, b: RunFolder) -> RunDiff:
     report.models.sort()
     report.multiverses.extend(
         _multiverse_changes(
-            a.results.get("multiverses") or {}, b.results.get("multiverses") or {}, (a.path, b.path)
+            a.results.get("multiverses") or {},
+            b.results.get("multiverses") or {},
+            (a.path, b.path),
+            report,
         )
     )
     if (
@@ -289,7 +338,7 @@ def _fit_node(model: str, plan: dict[str, str]) -> str | None:
     return None
 
 
-def _model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _model_changes(old: dict[str, Any], new: dict[str, Any], report: RunDiff) -> list[str]:
     changes = []
     coefs_a, coefs_b = old.get("coefficients", {}), new.get("coefficients", {})
     for term in list(dict.fromkeys([*coefs_a, *coefs_b])):
@@ -300,14 +349,14 @@ def _model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         else:
             for field_name in ("estimate", "std_error", "p_value"):
                 x, y = coefs_a[term].get(field_name), coefs_b[term].get(field_name)
-                if x != y:
+                if report.differs(x, y):
                     changes.append(f"{term} {field_name} {_number(x)} → {_number(y)}")
     if old.get("nobs") != new.get("nobs"):
         changes.append(f"nobs {old.get('nobs')} → {new.get('nobs')}")
     stats_a, stats_b = old.get("stats", {}), new.get("stats", {})
     for stat in list(dict.fromkeys([*stats_a, *stats_b])):
         x, y = stats_a.get(stat), stats_b.get(stat)
-        if x != y:
+        if report.differs(x, y):
             changes.append(f"{stat} {_number(x)} → {_number(y)}")
     for key in ("estimator", "dependent", "se", "effects"):
         if old.get(key) != new.get(key):
@@ -316,7 +365,7 @@ def _model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _multiverse_changes(
-    old: dict[str, Any], new: dict[str, Any], where: tuple[Path, Path]
+    old: dict[str, Any], new: dict[str, Any], where: tuple[Path, Path], report: RunDiff
 ) -> list[str]:
     """Changed sizes, resampling schemes and joint-test statistics of each multiverse in
     ``results.json`` (the curve summary a ``multiverse`` table prints)."""
@@ -332,14 +381,14 @@ def _multiverse_changes(
         tests_a, tests_b = a.get("tests") or {}, b.get("tests") or {}
         for key in list(dict.fromkeys([*tests_a, *tests_b])):
             x, y = tests_a.get(key), tests_b.get(key)
-            if x != y:
+            if report.differs(x, y):
                 changes.append(f"{name}: {key} {_number(x)} → {_number(y)}")
         if not tests_a and not tests_b:
             # without inference: results.json holds no summary, but the multiverse table
             # prints the median estimate and the share positive from the curve's rows
             summary_a, summary_b = (_curve_summary(folder, name) for folder in where)
             for key in sorted(summary_a.keys() & summary_b.keys()):
-                if summary_a[key] != summary_b[key]:
+                if report.differs(summary_a[key], summary_b[key]):
                     changes.append(
                         f"{name}: {key} {_number(summary_a[key])} → {_number(summary_b[key])}"
                     )
@@ -362,6 +411,10 @@ def _curve_summary(folder: Path, name: str) -> dict[str, float]:
         "median": float(np.median(estimates)),
         "share_positive": float(np.mean(estimates > 0)),
     }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> str:
