@@ -406,7 +406,7 @@ def test_event_study_and_placebo_figures_speak_the_outputs_language(
     tmp_path: Path, language: str
 ) -> None:
     # under language: zh the event-study and placebo figures were English ("estimate",
-    # "reference (t-1)", "Count", "DID coefficient, … draws permuting units")
+    # "reference (t−1)", "Count", "DID coefficient, … draws permuting units")
     import shutil
 
     from matplotlib.text import Text
@@ -446,11 +446,11 @@ outputs: {{dir: out, formats: [markdown], language: {language}}}
     es, placebo = texts("es"), texts("placebo")
     p_value = figures["placebo"].data["p_value"]
     if language == "zh":
-        assert {"估计值", "基期（t-1）", "相对处理时点的期数", "就业（95%置信区间）"} <= es
+        assert {"估计值", "基期（t−1）", "相对处理时点的期数", "就业（95%置信区间）"} <= es
         assert {"安慰剂估计值", f"估计值（置换检验p = {p_value:.3f}）", "频数"} <= placebo
         assert "DID系数（50次置换处理个体）" in placebo
     else:
-        assert {"estimate", "reference (t-1)", "Periods relative to treatment"} <= es
+        assert {"estimate", "reference (t−1)", "Periods relative to treatment"} <= es
         assert "Employment (95% CI)" in es
         assert {"placebo estimates", f"estimate (permutation p = {p_value:.3f})"} <= placebo
         assert {"Count", "DID coefficient, 50 draws permuting units"} <= placebo

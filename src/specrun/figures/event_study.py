@@ -86,7 +86,9 @@ def draw_event_study(spec: EventStudyFigureSpec, data: EventStudyData, ctx: Tabl
     axes.errorbar(ks, est, yerr=half, fmt="o", color="black", capsize=3, label=estimate)
     ticks = ks.astype(int).tolist()
     if reference is not None:
-        base = f"基期（t{int(reference):+d}）" if zh else f"reference (t{int(reference):+d})"
+        # a minus sign, as the axis' tick labels write −1, not a hyphen
+        period = f"t{int(reference):+d}".replace("-", "\u2212")
+        base = f"基期（{period}）" if zh else f"reference ({period})"
         axes.plot([reference], [0.0], marker="o", markerfacecolor="white", color="black",
                   linestyle="none", label=base)  # fmt: skip
         ticks.append(int(reference))
