@@ -257,3 +257,24 @@ def test_the_mediations_own_effects_replace_an_inherited_absorb(tmp_path: Path):
     assert [str(e).removeprefix(f"{tmp_path / 'spec.yaml'}:") for e in caught.value.errors] == [
         "9:75: models.med.absorb: give absorb or its shorthand effects, not both"
     ]
+
+
+@pytest.mark.parametrize(
+    ("level", "method", "expected"),
+    [
+        (0.95, "percentile", "percentile 95%, 30 draws, resampling entities"),
+        # a level between whole percents keeps its digits: rounded, 97.5% read "98%"
+        (0.975, "bc", "bias-corrected 97.5%, 30 draws, resampling entities"),
+    ],
+)
+def test_the_bootstrap_interval_is_described_with_its_level_as_given(
+    tmp_path: Path, level: float, method: str, expected: str
+):
+    text = SPEC.replace(
+        "bootstrap: 200,\n        seed: 7}",
+        f"bootstrap: 30,\n        seed: 7, ci_level: {level}, ci_method: {method}}}",
+    )
+    grunfeld_project(tmp_path, text)
+    run = run_file(tmp_path / "spec.yaml", tmp_path / "out", cache=False)
+    indirect = run.output.results.models["med"].extra["indirect"]
+    assert indirect["boot_method"] == expected

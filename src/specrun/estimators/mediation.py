@@ -36,6 +36,7 @@ from specrun.estimators.base import FitContext
 from specrun.estimators.linear import OlsSpec, PanelFeSpec, fit_linear
 from specrun.estimators.specs.mediation import MediationSpec
 from specrun.results import Coefficient, ModelResult, Reference
+from specrun.tables.format import percent
 
 PATH_SYMBOLS = {"a": "a", "b": "b", "c": "c", "c_prime": "c′", "indirect": "a·b"}
 """The printed symbol of each coefficient of a mediation model, by its ``results.json`` key."""
@@ -150,7 +151,8 @@ def fit_mediation(
             boot_ci_low=boot.bc_ci_low if bc else boot.ci_low,
             boot_ci_high=boot.bc_ci_high if bc else boot.ci_high,
             boot_method=("bias-corrected" if bc else "percentile")
-            + f" {spec.ci_level:.0%}, {boot.n_draws} draws, resampling {boot.resample_unit}s",
+            + f" {percent(spec.ci_level)}, {boot.n_draws} draws, resampling "
+            + {"entity": "entities", "row": "rows"}[boot.resample_unit],
         )
         extra["bootstrap"] = {
             "draws": boot.n_draws,
