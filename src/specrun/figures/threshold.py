@@ -62,8 +62,9 @@ def draw_threshold_lr(spec: ThresholdLrSpec, data: ThresholdLrData, ctx: TableCo
         order = np.argsort(gamma)
         axes.plot(gamma[order], np.asarray(curve["lr"])[order], color="black", linewidth=1)
         axes.axhline(curve["critical_value"], color="grey", linestyle="--", linewidth=0.8)
+        colon = "：" if ctx.language == "zh" else ": "
         axes.set_title(
-            f"{ctx.text(SEARCH_TITLES.get(curve['search'], curve['search']))}: "
+            f"{ctx.text(SEARCH_TITLES.get(curve['search'], curve['search']))}{colon}"
             f"γ̂ = {curve['estimate']:.4g}",
             fontsize=9,
         )
