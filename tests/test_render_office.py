@@ -297,3 +297,34 @@ outputs: {formats: [docx], language: zh}
     # a table that fits still gives its body columns one width
     plain = widths_pt("plain")
     assert len(set(plain[1:])) == 1
+
+
+def test_word_notes_span_the_table_not_the_page(tmp_path: Path):
+    # a narrow centred table's notes began at the page margin, left of the table's rules
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+tables:
+  t: {kind: regression, columns: [m]}
+outputs: {formats: [docx], language: zh}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables" / "t.docx"))
+    grid = document.tables[0]._tbl.tblGrid
+    table_twips = sum(int(col.get(qn("w:w"))) for col in grid.findall(qn("w:gridCol")))
+    section = document.sections[0]
+    text_twips = (section.page_width - section.left_margin - section.right_margin) / 635
+    notes = [p for p in document.paragraphs if p.text.startswith(("括号内", "***"))]
+    assert [p.text for p in notes] == [
+        "括号内为普通标准误。",
+        "***、**、*分别表示在1%、5%、10%的水平上显著。",
+    ]
+    for paragraph in notes:
+        inset = (text_twips - table_twips) / 2
+        assert abs(paragraph.paragraph_format.left_indent / 635 - inset) <= 1
+        assert abs(paragraph.paragraph_format.right_indent / 635 - inset) <= 1

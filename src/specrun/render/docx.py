@@ -209,7 +209,8 @@ def _add_table(
     _run(caption, numbered_caption(table), size=size + 1, bold=True)
 
     lines = grid_lines(table)
-    widths = _column_widths(table, _text_width(document), size)
+    text_width = _text_width(document)
+    widths = _column_widths(table, text_width, size)
     grid = parse_xml(_table_xml(table, lines, widths, size))
     body = document.element.body
     # where python-docx's add_table puts a table: last in the body, before its sectPr
@@ -218,10 +219,14 @@ def _add_table(
     else:
         body.append(grid)
 
+    # the notes span the (centred) table, not the page, as threeparttable sets them in LaTeX
+    inset = Emu(max(0, (text_width - sum(widths)) // 2))
     for note in table.notes:
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(0)
+        paragraph.paragraph_format.left_indent = inset
+        paragraph.paragraph_format.right_indent = inset
         _run(paragraph, note, size=size - 1.5)
 
 
