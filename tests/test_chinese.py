@@ -332,3 +332,33 @@ def test_a_chinese_label_composes_with_full_width_brackets_and_colon():
         term_label((TermPart("Dige", diff=1), TermPart("STR", shift=1)), labels)
         == "Δ数字贸易 × Industrial structure (t−1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "notes"),
+    [
+        ("zh", "括号内为普通标准误。\\*\\*\\*、\\*\\*、\\*分别表示在1%、5%、10%的水平上显著。"),
+        (
+            "en",
+            "Standard errors (conventional) in parentheses. *** p \\< 0.01, ** p \\< 0.05, "
+            "* p \\< 0.1.",
+        ),
+    ],
+)
+def test_markdown_notes_run_on_as_the_language_writes_sentences(
+    tmp_path: Path, language: str, notes: str
+):
+    # Chinese notes were joined with a space after each full stop ("标准误。 ***、**")
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+tables:
+  t: {kind: regression, columns: [fe]}
+"""
+        + f"outputs: {{formats: [markdown], language: {language}}}\n"
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    md = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert md.rstrip("\n").splitlines()[-1] == notes
