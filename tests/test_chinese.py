@@ -362,3 +362,27 @@ tables:
     run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
     md = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
     assert md.rstrip("\n").splitlines()[-1] == notes
+
+
+def test_a_margins_note_names_the_model_by_its_label(tmp_path: Path):
+    # the note named the model by its spec key ("（模型moderated）") in a Chinese table
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  moderated: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time],
+              label: 调节效应}
+tables:
+  m: {kind: margins, model: moderated, dydx: value, at: {capital: [p50]}}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    df = run.output.results.models["moderated"].stats["df_resid"]
+    assert run.output.tables["m"].notes[0] == (
+        "市值对inv的边际效应（模型调节效应）；标准误由模型的普通协方差矩阵经delta方法计算，"
+        f"t分布自由度为{df:g}。"
+    )
