@@ -386,3 +386,27 @@ outputs: {formats: [markdown], language: zh}
         "市值对inv的边际效应（模型调节效应）；标准误由模型的普通协方差矩阵经delta方法计算，"
         f"t分布自由度为{df:g}。"
     )
+
+
+def test_a_chinese_margins_row_sets_its_percentile_in_full_width_brackets(tmp_path: Path):
+    # the rows read "资本存量 = 0.663 (p10)", half-width brackets after Chinese text
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  m: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time]}
+tables:
+  zh: {kind: margins, model: m, dydx: value, at: {capital: [p10, 300]}}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    # 8.070: the 10th percentile of Grunfeld's capital as Stata's _pctile gives it (the mean
+    # of the 20th and 21st of the 200 sorted values, 7.40 and 8.74)
+    assert [row.label for row in run.output.tables["zh"].blocks[0].rows] == [
+        "资本存量 = 8.070（p10）",
+        "资本存量 = 300.000",
+    ]

@@ -139,10 +139,14 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
                 ),
                 None,
             )
-            parts.append(f"{labels[k]} = {fmt.number(value, d)}" + (f" ({tag})" if tag else ""))
+            # after a Chinese label the percentile goes in full-width brackets (GB/T 15834)
+            bracket = "（{}）" if text.has_cjk(labels[k]) else " ({})"
+            parts.append(
+                f"{labels[k]} = {fmt.number(value, d)}" + (bracket.format(tag) if tag else "")
+            )
         rows.append(
             Row(
-                ", ".join(parts),
+                ("，" if any(text.has_cjk(labels[k]) for k in written) else ", ").join(parts),
                 (
                     Cell(fmt.number(margin.estimate, d), fmt.stars(margin.p_value, spec.stars)),
                     Cell(fmt.number(margin.std_error, d)),
