@@ -15,7 +15,10 @@ from specrun.api import run_file
 from specrun.cli import main
 from specrun.errors import SpecError
 from specrun.figures import fonts
+from specrun.results import TermPart
 from specrun.tables import text
+from specrun.tables.statistics import STATISTICS
+from specrun.tables.terms import term_label
 
 SPEC = (
     GRUNFELD_HEAD
@@ -158,9 +161,10 @@ outputs: {formats: [markdown], language: zh}
     main_notes = tables["main"].notes
     # firm is the panel's entity column: cluster: firm is cluster: entity, named as such
     assert main_notes[0] == "括号内为以个体聚类的稳健标准误。"
-    # a centred lag is named by its composed label, not the raw term L.value
+    # a centred lag is named by its composed label, not the raw term L.value, with full-width
+    # brackets after the Chinese label
     assert main_notes[2] == (
-        "市值 (t−1)、资本存量、市值均以各模型估计样本的均值中心化（主效应与交互项中相同）。"
+        "市值（t−1）、资本存量、市值均以各模型估计样本的均值中心化（主效应与交互项中相同）。"
     )
     margins = tables["margins"]
     assert [c.text for c in margins.header[0].cells] == [
@@ -234,3 +238,175 @@ outputs: {formats: [markdown], language: zh}
     )
     assert tables["p"].notes[0] == "括号内为p值（以个体聚类的稳健标准误）。"
     assert tables["one"].notes[0] == "括号内为以个体聚类的稳健标准误。"
+
+
+def test_language_zh_prints_every_statistic_row_and_covariance_in_chinese(tmp_path: Path):
+    # a Chinese economist's baseline, IV and System GMM tables printed "F test all uᵢ = 0
+    # (p-value)", "Singletons dropped", "Kleibergen–Paap rk Wald F", "L.inv" and a GMM note
+    # "第(2)列为two-step, Windmeijer-corrected标准误" before
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  inv: {label: 投资}
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, L.capital], absorb: [firm, year],
+       se: {cluster: firm}}
+  gmm: {estimator: system_gmm, y: inv, lags: 1, x: [value], gmm: {inv: [2, 3]}, iv: [value],
+        collapse: true, steps: 2}
+  tsls: {estimator: iv, y: inv, endog: [value], instruments: [capital], absorb: [firm, year],
+         se: {cluster: firm}}
+tables:
+  main:
+    kind: regression
+    columns: [fe, gmm]
+    drop: ["yr*"]
+    stats: [nobs, f_u0_p, singletons, ar2_p, hansen_p]
+  iv: {kind: iv, models: [tsls], stats: [nobs, first_f, kp_f, cd_f]}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    tables = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables
+    main = tables["main"]
+    assert [[c.text for c in line.cells] for line in main.header] == [
+        ["(1)", "(2)"],
+        ["投资", "投资"],
+    ]
+    assert [row.label for block in main.blocks for row in block.rows] == [
+        "市值",
+        "",
+        "资本存量（t−1）",
+        "",
+        "投资（t−1）",
+        "",
+        "常数项",
+        "",
+        "个体固定效应",
+        "时间固定效应",
+        "观测值",
+        "所有uᵢ = 0的F检验p值",
+        "剔除的单例观测值数",
+        "AR(2)检验p值",
+        "Hansen检验p值",
+    ]
+    assert list(main.notes) == [
+        "括号内为标准误（第(1)列为以个体聚类的稳健标准误；第(2)列为两步法Windmeijer校正标准误）。",
+        "***、**、*分别表示在1%、5%、10%的水平上显著。",
+    ]
+    iv_rows = [row.label for block in tables["iv"].blocks for row in block.rows]
+    assert iv_rows == [
+        "市值",
+        "",
+        "资本存量",
+        "",
+        "个体固定效应",
+        "时间固定效应",
+        "观测值",
+        "第一阶段F值",
+        "Kleibergen–Paap rk Wald F统计量",
+        "Cragg–Donald Wald F统计量",
+    ]
+
+
+def test_every_statistic_label_has_a_chinese_row_label():
+    # Greek-letter statistics (σ_u, ρ, θ) and R² read the same in both languages
+    same = {"R²", "σ_u", "σ_e", "ρ", "θ", "VIF"}
+    untranslated = [
+        stat.label
+        for stat in STATISTICS.values()
+        if stat.label is not None
+        and stat.label not in same
+        and not text.has_cjk(text.translate(stat.label, "zh"))
+    ]
+    assert untranslated == []
+
+
+def test_a_chinese_label_composes_with_full_width_brackets_and_colon():
+    labels = {"Dige": "数字贸易", "region": "地区", "STR": "Industrial structure"}
+    assert term_label((TermPart("Dige", shift=1),), labels) == "数字贸易（t−1）"
+    assert term_label((TermPart("Dige", shift=-2),), labels) == "数字贸易（t+2）"
+    assert term_label((TermPart("region", level="东部"),), labels) == "地区：东部"
+    assert (
+        term_label((TermPart("Dige", diff=1), TermPart("STR", shift=1)), labels)
+        == "Δ数字贸易 × Industrial structure (t−1)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "notes"),
+    [
+        ("zh", "括号内为普通标准误。\\*\\*\\*、\\*\\*、\\*分别表示在1%、5%、10%的水平上显著。"),
+        (
+            "en",
+            "Standard errors (conventional) in parentheses. *** p \\< 0.01, ** p \\< 0.05, "
+            "* p \\< 0.1.",
+        ),
+    ],
+)
+def test_markdown_notes_run_on_as_the_language_writes_sentences(
+    tmp_path: Path, language: str, notes: str
+):
+    # Chinese notes were joined with a space after each full stop ("标准误。 ***、**")
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+tables:
+  t: {kind: regression, columns: [fe]}
+"""
+        + f"outputs: {{formats: [markdown], language: {language}}}\n"
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    md = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert md.rstrip("\n").splitlines()[-1] == notes
+
+
+def test_a_margins_note_names_the_model_by_its_label(tmp_path: Path):
+    # the note named the model by its spec key ("（模型moderated）") in a Chinese table
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  moderated: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time],
+              label: 调节效应}
+tables:
+  m: {kind: margins, model: moderated, dydx: value, at: {capital: [p50]}}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    df = run.output.results.models["moderated"].stats["df_resid"]
+    assert run.output.tables["m"].notes[0] == (
+        "市值对inv的边际效应（模型调节效应）；标准误由模型的普通协方差矩阵经delta方法计算，"
+        f"t分布自由度为{df:g}。"
+    )
+
+
+def test_a_chinese_margins_row_sets_its_percentile_in_full_width_brackets(tmp_path: Path):
+    # the rows read "资本存量 = 0.663 (p10)", half-width brackets after Chinese text
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  m: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time]}
+tables:
+  zh: {kind: margins, model: m, dydx: value, at: {capital: [p10, 300]}}
+outputs: {formats: [markdown], language: zh}
+"""
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    # 8.070: the 10th percentile of Grunfeld's capital as Stata's _pctile gives it (the mean
+    # of the 20th and 21st of the 200 sorted values, 7.40 and 8.74)
+    assert [row.label for row in run.output.tables["zh"].blocks[0].rows] == [
+        "资本存量 = 8.070（p10）",
+        "资本存量 = 300.000",
+    ]

@@ -130,3 +130,29 @@ def test_a_table_labels_regime_slopes_with_the_variables_labels(tmp_path: Path):
     assert f"| 市值·I(资本存量≤{gamma}) |" in table
     assert f"| 市值·I(资本存量\\>{gamma}) |" in table
     assert "capital" not in table
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("zh", "单一门槛：γ̂ = {gamma}"), ("en", "Single threshold: γ̂ = {gamma}")],
+)
+def test_threshold_lr_panels_are_titled_with_the_languages_colon(
+    tmp_path: Path, language: str, title: str
+):
+    # the Chinese panel read "单一门槛: γ̂ = 1.301", a half-width colon after Chinese text
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n"
+        + "figures:\n"
+        + "  lr: {kind: threshold_lr, model: m}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    gamma = run.output.results.models["m"].extra["thresholds"][0]["estimate"]
+    axes = run.output.figures["lr"].draw().axes
+    assert [a.get_title() for a in axes] == [title.format(gamma=f"{gamma:.4g}")]

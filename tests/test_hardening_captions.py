@@ -214,7 +214,7 @@ def test_a_chinese_panel_letter_follows_面板_without_a_space_in_every_format(t
     }
     md = (out / "tables" / "t.md").read_text(encoding="utf-8")
     assert [f"| *{t}* |  |" in md for t in titles] == [True, True]
-    assert f"\n{note} " in md
+    assert f"\n{note}\\*\\*\\*" in md  # Chinese notes run on, no space after 。
     html = (out / "tables" / "t.html").read_text(encoding="utf-8")
     assert all(t in html for t in [*titles, note])
     document = docx.Document(str(out / "tables.docx"))

@@ -200,6 +200,8 @@ def test_latex_panels_titles_alignment_and_spans() -> None:
         ("2012–2022, Table 1…", "2012--2022, Table 1\\ldots{}"),
         ("a|b", "a$|$b"),
         ("two\nlines", "two lines"),
+        # xtreg's F test: no text font has ᵢ (XeLaTeX's PDF printed "all u = 0")
+        ("所有uᵢ = 0的F检验p值", "所有u$_{i}$ = 0的F检验p值"),
     ],
 )
 def test_escape_latex(text: str, expected: str | None) -> None:

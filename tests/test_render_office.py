@@ -256,3 +256,75 @@ def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: 
     for options in (letter, RenderOptions()):
         anew = word._save(word._filled(word._new_document(options), tables, "T", options))
         assert render_document(tables, "docx", title="T", options=options) == anew
+
+
+def test_word_columns_share_a_width_only_where_the_table_then_fits(tmp_path: Path):
+    # a Chinese margins table wrapped its intervals ("[0.178," over "2.671]") and its header
+    # (95%置信区 over 间): every body column took the interval's width, the table was then
+    # wider than the text and every column shrank below what the interval needs
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 市值}
+  capital: {label: 资本存量}
+models:
+  m: {estimator: panel_fe, y: inv, x: ["c.value##c.capital"], effects: [entity, time]}
+tables:
+  slopes: {kind: margins, model: m, dydx: value, at: {capital: [p10, p50, p90]}}
+  plain: {kind: regression, columns: [m, m]}
+outputs: {formats: [docx], language: zh}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+
+    def widths_pt(name: str) -> list[float]:
+        document = Document(str(tmp_path / "out" / "tables" / f"{name}.docx"))
+        grid = document.tables[0]._tbl.tblGrid
+        return [int(col.get(qn("w:w"))) / 20 for col in grid.findall(qn("w:gridCol"))]
+
+    slopes = widths_pt("slopes")
+    text_width = (210 - 2 * 25) / 25.4 * 72  # A4 less 25 mm margins
+    assert sum(slopes) <= text_width + 1
+    *numbers, interval = slopes[1:]
+    # the interval column keeps the width its text needs: "[0.123, 0.456]" is 5.7 ems of
+    # Times New Roman (digits half an em), 60 pt at 10.5 pt, and Word's cell margins add 11.5
+    # pt; it was 63 pt, all five body columns alike
+    assert interval >= 75
+    assert max(numbers) < interval
+    # a table that fits still gives its body columns one width
+    plain = widths_pt("plain")
+    assert len(set(plain[1:])) == 1
+
+
+def test_word_notes_span_the_table_not_the_page(tmp_path: Path):
+    # a narrow centred table's notes began at the page margin, left of the table's rules
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+tables:
+  t: {kind: regression, columns: [m]}
+outputs: {formats: [docx], language: zh}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables" / "t.docx"))
+    grid = document.tables[0]._tbl.tblGrid
+    table_twips = sum(int(col.get(qn("w:w"))) for col in grid.findall(qn("w:gridCol")))
+    section = document.sections[0]
+    text_twips = (section.page_width - section.left_margin - section.right_margin) / 635
+    notes = [p for p in document.paragraphs if p.text.startswith(("括号内", "***"))]
+    assert [p.text for p in notes] == [
+        "括号内为普通标准误。",
+        "***、**、*分别表示在1%、5%、10%的水平上显著。",
+    ]
+    for paragraph in notes:
+        inset = (text_twips - table_twips) / 2
+        assert abs(paragraph.paragraph_format.left_indent / 635 - inset) <= 1
+        assert abs(paragraph.paragraph_format.right_indent / 635 - inset) <= 1

@@ -1023,7 +1023,8 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
     if design.centered:
         extra["centered"] = dict(design.centered)
     kept = {*result.coefficients, *result.regressors}
-    parts = {n: p for n, p in design.parts.items() if n in kept}
+    # an estimator's own terms (GMM's lags of y, built by its kernel) stay beside the design's
+    parts = {**result.terms, **{n: p for n, p in design.parts.items() if n in kept}}
     return replace(result, extra=extra, terms=parts, distributions=design.distributions)
 
 

@@ -16,7 +16,8 @@ through ``specs/abond.yaml``, in ``tests/test_estimators_gmm.py``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -24,7 +25,7 @@ import polars as pl
 from specrun.estimators.base import FitContext, term_variable
 from specrun.estimators.covariance import few_clusters
 from specrun.estimators.specs.gmm import GmmSpec, SystemGmmSpec
-from specrun.results import Coefficient, ModelResult
+from specrun.results import Coefficient, ModelResult, TermPart
 
 if TYPE_CHECKING:
     from specrun.kernels.gmm import GmmResult
@@ -87,8 +88,22 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
         se_convention="xtabond2",
         stat_name=fit.stat_name,
         label=spec.label,
-        coefficient_labels={n: n for n in fit.names if n.startswith("L")},
+        terms=_lag_terms(fit.names),
     )
+
+
+_LAG = re.compile(r"L(\d*)\.(.+)")
+
+
+def _lag_terms(names: Sequence[str]) -> dict[str, tuple[TermPart, ...]]:
+    """The lagged regressors' parts (``L2.Expy`` is Expy at t−2), so that tables label them as
+    every estimator's lags: "Export sophistication (t−2)", "出口技术复杂度（t−2）"."""
+    terms: dict[str, tuple[TermPart, ...]] = {}
+    for name in names:
+        lag = _LAG.fullmatch(name)
+        if lag:
+            terms[name] = (TermPart(lag.group(2), shift=int(lag.group(1) or 1)),)
+    return terms
 
 
 def fit_dynamic(frame: pl.DataFrame, spec: GmmSpec, ctx: FitContext) -> Mapping[str, ModelResult]:

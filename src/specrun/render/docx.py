@@ -209,7 +209,8 @@ def _add_table(
     _run(caption, numbered_caption(table), size=size + 1, bold=True)
 
     lines = grid_lines(table)
-    widths = _column_widths(table, _text_width(document), size)
+    text_width = _text_width(document)
+    widths = _column_widths(table, text_width, size)
     grid = parse_xml(_table_xml(table, lines, widths, size))
     body = document.element.body
     # where python-docx's add_table puts a table: last in the body, before its sectPr
@@ -218,10 +219,14 @@ def _add_table(
     else:
         body.append(grid)
 
+    # the notes span the (centred) table, not the page, as threeparttable sets them in LaTeX
+    inset = Emu(max(0, (text_width - sum(widths)) // 2))
     for note in table.notes:
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(0)
+        paragraph.paragraph_format.left_indent = inset
+        paragraph.paragraph_format.right_indent = inset
         _run(paragraph, note, size=size - 1.5)
 
 
@@ -233,7 +238,9 @@ def _ems(text: str) -> float:
 def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
     """Each column as wide as its longest single-column text (plus the cell margins; header
     text may wrap between words); centred body columns share one width, as journal tables
-    print them. A table wider than the text wraps its row labels first, then shrinks."""
+    print them, where that fits the text width (a wide column, such as an interval's, would
+    otherwise widen every column and make the table shrink until the interval wraps). A
+    table still wider than the text wraps its row labels first, then shrinks."""
     lines = grid_lines(table)
     needed = [4.0] * (table.n_columns + 1)
     for line in lines:
@@ -248,8 +255,9 @@ def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
     centred = [i for i, align in enumerate(body_alignments(table), start=1) if align == "c"]
     if centred:
         widest = max(needed[i] for i in centred)
-        for i in centred:
-            needed[i] = widest
+        shared = [widest if i in centred else ems for i, ems in enumerate(needed)]
+        if Pt(size) * sum(ems + 2 for ems in shared) <= text_width:
+            needed = shared
     label, *body = [Pt(size) * (ems + 2) for ems in needed]  # + the cell margins
     if label + sum(body) > text_width:
         # long row labels wrap first, down to 30 % of the text width; then every column shrinks

@@ -57,6 +57,9 @@ TEXT_REPLACEMENTS: dict[str, str] = {
 
 MATH_SYMBOLS: dict[str, str] = {
     **{chr(0x2080 + d): f"_{{{d}}}" for d in range(10)},  # subscript digits ₀…₉
+    # subscript letters of statistic names (uᵢ of xtreg's F test): no text font has them
+    "ᵢ": "_{i}",
+    "ₜ": "_{t}",
     "¹": "^{1}",
     "²": "^{2}",
     "³": "^{3}",

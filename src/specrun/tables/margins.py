@@ -139,10 +139,14 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
                 ),
                 None,
             )
-            parts.append(f"{labels[k]} = {fmt.number(value, d)}" + (f" ({tag})" if tag else ""))
+            # after a Chinese label the percentile goes in full-width brackets (GB/T 15834)
+            bracket = "（{}）" if text.has_cjk(labels[k]) else " ({})"
+            parts.append(
+                f"{labels[k]} = {fmt.number(value, d)}" + (bracket.format(tag) if tag else "")
+            )
         rows.append(
             Row(
-                ", ".join(parts),
+                ("，" if any(text.has_cjk(labels[k]) for k in written) else ", ").join(parts),
                 (
                     Cell(fmt.number(margin.estimate, d), fmt.stars(margin.p_value, spec.stars)),
                     Cell(fmt.number(margin.std_error, d)),
@@ -172,15 +176,17 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
     x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
     y_label = ctx.labels.get(model.dependent, model.dependent)
     se_type = model.se_type or "conventional"
+    # the model as its table columns title it (its label:), else by its name in the spec
+    name = model.label or spec.model
     if zh:
         notes = [
-            f"{x_label}对{y_label}的边际效应（模型{spec.model}）；标准误由模型的"
+            f"{x_label}对{y_label}的边际效应（模型{name}）；标准误由模型的"
             f"{ctx.text(se_type)}协方差矩阵经delta方法计算，"
             + (f"t分布自由度为{result.df:g}。" if result.df else "正态分布。")
         ]
     else:
         notes = [
-            f"Marginal effect of {x_label} on {y_label} (model {spec.model}); delta-method "
+            f"Marginal effect of {x_label} on {y_label} (model {name}); delta-method "
             f"standard errors from the model's covariance ({se_type})"
             + (f", t with {result.df:g} df." if result.df else ", normal.")
         ]

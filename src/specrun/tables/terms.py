@@ -1,7 +1,9 @@
 """Rows named by terms: labels composed from the variables' labels.
 
 A coefficient built from terms (``L.Dige``, ``c.Dige#c.STR``, ``East.region``) is labelled from
-its parts: "Digital trade (t−1)", "Digital trade × Industrial structure", "Region: East".
+its parts: "Digital trade (t−1)", "Digital trade × Industrial structure", "Region: East". A
+Chinese label takes full-width punctuation, as Chinese typesetting (GB/T 15834) sets it around
+Chinese text: "数字贸易（t−1）", "地区：东部".
 Which rows a table's ``keep``/``drop``/``order``/``labels`` select is ``tables.patterns``.
 """
 
@@ -10,19 +12,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from specrun.results import TermPart
+from specrun.tables.text import has_cjk
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def part_label(part: TermPart, labels: Mapping[str, str]) -> str:
-    """One component's label: "Digital trade (t−1)", "ΔDigital trade", "Region: East"."""
+    """One component's label: "Digital trade (t−1)", "ΔDigital trade", "Region: East"; with
+    full-width brackets and colon after a Chinese label: "数字贸易（t−1）", "地区：东部"."""
     text = labels.get(part.variable, part.variable)
+    chinese = has_cjk(text)
     if part.diff:
         text = "Δ" + (str(part.diff).translate(_SUPERSCRIPT) if part.diff > 1 else "") + text
     if part.shift:
-        text += f" (t−{part.shift})" if part.shift > 0 else f" (t+{-part.shift})"
+        when = f"t−{part.shift}" if part.shift > 0 else f"t+{-part.shift}"
+        text += f"（{when}）" if chinese else f" ({when})"
     if part.level is not None:
-        text += f": {part.level}"
+        text += f"：{part.level}" if chinese else f": {part.level}"
     return text
 
 
