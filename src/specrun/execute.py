@@ -43,6 +43,22 @@ if TYPE_CHECKING:
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
 
+def _text_number_hint(value: str) -> str:
+    """What a source should declare so that a text cell like ``value`` reads as a number."""
+    cell = value.strip()
+    grouped = re.fullmatch(r"[-+]?\d{1,3}(?:([,. '_])\d{3})+(?:[.,]\d+)?%?", cell)
+    if grouped:
+        return (
+            f"'{cell}' is a number with a thousands separator: add "
+            f'thousands: "{grouped.group(1)}"'
+            + (" and percent: true" if cell.endswith("%") else "")
+            + " to the source"
+        )
+    if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", cell):
+        return f"'{cell}' is a percentage: add percent: true to the source"
+    return "list missing-value codes under the source's null_values"
+
+
 @dataclass
 class RunOutput:
     results: ResultSet
@@ -431,6 +447,13 @@ class Executor:
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
+            # the rows in the file as read, before any blank-key rows were dropped
+            numbered = self.sources[panel.source].with_row_index("_data_row", offset=1)
+            rows = numbered.filter(
+                (pl.col(panel.entity) == first[panel.entity])
+                & (pl.col(panel.time) == first[panel.time])
+            )["_data_row"].to_list()
+            source = self.spec.data.sources[panel.source].path
             raise SpecErrors(
                 [
                     _located(
@@ -438,8 +461,12 @@ class Executor:
                         SpecError(
                             f"source '{panel.source}' has {int(duplicated.sum())} rows sharing a "
                             f"({panel.entity}, {panel.time}) pair, e.g. {first[panel.entity]} "
-                            f"{first[panel.time]}",
+                            f"{first[panel.time]} ({source}: rows "
+                            f"{', '.join(str(row) for row in rows)}; rows count data rows from "
+                            "1, after the header)",
                             code="data",
+                            hint=f"a panel has one row per {panel.entity} and {panel.time}: "
+                            "remove the repeated rows, or aggregate them first",
                         ),
                         ("data", "panel"),
                     )
@@ -623,7 +650,7 @@ class Executor:
                 f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
                 code="data",
                 path=f"models.{model.name}",
-                hint="list missing-value codes under the source's null_values",
+                hint=_text_number_hint(str(bad[variable][0]) if bad.height else ""),
             )
             raise SpecErrors([_located(self.spec, error, model.path)])
 

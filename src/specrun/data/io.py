@@ -142,20 +142,39 @@ def _csv_header(text: str, separator: str) -> list[str]:
     return [clean_header(name) for name in first]
 
 
-def _check_header(names: list[str], path: Path) -> None:
+def _check_header(names: list[str], path: Path, line: int = 1) -> None:
+    """Header names are distinct and not blank; ``line`` is the header's line in the file."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in seen:
             raise SpecError(
-                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line 1)",
+                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line "
+                f"{line})",
                 code="data",
                 hint="rename one of them in the file",
             )
         seen[name] = i
         if not name:
             raise SpecError(
-                f"'{path}': column {i} of line 1 has no name", code="data", hint="name it"
+                f"'{path}': column {i} of line {line} has no name",
+                code="data",
+                hint="name it"
+                + ("" if line > 1 else ", or name the header's row with header_row:"),
             )
+
+
+def _skip_lines(data: bytes, count: int, path: Path) -> bytes:
+    """The file from its line ``count + 1`` on: the lines above a header (``header_row:``)."""
+    for _ in range(count):
+        cut = data.find(b"\n")
+        if cut < 0:
+            raise SpecError(
+                f"'{path}' has fewer than {count + 1} lines, so no header on line {count + 1}",
+                code="data",
+                hint="correct header_row: on the source",
+            )
+        data = data[cut + 1 :]
+    return data
 
 
 def _utf8(raw: bytes, spec: SourceSpec, path: Path) -> bytes:
@@ -245,9 +264,10 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     data = _utf8(path.read_bytes(), spec, path)
     if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
         data = data.replace(b"\r", b"\n")
+    data = _skip_lines(data, spec.header_row - 1, path)
     cut = data.find(b"\n")
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
-    _check_header(names, path)
+    _check_header(names, path, spec.header_row)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
     try:
         frame = pl.read_csv(
@@ -313,7 +333,7 @@ def _type_break(
         f"{guessed[name]} as its first {rows} rows suggested",
         code="data",
         file=str(path),
-        line=row + 2,
+        line=row + 1 + spec.header_row,
         col=col + 1,
         hint="add 'infer_rows: all' (or a larger number) to the source, or correct the cell",
     )
@@ -324,9 +344,51 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     frame = _read(spec, folder)
     names = [clean_header(str(name)) for name in frame.columns]
     if names != frame.columns:
-        _check_header(names, resolve(spec, folder))
+        _check_header(names, resolve(spec, folder), spec.header_row)
         frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    frame = destring(frame, spec, source_format(spec))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
+
+
+def destring(frame: pl.DataFrame, spec: SourceSpec, fmt: str) -> pl.DataFrame:
+    """Text columns that hold numbers, read as numbers, as Stata's ``destring`` does.
+
+    A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
+    in Excel and Stata files (the CSV reader already reads such cells as missing). A text
+    column is then read as numbers when every cell left is a number once the ``thousands:``
+    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100 — and only
+    when such a code, separator or ``%`` was there: a column of codes like ``'001'`` stays
+    text. Integers stay Int64; anything else is Float64. Returns the frame with such columns
+    replaced; never raises.
+    """
+    nulls = [] if fmt in ("csv", "tsv") else list(spec.null_values)
+    replaced = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        text = frame[name].str.strip_chars()
+        column = text.set(text.is_in(nulls), None) if nulls else frame[name]
+        changed = column.null_count() > frame[name].null_count()
+        numbers = column
+        if spec.thousands is not None:
+            numbers = numbers.str.replace_all(spec.thousands, "", literal=True)
+        scale = None
+        if spec.percent:
+            share = numbers.str.ends_with("%")
+            numbers = numbers.str.strip_suffix("%").str.strip_chars()
+            scale = share.fill_null(False)
+        changed = changed or (numbers.str.strip_chars() != column.str.strip_chars()).any()
+        parsed = numbers.str.strip_chars().cast(pl.Float64, strict=False)
+        if changed and parsed.null_count() == column.null_count() and column.len():
+            integral = parsed.drop_nulls()
+            if scale is not None:  # divided, not times 0.01: '12.5%' is 0.125 exactly
+                parsed = pl.select(pl.when(scale).then(parsed / 100).otherwise(parsed)).to_series()
+            elif integral.len() and (integral == integral.round()).all():
+                parsed = parsed.cast(pl.Int64)
+            replaced.append(parsed.alias(name))
+        elif nulls and column.null_count() > frame[name].null_count():
+            replaced.append(column.alias(name))
+    return frame.with_columns(replaced) if replaced else frame
 
 
 def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.DataFrame:
@@ -373,6 +435,7 @@ def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
             path,
             sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
             sheet_id=spec.sheet if isinstance(spec.sheet, int) else None,
+            read_options={"header_row": spec.header_row - 1},
         )
     except SpecError:
         raise
@@ -411,8 +474,11 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         text = _decode_prefix(head, spec)
         if "\r" in text and "\n" not in text:
             text = text.replace("\r", "\n")
+        skip = spec.header_row - 1
+        parts = text.split("\n", skip)
+        text = parts[skip] if len(parts) > skip else ""
         names = _csv_header(text, "," if fmt == "csv" else "\t")
-        _check_header(names, path)
+        _check_header(names, path, spec.header_row)
         return [*index, *names]
     return read_source(spec, folder).columns
 
@@ -438,6 +504,40 @@ def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> 
         names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
         if all(name in names for name in wanted):
             return encoding
+    return None
+
+
+def header_row_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> int | None:
+    """The row (counting from 1, among the first 30) holding every name in ``wanted`` when
+    the source's ``header_row`` does not, or None: an Excel sheet or CSV file with a title or
+    unit line above its header gives no column the spec names, and each would otherwise be
+    reported missing. Never raises; an unreadable file gives None."""
+    fmt = source_format(spec)
+    if fmt not in ("csv", "tsv", "excel") or not wanted:
+        return None
+    path = resolve(spec, folder)
+    rows: list[list[str]]
+    try:
+        if fmt == "excel":
+            frame = pl.read_excel(
+                path,
+                sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
+                sheet_id=spec.sheet if isinstance(spec.sheet, int) else None,
+                has_header=False,
+                read_options={"n_rows": 30},
+            )
+            rows = [["" if c is None else str(c) for c in row] for row in frame.rows()]
+        else:
+            with path.open("rb") as handle:
+                text = _decode_prefix(handle.read(1 << 16), spec).replace("\r\n", "\n")
+            lines = text.split("\n")[:30]
+            rows = list(csv.reader(lines, delimiter="," if fmt == "csv" else "\t"))
+    except Exception:  # only a hint: the reader's own error comes when the file is read
+        return None
+    for number, row in enumerate(rows, start=1):
+        names = {clean_header(cell) for cell in row}
+        if number != spec.header_row and all(name in names for name in wanted):
+            return number
     return None
 
 

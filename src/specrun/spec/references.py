@@ -34,7 +34,7 @@ class ReferenceChecks(Diagnostics):
         data_spec: DataSpec | None = self.sections.get("data")
         if data_spec is None:
             return []
-        from specrun.data.io import encoding_with_columns, read_columns
+        from specrun.data.io import encoding_with_columns, header_row_with_columns, read_columns
 
         panel = data_spec.panel
         source = data_spec.frame_source
@@ -46,13 +46,18 @@ class ReferenceChecks(Diagnostics):
                 hint=did_you_mean(source, data_spec.sources),
             )
             return []
+        keys = [getattr(panel, k) for k in ("entity", "time")] if panel else []
         try:
             columns = list(read_columns(data_spec.sources[source], self.doc.folder))
         except SpecError as exc:
-            self.error(exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint)
-            return []
-        missing = [getattr(panel, k) for k in ("entity", "time")] if panel else []
-        missing = [name for name in missing if name not in columns]
+            # a title line above the header reads as a header with blank names
+            if header_row_with_columns(data_spec.sources[source], self.doc.folder, keys) is None:
+                self.error(
+                    exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint
+                )
+                return []
+            columns = []
+        missing = [name for name in keys if name not in columns]
         better = encoding_with_columns(data_spec.sources[source], self.doc.folder, missing)
         if better is not None:
             # every name the spec uses would be "unknown": the one cause, once
@@ -62,6 +67,25 @@ class ReferenceChecks(Diagnostics):
                 ("data", "sources", source, "encoding"),
                 code="data",
                 hint=f"set encoding: {better}",
+            )
+            return []
+        row = header_row_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if row is not None:
+            first = data_spec.sources[source].header_row
+            self.error(
+                f"source '{source}' has no column {' or '.join(repr(m) for m in missing)} in "
+                f"its header row {first}"
+                + (
+                    f" (it reads {', '.join(repr(c) for c in columns[:3])}"
+                    f"{', …' if len(columns) > 3 else ''})"
+                    if columns
+                    else ""
+                )
+                + f"; row {row} holds them",
+                ("data", "sources", source),
+                code="data",
+                hint=f"set header_row: {row} on the source (rows above it, such as a title, "
+                "are skipped)",
             )
             return []
         for key in ("entity", "time") if panel else ():

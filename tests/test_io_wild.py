@@ -1,0 +1,182 @@
+"""Files as users have them: a title row above the header, numbers stored as text with thousands
+separators or as percentages, missing-value codes in Excel cells, a total row, repeated keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from specrun.cli import main
+
+SPEC = """\
+spec_version: 1
+data:
+  sources:
+    p: {{path: {path}{options}}}
+  panel: {{source: p, entity: firm, time: year, drop_missing_keys: true}}
+models:
+  fe: {{estimator: panel_fe, y: y, x: [x, share, z], absorb: [entity, time],
+       se: {{cluster: entity}}}}
+outputs: {{formats: [markdown]}}
+"""
+
+# pyfixest 0.60 on the rows of `panel_rows()` (share as a fraction, z missing where None):
+# feols("y ~ x + share + z | firm + year", data, vcov={"CRV1": "firm"}, fixef_rm="none").
+# pyfixest demeans by alternating projections to its default tolerance (fixef_tol=1e-08), so the
+# two agree to about 1e-8, not to the last digit.
+PEER_NOBS = 31
+PEER_COEF = {"x": 1.5027584531062444e-06, "share": -1.8085273664814718, "z": 0.0933437153681398}
+PEER_SE = {"x": 6.157166076597222e-06, "share": 0.6830640228398104, "z": 0.08214303701382816}
+
+
+def panel_rows() -> list[tuple[str, int, float, float, float | None, float]]:
+    """6 firms × 6 years from closed formulas: x in thousands, share in percent, z with gaps."""
+    rows = []
+    for i in range(6):
+        for t in range(2015, 2021):
+            k = i * 6 + (t - 2015)
+            x = 1000.0 * ((k * 37) % 23 - 11) + 0.5 * k
+            share = ((k * 13) % 17) * 2.5
+            z = None if k % 7 == 3 else ((k * 5) % 11) / 4
+            y = round(
+                0.002 * x / 1000
+                + 0.3 * share / 100
+                + i * 0.7
+                + (t - 2015) * 0.1
+                + ((k * 29) % 13) / 10,
+                4,
+            )
+            rows.append((f"F{i}", t, x, share, z, y))
+    return rows
+
+
+def write_workbook(path: Path, title: bool = True) -> None:
+    """A yearbook-style sheet: a merged title row, numbers as text ('1,234.5', '12.5%'),
+    missing cells written '—', 'NA' or '.', and a total row without a year."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    if title:
+        sheet.append(["表1 企业面板（单位：万元）"])
+        sheet.merge_cells("A1:F1")
+    sheet.append(["firm", "year", "x", "share", "z", "y"])
+    codes = ["—", "NA", "."]
+    for n, (firm, year, x, share, z, y) in enumerate(panel_rows()):
+        cell = codes[n % 3] if z is None else z
+        sheet.append([firm, year, f"{x:,.1f}", f"{share:.1f}%", cell, y])
+    sheet.append(["合计", None, "12,345.0", None, None, 99.0])
+    book.save(path)
+
+
+def run(tmp_path: Path, options: str, capsys, path: str = "p.xlsx") -> tuple[int, str]:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.format(path=path, options=options), encoding="utf-8")
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"])
+    return code, capsys.readouterr().err
+
+
+def test_yearbook_sheet_reads_with_header_row_thousands_and_percent(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 0, err
+    fe = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["fe"]
+    assert fe["nobs"] == PEER_NOBS
+    for name in PEER_COEF:
+        assert fe["coefficients"][name]["estimate"] == pytest.approx(PEER_COEF[name], rel=1e-7)
+        assert fe["coefficients"][name]["std_error"] == pytest.approx(PEER_SE[name], rel=1e-7)
+
+
+def test_a_title_row_names_the_row_holding_the_header(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, "", capsys)
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:4:8: data.sources.p: source 'p' has no column 'firm' or "
+        "'year' in its header row 1 (it reads '表1 企业面板(单位:万元)', '__UNNAMED__1', "
+        "'__UNNAMED__2', …); row 2 holds them (set header_row: 2 on the source (rows above it, "
+        "such as a title, are skipped))\n"
+    )
+
+
+def test_numbers_with_thousands_separators_name_the_option(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, ", header_row: 2, percent: true", capsys)
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:7:7: models.fe: variable 'x' of model 'fe' is String, "
+        "not numeric; first non-number '-11,000.0' at F0 2015 ('-11,000.0' is a number with a "
+        'thousands separator: add thousands: "," to the source)\n'
+    )
+
+
+def test_percentages_name_the_option(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, ', header_row: 2, thousands: ","', capsys)
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:7:7: models.fe: variable 'share' of model 'fe' is "
+        "String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
+        "percent: true to the source)\n"
+    )
+
+
+def test_excel_missing_codes_are_missing(tmp_path):
+    """'—', 'NA' and '.' in an Excel column of numbers are missing, as in a CSV file; a text
+    column of codes ('001') without any such cell stays text."""
+    from specrun.data.io import read_source
+    from specrun.spec.models import SourceSpec
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "v", "w"])
+    for row in [["001", 1.5, "—"], ["002", "NA", "2"], ["010", ".", " 3 "]]:
+        sheet.append(row)
+    book.save(tmp_path / "c.xlsx")
+    frame = read_source(SourceSpec(path="c.xlsx"), tmp_path)
+    assert frame.to_dict(as_series=False) == {
+        "id": ["001", "002", "010"],
+        "v": [1.5, None, None],
+        "w": [None, 2, 3],
+    }
+
+
+def test_csv_title_line_and_a_later_type_break_keep_their_line(tmp_path, capsys):
+    """header_row: 2 skips a CSV title line; a cell that breaks its column's type is still
+    reported at its line in the file."""
+    lines = ["Table 1. Firms", "firm,year,x,share,z,y"]
+    lines += [
+        f"F{i},{t},{i + t},1,{t % 3},{i * t % 7}" for i in range(3) for t in range(2015, 2019)
+    ]
+    lines += ["F9,2015,n/a,1,1,1"]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, err = run(tmp_path, ", header_row: 2, infer_rows: 5", capsys, path="p.csv")
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 'p.csv'}:15:3: data.sources.p.path: column 'x' holds 'n/a' in "
+        "data row 13, which is not Int64 as its first 5 rows suggested (add 'infer_rows: all' (or a "
+        "larger number) to the source, or correct the cell)\n"
+    )
+
+
+def test_csv_title_line_is_found(tmp_path, capsys):
+    lines = ["Table 1. Firms,,,,,", "firm,year,x,share,z,y", "F1,2015,1,1,1,1"]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, err = run(tmp_path, "", capsys, path="p.csv")
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:4:8: data.sources.p: source 'p' has no column 'firm' or "
+        "'year' in its header row 1; row 2 holds them (set header_row: 2 on the source (rows above it, such as a title, are skipped))\n"
+    )
+
+
+def test_a_blank_header_name_without_a_header_below_says_so(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text("firm,,x\nF1,2015,1\n", encoding="utf-8")
+    code, err = run(tmp_path, "", capsys, path="p.csv")
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:4:15: data.sources.p.path: '{tmp_path / 'p.csv'}': column "
+        "2 of line 1 has no name (name it, or name the header's row with header_row:)\n"
+    )
