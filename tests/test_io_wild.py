@@ -156,8 +156,8 @@ def test_csv_title_line_and_a_later_type_break_keep_their_line(tmp_path, capsys)
     assert code == 1
     assert err == (
         f"error: {tmp_path / 'p.csv'}:15:3: data.sources.p.path: column 'x' holds 'n/a' in "
-        "data row 13, which is not Int64 as its first 5 rows suggested (add 'infer_rows: all' (or a "
-        "larger number) to the source, or correct the cell)\n"
+        "data row 13, which is not Int64 as its first 5 rows suggested (add 'infer_rows: all' "
+        "(or a larger number) to the source, or correct the cell)\n"
     )
 
 
@@ -168,7 +168,8 @@ def test_csv_title_line_is_found(tmp_path, capsys):
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:4:8: data.sources.p: source 'p' has no column 'firm' or "
-        "'year' in its header row 1; row 2 holds them (set header_row: 2 on the source (rows above it, such as a title, are skipped))\n"
+        "'year' in its header row 1; row 2 holds them (set header_row: 2 on the source (rows "
+        "above it, such as a title, are skipped))\n"
     )
 
 
