@@ -105,9 +105,9 @@ def test_numbers_with_thousands_separators_name_the_option(tmp_path, capsys):
     code, err = run(tmp_path, ", header_row: 2, percent: true", capsys)
     assert code == 1
     assert err == (
-        f"error: {tmp_path / 's.yaml'}:7:7: models.fe: variable 'x' of model 'fe' is String, "
-        "not numeric; first non-number '-11,000.0' at F0 2015 ('-11,000.0' is a number with a "
-        'thousands separator: add thousands: "," to the source)\n'
+        f"error: {tmp_path / 's.yaml'}:7:39: models.fe.x[0]: variable 'x' of model 'fe' is "
+        "String, not numeric; first non-number '-11,000.0' at F0 2015 ('-11,000.0' is a number "
+        'with a thousands separator: add thousands: "," to the source)\n'
     )
 
 
@@ -116,8 +116,8 @@ def test_percentages_name_the_option(tmp_path, capsys):
     code, err = run(tmp_path, ', header_row: 2, thousands: ","', capsys)
     assert code == 1
     assert err == (
-        f"error: {tmp_path / 's.yaml'}:7:7: models.fe: variable 'share' of model 'fe' is "
-        "String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
+        f"error: {tmp_path / 's.yaml'}:7:42: models.fe.x[1]: variable 'share' of model 'fe' "
+        "is String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
         "percent: true to the source)\n"
     )
 
@@ -180,4 +180,53 @@ def test_a_blank_header_name_without_a_header_below_says_so(tmp_path, capsys):
     assert err == (
         f"error: {tmp_path / 's.yaml'}:4:15: data.sources.p.path: '{tmp_path / 'p.csv'}': column "
         "2 of line 1 has no name (name it, or name the header's row with header_row:)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("terms", "where", "hint"),
+    [
+        (
+            "y: region, x: [x]",
+            "7:31: models.m.y: variable 'region'",
+            "'region' holds text, not numbers: a dependent variable must be numeric",
+        ),
+        (
+            "y: y, x: [x, region]",
+            "7:41: models.m.x[1]: variable 'region'",
+            "'region' holds text, not numbers: a regressor with text levels enters as a factor, "
+            "one dummy per level (write i.region)",
+        ),
+        (
+            "y: y, x: [L.region]",
+            "7:38: models.m.x[0]: variable 'L.region'",
+            "'L.region' holds text, not numbers: lags and differences need numbers",
+        ),
+    ],
+)
+def test_a_text_column_in_a_model_is_named_at_its_term(tmp_path, capsys, terms, where, hint):
+    """A column of names, not of numbers with a few missing-value codes: the error points at
+    the term and says what a text column can be in a model."""
+    text = "firm,year,x,y,region\n" + "\n".join(
+        f"F{i},{t},{i + t},{i * t % 5},{'East' if i % 2 else 'West'}"
+        for i in range(4)
+        for t in (2015, 2016, 2017)
+    )
+    (tmp_path / "p.csv").write_text(text + "\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        "  sources:\n"
+        "    p: {path: p.csv}\n"
+        "  panel: {source: p, entity: firm, time: year}\n"
+        "models:\n"
+        f"  m: {{estimator: panel_fe, {terms}, absorb: [time]}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    at = "F0 2016" if "L." in terms else "F0 2015"  # the lag of 2015 is missing
+    assert capsys.readouterr().err == (
+        f"error: {spec}:{where} of model 'm' is String, not numeric; first non-number "
+        f"'West' at {at} ({hint})\n"
     )
