@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from specrun.cli import main
@@ -230,3 +231,28 @@ def test_a_text_column_in_a_model_is_named_at_its_term(tmp_path, capsys, terms, 
         f"error: {spec}:{where} of model 'm' is String, not numeric; first non-number "
         f"'West' at {at} ({hint})\n"
     )
+
+
+def test_excel_numbers_beside_text_cells_keep_every_digit(tmp_path):
+    """A column of number cells with one '—' cell is read by fastexcel as text with at most 9
+    decimals (1/3 as '0.333333333', 1e-20 as '0'); the numbers keep their stored value, the
+    one the same cells give in a column of numbers alone."""
+    from specrun.data.io import read_source
+    from specrun.spec.models import SourceSpec
+
+    openpyxl = pytest.importorskip("openpyxl")
+    values = [2 / 7, 1 / 3, None, 123456789.123456789, 1e-20, 7.0]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["v", "same", "note"])
+    for value in values:
+        sheet.append(["—" if value is None else value, value, None])
+    sheet.append([None, None, None])  # a blank row inside the data is dropped, as before
+    sheet.append([2.5, 2.5, "last"])
+    book.save(tmp_path / "m.xlsx")
+    frame = read_source(SourceSpec(path="m.xlsx"), tmp_path)
+    assert frame.schema["same"] == frame.schema["v"] == pl.Float64
+    assert frame["v"].to_list() == frame["same"].to_list()
+    assert frame["v"].to_list()[:2] == [2 / 7, 1 / 3]
+    assert frame["v"].to_list()[4] == 1e-20
+    assert frame["note"].to_list() == [None] * len(values) + ["last"]

@@ -9,6 +9,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -341,25 +342,33 @@ def _type_break(
 
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
-    frame = _read(spec, folder)
+    frame, exact = _read(spec, folder)
     names = [clean_header(str(name)) for name in frame.columns]
     if names != frame.columns:
         _check_header(names, resolve(spec, folder), spec.header_row)
-        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    frame = destring(frame, spec, source_format(spec))
+        renamed = dict(zip(frame.columns, names, strict=True))
+        frame = frame.rename(renamed)
+        if exact is not None:
+            exact = exact.rename({name: renamed[name] for name in exact.columns})
+    frame = destring(frame, spec, source_format(spec), exact)
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
-def destring(frame: pl.DataFrame, spec: SourceSpec, fmt: str) -> pl.DataFrame:
+def destring(
+    frame: pl.DataFrame, spec: SourceSpec, fmt: str, exact: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Text columns that hold numbers, read as numbers, as Stata's ``destring`` does.
 
     A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
     in Excel and Stata files (the CSV reader already reads such cells as missing). A text
     column is then read as numbers when every cell left is a number once the ``thousands:``
-    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100 — and only
-    when such a code, separator or ``%`` was there: a column of codes like ``'001'`` stays
-    text. Integers stay Int64; anything else is Float64. Returns the frame with such columns
-    replaced; never raises.
+    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100; a column
+    of codes with a leading zero (``'001'``, stock codes) stays text unless such a missing-value
+    code, separator or ``%`` was there. ``exact`` holds, for an Excel sheet, the same columns
+    read as numbers (null where a cell is text): a number cell in a column that also holds
+    text reaches ``frame`` as text with at most 9 decimals (1e-20 as '0'), so its value is
+    taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
+    such columns replaced; never raises.
     """
     nulls = [] if fmt in ("csv", "tsv") else list(spec.null_values)
     replaced = []
@@ -378,12 +387,15 @@ def destring(frame: pl.DataFrame, spec: SourceSpec, fmt: str) -> pl.DataFrame:
             numbers = numbers.str.strip_suffix("%").str.strip_chars()
             scale = share.fill_null(False)
         changed = changed or (numbers.str.strip_chars() != column.str.strip_chars()).any()
+        codes = column.str.contains(r"^[-+]?0[0-9]").any()
         parsed = numbers.str.strip_chars().cast(pl.Float64, strict=False)
-        if changed and parsed.null_count() == column.null_count() and column.len():
+        if scale is not None:  # divided, not times 0.01: '12.5%' is 0.125 exactly
+            parsed = pl.select(pl.when(scale).then(parsed / 100).otherwise(parsed)).to_series()
+        if exact is not None and name in exact.columns:
+            parsed = exact[name].cast(pl.Float64).fill_null(parsed).set(column.is_null(), None)
+        if (changed or not codes) and parsed.null_count() == column.null_count() and column.len():
             integral = parsed.drop_nulls()
-            if scale is not None:  # divided, not times 0.01: '12.5%' is 0.125 exactly
-                parsed = pl.select(pl.when(scale).then(parsed / 100).otherwise(parsed)).to_series()
-            elif integral.len() and (integral == integral.round()).all():
+            if scale is None and integral.len() and (integral == integral.round()).all():
                 parsed = parsed.cast(pl.Int64)
             replaced.append(parsed.alias(name))
         elif nulls and column.null_count() > frame[name].null_count():
@@ -415,34 +427,78 @@ def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
+def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The source as read, and for an Excel sheet its text columns read as numbers
+    (``destring``'s ``exact``)."""
     path = resolve(spec, folder)
     if not path.is_file():
         raise _not_found(spec, path, folder)
     fmt = source_format(spec)
     try:
         if fmt in ("csv", "tsv"):
-            return _read_text_table(path, spec, fmt)
+            return _read_text_table(path, spec, fmt), None
         if fmt == "parquet":
-            return pl.read_parquet(path)
+            return pl.read_parquet(path), None
         if fmt == "whitespace":
-            return _read_whitespace(path, spec)
+            return _read_whitespace(path, spec), None
         if fmt == "stata":
             import pandas as pd
 
-            return _stata_years(pl.from_pandas(pd.read_stata(path, convert_categoricals=False)))
-        return pl.read_excel(
-            path,
-            sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
-            sheet_id=spec.sheet if isinstance(spec.sheet, int) else None,
-            read_options={"header_row": spec.header_row - 1},
-        )
+            frame = pl.from_pandas(pd.read_stata(path, convert_categoricals=False))
+            return _stata_years(frame), None
+        return _read_excel(path, spec)
     except SpecError:
         raise
     except ImportError as exc:
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+
+
+def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """An Excel sheet from its ``header_row`` on, without its blank rows; and its text columns
+    read again as numbers (null where a cell is text), since a number cell in a column that
+    also holds text is read as text rounded to 9 decimals."""
+    options: dict[str, Any] = {
+        "sheet_name": spec.sheet if isinstance(spec.sheet, str) else None,
+        "sheet_id": spec.sheet if isinstance(spec.sheet, int) else None,
+        "read_options": {"header_row": spec.header_row - 1},
+        "drop_empty_rows": False,  # dropped below, from both reads alike
+    }
+    frame = pl.read_excel(path, drop_empty_cols=False, **options)
+    texts = [i for i, dtype in enumerate(frame.dtypes) if dtype == pl.String]
+    exact = None
+    if texts:
+        import fastexcel
+
+        sheet = fastexcel.read_excel(path).load_sheet(
+            spec.sheet if isinstance(spec.sheet, str) else (spec.sheet or 1) - 1,
+            header_row=spec.header_row - 1,
+            dtypes={i: "float" for i in texts},
+        )
+        numbers = sheet.to_polars()
+        if numbers.shape != frame.shape:  # never seen: then the text alone is read
+            numbers = None
+        else:
+            exact = numbers.select(numbers.columns[i] for i in texts)
+            exact.columns = [frame.columns[i] for i in texts]
+    # polars' own rule (drop_empty_cols): a column without a name and without data goes
+    unnamed = [
+        name
+        for name in frame.columns
+        if name.startswith("__UNNAMED__") and frame[name].null_count() == frame.height
+    ]
+    if unnamed:
+        frame = frame.drop(unnamed)
+        exact = (
+            exact.drop([n for n in unnamed if n in exact.columns]) if exact is not None else None
+        )
+    if frame.width:
+        filled = ~frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        if not filled.all():
+            frame = frame.filter(filled)
+            exact = exact.filter(filled) if exact is not None else None
+    return frame, exact
 
 
 def _read_whitespace(path: Path, spec: SourceSpec) -> pl.DataFrame:
