@@ -256,3 +256,23 @@ def test_excel_numbers_beside_text_cells_keep_every_digit(tmp_path):
     assert frame["v"].to_list()[:2] == [2 / 7, 1 / 3]
     assert frame["v"].to_list()[4] == 1e-20
     assert frame["note"].to_list() == [None] * len(values) + ["last"]
+
+
+def test_excel_years_typed_as_dates_or_text_are_years(tmp_path):
+    """Years an Excel sheet holds as 1 January dates, or as text cells, read as the integers
+    Stata's import excel + destring would give, so L. and the period checks work."""
+    import datetime
+
+    from specrun.data.io import read_source
+    from specrun.spec.models import SourceSpec
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["firm", "as_date", "as_text"])
+    for year in (2015, 2016):
+        sheet.append(["F1", datetime.datetime(year, 1, 1), str(year)])
+    book.save(tmp_path / "y.xlsx")
+    frame = read_source(SourceSpec(path="y.xlsx"), tmp_path)
+    assert frame.schema["as_date"] == frame.schema["as_text"] == pl.Int64
+    assert frame["as_date"].to_list() == frame["as_text"].to_list() == [2015, 2016]

@@ -418,7 +418,8 @@ def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.Dat
 
 
 def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
-    """Stata %ty years arrive from pandas as 1 January datetimes: give them back as integers."""
+    """Years stored as dates arrive as 1 January datetimes (Stata %ty through pandas; an Excel
+    column of years typed as dates): give them back as integers."""
     for name, dtype in frame.schema.items():
         if dtype.is_temporal() and isinstance(dtype, pl.Datetime | pl.Date):
             column = frame[name]
@@ -498,7 +499,7 @@ def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFram
         if not filled.all():
             frame = frame.filter(filled)
             exact = exact.filter(filled) if exact is not None else None
-    return frame, exact
+    return _stata_years(frame), exact
 
 
 def _read_whitespace(path: Path, spec: SourceSpec) -> pl.DataFrame:
