@@ -569,7 +569,10 @@ def header_row_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -
     the source's ``header_row`` does not, or None: an Excel sheet or CSV file with a title or
     unit line above its header gives no column the spec names, and each would otherwise be
     reported missing. Never raises; an unreadable file gives None."""
-    fmt = source_format(spec)
+    try:
+        fmt = source_format(spec)
+    except SpecError:  # reported where the source is read
+        return None
     if fmt not in ("csv", "tsv", "excel") or not wanted:
         return None
     path = resolve(spec, folder)

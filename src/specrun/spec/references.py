@@ -19,6 +19,15 @@ from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
 
 
+def column_hint(name: str, columns: list[str]) -> str | None:
+    """The hint for a column ``name`` that the data lack: a near miss, or, for a Stata-style
+    varlist written as one name (``firm year``), the list it means."""
+    parts = name.split()
+    if len(parts) > 1 and all(part in columns for part in parts):
+        return f"'{name}' is not one column but {len(parts)}: write [{', '.join(parts)}]"
+    return did_you_mean(name, columns)
+
+
 class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
@@ -94,7 +103,7 @@ class ReferenceChecks(Diagnostics):
                     f"column '{getattr(panel, key)}' not in source '{panel.source}'",
                     ("data", "panel", key),
                     code="reference",
-                    hint=did_you_mean(getattr(panel, key), columns),
+                    hint=column_hint(getattr(panel, key), columns),
                 )
         for i, step in enumerate(self.sections.get("transforms", [])):
             columns = self.check_step(step, ("transforms", i), columns)
@@ -105,7 +114,7 @@ class ReferenceChecks(Diagnostics):
                     ("variables", name),
                     code="reference",
                     key=True,
-                    hint=did_you_mean(name, columns),
+                    hint=column_hint(name, columns),
                 )
         for gname, members in groups.items():
             for i, member in enumerate(members):
@@ -164,7 +173,7 @@ class ReferenceChecks(Diagnostics):
                     f"unknown variable '{column}'",
                     (*path, name, *_entry_reading(options, column)),
                     code="reference",
-                    hint=did_you_mean(column, columns),
+                    hint=column_hint(column, columns),
                 )
         return made
 
@@ -196,7 +205,7 @@ class ReferenceChecks(Diagnostics):
                         f"unknown variable '{column}'",
                         (*path, "where"),
                         code="reference",
-                        hint=did_you_mean(column, columns),
+                        hint=column_hint(column, columns),
                     )
         for column in sample.exclude or {}:
             if column not in columns:
@@ -205,7 +214,7 @@ class ReferenceChecks(Diagnostics):
                     (*path, "exclude", column),
                     code="reference",
                     key=True,
-                    hint=did_you_mean(column, columns),
+                    hint=column_hint(column, columns),
                 )
 
     def check_model(
@@ -269,7 +278,7 @@ class ReferenceChecks(Diagnostics):
                     (*path, *relative[1:]),
                     code="reference",
                     key=len(relative) == 2,
-                    hint=did_you_mean(name, columns),
+                    hint=column_hint(name, columns),
                 )
         for message, relative in spec.hints():
             path, _ = self._raw_field(model, str(relative[0]))
@@ -295,7 +304,7 @@ class ReferenceChecks(Diagnostics):
                 f"unknown variable '{spec.over}'",
                 (*origins_base, "over"),
                 code="reference",
-                hint=did_you_mean(spec.over, columns),
+                hint=column_hint(spec.over, columns),
             )
 
     def check_term(
@@ -330,7 +339,7 @@ class ReferenceChecks(Diagnostics):
                         + (f" in term '{item}'" if item != c.variable else ""),
                         where,
                         code="reference",
-                        hint=did_you_mean(c.variable, columns),
+                        hint=column_hint(c.variable, columns),
                     )
         return continuous
 
