@@ -478,9 +478,7 @@ def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFram
             dtypes={i: "float" for i in texts},
         )
         numbers = sheet.to_polars()
-        if numbers.shape != frame.shape:  # never seen: then the text alone is read
-            numbers = None
-        else:
+        if numbers.shape == frame.shape:  # else (never seen) the text alone is read
             exact = numbers.select(numbers.columns[i] for i in texts)
             exact.columns = [frame.columns[i] for i in texts]
     # polars' own rule (drop_empty_cols): a column without a name and without data goes
