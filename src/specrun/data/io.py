@@ -370,7 +370,11 @@ def destring(
     taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
     such columns replaced; never raises.
     """
-    nulls = [] if fmt in ("csv", "tsv") else list(spec.null_values)
+    text_file = fmt in ("csv", "tsv")
+    if text_file and spec.thousands is None and not spec.percent:
+        # the CSV reader read the missing-value codes and typed every column of numbers
+        return frame
+    nulls = [] if text_file else list(spec.null_values)
     replaced = []
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
