@@ -143,9 +143,10 @@ def test_duplicate_panel_keys_name_the_pair_and_an_example(tmp_path: Path, capsy
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
     err = capsys.readouterr().err
-    assert (
+    assert err == (
         f"error: {spec}:5:10: data.panel: source 'panel' has 2 rows sharing a (firm, year) pair, "
-        "e.g. 2 2002" in err
+        "e.g. 2 2002 (d.csv: rows 5, 10; rows count data rows from 1, after the header) (a panel "
+        "has one row per firm and year: remove the repeated rows, or aggregate them first)\n"
     )
 
 

@@ -193,7 +193,7 @@ def _run(
     except SpecError as exc:
         if out is None:
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
-        raise SpecError(exc.message, code="usage", path="--out") from None
+        raise SpecError(exc.message, code="usage", path="--out", hint=exc.hint) from None
     except OSError:
         pass  # an unreadable parent folder is reported when the outputs are written
     store = _open_cache(folder, cache, cache_max_size)
@@ -235,7 +235,7 @@ def _run(
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
-        raise SpecError(exc.message, code="usage", path="--out") from None
+        raise SpecError(exc.message, code="usage", path="--out", hint=exc.hint) from None
     summary.warnings.extend(stale)
     read_kept = documents_with_figures(spec) if only else ()
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)

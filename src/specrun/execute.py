@@ -22,7 +22,13 @@ from specrun.data.io import read_source
 from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
-from specrun.estimators.base import FitContext, model_terms, model_variables, unbuilt_variables
+from specrun.estimators.base import (
+    FitContext,
+    model_terms,
+    model_variables,
+    unbuilt_variables,
+    variable_fields,
+)
 from specrun.plan.nodes import Node, Plan
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.load import PathKey, format_path
@@ -41,6 +47,56 @@ if TYPE_CHECKING:
     from specrun.kernels.memo import FitMemo
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
+
+
+def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
+    """Where ``variable`` (a column, or a term's column such as ``L.x``) is written among the
+    model's variable lists, for an error about it; the model's own path when it is not written
+    there as it is (a group member, a part of an interaction)."""
+    for field_name in variable_fields(type(model.spec)):
+        where = model.origins.get(field_name)
+        raw: Any = spec.document.data
+        for step in where or ("?",):
+            found = isinstance(raw, dict) and step in raw
+            found = found or (isinstance(raw, list) and isinstance(step, int) and step < len(raw))
+            if found:
+                raw = raw[step]
+            else:
+                raw = None
+                break
+        if where is not None and raw == variable:
+            return where
+        if where is not None and isinstance(raw, list) and variable in raw:
+            return (*where, raw.index(variable))
+    return model.path
+
+
+def _text_number_hint(variable: str, value: str, share: float, dependent: bool) -> str:
+    """What to change so that a text column whose first non-number is ``value`` reads as
+    numbers; ``share`` is the fraction of its cells that are not numbers; ``dependent`` when the
+    column is the model's dependent variable."""
+    cell = value.strip()
+    grouped = re.fullmatch(r"[-+]?\d{1,3}(?:([,. '_])\d{3})+(?:[.,]\d+)?%?", cell)
+    if grouped:
+        return (
+            f"'{cell}' is a number with a thousands separator: add "
+            f'thousands: "{grouped.group(1)}"'
+            + (" and percent: true" if cell.endswith("%") else "")
+            + " to the source"
+        )
+    if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", cell):
+        return f"'{cell}' is a percentage: add percent: true to the source"
+    if share > 0.5:
+        # names or codes, not numbers with a few missing-value codes among them
+        if dependent:
+            return f"'{variable}' holds text, not numbers: a dependent variable must be numeric"
+        if not re.fullmatch(r"\w+", variable):
+            return f"'{variable}' holds text, not numbers: lags and differences need numbers"
+        return (
+            f"'{variable}' holds text, not numbers: a regressor with text levels enters as a "
+            f"factor, one dummy per level (write i.{variable})"
+        )
+    return "list missing-value codes under the source's null_values"
 
 
 @dataclass
@@ -431,6 +487,13 @@ class Executor:
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
+            # the rows in the file as read, before any blank-key rows were dropped
+            numbered = self.sources[panel.source].with_row_index("_data_row", offset=1)
+            rows = numbered.filter(
+                (pl.col(panel.entity) == first[panel.entity])
+                & (pl.col(panel.time) == first[panel.time])
+            )["_data_row"].to_list()
+            source = self.spec.data.sources[panel.source].path
             raise SpecErrors(
                 [
                     _located(
@@ -438,8 +501,12 @@ class Executor:
                         SpecError(
                             f"source '{panel.source}' has {int(duplicated.sum())} rows sharing a "
                             f"({panel.entity}, {panel.time}) pair, e.g. {first[panel.entity]} "
-                            f"{first[panel.time]}",
+                            f"{first[panel.time]} ({source}: rows "
+                            f"{', '.join(str(row) for row in rows)}; rows count data rows from "
+                            "1, after the header)",
                             code="data",
+                            hint=f"a panel has one row per {panel.entity} and {panel.time}: "
+                            "remove the repeated rows, or aggregate them first",
                         ),
                         ("data", "panel"),
                     )
@@ -619,13 +686,19 @@ class Executor:
                 if bad.height
                 else ""
             )
+            present = int(values.is_not_null().sum())
+            where = _item_path(self.spec, model, variable)
             error = SpecError(
                 f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
                 code="data",
-                path=f"models.{model.name}",
-                hint="list missing-value codes under the source's null_values",
+                hint=_text_number_hint(
+                    variable,
+                    str(bad[variable][0]) if bad.height else "",
+                    bad.height / present if present else 0.0,
+                    dependent=where[len(model.path) :][:1] == ("y",),
+                ),
             )
-            raise SpecErrors([_located(self.spec, error, model.path)])
+            raise SpecErrors([_located(self.spec, error, where)])
 
     def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
         """Why a model has no rows: what its sample kept of the data (with the data's time

@@ -611,12 +611,27 @@ def _carry(old: Path, stage: Path, skip: set[str], only: bool) -> None:
         here = Path(root)
         relative_root = here.relative_to(old)
         for name in dirs:
-            (stage / relative_root / name).mkdir(exist_ok=True)
+            target = stage / relative_root / name
+            if target.exists() and not target.is_dir():
+                # never merged, moved or deleted: the user's folder is in the way of a file
+                raise SpecError(
+                    f"'{here / name}' is a folder, where this run writes the file "
+                    f"'{(relative_root / name).as_posix()}'",
+                    code="data",
+                    hint="rename or move that folder",
+                )
+            target.mkdir(exist_ok=True)
         for name in names:
             relative = (relative_root / name).as_posix()
             if relative in skip or (previous is not None and relative in previous):
                 continue
             source, target = here / name, stage / relative_root / name
+            if target.is_dir() and not target.is_symlink():
+                raise SpecError(
+                    f"'{source}' is a file, where this run writes the folder '{relative}/'",
+                    code="data",
+                    hint="rename or move that file",
+                )
             if source.is_symlink():
                 target.symlink_to(os.readlink(source))
                 continue

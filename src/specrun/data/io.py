@@ -9,6 +9,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -142,20 +143,39 @@ def _csv_header(text: str, separator: str) -> list[str]:
     return [clean_header(name) for name in first]
 
 
-def _check_header(names: list[str], path: Path) -> None:
+def _check_header(names: list[str], path: Path, line: int = 1) -> None:
+    """Header names are distinct and not blank; ``line`` is the header's line in the file."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in seen:
             raise SpecError(
-                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line 1)",
+                f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line "
+                f"{line})",
                 code="data",
                 hint="rename one of them in the file",
             )
         seen[name] = i
         if not name:
             raise SpecError(
-                f"'{path}': column {i} of line 1 has no name", code="data", hint="name it"
+                f"'{path}': column {i} of line {line} has no name",
+                code="data",
+                hint="name it"
+                + ("" if line > 1 else ", or name the header's row with header_row:"),
             )
+
+
+def _skip_lines(data: bytes, count: int, path: Path) -> bytes:
+    """The file from its line ``count + 1`` on: the lines above a header (``header_row:``)."""
+    for _ in range(count):
+        cut = data.find(b"\n")
+        if cut < 0:
+            raise SpecError(
+                f"'{path}' has fewer than {count + 1} lines, so no header on line {count + 1}",
+                code="data",
+                hint="correct header_row: on the source",
+            )
+        data = data[cut + 1 :]
+    return data
 
 
 def _utf8(raw: bytes, spec: SourceSpec, path: Path) -> bytes:
@@ -245,9 +265,10 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     data = _utf8(path.read_bytes(), spec, path)
     if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
         data = data.replace(b"\r", b"\n")
+    data = _skip_lines(data, spec.header_row - 1, path)
     cut = data.find(b"\n")
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
-    _check_header(names, path)
+    _check_header(names, path, spec.header_row)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
     try:
         frame = pl.read_csv(
@@ -313,7 +334,7 @@ def _type_break(
         f"{guessed[name]} as its first {rows} rows suggested",
         code="data",
         file=str(path),
-        line=row + 2,
+        line=row + 1 + spec.header_row,
         col=col + 1,
         hint="add 'infer_rows: all' (or a larger number) to the source, or correct the cell",
     )
@@ -321,12 +342,69 @@ def _type_break(
 
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
-    frame = _read(spec, folder)
+    frame, exact = _read(spec, folder)
     names = [clean_header(str(name)) for name in frame.columns]
     if names != frame.columns:
-        _check_header(names, resolve(spec, folder))
-        frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+        _check_header(names, resolve(spec, folder), spec.header_row)
+        renamed = dict(zip(frame.columns, names, strict=True))
+        frame = frame.rename(renamed)
+        if exact is not None:
+            exact = exact.rename({name: renamed[name] for name in exact.columns})
+    frame = destring(frame, spec, source_format(spec), exact)
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
+
+
+def destring(
+    frame: pl.DataFrame, spec: SourceSpec, fmt: str, exact: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Text columns that hold numbers, read as numbers, as Stata's ``destring`` does.
+
+    A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
+    in Excel and Stata files (the CSV reader already reads such cells as missing). A text
+    column is then read as numbers when every cell left is a number once the ``thousands:``
+    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100; a column
+    of codes with a leading zero (``'001'``, stock codes) stays text unless such a missing-value
+    code, separator or ``%`` was there. ``exact`` holds, for an Excel sheet, the same columns
+    read as numbers (null where a cell is text): a number cell in a column that also holds
+    text reaches ``frame`` as text with at most 9 decimals (1e-20 as '0'), so its value is
+    taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
+    such columns replaced; never raises.
+    """
+    text_file = fmt in ("csv", "tsv")
+    if text_file and spec.thousands is None and not spec.percent:
+        # the CSV reader read the missing-value codes and typed every column of numbers
+        return frame
+    nulls = [] if text_file else list(spec.null_values)
+    replaced = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        text = frame[name].str.strip_chars()
+        column = text.set(text.is_in(nulls), None) if nulls else frame[name]
+        changed = column.null_count() > frame[name].null_count()
+        numbers = column
+        if spec.thousands is not None:
+            numbers = numbers.str.replace_all(spec.thousands, "", literal=True)
+        scale = None
+        if spec.percent:
+            share = numbers.str.ends_with("%")
+            numbers = numbers.str.strip_suffix("%").str.strip_chars()
+            scale = share.fill_null(False)
+        changed = changed or (numbers.str.strip_chars() != column.str.strip_chars()).any()
+        codes = column.str.contains(r"^[-+]?0[0-9]").any()
+        parsed = numbers.str.strip_chars().cast(pl.Float64, strict=False)
+        if scale is not None:  # divided, not times 0.01: '12.5%' is 0.125 exactly
+            parsed = pl.select(pl.when(scale).then(parsed / 100).otherwise(parsed)).to_series()
+        if exact is not None and name in exact.columns:
+            parsed = exact[name].cast(pl.Float64).fill_null(parsed).set(column.is_null(), None)
+        if (changed or not codes) and parsed.null_count() == column.null_count() and column.len():
+            integral = parsed.drop_nulls()
+            if scale is None and integral.len() and (integral == integral.round()).all():
+                parsed = parsed.cast(pl.Int64)
+            replaced.append(parsed.alias(name))
+        elif nulls and column.null_count() > frame[name].null_count():
+            replaced.append(column.alias(name))
+    return frame.with_columns(replaced) if replaced else frame
 
 
 def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.DataFrame:
@@ -344,7 +422,8 @@ def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.Dat
 
 
 def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
-    """Stata %ty years arrive from pandas as 1 January datetimes: give them back as integers."""
+    """Years stored as dates arrive as 1 January datetimes (Stata %ty through pandas; an Excel
+    column of years typed as dates): give them back as integers."""
     for name, dtype in frame.schema.items():
         if dtype.is_temporal() and isinstance(dtype, pl.Datetime | pl.Date):
             column = frame[name]
@@ -353,33 +432,76 @@ def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _read(spec: SourceSpec, folder: Path) -> pl.DataFrame:
+def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The source as read, and for an Excel sheet its text columns read as numbers
+    (``destring``'s ``exact``)."""
     path = resolve(spec, folder)
     if not path.is_file():
         raise _not_found(spec, path, folder)
     fmt = source_format(spec)
     try:
         if fmt in ("csv", "tsv"):
-            return _read_text_table(path, spec, fmt)
+            return _read_text_table(path, spec, fmt), None
         if fmt == "parquet":
-            return pl.read_parquet(path)
+            return pl.read_parquet(path), None
         if fmt == "whitespace":
-            return _read_whitespace(path, spec)
+            return _read_whitespace(path, spec), None
         if fmt == "stata":
             import pandas as pd
 
-            return _stata_years(pl.from_pandas(pd.read_stata(path, convert_categoricals=False)))
-        return pl.read_excel(
-            path,
-            sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
-            sheet_id=spec.sheet if isinstance(spec.sheet, int) else None,
-        )
+            frame = pl.from_pandas(pd.read_stata(path, convert_categoricals=False))
+            return _stata_years(frame), None
+        return _read_excel(path, spec)
     except SpecError:
         raise
     except ImportError as exc:
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+
+
+def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """An Excel sheet from its ``header_row`` on, without its blank rows; and its text columns
+    read again as numbers (null where a cell is text), since a number cell in a column that
+    also holds text is read as text rounded to 9 decimals."""
+    options: dict[str, Any] = {
+        "sheet_name": spec.sheet if isinstance(spec.sheet, str) else None,
+        "sheet_id": spec.sheet if isinstance(spec.sheet, int) else None,
+        "read_options": {"header_row": spec.header_row - 1},
+        "drop_empty_rows": False,  # dropped below, from both reads alike
+    }
+    frame = pl.read_excel(path, drop_empty_cols=False, **options)
+    texts = [i for i, dtype in enumerate(frame.dtypes) if dtype == pl.String]
+    exact = None
+    if texts:
+        import fastexcel
+
+        sheet = fastexcel.read_excel(path).load_sheet(
+            spec.sheet if isinstance(spec.sheet, str) else (spec.sheet or 1) - 1,
+            header_row=spec.header_row - 1,
+            dtypes={i: "float" for i in texts},
+        )
+        numbers = sheet.to_polars()
+        if numbers.shape == frame.shape:  # else (never seen) the text alone is read
+            exact = numbers.select(numbers.columns[i] for i in texts)
+            exact.columns = [frame.columns[i] for i in texts]
+    # polars' own rule (drop_empty_cols): a column without a name and without data goes
+    unnamed = [
+        name
+        for name in frame.columns
+        if name.startswith("__UNNAMED__") and frame[name].null_count() == frame.height
+    ]
+    if unnamed:
+        frame = frame.drop(unnamed)
+        exact = (
+            exact.drop([n for n in unnamed if n in exact.columns]) if exact is not None else None
+        )
+    if frame.width:
+        filled = ~frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        if not filled.all():
+            frame = frame.filter(filled)
+            exact = exact.filter(filled) if exact is not None else None
+    return _stata_years(frame), exact
 
 
 def _read_whitespace(path: Path, spec: SourceSpec) -> pl.DataFrame:
@@ -411,8 +533,11 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         text = _decode_prefix(head, spec)
         if "\r" in text and "\n" not in text:
             text = text.replace("\r", "\n")
+        skip = spec.header_row - 1
+        parts = text.split("\n", skip)
+        text = parts[skip] if len(parts) > skip else ""
         names = _csv_header(text, "," if fmt == "csv" else "\t")
-        _check_header(names, path)
+        _check_header(names, path, spec.header_row)
         return [*index, *names]
     return read_source(spec, folder).columns
 
@@ -438,6 +563,43 @@ def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> 
         names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
         if all(name in names for name in wanted):
             return encoding
+    return None
+
+
+def header_row_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> int | None:
+    """The row (counting from 1, among the first 30) holding every name in ``wanted`` when
+    the source's ``header_row`` does not, or None: an Excel sheet or CSV file with a title or
+    unit line above its header gives no column the spec names, and each would otherwise be
+    reported missing. Never raises; an unreadable file gives None."""
+    try:
+        fmt = source_format(spec)
+    except SpecError:  # reported where the source is read
+        return None
+    if fmt not in ("csv", "tsv", "excel") or not wanted:
+        return None
+    path = resolve(spec, folder)
+    rows: list[list[str]]
+    try:
+        if fmt == "excel":
+            frame = pl.read_excel(
+                path,
+                sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,
+                sheet_id=spec.sheet if isinstance(spec.sheet, int) else None,
+                has_header=False,
+                read_options={"n_rows": 30},
+            )
+            rows = [["" if c is None else str(c) for c in row] for row in frame.rows()]
+        else:
+            with path.open("rb") as handle:
+                text = _decode_prefix(handle.read(1 << 16), spec).replace("\r\n", "\n")
+            lines = text.split("\n")[:30]
+            rows = list(csv.reader(lines, delimiter="," if fmt == "csv" else "\t"))
+    except Exception:  # only a hint: the reader's own error comes when the file is read
+        return None
+    for number, row in enumerate(rows, start=1):
+        names = {clean_header(cell) for cell in row}
+        if number != spec.header_row and all(name in names for name in wanted):
+            return number
     return None
 
 

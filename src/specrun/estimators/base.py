@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -110,6 +111,23 @@ def item_terms(item: str, columns: Collection[str] = ()) -> tuple[Term, ...]:
         if item in columns:
             return (Term((Component(item),)),)
         folded = unicodedata.normalize("NFKC", item).strip()
+        operated = re.fullmatch(r"((?:L\(\d+/\d+\)|L?D|[LFD]\d*)\.)(.+)", folded)
+        if operated and operated.group(2) in columns:
+            # a header such as GDP(亿元) is a column, but no term's variable name
+            column, operator = operated.group(2), operated.group(1)
+            simple = re.fullmatch(r"([LFD])(\d*)\.", operator)
+            kind = {"L": "lag", "F": "lead", "D": "diff"}[simple.group(1) if simple else "L"]
+            periods = int(simple.group(2) or 1) if simple else 1
+            step = f"{kind}: {{vars: ['{column}']" + (
+                f", periods: {periods}}}" if periods > 1 else "}"
+            )
+            raise SpecError(
+                f"term '{item}': the column '{column}' cannot take the operator "
+                f"'{operator}' (a term's variable is letters, digits and _)",
+                code="term",
+                hint=f"make it a column first (transforms: - {step} adds "
+                f"'{column}_{kind}{periods}'), or rename the column",
+            ) from None
         if folded != item and folded in columns:
             # copied from the file as it looks (光缆长度（公里）): headers are read folded
             raise SpecError(

@@ -277,8 +277,20 @@ class Diagnostics:
         if kind == "list_type" and isinstance(err.get("input"), str):
             # a formula or a comma list written as one string, as fixest or Stata write x
             parts = [p.strip() for p in re.split(r"[+,]", err["input"]) if p.strip()]
+            if len(parts) == 1 and not re.search(r"(^|\s)##?(\s|$)", err["input"]):
+                parts = err["input"].split()  # a Stata varlist, separated by spaces
             if len(parts) > 1:
                 hint = "a list is written in brackets: [" + ", ".join(parts) + "]"
+        elif kind == "literal_error" and full[-1:] == ("se",) and isinstance(err.get("input"), str):
+            # Stata's vce(cluster firm), written as it is typed there
+            words = err["input"].replace("(", " ").replace(")", " ").split()
+            if len(words) > 1 and words[0].lower() in ("cluster", "cl", "vce"):
+                names = [w for w in words[1:] if w.lower() != "cluster"]
+                hint = (
+                    "clustered standard errors are written se: {cluster: "
+                    + (names[0] if len(names) == 1 else "[" + ", ".join(names) + "]")
+                    + "}"
+                )
         elif kind == "literal_error" and "effects" in full[-2:]:
             # effects: [entity, year] from a user whose panel's time column is 'year'
             hint = (

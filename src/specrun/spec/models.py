@@ -112,7 +112,8 @@ class SourceSpec(StrictModel):
     )
     null_values: list[str] = Field(
         default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
-        description="Cells read as missing (text files); the default also takes the codes "
+        description="Cells read as missing (in text files, and text cells of Excel and Stata "
+        "files); the default also takes the codes "
         "statistical offices print for missing values: '..', '-', '—', '–'.",
     )
     infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
@@ -125,6 +126,21 @@ class SourceSpec(StrictModel):
         None,
         description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
         "statistical exports; default UTF-8 (with or without a byte-order mark).",
+    )
+    header_row: Annotated[int, Field(ge=1, le=1000)] = Field(
+        1,
+        description="Row holding the column names, counting from 1 (Excel, CSV, TSV); rows "
+        "above it (a title, a unit line) are skipped, as Stata's import excel, cellrange(A2).",
+    )
+    thousands: Literal[",", ".", " ", "'", "_"] | None = Field(
+        None,
+        description="Thousands separator of numbers stored as text ('1,234.5'): a text column "
+        "whose every cell is a number once it is removed is read as numbers.",
+    )
+    percent: bool = Field(
+        False,
+        description="Read text cells like '12.5%' as 0.125 (Stata's destring, percent): a text "
+        "column whose every cell is a number or a percentage is read as numbers.",
     )
 
     @field_validator("encoding")

@@ -19,6 +19,15 @@ from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
 
 
+def column_hint(name: str, columns: list[str]) -> str | None:
+    """The hint for a column ``name`` that the data lack: a near miss, or, for a Stata-style
+    varlist written as one name (``firm year``), the list it means."""
+    parts = name.split()
+    if len(parts) > 1 and all(part in columns for part in parts):
+        return f"'{name}' is not one column but {len(parts)}: write [{', '.join(parts)}]"
+    return did_you_mean(name, columns)
+
+
 class ReferenceChecks(Diagnostics):
     sections: dict[str, Any]
     unvalidated: list[Any]
@@ -34,7 +43,7 @@ class ReferenceChecks(Diagnostics):
         data_spec: DataSpec | None = self.sections.get("data")
         if data_spec is None:
             return []
-        from specrun.data.io import encoding_with_columns, read_columns
+        from specrun.data.io import encoding_with_columns, header_row_with_columns, read_columns
 
         panel = data_spec.panel
         source = data_spec.frame_source
@@ -46,13 +55,18 @@ class ReferenceChecks(Diagnostics):
                 hint=did_you_mean(source, data_spec.sources),
             )
             return []
+        keys = [getattr(panel, k) for k in ("entity", "time")] if panel else []
         try:
             columns = list(read_columns(data_spec.sources[source], self.doc.folder))
         except SpecError as exc:
-            self.error(exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint)
-            return []
-        missing = [getattr(panel, k) for k in ("entity", "time")] if panel else []
-        missing = [name for name in missing if name not in columns]
+            # a title line above the header reads as a header with blank names
+            if header_row_with_columns(data_spec.sources[source], self.doc.folder, keys) is None:
+                self.error(
+                    exc.message, ("data", "sources", source, "path"), code="data", hint=exc.hint
+                )
+                return []
+            columns = []
+        missing = [name for name in keys if name not in columns]
         better = encoding_with_columns(data_spec.sources[source], self.doc.folder, missing)
         if better is not None:
             # every name the spec uses would be "unknown": the one cause, once
@@ -64,13 +78,32 @@ class ReferenceChecks(Diagnostics):
                 hint=f"set encoding: {better}",
             )
             return []
+        row = header_row_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if row is not None:
+            first = data_spec.sources[source].header_row
+            self.error(
+                f"source '{source}' has no column {' or '.join(repr(m) for m in missing)} in "
+                f"its header row {first}"
+                + (
+                    f" (it reads {', '.join(repr(c) for c in columns[:3])}"
+                    f"{', …' if len(columns) > 3 else ''})"
+                    if columns
+                    else ""
+                )
+                + f"; row {row} holds them",
+                ("data", "sources", source),
+                code="data",
+                hint=f"set header_row: {row} on the source (rows above it, such as a title, "
+                "are skipped)",
+            )
+            return []
         for key in ("entity", "time") if panel else ():
             if getattr(panel, key) not in columns:
                 self.error(
                     f"column '{getattr(panel, key)}' not in source '{panel.source}'",
                     ("data", "panel", key),
                     code="reference",
-                    hint=did_you_mean(getattr(panel, key), columns),
+                    hint=column_hint(getattr(panel, key), columns),
                 )
         for i, step in enumerate(self.sections.get("transforms", [])):
             columns = self.check_step(step, ("transforms", i), columns)
@@ -81,7 +114,7 @@ class ReferenceChecks(Diagnostics):
                     ("variables", name),
                     code="reference",
                     key=True,
-                    hint=did_you_mean(name, columns),
+                    hint=column_hint(name, columns),
                 )
         for gname, members in groups.items():
             for i, member in enumerate(members):
@@ -140,7 +173,7 @@ class ReferenceChecks(Diagnostics):
                     f"unknown variable '{column}'",
                     (*path, name, *_entry_reading(options, column)),
                     code="reference",
-                    hint=did_you_mean(column, columns),
+                    hint=column_hint(column, columns),
                 )
         return made
 
@@ -172,7 +205,7 @@ class ReferenceChecks(Diagnostics):
                         f"unknown variable '{column}'",
                         (*path, "where"),
                         code="reference",
-                        hint=did_you_mean(column, columns),
+                        hint=column_hint(column, columns),
                     )
         for column in sample.exclude or {}:
             if column not in columns:
@@ -181,7 +214,7 @@ class ReferenceChecks(Diagnostics):
                     (*path, "exclude", column),
                     code="reference",
                     key=True,
-                    hint=did_you_mean(column, columns),
+                    hint=column_hint(column, columns),
                 )
 
     def check_model(
@@ -245,7 +278,7 @@ class ReferenceChecks(Diagnostics):
                     (*path, *relative[1:]),
                     code="reference",
                     key=len(relative) == 2,
-                    hint=did_you_mean(name, columns),
+                    hint=column_hint(name, columns),
                 )
         for message, relative in spec.hints():
             path, _ = self._raw_field(model, str(relative[0]))
@@ -271,7 +304,7 @@ class ReferenceChecks(Diagnostics):
                 f"unknown variable '{spec.over}'",
                 (*origins_base, "over"),
                 code="reference",
-                hint=did_you_mean(spec.over, columns),
+                hint=column_hint(spec.over, columns),
             )
 
     def check_term(
@@ -306,7 +339,7 @@ class ReferenceChecks(Diagnostics):
                         + (f" in term '{item}'" if item != c.variable else ""),
                         where,
                         code="reference",
-                        hint=did_you_mean(c.variable, columns),
+                        hint=column_hint(c.variable, columns),
                     )
         return continuous
 
