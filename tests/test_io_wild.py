@@ -276,3 +276,42 @@ def test_excel_years_typed_as_dates_or_text_are_years(tmp_path):
     frame = read_source(SourceSpec(path="y.xlsx"), tmp_path)
     assert frame.schema["as_date"] == frame.schema["as_text"] == pl.Int64
     assert frame["as_date"].to_list() == frame["as_text"].to_list() == [2015, 2016]
+
+
+@pytest.mark.parametrize(
+    ("path", "options", "expected"),
+    [
+        (
+            "d.parquet",
+            ", header_row: 2",
+            "4:26: data.sources.p.header_row: applies to Excel, CSV and TSV files only; "
+            "'d.parquet' is read as Parquet",
+        ),
+        (
+            "d.csv",
+            ", sheet: 2",
+            "4:22: data.sources.p.sheet: applies to Excel files only; 'd.csv' is read as CSV",
+        ),
+        (
+            "d.dta",
+            ", header_row: 3",
+            "4:22: data.sources.p.header_row: applies to Excel, CSV and TSV files only; "
+            "'d.dta' is read as Stata",
+        ),
+    ],
+)
+def test_an_option_of_another_file_format_is_an_error_at_the_option(
+    tmp_path, capsys, path, options, expected
+):
+    # it would be ignored: a Parquet file has no title line to skip, a CSV file no sheets
+    frame = pl.DataFrame(
+        {"firm": [1, 1, 2, 2], "year": [1, 2, 1, 2], "y": [1.0, 2, 3, 4], "x": [0.5, 0.2, 0.1, 0.9]}
+    ).with_columns(share=pl.col("x") * 2, z=pl.col("y") - pl.col("x"))
+    frame.write_parquet(tmp_path / "d.parquet")
+    frame.write_csv(tmp_path / "d.csv")
+    frame.to_pandas().to_stata(tmp_path / "d.dta", write_index=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(path=path, options=options), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == f"error: {spec}:{expected}\n"

@@ -14,9 +14,23 @@ from specrun.estimators import ESTIMATORS
 from specrun.estimators.base import check_mark, item_terms, variable_fields, variable_marks
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, format_path
-from specrun.spec.models import DataSpec, SampleSpec, VariableRef
+from specrun.spec.models import DataSpec, SampleSpec, SourceSpec, VariableRef
 from specrun.spec.resolve import ResolvedModel
 from specrun.transforms import TRANSFORMS
+
+# options that one file format reads, by the formats that read them
+_FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sheet": ("excel",),
+    "header_row": ("excel", "csv", "tsv"),
+}
+_FORMAT_NAMES = {
+    "excel": "Excel",
+    "csv": "CSV",
+    "tsv": "TSV",
+    "parquet": "Parquet",
+    "stata": "Stata",
+    "whitespace": "whitespace-separated text",
+}
 
 
 def column_hint(name: str, columns: list[str]) -> str | None:
@@ -45,6 +59,8 @@ class ReferenceChecks(Diagnostics):
             return []
         from specrun.data.io import encoding_with_columns, header_row_with_columns, read_columns
 
+        for name, spec in data_spec.sources.items():
+            self.check_source_options(name, spec)
         panel = data_spec.panel
         source = data_spec.frame_source
         if source not in data_spec.sources:
@@ -215,6 +231,27 @@ class ReferenceChecks(Diagnostics):
                     code="reference",
                     key=True,
                     hint=column_hint(column, columns),
+                )
+
+    def check_source_options(self, name: str, source: SourceSpec) -> None:
+        """An option of one file format given to a source of another (``sheet:`` on a CSV,
+        ``header_row:`` on a Parquet file) is an error at the option: it would be ignored."""
+        from specrun.data.io import source_format
+
+        try:
+            fmt = source_format(source)
+        except SpecError:
+            return  # an unknown extension is said where the file is read
+        for key, formats in _FORMAT_OPTIONS.items():
+            if key in source.model_fields_set and fmt not in formats:
+                names = [_FORMAT_NAMES[f] for f in formats]
+                listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+                self.error(
+                    f"applies to {listed} files only; '{source.path}' is read as "
+                    f"{_FORMAT_NAMES[fmt]}",
+                    ("data", "sources", name, key),
+                    code="schema",
+                    key=True,
                 )
 
     def check_model(
