@@ -3,10 +3,10 @@
 Examples are found by the HTML comment before their code block (invisible on the site):
 
 - ``<!-- spec: NAME [at PATH] [extends BASE] -->`` before a ``yaml`` block: a spec, validated.
-  ``extends BASE`` deep-merges the block into spec BASE (mappings merge, lists are replaced),
-  so a tutorial step can show only what it adds. ``at PATH`` places the file in the scratch
-  project (default ``specs/NAME.yaml``, beside the bundled ``data/``); a spec extending another
-  is written where its base is.
+  ``extends BASE`` deep-merges the block into spec BASE (mappings merge, lists and a source
+  given with its path are replaced), so a tutorial step can show only what it adds. ``at
+  PATH`` places the file in the scratch project (default ``specs/NAME.yaml``, beside the
+  bundled ``data/``); a spec extending another is written where its base is.
 - ``<!-- cli: FOLDER -->`` before a ``console`` block: each ``$ specrun …`` line runs in FOLDER
   of the scratch project and must print the lines below it (``…`` in a line matches any text;
   a line of only ``…`` any number of lines).
@@ -86,6 +86,10 @@ def test_every_code_example_is_marked_for_testing():
 
 
 def _merge(base: Any, overlay: Any) -> Any:
+    if isinstance(overlay, dict) and "path" in overlay:
+        # a data source given anew is another file: the base's options for its file (an Excel
+        # sheet:) are not the new file's, as in the spec a reader writes from the page
+        return overlay
     if isinstance(base, dict) and isinstance(overlay, dict):
         out = dict(base)
         for key, value in overlay.items():
