@@ -151,6 +151,44 @@ def test_a_title_breaks_only_what_does_not_fit(text: str, width: float, expected
     assert figure_title(text, width) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        # runs of spaces: no empty line, no line starting with spaces
+        ("aaaaaaaa       bbbbbbbb", 1.0, "aaaaaaaa\nbbbbbbbb"),
+        (
+            "Effect of digital     trade on     export sophistication of provinces",
+            3.0,
+            "Effect of digital\ntrade on export\nsophistication of\nprovinces",
+        ),
+        # the title's own line break is kept, and each of its lines measured alone
+        (
+            "A title\nwith its own newline that is long enough to break somewhere",
+            3.0,
+            "A title\nwith its own newline\nthat is long enough\nto break somewhere",
+        ),
+        ("A short title\nin two lines", 1.0, "A short\ntitle\nin two\nlines"),
+        # a mathtext span is not broken (matplotlib reads math line by line): its dollar signs
+        # and code would show
+        (
+            "Effect of $\\alpha + \\beta$ on investment across all the firms",
+            3.0,
+            "Effect of\n$\\alpha + \\beta$\non investment across\nall the firms",
+        ),
+        ("Cost in $ and more $ dollars here", 1.0, "Cost in\n$ and more $\ndollars\nhere"),
+        # a word longer than a line, and Chinese only, at a 1-inch figure (6 ems)
+        ("Supercalifragilistic", 1.0, "Supercalif\nragilistic"),
+        ("数字经济发展水平对出口的影响", 1.0, "数字经济发展\n水平对出口\n的影响"),
+    ],
+)
+def test_a_title_breaks_into_lines_that_are_neither_empty_nor_split_in_math(
+    text: str, width: float, expected: str
+):
+    from specrun.figures.base import figure_title
+
+    assert figure_title(text, width) == expected
+
+
 TITLED = (
     GRUNFELD_HEAD
     + """\

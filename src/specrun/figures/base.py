@@ -55,23 +55,45 @@ def _cut(line: str) -> int:
     return best if 2 * best >= len(line) else len(line)
 
 
+# a word of a title: a run of characters other than spaces, in which a mathtext span
+# (``$\\alpha + \\beta$``, spaces and all) is one piece: matplotlib reads each line of a text
+# for math on its own, so a span broken over two lines would show its dollar signs and code
+_WORD = re.compile(r"(?:\\\$|\$[^$]*\$|\S)+")
+
+
 def _break(text: str, room: float) -> list[str]:
     """``text`` in lines of at most ``room`` ems: at spaces, or, where a word is longer than a
     line (Chinese has no spaces), after a closing bracket or comma, before 的, or else between
-    any two characters."""
+    any two characters. A line break the text has is kept, no line is empty that the text did
+    not make so, and a mathtext span ``$…$`` is never broken (a line holding one may be too
+    wide)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        lines.extend(_break_line(paragraph.strip(), room) or [""])
+    return lines
+
+
+def _break_line(text: str, room: float) -> list[str]:
     lines: list[str] = []
     line = ""
-    for word in re.split(r"(?<= )", text):
-        if line and _ems(line + word.rstrip()) > room:
-            lines.append(line.rstrip())
-            line = ""
+    for word in _WORD.findall(text):
+        joined = f"{line} {word}" if line else word
+        if _ems(joined) <= room:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        if "$" in word:  # math cannot be broken: the span stands on its line
+            lines.append(word)
+            continue
         for char in word:
-            if line and _ems(line + char) > room and not char.isspace():
+            if line and _ems(line + char) > room:
                 cut = _cut(line)
-                lines.append(line[:cut].rstrip())
+                lines.append(line[:cut])
                 line = line[cut:]
             line += char
-    return [*lines, line.rstrip()] if line.strip() else lines
+    return [*lines, line] if line else lines
 
 
 def interval_text(level: float, language: str, *, band: bool = False) -> str:
@@ -124,7 +146,7 @@ def fitted(text: str, width: float, points: float = AXIS_TITLE_POINTS) -> str:
     upgrading (synthetic data)" on a 6-inch figure) is not cut at the figure's edges. Widths
     are estimated from the characters, as in :func:`axis_title`."""
     room = max(width - TEXT_MARGIN_INCHES, 1.0) * 72 / points
-    if _ems(text) <= room:
+    if all(_ems(line) <= room for line in text.split("\n")):
         return text
     return "\n".join(_break(text.strip(), room))
 
@@ -142,7 +164,7 @@ def axis_title(label: str, interval: str, height: float) -> str:
     figure's edges. Widths are estimated from the characters (an ideograph 1 em, others
     0.6 em at 10 pt), not measured: measuring would render every figure once more."""
     room = max(height - AXIS_MARGIN_INCHES, 1.0) * 72 / AXIS_TITLE_POINTS
-    if _ems(label + interval) <= room:
+    if all(_ems(line) <= room for line in (label + interval).split("\n")):
         return label + interval
     return "\n".join([*_break(label.strip(), room), interval.strip()])
 
