@@ -5,7 +5,6 @@ numbers and text it shows (computed by the execute stage from the results) and t
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,18 +54,12 @@ def _cut(line: str) -> int:
     return best if 2 * best >= len(line) else len(line)
 
 
-# a word of a title: a run of characters other than spaces, in which a mathtext span
-# (``$\\alpha + \\beta$``, spaces and all) is one piece: matplotlib reads each line of a text
-# for math on its own, so a span broken over two lines would show its dollar signs and code
-_WORD = re.compile(r"(?:\\\$|\$[^$]*\$|\S)+")
-
-
 def _break(text: str, room: float) -> list[str]:
     """``text`` in lines of at most ``room`` ems: at spaces, or, where a word is longer than a
     line (Chinese has no spaces), after a closing bracket or comma, before 的, or else between
-    any two characters. A line break the text has is kept, no line is empty that the text did
-    not make so, and a mathtext span ``$…$`` is never broken (a line holding one may be too
-    wide)."""
+    any two characters. A line break the text has is kept, and no line is empty that the text
+    did not make so. (A ``$`` is a character like any other: text is drawn as written, never
+    as mathtext, :func:`specrun.figures.fonts.cjk_fallback`.)"""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         lines.extend(_break_line(paragraph.strip(), room) or [""])
@@ -76,7 +69,7 @@ def _break(text: str, room: float) -> list[str]:
 def _break_line(text: str, room: float) -> list[str]:
     lines: list[str] = []
     line = ""
-    for word in _WORD.findall(text):
+    for word in text.split():
         joined = f"{line} {word}" if line else word
         if _ems(joined) <= room:
             line = joined
@@ -84,9 +77,6 @@ def _break_line(text: str, room: float) -> list[str]:
         if line:
             lines.append(line)
         line = ""
-        if "$" in word:  # math cannot be broken: the span stands on its line
-            lines.append(word)
-            continue
         for char in word:
             if line and _ems(line + char) > room:
                 cut = _cut(line)
