@@ -239,3 +239,40 @@ def test_a_long_title_and_horizontal_axis_title_stay_inside_the_figure(
             box = shown.get_window_extent(renderer)
             assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (name, shown.get_text(), box)
             assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (name, shown.get_text(), box)
+
+
+CURVE = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital]}
+multiverse:
+  mv:
+    base: m
+    focus: value
+    axes:
+      se: {one: {}, hc1: {se: robust}}
+figures:
+  curve: {kind: specification_curve, multiverse: mv, width: WIDTH}
+outputs: {formats: [markdown], language: LANGUAGE}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "width", "expected"),
+    [
+        ("en", 8.0, "Specification (sorted by estimate)"),
+        ("en", 3.5, "Specification (sorted by\nestimate)"),
+        ("zh", 3.5, "规格（按估计值排序）"),
+        ("zh", 1.0, "规格（按估计值\n排序）"),
+    ],
+)
+def test_a_specification_curve_breaks_its_horizontal_axis_title_to_fit(
+    tmp_path: Path, language: str, width: float, expected: str
+):
+    # the specification curve's axis title was set as it was: on a narrow figure it ran off
+    text = CURVE.replace("WIDTH", str(width)).replace("LANGUAGE", language)
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
+    figure = run.output.figures["curve"].draw()
+    assert figure.axes[1].xaxis.label.get_text() == expected
