@@ -361,3 +361,23 @@ def test_errors_differing_in_the_model_at_different_lines_stay_apart(tmp_path, c
             "model 'm3'",
         ],
     )
+
+
+def test_a_hint_addressed_to_one_model_of_a_shared_line_is_for_each(tmp_path, capsys):
+    # two mediations extend a base whose absorb: they cannot take: the hint that named the
+    # first alone is for both
+    body = (
+        "  b: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, big]}\n"
+        "  k1: {extends: b, estimator: mediation, mediator: capital}\n"
+        "  k2: {extends: b, estimator: mediation, mediator: capital, se: robust}\n"
+    )
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "transforms:\n  - derive: {big: firm > 5}\nmodels:\n" + body
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:65: models.b.absorb[1]: model 'k1' (also model 'k2', which reads this "
+        "line) (estimator: mediation) absorbs the panel's entity and time effects only, not "
+        "'big' (inherited from b through extends) (give each of these models its own absorb: "
+        "[entity, time] (or effects:))",
+    )

@@ -157,6 +157,10 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
         found = _MODEL_NAME.search(first.message)
         start, end = (found.start(), found.end()) if found else (0, 0)
         message = first.message[:start] + _also(name, others) + first.message[end:]
+        hint = first.hint
+        if hint:
+            # a hint addressed to the first model is for every model of the line
+            hint = hint.replace(f"model '{name}'", "each of these models")
         out.append(
             SpecError(
                 message,
@@ -165,7 +169,7 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
                 file=first.file,
                 line=first.line,
                 col=first.col,
-                hint=first.hint,
+                hint=hint,
             )
         )
     return out
