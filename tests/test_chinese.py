@@ -410,3 +410,42 @@ outputs: {formats: [markdown], language: zh}
         "资本存量 = 8.070（p10）",
         "资本存量 = 300.000",
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "notes"),
+    [
+        # an English source note in a Chinese table keeps its space before the next note
+        (
+            "zh",
+            "括号内为普通标准误。\\*\\*\\*、\\*\\*、\\*分别表示在1%、5%、10%的水平上显著。"
+            "Source: NBS yearbooks. 数据经过缩尾处理。",
+        ),
+        # a Chinese note in an English table runs on into the next
+        (
+            "en",
+            "Standard errors (conventional) in parentheses. *** p \\< 0.01, ** p \\< 0.05, "
+            "* p \\< 0.1. 样本数据为模拟数据。Source: NBS yearbooks.",
+        ),
+    ],
+)
+def test_markdown_notes_run_on_by_each_notes_own_end(tmp_path: Path, language: str, notes: str):
+    # the joiner was the table's language: "NBS yearbooks.括号内" in a Chinese table
+    user = (
+        '["Source: NBS yearbooks.", 数据经过缩尾处理。]'
+        if language == "zh"
+        else '[样本数据为模拟数据。, "Source: NBS yearbooks."]'
+    )
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+tables:
+"""
+        + f"  t: {{kind: regression, columns: [fe], notes: {user}}}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n"
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    md = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert md.rstrip("\n").splitlines()[-1] == notes

@@ -207,7 +207,72 @@ def test_a_difference_beyond_the_tolerance_is_listed(runs: dict[str, Path], tmp_
     assert "differ only in the last digits" not in out
     # a looser tolerance takes them for rounding too
     assert main(["diff", str(runs["base"]), str(tmp_path / "moved"), "--tolerance", "1e-5"]) == 0
-    assert "4 numbers differ only in the last digits" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "no differences in models, coefficients or tables\n"
+        "4 numbers differ by at most 1e-05 relative (--tolerance 1e-05); not listed "
+        "(--tolerance 0 lists them)\n"
+    ), out
+
+
+def test_numbers_edited_by_hand_into_other_types_are_compared_without_failing(
+    runs: dict[str, Path], tmp_path: Path, capsys
+):
+    # a results.json edited by hand: an integer beyond a float's range, true for a number, no
+    # value, a text, a NaN; each a change (true is not 1), none a traceback
+    import json
+    import shutil
+
+    shutil.copytree(runs["base"], tmp_path / "edited")
+    path = tmp_path / "edited" / "results.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    stats = results["models"]["fe"]["stats"]
+    stats["r2_within"] = "HUGE"
+    stats["nobs_note"] = True
+    results["models"]["fe"]["coefficients"]["value"]["std_error"] = None
+    results["models"]["fe"]["coefficients"]["value"]["p_value"] = float("nan")
+    results["models"]["fe"]["coefficients"]["capital"]["estimate"] = "text"
+    path.write_text(json.dumps(results).replace('"HUGE"', "1" + "0" * 400), encoding="utf-8")
+    base = json.loads((runs["base"] / "results.json").read_text(encoding="utf-8"))
+    old = base["models"]["fe"]
+    capsys.readouterr()
+    for tolerance in ("0", "1e-9"):
+        assert (
+            main(["diff", str(runs["base"]), str(tmp_path / "edited"), "--tolerance", tolerance])
+            == 0
+        )
+        out = capsys.readouterr().out
+        assert out.endswith(
+            "coefficients and statistics:\n"
+            f"  fe: value std_error {old['coefficients']['value']['std_error']:.6g} → —\n"
+            f"  fe: value p_value {old['coefficients']['value']['p_value']:.6g} → nan\n"
+            f"  fe: capital estimate {old['coefficients']['capital']['estimate']:.6g} → text\n"
+            f"  fe: r2_within {old['stats']['r2_within']:.6g} → 1e+400\n"
+            "  fe: nobs_note — → True\n"
+        ), out
+    # within a relative tolerance of 1 every two numbers of one sign are the same: counted,
+    # and not called rounding
+    assert main(["diff", str(runs["base"]), str(tmp_path / "edited"), "--tolerance", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "  fe: nobs_note — → True\n"
+        "1 number differs by at most 1 relative (--tolerance 1); not listed (--tolerance 0 "
+        "lists them)\n"
+    ), out
+
+
+def test_true_is_not_the_number_one():
+    from specrun.diff import RunDiff
+
+    report = RunDiff(Path("a"), Path("b"))
+    assert [report.differs(x, y) for x, y in [(True, 1), (1.0, True), (True, True), (1, 1.0)]] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert report.differs(10**400, 10**400 + 1) is False and report.rounding == 1
+    assert report.differs(0.0, 1e-300) is True
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "abc"])
@@ -220,3 +285,19 @@ def test_a_tolerance_that_is_not_a_number_at_least_zero_is_a_usage_error(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "argument --tolerance: " in err
+
+
+def test_a_markdown_table_saved_in_another_encoding_is_a_usage_error(
+    runs: dict[str, Path], tmp_path: Path, capsys
+):
+    import shutil
+
+    shutil.copytree(runs["base"], tmp_path / "gbk")
+    table = next((tmp_path / "gbk" / "tables").glob("*.md"))
+    table.write_bytes("| 变量 | (1) |\n".encode("gbk"))
+    capsys.readouterr()
+    assert main(["diff", str(runs["base"]), str(tmp_path / "gbk")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: cannot read '{table}': 'utf-8' codec can't decode byte 0xb1 in position 2: "
+        "invalid start byte"
+    )

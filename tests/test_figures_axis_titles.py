@@ -151,6 +151,40 @@ def test_a_title_breaks_only_what_does_not_fit(text: str, width: float, expected
     assert figure_title(text, width) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        # runs of spaces: no empty line, no line starting with spaces
+        ("aaaaaaaa       bbbbbbbb", 1.0, "aaaaaaaa\nbbbbbbbb"),
+        (
+            "Effect of digital     trade on     export sophistication of provinces",
+            3.0,
+            "Effect of digital\ntrade on export\nsophistication of\nprovinces",
+        ),
+        # the title's own line break is kept, and each of its lines measured alone
+        (
+            "A title\nwith its own newline that is long enough to break somewhere",
+            3.0,
+            "A title\nwith its own newline\nthat is long enough\nto break somewhere",
+        ),
+        ("A short title\nin two lines", 1.0, "A short\ntitle\nin two\nlines"),
+        # a dollar sign is a character like any other (text is drawn as written, not as math)
+        (
+            "Effect of $\\alpha + \\beta$ on investment across all the firms",
+            3.0,
+            "Effect of $\\alpha +\n\\beta$ on investment\nacross all the firms",
+        ),
+        # a word longer than a line, and Chinese only, at a 1-inch figure (6 ems)
+        ("Supercalifragilistic", 1.0, "Supercalif\nragilistic"),
+        ("数字经济发展水平对出口的影响", 1.0, "数字经济发展\n水平对出口\n的影响"),
+    ],
+)
+def test_a_title_breaks_into_lines_that_are_never_empty(text: str, width: float, expected: str):
+    from specrun.figures.base import figure_title
+
+    assert figure_title(text, width) == expected
+
+
 TITLED = (
     GRUNFELD_HEAD
     + """\
@@ -205,3 +239,40 @@ def test_a_long_title_and_horizontal_axis_title_stay_inside_the_figure(
             box = shown.get_window_extent(renderer)
             assert box.x0 >= 0 and box.x1 <= figure.bbox.width, (name, shown.get_text(), box)
             assert box.y0 >= 0 and box.y1 <= figure.bbox.height, (name, shown.get_text(), box)
+
+
+CURVE = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital]}
+multiverse:
+  mv:
+    base: m
+    focus: value
+    axes:
+      se: {one: {}, hc1: {se: robust}}
+figures:
+  curve: {kind: specification_curve, multiverse: mv, width: WIDTH}
+outputs: {formats: [markdown], language: LANGUAGE}
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "width", "expected"),
+    [
+        ("en", 8.0, "Specification (sorted by estimate)"),
+        ("en", 3.5, "Specification (sorted by\nestimate)"),
+        ("zh", 3.5, "规格（按估计值排序）"),
+        ("zh", 1.0, "规格（按估计值\n排序）"),
+    ],
+)
+def test_a_specification_curve_breaks_its_horizontal_axis_title_to_fit(
+    tmp_path: Path, language: str, width: float, expected: str
+):
+    # the specification curve's axis title was set as it was: on a narrow figure it ran off
+    text = CURVE.replace("WIDTH", str(width)).replace("LANGUAGE", language)
+    run = run_file(grunfeld_project(tmp_path, text), tmp_path / "out", cache=False)
+    figure = run.output.figures["curve"].draw()
+    assert figure.axes[1].xaxis.label.get_text() == expected

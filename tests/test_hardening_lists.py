@@ -287,9 +287,30 @@ INHERITED = {
         "    axes:\n"
         "      se: {a: {}, b: {se: robust}, c: {se: {cluster: entity}}}\n"
         "      fe: {one: {effects: [entity]}, two: {}}\n",
-        "7:73: models.m.center[1]: 'value' is listed twice in center of model 'm' (also models "
-        "'mv[se=a,fe=one]', 'mv[se=a,fe=two]', 'mv[se=b,fe=one]', 'mv[se=b,fe=two]' and 2 "
-        "more, which read this line)",
+        "7:73: models.m.center[1]: 'value' is listed twice in center of model 'm' (also the 6 "
+        "specifications of multiverse 'mv', which read this line)",
+    ),
+    # center: written once in a base, wrong for the models extending it that drop the
+    # variable: the message names those models, not "this model" at the base's line, and
+    # suggests no misspelt name the data lacks
+    "center of an extension": (
+        "  基准: {estimator: panel_fe, y: inv, x: [value, capital], center: [value]}\n"
+        "  m2: {extends: 基准, x: [capital]}\n"
+        "  m3: {extends: 基准, x: [capital, L.capital]}\n",
+        "7:67: models.基准.center[0]: center: 'value' is not a continuous variable of model "
+        "'m2' (also model 'm3', which reads this line)",
+    ),
+    # plain models named, then a count; a multiverse's specifications counted
+    "many": (
+        "  b: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        + "".join(f"  e{i}: {{extends: b, se: robust}}\n" for i in range(6))
+        + "multiverse:\n  mv:\n    base: b\n    focus: value\n    axes:\n"
+        + "".join(
+            f"      a{k}: {{{', '.join(f'v{i}: {{}}' for i in range(13))}}}\n" for k in range(3)
+        ),
+        "7:73: models.b.center[1]: 'value' is listed twice in center of model 'b' (also models "
+        "'e0', 'e1', 'e2', 'e3', 2 more and the 2197 specifications of multiverse 'mv', which "
+        "read this line)",
     ),
 }
 
@@ -299,3 +320,64 @@ def test_one_mistake_read_by_several_models_is_said_once(tmp_path, capsys, case)
     body, expected = INHERITED[case]
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
     assert run(["validate", str(spec)], capsys) == (1, f"error: {spec}:{expected}")
+
+
+def test_a_variant_named_with_a_quote_is_counted_with_the_others(tmp_path, capsys):
+    # the variant's name is reported as not a name; the error it shares with the base and the
+    # model extending it is still one line, the name not cut at its quote
+    body = (
+        "  m: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        "  k: {extends: m}\n"
+        "variants:\n"
+        '  m: {"a\'b": {se: robust}}\n'
+    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
+    code, err = run(["validate", str(spec)], capsys)
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            f"error: {spec}:7:73: models.m.center[1]: 'value' is listed twice in center of model "
+            "'m' (also models 'k' and 'm.a'b', which read this line)",
+            f"error: {spec}:10:7: variants.m.a'b: variant name \"a'b\" is not a name: use "
+            "letters, digits, '_' or '-', starting with a letter or '_' (it becomes a file and "
+            "result name)",
+        ],
+    )
+
+
+def test_errors_differing_in_the_model_at_different_lines_stay_apart(tmp_path, capsys):
+    body = (
+        "  m2: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+        "  m3: {estimator: panel_fe, y: inv, x: [value, capital], center: [value, value]}\n"
+    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + "models:\n" + body)
+    code, err = run(["validate", str(spec)], capsys)
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            f"error: {spec}:7:74: models.m2.center[1]: 'value' is listed twice in center of "
+            "model 'm2'",
+            f"error: {spec}:8:74: models.m3.center[1]: 'value' is listed twice in center of "
+            "model 'm3'",
+        ],
+    )
+
+
+def test_a_hint_addressed_to_one_model_of_a_shared_line_is_for_each(tmp_path, capsys):
+    # two mediations extend a base whose absorb: they cannot take: the hint that named the
+    # first alone is for both
+    body = (
+        "  b: {estimator: panel_fe, y: inv, x: [value], absorb: [entity, big]}\n"
+        "  k1: {extends: b, estimator: mediation, mediator: capital}\n"
+        "  k2: {extends: b, estimator: mediation, mediator: capital, se: robust}\n"
+    )
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "transforms:\n  - derive: {big: firm > 5}\nmodels:\n" + body
+    )
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:65: models.b.absorb[1]: model 'k1' (also model 'k2', which reads this "
+        "line) (estimator: mediation) absorbs the panel's entity and time effects only, not "
+        "'big' (inherited from b through extends) (give each of these models its own absorb: "
+        "[entity, time] (or effects:))",
+    )

@@ -22,6 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,12 @@ class RunFolder:
                     code="usage",
                 )
             documents.append(document)
-        tables = {
-            item.stem: table_cells(item.read_text(encoding="utf-8"))
-            for item in sorted((path / "tables").glob("*.md"))
-        }
+        tables = {}
+        for item in sorted((path / "tables").glob("*.md")):
+            try:
+                tables[item.stem] = table_cells(item.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:  # a table saved in another encoding
+                raise SpecError(f"cannot read '{item}': {exc}", code="usage") from None
         return cls(path, documents[0], documents[1], tables)
 
 
@@ -98,6 +101,9 @@ def table_cells(markdown: str) -> dict[tuple[str, str], str]:
 
 
 DEFAULT_TOLERANCE = 1e-9
+# the largest tolerance whose differences the report calls rounding (R's all.equal takes
+# 1.5e-8, the square root of a double's precision); a looser one is said as a tolerance
+ROUNDING = 1.5e-8
 
 
 @dataclass
@@ -127,13 +133,22 @@ class RunDiff:
         """Whether two values of the results differ: numbers by more than ``tolerance``
         relative to the larger (a smaller difference is counted in ``rounding``), anything
         else when unequal."""
+        if isinstance(x, bool) or isinstance(y, bool):
+            return x is not y  # true is not the number 1 (as Python's True == 1 would have it)
         if x == y:
             return False
         if not (_is_number(x) and _is_number(y)):
             return True
-        if not (math.isfinite(x) and math.isfinite(y)):
+        if not (_finite(x) and _finite(y)):
             return not (math.isnan(x) and math.isnan(y))
-        if abs(x - y) <= self.tolerance * max(abs(x), abs(y)):
+        if isinstance(x, int) or isinstance(y, int):
+            # exactly: an integer beyond a float's range (a results.json edited by hand)
+            # cannot be converted, and below it the conversion would round
+            a, b = Fraction(x), Fraction(y)
+            close = abs(a - b) <= Fraction(self.tolerance) * max(abs(a), abs(b))
+        else:
+            close = abs(x - y) <= self.tolerance * max(abs(x), abs(y))
+        if close:
             self.rounding += 1
             return False
         return True
@@ -142,6 +157,12 @@ class RunDiff:
         if not self.rounding:
             return ""
         numbers = "number differs" if self.rounding == 1 else "numbers differ"
+        if self.tolerance > ROUNDING:
+            # a loose tolerance takes real changes for the same: not to be called rounding
+            return (
+                f"{self.rounding} {numbers} by at most {self.tolerance:g} relative "
+                f"(--tolerance {self.tolerance:g}); not listed (--tolerance 0 lists them)"
+            )
         return (
             f"{self.rounding} {numbers} only in the last digits (relative difference at most "
             f"{self.tolerance:g}: rounding, e.g. another machine or number of BLAS threads); "
@@ -413,6 +434,11 @@ def _curve_summary(folder: Path, name: str) -> dict[str, float]:
     }
 
 
+def _finite(value: int | float) -> bool:
+    # math.isfinite converts an int to a float, which fails beyond about 1e308
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -420,4 +446,10 @@ def _is_number(value: Any) -> bool:
 def _number(value: Any) -> str:
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:.6g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        # as a float would print it, without converting (beyond about 1e308 that fails) or
+        # printing every digit (beyond 4,300 Python refuses to)
+        from decimal import Decimal
+
+        return f"{Decimal(value).normalize():.6g}"
     return "—" if value is None else str(value)

@@ -112,7 +112,10 @@ class SpecErrors(Exception):
         return (SpecErrors, (self.errors,))
 
 
-_MODEL_NAME = re.compile(r"model '([^']*)'")
+# a model named in a message: the name ends at the quote that ends the word (a variant or
+# multiverse name the spec wrote with a quote in it, ``'m.a'b'``, is reported as not a name,
+# and must not split the name there)
+_MODEL_NAME = re.compile(r"model '(.+?)'(?=$|[\s,;:.()\]])")
 _NAMED = 4  # models named in a collapsed error before "and N more"
 
 
@@ -121,8 +124,10 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
     different models as one error: a value written once and read by several models (a base
     and the models that ``extends:`` it, its variants, a multiverse's specifications) is one
     mistake, e.g. ``'educ' is listed twice in endog of model 'tsls' (also models
-    'tsls_robust', 'liml' and 'gmm', which read this line)``. Errors naming no model, or
-    more than one, are kept as they are; the order is that of each group's first error."""
+    'tsls_robust', 'liml' and 'gmm', which read this line)``. A multiverse's specifications
+    are counted, not listed (``also the 2000 specifications of multiverse 'mv'``), so that
+    the line stays short however large the multiverse. Errors naming no model, or more than
+    one, are kept as they are; the order is that of each group's first error."""
     groups: dict[tuple[object, ...], list[tuple[SpecError, str]]] = {}
     order: list[SpecError | tuple[object, ...]] = []
     for error in errors:
@@ -149,20 +154,13 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
         if not others:
             out.append(first)
             continue
-        shown = [f"'{n}'" for n in others[:_NAMED]]
-        if len(others) > _NAMED:
-            listed = f"{', '.join(shown)} and {len(others) - _NAMED} more"
-        elif len(shown) > 1:
-            listed = f"{', '.join(shown[:-1])} and {shown[-1]}"
-        else:
-            listed = shown[0]
-        if len(others) > 1:
-            also = f"model '{name}' (also models {listed}, which read this line)"
-        else:
-            also = f"model '{name}' (also model {listed}, which reads this line)"
         found = _MODEL_NAME.search(first.message)
         start, end = (found.start(), found.end()) if found else (0, 0)
-        message = first.message[:start] + also + first.message[end:]
+        message = first.message[:start] + _also(name, others) + first.message[end:]
+        hint = first.hint
+        if hint:
+            # a hint addressed to the first model is for every model of the line
+            hint = hint.replace(f"model '{name}'", "each of these models")
         out.append(
             SpecError(
                 message,
@@ -171,10 +169,39 @@ def collapse_inherited(errors: Sequence[SpecError]) -> list[SpecError]:
                 file=first.file,
                 line=first.line,
                 col=first.col,
-                hint=first.hint,
+                hint=hint,
             )
         )
     return out
+
+
+def _also(name: str, others: list[str]) -> str:
+    """``model 'name'`` followed by the other models that read its line: models by name (the
+    first ``_NAMED``, then a count), a multiverse's specifications (``mv[a=1,b=2]``: a model
+    name has no brackets) by their count."""
+    plain = [n for n in others if "[" not in n]
+    multiverses: dict[str, int] = {}
+    for other in others:
+        if "[" in other:
+            multiverse = other.partition("[")[0]
+            multiverses[multiverse] = multiverses.get(multiverse, 0) + 1
+    items = [f"'{n}'" for n in plain[:_NAMED]]
+    if len(plain) > _NAMED:
+        items.append(f"{len(plain) - _NAMED} more")
+    own = name.partition("[")[0] if "[" in name else None
+    for multiverse, count in multiverses.items():
+        other = " other" if multiverse == own else ""
+        if count == 1:
+            spec = next(n for n in others if n.partition("[")[0] == multiverse and "[" in n)
+            items.append(f"specification '{spec}'")
+        else:
+            items.append(f"the {count}{other} specifications of multiverse '{multiverse}'")
+    listed = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if plain:
+        listed = ("models " if len(plain) > 1 else "model ") + listed
+    if len(others) > 1:
+        return f"model '{name}' (also {listed}, which read this line)"
+    return f"model '{name}' (also {listed}, which reads this line)"
 
 
 def _rebuild_error(message: str, fields: dict[str, Any]) -> SpecError:

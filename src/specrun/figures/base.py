@@ -5,7 +5,6 @@ numbers and text it shows (computed by the execute stage from the results) and t
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,20 +57,33 @@ def _cut(line: str) -> int:
 def _break(text: str, room: float) -> list[str]:
     """``text`` in lines of at most ``room`` ems: at spaces, or, where a word is longer than a
     line (Chinese has no spaces), after a closing bracket or comma, before 的, or else between
-    any two characters."""
+    any two characters. A line break the text has is kept, and no line is empty that the text
+    did not make so. (A ``$`` is a character like any other: text is drawn as written, never
+    as mathtext, :func:`specrun.figures.fonts.cjk_fallback`.)"""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        lines.extend(_break_line(paragraph.strip(), room) or [""])
+    return lines
+
+
+def _break_line(text: str, room: float) -> list[str]:
     lines: list[str] = []
     line = ""
-    for word in re.split(r"(?<= )", text):
-        if line and _ems(line + word.rstrip()) > room:
-            lines.append(line.rstrip())
-            line = ""
+    for word in text.split():
+        joined = f"{line} {word}" if line else word
+        if _ems(joined) <= room:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        line = ""
         for char in word:
-            if line and _ems(line + char) > room and not char.isspace():
+            if line and _ems(line + char) > room:
                 cut = _cut(line)
-                lines.append(line[:cut].rstrip())
+                lines.append(line[:cut])
                 line = line[cut:]
             line += char
-    return [*lines, line.rstrip()] if line.strip() else lines
+    return [*lines, line] if line else lines
 
 
 def interval_text(level: float, language: str, *, band: bool = False) -> str:
@@ -124,7 +136,7 @@ def fitted(text: str, width: float, points: float = AXIS_TITLE_POINTS) -> str:
     upgrading (synthetic data)" on a 6-inch figure) is not cut at the figure's edges. Widths
     are estimated from the characters, as in :func:`axis_title`."""
     room = max(width - TEXT_MARGIN_INCHES, 1.0) * 72 / points
-    if _ems(text) <= room:
+    if all(_ems(line) <= room for line in text.split("\n")):
         return text
     return "\n".join(_break(text.strip(), room))
 
@@ -142,7 +154,7 @@ def axis_title(label: str, interval: str, height: float) -> str:
     figure's edges. Widths are estimated from the characters (an ideograph 1 em, others
     0.6 em at 10 pt), not measured: measuring would render every figure once more."""
     room = max(height - AXIS_MARGIN_INCHES, 1.0) * 72 / AXIS_TITLE_POINTS
-    if _ems(label + interval) <= room:
+    if all(_ems(line) <= room for line in (label + interval).split("\n")):
         return label + interval
     return "\n".join([*_break(label.strip(), room), interval.strip()])
 

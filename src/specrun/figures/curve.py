@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from specrun.figures.base import figure_title, interval_text
+from specrun.figures.base import figure_title, fitted, interval_text
 from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
@@ -115,7 +115,9 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
     bottom.set_ylim(-0.6, len(rows) - 0.4)
     bottom.tick_params(axis="y", labelsize="small")
     bottom.set_xlim(0.5, n + 0.5)
-    bottom.set_xlabel("规格（按估计值排序）" if zh else "Specification (sorted by estimate)")
+    # as every kind's horizontal axis title: in lines where a narrow figure's axes cannot hold it
+    xlabel = "规格（按估计值排序）" if zh else "Specification (sorted by estimate)"
+    bottom.set_xlabel(fitted(xlabel, spec.width))
     if spec.title:
         top.set_title(figure_title(spec.title, spec.width))
     return figure

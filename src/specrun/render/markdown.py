@@ -68,6 +68,24 @@ def escape_note(text: str) -> str:
     return escaped
 
 
+# full-width marks a Chinese sentence or clause ends with: the next note follows without a space
+FULL_WIDTH_ENDS = tuple("。！？；：，、）」』】")
+
+
+def run_on(notes: Sequence[str]) -> str:
+    """A table's notes as one paragraph: each note after the one before with a space, as
+    English sentences are set, except after a full-width mark (``标准误。***、**``), as
+    Chinese sentences run on. Decided by each note's own end, not the table's language: an
+    English source note in a Chinese table keeps its space, a Chinese note in an English
+    table runs on."""
+    text = ""
+    for note in notes:
+        if text and note and not text.endswith(FULL_WIDTH_ENDS):
+            text += " "
+        text += note
+    return text
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     return make_environment(
@@ -76,6 +94,7 @@ def environment() -> SandboxedEnvironment:
             "md": escape_markdown,
             "md_paragraph": escape_paragraph,
             "md_note": escape_note,
+            "run_on": run_on,
         },
     )
 

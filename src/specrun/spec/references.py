@@ -299,13 +299,17 @@ class ReferenceChecks(Diagnostics):
                 memos[memo] = (columns, None, found_here)
         self.check_roles(model)
         self.check_distinct_lists(model)
+        # the model is named: center: is often written once in a base that models extending
+        # it read, where "this model" at the base's line would name the base; suggestions
+        # are variables of the data (a misspelt regressor is among those read)
+        known = used & set(columns)
         for i, name in enumerate(spec.center):
             if name not in used:
                 self.error(
-                    f"center: '{name}' is not a continuous variable of this model",
+                    f"center: '{name}' is not a continuous variable of model '{model.name}'",
                     (*self._raw_field(model, "center")[0], i),
                     code="reference",
-                    hint=did_you_mean(name, used) if used else None,
+                    hint=did_you_mean(name, known) if known else None,
                 )
         for name, relative in spec.variable_refs():
             if name not in columns:
