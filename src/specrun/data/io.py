@@ -8,6 +8,8 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -458,6 +460,77 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+
+
+@dataclass(frozen=True)
+class DataLabels:
+    """The labels a data file carries for its columns: a Stata file's variable labels
+    (``label variable gdppc "GDP per capita"``) and, for each numeric column with a value-label
+    set (``label values regcode region``), its codes' labels.
+
+    ``variables`` maps a column (its name as read, ``clean_header``) to its label; ``values``
+    maps a column to ``{code: label}``, the code written as a factor level is (``"2"``: the
+    integer's digits, ``specrun.data.design``). Codes the set leaves unlabelled are absent.
+    Empty for every format but Stata's."""
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def read_labels(spec: SourceSpec, folder: Path) -> DataLabels:
+    """A source's variable and value labels (``DataLabels``), read with pandas' public Stata
+    API: ``StataReader.variable_labels()`` for the former; for the latter the file is read a
+    second time with ``convert_categoricals=True`` (only when it defines a value-label set) and
+    each labelled column's codes are paired with the categories pandas gives them, a code the
+    set leaves unlabelled coming back as itself (pandas 3.1). A column whose set gives two codes
+    one label (which pandas cannot read as a category) keeps its codes. Stata attaches value
+    labels to numeric variables only (``label values`` refuses a string). Call after
+    ``read_source``, which reports an unreadable file; here one gives no labels."""
+    if source_format(spec) != "stata":
+        return DataLabels()
+    import pandas as pd
+
+    path = resolve(spec, folder)
+    try:
+        with pd.io.stata.StataReader(path) as reader:
+            variables = {clean_header(k): v for k, v in reader.variable_labels().items() if v}
+            has_sets = bool(reader.value_labels())
+        values: dict[str, dict[str, str]] = {}
+        if has_sets:
+            codes = pd.read_stata(path, convert_categoricals=False)
+            try:
+                columns = [pd.read_stata(path, convert_categoricals=True)]
+            except ValueError:  # a set with a repeated label: the other columns one by one
+                columns = []
+                for name in codes.columns:
+                    if codes[name].dtype.kind in "iuf":
+                        try:
+                            columns.append(pd.read_stata(path, columns=[name]))
+                        except ValueError:
+                            continue
+            for frame in columns:
+                for name in frame.columns:
+                    if isinstance(frame[name].dtype, pd.CategoricalDtype):
+                        values[clean_header(str(name))] = _code_labels(codes[name], frame[name])
+    except Exception:  # read_source has read this file: an oddity costs the labels only
+        return DataLabels()
+    return DataLabels(variables, {k: v for k, v in values.items() if v})
+
+
+def _code_labels(codes: Any, labelled: Any) -> dict[str, str]:
+    """``{code: label}`` from a column's codes and the same column as pandas' categories:
+    one row per category (a pass over the column in pandas, not in Python)."""
+    import pandas as pd
+
+    pairs = pd.DataFrame({"code": codes.to_numpy(), "at": labelled.cat.codes.to_numpy()})
+    pairs = pairs[pairs["at"] >= 0].drop_duplicates("at")  # -1: missing
+    categories = labelled.cat.categories
+    found = {
+        str(int(code)): categories[at]
+        for code, at in zip(pairs["code"].tolist(), pairs["at"].tolist(), strict=True)
+        if isinstance(categories[at], str) and float(code).is_integer()
+    }
+    return dict(sorted(found.items(), key=lambda item: int(item[0])))
 
 
 def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:
