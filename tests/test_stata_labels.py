@@ -19,7 +19,7 @@ import pytest
 
 from specfiles import PROJECT_ROOT
 from specrun.api import run_file
-from specrun.data.io import DataLabels, read_labels
+from specrun.data.io import DataLabels, read_labels, read_source
 from specrun.spec.models import SourceSpec
 
 EN = {
@@ -95,6 +95,11 @@ def header_rows(markdown: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in rows]
 
 
+def labels_of(name: str, folder: Path) -> DataLabels:
+    source = SourceSpec(path=name)
+    return read_labels(source, folder, read_source(source, folder))
+
+
 def test_pandas_reads_labels_of_a_few_values_and_of_string_variables(tmp_path: Path):
     """pandas 3.1 reads a label set that labels some codes only as categories mixing the labels
     with the unlabelled codes (``['East', 'West', 3]``): the unlabelled code gets no label. A
@@ -116,7 +121,7 @@ def test_pandas_reads_labels_of_a_few_values_and_of_string_variables(tmp_path: P
     )
     mixed = pd.read_stata(tmp_path / "few.dta").regcode.cat.categories.tolist()
     assert mixed == ["East", "West", 3]
-    labels = read_labels(SourceSpec(path="few.dta"), tmp_path)
+    labels = labels_of("few.dta", tmp_path)
     assert labels == DataLabels(
         {"province": "省份", "y": "GDP per capita"}, {"regcode": {"1": "East", "2": "West"}}
     )
@@ -139,13 +144,13 @@ def test_a_set_giving_two_codes_one_label_leaves_that_column_its_codes(tmp_path:
         variable_labels={"a": "Group"},
         value_labels={"a": {1: "same", 2: "same"}, "b": {1: "one", 2: "two"}},
     )
-    labels = read_labels(SourceSpec(path="twice.dta"), tmp_path)
+    labels = labels_of("twice.dta", tmp_path)
     assert labels == DataLabels({"a": "Group"}, {"b": {"1": "one", "2": "two"}})
 
 
 def test_other_formats_carry_no_labels(tmp_path: Path):
     shutil.copy(PROJECT_ROOT / "data" / "grunfeld.csv", tmp_path / "g.csv")
-    assert read_labels(SourceSpec(path="g.csv"), tmp_path) == DataLabels()
+    assert labels_of("g.csv", tmp_path) == DataLabels()
 
 
 @pytest.fixture(scope="module")

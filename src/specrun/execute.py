@@ -469,13 +469,13 @@ class Executor:
 
     def load(self, node: Node) -> None:
         try:
-            self.sources[node.name] = read_source(node.payload, self.spec.folder)
+            frame = self.sources[node.name] = read_source(node.payload, self.spec.folder)
         except SpecError as exc:
             where: PathKey = ("data", "sources", node.name, "path")
             if exc.line is not None and not exc.path:  # placed in the data file: name the source
                 exc.path = format_path(where)
             raise SpecErrors([_located(self.spec, exc, where)]) from None
-        self.source_labels[node.name] = read_labels(node.payload, self.spec.folder)
+        self.source_labels[node.name] = read_labels(node.payload, self.spec.folder, frame)
 
     def merged_labels(self) -> DataLabels:
         """The sources' labels as one set: where two sources label a column, the panel's own

@@ -477,15 +477,16 @@ class DataLabels:
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-def read_labels(spec: SourceSpec, folder: Path) -> DataLabels:
+def read_labels(spec: SourceSpec, folder: Path, frame: pl.DataFrame) -> DataLabels:
     """A source's variable and value labels (``DataLabels``), read with pandas' public Stata
     API: ``StataReader.variable_labels()`` for the former; for the latter the file is read a
     second time with ``convert_categoricals=True`` (only when it defines a value-label set) and
-    each labelled column's codes are paired with the categories pandas gives them, a code the
-    set leaves unlabelled coming back as itself (pandas 3.1). A column whose set gives two codes
-    one label (which pandas cannot read as a category) keeps its codes. Stata attaches value
-    labels to numeric variables only (``label values`` refuses a string). Call after
-    ``read_source``, which reports an unreadable file; here one gives no labels."""
+    each labelled column's codes, taken from ``frame`` (the source as ``read_source`` gave it),
+    are paired with the categories pandas gives them, a code the set leaves unlabelled coming
+    back as itself (pandas 3.1). A column whose set gives two codes one label (which pandas
+    cannot read as a category) keeps its codes. Stata attaches value labels to numeric
+    variables only (``label values`` refuses a string). Never raises: ``read_source`` has
+    reported an unreadable file, and a label pandas cannot read costs the labels only."""
     if source_format(spec) != "stata":
         return DataLabels()
     import pandas as pd
@@ -493,41 +494,41 @@ def read_labels(spec: SourceSpec, folder: Path) -> DataLabels:
     path = resolve(spec, folder)
     try:
         with pd.io.stata.StataReader(path) as reader:
-            variables = {clean_header(k): v for k, v in reader.variable_labels().items() if v}
+            named = reader.variable_labels()
             has_sets = bool(reader.value_labels())
-        values: dict[str, dict[str, str]] = {}
-        if has_sets:
-            codes = pd.read_stata(path, convert_categoricals=False)
-            try:
-                columns = [pd.read_stata(path, convert_categoricals=True)]
-            except ValueError:  # a set with a repeated label: the other columns one by one
-                columns = []
-                for name in codes.columns:
-                    if codes[name].dtype.kind in "iuf":
-                        try:
-                            columns.append(pd.read_stata(path, columns=[name]))
-                        except ValueError:
-                            continue
-            for frame in columns:
-                for name in frame.columns:
-                    if isinstance(frame[name].dtype, pd.CategoricalDtype):
-                        values[clean_header(str(name))] = _code_labels(codes[name], frame[name])
-    except Exception:  # read_source has read this file: an oddity costs the labels only
+    except (OSError, ValueError):  # read_source read the file: a label oddity costs the labels
         return DataLabels()
+    variables = {clean_header(k): v for k, v in named.items() if v}
+    columns = []
+    if has_sets:
+        try:
+            columns = [pd.read_stata(path, convert_categoricals=True)]
+        except ValueError:  # a set with a repeated label: the numeric columns one by one
+            for name in named:
+                if frame.schema.get(clean_header(name), pl.String).is_numeric():
+                    try:
+                        columns.append(pd.read_stata(path, columns=[name]))
+                    except ValueError:
+                        continue
+    values: dict[str, dict[str, str]] = {}
+    for labelled in columns:
+        for name in labelled.columns:
+            column = clean_header(str(name))
+            if isinstance(labelled[name].dtype, pd.CategoricalDtype) and column in frame.columns:
+                values[column] = _code_labels(frame[column], labelled[name])
     return DataLabels(variables, {k: v for k, v in values.items() if v})
 
 
-def _code_labels(codes: Any, labelled: Any) -> dict[str, str]:
+def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:
     """``{code: label}`` from a column's codes and the same column as pandas' categories:
-    one row per category (a pass over the column in pandas, not in Python)."""
-    import pandas as pd
-
-    pairs = pd.DataFrame({"code": codes.to_numpy(), "at": labelled.cat.codes.to_numpy()})
-    pairs = pairs[pairs["at"] >= 0].drop_duplicates("at")  # -1: missing
+    one row per category (a pass over the column in polars, not in Python)."""
+    at = pl.Series("at", labelled.cat.codes.to_numpy())  # -1: missing
+    pairs = pl.DataFrame([codes.alias("code"), at]).filter(pl.col("at") >= 0)
+    pairs = pairs.unique("at", keep="first", maintain_order=True)
     categories = labelled.cat.categories
     found = {
         str(int(code)): categories[at]
-        for code, at in zip(pairs["code"].tolist(), pairs["at"].tolist(), strict=True)
+        for code, at in zip(pairs["code"].to_list(), pairs["at"].to_list(), strict=True)
         if isinstance(categories[at], str) and float(code).is_integer()
     }
     return dict(sorted(found.items(), key=lambda item: int(item[0])))
