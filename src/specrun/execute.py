@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from specrun.data.design import Design, add_time_series, atoms, build_design
-from specrun.data.io import read_source
+from specrun.data.io import DataLabels, read_labels, read_source
 from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
@@ -113,6 +113,8 @@ class RunOutput:
     cache: CacheStats | None = None  # what the cache supplied, when one was used
     # each model's results.json text, encoded where it was fitted (``FitOutput.texts``)
     model_texts: dict[str, str] = field(default_factory=dict)
+    # the data files' own variable and value labels (a Stata file's), under the spec's
+    data_labels: DataLabels = field(default_factory=DataLabels)
 
 
 def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
@@ -193,6 +195,8 @@ class Executor:
         self.figures: dict[str, FigureData] = {}
         self.used_columns: set[str] = set()
         self.panel_rows: dict[str, int] = {}
+        self.source_labels: dict[str, DataLabels] = {}  # by source, as each is loaded
+        self.data_labels = DataLabels()
         # the panel after a model's own transforms, by (where the steps are written, the steps)
         self.model_frames: dict[tuple[Any, ...], pl.DataFrame] = {}
         self.model_texts: dict[str, str] = {}
@@ -265,6 +269,7 @@ class Executor:
             timings=self.timings,
             cache=cache.stats if cache is not None else None,
             model_texts=self.model_texts,
+            data_labels=self.data_labels,
         )
 
     def run_data(self, nodes: list[Node], cache: NodeCache | None, counts: _Counts) -> None:
@@ -282,6 +287,7 @@ class Executor:
                 self.artifacts.update(stored.artifacts)
                 self.notes.extend(stored.notes)
                 self.panel_rows.update(stored.panel_rows)
+                self.data_labels = stored.labels
                 self.timings[last.id] = time.perf_counter() - started
                 cache.stats.reused.extend(n.id for n in nodes)
                 counts.finish(reused=True, n=len(nodes))
@@ -296,9 +302,16 @@ class Executor:
             self.timings[node.id] = time.perf_counter() - started
             counts.finish(reused=False)
         panel = self.panel_frame()
+        self.data_labels = self.merged_labels()
         if cache is not None:
             cache.stats.computed.extend(n.id for n in nodes)
-            stage = DataStage(panel, dict(self.artifacts), list(self.notes), dict(self.panel_rows))
+            stage = DataStage(
+                panel,
+                dict(self.artifacts),
+                list(self.notes),
+                dict(self.panel_rows),
+                self.data_labels,
+            )
             if not cache.put(key, stage):
                 cache.stats.uncacheable.append(last.id)
 
@@ -456,12 +469,27 @@ class Executor:
 
     def load(self, node: Node) -> None:
         try:
-            self.sources[node.name] = read_source(node.payload, self.spec.folder)
+            frame = self.sources[node.name] = read_source(node.payload, self.spec.folder)
         except SpecError as exc:
             where: PathKey = ("data", "sources", node.name, "path")
             if exc.line is not None and not exc.path:  # placed in the data file: name the source
                 exc.path = format_path(where)
             raise SpecErrors([_located(self.spec, exc, where)]) from None
+        self.source_labels[node.name] = read_labels(node.payload, self.spec.folder, frame)
+
+    def merged_labels(self) -> DataLabels:
+        """The sources' labels as one set: where two sources label a column, the panel's own
+        source wins, then the first in the spec's order."""
+        first = self.spec.data.frame_source
+        ordered = sorted(self.source_labels.items(), key=lambda item: item[0] != first)
+        variables: dict[str, str] = {}
+        values: dict[str, Mapping[str, str]] = {}
+        for _, labels in ordered:
+            for name, label in labels.variables.items():
+                variables.setdefault(name, label)
+            for name, codes in labels.values.items():
+                values.setdefault(name, codes)
+        return DataLabels(variables, values)
 
     def apply(self, frame: pl.DataFrame, step: Any, path: PathKey) -> pl.DataFrame:
         return apply_step(frame, step, path, self.spec, self.sources, self.artifacts, self.notes)
@@ -978,6 +1006,26 @@ class Executor:
             self.early[node.id] = (figure, warnings, time.perf_counter() - started)
             self.on_figure(figure)
 
+    def member_labels(self) -> dict[str, str]:
+        """Each ``over:`` member whose value has a value label in the data, to that label
+        (``by_region.2`` → ``West`` when ``over: regcode`` and regcode 2 is labelled West)."""
+        found: dict[str, str] = {}
+        for family, members in self.families.items():
+            model = self.spec.models.get(family)
+            codes = self.data_labels.values.get(model.spec.over or "") if model else None
+            if not codes:
+                continue
+            for member in members:
+                value = member[len(family) + 1 :]
+                try:  # a float column's value is named 2.0, its code "2"
+                    number = float(value)
+                    value = str(int(number)) if number.is_integer() else value
+                except ValueError:
+                    pass
+                if value in codes:
+                    found[member] = codes[value]
+        return found
+
     def build(self, node: Node) -> None:
         built, warnings = self.built(node)
         self.warnings.extend(warnings)
@@ -991,9 +1039,17 @@ class Executor:
         from specrun.tables.base import table_numbers, with_layout
         from specrun.tables.kinds import TABLES
 
-        labels = self.spec.labels()
         language = self.spec.outputs.language
-        ctx = TableContext(node.name, labels, self.spec.groups, language)
+        # a data file's label is one text, printed in every language; the spec's wins
+        labels = {**self.data_labels.variables, **self.spec.labels()}
+        ctx = TableContext(
+            node.name,
+            labels,
+            self.spec.groups,
+            language,
+            value_labels=self.data_labels.values,
+            member_labels=self.member_labels(),
+        )
         results = ResultSet(self.models, self.families, self.artifacts)
         registry = TABLES if node.kind == "table" else FIGURES
         section = "tables" if node.kind == "table" else "figures"
@@ -1189,12 +1245,14 @@ class SampleFrames:
 @dataclass(frozen=True)
 class DataStage:
     """The data stage's product as the cache stores it: the transformed panel, the
-    transforms' artifacts and notes, and the rows the panel load dropped."""
+    transforms' artifacts and notes, the rows the panel load dropped, and the data files'
+    own labels (read with the files, so a re-run from the cache prints them too)."""
 
     panel: pl.DataFrame
     artifacts: dict[str, Any]
     notes: list[str]
     panel_rows: dict[str, int]
+    labels: DataLabels = field(default_factory=DataLabels)
 
 
 @dataclass(frozen=True)

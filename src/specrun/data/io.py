@@ -8,6 +8,8 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -458,6 +460,78 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+
+
+@dataclass(frozen=True)
+class DataLabels:
+    """The labels a data file carries for its columns: a Stata file's variable labels
+    (``label variable gdppc "GDP per capita"``) and, for each numeric column with a value-label
+    set (``label values regcode region``), its codes' labels.
+
+    ``variables`` maps a column (its name as read, ``clean_header``) to its label; ``values``
+    maps a column to ``{code: label}``, the code written as a factor level is (``"2"``: the
+    integer's digits, ``specrun.data.design``). Codes the set leaves unlabelled are absent.
+    Empty for every format but Stata's."""
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def read_labels(spec: SourceSpec, folder: Path, frame: pl.DataFrame) -> DataLabels:
+    """A source's variable and value labels (``DataLabels``), read with pandas' public Stata
+    API: ``StataReader.variable_labels()`` for the former; for the latter the file is read a
+    second time with ``convert_categoricals=True`` (only when it defines a value-label set) and
+    each labelled column's codes, taken from ``frame`` (the source as ``read_source`` gave it),
+    are paired with the categories pandas gives them, a code the set leaves unlabelled coming
+    back as itself (pandas 3.1). A column whose set gives two codes one label (which pandas
+    cannot read as a category) keeps its codes. Stata attaches value labels to numeric
+    variables only (``label values`` refuses a string). Never raises: ``read_source`` has
+    reported an unreadable file, and a label pandas cannot read costs the labels only."""
+    if source_format(spec) != "stata":
+        return DataLabels()
+    import pandas as pd
+
+    path = resolve(spec, folder)
+    try:
+        with pd.io.stata.StataReader(path) as reader:
+            named = reader.variable_labels()
+            has_sets = bool(reader.value_labels())
+    except (OSError, ValueError):  # read_source read the file: a label oddity costs the labels
+        return DataLabels()
+    variables = {clean_header(k): v for k, v in named.items() if v}
+    columns = []
+    if has_sets:
+        try:
+            columns = [pd.read_stata(path, convert_categoricals=True)]
+        except ValueError:  # a set with a repeated label: the numeric columns one by one
+            for name in named:
+                if frame.schema.get(clean_header(name), pl.String).is_numeric():
+                    try:
+                        columns.append(pd.read_stata(path, columns=[name]))
+                    except ValueError:
+                        continue
+    values: dict[str, dict[str, str]] = {}
+    for labelled in columns:
+        for name in labelled.columns:
+            column = clean_header(str(name))
+            if isinstance(labelled[name].dtype, pd.CategoricalDtype) and column in frame.columns:
+                values[column] = _code_labels(frame[column], labelled[name])
+    return DataLabels(variables, {k: v for k, v in values.items() if v})
+
+
+def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:
+    """``{code: label}`` from a column's codes and the same column as pandas' categories:
+    one row per category (a pass over the column in polars, not in Python)."""
+    at = pl.Series("at", labelled.cat.codes.to_numpy())  # -1: missing
+    pairs = pl.DataFrame([codes.alias("code"), at]).filter(pl.col("at") >= 0)
+    pairs = pairs.unique("at", keep="first", maintain_order=True)
+    categories = labelled.cat.categories
+    found = {
+        str(int(code)): categories[at]
+        for code, at in zip(pairs["code"].to_list(), pairs["at"].to_list(), strict=True)
+        if isinstance(categories[at], str) and float(code).is_integer()
+    }
+    return dict(sorted(found.items(), key=lambda item: int(item[0])))
 
 
 def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:

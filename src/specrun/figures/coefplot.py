@@ -13,6 +13,7 @@ from specrun.figures.specs.coefplot import CoefplotSpec
 from specrun.results import ModelResult, ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.format import coefficient_critical_value
+from specrun.tables.terms import term_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,7 +45,7 @@ def coefplot_data(spec: CoefplotSpec, results: ResultSet, ctx: TableContext) -> 
             )
         rows.append(
             (
-                model.label or name.split(".", 1)[-1],
+                model.label or ctx.member_labels.get(name) or name.split(".", 1)[-1],
                 coef.estimate,
                 coefficient_critical_value(model, spec.variable, spec.level) * coef.std_error,
             )
@@ -63,7 +64,8 @@ def _variable_label(variable: str, models: list[ModelResult | None], ctx: TableC
     in the table's language) when every model is a mediation model giving it the same label,
     else the name its estimator gives it when every model gives the same one (``DID`` for a
     ``did`` model's ``did``, ``t+1`` for an event study's ``rel+1``: the regression table's
-    row label), else the variable's label."""
+    row label), else, for a factor level, its term's label ("Region: West", the level's value
+    label from the data where it has one), else the variable's label."""
     from specrun.tables.mediation import path_row_label
 
     if models and all(m is not None and m.estimator == "mediation" for m in models):
@@ -73,6 +75,9 @@ def _variable_label(variable: str, models: list[ModelResult | None], ctx: TableC
     given = {m.coefficient_labels.get(variable) for m in models if m is not None}
     if len(given) == 1 and None not in given:
         return given.pop()
+    parts = next((m.terms[variable] for m in models if m is not None and variable in m.terms), ())
+    if any(p.level is not None for p in parts):  # a factor level: "Region: West", as a table
+        return term_label(parts, ctx.labels, ctx.value_labels)
     return ctx.labels.get(variable, variable)
 
 

@@ -64,13 +64,20 @@ T = TypeVar("T", bound=TableBase)
 
 @dataclass(frozen=True)
 class TableContext:
-    """What a table may know besides results: the name, variable labels and the spec's groups."""
+    """What a table may know besides results: the name, variable labels (the spec's, else the
+    data file's), the spec's groups, and the data's value labels: ``value_labels`` maps a
+    factor variable to ``{level: label}`` (``{"regcode": {"2": "West"}}``, a Stata file's
+    ``label values``), which row labels print in place of the level; ``member_labels`` maps an
+    ``over:`` family's member (``by_region.2``) to its value's label (``West``), which column
+    headers and coefplot ticks print in place of the value."""
 
     name: str
     labels: Mapping[str, str]
     groups: Mapping[str, tuple[str, ...]]
     language: str = "en"
     warnings: list[str] = field(default_factory=list)  # what a reader might misread, by table
+    value_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    member_labels: Mapping[str, str] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         """Report something the table prints correctly but a reader could misread."""

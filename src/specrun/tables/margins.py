@@ -110,7 +110,7 @@ def describe_regions(margins: Margins, label: str, digits: int, language: str = 
 def _term_label(name: str, model: ModelResult, ctx: TableContext) -> str:
     """A centred variable's label; a term such as ``L.x`` composes its parts' labels."""
     parts = model.terms.get(name)
-    return term_label(parts, ctx.labels) if parts else ctx.labels.get(name, name)
+    return term_label(parts, ctx.labels, ctx.value_labels) if parts else ctx.labels.get(name, name)
 
 
 def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext) -> Table:

@@ -59,7 +59,7 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     if model is not None and name in model.coefficient_labels:
         return model.coefficient_labels[name]
     if parts and (len(parts) > 1 or parts[0].level is not None or parts[0].shift or parts[0].diff):
-        return term_label(parts, ctx.labels)
+        return term_label(parts, ctx.labels, ctx.value_labels)
     return ctx.labels.get(name, name)
 
 
@@ -220,9 +220,10 @@ def _header(
     column_labels = spec.column_labels
     members = [name.rsplit(".", 1)[0] in results.families for name in names]
     if column_labels is None and (any(members) or any(m.label for m in models)):
-        # a model's own label, else a family member's value (East, Central, …)
+        # a model's own label, else a family member's value (East, Central, …) or the value's
+        # label in the data (over: a Stata variable with value labels)
         column_labels = [
-            m.label or (name.rsplit(".", 1)[-1] if member else "")
+            m.label or (ctx.member_labels.get(name) or name.rsplit(".", 1)[-1] if member else "")
             for name, m, member in zip(names, models, members, strict=True)
         ]
     if column_labels is not None:
@@ -254,7 +255,7 @@ def _body(
     for name in order:
         owner = next((m for m in models if name in m.coefficients), None)
         for base, (parts, has) in bases.get(name, {}).items():
-            label = spec.labels.get(base) or term_label(parts, ctx.labels)
+            label = spec.labels.get(base) or term_label(parts, ctx.labels, ctx.value_labels)
             cells = tuple(Cell("(base)" if h else "") for h in has)
             coef_rows.append(Row(label, cells, "coef"))
             if spec.se_position == "below":
@@ -659,7 +660,9 @@ def _notes(
     if centered:
         terms = {v: p for f in families for m in f for v, p in m.terms.items()}
         names = ("、" if language == "zh" else ", ").join(
-            term_label(terms[v], ctx.labels) if v in terms else ctx.labels.get(v, v)
+            term_label(terms[v], ctx.labels, ctx.value_labels)
+            if v in terms
+            else ctx.labels.get(v, v)
             for v in centered
         )
         notes.append(
