@@ -256,3 +256,95 @@ def test_a_cached_rerun_prints_the_same_labels(tmp_path: Path):
     assert row_labels((second.folder / "tables" / "t.md").read_text())[3] == "Region: West"
     ticks = second.output.figures["ticks"].draw()
     assert [t.get_text() for t in ticks.axes[0].get_xticklabels()] == ["West", "3", "East"]
+
+
+def _gbk_as_latin1(text: str) -> str:
+    """Text that pandas writes into a Stata 13 file (format 117, latin-1) as the bytes GBK gives
+    ``text``: a file written by Stata 13 on Chinese Windows."""
+    return text.encode("gbk").decode("latin-1")
+
+
+def write_old_dta(folder: Path, version: int = 117) -> Path:
+    """Grunfeld with a Chinese text column ``region`` and Chinese labels, as Stata 13 on Chinese
+    Windows wrote them (GBK bytes; ``version=118`` writes the same text as UTF-8)."""
+    frame = pd.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame["regcode"] = (frame["firm"] % 3 + 1).astype("int8")
+    recode = _gbk_as_latin1 if version < 118 else (lambda text: text)
+    frame["region"] = [recode(["东部", "西部"][f % 2]) for f in frame["firm"]]
+    path = folder / "g.dta"
+    frame.to_stata(
+        path,
+        write_index=False,
+        version=version,
+        variable_labels={"inv": recode("总投资"), "value": recode("市值")},
+        value_labels={"regcode": {1: recode("东部"), 2: recode("西部")}},
+    )
+    return path
+
+
+OLD = """\
+spec_version: 1
+data:
+  sources:
+    g: {path: g.dta ENCODING}
+  panel: {source: g, entity: firm, time: year}
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital, i.regcode#c.value], effects: [time],
+      over: region}
+tables:
+  t: {kind: regression, columns: [m]}
+outputs: {formats: [markdown], language: zh}
+"""
+
+
+def test_an_old_stata_files_text_is_read_in_its_encoding(tmp_path: Path):
+    # Stata 13 and older keep the writing computer's encoding (GBK on Chinese Windows), which
+    # pandas reads as latin-1: the members, labels and levels printed '¶«²¿' for 东部
+    write_old_dta(tmp_path)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(OLD.replace(" ENCODING", ", encoding: gb18030"), encoding="utf-8")
+    run = run_file(spec, tmp_path / "out", cache=False)
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert "| 被解释变量 | 总投资 | 总投资 |" in table
+    assert "|  | 西部 | 东部 |" in table
+    assert "| 市值 | " in table and "| regcode: 西部 × 市值 | " in table
+    assert sorted(run.output.results.models) == ["m.东部", "m.西部"]
+
+
+def test_an_old_stata_file_in_an_east_asian_encoding_without_encoding_is_an_error(
+    tmp_path: Path, capsys
+):
+    from specrun.cli import main
+
+    write_old_dta(tmp_path)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(OLD.replace(" ENCODING", ""), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:4:15: data.sources.g.path: '{tmp_path / 'g.dta'}' is a file of Stata 13 "
+        "or older "
+        "(format 117), whose text is in the encoding of the computer that wrote it: read as "
+        "latin-1 it is 'Î÷²¿', read as gb18030 '西部' (add encoding: gb18030 to the source)\n"
+    )
+
+
+def test_encoding_on_a_stata_14_file_is_an_error(tmp_path: Path, capsys):
+    from specrun.cli import main
+
+    write_old_dta(tmp_path, version=118)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(OLD.replace(" ENCODING", ", encoding: gb18030"), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:4:15: data.sources.g.path: '{tmp_path / 'g.dta'}' is a Stata 14 or later "
+        "file "
+        "(format 118), whose text is UTF-8: encoding: is for files of Stata 13 and older "
+        "(remove encoding: from the source)\n"
+    )
+    # without it, the same file reads as written
+    spec.write_text(OLD.replace(" ENCODING", ""), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert "|  | 西部 | 东部 |" in table and "| regcode: 西部 × 市值 | " in table

@@ -8,7 +8,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -452,7 +452,7 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
             import pandas as pd
 
             frame = pl.from_pandas(pd.read_stata(path, convert_categoricals=False))
-            return _stata_years(frame), None
+            return _stata_years(_stata_text(frame, path, spec)), None
         return _read_excel(path, spec)
     except SpecError:
         raise
@@ -460,6 +460,87 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
         raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+
+
+# Stata 14 (format 118) and later write text as UTF-8; older formats keep the encoding of the
+# computer that wrote them, which pandas reads as latin-1 (one character per byte)
+STATA_UTF8_FORMAT = 118
+
+
+def stata_format(path: Path) -> int:
+    """A Stata file's format number: ``<release>118</release>`` in the header of formats 117
+    and later, the first byte in older ones (113 for Stata 8/9, 114 for 10/11, 115 for 12)."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"<stata_dta>"):
+        found = re.search(rb"<release>(\d+)</release>", head)
+        return int(found.group(1)) if found else 0
+    return head[0] if head else 0
+
+
+def _recoded(text: str, encoding: str) -> str:
+    """Text pandas read as latin-1 from a file written in ``encoding``: the same bytes, read
+    again (latin-1 maps every byte to one character, so nothing is lost on the way)."""
+    return text.encode("latin-1").decode(encoding)
+
+
+def _stata_text(frame: pl.DataFrame, path: Path, spec: SourceSpec) -> pl.DataFrame:
+    """A Stata file's text columns in their encoding.
+
+    A file of Stata 13 or older (format below 118) holds its text in the encoding of the
+    computer that wrote it (GBK on Chinese Windows), which the file does not record: with
+    ``encoding:`` the text is read in it, as Stata 14's ``unicode translate`` does once
+    ``unicode encoding set`` names it; without, text that looks like an East Asian encoding
+    read as latin-1 ('¶«²¿' for 东部) is an error naming the encoding (as a CSV file's is),
+    other text is read as latin-1 (Western European files). A Stata 14 or later file is UTF-8:
+    ``encoding:`` on it is an error. Raises ``SpecError`` (code ``data``)."""
+    version = stata_format(path)
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if version >= STATA_UTF8_FORMAT:
+        if spec.encoding is not None:
+            raise SpecError(
+                f"'{path}' is a Stata 14 or later file (format {version}), whose text is UTF-8: "
+                "encoding: is for files of Stata 13 and older",
+                code="data",
+                hint="remove encoding: from the source",
+            )
+        return frame
+    values = {
+        name: [
+            v
+            for v in frame[name].unique(maintain_order=True).drop_nulls().to_list()
+            if not v.isascii()
+        ]
+        for name in texts
+    }
+    values = {name: found for name, found in values.items() if found}
+    if not values:
+        return frame
+    if spec.encoding is None:
+        raw = "\n".join(v for found in values.values() for v in found).encode("latin-1")
+        guesses = _likely_encodings(raw)
+        if guesses and guesses[0] in _EAST_ASIAN:
+            sample = next(iter(values.values()))[0]
+            raise SpecError(
+                f"'{path}' is a file of Stata 13 or older (format {version}), whose text is in "
+                f"the encoding of the computer that wrote it: read as latin-1 it is "
+                f"'{sample[:12]}', read as {guesses[0]} '{_recoded(sample, guesses[0])[:12]}'",
+                code="data",
+                hint=f"add encoding: {guesses[0]} to the source",
+            )
+        return frame
+    replaced = []
+    for name, found in values.items():
+        try:
+            mapping = {v: _recoded(v, spec.encoding) for v in found}
+        except UnicodeDecodeError:
+            raise SpecError(
+                f"the text of column '{name}' in '{path}' is not {spec.encoding}",
+                code="data",
+                hint="add the encoding that wrote the file (e.g. gb18030, big5, cp1252)",
+            ) from None
+        replaced.append(pl.col(name).replace(mapping))
+    return frame.with_columns(replaced)
 
 
 @dataclass(frozen=True)
@@ -498,7 +579,8 @@ def read_labels(spec: SourceSpec, folder: Path, frame: pl.DataFrame) -> DataLabe
             has_sets = bool(reader.value_labels())
     except (OSError, ValueError):  # read_source read the file: a label oddity costs the labels
         return DataLabels()
-    variables = {clean_header(k): v for k, v in named.items() if v}
+    recode = _label_recoder(spec, path)
+    variables = {clean_header(k): recode(v) for k, v in named.items() if v}
     columns = []
     if has_sets:
         try:
@@ -515,8 +597,27 @@ def read_labels(spec: SourceSpec, folder: Path, frame: pl.DataFrame) -> DataLabe
         for name in labelled.columns:
             column = clean_header(str(name))
             if isinstance(labelled[name].dtype, pd.CategoricalDtype) and column in frame.columns:
-                values[column] = _code_labels(frame[column], labelled[name])
+                found = _code_labels(frame[column], labelled[name])
+                values[column] = {code: recode(text) for code, text in found.items()}
     return DataLabels(variables, {k: v for k, v in values.items() if v})
+
+
+def _label_recoder(spec: SourceSpec, path: Path) -> Callable[[str], str]:
+    """How a Stata file's labels are read: in the source's ``encoding:`` for a file of Stata
+    13 or older (whose text pandas reads as latin-1), as pandas read them otherwise; a label
+    that is not text of that encoding is kept as read (``read_source`` has checked the
+    file's text columns)."""
+    if spec.encoding is None or stata_format(path) >= STATA_UTF8_FORMAT:
+        return lambda text: text
+    encoding = spec.encoding
+
+    def recode(text: str) -> str:
+        try:
+            return _recoded(text, encoding)
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return text
+
+    return recode
 
 
 def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:

@@ -125,7 +125,10 @@ class SourceSpec(StrictModel):
     encoding: str | None = Field(
         None,
         description="Text encoding of a CSV/TSV file, e.g. gb18030 or gbk for many Chinese "
-        "statistical exports; default UTF-8 (with or without a byte-order mark).",
+        "statistical exports; default UTF-8 (with or without a byte-order mark). Also of a "
+        "Stata 13 or older .dta file (format below 118), whose text is in the encoding of the "
+        "computer that wrote it (Stata 14's unicode translate); Stata 14 and later files are "
+        "UTF-8.",
     )
     header_row: Annotated[int, Field(ge=1, le=1000)] = Field(
         1,
