@@ -171,7 +171,9 @@ def _tolerance(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not (value >= 0 and value != float("inf")):
+    from specrun.diff import valid_tolerance
+
+    if not valid_tolerance(value):
         raise argparse.ArgumentTypeError(f"must be a number at least 0, got {text}")
     return value
 

@@ -205,13 +205,18 @@ class RunDiff:
         return "\n".join(lines)
 
 
+def valid_tolerance(value: float) -> bool:
+    """A relative tolerance is a finite number at least 0 (NaN is not)."""
+    return value >= 0 and math.isfinite(value)
+
+
 def diff_runs(
     run_a: str | Path, run_b: str | Path, tolerance: float = DEFAULT_TOLERANCE
 ) -> RunDiff:
     """Compare two output folders, numbers within ``tolerance`` (relative) being the same
     (raises ``SpecError`` if either is not specrun's, or holds a manifest or results file of
     another shape: edited by hand, or by another version; or for a negative tolerance)."""
-    if not (tolerance >= 0 and math.isfinite(tolerance)):
+    if not valid_tolerance(tolerance):
         raise SpecError(f"--tolerance must be a number at least 0, got {tolerance}", code="usage")
     a, b = RunFolder.read(run_a), RunFolder.read(run_b)
     try:
