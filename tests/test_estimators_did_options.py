@@ -1,5 +1,6 @@
-"""Callaway–Sant'Anna's options on real data against a peer: not-yet-treated controls,
-anticipation and the universal base period, each with the aggregations.
+"""Event-study options on real data against peers: Callaway–Sant'Anna's not-yet-treated
+controls, anticipation and universal base period (each with the aggregations), and the TWFE
+event study's omitted period and endpoint rules.
 
 Data: ``data/mpdta.csv``, the R did package's ``mpdta`` (500 US counties × 2003–2007; teen
 employment ``lemp`` and the year each county's minimum wage first rose, ``first.treat``).
@@ -20,6 +21,18 @@ them to 17 significant digits and they are compared to 1e-10. ``mpdta``'s never-
 ``tests/test_estimators_did_mpdta.py``; these are the other values of ``control``,
 ``anticipation`` and ``base_period``. csdid writes the universal base period's ATT(g, g − 1)
 as a row of zero (SE NaN); specrun leaves that row out of ``att_gt`` (the figure draws it).
+
+TWFE event study: pyfixest 0.60.0, run once, with ``rel = year − first.treat`` for treated
+counties, ``pf.feols("lemp ~ i(r, ref=<ref>) | countyreal + year", d, vcov={"CRV1":
+"countyreal"})`` where r is
+
+* ``reference: -2`` (window [−4, 3], every relative period of mpdta): r = rel, never treated
+  set to −2, ref = −2;
+* ``window: [-2, 2], endpoints: bin``: r = rel clipped to [−2, 2], never treated −1, ref = −1;
+* ``endpoints: drop``: rows of treated counties with rel outside [−2, 2] removed (2,178 rows
+  left), r = rel, never treated −1, ref = −1, ``fixef_tol=1e-14`` (an unbalanced panel);
+
+and the pre-trend ``wald_test(R=<the lead −2>)`` statistic printed to 6 decimals.
 """
 
 from __future__ import annotations
@@ -150,6 +163,40 @@ UNIVERSAL_GROUP = {
 }
 UNIVERSAL_GROUP_OVERALL = (-0.031018282228748428, 0.012446059320997904)
 
+# pyfixest 0.60.0: relative period → (estimate, SE); rows; the pre-trend Wald statistic
+PF_TWFE = {
+    "reference": (
+        {"reference": -2, "window": [-4, 3]},
+        {-4: (-0.01980548796697101, 0.019399109977372677),
+         -3: (0.001268687100087373, 0.01265631434520616),
+         -1: (-0.02335481488640321, 0.013436699377246474),
+         0: (-0.04149874185298397, 0.01626917407625683),
+         1: (-0.06682718751495655, 0.0223031488795514),
+         2: (-0.1551496726407216, 0.03348501332696729),
+         3: (-0.11560160906828931, 0.036637306848562264)},
+        2500,
+        None,  # the same leads-are-zero hypothesis as ref = −1: tests/test_estimators_did_mpdta
+    ),
+    "bin": (
+        {"window": [-2, 2], "endpoints": "bin"},
+        {-2: (0.018389573322494995, 0.01504493018982618),
+         0: (-0.01982999182981965, 0.011005502193055726),
+         1: (-0.0478739044056653, 0.017853550366074104),
+         2: (-0.11455390103841158, 0.027286491008755197)},
+        2500,
+        1.494043,
+    ),
+    "drop": (
+        {"window": [-2, 2], "endpoints": "drop"},
+        {-2: (0.02474897702452827, 0.013407057539059304),
+         0: (-0.017900140761191577, 0.010976334435327521),
+         1: (-0.04883909964580489, 0.016722062576831297),
+         2: (-0.1339965676758963, 0.028860385480787454)},
+        2178,
+        3.407592,
+    ),
+}  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def mpdta() -> pl.DataFrame:
@@ -241,3 +288,23 @@ def test_universal_base_period_matches_csdid(mpdta: pl.DataFrame) -> None:
         UNIVERSAL_GROUP_OVERALL,
     )
     assert result.extra["base_period"] == "universal"
+
+
+@pytest.mark.parametrize("case", list(PF_TWFE))
+def test_twfe_reference_and_endpoints_match_pyfixest(mpdta: pl.DataFrame, case: str) -> None:
+    options, expected, nobs, wald = PF_TWFE[case]
+    spec = EventStudySpec.model_validate(
+        {"estimator": "event_study", "y": "lemp", "first_treated": "first.treat", **options}
+    )
+    result = fit_event_study(mpdta, spec, FitContext("es", "countyreal", "year"))[""]
+    assert result.nobs == nobs
+    assert {n for n in result.coefficients if n.startswith("rel")} == {
+        f"rel{k:+d}" for k in expected
+    }
+    # pyfixest's demeaning stops at its tolerance: SEs agree to about 1e-10 on the unbalanced
+    # (dropped) panel, to 1e-12 otherwise
+    for k, (estimate, se) in expected.items():
+        assert result.coefficients[f"rel{k:+d}"].estimate == pytest.approx(estimate, rel=1e-9)
+        assert result.coefficients[f"rel{k:+d}"].std_error == pytest.approx(se, rel=1e-9)
+    if wald is not None:
+        assert round(result.stats["pretrend_wald"], 6) == wald
