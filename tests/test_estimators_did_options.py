@@ -23,8 +23,11 @@ them to 17 significant digits and they are compared to 1e-10. ``mpdta``'s never-
 as a row of zero (SE NaN); specrun leaves that row out of ``att_gt`` (the figure draws it).
 
 TWFE event study: pyfixest 0.60.0, run once, with ``rel = year − first.treat`` for treated
-counties, ``pf.feols("lemp ~ i(r, ref=<ref>) | countyreal + year", d, vcov={"CRV1":
-"countyreal"})`` where r is
+counties,
+
+    pf.feols("lemp ~ i(r, ref=REF) | countyreal + year", d, vcov={"CRV1": "countyreal"})
+
+where r and REF are
 
 * ``reference: -2`` (window [−4, 3], every relative period of mpdta): r = rel, never treated
   set to −2, ref = −2;
