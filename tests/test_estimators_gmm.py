@@ -44,6 +44,8 @@ def test_system_gmm_one_step_robust_small(models):
     assert coef.std_error == pytest.approx(0.026569, abs=2e-6)
     assert models["system"].extra["n_instruments"] == 113
     assert models["system"].stat_name == "t"
+    # the conventions results.json names: xtabond2's default one-step weights h(3) and small
+    assert (models["system"].extra["h"], models["system"].extra["small"]) == (3, True)
 
 
 def test_collapsed_two_step_has_fewer_instruments(models):

@@ -8,8 +8,12 @@ Sources of the stored numbers (none needs R or Stata at test time):
 * R 4.x, AER 1.2-10, sandwich 3.0.2 — ``m <- ivreg(lwage ~ educ + exper + expersq | motheduc +
   fatheduc + exper + expersq, data = d)``; ``coef(summary(m))`` (σ² = SSR/(N − K): Stata's
   ``small``), ``summary(m, diagnostics = TRUE)`` (weak-instrument F, Wu–Hausman F, Sargan),
-  ``vcovHC(m, type = "HC0")`` / ``"HC1"``, ``vcovCL(m, cluster = ~age, type = "HC0" | "HC1",
-  cadjust = TRUE)``; first stage ``fs <- lm(educ ~ motheduc + fatheduc + exper + expersq)`` and
+  ``vcovHC(m, type = "HC0")`` / ``"HC1"``,
+  ``vcovCL(m, cluster = ~age, type = "HC0", cadjust = FALSE)`` (ivregress's and ivreg2's
+  clustered SEs without ``small``: no G/(G − 1), as Stata 13's stored output in linearmodels 7.1
+  shows, ``tests/test_estimators_iv_stata.py``) and
+  ``vcovCL(m, cluster = ~age, type = "HC1", cadjust = TRUE)`` (with ``small``); first stage
+  ``fs <- lm(educ ~ motheduc + fatheduc + exper + expersq)`` and
   ``linearHypothesis(fs, c("motheduc=0", "fatheduc=0"), vcov. = vcovHC(fs, type = "HC1"),
   test = "F")``; reduced form ``lm(lwage ~ motheduc + fatheduc + exper + expersq)`` and the same
   ``linearHypothesis`` without ``vcov.`` (the Anderson–Rubin F at β = 0).
@@ -48,7 +52,8 @@ AER_BETA = [0.0613966276912, 0.0441703939811, -0.0008989695648, 0.0481003171401]
 AER_SE = [0.0314366963799, 0.0134324758436, 0.0004016856213, 0.4003280869665]
 AER_HC0 = [0.0331824348637, 0.0154735612184, 0.0004280692418, 0.4277846042291]
 AER_HC1 = [0.0333385883608, 0.0155463783793, 0.0004300836964, 0.4297977193681]
-AER_CL_AGE_HC0 = [0.0349722140119, 0.0155996466857, 0.0004370097871, 0.4447405844432]
+AER_CL_AGE_HC0 = [0.034403522225368445, 0.015345976988411369, 0.000429903463335582,
+                  0.437508548249269047]  # fmt: skip
 AER_CL_AGE_HC1 = [0.035095718389285, 0.015654736839607, 0.000438553087238, 0.446311185862794]
 AER_WEAK_F = 55.4003004278
 AER_WU_HAUSMAN_F = 2.7925931288
@@ -407,11 +412,11 @@ def test_clusters_by_a_named_column(mroz: pl.DataFrame) -> None:
 
 # pyfixest 0.60 on R plm's Produc (data/Produc.csv), logs of gsp, emp and pcap:
 # feols("lgsp ~ unemp | state + year | lemp ~ lpcap", vcov={"CRV1": "region"},
-#       ssc=ssc(k_adj=False, G_adj=True)) — ivregress's default (G/(G − 1) only) — and
+#       ssc=ssc(k_adj=False, G_adj=False)) — ivregress's default (no factor) — and
 #       ssc=ssc(k_adj=True, k_fixef="nonnested", G_adj=True) — Stata's small, states nested
 #       in regions leave K (ivreghdfe)
 PRODUC_PF_BETA = {"unemp": -0.00394245833379637, "lemp": 0.8509875746412514}
-PRODUC_PF_SE = {"unemp": 0.0038677079535563304, "lemp": 0.10029181480835718}
+PRODUC_PF_SE = {"unemp": 0.0036465100288117676, "lemp": 0.094556029797993}
 PRODUC_PF_SE_SMALL = {"unemp": 0.003911139597718113, "lemp": 0.10141802145720479}
 
 

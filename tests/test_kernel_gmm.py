@@ -494,6 +494,40 @@ def test_pydynpd_orthogonal_deviations_two_step_difference(abdata: pd.DataFrame)
     assert _printed(result.hansen, 29.843, 3)
 
 
+def test_pydynpd_orthogonal_deviations_one_step_difference_robust(abdata: pd.DataFrame) -> None:
+    """pydynpd 0.2.2 (run once under numpy 2, with ``np.in1d`` aliased to ``np.isin`` and its
+    0-d array conversions made ``.item()``), ``regression.abond('n L(1:2).n w k | gmm(n, 2:4)
+    gmm(w, 1:3) iv(k) | timedumm onestep fod nolevel', abdata, ['id', 'year'])``: one-step
+    difference GMM after forward orthogonal deviations with robust errors (42 instruments;
+    Hansen chi2(32) = 29.843, the same two-step weighted J as the two-step model above)."""
+    result = fit_difference_gmm(
+        abdata,
+        entity="id",
+        time="year",
+        dependent="n",
+        dep_lags=2,
+        regressors=("w", "k"),
+        gmm=[GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        iv=[IvStyle("k")],
+        time_effects=True,
+        transform="fod",
+        steps=1,
+        robust=True,
+    )
+    _assert_table(
+        result,
+        {
+            "L.n": (0.2376692, 0.1785959),
+            "L2.n": (-0.0518908, 0.0727559),
+            "w": (-0.7790831, 0.1308599),
+            "k": (0.5043633, 0.0787420),
+        },
+        7,
+    )
+    assert (result.nobs, result.n_instruments, result.hansen_df) == (611, 42, 32)
+    assert _printed(result.hansen, 29.843, 3)
+
+
 def test_plm_pgmm_system_one_step_individual_effects(empl_uk: pd.DataFrame) -> None:
     """R plm 2.6.2: ``summary(pgmm(log(emp) ~ lag(log(emp), 1) + lag(log(wage), 0:1) +
     lag(log(capital), 0:1) | lag(log(emp), 2:99) + lag(log(wage), 2:99) +

@@ -1,7 +1,11 @@
 """Descriptive statistics per variable: N, mean, standard deviation, median, min, max, quantiles.
 
-The standard deviation uses N − 1 (Stata ``summarize``); quantiles interpolate linearly between
-order statistics (numpy's default, R type 7). Each variable uses its own non-missing rows.
+The standard deviation uses N − 1 (Stata ``summarize``). Quantiles follow ``quantile:``, recorded
+in results.json as ``extra.quantile``: ``stata`` (default) is ``summarize, detail``'s definition
+(with h = N·p, the mean of the h-th and (h+1)-th order statistics when h is a whole number, else
+the ⌈h⌉-th; R ``quantile(type = 2)``), ``linear`` interpolates between order statistics at
+(N − 1)·p (R's and numpy's default, type 7). Each variable uses its own non-missing rows.
+Checked against R 4.2.2 by ``tests/test_estimators_descriptive.py``.
 
 ``correlations: true`` adds Pearson and Spearman correlation matrices with two-sided p-values
 (t with n − 2 degrees of freedom, as Stata's ``pwcorr, sig`` and ``spearman`` and R's
@@ -22,6 +26,7 @@ from specrun.estimators.base import FitContext
 from specrun.estimators.specs.descriptive import DescriptiveSpec, quantile_name
 from specrun.kernels.distributions import two_sided_p
 from specrun.results import ModelResult
+from specrun.spec.models import QUANTILE_METHODS
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -79,10 +84,13 @@ def fit_descriptive(
                 min=float(values.min()),
                 max=float(values.max()),
             )
+            method = QUANTILE_METHODS[spec.quantile]
             for q in spec.quantiles:
-                row[quantile_name(q)] = float(np.quantile(values, q))
+                row[quantile_name(q)] = float(np.quantile(values, q, method=method))
         table[name] = row
     extra: dict[str, object] = {"variables": table}
+    if spec.quantiles:
+        extra["quantile"] = spec.quantile
     if spec.correlations or spec.vif:
         rows = frame.select(spec.vars).cast(pl.Float64).fill_nan(None).drop_nulls()
         data = rows.to_numpy()

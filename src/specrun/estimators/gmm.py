@@ -63,6 +63,9 @@ def _result(fit: GmmResult, spec: GmmSpec, ctx: FitContext) -> ModelResult:
         steps=fit.steps,
         transform=fit.transform,
         system=fit.system,
+        # xtabond2's h(): the one-step weight matrix, which the two-step weights start from
+        h=spec.h,
+        small=spec.small,
         dropped=list(fit.dropped),
         # robust: clustered by entity, as xtabond2's robust (its groups are the clusters)
         warnings=(few_clusters({"n_clusters": float(fit.n_groups)}) if spec.robust else [])

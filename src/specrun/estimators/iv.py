@@ -9,12 +9,14 @@ second stage under the model's name and each first stage as ``<model>.first.<end
 regression table can print them side by side.
 
 Default inference is Stata's ``ivregress 2sls`` (z statistics, σ² = SSR/N; robust without a
-degrees-of-freedom factor; clustered with G/(G − 1)); ``small: true`` is its ``small`` option.
-With fixed effects no constant is reported (as ``xtivreg2``/``ivreghdfe``) and small-sample
+degrees-of-freedom factor; clustered without G/(G − 1) either); ``small: true`` is its ``small``
+option. With fixed effects no constant is reported (as ``xtivreg2``/``ivreghdfe``) and small-sample
 factors count the absorbed levels, except those nested in the clusters. Checked in
 ``tests/test_estimators_iv.py`` against linearmodels 7.1 (IV2SLS/IVLIML/IVGMM), R AER 1.2-10
 ``ivreg`` and Stata's printed output for Wooldridge's Example 15.x on Mroz (1987); absorbed
-effects and weights in ``tests/test_estimators_iv_hdfe.py`` against pyfixest 0.60's IV.
+effects and weights in ``tests/test_estimators_iv_hdfe.py`` against pyfixest 0.60's IV; every
+method, covariance and ``small`` against Stata 13's stored ``ivregress`` output in
+``tests/test_estimators_iv_stata.py``.
 """
 
 from __future__ import annotations
@@ -135,7 +137,16 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
             effects = ", ".join(f.name for f in design.factors)
             raise _fail(f"'{name}' is absorbed by the fixed effects ({effects})", ctx)
     try:
-        fit = fit_iv(y, x1, w, z, method=spec.method, inference=inf, level=spec.ci_level)
+        fit = fit_iv(
+            y,
+            x1,
+            w,
+            z,
+            method=spec.method,
+            inference=inf,
+            level=spec.ci_level,
+            gmm_covariance=spec.gmm_covariance,
+        )
     except IVError as exc:
         raise SpecError(str(exc), code="estimation", path=f"models.{ctx.name}") from None
     except np.linalg.LinAlgError as exc:
@@ -146,7 +157,11 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
         ) from None
     constant = [] if design.factors else [CONSTANT]
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())
-    convention = "ivregress small" if spec.small else "ivregress"
+    # the covariance's source: ivregress (2SLS, LIML), and for GMM ivreg2's gmm2s or ivregress
+    convention = "ivregress"
+    if spec.method == "gmm":
+        convention = "ivreg2 gmm2s" if spec.gmm_covariance == "ivreg2" else "ivregress gmm"
+    convention += " small" if spec.small else ""
     se_type = spec.se.describe()
     stat_name = "t" if spec.small else "z"
     common: dict[str, float] = {"n_entities": float(index.n_entities)}

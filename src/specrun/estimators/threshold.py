@@ -143,12 +143,7 @@ def fit_panel_threshold(
         q_name=spec.q,
     )
     model = fit.models[(spec.report or spec.max_thresholds) - 1]
-    n_params = len(model.regime_coefficients) + len(model.control_coefficients)
-    df = (
-        fit.n_entities - 1
-        if spec.se == "cluster"
-        else max(fit.sigma_rows - fit.n_entities - n_params, 1)
-    )
+    df = fit.n_entities - 1 if spec.se == "cluster" else model.df_resid
     coefficients: dict[str, Coefficient] = {}
     labels: dict[str, str] = {}
     # the bounds of each regime slope, so that a table labels it in the table's language

@@ -20,8 +20,9 @@ Covariance conventions (``CovarianceKind``):
 * ``unadjusted`` σ² (X̂′X̂)⁻¹ with σ² = SSR/N (Stata ``ivregress 2sls``, ``ivreg2``), or
   SSR/(N − K) with ``small``;
 * ``robust`` the White sandwich, times N/(N − K) with ``small`` only;
-* ``cluster`` the cluster sandwich times G/(G − 1) (``ivregress, vce(cluster)``), and times
-  (N − 1)/(N − K) as well with ``small``.
+* ``cluster`` the cluster sandwich with no factor (``ivregress, vce(cluster)`` and ``ivreg2,
+  cluster()`` without ``small``: checked against Stata 13's stored output), times
+  G/(G − 1)·(N − 1)/(N − K) with ``small``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from specrun.kernels.within import group_sums
 
 Method = Literal["2sls", "liml", "gmm"]
 CovarianceKind = Literal["unadjusted", "robust", "cluster"]
+GmmCovariance = Literal["ivreg2", "ivregress"]
 
 
 # Stock and Yogo (2005), "Testing for Weak Instruments in Linear IV Regression", in Andrews and
@@ -197,10 +199,16 @@ def _scale(inf: Inference, n: int, k: int, n_clusters: int | None) -> float:
     """The small-sample factor applied to a sandwich (robust/cluster) covariance."""
     if inf.kind == "cluster":
         assert n_clusters is not None
-        factor = n_clusters / (n_clusters - 1)
-        if inf.small:
-            factor *= (n - 1) / (n - k - inf.absorbed + inf.absorbed_in_clusters)
-        return factor
+        # without small, ivregress and ivreg2 apply no G/(G − 1) either (R sandwich's vcovCL
+        # does by default: cadjust = TRUE)
+        if not inf.small:
+            return 1.0
+        return (
+            n_clusters
+            / (n_clusters - 1)
+            * (n - 1)
+            / (n - k - inf.absorbed + inf.absorbed_in_clusters)
+        )
     if inf.kind == "robust" and inf.small:
         return n / (n - k - inf.absorbed)
     return 1.0
@@ -245,7 +253,7 @@ def _wald_f(
             wald *= (n - k - inf.absorbed) / n
         else:
             assert nc is not None
-            wald *= (n - k - inf.absorbed + inf.absorbed_in_clusters) / (n - 1)
+            wald *= (n - k - inf.absorbed + inf.absorbed_in_clusters) / (n - 1) * (nc - 1) / nc
     df2 = (nc - 1) if inf.kind == "cluster" and nc is not None else n - k - inf.absorbed
     f = wald / q
     return Test(f, q, float(f_sf(f, q, df2)), df2)
@@ -297,6 +305,7 @@ def fit_iv(
     method: Method = "2sls",
     inference: Inference | None = None,
     level: float = 0.95,
+    gmm_covariance: GmmCovariance = "ivreg2",
 ) -> IVFit:
     """Fit y = X1·β1 + W·β2 + u by 2SLS, LIML or two-step efficient GMM using Z.
 
@@ -305,7 +314,9 @@ def fit_iv(
     instruments or regressors are collinear, or when a clustered covariance has < 2 clusters.
     Sources: 2SLS/LIML as Stata ``ivregress`` and ``ivreg2`` (Baum et al. 2003, 2007); GMM as
     ``ivreg2, gmm2s``: first-step 2SLS residuals give S, the second step weights by S⁻¹, the
-    covariance is (R′Zf S⁻¹ Zf′R)⁻¹·N with that S.
+    covariance is (R′Zf S⁻¹ Zf′R)⁻¹·N with that S (``gmm_covariance="ivreg2"``), or Stata's
+    ``ivregress gmm`` sandwich A·G′W S₂ W G·A with S₂ from the second-step residuals, A =
+    (G′WG)⁻¹, G = Zf′R/N and W = S⁻¹ (``"ivregress"``, as linearmodels' IVGMM).
     """
     inf = inference or Inference()
     y = np.asarray(y, float)
@@ -334,7 +345,7 @@ def fit_iv(
     if n - k - inf.absorbed <= 0:
         raise IVError(f"no residual degrees of freedom ({n} observations)")
 
-    estimate = _second_stage(y, x1, w, z, r, zf, method, inf, n_clusters)
+    estimate = _second_stage(y, x1, w, z, r, zf, method, inf, n_clusters, gmm_covariance)
     resid = estimate.resid
     ssr = float(resid @ resid)
     tss = float(((y - y.mean()) ** 2).sum()) if _has_constant(w) else float(y @ y)
@@ -392,6 +403,7 @@ def _second_stage(
     method: Method,
     inf: Inference,
     n_clusters: int | None,
+    gmm_covariance: GmmCovariance = "ivreg2",
 ) -> Estimate:
     n, k = r.shape
     df = _df(inf, n, k, n_clusters)
@@ -402,6 +414,10 @@ def _second_stage(
         beta, _ = _gmm_criterion(y, r, zf, s_inv)
         zr = zf.T @ r / n
         cov = np.linalg.inv(zr.T @ s_inv @ zr) / n
+        if gmm_covariance == "ivregress":
+            s2 = _s_matrix(zf, y - r @ beta, inf)
+            lever = zr.T @ s_inv
+            cov = cov @ (lever @ s2 @ lever.T) @ cov * n
         if inf.small:
             cov = cov * _small_gmm(inf, n, k, n_clusters)
         return Estimate(beta, cov, y - r @ beta, df, float("nan"))

@@ -139,6 +139,9 @@ class ThresholdModel:
     ssr: float
     r2_within: float
     sigma2: float  # S / N(T−1) (hansen1999) or S / T(N−1) (xthreg): the F and LR scale
+    # rows − N − K, K counting period dummies: the divisor of the conventional SEs' S and the
+    # t tests' degrees of freedom (xtreg, fe's e(df_r)); not sigma_rows − N − K under xthreg
+    df_resid: int
     regime_coefficients: tuple[ThresholdCoefficient, ...]
     control_coefficients: tuple[ThresholdCoefficient, ...]
 
@@ -875,6 +878,7 @@ def _fit_model(
         ssr=ssr,
         r2_within=1.0 - ssr / tss,
         sigma2=ssr / design.sigma_rows,
+        df_resid=n - n_e - p,
         regime_coefficients=tuple(regime_coefs),
         control_coefficients=tuple(control_coefs),
     )

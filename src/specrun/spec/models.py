@@ -272,6 +272,13 @@ class SampleSpec(StrictModel):
         return self
 
 
+# The quantile definitions a spec may name wherever it asks for quantiles (winsorize,
+# descriptive), as numpy.quantile methods (Hyndman and Fan 1996): ``stata`` is type 2, the
+# averaged inverted empirical CDF of Stata's _pctile and summarize, detail (R quantile(type = 2));
+# ``linear`` is type 7, R's and numpy's default.
+QuantileDefinition = Literal["stata", "linear"]
+QUANTILE_METHODS = {"stata": "averaged_inverted_cdf", "linear": "linear"}
+
 # Most resampling draws a spec may ask for (bootstrap, permutations): beyond it a run would
 # exhaust memory (draws × rows) long before the Monte-Carlo error mattered.
 MAX_DRAWS = 100_000

@@ -20,14 +20,13 @@ import numpy as np
 import polars as pl
 
 from specrun.errors import SpecError
+from specrun.spec.models import QUANTILE_METHODS
 from specrun.transforms.base import (
     TransformContext,
     TransformOutput,
 )
 from specrun.transforms.options.winsorize import WinsorizeOptions, winsorized_name
 from specrun.transforms.panel import require_columns, require_numeric
-
-_NUMPY_METHOD = {"stata": "averaged_inverted_cdf", "linear": "linear"}
 
 
 def group_quantile_bounds(
@@ -64,7 +63,7 @@ def apply_winsorize(
                 code="data",
             )
         groups = frame[options.by].rank("dense").to_numpy()
-    method = _NUMPY_METHOD[options.quantile]
+    method = QUANTILE_METHODS[options.quantile]
     notes: list[str] = []
     columns: list[pl.Series] = []
     for var in options.vars:

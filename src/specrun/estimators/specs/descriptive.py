@@ -9,7 +9,7 @@ from pydantic import Field
 
 from specrun.estimators.base import ESTIMATORS, EstimatorKind
 from specrun.registry import Lazy
-from specrun.spec.models import ModelBase, VarList, new_list
+from specrun.spec.models import ModelBase, QuantileDefinition, VarList, new_list
 
 
 class DescriptiveSpec(ModelBase):
@@ -21,6 +21,12 @@ class DescriptiveSpec(ModelBase):
     )
     quantiles: list[float] = Field(
         default_factory=new_list, description="Extra quantiles in (0, 1), reported as p25 etc."
+    )
+    quantile: QuantileDefinition = Field(
+        "stata",
+        description="Definition of the quantiles: 'stata' = Stata's summarize, detail and "
+        "_pctile (R quantile type 2, numpy averaged_inverted_cdf); 'linear' = R's and numpy's "
+        "default (type 7). The median is the same under both.",
     )
     correlations: bool = Field(
         False, description="Pearson and Spearman correlations with p-values (listwise rows)."

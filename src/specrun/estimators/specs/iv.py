@@ -42,6 +42,12 @@ class IVSpec(WeightedColumns, ModelBase):
     method: Literal["2sls", "liml", "gmm"] = Field(
         "2sls", description="2sls, liml, or gmm (two-step efficient GMM as ivreg2, gmm2s)."
     )
+    gmm_covariance: Literal["ivreg2", "ivregress"] = Field(
+        "ivreg2",
+        description="method: gmm's covariance: ivreg2 (gmm2s: (R′Z S⁻¹ Z′R)⁻¹ with the S of the "
+        "first-step residuals that weights) or ivregress (Stata's ivregress gmm, linearmodels "
+        "IVGMM: the sandwich with S re-estimated at the second-step residuals).",
+    )
     small: bool = Field(
         False,
         description="Stata's small: t/F statistics and N − K corrections; default z and SSR/N.",
@@ -78,6 +84,8 @@ class IVSpec(WeightedColumns, ModelBase):
             raise ValueError(
                 f"iv takes se: unadjusted, robust or a cluster (as ivregress), not {self.se.type}"
             )
+        if "gmm_covariance" in self.model_fields_set and self.method != "gmm":
+            raise ValueError("gmm_covariance is the covariance of method: gmm")
         if self.se.convention != "stata":
             raise ValueError("iv follows Stata's conventions (se.convention: stata)")
         return self
