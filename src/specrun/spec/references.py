@@ -39,6 +39,15 @@ def column_hint(name: str, columns: list[str]) -> str | None:
     parts = name.split()
     if len(parts) > 1 and all(part in columns for part in parts):
         return f"'{name}' is not one column but {len(parts)}: write [{', '.join(parts)}]"
+    # fixest's one-sided formulas (cluster = ~firm + year) and interacted effects (a^b)
+    terms = [t.strip() for t in name.strip().removeprefix("~").split("+")]
+    if len(terms) > 1 and all(t in columns for t in terms):
+        return f"'{name}' is not one column but {len(terms)}: write [{', '.join(terms)}]"
+    if len(terms) == 1 and name.strip().startswith("~") and terms[0] in columns:
+        return f"a column is named without R's ~: write {terms[0]}"
+    crossed = [t.strip() for t in name.split("^")]
+    if len(crossed) > 1 and all(t in columns for t in crossed):
+        return f"fixest's a^b is written {'#'.join(crossed)}"
     return did_you_mean(name, columns)
 
 

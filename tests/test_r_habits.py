@@ -1,0 +1,163 @@
+"""Models and tables written as an R user types them (fixest, plm, modelsummary): each habit a
+located error that shows the spec's way to write it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specrun.cli import main
+from specrun.data.terms import formula_hint, r_term_hint
+
+DATA = """\
+firm,year,x,z,w,y,ind,rel,g
+A,1,1,2,1,3,m,0,0
+A,2,2,1,1,4,m,1,0
+B,1,3,1,2,5,s,0,0
+B,2,1,3,2,6,s,1,0
+"""
+
+HEAD = """\
+spec_version: 1
+data:
+  sources:
+    p: {path: p.csv}
+  panel: {source: p, entity: firm, time: year}
+"""
+
+KEYS = (
+    HEAD
+    + """\
+models:
+  a: {estimator: panel_fe, y: y, x: "y ~ x + z", absorb: [firm], vcov: hetero}
+  b: {estimator: iv, formula: "y ~ z | firm + year | x ~ w", fixef.rm: singleton}
+  c: {estimator: panel_fe, y: y, x: [x], absorb: [firm], cluster: ~firm, ssc: x}
+  d: {estimator: panel_fe, y: y, x: [x], absorb: firm^year}
+  e: {estimator: panel_fe, y: y, x: [x], absorb: [firm], se: twoway}
+  f: {estimator: panel_fe, y: y, x: [x], absorb: [firm], se: ~firm, model: within, effect: twoways}
+tables:
+  t: {kind: regression, columns: [a], stars: TRUE, gof_map: [nobs], coef_map: {x: X}}
+"""
+)
+
+
+def _validate(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> str:
+    (tmp_path / "p.csv").write_text(DATA, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text, encoding="utf-8")
+    assert main(["validate", str(spec)]) == 1
+    return capsys.readouterr().err.replace(str(spec), "s.yaml")
+
+
+def test_fixest_and_plm_keys_are_answered_with_the_spec_keys(tmp_path, capsys):
+    assert _validate(tmp_path, KEYS, capsys) == (
+        "error: s.yaml:7:37: models.a.x: input should be a valid list, got 'y ~ x + z' (a model "
+        "names its parts as keys, not a formula: y: y, x: [x, z])\n"
+        "error: s.yaml:7:66: models.a.vcov: unknown key 'vcov' (standard errors are se: robust "
+        "(fixest's vcov = 'hetero', HC1), se: {cluster: firm} (vcov = ~firm), se: {cluster: "
+        "[firm, year]} ('twoway') or se: unadjusted ('iid'))\n"
+        # the formula answers y, endog and instruments: they are not also reported missing
+        "error: s.yaml:8:22: models.b.formula: unknown key 'formula' (a model names its parts as "
+        "keys, not a formula: estimator: iv, y: y, x: [z], absorb: [firm, year], endog: [x], "
+        "instruments: [w])\n"
+        "error: s.yaml:8:62: models.b.fixef.rm: unknown key 'fixef.rm' (singletons: drop removes "
+        "singletons (fixest's fixef.rm = 'singleton'); keep, the default, is fixest's 'none')\n"
+        "error: s.yaml:9:58: models.c.cluster: unknown key 'cluster' (clusters are written se: "
+        "{cluster: firm} (fixest's cluster = ~firm), se: {cluster: [firm, year]} for two-way)\n"
+        "error: s.yaml:9:74: models.c.ssc: unknown key 'ssc' (the small-sample correction is "
+        "se: {convention: stata | areg | plm | linearmodels}; stata (the default) equals "
+        "fixest's default ssc())\n"
+        "error: s.yaml:10:50: models.d.absorb: input should be a valid list, got 'firm^year' (a "
+        "list is written in brackets: [firm#year])\n"
+        "error: s.yaml:11:62: models.e.se: se should be unadjusted, robust, HC0, HC1, HC2, HC3, "
+        "driscoll_kraay or a mapping such as {cluster: entity}, got 'twoway' (fixest's 'twoway' "
+        "is se: {cluster: [entity, time]} (Cameron–Gelbach–Miller))\n"
+        "error: s.yaml:12:62: models.f.se: se should be unadjusted, robust, HC0, HC1, HC2, HC3, "
+        "driscoll_kraay or a mapping such as {cluster: entity}, got '~firm' (clustered standard "
+        "errors are written se: {cluster: firm})\n"
+        "error: s.yaml:12:69: models.f.model: unknown key 'model' (plm's model = 'within' is "
+        "estimator: panel_fe, 'random' panel_re, 'between' panel_be, 'pooling' ols)\n"
+        "error: s.yaml:12:84: models.f.effect: unknown key 'effect' (plm's effect = 'twoways' is "
+        "effects: [entity, time], 'individual' effects: [entity], 'time' effects: [time])\n"
+        "error: s.yaml:14:46: tables.t.stars: input should be a valid list, got True (stars are "
+        "printed by default at [0.1, 0.05, 0.01]; stars: [] prints none)\n"
+        "error: s.yaml:14:52: tables.t.gof_map: unknown key 'gof_map' (statistic rows are stats: "
+        "[nobs, r2, r2_within, n_clusters, …] (see the table statistics' reference))\n"
+        "error: s.yaml:14:69: tables.t.coef_map: unknown key 'coef_map' (row labels are labels: "
+        "{x1: Investment} (or variables: labels), the order order: [x1, x2], the rows kept keep: "
+        "[x1, x2])\n"
+    )
+
+
+def test_fixest_terms_are_answered_with_stata_terms(tmp_path, capsys):
+    text = (
+        HEAD
+        + """\
+models:
+  g: {estimator: panel_fe, y: log(y), x: ["i(ind, x)", "i(rel, ref = -1)", "sunab(g, year)"], absorb: [firm]}
+  h: {estimator: panel_fe, y: y, x: ["x:z", "x*z", "I(x^2)", "l(x, 0:2)", "d(z)", "factor(ind)", "x + z"], absorb: [firm]}
+"""  # noqa: E501
+    )
+    prefix = "R's formula syntax is not a term"
+    assert _validate(tmp_path, text, capsys) == (
+        f"error: s.yaml:7:31: models.g.y: term 'log(y)': {prefix} (a term is a column, not a "
+        "function of one: make it a column first (transforms: - derive: {new_name: log(y)}))\n"
+        f"error: s.yaml:7:43: models.g.x[0]: term 'i(ind, x)': {prefix} (fixest's i() is a "
+        "factor variable: write i.ind#c.x)\n"
+        f"error: s.yaml:7:56: models.g.x[1]: term 'i(rel, ref = -1)': {prefix} (fixest's i() is "
+        "a factor variable: write ib(-1).rel; an event study around each unit's first treated "
+        "period is estimator: event_study, first_treated: <column>, reference: -1)\n"
+        f"error: s.yaml:7:76: models.g.x[2]: term 'sunab(g, year)': {prefix} (Sun and Abraham's "
+        "estimator is a model, not a term: estimator: event_study, first_treated: g, method: "
+        "sun_abraham)\n"
+        f"error: s.yaml:8:38: models.h.x[0]: term 'x:z': {prefix} (R's a:b is written c.x#c.z "
+        "(i. for a factor))\n"
+        f"error: s.yaml:8:45: models.h.x[1]: term 'x*z': {prefix} (R's a*b (both and their "
+        "product) is written c.x##c.z (i. for a factor))\n"
+        f"error: s.yaml:8:52: models.h.x[2]: term 'I(x^2)': {prefix} (a term is a column, not a "
+        "function of one: make it a column first (transforms: - derive: {new_name: x ** 2}))\n"
+        f"error: s.yaml:8:62: models.h.x[3]: term 'l(x, 0:2)': {prefix} (fixest's l() is "
+        "Stata's time-series operator: write L(0/2).x)\n"
+        f"error: s.yaml:8:75: models.h.x[4]: term 'd(z)': {prefix} (fixest's d() is Stata's "
+        "time-series operator: write D.z)\n"
+        f"error: s.yaml:8:83: models.h.x[5]: term 'factor(ind)': {prefix} (a factor is written "
+        "i.ind)\n"
+        f"error: s.yaml:8:98: models.h.x[6]: term 'x + z': {prefix} (a list is written in "
+        "brackets: [x, z])\n"
+    )
+
+
+def test_fixest_column_names_are_answered_with_the_columns(tmp_path, capsys):
+    text = (
+        HEAD
+        + """\
+models:
+  c: {estimator: panel_fe, y: y, x: [x], absorb: [firm, ind^year]}
+  d: {estimator: panel_fe, y: y, x: [x], absorb: [firm], se: {cluster: "~firm + year"}}
+  e: {estimator: panel_fe, y: y, x: [x], absorb: [firm], weights: ~w}
+"""
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:7:57: models.c.absorb[1]: unknown variable 'ind^year' (fixest's a^b is "
+        "written ind#year)\n"
+        "error: s.yaml:8:72: models.d.se.cluster[0]: unknown variable '~firm + year' ('~firm + "
+        "year' is not one column but 2: write [firm, year])\n"
+        "error: s.yaml:9:67: models.e.weights: unknown variable '~w' (a column is named without "
+        "R's ~: write w)\n"
+    )
+
+
+def test_formula_hint_reads_fixest_formulas():
+    assert formula_hint("y ~ x1 + x2 | firm + industry^year") == (
+        "a model names its parts as keys, not a formula: y: y, x: [x1, x2], absorb: [firm, "
+        "industry#year]"
+    )
+    # fixest's IV without other regressors: y ~ 1 | fe | endog ~ instruments
+    assert formula_hint("y ~ 1 | fe | d ~ z1 + z2") == (
+        "a model names its parts as keys, not a formula: estimator: iv, y: y, x: [], absorb: "
+        "[fe], endog: [d], instruments: [z1, z2]"
+    )
+    assert formula_hint("x1 + x2") is None
+    assert r_term_hint("L.x") is None  # Stata's own syntax is not R's
+    assert r_term_hint("lag(x, 2)") == "fixest's lag() is Stata's time-series operator: write L2.x"
