@@ -169,6 +169,36 @@ def test_singletons_dropped_as_pyfixest(produc):
     )
 
 
+def test_within_r2_of_fixest_and_plm_on_an_unbalanced_two_way_panel(produc):
+    # Produc with gaps (state code + year divisible by 5 dropped) and, from 1980, four states:
+    # 407 rows. fixest/pyfixest and plm demean y by both effects; xtreg's within R² (y
+    # demeaned by state, the year dummies counted as regressors) is larger.
+    # pyfixest 0.60.0: pf.feols("lgsp ~ lpcap + lpc + lemp + unemp | state + year", sub,
+    #   vcov={"CRV1": "state"}, fixef_rm="none"[, weights="emp"]) ._r2_within and ._r2;
+    # R plm 2.6: summary(plm(lgsp ~ lpcap + lpc + lemp + unemp, sub, index = c("state",
+    #   "year"), model = "within", effect = "twoways"))$r.squared["rsq"] = 0.711573687248
+    codes = pl.col("state").rank("dense") - 1
+    sub = produc.filter(
+        ((pl.col("year") + codes) % 5 != 0)
+        & (
+            (pl.col("year") < 1980)
+            | pl.col("state").is_in(["ALABAMA", "ARIZONA", "ARKANSAS", "CALIFORNIA"])
+        )
+    )
+    assert sub.height == 407
+    for weights, within, lsdv in (
+        (None, 0.7115736872511634, 0.9995110893065271),
+        ("emp", 0.8352826926459715, 0.9997029500538633),
+    ):
+        result = fe(sub, ["entity", "time"], {"cluster": "entity"}, weights=weights)
+        assert result.stats["r2_within_hdfe"] == pytest.approx(within, rel=1e-9)
+        assert result.stats["r2_lsdv"] == pytest.approx(lsdv, rel=1e-9)
+        assert result.stats["r2_within"] > result.stats["r2_within_hdfe"] + 0.01
+    # with one set absorbed the two conventions are one number
+    one_way = fe(sub, ["entity"], {"cluster": "entity"})
+    assert one_way.stats["r2_within_hdfe"] == pytest.approx(one_way.stats["r2_within"], rel=1e-12)
+
+
 # --- conventions without a pyfixest counterpart ---------------------------------------------
 
 

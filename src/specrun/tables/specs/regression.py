@@ -162,8 +162,11 @@ class RegressionTableSpec(TableBase):
     stat_labels: dict[str, str] = Field(
         default_factory=dict, description="Statistic name → row label replacing the default."
     )
-    r2_fe: Literal["within", "lsdv"] = Field(
-        "within", description="Which R² the 'r2' row prints for fixed-effects models."
+    r2_fe: Literal["within", "within_hdfe", "lsdv"] = Field(
+        "within",
+        description="Which R² the 'r2' row prints for fixed-effects models: within (xtreg's: "
+        "with entity and time effects, the time effects count as explained), within_hdfe "
+        "(every absorbed set swept, as fixest, plm and reghdfe) or lsdv (with the effects).",
     )
 
     @field_validator("keep", "drop", "order")
