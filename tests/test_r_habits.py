@@ -161,3 +161,39 @@ def test_formula_hint_reads_fixest_formulas():
     assert formula_hint("x1 + x2") is None
     assert r_term_hint("L.x") is None  # Stata's own syntax is not R's
     assert r_term_hint("lag(x, 2)") == "fixest's lag() is Stata's time-series operator: write L2.x"
+
+
+def test_modelsummary_and_etable_statistic_names_say_the_spec_name(tmp_path, capsys):
+    # r.squared is a dotted name, which reads a model's extra results: it was taken for one
+    # and printed a row of blanks
+    text = HEAD + (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+        "tables:\n"
+        "  t: {kind: regression, columns: [a], stats: [nobs, r.squared, wr2]}\n"
+    )
+    err = _validate(tmp_path, text, capsys)
+    lines = [line.split("; valid: ")[0] for line in err.splitlines()]
+    assert lines == [
+        "error: s.yaml:9:53: tables.t.stats[1]: unknown statistic 'r.squared' (did you mean 'r2'?)",
+        "error: s.yaml:9:64: tables.t.stats[2]: unknown statistic 'wr2' (did you mean "
+        "'r2_within_hdfe'?)",
+    ]
+
+
+def test_a_dotted_statistic_no_column_has_is_an_error_not_blanks(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text(DATA, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        HEAD + "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+        "tables:\n"
+        "  t: {kind: regression, columns: [a], stats: [nobs, hdfe_iteration.x]}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(spec), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:9:53: tables.t.stats[1]: no column of this table has a statistic "
+        "'hdfe_iteration.x' (did you mean 'hdfe_iterations'?)\n"
+    )
+    assert not (tmp_path / "out").exists()
