@@ -197,3 +197,20 @@ def test_a_dotted_statistic_no_column_has_is_an_error_not_blanks(tmp_path, capsy
         "'hdfe_iteration.x' (did you mean 'hdfe_iterations'?)\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_modelsummary_stars_and_a_note_as_one_string(tmp_path, capsys):
+    # a note was split at its spaces, as a Stata varlist: [Clustered, by, firm.]
+    text = HEAD + (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+        "tables:\n"
+        '  t: {kind: regression, columns: [a], stars: {"*": 0.1, "**": 0.05, "***": 0.01}}\n'
+        '  u: {kind: regression, columns: [a], notes: "Clustered by firm."}\n'
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:9:46: tables.t.stars: input should be a valid list, got a mapping (star "
+        "levels are p-values alone: stars: [0.1, 0.05, 0.01] print *, ** and ***)\n"
+        "error: s.yaml:10:46: tables.u.notes: input should be a valid list, got 'Clustered by "
+        'firm.\' (a list is written in brackets, an item a line: ["Clustered by firm."])\n'
+    )

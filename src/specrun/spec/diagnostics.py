@@ -355,6 +355,15 @@ class Diagnostics:
         hint = None
         if kind == "list_type" and isinstance(err.get("input"), str) and "~" in err["input"]:
             hint = _formula_hint(err["input"])  # R's y ~ x1 + x2 where a list was due
+        elif kind == "list_type" and full[-1:] in (("notes",), ("column_labels",)):
+            # text, not a varlist: one string is one item, never split at its spaces
+            shown_text = str(err.get("input")).replace('"', '\\"')
+            hint = f'a list is written in brackets, an item a line: ["{shown_text}"]'
+        elif kind == "list_type" and full[-1:] == ("stars",) and isinstance(err["input"], dict):
+            # modelsummary's stars = c("*" = .1, "**" = .05, "***" = .01)
+            levels = [v for v in err["input"].values() if isinstance(v, int | float)]
+            written = ", ".join(str(v) for v in sorted(levels, reverse=True)) or "0.1, 0.05, 0.01"
+            hint = f"star levels are p-values alone: stars: [{written}] print *, ** and ***"
         elif kind == "list_type" and isinstance(err.get("input"), str):
             # a formula or a comma list written as one string, as fixest or Stata write x
             parts = [p.strip() for p in re.split(r"[+,]", err["input"]) if p.strip()]
