@@ -502,6 +502,15 @@ def test_missing_weights_are_a_located_data_error(tmp_path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "column 'w' of model 'm' is missing at state IOWA, year 1970 (17 rows)" in err
+    # the hint shows the sample that leaves those rows out, as Stata and fixest do silently
+    assert err.endswith(
+        "(weights must be given for every row of the sample; to leave out the rows without, as "
+        "Stata and fixest do, give the model sample: {where: 'is_not_null(w)'})\n"
+    )
+    spec.write_text(
+        spec.read_text().replace("weights: w}", "weights: w, sample: {where: 'is_not_null(w)'}}")
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
 
 
 def test_robust_on_panel_fe_gets_a_porting_hint(tmp_path, capsys):

@@ -867,7 +867,10 @@ class Executor:
                     missing,
                     f"column '{column}' of model '{name}' is missing at {{at}} "
                     f"({missing.height} rows)",
-                    "weights must be given for every row of the sample",
+                    # Stata and fixest drop such rows silently; here dropping them is said
+                    "weights must be given for every row of the sample; to leave out the rows "
+                    f"without, as Stata and fixest do, give the model sample: {{where: "
+                    f"'is_not_null({column})'}}",
                 )
         sample = frame
         if kind.complete_cases:
