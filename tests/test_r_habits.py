@@ -214,3 +214,26 @@ def test_modelsummary_stars_and_a_note_as_one_string(tmp_path, capsys):
         "error: s.yaml:10:46: tables.u.notes: input should be a valid list, got 'Clustered by "
         'firm.\' (a list is written in brackets, an item a line: ["Clustered by firm."])\n'
     )
+
+
+def test_data_as_a_file_and_plm_index_say_how_the_panel_is_written(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text(DATA, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\ndata: p.csv\nmodels:\n  a: {estimator: ols, y: y, x: [x]}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    # pydantic's "a valid dictionary or instance of DataSpec" named a class of specrun's
+    assert capsys.readouterr().err.replace(str(spec), "s.yaml") == (
+        "error: s.yaml:2:7: data: input should be a mapping, got 'p.csv' (data: {sources: {p: "
+        "{path: p.csv}}, panel: {source: p, entity: <id column>, time: <period column>}})\n"
+    )
+    text = HEAD.replace("entity: firm, time: year", "index: [firm, year]") + (
+        "models:\n  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+    )
+    # entity and time are not also reported missing: the index says them
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:5:22: data.panel.index: unknown key 'index' (the panel's index is "
+        'entity: firm, time: year (plm\'s index = c("firm", "year")))\n'
+    )

@@ -222,7 +222,17 @@ FOREIGN_TABLE_KEYS = {
     "output": "files are chosen by outputs: {formats: [latex, docx, markdown]}",
     "signif.code": "star levels are stars: [0.1, 0.05, 0.01]",
 }
-FOREIGN_KEYS = {"models": FOREIGN_MODEL_KEYS, "tables": FOREIGN_TABLE_KEYS}
+# data.panel's keys in plm (pdata.frame's index) and fixest (panel.id)
+FOREIGN_PANEL_KEYS = {
+    "index": 'the panel\'s index is entity: firm, time: year (plm\'s index = c("firm", "year"))',
+    "panel.id": "the panel's index is entity: firm, time: year (fixest's panel.id = ~firm + year)",
+    "id": "the panel's index is entity: firm, time: year",
+}
+FOREIGN_KEYS = {
+    "models": FOREIGN_MODEL_KEYS,
+    "tables": FOREIGN_TABLE_KEYS,
+    "panel": FOREIGN_PANEL_KEYS,
+}
 
 
 class Diagnostics:
@@ -275,7 +285,11 @@ class Diagnostics:
             if e["type"] == "extra_forbidden" and p
             for m in missing
             if m[:-1] == p[:-1]
-            and (did_you_mean(str(p[-1]), [str(m[-1])]) or str(p[-1]) in ("formula", "fml"))
+            and (
+                did_you_mean(str(p[-1]), [str(m[-1])])
+                or str(p[-1]) in ("formula", "fml")
+                or (p[-1] in ("index", "panel.id") and m[-1] in ("entity", "time"))
+            )
         }  # R's formula: a model's y, x, endog and instruments, which its error translates
         shown: set[tuple] = set()
         for err, path, _ in found:
@@ -314,8 +328,11 @@ class Diagnostics:
                 parent_type = member if member is not None else _child_type(parent_type, part)
             valid = _valid_keys(parent_type)
             message = f"unknown key '{path[-1]}'"
-            # a key of a model or a table entry itself (not of its se: or a nested mapping)
+            # a key of a model or a table entry itself (not of its se: or a nested mapping),
+            # or of data.panel
             section = FOREIGN_KEYS.get(str(full[0])) if len(full) == 3 else None
+            if full[:2] == ("data", "panel"):
+                section = FOREIGN_PANEL_KEYS
             foreign = section.get(str(path[-1])) if section else None
             if foreign is not None and str(path[-1]) in ("formula", "fml"):
                 foreign = _formula_hint(err.get("input")) or foreign
@@ -345,6 +362,9 @@ class Diagnostics:
             # pydantic's wording may already say what it got ("…, got a number with a
             # fractional part"): then the value goes in brackets, not after a second "got"
             message += f" ({shown})" if ", got " in message else f", got {shown}"
+            if kind in ("model_type", "model_attributes_type"):
+                # pydantic names the class ("a valid dictionary or instance of DataSpec")
+                message = f"input should be a mapping, got {shown}"
             if kind == "literal_error" and full[-1:] == ("se",):
                 # the shorthand's type, not pydantic's list of the type field's values (which
                 # leaves out robust, the commonest, and offers cluster, which needs columns)
@@ -355,6 +375,13 @@ class Diagnostics:
         hint = None
         if kind == "list_type" and isinstance(err.get("input"), str) and "~" in err["input"]:
             hint = _formula_hint(err["input"])  # R's y ~ x1 + x2 where a list was due
+        elif full == ("data",) and isinstance(err.get("input"), str):
+            # R's read.csv("firms.csv") habit: the file where the data section goes
+            name = re.sub(r"\W", "_", err["input"].rsplit("/", 1)[-1].split(".")[0]) or "main"
+            hint = (
+                f"data: {{sources: {{{name}: {{path: {err['input']}}}}}, panel: {{source: "
+                f"{name}, entity: <id column>, time: <period column>}}}}"
+            )
         elif kind == "list_type" and full[-1:] in (("notes",), ("column_labels",)):
             # text, not a varlist: one string is one item, never split at its spaces
             shown_text = str(err.get("input")).replace('"', '\\"')
