@@ -525,3 +525,23 @@ def test_a_misspelt_did_cluster_column_is_a_validation_error(tmp_path, capsys):
         f"error: {spec}:6:75: models.e.se.cluster[0]: unknown variable 'stat' (did you mean "
         "'state'?)\n"
     )
+
+
+@pytest.mark.parametrize("method", ["twfe", "sun_abraham"])
+def test_a_window_wider_than_the_data_names_the_periods_observed(method):
+    # cohorts 2000 and 2010 in 1990–2020 give relative periods −20…+20; a window of ±25 made
+    # regressors of zeros: "'rel-25' is constant in the sample"
+    frame = pl.read_csv(DATA)
+    spec = EventStudySpec(
+        estimator="event_study", y="dep_var", first_treated="g", window=(-25, 25), method=method
+    )
+    with pytest.raises(SpecError) as err:
+        fit_event_study(frame, spec, CTX)
+    assert err.value.message == (
+        "no treated unit is observed at relative period(s) -25 to -21, +21 to +25 of the window "
+        "[-25, 25]; 'g' and the panel's periods give relative periods -20 to +20"
+    )
+    assert err.value.hint == "narrow the window to within [-20, 20]"
+    # binned endpoints take the periods beyond them: a window inside the data is fitted
+    inside = spec.model_copy(update={"window": (-20, 20)})
+    assert "rel-20" in fit_event_study(frame, inside, CTX)[""].coefficients
