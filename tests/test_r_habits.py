@@ -237,3 +237,18 @@ def test_data_as_a_file_and_plm_index_say_how_the_panel_is_written(tmp_path, cap
         "error: s.yaml:5:22: data.panel.index: unknown key 'index' (the panel's index is "
         'entity: firm, time: year (plm\'s index = c("firm", "year")))\n'
     )
+
+
+def test_etable_options_say_the_table_keys(tmp_path, capsys):
+    text = HEAD + (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+        "tables:\n"
+        "  t: {kind: regression, columns: [a], fitstat: [n, r2], vcov: twoway}\n"
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:9:39: tables.t.fitstat: unknown key 'fitstat' (statistic rows are stats: "
+        "[nobs, r2, r2_within_hdfe, …] (etable's fitstat))\n"
+        "error: s.yaml:9:57: tables.t.vcov: unknown key 'vcov' (standard errors are each model's "
+        "se: (a table prints what its models used))\n"
+    )

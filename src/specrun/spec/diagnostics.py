@@ -221,6 +221,12 @@ FOREIGN_TABLE_KEYS = {
     "title": "a table's title is caption:",
     "output": "files are chosen by outputs: {formats: [latex, docx, markdown]}",
     "signif.code": "star levels are stars: [0.1, 0.05, 0.01]",
+    "fitstat": "statistic rows are stats: [nobs, r2, r2_within_hdfe, …] (etable's fitstat)",
+    "headers": "column headers are column_labels: [A, B] (and groups: for spanning ones)",
+    "se.below": "where the standard errors print is se_position: below | beside",
+    "file": "files are chosen by outputs: {formats: [latex, docx, markdown]}",
+    "group": "indicator rows are indicators: {Controls: [x2, x3]} (etable's group)",
+    "vcov": "standard errors are each model's se: (a table prints what its models used)",
 }
 # data.panel's keys in plm (pdata.frame's index) and fixest (panel.id)
 FOREIGN_PANEL_KEYS = {
