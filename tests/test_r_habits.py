@@ -252,3 +252,25 @@ def test_etable_options_say_the_table_keys(tmp_path, capsys):
         "error: s.yaml:9:57: tables.t.vcov: unknown key 'vcov' (standard errors are each model's "
         "se: (a table prints what its models used))\n"
     )
+
+
+def test_r_conditions_say_the_expression_language(tmp_path, capsys):
+    text = HEAD + (
+        "models:\n"
+        '  a: {estimator: ols, y: y, x: [x], sample: "year > 1"}\n'
+        "  b: {estimator: ols, y: y, x: [x], sample: {where: \"ind %in% c('m')\"}}\n"
+        '  c: {estimator: ols, y: y, x: [x], sample: {where: "!is_null(x)"}}\n'
+        '  d: {estimator: ols, y: y, x: [x], sample: {where: "not is.na(x)"}}\n'
+        "  e: {estimator: ols, y: y, x: [x], sample: {where: \"ind in c('m')\"}}\n"
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:7:45: models.a.sample: unknown sample 'year > 1' (a condition is written "
+        'sample: {where: "year > 1"})\n'
+        "error: s.yaml:8:58: models.b.sample.where: unexpected '%in%' at column 5 (write x in "
+        "['a', 'b'] (a list))\n"
+        "error: s.yaml:9:54: models.c.sample.where: unexpected '!' at column 1 (use 'not')\n"
+        "error: s.yaml:10:60: models.d.sample.where: unexpected character '.' at column 7 (write "
+        "is_null(x))\n"
+        "error: s.yaml:11:61: models.e.sample.where: expected '[' after 'in', found 'c' at "
+        "column 8 (a list is written ['a', 'b'])\n"
+    )

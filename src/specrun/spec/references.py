@@ -7,6 +7,7 @@ transform writes, in order; a model's own transforms (variants) add to its colum
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from specrun.errors import SpecError, did_you_mean
@@ -338,7 +339,13 @@ class ReferenceChecks(Diagnostics):
                 f"unknown sample '{spec.sample}'",
                 self._raw_field(model, "sample")[0],
                 code="reference",
-                hint=did_you_mean(spec.sample, samples),
+                hint=did_you_mean(spec.sample, samples)
+                or (
+                    # a condition (R's subset = year > 2010), not the name of a sample
+                    f'a condition is written sample: {{where: "{spec.sample}"}}'
+                    if re.search(r"[<>=!]|\s(and|or|in|not)\s", spec.sample)
+                    else None
+                ),
             )
         elif isinstance(spec.sample, SampleSpec):
             path = self._raw_field(model, "sample")[0]
