@@ -190,9 +190,9 @@ FOREIGN_MODEL_KEYS = {
     "se: {cluster: [firm, year]} for two-way",
     "fixef": "fixed effects are absorb: [firm, year] (fixest's | firm + year)",
     "fixef.rm": "singletons: drop removes singletons (fixest's fixef.rm = 'singleton'); keep, "
-    "the default, is fixest's 'none'",
-    "fixef_rm": "singletons: drop removes singletons (pyfixest's fixef_rm = 'singleton'); keep, "
-    "the default, is 'none'",
+    "the default, keeps them, as feols does by default",
+    "fixef_rm": "singletons: drop removes singletons (pyfixest's fixef_rm = 'singleton', its "
+    "default); keep, specrun's default, is fixef_rm = 'none'",
     "ssc": "the small-sample correction is se: {convention: stata | areg | plm | "
     "linearmodels}; stata (the default) equals fixest's default ssc()",
     "model": "plm's model = 'within' is estimator: panel_fe, 'random' panel_re, 'between' "
