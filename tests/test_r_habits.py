@@ -275,3 +275,26 @@ def test_r_conditions_say_the_expression_language(tmp_path, capsys):
         "error: s.yaml:11:61: models.e.sample.where: expected '[' after 'in', found 'c' at "
         "column 8 (a list is written ['a', 'b'])\n"
     )
+
+
+def test_variants_and_multiverse_axes_get_the_same_answers(tmp_path, capsys):
+    text = HEAD + (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [firm]}\n"
+        "  h: {estimator: hausman, model: [a, a]}\n"
+        "variants:\n"
+        "  a:\n"
+        "    hc: {vcov: hetero}\n"
+        "multiverse:\n"
+        "  rob: {base: a, focus: x, axes: {se: {cl: {}, hc: {vcov: hetero}}}}\n"
+    )
+    vcov = (
+        "(standard errors are se: robust (fixest's vcov = 'hetero', HC1), se: {cluster: firm} "
+        "(vcov = ~firm), se: {cluster: [firm, year]} ('twoway') or se: unadjusted ('iid'))"
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:8:27: models.h.model: unknown key 'model' (did you mean 'models'?)\n"
+        f"error: s.yaml:11:10: variants.a.hc.vcov: unknown key 'vcov' {vcov}\n"
+        "error: s.yaml:13:53: multiverse.rob.axes.se.hc.vcov: unknown key 'vcov' (in "
+        f"specification 'rob[se=hc]': se=hc) {vcov}\n"
+    )

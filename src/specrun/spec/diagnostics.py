@@ -234,11 +234,6 @@ FOREIGN_PANEL_KEYS = {
     "panel.id": "the panel's index is entity: firm, time: year (fixest's panel.id = ~firm + year)",
     "id": "the panel's index is entity: firm, time: year",
 }
-FOREIGN_KEYS = {
-    "models": FOREIGN_MODEL_KEYS,
-    "tables": FOREIGN_TABLE_KEYS,
-    "panel": FOREIGN_PANEL_KEYS,
-}
 
 
 class Diagnostics:
@@ -334,12 +329,18 @@ class Diagnostics:
                 parent_type = member if member is not None else _child_type(parent_type, part)
             valid = _valid_keys(parent_type)
             message = f"unknown key '{path[-1]}'"
-            # a key of a model or a table entry itself (not of its se: or a nested mapping),
-            # or of data.panel
-            section = FOREIGN_KEYS.get(str(full[0])) if len(full) == 3 else None
-            if full[:2] == ("data", "panel"):
+            # a key of a model (under models:, a variant or a multiverse axis value: its
+            # type has an estimator), of a table entry, or of data.panel
+            section = None
+            if "estimator" in valid:
+                section = FOREIGN_MODEL_KEYS
+            elif full[0] == "tables" and len(full) == 3:
+                section = FOREIGN_TABLE_KEYS
+            elif full[:2] == ("data", "panel"):
                 section = FOREIGN_PANEL_KEYS
             foreign = section.get(str(path[-1])) if section else None
+            if f"{path[-1]}s" in valid and path[-1] != "effect":
+                foreign = None  # a Hausman test's model: for models:, a typo, not plm's
             if foreign is not None and str(path[-1]) in ("formula", "fml"):
                 foreign = _formula_hint(err.get("input")) or foreign
             hint = (
