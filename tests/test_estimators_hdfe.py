@@ -476,6 +476,60 @@ def _spec(tmp_path: Path, model: str) -> Path:
     return path
 
 
+def test_a_factor_term_on_an_absorbed_and_clustered_column(tmp_path):
+    # i.region#c.lpcap beside absorb: [entity, region#year] and clusters by region: the raw
+    # region column was left out of the fit's frame (the term reads it as dummies), a crash.
+    # pyfixest 0.60.0: feols("lgsp ~ i(region, lpcap) + lpc | state + region^year", d,
+    #   vcov={"CRV1": "region"}) with lgsp = log(gsp) etc. (N = 816)
+    from specrun.api import run_file
+
+    spec = _spec(
+        tmp_path,
+        "{estimator: panel_fe, y: lgsp, x: ['i.region#c.lpcap', lpc], absorb: [entity, "
+        "region#year], se: {cluster: region}}",
+    )
+    spec.write_text(
+        spec.read_text().replace(
+            "models:\n",
+            "transforms:\n  - derive: {lgsp: log(gsp), lpcap: log(pcap), lpc: log(pc)}\nmodels:\n",
+        )
+    )
+    result = run_file(spec, out=tmp_path / "out", cache=False).output.results.models["m"]
+    names = [f"{r}.region#c.lpcap" for r in range(1, 10)] + ["lpc"]
+    np.testing.assert_allclose(
+        [result.coefficients[n].estimate for n in names],
+        [
+            0.6253504693021851,
+            0.9810436158023972,
+            -0.7599881341236674,
+            -0.22705476555999485,
+            0.394533957707647,
+            -1.3184827526740779,
+            0.16954039041114077,
+            0.38434426755565543,
+            0.07566158190816394,
+            0.506653472738611,
+        ],
+        rtol=1e-7,
+    )
+    np.testing.assert_allclose(
+        [result.coefficients[n].std_error for n in names],
+        [
+            0.040423126265197055,
+            0.12061433929398933,
+            0.07599319755272312,
+            0.011461430888139305,
+            0.03607527758778835,
+            0.10904938924089508,
+            0.09133000935869127,
+            0.06812225465995683,
+            0.03813935276379584,
+            0.14359054002206997,
+        ],
+        rtol=1e-6,
+    )
+
+
 def test_unknown_absorb_and_cluster_columns_get_did_you_mean(tmp_path, capsys):
     from specrun.cli import main
 
