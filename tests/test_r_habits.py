@@ -161,6 +161,12 @@ def test_formula_hint_reads_fixest_formulas():
     )
     assert formula_hint("x1 + x2") is None
     assert r_term_hint("L.x") is None  # Stata's own syntax is not R's
+    # a vector of references, split at its top-level commas only
+    assert r_term_hint("i(rel, ref = c(-1, -5))") == (
+        "fixest's i() is a factor variable: write ib(<level>).rel (one base level); an event "
+        "study with its window's ends binned or dropped is estimator: event_study, "
+        "first_treated: <column>, endpoints: drop"
+    )
     assert r_term_hint("lag(x, 2)") == "fixest's lag() is Stata's time-series operator: write L2.x"
 
 

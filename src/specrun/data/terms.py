@@ -352,10 +352,18 @@ _R_TRANSFORMS = ("log", "log1p", "exp", "sqrt", "abs", "I", "poly", "scale", "ns
 
 
 def _r_arguments(inner: str) -> tuple[list[str], dict[str, str]]:
-    """The positional and named arguments of an R call's text (no nested commas)."""
+    """The positional and named arguments of an R call's text, split at its top-level commas
+    (``ref = c(-1, -5)`` is one argument)."""
     positional: list[str] = []
     named: dict[str, str] = {}
-    for part in (p.strip() for p in inner.split(",")):
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(inner):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            pieces.append(inner[start:i])
+            start = i + 1
+    pieces.append(inner[start:])
+    for part in (p.strip() for p in pieces):
         key, eq, value = part.partition("=")
         if eq and _R_NAME.match(key.strip()):
             named[key.strip()] = value.strip().strip("\"'")
@@ -379,10 +387,18 @@ def r_term_hint(text: str) -> str | None:
         name, (args, named) = call.group(1), _r_arguments(call.group(2))
         if name == "i" and args and all(_R_NAME.match(a) for a in args[:2]):
             ref = named.get("ref")
+            several = ref is not None and not re.fullmatch(r"-?\w+", ref)
+            if several:
+                ref = "<level>"  # ref = c(-1, -5): Stata's factor has one base level
             factor = f"ib({ref}).{args[0]}" if ref else f"i.{args[0]}"
             written = factor + (f"#c.{args[1]}" if len(args) > 1 else "")
             hint = f"fixest's i() is a factor variable: write {written}"
-            if ref is not None and ref.startswith("-"):
+            if several:
+                hint += (
+                    " (one base level); an event study with its window's ends binned or "
+                    "dropped is estimator: event_study, first_treated: <column>, endpoints: drop"
+                )
+            elif ref is not None and ref.startswith("-"):
                 hint += (
                     "; an event study around each unit's first treated period is "
                     "estimator: event_study, first_treated: <column>, reference: " + ref
