@@ -304,3 +304,21 @@ def test_variants_and_multiverse_axes_get_the_same_answers(tmp_path, capsys):
         "error: s.yaml:13:53: multiverse.rob.axes.se.hc.vcov: unknown key 'vcov' (in "
         f"specification 'rob[se=hc]': se=hc) {vcov}\n"
     )
+
+
+def test_plm_effect_values_and_random_method(tmp_path, capsys):
+    text = HEAD + (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], effects: twoways}\n"
+        "  b: {estimator: panel_fe, y: y, x: [x], effects: [individual]}\n"
+        "  d: {estimator: panel_re, y: y, x: [x], random.method: swar}\n"
+    )
+    assert _validate(tmp_path, text, capsys) == (
+        "error: s.yaml:7:51: models.a.effects: input should be a valid list, got 'twoways' "
+        "(plm's effect = 'twoways' is effects: [entity, time])\n"
+        "error: s.yaml:8:52: models.b.effects[0]: input should be 'entity' or 'time', got "
+        "'individual' (plm's effect = 'individual' is effects: [entity])\n"
+        "error: s.yaml:9:42: models.d.random.method: unknown key 'random.method' (plm's "
+        "random.method = 'swar' is components: plm (Baltagi–Chang on unbalanced panels); "
+        "components: stata, the default, is xtreg, re's)\n"
+    )

@@ -200,11 +200,16 @@ FOREIGN_MODEL_KEYS = {
     "effect": "plm's effect = 'twoways' is effects: [entity, time], 'individual' "
     "effects: [entity], 'time' effects: [time]",
     "index": "the panel's index is data: {panel: {source: …, entity: firm, time: year}}",
+    "random.method": "plm's random.method = 'swar' is components: plm (Baltagi–Chang on "
+    "unbalanced panels); components: stata, the default, is xtreg, re's",
     "subset": "a model's rows are sample: (a name under samples:, or {where: …})",
     "split": "one model per value of a column is over: column",
     "fsplit": "one model per value of a column is over: column",
 }
 
+
+# plm's effect = values, as the spec writes each
+PLM_EFFECTS = {"twoways": "[entity, time]", "individual": "[entity]", "time": "[time]"}
 
 # a table's keys in R's modelsummary and fixest's etable
 FOREIGN_TABLE_KEYS = {
@@ -380,7 +385,10 @@ class Diagnostics:
                     f"mapping such as {{cluster: entity}}, got {shown}"
                 )
         hint = None
-        if kind == "list_type" and isinstance(err.get("input"), str) and "~" in err["input"]:
+        if "effects" in full[-2:] and str(err.get("input")) in PLM_EFFECTS:
+            # plm's effect = "twoways" | "individual" | "time"
+            hint = f"plm's effect = '{err['input']}' is effects: {PLM_EFFECTS[err['input']]}"
+        elif kind == "list_type" and isinstance(err.get("input"), str) and "~" in err["input"]:
             hint = _formula_hint(err["input"])  # R's y ~ x1 + x2 where a list was due
         elif full == ("data",) and isinstance(err.get("input"), str):
             # R's read.csv("firms.csv") habit: the file where the data section goes
