@@ -454,3 +454,94 @@ outputs: {{dir: out, formats: [markdown], language: {language}}}
         assert "Employment (95% CI)" in es
         assert {"placebo estimates", f"estimate (permutation p = {p_value:.3f})"} <= placebo
         assert {"Count", "DID coefficient, 50 draws permuting units"} <= placebo
+
+
+def test_did_and_event_study_cluster_by_a_column_of_the_data(tmp_path):
+    # se: {cluster: state} crashed (exit 3): the cluster column was never loaded for did and
+    # event_study models, nor checked at validation. pyfixest 0.60.0 on the same data:
+    # feols("dep_var ~ D | unit + year", vcov={"CRV1": "state"}) and
+    # feols("dep_var ~ i(relb, ref=-1) | unit + year", vcov={"CRV1": "state"}) (40 states)
+    from specrun.api import run_file
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        f"  sources: {{p: {{path: {DATA.as_posix()}}}}}\n"
+        "  panel: {source: p, entity: unit, time: year}\n"
+        "transforms:\n"
+        "  - derive: {treated: 'if_else(g > 0, 1, 0)'}\n"
+        "models:\n"
+        "  did: {estimator: did, y: dep_var, treat: treated, first_treated: g,\n"
+        "        se: {cluster: state}}\n"
+        "  event: {estimator: event_study, y: dep_var, first_treated: g, se: {cluster: state}}\n",
+        encoding="utf-8",
+    )
+    models = run_file(spec, out=tmp_path / "out", cache=False).output.results.models
+    did = models["did"]
+    assert did.stats["n_clusters"] == 40
+    assert did.coefficients["did"].estimate == pytest.approx(2.005257444858338, rel=1e-9)
+    assert did.coefficients["did"].std_error == pytest.approx(0.06259267671357469, rel=1e-7)
+    event = models["event"]
+    names = [f"rel{k:+d}" for k in PERIODS]
+    np.testing.assert_allclose(
+        [event.coefficients[n].std_error for n in names],
+        [
+            0.11175242812440167,
+            0.15765824017423727,
+            0.15647651884705321,
+            0.16374251755160457,
+            0.15067578675467516,
+            0.160395075317262,
+            0.1434745612346296,
+            0.1681752999132039,
+            0.17231581004183233,
+            0.11937671571215427,
+        ],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        [event.coefficients[n].estimate for n in names[:2]],
+        [-0.08473554753484752, -0.12239688785472867],
+        rtol=1e-8,
+    )
+
+
+def test_a_misspelt_did_cluster_column_is_a_validation_error(tmp_path, capsys):
+    from specrun.cli import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\n"
+        "data:\n"
+        f"  sources: {{p: {{path: {DATA.as_posix()}}}}}\n"
+        "  panel: {source: p, entity: unit, time: year}\n"
+        "models:\n"
+        "  e: {estimator: event_study, y: dep_var, first_treated: g, se: {cluster: stat}}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:6:75: models.e.se.cluster[0]: unknown variable 'stat' (did you mean "
+        "'state'?)\n"
+    )
+
+
+@pytest.mark.parametrize("method", ["twfe", "sun_abraham"])
+def test_a_window_wider_than_the_data_names_the_periods_observed(method):
+    # cohorts 2000 and 2010 in 1990–2020 give relative periods −20…+20; a window of ±25 made
+    # regressors of zeros: "'rel-25' is constant in the sample"
+    frame = pl.read_csv(DATA)
+    spec = EventStudySpec(
+        estimator="event_study", y="dep_var", first_treated="g", window=(-25, 25), method=method
+    )
+    with pytest.raises(SpecError) as err:
+        fit_event_study(frame, spec, CTX)
+    assert err.value.message == (
+        "no treated unit is observed at relative period(s) -25 to -21, +21 to +25 of the window "
+        "[-25, 25]; 'g' and the panel's periods give relative periods -20 to +20"
+    )
+    assert err.value.hint == "narrow the window to within [-20, 20]"
+    # binned endpoints take the periods beyond them: a window inside the data is fitted
+    inside = spec.model_copy(update={"window": (-20, 20)})
+    assert "rel-20" in fit_event_study(frame, inside, CTX)[""].coefficients

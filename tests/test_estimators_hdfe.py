@@ -169,6 +169,36 @@ def test_singletons_dropped_as_pyfixest(produc):
     )
 
 
+def test_within_r2_of_fixest_and_plm_on_an_unbalanced_two_way_panel(produc):
+    # Produc with gaps (state code + year divisible by 5 dropped) and, from 1980, four states:
+    # 407 rows. fixest/pyfixest and plm demean y by both effects; xtreg's within R² (y
+    # demeaned by state, the year dummies counted as regressors) is larger.
+    # pyfixest 0.60.0: pf.feols("lgsp ~ lpcap + lpc + lemp + unemp | state + year", sub,
+    #   vcov={"CRV1": "state"}, fixef_rm="none"[, weights="emp"]) ._r2_within and ._r2;
+    # R plm 2.6: summary(plm(lgsp ~ lpcap + lpc + lemp + unemp, sub, index = c("state",
+    #   "year"), model = "within", effect = "twoways"))$r.squared["rsq"] = 0.711573687248
+    codes = pl.col("state").rank("dense") - 1
+    sub = produc.filter(
+        ((pl.col("year") + codes) % 5 != 0)
+        & (
+            (pl.col("year") < 1980)
+            | pl.col("state").is_in(["ALABAMA", "ARIZONA", "ARKANSAS", "CALIFORNIA"])
+        )
+    )
+    assert sub.height == 407
+    for weights, within, lsdv in (
+        (None, 0.7115736872511634, 0.9995110893065271),
+        ("emp", 0.8352826926459715, 0.9997029500538633),
+    ):
+        result = fe(sub, ["entity", "time"], {"cluster": "entity"}, weights=weights)
+        assert result.stats["r2_within_hdfe"] == pytest.approx(within, rel=1e-9)
+        assert result.stats["r2_lsdv"] == pytest.approx(lsdv, rel=1e-9)
+        assert result.stats["r2_within"] > result.stats["r2_within_hdfe"] + 0.01
+    # with one set absorbed the two conventions are one number
+    one_way = fe(sub, ["entity"], {"cluster": "entity"})
+    assert one_way.stats["r2_within_hdfe"] == pytest.approx(one_way.stats["r2_within"], rel=1e-12)
+
+
 # --- conventions without a pyfixest counterpart ---------------------------------------------
 
 
@@ -446,6 +476,60 @@ def _spec(tmp_path: Path, model: str) -> Path:
     return path
 
 
+def test_a_factor_term_on_an_absorbed_and_clustered_column(tmp_path):
+    # i.region#c.lpcap beside absorb: [entity, region#year] and clusters by region: the raw
+    # region column was left out of the fit's frame (the term reads it as dummies), a crash.
+    # pyfixest 0.60.0: feols("lgsp ~ i(region, lpcap) + lpc | state + region^year", d,
+    #   vcov={"CRV1": "region"}) with lgsp = log(gsp) etc. (N = 816)
+    from specrun.api import run_file
+
+    spec = _spec(
+        tmp_path,
+        "{estimator: panel_fe, y: lgsp, x: ['i.region#c.lpcap', lpc], absorb: [entity, "
+        "region#year], se: {cluster: region}}",
+    )
+    spec.write_text(
+        spec.read_text().replace(
+            "models:\n",
+            "transforms:\n  - derive: {lgsp: log(gsp), lpcap: log(pcap), lpc: log(pc)}\nmodels:\n",
+        )
+    )
+    result = run_file(spec, out=tmp_path / "out", cache=False).output.results.models["m"]
+    names = [f"{r}.region#c.lpcap" for r in range(1, 10)] + ["lpc"]
+    np.testing.assert_allclose(
+        [result.coefficients[n].estimate for n in names],
+        [
+            0.6253504693021851,
+            0.9810436158023972,
+            -0.7599881341236674,
+            -0.22705476555999485,
+            0.394533957707647,
+            -1.3184827526740779,
+            0.16954039041114077,
+            0.38434426755565543,
+            0.07566158190816394,
+            0.506653472738611,
+        ],
+        rtol=1e-7,
+    )
+    np.testing.assert_allclose(
+        [result.coefficients[n].std_error for n in names],
+        [
+            0.040423126265197055,
+            0.12061433929398933,
+            0.07599319755272312,
+            0.011461430888139305,
+            0.03607527758778835,
+            0.10904938924089508,
+            0.09133000935869127,
+            0.06812225465995683,
+            0.03813935276379584,
+            0.14359054002206997,
+        ],
+        rtol=1e-6,
+    )
+
+
 def test_unknown_absorb_and_cluster_columns_get_did_you_mean(tmp_path, capsys):
     from specrun.cli import main
 
@@ -472,6 +556,15 @@ def test_missing_weights_are_a_located_data_error(tmp_path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "column 'w' of model 'm' is missing at state IOWA, year 1970 (17 rows)" in err
+    # the hint shows the sample that leaves those rows out, as Stata and fixest do silently
+    assert err.endswith(
+        "(weights must be given for every row of the sample; to leave out the rows without, as "
+        "Stata and fixest do, give the model sample: {where: 'is_not_null(w)'})\n"
+    )
+    spec.write_text(
+        spec.read_text().replace("weights: w}", "weights: w, sample: {where: 'is_not_null(w)'}}")
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
 
 
 def test_robust_on_panel_fe_gets_a_porting_hint(tmp_path, capsys):

@@ -373,3 +373,28 @@ def test_a_table_is_rendered_once_for_its_file_and_the_document(fmt, monkeypatch
     assert render_table(listed, fmt) == expected["baseline"]
     assert render_table(listed, fmt) == expected["baseline"]
     assert sum("table" in name for name in renders) == 2
+
+
+def test_latex_thousands_separator_in_a_decimal_column(tmp_path: Path) -> None:
+    # in dcolumn's math mode a bare comma is punctuation: N printed as "3, 143"
+    table = replace(
+        regression_table(),
+        blocks=(Block((Row("N", tuple(Cell("3,143") for _ in range(4)), "stat"),)),),
+    )
+    text = render_table(table, "latex")
+    assert "N & 3{,}143 & 3{,}143 & 3{,}143 & 3{,}143 \\\\\n" in text
+    if shutil.which("pdflatex") is None or shutil.which("pdftotext") is None:
+        pytest.skip("pdflatex and pdftotext are needed to look at the printed number")
+    source = tmp_path / "t.tex"
+    source.write_text(render_document([table], "latex", title="N"), encoding="utf-8")
+    subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    printed = subprocess.run(
+        ["pdftotext", "t.pdf", "-"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert "3,143" in printed and "3, 143" not in printed

@@ -328,3 +328,28 @@ outputs: {formats: [docx], language: zh}
         inset = (text_twips - table_twips) / 2
         assert abs(paragraph.paragraph_format.left_indent / 635 - inset) <= 1
         assert abs(paragraph.paragraph_format.right_indent / 635 - inset) <= 1
+
+
+def test_word_table_mixing_a_model_and_an_over_family_renders(tmp_path: Path):
+    # a plain model beside an over: family leaves the plain column's over-value header cell
+    # blank; its width was taken as max() of no words, and the Word renderer crashed (exit 3)
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+transforms:
+  - derive: {half: "if_else(year > 1944, 'late', 'early')"}
+models:
+  m: {estimator: panel_fe, y: inv, x: [value], effects: [entity, time]}
+  by: {extends: m, over: half}
+tables:
+  t: {kind: regression, columns: [m, by]}
+outputs: {formats: [docx]}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    table = Document(str(tmp_path / "out" / "tables" / "t.docx")).tables[0]
+    assert [cell.text for cell in table.rows[2].cells] == ["", "", "early", "late"]
+    grid = table._tbl.tblGrid.findall(qn("w:gridCol"))
+    assert all(int(col.get(qn("w:w"))) > 0 for col in grid)

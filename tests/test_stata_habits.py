@@ -32,9 +32,9 @@ def test_stata_varlists_and_vce_are_answered_with_the_spec_syntax(tmp_path, caps
         "list is written in brackets: [firm, year])\n"
         f"error: {spec}:9:72: models.d.se.cluster[0]: unknown variable 'firm year' ('firm year' "
         "is not one column but 2: write [firm, year])\n"
-        f"error: {spec}:10:62: models.e.se: input should be 'unadjusted', 'HC0', 'HC1', 'HC2', "
-        "'HC3', 'cluster' or 'driscoll_kraay', got 'vce(cluster firm)' (clustered standard "
-        "errors are written se: {cluster: firm})\n"
+        f"error: {spec}:10:62: models.e.se: se should be unadjusted, robust, HC0, HC1, HC2, HC3, "
+        "driscoll_kraay or a mapping such as {cluster: entity}, got 'vce(cluster firm)' "
+        "(clustered standard errors are written se: {cluster: firm})\n"
     )
 
 

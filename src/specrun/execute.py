@@ -867,7 +867,10 @@ class Executor:
                     missing,
                     f"column '{column}' of model '{name}' is missing at {{at}} "
                     f"({missing.height} rows)",
-                    "weights must be given for every row of the sample",
+                    # Stata and fixest drop such rows silently; here dropping them is said
+                    "weights must be given for every row of the sample; to leave out the rows "
+                    f"without, as Stata and fixest do, give the model sample: {{where: "
+                    f"'is_not_null({column})'}}",
                 )
         sample = frame
         if kind.complete_cases:
@@ -1079,8 +1082,14 @@ def _model_columns(
     (numeric and label columns); the variables it reads that are not built from terms."""
     terms = model_terms(model.spec, frame.columns)
     built = atoms(_flat(terms))
-    others = [v for v in unbuilt_variables(model.spec) if v not in {c.column for c in built}]
     groups = set(model.spec.group_columns())
+    # an absorbed or cluster column is read as itself even when a term also reads it
+    # (i.industry#c.x beside absorb: [industry#year]): the term's columns are its dummies
+    others = [
+        v
+        for v in unbuilt_variables(model.spec)
+        if v not in {c.column for c in built} or v in groups
+    ]
     numeric = [c.column for c in built if not c.factor] + [v for v in others if v not in groups]
     labels = [*(c.column for c in built if c.factor), *(v for v in others if v in groups)]
     return terms, numeric, list(dict.fromkeys([*numeric, *labels])), others

@@ -259,6 +259,18 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("op", operator, operator, col))
             position += len(operator)
             continue
+        if text.startswith("is.na(", position - 2) and char == ".":  # R's is.na(x)
+            raise _error(f"unexpected character '.' at column {col}", col, "write is_null(x)")
+        if text.startswith("%in%", position):  # R's x %in% c(…)
+            raise _error(
+                f"unexpected '%in%' at column {col}", col, "write x in ['a', 'b'] (a list)"
+            )
+        after_value = bool(tokens) and (
+            tokens[-1].kind in ("name", "number", "string") or tokens[-1].text in (")", "]")
+        )
+        if char == "!" and not after_value:
+            # R's and C's negation, !is.na(x), where no value precedes it: not a mistaken !=
+            raise _error(f"unexpected '!' at column {col}", col, "use 'not'")
         if char in _MISTAKEN_OPERATORS:
             raise _error(f"unexpected '{char}' at column {col}", col, _MISTAKEN_OPERATORS[char])
         folded = unicodedata.normalize("NFKC", char)
@@ -492,7 +504,10 @@ class _Parser:
 
     def literal_list(self) -> tuple[LiteralNode, ...]:
         if not self.is_op("["):
-            raise self.expected("'[' after 'in'")
+            error = self.expected("'[' after 'in'")
+            if self.peek().text == "c":  # R's x %in% c("a", "b")
+                error = _error(error.message, error.col or 1, "a list is written ['a', 'b']")
+            raise error
         opening = self.advance()
         values: list[LiteralNode] = []
         while not self.is_op("]"):

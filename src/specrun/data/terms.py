@@ -344,10 +344,142 @@ def _unique(terms: list[Term]) -> list[Term]:
     return out
 
 
+# R's term syntax (fixest, plm, lm formulas), read only to say how the spec writes it
+_R_CALL = re.compile(r"^\s*(\w+(?:\.\w+)?)\s*\((.*)\)\s*$", re.S)
+_R_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_R_LAGS = {"l": "L", "lag": "L", "f": "F", "lead": "F", "d": "D", "diff": "D"}
+_R_TRANSFORMS = ("log", "log1p", "exp", "sqrt", "abs", "I", "poly", "scale", "ns", "bs")
+
+
+def _r_arguments(inner: str) -> tuple[list[str], dict[str, str]]:
+    """The positional and named arguments of an R call's text, split at its top-level commas
+    (``ref = c(-1, -5)`` is one argument)."""
+    positional: list[str] = []
+    named: dict[str, str] = {}
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(inner):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            pieces.append(inner[start:i])
+            start = i + 1
+    pieces.append(inner[start:])
+    for part in (p.strip() for p in pieces):
+        key, eq, value = part.partition("=")
+        if eq and _R_NAME.match(key.strip()):
+            named[key.strip()] = value.strip().strip("\"'")
+        elif part:
+            positional.append(part.strip("\"'"))
+    return positional, named
+
+
+def r_term_hint(text: str) -> str | None:
+    """What the spec writes for an item in R's formula syntax, or None for other text.
+
+    Covers fixest's ``i(f)``, ``i(f, ref = k)``, ``i(f, x)``, ``sunab(g, t)``, ``l(x, k)``,
+    ``f(x, k)``, ``d(x)``, R's ``factor(f)``, ``a:b`` and ``a*b``, functions of a variable
+    (``log(x)``, ``I(x^2)``) and a whole formula (``y ~ x1 + x2``). Used only for the hint of
+    an item that is not a term, so it never changes what a valid item means."""
+    item = text.strip()
+    if "~" in item or "|" in item:
+        return formula_hint(item)
+    call = _R_CALL.match(item)
+    if call is not None:
+        name, (args, named) = call.group(1), _r_arguments(call.group(2))
+        if name == "i" and args and all(_R_NAME.match(a) for a in args[:2]):
+            ref = named.get("ref")
+            several = ref is not None and not re.fullmatch(r"-?\w+", ref)
+            if several:
+                ref = "<level>"  # ref = c(-1, -5): Stata's factor has one base level
+            factor = f"ib({ref}).{args[0]}" if ref else f"i.{args[0]}"
+            written = factor + (f"#c.{args[1]}" if len(args) > 1 else "")
+            hint = f"fixest's i() is a factor variable: write {written}"
+            if several:
+                hint += (
+                    " (one base level); an event study with its window's ends binned or "
+                    "dropped is estimator: event_study, first_treated: <column>, endpoints: drop"
+                )
+            elif ref is not None and ref.startswith("-"):
+                hint += (
+                    "; an event study around each unit's first treated period is "
+                    "estimator: event_study, first_treated: <column>, reference: " + ref
+                )
+            return hint
+        if name == "sunab" and len(args) >= 2:
+            return (
+                f"Sun and Abraham's estimator is a model, not a term: estimator: event_study, "
+                f"first_treated: {args[0]}, method: sun_abraham"
+            )
+        if name in ("factor", "as.factor") and len(args) == 1 and _R_NAME.match(args[0]):
+            return f"a factor is written i.{args[0]}"
+        if name in _R_LAGS and args and _R_NAME.match(args[0]):
+            op = _R_LAGS[name]
+            k = args[1] if len(args) > 1 else "1"
+            span = re.fullmatch(r"(-?\d+)\s*:\s*(-?\d+)", k)
+            written = None
+            if span is not None:
+                written = f"{op}({span[1]}/{span[2]}).{args[0]}"
+            elif re.fullmatch(r"\d+", k):
+                written = f"{op}{'' if k == '1' else k}.{args[0]}"
+            if written is not None:
+                return f"fixest's {name}() is Stata's time-series operator: write {written}"
+        if name in _R_TRANSFORMS or name in ("log10", "log2"):
+            made = call.group(2).strip() if name == "I" else item
+            return (
+                "a term is a column, not a function of one: make it a column first "
+                f"(transforms: - derive: {{new_name: {made.replace('^', ' ** ')}}})"
+            )
+    if re.fullmatch(r"\w+(\s*:\s*\w+)+", item):
+        parts = [p.strip() for p in item.split(":")]
+        return "R's a:b is written " + "#".join(f"c.{p}" for p in parts) + " (i. for a factor)"
+    if re.fullmatch(r"\w+(\s*\*\s*\w+)+", item):
+        parts = [p.strip() for p in item.split("*")]
+        return (
+            "R's a*b (both and their product) is written "
+            + "##".join(f"c.{p}" for p in parts)
+            + " (i. for a factor)"
+        )
+    if re.fullmatch(r"\w+(\s*\+\s*\w+)+", item):
+        return "a list is written in brackets: [" + ", ".join(re.split(r"\s*\+\s*", item)) + "]"
+    if re.fullmatch(r"\w+\s*\^\s*\d+", item):
+        power = item.replace("^", " ** ")
+        return (
+            f"a term is a column: make it one first (transforms: - derive: {{new_name: {power}}})"
+        )
+    return None
+
+
+def formula_hint(text: str) -> str | None:
+    """The spec's keys for an R formula (``y ~ x1 + x2 | fe1 + fe2 | endog ~ instruments``, as
+    fixest's ``feols`` reads it), or None for text that is not one."""
+    parts = [p.strip() for p in text.split("|")]
+    head, tilde, rhs = parts[0].partition("~")
+    if not tilde or len(parts) > 3:
+        return None
+
+    def names(side: str) -> list[str]:
+        return [p.strip() for p in re.split(r"\+", side) if p.strip() and p.strip() not in "01"]
+
+    keys = [f"y: {head.strip()}"] if head.strip() else []
+    keys.append(f"x: [{', '.join(names(rhs))}]")
+    if len(parts) > 1 and "~" not in parts[1]:
+        fixed = [p.replace("^", "#") for p in names(parts[1])]
+        keys.append(f"absorb: [{', '.join(fixed)}]")
+    iv = next((p for p in parts[1:] if "~" in p), None)
+    if iv is not None:
+        endog, _, instruments = iv.partition("~")
+        keys.append(f"endog: [{', '.join(names(endog))}]")
+        keys.append(f"instruments: [{', '.join(names(instruments))}]")
+        keys.insert(0, "estimator: iv")
+    return "a model names its parts as keys, not a formula: " + ", ".join(keys)
+
+
 def _syntax_error(exc: UnexpectedInput, text: str) -> SpecError:
     from specrun.data.term_parser import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     col = max(int(getattr(exc, "column", 1) or 1), 1)
+    r_hint = r_term_hint(text)
+    if r_hint is not None:  # R's syntax, not a typo in Stata's: say how the spec writes it
+        return _error("R's formula syntax is not a term", text, 1, hint=r_hint)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):

@@ -257,6 +257,42 @@ def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str,
     ]
 
 
+def _check_window(rel: pl.Series, spec: EventStudySpec, ctx: FitContext) -> None:
+    """Every relative period of the window is observed for some treated unit: one that is not
+    would be a regressor of zeros ("'rel-20' is constant in the sample"), so the window is
+    named with the periods the data hold."""
+    observed = rel.drop_nulls()
+    if observed.is_empty():
+        return  # no treated unit: the caller's message says so
+    low, high = int(observed.min()), int(observed.max())  # type: ignore[arg-type]
+    seen = set(observed.cast(pl.Int64).to_list())
+    # binned endpoints take every period beyond them
+    missing = [
+        k
+        for k in spec.relative_periods()
+        if k not in seen
+        and not (spec.endpoints == "bin" and k == spec.window[0] and low < k)
+        and not (spec.endpoints == "bin" and k == spec.window[1] and high > k)
+    ]
+    if missing:
+        runs: list[list[int]] = []
+        for k in missing:  # consecutive periods as one run: -20 to -12
+            if runs and k == runs[-1][-1] + 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        shown = ", ".join(f"{r[0]:+d}" if len(r) == 1 else f"{r[0]:+d} to {r[-1]:+d}" for r in runs)
+        raise SpecError(
+            f"no treated unit is observed at relative period(s) {shown} of the window "
+            f"{list(spec.window)}; '{spec.first_treated}' and the panel's periods give "
+            f"relative periods {low:+d} to {high:+d}",
+            code="estimation",
+            path=f"models.{ctx.name}",
+            hint=f"narrow the window to within [{max(spec.window[0], low)}, "
+            f"{min(spec.window[1], high)}]",
+        )
+
+
 def fit_event_study(
     frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
@@ -267,6 +303,8 @@ def fit_event_study(
     first = _first_period(frame, spec.first_treated)
     rel = (pl.col(ctx.time).cast(pl.Float64) - first).alias("__rel")
     data = frame.with_columns(rel)
+    if spec.method != "callaway_santanna":  # its window bounds the periods it reports only
+        _check_window(data["__rel"], spec, ctx)
     n_dropped = 0
     if spec.endpoints == "drop":
         outside = pl.col("__rel").is_not_null() & ~pl.col("__rel").is_between(low, high)

@@ -7,7 +7,9 @@ Both take analytic weights (Stata ``[aweight=w]``: weighted least squares, resid
 N the number of rows). Following ``xtreg, fe`` and ``reghdfe``, the FE model's constant is
 ȳ − x̄′β̂ (weighted means), and two R² are reported: ``r2_within`` (1 − SSR / Σ(yᵢₜ − ȳᵢ)² when
 only entity and time are absorbed, as ``xtreg, fe`` with time dummies; 1 − SSR / Σỹ² with every
-set swept, as reghdfe, otherwise) and ``r2_lsdv`` (1 − SSR / Σ(yᵢₜ − ȳ)², the dummy regression's).
+set swept, as reghdfe, otherwise), ``r2_within_hdfe`` (1 − SSR / Σỹ² with every set swept, always:
+fixest's and plm's within R², reghdfe's e(r2_within)) and ``r2_lsdv`` (1 − SSR / Σ(yᵢₜ − ȳ)², the
+dummy regression's).
 ``f_u0`` is ``xtreg, fe``'s F test that all entity effects are zero, the other sets kept.
 
 Covariances are in ``estimators.covariance``; references: ``tests/test_estimators_linear.py``
@@ -682,6 +684,9 @@ def fit_linear(
         else:
             within_ss = swept_y_ss  # every set swept, as reghdfe: Σỹ²
         stats["r2_within"] = 1.0 - ssr / within_ss
+        # fixest's, plm's and reghdfe's within R², which differs from xtreg's when time is
+        # absorbed too: there the time effects count as explained
+        stats["r2_within_hdfe"] = 1.0 - ssr / swept_y_ss
         stats["r2_lsdv"] = 1.0 - ssr / tss_total
         stats["r2_lsdv_adj"] = 1.0 - (1.0 - stats["r2_lsdv"]) * (n - 1) / (n - fit.k_all)
     else:

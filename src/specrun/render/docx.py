@@ -251,7 +251,9 @@ def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
                 text = placed.cell.text + placed.cell.stars
                 # header cells may wrap between words; body cells (numbers) should not
                 parts = text.split() if line.part == "header" else [text]
-                needed[placed.first] = max(needed[placed.first], *(_ems(p) for p in parts))
+                # a header cell of blanks only has no parts: it needs no width of its own
+                widest = max((_ems(p) for p in parts), default=0.0)
+                needed[placed.first] = max(needed[placed.first], widest)
     centred = [i for i, align in enumerate(body_alignments(table), start=1) if align == "c"]
     if centred:
         widest = max(needed[i] for i in centred)

@@ -278,8 +278,12 @@ def decimal_columns(table: Table) -> set[int]:
 
 
 def math_number(text: str, stars: str) -> str:
-    """A number inside a dcolumn column (already math mode): ``-0.123^{***}``."""
-    return text.replace("−", "-") + (f"^{{{stars}}}" if stars else "")
+    """A number inside a dcolumn column (already math mode): ``-0.123^{***}``, ``3{,}143``.
+
+    A thousands separator is braced: in math mode a bare comma is punctuation, followed by a
+    thin space ("3, 143")."""
+    number = text.replace("−", "-").replace(",", "{,}")
+    return number + (f"^{{{stars}}}" if stars else "")
 
 
 def latex_cell(placed: PlacedCell, decimal: set[int], header: bool) -> str:

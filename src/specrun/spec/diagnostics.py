@@ -161,6 +161,86 @@ FORMAT_HINTS = {
 }
 
 
+# fixest's vcov = "…" names, as the spec writes each
+R_VCOV = {
+    "hetero": "fixest's 'hetero' is se: robust (HC1; HC0, HC2, HC3 by name)",
+    "iid": "fixest's 'iid' is se: unadjusted",
+    "standard": "fixest's 'iid' is se: unadjusted",
+    "twoway": "fixest's 'twoway' is se: {cluster: [entity, time]} (Cameron–Gelbach–Miller)",
+    "NW": "serial-correlation-robust panel SEs here are Driscoll–Kraay: se: {type: "
+    "driscoll_kraay, lags: 2}",
+    "DK": "fixest's 'DK' is se: {type: driscoll_kraay, lags: 2}",
+    "driscoll_kraay": "write se: {type: driscoll_kraay, lags: 2}",
+}
+
+
+def _formula_hint(text: Any) -> str | None:
+    from specrun.data.terms import formula_hint
+
+    return formula_hint(text) if isinstance(text, str) else None
+
+
+# a model's keys in R's fixest, plm (and lm), answered with the spec's way to say them
+FOREIGN_MODEL_KEYS = {
+    "formula": "a model names its parts as keys: y: y, x: [x1, x2], absorb: [firm, year]",
+    "fml": "a model names its parts as keys: y: y, x: [x1, x2], absorb: [firm, year]",
+    "vcov": "standard errors are se: robust (fixest's vcov = 'hetero', HC1), se: {cluster: "
+    "firm} (vcov = ~firm), se: {cluster: [firm, year]} ('twoway') or se: unadjusted ('iid')",
+    "cluster": "clusters are written se: {cluster: firm} (fixest's cluster = ~firm), "
+    "se: {cluster: [firm, year]} for two-way",
+    "fixef": "fixed effects are absorb: [firm, year] (fixest's | firm + year)",
+    "fixef.rm": "singletons: drop removes singletons (fixest's fixef.rm = 'singleton'); keep, "
+    "the default, keeps them, as feols does by default",
+    "fixef_rm": "singletons: drop removes singletons (pyfixest's fixef_rm = 'singleton', its "
+    "default); keep, specrun's default, is fixef_rm = 'none'",
+    "ssc": "the small-sample correction is se: {convention: stata | areg | plm | "
+    "linearmodels}; stata (the default) equals fixest's default ssc()",
+    "model": "plm's model = 'within' is estimator: panel_fe, 'random' panel_re, 'between' "
+    "panel_be, 'pooling' ols",
+    "effect": "plm's effect = 'twoways' is effects: [entity, time], 'individual' "
+    "effects: [entity], 'time' effects: [time]",
+    "index": "the panel's index is data: {panel: {source: …, entity: firm, time: year}}",
+    "random.method": "plm's random.method = 'swar' is components: plm (Baltagi–Chang on "
+    "unbalanced panels); components: stata, the default, is xtreg, re's",
+    "subset": "a model's rows are sample: (a name under samples:, or {where: …})",
+    "split": "one model per value of a column is over: column",
+    "fsplit": "one model per value of a column is over: column",
+}
+
+
+# plm's effect = values, as the spec writes each
+PLM_EFFECTS = {"twoways": "[entity, time]", "individual": "[entity]", "time": "[time]"}
+
+# a table's keys in R's modelsummary and fixest's etable
+FOREIGN_TABLE_KEYS = {
+    "gof_map": "statistic rows are stats: [nobs, r2, r2_within, n_clusters, …] (see the "
+    "table statistics' reference)",
+    "gof_omit": "statistic rows are those stats: lists, e.g. stats: [nobs, r2]",
+    "coef_map": "row labels are labels: {x1: Investment} (or variables: labels), the order "
+    "order: [x1, x2], the rows kept keep: [x1, x2]",
+    "coef_rename": "row labels are labels: {x1: Investment} (or variables: labels)",
+    "dict": "row labels are labels: {x1: Investment} (or variables: labels)",
+    "coef_omit": "rows are left out with drop: [pattern, …] (globs, or re: regular expressions)",
+    "statistic": "what prints under a coefficient is show: se | t | p | ci",
+    "fmt": "the digits are digits: 3 (row_digits: for one row)",
+    "title": "a table's title is caption:",
+    "output": "files are chosen by outputs: {formats: [latex, docx, markdown]}",
+    "signif.code": "star levels are stars: [0.1, 0.05, 0.01]",
+    "fitstat": "statistic rows are stats: [nobs, r2, r2_within_hdfe, …] (etable's fitstat)",
+    "headers": "column headers are column_labels: [A, B] (and groups: for spanning ones)",
+    "se.below": "where the standard errors print is se_position: below | beside",
+    "file": "files are chosen by outputs: {formats: [latex, docx, markdown]}",
+    "group": "indicator rows are indicators: {Controls: [x2, x3]} (etable's group)",
+    "vcov": "standard errors are each model's se: (a table prints what its models used)",
+}
+# data.panel's keys in plm (pdata.frame's index) and fixest (panel.id)
+FOREIGN_PANEL_KEYS = {
+    "index": 'the panel\'s index is entity: firm, time: year (plm\'s index = c("firm", "year"))',
+    "panel.id": "the panel's index is entity: firm, time: year (fixest's panel.id = ~firm + year)",
+    "id": "the panel's index is entity: firm, time: year",
+}
+
+
 class Diagnostics:
     """The errors found so far in one spec document, and how to add located ones."""
 
@@ -210,8 +290,13 @@ class Diagnostics:
             for e, p, _ in found
             if e["type"] == "extra_forbidden" and p
             for m in missing
-            if m[:-1] == p[:-1] and did_you_mean(str(p[-1]), [str(m[-1])])
-        }
+            if m[:-1] == p[:-1]
+            and (
+                did_you_mean(str(p[-1]), [str(m[-1])])
+                or str(p[-1]) in ("formula", "fml")
+                or (p[-1] in ("index", "panel.id") and m[-1] in ("entity", "time"))
+            )
+        }  # R's formula: a model's y, x, endog and instruments, which its error translates
         shown: set[tuple] = set()
         for err, path, _ in found:
             if err["type"] == "missing" and path in answered:
@@ -249,8 +334,24 @@ class Diagnostics:
                 parent_type = member if member is not None else _child_type(parent_type, part)
             valid = _valid_keys(parent_type)
             message = f"unknown key '{path[-1]}'"
-            hint = did_you_mean(str(path[-1]), valid) or (
-                "valid keys: " + ", ".join(valid) if valid else None
+            # a key of a model (under models:, a variant or a multiverse axis value: its
+            # type has an estimator), of a table entry, or of data.panel
+            section = None
+            if "estimator" in valid:
+                section = FOREIGN_MODEL_KEYS
+            elif full[0] == "tables" and len(full) == 3:
+                section = FOREIGN_TABLE_KEYS
+            elif full[:2] == ("data", "panel"):
+                section = FOREIGN_PANEL_KEYS
+            foreign = section.get(str(path[-1])) if section else None
+            if f"{path[-1]}s" in valid and path[-1] != "effect":
+                foreign = None  # a Hausman test's model: for models:, a typo, not plm's
+            if foreign is not None and str(path[-1]) in ("formula", "fml"):
+                foreign = _formula_hint(err.get("input")) or foreign
+            hint = (
+                foreign
+                or did_you_mean(str(path[-1]), valid)
+                or ("valid keys: " + ", ".join(valid) if valid else None)
             )
             return self.doc.error(message, full, code="schema", key=True, hint=hint)
         if kind == "missing":
@@ -273,19 +374,70 @@ class Diagnostics:
             # pydantic's wording may already say what it got ("…, got a number with a
             # fractional part"): then the value goes in brackets, not after a second "got"
             message += f" ({shown})" if ", got " in message else f", got {shown}"
+            if kind in ("model_type", "model_attributes_type"):
+                # pydantic names the class ("a valid dictionary or instance of DataSpec")
+                message = f"input should be a mapping, got {shown}"
+            if kind == "literal_error" and full[-1:] == ("se",):
+                # the shorthand's type, not pydantic's list of the type field's values (which
+                # leaves out robust, the commonest, and offers cluster, which needs columns)
+                message = (
+                    "se should be unadjusted, robust, HC0, HC1, HC2, HC3, driscoll_kraay or a "
+                    f"mapping such as {{cluster: entity}}, got {shown}"
+                )
         hint = None
-        if kind == "list_type" and isinstance(err.get("input"), str):
+        if "effects" in full[-2:] and str(err.get("input")) in PLM_EFFECTS:
+            # plm's effect = "twoways" | "individual" | "time"
+            hint = f"plm's effect = '{err['input']}' is effects: {PLM_EFFECTS[err['input']]}"
+        elif kind == "list_type" and isinstance(err.get("input"), str) and "~" in err["input"]:
+            hint = _formula_hint(err["input"])  # R's y ~ x1 + x2 where a list was due
+        elif full == ("data",) and isinstance(err.get("input"), str):
+            # R's read.csv("firms.csv") habit: the file where the data section goes
+            name = re.sub(r"\W", "_", err["input"].rsplit("/", 1)[-1].split(".")[0]) or "main"
+            hint = (
+                f"data: {{sources: {{{name}: {{path: {err['input']}}}}}, panel: {{source: "
+                f"{name}, entity: <id column>, time: <period column>}}}}"
+            )
+        elif kind == "list_type" and full[-1:] in (("notes",), ("column_labels",)):
+            # text, not a varlist: one string is one item, never split at its spaces
+            shown_text = str(err.get("input")).replace('"', '\\"')
+            hint = f'a list is written in brackets, an item a line: ["{shown_text}"]'
+        elif kind == "list_type" and full[-1:] == ("stars",) and isinstance(err["input"], dict):
+            # modelsummary's stars = c("*" = .1, "**" = .05, "***" = .01)
+            levels = [v for v in err["input"].values() if isinstance(v, int | float)]
+            written = ", ".join(str(v) for v in sorted(levels, reverse=True)) or "0.1, 0.05, 0.01"
+            hint = f"star levels are p-values alone: stars: [{written}] print *, ** and ***"
+        elif kind == "list_type" and isinstance(err.get("input"), str):
             # a formula or a comma list written as one string, as fixest or Stata write x
             parts = [p.strip() for p in re.split(r"[+,]", err["input"]) if p.strip()]
             if len(parts) == 1 and not re.search(r"(^|\s)##?(\s|$)", err["input"]):
                 parts = err["input"].split()  # a Stata varlist, separated by spaces
             if len(parts) > 1:
                 hint = "a list is written in brackets: [" + ", ".join(parts) + "]"
-        elif kind == "literal_error" and full[-1:] == ("se",) and isinstance(err.get("input"), str):
+            elif "^" in err["input"]:  # fixest's interacted effects, firm^year
+                hint = "a list is written in brackets: [" + err["input"].replace("^", "#") + "]"
+        elif (
+            kind == "literal_error"
+            and full[-1:] == ("se",)
+            and isinstance(err.get("input"), str)
+            and not R_VCOV.get(err["input"].strip().replace(" ", ""))
+            and not err["input"].strip().startswith("~")
+        ):
             # Stata's vce(cluster firm), written as it is typed there
             words = err["input"].replace("(", " ").replace(")", " ").split()
             if len(words) > 1 and words[0].lower() in ("cluster", "cl", "vce"):
                 names = [w for w in words[1:] if w.lower() != "cluster"]
+                hint = (
+                    "clustered standard errors are written se: {cluster: "
+                    + (names[0] if len(names) == 1 else "[" + ", ".join(names) + "]")
+                    + "}"
+                )
+        elif kind == "list_type" and full[-1:] == ("stars",) and isinstance(err["input"], bool):
+            # modelsummary's stars = TRUE
+            hint = "stars are printed by default at [0.1, 0.05, 0.01]; stars: [] prints none"
+        elif kind == "literal_error" and full[-1:] == ("se",) and isinstance(err.get("input"), str):
+            hint = R_VCOV.get(err["input"].strip().replace(" ", ""))
+            if hint is None and err["input"].strip().startswith("~"):
+                names = [n.strip() for n in err["input"].strip()[1:].split("+") if n.strip()]
                 hint = (
                     "clustered standard errors are written se: {cluster: "
                     + (names[0] if len(names) == 1 else "[" + ", ".join(names) + "]")

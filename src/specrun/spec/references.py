@@ -7,6 +7,7 @@ transform writes, in order; a model's own transforms (variants) add to its colum
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from specrun.errors import SpecError, did_you_mean
@@ -39,6 +40,15 @@ def column_hint(name: str, columns: list[str]) -> str | None:
     parts = name.split()
     if len(parts) > 1 and all(part in columns for part in parts):
         return f"'{name}' is not one column but {len(parts)}: write [{', '.join(parts)}]"
+    # fixest's one-sided formulas (cluster = ~firm + year) and interacted effects (a^b)
+    terms = [t.strip() for t in name.strip().removeprefix("~").split("+")]
+    if len(terms) > 1 and all(t in columns for t in terms):
+        return f"'{name}' is not one column but {len(terms)}: write [{', '.join(terms)}]"
+    if len(terms) == 1 and name.strip().startswith("~") and terms[0] in columns:
+        return f"a column is named without R's ~: write {terms[0]}"
+    crossed = [t.strip() for t in name.split("^")]
+    if len(crossed) > 1 and all(t in columns for t in crossed):
+        return f"fixest's a^b is written {'#'.join(crossed)}"
     return did_you_mean(name, columns)
 
 
@@ -329,7 +339,13 @@ class ReferenceChecks(Diagnostics):
                 f"unknown sample '{spec.sample}'",
                 self._raw_field(model, "sample")[0],
                 code="reference",
-                hint=did_you_mean(spec.sample, samples),
+                hint=did_you_mean(spec.sample, samples)
+                or (
+                    # a condition (R's subset = year > 2010), not the name of a sample
+                    f'a condition is written sample: {{where: "{spec.sample}"}}'
+                    if re.search(r"[<>=!]|\s(and|or|in|not)\s", spec.sample)
+                    else None
+                ),
             )
         elif isinstance(spec.sample, SampleSpec):
             path = self._raw_field(model, "sample")[0]

@@ -22,7 +22,7 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
-from specrun.tables.statistics import INTEGER_STATS, STAT_LABELS
+from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_LABELS
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
@@ -169,6 +169,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
                     path=f"tables.{ctx.name}.{option}.{name}",
                     hint=did_you_mean(name, coefficients),
                 )
+    _check_extra_stats(spec, families, ctx, _attached(results))
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -187,6 +188,42 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
         n_columns=n,
         notes=tuple(_notes(spec, families, ctx)),
     )
+
+
+def _check_extra_stats(
+    spec: RegressionTableSpec,
+    families: list[list[ModelResult]],
+    ctx: TableContext,
+    attached: Mapping[str, Mapping[str, float]],
+) -> None:
+    """A dotted ``stats:`` name (a path into a model's ``extra``, checked only once the models
+    are fitted) that no column of the table carries is an error naming the ones they carry,
+    not a row of blanks."""
+    models = [m for family in families for m in family]
+    for i, stat in enumerate(spec.stats):
+        if stat in KNOWN_STATS:
+            continue  # a statistic of the registry: checked against the estimators
+        if any(_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) is not None for m in models):
+            continue
+        carried = sorted({name for m in models for name in _extra_numbers(m.extra)})
+        raise SpecError(
+            f"no column of this table has a statistic '{stat}'",
+            code="reference",
+            path=f"tables.{ctx.name}.stats[{i}]",
+            hint=did_you_mean(stat, carried)
+            or ("its models' extra results: " + ", ".join(carried[:12]) if carried else None),
+        )
+
+
+def _extra_numbers(extra: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the numbers in a model's ``extra`` (``indirect.sobel_z``)."""
+    names: list[str] = []
+    for key, value in extra.items():
+        if isinstance(value, dict):
+            names += _extra_numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            names.append(f"{prefix}{key}")
+    return names
 
 
 def _header(

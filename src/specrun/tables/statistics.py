@@ -52,9 +52,20 @@ STATISTICS: dict[str, Statistic] = {
     ),
     "r2_within": Statistic(
         "R² (within)",
-        "R² of the demeaned (within) regression.",
-        "xtreg, fe e(r2_w); reghdfe e(r2_within)",
+        "R² of the demeaned (within) regression. With entity and time effects only, xtreg's: "
+        "y demeaned by entity, the time effects counted as regressors; with other absorbed "
+        "effects, y swept of every set (r2_within_hdfe).",
+        "xtreg, fe e(r2_w) (xtreg y x i.year, fe with entity and time effects); reghdfe "
+        "e(r2_within) otherwise",
         ("panel_fe", "panel_re", "panel_be", "panel_threshold", "did", "event_study"),
+    ),
+    "r2_within_hdfe": Statistic(
+        "R² (within all effects)",
+        "R² of the regression with every absorbed set of effects swept out of y and x: "
+        "1 − SSR/Σỹ². Equals r2_within unless both entity and time are absorbed.",
+        "reghdfe e(r2_within); R fixest r2(, 'wr2') (etable's Within R2); R plm r.squared of "
+        "a within model",
+        ("panel_fe", "did", "event_study"),
     ),
     "r2_lsdv": Statistic(
         "R² (with fixed effects)",

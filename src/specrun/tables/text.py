@@ -26,6 +26,7 @@ ZH: dict[str, str] = {
     "N": "观测值",
     "R²": "R²",
     "R² (within)": "组内R²",
+    "R² (within all effects)": "组内R²（剔除全部固定效应）",
     "R² (with fixed effects)": "R²（含固定效应）",
     "Adjusted R²": "调整R²",
     "Adjusted R² (with fixed effects)": "调整R²（含固定效应）",

@@ -81,6 +81,11 @@ class DidSpec(ModelBase):
             raise ValueError("give exactly one of first_treated (staggered) and post (2 × 2)")
         return self
 
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        # cluster columns other than the panel's: validation checks them and the fit's frame
+        # carries them (se: {cluster: industry} was a crash, the column never loaded)
+        return self.se.column_refs()
+
 
 class MultiplierSpec(StrictModel):
     """Callaway–Sant'Anna's multiplier bootstrap (R did ``bstrap = TRUE``, ``biters``)."""
@@ -155,6 +160,9 @@ class EventStudySpec(ModelBase):
                 "take their inference from se:"
             )
         return self
+
+    def variable_refs(self) -> list[tuple[str, tuple[str | int, ...]]]:
+        return self.se.column_refs()  # as DidSpec's
 
     def multiplier(self) -> MultiplierSpec | None:
         """The bootstrap settings, or None for analytic SEs (``bootstrap: false``)."""

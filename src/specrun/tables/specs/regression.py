@@ -26,12 +26,22 @@ STAT_ALIASES = {
     "r2_w": "r2_within",
     "N_g": "n_entities",
     "N_clust": "n_clusters",
+    # R: modelsummary's gof names and fixest's fitstat codes (etable)
+    "r.squared": "r2",
+    "adj.r.squared": "r2_adj",
+    "r2.within": "r2_within_hdfe",
+    "within.r.squared": "r2_within_hdfe",
+    "wr2": "r2_within_hdfe",
+    "my": "mean_y",
+    "ivf": "first_f",
+    "ivwald": "kp_f",
+    "nobs.total": "nobs",
 }
 
 
 def _check_stat(name: str) -> str:
     """A statistic name a table may print: a known one, or a dotted path into ``extra``."""
-    if name in KNOWN_STATS or "." in name:
+    if name in KNOWN_STATS or ("." in name and name not in STAT_ALIASES):
         return name
     hint = (
         f"did you mean '{STAT_ALIASES[name]}'?"
@@ -162,8 +172,11 @@ class RegressionTableSpec(TableBase):
     stat_labels: dict[str, str] = Field(
         default_factory=dict, description="Statistic name → row label replacing the default."
     )
-    r2_fe: Literal["within", "lsdv"] = Field(
-        "within", description="Which R² the 'r2' row prints for fixed-effects models."
+    r2_fe: Literal["within", "within_hdfe", "lsdv"] = Field(
+        "within",
+        description="Which R² the 'r2' row prints for fixed-effects models: within (xtreg's: "
+        "with entity and time effects, the time effects count as explained), within_hdfe "
+        "(every absorbed set swept, as fixest, plm and reghdfe) or lsdv (with the effects).",
     )
 
     @field_validator("keep", "drop", "order")
