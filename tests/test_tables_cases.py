@@ -79,7 +79,7 @@ def test_notes_name_each_columns_covariance(tmp_path: Path):
     spec += "tables:\n  t: {kind: regression, columns: [pooled, small, pooled]}\n"
     tables = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables
     assert tables["t"].notes[0] == (
-        "Standard errors (conventional in columns (1), (3); clustered by entity in column (2)) "
+        "Standard errors (conventional in columns (1), (3); clustered by firm in column (2)) "
         "in parentheses."
     )
 
@@ -313,7 +313,7 @@ def test_an_insignificant_estimate_printing_as_zero_is_not_warned(tmp_path: Path
         (
             "en",
             "ci",
-            "95% confidence intervals (clustered by entity in Panel A; conventional in "
+            "95% confidence intervals (clustered by firm in Panel A; conventional in "
             "Panel B) in brackets.",
         ),
         ("en", "t", "t or z statistics (t in Panel A; z in Panel B) in parentheses."),
@@ -373,7 +373,7 @@ def test_threshold_interval_uses_the_t_its_p_values_use(tmp_path: Path):
 @pytest.mark.parametrize(
     ("language", "titles", "note"),
     [
-        ("en", ["Panel A: FE", "Panel B: RE"], "(clustered by entity in Panel A; "),
+        ("en", ["Panel A: FE", "Panel B: RE"], "(clustered by firm in Panel A; "),
         ("zh", ["面板A：FE", "面板B：RE"], "（面板A为以个体聚类的稳健标准误；"),
     ],
 )
@@ -395,3 +395,50 @@ def test_a_panel_with_its_own_title_is_headed_with_the_letter_the_notes_name(
     table = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out").output.tables["t"]
     assert [b.title for b in table.blocks if b.title] == titles
     assert note in table.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "se", "note"),
+    [
+        # a referee reads "clustered by entity" as a placeholder: the panel's own column names
+        ("en", "", "{cluster: entity}", "Standard errors (clustered by firm) in parentheses."),
+        (
+            "en",
+            "",
+            "{cluster: [entity, time]}",
+            "Standard errors (clustered by firm and year) in parentheses.",
+        ),
+        # Chinese names the index by its Chinese label, else 个体 / 时间 (never an English name)
+        ("zh", "", "{cluster: entity}", "括号内为以个体聚类的稳健标准误。"),
+        (
+            "zh",
+            "variables: {firm: {label: {en: Firm, zh: 企业}}, year: {label: 年份}}\n",
+            "{cluster: [entity, time]}",
+            "括号内为以企业和年份双向聚类的稳健标准误。",
+        ),
+        (
+            "zh",
+            "variables: {firm: {label: Firm}}\n",
+            "{cluster: entity}",
+            "括号内为以个体聚类的稳健标准误。",
+        ),
+    ],
+)
+def test_notes_name_the_clusters_by_the_panels_columns(
+    tmp_path: Path, language: str, labels: str, se: str, note: str
+):
+    spec = (
+        GRUNFELD_HEAD
+        + labels
+        + (
+            "models:\n"
+            f"  fe: {{estimator: panel_fe, y: inv, x: [value], absorb: [entity, time], se: {se}}}\n"
+            "tables:\n"
+            "  t: {kind: regression, columns: [fe]}\n"
+            f"outputs: {{formats: [markdown], language: {language}}}\n"
+        )
+    )
+    run = run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    assert run.output.tables["t"].notes[0].startswith(note)
+    # results.json keeps the index's name: the convention, not the prose
+    assert run.output.results.models["fe"].se_type.startswith("clustered by entity")

@@ -75,7 +75,7 @@ def test_english_mediation_table(tmp_path: Path):
         "N",
     ]
     assert effects.notes == (
-        "a, b, c and c′ from the three regressions (standard errors clustered by entity); "
+        "a, b, c and c′ from the three regressions (standard errors clustered by firm); "
         "tests of a·b after Sobel (1982), Aroian (1947) and Goodman (1960).",
         "t / z: t with 9 degrees of freedom for a, b, c and c′; "
         "z (standard normal) for a·b and its tests.",

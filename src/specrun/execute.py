@@ -1034,6 +1034,18 @@ class Executor:
         self.warnings.extend(warnings)
         (self.tables if node.kind == "table" else self.figures)[node.name] = built
 
+    def index_names(self, labels: Mapping[str, str], language: str) -> dict[str, str]:
+        """How notes name the panel's index (``TableContext.index_names``): its columns'
+        names (``province``, ``year``); in Chinese their labels, which name them in a Chinese
+        sentence only when Chinese (``tables.text.covariance_text``). Empty without a panel."""
+        panel = self.spec.data.panel
+        if panel is None:
+            return {}
+        columns = {"entity": panel.entity, "time": panel.time}
+        if language == "zh":
+            return {index: labels.get(column, column) for index, column in columns.items()}
+        return columns
+
     def built(self, node: Node) -> tuple[Any, list[str]]:
         """A table or figure node's value (``Table`` or ``FigureData``) and its warnings;
         raises ``SpecErrors`` located at its spec entry."""
@@ -1052,6 +1064,7 @@ class Executor:
             language,
             value_labels=self.data_labels.values,
             member_labels=self.member_labels(),
+            index_names=self.index_names(labels, language),
         )
         results = ResultSet(self.models, self.families, self.artifacts)
         registry = TABLES if node.kind == "table" else FIGURES

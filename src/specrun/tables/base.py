@@ -78,6 +78,9 @@ class TableContext:
     warnings: list[str] = field(default_factory=list)  # what a reader might misread, by table
     value_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     member_labels: Mapping[str, str] = field(default_factory=dict)
+    # the panel's index as notes name it: {"entity": "province", "time": "year"} in English,
+    # the columns' Chinese labels in Chinese where they have them; empty without a panel
+    index_names: Mapping[str, str] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         """Report something the table prints correctly but a reader could misread."""
@@ -88,6 +91,19 @@ class TableContext:
         from specrun.tables import text
 
         return text.translate(phrase, self.language)
+
+    def covariance(self, se_type: str) -> str:
+        """A model's covariance description (``se_type``) as a note prints it, with the panel's
+        index named (``clustered by province``; :func:`text.covariance_text`)."""
+        from specrun.tables import text
+
+        return text.covariance_text(se_type, self.language, self.index_names)
+
+    def index_name(self, index: str) -> str:
+        """The panel's ``entity`` or ``time`` as a note names it (``text.index_name``)."""
+        from specrun.tables import text
+
+        return text.index_name(index, self.language, self.index_names)
 
 
 @dataclass(frozen=True)

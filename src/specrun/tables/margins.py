@@ -175,13 +175,13 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
     )
     x_label = part_label(TermPart(*continuous_key(spec.dydx)), ctx.labels)
     y_label = ctx.labels.get(model.dependent, model.dependent)
-    se_type = model.se_type or "conventional"
+    se_type = ctx.covariance(model.se_type or "conventional")
     # the model as its table columns title it (its label:), else by its name in the spec
     name = model.label or spec.model
     if zh:
         notes = [
             f"{x_label}对{y_label}的边际效应（模型{name}）；标准误由模型的"
-            f"{ctx.text(se_type)}协方差矩阵经delta方法计算，"
+            f"{se_type}协方差矩阵经delta方法计算，"
             + (f"t分布自由度为{result.df:g}。" if result.df else "正态分布。")
         ]
     else:

@@ -114,17 +114,20 @@ def build_mediation(spec: MediationTableSpec, results: ResultSet, ctx: TableCont
         Row(ctx.text("N"), (Cell(fmt.integer(model.nobs)), Cell(), Cell(), Cell()), "stat")
     )
     if ctx.language == "zh":
-        se_kind = text.translate(model.se_type, "zh")
+        se_kind = ctx.covariance(model.se_type or "conventional")
         notes = [
             f"a、b、c与c′来自三步回归（{se_kind}标准误）；a·b的检验依Sobel（1982）、"
             "Aroian（1947）与Goodman（1960）。"
         ]
         if boot:
-            unit = {"entity": "个体", "row": "观测值"}.get(boot["resample"], "单位")
+            unit = {"entity": ctx.index_name("entity"), "row": "观测值"}.get(
+                boot["resample"], "单位"
+            )
             notes.append(f"自抽样以{unit}为单位整体重抽（种子{boot['seed']}）。")
     else:
         notes = [
-            f"a, b, c and c′ from the three regressions (standard errors {model.se_type}); "
+            "a, b, c and c′ from the three regressions (standard errors "
+            f"{ctx.covariance(model.se_type or 'conventional')}); "
             "tests of a·b after Sobel (1982), Aroian (1947) and Goodman (1960).",
         ]
         if boot:

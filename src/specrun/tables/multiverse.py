@@ -42,12 +42,13 @@ def _say(phrase: str, language: str) -> str:
     return ZH.get(phrase, translate(phrase, language)) if language == "zh" else phrase
 
 
-def _tests_note(found: MultiverseResult, language: str) -> str:
+def _tests_note(found: MultiverseResult, ctx: TableContext) -> str:
     """The note on the joint tests' resampling scheme, in the output language."""
-    if language == "zh" and found.tests is not None:
+    if ctx.language == "zh" and found.tests is not None:
         return (
             f"联合检验（Simonsohn, Simmons and Nelson 2020）：对原假设下的数据"
-            f"（y − β̂·{found.focus}）按个体聚类自助抽样{found.tests.draws}次，所有规格共用"
+            f"（y − β̂·{found.focus}）按{ctx.index_name('entity')}聚类自助抽样"
+            f"{found.tests.draws}次，所有规格共用"
             f"同一组抽样，随机种子{found.seed}；每次抽样的标准误为其常规标准误乘以该规格的"
             "设计效应。p值为统计量在预期方向上至少与实际值同样极端的抽样所占比例。"
         )
@@ -116,7 +117,7 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
                 title=_say("Joint tests under the null", lang),
             )
         )
-        notes.append(_tests_note(found, lang))
+        notes.append(_tests_note(found, ctx))
     return Table(
         name=ctx.name,
         caption=spec.caption,

@@ -530,20 +530,21 @@ def _panel_title(letter: str, title: str, language: str) -> str:
 
 
 def _column_kinds(
-    spec: RegressionTableSpec, families: list[list[ModelResult]], language: str
+    spec: RegressionTableSpec, families: list[list[ModelResult]], ctx: TableContext
 ) -> tuple[list[str], set[str]]:
     """Per column, what its second line is based on: the covariance (se, p, ci) or the
     statistic's name (t/z). A column whose panels stack models of different kinds names each
     panel's ("clustered by entity in Panel A; conventional in Panel B"; in Chinese
     "面板A为以个体聚类的稳健标准误；面板B为普通标准误", already translated); those composite
     kinds are returned too, so that the note adds no noun of its own to them."""
+    language = ctx.language
     kinds: list[str] = []
     composite: set[str] = set()
     for column in range(len(families[0])):
         panels: dict[str, list[str]] = {}
         for i, family in enumerate(families):
             model = family[column]
-            name = model.stat_name if spec.show == "t" else model.se_type
+            name = model.stat_name if spec.show == "t" else ctx.covariance(model.se_type or "")
             if name:
                 panels.setdefault(name, []).append(chr(ord("A") + i))
         if len(panels) < 2:
@@ -606,7 +607,7 @@ def _notes(
     """The notes describe every column: when columns differ in their covariance (or t vs z),
     each kind is named with the columns it applies to."""
     language = ctx.language
-    kinds, composite = _column_kinds(spec, families, language)
+    kinds, composite = _column_kinds(spec, families, ctx)
     distinct = list(dict.fromkeys(k for k in kinds if k))
     by_kind = {k: [i + 1 for i, own in enumerate(kinds) if own == k] for k in distinct}
 

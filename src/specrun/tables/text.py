@@ -9,7 +9,7 @@ Chinese economics journals (《经济研究》, 《管理世界》, 《中国工
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 LANGUAGES = ("en", "zh")
 
@@ -150,10 +150,36 @@ def translate(phrase: str, language: str) -> str:
         return ZH[phrase]
     clustered = _CLUSTERED.fullmatch(phrase)
     if clustered:
-        dims = [_INDEX_ZH.get(d, d) for d in clustered.group(1).split(" and ")]
-        how = {1: "", 2: "双向"}.get(len(dims), "多维")
-        return f"以{'和'.join(dims)}{how}聚类的稳健"
+        return _clustered_zh([_INDEX_ZH.get(d, d) for d in clustered.group(1).split(" and ")])
     return phrase
+
+
+def _clustered_zh(dims: Sequence[str]) -> str:
+    how = {1: "", 2: "双向"}.get(len(dims), "多维")
+    return f"以{'和'.join(dims)}{how}聚类的稳健"
+
+
+def covariance_text(phrase: str, language: str, index: Mapping[str, str]) -> str:
+    """A covariance description (``ModelResult.se_type``) as a table note prints it: the
+    panel's index names in place of ``entity`` and ``time`` (``index``, e.g. ``{"entity":
+    "province", "time": "year"}``: "clustered by province", as a referee reads it), in
+    ``language``. In Chinese an index is named by its label when that is Chinese
+    ("以省份聚类的稳健"), else 个体 or 时间 (an English column name inside a Chinese sentence
+    reads as a slip); other cluster columns are named as :func:`translate` names them."""
+    clustered = _CLUSTERED.fullmatch(phrase)
+    if not clustered or not index:
+        return translate(phrase, language)
+    dims = [index_name(d, language, index) for d in clustered.group(1).split(" and ")]
+    return _clustered_zh(dims) if language == "zh" else "clustered by " + " and ".join(dims)
+
+
+def index_name(column: str, language: str, index: Mapping[str, str]) -> str:
+    """How a sentence in ``language`` names ``column`` when it is the panel's ``entity`` or
+    ``time`` (:func:`covariance_text`); any other column by its own name."""
+    name = index.get(column, column)
+    if language == "zh" and not has_cjk(name):
+        return _INDEX_ZH.get(column, name)
+    return name
 
 
 def has_cjk(text: str) -> bool:
