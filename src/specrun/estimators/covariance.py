@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
@@ -63,14 +64,19 @@ def few_clusters(stats: Mapping[str, float], remedy: str = "") -> list[str]:
 class LeastSquares:
     """A fitted (weighted) least-squares regression, as the covariance estimators need it.
 
-    ``design`` (n, p) and ``resid`` (n,) are scaled by √w; the constant is the last column of
-    ``design`` (possibly after the within transformation, see ``estimators.linear``).
-    ``factors`` are the absorbed sets on the estimation sample; ``pooled`` marks a model with no
-    absorbed set (R plm's k then counts the intercept). ``fe_leverage`` (n,) is the absorbed
-    sets' share of the hat diagonal where it is known in closed form, else None.
+    The design is held as its transformed columns: ``columns`` (k arrays (n,), unscaled) are the
+    regressors swept of the absorbed sets (or centred, without any), ``shift`` (k,) the
+    (weighted) means added back, so that the design the covariances are defined on is
+    D = √w·[X̃ + 1x̄′, 1] (n, k + 1), the constant last (``estimators.linear``). The fit never
+    forms D: the score sums need only X̃ and the residuals (:func:`_score_sums`), and the
+    estimators that need D row by row (HC, leverage) read :attr:`design`. ``resid`` (n,) is
+    scaled by √w. ``factors`` are the absorbed sets on the estimation sample; ``pooled`` marks a
+    model with no absorbed set (R plm's k then counts the intercept). ``fe_leverage`` (n,) is
+    the absorbed sets' share of the hat diagonal where it is known in closed form, else None.
     """
 
-    design: np.ndarray
+    columns: tuple[np.ndarray, ...]
+    shift: np.ndarray
     resid: np.ndarray
     bread: np.ndarray
     slopes: int
@@ -81,6 +87,22 @@ class LeastSquares:
     @property
     def nobs(self) -> int:
         return int(self.resid.size)
+
+    @property
+    def width(self) -> int:
+        """Columns of the design: the regressors and the constant."""
+        return len(self.columns) + 1
+
+    @cached_property
+    def design(self) -> np.ndarray:
+        """D = √w·[X̃ + 1x̄′, 1], (n, k + 1) column-major, formed on first use."""
+        out = np.empty((self.nobs, self.width), order="F")
+        for j, column in enumerate(self.columns):
+            np.add(column, self.shift[j], out=out[:, j])
+        out[:, -1] = 1.0
+        if self.weights is not None:
+            out *= np.sqrt(self.weights)[:, None]
+        return out
 
     @property
     def pooled(self) -> bool:
@@ -133,21 +155,45 @@ def _scores(fit: LeastSquares) -> np.ndarray:
 
 
 def _score_sums(fit: LeastSquares, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per-group sums of the scores xᵢeᵢ, (n_groups, p), one column at a time: the (n, p)
-    score matrix is never formed (at 2M rows it would be the largest array of the fit).
-    Rows sorted by group (a panel sorted by entity) are summed run by run, else by
+    """Per-group sums of the scores dᵢeᵢ of the design D = √w·[X̃ + 1x̄′, 1] (see
+    :class:`LeastSquares`), (n_groups, k + 1), without D or the (n, k + 1) score matrix.
+
+    With uᵢ = √wᵢ·eᵢ (= wᵢẽᵢ, ẽ the unscaled residual) a score is (X̃ᵢⱼ + x̄ⱼ)·uᵢ, so the
+    sum over a group g is Σ_g X̃ⱼu + x̄ⱼ·Σ_g u, the constant's Σ_g u: one product and one
+    grouped sum per regressor. Rows sorted by group (a panel sorted by entity) are summed run
+    by run, rows cycling through the groups in order (a panel's periods, on a full grid
+    sorted by entity then period) as a (rows / groups, groups) matrix's column sums, others by
     ``bincount``."""
-    p = fit.design.shape[1]
-    out = np.empty((n_groups, p))
-    starts = _run_starts(codes, n_groups)
+    k = len(fit.columns)
+    out = np.empty((n_groups, k + 1))
+    u = fit.resid if fit.weights is None else fit.resid * np.sqrt(fit.weights)
+    layout = _group_layout(codes, n_groups)
     column = np.empty(fit.resid.size)
-    for j in range(p):
-        np.multiply(fit.design[:, j], fit.resid, out=column)
-        if starts is None:
-            out[:, j] = np.bincount(codes, weights=column, minlength=n_groups)
+    for j in range(-1, k):
+        values = u if j < 0 else np.multiply(fit.columns[j], u, out=column)
+        if layout is None:
+            summed = np.bincount(codes, weights=values, minlength=n_groups)
+        elif isinstance(layout, np.ndarray):
+            summed = np.add.reduceat(values, layout)
         else:
-            out[:, j] = np.add.reduceat(column, starts)
+            summed = values.reshape(-1, n_groups).sum(axis=0)
+        out[:, k if j < 0 else j] = summed
+    out[:, :k] += out[:, k : k + 1] * fit.shift
     return out
+
+
+def _group_layout(codes: np.ndarray, n_groups: int) -> np.ndarray | bool | None:
+    """How the rows' groups ``codes`` (n,) lie: the first row of each group when they run
+    0, 0, …, 1, 1, … through every group in order (:func:`_run_starts`); True when they cycle
+    0, 1, …, G − 1, 0, 1, … (periods of a full grid sorted by entity, then period); else None."""
+    starts = _run_starts(codes, n_groups)
+    if starts is not None:
+        return starts
+    if n_groups > 1 and codes.size % n_groups == 0:
+        cycle = np.arange(n_groups, dtype=codes.dtype)
+        if (codes.reshape(-1, n_groups) == cycle).all():
+            return True
+    return None
 
 
 def _run_starts(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
@@ -214,7 +260,7 @@ def _heteroskedastic(kind: int) -> Callable[[CovarianceInputs], Covariance]:
 
 def _cluster_meat(fit: LeastSquares, codes: Sequence[np.ndarray]) -> np.ndarray:
     """Cameron–Gelbach–Miller: inclusion–exclusion over the intersections of the dimensions."""
-    meat = np.zeros((fit.design.shape[1], fit.design.shape[1]))
+    meat = np.zeros((fit.width, fit.width))
     for r in range(1, len(codes) + 1):
         for combo in combinations(codes, r):
             if r == 1:
