@@ -156,55 +156,85 @@ def _scores(fit: LeastSquares) -> np.ndarray:
 
 def _score_sums(fit: LeastSquares, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-group sums of the scores dᵢeᵢ of the design D = √w·[X̃ + 1x̄′, 1] (see
-    :class:`LeastSquares`), (n_groups, k + 1), without D or the (n, k + 1) score matrix.
+    :class:`LeastSquares`), (n_groups, k + 1) in the groups' code order, without D or the
+    (n, k + 1) score matrix.
 
     With uᵢ = √wᵢ·eᵢ (= wᵢẽᵢ, ẽ the unscaled residual) a score is (X̃ᵢⱼ + x̄ⱼ)·uᵢ, so the
-    sum over a group g is Σ_g X̃ⱼu + x̄ⱼ·Σ_g u, the constant's Σ_g u: one product and one
-    grouped sum per regressor. Rows sorted by group (a panel sorted by entity) are summed run
-    by run, rows cycling through the groups in order (a panel's periods, on a full grid
-    sorted by entity then period) as a (rows / groups, groups) matrix's column sums, others by
-    ``bincount``."""
+    sum over a group g is Σ_g X̃ⱼu + x̄ⱼ·Σ_g u, the constant's Σ_g u: one grouped product per
+    regressor, taken as the rows lie (:class:`_Layout`)."""
     k = len(fit.columns)
-    out = np.empty((n_groups, k + 1))
     u = fit.resid if fit.weights is None else fit.resid * np.sqrt(fit.weights)
-    layout = _group_layout(codes, n_groups)
-    column = np.empty(fit.resid.size)
-    for j in range(-1, k):
-        values = u if j < 0 else np.multiply(fit.columns[j], u, out=column)
-        if layout is None:
-            summed = np.bincount(codes, weights=values, minlength=n_groups)
-        elif isinstance(layout, np.ndarray):
-            summed = np.add.reduceat(values, layout)
-        else:
-            summed = values.reshape(-1, n_groups).sum(axis=0)
-        out[:, k if j < 0 else j] = summed
+    layout = _Layout.of(codes, n_groups)
+    out = np.empty((n_groups, k + 1))
+    out[:, k] = layout.sums(u, None)
+    scratch = np.empty(0) if layout.width else np.empty(u.size)
+    for j, column in enumerate(fit.columns):
+        out[:, j] = layout.sums(column, u, scratch)
     out[:, :k] += out[:, k : k + 1] * fit.shift
     return out
 
 
-def _group_layout(codes: np.ndarray, n_groups: int) -> np.ndarray | bool | None:
-    """How the rows' groups ``codes`` (n,) lie: the first row of each group when they run
-    0, 0, …, 1, 1, … through every group in order (:func:`_run_starts`); True when they cycle
-    0, 1, …, G − 1, 0, 1, … (periods of a full grid sorted by entity, then period); else None."""
-    starts = _run_starts(codes, n_groups)
-    if starts is not None:
-        return starts
-    if n_groups > 1 and codes.size % n_groups == 0:
-        cycle = np.arange(n_groups, dtype=codes.dtype)
-        if (codes.reshape(-1, n_groups) == cycle).all():
-            return True
-    return None
+@dataclass(frozen=True)
+class _Layout:
+    """How the rows of a grouping ``codes`` (n,) lie, for grouped sums of products.
 
+    Each group one contiguous run of rows (a panel sorted by entity): ``starts`` (G,) the
+    runs' first rows and ``labels`` (G,) their groups; runs of one ``width`` (a full grid)
+    are a (G, width) matrix. Rows cycling through the groups in one order (the periods of a
+    full grid sorted by entity, then period): ``cycle``, the groups of the first G rows. Any
+    other layout is summed by ``bincount``. Sums come out in code order either way (the
+    Driscoll–Kraay lags read them in period order)."""
 
-def _run_starts(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
-    """First row of each group when ``codes`` (n,) run 0, 0, …, 1, 1, … through every group in
-    order; None otherwise."""
-    if codes.size == 0 or codes[0] != 0 or codes[-1] != n_groups - 1:
-        return None
-    steps = np.diff(codes)
-    if steps.min() < 0 or steps.max() > 1:
-        return None
-    return np.concatenate([[0], np.flatnonzero(steps) + 1])
+    codes: np.ndarray
+    n_groups: int
+    starts: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    width: int = 0
+    cycle: bool = False
+
+    @classmethod
+    def of(cls, codes: np.ndarray, n_groups: int) -> _Layout:
+        n = codes.size
+        if n == 0 or n_groups < 1:
+            return cls(codes, n_groups)
+        changed = codes[1:] != codes[:-1]
+        # as many runs as groups, each a different group: every group is one run
+        if np.count_nonzero(changed) + 1 == n_groups:
+            starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
+            labels = codes[starts]
+            if np.bincount(labels, minlength=n_groups).max() == 1:
+                size = n // n_groups
+                same = n == size * n_groups and bool(np.all(np.diff(starts) == size))
+                return cls(codes, n_groups, starts, labels, size if same else 0)
+        if n % n_groups == 0 and n_groups > 1:
+            first = codes[:n_groups]
+            if np.unique(first).size == n_groups and (codes.reshape(-1, n_groups) == first).all():
+                return cls(codes, n_groups, labels=first, width=n // n_groups, cycle=True)
+        return cls(codes, n_groups)
+
+    def sums(
+        self, a: np.ndarray, b: np.ndarray | None, scratch: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Σ over each group's rows of aᵢbᵢ (of aᵢ when ``b`` is None), (n_groups,) in code
+        order; ``scratch`` (n,) holds the products where the layout needs them."""
+        g = self.n_groups
+        if self.width:
+            # one (G, width) or (width, G) matrix: the products summed without a temporary
+            # (einsum: ndarray.sum over a short axis is several times slower)
+            axes = "rg" if self.cycle else "gr"
+            shape = (self.width, g) if self.cycle else (g, self.width)
+            if b is None:
+                summed = np.einsum(f"{axes}->g", a.reshape(shape))
+            else:
+                summed = np.einsum(f"{axes},{axes}->g", a.reshape(shape), b.reshape(shape))
+        else:
+            values = a if b is None else np.multiply(a, b, out=scratch)
+            if self.starts is None:
+                return np.bincount(self.codes, weights=values, minlength=g)
+            summed = np.add.reduceat(values, self.starts)
+        out = np.empty(g)
+        out[self.labels] = summed
+        return out
 
 
 def _unadjusted(inp: CovarianceInputs) -> Covariance:

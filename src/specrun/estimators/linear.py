@@ -688,7 +688,10 @@ def fit_linear(
             )
         if entity_means is not None:
             spread_i = entity_means - mean
-            counts = np.bincount(entity_sets[0].codes, minlength=entity_sets[0].levels)
+            counts = work.memo.cached(
+                ("entity_rows", work.rows),
+                lambda: np.bincount(entity_sets[0].codes, minlength=entity_sets[0].levels),
+            )
             restricted = gram + (spread_i.T * counts) @ spread_i
     else:
         setup = ("centred", spec.weights)
