@@ -2,7 +2,11 @@
 
 ``panel_fe`` sweeps every absorbed set (``absorb: [entity, time, industry, industry#year]``) out of
 y and x with ``kernels.hdfe`` and solves the normal equations of the swept data (LAPACK ``gesv``
-through numpy), after a pivoted-Cholesky rank check; ``ols`` is the same with nothing absorbed.
+through numpy), after a pivoted-Cholesky rank check; ``ols`` is the same on the centred columns.
+The normal equations come from the swept columns' Gram matrix and sums, entry by entry, which
+the fits on the same rows share (a multiverse's specifications differing in their controls or
+covariance); the means are added back by exact algebra (:func:`_normal_equations`), and no
+(n, k) design is formed unless a covariance reads it row by row (HC, the wild bootstrap).
 Both take analytic weights (Stata ``[aweight=w]``: weighted least squares, residual scores wᵢxᵢeᵢ,
 N the number of rows). Following ``xtreg, fe`` and ``reghdfe``, the FE model's constant is
 ȳ − x̄′β̂ (weighted means), and two R² are reported: ``r2_within`` (1 − SSR / Σ(yᵢₜ − ȳᵢ)² when
