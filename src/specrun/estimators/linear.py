@@ -71,26 +71,44 @@ def _column(frame: pl.DataFrame, name: str, ctx: FitContext) -> np.ndarray:
     """Column ``name`` (``entity`` and ``time`` stand for the panel's index) as an (n,) array
     for ``factor_codes``: a long text column as its dense ranks (0, 1, …, in sorted order), so
     that its codes are the same as the text's, without an array of n Python strings and a sort
-    of them (0.2 s per fit at 341,000 rows and 31,000 provinces, 0.02 s ranked in polars)."""
+    of them (0.2 s per fit at 341,000 rows and 31,000 provinces, 0.02 s ranked in polars).
+
+    A long entity index that holds each entity in one run of rows (a panel sorted by entity,
+    in any order of the labels) is numbered in the order its runs come instead: with the
+    periods in order within each entity the two-way grid then reads as an (entities, periods)
+    matrix (``kernels.hdfe.grid_layout``'s ``sorted``), whose sweep takes row and column means
+    rather than two ``bincount`` passes and gathers (4× faster at 341,000 rows). The codes
+    only name the entities; no result depends on their order beyond the order of additions."""
     series = frame[{"entity": ctx.entity, "time": ctx.time}.get(name, name)]
-    if series.len() >= RANKED_ROWS and series.dtype == pl.String and not series.null_count():
-        return _text_ranks(series)
+    if series.len() >= RANKED_ROWS and not series.null_count():
+        starts = _runs(series)
+        if name == "entity" and starts is not None:
+            lengths = np.diff(np.append(starts, series.len()))
+            return np.repeat(np.arange(starts.size, dtype=np.int64), lengths)
+        if series.dtype == pl.String:
+            return _text_ranks(series, starts)
     return series.to_numpy()
 
 
-def _text_ranks(series: pl.Series) -> np.ndarray:
+def _runs(series: pl.Series) -> np.ndarray | None:
+    """The first row of each run of equal values (k,) when every value fills one run and runs
+    are two rows long or more on average (a panel's entity column); else None."""
+    starts = series.ne_missing(series.shift(1)).arg_true()
+    if starts.len() * 2 <= series.len() and series.gather(starts).n_unique() == starts.len():
+        return starts.to_numpy()
+    return None
+
+
+def _text_ranks(series: pl.Series, starts: np.ndarray | None) -> np.ndarray:
     """Dense ranks (0, 1, …) of a text column (n,) without nulls, int64 (n,).
 
-    A panel's entity column holds each entity in one run of rows: ranking the runs' first
-    values (one per entity) and repeating each rank over its run gives the same ranks as
-    ranking every row, at about a third of the cost (19 ms against 51 ms at 341,000 rows
-    and 31,000 provinces); any other column is ranked row by row."""
-    starts = series.ne_missing(series.shift(1)).arg_true()
-    if starts.len() * 2 <= series.len():
-        heads = series.gather(starts)
-        if heads.n_unique() == heads.len():
-            ranks = heads.rank("dense").to_numpy().astype(np.int64) - 1
-            return np.repeat(ranks, np.diff(np.append(starts.to_numpy(), series.len())))
+    A column that holds each value in one run of rows (``starts``, :func:`_runs`) ranks the
+    runs' first values and repeats each rank over its run: the same ranks as ranking every
+    row, at about a third of the cost (19 ms against 51 ms at 341,000 rows and 31,000
+    provinces); any other column is ranked row by row."""
+    if starts is not None:
+        ranks = series.gather(starts).rank("dense").to_numpy().astype(np.int64) - 1
+        return np.repeat(ranks, np.diff(np.append(starts, series.len())))
     return series.rank("dense").to_numpy().astype(np.int64) - 1
 
 
