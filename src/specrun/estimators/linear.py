@@ -435,7 +435,8 @@ def _gram_ssr(gram: np.ndarray) -> float:
 
 class _SharedWork:
     """The pieces of a fit that other fits on the same rows share: factor codes, weights,
-    column moments, within projections and swept columns, each through ``ctx.memo`` under a
+    column moments, within projections, swept (or centred) columns and their pairwise
+    products and sums (the Gram matrix entry by entry), each through ``ctx.memo`` under a
     key that starts from ``ctx.frame_key`` (the executor's name for the values of every column
     of the frame, by column name) and says what else it depends on. Without a key the fit gets
     a memo of its own, so that a shared piece and a fresh one always come from the same code:
