@@ -209,10 +209,20 @@ class SharedGrams:
         return number
 
     def _sweep(self, columns: list[np.ndarray], ids: list[int], entity: bool) -> list[np.ndarray]:
+        """The columns (n,) with their entity means taken off (as given without ``entity``),
+        each column swept once: with the rows grouped ``width`` to an entity, as an
+        (N, width) matrix less its row means; else by :func:`kernels.within.demean`."""
         missing = list(dict.fromkeys(k for k in ids if (entity, k) not in self._swept))
         if missing:
             where = {k: j for j, k in enumerate(ids)}
-            if entity:
+            if entity and self._width:
+                shape = (self.index.n_entities, self._width)
+                for k in missing:
+                    rows = columns[where[k]].reshape(shape)
+                    # einsum: ndarray.mean over a short axis is several times slower
+                    means = np.einsum("ir->i", rows) / self._width
+                    self._swept[(entity, k)] = (rows - means[:, None]).ravel()
+            elif entity:
                 block = np.empty((self.index.entity.size, len(missing)), order="F")
                 for j, k in enumerate(missing):
                     block[:, j] = columns[where[k]]
