@@ -711,3 +711,43 @@ def test_long_text_effects_are_coded_as_the_text_itself():
     expected, inverse = np.unique(text, return_inverse=True)
     assert levels == expected.size
     assert np.array_equal(codes, inverse)
+
+
+def test_a_long_entity_index_in_runs_is_numbered_in_row_order():
+    # an entity index whose entities each fill one run of rows (a panel sorted by entity, its
+    # labels in any order) is numbered run by run, so that the two-way grid reads as a matrix;
+    # the fit is the one on the same rows with the entities numbered in sorted order (the
+    # codes only name them)
+    from specrun.estimators.linear import RANKED_ROWS, _column
+
+    rng = np.random.default_rng(11)
+    n_entities, periods = RANKED_ROWS // 10 + 1, 10
+    labels = np.array([f"p{i:05d}" for i in rng.permutation(n_entities)])
+    n = n_entities * periods
+    frame = pl.DataFrame(
+        {
+            "province": np.repeat(labels, periods),
+            "year": np.tile(np.arange(2010, 2010 + periods), n_entities),
+            "x": rng.normal(size=n),
+            "z": rng.normal(size=n) + 50.0,
+        }
+    ).with_columns(y=pl.col("x") * 0.5 - pl.col("z") * 0.2 + rng.normal(size=n))
+    ctx = FitContext("m", "province", "year")
+    assert np.array_equal(_column(frame, "entity", ctx), np.repeat(np.arange(n_entities), periods))
+    spec = PanelFeSpec(
+        estimator="panel_fe",
+        y="y",
+        x=["x", "z"],
+        effects=["entity", "time"],
+        se={"cluster": "entity"},
+    )
+    fitted = fit_linear(frame, spec, ctx)[""]
+    # the same rows shuffled: the entities ranked by label, swept by bincount
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=5)
+    assert not np.array_equal(_column(shuffled, "entity", ctx)[:periods], np.zeros(periods))
+    reference = fit_linear(shuffled, spec, ctx)[""]
+    for name in ("x", "z", "_cons"):
+        got, want = fitted.coefficients[name], reference.coefficients[name]
+        assert got.estimate == pytest.approx(want.estimate, rel=1e-10)
+        assert got.std_error == pytest.approx(want.std_error, rel=1e-10)
+    assert fitted.stats["f_u0"] == pytest.approx(reference.stats["f_u0"], rel=1e-10)

@@ -271,3 +271,59 @@ def test_few_clusters_warn(grunfeld):
         "'bootstrap: {seed: 1}' to the model's se:"
     ]
     assert "warnings" not in fe(grunfeld, ["entity"], {"cluster": "entity"}).extra
+
+
+def test_fe_solution_is_exact_when_the_means_dwarf_the_spread(grunfeld):
+    # The fit solves from the Gram matrix of the swept columns and adds the means back by
+    # exact algebra: shifting a regressor by 1e6 (its spread is ~1e3) leaves the slopes and
+    # their standard errors as they were and moves the constant by −1e6·β (the within
+    # estimator is invariant to the shift; a solve of [X + x̄, 1]′[X + x̄, 1] loses ~12 digits).
+    shifted = grunfeld.with_columns(pl.col("value") + 1e6)
+    for effects in (["entity"], ["entity", "time"]):
+        se = {"cluster": "entity"}
+        plain, moved = fe(grunfeld, effects, se), fe(shifted, effects, se)
+        np.testing.assert_allclose(pair(moved, "estimate"), pair(plain, "estimate"), rtol=1e-9)
+        np.testing.assert_allclose(pair(moved, "std_error"), pair(plain, "std_error"), rtol=1e-9)
+        value = plain.coefficients["value"].estimate
+        np.testing.assert_allclose(
+            moved.coefficients["_cons"].estimate,
+            plain.coefficients["_cons"].estimate - 1e6 * value,
+            rtol=1e-9,
+        )
+
+
+@pytest.mark.parametrize("layout", ["blocks", "runs", "cycle", "scattered"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_score_sums_agree_with_the_design_in_every_row_layout(layout, weighted):
+    # The grouped score sums are taken from the swept columns (Σ_g X̃ⱼu + x̄ⱼΣ_g u) by the
+    # rows' layout; each must equal bincount of the explicit design's scores dᵢeᵢ.
+    from specrun.estimators.covariance import LeastSquares, _score_sums
+
+    rng = np.random.default_rng(7)
+    groups, width = 40, 6
+    n = groups * width
+    codes = {
+        "blocks": np.repeat(np.arange(groups), width),
+        "runs": np.repeat(
+            rng.permutation(groups), rng.multinomial(n - groups, [1 / groups] * groups) + 1
+        ),
+        "cycle": np.tile(rng.permutation(groups), width),
+        "scattered": rng.integers(0, groups, n),
+    }[layout]
+    codes = np.unique(codes, return_inverse=True)[1]  # every group present, 0..G − 1
+    g = int(codes.max()) + 1
+    w = rng.uniform(0.5, 2.0, n) if weighted else None
+    columns = tuple(rng.normal(size=n) for _ in range(3))
+    fit = LeastSquares(
+        columns=columns,
+        shift=np.array([5.0, -2.0, 300.0]),
+        resid=rng.normal(size=n),
+        bread=np.eye(4),
+        slopes=3,
+        factors=(),
+        weights=w,
+        fe_leverage=None,
+    )
+    scores = fit.design * fit.resid[:, None]
+    expected = np.column_stack([np.bincount(codes, scores[:, j], g) for j in range(4)])
+    np.testing.assert_allclose(_score_sums(fit, codes, g), expected, rtol=1e-12, atol=1e-12)

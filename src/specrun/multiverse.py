@@ -328,6 +328,15 @@ class _EntityLookup:
         self.codes = pl.Series(values=np.arange(entities.size, dtype=np.int64))
 
     def __call__(self, labels: pl.Series) -> np.ndarray:
+        """Positions (n,) of ``labels`` (n,); rows that repeat an entity in runs (a panel
+        sorted by entity) look up each run's label once (a tenth of the lookups)."""
+        starts = labels.ne_missing(labels.shift(1)).arg_true()
+        if starts.len() * 2 <= labels.len():
+            lengths = np.diff(np.append(starts.to_numpy(), labels.len()))
+            return np.repeat(self._positions(labels.gather(starts)), lengths)
+        return self._positions(labels)
+
+    def _positions(self, labels: pl.Series) -> np.ndarray:
         try:
             # a hash lookup: a binary search of strings took seconds at 341,000 rows
             if labels.dtype == pl.String:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
@@ -63,14 +64,19 @@ def few_clusters(stats: Mapping[str, float], remedy: str = "") -> list[str]:
 class LeastSquares:
     """A fitted (weighted) least-squares regression, as the covariance estimators need it.
 
-    ``design`` (n, p) and ``resid`` (n,) are scaled by √w; the constant is the last column of
-    ``design`` (possibly after the within transformation, see ``estimators.linear``).
-    ``factors`` are the absorbed sets on the estimation sample; ``pooled`` marks a model with no
-    absorbed set (R plm's k then counts the intercept). ``fe_leverage`` (n,) is the absorbed
-    sets' share of the hat diagonal where it is known in closed form, else None.
+    The design is held as its transformed columns: ``columns`` (k arrays (n,), unscaled) are the
+    regressors swept of the absorbed sets (or centred, without any), ``shift`` (k,) the
+    (weighted) means added back, so that the design the covariances are defined on is
+    D = √w·[X̃ + 1x̄′, 1] (n, k + 1), the constant last (``estimators.linear``). The fit never
+    forms D: the score sums need only X̃ and the residuals (:func:`_score_sums`), and the
+    estimators that need D row by row (HC, leverage) read :attr:`design`. ``resid`` (n,) is
+    scaled by √w. ``factors`` are the absorbed sets on the estimation sample; ``pooled`` marks a
+    model with no absorbed set (R plm's k then counts the intercept). ``fe_leverage`` (n,) is
+    the absorbed sets' share of the hat diagonal where it is known in closed form, else None.
     """
 
-    design: np.ndarray
+    columns: tuple[np.ndarray, ...]
+    shift: np.ndarray
     resid: np.ndarray
     bread: np.ndarray
     slopes: int
@@ -81,6 +87,22 @@ class LeastSquares:
     @property
     def nobs(self) -> int:
         return int(self.resid.size)
+
+    @property
+    def width(self) -> int:
+        """Columns of the design: the regressors and the constant."""
+        return len(self.columns) + 1
+
+    @cached_property
+    def design(self) -> np.ndarray:
+        """D = √w·[X̃ + 1x̄′, 1], (n, k + 1) column-major, formed on first use."""
+        out = np.empty((self.nobs, self.width), order="F")
+        for j, column in enumerate(self.columns):
+            np.add(column, self.shift[j], out=out[:, j])
+        out[:, -1] = 1.0
+        if self.weights is not None:
+            out *= np.sqrt(self.weights)[:, None]
+        return out
 
     @property
     def pooled(self) -> bool:
@@ -133,32 +155,86 @@ def _scores(fit: LeastSquares) -> np.ndarray:
 
 
 def _score_sums(fit: LeastSquares, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per-group sums of the scores xᵢeᵢ, (n_groups, p), one column at a time: the (n, p)
-    score matrix is never formed (at 2M rows it would be the largest array of the fit).
-    Rows sorted by group (a panel sorted by entity) are summed run by run, else by
-    ``bincount``."""
-    p = fit.design.shape[1]
-    out = np.empty((n_groups, p))
-    starts = _run_starts(codes, n_groups)
-    column = np.empty(fit.resid.size)
-    for j in range(p):
-        np.multiply(fit.design[:, j], fit.resid, out=column)
-        if starts is None:
-            out[:, j] = np.bincount(codes, weights=column, minlength=n_groups)
-        else:
-            out[:, j] = np.add.reduceat(column, starts)
+    """Per-group sums of the scores dᵢeᵢ of the design D = √w·[X̃ + 1x̄′, 1] (see
+    :class:`LeastSquares`), (n_groups, k + 1) in the groups' code order, without D or the
+    (n, k + 1) score matrix.
+
+    With uᵢ = √wᵢ·eᵢ (= wᵢẽᵢ, ẽ the unscaled residual) a score is (X̃ᵢⱼ + x̄ⱼ)·uᵢ, so the
+    sum over a group g is Σ_g X̃ⱼu + x̄ⱼ·Σ_g u, the constant's Σ_g u: one grouped product per
+    regressor, taken as the rows lie (:class:`_Layout`)."""
+    k = len(fit.columns)
+    u = fit.resid if fit.weights is None else fit.resid * np.sqrt(fit.weights)
+    layout = _Layout.of(codes, n_groups)
+    out = np.empty((n_groups, k + 1))
+    out[:, k] = layout.sums(u, None)
+    scratch = np.empty(0) if layout.width else np.empty(u.size)
+    for j, column in enumerate(fit.columns):
+        out[:, j] = layout.sums(column, u, scratch)
+    out[:, :k] += out[:, k : k + 1] * fit.shift
     return out
 
 
-def _run_starts(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
-    """First row of each group when ``codes`` (n,) run 0, 0, …, 1, 1, … through every group in
-    order; None otherwise."""
-    if codes.size == 0 or codes[0] != 0 or codes[-1] != n_groups - 1:
-        return None
-    steps = np.diff(codes)
-    if steps.min() < 0 or steps.max() > 1:
-        return None
-    return np.concatenate([[0], np.flatnonzero(steps) + 1])
+@dataclass(frozen=True)
+class _Layout:
+    """How the rows of a grouping ``codes`` (n,) lie, for grouped sums of products.
+
+    Each group one contiguous run of rows (a panel sorted by entity): ``starts`` (G,) the
+    runs' first rows and ``labels`` (G,) their groups; runs of one ``width`` (a full grid)
+    are a (G, width) matrix. Rows cycling through the groups in one order (the periods of a
+    full grid sorted by entity, then period): ``cycle``, the groups of the first G rows. Any
+    other layout is summed by ``bincount``. Sums come out in code order either way (the
+    Driscoll–Kraay lags read them in period order)."""
+
+    codes: np.ndarray
+    n_groups: int
+    starts: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    width: int = 0
+    cycle: bool = False
+
+    @classmethod
+    def of(cls, codes: np.ndarray, n_groups: int) -> _Layout:
+        n = codes.size
+        if n == 0 or n_groups < 1:
+            return cls(codes, n_groups)
+        changed = codes[1:] != codes[:-1]
+        # as many runs as groups, each a different group: every group is one run
+        if np.count_nonzero(changed) + 1 == n_groups:
+            starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
+            labels = codes[starts]
+            if np.bincount(labels, minlength=n_groups).max() == 1:
+                size = n // n_groups
+                same = n == size * n_groups and bool(np.all(np.diff(starts) == size))
+                return cls(codes, n_groups, starts, labels, size if same else 0)
+        if n % n_groups == 0 and n_groups > 1:
+            first = codes[:n_groups]
+            if np.unique(first).size == n_groups and (codes.reshape(-1, n_groups) == first).all():
+                return cls(codes, n_groups, labels=first, width=n // n_groups, cycle=True)
+        return cls(codes, n_groups)
+
+    def sums(
+        self, a: np.ndarray, b: np.ndarray | None, scratch: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Σ over each group's rows of aᵢbᵢ (of aᵢ when ``b`` is None), (n_groups,) in code
+        order; ``scratch`` (n,) holds the products where the layout needs them."""
+        g = self.n_groups
+        if self.width:
+            # one (G, width) or (width, G) matrix: the products summed without a temporary
+            # (einsum: ndarray.sum over a short axis is several times slower)
+            axes = "rg" if self.cycle else "gr"
+            shape = (self.width, g) if self.cycle else (g, self.width)
+            if b is None:
+                summed = np.einsum(f"{axes}->g", a.reshape(shape))
+            else:
+                summed = np.einsum(f"{axes},{axes}->g", a.reshape(shape), b.reshape(shape))
+        else:
+            values = a if b is None else np.multiply(a, b, out=scratch)
+            if self.starts is None:
+                return np.bincount(self.codes, weights=values, minlength=g)
+            summed = np.add.reduceat(values, self.starts)
+        out = np.empty(g)
+        out[self.labels] = summed
+        return out
 
 
 def _unadjusted(inp: CovarianceInputs) -> Covariance:
@@ -214,7 +290,7 @@ def _heteroskedastic(kind: int) -> Callable[[CovarianceInputs], Covariance]:
 
 def _cluster_meat(fit: LeastSquares, codes: Sequence[np.ndarray]) -> np.ndarray:
     """Cameron–Gelbach–Miller: inclusion–exclusion over the intersections of the dimensions."""
-    meat = np.zeros((fit.design.shape[1], fit.design.shape[1]))
+    meat = np.zeros((fit.width, fit.width))
     for r in range(1, len(codes) + 1):
         for combo in combinations(codes, r):
             if r == 1:

@@ -104,25 +104,25 @@ class SharedGrams:
     sweep and period sums and each pair of columns' weighted sums computed once.
 
     ``index`` codes the rows' entities and periods; ``weights`` (B + 1, N) are the multiplicities
-    of the observed sample (a row of ones) and the draws, N = ``index.n_entities`` unless
-    ``units`` (index.n_entities,) names the columns of ``weights`` that are the index's
-    entities (a sample of some of the entities drawn). The specifications of a multiverse that
-    differ only in their winsorizing, controls, effects or covariance mostly share columns on
-    the same rows (the controls are not winsorized), and an entry of a Gram matrix, its period
-    correction included, depends only on its two columns: a column is recognised by its bits,
-    so the draws' sums over 31,000 entities are taken once per distinct column or pair, not once
-    per specification. Each entry is the same sum in the same order as
-    ``weighted_gram(entity_blocks(values, index, …), weights)`` but for the order in which the
-    matrix product over the entities adds (about 1e−13 apart at 341,000 rows; the tests'
-    tolerance in ``tests/test_multiverse.py``).
+    of the observed sample (a row of ones) and the draws, N = ``index.n_entities`` in code
+    order unless ``units`` (index.n_entities,) names the column of ``weights`` of each entity
+    code (a sample of some of the entities drawn, or codes in another order). The
+    specifications of a multiverse that differ only in their winsorizing, controls, effects or
+    covariance mostly share columns on the same rows (the controls are not winsorized), and an
+    entry of a Gram matrix, its period correction included, depends only on its two columns: a
+    column is recognised by its bits, so the draws' sums over 31,000 entities are taken once
+    per distinct column or pair, not once per specification. Each entry is the sum
+    ``weighted_gram(entity_blocks(values, index, …), weights)`` takes, but for the order in
+    which the per-entity sums and the matrix product over the entities add (about 1e−13 apart
+    at 341,000 rows; the tests' tolerance in ``tests/test_multiverse.py``).
     """
 
     def __init__(
         self, index: PanelIndex, weights: np.ndarray, *, units: np.ndarray | None = None
     ) -> None:
         self.weights = np.asarray(weights, dtype=float)
-        # the columns of ``weights`` that hold the index's entities, in code order, when the
-        # weights cover more units than the index's entities (the others count zero)
+        # the column of ``weights`` of each entity code, when they are not the codes themselves
+        # (the units the rows do not hold count zero)
         self._units = units
         self._order, self._starts = entity_groups(index.entity, index.n_entities)
         # the rows grouped by entity (their order within an entity kept, so every per-entity
@@ -136,6 +136,16 @@ class SharedGrams:
                 index.balanced,
             )
         self.index = index
+        # rows per entity when every entity has as many (a full grid, or equal runs): the
+        # per-entity sums are then those of a (N, width) matrix
+        sizes = np.diff(np.append(self._starts, index.entity.size))
+        self._width = int(sizes[0]) if sizes.size and bool(np.all(sizes == sizes[0])) else 0
+        # a full grid in period order within each entity: a column is its (N, T) cell sums
+        self._grid = bool(
+            index.balanced
+            and self._width == index.n_periods
+            and bool((index.time.reshape(-1, index.n_periods) == _periods(index)).all())
+        )
         self._known: dict[bytes, list[tuple[np.ndarray, int]]] = {}  # sketch → (column, id)
         self._n_known = 0
         self._swept: dict[tuple[bool, int], np.ndarray] = {}  # (entity swept, id) → (n,)
@@ -149,10 +159,14 @@ class SharedGrams:
         """Within Gram matrices (B + 1, q, q) of ``columns`` (q columns (n,), float, on the
         rows of ``index`` in its order: [y, x]) on the observed sample and every draw, as
         :func:`resample_grams` of their stack."""
-        if self._order is not None:
-            columns = [np.asarray(c, dtype=float)[self._order] for c in columns]
         columns = [np.ascontiguousarray(c, dtype=float) for c in columns]
+        # a column is known by its bits as given: only a new one is gathered into entity order
         ids = [self._identify(c) for c in columns]
+        if self._order is not None:
+            columns = [
+                c if (entity_effects, k) in self._swept else c[self._order]
+                for c, k in zip(columns, ids, strict=True)
+            ]
         index = self.index
         partial = entity_effects and time_effects and not index.balanced
         if partial:
@@ -195,10 +209,20 @@ class SharedGrams:
         return number
 
     def _sweep(self, columns: list[np.ndarray], ids: list[int], entity: bool) -> list[np.ndarray]:
+        """The columns (n,) with their entity means taken off (as given without ``entity``),
+        each column swept once: with the rows grouped ``width`` to an entity, as an
+        (N, width) matrix less its row means; else by :func:`kernels.within.demean`."""
         missing = list(dict.fromkeys(k for k in ids if (entity, k) not in self._swept))
         if missing:
             where = {k: j for j, k in enumerate(ids)}
-            if entity:
+            if entity and self._width:
+                shape = (self.index.n_entities, self._width)
+                for k in missing:
+                    rows = columns[where[k]].reshape(shape)
+                    # einsum: ndarray.mean over a short axis is several times slower
+                    means = np.einsum("ir->i", rows) / self._width
+                    self._swept[(entity, k)] = (rows - means[:, None]).ravel()
+            elif entity:
                 block = np.empty((self.index.entity.size, len(missing)), order="F")
                 for j, k in enumerate(missing):
                     block[:, j] = columns[where[k]]
@@ -220,7 +244,14 @@ class SharedGrams:
         """The weighted sums over the draws of the pairs' per-entity products, the columns'
         per-(entity, period) sums and the rows per period that are not known yet, in one
         matrix product: each product reads all (B + 1, N) weights, which costs as much as
-        the arithmetic for the few dozen columns a specification adds."""
+        the arithmetic for the few dozen columns a specification adds.
+
+        The per-entity items are the rows of an (m, N) array (its transpose, the product's
+        right operand, is not copied): a pair's sums are one ``einsum`` over the (N, width)
+        matrices of its columns when every entity has ``width`` rows, else chunked by
+        :func:`kernels.within.entity_pair_sums`; on a full grid each (entity, period) cell is
+        one row, so a column's cell sums are the column itself. Each item is written
+        contiguously: a column-wise layout's strided writes cost four times as much."""
         index = self.index
         n_entities = index.n_entities
         n_periods = index.n_periods if time else 1
@@ -230,31 +261,42 @@ class SharedGrams:
         widths = [len(new_pairs), n_periods * len(new_periods), n_periods * new_counts]
         if not sum(widths):
             return
-        stacked = np.empty((n_entities, sum(widths)))
+        stacked = np.empty((sum(widths), n_entities))
         if new_pairs:
             wanted = [pairs[name] for name in new_pairs]
-            stacked[:, : widths[0]] = entity_pair_sums(swept, wanted, self._starts).T
+            if self._width:
+                shape = (n_entities, self._width)
+                for k, (a, b) in enumerate(wanted):
+                    pair = (swept[a].reshape(shape), swept[b].reshape(shape))
+                    np.einsum("ir,ir->i", *pair, out=stacked[k])
+            else:
+                stacked[: widths[0]] = entity_pair_sums(swept, wanted, self._starts)
         if new_periods or new_counts:
-            cells = index.entity * n_periods + (index.time if time else 0)
+            # per (entity, period) cell, laid out period-major as ``EntityBlocks.period_sums``:
+            # row t·J + j of the block holds column j's sums in period t
+            cell_sums = stacked[widths[0] :].reshape(n_periods, -1, n_entities)
+            grid = time and self._grid
+            cells = None if grid else index.entity * n_periods + (index.time if time else 0)
             size = n_entities * n_periods
-            # per (entity, period) cell, adding in row order (as ``within._cell_sums``), laid
-            # out period-major as ``EntityBlocks.period_sums``
-            cell_sums = stacked[:, widths[0] :].reshape(n_entities, n_periods, -1)
             for j, name in enumerate(new_periods):
                 column = swept[periods[name]]
-                cell_sums[:, :, j] = np.bincount(cells, weights=column, minlength=size).reshape(
-                    n_entities, n_periods
-                )
+                if not grid:  # adding in row order, as ``within._cell_sums``
+                    column = np.bincount(cells, weights=column, minlength=size)
+                cell_sums[:, j, :] = column.reshape(n_entities, n_periods).T
             if new_counts:
-                counts = np.bincount(cells, minlength=size).reshape(n_entities, n_periods)
-                cell_sums[:, :, -1] = counts
+                if grid:
+                    cell_sums[:, -1, :] = 1.0
+                else:
+                    counts = np.bincount(cells, minlength=size).reshape(n_entities, n_periods)
+                    cell_sums[:, -1, :] = counts.T
         if self._units is not None:
             # zeros for the units the rows do not hold: a product over all the weights' columns
             # costs less than gathering the (B + 1, N) weights of the sample's entities
-            spread = np.zeros((self.weights.shape[1], stacked.shape[1]))
-            spread[self._units] = stacked
+            spread = np.zeros((stacked.shape[0], self.weights.shape[1]))
+            for row, values in zip(spread, stacked, strict=True):
+                row[self._units] = values  # a row at a time: 6× a 2-D scatter's speed
             stacked = spread
-        summed = self.weights @ stacked
+        summed = self.weights @ stacked.T
         for k, name in enumerate(new_pairs):
             self._pairs[name] = summed[:, k].copy()
         by_period = summed[:, widths[0] :].reshape(summed.shape[0], n_periods, -1)
@@ -263,6 +305,11 @@ class SharedGrams:
         if new_counts:
             # whole numbers: the product is exact whatever order it adds in
             self._counts[time] = by_period[:, :, -1].copy()
+
+
+def _periods(index: PanelIndex) -> np.ndarray:
+    """0, 1, …, T − 1 as a (1, T) row: each entity's periods on a full grid in order."""
+    return np.arange(index.n_periods, dtype=index.time.dtype)[None, :]
 
 
 def null_refits(

@@ -2,8 +2,9 @@
 
 A multiverse fits hundreds of specifications on a few samples: those on the same rows, with
 the same absorbed effects and weights, compute the same factor codes, the same within
-projection and the same swept columns (pyfixest keeps the demeaned data of specifications
-sharing a sample for the same reason). The fit that first needs one of them stores it here
+projection, the same swept columns and the same products of pairs of them, the entries of
+their Gram matrices (pyfixest keeps the demeaned data of specifications sharing a sample for
+the same reason). The fit that first needs one of them stores it here
 under a key naming exactly what determines it; the next ones read it.
 
 Keys are built by the callers (``estimators.linear``) from the key the executor gives a fit
