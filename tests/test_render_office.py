@@ -171,7 +171,7 @@ def test_chinese_paper_generated_text(chinese: Run):
     cells = {c.text for block in table3.blocks for row in block.rows for c in row.cells}
     assert {"是", "否"} <= cells
     assert table3.notes[:2] == (
-        "括号内为以个体聚类的稳健标准误。",
+        "括号内为以省份聚类的稳健标准误。",
         "***、**、*分别表示在1%、5%、10%的水平上显著。",
     )
     assert table3.header[-1].label == "被解释变量"
