@@ -3,6 +3,7 @@ an unreachable scheduler is a clear error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -174,6 +175,39 @@ def test_malformed_scheduler_address_is_a_clear_error(project: Path, capsys):
         "one with `dask scheduler` and `dask worker ADDRESS`, or check the address)\n"
     )
     assert time.perf_counter() - started < 10
+    assert not out.exists()
+
+
+def test_a_scheduler_address_where_no_dask_answers_is_a_clear_error(project: Path, capsys):
+    """A web server (or a proxy) listening at the address: Dask read its status line as a
+    frame length of exabytes and failed with a MemoryError (exit 3, a traceback)."""
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    def answer_http() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    threading.Thread(target=answer_http, daemon=True).start()
+    out = project.parent / "nowhere"
+    try:
+        code = main(["run", str(project), "--out", str(out), "--no-cache", "--scheduler", address])
+    finally:
+        server.close()
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: --scheduler: cannot reach the Dask scheduler at '{address}': what answers "
+        "there does not speak Dask's protocol (start one with `dask scheduler` and `dask "
+        "worker ADDRESS`, or check the address)\n"
+    )
     assert not out.exists()
 
 

@@ -863,12 +863,13 @@ class DaskRunner:
             self.client = Client(self.address, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SpecError(
-                f"cannot reach the Dask scheduler at '{self.address}': {reason}",
-                code="scheduler",
-                path="--scheduler",
-                hint="start one with `dask scheduler` and `dask worker ADDRESS`, or check the "
-                "address",
+            raise _unreachable(self.address, reason) from None
+        except Exception:
+            # something else answers there (a web server, a proxy): Dask reads its reply as
+            # a frame and fails somewhere in its protocol code (an HTTP status line read as
+            # a length of exabytes was a MemoryError, exit 3)
+            raise _unreachable(
+                self.address, "what answers there does not speak Dask's protocol"
             ) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         context = WorkerContext.of(spec, plan, panel)
@@ -906,6 +907,15 @@ class DaskRunner:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+def _unreachable(address: str, reason: str) -> SpecError:
+    return SpecError(
+        f"cannot reach the Dask scheduler at '{address}': {reason}",
+        code="scheduler",
+        path="--scheduler",
+        hint="start one with `dask scheduler` and `dask worker ADDRESS`, or check the address",
+    )
 
 
 def _check_address(address: str) -> None:
