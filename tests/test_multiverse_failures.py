@@ -80,3 +80,34 @@ def test_one_failing_specification_is_said_as_before(tmp_path: Path, capsys):
         f"error: {spec}:16:5: models.mv[sample=early,controls=twice,se=entity]: regressors are "
         "collinear once the effects are absorbed: value, value2\n"
     )
+
+
+THRESHOLD = (
+    GRUNFELD_HEAD
+    + """\
+models:
+  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, controls: [capital],
+        bootstrap: 50, seed: 1}
+multiverse:
+  mv:
+    base: thr
+    focus: FOCUS
+    axes:
+      trim: {t5: {}, t10: {trim: [0.10]}}
+"""
+)
+
+
+def test_a_threshold_base_s_focus_is_checked_by_validate(tmp_path: Path, capsys):
+    """A threshold model's slopes are named by regime (value_r1, value_r2): a focus naming the
+    variable passed validate, and the run said so only after fitting every specification."""
+    spec = grunfeld_project(tmp_path, THRESHOLD.replace("FOCUS", "value"))
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:12:12: multiverse.mv.focus: multiverse 'mv': specification "
+        "'mv[trim=t5]' has no coefficient 'value' (it has value_r1, value_r2, capital) (a "
+        "threshold model's regime_x slopes are named <variable>_r1, _r2, … by regime)\n"
+    )
+    for focus in ("value_r2", "capital"):
+        spec.write_text(THRESHOLD.replace("FOCUS", focus), encoding="utf-8")
+        assert main(["validate", str(spec)]) == 0
