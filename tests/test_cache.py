@@ -137,9 +137,21 @@ def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     capsys.readouterr()
     assert run(project, project.parent / "b") == 0
     err = capsys.readouterr().err
-    assert err.count("is corrupt") == 3 and "checksum mismatch" in err
+    # two entries with the same fault are one line, counting the second
+    assert err.splitlines()[:2] == [
+        "warning: cache entries of the rendered outputs and 1 other node are corrupt (checksum "
+        "mismatch); recomputed (manifest.json lists them under cache.warnings)",
+        f"warning: cache entry of fit:fe_log is corrupt (no header); recomputed: {truncated.name}",
+    ]
     cache = manifest_cache(project.parent / "b")
     assert cache["computed"] == 2 and cache["reused"] == 4 and "outputs_reused" not in cache
+    # the manifest keeps every entry's warning, with its file
+    assert cache["warnings"] == [
+        f"cache entry of the rendered outputs is corrupt (checksum mismatch); recomputed: "
+        f"{rendered.name}",
+        f"cache entry of fit:ols is corrupt (checksum mismatch); recomputed: {victim.name}",
+        f"cache entry of fit:fe_log is corrupt (no header); recomputed: {truncated.name}",
+    ]
     assert output_files(project.parent / "b") == output_files(project.parent / "a")
 
 
@@ -540,3 +552,28 @@ def test_pack_serves_indexes_while_entries_keep_their_size_and_time(tmp_path: Pa
     third.open_pack("spec")
     entry = third.get_entry(keys[0], "fit:a")
     assert entry is not None and entry.whole is None and entry.value() == {"value": 0}
+
+
+def test_cache_warnings_shared_by_many_entries_print_once():
+    """A cache folder overwritten with garbage printed one warning per plan node (2,022 lines
+    for a 2,000-specification multiverse): one line per fault, the first node and a count;
+    warnings said once, and a fault of one entry, print as they are, in their order."""
+    from specrun.cli import _collapse_cache_warnings
+
+    warnings = [
+        "cache entry of fit:m[a=1] is corrupt (no header); recomputed: k1.entry",
+        "cache entries not stored in 'cache' (No space left on device)",
+        "cache entry of fit:m[a=2] is corrupt (no header); recomputed: k2.entry",
+        "cache entry of fit:x unreadable (Input/output error)",
+        "cache entry of fit:m[a=3] is corrupt (no header); recomputed: k3.entry",
+        "cache entry of the rendered outputs is corrupt (checksum mismatch); recomputed: k4.entry",
+        "cache entry of fit:y unreadable (Input/output error)",
+    ]
+    assert _collapse_cache_warnings(warnings) == [
+        "cache entries of fit:m[a=1] and 2 other nodes are corrupt (no header); recomputed "
+        "(manifest.json lists them under cache.warnings)",
+        "cache entries not stored in 'cache' (No space left on device)",
+        "cache entries of fit:x and 1 other node are unreadable (Input/output error); recomputed "
+        "(manifest.json lists them under cache.warnings)",
+        "cache entry of the rendered outputs is corrupt (checksum mismatch); recomputed: k4.entry",
+    ]

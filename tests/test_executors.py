@@ -3,6 +3,7 @@ an unreachable scheduler is a clear error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -174,6 +175,39 @@ def test_malformed_scheduler_address_is_a_clear_error(project: Path, capsys):
         "one with `dask scheduler` and `dask worker ADDRESS`, or check the address)\n"
     )
     assert time.perf_counter() - started < 10
+    assert not out.exists()
+
+
+def test_a_scheduler_address_where_no_dask_answers_is_a_clear_error(project: Path, capsys):
+    """A web server (or a proxy) listening at the address: Dask read its status line as a
+    frame length of exabytes and failed with a MemoryError (exit 3, a traceback)."""
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    def answer_http() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+    threading.Thread(target=answer_http, daemon=True).start()
+    out = project.parent / "nowhere"
+    try:
+        code = main(["run", str(project), "--out", str(out), "--no-cache", "--scheduler", address])
+    finally:
+        server.close()
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: --scheduler: cannot reach the Dask scheduler at '{address}': what answers "
+        "there does not speak Dask's protocol (start one with `dask scheduler` and `dask "
+        "worker ADDRESS`, or check the address)\n"
+    )
     assert not out.exists()
 
 
@@ -512,7 +546,8 @@ def test_workers_with_other_source_leave_their_entries_to_the_main_process(
 
 
 # two failing models whose samples put the later one (in plan order) first when fits are
-# grouped by sample: every runner must still report the earlier one, as a run in plan order
+# grouped by sample: every runner reports both (every failed fit of a run is reported), in
+# plan order, as a run in plan order would
 TWO_ERRORS = (
     GRUNFELD_HEAD
     + """\
@@ -530,9 +565,7 @@ outputs: {dir: out, formats: [markdown]}
 )
 
 
-def test_fits_grouped_by_sample_still_raise_the_earliest_error_in_plan_order(
-    tmp_path: Path, capsys
-):
+def test_fits_grouped_by_sample_still_report_their_errors_in_plan_order(tmp_path: Path, capsys):
     from specrun.api import plan_file
     from specrun.executors import locality_order
 
@@ -544,8 +577,12 @@ def test_fits_grouped_by_sample_still_raise_the_earliest_error_in_plan_order(
     for flags in ([], ["--jobs", "2"]):
         capsys.readouterr()
         assert main(["run", str(spec), "--out", str(tmp_path / "o"), "--no-cache", *flags]) == 1
-        err = capsys.readouterr().err
-        assert "model 'empty' has no rows" in err and "collinear" not in err, err
+        assert capsys.readouterr().err == (
+            f"error: {spec}:13:10: models.empty: model 'empty' has no rows: sample 'none' keeps "
+            "none of the 200 rows (year 1935–1954) — where: year > 3000 matches no row\n"
+            f"error: {spec}:14:14: models.collinear: regressors are collinear once the effects "
+            "are absorbed: value, value2\n"
+        )
 
 
 def test_a_killed_worker_is_a_located_error_not_a_silent_exit(tmp_path: Path):

@@ -297,7 +297,8 @@ def test_product_larger_than_the_bound(tmp_path: Path):
 
 
 def test_base_without_a_resampling_scheme(tmp_path: Path):
-    text = _with("    base: fe\n    focus: value\n", "    base: thr\n    focus: value\n")
+    # (a threshold model's slope of value in its first regime: value_r1)
+    text = _with("    base: fe\n    focus: value\n", "    base: thr\n    focus: value_r1\n")
     text = text.replace(
         "      controls: {none: {x: [value]}, capital: {}}\n      se: {entity: {}, hc1: {se: "
         "robust}}\n",

@@ -166,7 +166,35 @@ def test_a_failed_write_names_the_output_folder_not_the_stage(tmp_path, monkeypa
     folder = tmp_path / "out"
     with pytest.raises(SpecError) as caught:
         outputs.write_outputs(folder, [outputs.OutputFile("tables/t.tex", b"x")])
-    assert str(caught.value) == (
+    assert caught.value.message == (
         f"cannot write to '{folder}/tables/t.tex': No space left on device"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_size_limit_hit_while_staging_is_exit_1_naming_the_file(project):
+    """A real limit (``ulimit -f``, as a full disk): write() fails with no file name, and the
+    error said "cannot write to 'out'" as a usage error (exit 2). It names the file, says what
+    to do, exits 1, and the previous outputs stay as they were."""
+    spec, out, before = project
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+    script = (
+        "import resource, sys\n"
+        "from specrun.cli import main\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "run", str(spec), "--out", str(out), "--no-cache"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: --out: cannot write to '{out}/tables.tex': File too large (free space on "
+        "that disk (or raise the file size limit, ulimit -f), or give --out a folder on another "
+        "disk)\n",
+    )
+    assert snapshot(out) == before
+    assert leftovers(out) == []

@@ -168,6 +168,7 @@ def _run(
     from specrun.execute import execute
     from specrun.executors import make_runner
     from specrun.outputs import (
+        NO_SPACE_HINT,
         RunSummary,
         clean_stale,
         documents_with_figures,
@@ -235,7 +236,9 @@ def _run(
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
-        raise SpecError(exc.message, code="usage", path="--out", hint=exc.hint) from None
+        # a full disk is no misuse of --out (exit 1, not 2)
+        code = "data" if exc.hint == NO_SPACE_HINT else "usage"
+        raise SpecError(exc.message, code=code, path="--out", hint=exc.hint) from None
     summary.warnings.extend(stale)
     read_kept = documents_with_figures(spec) if only else ()
     return _Done(Run(spec, plan, files, folder, summary, lazy), store, written, read_kept)

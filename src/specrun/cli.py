@@ -302,6 +302,38 @@ def _collapse_specifications(warnings: Sequence[str]) -> list[str]:
     return lines
 
 
+def _collapse_cache_warnings(warnings: Sequence[str]) -> list[str]:
+    """The cache's warnings for the terminal, one line per problem that several entries share
+    (a cache folder overwritten with garbage made one line per plan node: 2,000 for a large
+    multiverse), naming the first node and counting the others; other warnings as they are,
+    in their order. ``manifest.json`` keeps every warning, with each entry's file."""
+    import re
+
+    entry = re.compile(r"cache entry of (.+?) (is corrupt \(.*\)|unreadable \(.*\))(; .*)?")
+    shared: dict[str, list[str]] = {}  # what is wrong → the warnings saying it
+    order: list[str] = []
+    for warning in warnings:
+        found = entry.fullmatch(warning)
+        key = f"\0{found.group(2)}" if found is not None else warning
+        if key not in shared:
+            shared[key] = []
+            order.append(key)
+        shared[key].append(warning)
+    lines = []
+    for key in order:
+        said = shared[key]
+        if not key.startswith("\0") or len(said) == 1:
+            lines.extend(said)
+            continue
+        first = entry.fullmatch(said[0]).group(1)  # type: ignore[union-attr]
+        problem = key[1:].removeprefix("is ")
+        lines.append(
+            f"cache entries of {first} and {_count(len(said) - 1, 'other node')} are {problem}; "
+            "recomputed (manifest.json lists them under cache.warnings)"
+        )
+    return lines
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -427,7 +459,7 @@ def _main(argv: Sequence[str] | None) -> int:
         for warning in _collapse_specifications(run.summary.warnings):
             _say("warning", "bold yellow", f": {warning}")
         stats = run.summary.cache
-        for warning in stats.warnings if stats is not None else ():
+        for warning in _collapse_cache_warnings(stats.warnings if stats is not None else ()):
             _say("warning", "bold yellow", f": {warning}")
         reused = (
             f", {len(stats.reused)} of {len(run.plan.nodes)} plan nodes reused from the cache"

@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -42,9 +42,10 @@ from specrun.transforms.base import TransformContext
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
-    from specrun.executors import NodeRunner
+    from specrun.executors import Fitted, NodeRunner, Task
     from specrun.figures.base import FigureData
     from specrun.kernels.memo import FitMemo
+    from specrun.spec.multiverse import Specification
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
@@ -125,6 +126,82 @@ def _located(spec: Spec, exc: SpecError, path: PathKey) -> SpecError:
         col=pos.col if pos else None,
         path=exc.path or format_path(path),
     )
+
+
+def failed_specifications(spec: Spec, errors: Sequence[SpecError]) -> list[SpecError]:
+    """``errors`` of failed fits with those of several specifications of one multiverse that
+    say the same thing as one error: how many failed, the first by name, and the axis values
+    every one of them has, located at the first of those values (``sample=future``: the axis
+    value to fix or ``exclude:``) rather than at the multiverse. A value that made 400
+    specifications fail printed 400 lines at the multiverse's line. Other errors are kept as
+    they are, in their order."""
+    specifications = {
+        item.name: (multiverse, item)
+        for multiverse in spec.multiverses.values()
+        for item in multiverse.specifications
+    }
+    groups: dict[tuple[object, ...], list[tuple[SpecError, Specification]]] = {}
+    order: list[SpecError | tuple[object, ...]] = []
+    named = re.compile(r"model '([^'\[]+\[[^']*\])'")
+    for error in errors:
+        found = specifications.get(error.path.removeprefix("models."))
+        if found is None and (mentioned := named.search(error.message)) is not None:
+            found = specifications.get(mentioned.group(1))
+        if found is None:
+            order.append(error)
+            continue
+        # a message naming its own specification (``model 'mv[a=1]' has no rows``) says
+        # the same as another's
+        name = found[1].name
+        said = error.message.replace(f"'{name}'", "'…'")
+        key = (found[0].name, error.file, error.line, error.col, error.code, said, error.hint)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append((error, found[1]))
+    out: list[SpecError] = []
+    for entry in order:
+        if isinstance(entry, SpecError):
+            out.append(entry)
+            continue
+        members = [error for error, _ in groups[entry]]
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        multiverse = specifications[groups[entry][0][1].name][0]
+        chosen = [dict(item.choices) for _, item in groups[entry]]
+        shared = [(a, v) for a, v in chosen[0].items() if all(c[a] == v for c in chosen[1:])]
+        having = sum(
+            all(dict(item.choices)[a] == v for a, v in shared) for item in multiverse.specifications
+        )
+        first = groups[entry][0][1].name
+        which = ", ".join(f"{a}={v}" for a, v in shared)
+        if not shared:
+            said = f"{len(members)} specifications of multiverse '{multiverse.name}' fail"
+        elif having == len(members):
+            said = (
+                f"the {len(members)} specifications of multiverse '{multiverse.name}' with "
+                f"{which} fail"
+            )
+        else:
+            said = (
+                f"{len(members)} of the {having} specifications of multiverse "
+                f"'{multiverse.name}' with {which} fail"
+            )
+        message = members[0].message
+        if f"'{first}'" not in message:
+            said += f" (the first '{first}')"
+        where: PathKey = ("multiverse", multiverse.name)
+        if shared:
+            where = (*where, "axes", shared[0][0], shared[0][1])
+        error = SpecError(
+            f"{said}: {message}",
+            code=members[0].code,
+            path=format_path(where),
+            hint=members[0].hint,
+        )
+        out.append(_located(spec, error, where))
+    return out
 
 
 def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr:
@@ -370,7 +447,7 @@ class Executor:
                     else:
                         todo.append((node, self.used_by(node, done)))
                 merge_ready()
-                for node, output, seconds, stored in runner.run(todo, counts):
+                for node, output, seconds, stored in self.fitted(runner, todo, counts):
                     done[node.id] = output
                     self.timings[node.id] = seconds
                     if cache is not None:
@@ -389,6 +466,14 @@ class Executor:
             # the fits' intermediates serve no later step: their memory goes back now
             self.frames.forget_fits()
         merge_ready()
+
+    def fitted(self, runner: NodeRunner, todo: list[Task], counts: _Counts) -> Iterator[Fitted]:
+        """``runner.run(todo)``, its failed fits' errors said once for each axis value of a
+        multiverse that fails them (``failed_specifications``)."""
+        try:
+            yield from runner.run(todo, counts)
+        except SpecErrors as exc:
+            raise SpecErrors(failed_specifications(self.spec, exc.errors)) from None
 
     @staticmethod
     def used_by(node: Node, done: dict[str, FitOutput]) -> dict[str, ModelResult]:

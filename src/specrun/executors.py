@@ -150,12 +150,13 @@ def fit_batch(
 ) -> tuple[list[tuple[FitOutput, float, bool | None]], BaseException | None]:
     """Fit the nodes ``items`` (id, hash, results read) of the context's plan in a worker, in
     order: each one's output, seconds and whether its cache entry was stored here (when the
-    context names a cache folder), and the error that stopped the batch (the next node's), if
-    any. One task per batch, not per node: a small fit takes ~1 ms, less than a task's round
-    trip."""
+    context names a cache folder), or its ``SpecErrors`` when the fit failed on the spec or the
+    data (the batch goes on: every failing fit of a run is reported at once), and the error
+    that stopped the batch (a bug, the next node's), if any. One task per batch, not per node:
+    a small fit takes ~1 ms, less than a task's round trip."""
     from specrun.execute import fit_node, store_fit
 
-    done: list[tuple[FitOutput, float, bool | None]] = []
+    done: list[tuple[FitOutput, float, bool | None] | SpecErrors] = []
     try:
         spec, nodes, frames = _rebuilt(context)
         cache = _writer(context)
@@ -168,18 +169,26 @@ def fit_batch(
                     code="data",
                 )
             started = time.perf_counter()
-            output = fit_node(spec, context.panel, node, used, None, frames)
+            try:
+                output = fit_node(spec, context.panel, node, used, None, frames)
+            except SpecErrors as exc:
+                done.append(_as_shown(exc, context))
+                continue
             # the entry encoded and written here too: work the main process need not do
             stored = store_fit(cache, node, output) if cache is not None else None
             done.append((output, time.perf_counter() - started, stored))
     except SpecErrors as exc:
-        for error in exc.errors:  # name the spec as the user did, as a serial run does
-            if error.file == context.file:
-                error.file = context.shown_file
-        return done, exc
+        return done, _as_shown(exc, context)
     except Exception as exc:  # a bug: raised in the main process, with its type
         return done, exc
     return done, None
+
+
+def _as_shown(exc: SpecErrors, context: WorkerContext) -> SpecErrors:
+    for error in exc.errors:  # name the spec as the user did, as a serial run does
+        if error.file == context.file:
+            error.file = context.shown_file
+    return exc
 
 
 _WRITERS: dict[str, NodeCache] = {}
@@ -328,10 +337,35 @@ def _worker_lost(spec: Spec, process: Any, batch: list[tuple[int, Task]]) -> Spe
     return SpecErrors([_located(spec, error, models[0].path) if models else error])
 
 
-def _first_error(errors: dict[int, BaseException]) -> None:
-    """Raise the error of the earliest node in plan order, as a serial run would."""
+def _first_error(errors: dict[int, BaseException], failed: dict[int, SpecErrors]) -> None:
+    """Raise the error of the earliest node in plan order that stopped the run (a bug, a
+    worker lost), else every failed fit's errors at once, in plan order, as a serial run
+    would."""
     if errors:
         raise errors[min(errors)]
+    if failed:
+        raise SpecErrors([e for i in sorted(failed) for e in failed[i].errors])
+
+
+def _settle(
+    batch: list[tuple[int, Task]],
+    outcome: tuple[list[Any], BaseException | None],
+    counts: _Counts,
+    errors: dict[int, BaseException],
+    failed: dict[int, SpecErrors],
+) -> Iterator[Fitted]:
+    """The fits of ``batch`` a worker returned (``fit_batch``), failed ones noted in
+    ``failed`` and the error that stopped the batch in ``errors``, under their positions."""
+    done, error = outcome
+    for (index, (node, _)), result in zip(batch, done, strict=False):
+        counts.finish(reused=False)
+        if isinstance(result, SpecErrors):
+            failed[index] = result
+            continue
+        output, seconds, stored = result
+        yield node, output, seconds, stored
+    if error is not None:
+        errors[batch[len(done)][0]] = error
 
 
 @RUNNERS.register("serial")
@@ -359,18 +393,28 @@ class SerialRunner:
         self.frames = frames if frames is not None else SampleFrames()
 
     def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
-        """The tasks in :func:`locality_order`. A failing fit stops the run with the error
-        of the earliest failing node in plan order, as fitting in plan order would: the
-        nodes before it in plan order not yet fitted are fitted first."""
+        """The tasks in :func:`locality_order`. A fit failing on the spec or the data
+        (``SpecErrors``) is noted and the others go on (they are cached), and the run then
+        stops with every failure's errors in plan order: a multiverse whose axis value fails
+        in many specifications says so in one run, not one specification a run. Any other
+        exception (a bug) stops the run with the error of the earliest failing node in plan
+        order, as fitting in plan order would: the nodes before it in plan order not yet
+        fitted are fitted first."""
         from specrun.execute import fit_node
 
         order = locality_order(tasks)
+        failed: dict[int, SpecErrors] = {}
         for at, index in enumerate(order):
             node, used = tasks[index]
             counts.set_running(1)
             started = time.perf_counter()
             try:
                 output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
+            except SpecErrors as exc:
+                counts.set_running(0)
+                counts.finish(reused=False)
+                failed[index] = exc
+                continue
             except Exception:
                 counts.set_running(0)
                 self._raise_earliest(tasks, [i for i in order[at + 1 :] if i < index])
@@ -378,15 +422,17 @@ class SerialRunner:
             counts.set_running(0)
             counts.finish(reused=False)
             yield node, output, time.perf_counter() - started, None
+        _first_error({}, failed)
 
     def _raise_earliest(self, tasks: Sequence[Task], before: list[int]) -> None:
-        """Fit the nodes ``before`` (plan positions before a failed node's, not yet fitted)
-        in plan order, raising the first one's error; return if none fails."""
+        """Fit the nodes ``before`` (plan positions before a node that failed with a bug, not
+        yet fitted) in plan order, raising the first one's bug; return if none has one."""
         from specrun.execute import fit_node
 
         for index in sorted(before):
             node, used = tasks[index]
-            fit_node(self.spec, self.panel, node, used, None, self.frames)  # type: ignore[arg-type]
+            with contextlib.suppress(SpecErrors):
+                fit_node(self.spec, self.panel, node, used, None, self.frames)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         pass
@@ -412,12 +458,16 @@ class _PoolRunner(abc.ABC):
         futures = {self.submit(node, used): (i, node) for i, (node, used) in enumerate(tasks)}
         pending = set(futures)
         errors: dict[int, BaseException] = {}
+        failed: dict[int, SpecErrors] = {}
         while pending:
             counts.set_running(min(len(pending), self.jobs))
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 index, node = futures[future]
                 error = future.exception()
+                if isinstance(error, SpecErrors):
+                    failed[index] = error
+                    continue
                 if error is not None:
                     errors[index] = error
                     continue
@@ -425,7 +475,7 @@ class _PoolRunner(abc.ABC):
                 counts.finish(reused=False)
                 yield node, output, seconds, None
         counts.set_running(0)
-        _first_error(errors)
+        _first_error(errors, failed)
 
     def stop(self) -> None:
         if self.pool is not None:
@@ -748,11 +798,14 @@ class ProcessRunner:
     def _fit_here(self, batch: list[tuple[int, Task]]) -> tuple[list[Any], BaseException | None]:
         from specrun.execute import fit_node
 
-        done: list[tuple[FitOutput, float, bool | None]] = []
+        done: list[tuple[FitOutput, float, bool | None] | SpecErrors] = []
         for _, (node, used) in batch:
             started = time.perf_counter()
             try:
                 output = fit_node(self.spec, self.panel, node, used, self.progress, self.frames)  # type: ignore[arg-type]
+            except SpecErrors as exc:
+                done.append(exc)
+                continue
             except Exception as exc:
                 return done, exc
             done.append((output, time.perf_counter() - started, None))
@@ -767,14 +820,10 @@ class ProcessRunner:
         # a batch of its own, has not yet read the last one's results
         sent: dict[Any, deque[list[tuple[int, Task]]]] = {conn: deque() for _, conn in self.workers}
         errors: dict[int, BaseException] = {}
+        failed: dict[int, SpecErrors] = {}
 
         def settle(batch: list[tuple[int, Task]], outcome: Any) -> Iterator[Any]:
-            done, error = outcome
-            for (_, (node, _)), (output, seconds, stored) in zip(batch, done, strict=False):
-                counts.finish(reused=False)
-                yield node, output, seconds, stored
-            if error is not None:
-                errors[batch[len(done)][0]] = error
+            return _settle(batch, outcome, counts, errors, failed)
 
         processes = {id(conn): process for process, conn in self.workers}
 
@@ -787,7 +836,8 @@ class ProcessRunner:
 
         try:
             while queue or any(sent.values()):
-                # after an error, only nodes before it still run (to raise the first, as serially)
+                # after a bug, only nodes before it still run (to raise the first, as serially);
+                # after a failed fit every other node runs (``_first_error``)
                 stop = min(errors, default=len(tasks))
                 while queue and min(i for i, _ in queue[0]) >= stop:
                     queue.popleft()
@@ -818,7 +868,7 @@ class ProcessRunner:
                         receive(conn)
                     batches.popleft()
         counts.set_running(0)
-        _first_error(errors)
+        _first_error(errors, failed)
 
     def stop(self) -> None:
         """Nothing per run: the workers serve every run of this runner until it is closed."""
@@ -863,12 +913,13 @@ class DaskRunner:
             self.client = Client(self.address, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SpecError(
-                f"cannot reach the Dask scheduler at '{self.address}': {reason}",
-                code="scheduler",
-                path="--scheduler",
-                hint="start one with `dask scheduler` and `dask worker ADDRESS`, or check the "
-                "address",
+            raise _unreachable(self.address, reason) from None
+        except Exception:
+            # something else answers there (a web server, a proxy): Dask reads its reply as
+            # a frame and fails somewhere in its protocol code (an HTTP status line read as
+            # a length of exabytes was a MemoryError, exit 3)
+            raise _unreachable(
+                self.address, "what answers there does not speak Dask's protocol"
             ) from None
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         context = WorkerContext.of(spec, plan, panel)
@@ -884,6 +935,7 @@ class DaskRunner:
             for batch in _batches(tasks, self.workers)
         }
         errors: dict[int, BaseException] = {}
+        failed: dict[int, SpecErrors] = {}
         left = len(tasks)
         counts.set_running(min(left, self.workers))
         for future in as_completed(futures, loop=self.client.loop):
@@ -891,21 +943,26 @@ class DaskRunner:
             if future.status == "error":  # the task itself failed (a worker lost, say)
                 errors[batch[0][0]] = future.exception()
                 continue
-            done, error = future.result()
+            left -= len(batch)
+            counts.set_running(min(left, self.workers))
             # (a cluster's workers need not see the cache folder: the entries are stored here)
-            for (_, (node, _)), (output, seconds, _) in zip(batch, done, strict=False):
-                left -= 1
-                counts.set_running(min(left, self.workers))
-                counts.finish(reused=False)
+            for node, output, seconds, _ in _settle(batch, future.result(), counts, errors, failed):
                 yield node, output, seconds, None
-            if error is not None:
-                errors[batch[len(done)][0]] = error
-        _first_error(errors)
+        _first_error(errors, failed)
 
     def stop(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+def _unreachable(address: str, reason: str) -> SpecError:
+    return SpecError(
+        f"cannot reach the Dask scheduler at '{address}': {reason}",
+        code="scheduler",
+        path="--scheduler",
+        hint="start one with `dask scheduler` and `dask worker ADDRESS`, or check the address",
+    )
 
 
 def _check_address(address: str) -> None:

@@ -11,6 +11,7 @@ starts (``clean_stale``).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -675,10 +676,25 @@ def _exchange(a: Path, b: Path) -> bool:
     return True
 
 
+# A disk that fills (or a quota, or ``ulimit -f``) while the outputs are staged: not a
+# problem of the spec or of --out, which are right (exit 1, never exit 2 for bad usage)
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+NO_SPACE_HINT = (
+    "free space on that disk (or raise the file size limit, ulimit -f), or give --out a "
+    "folder on another disk"
+)
+
+
 def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:  # modes from the umask, as any other program's files
-        handle.write(content)
+    try:
+        with path.open("wb") as handle:  # modes from the umask, as any other program's files
+            handle.write(content)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        # write() and close() name no file: a full disk said "cannot write to 'out'"
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
 
 
 def _as_written(filename: object, stage: Path, folder: Path) -> str:
@@ -790,7 +806,11 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = _as_written(exc.filename, stage, folder)
-        raise SpecError(f"cannot write to '{where}': {exc.strerror or exc}", code="data") from None
+        raise SpecError(
+            f"cannot write to '{where}': {exc.strerror or exc}",
+            code="data",
+            hint=NO_SPACE_HINT if exc.errno in NO_SPACE else None,
+        ) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -873,8 +873,23 @@ class ModelResolver(Diagnostics):
                     code="reference",
                 )
             return False
-        # other estimators name their coefficients otherwise (a mediation's indirect, a
-        # threshold's Dige_r1): their focus is checked against the fit
+        # other estimators name their coefficients otherwise (a mediation's indirect): their
+        # focus is checked against the fit
+        threshold = _threshold_coefficients(fitted)
+        if threshold is not None and focus_term(spec.focus, threshold) is None:
+            # a run said it only after fitting every specification
+            where = (*here, "focus")
+            if str(where) not in seen:
+                seen.add(str(where))
+                self.error(
+                    f"multiverse '{name}': specification '{spec_name}' has no coefficient "
+                    f"'{spec.focus}' (it has {', '.join(threshold)})",
+                    where,
+                    code="reference",
+                    hint="a threshold model's regime_x slopes are named <variable>_r1, _r2, … "
+                    "by regime",
+                )
+            return False
         if (
             fitted.estimator in RESAMPLING
             and isinstance(regressors, list)
@@ -943,3 +958,18 @@ class ModelResolver(Diagnostics):
                         else "the spec has no multiverse: section"
                     ),
                 )
+
+
+def _threshold_coefficients(fitted: Any) -> list[str] | None:
+    """The coefficients a ``panel_threshold`` model reports (``Dige_r1`` … ``Dige_r<k+1>`` for
+    each ``regime_x`` of its reported model of k thresholds, then its controls, as
+    ``estimators.threshold`` names them); None for another estimator, or when a factor or an
+    interaction among them names its coefficients from the data."""
+    if fitted.estimator != "panel_threshold":
+        return None
+    terms = [str(t) for t in [*fitted.regime_x, *fitted.controls]]
+    if any("#" in t or "(" in t or t.startswith(("i.", "ib")) for t in terms):
+        return None
+    regimes = (fitted.report or fitted.max_thresholds) + 1
+    slopes = [f"{x}_r{k}" for x in map(str, fitted.regime_x) for k in range(1, regimes + 1)]
+    return [*slopes, *map(str, fitted.controls)]
