@@ -433,7 +433,21 @@ def test_bad_weights_name_the_row(produc, value, shown):
     with pytest.raises(SpecError) as info:
         fit_linear(frame, spec, PRODUC)
     assert info.value.message == (
-        f"weights 'w' must be positive: {shown} at state ARIZONA, year 1975 (1 such rows)"
+        f"weights 'w' must be positive: {shown} at state ARIZONA, year 1975 (1 such row)"
+    )
+    assert info.value.hint == (
+        "analytic weights are positive; to fit without those rows, give the model "
+        "sample: {where: 'w > 0'}"
+    )
+
+
+def test_bad_weights_count_their_rows(produc):
+    frame = produc.with_columns(w=pl.when(pl.col("state") == "ARIZONA").then(0.0).otherwise(1.0))
+    spec = OlsSpec(estimator="ols", y="lgsp", x=X, weights="w")
+    with pytest.raises(SpecError) as info:
+        fit_linear(frame, spec, PRODUC)
+    assert info.value.message == (
+        "weights 'w' must be positive: 0 at state ARIZONA, year 1970 (17 such rows)"
     )
 
 

@@ -137,9 +137,10 @@ def analytic_weights(frame: pl.DataFrame, name: str | None, ctx: FitContext) -> 
         raise _fail(
             f"weights '{name}' must be positive: {what} at {ctx.entity} "
             f"{frame[ctx.entity][first]}, {ctx.time} {frame[ctx.time][first]} "
-            f"({int(bad.sum())} such rows)",
+            f"({int(bad.sum())} such row{'' if int(bad.sum()) == 1 else 's'})",
             ctx,
-            hint="analytic weights are positive; drop those rows with a sample",
+            hint="analytic weights are positive; to fit without those rows, give the model "
+            f"sample: {{where: '{name} > 0'}}",
         )
     return w
 
