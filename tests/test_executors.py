@@ -495,6 +495,65 @@ def test_ctrl_c_while_a_worker_is_forked_stops_the_run(tmp_path: Path):
     assert _gone(int(pid.read_text()))
 
 
+# Ctrl-C while the worker holds batches of slow fits (3 s each here): the worker ignores
+# SIGINT, and the run waited for every fit of its batches in flight (one run was still going
+# 30 s after Ctrl-C) before it could stop
+_CTRL_C_WITH_BATCHES_OUT = """\
+import os, signal, sys, time
+import multiprocessing.connection as connection
+import specrun.execute as execute
+from specrun.cli import main
+
+main_pid, fit, wait = os.getpid(), execute.fit_node, connection.wait
+
+def slow_in_a_worker(*args, **kwargs):
+    if os.getpid() != main_pid:
+        with open(sys.argv[2], "w") as handle:
+            handle.write(str(os.getpid()))
+        time.sleep(3)
+    return fit(*args, **kwargs)
+
+def wait_then_ctrl_c(*args, **kwargs):
+    if os.path.exists(sys.argv[2]) and not sent:  # the worker is fitting its first batch
+        sent.append(True)
+        os.kill(main_pid, signal.SIGINT)
+    return wait(*args, **kwargs)
+
+sent = []
+
+execute.fit_node, connection.wait = slow_in_a_worker, wait_then_ctrl_c
+sys.exit(main(["run", sys.argv[1], "--out", sys.argv[3], "--no-cache", "--jobs", "2"]))
+"""
+
+
+def test_ctrl_c_with_batches_in_the_worker_stops_at_once(tmp_path: Path):
+    """Exit 130 within seconds, no traceback, the worker ended, no outputs."""
+    import os
+    import subprocess
+    import sys
+
+    from specfiles import PROJECT_ROOT
+    from specrun.executors import usable_cpus
+
+    if sys.platform != "linux" or usable_cpus() < 2:
+        pytest.skip("workers are forked on Linux, with two CPUs")
+    spec = _slow_project(tmp_path)
+    script, pid = tmp_path / "ctrl_c.py", tmp_path / "worker.pid"
+    script.write_text(_CTRL_C_WITH_BATCHES_OUT)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    command = [sys.executable, str(script), str(spec), str(pid), str(tmp_path / "a")]
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, timeout=300)
+    seconds = time.monotonic() - started
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == b""
+    assert not (tmp_path / "a" / "results.json").exists()
+    assert _gone(int(pid.read_text()))
+    # the worker's two batches in flight hold dozens of 3-second fits: waiting for them took
+    # minutes; the start-up and the first fit take a few seconds
+    assert seconds < 20, seconds
+
+
 def test_workers_store_their_nodes_entries(tmp_path: Path):
     """With a cache, --jobs workers encode and write their nodes' entries themselves; a run
     that reuses them (the spec's title changed: every node is the same) gives a serial run's

@@ -860,13 +860,13 @@ class ProcessRunner:
                     batch = queue.popleft()
                     yield from settle(batch, self._fit_here(batch))
         finally:
-            # a run left early (an error while merging) must not leave results in the pipes
-            # for the next run of these workers to read as its own
-            for conn, batches in sent.items():
-                while batches:
-                    with contextlib.suppress(SpecErrors):
-                        receive(conn)
-                    batches.popleft()
+            # A run left early (Ctrl-C, a bug while merging) with batches still in the
+            # workers wants none of their results, and the next run of these workers must not
+            # read them as its own: the workers are stopped rather than waited for (a worker
+            # ignores SIGINT, and its batch may hold minutes of fits); a later run of this
+            # runner fits in this process alone.
+            if any(sent.values()):
+                _stop_workers(self.workers)
         counts.set_running(0)
         _first_error(errors, failed)
 
