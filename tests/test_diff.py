@@ -301,3 +301,43 @@ def test_a_markdown_table_saved_in_another_encoding_is_a_usage_error(
         f"error: cannot read '{table}': 'utf-8' codec can't decode byte 0xb1 in position 2: "
         "invalid start byte"
     )
+
+
+GROUPED = """\
+samples:
+  early: {where: year < LAST}
+models:
+  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+multiverse:
+  mv:
+    base: fe
+    focus: value
+    axes:
+      sample: {all: {}, early: {sample: early}}
+      controls: {none: {x: [value]}, all: {}}
+      se: {conventional: {}, hc1: {se: robust}, firm: {se: {cluster: entity}}}
+outputs: {formats: [markdown]}
+"""
+
+
+def test_a_multiverses_changed_specifications_are_summed_up(tmp_path: Path, capsys):
+    # one changed axis value listed every specification it changed with all its numbers (660
+    # models for a robustness section): now one line says how many and what they share
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + GROUPED.replace("LAST", "1950"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--no-cache"]) == 0
+    spec.write_text(GRUNFELD_HEAD + GROUPED.replace("LAST", "1945"), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--no-cache"]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "\n  mv: 6 of 12 specifications changed, all with sample=early (the spec of multiverse "
+        "'mv' changed for it)\n" in out
+    )
+    listed = [line for line in out.splitlines() if line.startswith("  mv[")]
+    assert len({line.split("]:")[0] for line in listed}) == 3
+    assert "\n  mv: and 3 more specifications changed (specrun diff --all lists each)\n" in out
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b"), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": changed") == 6 and "more specifications" not in out
+    assert all("sample=early" in line for line in out.splitlines() if ": changed" in line)

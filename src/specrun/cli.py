@@ -120,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         "as R's all.equal; 0 compares exactly): runs on two machines differ in the last "
         "digits",
     )
+    diff.add_argument(
+        "--all",
+        action="store_true",
+        help="list every changed specification of a multiverse (by default more than five "
+        "are summed up: how many, the axis values they share, the first three)",
+    )
     validate = commands.add_parser(
         "validate",
         help="check a spec and report every error",
@@ -436,7 +442,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "diff":
             from specrun.diff import diff_runs
 
-            print(diff_runs(args.run_a, args.run_b, args.tolerance).describe())
+            print(diff_runs(args.run_a, args.run_b, args.tolerance, every=args.all).describe())
             return 0
         started = time.perf_counter()
         bar = _NodeBar()

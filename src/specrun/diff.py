@@ -211,16 +211,22 @@ def valid_tolerance(value: float) -> bool:
 
 
 def diff_runs(
-    run_a: str | Path, run_b: str | Path, tolerance: float = DEFAULT_TOLERANCE
+    run_a: str | Path,
+    run_b: str | Path,
+    tolerance: float = DEFAULT_TOLERANCE,
+    *,
+    every: bool = False,
 ) -> RunDiff:
     """Compare two output folders, numbers within ``tolerance`` (relative) being the same
     (raises ``SpecError`` if either is not specrun's, or holds a manifest or results file of
-    another shape: edited by hand, or by another version; or for a negative tolerance)."""
+    another shape: edited by hand, or by another version; or for a negative tolerance).
+    A multiverse with more than ``GROUPED_BEYOND`` changed specifications is summed up in one
+    line (how many, the axis values they share) with the first few listed, unless ``every``."""
     if not valid_tolerance(tolerance):
         raise SpecError(f"--tolerance must be a number at least 0, got {tolerance}", code="usage")
     a, b = RunFolder.read(run_a), RunFolder.read(run_b)
     try:
-        return _compare(a, b, tolerance)
+        return _compare(a, b, tolerance, every)
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         raise SpecError(
             f"'{a.path}' and '{b.path}': a manifest.json or results.json does not have the "
@@ -229,7 +235,7 @@ def diff_runs(
         ) from None
 
 
-def _compare(a: RunFolder, b: RunFolder, tolerance: float) -> RunDiff:
+def _compare(a: RunFolder, b: RunFolder, tolerance: float, every: bool = False) -> RunDiff:
     report = RunDiff(a.path, b.path, tolerance)
     roots = _root_changes(a.manifest, b.manifest, report)
     models_a, models_b = a.results.get("models", {}), b.results.get("models", {})
@@ -238,14 +244,41 @@ def _compare(a: RunFolder, b: RunFolder, tolerance: float) -> RunDiff:
     for name in models_b.keys() - models_a.keys():
         report.models.append(f"{name}: only in {b.path}")
     plan_b = b.manifest.get("plan", {})
+    changed: list[tuple[str, list[str], list[str]]] = []  # (model, causes, changes)
     for name in [n for n in models_b if n in models_a]:
         changes = _model_changes(models_a[name], models_b[name], report)
         if not changes:
             continue
         node = _fit_node(name, plan_b)
-        why = sorted(_causes(node, b.manifest, roots)) if node else []
+        changed.append((name, sorted(_causes(node, b.manifest, roots)) if node else [], changes))
+    multiverses = b.results.get("multiverses") or {}
+    grouped = {} if every else _grouped_specifications(changed, multiverses)
+    for name, why, changes in changed:
+        if name in grouped:
+            continue
         report.models.append(f"{name}: changed" + (f" ({'; '.join(why)})" if why else ""))
         report.coefficients.extend(f"{name}: {change}" for change in changes)
+    by_multiverse: dict[str, list[tuple[str, list[str], list[str]]]] = {}
+    for entry in changed:
+        if entry[0] in grouped:
+            by_multiverse.setdefault(grouped[entry[0]][0], []).append(entry)
+    for multiverse, members in by_multiverse.items():
+        total = (multiverses.get(multiverse) or {}).get("specifications")
+        shared = _shared_axis_values([grouped[name][1] for name, _, _ in members])
+        why = sorted({cause for _, causes, _ in members for cause in causes})
+        report.models.append(
+            f"{multiverse}: {len(members)}"
+            + (f" of {total}" if isinstance(total, int) else "")
+            + " specifications changed"
+            + (f", all with {shared}" if shared else "")
+            + (f" ({'; '.join(why)})" if why else "")
+        )
+        for name, _, changes in members[:LISTED_SPECIFICATIONS]:
+            report.coefficients.extend(f"{name}: {change}" for change in changes)
+        report.coefficients.append(
+            f"{multiverse}: and {len(members) - LISTED_SPECIFICATIONS} more specifications "
+            "changed (specrun diff --all lists each)"
+        )
     report.models.sort()
     report.multiverses.extend(
         _multiverse_changes(
@@ -280,6 +313,43 @@ def _compare(a: RunFolder, b: RunFolder, tolerance: float) -> RunDiff:
             if old != new:
                 report.cells.append(f"{table}: row '{key[0]}', column {key[1]}: {old} → {new}")
     return report
+
+
+# a multiverse's changed specifications are summed up beyond this many (one changed axis
+# value changes hundreds): the first few are listed, the rest counted (``--all`` lists each)
+GROUPED_BEYOND = 5
+LISTED_SPECIFICATIONS = 3
+
+
+def _grouped_specifications(
+    changed: list[tuple[str, list[str], list[str]]], multiverses: dict[str, Any]
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """The changed models to sum up: specifications of a multiverse with more than
+    ``GROUPED_BEYOND`` changed, each as (multiverse, its axis values) read from its name
+    (``rob[sample=all,se=hc1]``)."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    for name, _, _ in changed:
+        multiverse, bracket, rest = name.partition("[")
+        if not bracket or not rest.endswith("]") or multiverse not in multiverses:
+            continue
+        pairs = [part.split("=", 1) for part in rest[:-1].split(",")]
+        if all(len(pair) == 2 for pair in pairs):
+            found[name] = (multiverse, dict(pairs))  # type: ignore[arg-type]
+    counts: dict[str, int] = {}
+    for multiverse, _ in found.values():
+        counts[multiverse] = counts.get(multiverse, 0) + 1
+    return {n: v for n, v in found.items() if counts[v[0]] > GROUPED_BEYOND}
+
+
+def _shared_axis_values(values: list[dict[str, str]]) -> str:
+    """The axis values every specification of ``values`` (each its axis → value) has
+    (``sample=future``), or ""."""
+    common = [
+        f"{axis}={value}"
+        for axis, value in values[0].items()
+        if all(v.get(axis) == value for v in values[1:])
+    ]
+    return ", ".join(common)
 
 
 def _root_changes(
