@@ -303,21 +303,12 @@ def test_a_markdown_table_saved_in_another_encoding_is_a_usage_error(
     )
 
 
-GROUPED = """\
-samples:
-  early: {where: year < LAST}
-models:
-  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
-multiverse:
-  mv:
-    base: fe
-    focus: value
-    axes:
-      sample: {all: {}, early: {sample: early}}
-      controls: {none: {x: [value]}, all: {}}
-      se: {conventional: {}, hc1: {se: robust}, firm: {se: {cluster: entity}}}
-outputs: {formats: [markdown]}
-"""
+# MULTIVERSE with a third axis: 12 specifications, 6 of them on the early sample
+GROUPED = MULTIVERSE.replace(
+    "      sample: {all: {}, early: {sample: early}}\n",
+    "      sample: {all: {}, early: {sample: early}}\n"
+    "      se: {conventional: {}, hc1: {se: robust}, firm: {se: {cluster: entity}}}\n",
+)
 
 
 def test_a_multiverses_changed_specifications_are_summed_up(tmp_path: Path, capsys):
