@@ -148,15 +148,9 @@ def translate(phrase: str, language: str) -> str:
         return phrase
     if phrase in ZH:
         return ZH[phrase]
-    clustered = _CLUSTERED.fullmatch(phrase)
-    if clustered:
-        return _clustered_zh([_INDEX_ZH.get(d, d) for d in clustered.group(1).split(" and ")])
+    if _CLUSTERED.fullmatch(phrase):
+        return covariance_text(phrase, language, {})
     return phrase
-
-
-def _clustered_zh(dims: Sequence[str]) -> str:
-    how = {1: "", 2: "双向"}.get(len(dims), "多维")
-    return f"以{'和'.join(dims)}{how}聚类的稳健"
 
 
 def covariance_text(phrase: str, language: str, index: Mapping[str, str]) -> str:
@@ -167,10 +161,13 @@ def covariance_text(phrase: str, language: str, index: Mapping[str, str]) -> str
     ("以省份聚类的稳健"), else 个体 or 时间 (an English column name inside a Chinese sentence
     reads as a slip); other cluster columns are named as :func:`translate` names them."""
     clustered = _CLUSTERED.fullmatch(phrase)
-    if not clustered or not index:
+    if not clustered:
         return translate(phrase, language)
     dims = [index_name(d, language, index) for d in clustered.group(1).split(" and ")]
-    return _clustered_zh(dims) if language == "zh" else "clustered by " + " and ".join(dims)
+    if language != "zh":
+        return "clustered by " + " and ".join(dims)
+    how = {1: "", 2: "双向"}.get(len(dims), "多维")
+    return f"以{'和'.join(dims)}{how}聚类的稳健"
 
 
 def index_name(column: str, language: str, index: Mapping[str, str]) -> str:
