@@ -305,8 +305,10 @@ def bootstrap_indirect(
     and one-way effects take the weighted-sum path; two-way effects on an unbalanced panel add
     the time dummies to the blocks and partial them out per draw (slower in T, still exact).
 
-    Draws are generated ``max_gram_entries`` at a time to bound memory (the chunking does not
-    change them); ``blas_threads=None`` leaves BLAS threading as configured.
+    Draws are generated ``max_gram_entries`` at a time to bound memory (the chunking draws the
+    same resamples; their sums may differ in the last bit, as BLAS may order the terms of a
+    product of another shape differently); ``blas_threads=None`` leaves BLAS threading as
+    configured.
 
     The percentile CI (Efron 1979) and the bias-corrected CI (Efron 1982) are both reported;
     the lavaan tutorial example is reproduced within Monte-Carlo error in
