@@ -577,3 +577,73 @@ def test_cache_warnings_shared_by_many_entries_print_once():
         "(manifest.json lists them under cache.warnings)",
         "cache entry of the rendered outputs is corrupt (checksum mismatch); recomputed: k4.entry",
     ]
+
+
+def test_reused_fits_stay_undecoded_beside_a_regression_table_of_the_base(tmp_path: Path):
+    """A regression table looks for the statistics a test attaches to its columns (a Hausman
+    test's p-value) in the tests' results only: a re-run after a change decodes the table's
+    own models and the refitted ones, not the multiverse's other specifications."""
+    from specrun.api import run_file
+    from specrun.stored import Stored
+
+    spec = grunfeld_project(tmp_path, MULTIVERSE_SPEC)
+    cache = tmp_path / "cache"
+    run_file(spec, tmp_path / "a", cache=cache)
+    spec.write_text(MULTIVERSE_SPEC.replace("[1940, null]", "[1941, null]"), encoding="utf-8")
+    output = run_file(spec, tmp_path / "a", cache=cache).output
+    items = output.results.models._items  # type: ignore[attr-defined]
+    decoded = {name for name, item in items.items() if not isinstance(item, Stored)}
+    assert decoded == {"fe", "by_firm.1", "rob[sample=late,se=entity]", "rob[sample=late,se=hc1]"}
+    run_file(spec, tmp_path / "b", cache=False)
+    assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+FIGURES_SPEC = SPEC.replace(
+    "outputs: {dir: out, formats: [markdown, latex]}",
+    """figures:
+  coef: {kind: coefplot, models: [ols, fe], variable: value, title: Value}
+  coef_log: {kind: coefplot, models: [fe_log], variable: lvalue}
+outputs: {dir: out, formats: [markdown, latex]}""",
+)
+
+
+def test_figure_drawings_are_reused_until_the_figure_changes(tmp_path: Path):
+    """A re-run that changes a table draws no figure (their PNG and PDF come from the cache,
+    byte for byte an uncached run's); one that changes a figure's title draws that one."""
+    project = grunfeld_project(tmp_path, FIGURES_SPEC)
+    assert run(project, tmp_path / "a") == 0
+    assert manifest_cache(tmp_path / "a")["reused_drawings"] == []
+    project.write_text(FIGURES_SPEC.replace("stats: [nobs, r2]", "stats: [nobs]"), "utf-8")
+    assert run(project, tmp_path / "b") == 0
+    assert manifest_cache(tmp_path / "b")["reused_drawings"] == ["coef", "coef_log"]
+    assert main(["run", str(project), "--out", str(tmp_path / "b0"), "--no-cache"]) == 0
+    assert output_files(tmp_path / "b") == output_files(tmp_path / "b0")
+
+    retitled = FIGURES_SPEC.replace("title: Value", "title: Firm value")
+    project.write_text(retitled.replace("stats: [nobs, r2]", "stats: [nobs]"), "utf-8")
+    assert run(project, tmp_path / "c") == 0
+    assert manifest_cache(tmp_path / "c")["reused_drawings"] == ["coef_log"]
+    assert main(["run", str(project), "--out", str(tmp_path / "c0"), "--no-cache"]) == 0
+    drawn = output_files(tmp_path / "c")
+    assert drawn == output_files(tmp_path / "c0")
+    assert drawn["figures/coef.png"] != output_files(tmp_path / "b")["figures/coef.png"]
+
+
+def test_a_corrupt_drawing_is_drawn_again(tmp_path: Path, capsys):
+    project = grunfeld_project(tmp_path, FIGURES_SPEC)
+    assert run(project, tmp_path / "a") == 0
+    project.write_text(FIGURES_SPEC.replace("stats: [nobs, r2]", "stats: [nobs]"), "utf-8")
+    # every entry but the fits' and the data stage's: the rendered outputs and two drawings
+    plan = json.loads((tmp_path / "a" / "manifest.json").read_text())["plan"]
+    cache = tmp_path / "cache"
+    nodes = {NodeCache.key(digest) for digest in plan.values()}
+    others = [p for p in cache.glob("*/*.entry") if p.stem not in nodes]
+    assert len(others) == 3
+    for entry in others:
+        entry.write_bytes(entry.read_bytes()[:-1] + b"x")
+    capsys.readouterr()
+    assert run(project, tmp_path / "b") == 0
+    assert "corrupt (checksum mismatch); recomputed" in capsys.readouterr().err
+    assert manifest_cache(tmp_path / "b")["reused_drawings"] == []
+    assert main(["run", str(project), "--out", str(tmp_path / "b0"), "--no-cache"]) == 0
+    assert output_files(tmp_path / "b") == output_files(tmp_path / "b0")

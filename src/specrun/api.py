@@ -164,7 +164,7 @@ def _run(
     cache_max_size: str | int | None,
     node_progress: NodeProgress | None,
 ) -> _Done:
-    from specrun.drawers import end_prestarted
+    from specrun.drawers import CachedDrawers, end_prestarted
     from specrun.execute import execute
     from specrun.executors import make_runner
     from specrun.outputs import (
@@ -220,8 +220,12 @@ def _run(
         # the figures' drawers load matplotlib while the models run (``specrun.drawers``)
         figures = sum(1 for node in plan.nodes if node.kind == "figure")
         with _drawers(figures) as drawers:
-            output = load(drawers.submit if drawers is not None else None)
-            files = render_outputs(spec, plan, output, drawers)
+            # a figure whose drawing the cache holds is not drawn again
+            painter = (
+                CachedDrawers(drawers, store, plan) if store is not None and figures else drawers
+            )
+            output = load(painter.submit if painter is not None else None)
+            files = render_outputs(spec, plan, output, painter)
         summary = RunSummary.of(output)
         if store is not None:
             store_outputs(store, key, files, output)

@@ -282,6 +282,7 @@ class CacheStats:
     uncacheable: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     evicted: int = 0
+    reused_figures: list[str] = field(default_factory=list)  # drawings taken from the cache
 
 
 class NodeCache:

@@ -44,8 +44,10 @@ from typing import TYPE_CHECKING, Any
 from specrun.executors import end_with_parent, usable_cpus
 
 if TYPE_CHECKING:
+    from specrun.cache import NodeCache
     from specrun.figures.base import FigureData
     from specrun.figures.files import Drawn
+    from specrun.plan.nodes import Plan
 
 F_SETPIPE_SZ = 1031  # <linux/fcntl.h>: figures are sent while the drawer may still be loading
 PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
@@ -213,6 +215,120 @@ class Drawers:
 
     def __exit__(self, *exc: object) -> None:
         self.cancel()
+
+
+class CachedDrawers:
+    """The figures of a run drawn once: a figure whose drawing the node cache holds is taken
+    from it, the others are drawn by ``drawers`` (in this process when None) and stored. The
+    interface is :class:`Drawers`' (``submit``, ``finish``, ``result``), so the render stage
+    (``outputs.render_outputs``) is the same with or without the cache.
+
+    A drawing is stored under the figure's plan hash (its spec entry, labels and language,
+    and the hashes of the fits or the multiverse it reads), its name, the context it is drawn
+    with (labels, groups, value labels, the panel's names) and the versions of specrun and
+    matplotlib: a re-run that changes a table's caption draws no figure, one that changes a
+    figure's model or title draws that figure again. A figure that could not be drawn (a
+    ``SpecError``) is not stored. Fonts installed after a drawing was stored do not redraw it
+    (``--no-cache`` draws every figure anew)."""
+
+    def __init__(self, drawers: Drawers | None, cache: NodeCache, plan: Plan) -> None:
+        self.drawers = drawers
+        self.cache = cache
+        self.hashes = {node.name: node.hash for node in plan.nodes if node.kind == "figure"}
+        self.keys: dict[str, str] = {}  # by figure name, once looked up
+        self.hits: dict[str, tuple[bytes, bytes]] = {}  # (PNG, PDF) from the cache
+        self.missed: list[FigureData] = []  # drawn by the drawers, or here
+        self.reused: list[str] = []  # the figures taken from the cache, in order
+
+    def submit(self, figure: FigureData) -> None:
+        """Take the figure's drawing from the cache, or have it drawn."""
+        if figure.name in self.keys:
+            return
+        key = self.keys[figure.name] = self._key(figure)
+        stored = self.cache.get(key, f"the drawing of figure '{figure.name}'")
+        drawn = _drawing(stored)
+        if drawn is not None:
+            self.hits[figure.name] = drawn
+            self.reused.append(figure.name)
+            self.cache.stats.reused_figures.append(figure.name)
+            return
+        self.missed.append(figure)
+        if self.drawers is not None:
+            self.drawers.submit(figure)
+
+    def finish(self, figures: Sequence[FigureData]) -> None:
+        """Look up the figures not yet submitted, then end the drawers' input; drawers with
+        nothing to draw are ended at once."""
+        for figure in figures:
+            self.submit(figure)
+        if self.drawers is None:
+            return
+        if self.missed:
+            self.drawers.finish(self.missed)
+        else:
+            self.drawers.cancel()  # every drawing was in the cache: matplotlib is not needed
+            self.drawers = None
+
+    def result(self) -> dict[str, Drawn]:
+        """Every figure's drawing (or its ``SpecError``), by name; those drawn now are stored."""
+        if self.drawers is not None:
+            drawn = self.drawers.result()
+        else:
+            from specrun.figures.files import draw_figures
+
+            drawn = draw_figures(self.missed)
+        self.missed = []
+        for name, value in drawn.items():
+            if isinstance(value, tuple) and name in self.keys:
+                self._store(self.keys[name], value)
+        return {**drawn, **self.hits}
+
+    def _key(self, figure: FigureData) -> str:
+        import hashlib
+        import json
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            matplotlib = version("matplotlib")
+        except PackageNotFoundError:  # pragma: no cover - a dependency of specrun
+            matplotlib = ""
+        ctx = figure.ctx
+        text = json.dumps(
+            [
+                "drawing",
+                figure.name,
+                self.hashes.get(figure.name, ""),
+                matplotlib,
+                ctx.language,
+                ctx.labels,
+                ctx.groups,
+                ctx.value_labels,
+                ctx.member_labels,
+                ctx.index_names,
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=list,
+        )
+        return self.cache.key(hashlib.sha256(text.encode()).hexdigest())
+
+    def _store(self, key: str, drawn: tuple[bytes, bytes]) -> None:
+        import numpy as np
+
+        png, pdf = (np.frombuffer(part, dtype=np.uint8) for part in drawn)
+        self.cache.put(key, {"png": png, "pdf": pdf})
+
+
+def _drawing(stored: Any) -> tuple[bytes, bytes] | None:
+    """The (PNG, PDF) bytes of a stored drawing; None for anything else (a miss)."""
+    import numpy as np
+
+    if not isinstance(stored, dict) or set(stored) != {"png", "pdf"}:
+        return None
+    parts = [stored["png"], stored["pdf"]]
+    if not all(isinstance(p, np.ndarray) and p.dtype == np.uint8 and p.ndim == 1 for p in parts):
+        return None
+    return parts[0].tobytes(), parts[1].tobytes()
 
 
 def _preload() -> None:

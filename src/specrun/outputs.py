@@ -41,7 +41,7 @@ from specrun.spec.validate import Spec
 
 if TYPE_CHECKING:
     from specrun.cache import CacheStats, NodeCache
-    from specrun.drawers import Drawers
+    from specrun.drawers import CachedDrawers, Drawers
     from specrun.figures.base import FigureData
     from specrun.figures.files import Drawn
     from specrun.render import RenderOptions
@@ -215,6 +215,7 @@ def _cache_summary(run: RunOutput) -> dict[str, Any]:
         "computed": len(stats.computed),
         "reused_nodes": sorted(stats.reused),
         "not_cacheable": sorted(stats.uncacheable),
+        "reused_drawings": sorted(stats.reused_figures),
         "warnings": stats.warnings,
     }
 
@@ -255,7 +256,7 @@ def render_outputs(
     spec: Spec,
     plan: Plan,
     run: RunOutput,
-    drawers: Drawers | None = None,
+    drawers: Drawers | CachedDrawers | None = None,
 ) -> list[OutputFile]:
     """Every output file's bytes; only ``manifest.json`` (its timings) differs between reruns.
 

@@ -15,6 +15,7 @@ from typing import Any
 from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.results import ModelResult, ResultSet, TermPart
+from specrun.stored import ModelStore
 from specrun.tables import format as fmt
 from specrun.tables import text
 from specrun.tables.base import TableContext
@@ -78,12 +79,23 @@ def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext)
     )
 
 
+# estimators whose results carry statistics about other models (``extra["attach"]``)
+ATTACHING_ESTIMATORS = frozenset({"hausman"})
+
+
 def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
     """Statistics a test reports about other models (a Hausman test's ``hausman_p`` for its
-    fixed-effects model), by the model they describe: printed in that model's column."""
+    fixed-effects model), by the model they describe: printed in that model's column. Only the
+    tests' results are read whole: a cached model is known by its core (a multiverse's
+    thousands of models stay undecoded, ``specrun.stored``)."""
+    models = results.models
+    brief = models.brief if isinstance(models, ModelStore) else models.get
     found: dict[str, dict[str, float]] = {}
-    for model in results.models.values():
-        for target, stats in (model.extra.get("attach") or {}).items():
+    for name in models:
+        core = brief(name)
+        if core is None or core.estimator not in ATTACHING_ESTIMATORS:
+            continue
+        for target, stats in (models[name].extra.get("attach") or {}).items():
             found.setdefault(target, {}).update(stats)
     return found
 
@@ -169,7 +181,8 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
                     path=f"tables.{ctx.name}.{option}.{name}",
                     hint=did_you_mean(name, coefficients),
                 )
-    _check_extra_stats(spec, families, ctx, _attached(results))
+    attached = _attached(results)
+    _check_extra_stats(spec, families, ctx, attached)
     header = _header(spec, results, ctx, panels[0].columns, models)
     blocks: list[Block] = []
     for i, (panel, family) in enumerate(zip(panels, families, strict=True)):
@@ -178,7 +191,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             dependent = family[0].dependent
             letter, label = chr(65 + i), ctx.labels.get(dependent, dependent)
             title = _panel_title(letter, panel.title or label, ctx.language)
-        blocks += _body(spec, ctx, family, title, _attached(results))
+        blocks += _body(spec, ctx, family, title, attached)
     return Table(
         name=ctx.name,
         caption=spec.caption,
