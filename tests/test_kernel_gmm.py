@@ -813,3 +813,61 @@ def test_bad_options_are_spec_errors() -> None:
         fit_system_gmm(_tiny_panel(), entity="firm", time="year", dependent="y", transform="x")
     with pytest.raises(SpecError, match="negative"):
         GmmStyle("y", lags=(-1, 2))
+
+
+def test_passthru_enters_the_instrument_untransformed(abdata: pd.DataFrame) -> None:
+    """xtabond2's help, ivstyle(): by default the instruments "are transformed (into
+    differences or orthogonal deviations) for use in the transformed equation", and
+    ``passthru`` "prevents this transformation". So ``iv(Dk, passthru) noleveleq``, Dk = k −
+    L.k made beforehand, is ``iv(k) noleveleq``: the same instrument matrix and fit (the model
+    of the pydynpd README test above)."""
+    frame = abdata.sort_values(["id", "year"]).reset_index(drop=True)
+    # Dk where the previous year is in the data (abdata has no gaps inside a firm's years)
+    frame["Dk"] = frame.groupby("id")["k"].diff()
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "dep_lags": 2,
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        "time_effects": True,
+        "steps": 2,
+    }
+    transformed = fit_difference_gmm(frame, iv=[IvStyle("k")], **common)
+    passed = fit_difference_gmm(frame, iv=[IvStyle("Dk", passthru=True)], **common)
+    assert passed.n_instruments == transformed.n_instruments == 42
+    np.testing.assert_allclose(passed.params, transformed.params, rtol=1e-10)
+    np.testing.assert_allclose(passed.std_errors, transformed.std_errors, rtol=1e-10)
+    assert passed.hansen == pytest.approx(transformed.hansen, rel=1e-10)
+    # without passthru, Dk would be differenced again: another instrument, another fit
+    twice = fit_difference_gmm(frame, iv=[IvStyle("Dk")], **common)
+    assert abs(twice.params[0] - transformed.params[0]) > 1e-3
+
+
+def test_mz_keeps_rows_whose_instrument_is_missing_as_zeros(abdata: pd.DataFrame) -> None:
+    """xtabond2's help, ivstyle() ``mz``: "missing values in the instruments are converted to
+    zeroes" (rows are kept), and the moment conditions "still apply only to the error terms of
+    observations which have data for the instruments". For a levels-only instrument that is
+    the instrument with its missing values written as 0 beforehand; without ``mz`` the rows
+    with a missing instrument leave the sample."""
+    frame = abdata.sort_values(["id", "year"]).reset_index(drop=True)
+    # ys missing for every fifth row: an instrument with holes
+    frame["ys_holes"] = frame["ys"].where(frame.index % 5 != 0)
+    frame["ys_zeros"] = frame["ys_holes"].fillna(0.0)
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle(("L.n", "L.w", "L.k"))],
+        "time_effects": False,
+        "robust": True,
+    }
+    with_mz = fit_system_gmm(frame, iv=[IvStyle("ys_holes", equation="level", mz=True)], **common)
+    zeros = fit_system_gmm(frame, iv=[IvStyle("ys_zeros", equation="level")], **common)
+    np.testing.assert_allclose(with_mz.params, zeros.params, rtol=1e-10)
+    np.testing.assert_allclose(with_mz.std_errors, zeros.std_errors, rtol=1e-10)
+    assert with_mz.nobs == zeros.nobs
+    dropped = fit_system_gmm(frame, iv=[IvStyle("ys_holes", equation="level")], **common)
+    assert dropped.nobs < with_mz.nobs
