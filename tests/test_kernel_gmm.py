@@ -897,3 +897,34 @@ def test_mz_keeps_rows_whose_instrument_is_missing_as_zeros(abdata: pd.DataFrame
     assert with_mz.nobs == zeros.nobs
     dropped = fit_system_gmm(frame, iv=[IvStyle("ys_holes", equation="level")], **common)
     assert dropped.nobs < with_mz.nobs
+
+
+def test_h2_is_h1_after_orthogonal_deviations_as_the_xtabond2_help_defines_them(
+    abdata: pd.DataFrame,
+) -> None:
+    """xtabond2's help, h(): H's transformed-equation block is MM′, which "for orthogonal
+    deviations" is I; h(2) zeroes the blocks between the transformed and the levels equation
+    and h(1) is I throughout. So after orthogonal deviations system GMM's h(2) is h(1), while
+    h(3) keeps the off-diagonal blocks (another one-step fit), and after first differences
+    (MM′ the 2, −1 band) h(2) is neither."""
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "dep_lags": 2,
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        "iv": [IvStyle("k")],
+        "steps": 1,
+        "robust": True,
+    }
+    fits = {
+        (transform, h): fit_system_gmm(abdata, transform=transform, h=h, **common)
+        for transform in ("fod", "fd")
+        for h in (1, 2, 3)
+    }
+    np.testing.assert_allclose(fits["fod", 2].params, fits["fod", 1].params, rtol=1e-10)
+    np.testing.assert_allclose(fits["fod", 2].std_errors, fits["fod", 1].std_errors, rtol=1e-10)
+    assert abs(fits["fod", 3].params[0] - fits["fod", 2].params[0]) > 1e-4
+    for other in (1, 3):
+        assert abs(fits["fd", 2].params[0] - fits["fd", other].params[0]) > 1e-4
