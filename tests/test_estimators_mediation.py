@@ -278,3 +278,31 @@ def test_the_bootstrap_interval_is_described_with_its_level_as_given(
     run = run_file(tmp_path / "spec.yaml", tmp_path / "out", cache=False)
     indirect = run.output.results.models["med"].extra["indirect"]
     assert indirect["boot_method"] == expected
+
+
+def test_ci_quantile_is_named_in_the_results_and_changes_only_the_quantiles(tmp_path: Path):
+    """``ci_quantile: boot`` reads both intervals as R boot and lavaan do (their numbers on
+    lavaan's own draws are checked in ``tests/test_kernel_mediation.py``): same draws, same
+    bias correction, intervals moved by a fraction of the draws' spacing; results.json names
+    the convention."""
+    results = {}
+    for quantile in ("linear", "boot"):
+        text = SPEC.replace(
+            "bootstrap: 200,\n        seed: 7}",
+            f"bootstrap: 200,\n        seed: 7, ci_method: bc, ci_quantile: {quantile}}}",
+        )
+        folder = tmp_path / quantile
+        folder.mkdir()
+        grunfeld_project(folder, text)
+        run = run_file(folder / "spec.yaml", folder / "out", cache=False)
+        results[quantile] = run.output.results.models["med"].extra
+    linear, boot = results["linear"], results["boot"]
+    assert (linear["bootstrap"]["quantile"], boot["bootstrap"]["quantile"]) == ("linear", "boot")
+    assert boot["indirect"]["boot_method"].endswith(", quantiles as R boot")
+    assert boot["bootstrap"]["std_error"] == linear["bootstrap"]["std_error"]
+    for key in ("percentile", "bias_corrected"):
+        assert boot["bootstrap"][key] != linear["bootstrap"][key]
+        low, high = linear["bootstrap"][key]
+        # 200 draws: neighbouring draws lie a few hundredths of the interval apart
+        assert boot["bootstrap"][key] == pytest.approx([low, high], abs=0.05 * (high - low))
+    assert boot["indirect"]["boot_ci_low"] == boot["bootstrap"]["bias_corrected"][0]

@@ -201,6 +201,15 @@ VALIDATION_CASES = {
         "models:\n  m: {estimator: system_gmm, y: inv, x: [value], gmm: {inv: [4, 2]}}\n",
         "7:55: models.m.gmm: the lag range [4, 2] is reversed: write [2, 4]",
     ),
+    # xtabond2 stops with error 198 ("passthru not valid with equation(both) in system GMM");
+    # specrun fitted it, levels in the transformed equation included
+    "gmm-passthru-both-equations": (
+        "models:\n  m: {estimator: system_gmm, y: inv, x: [value], gmm: {inv: [2, 3]},\n"
+        "      iv: [{vars: [value], passthru: true}]}\n",
+        "8:11: models.m.iv: iv group 1: passthru in system GMM needs equation: diff (the levels "
+        "equation takes the instruments untransformed anyway); xtabond2 refuses passthru with "
+        "equation(both)",
+    ),
     "x-repeated": (
         "models:\n  m: {estimator: ols, y: inv, x: [value, value]}\n",
         "7:42: models.m.x[1]: 'value' is listed twice in x of model 'm'",

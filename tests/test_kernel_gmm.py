@@ -13,7 +13,14 @@ Expected numbers and where they come from:
 * Stata's [XT] ``xtabond`` manual, examples 1 and 4, on ``abdata``.
 * ``pydynpd`` (Wu, Hua and Xu 2023) README, two-step difference and system GMM with
   Windmeijer-corrected errors on ``abdata``; its authors verified these against xtabond2; and
-  pydynpd 0.2.2 run on ``abdata`` for orthogonal deviations.
+  pydynpd 0.2.2 run on ``abdata`` for orthogonal deviations. In system GMM after orthogonal
+  deviations pydynpd instruments the transformed equation with first differences of its
+  IV-style variables where xtabond2 uses their orthogonal deviations; the test shows that this
+  one column is the whole difference.
+* xtabond2's help file (Roodman, version 3.7), ``h()`` and its examples: with H = I and
+  instruments for the levels equation only, one-step GMM is OLS (``regress``) or 2SLS
+  (``ivreg2``, entity-clustered) and two-step GMM is efficient GMM; compared with statsmodels
+  0.15.0 and linearmodels 7.1 on ``abdata``.
 """
 
 from __future__ import annotations
@@ -528,6 +535,186 @@ def test_pydynpd_orthogonal_deviations_one_step_difference_robust(abdata: pd.Dat
     assert _printed(result.hansen, 29.843, 3)
 
 
+PYDYNPD_SYSTEM_FOD = {
+    "L.n": (0.9791812, 0.1375990),
+    "L2.n": (-0.0856351, 0.1097151),
+    "w": (-0.4048063, 0.1414355),
+    "k": (0.0938607, 0.0433530),
+    "_cons": (1.3773705, 0.4688334),
+}
+
+
+def _system_fod(abdata: pd.DataFrame):
+    return fit_system_gmm(
+        abdata,
+        entity="id",
+        time="year",
+        dependent="n",
+        dep_lags=2,
+        regressors=("w", "k"),
+        gmm=[GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        iv=[IvStyle("k")],
+        transform="fod",
+        steps=2,
+        robust=True,
+    )
+
+
+def test_pydynpd_system_gmm_orthogonal_deviations_differs_only_by_its_iv_instrument(
+    abdata: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydynpd 0.2.2 (numpy 2 patches as above), ``regression.abond('n L(1:2).n w k |
+    gmm(n, 2:4) gmm(w, 1:3) iv(k) | fod', abdata, ['id', 'year'])``: two-step system GMM after
+    forward orthogonal deviations, Windmeijer-corrected; 51 instruments, Hansen chi2(46) =
+    100.263 (its AR tests after orthogonal deviations follow another formula, as above).
+
+    specrun's estimates differ from these in the fourth digit (L.n 0.97986 against 0.97918).
+    The cause is one instrument column. xtabond2's help (ivstyle()): "by default, the
+    instruments are transformed (into differences or orthogonal deviations) for use in the
+    transformed equation and entered untransformed for the levels equation" — so ``iv(k)``
+    enters the transformed equation as the orthogonal deviation of k, which is what specrun
+    does, and what pydynpd itself does in difference GMM (the two tests above match it to
+    every digit). In system GMM pydynpd 0.2.2 instead takes its first-difference table for
+    IV-style instruments of the transformed equation (``dynamic_panel_model.py``,
+    ``get_gmm_table_dict``: the orthogonal-deviations table only when ``level`` is false), with
+    the difference of the period whose deviation the row holds: Δk_{t−1} on the row that
+    xtabond2 stores at t. Giving the kernel that instrument reproduces pydynpd's every printed
+    digit, so nothing else (H, weights, Windmeijer, Hansen) differs."""
+    default = _system_fod(abdata)
+    assert (default.n_instruments, default.hansen_df) == (51, 46)
+    # the xtabond2 convention gives different numbers (a change of it fails here) ...
+    assert abs(default.coefficient("L.n")[0] - PYDYNPD_SYSTEM_FOD["L.n"][0]) > 5e-4
+    assert not _printed(default.hansen, 100.263, 3)
+
+    # ... and pydynpd's instrument, Δk of the deviation's own period, gives pydynpd's numbers
+    import specrun.kernels.gmm as kernel
+
+    transform = kernel.transform_wide
+
+    def pydynpd_instrument(values, complete, how, **kwargs):
+        # the only call without ``out=`` that transforms by orthogonal deviations is the one
+        # building IV-style instruments of the transformed equation (``_build_design``)
+        if how == "fod" and "out" not in kwargs:
+            return kernel.lag_wide(transform(values, complete, "fd"), 1)
+        return transform(values, complete, how, **kwargs)
+
+    monkeypatch.setattr(kernel, "transform_wide", pydynpd_instrument)
+    theirs = _system_fod(abdata)
+    _assert_table(theirs, PYDYNPD_SYSTEM_FOD, 7)
+    assert (theirs.n_instruments, theirs.hansen_df) == (51, 46)
+    assert _printed(theirs.hansen, 100.263, 3)
+
+
+def _abdata_levels(reference) -> pd.DataFrame:
+    frame = pd.read_csv(reference("abdata", "abdata_from_pydynpd_repo.csv"))
+    return frame[["id", "year", "n", "w", "k", "ys", "cap", "rec"]]
+
+
+def test_h1_levels_only_instruments_are_ols_as_the_xtabond2_help_says(reference) -> None:
+    """xtabond2's help, h() and its examples: "regress n w k" and "xtabond2 n w k, iv(w k,
+    eq(level)) small h(1)" are the same estimator (with H = I, one-step GMM is 2SLS). The
+    OLS numbers are statsmodels 0.15.0, ``sm.OLS(d.n, sm.add_constant(d[["w", "k"]])).fit()``
+    on abdata (1031 rows): w −0.36362874 (0.06484721), k 0.81084674 (0.01126411), _cons
+    2.55693476 (0.20489299), 1028 residual df."""
+    result = fit_gmm(
+        _abdata_levels(reference),
+        entity="id",
+        time="year",
+        dependent="n",
+        dep_lags=0,
+        regressors=("w", "k"),
+        gmm=[],
+        iv=[IvStyle(("w", "k"), equation="level")],
+        system=True,
+        time_effects=False,
+        h=1,
+        steps=1,
+        robust=False,
+        small=True,
+    )
+    _assert_table(
+        result,
+        {
+            "w": (-0.36362874, 0.06484721),
+            "k": (0.81084674, 0.01126411),
+            "_cons": (2.55693476, 0.20489299),
+        },
+        8,
+    )
+    assert (result.nobs, result.df_resid, result.stat_name) == (1031, 1028, "t")
+
+
+def test_h1_levels_only_robust_is_entity_clustered_2sls_and_two_step_gmm(reference) -> None:
+    """xtabond2's help example "ivreg2 n cap (w = k ys rec), cluster(id)" against "xtabond2 n w
+    cap, iv(cap k ys rec, eq(level)) h(1) robust" (the help's pair without its weights and
+    second cluster variable): one-step robust is 2SLS with the entity-clustered sandwich, and
+    its Sargan the 2SLS Sargan; two-step is efficient GMM with the entity-clustered weight.
+    Numbers from linearmodels 7.1 on abdata: ``IV2SLS(d.n, d[["const", "cap"]], d.w,
+    d[["k", "ys", "rec"]]).fit(cov_type="clustered", clusters=d.id, debiased=False)``
+    (w 13.106662868838 (7.553766303093), cap 0.132602242208 (0.070787849088), const
+    −40.470571768639 (23.832903518754), ``.sargan`` 38.235993419 on 2 df) and ``IVGMM(…,
+    weight_type="clustered", clusters=d.id).fit(iter_limit=2)`` (w 15.607203729725, cap
+    0.165506505681, const −48.497515111697, ``.j_stat`` 5.4009670124: xtabond2's Hansen J).
+    Agreement to 1e-9 relative (1e-8 after the two-step weight's inverse, the instruments
+    being weak): the two compute the same sums in another order."""
+    options = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "dep_lags": 0,
+        "regressors": ("w", "cap"),
+        "gmm": [],
+        "iv": [IvStyle(("cap", "k", "ys", "rec"), equation="level")],
+        "system": True,
+        "time_effects": False,
+        "h": 1,
+    }
+    frame = _abdata_levels(reference)
+    one = fit_gmm(frame, steps=1, robust=True, **options)
+    expected = {
+        "w": (13.106662868838, 7.553766303093),
+        "cap": (0.132602242208, 0.070787849088),
+        "_cons": (-40.470571768639, 23.832903518754),
+    }
+    for name, (estimate, std_error) in expected.items():
+        assert one.coefficient(name) == pytest.approx((estimate, std_error), rel=1e-9)
+    assert (one.n_instruments, one.sargan_df) == (5, 2)
+    assert one.sargan == pytest.approx(38.235993419, rel=1e-9)
+    assert one.hansen == pytest.approx(5.4009670124, rel=1e-9)
+
+    two = fit_gmm(frame, steps=2, robust=False, **options)
+    two_step = {"w": 15.607203729725, "cap": 0.165506505681, "_cons": -48.497515111697}
+    for name, estimate in two_step.items():
+        assert two.coefficient(name)[0] == pytest.approx(estimate, rel=1e-8)
+    assert two.hansen == pytest.approx(5.4009670124, rel=1e-8)
+
+    # Two-step GMM with H = I and its uncorrected covariance (X′Z A₂ Z′X)⁻¹ is ivreg2's gmm2s
+    # with cluster(id) (Baum, Schaffer and Stillman 2003, Stata Journal 3(1)): specrun's iv
+    # model with method: gmm, whose covariance no installed package computes, agrees with this
+    # kernel, whose Windmeijer-corrected two-step errors (built on that covariance) match
+    # Roodman (2009) and the pydynpd README above. A cross-check of two specrun paths.
+    from specrun.estimators.base import FitContext
+    from specrun.estimators.iv import IVSpec, fit_iv_model
+
+    spec = IVSpec.model_validate(
+        {
+            "estimator": "iv",
+            "y": "n",
+            "x": ["cap"],
+            "endog": ["w"],
+            "instruments": ["k", "ys", "rec"],
+            "method": "gmm",
+            "se": {"cluster": "entity"},
+        }
+    )
+    gmm2s = fit_iv_model(pl.from_pandas(frame), spec, FitContext("iv", "id", "year"))[""]
+    for name in ("w", "cap", "_cons"):
+        estimate, std_error = two.coefficient(name)
+        assert gmm2s.coefficients[name].estimate == pytest.approx(estimate, rel=1e-8)
+        assert gmm2s.coefficients[name].std_error == pytest.approx(std_error, rel=1e-8)
+    assert gmm2s.stats["hansen_j"] == pytest.approx(two.hansen, rel=1e-8)
+
+
 def test_plm_pgmm_system_one_step_individual_effects(empl_uk: pd.DataFrame) -> None:
     """R plm 2.6.2: ``summary(pgmm(log(emp) ~ lag(log(emp), 1) + lag(log(wage), 0:1) +
     lag(log(capital), 0:1) | lag(log(emp), 2:99) + lag(log(wage), 2:99) +
@@ -652,3 +839,92 @@ def test_bad_options_are_spec_errors() -> None:
         fit_system_gmm(_tiny_panel(), entity="firm", time="year", dependent="y", transform="x")
     with pytest.raises(SpecError, match="negative"):
         GmmStyle("y", lags=(-1, 2))
+
+
+def test_passthru_enters_the_instrument_untransformed(abdata: pd.DataFrame) -> None:
+    """xtabond2's help, ivstyle(): by default the instruments "are transformed (into
+    differences or orthogonal deviations) for use in the transformed equation", and
+    ``passthru`` "prevents this transformation". So ``iv(Dk, passthru) noleveleq``, Dk = k −
+    L.k made beforehand, is ``iv(k) noleveleq``: the same instrument matrix and fit (the model
+    of the pydynpd README test above)."""
+    frame = abdata.sort_values(["id", "year"]).reset_index(drop=True)
+    # Dk where the previous year is in the data (abdata has no gaps inside a firm's years)
+    frame["Dk"] = frame.groupby("id")["k"].diff()
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "dep_lags": 2,
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        "time_effects": True,
+        "steps": 2,
+    }
+    transformed = fit_difference_gmm(frame, iv=[IvStyle("k")], **common)
+    passed = fit_difference_gmm(frame, iv=[IvStyle("Dk", passthru=True)], **common)
+    assert passed.n_instruments == transformed.n_instruments == 42
+    np.testing.assert_allclose(passed.params, transformed.params, rtol=1e-10)
+    np.testing.assert_allclose(passed.std_errors, transformed.std_errors, rtol=1e-10)
+    assert passed.hansen == pytest.approx(transformed.hansen, rel=1e-10)
+    # without passthru, Dk would be differenced again: another instrument, another fit
+    twice = fit_difference_gmm(frame, iv=[IvStyle("Dk")], **common)
+    assert abs(twice.params[0] - transformed.params[0]) > 1e-3
+
+
+def test_mz_keeps_rows_whose_instrument_is_missing_as_zeros(abdata: pd.DataFrame) -> None:
+    """xtabond2's help, ivstyle() ``mz``: "missing values in the instruments are converted to
+    zeroes" (rows are kept), and the moment conditions "still apply only to the error terms of
+    observations which have data for the instruments". For a levels-only instrument that is
+    the instrument with its missing values written as 0 beforehand; without ``mz`` the rows
+    with a missing instrument leave the sample."""
+    frame = abdata.sort_values(["id", "year"]).reset_index(drop=True)
+    # ys missing for every fifth row: an instrument with holes
+    frame["ys_holes"] = frame["ys"].where(frame.index % 5 != 0)
+    frame["ys_zeros"] = frame["ys_holes"].fillna(0.0)
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle(("L.n", "L.w", "L.k"))],
+        "time_effects": False,
+        "robust": True,
+    }
+    with_mz = fit_system_gmm(frame, iv=[IvStyle("ys_holes", equation="level", mz=True)], **common)
+    zeros = fit_system_gmm(frame, iv=[IvStyle("ys_zeros", equation="level")], **common)
+    np.testing.assert_allclose(with_mz.params, zeros.params, rtol=1e-10)
+    np.testing.assert_allclose(with_mz.std_errors, zeros.std_errors, rtol=1e-10)
+    assert with_mz.nobs == zeros.nobs
+    dropped = fit_system_gmm(frame, iv=[IvStyle("ys_holes", equation="level")], **common)
+    assert dropped.nobs < with_mz.nobs
+
+
+def test_h2_is_h1_after_orthogonal_deviations_as_the_xtabond2_help_defines_them(
+    abdata: pd.DataFrame,
+) -> None:
+    """xtabond2's help, h(): H's transformed-equation block is MM′, which "for orthogonal
+    deviations" is I; h(2) zeroes the blocks between the transformed and the levels equation
+    and h(1) is I throughout. So after orthogonal deviations system GMM's h(2) is h(1), while
+    h(3) keeps the off-diagonal blocks (another one-step fit), and after first differences
+    (MM′ the 2, −1 band) h(2) is neither."""
+    common = {
+        "entity": "id",
+        "time": "year",
+        "dependent": "n",
+        "dep_lags": 2,
+        "regressors": ("w", "k"),
+        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        "iv": [IvStyle("k")],
+        "steps": 1,
+        "robust": True,
+    }
+    fits = {
+        (transform, h): fit_system_gmm(abdata, transform=transform, h=h, **common)
+        for transform in ("fod", "fd")
+        for h in (1, 2, 3)
+    }
+    np.testing.assert_allclose(fits["fod", 2].params, fits["fod", 1].params, rtol=1e-10)
+    np.testing.assert_allclose(fits["fod", 2].std_errors, fits["fod", 1].std_errors, rtol=1e-10)
+    assert abs(fits["fod", 3].params[0] - fits["fod", 2].params[0]) > 1e-4
+    for other in (1, 3):
+        assert abs(fits["fd", 2].params[0] - fits["fd", other].params[0]) > 1e-4

@@ -9,6 +9,7 @@ z = 4.059)) on its data set (set.seed(1234), 100 rows); linearmodels (7.1 when w
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from specrun.kernels.mediation import (
     aroian_test,
     bias_corrected_interval,
     bootstrap_indirect,
+    draw_quantiles,
     goodman_test,
     mediation_paths,
     percentile_interval,
@@ -149,6 +151,46 @@ def test_percentile_and_bias_corrected_intervals() -> None:
     assert z0 == pytest.approx(1.0, abs=2e-3)
     assert low == pytest.approx(np.quantile(draws, 0.6387), abs=2.0)
     assert high == pytest.approx(np.quantile(draws, 0.9995), abs=2.0)
+
+
+# R lavaan 0.6-14 (R 4.2.2): the draws of tests/data/lavaan_boot_ab.csv and, for them,
+# parameterEstimates(fit, boot.ci.type = "perc" / "bca.simple") of ab := a*b (est
+# 0.373596376125109), printed with sprintf("%.15g")
+LAVAAN_DRAWS = Path(__file__).parent / "data" / "lavaan_boot_ab.csv"
+LAVAAN_ESTIMATE = 0.373596376125109
+LAVAAN_PERCENTILE = (0.212822958328509, 0.532364077419691)
+LAVAAN_BC = (0.220275600564341, 0.540451449669931)
+# R 4.2.2 on the same draws: quantile(ab, c(.025, .975)) (type 7) and, for the BC interval,
+# z0 <- qnorm(mean(ab < est)); quantile(ab, pnorm(2 * z0 + qnorm(c(.025, .975))))
+R_TYPE7_PERCENTILE = (0.213237830845597, 0.531965085450169)
+R_TYPE7_BC = (0.220745340184319, 0.539498997663183)
+R_Z0 = 0.10043372051147
+
+
+@pytest.mark.parametrize(
+    ("quantile", "percentile", "bc"),
+    [("boot", LAVAAN_PERCENTILE, LAVAAN_BC), ("linear", R_TYPE7_PERCENTILE, R_TYPE7_BC)],
+)
+def test_intervals_on_lavaans_draws_are_lavaans_and_rs(quantile, percentile, bc) -> None:
+    """On lavaan's own bootstrap draws, ``ci_quantile: boot`` gives lavaan's percentile and
+    bias-corrected ("bca.simple") intervals — lavaan reads quantiles with R boot's
+    ``norm.inter`` (Davison and Hinkley 1997, the (B + 1)p-th draw) — and the default
+    ``linear`` gives R's ``quantile`` (type 7) of the same draws. The two conventions differ
+    here in the third decimal (1000 draws)."""
+    draws = np.loadtxt(LAVAAN_DRAWS, skiprows=1)
+    assert draws.size == 1000
+    assert percentile_interval(draws, 0.95, quantile) == pytest.approx(percentile, rel=1e-12)
+    low, high, z0 = bias_corrected_interval(draws, LAVAAN_ESTIMATE, 0.95, quantile)
+    assert (low, high) == pytest.approx(bc, rel=1e-12)
+    assert z0 == pytest.approx(R_Z0, rel=1e-12)
+
+
+def test_boot_quantiles_at_whole_ranks_and_beyond_the_ends() -> None:
+    """R boot's ``norm.inter``: a whole (B + 1)p is that order statistic; below the first or
+    beyond the last draw it is the smallest or largest draw."""
+    draws = np.array([5.0, 1.0, 4.0, 2.0, 3.0])  # (B + 1) = 6
+    assert draw_quantiles(draws, [1 / 6, 0.5, 5 / 6], "boot") == pytest.approx([1.0, 3.0, 5.0])
+    assert draw_quantiles(draws, [0.01, 0.99], "boot") == pytest.approx([1.0, 5.0])
 
 
 def _panel(reference, name: str) -> tuple[pd.DataFrame, list[str]]:

@@ -756,6 +756,8 @@ PEERS = (
     "statsmodels",
     "wildboottest",
     "AER",
+    "bacondecomp",
+    "pydynpd",
 )
 
 

@@ -155,6 +155,8 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
             "permute": placebo.permute,
             "seed": placebo.seed,
             "p_value": placebo.p_value,
+            # (1 + c)/(1 + B) or, as Stata's ritest, c/B
+            "p_value_rule": placebo.p_rule,
             "estimate": placebo.estimate,
             "estimates": placebo.placebo.tolist(),
         }
@@ -217,6 +219,7 @@ def _placebo(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Placebo:
         draws=spec.placebo.draws,
         permute=spec.placebo.permute,
         seed=spec.placebo.seed,
+        p_rule=spec.placebo.p_value,
     )
 
 

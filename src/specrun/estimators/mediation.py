@@ -145,6 +145,7 @@ def fit_mediation(
             n_draws=spec.bootstrap,
             seed=spec.seed,
             ci_level=spec.ci_level,
+            ci_quantile=spec.ci_quantile,
         )
         bc = spec.ci_method == "bc"
         indirect.update(
@@ -152,7 +153,8 @@ def fit_mediation(
             boot_ci_high=boot.bc_ci_high if bc else boot.ci_high,
             boot_method=("bias-corrected" if bc else "percentile")
             + f" {percent(spec.ci_level)}, {boot.n_draws} draws, resampling "
-            + {"entity": "entities", "row": "rows"}[boot.resample_unit],
+            + {"entity": "entities", "row": "rows"}[boot.resample_unit]
+            + (", quantiles as R boot" if spec.ci_quantile == "boot" else ""),
         )
         extra["bootstrap"] = {
             "draws": boot.n_draws,
@@ -163,6 +165,8 @@ def fit_mediation(
             "percentile": [boot.ci_low, boot.ci_high],
             "bias_corrected": [boot.bc_ci_low, boot.bc_ci_high],
             "ci_level": spec.ci_level,
+            # how the intervals read quantiles off the draws (R type 7, or R boot's)
+            "quantile": spec.ci_quantile,
         }
     coefficients = {
         "a": a,

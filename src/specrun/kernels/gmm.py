@@ -54,8 +54,18 @@ Conventions compared with R's ``plm::pgmm`` (Croissant and Millo 2008; plm 2.6.2
   double, so the same command differs in the seventh digit (L.n 0.6862261 on abdata,
   0.6862259 on the logs of EmplUK).
 
+Compared with ``pydynpd`` 0.2.2 (Wu, Hua and Xu 2023): difference GMM, first differences or
+orthogonal deviations, and system GMM after first differences agree to every printed digit. In
+system GMM after orthogonal deviations pydynpd enters IV-style instruments in the transformed
+equation as first differences (Δx_{t−1} on the row stored at t), where xtabond2's help says they
+are "transformed (into differences or orthogonal deviations)" like the equation, as pydynpd
+itself does in difference GMM; that one column moves its estimates in the fourth digit (L.n
+0.97918 against 0.97986 here for its README model with ``fod``), and with pydynpd's column the
+kernel gives pydynpd's every digit.
+
 Checked by ``tests/test_kernel_gmm.py`` against Roodman (2009) sections 3.3–3.4 (every printed
-digit) and the plm ``pgmm`` reference output.
+digit), the plm ``pgmm`` reference output, pydynpd, and the equivalences xtabond2's help states
+for ``h(1)`` (OLS and 2SLS, against statsmodels and linearmodels).
 """
 
 from __future__ import annotations

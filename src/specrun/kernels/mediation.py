@@ -247,21 +247,60 @@ def _draw_paths(blocks: EntityBlocks, weights: np.ndarray) -> tuple[MediationPat
     return paths, ok
 
 
-def percentile_interval(draws: np.ndarray, ci_level: float) -> tuple[float, float]:
-    """Efron's percentile interval: the (1 ± level)/2 quantiles of the draws (linear interpolation,
-    numpy's default, R's type 7)."""
+# How a bootstrap interval reads a quantile off the draws (the ``ci_quantile`` option)
+BootQuantile = Literal["linear", "boot"]
+
+
+def draw_quantiles(
+    draws: np.ndarray, probs: np.ndarray | list[float], method: BootQuantile = "linear"
+) -> np.ndarray:
+    """The ``probs`` quantiles of the bootstrap ``draws`` (1-d), by one of two definitions.
+
+    ``linear``: numpy's default, R's ``quantile`` type 7 (interpolating between the order
+    statistics at (B − 1)p + 1). ``boot``: Davison and Hinkley (1997, section 5.2), the
+    (B + 1)p-th order statistic, interpolated on the normal-quantile scale when (B + 1)p is not
+    whole, the smallest or largest draw beyond the ends — R boot's ``norm.inter``, which
+    ``boot.ci`` and lavaan's ``parameterEstimates`` (``boot.ci.type = "perc"`` and
+    ``"bca.simple"``) use. The two differ by a fraction of the spacing of neighbouring draws.
+    """
+    probs = np.asarray(probs, dtype=float)
+    if method == "linear":
+        return np.quantile(draws, probs)
+    ordered = np.sort(draws)
+    size = ordered.size
+    rank = (size + 1) * probs
+    k = np.trunc(rank).astype(int)
+    whole = k == rank
+    low = ordered[np.clip(k - 1, 0, size - 1)]
+    high = ordered[np.clip(k, 0, size - 1)]
+    inner = (k > 0) & (k < size) & ~whole
+    out = np.where(k <= 0, ordered[0], np.where(k >= size, ordered[-1], low))
+    if inner.any():
+        z_p = normal_quantile(probs[inner])
+        z_k = normal_quantile(k[inner] / (size + 1))
+        z_k1 = normal_quantile((k[inner] + 1) / (size + 1))
+        out[inner] = low[inner] + (z_p - z_k) / (z_k1 - z_k) * (high[inner] - low[inner])
+    return out
+
+
+def percentile_interval(
+    draws: np.ndarray, ci_level: float, quantile: BootQuantile = "linear"
+) -> tuple[float, float]:
+    """Efron's percentile interval: the (1 ± level)/2 quantiles of the draws, read by
+    :func:`draw_quantiles` (default linear interpolation, numpy's default, R's type 7)."""
     tail = (1.0 - ci_level) / 2.0
-    low, high = np.quantile(draws, [tail, 1.0 - tail])
+    low, high = draw_quantiles(draws, [tail, 1.0 - tail], quantile)
     return float(low), float(high)
 
 
 def bias_corrected_interval(
-    draws: np.ndarray, estimate: float, ci_level: float
+    draws: np.ndarray, estimate: float, ci_level: float, quantile: BootQuantile = "linear"
 ) -> tuple[float, float, float]:
     """Efron (1982) bias-corrected interval and its z₀.
 
     z₀ = Φ⁻¹(share of draws below the estimate, ties counted half); the interval is the
-    Φ(2z₀ ± z_{(1+level)/2}) quantiles of the draws. With z₀ = 0 it is the percentile interval.
+    Φ(2z₀ ± z_{(1+level)/2}) quantiles of the draws (read by :func:`draw_quantiles`). With
+    z₀ = 0 it is the percentile interval.
     """
     below = (np.sum(draws < estimate) + 0.5 * np.sum(draws == estimate)) / draws.size
     # A share of exactly 0 or 1 would give an infinite z0; clip to half a draw from the edge.
@@ -269,7 +308,7 @@ def bias_corrected_interval(
     z0 = float(normal_quantile(below))
     z_tail = float(normal_quantile((1.0 + ci_level) / 2.0))
     probs = normal_cdf([2.0 * z0 - z_tail, 2.0 * z0 + z_tail])
-    low, high = np.quantile(draws, probs)
+    low, high = draw_quantiles(draws, probs, quantile)
     return float(low), float(high), z0
 
 
@@ -286,6 +325,7 @@ def bootstrap_indirect(
     n_draws: int = 1000,
     seed: int | np.random.Generator | None = None,
     ci_level: float = 0.95,
+    ci_quantile: BootQuantile = "linear",
     max_gram_entries: int = 4_000_000,
     blas_threads: int | None = 1,
 ) -> MediationBootstrap:
@@ -310,8 +350,9 @@ def bootstrap_indirect(
     product of another shape differently); ``blas_threads=None`` leaves BLAS threading as
     configured.
 
-    The percentile CI (Efron 1979) and the bias-corrected CI (Efron 1982) are both reported;
-    the lavaan tutorial example is reproduced within Monte-Carlo error in
+    The percentile CI (Efron 1979) and the bias-corrected CI (Efron 1982) are both reported,
+    their quantiles read as ``ci_quantile`` says (:func:`draw_quantiles`); the lavaan tutorial
+    example is reproduced within Monte-Carlo error in
     ``tests/test_kernel_mediation.py::test_bootstrap_ci_matches_lavaan``.
     """
     if n_draws < 2:
@@ -352,8 +393,8 @@ def bootstrap_indirect(
             f"only {indirect.size} of {n_draws} bootstrap draws could be fitted", code="estimation"
         )
     estimate = float(point.indirect[0])
-    ci_low, ci_high = percentile_interval(indirect, ci_level)
-    bc_low, bc_high, z0 = bias_corrected_interval(indirect, estimate, ci_level)
+    ci_low, ci_high = percentile_interval(indirect, ci_level, ci_quantile)
+    bc_low, bc_high, z0 = bias_corrected_interval(indirect, estimate, ci_level, ci_quantile)
     return MediationBootstrap(
         estimate=estimate,
         a=float(point.a[0]),

@@ -4,9 +4,13 @@ Each draw gives every unit another unit's treatment (``units``), the treated uni
 timing (``timing``), or both in turn (``both``), rebuilds Dᵢₜ and refits. All draws are fitted
 at once: by Frisch–Waugh–Lovell the DID coefficient is β̃_b = D̃_b′ỹ / D̃_b′D̃_b with D̃_b and ỹ
 the fixed-effect-demeaned (``kernels.within.demean``, one call for all B columns) treatment and
-outcome, residualised on the demeaned controls. The two-sided p-value is
-(1 + #{b : |β̃_b| ≥ |β̂|}) / (1 + B) (e.g. MacKinnon and Webb 2020 for randomization inference
-in DID), which is uniform under the null that treatment is exchangeable across units.
+outcome, residualised on the demeaned controls. The two-sided p-value is, by default
+(``plus_one``), (1 + #{b : |β̃_b| ≥ |β̂|}) / (1 + B) (e.g. MacKinnon and Webb 2020 for
+randomization inference in DID), which is uniform under the null that treatment is
+exchangeable across units; ``share`` is #{b : |β̃_b| ≥ |β̂|} / B, what Stata's ``ritest`` (Heß
+2017, Stata Journal 17(3)) and ritest-python report. ``tests/test_estimators_did_reference.py``
+checks the placebo coefficients draw for draw, and both p-values, against ritest-python 0.1.1
+given the same permutations.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from specrun.kernels.within import PanelIndex, demean
 
 Permute = Literal["units", "timing", "both"]
+PRule = Literal["plus_one", "share"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class Placebo:
     p_value: float
     permute: str
     seed: int
+    p_rule: str = "plus_one"  # (1 + c)/(1 + B), or c/B ("share", as Stata's ritest)
 
 
 def draw_assignments(
@@ -68,6 +74,7 @@ def permutation_did(
     draws: int,
     permute: Permute,
     seed: int,
+    p_rule: PRule = "plus_one",
 ) -> Placebo:
     """The DID coefficient of y on D (rows (n,), controls x (n, k)) and its permutation
     distribution. ``treat``/``first`` are per unit (index.entity codes); with ``post`` (n,) the
@@ -98,5 +105,9 @@ def permutation_did(
         betas = (dt.T @ yt) / denom
     actual, placebo = float(betas[0]), betas[1:]
     placebo = placebo[np.isfinite(placebo)]  # a draw with no treated cell has no coefficient
-    p = (1 + int(np.sum(np.abs(placebo) >= abs(actual)))) / (1 + placebo.size)
-    return Placebo(actual, placebo, float(p), permute, seed)
+    extreme = int(np.sum(np.abs(placebo) >= abs(actual)))
+    if p_rule == "share":
+        p = extreme / placebo.size if placebo.size else float("nan")
+    else:
+        p = (1 + extreme) / (1 + placebo.size)
+    return Placebo(actual, placebo, float(p), permute, seed, p_rule)

@@ -53,6 +53,11 @@ class PlaceboSpec(StrictModel):
         description="Reassign treatment across units, timing across treated units, or both.",
     )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the permutations.")
+    p_value: Literal["plus_one", "share"] = Field(
+        "plus_one",
+        description="plus_one: (1 + extreme draws)/(1 + draws), exact under the null; share: "
+        "extreme draws/draws, as Stata's ritest.",
+    )
 
 
 class DidSpec(ModelBase):

@@ -67,7 +67,9 @@ class IvGroup(StrictModel):
         "(xtabond2's equation()).",
     )
     passthru: bool = Field(
-        False, description="Enter the instruments untransformed (xtabond2's passthru)."
+        False,
+        description="Enter the instruments untransformed in the transformed equation "
+        "(xtabond2's passthru; in system GMM with equation: diff).",
     )
     mz: bool = Field(False, description="Missing instrument values become zero (xtabond2's mz).")
 
@@ -193,6 +195,21 @@ class SystemGmmSpec(GmmSpec):
     time_effects_equation: Equation = Field(
         "level", description="Where the period dummies instrument (Roodman 2009's examples)."
     )
+
+    @field_validator("iv")
+    @classmethod
+    def _passthru_one_equation(cls, value: list[str] | list[IvGroup]) -> Any:
+        # xtabond2 refuses passthru with equation(both) in system GMM (error 198, "passthru not
+        # valid with equation(both) in system GMM"): the levels equation takes levels anyway,
+        # so the suboption can only mean the transformed equation's instruments
+        for i, group in enumerate(value):
+            if isinstance(group, IvGroup) and group.passthru and group.equation == "both":
+                raise ValueError(
+                    f"iv group {i + 1}: passthru in system GMM needs equation: diff (the "
+                    "levels equation takes the instruments untransformed anyway); xtabond2 "
+                    "refuses passthru with equation(both)"
+                )
+        return value
 
 
 FIT = Lazy("specrun.estimators.gmm:fit_dynamic")

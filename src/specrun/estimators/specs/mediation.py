@@ -56,6 +56,12 @@ class MediationSpec(ModelBase):
     ci_method: Literal["percentile", "bc"] = Field(
         "percentile", description="Which bootstrap CI is reported as boot_ci_low/high."
     )
+    ci_quantile: Literal["linear", "boot"] = Field(
+        "linear",
+        description="How both bootstrap CIs read quantiles off the draws: linear (numpy, R "
+        "quantile type 7) or boot (the (B + 1)p-th draw, interpolated on the normal scale: R "
+        "boot.ci and lavaan).",
+    )
 
     @model_validator(mode="after")
     def _roles(self) -> MediationSpec:
