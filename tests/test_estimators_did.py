@@ -97,8 +97,18 @@ def test_binned_event_study_matches_pyfixest(het: pl.DataFrame) -> None:
     assert result.stats["pretrend_wald"] == pytest.approx(PF_BIN_PRETREND_WALD, abs=5e-7)
     assert result.stats["pretrend_f"] == pytest.approx(result.stats["pretrend_wald"] / 4)
     assert result.stats["pretrend_df"] == 4
-    assert result.coefficient_labels["rel-2"] == "t-2"
     assert result.extra["endpoints"] == "bin"
+    # relative periods run from −20 to 20, so both end points hold the periods beyond them
+    labels = result.coefficient_labels
+    assert [labels[f"rel{k:+d}"] for k in (-5, -2, 0, 5)] == ["≤ t−5", "t−2", "t+0", "≥ t+5"]
+
+
+def test_end_points_say_they_are_binned_only_where_they_bin(het: pl.DataFrame) -> None:
+    # the data's last relative period is 20: a window ending there bins nothing at its top
+    top = _event(het, window=[-5, 20]).coefficient_labels
+    assert (top["rel-5"], top["rel+20"]) == ("≤ t−5", "t+20")
+    dropped = _event(het, endpoints="drop").coefficient_labels
+    assert (dropped["rel-5"], dropped["rel+5"]) == ("t−5", "t+5")
 
 
 def test_dropped_endpoints_match_pyfixest(het: pl.DataFrame) -> None:

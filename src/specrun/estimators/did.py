@@ -42,6 +42,17 @@ def relative_name(k: int) -> str:
     return f"rel{k:+d}"
 
 
+def relative_label(k: int, *, binned: bool = False) -> str:
+    """Printed label of relative period k, with a true minus as lag labels have (``t−1``):
+    ``t−2``, ``t+0``, ``t+3``. A binned end point (``endpoints: bin`` with periods beyond the
+    window in the data) holds every period at or beyond it, and says so: ``≤ t−5``, ``≥ t+5``.
+    """
+    text = f"t−{-k}" if k < 0 else f"t+{k}"
+    if binned:
+        return f"≤ {text}" if k < 0 else f"≥ {text}"
+    return text
+
+
 def _first_period(frame: pl.DataFrame, column: str) -> pl.Expr:
     """First treated period, null for never-treated units (coded missing or 0)."""
     value = pl.col(column).cast(pl.Float64)
@@ -305,6 +316,13 @@ def fit_event_study(
     data = frame.with_columns(rel)
     if spec.method != "callaway_santanna":  # its window bounds the periods it reports only
         _check_window(data["__rel"], spec, ctx)
+    # the end points that bin periods beyond them, before the clip hides those periods
+    beyond = data["__rel"].drop_nulls()
+    binned: set[int] = (
+        set()
+        if spec.endpoints != "bin" or beyond.is_empty()
+        else {k for k, out in ((low, beyond.min() < low), (high, beyond.max() > high)) if out}
+    )
     n_dropped = 0
     if spec.endpoints == "drop":
         outside = pl.col("__rel").is_not_null() & ~pl.col("__rel").is_between(low, high)
@@ -365,7 +383,9 @@ def fit_event_study(
         se_type=fitted.se_type,
         se_convention=fitted.se_convention,
         label=spec.label,
-        coefficient_labels={relative_name(k): f"t{k:+d}" for k in spec.relative_periods()},
+        coefficient_labels={
+            relative_name(k): relative_label(k, binned=k in binned) for k in spec.relative_periods()
+        },
     )
     return {"": result}
 
@@ -674,6 +694,6 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "att": "ATT (simple)",
             "att_dynamic": "ATT (dynamic)",
             "att_group": "ATT (group)",
-            **{relative_name(k): f"t{k:+d}" for k in shown},
+            **{relative_name(k): relative_label(k) for k in shown},
         },
     )
