@@ -308,8 +308,38 @@ def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> 
 
 
 def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:
-    with pytest.raises(SpecError, match="needs a balanced panel: 4649 rows"):
+    with pytest.raises(SpecError) as err:
         _event(het.slice(1), method="callaway_santanna")
+    assert err.value.message == (
+        "callaway_santanna needs a balanced panel: 4649 rows for 150 units × 31 "
+        "periods; 1 unit misses periods (or their outcome): 10 (1990)"
+    )
+
+
+def test_an_unbalanced_panel_names_its_units_and_the_sample_that_balances_it(
+    het: pl.DataFrame,
+) -> None:
+    """Firm codes such as 000010 are text: the hint quotes them, as YAML needs, and the
+    units it names are the ones whose leaving out lets the fit run."""
+    coded = het.with_columns(pl.col("unit").cast(pl.Utf8).str.zfill(6))
+    short = coded.filter(~((pl.col("unit") == "000010") & (pl.col("year") >= 2019)))
+    holed = short.with_columns(
+        pl.when((pl.col("unit") == "000020") & (pl.col("year") == 1995))
+        .then(None)
+        .otherwise(pl.col("dep_var"))
+        .alias("dep_var")
+    )
+    with pytest.raises(SpecError) as err:
+        _event(holed, method="callaway_santanna", bootstrap=False)
+    assert err.value.message.endswith(
+        "2 units miss periods (or their outcome): 000010 (2019, 2020); 000020 (1995)"
+    )
+    assert err.value.hint == (
+        "leave them out with a sample, as R did's att_gt does with a warning: samples: "
+        "{balanced: {exclude: {unit: ['000010', '000020']}}} and sample: balanced on the model"
+    )
+    kept = holed.filter(~pl.col("unit").is_in(["000010", "000020"]))
+    assert _event(kept, method="callaway_santanna", bootstrap=False).nobs == 148 * 31
 
 
 def test_bacon_decomposition_adds_up_to_the_twfe_coefficient(het: pl.DataFrame) -> None:

@@ -480,6 +480,39 @@ def _sun_abraham(
     return fitted, coefficients, pretrend, extra
 
 
+def _unbalanced(
+    data: pl.DataFrame, ctx: FitContext, n_units: int, periods: np.ndarray
+) -> SpecError:
+    """The error for Callaway–Sant'Anna on an unbalanced panel: the units that miss periods
+    (a row absent, or its outcome missing), each with the periods it misses, and the sample
+    that leaves them out written for the user's entity column — R did's ``att_gt`` drops such
+    units itself with a warning; here the spec says so."""
+    rows = data.group_by(ctx.entity, maintain_order=True).agg(pl.col(ctx.time))
+    incomplete = [
+        (unit, sorted(set(periods.tolist()) - set(seen)))
+        for unit, seen in zip(rows[ctx.entity].to_list(), rows[ctx.time].to_list(), strict=True)
+        if len(seen) != periods.size
+    ]
+    shown = "; ".join(
+        f"{unit} ({', '.join(f'{t:g}' for t in missing) or 'repeated periods'})"
+        for unit, missing in incomplete[:5]
+    ) + (f"; … {len(incomplete) - 5} more" if len(incomplete) > 5 else "")
+    # quoted as YAML needs: a code such as 000005 unquoted would read as the number 5
+    listed = ", ".join(
+        f"'{unit}'" if isinstance(unit, str) else str(unit) for unit, _ in incomplete[:10]
+    ) + (", …" if len(incomplete) > 10 else "")
+    units = "1 unit misses" if len(incomplete) == 1 else f"{len(incomplete)} units miss"
+    return SpecError(
+        f"callaway_santanna needs a balanced panel: {data.height} rows for {n_units} units × "
+        f"{periods.size} periods; {units} periods (or their outcome): {shown}",
+        code="data",
+        path=f"models.{ctx.name}",
+        hint=f"leave them out with a sample, as R did's att_gt does with a warning: "
+        f"samples: {{balanced: {{exclude: {{{ctx.entity}: [{listed}]}}}}}} and "
+        f"sample: balanced on the model",
+    )
+
+
 def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext) -> ModelResult:
     """ATT(g, t) on the balanced panel, then R did's simple, dynamic and group aggregations;
     the dynamic effects inside the window are the ``rel±k`` coefficients, ``att`` the simple
@@ -511,12 +544,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
     units = data[ctx.entity].unique(maintain_order=True)
     periods = np.sort(data[ctx.time].unique().to_numpy())
     if data.height != units.len() * periods.size:
-        raise SpecError(
-            f"callaway_santanna needs a balanced panel: {data.height} rows for {units.len()} "
-            f"units × {periods.size} periods (drop incomplete units with a sample)",
-            code="data",
-            path=f"models.{ctx.name}",
-        )
+        raise _unbalanced(data, ctx, units.len(), periods)
     firsts = data.group_by(ctx.entity, maintain_order=True).agg(
         pl.col("__first").n_unique().alias("k"), pl.col("__first").first()
     )
