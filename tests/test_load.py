@@ -45,6 +45,18 @@ def test_duplicate_keys_are_kept_as_problems_with_both_lines():
     assert doc.data["b"]["c"] == 1
 
 
+def test_a_second_top_level_section_says_where_its_entries_belong():
+    """A tutorial step's ``models:`` block pasted below the spec is a second section."""
+    text = "models:\n  a: {y: y}\ntransforms:\n  - log: {vars: [y]}\nmodels:\n  b: {y: y}\n"
+    text += "transforms:\n  - lag: {vars: [y]}\n"
+    assert [str(e) for e in load_text(text, "x.yaml").problems] == [
+        "x.yaml:5:1: models: duplicate key 'models' (first defined at line 1) (a spec has one "
+        "'models:' section: move these entries under the 'models:' of line 1)",
+        "x.yaml:7:1: transforms: duplicate key 'transforms' (first defined at line 3) (a spec "
+        "has one 'transforms:' list: move these items into the 'transforms:' of line 3)",
+    ]
+
+
 def test_tabs_are_refused_with_their_column():
     assert messages("a:\n  b: 1\n \tc: 2\n") == [
         "x.yaml:3:2: tab character in indentation (YAML indents with spaces)"

@@ -184,6 +184,9 @@ class _Builder:
                         key_node,
                         (*path, key),
                         f"duplicate key '{key}' (first defined at line {first.line})",
+                        hint=_second_section_hint(key, value_node, first.line)
+                        if not path
+                        else None,
                     )
                     continue
                 self.keys[(*path, key)] = _mark(key_node)
@@ -214,7 +217,7 @@ class _Builder:
             self._error(node, path, f"cannot read {node.value[:40]!r}: {exc}")
             return None
 
-    def _error(self, node: yaml.Node, path: PathKey, message: str) -> None:
+    def _error(self, node: yaml.Node, path: PathKey, message: str, hint: str | None = None) -> None:
         pos = _mark(node)
         self.errors.append(
             SpecError(
@@ -224,8 +227,24 @@ class _Builder:
                 file=self.file,
                 line=pos.line,
                 col=pos.col,
+                hint=hint,
             )
         )
+
+
+def _second_section_hint(key: str, value: yaml.Node, first_line: int) -> str | None:
+    """What to do with a second top-level section (``models:`` written again lower down, as
+    when a tutorial step's block is pasted below the spec): its entries belong in the first."""
+    if isinstance(value, yaml.MappingNode):
+        return (
+            f"a spec has one '{key}:' section: move these entries under the '{key}:' of line "
+            f"{first_line}"
+        )
+    if isinstance(value, yaml.SequenceNode):
+        return (
+            f"a spec has one '{key}:' list: move these items into the '{key}:' of line {first_line}"
+        )
+    return None
 
 
 def _at(node: yaml.Node) -> tuple[int, int]:
