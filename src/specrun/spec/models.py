@@ -381,7 +381,11 @@ class CovarianceSpec(StrictModel):
     @model_validator(mode="after")
     def _cluster_named(self) -> CovarianceSpec:
         if self.type == "cluster" and not self.cluster:
-            raise ValueError("clustered standard errors need 'cluster:' and one or more columns")
+            raise ValueError(
+                "clustered standard errors need 'cluster:' and one or more columns: write "
+                "se: {cluster: entity} (Stata's vce(cluster id)), or name any columns, as "
+                "se: {cluster: [entity, time]}"
+            )
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
         if self.bootstrap is not None and (self.type != "cluster" or len(self.cluster or []) != 1):
