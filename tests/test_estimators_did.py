@@ -283,6 +283,7 @@ def test_callaway_santanna_matches_csdid(het: pl.DataFrame) -> None:
     # R did's pre-test: every pre-treatment ATT(g, t), 1991–1999 of cohort 2000 and 1991–2009
     # of cohort 2010 (1990 has no base period t − 1)
     assert result.stats["pretrend_df"] == 28
+    assert result.se_type == "clustered by entity"  # analytic: the table note says clustered
     notyet = _event(het, method="callaway_santanna", control="notyet", bootstrap=False)
     rows = {(r["group"], r["period"]): r for r in notyet.extra["att_gt"]}
     for key, (att, se) in CS_NOTYET.items():
@@ -305,6 +306,8 @@ def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> 
     # event-study figure marks at zero; a varying base estimates every period
     assert (universal.extra["reference"], varying.extra["reference"]) == (-1, None)
     assert "rel-1" in varying.coefficients and "rel-1" not in universal.coefficients
+    # the default bootstrap's SEs are named so, for the table note
+    assert varying.se_type == "multiplier bootstrap, clustered by entity"
 
 
 def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:

@@ -713,7 +713,10 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "group_overall": {"att": group_overall.estimate, "std_error": overall_se["att_group"]},
         },
         effects=("entity", "time"),
-        se_type="clustered by entity",
+        # the note says which: bootstrap standard errors are not the analytic clustered ones
+        se_type=(
+            "clustered by entity" if boot is None else "multiplier bootstrap, clustered by entity"
+        ),
         se_convention="did (R package), "
         + ("analytic" if boot is None else "multiplier bootstrap"),
         stat_name="z",

@@ -135,7 +135,8 @@ SIZES_PT = {"normalsize": 10.5, "small": 9.0, "footnotesize": 8.0, "scriptsize":
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
-_CLUSTERED = re.compile(r"clustered by (.+)")
+# a clustered covariance, or clustered bootstrap standard errors (Callaway–Sant'Anna's default)
+_CLUSTERED = re.compile(r"(multiplier bootstrap, )?clustered by (.+)")
 _INDEX_ZH = {"entity": "个体", "time": "时间"}
 
 
@@ -159,15 +160,18 @@ def covariance_text(phrase: str, language: str, index: Mapping[str, str]) -> str
     "province", "time": "year"}``: "clustered by province", as a referee reads it), in
     ``language``. In Chinese an index is named by its label when that is Chinese
     ("以省份聚类的稳健"), else 个体 or 时间 (an English column name inside a Chinese sentence
-    reads as a slip); other cluster columns are named as :func:`translate` names them."""
+    reads as a slip); other cluster columns are named as :func:`translate` names them. Clustered
+    multiplier-bootstrap standard errors ("multiplier bootstrap, clustered by entity") say so:
+    "以省份聚类的乘数自助法"."""
     clustered = _CLUSTERED.fullmatch(phrase)
     if not clustered:
         return translate(phrase, language)
-    dims = [index_name(d, language, index) for d in clustered.group(1).split(" and ")]
+    bootstrap, named = clustered.groups()
+    dims = [index_name(d, language, index) for d in named.split(" and ")]
     if language != "zh":
-        return "clustered by " + " and ".join(dims)
+        return (bootstrap or "") + "clustered by " + " and ".join(dims)
     how = {1: "", 2: "双向"}.get(len(dims), "多维")
-    return f"以{'和'.join(dims)}{how}聚类的稳健"
+    return f"以{'和'.join(dims)}{how}聚类的" + ("乘数自助法" if bootstrap else "稳健")
 
 
 def index_name(column: str, language: str, index: Mapping[str, str]) -> str:
