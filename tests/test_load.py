@@ -57,6 +57,27 @@ def test_a_second_top_level_section_says_where_its_entries_belong():
     ]
 
 
+def test_an_expression_cut_at_a_comma_inside_braces_says_to_quote_it():
+    """``{treat: if_else(g > 0, 1, 0)}`` is, to YAML, ``treat: 'if_else(g > 0'`` and the keys
+    ``1`` and ``0)`` with no value: one error at the expression, with the line to write, and the
+    expression read as meant (no second error from what uses ``treat``)."""
+    text = "derive: {treat: if_else(g > max(a, b), 1, 0), lev: x / 100}\n"
+    doc = load_text(text, "x.yaml")
+    assert [str(e) for e in doc.problems] == [
+        "x.yaml:1:17: derive.treat: this expression was cut at its first comma: inside {…} a "
+        "comma ends a YAML value, so 'treat' reads 'if_else(g > max(a' (quote it: "
+        'treat: "if_else(g > max(a, b), 1, 0)")'
+    ]
+    assert doc.data == {"derive": {"treat": "if_else(g > max(a, b), 1, 0)", "lev": "x / 100"}}
+    # quoted, in block style, or with its parentheses closed, a value is left alone
+    for fine in (
+        "derive: {treat: 'if_else(g > 0, 1, 0)'}\n",
+        "derive:\n  treat: if_else(g > 0, 1, 0)\n",
+        "derive: {a: log(x), b: y}\n",
+    ):
+        assert load_text(fine, "x.yaml").problems == ()
+
+
 def test_tabs_are_refused_with_their_column():
     assert messages("a:\n  b: 1\n \tc: 2\n") == [
         "x.yaml:3:2: tab character in indentation (YAML indents with spaces)"
