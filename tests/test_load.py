@@ -78,6 +78,18 @@ def test_an_expression_cut_at_a_comma_inside_braces_says_to_quote_it():
         assert load_text(fine, "x.yaml").problems == ()
 
 
+def test_a_list_inside_a_braced_value_says_to_quote_the_value():
+    # before: "invalid YAML: did not find expected ',' or '}'" and nothing to do about it
+    text = "samples:\n  east: {where: 省份 in ['北京', '上海'], label: 东部}\n"
+    assert messages(text) == [
+        "x.yaml:2:23: invalid YAML: did not find expected ',' or '}' (quote it: where: "
+        "\"省份 in ['北京', '上海']\" (inside {…}, brackets, braces and commas in a value need "
+        "quotes))"
+    ]
+    fixed = "samples:\n  east: {where: \"省份 in ['北京', '上海']\", label: 东部}\n"
+    assert load_text(fixed, "x.yaml").data["samples"]["east"]["where"] == "省份 in ['北京', '上海']"
+
+
 def test_tabs_are_refused_with_their_column():
     assert messages("a:\n  b: 1\n \tc: 2\n") == [
         "x.yaml:3:2: tab character in indentation (YAML indents with spaces)"

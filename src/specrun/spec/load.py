@@ -421,6 +421,8 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecErrors:
             # YAML reserves ` at the start of a plain value: an expression naming a column in
             # backticks first (`光缆长度(公里)` / 1000) must be quoted as a whole
             hint = 'a value that starts with ` must be quoted: "`name` / 1000"'
+        elif mark and "expected ',' or '}'" in problem:
+            hint = _flow_value_hint(text, mark.index)
         return _fatal(
             f"invalid YAML: {problem}",
             file,
@@ -429,6 +431,39 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecErrors:
             hint,
         )
     return _fatal(f"invalid YAML: {exc}", file, 1, 1)
+
+
+def _flow_value_hint(text: str, index: int) -> str:
+    """What to write when a ``{…}`` mapping breaks on a value holding brackets or braces
+    (``{where: province in ['A', 'B']}``): the value, from its key to the end of the line's
+    mapping, in quotes."""
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    line = text[start : end if end >= 0 else len(text)]
+    found = None
+    for match in re.finditer(r"([^\s{},]+):\s+", line[: index - start]):
+        found = match  # the last key before the break: the value it opens broke the mapping
+    why = "inside {…}, brackets, braces and commas in a value need quotes"
+    generic = f"{why}: {{where: \"province in ['A', 'B']\"}}"
+    if found is None:
+        return generic
+    rest, depth, quote, stop = line[found.end() :], 0, "", None
+    for i, char in enumerate(rest):  # the value ends at a , or } outside brackets and quotes
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char in ",}" and depth <= 0:
+            stop = i
+            break
+    value = rest[:stop].strip()
+    if '"' in value or not value:
+        return generic
+    return f'quote it: {found.group(1)}: "{value}" ({why})'
 
 
 def load_text(text: str, file: str = "<string>") -> SpecDocument:
