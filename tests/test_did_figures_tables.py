@@ -90,6 +90,30 @@ def test_validate_finds_a_coefplot_variable_a_did_model_lacks(
     assert main(["validate", str(fine)]) == 0
 
 
+def test_a_bacon_table_of_an_unbalanced_panel_names_the_units_and_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it said only "it needs a staggered did model without controls on a balanced panel"
+    spec = _spec(tmp_path, "")
+    text = spec.read_text(encoding="utf-8").replace(
+        "tables:\n",
+        'samples:\n  cut: {where: "not (countyreal == 8001 and year == 2003)"}\n'
+        "tables:\n  bacon: {kind: bacon, model: cut_did}\n",
+    )
+    text = text.replace(
+        "models:\n", "models:\n  cut_did: {extends: did, sample: cut, placebo: null}\n"
+    )
+    spec.write_text(text.replace("figures:\n", ""), encoding="utf-8")
+    assert main(["run", str(spec), "--no-cache"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "tables.bacon.model: model 'cut_did' has no Goodman-Bacon decomposition (it needs a "
+        "balanced panel; 1 unit misses periods (or their outcome): 8001 (2003)) (leave them out "
+        "with a sample: samples: {balanced: {exclude: {countyreal: [8001]}}} and sample: "
+        "balanced on the model)"
+    )
+
+
 def test_did_statistics_are_printed_in_chinese(tmp_path: Path) -> None:
     # under language: zh the rows read "Treated observations", "Placebo (permutation)
     # p-value" and "Pre-trend test p-value"

@@ -370,6 +370,26 @@ def test_bacon_decomposition_adds_up_to_the_twfe_coefficient(het: pl.DataFrame) 
     )
 
 
+def test_a_did_without_its_decomposition_says_why(het: pl.DataFrame) -> None:
+    """An unbalanced panel names the units missing periods and the sample that balances it;
+    controls name the model without them. The bacon table prints these (tables/bacon.py)."""
+    spec = {"estimator": "did", "y": "dep_var", "treat": "treat", "first_treated": "g"}
+    unbalanced = fit_did(het.slice(1), DidSpec.model_validate(spec), CTX)[""]
+    assert "bacon" not in unbalanced.extra
+    assert unbalanced.extra["bacon_unavailable"] == {
+        "reason": "it needs a balanced panel; 1 unit misses periods (or their outcome): 10 (1990)",
+        "hint": "leave them out with a sample: samples: {balanced: {exclude: {unit: [10]}}} and "
+        "sample: balanced on the model",
+    }
+    varying = het.with_columns(((pl.col("unit") * pl.col("year")) % 7).alias("c"))
+    with_x = fit_did(varying, DidSpec.model_validate({**spec, "x": ["c"]}), CTX)[""]
+    assert with_x.extra["bacon_unavailable"]["reason"] == (
+        "it decomposes the two-way FE DID without controls; this one has x: [c]"
+    )
+    balanced = fit_did(het, DidSpec.model_validate(spec), CTX)[""]
+    assert "bacon_unavailable" not in balanced.extra and balanced.extra["bacon"]
+
+
 def test_placebo_refits_equal_the_estimate_and_are_seeded(het: pl.DataFrame) -> None:
     spec = DidSpec.model_validate(
         {"estimator": "did", "y": "dep_var", "treat": "treat", "first_treated": "g",

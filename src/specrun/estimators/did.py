@@ -156,7 +156,16 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
     fitted = fit_linear(data, inner, ctx)[""]
     extra: dict[str, object] = {**fitted.extra, "design": "2x2" if spec.post else "staggered"}
     if spec.first_treated is not None and not spec.x and set(spec.effects) == {"entity", "time"}:
-        extra["bacon"] = _bacon(data, spec, ctx)
+        bacon = _bacon(data, spec, ctx)
+        extra["bacon" if isinstance(bacon, list) else "bacon_unavailable"] = bacon
+    elif spec.first_treated is not None and spec.x:
+        # Goodman-Bacon's theorem is about the two-way FE DID without controls
+        extra["bacon_unavailable"] = {
+            "reason": "it decomposes the two-way FE DID without controls; this one has x: "
+            f"[{', '.join(spec.x)}]",
+            "hint": f"a bacon table of a model with extends: {ctx.name} and x: [] shows how the "
+            "DID without controls is made up",
+        }
     stats = {**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)}
     if spec.placebo is not None:
         placebo = _placebo(data, spec, ctx)
@@ -231,9 +240,12 @@ def _placebo(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Placebo:
     )
 
 
-def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str, float | str]]:
-    """Goodman-Bacon decomposition records, or none where it does not apply (an unbalanced
-    panel, or treatment that is not the absorbing 1(t ≥ first_treated) of treated units)."""
+def _bacon(
+    data: pl.DataFrame, spec: DidSpec, ctx: FitContext
+) -> list[dict[str, float | str]] | dict[str, str]:
+    """Goodman-Bacon decomposition records, or why it does not apply (``{"reason": …,
+    "hint": …}``: an unbalanced panel, naming the units that miss periods, or no 2 × 2
+    comparison with treatment variation), which the ``bacon`` table's error prints."""
     from specrun.kernels.bacon import bacon_decomposition
 
     assert spec.first_treated is not None
@@ -249,13 +261,17 @@ def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str,
     units = wide[ctx.entity].n_unique()
     periods = np.sort(wide[ctx.time].unique().to_numpy())
     if wide.height != units * periods.size:
-        return []
+        which, sample = _incomplete_units(wide, ctx, periods)
+        return {
+            "reason": f"it needs a balanced panel; {which}",
+            "hint": f"leave them out with a sample: {sample}",
+        }
     firsts = wide.group_by(ctx.entity, maintain_order=True).agg(pl.col("__first").first())
     y = wide[spec.y].to_numpy().reshape(units, periods.size)
     try:
         comparisons = bacon_decomposition(y, periods, firsts["__first"].to_numpy().astype(float))
-    except ValueError:
-        return []
+    except ValueError as exc:
+        return {"reason": str(exc)}
     return [
         {
             "kind": c.kind,
@@ -480,13 +496,11 @@ def _sun_abraham(
     return fitted, coefficients, pretrend, extra
 
 
-def _unbalanced(
-    data: pl.DataFrame, ctx: FitContext, n_units: int, periods: np.ndarray
-) -> SpecError:
-    """The error for Callaway–Sant'Anna on an unbalanced panel: the units that miss periods
-    (a row absent, or its outcome missing), each with the periods it misses, and the sample
-    that leaves them out written for the user's entity column — R did's ``att_gt`` drops such
-    units itself with a warning; here the spec says so."""
+def _incomplete_units(data: pl.DataFrame, ctx: FitContext, periods: np.ndarray) -> tuple[str, str]:
+    """The units of an unbalanced panel that miss periods (a row absent, or its outcome
+    missing), each with the periods it misses ("1 unit misses periods (or their outcome):
+    000005 (2019, 2020)"), and the sample that leaves them out, written for the user's entity
+    column, codes quoted as YAML needs (a code such as 000005 unquoted would read as 5)."""
     rows = data.group_by(ctx.entity, maintain_order=True).agg(pl.col(ctx.time))
     incomplete = [
         (unit, sorted(set(periods.tolist()) - set(seen)))
@@ -497,19 +511,30 @@ def _unbalanced(
         f"{unit} ({', '.join(f'{t:g}' for t in missing) or 'repeated periods'})"
         for unit, missing in incomplete[:5]
     ) + (f"; … {len(incomplete) - 5} more" if len(incomplete) > 5 else "")
-    # quoted as YAML needs: a code such as 000005 unquoted would read as the number 5
     listed = ", ".join(
         f"'{unit}'" if isinstance(unit, str) else str(unit) for unit, _ in incomplete[:10]
     ) + (", …" if len(incomplete) > 10 else "")
     units = "1 unit misses" if len(incomplete) == 1 else f"{len(incomplete)} units miss"
+    return (
+        f"{units} periods (or their outcome): {shown}",
+        f"samples: {{balanced: {{exclude: {{{ctx.entity}: [{listed}]}}}}}} and "
+        "sample: balanced on the model",
+    )
+
+
+def _unbalanced(
+    data: pl.DataFrame, ctx: FitContext, n_units: int, periods: np.ndarray
+) -> SpecError:
+    """The error for Callaway–Sant'Anna on an unbalanced panel: the units that miss periods
+    and the sample that leaves them out — R did's ``att_gt`` drops such units itself with a
+    warning; here the spec says so."""
+    which, sample = _incomplete_units(data, ctx, periods)
     return SpecError(
         f"callaway_santanna needs a balanced panel: {data.height} rows for {n_units} units × "
-        f"{periods.size} periods; {units} periods (or their outcome): {shown}",
+        f"{periods.size} periods; {which}",
         code="data",
         path=f"models.{ctx.name}",
-        hint=f"leave them out with a sample, as R did's att_gt does with a warning: "
-        f"samples: {{balanced: {{exclude: {{{ctx.entity}: [{listed}]}}}}}} and "
-        f"sample: balanced on the model",
+        hint=f"leave them out with a sample, as R did's att_gt does with a warning: {sample}",
     )
 
 

@@ -37,11 +37,17 @@ def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> 
     model = results.models.get(spec.model)
     comparisons: list[dict[str, Any]] | None = model.extra.get("bacon") if model else None
     if model is None or model.estimator != "did" or not comparisons:
+        # the fit's own reason where it tried (an unbalanced panel, naming its units)
+        why = model.extra.get("bacon_unavailable", {}) if model else {}
         raise SpecError(
-            f"model '{spec.model}' has no Goodman-Bacon decomposition (it needs a staggered "
-            "did model without controls on a balanced panel)",
+            f"model '{spec.model}' has no Goodman-Bacon decomposition ("
+            + why.get(
+                "reason", "it needs a staggered did model without controls on a balanced panel"
+            )
+            + ")",
             code="reference",
             path=f"tables.{ctx.name}.model",
+            hint=why.get("hint"),
         )
     d = spec.digits
     rows = []
