@@ -7,6 +7,7 @@ and the drawing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,24 @@ def test_did_statistics_are_printed_in_chinese(tmp_path: Path) -> None:
     for row in ("处理组观测值", "安慰剂检验（置换）p值", "平行趋势检验p值"):
         assert f"| {row} |" in text
     assert "p-value" not in text and "Treated" not in text
+
+
+def test_the_bacon_table_is_printed_in_chinese(tmp_path: Path) -> None:
+    # under language: zh its header, rows and note were English
+    spec = _spec(tmp_path, "", "zh")
+    text = spec.read_text(encoding="utf-8").replace(
+        "tables:\n", "tables:\n  bacon: {kind: bacon, model: did, detail: true}\n"
+    )
+    spec.write_text(text.replace("figures:\n", ""), encoding="utf-8")
+    assert main(["run", str(spec)]) == 0
+    table = (tmp_path / "out" / "tables" / "bacon.md").read_text(encoding="utf-8")
+    assert "|  | 权重 | 估计值 |" in table
+    for row in ("处理组 vs 从未处理组", "早处理组 vs 晚处理组", "晚处理组 vs 早处理组"):
+        assert f"| {row} |" in table
+    assert "| 处理组 vs 从未处理组：2004 vs 从未处理 |" in table
+    assert "| 双向固定效应DID（Σ 权重 × 估计值） |" in table
+    assert "Goodman-Bacon（2021）分解：" in table
+    assert not re.search(r"[A-Za-z]{3,}", table.replace("Goodman-Bacon", "").replace("DID", ""))
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,15 @@ ZH: dict[str, str] = {
     "Endogeneity test p-value": "内生性检验p值",
     "Anderson–Rubin p-value": "Anderson–Rubin检验p值",
     "Stock–Yogo 10% size critical value": "Stock–Yogo 10%临界值",
+    # Goodman-Bacon decomposition tables (Weight and Estimate are above)
+    "Treated vs never treated": "处理组 vs 从未处理组",
+    "Earlier vs later treated": "早处理组 vs 晚处理组",
+    "Later vs earlier treated": "晚处理组 vs 早处理组",
+    "never": "从未处理",
+    "Two-way FE DID (Σ weight × estimate)": "双向固定效应DID（Σ 权重 × 估计值）",
+    "Goodman-Bacon (2021) decomposition: weights and 2 × 2 DID estimates; the weighted sum is "
+    "the two-way fixed-effects coefficient.": "Goodman-Bacon（2021）分解：各类2 × 2 DID比较的权重"
+    "与估计值，其加权和即双向固定效应DID系数。",
     # margins headers
     "dy/dx": "边际效应",
     "Std. err.": "标准误",
