@@ -53,9 +53,11 @@ def panel_rows() -> list[tuple[str, int, float, float, float | None, float]]:
     return rows
 
 
-def write_workbook(path: Path, title: bool = True) -> None:
+def write_workbook(
+    path: Path, title: bool = True, codes: tuple[str, ...] = ("—", "NA", ".")
+) -> None:
     """A yearbook-style sheet: a merged title row, numbers as text ('1,234.5', '12.5%'),
-    missing cells written '—', 'NA' or '.', and a total row without a year."""
+    missing cells written '—', 'NA' or '.' (or ``codes``), and a total row without a year."""
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
@@ -63,9 +65,8 @@ def write_workbook(path: Path, title: bool = True) -> None:
         sheet.append(["表1 企业面板（单位：万元）"])
         sheet.merge_cells("A1:F1")
     sheet.append(["firm", "year", "x", "share", "z", "y"])
-    codes = ["—", "NA", "."]
     for n, (firm, year, x, share, z, y) in enumerate(panel_rows()):
-        cell = codes[n % 3] if z is None else z
+        cell = codes[n % len(codes)] if z is None else z
         sheet.append([firm, year, f"{x:,.1f}", f"{share:.1f}%", cell, y])
     sheet.append(["合计", None, "12,345.0", None, None, 99.0])
     book.save(path)
@@ -120,6 +121,31 @@ def test_percentages_name_the_option(tmp_path, capsys):
         f"error: {tmp_path / 's.yaml'}:7:42: models.fe.x[1]: variable 'share' of model 'fe' "
         "is String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
         "percent: true to the source)\n"
+    )
+
+
+def test_winds_double_hyphen_is_missing_by_default(tmp_path, capsys):
+    # Wind's exports write a missing cell '--': the same fit as with '—', 'NA' and '.'
+    write_workbook(tmp_path / "p.xlsx", codes=("--",))
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 0, err
+    fe = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["fe"]
+    assert fe["nobs"] == PEER_NOBS
+    assert fe["coefficients"]["z"]["estimate"] == pytest.approx(PEER_COEF["z"], rel=1e-7)
+
+
+def test_an_unknown_missing_code_among_percentages_is_the_cell_named(tmp_path, capsys):
+    """With percent: true set, the cell that keeps a column text is the code the source does
+    not know ('n.a.'), not the first percentage; the hint writes the list with it added. It
+    said "'0.0%' is a percentage: add percent: true", which the source had."""
+    write_workbook(tmp_path / "p.xlsx", codes=("n.a.",))
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:7:49: models.fe.x[2]: variable 'z' of model 'fe' is "
+        "String, not numeric; first non-number 'n.a.' at F0 2018 (if 'n.a.' marks a missing "
+        'value, add it to the source\'s missing-value codes: null_values: ["", "NA", ".", '
+        '"..", "-", "—", "–", "--", "n.a."])\n'
     )
 
 

@@ -111,10 +111,10 @@ class SourceSpec(StrictModel):
         None, description="Create entity and period columns for an entity-major file."
     )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
+        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–", "--"],
         description="Cells read as missing (in text files, and text cells of Excel and Stata "
         "files); the default also takes the codes "
-        "statistical offices print for missing values: '..', '-', '—', '–'.",
+        "statistical offices print for missing values: '..', '-', '—', '–', and Wind's '--'.",
     )
     infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
         10_000,
