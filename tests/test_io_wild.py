@@ -170,6 +170,26 @@ def test_excel_missing_codes_are_missing(tmp_path):
     }
 
 
+def test_csv_codes_with_leading_zeros_stay_text_as_in_excel(tmp_path):
+    """Stock codes in a CSV file read as written (000001), as an Excel column of them does; read
+    as integers they were 1, printed so and matching no '000001' elsewhere. Plain integers,
+    and numbers with a decimal point, stay numbers."""
+    from specrun.data.io import read_source
+    from specrun.spec.models import SourceSpec
+
+    (tmp_path / "c.csv").write_text(
+        "code,year,n,x\n000001,2011,7,0.5\n000010,2011,12,01.5\n600519,2011,--,2\n",
+        encoding="utf-8",
+    )
+    frame = read_source(SourceSpec(path="c.csv"), tmp_path)
+    assert frame.to_dict(as_series=False) == {
+        "code": ["000001", "000010", "600519"],
+        "year": [2011, 2011, 2011],
+        "n": [7, 12, None],
+        "x": [0.5, 1.5, 2.0],
+    }
+
+
 def test_csv_title_line_and_a_later_type_break_keep_their_line(tmp_path, capsys):
     """header_row: 2 skips a CSV title line; a cell that breaks its column's type is still
     reported at its line in the file."""
