@@ -204,10 +204,12 @@ def _check_extra_stats(
         if any(_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) is not None for m in models):
             continue
         if stat in KNOWN_STATS:
-            if "stats" not in spec.model_fields_set:
-                continue  # the default rows (nobs, r2), printed where they apply
-            # a statistic of the registry that none of these estimators reports (r2_adj of a
-            # fixed-effects model): a row of blanks, unless said
+            if "stats" not in spec.model_fields_set or _reported_by_some(stat, models):
+                # the default rows (nobs, r2), and a statistic these estimators report where
+                # the data allow (an over-identification test of a just-identified IV): blank
+                continue
+            # a statistic none of these estimators ever reports (r2_adj of a fixed-effects
+            # model): a row of blanks, unless said
             raise _stat_of_no_column(stat, models, ctx, i, attached)
         carried = sorted({name for m in models for name in _extra_numbers(m.extra)})
         raise SpecError(
@@ -217,6 +219,13 @@ def _check_extra_stats(
             hint=did_you_mean(stat, carried)
             or ("its models' extra results: " + ", ".join(carried[:12]) if carried else None),
         )
+
+
+def _reported_by_some(stat: str, models: list[ModelResult]) -> bool:
+    """Whether some column's estimator is one the statistics registry says reports ``stat``."""
+    from specrun.tables.statistics import STATISTICS
+
+    return any(m.estimator in STATISTICS[stat].estimators for m in models)
 
 
 def _stat_of_no_column(
