@@ -190,6 +190,63 @@ def test_csv_codes_with_leading_zeros_stay_text_as_in_excel(tmp_path):
     }
 
 
+def test_years_written_with_a_unit_read_with_ignore_as_stata_destring(tmp_path, capsys):
+    """A yearbook's '2012年' periods: the error writes the ignore: that reads them (Stata's
+    destring, ignore("年")); it said to edit the file. With it, the rows fit as with plain
+    years."""
+    rows = "".join(
+        f"F{i},{t}年,{i + 0.1 * t + ((7 * i + 3 * t) % 5) / 10},{(i * t) % 7}\n"
+        for i in range(4)
+        for t in (1, 2, 3)
+    )
+    (tmp_path / "p.csv").write_text("firm,year,y,x\n" + rows, encoding="utf-8")
+    plain = rows.replace("年", "")
+    (tmp_path / "q.csv").write_text("firm,year,y,x\n" + plain, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    body = (
+        "spec_version: 1\ndata:\n  sources:\n    p: {{path: {path}{options}}}\n"
+        "  panel: {{source: p, entity: firm, time: year}}\n"
+        "models:\n  fe: {{estimator: panel_fe, y: y, x: [x], absorb: [entity, time]}}\n"
+    )
+    spec.write_text(body.format(path="p.csv", options=""), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:5:42: data.panel.time: the time column 'year' of 'p.csv' is text, e.g. "
+        "'1年': periods must be numbers such as 2012 (or dates) ('1年' is a number followed by "
+        '\'年\': add ignore: ["年"] to the source, as Stata\'s destring, ignore("年"))\n'
+    )
+    fits = {}
+    for path, options in (("p.csv", ", ignore: [年]"), ("q.csv", "")):
+        spec.write_text(body.format(path=path, options=options), encoding="utf-8")
+        out = tmp_path / f"out_{path[0]}"
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+        results = json.loads((out / "results.json").read_text())
+        fits[path] = results["models"]["fe"]["coefficients"]["x"]
+    assert fits["p.csv"] == fits["q.csv"]
+
+
+def test_a_number_with_a_unit_names_the_ignore_that_reads_it(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    # a column of amounts written '12,345.0万元' as a yearbook prints them
+    book = pytest.importorskip("openpyxl").load_workbook(tmp_path / "p.xlsx")
+    sheet = book.active
+    for row in sheet.iter_rows(min_row=3, max_row=sheet.max_row - 1, min_col=3, max_col=3):
+        row[0].value = f"{row[0].value}万元"
+    book.save(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 1
+    assert err.endswith(
+        "first non-number '-11,000.0万元' at F0 2015 ('-11,000.0万元' is a number followed by "
+        '\'万元\': add ignore: ["万元"] to the source, as Stata\'s destring, ignore("万元"))\n'
+    )
+    code, err = run(
+        tmp_path, ', header_row: 2, thousands: ",", percent: true, ignore: [万元]', capsys
+    )
+    assert code == 0, err
+    fe = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["fe"]
+    assert fe["coefficients"]["x"]["estimate"] == pytest.approx(PEER_COEF["x"], rel=1e-7)
+
+
 def test_csv_title_line_and_a_later_type_break_keep_their_line(tmp_path, capsys):
     """header_row: 2 skips a CSV title line; a cell that breaks its column's type is still
     reported at its line in the file."""

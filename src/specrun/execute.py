@@ -73,6 +73,20 @@ def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
     return model.path
 
 
+def _unit_hint(cell: str) -> str | None:
+    """For a number written with a unit or suffix ('2012年', '35.2亿元'): the ``ignore:`` that
+    reads it as a number, as Stata's ``destring, ignore()``; None for any other text."""
+    # a number (with a thousands separator or not), then text that holds no digit
+    found = re.fullmatch(r"\s*[-+]?(?:\d[\d,']*\.?\d*|\.\d+)\s*([^\d\s.,%+-][^\d]*?)\s*", cell)
+    if not found:
+        return None
+    unit = found.group(1)
+    return (
+        f"'{cell}' is a number followed by '{unit}': add ignore: [\"{unit}\"] to the source, "
+        f'as Stata\'s destring, ignore("{unit}")'
+    )
+
+
 def _text_number_hint(
     variable: str, value: str, share: float, dependent: bool, nulls: list[str] | None = None
 ) -> str:
@@ -91,6 +105,9 @@ def _text_number_hint(
         )
     if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", cell):
         return f"'{cell}' is a percentage: add percent: true to the source"
+    unit = _unit_hint(cell)
+    if unit:
+        return unit
     if share > 0.5:
         # names or codes, not numbers with a few missing-value codes among them
         if dependent:
@@ -653,7 +670,8 @@ class Executor:
             f"the time column '{panel.time}' of '{source}' is text{example}: periods must be "
             "numbers such as 2012 (or dates)",
             code="data",
-            hint="write the years as plain numbers in the file",
+            hint=_unit_hint(examples[0] if examples else "")
+            or "write the years as plain numbers in the file",
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
 

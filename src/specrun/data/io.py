@@ -400,16 +400,16 @@ def destring(
     A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
     in Excel and Stata files (the CSV reader already reads such cells as missing). A text
     column is then read as numbers when every cell left is a number once the ``thousands:``
-    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100; a column
-    of codes with a leading zero (``'001'``, stock codes) stays text unless such a missing-value
-    code, separator or ``%`` was there. ``exact`` holds, for an Excel sheet, the same columns
-    read as numbers (null where a cell is text): a number cell in a column that also holds
-    text reaches ``frame`` as text with at most 9 decimals (1e-20 as '0'), so its value is
-    taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
-    such columns replaced; never raises.
+    separator and the ``ignore:`` texts (``年``) are removed and, with ``percent: true``, a
+    trailing ``%`` read as 1/100; a column of codes with a leading zero (``'001'``, stock codes)
+    stays text unless such a missing-value code, separator, ignored text or ``%`` was there.
+    ``exact`` holds, for an Excel sheet, the same columns read as numbers (null where a cell is
+    text): a number cell in a column that also holds text reaches ``frame`` as text with at most
+    9 decimals (1e-20 as '0'), so its value is taken from ``exact``. Integers stay Int64;
+    anything else is Float64. Returns the frame with such columns replaced; never raises.
     """
     text_file = fmt in ("csv", "tsv")
-    if text_file and spec.thousands is None and not spec.percent:
+    if text_file and spec.thousands is None and not spec.percent and not spec.ignore:
         # the CSV reader read the missing-value codes and typed every column of numbers
         return frame
     nulls = [] if text_file else list(spec.null_values)
@@ -423,6 +423,8 @@ def destring(
         numbers = column
         if spec.thousands is not None:
             numbers = numbers.str.replace_all(spec.thousands, "", literal=True)
+        for text_ in spec.ignore:  # destring, ignore("年")
+            numbers = numbers.str.replace_all(text_, "", literal=True)
         scale = None
         if spec.percent:
             share = numbers.str.ends_with("%")

@@ -145,6 +145,12 @@ class SourceSpec(StrictModel):
         description="Read text cells like '12.5%' as 0.125 (Stata's destring, percent): a text "
         "column whose every cell is a number or a percentage is read as numbers.",
     )
+    ignore: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Text removed from text cells before they are read as numbers, as Stata's "
+        "destring, ignore(\"年\"): ignore: [年] reads a column of '2012年' as 2012; a text "
+        "column whose every cell is a number once these are removed is read as numbers.",
+    )
 
     @field_validator("encoding")
     @classmethod
