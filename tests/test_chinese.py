@@ -131,6 +131,16 @@ def test_translate_composes_any_cluster_columns():
     assert text.translate("clustered by industry", "en") == "clustered by industry"
 
 
+def test_clustered_bootstrap_standard_errors_say_they_are_bootstrapped():
+    # Callaway–Sant'Anna's default SEs (R did's multiplier bootstrap, clustered by unit)
+    phrase = "multiplier bootstrap, clustered by entity"
+    assert text.covariance_text(phrase, "zh", {"entity": "省份"}) == "以省份聚类的乘数自助法"
+    assert text.covariance_text(phrase, "en", {"entity": "county"}) == (
+        "multiplier bootstrap, clustered by county"
+    )
+    assert text.translate(phrase, "zh") == "以个体聚类的乘数自助法"
+
+
 def test_language_zh_leaves_no_english_in_generated_notes(tmp_path: Path):
     # the newcomer's Stata workflow in one spec: two-way FE clustered by a column, a lag and a
     # centred interaction with its margins table, RE with the Hausman row, and IV

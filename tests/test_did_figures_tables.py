@@ -7,6 +7,7 @@ and the drawing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,30 @@ def test_validate_finds_a_coefplot_variable_a_did_model_lacks(
     assert main(["validate", str(fine)]) == 0
 
 
+def test_a_bacon_table_of_an_unbalanced_panel_names_the_units_and_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # it said only "it needs a staggered did model without controls on a balanced panel"
+    spec = _spec(tmp_path, "")
+    text = spec.read_text(encoding="utf-8").replace(
+        "tables:\n",
+        'samples:\n  cut: {where: "not (countyreal == 8001 and year == 2003)"}\n'
+        "tables:\n  bacon: {kind: bacon, model: cut_did}\n",
+    )
+    text = text.replace(
+        "models:\n", "models:\n  cut_did: {extends: did, sample: cut, placebo: null}\n"
+    )
+    spec.write_text(text.replace("figures:\n", ""), encoding="utf-8")
+    assert main(["run", str(spec), "--no-cache"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "tables.bacon.model: model 'cut_did' has no Goodman-Bacon decomposition (it needs a "
+        "balanced panel; 1 unit misses periods (or their outcome): 8001 (2003)) (leave them out "
+        "with a sample: samples: {balanced: {exclude: {countyreal: [8001]}}} and sample: "
+        "balanced on the model)"
+    )
+
+
 def test_did_statistics_are_printed_in_chinese(tmp_path: Path) -> None:
     # under language: zh the rows read "Treated observations", "Placebo (permutation)
     # p-value" and "Pre-trend test p-value"
@@ -99,6 +124,24 @@ def test_did_statistics_are_printed_in_chinese(tmp_path: Path) -> None:
     for row in ("处理组观测值", "安慰剂检验（置换）p值", "平行趋势检验p值"):
         assert f"| {row} |" in text
     assert "p-value" not in text and "Treated" not in text
+
+
+def test_the_bacon_table_is_printed_in_chinese(tmp_path: Path) -> None:
+    # under language: zh its header, rows and note were English
+    spec = _spec(tmp_path, "", "zh")
+    text = spec.read_text(encoding="utf-8").replace(
+        "tables:\n", "tables:\n  bacon: {kind: bacon, model: did, detail: true}\n"
+    )
+    spec.write_text(text.replace("figures:\n", ""), encoding="utf-8")
+    assert main(["run", str(spec)]) == 0
+    table = (tmp_path / "out" / "tables" / "bacon.md").read_text(encoding="utf-8")
+    assert "|  | 权重 | 估计值 |" in table
+    for row in ("处理组 vs 从未处理组", "早处理组 vs 晚处理组", "晚处理组 vs 早处理组"):
+        assert f"| {row} |" in table
+    assert "| 处理组 vs 从未处理组：2004 vs 从未处理 |" in table
+    assert "| 双向固定效应DID（Σ 权重 × 估计值） |" in table
+    assert "Goodman-Bacon（2021）分解：" in table
+    assert not re.search(r"[A-Za-z]{3,}", table.replace("Goodman-Bacon", "").replace("DID", ""))
 
 
 @pytest.mark.parametrize(

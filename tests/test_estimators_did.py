@@ -97,8 +97,18 @@ def test_binned_event_study_matches_pyfixest(het: pl.DataFrame) -> None:
     assert result.stats["pretrend_wald"] == pytest.approx(PF_BIN_PRETREND_WALD, abs=5e-7)
     assert result.stats["pretrend_f"] == pytest.approx(result.stats["pretrend_wald"] / 4)
     assert result.stats["pretrend_df"] == 4
-    assert result.coefficient_labels["rel-2"] == "t-2"
     assert result.extra["endpoints"] == "bin"
+    # relative periods run from −20 to 20, so both end points hold the periods beyond them
+    labels = result.coefficient_labels
+    assert [labels[f"rel{k:+d}"] for k in (-5, -2, 0, 5)] == ["≤ t−5", "t−2", "t+0", "≥ t+5"]
+
+
+def test_end_points_say_they_are_binned_only_where_they_bin(het: pl.DataFrame) -> None:
+    # the data's last relative period is 20: a window ending there bins nothing at its top
+    top = _event(het, window=[-5, 20]).coefficient_labels
+    assert (top["rel-5"], top["rel+20"]) == ("≤ t−5", "t+20")
+    dropped = _event(het, endpoints="drop").coefficient_labels
+    assert (dropped["rel-5"], dropped["rel+5"]) == ("t−5", "t+5")
 
 
 def test_dropped_endpoints_match_pyfixest(het: pl.DataFrame) -> None:
@@ -273,6 +283,7 @@ def test_callaway_santanna_matches_csdid(het: pl.DataFrame) -> None:
     # R did's pre-test: every pre-treatment ATT(g, t), 1991–1999 of cohort 2000 and 1991–2009
     # of cohort 2010 (1990 has no base period t − 1)
     assert result.stats["pretrend_df"] == 28
+    assert result.se_type == "clustered by entity"  # analytic: the table note says clustered
     notyet = _event(het, method="callaway_santanna", control="notyet", bootstrap=False)
     rows = {(r["group"], r["period"]): r for r in notyet.extra["att_gt"]}
     for key, (att, se) in CS_NOTYET.items():
@@ -295,11 +306,43 @@ def test_universal_base_period_telescopes_the_varying_one(het: pl.DataFrame) -> 
     # event-study figure marks at zero; a varying base estimates every period
     assert (universal.extra["reference"], varying.extra["reference"]) == (-1, None)
     assert "rel-1" in varying.coefficients and "rel-1" not in universal.coefficients
+    # the default bootstrap's SEs are named so, for the table note
+    assert varying.se_type == "multiplier bootstrap, clustered by entity"
 
 
 def test_callaway_santanna_needs_a_balanced_panel(het: pl.DataFrame) -> None:
-    with pytest.raises(SpecError, match="needs a balanced panel: 4649 rows"):
+    with pytest.raises(SpecError) as err:
         _event(het.slice(1), method="callaway_santanna")
+    assert err.value.message == (
+        "callaway_santanna needs a balanced panel: 4649 rows for 150 units × 31 "
+        "periods; 1 unit misses periods (or their outcome): 10 (1990)"
+    )
+
+
+def test_an_unbalanced_panel_names_its_units_and_the_sample_that_balances_it(
+    het: pl.DataFrame,
+) -> None:
+    """Firm codes such as 000010 are text: the hint quotes them, as YAML needs, and the
+    units it names are the ones whose leaving out lets the fit run."""
+    coded = het.with_columns(pl.col("unit").cast(pl.Utf8).str.zfill(6))
+    short = coded.filter(~((pl.col("unit") == "000010") & (pl.col("year") >= 2019)))
+    holed = short.with_columns(
+        pl.when((pl.col("unit") == "000020") & (pl.col("year") == 1995))
+        .then(None)
+        .otherwise(pl.col("dep_var"))
+        .alias("dep_var")
+    )
+    with pytest.raises(SpecError) as err:
+        _event(holed, method="callaway_santanna", bootstrap=False)
+    assert err.value.message.endswith(
+        "2 units miss periods (or their outcome): 000010 (2019, 2020); 000020 (1995)"
+    )
+    assert err.value.hint == (
+        "leave them out with a sample, as R did's att_gt does with a warning: samples: "
+        "{balanced: {exclude: {unit: ['000010', '000020']}}} and sample: balanced on the model"
+    )
+    kept = holed.filter(~pl.col("unit").is_in(["000010", "000020"]))
+    assert _event(kept, method="callaway_santanna", bootstrap=False).nobs == 148 * 31
 
 
 def test_bacon_decomposition_adds_up_to_the_twfe_coefficient(het: pl.DataFrame) -> None:
@@ -325,6 +368,26 @@ def test_bacon_decomposition_adds_up_to_the_twfe_coefficient(het: pl.DataFrame) 
     assert sum(p["weight"] * p["estimate"] for p in timing.extra["bacon"]) == pytest.approx(
         timing.coefficients["did"].estimate, abs=1e-10
     )
+
+
+def test_a_did_without_its_decomposition_says_why(het: pl.DataFrame) -> None:
+    """An unbalanced panel names the units missing periods and the sample that balances it;
+    controls name the model without them. The bacon table prints these (tables/bacon.py)."""
+    spec = {"estimator": "did", "y": "dep_var", "treat": "treat", "first_treated": "g"}
+    unbalanced = fit_did(het.slice(1), DidSpec.model_validate(spec), CTX)[""]
+    assert "bacon" not in unbalanced.extra
+    assert unbalanced.extra["bacon_unavailable"] == {
+        "reason": "it needs a balanced panel; 1 unit misses periods (or their outcome): 10 (1990)",
+        "hint": "leave them out with a sample: samples: {balanced: {exclude: {unit: [10]}}} and "
+        "sample: balanced on the model",
+    }
+    varying = het.with_columns(((pl.col("unit") * pl.col("year")) % 7).alias("c"))
+    with_x = fit_did(varying, DidSpec.model_validate({**spec, "x": ["c"]}), CTX)[""]
+    assert with_x.extra["bacon_unavailable"]["reason"] == (
+        "it decomposes the two-way FE DID without controls; this one has x: [c]"
+    )
+    balanced = fit_did(het, DidSpec.model_validate(spec), CTX)[""]
+    assert "bacon_unavailable" not in balanced.extra and balanced.extra["bacon"]
 
 
 def test_placebo_refits_equal_the_estimate_and_are_seeded(het: pl.DataFrame) -> None:

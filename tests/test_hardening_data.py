@@ -131,7 +131,17 @@ def test_time_column_as_text_shows_a_value(tmp_path, capsys):
     assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
         1,
         f"error: {spec}:5:42: data.panel.time: the time column 'year' of 'd.csv' is text, e.g. "
-        "'2001年': periods must be numbers such as 2012 (or dates) (write the years as plain "
+        "'2001年': periods must be numbers such as 2012 (or dates) ('2001年' is a number "
+        "followed by '年': add ignore: [\"年\"] to the source, as Stata's destring, "
+        'ignore("年"))',
+    )
+    # a period that is not a number with a unit: the file needs plain numbers
+    rows = [f"{f},{t}Q1,{x},{y}" for f, t, x, y in ROWS]
+    spec = write(tmp_path, "firm,year,x,y", rows)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:5:42: data.panel.time: the time column 'year' of 'd.csv' is text, e.g. "
+        "'2001Q1': periods must be numbers such as 2012 (or dates) (write the years as plain "
         "numbers in the file)",
     )
 

@@ -53,9 +53,11 @@ def panel_rows() -> list[tuple[str, int, float, float, float | None, float]]:
     return rows
 
 
-def write_workbook(path: Path, title: bool = True) -> None:
+def write_workbook(
+    path: Path, title: bool = True, codes: tuple[str, ...] = ("—", "NA", ".")
+) -> None:
     """A yearbook-style sheet: a merged title row, numbers as text ('1,234.5', '12.5%'),
-    missing cells written '—', 'NA' or '.', and a total row without a year."""
+    missing cells written '—', 'NA' or '.' (or ``codes``), and a total row without a year."""
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
@@ -63,9 +65,8 @@ def write_workbook(path: Path, title: bool = True) -> None:
         sheet.append(["表1 企业面板（单位：万元）"])
         sheet.merge_cells("A1:F1")
     sheet.append(["firm", "year", "x", "share", "z", "y"])
-    codes = ["—", "NA", "."]
     for n, (firm, year, x, share, z, y) in enumerate(panel_rows()):
-        cell = codes[n % 3] if z is None else z
+        cell = codes[n % len(codes)] if z is None else z
         sheet.append([firm, year, f"{x:,.1f}", f"{share:.1f}%", cell, y])
     sheet.append(["合计", None, "12,345.0", None, None, 99.0])
     book.save(path)
@@ -123,6 +124,31 @@ def test_percentages_name_the_option(tmp_path, capsys):
     )
 
 
+def test_winds_double_hyphen_is_missing_by_default(tmp_path, capsys):
+    # Wind's exports write a missing cell '--': the same fit as with '—', 'NA' and '.'
+    write_workbook(tmp_path / "p.xlsx", codes=("--",))
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 0, err
+    fe = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["fe"]
+    assert fe["nobs"] == PEER_NOBS
+    assert fe["coefficients"]["z"]["estimate"] == pytest.approx(PEER_COEF["z"], rel=1e-7)
+
+
+def test_an_unknown_missing_code_among_percentages_is_the_cell_named(tmp_path, capsys):
+    """With percent: true set, the cell that keeps a column text is the code the source does
+    not know ('n.a.'), not the first percentage; the hint writes the list with it added. It
+    said "'0.0%' is a percentage: add percent: true", which the source had."""
+    write_workbook(tmp_path / "p.xlsx", codes=("n.a.",))
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 1
+    assert err == (
+        f"error: {tmp_path / 's.yaml'}:7:49: models.fe.x[2]: variable 'z' of model 'fe' is "
+        "String, not numeric; first non-number 'n.a.' at F0 2018 (if 'n.a.' marks a missing "
+        'value, add it to the source\'s missing-value codes: null_values: ["", "NA", ".", '
+        '"..", "-", "—", "–", "--", "n.a."])\n'
+    )
+
+
 def test_excel_missing_codes_are_missing(tmp_path):
     """'—', 'NA' and '.' in an Excel column of numbers are missing, as in a CSV file; a text
     column of codes ('001') without any such cell stays text."""
@@ -142,6 +168,83 @@ def test_excel_missing_codes_are_missing(tmp_path):
         "v": [1.5, None, None],
         "w": [None, 2, 3],
     }
+
+
+def test_csv_codes_with_leading_zeros_stay_text_as_in_excel(tmp_path):
+    """Stock codes in a CSV file read as written (000001), as an Excel column of them does; read
+    as integers they were 1, printed so and matching no '000001' elsewhere. Plain integers,
+    and numbers with a decimal point, stay numbers."""
+    from specrun.data.io import read_source
+    from specrun.spec.models import SourceSpec
+
+    (tmp_path / "c.csv").write_text(
+        "code,year,n,x\n000001,2011,7,0.5\n000010,2011,12,01.5\n600519,2011,--,2\n",
+        encoding="utf-8",
+    )
+    frame = read_source(SourceSpec(path="c.csv"), tmp_path)
+    assert frame.to_dict(as_series=False) == {
+        "code": ["000001", "000010", "600519"],
+        "year": [2011, 2011, 2011],
+        "n": [7, 12, None],
+        "x": [0.5, 1.5, 2.0],
+    }
+
+
+def test_years_written_with_a_unit_read_with_ignore_as_stata_destring(tmp_path, capsys):
+    """A yearbook's '2012年' periods: the error writes the ignore: that reads them (Stata's
+    destring, ignore("年")); it said to edit the file. With it, the rows fit as with plain
+    years."""
+    rows = "".join(
+        f"F{i},{t}年,{i + 0.1 * t + ((7 * i + 3 * t) % 5) / 10},{(i * t) % 7}\n"
+        for i in range(4)
+        for t in (1, 2, 3)
+    )
+    (tmp_path / "p.csv").write_text("firm,year,y,x\n" + rows, encoding="utf-8")
+    plain = rows.replace("年", "")
+    (tmp_path / "q.csv").write_text("firm,year,y,x\n" + plain, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    body = (
+        "spec_version: 1\ndata:\n  sources:\n    p: {{path: {path}{options}}}\n"
+        "  panel: {{source: p, entity: firm, time: year}}\n"
+        "models:\n  fe: {{estimator: panel_fe, y: y, x: [x], absorb: [entity, time]}}\n"
+    )
+    spec.write_text(body.format(path="p.csv", options=""), encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:5:42: data.panel.time: the time column 'year' of 'p.csv' is text, e.g. "
+        "'1年': periods must be numbers such as 2012 (or dates) ('1年' is a number followed by "
+        '\'年\': add ignore: ["年"] to the source, as Stata\'s destring, ignore("年"))\n'
+    )
+    fits = {}
+    for path, options in (("p.csv", ", ignore: [年]"), ("q.csv", "")):
+        spec.write_text(body.format(path=path, options=options), encoding="utf-8")
+        out = tmp_path / f"out_{path[0]}"
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+        results = json.loads((out / "results.json").read_text())
+        fits[path] = results["models"]["fe"]["coefficients"]["x"]
+    assert fits["p.csv"] == fits["q.csv"]
+
+
+def test_a_number_with_a_unit_names_the_ignore_that_reads_it(tmp_path, capsys):
+    write_workbook(tmp_path / "p.xlsx")
+    # a column of amounts written '12,345.0万元' as a yearbook prints them
+    book = pytest.importorskip("openpyxl").load_workbook(tmp_path / "p.xlsx")
+    sheet = book.active
+    for row in sheet.iter_rows(min_row=3, max_row=sheet.max_row - 1, min_col=3, max_col=3):
+        row[0].value = f"{row[0].value}万元"
+    book.save(tmp_path / "p.xlsx")
+    code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
+    assert code == 1
+    assert err.endswith(
+        "first non-number '-11,000.0万元' at F0 2015 ('-11,000.0万元' is a number followed by "
+        '\'万元\': add ignore: ["万元"] to the source, as Stata\'s destring, ignore("万元"))\n'
+    )
+    code, err = run(
+        tmp_path, ', header_row: 2, thousands: ",", percent: true, ignore: [万元]', capsys
+    )
+    assert code == 0, err
+    fe = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["fe"]
+    assert fe["coefficients"]["x"]["estimate"] == pytest.approx(PEER_COEF["x"], rel=1e-7)
 
 
 def test_csv_title_line_and_a_later_type_break_keep_their_line(tmp_path, capsys):

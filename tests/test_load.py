@@ -45,6 +45,51 @@ def test_duplicate_keys_are_kept_as_problems_with_both_lines():
     assert doc.data["b"]["c"] == 1
 
 
+def test_a_second_top_level_section_says_where_its_entries_belong():
+    """A tutorial step's ``models:`` block pasted below the spec is a second section."""
+    text = "models:\n  a: {y: y}\ntransforms:\n  - log: {vars: [y]}\nmodels:\n  b: {y: y}\n"
+    text += "transforms:\n  - lag: {vars: [y]}\n"
+    assert [str(e) for e in load_text(text, "x.yaml").problems] == [
+        "x.yaml:5:1: models: duplicate key 'models' (first defined at line 1) (a spec has one "
+        "'models:' section: move these entries under the 'models:' of line 1)",
+        "x.yaml:7:1: transforms: duplicate key 'transforms' (first defined at line 3) (a spec "
+        "has one 'transforms:' list: move these items into the 'transforms:' of line 3)",
+    ]
+
+
+def test_an_expression_cut_at_a_comma_inside_braces_says_to_quote_it():
+    """``{treat: if_else(g > 0, 1, 0)}`` is, to YAML, ``treat: 'if_else(g > 0'`` and the keys
+    ``1`` and ``0)`` with no value: one error at the expression, with the line to write, and the
+    expression read as meant (no second error from what uses ``treat``)."""
+    text = "derive: {treat: if_else(g > max(a, b), 1, 0), lev: x / 100}\n"
+    doc = load_text(text, "x.yaml")
+    assert [str(e) for e in doc.problems] == [
+        "x.yaml:1:17: derive.treat: this expression was cut at its first comma: inside {…} a "
+        "comma ends a YAML value, so 'treat' reads 'if_else(g > max(a' (quote it: "
+        'treat: "if_else(g > max(a, b), 1, 0)")'
+    ]
+    assert doc.data == {"derive": {"treat": "if_else(g > max(a, b), 1, 0)", "lev": "x / 100"}}
+    # quoted, in block style, or with its parentheses closed, a value is left alone
+    for fine in (
+        "derive: {treat: 'if_else(g > 0, 1, 0)'}\n",
+        "derive:\n  treat: if_else(g > 0, 1, 0)\n",
+        "derive: {a: log(x), b: y}\n",
+    ):
+        assert load_text(fine, "x.yaml").problems == ()
+
+
+def test_a_list_inside_a_braced_value_says_to_quote_the_value():
+    # before: "invalid YAML: did not find expected ',' or '}'" and nothing to do about it
+    text = "samples:\n  east: {where: 省份 in ['北京', '上海'], label: 东部}\n"
+    assert messages(text) == [
+        "x.yaml:2:23: invalid YAML: did not find expected ',' or '}' (quote it: where: "
+        "\"省份 in ['北京', '上海']\" (inside {…}, brackets, braces and commas in a value need "
+        "quotes))"
+    ]
+    fixed = "samples:\n  east: {where: \"省份 in ['北京', '上海']\", label: 东部}\n"
+    assert load_text(fixed, "x.yaml").data["samples"]["east"]["where"] == "省份 in ['北京', '上海']"
+
+
 def test_tabs_are_refused_with_their_column():
     assert messages("a:\n  b: 1\n \tc: 2\n") == [
         "x.yaml:3:2: tab character in indentation (YAML indents with spaces)"

@@ -168,6 +168,31 @@ def test_coefficient_printing_as_zero_warns_and_scale_fixes_it(tmp_path: Path):
     assert any("prints as zero" in w for w in manifest["warnings"])
 
 
+def test_a_descriptive_model_split_over_groups_is_one_table_with_a_block_per_group(
+    tmp_path: Path,
+):
+    """Stata's ``tabstat inv value, s(n mean sd) by(half)``: each group's rows under its value;
+    before, the table said the family 'is not a fitted descriptive model'. Expected numbers:
+    numpy's mean and sd (ddof=1) of the bundled Grunfeld CSV's rows of each group."""
+    import polars as pl
+
+    spec = GRUNFELD_HEAD + (
+        "transforms:\n  - derive: {half: 'if_else(firm <= 5, 1, 2)'}\n"
+        "models:\n  desc: {estimator: descriptive, vars: [inv, value], over: half}\n"
+        "tables:\n  d: {kind: descriptive, model: desc, stats: [nobs, mean, sd]}\n"
+    )
+    path = grunfeld_project(tmp_path, spec)
+    table = run_file(path, out=tmp_path / "out").output.tables["d"]
+    assert [b.title for b in table.blocks] == ["1", "2"]
+    data = pl.read_csv(tmp_path / "grunfeld.csv")
+    for block, group in zip(table.blocks, [data["firm"] <= 5, data["firm"] > 5], strict=True):
+        assert [r.label for r in block.rows] == ["inv", "value"]
+        for row in block.rows:
+            column = data.filter(group)[row.label].to_numpy()
+            expected = [f"{column.size}", f"{column.mean():.3f}", f"{column.std(ddof=1):.3f}"]
+            assert [c.text for c in row.cells] == expected
+
+
 CORRELATED = (
     GRUNFELD_HEAD
     + """\

@@ -82,6 +82,29 @@ def test_panels_with_different_column_counts_are_an_error(tmp_path: Path):
         run_file(tmp_path / "spec.yaml", tmp_path / "out")
 
 
+def test_a_statistic_no_column_reports_is_an_error_naming_the_one_they_do(tmp_path: Path):
+    # esttab's r2_a on fixed-effects models: panel_fe reports reghdfe's e(r2_a) as r2_lsdv_adj;
+    # before, the row printed blank without a word
+    spec = SPEC.replace("stats: [nobs, r2_within, mean_y]", "stats: [nobs, r2_adj]")
+    grunfeld_project(tmp_path, spec)
+    with pytest.raises(SpecErrors) as caught:
+        run_file(tmp_path / "spec.yaml", tmp_path / "out")
+    [error] = caught.value.errors
+    assert (error.path, error.message, error.hint) == (
+        "tables.stacked.stats[1]",
+        "no column of this table has a statistic 'r2_adj' (Stata e(r2_a)): ols, panel_be "
+        "report it, the columns are panel_fe",
+        "did you mean 'r2_lsdv_adj' (areg e(r2_a); reghdfe e(r2_a))?",
+    )
+    # a table whose columns mix estimators prints the row where it applies
+    mixed = SPEC.replace("stats: [nobs, r2]", "stats: [nobs, r2_adj]")
+    assert "r2_adj" in mixed
+    grunfeld_project(tmp_path, mixed)
+    table = run_file(tmp_path / "spec.yaml", tmp_path / "out").output.tables["patterns"]
+    [row] = [r for r in table.blocks[-1].rows if r.label == "Adjusted R²"]
+    assert row.cells[0].text and not row.cells[1].text
+
+
 def test_model_labels_head_their_columns(tables):
     header = [[c.text for c in row.cells] for row in tables["patterns"].header]
     assert header[-1] == ["Pooled", ""]

@@ -246,6 +246,16 @@ def test_se_that_is_neither_a_type_nor_a_mapping_names_both_forms(write, se, sho
     ]
 
 
+def test_se_cluster_without_columns_writes_the_mapping_that_names_them(write):
+    # vce(cluster id) written as se: cluster; before, the message named no form to write
+    body = "models:\n  fe: {estimator: panel_fe, y: inv, x: [value], se: cluster}\n"
+    assert errors_of(write(body)) == [
+        "7:53: models.fe.se: clustered standard errors need 'cluster:' and one or more columns: "
+        "write se: {cluster: entity} (Stata's vce(cluster id)), or name any columns, as "
+        "se: {cluster: [entity, time]}"
+    ]
+
+
 def test_a_hausman_test_of_a_model_that_failed_its_types_adds_no_unknown_model(write):
     # before: a second error, "models.hausman.models[0]: unknown model 'fe'"
     body = (

@@ -7,6 +7,7 @@ dropped are counted for ``manifest.json``. Nothing here writes files (see ``outp
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -32,7 +33,7 @@ from specrun.estimators.base import (
 from specrun.plan.nodes import Node, Plan
 from specrun.results import ModelResult, ResultSet
 from specrun.spec.load import PathKey, format_path
-from specrun.spec.models import SampleSpec
+from specrun.spec.models import SampleSpec, SourceSpec
 from specrun.spec.validate import ResolvedModel, Spec
 from specrun.stored import ModelCore, ModelStore, Stored
 from specrun.tables.base import TableContext
@@ -72,10 +73,27 @@ def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
     return model.path
 
 
-def _text_number_hint(variable: str, value: str, share: float, dependent: bool) -> str:
+def _unit_hint(cell: str) -> str | None:
+    """For a number written with a unit or suffix ('2012年', '35.2亿元'): the ``ignore:`` that
+    reads it as a number, as Stata's ``destring, ignore()``; None for any other text."""
+    # a number (with a thousands separator or not), then text that holds no digit
+    found = re.fullmatch(r"\s*[-+]?(?:\d[\d,']*\.?\d*|\.\d+)\s*([^\d\s.,%+-][^\d]*?)\s*", cell)
+    if not found:
+        return None
+    unit = found.group(1)
+    return (
+        f"'{cell}' is a number followed by '{unit}': add ignore: [\"{unit}\"] to the source, "
+        f'as Stata\'s destring, ignore("{unit}")'
+    )
+
+
+def _text_number_hint(
+    variable: str, value: str, share: float, dependent: bool, nulls: list[str] | None = None
+) -> str:
     """What to change so that a text column whose first non-number is ``value`` reads as
     numbers; ``share`` is the fraction of its cells that are not numbers; ``dependent`` when the
-    column is the model's dependent variable."""
+    column is the model's dependent variable; ``nulls`` the source's missing-value codes, to
+    write the list with ``value`` added."""
     cell = value.strip()
     grouped = re.fullmatch(r"[-+]?\d{1,3}(?:([,. '_])\d{3})+(?:[.,]\d+)?%?", cell)
     if grouped:
@@ -87,6 +105,9 @@ def _text_number_hint(variable: str, value: str, share: float, dependent: bool) 
         )
     if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", cell):
         return f"'{cell}' is a percentage: add percent: true to the source"
+    unit = _unit_hint(cell)
+    if unit:
+        return unit
     if share > 0.5:
         # names or codes, not numbers with a few missing-value codes among them
         if dependent:
@@ -97,7 +118,13 @@ def _text_number_hint(variable: str, value: str, share: float, dependent: bool) 
             f"'{variable}' holds text, not numbers: a regressor with text levels enters as a "
             f"factor, one dummy per level (write i.{variable})"
         )
-    return "list missing-value codes under the source's null_values"
+    if nulls is None or not cell:
+        return "list missing-value codes under the source's null_values"
+    written = ", ".join(json.dumps(v, ensure_ascii=False) for v in [*nulls, cell])
+    return (
+        f"if '{cell}' marks a missing value, add it to the source's missing-value codes: "
+        f"null_values: [{written}]"
+    )
 
 
 @dataclass
@@ -644,7 +671,8 @@ class Executor:
             f"the time column '{panel.time}' of '{source}' is text{example}: periods must be "
             "numbers such as 2012 (or dates)",
             code="data",
-            hint="write the years as plain numbers in the file",
+            hint=_unit_hint(examples[0] if examples else "")
+            or "write the years as plain numbers in the file",
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
 
@@ -822,8 +850,16 @@ class Executor:
             if dtype.is_numeric() or dtype == pl.Boolean:
                 continue
             values = frame[variable].cast(pl.String, strict=False)
+            source = self._model_source()
+            # the cell that kept the column text is one the source's own options do not read
+            # ('--' among '28.10%' cells with percent: true), not the first with a % sign
+            readable = values.str.strip_chars()
+            if source is not None and source.thousands is not None:
+                readable = readable.str.replace_all(source.thousands, "", literal=True)
+            if source is not None and source.percent:
+                readable = readable.str.strip_suffix("%").str.strip_chars()
             bad = frame.filter(
-                values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
+                values.is_not_null() & readable.cast(pl.Float64, strict=False).is_null()
             )
             example = (
                 f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
@@ -840,9 +876,18 @@ class Executor:
                     str(bad[variable][0]) if bad.height else "",
                     bad.height / present if present else 0.0,
                     dependent=where[len(model.path) :][:1] == ("y",),
+                    nulls=source.null_values if source is not None else None,
                 ),
             )
             raise SpecErrors([_located(self.spec, error, where)])
+
+    def _model_source(self) -> SourceSpec | None:
+        """The source models read: the panel's, or a cross-section's main one."""
+        data = self.spec.data
+        name = data.panel.source if data.panel is not None else data.main
+        if name is None and len(data.sources) == 1:
+            name = next(iter(data.sources))
+        return data.sources.get(name) if name is not None else None
 
     def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
         """Why a model has no rows: what its sample kept of the data (with the data's time

@@ -272,9 +272,14 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
     _check_header(names, path, spec.header_row)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
+    codes = _leading_zero_codes(data, separator, spec, rows)
     try:
         frame = pl.read_csv(
-            data, separator=separator, null_values=spec.null_values, infer_schema_length=rows
+            data,
+            separator=separator,
+            null_values=spec.null_values,
+            infer_schema_length=rows,
+            schema_overrides=codes or None,
         )
     except pl.exceptions.PolarsError as exc:
         # polars refuses a row with more fields than the header: name it first
@@ -291,6 +296,37 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     if frame.width and frame[:, -1].null_count():
         _check_row_lengths(data, separator, len(names), path)
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
+def _leading_zero_codes(
+    data: bytes, separator: str, spec: SourceSpec, rows: int | None
+) -> dict[str, pl.DataType]:
+    """Columns of codes written with leading zeros (stock codes 000001, region codes 0101),
+    to be read as text, as an Excel or Stata text column of such codes is: read as integers,
+    000001 would become 1, printed so and matching no '000001' of another source or of a
+    sample's ``exclude:``. A column is such codes when, in the rows that decide its type, every
+    cell is digits and one starts with 0 followed by a digit. Keyed by the file's own header
+    names (``schema_overrides`` of the read)."""
+    try:
+        prefix = pl.read_csv(
+            data,
+            separator=separator,
+            null_values=spec.null_values,
+            infer_schema=False,
+            n_rows=min(rows or 10_000, 10_000),
+        )
+    except pl.exceptions.PolarsError:
+        return {}  # a ragged row: the full read names it
+    codes: dict[str, pl.DataType] = {}
+    for name in prefix.columns:
+        column = prefix[name].drop_nulls().str.strip_chars()
+        if (
+            column.len()
+            and column.str.contains(r"^0[0-9]").any()
+            and column.str.contains(r"^[0-9]+$").all()
+        ):
+            codes[name] = pl.String()
+    return codes
 
 
 def _type_break(
@@ -364,16 +400,16 @@ def destring(
     A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
     in Excel and Stata files (the CSV reader already reads such cells as missing). A text
     column is then read as numbers when every cell left is a number once the ``thousands:``
-    separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100; a column
-    of codes with a leading zero (``'001'``, stock codes) stays text unless such a missing-value
-    code, separator or ``%`` was there. ``exact`` holds, for an Excel sheet, the same columns
-    read as numbers (null where a cell is text): a number cell in a column that also holds
-    text reaches ``frame`` as text with at most 9 decimals (1e-20 as '0'), so its value is
-    taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
-    such columns replaced; never raises.
+    separator and the ``ignore:`` texts (``年``) are removed and, with ``percent: true``, a
+    trailing ``%`` read as 1/100; a column of codes with a leading zero (``'001'``, stock codes)
+    stays text unless such a missing-value code, separator, ignored text or ``%`` was there.
+    ``exact`` holds, for an Excel sheet, the same columns read as numbers (null where a cell is
+    text): a number cell in a column that also holds text reaches ``frame`` as text with at most
+    9 decimals (1e-20 as '0'), so its value is taken from ``exact``. Integers stay Int64;
+    anything else is Float64. Returns the frame with such columns replaced; never raises.
     """
     text_file = fmt in ("csv", "tsv")
-    if text_file and spec.thousands is None and not spec.percent:
+    if text_file and spec.thousands is None and not spec.percent and not spec.ignore:
         # the CSV reader read the missing-value codes and typed every column of numbers
         return frame
     nulls = [] if text_file else list(spec.null_values)
@@ -387,6 +423,8 @@ def destring(
         numbers = column
         if spec.thousands is not None:
             numbers = numbers.str.replace_all(spec.thousands, "", literal=True)
+        for text_ in spec.ignore:  # destring, ignore("年")
+            numbers = numbers.str.replace_all(text_, "", literal=True)
         scale = None
         if spec.percent:
             share = numbers.str.ends_with("%")

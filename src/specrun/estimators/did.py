@@ -42,6 +42,17 @@ def relative_name(k: int) -> str:
     return f"rel{k:+d}"
 
 
+def relative_label(k: int, *, binned: bool = False) -> str:
+    """Printed label of relative period k, with a true minus as lag labels have (``t−1``):
+    ``t−2``, ``t+0``, ``t+3``. A binned end point (``endpoints: bin`` with periods beyond the
+    window in the data) holds every period at or beyond it, and says so: ``≤ t−5``, ``≥ t+5``.
+    """
+    text = f"t−{-k}" if k < 0 else f"t+{k}"
+    if binned:
+        return f"≤ {text}" if k < 0 else f"≥ {text}"
+    return text
+
+
 def _first_period(frame: pl.DataFrame, column: str) -> pl.Expr:
     """First treated period, null for never-treated units (coded missing or 0)."""
     value = pl.col(column).cast(pl.Float64)
@@ -145,7 +156,16 @@ def fit_did(frame: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Mapping[str,
     fitted = fit_linear(data, inner, ctx)[""]
     extra: dict[str, object] = {**fitted.extra, "design": "2x2" if spec.post else "staggered"}
     if spec.first_treated is not None and not spec.x and set(spec.effects) == {"entity", "time"}:
-        extra["bacon"] = _bacon(data, spec, ctx)
+        bacon = _bacon(data, spec, ctx)
+        extra["bacon" if isinstance(bacon, list) else "bacon_unavailable"] = bacon
+    elif spec.first_treated is not None and spec.x:
+        # Goodman-Bacon's theorem is about the two-way FE DID without controls
+        extra["bacon_unavailable"] = {
+            "reason": "it decomposes the two-way FE DID without controls; this one has x: "
+            f"[{', '.join(spec.x)}]",
+            "hint": f"a bacon table of a model with extends: {ctx.name} and x: [] shows how the "
+            "DID without controls is made up",
+        }
     stats = {**fitted.stats, "n_treated": float(data.filter(pl.col(DID) > 0).height)}
     if spec.placebo is not None:
         placebo = _placebo(data, spec, ctx)
@@ -223,9 +243,12 @@ def _placebo(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> Placebo:
     )
 
 
-def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str, float | str]]:
-    """Goodman-Bacon decomposition records, or none where it does not apply (an unbalanced
-    panel, or treatment that is not the absorbing 1(t ≥ first_treated) of treated units)."""
+def _bacon(
+    data: pl.DataFrame, spec: DidSpec, ctx: FitContext
+) -> list[dict[str, float | str]] | dict[str, str]:
+    """Goodman-Bacon decomposition records, or why it does not apply (``{"reason": …,
+    "hint": …}``: an unbalanced panel, naming the units that miss periods, or no 2 × 2
+    comparison with treatment variation), which the ``bacon`` table's error prints."""
     from specrun.kernels.bacon import bacon_decomposition
 
     assert spec.first_treated is not None
@@ -241,13 +264,17 @@ def _bacon(data: pl.DataFrame, spec: DidSpec, ctx: FitContext) -> list[dict[str,
     units = wide[ctx.entity].n_unique()
     periods = np.sort(wide[ctx.time].unique().to_numpy())
     if wide.height != units * periods.size:
-        return []
+        which, sample = _incomplete_units(wide, ctx, periods)
+        return {
+            "reason": f"it needs a balanced panel; {which}",
+            "hint": f"leave them out with a sample: {sample}",
+        }
     firsts = wide.group_by(ctx.entity, maintain_order=True).agg(pl.col("__first").first())
     y = wide[spec.y].to_numpy().reshape(units, periods.size)
     try:
         comparisons = bacon_decomposition(y, periods, firsts["__first"].to_numpy().astype(float))
-    except ValueError:
-        return []
+    except ValueError as exc:
+        return {"reason": str(exc)}
     return [
         {
             "kind": c.kind,
@@ -308,6 +335,13 @@ def fit_event_study(
     data = frame.with_columns(rel)
     if spec.method != "callaway_santanna":  # its window bounds the periods it reports only
         _check_window(data["__rel"], spec, ctx)
+    # the end points that bin periods beyond them, before the clip hides those periods
+    beyond = data["__rel"].drop_nulls()
+    binned: set[int] = (
+        set()
+        if spec.endpoints != "bin" or beyond.is_empty()
+        else {k for k, out in ((low, beyond.min() < low), (high, beyond.max() > high)) if out}
+    )
     n_dropped = 0
     if spec.endpoints == "drop":
         outside = pl.col("__rel").is_not_null() & ~pl.col("__rel").is_between(low, high)
@@ -368,7 +402,9 @@ def fit_event_study(
         se_type=fitted.se_type,
         se_convention=fitted.se_convention,
         label=spec.label,
-        coefficient_labels={relative_name(k): f"t{k:+d}" for k in spec.relative_periods()},
+        coefficient_labels={
+            relative_name(k): relative_label(k, binned=k in binned) for k in spec.relative_periods()
+        },
     )
     return {"": result}
 
@@ -463,6 +499,48 @@ def _sun_abraham(
     return fitted, coefficients, pretrend, extra
 
 
+def _incomplete_units(data: pl.DataFrame, ctx: FitContext, periods: np.ndarray) -> tuple[str, str]:
+    """The units of an unbalanced panel that miss periods (a row absent, or its outcome
+    missing), each with the periods it misses ("1 unit misses periods (or their outcome):
+    000005 (2019, 2020)"), and the sample that leaves them out, written for the user's entity
+    column, codes quoted as YAML needs (a code such as 000005 unquoted would read as 5)."""
+    rows = data.group_by(ctx.entity, maintain_order=True).agg(pl.col(ctx.time))
+    incomplete = [
+        (unit, sorted(set(periods.tolist()) - set(seen)))
+        for unit, seen in zip(rows[ctx.entity].to_list(), rows[ctx.time].to_list(), strict=True)
+        if len(seen) != periods.size
+    ]
+    shown = "; ".join(
+        f"{unit} ({', '.join(f'{t:g}' for t in missing) or 'repeated periods'})"
+        for unit, missing in incomplete[:5]
+    ) + (f"; … {len(incomplete) - 5} more" if len(incomplete) > 5 else "")
+    listed = ", ".join(
+        f"'{unit}'" if isinstance(unit, str) else str(unit) for unit, _ in incomplete[:10]
+    ) + (", …" if len(incomplete) > 10 else "")
+    units = "1 unit misses" if len(incomplete) == 1 else f"{len(incomplete)} units miss"
+    return (
+        f"{units} periods (or their outcome): {shown}",
+        f"samples: {{balanced: {{exclude: {{{ctx.entity}: [{listed}]}}}}}} and "
+        "sample: balanced on the model",
+    )
+
+
+def _unbalanced(
+    data: pl.DataFrame, ctx: FitContext, n_units: int, periods: np.ndarray
+) -> SpecError:
+    """The error for Callaway–Sant'Anna on an unbalanced panel: the units that miss periods
+    and the sample that leaves them out — R did's ``att_gt`` drops such units itself with a
+    warning; here the spec says so."""
+    which, sample = _incomplete_units(data, ctx, periods)
+    return SpecError(
+        f"callaway_santanna needs a balanced panel: {data.height} rows for {n_units} units × "
+        f"{periods.size} periods; {which}",
+        code="data",
+        path=f"models.{ctx.name}",
+        hint=f"leave them out with a sample, as R did's att_gt does with a warning: {sample}",
+    )
+
+
 def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContext) -> ModelResult:
     """ATT(g, t) on the balanced panel, then R did's simple, dynamic and group aggregations;
     the dynamic effects inside the window are the ``rel±k`` coefficients, ``att`` the simple
@@ -494,12 +572,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
     units = data[ctx.entity].unique(maintain_order=True)
     periods = np.sort(data[ctx.time].unique().to_numpy())
     if data.height != units.len() * periods.size:
-        raise SpecError(
-            f"callaway_santanna needs a balanced panel: {data.height} rows for {units.len()} "
-            f"units × {periods.size} periods (drop incomplete units with a sample)",
-            code="data",
-            path=f"models.{ctx.name}",
-        )
+        raise _unbalanced(data, ctx, units.len(), periods)
     firsts = data.group_by(ctx.entity, maintain_order=True).agg(
         pl.col("__first").n_unique().alias("k"), pl.col("__first").first()
     )
@@ -668,7 +741,10 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "group_overall": {"att": group_overall.estimate, "std_error": overall_se["att_group"]},
         },
         effects=("entity", "time"),
-        se_type="clustered by entity",
+        # the note says which: bootstrap standard errors are not the analytic clustered ones
+        se_type=(
+            "clustered by entity" if boot is None else "multiplier bootstrap, clustered by entity"
+        ),
         se_convention="did (R package), "
         + ("analytic" if boot is None else "multiplier bootstrap"),
         stat_name="z",
@@ -677,6 +753,6 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             "att": "ATT (simple)",
             "att_dynamic": "ATT (dynamic)",
             "att_group": "ATT (group)",
-            **{relative_name(k): f"t{k:+d}" for k in shown},
+            **{relative_name(k): relative_label(k) for k in shown},
         },
     )

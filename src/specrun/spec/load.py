@@ -129,9 +129,10 @@ class _Builder:
     """Plain values from the composed node tree, iteratively (no recursion limit to hit), with
     aliases expanded under a budget and a recursive alias refused."""
 
-    def __init__(self, file: str, loader: SpecLoader, budget: int) -> None:
+    def __init__(self, file: str, loader: SpecLoader, budget: int, text: str = "") -> None:
         self.file = file
         self.loader = loader
+        self.text = text  # the spec's text, to quote a value as written
         self.values: dict[PathKey, Position] = {}
         self.keys: dict[PathKey, Position] = {}
         self.errors: list[SpecError] = []
@@ -169,7 +170,27 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             pending = []
-            for key_node, value_node in node.value:
+            pairs = node.value
+            at = 0
+            while at < len(pairs):
+                key_node, value_node = pairs[at]
+                at += 1
+                if node.flow_style and _cut_at_comma(value_node, pairs[at : at + 1]):
+                    pieces = _cut_pieces(value_node, pairs[at:])
+                    at += len(pieces)
+                    whole = _source(self.text, value_node, pieces[-1][0])
+                    key = key_node.value
+                    self._error(
+                        value_node,
+                        (*path, key),
+                        f"this expression was cut at its first comma: inside {{…}} a comma "
+                        f"ends a YAML value, so '{key}' reads '{value_node.value}'",
+                        hint=f'quote it: {key}: "{whole}"',
+                    )
+                    # read on as meant, so that what uses the value reports nothing more
+                    value_node = yaml.ScalarNode(
+                        _STR, whole, value_node.start_mark, pieces[-1][0].end_mark
+                    )
                 if not isinstance(key_node, yaml.ScalarNode):
                     self._error(key_node, path, "mapping keys must be plain scalars")
                     continue
@@ -184,6 +205,9 @@ class _Builder:
                         key_node,
                         (*path, key),
                         f"duplicate key '{key}' (first defined at line {first.line})",
+                        hint=_second_section_hint(key, value_node, first.line)
+                        if not path
+                        else None,
                     )
                     continue
                 self.keys[(*path, key)] = _mark(key_node)
@@ -214,7 +238,7 @@ class _Builder:
             self._error(node, path, f"cannot read {node.value[:40]!r}: {exc}")
             return None
 
-    def _error(self, node: yaml.Node, path: PathKey, message: str) -> None:
+    def _error(self, node: yaml.Node, path: PathKey, message: str, hint: str | None = None) -> None:
         pos = _mark(node)
         self.errors.append(
             SpecError(
@@ -224,8 +248,70 @@ class _Builder:
                 file=self.file,
                 line=pos.line,
                 col=pos.col,
+                hint=hint,
             )
         )
+
+
+def _cut_at_comma(value: yaml.Node, rest: list[tuple[yaml.Node, yaml.Node]]) -> bool:
+    """Whether a value of a ``{…}`` mapping is an expression YAML cut at a comma: a plain
+    scalar with a parenthesis left open, followed by a key without a value
+    (``{half: if_else(firm <= 5, 1, 2)}`` reads ``half: 'if_else(firm <= 5'``, ``'1': null``,
+    ``'2)': null``)."""
+    return (
+        isinstance(value, yaml.ScalarNode)
+        and not value.style  # plain: None from PyYAML's parser, "" from libyaml's
+        and value.value.count("(") > value.value.count(")")
+        and bool(rest)
+        and _valueless(rest[0])
+    )
+
+
+def _valueless(pair: tuple[yaml.Node, yaml.Node]) -> bool:
+    key, value = pair
+    return (
+        isinstance(key, yaml.ScalarNode)
+        and not key.style
+        and isinstance(value, yaml.ScalarNode)
+        and value.value == ""
+        and value.start_mark.index == key.end_mark.index
+    )
+
+
+def _cut_pieces(
+    value: yaml.Node, rest: list[tuple[yaml.Node, yaml.Node]]
+) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The valueless keys that are the rest of a cut expression, up to the one that closes its
+    parentheses (or the last valueless one)."""
+    depth = value.value.count("(") - value.value.count(")")
+    pieces = []
+    for pair in rest:
+        if depth <= 0 or not _valueless(pair):
+            break
+        pieces.append(pair)
+        depth += pair[0].value.count("(") - pair[0].value.count(")")
+    return pieces
+
+
+def _source(text: str, first: yaml.Node, last: yaml.Node) -> str:
+    """The spec's own text from the start of ``first`` to the end of ``last`` (marks count
+    characters, with libyaml's parser as with PyYAML's)."""
+    return text[first.start_mark.index : last.end_mark.index] or first.value
+
+
+def _second_section_hint(key: str, value: yaml.Node, first_line: int) -> str | None:
+    """What to do with a second top-level section (``models:`` written again lower down, as
+    when a tutorial step's block is pasted below the spec): its entries belong in the first."""
+    if isinstance(value, yaml.MappingNode):
+        return (
+            f"a spec has one '{key}:' section: move these entries under the '{key}:' of line "
+            f"{first_line}"
+        )
+    if isinstance(value, yaml.SequenceNode):
+        return (
+            f"a spec has one '{key}:' list: move these items into the '{key}:' of line {first_line}"
+        )
+    return None
 
 
 def _at(node: yaml.Node) -> tuple[int, int]:
@@ -335,6 +421,8 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecErrors:
             # YAML reserves ` at the start of a plain value: an expression naming a column in
             # backticks first (`光缆长度(公里)` / 1000) must be quoted as a whole
             hint = 'a value that starts with ` must be quoted: "`name` / 1000"'
+        elif mark and "expected ',' or '}'" in problem:
+            hint = _flow_value_hint(text, mark.index)
         return _fatal(
             f"invalid YAML: {problem}",
             file,
@@ -343,6 +431,39 @@ def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecErrors:
             hint,
         )
     return _fatal(f"invalid YAML: {exc}", file, 1, 1)
+
+
+def _flow_value_hint(text: str, index: int) -> str:
+    """What to write when a ``{…}`` mapping breaks on a value holding brackets or braces
+    (``{where: province in ['A', 'B']}``): the value, from its key to the end of the line's
+    mapping, in quotes."""
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    line = text[start : end if end >= 0 else len(text)]
+    found = None
+    for match in re.finditer(r"([^\s{},]+):\s+", line[: index - start]):
+        found = match  # the last key before the break: the value it opens broke the mapping
+    why = "inside {…}, brackets, braces and commas in a value need quotes"
+    generic = f"{why}: {{where: \"province in ['A', 'B']\"}}"
+    if found is None:
+        return generic
+    rest, depth, quote, stop = line[found.end() :], 0, "", None
+    for i, char in enumerate(rest):  # the value ends at a , or } outside brackets and quotes
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char in ",}" and depth <= 0:
+            stop = i
+            break
+    value = rest[:stop].strip()
+    if '"' in value or not value:
+        return generic
+    return f'quote it: {found.group(1)}: "{value}" ({why})'
 
 
 def load_text(text: str, file: str = "<string>") -> SpecDocument:
@@ -368,7 +489,7 @@ def load_text(text: str, file: str = "<string>") -> SpecDocument:
             node = loader.get_single_node()
             if node is None:
                 raise _fatal("the spec is empty", file, 1, 1)
-            builder = _Builder(file, loader, budget=MAX_ALIAS_GROWTH * nodes + 10_000)
+            builder = _Builder(file, loader, budget=MAX_ALIAS_GROWTH * nodes + 10_000, text=text)
             data = builder.build(node)
         finally:
             loader.dispose()

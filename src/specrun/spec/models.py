@@ -111,10 +111,10 @@ class SourceSpec(StrictModel):
         None, description="Create entity and period columns for an entity-major file."
     )
     null_values: list[str] = Field(
-        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–"],
+        default_factory=lambda: ["", "NA", ".", "..", "-", "—", "–", "--"],
         description="Cells read as missing (in text files, and text cells of Excel and Stata "
         "files); the default also takes the codes "
-        "statistical offices print for missing values: '..', '-', '—', '–'.",
+        "statistical offices print for missing values: '..', '-', '—', '–', and Wind's '--'.",
     )
     infer_rows: Annotated[int, Field(ge=1)] | Literal["all"] = Field(
         10_000,
@@ -144,6 +144,12 @@ class SourceSpec(StrictModel):
         False,
         description="Read text cells like '12.5%' as 0.125 (Stata's destring, percent): a text "
         "column whose every cell is a number or a percentage is read as numbers.",
+    )
+    ignore: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Text removed from text cells before they are read as numbers, as Stata's "
+        "destring, ignore(\"年\"): ignore: [年] reads a column of '2012年' as 2012; a text "
+        "column whose every cell is a number once these are removed is read as numbers.",
     )
 
     @field_validator("encoding")
@@ -381,7 +387,11 @@ class CovarianceSpec(StrictModel):
     @model_validator(mode="after")
     def _cluster_named(self) -> CovarianceSpec:
         if self.type == "cluster" and not self.cluster:
-            raise ValueError("clustered standard errors need 'cluster:' and one or more columns")
+            raise ValueError(
+                "clustered standard errors need 'cluster:' and one or more columns: write "
+                "se: {cluster: entity} (Stata's vce(cluster id)), or name any columns, as "
+                "se: {cluster: [entity, time]}"
+            )
         if self.type != "cluster" and self.cluster:
             raise ValueError(f"'{self.type}' standard errors take no cluster")
         if self.bootstrap is not None and (self.type != "cluster" or len(self.cluster or []) != 1):

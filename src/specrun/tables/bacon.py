@@ -25,23 +25,34 @@ LABELS = {
 }
 
 
-def _group(value: float) -> str:
-    return (
-        "never"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:g}"
-    )
+NOTE = (
+    "Goodman-Bacon (2021) decomposition: weights and 2 × 2 DID estimates; the weighted sum is "
+    "the two-way fixed-effects coefficient."
+)
+
+
+def _group(value: float, ctx: TableContext) -> str:
+    """A cohort by its first treated period, or "never" (in the table's language)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ctx.text("never")
+    return f"{value:g}"
 
 
 def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> Table:
     model = results.models.get(spec.model)
     comparisons: list[dict[str, Any]] | None = model.extra.get("bacon") if model else None
     if model is None or model.estimator != "did" or not comparisons:
+        # the fit's own reason where it tried (an unbalanced panel, naming its units)
+        why = model.extra.get("bacon_unavailable", {}) if model else {}
         raise SpecError(
-            f"model '{spec.model}' has no Goodman-Bacon decomposition (it needs a staggered "
-            "did model without controls on a balanced panel)",
+            f"model '{spec.model}' has no Goodman-Bacon decomposition ("
+            + why.get(
+                "reason", "it needs a staggered did model without controls on a balanced panel"
+            )
+            + ")",
             code="reference",
             path=f"tables.{ctx.name}.model",
+            hint=why.get("hint"),
         )
     d = spec.digits
     rows = []
@@ -52,13 +63,18 @@ def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> 
         weight = sum(c["weight"] for c in members)
         average = sum(c["weight"] * c["estimate"] for c in members) / weight
         rows.append(
-            Row(LABELS[kind], (Cell(fmt.number(weight, d)), Cell(fmt.number(average, d))), "coef")
+            Row(
+                ctx.text(LABELS[kind]),
+                (Cell(fmt.number(weight, d)), Cell(fmt.number(average, d))),
+                "coef",
+            )
         )
     blocks = [Block(tuple(rows))]
     if spec.detail:
         detail = [
             Row(
-                f"{LABELS[c['kind']]}: {_group(c['treated'])} vs {_group(c['control'])}",
+                f"{ctx.text(LABELS[c['kind']])}{'：' if ctx.language == 'zh' else ': '}"
+                f"{_group(c['treated'], ctx)} vs {_group(c['control'], ctx)}",
                 (Cell(fmt.number(c["weight"], d)), Cell(fmt.number(c["estimate"], d))),
                 "coef",
             )
@@ -70,7 +86,7 @@ def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> 
         Block(
             (
                 Row(
-                    "Two-way FE DID (Σ weight × estimate)",
+                    ctx.text("Two-way FE DID (Σ weight × estimate)"),
                     (Cell(fmt.number(1.0, d)), Cell(fmt.number(total, d))),
                     "stat",
                 ),
@@ -81,12 +97,8 @@ def build_bacon(spec: BaconTableSpec, results: ResultSet, ctx: TableContext) -> 
         name=ctx.name,
         caption=spec.caption,
         label=spec.label or f"tab:{ctx.name}",
-        header=(HeaderRow("", (Cell("Weight"), Cell("Estimate"))),),
+        header=(HeaderRow("", (Cell(ctx.text("Weight")), Cell(ctx.text("Estimate")))),),
         blocks=tuple(blocks),
         n_columns=2,
-        notes=(
-            "Goodman-Bacon (2021) decomposition: weights and 2 × 2 DID estimates; the "
-            "weighted sum is the two-way fixed-effects coefficient.",
-            *spec.notes,
-        ),
+        notes=(ctx.text(NOTE), *spec.notes),
     )

@@ -214,10 +214,16 @@ def _check_extra_stats(
     not a row of blanks."""
     models = [m for family in families for m in family]
     for i, stat in enumerate(spec.stats):
-        if stat in KNOWN_STATS:
-            continue  # a statistic of the registry: checked against the estimators
         if any(_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) is not None for m in models):
             continue
+        if stat in KNOWN_STATS:
+            if "stats" not in spec.model_fields_set or _reported_by_some(stat, models):
+                # the default rows (nobs, r2), and a statistic these estimators report where
+                # the data allow (an over-identification test of a just-identified IV): blank
+                continue
+            # a statistic none of these estimators ever reports (r2_adj of a fixed-effects
+            # model): a row of blanks, unless said
+            raise _stat_of_no_column(stat, models, ctx, i, attached)
         carried = sorted({name for m in models for name in _extra_numbers(m.extra)})
         raise SpecError(
             f"no column of this table has a statistic '{stat}'",
@@ -226,6 +232,47 @@ def _check_extra_stats(
             hint=did_you_mean(stat, carried)
             or ("its models' extra results: " + ", ".join(carried[:12]) if carried else None),
         )
+
+
+def _reported_by_some(stat: str, models: list[ModelResult]) -> bool:
+    """Whether some column's estimator is one the statistics registry says reports ``stat``."""
+    from specrun.tables.statistics import STATISTICS
+
+    return any(m.estimator in STATISTICS[stat].estimators for m in models)
+
+
+def _stat_of_no_column(
+    stat: str,
+    models: list[ModelResult],
+    ctx: TableContext,
+    index: int,
+    attached: Mapping[str, Mapping[str, float]],
+) -> SpecError:
+    """The error for a registry statistic that no column carries: which estimators report it,
+    which the columns are, and the closest statistic they do carry (``r2_lsdv_adj``, reghdfe's
+    ``e(r2_a)``, for ``r2_adj`` of a fixed-effects model)."""
+    import difflib
+
+    from specrun.tables.statistics import STATISTICS
+
+    known = STATISTICS[stat]
+    carried = sorted(
+        {name for m in models for name in m.stats}
+        | {name for m in models for name in attached.get(m.name, {})}
+    )
+    estimators = sorted({m.estimator for m in models})
+    close = difflib.get_close_matches(stat, carried, n=1)
+    return SpecError(
+        f"no column of this table has a statistic '{stat}' ({known.source}): "
+        f"{', '.join(known.estimators)} report it, the columns are "
+        f"{', '.join(estimators)}",
+        code="reference",
+        path=f"tables.{ctx.name}.stats[{index}]",
+        hint=f"did you mean '{close[0]}' ({STATISTICS[close[0]].source})?"
+        if close and close[0] in STATISTICS
+        else did_you_mean(stat, carried)
+        or ("its columns have: " + ", ".join(carried[:16]) if carried else None),
+    )
 
 
 def _extra_numbers(extra: Mapping[str, Any], prefix: str = "") -> list[str]:

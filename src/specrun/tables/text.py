@@ -124,6 +124,15 @@ ZH: dict[str, str] = {
     "Endogeneity test p-value": "内生性检验p值",
     "Anderson–Rubin p-value": "Anderson–Rubin检验p值",
     "Stock–Yogo 10% size critical value": "Stock–Yogo 10%临界值",
+    # Goodman-Bacon decomposition tables (Weight and Estimate are above)
+    "Treated vs never treated": "处理组 vs 从未处理组",
+    "Earlier vs later treated": "早处理组 vs 晚处理组",
+    "Later vs earlier treated": "晚处理组 vs 早处理组",
+    "never": "从未处理",
+    "Two-way FE DID (Σ weight × estimate)": "双向固定效应DID（Σ 权重 × 估计值）",
+    "Goodman-Bacon (2021) decomposition: weights and 2 × 2 DID estimates; the weighted sum is "
+    "the two-way fixed-effects coefficient.": "Goodman-Bacon（2021）分解：各类2 × 2 DID比较的权重"
+    "与估计值，其加权和即双向固定效应DID系数。",
     # margins headers
     "dy/dx": "边际效应",
     "Std. err.": "标准误",
@@ -135,7 +144,8 @@ SIZES_PT = {"normalsize": 10.5, "small": 9.0, "footnotesize": 8.0, "scriptsize":
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
-_CLUSTERED = re.compile(r"clustered by (.+)")
+# a clustered covariance, or clustered bootstrap standard errors (Callaway–Sant'Anna's default)
+_CLUSTERED = re.compile(r"(multiplier bootstrap, )?clustered by (.+)")
 _INDEX_ZH = {"entity": "个体", "time": "时间"}
 
 
@@ -159,15 +169,18 @@ def covariance_text(phrase: str, language: str, index: Mapping[str, str]) -> str
     "province", "time": "year"}``: "clustered by province", as a referee reads it), in
     ``language``. In Chinese an index is named by its label when that is Chinese
     ("以省份聚类的稳健"), else 个体 or 时间 (an English column name inside a Chinese sentence
-    reads as a slip); other cluster columns are named as :func:`translate` names them."""
+    reads as a slip); other cluster columns are named as :func:`translate` names them. Clustered
+    multiplier-bootstrap standard errors ("multiplier bootstrap, clustered by entity") say so:
+    "以省份聚类的乘数自助法"."""
     clustered = _CLUSTERED.fullmatch(phrase)
     if not clustered:
         return translate(phrase, language)
-    dims = [index_name(d, language, index) for d in clustered.group(1).split(" and ")]
+    bootstrap, named = clustered.groups()
+    dims = [index_name(d, language, index) for d in named.split(" and ")]
     if language != "zh":
-        return "clustered by " + " and ".join(dims)
+        return (bootstrap or "") + "clustered by " + " and ".join(dims)
     how = {1: "", 2: "双向"}.get(len(dims), "多维")
-    return f"以{'和'.join(dims)}{how}聚类的稳健"
+    return f"以{'和'.join(dims)}{how}聚类的" + ("乘数自助法" if bootstrap else "稳健")
 
 
 def index_name(column: str, language: str, index: Mapping[str, str]) -> str:
