@@ -10,7 +10,9 @@ after ``regress``/``xtreg``. Johnson and Neyman (1936), as in Bauer and Curran (
 with one moderator, dy/dx = a + b·z is significant at level α where
 (a + b z)² ≥ t²(V_aa + 2 z V_ab + z² V_bb), a quadratic inequality in z.
 
-Checked against R ``lm`` on UCLA's hsbdemo data in ``tests/test_margins.py``.
+Checked against R ``lm`` on UCLA's hsbdemo data in ``tests/test_margins.py``, and the bounds
+against the roots R gives for the R *interactions* vignette's model on ``state.x77`` in
+``tests/test_margins_state_x77.py`` (regions are those roots within the observed range).
 """
 
 from __future__ import annotations
