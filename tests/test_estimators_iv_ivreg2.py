@@ -10,12 +10,21 @@ The data are the reference copy of abdata (``abdata/abdata_from_pydynpd_repo.csv
 where it is and skipped when absent: a CSV copy, not Stata's .dta, and the instruments are weak
 (Cragg–Donald F 1.6), which magnifies any difference. Each estimate agrees with Stata's to
 within 1e-7 of its standard error, each error to 1e-8 and each statistic to 1e-7 relative.
+
+Second, Card (1995) on Wooldridge's CARD data: "ivreg2 lwage exper expersq black south (educ =
+nearc2 nearc4), gmm2s cluster(age)" (11 clusters, no ``small``), Stata's ``e(b)`` and
+``sqrt(diag(e(V)))`` as stored in ivreg2r's fixture ``card_overid_gmm2s_coef_cluster.csv``
+(written by the version of ``generate-gmm-fixtures.do`` that ran that command on ``bcuse
+card``). The data are linearmodels' copy (``linearmodels.datasets.card``), whose ``lwage`` is
+rounded to six decimals: rounded to single precision it is Stata's float again (6.306275 →
+6.306274890899658, the .dta's value), and every number then agrees to 1e-9.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -89,3 +98,42 @@ def test_small_scales_the_clustered_covariance_as_ivreg2_defines_it(models) -> N
         small, large = models["small"].coefficients[name], models["large"].coefficients[name]
         assert small.estimate == large.estimate
         assert small.std_error == pytest.approx(large.std_error * factor, rel=1e-12)
+
+
+CARD_SPEC = """\
+spec_version: 1
+data:
+  sources:
+    card: {path: card.csv}
+models:
+  gmm: {estimator: iv, y: lwage, x: [exper, expersq, black, south], endog: [educ],
+        instruments: [nearc2, nearc4], method: gmm, se: {cluster: age}}
+outputs: {dir: out, formats: [markdown]}
+"""
+
+# ivreg2 lwage exper expersq black south (educ = nearc2 nearc4), gmm2s cluster(age)
+STATA_CARD = {
+    "educ": (0.2342529080526559, 0.0207322396908906),
+    "exper": (0.1370381300554556, 0.0417366608447112),
+    "expersq": (-0.0018803276665117, 0.0020610473410912),
+    "black": (-0.0336784062709176, 0.027517429020272),
+    "south": (-0.0695928115039467, 0.0231323384466234),
+    "_cons": (2.119015980470346, 0.3567092206535785),
+}
+
+
+def test_gmm2s_clustered_equals_statas_ivreg2_on_card(tmp_path) -> None:
+    from linearmodels.datasets import card
+
+    columns = ["lwage", "educ", "exper", "expersq", "black", "south", "nearc2", "nearc4", "age"]
+    frame = card.load()[columns].copy()
+    # linearmodels rounds Stata's float lwage to 6 decimals; single precision restores it
+    frame["lwage"] = frame["lwage"].astype(np.float32).astype(np.float64)
+    pl.from_pandas(frame).write_csv(tmp_path / "card.csv")
+    (tmp_path / "spec.yaml").write_text(CARD_SPEC, encoding="utf-8")
+    result = run_file(tmp_path / "spec.yaml").output.results.models["gmm"]
+    assert result.nobs == 3010
+    assert result.stats["n_clusters"] == 11
+    for name, (estimate, std_error) in STATA_CARD.items():
+        assert result.coefficients[name].estimate == pytest.approx(estimate, rel=1e-9)
+        assert result.coefficients[name].std_error == pytest.approx(std_error, rel=1e-9)
