@@ -24,7 +24,8 @@ Numbers and where they come from:
       g <- c(0, 1, 0, 0, z); sum(g * b); sqrt(t(g) %*% V %*% g)   # z = 2, 6, 10, 14
 
   R reports the roots themselves ("Murder OUTSIDE [-0.75, 11.74]"); specrun reports the
-  same roots intersected with the observed range [1.4, 15.1] (docs/conventions.md).
+  same roots intersected with the observed range [1.4, 15.1] by default, and R's way with
+  ``johnson_neyman_bounds: roots`` (docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ tables:
   jn95: {kind: margins, model: m, dydx: illiteracy, at: {murder: [2, 6, 10, 14]}, digits: 6}
   jn90: {kind: margins, model: m, dydx: illiteracy, at: {murder: [2, 6, 10, 14]}, digits: 6,
          level: 0.9}
+  roots: {kind: margins, model: m, dydx: illiteracy, at: {murder: [2, 6, 10, 14]}, digits: 6,
+          johnson_neyman_bounds: roots}
 outputs: {dir: out, formats: [markdown]}
 """
 
@@ -122,3 +125,32 @@ def test_margins_equal_r_delta_method(output) -> None:
         assert f"{z:.6f}" in row.label
         assert float(row.cells[0].text.replace("−", "-")) == pytest.approx(estimate, abs=5e-7)
         assert float(row.cells[1].text.replace("−", "-")) == pytest.approx(se, abs=5e-7)
+
+
+def test_roots_give_the_bounds_as_r_prints_them(output) -> None:
+    note = next(n for n in output.tables["roots"].notes if "Johnson–Neyman" in n)
+    assert "significant at 5% for Murder outside [" in note
+    bounds, observed = _spans(note)
+    assert bounds == pytest.approx(R_ROOTS[0.95], abs=5e-7)
+    assert observed == (1.4, 15.1)
+
+
+def test_the_bounds_sentence_in_chinese_and_without_roots() -> None:
+    from specrun.kernels.margins import JNBounds, Margins
+    from specrun.tables.margins import describe_bounds
+
+    def sentence(bounds: JNBounds, language: str) -> str:
+        margins = Margins("x", (), 45.0, 0.95, "murder", (), (1.4, 15.1), bounds)
+        return describe_bounds(margins, "谋杀率" if language == "zh" else "Murder", 2, language)
+
+    assert sentence(JNBounds((-0.75, 11.74), True), "zh") == (
+        "Johnson–Neyman区间：谋杀率位于[−0.75, 11.74]之外时，边际效应在5%水平上显著"
+        "（观测范围[1.40, 15.10]）。"
+    )
+    assert sentence(JNBounds((2.0, 9.0), False), "en") == (
+        "Johnson–Neyman: significant at 5% for Murder inside [2.00, 9.00] (observed range "
+        "[1.40, 15.10])."
+    )
+    assert sentence(JNBounds((), False), "en") == (
+        "Johnson–Neyman: the effect is not significant at 5% at any value of Murder."
+    )
