@@ -54,6 +54,17 @@ def project(tmp_path: Path) -> Path:
     return grunfeld_project(tmp_path, SPEC)
 
 
+def data_stage_entry(spec: Path, cache: Path) -> Path:
+    """The cache entry of the finished panel of ``spec`` (its loads, transforms and index)."""
+    from specrun.api import plan_file
+    from specrun.execute import data_stage_hash
+
+    validated, plan = plan_file(spec, check_outputs=False)
+    data = [n for n in plan.nodes if n.kind in ("load", "transform")]
+    key = NodeCache.key(data_stage_hash(data, validated))
+    return cache / key[:2] / f"{key}.entry"
+
+
 def run(spec: Path, out: Path, *extra: str) -> int:
     return main(
         ["run", str(spec), "--out", str(out), "--cache", str(spec.parent / "cache"), *extra]
@@ -113,6 +124,55 @@ def test_changing_one_model_recomputes_only_it(project: Path):
     assert output_files(project.parent / "c") == output_files(project.parent / "d")
 
 
+def _two_source_project(folder: Path, y: list[float], panel: bool) -> Path:
+    """A cross-section (or, with ``panel``, a panel indexed by row and t) read from ``a.csv``,
+    with a second, unused source ``b.csv`` listed after it and no transforms."""
+    folder.mkdir(exist_ok=True)
+    pl.DataFrame(
+        {"row": [1, 2, 3, 4, 5], "y": y, "x": [2.0, 3.0, 5.0, 4.0, 7.0], "t": [1] * 5}
+    ).write_csv(folder / "a.csv")
+    pl.DataFrame({"k": [1], "v": [2]}).write_csv(folder / "b.csv")
+    index = "  panel: {source: a, entity: row, time: t}\n" if panel else "  main: a\n"
+    spec = folder / ("panel.yaml" if panel else "cross.yaml")
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n    a: {path: a.csv}\n    b: {path: b.csv}\n"
+        + index
+        + "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        + "outputs: {dir: out, formats: [markdown]}\n",
+        encoding="utf-8",
+    )
+    return spec
+
+
+def _slope(out: Path) -> float:
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return results["models"]["m"]["coefficients"]["x"]["estimate"]
+
+
+def test_a_changed_main_source_is_read_again_beside_an_unchanged_one(tmp_path: Path):
+    # the finished panel was cached under the last load's hash: with no transforms that was
+    # the unchanged b.csv's, so a changed a.csv gave the old data's estimates
+    spec = _two_source_project(tmp_path / "p", [1.0, 2.5, 2.0, 4.0, 5.5], panel=False)
+    assert run(spec, tmp_path / "a") == 0
+    spec = _two_source_project(tmp_path / "p", [9.0, 2.5, 2.0, 4.0, 5.5], panel=False)
+    assert run(spec, tmp_path / "b") == 0
+    assert main(["run", str(spec), "--out", str(tmp_path / "c"), "--no-cache"]) == 0
+    # OLS by hand on the changed data: slope = Sxy / Sxx = −6.6 / 14.8 (x̄ = 4.2, ȳ = 4.6)
+    assert _slope(tmp_path / "b") == pytest.approx(-6.6 / 14.8, rel=1e-12)
+    assert _slope(tmp_path / "c") == _slope(tmp_path / "b") != _slope(tmp_path / "a")
+
+
+def test_a_cross_section_after_a_panel_of_the_same_file_gets_its_own_index(tmp_path: Path):
+    # the same file and no transforms: the panel run's cached frame (no row number) was
+    # given to the cross-section, whose fit then failed with an internal error
+    panel = _two_source_project(tmp_path / "p", [1.0, 2.5, 2.0, 4.0, 5.5], panel=True)
+    assert run(panel, tmp_path / "a") == 0
+    cross = _two_source_project(tmp_path / "p", [1.0, 2.5, 2.0, 4.0, 5.5], panel=False)
+    assert run(cross, tmp_path / "b") == 0
+    assert _slope(tmp_path / "b") == pytest.approx(_slope(tmp_path / "a"), rel=1e-12)
+    assert manifest_cache(tmp_path / "b")["reused"] == 0
+
+
 def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
     assert run(project, project.parent / "a") == 0
     cache = project.parent / "cache"
@@ -124,7 +184,7 @@ def test_corrupt_entry_is_recomputed_with_a_warning(project: Path, capsys):
         key = NodeCache.key(plan[node])
         return cache / key[:2] / f"{key}.entry"
 
-    others = {entry(n) for n in plan}
+    others = {entry(n) for n in plan} | {data_stage_entry(project, cache)}
     (rendered,) = set(cache.glob("*/*.entry")) - others
     rendered.write_bytes(rendered.read_bytes()[:-1] + b"x")  # so the run rebuilds them
 
@@ -637,6 +697,7 @@ def test_a_corrupt_drawing_is_drawn_again(tmp_path: Path, capsys):
     plan = json.loads((tmp_path / "a" / "manifest.json").read_text())["plan"]
     cache = tmp_path / "cache"
     nodes = {NodeCache.key(digest) for digest in plan.values()}
+    nodes.add(data_stage_entry(project, cache).stem)
     others = [p for p in cache.glob("*/*.entry") if p.stem not in nodes]
     assert len(others) == 3
     for entry in others:

@@ -83,6 +83,41 @@ def test_sigmamore_and_sigmaless_rescale_by_the_error_variances():
     assert more != pytest.approx(hausman(models).stats["hausman_chi2"], rel=1e-3)
 
 
+def test_sigmamore_and_sigmaless_equal_r_plm_by_statas_definition():
+    """No public Stata log of ``hausman fe re, sigmamore`` on public data was found, so the
+    statistic is computed in R 4.2.2 with plm 2.6.2 by the definition of [R] hausman (both
+    covariances on the efficient model's σ², ``e(rmse)``² of ``xtreg, re``, for sigmamore; on
+    the consistent model's, ``e(sigma_e)``² of ``xtreg, fe``, for sigmaless)::
+
+        d <- read.csv("grunfeld.csv"); f <- inv ~ value + capital
+        fe <- plm(f, d, index = c("firm", "year"), model = "within")
+        re <- plm(f, d, index = c("firm", "year"), model = "random", random.method = "swar")
+        k <- c("value", "capital"); dif <- coef(fe)[k] - coef(re)[k]
+        s2_fe <- deviance(fe) / df.residual(fe)   # 2784.45823077794
+        s2_re <- deviance(re) / df.residual(re)   # 2786.31500117175
+        # vcov(re) equals s2_re * solve(crossprod(model.matrix(re))): s2_re is its scale
+        V_fe <- vcov(fe)[k, k]; V_re <- vcov(re)[k, k]
+        more <- t(dif) %*% solve(V_fe * s2_re / s2_fe - V_re) %*% dif
+        less <- t(dif) %*% solve(V_fe - V_re * s2_fe / s2_re) %*% dif
+        pchisq(c(more, less), 2, lower.tail = FALSE)
+    """
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    models = fitted(frame, "inv", ["value", "capital"])
+    assert models["fe"].stats["ssr"] / models["fe"].stats["df_resid"] == pytest.approx(
+        2784.45823077794, rel=1e-12
+    )
+    assert models["re"].stats["rmse"] ** 2 == pytest.approx(2786.31500117175, rel=1e-12)
+    for variance, chi2, p in (
+        ("sigmamore", 2.12994590584451, 0.344737178774401),
+        ("sigmaless", 2.13136622540784, 0.344492447204336),
+    ):
+        result = hausman(models, variance)
+        assert result.stats["hausman_chi2"] == pytest.approx(chi2, rel=1e-9)
+        assert result.stats["hausman_df"] == 2
+        assert result.stats["hausman_p"] == pytest.approx(p, rel=1e-9)
+        assert result.extra["variance"] == variance
+
+
 def test_hausman_refuses_clustered_models():
     frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
     models = fitted(frame, "inv", ["value", "capital"], se={"cluster": "entity"})

@@ -383,7 +383,7 @@ class Executor:
         if not nodes:
             return
         last = nodes[-1]
-        key = cache.key(last.hash) if cache is not None else ""
+        key = cache.key(data_stage_hash(nodes, self.spec)) if cache is not None else ""
         if cache is not None:
             started = time.perf_counter()
             stored = cache.get(key, last.id)
@@ -1423,6 +1423,19 @@ class SampleFrames:
             while len(self.entries) > 1 and held > self.cells:
                 _, (old, _, _) = self.entries.popitem(last=False)
                 held -= old.height * old.width
+
+
+def data_stage_hash(nodes: Sequence[Node], spec: Spec) -> str:
+    """The cache hash of the finished panel built by the data ``nodes`` (loads, then
+    transforms): every node's hash and the data's index (``panel:`` or ``main:``).
+
+    The last node's hash alone is not enough: without transforms it is the last source's load,
+    which covers neither the other sources (the panel's own among them: a changed main file
+    gave the old file's panel) nor which columns index the panel (a cross-section run after a
+    panel run of the same file got a panel without its row number)."""
+    index = spec.data.model_dump_json(include={"panel", "main"})
+    text = "\0".join([*(node.hash for node in nodes), index])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

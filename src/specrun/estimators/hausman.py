@@ -7,7 +7,8 @@ freedom (Stata ``hausman fe re``; R plm ``phtest`` gives the same number when V 
 ``variance: sigmamore`` bases both covariances on the efficient model's disturbance variance
 (V_c rescaled by s²_e / s²_c), ``sigmaless`` on the consistent model's (V_e rescaled by
 s²_c / s²_e), where s² is σ̂²_e of a fixed-effects fit (SSR / residual df) and ``e(rmse)``²
-of a random-effects fit, as Stata's ``hausman, sigmamore | sigmaless``.
+of a random-effects fit, as Stata's ``hausman, sigmamore | sigmaless`` (checked against R plm
+2.6.2 computed by that definition in ``tests/test_estimators_hausman.py``).
 
 The test needs both models' conventional covariances; with clustered errors the
 cluster-robust alternative is the random-effects model's ``overid_p`` (``xtoverid``).

@@ -16,7 +16,9 @@ factors count the absorbed levels, except those nested in the clusters. Checked 
 ``ivreg`` and Stata's printed output for Wooldridge's Example 15.x on Mroz (1987); absorbed
 effects and weights in ``tests/test_estimators_iv_hdfe.py`` against pyfixest 0.60's IV; every
 method, covariance and ``small`` against Stata 13's stored ``ivregress`` output in
-``tests/test_estimators_iv_stata.py``.
+``tests/test_estimators_iv_stata.py``; ``method: gmm`` with clustered errors against Stata's
+``ivreg2, gmm2s cluster()`` on abdata (with ``small``) and Card's data in
+``tests/test_estimators_iv_ivreg2.py``.
 """
 
 from __future__ import annotations

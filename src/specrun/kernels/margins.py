@@ -10,7 +10,10 @@ after ``regress``/``xtreg``. Johnson and Neyman (1936), as in Bauer and Curran (
 with one moderator, dy/dx = a + b·z is significant at level α where
 (a + b z)² ≥ t²(V_aa + 2 z V_ab + z² V_bb), a quadratic inequality in z.
 
-Checked against R ``lm`` on UCLA's hsbdemo data in ``tests/test_margins.py``.
+Checked against R ``lm`` on UCLA's hsbdemo data in ``tests/test_margins.py``, and the bounds
+against the roots R gives for the R *interactions* vignette's model on ``state.x77`` in
+``tests/test_margins_state_x77.py``: ``Margins.significant`` holds the regions within the
+observed range, ``Margins.bounds`` the roots themselves (as R's ``interactions`` prints them).
 """
 
 from __future__ import annotations
@@ -55,6 +58,19 @@ class Margins:
     moderator: str | None = None
     significant: tuple[tuple[float, float], ...] | None = None
     observed: tuple[float, float] | None = None
+    # the Johnson–Neyman bounds themselves (raw units), wherever they lie: ``JNBounds``
+    bounds: JNBounds | None = None
+
+
+@dataclass(frozen=True)
+class JNBounds:
+    """The real roots of the Johnson–Neyman quadratic (none, one or two, ascending; raw units)
+    and where the effect is significant: ``outside`` the roots (or at z ≥ the one root of a
+    line rising in |t|), else between them (or at z ≤ it); with no root, ``outside`` means
+    everywhere and its negation nowhere. R's ``interactions::johnson_neyman`` prints these."""
+
+    roots: tuple[float, ...]
+    outside: bool
 
 
 def _column(key: Key) -> str:
@@ -118,6 +134,27 @@ def gradient(
             factor *= values[key]
         g[j] = factor
     return g
+
+
+def johnson_neyman_bounds(
+    a: float, b: float, vaa: float, vab: float, vbb: float, crit: float
+) -> JNBounds:
+    """The roots of (a + b z)² − crit²(vaa + 2 z vab + z² vbb) = 0 over the whole real line
+    (Bauer and Curran 2005, eq. 7) and on which side of them a + b z is significant."""
+    qa = b * b - crit**2 * vbb
+    qb = 2 * (a * b - crit**2 * vab)
+    qc = a * a - crit**2 * vaa
+    if abs(qa) > 1e-300:
+        disc = qb * qb - 4 * qa * qc
+        if disc < 0:
+            # no sign change: significant everywhere when the parabola opens upwards
+            return JNBounds((), qa > 0)
+        root = math.sqrt(disc)
+        ends = sorted(((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)))
+        return JNBounds((ends[0], ends[1]), qa > 0)
+    if qb != 0:
+        return JNBounds((-qc / qb,), qb > 0)
+    return JNBounds((), qc >= 0)
 
 
 def johnson_neyman(
@@ -200,7 +237,7 @@ def margins_of(
                 estimate + crit * se,
             )
         )
-    moderator = significant = span = None
+    moderator = significant = span = bounds = None
     if len(keys) == 1 and observed and keys[0] in observed:
         k = keys[0]
         shift = centered.get(k, 0.0)
@@ -220,4 +257,13 @@ def margins_of(
         moderator = _column(k)
         significant = tuple((a + shift, b + shift) for a, b in regions)
         span = (low, high)
-    return Margins(dydx, tuple(out), df, level, moderator, significant, span)
+        found = johnson_neyman_bounds(
+            float(g0 @ beta),
+            float(g1 @ beta),
+            float(g0 @ cov @ g0),
+            float(g0 @ cov @ g1),
+            float(g1 @ cov @ g1),
+            crit,
+        )
+        bounds = JNBounds(tuple(r + shift for r in found.roots), found.outside)
+    return Margins(dydx, tuple(out), df, level, moderator, significant, span, bounds)

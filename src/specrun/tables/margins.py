@@ -80,6 +80,41 @@ def compute(
         raise SpecError(exc.message, code=exc.code, path=path) from None
 
 
+def describe_bounds(margins: Margins, label: str, digits: int, language: str = "en") -> str:
+    """The Johnson–Neyman sentence giving the bounds themselves, wherever they lie (R
+    ``interactions::johnson_neyman``'s "OUTSIDE the interval [a, b]"), with the observed range
+    (``johnson_neyman_bounds: roots``)."""
+    if margins.bounds is None or margins.observed is None:
+        return ""
+    zh = language == "zh"
+    low, high = margins.observed
+    pct = fmt.percent(1 - margins.level)
+    observed = f"[{fmt.number(low, digits)}, {fmt.number(high, digits)}]"
+    roots, outside = margins.bounds.roots, margins.bounds.outside
+    span = "[" + ", ".join(fmt.number(r, digits) for r in roots) + "]"
+    if len(roots) == 2:
+        where = (
+            (f"位于{span}之外时" if outside else f"位于{span}之内时")
+            if zh
+            else (f"outside {span}" if outside else f"inside {span}")
+        )
+    elif len(roots) == 1:
+        root = fmt.number(roots[0], digits)
+        sign = "≥" if outside else "≤"
+        where = f"{sign} {root}时" if zh else f"{sign} {root}"
+    elif outside:
+        where = "取任何值时" if zh else "at every value"
+    else:
+        if zh:
+            return f"Johnson–Neyman区间：{label}取任何值时边际效应均不在{pct}水平上显著。"
+        return f"Johnson–Neyman: the effect is not significant at {pct} at any value of {label}."
+    if zh:
+        return (
+            f"Johnson–Neyman区间：{label}{where}，边际效应在{pct}水平上显著（观测范围{observed}）。"
+        )
+    return f"Johnson–Neyman: significant at {pct} for {label} {where} (observed range {observed})."
+
+
 def describe_regions(margins: Margins, label: str, digits: int, language: str = "en") -> str:
     """The Johnson–Neyman sentence of a table note or figure caption (``language`` en or zh)."""
     if margins.significant is None or margins.observed is None:
@@ -200,7 +235,8 @@ def build_margins(spec: MarginsTableSpec, results: ResultSet, ctx: TableContext)
             "estimation-sample mean."
         )
     if spec.johnson_neyman and len(written) == 1:
-        sentence = describe_regions(result, next(iter(labels.values())), d, ctx.language)
+        describe = describe_bounds if spec.johnson_neyman_bounds == "roots" else describe_regions
+        sentence = describe(result, next(iter(labels.values())), d, ctx.language)
         if sentence:
             notes.append(sentence)
     notes.append(text.star_note(spec.stars, ctx.language))

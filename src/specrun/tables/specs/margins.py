@@ -67,6 +67,12 @@ class MarginsTableSpec(MarginsBase):
         "(p10, p50, p90) or mean.",
     )
     johnson_neyman: bool = Field(True, description="Note the Johnson–Neyman interval.")
+    johnson_neyman_bounds: Literal["observed", "roots"] = Field(
+        "observed",
+        description="How the note gives it: observed (the regions where the effect is "
+        "significant within the moderator's observed range) or roots (the bounds themselves, "
+        "wherever they lie, as R interactions' johnson_neyman prints them: 'outside [a, b]').",
+    )
     digits: int = Field(3, ge=0, le=10, description="Decimals of printed numbers.")
     stars: Stars
 
