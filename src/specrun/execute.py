@@ -720,9 +720,11 @@ class Executor:
         sample or model-level transform mentions in its text (a ``where:`` expression)."""
         if self._read is None:
             names: set[str] = set(self.spec.data.index)  # a cross-section's row number too
+            # the texts as written, not as JSON: JSON escapes a quote or a backslash, so a
+            # `big"firm` or `收入\万元` in a where: was no longer found and its column dropped
             texts: dict[str, None] = {}
             for sample in self.spec.samples.values():
-                texts[sample.model_dump_json()] = None
+                texts.update(dict.fromkeys(_texts(sample.model_dump())))
             for model in self.spec.models.values():
                 spec = model.spec
                 names.update(model_variables(spec), unbuilt_variables(spec), spec.group_columns())
@@ -730,9 +732,9 @@ class Executor:
                 if getattr(spec, "over", None):
                     names.add(spec.over)
                 if spec.sample is not None and not isinstance(spec.sample, str):
-                    texts[spec.sample.model_dump_json()] = None
+                    texts.update(dict.fromkeys(_texts(spec.sample.model_dump())))
                 for step in model.transforms:
-                    texts[step.model_dump_json()] = None
+                    texts.update(dict.fromkeys(_texts(step.model_dump())))
             self._read = frozenset(names), "\n".join(texts)
         names, text = self._read
         panel = self.panel_frame().schema
@@ -1303,6 +1305,21 @@ def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
     return build_design(
         complete_rows(frame, variables), terms, model.spec.center, distributions=False
     )
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text in a dumped spec fragment (``model_dump()``: dicts, lists, scalars), keys
+    included, as written: the columns a sample's ``where:`` or ``exclude:`` names are among
+    them."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:
