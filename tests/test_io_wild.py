@@ -190,6 +190,38 @@ def test_csv_codes_with_leading_zeros_stay_text_as_in_excel(tmp_path):
     }
 
 
+def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, capsys):
+    """A month column written 01…12 is read as codes (text), as stock codes are; a model that
+    takes it as a number was told to list missing-value codes under null_values, though every
+    cell is a number and none is missing. The error names a code and the factor it can be."""
+    rows = "".join(
+        f"F{i},{2010 + t},{i + t + (i * t) % 3},{(i * t) % 5},{(3 * i + t) % 4 + 1:02d}\n"
+        for i in range(10)
+        for t in range(6)
+    )
+    (tmp_path / "p.csv").write_text("firm,year,y,x,month\n" + rows, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    head = (
+        "spec_version: 1\ndata:\n  sources:\n    p: {path: p.csv}\n"
+        "  panel: {source: p, entity: firm, time: year}\nmodels:\n"
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: y, x: [x, month]}\n", encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:42: models.fe.x[1]: variable 'month' of model 'fe' is String, not "
+        "numeric; codes with a leading zero such as '01' at F0 2010 are read as text ('month' "
+        "holds codes, not numbers: a regressor with such levels enters as a factor, one dummy "
+        "per level (write i.month))\n"
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: month, x: [x]}\n", encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert "'month' holds codes, not numbers: a dependent variable must be numeric" in (
+        capsys.readouterr().err
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: y, x: [x, i.month]}\n", "utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+
+
 def test_years_written_with_a_unit_read_with_ignore_as_stata_destring(tmp_path, capsys):
     """A yearbook's '2012年' periods: the error writes the ignore: that reads them (Stata's
     destring, ignore("年")); it said to edit the file. With it, the rows fit as with plain

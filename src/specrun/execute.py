@@ -87,6 +87,19 @@ def _unit_hint(cell: str) -> str | None:
     )
 
 
+def _code_hint(variable: str, dependent: bool) -> str:
+    """What a model can do with a column of codes written with a leading zero ('01'), which
+    sources read as text so that 000001 stays a code: such levels are a factor's."""
+    if dependent:
+        return f"'{variable}' holds codes, not numbers: a dependent variable must be numeric"
+    if not re.fullmatch(r"\w+", variable):
+        return f"'{variable}' holds codes, not numbers: lags and differences need numbers"
+    return (
+        f"'{variable}' holds codes, not numbers: a regressor with such levels enters as a "
+        f"factor, one dummy per level (write i.{variable})"
+    )
+
+
 def _text_number_hint(
     variable: str, value: str, share: float, dependent: bool, nulls: list[str] | None = None
 ) -> str:
@@ -870,16 +883,29 @@ class Executor:
             )
             present = int(values.is_not_null().sum())
             where = _item_path(self.spec, model, variable)
-            error = SpecError(
-                f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
-                code="data",
-                hint=_text_number_hint(
+            dependent = where[len(model.path) :][:1] == ("y",)
+            # every cell a number, yet text: codes written with a leading zero ('02'), which
+            # the reader keeps as text (stock codes 000001); no missing-value code is at fault
+            coded = frame.filter(values.str.strip_chars().str.contains(r"^[-+]?0[0-9]"))
+            if not bad.height and coded.height:
+                cell = coded[variable][0]
+                example = f"; codes with a leading zero such as {cell!r} at {coded[entity][0]} "
+                example += f"{coded[time][0]} are read as text"
+            hint = (
+                _code_hint(variable, dependent)
+                if not bad.height and coded.height
+                else _text_number_hint(
                     variable,
                     str(bad[variable][0]) if bad.height else "",
                     bad.height / present if present else 0.0,
-                    dependent=where[len(model.path) :][:1] == ("y",),
+                    dependent=dependent,
                     nulls=source.null_values if source is not None else None,
-                ),
+                )
+            )
+            error = SpecError(
+                f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
+                code="data",
+                hint=hint,
             )
             raise SpecErrors([_located(self.spec, error, where)])
 
