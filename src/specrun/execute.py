@@ -725,12 +725,13 @@ class Executor:
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
-    def _read_columns(self, columns: list[str]) -> list[str]:
+    def _read_columns(self, columns: list[str], operated: Sequence[str] = ()) -> list[str]:
         """Of a model frame's ``columns``, in order, those a model's sample or fit may read:
         every column the panel does not hold (made by the model's own transforms or its
         time-series terms), the panel's index, and the panel's columns that any model of the
         run names (``model_variables``, absorbed, cluster and ``over:`` columns) or that any
-        sample or model-level transform mentions in its text (a ``where:`` expression)."""
+        sample or model-level transform mentions in its text (a ``where:`` expression), and
+        the ``operated`` columns (``L.value``) the model's terms read."""
         if self._read is None:
             names: set[str] = set(self.spec.data.index)  # a cross-section's row number too
             # the texts as written, not as JSON: JSON escapes a quote or a backslash, so a
@@ -751,7 +752,7 @@ class Executor:
             self._read = frozenset(names), "\n".join(texts)
         names, text = self._read
         panel = self.panel_frame().schema
-        return [c for c in columns if c not in panel or c in names or c in text]
+        return [c for c in columns if c not in panel or c in names or c in text or c in operated]
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         """The rows of the model's sample: the panel after the model's own transforms and
@@ -819,7 +820,9 @@ class Executor:
         # a sample frame holds the columns some model reads, not every column of the data: a
         # filter copies each column it keeps (the raw indicators of an index, 25 of the
         # paper's 37 columns, were 90 % of its samples' cost at 341,000 rows)
-        frame = frame.select(self._read_columns(frame.columns))
+        # (and the operated columns its terms read: a panel column named L.value is read as
+        # it stands, no lag is built for it, so no other rule would keep it)
+        frame = frame.select(self._read_columns(frame.columns, operated))
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
