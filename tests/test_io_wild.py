@@ -222,6 +222,30 @@ def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, cap
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
 
 
+def test_periods_written_with_a_leading_zero_are_periods(tmp_path, capsys):
+    """Periods written 01…06 (quarters, months, survey waves) are numbers: the source keeps a
+    column of leading-zero codes as text (000001), and the time column was then refused as
+    text, with the advice to "write the years as plain numbers". The fit equals the same
+    panel's with periods written 1…6."""
+    rows = [(f"F{i}", t, i + t + (i * t) % 3, (i * t) % 5) for i in range(6) for t in range(1, 7)]
+    spec = tmp_path / "s.yaml"
+    fits = {}
+    for name, width in (("padded", 2), ("plain", 1)):
+        body = "".join(f"{e},{t:0{width}d},{y},{x}\n" for e, t, y, x in rows)
+        (tmp_path / f"{name}.csv").write_text("firm,wave,y,x\n" + body, encoding="utf-8")
+        spec.write_text(
+            f"spec_version: 1\ndata:\n  sources:\n    p: {{path: {name}.csv}}\n"
+            "  panel: {source: p, entity: firm, time: wave}\n"
+            "models:\n  fe: {estimator: panel_fe, y: y, x: [L.x], effects: [entity, time]}\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / f"out_{name}"
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0, capsys.readouterr()
+        fits[name] = json.loads((out / "results.json").read_text())["models"]["fe"]
+    assert fits["padded"]["nobs"] == fits["plain"]["nobs"] == 30  # 6 firms × 5 lagged waves
+    assert fits["padded"]["coefficients"] == fits["plain"]["coefficients"]
+
+
 def test_years_written_with_a_unit_read_with_ignore_as_stata_destring(tmp_path, capsys):
     """A yearbook's '2012年' periods: the error writes the ignore: that reads them (Stata's
     destring, ignore("年")); it said to edit the file. With it, the rows fit as with plain

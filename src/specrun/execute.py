@@ -637,6 +637,7 @@ class Executor:
             self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
             return self.panel
         frame = self._complete_keys(frame)
+        frame = self._period_numbers(frame)
         self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
@@ -668,6 +669,20 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _period_numbers(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The time column as integers when it is text only because its periods are written
+        with a leading zero (01…12): sources keep such columns as text, for codes (000001),
+        but a period is a number, and ``01`` read as 1 before codes stayed text."""
+        time = self.spec.data.panel.time
+        if frame.schema[time] != pl.String:
+            return frame
+        column = frame[time].str.strip_chars()
+        if column.null_count() or not column.str.contains(r"^[-+]?[0-9]+$").all():
+            return frame
+        if column.str.len_chars().max() > 18:  # beyond Int64: not a period
+            return frame
+        return frame.with_columns(column.cast(pl.Int64).alias(time))
 
     def _check_time_column(self, frame: pl.DataFrame) -> None:
         """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
