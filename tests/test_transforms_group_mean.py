@@ -123,3 +123,21 @@ def test_a_column_named_twice_in_a_step_is_located_before_the_run(
     column = 1 + f"  - {step}".index("[", f"  - {step}".index(where.split(".")[1]))
     assert err.count("error:") == 1
     assert f"spec.yaml:7:{column}: transforms[0].{where}: '{name}' is named twice" in err
+
+
+def test_entity_or_time_in_by_is_answered_with_the_panel_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a model's absorb: and se: take entity and time for the index; a transform reads the
+    # data's columns, and 'unknown variable' alone left the reader to guess why
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n  - group_mean: {vars: [value], by: time}\n"
+        + "models:\n  m: {estimator: ols, y: inv, x: [value_mean]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:17: transforms[0].group_mean: unknown variable 'time' "
+        "(a transform names the panel's time column: write 'year')\n"
+    )
