@@ -474,3 +474,29 @@ def test_an_option_of_another_file_format_is_an_error_at_the_option(
     capsys.readouterr()
     assert main(["validate", str(spec)]) == 1
     assert capsys.readouterr().err == f"error: {spec}:{expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (".", "(35.2 read as 352); a '.' thousands separator is thousands: '.'"),
+        ("0", "(2010 read as 21)"),
+    ],
+)
+def test_ignore_refuses_text_that_is_part_of_numbers(tmp_path, capsys, text, why):
+    """ignore: ['.', 亿元] read '35.2亿元' as 352, ten times the amount, without a word: a digit
+    or a decimal point is removed from inside every number, not only from around it."""
+    (tmp_path / "p.csv").write_text("firm,year,sales\nA,2012,35.2亿元\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n"
+        f"    p: {{path: p.csv, ignore: [亿元, '{text}']}}\n"
+        "  panel: {source: p, entity: firm, time: year}\n"
+        "models:\n  d: {estimator: descriptive, vars: [sales]}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:4:30: data.sources.p.ignore: ignore: '{text}' would be removed from "
+        f"inside the numbers too {why}\n"
+    )
