@@ -141,3 +141,23 @@ def test_entity_or_time_in_by_is_answered_with_the_panel_column(
         f"error: {spec}:7:17: transforms[0].group_mean: unknown variable 'time' "
         "(a transform names the panel's time column: write 'year')\n"
     )
+
+
+def test_a_bad_step_leaves_the_other_steps_columns_known(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one invalid step used to drop every step from validation, so a model reading the first
+    # step's value_mean got a second, false error: unknown variable 'value_mean'
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n"
+        + "  - group_mean: {vars: [value], by: year}\n"
+        + "  - log: {vars: [inv], nmae: lninv}\n"
+        + "models:\n  m: {estimator: ols, y: inv, x: [value_mean]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1
+    assert f"error: {spec}:8:" in err and "transforms[1].log" in err
+    assert "value_mean" not in err

@@ -132,7 +132,8 @@ class ReferenceChecks(Diagnostics):
                     hint=column_hint(getattr(panel, key), columns),
                 )
         for i, step in enumerate(self.sections.get("transforms", [])):
-            columns = self.check_step(step, ("transforms", i), columns)
+            if step is not None:  # None: a step its own validation rejected
+                columns = self.check_step(step, ("transforms", i), columns)
         for name in self.sections.get("variables", {}):
             if name not in columns:
                 self.error(
