@@ -190,6 +190,62 @@ def test_csv_codes_with_leading_zeros_stay_text_as_in_excel(tmp_path):
     }
 
 
+def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, capsys):
+    """A month column written 01…12 is read as codes (text), as stock codes are; a model that
+    takes it as a number was told to list missing-value codes under null_values, though every
+    cell is a number and none is missing. The error names a code and the factor it can be."""
+    rows = "".join(
+        f"F{i},{2010 + t},{i + t + (i * t) % 3},{(i * t) % 5},{(3 * i + t) % 4 + 1:02d}\n"
+        for i in range(10)
+        for t in range(6)
+    )
+    (tmp_path / "p.csv").write_text("firm,year,y,x,month\n" + rows, encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    head = (
+        "spec_version: 1\ndata:\n  sources:\n    p: {path: p.csv}\n"
+        "  panel: {source: p, entity: firm, time: year}\nmodels:\n"
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: y, x: [x, month]}\n", encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:42: models.fe.x[1]: variable 'month' of model 'fe' is String, not "
+        "numeric; codes with a leading zero such as '01' at F0 2010 are read as text ('month' "
+        "holds codes, not numbers: a regressor with such levels enters as a factor, one dummy "
+        "per level (write i.month))\n"
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: month, x: [x]}\n", encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert "'month' holds codes, not numbers: a dependent variable must be numeric" in (
+        capsys.readouterr().err
+    )
+    spec.write_text(head + "  fe: {estimator: panel_fe, y: y, x: [x, i.month]}\n", "utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+
+
+def test_periods_written_with_a_leading_zero_are_periods(tmp_path, capsys):
+    """Periods written 01…06 (quarters, months, survey waves) are numbers: the source keeps a
+    column of leading-zero codes as text (000001), and the time column was then refused as
+    text, with the advice to "write the years as plain numbers". The fit equals the same
+    panel's with periods written 1…6."""
+    rows = [(f"F{i}", t, i + t + (i * t) % 3, (i * t) % 5) for i in range(6) for t in range(1, 7)]
+    spec = tmp_path / "s.yaml"
+    fits = {}
+    for name, width in (("padded", 2), ("plain", 1)):
+        body = "".join(f"{e},{t:0{width}d},{y},{x}\n" for e, t, y, x in rows)
+        (tmp_path / f"{name}.csv").write_text("firm,wave,y,x\n" + body, encoding="utf-8")
+        spec.write_text(
+            f"spec_version: 1\ndata:\n  sources:\n    p: {{path: {name}.csv}}\n"
+            "  panel: {source: p, entity: firm, time: wave}\n"
+            "models:\n  fe: {estimator: panel_fe, y: y, x: [L.x], effects: [entity, time]}\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / f"out_{name}"
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0, capsys.readouterr()
+        fits[name] = json.loads((out / "results.json").read_text())["models"]["fe"]
+    assert fits["padded"]["nobs"] == fits["plain"]["nobs"] == 30  # 6 firms × 5 lagged waves
+    assert fits["padded"]["coefficients"] == fits["plain"]["coefficients"]
+
+
 def test_years_written_with_a_unit_read_with_ignore_as_stata_destring(tmp_path, capsys):
     """A yearbook's '2012年' periods: the error writes the ignore: that reads them (Stata's
     destring, ignore("年")); it said to edit the file. With it, the rows fit as with plain
@@ -418,3 +474,29 @@ def test_an_option_of_another_file_format_is_an_error_at_the_option(
     capsys.readouterr()
     assert main(["validate", str(spec)]) == 1
     assert capsys.readouterr().err == f"error: {spec}:{expected}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (".", "(35.2 read as 352); a '.' thousands separator is thousands: '.'"),
+        ("0", "(2010 read as 21)"),
+    ],
+)
+def test_ignore_refuses_text_that_is_part_of_numbers(tmp_path, capsys, text, why):
+    """ignore: ['.', 亿元] read '35.2亿元' as 352, ten times the amount, without a word: a digit
+    or a decimal point is removed from inside every number, not only from around it."""
+    (tmp_path / "p.csv").write_text("firm,year,sales\nA,2012,35.2亿元\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n"
+        f"    p: {{path: p.csv, ignore: [亿元, '{text}']}}\n"
+        "  panel: {source: p, entity: firm, time: year}\n"
+        "models:\n  d: {estimator: descriptive, vars: [sales]}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:4:30: data.sources.p.ignore: ignore: '{text}' would be removed from "
+        f"inside the numbers too {why}\n"
+    )

@@ -100,3 +100,64 @@ def test_a_spec_averages_by_industry_and_year_for_an_instrument(tmp_path: Path) 
         "bad.yaml",
     )
     assert main(["validate", str(bad)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "where", "name"),
+    [
+        ("group_mean: {vars: [value, value], by: year}", "group_mean.vars", "value"),
+        ("group_mean: {vars: [value], by: [firm, firm]}", "group_mean.by", "firm"),
+        ("winsorize: {vars: [inv, inv], limits: [0.01, 0.99]}", "winsorize.vars", "inv"),
+        ("log: {vars: [inv, inv]}", "log.vars", "inv"),
+    ],
+)
+def test_a_column_named_twice_in_a_step_is_located_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], step: str, where: str, name: str
+) -> None:
+    # the run answered with polars' own "the name 'value_mean' passed to
+    # `LazyFrame.with_columns` is duplicate ... try .alias(...)"
+    models = "models:\n  m: {estimator: ols, y: inv, x: [capital]}\n"
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + f"transforms:\n  - {step}\n" + models)
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    column = 1 + f"  - {step}".index("[", f"  - {step}".index(where.split(".")[1]))
+    assert err.count("error:") == 1
+    assert f"spec.yaml:7:{column}: transforms[0].{where}: '{name}' is named twice" in err
+
+
+def test_entity_or_time_in_by_is_answered_with_the_panel_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a model's absorb: and se: take entity and time for the index; a transform reads the
+    # data's columns, and 'unknown variable' alone left the reader to guess why
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n  - group_mean: {vars: [value], by: time}\n"
+        + "models:\n  m: {estimator: ols, y: inv, x: [value_mean]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:17: transforms[0].group_mean: unknown variable 'time' "
+        "(a transform names the panel's time column: write 'year')\n"
+    )
+
+
+def test_a_bad_step_leaves_the_other_steps_columns_known(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one invalid step used to drop every step from validation, so a model reading the first
+    # step's value_mean got a second, false error: unknown variable 'value_mean'
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n"
+        + "  - group_mean: {vars: [value], by: year}\n"
+        + "  - log: {vars: [inv], nmae: lninv}\n"
+        + "models:\n  m: {estimator: ols, y: inv, x: [value_mean]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1
+    assert f"error: {spec}:8:" in err and "transforms[1].log" in err
+    assert "value_mean" not in err

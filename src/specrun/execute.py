@@ -87,6 +87,19 @@ def _unit_hint(cell: str) -> str | None:
     )
 
 
+def _code_hint(variable: str, dependent: bool) -> str:
+    """What a model can do with a column of codes written with a leading zero ('01'), which
+    sources read as text so that 000001 stays a code: such levels are a factor's."""
+    if dependent:
+        return f"'{variable}' holds codes, not numbers: a dependent variable must be numeric"
+    if not re.fullmatch(r"\w+", variable):
+        return f"'{variable}' holds codes, not numbers: lags and differences need numbers"
+    return (
+        f"'{variable}' holds codes, not numbers: a regressor with such levels enters as a "
+        f"factor, one dummy per level (write i.{variable})"
+    )
+
+
 def _text_number_hint(
     variable: str, value: str, share: float, dependent: bool, nulls: list[str] | None = None
 ) -> str:
@@ -624,6 +637,7 @@ class Executor:
             self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
             return self.panel
         frame = self._complete_keys(frame)
+        frame = self._period_numbers(frame)
         self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
@@ -655,6 +669,20 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _period_numbers(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The time column as integers when it is text only because its periods are written
+        with a leading zero (01…12): sources keep such columns as text, for codes (000001),
+        but a period is a number, and ``01`` read as 1 before codes stayed text."""
+        time = self.spec.data.panel.time
+        if frame.schema[time] != pl.String:
+            return frame
+        column = frame[time].str.strip_chars()
+        if column.null_count() or not column.str.contains(r"^[-+]?[0-9]+$").all():
+            return frame
+        if column.str.len_chars().max() > 18:  # beyond Int64: not a period
+            return frame
+        return frame.with_columns(column.cast(pl.Int64).alias(time))
 
     def _check_time_column(self, frame: pl.DataFrame) -> None:
         """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
@@ -712,17 +740,20 @@ class Executor:
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
-    def _read_columns(self, columns: list[str]) -> list[str]:
+    def _read_columns(self, columns: list[str], operated: Sequence[str] = ()) -> list[str]:
         """Of a model frame's ``columns``, in order, those a model's sample or fit may read:
         every column the panel does not hold (made by the model's own transforms or its
         time-series terms), the panel's index, and the panel's columns that any model of the
         run names (``model_variables``, absorbed, cluster and ``over:`` columns) or that any
-        sample or model-level transform mentions in its text (a ``where:`` expression)."""
+        sample or model-level transform mentions in its text (a ``where:`` expression), and
+        the ``operated`` columns (``L.value``) the model's terms read."""
         if self._read is None:
             names: set[str] = set(self.spec.data.index)  # a cross-section's row number too
+            # the texts as written, not as JSON: JSON escapes a quote or a backslash, so a
+            # `big"firm` or `收入\万元` in a where: was no longer found and its column dropped
             texts: dict[str, None] = {}
             for sample in self.spec.samples.values():
-                texts[sample.model_dump_json()] = None
+                texts.update(dict.fromkeys(_texts(sample.model_dump())))
             for model in self.spec.models.values():
                 spec = model.spec
                 names.update(model_variables(spec), unbuilt_variables(spec), spec.group_columns())
@@ -730,13 +761,13 @@ class Executor:
                 if getattr(spec, "over", None):
                     names.add(spec.over)
                 if spec.sample is not None and not isinstance(spec.sample, str):
-                    texts[spec.sample.model_dump_json()] = None
+                    texts.update(dict.fromkeys(_texts(spec.sample.model_dump())))
                 for step in model.transforms:
-                    texts[step.model_dump_json()] = None
+                    texts.update(dict.fromkeys(_texts(step.model_dump())))
             self._read = frozenset(names), "\n".join(texts)
         names, text = self._read
         panel = self.panel_frame().schema
-        return [c for c in columns if c not in panel or c in names or c in text]
+        return [c for c in columns if c not in panel or c in names or c in text or c in operated]
 
     def model_frame(self, model: ResolvedModel) -> pl.DataFrame:
         """The rows of the model's sample: the panel after the model's own transforms and
@@ -804,7 +835,9 @@ class Executor:
         # a sample frame holds the columns some model reads, not every column of the data: a
         # filter copies each column it keeps (the raw indicators of an index, 25 of the
         # paper's 37 columns, were 90 % of its samples' cost at 341,000 rows)
-        frame = frame.select(self._read_columns(frame.columns))
+        # (and the operated columns its terms read: a panel column named L.value is read as
+        # it stands, no lag is built for it, so no other rule would keep it)
+        frame = frame.select(self._read_columns(frame.columns, operated))
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
@@ -868,16 +901,29 @@ class Executor:
             )
             present = int(values.is_not_null().sum())
             where = _item_path(self.spec, model, variable)
-            error = SpecError(
-                f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
-                code="data",
-                hint=_text_number_hint(
+            dependent = where[len(model.path) :][:1] == ("y",)
+            # every cell a number, yet text: codes written with a leading zero ('02'), which
+            # the reader keeps as text (stock codes 000001); no missing-value code is at fault
+            coded = frame.filter(values.str.strip_chars().str.contains(r"^[-+]?0[0-9]"))
+            if not bad.height and coded.height:
+                cell = coded[variable][0]
+                example = f"; codes with a leading zero such as {cell!r} at {coded[entity][0]} "
+                example += f"{coded[time][0]} are read as text"
+            hint = (
+                _code_hint(variable, dependent)
+                if not bad.height and coded.height
+                else _text_number_hint(
                     variable,
                     str(bad[variable][0]) if bad.height else "",
                     bad.height / present if present else 0.0,
-                    dependent=where[len(model.path) :][:1] == ("y",),
+                    dependent=dependent,
                     nulls=source.null_values if source is not None else None,
-                ),
+                )
+            )
+            error = SpecError(
+                f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
+                code="data",
+                hint=hint,
             )
             raise SpecErrors([_located(self.spec, error, where)])
 
@@ -1303,6 +1349,21 @@ def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
     return build_design(
         complete_rows(frame, variables), terms, model.spec.center, distributions=False
     )
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text in a dumped spec fragment (``model_dump()``: dicts, lists, scalars), keys
+    included, as written: the columns a sample's ``where:`` or ``exclude:`` names are among
+    them."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def _flat(terms: dict[str, tuple[Term, ...]]) -> list[Term]:

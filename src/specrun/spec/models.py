@@ -8,6 +8,7 @@ expand them (``$controls``) without knowing any estimator.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -151,6 +152,22 @@ class SourceSpec(StrictModel):
         "destring, ignore(\"年\"): ignore: [年] reads a column of '2012年' as 2012; a text "
         "column whose every cell is a number once these are removed is read as numbers.",
     )
+
+    @field_validator("ignore")
+    @classmethod
+    def _not_in_numbers(cls, texts: list[str]) -> list[str]:
+        # removing a digit or the decimal point from every text cell changes the numbers
+        # silently ('35.2亿元' with ignore: ['.', 亿元] read as 352)
+        for text in texts:
+            if re.fullmatch(r"[0-9.]+", text):
+                raise ValueError(
+                    f"ignore: '{text}' would be removed from inside the numbers too (35.2 "
+                    "read as 352); a '.' thousands separator is thousands: '.'"
+                    if "." in text
+                    else f"ignore: '{text}' would be removed from inside the numbers too "
+                    "(2010 read as 21)"
+                )
+        return texts
 
     @field_validator("encoding")
     @classmethod

@@ -132,7 +132,8 @@ class ReferenceChecks(Diagnostics):
                     hint=column_hint(getattr(panel, key), columns),
                 )
         for i, step in enumerate(self.sections.get("transforms", [])):
-            columns = self.check_step(step, ("transforms", i), columns)
+            if step is not None:  # None: a step its own validation rejected
+                columns = self.check_step(step, ("transforms", i), columns)
         for name in self.sections.get("variables", {}):
             if name not in columns:
                 self.error(
@@ -193,13 +194,21 @@ class ReferenceChecks(Diagnostics):
             # a step with several expressions (derive) names the entry in the error's path
             self.expression_error(exc, (*path, name, *([exc.path] if exc.path else [])))
             return made  # its outputs still exist: no cascade of "unknown variable" errors
+        data_spec: DataSpec | None = self.sections.get("data")
+        panel = data_spec.panel if data_spec is not None else None
+        index = {"entity": panel.entity, "time": panel.time} if panel is not None else {}
         for column in needed:
             if column not in columns:
+                # entity and time name the index in a model (absorb, se), not in a transform,
+                # which reads the data's own columns (Stata's bysort industry year)
+                alias = index.get(column)
                 self.error(
                     f"unknown variable '{column}'",
                     (*path, name, *_entry_reading(options, column)),
                     code="reference",
-                    hint=column_hint(column, columns),
+                    hint=f"a transform names the panel's {column} column: write '{alias}'"
+                    if alias is not None and alias != column
+                    else column_hint(column, columns),
                 )
         return made
 

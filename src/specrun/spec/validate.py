@@ -147,6 +147,10 @@ class _Checker(ModelResolver, ReferenceChecks):
                     self.sections[name] = schema.adapter(name).validate_python(value)
             except ValidationError as exc:
                 self.pydantic_errors(exc, schema.section_type(name), value, (name,))
+                if name == "transforms" and isinstance(value, list):
+                    # the valid steps still make their columns: one bad step must not turn
+                    # every other step's output into an "unknown variable" of the models
+                    self.sections[name] = [_valid_step(step) for step in value]
         version = self.sections.get("spec_version", 1)
         if version != 1:
             self.error(
@@ -289,3 +293,15 @@ class _Checker(ModelResolver, ReferenceChecks):
                 ("outputs", "dir"),
                 code="schema",
             )
+
+
+def _valid_step(step: Any) -> Any | None:
+    """A transform step validated on its own, or None when it is invalid (its errors are
+    reported with the whole list's)."""
+    member = schema.tagged_member("transforms", step)
+    if member is None:
+        return None
+    try:
+        return member.model_validate(step)
+    except ValidationError:
+        return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from specrun.registry import Registry
 
@@ -23,6 +23,19 @@ class TransformOptions(BaseModel):
     """Base of every transform's options: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # as StrictModel
+
+    @field_validator("vars", "by", check_fields=False)
+    @classmethod
+    def _named_once(cls, names: Any) -> Any:
+        # a column twice in vars: would write its output twice, in by: would group by it twice
+        # (polars' "duplicate name" error, which names its own API, was all a user saw)
+        if isinstance(names, list):
+            seen: set[Any] = set()
+            for name in names:
+                if name in seen:
+                    raise ValueError(f"'{name}' is named twice")
+                seen.add(name)
+        return names
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
