@@ -448,7 +448,7 @@ COLUMNS = ["Dige", "year", "gdp", "gdp_pc", "cpi", "province", "a", "b", "c", "x
         (
             "mean(gdp)",
             "unknown function 'mean' (the functions are abs, exp, if_else, is_not_null, "
-            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "is_null, log, log10, real, sqrt; a column whose name holds brackets is written in "
             "backticks: `mean(gdp)`)",
             1,
         ),
@@ -456,14 +456,14 @@ COLUMNS = ["Dige", "year", "gdp", "gdp_pc", "cpi", "province", "a", "b", "c", "x
         (
             "光缆长度(公里) / 1000",
             "unknown function '光缆长度' (the functions are abs, exp, if_else, is_not_null, "
-            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "is_null, log, log10, real, sqrt; a column whose name holds brackets is written in "
             "backticks: `光缆长度(公里)`)",
             1,
         ),
         (
             "2 * GDP (bn)",
             "unknown function 'GDP' (the functions are abs, exp, if_else, is_not_null, "
-            "is_null, log, log10, sqrt; a column whose name holds brackets is written in "
+            "is_null, log, log10, real, sqrt; a column whose name holds brackets is written in "
             "backticks: `GDP (bn)`)",
             5,
         ),
@@ -788,3 +788,18 @@ def test_condition_round_trip_matches_reference(tree: Node):
     assert parse_expression(render_parenthesized(tree)) == tree
     frame = PROPERTY_FRAME.with_columns(compile_expression(minimal).alias("v"))
     assert frame["v"].to_list() == reference_condition(tree).tolist(), minimal
+
+
+def test_real_makes_numbers_of_text_as_statas_real():
+    """Stata's real(): a text cell that is a number becomes it (codes written '01', padded
+    ' 2.5 '), any other is missing; a number stays itself; a condition is refused."""
+    frame = pl.DataFrame({"code": ["01", " 2.5 ", "x", None], "n": [1, 2, 3, 4]})
+    out = frame.select(
+        text=compile_expression("real(code)"), number=compile_expression("real(n) * 2")
+    )
+    assert out.to_dict(as_series=False) == {
+        "text": [1.0, 2.5, None, None],
+        "number": [2.0, 4.0, 6.0, 8.0],
+    }
+    with pytest.raises(SpecError, match=r"real\(\) needs text or a number, but got a condition"):
+        parse_expression("real(n > 1)")

@@ -211,7 +211,8 @@ def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, cap
         f"error: {spec}:7:42: models.fe.x[1]: variable 'month' of model 'fe' is String, not "
         "numeric; codes with a leading zero such as '01' at F0 2010 are read as text ('month' "
         "holds codes, not numbers: a regressor with such levels enters as a factor, one dummy "
-        "per level (write i.month))\n"
+        "per level (write i.month); derive: {month_num: real(month)} makes numbers of them "
+        "(Stata's real()))\n"
     )
     spec.write_text(head + "  fe: {estimator: panel_fe, y: month, x: [x]}\n", encoding="utf-8")
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
@@ -220,6 +221,31 @@ def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, cap
     )
     spec.write_text(head + "  fe: {estimator: panel_fe, y: y, x: [x, i.month]}\n", "utf-8")
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    # real() makes numbers of the codes: the fit equals one on the month written 1…12
+    derived = "transforms:\n  - derive: {month_num: real(month)}\n"
+    spec.write_text(
+        head.replace("models:\n", derived + "models:\n")
+        + "  fe: {estimator: panel_fe, y: y, x: [x, month_num]}\n",
+        "utf-8",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "real"), "--no-cache"]) == 0
+    plain = "".join(
+        f"F{i},{2010 + t},{i + t + (i * t) % 3},{(i * t) % 5},{(3 * i + t) % 4 + 1}\n"
+        for i in range(10)
+        for t in range(6)
+    )
+    (tmp_path / "plain.csv").write_text("firm,year,y,x,month\n" + plain, encoding="utf-8")
+    spec.write_text(
+        head.replace("p.csv", "plain.csv") + "  fe: {estimator: panel_fe, y: y, x: [x, month]}\n",
+        "utf-8",
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "plain"), "--no-cache"]) == 0
+    coefficients = [
+        json.loads((tmp_path / out / "results.json").read_text())["models"]["fe"]["coefficients"]
+        for out in ("real", "plain")
+    ]
+    assert coefficients[0]["month_num"] == coefficients[1]["month"]
+    assert coefficients[0]["x"] == coefficients[1]["x"]
 
 
 def test_periods_written_with_a_leading_zero_are_periods(tmp_path, capsys):

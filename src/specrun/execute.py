@@ -90,13 +90,16 @@ def _unit_hint(cell: str) -> str | None:
 def _code_hint(variable: str, dependent: bool) -> str:
     """What a model can do with a column of codes written with a leading zero ('01'), which
     sources read as text so that 000001 stays a code: such levels are a factor's."""
+    number = f"derive: {{{variable}_num: real({variable})}} makes numbers of them (Stata's real())"
     if dependent:
-        return f"'{variable}' holds codes, not numbers: a dependent variable must be numeric"
+        return (
+            f"'{variable}' holds codes, not numbers: a dependent variable must be numeric; {number}"
+        )
     if not re.fullmatch(r"\w+", variable):
         return f"'{variable}' holds codes, not numbers: lags and differences need numbers"
     return (
         f"'{variable}' holds codes, not numbers: a regressor with such levels enters as a "
-        f"factor, one dummy per level (write i.{variable})"
+        f"factor, one dummy per level (write i.{variable}); {number}"
     )
 
 

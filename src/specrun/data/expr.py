@@ -176,6 +176,11 @@ FUNCTIONS: dict[str, _Function] = {
     "is_null": _Function(1, lambda x: x.is_null()),
     "is_not_null": _Function(1, lambda x: x.is_not_null()),
     "if_else": _Function(3, _if_else),
+    # Stata's real(): text to a number, missing where it is none (codes written '01' read as
+    # text, so that stock codes 000001 stay codes); a number stays itself
+    "real": _Function(
+        1, lambda x: x.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    ),
 }
 _NUMERIC_FUNCTIONS = frozenset({"log", "log10", "exp", "sqrt", "abs"})
 
@@ -638,6 +643,10 @@ def _check_call(node: FunctionCall, name: str, kinds: list[ValueKind]) -> ValueK
         return ValueKind.NUMBER
     if name in ("is_null", "is_not_null"):
         return ValueKind.BOOLEAN
+    if name == "real":
+        if kinds[0] == ValueKind.BOOLEAN:
+            raise _error("real() needs text or a number, but got a condition", node.col)
+        return ValueKind.NUMBER
     condition, when_true, when_false = kinds
     message = "if_else() needs a condition first, but got {noun}"
     _require(condition, ValueKind.BOOLEAN, message, node.col)
