@@ -203,7 +203,7 @@ def test_text_in_a_numeric_variable_names_the_cell(tmp_path: Path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     assert (
         f"{spec}:7:32: models.fe.y: variable 'inv' of model 'fe' is String, not numeric; "
-        "first non-number 'n.a.' at 3 1940 (list missing-value codes under the source's "
+        "first non-number 'n.a.' at firm 3, year 1940 (list missing-value codes under the source's "
         "null_values)"
     ) in capsys.readouterr().err.replace("\n", "")
 

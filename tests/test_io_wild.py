@@ -107,8 +107,8 @@ def test_numbers_with_thousands_separators_name_the_option(tmp_path, capsys):
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:7:39: models.fe.x[0]: variable 'x' of model 'fe' is "
-        "String, not numeric; first non-number '-11,000.0' at F0 2015 ('-11,000.0' is a number "
-        'with a thousands separator: add thousands: "," to the source)\n'
+        "String, not numeric; first non-number '-11,000.0' at firm F0, year 2015 ('-11,000.0' "
+        'is a number with a thousands separator: add thousands: "," to the source)\n'
     )
 
 
@@ -118,8 +118,8 @@ def test_percentages_name_the_option(tmp_path, capsys):
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:7:42: models.fe.x[1]: variable 'share' of model 'fe' "
-        "is String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
-        "percent: true to the source)\n"
+        "is String, not numeric; first non-number '0.0%' at firm F0, year 2015 ('0.0%' is a "
+        "percentage: add percent: true to the source)\n"
     )
 
 
@@ -226,7 +226,9 @@ def test_a_text_column_in_a_model_is_named_at_its_term(tmp_path, capsys, terms, 
         encoding="utf-8",
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
-    at = "F0 2016" if "L." in terms else "F0 2015"  # the lag of 2015 is missing
+    at = (
+        "firm F0, year 2016" if "L." in terms else "firm F0, year 2015"
+    )  # the lag of 2015 is missing
     assert capsys.readouterr().err == (
         f"error: {spec}:{where} of model 'm' is String, not numeric; first non-number "
         f"'West' at {at} ({hint})\n"

@@ -791,23 +791,36 @@ class Executor:
             if dtype.is_numeric() or dtype == pl.Boolean:
                 continue
             values = frame[variable].cast(pl.String, strict=False)
-            bad = frame.filter(
-                values.is_not_null() & values.cast(pl.Float64, strict=False).is_null()
-            )
+            present = int(values.is_not_null().sum())
+            where = _item_path(self.spec, model, variable)
+            if not present:
+                # a column with no value at all is read as text (CSV gives no type to infer):
+                # "String, not numeric" would send the user hunting for a text cell
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' has no values: it is missing in "
+                    f"all {frame.height} rows of the model's sample",
+                    code="data",
+                    hint="an empty column in the data, or cells the source's null_values "
+                    "declare missing",
+                )
+                raise SpecErrors([_located(self.spec, error, where)])
+            # 'nan' and 'inf' cast to floats but are no numbers the CSV reader took: without
+            # them here a column of numbers and one 'nan' cell was named without its cell
+            parsed = values.cast(pl.Float64, strict=False)
+            bad = frame.filter(values.is_not_null() & ~parsed.is_finite().fill_null(False))
             example = (
-                f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
+                f"; first non-number {bad[variable][0]!r} at {entity} {bad[entity][0]}, "
+                f"{time} {bad[time][0]}"
                 if bad.height
                 else ""
             )
-            present = int(values.is_not_null().sum())
-            where = _item_path(self.spec, model, variable)
             error = SpecError(
                 f"variable '{variable}' of model '{name}' is {dtype}, not numeric{example}",
                 code="data",
                 hint=_text_number_hint(
                     variable,
                     str(bad[variable][0]) if bad.height else "",
-                    bad.height / present if present else 0.0,
+                    bad.height / present,
                     dependent=where[len(model.path) :][:1] == ("y",),
                 ),
             )
@@ -854,24 +867,32 @@ class Executor:
     def check_finite(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
     ) -> None:
-        """±inf is not a missing value: it is an error naming the first cell (usually a ratio
-        or log of a zero), never silently dropped with the incomplete rows."""
+        """±inf and NaN are not missing values: each is an error naming the first cell (usually
+        a ratio or log of a zero), never silently dropped with the incomplete rows nor passed
+        to a kernel (a NaN in the Gram gave "regressors are collinear" naming none)."""
         for variable in variables:
             if not frame[variable].dtype.is_float():
                 continue
             # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
             # whose hand-off to its thread pool cost more than the fit itself on small samples
-            if not np.isinf(frame[variable].to_numpy()).any():
+            series = frame[variable]
+            # a null reads as NaN in numpy: only more non-finite cells than nulls is a fault
+            if int((~np.isfinite(series.to_numpy())).sum()) == series.null_count():
                 continue
-            bad = frame.filter(pl.col(variable).is_infinite())
-            if bad.height:
-                self._bad_rows(
-                    model,
-                    bad,
-                    f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
-                    f"first at {{at}} ({bad[variable][0]})",
-                    "an inf usually comes from dividing by zero; set such cells missing",
-                )
+            for test, what in (
+                (pl.col(variable).is_infinite(), "infinite"),
+                (pl.col(variable).is_nan(), "NaN (not a number)"),
+            ):
+                bad = frame.filter(test)
+                if bad.height:
+                    self._bad_rows(
+                        model,
+                        bad,
+                        f"variable '{variable}' of model '{name}' is {what} in {bad.height} "
+                        f"rows, first at {{at}} ({bad[variable][0]})",
+                        f"an {'inf' if what == 'infinite' else 'NaN'} usually comes from "
+                        "dividing by zero; set such cells missing",
+                    )
 
     def _bad_rows(self, model: ResolvedModel, bad: pl.DataFrame, message: str, hint: str) -> None:
         """Raise a located data error about the rows ``bad``; ``{at}`` in ``message`` becomes

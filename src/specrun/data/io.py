@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import polars.selectors as cs
 
 from specrun.errors import SpecError, did_you_mean
 from specrun.record import HASH_NAME as HASH_NAME
@@ -353,6 +354,9 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
         if exact is not None:
             exact = exact.rename({name: renamed[name] for name in exact.columns})
     frame = destring(frame, spec, source_format(spec), exact)
+    # a NaN cell ("NaN" in a CSV, a float NaN in parquet) is a missing value, as pandas, R and
+    # Stata read it; left a NaN it passes the complete-case filter and poisons every fit
+    frame = frame.with_columns(cs.float().fill_nan(None))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
@@ -635,10 +639,87 @@ def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: int(item[0])))
 
 
+def excel_sheets(path: Path) -> list[str]:
+    """The sheet names of the workbook at ``path``, in their order. Raises what the Excel
+    reader raises for a file it cannot open."""
+    import fastexcel
+
+    return list(fastexcel.read_excel(path).sheet_names)
+
+
+def missing_sheet(spec: SourceSpec, folder: Path) -> SpecError | None:
+    """The error for an Excel source whose ``sheet:`` names no sheet of its workbook (listing
+    the sheets it has), or None: the reader's own words ("no matching sheet found when
+    `sheet_name` is 'Data'") named neither. None too for a file that cannot be opened: that
+    is said where the file is read."""
+    if spec.sheet is None or source_format(spec) != "excel":
+        return None
+    return _missing_sheet_in(spec, resolve(spec, folder))
+
+
+def _missing_sheet_in(spec: SourceSpec, path: Path) -> SpecError | None:
+    if spec.sheet is None:  # the first sheet: every workbook has one
+        return None
+    try:
+        names = excel_sheets(path)
+    except Exception:  # a missing or broken file is reported where it is read
+        return None
+    listed = ", ".join(repr(name) for name in names)
+    if isinstance(spec.sheet, str):
+        if spec.sheet in names:
+            return None
+        return SpecError(
+            f"'{spec.path}' has no sheet '{spec.sheet}'; its sheets: {listed}",
+            code="data",
+            hint=did_you_mean(spec.sheet, names),
+        )
+    if spec.sheet <= len(names):
+        return None
+    return SpecError(
+        f"'{spec.path}' has no sheet {spec.sheet}: it has {len(names)} "
+        f"({listed}; sheet: counts from 1)",
+        code="data",
+    )
+
+
+def sheet_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> tuple[str, str] | None:
+    """The sheet an Excel source reads and another of its workbook whose header
+    (``header_row``) holds every name in ``wanted`` when the sheet read does not, or None: a
+    workbook whose first sheet is notes or
+    a cover page gives no column the spec names, and each would otherwise be reported
+    missing. Never raises; an unreadable file gives None."""
+    if not wanted or source_format(spec) != "excel":
+        return None
+    path = resolve(spec, folder)
+    try:
+        names = excel_sheets(path)
+        read = spec.sheet if isinstance(spec.sheet, str) else names[(spec.sheet or 1) - 1]
+        for name in names:
+            if name == read:
+                continue
+            frame = pl.read_excel(
+                path,
+                sheet_name=name,
+                has_header=False,
+                read_options={"n_rows": spec.header_row, "header_row": None},
+            )
+            if frame.height < spec.header_row:
+                continue
+            header = {clean_header(str(c)) for c in frame.row(spec.header_row - 1) if c}
+            if all(column in header for column in wanted):
+                return read, name
+    except Exception:  # only a hint: the reader's own error comes when the file is read
+        return None
+    return None
+
+
 def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """An Excel sheet from its ``header_row`` on, without its blank rows; and its text columns
     read again as numbers (null where a cell is text), since a number cell in a column that
     also holds text is read as text rounded to 9 decimals."""
+    missing = _missing_sheet_in(spec, path)
+    if missing is not None:
+        raise missing
     options: dict[str, Any] = {
         "sheet_name": spec.sheet if isinstance(spec.sheet, str) else None,
         "sheet_id": spec.sheet if isinstance(spec.sheet, int) else None,

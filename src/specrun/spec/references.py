@@ -67,12 +67,22 @@ class ReferenceChecks(Diagnostics):
         data_spec: DataSpec | None = self.sections.get("data")
         if data_spec is None:
             return []
-        from specrun.data.io import encoding_with_columns, header_row_with_columns, read_columns
+        from specrun.data.io import (
+            encoding_with_columns,
+            header_row_with_columns,
+            read_columns,
+            sheet_with_columns,
+        )
 
-        for name, spec in data_spec.sources.items():
-            self.check_source_options(name, spec)
+        unread = {
+            name
+            for name, spec in data_spec.sources.items()
+            if not self.check_source_options(name, spec)
+        }
         panel = data_spec.panel
         source = data_spec.frame_source
+        if source in unread:
+            return []  # said at its option; every name would be "unknown" besides
         if source not in data_spec.sources:
             self.error(
                 f"unknown source '{source}'",
@@ -121,6 +131,17 @@ class ReferenceChecks(Diagnostics):
                 code="data",
                 hint=f"set header_row: {row} on the source (rows above it, such as a title, "
                 "are skipped)",
+            )
+            return []
+        sheets = sheet_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if sheets is not None:
+            read, holding = sheets
+            self.error(
+                f"source '{source}' has no column {' or '.join(repr(m) for m in missing)} in "
+                f"the sheet it reads ('{read}'); sheet '{holding}' holds them",
+                ("data", "sources", source),
+                code="data",
+                hint=f"set sheet: {holding} on the source",
             )
             return []
         for key in ("entity", "time") if panel else ():
@@ -243,15 +264,26 @@ class ReferenceChecks(Diagnostics):
                     hint=column_hint(column, columns),
                 )
 
-    def check_source_options(self, name: str, source: SourceSpec) -> None:
+    def check_source_options(self, name: str, source: SourceSpec) -> bool:
         """An option of one file format given to a source of another (``sheet:`` on a CSV,
-        ``header_row:`` on a Parquet file) is an error at the option: it would be ignored."""
-        from specrun.data.io import source_format
+        ``header_row:`` on a Parquet file) is an error at the option: it would be ignored; a
+        ``sheet:`` its workbook lacks is an error there too. False when the source cannot be
+        read as its options say."""
+        from specrun.data.io import missing_sheet, source_format
 
         try:
             fmt = source_format(source)
         except SpecError:
-            return  # an unknown extension is said where the file is read
+            return True  # an unknown extension is said where the file is read
+        problem = missing_sheet(source, self.doc.folder)
+        if problem is not None:
+            self.error(
+                problem.message,
+                ("data", "sources", name, "sheet"),
+                code="data",
+                hint=problem.hint,
+            )
+            return False
         for key, formats in _FORMAT_OPTIONS.items():
             if key in source.model_fields_set and fmt not in formats:
                 names = [_FORMAT_NAMES[f] for f in formats]
@@ -263,6 +295,7 @@ class ReferenceChecks(Diagnostics):
                     code="schema",
                     key=True,
                 )
+        return True
 
     def check_model(
         self, model: ResolvedModel, columns: list[str], samples: dict[str, SampleSpec]
