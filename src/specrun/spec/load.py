@@ -82,6 +82,7 @@ def format_path(path: PathKey) -> str:
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _BOOL, _STR = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 # Limits that keep a hostile or mistaken file from exhausting memory or time: a real spec is a
 # few hundred lines, nests a handful of levels and uses an alias or two.
@@ -169,7 +170,7 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             pending = []
-            for key_node, value_node in node.value:
+            for key_node, value_node in self._merged(node, path):
                 if not isinstance(key_node, yaml.ScalarNode):
                     self._error(key_node, path, "mapping keys must be plain scalars")
                     continue
@@ -198,6 +199,35 @@ class _Builder:
             )
             return items
         return self._scalar(node, path)
+
+    def _merged(self, node: yaml.MappingNode, path: PathKey) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The key/value pairs of a mapping with YAML merge keys (``<<: *base`` or
+        ``<<: [*a, *b]``) expanded, as YAML 1.1 defines them: the keys written here win over
+        merged ones, and an earlier merged mapping wins over a later one. A merged key is not
+        a duplicate of the key that overrides it."""
+        written = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        merges = [v for k, v in node.value if k.tag == _MERGE]
+        if not merges:
+            return written
+        seen = {k.value for k, _ in written if isinstance(k, yaml.ScalarNode)}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for value in merges:
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode) or source.tag != _MAP:
+                    self._error(
+                        source,
+                        path,
+                        "a merge key (<<) takes a mapping or a list of mappings, such as "
+                        "*anchor or [*a, *b]",
+                    )
+                    continue
+                for key_node, value_node in self._merged(source, path):
+                    name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                    if name is None or name not in seen:
+                        seen.add(name)
+                        merged.append((key_node, value_node))
+        return merged + written
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
         if node.tag == _STR and len(node.value) <= MAX_SCALAR_CHARS:
