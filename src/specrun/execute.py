@@ -30,7 +30,7 @@ from specrun.estimators.base import (
     variable_fields,
 )
 from specrun.plan.nodes import Node, Plan
-from specrun.results import ModelResult, ResultSet
+from specrun.results import ModelResult, ResultSet, fits_exactly
 from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import SampleSpec
 from specrun.spec.validate import ResolvedModel, Spec
@@ -1270,6 +1270,13 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
     """Record what the design did: each coefficient's term parts (for labels), the factor
     levels left out as bases, the levels omitted as collinear (Stata's o.), centred means."""
     extra = dict(result.extra)
+    if fits_exactly(result) and result.dependent:
+        extra["warnings"] = [
+            *extra.get("warnings", ()),
+            f"the regressors fit '{result.dependent}' exactly (R² = 1 up to rounding): it is "
+            "an exact linear function of them (built from a regressor?), so its residuals, "
+            "standard errors, t and p-values are rounding noise",
+        ]
     omitted = [
         c for c in result.regressors if c in design.omittable and c not in result.coefficients
     ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, SpecErrors, did_you_mean
-from specrun.results import ModelResult, ResultSet, TermPart
+from specrun.results import ModelResult, ResultSet, TermPart, fits_exactly
 from specrun.tables import format as fmt
 from specrun.tables import text
 from specrun.tables.base import TableContext
@@ -327,6 +327,7 @@ def _body(
                 and spec.show == "se"
                 and coef.std_error is not None
                 and fmt.rounds_to_zero(coef.std_error * factor, digits)
+                and not fits_exactly(m)  # said of the model: more digits show only noise
             ):
                 # "(0.000)" under a starred estimate reads as infinite precision
                 zero_se.setdefault(name, {})[m.name] = fmt.decimals_shown(coef.std_error * factor)
