@@ -34,6 +34,13 @@ MAX_NAME_LENGTH = 64
 # the bidirectional overrides that make text display in another order than it is stored.
 FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_TEXT_LENGTH = 4000  # any one string; labels are shorter still (see VariableSpec)
+# sections whose names become file names, with the folder their files go to
+FILE_SECTIONS = {"tables": ("table", "tables"), "figures": ("figure", "figures")}
+FILE_SECTIONS["multiverse"] = ("multiverse", "multiverse")
+# names Windows keeps for devices, with any extension (tables/aux.tex opens the AUX device)
+WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"{port}{i}" for port in ("COM", "LPT") for i in range(1, 10))]
+)
 NAMED_SECTIONS = {
     "models": "model",
     "tables": "table",
@@ -155,6 +162,7 @@ class _Checker(ModelResolver, ReferenceChecks):
                 code="schema",
             )
         self.check_names()
+        self.check_file_names()
         self.check_text()
         self.check_outputs_dir()
         groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
@@ -219,6 +227,44 @@ class _Checker(ModelResolver, ReferenceChecks):
                     code="schema",
                     key=True,
                 )
+
+    def check_file_names(self) -> None:
+        """Names that become file names (tables, figures, multiverses) write on every file
+        system: two that differ only in case are one file on macOS and Windows (one table
+        silently lost), and a Windows device name (aux, con, nul) is no file there."""
+        data = self.doc.data
+        for section, (what, folder) in FILE_SECTIONS.items():
+            entries = data.get(section)
+            if not isinstance(entries, dict):
+                continue
+            seen: dict[str, str] = {}
+            for name in entries:
+                if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+                    continue  # said by check_names
+                if name.upper() in WINDOWS_DEVICES:
+                    self.error(
+                        f"{what} name '{name}' is a device name on Windows: its files "
+                        f"({folder}/{name}.*) cannot be written there",
+                        (section, name),
+                        code="schema",
+                        key=True,
+                        hint=f"choose another name, such as '{name}_table'"
+                        if what == "table"
+                        else f"choose another name, such as '{name}_{what}'",
+                    )
+                other = seen.setdefault(name.casefold(), name)
+                if other != name:
+                    first = self.doc.position((section, other), key=True)
+                    self.error(
+                        f"{what} '{name}' and {what} '{other}'"
+                        + (f" (line {first.line})" if first else "")
+                        + " differ only in case: on macOS and Windows, whose file names "
+                        f"ignore case, {folder}/{name}.* and {folder}/{other}.* are one file",
+                        (section, name),
+                        code="schema",
+                        key=True,
+                        hint="rename one of them",
+                    )
 
     def check_text(self) -> None:
         """No string in the spec carries control or bidi-override characters or is huge."""
