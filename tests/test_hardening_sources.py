@@ -167,3 +167,61 @@ def test_the_sheet_named_reads_the_data(tmp_path, capsys):
         got = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
         for name, coefficient in want["coefficients"].items():
             assert got["coefficients"][name] == pytest.approx(coefficient, rel=1e-12)
+
+
+@pytest.mark.parametrize("tail", [",", ",,"])
+def test_empty_unnamed_columns_of_a_spreadsheet_export_are_dropped(tmp_path, capsys, tail):
+    """A spreadsheet's CSV export often ends every line with a separator (empty columns past
+    the last one): the run stopped at "column 6 of line 1 has no name", though the Excel
+    reader drops such columns. The fit equals the one on the file without them."""
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert run(grunfeld_project(plain, GRUNFELD_HEAD + FE), capsys)[0] == 0
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + FE)
+    (tmp_path / "grunfeld.csv").write_text("\n".join(line + tail for line in lines) + "\n")
+    assert run(spec, capsys) == (0, "")
+    assert (tmp_path / "out" / "results.json").read_bytes().replace(str(spec).encode(), b"") == (
+        plain / "out" / "results.json"
+    ).read_bytes().replace(str(plain / "spec.yaml").encode(), b"")
+
+
+def test_an_unnamed_column_with_data_is_still_an_error(tmp_path, capsys):
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + FE)
+    rows = [lines[0] + ","] + [line + ",1" for line in lines[1:]]
+    (tmp_path / "grunfeld.csv").write_text("\n".join(rows) + "\n")
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:4:15: data.sources.g.path: '{tmp_path / 'grunfeld.csv'}': column 6 of "
+        "line 1 has no name (name it, or name the header's row with header_row:)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("separator", "said", "hint"),
+    [
+        (
+            ";",
+            "';'",
+            "save it with commas as a .csv file or with tabs as a .tsv file, numbers "
+            "with a decimal point",
+        ),
+        ("\t", "tabs", "set format: tsv on the source"),
+    ],
+)
+def test_a_file_separated_otherwise_names_its_separator(tmp_path, capsys, separator, said, hint):
+    """A CSV file saved with ';' (a spreadsheet in a locale whose decimal mark is a comma) or
+    tabs reads as one column: before, each name the spec uses was reported missing."""
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + FE)
+    (tmp_path / "grunfeld.csv").write_text(
+        "\n".join(line.replace(",", separator) for line in lines) + "\n"
+    )
+    message = (
+        f"error: {spec}:4:15: data.sources.g.path: 'grunfeld.csv' separates its fields with "
+        f"{said}, so its header reads as 1 column without 'firm' or 'year' ({hint})\n"
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == message
+    assert run(spec, capsys) == (1, message)

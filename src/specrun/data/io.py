@@ -146,10 +146,14 @@ def _csv_header(text: str, separator: str) -> list[str]:
     return [clean_header(name) for name in first]
 
 
-def _check_header(names: list[str], path: Path, line: int = 1) -> None:
-    """Header names are distinct and not blank; ``line`` is the header's line in the file."""
+def _check_header(names: list[str], path: Path, line: int = 1, *, blanks: bool = False) -> None:
+    """Header names are distinct and not blank; ``line`` is the header's line in the file.
+    With ``blanks``, blank names pass: the caller drops their columns if they hold no data
+    (``_without_blank_columns``)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
+        if not name and blanks:
+            continue
         if name in seen:
             raise SpecError(
                 f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line "
@@ -271,7 +275,7 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     data = _skip_lines(data, spec.header_row - 1, path)
     cut = data.find(b"\n")
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
-    _check_header(names, path, spec.header_row)
+    _check_header(names, path, spec.header_row, blanks=True)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
     try:
         frame = pl.read_csv(
@@ -291,7 +295,24 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     # line's separators (a pass over the whole file, 2 s of a 4M-row file's 6 s)
     if frame.width and frame[:, -1].null_count():
         _check_row_lengths(data, separator, len(names), path)
-    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+    return _without_blank_columns(frame, names, path, spec.header_row)
+
+
+def _without_blank_columns(
+    frame: pl.DataFrame, names: list[str], path: Path, line: int
+) -> pl.DataFrame:
+    """``frame`` with its columns named ``names``, but those without a name and without data
+    dropped: the empty columns a spreadsheet's CSV export adds after the last one (a trailing
+    comma on every line), as the Excel reader drops them. A blank-named column holding data
+    is an error naming it (``_check_header``)."""
+    keep = []
+    for i, name in enumerate(names):
+        if name:
+            keep.append(i)
+        elif frame[:, i].null_count() < frame.height:
+            _check_header(names, path, line)  # raises: column i + 1 has no name
+    frame = frame.select(frame.columns[i] for i in keep)
+    return frame.rename(dict(zip(frame.columns, [names[i] for i in keep], strict=True)))
 
 
 def _type_break(
@@ -793,7 +814,9 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         parts = text.split("\n", skip)
         text = parts[skip] if len(parts) > skip else ""
         names = _csv_header(text, "," if fmt == "csv" else "\t")
-        _check_header(names, path, spec.header_row)
+        _check_header(names, path, spec.header_row, blanks=True)
+        if not all(names):  # kept only if empty: known once the file is read
+            return read_source(spec, folder).columns
         return [*index, *names]
     return read_source(spec, folder).columns
 
@@ -819,6 +842,28 @@ def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> 
         names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
         if all(name in names for name in wanted):
             return encoding
+    return None
+
+
+def separator_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> str | None:
+    """The separator (``;``, ``|``, tab or ``,``) under which the header of a CSV/TSV source
+    holds every name in ``wanted`` when the format's own separator does not, or None: a file
+    saved with ``;`` (spreadsheets in locales whose decimal mark is a comma) reads as one
+    column, and every name the spec uses would otherwise be reported missing. Never raises."""
+    try:
+        fmt = source_format(spec)
+        if fmt not in ("csv", "tsv") or not wanted:
+            return None
+        with resolve(spec, folder).open("rb") as handle:
+            text = _decode_prefix(handle.read(1 << 16), spec).replace("\r\n", "\n")
+    except (OSError, SpecError):
+        return None
+    lines = text.split("\n", spec.header_row)
+    header = lines[spec.header_row - 1] if len(lines) >= spec.header_row else ""
+    own = "," if fmt == "csv" else "\t"
+    for separator in (";", "|", "\t", ","):
+        if separator != own and all(n in _csv_header(header, separator) for n in wanted):
+            return separator
     return None
 
 

@@ -71,6 +71,7 @@ class ReferenceChecks(Diagnostics):
             encoding_with_columns,
             header_row_with_columns,
             read_columns,
+            separator_with_columns,
             sheet_with_columns,
         )
 
@@ -131,6 +132,22 @@ class ReferenceChecks(Diagnostics):
                 code="data",
                 hint=f"set header_row: {row} on the source (rows above it, such as a title, "
                 "are skipped)",
+            )
+            return []
+        separator = separator_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if separator is not None:
+            shown = {"\t": "tabs", ";": "';'", "|": "'|'", ",": "commas"}[separator]
+            path = data_spec.sources[source].path
+            self.error(
+                f"'{path}' separates its fields with {shown}, so its header reads as "
+                f"{len(columns)} column{'s' if len(columns) != 1 else ''} without "
+                f"{' or '.join(repr(m) for m in missing)}",
+                ("data", "sources", source, "path"),
+                code="data",
+                hint="save it with commas as a .csv file or with tabs as a .tsv file, numbers "
+                "with a decimal point"
+                if separator not in ",\t"
+                else f"set format: {'tsv' if separator == chr(9) else 'csv'} on the source",
             )
             return []
         sheets = sheet_with_columns(data_spec.sources[source], self.doc.folder, missing)
