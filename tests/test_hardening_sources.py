@@ -225,3 +225,41 @@ def test_a_file_separated_otherwise_names_its_separator(tmp_path, capsys, separa
     assert main(["validate", str(spec)]) == 1
     assert capsys.readouterr().err == message
     assert run(spec, capsys) == (1, message)
+
+
+@pytest.mark.parametrize(
+    ("step", "col", "key", "what"),
+    [
+        ("derive: {firm: value * 2}", 14, "firm", "entity"),
+        ("derive: {v2: value, year: year - 1900}", 25, "year", "time"),
+    ],
+)
+def test_a_transform_replacing_a_panel_key_is_an_error(tmp_path, capsys, step, col, key, what):
+    """derive: {firm: ...} replaced the entity column after the panel's keys were checked:
+    the run went on with each row its own entity (or periods never checked for repeats)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + f"transforms:\n  - {step}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:{col}: transforms[0].derive.{key}: derive would replace '{key}', the "
+        f"panel's {what} column (give the new column another name; to index the panel by it, "
+        f"name it as data.panel.{what})\n"
+    )
+
+
+def test_a_where_step_keeping_no_row_says_so(tmp_path, capsys):
+    """A where: step that drops every row made each model say "sample (inline) keeps none of
+    the 0 rows (no periods)", blaming a sample the model does not have."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - where: 'year > 3000'\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value]}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:7:12: transforms[0].where: where 'year > 3000' keeps none of the 200 "
+        "rows of the panel, year 1935–1954: every model would be empty\n",
+    )

@@ -224,7 +224,23 @@ class ReferenceChecks(Diagnostics):
                 (*path, name),
                 code="reference",
             )
-        made = columns + [c for c in kind.outputs(options) if c not in columns]
+        outputs = kind.outputs(options)
+        made = columns + [c for c in outputs if c not in columns]
+        data_spec: DataSpec | None = self.sections.get("data")
+        panel = data_spec.panel if data_spec is not None else None
+        for key in ("entity", "time") if panel is not None else ():
+            if getattr(panel, key) in outputs:
+                # the panel is checked (one row per entity and period) and indexed once, as
+                # read: a step replacing a key column would leave lags, effects and clusters
+                # on an index nobody checked
+                self.error(
+                    f"{name} would replace '{getattr(panel, key)}', the panel's {key} column",
+                    (*path, name, getattr(panel, key)),
+                    code="reference",
+                    key=True,
+                    hint=f"give the new column another name; to index the panel by it, name "
+                    f"it as data.panel.{key}",
+                )
         try:
             needed = kind.inputs(options)
         except SpecError as exc:
