@@ -82,22 +82,31 @@ def test_a_nan_in_a_parquet_file_is_a_missing_value(tmp_path, capsys):
     assert got["nobs"] == 199
 
 
-def test_an_empty_column_is_said_to_be_empty_not_text(tmp_path, capsys):
-    """A CSV column with no value at all is read as text: the error said "is String, not
-    numeric" and sent the user hunting for a text cell."""
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "models:\n  m: {estimator: ols, y: inv, x: [value, rd]}\n",
+            "7:6: models.m: model 'm' has no complete observations: every one of the 200 rows "
+            "of its sample misses a value of rd (200 of 200 missing)",
+        ),
+        (
+            "transforms:\n  - interpolate: {vars: [rd]}\n"
+            "models:\n  m: {estimator: ols, y: inv, x: [value]}\n",
+            "7:18: transforms[0].interpolate: interpolate: 'rd' is missing in every row",
+        ),
+    ],
+)
+def test_an_empty_column_is_a_column_of_missing_numbers(tmp_path, capsys, body, message):
+    """A CSV column with no value at all has no type to infer and was read as text: models
+    and transforms said "'rd' is String, not numeric", sending the user hunting for a text
+    cell. It reads as numbers, all missing (as Stata's import delimited and pandas read it),
+    and each reader says what it says of a numeric column with no values."""
     lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
-    spec = grunfeld_project(
-        tmp_path,
-        GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value, rd]}\n",
-    )
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + body)
     rows = [f"{lines[0]},rd"] + [f"{line}," for line in lines[1:]]
     (tmp_path / "grunfeld.csv").write_text("\n".join(rows) + "\n")
-    assert run(spec, capsys) == (
-        1,
-        f"error: {spec}:7:42: models.m.x[1]: variable 'rd' of model 'm' has no values: it is "
-        "missing in all 200 rows of the model's sample (an empty column in the data, or cells "
-        "the source's null_values declare missing)\n",
-    )
+    assert run(spec, capsys) == (1, f"error: {spec}:{message}\n")
 
 
 def workbook(path: Path) -> None:

@@ -378,6 +378,13 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     # a NaN cell ("NaN" in a CSV, a float NaN in parquet) is a missing value, as pandas, R and
     # Stata read it; left a NaN it passes the complete-case filter and poisons every fit
     frame = frame.with_columns(cs.float().fill_nan(None))
+    # a column without any value has no type to infer, and the readers call it text: it is a
+    # numeric column of missing values, as Stata's import and pandas read it (as text it was
+    # "String, not numeric" wherever a model or transform read it)
+    empty = [c for c, t in frame.schema.items() if t in (pl.String, pl.Null)]
+    empty = [c for c in empty if frame[c].null_count() == frame.height]
+    if empty and frame.height:
+        frame = frame.with_columns(pl.col(empty).cast(pl.Float64))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
