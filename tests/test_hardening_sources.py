@@ -272,3 +272,30 @@ def test_a_where_step_keeping_no_row_says_so(tmp_path, capsys):
         f"error: {spec}:7:12: transforms[0].where: where 'year > 3000' keeps none of the 200 "
         "rows of the panel, year 1935–1954: every model would be empty\n",
     )
+
+
+def test_a_list_or_duration_column_in_a_model_is_named_not_a_crash(tmp_path, capsys):
+    """A parquet file's list or duration column in a model crashed (exit 3, "cannot cast
+    List type ... to String", "casting from Duration to String not supported"). Each is
+    named with its type, at its item."""
+    import polars as pl
+
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame.with_columns(
+        pair=pl.concat_list([pl.col("inv"), pl.col("value")]),
+        age=pl.duration(days=pl.col("year") - 1900),
+    ).write_parquet(tmp_path / "g.parquet")
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD.replace("grunfeld.csv", "g.parquet")
+        + "models:\n  m: {estimator: ols, y: inv, x: [pair]}\n"
+        "  d: {estimator: descriptive, vars: [inv, age]}\n",
+    )
+    hint = "(a model reads columns of numbers; derive one from this column first)"
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:7:35: models.m.x[0]: variable 'pair' of model 'm' is List(Float64), "
+        f"not numeric {hint}\n"
+        f"error: {spec}:8:43: models.d.vars[1]: variable 'age' of model 'd' is "
+        f"Duration(time_unit='us'), not numeric {hint}\n",
+    )

@@ -790,9 +790,18 @@ class Executor:
             dtype = frame[variable].dtype
             if dtype.is_numeric() or dtype == pl.Boolean:
                 continue
+            where = _item_path(self.spec, model, variable)
+            if dtype.is_nested() or dtype.is_temporal() or dtype in (pl.Binary, pl.Object):
+                # no cell of a list, struct, date or duration column is a number (nor can a
+                # list be cast to text to find one)
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is {dtype}, not numeric",
+                    code="data",
+                    hint="a model reads columns of numbers; derive one from this column first",
+                )
+                raise SpecErrors([_located(self.spec, error, where)])
             values = frame[variable].cast(pl.String, strict=False)
             present = int(values.is_not_null().sum())
-            where = _item_path(self.spec, model, variable)
             if not present:
                 # a column with no value at all is read as text (CSV gives no type to infer):
                 # "String, not numeric" would send the user hunting for a text cell
