@@ -299,3 +299,39 @@ def test_a_list_or_duration_column_in_a_model_is_named_not_a_crash(tmp_path, cap
         f"error: {spec}:8:43: models.d.vars[1]: variable 'age' of model 'd' is "
         f"Duration(time_unit='us'), not numeric {hint}\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "where"),
+    [
+        (
+            "{estimator: panel_fe, y: inv, x: [value], absorb: [entity, pair]}",
+            "7:65: models.m.absorb[1]",
+        ),
+        (
+            "{estimator: ols, y: inv, x: [value], se: {cluster: [firm, pair]}}",
+            "7:64: models.m.se.cluster[1]",
+        ),
+        ("{estimator: ols, y: inv, x: [value, i.pair]}", "7:42: models.m.x[1]"),
+        ("{estimator: ols, y: inv, x: [value], over: pair}", "7:49: models.m.over"),
+    ],
+)
+def test_a_list_column_grouping_rows_is_named_at_its_item(tmp_path, capsys, model, where):
+    """A list column as a fixed effect, cluster or factor crashed (exit 3: "the truth value of
+    an array ... is ambiguous", "cannot cast List type"); as over: it made one model per list
+    ('m.[317.6, 3078.5]')."""
+    import polars as pl
+
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame.with_columns(pair=pl.concat_list([pl.col("inv"), pl.col("value")])).write_parquet(
+        tmp_path / "g.parquet"
+    )
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD.replace("grunfeld.csv", "g.parquet") + f"models:\n  m: {model}\n"
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:{where}: variable 'pair' of model 'm' is List(Float64): a fixed effect, "
+        "cluster, factor or over: column groups rows by one value each (numbers, text or "
+        "dates)\n",
+    )

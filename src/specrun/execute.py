@@ -72,6 +72,26 @@ def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
     return model.path
 
 
+def _grouping_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
+    """Where ``variable`` is written as a grouping column of the model: its ``over:``, an
+    ``absorb:`` or ``se: cluster:`` item (``a#b`` included), or a factor term (``i.f``,
+    ``c.x#i.f``) of a variable list; else where ``_item_path`` finds it."""
+    fields = [(f, ()) for f in variable_fields(type(model.spec))]
+    for field_name, inner in [("over", ()), ("absorb", ()), ("se", ("cluster",)), *fields]:
+        where = model.origins.get(field_name)
+        if where is None:
+            continue
+        raw: Any = spec.document.data
+        for step in (*where, *inner):
+            raw = raw.get(step) if isinstance(raw, dict) else None
+        where = (*where, *inner)
+        items = raw if isinstance(raw, list) else [raw]
+        for i, item in enumerate(items):
+            if isinstance(item, str) and variable in re.split(r"[#.\s]+", item):
+                return (*where, i) if isinstance(raw, list) else where
+    return _item_path(spec, model, variable)
+
+
 def _text_number_hint(variable: str, value: str, share: float, dependent: bool) -> str:
     """What to change so that a text column whose first non-number is ``value`` reads as
     numbers; ``share`` is the fraction of its cells that are not numbers; ``dependent`` when the
@@ -765,6 +785,7 @@ class Executor:
         frame, key = self.model_sample(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
+            self.check_groupable(model.name, model, frame, [model.spec.over])
             values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
             members = []
             for value in values:
@@ -778,6 +799,24 @@ class Executor:
             self.families[model.name] = tuple(members)
         else:
             self.fit_one(model.name, model, frame, kind, measure=measure, key=key)
+
+    def check_groupable(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """Columns that group rows (fixed effects, clusters, factors, ``over:``) hold one
+        value a row: a list, struct, binary or duration column is a located error (it crashed
+        building group codes, and ``over:`` made one model per list)."""
+        for variable in variables:
+            dtype = frame[variable].dtype
+            if dtype.is_nested() or dtype in (pl.Binary, pl.Object) or dtype == pl.Duration:
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is {dtype}: a fixed effect, "
+                    "cluster, factor or over: column groups rows by one value each (numbers, "
+                    "text or dates)",
+                    code="data",
+                )
+                where = _grouping_path(self.spec, model, variable)
+                raise SpecErrors([_located(self.spec, error, where)])
 
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
@@ -968,6 +1007,7 @@ class Executor:
         # checks that passed for a column of the same frame pass again: each is made once
         memo = self.frames.memo(self.panel_frame()) if key is not None else None
         unchecked = [v for v in numeric if memo is None or memo.get(("numeric", key, v)) is None]
+        self.check_groupable(name, model, frame, [v for v in variables if v not in numeric])
         self.check_numeric(name, model, frame, unchecked)
         self.check_finite(name, model, frame, unchecked)
         if memo is not None:
