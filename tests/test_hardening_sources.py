@@ -335,3 +335,22 @@ def test_a_list_column_grouping_rows_is_named_at_its_item(tmp_path, capsys, mode
         "cluster, factor or over: column groups rows by one value each (numbers, text or "
         "dates)\n",
     )
+
+
+def test_a_list_entity_column_is_named(tmp_path, capsys):
+    """A parquet list column named as the panel's entity crashed (exit 3) grouping rows."""
+    import polars as pl
+
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame.with_columns(pair=pl.concat_list([pl.col("firm"), pl.col("firm")])).write_parquet(
+        tmp_path / "g.parquet"
+    )
+    head = GRUNFELD_HEAD.replace("grunfeld.csv", "g.parquet").replace(
+        "entity: firm", "entity: pair"
+    )
+    spec = grunfeld_project(tmp_path, head + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n")
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:5:30: data.panel.entity: the entity column 'pair' of 'g.parquet' is "
+        "List(Int64): an entity is one number or text a row\n",
+    )

@@ -615,6 +615,7 @@ class Executor:
             entity, time = self.spec.data.index
             self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
             return self.panel
+        self._check_entity_column(frame)
         frame = self._complete_keys(frame)
         self._check_time_column(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
@@ -647,6 +648,20 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _check_entity_column(self, frame: pl.DataFrame) -> None:
+        """An entity is one value a row (a number, a text, a date): a list or struct column
+        (a parquet file's) crashed grouping the rows."""
+        panel = self.spec.data.panel
+        dtype = frame.schema[panel.entity]
+        if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
+            source = self.spec.data.sources[panel.source].path
+            error = SpecError(
+                f"the entity column '{panel.entity}' of '{source}' is {dtype}: an entity is "
+                "one number or text a row",
+                code="data",
+            )
+            raise SpecErrors([_located(self.spec, error, ("data", "panel", "entity"))])
 
     def _check_time_column(self, frame: pl.DataFrame) -> None:
         """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
