@@ -2,7 +2,8 @@
 
 Each scenario runs specrun in a child process whose output writer is patched to SIGKILL the
 process at one moment of the write (after some files are staged, while old files are carried
-over, between the two renames of the fallback swap, right after the atomic exchange).
+over, between the two renames of the fallback swap, right after the atomic exchange); the
+last tests fail the fallback swap as Windows does when another program holds a file open.
 """
 
 from __future__ import annotations
@@ -198,3 +199,60 @@ def test_a_file_size_limit_hit_while_staging_is_exit_1_naming_the_file(project):
     )
     assert snapshot(out) == before
     assert leftovers(out) == []
+
+
+class _InUse(PermissionError):
+    """What Windows raises renaming a folder that holds a file another program has open."""
+
+    winerror = 32
+
+
+def test_a_folder_held_open_elsewhere_keeps_the_previous_outputs(project, monkeypatch, capsys):
+    """Where the folders cannot be exchanged in one step (not Linux), the old folder is moved
+    aside and the new one moved in. When the second move failed (Windows: a table open in
+    Excel), the previous outputs were left under a hidden name until the next run; they are
+    put back, and the error says what to close."""
+    import specrun.outputs as outputs
+
+    spec, out, before = project
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Path) -> Path:
+        if Path(target) == out and outputs.STAGE_TAG in self.name:
+            raise _InUse(13, "The process cannot access the file", str(target))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: --out: cannot write to '{out}': The process cannot access the file (a file "
+        "in it is open in another program (a table in Excel or Word, a PDF viewer): close it "
+        "and run again)\n"
+    )
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_old_outputs_that_cannot_be_removed_do_not_fail_a_written_run(project, monkeypatch):
+    """The new outputs are in place when the old folder's removal fails (Windows: one of its
+    files still open): that was reported as a failure to write, exit 1."""
+    import shutil
+
+    import specrun.outputs as outputs
+
+    spec, out, _ = project
+    monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, ignore_errors=False, **kwargs):
+        if outputs.OLD_TAG in Path(path).name and not ignore_errors:
+            raise _InUse(13, "The process cannot access the file", str(path))
+        if outputs.OLD_TAG in Path(path).name:
+            return None  # left for the next run's clean_stale, as Windows would
+        return real_rmtree(path, ignore_errors=ignore_errors, **kwargs)
+
+    monkeypatch.setattr(outputs.shutil, "rmtree", rmtree)
+    assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
+    assert "second" in (out / "tables.md").read_text(encoding="utf-8")
+    assert (out / "my_notes.txt").read_text() == "the user's own file\n"

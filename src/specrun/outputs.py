@@ -685,6 +685,15 @@ NO_SPACE_HINT = (
 )
 
 
+# Windows' errors for a folder or file another program holds open: access denied (a folder
+# holding an open file cannot be renamed), sharing and lock violations
+WINDOWS_IN_USE = frozenset({5, 32, 33})
+IN_USE_HINT = (
+    "a file in it is open in another program (a table in Excel or Word, a PDF viewer): close "
+    "it and run again"
+)
+
+
 def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -798,18 +807,25 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
                 return files
             old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
             folder.rename(old)
-            stage.rename(folder)
-            shutil.rmtree(old)
+            try:
+                stage.rename(folder)
+            except OSError:
+                old.rename(folder)  # the previous outputs back where the user left them
+                raise
+            # the new outputs are in place: a file of the old ones still open elsewhere
+            # (Windows) is removed by the next run's clean_stale, not reported as a failure
+            shutil.rmtree(old, ignore_errors=True)
         else:
             stage.rename(folder)
         return files
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = _as_written(exc.filename, stage, folder)
+        hint = NO_SPACE_HINT if exc.errno in NO_SPACE else None
+        if getattr(exc, "winerror", None) in WINDOWS_IN_USE:
+            hint = IN_USE_HINT
         raise SpecError(
-            f"cannot write to '{where}': {exc.strerror or exc}",
-            code="data",
-            hint=NO_SPACE_HINT if exc.errno in NO_SPACE else None,
+            f"cannot write to '{where}': {exc.strerror or exc}", code="data", hint=hint
         ) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
