@@ -354,3 +354,131 @@ def test_a_list_entity_column_is_named(tmp_path, capsys):
         f"error: {spec}:5:30: data.panel.entity: the entity column 'pair' of 'g.parquet' is "
         "List(Int64): an entity is one number or text a row\n",
     )
+
+
+def grunfeld_cells(folder: Path, cells: dict[tuple[int, int, str], str], body: str) -> Path:
+    """Grunfeld's CSV with the cells {(firm, year, column): text} replaced; the spec's path."""
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    header = lines[0].replace('"', "").split(",")
+    rows = [lines[0]]
+    for line in lines[1:]:
+        cells_of = line.split(",")
+        for (firm, year, column), text in cells.items():
+            if cells_of[0] == str(firm) and cells_of[1] == str(year):
+                cells_of[header.index(column)] = text
+        rows.append(",".join(cells_of))
+    spec = grunfeld_project(folder, GRUNFELD_HEAD + body)
+    (folder / "grunfeld.csv").write_text("\n".join(rows) + "\n")
+    return spec
+
+
+@pytest.mark.parametrize("estimator", ["ols", "panel_re"])
+def test_a_value_too_large_to_square_is_named(tmp_path, capsys, estimator):
+    """1e300 in a regressor made the random-effects fit crash (exit 3: "SVD did not
+    converge"), OLS say "regressors are collinear: value" after a numpy overflow warning, and
+    fixed effects "regressors are collinear once the effects are absorbed: " naming none."""
+    spec = grunfeld_cells(
+        tmp_path,
+        {(1, 1939, "value"): "1e300"},
+        f"models:\n  m: {{estimator: {estimator}, y: inv, x: [value, capital]}}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:7:6: models.m: variable 'value' of model 'm' is 1e+300 at firm 1, year "
+        "1939: values beyond ±1e+150 overflow double precision when squared (set a mistyped "
+        "cell missing, or rescale: derive: {value_s: value / 1e9})\n",
+    )
+
+
+def test_a_factor_level_beyond_exact_integers_is_named(tmp_path, capsys):
+    """i.code with a level of 1e300 crashed (exit 3) converting it to an integer."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - derive: {code: 'if_else(year == 1939, 1e300, firm)'}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value, i.code]}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:9:6: models.m: factor i.code takes the value 1e+300; factor levels "
+        "are integers (of at most 16 digits) or text\n",
+    )
+
+
+def test_a_mistyped_period_is_named_not_terabytes(tmp_path, capsys):
+    """One period typed 20100000000 for 2010: dynamic panel GMM allocated its instruments for
+    every period of the span (numpy: "Unable to allocate 1.46 TiB"), exit 3."""
+    spec = grunfeld_cells(
+        tmp_path,
+        {(1, 1954, "year"): "20000000000"},
+        "models:\n  gm: {estimator: difference_gmm, y: inv, lags: 1, x: [value], "
+        "gmm: {inv: [2, 3]}}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:7:7: models.gm: year: the time variable 'year' runs from 1935 to "
+        "20000000000: 19,999,998,066 periods for 21 distinct values (a mistyped period?)\n",
+    )
+
+
+def test_a_period_beyond_whole_floats_is_named(tmp_path, capsys):
+    """A period of 1e300 turned the time column to decimals, and a lag crashed on the cast."""
+    spec = grunfeld_cells(
+        tmp_path,
+        {(1, 1954, "year"): "1e300"},
+        "models:\n  m: {estimator: panel_fe, y: inv, x: [L.value], absorb: [entity]}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:5:42: data.panel.time: the time column 'year' of 'grunfeld.csv' holds "
+        "1e+300 (firm 1): a period is a whole number such as 2012 (correct the mistyped cell)\n",
+    )
+
+
+def test_years_written_as_decimals_are_periods_for_every_lag(tmp_path, capsys):
+    """A CSV writing years as 1935.0: the L. operator counted them, but the lag transform
+    said "lag needs an integer time column; 'year' is Float64". Both agree with the file of
+    whole years."""
+    body = (
+        "transforms:\n  - lag: {vars: [value]}\n"
+        "models:\n  m: {estimator: panel_fe, y: inv, x: [L.capital, value_lag1], "
+        "absorb: [entity, time]}\n"
+    )
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert run(grunfeld_project(plain, GRUNFELD_HEAD + body), capsys)[0] == 0
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + body)
+    rows = [lines[0]] + [
+        ",".join(c + ".0" if i == 1 else c for i, c in enumerate(line.split(",")))
+        for line in lines[1:]
+    ]
+    (tmp_path / "grunfeld.csv").write_text("\n".join(rows) + "\n")
+    assert run(spec, capsys) == (0, "")
+    got = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
+    want = json.loads((plain / "out" / "results.json").read_text())["models"]["m"]
+    assert got["coefficients"] == want["coefficients"]
+
+
+def test_a_solver_giving_up_is_a_located_error(tmp_path, capsys, monkeypatch):
+    """Whatever data no check describes, numpy's "SVD did not converge" in an estimator is the
+    model's numerical trouble, said at the model, never a traceback (exit 3)."""
+    import dataclasses
+
+    import numpy as np
+
+    from specrun.estimators.base import ESTIMATORS
+
+    def failing(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    kind = dataclasses.replace(ESTIMATORS.get("ols"), fit=failing)
+    monkeypatch.setitem(ESTIMATORS._items, "ols", kind)
+    spec = grunfeld_project(
+        tmp_path, GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:7:6: models.m: the fit of model 'm' failed numerically (numpy: SVD did "
+        "not converge) (look for nearly collinear regressors or variables of very different "
+        "scales)\n",
+    )

@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
 
+# Beyond this a model variable's square, summed over the rows, overflows double precision
+# (1.8e308): numpy's solvers then fail ("SVD did not converge") instead of fitting
+MAX_MAGNITUDE = 1e150
+
 
 def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
     """Where ``variable`` (a column, or a term's column such as ``L.x``) is written among the
@@ -618,6 +622,7 @@ class Executor:
         self._check_entity_column(frame)
         frame = self._complete_keys(frame)
         self._check_time_column(frame)
+        frame = self._whole_periods(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -662,6 +667,32 @@ class Executor:
                 code="data",
             )
             raise SpecErrors([_located(self.spec, error, ("data", "panel", "entity"))])
+
+    def _whole_periods(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A time column read as decimals (a CSV writing 2012.0, or one cell such as 2e10
+        turning the column to floats) holding whole periods is read as integers, as lags, the
+        lag transforms and GMM count periods; a period beyond 2^53 (no float holds it as a
+        whole number) is an error naming its row."""
+        panel = self.spec.data.panel
+        column = frame[panel.time]
+        if not column.dtype.is_float():
+            return frame
+        values = column.to_numpy()
+        huge = np.abs(values) > 2.0**53  # False for NaN (none: keys are complete)
+        if huge.any():
+            at = int(np.flatnonzero(huge)[0])
+            source = self.spec.data.sources[panel.source].path
+            error = SpecError(
+                f"the time column '{panel.time}' of '{source}' holds {values[at]:g} "
+                f"({panel.entity} {frame[panel.entity][at]}): a period is a whole number such "
+                "as 2012",
+                code="data",
+                hint="correct the mistyped cell",
+            )
+            raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
+        if (values % 1 != 0).any():
+            return frame  # fractional periods: effects may still read them as groups
+        return frame.with_columns(pl.col(panel.time).cast(pl.Int64))
 
     def _check_time_column(self, frame: pl.DataFrame) -> None:
         """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
@@ -939,8 +970,23 @@ class Executor:
             # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
             # whose hand-off to its thread pool cost more than the fit itself on small samples
             series = frame[variable]
+            values = series.to_numpy()
             # a null reads as NaN in numpy: only more non-finite cells than nulls is a fault
-            if int((~np.isfinite(series.to_numpy())).sum()) == series.null_count():
+            if int((~np.isfinite(values)).sum()) == series.null_count():
+                huge = np.abs(values) > MAX_MAGNITUDE  # False for NaN
+                if huge.any():
+                    more = int(huge.sum()) - 1
+                    bound = f"±{MAX_MAGNITUDE:g}"
+                    also = f" and beyond {bound} in {more} more rows" if more else ""
+                    self._bad_rows(
+                        model,
+                        frame.filter(pl.Series(huge)),
+                        f"variable '{variable}' of model '{name}' is {values[huge][0]:g} at "
+                        f"{{at}}{also}: values beyond {bound} overflow double precision when "
+                        "squared",
+                        f"set a mistyped cell missing, or rescale: derive: {{{variable}_s: "
+                        f"{variable} / 1e9}}",
+                    )
                 continue
             for test, what in (
                 (pl.col(variable).is_infinite(), "infinite"),
@@ -1097,6 +1143,16 @@ class Executor:
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
             # plain column picking, not a lazy select query (see ``check_finite``)
             fitted = kind.fit(design.frame[columns], spec, ctx)
+        except np.linalg.LinAlgError as exc:
+            # a solver that gives up is numerical trouble of this model's data, never a
+            # traceback; the checks above leave it to data no check describes
+            error = SpecError(
+                f"the fit of model '{name}' failed numerically (numpy: {exc})",
+                code="estimation",
+                path=f"models.{name}",
+                hint="look for nearly collinear regressors or variables of very different scales",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
