@@ -52,17 +52,44 @@ def test_a_nan_cell_is_a_missing_value(tmp_path, capsys):
     assert got["coefficients"] == want["coefficients"]
 
 
-@pytest.mark.parametrize("cell", ["nan", "-nan", "Infinity"])
-def test_a_text_cell_that_casts_to_a_float_is_named(tmp_path, capsys, cell):
-    """The CSV reader keeps a column with a 'nan' or 'Infinity' cell as text, though the cell
-    casts to a float: the error named no cell ("is String, not numeric (list ...)")."""
-    spec = grunfeld_with_cell(tmp_path, cell)
+def test_an_infinity_written_out_is_an_infinite_value(tmp_path, capsys):
+    """The CSV reader keeps a column with an 'Infinity' cell as text, though the cell is a
+    float: the error named no cell ("is String, not numeric (list ...)"). It reads as the
+    infinite value 'inf' gives, and is named as that is."""
+    spec = grunfeld_with_cell(tmp_path, "Infinity")
     assert run(spec, capsys) == (
         1,
-        f"error: {spec}:7:40: models.m.x[0]: variable 'value' of model 'm' is String, not "
-        f"numeric; first non-number '{cell}' at firm 1, year 1940 (list missing-value codes "
-        "under the source's null_values)\n",
+        f"error: {spec}:7:6: models.m: variable 'value' of model 'm' is infinite in 1 rows, "
+        "first at firm 1, year 1940 (inf) (an inf usually comes from dividing by zero; set such "
+        "cells missing)\n",
     )
+
+
+@pytest.mark.parametrize("cell", ["   ", " NA ", "nan", "-nan"])
+def test_blank_and_padded_missing_codes_of_a_csv_are_missing(tmp_path, capsys, cell):
+    """A CSV cell of spaces, a code with spaces around it, or numpy's 'nan' made the column
+    text ("String, not numeric"), where the same cell of an Excel sheet was missing (its
+    text cells are stripped before the codes are matched). The fit equals the blank cell's."""
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    assert run(grunfeld_with_cell(blank, ""), capsys)[0] == 0
+    spec = grunfeld_with_cell(tmp_path, cell)
+    assert run(spec, capsys) == (0, "")
+    got = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
+    want = json.loads((blank / "out" / "results.json").read_text())["models"]["m"]
+    assert got["coefficients"] == want["coefficients"]
+
+
+def test_a_padded_number_of_a_csv_is_a_number(tmp_path, capsys):
+    """' 4643.9 ' (a spreadsheet's padding) is the number, as in an Excel sheet."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert run(grunfeld_with_cell(plain, "4643.9"), capsys)[0] == 0
+    spec = grunfeld_with_cell(tmp_path, " 4643.9 ")
+    assert run(spec, capsys) == (0, "")
+    got = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
+    want = json.loads((plain / "out" / "results.json").read_text())["models"]["m"]
+    assert got["coefficients"] == want["coefficients"]
 
 
 def test_a_nan_in_a_parquet_file_is_a_missing_value(tmp_path, capsys):
@@ -481,4 +508,44 @@ def test_a_solver_giving_up_is_a_located_error(tmp_path, capsys, monkeypatch):
         f"error: {spec}:7:6: models.m: the fit of model 'm' failed numerically (numpy: SVD did "
         "not converge) (look for nearly collinear regressors or variables of very different "
         "scales)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "models:\n  m: {estimator: panel_fe, y: inv, x: [L.value], absorb: [entity]}\n",
+            "7:6: models.m: time-series operators (L.value) need an integer time column; "
+            "'year' is Float64 and holds 1939.5 (firm 1)",
+        ),
+        (
+            "transforms:\n  - lag: {vars: [value]}\n"
+            "models:\n  m: {estimator: ols, y: inv, x: [value]}\n",
+            "7:10: transforms[0].lag: lag needs an integer time column; 'year' is Float64 and "
+            "holds 1939.5 (firm 1)",
+        ),
+    ],
+)
+def test_a_fractional_period_is_named(tmp_path, capsys, body, message):
+    """One period typed 1939.5 turns the time column to decimals: lags said only "'year' is
+    Float64", leaving the user to find the cell."""
+    spec = grunfeld_cells(tmp_path, {(1, 1939, "year"): "1939.5"}, body)
+    assert run(spec, capsys) == (1, f"error: {spec}:{message}\n")
+
+
+def test_a_text_cell_outside_the_sample_is_named_there(tmp_path, capsys):
+    """A text cell of firm 9 makes 'value' text for the whole file: a model of firms 1–3 said
+    "is String, not numeric" and named no cell, since each of its own cells is a number."""
+    spec = grunfeld_cells(
+        tmp_path,
+        {(9, 1944, "value"): "n.a."},
+        "samples:\n  few: {where: firm <= 3}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], sample: few}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:9:35: models.m.x[0]: variable 'value' of model 'm' is String, not "
+        "numeric; first non-number 'n.a.' at firm 9, year 1944 (outside this model's sample) "
+        "(list missing-value codes under the source's null_values)\n",
     )

@@ -902,9 +902,18 @@ class Executor:
             # them here a column of numbers and one 'nan' cell was named without its cell
             parsed = values.cast(pl.Float64, strict=False)
             bad = frame.filter(values.is_not_null() & ~parsed.is_finite().fill_null(False))
+            outside = ""
+            panel = self.panel_frame()
+            if not bad.height and variable in panel.columns:
+                # every cell of this sample is a number: the cell that made the column text
+                # lies outside it (an over: group, a sample), and is the one to name
+                whole = panel[variable].cast(pl.String, strict=False)
+                numbers = whole.cast(pl.Float64, strict=False).is_finite().fill_null(False)
+                bad = panel.filter(whole.is_not_null() & ~numbers)
+                outside = " (outside this model's sample)"
             example = (
                 f"; first non-number {bad[variable][0]!r} at {entity} {bad[entity][0]}, "
-                f"{time} {bad[time][0]}"
+                f"{time} {bad[time][0]}{outside}"
                 if bad.height
                 else ""
             )

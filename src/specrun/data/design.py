@@ -62,10 +62,18 @@ def add_time_series(
     dtype = frame.schema[time]
     if not dtype.is_integer():
         numeric = frame[time].cast(pl.Float64, strict=False)
-        if not dtype.is_numeric() or (numeric.drop_nulls() % 1 != 0).any():
+        fractional = numeric % 1 != 0
+        if not dtype.is_numeric() or fractional.any():
+            # a column of whole periods with one mistyped cell is read as decimals: name it
+            at = (
+                f" and holds {numeric.filter(fractional)[0]:g} "
+                f"({entity} {frame.filter(fractional)[entity][0]})"
+                if dtype.is_numeric()
+                else ""
+            )
             raise SpecError(
                 f"time-series operators ({wanted[0].column}) need an integer time column; "
-                f"'{time}' is {dtype}",
+                f"'{time}' is {dtype}{at}",
                 code="data",
             )
     offsets: dict[tuple[str, int], str] = {}

@@ -374,7 +374,7 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
         frame = frame.rename(renamed)
         if exact is not None:
             exact = exact.rename({name: renamed[name] for name in exact.columns})
-    frame = destring(frame, spec, source_format(spec), exact)
+    frame = destring(frame, spec, exact)
     # a NaN cell ("NaN" in a CSV, a float NaN in parquet) is a missing value, as pandas, R and
     # Stata read it; left a NaN it passes the complete-case filter and poisons every fit
     frame = frame.with_columns(cs.float().fill_nan(None))
@@ -389,12 +389,13 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
 
 
 def destring(
-    frame: pl.DataFrame, spec: SourceSpec, fmt: str, exact: pl.DataFrame | None = None
+    frame: pl.DataFrame, spec: SourceSpec, exact: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Text columns that hold numbers, read as numbers, as Stata's ``destring`` does.
 
     A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
-    in Excel and Stata files (the CSV reader already reads such cells as missing). A text
+    in every format (the CSV reader matches the codes only as written, so a CSV cell of spaces
+    or ``' NA '`` reaches here as text). A text
     column is then read as numbers when every cell left is a number once the ``thousands:``
     separator is removed and, with ``percent: true``, a trailing ``%`` read as 1/100; a column
     of codes with a leading zero (``'001'``, stock codes) stays text unless such a missing-value
@@ -404,11 +405,10 @@ def destring(
     taken from ``exact``. Integers stay Int64; anything else is Float64. Returns the frame with
     such columns replaced; never raises.
     """
-    text_file = fmt in ("csv", "tsv")
-    if text_file and spec.thousands is None and not spec.percent:
-        # the CSV reader read the missing-value codes and typed every column of numbers
-        return frame
-    nulls = [] if text_file else list(spec.null_values)
+    # the CSV reader matched the missing-value codes exactly and typed every column of
+    # numbers; a text column left is read here as Excel's are: codes and numbers with spaces
+    # around them (' 12.5', '   ' for missing) are what a spreadsheet's export writes
+    nulls = list(spec.null_values)
     replaced = []
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
