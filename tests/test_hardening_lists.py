@@ -381,3 +381,19 @@ def test_a_hint_addressed_to_one_model_of_a_shared_line_is_for_each(tmp_path, ca
         "'big' (inherited from b through extends) (give each of these models its own absorb: "
         "[entity, time] (or effects:))",
     )
+
+
+def test_a_statistic_or_format_listed_twice_is_said_at_the_later_item(tmp_path, capsys):
+    """stats: [nobs, r2, nobs] printed the N row twice, and a format listed twice went
+    unremarked; each is a slip, said where the repeat is written, as a model's lists are."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], stats: [nobs, r2, nobs]}\n"
+        "outputs: {formats: [markdown, latex, markdown]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:9:57: tables.t.stats[2]: 'nobs' is listed twice in stats of table 't'\n"
+        f"error: {spec}:10:38: outputs.formats[2]: 'markdown' is listed twice in formats\n"
+    )

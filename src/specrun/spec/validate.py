@@ -163,6 +163,7 @@ class _Checker(ModelResolver, ReferenceChecks):
             )
         self.check_names()
         self.check_file_names()
+        self.check_repeated_items()
         self.check_text()
         self.check_outputs_dir()
         groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
@@ -265,6 +266,32 @@ class _Checker(ModelResolver, ReferenceChecks):
                         key=True,
                         hint="rename one of them",
                     )
+
+    def check_repeated_items(self) -> None:
+        """A statistic a table lists twice printed its row twice, a format listed twice was
+        written once: either is a slip, said at the later item (as a model's lists are)."""
+        data = self.doc.data
+        places: list[tuple[tuple[str | int, ...], str]] = [(("outputs", "formats"), "")]
+        tables = data.get("tables")
+        if isinstance(tables, dict):
+            places += [(("tables", t, "stats"), f" of table '{t}'") for t in tables]
+        for path, owner in places:
+            items: Any = data
+            for step in path:
+                items = items.get(step) if isinstance(items, dict) else None
+            if not isinstance(items, list):
+                continue
+            seen: set[Any] = set()
+            for i, item in enumerate(items):
+                if not isinstance(item, str):
+                    continue
+                if item in seen:
+                    self.error(
+                        f"'{item}' is listed twice in {path[-1]}{owner}",
+                        (*path, i),
+                        code="schema",
+                    )
+                seen.add(item)
 
     def check_text(self) -> None:
         """No string in the spec carries control or bidi-override characters or is huge."""
