@@ -549,3 +549,30 @@ def test_a_text_cell_outside_the_sample_is_named_there(tmp_path, capsys):
         "numeric; first non-number 'n.a.' at firm 9, year 1944 (outside this model's sample) "
         "(list missing-value codes under the source's null_values)\n",
     )
+
+
+def test_merged_entity_cells_of_a_sheet_are_named_as_the_likely_cause(tmp_path, capsys):
+    """A yearbook sheet merges each firm's cell over its years: the value sits in the first
+    row only, and the rows below read blank. The error named the blank rows; it now says
+    what merged cells do and what to change."""
+    openpyxl = pytest.importorskip("openpyxl")
+    lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(lines[0].replace('"', "").split(","))
+    for line in lines[1:]:
+        sheet.append([float(cell) for cell in line.split(",")])
+    sheet.merge_cells("A2:A4")  # firm 1 over 1935–1937
+    book.save(tmp_path / "g.xlsx")
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD.replace("grunfeld.csv", "g.xlsx") + FE,
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:5:10: data.panel: 2 rows have no firm or no year (g.xlsx: row 2, "
+        "g.xlsx: row 3; rows count data rows from 1, after the header): a missing key cannot "
+        "be an entity or a period (if the sheet merges cells of firm, each keeps its value in "
+        "its first row only: unmerge them and fill each value down; or fill them in, or set "
+        "drop_missing_keys: true on data.panel to drop and count them)\n",
+    )

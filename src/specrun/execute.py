@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from specrun.data.design import Design, add_time_series, atoms, build_design
-from specrun.data.io import DataLabels, read_labels, read_source
+from specrun.data.io import DataLabels, read_labels, read_source, source_format
 from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
@@ -740,12 +740,21 @@ class Executor:
         places = ", ".join(f"{source}: row {row}" for row in rows)
         more = f" and {count - len(rows)} more" if count > len(rows) else ""
         rows_have = "1 row has" if count == 1 else f"{count} rows have"
+        hint = "fill them in, or set drop_missing_keys: true on data.panel to drop and count them"
+        spec = self.spec.data.sources[panel.source]
+        blank = frame[panel.entity].is_null()
+        if source_format(spec) == "excel" and blank.any() and not blank[0]:
+            # a yearbook sheet merges each province's cell over its years: the merged cell's
+            # value is in its first row only, and the rows below read blank
+            hint = (
+                f"if the sheet merges cells of {panel.entity}, each keeps its value in its first "
+                "row only: unmerge them and fill each value down; or " + hint
+            )
         error = SpecError(
             f"{rows_have} no {panel.entity} or no {panel.time} ({places}{more}; rows count "
             "data rows from 1, after the header): a missing key cannot be an entity or a period",
             code="data",
-            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "
-            "them",
+            hint=hint,
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
