@@ -576,3 +576,22 @@ def test_merged_entity_cells_of_a_sheet_are_named_as_the_likely_cause(tmp_path, 
         "its first row only: unmerge them and fill each value down; or fill them in, or set "
         "drop_missing_keys: true on data.panel to drop and count them)\n",
     )
+
+
+def test_an_overidentified_iv_without_first_stage_rows_is_named(tmp_path, capsys):
+    """12 rows, 7 absorbed effects, 3 exogenous regressors and 2 instruments for 1
+    endogenous: the second stage keeps a degree of freedom, the first stage none, and the
+    Anderson–Rubin interval crashed dividing by it (exit 3: ZeroDivisionError)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - derive: {z1: capital * year, z2: capital * capital, "
+        "w: value * year, lc: log(capital + inv)}\n"
+        "samples:\n  small: {where: firm <= 2 and year <= 1940}\n"
+        "models:\n  m: {estimator: iv, y: inv, x: [capital, w, z2], endog: [value], "
+        "instruments: [z1, lc], absorb: [entity, time], sample: small}\n",
+    )
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:11:6: models.m: no residual degrees of freedom in the first stage (12 "
+        "observations for 5 instruments and exogenous regressors and 7 absorbed effects)\n",
+    )
