@@ -256,3 +256,58 @@ def test_old_outputs_that_cannot_be_removed_do_not_fail_a_written_run(project, m
     assert main(["run", str(spec), "--out", str(out), "--no-cache"]) == 0
     assert "second" in (out / "tables.md").read_text(encoding="utf-8")
     assert (out / "my_notes.txt").read_text() == "the user's own file\n"
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+import specrun.outputs as outputs
+
+folder, mode, signal = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+real_carry = outputs._carry
+
+def slow_carry(old, stage, skip, only):
+    real_carry(old, stage, skip, only)
+    if only:
+        signal.write_text("carried")
+        time.sleep(2.0)  # without turns, the full run swaps its outputs in here
+
+outputs._carry = slow_carry
+if mode == "only":
+    outputs.write_outputs(folder, [outputs.OutputFile("b.txt", b"only")], only=True)
+else:
+    outputs.write_outputs(
+        folder, [outputs.OutputFile("a.txt", b"full"), outputs.OutputFile("b.txt", b"full")]
+    )
+"""
+
+
+def test_an_only_run_writing_beside_a_full_run_keeps_the_full_runs_outputs(tmp_path):
+    """Two runs into one folder: an ``--only`` run carries the old files over, then swaps its
+    folder in. When a full run swapped its outputs in meanwhile, the ``--only`` run's swap put
+    the files of before back over them: the full run had said it wrote them. Writers now
+    take turns, so the full run's outputs are never lost."""
+    import time
+
+    import specrun.outputs as outputs
+
+    folder, signal = tmp_path / "out", tmp_path / "signal"
+    outputs.write_outputs(
+        folder, [outputs.OutputFile("a.txt", b"old"), outputs.OutputFile("b.txt", b"old")]
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "src"), *sys.path])}
+
+    def writer(mode: str) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-c", WRITER, str(folder), mode, str(signal)]
+        return subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
+
+    partial = writer("only")
+    deadline = time.monotonic() + 60
+    while not signal.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    full = writer("full")
+    assert full.wait(timeout=60) == 0, full.stderr.read() if full.stderr else ""
+    assert partial.wait(timeout=60) == 0, partial.stderr.read() if partial.stderr else ""
+    assert (folder / "a.txt").read_bytes() == b"full"
+    assert (folder / "b.txt").read_bytes() == b"full"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "signal"]
