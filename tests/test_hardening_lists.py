@@ -397,3 +397,22 @@ def test_a_statistic_or_format_listed_twice_is_said_at_the_later_item(tmp_path, 
         f"error: {spec}:9:57: tables.t.stats[2]: 'nobs' is listed twice in stats of table 't'\n"
         f"error: {spec}:10:38: outputs.formats[2]: 'markdown' is listed twice in formats\n"
     )
+
+
+def test_a_number_where_text_is_due_is_told_to_be_quoted(tmp_path, capsys):
+    """YAML reads label: 2019 as a number and caption: true as a boolean: "input should be a
+    valid string, got 2019" left the user to guess that quotes make it text. A variable list
+    gets no such hint (a quoted 2012 is no variable name either)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value, 2012], label: 2019}\n"
+        "tables:\n  t: {kind: regression, columns: [m], caption: true}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:42: models.m.x[1]: input should be a valid string, got 2012\n"
+        f"error: {spec}:7:56: models.m.label: input should be a valid string, got 2019 (quote "
+        "it to make it text: '2019')\n"
+        f"error: {spec}:9:48: tables.t.caption: input should be a valid string, got True (quote "
+        "it to make it text: 'true')\n"
+    )
