@@ -595,3 +595,59 @@ def test_an_overidentified_iv_without_first_stage_rows_is_named(tmp_path, capsys
         f"error: {spec}:11:6: models.m: no residual degrees of freedom in the first stage (12 "
         "observations for 5 instruments and exogenous regressors and 7 absorbed effects)\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "g.csv",
+            "xlsx",
+            "'{path}' is an Excel workbook (.xlsx), not CSV text as its extension says (set "
+            "format: excel on the source, or name the file .xlsx)",
+        ),
+        (
+            "g.csv",
+            "gzip",
+            "'{path}' is a gzip archive, not CSV text as its extension says (unpack it (gunzip) "
+            "and name the file inside)",
+        ),
+        (
+            "g.xlsx",
+            "csv",
+            "'{path}' is a text file, not an Excel workbook as its extension says (set format: "
+            "csv on the source, or name the file .csv)",
+        ),
+        (
+            "g.dta",
+            "csv",
+            "'{path}' is a text file, not a Stata dataset as its extension says (set format: csv "
+            "on the source, or name the file .csv)",
+        ),
+    ],
+)
+def test_a_file_whose_bytes_are_another_format_says_which(tmp_path, capsys, name, content, message):
+    """A workbook saved under .csv was told "not UTF-8 text ... (add encoding: gb18030)", a CSV
+    under .xlsx got calamine's "Cannot detect file format" with three lines of its context."""
+    import gzip
+
+    csv_bytes = (PROJECT_ROOT / "data" / "grunfeld.csv").read_bytes()
+    if content == "xlsx":
+        workbook(tmp_path / "book.xlsx")
+        data = (tmp_path / "book.xlsx").read_bytes()
+    else:
+        data = gzip.compress(csv_bytes) if content == "gzip" else csv_bytes
+    (tmp_path / name).write_bytes(data)
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD.replace("grunfeld.csv", name) + FE)
+    path = tmp_path / name
+    assert run(spec, capsys) == (
+        1,
+        f"error: {spec}:4:15: data.sources.g.path: {message.format(path=path)}\n",
+    )
+
+
+def test_a_csv_named_txt_is_told_its_format(tmp_path, capsys):
+    (tmp_path / "g.txt").write_bytes((PROJECT_ROOT / "data" / "grunfeld.csv").read_bytes())
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD.replace("grunfeld.csv", "g.txt") + FE)
+    code, err = run(spec, capsys)
+    assert (code, err.endswith("(set format: csv on the source)\n")) == (1, True)

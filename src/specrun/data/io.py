@@ -79,6 +79,77 @@ def clean_header(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip()
 
 
+# what a file's first bytes say it is, whatever its name: a workbook saved as .csv was told to
+# add encoding: gb18030, a CSV named .xlsx got calamine's "Cannot detect file format"
+_MAGIC = (
+    (b"PK\x03\x04", "excel", "an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "excel", "an old Excel workbook (.xls)"),
+    (b"PAR1", "parquet", "a Parquet file"),
+    (b"<stata_dta>", "stata", "a Stata dataset (.dta)"),
+    (b"\x1f\x8b", "gzip", "a gzip archive"),
+)
+_FORMAT_WORDS = {
+    "csv": "CSV text",
+    "tsv": "TSV text",
+    "whitespace": "text",
+    "excel": "an Excel workbook",
+    "parquet": "a Parquet file",
+    "stata": "a Stata dataset",
+}
+_TEXT_FORMATS = ("csv", "tsv", "whitespace")
+_DELIMITED = (("csv", b","), ("tsv", b"\t"))
+_RIGHT_EXTENSION = {"excel": ".xlsx", "parquet": ".parquet", "stata": ".dta", "csv": ".csv"}
+
+
+def sniffed_format(path: Path) -> tuple[str, str] | None:
+    """The format (and its description) that ``path``'s first bytes show, or None when they
+    show none: a workbook, Parquet or Stata file by its signature; text (read as CSV) when its
+    first kilobytes hold no NUL byte. Never raises."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    for magic, fmt, words in _MAGIC:
+        if head.startswith(magic):
+            return fmt, words
+    if head[:1] in (b"\x71", b"\x72", b"\x73") and head[1:2] in (b"\x01", b"\x02"):
+        return "stata", "a Stata dataset (.dta)"  # formats 113–115: version, byte order
+    if head and b"\x00" not in head:
+        return "csv", "a text file"
+    return None
+
+
+def _delimited_hint(path: Path) -> str | None:
+    """For a .txt or .dat file read as whitespace-separated numbers: the format to set when
+    its first line is comma- or tab-separated (a CSV file with a header), else None."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(4096).split(b"\n", 1)[0]
+    except OSError:
+        return None
+    return next((f"set format: {f} on the source" for f, sep in _DELIMITED if sep in first), None)
+
+
+def mismatched_format(spec: SourceSpec, path: Path, fmt: str) -> SpecError | None:
+    """The error for a file whose bytes are another format than the one it is read as (its
+    extension's, or ``format:``'s), or None."""
+    found = sniffed_format(path)
+    if found is None or found[0] == fmt or (found[0] == "csv" and fmt in _TEXT_FORMATS):
+        return None
+    said = "format:" if spec.format else "extension"
+    hint = (
+        "unpack it (gunzip) and name the file inside"
+        if found[0] == "gzip"
+        else f"set format: {found[0]} on the source, or name the file {_RIGHT_EXTENSION[found[0]]}"
+    )
+    return SpecError(
+        f"'{path}' is {found[1]}, not {_FORMAT_WORDS[fmt]} as its {said} says",
+        code="data",
+        hint=hint,
+    )
+
+
 def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
     """A text file's contents: in its declared encoding, else UTF-8 (a BOM is dropped); an
     undecodable file names the encodings it most likely is."""
@@ -88,6 +159,9 @@ def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
+        other = mismatched_format(spec, path, "csv")
+        if other is not None:
+            raise other from None
         line = raw[: exc.start].count(b"\n") + 1
         guesses = _likely_encodings(raw)
         hint = (
@@ -491,7 +565,16 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
     except ImportError as exc:
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
-        raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+        other = mismatched_format(spec, path, fmt)
+        if other is not None:
+            raise other from None
+        # a reader's first line says what failed; the rest is its own context ("Context: 0:
+        # Could not open workbook at …")
+        detail = str(exc).strip().split("\n", 1)[0]
+        hint = _delimited_hint(path) if fmt == "whitespace" else None
+        raise SpecError(
+            f"cannot read '{path}' as {fmt}: {detail}", code="data", hint=hint
+        ) from None
 
 
 # Stata 14 (format 118) and later write text as UTF-8; older formats keep the encoding of the
