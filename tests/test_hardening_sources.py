@@ -651,3 +651,19 @@ def test_a_csv_named_txt_is_told_its_format(tmp_path, capsys):
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD.replace("grunfeld.csv", "g.txt") + FE)
     code, err = run(spec, capsys)
     assert (code, err.endswith("(set format: csv on the source)\n")) == (1, True)
+
+
+def test_a_float32_column_is_checked_without_a_numpy_warning(tmp_path, capsys):
+    """A Stata float (or parquet float32) column: the check for values too large to square
+    compared it with 1e150, which float32 cannot hold ("RuntimeWarning: overflow encountered
+    in cast", printed amid the run's output)."""
+    import warnings
+
+    import polars as pl
+
+    frame = pl.read_csv(PROJECT_ROOT / "data" / "grunfeld.csv")
+    frame.with_columns(pl.col("value").cast(pl.Float32)).write_parquet(tmp_path / "g.parquet")
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD.replace("grunfeld.csv", "g.parquet") + FE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run(spec, capsys) == (0, "")

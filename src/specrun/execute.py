@@ -991,7 +991,12 @@ class Executor:
             values = series.to_numpy()
             # a null reads as NaN in numpy: only more non-finite cells than nulls is a fault
             if int((~np.isfinite(values)).sum()) == series.null_count():
-                huge = np.abs(values) > MAX_MAGNITUDE  # False for NaN
+                # a float32 column (a Stata float) holds no 1e150: no value of it is huge
+                huge = (
+                    np.abs(values) > MAX_MAGNITUDE
+                    if values.dtype == np.float64
+                    else np.zeros(values.shape, dtype=bool)
+                )  # False for NaN
                 if huge.any():
                     more = int(huge.sum()) - 1
                     bound = f"±{MAX_MAGNITUDE:g}"
