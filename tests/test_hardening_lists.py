@@ -416,3 +416,26 @@ def test_a_number_where_text_is_due_is_told_to_be_quoted(tmp_path, capsys):
         f"error: {spec}:9:48: tables.t.caption: input should be a valid string, got True (quote "
         "it to make it text: 'true')\n"
     )
+
+
+def test_a_group_may_name_another_group(tmp_path, capsys):
+    """groups: {base: [value], all: [$base, capital]}, as Stata's global controls "$base x":
+    '$base' inside a group was read as a variable ("term '$base': unexpected character '$'").
+    It expands, under operators too; an unknown group is named there."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "groups:\n  base: [value]\n  all: ['L.($base)', $base, capital]\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [$all]}\n",
+    )
+    run_file(spec, out=tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert list(results["models"]["m"]["coefficients"]) == ["L.value", "value", "capital", "_cons"]
+    spec.write_text(
+        GRUNFELD_HEAD + "groups:\n  all: [value, $bse]\n  base: [capital]\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [$all]}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:16: groups.all[1]: unknown group '$bse' (did you mean 'base'?)\n"
+    )

@@ -166,7 +166,7 @@ class _Checker(ModelResolver, ReferenceChecks):
         self.check_repeated_items()
         self.check_text()
         self.check_outputs_dir()
-        groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
+        groups = self.expanded_groups(self.sections.get("groups", {}))
         models = self.resolve_models(groups)
         columns = self.check_columns(groups, models)
         self.check_model_refs(models)
@@ -266,6 +266,49 @@ class _Checker(ModelResolver, ReferenceChecks):
                         key=True,
                         hint="rename one of them",
                     )
+
+    def expanded_groups(self, raw: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+        """Each group's members, a member ``$other`` (or ``L.($other)``) replaced by the other
+        group's, as a Stata global names another (``global controls "$base x"``); before, the
+        member was read as a variable ("unexpected character '$'"). An unknown group or a
+        group that includes itself is an error at the member naming it."""
+        from specrun.spec.resolve import _GROUP_IN_TERM
+
+        done: dict[str, tuple[str, ...]] = {}
+
+        def expand(name: str, trail: tuple[str, ...]) -> tuple[str, ...]:
+            if name in done:
+                return done[name]
+            out: list[str] = []
+            for i, item in enumerate(raw[name]):
+                inner = _GROUP_IN_TERM.match(item)
+                other = inner.group("group") if inner else item[1:] if item[:1] == "$" else None
+                if other is None:
+                    out.append(item)
+                elif other not in raw:
+                    self.error(
+                        f"unknown group '${other}'",
+                        ("groups", name, i),
+                        code="reference",
+                        hint=did_you_mean(other, raw),
+                    )
+                elif other in trail:
+                    cycle = " → ".join(f"${g}" for g in (*trail[trail.index(other) :], other))
+                    self.error(
+                        f"group '{name}' includes itself: {cycle}",
+                        ("groups", name, i),
+                        code="reference",
+                    )
+                else:
+                    members = expand(other, (*trail, other))
+                    if inner is None:
+                        out.extend(members)
+                    else:  # L.($base): the operators apply to every member
+                        out.extend(f"{inner.group('pre')}{m}{inner.group('post')}" for m in members)
+            done[name] = tuple(out)
+            return done[name]
+
+        return {name: expand(name, (name,)) for name in raw}
 
     def check_repeated_items(self) -> None:
         """A statistic a table lists twice printed its row twice, a format listed twice was
