@@ -140,3 +140,42 @@ def test_a_merged_model_is_checked_at_the_text_it_came_from(tmp_path, capsys):
         f"error: {spec}:7:38: models.m.x[0]: unknown variable 'valu' (did you mean 'value'?)\n"
         f"error: {spec}:7:38: models.k.x[0]: unknown variable 'valu' (did you mean 'value'?)\n"
     )
+
+
+def test_numbers_read_as_yaml_1_2_reads_them():
+    """YAML 1.1 read 1e-3 and 1e6 as text (its floats need a point: margins' at: [1e6] was
+    "'1e6' is not a number"), 010 as octal 8 (exclude: {code: [010]} left out code 8) and
+    1:20 as the sexagesimal 80. YAML 1.2's core schema reads each as written."""
+    doc = load_text(
+        "a: 1e-3\nb: 1E6\nc: 010\nd: 1:20\ne: -.inf\nf: 0x1F\ng: 2012\nh: .5\ni: 1,000\n"
+    )
+    assert doc.data == {
+        "a": 0.001,
+        "b": 1e6,
+        "c": 10,
+        "d": "1:20",
+        "e": float("-inf"),
+        "f": 31,
+        "g": 2012,
+        "h": 0.5,
+        "i": "1,000",
+    }
+    assert type(doc.data["b"]) is float and type(doc.data["c"]) is int
+
+
+def test_an_excluded_code_with_a_leading_zero_is_the_code_written(tmp_path):
+    """exclude: {firm: [010]} left out firm 8 (octal) and kept firm 10."""
+    import json
+
+    from specrun.api import run_file
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "samples:\n  s: {exclude: {firm: [010]}}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], sample: s}\n"
+        "  d: {estimator: descriptive, vars: [firm], sample: s}\n",
+    )
+    run_file(spec, out=tmp_path / "out")
+    models = json.loads((tmp_path / "out" / "results.json").read_text())["models"]
+    assert models["m"]["nobs"] == 180
+    assert models["d"]["extra"]["variables"]["firm"]["max"] == 9
