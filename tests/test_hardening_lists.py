@@ -439,3 +439,22 @@ def test_a_group_may_name_another_group(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"error: {spec}:7:16: groups.all[1]: unknown group '$bse' (did you mean 'base'?)\n"
     )
+
+
+def test_a_reversed_time_window_is_said_once_where_it_is_written(tmp_path, capsys):
+    """time: [1950, 1940] kept no row, and each model said its sample "keeps none of the 200
+    rows" at run time. It is a validation error at the window; a model naming a sample that
+    was refused is not told the sample is unknown (one error per mistake)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "samples:\n  s: {time: [1950, 1940]}\n  t: {where: year > 1940, bogus: 1}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], sample: s}\n"
+        "  k: {estimator: ols, y: inv, x: [value], sample: t}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:13: samples.s.time: the time window [1950, 1940] is reversed: write "
+        "[1940, 1950]\n"
+        f"error: {spec}:8:27: samples.t.bogus: unknown key 'bogus' (valid keys: where, time, "
+        "exclude, label)\n"
+    )

@@ -400,7 +400,13 @@ class ReferenceChecks(Diagnostics):
         for message, relative in spec.hints():
             path, _ = self._raw_field(model, str(relative[0]))
             self.hints.append(self.doc.error(message, (*path, *relative[1:]), code="hint"))
-        if isinstance(spec.sample, str) and spec.sample not in samples:
+        written = self.doc.data.get("samples")
+        if (
+            isinstance(spec.sample, str)
+            and spec.sample not in samples
+            # a sample written but refused (a reversed window) is said where it is written
+            and not (isinstance(written, dict) and spec.sample in written)
+        ):
             self.error(
                 f"unknown sample '{spec.sample}'",
                 self._raw_field(model, "sample")[0],
