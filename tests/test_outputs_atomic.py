@@ -311,3 +311,30 @@ def test_an_only_run_writing_beside_a_full_run_keeps_the_full_runs_outputs(tmp_p
     assert (folder / "a.txt").read_bytes() == b"full"
     assert (folder / "b.txt").read_bytes() == b"full"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "signal"]
+
+
+@pytest.mark.parametrize("change", ["edit", "move"])
+def test_a_spec_saved_or_moved_during_the_run(tmp_path, monkeypatch, capsys, change):
+    """The manifest hashed the spec file when the outputs were written: a spec an editor
+    saved during a long run gave the hash of text that never ran, and a spec moved away
+    crashed the run (exit 3, FileNotFoundError). It hashes the bytes the run read."""
+    import json
+
+    import specrun.execute as execute
+    from specrun.record import digest_bytes
+
+    spec = grunfeld_project(tmp_path, SPEC.replace("TITLE", "first"))
+    read = spec.read_bytes()
+    real = execute.execute
+
+    def changing(*args, **kwargs):
+        if change == "edit":
+            spec.write_text(SPEC.replace("TITLE", "edited"), encoding="utf-8")
+        else:
+            spec.rename(tmp_path / "moved.yaml")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(execute, "execute", changing)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["spec_xxh3_128"] == digest_bytes(read)

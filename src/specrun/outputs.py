@@ -181,7 +181,7 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
-        f"spec_{HASH_NAME}": file_hash(Path(spec.document.file)),
+        f"spec_{HASH_NAME}": spec.document.digest or file_hash(Path(spec.document.file)),
         "data": {
             name: {"path": source.path, HASH_NAME: plan.data_hashes[name]}
             for name, source in spec.data.sources.items()

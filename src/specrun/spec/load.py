@@ -8,7 +8,7 @@ hand so that duplicate keys can be refused with both positions, and so that ever
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class SpecDocument:
     problems: tuple[SpecError, ...] = ()  # YAML-level errors reported with validation's
     warnings: tuple[str, ...] = ()  # suspicious but valid text (a term cut by a comment)
     text: str = ""  # the decoded source, for messages that quote it
+    digest: str = ""  # XXH3-128 of the file's bytes as read (the manifest's spec hash)
 
     @property
     def folder(self) -> Path:
@@ -503,11 +504,14 @@ def load_file(path: str | Path) -> SpecDocument:
                 1,
             )
         raw = p.read_bytes()
-        note_read(p, digest_bytes(raw))  # the run's record lists the spec among its inputs
+        digest = digest_bytes(raw)
+        note_read(p, digest)  # the run's record lists the spec among its inputs
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"spec file '{p}' not found", code="usage")]) from None
     except IsADirectoryError:
         raise SpecErrors([SpecError(f"'{p}' is a folder, not a spec file", code="usage")]) from None
     except OSError as exc:
         raise SpecErrors([SpecError(f"cannot read spec file '{p}': {exc}", code="usage")]) from None
-    return load_text(decode_spec(raw, str(p)), str(p))
+    # the digest of the bytes run, not of the file when the outputs are written: an editor
+    # may save the spec (or move it) while a long run goes on
+    return replace(load_text(decode_spec(raw, str(p)), str(p)), digest=digest)
