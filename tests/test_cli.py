@@ -203,8 +203,8 @@ def test_text_in_a_numeric_variable_names_the_cell(tmp_path: Path, capsys):
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     assert (
         f"{spec}:7:32: models.fe.y: variable 'inv' of model 'fe' is String, not numeric; "
-        "first non-number 'n.a.' at 3 1940 (if 'n.a.' marks a missing value, add it to the "
-        'source\'s missing-value codes: null_values: ["", "NA", ".", "..", "-", '
+        "first non-number 'n.a.' at firm 3, year 1940 (if 'n.a.' marks a missing value, add it "
+        'to the source\'s missing-value codes: null_values: ["", "NA", ".", "..", "-", '
         '"—", "–", "--", "n.a."])'
     ) in capsys.readouterr().err.replace("\n", "")
 

@@ -381,3 +381,80 @@ def test_a_hint_addressed_to_one_model_of_a_shared_line_is_for_each(tmp_path, ca
         "'big' (inherited from b through extends) (give each of these models its own absorb: "
         "[entity, time] (or effects:))",
     )
+
+
+def test_a_statistic_or_format_listed_twice_is_said_at_the_later_item(tmp_path, capsys):
+    """stats: [nobs, r2, nobs] printed the N row twice, and a format listed twice went
+    unremarked; each is a slip, said where the repeat is written, as a model's lists are."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], stats: [nobs, r2, nobs]}\n"
+        "outputs: {formats: [markdown, latex, markdown]}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:9:57: tables.t.stats[2]: 'nobs' is listed twice in stats of table 't'\n"
+        f"error: {spec}:10:38: outputs.formats[2]: 'markdown' is listed twice in formats\n"
+    )
+
+
+def test_a_number_where_text_is_due_is_told_to_be_quoted(tmp_path, capsys):
+    """YAML reads label: 2019 as a number and caption: true as a boolean: "input should be a
+    valid string, got 2019" left the user to guess that quotes make it text. A variable list
+    gets no such hint (a quoted 2012 is no variable name either)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "models:\n  m: {estimator: ols, y: inv, x: [value, 2012], label: 2019}\n"
+        "tables:\n  t: {kind: regression, columns: [m], caption: true}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:42: models.m.x[1]: input should be a valid string, got 2012\n"
+        f"error: {spec}:7:56: models.m.label: input should be a valid string, got 2019 (quote "
+        "it to make it text: '2019')\n"
+        f"error: {spec}:9:48: tables.t.caption: input should be a valid string, got True (quote "
+        "it to make it text: 'true')\n"
+    )
+
+
+def test_a_group_may_name_another_group(tmp_path, capsys):
+    """groups: {base: [value], all: [$base, capital]}, as Stata's global controls "$base x":
+    '$base' inside a group was read as a variable ("term '$base': unexpected character '$'").
+    It expands, under operators too; an unknown group is named there."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "groups:\n  base: [value]\n  all: ['L.($base)', $base, capital]\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [$all]}\n",
+    )
+    run_file(spec, out=tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert list(results["models"]["m"]["coefficients"]) == ["L.value", "value", "capital", "_cons"]
+    spec.write_text(
+        GRUNFELD_HEAD + "groups:\n  all: [value, $bse]\n  base: [capital]\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [$all]}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:16: groups.all[1]: unknown group '$bse' (did you mean 'base'?)\n"
+    )
+
+
+def test_a_reversed_time_window_is_said_once_where_it_is_written(tmp_path, capsys):
+    """time: [1950, 1940] kept no row, and each model said its sample "keeps none of the 200
+    rows" at run time. It is a validation error at the window; a model naming a sample that
+    was refused is not told the sample is unknown (one error per mistake)."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "samples:\n  s: {time: [1950, 1940]}\n  t: {where: year > 1940, bogus: 1}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], sample: s}\n"
+        "  k: {estimator: ols, y: inv, x: [value], sample: t}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:13: samples.s.time: the time window [1950, 1940] is reversed: write "
+        "[1940, 1950]\n"
+        f"error: {spec}:8:27: samples.t.bogus: unknown key 'bogus' (valid keys: where, time, "
+        "exclude, label)\n"
+    )

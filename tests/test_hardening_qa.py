@@ -6,7 +6,6 @@ Each test asserts the whole message a user sees; before each fix the input crash
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -259,21 +258,17 @@ def test_a_negative_threshold_variance_is_named_not_a_numpy_warning(tmp_path, ca
         + " sample: two}\n",
     )
     code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
-    assert code == 0
-    clusters, negative = err.split("\n")
-    assert clusters == (
-        "warning: model 'm': only 2 clusters: clustered standard errors are unreliable with "
-        "fewer than about 10 (Cameron and Miller 2015)"
-    )
-    # which of the regime slopes' variances round below zero depends on the CPU's arithmetic
-    # (BLAS kernels differ): every one named must be a coefficient whose variance is negative
-    named = re.fullmatch(
-        r"warning: model 'm': the covariance \(clustered by entity\) gives a negative variance "
-        r"for (value_r\d(?:, value_r\d)*): its standard error, t and p are left empty",
-        negative,
-    )
-    assert named is not None, negative
+    # which of the regimes' variances (each zero up to rounding, about ±1e-19) falls below zero
+    # depends on the order of the sums and on the CPU's BLAS kernels: the warning names exactly
+    # those whose standard error results.json leaves empty
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     coefficients = results["models"]["m"]["coefficients"]
-    empty = [term for term, c in coefficients.items() if c["std_error"] is None]
-    assert empty == named[1].split(", ")
+    empty = [name for name, c in coefficients.items() if c["std_error"] is None]
+    assert empty and all(name.startswith("value_r") for name in empty)
+    assert (code, err) == (
+        0,
+        "warning: model 'm': only 2 clusters: clustered standard errors are unreliable with "
+        "fewer than about 10 (Cameron and Miller 2015)\n"
+        "warning: model 'm': the covariance (clustered by entity) gives a negative variance "
+        f"for {', '.join(empty)}: its standard error, t and p are left empty",
+    )

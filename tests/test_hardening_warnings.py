@@ -1,5 +1,6 @@
 """Run warnings a reader needs (issue: hardening, second round): too few clusters, from every
-estimator that clusters, and a standard error that prints as 0.000.
+estimator that clusters, a standard error that prints as 0.000, and an outcome the
+regressors fit exactly.
 
 Each test asserts the whole warning as the CLI prints it.
 """
@@ -230,3 +231,29 @@ def test_only_a_figure_with_the_cache_reads_the_kept_word_document_each_time(tmp
             "warning: --only: tables.docx is kept from the previous run but is not a readable "
             "Word document; run without --only to write it anew"
         ]
+
+
+def test_an_exact_fit_is_said_of_the_model_not_cured_with_digits(tmp_path, capsys):
+    """y = 3·value + 1 exactly: the standard errors are rounding noise (about 1e-16). Before,
+    the table's warning advised printing 16 digits of that noise; now the model's warning says
+    why they are meaningless, and the table adds none."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - derive: {built: 3 * value + 1}\n"
+        "models:\n  m: {estimator: ols, y: built, x: [value]}\n"
+        "  fe: {estimator: panel_fe, y: built, x: [value], absorb: [entity]}\n"
+        "  honest: {estimator: ols, y: inv, x: [value]}\n"
+        "tables:\n  t: {kind: regression, columns: [m, fe, honest]}\n",
+    )
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err == "".join(
+        f"warning: model '{name}': the regressors fit 'built' exactly (R² = 1 up to "
+        "rounding): it is an exact linear function of them (built from a regressor?), so its "
+        "residuals, standard errors, t and p-values are rounding noise\n"
+        for name in ("m", "fe")
+    )
+    models = json.loads((tmp_path / "out" / "results.json").read_text())["models"]
+    assert models["m"]["coefficients"]["value"]["estimate"] == pytest.approx(3.0, rel=1e-12)
+    assert "warnings" not in models["honest"]["extra"]

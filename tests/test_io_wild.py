@@ -108,8 +108,8 @@ def test_numbers_with_thousands_separators_name_the_option(tmp_path, capsys):
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:7:39: models.fe.x[0]: variable 'x' of model 'fe' is "
-        "String, not numeric; first non-number '-11,000.0' at F0 2015 ('-11,000.0' is a number "
-        'with a thousands separator: add thousands: "," to the source)\n'
+        "String, not numeric; first non-number '-11,000.0' at firm F0, year 2015 ('-11,000.0' "
+        'is a number with a thousands separator: add thousands: "," to the source)\n'
     )
 
 
@@ -119,8 +119,8 @@ def test_percentages_name_the_option(tmp_path, capsys):
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:7:42: models.fe.x[1]: variable 'share' of model 'fe' "
-        "is String, not numeric; first non-number '0.0%' at F0 2015 ('0.0%' is a percentage: add "
-        "percent: true to the source)\n"
+        "is String, not numeric; first non-number '0.0%' at firm F0, year 2015 ('0.0%' is a "
+        "percentage: add percent: true to the source)\n"
     )
 
 
@@ -143,8 +143,8 @@ def test_an_unknown_missing_code_among_percentages_is_the_cell_named(tmp_path, c
     assert code == 1
     assert err == (
         f"error: {tmp_path / 's.yaml'}:7:49: models.fe.x[2]: variable 'z' of model 'fe' is "
-        "String, not numeric; first non-number 'n.a.' at F0 2018 (if 'n.a.' marks a missing "
-        'value, add it to the source\'s missing-value codes: null_values: ["", "NA", ".", '
+        "String, not numeric; first non-number 'n.a.' at firm F0, year 2018 (if 'n.a.' marks a "
+        'missing value, add it to the source\'s missing-value codes: null_values: ["", "NA", ".", '
         '"..", "-", "—", "–", "--", "n.a."])\n'
     )
 
@@ -209,7 +209,8 @@ def test_a_model_reading_leading_zero_codes_is_told_they_are_codes(tmp_path, cap
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
     assert capsys.readouterr().err == (
         f"error: {spec}:7:42: models.fe.x[1]: variable 'month' of model 'fe' is String, not "
-        "numeric; codes with a leading zero such as '01' at F0 2010 are read as text ('month' "
+        "numeric; codes with a leading zero such as '01' at firm F0, year 2010 are read as text "
+        "('month' "
         "holds codes, not numbers: a regressor with such levels enters as a factor, one dummy "
         "per level (write i.month); derive: {month_num: real(month)} makes numbers of them "
         "(Stata's real()))\n"
@@ -318,7 +319,8 @@ def test_a_number_with_a_unit_names_the_ignore_that_reads_it(tmp_path, capsys):
     code, err = run(tmp_path, ', header_row: 2, thousands: ",", percent: true', capsys)
     assert code == 1
     assert err.endswith(
-        "first non-number '-11,000.0万元' at F0 2015 ('-11,000.0万元' is a number followed by "
+        "first non-number '-11,000.0万元' at firm F0, year 2015 ('-11,000.0万元' is a number "
+        "followed by "
         '\'万元\': add ignore: ["万元"] to the source, as Stata\'s destring, ignore("万元"))\n'
     )
     code, err = run(
@@ -411,7 +413,9 @@ def test_a_text_column_in_a_model_is_named_at_its_term(tmp_path, capsys, terms, 
         encoding="utf-8",
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
-    at = "F0 2016" if "L." in terms else "F0 2015"  # the lag of 2015 is missing
+    at = (
+        "firm F0, year 2016" if "L." in terms else "firm F0, year 2015"
+    )  # the lag of 2015 is missing
     assert capsys.readouterr().err == (
         f"error: {spec}:{where} of model 'm' is String, not numeric; first non-number "
         f"'West' at {at} ({hint})\n"

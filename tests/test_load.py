@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from specfiles import GRUNFELD_HEAD, grunfeld_project
+from specrun.cli import main
 from specrun.errors import SpecErrors
 from specrun.spec.load import Position, format_path, load_text
 
@@ -149,3 +151,76 @@ def test_only_true_and_false_are_booleans():
     # YAML 1.1 would read the country code NO (and yes/no/on/off) as a boolean.
     doc = load_text("exclude: [NO, SE, no, yes, on, off, true, False]\n", "x.yaml")
     assert doc.data["exclude"] == ["NO", "SE", "no", "yes", "on", "off", True, False]
+
+
+def test_yaml_merge_keys_expand_with_the_written_keys_winning():
+    """``<<: *base`` (YAML 1.1 merge keys, common in config files) was "invalid YAML: could
+    not determine a constructor for the tag 'tag:yaml.org,2002:merge'". As the YAML merge-key
+    type defines it: keys written beside the merge win, an earlier merged mapping over a later
+    one, and an overridden key is no duplicate."""
+    doc = load_text(
+        "a: &a {p: 1, q: 2}\n"
+        "b: &b {q: 3, r: 4}\n"
+        "c: {<<: [*a, *b], p: 0}\n"
+        "d:\n  <<: *a\n  s: 5\n"
+        "e: {<<: 5}\n"
+    )
+    assert doc.data["c"] == {"q": 2, "r": 4, "p": 0}
+    assert doc.data["d"] == {"p": 1, "q": 2, "s": 5}
+    assert [str(e) for e in doc.problems] == [
+        "<string>:7:9: e: a merge key (<<) takes a mapping or a list of mappings, such as "
+        "*anchor or [*a, *b]"
+    ]
+
+
+def test_a_merged_model_is_checked_at_the_text_it_came_from(tmp_path, capsys):
+    """A mistake in an anchored model is said for each model that merges it, at its text."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "models:\n  m: &m {estimator: ols, y: inv, x: [valu]}\n"
+        "  k: {<<: *m, y: capital}\n",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:7:38: models.m.x[0]: unknown variable 'valu' (did you mean 'value'?)\n"
+        f"error: {spec}:7:38: models.k.x[0]: unknown variable 'valu' (did you mean 'value'?)\n"
+    )
+
+
+def test_numbers_read_as_yaml_1_2_reads_them():
+    """YAML 1.1 read 1e-3 and 1e6 as text (its floats need a point: margins' at: [1e6] was
+    "'1e6' is not a number"), 010 as octal 8 (exclude: {code: [010]} left out code 8) and
+    1:20 as the sexagesimal 80. YAML 1.2's core schema reads each as written."""
+    doc = load_text(
+        "a: 1e-3\nb: 1E6\nc: 010\nd: 1:20\ne: -.inf\nf: 0x1F\ng: 2012\nh: .5\ni: 1,000\n"
+    )
+    assert doc.data == {
+        "a": 0.001,
+        "b": 1e6,
+        "c": 10,
+        "d": "1:20",
+        "e": float("-inf"),
+        "f": 31,
+        "g": 2012,
+        "h": 0.5,
+        "i": "1,000",
+    }
+    assert type(doc.data["b"]) is float and type(doc.data["c"]) is int
+
+
+def test_an_excluded_code_with_a_leading_zero_is_the_code_written(tmp_path):
+    """exclude: {firm: [010]} left out firm 8 (octal) and kept firm 10."""
+    import json
+
+    from specrun.api import run_file
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "samples:\n  s: {exclude: {firm: [010]}}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], sample: s}\n"
+        "  d: {estimator: descriptive, vars: [firm], sample: s}\n",
+    )
+    run_file(spec, out=tmp_path / "out")
+    models = json.loads((tmp_path / "out" / "results.json").read_text())["models"]
+    assert models["m"]["nobs"] == 180
+    assert models["d"]["extra"]["variables"]["firm"]["max"] == 9

@@ -72,3 +72,46 @@ def test_the_spec_outputs_dir_is_located_in_the_spec(tmp_path, capsys):
         f"error: {spec}:10:10: outputs.dir: '{tmp_path / 'out' / 'tables'}' is a file, where "
         "this run writes the folder 'tables/' (rename or move that file)\n"
     )
+
+
+def test_names_differing_only_in_case_are_one_file_elsewhere(tmp_path, capsys):
+    """Tables 'T1' and 't1' wrote tables/T1.tex and tables/t1.tex: on macOS and Windows one
+    overwrote the other and a table was silently lost. Said at the later name, by validate
+    and run alike; nothing is written."""
+    spec = project(tmp_path)
+    spec.write_text(
+        SPEC.replace(
+            "  t: {kind: regression, columns: [m]}\n",
+            "  T1: {kind: regression, columns: [m]}\n  t1: {kind: regression, columns: [m]}\n",
+        ),
+        encoding="utf-8",
+    )
+    message = (
+        f"error: {spec}:10:3: tables.t1: table 't1' and table 'T1' (line 9) differ only in "
+        "case: on macOS and Windows, whose file names ignore case, tables/t1.* and tables/T1.* "
+        "are one file (rename one of them)\n"
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == message
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
+    assert capsys.readouterr().err == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_windows_device_name_is_no_file_name(tmp_path, capsys):
+    """A table named 'aux' (an auxiliary regression) wrote tables/aux.tex, which Windows
+    opens as the AUX device whatever the extension; so do con, nul, com1 … lpt9."""
+    spec = project(tmp_path)
+    spec.write_text(
+        SPEC.replace("  t: {kind", "  aux: {kind")
+        + "figures:\n  Com1: {kind: coefplot, models: [m], variable: x}\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {spec}:9:3: tables.aux: table name 'aux' is a device name on Windows: its files "
+        "(tables/aux.*) cannot be written there (choose another name, such as 'aux_table')\n"
+        f"error: {spec}:12:3: figures.Com1: figure name 'Com1' is a device name on Windows: its "
+        "files (figures/Com1.*) cannot be written there (choose another name, such as "
+        "'Com1_figure')\n"
+    )

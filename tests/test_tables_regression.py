@@ -108,3 +108,21 @@ def test_a_statistic_no_column_reports_is_an_error_naming_the_one_they_do(tmp_pa
 def test_model_labels_head_their_columns(tables):
     header = [[c.text for c in row.cells] for row in tables["patterns"].header]
     assert header[-1] == ["Pooled", ""]
+
+
+def test_a_family_member_whose_value_holds_a_dot_keeps_its_label(tmp_path: Path):
+    """over: values 0.5 and 'x.y' make models 'f.0.5' and 'm.x.y': their column labels were
+    blank, cut at the last dot ('m.x' is no family). Each column is labelled by its value, as
+    Stata's esttab labels a by-group by its value."""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD + "transforms:\n  - derive: {half: 'if_else(firm <= 5, 0.5, 1.5)', "
+        "group: \"if_else(firm <= 5, 'x.y', 'z')\"}\n"
+        "models:\n  m: {estimator: ols, y: inv, x: [value], over: group}\n"
+        "  f: {estimator: ols, y: inv, x: [value], over: half}\n"
+        "tables:\n  t: {kind: regression, columns: [m, f]}\n"
+        "outputs: {formats: [markdown]}\n",
+    )
+    run_file(spec, out=tmp_path / "out")
+    lines = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8").splitlines()
+    assert "|  | x.y | z | 0.5 | 1.5 |" in lines

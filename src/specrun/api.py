@@ -168,6 +168,7 @@ def _run(
     from specrun.execute import execute
     from specrun.executors import make_runner
     from specrun.outputs import (
+        IN_USE_HINT,
         NO_SPACE_HINT,
         RunSummary,
         clean_stale,
@@ -240,8 +241,8 @@ def _run(
     except SpecError as exc:
         if out is None:  # the spec's outputs.dir: a problem of the spec
             raise SpecErrors([exc.located(**_outputs_position(spec))]) from None
-        # a full disk is no misuse of --out (exit 1, not 2)
-        code = "data" if exc.hint == NO_SPACE_HINT else "usage"
+        # a full disk, or a file open in another program, is no misuse of --out (exit 1)
+        code = "data" if exc.hint in (NO_SPACE_HINT, IN_USE_HINT) else "usage"
         raise SpecError(exc.message, code=code, path="--out", hint=exc.hint) from None
     summary.warnings.extend(stale)
     read_kept = documents_with_figures(spec) if only else ()

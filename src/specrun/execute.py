@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from specrun.data.design import Design, add_time_series, atoms, build_design
-from specrun.data.io import DataLabels, read_labels, read_source
+from specrun.data.io import DataLabels, read_labels, read_source, source_format
 from specrun.data.terms import Term
 from specrun.errors import SpecError, SpecErrors
 from specrun.estimators import ESTIMATORS
@@ -31,7 +31,7 @@ from specrun.estimators.base import (
     variable_fields,
 )
 from specrun.plan.nodes import Node, Plan
-from specrun.results import ModelResult, ResultSet
+from specrun.results import ModelResult, ResultSet, fits_exactly
 from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import SampleSpec, SourceSpec
 from specrun.spec.validate import ResolvedModel, Spec
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from specrun.spec.multiverse import Specification
 
 ProgressFactory = Callable[[str, int], Callable[[int, int], None] | None]
+
+# Beyond this a model variable's square, summed over the rows, overflows double precision
+# (1.8e308): numpy's solvers then fail ("SVD did not converge") instead of fitting
+MAX_MAGNITUDE = 1e150
 
 
 def _item_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
@@ -101,6 +105,39 @@ def _code_hint(variable: str, dependent: bool) -> str:
         f"'{variable}' holds codes, not numbers: a regressor with such levels enters as a "
         f"factor, one dummy per level (write i.{variable}); {number}"
     )
+
+
+def _grouping_path(spec: Spec, model: ResolvedModel, variable: str) -> PathKey:
+    """Where ``variable`` is written as a grouping column of the model: its ``over:``, an
+    ``absorb:`` or ``se: cluster:`` item (``a#b`` included), or a factor term (``i.f``,
+    ``c.x#i.f``) of a variable list; else where ``_item_path`` finds it."""
+    fields = [(f, ()) for f in variable_fields(type(model.spec))]
+    for field_name, inner in [("over", ()), ("absorb", ()), ("se", ("cluster",)), *fields]:
+        where = model.origins.get(field_name)
+        if where is None:
+            continue
+        raw: Any = spec.document.data
+        for step in (*where, *inner):
+            raw = raw.get(step) if isinstance(raw, dict) else None
+        where = (*where, *inner)
+        items = raw if isinstance(raw, list) else [raw]
+        for i, item in enumerate(items):
+            if isinstance(item, str) and variable in re.split(r"[#.\s]+", item):
+                return (*where, i) if isinstance(raw, list) else where
+    return _item_path(spec, model, variable)
+
+
+def _read_as_numbers(column: pl.Series, source: SourceSpec | None) -> pl.Series:
+    """Whether each text cell is a finite number as the source's own options read it: the cell
+    that kept a column text is one they do not read ('--' among '28.10%' cells with
+    ``percent: true``), not the first with a % sign; 'nan' and 'inf' cast to floats but are no
+    numbers the CSV reader took."""
+    text = column.str.strip_chars()
+    if source is not None and source.thousands is not None:
+        text = text.str.replace_all(source.thousands, "", literal=True)
+    if source is not None and source.percent:
+        text = text.str.strip_suffix("%").str.strip_chars()
+    return text.cast(pl.Float64, strict=False).is_finite().fill_null(False)
 
 
 def _text_number_hint(
@@ -639,9 +676,11 @@ class Executor:
             entity, time = self.spec.data.index
             self.panel = frame.with_row_index(entity, offset=1).with_columns(pl.lit(0).alias(time))
             return self.panel
+        self._check_entity_column(frame)
         frame = self._complete_keys(frame)
         frame = self._period_numbers(frame)
         self._check_time_column(frame)
+        frame = self._whole_periods(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
         if duplicated.any():
             first = frame.filter(duplicated).row(0, named=True)
@@ -686,6 +725,46 @@ class Executor:
         if column.str.len_chars().max() > 18:  # beyond Int64: not a period
             return frame
         return frame.with_columns(column.cast(pl.Int64).alias(time))
+
+    def _check_entity_column(self, frame: pl.DataFrame) -> None:
+        """An entity is one value a row (a number, a text, a date): a list or struct column
+        (a parquet file's) crashed grouping the rows."""
+        panel = self.spec.data.panel
+        dtype = frame.schema[panel.entity]
+        if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
+            source = self.spec.data.sources[panel.source].path
+            error = SpecError(
+                f"the entity column '{panel.entity}' of '{source}' is {dtype}: an entity is "
+                "one number or text a row",
+                code="data",
+            )
+            raise SpecErrors([_located(self.spec, error, ("data", "panel", "entity"))])
+
+    def _whole_periods(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A time column read as decimals (a CSV writing 2012.0, or one cell such as 2e10
+        turning the column to floats) holding whole periods is read as integers, as lags, the
+        lag transforms and GMM count periods; a period beyond 2^53 (no float holds it as a
+        whole number) is an error naming its row."""
+        panel = self.spec.data.panel
+        column = frame[panel.time]
+        if not column.dtype.is_float():
+            return frame
+        values = column.to_numpy()
+        huge = np.abs(values) > 2.0**53  # False for NaN (none: keys are complete)
+        if huge.any():
+            at = int(np.flatnonzero(huge)[0])
+            source = self.spec.data.sources[panel.source].path
+            error = SpecError(
+                f"the time column '{panel.time}' of '{source}' holds {values[at]:g} "
+                f"({panel.entity} {frame[panel.entity][at]}): a period is a whole number such "
+                "as 2012",
+                code="data",
+                hint="correct the mistyped cell",
+            )
+            raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
+        if (values % 1 != 0).any():
+            return frame  # fractional periods: effects may still read them as groups
+        return frame.with_columns(pl.col(panel.time).cast(pl.Int64))
 
     def _check_time_column(self, frame: pl.DataFrame) -> None:
         """Periods are numbers (or dates): a text column (``2012年``) cannot be ordered,
@@ -734,12 +813,21 @@ class Executor:
         places = ", ".join(f"{source}: row {row}" for row in rows)
         more = f" and {count - len(rows)} more" if count > len(rows) else ""
         rows_have = "1 row has" if count == 1 else f"{count} rows have"
+        hint = "fill them in, or set drop_missing_keys: true on data.panel to drop and count them"
+        spec = self.spec.data.sources[panel.source]
+        blank = frame[panel.entity].is_null()
+        if source_format(spec) == "excel" and blank.any() and not blank[0]:
+            # a yearbook sheet merges each province's cell over its years: the merged cell's
+            # value is in its first row only, and the rows below read blank
+            hint = (
+                f"if the sheet merges cells of {panel.entity}, each keeps its value in its first "
+                "row only: unmerge them and fill each value down; or " + hint
+            )
         error = SpecError(
             f"{rows_have} no {panel.entity} or no {panel.time} ({places}{more}; rows count "
             "data rows from 1, after the header): a missing key cannot be an entity or a period",
             code="data",
-            hint="fill them in, or set drop_missing_keys: true on data.panel to drop and count "
-            "them",
+            hint=hint,
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel"))])
 
@@ -860,6 +948,7 @@ class Executor:
         frame, key = self.model_sample(model)
         kind = ESTIMATORS.get(model.spec.estimator)
         if model.spec.over:
+            self.check_groupable(model.name, model, frame, [model.spec.over])
             values = frame[model.spec.over].drop_nulls().unique(maintain_order=True).to_list()
             members = []
             for value in values:
@@ -874,51 +963,91 @@ class Executor:
         else:
             self.fit_one(model.name, model, frame, kind, measure=measure, key=key)
 
+    def check_groupable(
+        self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
+    ) -> None:
+        """Columns that group rows (fixed effects, clusters, factors, ``over:``) hold one
+        value a row: a list, struct, binary or duration column is a located error (it crashed
+        building group codes, and ``over:`` made one model per list)."""
+        for variable in variables:
+            dtype = frame[variable].dtype
+            if dtype.is_nested() or dtype in (pl.Binary, pl.Object) or dtype == pl.Duration:
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is {dtype}: a fixed effect, "
+                    "cluster, factor or over: column groups rows by one value each (numbers, "
+                    "text or dates)",
+                    code="data",
+                )
+                where = _grouping_path(self.spec, model, variable)
+                raise SpecErrors([_located(self.spec, error, where)])
+
     def check_numeric(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
     ) -> None:
         """Model variables must be numbers (or booleans): a text column names its first
         non-number, usually a missing-value code the source should declare."""
         entity, time = self.spec.data.index
+        source = self._model_source()
         for variable in variables:
             # a column's own dtype: ``frame.schema`` builds a Schema of every column per call
             dtype = frame[variable].dtype
             if dtype.is_numeric() or dtype == pl.Boolean:
                 continue
+            where = _item_path(self.spec, model, variable)
+            if dtype.is_nested() or dtype.is_temporal() or dtype in (pl.Binary, pl.Object):
+                # no cell of a list, struct, date or duration column is a number (nor can a
+                # list be cast to text to find one)
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' is {dtype}, not numeric",
+                    code="data",
+                    hint="a model reads columns of numbers; derive one from this column first",
+                )
+                raise SpecErrors([_located(self.spec, error, where)])
             values = frame[variable].cast(pl.String, strict=False)
-            source = self._model_source()
-            # the cell that kept the column text is one the source's own options do not read
-            # ('--' among '28.10%' cells with percent: true), not the first with a % sign
-            readable = values.str.strip_chars()
-            if source is not None and source.thousands is not None:
-                readable = readable.str.replace_all(source.thousands, "", literal=True)
-            if source is not None and source.percent:
-                readable = readable.str.strip_suffix("%").str.strip_chars()
-            bad = frame.filter(
-                values.is_not_null() & readable.cast(pl.Float64, strict=False).is_null()
-            )
+            present = int(values.is_not_null().sum())
+            if not present:
+                # a column with no value at all is read as text (CSV gives no type to infer):
+                # "String, not numeric" would send the user hunting for a text cell
+                error = SpecError(
+                    f"variable '{variable}' of model '{name}' has no values: it is missing in "
+                    f"all {frame.height} rows of the model's sample",
+                    code="data",
+                    hint="an empty column in the data, or cells the source's null_values "
+                    "declare missing",
+                )
+                raise SpecErrors([_located(self.spec, error, where)])
+            bad = frame.filter(values.is_not_null() & ~_read_as_numbers(values, source))
+            outside = ""
+            panel = self.panel_frame()
+            if not bad.height and variable in panel.columns:
+                # every cell of this sample is a number: the cell that made the column text
+                # lies outside it (an over: group, a sample), and is the one to name
+                whole = panel[variable].cast(pl.String, strict=False)
+                bad = panel.filter(whole.is_not_null() & ~_read_as_numbers(whole, source))
+                outside = " (outside this model's sample)"
             example = (
-                f"; first non-number {bad[variable][0]!r} at {bad[entity][0]} {bad[time][0]}"
+                f"; first non-number {bad[variable][0]!r} at {entity} {bad[entity][0]}, "
+                f"{time} {bad[time][0]}{outside}"
                 if bad.height
                 else ""
             )
-            present = int(values.is_not_null().sum())
-            where = _item_path(self.spec, model, variable)
             dependent = where[len(model.path) :][:1] == ("y",)
             # every cell a number, yet text: codes written with a leading zero ('02'), which
             # the reader keeps as text (stock codes 000001); no missing-value code is at fault
             coded = frame.filter(values.str.strip_chars().str.contains(r"^[-+]?0[0-9]"))
             if not bad.height and coded.height:
                 cell = coded[variable][0]
-                example = f"; codes with a leading zero such as {cell!r} at {coded[entity][0]} "
-                example += f"{coded[time][0]} are read as text"
+                example = (
+                    f"; codes with a leading zero such as {cell!r} at {entity} "
+                    f"{coded[entity][0]}, {time} {coded[time][0]} are read as text"
+                )
             hint = (
                 _code_hint(variable, dependent)
                 if not bad.height and coded.height
                 else _text_number_hint(
                     variable,
                     str(bad[variable][0]) if bad.height else "",
-                    bad.height / present if present else 0.0,
+                    bad.height / present,
                     dependent=dependent,
                     nulls=source.null_values if source is not None else None,
                 )
@@ -979,24 +1108,52 @@ class Executor:
     def check_finite(
         self, name: str, model: ResolvedModel, frame: pl.DataFrame, variables: list[str]
     ) -> None:
-        """±inf is not a missing value: it is an error naming the first cell (usually a ratio
-        or log of a zero), never silently dropped with the incomplete rows."""
+        """±inf and NaN are not missing values: each is an error naming the first cell (usually
+        a ratio or log of a zero), never silently dropped with the incomplete rows nor passed
+        to a kernel (a NaN in the Gram gave "regressors are collinear" naming none)."""
         for variable in variables:
             if not frame[variable].dtype.is_float():
                 continue
             # a numpy test first: a DataFrame filter (even Series.is_infinite) is a polars query
             # whose hand-off to its thread pool cost more than the fit itself on small samples
-            if not np.isinf(frame[variable].to_numpy()).any():
+            series = frame[variable]
+            values = series.to_numpy()
+            # a null reads as NaN in numpy: only more non-finite cells than nulls is a fault
+            if int((~np.isfinite(values)).sum()) == series.null_count():
+                # a float32 column (a Stata float) holds no 1e150: no value of it is huge
+                huge = (
+                    np.abs(values) > MAX_MAGNITUDE
+                    if values.dtype == np.float64
+                    else np.zeros(values.shape, dtype=bool)
+                )  # False for NaN
+                if huge.any():
+                    more = int(huge.sum()) - 1
+                    bound = f"±{MAX_MAGNITUDE:g}"
+                    also = f" and beyond {bound} in {more} more rows" if more else ""
+                    self._bad_rows(
+                        model,
+                        frame.filter(pl.Series(huge)),
+                        f"variable '{variable}' of model '{name}' is {values[huge][0]:g} at "
+                        f"{{at}}{also}: values beyond {bound} overflow double precision when "
+                        "squared",
+                        f"set a mistyped cell missing, or rescale: derive: {{{variable}_s: "
+                        f"{variable} / 1e9}}",
+                    )
                 continue
-            bad = frame.filter(pl.col(variable).is_infinite())
-            if bad.height:
-                self._bad_rows(
-                    model,
-                    bad,
-                    f"variable '{variable}' of model '{name}' is infinite in {bad.height} rows, "
-                    f"first at {{at}} ({bad[variable][0]})",
-                    "an inf usually comes from dividing by zero; set such cells missing",
-                )
+            for test, what in (
+                (pl.col(variable).is_infinite(), "infinite"),
+                (pl.col(variable).is_nan(), "NaN (not a number)"),
+            ):
+                bad = frame.filter(test)
+                if bad.height:
+                    self._bad_rows(
+                        model,
+                        bad,
+                        f"variable '{variable}' of model '{name}' is {what} in {bad.height} "
+                        f"rows, first at {{at}} ({bad[variable][0]})",
+                        f"an {'inf' if what == 'infinite' else 'NaN'} usually comes from "
+                        "dividing by zero; set such cells missing",
+                    )
 
     def _bad_rows(self, model: ResolvedModel, bad: pl.DataFrame, message: str, hint: str) -> None:
         """Raise a located data error about the rows ``bad``; ``{at}`` in ``message`` becomes
@@ -1063,6 +1220,7 @@ class Executor:
         # checks that passed for a column of the same frame pass again: each is made once
         memo = self.frames.memo(self.panel_frame()) if key is not None else None
         unchecked = [v for v in numeric if memo is None or memo.get(("numeric", key, v)) is None]
+        self.check_groupable(name, model, frame, [v for v in variables if v not in numeric])
         self.check_numeric(name, model, frame, unchecked)
         self.check_finite(name, model, frame, unchecked)
         if memo is not None:
@@ -1137,6 +1295,16 @@ class Executor:
             columns = list(dict.fromkeys([entity, time, *built_columns, *others]))
             # plain column picking, not a lazy select query (see ``check_finite``)
             fitted = kind.fit(design.frame[columns], spec, ctx)
+        except np.linalg.LinAlgError as exc:
+            # a solver that gives up is numerical trouble of this model's data, never a
+            # traceback; the checks above leave it to data no check describes
+            error = SpecError(
+                f"the fit of model '{name}' failed numerically (numpy: {exc})",
+                code="estimation",
+                path=f"models.{name}",
+                hint="look for nearly collinear regressors or variables of very different scales",
+            )
+            raise SpecErrors([_located(self.spec, error, model.path)]) from None
         except SpecError as exc:
             # whatever a kernel called the thing at fault, the user needs the model's name
             detail = f"{exc.path}: " if exc.path and not exc.path.startswith("models.") else ""
@@ -1389,6 +1557,13 @@ def _with_design(result: ModelResult, design: Design) -> ModelResult:
     """Record what the design did: each coefficient's term parts (for labels), the factor
     levels left out as bases, the levels omitted as collinear (Stata's o.), centred means."""
     extra = dict(result.extra)
+    if fits_exactly(result) and result.dependent:
+        extra["warnings"] = [
+            *extra.get("warnings", ()),
+            f"the regressors fit '{result.dependent}' exactly (R² = 1 up to rounding): it is "
+            "an exact linear function of them (built from a regressor?), so its residuals, "
+            "standard errors, t and p-values are rounding noise",
+        ]
     omitted = [
         c for c in result.regressors if c in design.omittable and c not in result.coefficients
     ]

@@ -6,7 +6,8 @@ the old folder that this run does not write (``--only`` runs, and files that are
 specrun's), and swapped with the old folder in one step: ``renameat2(RENAME_EXCHANGE)`` on
 Linux, two renames elsewhere. A run that fails or is killed at any moment leaves the previous
 outputs byte-identical; the staging folder it may leave behind is removed when the next run
-starts (``clean_stale``).
+starts (``clean_stale``). Runs writing beside each other take turns at that step
+(``_writers_lock``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -179,7 +181,7 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
     return {
         "specrun_version": __version__,
         "spec": spec.document.file,
-        f"spec_{HASH_NAME}": file_hash(Path(spec.document.file)),
+        f"spec_{HASH_NAME}": spec.document.digest or file_hash(Path(spec.document.file)),
         "data": {
             name: {"path": source.path, HASH_NAME: plan.data_hashes[name]}
             for name, source in spec.data.sources.items()
@@ -686,6 +688,15 @@ NO_SPACE_HINT = (
 )
 
 
+# Windows' errors for a folder or file another program holds open: access denied (a folder
+# holding an open file cannot be renamed), sharing and lock violations
+WINDOWS_IN_USE = frozenset({5, 32, 33})
+IN_USE_HINT = (
+    "a file in it is open in another program (a table in Excel or Word, a PDF viewer): close "
+    "it and run again"
+)
+
+
 def _write_file(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -773,7 +784,9 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
     the files as written (an ``--only`` run's manifest also lists the files kept).
 
     ``only``: the run wrote a subset (``--only``), so every old file it does not rewrite is
-    kept. Raises ``SpecError`` (code ``data``) when the folder cannot be written.
+    kept. Two runs writing beside each other take turns (``_writers_lock``), so a run's carry
+    reads the other's finished outputs. Raises ``SpecError`` (code ``data``) when the folder
+    cannot be written.
     """
     from specrun.folders import check_writable
 
@@ -783,35 +796,75 @@ def write_outputs(folder: Path, files: list[OutputFile], *, only: bool = False) 
         raise SpecError(f"cannot write outputs to the root folder '{folder}'", code="data")
     stage = folder.parent / f"{_hidden(folder, STAGE_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        clean_stale(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        if folder.exists() and not folder.is_dir():
-            raise SpecError(f"'{folder}' exists and is not a folder", code="data")
-        stage.mkdir()
-        if only:
-            files = _with_previous_listed(folder, files)
-        for item in files:
-            _write_file(stage / item.relative, item.content)
-        if folder.exists():
-            _carry(folder, stage, {item.relative for item in files}, only)
-            if _exchange(stage, folder):
-                shutil.rmtree(stage)  # now the old outputs
-                return files
-            old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
-            folder.rename(old)
-            stage.rename(folder)
-            shutil.rmtree(old)
-        else:
-            stage.rename(folder)
-        return files
+        with _writers_lock(folder.parent):
+            return _swap_in(folder, stage, files, only)
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = _as_written(exc.filename, stage, folder)
+        hint = NO_SPACE_HINT if exc.errno in NO_SPACE else None
+        if getattr(exc, "winerror", None) in WINDOWS_IN_USE:
+            hint = IN_USE_HINT
         raise SpecError(
-            f"cannot write to '{where}': {exc.strerror or exc}",
-            code="data",
-            hint=NO_SPACE_HINT if exc.errno in NO_SPACE else None,
+            f"cannot write to '{where}': {exc.strerror or exc}", code="data", hint=hint
         ) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+@contextmanager
+def _writers_lock(parent: Path) -> Iterator[None]:
+    """An exclusive lock on the output folder's parent while a run stages and swaps its
+    outputs in. Without it a run writing ``--only`` a table while another wrote everything
+    carried the old files over and swapped them in after the other's, losing its outputs
+    (and two first runs collided renaming onto one name). ``flock`` on the folder itself, so
+    nothing is left beside the outputs; where there is no ``flock`` (Windows), no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        handle = os.open(parent, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened is said where the outputs are written
+        yield
+        return
+    try:
+        # a file system without locks (some network mounts): write as before
+        with suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def _swap_in(folder: Path, stage: Path, files: list[OutputFile], only: bool) -> list[OutputFile]:
+    """``write_outputs``' steps under the writers' lock: stage the files, carry over the old
+    folder's files this run keeps, and swap the staged folder in."""
+    clean_stale(folder)
+    if folder.exists() and not folder.is_dir():
+        raise SpecError(f"'{folder}' exists and is not a folder", code="data")
+    stage.mkdir()
+    if only:
+        files = _with_previous_listed(folder, files)
+    for item in files:
+        _write_file(stage / item.relative, item.content)
+    if not folder.exists():
+        stage.rename(folder)
+        return files
+    _carry(folder, stage, {item.relative for item in files}, only)
+    if _exchange(stage, folder):
+        shutil.rmtree(stage)  # now the old outputs
+        return files
+    old = folder.parent / f"{_hidden(folder, OLD_TAG)}{os.getpid()}-{os.urandom(4).hex()}"
+    folder.rename(old)
+    try:
+        stage.rename(folder)
+    except OSError:
+        old.rename(folder)  # the previous outputs back where the user left them
+        raise
+    # the new outputs are in place: a file of the old ones still open elsewhere (Windows) is
+    # removed by the next run's clean_stale, not reported as a failure
+    shutil.rmtree(old, ignore_errors=True)
+    return files

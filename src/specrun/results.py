@@ -11,6 +11,11 @@ if TYPE_CHECKING:  # numpy comes with the fits: validating a spec never loads it
     import numpy as np
 
 
+# 1 − R² below this: the residuals are rounding error, not a fit (an outcome built from its
+# regressors leaves 1 − R² near 1e-30; no estimated relation comes within a million times of it)
+EXACT_FIT = 1e-12
+
+
 @dataclass(frozen=True)
 class Coefficient:
     estimate: float
@@ -159,3 +164,15 @@ class ResultSet:
     def expand(self, name: str) -> tuple[str, ...]:
         """A model name, or a family's members in order."""
         return self.families.get(name, (name,))
+
+
+def fits_exactly(result: ModelResult) -> bool:
+    """Whether ``result``'s regressors reproduce its dependent variable up to rounding: its R²
+    (within R² under fixed effects) within ``EXACT_FIT`` of 1. Its residuals, and so its
+    standard errors, t statistics and p-values, are then rounding noise (Stata prints them
+    all the same; fixest warns). Models without an R² (descriptive, GMM) never do."""
+    for name in ("r2_within", "r2"):
+        value = result.stats.get(name)
+        if value is not None and math.isfinite(value):
+            return 1.0 - value < EXACT_FIT
+    return False

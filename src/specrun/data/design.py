@@ -62,10 +62,18 @@ def add_time_series(
     dtype = frame.schema[time]
     if not dtype.is_integer():
         numeric = frame[time].cast(pl.Float64, strict=False)
-        if not dtype.is_numeric() or (numeric.drop_nulls() % 1 != 0).any():
+        fractional = numeric % 1 != 0
+        if not dtype.is_numeric() or fractional.any():
+            # a column of whole periods with one mistyped cell is read as decimals: name it
+            at = (
+                f" and holds {numeric.filter(fractional)[0]:g} "
+                f"({entity} {frame.filter(fractional)[entity][0]})"
+                if dtype.is_numeric()
+                else ""
+            )
             raise SpecError(
                 f"time-series operators ({wanted[0].column}) need an integer time column; "
-                f"'{time}' is {dtype}",
+                f"'{time}' is {dtype}{at}",
                 code="data",
             )
     offsets: dict[tuple[str, int], str] = {}
@@ -121,11 +129,13 @@ def _levels(series: pl.Series, variable: str) -> tuple[list[str], pl.Series]:
         dtype = series.dtype
     if dtype.is_numeric():
         values = series.cast(pl.Float64)
-        if (values % 1 != 0).any():
-            bad = values.filter(values % 1 != 0)[0]
+        # beyond 2^53 a float holds no exact integer, and beyond 2^63 none converts
+        odd = (values % 1 != 0) | (values.abs() > 2.0**53)
+        if odd.any():
+            bad = values.filter(odd)[0]
             raise SpecError(
-                f"factor i.{variable} takes the non-integer value {bad:g}; factor levels are "
-                "integers or text",
+                f"factor i.{variable} takes the {'non-integer ' if bad % 1 else ''}value "
+                f"{bad:g}; factor levels are integers (of at most 16 digits) or text",
                 code="data",
             )
         ordered = sorted({int(v) for v in values.to_list()})

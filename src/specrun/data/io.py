@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import polars.selectors as cs
 
 from specrun.errors import SpecError, did_you_mean
 from specrun.record import HASH_NAME as HASH_NAME
@@ -78,6 +79,77 @@ def clean_header(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip()
 
 
+# what a file's first bytes say it is, whatever its name: a workbook saved as .csv was told to
+# add encoding: gb18030, a CSV named .xlsx got calamine's "Cannot detect file format"
+_MAGIC = (
+    (b"PK\x03\x04", "excel", "an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "excel", "an old Excel workbook (.xls)"),
+    (b"PAR1", "parquet", "a Parquet file"),
+    (b"<stata_dta>", "stata", "a Stata dataset (.dta)"),
+    (b"\x1f\x8b", "gzip", "a gzip archive"),
+)
+_FORMAT_WORDS = {
+    "csv": "CSV text",
+    "tsv": "TSV text",
+    "whitespace": "text",
+    "excel": "an Excel workbook",
+    "parquet": "a Parquet file",
+    "stata": "a Stata dataset",
+}
+_TEXT_FORMATS = ("csv", "tsv", "whitespace")
+_DELIMITED = (("csv", b","), ("tsv", b"\t"))
+_RIGHT_EXTENSION = {"excel": ".xlsx", "parquet": ".parquet", "stata": ".dta", "csv": ".csv"}
+
+
+def sniffed_format(path: Path) -> tuple[str, str] | None:
+    """The format (and its description) that ``path``'s first bytes show, or None when they
+    show none: a workbook, Parquet or Stata file by its signature; text (read as CSV) when its
+    first kilobytes hold no NUL byte. Never raises."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    for magic, fmt, words in _MAGIC:
+        if head.startswith(magic):
+            return fmt, words
+    if head[:1] in (b"\x71", b"\x72", b"\x73") and head[1:2] in (b"\x01", b"\x02"):
+        return "stata", "a Stata dataset (.dta)"  # formats 113–115: version, byte order
+    if head and b"\x00" not in head:
+        return "csv", "a text file"
+    return None
+
+
+def _delimited_hint(path: Path) -> str | None:
+    """For a .txt or .dat file read as whitespace-separated numbers: the format to set when
+    its first line is comma- or tab-separated (a CSV file with a header), else None."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(4096).split(b"\n", 1)[0]
+    except OSError:
+        return None
+    return next((f"set format: {f} on the source" for f, sep in _DELIMITED if sep in first), None)
+
+
+def mismatched_format(spec: SourceSpec, path: Path, fmt: str) -> SpecError | None:
+    """The error for a file whose bytes are another format than the one it is read as (its
+    extension's, or ``format:``'s), or None."""
+    found = sniffed_format(path)
+    if found is None or found[0] == fmt or (found[0] == "csv" and fmt in _TEXT_FORMATS):
+        return None
+    said = "format:" if spec.format else "extension"
+    hint = (
+        "unpack it (gunzip) and name the file inside"
+        if found[0] == "gzip"
+        else f"set format: {found[0]} on the source, or name the file {_RIGHT_EXTENSION[found[0]]}"
+    )
+    return SpecError(
+        f"'{path}' is {found[1]}, not {_FORMAT_WORDS[fmt]} as its {said} says",
+        code="data",
+        hint=hint,
+    )
+
+
 def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
     """A text file's contents: in its declared encoding, else UTF-8 (a BOM is dropped); an
     undecodable file names the encodings it most likely is."""
@@ -87,6 +159,9 @@ def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
+        other = mismatched_format(spec, path, "csv")
+        if other is not None:
+            raise other from None
         line = raw[: exc.start].count(b"\n") + 1
         guesses = _likely_encodings(raw)
         hint = (
@@ -145,10 +220,14 @@ def _csv_header(text: str, separator: str) -> list[str]:
     return [clean_header(name) for name in first]
 
 
-def _check_header(names: list[str], path: Path, line: int = 1) -> None:
-    """Header names are distinct and not blank; ``line`` is the header's line in the file."""
+def _check_header(names: list[str], path: Path, line: int = 1, *, blanks: bool = False) -> None:
+    """Header names are distinct and not blank; ``line`` is the header's line in the file.
+    With ``blanks``, blank names pass: the caller drops their columns if they hold no data
+    (``_without_blank_columns``)."""
     seen: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
+        if not name and blanks:
+            continue
         if name in seen:
             raise SpecError(
                 f"'{path}' has two columns named '{name}' (columns {seen[name]} and {i} of line "
@@ -270,7 +349,7 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     data = _skip_lines(data, spec.header_row - 1, path)
     cut = data.find(b"\n")
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
-    _check_header(names, path, spec.header_row)
+    _check_header(names, path, spec.header_row, blanks=True)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
     codes = _leading_zero_codes(data, separator, spec, rows)
     try:
@@ -295,7 +374,24 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     # line's separators (a pass over the whole file, 2 s of a 4M-row file's 6 s)
     if frame.width and frame[:, -1].null_count():
         _check_row_lengths(data, separator, len(names), path)
-    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+    return _without_blank_columns(frame, names, path, spec.header_row)
+
+
+def _without_blank_columns(
+    frame: pl.DataFrame, names: list[str], path: Path, line: int
+) -> pl.DataFrame:
+    """``frame`` with its columns named ``names``, but those without a name and without data
+    dropped: the empty columns a spreadsheet's CSV export adds after the last one (a trailing
+    comma on every line), as the Excel reader drops them. A blank-named column holding data
+    is an error naming it (``_check_header``)."""
+    keep = []
+    for i, name in enumerate(names):
+        if name:
+            keep.append(i)
+        elif frame[:, i].null_count() < frame.height:
+            _check_header(names, path, line)  # raises: column i + 1 has no name
+    frame = frame.select(frame.columns[i] for i in keep)
+    return frame.rename(dict(zip(frame.columns, [names[i] for i in keep], strict=True)))
 
 
 def _leading_zero_codes(
@@ -388,17 +484,28 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
         frame = frame.rename(renamed)
         if exact is not None:
             exact = exact.rename({name: renamed[name] for name in exact.columns})
-    frame = destring(frame, spec, source_format(spec), exact)
+    frame = destring(frame, spec, exact)
+    # a NaN cell ("NaN" in a CSV, a float NaN in parquet) is a missing value, as pandas, R and
+    # Stata read it; left a NaN it passes the complete-case filter and poisons every fit
+    frame = frame.with_columns(cs.float().fill_nan(None))
+    # a column without any value has no type to infer, and the readers call it text: it is a
+    # numeric column of missing values, as Stata's import and pandas read it (as text it was
+    # "String, not numeric" wherever a model or transform read it)
+    empty = [c for c, t in frame.schema.items() if t in (pl.String, pl.Null)]
+    empty = [c for c in empty if frame[c].null_count() == frame.height]
+    if empty and frame.height:
+        frame = frame.with_columns(pl.col(empty).cast(pl.Float64))
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
 def destring(
-    frame: pl.DataFrame, spec: SourceSpec, fmt: str, exact: pl.DataFrame | None = None
+    frame: pl.DataFrame, spec: SourceSpec, exact: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Text columns that hold numbers, read as numbers, as Stata's ``destring`` does.
 
     A text cell equal to one of ``spec.null_values`` (spaces around it ignored) becomes missing
-    in Excel and Stata files (the CSV reader already reads such cells as missing). A text
+    in every format (the CSV reader matches the codes only as written, so a CSV cell of spaces
+    or ``' NA '`` reaches here as text). A text
     column is then read as numbers when every cell left is a number once the ``thousands:``
     separator and the ``ignore:`` texts (``年``) are removed and, with ``percent: true``, a
     trailing ``%`` read as 1/100; a column of codes with a leading zero (``'001'``, stock codes)
@@ -408,16 +515,19 @@ def destring(
     9 decimals (1e-20 as '0'), so its value is taken from ``exact``. Integers stay Int64;
     anything else is Float64. Returns the frame with such columns replaced; never raises.
     """
-    text_file = fmt in ("csv", "tsv")
-    if text_file and spec.thousands is None and not spec.percent and not spec.ignore:
-        # the CSV reader read the missing-value codes and typed every column of numbers
-        return frame
-    nulls = [] if text_file else list(spec.null_values)
+    # the CSV reader matched the missing-value codes exactly and typed every column of
+    # numbers; a text column left is read here as Excel's are: codes and numbers with spaces
+    # around them (' 12.5', '   ' for missing) are what a spreadsheet's export writes
+    nulls = list(spec.null_values)
+    text_file = source_format(spec) in ("csv", "tsv")
+    plain = spec.thousands is None and not spec.percent and not spec.ignore
     replaced = []
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
             continue
         text = frame[name].str.strip_chars()
+        if text_file and plain and _names_as_read(frame[name], text):
+            continue
         column = text.set(text.is_in(nulls), None) if nulls else frame[name]
         changed = column.null_count() > frame[name].null_count()
         numbers = column
@@ -445,6 +555,17 @@ def destring(
         elif nulls and column.null_count() > frame[name].null_count():
             replaced.append(column.alias(name))
     return frame.with_columns(replaced) if replaced else frame
+
+
+def _names_as_read(column: pl.Series, stripped: pl.Series) -> bool:
+    """Whether a CSV text column stays as the reader left it: no cell padded with spaces (the
+    reader matched the missing-value codes exactly) and a first cell that is no number (so
+    not every cell is one). Names and labels, most text columns, skip the rest of
+    ``destring``: 8M cells of an export table's keys at 4M rows."""
+    if not (stripped == column).all():
+        return False
+    first = stripped.drop_nulls().head(1)
+    return bool(first.len()) and first.cast(pl.Float64, strict=False).null_count() == 1
 
 
 def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.DataFrame:
@@ -497,7 +618,16 @@ def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | 
     except ImportError as exc:
         raise SpecError(f"reading '{path}' needs an optional package: {exc}", code="data") from None
     except Exception as exc:  # every reader's parse failure is the user's file, not a bug
-        raise SpecError(f"cannot read '{path}' as {fmt}: {exc}", code="data") from None
+        other = mismatched_format(spec, path, fmt)
+        if other is not None:
+            raise other from None
+        # a reader's first line says what failed; the rest is its own context ("Context: 0:
+        # Could not open workbook at …")
+        detail = str(exc).strip().split("\n", 1)[0]
+        hint = _delimited_hint(path) if fmt == "whitespace" else None
+        raise SpecError(
+            f"cannot read '{path}' as {fmt}: {detail}", code="data", hint=hint
+        ) from None
 
 
 # Stata 14 (format 118) and later write text as UTF-8; older formats keep the encoding of the
@@ -673,10 +803,87 @@ def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: int(item[0])))
 
 
+def excel_sheets(path: Path) -> list[str]:
+    """The sheet names of the workbook at ``path``, in their order. Raises what the Excel
+    reader raises for a file it cannot open."""
+    import fastexcel
+
+    return list(fastexcel.read_excel(path).sheet_names)
+
+
+def missing_sheet(spec: SourceSpec, folder: Path) -> SpecError | None:
+    """The error for an Excel source whose ``sheet:`` names no sheet of its workbook (listing
+    the sheets it has), or None: the reader's own words ("no matching sheet found when
+    `sheet_name` is 'Data'") named neither. None too for a file that cannot be opened: that
+    is said where the file is read."""
+    if spec.sheet is None or source_format(spec) != "excel":
+        return None
+    return _missing_sheet_in(spec, resolve(spec, folder))
+
+
+def _missing_sheet_in(spec: SourceSpec, path: Path) -> SpecError | None:
+    if spec.sheet is None:  # the first sheet: every workbook has one
+        return None
+    try:
+        names = excel_sheets(path)
+    except Exception:  # a missing or broken file is reported where it is read
+        return None
+    listed = ", ".join(repr(name) for name in names)
+    if isinstance(spec.sheet, str):
+        if spec.sheet in names:
+            return None
+        return SpecError(
+            f"'{spec.path}' has no sheet '{spec.sheet}'; its sheets: {listed}",
+            code="data",
+            hint=did_you_mean(spec.sheet, names),
+        )
+    if spec.sheet <= len(names):
+        return None
+    return SpecError(
+        f"'{spec.path}' has no sheet {spec.sheet}: it has {len(names)} "
+        f"({listed}; sheet: counts from 1)",
+        code="data",
+    )
+
+
+def sheet_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> tuple[str, str] | None:
+    """The sheet an Excel source reads and another of its workbook whose header
+    (``header_row``) holds every name in ``wanted`` when the sheet read does not, or None: a
+    workbook whose first sheet is notes or
+    a cover page gives no column the spec names, and each would otherwise be reported
+    missing. Never raises; an unreadable file gives None."""
+    if not wanted or source_format(spec) != "excel":
+        return None
+    path = resolve(spec, folder)
+    try:
+        names = excel_sheets(path)
+        read = spec.sheet if isinstance(spec.sheet, str) else names[(spec.sheet or 1) - 1]
+        for name in names:
+            if name == read:
+                continue
+            frame = pl.read_excel(
+                path,
+                sheet_name=name,
+                has_header=False,
+                read_options={"n_rows": spec.header_row, "header_row": None},
+            )
+            if frame.height < spec.header_row:
+                continue
+            header = {clean_header(str(c)) for c in frame.row(spec.header_row - 1) if c}
+            if all(column in header for column in wanted):
+                return read, name
+    except Exception:  # only a hint: the reader's own error comes when the file is read
+        return None
+    return None
+
+
 def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """An Excel sheet from its ``header_row`` on, without its blank rows; and its text columns
     read again as numbers (null where a cell is text), since a number cell in a column that
     also holds text is read as text rounded to 9 decimals."""
+    missing = _missing_sheet_in(spec, path)
+    if missing is not None:
+        raise missing
     options: dict[str, Any] = {
         "sheet_name": spec.sheet if isinstance(spec.sheet, str) else None,
         "sheet_id": spec.sheet if isinstance(spec.sheet, int) else None,
@@ -750,7 +957,9 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         parts = text.split("\n", skip)
         text = parts[skip] if len(parts) > skip else ""
         names = _csv_header(text, "," if fmt == "csv" else "\t")
-        _check_header(names, path, spec.header_row)
+        _check_header(names, path, spec.header_row, blanks=True)
+        if not all(names):  # kept only if empty: known once the file is read
+            return read_source(spec, folder).columns
         return [*index, *names]
     return read_source(spec, folder).columns
 
@@ -776,6 +985,28 @@ def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> 
         names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
         if all(name in names for name in wanted):
             return encoding
+    return None
+
+
+def separator_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> str | None:
+    """The separator (``;``, ``|``, tab or ``,``) under which the header of a CSV/TSV source
+    holds every name in ``wanted`` when the format's own separator does not, or None: a file
+    saved with ``;`` (spreadsheets in locales whose decimal mark is a comma) reads as one
+    column, and every name the spec uses would otherwise be reported missing. Never raises."""
+    try:
+        fmt = source_format(spec)
+        if fmt not in ("csv", "tsv") or not wanted:
+            return None
+        with resolve(spec, folder).open("rb") as handle:
+            text = _decode_prefix(handle.read(1 << 16), spec).replace("\r\n", "\n")
+    except (OSError, SpecError):
+        return None
+    lines = text.split("\n", spec.header_row)
+    header = lines[spec.header_row - 1] if len(lines) >= spec.header_row else ""
+    own = "," if fmt == "csv" else "\t"
+    for separator in (";", "|", "\t", ","):
+        if separator != own and all(n in _csv_header(header, separator) for n in wanted):
+            return separator
     return None
 
 

@@ -206,7 +206,7 @@ class PanelGrid:
             raise SpecError(
                 f"the time variable '{time_name}' has missing values", code="data", path=time_name
             )
-        if not np.all(times == np.round(times)):
+        if not np.all(times == np.round(times)) or np.abs(times).max() > 2.0**53:
             raise SpecError(
                 f"the time variable '{time_name}' must hold whole numbers (years, periods)",
                 code="data",
@@ -215,6 +215,16 @@ class PanelGrid:
         entity_codes = factor_codes(np.asarray(entity))[0]
         distinct = np.unique(times).astype(np.int64)
         step = int(np.gcd.reduce(np.diff(distinct))) if distinct.size > 1 else 1
+        span = int((distinct[-1] - distinct[0]) // step) + 1
+        if span > max(4 * distinct.size, distinct.size + 1000):
+            # the grid holds every period of the span: a mistyped period (20100 for 2010)
+            # asked for terabytes
+            raise SpecError(
+                f"the time variable '{time_name}' runs from {distinct[0]} to {distinct[-1]}: "
+                f"{span:,} periods for {distinct.size} distinct values (a mistyped period?)",
+                code="data",
+                path=time_name,
+            )
         period_codes = ((times - distinct[0]) / step).astype(np.intp)
         n_entities = int(entity_codes.max()) + 1
         n_periods = int(period_codes.max()) + 1

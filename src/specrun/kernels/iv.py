@@ -344,6 +344,14 @@ def fit_iv(
             raise IVError(f"clustering needs at least 2 clusters, the sample has {n_clusters}")
     if n - k - inf.absorbed <= 0:
         raise IVError(f"no residual degrees of freedom ({n} observations)")
+    if n - zf.shape[1] - inf.absorbed <= 0:
+        # the first stages (and the Anderson–Rubin test) regress on every instrument: with
+        # more instruments than endogenous regressors they run out of rows first
+        absorbed = f" and {inf.absorbed} absorbed effects" if inf.absorbed else ""
+        raise IVError(
+            f"no residual degrees of freedom in the first stage ({n} observations for "
+            f"{zf.shape[1]} instruments and exogenous regressors{absorbed})"
+        )
 
     estimate = _second_stage(y, x1, w, z, r, zf, method, inf, n_clusters, gmm_covariance)
     resid = estimate.resid

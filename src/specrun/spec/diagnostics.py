@@ -397,6 +397,14 @@ class Diagnostics:
                 f"data: {{sources: {{{name}: {{path: {err['input']}}}}}, panel: {{source: "
                 f"{name}, entity: <id column>, time: <period column>}}}}"
             )
+        elif (
+            kind == "string_type"
+            and isinstance(err.get("input"), int | float)
+            and not (full[:1] == ("models",) and full[2:3] != ("label",))  # names, not text
+        ):
+            # YAML reads label: 2019 (or true) as a number (a boolean): quoted, it is text
+            written = str(err["input"]).lower() if isinstance(err["input"], bool) else err["input"]
+            hint = f"quote it to make it text: '{written}'"
         elif kind == "list_type" and full[-1:] in (("notes",), ("column_labels",)):
             # text, not a varlist: one string is one item, never split at its spaces
             shown_text = str(err.get("input")).replace('"', '\\"')

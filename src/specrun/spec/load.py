@@ -8,7 +8,7 @@ hand so that duplicate keys can be refused with both positions, and so that ever
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class SpecDocument:
     problems: tuple[SpecError, ...] = ()  # YAML-level errors reported with validation's
     warnings: tuple[str, ...] = ()  # suspicious but valid text (a term cut by a comment)
     text: str = ""  # the decoded source, for messages that quote it
+    digest: str = ""  # XXH3-128 of the file's bytes as read (the manifest's spec hash)
 
     @property
     def folder(self) -> Path:
@@ -82,6 +83,7 @@ def format_path(path: PathKey) -> str:
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _BOOL, _STR = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 # Limits that keep a hostile or mistaken file from exhausting memory or time: a real spec is a
 # few hundred lines, nests a handful of levels and uses an alias or two.
@@ -99,20 +101,50 @@ _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: l
 
 
 class SpecLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """Safe YAML with YAML 1.2's booleans: only true/false are booleans, so country codes and
-    answers such as NO, no, on, off, yes stay strings (YAML 1.1 would read NO as false).
+    """Safe YAML with YAML 1.2's booleans and numbers: only true/false are booleans, so country
+    codes and answers such as NO, no, on, off, yes stay strings (YAML 1.1 would read NO as
+    false); 1e-3 is a number and 010 is ten (YAML 1.1: the text '1e-3', and octal 8).
 
     Built on libyaml's parser when PyYAML has it (it keeps line/column marks and reads a
     megabyte-sized file in well under a second; the pure-Python parser takes half a minute)."""
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 SpecLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+# Numbers as YAML 1.2 reads them (its core schema). YAML 1.1 read 1e-3 and 1e6 as text (its
+# floats need a point), 010 as octal 8 (exclude: {code: [010]} left out code 8), and 1:20 as
+# the sexagesimal 80; none of these is what a researcher means.
+_INT_12 = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_12 = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+SpecLoader.add_implicit_resolver(_INT, _INT_12, list("-+0123456789"))
+SpecLoader.add_implicit_resolver(_FLOAT, _FLOAT_12, list("-+0123456789."))
+
+
+def _int_12(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)  # 010 is ten, as YAML 1.2 (and every researcher) reads it
+
+
+def _float_12(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith("inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if text == ".nan" else float(text)
+
+
+SpecLoader.add_constructor(_INT, _int_12)
+SpecLoader.add_constructor(_FLOAT, _float_12)
 
 
 def _mark(node: yaml.Node) -> Position:
@@ -170,7 +202,7 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             pending = []
-            pairs = node.value
+            pairs = self._merged(node, path)
             at = 0
             while at < len(pairs):
                 key_node, value_node = pairs[at]
@@ -222,6 +254,35 @@ class _Builder:
             )
             return items
         return self._scalar(node, path)
+
+    def _merged(self, node: yaml.MappingNode, path: PathKey) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The key/value pairs of a mapping with YAML merge keys (``<<: *base`` or
+        ``<<: [*a, *b]``) expanded, as YAML 1.1 defines them: the keys written here win over
+        merged ones, and an earlier merged mapping wins over a later one. A merged key is not
+        a duplicate of the key that overrides it."""
+        written = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        merges = [v for k, v in node.value if k.tag == _MERGE]
+        if not merges:
+            return written
+        seen = {k.value for k, _ in written if isinstance(k, yaml.ScalarNode)}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for value in merges:
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode) or source.tag != _MAP:
+                    self._error(
+                        source,
+                        path,
+                        "a merge key (<<) takes a mapping or a list of mappings, such as "
+                        "*anchor or [*a, *b]",
+                    )
+                    continue
+                for key_node, value_node in self._merged(source, path):
+                    name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                    if name is None or name not in seen:
+                        seen.add(name)
+                        merged.append((key_node, value_node))
+        return merged + written
 
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
         if node.tag == _STR and len(node.value) <= MAX_SCALAR_CHARS:
@@ -564,11 +625,14 @@ def load_file(path: str | Path) -> SpecDocument:
                 1,
             )
         raw = p.read_bytes()
-        note_read(p, digest_bytes(raw))  # the run's record lists the spec among its inputs
+        digest = digest_bytes(raw)
+        note_read(p, digest)  # the run's record lists the spec among its inputs
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"spec file '{p}' not found", code="usage")]) from None
     except IsADirectoryError:
         raise SpecErrors([SpecError(f"'{p}' is a folder, not a spec file", code="usage")]) from None
     except OSError as exc:
         raise SpecErrors([SpecError(f"cannot read spec file '{p}': {exc}", code="usage")]) from None
-    return load_text(decode_spec(raw, str(p)), str(p))
+    # the digest of the bytes run, not of the file when the outputs are written: an editor
+    # may save the spec (or move it) while a long run goes on
+    return replace(load_text(decode_spec(raw, str(p)), str(p)), digest=digest)

@@ -294,6 +294,19 @@ class SampleSpec(StrictModel):
             raise ValueError("a sample needs at least one of: where, time, exclude")
         return self
 
+    @field_validator("time")
+    @classmethod
+    def _window_in_order(
+        cls, window: tuple[int | None, int | None] | None
+    ) -> tuple[int | None, int | None] | None:
+        # a reversed window keeps no row: every model said its sample matches none
+        if window is not None and None not in window and window[0] > window[1]:
+            raise ValueError(
+                f"the time window [{window[0]}, {window[1]}] is reversed: write "
+                f"[{window[1]}, {window[0]}]"
+            )
+        return window
+
 
 # The quantile definitions a spec may name wherever it asks for quantiles (winsorize,
 # descriptive), as numpy.quantile methods (Hyndman and Fan 1996): ``stata`` is type 2, the

@@ -67,12 +67,23 @@ class ReferenceChecks(Diagnostics):
         data_spec: DataSpec | None = self.sections.get("data")
         if data_spec is None:
             return []
-        from specrun.data.io import encoding_with_columns, header_row_with_columns, read_columns
+        from specrun.data.io import (
+            encoding_with_columns,
+            header_row_with_columns,
+            read_columns,
+            separator_with_columns,
+            sheet_with_columns,
+        )
 
-        for name, spec in data_spec.sources.items():
-            self.check_source_options(name, spec)
+        unread = {
+            name
+            for name, spec in data_spec.sources.items()
+            if not self.check_source_options(name, spec)
+        }
         panel = data_spec.panel
         source = data_spec.frame_source
+        if source in unread:
+            return []  # said at its option; every name would be "unknown" besides
         if source not in data_spec.sources:
             self.error(
                 f"unknown source '{source}'",
@@ -121,6 +132,33 @@ class ReferenceChecks(Diagnostics):
                 code="data",
                 hint=f"set header_row: {row} on the source (rows above it, such as a title, "
                 "are skipped)",
+            )
+            return []
+        separator = separator_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if separator is not None:
+            shown = {"\t": "tabs", ";": "';'", "|": "'|'", ",": "commas"}[separator]
+            path = data_spec.sources[source].path
+            self.error(
+                f"'{path}' separates its fields with {shown}, so its header reads as "
+                f"{len(columns)} column{'s' if len(columns) != 1 else ''} without "
+                f"{' or '.join(repr(m) for m in missing)}",
+                ("data", "sources", source, "path"),
+                code="data",
+                hint="save it with commas as a .csv file or with tabs as a .tsv file, numbers "
+                "with a decimal point"
+                if separator not in ",\t"
+                else f"set format: {'tsv' if separator == chr(9) else 'csv'} on the source",
+            )
+            return []
+        sheets = sheet_with_columns(data_spec.sources[source], self.doc.folder, missing)
+        if sheets is not None:
+            read, holding = sheets
+            self.error(
+                f"source '{source}' has no column {' or '.join(repr(m) for m in missing)} in "
+                f"the sheet it reads ('{read}'); sheet '{holding}' holds them",
+                ("data", "sources", source),
+                code="data",
+                hint=f"set sheet: {holding} on the source",
             )
             return []
         for key in ("entity", "time") if panel else ():
@@ -187,7 +225,23 @@ class ReferenceChecks(Diagnostics):
                 (*path, name),
                 code="reference",
             )
-        made = columns + [c for c in kind.outputs(options) if c not in columns]
+        outputs = kind.outputs(options)
+        made = columns + [c for c in outputs if c not in columns]
+        data_spec: DataSpec | None = self.sections.get("data")
+        panel = data_spec.panel if data_spec is not None else None
+        for key in ("entity", "time") if panel is not None else ():
+            if getattr(panel, key) in outputs:
+                # the panel is checked (one row per entity and period) and indexed once, as
+                # read: a step replacing a key column would leave lags, effects and clusters
+                # on an index nobody checked
+                self.error(
+                    f"{name} would replace '{getattr(panel, key)}', the panel's {key} column",
+                    (*path, name, getattr(panel, key)),
+                    code="reference",
+                    key=True,
+                    hint=f"give the new column another name; to index the panel by it, name "
+                    f"it as data.panel.{key}",
+                )
         try:
             needed = kind.inputs(options)
         except SpecError as exc:
@@ -252,15 +306,26 @@ class ReferenceChecks(Diagnostics):
                     hint=column_hint(column, columns),
                 )
 
-    def check_source_options(self, name: str, source: SourceSpec) -> None:
+    def check_source_options(self, name: str, source: SourceSpec) -> bool:
         """An option of one file format given to a source of another (``sheet:`` on a CSV,
-        ``header_row:`` on a Parquet file) is an error at the option: it would be ignored."""
-        from specrun.data.io import source_format
+        ``header_row:`` on a Parquet file) is an error at the option: it would be ignored; a
+        ``sheet:`` its workbook lacks is an error there too. False when the source cannot be
+        read as its options say."""
+        from specrun.data.io import missing_sheet, source_format
 
         try:
             fmt = source_format(source)
         except SpecError:
-            return  # an unknown extension is said where the file is read
+            return True  # an unknown extension is said where the file is read
+        problem = missing_sheet(source, self.doc.folder)
+        if problem is not None:
+            self.error(
+                problem.message,
+                ("data", "sources", name, "sheet"),
+                code="data",
+                hint=problem.hint,
+            )
+            return False
         for key, formats in _FORMAT_OPTIONS.items():
             if key in source.model_fields_set and fmt not in formats:
                 names = [_FORMAT_NAMES[f] for f in formats]
@@ -272,6 +337,7 @@ class ReferenceChecks(Diagnostics):
                     code="schema",
                     key=True,
                 )
+        return True
 
     def check_model(
         self, model: ResolvedModel, columns: list[str], samples: dict[str, SampleSpec]
@@ -343,7 +409,13 @@ class ReferenceChecks(Diagnostics):
         for message, relative in spec.hints():
             path, _ = self._raw_field(model, str(relative[0]))
             self.hints.append(self.doc.error(message, (*path, *relative[1:]), code="hint"))
-        if isinstance(spec.sample, str) and spec.sample not in samples:
+        written = self.doc.data.get("samples")
+        if (
+            isinstance(spec.sample, str)
+            and spec.sample not in samples
+            # a sample written but refused (a reversed window) is said where it is written
+            and not (isinstance(written, dict) and spec.sample in written)
+        ):
             self.error(
                 f"unknown sample '{spec.sample}'",
                 self._raw_field(model, "sample")[0],

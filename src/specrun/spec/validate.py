@@ -34,6 +34,13 @@ MAX_NAME_LENGTH = 64
 # the bidirectional overrides that make text display in another order than it is stored.
 FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_TEXT_LENGTH = 4000  # any one string; labels are shorter still (see VariableSpec)
+# sections whose names become file names, with the folder their files go to
+FILE_SECTIONS = {"tables": ("table", "tables"), "figures": ("figure", "figures")}
+FILE_SECTIONS["multiverse"] = ("multiverse", "multiverse")
+# names Windows keeps for devices, with any extension (tables/aux.tex opens the AUX device)
+WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", *(f"{port}{i}" for port in ("COM", "LPT") for i in range(1, 10))]
+)
 NAMED_SECTIONS = {
     "models": "model",
     "tables": "table",
@@ -159,9 +166,11 @@ class _Checker(ModelResolver, ReferenceChecks):
                 code="schema",
             )
         self.check_names()
+        self.check_file_names()
+        self.check_repeated_items()
         self.check_text()
         self.check_outputs_dir()
-        groups = {k: tuple(v) for k, v in self.sections.get("groups", {}).items()}
+        groups = self.expanded_groups(self.sections.get("groups", {}))
         models = self.resolve_models(groups)
         columns = self.check_columns(groups, models)
         self.check_model_refs(models)
@@ -223,6 +232,113 @@ class _Checker(ModelResolver, ReferenceChecks):
                     code="schema",
                     key=True,
                 )
+
+    def check_file_names(self) -> None:
+        """Names that become file names (tables, figures, multiverses) write on every file
+        system: two that differ only in case are one file on macOS and Windows (one table
+        silently lost), and a Windows device name (aux, con, nul) is no file there."""
+        data = self.doc.data
+        for section, (what, folder) in FILE_SECTIONS.items():
+            entries = data.get(section)
+            if not isinstance(entries, dict):
+                continue
+            seen: dict[str, str] = {}
+            for name in entries:
+                if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+                    continue  # said by check_names
+                if name.upper() in WINDOWS_DEVICES:
+                    self.error(
+                        f"{what} name '{name}' is a device name on Windows: its files "
+                        f"({folder}/{name}.*) cannot be written there",
+                        (section, name),
+                        code="schema",
+                        key=True,
+                        hint=f"choose another name, such as '{name}_table'"
+                        if what == "table"
+                        else f"choose another name, such as '{name}_{what}'",
+                    )
+                other = seen.setdefault(name.casefold(), name)
+                if other != name:
+                    first = self.doc.position((section, other), key=True)
+                    self.error(
+                        f"{what} '{name}' and {what} '{other}'"
+                        + (f" (line {first.line})" if first else "")
+                        + " differ only in case: on macOS and Windows, whose file names "
+                        f"ignore case, {folder}/{name}.* and {folder}/{other}.* are one file",
+                        (section, name),
+                        code="schema",
+                        key=True,
+                        hint="rename one of them",
+                    )
+
+    def expanded_groups(self, raw: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+        """Each group's members, a member ``$other`` (or ``L.($other)``) replaced by the other
+        group's, as a Stata global names another (``global controls "$base x"``); before, the
+        member was read as a variable ("unexpected character '$'"). An unknown group or a
+        group that includes itself is an error at the member naming it."""
+        from specrun.spec.resolve import _GROUP_IN_TERM
+
+        done: dict[str, tuple[str, ...]] = {}
+
+        def expand(name: str, trail: tuple[str, ...]) -> tuple[str, ...]:
+            if name in done:
+                return done[name]
+            out: list[str] = []
+            for i, item in enumerate(raw[name]):
+                inner = _GROUP_IN_TERM.match(item)
+                other = inner.group("group") if inner else item[1:] if item[:1] == "$" else None
+                if other is None:
+                    out.append(item)
+                elif other not in raw:
+                    self.error(
+                        f"unknown group '${other}'",
+                        ("groups", name, i),
+                        code="reference",
+                        hint=did_you_mean(other, raw),
+                    )
+                elif other in trail:
+                    cycle = " → ".join(f"${g}" for g in (*trail[trail.index(other) :], other))
+                    self.error(
+                        f"group '{name}' includes itself: {cycle}",
+                        ("groups", name, i),
+                        code="reference",
+                    )
+                else:
+                    members = expand(other, (*trail, other))
+                    if inner is None:
+                        out.extend(members)
+                    else:  # L.($base): the operators apply to every member
+                        out.extend(f"{inner.group('pre')}{m}{inner.group('post')}" for m in members)
+            done[name] = tuple(out)
+            return done[name]
+
+        return {name: expand(name, (name,)) for name in raw}
+
+    def check_repeated_items(self) -> None:
+        """A statistic a table lists twice printed its row twice, a format listed twice was
+        written once: either is a slip, said at the later item (as a model's lists are)."""
+        data = self.doc.data
+        places: list[tuple[tuple[str | int, ...], str]] = [(("outputs", "formats"), "")]
+        tables = data.get("tables")
+        if isinstance(tables, dict):
+            places += [(("tables", t, "stats"), f" of table '{t}'") for t in tables]
+        for path, owner in places:
+            items: Any = data
+            for step in path:
+                items = items.get(step) if isinstance(items, dict) else None
+            if not isinstance(items, list):
+                continue
+            seen: set[Any] = set()
+            for i, item in enumerate(items):
+                if not isinstance(item, str):
+                    continue
+                if item in seen:
+                    self.error(
+                        f"'{item}' is listed twice in {path[-1]}{owner}",
+                        (*path, i),
+                        code="schema",
+                    )
+                seen.add(item)
 
     def check_text(self) -> None:
         """No string in the spec carries control or bidi-override characters or is huge."""

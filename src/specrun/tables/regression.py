@@ -14,7 +14,7 @@ from typing import Any
 
 from specrun.data.terms import ts_prefix
 from specrun.errors import SpecError, SpecErrors, did_you_mean
-from specrun.results import ModelResult, ResultSet, TermPart
+from specrun.results import ModelResult, ResultSet, TermPart, fits_exactly
 from specrun.stored import ModelStore
 from specrun.tables import format as fmt
 from specrun.tables import text
@@ -315,12 +315,16 @@ def _header(
             )
         )
     column_labels = spec.column_labels
-    members = [name.rsplit(".", 1)[0] in results.families for name in names]
+    # a member's value follows its family's name and a dot, and may hold dots itself (an
+    # over: value 0.5 or 'x.y' gave a blank label when cut at the last dot)
+    owners = {member: family for family, group in results.families.items() for member in group}
+    members = [name in owners for name in names]
     if column_labels is None and (any(members) or any(m.label for m in models)):
         # a model's own label, else a family member's value (East, Central, …) or the value's
         # label in the data (over: a Stata variable with value labels)
         column_labels = [
-            m.label or (ctx.member_labels.get(name) or name.rsplit(".", 1)[-1] if member else "")
+            m.label
+            or (ctx.member_labels.get(name) or name[len(owners[name]) + 1 :] if member else "")
             for name, m, member in zip(names, models, members, strict=True)
         ]
     if column_labels is not None:
@@ -387,6 +391,7 @@ def _body(
                 and spec.show == "se"
                 and coef.std_error is not None
                 and fmt.rounds_to_zero(coef.std_error * factor, digits)
+                and not fits_exactly(m)  # said of the model: more digits show only noise
             ):
                 # "(0.000)" under a starred estimate reads as infinite precision
                 zero_se.setdefault(name, {})[m.name] = fmt.decimals_shown(coef.std_error * factor)

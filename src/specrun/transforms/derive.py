@@ -32,7 +32,7 @@ def apply_derive(
         if column.dtype.is_float():
             bad = frame.filter(column.is_nan() | column.is_infinite())
             if bad.height:
-                where = f"{bad[ctx.entity][0]} {bad[ctx.time][0]}"
+                where = f"{ctx.entity} {bad[ctx.entity][0]}, {ctx.time} {bad[ctx.time][0]}"
                 raise SpecError(
                     f"derive {output}: '{text}' is NaN or infinite in {bad.height} rows "
                     f"(first: {where})",
@@ -93,6 +93,15 @@ def apply_where(
     frame: pl.DataFrame, options: WhereOptions, ctx: TransformContext
 ) -> TransformOutput:
     kept = frame.filter(boolean_condition(options.root, frame))
+    if frame.height and not kept.height:
+        # else every model would say its own sample keeps none of 0 rows, blaming the sample
+        span = frame[ctx.time].drop_nulls()
+        years = f", {ctx.time} {span.min()}–{span.max()}" if span.len() else ""
+        raise SpecError(
+            f"where '{options.root}' keeps none of the {frame.height} rows of the panel"
+            f"{years}: every model would be empty",
+            code="data",
+        )
     dropped = frame.height - kept.height
     notes = (f"where '{options.root}' dropped {dropped} rows",) if dropped else ()
     return TransformOutput(kept, notes=notes)

@@ -145,8 +145,17 @@ def shift_within_entity(
     where = f"the panel ({kind})"
     require_columns(frame, [ctx.entity, ctx.time, *options.vars], where)
     if not frame.schema[ctx.time].is_integer():
+        at = ""
+        if frame.schema[ctx.time].is_float():
+            # whole periods are integers once the panel is read: one mistyped cell is left
+            fractional = frame.filter(pl.col(ctx.time) % 1 != 0)
+            if fractional.height:
+                at = (
+                    f" and holds {fractional[ctx.time][0]:g} "
+                    f"({ctx.entity} {fractional[ctx.entity][0]})"
+                )
         raise SpecError(
-            f"{kind} needs an integer time column; '{ctx.time}' is {frame.schema[ctx.time]}",
+            f"{kind} needs an integer time column; '{ctx.time}' is {frame.schema[ctx.time]}{at}",
             code="data",
         )
     require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
