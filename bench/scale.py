@@ -3,8 +3,11 @@
 ``data/generate.py --size K`` writes the paper's panel with 31·K provinces (K = 1000: 31,000
 provinces, 341,000 panel rows, 4,092,000 export rows). The spec is ``specs/paper.yaml`` itself
 with only the two data paths changed: the same transforms, models, bootstrap draws and grids.
-Each size runs ``--repeats`` times in a fresh interpreter (median, min–max of the whole-process
-wall time); the steps are timed inside the process (median over the repeats):
+Each size runs ``--repeats`` times, each time as two fresh processes in turn: ``specrun run
+SPEC --no-cache`` itself, whose wall time (median, min–max) and CPU time are the headline
+figures (with ``--jobs`` left unset, as a user runs it), and a driver that runs the same
+stages serially and times each one (median over the repeats; the driver has none of the
+command's collector settings or worker processes, so its sum exceeds the command's wall time):
 
   import     specrun, polars, numpy, …         plan    validate, compile, hash the inputs
   load:*     read a source                     transform:*   one transform step
@@ -102,6 +105,26 @@ def make_spec(data: Path, folder: Path) -> Path:
     return spec
 
 
+def run_command(spec: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the process and its workers and drawers) of one
+    ``specrun run SPEC --out OUT --no-cache`` process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cpu_before = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(out), "--no-cache"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"specrun run {spec} failed:\n{done.stderr[-3000:]}")
+    return wall, _children_cpu() - cpu_before
+
+
 def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of one whole process on ``spec``, and its step times; the process's CPU
     seconds (user + system, all its threads) come back as the step ``cpu (process)``."""
@@ -148,19 +171,24 @@ def main() -> None:
     for size in args.sizes:
         spec = make_spec(make_data(size, args.data), args.data)
         before = os.getloadavg()[0]
-        runs = [run_once(spec, args.data / f"out_x{size}") for _ in range(args.repeats)]
+        commands, runs = [], []
+        for _ in range(args.repeats):  # the command and the driver in turn
+            commands.append(run_command(spec, args.data / f"cli_x{size}"))
+            runs.append(run_once(spec, args.data / f"out_x{size}"))
         loads[size] = (before, os.getloadavg()[0])
-        walls[size] = [wall for wall, _ in runs]
+        walls[size] = [wall for wall, _ in commands]
         names = list(runs[0][1])
         steps[size] = {
             name: statistics.median(run[1].get(name, 0.0) for run in runs) for name in names
         }
         median = statistics.median(walls[size])
-        cpu = steps[size].pop(CPU)
+        cpu = statistics.median(c for _, c in commands)
+        driver = statistics.median(wall for wall, _ in runs)
+        steps[size].pop(CPU)
         print(
-            f"\nx{size} ({31 * size:,} provinces): wall {median:.2f} s "
+            f"\nx{size} ({31 * size:,} provinces): specrun run --no-cache wall {median:.2f} s "
             f"({min(walls[size]):.2f}–{max(walls[size]):.2f}), median of {args.repeats}; "
-            f"CPU {cpu:.2f} s (median); "
+            f"CPU {cpu:.2f} s (median); the serial step driver {driver:.2f} s; "
             f"load average {loads[size][0]:.1f} before, {loads[size][1]:.1f} after"
         )
         if size == 1000:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -742,3 +743,75 @@ def test_a_forked_worker_asks_to_end_with_its_parent(monkeypatch: pytest.MonkeyP
         signal.signal(signal.SIGINT, before)
         executors._REBUILT.clear()
     assert calls == ["end 4242", "serve"]
+
+
+def test_jobs_left_unset_fork_workers_for_large_data_only(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--jobs unset: serial for small data files, one process per CPU (at most
+    ``AUTO_MAX_JOBS``) from ``AUTO_DATA_BYTES`` of data on, never for a single fit or one CPU.
+    The paper spec at x1000 (300 MB of CSV) ran 16 % faster on two processes, and as fast at
+    x1 and x100 (``bench/scale.py``)."""
+    from specrun import executors
+    from specrun.api import plan_file
+
+    spec, plan = plan_file(project)
+    monkeypatch.setattr(executors, "_fork_safe", lambda: True)
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    assert executors.AutoRunner._jobs(spec, plan) == 1  # the Grunfeld file: 10 kB
+    monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    assert executors.AutoRunner._jobs(spec, plan) == 2
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 16)
+    assert executors.AutoRunner._jobs(spec, plan) == executors.AUTO_MAX_JOBS
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    assert executors.AutoRunner._jobs(spec, plan) == 1
+    one, one_plan = plan_file(
+        grunfeld_project(_folder(project.parent / "one"), GRUNFELD_HEAD + ONE_MODEL)
+    )
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    assert executors.AutoRunner._jobs(one, one_plan) == 1
+
+
+ONE_MODEL = "models:\n  m: {estimator: panel_fe, y: inv, x: [value]}\n"
+
+AUTO_RUN = """
+import sys
+from specrun import executors
+from specrun.cli import main
+
+executors.AUTO_DATA_BYTES = 1  # any data file is large
+prepare = executors.ProcessRunner.prepare
+
+
+def noted(self, spec, plan):
+    print(f"workers: {self.jobs - 1} {self.start_method}", file=sys.stderr)
+    return prepare(self, spec, plan)
+
+
+executors.ProcessRunner.prepare = noted
+sys.exit(main(["run", sys.argv[1], "--out", sys.argv[2], "--no-cache"]))
+"""
+
+
+def test_jobs_left_unset_on_large_data_match_a_serial_run(project: Path):
+    """From a fresh process (polars' pool not started: workers fork), a run with --jobs unset
+    on data counted as large forks its workers, and writes a serial run's bytes."""
+    import subprocess
+    import sys
+
+    out = project.parent / "auto"
+    done = subprocess.run(
+        [sys.executable, "-c", AUTO_RUN, str(project), str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "workers: 1 fork" in done.stderr
+    assert output_files(out) == output_files(project.parent / "serial")
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path

@@ -75,10 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         "-j",
         type=_positive,
-        default=1,
+        default=0,
         metavar="N",
-        help="fit independent models in N processes, this one and N - 1 workers (default 1: "
-        "serial; at most one per CPU)",
+        help="fit independent models in N processes, this one and N - 1 workers (at most one "
+        "per CPU; 1: serial). Unset: serial, or one process per CPU (at most 4) when the data "
+        "files total 64 MB or more",
     )
     run.add_argument(
         "--scheduler",

@@ -976,9 +976,63 @@ def _check_address(address: str) -> None:
         get_address_host_port(address)
 
 
+# data files from which ``--jobs`` left unset fits on forked processes: the paper spec ran as
+# fast on two processes as on one at x1 and x100 (30 MB of CSV) and 16 % faster at x1000 (300
+# MB; ``bench/scale.py``), where its threshold, mediation and GMM fits take a second each
+AUTO_DATA_BYTES = 64 << 20
+AUTO_MAX_JOBS = 4  # each worker holds its own copy of the transformed panel
+
+
+class AutoRunner:
+    """``--jobs`` left unset: fits in this process, or on forked processes (this one and
+    ``min(usable CPUs, AUTO_MAX_JOBS) - 1`` workers, ``ProcessRunner``) when the data files
+    total at least ``AUTO_DATA_BYTES`` and the plan has two fits or more, on Linux, where a
+    worker forks in milliseconds. Decided in ``prepare``, once the spec is compiled and
+    before the data stage (as a forked worker must be): small specs pay nothing for workers
+    they would not use. Results are the same bytes either way (``ProcessRunner``)."""
+
+    def __init__(self) -> None:
+        self.inner: Any = None
+        self.jobs = 1
+
+    def prepare(self, spec: Spec, plan: Plan) -> None:
+        if self.inner is None:
+            self.jobs = self._jobs(spec, plan)
+            self.inner = ProcessRunner(self.jobs, fork=True) if self.jobs > 1 else SerialRunner()
+        self.inner.prepare(spec, plan)
+
+    @staticmethod
+    def _jobs(spec: Spec, plan: Plan) -> int:
+        import sys
+
+        from specrun.data.io import resolve
+
+        cpus = min(usable_cpus(), AUTO_MAX_JOBS)
+        fits = sum(1 for node in plan.nodes if node.kind == "fit")
+        if sys.platform != "linux" or cpus < 2 or fits < 2 or not _fork_safe():
+            return 1
+        total = 0
+        for source in spec.data.sources.values():
+            with contextlib.suppress(OSError):  # a missing file is the data stage's error
+                total += resolve(source, spec.folder).stat().st_size
+        return cpus if total >= AUTO_DATA_BYTES else 1
+
+    def start(self, spec: Spec, plan: Plan, *args: Any, **kwargs: Any) -> None:
+        self.prepare(spec, plan)
+        self.inner.start(spec, plan, *args, **kwargs)
+
+    def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
+        return self.inner.run(tasks, counts)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.inner is not None:
+            self.inner.stop()
+
+
 def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "processes") -> Any:
     """The runner for ``--jobs N`` / ``--scheduler ADDRESS``: Dask when an address is given,
-    ``local`` workers when ``jobs > 1`` (at most one process per usable CPU), else serial.
+    ``local`` workers when ``jobs > 1`` (at most one process per usable CPU), serial for
+    ``jobs == 1``, and ``AutoRunner`` for ``jobs == 0`` (``--jobs`` left unset).
     Made before the spec is validated, so that local worker processes start meanwhile.
 
     Processes are the default local workers: the Python around the numpy kernels holds the
@@ -986,6 +1040,8 @@ def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "proce
     one thread (``bench/fitpath.py`` times serial, threads and processes in one run)."""
     if scheduler:
         return RUNNERS.get("dask")(scheduler)
+    if jobs == 0:
+        return AutoRunner()
     jobs = min(jobs, usable_cpus())
     if jobs > 1:
         return (
