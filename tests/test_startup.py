@@ -68,6 +68,8 @@ def test_validate_loads_no_executor_outputs_or_plan_compiler():
     # nor the results (validation makes none) or the term grammar's parser, which only a term
     # with a syntax error needs (the paper's L.Dige and c.Dige##c.STR are read without it)
     assert [m for m in ("specrun.results", "specrun.data.term_parser") if m in modules] == []
+    # nor xxhash: validate hashes nothing (a run hashes the spec and the data it reads)
+    assert "xxhash" not in modules
 
 
 # fit, apply and draw modules that hold numerical code: registered lazily, loaded on first use

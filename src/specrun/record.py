@@ -12,7 +12,8 @@ recorded, reports the run as done without importing polars, numpy, pydantic, jin
 matplotlib. Any difference, a missing or unreadable file, or a record that fails its checksum
 falls through to the ordinary run, which then stores a fresh record.
 
-This module imports only the standard library and ``xxhash``: it runs before everything else.
+This module imports only the standard library, and ``xxhash`` when it first hashes: it runs
+before everything else (``specrun validate`` hashes nothing).
 Records are written to a temporary file that is then renamed over the record, so concurrent
 runs and runs killed at any moment leave either the old record, the new one, or none; a torn
 or edited record fails its SHA-256 and is ignored.
@@ -22,18 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import re
-import secrets
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import xxhash
 
 from specrun import __version__
 
@@ -70,6 +67,8 @@ PACKAGES = (
 
 def digest_bytes(data: bytes) -> str:
     """XXH3-128 of ``data`` (32 hex digits), as :func:`hash_file` gives for a file holding it."""
+    import xxhash
+
     return xxhash.xxh3_128(data).hexdigest()
 
 
@@ -81,6 +80,8 @@ def hash_file(path: Path | str) -> str:
     bandwidth, so hashing costs what reading the file costs; it identifies data against
     accidents, not against an adversary. Raises ``OSError`` when the file cannot be read.
     """
+    import xxhash
+
     digest = xxhash.xxh3_128()
     buffer = bytearray(_BLOCK)
     view = memoryview(buffer)
@@ -95,6 +96,13 @@ def hash_file(path: Path | str) -> str:
 _CHANGED = "changed during the run"
 _reads: dict[str, str] | None = None
 _reads_lock = threading.Lock()
+
+
+def note_read_bytes(path: Path | str, data: bytes) -> None:
+    """:func:`note_read` of a file whose bytes ``data`` were read whole; hashed only inside
+    :func:`recording`."""
+    if _reads is not None:
+        note_read(path, digest_bytes(data))
 
 
 def note_read(path: Path | str, digest: str) -> None:
@@ -136,6 +144,8 @@ def code_digest() -> str:
     """XXH3-128 of every source file of the installed specrun package (names and bytes, in
     sorted order): a development checkout whose code changed under the same version number
     gets new keys. About 2 MB read once per process."""
+    import xxhash
+
     root = Path(__file__).resolve().parent
     digest = xxhash.xxh3_128()
     for path in sorted(root.rglob("*.py")):
@@ -211,6 +221,8 @@ def run_key(spec_path: str, spec_digest: str, folder: Path | str, only: Sequence
         "only",
         *only,
     ]
+    import hashlib
+
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -298,6 +310,8 @@ def record_path(cache: Path, key: str) -> Path:
 def read_record(cache: Path, key: str) -> RunRecord | None:
     """The record stored under ``key``, or None when there is none or it is not intact (a
     wrong header, length or checksum, written for another key, or malformed)."""
+    import hashlib
+
     try:
         raw = record_path(cache, key).read_bytes()
     except OSError:
@@ -319,6 +333,9 @@ def read_record(cache: Path, key: str) -> RunRecord | None:
 def write_record(cache: Path, key: str, record: RunRecord) -> bool:
     """Store ``record`` under ``key`` atomically (temporary file, fsync, rename); False when
     the cache folder cannot be written (the run stands; its next re-run is a full check)."""
+    import hashlib
+    import secrets
+
     body = json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True).encode()
     header = b" ".join(
         [

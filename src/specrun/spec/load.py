@@ -7,6 +7,7 @@ hand so that duplicate keys can be refused with both positions, and so that ever
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from specrun.errors import SpecError, SpecErrors
-from specrun.record import digest_bytes, note_read
+from specrun.record import note_read_bytes
 
 PathKey = tuple[str | int, ...]
 
@@ -39,7 +40,15 @@ class SpecDocument:
     problems: tuple[SpecError, ...] = ()  # YAML-level errors reported with validation's
     warnings: tuple[str, ...] = ()  # suspicious but valid text (a term cut by a comment)
     text: str = ""  # the decoded source, for messages that quote it
-    digest: str = ""  # XXH3-128 of the file's bytes as read (the manifest's spec hash)
+    raw: bytes = field(default=b"", repr=False, compare=False)  # the file's bytes as read
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """XXH3-128 of the file's bytes as read (the manifest's spec hash; "" for a spec given
+        as text), hashed when first asked for: ``validate`` never asks."""
+        from specrun.record import digest_bytes
+
+        return digest_bytes(self.raw) if self.raw else ""
 
     @property
     def folder(self) -> Path:
@@ -625,8 +634,7 @@ def load_file(path: str | Path) -> SpecDocument:
                 1,
             )
         raw = p.read_bytes()
-        digest = digest_bytes(raw)
-        note_read(p, digest)  # the run's record lists the spec among its inputs
+        note_read_bytes(p, raw)  # the run's record lists the spec among its inputs
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"spec file '{p}' not found", code="usage")]) from None
     except IsADirectoryError:
@@ -635,4 +643,4 @@ def load_file(path: str | Path) -> SpecDocument:
         raise SpecErrors([SpecError(f"cannot read spec file '{p}': {exc}", code="usage")]) from None
     # the digest of the bytes run, not of the file when the outputs are written: an editor
     # may save the spec (or move it) while a long run goes on
-    return replace(load_text(decode_spec(raw, str(p)), str(p)), digest=digest)
+    return replace(load_text(decode_spec(raw, str(p)), str(p)), raw=raw)
