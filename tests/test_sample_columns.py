@@ -1,7 +1,8 @@
-"""A model's sample frame keeps only the columns some model or sample reads
-(``Executor._read_columns``): a column that only a sample's ``where:`` names must stay,
-whatever characters its name holds. Expected row counts are computed here with polars from the
-same CSV file, independently of specrun's expression language."""
+"""A large panel's model sample frame keeps only the columns some model or sample reads
+(``Executor._read_columns``; every panel here is projected): a column that only a sample's
+``where:`` names must stay, whatever characters its name holds. Expected row counts are
+computed here with polars from the same CSV file, independently of specrun's expression
+language."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ import pytest
 
 from specfiles import PROJECT_ROOT
 from specrun.api import run_file
+
+
+@pytest.fixture(autouse=True)
+def every_panel_projected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small panels keep all their columns (``PROJECTED_CELLS``): these tests project every
+    panel, as a large one is."""
+    import specrun.execute
+
+    monkeypatch.setattr(specrun.execute, "PROJECTED_CELLS", 0)
 
 
 @pytest.mark.parametrize("column", ['big"firm', "收入\\万元", "a b.c"])

@@ -843,8 +843,7 @@ class Executor:
             # the texts as written, not as JSON: JSON escapes a quote or a backslash, so a
             # `big"firm` or `收入\万元` in a where: was no longer found and its column dropped
             texts: dict[str, None] = {}
-            for sample in self.spec.samples.values():
-                texts.update(dict.fromkeys(_texts(sample.model_dump())))
+            fragments = {id(s): s for s in self.spec.samples.values()}
             for model in self.spec.models.values():
                 spec = model.spec
                 names.update(model_variables(spec), unbuilt_variables(spec), spec.group_columns())
@@ -852,9 +851,11 @@ class Executor:
                 if getattr(spec, "over", None):
                     names.add(spec.over)
                 if spec.sample is not None and not isinstance(spec.sample, str):
-                    texts.update(dict.fromkeys(_texts(spec.sample.model_dump())))
-                for step in model.transforms:
-                    texts.update(dict.fromkeys(_texts(step.model_dump())))
+                    fragments[id(spec.sample)] = spec.sample
+                # a multiverse's specifications share their axis values' objects: each once
+                fragments.update((id(step), step) for step in model.transforms)
+            for fragment in fragments.values():
+                texts.update(dict.fromkeys(_texts(fragment.model_dump())))
             self._read = frozenset(names), "\n".join(texts)
         names, text = self._read
         panel = self.panel_frame().schema
@@ -923,12 +924,14 @@ class Executor:
         except pl.exceptions.PolarsError as exc:
             error = SpecError(f"time-series operators failed: {exc}", code="data")
             raise SpecErrors([_located(self.spec, error, model.path)]) from None
-        # a sample frame holds the columns some model reads, not every column of the data: a
-        # filter copies each column it keeps (the raw indicators of an index, 25 of the
-        # paper's 37 columns, were 90 % of its samples' cost at 341,000 rows)
-        # (and the operated columns its terms read: a panel column named L.value is read as
-        # it stands, no lag is built for it, so no other rule would keep it)
-        frame = frame.select(self._read_columns(frame.columns, operated))
+        # a large panel's sample frame holds the columns some model reads, not every column
+        # of the data: a filter copies each column it keeps (the raw indicators of an index,
+        # 25 of the paper's 37 columns, were 90 % of its samples' cost at 341,000 rows); a
+        # small one keeps them all, which costs less than finding them (and the operated
+        # columns its terms read: a panel column named L.value is read as it stands, no lag
+        # is built for it, so no other rule would keep it)
+        if panel.height * panel.width >= PROJECTED_CELLS:
+            frame = frame.select(self._read_columns(frame.columns, operated))
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
@@ -1520,6 +1523,12 @@ def model_design(model: ResolvedModel, frame: pl.DataFrame) -> Design:
     return build_design(
         complete_rows(frame, variables), terms, model.spec.center, distributions=False
     )
+
+
+# panel cells (rows × columns) from which a model's sample frame keeps only the columns some
+# model reads (``Executor._read_columns``): the paper's 31 × 11 panel keeps all 37 columns, its
+# 341,000 rows at x1000 twelve
+PROJECTED_CELLS = 1 << 21
 
 
 def _texts(value: Any) -> Iterator[str]:
