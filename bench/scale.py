@@ -105,47 +105,36 @@ def make_spec(data: Path, folder: Path) -> Path:
     return spec
 
 
-def run_command(spec: Path, out: Path) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system, the process and its workers and drawers) of one
-    ``specrun run SPEC --out OUT --no-cache`` process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    cpu_before = _children_cpu()
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(out), "--no-cache"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"specrun run {spec} failed:\n{done.stderr[-3000:]}")
-    return wall, _children_cpu() - cpu_before
-
-
-def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
-    """Wall seconds of one whole process on ``spec``, and its step times; the process's CPU
-    seconds (user + system, all its threads) come back as the step ``cpu (process)``."""
+def _process(argv: list[str], what: str) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system: the process, its threads, workers and drawers) of
+    one process running ``argv``, and what it printed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     # byte-code caches as an installed package has them: with PYTHONDONTWRITEBYTECODE set,
     # every run would compile specrun's sources again
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(spec), str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"the run of {spec} failed:\n{done.stderr[-3000:]}")
-    steps = json.loads(done.stdout.strip().splitlines()[-1])
-    return wall, {**steps, CPU: _children_cpu() - cpu_before}
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return wall, _children_cpu() - cpu_before, done.stdout
+
+
+def run_command(spec: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``specrun run SPEC --out OUT --no-cache`` process."""
+    argv = [sys.executable, "-m", "specrun", "run", str(spec), "--out", str(out), "--no-cache"]
+    wall, cpu, _ = _process(argv, f"specrun run {spec}")
+    return wall, cpu
+
+
+def run_once(spec: Path, out: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of one driver process on ``spec``, and its step times; the process's CPU
+    seconds come back as the step ``cpu (process)``."""
+    argv = [sys.executable, "-c", DRIVER, str(spec), str(out)]
+    wall, cpu, printed = _process(argv, f"the run of {spec}")
+    steps = json.loads(printed.strip().splitlines()[-1])
+    return wall, {**steps, CPU: cpu}
 
 
 CPU = "cpu (process)"  # not a step: printed beside the wall time, not among the shares

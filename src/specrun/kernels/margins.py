@@ -244,26 +244,18 @@ def margins_of(
         g0 = gradient(names, result.terms, x, {k: 0.0})
         g1 = gradient(names, result.terms, x, {k: 1.0}) - g0
         low, high = observed[k]
-        regions = johnson_neyman(
+        # the slope's mean and variance as quadratics in the moderator: (a, b, v00, v01, v11)
+        moments = (
             float(g0 @ beta),
             float(g1 @ beta),
             float(g0 @ cov @ g0),
             float(g0 @ cov @ g1),
             float(g1 @ cov @ g1),
-            crit,
-            low - shift,
-            high - shift,
         )
+        regions = johnson_neyman(*moments, crit, low - shift, high - shift)
         moderator = _column(k)
         significant = tuple((a + shift, b + shift) for a, b in regions)
         span = (low, high)
-        found = johnson_neyman_bounds(
-            float(g0 @ beta),
-            float(g1 @ beta),
-            float(g0 @ cov @ g0),
-            float(g0 @ cov @ g1),
-            float(g1 @ cov @ g1),
-            crit,
-        )
+        found = johnson_neyman_bounds(*moments, crit)
         bounds = JNBounds(tuple(r + shift for r in found.roots), found.outside)
     return Margins(dydx, tuple(out), df, level, moderator, significant, span, bounds)
