@@ -351,6 +351,18 @@ def test_plm_pgmm_difference_two_step(
     assert result.nobs == 611
 
 
+# pydynpd's README example on abdata (``n L(1:2).n w k | gmm(n, 2:4) gmm(w, 1:3)``): the
+# equation and GMM-style instruments the tests below fit in several ways
+PYDYNPD_MODEL = {
+    "entity": "id",
+    "time": "year",
+    "dependent": "n",
+    "dep_lags": 2,
+    "regressors": ("w", "k"),
+    "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+}
+
+
 def test_pydynpd_readme_two_step_difference_and_system(abdata: pd.DataFrame) -> None:
     """pydynpd README (``regression.abond``), two-step GMM with Windmeijer-corrected errors:
     ``n L(1:2).n w k | gmm(n, 2:4) gmm(w, 1:3) iv(k) | timedumm nolevel`` (difference; 42
@@ -358,12 +370,7 @@ def test_pydynpd_readme_two_step_difference_and_system(abdata: pd.DataFrame) -> 
     without ``timedumm nolevel`` (system with a constant; 51 instruments, Hansen chi2(46) =
     96.442, AR(1) −2.35, AR(2) −1.15)."""
     common = {
-        "entity": "id",
-        "time": "year",
-        "dependent": "n",
-        "dep_lags": 2,
-        "regressors": ("w", "k"),
-        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        **PYDYNPD_MODEL,
         "iv": [IvStyle("k")],
         "steps": 2,
         "robust": True,
@@ -851,12 +858,7 @@ def test_passthru_enters_the_instrument_untransformed(abdata: pd.DataFrame) -> N
     # Dk where the previous year is in the data (abdata has no gaps inside a firm's years)
     frame["Dk"] = frame.groupby("id")["k"].diff()
     common = {
-        "entity": "id",
-        "time": "year",
-        "dependent": "n",
-        "dep_lags": 2,
-        "regressors": ("w", "k"),
-        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        **PYDYNPD_MODEL,
         "time_effects": True,
         "steps": 2,
     }
@@ -908,12 +910,7 @@ def test_h2_is_h1_after_orthogonal_deviations_as_the_xtabond2_help_defines_them(
     h(3) keeps the off-diagonal blocks (another one-step fit), and after first differences
     (MM′ the 2, −1 band) h(2) is neither."""
     common = {
-        "entity": "id",
-        "time": "year",
-        "dependent": "n",
-        "dep_lags": 2,
-        "regressors": ("w", "k"),
-        "gmm": [GmmStyle("n", lags=(2, 4)), GmmStyle("w", lags=(1, 3))],
+        **PYDYNPD_MODEL,
         "iv": [IvStyle("k")],
         "steps": 1,
         "robust": True,
