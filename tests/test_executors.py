@@ -772,6 +772,47 @@ def test_jobs_left_unset_fork_workers_for_large_data_only(
     assert executors.AutoRunner._jobs(one, one_plan) == 1
 
 
+def test_jobs_left_unset_send_the_panel_only_once_a_node_is_fitted(project: Path):
+    """--jobs unset on large data: a run whose fits all come from the cache (a table or a
+    label changed) gave every forked worker a pickled copy of the panel it never read (each
+    worker holding the whole transformed panel at 300 MB of CSV); the workers get it once a
+    wave has a node to fit, and a run with no fit to do sends nothing."""
+    from specrun import executors
+    from specrun.api import plan_file
+
+    spec, plan = plan_file(project)
+    calls: list[str] = []
+
+    class Inner:
+        def prepare(self, spec: object, plan: object) -> None:
+            calls.append("prepare")
+
+        def start(self, *args: object, **kwargs: object) -> None:
+            calls.append("start")
+
+        def run(self, tasks: list[object], counts: object) -> list[object]:
+            calls.append(f"run {len(tasks)}")
+            return []
+
+        def stop(self) -> None:
+            calls.append("stop")
+
+    cached = executors.AutoRunner()
+    cached.inner = Inner()
+    cached.start(spec, plan, None, None)
+    assert list(cached.run([], None)) == []  # type: ignore[arg-type]
+    cached.stop()
+    assert calls == ["prepare", "stop"]
+    calls.clear()
+    fitting = executors.AutoRunner()
+    fitting.inner = Inner()
+    fitting.start(spec, plan, None, None)
+    list(fitting.run([], None))  # type: ignore[arg-type]
+    list(fitting.run(["task"], None))  # type: ignore[list-item, arg-type]
+    list(fitting.run(["task"], None))  # type: ignore[list-item, arg-type]
+    assert calls == ["prepare", "start", "run 1", "run 1"]
+
+
 ONE_MODEL = "models:\n  m: {estimator: panel_fe, y: inv, x: [value]}\n"
 
 AUTO_RUN = """

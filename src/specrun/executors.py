@@ -994,6 +994,9 @@ class AutoRunner:
     def __init__(self) -> None:
         self.inner: Any = None
         self.jobs = 1
+        # ``start``'s arguments until a wave has a node to fit: a run whose fits all come from
+        # the cache (a table or a label changed) sends its workers no copy of the panel
+        self.pending: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     def prepare(self, spec: Spec, plan: Plan) -> None:
         if self.inner is None:
@@ -1018,13 +1021,22 @@ class AutoRunner:
         return cpus if total >= AUTO_DATA_BYTES else 1
 
     def start(self, spec: Spec, plan: Plan, *args: Any, **kwargs: Any) -> None:
+        """Note the run's panel; the workers are given it (``ProcessRunner.start`` pickles it
+        to each) once a wave has a node to fit, so a run that fits nothing sends nothing."""
         self.prepare(spec, plan)
-        self.inner.start(spec, plan, *args, **kwargs)
+        self.pending = ((spec, plan, *args), kwargs)
 
     def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
+        if not tasks:
+            return iter(())
+        if self.pending is not None:
+            args, kwargs = self.pending
+            self.pending = None
+            self.inner.start(*args, **kwargs)
         return self.inner.run(tasks, counts)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
+        self.pending = None
         if self.inner is not None:
             self.inner.stop()
 
