@@ -813,6 +813,22 @@ def test_jobs_left_unset_send_the_panel_only_once_a_node_is_fitted(project: Path
     assert calls == ["prepare", "start", "run 1", "run 1"]
 
 
+def test_manifest_timings_are_in_plan_order_whichever_fit_ends_first(project: Path):
+    """Forked workers (--jobs N, or unset on large data) finish fits in any order: the
+    manifest listed its timings in that order, so a parallel and a serial run's manifests
+    differed in more lines than the seconds themselves. They are written in plan order."""
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.outputs import manifest_json
+
+    spec, plan = plan_file(project)
+    run = execute(spec, plan)
+    run.timings = dict(reversed(run.timings.items()))  # as the last node had finished first
+    timed = list(manifest_json(spec, plan, run)["timings"])
+    assert timed == [node.id for node in plan.nodes if node.id in run.timings]
+    assert len(timed) > 2
+
+
 ONE_MODEL = "models:\n  m: {estimator: panel_fe, y: inv, x: [value]}\n"
 
 AUTO_RUN = """
