@@ -772,6 +772,37 @@ def test_jobs_left_unset_fork_workers_for_large_data_only(
     assert executors.AutoRunner._jobs(one, one_plan) == 1
 
 
+def test_jobs_left_unset_start_no_more_workers_than_memory_holds(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--jobs unset on large data forked one worker per CPU whatever the memory: a worker
+    given the run's panel added 261 MB to the peak of a 69 MB CSV's run (1M rows, measured
+    with ps on this branch), so four of them on a few million rows took gigabytes a laptop
+    does not have. A worker starts only where ``available_memory`` holds the serial run
+    (``AUTO_RUN_MEMORY`` x the data) and its copy (``AUTO_WORKER_MEMORY`` x the data)."""
+    from specrun import executors
+    from specrun.api import plan_file
+    from specrun.data.io import resolve
+
+    spec, plan = plan_file(project)
+    data = sum(resolve(s, spec.folder).stat().st_size for s in spec.data.sources.values())
+    monkeypatch.setattr(executors, "_fork_safe", lambda: True)
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 16)
+    monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    serial = executors.AUTO_RUN_MEMORY * data
+    worker = executors.AUTO_WORKER_MEMORY * data
+    for available, jobs in [
+        (0, 1),
+        (serial + worker - 1, 1),
+        (serial + worker, 2),
+        (serial + 2 * worker, 3),
+        (serial + 99 * worker, 4),
+    ]:
+        monkeypatch.setattr(executors, "available_memory", lambda a=available: a)
+        assert executors.AutoRunner._jobs(spec, plan) == jobs, available
+    assert executors.available_memory() > 0  # Linux: /proc/meminfo
+
+
 def test_jobs_left_unset_send_the_panel_only_once_a_node_is_fitted(project: Path):
     """--jobs unset on large data: a run whose fits all come from the cache (a table or a
     label changed) gave every forked worker a pickled copy of the panel it never read (each
