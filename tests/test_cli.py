@@ -221,9 +221,16 @@ def test_derive_refuses_nan_and_infinity(tmp_path: Path, capsys):
     assert f"{spec}:7:13: transforms[0].derive: derive big: 'exp(inv)' is NaN or infinite" in err
 
 
-def test_jobs_help_names_the_workers_it_starts(capsys: pytest.CaptureFixture[str]):
+def test_jobs_help_names_the_workers_it_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
     # the help once said "worker processes" while --jobs started threads (executors.make_runner)
+    from specrun import executors
     from specrun.executors import ProcessRunner, make_runner
+
+    # spawned when made: a process whose polars pool has not started yet (this test alone)
+    # would fork them later, in ``prepare``, and hold none here
+    monkeypatch.setattr(executors, "_fork_safe", lambda: False)
 
     with pytest.raises(SystemExit):
         main(["run", "--help"])

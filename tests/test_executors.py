@@ -772,6 +772,94 @@ def test_jobs_left_unset_fork_workers_for_large_data_only(
     assert executors.AutoRunner._jobs(one, one_plan) == 1
 
 
+def test_jobs_left_unset_start_no_more_workers_than_memory_holds(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--jobs unset on large data forked one worker per CPU whatever the memory: a worker
+    given the run's panel added 261 MB to the peak of a 69 MB CSV's run (1M rows, measured
+    with ps on this branch), so four of them on a few million rows took gigabytes a laptop
+    does not have. A worker starts only where ``available_memory`` holds the serial run
+    (``AUTO_RUN_MEMORY`` x the data) and its copy (``AUTO_WORKER_MEMORY`` x the data)."""
+    from specrun import executors
+    from specrun.api import plan_file
+    from specrun.data.io import resolve
+
+    spec, plan = plan_file(project)
+    data = sum(resolve(s, spec.folder).stat().st_size for s in spec.data.sources.values())
+    monkeypatch.setattr(executors, "_fork_safe", lambda: True)
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 16)
+    monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    serial = executors.AUTO_RUN_MEMORY * data
+    worker = executors.AUTO_WORKER_MEMORY * data
+    for available, jobs in [
+        (0, 1),
+        (serial + worker - 1, 1),
+        (serial + worker, 2),
+        (serial + 2 * worker, 3),
+        (serial + 99 * worker, 4),
+    ]:
+        monkeypatch.setattr(executors, "available_memory", lambda a=available: a)
+        assert executors.AutoRunner._jobs(spec, plan) == jobs, available
+    assert executors.available_memory() > 0  # Linux: /proc/meminfo
+
+
+def test_jobs_left_unset_send_the_panel_only_once_a_node_is_fitted(project: Path):
+    """--jobs unset on large data: a run whose fits all come from the cache (a table or a
+    label changed) gave every forked worker a pickled copy of the panel it never read (each
+    worker holding the whole transformed panel at 300 MB of CSV); the workers get it once a
+    wave has a node to fit, and a run with no fit to do sends nothing."""
+    from specrun import executors
+    from specrun.api import plan_file
+
+    spec, plan = plan_file(project)
+    calls: list[str] = []
+
+    class Inner:
+        def prepare(self, spec: object, plan: object) -> None:
+            calls.append("prepare")
+
+        def start(self, *args: object, **kwargs: object) -> None:
+            calls.append("start")
+
+        def run(self, tasks: list[object], counts: object) -> list[object]:
+            calls.append(f"run {len(tasks)}")
+            return []
+
+        def stop(self) -> None:
+            calls.append("stop")
+
+    cached = executors.AutoRunner()
+    cached.inner = Inner()
+    cached.start(spec, plan, None, None)
+    assert list(cached.run([], None)) == []  # type: ignore[arg-type]
+    cached.stop()
+    assert calls == ["prepare", "stop"]
+    calls.clear()
+    fitting = executors.AutoRunner()
+    fitting.inner = Inner()
+    fitting.start(spec, plan, None, None)
+    list(fitting.run([], None))  # type: ignore[arg-type]
+    list(fitting.run(["task"], None))  # type: ignore[list-item, arg-type]
+    list(fitting.run(["task"], None))  # type: ignore[list-item, arg-type]
+    assert calls == ["prepare", "start", "run 1", "run 1"]
+
+
+def test_manifest_timings_are_in_plan_order_whichever_fit_ends_first(project: Path):
+    """Forked workers (--jobs N, or unset on large data) finish fits in any order: the
+    manifest listed its timings in that order, so a parallel and a serial run's manifests
+    differed in more lines than the seconds themselves. They are written in plan order."""
+    from specrun.api import plan_file
+    from specrun.execute import execute
+    from specrun.outputs import manifest_json
+
+    spec, plan = plan_file(project)
+    run = execute(spec, plan)
+    run.timings = dict(reversed(run.timings.items()))  # as the last node had finished first
+    timed = list(manifest_json(spec, plan, run)["timings"])
+    assert timed == [node.id for node in plan.nodes if node.id in run.timings]
+    assert len(timed) > 2
+
+
 ONE_MODEL = "models:\n  m: {estimator: panel_fe, y: inv, x: [value]}\n"
 
 AUTO_RUN = """

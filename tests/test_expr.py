@@ -6,6 +6,7 @@ property tests compare against a numpy float64 evaluation of the same tree writt
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 
@@ -803,3 +804,23 @@ def test_real_makes_numbers_of_text_as_statas_real():
     }
     with pytest.raises(SpecError, match=r"real\(\) needs text or a number, but got a condition"):
         parse_expression("real(n > 1)")
+
+
+def test_real_is_missing_where_statas_real_is_and_refuses_dates():
+    """Stata 18's real() (help real): real("inf"), real("nan") and real("1e400") are missing
+    (Stata reads no infinity and its doubles end near 8.99e307), real("1e3") is 1000 and
+    real(" 1,000 ") missing; polars' own cast gave inf and NaN, which reached the fits. A
+    true/false column is 1/0 (as dummies are summed), not missing in every row, and a date
+    column is refused where the schema is known (Stata's real() of a number: type mismatch)."""
+    frame = pl.DataFrame(
+        {
+            "s": ["inf", "-Infinity", "nan", "1e400", "1e3", " 1,000 ", "--", "", "01", "五"],
+            "b": [True, False, None, True, True, True, True, True, True, True],
+        }
+    )
+    out = frame.select(s=compile_expression("real(s)"), b=compile_expression("real(b)"))
+    assert out["s"].to_list() == [None, None, None, None, 1000.0, None, None, None, 1.0, None]
+    assert out["b"].to_list()[:3] == [1.0, 0.0, None]
+    dated = pl.DataFrame({"d": [datetime.date(2020, 1, 1)]})
+    with pytest.raises(SpecError, match="'d' holds dates"):
+        compile_expression("real(d) + 1", dated.schema)

@@ -981,19 +981,29 @@ def _check_address(address: str) -> None:
 # MB; ``bench/scale.py``), where its threshold, mediation and GMM fits take a second each
 AUTO_DATA_BYTES = 64 << 20
 AUTO_MAX_JOBS = 4  # each worker holds its own copy of the transformed panel
+# bytes of memory per byte of data file: a forked worker, given the run's panel, added 261 MB
+# to the peak of a 69 MB CSV's run (1M rows x 5 columns, four fits; the run itself peaked at
+# 520 MB serially, 7.5x): a worker starts only where the memory available holds it
+AUTO_WORKER_MEMORY = 4
+AUTO_RUN_MEMORY = 8
 
 
 class AutoRunner:
     """``--jobs`` left unset: fits in this process, or on forked processes (this one and
     ``min(usable CPUs, AUTO_MAX_JOBS) - 1`` workers, ``ProcessRunner``) when the data files
     total at least ``AUTO_DATA_BYTES`` and the plan has two fits or more, on Linux, where a
-    worker forks in milliseconds. Decided in ``prepare``, once the spec is compiled and
-    before the data stage (as a forked worker must be): small specs pay nothing for workers
-    they would not use. Results are the same bytes either way (``ProcessRunner``)."""
+    worker forks in milliseconds; fewer workers where the memory available would not hold
+    each one's copy of the panel (``AUTO_WORKER_MEMORY``, ``available_memory``). Decided in
+    ``prepare``, once the spec is compiled and before the data stage (as a forked worker must
+    be): small specs pay nothing for workers they would not use. Results are the same bytes
+    either way (``ProcessRunner``)."""
 
     def __init__(self) -> None:
         self.inner: Any = None
         self.jobs = 1
+        # ``start``'s arguments until a wave has a node to fit: a run whose fits all come from
+        # the cache (a table or a label changed) sends its workers no copy of the panel
+        self.pending: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     def prepare(self, spec: Spec, plan: Plan) -> None:
         if self.inner is None:
@@ -1015,16 +1025,30 @@ class AutoRunner:
         for source in spec.data.sources.values():
             with contextlib.suppress(OSError):  # a missing file is the data stage's error
                 total += resolve(source, spec.folder).stat().st_size
-        return cpus if total >= AUTO_DATA_BYTES else 1
+        if total < AUTO_DATA_BYTES:
+            return 1
+        # a machine that holds the serial run but not a copy of the panel per worker fits
+        # serially rather than swap or be killed
+        spare = available_memory() - AUTO_RUN_MEMORY * total
+        return max(1, min(cpus, 1 + spare // (AUTO_WORKER_MEMORY * total)))
 
     def start(self, spec: Spec, plan: Plan, *args: Any, **kwargs: Any) -> None:
+        """Note the run's panel; the workers are given it (``ProcessRunner.start`` pickles it
+        to each) once a wave has a node to fit, so a run that fits nothing sends nothing."""
         self.prepare(spec, plan)
-        self.inner.start(spec, plan, *args, **kwargs)
+        self.pending = ((spec, plan, *args), kwargs)
 
     def run(self, tasks: Sequence[Task], counts: _Counts) -> Iterator[Fitted]:
+        if not tasks:
+            return iter(())
+        if self.pending is not None:
+            args, kwargs = self.pending
+            self.pending = None
+            self.inner.start(*args, **kwargs)
         return self.inner.run(tasks, counts)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
+        self.pending = None
         if self.inner is not None:
             self.inner.stop()
 
@@ -1050,6 +1074,20 @@ def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "proce
             else RUNNERS.get(local)(jobs)
         )
     return RUNNERS.get("serial")()
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new processes without swapping (Linux
+    ``/proc/meminfo``'s ``MemAvailable``; 0 where it cannot be read, so that ``--jobs`` left
+    unset fits serially)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def usable_cpus() -> int:

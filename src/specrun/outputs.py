@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -195,7 +195,9 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "rows": run.model_rows,
         "panel": {"dropped_missing_keys": run.panel_rows.get("dropped_missing_keys", 0)},
         # the only run-to-run difference between two runs' outputs: seconds per plan step
-        "timings": {node: round(seconds, 4) for node, seconds in run.timings.items()},
+        # in plan order: workers finish in any order, and two runs' manifests are compared
+        # line by line (``--jobs`` left unset forks them on large data)
+        "timings": {node: round(run.timings[node], 4) for node in _plan_order(plan, run.timings)},
         # and which nodes this run took from the cache (a cached and an uncached run differ
         # only here and in the timings)
         "cache": _cache_summary(run),
@@ -205,6 +207,13 @@ def manifest_json(spec: Spec, plan: Plan, run: RunOutput) -> dict[str, Any]:
         "files": [],  # filled by render_outputs: every file this run writes
         "warnings": run.warnings,
     }
+
+
+def _plan_order(plan: Plan, timings: Mapping[str, float]) -> list[str]:
+    """The timed steps in plan order, any step that is no plan node (none today) last."""
+    ordered = [node.id for node in plan.nodes if node.id in timings]
+    planned = set(ordered)
+    return ordered + [name for name in timings if name not in planned]
 
 
 def _cache_summary(run: RunOutput) -> dict[str, Any]:

@@ -178,10 +178,26 @@ FUNCTIONS: dict[str, _Function] = {
     "if_else": _Function(3, _if_else),
     # Stata's real(): text to a number, missing where it is none (codes written '01' read as
     # text, so that stock codes 000001 stay codes); a number stays itself
-    "real": _Function(
-        1, lambda x: x.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-    ),
+    "real": _Function(1, lambda x: x.map_batches(_real, return_dtype=pl.Float64)),
 }
+
+
+def _real(values: pl.Series) -> pl.Series:
+    """Stata's ``real()`` of a column: text that is a finite number becomes it (blanks around
+    it allowed, as in Stata), any other text is missing; numbers stay themselves, a true/false
+    column is 1/0 (as ``east + coastal`` sums dummies). Text that polars parses but Stata does
+    not, ``inf``, ``nan``, ``Infinity`` or ``1e400``, is missing: Stata's ``real("inf")`` and
+    ``real("1e400")`` are ``.``, and an infinite regressor would otherwise reach the fits.
+    Raises ``TypeError`` for dates, which ``compile_expression`` reports with the schema."""
+    dtype = values.dtype
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        parsed = values.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        return parsed.set(~parsed.is_finite().fill_null(False), None)
+    if dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Null:
+        return values.cast(pl.Float64)
+    raise TypeError(f"real() needs text or a number, but got {dtype}")
+
+
 _NUMERIC_FUNCTIONS = frozenset({"log", "log10", "exp", "sqrt", "abs"})
 
 
@@ -724,7 +740,23 @@ def compile_expression(
         check_columns(node, columns)
         if isinstance(columns, Mapping):
             _check(node, {name: _dtype_kind(dtype) for name, dtype in columns.items()})
+            _check_real(node, columns)
     return compile_node(node)
+
+
+def _check_real(node: Node, schema: Mapping[str, pl.DataType]) -> None:
+    # dates are kinds of their own here (UNKNOWN), but real() of one would be missing in every
+    # row: Stata refuses real() of a number too (type mismatch), so a date column is refused
+    for call in _walk(node):
+        if not (isinstance(call, FunctionCall) and call.name == "real"):
+            continue
+        arg = call.args[0]
+        if isinstance(arg, ColumnRef) and schema[arg.name].is_temporal():
+            raise _error(
+                f"real() needs text or a number, but '{arg.name}' holds dates",
+                call.col,
+                "real() makes numbers of text; read a date column as it is",
+            )
 
 
 def _dtype_kind(dtype: pl.DataType) -> ValueKind:
