@@ -760,6 +760,10 @@ def test_jobs_left_unset_fork_workers_for_large_data_only(
     monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
     assert executors.AutoRunner._jobs(spec, plan) == 1  # the Grunfeld file: 10 kB
     monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    # one resampling fit (the mediation model) has nothing to run beside it; with the fixed
+    # effects models counted as long fits too, the workers start
+    assert executors.AutoRunner._jobs(spec, plan) == 1
+    monkeypatch.setattr(executors, "AUTO_HEAVY", frozenset({"mediation", "panel_fe"}))
     assert executors.AutoRunner._jobs(spec, plan) == 2
     monkeypatch.setattr(executors, "usable_cpus", lambda: 16)
     assert executors.AutoRunner._jobs(spec, plan) == executors.AUTO_MAX_JOBS
@@ -789,6 +793,7 @@ def test_jobs_left_unset_start_no_more_workers_than_memory_holds(
     monkeypatch.setattr(executors, "_fork_safe", lambda: True)
     monkeypatch.setattr(executors, "usable_cpus", lambda: 16)
     monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    monkeypatch.setattr(executors, "AUTO_HEAVY", frozenset({"mediation", "panel_fe"}))
     serial = executors.AUTO_RUN_MEMORY * data
     worker = executors.AUTO_WORKER_MEMORY * data
     for available, jobs in [
@@ -868,6 +873,7 @@ from specrun import executors
 from specrun.cli import main
 
 executors.AUTO_DATA_BYTES = 1  # any data file is large
+executors.AUTO_HEAVY = frozenset({"mediation", "panel_fe"})  # and these fits long
 prepare = executors.ProcessRunner.prepare
 
 

@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="fit independent models in N processes, this one and N - 1 workers (at most one "
         "per CPU; 1: serial). Unset: serial, or one process per CPU (at most 4) when the data "
-        "files total 64 MB or more and memory holds a copy of the panel per process",
+        "files total 64 MB or more, two threshold, mediation or GMM models or more are fitted "
+        "and memory holds a copy of the panel per process",
     )
     run.add_argument(
         "--scheduler",

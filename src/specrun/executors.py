@@ -980,6 +980,10 @@ def _check_address(address: str) -> None:
 # fast on two processes as on one at x1 and x100 (30 MB of CSV) and 16 % faster at x1000 (300
 # MB; ``bench/scale.py``), where its threshold, mediation and GMM fits take a second each
 AUTO_DATA_BYTES = 64 << 20
+# estimators whose fits resample or search (bootstraps, grids, GMM's instrument blocks): a
+# worker pays only when two such fits can run side by side; on cheap ones, copying the panel
+# to it cost more than it saved (eight two-way FE fits of 1M rows: 1.17x the serial time)
+AUTO_HEAVY = frozenset({"panel_threshold", "mediation", "difference_gmm", "system_gmm"})
 AUTO_MAX_JOBS = 4  # each worker holds its own copy of the transformed panel
 # bytes of memory per byte of data file: a forked worker, given the run's panel, added 261 MB
 # to the peak of a 69 MB CSV's run (1M rows x 5 columns, four fits; the run itself peaked at
@@ -991,7 +995,8 @@ AUTO_RUN_MEMORY = 8
 class AutoRunner:
     """``--jobs`` left unset: fits in this process, or on forked processes (this one and
     ``min(usable CPUs, AUTO_MAX_JOBS) - 1`` workers, ``ProcessRunner``) when the data files
-    total at least ``AUTO_DATA_BYTES`` and the plan has two fits or more, on Linux, where a
+    total at least ``AUTO_DATA_BYTES`` and the plan has two resampling or search fits or more
+    (``AUTO_HEAVY``: threshold, mediation, GMM), on Linux, where a
     worker forks in milliseconds; fewer workers where the memory available would not hold
     each one's copy of the panel (``AUTO_WORKER_MEMORY``, ``available_memory``). Decided in
     ``prepare``, once the spec is compiled and before the data stage (as a forked worker must
@@ -1018,8 +1023,12 @@ class AutoRunner:
         from specrun.data.io import resolve
 
         cpus = min(usable_cpus(), AUTO_MAX_JOBS)
-        fits = sum(1 for node in plan.nodes if node.kind == "fit")
-        if sys.platform != "linux" or cpus < 2 or fits < 2 or not _fork_safe():
+        heavy = sum(
+            1
+            for node in plan.nodes
+            if node.kind == "fit" and node.payload["model"].spec.estimator in AUTO_HEAVY
+        )
+        if sys.platform != "linux" or cpus < 2 or heavy < 2 or not _fork_safe():
             return 1
         total = 0
         for source in spec.data.sources.values():
