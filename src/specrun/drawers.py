@@ -238,7 +238,6 @@ class CachedDrawers:
         self.keys: dict[str, str] = {}  # by figure name, once looked up
         self.hits: dict[str, tuple[bytes, bytes]] = {}  # (PNG, PDF) from the cache
         self.missed: list[FigureData] = []  # drawn by the drawers, or here
-        self.reused: list[str] = []  # the figures taken from the cache, in order
 
     def submit(self, figure: FigureData) -> None:
         """Take the figure's drawing from the cache, or have it drawn."""
@@ -249,7 +248,6 @@ class CachedDrawers:
         drawn = _drawing(stored)
         if drawn is not None:
             self.hits[figure.name] = drawn
-            self.reused.append(figure.name)
             self.cache.stats.reused_figures.append(figure.name)
             return
         self.missed.append(figure)

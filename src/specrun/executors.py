@@ -1018,8 +1018,6 @@ class AutoRunner:
 
     @staticmethod
     def _jobs(spec: Spec, plan: Plan) -> int:
-        import sys
-
         from specrun.data.io import resolve
 
         cpus = min(usable_cpus(), AUTO_MAX_JOBS)
@@ -1028,7 +1026,7 @@ class AutoRunner:
             for node in plan.nodes
             if node.kind == "fit" and node.payload["model"].spec.estimator in AUTO_HEAVY
         )
-        if sys.platform != "linux" or cpus < 2 or heavy < 2 or not _fork_safe():
+        if cpus < 2 or heavy < 2 or not _fork_safe():  # (False off Linux)
             return 1
         total = 0
         for source in spec.data.sources.values():

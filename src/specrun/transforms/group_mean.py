@@ -53,11 +53,11 @@ def apply_group_mean(
         sums = np.bincount(codes, weights=np.where(present, values, 0.0), minlength=groups.height)
         counts = np.bincount(codes, weights=present.astype(np.float64), minlength=groups.height)
         total, n = sums[codes], counts[codes]
-        if options.leave_out:
+        if options.leave_out:  # a missing x_i takes nothing from its group's sum and count
+            own = np.where(present, values, 0.0)
             others = n - present
-            mean = np.where(present, total - np.where(present, values, 0.0), total)
             with np.errstate(invalid="ignore", divide="ignore"):
-                result = np.where(others > 0, mean / np.maximum(others, 1), np.nan)
+                result = np.where(others > 0, (total - own) / np.maximum(others, 1), np.nan)
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
                 result = np.where(n > 0, total / np.maximum(n, 1), np.nan)
