@@ -72,6 +72,14 @@ def test_validate_loads_no_executor_outputs_or_plan_compiler():
     assert "xxhash" not in modules
 
 
+@pytest.mark.parametrize("command", [["validate", str(PAPER)], ["plan", str(PAPER)]])
+def test_validating_a_spec_on_csv_data_loads_no_polars(command: list[str]):
+    # the spec's names are checked against the CSV headers, read without polars (a third of
+    # validate's start-up); the expressions are parsed and type-checked, compiled only to run
+    modules = loaded_modules(*command)
+    assert sorted(m for m in modules if m.split(".")[0] == "polars") == []
+
+
 # fit, apply and draw modules that hold numerical code: registered lazily, loaded on first use
 FIT_MODULES = (
     "specrun.estimators.descriptive",

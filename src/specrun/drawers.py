@@ -3,14 +3,14 @@
 Loading matplotlib and drawing a run's figures is most of what ``specrun run`` does besides its
 own imports (on ``specs/paper.yaml``: about 1.1 s to load matplotlib and 1.7 s of CPU time for
 four figures in PNG and PDF, against about a second of fitting). A drawer process is forked as
-the run starts, once this process has imported polars, pydantic and the spec's modules (which
-the drawer then shares), when the spec file names figures (:func:`prestart`; else once the
-spec is compiled): it loads matplotlib and the fonts on the second core while this process
-validates the spec and fits the models. Each figure's data (``FigureData``) are sent to it
-as soon as the models the figure reads are fitted, and the drawer hands each figure to the
-first of its helpers free, forking one (it shares what the drawer loaded) whenever a figure
-waits and none is free, up to one per usable CPU: figures are drawn while the fits go on and
-while this process renders the tables.
+the run starts, once this process has imported pydantic and the spec's modules (which the
+drawer then shares; polars loads later, with the data, and only here), when the spec file names
+figures (:func:`prestart`; else once the spec is compiled): it loads matplotlib and the fonts
+on the second core while this process validates the spec and fits the models. Each figure's
+data (``FigureData``) are sent to it as soon as the models the figure reads are fitted, and the
+drawer hands each figure to the first of its helpers free, forking one (it shares what the
+drawer loaded) whenever a figure waits and none is free, up to one per usable CPU: figures are
+drawn while the fits go on and while this process renders the tables.
 
 Only on Linux and with at least two usable CPUs; elsewhere the figures are drawn in this
 process (macOS's system frameworks are not safe to use in a forked child without ``exec``,

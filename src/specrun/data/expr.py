@@ -14,10 +14,12 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from specrun.errors import SpecError, did_you_mean
+
+if TYPE_CHECKING:  # compiling imports polars: parsing and checking (validate) never load it
+    import polars as pl
 
 __all__ = [
     "ARITHMETIC_OPERATORS",
@@ -164,7 +166,15 @@ class _Function:
 
 
 def _if_else(condition: pl.Expr, when_true: pl.Expr, when_false: pl.Expr) -> pl.Expr:
+    import polars as pl
+
     return pl.when(condition).then(when_true).otherwise(when_false)
+
+
+def _real_expression(values: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    return values.map_batches(_real, return_dtype=pl.Float64)
 
 
 FUNCTIONS: dict[str, _Function] = {
@@ -178,7 +188,7 @@ FUNCTIONS: dict[str, _Function] = {
     "if_else": _Function(3, _if_else),
     # Stata's real(): text to a number, missing where it is none (codes written '01' read as
     # text, so that stock codes 000001 stay codes); a number stays itself
-    "real": _Function(1, lambda x: x.map_batches(_real, return_dtype=pl.Float64)),
+    "real": _Function(1, _real_expression),
 }
 
 
@@ -189,6 +199,8 @@ def _real(values: pl.Series) -> pl.Series:
     not, ``inf``, ``nan``, ``Infinity`` or ``1e400``, is missing: Stata's ``real("inf")`` and
     ``real("1e400")`` are ``.``, and an infinite regressor would otherwise reach the fits.
     Raises ``TypeError`` for dates, which ``compile_expression`` reports with the schema."""
+    import polars as pl
+
     dtype = values.dtype
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
         parsed = values.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
@@ -760,6 +772,8 @@ def _check_real(node: Node, schema: Mapping[str, pl.DataType]) -> None:
 
 
 def _dtype_kind(dtype: pl.DataType) -> ValueKind:
+    import polars as pl
+
     # A Boolean column stays UNKNOWN: summing dummies (``east + coastal``) is meaningful and
     # polars computes it, so only literal true/false are held to the boolean kind.
     if dtype.is_numeric():
@@ -771,6 +785,8 @@ def _dtype_kind(dtype: pl.DataType) -> ValueKind:
 
 def compile_node(node: Node) -> pl.Expr:
     """A polars expression computing ``node`` (which must have passed ``parse_expression``)."""
+    import polars as pl
+
     match node:
         case NumberLiteral(value=value):
             # Explicit 64-bit types: polars would otherwise pick a narrow integer for literals
@@ -808,6 +824,8 @@ def compile_node(node: Node) -> pl.Expr:
 def _as_condition(node: Node) -> pl.Expr:
     # A 0/1 column used as a condition: polars' ``~``/``&``/``|`` on integers are bitwise, so
     # ``not municipality`` would give -1/-2; casting first gives Python's truthiness.
+    import polars as pl
+
     expression = compile_node(node)
     if _check(node) == ValueKind.BOOLEAN:
         return expression
@@ -819,6 +837,8 @@ def _compile_binary(op: str, left: Node, right: Node) -> pl.Expr:
         return _as_condition(left) & _as_condition(right)
     if op == "or":
         return _as_condition(left) | _as_condition(right)
+    import polars as pl
+
     lhs, rhs = compile_node(left), compile_node(right)
     match op:
         case "+":

@@ -11,15 +11,15 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import polars as pl
-import polars.selectors as cs
+from typing import TYPE_CHECKING, Any
 
 from specrun.errors import SpecError, did_you_mean
 from specrun.record import HASH_NAME as HASH_NAME
 from specrun.record import hash_file
 from specrun.spec.models import GeneratedIndex, SourceSpec
+
+if TYPE_CHECKING:  # reading a file imports polars: validating a spec reads CSV headers without it
+    import polars as pl
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -342,6 +342,8 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     Raises ``SpecError`` (code ``data``) for undecodable bytes, a bad header, a ragged row or
     such a cell.
     """
+    import polars as pl
+
     separator = "," if fmt == "csv" else "\t"
     data = _utf8(path.read_bytes(), spec, path)
     if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
@@ -403,6 +405,8 @@ def _leading_zero_codes(
     sample's ``exclude:``. A column is such codes when, in the rows that decide its type, every
     cell is digits and one starts with 0 followed by a digit. Keyed by the file's own header
     names (``schema_overrides`` of the read)."""
+    import polars as pl
+
     try:
         prefix = pl.read_csv(
             data,
@@ -437,6 +441,8 @@ def _type_break(
     """The first cell after the inferred prefix that its column's type cannot hold, as an error
     at its line (header = line 1) and column; None when no such cell is found. ``names`` are
     the folded header names, in the file's column order."""
+    import polars as pl
+
     guessed = pl.scan_csv(
         data, separator=separator, null_values=spec.null_values, infer_schema_length=rows
     ).collect_schema()
@@ -476,6 +482,9 @@ def _type_break(
 
 def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     """The whole source as a frame; missing files and unreadable contents are data errors."""
+    import polars as pl
+    import polars.selectors as cs
+
     frame, exact = _read(spec, folder)
     names = [clean_header(str(name)) for name in frame.columns]
     if names != frame.columns:
@@ -515,6 +524,8 @@ def destring(
     9 decimals (1e-20 as '0'), so its value is taken from ``exact``. Integers stay Int64;
     anything else is Float64. Returns the frame with such columns replaced; never raises.
     """
+    import polars as pl
+
     # the CSV reader matched the missing-value codes exactly and typed every column of
     # numbers; a text column left is read here as Excel's are: codes and numbers with spaces
     # around them (' 12.5', '   ' for missing) are what a spreadsheet's export writes
@@ -562,6 +573,8 @@ def _names_as_read(column: pl.Series, stripped: pl.Series) -> bool:
     reader matched the missing-value codes exactly) and a first cell that is no number (so
     not every cell is one). Names and labels, most text columns, skip the rest of
     ``destring``: 8M cells of an export table's keys at 4M rows."""
+    import polars as pl
+
     if not (stripped == column).all():
         return False
     first = stripped.drop_nulls().head(1)
@@ -569,6 +582,8 @@ def _names_as_read(column: pl.Series, stripped: pl.Series) -> bool:
 
 
 def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.DataFrame:
+    import polars as pl
+
     if frame.height % index.periods:
         raise SpecError(
             f"'{path}' has {frame.height} rows, not a multiple of {index.periods} periods",
@@ -585,6 +600,8 @@ def _with_index(frame: pl.DataFrame, index: GeneratedIndex, path: str) -> pl.Dat
 def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
     """Years stored as dates arrive as 1 January datetimes (Stata %ty through pandas; an Excel
     column of years typed as dates): give them back as integers."""
+    import polars as pl
+
     for name, dtype in frame.schema.items():
         if dtype.is_temporal() and isinstance(dtype, pl.Datetime | pl.Date):
             column = frame[name]
@@ -596,6 +613,8 @@ def _stata_years(frame: pl.DataFrame) -> pl.DataFrame:
 def _read(spec: SourceSpec, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The source as read, and for an Excel sheet its text columns read as numbers
     (``destring``'s ``exact``)."""
+    import polars as pl
+
     path = resolve(spec, folder)
     if not path.is_file():
         raise _not_found(spec, path, folder)
@@ -662,6 +681,8 @@ def _stata_text(frame: pl.DataFrame, path: Path, spec: SourceSpec) -> pl.DataFra
     read as latin-1 ('¶«²¿' for 东部) is an error naming the encoding (as a CSV file's is),
     other text is read as latin-1 (Western European files). A Stata 14 or later file is UTF-8:
     ``encoding:`` on it is an error. Raises ``SpecError`` (code ``data``)."""
+    import polars as pl
+
     version = stata_format(path)
     texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if version >= STATA_UTF8_FORMAT:
@@ -736,6 +757,8 @@ def read_labels(spec: SourceSpec, folder: Path, frame: pl.DataFrame) -> DataLabe
     cannot read as a category) keeps its codes. Stata attaches value labels to numeric
     variables only (``label values`` refuses a string). Never raises: ``read_source`` has
     reported an unreadable file, and a label pandas cannot read costs the labels only."""
+    import polars as pl
+
     if source_format(spec) != "stata":
         return DataLabels()
     import pandas as pd
@@ -791,6 +814,8 @@ def _label_recoder(spec: SourceSpec, path: Path) -> Callable[[str], str]:
 def _code_labels(codes: pl.Series, labelled: Any) -> dict[str, str]:
     """``{code: label}`` from a column's codes and the same column as pandas' categories:
     one row per category (a pass over the column in polars, not in Python)."""
+    import polars as pl
+
     at = pl.Series("at", labelled.cat.codes.to_numpy())  # -1: missing
     pairs = pl.DataFrame([codes.alias("code"), at]).filter(pl.col("at") >= 0)
     pairs = pairs.unique("at", keep="first", maintain_order=True)
@@ -854,6 +879,8 @@ def sheet_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> tup
     missing. Never raises; an unreadable file gives None."""
     if not wanted or source_format(spec) != "excel":
         return None
+    import polars as pl
+
     path = resolve(spec, folder)
     try:
         names = excel_sheets(path)
@@ -881,6 +908,8 @@ def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFram
     """An Excel sheet from its ``header_row`` on, without its blank rows; and its text columns
     read again as numbers (null where a cell is text), since a number cell in a column that
     also holds text is read as text rounded to 9 decimals."""
+    import polars as pl
+
     missing = _missing_sheet_in(spec, path)
     if missing is not None:
         raise missing
@@ -926,6 +955,7 @@ def _read_excel(path: Path, spec: SourceSpec) -> tuple[pl.DataFrame, pl.DataFram
 
 def _read_whitespace(path: Path, spec: SourceSpec) -> pl.DataFrame:
     import numpy as np
+    import polars as pl
 
     values = np.loadtxt(path, ndmin=2)
     names = spec.columns or [f"column_{i + 1}" for i in range(values.shape[1])]
@@ -1025,6 +1055,8 @@ def header_row_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -
     rows: list[list[str]]
     try:
         if fmt == "excel":
+            import polars as pl
+
             frame = pl.read_excel(
                 path,
                 sheet_name=spec.sheet if isinstance(spec.sheet, str) else None,

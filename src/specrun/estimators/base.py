@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin
 
-import polars as pl
 from pydantic import BaseModel
 
 from specrun.data.terms import Component, Term, parse_item
@@ -17,8 +16,9 @@ from specrun.errors import SpecError, did_you_mean
 from specrun.registry import Registry
 from specrun.spec.models import ModelBase, VariableRef
 
-if TYPE_CHECKING:  # numpy is imported by the fits only: validating a spec never loads it
+if TYPE_CHECKING:  # the fits import numpy and polars: validating a spec loads neither
     import numpy as np
+    import polars as pl
 
     from specrun.kernels.memo import FitMemo
     from specrun.results import Coefficient, ModelResult

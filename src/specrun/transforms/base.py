@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from specrun.registry import Registry
+
+if TYPE_CHECKING:  # the transforms' steps import polars: validating a spec loads none
+    import polars as pl
 
 
 class TransformOptions(BaseModel):

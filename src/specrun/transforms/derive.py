@@ -3,12 +3,16 @@ language of ``specrun.data.expr``: ``- derive: {STR: tertiary_va / secondary_va}
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
+
 from pydantic import ConfigDict, RootModel
 
 from specrun.data.expr import ValueKind, compile_expression, referenced_columns, result_kind
 from specrun.errors import SpecError
 from specrun.transforms.base import TRANSFORMS, TransformContext, TransformKind, TransformOutput
+
+if TYPE_CHECKING:  # loaded by the steps only: validating a spec imports no polars
+    import polars as pl
 
 
 class DeriveOptions(RootModel[dict[str, str]]):
@@ -78,6 +82,8 @@ def condition_columns(text: str) -> list[str]:
 
 def boolean_condition(text: str, frame: pl.DataFrame) -> pl.Expr:
     """``text`` compiled for ``frame``; raises ``SpecError`` unless it gives true/false."""
+    import polars as pl
+
     condition = compile_expression(text, frame.schema)
     dtype = frame.head(0).select(condition).dtypes[0]
     if dtype not in (pl.Boolean, pl.Null):

@@ -8,9 +8,8 @@ can leave the variable's range). Every filled cell is listed in the run's notes.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
 from pydantic import Field
 
 from specrun.errors import SpecError
@@ -21,6 +20,9 @@ from specrun.transforms.base import (
     TransformOptions,
     TransformOutput,
 )
+
+if TYPE_CHECKING:  # loaded by the step only: validating a spec imports no polars
+    import polars as pl
 
 
 class InterpolateOptions(TransformOptions):
@@ -36,6 +38,8 @@ class InterpolateOptions(TransformOptions):
 def apply_interpolate(
     frame: pl.DataFrame, options: InterpolateOptions, ctx: TransformContext
 ) -> TransformOutput:
+    import polars as pl
+
     # the panel family's checks; imported here so that validating a spec loads the panel module
     # (six option models) only when the spec uses one of its transforms
     from specrun.transforms.panel import require_columns, require_numeric, require_unique_keys
