@@ -94,11 +94,119 @@ def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsy
     ).write_csv(tmp_path / "grunfeld.csv")
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel; "
-        "1 entity misses periods: 3 (1940); 1 row of its sample was left out for a missing "
-        "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
-        "fill missing cells with the interpolate transform)"
+        f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel "
+        "(Hansen 1999: every entity in every period); 1 of 10 entities misses periods: 3 "
+        "(1940); 1 row of its sample was left out for a missing value: 3 1940 (capital) "
+        "(leave them out with sample: {exclude: {firm: [3]}} on model 'm' (keeps 180 of 199 "
+        "rows); or keep every entity in the periods all of them have with sample: "
+        "{time: [1941, 1954]} on model 'm' (keeps 140). " + XTHREG_NOTE + ")"
     )
+
+
+# what every unbalanced-panel error of Grunfeld's 1935-1954 panel says of Stata's xthreg
+XTHREG_NOTE = (
+    "Stata's xthreg needs a balanced panel too: its users drop such entities first "
+    "(xtbalance, range(1935 1954), or bysort firm: keep if _N == 20); missing cells can "
+    "instead be filled with the interpolate transform"
+)
+THRESHOLD = "{estimator: panel_threshold, y: inv, regime_x: [value], q: capital, bootstrap: 0"
+
+
+def _unbalanced_grunfeld(folder: Path, codes: bool = False) -> None:
+    """Grunfeld's panel (10 firms x 1935-1954, 200 rows) without firm 3's 1940 row and firm
+    7's 1952-1954 rows: 196 rows. With ``codes``, firms are text codes '000001' … '000010'."""
+    import polars as pl
+
+    data = pl.read_csv(folder / "grunfeld.csv").filter(
+        ~(
+            ((pl.col("firm") == 3) & (pl.col("year") == 1940))
+            | ((pl.col("firm") == 7) & (pl.col("year") >= 1952))
+        )
+    )
+    if codes:
+        data = data.with_columns(pl.col("firm").cast(pl.String).str.zfill(6))
+    data.write_csv(folder / "grunfeld.csv")
+
+
+def _run(spec: Path, capsys) -> tuple[int, str]:
+    from specrun.cli import main
+
+    code = main(["run", str(spec), "--out", str(spec.parent / "out"), "--no-cache"])
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("codes", [False, True])
+def test_an_unbalanced_panel_names_the_entities_and_the_sample_that_fixes_it(
+    tmp_path: Path, capsys, codes: bool
+):
+    """It said which entities miss which periods and "drop the incomplete entities or periods
+    with a sample": not which sample, in the user's own columns and codes. The YAML the hint
+    shows is pasted into the spec and the model then runs, on the rows the hint counted (200
+    rows less firms 3 and 7's 19 + 17; or the 10 firms in 1941-1951)."""
+    import json
+
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + f"models:\n  m: {THRESHOLD}}}\n")
+    _unbalanced_grunfeld(tmp_path, codes)
+    three, seven = ("'000003'", "'000007'") if codes else ("3", "7")
+    code, err = _run(spec, capsys)
+    assert (code, err) == (
+        1,
+        f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel "
+        "(Hansen 1999: every entity in every period); 2 of 10 entities miss periods: "
+        f"{three.strip(chr(39))} (1940); {seven.strip(chr(39))} (1952, 1953, 1954) (leave them "
+        f"out with sample: {{exclude: {{firm: [{three}, {seven}]}}}} on model 'm' (keeps 160 "
+        "of 196 rows); or keep every entity in the periods all of them have with sample: "
+        f"{{time: [1941, 1951]}} on model 'm' (keeps 110). {XTHREG_NOTE})",
+    )
+    for sample, nobs in [
+        (f"{{exclude: {{firm: [{three}, {seven}]}}}}", 160),
+        ("{time: [1941, 1951]}", 110),
+    ]:
+        spec.write_text(
+            GRUNFELD_HEAD + f"models:\n  m: {THRESHOLD}, sample: {sample}}}\n",
+            encoding="utf-8",
+        )
+        code, err = _run(spec, capsys)
+        assert code == 0, err
+        results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+        assert results["models"]["m"]["nobs"] == nobs
+
+
+def test_a_named_sample_is_told_what_to_add_and_an_inline_one_keeps_its_keys(
+    tmp_path: Path, capsys
+):
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "samples:\n  early: {time: [null, 1953]}\n"
+        + "models:\n"
+        + f"  named: {THRESHOLD}, sample: early}}\n"
+        + f"  inline: {THRESHOLD},\n"
+        + '          sample: {where: "inv > 0", exclude: {firm: [9]}}}\n',
+    )
+    _unbalanced_grunfeld(tmp_path)
+    code, err = _run(spec, capsys)
+    assert code == 1
+    named, inline = err.split("\n")
+    assert named.startswith(f"error: {spec}:9:10: models.named: ")
+    assert (
+        "7 (1952, 1953) (leave them out with exclude: {firm: [3, 7]} in sample 'early' (or in "
+        "a copy of it that model 'named' names) (keeps 152 of 187 rows); or keep every entity "
+        "in the periods all of them have with time: [1941, 1951] in sample 'early' (or in a "
+        "copy of it that model 'named' names) (keeps 110)."
+    ) in named
+    assert "xtbalance, range(1935 1953), or bysort firm: keep if _N == 19" in named
+    assert inline.startswith(f"error: {spec}:10:11: models.inline: ")
+    assert (
+        "(leave them out with sample: {where: 'inv > 0', exclude: {firm: [9, 3, 7]}} on model "
+        "'inline' (keeps 140 of 176 rows); or keep every entity in the periods all of them "
+        "have with sample: {where: 'inv > 0', time: [1941, 1951], exclude: {firm: [9]}} on "
+        "model 'inline' (keeps 99)."
+    ) in inline
 
 
 def test_a_table_labels_regime_slopes_with_the_variables_labels(tmp_path: Path):

@@ -808,6 +808,46 @@ def test_jobs_left_unset_start_no_more_workers_than_memory_holds(
     assert executors.available_memory() > 0  # Linux: /proc/meminfo
 
 
+def test_jobs_left_unset_count_a_containers_memory_and_cpus(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """In a container the host's /proc/meminfo and CPU count are not the run's: a job given
+    2 CPUs and 1 GiB of a 64-core, 64 GiB host forked three workers whose copies of the panel
+    the container could not hold. Fake files stand for the host and the group
+    (``test_executors_cgroup.py`` checks how they are read)."""
+    from specrun import executors
+    from specrun.api import plan_file
+    from specrun.data.io import resolve
+
+    spec, plan = plan_file(project)
+    data = sum(resolve(s, spec.folder).stat().st_size for s in spec.data.sources.values())
+    monkeypatch.setattr(executors, "_fork_safe", lambda: True)
+    monkeypatch.setattr(executors, "AUTO_DATA_BYTES", 1)
+    monkeypatch.setattr(executors, "AUTO_HEAVY", frozenset({"mediation", "panel_fe"}))
+    monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: set(range(64)))
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpu memory\n")
+    (tmp_path / "meminfo").write_text("MemAvailable:   67108864 kB\n")
+    (tmp_path / "self").write_text("0::/\n")
+    monkeypatch.setattr(executors, "MEMINFO", tmp_path / "meminfo")
+    monkeypatch.setattr(executors, "PROC_CGROUP", tmp_path / "self")
+    monkeypatch.setattr(executors, "CGROUP_ROOT", root)
+    (root / "memory.max").write_text("max\n")
+    (root / "cpu.max").write_text("max 100000\n")
+    assert executors.AutoRunner._jobs(spec, plan) == executors.AUTO_MAX_JOBS  # the host's
+    (root / "cpu.max").write_text("200000 100000\n")
+    assert executors.AutoRunner._jobs(spec, plan) == 2
+    # room for the serial run and less than one worker's copy: no worker
+    serial = executors.AUTO_RUN_MEMORY * data
+    worker = executors.AUTO_WORKER_MEMORY * data
+    (root / "memory.max").write_text(f"{serial + worker - 1}\n")
+    (root / "memory.current").write_text("0\n")
+    assert executors.AutoRunner._jobs(spec, plan) == 1
+    (root / "memory.max").write_text(f"{serial + worker}\n")
+    assert executors.AutoRunner._jobs(spec, plan) == 2
+
+
 def test_jobs_left_unset_send_the_panel_only_once_a_node_is_fitted(project: Path):
     """--jobs unset on large data: a run whose fits all come from the cache (a table or a
     label changed) gave every forked worker a pickled copy of the panel it never read (each

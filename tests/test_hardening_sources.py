@@ -237,26 +237,24 @@ def test_an_unnamed_column_with_data_is_still_an_error(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("separator", "said", "hint"),
     [
-        (
-            ";",
-            "';'",
-            "save it with commas as a .csv file or with tabs as a .tsv file, numbers "
-            "with a decimal point",
-        ),
-        ("\t", "tabs", "set format: tsv on the source"),
+        (";", "';'", "set separator: ';' on the source"),
+        ("\t", "tabs", 'set separator: "\\t" on the source'),
     ],
 )
 def test_a_file_separated_otherwise_names_its_separator(tmp_path, capsys, separator, said, hint):
     """A CSV file saved with ';' (a spreadsheet in a locale whose decimal mark is a comma) or
-    tabs reads as one column: before, each name the spec uses was reported missing."""
+    tabs reads as one column: before, each name the spec uses was reported missing. Grunfeld's
+    numbers have decimal points, so no decimal: ',' is asked for."""
     lines = (PROJECT_ROOT / "data" / "grunfeld.csv").read_text().splitlines()
     spec = grunfeld_project(tmp_path, GRUNFELD_HEAD + FE)
     (tmp_path / "grunfeld.csv").write_text(
         "\n".join(line.replace(",", separator) for line in lines) + "\n"
     )
+    shown = separator.replace("\t", "\\t")  # a tab is shown as \t
+    header = shown.join(f'"{name}"' for name in ("firm", "year", "inv", "value", "capital"))
     message = (
         f"error: {spec}:4:15: data.sources.g.path: 'grunfeld.csv' separates its fields with "
-        f"{said}, so its header reads as 1 column without 'firm' or 'year' ({hint})\n"
+        f"{said}, not commas, so its header '{header}' reads as 1 column ({hint})\n"
     )
     assert main(["validate", str(spec)]) == 1
     assert capsys.readouterr().err == message

@@ -135,26 +135,61 @@ def _read_as_numbers(column: pl.Series, source: SourceSpec | None) -> pl.Series:
     text = column.str.strip_chars()
     if source is not None and source.thousands is not None:
         text = text.str.replace_all(source.thousands, "", literal=True)
+    if source is not None and source.decimal == ",":
+        from specrun.data.io import decimal_point
+
+        text = decimal_point(text)
     if source is not None and source.percent:
         text = text.str.strip_suffix("%").str.strip_chars()
     return text.cast(pl.Float64, strict=False).is_finite().fill_null(False)
 
 
 def _text_number_hint(
-    variable: str, value: str, share: float, dependent: bool, nulls: list[str] | None = None
+    variable: str,
+    value: str,
+    share: float,
+    dependent: bool,
+    nulls: list[str] | None = None,
+    source: SourceSpec | None = None,
 ) -> str:
     """What to change so that a text column whose first non-number is ``value`` reads as
     numbers; ``share`` is the fraction of its cells that are not numbers; ``dependent`` when the
     column is the model's dependent variable; ``nulls`` the source's missing-value codes, to
-    write the list with ``value`` added."""
+    write the list with ``value`` added; ``source`` the source's options (its decimal mark and
+    separator: '1,234' in a ';'-separated file is more likely 1.234 than 1234)."""
     cell = value.strip()
-    grouped = re.fullmatch(r"[-+]?\d{1,3}(?:([,. '_])\d{3})+(?:[.,]\d+)?%?", cell)
+    percent = " and percent: true" if cell.endswith("%") else ""
+    comma = source is not None and source.decimal == ","
+    semicolon = source is not None and source.separator in (";", "\t", "|")
+    grouped = re.fullmatch(r"[-+]?\d{1,3}(?:([,. '_])\d{3})+(?:([.,])\d+)?%?", cell)
+    if grouped and grouped.group(1) == "," and grouped.group(2) is None and semicolon:
+        return (
+            f"'{cell}' is a number with a decimal comma (1.234) or a thousands separator "
+            f"(1234): add decimal: ',' or thousands: ','{percent} to the source"
+        )
+    if grouped and grouped.group(2) == "," and grouped.group(1) != ",":
+        # '1.234,5': a thousands separator and a decimal mark, as European exports write
+        return (
+            f"'{cell}' is a number with a thousands separator and a decimal mark: add "
+            f"thousands: '{grouped.group(1)}'"
+            + ("" if comma else " and decimal: ','")
+            + f"{percent} to the source"
+        )
     if grouped:
         return (
             f"'{cell}' is a number with a thousands separator: add "
-            f'thousands: "{grouped.group(1)}"'
-            + (" and percent: true" if cell.endswith("%") else "")
-            + " to the source"
+            f'thousands: "{grouped.group(1)}"' + percent + " to the source"
+        )
+    if comma and re.fullmatch(r"[-+]?\d*\.\d+(?:[eE][-+]?\d+)?%?", cell):
+        return (
+            f"'{cell}' has a decimal point where the source reads a decimal comma (decimal: "
+            "','): correct the cell, or add thousands: '.' to the source if '.' separates "
+            "thousands there"
+        )
+    if not comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?%?", cell):
+        return (
+            f"'{cell}' is a number with a decimal comma: add decimal: ','{percent} to the source "
+            "(Stata's import delimited, decimalseparator(,))"
         )
     if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", cell):
         return f"'{cell}' is a percentage: add percent: true to the source"
@@ -1053,6 +1088,7 @@ class Executor:
                     bad.height / present,
                     dependent=dependent,
                     nulls=source.null_values if source is not None else None,
+                    source=source,
                 )
             )
             error = SpecError(

@@ -998,7 +998,9 @@ class AutoRunner:
     total at least ``AUTO_DATA_BYTES`` and the plan has two resampling or search fits or more
     (``AUTO_HEAVY``: threshold, mediation, GMM), on Linux, where a
     worker forks in milliseconds; fewer workers where the memory available would not hold
-    each one's copy of the panel (``AUTO_WORKER_MEMORY``, ``available_memory``). Decided in
+    each one's copy of the panel (``AUTO_WORKER_MEMORY``, ``available_memory``). CPUs and
+    memory are the smaller of the machine's and the control group's (a container's or a
+    SLURM job's limits: ``usable_cpus``, ``available_memory``). Decided in
     ``prepare``, once the spec is compiled and before the data stage (as a forked worker must
     be): small specs pay nothing for workers they would not use. Results are the same bytes
     either way (``ProcessRunner``)."""
@@ -1083,24 +1085,159 @@ def make_runner(jobs: int = 1, scheduler: str | None = None, local: str = "proce
     return RUNNERS.get("serial")()
 
 
+# Where Linux shows the memory and CPUs this process may use: the machine's, and its control
+# group's (Docker, Kubernetes, SLURM and systemd limit a job there, not in /proc/meminfo or the
+# affinity mask). Module constants, so that tests can point them at files of their own.
+MEMINFO = Path("/proc/meminfo")
+PROC_CGROUP = Path("/proc/self/cgroup")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# cgroup v1 writes "no limit" as the largest page-aligned signed 64-bit number
+# (9223372036854771712 on 4 kB pages): anything this large is no limit
+_UNLIMITED = 1 << 62
+
+
 def available_memory() -> int:
-    """Bytes of memory available to new processes without swapping (Linux
-    ``/proc/meminfo``'s ``MemAvailable``; 0 where it cannot be read, so that ``--jobs`` left
-    unset fits serially)."""
+    """Bytes of memory available to new processes without swapping or being killed: the
+    smaller of the machine's (``/proc/meminfo``'s ``MemAvailable``) and what this process's
+    control group has left (``cgroup_memory_available``). 0 where the machine's figure cannot
+    be read, so that ``--jobs`` left unset fits serially."""
+    machine = 0
     try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
+        with MEMINFO.open(encoding="ascii") as handle:
             for line in handle:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # kB
+                    machine = int(line.split()[1]) * 1024  # kB
+                    break
     except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return 0
+    group = cgroup_memory_available()
+    return machine if group is None else min(machine, group)
+
+
+def cgroup_memory_available() -> int | None:
+    """Bytes this process's control group may still use before its limit, or None without a
+    limit (``max`` in cgroup v2, the v1 "no limit" number, no cgroup files at all).
+
+    The limit is the smallest of ``memory.max`` (cgroup v2) or ``memory.limit_in_bytes`` (v1)
+    on the group's folder and every folder above it up to the mount point, since a parent's
+    limit binds its children (a SLURM job's step, a Kubernetes pod's container). What the
+    group uses is its ``memory.current`` (v2) or ``memory.usage_in_bytes`` (v1) less the
+    inactive page cache (``inactive_file`` of ``memory.stat``), which the kernel reclaims
+    before it kills anything: the "working set" that ``docker stats`` and the kubelet report.
+    Never raises; an unreadable file counts as no limit there."""
+    best: int | None = None
+    for folder, v2 in _cgroup_folders("memory"):
+        limit = _read_int(folder / ("memory.max" if v2 else "memory.limit_in_bytes"))
+        if limit is None or limit >= _UNLIMITED:
+            continue
+        used = _read_int(folder / ("memory.current" if v2 else "memory.usage_in_bytes")) or 0
+        stat = _read_stat(folder / "memory.stat")
+        used -= stat.get("inactive_file" if v2 else "total_inactive_file", 0)
+        left = max(0, limit - max(0, used))
+        best = left if best is None else min(best, left)
+    return best
+
+
+def cgroup_cpus() -> int | None:
+    """The CPUs this process's control group may keep busy, or None without a quota: its
+    CPU time quota over its period (``cpu.max``, "200000 100000" = 2 CPUs, in cgroup v2;
+    ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` in v1, -1 for none) on the group's folder
+    and every folder above it, the smallest, rounded down as Go's automaxprocs does, and at
+    least 1 (a quota of 1.5 CPUs runs two CPU-bound processes slower than one, each throttled
+    in turn). Never raises."""
+    best: float | None = None
+    for folder, v2 in _cgroup_folders("cpu"):
+        if v2:
+            parts = (_read_text(folder / "cpu.max") or "").split()
+            if len(parts) != 2 or parts[0] == "max":
+                continue
+            try:
+                quota, period = int(parts[0]), int(parts[1])
+            except ValueError:
+                continue
+        else:
+            quota = _read_int(folder / "cpu.cfs_quota_us") or -1
+            period = _read_int(folder / "cpu.cfs_period_us") or 0
+        if quota <= 0 or period <= 0:
+            continue
+        best = quota / period if best is None else min(best, quota / period)
+    return None if best is None else max(1, int(best))
+
+
+def _cgroup_folders(controller: str) -> list[tuple[Path, bool]]:
+    """The folders of this process's control group for ``controller`` (``memory``, ``cpu``)
+    and of every group above it, innermost first, each with whether it is cgroup v2.
+
+    ``/proc/self/cgroup`` names the group (``0::/path`` in v2; ``N:memory:/path`` in v1, whose
+    controller folder is ``/sys/fs/cgroup/memory`` or, as some systems mount it,
+    ``cpu,cpuacct``). Inside a container the group's path may name a folder of the host that
+    the container does not see: then only the mount point, which is the container's own
+    group, is read."""
+    text = _read_text(PROC_CGROUP) or ""
+    found: list[tuple[Path, bool]] = []
+    for line in text.splitlines():
+        number, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if number == "0" and controllers == "":
+            root, v2 = CGROUP_ROOT, True
+            if not (root / "cgroup.controllers").is_file():
+                unified = CGROUP_ROOT / "unified"  # hybrid systems: v2 beside v1's folders
+                if not (unified / "cgroup.controllers").is_file():
+                    continue
+                root = unified
+        elif controller in controllers.split(","):
+            root = next(
+                (
+                    CGROUP_ROOT / name
+                    for name in (controllers, controller, "cpu,cpuacct", "cpuacct,cpu")
+                    if (CGROUP_ROOT / name).is_dir()
+                ),
+                CGROUP_ROOT / controller,
+            )
+            v2 = False
+        else:
+            continue
+        folder = root / path.strip("/") if path.strip("/") else root
+        chain = [folder, *folder.parents] if folder.is_dir() else [root]
+        found.extend((f, v2) for f in chain if f == root or root in f.parents)
+    if not text and (CGROUP_ROOT / "cgroup.controllers").is_file():
+        found.append((CGROUP_ROOT, True))  # no /proc (a test, a sandbox): the mount point
+    return found
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _read_int(path: Path) -> int | None:
+    text = _read_text(path)
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None  # "max": no limit
+
+
+def _read_stat(path: Path) -> dict[str, int]:
+    stat: dict[str, int] = {}
+    for line in (_read_text(path) or "").splitlines():
+        key, _, value = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            stat[key] = int(value)
+    return stat
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the system has one): the
-    most ``--jobs`` uses. Fits are CPU-bound, so more processes only compete for the cores, and
+    """The CPUs this process may run on: its affinity mask where the system has one, or the
+    machine's count, and no more than its control group's CPU quota (``cgroup_cpus``: a
+    container given two CPUs of a 64-core host). The most ``--jobs`` uses. Fits are CPU-bound,
+    so more processes only compete for the cores (or for the quota, throttled in turn), and
     each spawned worker holds its own imports (about 150 MB): ``--jobs 999`` once started 998."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+        cpus = max(1, len(os.sched_getaffinity(0)))
+    else:
+        cpus = max(1, os.cpu_count() or 1)
+    quota = cgroup_cpus()
+    return cpus if quota is None else min(cpus, quota)

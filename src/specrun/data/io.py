@@ -35,6 +35,9 @@ _EXTENSIONS = {
 
 
 def source_format(spec: SourceSpec) -> str:
+    """The format a source is read as: ``format:``, else its extension's. A ``separator:`` on
+    a .txt or .dat file (whitespace-separated numbers by default) makes it delimited text with
+    a header: TSV for a tab, CSV otherwise. Raises ``SpecError`` for an unknown extension."""
     if spec.format:
         return spec.format
     suffix = Path(spec.path).suffix.lower()
@@ -44,7 +47,17 @@ def source_format(spec: SourceSpec) -> str:
             code="data",
             hint="add format: csv | tsv | parquet | excel | stata | whitespace",
         )
+    if _EXTENSIONS[suffix] == "whitespace" and spec.separator is not None:
+        return "tsv" if spec.separator == "\t" else "csv"
     return _EXTENSIONS[suffix]
+
+
+def field_separator(spec: SourceSpec, fmt: str) -> str:
+    """The character separating a CSV/TSV source's fields: its ``separator:``, else ',' for
+    CSV and a tab for TSV."""
+    if spec.separator is not None:
+        return spec.separator
+    return "," if fmt == "csv" else "\t"
 
 
 def resolve(spec: SourceSpec, folder: Path) -> Path:
@@ -344,7 +357,7 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     """
     import polars as pl
 
-    separator = "," if fmt == "csv" else "\t"
+    separator = field_separator(spec, fmt)
     data = _utf8(path.read_bytes(), spec, path)
     if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
         data = data.replace(b"\r", b"\n")
@@ -353,13 +366,19 @@ def _read_text_table(path: Path, spec: SourceSpec, fmt: str) -> pl.DataFrame:
     names = _csv_header(data[: cut if cut >= 0 else len(data)].decode("utf-8-sig"), separator)
     _check_header(names, path, spec.header_row, blanks=True)
     rows = None if spec.infer_rows == "all" else spec.infer_rows
-    codes = _leading_zero_codes(data, separator, spec, rows)
+    # with a decimal comma every column is read as text and typed by ``destring``, which reads
+    # a cell with a '.' as no number: polars' decimal_comma types from the first rows alone
+    # and then reads a later '1.234' as 1.234 (a '.' in the prefix keeps the column text),
+    # where a file written with decimal commas means 1234 or nothing (polars 2.1)
+    comma = spec.decimal == ","
+    codes = {} if comma else _leading_zero_codes(data, separator, spec, rows)
     try:
         frame = pl.read_csv(
             data,
             separator=separator,
             null_values=spec.null_values,
             infer_schema_length=rows,
+            infer_schema=not comma,
             schema_overrides=codes or None,
         )
     except pl.exceptions.PolarsError as exc:
@@ -531,7 +550,7 @@ def destring(
     # around them (' 12.5', '   ' for missing) are what a spreadsheet's export writes
     nulls = list(spec.null_values)
     text_file = source_format(spec) in ("csv", "tsv")
-    plain = spec.thousands is None and not spec.percent and not spec.ignore
+    plain = spec.thousands is None and not spec.percent and not spec.ignore and spec.decimal == "."
     replaced = []
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
@@ -546,6 +565,8 @@ def destring(
             numbers = numbers.str.replace_all(spec.thousands, "", literal=True)
         for text_ in spec.ignore:  # destring, ignore("年")
             numbers = numbers.str.replace_all(text_, "", literal=True)
+        if spec.decimal == ",":
+            numbers = decimal_point(numbers)
         scale = None
         if spec.percent:
             share = numbers.str.ends_with("%")
@@ -561,11 +582,23 @@ def destring(
         if (changed or not codes) and parsed.null_count() == column.null_count() and column.len():
             integral = parsed.drop_nulls()
             if scale is None and integral.len() and (integral == integral.round()).all():
-                parsed = parsed.cast(pl.Int64)
+                # digits read as integers directly: through a float, an 18-digit identifier
+                # (read as text under decimal: ',') would lose its last digits
+                whole = numbers.str.strip_chars().cast(pl.Int64, strict=False)
+                exact_digits = exact is None and whole.null_count() == column.null_count()
+                parsed = whole if exact_digits else parsed.cast(pl.Int64)
             replaced.append(parsed.alias(name))
         elif nulls and column.null_count() > frame[name].null_count():
             replaced.append(column.alias(name))
     return frame.with_columns(replaced) if replaced else frame
+
+
+def decimal_point(numbers: pl.Series) -> pl.Series:
+    """Text numbers written with a decimal comma ('3,14', thousands separators already
+    removed), rewritten with a decimal point for a cast to read: a cell that holds a '.' is
+    made no number ('3.14' under decimal: ',' could be 3.14 or 314), as polars' decimal_comma
+    reads it while it infers a column's type (though not after). Never raises."""
+    return numbers.str.replace_all(".", "x", literal=True).str.replace(",", ".", literal=True)
 
 
 def _names_as_read(column: pl.Series, stripped: pl.Series) -> bool:
@@ -986,7 +1019,7 @@ def read_columns(spec: SourceSpec, folder: Path) -> list[str]:
         skip = spec.header_row - 1
         parts = text.split("\n", skip)
         text = parts[skip] if len(parts) > skip else ""
-        names = _csv_header(text, "," if fmt == "csv" else "\t")
+        names = _csv_header(text, field_separator(spec, fmt))
         _check_header(names, path, spec.header_row, blanks=True)
         if not all(names):  # kept only if empty: known once the file is read
             return read_source(spec, folder).columns
@@ -1012,7 +1045,7 @@ def encoding_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -> 
         if codecs.lookup(encoding).name == declared:
             continue
         text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
-        names = _csv_header(text.replace("\r\n", "\n"), "," if fmt == "csv" else "\t")
+        names = _csv_header(text.replace("\r\n", "\n"), field_separator(spec, fmt))
         if all(name in names for name in wanted):
             return encoding
     return None
@@ -1033,10 +1066,55 @@ def separator_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) ->
         return None
     lines = text.split("\n", spec.header_row)
     header = lines[spec.header_row - 1] if len(lines) >= spec.header_row else ""
-    own = "," if fmt == "csv" else "\t"
+    own = field_separator(spec, fmt)
     for separator in (";", "|", "\t", ","):
         if separator != own and all(n in _csv_header(header, separator) for n in wanted):
             return separator
+    return None
+
+
+SEPARATOR_NAMES = {"\t": "tabs", ";": "';'", "|": "'|'", ",": "commas"}
+
+
+def separator_yaml(separator: str) -> str:
+    """``separator:`` as a spec writes it: ';' quoted, a tab as "\\t" (YAML's escape)."""
+    return 'separator: "\\t"' if separator == "\t" else f"separator: '{separator}'"
+
+
+def other_separator(spec: SourceSpec, folder: Path) -> tuple[str, str, bool] | None:
+    """For a CSV/TSV source whose header reads as one column under its own separator while
+    another separator (``;``, ``|``, tab, ``,``) splits it into several names: that separator,
+    the header line as written (its first 60 characters), and whether the rows below hold
+    numbers with a decimal comma ('3,14' between ';' separators), which then need
+    ``decimal: ','`` too. None otherwise, and for a file that cannot be read (its reader says
+    why). A spreadsheet saved where the decimal mark is a comma writes ';'; read with ',' it
+    is one column, and every name the spec uses would be reported missing. Never raises."""
+    try:
+        fmt = source_format(spec)
+        path = resolve(spec, folder)
+        # a workbook or Parquet file named .csv is said by its reader, not as one column
+        if fmt not in ("csv", "tsv") or (sniffed_format(path) or ("",))[0] != "csv":
+            return None
+        with path.open("rb") as handle:
+            text = _decode_prefix(handle.read(1 << 16), spec)
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = lines[spec.header_row - 1 : spec.header_row + 20]
+        own = field_separator(spec, fmt)
+        if not lines or len(_csv_header(lines[0], own)) != 1:
+            return None
+        for separator in (";", "|", "\t", ","):
+            if separator != own and len([n for n in _csv_header(lines[0], separator) if n]) > 1:
+                rows = csv.reader(lines[1:], delimiter=separator)
+                cells = [cell.strip() for row in rows for cell in row]
+                comma = separator != "," and any(
+                    re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?%?", c) for c in cells
+                )
+                # a tab shown as \t: a terminal would print it as spaces
+                line = lines[0].strip().lstrip("\ufeff").replace("\t", "\\t")
+                shown = line if len(line) <= 60 else line[:59] + "…"
+                return separator, shown, comma and spec.decimal != ","
+    except (OSError, SpecError, csv.Error):
+        return None
     return None
 
 
@@ -1069,7 +1147,7 @@ def header_row_with_columns(spec: SourceSpec, folder: Path, wanted: list[str]) -
             with path.open("rb") as handle:
                 text = _decode_prefix(handle.read(1 << 16), spec).replace("\r\n", "\n")
             lines = text.split("\n")[:30]
-            rows = list(csv.reader(lines, delimiter="," if fmt == "csv" else "\t"))
+            rows = list(csv.reader(lines, delimiter=field_separator(spec, fmt)))
     except Exception:  # only a hint: the reader's own error comes when the file is read
         return None
     for number, row in enumerate(rows, start=1):

@@ -27,6 +27,7 @@ from specrun.results import Coefficient, ModelResult
 
 if TYPE_CHECKING:  # the kernel is imported when a model is fitted, not to validate a spec
     from specrun.kernels.threshold import ThresholdCoefficient, ThresholdFit
+    from specrun.spec.models import SampleSpec
 
 SE_FIELDS = {
     "conventional": "se_conventional",
@@ -116,11 +117,148 @@ def _extra(fit: ThresholdFit) -> dict[str, object]:
     }
 
 
+# entities listed in an error, and in the sample it suggests (all of them would be a list of
+# hundreds for a firm panel; the count says how many more)
+SHOWN_ENTITIES = 5
+LISTED_ENTITIES = 10
+
+
+def _check_balanced(frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext) -> None:
+    """Raise, at the model, the error for an unbalanced panel: Hansen's (1999) within
+    transformation and bootstrap need every entity in every period (the kernel would refuse
+    it too, without the entity column's name). The error names the first entities that miss
+    periods and which, and the hint the spec that fixes it, as YAML for this model's
+    ``sample:`` (merged with the sample it has): ``exclude:`` of those entities, and, where
+    every entity has a run of two periods or more in common, the ``time:`` window that keeps
+    every entity; each with the rows it keeps. An entity with repeated periods is left to the
+    kernel's error. Raises ``SpecError`` (code ``data``)."""
+    periods = frame[ctx.time].unique().sort()
+    counts = frame.group_by(ctx.entity, maintain_order=True).agg(
+        pl.col(ctx.time).unique().sort().alias("seen"), pl.len().alias("rows")
+    )
+    incomplete = counts.filter(pl.col("seen").list.len() < periods.len())
+    if incomplete.is_empty():
+        return  # balanced, or repeated periods: the kernel names those
+    all_periods = periods.to_list()
+    missing = [
+        (unit, [t for t in all_periods if t not in had])
+        for unit, had in zip(
+            incomplete[ctx.entity], map(set, incomplete["seen"].to_list()), strict=True
+        )
+    ]
+    shown = "; ".join(
+        f"{unit} ({', '.join(_period(t) for t in gaps)})" for unit, gaps in missing[:SHOWN_ENTITIES]
+    ) + (f"; … {len(missing) - SHOWN_ENTITIES} more" if len(missing) > SHOWN_ENTITIES else "")
+    n_entities = counts.height
+    units = (
+        f"1 of {n_entities} entities misses"
+        if len(missing) == 1
+        else f"{len(missing)} of {n_entities} entities miss"
+    )
+    kept = frame.height - int(incomplete["rows"].sum())
+    listed = ", ".join(_yaml_scalar(unit) for unit, _ in missing[:LISTED_ENTITIES]) + (
+        ", …" if len(missing) > LISTED_ENTITIES else ""
+    )
+    fixes = [
+        "leave them out with "
+        + _sample_fix(spec.sample, ctx.name, exclude=(ctx.entity, listed))
+        + f" (keeps {kept} of {frame.height} rows)"
+    ]
+    window = _common_window(counts["seen"].to_list(), all_periods)
+    if window is not None:
+        first, last, length = window
+        fixes.append(
+            "keep every entity in the periods all of them have with "
+            + _sample_fix(spec.sample, ctx.name, time=(first, last))
+            + f" (keeps {length * n_entities})"
+        )
+    raise SpecError(
+        f"the panel threshold model needs a balanced panel (Hansen 1999: every entity in every "
+        f"period); {units} periods: {shown}",
+        code="data",
+        hint="; or ".join(fixes)
+        + ". Stata's xthreg needs a balanced panel too: its users drop such entities first "
+        f"(xtbalance, range({_period(all_periods[0])} {_period(all_periods[-1])}), or bysort "
+        f"{ctx.entity}: keep if _N == {len(all_periods)}); missing cells can instead be filled "
+        "with the interpolate transform",
+    )
+
+
+def _common_window(seen: list[list[object]], periods: list[object]) -> tuple[str, str, int] | None:
+    """The longest run of consecutive periods (of the panel's sorted ``periods``) that every
+    entity has, as (first, last, its length), when it has two periods or more (a threshold
+    model needs T ≥ 2) and is not every period; else None."""
+    common = set(periods).intersection(*map(set, seen))
+    best: tuple[int, int] = (0, 0)
+    start = None
+    for i, t in enumerate([*periods, None]):
+        if t is not None and t in common:
+            start = i if start is None else start
+        elif start is not None:
+            best = max(best, (i - start, start), key=lambda run: run[0])
+            start = None
+    length, first = best
+    if length < 2 or length == len(periods):
+        return None
+    return _period(periods[first]), _period(periods[first + length - 1]), length
+
+
+def _period(value: object) -> str:
+    """A period as it is written in a spec: 2012, not 2012.0."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _yaml_scalar(value: object) -> str:
+    """A value as YAML flow text that reads back as the same value: text quoted (a code such
+    as 000005 unquoted would read as the number 5, 'yes' as true), numbers as written."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return _period(value)
+
+
+def _sample_fix(
+    sample: str | SampleSpec | None,
+    model: str,
+    *,
+    exclude: tuple[str, str] | None = None,
+    time: tuple[str, str] | None = None,
+) -> str:
+    """Where to write ``exclude`` (a column and its listed values) or a ``time`` window, as
+    YAML flow text: the model's inline ``sample:`` with its other keys kept, or, for a named
+    sample (whose definition other models may share), the keys to add to it or to a copy."""
+    if isinstance(sample, str):
+        added = (
+            f"exclude: {{{exclude[0]}: [{exclude[1]}]}}"
+            if exclude is not None
+            else f"time: [{time[0]}, {time[1]}]"  # type: ignore[index]
+        )
+        return f"{added} in sample '{sample}' (or in a copy of it that model '{model}' names)"
+    parts: list[str] = []
+    if sample is not None and sample.where is not None:
+        parts.append(f"where: {_yaml_scalar(sample.where)}")
+    if time is not None:
+        parts.append(f"time: [{time[0]}, {time[1]}]")
+    elif sample is not None and sample.time is not None:
+        low, high = (("null" if t is None else str(t)) for t in sample.time)
+        parts.append(f"time: [{low}, {high}]")
+    excluded = dict(sample.exclude or {}) if sample is not None else {}
+    written = {
+        column: ", ".join(_yaml_scalar(v) for v in values) for column, values in excluded.items()
+    }
+    if exclude is not None:
+        column, listed = exclude
+        written[column] = ", ".join(p for p in (written.get(column), listed) if p)
+    if written:
+        parts.append("exclude: {" + ", ".join(f"{c}: [{v}]" for c, v in written.items()) + "}")
+    return "sample: {" + ", ".join(parts) + "}" + f" on model '{model}'"
+
+
 def fit_panel_threshold(
     frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
     from specrun.kernels.threshold import fit_threshold
 
+    _check_balanced(frame, spec, ctx)
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
     fit = fit_threshold(
         frame[spec.y].to_numpy().astype(float),

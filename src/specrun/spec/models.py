@@ -9,6 +9,7 @@ expand them (``$controls``) without knowing any estimator.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -16,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -141,6 +143,24 @@ class SourceSpec(StrictModel):
         description="Thousands separator of numbers stored as text ('1,234.5'): a text column "
         "whose every cell is a number once it is removed is read as numbers.",
     )
+    decimal: Literal[".", ","] = Field(
+        ".",
+        description="Decimal mark of numbers. ',' reads '3,14' as 3.14, as Stata's import "
+        "delimited, decimalseparator(,) and R's read.csv2 or readr's locale(decimal_mark = "
+        '",") do (European and some Chinese statistical exports), in CSV/TSV cells, quoted '
+        "or not, and in text cells of every format; with thousands: '.', '1.234,5' reads as "
+        "1234.5. A cell with a '.' is then no number (1.234 could be 1.234 or 1234), unless "
+        "'.' is the thousands separator: its column stays text, and a model reading it names "
+        "the cell. Such files usually separate fields with ';' (separator:).",
+    )
+    separator: str | None = Field(
+        None,
+        description="Field separator of a CSV/TSV file, one character: ';' (files saved where "
+        "the decimal mark is a comma; Stata's import delimited, delimiters(\";\"), R's "
+        "read.csv2), '|', or a tab (written \"\\t\" or tab). Default ',' for .csv, a tab for "
+        ".tsv. On a .txt or .dat file it reads the file as delimited text with a header rather "
+        'than whitespace-separated numbers. Fields holding the separator are quoted ("a;b").',
+    )
     percent: bool = Field(
         False,
         description="Read text cells like '12.5%' as 0.125 (Stata's destring, percent): a text "
@@ -168,6 +188,53 @@ class SourceSpec(StrictModel):
                     "(2010 read as 21)"
                 )
         return texts
+
+    @field_validator("decimal")
+    @classmethod
+    def _decimal_not_thousands(cls, mark: str, info: ValidationInfo) -> str:
+        # '1.234' with both '.' could be 1.234 or 1234: neither reading is safe to pick
+        if info.data.get("thousands") == mark:
+            raise ValueError(
+                f"decimal: '{mark}' is also the thousands separator (thousands: '{mark}'); "
+                "'1.234,5' is decimal: ',' with thousands: '.'"
+            )
+        return mark
+
+    @field_validator("separator")
+    @classmethod
+    def _one_character(cls, text: str | None, info: ValidationInfo) -> str | None:
+        if text is None:
+            return None
+        # YAML keeps \t unquoted as two characters; Stata writes delimiters(tab)
+        separator = "\t" if text in ("\\t", "tab") else text
+        folded = unicodedata.normalize("NFKC", separator)
+        if len(separator) != 1 or not separator.isascii():
+            wide = len(separator) == 1 and len(folded) == 1 and folded.isascii()
+            raise ValueError(
+                f"separator '{text}' is full-width: write separator: '{folded}'"
+                if wide
+                else f"separator must be one character (',', ';', '|' or \"\\t\" for a tab), "
+                f"got '{text}' ({len(text)} characters)"
+                if len(separator) != 1
+                else f"separator '{text}' is not an ASCII character: CSV readers split fields "
+                "on one byte"
+            )
+        if separator in '"\r\n':
+            raise ValueError(
+                "separator cannot be a quote or a line end: quotes enclose fields, line ends "
+                "end rows"
+            )
+        # decimal comes first in the source's fields, so it is validated here; a thousands
+        # separator equal to the field separator stays allowed: quoted cells ("1,234.5")
+        # are how comma-separated files hold such numbers
+        mark = info.data.get("decimal", ".")
+        if separator == mark:
+            raise ValueError(
+                f"separator '{text}' is also the decimal mark (decimal: '{mark}'): an unquoted "
+                "3,14 would be two fields; files with a decimal comma separate fields with ';' "
+                "(separator: ';')"
+            )
+        return separator
 
     @field_validator("encoding")
     @classmethod

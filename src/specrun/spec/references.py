@@ -23,6 +23,7 @@ from specrun.transforms import TRANSFORMS
 _FORMAT_OPTIONS: dict[str, tuple[str, ...]] = {
     "sheet": ("excel",),
     "header_row": ("excel", "csv", "tsv"),
+    "separator": ("csv", "tsv"),
 }
 _FORMAT_NAMES = {
     "excel": "Excel",
@@ -68,10 +69,12 @@ class ReferenceChecks(Diagnostics):
         if data_spec is None:
             return []
         from specrun.data.io import (
+            SEPARATOR_NAMES,
             encoding_with_columns,
             header_row_with_columns,
             read_columns,
             separator_with_columns,
+            separator_yaml,
             sheet_with_columns,
         )
 
@@ -136,7 +139,7 @@ class ReferenceChecks(Diagnostics):
             return []
         separator = separator_with_columns(data_spec.sources[source], self.doc.folder, missing)
         if separator is not None:
-            shown = {"\t": "tabs", ";": "';'", "|": "'|'", ",": "commas"}[separator]
+            shown = SEPARATOR_NAMES[separator]
             path = data_spec.sources[source].path
             self.error(
                 f"'{path}' separates its fields with {shown}, so its header reads as "
@@ -144,10 +147,7 @@ class ReferenceChecks(Diagnostics):
                 f"{' or '.join(repr(m) for m in missing)}",
                 ("data", "sources", source, "path"),
                 code="data",
-                hint="save it with commas as a .csv file or with tabs as a .tsv file, numbers "
-                "with a decimal point"
-                if separator not in ",\t"
-                else f"set format: {'tsv' if separator == chr(9) else 'csv'} on the source",
+                hint=f"set {separator_yaml(separator)} on the source",
             )
             return []
         sheets = sheet_with_columns(data_spec.sources[source], self.doc.folder, missing)
@@ -311,12 +311,44 @@ class ReferenceChecks(Diagnostics):
         ``header_row:`` on a Parquet file) is an error at the option: it would be ignored; a
         ``sheet:`` its workbook lacks is an error there too. False when the source cannot be
         read as its options say."""
-        from specrun.data.io import missing_sheet, source_format
+        from specrun.data.io import (
+            SEPARATOR_NAMES,
+            field_separator,
+            missing_sheet,
+            other_separator,
+            separator_yaml,
+            source_format,
+        )
 
         try:
             fmt = source_format(source)
         except SpecError:
             return True  # an unknown extension is said where the file is read
+        if fmt in ("csv", "tsv") and source.decimal == field_separator(source, fmt):
+            # (a separator: equal to it is refused where it is written)
+            self.error(
+                f"'{source.decimal}' is the decimal mark and the field separator, the default "
+                f"of {_FORMAT_NAMES[fmt]} files: an unquoted 3,14 would be two fields",
+                ("data", "sources", name, "decimal"),
+                code="schema",
+                hint="files with a decimal comma separate fields with ';': add separator: ';'",
+            )
+            return False
+        found = other_separator(source, self.doc.folder)
+        if found is not None:
+            separator, header, comma = found
+            own = field_separator(source, fmt)
+            self.error(
+                f"'{source.path}' separates its fields with {SEPARATOR_NAMES[separator]}, not "
+                f"{SEPARATOR_NAMES.get(own, repr(own))}, so its header '{header}' reads as 1 "
+                "column",
+                ("data", "sources", name, "separator" if source.separator else "path"),
+                code="data",
+                hint=f"set {separator_yaml(separator)}"
+                + (" and decimal: ','" if comma else "")
+                + " on the source",
+            )
+            return False
         problem = missing_sheet(source, self.doc.folder)
         if problem is not None:
             self.error(
