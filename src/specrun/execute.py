@@ -310,6 +310,15 @@ def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
         boolean_condition(sample.where, frame)
 
 
+def _source_of_models(spec: Spec) -> SourceSpec | None:
+    """The source models and transforms read: the panel's, or a cross-section's main one."""
+    data = spec.data
+    name = data.panel.source if data.panel is not None else data.main
+    if name is None and len(data.sources) == 1:
+        name = next(iter(data.sources))
+    return data.sources.get(name) if name is not None else None
+
+
 def apply_step(
     frame: pl.DataFrame,
     step: Any,
@@ -325,6 +334,11 @@ def apply_step(
     try:
         out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
     except SpecError as exc:
+        cell = getattr(exc, "text_cell", None)
+        if cell is not None:  # a text input column: its cell as a null_values entry
+            source = _source_of_models(spec)
+            nulls = source.null_values if source is not None else None
+            exc.hint = _text_number_hint("", cell, 0.0, dependent=False, nulls=nulls)
         raise SpecErrors([_located(spec, exc, (*path, name))]) from None
     except pl.exceptions.PolarsError as exc:
         error = SpecError(f"{name} failed: {exc}", code="data")
@@ -1064,11 +1078,7 @@ class Executor:
 
     def _model_source(self) -> SourceSpec | None:
         """The source models read: the panel's, or a cross-section's main one."""
-        data = self.spec.data
-        name = data.panel.source if data.panel is not None else data.main
-        if name is None and len(data.sources) == 1:
-            name = next(iter(data.sources))
-        return data.sources.get(name) if name is not None else None
+        return _source_of_models(self.spec)
 
     def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
         """Why a model has no rows: what its sample kept of the data (with the data's time

@@ -112,7 +112,7 @@ def _read_exports(
     entity, time = options.entity or ctx.entity, options.time or ctx.time
     value_columns = [options.value, *([options.va_share] if options.va_share else [])]
     require_columns(raw, [entity, time, options.product, *value_columns], where)
-    require_numeric(raw, value_columns, where)
+    require_numeric(raw, value_columns, where, (entity, time, options.product))
     notes: list[str] = []
     exports = raw.select(
         pl.col(entity).alias(_E),
@@ -290,7 +290,7 @@ def apply_sophistication(
     if options.base_year is not None and options.deflator is None:
         raise SpecError("sophistication: 'base_year' needs 'deflator'", code="schema")
     require_columns(frame, [ctx.entity, ctx.time, *sophistication_inputs(options)], "the panel")
-    require_numeric(frame, sophistication_inputs(options), "the panel")
+    require_numeric(frame, sophistication_inputs(options), "the panel", (ctx.entity, ctx.time))
     require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
     exports, notes = _read_exports(options, ctx, frame)
     keys = [ctx.entity, ctx.time]

@@ -1,0 +1,131 @@
+"""Faults found by breaking transforms, validation, Word tables and ``specrun diff`` where
+they were newest: each test runs a small spec through the CLI (or the function at fault) and
+asserts the whole message or the property that was broken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from specrun.cli import main
+
+HEAD = """\
+spec_version: 1
+data:
+  sources:
+    d: {path: d.csv}
+  panel: {source: d, entity: firm, time: year}
+"""
+
+
+def panel_rows() -> list[str]:
+    """Three firms over five years: firm, year, group, x, y (made up; no estimate is checked)."""
+    return [
+        f"{f},{t},{'ab'[f % 2]},{0.5 * f + 0.1 * (t - 2000) + (f * t) % 3},{f + t % 4}"
+        for f in (1, 2, 3, 4)
+        for t in range(2001, 2006)
+    ]
+
+
+def write(folder: Path, rows: list[str], body: str) -> Path:
+    (folder / "d.csv").write_text("\n".join(["firm,year,g,x,y", *rows]) + "\n")
+    spec = folder / "spec.yaml"
+    spec.write_text(HEAD + body, encoding="utf-8")
+    return spec
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+MODEL = "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "standardize: {vars: [x]}",
+        "group_mean: {vars: [x], by: [g]}",
+        "winsorize: {vars: [x], limits: [0.1, 0.9]}",
+        "interpolate: {vars: [x]}",
+        "lag: {vars: [x]}",
+    ],
+)
+def test_transform_input_with_a_missing_code_names_its_cell(tmp_path, capsys, step):
+    # 'N/A' is not among the default missing-value codes: the column is read as text, and a
+    # transform said only "is String, not numeric", where a model's variable names the cell
+    rows = panel_rows()
+    rows[6] = "2,2002,b,N/A,3"
+    spec = write(tmp_path, rows, f"transforms:\n  - {step}\n" + MODEL)
+    kind = step.split(":")[0]
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    if kind == "lag":  # a lag copies text as it is: the model reads the cell and names it
+        assert code == 1 and "first non-number 'N/A' at firm 2, year 2002" in err
+        return
+    column = len(kind) + 7  # the options mapping after "  - kind: "
+    assert (code, err) == (
+        1,
+        f"error: {spec}:7:{column}: transforms[0].{kind}: column 'x' in the panel ({kind}) is "
+        "String, not numeric; first non-number 'N/A' at firm=2, year=2002 (if 'N/A' marks a "
+        "missing value, add it to the source's missing-value codes: null_values: "
+        '["", "NA", ".", "..", "-", "—", "–", "--", "N/A"])',
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_transform_input_with_a_unit_suffix_says_ignore(tmp_path, capsys):
+    # every x written with its unit, as yearbooks print "35.2亿元"
+    rows = [f"{head},{x}亿元,{y}" for head, x, y in (r.rsplit(",", 2) for r in panel_rows())]
+    spec = write(tmp_path, rows, "transforms:\n  - standardize: {vars: [x]}\n" + MODEL)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert "column 'x' in the panel (standardize) is String, not numeric; first non-number" in err
+    assert 'add ignore: ["亿元"] to the source' in err
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "standardize: {vars: [x]}",
+        "standardize: {vars: [x], by: g}",
+        "group_mean: {vars: [x], by: [g], leave_out: true}",
+        "winsorize: {vars: [x], limits: [0.1, 0.9]}",
+        "log: {vars: [x]}",
+        "interpolate: {vars: [x]}",
+    ],
+)
+def test_infinite_transform_input_is_named_at_its_row(tmp_path, capsys, step):
+    # an 'inf' cell reached the transform: standardize made the whole column NaN, group_mean
+    # made its group's means inf, winsorize clipped it to the top quantile without a word; the
+    # model then blamed the transform's output ("usually comes from dividing by zero")
+    rows = panel_rows()
+    rows[6] = "2,2002,b,inf,3"
+    spec = write(tmp_path, rows, f"transforms:\n  - {step}\n" + MODEL)
+    kind = step.split(":")[0]
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (
+        1,
+        f"error: {spec}:7:{len(kind) + 7}: transforms[0].{kind}: column 'x' in the panel "
+        f"({kind}) is infinite in 1 rows (first: firm=2, year=2002, x=inf) (an inf is no number "
+        "a transform can use: set such cells missing (list the cell's text under the source's "
+        "null_values) or filter the rows with a where: step)",
+    )
+
+
+def test_standardize_by_a_column_with_missing_groups(tmp_path, capsys):
+    # two rows without a group were standardized among themselves as a group "None"; one such
+    # row gave "zero (or undefined) standard deviation in g=None"
+    rows = panel_rows()
+    for i in (6, 11):
+        firm, year, _, x, y = rows[i].split(",")
+        rows[i] = f"{firm},{year},,{x},{y}"
+    spec = write(tmp_path, rows, "transforms:\n  - standardize: {vars: [x], by: g}\n" + MODEL)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (
+        1,
+        f"error: {spec}:7:18: transforms[0].standardize: standardize: the grouping column 'g' "
+        "is missing in 2 rows (first: firm=2, year=2002) (leave those rows out with a where: "
+        "step before it, or fill the column)",
+    )
