@@ -129,3 +129,53 @@ def test_standardize_by_a_column_with_missing_groups(tmp_path, capsys):
         "is missing in 2 rows (first: firm=2, year=2002) (leave those rows out with a where: "
         "step before it, or fill the column)",
     )
+
+
+def test_validate_reports_table_errors_run_found_after_fitting(tmp_path, capsys):
+    # groups that do not span the columns and a statistic no column's estimator reports:
+    # validate said "valid", and run fitted every model before naming the first of them
+    body = (
+        "models:\n"
+        "  a: {estimator: panel_fe, y: y, x: [x], absorb: [entity]}\n"
+        "  b: {extends: a, absorb: [entity, time]}\n"
+        "  c: {extends: a, sample: late}\n"
+        "samples:\n"
+        "  late: {time: [2003, null]}\n"
+        "tables:\n"
+        "  t:\n"
+        "    kind: regression\n"
+        "    columns: [a, b, c]\n"
+        "    groups: [{label: Entity, span: 1}, {label: Two-way, span: 1}]\n"
+        "    stats: [nobs, r2_adj]\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    expected = [
+        f"error: {spec}:16:13: tables.t.groups: column groups span 2 columns, the table has 3",
+        f"error: {spec}:17:19: tables.t.stats[1]: no column of this table has a statistic "
+        "'r2_adj' (Stata e(r2_a)): ols, panel_be report it, the columns are panel_fe (did you "
+        "mean 'r2_lsdv_adj' (areg e(r2_a); reghdfe e(r2_a))?)",
+    ]
+    assert run(["validate", str(spec)], capsys) == (1, "\n".join(expected))
+    # run reports the same, before fitting anything (no output folder, nothing cached)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        "\n".join(expected),
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_leaves_stats_of_families_and_attached_tests_to_run(tmp_path, capsys):
+    # a Hausman test attaches hausman_p to its FE column; an over: family's members share
+    # its estimator (ols reports r2_adj): neither is an error
+    body = (
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: y, x: [x], effects: [entity]}\n"
+        "  re: {estimator: panel_re, y: y, x: [x]}\n"
+        "  h: {estimator: hausman, models: [fe, re]}\n"
+        "  o: {estimator: ols, y: y, x: [x], over: g}\n"
+        "tables:\n"
+        "  t: {kind: regression, columns: [fe, re], stats: [nobs, hausman_p]}\n"
+        "  u: {kind: regression, columns: [o], stats: [nobs, r2_adj]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["validate", str(spec)], capsys) == (0, "")

@@ -779,6 +779,8 @@ class ReferenceChecks(Diagnostics):
                             where = (section, name, "indicators", label, i)
                             self.check_term(var, VariableRef(), where, columns)
                 self.check_column_labels(section, name, item, models)
+                if section == "tables" and item.kind == "regression":
+                    self.check_regression_stats(name, item, models)
                 if section == "tables" and item.kind == "descriptive":
                     self.check_descriptive_stats(name, item, models)
                 if item.kind == "margins":
@@ -810,6 +812,30 @@ class ReferenceChecks(Diagnostics):
                         code="reference",
                         hint=did_you_mean(ref, known | children),
                     )
+
+    def check_regression_stats(
+        self, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """Each statistic a regression table's ``stats:`` names is one some column's estimator
+        reports, when every column is a model of the spec (an over: family's members share its
+        estimator): ``r2_adj`` of fixed-effects columns was reported by ``run`` only once every
+        model was fitted."""
+        from specrun.tables.specs.regression import stat_of_no_estimator
+        from specrun.tables.statistics import ATTACHING_ESTIMATORS
+
+        if "stats" not in item.model_fields_set:
+            return  # the default rows print where the columns have them
+        estimators = []
+        for ref in [*item.columns, *(c for p in item.panels for c in p.columns)]:
+            model = models.get(ref)
+            if model is None or ref in self.failed:
+                return  # a part (tsls.first.educ), a multiverse's model: known after fitting
+            estimators.append(model.spec.estimator)
+        for index, stat in enumerate(item.stats):
+            found = stat_of_no_estimator(stat, estimators, ATTACHING_ESTIMATORS)
+            if found is not None:
+                message, hint = found
+                self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
 
     def check_descriptive_stats(
         self, name: str, item: Any, models: dict[str, ResolvedModel]
@@ -980,20 +1006,30 @@ class ReferenceChecks(Diagnostics):
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
     ) -> None:
-        """column_labels must match the columns, when their number is known without data
-        (no column is an over: family or a model with parts)."""
+        """column_labels, and the spans of column groups, must match the columns, when their
+        number is known without data (no column is an over: family or a model with parts):
+        ``run`` would otherwise fit every model before saying so (the same words as
+        ``specrun.tables.regression``)."""
         labels = getattr(item, "column_labels", None)
+        groups = getattr(item, "groups", None) or []
         columns = getattr(item, "columns", None)
-        if labels is None or not columns:
+        if (labels is None and not groups) or not columns:
             return
         for column in columns:
             model = models.get(column)
             if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
                 return
-        if len(labels) != len(columns):
+        if labels is not None and len(labels) != len(columns):
             self.error(
                 f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
                 (section, name, "column_labels"),
+                code="schema",
+            )
+        spanned = sum(group.span for group in groups)
+        if groups and spanned != len(columns):
+            self.error(
+                f"column groups span {spanned} columns, the table has {len(columns)}",
+                (section, name, "groups"),
                 code="schema",
             )
 

@@ -23,7 +23,7 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
-from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_LABELS
+from specrun.tables.statistics import ATTACHING_ESTIMATORS, INTEGER_STATS, KNOWN_STATS, STAT_LABELS
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
@@ -77,10 +77,6 @@ def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext)
         ctx.labels.get(q, q),
         strict=model.extra.get("convention") == "hansen1999",
     )
-
-
-# estimators whose results carry statistics about other models (``extra["attach"]``)
-ATTACHING_ESTIMATORS = frozenset({"hausman"})
 
 
 def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
