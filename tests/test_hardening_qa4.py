@@ -179,3 +179,66 @@ def test_validate_leaves_stats_of_families_and_attached_tests_to_run(tmp_path, c
     )
     spec = write(tmp_path, panel_rows(), body)
     assert run(["validate", str(spec)], capsys) == (0, "")
+
+
+LIBERATION_SERIF = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+
+
+def test_word_table_too_wide_for_the_page_keeps_each_number_on_one_line(tmp_path):
+    # sixteen columns on a landscape page: every column shrank to 35 pt at 10.5 pt type, and
+    # Word broke the numbers between digits ("0" / ".525" / "**"); the document's title sat
+    # alone on a portrait page before the table's landscape one
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    font_file = pytest.importorskip("PIL.ImageFont")
+    if not LIBERATION_SERIF.exists():
+        pytest.skip("Liberation Serif (Times New Roman's metrics) is not installed")
+    names = [f"m{k}" for k in range(16)]
+    body = (
+        "models:\n"
+        + "".join(
+            f"  {n}: {{estimator: panel_fe, y: y, x: [x, L.x], absorb: [entity]}}\n" for n in names
+        )
+        + f"tables:\n  t: {{kind: regression, columns: [{', '.join(names)}]}}\n"
+        + "outputs: {formats: [docx]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    document = Document(str(tmp_path / "out" / "tables.docx"))
+    assert len(document.sections) == 1  # the title on the table's landscape page
+    table = document.tables[0]._tbl
+    margins = table.find(qn("w:tblPr")).find(qn("w:tblCellMar"))
+    margin = int(margins.find(qn("w:left")).get(qn("w:w")))
+    font = font_file.truetype(str(LIBERATION_SERIF), 1000)
+
+    def width(text: str, points: float) -> float:
+        """The advance width of ``text`` in twips at ``points`` (Liberation Serif's)."""
+        return font.getlength(text) / 1000 * points * 20
+
+    checked = 0
+    for row in table.findall(qn("w:tr")):
+        for cell in row.findall(qn("w:tc"))[1:]:
+            tab = cell.find(f".//{qn('w:tab')}")
+            runs = cell.findall(f".//{qn('w:r')}")
+            if tab is None or not runs:
+                continue
+            text = "".join(t.text for t in runs[0].findall(qn("w:t")))
+            stars = "".join(t.text for r in runs[1:] for t in r.findall(qn("w:t")))
+            size = int(runs[0].find(f".//{qn('w:sz')}").get(qn("w:val"))) / 2
+            assert 7 <= size < 10.5  # set smaller than the document's 10.5 pt to fit
+            whole, point, fraction = text.partition(".")
+            inside = int(cell.find(qn("w:tcPr")).find(qn("w:tcW")).get(qn("w:w"))) - 2 * margin
+            stop = int(tab.get(qn("w:pos")))
+            assert width(whole, size) <= stop, (text, stop)
+            # stars are superscript, about 2/3 of the size
+            assert stop + width(point + fraction, size) + width(stars, size * 2 / 3) <= inside
+            checked += 1
+    assert checked >= 16 * 4  # coefficients, their t statistics, N and R² of every column
+    # an empty cell's paragraph is as tall as its mark's font: the table's size, not the
+    # document's 10.5 pt (column (1) has no L.x, and its row was taller than the others)
+    marks = {
+        p.find(qn("w:pPr")).find(qn("w:rPr")).find(qn("w:sz")).get(qn("w:val"))
+        for p in table.iter(qn("w:p"))
+    }
+    assert marks == {str(int(size * 2))}
