@@ -242,3 +242,40 @@ def test_word_table_too_wide_for_the_page_keeps_each_number_on_one_line(tmp_path
         for p in table.iter(qn("w:p"))
     }
     assert marks == {str(int(size * 2))}
+
+
+def test_diff_says_a_relabelled_row_once_not_each_cell(tmp_path, capsys):
+    # a label edited in the spec listed every cell of the row and of its standard errors twice
+    # (under the old label "→ —", under the new "— →"), 64 lines for one edit, and hid that no
+    # number moved
+    body = (
+        "variables:\n  x: {label: Digital}\n"
+        "models:\n  m: {estimator: panel_fe, y: y, x: [x, L.x], absorb: [entity]}\n"
+        "  n: {extends: m, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m, n]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert main(["run", str(spec), "--out", str(tmp_path / "a")]) == 0
+    spec.write_text(spec.read_text().replace("label: Digital}", "label: Digital trade}"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[out.index("table cells:") :] == [
+        "table cells:",
+        "  t: row 'Digital' is now labelled 'Digital trade'",
+        "  t: row 'Digital (t−1)' is now labelled 'Digital trade (t−1)'",
+    ]
+    # a relabelled row whose numbers changed too: its cells are listed under the new label
+    spec.write_text(spec.read_text().replace("label: Digital trade}", "label: Trade}"))
+    spec.write_text(
+        spec.read_text().replace("absorb: [entity]}", "absorb: [entity], se: {type: HC1}}")
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "c")]) == 0
+    capsys.readouterr()
+    main(["diff", str(tmp_path / "b"), str(tmp_path / "c")])
+    cells = [line.strip() for line in capsys.readouterr().out.split("table cells:")[1].splitlines()]
+    assert cells[1] == "t: row 'Digital trade' is now labelled 'Trade'"
+    # the standard errors changed (HC1 for conventional): listed under the new label
+    assert any(line.startswith("t: row 'Trade (2nd line)', column (1): (") for line in cells)
+    assert not any("→ —" in line or "— →" in line for line in cells)
