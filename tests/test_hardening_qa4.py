@@ -279,3 +279,56 @@ def test_diff_says_a_relabelled_row_once_not_each_cell(tmp_path, capsys):
     # the standard errors changed (HC1 for conventional): listed under the new label
     assert any(line.startswith("t: row 'Trade (2nd line)', column (1): (") for line in cells)
     assert not any("→ —" in line or "— →" in line for line in cells)
+
+
+def _sophistication_project(folder: Path, exporter: str) -> Path:
+    """A panel whose firms are codes with leading zeros ('001', read as text), and an export
+    source whose firms are written by ``exporter`` (a format string of the firm number)."""
+    panel = ["firm,year,inc,y"] + [
+        f"{f:03d},{t},{1 + f + (t % 3)},{f * t % 7}" for f in (1, 2, 3, 4) for t in (2001, 2002)
+    ]
+    exports = ["firm,year,cat,val"] + [
+        f"{exporter.format(f)},{t},{c},{(f * 7 + t + ord(c)) % 11 + 1}"
+        for f in (1, 2, 3, 4)
+        for t in (2001, 2002)
+        for c in "abc"
+    ]
+    (folder / "panel.csv").write_text("\n".join(panel) + "\n")
+    (folder / "exports.csv").write_text("\n".join(exports) + "\n")
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n    p: {path: panel.csv}\n"
+        "    ex: {path: exports.csv}\n  panel: {source: p, entity: firm, time: year}\n"
+        "transforms:\n"
+        "  - sophistication: {source: ex, product: cat, value: val, income: inc, output: E}\n"
+        "models:\n  m: {estimator: ols, y: y, x: [E]}\n"
+    )
+    return spec
+
+
+def test_sophistication_matches_numeric_codes_with_zero_padded_ones(tmp_path, capsys):
+    # the panel's firms '001' (text) and the export file's 1 (numbers): the codes were cast to
+    # '1', none matched, and the error blamed the panel: "32 exporter-years have no 'inc'"
+    import polars as pl
+
+    texts, numbers = tmp_path / "texts", tmp_path / "numbers"
+    for folder, exporter in ((texts, "{:03d}"), (numbers, "{}")):
+        folder.mkdir()
+        spec = _sophistication_project(folder, exporter)
+        assert main(["run", str(spec), "--out", str(folder / "out")]) == 0
+    # the same EXPY whichever way the export file writes its codes
+    same = [pl.read_parquet(f / "out" / "analysis.parquet") for f in (texts, numbers)]
+    assert same[0]["E"].null_count() == 0
+    assert same[0].equals(same[1])
+
+
+def test_sophistication_with_no_code_in_common_says_so(tmp_path, capsys):
+    spec = _sophistication_project(tmp_path, "F{}")
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert (code, err) == (
+        1,
+        f"error: {spec}:8:21: transforms[0].sophistication: sophistication: no firm of source "
+        "'ex' is one of the panel's: it has 'F1', 'F2', 'F3' and 1 more, the panel '001', "
+        "'002', '003' and 1 more (the two files must write the codes alike (the same names, or "
+        "the same numbers); derive a matching column in one of them)",
+    )
