@@ -332,3 +332,129 @@ def test_sophistication_with_no_code_in_common_says_so(tmp_path, capsys):
         "'002', '003' and 1 more (the two files must write the codes alike (the same names, or "
         "the same numbers); derive a matching column in one of them)",
     )
+
+
+def _staggered(folder: Path) -> tuple[Path, list[tuple[int, int, float, int, int]]]:
+    """A balanced panel of 24 units over 2010–2017 (made up, with a deterministic noise):
+    ``g`` first treated in 2012,
+    2014 or 2016, or 2030 (after the panel: never within it); ``g_all`` the same with 2015
+    for those, so that every unit is treated by 2016."""
+    rows = []
+    for i in range(24):
+        g, g_all = [2012, 2014, 2016, 2030][i % 4], [2012, 2014, 2016, 2015][i % 4]
+        for t in range(2010, 2018):
+            noise = ((i * i * 13 + t * 7 + i * t) % 11) / 10
+            y = 0.1 * i + 0.05 * t + (0.5 if t >= g_all else 0) + noise
+            rows.append((i, t, round(y, 4), g, g_all))
+    (folder / "d.csv").write_text(
+        "unit,year,y,g,g_all\n" + "".join(f"{i},{t},{y},{g},{a}\n" for i, t, y, g, a in rows)
+    )
+    return folder / "spec.yaml", rows
+
+
+def _att(rows, first: dict[int, float], g: int, t: int, base: int, controls) -> float:
+    """ATT(g, t) of Callaway and Sant'Anna (2021, eq. 2.6 without covariates): the mean change
+    from ``base`` to ``t`` of cohort g less that of the ``controls`` (a unit predicate)."""
+    y = {(i, year): v for i, year, v, _, _ in rows}
+    units = sorted(first)
+
+    def change(group):
+        return sum(y[i, t] - y[i, base] for i in group) / len(group)
+
+    return change([i for i in units if first[i] == g]) - change(
+        [i for i in units if controls(first[i])]
+    )
+
+
+def test_callaway_santanna_without_never_treated_units_as_r_did(tmp_path, capsys):
+    # every unit treated by 2016: control: notyet was refused ("no never-treated unit"), where
+    # R did's att_gt (pre_process_did, control_group = "notyettreated") drops the periods from
+    # the last cohort's on and uses that cohort as controls only; units first treated after
+    # the panel (2030) count as never treated there, and were taken for a treated cohort
+    import json
+
+    spec, rows = _staggered(tmp_path)
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n    d: {path: d.csv}\n"
+        "  panel: {source: d, entity: unit, time: year}\nmodels:\n"
+        "  notyet: {estimator: event_study, y: y, first_treated: g_all, "
+        "method: callaway_santanna, control: notyet, bootstrap: false}\n"
+        "  late: {estimator: event_study, y: y, first_treated: g, "
+        "method: callaway_santanna, control: never, bootstrap: false}\n"
+    )
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert err.splitlines() == [
+        "warning: model 'notyet': no never-treated unit: the last cohort (2016) serves as "
+        "not-yet-treated controls only and the periods from 2016 on are dropped (R did's "
+        'att_gt, control_group = "notyettreated")',
+        "warning: model 'late': 6 units first treated after the last period (2017) are never "
+        "treated within the panel, as in R did",
+    ]
+    models = json.loads((tmp_path / "out" / "results.json").read_text())["models"]
+    cells = {
+        name: {(c["group"], c["period"]): c["att"] for c in models[name]["extra"]["att_gt"]}
+        for name in ("notyet", "late")
+    }
+    # not yet treated: periods 2010–2015 only, no ATT of the 2016 cohort, whose units are
+    # controls (first treated after max(t, base))
+    assert {g for g, _ in cells["notyet"]} == {2012.0, 2014.0, 2015.0}
+    assert max(t for _, t in cells["notyet"]) == 2015.0
+    assert models["notyet"]["nobs"] == 24 * 6
+    first_all = {i: a for i, t, _, _, a in rows if t == 2010}
+    for (g, t), att in cells["notyet"].items():
+        base = int(t) - 1 if t < g else int(g) - 1  # varying base period
+        cutoff = max(t, base)  # not yet treated by then, cohort g itself left out (R did)
+        expected = _att(rows, first_all, g, int(t), base, lambda f, c=cutoff, g=g: c < f != g)
+        assert att == pytest.approx(expected, abs=1e-12)
+    # 2030 is never treated within 2010–2017: the never-treated controls of every cohort
+    first = {i: (float("inf") if g == 2030 else g) for i, t, _, g, _ in rows if t == 2010}
+    assert {g for g, _ in cells["late"]} == {2012.0, 2014.0, 2016.0}
+    for (g, t), att in cells["late"].items():
+        base = int(t) - 1 if t < g else int(g) - 1
+        expected = _att(rows, first, g, int(t), base, lambda f: f == float("inf"))
+        assert att == pytest.approx(expected, abs=1e-12)
+
+
+def test_callaway_santanna_never_control_without_never_treated_says_notyet(tmp_path, capsys):
+    spec, _ = _staggered(tmp_path)
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n    d: {path: d.csv}\n"
+        "  panel: {source: d, entity: unit, time: year}\nmodels:\n"
+        "  m: {estimator: event_study, y: y, first_treated: g_all, "
+        "method: callaway_santanna, bootstrap: false}\n"
+    )
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:7:6: models.m: 'g_all' has no never-treated unit: every unit is "
+        "treated by 2016, so control: never has no comparison group (control: notyet compares "
+        "each cohort with the units not yet treated, the last cohort serving as controls only "
+        '(R did\'s att_gt, control_group = "notyettreated"))',
+    )
+
+
+def test_callaway_santanna_with_one_treated_and_one_control_unit(tmp_path, capsys):
+    # a case study's one treated unit against one control: every influence function is 0,
+    # so the analytic SE, and z = estimate / 0 crashed the run (ZeroDivisionError, exit 3)
+    import json
+
+    rows = [
+        f"{i},{t},{0.3 * i + 0.1 * t + (0.5 if g and t >= g else 0) + (i * t % 3) / 10},{g}"
+        for i, g in ((1, 2014), (2, 0))
+        for t in range(2010, 2018)
+    ]
+    (tmp_path / "d.csv").write_text("unit,year,y,g\n" + "\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "spec_version: 1\ndata:\n  sources:\n    d: {path: d.csv}\n"
+        "  panel: {source: d, entity: unit, time: year}\nmodels:\n"
+        "  m: {estimator: event_study, y: y, first_treated: g, "
+        "method: callaway_santanna, bootstrap: false}\n"
+        "tables:\n  t: {kind: regression, columns: [m]}\n"
+    )
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0
+    assert "warning: model 'm': the standard error of att, att_dynamic, att_group" in err
+    att = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
+    simple = att["coefficients"]["att"]
+    assert simple["std_error"] == 0 and simple["p_value"] is None
