@@ -458,3 +458,13 @@ def test_callaway_santanna_with_one_treated_and_one_control_unit(tmp_path, capsy
     att = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
     simple = att["coefficients"]["att"]
     assert simple["std_error"] == 0 and simple["p_value"] is None
+
+
+def test_stata_power_operator_is_answered(tmp_path, capsys):
+    # Stata writes a square x^2: "unexpected character '^'" named no way to write it
+    spec = write(tmp_path, panel_rows(), "transforms:\n  - derive: {x2: x^2}\n" + MODEL)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:7:19: transforms[0].derive.x2: unexpected '^' at column 2 (write "
+        "x ** 2 for a power (Stata's x^2))",
+    )

@@ -226,6 +226,7 @@ _MISTAKEN_OPERATORS = {
     "&": "use 'and'",
     "|": "use 'or'",
     "~": "use 'not'",
+    "^": "write x ** 2 for a power (Stata's x^2)",
 }
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
