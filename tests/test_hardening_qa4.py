@@ -468,3 +468,20 @@ def test_stata_power_operator_is_answered(tmp_path, capsys):
         f"error: {spec}:7:19: transforms[0].derive.x2: unexpected '^' at column 2 (write "
         "x ** 2 for a power (Stata's x^2))",
     )
+
+
+def test_table_label_matching_no_coefficient_is_named(tmp_path, capsys):
+    # esttab's coeflabels(Dgie "…") with a misspelt name: keep:, drop:, order:, scale: and
+    # row_digits: name it, labels: left the row under its own name without a word
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], labels: {xx: Digital trade}}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:52: tables.t.labels.xx: 'xx' matches no coefficient ('xx': did you "
+        "mean 'x'?; patterns are names, terms (i.region), globs matched against the whole name "
+        "(x*, yr20??), or regular expressions prefixed with 're:' (re:^x_); the coefficients "
+        "are: x, _cons)",
+    )

@@ -156,17 +156,19 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
     coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
     term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
     unmatched: list[SpecError] = []
-    for option in ("keep", "drop", "order"):
+    # a labels: key that matches nothing (a misspelt name) left its row unlabelled, silently
+    for option in ("keep", "drop", "order", "labels"):
         try:
             check_patterns(
-                getattr(spec, option) or [],
+                list(getattr(spec, option) or []),
                 coefficients,
                 path=f"tables.{ctx.name}.{option}",
                 parts=term_parts,
+                keys=option == "labels",
             )
         except SpecError as exc:
             unmatched.append(exc)
-    if unmatched:  # a misspelt keep:, drop: and order: are fixed in one go
+    if unmatched:  # a misspelt keep:, drop:, order: and labels: are fixed in one go
         raise SpecErrors(unmatched)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):
