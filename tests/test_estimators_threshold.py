@@ -96,8 +96,9 @@ def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsy
     assert capsys.readouterr().err.strip() == (
         f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel; "
         "1 entity misses periods: 3 (1940); 1 row of its sample was left out for a missing "
-        "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
-        "fill missing cells with the interpolate transform)"
+        "value: 3 1940 (capital) (leave them out with samples: {balanced: {exclude: {firm: "
+        "[3]}}} and sample: balanced on the model; the interpolate transform fills missing "
+        "cells of the rows the data have, not periods without a row)"
     )
 
 

@@ -485,3 +485,28 @@ def test_table_label_matching_no_coefficient_is_named(tmp_path, capsys):
         "(x*, yr20??), or regular expressions prefixed with 're:' (re:^x_); the coefficients "
         "are: x, _cons)",
     )
+
+
+def test_threshold_on_a_panel_with_absent_rows_names_the_sample(tmp_path, capsys):
+    # the hint said "fill missing cells with the interpolate transform"; the periods of firm 2
+    # have no row at all, which interpolate cannot fill, and the same error followed
+    rows = [r for r in panel_rows() if not r.startswith(("2,2002,", "2,2003,"))]
+    body = (
+        "transforms:\n  - interpolate: {vars: [x, y]}\n"
+        "models:\n  m: {estimator: panel_threshold, y: y, regime_x: [x], q: x, "
+        "bootstrap: 10, seed: 1}\n"
+    )
+    spec = write(tmp_path, rows, body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:6: models.m: the panel threshold model needs a balanced panel; 1 "
+        "entity misses periods: 2 (2002, 2003) (leave them out with samples: {balanced: "
+        "{exclude: {firm: [2]}}} and sample: balanced on the model; the interpolate transform "
+        "fills missing cells of the rows the data have, not periods without a row)",
+    )
+    # the sample the hint writes leaves the panel balanced
+    spec.write_text(
+        spec.read_text().replace("seed: 1}", "seed: 1, sample: balanced}")
+        + "samples: {balanced: {exclude: {firm: [2]}}}\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0

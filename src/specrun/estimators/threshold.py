@@ -116,32 +116,51 @@ def _extra(fit: ThresholdFit) -> dict[str, object]:
     }
 
 
+def _balanced_hint(incomplete: list[object], entity: str) -> str:
+    """What to do about entities that miss periods: the sample that leaves them out (codes
+    quoted, as YAML would read 005 as 5), and what interpolate can and cannot fill."""
+    listed = ", ".join(
+        f"'{unit}'" if isinstance(unit, str) else str(unit) for unit in incomplete[:10]
+    ) + (", …" if len(incomplete) > 10 else "")
+    return (
+        f"leave them out with samples: {{balanced: {{exclude: {{{entity}: [{listed}]}}}}}} "
+        "and sample: balanced on the model; the interpolate transform fills missing cells of "
+        "the rows the data have, not periods without a row"
+    )
+
+
 def fit_panel_threshold(
     frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitContext
 ) -> Mapping[str, ModelResult]:
     from specrun.kernels.threshold import fit_threshold
 
     progress = ctx.progress(f"{ctx.name}: bootstrap", spec.bootstrap * spec.max_thresholds)
-    fit = fit_threshold(
-        frame[spec.y].to_numpy().astype(float),
-        frame.select(spec.regime_x).to_numpy().astype(float),
-        frame[spec.q].to_numpy().astype(float),
-        frame.select(spec.controls).to_numpy().astype(float) if spec.controls else None,
-        frame[ctx.entity].to_numpy(),
-        frame[ctx.time].to_numpy(),
-        max_thresholds=spec.max_thresholds,
-        trim=spec.trim,
-        grid=spec.grid,
-        bootstrap=spec.bootstrap,
-        seed=spec.seed,
-        ci_level=spec.ci_level,
-        convention=spec.convention,
-        time_effects=spec.time_effects,
-        progress=progress,
-        regime_names=spec.regime_x,
-        control_names=spec.controls,
-        q_name=spec.q,
-    )
+    try:
+        fit = fit_threshold(
+            frame[spec.y].to_numpy().astype(float),
+            frame.select(spec.regime_x).to_numpy().astype(float),
+            frame[spec.q].to_numpy().astype(float),
+            frame.select(spec.controls).to_numpy().astype(float) if spec.controls else None,
+            frame[ctx.entity].to_numpy(),
+            frame[ctx.time].to_numpy(),
+            max_thresholds=spec.max_thresholds,
+            trim=spec.trim,
+            grid=spec.grid,
+            bootstrap=spec.bootstrap,
+            seed=spec.seed,
+            ci_level=spec.ci_level,
+            convention=spec.convention,
+            time_effects=spec.time_effects,
+            progress=progress,
+            regime_names=spec.regime_x,
+            control_names=spec.controls,
+            q_name=spec.q,
+        )
+    except SpecError as exc:
+        incomplete = getattr(exc, "incomplete", None)
+        if incomplete:  # the kernel knows the entities, not the column to write a sample for
+            exc.hint = _balanced_hint(incomplete, ctx.entity)
+        raise
     model = fit.models[(spec.report or spec.max_thresholds) - 1]
     df = fit.n_entities - 1 if spec.se == "cluster" else model.df_resid
     coefficients: dict[str, Coefficient] = {}

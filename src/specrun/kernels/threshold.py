@@ -221,12 +221,15 @@ def _check_balanced(index: PanelIndex, entity: np.ndarray, time: np.ndarray) -> 
         parts.append(f"{entities_} periods: {shown}")
     if doubled:
         parts.append(f"entities with repeated periods: {'; '.join(doubled[:20])}")
-    raise SpecError(
+    error = SpecError(
         "the panel threshold model needs a balanced panel; " + "; ".join(parts),
         code="data",
         hint="drop the incomplete entities or periods with a sample, or fill missing cells "
         "with the interpolate transform",
     )
+    # the entities, for a caller that knows the entity column to write the sample for them
+    error.incomplete = entities[(cells != 1).any(axis=1)].tolist()  # type: ignore[attr-defined]
+    raise error
 
 
 def hansen_grid(q: np.ndarray, trim: float, n_quantiles: int | None) -> np.ndarray:
