@@ -510,3 +510,56 @@ def test_threshold_on_a_panel_with_absent_rows_names_the_sample(tmp_path, capsys
         + "samples: {balanced: {exclude: {firm: [2]}}}\n"
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+
+
+@pytest.mark.parametrize("written", ["{}-12-31", "{}/12/31", "parquet"])
+def test_annual_periods_written_as_year_end_dates_read_as_years(tmp_path, capsys, written):
+    # CSMAR's and Wind's annual files date each row at its year's end ("2015-12-31"): the time
+    # column was text, refused with "write the years as plain numbers in the file" (a Date
+    # column of a Parquet file passed, and failed at the first lag)
+    import json
+    from datetime import date
+
+    import polars as pl
+
+    body = "models:\n  m: {estimator: panel_fe, y: x, x: [y, L.y], absorb: [entity]}\n"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    spec = write(plain, panel_rows(), body)
+    assert main(["run", str(spec), "--out", str(plain / "out")]) == 0
+    dated = tmp_path / "dated"
+    dated.mkdir()
+    spec = write(dated, panel_rows(), body)
+    frame = pl.read_csv(dated / "d.csv")
+    if written == "parquet":
+        frame = frame.with_columns(
+            pl.col("year").map_elements(lambda y: date(y, 12, 31), return_dtype=pl.Date)
+        )
+        frame.write_parquet(dated / "d.parquet")
+        spec.write_text(spec.read_text().replace("d.csv", "d.parquet"))
+    else:
+        frame = frame.with_columns(
+            pl.col("year").map_elements(written.format, return_dtype=pl.String)
+        )
+        frame.write_csv(dated / "d.csv")
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(dated / "out")]) == 0
+    results = [json.loads((f / "out" / "results.json").read_text()) for f in (plain, dated)]
+    assert results[0]["models"]["m"]["coefficients"] == results[1]["models"]["m"]["coefficients"]
+    notes = json.loads((dated / "out" / "manifest.json").read_text())["notes"]
+    assert any("holds dates on 12-31 of each year: read as their years" in n for n in notes)
+
+
+def test_monthly_dates_as_periods_say_what_to_write(tmp_path, capsys):
+    # a monthly panel: its periods dated on the first of months (not one day of each year)
+    rows = []
+    for row in panel_rows():
+        firm, year, rest = row.split(",", 2)
+        rows.append(f"{firm},2001-{int(year) - 2000:02d}-01,{rest}")
+    spec = write(tmp_path, rows, MODEL)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert err.endswith(
+        "(dates on several days of the year (months, quarters) are no period numbers: write a "
+        "period number in the file (such as year × 12 + month))"
+    )

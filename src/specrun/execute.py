@@ -693,6 +693,7 @@ class Executor:
         self._check_entity_column(frame)
         frame = self._complete_keys(frame)
         frame = self._period_numbers(frame)
+        frame = self._year_end_dates(frame)
         self._check_time_column(frame)
         frame = self._whole_periods(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
@@ -725,6 +726,38 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _year_end_dates(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A time column of dates that all fall on the same day of the year (CSMAR's and
+        Wind's annual periods, "2015-12-31", as text or as dates) read as their years, as
+        Stata's ``gen year = year(date(accper, "YMD"))``; noted in manifest.json. Dates of
+        several days of the year (monthly, quarterly periods) are left as they are."""
+        panel = self.spec.data.panel
+        column = frame[panel.time]
+        if column.dtype == pl.String:
+            text = column.str.strip_chars()
+            if not text.str.contains(r"^[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}$").all():
+                return frame
+            numbers = text.str.extract_groups(
+                r"^(?<y>[0-9]{4})[-/.](?<m>[0-9]{1,2})[-/.](?<d>[0-9]{1,2})$"
+            ).struct.unnest()
+            year, month, day = (numbers[c].cast(pl.Int64) for c in ("y", "m", "d"))
+            if (month < 1).any() or (month > 12).any() or (day < 1).any() or (day > 31).any():
+                return frame  # not calendar dates (2015-13-40): reported as text
+        elif column.dtype == pl.Date or isinstance(column.dtype, pl.Datetime):
+            if isinstance(column.dtype, pl.Datetime) and (column.dt.truncate("1d") != column).any():
+                return frame  # times of day: not periods of a year
+            year, month, day = column.dt.year(), column.dt.month(), column.dt.day()
+        else:
+            return frame
+        if month.n_unique() != 1 or day.n_unique() != 1:
+            return frame
+        source = self.spec.data.sources[panel.source].path
+        self.notes.append(
+            f"data.panel: the time column '{panel.time}' of '{source}' holds dates on "
+            f"{int(month[0]):02d}-{int(day[0]):02d} of each year: read as their years"
+        )
+        return frame.with_columns(year.cast(pl.Int64).alias(panel.time))
 
     def _period_numbers(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The time column as integers when it is text only because its periods are written
@@ -796,7 +829,12 @@ class Executor:
             "numbers such as 2012 (or dates)",
             code="data",
             hint=_unit_hint(examples[0] if examples else "")
-            or "write the years as plain numbers in the file",
+            or (
+                "dates on several days of the year (months, quarters) are no period numbers: "
+                "write a period number in the file (such as year × 12 + month)"
+                if examples and re.fullmatch(r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}", examples[0])
+                else "write the years as plain numbers in the file"
+            ),
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
 
