@@ -563,3 +563,41 @@ def test_monthly_dates_as_periods_say_what_to_write(tmp_path, capsys):
         "(dates on several days of the year (months, quarters) are no period numbers: write a "
         "period number in the file (such as year × 12 + month))"
     )
+
+
+def test_exclude_lists_of_the_wrong_type_or_absent_values_are_named(tmp_path, capsys):
+    # exclude: {firm: [005]} reads 5 (a number) against text codes '005': polars' "'is_in'
+    # cannot check for String values in List(Int64) data"; a misspelt value excluded nothing
+    rows = [
+        f"{f:03d}," + r.split(",", 1)[1]
+        for f, r in zip([1] * 5 + [2] * 5 + [3] * 5 + [4] * 5, panel_rows(), strict=True)
+    ]
+    body = (
+        "samples:\n"
+        "  codes: {exclude: {firm: [002, 004]}}\n"
+        "  typo: {exclude: {g: [c]}}\n"
+        "  years: {exclude: {year: ['2001']}}\n"
+        "models:\n"
+        "  a: {estimator: ols, y: y, x: [x], sample: codes}\n"
+        "  b: {estimator: ols, y: y, x: [x], sample: typo}\n"
+        "  c: {estimator: ols, y: y, x: [x], sample: years}\n"
+    )
+    spec = write(tmp_path, rows, body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:7:27: samples.codes.exclude.firm: 'firm' holds text (such as '001'), "
+        "and exclude: lists the numbers 2, 4 (YAML reads 005 as 5) (quote the codes as they "
+        'are written: ["002", "004"])\n'
+        f"error: {spec}:8:23: samples.typo.exclude.g: exclude: 'c' is no value of 'g', so it "
+        "excludes no row (its values: a, b)\n"
+        f"error: {spec}:9:27: samples.years.exclude.year: 'year' holds numbers, and exclude: "
+        "lists the text '2001' (write the values without quotes)",
+    )
+    # the codes as the hint writes them leave those firms out
+    spec.write_text(
+        spec.read_text()
+        .replace("[002, 004]", "['002', '004']")
+        .replace("[c]", "[b]")
+        .replace("['2001']", "[2001]")
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0

@@ -21,7 +21,7 @@ import polars as pl
 from specrun.data.design import Design, add_time_series, atoms, build_design
 from specrun.data.io import DataLabels, read_labels, read_source, source_format
 from specrun.data.terms import Term
-from specrun.errors import SpecError, SpecErrors
+from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.estimators import ESTIMATORS
 from specrun.estimators.base import (
     FitContext,
@@ -300,6 +300,68 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     for column, values in (sample.exclude or {}).items():
         condition = condition & ~pl.col(column).is_in(values)
     return condition
+
+
+def _check_exclude(sample: SampleSpec, frame: pl.DataFrame, path: PathKey, spec: Spec) -> None:
+    """Each ``exclude:`` list holds values of its column's type, and each value is one the
+    column holds: YAML reads the code 005 as the number 5, which no text code '005' equals
+    (polars' "'is_in' cannot check for String values" was all that said so), and a misspelt
+    value left every row in the sample without a word. Raises ``SpecErrors`` located at the
+    column's list, naming the values and the codes they stand for."""
+    try:
+        for column, values in (sample.exclude or {}).items():
+            _check_exclude_list(column, values, frame)
+    except SpecError as exc:
+        where = (*path, "exclude", exc.path)
+        exc.path = ""  # _located names the column's list
+        raise SpecErrors([_located(spec, exc, where)]) from None
+
+
+def _check_exclude_list(column: str, values: list[Any], frame: pl.DataFrame) -> None:
+    """``_check_exclude`` for one column; the error's path is the column's name."""
+    if column not in frame.columns:
+        return  # reported by validate
+    dtype = frame.schema[column]
+    present = frame[column].drop_nulls().unique()
+    if dtype == pl.String and any(not isinstance(v, str) for v in values):
+        numbers = [v for v in values if not isinstance(v, str)]
+        codes = present.filter(present.str.contains(r"^[0-9]+$"))
+        by_value = {int(c): c for c in codes.to_list()}
+        meant = [by_value.get(v) for v in numbers if isinstance(v, int)]
+        raise SpecError(
+            f"'{column}' holds text (such as {present.sort()[0]!r}), and exclude: lists the "
+            f"numbers {', '.join(str(v) for v in numbers)} (YAML reads 005 as 5)",
+            code="data",
+            path=column,
+            hint="quote the codes as they are written: " + json.dumps(meant, ensure_ascii=False)
+            if meant and len(meant) == len(numbers) and all(m is not None for m in meant)
+            else "quote the values, as the column's text is written",
+        )
+    if dtype.is_numeric() and any(isinstance(v, str) for v in values):
+        texts = [v for v in values if isinstance(v, str)]
+        raise SpecError(
+            f"'{column}' holds numbers, and exclude: lists the text "
+            f"{', '.join(repr(v) for v in texts)}",
+            code="data",
+            path=column,
+            hint="write the values without quotes",
+        )
+    if not (dtype.is_numeric() or dtype == pl.String):
+        return
+    seen = set(present.to_list())
+    absent = [v for v in values if v not in seen]
+    if absent:
+        shown = present.sort().head(12).to_list()
+        raise SpecError(
+            f"exclude: {', '.join(repr(v) for v in absent)} "
+            f"{'is' if len(absent) == 1 else 'are'} no value of '{column}', so "
+            f"{'it excludes' if len(absent) == 1 else 'they exclude'} no row",
+            code="data",
+            path=column,
+            hint=did_you_mean(str(absent[0]), [str(v) for v in shown])
+            or f"its values: {', '.join(str(v) for v in shown)}"
+            + (", …" if present.len() > len(shown) else ""),
+        )
 
 
 def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
@@ -987,6 +1049,7 @@ class Executor:
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
+                _check_exclude(sample, frame, path, self.spec)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
