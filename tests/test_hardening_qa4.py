@@ -601,3 +601,16 @@ def test_exclude_lists_of_the_wrong_type_or_absent_values_are_named(tmp_path, ca
         .replace("['2001']", "[2001]")
     )
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_only_with_a_misspelt_member_of_a_family_is_named(tmp_path, capsys):
+    # --only m.c of a family over g (members m.a, m.b) ran the whole family and wrote it
+    body = "models:\n  m: {estimator: ols, y: y, x: [x], over: g}\n"
+    spec = write(tmp_path, panel_rows(), body)
+    out = tmp_path / "out"
+    assert run(["run", str(spec), "--out", str(out), "--only", "m.c"], capsys) == (
+        2,
+        "error: --only names no model 'm.c': 'm' has m.a, m.b (did you mean 'm.b'?)",
+    )
+    assert not out.exists()  # nothing written
+    assert main(["run", str(spec), "--out", str(out), "--only", "m.b"]) == 0
