@@ -614,3 +614,23 @@ def test_only_with_a_misspelt_member_of_a_family_is_named(tmp_path, capsys):
     )
     assert not out.exists()  # nothing written
     assert main(["run", str(spec), "--out", str(out), "--only", "m.b"]) == 0
+
+
+def test_hausman_of_models_fitted_on_different_rows_is_refused(tmp_path, capsys):
+    # fixed effects on every year against random effects on the later ones: a statistic was
+    # reported (with a warning that V_b − V_B is not positive definite) for a comparison of
+    # two estimators on different data
+    body = (
+        "samples:\n  late: {time: [2003, null]}\n"
+        "models:\n"
+        "  fe: {estimator: panel_fe, y: y, x: [x], effects: [entity]}\n"
+        "  re: {estimator: panel_re, y: y, x: [x], sample: late}\n"
+        "  h: {estimator: hausman, models: [fe, re]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:11:6: models.h: models 'fe' and 're' are fitted on different "
+        "observations (20 and 12 rows): the Hausman test compares two estimators on the same "
+        "sample (give both models the same sample: and variables missing in the same rows)",
+    )
