@@ -634,3 +634,24 @@ def test_hausman_of_models_fitted_on_different_rows_is_refused(tmp_path, capsys)
         "observations (20 and 12 rows): the Hausman test compares two estimators on the same "
         "sample (give both models the same sample: and variables missing in the same rows)",
     )
+
+
+def test_validate_reports_panels_of_unequal_width(tmp_path, capsys):
+    # Panel A of two models, Panel B of one: run fitted every model before saying so
+    body = (
+        "models:\n"
+        "  a: {estimator: ols, y: y, x: [x]}\n"
+        "  b: {estimator: ols, y: x, x: [y]}\n"
+        "tables:\n"
+        "  t: {kind: regression, panels: [{columns: [a, b]}, {columns: [a]}]}\n"
+        "  u: {kind: regression, panels: [{columns: [a, b]}, {columns: [b, a]}], "
+        "column_labels: [one]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:10:33: tables.t.panels: every panel needs as many columns as the "
+        "first: 2, 1\n"
+        f"error: {spec}:11:88: tables.u.column_labels: column_labels has 1 entries, the table "
+        "has 2 columns",
+    )

@@ -1006,19 +1006,30 @@ class ReferenceChecks(Diagnostics):
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
     ) -> None:
-        """column_labels, and the spans of column groups, must match the columns, when their
-        number is known without data (no column is an over: family or a model with parts):
-        ``run`` would otherwise fit every model before saying so (the same words as
-        ``specrun.tables.regression``)."""
+        """column_labels, the spans of column groups and every panel's columns must match the
+        (first panel's) columns, when their number is known without data (no column is an
+        over: family or a model with parts): ``run`` would otherwise fit every model before
+        saying so (the same words as ``specrun.tables.regression``)."""
         labels = getattr(item, "column_labels", None)
         groups = getattr(item, "groups", None) or []
-        columns = getattr(item, "columns", None)
-        if (labels is None and not groups) or not columns:
+        panels = getattr(item, "panels", None) or []
+        lists = [getattr(item, "columns", None) or []] + [p.columns for p in panels]
+        lists = [c for c in lists if c]
+        if not lists or (labels is None and not groups and len(lists) == 1):
             return
-        for column in columns:
+        for column in (c for listed in lists for c in listed):
             model = models.get(column)
             if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
                 return
+        columns = lists[0]
+        if any(len(listed) != len(columns) for listed in lists):
+            self.error(
+                "every panel needs as many columns as the first: "
+                + ", ".join(str(len(listed)) for listed in lists),
+                (section, name, "panels"),
+                code="schema",
+            )
+            return
         if labels is not None and len(labels) != len(columns):
             self.error(
                 f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
