@@ -326,8 +326,10 @@ def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
                 tail = _precise_ems(point + fraction) + SUPERSCRIPT * _precise_ems(stars)
                 right[column] = max(right[column], tail)
                 ems = left[column] + right[column]
-            else:  # text wraps between words; a number with its stars is one word
-                words = text.split() or [""]
+            else:
+                # text wraps between words; an interval ("[0.123, 0.456]") or any cell with a
+                # number is kept on one line, with its stars
+                words = [text] if re.search(r"[0-9]", text) else (text.split() or [""])
                 ems = max(_precise_ems(w) for w in words)
                 ems = max(ems, _precise_ems(words[-1]) + SUPERSCRIPT * _precise_ems(stars))
             needed[column] = max(needed[column], ems)
@@ -367,7 +369,10 @@ def _fitted_layout(
         if sum(body) <= room:
             fitted = candidate
             break
-    else:
+    else:  # too wide even at the smallest size: the columns shrink alike, centred ones as one
+        if centred:
+            widest = max(body[i] for i in centred)
+            body = [widest if i in centred else w for i, w in enumerate(body)]
         body = [w * min(1.0, room / sum(body)) for w in body]
     label = min(text_width - sum(body), Pt(fitted) * _precise_ems_of_labels(table) + margins)
     label = max(label, text_width * FIT_LABEL_SHARE)
