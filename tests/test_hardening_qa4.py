@@ -655,3 +655,22 @@ def test_validate_reports_panels_of_unequal_width(tmp_path, capsys):
         f"error: {spec}:11:88: tables.u.column_labels: column_labels has 1 entries, the table "
         "has 2 columns",
     )
+
+
+def test_diff_says_rows_put_in_another_order(tmp_path, capsys):
+    # order: [L.x] moved a row up: "no model, coefficient, statistic or table cell changed"
+    body = (
+        "models:\n  m: {estimator: panel_fe, y: y, x: [x, L.x], absorb: [entity]}\n"
+        "tables:\n  t: {kind: regression, columns: [m]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert main(["run", str(spec), "--out", str(tmp_path / "a")]) == 0
+    spec.write_text(spec.read_text().replace("columns: [m]}", "columns: [m], order: [L.x]}"))
+    assert main(["run", str(spec), "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[out.index("table cells:") :] == [
+        "table cells:",
+        "  t: rows in another order: x (t−1), x moved",
+    ]

@@ -314,6 +314,12 @@ def _compare(a: RunFolder, b: RunFolder, tolerance: float, every: bool = False) 
                 report.cells.append(f"{table}: row '{old}' is now labelled '{new}'")
         # a relabelled row's cells are compared with the same row under its new label
         cells_a = {(relabelled.get(row, row), column): v for (row, column), v in cells_a.items()}
+        order_a = [r for r in dict.fromkeys(row for row, _ in cells_a) if "(2nd line)" not in r]
+        order_b = [r for r in dict.fromkeys(row for row, _ in cells_b) if "(2nd line)" not in r]
+        if order_a != order_b and sorted(order_a) == sorted(order_b):
+            # the same rows and cells in another order (an order: option): no cell differs
+            moved = [r for r, s in zip(order_b, order_a, strict=True) if r != s]
+            report.cells.append(f"{table}: rows in another order: {', '.join(moved)} moved")
         for key in list(dict.fromkeys([*cells_a, *cells_b])):
             old, new = cells_a.get(key, "—"), cells_b.get(key, "—")
             if old != new:
