@@ -674,3 +674,17 @@ def test_diff_says_rows_put_in_another_order(tmp_path, capsys):
         "table cells:",
         "  t: rows in another order: x (t−1), x moved",
     ]
+
+
+def test_exact_fit_of_a_fixed_effects_model_is_a_warning_not_a_crash(tmp_path, capsys):
+    # y2 = 2·x exactly: the residual sum of squares is 0.0, and xtreg's F test that all
+    # u_i = 0 divided by it (ZeroDivisionError, exit 3); a mediation whose mediator is such a
+    # column crashed the same way in its mediator regression
+    body = (
+        "transforms:\n  - derive: {x2: 2 * x}\n"
+        "models:\n  m: {estimator: panel_fe, y: x2, x: [x], effects: [entity]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0
+    assert "warning: model 'm': the regressors fit 'x2' exactly" in err
