@@ -688,3 +688,21 @@ def test_exact_fit_of_a_fixed_effects_model_is_a_warning_not_a_crash(tmp_path, c
     code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
     assert code == 0
     assert "warning: model 'm': the regressors fit 'x2' exactly" in err
+
+
+def test_exclude_of_a_multiverse_axis_value_is_said_once_at_it(tmp_path, capsys):
+    rows = [f"00{r}" for r in panel_rows()]  # firms '001'…'004', text codes
+    body = (
+        "models:\n  fe: {estimator: panel_fe, y: y, x: [x], absorb: [entity]}\n"
+        "multiverse:\n  r:\n    base: fe\n    focus: x\n    axes:\n"
+        "      sample: {all: {}, no2: {sample: {exclude: {firm: [002]}}}}\n"
+        "      se: {plain: {}, robust: {se: robust}}\n"
+    )
+    spec = write(tmp_path, rows, body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:13:30: multiverse.r.axes.sample.no2: the 2 specifications of "
+        "multiverse 'r' with sample=no2 fail (the first 'r[sample=no2,se=plain]'): 'firm' "
+        "holds text (such as '001'), and exclude: lists the numbers 2 (YAML reads 005 as 5) "
+        '(quote the codes as they are written: ["002"])',
+    )

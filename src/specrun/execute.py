@@ -302,7 +302,9 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     return condition
 
 
-def _check_exclude(sample: SampleSpec, frame: pl.DataFrame, path: PathKey, spec: Spec) -> None:
+def _check_exclude(
+    sample: SampleSpec, frame: pl.DataFrame, path: PathKey, spec: Spec, model: str
+) -> None:
     """Each ``exclude:`` list holds values of its column's type, and each value is one the
     column holds: YAML reads the code 005 as the number 5, which no text code '005' equals
     (polars' "'is_in' cannot check for String values" was all that said so), and a misspelt
@@ -313,7 +315,10 @@ def _check_exclude(sample: SampleSpec, frame: pl.DataFrame, path: PathKey, spec:
             _check_exclude_list(column, values, frame)
     except SpecError as exc:
         where = (*path, "exclude", exc.path)
-        exc.path = ""  # _located names the column's list
+        # a multiverse's specification is named, so that the failures of the specifications
+        # sharing the axis value are said once, at it (``failed_specifications``); else
+        # _located names the column's list
+        exc.path = f"models.{model}" if "[" in model else ""
         raise SpecErrors([_located(spec, exc, where)]) from None
 
 
@@ -1049,7 +1054,7 @@ class Executor:
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
-                _check_exclude(sample, frame, path, self.spec)
+                _check_exclude(sample, frame, path, self.spec, model.name)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
