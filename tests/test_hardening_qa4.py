@@ -706,3 +706,22 @@ def test_exclude_of_a_multiverse_axis_value_is_said_once_at_it(tmp_path, capsys)
         "holds text (such as '001'), and exclude: lists the numbers 2 (YAML reads 005 as 5) "
         '(quote the codes as they are written: ["002"])',
     )
+
+
+def test_operator_on_a_list_of_variables_as_stata_writes_it(tmp_path, capsys):
+    # Stata's L.(x y) and L(0/1).(x y): "unexpected '(x y)'", though L.($group) worked; a
+    # misspelt name in the list is reported at the item it is written in
+    import json
+
+    body = "models:\n  m: {estimator: panel_fe, y: y, x: ['L(0/1).(x g2)'], absorb: [entity]}\n"
+    spec = write(tmp_path, panel_rows(), "transforms:\n  - derive: {g2: x * x}\n" + body)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    fitted = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["m"]
+    assert list(fitted["coefficients"]) == ["x", "L.x", "g2", "L.g2", "_cons"]
+    spec.write_text(spec.read_text().replace("(x g2)", "(x g3)"))
+    capsys.readouterr()
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:38: models.m.x[0]: unknown variable 'g3' in term 'L(0/1).g3' (did "
+        "you mean 'g'?)",
+    )

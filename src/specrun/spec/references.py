@@ -16,7 +16,7 @@ from specrun.estimators.base import check_mark, item_terms, variable_fields, var
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import DataSpec, SampleSpec, SourceSpec, VariableRef
-from specrun.spec.resolve import ResolvedModel
+from specrun.spec.resolve import ResolvedModel, list_in_term
 from specrun.transforms import TRANSFORMS
 
 # options that one file format reads, by the formats that read them
@@ -371,9 +371,18 @@ class ReferenceChecks(Diagnostics):
                     path,
                     code="schema",
                 )
+            # the terms of L.(x z) items, each checked at the item it was written in
+            listed = {
+                term: i
+                for i, written in enumerate(raw if isinstance(raw, list) else [])
+                if isinstance(written, str)
+                for term in list_in_term(written) or []
+            }
             for item in items:
                 where, report = path, True
-                if isinstance(raw, list):
+                if isinstance(raw, list) and item not in raw and item in listed:
+                    where = (*path, listed[item])
+                elif isinstance(raw, list):
                     report = item in raw  # a group's members are checked under groups:
                     where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
                 found = self.check_term(item, mark, where, columns, report=report)
