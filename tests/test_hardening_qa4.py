@@ -725,3 +725,17 @@ def test_operator_on_a_list_of_variables_as_stata_writes_it(tmp_path, capsys):
         f"error: {spec}:9:38: models.m.x[0]: unknown variable 'g3' in term 'L(0/1).g3' (did "
         "you mean 'g'?)",
     )
+
+
+def test_where_in_a_list_of_the_wrong_type_says_what_to_write(tmp_path, capsys):
+    rows = [f"00{r}" for r in panel_rows()]  # firms '001'…'004', text codes
+    body = (
+        "samples: {s: {where: 'firm in [002, 003]'}}\n"
+        "models:\n  m: {estimator: ols, y: y, x: [x], sample: s}\n"
+    )
+    spec = write(tmp_path, rows, body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:6:14: samples.s: 'in' looks for a string in a list of numbers (quote "
+        "the codes as the column writes them, e.g. ['005'])",
+    )

@@ -624,10 +624,17 @@ def _check(
             list_kind = _literal_kind(values[0])
             if operand_kind not in (list_kind, ValueKind.UNKNOWN):
                 keyword = "not in" if negated else "in"
+                hint = None
+                if operand_kind == ValueKind.STRING and list_kind == ValueKind.NUMBER:
+                    # a code list written as numbers: 005 unquoted is the number 5
+                    hint = "quote the codes as the column writes them, e.g. ['005']"
+                elif operand_kind == ValueKind.NUMBER and list_kind == ValueKind.STRING:
+                    hint = "write the numbers without quotes, e.g. [2010]"
                 raise _error(
                     f"'{keyword}' looks for {_KIND_NOUN[operand_kind]} in a list of "
                     f"{list_kind.value}s",
                     node.col,
+                    hint,
                 )
             return ValueKind.BOOLEAN
         case FunctionCall(name=name, args=args):
