@@ -554,7 +554,10 @@ def test_unknown_column_is_not_checked_without_columns():
 
 def test_schema_types_are_checked():
     error = spec_error("year == '2019'", FRAME.schema)
-    assert str(error) == "cannot compare a number with a string using '=='"
+    assert str(error) == (
+        "cannot compare a number with a string using '==' (write the number without quotes: "
+        "year == 2019)"
+    )
     assert error.col == 6
     error = spec_error("province + 1", FRAME.schema)
     assert str(error) == "'+' needs numbers, but its left side is a string"

@@ -654,8 +654,22 @@ def _check_binary(node: BinaryOp, op: str, left: ValueKind, right: ValueKind) ->
             _require(kind, needed, message, node.col)
         return needed
     if ValueKind.UNKNOWN not in (left, right) and left != right:
+        sides = {left: node.left, right: node.right}
+        hint = None
+        text, number = sides.get(ValueKind.STRING), sides.get(ValueKind.NUMBER)
+        if isinstance(text, ColumnRef) and isinstance(number, NumberLiteral):
+            # a code held as text compared with a number: id == 5 for the code '005'
+            hint = (
+                f"quote a code as the column writes it, e.g. {text.name} == '005' (or "
+                f"real({text.name}) == 5)"
+            )
+        elif isinstance(number, ColumnRef) and isinstance(text, StringLiteral):
+            written = text.value if re.fullmatch(r"-?[0-9.]+", text.value.strip()) else "2010"
+            hint = f"write the number without quotes: {number.name} {op} {written.strip()}"
         raise _error(
-            f"cannot compare {_KIND_NOUN[left]} with {_KIND_NOUN[right]} using '{op}'", node.col
+            f"cannot compare {_KIND_NOUN[left]} with {_KIND_NOUN[right]} using '{op}'",
+            node.col,
+            hint,
         )
     return ValueKind.BOOLEAN
 
