@@ -753,3 +753,27 @@ def test_comparing_text_codes_with_a_number_says_to_quote_them(tmp_path, capsys)
         f"error: {spec}:6:14: samples.s: cannot compare a string with a number using '==' "
         "(quote a code as the column writes it, e.g. firm == '005' (or real(firm) == 5))",
     )
+
+
+@pytest.mark.parametrize("row", [0, 6])
+def test_numbers_typed_with_full_width_digits_read_as_numbers(tmp_path, capsys, row):
+    # '１２.５' (a Chinese input method's digits) in a column of numbers: polars took the
+    # column for numbers and could not parse the cell, and the file was unreadable ("holds
+    # '１２.５' in data row 3, which is not Float64 …: add 'infer_rows: all'", which failed too)
+    import json
+
+    rows = panel_rows()
+    firm, year, g, _, y = rows[row].split(",")
+    rows[row] = ",".join([firm, year, g, "１２.５", y])
+    spec = write(tmp_path, rows, MODEL)
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 0
+    expected = [r.split(",") for r in panel_rows()]
+    expected[row][3] = "12.5"
+    (tmp_path / "plain").mkdir()
+    plain = write(tmp_path / "plain", [",".join(r) for r in expected], MODEL)
+    assert main(["run", str(plain), "--out", str(tmp_path / "plain" / "out")]) == 0
+    fitted = [
+        json.loads((folder / "out" / "results.json").read_text())["models"]["m"]["coefficients"]
+        for folder in (tmp_path, tmp_path / "plain")
+    ]
+    assert fitted[0] == fitted[1]  # the same fit as with 12.5 written in ASCII digits
