@@ -777,3 +777,18 @@ def test_numbers_typed_with_full_width_digits_read_as_numbers(tmp_path, capsys, 
         for folder in (tmp_path, tmp_path / "plain")
     ]
     assert fitted[0] == fitted[1]  # the same fit as with 12.5 written in ASCII digits
+
+
+def test_iv_with_an_instrument_built_from_the_endogenous_regressor_says_so(tmp_path, capsys):
+    # instrument z2 = 2·x for endogenous x: numpy's "Singular matrix" and nothing else
+    body = (
+        "transforms:\n  - derive: {z2: 2 * x, w: x * x}\n"
+        "models:\n  m: {estimator: iv, y: y, x: [w], endog: [x], instruments: [z2]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert err.endswith(
+        "(a regressor or instrument is an exact linear function of the others (an instrument "
+        "built from an endogenous regressor, or from x): leave it out)"
+    )
