@@ -106,8 +106,8 @@ def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsy
 # what every unbalanced-panel error of Grunfeld's 1935-1954 panel says of Stata's xthreg
 XTHREG_NOTE = (
     "Stata's xthreg needs a balanced panel too: its users drop such entities first "
-    "(xtbalance, range(1935 1954), or bysort firm: keep if _N == 20); missing cells can "
-    "instead be filled with the interpolate transform"
+    "(xtbalance, range(1935 1954), or bysort firm: keep if _N == 20); the interpolate "
+    "transform fills missing cells of the rows the data have, not periods without a row"
 )
 THRESHOLD = "{estimator: panel_threshold, y: inv, regime_x: [value], q: capital, bootstrap: 0"
 

@@ -515,7 +515,12 @@ COLUMNS = ["Dige", "year", "gdp", "gdp_pc", "cpi", "province", "a", "b", "c", "x
         ("a and 'x'", "'and' needs conditions, but its right side is a string", 3),
         ("1 or a", "'or' needs conditions, but its left side is a number", 3),
         ("1 == 'a'", "cannot compare a number with a string using '=='", 3),
-        ("'a' in [1]", "'in' looks for a string in a list of numbers", 5),
+        (
+            "'a' in [1]",
+            "'in' looks for a string in a list of numbers (quote the codes as the column "
+            "writes them, e.g. ['005'])",
+            5,
+        ),
         ("log('a')", "log() needs a number, but got a string", 1),
         ("if_else(1, a, b)", "if_else() needs a condition first, but got a number", 1),
         ("if_else(a, 1, 'x')", "if_else() branches differ: a number and a string", 1),
@@ -549,12 +554,18 @@ def test_unknown_column_is_not_checked_without_columns():
 
 def test_schema_types_are_checked():
     error = spec_error("year == '2019'", FRAME.schema)
-    assert str(error) == "cannot compare a number with a string using '=='"
+    assert str(error) == (
+        "cannot compare a number with a string using '==' (write the number without quotes: "
+        "year == 2019)"
+    )
     assert error.col == 6
     error = spec_error("province + 1", FRAME.schema)
     assert str(error) == "'+' needs numbers, but its left side is a string"
     error = spec_error("year in ['2019']", FRAME.schema)
-    assert str(error) == "'in' looks for a number in a list of strings"
+    assert str(error) == (
+        "'in' looks for a number in a list of strings (write the numbers without quotes, e.g. "
+        "[2010])"
+    )
 
 
 def test_error_is_placed_by_the_caller():

@@ -82,6 +82,31 @@ def plan_file(
     return spec, plan
 
 
+def _check_members(only: Sequence[str], plan: Plan, output: RunOutput) -> None:
+    """Each ``--only`` name that stands for a member of a model (``by_region.East``, known
+    once the data are read) or a part of it (``mediation.total``) is one the run fitted: a
+    misspelt member ran the whole family without a word. Raises ``SpecErrors`` (code
+    ``usage``) before any file is written."""
+    names = {n.name for n in plan.nodes}
+    fitted = output.results.models
+    unknown = []
+    for name in only:
+        if name in names or name in fitted:
+            continue
+        family = _node_name(name, names)
+        members = sorted(m for m in fitted if family and m.startswith(f"{family}."))
+        unknown.append(
+            SpecError(
+                f"--only names no model '{name}': '{family}' has "
+                + (", ".join(members[:12]) + (", …" if len(members) > 12 else "") or "no members"),
+                code="usage",
+                hint=did_you_mean(name, members),
+            )
+        )
+    if unknown:
+        raise SpecErrors(unknown)
+
+
 def _node_name(name: str, names: set[str]) -> str | None:
     """A plan node's name, or the model an expanded name comes from (by_region.East,
     mediation.total → by_region, mediation)."""
@@ -226,6 +251,7 @@ def _run(
                 CachedDrawers(drawers, store, plan) if store is not None and figures else drawers
             )
             output = load(painter.submit if painter is not None else None)
+            _check_members(only, plan, output)
             files = render_outputs(spec, plan, output, painter)
         summary = RunSummary.of(output)
         if store is not None:

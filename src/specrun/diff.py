@@ -308,11 +308,48 @@ def _compare(a: RunFolder, b: RunFolder, tolerance: float, every: bool = False) 
             report.cells.append(f"{table}: only in {where}")
             continue
         cells_a, cells_b = a.tables[table], b.tables[table]
+        relabelled = _relabelled_rows(cells_a, cells_b)
+        for old, new in relabelled.items():
+            if not _second_line_of(old, relabelled):
+                report.cells.append(f"{table}: row '{old}' is now labelled '{new}'")
+        # a relabelled row's cells are compared with the same row under its new label
+        cells_a = {(relabelled.get(row, row), column): v for (row, column), v in cells_a.items()}
+        order_a = [r for r in dict.fromkeys(row for row, _ in cells_a) if "(2nd line)" not in r]
+        order_b = [r for r in dict.fromkeys(row for row, _ in cells_b) if "(2nd line)" not in r]
+        if order_a != order_b and sorted(order_a) == sorted(order_b):
+            # the same rows and cells in another order (an order: option): no cell differs
+            moved = [r for r, s in zip(order_b, order_a, strict=True) if r != s]
+            report.cells.append(f"{table}: rows in another order: {', '.join(moved)} moved")
         for key in list(dict.fromkeys([*cells_a, *cells_b])):
             old, new = cells_a.get(key, "—"), cells_b.get(key, "—")
             if old != new:
                 report.cells.append(f"{table}: row '{key[0]}', column {key[1]}: {old} → {new}")
     return report
+
+
+def _relabelled_rows(
+    cells_a: dict[tuple[str, str], str], cells_b: dict[tuple[str, str], str]
+) -> dict[str, str]:
+    """Rows of a table that only changed their label between two runs (a variable's label
+    edited in the spec), as {old label: new label}: with the same number of rows in the same
+    order, a row whose label is in one run only is paired with the row at its place in the
+    other. Otherwise (rows added or dropped) none: each cell is then compared by its label."""
+    rows_a = list(dict.fromkeys(row for row, _ in cells_a))
+    rows_b = list(dict.fromkeys(row for row, _ in cells_b))
+    if len(rows_a) != len(rows_b):
+        return {}
+    only_a, only_b = set(rows_a) - set(rows_b), set(rows_b) - set(rows_a)
+    return {
+        old: new
+        for old, new in zip(rows_a, rows_b, strict=True)
+        if old != new and old in only_a and new in only_b
+    }
+
+
+def _second_line_of(row: str, relabelled: dict[str, str]) -> bool:
+    """Whether ``row`` is the second line (standard errors) of a row relabelled with it."""
+    found = re.fullmatch(r"(.*) \(2nd line\)( \[\d+\])?", row)  # " [2]": a second table
+    return found is not None and found.group(1) + (found.group(2) or "") in relabelled
 
 
 # a multiverse's changed specifications are summed up beyond this many (one changed axis

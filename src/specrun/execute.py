@@ -21,7 +21,7 @@ import polars as pl
 from specrun.data.design import Design, add_time_series, atoms, build_design
 from specrun.data.io import DataLabels, read_labels, read_source, source_format
 from specrun.data.terms import Term
-from specrun.errors import SpecError, SpecErrors
+from specrun.errors import SpecError, SpecErrors, did_you_mean
 from specrun.estimators import ESTIMATORS
 from specrun.estimators.base import (
     FitContext,
@@ -337,12 +337,88 @@ def _sample_filter(sample: SampleSpec, spec: Spec, schema: pl.Schema) -> pl.Expr
     return condition
 
 
+def _check_exclude(
+    sample: SampleSpec, frame: pl.DataFrame, path: PathKey, spec: Spec, model: str
+) -> None:
+    """Each ``exclude:`` list holds values of its column's type, and each value is one the
+    column holds: YAML reads the code 005 as the number 5, which no text code '005' equals
+    (polars' "'is_in' cannot check for String values" was all that said so), and a misspelt
+    value left every row in the sample without a word. Raises ``SpecErrors`` located at the
+    column's list, naming the values and the codes they stand for."""
+    try:
+        for column, values in (sample.exclude or {}).items():
+            _check_exclude_list(column, values, frame)
+    except SpecError as exc:
+        where = (*path, "exclude", exc.path)
+        # a multiverse's specification is named, so that the failures of the specifications
+        # sharing the axis value are said once, at it (``failed_specifications``); else
+        # _located names the column's list
+        exc.path = f"models.{model}" if "[" in model else ""
+        raise SpecErrors([_located(spec, exc, where)]) from None
+
+
+def _check_exclude_list(column: str, values: list[Any], frame: pl.DataFrame) -> None:
+    """``_check_exclude`` for one column; the error's path is the column's name."""
+    if column not in frame.columns:
+        return  # reported by validate
+    dtype = frame.schema[column]
+    present = frame[column].drop_nulls().unique()
+    if dtype == pl.String and any(not isinstance(v, str) for v in values):
+        numbers = [v for v in values if not isinstance(v, str)]
+        codes = present.filter(present.str.contains(r"^[0-9]+$"))
+        by_value = {int(c): c for c in codes.to_list()}
+        meant = [by_value.get(v) for v in numbers if isinstance(v, int)]
+        raise SpecError(
+            f"'{column}' holds text (such as {present.sort()[0]!r}), and exclude: lists the "
+            f"numbers {', '.join(str(v) for v in numbers)} (YAML reads 005 as 5)",
+            code="data",
+            path=column,
+            hint="quote the codes as they are written: " + json.dumps(meant, ensure_ascii=False)
+            if meant and len(meant) == len(numbers) and all(m is not None for m in meant)
+            else "quote the values, as the column's text is written",
+        )
+    if dtype.is_numeric() and any(isinstance(v, str) for v in values):
+        texts = [v for v in values if isinstance(v, str)]
+        raise SpecError(
+            f"'{column}' holds numbers, and exclude: lists the text "
+            f"{', '.join(repr(v) for v in texts)}",
+            code="data",
+            path=column,
+            hint="write the values without quotes",
+        )
+    if not (dtype.is_numeric() or dtype == pl.String):
+        return
+    seen = set(present.to_list())
+    absent = [v for v in values if v not in seen]
+    if absent:
+        shown = present.sort().head(12).to_list()
+        raise SpecError(
+            f"exclude: {', '.join(repr(v) for v in absent)} "
+            f"{'is' if len(absent) == 1 else 'are'} no value of '{column}', so "
+            f"{'it excludes' if len(absent) == 1 else 'they exclude'} no row",
+            code="data",
+            path=column,
+            hint=did_you_mean(str(absent[0]), [str(v) for v in shown])
+            or f"its values: {', '.join(str(v) for v in shown)}"
+            + (", …" if present.len() > len(shown) else ""),
+        )
+
+
 def _require_boolean(sample: SampleSpec, frame: pl.DataFrame) -> None:
     """A where: filter yields true/false per row (a column of numbers is not a filter)."""
     from specrun.transforms.derive import boolean_condition
 
     if sample.where:
         boolean_condition(sample.where, frame)
+
+
+def _source_of_models(spec: Spec) -> SourceSpec | None:
+    """The source models and transforms read: the panel's, or a cross-section's main one."""
+    data = spec.data
+    name = data.panel.source if data.panel is not None else data.main
+    if name is None and len(data.sources) == 1:
+        name = next(iter(data.sources))
+    return data.sources.get(name) if name is not None else None
 
 
 def apply_step(
@@ -360,6 +436,11 @@ def apply_step(
     try:
         out = TRANSFORMS.get(name).apply(frame, getattr(step, name), ctx)
     except SpecError as exc:
+        cell = getattr(exc, "text_cell", None)
+        if cell is not None:  # a text input column: its cell as a null_values entry
+            source = _source_of_models(spec)
+            nulls = source.null_values if source is not None else None
+            exc.hint = _text_number_hint("", cell, 0.0, dependent=False, nulls=nulls)
         raise SpecErrors([_located(spec, exc, (*path, name))]) from None
     except pl.exceptions.PolarsError as exc:
         error = SpecError(f"{name} failed: {exc}", code="data")
@@ -714,6 +795,7 @@ class Executor:
         self._check_entity_column(frame)
         frame = self._complete_keys(frame)
         frame = self._period_numbers(frame)
+        frame = self._year_end_dates(frame)
         self._check_time_column(frame)
         frame = self._whole_periods(frame)
         duplicated = frame.select(panel.entity, panel.time).is_duplicated()
@@ -746,6 +828,38 @@ class Executor:
             )
         self.panel = frame
         return frame
+
+    def _year_end_dates(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A time column of dates that all fall on the same day of the year (CSMAR's and
+        Wind's annual periods, "2015-12-31", as text or as dates) read as their years, as
+        Stata's ``gen year = year(date(accper, "YMD"))``; noted in manifest.json. Dates of
+        several days of the year (monthly, quarterly periods) are left as they are."""
+        panel = self.spec.data.panel
+        column = frame[panel.time]
+        if column.dtype == pl.String:
+            text = column.str.strip_chars()
+            if not text.str.contains(r"^[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}$").all():
+                return frame
+            numbers = text.str.extract_groups(
+                r"^(?<y>[0-9]{4})[-/.](?<m>[0-9]{1,2})[-/.](?<d>[0-9]{1,2})$"
+            ).struct.unnest()
+            year, month, day = (numbers[c].cast(pl.Int64) for c in ("y", "m", "d"))
+            if (month < 1).any() or (month > 12).any() or (day < 1).any() or (day > 31).any():
+                return frame  # not calendar dates (2015-13-40): reported as text
+        elif column.dtype == pl.Date or isinstance(column.dtype, pl.Datetime):
+            if isinstance(column.dtype, pl.Datetime) and (column.dt.truncate("1d") != column).any():
+                return frame  # times of day: not periods of a year
+            year, month, day = column.dt.year(), column.dt.month(), column.dt.day()
+        else:
+            return frame
+        if month.n_unique() != 1 or day.n_unique() != 1:
+            return frame
+        source = self.spec.data.sources[panel.source].path
+        self.notes.append(
+            f"data.panel: the time column '{panel.time}' of '{source}' holds dates on "
+            f"{int(month[0]):02d}-{int(day[0]):02d} of each year: read as their years"
+        )
+        return frame.with_columns(year.cast(pl.Int64).alias(panel.time))
 
     def _period_numbers(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The time column as integers when it is text only because its periods are written
@@ -817,7 +931,12 @@ class Executor:
             "numbers such as 2012 (or dates)",
             code="data",
             hint=_unit_hint(examples[0] if examples else "")
-            or "write the years as plain numbers in the file",
+            or (
+                "dates on several days of the year (months, quarters) are no period numbers: "
+                "write a period number in the file (such as year × 12 + month)"
+                if examples and re.fullmatch(r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}", examples[0])
+                else "write the years as plain numbers in the file"
+            ),
         )
         raise SpecErrors([_located(self.spec, error, ("data", "panel", "time"))])
 
@@ -970,6 +1089,7 @@ class Executor:
         if sample is not None:
             try:
                 _require_boolean(sample, frame)
+                _check_exclude(sample, frame, path, self.spec, model.name)
                 frame = frame.filter(_sample_filter(sample, self.spec, frame.schema))
             except SpecError as exc:
                 raise SpecErrors([_located(self.spec, exc, path)]) from None
@@ -1100,11 +1220,7 @@ class Executor:
 
     def _model_source(self) -> SourceSpec | None:
         """The source models read: the panel's, or a cross-section's main one."""
-        data = self.spec.data
-        name = data.panel.source if data.panel is not None else data.main
-        if name is None and len(data.sources) == 1:
-            name = next(iter(data.sources))
-        return data.sources.get(name) if name is not None else None
+        return _source_of_models(self.spec)
 
     def _why_empty(self, name: str, model: ResolvedModel, total: int, variables: list[str]) -> str:
         """Why a model has no rows: what its sample kept of the data (with the data's time

@@ -238,6 +238,7 @@ _MISTAKEN_OPERATORS = {
     "&": "use 'and'",
     "|": "use 'or'",
     "~": "use 'not'",
+    "^": "write x ** 2 for a power (Stata's x^2)",
 }
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
@@ -635,10 +636,17 @@ def _check(
             list_kind = _literal_kind(values[0])
             if operand_kind not in (list_kind, ValueKind.UNKNOWN):
                 keyword = "not in" if negated else "in"
+                hint = None
+                if operand_kind == ValueKind.STRING and list_kind == ValueKind.NUMBER:
+                    # a code list written as numbers: 005 unquoted is the number 5
+                    hint = "quote the codes as the column writes them, e.g. ['005']"
+                elif operand_kind == ValueKind.NUMBER and list_kind == ValueKind.STRING:
+                    hint = "write the numbers without quotes, e.g. [2010]"
                 raise _error(
                     f"'{keyword}' looks for {_KIND_NOUN[operand_kind]} in a list of "
                     f"{list_kind.value}s",
                     node.col,
+                    hint,
                 )
             return ValueKind.BOOLEAN
         case FunctionCall(name=name, args=args):
@@ -658,8 +666,22 @@ def _check_binary(node: BinaryOp, op: str, left: ValueKind, right: ValueKind) ->
             _require(kind, needed, message, node.col)
         return needed
     if ValueKind.UNKNOWN not in (left, right) and left != right:
+        sides = {left: node.left, right: node.right}
+        hint = None
+        text, number = sides.get(ValueKind.STRING), sides.get(ValueKind.NUMBER)
+        if isinstance(text, ColumnRef) and isinstance(number, NumberLiteral):
+            # a code held as text compared with a number: id == 5 for the code '005'
+            hint = (
+                f"quote a code as the column writes it, e.g. {text.name} == '005' (or "
+                f"real({text.name}) == 5)"
+            )
+        elif isinstance(number, ColumnRef) and isinstance(text, StringLiteral):
+            written = text.value if re.fullmatch(r"-?[0-9.]+", text.value.strip()) else "2010"
+            hint = f"write the number without quotes: {number.name} {op} {written.strip()}"
         raise _error(
-            f"cannot compare {_KIND_NOUN[left]} with {_KIND_NOUN[right]} using '{op}'", node.col
+            f"cannot compare {_KIND_NOUN[left]} with {_KIND_NOUN[right]} using '{op}'",
+            node.col,
+            hint,
         )
     return ValueKind.BOOLEAN
 

@@ -418,8 +418,9 @@ def _without_blank_columns(
 def _leading_zero_codes(
     data: bytes, separator: str, spec: SourceSpec, rows: int | None
 ) -> dict[str, pl.DataType]:
-    """Columns of codes written with leading zeros (stock codes 000001, region codes 0101),
-    to be read as text, as an Excel or Stata text column of such codes is: read as integers,
+    """Columns to be read as text: codes written with leading zeros (stock codes 000001,
+    region codes 0101), and numbers written with full-width digits (``destring`` folds them);
+    codes are read as text, as an Excel or Stata text column of such codes is: read as integers,
     000001 would become 1, printed so and matching no '000001' of another source or of a
     sample's ``exclude:``. A column is such codes when, in the rows that decide its type, every
     cell is digits and one starts with 0 followed by a digit. Keyed by the file's own header
@@ -443,7 +444,9 @@ def _leading_zero_codes(
             column.len()
             and column.str.contains(r"^0[0-9]").any()
             and column.str.contains(r"^[0-9]+$").all()
-        ):
+        ) or column.str.contains(FULL_WIDTH_DIGIT).any():
+            # full-width digits: polars takes them for a number's and then cannot parse them
+            # (the whole file unreadable); read as text, ``destring`` folds them
             codes[name] = pl.String()
     return codes
 
@@ -526,6 +529,10 @@ def read_source(spec: SourceSpec, folder: Path) -> pl.DataFrame:
     return _with_index(frame, spec.index, spec.path) if spec.index else frame
 
 
+# a full-width digit (U+FF10–FF19), as a Chinese input method types it
+FULL_WIDTH_DIGIT = "[\uff10-\uff19]"
+
+
 def destring(
     frame: pl.DataFrame, spec: SourceSpec, exact: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -555,11 +562,17 @@ def destring(
     for name, dtype in frame.schema.items():
         if dtype != pl.String:
             continue
-        text = frame[name].str.strip_chars()
-        if text_file and plain and _names_as_read(frame[name], text):
+        raw = frame[name]
+        # numbers typed with a Chinese input method's full-width digits (１２.５) read as
+        # numbers, as full-width header names are folded (NFKC)
+        folded = bool(raw.str.contains(FULL_WIDTH_DIGIT).any())
+        if folded:
+            raw = raw.str.normalize("NFKC")
+        text = raw.str.strip_chars()
+        if not folded and text_file and plain and _names_as_read(raw, text):
             continue
-        column = text.set(text.is_in(nulls), None) if nulls else frame[name]
-        changed = column.null_count() > frame[name].null_count()
+        column = text.set(text.is_in(nulls), None) if nulls else raw
+        changed = folded or column.null_count() > frame[name].null_count()
         numbers = column
         if spec.thousands is not None:
             numbers = numbers.str.replace_all(spec.thousands, "", literal=True)

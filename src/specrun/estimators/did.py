@@ -356,18 +356,22 @@ def fit_event_study(
             for k, name in zip(spec.relative_periods(), names, strict=True)
         ]
     )
+    if spec.method == "callaway_santanna":  # its own rules for a panel without never-treated
+        return {"": _callaway_santanna(frame, spec, ctx)}
     if data["__rel"].is_null().all() or data["__rel"].is_not_null().all():
         raise SpecError(
-            "an event study needs treated units and never-treated (or not-yet-treated) ones; "
+            "an event study needs treated units and never-treated ones; "
             f"'{spec.first_treated}' has "
             + ("no treated unit" if data["__rel"].is_null().all() else "no never-treated unit"),
             code="estimation",
             path=f"models.{ctx.name}",
+            hint=None
+            if data["__rel"].is_null().all()
+            else "method: callaway_santanna with control: notyet compares each cohort with the "
+            "units not yet treated, as R did's att_gt does when every unit is treated",
         )
     leads = [relative_name(k) for k in spec.relative_periods() if k < 0]
     cohort_extra: dict[str, object] = {}
-    if spec.method == "callaway_santanna":
-        return {"": _callaway_santanna(frame, spec, ctx)}
     if spec.method == "sun_abraham":
         fitted, coefficients, pretrend, cohort_extra = _sun_abraham(data, spec, ctx, first)
     else:
@@ -525,6 +529,64 @@ def _incomplete_units(data: pl.DataFrame, ctx: FitContext, periods: np.ndarray) 
     )
 
 
+def _zero_se(coefficients: Mapping[str, Coefficient]) -> list[str]:
+    """The warning for effects whose standard error is 0 (their z and p are left empty)."""
+    zero = [name for name, c in coefficients.items() if not c.std_error > 0]
+    if not zero:
+        return []
+    return [
+        f"the standard error of {', '.join(zero)} is 0 (a cohort and its controls of one unit "
+        "each, or outcome changes that do not vary within them): z and p are left empty"
+    ]
+
+
+def _without_never_treated(
+    y: np.ndarray, periods: np.ndarray, first: np.ndarray, spec: EventStudySpec, ctx: FitContext
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None, list[str]]:
+    """R did's ``pre_process_did`` for a panel without never-treated units: units first
+    treated after the last period (plus the anticipation) are never treated within it; if no
+    unit is never treated then, ``control: notyet`` drops the periods from the last cohort's
+    first treated period (less the anticipation) on and uses that cohort as not-yet-treated
+    controls only (``comparison``: no ATT(g, t) of its own), while ``control: never`` has no
+    control group (did 2.1's "no available never-treated group"). Returns the outcomes,
+    periods and first periods to estimate on, the comparison-only cohort, and notes."""
+    notes: list[str] = []
+    late = first > periods[-1] + spec.anticipation
+    if late.any():
+        first = np.where(late, np.nan, first)
+        notes.append(
+            f"{int(late.sum())} units first treated after the last period "
+            f"({periods[-1]:g}) are never treated within the panel, as in R did"
+        )
+    if np.isnan(first).any() or np.isnan(first).all():
+        return y, periods, first, None, notes
+    if spec.control == "never":
+        raise SpecError(
+            f"'{spec.first_treated}' has no never-treated unit: every unit is treated by "
+            f"{np.max(first):g}, so control: never has no comparison group",
+            code="estimation",
+            path=f"models.{ctx.name}",
+            hint="control: notyet compares each cohort with the units not yet treated, the "
+            "last cohort serving as controls only (R did's att_gt, control_group = "
+            '"notyettreated")',
+        )
+    latest = float(np.max(first))
+    kept = periods < latest - spec.anticipation
+    if kept.sum() < 2:
+        raise SpecError(
+            f"'{spec.first_treated}' has no never-treated unit, and the last cohort "
+            f"({latest:g}) leaves fewer than two periods before it to compare with",
+            code="estimation",
+            path=f"models.{ctx.name}",
+        )
+    notes.append(
+        f"no never-treated unit: the last cohort ({latest:g}) serves as not-yet-treated "
+        f"controls only and the periods from {latest - spec.anticipation:g} on are dropped "
+        '(R did\'s att_gt, control_group = "notyettreated")'
+    )
+    return y[:, kept], periods[kept], first, latest, notes
+
+
 def _unbalanced(
     data: pl.DataFrame, ctx: FitContext, n_units: int, periods: np.ndarray
 ) -> SpecError:
@@ -585,6 +647,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
         )
     y = data[spec.y].to_numpy().reshape(units.len(), periods.size)
     first = firsts["__first"].to_numpy().astype(float)
+    y, periods, first, comparison, notes = _without_never_treated(y, periods, first, spec, ctx)
     try:
         gt = att_gt(
             y,
@@ -593,6 +656,7 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
             control=spec.control,
             base_period=spec.base_period,
             anticipation=spec.anticipation,
+            comparison=comparison,
         )
     except ValueError as exc:
         raise SpecError(str(exc), code="estimation", path=f"models.{ctx.name}") from None
@@ -643,6 +707,10 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
         }
 
     def coefficient(estimate: float, se: float) -> Coefficient:
+        if not se > 0:
+            # a cohort and its controls of one unit each (or changes that do not vary): the
+            # influence functions are 0, and so the SE; no z or p (R did prints NaN)
+            return Coefficient(estimate, se, float("nan"), float("nan"))
         z = estimate / se
         return Coefficient(estimate, se, z, float(two_sided_p(z)))
 
@@ -688,11 +756,16 @@ def _callaway_santanna(frame: pl.DataFrame, spec: EventStudySpec, ctx: FitContex
         name=ctx.name,
         estimator="event_study",
         dependent=spec.y,
-        nobs=data.height,
+        nobs=int(y.size),  # units × the periods estimated on (fewer when some are dropped)
         coefficients=coefficients,
         stats=stats,
         extra={
-            **({"warnings": few} if (few := few_clusters(stats)) else {}),
+            # what R did's pre-processing changed is said, as its warnings say it
+            **(
+                {"warnings": warned}
+                if (warned := [*notes, *_zero_se(coefficients), *few_clusters(stats)])
+                else {}
+            ),
             "method": spec.method,
             "control": spec.control,
             "base_period": spec.base_period,

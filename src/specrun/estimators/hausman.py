@@ -68,6 +68,17 @@ def fit_hausman(
     covariance, or no coefficient in common with the other.
     """
     consistent, efficient = (ctx.models[name] for name in spec.models)
+    if consistent.nobs != efficient.nobs:
+        # the test compares two estimators of the same coefficients on the same data (Hausman
+        # 1978); on different rows their difference is no test of the random effects
+        error = _error(
+            f"models '{consistent.name}' and '{efficient.name}' are fitted on different "
+            f"observations ({consistent.nobs} and {efficient.nobs} rows): the Hausman test "
+            "compares two estimators on the same sample",
+            ctx,
+        )
+        error.hint = "give both models the same sample: and variables missing in the same rows"
+        raise error
     covariances = []
     for model in (consistent, efficient):
         if model.covariance is None:

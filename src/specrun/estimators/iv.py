@@ -156,6 +156,9 @@ def fit_iv_model(frame: pl.DataFrame, spec: IVSpec, ctx: FitContext) -> Mapping[
             f"the IV problem is numerically singular ({exc})",
             code="estimation",
             path=f"models.{ctx.name}",
+            # numpy's "Singular matrix" named no variable: the usual cause, said
+            hint="a regressor or instrument is an exact linear function of the others (an "
+            "instrument built from an endogenous regressor, or from x): leave it out",
         ) from None
     constant = [] if design.factors else [CONSTANT]
     index = PanelIndex.from_labels(frame[ctx.entity].to_numpy(), frame[ctx.time].to_numpy())

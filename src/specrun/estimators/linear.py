@@ -807,9 +807,12 @@ def fit_linear(
         stats["singletons"] = float(dropped)
         if restricted is not None:
             df1 = entity_sets[0].levels - 1
-            f_u0 = ((_gram_ssr(restricted) - ssr) / df1) / (ssr / (n - fit.k_all))
-            stats["f_u0"] = f_u0
-            stats["f_u0_p"] = float(f_sf(f_u0, df1, n - fit.k_all))
+            # an exact fit (a regressor that is y rescaled, exactly representable) leaves no
+            # residual to test against: no F, as Stata prints "." (it divided by zero, exit 3)
+            if ssr > 0.0:
+                f_u0 = ((_gram_ssr(restricted) - ssr) / df1) / (ssr / (n - fit.k_all))
+                stats["f_u0"] = f_u0
+                stats["f_u0_p"] = float(f_sf(f_u0, df1, n - fit.k_all))
             extra["f_u0_df"] = [df1, n - fit.k_all]
     stats["n_entities"] = float(n_entities)
     stats["n_periods"] = float(n_periods)

@@ -179,8 +179,8 @@ def _check_balanced(frame: pl.DataFrame, spec: PanelThresholdSpec, ctx: FitConte
         hint="; or ".join(fixes)
         + ". Stata's xthreg needs a balanced panel too: its users drop such entities first "
         f"(xtbalance, range({_period(all_periods[0])} {_period(all_periods[-1])}), or bysort "
-        f"{ctx.entity}: keep if _N == {len(all_periods)}); missing cells can instead be filled "
-        "with the interpolate transform",
+        f"{ctx.entity}: keep if _N == {len(all_periods)}); the interpolate transform fills "
+        "missing cells of the rows the data have, not periods without a row",
     )
 
 

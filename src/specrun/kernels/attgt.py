@@ -60,15 +60,20 @@ def att_gt(
     control: Literal["never", "notyet"] = "never",
     base_period: Literal["varying", "universal"] = "varying",
     anticipation: int = 0,
+    comparison: float | None = None,
 ) -> GroupTime:
     """All ATT(g, t) of a balanced panel ``y`` (n_units, n_periods) observed at ``periods``
-    (sorted), units first treated at ``first`` (n_units,; nan = never treated).
+    (sorted), units first treated at ``first`` (n_units,; nan = never treated); the cohort
+    ``comparison`` serves as not-yet-treated controls only (R did's last cohort when no unit
+    is never treated), with no ATT(g, t) of its own.
 
     Raises ValueError when there is no treated cohort, no control unit for some (g, t), or no
     (g, t) with its base period inside the panel (an anticipation longer than the panel)."""
     n = y.shape[0]
     never = np.isnan(first)
     cohorts = np.unique(first[~never])
+    if comparison is not None:
+        cohorts = cohorts[cohorts != comparison]
     if cohorts.size == 0:
         raise ValueError("no treated cohort")
     position = {float(p): j for j, p in enumerate(periods)}

@@ -6,7 +6,9 @@ blocks (the booktabs weights that Chinese journals' 三线表 also use). The cap
 table, the notes below in a smaller size. Numbers sit on a decimal tab so their points line up.
 Latin text uses ``latin_font`` (Times New Roman) and East Asian text ``cjk_font`` (SimSun, 宋体)
 through Word's separate ``w:ascii``/``w:eastAsia`` font slots. Tables wider than six body columns
-(or with ``landscape: true``) get a landscape section of their own.
+(or with ``landscape: true``) get a landscape section of their own. A table whose columns would
+still be narrower than a number or word of theirs (which Word breaks between characters) is
+fitted: narrower cell margins, then smaller type down to 7 pt, its row labels wrapping first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from copy import deepcopy
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -81,6 +84,10 @@ def _filled(
     document: DocumentType, tables: Sequence[Table], title: str, options: RenderOptions
 ) -> DocumentType:
     """``document`` with the title, every table and the figures of ``options`` added."""
+    if tables and is_wide(tables[0]):
+        # the title heads the first table's page: a landscape first table otherwise began a
+        # section of its own, leaving the title alone on a portrait page
+        _set_section(document, landscape=True, options=options, new=False)
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(heading, title, size=14, bold=True)
@@ -211,7 +218,12 @@ def _add_table(
     lines = grid_lines(table)
     text_width = _text_width(document)
     widths = _column_widths(table, text_width, size)
-    grid = parse_xml(_table_xml(table, lines, widths, size))
+    margin = tabs = None
+    if _columns_shrunk(table, widths, size):
+        # too wide for the page at its size: every column would shrink below its numbers, and
+        # Word breaks a number that does not fit its cell between digits ("0.52" over "5***")
+        size, widths, margin, tabs = _fitted_layout(table, text_width, size)
+    grid = parse_xml(_table_xml(table, lines, widths, size, cell_margin=margin, decimal_tabs=tabs))
     body = document.element.body
     # where python-docx's add_table puts a table: last in the body, before its sectPr
     if body.sectPr is not None:
@@ -235,25 +247,175 @@ def _ems(text: str) -> float:
     return sum(1.0 if has_cjk(char) else 0.55 for char in text)
 
 
+# Advance widths in thousandths of an em of Times (Adobe's Times-Roman AFM, whose widths
+# Times New Roman and Liberation Serif share), for tables fitted to the page; a CJK character
+# is one em, any other character 0.55
+_TIMES = {
+    "abcdefghijklmnopqrstuvwxyz": (
+        444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278, 778,
+        500, 500, 500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444,
+    ),
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ": (
+        722, 667, 667, 722, 611, 556, 722, 722, 333, 389, 722, 611, 889,
+        722, 722, 556, 722, 667, 556, 611, 722, 722, 944, 722, 722, 611,
+    ),
+    "0123456789*": (500,) * 11,
+    " .,:;()[]-/%²×−–—=+<>": (
+        250, 250, 250, 278, 278, 333, 333, 333, 333, 333, 278, 833, 300, 564, 564, 500,
+        1000, 564, 564, 564, 564,
+    ),
+}  # fmt: skip
+GLYPH_EMS = {
+    char: width / 1000
+    for chars, widths in _TIMES.items()
+    for char, width in zip(chars, widths, strict=True)
+}
+# a table too wide for the text is set in smaller type, down to this size (the smallest a
+# journal prints a table in), before its columns shrink below their numbers
+MIN_FIT_SIZE = 7.0
+# cell margins, each side, in twips: Word's default (python-docx's template: 0.19 cm), and a
+# fitted table's (0.1 cm)
+WORD_MARGIN_TWIPS = 108
+FIT_MARGIN_TWIPS = 57
+# the share of the text width a fitted table leaves at least to its row labels (which wrap)
+FIT_LABEL_SHARE = 0.2
+# stars are set as superscripts, about two thirds of the text's size
+SUPERSCRIPT = 0.65
+
+
+def _columns_shrunk(table: Table, widths: Sequence[int], size: float) -> bool:
+    """Whether a body column of ``widths`` (``_column_widths``') is narrower than a number
+    or word of it at ``size`` with Word's default cell margins: Word would break it."""
+    needed, _, _ = _fitted_ems(table)
+    margins = 2 * WORD_MARGIN_TWIPS * 635  # EMU: 635 to a twip
+    return any(
+        width < Pt(size) * ems + margins for width, ems in zip(widths[1:], needed[1:], strict=True)
+    )
+
+
+def _precise_ems(text: str) -> float:
+    """Width of ``text`` in ems of Times New Roman (``GLYPH_EMS``); a CJK character is one."""
+    return sum(1.0 if has_cjk(c) else GLYPH_EMS.get(c, 0.55) for c in text)
+
+
+def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
+    """Each column's narrowest width in ems at which no number breaks, and the widest integer
+    part and widest decimals of its numbers (where the decimal tab goes). Numbers on a decimal
+    tab need their widest integer part plus their widest point-and-decimals (stars
+    superscript); header text wraps between words, and Chinese text between any two
+    characters (to three lines at most,
+    as a column head of 出口技术复杂度 would); labels come first, at 0."""
+    needed = [0.0] * (table.n_columns + 1)
+    left = [0.0] * (table.n_columns + 1)
+    right = [0.0] * (table.n_columns + 1)
+    for line in grid_lines(table):
+        for placed in line.cells:
+            column = placed.first
+            if column != placed.last:
+                continue
+            text, stars = placed.cell.text, placed.cell.stars
+            if line.part == "header":
+                words = text.split()
+                ems = max(
+                    (_precise_ems(w) / 3 if has_cjk(w) else _precise_ems(w) for w in words),
+                    default=0.0,
+                )
+            elif _on_decimal_tab(table, line, placed):
+                whole, point, fraction = text.partition(".")
+                left[column] = max(left[column], _precise_ems(whole))
+                tail = _precise_ems(point + fraction) + SUPERSCRIPT * _precise_ems(stars)
+                right[column] = max(right[column], tail)
+                ems = left[column] + right[column]
+            else:
+                # text wraps between words; an interval ("[0.123, 0.456]") or any cell with a
+                # number is kept on one line, with its stars
+                words = [text] if re.search(r"[0-9]", text) else (text.split() or [""])
+                ems = max(_precise_ems(w) for w in words)
+                ems = max(ems, _precise_ems(words[-1]) + SUPERSCRIPT * _precise_ems(stars))
+            needed[column] = max(needed[column], ems)
+    return needed, left, right
+
+
+def _on_decimal_tab(table: Table, line: GridLine, placed: Any) -> bool:
+    """Whether a cell's number is aligned on its decimal point (``_row_xml``'s rule)."""
+    single = table.layout.decimal and placed.first == placed.last and placed.align == "c"
+    return line.part == "body" and single and printed_number(placed.cell.text) is not None
+
+
+def _fitted_layout(
+    table: Table, text_width: int, size: float
+) -> tuple[float, list[int], int, list[int]]:
+    """The font size, column widths (EMU), cell margin and decimal tabs (twips) of a table too
+    wide for the text: the largest size from ``size`` down to ``MIN_FIT_SIZE``, in half
+    points, at which every body column holds its numbers on one line with narrow cell margins
+    and the row labels keep ``FIT_LABEL_SHARE`` of the text width (they take the rest,
+    wrapping). Each column's decimal tab is where its numbers, as one block, are centred.
+    Where even ``MIN_FIT_SIZE`` is too large the columns shrink alike, as ``_column_widths``
+    does."""
+    needed, left, right = _fitted_ems(table)
+    margins = 2 * FIT_MARGIN_TWIPS * 635  # EMU: 635 to a twip
+    room = text_width * (1 - FIT_LABEL_SHARE)
+    floor = min(size, MIN_FIT_SIZE)  # a table set in scriptsize already stays so
+    centred = [i for i, a in enumerate(body_alignments(table)) if a == "c"]
+    fitted, body = floor, []
+    for step in range(int((size - floor) * 2) + 1):
+        candidate = size - step / 2
+        body = [Pt(candidate) * ems + margins for ems in needed[1:]]
+        if centred:  # one width for the centred columns, as _column_widths, where it fits
+            widest = max(body[i] for i in centred)
+            shared = [widest if i in centred else w for i, w in enumerate(body)]
+            if sum(shared) <= room:
+                body = shared
+        if sum(body) <= room:
+            fitted = candidate
+            break
+    else:  # too wide even at the smallest size: the columns shrink alike, centred ones as one
+        if centred:
+            widest = max(body[i] for i in centred)
+            body = [widest if i in centred else w for i, w in enumerate(body)]
+        body = [w * min(1.0, room / sum(body)) for w in body]
+    label = min(text_width - sum(body), Pt(fitted) * _precise_ems_of_labels(table) + margins)
+    label = max(label, text_width * FIT_LABEL_SHARE)
+    tabs = [0]
+    for column, width in enumerate(body, start=1):
+        inside = width - margins  # the text area of the cell, where its tab stops are measured
+        block = Pt(fitted) * (left[column] + right[column])  # the numbers, one above another
+        tabs.append(Emu(int(max(0, (inside - block) / 2) + Pt(fitted) * left[column])).twips)
+    return fitted, [int(label)] + [int(w) for w in body], FIT_MARGIN_TWIPS, tabs
+
+
+def _precise_ems_of_labels(table: Table) -> float:
+    """The widest row label in ems (``_precise_ems``)."""
+    return max(
+        (_precise_ems(line.label) for line in grid_lines(table) if line.part != "title"),
+        default=0.0,
+    )
+
+
+def _needed_ems(table: Table) -> list[float]:
+    """Each column's width in ems as ``_column_widths`` first takes it (label column first)."""
+    needed = [4.0] * (table.n_columns + 1)
+    for line in grid_lines(table):
+        if line.part != "title":
+            needed[0] = max(needed[0], _ems(line.label))
+        for placed in line.cells:
+            if placed.first == placed.last:
+                text = placed.cell.text + placed.cell.stars
+                parts = text.split() if line.part == "header" else [text]
+                widest = max((_ems(p) for p in parts), default=0.0)
+                needed[placed.first] = max(needed[placed.first], widest)
+    return needed
+
+
 def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
     """Each column as wide as its longest single-column text (plus the cell margins; header
     text may wrap between words); centred body columns share one width, as journal tables
     print them, where that fits the text width (a wide column, such as an interval's, would
     otherwise widen every column and make the table shrink until the interval wraps). A
     table still wider than the text wraps its row labels first, then shrinks."""
-    lines = grid_lines(table)
-    needed = [4.0] * (table.n_columns + 1)
-    for line in lines:
-        if line.part != "title":
-            needed[0] = max(needed[0], _ems(line.label))
-        for placed in line.cells:
-            if placed.first == placed.last:
-                text = placed.cell.text + placed.cell.stars
-                # header cells may wrap between words; body cells (numbers) should not
-                parts = text.split() if line.part == "header" else [text]
-                # a header cell of blanks only has no parts: it needs no width of its own
-                widest = max((_ems(p) for p in parts), default=0.0)
-                needed[placed.first] = max(needed[placed.first], widest)
+    # header cells may wrap between words; body cells (numbers) should not; a header cell of
+    # blanks only has no parts: it needs no width of its own
+    needed = _needed_ems(table)
     centred = [i for i, align in enumerate(body_alignments(table), start=1) if align == "c"]
     if centred:
         widest = max(needed[i] for i in centred)
@@ -269,7 +431,15 @@ def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
     return [int(label)] + [int(w) for w in body]
 
 
-def _table_xml(table: Table, lines: Sequence[GridLine], widths: Sequence[int], size: float) -> str:
+def _table_xml(
+    table: Table,
+    lines: Sequence[GridLine],
+    widths: Sequence[int],
+    size: float,
+    *,
+    cell_margin: int | None = None,
+    decimal_tabs: Sequence[int] | None = None,
+) -> str:
     """The ``w:tbl`` element of a table as XML text, built in one pass.
 
     The elements and attributes are those python-docx writes for ``add_table`` followed by
@@ -277,23 +447,38 @@ def _table_xml(table: Table, lines: Sequence[GridLine], widths: Sequence[int], s
     cell's own width, merged cells as ``gridSpan`` with their widths summed), made as one
     string and parsed once: the per-cell calls cost ~25,000 element look-ups for the paper's
     tables. ``widths`` are the columns' widths in EMU (label column first); ``size`` the
-    font size in points.
+    font size in points; ``cell_margin`` the left and right cell margins in twips (Word's
+    default when None); ``decimal_tabs`` each column's decimal tab in twips (the middle of
+    the cell when None).
     """
     twips = [Emu(width).twips for width in widths]
     half_points = int(Pt(size).pt * 2)
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
-    rows = "".join(_row_xml(line, table, widths, twips, half_points) for line in lines)
+    rows = "".join(
+        _row_xml(line, table, widths, twips, half_points, decimal_tabs) for line in lines
+    )
     return (
         f"<w:tbl {nsdecls('w')}><w:tblPr>"
         '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
-        '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+        + (
+            f'<w:tblCellMar><w:left w:w="{cell_margin}" w:type="dxa"/>'
+            f'<w:right w:w="{cell_margin}" w:type="dxa"/></w:tblCellMar>'
+            if cell_margin is not None
+            else ""
+        )
+        + '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
         'w:noHBand="0" w:noVBand="1" w:val="04A0"/>'
         f"</w:tblPr><w:tblGrid>{grid}</w:tblGrid>{rows}</w:tbl>"
     )
 
 
 def _row_xml(
-    line: GridLine, table: Table, widths: Sequence[int], twips: Sequence[int], half_points: int
+    line: GridLine,
+    table: Table,
+    widths: Sequence[int],
+    twips: Sequence[int],
+    half_points: int,
+    decimal_tabs: Sequence[int] | None = None,
 ) -> str:
     """One ``w:tr``: the label cell, then each placed cell (spanning its columns); columns no
     cell covers stay empty cells."""
@@ -309,13 +494,19 @@ def _row_xml(
     while column <= last:
         placed = starts.get(column)
         if placed is None:
-            cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p/></w:tc>")
+            # the paragraph mark takes the table's size: an empty paragraph is as tall as its
+            # mark's font, the document's 10.5 pt, and made a small table's row taller
+            mark = f'<w:pPr><w:rPr><w:sz w:val="{half_points}"/></w:rPr></w:pPr>'
+            cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p>{mark}</w:p></w:tc>")
             column += 1
             continue
         decimal = None
-        single = table.layout.decimal and placed.first == placed.last and placed.align == "c"
-        if line.part == "body" and single and printed_number(placed.cell.text) is not None:
-            decimal = Emu(int(widths[placed.first] * 0.5)).twips
+        if _on_decimal_tab(table, line, placed):
+            decimal = (
+                decimal_tabs[placed.first]
+                if decimal_tabs is not None
+                else Emu(int(widths[placed.first] * 0.5)).twips
+            )
         ruled = (placed.first, placed.last) in line.spans_ruled
         tc_pr = _tc_pr(
             sum(twips[placed.first : placed.last + 1]),
@@ -368,7 +559,8 @@ def _tc_xml(
     return (
         f"<w:tc>{tc_pr}<w:p><w:pPr>{tabs}"
         '<w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/>'
-        f'<w:jc w:val="{justify}"/></w:pPr>{runs}</w:p></w:tc>'
+        f'<w:jc w:val="{justify}"/><w:rPr><w:sz w:val="{half_points}"/></w:rPr></w:pPr>'
+        f"{runs}</w:p></w:tc>"
     )
 
 

@@ -16,7 +16,7 @@ from specrun.estimators.base import check_mark, item_terms, variable_fields, var
 from specrun.spec.diagnostics import Diagnostics
 from specrun.spec.load import PathKey, format_path
 from specrun.spec.models import DataSpec, SampleSpec, SourceSpec, VariableRef
-from specrun.spec.resolve import ResolvedModel
+from specrun.spec.resolve import ResolvedModel, list_in_term
 from specrun.transforms import TRANSFORMS
 
 # options that one file format reads, by the formats that read them
@@ -403,9 +403,18 @@ class ReferenceChecks(Diagnostics):
                     path,
                     code="schema",
                 )
+            # the terms of L.(x z) items, each checked at the item it was written in
+            listed = {
+                term: i
+                for i, written in enumerate(raw if isinstance(raw, list) else [])
+                if isinstance(written, str)
+                for term in list_in_term(written) or []
+            }
             for item in items:
                 where, report = path, True
-                if isinstance(raw, list):
+                if isinstance(raw, list) and item not in raw and item in listed:
+                    where = (*path, listed[item])
+                elif isinstance(raw, list):
                     report = item in raw  # a group's members are checked under groups:
                     where = (*path, raw.index(item)) if report else (*path, _group_item(raw))
                 found = self.check_term(item, mark, where, columns, report=report)
@@ -811,6 +820,8 @@ class ReferenceChecks(Diagnostics):
                             where = (section, name, "indicators", label, i)
                             self.check_term(var, VariableRef(), where, columns)
                 self.check_column_labels(section, name, item, models)
+                if section == "tables" and item.kind == "regression":
+                    self.check_regression_stats(name, item, models)
                 if section == "tables" and item.kind == "descriptive":
                     self.check_descriptive_stats(name, item, models)
                 if item.kind == "margins":
@@ -842,6 +853,30 @@ class ReferenceChecks(Diagnostics):
                         code="reference",
                         hint=did_you_mean(ref, known | children),
                     )
+
+    def check_regression_stats(
+        self, name: str, item: Any, models: dict[str, ResolvedModel]
+    ) -> None:
+        """Each statistic a regression table's ``stats:`` names is one some column's estimator
+        reports, when every column is a model of the spec (an over: family's members share its
+        estimator): ``r2_adj`` of fixed-effects columns was reported by ``run`` only once every
+        model was fitted."""
+        from specrun.tables.specs.regression import stat_of_no_estimator
+        from specrun.tables.statistics import ATTACHING_ESTIMATORS
+
+        if "stats" not in item.model_fields_set:
+            return  # the default rows print where the columns have them
+        estimators = []
+        for ref in [*item.columns, *(c for p in item.panels for c in p.columns)]:
+            model = models.get(ref)
+            if model is None or ref in self.failed:
+                return  # a part (tsls.first.educ), a multiverse's model: known after fitting
+            estimators.append(model.spec.estimator)
+        for index, stat in enumerate(item.stats):
+            found = stat_of_no_estimator(stat, estimators, ATTACHING_ESTIMATORS)
+            if found is not None:
+                message, hint = found
+                self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
 
     def check_descriptive_stats(
         self, name: str, item: Any, models: dict[str, ResolvedModel]
@@ -1012,20 +1047,41 @@ class ReferenceChecks(Diagnostics):
     def check_column_labels(
         self, section: str, name: str, item: Any, models: dict[str, ResolvedModel]
     ) -> None:
-        """column_labels must match the columns, when their number is known without data
-        (no column is an over: family or a model with parts)."""
+        """column_labels, the spans of column groups and every panel's columns must match the
+        (first panel's) columns, when their number is known without data (no column is an
+        over: family or a model with parts): ``run`` would otherwise fit every model before
+        saying so (the same words as ``specrun.tables.regression``)."""
         labels = getattr(item, "column_labels", None)
-        columns = getattr(item, "columns", None)
-        if labels is None or not columns:
+        groups = getattr(item, "groups", None) or []
+        panels = getattr(item, "panels", None) or []
+        lists = [getattr(item, "columns", None) or []] + [p.columns for p in panels]
+        lists = [c for c in lists if c]
+        if not lists or (labels is None and not groups and len(lists) == 1):
             return
-        for column in columns:
+        for column in (c for listed in lists for c in listed):
             model = models.get(column)
             if model is None or model.spec.over or ESTIMATORS.get(model.spec.estimator).children:
                 return
-        if len(labels) != len(columns):
+        columns = lists[0]
+        if any(len(listed) != len(columns) for listed in lists):
+            self.error(
+                "every panel needs as many columns as the first: "
+                + ", ".join(str(len(listed)) for listed in lists),
+                (section, name, "panels"),
+                code="schema",
+            )
+            return
+        if labels is not None and len(labels) != len(columns):
             self.error(
                 f"column_labels has {len(labels)} entries, the table has {len(columns)} columns",
                 (section, name, "column_labels"),
+                code="schema",
+            )
+        spanned = sum(group.span for group in groups)
+        if groups and spanned != len(columns):
+            self.error(
+                f"column groups span {spanned} columns, the table has {len(columns)}",
+                (section, name, "groups"),
                 code="schema",
             )
 

@@ -34,7 +34,24 @@ from specrun.spec.multiverse import (
 
 _NAME = re.compile(r"[^\W\d][\w-]*")  # axis and value names: parts of model names
 _GROUP_IN_TERM = re.compile(r"^(?P<pre>[^$]*)\(\$(?P<group>\w+)\)(?P<post>[^$]*)$")
+# Stata's operator on a list of variables, L.(x z) or L(0/2).(x z): a parenthesis after the
+# operator's point holding one or more names
+_LIST_IN_TERM = re.compile(
+    r"^(?P<pre>[^$]*\.)\((?P<names>\s*\w+(?:\s+\w+)*\s*)\)(?P<post>[^$()]*)$"
+)
 NOT_INHERITED = ("extends", "over", "label")  # by a model that extends another
+
+
+def list_in_term(item: str) -> list[str] | None:
+    """The terms of Stata's operator on a list of variables, ``L.(x z)`` → ``L.x``, ``L.z``
+    (``L(0/2).(x z)``, ``c.(x z)#c.w`` alike), or None for any other item."""
+    listed = _LIST_IN_TERM.match(item)
+    if listed is None:
+        return None
+    pre, post = listed.group("pre"), listed.group("post")
+    return [f"{pre}{name}{post}" for name in listed.group("names").split()]
+
+
 NOT_OVERLAID = ("extends", "label")  # by a variant: a variant of a family is a family
 VARIANT_ONLY = ("transforms", "winsorize")
 
@@ -379,6 +396,10 @@ class ModelResolver(Diagnostics):
         out: list[Any] = []
         for i, item in enumerate(items):
             here = path if isinstance(value, str) else (*path, i)
+            listed = list_in_term(item) if isinstance(item, str) else None
+            if listed is not None:
+                out.extend(listed)  # L.(x z): Stata's operator on each variable of the list
+                continue
             inner = _GROUP_IN_TERM.match(item) if isinstance(item, str) else None
             if inner is not None and inner.group("group") in groups:
                 # L.($controls): the operators apply to every member

@@ -89,12 +89,14 @@ def check_patterns(
     *,
     path: str,
     parts: Mapping[str, Sequence[TermPart]] | None = None,
+    keys: bool = False,
 ) -> None:
     """Every pattern must match at least one of ``names``.
 
     Raises a SpecError at ``path`` (``tables.t.keep``) naming each pattern that matches
     nothing, with a "did you mean" for a near miss, a hint when a glob looks like a regular
-    expression, and the pattern language.
+    expression, and the pattern language; located at the first such pattern's item
+    (``tables.t.keep[1]``), or at its key when ``keys`` (``tables.t.labels.Dgie``).
     """
     candidates = list(names)
     problems: list[str] = []
@@ -123,6 +125,6 @@ def check_patterns(
     raise SpecError(
         "; ".join(problems),
         code="reference",
-        path=f"{path}[{first_bad}]",
+        path=f"{path}.{patterns[first_bad]}" if keys else f"{path}[{first_bad}]",
         hint="; ".join(hints),
     )

@@ -23,7 +23,7 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
-from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_LABELS
+from specrun.tables.statistics import ATTACHING_ESTIMATORS, INTEGER_STATS, KNOWN_STATS, STAT_LABELS
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
@@ -77,10 +77,6 @@ def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext)
         ctx.labels.get(q, q),
         strict=model.extra.get("convention") == "hansen1999",
     )
-
-
-# estimators whose results carry statistics about other models (``extra["attach"]``)
-ATTACHING_ESTIMATORS = frozenset({"hausman"})
 
 
 def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
@@ -160,17 +156,19 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
     coefficients = list(dict.fromkeys(c for f in families for m in f for c in m.coefficients))
     term_parts = {n: p for f in families for m in f for n, p in m.terms.items()}
     unmatched: list[SpecError] = []
-    for option in ("keep", "drop", "order"):
+    # a labels: key that matches nothing (a misspelt name) left its row unlabelled, silently
+    for option in ("keep", "drop", "order", "labels"):
         try:
             check_patterns(
-                getattr(spec, option) or [],
+                list(getattr(spec, option) or []),
                 coefficients,
                 path=f"tables.{ctx.name}.{option}",
                 parts=term_parts,
+                keys=option == "labels",
             )
         except SpecError as exc:
             unmatched.append(exc)
-    if unmatched:  # a misspelt keep:, drop: and order: are fixed in one go
+    if unmatched:  # a misspelt keep:, drop:, order: and labels: are fixed in one go
         raise SpecErrors(unmatched)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):

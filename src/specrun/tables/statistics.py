@@ -352,4 +352,8 @@ STATISTICS: dict[str, Statistic] = {
 
 STAT_LABELS = {name: s.label for name, s in STATISTICS.items() if s.label is not None}
 KNOWN_STATS = frozenset(STATISTICS)
+
+# estimators whose results carry statistics about other models (``extra["attach"]``: a
+# Hausman test's p-value printed under its fixed-effects model's column)
+ATTACHING_ESTIMATORS = frozenset({"hausman"})
 INTEGER_STATS = frozenset(name for name, s in STATISTICS.items() if s.integer)

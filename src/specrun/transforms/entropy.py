@@ -147,7 +147,7 @@ def apply_entropy_index(
     directions = [options.indicators[n] for n in names]
     per_year = options.weights == "year"
     require_columns(frame, [*names, *([ctx.time] if per_year else [])], "the panel")
-    require_numeric(frame, names, "the panel")
+    require_numeric(frame, names, "the panel", (ctx.entity, ctx.time))
     notes: list[str] = []
 
     incomplete = pl.any_horizontal(_absent(pl.col(names)))

@@ -31,7 +31,7 @@ def apply_group_mean(
     group key is missing (a blank industry is not a group of its own)."""
     where = "the panel (group_mean)"
     require_columns(frame, [*options.vars, *options.by], where)
-    require_numeric(frame, options.vars, where)
+    require_numeric(frame, options.vars, where, (ctx.entity, ctx.time))
     for key in options.by:
         blank = frame.filter(pl.col(key).is_null())
         if blank.height:

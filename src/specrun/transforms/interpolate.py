@@ -46,7 +46,7 @@ def apply_interpolate(
 
     where = "the panel (interpolate)"
     require_columns(frame, [ctx.entity, ctx.time, *options.vars], where)
-    require_numeric(frame, options.vars, where)
+    require_numeric(frame, options.vars, where, (ctx.entity, ctx.time))
     require_unique_keys(frame, [ctx.entity, ctx.time], where)
     # A cell is filled from its own entity's series only, so only the entities with a missing
     # cell are sorted and interpolated; their results are written back by row number. The rest

@@ -33,13 +33,87 @@ def require_columns(frame: pl.DataFrame, columns: Iterable[str], where: str) -> 
             raise SpecError(f"column '{column}' not found in {where}", code="data", hint=hint)
 
 
-def require_numeric(frame: pl.DataFrame, columns: Iterable[str], where: str) -> None:
-    """Raise a data error naming the first column of ``columns`` that is not numeric."""
+def require_numeric(
+    frame: pl.DataFrame, columns: Iterable[str], where: str, keys: Sequence[str | None] = ()
+) -> None:
+    """Raise a data error naming the first column of ``columns`` that is not numeric, or that
+    holds ±inf, with its first offending cell and the row's ``keys`` (entity and period).
+
+    A text column names its first cell that is no number (a missing-value code the source
+    should declare, a unit, a thousands separator) as a model's variable does
+    (``specrun.execute``'s hints); an infinite value (an ``inf`` cell of a CSV or Parquet file)
+    is refused here rather than spread into a whole column of NaN (a mean, a standard
+    deviation) or clipped to a finite quantile without a word."""
     for column in columns:
-        if not frame.schema[column].is_numeric():
-            raise SpecError(
-                f"column '{column}' in {where} is {frame.schema[column]}, not numeric", code="data"
-            )
+        dtype = frame.schema[column]
+        if not dtype.is_numeric():
+            raise _text_column_error(frame, column, where, keys)
+        if dtype.is_float():
+            infinite = frame.filter(pl.col(column).is_infinite())
+            if infinite.height:
+                raise SpecError(
+                    f"column '{column}' in {where} is infinite in {infinite.height} rows "
+                    f"(first: {_first_row(infinite, keys)}, {column}={infinite[column][0]})",
+                    code="data",
+                    hint="an inf is no number a transform can use: set such cells missing "
+                    "(list the cell's text under the source's null_values) or filter the rows "
+                    "with a where: step",
+                )
+
+
+def _first_row(rows: pl.DataFrame, keys: Sequence[str | None]) -> str:
+    """The first of ``rows`` named by its ``keys`` (entity and period), else by its number."""
+    named = [k for k in keys if k and k in rows.columns]
+    if not named:
+        return "row 1 of them"
+    return ", ".join(f"{k}={rows[k][0]}" for k in named)
+
+
+def _text_column_error(
+    frame: pl.DataFrame, column: str, where: str, keys: Sequence[str | None]
+) -> SpecError:
+    """The error for a transform's input column that is not numeric: its first cell that is no
+    finite number, or, when every cell is one, the leading-zero codes that kept it text."""
+    # imported here: the hints are the model checks' own, needed only once a run has failed
+    from specrun.execute import _text_number_hint, _unit_hint
+
+    dtype = frame.schema[column]
+    message = f"column '{column}' in {where} is {dtype}, not numeric"
+    if dtype.is_nested() or dtype.is_temporal() or dtype in (pl.Binary, pl.Object, pl.Boolean):
+        return SpecError(message, code="data", hint="derive a column of numbers from it first")
+    text = frame[column].cast(pl.String, strict=False).str.strip_chars()
+    present = frame.filter(text.is_not_null())
+    if not present.height:
+        return SpecError(
+            f"column '{column}' in {where} has no values: it is missing in all {frame.height} rows",
+            code="data",
+            hint="an empty column in the data, or cells the source's null_values declare missing",
+        )
+    stripped = present[column].cast(pl.String, strict=False).str.strip_chars()
+    numbers = stripped.cast(pl.Float64, strict=False).is_finite().fill_null(False)
+    bad = present.filter(~numbers)
+    if not bad.height:
+        cell = str(present[column][0])
+        return SpecError(
+            f"{message}: codes with a leading zero such as {cell!r} "
+            f"(at {_first_row(present, keys)}) are read as text",
+            code="data",
+            hint=f"derive: {{{column}_num: real({column})}} makes numbers of them (Stata's real())",
+        )
+    cell = str(bad[column][0])
+    share = bad.height / present.height
+    hint = _unit_hint(cell) if share > 0.5 else None
+    if share > 0.5 and hint is None:
+        hint = f"'{column}' holds text, not numbers"
+    error = SpecError(
+        f"{message}; first non-number {cell!r} at {_first_row(bad, keys)}",
+        code="data",
+        hint=hint or _text_number_hint(column, cell, share, dependent=False, nulls=None),
+    )
+    if hint is None:
+        # the step runner, which knows the source, writes its null_values list into the hint
+        error.text_cell = cell  # type: ignore[attr-defined]
+    return error
 
 
 def require_unique_keys(frame: pl.DataFrame, keys: Sequence[str], where: str) -> None:
@@ -160,7 +234,7 @@ def shift_within_entity(
         )
     require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
     if kind == "diff":
-        require_numeric(frame, options.vars, where)
+        require_numeric(frame, options.vars, where, (ctx.entity, ctx.time))
     offset = options.periods if kind in ("lag", "diff") else -options.periods
     joined = values_at_offsets(
         frame, ctx.entity, ctx.time, [(v, offset, f"__shifted_{v}") for v in options.vars]
@@ -225,7 +299,7 @@ class LogOptions(NamedOutputOptions):
 def apply_log(frame: pl.DataFrame, options: LogOptions, ctx: TransformContext) -> TransformOutput:
     """ln(x + shift); a non-positive argument is an error naming the variable and a row."""
     require_columns(frame, options.vars, "the panel (log)")
-    require_numeric(frame, options.vars, "the panel (log)")
+    require_numeric(frame, options.vars, "the panel (log)", (ctx.entity, ctx.time))
     for var in options.vars:
         bad = frame.filter((pl.col(var) + options.shift) <= 0)
         if bad.height:
@@ -258,8 +332,18 @@ def apply_standardize(
     """z = (x - mean) / sd over non-null values; a zero sd is an error naming the variable."""
     where = "the panel (standardize)"
     require_columns(frame, [*options.vars, *([options.by] if options.by else [])], where)
-    require_numeric(frame, options.vars, where)
+    require_numeric(frame, options.vars, where, (ctx.entity, ctx.time))
     group = [options.by] if options.by else []
+    if options.by and frame[options.by].null_count():
+        # a missing group is no group: its rows would be standardized among themselves (or,
+        # alone, give a "zero standard deviation in by=None"), as winsorize and group_mean refuse
+        blank = frame.filter(pl.col(options.by).is_null())
+        raise SpecError(
+            f"standardize: the grouping column '{options.by}' is missing in {blank.height} "
+            f"rows (first: {_first_row(blank, (ctx.entity, ctx.time))})",
+            code="data",
+            hint="leave those rows out with a where: step before it, or fill the column",
+        )
     for var in options.vars:
         sd = pl.col(var).std(ddof=options.ddof).alias("sd")
         spread = frame.group_by(group).agg(sd) if group else frame.select(sd)
@@ -295,7 +379,7 @@ def apply_ratio(
     """numerator / denominator; a zero denominator is an error naming the first such row."""
     columns = [options.numerator, options.denominator]
     require_columns(frame, columns, "the panel (ratio)")
-    require_numeric(frame, columns, "the panel (ratio)")
+    require_numeric(frame, columns, "the panel (ratio)", (ctx.entity, ctx.time))
     zero = frame.filter(pl.col(options.denominator) == 0)
     if zero.height:
         raise SpecError(

@@ -112,7 +112,7 @@ def _read_exports(
     entity, time = options.entity or ctx.entity, options.time or ctx.time
     value_columns = [options.value, *([options.va_share] if options.va_share else [])]
     require_columns(raw, [entity, time, options.product, *value_columns], where)
-    require_numeric(raw, value_columns, where)
+    require_numeric(raw, value_columns, where, (entity, time, options.product))
     notes: list[str] = []
     exports = raw.select(
         pl.col(entity).alias(_E),
@@ -122,7 +122,7 @@ def _read_exports(
         *([pl.col(options.va_share).cast(pl.Float64).alias("__va")] if options.va_share else []),
     )
     for key, panel_column in ((_E, ctx.entity), (_T, ctx.time)):
-        exports = _cast_key(exports, key, panel.schema[panel_column], where, panel_column)
+        exports = _cast_key(exports, key, panel[panel_column], where, panel_column)
     labels = [ctx.entity, ctx.time, options.product]
 
     negative = exports.filter(pl.col(_X) < 0)
@@ -191,18 +191,61 @@ def _read_exports(
 
 
 def _cast_key(
-    frame: pl.DataFrame, key: str, dtype: pl.DataType, where: str, name: str
+    frame: pl.DataFrame, key: str, panel_key: pl.Series, where: str, name: str
 ) -> pl.DataFrame:
-    if frame.schema[key] == dtype:
-        return frame
-    try:
-        return frame.with_columns(pl.col(key).cast(dtype, strict=True))
-    except pl.exceptions.PolarsError:
+    """``frame`` with its ``key`` column in the panel's key type, so that the source's codes
+    match the panel's: numbers read from one file (1) and codes with leading zeros read as
+    text from another ('001', as stock and county codes are written) match by their value.
+    Raises ``SpecError`` when the types cannot be matched, or when no code of the source is
+    one of the panel's (every exporter-year would otherwise lack its income)."""
+    dtype = panel_key.dtype
+    if frame.schema[key] != dtype:
+        padded = _codes_by_value(panel_key) if frame.schema[key].is_integer() else None
+        try:
+            if padded is not None:
+                # the panel's own codes, found by their number: 1 reads as '001'
+                cast = pl.col(key).replace_strict(padded, default=pl.col(key).cast(pl.String))
+            else:
+                cast = pl.col(key).cast(dtype, strict=True)
+            frame = frame.with_columns(cast.cast(dtype, strict=True).alias(key))
+        except pl.exceptions.PolarsError:
+            raise SpecError(
+                f"sophistication: the {name} column of {where} is {frame.schema[key]} and "
+                f"cannot be matched with the panel's {name} ({dtype})",
+                code="data",
+            ) from None
+    ours = frame[key].drop_nulls().unique()
+    theirs = panel_key.drop_nulls().unique()
+    if ours.len() and not ours.is_in(theirs.implode()).any():
         raise SpecError(
-            f"sophistication: the {name} column of {where} is {frame.schema[key]} and cannot "
-            f"be matched with the panel's {name} ({dtype})",
+            f"sophistication: no {name} of {where} is one of the panel's: it has "
+            f"{_examples(ours)}, the panel {_examples(theirs)}",
             code="data",
-        ) from None
+            hint="the two files must write the codes alike (the same names, or the same "
+            "numbers); derive a matching column in one of them",
+        )
+    return frame
+
+
+def _codes_by_value(codes: pl.Series) -> dict[int, str] | None:
+    """The panel's text codes by their integer value, when every one is digits and no two
+    share a value ('007' and '7'); else None."""
+    if codes.dtype != pl.String:
+        return None
+    distinct = codes.drop_nulls().unique()
+    if not distinct.len() or not distinct.str.contains(r"^[0-9]{1,18}$").all():
+        return None
+    values = distinct.cast(pl.Int64)
+    if values.n_unique() != distinct.len():
+        return None
+    return dict(zip(values.to_list(), distinct.to_list(), strict=True))
+
+
+def _examples(values: pl.Series) -> str:
+    """A few of ``values``, sorted, written as in the data (``'001'`` for text)."""
+    first = values.sort().head(3).to_list()
+    more = f" and {values.len() - 3} more" if values.len() > 3 else ""
+    return ", ".join(repr(v) for v in first) + more
 
 
 def _real_income(
@@ -290,7 +333,7 @@ def apply_sophistication(
     if options.base_year is not None and options.deflator is None:
         raise SpecError("sophistication: 'base_year' needs 'deflator'", code="schema")
     require_columns(frame, [ctx.entity, ctx.time, *sophistication_inputs(options)], "the panel")
-    require_numeric(frame, sophistication_inputs(options), "the panel")
+    require_numeric(frame, sophistication_inputs(options), "the panel", (ctx.entity, ctx.time))
     require_unique_keys(frame, [ctx.entity, ctx.time], "the panel")
     exports, notes = _read_exports(options, ctx, frame)
     keys = [ctx.entity, ctx.time]

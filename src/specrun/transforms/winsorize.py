@@ -52,7 +52,7 @@ def apply_winsorize(
     """Clip each variable at its (group's) quantiles; nulls stay null."""
     where = "the panel (winsorize)"
     require_columns(frame, [*options.vars, *([options.by] if options.by else [])], where)
-    require_numeric(frame, options.vars, where)
+    require_numeric(frame, options.vars, where, (ctx.entity, ctx.time))
     if options.by is None:
         groups = np.zeros(frame.height, dtype=np.int64)
     else:

@@ -207,6 +207,45 @@ class RegressionTableSpec(TableBase):
         return self
 
 
+def stat_of_no_estimator(
+    stat: str, estimators: list[str], attaching: frozenset[str]
+) -> tuple[str, str | None] | None:
+    """The message and hint for a registry statistic that none of ``estimators`` (the
+    estimators of a table's columns) ever reports, known from the spec alone; None when one
+    reports it, when a test of another model may attach it to a column (``attaching``: a
+    Hausman test's ``hausman_p``), or for a dotted name (checked once the models are fitted).
+    The words of ``specrun.tables.regression``'s check after fitting, so that ``validate``
+    reports what ``run`` would only after fitting every model."""
+    import difflib
+
+    from specrun.tables.statistics import STATISTICS
+
+    known = STATISTICS.get(stat)
+    if known is None or "*" in known.estimators:
+        return None
+    if any(e in known.estimators or e in attaching for e in estimators):
+        return None
+    if any(e in attaching for e in known.estimators):
+        return None
+    carried = sorted(
+        name
+        for name, other in STATISTICS.items()
+        if "*" in other.estimators or any(e in other.estimators for e in estimators)
+    )
+    close = difflib.get_close_matches(stat, carried, n=1)
+    hint = (
+        f"did you mean '{close[0]}' ({STATISTICS[close[0]].source})?"
+        if close
+        else did_you_mean(stat, carried)
+    )
+    message = (
+        f"no column of this table has a statistic '{stat}' ({known.source}): "
+        f"{', '.join(known.estimators)} report it, the columns are "
+        f"{', '.join(sorted(set(estimators)))}"
+    )
+    return message, hint
+
+
 def _models(spec: RegressionTableSpec) -> list[str]:
     return list(spec.columns) + [c for p in spec.panels for c in p.columns]
 
