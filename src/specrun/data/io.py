@@ -563,14 +563,16 @@ def destring(
         if dtype != pl.String:
             continue
         raw = frame[name]
+        text = raw.str.strip_chars()
+        if text_file and plain and _names_as_read(raw, text) and not _full_width_number(text):
+            continue
         # numbers typed with a Chinese input method's full-width digits (１２.５) read as
-        # numbers, as full-width header names are folded (NFKC)
+        # numbers, as full-width header names are folded (NFKC); looked for only in the
+        # columns read on, not in names and labels (a scan of every cell)
         folded = bool(raw.str.contains(FULL_WIDTH_DIGIT).any())
         if folded:
             raw = raw.str.normalize("NFKC")
-        text = raw.str.strip_chars()
-        if not folded and text_file and plain and _names_as_read(raw, text):
-            continue
+            text = raw.str.strip_chars()
         column = text.set(text.is_in(nulls), None) if nulls else raw
         changed = folded or column.null_count() > frame[name].null_count()
         numbers = column
@@ -612,6 +614,20 @@ def decimal_point(numbers: pl.Series) -> pl.Series:
     made no number ('3.14' under decimal: ',' could be 3.14 or 314), as polars' decimal_comma
     reads it while it infers a column's type (though not after). Never raises."""
     return numbers.str.replace_all(".", "x", literal=True).str.replace(",", ".", literal=True)
+
+
+def _full_width_number(stripped: pl.Series) -> bool:
+    """Whether a text column's first cell is a number typed with full-width digits (``１２.５``,
+    a number once folded as NFKC folds it): such a column is read on as numbers, where a first
+    cell of other text marks a column of names."""
+    first = stripped.drop_nulls().head(1).to_list()
+    if not first or re.search(FULL_WIDTH_DIGIT, first[0]) is None:
+        return False
+    try:
+        float(unicodedata.normalize("NFKC", first[0]))
+    except ValueError:
+        return False
+    return True
 
 
 def _names_as_read(column: pl.Series, stripped: pl.Series) -> bool:
