@@ -156,3 +156,35 @@ def test_threshold_lr_panels_are_titled_with_the_languages_colon(
     gamma = run.output.results.models["m"].extra["thresholds"][0]["estimate"]
     axes = run.output.figures["lr"].draw().axes
     assert [a.get_title() for a in axes] == [title.format(gamma=f"{gamma:.4g}")]
+
+
+def test_columns_with_other_thresholds_name_their_regimes_by_gamma(tmp_path: Path):
+    # a robustness table of a threshold model on two samples labelled every column's regime
+    # rows with the first column's thresholds (I(capital≤…)): the second column's slopes, split
+    # elsewhere, were printed under bounds that were not its own
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n"
+        + "  late: {extends: m, sample: {time: [1940, null]}}\n"
+        + "tables:\n"
+        + "  both: {kind: regression, columns: [m, late]}\n"
+        + "  one: {kind: regression, columns: [m]}\n"
+        + "outputs: {formats: [markdown]}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    models = run.output.results.models
+    gammas = [models[n].extra["thresholds"][0]["estimate"] for n in ("m", "late")]
+    assert gammas[0] != gammas[1]  # the premise: the two samples split at other values
+    both = (tmp_path / "out" / "tables" / "both.md").read_text(encoding="utf-8")
+    assert "| value·I(capital≤γ₁) |" in both
+    assert "| value·I(capital\\>γ₁) |" in both
+    assert "each column's own estimated thresholds" in both
+    one = (tmp_path / "out" / "tables" / "one.md").read_text(encoding="utf-8")
+    assert f"| value·I(capital≤{gammas[0]:.4g}) |" in one  # one column: its own numbers
+    assert "γ₁" not in one
+

@@ -43,7 +43,13 @@ def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[
     return names
 
 
-def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: ModelResult | None):
+def _label(
+    name: str,
+    spec: RegressionTableSpec,
+    ctx: TableContext,
+    model: ModelResult | None,
+    symbolic: frozenset[str] = frozenset(),
+):
     if name in spec.labels:
         return spec.labels[name]
     parts = model.terms.get(name) if model is not None else None
@@ -54,7 +60,7 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
         return ctx.text("Constant")
     regimes = model.extra.get("regimes") if model is not None else None
     if model is not None and isinstance(regimes, dict) and name in regimes:
-        return _regime_label(model, regimes[name], ctx)
+        return _regime_label(model, regimes[name], ctx, symbolic=name in symbolic)
     if model is not None and model.estimator == "mediation" and name in model.coefficient_labels:
         return path_row_label(model, name, ctx)
     if model is not None and name in model.coefficient_labels:
@@ -64,19 +70,62 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     return ctx.labels.get(name, name)
 
 
-def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext) -> str:
+def _regime_label(
+    model: ModelResult, regime: dict[str, Any], ctx: TableContext, *, symbolic: bool = False
+) -> str:
     """A threshold model's regime slope with its variable's and q's labels, as the
-    ``threshold_lr`` figure labels q (the fit's own label names the columns)."""
+    ``threshold_lr`` figure labels q (the fit's own label names the columns). ``symbolic``
+    writes the bounds as γ₁ < γ₂ < … (the model's thresholds in ascending order), for a row
+    whose columns split at other thresholds (``_symbolic_regimes``)."""
     from specrun.estimators.threshold import regime_label
 
     variable, q = str(regime["variable"]), str(model.extra["q"])
+    lower, upper = regime["lower"], regime["upper"]
+    if symbolic:
+        bounds = sorted(
+            {
+                b
+                for r in model.extra["regimes"].values()
+                if r.get("variable") == variable
+                for b in (r.get("lower"), r.get("upper"))
+                if b is not None
+            }
+        )
+        lower = None if lower is None else f"γ{_SUBSCRIPTS[bounds.index(lower) + 1]}"
+        upper = None if upper is None else f"γ{_SUBSCRIPTS[bounds.index(upper) + 1]}"
     return regime_label(
         ctx.labels.get(variable, variable),
-        regime["lower"],
-        regime["upper"],
+        lower,
+        upper,
         ctx.labels.get(q, q),
         strict=model.extra.get("convention") == "hansen1999",
     )
+
+
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def _symbolic_regimes(families: list[list[ModelResult]]) -> frozenset[str]:
+    """Regime slopes (``c1_r2``) whose columns split at different thresholds or by another
+    convention: a row labelled with one column's values (I(0.0157≤d<0.5362)) would misname
+    the others' regimes, so such a row names its bounds γ₁ < γ₂ < … and a note says they are
+    each column's own thresholds."""
+    seen: dict[str, set[tuple[Any, ...]]] = {}
+    for family in families:
+        for model in family:
+            regimes = model.extra.get("regimes")
+            if not isinstance(regimes, dict):
+                continue
+            for name, regime in regimes.items():
+                if name in model.coefficients:
+                    key = (
+                        regime.get("lower"),
+                        regime.get("upper"),
+                        model.extra.get("q"),
+                        model.extra.get("convention"),
+                    )
+                    seen.setdefault(name, set()).add(key)
+    return frozenset(name for name, keys in seen.items() if len(keys) > 1)
 
 
 # estimators whose results carry statistics about other models (``extra["attach"]``)
@@ -353,6 +402,7 @@ def _body(
     zero_se: dict[str, dict[str, int]] = {}  # coefficient -> model -> decimals that show its SE
     order = _row_order(spec, models, hidden)
     bases = _base_rows(order, models) if spec.base_levels else {}
+    symbolic = _symbolic_regimes([models])
     for name in order:
         owner = next((m for m in models if name in m.coefficients), None)
         for base, (parts, has) in bases.get(name, {}).items():
@@ -361,7 +411,7 @@ def _body(
             coef_rows.append(Row(label, cells, "coef"))
             if spec.se_position == "below":
                 coef_rows.append(Row("", tuple(Cell() for _ in models), "se"))
-        label = _label(name, spec, ctx, owner)
+        label = _label(name, spec, ctx, owner, symbolic)
         main, below = [], []
         for m in models:
             coef = m.coefficients.get(name)
@@ -773,6 +823,12 @@ def _notes(
             if language == "zh"
             else f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
             "model's estimation sample, in main effects and interactions."
+        )
+    if any(_symbolic_regimes([family]) for family in families):
+        notes.append(
+            "γ₁ < γ₂ < …为各列模型自身估计的门槛值（由小到大）。"
+            if language == "zh"
+            else "γ₁ < γ₂ < … are each column's own estimated thresholds, in ascending order."
         )
     omitted = list(
         dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
