@@ -9,6 +9,9 @@ Wang (2015, Stata Journal 15(1):121–134, section 5). Bootstrap p-values are ch
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +191,45 @@ def test_columns_with_other_thresholds_name_their_regimes_by_gamma(tmp_path: Pat
     assert f"| value·I(capital≤{gammas[0]:.4g}) |" in one  # one column: its own numbers
     assert "γ₁" not in one
 
+
+@pytest.mark.parametrize(("trim", "expected"), [("0.05", [0.05]), ("[0.05, 0.1]", [0.05, 0.1])])
+def test_trim_takes_one_number_as_xthreg_does(tmp_path: Path, trim: str, expected: list[float]):
+    # xthreg writes trim(0.05); trim: 0.05 was 'input should be a valid list'
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.spec.validate import validate_file
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"      max_thresholds: 2, trim: {trim}, bootstrap: 0}}\n",
+    )
+    assert validate_file(spec).models["m"].spec.trim == expected
+
+
+def test_a_trim_list_for_other_thresholds_says_what_to_give(tmp_path: Path):
+    # a model extending one with three thresholds kept its trim: [0.01, 0.01, 0.05] and was
+    # told only 'trim needs 1 or 2 values'
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      max_thresholds: 3, trim: [0.01, 0.01, 0.05], bootstrap: 0}\n"
+        + "  two: {extends: m, max_thresholds: 2}\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "specrun", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+    assert result.returncode == 1
+    assert (
+        "models.two: trim has 3 values for max_thresholds: 2: give one value for every "
+        "threshold (trim: 0.01) or 2" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
