@@ -23,6 +23,7 @@ from docx.oxml.ns import qn
 from specfiles import assert_latex_compiles, fast_paper
 from specrun.api import Run, run_file
 from specrun.render import RenderOptions, render_document, render_table
+from specrun.render import docx as word
 from specrun.render.cells import printed_number
 from specrun.render.environment import grid_lines, numbered_caption
 from specrun.tables.ir import Table
@@ -91,7 +92,7 @@ def check_docx(content: bytes, table: Table, latin: str, cjk: str) -> None:
     assert fonts.get(qn("w:ascii")) == latin
     assert fonts.get(qn("w:eastAsia")) == cjk
     assert not any(run.font.name for p in document.paragraphs for run in p.runs)
-    wide = table.layout.landscape or table.n_columns > 6
+    wide = word.landscape(table, RenderOptions())
     orientation = document.sections[-1].orientation
     assert orientation == (WD_ORIENT.LANDSCAPE if wide else WD_ORIENT.PORTRAIT)
 
@@ -234,7 +235,6 @@ def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: 
     # a per-table file reuses one kept new document and the members of its saved package;
     # its bytes are those of opening python-docx's template, adding the table and saving,
     # whatever was rendered before it (a landscape table, other fonts or paper)
-    from specrun.render import docx as word
 
     tables = list(english.output.tables.values())
     assert any(word.is_wide(t) for t in tables) and not all(word.is_wide(t) for t in tables)
@@ -353,3 +353,52 @@ outputs: {formats: [docx]}
     assert [cell.text for cell in table.rows[2].cells] == ["", "", "early", "late"]
     grid = table._tbl.tblGrid.findall(qn("w:gridCol"))
     assert all(int(col.get(qn("w:w"))) > 0 for col in grid)
+
+
+def test_word_numbers_keep_their_stars_inside_narrow_columns(tmp_path: Path):
+    # a Chinese robustness table of six columns on portrait A4: the columns shrank to 48 pt and
+    # each number's decimal tab sat at the cell's middle, so 0.010*** ran past the right edge,
+    # where LibreOffice cut the stars off (Word wraps them): the table now gets a landscape
+    # page, and the tab stop centres the column's numbers from their widest integer part to
+    # their widest decimals and stars
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 公司市场价值}
+  capital: {label: 厂房设备资本存量}
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+tables:
+  six: {kind: regression, columns: [m, m, m, m, m, m],
+        column_labels: [线性固定效应, 企业聚类, xthreg口径, 年份效应, 1978年后, 缩尾1%]}
+  two: {kind: regression, columns: [m, m]}
+outputs: {formats: [docx], language: zh}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    six = Document(str(tmp_path / "out" / "tables" / "six.docx"))
+    assert six.sections[-1].orientation == WD_ORIENT.LANDSCAPE
+    two = Document(str(tmp_path / "out" / "tables" / "two.docx"))
+    assert two.sections[-1].orientation == WD_ORIENT.PORTRAIT
+    for document in (six, two):
+        (grid,) = document.tables
+        widths = [int(c.get(qn("w:w"))) for c in grid._tbl.tblGrid.findall(qn("w:gridCol"))]
+        starred = 0
+        for row in grid.rows:
+            for column, cell in enumerate(row.cells[1:], start=1):
+                tab = cell._tc.find(".//" + qn("w:tab"))
+                if tab is None:
+                    continue
+                text = cell.text
+                starred += text.endswith("*")
+                digits = text.rstrip("*")
+                point = digits.find(".") if "." in digits else len(digits.rstrip(")"))
+                # Times New Roman at 10.5 pt: a digit or point is half an em (105 twips), a
+                # superscript star a third of one; Word's cell margins take 115 twips a side
+                after = (len(digits) - point) * 105 + (len(text) - len(digits)) * 70
+                inside = widths[column] - 2 * 115
+                assert int(tab.get(qn("w:pos"))) + after <= inside, (text, column)
+        assert starred  # the premise: the table has starred estimates

@@ -5,8 +5,9 @@ below the last, 0.75 pt under the header, 0.5 pt under spanning column groups an
 blocks (the booktabs weights that Chinese journals' 三线表 also use). The caption is above the
 table, the notes below in a smaller size. Numbers sit on a decimal tab so their points line up.
 Latin text uses ``latin_font`` (Times New Roman) and East Asian text ``cjk_font`` (SimSun, 宋体)
-through Word's separate ``w:ascii``/``w:eastAsia`` font slots. Tables wider than six body columns
-(or with ``landscape: true``) get a landscape section of their own.
+through Word's separate ``w:ascii``/``w:eastAsia`` font slots. Tables wider than six body columns,
+whose numbers do not fit a portrait page's width at their size, or with ``landscape: true`` get
+a landscape section of their own.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ def _add_table(
     first: bool,
     page_break: bool = False,
 ) -> None:
-    wide = is_wide(table)
+    size = SIZES_PT.get(table.layout.size, 10.5)
+    wide = landscape(table, options)
     current = document.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     if first:
         _set_section(document, landscape=wide, options=options, new=False)
@@ -202,7 +204,6 @@ def _add_table(
         _set_section(document, landscape=wide, options=options, new=True)
     elif page_break:
         document.add_page_break()
-    size = SIZES_PT.get(table.layout.size, 10.5)
     caption = document.add_paragraph()
     caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
     caption.paragraph_format.keep_with_next = True
@@ -233,6 +234,33 @@ def _add_table(
 def _ems(text: str) -> float:
     """Rough width of ``text`` in ems: half an em per Latin character, one per CJK one."""
     return sum(1.0 if has_cjk(char) else 0.55 for char in text)
+
+
+def landscape(table: Table, options: RenderOptions) -> bool:
+    """Whether Word prints ``table`` on a landscape page: asked for, more than six body
+    columns (``is_wide``), or numbers too wide for a portrait page."""
+    size = SIZES_PT.get(table.layout.size, 10.5)
+    return is_wide(table) or _numbers_overflow_portrait(table, options, size)
+
+
+def _numbers_overflow_portrait(table: Table, options: RenderOptions, size: float) -> bool:
+    """Whether the body cells (numbers with their stars, which must not wrap) need more than
+    a portrait page's text width, with the row labels wrapped down to 30 % of it, as
+    ``_column_widths`` would wrap them: such a table gets a landscape page, as one with more
+    than six columns does. Six columns of 0.010*** at 10.5 pt were squeezed into a portrait
+    A4 page, where LibreOffice cut the stars off at the cells' edge and Word wraps them."""
+    width = int(Mm(PAPER_MM.get(options.paper, PAPER_MM["a4"])[0])) - 2 * int(MARGIN)
+    needed = [0.0] * (table.n_columns + 1)
+    for line in grid_lines(table):
+        if line.part != "body":
+            continue
+        needed[0] = max(needed[0], _ems(line.label))
+        for placed in line.cells:
+            if placed.first == placed.last:
+                text = placed.cell.text + placed.cell.stars
+                needed[placed.first] = max(needed[placed.first], _ems(text))
+    label, *body = [Pt(size) * (ems + 2) for ems in needed]  # + the cell margins
+    return min(label, width * 0.3) + sum(body) > width
 
 
 def _column_widths(table: Table, text_width: int, size: float) -> list[int]:
@@ -282,7 +310,8 @@ def _table_xml(table: Table, lines: Sequence[GridLine], widths: Sequence[int], s
     twips = [Emu(width).twips for width in widths]
     half_points = int(Pt(size).pt * 2)
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
-    rows = "".join(_row_xml(line, table, widths, twips, half_points) for line in lines)
+    tabs = _decimal_tabs(table, lines, twips, size)
+    rows = "".join(_row_xml(line, table, tabs, twips, half_points) for line in lines)
     return (
         f"<w:tbl {nsdecls('w')}><w:tblPr>"
         '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
@@ -292,8 +321,54 @@ def _table_xml(table: Table, lines: Sequence[GridLine], widths: Sequence[int], s
     )
 
 
+# Word's default left and right cell margins (0.08 in): a tab stop counts from inside them
+CELL_MARGIN_TWIPS = 115
+# a superscript star is set at about two thirds of the size, about a third of an em wide
+STAR_EMS = 0.35
+
+
+def _decimal_parts(text: str, stars: str) -> tuple[float, float]:
+    """The widths in ems of a printed number before its decimal point and from it on (its
+    closing bracket and stars included); a number without a point has it at its end."""
+    point = text.find(".")
+    if point < 0:
+        point = len(text.rstrip(")]"))
+    return _ems(text[:point]), _ems(text[point:]) + STAR_EMS * len(stars)
+
+
+def _decimal_tabs(
+    table: Table, lines: Sequence[GridLine], twips: Sequence[int], size: float
+) -> dict[int, int]:
+    """The decimal tab stop of each column whose numbers align on their point, in twips from
+    the cell's text edge: the column's numbers, from the widest part before the point to the
+    widest after it (stars too), are centred in the cell. A stop at the cell's middle put the
+    stars of 0.010*** past the right edge of a narrow column (six columns on A4), where
+    LibreOffice cut them off and Word wraps them."""
+    before: dict[int, float] = {}
+    after: dict[int, float] = {}
+    for line in lines:
+        if line.part != "body":
+            continue
+        for placed in line.cells:
+            single = placed.first == placed.last and placed.align == "c"
+            if not (table.layout.decimal and single):
+                continue
+            if printed_number(placed.cell.text) is None:
+                continue
+            left, right = _decimal_parts(placed.cell.text.strip(), placed.cell.stars)
+            before[placed.first] = max(before.get(placed.first, 0.0), left)
+            after[placed.first] = max(after.get(placed.first, 0.0), right)
+    em = Pt(size).pt * 20  # twips per em
+    tabs: dict[int, int] = {}
+    for column, left in before.items():
+        inside = twips[column] - 2 * CELL_MARGIN_TWIPS
+        block = (left + after[column]) * em
+        tabs[column] = int(max(0.0, (inside - block) / 2) + left * em)
+    return tabs
+
+
 def _row_xml(
-    line: GridLine, table: Table, widths: Sequence[int], twips: Sequence[int], half_points: int
+    line: GridLine, table: Table, tabs: dict[int, int], twips: Sequence[int], half_points: int
 ) -> str:
     """One ``w:tr``: the label cell, then each placed cell (spanning its columns); columns no
     cell covers stay empty cells."""
@@ -315,7 +390,7 @@ def _row_xml(
         decimal = None
         single = table.layout.decimal and placed.first == placed.last and placed.align == "c"
         if line.part == "body" and single and printed_number(placed.cell.text) is not None:
-            decimal = Emu(int(widths[placed.first] * 0.5)).twips
+            decimal = tabs[placed.first]
         ruled = (placed.first, placed.last) in line.spans_ruled
         tc_pr = _tc_pr(
             sum(twips[placed.first : placed.last + 1]),
