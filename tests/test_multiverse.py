@@ -853,3 +853,37 @@ outputs: {formats: [markdown]}
         "multiverse.rob.axes.winsorize.p5 winsorize: inv: 10 values raised to the 0.05 "
         "quantile and 10 lowered to the 0.95 quantile"
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "ylabel", "tick"),
+    [("zh", "市值（区制2）", "样本：全部"), ("en", "Market value, regime 2", "样本: 全部")],
+)
+def test_a_threshold_curve_names_its_regime_focus(
+    tmp_path: Path, language: str, ylabel: str, tick: str
+):
+    # a curve of a threshold model's value_r2 titled its axis 'value_r2' (the regime's bounds
+    # differ between its specifications, so the regime's number names it), and the Chinese
+    # choices read '样本: 全部' with a half-width colon after Chinese text
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "models:\n"
+        + "  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "        bootstrap: 0}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: thr\n"
+        + "    focus: value_r2\n"
+        + "    axes:\n"
+        + "      样本: {全部: {}, 后期: {sample: {time: [1940, null]}}}\n"
+        + "figures:\n"
+        + "  curve: {kind: specification_curve, multiverse: mv}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    top, bottom = run.output.figures["curve"].draw().axes[:2]
+    assert top.get_ylabel().split("\n")[0] == ylabel
+    assert bottom.get_yticklabels()[0].get_text() == tick

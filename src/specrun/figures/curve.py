@@ -9,6 +9,7 @@ value its specification chose on every axis.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ class CurveData:
     values: dict[str, list[str]]  # axis -> its values in the order the curve first meets them
     focus: str
     level: float
+    focus_label: str = ""  # the focus as the vertical axis names it (``focus_label``)
 
 
 def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> CurveData:
@@ -60,7 +62,25 @@ def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
         {axis: list(dict.fromkeys(found.curve[axis].to_list())) for axis in found.axes},
         found.focus,
         found.level,
+        focus_label(found.focus, "threshold_1" in found.curve.columns, ctx),
     )
+
+
+def focus_label(focus: str, threshold: bool, ctx: TableContext) -> str:
+    """The focus coefficient as the curve's axis names it: its variable's label, or for a
+    threshold model's regime slope (``c1_r2``) the variable's label and the regime's number
+    (现金流（区制2）; Cash flow, regime 2): the axis showed the bare name ``c1_r2``, and the
+    bounds of a regime differ between specifications (other samples, one or two thresholds),
+    so none can be printed."""
+    if focus in ctx.labels:
+        return ctx.labels[focus]
+    regime = re.fullmatch(r"(.+)_r([1-9])", focus)
+    if threshold and regime is not None:
+        variable = ctx.labels.get(regime[1], regime[1])
+        if ctx.language == "zh":
+            return f"{variable}（区制{regime[2]}）"
+        return f"{variable}, regime {regime[2]}"
+    return focus
 
 
 def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext) -> Figure:
@@ -94,7 +114,7 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
         )
     top.axhline(0.0, color="black", linewidth=0.7)
     top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
-    label = ctx.labels.get(data.focus, data.focus)
+    label = data.focus_label or data.focus
     top.set_ylabel(f"{label}\n{interval_text(data.level, ctx.language)}")
     top.tick_params(labelbottom=False)
     legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
@@ -111,7 +131,9 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
     boundaries = np.cumsum([len(values) for values in data.values.values()])[:-1]
     for boundary in boundaries:
         bottom.axhline(len(rows) - boundary - 0.5, color="grey", linewidth=0.5)
-    bottom.set_yticks([ys[row] for row in rows], [f"{axis}: {value}" for axis, value in rows])
+    # a full-width colon after Chinese text (样本：全样本), as the threshold_lr panels' titles
+    colon = "：" if ctx.language == "zh" else ": "
+    bottom.set_yticks([ys[row] for row in rows], [f"{axis}{colon}{value}" for axis, value in rows])
     bottom.set_ylim(-0.6, len(rows) - 0.4)
     bottom.tick_params(axis="y", labelsize="small")
     bottom.set_xlim(0.5, n + 0.5)
