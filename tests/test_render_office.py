@@ -402,3 +402,32 @@ outputs: {formats: [docx], language: zh}
                 inside = widths[column] - 2 * 115
                 assert int(tab.get(qn("w:pos"))) + after <= inside, (text, column)
         assert starred  # the premise: the table has starred estimates
+
+
+def test_word_figures_fit_their_page_with_the_caption(tmp_path: Path):
+    # a threshold_lr figure of every search is taller than wide: set 6 inches wide it ran off
+    # an A4 page (its axis title cut) and pushed its caption alone onto the next page
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, max_thresholds: 3,
+      trim: 0.05, bootstrap: 0}
+tables:
+  t: {kind: regression, columns: [m]}
+figures:
+  lr: {kind: threshold_lr, model: m, height: 12}
+outputs: {formats: [docx], docx: {figures: true}}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables.docx"))
+    (shape,) = document.inline_shapes
+    section = document.sections[-1]
+    text_height = section.page_height - section.top_margin - section.bottom_margin
+    assert shape.height <= text_height - 0.6 * 914400  # an inch is 914,400 EMU
+    assert shape.width < 6 * 914400  # narrowed to fit, its proportions kept
+    picture = next(p for p in document.paragraphs if p._p.xpath(".//pic:pic"))
+    assert picture.paragraph_format.keep_with_next

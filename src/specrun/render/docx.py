@@ -25,6 +25,7 @@ from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.image import Image
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Emu, Inches, Mm, Pt
@@ -89,8 +90,10 @@ def _filled(
         _add_table(document, table, options, first=False, page_break=index > 0)
     for number, (name, png) in enumerate(figure_items(options.figures), start=1):
         _set_section(document, landscape=False, options=options, new=True)
-        document.add_picture(io.BytesIO(png), width=Inches(6))
+        document.add_picture(io.BytesIO(png), width=_picture_width(document, png))
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        # the caption stays on the picture's page
+        document.paragraphs[-1].paragraph_format.keep_with_next = True
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
         language = tables[0].layout.language if tables else "en"
@@ -98,6 +101,22 @@ def _filled(
         label = f"图{number} {text}" if language == "zh" else f"Figure {number}: {text}"
         _run(caption, label, size=10.5)
     return document
+
+
+# room under a figure for its caption line and the paragraphs' spacing
+CAPTION_ROOM = Inches(0.6)
+
+
+def _picture_width(document: DocumentType, png: bytes) -> int:
+    """The width a figure is set at: 6 inches, or less where the figure would then be taller
+    than the page's text less its caption's line. A threshold_lr figure of four searches
+    (6.4 × 8.6 in) ran off the bottom of an A4 page at 6 inches wide, its axis title cut,
+    and its caption was pushed alone onto the next page."""
+    image = Image.from_blob(png)
+    section = document.sections[-1]
+    height = int(section.page_height) - int(section.top_margin) - int(section.bottom_margin)
+    room = height - int(CAPTION_ROOM)
+    return min(int(Inches(6)), int(room * image.px_width / image.px_height))
 
 
 def _save(document: DocumentType) -> bytes:
