@@ -233,3 +233,31 @@ def test_a_trim_list_for_other_thresholds_says_what_to_give(tmp_path: Path):
         "threshold (trim: 0.01) or 2" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_regression_table_prints_thresholds_with_four_decimals(tmp_path: Path):
+    # Hansen (1999, Table 3) and xthreg print γ̂ = 0.0157; a regression table with digits: 3
+    # printed the threshold row as 0.016, beside a threshold_test table printing 0.0157
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n"
+        + "  - derive: {share: capital / (capital + value)}\n"
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: share,\n"
+        + "      bootstrap: 0}\n"
+        + "tables:\n"
+        + "  t: {kind: regression, columns: [m], digits: 3, stats: [r2_within, threshold_1]}\n"
+        + "  wide: {kind: regression, columns: [m], digits: 6, stats: [threshold_1]}\n"
+        + "outputs: {formats: [markdown]}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    gamma = run.output.results.models["m"].extra["thresholds"][0]["estimate"]
+    r2 = run.output.results.models["m"].stats["r2_within"]
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert f"| Threshold γ̂₁ | {gamma:.4f} |" in table
+    assert f"| R² (within) | {r2:.3f} |" in table  # the other rows keep the table's digits
+    wide = (tmp_path / "out" / "tables" / "wide.md").read_text(encoding="utf-8")
+    assert f"| Threshold γ̂₁ | {gamma:.6f} |" in wide

@@ -23,7 +23,7 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
-from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_LABELS
+from specrun.tables.statistics import INTEGER_STATS, KNOWN_STATS, STAT_DIGITS, STAT_LABELS
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
@@ -502,9 +502,9 @@ def _body(
     stat_rows = []
     for stat in spec.stats:
         values = [_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) for m in models]
+        digits = max(spec.digits, STAT_DIGITS.get(stat, 0))
         cells = tuple(
-            Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, spec.digits))
-            for v in values
+            Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, digits)) for v in values
         )
         stat_rows.append(
             Row(spec.stat_labels.get(stat, ctx.text(STAT_LABELS.get(stat, stat))), cells, "stat")
