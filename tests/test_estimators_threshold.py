@@ -261,3 +261,48 @@ def test_a_regression_table_prints_thresholds_with_four_decimals(tmp_path: Path)
     assert f"| R² (within) | {r2:.3f} |" in table  # the other rows keep the table's digits
     wide = (tmp_path / "out" / "tables" / "wide.md").read_text(encoding="utf-8")
     assert f"| Threshold γ̂₁ | {gamma:.6f} |" in wide
+
+
+@pytest.mark.parametrize(
+    ("se", "advice"),
+    [
+        (
+            "robust",
+            "got 'robust': White's heteroskedasticity-robust errors (Hansen's het) are se: white",
+        ),
+        (
+            "{cluster: firm}",
+            "got a mapping: it clusters by the panel's entity only: write se: cluster",
+        ),
+        (
+            "hc3",
+            "got 'hc3': write conventional, white (heteroskedasticity-robust) or cluster "
+            "(by entity)",
+        ),
+    ],
+)
+def test_a_threshold_se_written_as_for_linear_models_names_its_own(
+    tmp_path: Path, se: str, advice: str
+):
+    # se: robust was answered with the linear models' list (unadjusted, robust, HC0 … or
+    # {cluster: entity}), which offered the very values panel_threshold refuses
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"      bootstrap: 0, se: {se}}}\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "specrun", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {spec}:8:25: ")
+    assert "models.m.se: a panel_threshold model's se is conventional, white or cluster " in line
+    assert line.endswith(advice)

@@ -59,7 +59,10 @@ class PanelThresholdSpec(ModelBase):
         "dropped after the within transformation (Hansen's GAUSS program).",
     )
     se: Literal["conventional", "white", "cluster"] = Field(
-        "conventional", description="Standard errors printed for the slopes."
+        "conventional",
+        description="Standard errors printed for the slopes: conventional (Hansen's OLS "
+        "errors), white (heteroskedasticity-robust, Hansen's het errors) or cluster (clustered "
+        "by the panel's entity).",
     )
     report: int | None = Field(
         None,
