@@ -77,7 +77,9 @@ def test_wang_2015_xthreg(reference, tmp_path: Path):
 
 def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsys):
     # the kernel sees the complete rows only: firm 3's 1940 row is in the data, but its capital
-    # is blank, so the error names the cell that was left out, not just the period
+    # is blank, so the error names the cell that was left out, not just the period; the hint
+    # writes the sample that drops the entity (it said "with a sample", and no sample option
+    # drops whole entities by a row condition)
     import polars as pl
 
     from specfiles import GRUNFELD_HEAD, grunfeld_project
@@ -99,8 +101,8 @@ def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsy
     assert capsys.readouterr().err.strip() == (
         f"error: {spec}:7:6: models.m: the panel threshold model needs a balanced panel; "
         "1 entity misses periods: 3 (1940); 1 row of its sample was left out for a missing "
-        "value: 3 1940 (capital) (drop the incomplete entities or periods with a sample, or "
-        "fill missing cells with the interpolate transform)"
+        "value: 3 1940 (capital) (drop them with the sample's exclude: {firm: [3]}, or fill "
+        "missing cells with the interpolate transform)"
     )
 
 

@@ -139,6 +139,7 @@ def fit_panel_threshold(
         convention=spec.convention,
         time_effects=spec.time_effects,
         progress=progress,
+        entity_name=ctx.entity,
         regime_names=spec.regime_x,
         control_names=spec.controls,
         q_name=spec.q,

@@ -197,7 +197,13 @@ def _as_matrix(values: np.ndarray | None, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def _check_balanced(index: PanelIndex, entity: np.ndarray, time: np.ndarray) -> None:
+def _check_balanced(
+    index: PanelIndex, entity: np.ndarray, time: np.ndarray, entity_name: str = "entity"
+) -> None:
+    """A ``SpecError`` naming the entities that miss or repeat periods, with the sample that
+    drops them (``exclude: {firm: [47, 191]}``) where they are few: a sample's ``where:`` on a
+    row condition (q1 < 10) leaves entities with holes, and the hint said only "with a
+    sample", which has no option dropping whole entities by a condition."""
     if index.balanced:
         return
     entities, periods = np.unique(entity), np.unique(time)
@@ -221,11 +227,23 @@ def _check_balanced(index: PanelIndex, entity: np.ndarray, time: np.ndarray) -> 
         parts.append(f"{entities_} periods: {shown}")
     if doubled:
         parts.append(f"entities with repeated periods: {'; '.join(doubled[:20])}")
+    bad = [entities[i] for i in np.flatnonzero(((cells == 0) | (cells > 1)).any(axis=1))]
+    if 0 < len(bad) <= 20:
+        ids = ", ".join(str(e) for e in bad)
+        hint = (
+            f"drop them with the sample's exclude: {{{entity_name}: [{ids}]}}, or fill missing "
+            "cells with the interpolate transform"
+        )
+    else:
+        hint = (
+            "drop the incomplete entities with a sample (a flag made per row, its group_mean "
+            f"by {entity_name}, and where: on that mean keep whole entities), or fill missing "
+            "cells with the interpolate transform"
+        )
     raise SpecError(
         "the panel threshold model needs a balanced panel; " + "; ".join(parts),
         code="data",
-        hint="drop the incomplete entities or periods with a sample, or fill missing cells "
-        "with the interpolate transform",
+        hint=hint,
     )
 
 
@@ -937,6 +955,7 @@ def fit_threshold(
     regime_names: Sequence[str] | None = None,
     control_names: Sequence[str] | None = None,
     q_name: str = "q",
+    entity_name: str = "entity",
 ) -> ThresholdFit:
     """Hansen (1999) fixed-effects panel threshold model with 1 to ``max_thresholds`` thresholds.
 
@@ -973,6 +992,7 @@ def fit_threshold(
             regime_names=regime_names,
             control_names=control_names,
             q_name=q_name,
+            entity_name=entity_name,
         )
 
 
@@ -996,6 +1016,7 @@ def _fit(
     regime_names: Sequence[str] | None,
     control_names: Sequence[str] | None,
     q_name: str,
+    entity_name: str,
 ) -> ThresholdFit:
     y_arr = np.asarray(y, dtype=float).ravel()
     n = y_arr.size
@@ -1013,7 +1034,7 @@ def _fit(
     z_names = list(control_names or [f"z{j + 1}" for j in range(z_arr.shape[1])])
 
     index = PanelIndex.from_labels(np.asarray(entity), np.asarray(time))
-    _check_balanced(index, np.asarray(entity), np.asarray(time))
+    _check_balanced(index, np.asarray(entity), np.asarray(time), entity_name)
     order = np.lexsort((index.time, index.entity))
     index = PanelIndex(
         np.asarray(index.entity)[order],
