@@ -887,3 +887,30 @@ def test_a_threshold_curve_names_its_regime_focus(
     top, bottom = run.output.figures["curve"].draw().axes[:2]
     assert top.get_ylabel().split("\n")[0] == ylabel
     assert bottom.get_yticklabels()[0].get_text() == tick
+
+
+@pytest.mark.parametrize(("draws", "hinted"), [(50, True), (0, False)])
+def test_a_bootstrapping_threshold_base_is_hinted_once(tmp_path: Path, draws: int, hinted: bool):
+    # every specification of a threshold base bootstrapped its F tests, which the curve never
+    # reads: a curve of Hansen's model ran 300 draws per test in each of 216 specifications
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"        bootstrap: {draws}}}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: thr\n"
+        + "    focus: value_r1\n"
+        + "    axes:\n"
+        + "      sample: {all: {}, late: {sample: {time: [1940, null]}}}\n"
+        + "      grid: {g50: {grid: 50}, g100: {grid: 100}}\n",
+    )
+    hints = [str(h) for h in validate_file(spec).hints]
+    expected = (
+        f"{spec}:8:20: models.thr.bootstrap: multiverse 'mv': its threshold specifications "
+        f"bootstrap their threshold tests (bootstrap: {draws} each), which the curve does not "
+        "read: bootstrap: 0 on the base, or in an axis' values, fits them without"
+    )
+    assert hints == ([expected] if hinted else [])
