@@ -308,3 +308,59 @@ def test_a_threshold_se_written_as_for_linear_models_names_its_own(
     assert line.startswith(f"error: {spec}:8:25: ")
     assert "models.m.se: a panel_threshold model's se is conventional, white or cluster " in line
     assert line.endswith(advice)
+
+
+HANSEN_TABLES = """\
+spec_version: 1
+data:
+  sources:
+    invest:
+      path: {path}
+      columns: [inva, vala, cfa, debta]
+      index: {{entity: firm, time: year, periods: 15, start: 1973}}
+  panel: {{source: invest, entity: firm, time: year}}
+variables:
+  inva: {{label: 投资率}}
+  c1: {{label: 现金流}}
+  d1: {{label: 资产负债率}}
+transforms:
+  - lag: {{vars: [vala, cfa, debta], periods: 1}}
+  - derive:
+      q1: vala_lag1
+      q2: vala_lag1 ** 2
+      q3: vala_lag1 ** 3
+      d1: debta_lag1
+      qd1: vala_lag1 * debta_lag1
+      c1: cfa_lag1
+models:
+  thr: {{estimator: panel_threshold, y: inva, regime_x: [c1], q: d1,
+        controls: [q1, q2, q3, d1, qd1], convention: hansen1999, max_thresholds: 2,
+        trim: 0.01, grid: 400, bootstrap: 0}}
+  white: {{extends: thr, se: white}}
+tables:
+  t5: {{kind: regression, columns: [thr, white], digits: 3, keep: ["c1_*"],
+        stats: [threshold_1, threshold_2]}}
+outputs: {{formats: [markdown], language: zh}}
+"""
+
+
+def test_hansen_1999_tables_3_and_5_as_a_chinese_table_prints_them(reference, tmp_path: Path):
+    # Hansen (1999, J. Econometrics 93:345–368): Table 3's thresholds γ̂₁ = 0.0157 and
+    # γ̂₂ = 0.5362; Table 5's cash-flow slopes 0.063, 0.098, 0.039 with OLS SEs 0.006, 0.006,
+    # 0.012 and White SEs 0.014, 0.010, 0.031, to the printed digit in a 3-decimal Chinese
+    # table (its threshold rows printed 0.016 and 0.536, and a table beside a model on other
+    # thresholds labelled their regimes with these); Hansen's GAUSS program prints the same
+    invest = reference("hansen1999", "invest.dat")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HANSEN_TABLES.format(path=invest.as_posix()), encoding="utf-8")
+    run_file(spec, tmp_path / "out")
+    table = (tmp_path / "out" / "tables" / "t5.md").read_text(encoding="utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert "| 现金流·I(资产负债率\\<0.0157) | 0.063*** | 0.063*** |" in rows
+    assert "|  | (0.006) | (0.014) |" in rows
+    assert "| 现金流·I(0.0157≤资产负债率\\<0.5362) | 0.098*** | 0.098*** |" in rows
+    assert "|  | (0.006) | (0.010) |" in rows
+    assert "| 现金流·I(资产负债率≥0.5362) | 0.039*** | 0.039 |" in rows
+    assert "|  | (0.012) | (0.031) |" in rows
+    assert "| 门槛值γ̂₁ | 0.0157 | 0.0157 |" in rows
+    assert "| 门槛值γ̂₂ | 0.5362 | 0.5362 |" in rows
