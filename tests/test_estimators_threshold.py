@@ -364,3 +364,27 @@ def test_hansen_1999_tables_3_and_5_as_a_chinese_table_prints_them(reference, tm
     assert "|  | (0.012) | (0.031) |" in rows
     assert "| 门槛值γ̂₁ | 0.0157 | 0.0157 |" in rows
     assert "| 门槛值γ̂₂ | 0.5362 | 0.5362 |" in rows
+
+
+def test_threshold_rows_out_of_ascending_order_are_said_so(reference, tmp_path: Path):
+    # on 1978–1987 Hansen's model estimates its second threshold below its first: the regime
+    # rows name their bounds γ₁ < γ₂ in ascending order while the threshold rows follow the
+    # order estimated, and the note said only the first
+    invest = reference("hansen1999", "invest.dat")
+    text = HANSEN_TABLES.format(path=invest.as_posix()).replace(
+        "tables:\n",
+        "  late: {extends: thr, sample: {time: [1978, null]}}\n"
+        "tables:\n"
+        "  both: {kind: regression, columns: [thr, late], keep: ['c1_*'],\n"
+        "         stats: [threshold_1, threshold_2]}\n",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    run = run_file(spec, tmp_path / "out")
+    late = run.output.results.models["late"].stats
+    assert late["threshold_1"] > late["threshold_2"]  # the premise
+    table = (tmp_path / "out" / "tables" / "both.md").read_text(encoding="utf-8")
+    assert (
+        "γ₁ \\< γ₂ \\< …为各列模型自身估计的门槛值（由小到大）；门槛值行按估计顺序列示，"
+        "第(2)列并非由小到大。"
+    ) in table

@@ -7,6 +7,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -825,11 +826,32 @@ def _notes(
             "model's estimation sample, in main effects and interactions."
         )
     if any(_symbolic_regimes([family]) for family in families):
-        notes.append(
-            "γ₁ < γ₂ < …为各列模型自身估计的门槛值（由小到大）。"
-            if language == "zh"
-            else "γ₁ < γ₂ < … are each column's own estimated thresholds, in ascending order."
-        )
+        # a threshold row (threshold_1, …) gives γ̂ in the order estimated, which a refit on
+        # another sample may not keep ascending (0.5361 then 0.5118): said where it happens
+        shown = [s for s in spec.stats if s.startswith("threshold_")]
+        unordered = [
+            i + 1
+            for i, m in enumerate(families[0])
+            if any(
+                m.stats.get(a, -math.inf) > m.stats.get(b, math.inf)
+                for a, b in itertools.pairwise(shown)
+            )
+        ]
+        if language == "zh":
+            text_ = "γ₁ < γ₂ < …为各列模型自身估计的门槛值（由小到大）"
+            if unordered:
+                text_ += (
+                    f"；门槛值行按估计顺序列示，{_column_list(unordered, language)}并非由小到大"
+                )
+            notes.append(text_ + "。")
+        else:
+            text_ = "γ₁ < γ₂ < … are each column's own estimated thresholds, in ascending order"
+            if unordered:
+                text_ += (
+                    "; the threshold rows give them in the order estimated, not ascending in "
+                    + _column_list(unordered, language)
+                )
+            notes.append(text_ + ".")
     omitted = list(
         dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
     )
