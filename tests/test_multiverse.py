@@ -914,3 +914,40 @@ def test_a_bootstrapping_threshold_base_is_hinted_once(tmp_path: Path, draws: in
         "read: bootstrap: 0 on the base, or in an axis' values, fits them without"
     )
     assert hints == ([expected] if hinted else [])
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        (
+            "en",
+            "Estimates of the coefficient of Market value in 4 specifications (sample × controls).",
+        ),
+        ("zh", "估计值为市值的系数，共4个规格（sample×controls）。"),
+    ],
+)
+def test_a_multiverse_table_says_what_its_estimates_are_of(
+    tmp_path: Path, language: str, note: str
+):
+    # the table printed a median estimate and shares of significant ones without naming the
+    # coefficient or the choices crossed
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "models:\n"
+        + "  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: fe\n"
+        + "    focus: value\n"
+        + "    axes:\n"
+        + "      sample: {all: {}, late: {sample: {time: [1940, null]}}}\n"
+        + "      controls: {none: {x: [value]}, capital: {}}\n"
+        + "tables:\n"
+        + "  summary: {kind: multiverse, multiverse: mv}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    assert run.output.tables["summary"].notes[0] == note

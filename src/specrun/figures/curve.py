@@ -9,7 +9,6 @@ value its specification chose on every axis.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+from specrun.tables.multiverse import focus_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,23 +64,6 @@ def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
         found.level,
         focus_label(found.focus, "threshold_1" in found.curve.columns, ctx),
     )
-
-
-def focus_label(focus: str, threshold: bool, ctx: TableContext) -> str:
-    """The focus coefficient as the curve's axis names it: its variable's label, or for a
-    threshold model's regime slope (``c1_r2``) the variable's label and the regime's number
-    (现金流（区制2）; Cash flow, regime 2): the axis showed the bare name ``c1_r2``, and the
-    bounds of a regime differ between specifications (other samples, one or two thresholds),
-    so none can be printed."""
-    if focus in ctx.labels:
-        return ctx.labels[focus]
-    regime = re.fullmatch(r"(.+)_r([1-9])", focus)
-    if threshold and regime is not None:
-        variable = ctx.labels.get(regime[1], regime[1])
-        if ctx.language == "zh":
-            return f"{variable}（区制{regime[2]}）"
-        return f"{variable}, regime {regime[2]}"
-    return focus
 
 
 def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext) -> Figure:
