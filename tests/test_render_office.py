@@ -431,3 +431,32 @@ outputs: {formats: [docx], docx: {figures: true}}
     assert shape.width < 6 * 914400  # narrowed to fit, its proportions kept
     picture = next(p for p in document.paragraphs if p._p.xpath(".//pic:pic"))
     assert picture.paragraph_format.keep_with_next
+
+
+def test_word_tables_keep_their_rows_and_notes_together(tmp_path: Path):
+    # a landscape robustness table one page long left its last two notes alone on the next
+    # page: every row is kept with the next (the caption already was), and each note but the
+    # last with the one after it
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+tables:
+  t: {kind: regression, columns: [m, m], notes: [A note of the author's.]}
+outputs: {formats: [docx]}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables" / "t.docx"))
+    (grid,) = document.tables
+    for row in grid.rows:
+        for cell in row.cells:
+            assert all(p.paragraph_format.keep_with_next for p in cell.paragraphs)
+    notes = document.paragraphs[1:]
+    assert [p.text for p in notes][-1] == "A note of the author's."
+    assert [bool(p.paragraph_format.keep_with_next) for p in notes] == [True] * (len(notes) - 1) + [
+        False
+    ]

@@ -241,8 +241,10 @@ def _add_table(
 
     # the notes span the (centred) table, not the page, as threeparttable sets them in LaTeX
     inset = Emu(max(0, (text_width - sum(widths)) // 2))
-    for note in table.notes:
+    for i, note in enumerate(table.notes):
         paragraph = document.add_paragraph()
+        # the notes stay together, after the table's last row
+        paragraph.paragraph_format.keep_with_next = i < len(table.notes) - 1
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(0)
         paragraph.paragraph_format.left_indent = inset
@@ -403,7 +405,8 @@ def _row_xml(
     while column <= last:
         placed = starts.get(column)
         if placed is None:
-            cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p/></w:tc>")
+            empty = "<w:p><w:pPr><w:keepNext/></w:pPr></w:p>"
+            cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}{empty}</w:tc>")
             column += 1
             continue
         decimal = None
@@ -459,8 +462,11 @@ def _tc_xml(
     runs = _run_xml(text, half_points, italic=italic)
     if stars:
         runs += _run_xml(stars, half_points, superscript=True)
+    # keepNext keeps each row on the page of the next, so a table that fits a page is not
+    # split from its notes (as LaTeX's float keeps them together); it precedes tabs and
+    # spacing in the schema's order of pPr's children
     return (
-        f"<w:tc>{tc_pr}<w:p><w:pPr>{tabs}"
+        f"<w:tc>{tc_pr}<w:p><w:pPr><w:keepNext/>{tabs}"
         '<w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/>'
         f'<w:jc w:val="{justify}"/></w:pPr>{runs}</w:p></w:tc>'
     )
