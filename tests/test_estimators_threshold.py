@@ -9,6 +9,9 @@ Wang (2015, Stata Journal 15(1):121–134, section 5). Bootstrap p-values are ch
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,7 +77,9 @@ def test_wang_2015_xthreg(reference, tmp_path: Path):
 
 def test_a_missing_cell_that_unbalances_the_panel_is_named(tmp_path: Path, capsys):
     # the kernel sees the complete rows only: firm 3's 1940 row is in the data, but its capital
-    # is blank, so the error names the cell that was left out, not just the period
+    # is blank, so the error names the cell that was left out, not just the period; the hint
+    # writes the sample that drops the entity (it said "with a sample", and no sample option
+    # drops whole entities by a row condition)
     import polars as pl
 
     from specfiles import GRUNFELD_HEAD, grunfeld_project
@@ -264,3 +269,230 @@ def test_threshold_lr_panels_are_titled_with_the_languages_colon(
     gamma = run.output.results.models["m"].extra["thresholds"][0]["estimate"]
     axes = run.output.figures["lr"].draw().axes
     assert [a.get_title() for a in axes] == [title.format(gamma=f"{gamma:.4g}")]
+
+
+def test_columns_with_other_thresholds_name_their_regimes_by_gamma(tmp_path: Path):
+    # a robustness table of a threshold model on two samples labelled every column's regime
+    # rows with the first column's thresholds (I(capital≤…)): the second column's slopes, split
+    # elsewhere, were printed under bounds that were not its own
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      bootstrap: 0}\n"
+        + "  late: {extends: m, sample: {time: [1940, null]}}\n"
+        + "tables:\n"
+        + "  both: {kind: regression, columns: [m, late]}\n"
+        + "  one: {kind: regression, columns: [m]}\n"
+        + "outputs: {formats: [markdown]}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    models = run.output.results.models
+    gammas = [models[n].extra["thresholds"][0]["estimate"] for n in ("m", "late")]
+    assert gammas[0] != gammas[1]  # the premise: the two samples split at other values
+    both = (tmp_path / "out" / "tables" / "both.md").read_text(encoding="utf-8")
+    assert "| value·I(capital≤γ₁) |" in both
+    assert "| value·I(capital\\>γ₁) |" in both
+    assert "each column's own estimated thresholds" in both
+    one = (tmp_path / "out" / "tables" / "one.md").read_text(encoding="utf-8")
+    assert f"| value·I(capital≤{gammas[0]:.4g}) |" in one  # one column: its own numbers
+    assert "γ₁" not in one
+
+
+@pytest.mark.parametrize(("trim", "expected"), [("0.05", [0.05]), ("[0.05, 0.1]", [0.05, 0.1])])
+def test_trim_takes_one_number_as_xthreg_does(tmp_path: Path, trim: str, expected: list[float]):
+    # xthreg writes trim(0.05); trim: 0.05 was 'input should be a valid list'
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+    from specrun.spec.validate import validate_file
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"      max_thresholds: 2, trim: {trim}, bootstrap: 0}}\n",
+    )
+    assert validate_file(spec).models["m"].spec.trim == expected
+
+
+def test_a_trim_list_for_other_thresholds_says_what_to_give(tmp_path: Path):
+    # a model extending one with three thresholds kept its trim: [0.01, 0.01, 0.05] and was
+    # told only 'trim needs 1 or 2 values'
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "      max_thresholds: 3, trim: [0.01, 0.01, 0.05], bootstrap: 0}\n"
+        + "  two: {extends: m, max_thresholds: 2}\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "specrun", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+    assert result.returncode == 1
+    assert (
+        "models.two: trim has 3 values for max_thresholds: 2: give one value for every "
+        "threshold (trim: 0.01) or 2" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_a_regression_table_prints_thresholds_with_four_decimals(tmp_path: Path):
+    # Hansen (1999, Table 3) and xthreg print γ̂ = 0.0157; a regression table with digits: 3
+    # printed the threshold row as 0.016, beside a threshold_test table printing 0.0157
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "transforms:\n"
+        + "  - derive: {share: capital / (capital + value)}\n"
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: share,\n"
+        + "      bootstrap: 0}\n"
+        + "tables:\n"
+        + "  t: {kind: regression, columns: [m], digits: 3, stats: [r2_within, threshold_1]}\n"
+        + "  wide: {kind: regression, columns: [m], digits: 6, stats: [threshold_1]}\n"
+        + "outputs: {formats: [markdown]}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    gamma = run.output.results.models["m"].extra["thresholds"][0]["estimate"]
+    r2 = run.output.results.models["m"].stats["r2_within"]
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert f"| Threshold γ̂₁ | {gamma:.4f} |" in table
+    assert f"| R² (within) | {r2:.3f} |" in table  # the other rows keep the table's digits
+    wide = (tmp_path / "out" / "tables" / "wide.md").read_text(encoding="utf-8")
+    assert f"| Threshold γ̂₁ | {gamma:.6f} |" in wide
+
+
+@pytest.mark.parametrize(
+    ("se", "advice"),
+    [
+        (
+            "robust",
+            "got 'robust': White's heteroskedasticity-robust errors (Hansen's het) are se: white",
+        ),
+        (
+            "{cluster: firm}",
+            "got a mapping: it clusters by the panel's entity only: write se: cluster",
+        ),
+        (
+            "hc3",
+            "got 'hc3': write conventional, white (heteroskedasticity-robust) or cluster "
+            "(by entity)",
+        ),
+    ],
+)
+def test_a_threshold_se_written_as_for_linear_models_names_its_own(
+    tmp_path: Path, se: str, advice: str
+):
+    # se: robust was answered with the linear models' list (unadjusted, robust, HC0 … or
+    # {cluster: entity}), which offered the very values panel_threshold refuses
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"      bootstrap: 0, se: {se}}}\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "specrun", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {spec}:8:25: ")
+    assert "models.m.se: a panel_threshold model's se is conventional, white or cluster " in line
+    assert line.endswith(advice)
+
+
+HANSEN_TABLES = """\
+spec_version: 1
+data:
+  sources:
+    invest:
+      path: {path}
+      columns: [inva, vala, cfa, debta]
+      index: {{entity: firm, time: year, periods: 15, start: 1973}}
+  panel: {{source: invest, entity: firm, time: year}}
+variables:
+  inva: {{label: 投资率}}
+  c1: {{label: 现金流}}
+  d1: {{label: 资产负债率}}
+transforms:
+  - lag: {{vars: [vala, cfa, debta], periods: 1}}
+  - derive:
+      q1: vala_lag1
+      q2: vala_lag1 ** 2
+      q3: vala_lag1 ** 3
+      d1: debta_lag1
+      qd1: vala_lag1 * debta_lag1
+      c1: cfa_lag1
+models:
+  thr: {{estimator: panel_threshold, y: inva, regime_x: [c1], q: d1,
+        controls: [q1, q2, q3, d1, qd1], convention: hansen1999, max_thresholds: 2,
+        trim: 0.01, grid: 400, bootstrap: 0}}
+  white: {{extends: thr, se: white}}
+tables:
+  t5: {{kind: regression, columns: [thr, white], digits: 3, keep: ["c1_*"],
+        stats: [threshold_1, threshold_2]}}
+outputs: {{formats: [markdown], language: zh}}
+"""
+
+
+def test_hansen_1999_tables_3_and_5_as_a_chinese_table_prints_them(reference, tmp_path: Path):
+    # Hansen (1999, J. Econometrics 93:345–368): Table 3's thresholds γ̂₁ = 0.0157 and
+    # γ̂₂ = 0.5362; Table 5's cash-flow slopes 0.063, 0.098, 0.039 with OLS SEs 0.006, 0.006,
+    # 0.012 and White SEs 0.014, 0.010, 0.031, to the printed digit in a 3-decimal Chinese
+    # table (its threshold rows printed 0.016 and 0.536, and a table beside a model on other
+    # thresholds labelled their regimes with these); Hansen's GAUSS program prints the same
+    invest = reference("hansen1999", "invest.dat")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HANSEN_TABLES.format(path=invest.as_posix()), encoding="utf-8")
+    run_file(spec, tmp_path / "out")
+    table = (tmp_path / "out" / "tables" / "t5.md").read_text(encoding="utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert "| 现金流·I(资产负债率\\<0.0157) | 0.063*** | 0.063*** |" in rows
+    assert "|  | (0.006) | (0.014) |" in rows
+    assert "| 现金流·I(0.0157≤资产负债率\\<0.5362) | 0.098*** | 0.098*** |" in rows
+    assert "|  | (0.006) | (0.010) |" in rows
+    assert "| 现金流·I(资产负债率≥0.5362) | 0.039*** | 0.039 |" in rows
+    assert "|  | (0.012) | (0.031) |" in rows
+    assert "| 门槛值γ̂₁ | 0.0157 | 0.0157 |" in rows
+    assert "| 门槛值γ̂₂ | 0.5362 | 0.5362 |" in rows
+
+
+def test_threshold_rows_out_of_ascending_order_are_said_so(reference, tmp_path: Path):
+    # on 1978–1987 Hansen's model estimates its second threshold below its first: the regime
+    # rows name their bounds γ₁ < γ₂ in ascending order while the threshold rows follow the
+    # order estimated, and the note said only the first
+    invest = reference("hansen1999", "invest.dat")
+    text = HANSEN_TABLES.format(path=invest.as_posix()).replace(
+        "tables:\n",
+        "  late: {extends: thr, sample: {time: [1978, null]}}\n"
+        "tables:\n"
+        "  both: {kind: regression, columns: [thr, late], keep: ['c1_*'],\n"
+        "         stats: [threshold_1, threshold_2]}\n",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    run = run_file(spec, tmp_path / "out")
+    late = run.output.results.models["late"].stats
+    assert late["threshold_1"] > late["threshold_2"]  # the premise
+    table = (tmp_path / "out" / "tables" / "both.md").read_text(encoding="utf-8")
+    assert (
+        "γ₁ \\< γ₂ \\< …为各列模型自身估计的门槛值（由小到大）；门槛值行按估计顺序列示，"
+        "第(2)列并非由小到大。"
+    ) in table

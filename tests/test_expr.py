@@ -835,3 +835,31 @@ def test_real_is_missing_where_statas_real_is_and_refuses_dates():
     dated = pl.DataFrame({"d": [datetime.date(2020, 1, 1)]})
     with pytest.raises(SpecError, match="'d' holds dates"):
         compile_expression("real(d) + 1", dated.schema)
+
+
+@pytest.mark.parametrize(
+    ("text", "step"),
+    [
+        ("L.vala", "{lag: {vars: [vala], periods: 1}}, makes the column vala_lag1"),
+        ("L2.vala ** 2", "{lag: {vars: [vala], periods: 2}}, makes the column vala_lag2"),
+        ("if_else(D.cfa > 0, 1, 0)", "{diff: {vars: [cfa], periods: 1}}, makes the column "),
+        ("F.x / 2", "{lead: {vars: [x], periods: 1}}, makes the column x_lead1"),
+        ("LD.vala", "lag, lead and diff transform steps before this one make columns"),
+        ("D2.vala", "lag, lead and diff transform steps before this one make columns"),
+        ("S2.vala", "{diff: {vars: [vala], periods: 2}}, makes the column vala_diff2"),
+    ],
+)
+def test_a_time_series_operator_says_which_step_makes_its_column(text: str, step: str):
+    # Stata's gen q1 = L.vala, written as derive: {q1: L.vala}, was only "unexpected
+    # character '.' at column 2", which says neither why nor what to write instead
+    error = spec_error(text)
+    assert error.message.startswith("unexpected character '.'")
+    assert error.hint is not None
+    assert "are not part of expressions" in error.hint
+    assert step in error.hint
+
+
+@pytest.mark.parametrize("text", ["LA.vala", "x .y", "L .x"])
+def test_other_dots_get_no_time_series_hint(text: str):
+    error = spec_error(text)
+    assert error.hint is None or "time-series" not in error.hint

@@ -853,3 +853,101 @@ outputs: {formats: [markdown]}
         "multiverse.rob.axes.winsorize.p5 winsorize: inv: 10 values raised to the 0.05 "
         "quantile and 10 lowered to the 0.95 quantile"
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "ylabel", "tick"),
+    [("zh", "市值（区制2）", "样本：全部"), ("en", "Market value, regime 2", "样本: 全部")],
+)
+def test_a_threshold_curve_names_its_regime_focus(
+    tmp_path: Path, language: str, ylabel: str, tick: str
+):
+    # a curve of a threshold model's value_r2 titled its axis 'value_r2' (the regime's bounds
+    # differ between its specifications, so the regime's number names it), and the Chinese
+    # choices read '样本: 全部' with a half-width colon after Chinese text
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "models:\n"
+        + "  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + "        bootstrap: 0}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: thr\n"
+        + "    focus: value_r2\n"
+        + "    axes:\n"
+        + "      样本: {全部: {}, 后期: {sample: {time: [1940, null]}}}\n"
+        + "figures:\n"
+        + "  curve: {kind: specification_curve, multiverse: mv}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    top, bottom = run.output.figures["curve"].draw().axes[:2]
+    assert top.get_ylabel().split("\n")[0] == ylabel
+    assert bottom.get_yticklabels()[0].get_text() == tick
+
+
+@pytest.mark.parametrize(("draws", "hinted"), [(50, True), (0, False)])
+def test_a_bootstrapping_threshold_base_is_hinted_once(tmp_path: Path, draws: int, hinted: bool):
+    # every specification of a threshold base bootstrapped its F tests, which the curve never
+    # reads: a curve of Hansen's model ran 300 draws per test in each of 216 specifications
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "models:\n"
+        + "  thr: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
+        + f"        bootstrap: {draws}}}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: thr\n"
+        + "    focus: value_r1\n"
+        + "    axes:\n"
+        + "      sample: {all: {}, late: {sample: {time: [1940, null]}}}\n"
+        + "      grid: {g50: {grid: 50}, g100: {grid: 100}}\n",
+    )
+    hints = [str(h) for h in validate_file(spec).hints]
+    expected = (
+        f"{spec}:8:20: models.thr.bootstrap: multiverse 'mv': its threshold specifications "
+        f"bootstrap their threshold tests (bootstrap: {draws} each), which the curve does not "
+        "read: bootstrap: 0 on the base, or in an axis' values, fits them without"
+    )
+    assert hints == ([expected] if hinted else [])
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        (
+            "en",
+            "Estimates of the coefficient of Market value in 4 specifications (sample × controls).",
+        ),
+        ("zh", "估计值为市值的系数，共4个规格（sample×controls）。"),
+    ],
+)
+def test_a_multiverse_table_says_what_its_estimates_are_of(
+    tmp_path: Path, language: str, note: str
+):
+    # the table printed a median estimate and shares of significant ones without naming the
+    # coefficient or the choices crossed
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + "variables:\n"
+        + "  value: {label: {en: Market value, zh: 市值}}\n"
+        + "models:\n"
+        + "  fe: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}\n"
+        + "multiverse:\n"
+        + "  mv:\n"
+        + "    base: fe\n"
+        + "    focus: value\n"
+        + "    axes:\n"
+        + "      sample: {all: {}, late: {sample: {time: [1940, null]}}}\n"
+        + "      controls: {none: {x: [value]}, capital: {}}\n"
+        + "tables:\n"
+        + "  summary: {kind: multiverse, multiverse: mv}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run = run_file(spec, tmp_path / "out")
+    assert run.output.tables["summary"].notes[0] == note

@@ -24,6 +24,7 @@ from docx.oxml.ns import qn
 from specfiles import assert_latex_compiles, fast_paper
 from specrun.api import Run, run_file
 from specrun.render import RenderOptions, render_document, render_table
+from specrun.render import docx as word
 from specrun.render.cells import printed_number
 from specrun.render.environment import grid_lines, numbered_caption
 from specrun.tables.ir import Table
@@ -237,7 +238,6 @@ def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: 
     # a per-table file reuses one kept new document and the members of its saved package;
     # its bytes are those of opening python-docx's template, adding the table and saving,
     # whatever was rendered before it (a landscape table, other fonts or paper)
-    from specrun.render import docx as word
 
     tables = list(english.output.tables.values())
     assert any(word.is_wide(t) for t in tables) and not all(word.is_wide(t) for t in tables)
@@ -356,3 +356,118 @@ outputs: {formats: [docx]}
     assert [cell.text for cell in table.rows[2].cells] == ["", "", "early", "late"]
     grid = table._tbl.tblGrid.findall(qn("w:gridCol"))
     assert all(int(col.get(qn("w:w"))) > 0 for col in grid)
+
+
+def test_word_numbers_keep_their_stars_inside_narrow_columns(tmp_path: Path):
+    # a Chinese robustness table of six columns on portrait A4: the columns shrank to 48 pt and
+    # each number's decimal tab sat at the cell's middle, so 0.010*** ran past the right edge,
+    # where LibreOffice cut the stars off (Word wraps them): the table is now fitted to the
+    # portrait page (narrower cell margins, smaller type) and every table's tab stop centres
+    # its column's numbers from their widest integer part to their widest decimals and stars
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+variables:
+  value: {label: 公司市场价值}
+  capital: {label: 厂房设备资本存量}
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity, time]}
+tables:
+  six: {kind: regression, columns: [m, m, m, m, m, m],
+        column_labels: [线性固定效应, 企业聚类, xthreg口径, 年份效应, 1978年后, 缩尾1%]}
+  two: {kind: regression, columns: [m, m]}
+outputs: {formats: [docx], language: zh}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    six = Document(str(tmp_path / "out" / "tables" / "six.docx"))
+    two = Document(str(tmp_path / "out" / "tables" / "two.docx"))
+    for document in (six, two):
+        assert document.sections[-1].orientation == WD_ORIENT.PORTRAIT
+        (grid,) = document.tables
+        widths = [int(c.get(qn("w:w"))) for c in grid._tbl.tblGrid.findall(qn("w:gridCol"))]
+        margin = grid._tbl.find(f"{qn('w:tblPr')}/{qn('w:tblCellMar')}/{qn('w:left')}")
+        # python-docx's template's cell margins (0.19 cm) unless the table sets its own
+        side = 108 if margin is None else int(margin.get(qn("w:w")))
+        starred = 0
+        for row in grid.rows:
+            for column, cell in enumerate(row.cells[1:], start=1):
+                tab = cell._tc.find(".//" + qn("w:tab"))
+                if tab is None:
+                    continue
+                text = cell.text.lstrip("\t")
+                half_points = int(cell._tc.find(".//" + qn("w:sz")).get(qn("w:val")))
+                em = half_points * 10  # twips: 20 to a point
+                starred += text.endswith("*")
+                digits = text.rstrip("*")
+                point = digits.find(".") if "." in digits else len(digits.rstrip(")"))
+                # Times (Adobe's AFM): a digit or star 500/1000 of an em, a point 250, a
+                # parenthesis 333; stars are superscripts at about two thirds of the size
+                tail = digits[point:]
+                width = sum({".": 0.25, ")": 0.333}.get(c, 0.5) for c in tail)
+                after = (width + 0.65 * 0.5 * (len(text) - len(digits))) * em
+                inside = widths[column] - 2 * side
+                assert int(tab.get(qn("w:pos"))) + after <= inside, (text, column)
+        assert starred  # the premise: the table has starred estimates
+    # the six columns were fitted: narrower margins or smaller type than the two's
+    assert six._element.xml != two._element.xml
+
+
+def test_word_figures_fit_their_page_with_the_caption(tmp_path: Path):
+    # a threshold_lr figure of every search is taller than wide: set 6 inches wide it ran off
+    # an A4 page (its axis title cut) and pushed its caption alone onto the next page
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital, max_thresholds: 3,
+      trim: 0.05, bootstrap: 0}
+tables:
+  t: {kind: regression, columns: [m]}
+figures:
+  lr: {kind: threshold_lr, model: m, height: 12}
+outputs: {formats: [docx], docx: {figures: true}}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables.docx"))
+    (shape,) = document.inline_shapes
+    section = document.sections[-1]
+    text_height = section.page_height - section.top_margin - section.bottom_margin
+    assert shape.height <= text_height - 0.6 * 914400  # an inch is 914,400 EMU
+    assert shape.width < 6 * 914400  # narrowed to fit, its proportions kept
+    picture = next(p for p in document.paragraphs if p._p.xpath(".//pic:pic"))
+    assert picture.paragraph_format.keep_with_next
+
+
+def test_word_tables_keep_their_rows_and_notes_together(tmp_path: Path):
+    # a landscape robustness table one page long left its last two notes alone on the next
+    # page: every row is kept with the next (the caption already was), and each note but the
+    # last with the one after it
+    from specfiles import GRUNFELD_HEAD, grunfeld_project
+
+    spec = (
+        GRUNFELD_HEAD
+        + """\
+models:
+  m: {estimator: panel_fe, y: inv, x: [value, capital], effects: [entity]}
+tables:
+  t: {kind: regression, columns: [m, m], notes: [A note of the author's.]}
+outputs: {formats: [docx]}
+"""
+    )
+    run_file(grunfeld_project(tmp_path, spec), out=tmp_path / "out")
+    document = Document(str(tmp_path / "out" / "tables" / "t.docx"))
+    (grid,) = document.tables
+    for row in grid.rows:
+        for cell in row.cells:
+            assert all(p.paragraph_format.keep_with_next for p in cell.paragraphs)
+    notes = document.paragraphs[1:]
+    assert [p.text for p in notes][-1] == "A note of the author's."
+    assert [bool(p.paragraph_format.keep_with_next) for p in notes] == [True] * (len(notes) - 1) + [
+        False
+    ]

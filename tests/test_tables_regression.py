@@ -126,3 +126,35 @@ def test_a_family_member_whose_value_holds_a_dot_keeps_its_label(tmp_path: Path)
     run_file(spec, out=tmp_path / "out")
     lines = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8").splitlines()
     assert "|  | x.y | z | 0.5 | 1.5 |" in lines
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "headers"),
+    [
+        # in the order the data meet the values: firm 1 is large
+        ("zh", "{en: Large firm, zh: 大企业}", ["大企业=1", "大企业=0"]),
+        ("en", "{en: Large firm, zh: 大企业}", ["Large firm = 1", "Large firm = 0"]),
+        ("en", None, ["1", "0"]),  # an unlabelled column: its values, as before
+    ],
+)
+def test_over_columns_of_a_labelled_number_name_the_split(
+    tmp_path: Path, language: str, labels: str | None, headers: list[str]
+):
+    # a heterogeneity table split over: a 0/1 column was headed "0" and "1", which says
+    # nothing of what was split; the column's label now heads each value
+    variables = f"variables:\n  large: {{label: {labels}}}\n" if labels else ""
+    spec = grunfeld_project(
+        tmp_path,
+        GRUNFELD_HEAD
+        + variables
+        + "transforms:\n"
+        + '  - derive: {large: "if_else(firm <= 5, 1, 0)"}\n'
+        + "models:\n"
+        + "  fe: {estimator: panel_fe, y: inv, x: [value], effects: [entity], over: large}\n"
+        + "tables:\n"
+        + "  t: {kind: regression, columns: [fe]}\n"
+        + f"outputs: {{formats: [markdown], language: {language}}}\n",
+    )
+    run_file(spec, tmp_path / "out")
+    table = (tmp_path / "out" / "tables" / "t.md").read_text(encoding="utf-8")
+    assert f"|  | {headers[0]} | {headers[1]} |" in table

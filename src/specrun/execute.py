@@ -11,7 +11,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -1542,14 +1542,20 @@ class Executor:
             self.early[node.id] = (figure, warnings, time.perf_counter() - started)
             self.on_figure(figure)
 
-    def member_labels(self) -> dict[str, str]:
+    def member_labels(self, labels: Mapping[str, str], language: str) -> dict[str, str]:
         """Each ``over:`` member whose value has a value label in the data, to that label
-        (``by_region.2`` → ``West`` when ``over: regcode`` and regcode 2 is labelled West)."""
+        (``by_region.2`` → ``West`` when ``over: regcode`` and regcode 2 is labelled West);
+        without value labels, a member of a numeric column the spec labels, to the label and
+        the value (``高成长企业=1``, ``High-Q firm = 1``): a table's columns were headed 0 and
+        1, which say nothing of what was split."""
         found: dict[str, str] = {}
         for family, members in self.families.items():
             model = self.spec.models.get(family)
-            codes = self.data_labels.values.get(model.spec.over or "") if model else None
+            over = (model.spec.over or "") if model else ""
+            codes = self.data_labels.values.get(over)
             if not codes:
+                if over in self.spec.labels():
+                    found.update(_numbered_members(family, members, labels[over], language))
                 continue
             for member in members:
                 value = member[len(family) + 1 :]
@@ -1596,7 +1602,7 @@ class Executor:
             self.spec.groups,
             language,
             value_labels=self.data_labels.values,
-            member_labels=self.member_labels(),
+            member_labels=self.member_labels(labels, language),
             index_names=self.index_names(labels, language),
         )
         results = ResultSet(self.models, self.families, self.artifacts)
@@ -2020,3 +2026,20 @@ def execute(
     executor = Executor(spec, plan, progress)
     executor.on_figure = on_figure
     return executor.run(runner, cache, node_progress)
+
+
+def _numbered_members(
+    family: str, members: Iterable[str], label: str, language: str
+) -> dict[str, str]:
+    """``over:`` members whose values are numbers, to the over column's label and the value
+    (a float column's 1.0 as 1); text values (East, West) name themselves."""
+    found: dict[str, str] = {}
+    for member in members:
+        value = member[len(family) + 1 :]
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        shown = str(int(number)) if number.is_integer() else value
+        found[member] = f"{label}={shown}" if language == "zh" else f"{label} = {shown}"
+    return found

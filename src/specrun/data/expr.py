@@ -248,6 +248,43 @@ def _is_name_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
+# Stata's time-series operators before a variable (L.x, L2.x, F.x, D.x, LD.x, S.x): what each
+# becomes as a transform step, whose output the expression then names
+_TS_OPERATOR = re.compile(r"([LFDS])([0-9]*)(?:([LFDS])[0-9]*)?$")
+_TS_STEPS = {"L": "lag", "F": "lead", "D": "diff", "S": "diff"}
+
+
+def _time_series_hint(tokens: list[_Token], text: str, position: int) -> str | None:
+    """A hint for ``L.vala`` in an expression (Stata's ``gen q = L.vala``): the operator is
+    read as a name and the dot is unexpected. Model variable lists take such terms; an
+    expression names the output of a ``lag``/``lead``/``diff`` step written before it."""
+    if not tokens or tokens[-1].kind != "name" or tokens[-1].quoted:
+        return None
+    if tokens[-1].col + len(tokens[-1].text) != position + 1:
+        return None  # 'x .y': not an operator written against its variable
+    match = _TS_OPERATOR.match(str(tokens[-1].value))
+    rest = text[position + 1 :]
+    name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", rest)
+    if match is None or name is None:
+        return None
+    var, written = name.group(), f"{tokens[-1].value}.{name.group()}"
+    # LD.x is two steps (a diff, then a lag of its output), and so is D2.x, the difference of
+    # the difference, where a diff step of periods: 2 is x − L2.x (Stata's S2.x)
+    if match.group(3) or (match.group(1) == "D" and match.group(2) not in ("", "1")):
+        return (
+            f"time-series operators such as {written} are not part of expressions: lag, lead "
+            "and diff transform steps before this one make columns to use here; in a model's "
+            f"variable list (x:, controls:, …) write {written} as it is"
+        )
+    kind, periods = _TS_STEPS[match.group(1)], int(match.group(2) or 1)
+    return (
+        f"time-series operators such as {written} are not part of expressions: "
+        f"a transform step before this one, {{{kind}: {{vars: [{var}], periods: {periods}}}}}, "
+        f"makes the column {var}_{kind}{periods} to use here; in a model's variable list "
+        f"(x:, controls:, …) write {written} as it is"
+    )
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
@@ -293,6 +330,9 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("op", operator, operator, col))
             position += len(operator)
             continue
+        operator_hint = _time_series_hint(tokens, text, position) if char == "." else None
+        if operator_hint is not None:
+            raise _error(f"unexpected character '.' at column {col}", col, operator_hint)
         if text.startswith("is.na(", position - 2) and char == ".":  # R's is.na(x)
             raise _error(f"unexpected character '.' at column {col}", col, "write is_null(x)")
         if text.startswith("%in%", position):  # R's x %in% c(…)

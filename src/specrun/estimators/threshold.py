@@ -41,16 +41,17 @@ SE_NAMES = {
 }
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+def _fmt(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:.4g}"
 
 
 def regime_label(
-    variable: str, lower: float | None, upper: float | None, q: str, *, strict: bool
+    variable: str, lower: float | str | None, upper: float | str | None, q: str, *, strict: bool
 ) -> str:
     """``Dige·I(STR≤0.532)`` for the slope of ``variable`` where ``lower < q ≤ upper`` (a bound
     of None is open); with Hansen's strict split (q < γ) the bounds read < and ≥. A table passes
-    the variables' labels (``数字贸易·I(产业结构升级≤0.532)``), the fit their names."""
+    the variables' labels (``数字贸易·I(产业结构升级≤0.532)``), the fit their names. A bound
+    given as text is printed as it is (``γ₁``: a table whose columns have other thresholds)."""
     below, above = ("<", "≥") if strict else ("≤", ">")
     if lower is None and upper is None:
         return variable

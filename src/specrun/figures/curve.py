@@ -19,6 +19,7 @@ from specrun.figures.specs.curve import SpecificationCurveSpec
 from specrun.multiverse import curve_of
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
+from specrun.tables.multiverse import focus_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,6 +42,7 @@ class CurveData:
     values: dict[str, list[str]]  # axis -> its values in the order the curve first meets them
     focus: str
     level: float
+    focus_label: str = ""  # the focus as the vertical axis names it (``focus_label``)
 
 
 def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> CurveData:
@@ -60,6 +62,7 @@ def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableConte
         {axis: list(dict.fromkeys(found.curve[axis].to_list())) for axis in found.axes},
         found.focus,
         found.level,
+        focus_label(found.focus, "threshold_1" in found.curve.columns, ctx),
     )
 
 
@@ -94,7 +97,7 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
         )
     top.axhline(0.0, color="black", linewidth=0.7)
     top.axhline(float(np.median(estimate)), color=SIGNIFICANT, linewidth=0.7, linestyle="--")
-    label = ctx.labels.get(data.focus, data.focus)
+    label = data.focus_label or data.focus
     top.set_ylabel(f"{label}\n{interval_text(data.level, ctx.language)}")
     top.tick_params(labelbottom=False)
     legend = [f"p < {spec.alpha:g}", f"p ≥ {spec.alpha:g}", "中位数" if zh else "median"]
@@ -111,7 +114,9 @@ def draw_curve(spec: SpecificationCurveSpec, data: CurveData, ctx: TableContext)
     boundaries = np.cumsum([len(values) for values in data.values.values()])[:-1]
     for boundary in boundaries:
         bottom.axhline(len(rows) - boundary - 0.5, color="grey", linewidth=0.5)
-    bottom.set_yticks([ys[row] for row in rows], [f"{axis}: {value}" for axis, value in rows])
+    # a full-width colon after Chinese text (样本：全样本), as the threshold_lr panels' titles
+    colon = "：" if ctx.language == "zh" else ": "
+    bottom.set_yticks([ys[row] for row in rows], [f"{axis}{colon}{value}" for axis, value in rows])
     bottom.set_ylim(-0.6, len(rows) - 0.4)
     bottom.tick_params(axis="y", labelsize="small")
     bottom.set_xlim(0.5, n + 0.5)

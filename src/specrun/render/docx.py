@@ -27,6 +27,7 @@ from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.image import Image
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Emu, Inches, Mm, Pt
@@ -95,8 +96,10 @@ def _filled(
         _add_table(document, table, options, first=False, page_break=index > 0)
     for number, (name, png) in enumerate(figure_items(options.figures), start=1):
         _set_section(document, landscape=False, options=options, new=True)
-        document.add_picture(io.BytesIO(png), width=Inches(6))
+        document.add_picture(io.BytesIO(png), width=_picture_width(document, png))
         document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        # the caption stays on the picture's page
+        document.paragraphs[-1].paragraph_format.keep_with_next = True
         caption = document.add_paragraph()
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
         language = tables[0].layout.language if tables else "en"
@@ -104,6 +107,22 @@ def _filled(
         label = f"图{number} {text}" if language == "zh" else f"Figure {number}: {text}"
         _run(caption, label, size=10.5)
     return document
+
+
+# room under a figure for its caption line and the paragraphs' spacing
+CAPTION_ROOM = Inches(0.6)
+
+
+def _picture_width(document: DocumentType, png: bytes) -> int:
+    """The width a figure is set at: 6 inches, or less where the figure would then be taller
+    than the page's text less its caption's line. A threshold_lr figure of four searches
+    (6.4 × 8.6 in) ran off the bottom of an A4 page at 6 inches wide, its axis title cut,
+    and its caption was pushed alone onto the next page."""
+    image = Image.from_blob(png)
+    section = document.sections[-1]
+    height = int(section.page_height) - int(section.top_margin) - int(section.bottom_margin)
+    room = height - int(CAPTION_ROOM)
+    return min(int(Inches(6)), int(room * image.px_width / image.px_height))
 
 
 def _save(document: DocumentType) -> bytes:
@@ -218,11 +237,14 @@ def _add_table(
     lines = grid_lines(table)
     text_width = _text_width(document)
     widths = _column_widths(table, text_width, size)
-    margin = tabs = None
+    margin = None
     if _columns_shrunk(table, widths, size):
         # too wide for the page at its size: every column would shrink below its numbers, and
         # Word breaks a number that does not fit its cell between digits ("0.52" over "5***")
         size, widths, margin, tabs = _fitted_layout(table, text_width, size)
+    else:
+        _, left, right = _fitted_ems(table)
+        tabs = _centred_tabs(widths, 2 * WORD_MARGIN_TWIPS * 635, size, left, right)
     grid = parse_xml(_table_xml(table, lines, widths, size, cell_margin=margin, decimal_tabs=tabs))
     body = document.element.body
     # where python-docx's add_table puts a table: last in the body, before its sectPr
@@ -233,8 +255,10 @@ def _add_table(
 
     # the notes span the (centred) table, not the page, as threeparttable sets them in LaTeX
     inset = Emu(max(0, (text_width - sum(widths)) // 2))
-    for note in table.notes:
+    for i, note in enumerate(table.notes):
         paragraph = document.add_paragraph()
+        # the notes stay together, after the table's last row
+        paragraph.paragraph_format.keep_with_next = i < len(table.notes) - 1
         paragraph.paragraph_format.space_before = Pt(0)
         paragraph.paragraph_format.space_after = Pt(0)
         paragraph.paragraph_format.left_indent = inset
@@ -376,12 +400,24 @@ def _fitted_layout(
         body = [w * min(1.0, room / sum(body)) for w in body]
     label = min(text_width - sum(body), Pt(fitted) * _precise_ems_of_labels(table) + margins)
     label = max(label, text_width * FIT_LABEL_SHARE)
+    widths = [int(label)] + [int(w) for w in body]
+    return fitted, widths, FIT_MARGIN_TWIPS, _centred_tabs(widths, margins, fitted, left, right)
+
+
+def _centred_tabs(
+    widths: Sequence[int], margins: int, size: float, left: Sequence[float], right: Sequence[float]
+) -> list[int]:
+    """Each column's decimal tab (twips from its text edge) where its numbers, as one block
+    from the widest integer part to the widest decimals and stars (``left``, ``right`` in ems,
+    ``_fitted_ems``), are centred in the cell of ``widths`` (EMU, label column first) less
+    ``margins`` (EMU, both sides). A tab at the cell's middle put the stars of 0.010*** past
+    the right edge of a narrow column, where LibreOffice cut them off and Word wraps them."""
     tabs = [0]
-    for column, width in enumerate(body, start=1):
+    for column, width in enumerate(widths[1:], start=1):
         inside = width - margins  # the text area of the cell, where its tab stops are measured
-        block = Pt(fitted) * (left[column] + right[column])  # the numbers, one above another
-        tabs.append(Emu(int(max(0, (inside - block) / 2) + Pt(fitted) * left[column])).twips)
-    return fitted, [int(label)] + [int(w) for w in body], FIT_MARGIN_TWIPS, tabs
+        block = Pt(size) * (left[column] + right[column])  # the numbers, one above another
+        tabs.append(Emu(int(max(0, (inside - block) / 2) + Pt(size) * left[column])).twips)
+    return tabs
 
 
 def _precise_ems_of_labels(table: Table) -> float:
@@ -496,7 +532,7 @@ def _row_xml(
         if placed is None:
             # the paragraph mark takes the table's size: an empty paragraph is as tall as its
             # mark's font, the document's 10.5 pt, and made a small table's row taller
-            mark = f'<w:pPr><w:rPr><w:sz w:val="{half_points}"/></w:rPr></w:pPr>'
+            mark = f'<w:pPr><w:keepNext/><w:rPr><w:sz w:val="{half_points}"/></w:rPr></w:pPr>'
             cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p>{mark}</w:p></w:tc>")
             column += 1
             continue
@@ -556,8 +592,11 @@ def _tc_xml(
     runs = _run_xml(text, half_points, italic=italic)
     if stars:
         runs += _run_xml(stars, half_points, superscript=True)
+    # keepNext keeps each row on the page of the next, so a table that fits a page is not
+    # split from its notes (as LaTeX's float keeps them together); it precedes tabs and
+    # spacing in the schema's order of pPr's children
     return (
-        f"<w:tc>{tc_pr}<w:p><w:pPr>{tabs}"
+        f"<w:tc>{tc_pr}<w:p><w:pPr><w:keepNext/>{tabs}"
         '<w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/>'
         f'<w:jc w:val="{justify}"/><w:rPr><w:sz w:val="{half_points}"/></w:rPr></w:pPr>'
         f"{runs}</w:p></w:tc>"

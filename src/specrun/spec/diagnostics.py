@@ -8,7 +8,7 @@ column, and walking the spec's types along it finds the valid keys for "did you 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -360,6 +360,10 @@ class Diagnostics:
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             return self._tag_error(err, full)
         message = err["msg"]
+        if kind == "literal_error" and full[-1:] == ("se",) and _threshold_se(err):
+            # panel_threshold's own three: the linear models' list below would offer robust
+            # and {cluster: …}, which it refuses
+            return self.doc.error(_threshold_se(err), full, code="schema")
         if kind.startswith("value_error"):
             message = message.removeprefix("Value error, ")
         elif isinstance(err.get("input"), dict | list):
@@ -533,3 +537,24 @@ class Diagnostics:
         if not 0 < pos.line <= len(lines):
             return False
         return lines[pos.line - 1][pos.col - 1 : pos.col] in ("'", '"')
+
+
+def _threshold_se(err: Mapping[str, Any]) -> str | None:
+    """The message for a ``panel_threshold`` model's ``se:`` outside its three values, or None
+    for another estimator's. Stata's and the linear models' ways of writing it (``robust``,
+    ``{cluster: firm}``) are named with the value that does it here."""
+    expected = str((err.get("ctx") or {}).get("expected", ""))
+    if "'white'" not in expected:
+        return None
+    given = err.get("input")
+    shown = "a mapping" if isinstance(given, dict) else repr(given)
+    if isinstance(given, dict) and "cluster" in given:
+        advice = "it clusters by the panel's entity only: write se: cluster"
+    elif str(given).lower() in ("robust", "hc0", "hc1", "het", "hetero"):
+        advice = "White's heteroskedasticity-robust errors (Hansen's het) are se: white"
+    else:
+        advice = "write conventional, white (heteroskedasticity-robust) or cluster (by entity)"
+    return (
+        "a panel_threshold model's se is conventional, white or cluster (clustered by entity), "
+        f"got {shown}: {advice}"
+    )

@@ -911,6 +911,24 @@ class ModelResolver(Diagnostics):
                     "by regime",
                 )
             return False
+        draws = getattr(fitted, "bootstrap", 0)
+        if threshold is not None and isinstance(draws, int) and draws > 0:
+            # each specification would bootstrap its F tests (bootstrap × max_thresholds refits
+            # of the grid search), which the curve never reads: a 216-specification curve of
+            # Hansen's model ran its 900 refits 216 times
+            key = f"bootstrap of {name}"
+            if key not in seen:
+                seen.add(key)
+                self.hints.append(
+                    self.doc.error(
+                        f"multiverse '{name}': its threshold specifications bootstrap their "
+                        f"threshold tests (bootstrap: {draws} each), which the curve does not "
+                        "read: bootstrap: 0 on the base, or in an axis' values, fits them "
+                        "without",
+                        model.origins.get("bootstrap", (*here, "base")),
+                        code="hint",
+                    )
+                )
         if (
             fitted.estimator in RESAMPLING
             and isinstance(regressors, list)

@@ -9,6 +9,7 @@ direction, aggregate z.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from specrun.results import ResultSet
@@ -59,6 +60,22 @@ def _tests_note(found: MultiverseResult, ctx: TableContext) -> str:
     )
 
 
+def focus_label(focus: str, threshold: bool, ctx: TableContext) -> str:
+    """A multiverse's focus coefficient as its table and curve name it: its variable's label,
+    or for a threshold model's regime slope (``c1_r2``) the variable's label and the regime's
+    number (现金流（区制2）; Cash flow, regime 2), since a regime's bounds differ between
+    specifications (other samples, one or two thresholds) and none can be printed."""
+    if focus in ctx.labels:
+        return ctx.labels[focus]
+    regime = re.fullmatch(r"(.+)_r([1-9])", focus)
+    if threshold and regime is not None:
+        variable = ctx.labels.get(regime[1], regime[1])
+        if ctx.language == "zh":
+            return f"{variable}（区制{regime[2]}）"
+        return f"{variable}, regime {regime[2]}"
+    return focus
+
+
 def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableContext) -> Table:
     """The summary of one multiverse as Table IR: two columns (observed, p under the null)
     when the multiverse has ``inference:``, else the observed column alone."""
@@ -92,7 +109,18 @@ def build_multiverse(spec: MultiverseTableSpec, results: ResultSet, ctx: TableCo
         ),
     )
     blocks = [Block(curve_rows)]
-    notes: list[str] = []
+    # what the estimates are of: the table named neither the coefficient nor the choices
+    label = focus_label(found.focus, "threshold_1" in found.curve.columns, ctx)
+    if lang == "zh":
+        crossed = "×".join(found.axes)
+        about = f"估计值为{label}的系数，共{found.curve.height}个规格（{crossed}）。"
+    else:
+        crossed = " × ".join(found.axes)
+        about = (
+            f"Estimates of the coefficient of {label} in {found.curve.height} specifications "
+            f"({crossed})."
+        )
+    notes: list[str] = [about]
     if tests is not None:
         direction = _say(tests.direction, lang)
         blocks.append(

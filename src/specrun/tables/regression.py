@@ -7,6 +7,7 @@ typed; statistic rows are read by name from the results (``nobs``, ``r2``, ``r2_
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -23,7 +24,13 @@ from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
 from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
-from specrun.tables.statistics import ATTACHING_ESTIMATORS, INTEGER_STATS, KNOWN_STATS, STAT_LABELS
+from specrun.tables.statistics import (
+    ATTACHING_ESTIMATORS,
+    INTEGER_STATS,
+    KNOWN_STATS,
+    STAT_DIGITS,
+    STAT_LABELS,
+)
 from specrun.tables.terms import term_label
 
 CONSTANT = "_cons"
@@ -43,7 +50,13 @@ def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[
     return names
 
 
-def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: ModelResult | None):
+def _label(
+    name: str,
+    spec: RegressionTableSpec,
+    ctx: TableContext,
+    model: ModelResult | None,
+    symbolic: frozenset[str] = frozenset(),
+):
     if name in spec.labels:
         return spec.labels[name]
     parts = model.terms.get(name) if model is not None else None
@@ -54,7 +67,7 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
         return ctx.text("Constant")
     regimes = model.extra.get("regimes") if model is not None else None
     if model is not None and isinstance(regimes, dict) and name in regimes:
-        return _regime_label(model, regimes[name], ctx)
+        return _regime_label(model, regimes[name], ctx, symbolic=name in symbolic)
     if model is not None and model.estimator == "mediation" and name in model.coefficient_labels:
         return path_row_label(model, name, ctx)
     if model is not None and name in model.coefficient_labels:
@@ -64,19 +77,62 @@ def _label(name: str, spec: RegressionTableSpec, ctx: TableContext, model: Model
     return ctx.labels.get(name, name)
 
 
-def _regime_label(model: ModelResult, regime: dict[str, Any], ctx: TableContext) -> str:
+def _regime_label(
+    model: ModelResult, regime: dict[str, Any], ctx: TableContext, *, symbolic: bool = False
+) -> str:
     """A threshold model's regime slope with its variable's and q's labels, as the
-    ``threshold_lr`` figure labels q (the fit's own label names the columns)."""
+    ``threshold_lr`` figure labels q (the fit's own label names the columns). ``symbolic``
+    writes the bounds as γ₁ < γ₂ < … (the model's thresholds in ascending order), for a row
+    whose columns split at other thresholds (``_symbolic_regimes``)."""
     from specrun.estimators.threshold import regime_label
 
     variable, q = str(regime["variable"]), str(model.extra["q"])
+    lower, upper = regime["lower"], regime["upper"]
+    if symbolic:
+        bounds = sorted(
+            {
+                b
+                for r in model.extra["regimes"].values()
+                if r.get("variable") == variable
+                for b in (r.get("lower"), r.get("upper"))
+                if b is not None
+            }
+        )
+        lower = None if lower is None else f"γ{_SUBSCRIPTS[bounds.index(lower) + 1]}"
+        upper = None if upper is None else f"γ{_SUBSCRIPTS[bounds.index(upper) + 1]}"
     return regime_label(
         ctx.labels.get(variable, variable),
-        regime["lower"],
-        regime["upper"],
+        lower,
+        upper,
         ctx.labels.get(q, q),
         strict=model.extra.get("convention") == "hansen1999",
     )
+
+
+_SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def _symbolic_regimes(families: list[list[ModelResult]]) -> frozenset[str]:
+    """Regime slopes (``c1_r2``) whose columns split at different thresholds or by another
+    convention: a row labelled with one column's values (I(0.0157≤d<0.5362)) would misname
+    the others' regimes, so such a row names its bounds γ₁ < γ₂ < … and a note says they are
+    each column's own thresholds."""
+    seen: dict[str, set[tuple[Any, ...]]] = {}
+    for family in families:
+        for model in family:
+            regimes = model.extra.get("regimes")
+            if not isinstance(regimes, dict):
+                continue
+            for name, regime in regimes.items():
+                if name in model.coefficients:
+                    key = (
+                        regime.get("lower"),
+                        regime.get("upper"),
+                        model.extra.get("q"),
+                        model.extra.get("convention"),
+                    )
+                    seen.setdefault(name, set()).add(key)
+    return frozenset(name for name, keys in seen.items() if len(keys) > 1)
 
 
 def _attached(results: ResultSet) -> dict[str, dict[str, float]]:
@@ -351,6 +407,7 @@ def _body(
     zero_se: dict[str, dict[str, int]] = {}  # coefficient -> model -> decimals that show its SE
     order = _row_order(spec, models, hidden)
     bases = _base_rows(order, models) if spec.base_levels else {}
+    symbolic = _symbolic_regimes([models])
     for name in order:
         owner = next((m for m in models if name in m.coefficients), None)
         for base, (parts, has) in bases.get(name, {}).items():
@@ -359,7 +416,7 @@ def _body(
             coef_rows.append(Row(label, cells, "coef"))
             if spec.se_position == "below":
                 coef_rows.append(Row("", tuple(Cell() for _ in models), "se"))
-        label = _label(name, spec, ctx, owner)
+        label = _label(name, spec, ctx, owner, symbolic)
         main, below = [], []
         for m in models:
             coef = m.coefficients.get(name)
@@ -450,9 +507,9 @@ def _body(
     stat_rows = []
     for stat in spec.stats:
         values = [_stat_value(m, stat, spec.r2_fe, attached.get(m.name)) for m in models]
+        digits = max(spec.digits, STAT_DIGITS.get(stat, 0))
         cells = tuple(
-            Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, spec.digits))
-            for v in values
+            Cell(fmt.integer(v) if stat in INTEGER_STATS else fmt.number(v, digits)) for v in values
         )
         stat_rows.append(
             Row(spec.stat_labels.get(stat, ctx.text(STAT_LABELS.get(stat, stat))), cells, "stat")
@@ -772,6 +829,33 @@ def _notes(
             else f"{names} {'is' if len(centered) == 1 else 'are'} centred at the mean of each "
             "model's estimation sample, in main effects and interactions."
         )
+    if any(_symbolic_regimes([family]) for family in families):
+        # a threshold row (threshold_1, …) gives γ̂ in the order estimated, which a refit on
+        # another sample may not keep ascending (0.5361 then 0.5118): said where it happens
+        shown = [s for s in spec.stats if s.startswith("threshold_")]
+        unordered = [
+            i + 1
+            for i, m in enumerate(families[0])
+            if any(
+                m.stats.get(a, -math.inf) > m.stats.get(b, math.inf)
+                for a, b in itertools.pairwise(shown)
+            )
+        ]
+        if language == "zh":
+            text_ = "γ₁ < γ₂ < …为各列模型自身估计的门槛值（由小到大）"
+            if unordered:
+                text_ += (
+                    f"；门槛值行按估计顺序列示，{_column_list(unordered, language)}并非由小到大"
+                )
+            notes.append(text_ + "。")
+        else:
+            text_ = "γ₁ < γ₂ < … are each column's own estimated thresholds, in ascending order"
+            if unordered:
+                text_ += (
+                    "; the threshold rows give them in the order estimated, not ascending in "
+                    + _column_list(unordered, language)
+                )
+            notes.append(text_ + ".")
     omitted = list(
         dict.fromkeys(v for f in families for m in f for v in m.extra.get("omitted", []))
     )

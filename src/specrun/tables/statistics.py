@@ -19,7 +19,8 @@ class Statistic:
     ``label``: the row label (English; ``tables.text`` translates it), or ``None`` to print the
     name; ``meaning``: what the number is; ``source``: the package command or paper whose number
     it reproduces; ``estimators``: the estimators whose results carry it (a fitted model's
-    ``stats``, or a scalar of its ``extra``); ``integer``: printed without decimals.
+    ``stats``, or a scalar of its ``extra``); ``integer``: printed without decimals;
+    ``digits``: the fewest decimals it is printed with, whatever the table's ``digits``.
     """
 
     label: str | None
@@ -27,6 +28,7 @@ class Statistic:
     source: str
     estimators: tuple[str, ...]
     integer: bool = False
+    digits: int | None = None
 
 
 LINEAR = ("ols", "panel_fe", "did", "event_study")
@@ -209,13 +211,31 @@ STATISTICS: dict[str, Statistic] = {
         ("hausman",),
     ),
     "threshold_1": Statistic(
-        "Threshold γ̂₁", "First estimated threshold.", "Hansen (1999); xthreg", ("panel_threshold",)
+        "Threshold γ̂₁",
+        "First estimated threshold, printed with four decimals or more.",
+        "Hansen (1999), Table 3; xthreg",
+        ("panel_threshold",),
+        # Hansen's 0.0157 and xthreg's thresholds have four decimals; a 3-decimal table
+        # printed 0.016, and the threshold_test table of the same model 0.0157
+        digits=4,
     ),
     "threshold_2": Statistic(
-        "Threshold γ̂₂", "Second estimated threshold.", "Hansen (1999); xthreg", ("panel_threshold",)
+        "Threshold γ̂₂",
+        "Second estimated threshold, printed with four decimals or more.",
+        "Hansen (1999), Table 3; xthreg",
+        ("panel_threshold",),
+        # Hansen's 0.0157 and xthreg's thresholds have four decimals; a 3-decimal table
+        # printed 0.016, and the threshold_test table of the same model 0.0157
+        digits=4,
     ),
     "threshold_3": Statistic(
-        "Threshold γ̂₃", "Third estimated threshold.", "Hansen (1999); xthreg", ("panel_threshold",)
+        "Threshold γ̂₃",
+        "Third estimated threshold, printed with four decimals or more.",
+        "Hansen (1999), Table 3; xthreg",
+        ("panel_threshold",),
+        # Hansen's 0.0157 and xthreg's thresholds have four decimals; a 3-decimal table
+        # printed 0.016, and the threshold_test table of the same model 0.0157
+        digits=4,
     ),
     "nobs_transformed": Statistic(
         None,
@@ -357,3 +377,4 @@ KNOWN_STATS = frozenset(STATISTICS)
 # Hausman test's p-value printed under its fixed-effects model's column)
 ATTACHING_ESTIMATORS = frozenset({"hausman"})
 INTEGER_STATS = frozenset(name for name, s in STATISTICS.items() if s.integer)
+STAT_DIGITS = {name: s.digits for name, s in STATISTICS.items() if s.digits is not None}

@@ -34,9 +34,10 @@ class PanelThresholdSpec(ModelBase):
     max_thresholds: int = Field(
         1, ge=1, le=3, description="Thresholds tested and estimated in sequence: 1, 2 or 3."
     )
-    trim: list[float] = Field(
+    trim: float | list[float] = Field(
         default_factory=lambda: [0.01],
-        description="Trimming share per threshold (one value applies to all).",
+        description="Trimming share per threshold: one value (0.01, xthreg's trim(0.01)) "
+        "applies to all, or a list with one value per threshold ([0.01, 0.01, 0.05]).",
     )
     grid: int | None = Field(
         None,
@@ -58,7 +59,10 @@ class PanelThresholdSpec(ModelBase):
         "dropped after the within transformation (Hansen's GAUSS program).",
     )
     se: Literal["conventional", "white", "cluster"] = Field(
-        "conventional", description="Standard errors printed for the slopes."
+        "conventional",
+        description="Standard errors printed for the slopes: conventional (Hansen's OLS "
+        "errors), white (heteroskedasticity-robust, Hansen's het errors) or cluster (clustered "
+        "by the panel's entity).",
     )
     report: int | None = Field(
         None,
@@ -69,15 +73,23 @@ class PanelThresholdSpec(ModelBase):
 
     @field_validator("trim")
     @classmethod
-    def _trim_range(cls, trim: list[float]) -> list[float]:
+    def _trim_range(cls, trim: float | list[float]) -> list[float]:
+        # xthreg writes trim(0.01) for every threshold: a single number is the list of it
+        trim = [trim] if isinstance(trim, float) else trim
         if any(not 0 <= t < 0.5 for t in trim):
             raise ValueError("each trim must be in [0, 0.5): the share cut from each end of q")
         return trim
 
     @model_validator(mode="after")
     def _consistent(self) -> PanelThresholdSpec:
-        if len(self.trim) not in (1, self.max_thresholds):
-            raise ValueError(f"trim needs 1 or {self.max_thresholds} values")
+        trim = self.trim if isinstance(self.trim, list) else [self.trim]  # a list by now
+        if len(trim) not in (1, self.max_thresholds):
+            # an extends: or a multiverse axis changing max_thresholds keeps the base's trim
+            raise ValueError(
+                f"trim has {len(trim)} values for max_thresholds: {self.max_thresholds}: "
+                f"give one value for every threshold (trim: {trim[0]:g}) or "
+                f"{self.max_thresholds}"
+            )
         if self.report is not None and self.report > self.max_thresholds:
             raise ValueError("report cannot exceed max_thresholds")
         if self.bootstrap == 1:

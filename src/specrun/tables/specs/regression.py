@@ -99,7 +99,9 @@ class RegressionTableSpec(TableBase):
         "column layout, each with its own models.",
     )
     column_labels: list[str] | None = Field(
-        None, description="A header line naming each column (family members default to values)."
+        None,
+        description="A header line naming each column (an over: family's members default to "
+        "their values, as 'label = value' where the spec labels a numeric over: column).",
     )
     groups: list[ColumnGroup] = Field(
         default_factory=new_list, description="Spanning column groups over the columns."
