@@ -795,3 +795,32 @@ def test_iv_with_an_instrument_built_from_the_endogenous_regressor_says_so(tmp_p
         "(a regressor or instrument is an exact linear function of the others (an instrument "
         "built from an endogenous regressor, or from x): leave it out)"
     )
+
+
+def test_table_whose_keep_and_drop_leave_no_coefficient_row_is_an_error(tmp_path, capsys):
+    # keep: [x] with drop: [x] (each pattern matches a coefficient) printed a table of
+    # statistics only, without a word
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], keep: [x], drop: [x, _cons]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:45: tables.t.keep: keep: leaves no coefficient row (with drop:): the "
+        "table would print no coefficient (the coefficients are: x, _cons)",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_table_whose_drop_leaves_no_coefficient_row_names_drop(tmp_path, capsys):
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], drop: [x], constant: false}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert err.startswith(f"error: {spec}:9:")
+    assert "tables.t.drop: drop: leaves no coefficient row (with constant: false)" in err
+    assert "(the coefficients are: x, _cons)" in err

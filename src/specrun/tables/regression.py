@@ -141,6 +141,42 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
     return rows
 
 
+def _check_rows_left(
+    spec: RegressionTableSpec,
+    families: list[list[ModelResult]],
+    ctx: TableContext,
+    coefficients: list[str],
+) -> None:
+    """Every panel keeps a coefficient row: ``keep:`` and ``drop:`` (with the rows
+    ``indicators:`` and ``constant: false`` leave out) that leave none printed an empty table
+    without a word. Raises a SpecError at the table's ``keep:`` (``drop:`` when it has none)
+    naming the coefficients there are; the coefficient names come from the fits, so this is
+    known only when the models are fitted."""
+    if spec.keep is None and not spec.drop:
+        return
+    hidden = {v for vars_ in spec.indicators.values() for v in _expand(vars_, ctx)}
+    if all(_row_order(spec, family, hidden) for family in families):
+        return
+    option = "keep" if spec.keep is not None else "drop"
+    also = [
+        what
+        for what, used in (
+            ("drop:", option == "keep" and bool(spec.drop)),
+            ("indicators:", bool(hidden)),
+            ("constant: false", not spec.constant),
+        )
+        if used
+    ]
+    raise SpecError(
+        f"{option}: leaves no coefficient row"
+        + (f" (with {' and '.join(also)})" if also else "")
+        + ": the table would print no coefficient",
+        code="reference",
+        path=f"tables.{ctx.name}.{option}",
+        hint="the coefficients are: " + ", ".join(coefficients),
+    )
+
+
 def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> Table:
     panels = spec.panels or [RegressionPanel(columns=spec.columns)]
     families = [[results.models[n] for n in _columns(p.columns, results, ctx)] for p in panels]
@@ -170,6 +206,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             unmatched.append(exc)
     if unmatched:  # a misspelt keep:, drop:, order: and labels: are fixed in one go
         raise SpecErrors(unmatched)
+    _check_rows_left(spec, families, ctx, coefficients)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):
             if name not in coefficients:
