@@ -22,11 +22,15 @@ from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
-from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
+from specrun.tables.specs.regression import (
+    CONSTANT,
+    RegressionPanel,
+    RegressionTableSpec,
+    kept_rows,
+    no_rows_error,
+)
 from specrun.tables.statistics import ATTACHING_ESTIMATORS, INTEGER_STATS, KNOWN_STATS, STAT_LABELS
 from specrun.tables.terms import term_label
-
-CONSTANT = "_cons"
 
 
 def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[str]:
@@ -127,13 +131,7 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
                 seen.append(name)
         parts.update(model.terms)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
-    if spec.keep is not None:
-        rows = [n for n in rows if _matches(n, spec.keep, parts)]
-    else:
-        rows = [n for n in rows if not _matches(n, sorted(hidden), parts)]
-    rows = [
-        n for n in rows if not _matches(n, spec.drop, parts) and (spec.constant or n != CONSTANT)
-    ]
+    rows = kept_rows(spec, rows, hidden, parts)
     if spec.order:
         first = [n for pattern in spec.order for n in rows if _matches(n, [pattern], parts)]
         first = list(dict.fromkeys(first))
@@ -149,32 +147,13 @@ def _check_rows_left(
 ) -> None:
     """Every panel keeps a coefficient row: ``keep:`` and ``drop:`` (with the rows
     ``indicators:`` and ``constant: false`` leave out) that leave none printed an empty table
-    without a word. Raises a SpecError at the table's ``keep:`` (``drop:`` when it has none)
-    naming the coefficients there are; the coefficient names come from the fits, so this is
-    known only when the models are fitted."""
+    without a word. Raises ``no_rows_error`` (at ``keep:``, else ``drop:``); ``validate``
+    says it before fitting where the models' coefficient names follow from their specs."""
     if spec.keep is None and not spec.drop:
         return
     hidden = {v for vars_ in spec.indicators.values() for v in _expand(vars_, ctx)}
-    if all(_row_order(spec, family, hidden) for family in families):
-        return
-    option = "keep" if spec.keep is not None else "drop"
-    also = [
-        what
-        for what, used in (
-            ("drop:", option == "keep" and bool(spec.drop)),
-            ("indicators:", bool(hidden)),
-            ("constant: false", not spec.constant),
-        )
-        if used
-    ]
-    raise SpecError(
-        f"{option}: leaves no coefficient row"
-        + (f" (with {' and '.join(also)})" if also else "")
-        + ": the table would print no coefficient",
-        code="reference",
-        path=f"tables.{ctx.name}.{option}",
-        hint="the coefficients are: " + ", ".join(coefficients),
-    )
+    if not all(_row_order(spec, family, hidden) for family in families):
+        raise no_rows_error(spec, ctx.name, coefficients, hidden)
 
 
 def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> Table:
