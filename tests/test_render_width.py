@@ -53,3 +53,14 @@ def test_latex_puts_a_wide_table_on_a_landscape_page_unless_told_not_to():
     assert "\\begin{adjustbox}{max width=\\linewidth}" in kept  # shrunk on its portrait page
     assert "\\begin{landscape}" not in render_table(_table(4), "latex", RenderOptions())
     assert "\\begin{landscape}" in render_table(_table(4, landscape=True), "latex", RenderOptions())
+
+
+def test_title_heads_a_landscape_first_table_page():
+    # pdflscape's landscape begins a new page: the title sat alone on a portrait first page
+    from specrun.render import render_document
+
+    text = render_document([_table(16), _table(4)], "latex", title="Wide tables")
+    assert text.count("Wide tables") == 1
+    assert "\\begin{landscape}\n\\begin{center}\n{\\Large Wide tables}\n\\end{center}\n" in text
+    portrait = render_document([_table(4), _table(16)], "latex", title="Wide tables")
+    assert portrait.index("{\\Large Wide tables}") < portrait.index("\\begin{landscape}")

@@ -344,6 +344,13 @@ def render_document(
     options = options or RenderOptions()
     engine = latex_engine(tables, title, options)
     rendered = [render_table(table, options=options) for table in tables]
+    heading = f"\\begin{{center}}\n{{\\Large {escape_latex(title)}}}\n\\end{{center}}"
+    opening = "\\begin{landscape}\n"
+    # a landscape first table: the title heads its page (pdflscape's landscape begins a new
+    # page, which left the title alone on a portrait one), as Word's tables.docx sets it
+    title_in_first = bool(rendered) and opening in rendered[0]
+    if title_in_first:
+        rendered[0] = rendered[0].replace(opening, opening + heading + "\n", 1)
     chinese_names = any(t.layout.language == "zh" for t in tables)
     return (
         environment()
@@ -351,6 +358,8 @@ def render_document(
         .render(
             tables=rendered,
             title=title,
+            heading=heading,
+            title_in_first=title_in_first,
             engine=engine,
             paper=options.paper,
             chinese_names=chinese_names,
