@@ -795,3 +795,72 @@ def test_iv_with_an_instrument_built_from_the_endogenous_regressor_says_so(tmp_p
         "(a regressor or instrument is an exact linear function of the others (an instrument "
         "built from an endogenous regressor, or from x): leave it out)"
     )
+
+
+def test_table_whose_keep_and_drop_leave_no_coefficient_row_is_an_error(tmp_path, capsys):
+    # keep: [x] with drop: [x] (each pattern matches a coefficient) printed a table of
+    # statistics only, without a word
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], keep: [x], drop: [x, _cons]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
+        1,
+        f"error: {spec}:9:45: tables.t.keep: keep: leaves no coefficient row (with drop:): the "
+        "table would print no coefficient (the coefficients are: x, _cons)",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_table_whose_drop_leaves_no_coefficient_row_names_drop(tmp_path, capsys):
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], drop: [x], constant: false}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert err.startswith(f"error: {spec}:9:")
+    assert "tables.t.drop: drop: leaves no coefficient row (with constant: false)" in err
+    assert "(the coefficients are: x, _cons)" in err
+
+
+def test_keep_and_drop_leaving_no_row_is_a_validation_error(tmp_path, capsys):
+    # the names follow from an ols model's x (plain variables and _cons): validate says it
+    # before anything is fitted, at the table's keep:
+    body = (
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], keep: [x], drop: [x, _cons]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["validate", str(spec)], capsys) == (
+        1,
+        f"error: {spec}:9:45: tables.t.keep: keep: leaves no coefficient row (with drop:): the "
+        "table would print no coefficient (the coefficients are: x, _cons)",
+    )
+
+
+def test_keep_of_an_operator_term_is_left_to_the_run(tmp_path, capsys):
+    # L.x names its coefficient from the data's panel: validate cannot know it, run says it
+    body = (
+        "models:\n  m: {estimator: panel_fe, y: y, x: [L.x], absorb: [entity]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], drop: [L.x, _cons]}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["validate", str(spec)], capsys) == (0, "")
+    code, err = run(["run", str(spec), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert "tables.t.drop: drop: leaves no coefficient row: the table would print no coeff" in err
+    assert err.endswith("(the coefficients are: L.x, _cons)")
+
+
+def test_keep_and_drop_leaving_a_row_validate(tmp_path, capsys):
+    body = (
+        "groups:\n  c: [x]\n"
+        "models:\n  m: {estimator: ols, y: y, x: [x]}\n"
+        "tables:\n  t: {kind: regression, columns: [m], keep: [c.x], drop: [_cons]}\n"
+        "  u: {kind: regression, columns: [m], indicators: {Controls: [$c]}, constant: true}\n"
+    )
+    spec = write(tmp_path, panel_rows(), body)
+    assert run(["validate", str(spec)], capsys) == (0, "")

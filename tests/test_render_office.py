@@ -27,6 +27,7 @@ from specrun.render import RenderOptions, render_document, render_table
 from specrun.render import docx as word
 from specrun.render.cells import printed_number
 from specrun.render.environment import grid_lines, numbered_caption
+from specrun.render.width import is_wide
 from specrun.tables.ir import Table
 
 KINDS = {
@@ -95,7 +96,7 @@ def check_docx(content: bytes, table: Table, latin: str, cjk: str) -> None:
     assert fonts.get(qn("w:ascii")) == latin
     assert fonts.get(qn("w:eastAsia")) == cjk
     assert not any(run.font.name for p in document.paragraphs for run in p.runs)
-    wide = table.layout.landscape or table.n_columns > 6
+    wide = is_wide(table, "a4")  # the rule, shared with LaTeX, is tested in test_render_width
     orientation = document.sections[-1].orientation
     assert orientation == (WD_ORIENT.LANDSCAPE if wide else WD_ORIENT.PORTRAIT)
 
@@ -240,7 +241,7 @@ def test_per_table_word_files_are_those_of_a_new_document_in_any_order(english: 
     # whatever was rendered before it (a landscape table, other fonts or paper)
 
     tables = list(english.output.tables.values())
-    assert any(word.is_wide(t) for t in tables) and not all(word.is_wide(t) for t in tables)
+    assert any(is_wide(t) for t in tables) and not all(is_wide(t) for t in tables)
     letter = RenderOptions(paper="letter", latin_font="Arial", cjk_font="SimHei")
 
     def made_anew(table: Table, options: RenderOptions) -> bytes:

@@ -5,8 +5,9 @@ below the last, 0.75 pt under the header, 0.5 pt under spanning column groups an
 blocks (the booktabs weights that Chinese journals' 三线表 also use). The caption is above the
 table, the notes below in a smaller size. Numbers sit on a decimal tab so their points line up.
 Latin text uses ``latin_font`` (Times New Roman) and East Asian text ``cjk_font`` (SimSun, 宋体)
-through Word's separate ``w:ascii``/``w:eastAsia`` font slots. Tables wider than six body columns
-(or with ``landscape: true``) get a landscape section of their own. A table whose columns would
+through Word's separate ``w:ascii``/``w:eastAsia`` font slots. A table wider than the portrait
+text (or with ``landscape: true``; ``render.width.is_wide``, LaTeX's rule too) gets a landscape
+section of its own. A table whose columns would
 still be narrower than a number or word of theirs (which Word breaks between characters) is
 fitted: narrower cell margins, then smaller type down to 7 pt, its row labels wrapping first.
 """
@@ -41,13 +42,13 @@ from specrun.render.environment import (
     numbered_caption,
 )
 from specrun.render.options import RenderOptions
-from specrun.render.package import figure_items, is_wide, stable_zip, stable_zip_of, zip_members
+from specrun.render.package import figure_items, stable_zip, stable_zip_of, zip_members
+from specrun.render.width import PAPER_MM, SUPERSCRIPT, is_wide, precise_ems
 from specrun.tables.ir import Table
 from specrun.tables.text import SIZES_PT, has_cjk
 
 # the same spec and data give the same bytes (the reproducible-builds convention of a fixed date)
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-PAPER_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
 MARGIN = Mm(25)
 # rule widths in eighths of a point (w:sz): 1.5 pt, 0.75 pt, 0.5 pt
 RULES = {"top": 12, "bottom": 12, "header": 6, "mid": 4, "span": 4}
@@ -85,7 +86,7 @@ def _filled(
     document: DocumentType, tables: Sequence[Table], title: str, options: RenderOptions
 ) -> DocumentType:
     """``document`` with the title, every table and the figures of ``options`` added."""
-    if tables and is_wide(tables[0]):
+    if tables and is_wide(tables[0], options.paper):
         # the title heads the first table's page: a landscape first table otherwise began a
         # section of its own, leaving the title alone on a portrait page
         _set_section(document, landscape=True, options=options, new=False)
@@ -220,7 +221,7 @@ def _add_table(
     first: bool,
     page_break: bool = False,
 ) -> None:
-    wide = is_wide(table)
+    wide = is_wide(table, options.paper)
     current = document.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     if first:
         _set_section(document, landscape=wide, options=options, new=False)
@@ -271,29 +272,6 @@ def _ems(text: str) -> float:
     return sum(1.0 if has_cjk(char) else 0.55 for char in text)
 
 
-# Advance widths in thousandths of an em of Times (Adobe's Times-Roman AFM, whose widths
-# Times New Roman and Liberation Serif share), for tables fitted to the page; a CJK character
-# is one em, any other character 0.55
-_TIMES = {
-    "abcdefghijklmnopqrstuvwxyz": (
-        444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278, 778,
-        500, 500, 500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444,
-    ),
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ": (
-        722, 667, 667, 722, 611, 556, 722, 722, 333, 389, 722, 611, 889,
-        722, 722, 556, 722, 667, 556, 611, 722, 722, 944, 722, 722, 611,
-    ),
-    "0123456789*": (500,) * 11,
-    " .,:;()[]-/%²×−–—=+<>": (
-        250, 250, 250, 278, 278, 333, 333, 333, 333, 333, 278, 833, 300, 564, 564, 500,
-        1000, 564, 564, 564, 564,
-    ),
-}  # fmt: skip
-GLYPH_EMS = {
-    char: width / 1000
-    for chars, widths in _TIMES.items()
-    for char, width in zip(chars, widths, strict=True)
-}
 # a table too wide for the text is set in smaller type, down to this size (the smallest a
 # journal prints a table in), before its columns shrink below their numbers
 MIN_FIT_SIZE = 7.0
@@ -303,8 +281,6 @@ WORD_MARGIN_TWIPS = 108
 FIT_MARGIN_TWIPS = 57
 # the share of the text width a fitted table leaves at least to its row labels (which wrap)
 FIT_LABEL_SHARE = 0.2
-# stars are set as superscripts, about two thirds of the text's size
-SUPERSCRIPT = 0.65
 
 
 def _columns_shrunk(table: Table, widths: Sequence[int], size: float) -> bool:
@@ -315,11 +291,6 @@ def _columns_shrunk(table: Table, widths: Sequence[int], size: float) -> bool:
     return any(
         width < Pt(size) * ems + margins for width, ems in zip(widths[1:], needed[1:], strict=True)
     )
-
-
-def _precise_ems(text: str) -> float:
-    """Width of ``text`` in ems of Times New Roman (``GLYPH_EMS``); a CJK character is one."""
-    return sum(1.0 if has_cjk(c) else GLYPH_EMS.get(c, 0.55) for c in text)
 
 
 def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
@@ -341,21 +312,21 @@ def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
             if line.part == "header":
                 words = text.split()
                 ems = max(
-                    (_precise_ems(w) / 3 if has_cjk(w) else _precise_ems(w) for w in words),
+                    (precise_ems(w) / 3 if has_cjk(w) else precise_ems(w) for w in words),
                     default=0.0,
                 )
             elif _on_decimal_tab(table, line, placed):
                 whole, point, fraction = text.partition(".")
-                left[column] = max(left[column], _precise_ems(whole))
-                tail = _precise_ems(point + fraction) + SUPERSCRIPT * _precise_ems(stars)
+                left[column] = max(left[column], precise_ems(whole))
+                tail = precise_ems(point + fraction) + SUPERSCRIPT * precise_ems(stars)
                 right[column] = max(right[column], tail)
                 ems = left[column] + right[column]
             else:
                 # text wraps between words; an interval ("[0.123, 0.456]") or any cell with a
                 # number is kept on one line, with its stars
                 words = [text] if re.search(r"[0-9]", text) else (text.split() or [""])
-                ems = max(_precise_ems(w) for w in words)
-                ems = max(ems, _precise_ems(words[-1]) + SUPERSCRIPT * _precise_ems(stars))
+                ems = max(precise_ems(w) for w in words)
+                ems = max(ems, precise_ems(words[-1]) + SUPERSCRIPT * precise_ems(stars))
             needed[column] = max(needed[column], ems)
     return needed, left, right
 
@@ -423,7 +394,7 @@ def _centred_tabs(
 def _precise_ems_of_labels(table: Table) -> float:
     """The widest row label in ems (``_precise_ems``)."""
     return max(
-        (_precise_ems(line.label) for line in grid_lines(table) if line.part != "title"),
+        (precise_ems(line.label) for line in grid_lines(table) if line.part != "title"),
         default=0.0,
     )
 

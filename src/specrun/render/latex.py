@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache, lru_cache
 
 from jinja2 import Template
@@ -29,6 +30,7 @@ from specrun.render.environment import (
     table_texts,
 )
 from specrun.render.options import RenderOptions
+from specrun.render.width import is_wide
 from specrun.tables.ir import Table
 from specrun.tables.text import has_cjk
 
@@ -302,7 +304,11 @@ def latex_cell(placed: PlacedCell, decimal: set[int], header: bool) -> str:
 
 
 def render_table(table: Table, *, options: RenderOptions | None = None) -> str:
-    return rendered_once(_render_table, environment().get_template("latex/table.tex.j2"), table)
+    """One table's LaTeX (a ``table`` float, inside pdflscape's ``landscape`` when the table is
+    wide for ``options.paper``: ``render.width.is_wide``, the rule Word's sections follow)."""
+    paper = (options or RenderOptions()).paper
+    turned = replace(table, layout=replace(table.layout, landscape=is_wide(table, paper)))
+    return rendered_once(_render_table, environment().get_template("latex/table.tex.j2"), turned)
 
 
 @lru_cache(maxsize=RENDERED_KEPT)
@@ -337,7 +343,14 @@ def render_document(
     """
     options = options or RenderOptions()
     engine = latex_engine(tables, title, options)
-    rendered = [render_table(table) for table in tables]
+    rendered = [render_table(table, options=options) for table in tables]
+    heading = f"\\begin{{center}}\n{{\\Large {escape_latex(title)}}}\n\\end{{center}}"
+    opening = "\\begin{landscape}\n"
+    # a landscape first table: the title heads its page (pdflscape's landscape begins a new
+    # page, which left the title alone on a portrait one), as Word's tables.docx sets it
+    title_in_first = bool(rendered) and opening in rendered[0]
+    if title_in_first:
+        rendered[0] = rendered[0].replace(opening, opening + heading + "\n", 1)
     chinese_names = any(t.layout.language == "zh" for t in tables)
     return (
         environment()
@@ -345,6 +358,8 @@ def render_document(
         .render(
             tables=rendered,
             title=title,
+            heading=heading,
+            title_in_first=title_in_first,
             engine=engine,
             paper=options.paper,
             chinese_names=chinese_names,

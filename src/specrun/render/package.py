@@ -8,8 +8,6 @@ import io
 import zipfile
 from collections.abc import Iterable, Mapping
 
-from specrun.tables.ir import Table
-
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -35,11 +33,6 @@ def stable_zip_of(members: Iterable[tuple[str, bytes]]) -> bytes:
 def stable_zip(data: bytes) -> bytes:
     """``data`` (a zip file) with every member's timestamp set to the zip epoch."""
     return stable_zip_of(zip_members(data))
-
-
-def is_wide(table: Table) -> bool:
-    """Tables printed on a landscape page in Word: asked for, or more than six body columns."""
-    return table.layout.landscape or table.n_columns > 6
 
 
 def figure_items(figures: Mapping[str, bytes]) -> list[tuple[str, bytes]]:

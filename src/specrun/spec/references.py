@@ -822,6 +822,7 @@ class ReferenceChecks(Diagnostics):
                 self.check_column_labels(section, name, item, models)
                 if section == "tables" and item.kind == "regression":
                     self.check_regression_stats(name, item, models)
+                    self.check_regression_rows(name, item, models, groups)
                 if section == "tables" and item.kind == "descriptive":
                     self.check_descriptive_stats(name, item, models)
                 if item.kind == "margins":
@@ -877,6 +878,43 @@ class ReferenceChecks(Diagnostics):
             if found is not None:
                 message, hint = found
                 self.error(message, ("tables", name, "stats", index), code="reference", hint=hint)
+
+    def check_regression_rows(
+        self, name: str, item: Any, models: dict[str, ResolvedModel], groups: dict[str, Any]
+    ) -> None:
+        """A regression table's ``keep:``/``drop:`` leave a coefficient row in each panel,
+        where its columns' coefficient names follow from their specs (``_named_coefficients``);
+        ``run`` printed an empty table without a word (and now says it after fitting)."""
+        from specrun.tables.patterns import matches
+        from specrun.tables.specs.regression import kept_rows, no_rows_error
+
+        if item.keep is None and not item.drop:
+            return
+        hidden: set[str] = set()
+        for names in item.indicators.values():
+            for var in names:
+                hidden.update(groups.get(var[1:], ()) if var.startswith("$") else [var])
+        for columns in [p.columns for p in item.panels] or [item.columns]:
+            coefficients: list[str] = []
+            for ref in columns:
+                named = _named_coefficients(models.get(ref)) if ref not in self.failed else None
+                if named is None:
+                    break  # known only after fitting: run says it
+                coefficients += [c for c in named if c not in coefficients]
+            else:
+                unmatched = [
+                    pattern
+                    for pattern in [*(item.keep or []), *item.drop]
+                    if not any(matches(c, [pattern]) for c in coefficients)
+                ]
+                if unmatched:
+                    continue  # a pattern matching no coefficient: run names it, fitted
+                if not kept_rows(item, coefficients, hidden):
+                    found = no_rows_error(item, name, coefficients, hidden)
+                    option = "keep" if item.keep is not None else "drop"
+                    where = ("tables", name, option)
+                    self.error(found.message, where, code=found.code, hint=found.hint)
+                    return
 
     def check_descriptive_stats(
         self, name: str, item: Any, models: dict[str, ResolvedModel]
@@ -1101,6 +1139,24 @@ class ReferenceChecks(Diagnostics):
 # Keys of a table or figure entry whose text is never a model name, so an error about a model
 # reference is not placed on them when the same word happens to appear there.
 _NOT_MODEL_KEYS = frozenset({"kind", "caption", "title", "notes", "panel", "label"})
+
+
+# estimators whose coefficients are their x terms and the constant (_cons, last)
+X_AND_CONSTANT = frozenset({"ols", "panel_fe", "panel_re", "panel_be"})
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _named_coefficients(model: ResolvedModel | None) -> list[str] | None:
+    """The coefficients a model reports, or more (a regressor a fit drops is still named),
+    when they follow from its spec: an estimator of ``X_AND_CONSTANT`` whose x are plain
+    variables (an operator, factor or interaction names its coefficients from the data);
+    None otherwise."""
+    if model is None or model.spec.estimator not in X_AND_CONSTANT:
+        return None
+    terms = [str(t) for t in getattr(model.spec, "x", None) or []]
+    if not all(PLAIN_NAME.fullmatch(t) for t in terms):
+        return None
+    return [*terms, "_cons"]
 
 
 def _entry_reading(options: Any, column: str) -> list[str]:

@@ -48,7 +48,12 @@ class TableBase(RegistryMember):
     size: Literal["normalsize", "small", "footnotesize", "scriptsize"] = Field(
         "normalsize", description="Font size of the table (LaTeX size names; Word: 10.5/9/8/7 pt)."
     )
-    landscape: bool = Field(False, description="Print the table on a landscape page.")
+    landscape: bool | None = Field(
+        None,
+        description="Print the table on a landscape page: true always, false never (a wide "
+        "table is shrunk to the portrait text width); left out, when the table is wider than "
+        "a portrait page's text (LaTeX: pdflscape; Word: a landscape section).",
+    )
     decimal: bool = Field(
         True,
         description="Align numbers on their decimal point (LaTeX: dcolumn; Word: decimal tab).",

@@ -67,7 +67,8 @@ class Layout:
     ``number`` is the printed table number ("5"; empty: the renderer's own count) and ``panel``
     the panel letter when the table is one panel of that number ("B"). ``size`` is a LaTeX size
     name (``small``, ``footnotesize``, ``scriptsize``), ``resize`` shrinks a wide table to the
-    text width, ``landscape`` turns its page. ``language`` (``en`` | ``zh``) is the language of
+    text width, ``landscape`` turns its page (None: when the table is wider than a portrait
+    page's text, ``render.width.is_wide``). ``language`` (``en`` | ``zh``) is the language of
     the generated words (captions' "Table"/"表", notes). ``decimal`` aligns the numbers of
     centred body columns on their decimal point (LaTeX dcolumn, Word decimal tab stops).
     """
@@ -75,7 +76,7 @@ class Layout:
     number: str = ""
     panel: str = ""
     size: str = "normalsize"
-    landscape: bool = False
+    landscape: bool | None = None
     resize: bool = False
     language: str = "en"
     decimal: bool = True

@@ -23,7 +23,13 @@ from specrun.tables.base import TableContext
 from specrun.tables.ir import Block, Cell, HeaderRow, Row, Table
 from specrun.tables.mediation import path_row_label
 from specrun.tables.patterns import check_patterns, matches
-from specrun.tables.specs.regression import RegressionPanel, RegressionTableSpec
+from specrun.tables.specs.regression import (
+    CONSTANT,
+    RegressionPanel,
+    RegressionTableSpec,
+    kept_rows,
+    no_rows_error,
+)
 from specrun.tables.statistics import (
     ATTACHING_ESTIMATORS,
     INTEGER_STATS,
@@ -32,8 +38,6 @@ from specrun.tables.statistics import (
     STAT_LABELS,
 )
 from specrun.tables.terms import term_label
-
-CONSTANT = "_cons"
 
 
 def _columns(columns: list[str], results: ResultSet, ctx: TableContext) -> list[str]:
@@ -183,18 +187,29 @@ def _row_order(spec: RegressionTableSpec, models: list[ModelResult], hidden: set
                 seen.append(name)
         parts.update(model.terms)
     rows = [n for n in seen if n != CONSTANT] + ([CONSTANT] if CONSTANT in seen else [])
-    if spec.keep is not None:
-        rows = [n for n in rows if _matches(n, spec.keep, parts)]
-    else:
-        rows = [n for n in rows if not _matches(n, sorted(hidden), parts)]
-    rows = [
-        n for n in rows if not _matches(n, spec.drop, parts) and (spec.constant or n != CONSTANT)
-    ]
+    rows = kept_rows(spec, rows, hidden, parts)
     if spec.order:
         first = [n for pattern in spec.order for n in rows if _matches(n, [pattern], parts)]
         first = list(dict.fromkeys(first))
         rows = first + [n for n in rows if n not in first]
     return rows
+
+
+def _check_rows_left(
+    spec: RegressionTableSpec,
+    families: list[list[ModelResult]],
+    ctx: TableContext,
+    coefficients: list[str],
+) -> None:
+    """Every panel keeps a coefficient row: ``keep:`` and ``drop:`` (with the rows
+    ``indicators:`` and ``constant: false`` leave out) that leave none printed an empty table
+    without a word. Raises ``no_rows_error`` (at ``keep:``, else ``drop:``); ``validate``
+    says it before fitting where the models' coefficient names follow from their specs."""
+    if spec.keep is None and not spec.drop:
+        return
+    hidden = {v for vars_ in spec.indicators.values() for v in _expand(vars_, ctx)}
+    if not all(_row_order(spec, family, hidden) for family in families):
+        raise no_rows_error(spec, ctx.name, coefficients, hidden)
 
 
 def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableContext) -> Table:
@@ -226,6 +241,7 @@ def build_regression(spec: RegressionTableSpec, results: ResultSet, ctx: TableCo
             unmatched.append(exc)
     if unmatched:  # a misspelt keep:, drop:, order: and labels: are fixed in one go
         raise SpecErrors(unmatched)
+    _check_rows_left(spec, families, ctx, coefficients)
     for option in ("scale", "row_digits"):
         for name in getattr(spec, option):
             if name not in coefficients:

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from specrun.errors import did_you_mean
+from specrun.errors import SpecError, did_you_mean
 from specrun.registry import Lazy
 from specrun.spec.models import StrictModel, new_list
 from specrun.tables.base import TABLES, Stars, TableBase, TableKind
-from specrun.tables.patterns import PATTERN_LANGUAGE, check_pattern
+from specrun.tables.patterns import PATTERN_LANGUAGE, Parts, check_pattern, matches
 from specrun.tables.statistics import KNOWN_STATS
 
 # Names users bring from esttab/outreg2/modelsummary, answered with specrun's own
@@ -260,3 +261,55 @@ TABLES.register("regression")(
         _models,
     )
 )
+
+
+CONSTANT = "_cons"  # the constant's coefficient name (Stata's), as the estimators name it
+
+
+def kept_rows(
+    spec: RegressionTableSpec,
+    names: Sequence[str],
+    hidden: Collection[str],
+    parts: Mapping[str, Parts] | None = None,
+) -> list[str]:
+    """The coefficient ``names`` a regression table prints a row for, in their order: those
+    ``keep:`` matches (all but the ``hidden`` ones of ``indicators:`` without it), less those
+    ``drop:`` matches and the constant under ``constant: false``. ``parts`` are the names'
+    term parts where known (``i.region`` matches its level rows by them). The one rule of the
+    table's rows and of ``validate``'s check that some are left."""
+    known = parts or {}
+
+    def hit(name: str, patterns: Sequence[str]) -> bool:
+        return matches(name, patterns, known.get(name))
+
+    if spec.keep is not None:
+        rows = [n for n in names if hit(n, spec.keep)]
+    else:
+        rows = [n for n in names if not hit(n, sorted(hidden))]
+    return [n for n in rows if not hit(n, spec.drop) and (spec.constant or n != CONSTANT)]
+
+
+def no_rows_error(
+    spec: RegressionTableSpec, table: str, coefficients: Sequence[str], hidden: Collection[str]
+) -> SpecError:
+    """The error of a regression table whose ``keep:``/``drop:`` leave no coefficient row
+    (``kept_rows`` is empty): located at its ``keep:`` (at ``drop:`` when it has no keep),
+    naming what else left rows out and the ``coefficients`` there are."""
+    option = "keep" if spec.keep is not None else "drop"
+    also = [
+        what
+        for what, used in (
+            ("drop:", option == "keep" and bool(spec.drop)),
+            ("indicators:", bool(hidden) and spec.keep is None),
+            ("constant: false", not spec.constant),
+        )
+        if used
+    ]
+    return SpecError(
+        f"{option}: leaves no coefficient row"
+        + (f" (with {' and '.join(also)})" if also else "")
+        + ": the table would print no coefficient",
+        code="reference",
+        path=f"tables.{table}.{option}",
+        hint="the coefficients are: " + ", ".join(coefficients),
+    )
