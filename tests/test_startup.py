@@ -80,6 +80,23 @@ def test_validating_a_spec_on_csv_data_loads_no_polars(command: list[str]):
     assert sorted(m for m in modules if m.split(".")[0] == "polars") == []
 
 
+def test_figure_modules_load_no_polars():
+    # a drawer process is forked before the run loads polars (validation needs none) and
+    # imports a figure's module to draw it: one that imported polars (the curve's, through the
+    # multiverse module) loaded it again in every drawer, a tenth of a second of CPU each
+    import pkgutil
+
+    import specrun.figures
+
+    names = [m.name for m in pkgutil.iter_modules(specrun.figures.__path__) if not m.ispkg]
+    assert "curve" in names and "event_study" in names
+    imports = "; ".join(f"import specrun.figures.{name}" for name in names)
+    done = python_probe(f"import json, sys; {imports}; print(json.dumps(sorted(sys.modules)))")
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(m for m in modules if m.split(".")[0] == "polars") == []
+
+
 # fit, apply and draw modules that hold numerical code: registered lazily, loaded on first use
 FIT_MODULES = (
     "specrun.estimators.descriptive",

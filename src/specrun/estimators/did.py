@@ -30,16 +30,17 @@ from specrun.errors import SpecError
 from specrun.estimators.base import FitContext
 from specrun.estimators.covariance import Covariance, few_clusters
 from specrun.estimators.linear import PanelFeSpec, fit_linear
-from specrun.estimators.specs.did import DID, DidSpec, EventStudySpec, _cluster_entity
+from specrun.estimators.specs.did import (
+    DID,
+    DidSpec,
+    EventStudySpec,
+    _cluster_entity,
+    relative_name,
+)
 from specrun.kernels.distributions import chi2_sf, f_sf, two_sided_p
 from specrun.kernels.placebo import Placebo
 from specrun.kernels.within import PanelIndex
 from specrun.results import Coefficient, ModelResult
-
-
-def relative_name(k: int) -> str:
-    """Coefficient name of relative period k: ``rel-2``, ``rel+0``, ``rel+3``."""
-    return f"rel{k:+d}"
 
 
 def relative_label(k: int, *, binned: bool = False) -> str:

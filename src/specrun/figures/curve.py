@@ -16,7 +16,6 @@ import numpy as np
 
 from specrun.figures.base import figure_title, fitted, interval_text
 from specrun.figures.specs.curve import SpecificationCurveSpec
-from specrun.multiverse import curve_of
 from specrun.results import ResultSet
 from specrun.tables.base import TableContext
 from specrun.tables.multiverse import focus_label
@@ -48,6 +47,10 @@ class CurveData:
 def curve_data(spec: SpecificationCurveSpec, results: ResultSet, ctx: TableContext) -> CurveData:
     """The sorted curve of ``spec.multiverse`` (polars: computed before any fork). Raises
     ``SpecError`` when the multiverse was not fitted."""
+    # imported here: a drawer process imports this module to draw a curve, and the
+    # multiverse module would load polars there too (a tenth of a second on each process)
+    from specrun.multiverse import curve_of
+
     found = curve_of(results, spec.multiverse)
     curve = found.curve.with_row_index("_position")
     # sorted by estimate; ties keep specification order so the figure is reproducible

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specrun.errors import SpecError
-from specrun.estimators.did import relative_name
+from specrun.estimators.specs.did import relative_name
 from specrun.figures.base import axis_title, figure_title, fitted, interval_text
 from specrun.figures.specs.event_study import EventStudyFigureSpec
 from specrun.results import ResultSet

@@ -40,6 +40,7 @@ from specrun.render.environment import (
     body_alignments,
     grid_lines,
     numbered_caption,
+    per_table,
 )
 from specrun.render.options import RenderOptions
 from specrun.render.package import figure_items, stable_zip, stable_zip_of, zip_members
@@ -293,7 +294,8 @@ def _columns_shrunk(table: Table, widths: Sequence[int], size: float) -> bool:
     )
 
 
-def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
+@per_table
+def _fitted_ems(table: Table) -> tuple[tuple[float, ...], ...]:
     """Each column's narrowest width in ems at which no number breaks, and the widest integer
     part and widest decimals of its numbers (where the decimal tab goes). Numbers on a decimal
     tab need their widest integer part plus their widest point-and-decimals (stars
@@ -328,7 +330,7 @@ def _fitted_ems(table: Table) -> tuple[list[float], list[float], list[float]]:
                 ems = max(precise_ems(w) for w in words)
                 ems = max(ems, precise_ems(words[-1]) + SUPERSCRIPT * precise_ems(stars))
             needed[column] = max(needed[column], ems)
-    return needed, left, right
+    return tuple(needed), tuple(left), tuple(right)
 
 
 def _on_decimal_tab(table: Table, line: GridLine, placed: Any) -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, wraps
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -36,6 +37,7 @@ LATEX_SYNTAX: Mapping[str, str] = {
 # rendered tables each text format keeps, by template and table (the table IR is frozen and
 # compared by value): a run renders each table for its own file and again for the document
 RENDERED_KEPT = 256
+T = TypeVar("T")
 
 
 def rendered_once(
@@ -48,6 +50,24 @@ def rendered_once(
     except TypeError:
         return render.__wrapped__(template, table)  # type: ignore[attr-defined]
     return render(template, table)
+
+
+def per_table(measure: Callable[[Table], T]) -> Callable[[Table], T]:
+    """``measure(table)`` computed once per table (``functools.lru_cache`` of
+    ``RENDERED_KEPT``): the width measures Word and LaTeX both take of a table, for its own
+    file and again for the document. A table that cannot be hashed is measured every time.
+    The measure's result is shared: it must be immutable (tuples, numbers)."""
+    cached = lru_cache(maxsize=RENDERED_KEPT)(measure)
+
+    @wraps(measure)
+    def once(table: Table) -> T:
+        try:
+            hash(table)
+        except TypeError:
+            return measure(table)
+        return cached(table)
+
+    return once
 
 
 def installed_templates() -> Path | None:

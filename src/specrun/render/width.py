@@ -11,7 +11,9 @@ forces the page, ``landscape: false`` keeps it portrait.
 
 from __future__ import annotations
 
-from specrun.render.environment import grid_lines
+from functools import lru_cache
+
+from specrun.render.environment import grid_lines, per_table
 from specrun.tables.ir import Table
 from specrun.tables.text import SIZES_PT, has_cjk
 
@@ -51,6 +53,7 @@ SHRINK_BEFORE_TURNING = 0.86
 SUPERSCRIPT = 0.65
 
 
+@lru_cache(maxsize=4096)  # the same numbers and labels are measured for every format
 def precise_ems(text: str) -> float:
     """Width of ``text`` in ems of Times (``GLYPH_EMS``); a CJK character is one em."""
     return sum(1.0 if has_cjk(c) else GLYPH_EMS.get(c, 0.55) for c in text)
@@ -63,6 +66,7 @@ def text_width_pt(paper: str, *, landscape: bool) -> float:
     return ((height if landscape else width) - 2 * MARGIN_MM) * POINTS_PER_MM
 
 
+@per_table
 def natural_width_pt(table: Table) -> float:
     """The table's width in points at its own size with every cell on one line: the widest
     row label, plus each body column's widest single-column cell (stars superscript), each

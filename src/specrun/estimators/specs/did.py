@@ -198,3 +198,8 @@ ESTIMATORS.register("event_study")(
         needs_panel=True,
     )
 )
+
+
+def relative_name(k: int) -> str:
+    """Coefficient name of relative period k: ``rel-2``, ``rel+0``, ``rel+3``."""
+    return f"rel{k:+d}"
