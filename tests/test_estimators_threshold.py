@@ -21,6 +21,16 @@ from specrun.api import run_file
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _validate(spec: Path) -> subprocess.CompletedProcess[str]:
+    """``specrun validate spec`` in a fresh process, as a user runs it (no traceback may show)."""
+    return subprocess.run(
+        [sys.executable, "-m", "specrun", "validate", str(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+
+
 def run_spec(name: str, tmp_path: Path, bootstrap: int = 10):
     text = (PROJECT_ROOT / "specs" / name).read_text()
     text = text.replace("bootstrap: 300", f"bootstrap: {bootstrap}")
@@ -331,12 +341,7 @@ def test_a_trim_list_for_other_thresholds_says_what_to_give(tmp_path: Path):
         + "      max_thresholds: 3, trim: [0.01, 0.01, 0.05], bootstrap: 0}\n"
         + "  two: {extends: m, max_thresholds: 2}\n",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "specrun", "validate", str(spec)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
-    )
+    result = _validate(spec)
     assert result.returncode == 1
     assert (
         "models.two: trim has 3 values for max_thresholds: 2: give one value for every "
@@ -405,12 +410,7 @@ def test_a_threshold_se_written_as_for_linear_models_names_its_own(
         + "  m: {estimator: panel_threshold, y: inv, regime_x: [value], q: capital,\n"
         + f"      bootstrap: 0, se: {se}}}\n",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "specrun", "validate", str(spec)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
-    )
+    result = _validate(spec)
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: {spec}:8:25: ")

@@ -730,31 +730,31 @@ def test_operator_on_a_list_of_variables_as_stata_writes_it(tmp_path, capsys):
     )
 
 
-def test_where_in_a_list_of_the_wrong_type_says_what_to_write(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (
+            "firm in [002, 003]",
+            "'in' looks for a string in a list of numbers (quote the codes as the column writes "
+            "them, e.g. ['005'])",
+        ),
+        (
+            "firm == 2",
+            "cannot compare a string with a number using '==' (quote a code as the column "
+            "writes it, e.g. firm == '005' (or real(firm) == 5))",
+        ),
+    ],
+)
+def test_text_codes_against_numbers_say_to_quote_them(tmp_path, capsys, where, message):
     rows = [f"00{r}" for r in panel_rows()]  # firms '001'…'004', text codes
     body = (
-        "samples: {s: {where: 'firm in [002, 003]'}}\n"
+        f"samples: {{s: {{where: '{where}'}}}}\n"
         "models:\n  m: {estimator: ols, y: y, x: [x], sample: s}\n"
     )
     spec = write(tmp_path, rows, body)
     assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
         1,
-        f"error: {spec}:6:14: samples.s: 'in' looks for a string in a list of numbers (quote "
-        "the codes as the column writes them, e.g. ['005'])",
-    )
-
-
-def test_comparing_text_codes_with_a_number_says_to_quote_them(tmp_path, capsys):
-    rows = [f"00{r}" for r in panel_rows()]  # firms '001'…'004', text codes
-    body = (
-        "samples: {s: {where: 'firm == 2'}}\n"
-        "models:\n  m: {estimator: ols, y: y, x: [x], sample: s}\n"
-    )
-    spec = write(tmp_path, rows, body)
-    assert run(["run", str(spec), "--out", str(tmp_path / "out")], capsys) == (
-        1,
-        f"error: {spec}:6:14: samples.s: cannot compare a string with a number using '==' "
-        "(quote a code as the column writes it, e.g. firm == '005' (or real(firm) == 5))",
+        f"error: {spec}:6:14: samples.s: {message}",
     )
 
 
