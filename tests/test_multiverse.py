@@ -12,6 +12,7 @@ import yaml
 
 from specfiles import GRUNFELD_HEAD, grunfeld_project
 from specrun.api import run_file
+from specrun.cli import main
 from specrun.errors import SpecErrors
 from specrun.kernels.curve import (
     SharedGrams,
@@ -890,7 +891,9 @@ def test_a_threshold_curve_names_its_regime_focus(
 
 
 @pytest.mark.parametrize(("draws", "hinted"), [(50, True), (0, False)])
-def test_a_bootstrapping_threshold_base_is_hinted_once(tmp_path: Path, draws: int, hinted: bool):
+def test_a_bootstrapping_threshold_base_is_hinted_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], draws: int, hinted: bool
+):
     # every specification of a threshold base bootstrapped its F tests, which the curve never
     # reads: a curve of Hansen's model ran 300 draws per test in each of 216 specifications
     spec = grunfeld_project(
@@ -914,6 +917,10 @@ def test_a_bootstrapping_threshold_base_is_hinted_once(tmp_path: Path, draws: in
         "read: bootstrap: 0 on the base, or in an axis' values, fits them without"
     )
     assert hints == ([expected] if hinted else [])
+    # run says it too, after the run's warnings: most users only ever run
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--no-cache"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("hint")]
+    assert said == ([f"hint: {expected}"] if hinted else [])
 
 
 @pytest.mark.parametrize(

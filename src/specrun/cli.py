@@ -466,6 +466,8 @@ def _main(argv: Sequence[str] | None) -> int:
             bar.stop()
         for warning in _collapse_specifications(run.summary.warnings):
             _say("warning", "bold yellow", f": {warning}")
+        for hint in run.spec.hints:  # as validate says them: most users only ever run
+            _say("hint", "bold cyan", f": {hint}")
         stats = run.summary.cache
         for warning in _collapse_cache_warnings(stats.warnings if stats is not None else ()):
             _say("warning", "bold yellow", f": {warning}")
