@@ -247,7 +247,7 @@ def _add_table(
     else:
         _, left, right = _fitted_ems(table)
         tabs = _centred_tabs(widths, 2 * WORD_MARGIN_TWIPS * 635, size, left, right)
-    grid = parse_xml(_table_xml(table, lines, widths, size, cell_margin=margin, decimal_tabs=tabs))
+    grid = parse_xml(_table_xml(table, lines, widths, size, tabs, cell_margin=margin))
     body = document.element.body
     # where python-docx's add_table puts a table: last in the body, before its sectPr
     if body.sectPr is not None:
@@ -445,9 +445,9 @@ def _table_xml(
     lines: Sequence[GridLine],
     widths: Sequence[int],
     size: float,
+    decimal_tabs: Sequence[int],
     *,
     cell_margin: int | None = None,
-    decimal_tabs: Sequence[int] | None = None,
 ) -> str:
     """The ``w:tbl`` element of a table as XML text, built in one pass.
 
@@ -457,15 +457,13 @@ def _table_xml(
     string and parsed once: the per-cell calls cost ~25,000 element look-ups for the paper's
     tables. ``widths`` are the columns' widths in EMU (label column first); ``size`` the
     font size in points; ``cell_margin`` the left and right cell margins in twips (Word's
-    default when None); ``decimal_tabs`` each column's decimal tab in twips (the middle of
-    the cell when None).
+    default when None); ``decimal_tabs`` each column's decimal tab in twips
+    (``_centred_tabs``).
     """
     twips = [Emu(width).twips for width in widths]
     half_points = int(Pt(size).pt * 2)
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
-    rows = "".join(
-        _row_xml(line, table, widths, twips, half_points, decimal_tabs) for line in lines
-    )
+    rows = "".join(_row_xml(line, table, twips, half_points, decimal_tabs) for line in lines)
     return (
         f"<w:tbl {nsdecls('w')}><w:tblPr>"
         '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
@@ -484,10 +482,9 @@ def _table_xml(
 def _row_xml(
     line: GridLine,
     table: Table,
-    widths: Sequence[int],
     twips: Sequence[int],
     half_points: int,
-    decimal_tabs: Sequence[int] | None = None,
+    decimal_tabs: Sequence[int],
 ) -> str:
     """One ``w:tr``: the label cell, then each placed cell (spanning its columns); columns no
     cell covers stay empty cells."""
@@ -509,13 +506,7 @@ def _row_xml(
             cells.append(f"<w:tc>{_tc_pr(twips[column], 1, '')}<w:p>{mark}</w:p></w:tc>")
             column += 1
             continue
-        decimal = None
-        if _on_decimal_tab(table, line, placed):
-            decimal = (
-                decimal_tabs[placed.first]
-                if decimal_tabs is not None
-                else Emu(int(widths[placed.first] * 0.5)).twips
-            )
+        decimal = decimal_tabs[placed.first] if _on_decimal_tab(table, line, placed) else None
         ruled = (placed.first, placed.last) in line.spans_ruled
         tc_pr = _tc_pr(
             sum(twips[placed.first : placed.last + 1]),
